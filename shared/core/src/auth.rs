@@ -1,0 +1,198 @@
+//! Bearer tokens. A token names its organization and its own id, and carries a
+//! 256-bit secret; only the secret's SHA-256 is stored, and it is compared in
+//! constant time. The organization of a request comes from its token alone.
+//!
+//! Format: `us_{kind}_{orgId}.{tokenId}.{secret}`, e.g.
+//! `us_scim_acme.3f2a9c0d11e4b6a7.<64 hex digits>`.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::ids::OrgId;
+
+/// What a token may call: the SCIM token cannot call the admin API and the
+/// admin token cannot call SCIM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    Scim,
+    Admin,
+}
+
+impl TokenKind {
+    fn prefix(self) -> &'static str {
+        match self {
+            TokenKind::Scim => "us_scim_",
+            TokenKind::Admin => "us_admin_",
+        }
+    }
+}
+
+/// A token as presented by a caller, split into its parts.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PresentedToken {
+    pub kind: TokenKind,
+    pub org_id: OrgId,
+    pub token_id: String,
+    secret: String,
+}
+
+impl std::fmt::Debug for PresentedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PresentedToken")
+            .field("kind", &self.kind)
+            .field("org_id", &self.org_id)
+            .field("token_id", &self.token_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Longest accepted `Authorization` value; anything longer is not a token.
+const MAX_TOKEN_LEN: usize = 256;
+
+impl PresentedToken {
+    /// Parses an `Authorization` header value (`Bearer <token>`).
+    pub fn from_authorization(header: &str) -> Option<Self> {
+        if header.len() > MAX_TOKEN_LEN + 7 {
+            return None;
+        }
+        let (scheme, token) = header.trim().split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return None;
+        }
+        Self::parse(token.trim())
+    }
+
+    pub fn parse(token: &str) -> Option<Self> {
+        if token.len() > MAX_TOKEN_LEN {
+            return None;
+        }
+        let (kind, rest) = [TokenKind::Scim, TokenKind::Admin]
+            .into_iter()
+            .find_map(|k| token.strip_prefix(k.prefix()).map(|rest| (k, rest)))?;
+        let mut parts = rest.split('.');
+        let org = OrgId::parse(parts.next()?).ok()?;
+        let token_id = parts.next()?;
+        let secret = parts.next()?;
+        if parts.next().is_some()
+            || token_id.is_empty()
+            || !token_id.bytes().all(|b| b.is_ascii_hexdigit())
+            || secret.len() != 64
+            || !secret.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return None;
+        }
+        Some(Self {
+            kind,
+            org_id: org,
+            token_id: token_id.to_owned(),
+            secret: secret.to_owned(),
+        })
+    }
+
+    /// True when this token's secret hashes to `stored.secret_sha256` and the
+    /// kinds and organizations agree. Constant time in the secret.
+    pub fn verify(&self, stored: &StoredToken) -> bool {
+        let presented = Sha256::digest(self.secret.as_bytes());
+        let Ok(expected) = hex::decode(&stored.secret_sha256) else {
+            return false;
+        };
+        let same_secret: bool = presented.as_slice().ct_eq(expected.as_slice()).into();
+        same_secret && stored.kind == self.kind && stored.org_id == self.org_id && stored.token_id == self.token_id
+    }
+}
+
+/// A token as stored: never the secret, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredToken {
+    pub org_id: OrgId,
+    pub token_id: String,
+    pub kind: TokenKind,
+    /// A name for people ("Okta", "Ops admin"); the actor of admin changes.
+    pub name: String,
+    pub secret_sha256: String,
+    pub created: String,
+}
+
+/// A freshly issued token: the plain text (shown once) and what to store.
+#[derive(Clone)]
+pub struct IssuedToken {
+    pub plain: String,
+    pub stored: StoredToken,
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken").field("stored", &self.stored).finish_non_exhaustive()
+    }
+}
+
+/// Issues a token from 40 random bytes (8 for the id, 32 for the secret).
+pub fn issue(org_id: &OrgId, kind: TokenKind, name: &str, random: [u8; 40], created: String) -> IssuedToken {
+    let token_id = hex::encode(&random[..8]);
+    let secret = hex::encode(&random[8..]);
+    let plain = format!("{}{}.{}.{}", kind.prefix(), org_id, token_id, secret);
+    let stored = StoredToken {
+        org_id: org_id.clone(),
+        token_id,
+        kind,
+        name: name.to_owned(),
+        secret_sha256: hex::encode(Sha256::digest(secret.as_bytes())),
+        created,
+    };
+    IssuedToken { plain, stored }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn org() -> OrgId {
+        OrgId::parse("acme").unwrap()
+    }
+
+    #[test]
+    fn issued_token_verifies_and_hash_is_not_the_secret() {
+        let t = issue(&org(), TokenKind::Scim, "Okta", [7; 40], "t".into());
+        let p = PresentedToken::from_authorization(&format!("Bearer {}", t.plain)).unwrap();
+        assert!(p.verify(&t.stored));
+        assert!(!t.plain.contains(&t.stored.secret_sha256));
+        assert_eq!(p.org_id, org());
+    }
+
+    #[test]
+    fn wrong_secret_kind_or_org_is_refused() {
+        let t = issue(&org(), TokenKind::Scim, "Okta", [7; 40], "t".into());
+        let mut other = issue(&org(), TokenKind::Scim, "Okta", [8; 40], "t".into());
+        other.stored.token_id = t.stored.token_id.clone();
+        let p = PresentedToken::parse(&t.plain).unwrap();
+        assert!(!p.verify(&other.stored));
+        let mut admin = t.stored.clone();
+        admin.kind = TokenKind::Admin;
+        assert!(!p.verify(&admin));
+        let mut elsewhere = t.stored.clone();
+        elsewhere.org_id = OrgId::parse("other").unwrap();
+        assert!(!p.verify(&elsewhere));
+    }
+
+    #[test]
+    fn malformed_tokens_do_not_parse() {
+        for bad in ["", "Bearer", "Basic abc", "Bearer us_scim_acme", "Bearer us_scim_acme.zz.00", "Bearer us_root_acme.00.00"] {
+            assert!(PresentedToken::from_authorization(bad).is_none(), "{bad}");
+        }
+        let long = format!("Bearer us_scim_acme.00.{}", "0".repeat(300));
+        assert!(PresentedToken::from_authorization(&long).is_none());
+    }
+
+    #[test]
+    fn debug_never_prints_the_secret() {
+        let t = issue(&org(), TokenKind::Admin, "Ops", [9; 40], "t".into());
+        let p = PresentedToken::parse(&t.plain).unwrap();
+        let secret = t.plain.rsplit('.').next().unwrap();
+        assert!(!format!("{p:?}").contains(secret));
+        assert!(!format!("{t:?}").contains(secret));
+    }
+}

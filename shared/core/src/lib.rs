@@ -1,0 +1,23 @@
+//! The User Sync domain: directory model, rules and the effective-assignment
+//! function, desired/applied state, jobs, failures, activity entries, tokens,
+//! SCIM request parsing, mail rendering, and the ports (traits) the functions
+//! are written against.
+//!
+//! This crate has no AWS, Lambda or async-runtime dependency; the test command
+//! fails if one appears (`scripts/check-core-deps`).
+
+pub mod activity;
+pub mod auth;
+pub mod directory;
+pub mod error;
+pub mod ids;
+pub mod job;
+pub mod mail;
+pub mod ports;
+pub mod rules;
+pub mod scim;
+pub mod state;
+pub mod time;
+
+pub use error::{DomainError, StoreError};
+pub use ids::{GroupId, OrgId, RuleId, UserId};

@@ -1,0 +1,115 @@
+//! Rules: "members of directory group X get products P, admin role R, ...",
+//! ordered by priority (1 is highest), and the effective assignment they give
+//! a user.
+
+pub mod assignment;
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::DomainError;
+use crate::ids::{GroupId, RuleId};
+
+pub use assignment::{AssignmentStatus, EffectiveAssignment, Provenance, effective_assignment};
+
+/// A rule's priority: 1 is the highest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct Priority(u32);
+
+impl Priority {
+    pub const MAX: u32 = 10_000;
+
+    pub fn new(p: u32) -> Result<Self, DomainError> {
+        if (1..=Self::MAX).contains(&p) {
+            Ok(Self(p))
+        } else {
+            Err(DomainError::new("priority", "must be between 1 and 10000"))
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl TryFrom<u32> for Priority {
+    type Error = DomainError;
+    fn try_from(p: u32) -> Result<Self, DomainError> {
+        Self::new(p)
+    }
+}
+
+impl From<Priority> for u32 {
+    fn from(p: Priority) -> u32 {
+        p.0
+    }
+}
+
+/// The admin role a rule sets. `None` is a setting ("no admin rights"), not
+/// the absence of one: a rule that leaves the role unset has
+/// `Rule::admin_role == None` (the Rust `Option`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AdminRole {
+    None,
+    FullAdmin,
+    Manager {
+        #[serde(default)]
+        privileges: BTreeSet<String>,
+        #[serde(default)]
+        managed_groups: BTreeSet<String>,
+    },
+}
+
+impl AdminRole {
+    /// The role name the product API speaks.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AdminRole::None => "none",
+            AdminRole::FullAdmin => "full_admin",
+            AdminRole::Manager { .. } => "manager",
+        }
+    }
+}
+
+/// A rule as stored and evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rule {
+    pub id: RuleId,
+    pub group_id: GroupId,
+    #[serde(default)]
+    pub description: String,
+    pub priority: Priority,
+    #[serde(default)]
+    pub products: BTreeSet<String>,
+    /// `None`: this rule does not set an admin role.
+    #[serde(default)]
+    pub admin_role: Option<AdminRole>,
+    #[serde(default)]
+    pub user_group: Option<String>,
+    #[serde(default)]
+    pub device_groups: BTreeSet<String>,
+    #[serde(default)]
+    pub settings_template: Option<String>,
+    #[serde(default)]
+    pub email_template: Option<String>,
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+impl Rule {
+    pub fn grants_full_admin(&self) -> bool {
+        matches!(self.admin_role, Some(AdminRole::FullAdmin))
+    }
+}
+
+/// Sorts rules by priority, highest first; ties (which the admin API never
+/// stores) are broken by id so that the order is total.
+pub fn by_priority(rules: &[Rule]) -> Vec<&Rule> {
+    let mut sorted: Vec<&Rule> = rules.iter().collect();
+    sorted.sort_by(|a, b| a.priority.cmp(&b.priority).then_with(|| a.id.cmp(&b.id)));
+    sorted
+}

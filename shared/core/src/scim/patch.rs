@@ -1,0 +1,485 @@
+//! SCIM PATCH (RFC 7644 §3.5.2) with the tolerance Okta and Entra ID need:
+//! `op` in any case, no-path values with plain, dotted or URN-qualified keys,
+//! filtered paths that create the element when a filtered add finds none,
+//! member removal by filter or by value array, `manager` as a string, an
+//! empty `Operations` array.
+
+use serde_json::{Map, Value};
+
+use super::{PATCH_OP_SCHEMA, ScimError};
+
+/// Most operations accepted in one PATCH request.
+pub const MAX_OPERATIONS: usize = 1000;
+/// Longest accepted path.
+pub const MAX_PATH_LEN: usize = 512;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpKind {
+    Add,
+    Replace,
+    Remove,
+}
+
+/// `attr[subAttr eq "value"].sub`, optionally qualified by a schema URN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Path {
+    pub schema: Option<String>,
+    pub attr: String,
+    pub filter: Option<(String, String)>,
+    pub sub: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchOp {
+    pub op: OpKind,
+    pub path: Option<Path>,
+    pub value: Option<Value>,
+}
+
+/// Parses a PatchOp request body.
+pub fn parse_patch(body: &Value) -> Result<Vec<PatchOp>, ScimError> {
+    let Some(obj) = body.as_object() else {
+        return Err(ScimError::invalid_syntax("the request body must be a JSON object"));
+    };
+    if let Some(schemas) = obj.get("schemas") {
+        let ok = schemas
+            .as_array()
+            .is_some_and(|s| s.iter().any(|x| x.as_str().is_some_and(|x| x.eq_ignore_ascii_case(PATCH_OP_SCHEMA))));
+        if !ok {
+            return Err(ScimError::invalid_syntax("schemas must contain the PatchOp schema"));
+        }
+    }
+    let ops = match super::user::get_ci(obj, "Operations") {
+        Some(Value::Array(ops)) => ops,
+        _ => return Err(ScimError::invalid_syntax("Operations must be an array")),
+    };
+    if ops.len() > MAX_OPERATIONS {
+        return Err(ScimError::invalid_value(format!("at most {MAX_OPERATIONS} operations per request")));
+    }
+    ops.iter().map(parse_op).collect()
+}
+
+fn parse_op(v: &Value) -> Result<PatchOp, ScimError> {
+    let Some(o) = v.as_object() else {
+        return Err(ScimError::invalid_syntax("each operation must be an object"));
+    };
+    let op = match super::user::get_ci(o, "op").and_then(Value::as_str) {
+        Some(s) if s.eq_ignore_ascii_case("add") => OpKind::Add,
+        Some(s) if s.eq_ignore_ascii_case("replace") => OpKind::Replace,
+        Some(s) if s.eq_ignore_ascii_case("remove") => OpKind::Remove,
+        _ => return Err(ScimError::invalid_syntax("op must be add, replace or remove")),
+    };
+    let path = match super::user::get_ci(o, "path") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(p)) if p.trim().is_empty() => None,
+        Some(Value::String(p)) => Some(parse_path(p)?),
+        Some(_) => return Err(ScimError::invalid_path("path must be a string")),
+    };
+    let value = super::user::get_ci(o, "value").cloned();
+    if op != OpKind::Remove && value.is_none() {
+        return Err(ScimError::invalid_value("add and replace need a value"));
+    }
+    if op == OpKind::Remove && path.is_none() {
+        return Err(ScimError::no_target("remove needs a path"));
+    }
+    Ok(PatchOp { op, path, value })
+}
+
+fn valid_attr(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '$')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$')
+}
+
+/// Parses a PATCH path.
+pub fn parse_path(p: &str) -> Result<Path, ScimError> {
+    let p = p.trim();
+    if p.len() > MAX_PATH_LEN {
+        return Err(ScimError::invalid_path("path is too long"));
+    }
+    // a schema URN prefix: everything up to the last ':' before the attribute
+    let (schema, rest) = if p.len() > 4 && p[..4].eq_ignore_ascii_case("urn:") {
+        let head = p.split('[').next().unwrap_or(p);
+        match head.rfind(':') {
+            Some(i) => (Some(p[..i].to_owned()), &p[i + 1..]),
+            None => return Err(ScimError::invalid_path("malformed schema-qualified path")),
+        }
+    } else {
+        (None, p)
+    };
+    let (attr_part, filter, after) = match rest.find('[') {
+        Some(open) => {
+            let close = rest
+                .rfind(']')
+                .filter(|c| *c > open)
+                .ok_or_else(|| ScimError::invalid_path("unbalanced [ ] in path"))?;
+            let filter = parse_simple_filter(&rest[open + 1..close])?;
+            (&rest[..open], Some(filter), &rest[close + 1..])
+        }
+        None => (rest, None, ""),
+    };
+    let (attr, sub) = if filter.is_some() {
+        let sub = match after.strip_prefix('.') {
+            Some(s) => Some(s.to_owned()),
+            None if after.is_empty() => None,
+            None => return Err(ScimError::invalid_path("unexpected text after ]")),
+        };
+        (attr_part.to_owned(), sub)
+    } else {
+        match attr_part.split_once('.') {
+            Some((a, s)) => (a.to_owned(), Some(s.to_owned())),
+            None => (attr_part.to_owned(), None),
+        }
+    };
+    if !valid_attr(&attr) || sub.as_deref().is_some_and(|s| !valid_attr(s)) {
+        return Err(ScimError::invalid_path(format!("unsupported path attribute in {p:?}")));
+    }
+    Ok(Path { schema, attr, filter, sub })
+}
+
+/// `subAttr eq "value"`: the value-path filters identity providers send.
+fn parse_simple_filter(f: &str) -> Result<(String, String), ScimError> {
+    let f = f.trim();
+    let mut parts = f.splitn(3, char::is_whitespace);
+    let (Some(attr), Some(op), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(ScimError::invalid_filter("expected `attribute eq \"value\"` in the path filter"));
+    };
+    if !op.eq_ignore_ascii_case("eq") || !valid_attr(attr) {
+        return Err(ScimError::invalid_filter("only `attribute eq \"value\"` is supported in a path filter"));
+    }
+    let value = value.trim();
+    let value = match serde_json::from_str::<Value>(value) {
+        Ok(Value::String(s)) => s,
+        Ok(Value::Bool(b)) => b.to_string(),
+        Ok(Value::Number(n)) => n.to_string(),
+        _ => return Err(ScimError::invalid_filter("the path filter value must be a quoted string")),
+    };
+    Ok((attr.to_owned(), value))
+}
+
+fn key_ci(obj: &Map<String, Value>, name: &str) -> String {
+    obj.keys()
+        .find(|k| k.eq_ignore_ascii_case(name))
+        .cloned()
+        .unwrap_or_else(|| name.to_owned())
+}
+
+fn matches_filter(element: &Value, (attr, want): &(String, String)) -> bool {
+    let Some(obj) = element.as_object() else {
+        return false;
+    };
+    match super::user::get_ci(obj, attr) {
+        Some(Value::String(s)) => s.eq_ignore_ascii_case(want),
+        Some(Value::Bool(b)) => b.to_string().eq_ignore_ascii_case(want),
+        Some(Value::Number(n)) => n.to_string() == *want,
+        _ => false,
+    }
+}
+
+/// `manager` may arrive as a plain id string; store it as `{"value": id}`.
+fn normalize(attr: &str, value: Value) -> Value {
+    match value {
+        Value::String(s) if attr.eq_ignore_ascii_case("manager") => {
+            let mut m = Map::new();
+            m.insert("value".into(), Value::String(s));
+            Value::Object(m)
+        }
+        v => v,
+    }
+}
+
+/// Applies operations to a resource's attribute map (a User). Multi-valued
+/// `members` are not handled here (see [`member_changes`]).
+pub fn apply_ops(resource: &mut Map<String, Value>, ops: &[PatchOp]) -> Result<(), ScimError> {
+    for op in ops {
+        match (&op.path, &op.value) {
+            (None, Some(Value::Object(values))) => {
+                for (k, v) in values {
+                    let path = parse_path(k)?;
+                    apply_one(resource, op.op, &path, Some(v.clone()))?;
+                }
+            }
+            (None, _) => return Err(ScimError::invalid_value("a PATCH without path needs an object value")),
+            (Some(path), value) => apply_one(resource, op.op, path, value.clone())?,
+        }
+    }
+    Ok(())
+}
+
+fn container<'a>(resource: &'a mut Map<String, Value>, schema: Option<&str>) -> Result<&'a mut Map<String, Value>, ScimError> {
+    let Some(schema) = schema else {
+        return Ok(resource);
+    };
+    // the core schema's attributes live at the top level
+    if schema.eq_ignore_ascii_case(super::USER_SCHEMA) || schema.eq_ignore_ascii_case(super::GROUP_SCHEMA) {
+        return Ok(resource);
+    }
+    let key = key_ci(resource, schema);
+    let entry = resource.entry(key).or_insert_with(|| Value::Object(Map::new()));
+    if !entry.is_object() {
+        *entry = Value::Object(Map::new());
+    }
+    entry
+        .as_object_mut()
+        .ok_or_else(|| ScimError::invalid_path("schema extension is not an object"))
+}
+
+fn apply_one(resource: &mut Map<String, Value>, op: OpKind, path: &Path, value: Option<Value>) -> Result<(), ScimError> {
+    // a no-path key that is itself a schema URN: merge its object
+    if path.schema.is_none() && path.filter.is_none() && path.sub.is_none() && path.attr.is_empty() {
+        return Err(ScimError::invalid_path("empty path"));
+    }
+    let target = container(resource, path.schema.as_deref())?;
+    let key = key_ci(target, &path.attr);
+    match (&path.filter, &path.sub, op) {
+        (None, None, OpKind::Remove) => {
+            target.remove(&key);
+        }
+        (None, None, OpKind::Add) => {
+            let value = normalize(&path.attr, value.unwrap_or(Value::Null));
+            match (target.get_mut(&key), value) {
+                (Some(Value::Array(existing)), Value::Array(more)) => existing.extend(more),
+                (Some(Value::Object(existing)), Value::Object(more)) => existing.extend(more),
+                (_, v) => {
+                    target.insert(key, v);
+                }
+            }
+        }
+        (None, None, OpKind::Replace) => {
+            let value = normalize(&path.attr, value.unwrap_or(Value::Null));
+            match (target.get_mut(&key), value) {
+                (Some(Value::Object(existing)), Value::Object(more)) => existing.extend(more),
+                (_, v) => {
+                    target.insert(key, v);
+                }
+            }
+        }
+        (None, Some(sub), _) => {
+            let parent = target.entry(key).or_insert_with(|| Value::Object(Map::new()));
+            if !parent.is_object() {
+                *parent = Value::Object(Map::new());
+            }
+            if let Some(p) = parent.as_object_mut() {
+                let sub_key = key_ci(p, sub);
+                if op == OpKind::Remove {
+                    p.remove(&sub_key);
+                } else {
+                    p.insert(sub_key, value.unwrap_or(Value::Null));
+                }
+            }
+        }
+        (Some(filter), sub, _) => {
+            let list = target.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+            if !list.is_array() {
+                *list = Value::Array(Vec::new());
+            }
+            let Some(items) = list.as_array_mut() else {
+                return Err(ScimError::invalid_path("not a multi-valued attribute"));
+            };
+            let found = items.iter().any(|e| matches_filter(e, filter));
+            match (op, sub) {
+                (OpKind::Remove, None) => items.retain(|e| !matches_filter(e, filter)),
+                (OpKind::Remove, Some(sub)) => {
+                    for e in items.iter_mut().filter(|e| matches_filter(e, filter)) {
+                        if let Some(o) = e.as_object_mut() {
+                            let k = key_ci(o, sub);
+                            o.remove(&k);
+                        }
+                    }
+                }
+                (_, Some(sub)) if found => {
+                    for e in items.iter_mut().filter(|e| matches_filter(e, filter)) {
+                        if let Some(o) = e.as_object_mut() {
+                            let k = key_ci(o, sub);
+                            o.insert(k, value.clone().unwrap_or(Value::Null));
+                        }
+                    }
+                }
+                (_, Some(sub)) => {
+                    let mut e = Map::new();
+                    e.insert(filter.0.clone(), Value::String(filter.1.clone()));
+                    e.insert(sub.clone(), value.unwrap_or(Value::Null));
+                    items.push(Value::Object(e));
+                }
+                (_, None) => {
+                    let v = value.unwrap_or(Value::Null);
+                    let Value::Object(mut v) = v else {
+                        return Err(ScimError::invalid_value("a filtered path without sub-attribute needs an object value"));
+                    };
+                    v.insert(filter.0.clone(), Value::String(filter.1.clone()));
+                    items.retain(|e| !matches_filter(e, filter));
+                    items.push(Value::Object(v));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a Group PATCH does to the group: member ids to add and remove, and a
+/// new display name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupChanges {
+    pub add: Vec<String>,
+    pub remove: Vec<String>,
+    pub remove_all: bool,
+    pub display_name: Option<String>,
+    pub external_id: Option<String>,
+}
+
+fn member_values(value: Option<&Value>) -> Result<Vec<String>, ScimError> {
+    let list = match value {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(list)) => list.clone(),
+        Some(v @ Value::Object(_)) => vec![v.clone()],
+        Some(_) => return Err(ScimError::invalid_value("members must be an array of {\"value\": id}")),
+    };
+    list.iter()
+        .map(|m| match m.as_object().and_then(|o| super::user::get_ci(o, "value")) {
+            Some(Value::String(s)) if !s.is_empty() && s.len() <= 64 => Ok(s.clone()),
+            _ => Err(ScimError::invalid_value("each member needs a string value (the user id)")),
+        })
+        .collect()
+}
+
+/// Interprets a Group PATCH.
+pub fn member_changes(ops: &[PatchOp]) -> Result<GroupChanges, ScimError> {
+    let mut changes = GroupChanges::default();
+    for op in ops {
+        let entries: Vec<(Option<Path>, Option<Value>)> = match (&op.path, &op.value) {
+            (None, Some(Value::Object(values))) => values
+                .iter()
+                .map(|(k, v)| parse_path(k).map(|p| (Some(p), Some(v.clone()))))
+                .collect::<Result<_, _>>()?,
+            (None, _) => return Err(ScimError::invalid_value("a PATCH without path needs an object value")),
+            (p, v) => vec![(p.clone(), v.clone())],
+        };
+        for (path, value) in entries {
+            let Some(path) = path else { continue };
+            let attr = path.attr.as_str();
+            if attr.eq_ignore_ascii_case("members") {
+                match (op.op, &path.filter) {
+                    (OpKind::Add, None) => changes.add.extend(member_values(value.as_ref())?),
+                    (OpKind::Replace, None) => {
+                        changes.remove_all = true;
+                        changes.remove.clear();
+                        changes.add = member_values(value.as_ref())?;
+                    }
+                    (OpKind::Remove, None) => {
+                        let ids = member_values(value.as_ref())?;
+                        if ids.is_empty() {
+                            changes.remove_all = true;
+                            changes.add.clear();
+                        } else {
+                            changes.add.retain(|a| !ids.contains(a));
+                            changes.remove.extend(ids);
+                        }
+                    }
+                    (OpKind::Remove, Some((fattr, fval))) if fattr.eq_ignore_ascii_case("value") => {
+                        changes.add.retain(|a| a != fval);
+                        changes.remove.push(fval.clone());
+                    }
+                    _ => return Err(ScimError::invalid_path("unsupported members operation")),
+                }
+            } else if attr.eq_ignore_ascii_case("displayName") && path.filter.is_none() && op.op != OpKind::Remove {
+                match value {
+                    Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= super::MAX_STRING_LEN => {
+                        changes.display_name = Some(s);
+                    }
+                    _ => return Err(ScimError::invalid_value("displayName must be a non-empty string")),
+                }
+            } else if attr.eq_ignore_ascii_case("externalId") && path.filter.is_none() && op.op != OpKind::Remove {
+                changes.external_id = super::opt_string(value.as_ref(), "externalId")?;
+            } else {
+                return Err(ScimError::invalid_path(format!("unsupported Group attribute: {attr}")));
+            }
+        }
+    }
+    Ok(changes)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn apply(resource: Value, body: Value) -> Value {
+        let mut r = resource.as_object().cloned().unwrap();
+        apply_ops(&mut r, &parse_patch(&body).unwrap()).unwrap();
+        Value::Object(r)
+    }
+
+    #[test]
+    fn entra_replace_active_false_with_capitalized_op() {
+        let r = apply(
+            json!({"userName": "a", "active": true}),
+            json!({"schemas": [PATCH_OP_SCHEMA], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]}),
+        );
+        assert_eq!(r["active"], json!("False"));
+    }
+
+    #[test]
+    fn no_path_object_with_dotted_and_urn_keys() {
+        let r = apply(
+            json!({"userName": "a", "name": {"givenName": "A"}}),
+            json!({"Operations": [{"op": "replace", "value": {
+                "name.givenName": "Ada",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "R&D",
+                "active": false
+            }}]}),
+        );
+        assert_eq!(r["name"]["givenName"], json!("Ada"));
+        assert_eq!(r["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"], json!("R&D"));
+        assert_eq!(r["active"], json!(false));
+    }
+
+    #[test]
+    fn filtered_add_creates_the_element() {
+        let r = apply(
+            json!({"userName": "a"}),
+            json!({"Operations": [{"op": "Add", "path": "emails[type eq \"work\"].value", "value": "a@x"}]}),
+        );
+        assert_eq!(r["emails"], json!([{"type": "work", "value": "a@x"}]));
+        let r = apply(r, json!({"Operations": [{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "b@x"}]}));
+        assert_eq!(r["emails"], json!([{"type": "work", "value": "b@x"}]));
+    }
+
+    #[test]
+    fn manager_as_string_becomes_object() {
+        let r = apply(
+            json!({"userName": "a"}),
+            json!({"Operations": [{"op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "boss"}]}),
+        );
+        assert_eq!(r["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"], json!({"value": "boss"}));
+    }
+
+    #[test]
+    fn empty_operations_is_accepted() {
+        assert!(parse_patch(&json!({"Operations": []})).unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_ops_are_refused() {
+        assert!(parse_patch(&json!({"Operations": [{"op": "move", "path": "a"}]})).is_err());
+        assert!(parse_patch(&json!({"Operations": [{"op": "remove"}]})).is_err());
+        assert!(parse_patch(&json!({"Operations": "x"})).is_err());
+        assert!(parse_path("emails[type eq \"work\"").is_err());
+        assert!(parse_path("__proto__.x").is_err());
+    }
+
+    #[test]
+    fn group_member_changes_in_all_forms() {
+        let ops = parse_patch(&json!({"Operations": [
+            {"op": "Add", "path": "members", "value": [{"value": "u1"}, {"value": "u2"}]},
+            {"op": "Remove", "path": "members[value eq \"u2\"]"},
+            {"op": "Remove", "path": "members", "value": [{"value": "u3"}]},
+            {"op": "replace", "value": {"displayName": "Sales"}}
+        ]}))
+        .unwrap();
+        let c = member_changes(&ops).unwrap();
+        assert_eq!(c.add, vec!["u1".to_owned()]);
+        assert_eq!(c.remove, vec!["u2".to_owned(), "u3".to_owned()]);
+        assert_eq!(c.display_name.as_deref(), Some("Sales"));
+    }
+}

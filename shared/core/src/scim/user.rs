@@ -1,0 +1,202 @@
+//! SCIM Users: the typed facts we derive from a resource, and its rendering.
+
+use serde_json::{Map, Value, json};
+
+use super::{ENTERPRISE_USER_SCHEMA, ScimError, USER_SCHEMA, etag, lenient_bool, opt_string};
+use crate::directory::DirectoryUser;
+
+/// What a SCIM User resource says, in typed form, plus the resource itself
+/// (normalized, without `id` and `meta`) to store and return.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserInput {
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub active: bool,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub email: Option<String>,
+    pub locale: Option<String>,
+    pub attributes: Value,
+}
+
+/// Attributes the service owns; a client's value for them is ignored.
+const READ_ONLY: [&str; 3] = ["id", "meta", "groups"];
+
+/// Parses a User resource from a POST or PUT body.
+pub fn parse_user(body: &Value) -> Result<UserInput, ScimError> {
+    let Some(obj) = body.as_object() else {
+        return Err(ScimError::invalid_syntax("the request body must be a JSON object"));
+    };
+    let mut attributes: Map<String, Value> = obj
+        .iter()
+        .filter(|(k, _)| !READ_ONLY.iter().any(|r| r.eq_ignore_ascii_case(k)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+
+    let user_name = match get_ci(&attributes, "userName") {
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= super::MAX_STRING_LEN => s.clone(),
+        Some(Value::String(s)) if s.len() > super::MAX_STRING_LEN => {
+            return Err(ScimError::invalid_value("userName is too long"));
+        }
+        _ => return Err(ScimError::invalid_value("userName is required and must be a non-empty string")),
+    };
+    if user_name.chars().any(char::is_control) {
+        return Err(ScimError::invalid_value("userName must not contain control characters"));
+    }
+    let active = match get_ci(&attributes, "active") {
+        None | Some(Value::Null) => true,
+        Some(v) => lenient_bool(v, "active")?,
+    };
+    // store the normalized boolean, whatever form the client sent
+    remove_ci(&mut attributes, "active");
+    attributes.insert("active".into(), Value::Bool(active));
+
+    let external_id = opt_string(get_ci(&attributes, "externalId"), "externalId")?;
+    let name = get_ci(&attributes, "name");
+    let given_name = opt_string(name.and_then(|n| get_ci_value(n, "givenName")), "name.givenName")?;
+    let family_name = opt_string(name.and_then(|n| get_ci_value(n, "familyName")), "name.familyName")?;
+    let locale = match opt_string(get_ci(&attributes, "locale"), "locale")? {
+        Some(l) => Some(l),
+        None => opt_string(get_ci(&attributes, "preferredLanguage"), "preferredLanguage")?,
+    };
+    let email = primary_email(get_ci(&attributes, "emails"))?;
+    for s in [&given_name, &family_name, &email].into_iter().flatten() {
+        if s.chars().any(char::is_control) {
+            return Err(ScimError::invalid_value("names and emails must not contain control characters"));
+        }
+    }
+
+    Ok(UserInput {
+        user_name,
+        external_id,
+        active,
+        given_name,
+        family_name,
+        email,
+        locale,
+        attributes: Value::Object(attributes),
+    })
+}
+
+/// The primary email, else the work email, else the first one.
+fn primary_email(emails: Option<&Value>) -> Result<Option<String>, ScimError> {
+    let list = match emails {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Array(list)) => list,
+        Some(_) => return Err(ScimError::invalid_value("emails must be an array")),
+    };
+    if list.len() > 100 {
+        return Err(ScimError::invalid_value("too many emails"));
+    }
+    let value_of = |e: &Value| get_ci_value(e, "value").and_then(Value::as_str).map(str::to_owned);
+    let is = |e: &Value, attr: &str, want: &Value| get_ci_value(e, attr).is_some_and(|v| v == want);
+    let pick = list
+        .iter()
+        .find(|e| is(e, "primary", &Value::Bool(true)) || is(e, "primary", &json!("True")))
+        .or_else(|| list.iter().find(|e| is(e, "type", &json!("work"))))
+        .or_else(|| list.first());
+    match pick.map(value_of) {
+        Some(Some(v)) if v.len() <= super::MAX_STRING_LEN => Ok(Some(v)),
+        Some(Some(_)) => Err(ScimError::invalid_value("email is too long")),
+        Some(None) => Err(ScimError::invalid_value("emails[].value must be a string")),
+        None => Ok(None),
+    }
+}
+
+/// Case-insensitive attribute lookup (SCIM attribute names are case-insensitive).
+pub fn get_ci<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+}
+
+fn get_ci_value<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    v.as_object().and_then(|o| get_ci(o, name))
+}
+
+fn remove_ci(obj: &mut Map<String, Value>, name: &str) {
+    let keys: Vec<String> = obj.keys().filter(|k| k.eq_ignore_ascii_case(name)).cloned().collect();
+    for k in keys {
+        obj.remove(&k);
+    }
+}
+
+/// Renders a stored user as a SCIM User resource.
+pub fn render_user(user: &DirectoryUser, attributes: &Value, base_url: &str) -> Value {
+    let mut obj = attributes.as_object().cloned().unwrap_or_default();
+    for k in ["id", "meta", "userName", "active", "externalId", "schemas"] {
+        remove_ci(&mut obj, k);
+    }
+    let mut schemas = vec![json!(USER_SCHEMA)];
+    if obj.keys().any(|k| k.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA)) {
+        schemas.push(json!(ENTERPRISE_USER_SCHEMA));
+    }
+    obj.insert("schemas".into(), Value::Array(schemas));
+    obj.insert("id".into(), json!(user.id.as_str()));
+    obj.insert("userName".into(), json!(user.user_name));
+    obj.insert("active".into(), json!(user.active && !user.deleted));
+    if let Some(x) = &user.external_id {
+        obj.insert("externalId".into(), json!(x));
+    }
+    obj.insert(
+        "meta".into(),
+        json!({
+            "resourceType": "User",
+            "created": user.created,
+            "lastModified": user.last_modified,
+            "location": format!("{base_url}/Users/{}", user.id),
+            "version": etag(user.version),
+        }),
+    );
+    Value::Object(obj)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn okta_create_parses() {
+        let body = json!({
+            "schemas": [USER_SCHEMA],
+            "userName": "ada@example.com",
+            "name": {"givenName": "Ada", "familyName": "Lovelace"},
+            "emails": [{"primary": true, "value": "ada@example.com", "type": "work"}],
+            "active": true,
+            "locale": "en-US",
+            "externalId": "00u1",
+            "id": "client-chosen", "meta": {"x": 1}
+        });
+        let u = parse_user(&body).unwrap();
+        assert_eq!(u.user_name, "ada@example.com");
+        assert_eq!(u.given_name.as_deref(), Some("Ada"));
+        assert_eq!(u.email.as_deref(), Some("ada@example.com"));
+        assert!(u.active);
+        assert!(u.attributes.get("id").is_none());
+        assert!(u.attributes.get("meta").is_none());
+    }
+
+    #[test]
+    fn entra_string_booleans_are_accepted_and_normalized() {
+        let u = parse_user(&json!({"userName": "a", "active": "False"})).unwrap();
+        assert!(!u.active);
+        assert_eq!(u.attributes["active"], json!(false));
+        assert!(parse_user(&json!({"userName": "a", "active": "maybe"})).is_err());
+    }
+
+    #[test]
+    fn user_name_is_required_and_bounded() {
+        assert_eq!(parse_user(&json!({})).unwrap_err().scim_type, Some("invalidValue"));
+        assert!(parse_user(&json!({"userName": ""})).is_err());
+        assert!(parse_user(&json!({"userName": "x".repeat(2000)})).is_err());
+        assert!(parse_user(&json!({"userName": "a\r\nb"})).is_err());
+        assert!(parse_user(&json!([1])).is_err());
+    }
+
+    #[test]
+    fn work_email_is_chosen_without_primary() {
+        let u = parse_user(&json!({"userName": "a", "emails": [
+            {"value": "home@x", "type": "home"}, {"value": "work@x", "type": "work"}]}))
+        .unwrap();
+        assert_eq!(u.email.as_deref(), Some("work@x"));
+    }
+}

@@ -1,0 +1,277 @@
+//! Desired and applied state of a user's product account.
+//!
+//! The evaluator stores the desired state with a generation that only grows;
+//! jobs name the user and generation; the worker applies the *current*
+//! desired state and records the generation it applied, so an old or
+//! duplicated job can never move a user back.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::directory::UserFacts;
+use crate::rules::{AdminRole, EffectiveAssignment};
+
+/// What the evaluator decided a user should have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DesiredState {
+    pub generation: u64,
+    pub facts: UserFacts,
+    pub assignment: EffectiveAssignment,
+    pub updated_at: String,
+}
+
+/// The account state the product API is asked to hold (DESIGN §5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductAccount {
+    pub email: String,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub locale: Option<String>,
+    pub status: AccountStatus,
+    pub products: BTreeSet<String>,
+    pub role: String,
+    pub privileges: BTreeSet<String>,
+    pub managed_groups: BTreeSet<String>,
+    pub user_group: Option<String>,
+    pub device_groups: BTreeSet<String>,
+    pub settings_template: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    Active,
+    Suspended,
+}
+
+/// Builds the product account for a user's facts and assignment.
+pub fn product_account(facts: &UserFacts, a: &EffectiveAssignment) -> ProductAccount {
+    let (privileges, managed_groups) = match &a.admin_role {
+        AdminRole::Manager {
+            privileges,
+            managed_groups,
+        } => (privileges.clone(), managed_groups.clone()),
+        AdminRole::None | AdminRole::FullAdmin => (BTreeSet::new(), BTreeSet::new()),
+    };
+    ProductAccount {
+        email: facts.email.clone(),
+        given_name: facts.given_name.clone(),
+        family_name: facts.family_name.clone(),
+        locale: facts.locale.clone(),
+        status: if a.is_active() {
+            AccountStatus::Active
+        } else {
+            AccountStatus::Suspended
+        },
+        products: a.products.clone(),
+        role: a.admin_role.name().to_owned(),
+        privileges,
+        managed_groups,
+        user_group: a.user_group.clone(),
+        device_groups: a.device_groups.clone(),
+        settings_template: a.settings_template.clone(),
+    }
+}
+
+impl DesiredState {
+    pub fn account(&self) -> ProductAccount {
+        product_account(&self.facts, &self.assignment)
+    }
+}
+
+/// What the evaluator should do for one user, given the stored state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Nothing changed and nothing is outstanding.
+    Nothing,
+    /// Only the explanation changed (which rule supplies a field): store it,
+    /// keep the generation, enqueue nothing.
+    StoreOnly(DesiredState),
+    /// The account must change: store the new generation and enqueue a job.
+    Apply(DesiredState),
+    /// Nothing changed, but the stored generation was never applied (a job
+    /// may have been lost between the store and the send): enqueue it again.
+    Resend(u64),
+}
+
+/// Decides what a freshly computed desired state means, given what is stored.
+/// `applied_generation` is the last generation the worker applied (0: none).
+pub fn decide(
+    stored: Option<&DesiredState>,
+    applied_generation: u64,
+    facts: UserFacts,
+    assignment: EffectiveAssignment,
+    now: String,
+) -> Decision {
+    let Some(stored) = stored else {
+        return Decision::Apply(DesiredState {
+            generation: 1,
+            facts,
+            assignment,
+            updated_at: now,
+        });
+    };
+    let next = DesiredState {
+        generation: stored.generation,
+        facts,
+        assignment,
+        updated_at: now,
+    };
+    if next.account() != stored.account() {
+        return Decision::Apply(DesiredState {
+            generation: stored.generation + 1,
+            ..next
+        });
+    }
+    if applied_generation < stored.generation {
+        return Decision::Resend(stored.generation);
+    }
+    if next.facts != stored.facts || next.assignment != stored.assignment {
+        return Decision::StoreOnly(next);
+    }
+    Decision::Nothing
+}
+
+/// A classified failure (DESIGN §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    OutOfLicenses,
+    ExistingAccount,
+    InvalidUserData,
+    ProductApiUnavailable,
+    EmailFailed,
+}
+
+impl FailureClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::OutOfLicenses => "out_of_licenses",
+            FailureClass::ExistingAccount => "existing_account",
+            FailureClass::InvalidUserData => "invalid_user_data",
+            FailureClass::ProductApiUnavailable => "product_api_unavailable",
+            FailureClass::EmailFailed => "email_failed",
+        }
+    }
+
+    /// Permanent failures go to the dead-letter queue at once; transient ones
+    /// are retried until the redrive policy moves them there.
+    pub fn is_permanent(self) -> bool {
+        !matches!(self, FailureClass::ProductApiUnavailable)
+    }
+}
+
+/// A failure as shown to admins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Failure {
+    pub class: FailureClass,
+    /// The product, for `out_of_licenses`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+}
+
+/// The outcome of the last reconcile of a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+/// A user's sync status: what was applied last and how the last attempt went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncStatus {
+    /// The last generation the product API accepted (0: none yet).
+    pub applied_generation: u64,
+    pub last_outcome: Outcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// Attempts at the current generation.
+    pub attempts: u32,
+    pub at: String,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::directory::DirectoryStatus;
+    use crate::ids::{GroupId, RuleId};
+    use crate::rules::{Priority, Rule, effective_assignment};
+
+    fn facts() -> UserFacts {
+        UserFacts {
+            status: DirectoryStatus::Active,
+            email: "ada@example.com".into(),
+            given_name: Some("Ada".into()),
+            family_name: None,
+            locale: None,
+        }
+    }
+
+    fn rule(id: &str, products: &[&str]) -> Rule {
+        Rule {
+            id: RuleId::parse(id).unwrap(),
+            group_id: GroupId::parse("g").unwrap(),
+            description: String::new(),
+            priority: Priority::new(1).unwrap(),
+            products: products.iter().map(|p| (*p).to_owned()).collect(),
+            admin_role: None,
+            user_group: None,
+            device_groups: BTreeSet::new(),
+            settings_template: None,
+            email_template: None,
+            language: None,
+        }
+    }
+
+    fn assign(rules: &[Rule]) -> EffectiveAssignment {
+        let groups = [GroupId::parse("g").unwrap()].into_iter().collect();
+        effective_assignment(DirectoryStatus::Active, &groups, rules)
+    }
+
+    #[test]
+    fn first_state_is_generation_one() {
+        let d = decide(None, 0, facts(), assign(&[rule("r", &["P"])]), "t".into());
+        assert!(matches!(d, Decision::Apply(s) if s.generation == 1));
+    }
+
+    #[test]
+    fn unchanged_and_applied_is_nothing() {
+        let a = assign(&[rule("r", &["P"])]);
+        let stored = DesiredState { generation: 3, facts: facts(), assignment: a.clone(), updated_at: "t".into() };
+        assert_eq!(decide(Some(&stored), 3, facts(), a, "t2".into()), Decision::Nothing);
+    }
+
+    #[test]
+    fn unchanged_but_unapplied_is_resent() {
+        let a = assign(&[rule("r", &["P"])]);
+        let stored = DesiredState { generation: 3, facts: facts(), assignment: a.clone(), updated_at: "t".into() };
+        assert_eq!(decide(Some(&stored), 2, facts(), a, "t2".into()), Decision::Resend(3));
+    }
+
+    #[test]
+    fn account_change_bumps_generation() {
+        let stored = DesiredState { generation: 3, facts: facts(), assignment: assign(&[rule("r", &["P"])]), updated_at: "t".into() };
+        let d = decide(Some(&stored), 3, facts(), assign(&[rule("r", &["P", "Q"])]), "t2".into());
+        assert!(matches!(d, Decision::Apply(s) if s.generation == 4));
+    }
+
+    #[test]
+    fn provenance_only_change_is_stored_without_a_job() {
+        let stored = DesiredState { generation: 3, facts: facts(), assignment: assign(&[rule("r1", &["P"])]), updated_at: "t".into() };
+        let d = decide(Some(&stored), 3, facts(), assign(&[rule("r2", &["P"])]), "t2".into());
+        assert!(matches!(d, Decision::StoreOnly(s) if s.generation == 3));
+    }
+
+    #[test]
+    fn permanent_classes() {
+        assert!(FailureClass::OutOfLicenses.is_permanent());
+        assert!(!FailureClass::ProductApiUnavailable.is_permanent());
+    }
+}

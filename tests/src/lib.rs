@@ -1,1 +1,185 @@
+//! Test harness: one local stack per test process (the AWS emulator, the
+//! local runner with every function, the product API simulator), started by
+//! the harness itself; each test gets its own organization, so tests run in
+//! parallel without seeing each other.
 
+#![allow(clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use aws_credential_types::Credentials;
+use local_stack::{Stack, StackOptions};
+use serde_json::Value;
+use user_sync_aws::dynamo::DirectoryTable;
+use user_sync_core::ids::OrgId;
+
+/// What a test needs to know about the running stack.
+#[derive(Debug, Clone)]
+pub struct StackInfo {
+    pub scim_url: String,
+    pub api_url: String,
+    pub product_api_url: String,
+    pub aws_endpoint_url: String,
+    pub directory_table: String,
+}
+
+static STACK: OnceLock<Result<StackInfo, String>> = OnceLock::new();
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .expect("the tests crate lives inside the repository")
+}
+
+/// The shared stack, started on first use on a runtime of its own (tests
+/// each have their own runtime, which ends with the test). If it cannot start
+/// — the emulator is missing or broken — every test fails with the reason.
+pub fn stack() -> &'static StackInfo {
+    let result = STACK.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ignored = tx.send(Err(e.to_string()));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let options = StackOptions {
+                    repo_root: repo_root(),
+                    aws_endpoint_url: None,
+                    http_port: 0,
+                    simulator_port: 0,
+                };
+                match Stack::start(options).await {
+                    Ok(stack) => {
+                        let info = StackInfo {
+                            scim_url: stack.scim_url.clone(),
+                            api_url: stack.api_url.clone(),
+                            product_api_url: stack.product_api_url.clone(),
+                            aws_endpoint_url: stack.aws_endpoint_url.clone(),
+                            directory_table: stack.directory_table.clone(),
+                        };
+                        let _ignored = tx.send(Ok(info));
+                        // keep serving until the test process exits
+                        std::future::pending::<()>().await;
+                        drop(stack);
+                    }
+                    Err(e) => {
+                        let _ignored = tx.send(Err(format!("{e}")));
+                    }
+                }
+            });
+        });
+        rx.recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|e| Err(format!("the local stack did not report within 120 s: {e}")))
+    });
+    match result {
+        Ok(info) => info,
+        Err(e) => panic!("the local stack could not start: {e}"),
+    }
+}
+
+/// A fresh organization with its tokens.
+#[derive(Debug, Clone)]
+pub struct TestOrg {
+    pub org_id: String,
+    pub scim_token: String,
+    pub admin_token: String,
+}
+
+/// Creates an organization with a unique id.
+pub async fn new_org(prefix: &str) -> TestOrg {
+    let info = stack();
+    let mut random = [0u8; 6];
+    getrandom::fill(&mut random).expect("random bytes");
+    let id: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let org_id = OrgId::parse(&format!("{prefix}-{id}")).expect("valid org id");
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&info.aws_endpoint_url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(Credentials::from_keys("local", "local", None))
+        .load()
+        .await;
+    let store = DirectoryTable::new(aws_sdk_dynamodb::Client::new(&sdk), info.directory_table.clone());
+    let created = ops::create_organization(&store, &org_id, "Test Company").await.expect("create organization");
+    TestOrg {
+        org_id: created.org_id.to_string(),
+        scim_token: created.scim_token,
+        admin_token: created.admin_token,
+    }
+}
+
+/// A small HTTP client that returns (status, JSON body).
+pub struct Client {
+    http: reqwest::Client,
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Client {
+    pub fn new() -> Self {
+        Self {
+            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("HTTP client"),
+        }
+    }
+
+    pub async fn send(&self, method: &str, url: &str, token: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.http.request(method, url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/scim+json").body(b.to_string());
+        }
+        let resp = req.send().await.unwrap_or_else(|e| panic!("request to {url} failed: {e}"));
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, json)
+    }
+}
+
+/// Polls `check` until it returns `Some`, or fails the test after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if start.elapsed() > timeout {
+            panic!("timed out after {timeout:?} waiting for: {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Emails the emulator's SES accepted for `to`.
+pub async fn emails_to(client: &Client, to: &str) -> Vec<Value> {
+    let url = format!("{}/moto-api/data.json", stack().aws_endpoint_url);
+    let (status, data) = client.send("GET", &url, None, None).await;
+    assert_eq!(status, 200, "moto data endpoint");
+    data["ses"]["Message"]
+        .as_array()
+        .map(|messages| {
+            messages
+                .iter()
+                .filter(|m| m["destinations"]["ToAddresses"].as_array().is_some_and(|a| a.iter().any(|x| x == to)))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}

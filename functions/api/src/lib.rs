@@ -1,1 +1,73 @@
+//! The admin API (`/api/v1/...`): rules, sync on/off, activity history.
+//! Authenticated by the organization's admin token.
 
+mod routes;
+
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use lambda_runtime::LambdaEvent;
+use user_sync_aws::dynamo::{DirectoryTable, StateTable};
+use user_sync_aws::env::{ConfigError, number, required};
+use user_sync_aws::http::{HttpRequest, RequestError};
+
+pub use routes::{ApiError, route};
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub const PREFIX: &str = "/api/v1";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub directory_table: String,
+    pub state_table: String,
+    pub activity_retention_days: u32,
+}
+
+impl Config {
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            directory_table: required(get, "DIRECTORY_TABLE")?,
+            state_table: required(get, "STATE_TABLE")?,
+            activity_retention_days: number(get, "ACTIVITY_RETENTION_DAYS", 365u32)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Deps {
+    pub directory: DirectoryTable,
+    pub state: StateTable,
+}
+
+impl Deps {
+    pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Self {
+        let ddb = aws_sdk_dynamodb::Client::new(sdk);
+        Self {
+            directory: DirectoryTable::new(ddb.clone(), config.directory_table),
+            state: StateTable::new(ddb, config.state_table, config.activity_retention_days),
+        }
+    }
+}
+
+/// The Lambda handler.
+pub async fn handle(
+    deps: &Deps,
+    event: LambdaEvent<ApiGatewayV2httpRequest>,
+) -> Result<ApiGatewayV2httpResponse, lambda_runtime::Error> {
+    let req = match HttpRequest::from_event(event.payload, MAX_BODY_BYTES) {
+        Ok(r) => r,
+        Err(RequestError::TooLarge) => {
+            return Ok(ApiError::new(
+                413,
+                "payload_too_large",
+                format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+            )
+            .response());
+        }
+        Err(RequestError::BadEncoding) => {
+            return Ok(
+                ApiError::new(400, "invalid_body", "the body is not valid base64").response(),
+            );
+        }
+    };
+    Ok(Box::pin(route(&deps.directory, &deps.state, &req)).await)
+}

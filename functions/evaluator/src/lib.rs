@@ -1,1 +1,188 @@
+//! The evaluator: reacts to DirectoryTable stream records, decides which users
+//! a change affects, computes their effective assignment, stores the desired
+//! state with a new generation, and enqueues a job only when the desired
+//! state changed.
+//!
+//! Records are processed in order; at the first failure the handler reports
+//! that record and stops, and Lambda retries from it.
 
+mod reconcile;
+
+use std::collections::{BTreeSet, HashMap};
+
+use aws_lambda_events::dynamodb::{Event, EventRecord};
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use lambda_runtime::LambdaEvent;
+use tracing::{Instrument, info, info_span, warn};
+use user_sync_aws::dynamo::items::DirectoryRecord;
+use user_sync_aws::dynamo::{DirectoryTable, StateTable};
+use user_sync_aws::env::{ConfigError, required};
+use user_sync_aws::sqs::SqsJobQueue;
+use user_sync_core::ids::{OrgId, UserId};
+use user_sync_core::ports::{Configuration, Directory, JobQueue, SyncState};
+
+pub use reconcile::{Context, Reconciler};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub directory_table: String,
+    pub state_table: String,
+    pub jobs_queue_url: String,
+    pub jobs_dlq_url: String,
+}
+
+impl Config {
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            directory_table: required(get, "DIRECTORY_TABLE")?,
+            state_table: required(get, "STATE_TABLE")?,
+            jobs_queue_url: required(get, "JOBS_QUEUE_URL")?,
+            jobs_dlq_url: required(get, "JOBS_DLQ_URL")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Deps {
+    pub directory: DirectoryTable,
+    pub state: StateTable,
+    pub jobs: SqsJobQueue,
+}
+
+impl Deps {
+    pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Self {
+        let ddb = aws_sdk_dynamodb::Client::new(sdk);
+        Self {
+            directory: DirectoryTable::new(ddb.clone(), config.directory_table),
+            // the evaluator writes no activity; retention does not apply
+            state: StateTable::new(ddb, config.state_table, 0),
+            jobs: SqsJobQueue::new(
+                aws_sdk_sqs::Client::new(sdk),
+                config.jobs_queue_url,
+                config.jobs_dlq_url,
+            ),
+        }
+    }
+}
+
+/// Users a record affects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Affected {
+    Nobody,
+    Users(OrgId, BTreeSet<UserId>),
+    /// Members of these groups (a rule change).
+    Groups(OrgId, BTreeSet<user_sync_core::ids::GroupId>),
+    /// Every directory user of the organization (sync turned on).
+    Everyone(OrgId),
+}
+
+fn parse(image: &serde_dynamo::Item) -> Result<DirectoryRecord, serde_dynamo::Error> {
+    if image.is_empty() {
+        return Ok(DirectoryRecord::Other);
+    }
+    DirectoryRecord::parse(image.clone())
+}
+
+/// Decides which users one stream record affects, from its images alone.
+pub fn affected(record: &EventRecord) -> Result<Affected, serde_dynamo::Error> {
+    let old = parse(&record.change.old_image)?;
+    let new = parse(&record.change.new_image)?;
+    Ok(match (old, new) {
+        (DirectoryRecord::User(o), DirectoryRecord::User(n)) => {
+            // only what the desired state depends on counts
+            if o.user().facts() == n.user().facts() {
+                Affected::Nobody
+            } else {
+                Affected::Users(n.org_id, BTreeSet::from([n.user_id]))
+            }
+        }
+        (_, DirectoryRecord::User(u)) | (DirectoryRecord::User(u), _) => {
+            Affected::Users(u.org_id, BTreeSet::from([u.user_id]))
+        }
+        (_, DirectoryRecord::Member(m)) | (DirectoryRecord::Member(m), _) => {
+            Affected::Users(m.org_id, BTreeSet::from([m.user_id]))
+        }
+        (old, DirectoryRecord::Rule(n)) => {
+            let mut groups = BTreeSet::from([n.group_id]);
+            if let DirectoryRecord::Rule(o) = old {
+                if o.rule == n.rule {
+                    return Ok(Affected::Nobody);
+                }
+                groups.insert(o.group_id);
+            }
+            Affected::Groups(n.org_id, groups)
+        }
+        (DirectoryRecord::Rule(o), _) => Affected::Groups(o.org_id, BTreeSet::from([o.group_id])),
+        (old, DirectoryRecord::Sync(n)) => {
+            let was = matches!(old, DirectoryRecord::Sync(ref o) if o.enabled);
+            if n.enabled && !was {
+                Affected::Everyone(n.org_id)
+            } else {
+                Affected::Nobody
+            }
+        }
+        _ => Affected::Nobody,
+    })
+}
+
+/// The Lambda handler.
+pub async fn handle(
+    deps: &Deps,
+    event: LambdaEvent<Event>,
+) -> Result<DynamoDbEventResponse, lambda_runtime::Error> {
+    // boxed: the fan-out future is large
+    Ok(Box::pin(process(
+        &deps.directory,
+        &deps.state,
+        &deps.jobs,
+        event.payload.records,
+    ))
+    .await)
+}
+
+/// Processes records in order and stops at the first failure.
+pub async fn process<D, S, Q>(
+    directory: &D,
+    state: &S,
+    jobs: &Q,
+    records: Vec<EventRecord>,
+) -> DynamoDbEventResponse
+where
+    D: Directory + Configuration,
+    S: SyncState,
+    Q: JobQueue,
+{
+    let reconciler = Reconciler {
+        directory,
+        state,
+        jobs,
+    };
+    let mut contexts: HashMap<OrgId, Context> = HashMap::new();
+    let mut response = DynamoDbEventResponse::default();
+    for record in records {
+        let seq = record.change.sequence_number.clone().unwrap_or_default();
+        let span = info_span!("record", seq = %seq, event = %record.event_name);
+        let result = async {
+            let affected = match affected(&record) {
+                Ok(a) => a,
+                Err(e) => {
+                    // an image we cannot read will not become readable: skip it
+                    warn!(error = %e, "unreadable stream image skipped");
+                    return Ok(());
+                }
+            };
+            reconciler.apply(&mut contexts, affected).await
+        }
+        .instrument(span)
+        .await;
+        if let Err(e) = result {
+            warn!(error = %e, seq = %seq, "record failed; the batch resumes from it");
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = Some(seq);
+            response.batch_item_failures.push(failure);
+            return response;
+        }
+    }
+    info!("batch done");
+    response
+}

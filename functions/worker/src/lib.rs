@@ -1,1 +1,108 @@
+//! The worker: reconciles one user to its *current* desired state through the
+//! product API, records the outcome and an activity entry, and enqueues the
+//! welcome email when the product API created the account.
 
+mod reconcile;
+
+use std::time::Duration;
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::LambdaEvent;
+use user_sync_aws::batch::process_sqs;
+use user_sync_aws::dynamo::StateTable;
+use user_sync_aws::env::{ConfigError, number, required};
+use user_sync_aws::product_api::HttpProductApi;
+use user_sync_aws::sqs::{SqsJobQueue, SqsMailQueue};
+
+pub use reconcile::{Worker, handle_record};
+
+#[derive(Clone)]
+pub struct Config {
+    pub state_table: String,
+    pub jobs_queue_url: String,
+    pub jobs_dlq_url: String,
+    pub mail_queue_url: String,
+    pub product_api_url: String,
+    pub product_api_key: String,
+    pub product_api_timeout: Duration,
+    pub activity_retention_days: u32,
+    pub concurrency: usize,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("state_table", &self.state_table)
+            .field("product_api_url", &self.product_api_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            state_table: required(get, "STATE_TABLE")?,
+            jobs_queue_url: required(get, "JOBS_QUEUE_URL")?,
+            jobs_dlq_url: required(get, "JOBS_DLQ_URL")?,
+            mail_queue_url: required(get, "MAIL_QUEUE_URL")?,
+            product_api_url: required(get, "PRODUCT_API_URL")?,
+            product_api_key: required(get, "PRODUCT_API_KEY")?,
+            product_api_timeout: Duration::from_millis(number(
+                get,
+                "PRODUCT_API_TIMEOUT_MS",
+                10_000u64,
+            )?),
+            activity_retention_days: number(get, "ACTIVITY_RETENTION_DAYS", 365u32)?,
+            concurrency: number(get, "WORKER_RECORD_CONCURRENCY", 4usize)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Deps {
+    pub state: StateTable,
+    pub jobs: SqsJobQueue,
+    pub mail: SqsMailQueue,
+    pub product_api: HttpProductApi,
+    pub concurrency: usize,
+}
+
+impl Deps {
+    pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Result<Self, lambda_runtime::Error> {
+        let sqs = aws_sdk_sqs::Client::new(sdk);
+        Ok(Self {
+            state: StateTable::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                config.state_table,
+                config.activity_retention_days,
+            ),
+            jobs: SqsJobQueue::new(sqs.clone(), config.jobs_queue_url, config.jobs_dlq_url),
+            mail: SqsMailQueue::new(sqs, config.mail_queue_url),
+            product_api: HttpProductApi::new(
+                &config.product_api_url,
+                config.product_api_key,
+                config.product_api_timeout,
+            )?,
+            concurrency: config.concurrency,
+        })
+    }
+}
+
+/// The Lambda handler.
+pub async fn handle(
+    deps: &Deps,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    let worker = Worker {
+        state: &deps.state,
+        jobs: &deps.jobs,
+        mail: &deps.mail,
+        product_api: &deps.product_api,
+    };
+    Ok(Box::pin(process_sqs(
+        event.payload.records,
+        deps.concurrency,
+        |record| handle_record(&worker, record),
+    ))
+    .await)
+}

@@ -1,1 +1,67 @@
-fn main() {}
+//! `ops`: the on-call engineer's command line.
+//!
+//! ```text
+//! ops create-org <org-id> <name>     create an organization; prints its SCIM and admin tokens
+//! ```
+//! AWS settings come from the environment (`AWS_ENDPOINT_URL` for the local
+//! stack); the table from `DIRECTORY_TABLE`.
+
+use std::process::ExitCode;
+
+use user_sync_aws::dynamo::DirectoryTable;
+use user_sync_core::ids::OrgId;
+
+const USAGE: &str = "usage: ops create-org <org-id> <name>\n\nenvironment: DIRECTORY_TABLE (required), AWS_ENDPOINT_URL / AWS_REGION / credentials as for any AWS tool";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["create-org", org, name] => create_org(org, name).await,
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn create_org(org: &str, name: &str) -> ExitCode {
+    let org_id = match OrgId::parse(org) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("invalid organization id: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let Ok(table) = std::env::var("DIRECTORY_TABLE") else {
+        eprintln!("DIRECTORY_TABLE is not set (the local stack writes it to .local/stack.json)");
+        return ExitCode::from(2);
+    };
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let store = DirectoryTable::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+    match ops::create_organization(&store, &org_id, name).await {
+        Ok(new) => {
+            #[allow(clippy::print_stdout)]
+            {
+                println!("organization: {}", new.org_id);
+                println!("SCIM token:   {}", new.scim_token);
+                println!("admin token:  {}", new.admin_token);
+                println!("(the tokens are shown once; only their hashes are stored)");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(user_sync_core::StoreError::Conflict(_)) => {
+            eprintln!("organization {org_id} exists already");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("could not create the organization: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

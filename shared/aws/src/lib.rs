@@ -1,1 +1,11 @@
+//! Adapters: the only place AWS SDK types appear. Each adapter implements a
+//! port of `user-sync-core` and maps SDK errors into the port's error
+//! contract.
 
+pub mod batch;
+pub mod dynamo;
+pub mod env;
+pub mod http;
+pub mod product_api;
+pub mod ses;
+pub mod sqs;

@@ -56,7 +56,14 @@ pub struct ActivityEntry {
 
 impl ActivityEntry {
     /// An entry whose id is `{at}#{suffix}`.
-    pub fn new(at: String, suffix: &str, actor: &str, action: Action, subject: Subject, outcome: Outcome) -> Self {
+    pub fn new(
+        at: String,
+        suffix: &str,
+        actor: &str,
+        action: Action,
+        subject: Subject,
+        outcome: Outcome,
+    ) -> Self {
         Self {
             id: format!("{at}#{suffix}"),
             at,

@@ -99,7 +99,10 @@ impl PresentedToken {
             return false;
         };
         let same_secret: bool = presented.as_slice().ct_eq(expected.as_slice()).into();
-        same_secret && stored.kind == self.kind && stored.org_id == self.org_id && stored.token_id == self.token_id
+        same_secret
+            && stored.kind == self.kind
+            && stored.org_id == self.org_id
+            && stored.token_id == self.token_id
     }
 }
 
@@ -125,12 +128,20 @@ pub struct IssuedToken {
 
 impl std::fmt::Debug for IssuedToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IssuedToken").field("stored", &self.stored).finish_non_exhaustive()
+        f.debug_struct("IssuedToken")
+            .field("stored", &self.stored)
+            .finish_non_exhaustive()
     }
 }
 
 /// Issues a token from 40 random bytes (8 for the id, 32 for the secret).
-pub fn issue(org_id: &OrgId, kind: TokenKind, name: &str, random: [u8; 40], created: String) -> IssuedToken {
+pub fn issue(
+    org_id: &OrgId,
+    kind: TokenKind,
+    name: &str,
+    random: [u8; 40],
+    created: String,
+) -> IssuedToken {
     let token_id = hex::encode(&random[..8]);
     let secret = hex::encode(&random[8..]);
     let plain = format!("{}{}.{}.{}", kind.prefix(), org_id, token_id, secret);
@@ -180,7 +191,14 @@ mod tests {
 
     #[test]
     fn malformed_tokens_do_not_parse() {
-        for bad in ["", "Bearer", "Basic abc", "Bearer us_scim_acme", "Bearer us_scim_acme.zz.00", "Bearer us_root_acme.00.00"] {
+        for bad in [
+            "",
+            "Bearer",
+            "Basic abc",
+            "Bearer us_scim_acme",
+            "Bearer us_scim_acme.zz.00",
+            "Bearer us_root_acme.00.00",
+        ] {
             assert!(PresentedToken::from_authorization(bad).is_none(), "{bad}");
         }
         let long = format!("Bearer us_scim_acme.00.{}", "0".repeat(300));
@@ -194,5 +212,42 @@ mod tests {
         let secret = t.plain.rsplit('.').next().unwrap();
         assert!(!format!("{p:?}").contains(secret));
         assert!(!format!("{t:?}").contains(secret));
+    }
+}
+
+/// Why a request was not authenticated. Callers answer 401 for every variant
+/// but `Unavailable` (503): the reason is logged, never shown.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("missing or malformed bearer token")]
+    Malformed,
+    #[error("unknown token or wrong secret")]
+    Refused,
+    #[error("token store unavailable")]
+    Unavailable(#[source] crate::StoreError),
+}
+
+/// Authenticates an `Authorization` header for `kind`: the organization is the
+/// token's own.
+pub async fn authenticate(
+    orgs: &impl crate::ports::Organizations,
+    authorization: Option<&str>,
+    kind: TokenKind,
+) -> Result<StoredToken, AuthError> {
+    let presented = authorization
+        .and_then(PresentedToken::from_authorization)
+        .ok_or(AuthError::Malformed)?;
+    if presented.kind != kind {
+        return Err(AuthError::Refused);
+    }
+    let stored = orgs
+        .get_token(&presented.org_id, &presented.token_id)
+        .await
+        .map_err(AuthError::Unavailable)?
+        .ok_or(AuthError::Refused)?;
+    if presented.verify(&stored) {
+        Ok(stored)
+    } else {
+        Err(AuthError::Refused)
     }
 }

@@ -9,6 +9,7 @@ use std::future::Future;
 
 use serde_json::Value;
 
+use crate::StoreError;
 use crate::activity::ActivityEntry;
 use crate::auth::StoredToken;
 use crate::directory::{DirectoryGroup, DirectoryUser};
@@ -17,7 +18,6 @@ use crate::job::{EntitlementJob, MailJob};
 use crate::mail::RenderedEmail;
 use crate::rules::Rule;
 use crate::state::{DesiredState, FailureClass, ProductAccount, SyncStatus};
-use crate::StoreError;
 
 /// An organization's own settings.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -41,12 +41,21 @@ pub struct SyncSettings {
 /// Organizations and their tokens.
 pub trait Organizations: Sync {
     /// MUST return `Conflict` when the organization exists.
-    fn create_org(&self, org: &Organization) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn create_org(&self, org: &Organization)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
     /// `None` when the organization does not exist.
-    fn get_org(&self, org: &OrgId) -> impl Future<Output = Result<Option<Organization>, StoreError>> + Send;
-    fn put_token(&self, token: &StoredToken) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn get_org(
+        &self,
+        org: &OrgId,
+    ) -> impl Future<Output = Result<Option<Organization>, StoreError>> + Send;
+    fn put_token(&self, token: &StoredToken)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
     /// `None` when there is no such token.
-    fn get_token(&self, org: &OrgId, token_id: &str) -> impl Future<Output = Result<Option<StoredToken>, StoreError>> + Send;
+    fn get_token(
+        &self,
+        org: &OrgId,
+        token_id: &str,
+    ) -> impl Future<Output = Result<Option<StoredToken>, StoreError>> + Send;
 }
 
 /// A stored user with the SCIM attributes it was sent.
@@ -60,13 +69,30 @@ pub struct StoredUser {
 pub trait Directory: Sync {
     /// MUST return `Conflict` when the organization already has a user whose
     /// userName is equal ignoring case.
-    fn create_user(&self, org: &OrgId, user: &StoredUser) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn get_user(&self, org: &OrgId, id: &UserId) -> impl Future<Output = Result<Option<StoredUser>, StoreError>> + Send;
+    fn create_user(
+        &self,
+        org: &OrgId,
+        user: &StoredUser,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn get_user(
+        &self,
+        org: &OrgId,
+        id: &UserId,
+    ) -> impl Future<Output = Result<Option<StoredUser>, StoreError>> + Send;
     /// Case-insensitive lookup.
-    fn find_user_by_user_name(&self, org: &OrgId, user_name: &str) -> impl Future<Output = Result<Option<StoredUser>, StoreError>> + Send;
+    fn find_user_by_user_name(
+        &self,
+        org: &OrgId,
+        user_name: &str,
+    ) -> impl Future<Output = Result<Option<StoredUser>, StoreError>> + Send;
     /// Replaces a user. MUST return `Conflict` when the stored version is not
     /// `expected_version` or the new userName is taken by another user.
-    fn replace_user(&self, org: &OrgId, previous: &DirectoryUser, user: &StoredUser) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn replace_user(
+        &self,
+        org: &OrgId,
+        previous: &DirectoryUser,
+        user: &StoredUser,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// A page of users in id order, after `start_after`.
     fn list_users(
         &self,
@@ -75,14 +101,36 @@ pub trait Directory: Sync {
         limit: usize,
     ) -> impl Future<Output = Result<(Vec<StoredUser>, Option<UserId>), StoreError>> + Send;
     /// MUST return `Conflict` when the id exists.
-    fn create_group(&self, org: &OrgId, group: &DirectoryGroup) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn get_group(&self, org: &OrgId, id: &GroupId) -> impl Future<Output = Result<Option<DirectoryGroup>, StoreError>> + Send;
+    fn create_group(
+        &self,
+        org: &OrgId,
+        group: &DirectoryGroup,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn get_group(
+        &self,
+        org: &OrgId,
+        id: &GroupId,
+    ) -> impl Future<Output = Result<Option<DirectoryGroup>, StoreError>> + Send;
     /// MUST return `Conflict` when the stored version is not `group.version - 1`.
-    fn update_group(&self, org: &OrgId, group: &DirectoryGroup) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn update_group(
+        &self,
+        org: &OrgId,
+        group: &DirectoryGroup,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Adds memberships; adding an existing one is harmless.
-    fn add_members(&self, org: &OrgId, group: &GroupId, users: &[UserId]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn add_members(
+        &self,
+        org: &OrgId,
+        group: &GroupId,
+        users: &[UserId],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Removes memberships; removing a missing one is harmless.
-    fn remove_members(&self, org: &OrgId, group: &GroupId, users: &[UserId]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn remove_members(
+        &self,
+        org: &OrgId,
+        group: &GroupId,
+        users: &[UserId],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// A page of a group's members in id order, after `start_after`.
     fn members(
         &self,
@@ -92,16 +140,31 @@ pub trait Directory: Sync {
         limit: usize,
     ) -> impl Future<Output = Result<(Vec<UserId>, Option<UserId>), StoreError>> + Send;
     /// Every group the user is a member of (strongly consistent).
-    fn groups_of(&self, org: &OrgId, user: &UserId) -> impl Future<Output = Result<BTreeSet<GroupId>, StoreError>> + Send;
+    fn groups_of(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+    ) -> impl Future<Output = Result<BTreeSet<GroupId>, StoreError>> + Send;
 }
 
 /// Rules and sync settings.
 pub trait Configuration: Sync {
     /// Every rule of the organization and its sync settings, read together.
-    fn rules_and_sync(&self, org: &OrgId) -> impl Future<Output = Result<(Vec<Rule>, SyncSettings), StoreError>> + Send;
+    fn rules_and_sync(
+        &self,
+        org: &OrgId,
+    ) -> impl Future<Output = Result<(Vec<Rule>, SyncSettings), StoreError>> + Send;
     /// MUST return `Conflict` when a rule with this id or priority exists.
-    fn create_rule(&self, org: &OrgId, rule: &Rule) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn put_sync(&self, org: &OrgId, sync: &SyncSettings) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn create_rule(
+        &self,
+        org: &OrgId,
+        rule: &Rule,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn put_sync(
+        &self,
+        org: &OrgId,
+        sync: &SyncSettings,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Desired and applied state, sync status, activity, sent emails.
@@ -132,7 +195,11 @@ pub trait SyncState: Sync {
         status: &SyncStatus,
         entry: &ActivityEntry,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn append_activity(&self, org: &OrgId, entry: &ActivityEntry) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn append_activity(
+        &self,
+        org: &OrgId,
+        entry: &ActivityEntry,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Newest first; `before` is the last id of the previous page.
     fn activity(
         &self,
@@ -142,17 +209,34 @@ pub trait SyncState: Sync {
     ) -> impl Future<Output = Result<(Vec<ActivityEntry>, Option<String>), StoreError>> + Send;
     /// Claims the right to send one email. MUST return `Conflict` when it was
     /// claimed before.
-    fn claim_email(&self, org: &OrgId, user: &UserId, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn claim_email(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        key: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Gives a claim back after a failed send, so that a retry may send.
-    fn release_email(&self, org: &OrgId, user: &UserId, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn release_email(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        key: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The jobs queue and its dead-letter queue.
 pub trait JobQueue: Sync {
     /// Sends jobs (batched by the adapter).
-    fn send_jobs(&self, jobs: &[EntitlementJob]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn send_jobs(
+        &self,
+        jobs: &[EntitlementJob],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Moves a job straight to the dead-letter queue, tagged with its class.
-    fn dead_letter(&self, job: &EntitlementJob, class: FailureClass) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn dead_letter(
+        &self,
+        job: &EntitlementJob,
+        class: FailureClass,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The mail queue.
@@ -190,7 +274,9 @@ impl ProductApiError {
             ProductApiError::ExistingAccount => FailureClass::ExistingAccount,
             ProductApiError::OutOfLicenses { .. } => FailureClass::OutOfLicenses,
             ProductApiError::InvalidUserData(_) => FailureClass::InvalidUserData,
-            ProductApiError::RateLimited { .. } | ProductApiError::Unavailable(_) => FailureClass::ProductApiUnavailable,
+            ProductApiError::RateLimited { .. } | ProductApiError::Unavailable(_) => {
+                FailureClass::ProductApiUnavailable
+            }
         }
     }
 }
@@ -216,5 +302,9 @@ pub enum MailError {
 
 /// Sends one email.
 pub trait MailSender: Sync {
-    fn send(&self, to: &str, email: &RenderedEmail) -> impl Future<Output = Result<(), MailError>> + Send;
+    fn send(
+        &self,
+        to: &str,
+        email: &RenderedEmail,
+    ) -> impl Future<Output = Result<(), MailError>> + Send;
 }

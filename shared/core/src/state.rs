@@ -244,28 +244,66 @@ mod tests {
     #[test]
     fn unchanged_and_applied_is_nothing() {
         let a = assign(&[rule("r", &["P"])]);
-        let stored = DesiredState { generation: 3, facts: facts(), assignment: a.clone(), updated_at: "t".into() };
-        assert_eq!(decide(Some(&stored), 3, facts(), a, "t2".into()), Decision::Nothing);
+        let stored = DesiredState {
+            generation: 3,
+            facts: facts(),
+            assignment: a.clone(),
+            updated_at: "t".into(),
+        };
+        assert_eq!(
+            decide(Some(&stored), 3, facts(), a, "t2".into()),
+            Decision::Nothing
+        );
     }
 
     #[test]
     fn unchanged_but_unapplied_is_resent() {
         let a = assign(&[rule("r", &["P"])]);
-        let stored = DesiredState { generation: 3, facts: facts(), assignment: a.clone(), updated_at: "t".into() };
-        assert_eq!(decide(Some(&stored), 2, facts(), a, "t2".into()), Decision::Resend(3));
+        let stored = DesiredState {
+            generation: 3,
+            facts: facts(),
+            assignment: a.clone(),
+            updated_at: "t".into(),
+        };
+        assert_eq!(
+            decide(Some(&stored), 2, facts(), a, "t2".into()),
+            Decision::Resend(3)
+        );
     }
 
     #[test]
     fn account_change_bumps_generation() {
-        let stored = DesiredState { generation: 3, facts: facts(), assignment: assign(&[rule("r", &["P"])]), updated_at: "t".into() };
-        let d = decide(Some(&stored), 3, facts(), assign(&[rule("r", &["P", "Q"])]), "t2".into());
+        let stored = DesiredState {
+            generation: 3,
+            facts: facts(),
+            assignment: assign(&[rule("r", &["P"])]),
+            updated_at: "t".into(),
+        };
+        let d = decide(
+            Some(&stored),
+            3,
+            facts(),
+            assign(&[rule("r", &["P", "Q"])]),
+            "t2".into(),
+        );
         assert!(matches!(d, Decision::Apply(s) if s.generation == 4));
     }
 
     #[test]
     fn provenance_only_change_is_stored_without_a_job() {
-        let stored = DesiredState { generation: 3, facts: facts(), assignment: assign(&[rule("r1", &["P"])]), updated_at: "t".into() };
-        let d = decide(Some(&stored), 3, facts(), assign(&[rule("r2", &["P"])]), "t2".into());
+        let stored = DesiredState {
+            generation: 3,
+            facts: facts(),
+            assignment: assign(&[rule("r1", &["P"])]),
+            updated_at: "t".into(),
+        };
+        let d = decide(
+            Some(&stored),
+            3,
+            facts(),
+            assign(&[rule("r2", &["P"])]),
+            "t2".into(),
+        );
         assert!(matches!(d, Decision::StoreOnly(s) if s.generation == 3));
     }
 

@@ -32,7 +32,11 @@ struct Template {
 /// The default template, per language. `{company}`, `{products}`, `{name}`
 /// are placeholders.
 fn default_template(language: &str) -> (&'static str, Template) {
-    let primary = language.split(['-', '_']).next().unwrap_or("en").to_ascii_lowercase();
+    let primary = language
+        .split(['-', '_'])
+        .next()
+        .unwrap_or("en")
+        .to_ascii_lowercase();
     match primary.as_str() {
         "de" => (
             "de",
@@ -132,7 +136,11 @@ pub fn render_welcome(language: Option<&str>, v: &WelcomeValues<'_>) -> Rendered
         escape_html(v.login_url),
         t.sign_in
     );
-    RenderedEmail { subject, html, text }
+    RenderedEmail {
+        subject,
+        html,
+        text,
+    }
 }
 
 #[cfg(test)]
@@ -140,13 +148,23 @@ mod tests {
     use super::*;
 
     fn products() -> BTreeSet<String> {
-        ["GoTo Meeting".to_owned(), "GoTo Training".to_owned()].into_iter().collect()
+        ["GoTo Meeting".to_owned(), "GoTo Training".to_owned()]
+            .into_iter()
+            .collect()
     }
 
     #[test]
     fn renders_english_by_default_with_values() {
         let p = products();
-        let e = render_welcome(None, &WelcomeValues { first_name: Some("Ada"), products: &p, login_url: "https://login.example", company_name: "Acme" });
+        let e = render_welcome(
+            None,
+            &WelcomeValues {
+                first_name: Some("Ada"),
+                products: &p,
+                login_url: "https://login.example",
+                company_name: "Acme",
+            },
+        );
         assert_eq!(e.subject, "Welcome to Acme");
         assert!(e.html.contains("Hello Ada,"));
         assert!(e.text.contains("GoTo Meeting, GoTo Training"));
@@ -155,19 +173,30 @@ mod tests {
     #[test]
     fn renders_german_for_de_locales() {
         let p = products();
-        let e = render_welcome(Some("de-AT"), &WelcomeValues { first_name: Some("Ada"), products: &p, login_url: "u", company_name: "Acme" });
+        let e = render_welcome(
+            Some("de-AT"),
+            &WelcomeValues {
+                first_name: Some("Ada"),
+                products: &p,
+                login_url: "u",
+                company_name: "Acme",
+            },
+        );
         assert_eq!(e.subject, "Willkommen bei Acme");
     }
 
     #[test]
     fn values_are_escaped_and_cannot_inject_headers() {
         let p = products();
-        let e = render_welcome(Some("en"), &WelcomeValues {
-            first_name: Some("<script>alert(1)</script>"),
-            products: &p,
-            login_url: "u",
-            company_name: "Evil\r\nBcc: x@y",
-        });
+        let e = render_welcome(
+            Some("en"),
+            &WelcomeValues {
+                first_name: Some("<script>alert(1)</script>"),
+                products: &p,
+                login_url: "u",
+                company_name: "Evil\r\nBcc: x@y",
+            },
+        );
         assert!(!e.html.contains("<script>"));
         assert!(e.html.contains("&lt;script&gt;"));
         assert!(!e.subject.contains('\n'));

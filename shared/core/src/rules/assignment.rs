@@ -129,8 +129,12 @@ pub fn effective_assignment(
     let matched: Vec<RuleId> = matching.iter().map(|r| r.id.clone()).collect();
 
     match status {
-        DirectoryStatus::Deleted => return EffectiveAssignment::suspended(SuspendReason::Deleted, matched),
-        DirectoryStatus::Inactive => return EffectiveAssignment::suspended(SuspendReason::Inactive, matched),
+        DirectoryStatus::Deleted => {
+            return EffectiveAssignment::suspended(SuspendReason::Deleted, matched);
+        }
+        DirectoryStatus::Inactive => {
+            return EffectiveAssignment::suspended(SuspendReason::Inactive, matched);
+        }
         DirectoryStatus::Active if matching.is_empty() => {
             return EffectiveAssignment::suspended(SuspendReason::NoMatchingRule, matched);
         }
@@ -212,12 +216,19 @@ mod tests {
         r2.products = set(&["GoToMeeting"]);
         r2.admin_role = Some(AdminRole::None);
 
-        let a = effective_assignment(DirectoryStatus::Active, &groups(&["emea-analysts"]), &[r2, r1]);
+        let a = effective_assignment(
+            DirectoryStatus::Active,
+            &groups(&["emea-analysts"]),
+            &[r2, r1],
+        );
         assert_eq!(a.status, AssignmentStatus::Active);
         assert_eq!(a.products, set(&["GoToMeeting", "GoToTraining"]));
         assert_eq!(a.admin_role, AdminRole::FullAdmin);
         assert_eq!(a.provenance.admin_role, Some(RuleId::parse("r1").unwrap()));
-        assert_eq!(a.provenance.products["GoToMeeting"], vec![RuleId::parse("r2").unwrap()]);
+        assert_eq!(
+            a.provenance.products["GoToMeeting"],
+            vec![RuleId::parse("r2").unwrap()]
+        );
     }
 
     #[test]
@@ -288,10 +299,26 @@ mod tests {
         r1.admin_role = Some(AdminRole::FullAdmin);
         let rules = [r1];
         for (status, g, reason) in [
-            (DirectoryStatus::Inactive, groups(&["a"]), SuspendReason::Inactive),
-            (DirectoryStatus::Deleted, groups(&["a"]), SuspendReason::Deleted),
-            (DirectoryStatus::Active, groups(&["z"]), SuspendReason::NoMatchingRule),
-            (DirectoryStatus::Active, groups(&[]), SuspendReason::NoMatchingRule),
+            (
+                DirectoryStatus::Inactive,
+                groups(&["a"]),
+                SuspendReason::Inactive,
+            ),
+            (
+                DirectoryStatus::Deleted,
+                groups(&["a"]),
+                SuspendReason::Deleted,
+            ),
+            (
+                DirectoryStatus::Active,
+                groups(&["z"]),
+                SuspendReason::NoMatchingRule,
+            ),
+            (
+                DirectoryStatus::Active,
+                groups(&[]),
+                SuspendReason::NoMatchingRule,
+            ),
         ] {
             let a = effective_assignment(status, &g, &rules);
             assert_eq!(a.status, AssignmentStatus::Suspended { reason });
@@ -312,7 +339,8 @@ mod tests {
 
     fn arb_rule(idx: usize) -> impl Strategy<Value = Rule> {
         let names = prop::sample::select(vec!["g0", "g1", "g2", "g3"]);
-        let prod = prop::collection::btree_set(prop::sample::select(vec!["P1", "P2", "P3", "P4"]), 0..3);
+        let prod =
+            prop::collection::btree_set(prop::sample::select(vec!["P1", "P2", "P3", "P4"]), 0..3);
         let role = prop::option::of(prop::sample::select(vec![
             AdminRole::None,
             AdminRole::FullAdmin,
@@ -338,7 +366,10 @@ mod tests {
             .prop_flat_map(|n| (0..n).map(arb_rule).collect::<Vec<_>>())
             .prop_flat_map(|rules| {
                 let n = rules.len();
-                (Just(rules), Just((1..=n as u32).collect::<Vec<u32>>()).prop_shuffle())
+                (
+                    Just(rules),
+                    Just((1..=n as u32).collect::<Vec<u32>>()).prop_shuffle(),
+                )
             })
             .prop_map(|(mut rules, prios)| {
                 for (r, p) in rules.iter_mut().zip(prios) {

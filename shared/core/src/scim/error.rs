@@ -58,7 +58,11 @@ impl ScimError {
     }
 
     pub fn too_large(limit: usize) -> Self {
-        Self::new(413, None, format!("request body is larger than {limit} bytes"))
+        Self::new(
+            413,
+            None,
+            format!("request body is larger than {limit} bytes"),
+        )
     }
 
     pub fn internal() -> Self {

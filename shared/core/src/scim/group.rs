@@ -19,24 +19,38 @@ pub struct GroupInput {
 /// Parses a Group resource from a POST or PUT body.
 pub fn parse_group(body: &Value) -> Result<GroupInput, ScimError> {
     let Some(obj) = body.as_object() else {
-        return Err(ScimError::invalid_syntax("the request body must be a JSON object"));
+        return Err(ScimError::invalid_syntax(
+            "the request body must be a JSON object",
+        ));
     };
     let display_name = match super::user::get_ci(obj, "displayName") {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= super::MAX_STRING_LEN => s.clone(),
-        _ => return Err(ScimError::invalid_value("displayName is required and must be a non-empty string")),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= super::MAX_STRING_LEN => {
+            s.clone()
+        }
+        _ => {
+            return Err(ScimError::invalid_value(
+                "displayName is required and must be a non-empty string",
+            ));
+        }
     };
     if display_name.chars().any(char::is_control) {
-        return Err(ScimError::invalid_value("displayName must not contain control characters"));
+        return Err(ScimError::invalid_value(
+            "displayName must not contain control characters",
+        ));
     }
     let external_id = opt_string(super::user::get_ci(obj, "externalId"), "externalId")?;
     let members = match super::user::get_ci(obj, "members") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(list)) if list.len() <= MAX_MEMBERS_PER_REQUEST => list
             .iter()
-            .map(|m| match m.as_object().and_then(|o| super::user::get_ci(o, "value")) {
-                Some(Value::String(s)) => Ok(s.clone()),
-                _ => Err(ScimError::invalid_value("each member needs a string value (the user id)")),
-            })
+            .map(
+                |m| match m.as_object().and_then(|o| super::user::get_ci(o, "value")) {
+                    Some(Value::String(s)) => Ok(s.clone()),
+                    _ => Err(ScimError::invalid_value(
+                        "each member needs a string value (the user id)",
+                    )),
+                },
+            )
             .collect::<Result<_, _>>()?,
         Some(Value::Array(_)) => {
             return Err(ScimError::invalid_value(format!(
@@ -88,7 +102,8 @@ mod tests {
 
     #[test]
     fn parses_group_with_members() {
-        let g = parse_group(&json!({"displayName": "Sales", "members": [{"value": "u1"}]})).unwrap();
+        let g =
+            parse_group(&json!({"displayName": "Sales", "members": [{"value": "u1"}]})).unwrap();
         assert_eq!(g.display_name, "Sales");
         assert_eq!(g.members, vec!["u1".to_owned()]);
         assert!(parse_group(&json!({"displayName": ""})).is_err());

@@ -10,7 +10,8 @@ pub use error::ScimError;
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-pub const ENTERPRISE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const ENTERPRISE_USER_SCHEMA: &str =
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
@@ -41,12 +42,19 @@ pub enum IfMatch {
 }
 
 /// Reads an optional bounded string attribute.
-pub(crate) fn opt_string(v: Option<&serde_json::Value>, field: &str) -> Result<Option<String>, ScimError> {
+pub(crate) fn opt_string(
+    v: Option<&serde_json::Value>,
+    field: &str,
+) -> Result<Option<String>, ScimError> {
     match v {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(serde_json::Value::String(s)) if s.len() <= MAX_STRING_LEN => Ok(Some(s.clone())),
-        Some(serde_json::Value::String(_)) => Err(ScimError::invalid_value(format!("{field} is too long"))),
-        Some(_) => Err(ScimError::invalid_value(format!("{field} must be a string"))),
+        Some(serde_json::Value::String(_)) => {
+            Err(ScimError::invalid_value(format!("{field} is too long")))
+        }
+        Some(_) => Err(ScimError::invalid_value(format!(
+            "{field} must be a string"
+        ))),
     }
 }
 
@@ -56,7 +64,9 @@ pub(crate) fn lenient_bool(v: &serde_json::Value, field: &str) -> Result<bool, S
         serde_json::Value::Bool(b) => Ok(*b),
         serde_json::Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
         serde_json::Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
-        _ => Err(ScimError::invalid_value(format!("{field} must be a boolean"))),
+        _ => Err(ScimError::invalid_value(format!(
+            "{field} must be a boolean"
+        ))),
     }
 }
 

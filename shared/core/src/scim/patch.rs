@@ -39,14 +39,21 @@ pub struct PatchOp {
 /// Parses a PatchOp request body.
 pub fn parse_patch(body: &Value) -> Result<Vec<PatchOp>, ScimError> {
     let Some(obj) = body.as_object() else {
-        return Err(ScimError::invalid_syntax("the request body must be a JSON object"));
+        return Err(ScimError::invalid_syntax(
+            "the request body must be a JSON object",
+        ));
     };
     if let Some(schemas) = obj.get("schemas") {
-        let ok = schemas
-            .as_array()
-            .is_some_and(|s| s.iter().any(|x| x.as_str().is_some_and(|x| x.eq_ignore_ascii_case(PATCH_OP_SCHEMA))));
+        let ok = schemas.as_array().is_some_and(|s| {
+            s.iter().any(|x| {
+                x.as_str()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(PATCH_OP_SCHEMA))
+            })
+        });
         if !ok {
-            return Err(ScimError::invalid_syntax("schemas must contain the PatchOp schema"));
+            return Err(ScimError::invalid_syntax(
+                "schemas must contain the PatchOp schema",
+            ));
         }
     }
     let ops = match super::user::get_ci(obj, "Operations") {
@@ -54,20 +61,28 @@ pub fn parse_patch(body: &Value) -> Result<Vec<PatchOp>, ScimError> {
         _ => return Err(ScimError::invalid_syntax("Operations must be an array")),
     };
     if ops.len() > MAX_OPERATIONS {
-        return Err(ScimError::invalid_value(format!("at most {MAX_OPERATIONS} operations per request")));
+        return Err(ScimError::invalid_value(format!(
+            "at most {MAX_OPERATIONS} operations per request"
+        )));
     }
     ops.iter().map(parse_op).collect()
 }
 
 fn parse_op(v: &Value) -> Result<PatchOp, ScimError> {
     let Some(o) = v.as_object() else {
-        return Err(ScimError::invalid_syntax("each operation must be an object"));
+        return Err(ScimError::invalid_syntax(
+            "each operation must be an object",
+        ));
     };
     let op = match super::user::get_ci(o, "op").and_then(Value::as_str) {
         Some(s) if s.eq_ignore_ascii_case("add") => OpKind::Add,
         Some(s) if s.eq_ignore_ascii_case("replace") => OpKind::Replace,
         Some(s) if s.eq_ignore_ascii_case("remove") => OpKind::Remove,
-        _ => return Err(ScimError::invalid_syntax("op must be add, replace or remove")),
+        _ => {
+            return Err(ScimError::invalid_syntax(
+                "op must be add, replace or remove",
+            ));
+        }
     };
     let path = match super::user::get_ci(o, "path") {
         None | Some(Value::Null) => None,
@@ -87,7 +102,9 @@ fn parse_op(v: &Value) -> Result<PatchOp, ScimError> {
 
 fn valid_attr(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '$')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '$')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$')
 }
 
@@ -132,9 +149,16 @@ pub fn parse_path(p: &str) -> Result<Path, ScimError> {
         }
     };
     if !valid_attr(&attr) || sub.as_deref().is_some_and(|s| !valid_attr(s)) {
-        return Err(ScimError::invalid_path(format!("unsupported path attribute in {p:?}")));
+        return Err(ScimError::invalid_path(format!(
+            "unsupported path attribute in {p:?}"
+        )));
     }
-    Ok(Path { schema, attr, filter, sub })
+    Ok(Path {
+        schema,
+        attr,
+        filter,
+        sub,
+    })
 }
 
 /// `subAttr eq "value"`: the value-path filters identity providers send.
@@ -142,17 +166,25 @@ fn parse_simple_filter(f: &str) -> Result<(String, String), ScimError> {
     let f = f.trim();
     let mut parts = f.splitn(3, char::is_whitespace);
     let (Some(attr), Some(op), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(ScimError::invalid_filter("expected `attribute eq \"value\"` in the path filter"));
+        return Err(ScimError::invalid_filter(
+            "expected `attribute eq \"value\"` in the path filter",
+        ));
     };
     if !op.eq_ignore_ascii_case("eq") || !valid_attr(attr) {
-        return Err(ScimError::invalid_filter("only `attribute eq \"value\"` is supported in a path filter"));
+        return Err(ScimError::invalid_filter(
+            "only `attribute eq \"value\"` is supported in a path filter",
+        ));
     }
     let value = value.trim();
     let value = match serde_json::from_str::<Value>(value) {
         Ok(Value::String(s)) => s,
         Ok(Value::Bool(b)) => b.to_string(),
         Ok(Value::Number(n)) => n.to_string(),
-        _ => return Err(ScimError::invalid_filter("the path filter value must be a quoted string")),
+        _ => {
+            return Err(ScimError::invalid_filter(
+                "the path filter value must be a quoted string",
+            ));
+        }
     };
     Ok((attr.to_owned(), value))
 }
@@ -199,23 +231,34 @@ pub fn apply_ops(resource: &mut Map<String, Value>, ops: &[PatchOp]) -> Result<(
                     apply_one(resource, op.op, &path, Some(v.clone()))?;
                 }
             }
-            (None, _) => return Err(ScimError::invalid_value("a PATCH without path needs an object value")),
+            (None, _) => {
+                return Err(ScimError::invalid_value(
+                    "a PATCH without path needs an object value",
+                ));
+            }
             (Some(path), value) => apply_one(resource, op.op, path, value.clone())?,
         }
     }
     Ok(())
 }
 
-fn container<'a>(resource: &'a mut Map<String, Value>, schema: Option<&str>) -> Result<&'a mut Map<String, Value>, ScimError> {
+fn container<'a>(
+    resource: &'a mut Map<String, Value>,
+    schema: Option<&str>,
+) -> Result<&'a mut Map<String, Value>, ScimError> {
     let Some(schema) = schema else {
         return Ok(resource);
     };
     // the core schema's attributes live at the top level
-    if schema.eq_ignore_ascii_case(super::USER_SCHEMA) || schema.eq_ignore_ascii_case(super::GROUP_SCHEMA) {
+    if schema.eq_ignore_ascii_case(super::USER_SCHEMA)
+        || schema.eq_ignore_ascii_case(super::GROUP_SCHEMA)
+    {
         return Ok(resource);
     }
     let key = key_ci(resource, schema);
-    let entry = resource.entry(key).or_insert_with(|| Value::Object(Map::new()));
+    let entry = resource
+        .entry(key)
+        .or_insert_with(|| Value::Object(Map::new()));
     if !entry.is_object() {
         *entry = Value::Object(Map::new());
     }
@@ -224,9 +267,15 @@ fn container<'a>(resource: &'a mut Map<String, Value>, schema: Option<&str>) -> 
         .ok_or_else(|| ScimError::invalid_path("schema extension is not an object"))
 }
 
-fn apply_one(resource: &mut Map<String, Value>, op: OpKind, path: &Path, value: Option<Value>) -> Result<(), ScimError> {
+fn apply_one(
+    resource: &mut Map<String, Value>,
+    op: OpKind,
+    path: &Path,
+    value: Option<Value>,
+) -> Result<(), ScimError> {
     // a no-path key that is itself a schema URN: merge its object
-    if path.schema.is_none() && path.filter.is_none() && path.sub.is_none() && path.attr.is_empty() {
+    if path.schema.is_none() && path.filter.is_none() && path.sub.is_none() && path.attr.is_empty()
+    {
         return Err(ScimError::invalid_path("empty path"));
     }
     let target = container(resource, path.schema.as_deref())?;
@@ -255,7 +304,9 @@ fn apply_one(resource: &mut Map<String, Value>, op: OpKind, path: &Path, value: 
             }
         }
         (None, Some(sub), _) => {
-            let parent = target.entry(key).or_insert_with(|| Value::Object(Map::new()));
+            let parent = target
+                .entry(key)
+                .or_insert_with(|| Value::Object(Map::new()));
             if !parent.is_object() {
                 *parent = Value::Object(Map::new());
             }
@@ -269,7 +320,9 @@ fn apply_one(resource: &mut Map<String, Value>, op: OpKind, path: &Path, value: 
             }
         }
         (Some(filter), sub, _) => {
-            let list = target.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+            let list = target
+                .entry(key)
+                .or_insert_with(|| Value::Array(Vec::new()));
             if !list.is_array() {
                 *list = Value::Array(Vec::new());
             }
@@ -304,7 +357,9 @@ fn apply_one(resource: &mut Map<String, Value>, op: OpKind, path: &Path, value: 
                 (_, None) => {
                     let v = value.unwrap_or(Value::Null);
                     let Value::Object(mut v) = v else {
-                        return Err(ScimError::invalid_value("a filtered path without sub-attribute needs an object value"));
+                        return Err(ScimError::invalid_value(
+                            "a filtered path without sub-attribute needs an object value",
+                        ));
                     };
                     v.insert(filter.0.clone(), Value::String(filter.1.clone()));
                     items.retain(|e| !matches_filter(e, filter));
@@ -332,13 +387,21 @@ fn member_values(value: Option<&Value>) -> Result<Vec<String>, ScimError> {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(list)) => list.clone(),
         Some(v @ Value::Object(_)) => vec![v.clone()],
-        Some(_) => return Err(ScimError::invalid_value("members must be an array of {\"value\": id}")),
+        Some(_) => {
+            return Err(ScimError::invalid_value(
+                "members must be an array of {\"value\": id}",
+            ));
+        }
     };
     list.iter()
-        .map(|m| match m.as_object().and_then(|o| super::user::get_ci(o, "value")) {
-            Some(Value::String(s)) if !s.is_empty() && s.len() <= 64 => Ok(s.clone()),
-            _ => Err(ScimError::invalid_value("each member needs a string value (the user id)")),
-        })
+        .map(
+            |m| match m.as_object().and_then(|o| super::user::get_ci(o, "value")) {
+                Some(Value::String(s)) if !s.is_empty() && s.len() <= 64 => Ok(s.clone()),
+                _ => Err(ScimError::invalid_value(
+                    "each member needs a string value (the user id)",
+                )),
+            },
+        )
         .collect()
 }
 
@@ -351,7 +414,11 @@ pub fn member_changes(ops: &[PatchOp]) -> Result<GroupChanges, ScimError> {
                 .iter()
                 .map(|(k, v)| parse_path(k).map(|p| (Some(p), Some(v.clone()))))
                 .collect::<Result<_, _>>()?,
-            (None, _) => return Err(ScimError::invalid_value("a PATCH without path needs an object value")),
+            (None, _) => {
+                return Err(ScimError::invalid_value(
+                    "a PATCH without path needs an object value",
+                ));
+            }
             (p, v) => vec![(p.clone(), v.clone())],
         };
         for (path, value) in entries {
@@ -375,23 +442,39 @@ pub fn member_changes(ops: &[PatchOp]) -> Result<GroupChanges, ScimError> {
                             changes.remove.extend(ids);
                         }
                     }
-                    (OpKind::Remove, Some((fattr, fval))) if fattr.eq_ignore_ascii_case("value") => {
+                    (OpKind::Remove, Some((fattr, fval)))
+                        if fattr.eq_ignore_ascii_case("value") =>
+                    {
                         changes.add.retain(|a| a != fval);
                         changes.remove.push(fval.clone());
                     }
                     _ => return Err(ScimError::invalid_path("unsupported members operation")),
                 }
-            } else if attr.eq_ignore_ascii_case("displayName") && path.filter.is_none() && op.op != OpKind::Remove {
+            } else if attr.eq_ignore_ascii_case("displayName")
+                && path.filter.is_none()
+                && op.op != OpKind::Remove
+            {
                 match value {
-                    Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= super::MAX_STRING_LEN => {
+                    Some(Value::String(s))
+                        if !s.trim().is_empty() && s.len() <= super::MAX_STRING_LEN =>
+                    {
                         changes.display_name = Some(s);
                     }
-                    _ => return Err(ScimError::invalid_value("displayName must be a non-empty string")),
+                    _ => {
+                        return Err(ScimError::invalid_value(
+                            "displayName must be a non-empty string",
+                        ));
+                    }
                 }
-            } else if attr.eq_ignore_ascii_case("externalId") && path.filter.is_none() && op.op != OpKind::Remove {
+            } else if attr.eq_ignore_ascii_case("externalId")
+                && path.filter.is_none()
+                && op.op != OpKind::Remove
+            {
                 changes.external_id = super::opt_string(value.as_ref(), "externalId")?;
             } else {
-                return Err(ScimError::invalid_path(format!("unsupported Group attribute: {attr}")));
+                return Err(ScimError::invalid_path(format!(
+                    "unsupported Group attribute: {attr}"
+                )));
             }
         }
     }
@@ -430,7 +513,10 @@ mod tests {
             }}]}),
         );
         assert_eq!(r["name"]["givenName"], json!("Ada"));
-        assert_eq!(r["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"], json!("R&D"));
+        assert_eq!(
+            r["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"],
+            json!("R&D")
+        );
         assert_eq!(r["active"], json!(false));
     }
 
@@ -441,7 +527,10 @@ mod tests {
             json!({"Operations": [{"op": "Add", "path": "emails[type eq \"work\"].value", "value": "a@x"}]}),
         );
         assert_eq!(r["emails"], json!([{"type": "work", "value": "a@x"}]));
-        let r = apply(r, json!({"Operations": [{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "b@x"}]}));
+        let r = apply(
+            r,
+            json!({"Operations": [{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "b@x"}]}),
+        );
         assert_eq!(r["emails"], json!([{"type": "work", "value": "b@x"}]));
     }
 
@@ -451,7 +540,10 @@ mod tests {
             json!({"userName": "a"}),
             json!({"Operations": [{"op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "boss"}]}),
         );
-        assert_eq!(r["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"], json!({"value": "boss"}));
+        assert_eq!(
+            r["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"],
+            json!({"value": "boss"})
+        );
     }
 
     #[test]

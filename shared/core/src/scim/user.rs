@@ -25,7 +25,9 @@ const READ_ONLY: [&str; 3] = ["id", "meta", "groups"];
 /// Parses a User resource from a POST or PUT body.
 pub fn parse_user(body: &Value) -> Result<UserInput, ScimError> {
     let Some(obj) = body.as_object() else {
-        return Err(ScimError::invalid_syntax("the request body must be a JSON object"));
+        return Err(ScimError::invalid_syntax(
+            "the request body must be a JSON object",
+        ));
     };
     let mut attributes: Map<String, Value> = obj
         .iter()
@@ -34,14 +36,22 @@ pub fn parse_user(body: &Value) -> Result<UserInput, ScimError> {
         .collect();
 
     let user_name = match get_ci(&attributes, "userName") {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= super::MAX_STRING_LEN => s.clone(),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= super::MAX_STRING_LEN => {
+            s.clone()
+        }
         Some(Value::String(s)) if s.len() > super::MAX_STRING_LEN => {
             return Err(ScimError::invalid_value("userName is too long"));
         }
-        _ => return Err(ScimError::invalid_value("userName is required and must be a non-empty string")),
+        _ => {
+            return Err(ScimError::invalid_value(
+                "userName is required and must be a non-empty string",
+            ));
+        }
     };
     if user_name.chars().any(char::is_control) {
-        return Err(ScimError::invalid_value("userName must not contain control characters"));
+        return Err(ScimError::invalid_value(
+            "userName must not contain control characters",
+        ));
     }
     let active = match get_ci(&attributes, "active") {
         None | Some(Value::Null) => true,
@@ -53,16 +63,27 @@ pub fn parse_user(body: &Value) -> Result<UserInput, ScimError> {
 
     let external_id = opt_string(get_ci(&attributes, "externalId"), "externalId")?;
     let name = get_ci(&attributes, "name");
-    let given_name = opt_string(name.and_then(|n| get_ci_value(n, "givenName")), "name.givenName")?;
-    let family_name = opt_string(name.and_then(|n| get_ci_value(n, "familyName")), "name.familyName")?;
+    let given_name = opt_string(
+        name.and_then(|n| get_ci_value(n, "givenName")),
+        "name.givenName",
+    )?;
+    let family_name = opt_string(
+        name.and_then(|n| get_ci_value(n, "familyName")),
+        "name.familyName",
+    )?;
     let locale = match opt_string(get_ci(&attributes, "locale"), "locale")? {
         Some(l) => Some(l),
-        None => opt_string(get_ci(&attributes, "preferredLanguage"), "preferredLanguage")?,
+        None => opt_string(
+            get_ci(&attributes, "preferredLanguage"),
+            "preferredLanguage",
+        )?,
     };
     let email = primary_email(get_ci(&attributes, "emails"))?;
     for s in [&given_name, &family_name, &email].into_iter().flatten() {
         if s.chars().any(char::is_control) {
-            return Err(ScimError::invalid_value("names and emails must not contain control characters"));
+            return Err(ScimError::invalid_value(
+                "names and emails must not contain control characters",
+            ));
         }
     }
 
@@ -88,7 +109,11 @@ fn primary_email(emails: Option<&Value>) -> Result<Option<String>, ScimError> {
     if list.len() > 100 {
         return Err(ScimError::invalid_value("too many emails"));
     }
-    let value_of = |e: &Value| get_ci_value(e, "value").and_then(Value::as_str).map(str::to_owned);
+    let value_of = |e: &Value| {
+        get_ci_value(e, "value")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
     let is = |e: &Value, attr: &str, want: &Value| get_ci_value(e, attr).is_some_and(|v| v == want);
     let pick = list
         .iter()
@@ -105,7 +130,9 @@ fn primary_email(emails: Option<&Value>) -> Result<Option<String>, ScimError> {
 
 /// Case-insensitive attribute lookup (SCIM attribute names are case-insensitive).
 pub fn get_ci<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+    obj.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
 }
 
 fn get_ci_value<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
@@ -113,7 +140,11 @@ fn get_ci_value<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
 }
 
 fn remove_ci(obj: &mut Map<String, Value>, name: &str) {
-    let keys: Vec<String> = obj.keys().filter(|k| k.eq_ignore_ascii_case(name)).cloned().collect();
+    let keys: Vec<String> = obj
+        .keys()
+        .filter(|k| k.eq_ignore_ascii_case(name))
+        .cloned()
+        .collect();
     for k in keys {
         obj.remove(&k);
     }
@@ -126,7 +157,10 @@ pub fn render_user(user: &DirectoryUser, attributes: &Value, base_url: &str) -> 
         remove_ci(&mut obj, k);
     }
     let mut schemas = vec![json!(USER_SCHEMA)];
-    if obj.keys().any(|k| k.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA)) {
+    if obj
+        .keys()
+        .any(|k| k.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA))
+    {
         schemas.push(json!(ENTERPRISE_USER_SCHEMA));
     }
     obj.insert("schemas".into(), Value::Array(schemas));
@@ -185,7 +219,10 @@ mod tests {
 
     #[test]
     fn user_name_is_required_and_bounded() {
-        assert_eq!(parse_user(&json!({})).unwrap_err().scim_type, Some("invalidValue"));
+        assert_eq!(
+            parse_user(&json!({})).unwrap_err().scim_type,
+            Some("invalidValue")
+        );
         assert!(parse_user(&json!({"userName": ""})).is_err());
         assert!(parse_user(&json!({"userName": "x".repeat(2000)})).is_err());
         assert!(parse_user(&json!({"userName": "a\r\nb"})).is_err());

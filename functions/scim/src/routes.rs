@@ -1,0 +1,569 @@
+//! SCIM routes, written against the core ports.
+
+use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+use serde_json::{Value, json};
+use tracing::{info, warn};
+use user_sync_aws::http::{HttpRequest, response};
+use user_sync_core::StoreError;
+use user_sync_core::auth::{AuthError, TokenKind, authenticate};
+use user_sync_core::directory::{DirectoryGroup, DirectoryUser};
+use user_sync_core::ids::{GroupId, OrgId, UserId, new_id};
+use user_sync_core::ports::{Directory, Organizations, StoredUser};
+use user_sync_core::scim::group::{parse_group, render_group};
+use user_sync_core::scim::patch::{apply_ops, member_changes, parse_patch};
+use user_sync_core::scim::user::{parse_user, render_user};
+use user_sync_core::scim::{IfMatch, LIST_RESPONSE_SCHEMA, ScimError, etag, parse_if_match};
+
+use crate::{PREFIX, SCIM_JSON, scim_error};
+
+/// Default and largest page size.
+pub const DEFAULT_COUNT: usize = 100;
+pub const MAX_COUNT: usize = 200;
+
+fn now() -> String {
+    user_sync_core::time::format(time::OffsetDateTime::now_utc())
+}
+
+fn fresh_id() -> Result<String, ScimError> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|_| ScimError::internal())?;
+    Ok(new_id(b))
+}
+
+fn store_error(e: StoreError) -> ScimError {
+    match e {
+        StoreError::NotFound => ScimError::not_found("resource not found"),
+        StoreError::Conflict(_) => ScimError::precondition_failed(),
+        StoreError::Invalid(_) => ScimError::invalid_value("the request could not be stored"),
+        StoreError::Transient(source) => {
+            warn!(error = %source, "storage temporarily unavailable");
+            ScimError::unavailable()
+        }
+        StoreError::Permanent(source) => {
+            warn!(error = %source, "storage failure");
+            ScimError::internal()
+        }
+    }
+}
+
+fn ok(status: u16, body: &Value, version: Option<u64>) -> ApiGatewayV2httpResponse {
+    let mut extra = Vec::new();
+    if let Some(v) = version {
+        extra.push(("etag", etag(v)));
+    }
+    response(status, SCIM_JSON, body.to_string(), &extra)
+}
+
+fn parse_json(req: &HttpRequest) -> Result<Value, ScimError> {
+    if let Some(ct) = req.header("content-type") {
+        let ct = ct.to_ascii_lowercase();
+        if !ct.contains("json") {
+            return Err(ScimError::new(
+                415,
+                None,
+                "content type must be application/scim+json or application/json",
+            ));
+        }
+    }
+    serde_json::from_slice(&req.body)
+        .map_err(|_| ScimError::invalid_syntax("the body is not valid JSON"))
+}
+
+fn base_url(req: &HttpRequest) -> String {
+    match req.header("host") {
+        Some(host) if host.bytes().all(|b| b.is_ascii_graphic()) => {
+            let scheme = req.header("x-forwarded-proto").unwrap_or("https");
+            format!("{scheme}://{host}{PREFIX}")
+        }
+        _ => PREFIX.to_owned(),
+    }
+}
+
+/// Routes one request. Every error is a SCIM error response.
+pub async fn route<S: Directory + Organizations>(
+    store: &S,
+    req: &HttpRequest,
+) -> ApiGatewayV2httpResponse {
+    match route_inner(store, req).await {
+        Ok(r) => r,
+        Err(e) => scim_error(&e),
+    }
+}
+
+async fn route_inner<S: Directory + Organizations>(
+    store: &S,
+    req: &HttpRequest,
+) -> Result<ApiGatewayV2httpResponse, ScimError> {
+    let Some(segments) = req.segments_after(PREFIX) else {
+        return Err(ScimError::not_found("no such endpoint"));
+    };
+    let token = match authenticate(store, req.header("authorization"), TokenKind::Scim).await {
+        Ok(t) => t,
+        Err(AuthError::Unavailable(e)) => return Err(store_error(e)),
+        Err(e) => {
+            info!(reason = %e, "SCIM request refused");
+            return Err(ScimError::unauthorized());
+        }
+    };
+    let org = &token.org_id;
+    let base = base_url(req);
+    let method = req.method.as_str();
+    match (method, segments.as_slice()) {
+        ("GET", ["ServiceProviderConfig"]) => Ok(ok(200, &service_provider_config(), None)),
+        ("POST", ["Users"]) => create_user(store, org, req, &base).await,
+        ("GET", ["Users"]) => list_users(store, org, req, &base).await,
+        ("GET", ["Users", id]) => {
+            let u = load_user(store, org, id).await?;
+            Ok(ok(
+                200,
+                &render_user(&u.user, &u.attributes, &base),
+                Some(u.user.version),
+            ))
+        }
+        ("PUT", ["Users", id]) => replace_user(store, org, id, req, &base).await,
+        ("PATCH", ["Users", id]) => patch_user(store, org, id, req, &base).await,
+        ("DELETE", ["Users", id]) => delete_user(store, org, id).await,
+        ("POST", ["Groups"]) => create_group(store, org, req, &base).await,
+        ("GET", ["Groups", id]) => {
+            let g = load_group(store, org, id).await?;
+            let exclude = req.query.get("excludedAttributes").is_some_and(|e| {
+                e.split(',')
+                    .any(|a| a.trim().eq_ignore_ascii_case("members"))
+            });
+            let members = if exclude {
+                None
+            } else {
+                Some(all_members(store, org, &g.id).await?)
+            };
+            Ok(ok(
+                200,
+                &render_group(&g, members.as_deref(), &base),
+                Some(g.version),
+            ))
+        }
+        ("PATCH", ["Groups", id]) => patch_group(store, org, id, req, &base).await,
+        _ => Err(ScimError::not_found("no such endpoint")),
+    }
+}
+
+fn service_provider_config() -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "patch": {"supported": true},
+        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": true, "maxResults": MAX_COUNT},
+        "changePassword": {"supported": false},
+        "sort": {"supported": false},
+        "etag": {"supported": true},
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "Bearer token",
+            "description": "A per-organization SCIM token issued by User Sync",
+            "primary": true
+        }],
+        "meta": {"resourceType": "ServiceProviderConfig"}
+    })
+}
+
+async fn load_user<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    id: &str,
+) -> Result<StoredUser, ScimError> {
+    let Ok(id) = UserId::parse(id) else {
+        return Err(ScimError::not_found("user not found"));
+    };
+    store
+        .get_user(org, &id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ScimError::not_found("user not found"))
+}
+
+async fn load_group<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    id: &str,
+) -> Result<DirectoryGroup, ScimError> {
+    let Ok(id) = GroupId::parse(id) else {
+        return Err(ScimError::not_found("group not found"));
+    };
+    store
+        .get_group(org, &id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ScimError::not_found("group not found"))
+}
+
+fn check_if_match(req: &HttpRequest, version: u64) -> Result<(), ScimError> {
+    match req.header("if-match").map(parse_if_match) {
+        None | Some(Some(IfMatch::Any)) => Ok(()),
+        Some(Some(IfMatch::Version(v))) if v == version => Ok(()),
+        Some(_) => Err(ScimError::precondition_failed()),
+    }
+}
+
+async fn create_user<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    req: &HttpRequest,
+    base: &str,
+) -> Result<ApiGatewayV2httpResponse, ScimError> {
+    let input = parse_user(&parse_json(req)?)?;
+    let at = now();
+    let user = DirectoryUser {
+        id: UserId::parse(&fresh_id()?).map_err(|_| ScimError::internal())?,
+        user_name: input.user_name,
+        external_id: input.external_id,
+        active: input.active,
+        deleted: false,
+        given_name: input.given_name,
+        family_name: input.family_name,
+        email: input.email,
+        locale: input.locale,
+        created: at.clone(),
+        last_modified: at,
+        version: 1,
+    };
+    let stored = StoredUser {
+        user,
+        attributes: input.attributes,
+    };
+    match store.create_user(org, &stored).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => {
+            return Err(ScimError::uniqueness(
+                "a user with this userName already exists",
+            ));
+        }
+        Err(e) => return Err(store_error(e)),
+    }
+    info!(org = %org, user_id = %stored.user.id, "user created");
+    Ok(ok(
+        201,
+        &render_user(&stored.user, &stored.attributes, base),
+        Some(1),
+    ))
+}
+
+async fn replace_user<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    id: &str,
+    req: &HttpRequest,
+    base: &str,
+) -> Result<ApiGatewayV2httpResponse, ScimError> {
+    let current = load_user(store, org, id).await?;
+    check_if_match(req, current.user.version)?;
+    let input = parse_user(&parse_json(req)?)?;
+    save_user(store, org, current, input, base).await
+}
+
+async fn patch_user<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    id: &str,
+    req: &HttpRequest,
+    base: &str,
+) -> Result<ApiGatewayV2httpResponse, ScimError> {
+    let current = load_user(store, org, id).await?;
+    check_if_match(req, current.user.version)?;
+    let ops = parse_patch(&parse_json(req)?)?;
+    let mut resource = current.attributes.as_object().cloned().unwrap_or_default();
+    resource.insert("userName".into(), json!(current.user.user_name));
+    resource.insert("active".into(), json!(current.user.active));
+    if let Some(x) = &current.user.external_id {
+        resource.insert("externalId".into(), json!(x));
+    }
+    apply_ops(&mut resource, &ops)?;
+    let input = parse_user(&Value::Object(resource))?;
+    save_user(store, org, current, input, base).await
+}
+
+async fn save_user<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    current: StoredUser,
+    input: user_sync_core::scim::user::UserInput,
+    base: &str,
+) -> Result<ApiGatewayV2httpResponse, ScimError> {
+    let mut user = current.user.clone();
+    user.user_name = input.user_name;
+    user.external_id = input.external_id;
+    user.active = input.active;
+    user.given_name = input.given_name;
+    user.family_name = input.family_name;
+    user.email = input.email;
+    user.locale = input.locale;
+    let next = StoredUser {
+        user,
+        attributes: input.attributes,
+    };
+    // nothing changed: no write, no stream record, same version
+    if next.user == current.user && next.attributes == current.attributes {
+        return Ok(ok(
+            200,
+            &render_user(&current.user, &current.attributes, base),
+            Some(current.user.version),
+        ));
+    }
+    let mut next = next;
+    // reactivation by the directory clears the deleted mark
+    if next.user.active && !current.user.active {
+        next.user.deleted = false;
+    }
+    next.user.version = current.user.version + 1;
+    next.user.last_modified = now();
+    match store.replace_user(org, &current.user, &next).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => {
+            // either the version moved on or the new userName is taken
+            let taken = next.user.user_name.to_lowercase() != current.user.user_name.to_lowercase();
+            return Err(if taken {
+                ScimError::uniqueness("a user with this userName already exists")
+            } else {
+                ScimError::precondition_failed()
+            });
+        }
+        Err(e) => return Err(store_error(e)),
+    }
+    info!(org = %org, user_id = %next.user.id, version = next.user.version, "user updated");
+    Ok(ok(
+        200,
+        &render_user(&next.user, &next.attributes, base),
+        Some(next.user.version),
+    ))
+}
+
+async fn delete_user<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    id: &str,
+) -> Result<ApiGatewayV2httpResponse, ScimError> {
+    let current = load_user(store, org, id).await?;
+    if !current.user.deleted || current.user.active {
+        let mut next = current.clone();
+        next.user.deleted = true;
+        next.user.active = false;
+        next.user.version += 1;
+        next.user.last_modified = now();
+        if let Some(obj) = next.attributes.as_object_mut() {
+            obj.insert("active".into(), json!(false));
+        }
+        store
+            .replace_user(org, &current.user, &next)
+            .await
+            .map_err(store_error)?;
+        info!(org = %org, user_id = %next.user.id, "user deleted in the directory: suspended");
+    }
+    Ok(response(204, SCIM_JSON, String::new(), &[]))
+}
+
+/// `userName eq "…"` (the only filter of this endpoint so far).
+fn user_name_filter(filter: &str) -> Result<String, ScimError> {
+    if filter.len() > 1024 {
+        return Err(ScimError::invalid_filter("filter is too long"));
+    }
+    let f = filter.trim();
+    let mut parts = f.splitn(3, char::is_whitespace);
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(attr), Some(op), Some(value))
+            if attr.eq_ignore_ascii_case("userName") && op.eq_ignore_ascii_case("eq") =>
+        {
+            match serde_json::from_str::<Value>(value.trim()) {
+                Ok(Value::String(s)) => Ok(s),
+                _ => Err(ScimError::invalid_filter(
+                    "the value must be a quoted string",
+                )),
+            }
+        }
+        _ => Err(ScimError::invalid_filter(
+            "supported filter: userName eq \"…\"",
+        )),
+    }
+}
+
+fn list_response(resources: Vec<Value>, total: usize, start_index: usize) -> Value {
+    json!({
+        "schemas": [LIST_RESPONSE_SCHEMA],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}
+
+async fn list_users<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    req: &HttpRequest,
+    base: &str,
+) -> Result<ApiGatewayV2httpResponse, ScimError> {
+    if let Some(filter) = req.query.get("filter") {
+        let user_name = user_name_filter(filter)?;
+        let found = store
+            .find_user_by_user_name(org, &user_name)
+            .await
+            .map_err(store_error)?;
+        let resources: Vec<Value> = found
+            .iter()
+            .map(|u| render_user(&u.user, &u.attributes, base))
+            .collect();
+        let total = resources.len();
+        return Ok(ok(200, &list_response(resources, total, 1), None));
+    }
+    let count = match req.query.get("count") {
+        None => DEFAULT_COUNT,
+        Some(c) => c
+            .parse::<usize>()
+            .map_err(|_| ScimError::invalid_value("count must be a number"))?
+            .min(MAX_COUNT),
+    };
+    let start_index = match req.query.get("startIndex") {
+        None => 1,
+        Some(s) => s
+            .parse::<usize>()
+            .map_err(|_| ScimError::invalid_value("startIndex must be a number"))?
+            .max(1),
+    };
+    // Walk the organization's users in id order (stable across pages).
+    let mut skipped = 0usize;
+    let mut after: Option<UserId> = None;
+    let mut page = Vec::new();
+    let mut total = 0usize;
+    loop {
+        let (users, next) = store
+            .list_users(org, after.as_ref(), 100)
+            .await
+            .map_err(store_error)?;
+        for u in users {
+            total += 1;
+            if skipped + 1 < start_index {
+                skipped += 1;
+            } else if page.len() < count {
+                page.push(render_user(&u.user, &u.attributes, base));
+            }
+        }
+        match next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    Ok(ok(200, &list_response(page, total, start_index), None))
+}
+
+async fn all_members<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    group: &GroupId,
+) -> Result<Vec<UserId>, ScimError> {
+    let mut out = Vec::new();
+    let mut after: Option<UserId> = None;
+    loop {
+        let (ids, next) = store
+            .members(org, group, after.as_ref(), 500)
+            .await
+            .map_err(store_error)?;
+        out.extend(ids);
+        match next {
+            Some(n) => after = Some(n),
+            None => return Ok(out),
+        }
+    }
+}
+
+fn member_ids(values: Vec<String>) -> Result<Vec<UserId>, ScimError> {
+    values
+        .iter()
+        .map(|v| {
+            UserId::parse(v).map_err(|_| ScimError::invalid_value("member value is not a user id"))
+        })
+        .collect()
+}
+
+async fn create_group<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    req: &HttpRequest,
+    base: &str,
+) -> Result<ApiGatewayV2httpResponse, ScimError> {
+    let input = parse_group(&parse_json(req)?)?;
+    let members = member_ids(input.members)?;
+    let at = now();
+    let group = DirectoryGroup {
+        id: GroupId::parse(&fresh_id()?).map_err(|_| ScimError::internal())?,
+        display_name: input.display_name,
+        external_id: input.external_id,
+        created: at.clone(),
+        last_modified: at,
+        version: 1,
+    };
+    store.create_group(org, &group).await.map_err(store_error)?;
+    store
+        .add_members(org, &group.id, &members)
+        .await
+        .map_err(store_error)?;
+    info!(org = %org, group_id = %group.id, members = members.len(), "group created");
+    Ok(ok(
+        201,
+        &render_group(&group, Some(&members), base),
+        Some(group.version),
+    ))
+}
+
+async fn patch_group<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    id: &str,
+    req: &HttpRequest,
+    base: &str,
+) -> Result<ApiGatewayV2httpResponse, ScimError> {
+    let current = load_group(store, org, id).await?;
+    check_if_match(req, current.version)?;
+    let changes = member_changes(&parse_patch(&parse_json(req)?)?)?;
+    let mut group = current.clone();
+    if let Some(name) = changes.display_name {
+        group.display_name = name;
+    }
+    if changes.external_id.is_some() {
+        group.external_id = changes.external_id;
+    }
+    if group != current {
+        group.version += 1;
+        group.last_modified = now();
+        store.update_group(org, &group).await.map_err(store_error)?;
+    }
+    let add = member_ids(changes.add)?;
+    let mut remove = member_ids(changes.remove)?;
+    if changes.remove_all {
+        let existing = all_members(store, org, &group.id).await?;
+        remove.extend(existing.into_iter().filter(|m| !add.contains(m)));
+    }
+    store
+        .remove_members(org, &group.id, &remove)
+        .await
+        .map_err(store_error)?;
+    store
+        .add_members(org, &group.id, &add)
+        .await
+        .map_err(store_error)?;
+    info!(org = %org, group_id = %group.id, added = add.len(), removed = remove.len(), "group patched");
+    let exclude = req.query.get("excludedAttributes").is_some_and(|e| {
+        e.split(',')
+            .any(|a| a.trim().eq_ignore_ascii_case("members"))
+    });
+    if exclude {
+        return Ok(response(
+            204,
+            SCIM_JSON,
+            String::new(),
+            &[("etag", etag(group.version))],
+        ));
+    }
+    let members = all_members(store, org, &group.id).await?;
+    Ok(ok(
+        200,
+        &render_group(&group, Some(&members), base),
+        Some(group.version),
+    ))
+}

@@ -1,0 +1,61 @@
+//! Operations shared by the ops CLI and the local stack.
+
+use user_sync_core::StoreError;
+use user_sync_core::auth::{TokenKind, issue};
+use user_sync_core::ids::OrgId;
+use user_sync_core::ports::{Organization, Organizations};
+
+/// A new organization and its tokens, in plain text (shown once).
+#[derive(Clone)]
+pub struct NewOrganization {
+    pub org_id: OrgId,
+    pub scim_token: String,
+    pub admin_token: String,
+}
+
+impl std::fmt::Debug for NewOrganization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewOrganization")
+            .field("org_id", &self.org_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn random<const N: usize>() -> Result<[u8; N], StoreError> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).map_err(|e| StoreError::Permanent(e.to_string().into()))?;
+    Ok(b)
+}
+
+/// Creates an organization with one SCIM token and one admin token. Fails
+/// with `Conflict` when the organization exists.
+pub async fn create_organization(
+    store: &impl Organizations,
+    org_id: &OrgId,
+    name: &str,
+) -> Result<NewOrganization, StoreError> {
+    let created = user_sync_core::time::format(time::OffsetDateTime::now_utc());
+    store
+        .create_org(&Organization {
+            id: org_id.clone(),
+            name: name.to_owned(),
+            default_language: "en".into(),
+            created: created.clone(),
+        })
+        .await?;
+    let scim = issue(
+        org_id,
+        TokenKind::Scim,
+        "Identity provider",
+        random()?,
+        created.clone(),
+    );
+    let admin = issue(org_id, TokenKind::Admin, "Admin", random()?, created);
+    store.put_token(&scim.stored).await?;
+    store.put_token(&admin.stored).await?;
+    Ok(NewOrganization {
+        org_id: org_id.clone(),
+        scim_token: scim.plain,
+        admin_token: admin.plain,
+    })
+}

@@ -1,0 +1,590 @@
+//! DirectoryTable: organizations, tokens, users, groups, memberships, rules
+//! and the sync switch.
+
+use std::collections::{BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use serde_json::Value;
+use user_sync_core::StoreError;
+use user_sync_core::auth::StoredToken;
+use user_sync_core::directory::DirectoryGroup;
+use user_sync_core::ids::{GroupId, OrgId, UserId};
+use user_sync_core::ports::{
+    Configuration, Directory, Organization, Organizations, StoredUser, SyncSettings,
+};
+use user_sync_core::rules::Rule;
+
+use super::errors::{json, map_sdk_error, shape};
+use super::items::*;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// Memberships per transaction: two items each, 100 items per transaction.
+const MEMBERSHIPS_PER_TRANSACTION: usize = 50;
+
+/// The DirectoryTable adapter.
+#[derive(Debug, Clone)]
+pub struct DirectoryTable {
+    client: Client,
+    table: String,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn key(pk: String, sk: impl Into<String>) -> Item {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+fn to_item<T: serde::Serialize>(v: &T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(v).map_err(shape)
+}
+
+fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(shape)
+}
+
+fn build<T, E: std::error::Error + Send + Sync + 'static>(
+    r: Result<T, E>,
+) -> Result<T, StoreError> {
+    r.map_err(StoreError::permanent)
+}
+
+fn stored_user(item: UserItem) -> Result<StoredUser, StoreError> {
+    let attributes: Value = serde_json::from_str(&item.attributes).map_err(json)?;
+    Ok(StoredUser {
+        user: item.user(),
+        attributes,
+    })
+}
+
+impl DirectoryTable {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
+    async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(out.item)
+    }
+
+    fn put(&self, item: Item, condition: Option<&str>) -> Result<Put, StoreError> {
+        build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .set_condition_expression(condition.map(str::to_owned))
+                .build(),
+        )
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+
+    /// Queries one partition (optionally by sort-key prefix), all pages.
+    async fn query_all(&self, pk: String, prefix: Option<&str>) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .set_exclusive_start_key(start.take());
+            q = match prefix {
+                Some(p) => q
+                    .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+                    .expression_attribute_values(":p", s(p)),
+                None => q.key_condition_expression("pk = :pk"),
+            };
+            let out = q.send().await.map_err(map_sdk_error)?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    fn membership_puts(
+        &self,
+        org: &OrgId,
+        group: &GroupId,
+        user: &UserId,
+    ) -> Result<[TransactWriteItem; 2], StoreError> {
+        let group_side = MemberItem {
+            pk: group_pk(org, group),
+            sk: format!("{}{user}", sk::MEMBER),
+            org_id: org.clone(),
+            group_id: group.clone(),
+            user_id: user.clone(),
+        };
+        let user_side = MemberItem {
+            pk: user_pk(org, user),
+            sk: format!("{}{group}", sk::MEMBER_OF),
+            ..group_side.clone()
+        };
+        Ok([
+            TransactWriteItem::builder()
+                .put(self.put(to_item(&group_side)?, None)?)
+                .build(),
+            TransactWriteItem::builder()
+                .put(self.put(to_item(&user_side)?, None)?)
+                .build(),
+        ])
+    }
+
+    fn membership_deletes(
+        &self,
+        org: &OrgId,
+        group: &GroupId,
+        user: &UserId,
+    ) -> Result<[TransactWriteItem; 2], StoreError> {
+        let del = |pk: String, sk: String| {
+            build(
+                Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(pk, sk)))
+                    .build(),
+            )
+            .map(|d| TransactWriteItem::builder().delete(d).build())
+        };
+        Ok([
+            del(group_pk(org, group), format!("{}{user}", sk::MEMBER))?,
+            del(user_pk(org, user), format!("{}{group}", sk::MEMBER_OF))?,
+        ])
+    }
+}
+
+impl Organizations for DirectoryTable {
+    async fn create_org(&self, org: &Organization) -> Result<(), StoreError> {
+        let item = OrgItem {
+            pk: org_pk(&org.id),
+            sk: sk::ORG.into(),
+            org_id: org.id.clone(),
+            name: org.name.clone(),
+            default_language: org.default_language.clone(),
+            created: org.created.clone(),
+        };
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+
+    async fn get_org(&self, org: &OrgId) -> Result<Option<Organization>, StoreError> {
+        let Some(item) = self.get(org_pk(org), sk::ORG).await? else {
+            return Ok(None);
+        };
+        let o: OrgItem = from_item(item)?;
+        Ok(Some(Organization {
+            id: o.org_id,
+            name: o.name,
+            default_language: o.default_language,
+            created: o.created,
+        }))
+    }
+
+    async fn put_token(&self, t: &StoredToken) -> Result<(), StoreError> {
+        let item = TokenItem {
+            pk: token_pk(&t.org_id, &t.token_id),
+            sk: sk::TOKEN.into(),
+            org_id: t.org_id.clone(),
+            token_id: t.token_id.clone(),
+            kind: t.kind,
+            name: t.name.clone(),
+            secret_sha256: t.secret_sha256.clone(),
+            created: t.created.clone(),
+        };
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+
+    async fn get_token(
+        &self,
+        org: &OrgId,
+        token_id: &str,
+    ) -> Result<Option<StoredToken>, StoreError> {
+        let Some(item) = self.get(token_pk(org, token_id), sk::TOKEN).await? else {
+            return Ok(None);
+        };
+        let t: TokenItem = from_item(item)?;
+        Ok(Some(StoredToken {
+            org_id: t.org_id,
+            token_id: t.token_id,
+            kind: t.kind,
+            name: t.name,
+            secret_sha256: t.secret_sha256,
+            created: t.created,
+        }))
+    }
+}
+
+impl Directory for DirectoryTable {
+    async fn create_user(&self, org: &OrgId, u: &StoredUser) -> Result<(), StoreError> {
+        let item = UserItem::new(org, &u.user, u.attributes.to_string());
+        let claim = UserNameItem {
+            pk: user_name_pk(org, &u.user.user_name),
+            sk: sk::USERNAME.into(),
+            org_id: org.clone(),
+            user_id: u.user.id.clone(),
+        };
+        self.transact(vec![
+            TransactWriteItem::builder()
+                .put(self.put(to_item(&item)?, Some("attribute_not_exists(pk)"))?)
+                .build(),
+            TransactWriteItem::builder()
+                .put(self.put(to_item(&claim)?, Some("attribute_not_exists(pk)"))?)
+                .build(),
+        ])
+        .await
+    }
+
+    async fn get_user(&self, org: &OrgId, id: &UserId) -> Result<Option<StoredUser>, StoreError> {
+        match self.get(user_pk(org, id), sk::USER).await? {
+            Some(item) => stored_user(from_item(item)?).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn find_user_by_user_name(
+        &self,
+        org: &OrgId,
+        user_name: &str,
+    ) -> Result<Option<StoredUser>, StoreError> {
+        let Some(item) = self.get(user_name_pk(org, user_name), sk::USERNAME).await? else {
+            return Ok(None);
+        };
+        let claim: UserNameItem = from_item(item)?;
+        self.get_user(org, &claim.user_id).await
+    }
+
+    async fn replace_user(
+        &self,
+        org: &OrgId,
+        previous: &DirectoryUser,
+        u: &StoredUser,
+    ) -> Result<(), StoreError> {
+        let item = to_item(&UserItem::new(org, &u.user, u.attributes.to_string()))?;
+        let put = build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", AttributeValue::N(previous.version.to_string()))
+                .build(),
+        )?;
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        if previous.user_name.to_lowercase() != u.user.user_name.to_lowercase() {
+            let claim = UserNameItem {
+                pk: user_name_pk(org, &u.user.user_name),
+                sk: sk::USERNAME.into(),
+                org_id: org.clone(),
+                user_id: u.user.id.clone(),
+            };
+            items.push(
+                TransactWriteItem::builder()
+                    .put(self.put(to_item(&claim)?, Some("attribute_not_exists(pk)"))?)
+                    .build(),
+            );
+            let old = build(
+                Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(
+                        user_name_pk(org, &previous.user_name),
+                        sk::USERNAME,
+                    )))
+                    .build(),
+            )?;
+            items.push(TransactWriteItem::builder().delete(old).build());
+        }
+        self.transact(items).await
+    }
+
+    async fn list_users(
+        &self,
+        org: &OrgId,
+        start_after: Option<&UserId>,
+        limit: usize,
+    ) -> Result<(Vec<StoredUser>, Option<UserId>), StoreError> {
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :pk")
+            .expression_attribute_values(":pk", s(users_gsi(org)))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+        if let Some(after) = start_after {
+            q = q.set_exclusive_start_key(Some(HashMap::from([
+                ("gsi1pk".to_owned(), s(users_gsi(org))),
+                ("gsi1sk".to_owned(), s(after.as_str())),
+                ("pk".to_owned(), s(user_pk(org, after))),
+                ("sk".to_owned(), s(sk::USER)),
+            ])));
+        }
+        let out = q.send().await.map_err(map_sdk_error)?;
+        let users = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| from_item::<UserItem>(i).and_then(stored_user))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => users.last().map(|u| u.user.id.clone()),
+            _ => None,
+        };
+        Ok((users, next))
+    }
+
+    async fn create_group(&self, org: &OrgId, g: &DirectoryGroup) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&group_item(org, g))?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+
+    async fn get_group(
+        &self,
+        org: &OrgId,
+        id: &GroupId,
+    ) -> Result<Option<DirectoryGroup>, StoreError> {
+        let Some(item) = self.get(group_pk(org, id), sk::GROUP).await? else {
+            return Ok(None);
+        };
+        let g: GroupItem = from_item(item)?;
+        Ok(Some(DirectoryGroup {
+            id: g.group_id,
+            display_name: g.display_name,
+            external_id: g.external_id,
+            created: g.created,
+            last_modified: g.last_modified,
+            version: g.version,
+        }))
+    }
+
+    async fn update_group(&self, org: &OrgId, g: &DirectoryGroup) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&group_item(org, g))?))
+            .condition_expression("version = :v")
+            .expression_attribute_values(
+                ":v",
+                AttributeValue::N(g.version.saturating_sub(1).to_string()),
+            )
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+
+    async fn add_members(
+        &self,
+        org: &OrgId,
+        group: &GroupId,
+        users: &[UserId],
+    ) -> Result<(), StoreError> {
+        for chunk in users.chunks(MEMBERSHIPS_PER_TRANSACTION) {
+            let mut items = Vec::with_capacity(chunk.len() * 2);
+            for u in chunk {
+                items.extend(self.membership_puts(org, group, u)?);
+            }
+            self.transact(items).await?;
+        }
+        Ok(())
+    }
+
+    async fn remove_members(
+        &self,
+        org: &OrgId,
+        group: &GroupId,
+        users: &[UserId],
+    ) -> Result<(), StoreError> {
+        for chunk in users.chunks(MEMBERSHIPS_PER_TRANSACTION) {
+            let mut items = Vec::with_capacity(chunk.len() * 2);
+            for u in chunk {
+                items.extend(self.membership_deletes(org, group, u)?);
+            }
+            self.transact(items).await?;
+        }
+        Ok(())
+    }
+
+    async fn members(
+        &self,
+        org: &OrgId,
+        group: &GroupId,
+        start_after: Option<&UserId>,
+        limit: usize,
+    ) -> Result<(Vec<UserId>, Option<UserId>), StoreError> {
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+            .expression_attribute_values(":pk", s(group_pk(org, group)))
+            .expression_attribute_values(":p", s(sk::MEMBER))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+        if let Some(after) = start_after {
+            q = q.set_exclusive_start_key(Some(key(
+                group_pk(org, group),
+                format!("{}{after}", sk::MEMBER),
+            )));
+        }
+        let out = q.send().await.map_err(map_sdk_error)?;
+        let ids = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| from_item::<MemberItem>(i).map(|m| m.user_id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => ids.last().cloned(),
+            _ => None,
+        };
+        Ok((ids, next))
+    }
+
+    async fn groups_of(&self, org: &OrgId, user: &UserId) -> Result<BTreeSet<GroupId>, StoreError> {
+        self.query_all(user_pk(org, user), Some(sk::MEMBER_OF))
+            .await?
+            .into_iter()
+            .map(|i| from_item::<MemberItem>(i).map(|m| m.group_id))
+            .collect()
+    }
+}
+
+use user_sync_core::directory::DirectoryUser;
+
+fn group_item(org: &OrgId, g: &DirectoryGroup) -> GroupItem {
+    GroupItem {
+        pk: group_pk(org, &g.id),
+        sk: sk::GROUP.into(),
+        gsi1pk: groups_gsi(org),
+        gsi1sk: g.id.to_string(),
+        org_id: org.clone(),
+        group_id: g.id.clone(),
+        display_name: g.display_name.clone(),
+        external_id: g.external_id.clone(),
+        created: g.created.clone(),
+        last_modified: g.last_modified.clone(),
+        version: g.version,
+    }
+}
+
+impl Configuration for DirectoryTable {
+    async fn rules_and_sync(&self, org: &OrgId) -> Result<(Vec<Rule>, SyncSettings), StoreError> {
+        let mut rules = Vec::new();
+        let mut sync = SyncSettings {
+            enabled: false,
+            changed_at: None,
+            changed_by: None,
+        };
+        for item in self.query_all(config_pk(org), None).await? {
+            let sort = match item.get("sk") {
+                Some(AttributeValue::S(v)) => v.clone(),
+                _ => continue,
+            };
+            if sort.starts_with(sk::RULE) {
+                let r: RuleItem = from_item(item)?;
+                rules.push(serde_json::from_str::<Rule>(&r.rule).map_err(json)?);
+            } else if sort == sk::SYNC {
+                let s: SyncItem = from_item(item)?;
+                sync = SyncSettings {
+                    enabled: s.enabled,
+                    changed_at: s.changed_at,
+                    changed_by: s.changed_by,
+                };
+            }
+        }
+        rules.sort_by_key(|r| r.priority);
+        Ok((rules, sync))
+    }
+
+    async fn create_rule(&self, org: &OrgId, rule: &Rule) -> Result<(), StoreError> {
+        let item = RuleItem {
+            pk: config_pk(org),
+            sk: format!("{}{}", sk::RULE, rule.id),
+            org_id: org.clone(),
+            rule_id: rule.id.clone(),
+            group_id: rule.group_id.clone(),
+            priority: rule.priority.get(),
+            rule: serde_json::to_string(rule).map_err(json)?,
+            version: 1,
+        };
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+
+    async fn put_sync(&self, org: &OrgId, sync: &SyncSettings) -> Result<(), StoreError> {
+        let item = SyncItem {
+            pk: config_pk(org),
+            sk: sk::SYNC.into(),
+            org_id: org.clone(),
+            enabled: sync.enabled,
+            changed_at: sync.changed_at.clone(),
+            changed_by: sync.changed_by.clone(),
+        };
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+}

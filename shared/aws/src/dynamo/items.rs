@@ -1,0 +1,283 @@
+//! Item mappings, written once and used by the writers and by the stream
+//! reader (the evaluator parses stream images with the same types).
+
+use serde::{Deserialize, Serialize};
+use user_sync_core::directory::DirectoryUser;
+use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
+
+/// Sort keys (and their prefixes) of DirectoryTable.
+pub mod sk {
+    pub const ORG: &str = "ORG";
+    pub const TOKEN: &str = "TOKEN";
+    pub const USER: &str = "USER";
+    pub const USERNAME: &str = "USERNAME";
+    pub const GROUP: &str = "GROUP";
+    pub const MEMBER: &str = "MEMBER#";
+    pub const MEMBER_OF: &str = "MEMBEROF#";
+    pub const RULE: &str = "RULE#";
+    pub const SYNC: &str = "SYNC";
+    pub const DESIRED: &str = "DESIRED";
+    pub const STATUS: &str = "STATUS";
+    pub const EMAIL: &str = "EMAIL#";
+}
+
+pub fn org_pk(org: &OrgId) -> String {
+    format!("{org}#ORG")
+}
+pub fn token_pk(org: &OrgId, token_id: &str) -> String {
+    format!("{org}#TOKEN#{token_id}")
+}
+pub fn user_pk(org: &OrgId, user: &UserId) -> String {
+    format!("{org}#USER#{user}")
+}
+pub fn user_name_pk(org: &OrgId, user_name: &str) -> String {
+    format!("{org}#USERNAME#{}", user_name.to_lowercase())
+}
+pub fn users_gsi(org: &OrgId) -> String {
+    format!("{org}#USERS")
+}
+pub fn group_pk(org: &OrgId, group: &GroupId) -> String {
+    format!("{org}#GROUP#{group}")
+}
+pub fn groups_gsi(org: &OrgId) -> String {
+    format!("{org}#GROUPS")
+}
+pub fn config_pk(org: &OrgId) -> String {
+    format!("{org}#CONFIG")
+}
+pub fn activity_pk(org: &OrgId) -> String {
+    format!("{org}#ACTIVITY")
+}
+
+/// A directory user. `attributes` is the SCIM resource as JSON text (its keys
+/// include schema URNs, which JSON keeps exact).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserItem {
+    pub pk: String,
+    pub sk: String,
+    pub gsi1pk: String,
+    pub gsi1sk: String,
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub user_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    pub active: bool,
+    #[serde(default)]
+    pub deleted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    pub created: String,
+    pub last_modified: String,
+    pub version: u64,
+    pub attributes: String,
+}
+
+impl UserItem {
+    pub fn new(org: &OrgId, u: &DirectoryUser, attributes: String) -> Self {
+        Self {
+            pk: user_pk(org, &u.id),
+            sk: sk::USER.to_owned(),
+            gsi1pk: users_gsi(org),
+            gsi1sk: u.id.to_string(),
+            org_id: org.clone(),
+            user_id: u.id.clone(),
+            user_name: u.user_name.clone(),
+            external_id: u.external_id.clone(),
+            active: u.active,
+            deleted: u.deleted,
+            given_name: u.given_name.clone(),
+            family_name: u.family_name.clone(),
+            email: u.email.clone(),
+            locale: u.locale.clone(),
+            created: u.created.clone(),
+            last_modified: u.last_modified.clone(),
+            version: u.version,
+            attributes,
+        }
+    }
+
+    pub fn user(&self) -> DirectoryUser {
+        DirectoryUser {
+            id: self.user_id.clone(),
+            user_name: self.user_name.clone(),
+            external_id: self.external_id.clone(),
+            active: self.active,
+            deleted: self.deleted,
+            given_name: self.given_name.clone(),
+            family_name: self.family_name.clone(),
+            email: self.email.clone(),
+            locale: self.locale.clone(),
+            created: self.created.clone(),
+            last_modified: self.last_modified.clone(),
+            version: self.version,
+        }
+    }
+}
+
+/// Claims a userName (lowercased) for one user of an organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserNameItem {
+    pub pk: String,
+    pub sk: String,
+    pub org_id: OrgId,
+    pub user_id: UserId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupItem {
+    pub pk: String,
+    pub sk: String,
+    pub gsi1pk: String,
+    pub gsi1sk: String,
+    pub org_id: OrgId,
+    pub group_id: GroupId,
+    pub display_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    pub created: String,
+    pub last_modified: String,
+    pub version: u64,
+}
+
+/// One side of a membership (`MEMBER#{user}` under the group, or
+/// `MEMBEROF#{group}` under the user).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberItem {
+    pub pk: String,
+    pub sk: String,
+    pub org_id: OrgId,
+    pub group_id: GroupId,
+    pub user_id: UserId,
+}
+
+/// A rule; the rule itself is a JSON document, its group is an attribute so
+/// stream readers see it in both images.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleItem {
+    pub pk: String,
+    pub sk: String,
+    pub org_id: OrgId,
+    pub rule_id: RuleId,
+    pub group_id: GroupId,
+    pub priority: u32,
+    pub rule: String,
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncItem {
+    pub pk: String,
+    pub sk: String,
+    pub org_id: OrgId,
+    pub enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgItem {
+    pub pk: String,
+    pub sk: String,
+    pub org_id: OrgId,
+    pub name: String,
+    pub default_language: String,
+    pub created: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenItem {
+    pub pk: String,
+    pub sk: String,
+    pub org_id: OrgId,
+    pub token_id: String,
+    pub kind: user_sync_core::auth::TokenKind,
+    pub name: String,
+    pub secret_sha256: String,
+    pub created: String,
+}
+
+/// StateTable: a user's desired state (JSON) with its generation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DesiredItem {
+    pub pk: String,
+    pub sk: String,
+    pub generation: u64,
+    pub state: String,
+}
+
+/// StateTable: a user's sync status (JSON) with its applied generation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusItem {
+    pub pk: String,
+    pub sk: String,
+    pub applied_generation: u64,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityItem {
+    pub pk: String,
+    pub sk: String,
+    pub entry: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailClaimItem {
+    pub pk: String,
+    pub sk: String,
+    pub claimed_at: String,
+}
+
+/// What a DirectoryTable stream record is about, parsed from its image.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DirectoryRecord {
+    User(Box<UserItem>),
+    Member(MemberItem),
+    Rule(RuleItem),
+    Sync(SyncItem),
+    /// Anything else (tokens, claims, groups): not the evaluator's concern.
+    Other,
+}
+
+impl DirectoryRecord {
+    /// Parses an image by its sort key.
+    pub fn parse(image: serde_dynamo::Item) -> Result<Self, serde_dynamo::Error> {
+        let sk = match image.get("sk") {
+            Some(serde_dynamo::AttributeValue::S(s)) => s.clone(),
+            _ => return Ok(Self::Other),
+        };
+        Ok(if sk == sk::USER {
+            Self::User(Box::new(serde_dynamo::from_item(image)?))
+        } else if sk.starts_with(sk::MEMBER) {
+            Self::Member(serde_dynamo::from_item(image)?)
+        } else if sk.starts_with(sk::RULE) {
+            Self::Rule(serde_dynamo::from_item(image)?)
+        } else if sk == sk::SYNC {
+            Self::Sync(serde_dynamo::from_item(image)?)
+        } else {
+            Self::Other
+        })
+    }
+}

@@ -1,0 +1,10 @@
+//! DynamoDB adapters for the two tables of `docs/data-model.md`.
+
+mod directory;
+mod errors;
+pub mod items;
+mod state;
+
+pub use directory::DirectoryTable;
+pub use errors::map_sdk_error;
+pub use state::StateTable;

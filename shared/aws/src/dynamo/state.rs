@@ -1,0 +1,241 @@
+//! StateTable: desired state, sync status, activity, email claims.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use user_sync_core::StoreError;
+use user_sync_core::activity::ActivityEntry;
+use user_sync_core::ids::{OrgId, UserId};
+use user_sync_core::ports::SyncState;
+use user_sync_core::state::{DesiredState, Outcome, SyncStatus};
+
+use super::errors::{json, map_sdk_error, shape};
+use super::items::*;
+
+type Item = HashMap<String, AttributeValue>;
+
+const SECONDS_PER_DAY: i64 = 86_400;
+
+/// The StateTable adapter.
+#[derive(Debug, Clone)]
+pub struct StateTable {
+    client: Client,
+    table: String,
+    activity_retention_days: u32,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: u64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn to_item<T: serde::Serialize>(v: &T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(v).map_err(shape)
+}
+
+impl StateTable {
+    pub fn new(client: Client, table: impl Into<String>, activity_retention_days: u32) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            activity_retention_days,
+        }
+    }
+
+    fn activity_item(&self, org: &OrgId, entry: &ActivityEntry) -> Result<Item, StoreError> {
+        let at = user_sync_core::time::parse(&entry.at)
+            .map(|t| t.unix_timestamp())
+            .unwrap_or_else(|| time::OffsetDateTime::now_utc().unix_timestamp());
+        to_item(&ActivityItem {
+            pk: activity_pk(org),
+            sk: entry.id.clone(),
+            entry: serde_json::to_string(entry).map_err(json)?,
+            expires_at: at + i64::from(self.activity_retention_days) * SECONDS_PER_DAY,
+        })
+    }
+}
+
+impl SyncState for StateTable {
+    async fn user_state(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+    ) -> Result<(Option<DesiredState>, Option<SyncStatus>), StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(user_pk(org, user)))
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        let mut desired = None;
+        let mut status = None;
+        for item in out.items.unwrap_or_default() {
+            match item.get("sk") {
+                Some(AttributeValue::S(k)) if k == sk::DESIRED => {
+                    let d: DesiredItem = serde_dynamo::from_item(item).map_err(shape)?;
+                    desired = Some(serde_json::from_str(&d.state).map_err(json)?);
+                }
+                Some(AttributeValue::S(k)) if k == sk::STATUS => {
+                    let st: StatusItem = serde_dynamo::from_item(item).map_err(shape)?;
+                    status = Some(serde_json::from_str(&st.status).map_err(json)?);
+                }
+                _ => {}
+            }
+        }
+        Ok((desired, status))
+    }
+
+    async fn put_desired(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        state: &DesiredState,
+        expected_generation: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let item = to_item(&DesiredItem {
+            pk: user_pk(org, user),
+            sk: sk::DESIRED.into(),
+            generation: state.generation,
+            state: serde_json::to_string(state).map_err(json)?,
+        })?;
+        let req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        let req = match expected_generation {
+            None => req.condition_expression("attribute_not_exists(pk)"),
+            Some(g) => req
+                .condition_expression("generation = :g")
+                .expression_attribute_values(":g", n(g)),
+        };
+        req.send().await.map_err(map_sdk_error)?;
+        Ok(())
+    }
+
+    async fn record_outcome(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        status: &SyncStatus,
+        entry: &ActivityEntry,
+    ) -> Result<(), StoreError> {
+        let item = to_item(&StatusItem {
+            pk: user_pk(org, user),
+            sk: sk::STATUS.into(),
+            applied_generation: status.applied_generation,
+            status: serde_json::to_string(status).map_err(json)?,
+        })?;
+        // a success must be newer than what was applied; a failure must not
+        // overwrite a newer success
+        let condition = match status.last_outcome {
+            Outcome::Success => "attribute_not_exists(pk) OR appliedGeneration < :g",
+            Outcome::Failure => "attribute_not_exists(pk) OR appliedGeneration <= :g",
+        };
+        let put_status = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .expression_attribute_values(":g", n(status.applied_generation))
+            .build()
+            .map_err(StoreError::permanent)?;
+        let put_entry = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.activity_item(org, entry)?))
+            .build()
+            .map_err(StoreError::permanent)?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put_status).build())
+            .transact_items(TransactWriteItem::builder().put(put_entry).build())
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+
+    async fn append_activity(&self, org: &OrgId, entry: &ActivityEntry) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.activity_item(org, entry)?))
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+
+    async fn activity(
+        &self,
+        org: &OrgId,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<ActivityEntry>, Option<String>), StoreError> {
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(activity_pk(org)))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+        if let Some(b) = before {
+            q = q.set_exclusive_start_key(Some(HashMap::from([
+                ("pk".to_owned(), s(activity_pk(org))),
+                ("sk".to_owned(), s(b)),
+            ])));
+        }
+        let out = q.send().await.map_err(map_sdk_error)?;
+        let entries = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| {
+                let a: ActivityItem = serde_dynamo::from_item(i).map_err(shape)?;
+                serde_json::from_str::<ActivityEntry>(&a.entry).map_err(json)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => entries.last().map(|e| e.id.clone()),
+            _ => None,
+        };
+        Ok((entries, next))
+    }
+
+    async fn claim_email(&self, org: &OrgId, user: &UserId, key: &str) -> Result<(), StoreError> {
+        let item = to_item(&EmailClaimItem {
+            pk: user_pk(org, user),
+            sk: format!("{}{key}", sk::EMAIL),
+            claimed_at: user_sync_core::time::format(time::OffsetDateTime::now_utc()),
+        })?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+
+    async fn release_email(&self, org: &OrgId, user: &UserId, key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(user_pk(org, user)))
+            .key("sk", s(format!("{}{key}", sk::EMAIL)))
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+}

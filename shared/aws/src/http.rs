@@ -1,0 +1,126 @@
+//! API Gateway HTTP API (payload 2.0) requests and responses.
+
+use std::collections::HashMap;
+
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::http::{HeaderMap, HeaderValue};
+
+/// A request reduced to what the handlers route on.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    pub method: String,
+    pub path: String,
+    pub query: HashMap<String, String>,
+    headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// Why a request could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestError {
+    TooLarge,
+    BadEncoding,
+}
+
+impl HttpRequest {
+    /// Reads the event; bodies over `max_body` bytes are refused.
+    pub fn from_event(req: ApiGatewayV2httpRequest, max_body: usize) -> Result<Self, RequestError> {
+        let body = match req.body {
+            None => Vec::new(),
+            Some(b) if req.is_base64_encoded => {
+                decode_base64(&b).ok_or(RequestError::BadEncoding)?
+            }
+            Some(b) => b.into_bytes(),
+        };
+        if body.len() > max_body {
+            return Err(RequestError::TooLarge);
+        }
+        let query = req
+            .query_string_parameters
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Ok(Self {
+            method: req
+                .request_context
+                .http
+                .method
+                .as_str()
+                .to_ascii_uppercase(),
+            path: req.raw_path.unwrap_or_default(),
+            query,
+            headers: req.headers,
+            body,
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Path segments after `prefix` (e.g. `/scim/v2`).
+    pub fn segments_after<'a>(&'a self, prefix: &str) -> Option<Vec<&'a str>> {
+        let rest = self.path.strip_prefix(prefix)?;
+        Some(rest.split('/').filter(|s| !s.is_empty()).collect())
+    }
+}
+
+fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut buf = 0u32;
+    let mut bits = 0;
+    for c in s.bytes().filter(|c| !c.is_ascii_whitespace()) {
+        if c == b'=' {
+            break;
+        }
+        let v = ALPHABET.iter().position(|a| *a == c)?;
+        buf = (buf << 6) | u32::try_from(v).ok()?;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((buf >> bits) & 0xff).ok()?);
+        }
+    }
+    Some(out)
+}
+
+/// A response with a body and content type, plus extra headers.
+pub fn response(
+    status: u16,
+    content_type: &str,
+    body: String,
+    extra: &[(&str, String)],
+) -> ApiGatewayV2httpResponse {
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        headers.insert("content-type", v);
+    }
+    for (k, v) in extra {
+        if let (Ok(name), Ok(value)) = (
+            aws_lambda_events::http::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+    let mut r = ApiGatewayV2httpResponse::default();
+    r.status_code = i64::from(status);
+    r.headers = headers;
+    r.body = Some(Body::Text(body));
+    r.is_base64_encoded = false;
+    r
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_decodes() {
+        assert_eq!(decode_base64("aGVsbG8=").unwrap(), b"hello");
+        assert!(decode_base64("***").is_none());
+    }
+}

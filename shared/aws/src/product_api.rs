@@ -1,0 +1,120 @@
+//! The product API's HTTP adapter (contract: `docs/product-api.md`).
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use user_sync_core::ids::{OrgId, UserId};
+use user_sync_core::ports::{AccountWrite, ProductApi, ProductApiError};
+use user_sync_core::state::ProductAccount;
+
+/// One reused client per process; every call has a timeout.
+#[derive(Clone)]
+pub struct HttpProductApi {
+    client: reqwest::Client,
+    base_url: String,
+    api_key: String,
+}
+
+impl std::fmt::Debug for HttpProductApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpProductApi")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    product: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// Longest `Retry-After` we honour; anything longer is capped.
+const MAX_RETRY_AFTER_SECONDS: u64 = 900;
+
+impl HttpProductApi {
+    pub fn new(
+        base_url: &str,
+        api_key: impl Into<String>,
+        timeout: Duration,
+    ) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()?;
+        Ok(Self {
+            client,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            api_key: api_key.into(),
+        })
+    }
+}
+
+impl ProductApi for HttpProductApi {
+    async fn put_account(
+        &self,
+        org: &OrgId,
+        user_key: &UserId,
+        account: &ProductAccount,
+    ) -> Result<AccountWrite, ProductApiError> {
+        let url = format!("{}/v1/accounts/{org}/users/{user_key}", self.base_url);
+        let response = self
+            .client
+            .put(url)
+            .bearer_auth(&self.api_key)
+            .json(account)
+            .send()
+            .await
+            .map_err(|e| {
+                ProductApiError::Unavailable(if e.is_timeout() {
+                    "timeout".into()
+                } else {
+                    "connection failed".into()
+                })
+            })?;
+        let status = response.status();
+        match status {
+            StatusCode::CREATED => return Ok(AccountWrite::Created),
+            StatusCode::OK => return Ok(AccountWrite::Updated),
+            StatusCode::TOO_MANY_REQUESTS => {
+                let retry_after = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .unwrap_or(1)
+                    .min(MAX_RETRY_AFTER_SECONDS);
+                return Err(ProductApiError::RateLimited {
+                    retry_after_seconds: retry_after,
+                });
+            }
+            s if s.is_server_error() => {
+                return Err(ProductApiError::Unavailable(format!(
+                    "status {}",
+                    s.as_u16()
+                )));
+            }
+            _ => {}
+        }
+        let body: Option<ErrorBody> = response.json().await.ok();
+        let code = body.as_ref().map(|b| b.code.as_str()).unwrap_or_default();
+        Err(match (status, code) {
+            (StatusCode::CONFLICT, "existing_account") => ProductApiError::ExistingAccount,
+            (StatusCode::CONFLICT, "out_of_licenses") => ProductApiError::OutOfLicenses {
+                product: body.and_then(|b| b.product).unwrap_or_default(),
+            },
+            (StatusCode::UNPROCESSABLE_ENTITY, _) => ProductApiError::InvalidUserData(
+                body.and_then(|b| b.message)
+                    .unwrap_or_else(|| "invalid user data".into()),
+            ),
+            // 401/403 and anything unexpected: our configuration is wrong, not
+            // the user; retrying later (after ops fix it) is the right move
+            (s, _) => ProductApiError::Unavailable(format!("unexpected status {}", s.as_u16())),
+        })
+    }
+}

@@ -1,0 +1,141 @@
+//! SQS adapters: the jobs queue (with its dead-letter queue) and the mail queue.
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
+use user_sync_core::StoreError;
+use user_sync_core::job::{EntitlementJob, FAILURE_CLASS_ATTRIBUTE, MailJob};
+use user_sync_core::ports::{JobQueue, MailQueue};
+use user_sync_core::state::FailureClass;
+
+/// SQS accepts at most 10 messages per `SendMessageBatch`.
+const SQS_BATCH: usize = 10;
+
+fn map<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match &err {
+        SdkError::ServiceError(e)
+            if e.err().code().is_some_and(|c| {
+                c.contains("NonExistentQueue") || c.contains("InvalidParameter")
+            }) =>
+        {
+            StoreError::permanent(err)
+        }
+        _ => StoreError::transient(err),
+    }
+}
+
+fn json(err: serde_json::Error) -> StoreError {
+    StoreError::permanent(err)
+}
+
+/// The jobs queue and its dead-letter queue.
+#[derive(Debug, Clone)]
+pub struct SqsJobQueue {
+    client: Client,
+    queue_url: String,
+    dead_letter_url: String,
+}
+
+impl SqsJobQueue {
+    pub fn new(
+        client: Client,
+        queue_url: impl Into<String>,
+        dead_letter_url: impl Into<String>,
+    ) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
+            dead_letter_url: dead_letter_url.into(),
+        }
+    }
+}
+
+impl JobQueue for SqsJobQueue {
+    async fn send_jobs(&self, jobs: &[EntitlementJob]) -> Result<(), StoreError> {
+        for chunk in jobs.chunks(SQS_BATCH) {
+            let mut entries = Vec::with_capacity(chunk.len());
+            for (i, job) in chunk.iter().enumerate() {
+                entries.push(
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(serde_json::to_string(job).map_err(json)?)
+                        .build()
+                        .map_err(StoreError::permanent)?,
+                );
+            }
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(map)?;
+            if !out.failed.is_empty() {
+                return Err(StoreError::Transient(
+                    format!(
+                        "{} of {} jobs were not accepted by the queue",
+                        out.failed.len(),
+                        chunk.len()
+                    )
+                    .into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    async fn dead_letter(
+        &self,
+        job: &EntitlementJob,
+        class: FailureClass,
+    ) -> Result<(), StoreError> {
+        let attr = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(class.as_str())
+            .build()
+            .map_err(StoreError::permanent)?;
+        self.client
+            .send_message()
+            .queue_url(&self.dead_letter_url)
+            .message_body(serde_json::to_string(job).map_err(json)?)
+            .message_attributes(FAILURE_CLASS_ATTRIBUTE, attr)
+            .send()
+            .await
+            .map_err(map)?;
+        Ok(())
+    }
+}
+
+/// The mail queue.
+#[derive(Debug, Clone)]
+pub struct SqsMailQueue {
+    client: Client,
+    queue_url: String,
+}
+
+impl SqsMailQueue {
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+}
+
+impl MailQueue for SqsMailQueue {
+    async fn send_mail(&self, job: &MailJob) -> Result<(), StoreError> {
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(serde_json::to_string(job).map_err(json)?)
+            .send()
+            .await
+            .map_err(map)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,225 @@
+//! End to end: an identity provider's SCIM calls and an admin's API calls,
+//! through DynamoDB, the stream, the evaluator, SQS, the worker, the product
+//! API (simulator), the mail queue, the mailer and SES (emulator).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use user_sync_tests::{Client, emails_to, eventually, new_org, stack};
+
+const PIPELINE: Duration = Duration::from_secs(60);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directory_change_travels_through_the_whole_pipeline() {
+    let s = stack();
+    let org = new_org("e2e").await;
+    let c = Client::new();
+    let email = format!("ada.{}@example.com", org.org_id);
+
+    // the identity provider creates a user (as Okta sends it) and a group
+    let (status, user) = c
+        .send(
+            "POST",
+            &format!("{}/Users", s.scim_url),
+            Some(&org.scim_token),
+            Some(&json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": email,
+                "name": {"givenName": "Ada", "familyName": "Lovelace"},
+                "emails": [{"primary": true, "value": email, "type": "work"}],
+                "active": true,
+                "locale": "en-US",
+                "externalId": "00u-ada"
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{user}");
+    let user_id = user["id"].as_str().unwrap().to_owned();
+    assert_eq!(user["meta"]["version"], "W/\"1\"");
+
+    let (status, found) = c
+        .send("GET", &format!("{}/Users?filter=userName%20eq%20%22{}%22", s.scim_url, email.to_uppercase()), Some(&org.scim_token), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(found["totalResults"], 1, "userName lookup is case-insensitive: {found}");
+
+    let (status, group) = c
+        .send("POST", &format!("{}/Groups", s.scim_url), Some(&org.scim_token), Some(&json!({"displayName": "EMEA Analysts"})))
+        .await;
+    assert_eq!(status, 201, "{group}");
+    let group_id = group["id"].as_str().unwrap().to_owned();
+
+    let (status, patched) = c
+        .send(
+            "PATCH",
+            &format!("{}/Groups/{group_id}", s.scim_url),
+            Some(&org.scim_token),
+            Some(&json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "Add", "path": "members", "value": [{"value": user_id}]}]
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["members"][0]["value"], user_id.as_str());
+
+    // the admin: sync cannot go on without a Full Admin rule
+    let (status, refused) = c.send("PUT", &format!("{}/sync", s.api_url), Some(&org.admin_token), Some(&json!({"enabled": true}))).await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["error"]["code"], "full_admin_rule_required");
+
+    let (status, rule) = c
+        .send(
+            "POST",
+            &format!("{}/rules", s.api_url),
+            Some(&org.admin_token),
+            Some(&json!({
+                "groupId": group_id,
+                "description": "EMEA Analysts",
+                "products": ["G2M", "G2T"],
+                "adminRole": {"type": "full_admin"}
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{rule}");
+    assert_eq!(rule["priority"], 1);
+
+    // nothing is applied while sync is off
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let account_url = format!("{}/control/accounts/{}/{user_id}", s.product_api_url, org.org_id);
+    let (status, _) = c.send("GET", &account_url, None, None).await;
+    assert_eq!(status, 404, "no account before sync is on");
+
+    let (status, sync) = c.send("PUT", &format!("{}/sync", s.api_url), Some(&org.admin_token), Some(&json!({"enabled": true}))).await;
+    assert_eq!(status, 200, "{sync}");
+    assert_eq!(sync["enabled"], true);
+
+    // the product API holds the account with the rule's products and role
+    let account: Value = eventually("the account in the product API", PIPELINE, || async {
+        let (status, a) = c.send("GET", &account_url, None, None).await;
+        (status == 200).then_some(a)
+    })
+    .await;
+    assert_eq!(account["status"], "active");
+    assert_eq!(account["products"], json!(["G2M", "G2T"]));
+    assert_eq!(account["role"], "full_admin");
+    assert_eq!(account["email"], email.as_str());
+
+    // exactly one welcome email, read back from the emulator's SES
+    let sent = eventually("the welcome email", PIPELINE, || async {
+        let sent = emails_to(&c, &email).await;
+        (!sent.is_empty()).then_some(sent)
+    })
+    .await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["subject"], "Welcome to Test Company");
+    assert!(sent[0]["body"].as_str().unwrap().contains("Hello Ada,"));
+
+    // the activity history has the pipeline's entries, actor "Sync user"
+    let activity_url = format!("{}/activity", s.api_url);
+    let entries = eventually("activity entries", PIPELINE, || async {
+        let (_, a) = c.send("GET", &activity_url, Some(&org.admin_token), None).await;
+        let items = a["items"].as_array().cloned().unwrap_or_default();
+        let has = |action: &str| items.iter().any(|e| e["action"] == action && e["actor"] == "Sync user");
+        (has("account_created") && has("welcome_email_sent")).then_some(items)
+    })
+    .await;
+    assert!(entries.iter().any(|e| e["action"] == "rule_created" && e["actor"] == "Admin"));
+    assert!(entries.iter().any(|e| e["action"] == "sync_enabled"));
+
+    // Entra deactivates the user: suspended, not deleted, and no second email
+    let (status, deactivated) = c
+        .send(
+            "PATCH",
+            &format!("{}/Users/{user_id}", s.scim_url),
+            Some(&org.scim_token),
+            Some(&json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "Replace", "path": "active", "value": "False"}]
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{deactivated}");
+    assert_eq!(deactivated["active"], false);
+
+    let suspended: Value = eventually("the account suspended", PIPELINE, || async {
+        let (_, a) = c.send("GET", &account_url, None, None).await;
+        (a["status"] == "suspended").then_some(a)
+    })
+    .await;
+    assert_eq!(suspended["products"], json!([]));
+    assert_eq!(suspended["role"], "none");
+    assert_eq!(suspended["email"], email.as_str(), "the account is kept");
+
+    eventually("the suspension in the activity history", PIPELINE, || async {
+        let (_, a) = c.send("GET", &activity_url, Some(&org.admin_token), None).await;
+        let items = a["items"].as_array().cloned().unwrap_or_default();
+        items.iter().any(|e| e["action"] == "account_suspended" && e["actor"] == "Sync user").then_some(())
+    })
+    .await;
+    assert_eq!(emails_to(&c, &email).await.len(), 1, "no second welcome email");
+
+    // the user stays visible to SCIM, inactive
+    let (status, still) = c.send("GET", &format!("{}/Users/{user_id}", s.scim_url), Some(&org.scim_token), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(still["active"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_scoped_to_their_kind_and_organization() {
+    let s = stack();
+    let a = new_org("iso").await;
+    let b = new_org("iso").await;
+    let c = Client::new();
+
+    let (status, group) = c
+        .send("POST", &format!("{}/Groups", s.scim_url), Some(&a.scim_token), Some(&json!({"displayName": "Sales"})))
+        .await;
+    assert_eq!(status, 201);
+    let group_id = group["id"].as_str().unwrap();
+
+    // org B cannot see org A's group, even by id
+    let (status, _) = c.send("GET", &format!("{}/Groups/{group_id}", s.scim_url), Some(&b.scim_token), None).await;
+    assert_eq!(status, 404);
+    // nor name it in a rule
+    let (status, err) = c
+        .send("POST", &format!("{}/rules", s.api_url), Some(&b.admin_token), Some(&json!({"groupId": group_id})))
+        .await;
+    assert_eq!(status, 422, "{err}");
+
+    // a SCIM token cannot call the admin API, an admin token cannot call SCIM
+    let (status, _) = c.send("GET", &format!("{}/rules", s.api_url), Some(&a.scim_token), None).await;
+    assert_eq!(status, 401);
+    let (status, body) = c.send("GET", &format!("{}/Users", s.scim_url), Some(&a.admin_token), None).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error");
+
+    // a token with a wrong secret is refused
+    let forged = format!("{}0", &a.admin_token[..a.admin_token.len() - 1]);
+    let forged = if forged == a.admin_token { format!("{}1", &a.admin_token[..a.admin_token.len() - 1]) } else { forged };
+    let (status, _) = c.send("GET", &format!("{}/rules", s.api_url), Some(&forged), None).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scim_conflicts_and_bad_input_get_scim_errors() {
+    let s = stack();
+    let org = new_org("scim").await;
+    let c = Client::new();
+    let users = format!("{}/Users", s.scim_url);
+
+    let (status, _) = c.send("POST", &users, Some(&org.scim_token), Some(&json!({"userName": "Grace@Example.com"}))).await;
+    assert_eq!(status, 201);
+    let (status, dup) = c.send("POST", &users, Some(&org.scim_token), Some(&json!({"userName": "grace@example.com"}))).await;
+    assert_eq!(status, 409);
+    assert_eq!(dup["scimType"], "uniqueness");
+
+    let (status, bad) = c.send("POST", &users, Some(&org.scim_token), Some(&json!({"name": {"givenName": "x"}}))).await;
+    assert_eq!(status, 400, "{bad}");
+    let (status, _) = c.send("GET", &format!("{users}/does-not-exist"), Some(&org.scim_token), None).await;
+    assert_eq!(status, 404);
+    let (status, _) = c.send("GET", &format!("{users}?filter=title%20co%20%22x%22"), Some(&org.scim_token), None).await;
+    assert_eq!(status, 400);
+}

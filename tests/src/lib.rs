@@ -41,7 +41,11 @@ pub fn stack() -> &'static StackInfo {
     let result = STACK.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
                 Ok(r) => r,
                 Err(e) => {
                     let _ignored = tx.send(Err(e.to_string()));
@@ -105,8 +109,13 @@ pub async fn new_org(prefix: &str) -> TestOrg {
         .credentials_provider(Credentials::from_keys("local", "local", None))
         .load()
         .await;
-    let store = DirectoryTable::new(aws_sdk_dynamodb::Client::new(&sdk), info.directory_table.clone());
-    let created = ops::create_organization(&store, &org_id, "Test Company").await.expect("create organization");
+    let store = DirectoryTable::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        info.directory_table.clone(),
+    );
+    let created = ops::create_organization(&store, &org_id, "Test Company")
+        .await
+        .expect("create organization");
     TestOrg {
         org_id: created.org_id.to_string(),
         scim_token: created.scim_token,
@@ -128,23 +137,41 @@ impl Default for Client {
 impl Client {
     pub fn new() -> Self {
         Self {
-            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("HTTP client"),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("HTTP client"),
         }
     }
 
-    pub async fn send(&self, method: &str, url: &str, token: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+    pub async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.http.request(method, url);
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
         if let Some(b) = body {
-            req = req.header("content-type", "application/scim+json").body(b.to_string());
+            req = req
+                .header("content-type", "application/scim+json")
+                .body(b.to_string());
         }
-        let resp = req.send().await.unwrap_or_else(|e| panic!("request to {url} failed: {e}"));
+        let resp = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request to {url} failed: {e}"));
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
-        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         (status, json)
     }
 }
@@ -177,7 +204,11 @@ pub async fn emails_to(client: &Client, to: &str) -> Vec<Value> {
         .map(|messages| {
             messages
                 .iter()
-                .filter(|m| m["destinations"]["ToAddresses"].as_array().is_some_and(|a| a.iter().any(|x| x == to)))
+                .filter(|m| {
+                    m["destinations"]["ToAddresses"]
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|x| x == to))
+                })
                 .cloned()
                 .collect()
         })

@@ -40,13 +40,30 @@ async fn directory_change_travels_through_the_whole_pipeline() {
     assert_eq!(user["meta"]["version"], "W/\"1\"");
 
     let (status, found) = c
-        .send("GET", &format!("{}/Users?filter=userName%20eq%20%22{}%22", s.scim_url, email.to_uppercase()), Some(&org.scim_token), None)
+        .send(
+            "GET",
+            &format!(
+                "{}/Users?filter=userName%20eq%20%22{}%22",
+                s.scim_url,
+                email.to_uppercase()
+            ),
+            Some(&org.scim_token),
+            None,
+        )
         .await;
     assert_eq!(status, 200);
-    assert_eq!(found["totalResults"], 1, "userName lookup is case-insensitive: {found}");
+    assert_eq!(
+        found["totalResults"], 1,
+        "userName lookup is case-insensitive: {found}"
+    );
 
     let (status, group) = c
-        .send("POST", &format!("{}/Groups", s.scim_url), Some(&org.scim_token), Some(&json!({"displayName": "EMEA Analysts"})))
+        .send(
+            "POST",
+            &format!("{}/Groups", s.scim_url),
+            Some(&org.scim_token),
+            Some(&json!({"displayName": "EMEA Analysts"})),
+        )
         .await;
     assert_eq!(status, 201, "{group}");
     let group_id = group["id"].as_str().unwrap().to_owned();
@@ -66,7 +83,14 @@ async fn directory_change_travels_through_the_whole_pipeline() {
     assert_eq!(patched["members"][0]["value"], user_id.as_str());
 
     // the admin: sync cannot go on without a Full Admin rule
-    let (status, refused) = c.send("PUT", &format!("{}/sync", s.api_url), Some(&org.admin_token), Some(&json!({"enabled": true}))).await;
+    let (status, refused) = c
+        .send(
+            "PUT",
+            &format!("{}/sync", s.api_url),
+            Some(&org.admin_token),
+            Some(&json!({"enabled": true})),
+        )
+        .await;
     assert_eq!(status, 409, "{refused}");
     assert_eq!(refused["error"]["code"], "full_admin_rule_required");
 
@@ -88,11 +112,21 @@ async fn directory_change_travels_through_the_whole_pipeline() {
 
     // nothing is applied while sync is off
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let account_url = format!("{}/control/accounts/{}/{user_id}", s.product_api_url, org.org_id);
+    let account_url = format!(
+        "{}/control/accounts/{}/{user_id}",
+        s.product_api_url, org.org_id
+    );
     let (status, _) = c.send("GET", &account_url, None, None).await;
     assert_eq!(status, 404, "no account before sync is on");
 
-    let (status, sync) = c.send("PUT", &format!("{}/sync", s.api_url), Some(&org.admin_token), Some(&json!({"enabled": true}))).await;
+    let (status, sync) = c
+        .send(
+            "PUT",
+            &format!("{}/sync", s.api_url),
+            Some(&org.admin_token),
+            Some(&json!({"enabled": true})),
+        )
+        .await;
     assert_eq!(status, 200, "{sync}");
     assert_eq!(sync["enabled"], true);
 
@@ -120,13 +154,23 @@ async fn directory_change_travels_through_the_whole_pipeline() {
     // the activity history has the pipeline's entries, actor "Sync user"
     let activity_url = format!("{}/activity", s.api_url);
     let entries = eventually("activity entries", PIPELINE, || async {
-        let (_, a) = c.send("GET", &activity_url, Some(&org.admin_token), None).await;
+        let (_, a) = c
+            .send("GET", &activity_url, Some(&org.admin_token), None)
+            .await;
         let items = a["items"].as_array().cloned().unwrap_or_default();
-        let has = |action: &str| items.iter().any(|e| e["action"] == action && e["actor"] == "Sync user");
+        let has = |action: &str| {
+            items
+                .iter()
+                .any(|e| e["action"] == action && e["actor"] == "Sync user")
+        };
         (has("account_created") && has("welcome_email_sent")).then_some(items)
     })
     .await;
-    assert!(entries.iter().any(|e| e["action"] == "rule_created" && e["actor"] == "Admin"));
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == "rule_created" && e["actor"] == "Admin")
+    );
     assert!(entries.iter().any(|e| e["action"] == "sync_enabled"));
 
     // Entra deactivates the user: suspended, not deleted, and no second email
@@ -153,16 +197,36 @@ async fn directory_change_travels_through_the_whole_pipeline() {
     assert_eq!(suspended["role"], "none");
     assert_eq!(suspended["email"], email.as_str(), "the account is kept");
 
-    eventually("the suspension in the activity history", PIPELINE, || async {
-        let (_, a) = c.send("GET", &activity_url, Some(&org.admin_token), None).await;
-        let items = a["items"].as_array().cloned().unwrap_or_default();
-        items.iter().any(|e| e["action"] == "account_suspended" && e["actor"] == "Sync user").then_some(())
-    })
+    eventually(
+        "the suspension in the activity history",
+        PIPELINE,
+        || async {
+            let (_, a) = c
+                .send("GET", &activity_url, Some(&org.admin_token), None)
+                .await;
+            let items = a["items"].as_array().cloned().unwrap_or_default();
+            items
+                .iter()
+                .any(|e| e["action"] == "account_suspended" && e["actor"] == "Sync user")
+                .then_some(())
+        },
+    )
     .await;
-    assert_eq!(emails_to(&c, &email).await.len(), 1, "no second welcome email");
+    assert_eq!(
+        emails_to(&c, &email).await.len(),
+        1,
+        "no second welcome email"
+    );
 
     // the user stays visible to SCIM, inactive
-    let (status, still) = c.send("GET", &format!("{}/Users/{user_id}", s.scim_url), Some(&org.scim_token), None).await;
+    let (status, still) = c
+        .send(
+            "GET",
+            &format!("{}/Users/{user_id}", s.scim_url),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(still["active"], false);
 }
@@ -175,31 +239,71 @@ async fn tokens_are_scoped_to_their_kind_and_organization() {
     let c = Client::new();
 
     let (status, group) = c
-        .send("POST", &format!("{}/Groups", s.scim_url), Some(&a.scim_token), Some(&json!({"displayName": "Sales"})))
+        .send(
+            "POST",
+            &format!("{}/Groups", s.scim_url),
+            Some(&a.scim_token),
+            Some(&json!({"displayName": "Sales"})),
+        )
         .await;
     assert_eq!(status, 201);
     let group_id = group["id"].as_str().unwrap();
 
     // org B cannot see org A's group, even by id
-    let (status, _) = c.send("GET", &format!("{}/Groups/{group_id}", s.scim_url), Some(&b.scim_token), None).await;
+    let (status, _) = c
+        .send(
+            "GET",
+            &format!("{}/Groups/{group_id}", s.scim_url),
+            Some(&b.scim_token),
+            None,
+        )
+        .await;
     assert_eq!(status, 404);
     // nor name it in a rule
     let (status, err) = c
-        .send("POST", &format!("{}/rules", s.api_url), Some(&b.admin_token), Some(&json!({"groupId": group_id})))
+        .send(
+            "POST",
+            &format!("{}/rules", s.api_url),
+            Some(&b.admin_token),
+            Some(&json!({"groupId": group_id})),
+        )
         .await;
     assert_eq!(status, 422, "{err}");
 
     // a SCIM token cannot call the admin API, an admin token cannot call SCIM
-    let (status, _) = c.send("GET", &format!("{}/rules", s.api_url), Some(&a.scim_token), None).await;
+    let (status, _) = c
+        .send(
+            "GET",
+            &format!("{}/rules", s.api_url),
+            Some(&a.scim_token),
+            None,
+        )
+        .await;
     assert_eq!(status, 401);
-    let (status, body) = c.send("GET", &format!("{}/Users", s.scim_url), Some(&a.admin_token), None).await;
+    let (status, body) = c
+        .send(
+            "GET",
+            &format!("{}/Users", s.scim_url),
+            Some(&a.admin_token),
+            None,
+        )
+        .await;
     assert_eq!(status, 401);
-    assert_eq!(body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error");
+    assert_eq!(
+        body["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:Error"
+    );
 
     // a token with a wrong secret is refused
     let forged = format!("{}0", &a.admin_token[..a.admin_token.len() - 1]);
-    let forged = if forged == a.admin_token { format!("{}1", &a.admin_token[..a.admin_token.len() - 1]) } else { forged };
-    let (status, _) = c.send("GET", &format!("{}/rules", s.api_url), Some(&forged), None).await;
+    let forged = if forged == a.admin_token {
+        format!("{}1", &a.admin_token[..a.admin_token.len() - 1])
+    } else {
+        forged
+    };
+    let (status, _) = c
+        .send("GET", &format!("{}/rules", s.api_url), Some(&forged), None)
+        .await;
     assert_eq!(status, 401);
 }
 
@@ -210,16 +314,51 @@ async fn scim_conflicts_and_bad_input_get_scim_errors() {
     let c = Client::new();
     let users = format!("{}/Users", s.scim_url);
 
-    let (status, _) = c.send("POST", &users, Some(&org.scim_token), Some(&json!({"userName": "Grace@Example.com"}))).await;
+    let (status, _) = c
+        .send(
+            "POST",
+            &users,
+            Some(&org.scim_token),
+            Some(&json!({"userName": "Grace@Example.com"})),
+        )
+        .await;
     assert_eq!(status, 201);
-    let (status, dup) = c.send("POST", &users, Some(&org.scim_token), Some(&json!({"userName": "grace@example.com"}))).await;
+    let (status, dup) = c
+        .send(
+            "POST",
+            &users,
+            Some(&org.scim_token),
+            Some(&json!({"userName": "grace@example.com"})),
+        )
+        .await;
     assert_eq!(status, 409);
     assert_eq!(dup["scimType"], "uniqueness");
 
-    let (status, bad) = c.send("POST", &users, Some(&org.scim_token), Some(&json!({"name": {"givenName": "x"}}))).await;
+    let (status, bad) = c
+        .send(
+            "POST",
+            &users,
+            Some(&org.scim_token),
+            Some(&json!({"name": {"givenName": "x"}})),
+        )
+        .await;
     assert_eq!(status, 400, "{bad}");
-    let (status, _) = c.send("GET", &format!("{users}/does-not-exist"), Some(&org.scim_token), None).await;
+    let (status, _) = c
+        .send(
+            "GET",
+            &format!("{users}/does-not-exist"),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
     assert_eq!(status, 404);
-    let (status, _) = c.send("GET", &format!("{users}?filter=title%20co%20%22x%22"), Some(&org.scim_token), None).await;
+    let (status, _) = c
+        .send(
+            "GET",
+            &format!("{users}?filter=title%20co%20%22x%22"),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
     assert_eq!(status, 400);
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use user_sync_tests::{Client, emails_to, eventually, new_org, stack};
 
-const PIPELINE: Duration = Duration::from_secs(60);
+const PIPELINE: Duration = Duration::from_secs(90);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn directory_change_travels_through_the_whole_pipeline() {

@@ -50,6 +50,11 @@ where
                 org.clone()
             }
         };
+        // A rule or sync change alters the configuration itself: what was
+        // read earlier in this batch is stale now.
+        if matches!(affected, Affected::Groups(..) | Affected::Everyone(_)) {
+            contexts.remove(&org);
+        }
         if !contexts.contains_key(&org) {
             let (rules, sync) = self.directory.rules_and_sync(&org).await?;
             contexts.insert(org.clone(), Context { rules, sync });

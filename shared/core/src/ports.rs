@@ -154,7 +154,8 @@ pub trait Configuration: Sync {
         &self,
         org: &OrgId,
     ) -> impl Future<Output = Result<(Vec<Rule>, SyncSettings), StoreError>> + Send;
-    /// MUST return `Conflict` when a rule with this id or priority exists.
+    /// MUST return `Conflict` when a rule with this id exists (callers check
+    /// that its priority is free).
     fn create_rule(
         &self,
         org: &OrgId,

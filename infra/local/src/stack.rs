@@ -336,6 +336,13 @@ pub async fn sdk_config(endpoint_url: &str) -> SdkConfig {
         .endpoint_url(endpoint_url)
         .region(REGION)
         .credentials_provider(Credentials::from_keys("local", "local", None))
+        // a call to the emulator that hangs becomes an error the caller retries
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_secs(5))
+                .operation_attempt_timeout(std::time::Duration::from_secs(10))
+                .build(),
+        )
         .load()
         .await
 }

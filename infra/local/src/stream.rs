@@ -39,9 +39,6 @@ use crate::shutdown::Shutdown;
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// How often the stream is described to find new shards.
 const DESCRIBE_INTERVAL: Duration = Duration::from_secs(5);
-/// How long an unchanged shard iterator is reused while a shard is idle
-/// (every `GetRecords` call otherwise leaves a new iterator in the emulator).
-const ITERATOR_REUSE: Duration = Duration::from_secs(300);
 /// Longest pause between retries of a failing batch.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
@@ -455,6 +452,7 @@ impl ShardReader {
                 match self.read(&mut cursor).await {
                     Ok(records) => {
                         idle = records.is_empty();
+                        tracing::debug!(shard = %self.shard_id, read = records.len(), buffered = buffer.len(), "stream read");
                         let mut filtered = 0;
                         for record in records {
                             let Some(item) = lambda_record(record, &mapping.stream_arn) else {
@@ -629,17 +627,41 @@ impl ShardReader {
             .clients
             .streams
             .get_records()
-            .shard_iterator(iterator)
+            .shard_iterator(&iterator)
             .limit(limit)
             .send()
             .await
         {
             Ok(out) => {
                 let records = out.records.unwrap_or_default();
-                let reuse = records.is_empty()
+                tracing::trace!(
+                    iterator = %iterator.chars().rev().take(12).collect::<String>(),
+                    next = ?out.next_shard_iterator.as_deref().map(|n| n.chars().rev().take(12).collect::<String>()),
+                    first = ?records.first().and_then(|r| r.dynamodb.as_ref()).and_then(|d| d.sequence_number.clone()),
+                    n = records.len(),
+                    "get_records"
+                );
+                if records.is_empty()
+                    && cursor.iterator.is_some()
                     && out.next_shard_iterator.is_some()
-                    && cursor.obtained.elapsed() < ITERATOR_REUSE;
-                if !reuse {
+                {
+                    // The emulator replaces a table's stream object when it
+                    // rolls back a failed transaction (it restores a deep
+                    // copy), and an iterator taken before then never sees a
+                    // new record. An idle shard therefore re-opens its
+                    // iterator from the last sequence number it read, which
+                    // is equally valid on AWS.
+                    let fresh = match (&cursor.last_sequence, self.position) {
+                        (Some(_), _) | (None, StartingPosition::TrimHorizon) => {
+                            self.open(cursor.last_sequence.clone()).await
+                        }
+                        (None, StartingPosition::Latest) => None,
+                    };
+                    match fresh {
+                        Some(fresh) => *cursor = fresh,
+                        None => cursor.iterator = out.next_shard_iterator,
+                    }
+                } else {
                     cursor.iterator = out.next_shard_iterator;
                     cursor.obtained = Instant::now();
                 }

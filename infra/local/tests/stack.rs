@@ -163,6 +163,34 @@ async fn the_stack_creates_the_template_and_drives_the_functions() {
     // The token came first in the shard, so it has been filtered by now.
     assert_eq!(evaluator.filtered_records, 1, "{evaluator:?}");
 
+    // A failed transaction makes the emulator restore a copy of the table
+    // (and of its stream); records written after it must still arrive.
+    let before = stack.stats("evaluator").records;
+    let failing = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(&stack.directory_table)
+        .item("pk", s("itest#GROUP#g1"))
+        .item("sk", s("MEMBER#x"))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .unwrap();
+    let refused = dynamodb
+        .transact_write_items()
+        .transact_items(
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .put(failing)
+                .build(),
+        )
+        .send()
+        .await;
+    assert!(refused.is_err(), "the condition must fail");
+    put("itest#GROUP#g1", "MEMBER#y").await.unwrap();
+    eventually(
+        "a record written after a failed transaction",
+        20,
+        || async { stack.stats("evaluator").records > before },
+    )
+    .await;
+
     // The queue mapping: a job is received by the worker and deleted.
     sqs.send_message()
         .queue_url(&jobs_url)

@@ -110,7 +110,14 @@ where
                     .record_outcome(&job.org_id, &job.user_id, &status, &entry)
                     .await
                 {
-                    Ok(()) | Err(StoreError::Conflict(_)) => {}
+                    Ok(()) => {}
+                    // A duplicate job recorded this generation first. Only one
+                    // call can have created the account, so the creation is
+                    // news the history must keep.
+                    Err(StoreError::Conflict(_)) if write == AccountWrite::Created => {
+                        self.state.append_activity(&job.org_id, &entry).await?;
+                    }
+                    Err(StoreError::Conflict(_)) => {}
                     Err(e) => return Err(e),
                 }
                 info!(action = ?action, "account reconciled");

@@ -82,6 +82,11 @@ impl DesiredState {
     }
 }
 
+/// How long a stored generation may stay unapplied before a change that
+/// touches the user enqueues its job again. Shorter would send duplicates of
+/// jobs that are merely in flight.
+pub const RESEND_AFTER_SECONDS: i64 = 120;
+
 /// What the evaluator should do for one user, given the stored state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -92,8 +97,9 @@ pub enum Decision {
     StoreOnly(DesiredState),
     /// The account must change: store the new generation and enqueue a job.
     Apply(DesiredState),
-    /// Nothing changed, but the stored generation was never applied (a job
-    /// may have been lost between the store and the send): enqueue it again.
+    /// Nothing changed, but the stored generation was still not applied
+    /// [`RESEND_AFTER_SECONDS`] after it was stored (its job may have been
+    /// lost between the store and the send): enqueue it again.
     Resend(u64),
 }
 
@@ -126,7 +132,15 @@ pub fn decide(
             ..next
         });
     }
-    if applied_generation < stored.generation {
+    let age = match (
+        crate::time::parse(&stored.updated_at),
+        crate::time::parse(&next.updated_at),
+    ) {
+        (Some(then), Some(now)) => (now - then).whole_seconds(),
+        // an unreadable time: treat the generation as old, a duplicate job is harmless
+        _ => RESEND_AFTER_SECONDS,
+    };
+    if applied_generation < stored.generation && age >= RESEND_AFTER_SECONDS {
         return Decision::Resend(stored.generation);
     }
     if next.facts != stored.facts || next.assignment != stored.assignment {

@@ -40,6 +40,7 @@ fn repo_root() -> PathBuf {
 pub fn stack() -> &'static StackInfo {
     let result = STACK.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel();
+        init_logs();
         std::thread::spawn(move || {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -86,6 +87,24 @@ pub fn stack() -> &'static StackInfo {
         Ok(info) => info,
         Err(e) => panic!("the local stack could not start: {e}"),
     }
+}
+
+/// With `USER_SYNC_TEST_LOG=<file>`, the stack's logs (every function
+/// invocation) go to that file; a failing pipeline test is then explained.
+fn init_logs() {
+    let Ok(path) = std::env::var("USER_SYNC_TEST_LOG") else {
+        return;
+    };
+    let Ok(file) = std::fs::File::create(&path) else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ignored = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
 }
 
 /// A fresh organization with its tokens.

@@ -14,7 +14,7 @@ use user_sync_core::scim::ScimError;
 pub use routes::route;
 
 /// Largest accepted request body.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The path prefix of every SCIM route.
 pub const PREFIX: &str = "/scim/v2";
 
@@ -52,7 +52,12 @@ impl Deps {
 pub(crate) const SCIM_JSON: &str = "application/scim+json";
 
 pub(crate) fn scim_error(e: &ScimError) -> ApiGatewayV2httpResponse {
-    response(e.status, SCIM_JSON, e.to_json().to_string(), &[])
+    let challenge = [(
+        "www-authenticate",
+        "Bearer realm=\"User Sync SCIM\"".to_owned(),
+    )];
+    let extra: &[(&str, String)] = if e.status == 401 { &challenge } else { &[] };
+    response(e.status, SCIM_JSON, e.to_json().to_string(), extra)
 }
 
 /// The Lambda handler.

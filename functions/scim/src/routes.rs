@@ -9,6 +9,7 @@ use user_sync_core::auth::{AuthError, TokenKind, authenticate};
 use user_sync_core::directory::{DirectoryGroup, DirectoryUser};
 use user_sync_core::ids::{GroupId, OrgId, UserId, new_id};
 use user_sync_core::ports::{Directory, Organizations, StoredUser};
+use user_sync_core::scim::filter::{Filter, parse_filter};
 use user_sync_core::scim::group::{parse_group, render_group};
 use user_sync_core::scim::patch::{apply_ops, member_changes, parse_patch};
 use user_sync_core::scim::user::{parse_user, render_user};
@@ -111,7 +112,36 @@ async fn route_inner<S: Directory + Organizations>(
     match (method, segments.as_slice()) {
         ("GET", ["ServiceProviderConfig"]) => Ok(ok(200, &service_provider_config(), None)),
         ("POST", ["Users"]) => create_user(store, org, req, &base).await,
-        ("GET", ["Users"]) => list_users(store, org, req, &base).await,
+        ("GET", ["Users"]) => list_users(store, org, &ListQuery::from_query(req)?, &base).await,
+        ("POST", ["Users", ".search"]) => {
+            list_users(
+                store,
+                org,
+                &ListQuery::from_search(&parse_json(req)?)?,
+                &base,
+            )
+            .await
+        }
+        ("GET", ["Groups"]) => {
+            list_groups(
+                store,
+                org,
+                &ListQuery::from_query(req)?,
+                !excludes_members(req),
+                &base,
+            )
+            .await
+        }
+        ("POST", ["Groups", ".search"]) => {
+            list_groups(
+                store,
+                org,
+                &ListQuery::from_search(&parse_json(req)?)?,
+                true,
+                &base,
+            )
+            .await
+        }
         ("GET", ["Users", id]) => {
             let u = load_user(store, org, id).await?;
             Ok(ok(
@@ -126,10 +156,7 @@ async fn route_inner<S: Directory + Organizations>(
         ("POST", ["Groups"]) => create_group(store, org, req, &base).await,
         ("GET", ["Groups", id]) => {
             let g = load_group(store, org, id).await?;
-            let exclude = req.query.get("excludedAttributes").is_some_and(|e| {
-                e.split(',')
-                    .any(|a| a.trim().eq_ignore_ascii_case("members"))
-            });
+            let exclude = excludes_members(req);
             let members = if exclude {
                 None
             } else {
@@ -359,29 +386,9 @@ async fn delete_user<S: Directory>(
     Ok(response(204, SCIM_JSON, String::new(), &[]))
 }
 
-/// `userName eq "…"` (the only filter of this endpoint so far).
-fn user_name_filter(filter: &str) -> Result<String, ScimError> {
-    if filter.len() > 1024 {
-        return Err(ScimError::invalid_filter("filter is too long"));
-    }
-    let f = filter.trim();
-    let mut parts = f.splitn(3, char::is_whitespace);
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(attr), Some(op), Some(value))
-            if attr.eq_ignore_ascii_case("userName") && op.eq_ignore_ascii_case("eq") =>
-        {
-            match serde_json::from_str::<Value>(value.trim()) {
-                Ok(Value::String(s)) => Ok(s),
-                _ => Err(ScimError::invalid_filter(
-                    "the value must be a quoted string",
-                )),
-            }
-        }
-        _ => Err(ScimError::invalid_filter(
-            "supported filter: userName eq \"…\"",
-        )),
-    }
-}
+/// Most users or groups a filter that no index serves may examine; over it
+/// the filter is refused (`invalidFilter`) instead of timing out.
+pub const MAX_SCAN: usize = 10_000;
 
 fn list_response(resources: Vec<Value>, total: usize, start_index: usize) -> Value {
     json!({
@@ -393,55 +400,249 @@ fn list_response(resources: Vec<Value>, total: usize, start_index: usize) -> Val
     })
 }
 
+/// What a list request asks for, from the query string or a `.search` body.
+struct ListQuery {
+    filter: Option<Filter>,
+    start_index: usize,
+    count: usize,
+}
+
+fn positive(v: Option<&Value>, what: &str) -> Result<Option<usize>, ScimError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(|n| Some(usize::try_from(n.max(0)).unwrap_or(0)))
+            .ok_or_else(|| ScimError::invalid_value(format!("{what} must be an integer"))),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse::<i64>()
+            .map(|n| Some(usize::try_from(n.max(0)).unwrap_or(0)))
+            .map_err(|_| ScimError::invalid_value(format!("{what} must be an integer"))),
+        Some(_) => Err(ScimError::invalid_value(format!(
+            "{what} must be an integer"
+        ))),
+    }
+}
+
+impl ListQuery {
+    fn from_parts(
+        filter: Option<&str>,
+        start_index: Option<&Value>,
+        count: Option<&Value>,
+    ) -> Result<Self, ScimError> {
+        let filter = match filter {
+            Some(f) if !f.trim().is_empty() => Some(parse_filter(f)?),
+            _ => None,
+        };
+        Ok(Self {
+            filter,
+            // startIndex below 1 is read as 1; count below 0 as 0 (RFC 7644 §3.4.2.4)
+            start_index: positive(start_index, "startIndex")?.unwrap_or(1).max(1),
+            count: positive(count, "count")?
+                .unwrap_or(DEFAULT_COUNT)
+                .min(MAX_COUNT),
+        })
+    }
+
+    fn from_query(req: &HttpRequest) -> Result<Self, ScimError> {
+        let q = |k: &str| {
+            req.query
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(k))
+                .map(|(_, v)| Value::String(v.clone()))
+        };
+        let filter = req
+            .query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("filter"))
+            .map(|(_, v)| v.as_str());
+        Self::from_parts(filter, q("startIndex").as_ref(), q("count").as_ref())
+    }
+
+    fn from_search(body: &Value) -> Result<Self, ScimError> {
+        let Some(obj) = body.as_object() else {
+            return Err(ScimError::invalid_syntax(
+                "the body must be a SearchRequest object",
+            ));
+        };
+        let get = |k: &str| {
+            obj.iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(k))
+                .map(|(_, v)| v)
+        };
+        let filter = match get("filter") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(f)) => Some(f.as_str()),
+            Some(_) => return Err(ScimError::invalid_filter("filter must be a string")),
+        };
+        Self::from_parts(filter, get("startIndex"), get("count"))
+    }
+
+    /// Cuts one page out of every match.
+    fn page(&self, matches: Vec<Value>) -> Value {
+        let total = matches.len();
+        let page: Vec<Value> = matches
+            .into_iter()
+            .skip(self.start_index - 1)
+            .take(self.count)
+            .collect();
+        list_response(page, total, self.start_index)
+    }
+}
+
+/// Users matching a filter: from an index when the filter is one identity
+/// providers send, else by examining at most [`MAX_SCAN`] users.
+async fn find_users<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    q: &ListQuery,
+    base: &str,
+) -> Result<Vec<Value>, ScimError> {
+    let render = |u: &StoredUser| render_user(&u.user, &u.attributes, base);
+    if let Some(f) = &q.filter {
+        if let Some(name) = f.equality_on("userName") {
+            let found = store
+                .find_user_by_user_name(org, name)
+                .await
+                .map_err(store_error)?;
+            return Ok(found.iter().map(render).collect());
+        }
+        if let Some(id) = f.equality_on("id") {
+            let found = match UserId::parse(id) {
+                Ok(id) => store.get_user(org, &id).await.map_err(store_error)?,
+                Err(_) => None,
+            };
+            return Ok(found.iter().map(render).collect());
+        }
+    }
+    let mut matches = Vec::new();
+    let mut seen = 0usize;
+    let mut after: Option<UserId> = None;
+    loop {
+        let (users, next) = store
+            .list_users(org, after.as_ref(), 200)
+            .await
+            .map_err(store_error)?;
+        seen += users.len();
+        if seen > MAX_SCAN {
+            return Err(match q.filter {
+                Some(_) => ScimError::invalid_filter(format!(
+                    "this filter is answered by examining every user, and the organization has more than {MAX_SCAN}; \
+                     use userName eq or id eq"
+                )),
+                None => ScimError::new(
+                    400,
+                    Some("tooMany"),
+                    format!("the organization has more than {MAX_SCAN} users; use a filter"),
+                ),
+            });
+        }
+        for u in &users {
+            let resource = render(u);
+            if q.filter.as_ref().is_none_or(|f| f.matches(&resource)) {
+                matches.push(resource);
+            }
+        }
+        match next {
+            Some(n) => after = Some(n),
+            None => return Ok(matches),
+        }
+    }
+}
+
 async fn list_users<S: Directory>(
     store: &S,
     org: &OrgId,
-    req: &HttpRequest,
+    q: &ListQuery,
     base: &str,
 ) -> Result<ApiGatewayV2httpResponse, ScimError> {
-    if let Some(filter) = req.query.get("filter") {
-        let user_name = user_name_filter(filter)?;
-        let found = store
-            .find_user_by_user_name(org, &user_name)
-            .await
-            .map_err(store_error)?;
-        let resources: Vec<Value> = found
-            .iter()
-            .map(|u| render_user(&u.user, &u.attributes, base))
-            .collect();
-        let total = resources.len();
-        return Ok(ok(200, &list_response(resources, total, 1), None));
+    let matches = find_users(store, org, q, base).await?;
+    Ok(ok(200, &q.page(matches), None))
+}
+
+/// Entra's membership check: `id eq "group" and members[value eq "user"]`.
+fn membership_check(f: &Filter) -> Option<(&str, &str)> {
+    let Filter::And(a, b) = f else {
+        return None;
+    };
+    let (id, members) = match (a.equality_on("id"), b.equality_on("id")) {
+        (Some(id), None) => (id, b.as_ref()),
+        (None, Some(id)) => (id, a.as_ref()),
+        _ => return None,
+    };
+    match members {
+        Filter::ValuePath { path, filter }
+            if path.schema.is_none()
+                && path.sub.is_none()
+                && path.attr.eq_ignore_ascii_case("members") =>
+        {
+            filter.equality_on("value").map(|user| (id, user))
+        }
+        _ => None,
     }
-    let count = match req.query.get("count") {
-        None => DEFAULT_COUNT,
-        Some(c) => c
-            .parse::<usize>()
-            .map_err(|_| ScimError::invalid_value("count must be a number"))?
-            .min(MAX_COUNT),
-    };
-    let start_index = match req.query.get("startIndex") {
-        None => 1,
-        Some(s) => s
-            .parse::<usize>()
-            .map_err(|_| ScimError::invalid_value("startIndex must be a number"))?
-            .max(1),
-    };
-    // Walk the organization's users in id order (stable across pages).
-    let mut skipped = 0usize;
-    let mut after: Option<UserId> = None;
-    let mut page = Vec::new();
-    let mut total = 0usize;
+}
+
+fn excludes_members(req: &HttpRequest) -> bool {
+    req.query
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("excludedAttributes"))
+        .is_some_and(|(_, e)| {
+            e.split(',')
+                .any(|a| a.trim().eq_ignore_ascii_case("members"))
+        })
+}
+
+async fn list_groups<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    q: &ListQuery,
+    with_members: bool,
+    base: &str,
+) -> Result<ApiGatewayV2httpResponse, ScimError> {
+    // the membership check reads one group and one user's groups
+    if let Some((group, user)) = q.filter.as_ref().and_then(membership_check) {
+        let (Ok(group_id), Ok(user_id)) = (GroupId::parse(group), UserId::parse(user)) else {
+            return Ok(ok(200, &q.page(Vec::new()), None));
+        };
+        let Some(g) = store.get_group(org, &group_id).await.map_err(store_error)? else {
+            return Ok(ok(200, &q.page(Vec::new()), None));
+        };
+        let is_member = store
+            .groups_of(org, &user_id)
+            .await
+            .map_err(store_error)?
+            .contains(&group_id);
+        let found = if is_member {
+            vec![render_group(
+                &g,
+                with_members.then_some(std::slice::from_ref(&user_id)),
+                base,
+            )]
+        } else {
+            Vec::new()
+        };
+        return Ok(ok(200, &q.page(found), None));
+    }
+    let mut matches = Vec::new();
+    let mut seen = 0usize;
+    let mut after: Option<GroupId> = None;
     loop {
-        let (users, next) = store
-            .list_users(org, after.as_ref(), 100)
+        let (groups, next) = store
+            .list_groups(org, after.as_ref(), 200)
             .await
             .map_err(store_error)?;
-        for u in users {
-            total += 1;
-            if skipped + 1 < start_index {
-                skipped += 1;
-            } else if page.len() < count {
-                page.push(render_user(&u.user, &u.attributes, base));
+        seen += groups.len();
+        if seen > MAX_SCAN {
+            return Err(ScimError::invalid_filter(format!(
+                "the organization has more than {MAX_SCAN} groups; use displayName eq or id eq"
+            )));
+        }
+        for g in &groups {
+            // filters on groups are evaluated without members
+            let resource = render_group(g, None, base);
+            if q.filter.as_ref().is_none_or(|f| f.matches(&resource)) {
+                matches.push((g.clone(), resource));
             }
         }
         match next {
@@ -449,7 +650,17 @@ async fn list_users<S: Directory>(
             None => break,
         }
     }
-    Ok(ok(200, &list_response(page, total, start_index), None))
+    let total = matches.len();
+    let mut page = Vec::new();
+    for (g, resource) in matches.into_iter().skip(q.start_index - 1).take(q.count) {
+        page.push(if with_members {
+            let members = all_members(store, org, &g.id).await?;
+            render_group(&g, Some(&members), base)
+        } else {
+            resource
+        });
+    }
+    Ok(ok(200, &list_response(page, total, q.start_index), None))
 }
 
 async fn all_members<S: Directory>(
@@ -548,10 +759,7 @@ async fn patch_group<S: Directory>(
         .await
         .map_err(store_error)?;
     info!(org = %org, group_id = %group.id, added = add.len(), removed = remove.len(), "group patched");
-    let exclude = req.query.get("excludedAttributes").is_some_and(|e| {
-        e.split(',')
-            .any(|a| a.trim().eq_ignore_ascii_case("members"))
-    });
+    let exclude = excludes_members(req);
     if exclude {
         return Ok(response(
             204,

@@ -111,6 +111,13 @@ pub trait Directory: Sync {
         org: &OrgId,
         id: &GroupId,
     ) -> impl Future<Output = Result<Option<DirectoryGroup>, StoreError>> + Send;
+    /// A page of groups in id order, after `start_after`.
+    fn list_groups(
+        &self,
+        org: &OrgId,
+        start_after: Option<&GroupId>,
+        limit: usize,
+    ) -> impl Future<Output = Result<(Vec<DirectoryGroup>, Option<GroupId>), StoreError>> + Send;
     /// MUST return `Conflict` when the stored version is not `group.version - 1`.
     fn update_group(
         &self,

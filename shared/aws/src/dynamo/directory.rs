@@ -397,15 +397,43 @@ impl Directory for DirectoryTable {
         let Some(item) = self.get(group_pk(org, id), sk::GROUP).await? else {
             return Ok(None);
         };
-        let g: GroupItem = from_item(item)?;
-        Ok(Some(DirectoryGroup {
-            id: g.group_id,
-            display_name: g.display_name,
-            external_id: g.external_id,
-            created: g.created,
-            last_modified: g.last_modified,
-            version: g.version,
-        }))
+        Ok(Some(directory_group(from_item(item)?)))
+    }
+
+    async fn list_groups(
+        &self,
+        org: &OrgId,
+        start_after: Option<&GroupId>,
+        limit: usize,
+    ) -> Result<(Vec<DirectoryGroup>, Option<GroupId>), StoreError> {
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :pk")
+            .expression_attribute_values(":pk", s(groups_gsi(org)))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+        if let Some(after) = start_after {
+            q = q.set_exclusive_start_key(Some(HashMap::from([
+                ("gsi1pk".to_owned(), s(groups_gsi(org))),
+                ("gsi1sk".to_owned(), s(after.as_str())),
+                ("pk".to_owned(), s(group_pk(org, after))),
+                ("sk".to_owned(), s(sk::GROUP)),
+            ])));
+        }
+        let out = q.send().await.map_err(map_sdk_error)?;
+        let groups = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| from_item::<GroupItem>(i).map(directory_group))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => groups.last().map(|g| g.id.clone()),
+            _ => None,
+        };
+        Ok((groups, next))
     }
 
     async fn update_group(&self, org: &OrgId, g: &DirectoryGroup) -> Result<(), StoreError> {
@@ -501,6 +529,17 @@ impl Directory for DirectoryTable {
 }
 
 use user_sync_core::directory::DirectoryUser;
+
+fn directory_group(g: GroupItem) -> DirectoryGroup {
+    DirectoryGroup {
+        id: g.group_id,
+        display_name: g.display_name,
+        external_id: g.external_id,
+        created: g.created,
+        last_modified: g.last_modified,
+        version: g.version,
+    }
+}
 
 fn group_item(org: &OrgId, g: &DirectoryGroup) -> GroupItem {
     GroupItem {

@@ -2,6 +2,7 @@
 //! rendering, with the tolerance real identity providers need (DESIGN §6).
 
 pub mod error;
+pub mod filter;
 pub mod group;
 pub mod patch;
 pub mod user;

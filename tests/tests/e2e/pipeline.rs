@@ -1,8 +1,6 @@
-//! End to end: an identity provider's SCIM calls and an admin's API calls,
-//! through DynamoDB, the stream, the evaluator, SQS, the worker, the product
-//! API (simulator), the mail queue, the mailer and SES (emulator).
-
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! An identity provider's SCIM calls and an admin's API calls, through
+//! DynamoDB, the stream, the evaluator, SQS, the worker, the product API
+//! (simulator), the mail queue, the mailer and SES (emulator).
 
 use std::time::Duration;
 
@@ -352,13 +350,14 @@ async fn scim_conflicts_and_bad_input_get_scim_errors() {
         )
         .await;
     assert_eq!(status, 404);
-    let (status, _) = c
+    let (status, bad) = c
         .send(
             "GET",
-            &format!("{users}?filter=title%20co%20%22x%22"),
+            &format!("{users}?filter=title%20like%20%22x%22"),
             Some(&org.scim_token),
             None,
         )
         .await;
     assert_eq!(status, 400);
+    assert_eq!(bad["scimType"], "invalidFilter");
 }

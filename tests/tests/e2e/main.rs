@@ -1,0 +1,7 @@
+//! End-to-end tests against the local stack: one test binary, one stack,
+//! one organization per test.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod pipeline;
+mod scim;

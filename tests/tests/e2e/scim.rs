@@ -1,0 +1,284 @@
+//! The SCIM endpoint as identity providers use it: lookups, filters, search,
+//! lists and paging, groups, errors.
+
+use serde_json::{Value, json};
+use user_sync_tests::{Client, TestOrg, new_org, stack};
+
+fn enc(filter: &str) -> String {
+    let mut out = String::new();
+    for b in filter.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+async fn create_user(c: &Client, org: &TestOrg, user_name: &str, external_id: &str) -> String {
+    let (status, u) = c
+        .send(
+            "POST",
+            &format!("{}/Users", stack().scim_url),
+            Some(&org.scim_token),
+            Some(&json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": user_name,
+                "externalId": external_id,
+                "name": {"givenName": "G", "familyName": "F"},
+                "emails": [{"value": format!("{user_name}.work@example.com"), "type": "work", "primary": true}],
+                "active": true
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{u}");
+    u["id"].as_str().unwrap().to_owned()
+}
+
+async fn search(c: &Client, org: &TestOrg, resource: &str, filter: &str) -> (u16, Value) {
+    c.send(
+        "GET",
+        &format!("{}/{resource}?filter={}", stack().scim_url, enc(filter)),
+        Some(&org.scim_token),
+        None,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okta_and_entra_lookups_are_answered() {
+    let org = new_org("lookup").await;
+    let c = Client::new();
+
+    // Okta's lookup before create: nothing yet is an empty 200 ListResponse
+    let (status, empty) = c
+        .send(
+            "GET",
+            &format!(
+                "{}/Users?filter={}&startIndex=1&count=100",
+                stack().scim_url,
+                enc(r#"userName eq "okta@example.com""#)
+            ),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(empty["totalResults"], json!(0));
+    assert_eq!(empty["startIndex"], json!(1));
+    assert_eq!(empty["itemsPerPage"], json!(0));
+    assert_eq!(empty["Resources"], json!([]));
+
+    let id = create_user(&c, &org, "okta@example.com", "00u1").await;
+    create_user(&c, &org, "other@example.com", "00u2").await;
+
+    for filter in [
+        r#"userName eq "OKTA@example.com""#.to_owned(),
+        r#"externalId eq "00u1""#.to_owned(),
+        format!(r#"id eq "{id}""#),
+        r#"emails[type eq "work"].value eq "okta@example.com.work@example.com""#.to_owned(),
+        r#"userName sw "okta" and active eq true"#.to_owned(),
+        r#"not (userName eq "other@example.com")"#.to_owned(),
+    ] {
+        let (status, found) = search(&c, &org, "Users", &filter).await;
+        assert_eq!(status, 200, "{filter}: {found}");
+        assert_eq!(found["totalResults"], json!(1), "{filter}: {found}");
+        assert_eq!(found["Resources"][0]["id"], id.as_str(), "{filter}");
+    }
+
+    // externalId compares exactly; an unknown one matches nothing
+    let (_, none) = search(&c, &org, "Users", r#"externalId eq "00U1""#).await;
+    assert_eq!(none["totalResults"], json!(0));
+
+    // the same through POST /.search
+    let (status, found) = c
+        .send(
+            "POST",
+            &format!("{}/Users/.search", stack().scim_url),
+            Some(&org.scim_token),
+            Some(&json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                "filter": "userName co \"example\"",
+                "startIndex": 1,
+                "count": 1
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["totalResults"], json!(2));
+    assert_eq!(found["itemsPerPage"], json!(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_are_stable_and_complete() {
+    let org = new_org("pages").await;
+    let c = Client::new();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(create_user(&c, &org, &format!("p{i}@example.com"), &format!("x{i}")).await);
+    }
+    let mut seen = Vec::new();
+    for start in [1, 3, 5] {
+        let (status, page) = c
+            .send(
+                "GET",
+                &format!("{}/Users?startIndex={start}&count=2", stack().scim_url),
+                Some(&org.scim_token),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(page["totalResults"], json!(5));
+        assert_eq!(page["startIndex"], json!(start));
+        for r in page["Resources"].as_array().unwrap() {
+            seen.push(r["id"].as_str().unwrap().to_owned());
+        }
+    }
+    ids.sort();
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(sorted, ids, "every user once, across pages");
+    let (_, again) = c
+        .send(
+            "GET",
+            &format!("{}/Users?startIndex=1&count=2", stack().scim_url),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        again["Resources"][0]["id"],
+        seen[0].as_str(),
+        "same order on every call"
+    );
+    let (_, capped) = c
+        .send(
+            "GET",
+            &format!("{}/Users?count=100000", stack().scim_url),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert_eq!(capped["itemsPerPage"], json!(5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_are_listed_filtered_and_membership_checked() {
+    let org = new_org("groups").await;
+    let c = Client::new();
+    let member = create_user(&c, &org, "m@example.com", "m").await;
+    let outsider = create_user(&c, &org, "o@example.com", "o").await;
+    let (status, g) = c
+        .send(
+            "POST",
+            &format!("{}/Groups", stack().scim_url),
+            Some(&org.scim_token),
+            Some(&json!({"displayName": "Sales", "members": [{"value": member}]})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let gid = g["id"].as_str().unwrap().to_owned();
+    c.send(
+        "POST",
+        &format!("{}/Groups", stack().scim_url),
+        Some(&org.scim_token),
+        Some(&json!({"displayName": "Support"})),
+    )
+    .await;
+
+    let (status, found) = search(&c, &org, "Groups", r#"displayName eq "sales""#).await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["totalResults"], json!(1));
+    assert_eq!(
+        found["Resources"][0]["members"][0]["value"],
+        member.as_str()
+    );
+
+    let (_, lean) = c
+        .send(
+            "GET",
+            &format!(
+                "{}/Groups?filter={}&excludedAttributes=members",
+                stack().scim_url,
+                enc(r#"displayName eq "Sales""#)
+            ),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert!(lean["Resources"][0].get("members").is_none(), "{lean}");
+
+    // Entra's membership check
+    let (_, yes) = search(
+        &c,
+        &org,
+        "Groups",
+        &format!(r#"id eq "{gid}" and members[value eq "{member}"]"#),
+    )
+    .await;
+    assert_eq!(yes["totalResults"], json!(1), "{yes}");
+    let (_, no) = search(
+        &c,
+        &org,
+        "Groups",
+        &format!(r#"id eq "{gid}" and members[value eq "{outsider}"]"#),
+    )
+    .await;
+    assert_eq!(no["totalResults"], json!(0), "{no}");
+
+    let (_, all) = c
+        .send(
+            "GET",
+            &format!("{}/Groups", stack().scim_url),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert_eq!(all["totalResults"], json!(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_filters_and_missing_tokens_get_scim_errors() {
+    let org = new_org("hostile").await;
+    let c = Client::new();
+    let deep = format!(
+        "{}userName eq \"x\"{}",
+        "(".repeat(10_000),
+        ")".repeat(10_000)
+    );
+    let (status, e) = c
+        .send(
+            "POST",
+            &format!("{}/Users/.search", stack().scim_url),
+            Some(&org.scim_token),
+            Some(&json!({"filter": deep})),
+        )
+        .await;
+    assert_eq!(status, 400, "{e}");
+    assert_eq!(e["scimType"], "invalidFilter");
+
+    for bad in [
+        r#"userName eq"#,
+        r#"userName eq "x" and"#,
+        r#"emails[type eq "work""#,
+        "userName eq bare",
+    ] {
+        let (status, e) = search(&c, &org, "Users", bad).await;
+        assert_eq!(status, 400, "{bad}");
+        assert_eq!(e["scimType"], "invalidFilter", "{bad}");
+    }
+
+    let resp = reqwest::Client::new()
+        .get(format!("{}/Users", stack().scim_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    assert!(
+        resp.headers()
+            .get("www-authenticate")
+            .is_some_and(|v| v.to_str().unwrap().starts_with("Bearer"))
+    );
+}

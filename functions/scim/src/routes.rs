@@ -9,6 +9,7 @@ use user_sync_core::auth::{AuthError, TokenKind, authenticate};
 use user_sync_core::directory::{DirectoryGroup, DirectoryUser};
 use user_sync_core::ids::{GroupId, OrgId, UserId, new_id};
 use user_sync_core::ports::{Directory, Organizations, StoredUser};
+use user_sync_core::scim::discovery;
 use user_sync_core::scim::filter::{Filter, parse_filter};
 use user_sync_core::scim::group::{parse_group, render_group};
 use user_sync_core::scim::patch::{apply_ops, member_changes, parse_patch};
@@ -110,7 +111,30 @@ async fn route_inner<S: Directory + Organizations>(
     let base = base_url(req);
     let method = req.method.as_str();
     match (method, segments.as_slice()) {
-        ("GET", ["ServiceProviderConfig"]) => Ok(ok(200, &service_provider_config(), None)),
+        ("GET", ["ServiceProviderConfig"]) => Ok(ok(
+            200,
+            &discovery::service_provider_config(MAX_COUNT, &base),
+            None,
+        )),
+        ("GET", ["ResourceTypes"]) => Ok(ok(
+            200,
+            &discovery_list(discovery::resource_types(&base)),
+            None,
+        )),
+        ("GET", ["ResourceTypes", id]) => Ok(ok(
+            200,
+            &discovery_one(discovery::resource_types(&base), id, "resource type")?,
+            None,
+        )),
+        ("GET", ["Schemas"]) => Ok(ok(200, &discovery_list(discovery::schemas(&base)), None)),
+        ("GET", ["Schemas", id]) => Ok(ok(
+            200,
+            &discovery_one(discovery::schemas(&base), id, "schema")?,
+            None,
+        )),
+        (_, ["ServiceProviderConfig" | "ResourceTypes" | "Schemas", ..]) => {
+            Err(method_not_allowed())
+        }
         ("POST", ["Users"]) => create_user(store, org, req, &base).await,
         ("GET", ["Users"]) => list_users(store, org, &ListQuery::from_query(req)?, &base).await,
         ("POST", ["Users", ".search"]) => {
@@ -144,6 +168,9 @@ async fn route_inner<S: Directory + Organizations>(
         }
         ("GET", ["Users", id]) => {
             let u = load_user(store, org, id).await?;
+            if let Some(r) = not_modified(req, u.user.version) {
+                return Ok(r);
+            }
             Ok(ok(
                 200,
                 &render_user(&u.user, &u.attributes, &base),
@@ -152,10 +179,13 @@ async fn route_inner<S: Directory + Organizations>(
         }
         ("PUT", ["Users", id]) => replace_user(store, org, id, req, &base).await,
         ("PATCH", ["Users", id]) => patch_user(store, org, id, req, &base).await,
-        ("DELETE", ["Users", id]) => delete_user(store, org, id).await,
+        ("DELETE", ["Users", id]) => delete_user(store, org, id, req).await,
         ("POST", ["Groups"]) => create_group(store, org, req, &base).await,
         ("GET", ["Groups", id]) => {
             let g = load_group(store, org, id).await?;
+            if let Some(r) = not_modified(req, g.version) {
+                return Ok(r);
+            }
             let exclude = excludes_members(req);
             let members = if exclude {
                 None
@@ -169,27 +199,38 @@ async fn route_inner<S: Directory + Organizations>(
             ))
         }
         ("PATCH", ["Groups", id]) => patch_group(store, org, id, req, &base).await,
+        ("PUT", ["Groups", id]) => replace_group(store, org, id, req, &base).await,
+        ("DELETE", ["Groups", id]) => delete_group(store, org, id, req).await,
+        (_, ["Users" | "Groups"] | ["Users" | "Groups", _]) => Err(method_not_allowed()),
         _ => Err(ScimError::not_found("no such endpoint")),
     }
 }
 
-fn service_provider_config() -> Value {
-    json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-        "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
-        "filter": {"supported": true, "maxResults": MAX_COUNT},
-        "changePassword": {"supported": false},
-        "sort": {"supported": false},
-        "etag": {"supported": true},
-        "authenticationSchemes": [{
-            "type": "oauthbearertoken",
-            "name": "Bearer token",
-            "description": "A per-organization SCIM token issued by User Sync",
-            "primary": true
-        }],
-        "meta": {"resourceType": "ServiceProviderConfig"}
-    })
+fn method_not_allowed() -> ScimError {
+    ScimError::new(405, None, "method not allowed on this endpoint")
+}
+
+fn discovery_list(resources: Vec<Value>) -> Value {
+    let n = resources.len();
+    list_response(resources, n, 1)
+}
+
+fn discovery_one(resources: Vec<Value>, id: &str, what: &str) -> Result<Value, ScimError> {
+    resources
+        .into_iter()
+        .find(|r| r["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(id)))
+        .ok_or_else(|| ScimError::not_found(format!("no such {what}")))
+}
+
+/// `GET` with `If-None-Match` naming the current version: `304`.
+fn not_modified(req: &HttpRequest, version: u64) -> Option<ApiGatewayV2httpResponse> {
+    let v = req.header("if-none-match")?;
+    let matches = v.split(',').any(|tag| match parse_if_match(tag) {
+        Some(IfMatch::Any) => true,
+        Some(IfMatch::Version(x)) => x == version,
+        None => false,
+    });
+    matches.then(|| response(304, SCIM_JSON, String::new(), &[("etag", etag(version))]))
 }
 
 async fn load_user<S: Directory>(
@@ -366,8 +407,10 @@ async fn delete_user<S: Directory>(
     store: &S,
     org: &OrgId,
     id: &str,
+    req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ScimError> {
     let current = load_user(store, org, id).await?;
+    check_if_match(req, current.user.version)?;
     if !current.user.deleted || current.user.active {
         let mut next = current.clone();
         next.user.deleted = true;
@@ -774,4 +817,77 @@ async fn patch_group<S: Directory>(
         &render_group(&group, Some(&members), base),
         Some(group.version),
     ))
+}
+
+/// `PUT /Groups/{id}`: the new display name and the whole member list.
+async fn replace_group<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    id: &str,
+    req: &HttpRequest,
+    base: &str,
+) -> Result<ApiGatewayV2httpResponse, ScimError> {
+    let current = load_group(store, org, id).await?;
+    check_if_match(req, current.version)?;
+    let input = parse_group(&parse_json(req)?)?;
+    let wanted = member_ids(input.members)?;
+    let mut group = current.clone();
+    group.display_name = input.display_name;
+    group.external_id = input.external_id;
+    if group != current {
+        group.version += 1;
+        group.last_modified = now();
+        store.update_group(org, &group).await.map_err(store_error)?;
+    }
+    let existing = all_members(store, org, &group.id).await?;
+    let remove: Vec<UserId> = existing
+        .iter()
+        .filter(|m| !wanted.contains(m))
+        .cloned()
+        .collect();
+    let add: Vec<UserId> = wanted
+        .iter()
+        .filter(|m| !existing.contains(m))
+        .cloned()
+        .collect();
+    store
+        .remove_members(org, &group.id, &remove)
+        .await
+        .map_err(store_error)?;
+    store
+        .add_members(org, &group.id, &add)
+        .await
+        .map_err(store_error)?;
+    info!(org = %org, group_id = %group.id, added = add.len(), removed = remove.len(), "group replaced");
+    let mut members: Vec<UserId> = wanted;
+    members.sort();
+    members.dedup();
+    Ok(ok(
+        200,
+        &render_group(&group, Some(&members), base),
+        Some(group.version),
+    ))
+}
+
+/// `DELETE /Groups/{id}`: the directory says the group is gone. Its
+/// memberships go first (the evaluator sees each one), then the group.
+async fn delete_group<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    id: &str,
+    req: &HttpRequest,
+) -> Result<ApiGatewayV2httpResponse, ScimError> {
+    let group = load_group(store, org, id).await?;
+    check_if_match(req, group.version)?;
+    let members = all_members(store, org, &group.id).await?;
+    store
+        .remove_members(org, &group.id, &members)
+        .await
+        .map_err(store_error)?;
+    store
+        .delete_group(org, &group.id)
+        .await
+        .map_err(store_error)?;
+    info!(org = %org, group_id = %group.id, members = members.len(), "group deleted");
+    Ok(response(204, SCIM_JSON, String::new(), &[]))
 }

@@ -124,6 +124,13 @@ pub trait Directory: Sync {
         org: &OrgId,
         group: &DirectoryGroup,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes a group item (its memberships are removed first, by the
+    /// caller, with `remove_members`). Deleting a missing group is harmless.
+    fn delete_group(
+        &self,
+        org: &OrgId,
+        id: &GroupId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Adds memberships; adding an existing one is harmless.
     fn add_members(
         &self,

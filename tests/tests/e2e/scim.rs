@@ -282,3 +282,224 @@ async fn hostile_filters_and_missing_tokens_get_scim_errors() {
             .is_some_and(|v| v.to_str().unwrap().starts_with("Bearer"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_describes_the_endpoint() {
+    let org = new_org("disc").await;
+    let c = Client::new();
+    let base = &stack().scim_url;
+    let (status, spc) = c
+        .send(
+            "GET",
+            &format!("{base}/ServiceProviderConfig"),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(spc["patch"]["supported"], true);
+    assert_eq!(spc["filter"]["maxResults"], json!(200));
+
+    let (status, types) = c
+        .send(
+            "GET",
+            &format!("{base}/ResourceTypes"),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(types["totalResults"], json!(2));
+    let (status, user_type) = c
+        .send(
+            "GET",
+            &format!("{base}/ResourceTypes/User"),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        user_type["schemaExtensions"][0]["schema"],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    );
+
+    let (status, schemas) = c
+        .send(
+            "GET",
+            &format!("{base}/Schemas"),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(schemas["totalResults"], json!(3));
+    let (status, group_schema) = c
+        .send(
+            "GET",
+            &format!("{base}/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group"),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(group_schema["name"], "Group");
+    let (status, _) = c
+        .send(
+            "GET",
+            &format!("{base}/Schemas/urn:nope"),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+
+    let (status, e) = c
+        .send(
+            "DELETE",
+            &format!("{base}/Schemas"),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 405, "{e}");
+    let (status, _) = c
+        .send(
+            "PATCH",
+            &format!("{base}/Users"),
+            Some(&org.scim_token),
+            Some(&json!({})),
+        )
+        .await;
+    assert_eq!(status, 405);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn versions_guard_writes_and_reads() {
+    let org = new_org("etag").await;
+    let c = Client::new();
+    let base = &stack().scim_url;
+    let id = create_user(&c, &org, "v@example.com", "v").await;
+    let url = format!("{base}/Users/{id}");
+
+    // If-None-Match with the current version: 304, with another: 200
+    let resp = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(&org.scim_token)
+        .header("if-none-match", "W/\"1\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 304);
+    let resp = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(&org.scim_token)
+        .header("if-none-match", "W/\"7\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+
+    // If-Match with a stale version: 412 and nothing changes
+    let patch = json!({"Operations": [{"op": "replace", "path": "title", "value": "Engineer"}]});
+    let resp = reqwest::Client::new()
+        .patch(&url)
+        .bearer_auth(&org.scim_token)
+        .header("if-match", "W/\"9\"")
+        .header("content-type", "application/scim+json")
+        .body(patch.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 412);
+    let resp = reqwest::Client::new()
+        .patch(&url)
+        .bearer_auth(&org.scim_token)
+        .header("if-match", "W/\"1\"")
+        .header("content-type", "application/scim+json")
+        .body(patch.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["etag"], "W/\"2\"");
+    let resp = reqwest::Client::new()
+        .delete(&url)
+        .bearer_auth(&org.scim_token)
+        .header("if-match", "W/\"1\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 412);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_are_replaced_and_deleted() {
+    let org = new_org("gput").await;
+    let c = Client::new();
+    let base = &stack().scim_url;
+    let a = create_user(&c, &org, "a@example.com", "a").await;
+    let b = create_user(&c, &org, "b@example.com", "b").await;
+    let (_, g) = c
+        .send(
+            "POST",
+            &format!("{base}/Groups"),
+            Some(&org.scim_token),
+            Some(&json!({"displayName": "Ops", "members": [{"value": a}]})),
+        )
+        .await;
+    let gid = g["id"].as_str().unwrap().to_owned();
+
+    // Okta's Group Push: a full replace with the new member list and name
+    let (status, replaced) = c
+        .send(
+            "PUT",
+            &format!("{base}/Groups/{gid}"),
+            Some(&org.scim_token),
+            Some(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Operations", "members": [{"value": b}]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{replaced}");
+    assert_eq!(replaced["displayName"], "Operations");
+    assert_eq!(
+        replaced["members"],
+        json!([{"value": b, "$ref": format!("{base}/Users/{b}"), "type": "User"}])
+    );
+    let (_, fetched) = c
+        .send(
+            "GET",
+            &format!("{base}/Groups/{gid}"),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert_eq!(fetched["members"].as_array().unwrap().len(), 1);
+    assert_eq!(fetched["meta"]["version"], "W/\"2\"");
+
+    let (status, _) = c
+        .send(
+            "DELETE",
+            &format!("{base}/Groups/{gid}"),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = c
+        .send(
+            "GET",
+            &format!("{base}/Groups/{gid}"),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (_, check) = search(
+        &c,
+        &org,
+        "Groups",
+        &format!(r#"id eq "{gid}" and members[value eq "{b}"]"#),
+    )
+    .await;
+    assert_eq!(check["totalResults"], json!(0));
+}

@@ -452,6 +452,17 @@ impl Directory for DirectoryTable {
         Ok(())
     }
 
+    async fn delete_group(&self, org: &OrgId, id: &GroupId) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(group_pk(org, id), sk::GROUP)))
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+
     async fn add_members(
         &self,
         org: &OrgId,

@@ -1,0 +1,241 @@
+//! Discovery (RFC 7644 §4): `/ServiceProviderConfig`, `/ResourceTypes` and
+//! `/Schemas`, describing exactly what this endpoint supports.
+
+use serde_json::{Value, json};
+
+use super::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
+
+const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
+const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
+
+/// What the server supports; `max_results` is the page-size cap.
+pub fn service_provider_config(max_results: usize, base_url: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "patch": {"supported": true},
+        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": true, "maxResults": max_results},
+        "changePassword": {"supported": false},
+        "sort": {"supported": false},
+        "etag": {"supported": true},
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "Bearer token",
+            "description": "A per-organization SCIM token issued by User Sync",
+            "primary": true
+        }],
+        "meta": {
+            "resourceType": "ServiceProviderConfig",
+            "location": format!("{base_url}/ServiceProviderConfig")
+        }
+    })
+}
+
+/// The resource types: User (with the enterprise extension) and Group.
+pub fn resource_types(base_url: &str) -> Vec<Value> {
+    vec![
+        json!({
+            "schemas": [RESOURCE_TYPE_SCHEMA],
+            "id": "User",
+            "name": "User",
+            "endpoint": "/Users",
+            "description": "A directory user",
+            "schema": USER_SCHEMA,
+            "schemaExtensions": [{"schema": ENTERPRISE_USER_SCHEMA, "required": false}],
+            "meta": {"resourceType": "ResourceType", "location": format!("{base_url}/ResourceTypes/User")}
+        }),
+        json!({
+            "schemas": [RESOURCE_TYPE_SCHEMA],
+            "id": "Group",
+            "name": "Group",
+            "endpoint": "/Groups",
+            "description": "A directory (organization) group",
+            "schema": GROUP_SCHEMA,
+            "meta": {"resourceType": "ResourceType", "location": format!("{base_url}/ResourceTypes/Group")}
+        }),
+    ]
+}
+
+/// One attribute definition.
+fn attr(
+    name: &str,
+    kind: &str,
+    multi: bool,
+    required: bool,
+    mutability: &str,
+    uniqueness: &str,
+) -> Value {
+    json!({
+        "name": name,
+        "type": kind,
+        "multiValued": multi,
+        "description": name,
+        "required": required,
+        "caseExact": matches!(name, "id" | "externalId" | "value" | "$ref"),
+        "mutability": mutability,
+        "returned": "default",
+        "uniqueness": uniqueness,
+    })
+}
+
+fn string(name: &str) -> Value {
+    attr(name, "string", false, false, "readWrite", "none")
+}
+
+fn complex(name: &str, multi: bool, subs: Vec<Value>) -> Value {
+    let mut a = attr(name, "complex", multi, false, "readWrite", "none");
+    if let Some(o) = a.as_object_mut() {
+        o.insert("subAttributes".into(), Value::Array(subs));
+    }
+    a
+}
+
+fn multi_valued(name: &str) -> Value {
+    complex(
+        name,
+        true,
+        vec![
+            string("value"),
+            string("display"),
+            string("type"),
+            attr("primary", "boolean", false, false, "readWrite", "none"),
+        ],
+    )
+}
+
+fn schema(id: &str, name: &str, attributes: Vec<Value>, base_url: &str) -> Value {
+    json!({
+        "schemas": [SCHEMA_SCHEMA],
+        "id": id,
+        "name": name,
+        "description": name,
+        "attributes": attributes,
+        "meta": {"resourceType": "Schema", "location": format!("{base_url}/Schemas/{id}")}
+    })
+}
+
+/// Every schema the endpoint understands.
+pub fn schemas(base_url: &str) -> Vec<Value> {
+    let user = vec![
+        attr("userName", "string", false, true, "readWrite", "server"),
+        complex(
+            "name",
+            false,
+            vec![
+                string("formatted"),
+                string("familyName"),
+                string("givenName"),
+                string("middleName"),
+                string("honorificPrefix"),
+                string("honorificSuffix"),
+            ],
+        ),
+        string("displayName"),
+        string("nickName"),
+        attr("profileUrl", "reference", false, false, "readWrite", "none"),
+        string("title"),
+        string("userType"),
+        string("preferredLanguage"),
+        string("locale"),
+        string("timezone"),
+        attr("active", "boolean", false, false, "readWrite", "none"),
+        multi_valued("emails"),
+        multi_valued("phoneNumbers"),
+        multi_valued("ims"),
+        multi_valued("photos"),
+        complex(
+            "addresses",
+            true,
+            vec![
+                string("formatted"),
+                string("streetAddress"),
+                string("locality"),
+                string("region"),
+                string("postalCode"),
+                string("country"),
+                string("type"),
+                attr("primary", "boolean", false, false, "readWrite", "none"),
+            ],
+        ),
+        {
+            let mut g = complex(
+                "groups",
+                true,
+                vec![
+                    string("value"),
+                    attr("$ref", "reference", false, false, "readOnly", "none"),
+                    string("display"),
+                    string("type"),
+                ],
+            );
+            if let Some(o) = g.as_object_mut() {
+                o.insert("mutability".into(), json!("readOnly"));
+            }
+            g
+        },
+        multi_valued("entitlements"),
+        multi_valued("roles"),
+    ];
+    let enterprise = vec![
+        string("employeeNumber"),
+        string("costCenter"),
+        string("organization"),
+        string("division"),
+        string("department"),
+        complex(
+            "manager",
+            false,
+            vec![
+                string("value"),
+                attr("$ref", "reference", false, false, "readWrite", "none"),
+                attr("displayName", "string", false, false, "readOnly", "none"),
+            ],
+        ),
+    ];
+    let group = vec![
+        attr("displayName", "string", false, true, "readWrite", "none"),
+        complex(
+            "members",
+            true,
+            vec![
+                attr("value", "string", false, false, "immutable", "none"),
+                attr("$ref", "reference", false, false, "immutable", "none"),
+                attr("type", "string", false, false, "immutable", "none"),
+                string("display"),
+            ],
+        ),
+    ];
+    vec![
+        schema(USER_SCHEMA, "User", user, base_url),
+        schema(
+            ENTERPRISE_USER_SCHEMA,
+            "EnterpriseUser",
+            enterprise,
+            base_url,
+        ),
+        schema(GROUP_SCHEMA, "Group", group, base_url),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_schema_and_resource_type_has_an_id_and_location() {
+        for v in schemas("https://x/scim/v2")
+            .iter()
+            .chain(resource_types("https://x/scim/v2").iter())
+        {
+            assert!(v["id"].is_string());
+            assert!(
+                v["meta"]["location"]
+                    .as_str()
+                    .is_some_and(|l| l.starts_with("https://x/scim/v2/"))
+            );
+        }
+        let spc = service_provider_config(200, "b");
+        assert_eq!(spc["filter"]["maxResults"], 200);
+        assert_eq!(spc["etag"]["supported"], true);
+    }
+}

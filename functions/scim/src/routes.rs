@@ -10,7 +10,7 @@ use user_sync_core::directory::{DirectoryGroup, DirectoryUser};
 use user_sync_core::ids::{GroupId, OrgId, UserId, new_id};
 use user_sync_core::ports::{Directory, Organizations, StoredUser};
 use user_sync_core::scim::discovery;
-use user_sync_core::scim::filter::{Filter, parse_filter};
+use user_sync_core::scim::filter::{Filter, IndexHint, parse_filter};
 use user_sync_core::scim::group::{parse_group, render_group};
 use user_sync_core::scim::patch::{apply_ops, member_changes, parse_patch};
 use user_sync_core::scim::user::{parse_user, render_user};
@@ -544,19 +544,47 @@ async fn find_users<S: Directory>(
 ) -> Result<Vec<Value>, ScimError> {
     let render = |u: &StoredUser| render_user(&u.user, &u.attributes, base);
     if let Some(f) = &q.filter {
-        if let Some(name) = f.equality_on("userName") {
-            let found = store
-                .find_user_by_user_name(org, name)
-                .await
-                .map_err(store_error)?;
-            return Ok(found.iter().map(render).collect());
-        }
-        if let Some(id) = f.equality_on("id") {
-            let found = match UserId::parse(id) {
-                Ok(id) => store.get_user(org, &id).await.map_err(store_error)?,
-                Err(_) => None,
-            };
-            return Ok(found.iter().map(render).collect());
+        let candidates: Option<Vec<StoredUser>> = match f.index_hint() {
+            Some(IndexHint::UserName(name)) => Some(
+                store
+                    .find_user_by_user_name(org, name)
+                    .await
+                    .map_err(store_error)?
+                    .into_iter()
+                    .collect(),
+            ),
+            Some(IndexHint::Id(id)) => Some(match UserId::parse(id) {
+                Ok(id) => store
+                    .get_user(org, &id)
+                    .await
+                    .map_err(store_error)?
+                    .into_iter()
+                    .collect(),
+                Err(_) => Vec::new(),
+            }),
+            Some(IndexHint::ExternalId(x)) => Some(
+                store
+                    .find_users_by_external_id(org, x, MAX_COUNT)
+                    .await
+                    .map_err(store_error)?,
+            ),
+            Some(IndexHint::Email(e)) => Some(
+                store
+                    .find_users_by_email(org, e, MAX_COUNT)
+                    .await
+                    .map_err(store_error)?,
+            ),
+            Some(IndexHint::DisplayName(_)) | None => None,
+        };
+        if let Some(candidates) = candidates {
+            // the index narrows; the whole filter decides
+            let mut found: Vec<Value> = candidates
+                .iter()
+                .map(render)
+                .filter(|r| f.matches(r))
+                .collect();
+            found.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+            return Ok(found);
         }
     }
     let mut matches = Vec::new();
@@ -667,7 +695,36 @@ async fn list_groups<S: Directory>(
         };
         return Ok(ok(200, &q.page(found), None));
     }
+    let indexed: Option<Vec<DirectoryGroup>> = match q.filter.as_ref().and_then(Filter::index_hint)
+    {
+        Some(IndexHint::DisplayName(name)) => Some(
+            store
+                .find_groups_by_name(org, name, MAX_COUNT)
+                .await
+                .map_err(store_error)?,
+        ),
+        Some(IndexHint::Id(id)) => Some(match GroupId::parse(id) {
+            Ok(id) => store
+                .get_group(org, &id)
+                .await
+                .map_err(store_error)?
+                .into_iter()
+                .collect(),
+            Err(_) => Vec::new(),
+        }),
+        _ => None,
+    };
     let mut matches = Vec::new();
+    if let Some(groups) = indexed {
+        for g in groups {
+            let resource = render_group(&g, None, base);
+            if q.filter.as_ref().is_none_or(|f| f.matches(&resource)) {
+                matches.push((g, resource));
+            }
+        }
+        matches.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        return page_groups(store, org, q, matches, with_members, base).await;
+    }
     let mut seen = 0usize;
     let mut after: Option<GroupId> = None;
     loop {
@@ -693,6 +750,18 @@ async fn list_groups<S: Directory>(
             None => break,
         }
     }
+    page_groups(store, org, q, matches, with_members, base).await
+}
+
+/// One page of matching groups, with their members unless excluded.
+async fn page_groups<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    q: &ListQuery,
+    matches: Vec<(DirectoryGroup, Value)>,
+    with_members: bool,
+    base: &str,
+) -> Result<ApiGatewayV2httpResponse, ScimError> {
     let total = matches.len();
     let mut page = Vec::new();
     for (g, resource) in matches.into_iter().skip(q.start_index - 1).take(q.count) {

@@ -93,6 +93,27 @@ pub trait Directory: Sync {
         previous: &DirectoryUser,
         user: &StoredUser,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Users whose externalId is exactly `external_id` (at most `limit`).
+    fn find_users_by_external_id(
+        &self,
+        org: &OrgId,
+        external_id: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<StoredUser>, StoreError>> + Send;
+    /// Users whose email equals `email` ignoring case (at most `limit`).
+    fn find_users_by_email(
+        &self,
+        org: &OrgId,
+        email: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<StoredUser>, StoreError>> + Send;
+    /// Groups whose displayName equals `name` ignoring case (at most `limit`).
+    fn find_groups_by_name(
+        &self,
+        org: &OrgId,
+        name: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<DirectoryGroup>, StoreError>> + Send;
     /// A page of users in id order, after `start_after`.
     fn list_users(
         &self,

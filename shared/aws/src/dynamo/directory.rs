@@ -135,6 +135,29 @@ impl DirectoryTable {
         }
     }
 
+    /// Up to `limit` items of a lookup index partition.
+    async fn query_index(
+        &self,
+        index: &str,
+        key: &str,
+        value: String,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", key)
+            .expression_attribute_values(":v", s(value))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(out.items.unwrap_or_default())
+    }
+
     fn membership_puts(
         &self,
         org: &OrgId,
@@ -339,6 +362,45 @@ impl Directory for DirectoryTable {
             items.push(TransactWriteItem::builder().delete(old).build());
         }
         self.transact(items).await
+    }
+
+    async fn find_users_by_external_id(
+        &self,
+        org: &OrgId,
+        external_id: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredUser>, StoreError> {
+        self.query_index("gsi2", "gsi2pk", external_id_gsi(org, external_id), limit)
+            .await?
+            .into_iter()
+            .map(|i| from_item::<UserItem>(i).and_then(stored_user))
+            .collect()
+    }
+
+    async fn find_users_by_email(
+        &self,
+        org: &OrgId,
+        email: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredUser>, StoreError> {
+        self.query_index("gsi3", "gsi3pk", email_gsi(org, email), limit)
+            .await?
+            .into_iter()
+            .map(|i| from_item::<UserItem>(i).and_then(stored_user))
+            .collect()
+    }
+
+    async fn find_groups_by_name(
+        &self,
+        org: &OrgId,
+        name: &str,
+        limit: usize,
+    ) -> Result<Vec<DirectoryGroup>, StoreError> {
+        self.query_index("gsi2", "gsi2pk", group_name_gsi(org, name), limit)
+            .await?
+            .into_iter()
+            .map(|i| from_item::<GroupItem>(i).map(directory_group))
+            .collect()
     }
 
     async fn list_users(
@@ -558,6 +620,8 @@ fn group_item(org: &OrgId, g: &DirectoryGroup) -> GroupItem {
         sk: sk::GROUP.into(),
         gsi1pk: groups_gsi(org),
         gsi1sk: g.id.to_string(),
+        gsi2pk: group_name_gsi(org, &g.display_name),
+        gsi2sk: g.id.to_string(),
         org_id: org.clone(),
         group_id: g.id.clone(),
         display_name: g.display_name.clone(),

@@ -36,6 +36,18 @@ pub fn user_name_pk(org: &OrgId, user_name: &str) -> String {
 pub fn users_gsi(org: &OrgId) -> String {
     format!("{org}#USERS")
 }
+/// gsi2 key of a user with this externalId (compared exactly).
+pub fn external_id_gsi(org: &OrgId, external_id: &str) -> String {
+    format!("{org}#EXTID#{external_id}")
+}
+/// gsi3 key of a user with this email (compared ignoring case).
+pub fn email_gsi(org: &OrgId, email: &str) -> String {
+    format!("{org}#EMAIL#{}", email.to_lowercase())
+}
+/// gsi2 key of a group with this displayName (compared ignoring case).
+pub fn group_name_gsi(org: &OrgId, display_name: &str) -> String {
+    format!("{org}#GROUPNAME#{}", display_name.to_lowercase())
+}
 pub fn group_pk(org: &OrgId, group: &GroupId) -> String {
     format!("{org}#GROUP#{group}")
 }
@@ -58,6 +70,14 @@ pub struct UserItem {
     pub sk: String,
     pub gsi1pk: String,
     pub gsi1sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2sk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi3pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi3sk: Option<String>,
     pub org_id: OrgId,
     pub user_id: UserId,
     pub user_name: String,
@@ -87,6 +107,26 @@ impl UserItem {
             sk: sk::USER.to_owned(),
             gsi1pk: users_gsi(org),
             gsi1sk: u.id.to_string(),
+            gsi2pk: u
+                .external_id
+                .as_deref()
+                .filter(|x| !x.is_empty())
+                .map(|x| external_id_gsi(org, x)),
+            gsi2sk: u
+                .external_id
+                .as_deref()
+                .filter(|x| !x.is_empty())
+                .map(|_| u.id.to_string()),
+            gsi3pk: u
+                .email
+                .as_deref()
+                .filter(|x| !x.is_empty())
+                .map(|x| email_gsi(org, x)),
+            gsi3sk: u
+                .email
+                .as_deref()
+                .filter(|x| !x.is_empty())
+                .map(|_| u.id.to_string()),
             org_id: org.clone(),
             user_id: u.id.clone(),
             user_name: u.user_name.clone(),
@@ -139,6 +179,10 @@ pub struct GroupItem {
     pub sk: String,
     pub gsi1pk: String,
     pub gsi1sk: String,
+    #[serde(default)]
+    pub gsi2pk: String,
+    #[serde(default)]
+    pub gsi2sk: String,
     pub org_id: OrgId,
     pub group_id: GroupId,
     pub display_name: String,

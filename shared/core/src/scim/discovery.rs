@@ -5,6 +5,44 @@ use serde_json::{Value, json};
 
 use super::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
 
+/// Top-level attributes of the core User schema (plus the common
+/// `externalId`), as served by `/Schemas`.
+pub const USER_ATTRIBUTES: [&str; 22] = [
+    "userName",
+    "name",
+    "displayName",
+    "nickName",
+    "profileUrl",
+    "title",
+    "userType",
+    "preferredLanguage",
+    "locale",
+    "timezone",
+    "active",
+    "emails",
+    "phoneNumbers",
+    "ims",
+    "photos",
+    "addresses",
+    "groups",
+    "entitlements",
+    "roles",
+    "externalId",
+    "id",
+    "meta",
+];
+/// Attributes of the enterprise extension.
+pub const ENTERPRISE_ATTRIBUTES: [&str; 6] = [
+    "employeeNumber",
+    "costCenter",
+    "organization",
+    "division",
+    "department",
+    "manager",
+];
+/// Attributes the service owns; a client cannot change them.
+pub const READ_ONLY_ATTRIBUTES: [&str; 3] = ["id", "meta", "groups"];
+
 const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 
@@ -220,6 +258,29 @@ pub fn schemas(base_url: &str) -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn names(schema: &Value) -> Vec<String> {
+        schema["attributes"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn attribute_lists_match_the_served_schemas() {
+        let all = schemas("b");
+        let mut user = names(&all[0]);
+        user.extend(["externalId".to_owned(), "id".to_owned(), "meta".to_owned()]);
+        let mut want: Vec<String> = USER_ATTRIBUTES.iter().map(|s| (*s).to_owned()).collect();
+        user.sort();
+        want.sort();
+        assert_eq!(user, want);
+        assert_eq!(names(&all[1]), ENTERPRISE_ATTRIBUTES.to_vec());
+    }
 
     #[test]
     fn every_schema_and_resource_type_has_an_id_and_location() {

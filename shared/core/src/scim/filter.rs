@@ -70,6 +70,16 @@ pub enum Filter {
     },
 }
 
+/// An equality a lookup index answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexHint<'a> {
+    UserName(&'a str),
+    Id(&'a str),
+    ExternalId(&'a str),
+    Email(&'a str),
+    DisplayName(&'a str),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Token {
     Word(String),
@@ -537,6 +547,50 @@ impl Filter {
         }
     }
 
+    /// An equality that a lookup index can answer, in this filter or in a
+    /// top-level chain of `and`s. The caller still evaluates the whole filter
+    /// on what the index returns.
+    pub fn index_hint(&self) -> Option<IndexHint<'_>> {
+        match self {
+            Filter::And(a, b) => a.index_hint().or_else(|| b.index_hint()),
+            Filter::ValuePath { path, filter }
+                if path.schema.is_none()
+                    && path.sub.is_none()
+                    && path.attr.eq_ignore_ascii_case("emails") =>
+            {
+                filter.equality_in_chain("value").map(IndexHint::Email)
+            }
+            Filter::Compare {
+                path,
+                op: CompareOp::Eq,
+                value: CompValue::String(v),
+            } if path.schema.is_none()
+                && path.attr.eq_ignore_ascii_case("emails")
+                && path
+                    .sub
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("value")) =>
+            {
+                Some(IndexHint::Email(v))
+            }
+            f => f
+                .equality_on("userName")
+                .map(IndexHint::UserName)
+                .or_else(|| f.equality_on("id").map(IndexHint::Id))
+                .or_else(|| f.equality_on("externalId").map(IndexHint::ExternalId))
+                .or_else(|| f.equality_on("displayName").map(IndexHint::DisplayName)),
+        }
+    }
+
+    fn equality_in_chain(&self, attr: &str) -> Option<&str> {
+        match self {
+            Filter::And(a, b) => a
+                .equality_in_chain(attr)
+                .or_else(|| b.equality_in_chain(attr)),
+            f => f.equality_on(attr),
+        }
+    }
+
     /// `attr eq "value"` on a top-level, unqualified attribute: the value.
     pub fn equality_on(&self, attr: &str) -> Option<&str> {
         match self {
@@ -633,6 +687,38 @@ mod tests {
     fn entra_membership_check_parses() {
         let f = parse_filter(r#"id eq "g1" and members[value eq "u1"]"#).unwrap();
         assert!(matches!(f, Filter::And(..)));
+    }
+
+    #[test]
+    fn index_hints_for_the_lookups_identity_providers_send() {
+        let hint = |f: &str| {
+            parse_filter(f)
+                .unwrap()
+                .index_hint()
+                .map(|h| format!("{h:?}"))
+        };
+        assert_eq!(
+            hint(r#"externalId eq "x""#).as_deref(),
+            Some(r#"ExternalId("x")"#)
+        );
+        assert_eq!(
+            hint(r#"emails[type eq "work"].value eq "a@b""#).as_deref(),
+            Some(r#"Email("a@b")"#)
+        );
+        assert_eq!(
+            hint(r#"emails.value eq "a@b""#).as_deref(),
+            Some(r#"Email("a@b")"#)
+        );
+        assert_eq!(
+            hint(r#"displayName eq "Sales""#).as_deref(),
+            Some(r#"DisplayName("Sales")"#)
+        );
+        assert_eq!(
+            hint(r#"active eq true and userName eq "u""#).as_deref(),
+            Some(r#"UserName("u")"#)
+        );
+        assert_eq!(hint(r#"userName eq "u" or active eq true"#), None);
+        assert_eq!(hint(r#"not (userName eq "u")"#), None);
     }
 
     #[test]

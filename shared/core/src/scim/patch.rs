@@ -227,7 +227,30 @@ pub fn apply_ops(resource: &mut Map<String, Value>, ops: &[PatchOp]) -> Result<(
         match (&op.path, &op.value) {
             (None, Some(Value::Object(values))) => {
                 for (k, v) in values {
+                    if k.eq_ignore_ascii_case("schemas") {
+                        continue;
+                    }
+                    // a whole extension object: each of its attributes
+                    if k.eq_ignore_ascii_case(super::ENTERPRISE_USER_SCHEMA) {
+                        let Value::Object(ext) = v else {
+                            return Err(ScimError::invalid_value(
+                                "an extension value must be an object",
+                            ));
+                        };
+                        for (attr, value) in ext {
+                            let path = Path {
+                                schema: Some(super::ENTERPRISE_USER_SCHEMA.to_owned()),
+                                attr: attr.clone(),
+                                filter: None,
+                                sub: None,
+                            };
+                            check_user_path(&path)?;
+                            apply_one(resource, op.op, &path, Some(value.clone()))?;
+                        }
+                        continue;
+                    }
                     let path = parse_path(k)?;
+                    check_user_path(&path)?;
                     apply_one(resource, op.op, &path, Some(v.clone()))?;
                 }
             }
@@ -236,8 +259,50 @@ pub fn apply_ops(resource: &mut Map<String, Value>, ops: &[PatchOp]) -> Result<(
                     "a PATCH without path needs an object value",
                 ));
             }
-            (Some(path), value) => apply_one(resource, op.op, path, value.clone())?,
+            (Some(path), value) => {
+                check_user_path(path)?;
+                apply_one(resource, op.op, path, value.clone())?;
+            }
         }
+    }
+    Ok(())
+}
+
+/// A User PATCH may only name attributes of the served schemas, and never a
+/// read-only one: `invalidPath` / `mutability`, never silently ignored.
+pub fn check_user_path(path: &Path) -> Result<(), ScimError> {
+    use super::discovery::{ENTERPRISE_ATTRIBUTES, READ_ONLY_ATTRIBUTES, USER_ATTRIBUTES};
+    let known = |list: &[&str]| list.iter().any(|a| a.eq_ignore_ascii_case(&path.attr));
+    match path.schema.as_deref() {
+        None => {}
+        Some(s) if s.eq_ignore_ascii_case(super::USER_SCHEMA) => {}
+        Some(s) if s.eq_ignore_ascii_case(super::ENTERPRISE_USER_SCHEMA) => {
+            return if known(&ENTERPRISE_ATTRIBUTES) {
+                Ok(())
+            } else {
+                Err(ScimError::invalid_path(format!(
+                    "{} is not an attribute of the enterprise extension",
+                    path.attr
+                )))
+            };
+        }
+        Some(s) => return Err(ScimError::invalid_path(format!("unknown schema {s}"))),
+    }
+    if READ_ONLY_ATTRIBUTES
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(&path.attr))
+    {
+        return Err(ScimError::new(
+            400,
+            Some("mutability"),
+            format!("{} is read-only", path.attr),
+        ));
+    }
+    if !known(&USER_ATTRIBUTES) {
+        return Err(ScimError::invalid_path(format!(
+            "{} is not a User attribute",
+            path.attr
+        )));
     }
     Ok(())
 }
@@ -544,6 +609,53 @@ mod tests {
             r["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"],
             json!({"value": "boss"})
         );
+    }
+
+    #[test]
+    fn unknown_and_read_only_paths_are_refused() {
+        let mut r = json!({"userName": "a"}).as_object().cloned().unwrap();
+        for (body, kind) in [
+            (
+                json!({"Operations": [{"op": "replace", "path": "favouriteColour", "value": "x"}]}),
+                "invalidPath",
+            ),
+            (
+                json!({"Operations": [{"op": "replace", "path": "id", "value": "x"}]}),
+                "mutability",
+            ),
+            (
+                json!({"Operations": [{"op": "add", "path": "groups", "value": [{"value": "g"}]}]}),
+                "mutability",
+            ),
+            (
+                json!({"Operations": [{"op": "replace", "value": {"meta.created": "x"}}]}),
+                "mutability",
+            ),
+            (
+                json!({"Operations": [{"op": "replace", "path": "urn:example:ext:1.0:User:x", "value": "x"}]}),
+                "invalidPath",
+            ),
+            (
+                json!({"Operations": [{"op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:shoeSize", "value": "x"}]}),
+                "invalidPath",
+            ),
+        ] {
+            let e = apply_ops(&mut r, &parse_patch(&body).unwrap()).unwrap_err();
+            assert_eq!(e.scim_type, Some(kind), "{body}");
+        }
+    }
+
+    #[test]
+    fn whole_extension_object_without_path() {
+        let r = apply(
+            json!({"userName": "a"}),
+            json!({"Operations": [{"op": "add", "value": {
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Sales", "manager": "m1"}
+            }}]}),
+        );
+        let ext = &r["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"];
+        assert_eq!(ext["department"], json!("Sales"));
+        assert_eq!(ext["manager"], json!({"value": "m1"}));
     }
 
     #[test]

@@ -14,7 +14,9 @@ use user_sync_core::scim::filter::{Filter, IndexHint, parse_filter};
 use user_sync_core::scim::group::{parse_group, render_group};
 use user_sync_core::scim::patch::{apply_ops, member_changes, parse_patch};
 use user_sync_core::scim::user::{parse_user, render_user};
-use user_sync_core::scim::{IfMatch, LIST_RESPONSE_SCHEMA, ScimError, etag, parse_if_match};
+use user_sync_core::scim::{
+    IfMatch, LIST_RESPONSE_SCHEMA, Projection, ScimError, etag, parse_if_match,
+};
 
 use crate::{PREFIX, SCIM_JSON, scim_error};
 
@@ -137,6 +139,15 @@ async fn route_inner<S: Directory + Organizations>(
         }
         ("POST", ["Users"]) => create_user(store, org, req, &base).await,
         ("GET", ["Users"]) => list_users(store, org, &ListQuery::from_query(req)?, &base).await,
+        ("POST", [".search"]) => {
+            search_everything(
+                store,
+                org,
+                &ListQuery::from_search(&parse_json(req)?)?,
+                &base,
+            )
+            .await
+        }
         ("POST", ["Users", ".search"]) => {
             list_users(
                 store,
@@ -146,22 +157,12 @@ async fn route_inner<S: Directory + Organizations>(
             )
             .await
         }
-        ("GET", ["Groups"]) => {
-            list_groups(
-                store,
-                org,
-                &ListQuery::from_query(req)?,
-                !excludes_members(req),
-                &base,
-            )
-            .await
-        }
+        ("GET", ["Groups"]) => list_groups(store, org, &ListQuery::from_query(req)?, &base).await,
         ("POST", ["Groups", ".search"]) => {
             list_groups(
                 store,
                 org,
                 &ListQuery::from_search(&parse_json(req)?)?,
-                true,
                 &base,
             )
             .await
@@ -173,7 +174,7 @@ async fn route_inner<S: Directory + Organizations>(
             }
             Ok(ok(
                 200,
-                &render_user(&u.user, &u.attributes, &base),
+                &projection(req)?.apply(render_user(&u.user, &u.attributes, &base)),
                 Some(u.user.version),
             ))
         }
@@ -186,15 +187,15 @@ async fn route_inner<S: Directory + Organizations>(
             if let Some(r) = not_modified(req, g.version) {
                 return Ok(r);
             }
-            let exclude = excludes_members(req);
-            let members = if exclude {
-                None
-            } else {
+            let projection = projection(req)?;
+            let members = if projection.wants("members") {
                 Some(all_members(store, org, &g.id).await?)
+            } else {
+                None
             };
             Ok(ok(
                 200,
-                &render_group(&g, members.as_deref(), &base),
+                &projection.apply(render_group(&g, members.as_deref(), &base)),
                 Some(g.version),
             ))
         }
@@ -339,7 +340,6 @@ async fn patch_user<S: Directory>(
     let ops = parse_patch(&parse_json(req)?)?;
     let mut resource = current.attributes.as_object().cloned().unwrap_or_default();
     resource.insert("userName".into(), json!(current.user.user_name));
-    resource.insert("active".into(), json!(current.user.active));
     if let Some(x) = &current.user.external_id {
         resource.insert("externalId".into(), json!(x));
     }
@@ -448,6 +448,22 @@ struct ListQuery {
     filter: Option<Filter>,
     start_index: usize,
     count: usize,
+    projection: Projection,
+}
+
+fn query_param<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.query
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// `attributes` / `excludedAttributes` of a GET.
+fn projection(req: &HttpRequest) -> Result<Projection, ScimError> {
+    Projection::parse(
+        query_param(req, "attributes"),
+        query_param(req, "excludedAttributes"),
+    )
 }
 
 fn positive(v: Option<&Value>, what: &str) -> Result<Option<usize>, ScimError> {
@@ -473,6 +489,7 @@ impl ListQuery {
         filter: Option<&str>,
         start_index: Option<&Value>,
         count: Option<&Value>,
+        projection: Projection,
     ) -> Result<Self, ScimError> {
         let filter = match filter {
             Some(f) if !f.trim().is_empty() => Some(parse_filter(f)?),
@@ -485,6 +502,7 @@ impl ListQuery {
             count: positive(count, "count")?
                 .unwrap_or(DEFAULT_COUNT)
                 .min(MAX_COUNT),
+            projection,
         })
     }
 
@@ -500,7 +518,12 @@ impl ListQuery {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("filter"))
             .map(|(_, v)| v.as_str());
-        Self::from_parts(filter, q("startIndex").as_ref(), q("count").as_ref())
+        Self::from_parts(
+            filter,
+            q("startIndex").as_ref(),
+            q("count").as_ref(),
+            projection(req)?,
+        )
     }
 
     fn from_search(body: &Value) -> Result<Self, ScimError> {
@@ -519,7 +542,27 @@ impl ListQuery {
             Some(Value::String(f)) => Some(f.as_str()),
             Some(_) => return Err(ScimError::invalid_filter("filter must be a string")),
         };
-        Self::from_parts(filter, get("startIndex"), get("count"))
+        let names = |k: &str| -> Result<Option<String>, ScimError> {
+            match get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Array(list)) => list
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<String>>>()
+                    .map(|v| Some(v.join(",")))
+                    .ok_or_else(|| {
+                        ScimError::invalid_value(format!("{k} must be an array of strings"))
+                    }),
+                Some(_) => Err(ScimError::invalid_value(format!(
+                    "{k} must be an array of strings"
+                ))),
+            }
+        };
+        let projection = Projection::parse(
+            names("attributes")?.as_deref(),
+            names("excludedAttributes")?.as_deref(),
+        )?;
+        Self::from_parts(filter, get("startIndex"), get("count"), projection)
     }
 
     /// Cuts one page out of every match.
@@ -529,6 +572,7 @@ impl ListQuery {
             .into_iter()
             .skip(self.start_index - 1)
             .take(self.count)
+            .map(|r| self.projection.apply(r))
             .collect();
         list_response(page, total, self.start_index)
     }
@@ -654,23 +698,13 @@ fn membership_check(f: &Filter) -> Option<(&str, &str)> {
     }
 }
 
-fn excludes_members(req: &HttpRequest) -> bool {
-    req.query
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("excludedAttributes"))
-        .is_some_and(|(_, e)| {
-            e.split(',')
-                .any(|a| a.trim().eq_ignore_ascii_case("members"))
-        })
-}
-
 async fn list_groups<S: Directory>(
     store: &S,
     org: &OrgId,
     q: &ListQuery,
-    with_members: bool,
     base: &str,
 ) -> Result<ApiGatewayV2httpResponse, ScimError> {
+    let with_members = q.projection.wants("members");
     // the membership check reads one group and one user's groups
     if let Some((group, user)) = q.filter.as_ref().and_then(membership_check) {
         let (Ok(group_id), Ok(user_id)) = (GroupId::parse(group), UserId::parse(user)) else {
@@ -725,31 +759,7 @@ async fn list_groups<S: Directory>(
         matches.sort_by(|a, b| a.0.id.cmp(&b.0.id));
         return page_groups(store, org, q, matches, with_members, base).await;
     }
-    let mut seen = 0usize;
-    let mut after: Option<GroupId> = None;
-    loop {
-        let (groups, next) = store
-            .list_groups(org, after.as_ref(), 200)
-            .await
-            .map_err(store_error)?;
-        seen += groups.len();
-        if seen > MAX_SCAN {
-            return Err(ScimError::invalid_filter(format!(
-                "the organization has more than {MAX_SCAN} groups; use displayName eq or id eq"
-            )));
-        }
-        for g in &groups {
-            // filters on groups are evaluated without members
-            let resource = render_group(g, None, base);
-            if q.filter.as_ref().is_none_or(|f| f.matches(&resource)) {
-                matches.push((g.clone(), resource));
-            }
-        }
-        match next {
-            Some(n) => after = Some(n),
-            None => break,
-        }
-    }
+    let matches = scan_groups(store, org, q.filter.as_ref(), base).await?;
     page_groups(store, org, q, matches, with_members, base).await
 }
 
@@ -765,12 +775,12 @@ async fn page_groups<S: Directory>(
     let total = matches.len();
     let mut page = Vec::new();
     for (g, resource) in matches.into_iter().skip(q.start_index - 1).take(q.count) {
-        page.push(if with_members {
+        page.push(q.projection.apply(if with_members {
             let members = all_members(store, org, &g.id).await?;
             render_group(&g, Some(&members), base)
         } else {
             resource
-        });
+        }));
     }
     Ok(ok(200, &list_response(page, total, q.start_index), None))
 }
@@ -799,7 +809,10 @@ fn member_ids(values: Vec<String>) -> Result<Vec<UserId>, ScimError> {
     values
         .iter()
         .map(|v| {
-            UserId::parse(v).map_err(|_| ScimError::invalid_value("member value is not a user id"))
+            UserId::parse(v).map_err(|_| {
+                let shown: String = v.chars().take(64).collect();
+                ScimError::invalid_value(format!("member value {shown:?} is not a user id"))
+            })
         })
         .collect()
 }
@@ -871,8 +884,7 @@ async fn patch_group<S: Directory>(
         .await
         .map_err(store_error)?;
     info!(org = %org, group_id = %group.id, added = add.len(), removed = remove.len(), "group patched");
-    let exclude = excludes_members(req);
-    if exclude {
+    if !projection(req)?.wants("members") {
         return Ok(response(
             204,
             SCIM_JSON,
@@ -959,4 +971,53 @@ async fn delete_group<S: Directory>(
         .map_err(store_error)?;
     info!(org = %org, group_id = %group.id, members = members.len(), "group deleted");
     Ok(response(204, SCIM_JSON, String::new(), &[]))
+}
+
+/// `POST /.search` at the root: users, then groups (without members), that
+/// match the filter.
+async fn search_everything<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    q: &ListQuery,
+    base: &str,
+) -> Result<ApiGatewayV2httpResponse, ScimError> {
+    let mut matches = find_users(store, org, q, base).await?;
+    let groups = scan_groups(store, org, q.filter.as_ref(), base).await?;
+    matches.extend(groups.into_iter().map(|(_, resource)| resource));
+    Ok(ok(200, &q.page(matches), None))
+}
+
+/// Every group of the organization that matches `filter` (evaluated without
+/// members), examining at most [`MAX_SCAN`] groups.
+async fn scan_groups<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    filter: Option<&Filter>,
+    base: &str,
+) -> Result<Vec<(DirectoryGroup, Value)>, ScimError> {
+    let mut matches = Vec::new();
+    let mut seen = 0usize;
+    let mut after: Option<GroupId> = None;
+    loop {
+        let (groups, next) = store
+            .list_groups(org, after.as_ref(), 200)
+            .await
+            .map_err(store_error)?;
+        seen += groups.len();
+        if seen > MAX_SCAN {
+            return Err(ScimError::invalid_filter(format!(
+                "the organization has more than {MAX_SCAN} groups; use displayName eq or id eq"
+            )));
+        }
+        for g in groups {
+            let resource = render_group(&g, None, base);
+            if filter.is_none_or(|f| f.matches(&resource)) {
+                matches.push((g, resource));
+            }
+        }
+        match next {
+            Some(n) => after = Some(n),
+            None => return Ok(matches),
+        }
+    }
 }

@@ -36,10 +36,16 @@ impl HttpRequest {
         if body.len() > max_body {
             return Err(RequestError::TooLarge);
         }
+        // API Gateway joins repeated parameters with commas and the event
+        // type splits them again: join them back, so `attributes=a,b` reads
+        // as sent
         let query = req
             .query_string_parameters
             .iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .map(|(k, _)| {
+                let all = req.query_string_parameters.all(k).unwrap_or_default();
+                (k.to_owned(), all.join(","))
+            })
             .collect();
         Ok(Self {
             method: req

@@ -503,3 +503,49 @@ async fn groups_are_replaced_and_deleted() {
     .await;
     assert_eq!(check["totalResults"], json!(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attributes_and_excluded_attributes_shape_responses() {
+    let org = new_org("attrs").await;
+    let c = Client::new();
+    let base = &stack().scim_url;
+    let id = create_user(&c, &org, "s@example.com", "s").await;
+    let (_, only) = c
+        .send(
+            "GET",
+            &format!("{base}/Users/{id}?attributes=userName,name.givenName"),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert_eq!(only["id"], id.as_str());
+    assert_eq!(only["userName"], "s@example.com");
+    assert_eq!(only["name"], json!({"givenName": "G"}));
+    assert!(only.get("emails").is_none(), "{only}");
+
+    let (_, without) = c
+        .send(
+            "GET",
+            &format!("{base}/Users/{id}?excludedAttributes=emails,name"),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert!(
+        without.get("emails").is_none() && without.get("name").is_none(),
+        "{without}"
+    );
+    assert_eq!(without["userName"], "s@example.com");
+
+    let (status, found) = c
+        .send(
+            "POST",
+            &format!("{base}/.search"),
+            Some(&org.scim_token),
+            Some(&json!({"filter": "userName eq \"s@example.com\"", "attributes": ["userName"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["totalResults"], json!(1));
+    assert!(found["Resources"][0].get("emails").is_none());
+}

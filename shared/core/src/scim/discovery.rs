@@ -116,6 +116,15 @@ fn attr(
     })
 }
 
+/// A reference attribute to the given resource types (`external` for URLs).
+fn reference(name: &str, types: &[&str], mutability: &str) -> Value {
+    let mut a = attr(name, "reference", false, false, mutability, "none");
+    if let Some(o) = a.as_object_mut() {
+        o.insert("referenceTypes".into(), json!(types));
+    }
+    a
+}
+
 fn string(name: &str) -> Value {
     attr(name, "string", false, false, "readWrite", "none")
 }
@@ -170,7 +179,7 @@ pub fn schemas(base_url: &str) -> Vec<Value> {
         ),
         string("displayName"),
         string("nickName"),
-        attr("profileUrl", "reference", false, false, "readWrite", "none"),
+        reference("profileUrl", &["external"], "readWrite"),
         string("title"),
         string("userType"),
         string("preferredLanguage"),
@@ -201,7 +210,7 @@ pub fn schemas(base_url: &str) -> Vec<Value> {
                 true,
                 vec![
                     string("value"),
-                    attr("$ref", "reference", false, false, "readOnly", "none"),
+                    reference("$ref", &["Group"], "readOnly"),
                     string("display"),
                     string("type"),
                 ],
@@ -225,7 +234,7 @@ pub fn schemas(base_url: &str) -> Vec<Value> {
             false,
             vec![
                 string("value"),
-                attr("$ref", "reference", false, false, "readWrite", "none"),
+                reference("$ref", &["User"], "readWrite"),
                 attr("displayName", "string", false, false, "readOnly", "none"),
             ],
         ),
@@ -237,7 +246,7 @@ pub fn schemas(base_url: &str) -> Vec<Value> {
             true,
             vec![
                 attr("value", "string", false, false, "immutable", "none"),
-                attr("$ref", "reference", false, false, "immutable", "none"),
+                reference("$ref", &["User"], "immutable"),
                 attr("type", "string", false, false, "immutable", "none"),
                 string("display"),
             ],

@@ -85,3 +85,250 @@ mod tests {
         assert_eq!(etag(3), "W/\"3\"");
     }
 }
+
+/// `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5): which attributes
+/// a response carries. `id` and `schemas` are always returned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Projection {
+    pub attributes: Vec<patch::Path>,
+    pub excluded: Vec<patch::Path>,
+}
+
+const ALWAYS_RETURNED: [&str; 2] = ["id", "schemas"];
+
+impl Projection {
+    /// Parses the comma-separated query values (or `.search` arrays, joined).
+    pub fn parse(attributes: Option<&str>, excluded: Option<&str>) -> Result<Self, ScimError> {
+        let list = |s: Option<&str>| -> Result<Vec<patch::Path>, ScimError> {
+            let Some(s) = s else { return Ok(Vec::new()) };
+            if s.len() > 4096 {
+                return Err(ScimError::invalid_value("attribute list is too long"));
+            }
+            s.split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| {
+                    patch::parse_path(a)
+                        .map_err(|_| ScimError::invalid_value(format!("not an attribute: {a:?}")))
+                })
+                .collect()
+        };
+        Ok(Self {
+            attributes: list(attributes)?,
+            excluded: list(excluded)?,
+        })
+    }
+
+    /// Whether `members` of a group need to be read at all.
+    pub fn wants(&self, attr: &str) -> bool {
+        let named = |p: &patch::Path| p.schema.is_none() && p.attr.eq_ignore_ascii_case(attr);
+        if self.excluded.iter().any(|p| named(p) && p.sub.is_none()) {
+            return false;
+        }
+        self.attributes.is_empty() || self.attributes.iter().any(named)
+    }
+
+    fn container<'a>(
+        obj: &'a mut serde_json::Map<String, serde_json::Value>,
+        p: &patch::Path,
+    ) -> Option<&'a mut serde_json::Map<String, serde_json::Value>> {
+        match &p.schema {
+            None => Some(obj),
+            Some(s)
+                if s.eq_ignore_ascii_case(USER_SCHEMA) || s.eq_ignore_ascii_case(GROUP_SCHEMA) =>
+            {
+                Some(obj)
+            }
+            Some(s) => {
+                let key = obj.keys().find(|k| k.eq_ignore_ascii_case(s)).cloned()?;
+                obj.get_mut(&key).and_then(serde_json::Value::as_object_mut)
+            }
+        }
+    }
+
+    /// Applies the projection to a rendered resource.
+    pub fn apply(&self, resource: serde_json::Value) -> serde_json::Value {
+        let serde_json::Value::Object(mut obj) = resource else {
+            return resource;
+        };
+        for p in &self.excluded {
+            if ALWAYS_RETURNED
+                .iter()
+                .any(|a| p.schema.is_none() && a.eq_ignore_ascii_case(&p.attr))
+            {
+                continue;
+            }
+            let Some(target) = Self::container(&mut obj, p) else {
+                continue;
+            };
+            let Some(key) = target
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(&p.attr))
+                .cloned()
+            else {
+                continue;
+            };
+            match &p.sub {
+                None => {
+                    target.remove(&key);
+                }
+                Some(sub) => strip_sub(target.get_mut(&key), sub),
+            }
+        }
+        if self.attributes.is_empty() {
+            return serde_json::Value::Object(obj);
+        }
+        let mut out = serde_json::Map::new();
+        for (k, v) in &obj {
+            if ALWAYS_RETURNED.iter().any(|a| a.eq_ignore_ascii_case(k)) {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+        for p in &self.attributes {
+            let source = match &p.schema {
+                None => Some(&obj),
+                Some(s)
+                    if s.eq_ignore_ascii_case(USER_SCHEMA)
+                        || s.eq_ignore_ascii_case(GROUP_SCHEMA) =>
+                {
+                    Some(&obj)
+                }
+                Some(s) => obj
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(s))
+                    .and_then(|(_, v)| v.as_object()),
+            };
+            let Some((key, value)) =
+                source.and_then(|src| src.iter().find(|(k, _)| k.eq_ignore_ascii_case(&p.attr)))
+            else {
+                continue;
+            };
+            let value = match &p.sub {
+                None => value.clone(),
+                Some(sub) => keep_sub(value, sub),
+            };
+            match &p.schema {
+                Some(s)
+                    if !(s.eq_ignore_ascii_case(USER_SCHEMA)
+                        || s.eq_ignore_ascii_case(GROUP_SCHEMA)) =>
+                {
+                    let ext_key = obj
+                        .keys()
+                        .find(|k| k.eq_ignore_ascii_case(s))
+                        .cloned()
+                        .unwrap_or_else(|| s.clone());
+                    let entry = out
+                        .entry(ext_key)
+                        .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+                    if let Some(e) = entry.as_object_mut() {
+                        e.insert(key.clone(), value);
+                    }
+                }
+                _ => merge(&mut out, key, value),
+            }
+        }
+        serde_json::Value::Object(out)
+    }
+}
+
+fn merge(
+    out: &mut serde_json::Map<String, serde_json::Value>,
+    key: &str,
+    value: serde_json::Value,
+) {
+    match (out.get_mut(key), value) {
+        (Some(serde_json::Value::Object(have)), serde_json::Value::Object(more)) => {
+            have.extend(more)
+        }
+        (_, v) => {
+            out.insert(key.to_owned(), v);
+        }
+    }
+}
+
+fn keep_sub(value: &serde_json::Value, sub: &str) -> serde_json::Value {
+    let pick = |o: &serde_json::Map<String, serde_json::Value>| {
+        let mut m = serde_json::Map::new();
+        if let Some((k, v)) = o.iter().find(|(k, _)| k.eq_ignore_ascii_case(sub)) {
+            m.insert(k.clone(), v.clone());
+        }
+        serde_json::Value::Object(m)
+    };
+    match value {
+        serde_json::Value::Object(o) => pick(o),
+        serde_json::Value::Array(items) => serde_json::Value::Array(
+            items
+                .iter()
+                .filter_map(|i| i.as_object().map(pick))
+                .collect(),
+        ),
+        v => v.clone(),
+    }
+}
+
+fn strip_sub(value: Option<&mut serde_json::Value>, sub: &str) {
+    let strip = |o: &mut serde_json::Map<String, serde_json::Value>| {
+        let keys: Vec<String> = o
+            .keys()
+            .filter(|k| k.eq_ignore_ascii_case(sub))
+            .cloned()
+            .collect();
+        for k in keys {
+            o.remove(&k);
+        }
+    };
+    match value {
+        Some(serde_json::Value::Object(o)) => strip(o),
+        Some(serde_json::Value::Array(items)) => items
+            .iter_mut()
+            .filter_map(serde_json::Value::as_object_mut)
+            .for_each(strip),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod projection_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn user() -> serde_json::Value {
+        json!({"schemas": [USER_SCHEMA], "id": "u", "userName": "a", "name": {"givenName": "A", "familyName": "B"},
+               "emails": [{"value": "a@x", "type": "work"}], "meta": {"version": "W/\"1\""},
+               ENTERPRISE_USER_SCHEMA: {"department": "D", "division": "V"}})
+    }
+
+    #[test]
+    fn attributes_keep_only_what_is_asked_plus_id() {
+        let p = Projection::parse(Some("userName,name.givenName,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"), None).unwrap();
+        let r = p.apply(user());
+        assert_eq!(r["id"], "u");
+        assert_eq!(r["userName"], "a");
+        assert_eq!(r["name"], json!({"givenName": "A"}));
+        assert_eq!(r[ENTERPRISE_USER_SCHEMA], json!({"department": "D"}));
+        assert!(r.get("emails").is_none());
+        assert!(r.get("meta").is_none());
+    }
+
+    #[test]
+    fn excluded_attributes_are_removed_but_never_id() {
+        let p = Projection::parse(None, Some("name,emails.type,id,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division")).unwrap();
+        let r = p.apply(user());
+        assert!(r.get("name").is_none());
+        assert_eq!(r["emails"], json!([{"value": "a@x"}]));
+        assert_eq!(r["id"], "u");
+        assert_eq!(r[ENTERPRISE_USER_SCHEMA], json!({"department": "D"}));
+        assert!(
+            !Projection::parse(None, Some("members"))
+                .unwrap()
+                .wants("members")
+        );
+        assert!(Projection::parse(None, None).unwrap().wants("members"));
+        assert!(
+            !Projection::parse(Some("displayName"), None)
+                .unwrap()
+                .wants("members")
+        );
+    }
+}

@@ -232,21 +232,7 @@ pub fn apply_ops(resource: &mut Map<String, Value>, ops: &[PatchOp]) -> Result<(
                     }
                     // a whole extension object: each of its attributes
                     if k.eq_ignore_ascii_case(super::ENTERPRISE_USER_SCHEMA) {
-                        let Value::Object(ext) = v else {
-                            return Err(ScimError::invalid_value(
-                                "an extension value must be an object",
-                            ));
-                        };
-                        for (attr, value) in ext {
-                            let path = Path {
-                                schema: Some(super::ENTERPRISE_USER_SCHEMA.to_owned()),
-                                attr: attr.clone(),
-                                filter: None,
-                                sub: None,
-                            };
-                            check_user_path(&path)?;
-                            apply_one(resource, op.op, &path, Some(value.clone()))?;
-                        }
+                        apply_extension(resource, op.op, Some(v))?;
                         continue;
                     }
                     let path = parse_path(k)?;
@@ -259,11 +245,56 @@ pub fn apply_ops(resource: &mut Map<String, Value>, ops: &[PatchOp]) -> Result<(
                     "a PATCH without path needs an object value",
                 ));
             }
+            (Some(path), value) if is_whole_extension(path) => {
+                apply_extension(resource, op.op, value.as_ref())?
+            }
             (Some(path), value) => {
                 check_user_path(path)?;
                 apply_one(resource, op.op, path, value.clone())?;
             }
         }
+    }
+    Ok(())
+}
+
+/// A path that names the enterprise extension itself (not one attribute).
+fn is_whole_extension(path: &Path) -> bool {
+    path.filter.is_none()
+        && path.sub.is_none()
+        && path.schema.as_deref().is_some_and(|schema| {
+            format!("{schema}:{}", path.attr).eq_ignore_ascii_case(super::ENTERPRISE_USER_SCHEMA)
+        })
+}
+
+/// Adds, replaces or removes the enterprise extension as a whole; every
+/// attribute of an added object is checked like a path of its own.
+fn apply_extension(
+    resource: &mut Map<String, Value>,
+    op: OpKind,
+    value: Option<&Value>,
+) -> Result<(), ScimError> {
+    let key = key_ci(resource, super::ENTERPRISE_USER_SCHEMA);
+    if op == OpKind::Remove {
+        resource.remove(&key);
+        return Ok(());
+    }
+    let Some(Value::Object(ext)) = value else {
+        return Err(ScimError::invalid_value(
+            "an extension value must be an object",
+        ));
+    };
+    if op == OpKind::Replace {
+        resource.remove(&key);
+    }
+    for (attr, v) in ext {
+        let path = Path {
+            schema: Some(super::ENTERPRISE_USER_SCHEMA.to_owned()),
+            attr: attr.clone(),
+            filter: None,
+            sub: None,
+        };
+        check_user_path(&path)?;
+        apply_one(resource, op, &path, Some(v.clone()))?;
     }
     Ok(())
 }
@@ -656,6 +687,23 @@ mod tests {
         let ext = &r["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"];
         assert_eq!(ext["department"], json!("Sales"));
         assert_eq!(ext["manager"], json!({"value": "m1"}));
+    }
+
+    #[test]
+    fn the_extension_as_a_path() {
+        let ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        let r = apply(
+            json!({"userName": "a"}),
+            json!({"Operations": [{"op": "add", "path": ext, "value": {"department": "D"}}]}),
+        );
+        assert_eq!(r[ext]["department"], json!("D"));
+        let r = apply(
+            r,
+            json!({"Operations": [{"op": "replace", "path": ext, "value": {"division": "V"}}]}),
+        );
+        assert_eq!(r[ext], json!({"division": "V"}));
+        let r = apply(r, json!({"Operations": [{"op": "remove", "path": ext}]}));
+        assert!(r.get(ext).is_none());
     }
 
     #[test]

@@ -57,9 +57,12 @@ pub fn parse_user(body: &Value) -> Result<UserInput, ScimError> {
         None | Some(Value::Null) => true,
         Some(v) => lenient_bool(v, "active")?,
     };
-    // store the normalized boolean, whatever form the client sent
-    remove_ci(&mut attributes, "active");
-    attributes.insert("active".into(), Value::Bool(active));
+    // store the normalized boolean, whatever form the client sent; a user
+    // without `active` is active, and is shown without it
+    if get_ci(&attributes, "active").is_some() {
+        remove_ci(&mut attributes, "active");
+        attributes.insert("active".into(), Value::Bool(active));
+    }
 
     let external_id = opt_string(get_ci(&attributes, "externalId"), "externalId")?;
     let name = get_ci(&attributes, "name");
@@ -166,7 +169,12 @@ pub fn render_user(user: &DirectoryUser, attributes: &Value, base_url: &str) -> 
     obj.insert("schemas".into(), Value::Array(schemas));
     obj.insert("id".into(), json!(user.id.as_str()));
     obj.insert("userName".into(), json!(user.user_name));
-    obj.insert("active".into(), json!(user.active && !user.deleted));
+    let has_active = attributes
+        .as_object()
+        .is_some_and(|a| get_ci(a, "active").is_some());
+    if has_active || !user.active || user.deleted {
+        obj.insert("active".into(), json!(user.active && !user.deleted));
+    }
     if let Some(x) = &user.external_id {
         obj.insert("externalId".into(), json!(x));
     }

@@ -861,8 +861,8 @@ async fn patch_group<S: Directory>(
     if let Some(name) = changes.display_name {
         group.display_name = name;
     }
-    if changes.external_id.is_some() {
-        group.external_id = changes.external_id;
+    if let Some(external_id) = changes.external_id {
+        group.external_id = external_id;
     }
     if group != current {
         group.version += 1;

@@ -247,8 +247,13 @@ pub fn schemas(base_url: &str) -> Vec<Value> {
             vec![
                 attr("value", "string", false, false, "immutable", "none"),
                 reference("$ref", &["User"], "immutable"),
-                attr("type", "string", false, false, "immutable", "none"),
-                string("display"),
+                {
+                    let mut t = attr("type", "string", false, false, "immutable", "none");
+                    if let Some(o) = t.as_object_mut() {
+                        o.insert("canonicalValues".into(), json!(["User"]));
+                    }
+                    t
+                },
             ],
         ),
     ];

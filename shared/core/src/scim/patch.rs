@@ -286,7 +286,10 @@ fn apply_extension(
     if op == OpKind::Replace {
         resource.remove(&key);
     }
-    for (attr, v) in ext {
+    for (attr, v) in ext
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("schemas"))
+    {
         let path = Path {
             schema: Some(super::ENTERPRISE_USER_SCHEMA.to_owned()),
             attr: attr.clone(),
@@ -475,7 +478,8 @@ pub struct GroupChanges {
     pub remove: Vec<String>,
     pub remove_all: bool,
     pub display_name: Option<String>,
-    pub external_id: Option<String>,
+    /// `Some(None)`: remove the externalId.
+    pub external_id: Option<Option<String>>,
 }
 
 fn member_values(value: Option<&Value>) -> Result<Vec<String>, ScimError> {
@@ -562,11 +566,12 @@ pub fn member_changes(ops: &[PatchOp]) -> Result<GroupChanges, ScimError> {
                         ));
                     }
                 }
-            } else if attr.eq_ignore_ascii_case("externalId")
-                && path.filter.is_none()
-                && op.op != OpKind::Remove
-            {
-                changes.external_id = super::opt_string(value.as_ref(), "externalId")?;
+            } else if attr.eq_ignore_ascii_case("externalId") && path.filter.is_none() {
+                changes.external_id = Some(if op.op == OpKind::Remove {
+                    None
+                } else {
+                    super::opt_string(value.as_ref(), "externalId")?
+                });
             } else {
                 return Err(ScimError::invalid_path(format!(
                     "unsupported Group attribute: {attr}"

@@ -32,6 +32,7 @@ async fn run(tool: &str) -> (bool, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::print_stdout)] // the counts belong in the test log
 async fn scim2_tester_and_scim_test_pass() {
     let (tester, cli) = tokio::join!(run("tester"), run("cli"));
     println!("{}\n{}", tester.1, cli.1);

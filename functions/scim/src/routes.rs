@@ -857,6 +857,13 @@ async fn patch_group<S: Directory>(
     let current = load_group(store, org, id).await?;
     check_if_match(req, current.version)?;
     let changes = member_changes(&parse_patch(&parse_json(req)?)?)?;
+    if changes
+        .id
+        .as_deref()
+        .is_some_and(|id| id != current.id.as_str())
+    {
+        return Err(ScimError::new(400, Some("mutability"), "id is read-only"));
+    }
     let mut group = current.clone();
     if let Some(name) = changes.display_name {
         group.display_name = name;

@@ -480,6 +480,8 @@ pub struct GroupChanges {
     pub display_name: Option<String>,
     /// `Some(None)`: remove the externalId.
     pub external_id: Option<Option<String>>,
+    /// An `id` sent along with a replace; it must be the group's own.
+    pub id: Option<String>,
 }
 
 fn member_values(value: Option<&Value>) -> Result<Vec<String>, ScimError> {
@@ -524,6 +526,17 @@ pub fn member_changes(ops: &[PatchOp]) -> Result<GroupChanges, ScimError> {
         for (path, value) in entries {
             let Some(path) = path else { continue };
             let attr = path.attr.as_str();
+            // Okta's rename carries the group's own id beside the new name;
+            // `schemas` may come along too: neither changes anything
+            if op.op == OpKind::Replace
+                && path.schema.is_none()
+                && (attr.eq_ignore_ascii_case("id") || attr.eq_ignore_ascii_case("schemas"))
+            {
+                if let (true, Some(v)) = (attr.eq_ignore_ascii_case("id"), &value) {
+                    changes.id = v.as_str().map(str::to_owned);
+                }
+                continue;
+            }
             if attr.eq_ignore_ascii_case("members") {
                 match (op.op, &path.filter) {
                     (OpKind::Add, None) => changes.add.extend(member_values(value.as_ref())?),
@@ -723,6 +736,14 @@ mod tests {
         assert!(parse_patch(&json!({"Operations": "x"})).is_err());
         assert!(parse_path("emails[type eq \"work\"").is_err());
         assert!(parse_path("__proto__.x").is_err());
+    }
+
+    #[test]
+    fn okta_rename_carries_the_group_id() {
+        let ops = parse_patch(&json!({"Operations": [{"op": "replace", "value": {"id": "g1", "displayName": "New"}}]})).unwrap();
+        let c = member_changes(&ops).unwrap();
+        assert_eq!(c.display_name.as_deref(), Some("New"));
+        assert_eq!(c.id.as_deref(), Some("g1"));
     }
 
     #[test]

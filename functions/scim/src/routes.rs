@@ -785,6 +785,9 @@ async fn page_groups<S: Directory>(
     Ok(ok(200, &list_response(page, total, q.start_index), None))
 }
 
+/// Members read per storage query (each query returns at most 1 MB anyway).
+const MEMBERS_PAGE: usize = 5_000;
+
 async fn all_members<S: Directory>(
     store: &S,
     org: &OrgId,
@@ -794,7 +797,7 @@ async fn all_members<S: Directory>(
     let mut after: Option<UserId> = None;
     loop {
         let (ids, next) = store
-            .members(org, group, after.as_ref(), 500)
+            .members(org, group, after.as_ref(), MEMBERS_PAGE)
             .await
             .map_err(store_error)?;
         out.extend(ids);

@@ -4,7 +4,9 @@
 use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, DeleteRequest, Put, PutRequest, TransactWriteItem, WriteRequest,
+};
 use serde_json::Value;
 use user_sync_core::StoreError;
 use user_sync_core::auth::StoredToken;
@@ -20,8 +22,10 @@ use super::items::*;
 
 type Item = HashMap<String, AttributeValue>;
 
-/// Memberships per transaction: two items each, 100 items per transaction.
-const MEMBERSHIPS_PER_TRANSACTION: usize = 50;
+/// Items per `BatchWriteItem` call (the DynamoDB maximum).
+const BATCH_WRITE_MAX: usize = 25;
+/// Retries of items DynamoDB leaves unprocessed (throttling).
+const BATCH_WRITE_RETRIES: u32 = 8;
 
 /// The DirectoryTable adapter.
 #[derive(Debug, Clone)]
@@ -158,12 +162,53 @@ impl DirectoryTable {
         Ok(out.items.unwrap_or_default())
     }
 
-    fn membership_puts(
+    /// Writes items with `BatchWriteItem` (25 per call), retrying what
+    /// DynamoDB leaves unprocessed, with backoff, a bounded number of times.
+    async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+        for chunk in requests.chunks(BATCH_WRITE_MAX) {
+            let mut pending: Vec<WriteRequest> = chunk.to_vec();
+            let mut attempt = 0u32;
+            while !pending.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(map_sdk_error)?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                attempt += 1;
+                if attempt > BATCH_WRITE_RETRIES {
+                    return Err(StoreError::Transient(
+                        format!(
+                            "{} writes still unprocessed after {BATCH_WRITE_RETRIES} retries",
+                            pending.len()
+                        )
+                        .into(),
+                    ));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    50 * 2u64.pow(attempt.min(6)),
+                ))
+                .await;
+            }
+        }
+        Ok(())
+    }
+
+    /// The two items of a membership: (user side, group side).
+    fn membership_items(
         &self,
         org: &OrgId,
         group: &GroupId,
         user: &UserId,
-    ) -> Result<[TransactWriteItem; 2], StoreError> {
+    ) -> (MemberItem, MemberItem) {
         let group_side = MemberItem {
             pk: group_pk(org, group),
             sk: format!("{}{user}", sk::MEMBER),
@@ -176,36 +221,22 @@ impl DirectoryTable {
             sk: format!("{}{group}", sk::MEMBER_OF),
             ..group_side.clone()
         };
-        Ok([
-            TransactWriteItem::builder()
-                .put(self.put(to_item(&group_side)?, None)?)
-                .build(),
-            TransactWriteItem::builder()
-                .put(self.put(to_item(&user_side)?, None)?)
-                .build(),
-        ])
+        (user_side, group_side)
     }
+}
 
-    fn membership_deletes(
-        &self,
-        org: &OrgId,
-        group: &GroupId,
-        user: &UserId,
-    ) -> Result<[TransactWriteItem; 2], StoreError> {
-        let del = |pk: String, sk: String| {
-            build(
-                Delete::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(pk, sk)))
-                    .build(),
-            )
-            .map(|d| TransactWriteItem::builder().delete(d).build())
-        };
-        Ok([
-            del(group_pk(org, group), format!("{}{user}", sk::MEMBER))?,
-            del(user_pk(org, user), format!("{}{group}", sk::MEMBER_OF))?,
-        ])
-    }
+fn put_request(item: &MemberItem) -> Result<WriteRequest, StoreError> {
+    let put = build(PutRequest::builder().set_item(Some(to_item(item)?)).build())?;
+    Ok(WriteRequest::builder().put_request(put).build())
+}
+
+fn delete_request(item: &MemberItem) -> Result<WriteRequest, StoreError> {
+    let del = build(
+        DeleteRequest::builder()
+            .set_key(Some(key(item.pk.clone(), item.sk.clone())))
+            .build(),
+    )?;
+    Ok(WriteRequest::builder().delete_request(del).build())
 }
 
 impl Organizations for DirectoryTable {
@@ -531,14 +562,26 @@ impl Directory for DirectoryTable {
         group: &GroupId,
         users: &[UserId],
     ) -> Result<(), StoreError> {
-        for chunk in users.chunks(MEMBERSHIPS_PER_TRANSACTION) {
-            let mut items = Vec::with_capacity(chunk.len() * 2);
-            for u in chunk {
-                items.extend(self.membership_puts(org, group, u)?);
-            }
-            self.transact(items).await?;
-        }
-        Ok(())
+        // The user side first: when the evaluator sees the group side in the
+        // stream, the user's groups already include this one.
+        let items: Vec<(MemberItem, MemberItem)> = users
+            .iter()
+            .map(|u| self.membership_items(org, group, u))
+            .collect();
+        self.batch_write(
+            items
+                .iter()
+                .map(|(user_side, _)| put_request(user_side))
+                .collect::<Result<_, _>>()?,
+        )
+        .await?;
+        self.batch_write(
+            items
+                .iter()
+                .map(|(_, group_side)| put_request(group_side))
+                .collect::<Result<_, _>>()?,
+        )
+        .await
     }
 
     async fn remove_members(
@@ -547,14 +590,25 @@ impl Directory for DirectoryTable {
         group: &GroupId,
         users: &[UserId],
     ) -> Result<(), StoreError> {
-        for chunk in users.chunks(MEMBERSHIPS_PER_TRANSACTION) {
-            let mut items = Vec::with_capacity(chunk.len() * 2);
-            for u in chunk {
-                items.extend(self.membership_deletes(org, group, u)?);
-            }
-            self.transact(items).await?;
-        }
-        Ok(())
+        // The user side first, for the same reason as in `add_members`.
+        let items: Vec<(MemberItem, MemberItem)> = users
+            .iter()
+            .map(|u| self.membership_items(org, group, u))
+            .collect();
+        self.batch_write(
+            items
+                .iter()
+                .map(|(user_side, _)| delete_request(user_side))
+                .collect::<Result<_, _>>()?,
+        )
+        .await?;
+        self.batch_write(
+            items
+                .iter()
+                .map(|(_, group_side)| delete_request(group_side))
+                .collect::<Result<_, _>>()?,
+        )
+        .await
     }
 
     async fn members(

@@ -1,5 +1,7 @@
 //! SCIM routes, written against the core ports.
 
+use std::collections::BTreeSet;
+
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use serde_json::{Value, json};
 use tracing::{info, warn};
@@ -874,25 +876,14 @@ async fn patch_group<S: Directory>(
     if let Some(external_id) = changes.external_id {
         group.external_id = external_id;
     }
-    if group != current {
-        group.version += 1;
-        group.last_modified = now();
-        store.update_group(org, &group).await.map_err(store_error)?;
-    }
     let add = member_ids(changes.add)?;
     let mut remove = member_ids(changes.remove)?;
     if changes.remove_all {
+        let keep: BTreeSet<&UserId> = add.iter().collect();
         let existing = all_members(store, org, &group.id).await?;
-        remove.extend(existing.into_iter().filter(|m| !add.contains(m)));
+        remove.extend(existing.into_iter().filter(|m| !keep.contains(m)));
     }
-    store
-        .remove_members(org, &group.id, &remove)
-        .await
-        .map_err(store_error)?;
-    store
-        .add_members(org, &group.id, &add)
-        .await
-        .map_err(store_error)?;
+    let group = save_group(store, org, &current, group, &add, &remove).await?;
     info!(org = %org, group_id = %group.id, added = add.len(), removed = remove.len(), "group patched");
     if !projection(req)?.wants("members") {
         return Ok(response(
@@ -910,6 +901,32 @@ async fn patch_group<S: Directory>(
     ))
 }
 
+/// Writes a group's new name and externalId (when they changed, as a new
+/// version, conditioned on the old one), then its membership changes.
+async fn save_group<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    current: &DirectoryGroup,
+    mut group: DirectoryGroup,
+    add: &[UserId],
+    remove: &[UserId],
+) -> Result<DirectoryGroup, ScimError> {
+    if group != *current {
+        group.version += 1;
+        group.last_modified = now();
+        store.update_group(org, &group).await.map_err(store_error)?;
+    }
+    store
+        .remove_members(org, &group.id, remove)
+        .await
+        .map_err(store_error)?;
+    store
+        .add_members(org, &group.id, add)
+        .await
+        .map_err(store_error)?;
+    Ok(group)
+}
+
 /// `PUT /Groups/{id}`: the new display name and the whole member list.
 async fn replace_group<S: Directory>(
     store: &S,
@@ -925,34 +942,24 @@ async fn replace_group<S: Directory>(
     let mut group = current.clone();
     group.display_name = input.display_name;
     group.external_id = input.external_id;
-    if group != current {
-        group.version += 1;
-        group.last_modified = now();
-        store.update_group(org, &group).await.map_err(store_error)?;
-    }
-    let existing = all_members(store, org, &group.id).await?;
+    let existing: BTreeSet<UserId> = all_members(store, org, &group.id)
+        .await?
+        .into_iter()
+        .collect();
+    let wanted_set: BTreeSet<&UserId> = wanted.iter().collect();
     let remove: Vec<UserId> = existing
         .iter()
-        .filter(|m| !wanted.contains(m))
+        .filter(|m| !wanted_set.contains(m))
         .cloned()
         .collect();
-    let add: Vec<UserId> = wanted
+    let add: Vec<UserId> = wanted_set
         .iter()
-        .filter(|m| !existing.contains(m))
-        .cloned()
+        .filter(|m| !existing.contains(**m))
+        .map(|m| (*m).clone())
         .collect();
-    store
-        .remove_members(org, &group.id, &remove)
-        .await
-        .map_err(store_error)?;
-    store
-        .add_members(org, &group.id, &add)
-        .await
-        .map_err(store_error)?;
+    let group = save_group(store, org, &current, group, &add, &remove).await?;
     info!(org = %org, group_id = %group.id, added = add.len(), removed = remove.len(), "group replaced");
-    let mut members: Vec<UserId> = wanted;
-    members.sort();
-    members.dedup();
+    let members: Vec<UserId> = wanted_set.into_iter().cloned().collect();
     Ok(ok(
         200,
         &render_group(&group, Some(&members), base),

@@ -2,20 +2,7 @@
 //! (bodies as those identity providers send them).
 
 use serde_json::{Value, json};
-use user_sync_tests::{Client, TestOrg, new_org, stack};
-
-fn enc(filter: &str) -> String {
-    let mut out = String::new();
-    for b in filter.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
+use user_sync_tests::{Client, TestOrg, enc, new_org, stack};
 
 struct Idp {
     c: Client,

@@ -2,20 +2,7 @@
 //! lists and paging, groups, errors.
 
 use serde_json::{Value, json};
-use user_sync_tests::{Client, TestOrg, new_org, stack};
-
-fn enc(filter: &str) -> String {
-    let mut out = String::new();
-    for b in filter.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
+use user_sync_tests::{Client, TestOrg, enc, new_org, stack};
 
 async fn create_user(c: &Client, org: &TestOrg, user_name: &str, external_id: &str) -> String {
     let (status, u) = c

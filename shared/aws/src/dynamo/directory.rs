@@ -139,6 +139,38 @@ impl DirectoryTable {
         }
     }
 
+    /// A page of a `gsi1` listing (users or groups, in id order), after the
+    /// item with the given (`gsi1sk`, `pk`, `sk`); `true` when more follow.
+    async fn listing_page(
+        &self,
+        gsi1pk: String,
+        after: Option<(String, String, &str)>,
+        limit: usize,
+    ) -> Result<(Vec<Item>, bool), StoreError> {
+        let start = after.map(|(gsi1sk, pk, sort)| {
+            HashMap::from([
+                ("gsi1pk".to_owned(), s(gsi1pk.clone())),
+                ("gsi1sk".to_owned(), s(gsi1sk)),
+                ("pk".to_owned(), s(pk)),
+                ("sk".to_owned(), s(sort)),
+            ])
+        });
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :pk")
+            .expression_attribute_values(":pk", s(gsi1pk))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        let more = out.last_evaluated_key.is_some_and(|k| !k.is_empty());
+        Ok((out.items.unwrap_or_default(), more))
+    }
+
     /// Up to `limit` items of a lookup index partition.
     async fn query_index(
         &self,
@@ -440,32 +472,16 @@ impl Directory for DirectoryTable {
         start_after: Option<&UserId>,
         limit: usize,
     ) -> Result<(Vec<StoredUser>, Option<UserId>), StoreError> {
-        let mut q = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :pk")
-            .expression_attribute_values(":pk", s(users_gsi(org)))
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
-        if let Some(after) = start_after {
-            q = q.set_exclusive_start_key(Some(HashMap::from([
-                ("gsi1pk".to_owned(), s(users_gsi(org))),
-                ("gsi1sk".to_owned(), s(after.as_str())),
-                ("pk".to_owned(), s(user_pk(org, after))),
-                ("sk".to_owned(), s(sk::USER)),
-            ])));
-        }
-        let out = q.send().await.map_err(map_sdk_error)?;
-        let users = out
-            .items
-            .unwrap_or_default()
+        let after = start_after.map(|u| (u.to_string(), user_pk(org, u), sk::USER));
+        let (items, more) = self.listing_page(users_gsi(org), after, limit).await?;
+        let users = items
             .into_iter()
             .map(|i| from_item::<UserItem>(i).and_then(stored_user))
             .collect::<Result<Vec<_>, _>>()?;
-        let next = match out.last_evaluated_key {
-            Some(k) if !k.is_empty() => users.last().map(|u| u.user.id.clone()),
-            _ => None,
+        let next = if more {
+            users.last().map(|u| u.user.id.clone())
+        } else {
+            None
         };
         Ok((users, next))
     }
@@ -499,32 +515,16 @@ impl Directory for DirectoryTable {
         start_after: Option<&GroupId>,
         limit: usize,
     ) -> Result<(Vec<DirectoryGroup>, Option<GroupId>), StoreError> {
-        let mut q = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :pk")
-            .expression_attribute_values(":pk", s(groups_gsi(org)))
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
-        if let Some(after) = start_after {
-            q = q.set_exclusive_start_key(Some(HashMap::from([
-                ("gsi1pk".to_owned(), s(groups_gsi(org))),
-                ("gsi1sk".to_owned(), s(after.as_str())),
-                ("pk".to_owned(), s(group_pk(org, after))),
-                ("sk".to_owned(), s(sk::GROUP)),
-            ])));
-        }
-        let out = q.send().await.map_err(map_sdk_error)?;
-        let groups = out
-            .items
-            .unwrap_or_default()
+        let after = start_after.map(|g| (g.to_string(), group_pk(org, g), sk::GROUP));
+        let (items, more) = self.listing_page(groups_gsi(org), after, limit).await?;
+        let groups = items
             .into_iter()
             .map(|i| from_item::<GroupItem>(i).map(directory_group))
             .collect::<Result<Vec<_>, _>>()?;
-        let next = match out.last_evaluated_key {
-            Some(k) if !k.is_empty() => groups.last().map(|g| g.id.clone()),
-            _ => None,
+        let next = if more {
+            groups.last().map(|g| g.id.clone())
+        } else {
+            None
         };
         Ok((groups, next))
     }

@@ -115,6 +115,31 @@ pub struct TestOrg {
     pub admin_token: String,
 }
 
+/// The stack's directory table, through a client of the calling runtime.
+async fn directory() -> DirectoryTable {
+    let info = stack();
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&info.aws_endpoint_url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(Credentials::from_keys("local", "local", None))
+        .load()
+        .await;
+    DirectoryTable::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        info.directory_table.clone(),
+    )
+}
+
+/// Sets the custom SCIM attributes an organization captures (as `ops
+/// set-custom-attributes` does).
+pub async fn set_custom_attributes(org: &TestOrg, names: &[&str]) {
+    let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let org_id = OrgId::parse(&org.org_id).expect("org id");
+    ops::set_custom_attributes(&directory().await, &org_id, &names)
+        .await
+        .expect("set custom attributes");
+}
+
 /// Creates an organization with a unique id.
 pub async fn new_org(prefix: &str) -> TestOrg {
     let info = stack();

@@ -14,10 +14,10 @@ use user_sync_core::ports::{Directory, Organizations, StoredUser};
 use user_sync_core::scim::discovery;
 use user_sync_core::scim::filter::{Filter, IndexHint, parse_filter};
 use user_sync_core::scim::group::{parse_group, render_group};
-use user_sync_core::scim::patch::{apply_ops, member_changes, parse_patch};
+use user_sync_core::scim::patch::{apply_ops, member_changes, mentions_schema, parse_patch};
 use user_sync_core::scim::user::{parse_user, render_user};
 use user_sync_core::scim::{
-    IfMatch, LIST_RESPONSE_SCHEMA, Projection, ScimError, etag, parse_if_match,
+    CUSTOM_USER_SCHEMA, IfMatch, LIST_RESPONSE_SCHEMA, Projection, ScimError, etag, parse_if_match,
 };
 
 use crate::{PREFIX, SCIM_JSON, scim_error};
@@ -122,18 +122,36 @@ async fn route_inner<S: Directory + Organizations>(
         )),
         ("GET", ["ResourceTypes"]) => Ok(ok(
             200,
-            &discovery_list(discovery::resource_types(&base)),
+            &discovery_list(discovery::resource_types(
+                &base,
+                &custom_attributes(store, org).await?,
+            )),
             None,
         )),
         ("GET", ["ResourceTypes", id]) => Ok(ok(
             200,
-            &discovery_one(discovery::resource_types(&base), id, "resource type")?,
+            &discovery_one(
+                discovery::resource_types(&base, &custom_attributes(store, org).await?),
+                id,
+                "resource type",
+            )?,
             None,
         )),
-        ("GET", ["Schemas"]) => Ok(ok(200, &discovery_list(discovery::schemas(&base)), None)),
+        ("GET", ["Schemas"]) => Ok(ok(
+            200,
+            &discovery_list(discovery::schemas(
+                &base,
+                &custom_attributes(store, org).await?,
+            )),
+            None,
+        )),
         ("GET", ["Schemas", id]) => Ok(ok(
             200,
-            &discovery_one(discovery::schemas(&base), id, "schema")?,
+            &discovery_one(
+                discovery::schemas(&base, &custom_attributes(store, org).await?),
+                id,
+                "schema",
+            )?,
             None,
         )),
         (_, ["ServiceProviderConfig" | "ResourceTypes" | "Schemas", ..]) => {
@@ -225,6 +243,51 @@ fn discovery_one(resources: Vec<Value>, id: &str, what: &str) -> Result<Value, S
         .ok_or_else(|| ScimError::not_found(format!("no such {what}")))
 }
 
+/// The attributes of the custom extension this organization captures.
+async fn custom_attributes<S: Organizations>(
+    store: &S,
+    org: &OrgId,
+) -> Result<Vec<String>, ScimError> {
+    Ok(store
+        .get_org(org)
+        .await
+        .map_err(store_error)?
+        .map(|o| o.custom_attributes)
+        .unwrap_or_default())
+}
+
+/// A POST or PUT body may carry the custom extension only with attributes
+/// the organization captures (the organization is read only then).
+async fn check_custom_object<S: Organizations>(
+    store: &S,
+    org: &OrgId,
+    attributes: &Value,
+) -> Result<(), ScimError> {
+    let Some((_, ext)) = attributes.as_object().and_then(|o| {
+        o.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(CUSTOM_USER_SCHEMA))
+    }) else {
+        return Ok(());
+    };
+    let Some(ext) = ext.as_object() else {
+        return Err(ScimError::invalid_value(
+            "the custom extension must be an object",
+        ));
+    };
+    let custom = custom_attributes(store, org).await?;
+    for (name, value) in ext {
+        if !custom.iter().any(|c| c.eq_ignore_ascii_case(name)) {
+            return Err(ScimError::invalid_value(format!(
+                "{name} is not a custom attribute of this organization"
+            )));
+        }
+        if !(value.is_string() || value.is_null()) {
+            return Err(ScimError::invalid_value(format!("{name} must be a string")));
+        }
+    }
+    Ok(())
+}
+
 /// `GET` with `If-None-Match` naming the current version: `304`.
 fn not_modified(req: &HttpRequest, version: u64) -> Option<ApiGatewayV2httpResponse> {
     let v = req.header("if-none-match")?;
@@ -274,13 +337,14 @@ fn check_if_match(req: &HttpRequest, version: u64) -> Result<(), ScimError> {
     }
 }
 
-async fn create_user<S: Directory>(
+async fn create_user<S: Directory + Organizations>(
     store: &S,
     org: &OrgId,
     req: &HttpRequest,
     base: &str,
 ) -> Result<ApiGatewayV2httpResponse, ScimError> {
     let input = parse_user(&parse_json(req)?)?;
+    check_custom_object(store, org, &input.attributes).await?;
     let at = now();
     let user = DirectoryUser {
         id: UserId::parse(&fresh_id()?).map_err(|_| ScimError::internal())?,
@@ -317,7 +381,7 @@ async fn create_user<S: Directory>(
     ))
 }
 
-async fn replace_user<S: Directory>(
+async fn replace_user<S: Directory + Organizations>(
     store: &S,
     org: &OrgId,
     id: &str,
@@ -327,10 +391,11 @@ async fn replace_user<S: Directory>(
     let current = load_user(store, org, id).await?;
     check_if_match(req, current.user.version)?;
     let input = parse_user(&parse_json(req)?)?;
+    check_custom_object(store, org, &input.attributes).await?;
     save_user(store, org, current, input, base).await
 }
 
-async fn patch_user<S: Directory>(
+async fn patch_user<S: Directory + Organizations>(
     store: &S,
     org: &OrgId,
     id: &str,
@@ -345,7 +410,12 @@ async fn patch_user<S: Directory>(
     if let Some(x) = &current.user.external_id {
         resource.insert("externalId".into(), json!(x));
     }
-    apply_ops(&mut resource, &ops)?;
+    let custom = if mentions_schema(&ops, CUSTOM_USER_SCHEMA) {
+        custom_attributes(store, org).await?
+    } else {
+        Vec::new()
+    };
+    apply_ops(&mut resource, &ops, &custom)?;
     let input = parse_user(&Value::Object(resource))?;
     save_user(store, org, current, input, base).await
 }

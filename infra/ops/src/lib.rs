@@ -41,6 +41,7 @@ pub async fn create_organization(
             name: name.to_owned(),
             default_language: "en".into(),
             created: created.clone(),
+            custom_attributes: Vec::new(),
         })
         .await?;
     let scim = issue(
@@ -58,4 +59,18 @@ pub async fn create_organization(
         scim_token: scim.plain,
         admin_token: admin.plain,
     })
+}
+
+/// Sets the attributes of the custom SCIM extension an organization captures
+/// (`urn:ietf:params:scim:schemas:extension:usersync:2.0:User`).
+pub async fn set_custom_attributes(
+    store: &impl Organizations,
+    org_id: &OrgId,
+    names: &[String],
+) -> Result<(), StoreError> {
+    user_sync_core::scim::validate_custom_attributes(names)
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let mut org = store.get_org(org_id).await?.ok_or(StoreError::NotFound)?;
+    org.custom_attributes = names.to_vec();
+    store.update_org(&org).await
 }

@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! ops create-org <org-id> <name>     create an organization; prints its SCIM and admin tokens
+//! ops set-custom-attributes <org-id> <name,name,...>
+//!                                    the attributes of the custom SCIM extension it captures ("" for none)
 //! ```
 //! AWS settings come from the environment (`AWS_ENDPOINT_URL` for the local
 //! stack); the table from `DIRECTORY_TABLE`.
@@ -11,7 +13,7 @@ use std::process::ExitCode;
 use user_sync_aws::dynamo::DirectoryTable;
 use user_sync_core::ids::OrgId;
 
-const USAGE: &str = "usage: ops create-org <org-id> <name>\n\nenvironment: DIRECTORY_TABLE (required), AWS_ENDPOINT_URL / AWS_REGION / credentials as for any AWS tool";
+const USAGE: &str = "usage: ops create-org <org-id> <name>\n       ops set-custom-attributes <org-id> <name,name,...>\n\nenvironment: DIRECTORY_TABLE (required), AWS_ENDPOINT_URL / AWS_REGION / credentials as for any AWS tool";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -23,6 +25,7 @@ async fn main() -> ExitCode {
         .as_slice()
     {
         ["create-org", org, name] => create_org(org, name).await,
+        ["set-custom-attributes", org, names] => set_custom_attributes(org, names).await,
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
@@ -30,20 +33,61 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn create_org(org: &str, name: &str) -> ExitCode {
-    let org_id = match OrgId::parse(org) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("invalid organization id: {e}");
-            return ExitCode::from(2);
-        }
-    };
+/// The directory table of the environment, or why not.
+async fn directory() -> Result<DirectoryTable, ExitCode> {
     let Ok(table) = std::env::var("DIRECTORY_TABLE") else {
         eprintln!("DIRECTORY_TABLE is not set (the local stack writes it to .local/stack.json)");
-        return ExitCode::from(2);
+        return Err(ExitCode::from(2));
     };
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let store = DirectoryTable::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+    Ok(DirectoryTable::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        table,
+    ))
+}
+
+fn org_id(org: &str) -> Result<OrgId, ExitCode> {
+    OrgId::parse(org).map_err(|e| {
+        eprintln!("invalid organization id: {e}");
+        ExitCode::from(2)
+    })
+}
+
+async fn set_custom_attributes(org: &str, names: &str) -> ExitCode {
+    let (org_id, store) = match (org_id(org), directory().await) {
+        (Ok(o), Ok(s)) => (o, s),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let names: Vec<String> = names
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect();
+    match ops::set_custom_attributes(&store, &org_id, &names).await {
+        Ok(()) => {
+            eprintln!(
+                "organization {org_id} now captures {} custom attribute(s)",
+                names.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(user_sync_core::StoreError::NotFound) => {
+            eprintln!("organization {org_id} does not exist");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("could not set the custom attributes: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn create_org(org: &str, name: &str) -> ExitCode {
+    let (org_id, store) = match (org_id(org), directory().await) {
+        (Ok(o), Ok(s)) => (o, s),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
     match ops::create_organization(&store, &org_id, name).await {
         Ok(new) => {
             #[allow(clippy::print_stdout)]

@@ -27,6 +27,9 @@ pub struct Organization {
     pub name: String,
     pub default_language: String,
     pub created: String,
+    /// Attributes of the custom SCIM extension this organization captures.
+    #[serde(default)]
+    pub custom_attributes: Vec<String>,
 }
 
 /// Sync on/off.
@@ -42,6 +45,10 @@ pub struct SyncSettings {
 pub trait Organizations: Sync {
     /// MUST return `Conflict` when the organization exists.
     fn create_org(&self, org: &Organization)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Replaces an organization's settings. MUST return `NotFound` when it
+    /// does not exist.
+    fn update_org(&self, org: &Organization)
     -> impl Future<Output = Result<(), StoreError>> + Send;
     /// `None` when the organization does not exist.
     fn get_org(

@@ -536,3 +536,99 @@ async fn attributes_and_excluded_attributes_shape_responses() {
     assert_eq!(found["totalResults"], json!(1));
     assert!(found["Resources"][0].get("emails").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_attributes_the_organization_captures() {
+    let org = new_org("custom").await;
+    user_sync_tests::set_custom_attributes(&org, &["badgeNumber", "costCenterCode"]).await;
+    let c = Client::new();
+    let base = &stack().scim_url;
+    let ext = "urn:ietf:params:scim:schemas:extension:usersync:2.0:User";
+
+    let (status, schema) = c
+        .send(
+            "GET",
+            &format!("{base}/Schemas/{ext}"),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{schema}");
+    let names: Vec<&str> = schema["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["badgeNumber", "costCenterCode"]);
+    let (_, user_type) = c
+        .send(
+            "GET",
+            &format!("{base}/ResourceTypes/User"),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert_eq!(user_type["schemaExtensions"][1]["schema"], ext);
+
+    let (status, user) = c
+        .send(
+            "POST",
+            &format!("{base}/Users"),
+            Some(&org.scim_token),
+            Some(&json!({"userName": "badge@example.com", ext: {"badgeNumber": "B-7"}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{user}");
+    assert!(user["schemas"].as_array().unwrap().iter().any(|s| s == ext));
+    let id = user["id"].as_str().unwrap().to_owned();
+
+    let (status, e) = c
+        .send(
+            "POST",
+            &format!("{base}/Users"),
+            Some(&org.scim_token),
+            Some(&json!({"userName": "x@example.com", ext: {"shoeSize": "9"}})),
+        )
+        .await;
+    assert_eq!(
+        (status, e["scimType"].clone()),
+        (400, json!("invalidValue"))
+    );
+
+    let (status, patched) = c
+        .send(
+            "PATCH",
+            &format!("{base}/Users/{id}"),
+            Some(&org.scim_token),
+            Some(&json!({"Operations": [{"op": "replace", "path": format!("{ext}:costCenterCode"), "value": "CC-1"}]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched[ext]["costCenterCode"], "CC-1");
+
+    let (_, found) = c
+        .send(
+            "GET",
+            &format!(
+                "{base}/Users?filter={}",
+                enc(&format!("{ext}:badgeNumber eq \"B-7\""))
+            ),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert_eq!(found["totalResults"], json!(1), "{found}");
+
+    // another organization has no such extension
+    let other = new_org("plain").await;
+    let (status, _) = c
+        .send(
+            "GET",
+            &format!("{base}/Schemas/{ext}"),
+            Some(&other.scim_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+}

@@ -273,23 +273,32 @@ fn delete_request(item: &MemberItem) -> Result<WriteRequest, StoreError> {
 
 impl Organizations for DirectoryTable {
     async fn create_org(&self, org: &Organization) -> Result<(), StoreError> {
-        let item = OrgItem {
-            pk: org_pk(&org.id),
-            sk: sk::ORG.into(),
-            org_id: org.id.clone(),
-            name: org.name.clone(),
-            default_language: org.default_language.clone(),
-            created: org.created.clone(),
-        };
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_item(&item)?))
+            .set_item(Some(to_item(&org_item(org))?))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await
             .map_err(map_sdk_error)?;
         Ok(())
+    }
+
+    async fn update_org(&self, org: &Organization) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&org_item(org))?))
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await
+            .map_err(map_sdk_error);
+        match result {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict(_)) => Err(StoreError::NotFound),
+            Err(e) => Err(e),
+        }
     }
 
     async fn get_org(&self, org: &OrgId) -> Result<Option<Organization>, StoreError> {
@@ -302,6 +311,7 @@ impl Organizations for DirectoryTable {
             name: o.name,
             default_language: o.default_language,
             created: o.created,
+            custom_attributes: o.custom_attributes,
         }))
     }
 
@@ -656,6 +666,18 @@ impl Directory for DirectoryTable {
 }
 
 use user_sync_core::directory::DirectoryUser;
+
+fn org_item(org: &Organization) -> OrgItem {
+    OrgItem {
+        pk: org_pk(&org.id),
+        sk: sk::ORG.into(),
+        org_id: org.id.clone(),
+        name: org.name.clone(),
+        default_language: org.default_language.clone(),
+        created: org.created.clone(),
+        custom_attributes: org.custom_attributes.clone(),
+    }
+}
 
 fn directory_group(g: GroupItem) -> DirectoryGroup {
     DirectoryGroup {

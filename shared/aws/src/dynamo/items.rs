@@ -242,6 +242,8 @@ pub struct OrgItem {
     pub name: String,
     pub default_language: String,
     pub created: String,
+    #[serde(default)]
+    pub custom_attributes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

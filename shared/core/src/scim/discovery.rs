@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
+use super::{CUSTOM_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
 
 /// Top-level attributes of the core User schema (plus the common
 /// `externalId`), as served by `/Schemas`.
@@ -69,8 +69,13 @@ pub fn service_provider_config(max_results: usize, base_url: &str) -> Value {
     })
 }
 
-/// The resource types: User (with the enterprise extension) and Group.
-pub fn resource_types(base_url: &str) -> Vec<Value> {
+/// The resource types: User (with the enterprise extension, and the custom
+/// one when the organization has custom attributes) and Group.
+pub fn resource_types(base_url: &str, custom: &[String]) -> Vec<Value> {
+    let mut extensions = vec![json!({"schema": ENTERPRISE_USER_SCHEMA, "required": false})];
+    if !custom.is_empty() {
+        extensions.push(json!({"schema": CUSTOM_USER_SCHEMA, "required": false}));
+    }
     vec![
         json!({
             "schemas": [RESOURCE_TYPE_SCHEMA],
@@ -79,7 +84,7 @@ pub fn resource_types(base_url: &str) -> Vec<Value> {
             "endpoint": "/Users",
             "description": "A directory user",
             "schema": USER_SCHEMA,
-            "schemaExtensions": [{"schema": ENTERPRISE_USER_SCHEMA, "required": false}],
+            "schemaExtensions": extensions,
             "meta": {"resourceType": "ResourceType", "location": format!("{base_url}/ResourceTypes/User")}
         }),
         json!({
@@ -161,8 +166,9 @@ fn schema(id: &str, name: &str, attributes: Vec<Value>, base_url: &str) -> Value
     })
 }
 
-/// Every schema the endpoint understands.
-pub fn schemas(base_url: &str) -> Vec<Value> {
+/// Every schema the endpoint understands for an organization with these
+/// custom attributes.
+pub fn schemas(base_url: &str, custom: &[String]) -> Vec<Value> {
     let user = vec![
         attr("userName", "string", false, true, "readWrite", "server"),
         complex(
@@ -257,7 +263,7 @@ pub fn schemas(base_url: &str) -> Vec<Value> {
             ],
         ),
     ];
-    vec![
+    let mut all = vec![
         schema(USER_SCHEMA, "User", user, base_url),
         schema(
             ENTERPRISE_USER_SCHEMA,
@@ -266,7 +272,17 @@ pub fn schemas(base_url: &str) -> Vec<Value> {
             base_url,
         ),
         schema(GROUP_SCHEMA, "Group", group, base_url),
-    ]
+    ];
+    if !custom.is_empty() {
+        let attributes = custom.iter().map(|n| string(n)).collect();
+        all.push(schema(
+            CUSTOM_USER_SCHEMA,
+            "CustomUser",
+            attributes,
+            base_url,
+        ));
+    }
+    all
 }
 
 #[cfg(test)]
@@ -286,7 +302,7 @@ mod tests {
 
     #[test]
     fn attribute_lists_match_the_served_schemas() {
-        let all = schemas("b");
+        let all = schemas("b", &[]);
         let mut user = names(&all[0]);
         user.extend(["externalId".to_owned(), "id".to_owned(), "meta".to_owned()]);
         let mut want: Vec<String> = USER_ATTRIBUTES.iter().map(|s| (*s).to_owned()).collect();
@@ -298,9 +314,9 @@ mod tests {
 
     #[test]
     fn every_schema_and_resource_type_has_an_id_and_location() {
-        for v in schemas("https://x/scim/v2")
+        for v in schemas("https://x/scim/v2", &["badge".to_owned()])
             .iter()
-            .chain(resource_types("https://x/scim/v2").iter())
+            .chain(resource_types("https://x/scim/v2", &[]).iter())
         {
             assert!(v["id"].is_string());
             assert!(

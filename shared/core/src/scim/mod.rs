@@ -14,6 +14,35 @@ pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const ENTERPRISE_USER_SCHEMA: &str =
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// Our extension for the attributes an organization chooses to capture
+/// (`Organization::custom_attributes`); all are single-valued strings.
+pub const CUSTOM_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:usersync:2.0:User";
+/// Most custom attributes an organization may define.
+pub const MAX_CUSTOM_ATTRIBUTES: usize = 50;
+
+/// Checks the names of an organization's custom attributes.
+pub fn validate_custom_attributes(names: &[String]) -> Result<(), crate::DomainError> {
+    if names.len() > MAX_CUSTOM_ATTRIBUTES {
+        return Err(crate::DomainError::new(
+            "customAttributes",
+            format!("at most {MAX_CUSTOM_ATTRIBUTES}"),
+        ));
+    }
+    for n in names {
+        let mut cs = n.chars();
+        let ok = n.len() <= 64
+            && cs.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && cs.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ok {
+            return Err(crate::DomainError::new(
+                "customAttributes",
+                format!("{n:?}: a letter, then letters, digits or '_', at most 64 in all"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";

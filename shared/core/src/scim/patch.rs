@@ -115,7 +115,10 @@ pub fn parse_path(p: &str) -> Result<Path, ScimError> {
         return Err(ScimError::invalid_path("path is too long"));
     }
     // a schema URN prefix: everything up to the last ':' before the attribute
-    let (schema, rest) = if p.len() > 4 && p[..4].eq_ignore_ascii_case("urn:") {
+    let (schema, rest) = if p.len() > 4
+        && p.get(..4)
+            .is_some_and(|head| head.eq_ignore_ascii_case("urn:"))
+    {
         let head = p.split('[').next().unwrap_or(p);
         match head.rfind(':') {
             Some(i) => (Some(p[..i].to_owned()), &p[i + 1..]),
@@ -222,7 +225,13 @@ fn normalize(attr: &str, value: Value) -> Value {
 
 /// Applies operations to a resource's attribute map (a User). Multi-valued
 /// `members` are not handled here (see [`member_changes`]).
-pub fn apply_ops(resource: &mut Map<String, Value>, ops: &[PatchOp]) -> Result<(), ScimError> {
+/// `custom` are the organization's custom attributes (of
+/// [`super::CUSTOM_USER_SCHEMA`]).
+pub fn apply_ops(
+    resource: &mut Map<String, Value>,
+    ops: &[PatchOp],
+    custom: &[String],
+) -> Result<(), ScimError> {
     for op in ops {
         match (&op.path, &op.value) {
             (None, Some(Value::Object(values))) => {
@@ -231,12 +240,12 @@ pub fn apply_ops(resource: &mut Map<String, Value>, ops: &[PatchOp]) -> Result<(
                         continue;
                     }
                     // a whole extension object: each of its attributes
-                    if k.eq_ignore_ascii_case(super::ENTERPRISE_USER_SCHEMA) {
-                        apply_extension(resource, op.op, Some(v))?;
+                    if let Some(schema) = extension_schema(k) {
+                        apply_extension(resource, schema, op.op, Some(v), custom)?;
                         continue;
                     }
                     let path = parse_path(k)?;
-                    check_user_path(&path)?;
+                    check_user_path(&path, custom)?;
                     apply_one(resource, op.op, &path, Some(v.clone()))?;
                 }
             }
@@ -245,35 +254,62 @@ pub fn apply_ops(resource: &mut Map<String, Value>, ops: &[PatchOp]) -> Result<(
                     "a PATCH without path needs an object value",
                 ));
             }
-            (Some(path), value) if is_whole_extension(path) => {
-                apply_extension(resource, op.op, value.as_ref())?
-            }
-            (Some(path), value) => {
-                check_user_path(path)?;
-                apply_one(resource, op.op, path, value.clone())?;
-            }
+            (Some(path), value) => match whole_extension(path) {
+                Some(schema) => apply_extension(resource, schema, op.op, value.as_ref(), custom)?,
+                None => {
+                    check_user_path(path, custom)?;
+                    apply_one(resource, op.op, path, value.clone())?;
+                }
+            },
         }
     }
     Ok(())
 }
 
-/// A path that names the enterprise extension itself (not one attribute).
-fn is_whole_extension(path: &Path) -> bool {
-    path.filter.is_none()
-        && path.sub.is_none()
-        && path.schema.as_deref().is_some_and(|schema| {
-            format!("{schema}:{}", path.attr).eq_ignore_ascii_case(super::ENTERPRISE_USER_SCHEMA)
-        })
+/// Whether any operation names `schema` (its attributes or itself), so that
+/// a caller reads what that schema needs only when it is used.
+pub fn mentions_schema(ops: &[PatchOp], schema: &str) -> bool {
+    let named = |s: &str| {
+        s.get(..schema.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(schema))
+    };
+    ops.iter().any(|op| match (&op.path, &op.value) {
+        (Some(path), _) => {
+            path.schema
+                .as_deref()
+                .is_some_and(|s| named(&format!("{s}:{}", path.attr)))
+                || path.schema.as_deref().is_some_and(named)
+        }
+        (None, Some(Value::Object(values))) => values.keys().any(|k| named(k)),
+        (None, _) => false,
+    })
 }
 
-/// Adds, replaces or removes the enterprise extension as a whole; every
-/// attribute of an added object is checked like a path of its own.
+/// The extension schema a name is (exactly), if it is one we serve.
+fn extension_schema(name: &str) -> Option<&'static str> {
+    [super::ENTERPRISE_USER_SCHEMA, super::CUSTOM_USER_SCHEMA]
+        .into_iter()
+        .find(|s| s.eq_ignore_ascii_case(name))
+}
+
+/// The extension a path names as a whole (not one of its attributes).
+fn whole_extension(path: &Path) -> Option<&'static str> {
+    if path.filter.is_some() || path.sub.is_some() {
+        return None;
+    }
+    extension_schema(&format!("{}:{}", path.schema.as_deref()?, path.attr))
+}
+
+/// Adds, replaces or removes an extension as a whole; every attribute of an
+/// added object is checked like a path of its own.
 fn apply_extension(
     resource: &mut Map<String, Value>,
+    schema: &str,
     op: OpKind,
     value: Option<&Value>,
+    custom: &[String],
 ) -> Result<(), ScimError> {
-    let key = key_ci(resource, super::ENTERPRISE_USER_SCHEMA);
+    let key = key_ci(resource, schema);
     if op == OpKind::Remove {
         resource.remove(&key);
         return Ok(());
@@ -291,12 +327,12 @@ fn apply_extension(
         .filter(|(k, _)| !k.eq_ignore_ascii_case("schemas"))
     {
         let path = Path {
-            schema: Some(super::ENTERPRISE_USER_SCHEMA.to_owned()),
+            schema: Some(schema.to_owned()),
             attr: attr.clone(),
             filter: None,
             sub: None,
         };
-        check_user_path(&path)?;
+        check_user_path(&path, custom)?;
         apply_one(resource, op, &path, Some(v.clone()))?;
     }
     Ok(())
@@ -304,7 +340,7 @@ fn apply_extension(
 
 /// A User PATCH may only name attributes of the served schemas, and never a
 /// read-only one: `invalidPath` / `mutability`, never silently ignored.
-pub fn check_user_path(path: &Path) -> Result<(), ScimError> {
+pub fn check_user_path(path: &Path, custom: &[String]) -> Result<(), ScimError> {
     use super::discovery::{ENTERPRISE_ATTRIBUTES, READ_ONLY_ATTRIBUTES, USER_ATTRIBUTES};
     let known = |list: &[&str]| list.iter().any(|a| a.eq_ignore_ascii_case(&path.attr));
     match path.schema.as_deref() {
@@ -316,6 +352,19 @@ pub fn check_user_path(path: &Path) -> Result<(), ScimError> {
             } else {
                 Err(ScimError::invalid_path(format!(
                     "{} is not an attribute of the enterprise extension",
+                    path.attr
+                )))
+            };
+        }
+        Some(s) if s.eq_ignore_ascii_case(super::CUSTOM_USER_SCHEMA) => {
+            return if custom.iter().any(|a| a.eq_ignore_ascii_case(&path.attr))
+                && path.sub.is_none()
+                && path.filter.is_none()
+            {
+                Ok(())
+            } else {
+                Err(ScimError::invalid_path(format!(
+                    "{} is not a custom attribute of this organization",
                     path.attr
                 )))
             };
@@ -603,7 +652,7 @@ mod tests {
 
     fn apply(resource: Value, body: Value) -> Value {
         let mut r = resource.as_object().cloned().unwrap();
-        apply_ops(&mut r, &parse_patch(&body).unwrap()).unwrap();
+        apply_ops(&mut r, &parse_patch(&body).unwrap(), &[]).unwrap();
         Value::Object(r)
     }
 
@@ -689,7 +738,7 @@ mod tests {
                 "invalidPath",
             ),
         ] {
-            let e = apply_ops(&mut r, &parse_patch(&body).unwrap()).unwrap_err();
+            let e = apply_ops(&mut r, &parse_patch(&body).unwrap(), &[]).unwrap_err();
             assert_eq!(e.scim_type, Some(kind), "{body}");
         }
     }
@@ -705,6 +754,25 @@ mod tests {
         let ext = &r["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"];
         assert_eq!(ext["department"], json!("Sales"));
         assert_eq!(ext["manager"], json!({"value": "m1"}));
+    }
+
+    #[test]
+    fn custom_attributes_of_the_organization() {
+        let custom = vec!["badgeNumber".to_owned()];
+        let mut r = json!({"userName": "a"}).as_object().cloned().unwrap();
+        let ok = json!({"Operations": [{"op": "add", "path": "urn:ietf:params:scim:schemas:extension:usersync:2.0:User:badgeNumber", "value": "B7"}]});
+        apply_ops(&mut r, &parse_patch(&ok).unwrap(), &custom).unwrap();
+        assert_eq!(
+            r["urn:ietf:params:scim:schemas:extension:usersync:2.0:User"]["badgeNumber"],
+            json!("B7")
+        );
+        let unknown = json!({"Operations": [{"op": "add", "path": "urn:ietf:params:scim:schemas:extension:usersync:2.0:User:shoeSize", "value": "9"}]});
+        let e = apply_ops(&mut r, &parse_patch(&unknown).unwrap(), &custom).unwrap_err();
+        assert_eq!(e.scim_type, Some("invalidPath"));
+        assert!(
+            apply_ops(&mut r, &parse_patch(&ok).unwrap(), &[]).is_err(),
+            "not an attribute of an organization without it"
+        );
     }
 
     #[test]
@@ -736,6 +804,12 @@ mod tests {
         assert!(parse_patch(&json!({"Operations": "x"})).is_err());
         assert!(parse_path("emails[type eq \"work\"").is_err());
         assert!(parse_path("__proto__.x").is_err());
+        // multi-byte text where a schema prefix would be read: an error, not a panic
+        assert!(parse_path("ééé").is_err());
+        assert!(parse_path("urné:x").is_err());
+        let odd = parse_patch(&json!({"Operations": [{"op": "add", "value": {"ééééééééé": "x"}}]}))
+            .unwrap();
+        assert!(!mentions_schema(&odd, super::super::CUSTOM_USER_SCHEMA));
     }
 
     #[test]

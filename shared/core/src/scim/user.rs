@@ -160,11 +160,10 @@ pub fn render_user(user: &DirectoryUser, attributes: &Value, base_url: &str) -> 
         remove_ci(&mut obj, k);
     }
     let mut schemas = vec![json!(USER_SCHEMA)];
-    if obj
-        .keys()
-        .any(|k| k.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA))
-    {
-        schemas.push(json!(ENTERPRISE_USER_SCHEMA));
+    for extension in [ENTERPRISE_USER_SCHEMA, super::CUSTOM_USER_SCHEMA] {
+        if obj.keys().any(|k| k.eq_ignore_ascii_case(extension)) {
+            schemas.push(json!(extension));
+        }
     }
     obj.insert("schemas".into(), Value::Array(schemas));
     obj.insert("id".into(), json!(user.id.as_str()));

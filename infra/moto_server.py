@@ -6,6 +6,8 @@ Serves every moto backend (DynamoDB with streams, SQS, SES, ...) on
 HOST:PORT; port 0 picks a free port. Once listening it prints one line,
 ``MOTO_PORT=<port>``, on stdout.
 
+DynamoDB writes are serialized (see `serialize_dynamodb_writes`).
+
 It exits as soon as its stdin reaches end of file, so a parent that starts it
 with a pipe on stdin never leaves it behind: when the parent exits or dies,
 the pipe closes and the emulator stops. (Run by hand, end it with Ctrl-D or
@@ -13,11 +15,37 @@ Ctrl-C.)
 """
 
 import argparse
+import functools
 import logging
 import os
 import sys
+import threading
 
+from moto.dynamodb.models import DynamoDBBackend
 from moto.server import ThreadedMotoServer
+
+
+def serialize_dynamodb_writes() -> None:
+    """Makes DynamoDB writes take turns.
+
+    To undo a cancelled transaction, moto restores a copy of the tables taken
+    when the transaction began; a write that another request thread made in
+    between is lost with it (and the table's stream is replaced). DynamoDB
+    itself never does that. With every write holding one lock, no write can
+    fall between a transaction's copy and its restore. Reads do not wait.
+    """
+    lock = threading.RLock()
+
+    def locked(method):
+        @functools.wraps(method)
+        def wrapper(*args, **kwargs):
+            with lock:
+                return method(*args, **kwargs)
+
+        return wrapper
+
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        setattr(DynamoDBBackend, name, locked(getattr(DynamoDBBackend, name)))
 
 
 def main() -> None:
@@ -29,6 +57,7 @@ def main() -> None:
     # One line per request is noise here; keep warnings and errors.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
+    serialize_dynamodb_writes()
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
     _, port = server.get_host_and_port()

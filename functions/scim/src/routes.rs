@@ -120,40 +120,12 @@ async fn route_inner<S: Directory + Organizations>(
             &discovery::service_provider_config(MAX_COUNT, &base),
             None,
         )),
-        ("GET", ["ResourceTypes"]) => Ok(ok(
-            200,
-            &discovery_list(discovery::resource_types(
-                &base,
-                &custom_attributes(store, org).await?,
-            )),
-            None,
-        )),
-        ("GET", ["ResourceTypes", id]) => Ok(ok(
-            200,
-            &discovery_one(
-                discovery::resource_types(&base, &custom_attributes(store, org).await?),
-                id,
-                "resource type",
-            )?,
-            None,
-        )),
-        ("GET", ["Schemas"]) => Ok(ok(
-            200,
-            &discovery_list(discovery::schemas(
-                &base,
-                &custom_attributes(store, org).await?,
-            )),
-            None,
-        )),
-        ("GET", ["Schemas", id]) => Ok(ok(
-            200,
-            &discovery_one(
-                discovery::schemas(&base, &custom_attributes(store, org).await?),
-                id,
-                "schema",
-            )?,
-            None,
-        )),
+        ("GET", [kind @ ("ResourceTypes" | "Schemas")]) => {
+            discover(store, org, kind, None, &base).await
+        }
+        ("GET", [kind @ ("ResourceTypes" | "Schemas"), id]) => {
+            discover(store, org, kind, Some(id), &base).await
+        }
         (_, ["ServiceProviderConfig" | "ResourceTypes" | "Schemas", ..]) => {
             Err(method_not_allowed())
         }
@@ -231,16 +203,32 @@ fn method_not_allowed() -> ScimError {
     ScimError::new(405, None, "method not allowed on this endpoint")
 }
 
-fn discovery_list(resources: Vec<Value>) -> Value {
-    let n = resources.len();
-    list_response(resources, n, 1)
-}
-
-fn discovery_one(resources: Vec<Value>, id: &str, what: &str) -> Result<Value, ScimError> {
-    resources
-        .into_iter()
-        .find(|r| r["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(id)))
-        .ok_or_else(|| ScimError::not_found(format!("no such {what}")))
+/// `/ResourceTypes` and `/Schemas`, whole or one by id, as this
+/// organization sees them (its custom attributes included).
+async fn discover<S: Organizations>(
+    store: &S,
+    org: &OrgId,
+    kind: &str,
+    id: Option<&str>,
+    base: &str,
+) -> Result<ApiGatewayV2httpResponse, ScimError> {
+    let custom = custom_attributes(store, org).await?;
+    let (all, what) = if kind == "Schemas" {
+        (discovery::schemas(base, &custom), "schema")
+    } else {
+        (discovery::resource_types(base, &custom), "resource type")
+    };
+    let body = match id {
+        None => {
+            let n = all.len();
+            list_response(all, n, 1)
+        }
+        Some(id) => all
+            .into_iter()
+            .find(|r| r["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(id)))
+            .ok_or_else(|| ScimError::not_found(format!("no such {what}")))?,
+    };
+    Ok(ok(200, &body, None))
 }
 
 /// The attributes of the custom extension this organization captures.

@@ -234,6 +234,35 @@ impl DirectoryTable {
         Ok(())
     }
 
+    /// Puts or deletes memberships. The user sides first: when the evaluator
+    /// sees a group side in the stream, the user's groups already say so.
+    async fn write_memberships(
+        &self,
+        org: &OrgId,
+        group: &GroupId,
+        users: &[UserId],
+        request: fn(&MemberItem) -> Result<WriteRequest, StoreError>,
+    ) -> Result<(), StoreError> {
+        let items: Vec<(MemberItem, MemberItem)> = users
+            .iter()
+            .map(|u| self.membership_items(org, group, u))
+            .collect();
+        self.batch_write(
+            items
+                .iter()
+                .map(|(user_side, _)| request(user_side))
+                .collect::<Result<_, _>>()?,
+        )
+        .await?;
+        self.batch_write(
+            items
+                .iter()
+                .map(|(_, group_side)| request(group_side))
+                .collect::<Result<_, _>>()?,
+        )
+        .await
+    }
+
     /// The two items of a membership: (user side, group side).
     fn membership_items(
         &self,
@@ -572,26 +601,7 @@ impl Directory for DirectoryTable {
         group: &GroupId,
         users: &[UserId],
     ) -> Result<(), StoreError> {
-        // The user side first: when the evaluator sees the group side in the
-        // stream, the user's groups already include this one.
-        let items: Vec<(MemberItem, MemberItem)> = users
-            .iter()
-            .map(|u| self.membership_items(org, group, u))
-            .collect();
-        self.batch_write(
-            items
-                .iter()
-                .map(|(user_side, _)| put_request(user_side))
-                .collect::<Result<_, _>>()?,
-        )
-        .await?;
-        self.batch_write(
-            items
-                .iter()
-                .map(|(_, group_side)| put_request(group_side))
-                .collect::<Result<_, _>>()?,
-        )
-        .await
+        self.write_memberships(org, group, users, put_request).await
     }
 
     async fn remove_members(
@@ -600,25 +610,8 @@ impl Directory for DirectoryTable {
         group: &GroupId,
         users: &[UserId],
     ) -> Result<(), StoreError> {
-        // The user side first, for the same reason as in `add_members`.
-        let items: Vec<(MemberItem, MemberItem)> = users
-            .iter()
-            .map(|u| self.membership_items(org, group, u))
-            .collect();
-        self.batch_write(
-            items
-                .iter()
-                .map(|(user_side, _)| delete_request(user_side))
-                .collect::<Result<_, _>>()?,
-        )
-        .await?;
-        self.batch_write(
-            items
-                .iter()
-                .map(|(_, group_side)| delete_request(group_side))
-                .collect::<Result<_, _>>()?,
-        )
-        .await
+        self.write_memberships(org, group, users, delete_request)
+            .await
     }
 
     async fn members(

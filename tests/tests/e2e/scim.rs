@@ -257,6 +257,27 @@ async fn hostile_filters_and_missing_tokens_get_scim_errors() {
         assert_eq!(e["scimType"], "invalidFilter", "{bad}");
     }
 
+    // application/json is accepted; answers are application/scim+json
+    let resp = reqwest::Client::new()
+        .post(format!("{}/Users", stack().scim_url))
+        .bearer_auth(&org.scim_token)
+        .header("content-type", "application/json")
+        .body(json!({"userName": "plain-json@example.com"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    assert_eq!(resp.headers()["content-type"], "application/scim+json");
+    let resp = reqwest::Client::new()
+        .post(format!("{}/Users", stack().scim_url))
+        .bearer_auth(&org.scim_token)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("userName=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 415);
+
     let resp = reqwest::Client::new()
         .get(format!("{}/Users", stack().scim_url))
         .send()

@@ -171,6 +171,21 @@ impl DirectoryTable {
         Ok((out.items.unwrap_or_default(), more))
     }
 
+    /// The users in one lookup index partition.
+    async fn users_from_index(
+        &self,
+        index: &str,
+        key: &str,
+        value: String,
+        limit: usize,
+    ) -> Result<Vec<StoredUser>, StoreError> {
+        self.query_index(index, key, value, limit)
+            .await?
+            .into_iter()
+            .map(|i| from_item::<UserItem>(i).and_then(stored_user))
+            .collect()
+    }
+
     /// Up to `limit` items of a lookup index partition.
     async fn query_index(
         &self,
@@ -472,11 +487,8 @@ impl Directory for DirectoryTable {
         external_id: &str,
         limit: usize,
     ) -> Result<Vec<StoredUser>, StoreError> {
-        self.query_index("gsi2", "gsi2pk", external_id_gsi(org, external_id), limit)
-            .await?
-            .into_iter()
-            .map(|i| from_item::<UserItem>(i).and_then(stored_user))
-            .collect()
+        self.users_from_index("gsi2", "gsi2pk", external_id_gsi(org, external_id), limit)
+            .await
     }
 
     async fn find_users_by_email(
@@ -485,11 +497,8 @@ impl Directory for DirectoryTable {
         email: &str,
         limit: usize,
     ) -> Result<Vec<StoredUser>, StoreError> {
-        self.query_index("gsi3", "gsi3pk", email_gsi(org, email), limit)
-            .await?
-            .into_iter()
-            .map(|i| from_item::<UserItem>(i).and_then(stored_user))
-            .collect()
+        self.users_from_index("gsi3", "gsi3pk", email_gsi(org, email), limit)
+            .await
     }
 
     async fn find_groups_by_name(

@@ -1,13 +1,20 @@
-//! The admin API (`/api/v1/...`): rules, sync on/off, activity history.
+//! The admin API (`/api/v1/...`): rules (with preview and the
+//! mass-suspension guardrail), sync on/off, explain, activity history.
 //! Authenticated by the organization's admin token.
 
+mod explain;
+mod preview;
 mod routes;
+mod rules;
+
+use std::time::Duration;
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use lambda_runtime::LambdaEvent;
 use user_sync_aws::dynamo::{DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, number, required};
 use user_sync_aws::http::{HttpRequest, RequestError};
+use user_sync_aws::product_api::HttpProductApi;
 
 pub use routes::{ApiError, route};
 
@@ -15,11 +22,23 @@ pub use routes::{ApiError, route};
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const PREFIX: &str = "/api/v1";
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     pub directory_table: String,
     pub state_table: String,
     pub activity_retention_days: u32,
+    pub product_api_url: String,
+    pub product_api_key: String,
+    pub product_api_timeout: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("directory_table", &self.directory_table)
+            .field("product_api_url", &self.product_api_url)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Config {
@@ -28,6 +47,13 @@ impl Config {
             directory_table: required(get, "DIRECTORY_TABLE")?,
             state_table: required(get, "STATE_TABLE")?,
             activity_retention_days: number(get, "ACTIVITY_RETENTION_DAYS", 365u32)?,
+            product_api_url: required(get, "PRODUCT_API_URL")?,
+            product_api_key: required(get, "PRODUCT_API_KEY")?,
+            product_api_timeout: Duration::from_millis(number(
+                get,
+                "PRODUCT_API_TIMEOUT_MS",
+                3_000u64,
+            )?),
         })
     }
 }
@@ -36,15 +62,21 @@ impl Config {
 pub struct Deps {
     pub directory: DirectoryTable,
     pub state: StateTable,
+    pub product_api: HttpProductApi,
 }
 
 impl Deps {
-    pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Self {
+    pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Result<Self, lambda_runtime::Error> {
         let ddb = aws_sdk_dynamodb::Client::new(sdk);
-        Self {
+        Ok(Self {
             directory: DirectoryTable::new(ddb.clone(), config.directory_table),
             state: StateTable::new(ddb, config.state_table, config.activity_retention_days),
-        }
+            product_api: HttpProductApi::new(
+                &config.product_api_url,
+                config.product_api_key,
+                config.product_api_timeout,
+            )?,
+        })
     }
 }
 
@@ -69,5 +101,5 @@ pub async fn handle(
             );
         }
     };
-    Ok(Box::pin(route(&deps.directory, &deps.state, &req)).await)
+    Ok(Box::pin(route(&deps.directory, &deps.state, &deps.product_api, &req)).await)
 }

@@ -1,7 +1,5 @@
 //! Admin API routes, written against the core ports.
 
-use std::collections::BTreeSet;
-
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -10,18 +8,22 @@ use user_sync_aws::http::{HttpRequest, response};
 use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry, Subject, SubjectKind};
 use user_sync_core::auth::{AuthError, StoredToken, TokenKind, authenticate};
-use user_sync_core::ids::{GroupId, RuleId, new_id};
-use user_sync_core::ports::{Configuration, Directory, Organizations, SyncSettings, SyncState};
-use user_sync_core::rules::{AdminRole, Priority, Rule};
+use user_sync_core::ports::{
+    Configuration, Directory, Organizations, ProductApi, SyncSettings, SyncState,
+};
+use user_sync_core::rules::Rule;
 use user_sync_core::state::Outcome;
 
 use crate::PREFIX;
+use crate::explain::explain;
+use crate::rules::{Ctx, sync_on_guardrail};
+
+/// Attempts when a rule changed while sync was being switched.
+const WRITE_ATTEMPTS: usize = 3;
 
 /// Default and largest page of activity entries.
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 200;
-/// Most rules per organization.
-pub const MAX_RULES: usize = 500;
 
 /// The one error format of the admin API: `{"error": {"code", "message"}}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +48,7 @@ impl ApiError {
     }
 }
 
-fn store_error(e: StoreError) -> ApiError {
+pub(crate) fn store_error(e: StoreError) -> ApiError {
     match e {
         StoreError::NotFound => ApiError::new(404, "not_found", "not found"),
         StoreError::Conflict(_) => ApiError::new(
@@ -72,35 +74,43 @@ fn ok(status: u16, body: &Value) -> ApiGatewayV2httpResponse {
     response(status, "application/json", body.to_string(), &[])
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     user_sync_core::time::format(time::OffsetDateTime::now_utc())
 }
 
-fn parse_body<T: serde::de::DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
+pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
     serde_json::from_slice(&req.body)
         .map_err(|e| ApiError::new(400, "invalid_body", format!("invalid JSON body: {e}")))
 }
 
 /// Routes one request.
-pub async fn route<D, S>(directory: &D, state: &S, req: &HttpRequest) -> ApiGatewayV2httpResponse
+pub async fn route<D, S, P>(
+    directory: &D,
+    state: &S,
+    product_api: &P,
+    req: &HttpRequest,
+) -> ApiGatewayV2httpResponse
 where
     D: Directory + Configuration + Organizations,
     S: SyncState,
+    P: ProductApi,
 {
-    match route_inner(directory, state, req).await {
+    match route_inner(directory, state, product_api, req).await {
         Ok(r) => r,
         Err(e) => e.response(),
     }
 }
 
-async fn route_inner<D, S>(
+async fn route_inner<D, S, P>(
     directory: &D,
     state: &S,
+    product_api: &P,
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ApiError>
 where
     D: Directory + Configuration + Organizations,
     S: SyncState,
+    P: ProductApi,
 {
     let Some(segments) = req.segments_after(PREFIX) else {
         return Err(ApiError::new(404, "not_found", "no such endpoint"));
@@ -117,15 +127,22 @@ where
             ));
         }
     };
+    let rules = Ctx {
+        directory,
+        state,
+        product_api,
+        token: &token,
+    };
     match (req.method.as_str(), segments.as_slice()) {
-        ("GET", ["rules"]) => {
-            let (rules, _) = directory
-                .rules_and_sync(&token.org_id)
-                .await
-                .map_err(store_error)?;
-            Ok(ok(200, &json!({"rules": rules})))
-        }
-        ("POST", ["rules"]) => create_rule(directory, state, &token, req).await,
+        ("GET", ["rules"]) => rules.list().await,
+        ("POST", ["rules"]) => rules.create(req).await,
+        ("POST", ["rules", "preview"]) => rules.preview(req).await,
+        ("PUT", ["rules", "order"]) => rules.reorder(req).await,
+        ("GET", ["rules", id]) => rules.get(id).await,
+        ("PUT", ["rules", id]) => rules.replace(id, req, false).await,
+        ("PATCH", ["rules", id]) => rules.replace(id, req, true).await,
+        ("DELETE", ["rules", id]) => rules.delete(id, req).await,
+        ("POST", ["rules", id, "move"]) => rules.move_rule(id, req).await,
         ("GET", ["sync"]) => {
             let (_, sync) = directory
                 .rules_and_sync(&token.org_id)
@@ -135,138 +152,18 @@ where
         }
         ("PUT", ["sync"]) => put_sync(directory, state, &token, req).await,
         ("GET", ["activity"]) => activity(state, &token, req).await,
+        ("GET", ["users", id, "assignment"]) => explain(directory, state, &token.org_id, id).await,
         _ => Err(ApiError::new(404, "not_found", "no such endpoint")),
     }
-}
-
-/// The body of `POST /rules`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct NewRule {
-    group_id: String,
-    #[serde(default)]
-    description: String,
-    priority: Option<u32>,
-    #[serde(default)]
-    products: BTreeSet<String>,
-    #[serde(default)]
-    admin_role: Option<AdminRole>,
-    #[serde(default)]
-    user_group: Option<String>,
-    #[serde(default)]
-    device_groups: BTreeSet<String>,
-    #[serde(default)]
-    settings_template: Option<String>,
-    #[serde(default)]
-    email_template: Option<String>,
-    #[serde(default)]
-    language: Option<String>,
-}
-
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new(422, "invalid_rule", message)
-}
-
-fn bounded(set: &BTreeSet<String>, what: &str) -> Result<(), ApiError> {
-    if set.len() > 100 || set.iter().any(|s| s.is_empty() || s.len() > 200) {
-        return Err(invalid(format!(
-            "{what}: at most 100 names of 1 to 200 characters"
-        )));
-    }
-    Ok(())
-}
-
-async fn create_rule<D, S>(
-    directory: &D,
-    state: &S,
-    token: &StoredToken,
-    req: &HttpRequest,
-) -> Result<ApiGatewayV2httpResponse, ApiError>
-where
-    D: Directory + Configuration,
-    S: SyncState,
-{
-    let body: NewRule = parse_body(req)?;
-    let org = &token.org_id;
-    let group_id = GroupId::parse(&body.group_id).map_err(|e| invalid(e.to_string()))?;
-    if directory
-        .get_group(org, &group_id)
-        .await
-        .map_err(store_error)?
-        .is_none()
-    {
-        return Err(invalid(
-            "groupId does not name a directory group of this organization",
-        ));
-    }
-    bounded(&body.products, "products")?;
-    bounded(&body.device_groups, "deviceGroups")?;
-    if body.description.len() > 500 {
-        return Err(invalid("description: at most 500 characters"));
-    }
-    let (rules, _) = directory.rules_and_sync(org).await.map_err(store_error)?;
-    if rules.len() >= MAX_RULES {
-        return Err(invalid(format!(
-            "at most {MAX_RULES} rules per organization"
-        )));
-    }
-    let next = u32::try_from(rules.len())
-        .unwrap_or(u32::MAX)
-        .saturating_add(1);
-    let priority =
-        Priority::new(body.priority.unwrap_or(next)).map_err(|e| invalid(e.to_string()))?;
-    if rules.iter().any(|r| r.priority == priority) {
-        return Err(ApiError::new(
-            409,
-            "priority_taken",
-            format!("another rule has priority {}", priority.get()),
-        ));
-    }
-    let mut random = [0u8; 16];
-    getrandom::fill(&mut random).map_err(|_| ApiError::new(500, "internal", "internal error"))?;
-    let rule = Rule {
-        id: RuleId::parse(&new_id(random))
-            .map_err(|_| ApiError::new(500, "internal", "internal error"))?,
-        group_id,
-        description: body.description,
-        priority,
-        products: body.products,
-        admin_role: body.admin_role,
-        user_group: body.user_group,
-        device_groups: body.device_groups,
-        settings_template: body.settings_template,
-        email_template: body.email_template,
-        language: body.language,
-    };
-    directory
-        .create_rule(org, &rule)
-        .await
-        .map_err(store_error)?;
-    let at = now();
-    let mut entry = ActivityEntry::new(
-        at,
-        &format!("rule#{}", rule.id),
-        &token.name,
-        Action::RuleCreated,
-        Subject {
-            kind: SubjectKind::Rule,
-            id: rule.id.to_string(),
-        },
-        Outcome::Success,
-    );
-    entry.details = json!({"priority": rule.priority.get(), "groupId": rule.group_id});
-    state
-        .append_activity(org, &entry)
-        .await
-        .map_err(store_error)?;
-    info!(org = %org, rule_id = %rule.id, "rule created");
-    Ok(ok(201, &json!(rule)))
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SyncBody {
     enabled: bool,
+    /// Go ahead although the guardrail would refuse.
+    #[serde(default)]
+    confirm: bool,
 }
 
 async fn put_sync<D, S>(
@@ -276,29 +173,58 @@ async fn put_sync<D, S>(
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ApiError>
 where
-    D: Configuration,
+    D: Directory + Configuration + Organizations,
     S: SyncState,
 {
     let body: SyncBody = parse_body(req)?;
     let org = &token.org_id;
-    let (rules, current) = directory.rules_and_sync(org).await.map_err(store_error)?;
-    if body.enabled && !rules.iter().any(Rule::grants_full_admin) {
+    let mut written = None;
+    for _ in 0..WRITE_ATTEMPTS {
+        let set = directory.rule_set(org).await.map_err(store_error)?;
+        let rules = set.rules();
+        if body.enabled && !rules.iter().any(Rule::grants_full_admin) {
+            return Err(ApiError::new(
+                409,
+                "full_admin_rule_required",
+                "sync cannot be turned on until at least one rule grants Full Admin",
+            ));
+        }
+        if set.sync.enabled == body.enabled {
+            return Ok(ok(200, &json!(set.sync)));
+        }
+        if body.enabled && !body.confirm {
+            let g = sync_on_guardrail(directory, state, org, &rules).await?;
+            if g.confirmation_required {
+                return Err(ApiError::new(
+                    409,
+                    "mass_suspension",
+                    g.message("turning sync on"),
+                ));
+            }
+        }
+        let sync = SyncSettings {
+            enabled: body.enabled,
+            changed_at: Some(now()),
+            changed_by: Some(token.name.clone()),
+        };
+        match directory.put_sync(org, &sync, set.version).await {
+            Ok(()) => {
+                written = Some(sync);
+                break;
+            }
+            // a rule changed meanwhile: check again
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+    let Some(sync) = written else {
         return Err(ApiError::new(
             409,
-            "full_admin_rule_required",
-            "sync cannot be turned on until at least one rule grants Full Admin",
+            "conflict",
+            "the rules kept changing while this request was applied; retry",
         ));
-    }
-    if current.enabled == body.enabled {
-        return Ok(ok(200, &json!(current)));
-    }
-    let at = now();
-    let sync = SyncSettings {
-        enabled: body.enabled,
-        changed_at: Some(at.clone()),
-        changed_by: Some(token.name.clone()),
     };
-    directory.put_sync(org, &sync).await.map_err(store_error)?;
+    let at = sync.changed_at.clone().unwrap_or_else(now);
     let action = if body.enabled {
         Action::SyncEnabled
     } else {

@@ -14,12 +14,14 @@ use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_runtime::LambdaEvent;
 use tracing::{Instrument, info, info_span, warn};
-use user_sync_aws::dynamo::items::DirectoryRecord;
+use user_sync_aws::dynamo::items::{DirectoryRecord, RuleItem};
 use user_sync_aws::dynamo::{DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, required};
 use user_sync_aws::sqs::SqsJobQueue;
-use user_sync_core::ids::{OrgId, UserId};
-use user_sync_core::ports::{Configuration, Directory, JobQueue, SyncState};
+use user_sync_core::fanout::FanOutTask;
+use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
+use user_sync_core::ports::{Configuration, Directory, FanOuts, JobQueue, SyncState};
+use user_sync_core::rules::Rule;
 
 pub use reconcile::{Context, Reconciler};
 
@@ -65,15 +67,34 @@ impl Deps {
     }
 }
 
-/// Users a record affects.
+/// What one stream record asks of the evaluator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Affected {
     Nobody,
     Users(OrgId, BTreeSet<UserId>),
-    /// Members of these groups (a rule change).
-    Groups(OrgId, BTreeSet<user_sync_core::ids::GroupId>),
-    /// Every directory user of the organization (sync turned on).
+    /// Members of these groups (a rule change): started as a fan-out task.
+    Groups(OrgId, BTreeSet<GroupId>),
+    /// Rules whose order relative to the others changed (old and new order):
+    /// the members of their groups, as a fan-out task.
+    Reordered(OrgId, Vec<RuleId>, Vec<RuleId>),
+    /// Every directory user of the organization (sync turned on), as a
+    /// fan-out task.
     Everyone(OrgId),
+    /// The next chunk of a fan-out task.
+    Chunk(OrgId, Box<FanOutTask>),
+}
+
+impl Affected {
+    pub fn org(&self) -> Option<&OrgId> {
+        match self {
+            Affected::Nobody => None,
+            Affected::Users(org, _)
+            | Affected::Groups(org, _)
+            | Affected::Reordered(org, _, _)
+            | Affected::Everyone(org)
+            | Affected::Chunk(org, _) => Some(org),
+        }
+    }
 }
 
 fn parse(image: &serde_dynamo::Item) -> Result<DirectoryRecord, serde_dynamo::Error> {
@@ -83,7 +104,14 @@ fn parse(image: &serde_dynamo::Item) -> Result<DirectoryRecord, serde_dynamo::Er
     DirectoryRecord::parse(image.clone())
 }
 
-/// Decides which users one stream record affects, from its images alone.
+/// A rule as stored, without its priority (the order item holds that).
+fn rule_content(item: &RuleItem) -> Option<Rule> {
+    let mut rule = item.rule().ok()?;
+    rule.priority = user_sync_core::rules::Priority::new(1).ok()?;
+    Some(rule)
+}
+
+/// Decides what one stream record asks for, from its images alone.
 pub fn affected(record: &EventRecord) -> Result<Affected, serde_dynamo::Error> {
     let old = parse(&record.change.old_image)?;
     let new = parse(&record.change.new_image)?;
@@ -103,9 +131,9 @@ pub fn affected(record: &EventRecord) -> Result<Affected, serde_dynamo::Error> {
             Affected::Users(m.org_id, BTreeSet::from([m.user_id]))
         }
         (old, DirectoryRecord::Rule(n)) => {
-            let mut groups = BTreeSet::from([n.group_id]);
+            let mut groups = BTreeSet::from([n.group_id.clone()]);
             if let DirectoryRecord::Rule(o) = old {
-                if o.rule == n.rule {
+                if rule_content(&o) == rule_content(&n) {
                     return Ok(Affected::Nobody);
                 }
                 groups.insert(o.group_id);
@@ -113,6 +141,23 @@ pub fn affected(record: &EventRecord) -> Result<Affected, serde_dynamo::Error> {
             Affected::Groups(n.org_id, groups)
         }
         (DirectoryRecord::Rule(o), _) => Affected::Groups(o.org_id, BTreeSet::from([o.group_id])),
+        (old, DirectoryRecord::Order(n)) => {
+            let before = match old {
+                DirectoryRecord::Order(o) => o.rule_ids,
+                _ => Vec::new(),
+            };
+            // rules added or removed are their own records; only a change of
+            // the relative order of the rules in both lists matters here
+            let kept_old: Vec<&RuleId> =
+                before.iter().filter(|id| n.rule_ids.contains(id)).collect();
+            let kept_new: Vec<&RuleId> =
+                n.rule_ids.iter().filter(|id| before.contains(id)).collect();
+            if kept_old == kept_new {
+                Affected::Nobody
+            } else {
+                Affected::Reordered(n.org_id, before.clone(), n.rule_ids.clone())
+            }
+        }
         (old, DirectoryRecord::Sync(n)) => {
             let was = matches!(old, DirectoryRecord::Sync(ref o) if o.enabled);
             if n.enabled && !was {
@@ -121,6 +166,13 @@ pub fn affected(record: &EventRecord) -> Result<Affected, serde_dynamo::Error> {
                 Affected::Nobody
             }
         }
+        (_, DirectoryRecord::FanOut(n)) if !n.done => match n.task() {
+            Ok(task) => Affected::Chunk(n.org_id, Box::new(task)),
+            Err(e) => {
+                warn!(error = %e, "unreadable fan-out task skipped");
+                Affected::Nobody
+            }
+        },
         _ => Affected::Nobody,
     })
 }
@@ -148,7 +200,7 @@ pub async fn process<D, S, Q>(
     records: Vec<EventRecord>,
 ) -> DynamoDbEventResponse
 where
-    D: Directory + Configuration,
+    D: Directory + Configuration + FanOuts,
     S: SyncState,
     Q: JobQueue,
 {
@@ -171,7 +223,7 @@ where
                     return Ok(());
                 }
             };
-            reconciler.apply(&mut contexts, affected).await
+            reconciler.apply(&mut contexts, affected, &seq).await
         }
         .instrument(span)
         .await;

@@ -1,15 +1,20 @@
-//! From "these users are affected" to stored desired states and jobs.
+//! From "these users are affected" to stored desired states and jobs, and
+//! fan-out tasks processed a bounded chunk at a time.
 
 use std::collections::{BTreeSet, HashMap};
 
 use futures::StreamExt;
 use tracing::{debug, info};
 use user_sync_core::StoreError;
-use user_sync_core::ids::{GroupId, OrgId, UserId};
+use user_sync_core::fanout::{FanOutScope, FanOutTask, Source};
+use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
 use user_sync_core::job::EntitlementJob;
-use user_sync_core::ports::{Configuration, Directory, JobQueue, SyncSettings, SyncState};
+use user_sync_core::ports::{
+    Configuration, Directory, FanOuts, JobQueue, StoredUser, SyncSettings, SyncState,
+};
+use user_sync_core::rules::preview::moved;
 use user_sync_core::rules::{Rule, effective_assignment};
-use user_sync_core::state::{Decision, decide};
+use user_sync_core::state::{Computed, Decision, DesiredState, SyncStatus, decide};
 
 use crate::Affected;
 
@@ -18,14 +23,35 @@ use crate::Affected;
 pub struct Context {
     pub rules: Vec<Rule>,
     pub sync: SyncSettings,
+    /// The groups the rules name: the only memberships that matter.
+    pub rule_groups: BTreeSet<GroupId>,
 }
 
-/// Users reconciled at once during a fan-out.
-const FAN_OUT_CONCURRENCY: usize = 8;
-/// Page size when listing members or users.
-const PAGE: usize = 200;
+impl Context {
+    pub fn new(rules: Vec<Rule>, sync: SyncSettings) -> Self {
+        let rule_groups = rules.iter().map(|r| r.group_id.clone()).collect();
+        Self {
+            rules,
+            sync,
+            rule_groups,
+        }
+    }
+}
+
+/// Users per fan-out chunk: one chunk is one invocation's work, far within
+/// the function's timeout at any group size.
+pub const CHUNK: usize = 500;
+/// Desired-state writes in flight at once.
+const WRITE_CONCURRENCY: usize = 16;
+/// Up to this many rule groups, memberships are read as user × group keys in
+/// batches of 100; beyond, each user's groups are queried.
+const BATCHED_MEMBERSHIP_GROUPS: usize = 25;
 /// Attempts when another invocation moved a user's generation meanwhile.
 const CONFLICT_ATTEMPTS: usize = 3;
+
+fn now() -> String {
+    user_sync_core::time::format(time::OffsetDateTime::now_utc())
+}
 
 pub struct Reconciler<'a, D, S, Q> {
     pub directory: &'a D,
@@ -33,160 +59,361 @@ pub struct Reconciler<'a, D, S, Q> {
     pub jobs: &'a Q,
 }
 
+/// One user's decision, ready to be written.
+struct Pending {
+    user: UserId,
+    next: DesiredState,
+    expected: Option<u64>,
+    job: bool,
+}
+
 impl<D, S, Q> Reconciler<'_, D, S, Q>
 where
-    D: Directory + Configuration,
+    D: Directory + Configuration + FanOuts,
     S: SyncState,
     Q: JobQueue,
 {
+    /// Does what one record asks; `cause` is its sequence number.
     pub async fn apply(
         &self,
         contexts: &mut HashMap<OrgId, Context>,
         affected: Affected,
+        cause: &str,
     ) -> Result<(), StoreError> {
-        let org = match &affected {
-            Affected::Nobody => return Ok(()),
-            Affected::Users(org, _) | Affected::Groups(org, _) | Affected::Everyone(org) => {
-                org.clone()
-            }
+        let Some(org) = affected.org().cloned() else {
+            return Ok(());
         };
-        // A rule or sync change alters the configuration itself: what was
-        // read earlier in this batch is stale now.
-        if matches!(affected, Affected::Groups(..) | Affected::Everyone(_)) {
+        // A rule, order or sync change alters the configuration itself: what
+        // was read earlier in this batch is stale now.
+        if matches!(
+            affected,
+            Affected::Groups(..) | Affected::Reordered(..) | Affected::Everyone(_)
+        ) {
             contexts.remove(&org);
         }
         if !contexts.contains_key(&org) {
             let (rules, sync) = self.directory.rules_and_sync(&org).await?;
-            contexts.insert(org.clone(), Context { rules, sync });
+            contexts.insert(org.clone(), Context::new(rules, sync));
         }
         let Some(ctx) = contexts.get(&org) else {
             return Ok(());
         };
         if !ctx.sync.enabled {
-            // nothing is applied while sync is off; turning it on reconciles everyone
+            // nothing is applied while sync is off; turning it on reconciles
+            // everyone, so a fan-out under way can stop
             debug!(org = %org, "sync is off");
+            if let Affected::Chunk(_, task) = affected {
+                self.cancel(&org, &task).await?;
+            }
             return Ok(());
         }
+        let start = |reason: &str, scope: FanOutScope| {
+            FanOutTask::new(format!("{reason}-{cause}"), reason, scope, now())
+        };
         match affected {
             Affected::Nobody => Ok(()),
-            Affected::Users(_, users) => self.users(&org, ctx, users.into_iter().collect()).await,
-            Affected::Groups(_, groups) => self.groups(&org, ctx, groups).await,
-            Affected::Everyone(_) => self.everyone(&org, ctx).await,
-        }
-    }
-
-    async fn groups(
-        &self,
-        org: &OrgId,
-        ctx: &Context,
-        groups: BTreeSet<GroupId>,
-    ) -> Result<(), StoreError> {
-        for group in groups {
-            let mut after: Option<UserId> = None;
-            loop {
-                let (members, next) = self
-                    .directory
-                    .members(org, &group, after.as_ref(), PAGE)
-                    .await?;
-                self.users(org, ctx, members).await?;
-                match next {
-                    Some(n) => after = Some(n),
-                    None => break,
+            Affected::Users(_, users) => {
+                let ids: Vec<UserId> = users.into_iter().collect();
+                self.reconcile_ids(&org, ctx, &ids, cause).await.map(drop)
+            }
+            Affected::Groups(_, groups) => {
+                let task = start(
+                    "rule",
+                    FanOutScope::Groups {
+                        groups: groups.into_iter().collect(),
+                    },
+                );
+                self.start(&org, &task).await
+            }
+            Affected::Reordered(_, old, new) => {
+                let kept_old: Vec<&RuleId> = old.iter().filter(|id| new.contains(id)).collect();
+                let kept_new: Vec<&RuleId> = new.iter().filter(|id| old.contains(id)).collect();
+                let moved: BTreeSet<&RuleId> = moved(&kept_old, &kept_new).into_iter().collect();
+                let groups: BTreeSet<GroupId> = ctx
+                    .rules
+                    .iter()
+                    .filter(|r| moved.contains(&r.id))
+                    .map(|r| r.group_id.clone())
+                    .collect();
+                if groups.is_empty() {
+                    return Ok(());
                 }
+                let task = start(
+                    "order",
+                    FanOutScope::Groups {
+                        groups: groups.into_iter().collect(),
+                    },
+                );
+                self.start(&org, &task).await
             }
-        }
-        Ok(())
-    }
-
-    async fn everyone(&self, org: &OrgId, ctx: &Context) -> Result<(), StoreError> {
-        let mut after: Option<UserId> = None;
-        loop {
-            let (users, next) = self.directory.list_users(org, after.as_ref(), PAGE).await?;
-            self.users(org, ctx, users.into_iter().map(|u| u.user.id).collect())
-                .await?;
-            match next {
-                Some(n) => after = Some(n),
-                None => return Ok(()),
+            Affected::Everyone(_) => {
+                self.start(&org, &start("sync_on", FanOutScope::Everyone))
+                    .await
             }
+            Affected::Chunk(_, task) => self.chunk(&org, ctx, &task).await,
         }
     }
 
-    /// Reconciles users and sends their jobs in batches.
-    async fn users(
+    async fn start(&self, org: &OrgId, task: &FanOutTask) -> Result<(), StoreError> {
+        info!(org = %org, task = %task.id, reason = %task.reason, "fan-out started");
+        self.directory.start_fan_out(org, task).await
+    }
+
+    async fn cancel(&self, org: &OrgId, task: &FanOutTask) -> Result<(), StoreError> {
+        let mut done = task.clone();
+        done.chunk += 1;
+        done.done = true;
+        done.updated_at = now();
+        match self.directory.advance_fan_out(org, &done).await {
+            Ok(()) | Err(StoreError::Conflict(_)) => {
+                info!(org = %org, task = %task.id, "fan-out stopped: sync is off");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One chunk of a fan-out task: a page of users reconciled, then the
+    /// position stored, which triggers the next chunk.
+    async fn chunk(&self, org: &OrgId, ctx: &Context, seen: &FanOutTask) -> Result<(), StoreError> {
+        // a replayed record of a chunk done before: the stored task is ahead
+        let Some(task) = self.directory.get_fan_out(org, &seen.id).await? else {
+            return Ok(());
+        };
+        if task.done || task.chunk != seen.chunk {
+            return Ok(());
+        }
+        let cause = task.chunk_cause();
+        let (users, jobs, next) = match task.source() {
+            Source::Finished => (0, 0, None),
+            Source::Group(group) => {
+                let (ids, next) = self
+                    .directory
+                    .members(org, group, task.position.after.as_ref(), CHUNK)
+                    .await?;
+                let jobs = self.reconcile_ids(org, ctx, &ids, &cause).await?;
+                (ids.len(), jobs, next)
+            }
+            Source::Everyone => {
+                let (users, next) = self
+                    .directory
+                    .list_users(org, task.position.after.as_ref(), CHUNK)
+                    .await?;
+                let n = users.len();
+                let jobs = self.reconcile(org, ctx, users, &cause).await?;
+                (n, jobs, next)
+            }
+        };
+        let advanced = task.advanced(
+            u64::try_from(users).unwrap_or(u64::MAX),
+            u64::try_from(jobs).unwrap_or(u64::MAX),
+            next,
+            now(),
+        );
+        info!(
+            org = %org,
+            task = %task.id,
+            chunk = advanced.chunk,
+            users = advanced.users,
+            jobs = advanced.jobs,
+            done = advanced.done,
+            "fan-out progress"
+        );
+        match self.directory.advance_fan_out(org, &advanced).await {
+            // another invocation advanced it: its record carries on
+            Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn reconcile_ids(
         &self,
         org: &OrgId,
         ctx: &Context,
-        users: Vec<UserId>,
-    ) -> Result<(), StoreError> {
-        let results: Vec<Result<Option<EntitlementJob>, StoreError>> = futures::stream::iter(users)
-            .map(|user| self.user(org, ctx, user))
-            .buffer_unordered(FAN_OUT_CONCURRENCY)
-            .collect()
-            .await;
-        let mut jobs = Vec::new();
+        ids: &[UserId],
+        cause: &str,
+    ) -> Result<usize, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let users = self.directory.get_users(org, ids).await?;
+        self.reconcile(org, ctx, users, cause).await
+    }
+
+    /// The rule groups each user is in.
+    async fn rule_memberships(
+        &self,
+        org: &OrgId,
+        ctx: &Context,
+        ids: &[UserId],
+    ) -> Result<HashMap<UserId, BTreeSet<GroupId>>, StoreError> {
+        if ctx.rule_groups.is_empty() {
+            return Ok(HashMap::new());
+        }
+        if ctx.rule_groups.len() <= BATCHED_MEMBERSHIP_GROUPS {
+            return self
+                .directory
+                .memberships_among(org, ids, &ctx.rule_groups)
+                .await;
+        }
+        let results: Vec<Result<(UserId, BTreeSet<GroupId>), StoreError>> =
+            futures::stream::iter(ids.iter().cloned())
+                .map(|u| async move {
+                    let groups = self.directory.groups_of(org, &u).await?;
+                    Ok((u, groups))
+                })
+                .buffer_unordered(WRITE_CONCURRENCY)
+                .collect()
+                .await;
+        results.into_iter().collect()
+    }
+
+    /// Reconciles users: batched reads, one conditional write per changed
+    /// user, jobs sent in batches. Returns the number of jobs sent.
+    async fn reconcile(
+        &self,
+        org: &OrgId,
+        ctx: &Context,
+        users: Vec<StoredUser>,
+        cause: &str,
+    ) -> Result<usize, StoreError> {
+        if users.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<UserId> = users.iter().map(|u| u.user.id.clone()).collect();
+        let mut memberships = self.rule_memberships(org, ctx, &ids).await?;
+        let mut states = self.state.user_states(org, &ids).await?;
+        let mut jobs: Vec<EntitlementJob> = Vec::new();
+        let mut writes: Vec<Pending> = Vec::new();
+        for user in users {
+            let id = user.user.id.clone();
+            let groups = memberships.remove(&id).unwrap_or_default();
+            let (stored, status) = states.remove(&id).unwrap_or_default();
+            match decision(ctx, &user, &groups, stored.as_ref(), status.as_ref(), cause) {
+                Decision::Nothing => {}
+                Decision::Resend(g) => jobs.push(job(org, &id, g)),
+                Decision::StoreOnly(next) => writes.push(Pending {
+                    user: id,
+                    expected: stored.map(|s| s.generation),
+                    next,
+                    job: false,
+                }),
+                Decision::Apply(next) => writes.push(Pending {
+                    user: id,
+                    expected: stored.map(|s| s.generation),
+                    next,
+                    job: true,
+                }),
+            }
+        }
+        let results: Vec<Result<Option<EntitlementJob>, StoreError>> =
+            futures::stream::iter(writes)
+                .map(|w| self.write(org, ctx, w, cause))
+                .buffer_unordered(WRITE_CONCURRENCY)
+                .collect()
+                .await;
         let mut first_error = None;
         for r in results {
             match r {
-                Ok(Some(job)) => jobs.push(job),
+                Ok(Some(j)) => jobs.push(j),
                 Ok(None) => {}
                 Err(e) => {
                     first_error.get_or_insert(e);
                 }
             }
         }
-        // send what was decided even if another user failed: the retry
-        // re-decides (and resends) only what is still outstanding
+        // send what was decided even if another user failed: the retry finds
+        // the same cause on what this attempt stored, and resends only that
         self.jobs.send_jobs(&jobs).await?;
         if !jobs.is_empty() {
             info!(org = %org, jobs = jobs.len(), "jobs enqueued");
         }
-        first_error.map_or(Ok(()), Err)
+        first_error.map_or(Ok(jobs.len()), Err)
     }
 
-    /// Computes and stores one user's desired state; returns the job to send.
-    async fn user(
+    /// Stores one decision; when another invocation moved the user's state
+    /// meanwhile, decides again from fresh reads.
+    async fn write(
         &self,
         org: &OrgId,
         ctx: &Context,
-        user_id: UserId,
+        first: Pending,
+        cause: &str,
     ) -> Result<Option<EntitlementJob>, StoreError> {
+        let mut pending = Some(first);
         for _ in 0..CONFLICT_ATTEMPTS {
-            let Some(user) = self.directory.get_user(org, &user_id).await? else {
+            let Some(w) = pending.take() else {
                 return Ok(None);
             };
-            let groups = self.directory.groups_of(org, &user_id).await?;
-            let facts = user.user.facts();
-            let assignment = effective_assignment(facts.status, &groups, &ctx.rules);
-            let (stored, status) = self.state.user_state(org, &user_id).await?;
-            let applied = status.map_or(0, |s| s.applied_generation);
-            let now = user_sync_core::time::format(time::OffsetDateTime::now_utc());
-            let expected = stored.as_ref().map(|s| s.generation);
-            let job = |generation| EntitlementJob {
-                org_id: org.clone(),
-                user_id: user_id.clone(),
-                generation,
-            };
-            let outcome = match decide(stored.as_ref(), applied, facts, assignment, now) {
-                Decision::Nothing => return Ok(None),
-                Decision::Resend(g) => return Ok(Some(job(g))),
-                Decision::StoreOnly(next) => self
-                    .state
-                    .put_desired(org, &user_id, &next, expected)
-                    .await
-                    .map(|()| None),
-                Decision::Apply(next) => {
-                    let g = next.generation;
-                    self.state
-                        .put_desired(org, &user_id, &next, expected)
-                        .await
-                        .map(|()| Some(job(g)))
-                }
-            };
-            match outcome {
-                Err(StoreError::Conflict(_)) => continue,
-                other => return other,
+            match self
+                .state
+                .put_desired(org, &w.user, &w.next, w.expected)
+                .await
+            {
+                Ok(()) => return Ok(w.job.then(|| job(org, &w.user, w.next.generation))),
+                Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e),
             }
+            let Some(user) = self.directory.get_user(org, &w.user).await? else {
+                return Ok(None);
+            };
+            let groups: BTreeSet<GroupId> = self
+                .directory
+                .groups_of(org, &w.user)
+                .await?
+                .intersection(&ctx.rule_groups)
+                .cloned()
+                .collect();
+            let (stored, status) = self.state.user_state(org, &w.user).await?;
+            let expected = stored.as_ref().map(|s| s.generation);
+            pending = match decision(ctx, &user, &groups, stored.as_ref(), status.as_ref(), cause) {
+                Decision::Nothing => return Ok(None),
+                Decision::Resend(g) => return Ok(Some(job(org, &w.user, g))),
+                Decision::StoreOnly(next) => Some(Pending {
+                    user: w.user,
+                    next,
+                    expected,
+                    job: false,
+                }),
+                Decision::Apply(next) => Some(Pending {
+                    user: w.user,
+                    next,
+                    expected,
+                    job: true,
+                }),
+            };
         }
         Err(StoreError::Conflict("the desired state kept moving".into()))
     }
+}
+
+fn job(org: &OrgId, user: &UserId, generation: u64) -> EntitlementJob {
+    EntitlementJob {
+        org_id: org.clone(),
+        user_id: user.clone(),
+        generation,
+    }
+}
+
+fn decision(
+    ctx: &Context,
+    user: &StoredUser,
+    groups: &BTreeSet<GroupId>,
+    stored: Option<&DesiredState>,
+    status: Option<&SyncStatus>,
+    cause: &str,
+) -> Decision {
+    let facts = user.user.facts();
+    let assignment = effective_assignment(facts.status, groups, &ctx.rules);
+    let applied = status.map_or(0, |s| s.applied_generation);
+    decide(
+        stored,
+        applied,
+        Computed {
+            facts,
+            assignment,
+            now: now(),
+            cause: cause.to_owned(),
+        },
+    )
 }

@@ -100,7 +100,7 @@ fn fallible<D, E: std::fmt::Display>(deps: Result<D, E>) -> Result<D, String> {
 pub fn build(setup: FunctionSetup<'_>) -> Result<AnyFunction, StackError> {
     Ok(match setup.binary {
         "scim" => build_function!(setup, scim, Http),
-        "api" => build_function!(setup, api, Http),
+        "api" => build_function!(setup, api, Http, fallible),
         "evaluator" => build_function!(setup, evaluator, Stream),
         "worker" => build_function!(setup, worker, Queue, fallible),
         "mailer" => build_function!(setup, mailer, Queue),

@@ -42,6 +42,7 @@ pub async fn create_organization(
             default_language: "en".into(),
             created: created.clone(),
             custom_attributes: Vec::new(),
+            suspension_guardrail_percent: user_sync_core::ports::DEFAULT_GUARDRAIL_PERCENT,
         })
         .await?;
     let scim = issue(

@@ -1,4 +1,5 @@
-//! The product API: `PUT` and `GET /v1/accounts/{orgId}/users/{userKey}`.
+//! The product API: `PUT` and `GET /v1/accounts/{orgId}/users/{userKey}`,
+//! and `GET /v1/accounts/{orgId}/seats`.
 //!
 //! Every call goes through [`product_call`]: added latency, then (under the
 //! lock) faults, authentication, the operation itself and the call log, then
@@ -21,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 /// An answer, kept inspectable so that the call log can record it.
 enum Reply {
     Ok(StatusCode, Box<Account>),
+    Seats(serde_json::Value),
     Err(ApiError),
 }
 
@@ -28,13 +30,14 @@ impl Reply {
     fn status(&self) -> StatusCode {
         match self {
             Reply::Ok(status, _) => *status,
+            Reply::Seats(_) => StatusCode::OK,
             Reply::Err(e) => e.status,
         }
     }
 
     fn code(&self) -> Option<&'static str> {
         match self {
-            Reply::Ok(..) => None,
+            Reply::Ok(..) | Reply::Seats(_) => None,
             Reply::Err(e) => Some(e.code),
         }
     }
@@ -50,6 +53,7 @@ impl IntoResponse for Reply {
     fn into_response(self) -> Response {
         match self {
             Reply::Ok(status, body) => (status, Json(body)).into_response(),
+            Reply::Seats(body) => (StatusCode::OK, Json(body)).into_response(),
             Reply::Err(e) => e.into_response(),
         }
     }
@@ -219,6 +223,35 @@ pub(crate) async fn get_user(
             Some(account) => Reply::Ok(StatusCode::OK, Box::new(account.clone())),
             None => Reply::Err(ApiError::not_found("no such account")),
         }
+    })
+    .await
+}
+
+/// `GET /v1/accounts/{orgId}/seats`: per product, the limit (`null`:
+/// unlimited) and the seats active accounts use.
+pub(crate) async fn get_seats(
+    State(sim): State<Simulator>,
+    Path(org_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    product_call(&sim, "GET", &org_id, "", &headers, |s| {
+        let limits = s.seats.get(&org_id).cloned().unwrap_or_default();
+        let used = s.accounts.seats_used(&org_id);
+        let products: std::collections::BTreeSet<&String> =
+            limits.keys().chain(used.keys()).collect();
+        let body: serde_json::Map<String, serde_json::Value> = products
+            .into_iter()
+            .map(|p| {
+                (
+                    p.clone(),
+                    serde_json::json!({
+                        "limit": limits.get(p),
+                        "used": used.get(p).copied().unwrap_or(0),
+                    }),
+                )
+            })
+            .collect();
+        Reply::Seats(serde_json::Value::Object(body))
     })
     .await
 }

@@ -53,6 +53,7 @@ pub fn router(state: Simulator) -> Router {
             "/v1/accounts/{org_id}/users/{user_key}",
             put(http::put_user).get(http::get_user),
         )
+        .route("/v1/accounts/{org_id}/seats", get(http::get_seats))
         .route("/control/accounts", get(control::list_accounts))
         .route(
             "/control/accounts/{org_id}/{user_key}",

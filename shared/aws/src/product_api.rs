@@ -3,8 +3,10 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use std::collections::BTreeMap;
 use user_sync_core::ids::{OrgId, UserId};
-use user_sync_core::ports::{AccountWrite, ProductApi, ProductApiError};
+
+use user_sync_core::ports::{AccountWrite, ProductApi, ProductApiError, Seats};
 use user_sync_core::state::ProductAccount;
 
 /// One reused client per process; every call has a timeout.
@@ -116,5 +118,26 @@ impl ProductApi for HttpProductApi {
             // the user; retrying later (after ops fix it) is the right move
             (s, _) => ProductApiError::Unavailable(format!("unexpected status {}", s.as_u16())),
         })
+    }
+
+    async fn seats(&self, org: &OrgId) -> Result<BTreeMap<String, Seats>, ProductApiError> {
+        let url = format!("{}/v1/accounts/{org}/seats", self.base_url);
+        let response = self
+            .client
+            .get(url)
+            .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .map_err(|_| ProductApiError::Unavailable("seats: no answer".into()))?;
+        if !response.status().is_success() {
+            return Err(ProductApiError::Unavailable(format!(
+                "seats: status {}",
+                response.status().as_u16()
+            )));
+        }
+        response
+            .json::<BTreeMap<String, Seats>>()
+            .await
+            .map_err(|_| ProductApiError::Unavailable("seats: unreadable answer".into()))
     }
 }

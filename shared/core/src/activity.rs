@@ -18,6 +18,9 @@ pub enum Action {
     WelcomeEmailSent,
     WelcomeEmailFailed,
     RuleCreated,
+    RuleUpdated,
+    RuleDeleted,
+    RulesReordered,
     SyncEnabled,
     SyncDisabled,
 }

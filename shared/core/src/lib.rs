@@ -10,6 +10,7 @@ pub mod activity;
 pub mod auth;
 pub mod directory;
 pub mod error;
+pub mod fanout;
 pub mod ids;
 pub mod job;
 pub mod mail;

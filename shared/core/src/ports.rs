@@ -4,7 +4,7 @@
 //! Every method returns domain types and a [`StoreError`] (or the port's own
 //! error) whose variants are the contract stated on each method.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 
 use serde_json::Value;
@@ -13,7 +13,8 @@ use crate::StoreError;
 use crate::activity::ActivityEntry;
 use crate::auth::StoredToken;
 use crate::directory::{DirectoryGroup, DirectoryUser};
-use crate::ids::{GroupId, OrgId, UserId};
+use crate::fanout::FanOutTask;
+use crate::ids::{GroupId, OrgId, RuleId, UserId};
 use crate::job::{EntitlementJob, MailJob};
 use crate::mail::RenderedEmail;
 use crate::rules::Rule;
@@ -30,6 +31,17 @@ pub struct Organization {
     /// Attributes of the custom SCIM extension this organization captures.
     #[serde(default)]
     pub custom_attributes: Vec<String>,
+    /// A rule change or sync-on that would suspend more than this share of
+    /// the organization's users (in percent) needs `"confirm": true`.
+    #[serde(default = "default_guardrail_percent")]
+    pub suspension_guardrail_percent: u8,
+}
+
+/// The default mass-suspension guardrail: 10 % of the organization's users.
+pub const DEFAULT_GUARDRAIL_PERCENT: u8 = 10;
+
+fn default_guardrail_percent() -> u8 {
+    DEFAULT_GUARDRAIL_PERCENT
 }
 
 /// Sync on/off.
@@ -187,28 +199,139 @@ pub trait Directory: Sync {
         org: &OrgId,
         user: &UserId,
     ) -> impl Future<Output = Result<BTreeSet<GroupId>, StoreError>> + Send;
+    /// The users that exist among `ids` (batched reads, strongly consistent);
+    /// missing ids are left out.
+    fn get_users(
+        &self,
+        org: &OrgId,
+        ids: &[UserId],
+    ) -> impl Future<Output = Result<Vec<StoredUser>, StoreError>> + Send;
+    /// For each of `users`, which of `groups` it is a member of (batched
+    /// reads of user × group, strongly consistent). Cheaper than
+    /// [`Directory::groups_of`] per user when `groups` are few, as the groups
+    /// named by rules are.
+    fn memberships_among(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+        groups: &BTreeSet<GroupId>,
+    ) -> impl Future<Output = Result<HashMap<UserId, BTreeSet<GroupId>>, StoreError>> + Send;
+    /// How many users the organization's directory holds (deleted ones too).
+    fn count_users(&self, org: &OrgId) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// A rule with its storage version (its ETag).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRule {
+    pub rule: Rule,
+    pub version: u64,
+}
+
+/// An organization's rules and sync switch, read together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSet {
+    /// In priority order; priorities are dense, 1..n.
+    pub rules: Vec<StoredRule>,
+    pub sync: SyncSettings,
+    /// Grows with every rule write and reorder (the order's ETag).
+    pub version: u64,
+}
+
+impl RuleSet {
+    pub fn rules(&self) -> Vec<Rule> {
+        self.rules.iter().map(|r| r.rule.clone()).collect()
+    }
+
+    pub fn get(&self, id: &RuleId) -> Option<&StoredRule> {
+        self.rules.iter().find(|r| &r.rule.id == id)
+    }
+
+    pub fn order(&self) -> Vec<RuleId> {
+        self.rules.iter().map(|r| r.rule.id.clone()).collect()
+    }
+}
+
+/// One change of the rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleWrite {
+    /// A new rule; MUST fail with `Conflict` when its id exists.
+    Create(Rule),
+    /// MUST fail with `Conflict` unless the stored rule has `expected_version`.
+    Update { rule: Rule, expected_version: u64 },
+    /// MUST fail with `Conflict` unless the stored rule has `expected_version`.
+    Delete { id: RuleId, expected_version: u64 },
+    /// Only the order changes.
+    Reorder,
 }
 
 /// Rules and sync settings.
 pub trait Configuration: Sync {
+    /// Every rule of the organization, in priority order, with the sync
+    /// switch and the configuration version.
+    fn rule_set(&self, org: &OrgId) -> impl Future<Output = Result<RuleSet, StoreError>> + Send;
     /// Every rule of the organization and its sync settings, read together.
     fn rules_and_sync(
         &self,
         org: &OrgId,
-    ) -> impl Future<Output = Result<(Vec<Rule>, SyncSettings), StoreError>> + Send;
-    /// MUST return `Conflict` when a rule with this id exists (callers check
-    /// that its priority is free).
-    fn create_rule(
+    ) -> impl Future<Output = Result<(Vec<Rule>, SyncSettings), StoreError>> + Send {
+        async move {
+            let set = self.rule_set(org).await?;
+            Ok((set.rules(), set.sync))
+        }
+    }
+    /// Applies one rule change and stores `order` (every rule id, highest
+    /// priority first) atomically. MUST return `Conflict` when the stored
+    /// configuration is no longer `read.version`, when the sync switch is no
+    /// longer `read.sync.enabled`, or as the write itself states.
+    fn write_rules(
         &self,
         org: &OrgId,
-        rule: &Rule,
+        write: &RuleWrite,
+        order: &[RuleId],
+        read: &RuleSet,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Stores the sync switch. MUST return `Conflict` when the configuration
+    /// is no longer at `expected_version` (a rule changed meanwhile).
     fn put_sync(
         &self,
         org: &OrgId,
         sync: &SyncSettings,
+        expected_version: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
+
+/// Fan-out tasks: a rule change or sync-on processed in bounded chunks.
+pub trait FanOuts: Sync {
+    /// Starts a task. Starting one that exists (a replayed record) is
+    /// harmless and changes nothing.
+    fn start_fan_out(
+        &self,
+        org: &OrgId,
+        task: &FanOutTask,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// `None` when there is no such task.
+    fn get_fan_out(
+        &self,
+        org: &OrgId,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<FanOutTask>, StoreError>> + Send;
+    /// Stores a task's progress. MUST return `Conflict` unless the stored
+    /// task is at chunk `task.chunk - 1` (another invocation advanced it).
+    fn advance_fan_out(
+        &self,
+        org: &OrgId,
+        task: &FanOutTask,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Tasks not done yet, oldest first (at most `limit`).
+    fn running_fan_outs(
+        &self,
+        org: &OrgId,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<FanOutTask>, StoreError>> + Send;
+}
+
+/// Users' desired states and sync statuses, by user.
+pub type UserStates = HashMap<UserId, (Option<DesiredState>, Option<SyncStatus>)>;
 
 /// Desired and applied state, sync status, activity, sent emails.
 pub trait SyncState: Sync {
@@ -218,6 +341,13 @@ pub trait SyncState: Sync {
         org: &OrgId,
         user: &UserId,
     ) -> impl Future<Output = Result<(Option<DesiredState>, Option<SyncStatus>), StoreError>> + Send;
+    /// Desired states and sync statuses of several users (batched reads,
+    /// strongly consistent); users with neither are left out.
+    fn user_states(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+    ) -> impl Future<Output = Result<UserStates, StoreError>> + Send;
     /// Stores a desired state. MUST return `Conflict` unless the stored
     /// generation is `expected_generation` (`None`: nothing stored).
     fn put_desired(
@@ -324,6 +454,15 @@ impl ProductApiError {
     }
 }
 
+/// One product's seats at the product API.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Seats {
+    /// `None`: unlimited.
+    pub limit: Option<u64>,
+    pub used: u64,
+}
+
 /// The external product API (DESIGN §5). Safe to call twice with the same state.
 pub trait ProductApi: Sync {
     fn put_account(
@@ -332,6 +471,11 @@ pub trait ProductApi: Sync {
         user_key: &UserId,
         account: &ProductAccount,
     ) -> impl Future<Output = Result<AccountWrite, ProductApiError>> + Send;
+    /// Seats per product (products without a limit may be left out).
+    fn seats(
+        &self,
+        org: &OrgId,
+    ) -> impl Future<Output = Result<std::collections::BTreeMap<String, Seats>, ProductApiError>> + Send;
 }
 
 #[derive(Debug, thiserror::Error)]

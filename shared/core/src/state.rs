@@ -20,6 +20,11 @@ pub struct DesiredState {
     pub facts: UserFacts,
     pub assignment: EffectiveAssignment,
     pub updated_at: String,
+    /// What stored this generation: the stream record, or the fan-out chunk.
+    /// When that same cause is processed again (Lambda retries a record
+    /// whose job may not have been sent), the job is sent again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
 /// The account state the product API is asked to hold (DESIGN §5).
@@ -97,27 +102,39 @@ pub enum Decision {
     StoreOnly(DesiredState),
     /// The account must change: store the new generation and enqueue a job.
     Apply(DesiredState),
-    /// Nothing changed, but the stored generation was still not applied
-    /// [`RESEND_AFTER_SECONDS`] after it was stored (its job may have been
-    /// lost between the store and the send): enqueue it again.
+    /// Nothing changed, but the stored generation is not applied yet and
+    /// either this very cause stored it (a retried record: its job may not
+    /// have been sent) or it was stored [`RESEND_AFTER_SECONDS`] ago (its
+    /// job may have been lost): enqueue it again.
     Resend(u64),
+}
+
+/// What the evaluator computed for one user, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Computed {
+    pub facts: UserFacts,
+    pub assignment: EffectiveAssignment,
+    pub now: String,
+    /// The stream record or fan-out chunk being processed.
+    pub cause: String,
 }
 
 /// Decides what a freshly computed desired state means, given what is stored.
 /// `applied_generation` is the last generation the worker applied (0: none).
-pub fn decide(
-    stored: Option<&DesiredState>,
-    applied_generation: u64,
-    facts: UserFacts,
-    assignment: EffectiveAssignment,
-    now: String,
-) -> Decision {
+pub fn decide(stored: Option<&DesiredState>, applied_generation: u64, c: Computed) -> Decision {
+    let Computed {
+        facts,
+        assignment,
+        now,
+        cause,
+    } = c;
     let Some(stored) = stored else {
         return Decision::Apply(DesiredState {
             generation: 1,
             facts,
             assignment,
             updated_at: now,
+            cause: Some(cause),
         });
     };
     let next = DesiredState {
@@ -125,12 +142,17 @@ pub fn decide(
         facts,
         assignment,
         updated_at: now,
+        cause: Some(cause),
     };
     if next.account() != stored.account() {
         return Decision::Apply(DesiredState {
             generation: stored.generation + 1,
             ..next
         });
+    }
+    let outstanding = applied_generation < stored.generation;
+    if outstanding && stored.cause == next.cause {
+        return Decision::Resend(stored.generation);
     }
     let age = match (
         crate::time::parse(&stored.updated_at),
@@ -140,11 +162,15 @@ pub fn decide(
         // an unreadable time: treat the generation as old, a duplicate job is harmless
         _ => RESEND_AFTER_SECONDS,
     };
-    if applied_generation < stored.generation && age >= RESEND_AFTER_SECONDS {
+    if outstanding && age >= RESEND_AFTER_SECONDS {
         return Decision::Resend(stored.generation);
     }
     if next.facts != stored.facts || next.assignment != stored.assignment {
-        return Decision::StoreOnly(next);
+        // the generation (and the cause that stored it) stays
+        return Decision::StoreOnly(DesiredState {
+            cause: stored.cause.clone(),
+            ..next
+        });
     }
     Decision::Nothing
 }
@@ -249,9 +275,18 @@ mod tests {
         effective_assignment(DirectoryStatus::Active, &groups, rules)
     }
 
+    fn computed(assignment: EffectiveAssignment, cause: &str) -> Computed {
+        Computed {
+            facts: facts(),
+            assignment,
+            now: "2026-01-01T00:00:30Z".into(),
+            cause: cause.into(),
+        }
+    }
+
     #[test]
     fn first_state_is_generation_one() {
-        let d = decide(None, 0, facts(), assign(&[rule("r", &["P"])]), "t".into());
+        let d = decide(None, 0, computed(assign(&[rule("r", &["P"])]), "c1"));
         assert!(matches!(d, Decision::Apply(s) if s.generation == 1));
     }
 
@@ -262,25 +297,59 @@ mod tests {
             generation: 3,
             facts: facts(),
             assignment: a.clone(),
-            updated_at: "t".into(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            cause: Some("c1".into()),
         };
         assert_eq!(
-            decide(Some(&stored), 3, facts(), a, "t2".into()),
+            decide(Some(&stored), 3, computed(a, "c2")),
             Decision::Nothing
         );
     }
 
     #[test]
-    fn unchanged_but_unapplied_is_resent() {
+    fn unchanged_but_unapplied_is_resent_by_the_same_cause() {
+        // a retried record finds what it stored itself: its job may be lost
         let a = assign(&[rule("r", &["P"])]);
         let stored = DesiredState {
             generation: 3,
             facts: facts(),
             assignment: a.clone(),
-            updated_at: "t".into(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            cause: Some("c1".into()),
         };
         assert_eq!(
-            decide(Some(&stored), 2, facts(), a, "t2".into()),
+            decide(Some(&stored), 2, computed(a.clone(), "c1")),
+            Decision::Resend(3)
+        );
+        // once applied, the same cause has nothing to do
+        assert_eq!(
+            decide(Some(&stored), 3, computed(a, "c1")),
+            Decision::Nothing
+        );
+    }
+
+    #[test]
+    fn unchanged_and_in_flight_is_not_resent_by_another_cause() {
+        let a = assign(&[rule("r", &["P"])]);
+        let stored = DesiredState {
+            generation: 3,
+            facts: facts(),
+            assignment: a.clone(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            cause: Some("c1".into()),
+        };
+        // 30 s later the job is presumably in flight
+        assert_eq!(
+            decide(Some(&stored), 2, computed(a.clone(), "c2")),
+            Decision::Nothing
+        );
+        // long after, it is presumed lost
+        let old = DesiredState {
+            updated_at: "2025-12-31T23:00:00Z".into(),
+            ..stored
+        };
+        assert_eq!(
+            decide(Some(&old), 2, computed(a, "c2")),
             Decision::Resend(3)
         );
     }
@@ -291,14 +360,13 @@ mod tests {
             generation: 3,
             facts: facts(),
             assignment: assign(&[rule("r", &["P"])]),
-            updated_at: "t".into(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            cause: Some("c1".into()),
         };
         let d = decide(
             Some(&stored),
             3,
-            facts(),
-            assign(&[rule("r", &["P", "Q"])]),
-            "t2".into(),
+            computed(assign(&[rule("r", &["P", "Q"])]), "c2"),
         );
         assert!(matches!(d, Decision::Apply(s) if s.generation == 4));
     }
@@ -309,14 +377,13 @@ mod tests {
             generation: 3,
             facts: facts(),
             assignment: assign(&[rule("r1", &["P"])]),
-            updated_at: "t".into(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            cause: Some("c1".into()),
         };
         let d = decide(
             Some(&stored),
             3,
-            facts(),
-            assign(&[rule("r2", &["P"])]),
-            "t2".into(),
+            computed(assign(&[rule("r2", &["P"])]), "c2"),
         );
         assert!(matches!(d, Decision::StoreOnly(s) if s.generation == 3));
     }

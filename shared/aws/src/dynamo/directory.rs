@@ -5,18 +5,23 @@ use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, DeleteRequest, Put, PutRequest, TransactWriteItem, WriteRequest,
+    AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, PutRequest, TransactWriteItem,
+    WriteRequest,
 };
 use serde_json::Value;
 use user_sync_core::StoreError;
 use user_sync_core::auth::StoredToken;
 use user_sync_core::directory::DirectoryGroup;
+use user_sync_core::fanout::FanOutTask;
+use user_sync_core::ids::RuleId;
 use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::ports::{
-    Configuration, Directory, Organization, Organizations, StoredUser, SyncSettings,
+    Configuration, DEFAULT_GUARDRAIL_PERCENT, Directory, FanOuts, Organization, Organizations,
+    RuleSet, RuleWrite, StoredRule, StoredUser, SyncSettings,
 };
-use user_sync_core::rules::Rule;
+use user_sync_core::rules::{Priority, Rule};
 
+use super::batch_get::batch_get;
 use super::errors::{json, map_sdk_error, shape};
 use super::items::*;
 
@@ -356,6 +361,9 @@ impl Organizations for DirectoryTable {
             default_language: o.default_language,
             created: o.created,
             custom_attributes: o.custom_attributes,
+            suspension_guardrail_percent: o
+                .suspension_guardrail_percent
+                .unwrap_or(DEFAULT_GUARDRAIL_PERCENT),
         }))
     }
 
@@ -665,6 +673,62 @@ impl Directory for DirectoryTable {
             .map(|i| from_item::<MemberItem>(i).map(|m| m.group_id))
             .collect()
     }
+
+    async fn get_users(&self, org: &OrgId, ids: &[UserId]) -> Result<Vec<StoredUser>, StoreError> {
+        let keys = ids.iter().map(|u| key(user_pk(org, u), sk::USER)).collect();
+        batch_get(&self.client, &self.table, keys)
+            .await?
+            .into_iter()
+            .map(|i| from_item::<UserItem>(i).and_then(stored_user))
+            .collect()
+    }
+
+    async fn memberships_among(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+        groups: &BTreeSet<GroupId>,
+    ) -> Result<HashMap<UserId, BTreeSet<GroupId>>, StoreError> {
+        // the user sides: they are written first, so they are never behind
+        let keys = users
+            .iter()
+            .flat_map(|u| {
+                groups
+                    .iter()
+                    .map(move |g| key(user_pk(org, u), format!("{}{g}", sk::MEMBER_OF)))
+            })
+            .collect();
+        let mut out: HashMap<UserId, BTreeSet<GroupId>> = HashMap::new();
+        for item in batch_get(&self.client, &self.table, keys).await? {
+            let m: MemberItem = from_item(item)?;
+            out.entry(m.user_id).or_default().insert(m.group_id);
+        }
+        Ok(out)
+    }
+
+    async fn count_users(&self, org: &OrgId) -> Result<u64, StoreError> {
+        let mut count = 0u64;
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("gsi1")
+                .key_condition_expression("gsi1pk = :pk")
+                .expression_attribute_values(":pk", s(users_gsi(org)))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(map_sdk_error)?;
+            count += u64::try_from(out.count).unwrap_or(0);
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(count),
+            }
+        }
+    }
 }
 
 use user_sync_core::directory::DirectoryUser;
@@ -678,6 +742,7 @@ fn org_item(org: &Organization) -> OrgItem {
         default_language: org.default_language.clone(),
         created: org.created.clone(),
         custom_attributes: org.custom_attributes.clone(),
+        suspension_guardrail_percent: Some(org.suspension_guardrail_percent),
     }
 }
 
@@ -710,9 +775,65 @@ fn group_item(org: &OrgId, g: &DirectoryGroup) -> GroupItem {
     }
 }
 
+impl DirectoryTable {
+    fn rule_item(org: &OrgId, rule: &Rule, version: u64) -> Result<RuleItem, StoreError> {
+        Ok(RuleItem {
+            pk: config_pk(org),
+            sk: format!("{}{}", sk::RULE, rule.id),
+            org_id: org.clone(),
+            rule_id: rule.id.clone(),
+            group_id: rule.group_id.clone(),
+            rule: serde_json::to_string(rule).map_err(json)?,
+            version,
+        })
+    }
+
+    /// The order item at the next configuration version, on the condition
+    /// that nobody moved it since `read`.
+    fn order_put(&self, org: &OrgId, order: &[RuleId], read: u64) -> Result<Put, StoreError> {
+        let item = to_item(&OrderItem {
+            pk: config_pk(org),
+            sk: sk::ORDER.into(),
+            org_id: org.clone(),
+            rule_ids: order.to_vec(),
+            version: read + 1,
+        })?;
+        build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk) OR version = :v")
+                .expression_attribute_values(":v", AttributeValue::N(read.to_string()))
+                .build(),
+        )
+    }
+
+    /// The sync switch is still as it was read.
+    fn sync_unchanged(&self, org: &OrgId, enabled: bool) -> Result<ConditionCheck, StoreError> {
+        let b = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(config_pk(org), sk::SYNC)));
+        let b = if enabled {
+            b.condition_expression("enabled = :t")
+                .expression_attribute_values(":t", AttributeValue::Bool(true))
+        } else {
+            b.condition_expression("attribute_not_exists(pk) OR enabled = :f")
+                .expression_attribute_values(":f", AttributeValue::Bool(false))
+        };
+        build(b.build())
+    }
+}
+
 impl Configuration for DirectoryTable {
-    async fn rules_and_sync(&self, org: &OrgId) -> Result<(Vec<Rule>, SyncSettings), StoreError> {
-        let mut rules = Vec::new();
+    async fn rule_set(&self, org: &OrgId) -> Result<RuleSet, StoreError> {
+        let mut rules: HashMap<RuleId, StoredRule> = HashMap::new();
+        let mut order = OrderItem {
+            pk: config_pk(org),
+            sk: sk::ORDER.into(),
+            org_id: org.clone(),
+            rule_ids: Vec::new(),
+            version: 0,
+        };
         let mut sync = SyncSettings {
             enabled: false,
             changed_at: None,
@@ -725,7 +846,16 @@ impl Configuration for DirectoryTable {
             };
             if sort.starts_with(sk::RULE) {
                 let r: RuleItem = from_item(item)?;
-                rules.push(serde_json::from_str::<Rule>(&r.rule).map_err(json)?);
+                let rule = r.rule().map_err(json)?;
+                rules.insert(
+                    rule.id.clone(),
+                    StoredRule {
+                        rule,
+                        version: r.version,
+                    },
+                );
+            } else if sort == sk::ORDER {
+                order = from_item(item)?;
             } else if sort == sk::SYNC {
                 let s: SyncItem = from_item(item)?;
                 sync = SyncSettings {
@@ -735,33 +865,99 @@ impl Configuration for DirectoryTable {
                 };
             }
         }
-        rules.sort_by_key(|r| r.priority);
-        Ok((rules, sync))
+        // the order item decides priorities; a rule it does not name (none
+        // should exist) goes last, by id
+        let mut ordered: Vec<StoredRule> = order
+            .rule_ids
+            .iter()
+            .filter_map(|id| rules.remove(id))
+            .collect();
+        let mut rest: Vec<StoredRule> = rules.into_values().collect();
+        rest.sort_by(|a, b| a.rule.id.cmp(&b.rule.id));
+        ordered.extend(rest);
+        for (i, r) in ordered.iter_mut().enumerate() {
+            let p = u32::try_from(i + 1)
+                .unwrap_or(Priority::MAX)
+                .min(Priority::MAX);
+            r.rule.priority = Priority::new(p).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        }
+        Ok(RuleSet {
+            rules: ordered,
+            sync,
+            version: order.version,
+        })
     }
 
-    async fn create_rule(&self, org: &OrgId, rule: &Rule) -> Result<(), StoreError> {
-        let item = RuleItem {
-            pk: config_pk(org),
-            sk: format!("{}{}", sk::RULE, rule.id),
-            org_id: org.clone(),
-            rule_id: rule.id.clone(),
-            group_id: rule.group_id.clone(),
-            priority: rule.priority.get(),
-            rule: serde_json::to_string(rule).map_err(json)?,
-            version: 1,
-        };
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&item)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(map_sdk_error)?;
-        Ok(())
+    async fn write_rules(
+        &self,
+        org: &OrgId,
+        write: &RuleWrite,
+        order: &[RuleId],
+        read: &RuleSet,
+    ) -> Result<(), StoreError> {
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .put(self.order_put(org, order, read.version)?)
+                .build(),
+            TransactWriteItem::builder()
+                .condition_check(self.sync_unchanged(org, read.sync.enabled)?)
+                .build(),
+        ];
+        match write {
+            RuleWrite::Create(rule) => {
+                let item = to_item(&Self::rule_item(org, rule, 1)?)?;
+                items.push(
+                    TransactWriteItem::builder()
+                        .put(self.put(item, Some("attribute_not_exists(pk)"))?)
+                        .build(),
+                );
+            }
+            RuleWrite::Update {
+                rule,
+                expected_version,
+            } => {
+                let item = to_item(&Self::rule_item(org, rule, expected_version + 1)?)?;
+                let put = build(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(item))
+                        .condition_expression("version = :rv")
+                        .expression_attribute_values(
+                            ":rv",
+                            AttributeValue::N(expected_version.to_string()),
+                        )
+                        .build(),
+                )?;
+                items.push(TransactWriteItem::builder().put(put).build());
+            }
+            RuleWrite::Delete {
+                id,
+                expected_version,
+            } => {
+                let delete = build(
+                    Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(config_pk(org), format!("{}{id}", sk::RULE))))
+                        .condition_expression("version = :rv")
+                        .expression_attribute_values(
+                            ":rv",
+                            AttributeValue::N(expected_version.to_string()),
+                        )
+                        .build(),
+                )?;
+                items.push(TransactWriteItem::builder().delete(delete).build());
+            }
+            RuleWrite::Reorder => {}
+        }
+        self.transact(items).await
     }
 
-    async fn put_sync(&self, org: &OrgId, sync: &SyncSettings) -> Result<(), StoreError> {
+    async fn put_sync(
+        &self,
+        org: &OrgId,
+        sync: &SyncSettings,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
         let item = SyncItem {
             pk: config_pk(org),
             sk: sk::SYNC.into(),
@@ -770,13 +966,104 @@ impl Configuration for DirectoryTable {
             changed_at: sync.changed_at.clone(),
             changed_by: sync.changed_by.clone(),
         };
+        // the rules are still those the caller checked (the full-admin rule)
+        let check = build(
+            ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(config_pk(org), sk::ORDER)))
+                .condition_expression(if expected_version == 0 {
+                    "attribute_not_exists(pk) OR version = :v"
+                } else {
+                    "version = :v"
+                })
+                .expression_attribute_values(":v", AttributeValue::N(expected_version.to_string()))
+                .build(),
+        )?;
+        self.transact(vec![
+            TransactWriteItem::builder()
+                .put(self.put(to_item(&item)?, None)?)
+                .build(),
+            TransactWriteItem::builder().condition_check(check).build(),
+        ])
+        .await
+    }
+}
+
+impl FanOuts for DirectoryTable {
+    async fn start_fan_out(&self, org: &OrgId, task: &FanOutTask) -> Result<(), StoreError> {
+        let item = fan_out_item(org, task)?;
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(map_sdk_error)
+        {
+            // started before: a replayed record
+            Ok(_) | Err(StoreError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn get_fan_out(&self, org: &OrgId, id: &str) -> Result<Option<FanOutTask>, StoreError> {
+        match self
+            .get(fan_out_pk(org), &format!("{}{id}", sk::TASK))
+            .await?
+        {
+            Some(item) => {
+                let item: FanOutItem = from_item(item)?;
+                item.task().map(Some).map_err(json)
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn advance_fan_out(&self, org: &OrgId, task: &FanOutTask) -> Result<(), StoreError> {
+        let item = fan_out_item(org, task)?;
         self.client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(to_item(&item)?))
+            .condition_expression("chunk = :c")
+            .expression_attribute_values(
+                ":c",
+                AttributeValue::N(task.chunk.saturating_sub(1).to_string()),
+            )
             .send()
             .await
             .map_err(map_sdk_error)?;
         Ok(())
     }
+
+    async fn running_fan_outs(
+        &self,
+        org: &OrgId,
+        limit: usize,
+    ) -> Result<Vec<FanOutTask>, StoreError> {
+        let mut tasks = Vec::new();
+        for item in self.query_all(fan_out_pk(org), Some(sk::TASK)).await? {
+            let item: FanOutItem = from_item(item)?;
+            if !item.done {
+                tasks.push(item.task().map_err(json)?);
+            }
+        }
+        tasks.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        tasks.truncate(limit);
+        Ok(tasks)
+    }
+}
+
+fn fan_out_item(org: &OrgId, task: &FanOutTask) -> Result<FanOutItem, StoreError> {
+    Ok(FanOutItem {
+        pk: fan_out_pk(org),
+        sk: format!("{}{}", sk::TASK, task.id),
+        org_id: org.clone(),
+        task_id: task.id.clone(),
+        chunk: task.chunk,
+        done: task.done,
+        task: serde_json::to_string(task).map_err(json)?,
+    })
 }

@@ -16,6 +16,8 @@ pub mod sk {
     pub const MEMBER_OF: &str = "MEMBEROF#";
     pub const RULE: &str = "RULE#";
     pub const SYNC: &str = "SYNC";
+    pub const ORDER: &str = "ORDER";
+    pub const TASK: &str = "TASK#";
     pub const DESIRED: &str = "DESIRED";
     pub const STATUS: &str = "STATUS";
     pub const EMAIL: &str = "EMAIL#";
@@ -56,6 +58,9 @@ pub fn groups_gsi(org: &OrgId) -> String {
 }
 pub fn config_pk(org: &OrgId) -> String {
     format!("{org}#CONFIG")
+}
+pub fn fan_out_pk(org: &OrgId) -> String {
+    format!("{org}#FANOUT")
 }
 pub fn activity_pk(org: &OrgId) -> String {
     format!("{org}#ACTIVITY")
@@ -215,9 +220,47 @@ pub struct RuleItem {
     pub org_id: OrgId,
     pub rule_id: RuleId,
     pub group_id: GroupId,
-    pub priority: u32,
     pub rule: String,
     pub version: u64,
+}
+
+impl RuleItem {
+    /// The rule, its priority as stored (the order item has the real one).
+    pub fn rule(&self) -> Result<user_sync_core::rules::Rule, serde_json::Error> {
+        serde_json::from_str(&self.rule)
+    }
+}
+
+/// The rules' order (highest priority first) and the configuration version,
+/// which grows with every rule write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderItem {
+    pub pk: String,
+    pub sk: String,
+    pub org_id: OrgId,
+    #[serde(default)]
+    pub rule_ids: Vec<RuleId>,
+    pub version: u64,
+}
+
+/// A fan-out task (the task itself is a JSON document).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FanOutItem {
+    pub pk: String,
+    pub sk: String,
+    pub org_id: OrgId,
+    pub task_id: String,
+    pub chunk: u64,
+    pub done: bool,
+    pub task: String,
+}
+
+impl FanOutItem {
+    pub fn task(&self) -> Result<user_sync_core::fanout::FanOutTask, serde_json::Error> {
+        serde_json::from_str(&self.task)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -244,6 +287,8 @@ pub struct OrgItem {
     pub created: String,
     #[serde(default)]
     pub custom_attributes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspension_guardrail_percent: Option<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -302,7 +347,9 @@ pub enum DirectoryRecord {
     User(Box<UserItem>),
     Member(MemberItem),
     Rule(RuleItem),
+    Order(OrderItem),
     Sync(SyncItem),
+    FanOut(FanOutItem),
     /// Anything else (tokens, claims, groups): not the evaluator's concern.
     Other,
 }
@@ -322,6 +369,10 @@ impl DirectoryRecord {
             Self::Rule(serde_dynamo::from_item(image)?)
         } else if sk == sk::SYNC {
             Self::Sync(serde_dynamo::from_item(image)?)
+        } else if sk == sk::ORDER {
+            Self::Order(serde_dynamo::from_item(image)?)
+        } else if sk.starts_with(sk::TASK) {
+            Self::FanOut(serde_dynamo::from_item(image)?)
         } else {
             Self::Other
         })

@@ -1,5 +1,6 @@
 //! DynamoDB adapters for the two tables of `docs/data-model.md`.
 
+mod batch_get;
 mod directory;
 mod errors;
 pub mod items;

@@ -7,9 +7,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use user_sync_core::StoreError;
 use user_sync_core::activity::ActivityEntry;
 use user_sync_core::ids::{OrgId, UserId};
-use user_sync_core::ports::SyncState;
+use user_sync_core::ports::{SyncState, UserStates};
 use user_sync_core::state::{DesiredState, Outcome, SyncStatus};
 
+use super::batch_get::batch_get;
 use super::errors::{json, map_sdk_error, shape};
 use super::items::*;
 
@@ -91,6 +92,42 @@ impl SyncState for StateTable {
             }
         }
         Ok((desired, status))
+    }
+
+    async fn user_states(&self, org: &OrgId, users: &[UserId]) -> Result<UserStates, StoreError> {
+        let keys = users
+            .iter()
+            .flat_map(|u| {
+                [sk::DESIRED, sk::STATUS].map(|sort| {
+                    HashMap::from([
+                        ("pk".to_owned(), s(user_pk(org, u))),
+                        ("sk".to_owned(), s(sort)),
+                    ])
+                })
+            })
+            .collect();
+        // the partition key names the user: `{org}#USER#{id}`
+        let by_pk: HashMap<String, &UserId> = users.iter().map(|u| (user_pk(org, u), u)).collect();
+        let mut out = UserStates::new();
+        for item in batch_get(&self.client, &self.table, keys).await? {
+            let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sort))) =
+                (item.get("pk"), item.get("sk"))
+            else {
+                continue;
+            };
+            let Some(user) = by_pk.get(pk).map(|u| (*u).clone()) else {
+                continue;
+            };
+            let entry = out.entry(user).or_default();
+            if sort == sk::DESIRED {
+                let d: DesiredItem = serde_dynamo::from_item(item).map_err(shape)?;
+                entry.0 = Some(serde_json::from_str(&d.state).map_err(json)?);
+            } else if sort == sk::STATUS {
+                let st: StatusItem = serde_dynamo::from_item(item).map_err(shape)?;
+                entry.1 = Some(serde_json::from_str(&st.status).map_err(json)?);
+            }
+        }
+        Ok(out)
     }
 
     async fn put_desired(

@@ -3,6 +3,7 @@
 //! a user.
 
 pub mod assignment;
+pub mod preview;
 
 use std::collections::BTreeSet;
 
@@ -11,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::DomainError;
 use crate::ids::{GroupId, RuleId};
 
-pub use assignment::{AssignmentStatus, EffectiveAssignment, Provenance, effective_assignment};
+pub use assignment::{
+    AssignmentStatus, EffectiveAssignment, Provenance, SuspendReason, effective_assignment,
+};
 
 /// A rule's priority: 1 is the highest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -1,0 +1,324 @@
+//! Computing a preview: read the users a change can affect, in pages, and
+//! compare their accounts before and after with the pure functions of
+//! `user_sync_core::rules::preview`. Nothing is written.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use tracing::info;
+use user_sync_core::StoreError;
+use user_sync_core::ids::{GroupId, OrgId, UserId};
+use user_sync_core::ports::{Directory, ProductApi, StoredUser, SyncState};
+use user_sync_core::rules::preview::{
+    AccountChange, PreviewTotals, RuleChange, account_change, affected_groups, exceeds_guardrail,
+    newly_suspended,
+};
+use user_sync_core::rules::{AssignmentStatus, EffectiveAssignment, Rule, effective_assignment};
+
+/// Users read per page.
+const PAGE: usize = 500;
+/// Changed users listed in a preview (the totals count them all).
+pub const LISTED_USERS: usize = 100;
+/// Up to this many rule groups, memberships are read as user × group keys.
+const BATCHED_MEMBERSHIP_GROUPS: usize = 25;
+
+/// An account as a preview shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountSummary {
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspend_reason: Option<Value>,
+    pub products: BTreeSet<String>,
+    pub role: &'static str,
+}
+
+fn summary(a: &EffectiveAssignment) -> AccountSummary {
+    match &a.status {
+        AssignmentStatus::Active => AccountSummary {
+            status: "active",
+            suspend_reason: None,
+            products: a.products.clone(),
+            role: a.admin_role.name(),
+        },
+        AssignmentStatus::Suspended { reason } => AccountSummary {
+            status: "suspended",
+            suspend_reason: Some(json!(reason)),
+            products: a.products.clone(),
+            role: a.admin_role.name(),
+        },
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserPreview {
+    pub user_id: UserId,
+    pub user_name: String,
+    /// `None`: the user has no account yet.
+    pub before: Option<AccountSummary>,
+    pub after: AccountSummary,
+    pub change: AccountChange,
+}
+
+/// A computed preview.
+#[derive(Debug, Clone, Default)]
+pub struct Preview {
+    pub totals: PreviewTotals,
+    pub users: Vec<UserPreview>,
+    pub directory_users: u64,
+}
+
+impl Preview {
+    pub fn guardrail(&self, threshold_percent: u8) -> Guardrail {
+        let suspended = self.totals.newly_suspended_by_rules;
+        Guardrail {
+            suspended,
+            directory_users: self.directory_users,
+            threshold_percent,
+            confirmation_required: exceeds_guardrail(
+                suspended,
+                self.directory_users,
+                threshold_percent,
+            ),
+        }
+    }
+}
+
+/// The mass-suspension guardrail's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Guardrail {
+    pub suspended: u64,
+    pub directory_users: u64,
+    pub threshold_percent: u8,
+    pub confirmation_required: bool,
+}
+
+impl Guardrail {
+    /// The refusal's message, with the numbers.
+    pub fn message(&self, what: &str) -> String {
+        let percent = if self.directory_users == 0 {
+            0.0
+        } else {
+            // display only: precision loss above 2^52 users is irrelevant
+            #[allow(clippy::cast_precision_loss)]
+            let p = self.suspended as f64 * 100.0 / self.directory_users as f64;
+            p
+        };
+        format!(
+            "{what} would suspend {} of the organization's {} users ({percent:.1} %), more than the guardrail of {} %; repeat the request with \"confirm\": true to go ahead",
+            self.suspended, self.directory_users, self.threshold_percent
+        )
+    }
+}
+
+/// Computes the preview of going from `current` to `proposed` (both in
+/// priority order).
+pub async fn compute<D, S>(
+    directory: &D,
+    state: &S,
+    org: &OrgId,
+    current: &[Rule],
+    proposed: &[Rule],
+    change: &RuleChange,
+) -> Result<Preview, StoreError>
+where
+    D: Directory,
+    S: SyncState,
+{
+    let rule_groups: BTreeSet<GroupId> = current
+        .iter()
+        .chain(proposed)
+        .map(|r| r.group_id.clone())
+        .collect();
+    let eval = Evaluation {
+        directory,
+        state,
+        org,
+        current,
+        proposed,
+        sync_on: matches!(change, RuleChange::SyncOn),
+        rule_groups,
+    };
+    let mut preview = Preview {
+        directory_users: directory.count_users(org).await?,
+        ..Preview::default()
+    };
+    match affected_groups(current, proposed, change) {
+        None => {
+            let mut after: Option<UserId> = None;
+            loop {
+                let (users, next) = directory.list_users(org, after.as_ref(), PAGE).await?;
+                eval.users(users, &mut preview).await?;
+                match next {
+                    Some(n) => after = Some(n),
+                    None => break,
+                }
+            }
+        }
+        Some(groups) => {
+            // a user in two affected groups is counted once
+            let mut seen: HashSet<UserId> = HashSet::new();
+            for group in groups {
+                let mut after: Option<UserId> = None;
+                loop {
+                    let (ids, next) = directory.members(org, &group, after.as_ref(), PAGE).await?;
+                    let fresh: Vec<UserId> =
+                        ids.into_iter().filter(|u| seen.insert(u.clone())).collect();
+                    if !fresh.is_empty() {
+                        let users = directory.get_users(org, &fresh).await?;
+                        eval.users(users, &mut preview).await?;
+                    }
+                    match next {
+                        Some(n) => after = Some(n),
+                        None => break,
+                    }
+                }
+            }
+        }
+    }
+    info!(
+        org = %org,
+        affected = preview.totals.affected_users,
+        changed = preview.totals.changed_users,
+        "preview computed"
+    );
+    Ok(preview)
+}
+
+struct Evaluation<'a, D, S> {
+    directory: &'a D,
+    state: &'a S,
+    org: &'a OrgId,
+    current: &'a [Rule],
+    proposed: &'a [Rule],
+    sync_on: bool,
+    rule_groups: BTreeSet<GroupId>,
+}
+
+impl<D: Directory, S: SyncState> Evaluation<'_, D, S> {
+    async fn memberships(
+        &self,
+        ids: &[UserId],
+    ) -> Result<HashMap<UserId, BTreeSet<GroupId>>, StoreError> {
+        if self.rule_groups.is_empty() {
+            return Ok(HashMap::new());
+        }
+        if self.rule_groups.len() <= BATCHED_MEMBERSHIP_GROUPS {
+            return self
+                .directory
+                .memberships_among(self.org, ids, &self.rule_groups)
+                .await;
+        }
+        let mut out = HashMap::new();
+        for id in ids {
+            out.insert(id.clone(), self.directory.groups_of(self.org, id).await?);
+        }
+        Ok(out)
+    }
+
+    async fn users(&self, users: Vec<StoredUser>, preview: &mut Preview) -> Result<(), StoreError> {
+        if users.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<UserId> = users.iter().map(|u| u.user.id.clone()).collect();
+        let mut memberships = self.memberships(&ids).await?;
+        // turning sync on compares with what was last decided for the user
+        let mut stored = if self.sync_on {
+            self.state.user_states(self.org, &ids).await?
+        } else {
+            HashMap::new()
+        };
+        for user in users {
+            let groups = memberships.remove(&user.user.id).unwrap_or_default();
+            let status = user.user.facts().status;
+            let (before, after) = if self.sync_on {
+                let before = stored
+                    .remove(&user.user.id)
+                    .and_then(|(desired, _)| desired)
+                    .map(|d| d.assignment);
+                (before, effective_assignment(status, &groups, self.current))
+            } else {
+                (
+                    Some(effective_assignment(status, &groups, self.current)),
+                    effective_assignment(status, &groups, self.proposed),
+                )
+            };
+            let change = account_change(before.as_ref(), &after);
+            preview
+                .totals
+                .add(&change, newly_suspended(before.as_ref(), &after));
+            if change.is_change() && preview.users.len() < LISTED_USERS {
+                preview.users.push(UserPreview {
+                    user_id: user.user.id.clone(),
+                    user_name: user.user.user_name.clone(),
+                    before: before.as_ref().map(summary),
+                    after: summary(&after),
+                    change,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Seats each product would need, against what the product API reports
+/// (`null` figures when it does not answer).
+pub async fn seats<P: ProductApi>(product_api: &P, org: &OrgId, totals: &PreviewTotals) -> Value {
+    let needed = totals.additional_seats();
+    if needed.is_empty() {
+        return json!([]);
+    }
+    let known = match product_api.seats(org).await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            info!(org = %org, error = %e, "seat counts unavailable for the preview");
+            None
+        }
+    };
+    let rows: Vec<Value> = needed
+        .into_iter()
+        .map(|(product, additional)| {
+            let (limit, used) = match known.as_ref() {
+                Some(k) => match k.get(&product) {
+                    Some(s) => (s.limit, Some(s.used)),
+                    // a product the product API does not list has no limit
+                    None => (None, Some(0)),
+                },
+                None => (None, None),
+            };
+            let available = match (limit, used) {
+                (Some(l), Some(u)) => Some(l.saturating_sub(u)),
+                _ => None,
+            };
+            let sufficient = match (known.is_some(), available) {
+                (true, Some(a)) => Some(additional <= a),
+                (true, None) => Some(true),
+                (false, _) => None,
+            };
+            json!({
+                "product": product,
+                "additional": additional,
+                "limit": limit,
+                "used": used,
+                "available": available,
+                "sufficient": sufficient,
+            })
+        })
+        .collect();
+    json!(rows)
+}
+
+/// The response body of a preview.
+pub fn body(preview: &Preview, seats: Value, guardrail: Guardrail) -> Value {
+    let changed = usize::try_from(preview.totals.changed_users).unwrap_or(usize::MAX);
+    json!({
+        "totals": preview.totals,
+        "seats": seats,
+        "guardrail": guardrail,
+        "users": preview.users,
+        "usersTruncated": changed > preview.users.len(),
+    })
+}

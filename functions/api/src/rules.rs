@@ -1,0 +1,778 @@
+//! Rules: list, create, read, replace, patch, delete, move, reorder and
+//! preview. Every write checks the full-admin invariant (DESIGN §4) and,
+//! while sync is on, the mass-suspension guardrail; concurrent writers are
+//! told apart by ETags (`412`), and a write never lands on a configuration
+//! other than the one it checked.
+
+use std::collections::BTreeSet;
+
+use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tracing::info;
+use user_sync_aws::http::{HttpRequest, response};
+use user_sync_core::StoreError;
+use user_sync_core::activity::{Action, ActivityEntry, Subject, SubjectKind};
+use user_sync_core::auth::StoredToken;
+use user_sync_core::ids::{GroupId, RuleId, new_id};
+use user_sync_core::ports::{
+    Configuration, Directory, Organizations, ProductApi, RuleSet, RuleWrite, StoredRule, SyncState,
+};
+use user_sync_core::rules::preview::{RuleChange, apply_change};
+use user_sync_core::rules::{AdminRole, Priority, Rule};
+use user_sync_core::state::Outcome;
+
+use crate::preview::{self, Guardrail};
+use crate::routes::{ApiError, now, parse_body, store_error};
+
+/// Most rules per organization.
+pub const MAX_RULES: usize = 500;
+/// Attempts when another write changed the configuration meanwhile.
+const WRITE_ATTEMPTS: usize = 3;
+
+/// What a handler needs.
+pub struct Ctx<'a, D, S, P> {
+    pub directory: &'a D,
+    pub state: &'a S,
+    pub product_api: &'a P,
+    pub token: &'a StoredToken,
+}
+
+/// The body of `POST /rules` and `PUT /rules/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RuleBody {
+    group_id: String,
+    #[serde(default)]
+    description: String,
+    priority: Option<u32>,
+    #[serde(default)]
+    products: BTreeSet<String>,
+    #[serde(default)]
+    admin_role: Option<AdminRole>,
+    #[serde(default)]
+    user_group: Option<String>,
+    #[serde(default)]
+    device_groups: BTreeSet<String>,
+    #[serde(default)]
+    settings_template: Option<String>,
+    #[serde(default)]
+    email_template: Option<String>,
+    #[serde(default)]
+    language: Option<String>,
+    /// Go ahead although the guardrail would refuse.
+    #[serde(default)]
+    confirm: bool,
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(422, "invalid_rule", message)
+}
+
+fn bounded(set: &BTreeSet<String>, what: &str) -> Result<(), ApiError> {
+    if set.len() > 100 || set.iter().any(|s| s.is_empty() || s.len() > 200) {
+        return Err(invalid(format!(
+            "{what}: at most 100 names of 1 to 200 characters"
+        )));
+    }
+    Ok(())
+}
+
+fn bounded_text(v: Option<&String>, what: &str) -> Result<(), ApiError> {
+    if v.is_some_and(|s| s.is_empty() || s.len() > 200) {
+        return Err(invalid(format!("{what}: 1 to 200 characters")));
+    }
+    Ok(())
+}
+
+fn etag(version: u64) -> String {
+    format!("\"{version}\"")
+}
+
+/// The version an `If-Match` header names; `Ok(None)` for `*`.
+fn if_match(req: &HttpRequest, required: bool) -> Result<Option<Option<u64>>, ApiError> {
+    let Some(value) = req.header("if-match") else {
+        if required {
+            return Err(ApiError::new(
+                428,
+                "precondition_required",
+                "send If-Match with the ETag you read, so that another admin's change is not overwritten",
+            ));
+        }
+        return Ok(None);
+    };
+    let v = value.trim();
+    if v == "*" {
+        return Ok(Some(None));
+    }
+    let v = v.strip_prefix("W/").unwrap_or(v).trim_matches('"');
+    v.parse::<u64>().map(|n| Some(Some(n))).map_err(|_| {
+        ApiError::new(
+            400,
+            "invalid_header",
+            "If-Match must be an ETag such as \"3\"",
+        )
+    })
+}
+
+fn stale(what: &str) -> ApiError {
+    ApiError::new(
+        412,
+        "precondition_failed",
+        format!("{what} was changed by someone else; read it again and retry"),
+    )
+}
+
+fn rule_json(rule: &Rule, version: u64) -> Value {
+    let mut v = json!(rule);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("version".into(), json!(version));
+    }
+    v
+}
+
+fn list_json(rules: &[StoredRule], version: u64) -> Value {
+    json!({
+        "rules": rules.iter().map(|r| rule_json(&r.rule, r.version)).collect::<Vec<_>>(),
+        "version": version,
+    })
+}
+
+fn with_etag(status: u16, body: &Value, version: u64) -> ApiGatewayV2httpResponse {
+    response(
+        status,
+        "application/json",
+        body.to_string(),
+        &[("etag", etag(version))],
+    )
+}
+
+fn parse_rule_id(s: &str) -> Result<RuleId, ApiError> {
+    RuleId::parse(s).map_err(|_| ApiError::new(404, "not_found", "no such rule"))
+}
+
+/// A planned write, derived from the configuration just read.
+struct Plan {
+    write: RuleWrite,
+    change: RuleChange,
+    confirm: bool,
+    action: Action,
+    subject: String,
+}
+
+/// The result of a write: the rules after it.
+struct Written {
+    rules: Vec<StoredRule>,
+    version: u64,
+}
+
+impl<D, S, P> Ctx<'_, D, S, P>
+where
+    D: Directory + Configuration + Organizations,
+    S: SyncState,
+    P: ProductApi,
+{
+    pub async fn list(&self) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let set = self
+            .directory
+            .rule_set(&self.token.org_id)
+            .await
+            .map_err(store_error)?;
+        Ok(with_etag(
+            200,
+            &list_json(&set.rules, set.version),
+            set.version,
+        ))
+    }
+
+    pub async fn get(&self, id: &str) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let id = parse_rule_id(id)?;
+        let set = self
+            .directory
+            .rule_set(&self.token.org_id)
+            .await
+            .map_err(store_error)?;
+        let rule = set
+            .get(&id)
+            .ok_or_else(|| ApiError::new(404, "not_found", "no such rule"))?;
+        Ok(with_etag(
+            200,
+            &rule_json(&rule.rule, rule.version),
+            rule.version,
+        ))
+    }
+
+    /// Checks a body and builds the rule it describes.
+    async fn rule_from(
+        &self,
+        id: RuleId,
+        body: RuleBody,
+        default_priority: u32,
+    ) -> Result<Rule, ApiError> {
+        let org = &self.token.org_id;
+        let group_id =
+            GroupId::parse(&body.group_id).map_err(|e| invalid(format!("groupId: {e}")))?;
+        if self
+            .directory
+            .get_group(org, &group_id)
+            .await
+            .map_err(store_error)?
+            .is_none()
+        {
+            return Err(invalid(
+                "groupId does not name a directory group of this organization",
+            ));
+        }
+        bounded(&body.products, "products")?;
+        bounded(&body.device_groups, "deviceGroups")?;
+        bounded_text(body.user_group.as_ref(), "userGroup")?;
+        bounded_text(body.settings_template.as_ref(), "settingsTemplate")?;
+        bounded_text(body.email_template.as_ref(), "emailTemplate")?;
+        bounded_text(body.language.as_ref(), "language")?;
+        if let Some(AdminRole::Manager {
+            privileges,
+            managed_groups,
+        }) = &body.admin_role
+        {
+            bounded(privileges, "adminRole.privileges")?;
+            bounded(managed_groups, "adminRole.managedGroups")?;
+        }
+        if body.description.len() > 500 {
+            return Err(invalid("description: at most 500 characters"));
+        }
+        let priority = Priority::new(body.priority.unwrap_or(default_priority))
+            .map_err(|e| invalid(format!("priority: {}", e.reason)))?;
+        Ok(Rule {
+            id,
+            group_id,
+            description: body.description,
+            priority,
+            products: body.products,
+            admin_role: body.admin_role,
+            user_group: body.user_group,
+            device_groups: body.device_groups,
+            settings_template: body.settings_template,
+            email_template: body.email_template,
+            language: body.language,
+        })
+    }
+
+    /// Applies a write planned against the configuration as read, re-reading
+    /// and re-planning when another write landed in between.
+    async fn write<F>(&self, mut plan: F) -> Result<Written, ApiError>
+    where
+        F: FnMut(&RuleSet) -> Result<Plan, ApiError>,
+    {
+        let org = &self.token.org_id;
+        for _ in 0..WRITE_ATTEMPTS {
+            let set = self.directory.rule_set(org).await.map_err(store_error)?;
+            let p = plan(&set)?;
+            let current = set.rules();
+            let proposed = apply_change(&current, &p.change)
+                .map_err(|e| invalid(format!("{}: {}", e.field, e.reason)))?;
+            if proposed.len() > MAX_RULES {
+                return Err(invalid(format!(
+                    "at most {MAX_RULES} rules per organization"
+                )));
+            }
+            if set.sync.enabled && !proposed.iter().any(Rule::grants_full_admin) {
+                return Err(ApiError::new(
+                    409,
+                    "full_admin_rule_required",
+                    "while sync is on, at least one rule must grant Full Admin; turn sync off first, or give another rule Full Admin",
+                ));
+            }
+            if set.sync.enabled && !p.confirm && can_suspend(&current, &p.change) {
+                let g = self.guardrail(&current, &proposed, &p.change).await?;
+                if g.confirmation_required {
+                    return Err(ApiError::new(
+                        409,
+                        "mass_suspension",
+                        g.message("this rule change"),
+                    ));
+                }
+            }
+            let order: Vec<RuleId> = proposed.iter().map(|r| r.id.clone()).collect();
+            match self
+                .directory
+                .write_rules(org, &p.write, &order, &set)
+                .await
+            {
+                Ok(()) => {}
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(store_error(e)),
+            }
+            self.record(&p, &set, &proposed).await?;
+            let rules = proposed
+                .into_iter()
+                .map(|rule| {
+                    let old = set.get(&rule.id).map(|r| r.version);
+                    let version = match (&p.write, old) {
+                        (RuleWrite::Update { rule: r, .. }, Some(v)) if r.id == rule.id => v + 1,
+                        (_, Some(v)) => v,
+                        (_, None) => 1,
+                    };
+                    StoredRule { rule, version }
+                })
+                .collect();
+            return Ok(Written {
+                rules,
+                version: set.version + 1,
+            });
+        }
+        Err(ApiError::new(
+            409,
+            "conflict",
+            "the rules kept changing while this request was applied; retry",
+        ))
+    }
+
+    async fn guardrail(
+        &self,
+        current: &[Rule],
+        proposed: &[Rule],
+        change: &RuleChange,
+    ) -> Result<Guardrail, ApiError> {
+        let org = &self.token.org_id;
+        let threshold = guardrail_percent(self.directory, org).await?;
+        let p = preview::compute(self.directory, self.state, org, current, proposed, change)
+            .await
+            .map_err(store_error)?;
+        Ok(p.guardrail(threshold))
+    }
+
+    async fn record(&self, p: &Plan, set: &RuleSet, proposed: &[Rule]) -> Result<(), ApiError> {
+        let at = now();
+        let mut entry = ActivityEntry::new(
+            at.clone(),
+            &format!("{}#{}", p.subject, set.version + 1),
+            &self.token.name,
+            p.action,
+            Subject {
+                kind: SubjectKind::Rule,
+                id: p.subject.clone(),
+            },
+            Outcome::Success,
+        );
+        entry.details = match &p.write {
+            RuleWrite::Create(r) | RuleWrite::Update { rule: r, .. } => {
+                let priority = proposed
+                    .iter()
+                    .find(|x| x.id == r.id)
+                    .map(|x| x.priority.get());
+                json!({"priority": priority, "groupId": r.group_id})
+            }
+            RuleWrite::Delete { .. } => json!({}),
+            RuleWrite::Reorder => {
+                json!({"order": proposed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>()})
+            }
+        };
+        self.state
+            .append_activity(&self.token.org_id, &entry)
+            .await
+            .map_err(store_error)?;
+        info!(org = %self.token.org_id, rule = %p.subject, action = ?p.action, "rules changed");
+        Ok(())
+    }
+
+    pub async fn create(&self, req: &HttpRequest) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let body: RuleBody = parse_body(req)?;
+        let confirm = body.confirm;
+        let mut random = [0u8; 16];
+        getrandom::fill(&mut random)
+            .map_err(|_| ApiError::new(500, "internal", "internal error"))?;
+        let id = RuleId::parse(&new_id(random))
+            .map_err(|_| ApiError::new(500, "internal", "internal error"))?;
+        let set = self
+            .directory
+            .rule_set(&self.token.org_id)
+            .await
+            .map_err(store_error)?;
+        if set.rules.len() >= MAX_RULES {
+            return Err(invalid(format!(
+                "at most {MAX_RULES} rules per organization"
+            )));
+        }
+        let last = u32::try_from(set.rules.len() + 1).unwrap_or(Priority::MAX);
+        if body.priority.is_some_and(|p| p > last) {
+            return Err(invalid(format!(
+                "priority: 1 to {last} (one past the lowest rule)"
+            )));
+        }
+        let rule = self.rule_from(id.clone(), body, last).await?;
+        let written = self
+            .write(|_| {
+                Ok(Plan {
+                    write: RuleWrite::Create(rule.clone()),
+                    change: RuleChange::Create(rule.clone()),
+                    confirm,
+                    action: Action::RuleCreated,
+                    subject: id.to_string(),
+                })
+            })
+            .await?;
+        let stored = written
+            .rules
+            .iter()
+            .find(|r| r.rule.id == id)
+            .ok_or_else(|| ApiError::new(500, "internal", "internal error"))?;
+        Ok(with_etag(
+            201,
+            &rule_json(&stored.rule, stored.version),
+            stored.version,
+        ))
+    }
+
+    /// `PUT` (`patch == false`) or `PATCH` of a rule.
+    pub async fn replace(
+        &self,
+        id: &str,
+        req: &HttpRequest,
+        patch: bool,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let id = parse_rule_id(id)?;
+        let expected = if_match(req, true)?.flatten();
+        let body: Value = parse_body(req)?;
+        let Value::Object(fields) = body else {
+            return Err(ApiError::new(
+                400,
+                "invalid_body",
+                "the body must be a JSON object",
+            ));
+        };
+        let set = self
+            .directory
+            .rule_set(&self.token.org_id)
+            .await
+            .map_err(store_error)?;
+        let current = set
+            .get(&id)
+            .ok_or_else(|| ApiError::new(404, "not_found", "no such rule"))?;
+        if expected.is_some_and(|v| v != current.version) {
+            return Err(stale("the rule"));
+        }
+        let merged = if patch {
+            let mut base = match json!(current.rule) {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            };
+            base.remove("id");
+            base.extend(fields);
+            Value::Object(base)
+        } else {
+            Value::Object(fields)
+        };
+        let body: RuleBody = serde_json::from_value(merged)
+            .map_err(|e| ApiError::new(400, "invalid_body", format!("invalid rule: {e}")))?;
+        let confirm = body.confirm;
+        let rule = self
+            .rule_from(id.clone(), body, current.rule.priority.get())
+            .await?;
+        let last = u32::try_from(set.rules.len()).unwrap_or(Priority::MAX);
+        if rule.priority.get() > last {
+            return Err(invalid(format!("priority: 1 to {last}")));
+        }
+        let written = self
+            .write(|set| {
+                let stored = set
+                    .get(&id)
+                    .ok_or_else(|| ApiError::new(404, "not_found", "no such rule"))?;
+                if expected.is_some_and(|v| v != stored.version) {
+                    return Err(stale("the rule"));
+                }
+                Ok(Plan {
+                    write: RuleWrite::Update {
+                        rule: rule.clone(),
+                        expected_version: stored.version,
+                    },
+                    change: RuleChange::Update(rule.clone()),
+                    confirm,
+                    action: Action::RuleUpdated,
+                    subject: id.to_string(),
+                })
+            })
+            .await?;
+        let stored = written
+            .rules
+            .iter()
+            .find(|r| r.rule.id == id)
+            .ok_or_else(|| ApiError::new(500, "internal", "internal error"))?;
+        Ok(with_etag(
+            200,
+            &rule_json(&stored.rule, stored.version),
+            stored.version,
+        ))
+    }
+
+    pub async fn delete(
+        &self,
+        id: &str,
+        req: &HttpRequest,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let id = parse_rule_id(id)?;
+        let expected = if_match(req, true)?.flatten();
+        let confirm = confirmed(req)?;
+        self.write(|set| {
+            let stored = set
+                .get(&id)
+                .ok_or_else(|| ApiError::new(404, "not_found", "no such rule"))?;
+            if expected.is_some_and(|v| v != stored.version) {
+                return Err(stale("the rule"));
+            }
+            Ok(Plan {
+                write: RuleWrite::Delete {
+                    id: id.clone(),
+                    expected_version: stored.version,
+                },
+                change: RuleChange::Delete(id.clone()),
+                confirm,
+                action: Action::RuleDeleted,
+                subject: id.to_string(),
+            })
+        })
+        .await?;
+        Ok(response(204, "application/json", String::new(), &[]))
+    }
+
+    /// `POST /rules/{id}/move`: `{"direction": "up"|"down"}` or `{"priority": n}`.
+    pub async fn move_rule(
+        &self,
+        id: &str,
+        req: &HttpRequest,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        struct MoveBody {
+            direction: Option<Direction>,
+            priority: Option<u32>,
+        }
+        #[derive(Deserialize, Clone, Copy)]
+        #[serde(rename_all = "lowercase")]
+        enum Direction {
+            Up,
+            Down,
+        }
+        let id = parse_rule_id(id)?;
+        let expected = if_match(req, false)?.flatten();
+        let body: MoveBody = parse_body(req)?;
+        let target = match (body.direction, body.priority) {
+            (Some(d), None) => Err(d),
+            (None, Some(p)) => Ok(p),
+            _ => {
+                return Err(ApiError::new(
+                    400,
+                    "invalid_body",
+                    "give either \"direction\" (\"up\" or \"down\") or \"priority\"",
+                ));
+            }
+        };
+        let written = self
+            .write(|set| {
+                if expected.is_some_and(|v| v != set.version) {
+                    return Err(stale("the rules' order"));
+                }
+                let mut order = set.order();
+                let from = order
+                    .iter()
+                    .position(|r| r == &id)
+                    .ok_or_else(|| ApiError::new(404, "not_found", "no such rule"))?;
+                let to = match target {
+                    Err(Direction::Up) => from.saturating_sub(1),
+                    Err(Direction::Down) => (from + 1).min(order.len() - 1),
+                    Ok(p) => {
+                        let p = usize::try_from(p).unwrap_or(usize::MAX);
+                        if p == 0 || p > order.len() {
+                            return Err(invalid(format!("priority: 1 to {}", order.len())));
+                        }
+                        p - 1
+                    }
+                };
+                let moving = order.remove(from);
+                order.insert(to, moving);
+                Ok(Plan {
+                    write: RuleWrite::Reorder,
+                    change: RuleChange::Reorder(order),
+                    confirm: true,
+                    action: Action::RulesReordered,
+                    subject: id.to_string(),
+                })
+            })
+            .await?;
+        Ok(with_etag(
+            200,
+            &list_json(&written.rules, written.version),
+            written.version,
+        ))
+    }
+
+    /// `PUT /rules/order`: `{"order": [every rule id, highest priority first]}`.
+    pub async fn reorder(&self, req: &HttpRequest) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct OrderBody {
+            order: Vec<String>,
+        }
+        let expected = if_match(req, true)?.flatten();
+        let body: OrderBody = parse_body(req)?;
+        if body.order.len() > MAX_RULES {
+            return Err(invalid(format!("order: at most {MAX_RULES} ids")));
+        }
+        let order = body
+            .order
+            .iter()
+            .map(|s| RuleId::parse(s).map_err(|e| invalid(format!("order: {e}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let written = self
+            .write(|set| {
+                if expected.is_some_and(|v| v != set.version) {
+                    return Err(stale("the rules' order"));
+                }
+                Ok(Plan {
+                    write: RuleWrite::Reorder,
+                    change: RuleChange::Reorder(order.clone()),
+                    confirm: true,
+                    action: Action::RulesReordered,
+                    subject: "order".into(),
+                })
+            })
+            .await?;
+        Ok(with_etag(
+            200,
+            &list_json(&written.rules, written.version),
+            written.version,
+        ))
+    }
+
+    /// `POST /rules/preview`: what a change would do, without doing it.
+    pub async fn preview(&self, req: &HttpRequest) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        #[derive(Deserialize)]
+        #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+        enum ChangeBody {
+            Create { rule: Value },
+            Update { id: String, rule: Value },
+            Delete { id: String },
+            Reorder { order: Vec<String> },
+            SyncOn,
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct PreviewBody {
+            change: ChangeBody,
+        }
+        let body: PreviewBody = parse_body(req)?;
+        let org = &self.token.org_id;
+        let set = self.directory.rule_set(org).await.map_err(store_error)?;
+        let current = set.rules();
+        let rule_body = |v: Value| -> Result<RuleBody, ApiError> {
+            serde_json::from_value(v)
+                .map_err(|e| ApiError::new(400, "invalid_body", format!("invalid rule: {e}")))
+        };
+        let change = match body.change {
+            ChangeBody::Create { rule } => {
+                let last = u32::try_from(current.len() + 1).unwrap_or(Priority::MAX);
+                let id = RuleId::parse("proposed")
+                    .map_err(|_| ApiError::new(500, "internal", "internal error"))?;
+                RuleChange::Create(self.rule_from(id, rule_body(rule)?, last).await?)
+            }
+            ChangeBody::Update { id, rule } => {
+                let id = parse_rule_id(&id)?;
+                let old = set
+                    .get(&id)
+                    .ok_or_else(|| ApiError::new(404, "not_found", "no such rule"))?;
+                RuleChange::Update(
+                    self.rule_from(id, rule_body(rule)?, old.rule.priority.get())
+                        .await?,
+                )
+            }
+            ChangeBody::Delete { id } => RuleChange::Delete(parse_rule_id(&id)?),
+            ChangeBody::Reorder { order } => RuleChange::Reorder(
+                order
+                    .iter()
+                    .map(|s| RuleId::parse(s).map_err(|e| invalid(format!("order: {e}"))))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            ChangeBody::SyncOn => RuleChange::SyncOn,
+        };
+        let proposed = apply_change(&current, &change)
+            .map_err(|e| invalid(format!("{}: {}", e.field, e.reason)))?;
+        let threshold = guardrail_percent(self.directory, org).await?;
+        let computed = preview::compute(
+            self.directory,
+            self.state,
+            org,
+            &current,
+            &proposed,
+            &change,
+        )
+        .await
+        .map_err(store_error)?;
+        let seats = preview::seats(self.product_api, org, &computed.totals).await;
+        let mut out = preview::body(&computed, seats, computed.guardrail(threshold));
+        if let Some(o) = out.as_object_mut() {
+            o.insert("syncEnabled".into(), json!(set.sync.enabled));
+            o.insert(
+                "fullAdminRuleAfter".into(),
+                json!(proposed.iter().any(Rule::grants_full_admin)),
+            );
+        }
+        Ok(response(200, "application/json", out.to_string(), &[]))
+    }
+}
+
+/// `?confirm=true` (for requests without a body).
+fn confirmed(req: &HttpRequest) -> Result<bool, ApiError> {
+    match req.query.get("confirm").map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ApiError::new(
+            400,
+            "invalid_query",
+            "confirm must be true or false",
+        )),
+    }
+}
+
+/// Whether a change can suspend anyone: only removing a rule, or moving it
+/// to another group, takes a match away.
+fn can_suspend(current: &[Rule], change: &RuleChange) -> bool {
+    match change {
+        RuleChange::Delete(_) | RuleChange::SyncOn => true,
+        RuleChange::Update(rule) => current
+            .iter()
+            .find(|r| r.id == rule.id)
+            .is_none_or(|r| r.group_id != rule.group_id),
+        RuleChange::Create(_) | RuleChange::Reorder(_) => false,
+    }
+}
+
+/// The guardrail for turning sync on.
+pub async fn sync_on_guardrail<D, S>(
+    directory: &D,
+    state: &S,
+    org: &user_sync_core::ids::OrgId,
+    rules: &[Rule],
+) -> Result<Guardrail, ApiError>
+where
+    D: Directory + Organizations,
+    S: SyncState,
+{
+    let threshold = guardrail_percent(directory, org).await?;
+    let p = preview::compute(directory, state, org, rules, rules, &RuleChange::SyncOn)
+        .await
+        .map_err(store_error)?;
+    Ok(p.guardrail(threshold))
+}
+
+/// The organization's guardrail threshold, in percent.
+async fn guardrail_percent<D: Organizations>(
+    directory: &D,
+    org: &user_sync_core::ids::OrgId,
+) -> Result<u8, ApiError> {
+    Ok(directory
+        .get_org(org)
+        .await
+        .map_err(store_error)?
+        .map_or(user_sync_core::ports::DEFAULT_GUARDRAIL_PERCENT, |o| {
+            o.suspension_guardrail_percent
+        }))
+}

@@ -310,3 +310,197 @@ pub fn exceeds_guardrail(suspended: u64, directory_users: u64, threshold_percent
     // suspended / users > threshold / 100, in integers
     suspended > 0 && suspended * 100 > directory_users * u64::from(threshold_percent)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::directory::DirectoryStatus;
+    use crate::rules::{AdminRole, effective_assignment};
+
+    fn gid(s: &str) -> GroupId {
+        GroupId::parse(s).unwrap()
+    }
+
+    fn rid(s: &str) -> RuleId {
+        RuleId::parse(s).unwrap()
+    }
+
+    fn rule(id: &str, group: &str, priority: u32, products: &[&str]) -> Rule {
+        Rule {
+            id: rid(id),
+            group_id: gid(group),
+            description: String::new(),
+            priority: Priority::new(priority).unwrap(),
+            products: products.iter().map(|p| (*p).to_owned()).collect(),
+            admin_role: None,
+            user_group: None,
+            device_groups: BTreeSet::new(),
+            settings_template: None,
+            email_template: None,
+            language: None,
+        }
+    }
+
+    fn ids(rules: &[Rule]) -> Vec<(&str, u32)> {
+        rules
+            .iter()
+            .map(|r| (r.id.as_str(), r.priority.get()))
+            .collect()
+    }
+
+    fn three() -> Vec<Rule> {
+        vec![
+            rule("a", "ga", 1, &["P"]),
+            rule("b", "gb", 2, &["Q"]),
+            rule("c", "gc", 3, &["R"]),
+        ]
+    }
+
+    #[test]
+    fn create_inserts_at_its_priority_and_renumbers() {
+        let after = apply_change(&three(), &RuleChange::Create(rule("n", "gn", 2, &[]))).unwrap();
+        assert_eq!(ids(&after), [("a", 1), ("n", 2), ("b", 3), ("c", 4)]);
+        let last = apply_change(&three(), &RuleChange::Create(rule("n", "gn", 4, &[]))).unwrap();
+        assert_eq!(ids(&last), [("a", 1), ("b", 2), ("c", 3), ("n", 4)]);
+    }
+
+    #[test]
+    fn update_moves_delete_closes_the_gap_reorder_permutes() {
+        let moved =
+            apply_change(&three(), &RuleChange::Update(rule("c", "gc", 1, &["R"]))).unwrap();
+        assert_eq!(ids(&moved), [("c", 1), ("a", 2), ("b", 3)]);
+        let deleted = apply_change(&three(), &RuleChange::Delete(rid("a"))).unwrap();
+        assert_eq!(ids(&deleted), [("b", 1), ("c", 2)]);
+        let reordered = apply_change(
+            &three(),
+            &RuleChange::Reorder(vec![rid("b"), rid("c"), rid("a")]),
+        )
+        .unwrap();
+        assert_eq!(ids(&reordered), [("b", 1), ("c", 2), ("a", 3)]);
+    }
+
+    #[test]
+    fn invalid_changes_name_the_field() {
+        let e = apply_change(&three(), &RuleChange::Delete(rid("zz"))).unwrap_err();
+        assert_eq!(e.field, "id");
+        let e = apply_change(&three(), &RuleChange::Reorder(vec![rid("a"), rid("b")])).unwrap_err();
+        assert_eq!(e.field, "order");
+        let e = apply_change(
+            &three(),
+            &RuleChange::Reorder(vec![rid("a"), rid("a"), rid("b")]),
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "order");
+    }
+
+    #[test]
+    fn affected_groups_are_those_of_changed_or_moved_rules() {
+        let before = three();
+        let change = RuleChange::Update(rule("b", "gx", 2, &["Q"]));
+        let after = apply_change(&before, &change).unwrap();
+        assert_eq!(
+            affected_groups(&before, &after, &change),
+            Some([gid("gb"), gid("gx")].into())
+        );
+        // swapping b and c: both groups; a keeps its place and is not read
+        let change = RuleChange::Reorder(vec![rid("a"), rid("c"), rid("b")]);
+        let after = apply_change(&before, &change).unwrap();
+        assert_eq!(
+            affected_groups(&before, &after, &change),
+            Some([gid("gb"), gid("gc")].into())
+        );
+        // deleting a renumbers b and c, but their relative order is kept
+        let change = RuleChange::Delete(rid("a"));
+        let after = apply_change(&before, &change).unwrap();
+        assert_eq!(
+            affected_groups(&before, &after, &change),
+            Some([gid("ga")].into())
+        );
+        assert_eq!(affected_groups(&before, &before, &RuleChange::SyncOn), None);
+    }
+
+    #[test]
+    fn reordering_changes_the_role_as_the_preview_shows() {
+        // rule a (none) above rule b (full admin), both on the user's group
+        let mut a = rule("a", "g", 1, &["P"]);
+        a.admin_role = Some(AdminRole::None);
+        let mut b = rule("b", "g", 2, &["Q"]);
+        b.admin_role = Some(AdminRole::FullAdmin);
+        let before = vec![a, b];
+        let change = RuleChange::Reorder(vec![rid("b"), rid("a")]);
+        let after = apply_change(&before, &change).unwrap();
+        let groups = [gid("g")].into();
+        let x = effective_assignment(DirectoryStatus::Active, &groups, &before);
+        let y = effective_assignment(DirectoryStatus::Active, &groups, &after);
+        let c = account_change(Some(&x), &y);
+        assert_eq!(c.role, Some(("none".into(), "full_admin".into())));
+        assert!(c.products_added.is_empty() && c.products_removed.is_empty());
+    }
+
+    #[test]
+    fn deleting_the_only_rule_suspends_and_the_guardrail_counts_it() {
+        let before = vec![rule("a", "g", 1, &["P"])];
+        let after = apply_change(&before, &RuleChange::Delete(rid("a"))).unwrap();
+        let groups = [gid("g")].into();
+        let x = effective_assignment(DirectoryStatus::Active, &groups, &before);
+        let y = effective_assignment(DirectoryStatus::Active, &groups, &after);
+        let c = account_change(Some(&x), &y);
+        assert!(c.suspended);
+        assert_eq!(c.products_removed, ["P".to_owned()].into());
+        assert!(newly_suspended(Some(&x), &y));
+        let mut totals = PreviewTotals::default();
+        totals.add(&c, true);
+        totals.add(&AccountChange::default(), false);
+        assert_eq!(
+            (
+                totals.affected_users,
+                totals.changed_users,
+                totals.suspended
+            ),
+            (2, 1, 1)
+        );
+        assert_eq!(totals.newly_suspended_by_rules, 1);
+    }
+
+    #[test]
+    fn an_inactive_user_is_not_a_guardrail_suspension() {
+        let rules = vec![rule("a", "g", 1, &["P"])];
+        let groups = [gid("g")].into();
+        let active = effective_assignment(DirectoryStatus::Active, &groups, &rules);
+        let inactive = effective_assignment(DirectoryStatus::Inactive, &groups, &rules);
+        assert!(!newly_suspended(Some(&active), &inactive));
+        // a user with no account yet and no rule is counted: turning sync on
+        // would suspend an account the product may already hold
+        let none = effective_assignment(DirectoryStatus::Active, &BTreeSet::new(), &rules);
+        assert!(newly_suspended(None, &none));
+    }
+
+    #[test]
+    fn seats_are_net_of_users_losing_the_product() {
+        let mut t = PreviewTotals::default();
+        t.products_added.insert("P".into(), 5);
+        t.products_removed.insert("P".into(), 2);
+        t.products_removed.insert("Q".into(), 3);
+        assert_eq!(
+            t.additional_seats(),
+            [("P".to_owned(), 3), ("Q".to_owned(), 0)].into()
+        );
+    }
+
+    #[test]
+    fn guardrail_threshold_is_strictly_more_than_the_share() {
+        assert!(!exceeds_guardrail(10, 100, 10));
+        assert!(exceeds_guardrail(11, 100, 10));
+        assert!(!exceeds_guardrail(0, 0, 10));
+        assert!(exceeds_guardrail(1, 1, 99));
+        assert!(!exceeds_guardrail(1, 1, 100));
+    }
+
+    #[test]
+    fn moved_spans_the_first_to_the_last_difference() {
+        let (a, b, c, d) = (rid("a"), rid("b"), rid("c"), rid("d"));
+        assert_eq!(moved(&[&a, &b, &c, &d], &[&a, &c, &b, &d]), vec![&c, &b]);
+        assert!(moved(&[&a, &b], &[&a, &b]).is_empty());
+    }
+}

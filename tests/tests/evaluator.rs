@@ -1,0 +1,576 @@
+//! The evaluator's handler, given stream records (the fixtures in
+//! `events/evaluator/`), against the real DynamoDB adapters on the emulator,
+//! with a job queue that records what it is sent (and can fail on purpose).
+//! Duplicated, retried and out-of-order records are part of the cases.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aws_lambda_events::dynamodb::{Event, EventRecord};
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use local_stack::emulator::Emulator;
+use local_stack::resolve::Resolver;
+use local_stack::template::{ResourceKind, Template};
+use serde_json::json;
+use user_sync_aws::dynamo::items::{FanOutItem, UserItem, sk};
+use user_sync_aws::dynamo::{DirectoryTable, StateTable};
+use user_sync_core::StoreError;
+use user_sync_core::directory::{DirectoryGroup, DirectoryUser};
+use user_sync_core::fanout::FanOutTask;
+use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
+use user_sync_core::job::EntitlementJob;
+use user_sync_core::ports::{
+    Configuration, Directory, FanOuts, JobQueue, RuleWrite, StoredUser, SyncSettings, SyncState,
+};
+use user_sync_core::rules::{AdminRole, Priority, Rule};
+use user_sync_core::state::{FailureClass, Outcome, SyncStatus};
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Jobs sent; `failing` send calls fail first.
+#[derive(Default)]
+struct RecordingQueue {
+    jobs: Mutex<Vec<EntitlementJob>>,
+    failing: AtomicUsize,
+}
+
+impl RecordingQueue {
+    fn take(&self) -> Vec<EntitlementJob> {
+        std::mem::take(&mut *self.jobs.lock().unwrap())
+    }
+}
+
+impl JobQueue for RecordingQueue {
+    async fn send_jobs(&self, jobs: &[EntitlementJob]) -> Result<(), StoreError> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        if self
+            .failing
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(StoreError::Transient(
+                "the queue is unavailable (on purpose)".into(),
+            ));
+        }
+        self.jobs.lock().unwrap().extend_from_slice(jobs);
+        Ok(())
+    }
+
+    async fn dead_letter(&self, _: &EntitlementJob, _: FailureClass) -> Result<(), StoreError> {
+        Err(StoreError::Invalid(
+            "the evaluator never dead-letters".into(),
+        ))
+    }
+}
+
+struct World {
+    _emulator: Emulator,
+    ddb: aws_sdk_dynamodb::Client,
+    directory: DirectoryTable,
+    state: StateTable,
+    jobs: RecordingQueue,
+    org: OrgId,
+}
+
+fn uid(s: &str) -> UserId {
+    UserId::parse(s).unwrap()
+}
+
+fn gid(s: &str) -> GroupId {
+    GroupId::parse(s).unwrap()
+}
+
+fn rule(id: &str, group: &str, products: &[&str], role: Option<AdminRole>) -> Rule {
+    Rule {
+        id: RuleId::parse(id).unwrap(),
+        group_id: gid(group),
+        description: String::new(),
+        priority: Priority::new(1).unwrap(),
+        products: products.iter().map(|p| (*p).to_owned()).collect(),
+        admin_role: role,
+        user_group: None,
+        device_groups: BTreeSet::new(),
+        settings_template: None,
+        email_template: None,
+        language: None,
+    }
+}
+
+fn directory_user(id: &str, active: bool, version: u64) -> StoredUser {
+    StoredUser {
+        user: DirectoryUser {
+            id: uid(id),
+            user_name: format!("{id}@example.com"),
+            external_id: None,
+            active,
+            deleted: false,
+            given_name: Some("Ada".into()),
+            family_name: Some("Lovelace".into()),
+            email: Some(format!("{id}@example.com")),
+            locale: None,
+            created: "2026-11-01T09:00:00Z".into(),
+            last_modified: "2026-11-01T09:00:00Z".into(),
+            version,
+        },
+        attributes: json!({}),
+    }
+}
+
+fn fixture(name: &str) -> Vec<EventRecord> {
+    let path = repo_root().join("events/evaluator").join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let event: Event = serde_json::from_str(&text).unwrap();
+    event.records
+}
+
+impl World {
+    /// A fresh emulator with the template's two tables, and the demo
+    /// organization's group `g1` with users `u1`..: what the fixtures name.
+    async fn new() -> Self {
+        let emulator = Emulator::start(&repo_root())
+            .await
+            .unwrap_or_else(|e| panic!("{}", local_stack::error_chain(&e)));
+        let sdk = local_stack::stack::sdk_config(emulator.endpoint_url()).await;
+        let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+        let template = Template::load(&repo_root().join("template.yaml")).unwrap();
+        let resolver = Resolver::new();
+        let mut names = BTreeMap::new();
+        for r in &template.resources {
+            if let ResourceKind::Table(props) = &r.kind {
+                let props = resolver.resolve_tree(props).unwrap();
+                let t = local_stack::resources::create_table(&ddb, &r.logical_id, &props)
+                    .await
+                    .unwrap();
+                names.insert(r.logical_id.clone(), t.name);
+            }
+        }
+        let world = World {
+            _emulator: emulator,
+            directory: DirectoryTable::new(ddb.clone(), names["DirectoryTable"].clone()),
+            state: StateTable::new(ddb.clone(), names["StateTable"].clone(), 30),
+            ddb,
+            jobs: RecordingQueue::default(),
+            org: OrgId::parse("demo").unwrap(),
+        };
+        world
+            .directory
+            .create_group(
+                &world.org,
+                &DirectoryGroup {
+                    id: gid("g1"),
+                    display_name: "EMEA Analysts".into(),
+                    external_id: None,
+                    created: "t".into(),
+                    last_modified: "t".into(),
+                    version: 1,
+                },
+            )
+            .await
+            .unwrap();
+        world
+    }
+
+    /// Users `u1`..`u{n}` in `group`. Written in batches (a transaction per
+    /// user is slow on the emulator, whose transactions copy the table).
+    async fn users(&self, n: usize, group: &str) -> Vec<UserId> {
+        let ids: Vec<UserId> = (1..=n).map(|i| uid(&format!("u{i}"))).collect();
+        for chunk in ids.chunks(25) {
+            let requests = chunk
+                .iter()
+                .map(|id| {
+                    let u = directory_user(id.as_str(), true, 1);
+                    let item = UserItem::new(&self.org, &u.user, u.attributes.to_string());
+                    let put = PutRequest::builder()
+                        .set_item(Some(serde_dynamo::to_item(&item).unwrap()))
+                        .build()
+                        .unwrap();
+                    WriteRequest::builder().put_request(put).build()
+                })
+                .collect();
+            let out = self
+                .ddb
+                .batch_write_item()
+                .request_items(self.directory.table_name(), requests)
+                .send()
+                .await
+                .unwrap();
+            assert!(out.unprocessed_items.is_none_or(|m| m.is_empty()));
+        }
+        self.directory
+            .add_members(&self.org, &gid(group), &ids)
+            .await
+            .unwrap();
+        ids
+    }
+
+    async fn add_rule(&self, r: Rule) {
+        let set = self.directory.rule_set(&self.org).await.unwrap();
+        let mut order = set.order();
+        order.push(r.id.clone());
+        self.directory
+            .write_rules(&self.org, &RuleWrite::Create(r), &order, &set)
+            .await
+            .unwrap();
+    }
+
+    async fn sync_on(&self) {
+        let set = self.directory.rule_set(&self.org).await.unwrap();
+        let sync = SyncSettings {
+            enabled: true,
+            changed_at: None,
+            changed_by: None,
+        };
+        self.directory
+            .put_sync(&self.org, &sync, set.version)
+            .await
+            .unwrap();
+    }
+
+    /// Runs the handler; the sequence numbers it reported as failed.
+    async fn process(&self, records: Vec<EventRecord>) -> Vec<String> {
+        let response = evaluator::process(&self.directory, &self.state, &self.jobs, records).await;
+        response
+            .batch_item_failures
+            .into_iter()
+            .filter_map(|f| f.item_identifier)
+            .collect()
+    }
+
+    async fn generation(&self, user: &str) -> Option<u64> {
+        let (desired, _) = self.state.user_state(&self.org, &uid(user)).await.unwrap();
+        desired.map(|d| d.generation)
+    }
+
+    /// Records that the worker applied `generation` for `user`.
+    async fn applied(&self, user: &str, generation: u64) {
+        let status = SyncStatus {
+            applied_generation: generation,
+            last_outcome: Outcome::Success,
+            failure: None,
+            attempts: 1,
+            at: "2026-11-22T09:00:00Z".into(),
+        };
+        let entry = user_sync_core::activity::ActivityEntry::new(
+            "2026-11-22T09:00:00Z".into(),
+            &format!("{user}-{generation}"),
+            "Sync user",
+            user_sync_core::activity::Action::AccountUpdated,
+            user_sync_core::activity::Subject {
+                kind: user_sync_core::activity::SubjectKind::User,
+                id: user.into(),
+            },
+            Outcome::Success,
+        );
+        self.state
+            .record_outcome(&self.org, &uid(user), &status, &entry)
+            .await
+            .unwrap();
+    }
+
+    /// The stream record of a fan-out task as stored now.
+    async fn task_record(&self, id: &str, seq: u64) -> (FanOutTask, EventRecord) {
+        let task = self
+            .directory
+            .get_fan_out(&self.org, id)
+            .await
+            .unwrap()
+            .unwrap();
+        let item = FanOutItem {
+            pk: format!("{}#FANOUT", self.org),
+            sk: format!("{}{}", sk::TASK, task.id),
+            org_id: self.org.clone(),
+            task_id: task.id.clone(),
+            chunk: task.chunk,
+            done: task.done,
+            task: serde_json::to_string(&task).unwrap(),
+        };
+        let mut record = fixture("fanout-chunk.json").remove(0);
+        record.change.new_image = serde_dynamo::to_item(&item).unwrap();
+        record.change.sequence_number = Some(seq.to_string());
+        (task, record)
+    }
+}
+
+fn users_of(jobs: &[EntitlementJob]) -> Vec<String> {
+    let mut v: Vec<String> = jobs.iter().map(|j| j.user_id.to_string()).collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_membership_enqueues_one_job_and_a_redelivery_changes_nothing_once_applied() {
+    let w = World::new().await;
+    w.users(1, "g1").await;
+    w.add_rule(rule("r1", "g1", &["G2M"], Some(AdminRole::FullAdmin)))
+        .await;
+    // sync off: the change is recorded in the directory, nothing is decided
+    assert!(
+        w.process(fixture("membership-insert.json"))
+            .await
+            .is_empty()
+    );
+    assert!(w.jobs.take().is_empty());
+    assert_eq!(w.generation("u1").await, None);
+
+    w.sync_on().await;
+    assert!(
+        w.process(fixture("membership-insert.json"))
+            .await
+            .is_empty()
+    );
+    let jobs = w.jobs.take();
+    assert_eq!(users_of(&jobs), ["u1"]);
+    assert_eq!(jobs[0].generation, 1);
+
+    // Lambda redelivers the same record (its job may not have been sent):
+    // the same job again, never a new generation
+    w.process(fixture("membership-insert.json")).await;
+    let again = w.jobs.take();
+    assert_eq!(again, jobs);
+    assert_eq!(w.generation("u1").await, Some(1));
+
+    // once the worker applied it, a redelivery has nothing to do
+    w.applied("u1", 1).await;
+    w.process(fixture("membership-insert.json")).await;
+    assert!(w.jobs.take().is_empty());
+    assert_eq!(w.generation("u1").await, Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_no_rule_reads_enqueue_nothing() {
+    let w = World::new().await;
+    w.users(1, "g1").await;
+    w.add_rule(rule("r1", "g1", &["G2M"], Some(AdminRole::FullAdmin)))
+        .await;
+    w.sync_on().await;
+    w.process(fixture("membership-insert.json")).await;
+    w.jobs.take();
+    w.applied("u1", 1).await;
+    // Entra's periodic active=true, a title change, a rule stored again
+    // with only its (ignored) priority field, a rule appended to the order
+    for f in [
+        "user-modify-noop.json",
+        "user-modify-title.json",
+        "rule-modify-priority-only.json",
+        "order-append.json",
+    ] {
+        assert!(w.process(fixture(f)).await.is_empty(), "{f}");
+        assert!(w.jobs.take().is_empty(), "{f} enqueued a job");
+    }
+    assert_eq!(w.generation("u1").await, Some(1));
+    assert!(
+        w.directory
+            .running_fan_outs(&w.org, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_out_of_order_never_move_a_user_back() {
+    let w = World::new().await;
+    w.users(1, "g1").await;
+    w.add_rule(rule("r1", "g1", &["G2M"], Some(AdminRole::FullAdmin)))
+        .await;
+    w.sync_on().await;
+    w.process(fixture("membership-insert.json")).await;
+    w.jobs.take();
+    w.applied("u1", 1).await;
+
+    // the directory's last word: deactivated (version 3)
+    let previous = w
+        .directory
+        .get_user(&w.org, &uid("u1"))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut inactive = directory_user("u1", false, 2);
+    inactive.user.version = previous.user.version + 1;
+    w.directory
+        .replace_user(&w.org, &previous.user, &inactive)
+        .await
+        .unwrap();
+
+    // records delivered newest first, then the older one replayed: the
+    // evaluator reads the directory, not the image, so both say "suspended"
+    let records = fixture("user-deactivate-reactivate-reversed.json");
+    assert!(w.process(records.clone()).await.is_empty());
+    let jobs = w.jobs.take();
+    assert_eq!(users_of(&jobs), ["u1"]);
+    assert_eq!(w.generation("u1").await, Some(2));
+    let (desired, _) = w.state.user_state(&w.org, &uid("u1")).await.unwrap();
+    assert!(!desired.unwrap().assignment.is_active());
+    w.applied("u1", 2).await;
+    w.process(vec![records[1].clone(), records[0].clone()])
+        .await;
+    assert!(w.jobs.take().is_empty());
+    assert_eq!(w.generation("u1").await, Some(2));
+}
+
+/// Runs a fan-out task chunk by chunk, as the stream would; returns the
+/// chunks processed. `fail_at` makes that chunk's first send fail once.
+async fn run_fan_out(w: &World, id: &str, fail_at: Option<u64>) -> u64 {
+    let mut seq = 600_000_000_000_000_000u64;
+    let mut chunks = 0;
+    loop {
+        seq += 1;
+        let (task, record) = w.task_record(id, seq).await;
+        if task.done {
+            return chunks;
+        }
+        if fail_at == Some(task.chunk) {
+            w.jobs.failing.store(1, Ordering::SeqCst);
+            let failed = w.process(vec![record.clone()]).await;
+            assert_eq!(failed, [seq.to_string()], "the failed chunk is reported");
+            // Lambda retries the same record
+        }
+        assert!(w.process(vec![record]).await.is_empty());
+        chunks += 1;
+        assert!(chunks < 100, "the fan-out does not end");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_change_fans_out_in_chunks_with_one_job_per_member_even_after_a_failure() {
+    let w = World::new().await;
+    let members = w.users(1_200, "g1").await;
+    w.add_rule(rule("r1", "g1", &["G2M"], Some(AdminRole::FullAdmin)))
+        .await;
+    w.sync_on().await;
+
+    // the rule record only starts the task
+    assert!(w.process(fixture("rule-insert.json")).await.is_empty());
+    assert!(w.jobs.take().is_empty());
+    let running = w.directory.running_fan_outs(&w.org, 10).await.unwrap();
+    assert_eq!(running.len(), 1);
+    let id = running[0].id.clone();
+    assert_eq!(id, "rule-300000000000000000001");
+    // a replayed rule record starts nothing new
+    w.process(fixture("rule-insert.json")).await;
+    assert_eq!(
+        w.directory
+            .running_fan_outs(&w.org, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // 1,200 members in chunks of 500; the second chunk's send fails once
+    let chunks = run_fan_out(&w, &id, Some(1)).await;
+    assert_eq!(chunks, 3);
+    let jobs = w.jobs.take();
+    let users = users_of(&jobs);
+    let distinct: BTreeSet<&String> = users.iter().collect();
+    assert_eq!(distinct.len(), members.len(), "every member got a job");
+    assert_eq!(jobs.len(), members.len(), "and only one");
+    let task = w.directory.get_fan_out(&w.org, &id).await.unwrap().unwrap();
+    assert!(task.done);
+    assert_eq!((task.users, task.jobs), (1_200, 1_200));
+
+    // a replayed chunk record after the task moved on does nothing
+    let mut stale = fixture("fanout-chunk.json");
+    stale[0].change.sequence_number = Some("700000000000000000001".into());
+    w.process(stale).await;
+    assert!(w.jobs.take().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reordering_fans_out_to_the_moved_rules_groups_and_sync_on_to_everyone() {
+    let w = World::new().await;
+    for (g, name) in [("g2", "Sales"), ("g3", "Support")] {
+        w.directory
+            .create_group(
+                &w.org,
+                &DirectoryGroup {
+                    id: gid(g),
+                    display_name: name.into(),
+                    external_id: None,
+                    created: "t".into(),
+                    last_modified: "t".into(),
+                    version: 1,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    w.users(3, "g2").await;
+    w.add_rule(rule("r1", "g1", &["G2M"], Some(AdminRole::FullAdmin)))
+        .await;
+    w.add_rule(rule("r2", "g2", &["G2W"], Some(AdminRole::None)))
+        .await;
+    w.add_rule(rule("r3", "g3", &["G2T"], None)).await;
+
+    // sync off: a reorder is recorded, nothing starts
+    w.process(fixture("order-modify.json")).await;
+    assert!(
+        w.directory
+            .running_fan_outs(&w.org, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    w.sync_on().await;
+    w.process(fixture("sync-enable.json")).await;
+    let tasks = w.directory.running_fan_outs(&w.org, 10).await.unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(
+        serde_json::to_value(&tasks[0].scope).unwrap(),
+        json!({"kind": "everyone"})
+    );
+    let id = tasks[0].id.clone();
+    run_fan_out(&w, &id, None).await;
+    assert_eq!(users_of(&w.jobs.take()), ["u1", "u2", "u3"]);
+
+    w.process(fixture("order-modify.json")).await;
+    let tasks = w.directory.running_fan_outs(&w.org, 10).await.unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(
+        serde_json::to_value(&tasks[0].scope).unwrap(),
+        json!({"kind": "groups", "groups": ["g2", "g3"]})
+    );
+    let id = tasks[0].id.clone();
+    run_fan_out(&w, &id, None).await;
+    // r2 and r3 swapped; nothing a member of g2 has depends on that order
+    assert!(w.jobs.take().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn turning_sync_off_stops_a_fan_out_under_way() {
+    let w = World::new().await;
+    w.users(600, "g1").await;
+    w.add_rule(rule("r1", "g1", &["G2M"], Some(AdminRole::FullAdmin)))
+        .await;
+    w.sync_on().await;
+    w.process(fixture("rule-insert.json")).await;
+    let id = "rule-300000000000000000001";
+    let (_, first) = w.task_record(id, 800_000_000_000_000_001).await;
+    w.process(vec![first]).await;
+    assert_eq!(w.jobs.take().len(), 500);
+
+    let set = w.directory.rule_set(&w.org).await.unwrap();
+    let off = SyncSettings {
+        enabled: false,
+        changed_at: None,
+        changed_by: None,
+    };
+    w.directory
+        .put_sync(&w.org, &off, set.version)
+        .await
+        .unwrap();
+    let (_, second) = w.task_record(id, 800_000_000_000_000_002).await;
+    w.process(vec![second]).await;
+    assert!(w.jobs.take().is_empty());
+    let task = w.directory.get_fan_out(&w.org, id).await.unwrap().unwrap();
+    assert!(task.done, "sync-on reconciles everyone anyway");
+}

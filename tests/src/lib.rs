@@ -195,10 +195,26 @@ impl Client {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> (u16, Value) {
+        let r = self.request(method, url, token, body, &[]).await;
+        (r.status, r.body)
+    }
+
+    /// A request with extra headers; the answer with its ETag.
+    pub async fn request(
+        &self,
+        method: &str,
+        url: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.http.request(method, url);
         if let Some(t) = token {
             req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
         }
         if let Some(b) = body {
             req = req
@@ -210,14 +226,27 @@ impl Client {
             .await
             .unwrap_or_else(|e| panic!("request to {url} failed: {e}"));
         let status = resp.status().as_u16();
+        let etag = resp
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let text = resp.text().await.unwrap_or_default();
-        let json = if text.is_empty() {
+        let body = if text.is_empty() {
             Value::Null
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        (status, json)
+        Answer { status, body, etag }
     }
+}
+
+/// An HTTP answer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    pub etag: Option<String>,
 }
 
 /// Percent-encodes a query value (a SCIM filter).

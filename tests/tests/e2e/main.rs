@@ -6,4 +6,5 @@
 mod conformance;
 mod idp_replay;
 mod pipeline;
+mod rules;
 mod scim;

@@ -1,0 +1,554 @@
+//! Rules from the admin's side, on the local stack: the seeds' example,
+//! conflicting and unioned fields, reordering, deleting the only matching
+//! rule, re-adding a user to a group, deleting a group, sync off then on,
+//! explain, preview, the mass-suspension guardrail, ETags and the full-admin
+//! invariant. Each test has its own organization.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use user_sync_tests::{Answer, Client, TestOrg, eventually, new_org, stack};
+
+const PIPELINE: Duration = Duration::from_secs(90);
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+struct Admin {
+    org: TestOrg,
+    c: Client,
+}
+
+impl Admin {
+    async fn new(prefix: &str) -> Self {
+        Self {
+            org: new_org(prefix).await,
+            c: Client::new(),
+        }
+    }
+
+    async fn scim(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.c
+            .send(
+                method,
+                &format!("{}{path}", stack().scim_url),
+                Some(&self.org.scim_token),
+                body.as_ref(),
+            )
+            .await
+    }
+
+    async fn user(&self, name: &str) -> String {
+        let email = format!("{name}.{}@example.com", self.org.org_id);
+        let (status, u) = self
+            .scim(
+                "POST",
+                "/Users",
+                Some(json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": email,
+                    "name": {"givenName": name, "familyName": "Test"},
+                    "emails": [{"primary": true, "value": email, "type": "work"}],
+                    "active": true
+                })),
+            )
+            .await;
+        assert_eq!(status, 201, "{u}");
+        u["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn group(&self, name: &str) -> String {
+        let (status, g) = self
+            .scim("POST", "/Groups", Some(json!({"displayName": name})))
+            .await;
+        assert_eq!(status, 201, "{g}");
+        g["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn members(&self, group: &str, op: &str, users: &[&str]) {
+        let value: Vec<Value> = users.iter().map(|u| json!({"value": u})).collect();
+        let (status, body) = self
+            .scim(
+                "PATCH",
+                &format!("/Groups/{group}?excludedAttributes=members"),
+                Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": op, "path": "members", "value": value}]})),
+            )
+            .await;
+        assert!(status == 200 || status == 204, "{status} {body}");
+    }
+
+    async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        self.c
+            .request(
+                method,
+                &format!("{}{path}", stack().api_url),
+                Some(&self.org.admin_token),
+                body.as_ref(),
+                headers,
+            )
+            .await
+    }
+
+    async fn rule(&self, body: Value) -> Value {
+        let a = self.api("POST", "/rules", Some(body), &[]).await;
+        assert_eq!(a.status, 201, "{}", a.body);
+        a.body
+    }
+
+    async fn sync(&self, enabled: bool, confirm: bool) -> Answer {
+        self.api(
+            "PUT",
+            "/sync",
+            Some(json!({"enabled": enabled, "confirm": confirm})),
+            &[],
+        )
+        .await
+    }
+
+    async fn account(&self, user: &str) -> Option<Value> {
+        let url = format!(
+            "{}/control/accounts/{}/{user}",
+            stack().product_api_url,
+            self.org.org_id
+        );
+        let (status, a) = self.c.send("GET", &url, None, None).await;
+        (status == 200).then_some(a)
+    }
+
+    async fn until(&self, user: &str, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
+        eventually(what, PIPELINE, || async {
+            self.account(user).await.filter(|a| ok(a))
+        })
+        .await
+    }
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}
+
+fn products(a: &Value) -> Vec<&str> {
+    a["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seeds_example_then_reordering_changes_the_role() {
+    let a = Admin::new("seeds").await;
+    let ana = a.user("ana").await;
+    let emea = a.group("EMEA Analysts").await;
+    a.members(&emea, "add", &[&ana]).await;
+    let r1 = a
+        .rule(json!({"groupId": emea, "description": "EMEA Analysts → GoToTraining, Full Admin", "products": ["G2T"], "adminRole": {"type": "full_admin"}}))
+        .await;
+    let r2 = a
+        .rule(json!({"groupId": emea, "description": "EMEA Analysts → GoToMeeting, none", "products": ["G2M"], "adminRole": {"type": "none"}}))
+        .await;
+    assert_eq!(
+        (r1["priority"].clone(), r2["priority"].clone()),
+        (json!(1), json!(2))
+    );
+    assert_eq!(a.sync(true, false).await.status, 200);
+
+    let account = a
+        .until(&ana, "both products, Full Admin", |x| {
+            x["role"] == "full_admin" && products(x) == ["G2M", "G2T"]
+        })
+        .await;
+    assert_eq!(account["status"], "active");
+
+    // explain: which rule gave what
+    let e = a
+        .api("GET", &format!("/users/{ana}/assignment"), None, &[])
+        .await;
+    assert_eq!(e.status, 200, "{}", e.body);
+    let matched: Vec<String> = e.body["matchingRules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id)
+        .collect();
+    assert_eq!(matched, [id(&r1), id(&r2)]);
+    let p = &e.body["assignment"]["provenance"];
+    assert_eq!(p["adminRole"], r1["id"]);
+    assert_eq!(p["products"]["G2M"], json!([r2["id"]]));
+    assert_eq!(p["products"]["G2T"], json!([r1["id"]]));
+    assert_eq!(e.body["groups"][0]["displayName"], "EMEA Analysts");
+    eventually("explain shows the applied generation", PIPELINE, || async {
+        let e = a
+            .api("GET", &format!("/users/{ana}/assignment"), None, &[])
+            .await;
+        (e.body["applied"]["inSync"] == true && e.body["lastOutcome"]["lastOutcome"] == "success")
+            .then_some(())
+    })
+    .await;
+
+    // preview a reorder: the role would change, no product would
+    let order = json!([id(&r2), id(&r1)]);
+    let pv = a
+        .api(
+            "POST",
+            "/rules/preview",
+            Some(json!({"change": {"kind": "reorder", "order": order}})),
+            &[],
+        )
+        .await;
+    assert_eq!(pv.status, 200, "{}", pv.body);
+    assert_eq!(pv.body["totals"]["changedUsers"], 1);
+    assert_eq!(pv.body["totals"]["roleChanged"], 1);
+    assert_eq!(
+        pv.body["users"][0]["change"]["role"],
+        json!(["full_admin", "none"])
+    );
+    assert_eq!(pv.body["fullAdminRuleAfter"], true);
+
+    // two admins reorder from the same list: one wins, the other gets 412
+    let list = a.api("GET", "/rules", None, &[]).await;
+    let etag = list.etag.clone().unwrap();
+    let first = a
+        .api(
+            "PUT",
+            "/rules/order",
+            Some(json!({"order": order})),
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let second = a
+        .api(
+            "PUT",
+            "/rules/order",
+            Some(json!({"order": [id(&r1), id(&r2)]})),
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(second.status, 412, "{}", second.body);
+    assert_eq!(second.body["error"]["code"], "precondition_failed");
+    assert_eq!(first.body["rules"][0]["id"], r2["id"]);
+    assert_eq!(first.body["rules"][0]["priority"], 1);
+
+    // rule #1 now says "none": the role follows, the products stay
+    let account = a
+        .until(&ana, "the role from the new rule #1", |x| {
+            x["role"] == "none"
+        })
+        .await;
+    assert_eq!(products(&account), ["G2M", "G2T"]);
+
+    // and back with "up" on the Full Admin rule
+    let moved = a
+        .api(
+            "POST",
+            &format!("/rules/{}/move", id(&r1)),
+            Some(json!({"direction": "up"})),
+            &[],
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    assert_eq!(moved.body["rules"][0]["id"], r1["id"]);
+    a.until(&ana, "Full Admin again", |x| x["role"] == "full_admin")
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_rule_wins_single_fields_and_device_groups_are_unioned() {
+    let a = Admin::new("union").await;
+    let bo = a.user("bo").await;
+    let sales = a.group("Sales").await;
+    let support = a.group("Support").await;
+    a.members(&sales, "add", &[&bo]).await;
+    a.members(&support, "add", &[&bo]).await;
+    a.rule(json!({"groupId": sales, "products": ["G2M"], "userGroup": "Sales team", "deviceGroups": ["laptops"], "settingsTemplate": "sales-default"}))
+        .await;
+    a.rule(json!({"groupId": support, "products": ["G2A"], "userGroup": "Support team", "deviceGroups": ["kiosks"], "adminRole": {"type": "full_admin"}}))
+        .await;
+    assert_eq!(a.sync(true, false).await.status, 200);
+    let account = a
+        .until(&bo, "the account", |x| x["status"] == "active")
+        .await;
+    assert_eq!(account["userGroup"], "Sales team");
+    assert_eq!(account["deviceGroups"], json!(["kiosks", "laptops"]));
+    assert_eq!(products(&account), ["G2A", "G2M"]);
+    assert_eq!(account["settingsTemplate"], "sales-default");
+    assert_eq!(account["role"], "full_admin");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_only_matching_rule_suspends_behind_the_guardrail_and_a_group_brings_the_user_back()
+ {
+    let a = Admin::new("guard").await;
+    let admin = a.user("admin").await;
+    let cy = a.user("cy").await;
+    let admins = a.group("Admins").await;
+    let staff = a.group("Staff").await;
+    let sales = a.group("Sales").await;
+    a.members(&admins, "add", &[&admin]).await;
+    a.members(&staff, "add", &[&cy]).await;
+    a.rule(json!({"groupId": admins, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
+        .await;
+    let staff_rule = a.rule(json!({"groupId": staff, "products": ["G2W"]})).await;
+    assert_eq!(a.sync(true, false).await.status, 200);
+    a.until(&cy, "cy's account", |x| {
+        x["status"] == "active" && products(x) == ["G2W"]
+    })
+    .await;
+    a.until(&admin, "admin's account", |x| x["status"] == "active")
+        .await;
+
+    // the preview says what deleting the staff rule would do
+    let pv = a
+        .api(
+            "POST",
+            "/rules/preview",
+            Some(json!({"change": {"kind": "delete", "id": staff_rule["id"]}})),
+            &[],
+        )
+        .await;
+    assert_eq!(pv.status, 200, "{}", pv.body);
+    assert_eq!(pv.body["totals"]["suspended"], 1);
+    assert_eq!(pv.body["totals"]["productsRemoved"], json!({"G2W": 1}));
+    assert_eq!(pv.body["guardrail"]["suspended"], 1);
+    assert_eq!(pv.body["guardrail"]["directoryUsers"], 2);
+    assert_eq!(pv.body["guardrail"]["thresholdPercent"], 10);
+    assert_eq!(pv.body["guardrail"]["confirmationRequired"], true);
+    assert_eq!(pv.body["users"][0]["userId"], cy.as_str());
+    assert_eq!(pv.body["users"][0]["after"]["status"], "suspended");
+
+    // DELETE needs If-Match, then the guardrail asks for confirmation
+    let rid = id(&staff_rule);
+    let r = a.api("DELETE", &format!("/rules/{rid}"), None, &[]).await;
+    assert_eq!(r.status, 428, "{}", r.body);
+    let etag = a
+        .api("GET", &format!("/rules/{rid}"), None, &[])
+        .await
+        .etag
+        .unwrap();
+    let r = a
+        .api(
+            "DELETE",
+            &format!("/rules/{rid}"),
+            None,
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "mass_suspension");
+    let message = r.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("1 of the organization's 2 users"),
+        "{message}"
+    );
+    let r = a
+        .api(
+            "DELETE",
+            &format!("/rules/{rid}?confirm=true"),
+            None,
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let suspended = a
+        .until(&cy, "cy suspended", |x| x["status"] == "suspended")
+        .await;
+    assert_eq!(suspended["products"], json!([]));
+
+    // a rule on Sales, then cy joins Sales: active again
+    a.rule(json!({"groupId": sales, "products": ["G2M"]})).await;
+    a.members(&sales, "add", &[&cy]).await;
+    a.until(&cy, "cy back with G2M", |x| {
+        x["status"] == "active" && products(x) == ["G2M"]
+    })
+    .await;
+
+    // the directory deletes Sales: cy loses the only matching rule again
+    let (status, _) = a.scim("DELETE", &format!("/Groups/{sales}"), None).await;
+    assert_eq!(status, 204);
+    a.until(&cy, "cy suspended with the group gone", |x| {
+        x["status"] == "suspended"
+    })
+    .await;
+
+    let activity = a.api("GET", "/activity?limit=200", None, &[]).await;
+    let actions: Vec<&str> = activity.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(actions.contains(&"rule_deleted"), "{actions:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_off_then_on_catches_up_and_sync_on_is_guarded() {
+    let a = Admin::new("catchup").await;
+    let dee = a.user("dee").await;
+    let eve = a.user("eve").await;
+    let fay = a.user("fay").await;
+    let team = a.group("Team").await;
+    a.members(&team, "add", &[&dee]).await;
+    a.rule(json!({"groupId": team, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
+        .await;
+
+    // two of three users match no rule: turning sync on would suspend them
+    let r = a.sync(true, false).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "mass_suspension");
+    let pv = a
+        .api(
+            "POST",
+            "/rules/preview",
+            Some(json!({"change": {"kind": "sync_on"}})),
+            &[],
+        )
+        .await;
+    assert_eq!(pv.body["totals"]["affectedUsers"], 3);
+    assert_eq!(pv.body["totals"]["newAccounts"], 3);
+    assert_eq!(pv.body["guardrail"]["suspended"], 2);
+    assert_eq!(pv.body["seats"][0]["product"], "G2M");
+    assert_eq!(pv.body["seats"][0]["additional"], 1);
+    a.members(&team, "add", &[&eve, &fay]).await;
+    assert_eq!(a.sync(true, false).await.status, 200);
+    for u in [&dee, &eve, &fay] {
+        a.until(u, "the account", |x| x["status"] == "active").await;
+    }
+
+    // off: the directory keeps changing, nothing is applied
+    assert_eq!(a.sync(false, false).await.status, 200);
+    let gus = a.user("gus").await;
+    a.members(&team, "add", &[&gus]).await;
+    a.members(&team, "remove", &[&fay]).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        a.account(&gus).await.is_none(),
+        "nothing applied while sync is off"
+    );
+    assert_eq!(a.account(&fay).await.unwrap()["status"], "active");
+
+    // on again (1 of 4 would be suspended: 25 %, so it asks first)
+    let r = a.sync(true, false).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(a.sync(true, true).await.status, 200);
+    a.until(&gus, "gus caught up", |x| x["status"] == "active")
+        .await;
+    a.until(&fay, "fay caught up", |x| x["status"] == "suspended")
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync_is_on() {
+    let a = Admin::new("etag").await;
+    let g = a.group("Admins").await;
+    let h = a.group("Others").await;
+    let fa = a
+        .rule(json!({"groupId": g, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
+        .await;
+    let other = a
+        .rule(json!({"groupId": h, "products": ["G2W"], "priority": 1}))
+        .await;
+    assert_eq!(other["priority"], 1, "inserted at the top");
+    let list = a.api("GET", "/rules", None, &[]).await;
+    let ids: Vec<String> = list.body["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id)
+        .collect();
+    assert_eq!(ids, [id(&other), id(&fa)]);
+    assert_eq!(a.sync(true, false).await.status, 200);
+
+    let path = format!("/rules/{}", id(&fa));
+    let got = a.api("GET", &path, None, &[]).await;
+    let etag = got.etag.clone().unwrap();
+    // no If-Match: 428; a stale one: 412
+    let r = a
+        .api("PATCH", &path, Some(json!({"description": "x"})), &[])
+        .await;
+    assert_eq!(r.status, 428);
+    let r = a
+        .api(
+            "PATCH",
+            &path,
+            Some(json!({"description": "x"})),
+            &[("if-match", "\"999\"")],
+        )
+        .await;
+    assert_eq!(r.status, 412);
+    // losing the last Full Admin while sync is on: refused
+    let r = a
+        .api(
+            "PATCH",
+            &path,
+            Some(json!({"adminRole": {"type": "none"}})),
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "full_admin_rule_required");
+    let r = a.api("DELETE", &path, None, &[("if-match", &etag)]).await;
+    assert_eq!(r.status, 409);
+    // a description edit is fine; two admins with the same ETag: one 412
+    let first = a
+        .api(
+            "PATCH",
+            &path,
+            Some(json!({"description": "Admins get everything"})),
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.body["description"], "Admins get everything");
+    assert_eq!(first.body["version"], 2);
+    assert_eq!(first.etag.as_deref(), Some("\"2\""));
+    let second = a
+        .api(
+            "PATCH",
+            &path,
+            Some(json!({"description": "something else"})),
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(second.status, 412);
+    // PUT replaces: fields left out are cleared, unknown fields refused
+    let r = a
+        .api(
+            "PUT",
+            &path,
+            Some(json!({"groupId": g, "adminRole": {"type": "full_admin"}, "colour": "red"})),
+            &[("if-match", "\"2\"")],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = a
+        .api(
+            "PUT",
+            &path,
+            Some(json!({"groupId": g, "adminRole": {"type": "full_admin"}, "priority": 1})),
+            &[("if-match", "\"2\"")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["products"], json!([]));
+    assert_eq!(r.body["priority"], 1);
+    let list = a.api("GET", "/rules", None, &[]).await;
+    let prios: Vec<(String, u64)> = list.body["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (id(r), r["priority"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        prios,
+        [(id(&fa), 1), (id(&other), 2)],
+        "priorities stay dense"
+    );
+    let r = a.api("GET", "/rules/nope", None, &[]).await;
+    assert_eq!(r.status, 404);
+}

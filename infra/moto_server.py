@@ -6,7 +6,10 @@ Serves every moto backend (DynamoDB with streams, SQS, SES, ...) on
 HOST:PORT; port 0 picks a free port. Once listening it prints one line,
 ``MOTO_PORT=<port>``, on stdout.
 
-DynamoDB writes are serialized (see `serialize_dynamodb_writes`).
+DynamoDB writes are serialized (see `serialize_dynamodb_writes`),
+transactions check every condition before writing anything (see
+`check_then_write_transactions`), and a query reads its own partition, not
+the whole table (see `partition_queries`).
 
 It exits as soon as its stdin reaches end of file, so a parent that starts it
 with a pipe on stdin never leaves it behind: when the parent exits or dies,
@@ -15,24 +18,184 @@ Ctrl-C.)
 """
 
 import argparse
+import copy
 import functools
 import logging
 import os
 import sys
 import threading
 
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.exceptions import (
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+    TransactWriteSingleOpException,
+)
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.server import ThreadedMotoServer
+
+TRANSACTION_OPS = {"ConditionCheck", "Put", "Delete", "Update"}
+
+
+class _Partition:
+    """A table seen through one partition: what a base-table query reads."""
+
+    def __init__(self, table, hash_key):
+        self._table = table
+        self._hash_key = hash_key
+
+    def __getattr__(self, name):
+        return getattr(self._table, name)
+
+    def all_items(self):
+        part = self._table.items.get(self._hash_key)
+        if part is None:
+            return []
+        if not self._table.range_key_attr:
+            return [part]
+        return sorted(part.values(), key=lambda x: x.range_key)
+
+
+class _Unsorted:
+    """A table whose full listing is not sorted first (an index query sorts
+    what it keeps)."""
+
+    def __init__(self, table):
+        self._table = table
+
+    def __getattr__(self, name):
+        return getattr(self._table, name)
+
+    def all_items(self):
+        if not self._table.range_key_attr:
+            return list(self._table.items.values())
+        return [i for part in self._table.items.values() for i in part.values()]
+
+
+def partition_queries() -> None:
+    """Makes a query cost what its partition costs.
+
+    moto answers every query by sorting the whole table and filtering it: a
+    table of 40,000 items makes each query of one user's three items take
+    tens of milliseconds, where DynamoDB reads the partition alone. A
+    base-table query now reads its partition; an index query reads the
+    items without sorting them first (it sorts the matches).
+    """
+    original = Table.query
+
+    # moto's DynamoDBBackend passes index_name as the 8th positional argument
+    index_position = 6
+
+    def query(self, hash_key, *args, **kwargs):
+        index_name = kwargs.get("index_name")
+        if index_name is None and len(args) > index_position:
+            index_name = args[index_position]
+        view = _Unsorted(self) if index_name else _Partition(self, hash_key)
+        return original(view, hash_key, *args, **kwargs)
+
+    Table.query = query
+
+
+def check_then_write_transactions() -> None:
+    """Makes TransactWriteItems cost what its items cost.
+
+    moto copies every table a transaction names before it starts, to restore
+    them if one condition fails: with tens of thousands of items that takes
+    seconds per transaction, where DynamoDB takes milliseconds. Since writes
+    take turns (`serialize_dynamodb_writes`), nothing can change between
+    checks and writes, so this version checks every condition first, answers
+    TransactionCanceledException with per-item reasons as DynamoDB does if
+    any fails, and only then writes. Should a write itself fail (an invalid
+    update expression), the items written so far are put back.
+    """
+
+    def transact_write_items(self, transact_items):
+        if len(transact_items) > 100:
+            raise TooManyTransactionsException()
+        ops = []
+        seen = set()
+        for item in transact_items:
+            if len(item) > 1:
+                raise TransactWriteSingleOpException
+            op_type, op = next(iter(item.items()))
+            if op_type not in TRANSACTION_OPS:
+                raise ValueError("Unsupported transaction operation")
+            table = self.get_table(op["TableName"])
+            if op_type == "Put":
+                attrs = op["Item"]
+                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = attrs[table.range_key_attr]
+            else:
+                key = op["Key"]
+            unique = (op["TableName"], str(dict(sorted(key.items()))))
+            if unique in seen:
+                raise MultipleTransactionsException()
+            seen.add(unique)
+            ops.append((op_type, op, key))
+
+        reasons = []
+        for op_type, op, key in ops:
+            condition = op.get("ConditionExpression")
+            if condition is None:
+                reasons.append((None, None, None))
+                continue
+            current = self.get_item(op["TableName"], key)
+            check = get_filter_expression(
+                condition,
+                op.get("ExpressionAttributeNames"),
+                op.get("ExpressionAttributeValues"),
+            )
+            if check.expr(current):
+                reasons.append((None, None, None))
+                continue
+            old = None
+            if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                old = current.to_json()["Attributes"]
+            reasons.append(("ConditionalCheckFailed", "The conditional request failed", old))
+        if any(code is not None for code, _, _ in reasons):
+            raise TransactionCanceledException(reasons)
+
+        undo = []
+        try:
+            for op_type, op, key in ops:
+                name = op["TableName"]
+                if op_type == "ConditionCheck":
+                    continue
+                before = self.get_item(name, key)
+                undo.append((name, key, copy.deepcopy(before.to_json()["Attributes"]) if before else None))
+                if op_type == "Put":
+                    self.put_item(name, op["Item"])
+                elif op_type == "Delete":
+                    self.delete_item(name, key)
+                else:
+                    self.update_item(
+                        name,
+                        key,
+                        update_expression=op["UpdateExpression"],
+                        expression_attribute_names=op.get("ExpressionAttributeNames"),
+                        expression_attribute_values=op.get("ExpressionAttributeValues"),
+                    )
+        except Exception:
+            for name, key, attrs in reversed(undo):
+                if attrs is None:
+                    self.delete_item(name, key)
+                else:
+                    self.put_item(name, attrs)
+            raise
+
+    DynamoDBBackend.transact_write_items = transact_write_items
 
 
 def serialize_dynamodb_writes() -> None:
     """Makes DynamoDB writes take turns.
 
-    To undo a cancelled transaction, moto restores a copy of the tables taken
-    when the transaction began; a write that another request thread made in
-    between is lost with it (and the table's stream is replaced). DynamoDB
-    itself never does that. With every write holding one lock, no write can
-    fall between a transaction's copy and its restore. Reads do not wait.
+    DynamoDB applies each write and each transaction atomically; moto's
+    request threads do not. With every write holding one lock, no write can
+    fall between a transaction's condition checks and its writes (see
+    `check_then_write_transactions`). Reads do not wait.
     """
     lock = threading.RLock()
 
@@ -57,6 +220,8 @@ def main() -> None:
     # One line per request is noise here; keep warnings and errors.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
+    partition_queries()
+    check_then_write_transactions()
     serialize_dynamodb_writes()
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()

@@ -23,9 +23,21 @@ pub struct StackInfo {
     pub product_api_url: String,
     pub aws_endpoint_url: String,
     pub directory_table: String,
+    pub state_table: String,
+    /// Queue logical id → URL.
+    pub queues: std::collections::BTreeMap<String, String>,
 }
 
 static STACK: OnceLock<Result<StackInfo, String>> = OnceLock::new();
+static PAUSED: OnceLock<Vec<String>> = OnceLock::new();
+
+/// The shared stack, with the queue event sources of these functions
+/// disabled (their messages stay in the queue). Only the first call of a
+/// test process decides.
+pub fn stack_pausing(functions: &[&str]) -> &'static StackInfo {
+    let _ignored = PAUSED.set(functions.iter().map(|f| (*f).to_owned()).collect());
+    stack()
+}
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -59,6 +71,12 @@ pub fn stack() -> &'static StackInfo {
                     aws_endpoint_url: None,
                     http_port: 0,
                     simulator_port: 0,
+                    paused: PAUSED
+                        .get()
+                        .cloned()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .collect(),
                 };
                 match Stack::start(options).await {
                     Ok(stack) => {
@@ -68,6 +86,8 @@ pub fn stack() -> &'static StackInfo {
                             product_api_url: stack.product_api_url.clone(),
                             aws_endpoint_url: stack.aws_endpoint_url.clone(),
                             directory_table: stack.directory_table.clone(),
+                            state_table: stack.state_table.clone(),
+                            queues: stack.queues.clone(),
                         };
                         let _ignored = tx.send(Ok(info));
                         // keep serving until the test process exits
@@ -115,18 +135,21 @@ pub struct TestOrg {
     pub admin_token: String,
 }
 
-/// The stack's directory table, through a client of the calling runtime.
-async fn directory() -> DirectoryTable {
-    let info = stack();
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&info.aws_endpoint_url)
+/// SDK configuration for the stack's emulator, for the calling runtime.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&stack().aws_endpoint_url)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(Credentials::from_keys("local", "local", None))
         .load()
-        .await;
+        .await
+}
+
+/// The stack's directory table, through a client of the calling runtime.
+pub async fn directory() -> DirectoryTable {
     DirectoryTable::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        info.directory_table.clone(),
+        aws_sdk_dynamodb::Client::new(&sdk_config().await),
+        stack().directory_table.clone(),
     )
 }
 
@@ -142,21 +165,11 @@ pub async fn set_custom_attributes(org: &TestOrg, names: &[&str]) {
 
 /// Creates an organization with a unique id.
 pub async fn new_org(prefix: &str) -> TestOrg {
-    let info = stack();
     let mut random = [0u8; 6];
     getrandom::fill(&mut random).expect("random bytes");
     let id: String = random.iter().map(|b| format!("{b:02x}")).collect();
     let org_id = OrgId::parse(&format!("{prefix}-{id}")).expect("valid org id");
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&info.aws_endpoint_url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(Credentials::from_keys("local", "local", None))
-        .load()
-        .await;
-    let store = DirectoryTable::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        info.directory_table.clone(),
-    );
+    let store = directory().await;
     let created = ops::create_organization(&store, &org_id, "Test Company")
         .await
         .expect("create organization");
@@ -180,9 +193,14 @@ impl Default for Client {
 
 impl Client {
     pub fn new() -> Self {
+        Self::with_timeout(Duration::from_secs(30))
+    }
+
+    /// A client whose requests may take up to `timeout`.
+    pub fn with_timeout(timeout: Duration) -> Self {
         Self {
             http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
+                .timeout(timeout)
                 .build()
                 .expect("HTTP client"),
         }

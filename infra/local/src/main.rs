@@ -24,6 +24,7 @@ fn parse_args() -> Result<StackOptions, String> {
         aws_endpoint_url: None,
         http_port: 8080,
         simulator_port: 4010,
+        paused: Default::default(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {

@@ -8,8 +8,9 @@ HOST:PORT; port 0 picks a free port. Once listening it prints one line,
 
 DynamoDB writes are serialized (see `serialize_dynamodb_writes`),
 transactions check every condition before writing anything (see
-`check_then_write_transactions`), and a query reads its own partition, not
-the whole table (see `partition_queries`).
+`check_then_write_transactions`), a query reads its own partition, not the
+whole table (see `partition_queries`), and sending a message does not count
+the queue's messages (see `constant_time_sends`).
 
 It exits as soon as its stdin reaches end of file, so a parent that starts it
 with a pipe on stdin never leaves it behind: when the parent exits or dies,
@@ -24,7 +25,9 @@ import logging
 import os
 import sys
 import threading
+import time
 
+from moto.core.utils import camelcase_to_underscores as camel_to_snake
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     MultipleTransactionsException,
@@ -35,6 +38,7 @@ from moto.dynamodb.exceptions import (
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 from moto.server import ThreadedMotoServer
+from moto.sqs.models import Queue, SQSBackend
 
 TRANSACTION_OPS = {"ConditionCheck", "Put", "Delete", "Update"}
 
@@ -96,6 +100,49 @@ def partition_queries() -> None:
         return original(view, hash_key, *args, **kwargs)
 
     Table.query = query
+
+
+def constant_time_sends() -> None:
+    """Makes sending and receiving cost the same with 10 or 10,000 messages
+    waiting.
+
+    moto reads single settings (ContentBasedDeduplication on a send, the
+    retention period for each message a receive looks at) from the queue's
+    full attribute map, whose message counts walk every message: a send costs
+    O(n) and a receive O(n²) with n messages waiting. While a message is being
+    sent, the map holds the FIFO settings alone (all a send reads); a receive
+    reads the retention period directly; everywhere else, GetQueueAttributes
+    included, the map is whole.
+    """
+    sending = threading.local()
+    full = Queue.attributes
+
+    def attributes(self):
+        if getattr(sending, "active", False):
+            if not self.fifo_queue:
+                return {}
+            return {a: getattr(self, camel_to_snake(a)) for a in self.FIFO_ATTRIBUTES}
+        return full.fget(self)
+
+    Queue.attributes = property(attributes)
+    original = SQSBackend.send_message
+
+    def send_message(self, *args, **kwargs):
+        sending.active = True
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            sending.active = False
+
+    SQSBackend.send_message = send_message
+
+    def is_message_valid_based_on_retention_period(self, queue_name, message):
+        retention = int(self.get_queue(queue_name).message_retention_period)
+        return retention + message.sent_timestamp / 1000 > time.time()
+
+    SQSBackend.is_message_valid_based_on_retention_period = (
+        is_message_valid_based_on_retention_period
+    )
 
 
 def check_then_write_transactions() -> None:
@@ -221,6 +268,7 @@ def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     partition_queries()
+    constant_time_sends()
     check_then_write_transactions()
     serialize_dynamodb_writes()
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)

@@ -163,6 +163,15 @@ pub async fn set_custom_attributes(org: &TestOrg, names: &[&str]) {
         .expect("set custom attributes");
 }
 
+/// Sets the share of users a change may suspend unconfirmed (as `ops
+/// set-guardrail` does).
+pub async fn set_guardrail(org: &TestOrg, percent: u8) {
+    let org_id = OrgId::parse(&org.org_id).expect("org id");
+    ops::set_guardrail(&directory().await, &org_id, percent)
+        .await
+        .expect("set the guardrail");
+}
+
 /// Creates an organization with a unique id.
 pub async fn new_org(prefix: &str) -> TestOrg {
     let mut random = [0u8; 6];

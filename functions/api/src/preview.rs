@@ -11,15 +11,19 @@ use user_sync_core::StoreError;
 use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::ports::{Directory, ProductApi, StoredUser, SyncState};
 use user_sync_core::rules::preview::{
-    AccountChange, PreviewTotals, RuleChange, account_change, affected_groups, exceeds_guardrail,
-    newly_suspended,
+    AccountChange, PreviewTotals, RuleChange, account_change, affected_groups, newly_suspended,
 };
+
+use crate::guardrail::Guardrail;
 use user_sync_core::rules::{AssignmentStatus, EffectiveAssignment, Rule, effective_assignment};
 
 /// Users read per page.
 const PAGE: usize = 500;
 /// Changed users listed in a preview (the totals count them all).
 pub const LISTED_USERS: usize = 100;
+/// Users one preview evaluates; beyond, it says it is incomplete (the
+/// guardrail's count is complete at any size).
+pub const MAX_EVALUATED: u64 = 5_000;
 /// Up to this many rule groups, memberships are read as user × group keys.
 const BATCHED_MEMBERSHIP_GROUPS: usize = 25;
 
@@ -67,51 +71,9 @@ pub struct UserPreview {
 pub struct Preview {
     pub totals: PreviewTotals,
     pub users: Vec<UserPreview>,
-    pub directory_users: u64,
-}
-
-impl Preview {
-    pub fn guardrail(&self, threshold_percent: u8) -> Guardrail {
-        let suspended = self.totals.newly_suspended_by_rules;
-        Guardrail {
-            suspended,
-            directory_users: self.directory_users,
-            threshold_percent,
-            confirmation_required: exceeds_guardrail(
-                suspended,
-                self.directory_users,
-                threshold_percent,
-            ),
-        }
-    }
-}
-
-/// The mass-suspension guardrail's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Guardrail {
-    pub suspended: u64,
-    pub directory_users: u64,
-    pub threshold_percent: u8,
-    pub confirmation_required: bool,
-}
-
-impl Guardrail {
-    /// The refusal's message, with the numbers.
-    pub fn message(&self, what: &str) -> String {
-        let percent = if self.directory_users == 0 {
-            0.0
-        } else {
-            // display only: precision loss above 2^52 users is irrelevant
-            #[allow(clippy::cast_precision_loss)]
-            let p = self.suspended as f64 * 100.0 / self.directory_users as f64;
-            p
-        };
-        format!(
-            "{what} would suspend {} of the organization's {} users ({percent:.1} %), more than the guardrail of {} %; repeat the request with \"confirm\": true to go ahead",
-            self.suspended, self.directory_users, self.threshold_percent
-        )
-    }
+    /// `false` when more users were affected than one request evaluates
+    /// ([`MAX_EVALUATED`]): the totals then cover the first ones.
+    pub complete: bool,
 }
 
 /// Computes the preview of going from `current` to `proposed` (both in
@@ -143,9 +105,10 @@ where
         rule_groups,
     };
     let mut preview = Preview {
-        directory_users: directory.count_users(org).await?,
+        complete: true,
         ..Preview::default()
     };
+    let full = |p: &Preview| p.totals.affected_users >= MAX_EVALUATED;
     match affected_groups(current, proposed, change) {
         None => {
             let mut after: Option<UserId> = None;
@@ -153,6 +116,10 @@ where
                 let (users, next) = directory.list_users(org, after.as_ref(), PAGE).await?;
                 eval.users(users, &mut preview).await?;
                 match next {
+                    Some(_) if full(&preview) => {
+                        preview.complete = false;
+                        break;
+                    }
                     Some(n) => after = Some(n),
                     None => break,
                 }
@@ -161,9 +128,13 @@ where
         Some(groups) => {
             // a user in two affected groups is counted once
             let mut seen: HashSet<UserId> = HashSet::new();
-            for group in groups {
+            'groups: for group in groups {
                 let mut after: Option<UserId> = None;
                 loop {
+                    if full(&preview) {
+                        preview.complete = false;
+                        break 'groups;
+                    }
                     let (ids, next) = directory.members(org, &group, after.as_ref(), PAGE).await?;
                     let fresh: Vec<UserId> =
                         ids.into_iter().filter(|u| seen.insert(u.clone())).collect();
@@ -312,9 +283,10 @@ pub async fn seats<P: ProductApi>(product_api: &P, org: &OrgId, totals: &Preview
 }
 
 /// The response body of a preview.
-pub fn body(preview: &Preview, seats: Value, guardrail: Guardrail) -> Value {
+pub fn body(preview: &Preview, seats: Value, guardrail: &Guardrail) -> Value {
     let changed = usize::try_from(preview.totals.changed_users).unwrap_or(usize::MAX);
     json!({
+        "complete": preview.complete,
         "totals": preview.totals,
         "seats": seats,
         "guardrail": guardrail,

@@ -193,7 +193,7 @@ where
             return Ok(ok(200, &json!(set.sync)));
         }
         if body.enabled && !body.confirm {
-            let g = sync_on_guardrail(directory, state, org, &rules).await?;
+            let g = sync_on_guardrail(directory, org, &rules).await?;
             if g.confirmation_required {
                 return Err(ApiError::new(
                     409,

@@ -22,7 +22,8 @@ use user_sync_core::rules::preview::{RuleChange, apply_change};
 use user_sync_core::rules::{AdminRole, Priority, Rule};
 use user_sync_core::state::Outcome;
 
-use crate::preview::{self, Guardrail};
+use crate::guardrail::{self, Guardrail};
+use crate::preview;
 use crate::routes::{ApiError, now, parse_body, store_error};
 
 /// Most rules per organization.
@@ -335,10 +336,16 @@ where
     ) -> Result<Guardrail, ApiError> {
         let org = &self.token.org_id;
         let threshold = guardrail_percent(self.directory, org).await?;
-        let p = preview::compute(self.directory, self.state, org, current, proposed, change)
-            .await
-            .map_err(store_error)?;
-        Ok(p.guardrail(threshold))
+        guardrail::check(
+            self.directory,
+            org,
+            current,
+            proposed,
+            matches!(change, RuleChange::SyncOn),
+            threshold,
+        )
+        .await
+        .map_err(store_error)
     }
 
     async fn record(&self, p: &Plan, set: &RuleSet, proposed: &[Rule]) -> Result<(), ApiError> {
@@ -707,7 +714,17 @@ where
         .await
         .map_err(store_error)?;
         let seats = preview::seats(self.product_api, org, &computed.totals).await;
-        let mut out = preview::body(&computed, seats, computed.guardrail(threshold));
+        let verdict = guardrail::check(
+            self.directory,
+            org,
+            &current,
+            &proposed,
+            matches!(change, RuleChange::SyncOn),
+            threshold,
+        )
+        .await
+        .map_err(store_error)?;
+        let mut out = preview::body(&computed, seats, &verdict);
         if let Some(o) = out.as_object_mut() {
             o.insert("syncEnabled".into(), json!(set.sync.enabled));
             o.insert(
@@ -746,21 +763,18 @@ fn can_suspend(current: &[Rule], change: &RuleChange) -> bool {
 }
 
 /// The guardrail for turning sync on.
-pub async fn sync_on_guardrail<D, S>(
+pub async fn sync_on_guardrail<D>(
     directory: &D,
-    state: &S,
     org: &user_sync_core::ids::OrgId,
     rules: &[Rule],
 ) -> Result<Guardrail, ApiError>
 where
     D: Directory + Organizations,
-    S: SyncState,
 {
     let threshold = guardrail_percent(directory, org).await?;
-    let p = preview::compute(directory, state, org, rules, rules, &RuleChange::SyncOn)
+    guardrail::check(directory, org, rules, rules, true, threshold)
         .await
-        .map_err(store_error)?;
-    Ok(p.guardrail(threshold))
+        .map_err(store_error)
 }
 
 /// The organization's guardrail threshold, in percent.

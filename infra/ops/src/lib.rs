@@ -75,3 +75,20 @@ pub async fn set_custom_attributes(
     org.custom_attributes = names.to_vec();
     store.update_org(&org).await
 }
+
+/// Sets the share of an organization's users (in percent, 1..=100) that a
+/// rule change or sync-on may suspend without `"confirm": true`.
+pub async fn set_guardrail(
+    store: &impl Organizations,
+    org_id: &OrgId,
+    percent: u8,
+) -> Result<(), StoreError> {
+    if !(1..=100).contains(&percent) {
+        return Err(StoreError::Invalid(
+            "the guardrail is a percentage from 1 to 100".into(),
+        ));
+    }
+    let mut org = store.get_org(org_id).await?.ok_or(StoreError::NotFound)?;
+    org.suspension_guardrail_percent = percent;
+    store.update_org(&org).await
+}

@@ -4,6 +4,8 @@
 //! ops create-org <org-id> <name>     create an organization; prints its SCIM and admin tokens
 //! ops set-custom-attributes <org-id> <name,name,...>
 //!                                    the attributes of the custom SCIM extension it captures ("" for none)
+//! ops set-guardrail <org-id> <percent>
+//!                                    the share of users a rule change or sync-on may suspend unconfirmed
 //! ```
 //! AWS settings come from the environment (`AWS_ENDPOINT_URL` for the local
 //! stack); the table from `DIRECTORY_TABLE`.
@@ -13,7 +15,7 @@ use std::process::ExitCode;
 use user_sync_aws::dynamo::DirectoryTable;
 use user_sync_core::ids::OrgId;
 
-const USAGE: &str = "usage: ops create-org <org-id> <name>\n       ops set-custom-attributes <org-id> <name,name,...>\n\nenvironment: DIRECTORY_TABLE (required), AWS_ENDPOINT_URL / AWS_REGION / credentials as for any AWS tool";
+const USAGE: &str = "usage: ops create-org <org-id> <name>\n       ops set-custom-attributes <org-id> <name,name,...>\n       ops set-guardrail <org-id> <percent>\n\nenvironment: DIRECTORY_TABLE (required), AWS_ENDPOINT_URL / AWS_REGION / credentials as for any AWS tool";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -26,6 +28,7 @@ async fn main() -> ExitCode {
     {
         ["create-org", org, name] => create_org(org, name).await,
         ["set-custom-attributes", org, names] => set_custom_attributes(org, names).await,
+        ["set-guardrail", org, percent] => set_guardrail(org, percent).await,
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
@@ -78,6 +81,33 @@ async fn set_custom_attributes(org: &str, names: &str) -> ExitCode {
         }
         Err(e) => {
             eprintln!("could not set the custom attributes: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn set_guardrail(org: &str, percent: &str) -> ExitCode {
+    let (org_id, store) = match (org_id(org), directory().await) {
+        (Ok(o), Ok(s)) => (o, s),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let Ok(percent) = percent.trim().trim_end_matches('%').parse::<u8>() else {
+        eprintln!("the guardrail is a percentage from 1 to 100");
+        return ExitCode::from(2);
+    };
+    match ops::set_guardrail(&store, &org_id, percent).await {
+        Ok(()) => {
+            eprintln!(
+                "organization {org_id}: changes that would suspend more than {percent} % of its users now need confirmation"
+            );
+            ExitCode::SUCCESS
+        }
+        Err(user_sync_core::StoreError::NotFound) => {
+            eprintln!("organization {org_id} does not exist");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("could not set the guardrail: {e}");
             ExitCode::from(1)
         }
     }

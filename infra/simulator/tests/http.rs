@@ -199,6 +199,28 @@ async fn seats_are_enforced_and_suspension_frees_one() -> TestResult {
 }
 
 #[tokio::test]
+async fn seats_report_limits_and_use() -> TestResult {
+    let sim = Sim::start().await?;
+    sim.control_put("/orgs/o1/seats", &json!({ "G2M": 10 }))
+        .await?;
+    sim.put_user("o1", "u1", &user("a@x.com", "active", &["G2M", "G2W"]))
+        .await?;
+    sim.put_user("o1", "u2", &user("b@x.com", "suspended", &["G2M"]))
+        .await?;
+    let url = format!("{}/v1/accounts/o1/seats", sim.base);
+    let r = sim.client.get(&url).bearer_auth(KEY).send().await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await?;
+    assert_eq!(
+        body,
+        json!({"G2M": {"limit": 10, "used": 1}, "G2W": {"limit": null, "used": 1}})
+    );
+    let r = sim.client.get(&url).send().await?;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    Ok(())
+}
+
+#[tokio::test]
 async fn invalid_bodies_get_422() -> TestResult {
     let sim = Sim::start().await?;
     for body in [

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::StoreError;
 use crate::activity::ActivityEntry;
 use crate::auth::StoredToken;
-use crate::directory::{DirectoryGroup, DirectoryUser};
+use crate::directory::{DirectoryGroup, DirectoryStatus, DirectoryUser};
 use crate::fanout::FanOutTask;
 use crate::ids::{GroupId, OrgId, RuleId, UserId};
 use crate::job::{EntitlementJob, MailJob};
@@ -83,6 +83,9 @@ pub struct StoredUser {
     pub user: DirectoryUser,
     pub attributes: Value,
 }
+
+/// A user's id and directory status.
+pub type UserStatus = (UserId, DirectoryStatus);
 
 /// The replicated directory.
 pub trait Directory: Sync {
@@ -216,6 +219,14 @@ pub trait Directory: Sync {
         users: &[UserId],
         groups: &BTreeSet<GroupId>,
     ) -> impl Future<Output = Result<HashMap<UserId, BTreeSet<GroupId>>, StoreError>> + Send;
+    /// A page of users' ids and directory status in id order, after
+    /// `start_after` (a light listing: nothing else is read).
+    fn user_statuses(
+        &self,
+        org: &OrgId,
+        start_after: Option<&UserId>,
+        limit: usize,
+    ) -> impl Future<Output = Result<(Vec<UserStatus>, Option<UserId>), StoreError>> + Send;
     /// How many users the organization's directory holds (deleted ones too).
     fn count_users(&self, org: &OrgId) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }

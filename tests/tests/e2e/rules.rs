@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use user_sync_tests::{Answer, Client, TestOrg, eventually, new_org, stack};
+use user_sync_tests::{Answer, Client, TestOrg, eventually, new_org, set_guardrail, stack};
 
 const PIPELINE: Duration = Duration::from_secs(90);
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -432,10 +432,20 @@ async fn sync_off_then_on_catches_up_and_sync_on_is_guarded() {
     );
     assert_eq!(a.account(&fay).await.unwrap()["status"], "active");
 
-    // on again (1 of 4 would be suspended: 25 %, so it asks first)
+    // on again: 1 of 4 would be suspended (25 %), so it asks first; with
+    // the organization's guardrail raised to 30 % it does not
     let r = a.sync(true, false).await;
     assert_eq!(r.status, 409, "{}", r.body);
-    assert_eq!(a.sync(true, true).await.status, 200);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 of the organization's 4 users (25.0 %)"),
+        "{}",
+        r.body
+    );
+    set_guardrail(&a.org, 30).await;
+    assert_eq!(a.sync(true, false).await.status, 200);
     a.until(&gus, "gus caught up", |x| x["status"] == "active")
         .await;
     a.until(&fay, "fay caught up", |x| x["status"] == "suspended")

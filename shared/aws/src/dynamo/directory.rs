@@ -11,13 +11,13 @@ use aws_sdk_dynamodb::types::{
 use serde_json::Value;
 use user_sync_core::StoreError;
 use user_sync_core::auth::StoredToken;
-use user_sync_core::directory::DirectoryGroup;
+use user_sync_core::directory::{DirectoryGroup, DirectoryStatus};
 use user_sync_core::fanout::FanOutTask;
 use user_sync_core::ids::RuleId;
 use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::ports::{
     Configuration, DEFAULT_GUARDRAIL_PERCENT, Directory, FanOuts, Organization, Organizations,
-    RuleSet, RuleWrite, StoredRule, StoredUser, SyncSettings,
+    RuleSet, RuleWrite, StoredRule, StoredUser, SyncSettings, UserStatus,
 };
 use user_sync_core::rules::{Priority, Rule};
 
@@ -704,6 +704,65 @@ impl Directory for DirectoryTable {
             out.entry(m.user_id).or_default().insert(m.group_id);
         }
         Ok(out)
+    }
+
+    async fn user_statuses(
+        &self,
+        org: &OrgId,
+        start_after: Option<&UserId>,
+        limit: usize,
+    ) -> Result<(Vec<UserStatus>, Option<UserId>), StoreError> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Status {
+            user_id: UserId,
+            active: bool,
+            #[serde(default)]
+            deleted: bool,
+        }
+        let start = start_after.map(|u| {
+            HashMap::from([
+                ("gsi1pk".to_owned(), s(users_gsi(org))),
+                ("gsi1sk".to_owned(), s(u.to_string())),
+                ("pk".to_owned(), s(user_pk(org, u))),
+                ("sk".to_owned(), s(sk::USER)),
+            ])
+        });
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :pk")
+            .expression_attribute_values(":pk", s(users_gsi(org)))
+            .projection_expression("userId, active, deleted")
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        let more = out.last_evaluated_key.is_some_and(|k| !k.is_empty());
+        let users = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| {
+                from_item::<Status>(i).map(|st| {
+                    let status = match (st.deleted, st.active) {
+                        (true, _) => DirectoryStatus::Deleted,
+                        (false, false) => DirectoryStatus::Inactive,
+                        (false, true) => DirectoryStatus::Active,
+                    };
+                    (st.user_id, status)
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = if more {
+            users.last().map(|(u, _)| u.clone())
+        } else {
+            None
+        };
+        Ok((users, next))
     }
 
     async fn count_users(&self, org: &OrgId) -> Result<u64, StoreError> {

@@ -1,0 +1,169 @@
+//! The mass-suspension guardrail: how many active users a change would
+//! suspend because no rule matches them any more, counted from memberships
+//! alone, so that it stays cheap at any directory size.
+//!
+//! - a rule change: the members of groups no rule names after the change,
+//!   less those in a group a rule still names, less the inactive ones;
+//! - sync turned on: every active user outside the rules' groups (users
+//!   already suspended by an earlier sync count again: the count errs on the
+//!   side of asking).
+
+use std::collections::{BTreeSet, HashSet};
+
+use serde::Serialize;
+use user_sync_core::StoreError;
+use user_sync_core::directory::DirectoryStatus;
+use user_sync_core::ids::{GroupId, OrgId, UserId};
+use user_sync_core::ports::Directory;
+use user_sync_core::rules::Rule;
+use user_sync_core::rules::preview::exceeds_guardrail;
+
+/// Ids read per page.
+const PAGE: usize = 1_000;
+/// Up to this many rule groups, memberships are read as user × group keys.
+const BATCHED_MEMBERSHIP_GROUPS: usize = 25;
+
+/// The guardrail's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Guardrail {
+    pub suspended: u64,
+    pub directory_users: u64,
+    pub threshold_percent: u8,
+    pub confirmation_required: bool,
+}
+
+impl Guardrail {
+    /// The refusal's message, with the numbers.
+    pub fn message(&self, what: &str) -> String {
+        // one decimal, in integers: 12.5 % is 125 tenths
+        let tenths = (self.suspended * 1000)
+            .checked_div(self.directory_users)
+            .unwrap_or(0);
+        format!(
+            "{what} would suspend {} of the organization's {} users ({}.{} %), more than the guardrail of {} %; repeat the request with \"confirm\": true to go ahead",
+            self.suspended,
+            self.directory_users,
+            tenths / 10,
+            tenths % 10,
+            self.threshold_percent
+        )
+    }
+}
+
+fn len(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+fn groups(rules: &[Rule]) -> BTreeSet<GroupId> {
+    rules.iter().map(|r| r.group_id.clone()).collect()
+}
+
+async fn all_members<D: Directory>(
+    directory: &D,
+    org: &OrgId,
+    groups: &BTreeSet<GroupId>,
+) -> Result<HashSet<UserId>, StoreError> {
+    let mut out = HashSet::new();
+    for g in groups {
+        let mut after: Option<UserId> = None;
+        loop {
+            let (ids, next) = directory.members(org, g, after.as_ref(), PAGE).await?;
+            out.extend(ids);
+            match next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Active users that would lose their last matching rule.
+pub async fn would_suspend<D: Directory>(
+    directory: &D,
+    org: &OrgId,
+    current: &[Rule],
+    proposed: &[Rule],
+    sync_on: bool,
+) -> Result<u64, StoreError> {
+    let kept = groups(proposed);
+    if sync_on {
+        let matched = all_members(directory, org, &kept).await?;
+        let mut count = 0u64;
+        let mut after: Option<UserId> = None;
+        loop {
+            let (page, next) = directory.user_statuses(org, after.as_ref(), PAGE).await?;
+            count += len(page
+                .iter()
+                .filter(|(u, s)| *s == DirectoryStatus::Active && !matched.contains(u))
+                .count());
+            match next {
+                Some(n) => after = Some(n),
+                None => return Ok(count),
+            }
+        }
+    }
+    let lost: BTreeSet<GroupId> = groups(current).difference(&kept).cloned().collect();
+    if lost.is_empty() {
+        return Ok(0);
+    }
+    let candidates: Vec<UserId> = all_members(directory, org, &lost)
+        .await?
+        .into_iter()
+        .collect();
+    let mut count = 0u64;
+    for chunk in candidates.chunks(100) {
+        let still: HashSet<UserId> = if kept.is_empty() {
+            HashSet::new()
+        } else if kept.len() <= BATCHED_MEMBERSHIP_GROUPS {
+            directory
+                .memberships_among(org, chunk, &kept)
+                .await?
+                .into_keys()
+                .collect()
+        } else {
+            let mut s = HashSet::new();
+            for u in chunk {
+                if !directory.groups_of(org, u).await?.is_disjoint(&kept) {
+                    s.insert(u.clone());
+                }
+            }
+            s
+        };
+        let unmatched: Vec<UserId> = chunk
+            .iter()
+            .filter(|u| !still.contains(u))
+            .cloned()
+            .collect();
+        if unmatched.is_empty() {
+            continue;
+        }
+        count += len(directory
+            .get_users(org, &unmatched)
+            .await?
+            .iter()
+            .filter(|u| u.user.status() == DirectoryStatus::Active)
+            .count());
+    }
+    Ok(count)
+}
+
+/// The verdict for a change, against the organization's threshold.
+pub async fn check<D: Directory>(
+    directory: &D,
+    org: &OrgId,
+    current: &[Rule],
+    proposed: &[Rule],
+    sync_on: bool,
+    threshold_percent: u8,
+) -> Result<Guardrail, StoreError> {
+    let suspended = would_suspend(directory, org, current, proposed, sync_on).await?;
+    let directory_users = directory.count_users(org).await?;
+    Ok(Guardrail {
+        suspended,
+        directory_users,
+        threshold_percent,
+        confirmation_required: exceeds_guardrail(suspended, directory_users, threshold_percent),
+    })
+}

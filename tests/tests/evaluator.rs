@@ -291,6 +291,7 @@ impl World {
             chunk: task.chunk,
             done: task.done,
             task: serde_json::to_string(&task).unwrap(),
+            expires_at: None,
         };
         let mut record = fixture("fanout-chunk.json").remove(0);
         record.change.new_image = serde_dynamo::to_item(&item).unwrap();

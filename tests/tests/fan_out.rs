@@ -124,7 +124,6 @@ async fn ten_thousand_members_get_exactly_one_job_each() {
     let c = Client::new();
     let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
     let jobs_url = s.queues["JobsQueue"].clone();
-    let table = directory().await;
 
     let (status, g) = c
         .send(
@@ -166,10 +165,25 @@ async fn ten_thousand_members_get_exactly_one_job_each() {
         .await;
     assert_eq!(status, 200, "{body}");
     println!("PUT /sync answered in {:.1?}", started.elapsed());
+    // progress as the admin sees it: GET /sync lists the fan-outs under way
+    let progress = std::sync::Mutex::new(Vec::<u64>::new());
     let tasks_done = || async {
-        let running = user_sync_core::ports::FanOuts::running_fan_outs(&table, &org_id, 10)
-            .await
-            .unwrap();
+        let (status, sync) = c
+            .send(
+                "GET",
+                &format!("{}/sync", s.api_url),
+                Some(&org.admin_token),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{sync}");
+        let running = sync["fanOuts"].as_array().unwrap().clone();
+        if let Some(t) = running.first() {
+            progress
+                .lock()
+                .unwrap()
+                .push(t["usersReconciled"].as_u64().unwrap());
+        }
         running.is_empty().then_some(())
     };
     // the task appears once the stream delivers the sync record
@@ -189,6 +203,11 @@ async fn ten_thousand_members_get_exactly_one_job_each() {
     )
     .await;
     let sync_on = started.elapsed();
+    let seen = std::mem::take(&mut *progress.lock().unwrap());
+    assert!(
+        seen.iter().any(|&n| n > 0 && n < MEMBERS as u64),
+        "the sync status showed the fan-out's progress: {seen:?}"
+    );
     let jobs = drain_jobs(&sqs, &jobs_url, MEMBERS).await;
     println!(
         "sync on: {} jobs for {} users in {sync_on:.1?} ({:.0} users/s)",

@@ -9,7 +9,7 @@ use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry, Subject, SubjectKind};
 use user_sync_core::auth::{AuthError, StoredToken, TokenKind, authenticate};
 use user_sync_core::ports::{
-    Configuration, Directory, Organizations, ProductApi, SyncSettings, SyncState,
+    Configuration, Directory, FanOuts, Organizations, ProductApi, SyncSettings, SyncState,
 };
 use user_sync_core::rules::Rule;
 use user_sync_core::state::Outcome;
@@ -91,7 +91,7 @@ pub async fn route<D, S, P>(
     req: &HttpRequest,
 ) -> ApiGatewayV2httpResponse
 where
-    D: Directory + Configuration + Organizations,
+    D: Directory + Configuration + Organizations + FanOuts,
     S: SyncState,
     P: ProductApi,
 {
@@ -108,7 +108,7 @@ async fn route_inner<D, S, P>(
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ApiError>
 where
-    D: Directory + Configuration + Organizations,
+    D: Directory + Configuration + Organizations + FanOuts,
     S: SyncState,
     P: ProductApi,
 {
@@ -148,7 +148,28 @@ where
                 .rules_and_sync(&token.org_id)
                 .await
                 .map_err(store_error)?;
-            Ok(ok(200, &json!(sync)))
+            // rule changes and sync-on being applied, with their progress
+            let running: Vec<Value> = directory
+                .running_fan_outs(&token.org_id, 20)
+                .await
+                .map_err(store_error)?
+                .into_iter()
+                .map(|t| {
+                    json!({
+                        "id": t.id,
+                        "reason": t.reason,
+                        "usersReconciled": t.users,
+                        "jobsEnqueued": t.jobs,
+                        "startedAt": t.created_at,
+                        "updatedAt": t.updated_at,
+                    })
+                })
+                .collect();
+            let mut body = json!(sync);
+            if let Some(o) = body.as_object_mut() {
+                o.insert("fanOuts".into(), json!(running));
+            }
+            Ok(ok(200, &body))
         }
         ("PUT", ["sync"]) => put_sync(directory, state, &token, req).await,
         ("GET", ["activity"]) => activity(state, &token, req).await,

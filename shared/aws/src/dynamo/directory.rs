@@ -1103,11 +1103,24 @@ impl FanOuts for DirectoryTable {
         limit: usize,
     ) -> Result<Vec<FanOutTask>, StoreError> {
         let mut tasks = Vec::new();
-        for item in self.query_all(fan_out_pk(org), Some(sk::TASK)).await? {
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+            .filter_expression("done = :f")
+            .expression_attribute_values(":pk", s(fan_out_pk(org)))
+            .expression_attribute_values(":p", s(sk::TASK))
+            .expression_attribute_values(":f", AttributeValue::Bool(false))
+            .send()
+            .await
+            .map_err(map_sdk_error)?
+            .items
+            .unwrap_or_default();
+        for item in items {
             let item: FanOutItem = from_item(item)?;
-            if !item.done {
-                tasks.push(item.task().map_err(json)?);
-            }
+            tasks.push(item.task().map_err(json)?);
         }
         tasks.sort_by(|a, b| a.created_at.cmp(&b.created_at));
         tasks.truncate(limit);
@@ -1124,5 +1137,11 @@ fn fan_out_item(org: &OrgId, task: &FanOutTask) -> Result<FanOutItem, StoreError
         chunk: task.chunk,
         done: task.done,
         task: serde_json::to_string(task).map_err(json)?,
+        expires_at: task.done.then(|| {
+            time::OffsetDateTime::now_utc().unix_timestamp() + FINISHED_TASK_DAYS * 86_400
+        }),
     })
 }
+
+/// How long a finished fan-out task is kept (it shows in the sync status).
+const FINISHED_TASK_DAYS: i64 = 7;

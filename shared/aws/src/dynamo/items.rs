@@ -255,6 +255,9 @@ pub struct FanOutItem {
     pub chunk: u64,
     pub done: bool,
     pub task: String,
+    /// Epoch seconds: a finished task is kept a week, then expires (TTL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
 }
 
 impl FanOutItem {

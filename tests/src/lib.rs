@@ -163,6 +163,41 @@ pub async fn set_custom_attributes(org: &TestOrg, names: &[&str]) {
         .expect("set custom attributes");
 }
 
+/// Writes users straight into a directory table, as the SCIM function stores
+/// them, 25 per `BatchWriteItem` (for large cases: creating thousands through
+/// SCIM, one transaction each, would measure SCIM instead).
+pub async fn put_users(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    org: &OrgId,
+    users: &[user_sync_core::directory::DirectoryUser],
+) {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    for chunk in users.chunks(25) {
+        let requests = chunk
+            .iter()
+            .map(|u| {
+                let item = user_sync_aws::dynamo::items::UserItem::new(org, u, "{}".into());
+                let put = PutRequest::builder()
+                    .set_item(Some(serde_dynamo::to_item(&item).expect("user item")))
+                    .build()
+                    .expect("put request");
+                WriteRequest::builder().put_request(put).build()
+            })
+            .collect();
+        let out = ddb
+            .batch_write_item()
+            .request_items(table, requests)
+            .send()
+            .await
+            .expect("batch write users");
+        assert!(
+            out.unprocessed_items.is_none_or(|m| m.is_empty()),
+            "the emulator left writes unprocessed"
+        );
+    }
+}
+
 /// Sets the share of users a change may suspend unconfirmed (as `ops
 /// set-guardrail` does).
 pub async fn set_guardrail(org: &TestOrg, percent: u8) {

@@ -11,12 +11,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use local_stack::emulator::Emulator;
 use local_stack::resolve::Resolver;
 use local_stack::template::{ResourceKind, Template};
 use serde_json::json;
-use user_sync_aws::dynamo::items::{FanOutItem, UserItem, sk};
+use user_sync_aws::dynamo::items::{FanOutItem, sk};
 use user_sync_aws::dynamo::{DirectoryTable, StateTable};
 use user_sync_core::StoreError;
 use user_sync_core::directory::{DirectoryGroup, DirectoryUser};
@@ -28,6 +27,7 @@ use user_sync_core::ports::{
 };
 use user_sync_core::rules::{AdminRole, Priority, Rule};
 use user_sync_core::state::{FailureClass, Outcome, SyncStatus};
+use user_sync_tests::put_users;
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -86,6 +86,17 @@ fn uid(s: &str) -> UserId {
 
 fn gid(s: &str) -> GroupId {
     GroupId::parse(s).unwrap()
+}
+
+fn group(id: &str, name: &str) -> DirectoryGroup {
+    DirectoryGroup {
+        id: gid(id),
+        display_name: name.into(),
+        external_id: None,
+        created: "2026-11-01T09:00:00Z".into(),
+        last_modified: "2026-11-01T09:00:00Z".into(),
+        version: 1,
+    }
 }
 
 fn rule(id: &str, group: &str, products: &[&str], role: Option<AdminRole>) -> Rule {
@@ -162,17 +173,7 @@ impl World {
         };
         world
             .directory
-            .create_group(
-                &world.org,
-                &DirectoryGroup {
-                    id: gid("g1"),
-                    display_name: "EMEA Analysts".into(),
-                    external_id: None,
-                    created: "t".into(),
-                    last_modified: "t".into(),
-                    version: 1,
-                },
-            )
+            .create_group(&world.org, &group("g1", "EMEA Analysts"))
             .await
             .unwrap();
         world
@@ -182,28 +183,11 @@ impl World {
     /// user is slow on the emulator, whose transactions copy the table).
     async fn users(&self, n: usize, group: &str) -> Vec<UserId> {
         let ids: Vec<UserId> = (1..=n).map(|i| uid(&format!("u{i}"))).collect();
-        for chunk in ids.chunks(25) {
-            let requests = chunk
-                .iter()
-                .map(|id| {
-                    let u = directory_user(id.as_str(), true, 1);
-                    let item = UserItem::new(&self.org, &u.user, u.attributes.to_string());
-                    let put = PutRequest::builder()
-                        .set_item(Some(serde_dynamo::to_item(&item).unwrap()))
-                        .build()
-                        .unwrap();
-                    WriteRequest::builder().put_request(put).build()
-                })
-                .collect();
-            let out = self
-                .ddb
-                .batch_write_item()
-                .request_items(self.directory.table_name(), requests)
-                .send()
-                .await
-                .unwrap();
-            assert!(out.unprocessed_items.is_none_or(|m| m.is_empty()));
-        }
+        let users: Vec<DirectoryUser> = ids
+            .iter()
+            .map(|id| directory_user(id.as_str(), true, 1).user)
+            .collect();
+        put_users(&self.ddb, self.directory.table_name(), &self.org, &users).await;
         self.directory
             .add_members(&self.org, &gid(group), &ids)
             .await
@@ -221,10 +205,10 @@ impl World {
             .unwrap();
     }
 
-    async fn sync_on(&self) {
+    async fn sync(&self, enabled: bool) {
         let set = self.directory.rule_set(&self.org).await.unwrap();
         let sync = SyncSettings {
-            enabled: true,
+            enabled,
             changed_at: None,
             changed_by: None,
         };
@@ -321,7 +305,7 @@ async fn a_membership_enqueues_one_job_and_a_redelivery_changes_nothing_once_app
     assert!(w.jobs.take().is_empty());
     assert_eq!(w.generation("u1").await, None);
 
-    w.sync_on().await;
+    w.sync(true).await;
     assert!(
         w.process(fixture("membership-insert.json"))
             .await
@@ -351,7 +335,7 @@ async fn changes_no_rule_reads_enqueue_nothing() {
     w.users(1, "g1").await;
     w.add_rule(rule("r1", "g1", &["G2M"], Some(AdminRole::FullAdmin)))
         .await;
-    w.sync_on().await;
+    w.sync(true).await;
     w.process(fixture("membership-insert.json")).await;
     w.jobs.take();
     w.applied("u1", 1).await;
@@ -382,7 +366,7 @@ async fn records_out_of_order_never_move_a_user_back() {
     w.users(1, "g1").await;
     w.add_rule(rule("r1", "g1", &["G2M"], Some(AdminRole::FullAdmin)))
         .await;
-    w.sync_on().await;
+    w.sync(true).await;
     w.process(fixture("membership-insert.json")).await;
     w.jobs.take();
     w.applied("u1", 1).await;
@@ -446,7 +430,7 @@ async fn a_rule_change_fans_out_in_chunks_with_one_job_per_member_even_after_a_f
     let members = w.users(1_200, "g1").await;
     w.add_rule(rule("r1", "g1", &["G2M"], Some(AdminRole::FullAdmin)))
         .await;
-    w.sync_on().await;
+    w.sync(true).await;
 
     // the rule record only starts the task
     assert!(w.process(fixture("rule-insert.json")).await.is_empty());
@@ -490,17 +474,7 @@ async fn reordering_fans_out_to_the_moved_rules_groups_and_sync_on_to_everyone()
     let w = World::new().await;
     for (g, name) in [("g2", "Sales"), ("g3", "Support")] {
         w.directory
-            .create_group(
-                &w.org,
-                &DirectoryGroup {
-                    id: gid(g),
-                    display_name: name.into(),
-                    external_id: None,
-                    created: "t".into(),
-                    last_modified: "t".into(),
-                    version: 1,
-                },
-            )
+            .create_group(&w.org, &group(g, name))
             .await
             .unwrap();
     }
@@ -521,7 +495,7 @@ async fn reordering_fans_out_to_the_moved_rules_groups_and_sync_on_to_everyone()
             .is_empty()
     );
 
-    w.sync_on().await;
+    w.sync(true).await;
     w.process(fixture("sync-enable.json")).await;
     let tasks = w.directory.running_fan_outs(&w.org, 10).await.unwrap();
     assert_eq!(tasks.len(), 1);
@@ -552,23 +526,14 @@ async fn turning_sync_off_stops_a_fan_out_under_way() {
     w.users(600, "g1").await;
     w.add_rule(rule("r1", "g1", &["G2M"], Some(AdminRole::FullAdmin)))
         .await;
-    w.sync_on().await;
+    w.sync(true).await;
     w.process(fixture("rule-insert.json")).await;
     let id = "rule-300000000000000000001";
     let (_, first) = w.task_record(id, 800_000_000_000_000_001).await;
     w.process(vec![first]).await;
     assert_eq!(w.jobs.take().len(), 500);
 
-    let set = w.directory.rule_set(&w.org).await.unwrap();
-    let off = SyncSettings {
-        enabled: false,
-        changed_at: None,
-        changed_by: None,
-    };
-    w.directory
-        .put_sync(&w.org, &off, set.version)
-        .await
-        .unwrap();
+    w.sync(false).await;
     let (_, second) = w.task_record(id, 800_000_000_000_000_002).await;
     w.process(vec![second]).await;
     assert!(w.jobs.take().is_empty());

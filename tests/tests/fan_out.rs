@@ -11,13 +11,13 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use serde_json::{Value, json};
-use user_sync_aws::dynamo::items::UserItem;
 use user_sync_core::directory::DirectoryUser;
 use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::ports::Directory;
-use user_sync_tests::{Client, directory, eventually, new_org, sdk_config, stack_pausing};
+use user_sync_tests::{
+    Client, directory, eventually, new_org, put_users, sdk_config, stack_pausing,
+};
 
 const MEMBERS: usize = 10_000;
 
@@ -30,41 +30,27 @@ async fn seed(org: &OrgId, group: &GroupId) -> Vec<UserId> {
     let ids: Vec<UserId> = (0..MEMBERS)
         .map(|i| UserId::parse(&format!("user-{i:05}")).unwrap())
         .collect();
-    for chunk in ids.chunks(25) {
-        let requests = chunk
-            .iter()
-            .map(|id| {
-                let email = format!("{id}@example.com");
-                let user = DirectoryUser {
-                    id: id.clone(),
-                    user_name: email.clone(),
-                    external_id: None,
-                    active: true,
-                    deleted: false,
-                    given_name: Some("Member".into()),
-                    family_name: None,
-                    email: Some(email),
-                    locale: None,
-                    created: "2026-11-22T00:00:00Z".into(),
-                    last_modified: "2026-11-22T00:00:00Z".into(),
-                    version: 1,
-                };
-                let item = UserItem::new(org, &user, "{}".into());
-                let put = PutRequest::builder()
-                    .set_item(Some(serde_dynamo::to_item(&item).unwrap()))
-                    .build()
-                    .unwrap();
-                WriteRequest::builder().put_request(put).build()
-            })
-            .collect();
-        let out = ddb
-            .batch_write_item()
-            .request_items(table.table_name(), requests)
-            .send()
-            .await
-            .unwrap();
-        assert!(out.unprocessed_items.is_none_or(|m| m.is_empty()));
-    }
+    let users: Vec<DirectoryUser> = ids
+        .iter()
+        .map(|id| {
+            let email = format!("{id}@example.com");
+            DirectoryUser {
+                id: id.clone(),
+                user_name: email.clone(),
+                external_id: None,
+                active: true,
+                deleted: false,
+                given_name: Some("Member".into()),
+                family_name: None,
+                email: Some(email),
+                locale: None,
+                created: "2026-11-22T00:00:00Z".into(),
+                last_modified: "2026-11-22T00:00:00Z".into(),
+                version: 1,
+            }
+        })
+        .collect();
+    put_users(&ddb, table.table_name(), org, &users).await;
     table.add_members(org, group, &ids).await.unwrap();
     ids
 }

@@ -20,8 +20,6 @@ use user_sync_core::rules::preview::exceeds_guardrail;
 
 /// Ids read per page.
 const PAGE: usize = 1_000;
-/// Up to this many rule groups, memberships are read as user × group keys.
-const BATCHED_MEMBERSHIP_GROUPS: usize = 25;
 
 /// The guardrail's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -114,23 +112,11 @@ pub async fn would_suspend<D: Directory>(
         .collect();
     let mut count = 0u64;
     for chunk in candidates.chunks(100) {
-        let still: HashSet<UserId> = if kept.is_empty() {
-            HashSet::new()
-        } else if kept.len() <= BATCHED_MEMBERSHIP_GROUPS {
-            directory
-                .memberships_among(org, chunk, &kept)
-                .await?
-                .into_keys()
-                .collect()
-        } else {
-            let mut s = HashSet::new();
-            for u in chunk {
-                if !directory.groups_of(org, u).await?.is_disjoint(&kept) {
-                    s.insert(u.clone());
-                }
-            }
-            s
-        };
+        let still: HashSet<UserId> = directory
+            .memberships_among(org, chunk, &kept)
+            .await?
+            .into_keys()
+            .collect();
         let unmatched: Vec<UserId> = chunk
             .iter()
             .filter(|u| !still.contains(u))

@@ -24,8 +24,6 @@ pub const LISTED_USERS: usize = 100;
 /// Users one preview evaluates; beyond, it says it is incomplete (the
 /// guardrail's count is complete at any size).
 pub const MAX_EVALUATED: u64 = 5_000;
-/// Up to this many rule groups, memberships are read as user × group keys.
-const BATCHED_MEMBERSHIP_GROUPS: usize = 25;
 
 /// An account as a preview shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -170,32 +168,15 @@ struct Evaluation<'a, D, S> {
 }
 
 impl<D: Directory, S: SyncState> Evaluation<'_, D, S> {
-    async fn memberships(
-        &self,
-        ids: &[UserId],
-    ) -> Result<HashMap<UserId, BTreeSet<GroupId>>, StoreError> {
-        if self.rule_groups.is_empty() {
-            return Ok(HashMap::new());
-        }
-        if self.rule_groups.len() <= BATCHED_MEMBERSHIP_GROUPS {
-            return self
-                .directory
-                .memberships_among(self.org, ids, &self.rule_groups)
-                .await;
-        }
-        let mut out = HashMap::new();
-        for id in ids {
-            out.insert(id.clone(), self.directory.groups_of(self.org, id).await?);
-        }
-        Ok(out)
-    }
-
     async fn users(&self, users: Vec<StoredUser>, preview: &mut Preview) -> Result<(), StoreError> {
         if users.is_empty() {
             return Ok(());
         }
         let ids: Vec<UserId> = users.iter().map(|u| u.user.id.clone()).collect();
-        let mut memberships = self.memberships(&ids).await?;
+        let mut memberships = self
+            .directory
+            .memberships_among(self.org, &ids, &self.rule_groups)
+            .await?;
         // turning sync on compares with what was last decided for the user
         let mut stored = if self.sync_on {
             self.state.user_states(self.org, &ids).await?

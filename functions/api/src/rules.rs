@@ -167,6 +167,41 @@ struct Written {
     version: u64,
 }
 
+impl Written {
+    /// One of the written rules, with its ETag.
+    fn rule_response(
+        &self,
+        id: &RuleId,
+        status: u16,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let stored = self
+            .rules
+            .iter()
+            .find(|r| &r.rule.id == id)
+            .ok_or_else(|| ApiError::new(500, "internal", "internal error"))?;
+        Ok(with_etag(
+            status,
+            &rule_json(&stored.rule, stored.version),
+            stored.version,
+        ))
+    }
+}
+
+/// The rule `id` as read, if `If-Match` (when given) still names its version.
+fn read_rule<'s>(
+    set: &'s RuleSet,
+    id: &RuleId,
+    expected: Option<u64>,
+) -> Result<&'s StoredRule, ApiError> {
+    let stored = set
+        .get(id)
+        .ok_or_else(|| ApiError::new(404, "not_found", "no such rule"))?;
+    if expected.is_some_and(|v| v != stored.version) {
+        return Err(stale("the rule"));
+    }
+    Ok(stored)
+}
+
 impl<D, S, P> Ctx<'_, D, S, P>
 where
     D: Directory + Configuration + Organizations,
@@ -418,16 +453,7 @@ where
                 })
             })
             .await?;
-        let stored = written
-            .rules
-            .iter()
-            .find(|r| r.rule.id == id)
-            .ok_or_else(|| ApiError::new(500, "internal", "internal error"))?;
-        Ok(with_etag(
-            201,
-            &rule_json(&stored.rule, stored.version),
-            stored.version,
-        ))
+        written.rule_response(&id, 201)
     }
 
     /// `PUT` (`patch == false`) or `PATCH` of a rule.
@@ -452,12 +478,7 @@ where
             .rule_set(&self.token.org_id)
             .await
             .map_err(store_error)?;
-        let current = set
-            .get(&id)
-            .ok_or_else(|| ApiError::new(404, "not_found", "no such rule"))?;
-        if expected.is_some_and(|v| v != current.version) {
-            return Err(stale("the rule"));
-        }
+        let current = read_rule(&set, &id, expected)?;
         let merged = if patch {
             let mut base = match json!(current.rule) {
                 Value::Object(m) => m,
@@ -481,12 +502,7 @@ where
         }
         let written = self
             .write(|set| {
-                let stored = set
-                    .get(&id)
-                    .ok_or_else(|| ApiError::new(404, "not_found", "no such rule"))?;
-                if expected.is_some_and(|v| v != stored.version) {
-                    return Err(stale("the rule"));
-                }
+                let stored = read_rule(set, &id, expected)?;
                 Ok(Plan {
                     write: RuleWrite::Update {
                         rule: rule.clone(),
@@ -499,16 +515,7 @@ where
                 })
             })
             .await?;
-        let stored = written
-            .rules
-            .iter()
-            .find(|r| r.rule.id == id)
-            .ok_or_else(|| ApiError::new(500, "internal", "internal error"))?;
-        Ok(with_etag(
-            200,
-            &rule_json(&stored.rule, stored.version),
-            stored.version,
-        ))
+        written.rule_response(&id, 200)
     }
 
     pub async fn delete(
@@ -520,12 +527,7 @@ where
         let expected = if_match(req, true)?.flatten();
         let confirm = confirmed(req)?;
         self.write(|set| {
-            let stored = set
-                .get(&id)
-                .ok_or_else(|| ApiError::new(404, "not_found", "no such rule"))?;
-            if expected.is_some_and(|v| v != stored.version) {
-                return Err(stale("the rule"));
-            }
+            let stored = read_rule(set, &id, expected)?;
             Ok(Plan {
                 write: RuleWrite::Delete {
                     id: id.clone(),

@@ -43,9 +43,6 @@ impl Context {
 pub const CHUNK: usize = 500;
 /// Desired-state writes in flight at once.
 const WRITE_CONCURRENCY: usize = 16;
-/// Up to this many rule groups, memberships are read as user × group keys in
-/// batches of 100; beyond, each user's groups are queried.
-const BATCHED_MEMBERSHIP_GROUPS: usize = 25;
 /// Attempts when another invocation moved a user's generation meanwhile.
 const CONFLICT_ATTEMPTS: usize = 3;
 
@@ -240,34 +237,6 @@ where
         self.reconcile(org, ctx, users, cause).await
     }
 
-    /// The rule groups each user is in.
-    async fn rule_memberships(
-        &self,
-        org: &OrgId,
-        ctx: &Context,
-        ids: &[UserId],
-    ) -> Result<HashMap<UserId, BTreeSet<GroupId>>, StoreError> {
-        if ctx.rule_groups.is_empty() {
-            return Ok(HashMap::new());
-        }
-        if ctx.rule_groups.len() <= BATCHED_MEMBERSHIP_GROUPS {
-            return self
-                .directory
-                .memberships_among(org, ids, &ctx.rule_groups)
-                .await;
-        }
-        let results: Vec<Result<(UserId, BTreeSet<GroupId>), StoreError>> =
-            futures::stream::iter(ids.iter().cloned())
-                .map(|u| async move {
-                    let groups = self.directory.groups_of(org, &u).await?;
-                    Ok((u, groups))
-                })
-                .buffer_unordered(WRITE_CONCURRENCY)
-                .collect()
-                .await;
-        results.into_iter().collect()
-    }
-
     /// Reconciles users: batched reads, one conditional write per changed
     /// user, jobs sent in batches. Returns the number of jobs sent.
     async fn reconcile(
@@ -281,7 +250,10 @@ where
             return Ok(0);
         }
         let ids: Vec<UserId> = users.iter().map(|u| u.user.id.clone()).collect();
-        let mut memberships = self.rule_memberships(org, ctx, &ids).await?;
+        let mut memberships = self
+            .directory
+            .memberships_among(org, &ids, &ctx.rule_groups)
+            .await?;
         let mut states = self.state.user_states(org, &ids).await?;
         let mut jobs: Vec<EntitlementJob> = Vec::new();
         let mut writes: Vec<Pending> = Vec::new();

@@ -209,10 +209,10 @@ pub trait Directory: Sync {
         org: &OrgId,
         ids: &[UserId],
     ) -> impl Future<Output = Result<Vec<StoredUser>, StoreError>> + Send;
-    /// For each of `users`, which of `groups` it is a member of (batched
-    /// reads of user × group, strongly consistent). Cheaper than
-    /// [`Directory::groups_of`] per user when `groups` are few, as the groups
-    /// named by rules are.
+    /// For each of `users`, which of `groups` it is a member of (strongly
+    /// consistent); users in none are left out. The adapter picks the cheaper
+    /// reads: user × group keys in batches when `groups` are few (as the
+    /// groups named by rules are), each user's groups otherwise.
     fn memberships_among(
         &self,
         org: &OrgId,

@@ -31,6 +31,9 @@ type Item = HashMap<String, AttributeValue>;
 const BATCH_WRITE_MAX: usize = 25;
 /// Retries of items DynamoDB leaves unprocessed (throttling).
 const BATCH_WRITE_RETRIES: u32 = 8;
+/// Up to this many groups, memberships are read as user × group keys (100
+/// per call); beyond, each user's `MEMBEROF#` items are queried.
+const BATCHED_MEMBERSHIP_GROUPS: usize = 25;
 
 /// The DirectoryTable adapter.
 #[derive(Debug, Clone)]
@@ -59,6 +62,14 @@ fn build<T, E: std::error::Error + Send + Sync + 'static>(
     r: Result<T, E>,
 ) -> Result<T, StoreError> {
     r.map_err(StoreError::permanent)
+}
+
+/// Users from items.
+fn stored_users(items: Vec<Item>) -> Result<Vec<StoredUser>, StoreError> {
+    items
+        .into_iter()
+        .map(|i| from_item::<UserItem>(i).and_then(stored_user))
+        .collect()
 }
 
 fn stored_user(item: UserItem) -> Result<StoredUser, StoreError> {
@@ -151,6 +162,7 @@ impl DirectoryTable {
         gsi1pk: String,
         after: Option<(String, String, &str)>,
         limit: usize,
+        projection: Option<&str>,
     ) -> Result<(Vec<Item>, bool), StoreError> {
         let start = after.map(|(gsi1sk, pk, sort)| {
             HashMap::from([
@@ -169,6 +181,7 @@ impl DirectoryTable {
             .expression_attribute_values(":pk", s(gsi1pk))
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .set_exclusive_start_key(start)
+            .set_projection_expression(projection.map(str::to_owned))
             .send()
             .await
             .map_err(map_sdk_error)?;
@@ -184,11 +197,7 @@ impl DirectoryTable {
         value: String,
         limit: usize,
     ) -> Result<Vec<StoredUser>, StoreError> {
-        self.query_index(index, key, value, limit)
-            .await?
-            .into_iter()
-            .map(|i| from_item::<UserItem>(i).and_then(stored_user))
-            .collect()
+        stored_users(self.query_index(index, key, value, limit).await?)
     }
 
     /// Up to `limit` items of a lookup index partition.
@@ -529,11 +538,10 @@ impl Directory for DirectoryTable {
         limit: usize,
     ) -> Result<(Vec<StoredUser>, Option<UserId>), StoreError> {
         let after = start_after.map(|u| (u.to_string(), user_pk(org, u), sk::USER));
-        let (items, more) = self.listing_page(users_gsi(org), after, limit).await?;
-        let users = items
-            .into_iter()
-            .map(|i| from_item::<UserItem>(i).and_then(stored_user))
-            .collect::<Result<Vec<_>, _>>()?;
+        let (items, more) = self
+            .listing_page(users_gsi(org), after, limit, None)
+            .await?;
+        let users = stored_users(items)?;
         let next = if more {
             users.last().map(|u| u.user.id.clone())
         } else {
@@ -572,7 +580,9 @@ impl Directory for DirectoryTable {
         limit: usize,
     ) -> Result<(Vec<DirectoryGroup>, Option<GroupId>), StoreError> {
         let after = start_after.map(|g| (g.to_string(), group_pk(org, g), sk::GROUP));
-        let (items, more) = self.listing_page(groups_gsi(org), after, limit).await?;
+        let (items, more) = self
+            .listing_page(groups_gsi(org), after, limit, None)
+            .await?;
         let groups = items
             .into_iter()
             .map(|i| from_item::<GroupItem>(i).map(directory_group))
@@ -676,11 +686,7 @@ impl Directory for DirectoryTable {
 
     async fn get_users(&self, org: &OrgId, ids: &[UserId]) -> Result<Vec<StoredUser>, StoreError> {
         let keys = ids.iter().map(|u| key(user_pk(org, u), sk::USER)).collect();
-        batch_get(&self.client, &self.table, keys)
-            .await?
-            .into_iter()
-            .map(|i| from_item::<UserItem>(i).and_then(stored_user))
-            .collect()
+        stored_users(batch_get(&self.client, &self.table, keys).await?)
     }
 
     async fn memberships_among(
@@ -689,6 +695,25 @@ impl Directory for DirectoryTable {
         users: &[UserId],
         groups: &BTreeSet<GroupId>,
     ) -> Result<HashMap<UserId, BTreeSet<GroupId>>, StoreError> {
+        let mut out: HashMap<UserId, BTreeSet<GroupId>> = HashMap::new();
+        if groups.is_empty() || users.is_empty() {
+            return Ok(out);
+        }
+        if groups.len() > BATCHED_MEMBERSHIP_GROUPS {
+            // many groups: each user's own list is fewer reads
+            for u in users {
+                let mine: BTreeSet<GroupId> = self
+                    .groups_of(org, u)
+                    .await?
+                    .intersection(groups)
+                    .cloned()
+                    .collect();
+                if !mine.is_empty() {
+                    out.insert(u.clone(), mine);
+                }
+            }
+            return Ok(out);
+        }
         // the user sides: they are written first, so they are never behind
         let keys = users
             .iter()
@@ -698,7 +723,6 @@ impl Directory for DirectoryTable {
                     .map(move |g| key(user_pk(org, u), format!("{}{g}", sk::MEMBER_OF)))
             })
             .collect();
-        let mut out: HashMap<UserId, BTreeSet<GroupId>> = HashMap::new();
         for item in batch_get(&self.client, &self.table, keys).await? {
             let m: MemberItem = from_item(item)?;
             out.entry(m.user_id).or_default().insert(m.group_id);
@@ -720,31 +744,16 @@ impl Directory for DirectoryTable {
             #[serde(default)]
             deleted: bool,
         }
-        let start = start_after.map(|u| {
-            HashMap::from([
-                ("gsi1pk".to_owned(), s(users_gsi(org))),
-                ("gsi1sk".to_owned(), s(u.to_string())),
-                ("pk".to_owned(), s(user_pk(org, u))),
-                ("sk".to_owned(), s(sk::USER)),
-            ])
-        });
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :pk")
-            .expression_attribute_values(":pk", s(users_gsi(org)))
-            .projection_expression("userId, active, deleted")
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(map_sdk_error)?;
-        let more = out.last_evaluated_key.is_some_and(|k| !k.is_empty());
-        let users = out
-            .items
-            .unwrap_or_default()
+        let after = start_after.map(|u| (u.to_string(), user_pk(org, u), sk::USER));
+        let (items, more) = self
+            .listing_page(
+                users_gsi(org),
+                after,
+                limit,
+                Some("userId, active, deleted"),
+            )
+            .await?;
+        let users = items
             .into_iter()
             .map(|i| {
                 from_item::<Status>(i).map(|st| {

@@ -3,6 +3,7 @@
 //! Authenticated by the organization's admin token.
 
 mod explain;
+mod groups;
 mod guardrail;
 mod preview;
 mod routes;

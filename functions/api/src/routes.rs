@@ -16,6 +16,7 @@ use user_sync_core::state::Outcome;
 
 use crate::PREFIX;
 use crate::explain::explain;
+use crate::groups;
 use crate::rules::{Ctx, sync_on_guardrail};
 
 /// Attempts when a rule changed while sync was being switched.
@@ -44,7 +45,10 @@ impl ApiError {
 
     pub fn response(&self) -> ApiGatewayV2httpResponse {
         let body = json!({"error": {"code": self.code, "message": self.message}});
-        response(self.status, "application/json", body.to_string(), &[])
+        // the only resources that refuse a method are the read-only ones
+        let allow = [("allow", "GET".to_owned())];
+        let extra: &[(&str, String)] = if self.status == 405 { &allow } else { &[] };
+        response(self.status, "application/json", body.to_string(), extra)
     }
 }
 
@@ -174,6 +178,12 @@ where
         ("PUT", ["sync"]) => put_sync(directory, state, &token, req).await,
         ("GET", ["activity"]) => activity(state, &token, req).await,
         ("GET", ["users", id, "assignment"]) => explain(directory, state, &token.org_id, id).await,
+        ("GET", ["groups"]) => groups::list(directory, &token.org_id, req).await,
+        ("GET", ["groups", id]) => groups::get(directory, &token.org_id, id).await,
+        ("GET", ["groups", id, "members"]) => {
+            groups::members(directory, &token.org_id, id, req).await
+        }
+        (_, ["groups"] | ["groups", _] | ["groups", _, "members"]) => Err(groups::read_only()),
         _ => Err(ApiError::new(404, "not_found", "no such endpoint")),
     }
 }

@@ -227,6 +227,12 @@ pub trait Directory: Sync {
         start_after: Option<&UserId>,
         limit: usize,
     ) -> impl Future<Output = Result<(Vec<UserStatus>, Option<UserId>), StoreError>> + Send;
+    /// How many members a group has.
+    fn count_members(
+        &self,
+        org: &OrgId,
+        group: &GroupId,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
     /// How many users the organization's directory holds (deleted ones too).
     fn count_users(&self, org: &OrgId) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }

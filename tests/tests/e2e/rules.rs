@@ -562,3 +562,101 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
     let r = a.api("GET", "/rules/nope", None, &[]).await;
     assert_eq!(r.status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organization_groups_are_listed_searched_and_read_only() {
+    let a = Admin::new("groups").await;
+    let ann = a.user("ann").await;
+    let bob = a.user("bob").await;
+    let emea = a.group("EMEA Analysts").await;
+    let apac = a.group("APAC Analysts").await;
+    a.group("Sales").await;
+    a.members(&emea, "add", &[&ann, &bob]).await;
+    a.members(&apac, "add", &[&bob]).await;
+
+    let all = a.api("GET", "/groups", None, &[]).await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert_eq!(all.body["items"].as_array().unwrap().len(), 3);
+    assert_eq!(all.body["nextCursor"], Value::Null);
+
+    // search ignores case; counts are the members
+    let found = a.api("GET", "/groups?search=analysts", None, &[]).await;
+    let mut names: Vec<(String, u64)> = found.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["displayName"].as_str().unwrap().to_owned(),
+                g["memberCount"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            ("APAC Analysts".to_owned(), 1),
+            ("EMEA Analysts".to_owned(), 2)
+        ]
+    );
+
+    // pages of one, in id order, until the cursor runs out
+    let mut seen = Vec::new();
+    let mut path = "/groups?limit=1".to_owned();
+    loop {
+        let page = a.api("GET", &path, None, &[]).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let items = page.body["items"].as_array().unwrap();
+        assert!(items.len() <= 1);
+        seen.extend(items.iter().map(id));
+        match page.body["nextCursor"].as_str() {
+            Some(c) => path = format!("/groups?limit=1&cursor={c}"),
+            None => break,
+        }
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted);
+    assert_eq!(seen.len(), 3);
+
+    let members = a
+        .api("GET", &format!("/groups/{emea}/members"), None, &[])
+        .await;
+    assert_eq!(members.status, 200, "{}", members.body);
+    let mut ids: Vec<String> = members.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id)
+        .collect();
+    ids.sort();
+    let mut expected = vec![ann.clone(), bob.clone()];
+    expected.sort();
+    assert_eq!(ids, expected);
+    let one = a.api("GET", &format!("/groups/{apac}"), None, &[]).await;
+    assert_eq!(one.body["memberCount"], 1);
+
+    // groups come from the directory: no writes here
+    for (method, path) in [
+        ("POST", "/groups".to_owned()),
+        ("PUT", format!("/groups/{emea}")),
+        ("PATCH", format!("/groups/{emea}")),
+        ("DELETE", format!("/groups/{emea}")),
+        ("POST", format!("/groups/{emea}/members")),
+    ] {
+        let r = a
+            .api(method, &path, Some(json!({"displayName": "x"})), &[])
+            .await;
+        assert_eq!(r.status, 405, "{method} {path}: {}", r.body);
+        assert_eq!(r.body["error"]["code"], "read_only");
+    }
+    // another organization's group is not found
+    let other = Admin::new("groups-other").await;
+    let r = other
+        .api("GET", &format!("/groups/{emea}"), None, &[])
+        .await;
+    assert_eq!(r.status, 404);
+    let r = a.api("GET", "/groups?limit=0", None, &[]).await;
+    assert_eq!(r.status, 400);
+}

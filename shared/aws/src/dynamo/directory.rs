@@ -263,6 +263,29 @@ impl DirectoryTable {
         Ok(())
     }
 
+    /// Counts what a query matches, all pages (`Select: COUNT`).
+    async fn count(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<u64, StoreError> {
+        let query = query.select(aws_sdk_dynamodb::types::Select::Count);
+        let mut count = 0u64;
+        let mut start: Option<Item> = None;
+        loop {
+            let out = query
+                .clone()
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(map_sdk_error)?;
+            count += u64::try_from(out.count).unwrap_or(0);
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(count),
+            }
+        }
+    }
+
     /// Puts or deletes memberships. The user sides first: when the evaluator
     /// sees a group side in the stream, the user's groups already say so.
     async fn write_memberships(
@@ -774,28 +797,28 @@ impl Directory for DirectoryTable {
         Ok((users, next))
     }
 
+    async fn count_members(&self, org: &OrgId, group: &GroupId) -> Result<u64, StoreError> {
+        self.count(
+            self.client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+                .expression_attribute_values(":pk", s(group_pk(org, group)))
+                .expression_attribute_values(":p", s(sk::MEMBER)),
+        )
+        .await
+    }
+
     async fn count_users(&self, org: &OrgId) -> Result<u64, StoreError> {
-        let mut count = 0u64;
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
+        self.count(
+            self.client
                 .query()
                 .table_name(&self.table)
                 .index_name("gsi1")
                 .key_condition_expression("gsi1pk = :pk")
-                .expression_attribute_values(":pk", s(users_gsi(org)))
-                .select(aws_sdk_dynamodb::types::Select::Count)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(map_sdk_error)?;
-            count += u64::try_from(out.count).unwrap_or(0);
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(count),
-            }
-        }
+                .expression_attribute_values(":pk", s(users_gsi(org))),
+        )
+        .await
     }
 }
 

@@ -1,0 +1,191 @@
+//! Organization groups, read-only: they come from the directory (SCIM), and
+//! admins pick them in rules. `GET /groups` (search by name, member counts,
+//! paginated), `GET /groups/{id}`, `GET /groups/{id}/members`; writes answer
+//! `405`.
+
+use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+use serde_json::{Value, json};
+use user_sync_aws::http::{HttpRequest, response};
+use user_sync_core::directory::DirectoryGroup;
+use user_sync_core::ids::{GroupId, OrgId, UserId};
+use user_sync_core::ports::Directory;
+
+use crate::routes::{ApiError, store_error};
+
+/// Default and largest page.
+const DEFAULT_LIMIT: usize = 50;
+const MAX_LIMIT: usize = 200;
+/// Groups one search request reads at most; the cursor carries on.
+const SEARCH_SCAN: usize = 2_000;
+/// Longest search text.
+const MAX_SEARCH: usize = 256;
+
+fn ok(body: &Value) -> ApiGatewayV2httpResponse {
+    response(200, "application/json", body.to_string(), &[])
+}
+
+fn limit(req: &HttpRequest) -> Result<usize, ApiError> {
+    match req.query.get("limit") {
+        None => Ok(DEFAULT_LIMIT),
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            _ => Err(ApiError::new(
+                400,
+                "invalid_query",
+                format!("limit must be 1 to {MAX_LIMIT}"),
+            )),
+        },
+    }
+}
+
+fn cursor<T>(req: &HttpRequest, parse: fn(&str) -> Option<T>) -> Result<Option<T>, ApiError> {
+    match req.query.get("cursor") {
+        None => Ok(None),
+        Some(c) => parse(c)
+            .map(Some)
+            .ok_or_else(|| ApiError::new(400, "invalid_query", "cursor is not one this API gave")),
+    }
+}
+
+/// `405` for any write: groups come from the directory.
+pub fn read_only() -> ApiError {
+    ApiError::new(
+        405,
+        "read_only",
+        "organization groups come from your identity provider's directory; change them there",
+    )
+}
+
+async fn group_json<D: Directory>(
+    directory: &D,
+    org: &OrgId,
+    g: &DirectoryGroup,
+) -> Result<Value, ApiError> {
+    let members = directory
+        .count_members(org, &g.id)
+        .await
+        .map_err(store_error)?;
+    Ok(json!({
+        "id": g.id,
+        "displayName": g.display_name,
+        "externalId": g.external_id,
+        "memberCount": members,
+        "lastModified": g.last_modified,
+    }))
+}
+
+/// `GET /groups?search=&limit=&cursor=`: in id order; `search` keeps the
+/// groups whose name contains it, ignoring case.
+pub async fn list<D: Directory>(
+    directory: &D,
+    org: &OrgId,
+    req: &HttpRequest,
+) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    let limit = limit(req)?;
+    let search = req.query.get("search").map(|s| s.trim().to_lowercase());
+    if search
+        .as_ref()
+        .is_some_and(|s| s.chars().count() > MAX_SEARCH)
+    {
+        return Err(ApiError::new(
+            400,
+            "invalid_query",
+            format!("search: at most {MAX_SEARCH} characters"),
+        ));
+    }
+    let mut after = cursor(req, |c| GroupId::parse(c).ok())?;
+    let mut found = Vec::new();
+    let mut scanned = 0;
+    let next = loop {
+        let page = if search.is_some() { MAX_LIMIT } else { limit };
+        let (groups, more) = directory
+            .list_groups(org, after.as_ref(), page)
+            .await
+            .map_err(store_error)?;
+        scanned += groups.len();
+        let count = groups.len();
+        let mut full_at = None;
+        for (i, g) in groups.into_iter().enumerate() {
+            let id = g.id.clone();
+            let keep = search
+                .as_ref()
+                .is_none_or(|s| g.display_name.to_lowercase().contains(s.as_str()));
+            if keep {
+                found.push(g);
+            }
+            if found.len() == limit {
+                full_at = Some((i, id));
+                break;
+            }
+        }
+        match (full_at, more) {
+            // the page is full: carry on after its last group, unless that
+            // was the very last one
+            (Some((i, _)), None) if i + 1 == count => break None,
+            (Some((_, id)), _) => break Some(id),
+            (None, None) => break None,
+            // a search read its share of groups: the cursor carries on
+            (None, Some(n)) if scanned >= SEARCH_SCAN => break Some(n),
+            (None, Some(n)) => after = Some(n),
+        }
+    };
+    let mut items = Vec::with_capacity(found.len());
+    for g in &found {
+        items.push(group_json(directory, org, g).await?);
+    }
+    Ok(ok(&json!({"items": items, "nextCursor": next})))
+}
+
+/// `GET /groups/{id}`.
+pub async fn get<D: Directory>(
+    directory: &D,
+    org: &OrgId,
+    id: &str,
+) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    let not_found = || ApiError::new(404, "not_found", "no such group");
+    let id = GroupId::parse(id).map_err(|_| not_found())?;
+    let g = directory
+        .get_group(org, &id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(not_found)?;
+    Ok(ok(&group_json(directory, org, &g).await?))
+}
+
+/// `GET /groups/{id}/members?limit=&cursor=`: members in id order.
+pub async fn members<D: Directory>(
+    directory: &D,
+    org: &OrgId,
+    id: &str,
+    req: &HttpRequest,
+) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    let not_found = || ApiError::new(404, "not_found", "no such group");
+    let id = GroupId::parse(id).map_err(|_| not_found())?;
+    if directory
+        .get_group(org, &id)
+        .await
+        .map_err(store_error)?
+        .is_none()
+    {
+        return Err(not_found());
+    }
+    let limit = limit(req)?;
+    let after = cursor(req, |c| UserId::parse(c).ok())?;
+    let (ids, next) = directory
+        .members(org, &id, after.as_ref(), limit)
+        .await
+        .map_err(store_error)?;
+    let mut users = directory.get_users(org, &ids).await.map_err(store_error)?;
+    users.sort_by(|a, b| a.user.id.cmp(&b.user.id));
+    let items: Vec<Value> = users
+        .iter()
+        .map(|u| {
+            json!({
+                "id": u.user.id,
+                "userName": u.user.user_name,
+                "directoryStatus": u.user.status(),
+            })
+        })
+        .collect();
+    Ok(ok(&json!({"items": items, "nextCursor": next})))
+}

@@ -136,19 +136,28 @@ pub async fn list<D: Directory>(
     Ok(ok(&json!({"items": items, "nextCursor": next})))
 }
 
+/// The organization's group `id`, or `404`.
+async fn existing<D: Directory>(
+    directory: &D,
+    org: &OrgId,
+    id: &str,
+) -> Result<DirectoryGroup, ApiError> {
+    let not_found = || ApiError::new(404, "not_found", "no such group");
+    let id = GroupId::parse(id).map_err(|_| not_found())?;
+    directory
+        .get_group(org, &id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(not_found)
+}
+
 /// `GET /groups/{id}`.
 pub async fn get<D: Directory>(
     directory: &D,
     org: &OrgId,
     id: &str,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    let not_found = || ApiError::new(404, "not_found", "no such group");
-    let id = GroupId::parse(id).map_err(|_| not_found())?;
-    let g = directory
-        .get_group(org, &id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(not_found)?;
+    let g = existing(directory, org, id).await?;
     Ok(ok(&group_json(directory, org, &g).await?))
 }
 
@@ -159,16 +168,7 @@ pub async fn members<D: Directory>(
     id: &str,
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    let not_found = || ApiError::new(404, "not_found", "no such group");
-    let id = GroupId::parse(id).map_err(|_| not_found())?;
-    if directory
-        .get_group(org, &id)
-        .await
-        .map_err(store_error)?
-        .is_none()
-    {
-        return Err(not_found());
-    }
+    let id = existing(directory, org, id).await?.id;
     let limit = limit(req)?;
     let after = cursor(req, |c| UserId::parse(c).ok())?;
     let (ids, next) = directory

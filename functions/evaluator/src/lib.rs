@@ -14,14 +14,13 @@ use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_runtime::LambdaEvent;
 use tracing::{Instrument, info, info_span, warn};
-use user_sync_aws::dynamo::items::{DirectoryRecord, RuleItem};
+use user_sync_aws::dynamo::items::DirectoryRecord;
 use user_sync_aws::dynamo::{DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, required};
 use user_sync_aws::sqs::SqsJobQueue;
 use user_sync_core::fanout::FanOutTask;
 use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
 use user_sync_core::ports::{Configuration, Directory, FanOuts, JobQueue, SyncState};
-use user_sync_core::rules::Rule;
 
 pub use reconcile::{Context, Reconciler};
 
@@ -104,13 +103,6 @@ fn parse(image: &serde_dynamo::Item) -> Result<DirectoryRecord, serde_dynamo::Er
     DirectoryRecord::parse(image.clone())
 }
 
-/// A rule as stored, without its priority (the order item holds that).
-fn rule_content(item: &RuleItem) -> Option<Rule> {
-    let mut rule = item.rule().ok()?;
-    rule.priority = user_sync_core::rules::Priority::new(1).ok()?;
-    Some(rule)
-}
-
 /// Decides what one stream record asks for, from its images alone.
 pub fn affected(record: &EventRecord) -> Result<Affected, serde_dynamo::Error> {
     let old = parse(&record.change.old_image)?;
@@ -133,7 +125,10 @@ pub fn affected(record: &EventRecord) -> Result<Affected, serde_dynamo::Error> {
         (old, DirectoryRecord::Rule(n)) => {
             let mut groups = BTreeSet::from([n.group_id.clone()]);
             if let DirectoryRecord::Rule(o) = old {
-                if rule_content(&o) == rule_content(&n) {
+                // the stored priority is stale by design: the order item holds it
+                if let (Ok(a), Ok(b)) = (o.rule(), n.rule())
+                    && a.same_settings(&b)
+                {
                     return Ok(Affected::Nobody);
                 }
                 groups.insert(o.group_id);

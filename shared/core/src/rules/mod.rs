@@ -104,6 +104,15 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// Whether two rules give the same things to the same group, their
+    /// priorities (which the rules' order decides) aside.
+    pub fn same_settings(&self, other: &Rule) -> bool {
+        Rule {
+            priority: other.priority,
+            ..self.clone()
+        } == *other
+    }
+
     pub fn grants_full_admin(&self) -> bool {
         matches!(self.admin_role, Some(AdminRole::FullAdmin))
     }

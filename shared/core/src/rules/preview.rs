@@ -87,14 +87,6 @@ pub fn apply_change(current: &[Rule], change: &RuleChange) -> Result<Vec<Rule>, 
     }
 }
 
-/// Rules compared without their priority.
-fn same_content(a: &Rule, b: &Rule) -> bool {
-    Rule {
-        priority: b.priority,
-        ..a.clone()
-    } == *b
-}
-
 /// The groups whose members can be affected by going from `before` to
 /// `after` (both in priority order): groups of added, removed or edited
 /// rules, and of rules whose order relative to the others changed. `None`:
@@ -115,7 +107,7 @@ pub fn affected_groups(
             None => {
                 groups.insert(r.group_id.clone());
             }
-            Some(n) if !same_content(r, n) => {
+            Some(n) if !r.same_settings(n) => {
                 groups.insert(r.group_id.clone());
                 groups.insert(n.group_id.clone());
             }

@@ -218,6 +218,18 @@ impl World {
             .unwrap();
     }
 
+    /// `u1` in `g1`, a Full Admin rule on `g1`, sync on, and `u1`'s first
+    /// generation applied.
+    async fn one_synced_user(&self) {
+        self.users(1, "g1").await;
+        self.add_rule(rule("r1", "g1", &["G2M"], Some(AdminRole::FullAdmin)))
+            .await;
+        self.sync(true).await;
+        self.process(fixture("membership-insert.json")).await;
+        assert_eq!(self.jobs.take().len(), 1);
+        self.applied("u1", 1).await;
+    }
+
     /// Runs the handler; the sequence numbers it reported as failed.
     async fn process(&self, records: Vec<EventRecord>) -> Vec<String> {
         let response = evaluator::process(&self.directory, &self.state, &self.jobs, records).await;
@@ -332,13 +344,7 @@ async fn a_membership_enqueues_one_job_and_a_redelivery_changes_nothing_once_app
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_no_rule_reads_enqueue_nothing() {
     let w = World::new().await;
-    w.users(1, "g1").await;
-    w.add_rule(rule("r1", "g1", &["G2M"], Some(AdminRole::FullAdmin)))
-        .await;
-    w.sync(true).await;
-    w.process(fixture("membership-insert.json")).await;
-    w.jobs.take();
-    w.applied("u1", 1).await;
+    w.one_synced_user().await;
     // Entra's periodic active=true, a title change, a rule stored again
     // with only its (ignored) priority field, a rule appended to the order
     for f in [
@@ -363,13 +369,7 @@ async fn changes_no_rule_reads_enqueue_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_out_of_order_never_move_a_user_back() {
     let w = World::new().await;
-    w.users(1, "g1").await;
-    w.add_rule(rule("r1", "g1", &["G2M"], Some(AdminRole::FullAdmin)))
-        .await;
-    w.sync(true).await;
-    w.process(fixture("membership-insert.json")).await;
-    w.jobs.take();
-    w.applied("u1", 1).await;
+    w.one_synced_user().await;
 
     // the directory's last word: deactivated (version 3)
     let previous = w

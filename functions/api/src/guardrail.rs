@@ -14,7 +14,7 @@ use serde::Serialize;
 use user_sync_core::StoreError;
 use user_sync_core::directory::DirectoryStatus;
 use user_sync_core::ids::{GroupId, OrgId, UserId};
-use user_sync_core::ports::Directory;
+use user_sync_core::ports::{DEFAULT_GUARDRAIL_PERCENT, Directory, Organizations};
 use user_sync_core::rules::Rule;
 use user_sync_core::rules::preview::exceeds_guardrail;
 
@@ -135,15 +135,21 @@ pub async fn would_suspend<D: Directory>(
     Ok(count)
 }
 
-/// The verdict for a change, against the organization's threshold.
-pub async fn check<D: Directory>(
+/// The verdict for going from `current` to `proposed` (or turning sync on),
+/// against the organization's own threshold.
+pub async fn verdict<D: Directory + Organizations>(
     directory: &D,
     org: &OrgId,
     current: &[Rule],
     proposed: &[Rule],
     sync_on: bool,
-    threshold_percent: u8,
 ) -> Result<Guardrail, StoreError> {
+    let threshold_percent = directory
+        .get_org(org)
+        .await?
+        .map_or(DEFAULT_GUARDRAIL_PERCENT, |o| {
+            o.suspension_guardrail_percent
+        });
     let suspended = would_suspend(directory, org, current, proposed, sync_on).await?;
     let directory_users = directory.count_users(org).await?;
     Ok(Guardrail {

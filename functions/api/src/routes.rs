@@ -17,7 +17,8 @@ use user_sync_core::state::Outcome;
 use crate::PREFIX;
 use crate::explain::explain;
 use crate::groups;
-use crate::rules::{Ctx, sync_on_guardrail};
+use crate::guardrail;
+use crate::rules::Ctx;
 
 /// Attempts when a rule changed while sync was being switched.
 const WRITE_ATTEMPTS: usize = 3;
@@ -224,7 +225,9 @@ where
             return Ok(ok(200, &json!(set.sync)));
         }
         if body.enabled && !body.confirm {
-            let g = sync_on_guardrail(directory, org, &rules).await?;
+            let g = guardrail::verdict(directory, org, &rules, &rules, true)
+                .await
+                .map_err(store_error)?;
             if g.confirmation_required {
                 return Err(ApiError::new(
                     409,

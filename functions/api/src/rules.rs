@@ -369,15 +369,12 @@ where
         proposed: &[Rule],
         change: &RuleChange,
     ) -> Result<Guardrail, ApiError> {
-        let org = &self.token.org_id;
-        let threshold = guardrail_percent(self.directory, org).await?;
-        guardrail::check(
+        guardrail::verdict(
             self.directory,
-            org,
+            &self.token.org_id,
             current,
             proposed,
             matches!(change, RuleChange::SyncOn),
-            threshold,
         )
         .await
         .map_err(store_error)
@@ -425,28 +422,29 @@ where
             .map_err(|_| ApiError::new(500, "internal", "internal error"))?;
         let id = RuleId::parse(&new_id(random))
             .map_err(|_| ApiError::new(500, "internal", "internal error"))?;
-        let set = self
-            .directory
-            .rule_set(&self.token.org_id)
-            .await
-            .map_err(store_error)?;
-        if set.rules.len() >= MAX_RULES {
-            return Err(invalid(format!(
-                "at most {MAX_RULES} rules per organization"
-            )));
-        }
-        let last = u32::try_from(set.rules.len() + 1).unwrap_or(Priority::MAX);
-        if body.priority.is_some_and(|p| p > last) {
-            return Err(invalid(format!(
-                "priority: 1 to {last} (one past the lowest rule)"
-            )));
-        }
-        let rule = self.rule_from(id.clone(), body, last).await?;
+        let requested = body.priority;
+        // the priority is checked against the rules the write reads
+        let rule = self.rule_from(id.clone(), body, Priority::MAX).await?;
         let written = self
-            .write(|_| {
+            .write(|set| {
+                let last = u32::try_from(set.rules.len() + 1).unwrap_or(Priority::MAX);
+                let priority = match requested {
+                    Some(p) if p > last => {
+                        return Err(invalid(format!(
+                            "priority: 1 to {last} (one past the lowest rule)"
+                        )));
+                    }
+                    Some(p) => p,
+                    None => last,
+                };
+                let rule = Rule {
+                    priority: Priority::new(priority)
+                        .map_err(|e| invalid(format!("priority: {}", e.reason)))?,
+                    ..rule.clone()
+                };
                 Ok(Plan {
                     write: RuleWrite::Create(rule.clone()),
-                    change: RuleChange::Create(rule.clone()),
+                    change: RuleChange::Create(rule),
                     confirm,
                     action: Action::RuleCreated,
                     subject: id.to_string(),
@@ -704,7 +702,6 @@ where
         };
         let proposed = apply_change(&current, &change)
             .map_err(|e| invalid(format!("{}: {}", e.field, e.reason)))?;
-        let threshold = guardrail_percent(self.directory, org).await?;
         let computed = preview::compute(
             self.directory,
             self.state,
@@ -716,16 +713,7 @@ where
         .await
         .map_err(store_error)?;
         let seats = preview::seats(self.product_api, org, &computed.totals).await;
-        let verdict = guardrail::check(
-            self.directory,
-            org,
-            &current,
-            &proposed,
-            matches!(change, RuleChange::SyncOn),
-            threshold,
-        )
-        .await
-        .map_err(store_error)?;
+        let verdict = self.guardrail(&current, &proposed, &change).await?;
         let mut out = preview::body(&computed, seats, &verdict);
         if let Some(o) = out.as_object_mut() {
             o.insert("syncEnabled".into(), json!(set.sync.enabled));
@@ -762,33 +750,4 @@ fn can_suspend(current: &[Rule], change: &RuleChange) -> bool {
             .is_none_or(|r| r.group_id != rule.group_id),
         RuleChange::Create(_) | RuleChange::Reorder(_) => false,
     }
-}
-
-/// The guardrail for turning sync on.
-pub async fn sync_on_guardrail<D>(
-    directory: &D,
-    org: &user_sync_core::ids::OrgId,
-    rules: &[Rule],
-) -> Result<Guardrail, ApiError>
-where
-    D: Directory + Organizations,
-{
-    let threshold = guardrail_percent(directory, org).await?;
-    guardrail::check(directory, org, rules, rules, true, threshold)
-        .await
-        .map_err(store_error)
-}
-
-/// The organization's guardrail threshold, in percent.
-async fn guardrail_percent<D: Organizations>(
-    directory: &D,
-    org: &user_sync_core::ids::OrgId,
-) -> Result<u8, ApiError> {
-    Ok(directory
-        .get_org(org)
-        .await
-        .map_err(store_error)?
-        .map_or(user_sync_core::ports::DEFAULT_GUARDRAIL_PERCENT, |o| {
-            o.suspension_guardrail_percent
-        }))
 }

@@ -357,6 +357,13 @@ async fn changes_no_rule_reads_enqueue_nothing() {
         assert!(w.jobs.take().is_empty(), "{f} enqueued a job");
     }
     assert_eq!(w.generation("u1").await, Some(1));
+    // turning sync off reconciles nobody, but the configuration this batch
+    // read is stale after it
+    let off = fixture("sync-disable.json");
+    assert_eq!(
+        evaluator::affected(&off[0]).unwrap(),
+        evaluator::Affected::Switched(w.org.clone())
+    );
     assert!(
         w.directory
             .running_fan_outs(&w.org, 10)

@@ -81,6 +81,9 @@ pub enum Affected {
     Everyone(OrgId),
     /// The next chunk of a fan-out task.
     Chunk(OrgId, Box<FanOutTask>),
+    /// The sync switch changed without turning on (turned off): nobody to
+    /// reconcile, but what this batch read of the configuration is stale.
+    Switched(OrgId),
 }
 
 impl Affected {
@@ -91,7 +94,8 @@ impl Affected {
             | Affected::Groups(org, _)
             | Affected::Reordered(org, _, _)
             | Affected::Everyone(org)
-            | Affected::Chunk(org, _) => Some(org),
+            | Affected::Chunk(org, _)
+            | Affected::Switched(org) => Some(org),
         }
     }
 }
@@ -158,7 +162,7 @@ pub fn affected(record: &EventRecord) -> Result<Affected, serde_dynamo::Error> {
             if n.enabled && !was {
                 Affected::Everyone(n.org_id)
             } else {
-                Affected::Nobody
+                Affected::Switched(n.org_id)
             }
         }
         (_, DirectoryRecord::FanOut(n)) if !n.done => match n.task() {

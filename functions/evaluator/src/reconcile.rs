@@ -84,7 +84,10 @@ where
         // was read earlier in this batch is stale now.
         if matches!(
             affected,
-            Affected::Groups(..) | Affected::Reordered(..) | Affected::Everyone(_)
+            Affected::Groups(..)
+                | Affected::Reordered(..)
+                | Affected::Everyone(_)
+                | Affected::Switched(_)
         ) {
             contexts.remove(&org);
         }
@@ -108,7 +111,7 @@ where
             FanOutTask::new(format!("{reason}-{cause}"), reason, scope, now())
         };
         match affected {
-            Affected::Nobody => Ok(()),
+            Affected::Nobody | Affected::Switched(_) => Ok(()),
             Affected::Users(_, users) => {
                 let ids: Vec<UserId> = users.into_iter().collect();
                 self.reconcile_ids(&org, ctx, &ids, cause).await.map(drop)
@@ -261,21 +264,18 @@ where
             let id = user.user.id.clone();
             let groups = memberships.remove(&id).unwrap_or_default();
             let (stored, status) = states.remove(&id).unwrap_or_default();
-            match decision(ctx, &user, &groups, stored.as_ref(), status.as_ref(), cause) {
-                Decision::Nothing => {}
-                Decision::Resend(g) => jobs.push(job(org, &id, g)),
-                Decision::StoreOnly(next) => writes.push(Pending {
-                    user: id,
-                    expected: stored.map(|s| s.generation),
-                    next,
-                    job: false,
-                }),
-                Decision::Apply(next) => writes.push(Pending {
-                    user: id,
-                    expected: stored.map(|s| s.generation),
-                    next,
-                    job: true,
-                }),
+            match step(
+                org,
+                ctx,
+                &user,
+                &groups,
+                stored.as_ref(),
+                status.as_ref(),
+                cause,
+            ) {
+                Step::Nothing => {}
+                Step::Send(j) => jobs.push(j),
+                Step::Write(w) => writes.push(*w),
             }
         }
         let results: Vec<Result<Option<EntitlementJob>, StoreError>> =
@@ -337,22 +337,18 @@ where
                 .cloned()
                 .collect();
             let (stored, status) = self.state.user_state(org, &w.user).await?;
-            let expected = stored.as_ref().map(|s| s.generation);
-            pending = match decision(ctx, &user, &groups, stored.as_ref(), status.as_ref(), cause) {
-                Decision::Nothing => return Ok(None),
-                Decision::Resend(g) => return Ok(Some(job(org, &w.user, g))),
-                Decision::StoreOnly(next) => Some(Pending {
-                    user: w.user,
-                    next,
-                    expected,
-                    job: false,
-                }),
-                Decision::Apply(next) => Some(Pending {
-                    user: w.user,
-                    next,
-                    expected,
-                    job: true,
-                }),
+            pending = match step(
+                org,
+                ctx,
+                &user,
+                &groups,
+                stored.as_ref(),
+                status.as_ref(),
+                cause,
+            ) {
+                Step::Nothing => return Ok(None),
+                Step::Send(j) => return Ok(Some(j)),
+                Step::Write(w) => Some(*w),
             };
         }
         Err(StoreError::Conflict("the desired state kept moving".into()))
@@ -367,25 +363,46 @@ fn job(org: &OrgId, user: &UserId, generation: u64) -> EntitlementJob {
     }
 }
 
-fn decision(
+/// What to do for one user.
+enum Step {
+    Nothing,
+    Send(EntitlementJob),
+    Write(Box<Pending>),
+}
+
+/// Computes one user's assignment and decides against what is stored.
+fn step(
+    org: &OrgId,
     ctx: &Context,
     user: &StoredUser,
     groups: &BTreeSet<GroupId>,
     stored: Option<&DesiredState>,
     status: Option<&SyncStatus>,
     cause: &str,
-) -> Decision {
+) -> Step {
     let facts = user.user.facts();
     let assignment = effective_assignment(facts.status, groups, &ctx.rules);
     let applied = status.map_or(0, |s| s.applied_generation);
-    decide(
-        stored,
-        applied,
-        Computed {
-            facts,
-            assignment,
-            now: now(),
-            cause: cause.to_owned(),
-        },
-    )
+    let computed = Computed {
+        facts,
+        assignment,
+        now: now(),
+        cause: cause.to_owned(),
+    };
+    let id = user.user.id.clone();
+    let expected = stored.map(|s| s.generation);
+    let write = |next, job| {
+        Step::Write(Box::new(Pending {
+            user: id.clone(),
+            next,
+            expected,
+            job,
+        }))
+    };
+    match decide(stored, applied, computed) {
+        Decision::Nothing => Step::Nothing,
+        Decision::Resend(g) => Step::Send(job(org, &id, g)),
+        Decision::StoreOnly(next) => write(next, false),
+        Decision::Apply(next) => write(next, true),
+    }
 }

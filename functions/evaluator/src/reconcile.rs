@@ -150,7 +150,7 @@ where
                 self.start(&org, &start("sync_on", FanOutScope::Everyone))
                     .await
             }
-            Affected::Chunk(_, task) => self.chunk(&org, ctx, &task).await,
+            Affected::Chunk(_, task) => self.chunk(&org, &task).await,
         }
     }
 
@@ -175,7 +175,7 @@ where
 
     /// One chunk of a fan-out task: a page of users reconciled, then the
     /// position stored, which triggers the next chunk.
-    async fn chunk(&self, org: &OrgId, ctx: &Context, seen: &FanOutTask) -> Result<(), StoreError> {
+    async fn chunk(&self, org: &OrgId, seen: &FanOutTask) -> Result<(), StoreError> {
         // a replayed record of a chunk done before: the stored task is ahead
         let Some(task) = self.directory.get_fan_out(org, &seen.id).await? else {
             return Ok(());
@@ -183,26 +183,33 @@ where
         if task.done || task.chunk != seen.chunk {
             return Ok(());
         }
-        let cause = task.chunk_cause();
-        let (users, jobs, next) = match task.source() {
-            Source::Finished => (0, 0, None),
+        let after = task.position.after.as_ref();
+        let (listed, next) = match task.source() {
+            Source::Finished => (Listed::Ids(Vec::new()), None),
             Source::Group(group) => {
-                let (ids, next) = self
-                    .directory
-                    .members(org, group, task.position.after.as_ref(), CHUNK)
-                    .await?;
-                let jobs = self.reconcile_ids(org, ctx, &ids, &cause).await?;
-                (ids.len(), jobs, next)
+                let (ids, next) = self.directory.members(org, group, after, CHUNK).await?;
+                (Listed::Ids(ids), next)
             }
             Source::Everyone => {
-                let (users, next) = self
-                    .directory
-                    .list_users(org, task.position.after.as_ref(), CHUNK)
-                    .await?;
-                let n = users.len();
-                let jobs = self.reconcile(org, ctx, users, &cause).await?;
-                (n, jobs, next)
+                let (users, next) = self.directory.list_users(org, after, CHUNK).await?;
+                (Listed::Users(users), next)
             }
+        };
+        // The configuration is read after the users: a user the listing
+        // holds that was created after sync went off cannot meet a
+        // configuration read before it (the batch's may be older).
+        let (rules, sync) = self.directory.rules_and_sync(org).await?;
+        if !sync.enabled {
+            return self.cancel(org, &task).await;
+        }
+        let ctx = Context::new(rules, sync);
+        let cause = task.chunk_cause();
+        let (users, jobs) = match listed {
+            Listed::Ids(ids) => (
+                ids.len(),
+                self.reconcile_ids(org, &ctx, &ids, &cause).await?,
+            ),
+            Listed::Users(users) => (users.len(), self.reconcile(org, &ctx, users, &cause).await?),
         };
         let advanced = task.advanced(
             u64::try_from(users).unwrap_or(u64::MAX),
@@ -361,6 +368,12 @@ fn job(org: &OrgId, user: &UserId, generation: u64) -> EntitlementJob {
         user_id: user.clone(),
         generation,
     }
+}
+
+/// The users a chunk reads: member ids, or listed users.
+enum Listed {
+    Ids(Vec<UserId>),
+    Users(Vec<StoredUser>),
 }
 
 /// What to do for one user.

@@ -130,6 +130,38 @@ pub(crate) async fn get_faults(State(sim): State<Simulator>) -> Json<Faults> {
     Json(sim.faults())
 }
 
+/// `PUT /control/orgs/{orgId}/faults`: replaces that organization's
+/// switches; they apply to its calls instead of the global ones.
+pub(crate) async fn put_org_faults(
+    State(sim): State<Simulator>,
+    Path(org_id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Faults>, ApiError> {
+    let faults: Faults = read_json(body)?;
+    sim.set_org_faults(&org_id, Some(faults))
+        .map_err(ApiError::invalid_request)?;
+    Ok(Json(sim.org_faults(&org_id)))
+}
+
+/// `GET /control/orgs/{orgId}/faults`: the switches its calls follow.
+pub(crate) async fn get_org_faults(
+    State(sim): State<Simulator>,
+    Path(org_id): Path<String>,
+) -> Json<Faults> {
+    Json(sim.org_faults(&org_id))
+}
+
+/// `DELETE /control/orgs/{orgId}/faults`: its calls follow the global
+/// switches again.
+pub(crate) async fn delete_org_faults(
+    State(sim): State<Simulator>,
+    Path(org_id): Path<String>,
+) -> Result<Json<Faults>, ApiError> {
+    sim.set_org_faults(&org_id, None)
+        .map_err(ApiError::invalid_request)?;
+    Ok(Json(sim.org_faults(&org_id)))
+}
+
 /// `POST /control/reset`.
 pub(crate) async fn reset(State(sim): State<Simulator>) -> Json<serde_json::Value> {
     sim.reset();

@@ -114,12 +114,12 @@ async fn product_call(
     op: impl FnOnce(&mut SimState) -> Reply,
 ) -> Response {
     let at = timestamp();
-    let latency = sim.with_state(|s, _| s.faults.latency_ms);
+    let latency = sim.with_state(|s, _| s.faults_for(org_id).latency_ms);
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
     let (reply, hang) = sim.with_state(|s, rng| {
-        let (reply, hang) = match decide(&mut s.faults, rng) {
+        let (reply, hang) = match decide(s.faults_for_mut(org_id), rng) {
             Some(fault) => {
                 let hang = match fault {
                     Fault::Timeout { ms } => Some(ms),

@@ -65,6 +65,12 @@ pub fn router(state: Simulator) -> Router {
             put(control::put_seats).get(control::get_seats),
         )
         .route(
+            "/control/orgs/{org_id}/faults",
+            put(control::put_org_faults)
+                .get(control::get_org_faults)
+                .delete(control::delete_org_faults),
+        )
+        .route(
             "/control/existing-accounts",
             put(control::put_existing_accounts).get(control::get_existing_accounts),
         )

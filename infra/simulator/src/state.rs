@@ -36,9 +36,24 @@ pub(crate) struct SimState {
     pub seats: BTreeMap<String, SeatLimits>,
     pub existing: ExistingAccounts,
     pub faults: Faults,
+    /// org id → fault switches for that organization's calls only; when set,
+    /// they replace the global ones for its calls.
+    pub org_faults: BTreeMap<String, Faults>,
 }
 
 impl SimState {
+    /// The switches that apply to a call of this organization.
+    pub fn faults_for(&self, org_id: &str) -> &Faults {
+        self.org_faults.get(org_id).unwrap_or(&self.faults)
+    }
+
+    pub fn faults_for_mut(&mut self, org_id: &str) -> &mut Faults {
+        match self.org_faults.get_mut(org_id) {
+            Some(f) => f,
+            None => &mut self.faults,
+        }
+    }
+
     pub fn record(
         &mut self,
         method: &str,
@@ -119,7 +134,8 @@ impl Simulator {
         f(&mut lock(&self.inner.state))
     }
 
-    /// Clears accounts, calls, seats, existing accounts and faults.
+    /// Clears accounts, calls, seats, existing accounts and faults (global and
+    /// per organization).
     pub fn reset(&self) {
         self.with(|s| *s = SimState::default());
     }
@@ -178,5 +194,27 @@ impl Simulator {
 
     pub fn faults(&self) -> Faults {
         self.with(|s| s.faults.clone())
+    }
+
+    /// Replaces one organization's fault switches (`None`: it follows the
+    /// global ones again). Fails if a rate is not in `0..=1`.
+    pub fn set_org_faults(&self, org_id: &str, faults: Option<Faults>) -> Result<(), String> {
+        if let Some(f) = &faults {
+            f.validate()?;
+        }
+        self.with(|s| match faults {
+            Some(f) => {
+                s.org_faults.insert(org_id.to_owned(), f);
+            }
+            None => {
+                s.org_faults.remove(org_id);
+            }
+        });
+        Ok(())
+    }
+
+    /// The switches an organization's calls follow: its own, else the global ones.
+    pub fn org_faults(&self, org_id: &str) -> Faults {
+        self.with(|s| s.faults_for(org_id).clone())
     }
 }

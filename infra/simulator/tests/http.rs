@@ -349,6 +349,50 @@ async fn down_gets_503_and_errors_get_500() -> TestResult {
 }
 
 #[tokio::test]
+async fn an_organizations_faults_replace_the_global_ones_for_its_calls_only() -> TestResult {
+    let sim = Sim::start().await?;
+    let body = ada("active", &["G2M"]);
+    let set = sim
+        .control_put("/orgs/o1/faults", &json!({ "down": true }))
+        .await?;
+    assert_eq!(set["down"], true);
+
+    let (status, _) = sim.put_user("o1", "u1", &body).await?;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let (status, _) = sim.put_user("o2", "u1", &body).await?;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(sim.control_get("/faults").await?["down"], false);
+    assert_eq!(sim.control_get("/orgs/o1/faults").await?["down"], true);
+    assert_eq!(sim.control_get("/orgs/o2/faults").await?["down"], false);
+
+    // global faults do not reach an organization with its own switches
+    sim.control_put("/faults", &json!({ "errorRate": 1 }))
+        .await?;
+    sim.control_put("/orgs/o1/faults", &json!({})).await?;
+    let (status, _) = sim.put_user("o1", "u1", &body).await?;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // removing them makes it follow the global switches again
+    let r = sim
+        .client
+        .delete(format!("{}/control/orgs/o1/faults", sim.base))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    let (status, _) = sim.put_user("o1", "u1", &body).await?;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+
+    let r = sim
+        .client
+        .put(format!("{}/control/orgs/o1/faults", sim.base))
+        .json(&json!({ "timeoutRate": 3 }))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    Ok(())
+}
+
+#[tokio::test]
 async fn timeout_holds_then_answers_504() -> TestResult {
     let sim = Sim::start().await?;
     sim.control_put("/faults", &json!({ "timeoutRate": 1, "timeoutMs": 200 }))

@@ -69,6 +69,12 @@ impl JobQueue for RecordingQueue {
             "the evaluator never dead-letters".into(),
         ))
     }
+
+    async fn retry_after(&self, _: &str, _: u32) -> Result<(), StoreError> {
+        Err(StoreError::Invalid(
+            "the evaluator never delays a job".into(),
+        ))
+    }
 }
 
 struct World {

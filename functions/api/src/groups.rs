@@ -10,11 +10,8 @@ use user_sync_core::directory::DirectoryGroup;
 use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::ports::Directory;
 
-use crate::routes::{ApiError, store_error};
+use crate::routes::{ApiError, MAX_LIMIT, cursor, limit, store_error};
 
-/// Default and largest page.
-const DEFAULT_LIMIT: usize = 50;
-const MAX_LIMIT: usize = 200;
 /// Groups one search request reads at most; the cursor carries on.
 const SEARCH_SCAN: usize = 2_000;
 /// Longest search text.
@@ -22,29 +19,6 @@ const MAX_SEARCH: usize = 256;
 
 fn ok(body: &Value) -> ApiGatewayV2httpResponse {
     response(200, "application/json", body.to_string(), &[])
-}
-
-fn limit(req: &HttpRequest) -> Result<usize, ApiError> {
-    match req.query.get("limit") {
-        None => Ok(DEFAULT_LIMIT),
-        Some(l) => match l.parse::<usize>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            _ => Err(ApiError::new(
-                400,
-                "invalid_query",
-                format!("limit must be 1 to {MAX_LIMIT}"),
-            )),
-        },
-    }
-}
-
-fn cursor<T>(req: &HttpRequest, parse: fn(&str) -> Option<T>) -> Result<Option<T>, ApiError> {
-    match req.query.get("cursor") {
-        None => Ok(None),
-        Some(c) => parse(c)
-            .map(Some)
-            .ok_or_else(|| ApiError::new(400, "invalid_query", "cursor is not one this API gave")),
-    }
 }
 
 /// `405` for any write: groups come from the directory.

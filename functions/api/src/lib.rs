@@ -3,6 +3,7 @@
 //! Authenticated by the organization's admin token.
 
 mod explain;
+mod failures;
 mod groups;
 mod guardrail;
 mod preview;
@@ -17,6 +18,7 @@ use user_sync_aws::dynamo::{DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, number, required};
 use user_sync_aws::http::{HttpRequest, RequestError};
 use user_sync_aws::product_api::HttpProductApi;
+use user_sync_aws::redrive::{QueuePair, SqsDeadLetters};
 
 pub use routes::{ApiError, route};
 
@@ -32,6 +34,10 @@ pub struct Config {
     pub product_api_url: String,
     pub product_api_key: String,
     pub product_api_timeout: Duration,
+    /// Retry sync moves dead-lettered messages back to their queues.
+    pub jobs: QueuePair,
+    pub mail: QueuePair,
+    pub redrive_per_second: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -56,6 +62,15 @@ impl Config {
                 "PRODUCT_API_TIMEOUT_MS",
                 3_000u64,
             )?),
+            jobs: QueuePair {
+                dead_letter_url: required(get, "JOBS_DLQ_URL")?,
+                source_url: required(get, "JOBS_QUEUE_URL")?,
+            },
+            mail: QueuePair {
+                dead_letter_url: required(get, "MAIL_DLQ_URL")?,
+                source_url: required(get, "MAIL_QUEUE_URL")?,
+            },
+            redrive_per_second: number(get, "REDRIVE_PER_SECOND", 50u32)?,
         })
     }
 }
@@ -65,6 +80,7 @@ pub struct Deps {
     pub directory: DirectoryTable,
     pub state: StateTable,
     pub product_api: HttpProductApi,
+    pub dead_letters: SqsDeadLetters,
 }
 
 impl Deps {
@@ -78,6 +94,12 @@ impl Deps {
                 config.product_api_key,
                 config.product_api_timeout,
             )?,
+            dead_letters: SqsDeadLetters::new(
+                aws_sdk_sqs::Client::new(sdk),
+                config.jobs,
+                config.mail,
+                config.redrive_per_second,
+            ),
         })
     }
 }
@@ -103,5 +125,12 @@ pub async fn handle(
             );
         }
     };
-    Ok(Box::pin(route(&deps.directory, &deps.state, &deps.product_api, &req)).await)
+    Ok(Box::pin(route(
+        &deps.directory,
+        &deps.state,
+        &deps.product_api,
+        &deps.dead_letters,
+        &req,
+    ))
+    .await)
 }

@@ -9,13 +9,15 @@ use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry, Subject, SubjectKind};
 use user_sync_core::auth::{AuthError, StoredToken, TokenKind, authenticate};
 use user_sync_core::ports::{
-    Configuration, Directory, FanOuts, Organizations, ProductApi, SyncSettings, SyncState,
+    Configuration, DeadLetters, Directory, FanOuts, Organizations, ProductApi, SyncSettings,
+    SyncState,
 };
 use user_sync_core::rules::Rule;
 use user_sync_core::state::Outcome;
 
 use crate::PREFIX;
 use crate::explain::explain;
+use crate::failures;
 use crate::groups;
 use crate::guardrail;
 use crate::rules::Ctx;
@@ -83,39 +85,71 @@ pub(crate) fn now() -> String {
     user_sync_core::time::format(time::OffsetDateTime::now_utc())
 }
 
+/// The `limit` query parameter: a page size.
+pub(crate) fn limit(req: &HttpRequest) -> Result<usize, ApiError> {
+    match req.query.get("limit") {
+        None => Ok(DEFAULT_LIMIT),
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            _ => Err(ApiError::new(
+                400,
+                "invalid_query",
+                format!("limit must be 1 to {MAX_LIMIT}"),
+            )),
+        },
+    }
+}
+
+/// The `cursor` query parameter, as given by a previous page.
+pub(crate) fn cursor<'r, T>(
+    req: &'r HttpRequest,
+    parse: fn(&'r str) -> Option<T>,
+) -> Result<Option<T>, ApiError> {
+    match req.query.get("cursor") {
+        None => Ok(None),
+        Some(c) => parse(c)
+            .map(Some)
+            .ok_or_else(|| ApiError::new(400, "invalid_query", "cursor is not one this API gave")),
+    }
+}
+
 pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
     serde_json::from_slice(&req.body)
         .map_err(|e| ApiError::new(400, "invalid_body", format!("invalid JSON body: {e}")))
 }
 
 /// Routes one request.
-pub async fn route<D, S, P>(
+pub async fn route<D, S, P, Q>(
     directory: &D,
     state: &S,
     product_api: &P,
+    dead_letters: &Q,
     req: &HttpRequest,
 ) -> ApiGatewayV2httpResponse
 where
     D: Directory + Configuration + Organizations + FanOuts,
     S: SyncState,
     P: ProductApi,
+    Q: DeadLetters,
 {
-    match route_inner(directory, state, product_api, req).await {
+    match route_inner(directory, state, product_api, dead_letters, req).await {
         Ok(r) => r,
         Err(e) => e.response(),
     }
 }
 
-async fn route_inner<D, S, P>(
+async fn route_inner<D, S, P, Q>(
     directory: &D,
     state: &S,
     product_api: &P,
+    dead_letters: &Q,
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ApiError>
 where
     D: Directory + Configuration + Organizations + FanOuts,
     S: SyncState,
     P: ProductApi,
+    Q: DeadLetters,
 {
     let Some(segments) = req.segments_after(PREFIX) else {
         return Err(ApiError::new(404, "not_found", "no such endpoint"));
@@ -177,6 +211,11 @@ where
             Ok(ok(200, &body))
         }
         ("PUT", ["sync"]) => put_sync(directory, state, &token, req).await,
+        ("GET", ["sync", "failures"]) => failures::summary(directory, state, &token.org_id).await,
+        ("GET", ["sync", "failures", class]) => {
+            failures::details(directory, state, &token.org_id, class, req).await
+        }
+        ("POST", ["sync", "retry"]) => failures::retry(state, dead_letters, &token, req).await,
         ("GET", ["activity"]) => activity(state, &token, req).await,
         ("GET", ["users", id, "assignment"]) => explain(directory, state, &token.org_id, id).await,
         ("GET", ["groups"]) => groups::list(directory, &token.org_id, req).await,
@@ -288,23 +327,8 @@ async fn activity<S: SyncState>(
     token: &StoredToken,
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    let limit = match req.query.get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(l) => match l.parse::<usize>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => {
-                return Err(ApiError::new(
-                    400,
-                    "invalid_query",
-                    format!("limit must be 1 to {MAX_LIMIT}"),
-                ));
-            }
-        },
-    };
-    let cursor = req.query.get("cursor").map(String::as_str);
-    if cursor.is_some_and(|c| c.len() > 512) {
-        return Err(ApiError::new(400, "invalid_query", "cursor is too long"));
-    }
+    let limit = limit(req)?;
+    let cursor = cursor(req, |c| (c.len() <= 512).then_some(c))?;
     let (items, next) = state
         .activity(&token.org_id, cursor, limit)
         .await

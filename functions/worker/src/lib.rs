@@ -14,7 +14,7 @@ use user_sync_aws::env::{ConfigError, number, required};
 use user_sync_aws::product_api::HttpProductApi;
 use user_sync_aws::sqs::{SqsJobQueue, SqsMailQueue};
 
-pub use reconcile::{Worker, handle_record};
+pub use reconcile::{Delivery, MAX_BACKOFF_SECONDS, Retry, Worker, handle_record};
 
 #[derive(Clone)]
 pub struct Config {
@@ -27,6 +27,7 @@ pub struct Config {
     pub product_api_timeout: Duration,
     pub activity_retention_days: u32,
     pub concurrency: usize,
+    pub retry: Retry,
 }
 
 impl std::fmt::Debug for Config {
@@ -54,6 +55,10 @@ impl Config {
             )?),
             activity_retention_days: number(get, "ACTIVITY_RETENTION_DAYS", 365u32)?,
             concurrency: number(get, "WORKER_RECORD_CONCURRENCY", 4usize)?,
+            retry: Retry {
+                base_seconds: number(get, "RETRY_BASE_SECONDS", 15u32)?,
+                max_receive_count: number(get, "JOBS_MAX_RECEIVE_COUNT", 5u32)?,
+            },
         })
     }
 }
@@ -65,6 +70,7 @@ pub struct Deps {
     pub mail: SqsMailQueue,
     pub product_api: HttpProductApi,
     pub concurrency: usize,
+    pub retry: Retry,
 }
 
 impl Deps {
@@ -84,6 +90,7 @@ impl Deps {
                 config.product_api_timeout,
             )?,
             concurrency: config.concurrency,
+            retry: config.retry,
         })
     }
 }
@@ -98,6 +105,7 @@ pub async fn handle(
         jobs: &deps.jobs,
         mail: &deps.mail,
         product_api: &deps.product_api,
+        retry: deps.retry,
     };
     Ok(Box::pin(process_sqs(
         event.payload.records,

@@ -1,5 +1,7 @@
 //! One job: load the current desired state, apply it, record the outcome.
 
+use std::hash::{Hash, Hasher};
+
 use aws_lambda_events::sqs::SqsMessage;
 use serde_json::json;
 use tracing::{Instrument, info, info_span, warn};
@@ -10,13 +12,84 @@ use user_sync_core::job::{EntitlementJob, MailJob};
 use user_sync_core::ports::{
     AccountWrite, JobQueue, MailQueue, ProductApi, ProductApiError, SyncState,
 };
-use user_sync_core::state::{AccountStatus, DesiredState, Failure, Outcome, SyncStatus};
+use user_sync_core::state::{
+    AccountStatus, DesiredState, Failure, FailureClass, Outcome, SyncStatus,
+};
 
 pub struct Worker<'a, S, Q, M, P> {
     pub state: &'a S,
     pub jobs: &'a Q,
     pub mail: &'a M,
     pub product_api: &'a P,
+    pub retry: Retry,
+}
+
+/// How transient failures are retried: SQS redelivers the job after the
+/// delay this sets on it, until the queue's redrive policy moves it to the
+/// dead-letter queue after `max_receive_count` deliveries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// The delay after the first failed delivery; it doubles with each.
+    pub base_seconds: u32,
+    /// The jobs queue's `maxReceiveCount`.
+    pub max_receive_count: u32,
+}
+
+/// Longest delay between two deliveries of a job.
+pub const MAX_BACKOFF_SECONDS: u32 = 900;
+
+impl Retry {
+    /// The delay before the next delivery of a job delivered `receive_count`
+    /// times: `Retry-After` when the product API gave one, else exponential
+    /// backoff with jitter (half fixed, half spread by `jitter` in `[0, 1)`),
+    /// so that jobs failed together do not come back together.
+    pub fn delay(&self, receive_count: u32, retry_after: Option<u64>, jitter: f64) -> u32 {
+        if let Some(seconds) = retry_after {
+            return u32::try_from(seconds)
+                .unwrap_or(MAX_BACKOFF_SECONDS)
+                .min(MAX_BACKOFF_SECONDS);
+        }
+        let exponent = receive_count.saturating_sub(1).min(16);
+        let full = self
+            .base_seconds
+            .saturating_mul(1 << exponent)
+            .min(MAX_BACKOFF_SECONDS);
+        let half = full / 2;
+        // truncation intended: whole seconds
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let spread = (f64::from(full - half) * jitter.clamp(0.0, 1.0)) as u32;
+        half + spread
+    }
+}
+
+/// A delivery of a job: what SQS says about it.
+#[derive(Debug, Clone, Default)]
+pub struct Delivery {
+    pub receipt_handle: Option<String>,
+    /// 1 on the first delivery.
+    pub receive_count: u32,
+    pub jitter: f64,
+}
+
+impl Delivery {
+    pub fn of(record: &SqsMessage) -> Self {
+        let receive_count = record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(1);
+        let mut hasher = std::hash::DefaultHasher::new();
+        record.message_id.hash(&mut hasher);
+        receive_count.hash(&mut hasher);
+        // 53 bits of the hash as a fraction in [0, 1)
+        #[allow(clippy::cast_precision_loss)]
+        let jitter = (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64;
+        Self {
+            receipt_handle: record.receipt_handle.clone(),
+            receive_count,
+            jitter,
+        }
+    }
 }
 
 fn now() -> String {
@@ -45,7 +118,8 @@ where
     };
     let span =
         info_span!("job", org = %job.org_id, user_id = %job.user_id, generation = job.generation);
-    match w.reconcile(&job).instrument(span).await {
+    let delivery = Delivery::of(&record);
+    match w.reconcile(&job, &delivery).instrument(span).await {
         Ok(r) => r,
         Err(e) => {
             warn!(org = %job.org_id, user_id = %job.user_id, error = %e, "job failed; it will be retried");
@@ -61,7 +135,11 @@ where
     M: MailQueue,
     P: ProductApi,
 {
-    async fn reconcile(&self, job: &EntitlementJob) -> Result<RecordResult, StoreError> {
+    async fn reconcile(
+        &self,
+        job: &EntitlementJob,
+        delivery: &Delivery,
+    ) -> Result<RecordResult, StoreError> {
         let (desired, status) = self.state.user_state(&job.org_id, &job.user_id).await?;
         let Some(desired) = desired else {
             info!("no desired state: nothing to apply");
@@ -126,8 +204,9 @@ where
             Err(e) => {
                 let class = e.class();
                 if !class.is_permanent() {
-                    warn!(error = %e, "product API unavailable; retrying later");
-                    return Ok(RecordResult::Retry);
+                    return self
+                        .transient_failure(job, &desired, applied, attempts, &e, delivery)
+                        .await;
                 }
                 let product = match &e {
                     ProductApiError::OutOfLicenses { product } => Some(product.clone()),
@@ -169,6 +248,86 @@ where
             }
         }
     }
+
+    /// The product API is unavailable (5xx, timeout, 429): record it on the
+    /// user's status and have SQS deliver the job again later. The last
+    /// delivery the redrive policy allows records it in the history too and
+    /// dead-letters the job itself.
+    async fn transient_failure(
+        &self,
+        job: &EntitlementJob,
+        desired: &DesiredState,
+        applied: u64,
+        attempts: u32,
+        error: &ProductApiError,
+        delivery: &Delivery,
+    ) -> Result<RecordResult, StoreError> {
+        let retry_after = match error {
+            ProductApiError::RateLimited {
+                retry_after_seconds,
+            } => Some(*retry_after_seconds),
+            _ => None,
+        };
+        let status = SyncStatus {
+            applied_generation: applied,
+            last_outcome: Outcome::Failure,
+            failure: Some(Failure {
+                class: FailureClass::ProductApiUnavailable,
+                product: None,
+            }),
+            attempts,
+            at: now(),
+        };
+        let last = delivery.receive_count >= self.retry.max_receive_count;
+        let recorded = if last {
+            let mut entry = entry(
+                job,
+                desired,
+                Action::SyncFailed,
+                Outcome::Failure,
+                &status.at,
+            );
+            entry.failure_class = Some(FailureClass::ProductApiUnavailable);
+            entry.details = json!({
+                "generation": desired.generation,
+                "deliveries": delivery.receive_count,
+                "deadLettered": true,
+            });
+            self.state
+                .record_outcome(&job.org_id, &job.user_id, &status, &entry)
+                .await
+        } else {
+            self.state
+                .record_status(&job.org_id, &job.user_id, &status)
+                .await
+        };
+        match recorded {
+            // a newer success is recorded: nothing is outstanding any more
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+        if last {
+            // straight to the dead-letter queue, tagged like a permanent
+            // failure, rather than waiting out a visibility timeout for the
+            // redrive policy to move it
+            self.jobs
+                .dead_letter(job, FailureClass::ProductApiUnavailable)
+                .await?;
+            warn!(error = %error, deliveries = delivery.receive_count, "product API unavailable; job dead-lettered");
+            return Ok(RecordResult::Done);
+        }
+        let delay = self
+            .retry
+            .delay(delivery.receive_count, retry_after, delivery.jitter);
+        if let Some(receipt) = &delivery.receipt_handle
+            && let Err(e) = self.jobs.retry_after(receipt, delay).await
+        {
+            // the queue's own visibility timeout applies instead
+            warn!(error = %e, "could not delay the job's next delivery");
+        }
+        warn!(error = %error, delay_seconds = delay, deliveries = delivery.receive_count, "product API unavailable; retrying later");
+        Ok(RecordResult::Retry)
+    }
 }
 
 fn entry(
@@ -206,5 +365,54 @@ fn welcome(job: &EntitlementJob, desired: &DesiredState) -> MailJob {
         email: desired.facts.email.clone(),
         given_name: desired.facts.given_name.clone(),
         products: desired.assignment.products.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RETRY: Retry = Retry {
+        base_seconds: 15,
+        max_receive_count: 5,
+    };
+
+    #[test]
+    fn retry_after_wins_and_is_capped() {
+        assert_eq!(RETRY.delay(1, Some(7), 0.9), 7);
+        assert_eq!(RETRY.delay(4, Some(0), 0.9), 0);
+        assert_eq!(RETRY.delay(1, Some(86_400), 0.0), MAX_BACKOFF_SECONDS);
+    }
+
+    #[test]
+    fn backoff_doubles_with_each_delivery_within_its_jitter() {
+        for (count, full) in [(1, 15), (2, 30), (3, 60), (4, 120)] {
+            assert_eq!(RETRY.delay(count, None, 0.0), full / 2, "delivery {count}");
+            let top = RETRY.delay(count, None, 0.999_999);
+            assert!(top <= full && top >= full - 1, "delivery {count}: {top}");
+        }
+    }
+
+    #[test]
+    fn backoff_is_capped() {
+        assert_eq!(RETRY.delay(40, None, 0.999_999), MAX_BACKOFF_SECONDS - 1);
+        assert_eq!(RETRY.delay(40, None, 0.0), MAX_BACKOFF_SECONDS / 2);
+    }
+
+    #[test]
+    fn a_delivery_reads_its_receive_count_and_spreads_jitter() {
+        let mut record = SqsMessage::default();
+        record.message_id = Some("m-1".into());
+        record.receipt_handle = Some("r-1".into());
+        record
+            .attributes
+            .insert("ApproximateReceiveCount".into(), "3".into());
+        let d = Delivery::of(&record);
+        assert_eq!(d.receive_count, 3);
+        assert_eq!(d.receipt_handle.as_deref(), Some("r-1"));
+        assert!((0.0..1.0).contains(&d.jitter));
+        record.message_id = Some("m-2".into());
+        assert_ne!(Delivery::of(&record).jitter, d.jitter);
+        assert_eq!(Delivery::of(&SqsMessage::default()).receive_count, 1);
     }
 }

@@ -6,16 +6,22 @@
 //!                                    the attributes of the custom SCIM extension it captures ("" for none)
 //! ops set-guardrail <org-id> <percent>
 //!                                    the share of users a rule change or sync-on may suspend unconfirmed
+//! ops dlq redrive [--org <org-id>] [--class <failure-class>] [--user <user-id>] [--rate <per-second>]
+//!                                    move dead-lettered jobs and welcome emails back to their queues
 //! ```
 //! AWS settings come from the environment (`AWS_ENDPOINT_URL` for the local
-//! stack); the table from `DIRECTORY_TABLE`.
+//! stack); the table from `DIRECTORY_TABLE`, the queues from `JOBS_QUEUE_URL`,
+//! `JOBS_DLQ_URL`, `MAIL_QUEUE_URL` and `MAIL_DLQ_URL`.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use user_sync_aws::dynamo::DirectoryTable;
-use user_sync_core::ids::OrgId;
+use user_sync_aws::redrive::{QueuePair, SqsDeadLetters};
+use user_sync_core::ids::{OrgId, UserId};
+use user_sync_core::ports::{RedriveReport, RedriveSelection};
 
-const USAGE: &str = "usage: ops create-org <org-id> <name>\n       ops set-custom-attributes <org-id> <name,name,...>\n       ops set-guardrail <org-id> <percent>\n\nenvironment: DIRECTORY_TABLE (required), AWS_ENDPOINT_URL / AWS_REGION / credentials as for any AWS tool";
+const USAGE: &str = "usage: ops create-org <org-id> <name>\n       ops set-custom-attributes <org-id> <name,name,...>\n       ops set-guardrail <org-id> <percent>\n       ops dlq redrive [--org <org-id>] [--class <failure-class>] [--user <user-id>] [--rate <per-second>]\n\nenvironment: DIRECTORY_TABLE (organizations), JOBS_QUEUE_URL, JOBS_DLQ_URL, MAIL_QUEUE_URL, MAIL_DLQ_URL (dlq),\nAWS_ENDPOINT_URL / AWS_REGION / credentials as for any AWS tool";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -29,6 +35,7 @@ async fn main() -> ExitCode {
         ["create-org", org, name] => create_org(org, name).await,
         ["set-custom-attributes", org, names] => set_custom_attributes(org, names).await,
         ["set-guardrail", org, percent] => set_guardrail(org, percent).await,
+        ["dlq", "redrive", options @ ..] => redrive(options).await,
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
@@ -135,6 +142,112 @@ async fn create_org(org: &str, name: &str) -> ExitCode {
         }
         Err(e) => {
             eprintln!("could not create the organization: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Longest a redrive runs (it stops early when the queues are empty).
+const REDRIVE_BUDGET: Duration = Duration::from_secs(24 * 3600);
+
+fn queue_url(name: &str) -> Result<String, ExitCode> {
+    std::env::var(name).map_err(|_| {
+        eprintln!("{name} is not set (the local stack writes the queue URLs to .local/stack.json)");
+        ExitCode::from(2)
+    })
+}
+
+/// Parses `--name value` options.
+fn redrive_options(options: &[&str]) -> Result<(RedriveSelection, u32), String> {
+    let mut selection = RedriveSelection::default();
+    let mut rate = 50u32;
+    let mut rest = options.iter();
+    while let Some(flag) = rest.next() {
+        let Some(value) = rest.next() else {
+            return Err(format!("{flag} needs a value"));
+        };
+        match *flag {
+            "--org" => selection.org = Some(OrgId::parse(value).map_err(|e| e.to_string())?),
+            "--user" => selection.user = Some(UserId::parse(value).map_err(|e| e.to_string())?),
+            "--class" => {
+                selection.class = Some(
+                    serde_json::from_value(serde_json::Value::String((*value).to_owned()))
+                        .map_err(|_| format!("unknown failure class {value}"))?,
+                );
+            }
+            "--rate" => {
+                rate = value
+                    .parse()
+                    .ok()
+                    .filter(|r| *r > 0)
+                    .ok_or("--rate is a number of messages per second")?;
+            }
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok((selection, rate))
+}
+
+async fn redrive(options: &[&str]) -> ExitCode {
+    let (selection, rate) = match redrive_options(options) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let urls = (
+        queue_url("JOBS_QUEUE_URL"),
+        queue_url("JOBS_DLQ_URL"),
+        queue_url("MAIL_QUEUE_URL"),
+        queue_url("MAIL_DLQ_URL"),
+    );
+    let (Ok(jobs), Ok(jobs_dlq), Ok(mail), Ok(mail_dlq)) = urls else {
+        return ExitCode::from(2);
+    };
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let dead_letters = SqsDeadLetters::new(
+        aws_sdk_sqs::Client::new(&sdk),
+        QueuePair {
+            dead_letter_url: jobs_dlq,
+            source_url: jobs,
+        },
+        QueuePair {
+            dead_letter_url: mail_dlq,
+            source_url: mail,
+        },
+        rate,
+    );
+    let mut last = 0;
+    let mut progress = |r: &RedriveReport| {
+        if r.examined >= last + 100 {
+            last = r.examined;
+            eprintln!(
+                "... {} jobs and {} emails moved ({} dead-lettered messages examined)",
+                r.jobs, r.emails, r.examined
+            );
+        }
+    };
+    match dead_letters
+        .redrive_with_progress(&selection, REDRIVE_BUDGET, &mut progress)
+        .await
+    {
+        Ok(r) => {
+            eprintln!(
+                "moved {} jobs and {} welcome emails back to their queues ({} dead-lettered messages examined{})",
+                r.jobs,
+                r.emails,
+                r.examined,
+                if r.complete {
+                    ""
+                } else {
+                    "; stopped early, run again for the rest"
+                }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("the redrive stopped: {e} (run it again: what moved stays moved)");
             ExitCode::from(1)
         }
     }

@@ -7,5 +7,6 @@ pub mod dynamo;
 pub mod env;
 pub mod http;
 pub mod product_api;
+pub mod redrive;
 pub mod ses;
 pub mod sqs;

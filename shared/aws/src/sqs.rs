@@ -11,7 +11,7 @@ use user_sync_core::state::FailureClass;
 /// SQS accepts at most 10 messages per `SendMessageBatch`.
 const SQS_BATCH: usize = 10;
 
-fn map<E, R>(err: SdkError<E, R>) -> StoreError
+pub(crate) fn map_sqs_error<E, R>(err: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
@@ -74,7 +74,7 @@ impl JobQueue for SqsJobQueue {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(map)?;
+                .map_err(map_sqs_error)?;
             if !out.failed.is_empty() {
                 return Err(StoreError::Transient(
                     format!(
@@ -106,10 +106,25 @@ impl JobQueue for SqsJobQueue {
             .message_attributes(FAILURE_CLASS_ATTRIBUTE, attr)
             .send()
             .await
-            .map_err(map)?;
+            .map_err(map_sqs_error)?;
+        Ok(())
+    }
+
+    async fn retry_after(&self, receipt_handle: &str, seconds: u32) -> Result<(), StoreError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.queue_url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(i32::try_from(seconds.min(MAX_VISIBILITY_SECONDS)).unwrap_or(0))
+            .send()
+            .await
+            .map_err(map_sqs_error)?;
         Ok(())
     }
 }
+
+/// SQS's longest visibility timeout (12 hours).
+pub const MAX_VISIBILITY_SECONDS: u32 = 43_200;
 
 /// The mail queue.
 #[derive(Debug, Clone)]
@@ -135,7 +150,7 @@ impl MailQueue for SqsMailQueue {
             .message_body(serde_json::to_string(job).map_err(json)?)
             .send()
             .await
-            .map_err(map)?;
+            .map_err(map_sqs_error)?;
         Ok(())
     }
 }

@@ -15,6 +15,8 @@ pub enum Action {
     AccountUpdated,
     AccountSuspended,
     SyncFailed,
+    /// An admin moved dead-lettered jobs back to be tried again.
+    SyncRetried,
     WelcomeEmailSent,
     WelcomeEmailFailed,
     RuleCreated,

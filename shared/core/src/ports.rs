@@ -18,7 +18,10 @@ use crate::ids::{GroupId, OrgId, RuleId, UserId};
 use crate::job::{EntitlementJob, MailJob};
 use crate::mail::RenderedEmail;
 use crate::rules::Rule;
-use crate::state::{DesiredState, FailureClass, ProductAccount, SyncStatus};
+use crate::state::{
+    DesiredState, EmailStatus, FailedUser, Failure, FailureClass, FailureCount, ProductAccount,
+    SyncStatus,
+};
 
 /// An organization's own settings.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -412,6 +415,38 @@ pub trait SyncState: Sync {
         user: &UserId,
         key: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records a failed attempt that will be retried, without an activity
+    /// entry. Like a failure in [`SyncState::record_outcome`], it MUST
+    /// return `Conflict` rather than overwrite a newer success.
+    fn record_status(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        status: &SyncStatus,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records a user's welcome-email failure, or clears it (`None`) once an
+    /// email was sent.
+    fn record_email_status(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        status: Option<&EmailStatus>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The failures currently affecting the organization's users: one count
+    /// per class (and product, for `out_of_licenses`), in class order.
+    fn failure_counts(
+        &self,
+        org: &OrgId,
+    ) -> impl Future<Output = Result<Vec<FailureCount>, StoreError>> + Send;
+    /// The users one failure affects, by user id; `after` is the last user
+    /// of the previous page. Returns the page and the cursor of the next.
+    fn failed_users(
+        &self,
+        org: &OrgId,
+        failure: &Failure,
+        after: Option<&UserId>,
+        limit: usize,
+    ) -> impl Future<Output = Result<(Vec<FailedUser>, Option<UserId>), StoreError>> + Send;
 }
 
 /// The jobs queue and its dead-letter queue.
@@ -427,6 +462,70 @@ pub trait JobQueue: Sync {
         job: &EntitlementJob,
         class: FailureClass,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Makes a received job (named by its receipt handle) invisible for
+    /// `seconds` from now, so that its next delivery waits that long.
+    fn retry_after(
+        &self,
+        receipt_handle: &str,
+        seconds: u32,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Which dead-lettered messages "Retry sync" moves back to their queue.
+/// `None` fields select everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RedriveSelection {
+    pub org: Option<OrgId>,
+    /// `email_failed` selects welcome emails; any other class selects jobs.
+    pub class: Option<FailureClass>,
+    pub user: Option<UserId>,
+}
+
+impl RedriveSelection {
+    /// Whether a dead-lettered message of this organization, user and class
+    /// is selected.
+    pub fn selects(&self, org: Option<&str>, user: Option<&str>, class: FailureClass) -> bool {
+        self.org.as_ref().is_none_or(|o| Some(o.as_str()) == org)
+            && self.user.as_ref().is_none_or(|u| Some(u.as_str()) == user)
+            && self.class.is_none_or(|c| c == class)
+    }
+
+    /// Whether jobs (`false`: welcome emails) may be selected at all.
+    pub fn jobs(&self) -> bool {
+        self.class != Some(FailureClass::EmailFailed)
+    }
+
+    pub fn emails(&self) -> bool {
+        self.class.is_none_or(|c| c == FailureClass::EmailFailed)
+    }
+}
+
+/// What a redrive did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RedriveReport {
+    /// Jobs moved back to the jobs queue.
+    pub jobs: usize,
+    /// Welcome emails moved back to the mail queue.
+    pub emails: usize,
+    /// Dead-lettered messages looked at (of every organization).
+    pub examined: usize,
+    /// Every dead-lettered message was looked at; `false` when the time
+    /// budget ran out first (run it again: it is idempotent).
+    pub complete: bool,
+}
+
+/// The dead-letter queues.
+pub trait DeadLetters: Sync {
+    /// Moves the selected dead-lettered messages back to their source
+    /// queue, each sent there before it is deleted from the dead-letter
+    /// queue (a crash in between leaves a duplicate, never a loss), within
+    /// `budget`.
+    fn redrive(
+        &self,
+        selection: &RedriveSelection,
+        budget: std::time::Duration,
+    ) -> impl Future<Output = Result<RedriveReport, StoreError>> + Send;
 }
 
 /// The mail queue.

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::directory::UserFacts;
+use crate::ids::UserId;
 use crate::rules::{AdminRole, EffectiveAssignment};
 
 /// What the evaluator decided a user should have.
@@ -212,6 +213,67 @@ pub struct Failure {
     /// The product, for `out_of_licenses`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product: Option<String>,
+}
+
+impl Failure {
+    /// What an admin reads on the failure's banner, for `users` users.
+    pub fn message(&self, users: u64) -> String {
+        let who = if users == 1 {
+            "1 user".to_owned()
+        } else {
+            format!("{users} users")
+        };
+        match (self.class, self.product.as_deref()) {
+            (FailureClass::OutOfLicenses, Some(product)) => format!(
+                "{who} could not be given {product}: your organization has no {product} licenses left. Add licenses or change the rules, then retry."
+            ),
+            (FailureClass::OutOfLicenses, None) => format!(
+                "{who} could not be provisioned: your organization has no licenses left for a product. Add licenses or change the rules, then retry."
+            ),
+            (FailureClass::ExistingAccount, _) => format!(
+                "{who} already have an account outside your organization under the same email. Have those accounts moved into your organization, then retry."
+            ),
+            (FailureClass::InvalidUserData, _) => format!(
+                "The product refused the directory data of {who} (for example an invalid email). Correct it in your identity provider; the change syncs on its own."
+            ),
+            (FailureClass::ProductApiUnavailable, _) => format!(
+                "{who} could not be synced because the product service was unavailable. They are retried automatically; retry once the service is back if they stay here."
+            ),
+            (FailureClass::EmailFailed, _) => format!(
+                "The welcome email to {who} could not be sent. Check the email addresses and the sending domain, then retry."
+            ),
+        }
+    }
+}
+
+/// A user that a failure currently affects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailedUser {
+    pub user_id: UserId,
+    pub failure: Failure,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// When it last failed.
+    pub at: String,
+}
+
+/// How many users one failure (a class and, for `out_of_licenses`, a
+/// product) currently affects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureCount {
+    pub failure: Failure,
+    pub users: u64,
+}
+
+/// The last welcome-email failure of a user, kept until an email is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailStatus {
+    /// Why it was refused (the mail service's code), never the address.
+    pub reason: String,
+    pub attempts: u32,
+    pub at: String,
 }
 
 /// The outcome of the last reconcile of a user.

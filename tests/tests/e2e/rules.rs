@@ -9,23 +9,23 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use user_sync_tests::{Answer, Client, TestOrg, eventually, new_org, set_guardrail, stack};
 
-const PIPELINE: Duration = Duration::from_secs(90);
+pub(crate) const PIPELINE: Duration = Duration::from_secs(90);
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-struct Admin {
-    org: TestOrg,
-    c: Client,
+pub(crate) struct Admin {
+    pub(crate) org: TestOrg,
+    pub(crate) c: Client,
 }
 
 impl Admin {
-    async fn new(prefix: &str) -> Self {
+    pub(crate) async fn new(prefix: &str) -> Self {
         Self {
             org: new_org(prefix).await,
             c: Client::new(),
         }
     }
 
-    async fn scim(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn scim(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         self.c
             .send(
                 method,
@@ -36,7 +36,7 @@ impl Admin {
             .await
     }
 
-    async fn user(&self, name: &str) -> String {
+    pub(crate) async fn user(&self, name: &str) -> String {
         let email = format!("{name}.{}@example.com", self.org.org_id);
         let (status, u) = self
             .scim(
@@ -55,7 +55,7 @@ impl Admin {
         u["id"].as_str().unwrap().to_owned()
     }
 
-    async fn group(&self, name: &str) -> String {
+    pub(crate) async fn group(&self, name: &str) -> String {
         let (status, g) = self
             .scim("POST", "/Groups", Some(json!({"displayName": name})))
             .await;
@@ -63,7 +63,7 @@ impl Admin {
         g["id"].as_str().unwrap().to_owned()
     }
 
-    async fn members(&self, group: &str, op: &str, users: &[&str]) {
+    pub(crate) async fn members(&self, group: &str, op: &str, users: &[&str]) {
         let value: Vec<Value> = users.iter().map(|u| json!({"value": u})).collect();
         let (status, body) = self
             .scim(
@@ -75,7 +75,7 @@ impl Admin {
         assert!(status == 200 || status == 204, "{status} {body}");
     }
 
-    async fn api(
+    pub(crate) async fn api(
         &self,
         method: &str,
         path: &str,
@@ -93,13 +93,13 @@ impl Admin {
             .await
     }
 
-    async fn rule(&self, body: Value) -> Value {
+    pub(crate) async fn rule(&self, body: Value) -> Value {
         let a = self.api("POST", "/rules", Some(body), &[]).await;
         assert_eq!(a.status, 201, "{}", a.body);
         a.body
     }
 
-    async fn sync(&self, enabled: bool, confirm: bool) -> Answer {
+    pub(crate) async fn sync(&self, enabled: bool, confirm: bool) -> Answer {
         self.api(
             "PUT",
             "/sync",
@@ -109,7 +109,7 @@ impl Admin {
         .await
     }
 
-    async fn account(&self, user: &str) -> Option<Value> {
+    pub(crate) async fn account(&self, user: &str) -> Option<Value> {
         let url = format!(
             "{}/control/accounts/{}/{user}",
             stack().product_api_url,
@@ -119,7 +119,7 @@ impl Admin {
         (status == 200).then_some(a)
     }
 
-    async fn until(&self, user: &str, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) async fn until(&self, user: &str, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
         eventually(what, PIPELINE, || async {
             self.account(user).await.filter(|a| ok(a))
         })
@@ -127,11 +127,11 @@ impl Admin {
     }
 }
 
-fn id(v: &Value) -> String {
+pub(crate) fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_owned()
 }
 
-fn products(a: &Value) -> Vec<&str> {
+pub(crate) fn products(a: &Value) -> Vec<&str> {
     a["products"]
         .as_array()
         .unwrap()

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use user_sync_core::directory::DirectoryUser;
 use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
+use user_sync_core::state::Failure;
 
 /// Sort keys (and their prefixes) of DirectoryTable.
 pub mod sk {
@@ -21,6 +22,7 @@ pub mod sk {
     pub const DESIRED: &str = "DESIRED";
     pub const STATUS: &str = "STATUS";
     pub const EMAIL: &str = "EMAIL#";
+    pub const MAIL_STATUS: &str = "MAILSTATUS";
 }
 
 pub fn org_pk(org: &OrgId) -> String {
@@ -64,6 +66,30 @@ pub fn fan_out_pk(org: &OrgId) -> String {
 }
 pub fn activity_pk(org: &OrgId) -> String {
     format!("{org}#ACTIVITY")
+}
+/// The partition of the `failures` index: every failed user of an org.
+pub fn failures_pk(org: &OrgId) -> String {
+    format!("{org}#FAILURES")
+}
+/// The `failures` index sort key of one failure, without the user:
+/// `{class}#{product}#` (`#` and `%` in the product percent-encoded, so the
+/// prefix of one product never matches another's).
+pub fn failure_prefix(failure: &Failure) -> String {
+    let product = failure
+        .product
+        .as_deref()
+        .unwrap_or("")
+        .replace('%', "%25")
+        .replace('#', "%23");
+    format!("{}#{product}#", failure.class.as_str())
+}
+/// Reads a `failures` sort key back: the failure and the user.
+pub fn parse_failure_sk(sort: &str) -> Option<(Failure, &str)> {
+    let (class, rest) = sort.split_once('#')?;
+    let (product, user) = rest.rsplit_once('#')?;
+    let class = serde_json::from_value(serde_json::Value::String(class.to_owned())).ok()?;
+    let product = (!product.is_empty()).then(|| product.replace("%23", "#").replace("%25", "%"));
+    Some((Failure { class, product }, user))
 }
 
 /// A directory user. `attributes` is the SCIM resource as JSON text (its keys
@@ -325,6 +351,24 @@ pub struct StatusItem {
     pub sk: String,
     pub applied_generation: u64,
     pub status: String,
+    /// Set while the user has a failure: the keys of the sparse `failures`
+    /// index (`{org}#FAILURES` / `{class}#{product}#{userId}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_sk: Option<String>,
+}
+
+/// StateTable: a user's welcome-email failure (JSON), in the `failures`
+/// index; deleted once an email is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MailStatusItem {
+    pub pk: String,
+    pub sk: String,
+    pub status: String,
+    pub failure_pk: String,
+    pub failure_sk: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,6 @@
 //! StateTable: desired state, sync status, activity, email claims.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
@@ -8,7 +8,9 @@ use user_sync_core::StoreError;
 use user_sync_core::activity::ActivityEntry;
 use user_sync_core::ids::{OrgId, UserId};
 use user_sync_core::ports::{SyncState, UserStates};
-use user_sync_core::state::{DesiredState, Outcome, SyncStatus};
+use user_sync_core::state::{
+    DesiredState, EmailStatus, FailedUser, Failure, FailureClass, FailureCount, Outcome, SyncStatus,
+};
 
 use super::batch_get::batch_get;
 use super::errors::{json, map_sdk_error, shape};
@@ -17,6 +19,18 @@ use super::items::*;
 type Item = HashMap<String, AttributeValue>;
 
 const SECONDS_PER_DAY: i64 = 86_400;
+
+/// The write condition of a sync status: a success must be newer than what
+/// was applied; a failure must not overwrite a newer success.
+fn status_condition(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Success => "attribute_not_exists(pk) OR appliedGeneration < :g",
+        Outcome::Failure => "attribute_not_exists(pk) OR appliedGeneration <= :g",
+    }
+}
+
+/// The StateTable's sparse index of failed users.
+const FAILURES_INDEX: &str = "failures";
 
 /// The StateTable adapter.
 #[derive(Debug, Clone)]
@@ -45,6 +59,26 @@ impl StateTable {
             table: table.into(),
             activity_retention_days,
         }
+    }
+
+    fn status_item(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        status: &SyncStatus,
+    ) -> Result<Item, StoreError> {
+        let failure = status
+            .failure
+            .as_ref()
+            .filter(|_| status.last_outcome == Outcome::Failure);
+        to_item(&StatusItem {
+            pk: user_pk(org, user),
+            sk: sk::STATUS.into(),
+            applied_generation: status.applied_generation,
+            status: serde_json::to_string(status).map_err(json)?,
+            failure_pk: failure.map(|_| failures_pk(org)),
+            failure_sk: failure.map(|f| format!("{}{user}", failure_prefix(f))),
+        })
     }
 
     fn activity_item(&self, org: &OrgId, entry: &ActivityEntry) -> Result<Item, StoreError> {
@@ -165,18 +199,10 @@ impl SyncState for StateTable {
         status: &SyncStatus,
         entry: &ActivityEntry,
     ) -> Result<(), StoreError> {
-        let item = to_item(&StatusItem {
-            pk: user_pk(org, user),
-            sk: sk::STATUS.into(),
-            applied_generation: status.applied_generation,
-            status: serde_json::to_string(status).map_err(json)?,
-        })?;
+        let item = self.status_item(org, user, status)?;
         // a success must be newer than what was applied; a failure must not
         // overwrite a newer success
-        let condition = match status.last_outcome {
-            Outcome::Success => "attribute_not_exists(pk) OR appliedGeneration < :g",
-            Outcome::Failure => "attribute_not_exists(pk) OR appliedGeneration <= :g",
-        };
+        let condition = status_condition(status.last_outcome);
         let put_status = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -274,5 +300,165 @@ impl SyncState for StateTable {
             .await
             .map_err(map_sdk_error)?;
         Ok(())
+    }
+
+    async fn record_status(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        status: &SyncStatus,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.status_item(org, user, status)?))
+            .condition_expression(status_condition(status.last_outcome))
+            .expression_attribute_values(":g", n(status.applied_generation))
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+
+    async fn record_email_status(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        status: Option<&EmailStatus>,
+    ) -> Result<(), StoreError> {
+        let Some(status) = status else {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", s(user_pk(org, user)))
+                .key("sk", s(sk::MAIL_STATUS))
+                .send()
+                .await
+                .map_err(map_sdk_error)?;
+            return Ok(());
+        };
+        let failure = Failure {
+            class: FailureClass::EmailFailed,
+            product: None,
+        };
+        let item = to_item(&MailStatusItem {
+            pk: user_pk(org, user),
+            sk: sk::MAIL_STATUS.into(),
+            status: serde_json::to_string(status).map_err(json)?,
+            failure_pk: failures_pk(org),
+            failure_sk: format!("{}{user}", failure_prefix(&failure)),
+        })?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+
+    async fn failure_counts(&self, org: &OrgId) -> Result<Vec<FailureCount>, StoreError> {
+        let mut counts: BTreeMap<(FailureClass, Option<String>), u64> = BTreeMap::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(FAILURES_INDEX)
+                .key_condition_expression("failurePk = :pk")
+                .expression_attribute_values(":pk", s(failures_pk(org)))
+                .projection_expression("failureSk")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(map_sdk_error)?;
+            for item in out.items.unwrap_or_default() {
+                if let Some(AttributeValue::S(sort)) = item.get("failureSk")
+                    && let Some((failure, _)) = parse_failure_sk(sort)
+                {
+                    *counts.entry((failure.class, failure.product)).or_default() += 1;
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(counts
+            .into_iter()
+            .map(|((class, product), users)| FailureCount {
+                failure: Failure { class, product },
+                users,
+            })
+            .collect())
+    }
+
+    async fn failed_users(
+        &self,
+        org: &OrgId,
+        failure: &Failure,
+        after: Option<&UserId>,
+        limit: usize,
+    ) -> Result<(Vec<FailedUser>, Option<UserId>), StoreError> {
+        let prefix = failure_prefix(failure);
+        let mail = failure.class == FailureClass::EmailFailed;
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(FAILURES_INDEX)
+            .key_condition_expression("failurePk = :pk AND begins_with(failureSk, :prefix)")
+            .expression_attribute_values(":pk", s(failures_pk(org)))
+            .expression_attribute_values(":prefix", s(prefix.clone()))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+        if let Some(after) = after {
+            q = q.set_exclusive_start_key(Some(HashMap::from([
+                ("pk".to_owned(), s(user_pk(org, after))),
+                (
+                    "sk".to_owned(),
+                    s(if mail { sk::MAIL_STATUS } else { sk::STATUS }),
+                ),
+                ("failurePk".to_owned(), s(failures_pk(org))),
+                ("failureSk".to_owned(), s(format!("{prefix}{after}"))),
+            ])));
+        }
+        let out = q.send().await.map_err(map_sdk_error)?;
+        let mut users = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            let Some(AttributeValue::S(sort)) = item.get("failureSk") else {
+                continue;
+            };
+            let Some(user_id) = parse_failure_sk(sort).and_then(|(_, u)| UserId::parse(u).ok())
+            else {
+                continue;
+            };
+            let user = if mail {
+                let m: MailStatusItem = serde_dynamo::from_item(item).map_err(shape)?;
+                let st: EmailStatus = serde_json::from_str(&m.status).map_err(json)?;
+                FailedUser {
+                    user_id,
+                    failure: failure.clone(),
+                    attempts: st.attempts,
+                    at: st.at,
+                }
+            } else {
+                let st: StatusItem = serde_dynamo::from_item(item).map_err(shape)?;
+                let st: SyncStatus = serde_json::from_str(&st.status).map_err(json)?;
+                FailedUser {
+                    user_id,
+                    failure: st.failure.unwrap_or_else(|| failure.clone()),
+                    attempts: st.attempts,
+                    at: st.at,
+                }
+            };
+            users.push(user);
+        }
+        let next = match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => users.last().map(|u| u.user_id.clone()),
+            _ => None,
+        };
+        Ok((users, next))
     }
 }

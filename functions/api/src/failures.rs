@@ -1,0 +1,227 @@
+//! Failures and Retry sync: `GET /sync/failures` (one entry per failure
+//! currently affecting users: the banners), `GET /sync/failures/{class}`
+//! (its users, paginated: the banner's details), `POST /sync/retry` (moves
+//! the dead-lettered jobs and emails back to their queues).
+
+use std::time::Duration;
+
+use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tracing::info;
+use user_sync_aws::http::{HttpRequest, response};
+use user_sync_core::activity::{Action, ActivityEntry, Subject, SubjectKind};
+use user_sync_core::auth::StoredToken;
+use user_sync_core::ids::{OrgId, UserId};
+use user_sync_core::ports::{DeadLetters, Directory, RedriveSelection, SyncState};
+use user_sync_core::state::{FailedUser, Failure, FailureClass, FailureCount, Outcome};
+
+use crate::routes::{ApiError, cursor, limit, now, parse_body, store_error};
+
+/// Users listed with each entry of the summary; the details page the rest.
+const USERS_IN_SUMMARY: usize = 10;
+/// How long one Retry sync request may move messages (API Gateway answers
+/// within 30 s); a redrive left incomplete is completed by asking again.
+const RETRY_BUDGET: Duration = Duration::from_secs(20);
+
+fn ok(body: &Value) -> ApiGatewayV2httpResponse {
+    response(200, "application/json", body.to_string(), &[])
+}
+
+fn parse_class(s: &str) -> Result<FailureClass, ApiError> {
+    serde_json::from_value(Value::String(s.to_owned())).map_err(|_| {
+        ApiError::new(
+            404,
+            "not_found",
+            "no such failure class (out_of_licenses, existing_account, invalid_user_data, product_api_unavailable, email_failed)",
+        )
+    })
+}
+
+/// The users of a page, with what the directory says of them.
+async fn users_json<D: Directory>(
+    directory: &D,
+    org: &OrgId,
+    users: &[FailedUser],
+) -> Result<Vec<Value>, ApiError> {
+    let ids: Vec<UserId> = users.iter().map(|u| u.user_id.clone()).collect();
+    let stored = directory.get_users(org, &ids).await.map_err(store_error)?;
+    Ok(users
+        .iter()
+        .map(|f| {
+            let user = stored.iter().find(|s| s.user.id == f.user_id);
+            let name = user.map(|s| {
+                [s.user.given_name.as_deref(), s.user.family_name.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            });
+            json!({
+                "userId": f.user_id,
+                "userName": user.map(|s| s.user.user_name.clone()),
+                "name": name.filter(|n| !n.is_empty()),
+                "email": user.and_then(|s| s.user.email.clone()),
+                "attempts": f.attempts,
+                "failedAt": f.at,
+            })
+        })
+        .collect())
+}
+
+fn entry_json(count: &FailureCount) -> Value {
+    json!({
+        "class": count.failure.class,
+        "product": count.failure.product,
+        "count": count.users,
+        "message": count.failure.message(count.users),
+        // transient failures are retried on their own as well
+        "retriedAutomatically": !count.failure.class.is_permanent(),
+    })
+}
+
+/// `GET /sync/failures`.
+pub async fn summary<D: Directory, S: SyncState>(
+    directory: &D,
+    state: &S,
+    org: &OrgId,
+) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    let counts = state.failure_counts(org).await.map_err(store_error)?;
+    let mut entries = Vec::with_capacity(counts.len());
+    for count in &counts {
+        let (users, next) = state
+            .failed_users(org, &count.failure, None, USERS_IN_SUMMARY)
+            .await
+            .map_err(store_error)?;
+        let mut entry = entry_json(count);
+        if let Some(o) = entry.as_object_mut() {
+            o.insert(
+                "users".into(),
+                json!(users_json(directory, org, &users).await?),
+            );
+            o.insert("nextCursor".into(), json!(next));
+        }
+        entries.push(entry);
+    }
+    Ok(ok(&json!({ "failures": entries })))
+}
+
+/// `GET /sync/failures/{class}?product=&cursor=&limit=`.
+pub async fn details<D: Directory, S: SyncState>(
+    directory: &D,
+    state: &S,
+    org: &OrgId,
+    class: &str,
+    req: &HttpRequest,
+) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    let class = parse_class(class)?;
+    let product = req.query.get("product").cloned();
+    if product
+        .as_ref()
+        .is_some_and(|p| p.is_empty() || p.len() > 200)
+    {
+        return Err(ApiError::new(
+            400,
+            "invalid_query",
+            "product: 1 to 200 characters",
+        ));
+    }
+    let failure = Failure { class, product };
+    let limit = limit(req)?;
+    let after = cursor(req, |c| UserId::parse(c).ok())?;
+    let counts = state.failure_counts(org).await.map_err(store_error)?;
+    let count = counts
+        .into_iter()
+        .find(|c| c.failure == failure)
+        .unwrap_or(FailureCount {
+            failure: failure.clone(),
+            users: 0,
+        });
+    let (users, next) = state
+        .failed_users(org, &failure, after.as_ref(), limit)
+        .await
+        .map_err(store_error)?;
+    let mut body = entry_json(&count);
+    if let Some(o) = body.as_object_mut() {
+        o.insert(
+            "users".into(),
+            json!(users_json(directory, org, &users).await?),
+        );
+        o.insert("nextCursor".into(), json!(next));
+    }
+    Ok(ok(&body))
+}
+
+/// The body of `POST /sync/retry`; empty or `{}` retries every failure.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RetryBody {
+    #[serde(default)]
+    class: Option<FailureClass>,
+    #[serde(default)]
+    user_id: Option<String>,
+}
+
+/// `POST /sync/retry`.
+pub async fn retry<S: SyncState, Q: DeadLetters>(
+    state: &S,
+    dead_letters: &Q,
+    token: &StoredToken,
+    req: &HttpRequest,
+) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    let body: RetryBody = if req.body.iter().all(u8::is_ascii_whitespace) {
+        RetryBody::default()
+    } else {
+        parse_body(req)?
+    };
+    let user = match &body.user_id {
+        None => None,
+        Some(u) => Some(
+            UserId::parse(u)
+                .map_err(|e| ApiError::new(400, "invalid_body", format!("userId {}", e.reason)))?,
+        ),
+    };
+    let selection = RedriveSelection {
+        org: Some(token.org_id.clone()),
+        class: body.class,
+        user,
+    };
+    let report = dead_letters
+        .redrive(&selection, RETRY_BUDGET)
+        .await
+        .map_err(store_error)?;
+    let at = now();
+    let mut entry = ActivityEntry::new(
+        at.clone(),
+        &format!("retry#{at}"),
+        &token.name,
+        Action::SyncRetried,
+        Subject {
+            kind: SubjectKind::Sync,
+            id: "sync".into(),
+        },
+        Outcome::Success,
+    );
+    entry.failure_class = body.class;
+    entry.details = json!({
+        "userId": selection.user,
+        "jobs": report.jobs,
+        "emails": report.emails,
+        "complete": report.complete,
+    });
+    state
+        .append_activity(&token.org_id, &entry)
+        .await
+        .map_err(store_error)?;
+    info!(org = %token.org_id, jobs = report.jobs, emails = report.emails, complete = report.complete, "retry sync");
+    let message = match (report.jobs + report.emails, report.complete) {
+        (_, false) => "some failures were moved back; retry again to move the rest".to_owned(),
+        (0, true) => "nothing to retry: no dead-lettered jobs or emails match".to_owned(),
+        (n, true) => format!("{n} moved back; their users sync again shortly"),
+    };
+    let mut out = json!(report);
+    if let Some(o) = out.as_object_mut() {
+        o.insert("message".into(), json!(message));
+    }
+    Ok(ok(&out))
+}

@@ -1,0 +1,462 @@
+//! Failures from the admin's side, on the local stack: seats running out
+//! (banner → details → more seats → Retry sync), an account that exists
+//! elsewhere, a dead-lettered job redriven after the rule changed, the
+//! product API failing and rate limiting for a while, and a mail job
+//! delivered twice. Each test has its own organization; faults are set for
+//! that organization only.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use user_sync_tests::{eventually, sdk_config, stack};
+
+use crate::rules::{Admin, PIPELINE, products};
+
+/// Retries of a product API that fails for a while back off 7.5 s, 15 s, …
+const CONVERGE: Duration = Duration::from_secs(150);
+
+impl Admin {
+    async fn control(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/control{path}", stack().product_api_url);
+        let (status, v) = self.c.send(method, &url, None, body.as_ref()).await;
+        assert_eq!(status, 200, "{method} {path}: {v}");
+        v
+    }
+
+    async fn failures(&self) -> Value {
+        let a = self.api("GET", "/sync/failures", None, &[]).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        a.body
+    }
+
+    /// Retries until `expected` dead-lettered messages have moved (the worker
+    /// records a failure just before it dead-letters the job).
+    async fn retry_until_moved(&self, body: Value, expected: u64) -> Vec<Value> {
+        let mut answers = Vec::new();
+        let mut moved = 0;
+        let start = Instant::now();
+        while moved < expected {
+            let a = self
+                .api("POST", "/sync/retry", Some(body.clone()), &[])
+                .await;
+            assert_eq!(a.status, 200, "{}", a.body);
+            moved += a.body["jobs"].as_u64().unwrap() + a.body["emails"].as_u64().unwrap();
+            answers.push(a.body);
+            assert!(
+                start.elapsed() < PIPELINE,
+                "only {moved} of {expected} moved: {answers:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        assert_eq!(moved, expected, "{answers:?}");
+        answers
+    }
+
+    /// The product API calls made for this organization's user.
+    async fn calls(&self, user: &str) -> Vec<Value> {
+        let calls = self
+            .control("GET", &format!("/calls?org={}", self.org.org_id), None)
+            .await;
+        calls["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["userKey"] == user)
+            .cloned()
+            .collect()
+    }
+
+    /// A group of `n` users with one Full Admin rule granting `product`.
+    async fn users_with_rule(&self, n: usize, products: &[&str]) -> (Vec<String>, Value) {
+        let mut users = Vec::new();
+        for i in 0..n {
+            users.push(self.user(&format!("user{i:02}")).await);
+        }
+        let group = self.group("Everyone").await;
+        let refs: Vec<&str> = users.iter().map(String::as_str).collect();
+        self.members(&group, "add", &refs).await;
+        let rule = self
+            .rule(json!({"groupId": group, "description": "Everyone", "products": products, "adminRole": {"type": "full_admin"}}))
+            .await;
+        (users, rule)
+    }
+}
+
+fn email_of(a: &Admin, name: &str) -> String {
+    format!("{name}.{}@example.com", a.org.org_id)
+}
+
+fn user_ids(entry: &Value) -> BTreeSet<String> {
+    entry["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["userId"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seats_run_out_then_more_seats_and_retry_sync_provision_everyone() {
+    let a = Admin::new("seats").await;
+    a.control(
+        "PUT",
+        &format!("/orgs/{}/seats", a.org.org_id),
+        Some(json!({"G2W": 7})),
+    )
+    .await;
+    let (users, _) = a.users_with_rule(10, &["G2W"]).await;
+    assert_eq!(a.sync(true, false).await.status, 200);
+
+    // the banner: 3 users out of G2W licenses
+    let banner = eventually("3 users out of licenses", PIPELINE, || async {
+        let f = a.failures().await;
+        let entries = f["failures"].as_array().unwrap().clone();
+        (entries.len() == 1 && entries[0]["count"] == 3).then(|| entries[0].clone())
+    })
+    .await;
+    assert_eq!(banner["class"], "out_of_licenses");
+    assert_eq!(banner["product"], "G2W");
+    assert_eq!(banner["retriedAutomatically"], false);
+    assert!(
+        banner["message"].as_str().unwrap().contains("3 users")
+            && banner["message"].as_str().unwrap().contains("G2W"),
+        "{banner}"
+    );
+
+    // the details: exactly the 3 users without an account, page by page
+    let mut provisioned = BTreeSet::new();
+    for u in &users {
+        if a.account(u).await.is_some() {
+            provisioned.insert(u.clone());
+        }
+    }
+    assert_eq!(provisioned.len(), 7);
+    let unprovisioned: BTreeSet<String> = users
+        .iter()
+        .filter(|u| !provisioned.contains(*u))
+        .cloned()
+        .collect();
+    assert_eq!(user_ids(&banner), unprovisioned);
+    let first = a
+        .api(
+            "GET",
+            "/sync/failures/out_of_licenses?product=G2W&limit=2",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.body["count"], 3);
+    let cursor = first.body["nextCursor"].as_str().unwrap().to_owned();
+    let second = a
+        .api(
+            "GET",
+            &format!("/sync/failures/out_of_licenses?product=G2W&limit=2&cursor={cursor}"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(second.body["nextCursor"], Value::Null);
+    let mut paged = user_ids(&first.body);
+    paged.extend(user_ids(&second.body));
+    assert_eq!(paged, unprovisioned);
+    let someone = &first.body["users"][0];
+    assert!(
+        someone["userName"]
+            .as_str()
+            .unwrap()
+            .ends_with("@example.com"),
+        "{someone}"
+    );
+    assert_eq!(someone["attempts"], 1);
+
+    // the fix: more seats, then Retry sync for this class
+    a.control(
+        "PUT",
+        &format!("/orgs/{}/seats", a.org.org_id),
+        Some(json!({"G2W": 10})),
+    )
+    .await;
+    a.retry_until_moved(json!({"class": "out_of_licenses"}), 3)
+        .await;
+    for u in &users {
+        a.until(u, "provisioned after the retry", |x| {
+            x["status"] == "active" && products(x) == ["G2W"]
+        })
+        .await;
+    }
+    eventually("the banner goes away", PIPELINE, || async {
+        a.failures().await["failures"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+
+    // one welcome email each, 10 in total
+    for i in 0..10 {
+        let to = email_of(&a, &format!("user{i:02}"));
+        let emails = eventually("the welcome email", PIPELINE, || async {
+            let e = user_sync_tests::emails_to(&a.c, &to).await;
+            (!e.is_empty()).then_some(e)
+        })
+        .await;
+        assert_eq!(emails.len(), 1, "{to}");
+    }
+
+    // the retry is in the history, by the admin
+    let history = a.api("GET", "/activity?limit=200", None, &[]).await;
+    let retried: Vec<&Value> = history.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "sync_retried")
+        .collect();
+    assert!(!retried.is_empty(), "{}", history.body);
+    assert_ne!(retried[0]["actor"], "Sync user");
+    assert_eq!(retried[0]["failureClass"], "out_of_licenses");
+
+    // nothing is left to retry
+    let again = a.api("POST", "/sync/retry", Some(json!({})), &[]).await;
+    assert_eq!(
+        (again.body["jobs"].clone(), again.body["complete"].clone()),
+        (json!(0), json!(true))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_account_is_shown_and_the_redriven_job_applies_the_changed_rule() {
+    let a = Admin::new("exists").await;
+    let (users, rule) = a.users_with_rule(2, &["G2M"]).await;
+    let grace = &users[1];
+    let grace_email = email_of(&a, "user01");
+    a.control(
+        "PUT",
+        "/existing-accounts",
+        Some(json!({"emails": [grace_email]})),
+    )
+    .await;
+    assert_eq!(a.sync(true, false).await.status, 200);
+
+    let banner = eventually("the existing account is shown", PIPELINE, || async {
+        let f = a.failures().await;
+        f["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["class"] == "existing_account")
+            .cloned()
+    })
+    .await;
+    assert_eq!(banner["count"], 1);
+    assert_eq!(banner["product"], Value::Null);
+    assert_eq!(user_ids(&banner), BTreeSet::from([grace.clone()]));
+    assert_eq!(banner["users"][0]["email"], grace_email);
+
+    // while that job waits in the dead-letter queue, the rule changes
+    let etag = format!("\"{}\"", rule["version"]);
+    let changed = a
+        .api(
+            "PATCH",
+            &format!("/rules/{}", rule["id"].as_str().unwrap()),
+            Some(json!({"products": ["G2M", "G2T"]})),
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    // the new generation fails the same way: a second dead-lettered job
+    eventually("the second attempt fails too", PIPELINE, || async {
+        let d = a
+            .api("GET", "/sync/failures/existing_account", None, &[])
+            .await;
+        (d.body["users"][0]["attempts"] == 2).then_some(())
+    })
+    .await;
+
+    // the fix: the other account is gone; retry this user only
+    a.control("PUT", "/existing-accounts", Some(json!({"emails": []})))
+        .await;
+    a.retry_until_moved(json!({"userId": grace}), 2).await;
+    a.until(grace, "the new state", |x| products(x) == ["G2M", "G2T"])
+        .await;
+    eventually("the banner goes away", PIPELINE, || async {
+        a.failures().await["failures"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    // both jobs applied the current state (the product API stores an
+    // identical PUT without touching `updatedAt`): the account never held
+    // the old one
+    let account = a.account(grace).await.unwrap();
+    assert_eq!(account["createdAt"], account["updatedAt"], "{account}");
+    let created = a
+        .calls(grace)
+        .await
+        .into_iter()
+        .filter(|c| c["status"] == 201)
+        .count();
+    assert_eq!(created, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_then_timing_out_product_api_is_retried_until_everyone_converges() {
+    let a = Admin::new("outage").await;
+    let faults = format!("/orgs/{}/faults", a.org.org_id);
+    a.control("PUT", &faults, Some(json!({"errorRate": 1})))
+        .await;
+    let (users, _) = a.users_with_rule(3, &["G2M"]).await;
+    assert_eq!(a.sync(true, false).await.status, 200);
+
+    let banner = eventually("the outage is shown", PIPELINE, || async {
+        let f = a.failures().await;
+        f["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["class"] == "product_api_unavailable" && e["count"] == 3)
+            .cloned()
+    })
+    .await;
+    assert_eq!(banner["retriedAutomatically"], true);
+
+    // then it hangs: the worker's call times out (10 s) before the answer
+    a.control(
+        "PUT",
+        &faults,
+        Some(json!({"timeoutRate": 1, "timeoutMs": 12_000})),
+    )
+    .await;
+    eventually("calls time out", CONVERGE, || async {
+        let calls = a.calls(&users[0]).await;
+        calls.iter().any(|c| c["status"] == 504).then_some(())
+    })
+    .await;
+
+    // it recovers: everyone converges with no admin action
+    a.control("DELETE", &faults, None).await;
+    for u in &users {
+        eventually("provisioned after the outage", CONVERGE, || async {
+            a.account(u).await.filter(|x| products(x) == ["G2M"])
+        })
+        .await;
+    }
+    eventually("nobody is left marked failed", PIPELINE, || async {
+        a.failures().await["failures"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    for u in &users {
+        let calls = a.calls(u).await;
+        assert!(
+            calls.iter().any(|c| c["status"] == 500),
+            "{u} met the errors: {calls:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_job_comes_back_after_retry_after_not_the_backoff() {
+    let a = Admin::new("ratelimit").await;
+    let (users, _) = a.users_with_rule(2, &["G2M"]).await;
+    a.control(
+        "PUT",
+        &format!("/orgs/{}/faults", a.org.org_id),
+        Some(json!({"rateLimit": {"remaining": 2, "retryAfterSeconds": 1}})),
+    )
+    .await;
+    assert_eq!(a.sync(true, false).await.status, 200);
+    for u in &users {
+        a.until(u, "provisioned", |x| x["status"] == "active").await;
+        let calls = a.calls(u).await;
+        let limited = calls
+            .iter()
+            .filter(|c| c["status"] == 429)
+            .collect::<Vec<_>>();
+        let created = calls.iter().find(|c| c["status"] == 201).unwrap();
+        if let Some(limited) = limited.last() {
+            let gap = seconds_between(&limited["at"], &created["at"]);
+            // the backoff would wait at least 7.5 s
+            assert!(
+                (0.9..7.0).contains(&gap),
+                "{u}: retried {gap} s after the 429: {calls:?}"
+            );
+        }
+    }
+    let all: usize = {
+        let mut n = 0;
+        for u in &users {
+            n += a
+                .calls(u)
+                .await
+                .iter()
+                .filter(|c| c["status"] == 429)
+                .count();
+        }
+        n
+    };
+    assert_eq!(all, 2, "both rate-limited answers were met");
+}
+
+fn seconds_between(from: &Value, to: &Value) -> f64 {
+    let parse = |v: &Value| {
+        time::OffsetDateTime::parse(
+            v.as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+    };
+    (parse(to) - parse(from)).as_seconds_f64()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_job_delivered_twice_sends_one_email() {
+    let a = Admin::new("twice").await;
+    let to = email_of(&a, "twice");
+    let job = json!({
+        "orgId": a.org.org_id, "userId": "twice-user", "event": "1", "template": null,
+        "language": "en", "email": to, "givenName": "Twice", "products": ["G2M"],
+    });
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
+    let queue = &stack().queues["MailQueue"];
+    for _ in 0..2 {
+        sqs.send_message()
+            .queue_url(queue)
+            .message_body(job.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    eventually("the email", PIPELINE, || async {
+        let e = user_sync_tests::emails_to(&a.c, &to).await;
+        (!e.is_empty()).then_some(())
+    })
+    .await;
+    // both deliveries were handled (the queue is drained) before counting
+    eventually("both deliveries handled", PIPELINE, || async {
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(queue)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+            .send()
+            .await
+            .unwrap();
+        let a = attrs.attributes.unwrap_or_default();
+        let n = |k: aws_sdk_sqs::types::QueueAttributeName| {
+            a.get(&k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(1)
+        };
+        (n(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages) == 0
+            && n(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                == 0)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(user_sync_tests::emails_to(&a.c, &to).await.len(), 1);
+}

@@ -23,6 +23,9 @@ pub enum Action {
     RulesReordered,
     SyncEnabled,
     SyncDisabled,
+    TemplateCreated,
+    TemplateUpdated,
+    TemplateDeleted,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +34,7 @@ pub enum SubjectKind {
     User,
     Rule,
     Sync,
+    Template,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,5 +1,6 @@
 //! The admin API (`/api/v1/...`): rules (with preview and the
-//! mass-suspension guardrail), sync on/off, explain, activity history.
+//! mass-suspension guardrail), sync on/off, explain, welcome-email
+//! templates, activity history.
 //! Authenticated by the organization's admin token.
 
 mod explain;
@@ -8,6 +9,7 @@ mod guardrail;
 mod preview;
 mod routes;
 mod rules;
+mod templates;
 
 use std::time::Duration;
 
@@ -32,6 +34,8 @@ pub struct Config {
     pub product_api_url: String,
     pub product_api_key: String,
     pub product_api_timeout: Duration,
+    /// The product's login URL, shown in template previews.
+    pub login_url: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -56,6 +60,7 @@ impl Config {
                 "PRODUCT_API_TIMEOUT_MS",
                 3_000u64,
             )?),
+            login_url: required(get, "LOGIN_URL")?,
         })
     }
 }
@@ -65,6 +70,7 @@ pub struct Deps {
     pub directory: DirectoryTable,
     pub state: StateTable,
     pub product_api: HttpProductApi,
+    pub login_url: String,
 }
 
 impl Deps {
@@ -78,6 +84,7 @@ impl Deps {
                 config.product_api_key,
                 config.product_api_timeout,
             )?,
+            login_url: config.login_url,
         })
     }
 }
@@ -103,5 +110,12 @@ pub async fn handle(
             );
         }
     };
-    Ok(Box::pin(route(&deps.directory, &deps.state, &deps.product_api, &req)).await)
+    Ok(Box::pin(route(
+        &deps.directory,
+        &deps.state,
+        &deps.product_api,
+        &deps.login_url,
+        &req,
+    ))
+    .await)
 }

@@ -8,3 +8,4 @@ mod idp_replay;
 mod pipeline;
 mod rules;
 mod scim;
+mod templates;

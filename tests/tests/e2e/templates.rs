@@ -498,3 +498,66 @@ async fn welcome_emails_use_the_rules_template_and_language() {
     assert!(html.contains("<p>Ken 様</p>"), "{html}");
     assert!(html.contains("G2T"), "{html}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organization_has_at_most_100_templates_even_when_creates_race() {
+    let a = Admin::new("tpl-cap").await;
+    let body = json!({"name": "T", "variants": {"en": {"subject": "Hi", "body": "Hello"}}});
+    let mut last = None;
+    for _ in 0..99 {
+        last = Some(a.template(body.clone()).await);
+    }
+    // five admins create the 100th at once: one wins
+    let tasks: Vec<_> = (0..5)
+        .map(|_| {
+            let url = format!("{}/templates", stack().api_url);
+            let token = a.org.admin_token.clone();
+            let body = body.to_string();
+            tokio::spawn(async move {
+                let r = reqwest::Client::new()
+                    .post(url)
+                    .bearer_auth(token)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status().as_u16();
+                (status, r.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        match status {
+            201 => created += 1,
+            409 => assert_eq!(body["error"]["code"], "template_limit", "{body}"),
+            _ => panic!("{status} {body}"),
+        }
+    }
+    assert_eq!(created, 1);
+    let list = a.api("GET", "/templates", None, &[]).await;
+    assert_eq!(
+        list.body["items"].as_array().unwrap().len(),
+        101,
+        "100 and the default"
+    );
+    let r = a.api("POST", "/templates", Some(body.clone()), &[]).await;
+    assert_eq!(r.status, 409);
+
+    // deleting one makes room for one
+    let last = last.unwrap();
+    let r = a
+        .api(
+            "DELETE",
+            &format!("/templates/{}", id(&last.body)),
+            None,
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    a.template(body.clone()).await;
+    let r = a.api("POST", "/templates", Some(body), &[]).await;
+    assert_eq!(r.status, 409);
+}

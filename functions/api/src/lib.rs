@@ -1,5 +1,6 @@
 //! The admin API (`/api/v1/...`): rules (with preview and the
-//! mass-suspension guardrail), sync on/off, explain, activity history.
+//! mass-suspension guardrail), sync on/off, explain, welcome-email
+//! templates, activity history.
 //! Authenticated by the organization's admin token.
 
 mod explain;
@@ -9,6 +10,7 @@ mod guardrail;
 mod preview;
 mod routes;
 mod rules;
+mod templates;
 
 use std::time::Duration;
 
@@ -38,6 +40,8 @@ pub struct Config {
     pub jobs: QueuePair,
     pub mail: QueuePair,
     pub redrive_per_second: u32,
+    /// The product's login URL, shown in template previews.
+    pub login_url: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -71,6 +75,7 @@ impl Config {
                 source_url: required(get, "MAIL_QUEUE_URL")?,
             },
             redrive_per_second: number(get, "REDRIVE_PER_SECOND", 50u32)?,
+            login_url: required(get, "LOGIN_URL")?,
         })
     }
 }
@@ -81,6 +86,7 @@ pub struct Deps {
     pub state: StateTable,
     pub product_api: HttpProductApi,
     pub dead_letters: SqsDeadLetters,
+    pub login_url: String,
 }
 
 impl Deps {
@@ -100,6 +106,7 @@ impl Deps {
                 config.mail,
                 config.redrive_per_second,
             ),
+            login_url: config.login_url,
         })
     }
 }
@@ -130,6 +137,7 @@ pub async fn handle(
         &deps.state,
         &deps.product_api,
         &deps.dead_letters,
+        &deps.login_url,
         &req,
     ))
     .await)

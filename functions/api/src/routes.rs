@@ -10,7 +10,7 @@ use user_sync_core::activity::{Action, ActivityEntry, Subject, SubjectKind};
 use user_sync_core::auth::{AuthError, StoredToken, TokenKind, authenticate};
 use user_sync_core::ports::{
     Configuration, DeadLetters, Directory, FanOuts, Organizations, ProductApi, SyncSettings,
-    SyncState,
+    SyncState, Templates,
 };
 use user_sync_core::rules::Rule;
 use user_sync_core::state::Outcome;
@@ -21,6 +21,7 @@ use crate::failures;
 use crate::groups;
 use crate::guardrail;
 use crate::rules::Ctx;
+use crate::templates;
 
 /// Attempts when a rule changed while sync was being switched.
 const WRITE_ATTEMPTS: usize = 3;
@@ -118,21 +119,23 @@ pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(req: &HttpRequest) -> R
         .map_err(|e| ApiError::new(400, "invalid_body", format!("invalid JSON body: {e}")))
 }
 
-/// Routes one request.
+/// Routes one request. `login_url` is the product's login URL (template
+/// previews show it).
 pub async fn route<D, S, P, Q>(
     directory: &D,
     state: &S,
     product_api: &P,
     dead_letters: &Q,
+    login_url: &str,
     req: &HttpRequest,
 ) -> ApiGatewayV2httpResponse
 where
-    D: Directory + Configuration + Organizations + FanOuts,
+    D: Directory + Configuration + Organizations + FanOuts + Templates,
     S: SyncState,
     P: ProductApi,
     Q: DeadLetters,
 {
-    match route_inner(directory, state, product_api, dead_letters, req).await {
+    match route_inner(directory, state, product_api, dead_letters, login_url, req).await {
         Ok(r) => r,
         Err(e) => e.response(),
     }
@@ -143,10 +146,11 @@ async fn route_inner<D, S, P, Q>(
     state: &S,
     product_api: &P,
     dead_letters: &Q,
+    login_url: &str,
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ApiError>
 where
-    D: Directory + Configuration + Organizations + FanOuts,
+    D: Directory + Configuration + Organizations + FanOuts + Templates,
     S: SyncState,
     P: ProductApi,
     Q: DeadLetters,
@@ -171,6 +175,12 @@ where
         state,
         product_api,
         token: &token,
+    };
+    let templates = templates::Ctx {
+        directory,
+        state,
+        token: &token,
+        login_url,
     };
     match (req.method.as_str(), segments.as_slice()) {
         ("GET", ["rules"]) => rules.list().await,
@@ -224,6 +234,12 @@ where
             groups::members(directory, &token.org_id, id, req).await
         }
         (_, ["groups"] | ["groups", _] | ["groups", _, "members"]) => Err(groups::read_only()),
+        ("GET", ["templates"]) => templates.list().await,
+        ("POST", ["templates"]) => templates.create(req).await,
+        ("GET", ["templates", id]) => templates.get(id).await,
+        ("PUT", ["templates", id]) => templates.replace(id, req).await,
+        ("DELETE", ["templates", id]) => templates.delete(id, req).await,
+        ("POST", ["templates", id, "preview"]) => templates.preview(id, req).await,
         _ => Err(ApiError::new(404, "not_found", "no such endpoint")),
     }
 }

@@ -14,9 +14,10 @@ use user_sync_aws::http::{HttpRequest, response};
 use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry, Subject, SubjectKind};
 use user_sync_core::auth::StoredToken;
-use user_sync_core::ids::{GroupId, RuleId, new_id};
+use user_sync_core::ids::{GroupId, RuleId, TemplateId, new_id};
 use user_sync_core::ports::{
     Configuration, Directory, Organizations, ProductApi, RuleSet, RuleWrite, StoredRule, SyncState,
+    Templates,
 };
 use user_sync_core::rules::preview::{RuleChange, apply_change};
 use user_sync_core::rules::{AdminRole, Priority, Rule};
@@ -91,7 +92,7 @@ fn etag(version: u64) -> String {
 }
 
 /// The version an `If-Match` header names; `Ok(None)` for `*`.
-fn if_match(req: &HttpRequest, required: bool) -> Result<Option<Option<u64>>, ApiError> {
+pub(crate) fn if_match(req: &HttpRequest, required: bool) -> Result<Option<Option<u64>>, ApiError> {
     let Some(value) = req.header("if-match") else {
         if required {
             return Err(ApiError::new(
@@ -116,7 +117,7 @@ fn if_match(req: &HttpRequest, required: bool) -> Result<Option<Option<u64>>, Ap
     })
 }
 
-fn stale(what: &str) -> ApiError {
+pub(crate) fn stale(what: &str) -> ApiError {
     ApiError::new(
         412,
         "precondition_failed",
@@ -139,7 +140,7 @@ fn list_json(rules: &[StoredRule], version: u64) -> Value {
     })
 }
 
-fn with_etag(status: u16, body: &Value, version: u64) -> ApiGatewayV2httpResponse {
+pub(crate) fn with_etag(status: u16, body: &Value, version: u64) -> ApiGatewayV2httpResponse {
     response(
         status,
         "application/json",
@@ -204,7 +205,7 @@ fn read_rule<'s>(
 
 impl<D, S, P> Ctx<'_, D, S, P>
 where
-    D: Directory + Configuration + Organizations,
+    D: Directory + Configuration + Organizations + Templates,
     S: SyncState,
     P: ProductApi,
 {
@@ -264,6 +265,9 @@ where
         bounded_text(body.user_group.as_ref(), "userGroup")?;
         bounded_text(body.settings_template.as_ref(), "settingsTemplate")?;
         bounded_text(body.email_template.as_ref(), "emailTemplate")?;
+        if let Some(name) = &body.email_template {
+            self.check_template(name).await?;
+        }
         bounded_text(body.language.as_ref(), "language")?;
         if let Some(AdminRole::Manager {
             privileges,
@@ -291,6 +295,24 @@ where
             email_template: body.email_template,
             language: body.language,
         })
+    }
+
+    /// `emailTemplate` names `default` or one of the organization's templates.
+    async fn check_template(&self, name: &str) -> Result<(), ApiError> {
+        let unknown = || {
+            invalid(format!(
+                "emailTemplate: \"{name}\" is not a template of this organization; use an id from GET /api/v1/templates, or \"default\""
+            ))
+        };
+        let id = TemplateId::parse(name).map_err(|_| unknown())?;
+        if id.is_shipped_default() {
+            return Ok(());
+        }
+        match self.directory.get_template(&self.token.org_id, &id).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(unknown()),
+            Err(e) => Err(store_error(e)),
+        }
     }
 
     /// Applies a write planned against the configuration as read, re-reading

@@ -1,5 +1,6 @@
-//! The mailer: renders the welcome email in the user's language and sends it
-//! through SES, at most once per user, template and event.
+//! The mailer: renders the welcome email (the rule's template, or the shipped
+//! default) in the user's language and sends it through SES, at most once per
+//! user, template and event.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
@@ -11,9 +12,10 @@ use user_sync_aws::env::{ConfigError, number, required};
 use user_sync_aws::ses::SesMailer;
 use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry, SYNC_USER, Subject, SubjectKind};
+use user_sync_core::ids::{OrgId, TemplateId};
 use user_sync_core::job::MailJob;
-use user_sync_core::mail::{WelcomeValues, render_welcome};
-use user_sync_core::ports::{MailError, MailSender, Organizations, SyncState};
+use user_sync_core::mail::{EmailTemplate, WelcomeValues, default_template, render};
+use user_sync_core::ports::{MailError, MailSender, Organizations, SyncState, Templates};
 use user_sync_core::state::{FailureClass, Outcome};
 
 #[derive(Debug, Clone)]
@@ -82,7 +84,7 @@ pub async fn handle_record<O, S, M>(
     record: SqsMessage,
 ) -> RecordResult
 where
-    O: Organizations,
+    O: Organizations + Templates,
     S: SyncState,
     M: MailSender,
 {
@@ -115,13 +117,14 @@ async fn send<O, S, M>(
     job: &MailJob,
 ) -> Result<RecordResult, StoreError>
 where
-    O: Organizations,
+    O: Organizations + Templates,
     S: SyncState,
     M: MailSender,
 {
     let template = job.template.as_deref().unwrap_or("default");
     let key = format!("welcome#{template}#{}", job.event);
     let org = orgs.get_org(&job.org_id).await?;
+    let chosen = template_of(orgs, &job.org_id, job.template.as_deref()).await?;
     match state.claim_email(&job.org_id, &job.user_id, &key).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => {
@@ -135,8 +138,18 @@ where
         .clone()
         .or_else(|| org.as_ref().map(|o| o.default_language.clone()));
     let company = org.as_ref().map_or("your company", |o| o.name.as_str());
-    let email = render_welcome(
-        language.as_deref(),
+    // the job's language (the rule's, or the user's locale), else the
+    // organization's default language, else English
+    let preferred: Vec<&str> = [
+        job.language.as_deref(),
+        org.as_ref().map(|o| o.default_language.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let email = render(
+        &chosen,
+        &preferred,
         &WelcomeValues {
             first_name: job.given_name.as_deref(),
             products: &job.products,
@@ -183,6 +196,28 @@ where
             }
             warn!(error = %e, "welcome email not sent");
             Ok(RecordResult::Retry)
+        }
+    }
+}
+
+/// The template a job names, if it exists; else the shipped default (also
+/// when the template was deleted after the rule named it).
+async fn template_of<O: Templates>(
+    orgs: &O,
+    org: &OrgId,
+    named: Option<&str>,
+) -> Result<EmailTemplate, StoreError> {
+    let Some(id) = named.and_then(|n| TemplateId::parse(n).ok()) else {
+        return Ok(default_template());
+    };
+    if id.is_shipped_default() {
+        return Ok(default_template());
+    }
+    match orgs.get_template(org, &id).await? {
+        Some(t) => Ok(t.template),
+        None => {
+            info!(template = %id, "the rule's template does not exist; the default is sent");
+            Ok(default_template())
         }
     }
 }

@@ -25,6 +25,9 @@ pub enum Action {
     RulesReordered,
     SyncEnabled,
     SyncDisabled,
+    TemplateCreated,
+    TemplateUpdated,
+    TemplateDeleted,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +36,7 @@ pub enum SubjectKind {
     User,
     Rule,
     Sync,
+    Template,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

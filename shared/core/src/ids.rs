@@ -75,6 +75,21 @@ id_type!(
     /// A rule's id.
     RuleId, "ruleId", 64
 );
+id_type!(
+    /// A welcome-email template's id (`default`: the shipped default).
+    TemplateId, "templateId", 64
+);
+
+impl TemplateId {
+    /// The shipped default template's id, `default`.
+    pub fn shipped_default() -> Self {
+        Self(String::from("default"))
+    }
+
+    pub fn is_shipped_default(&self) -> bool {
+        self.0 == "default"
+    }
+}
 
 /// A fresh random id (128 bits, lowercase hex with dashes, UUID v4 layout).
 pub fn new_id(random: [u8; 16]) -> String {

@@ -9,3 +9,4 @@ mod idp_replay;
 mod pipeline;
 mod rules;
 mod scim;
+mod templates;

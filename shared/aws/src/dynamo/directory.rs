@@ -92,7 +92,11 @@ impl DirectoryTable {
         &self.table
     }
 
-    async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+    pub(super) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(super) async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -115,7 +119,7 @@ impl DirectoryTable {
         )
     }
 
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+    pub(super) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
         if items.is_empty() {
             return Ok(());
         }
@@ -129,7 +133,11 @@ impl DirectoryTable {
     }
 
     /// Queries one partition (optionally by sort-key prefix), all pages.
-    async fn query_all(&self, pk: String, prefix: Option<&str>) -> Result<Vec<Item>, StoreError> {
+    pub(super) async fn query_all(
+        &self,
+        pk: String,
+        prefix: Option<&str>,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {

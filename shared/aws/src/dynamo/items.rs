@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use user_sync_core::directory::DirectoryUser;
-use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
+use user_sync_core::ids::{GroupId, OrgId, RuleId, TemplateId, UserId};
 use user_sync_core::state::Failure;
 
 /// Sort keys (and their prefixes) of DirectoryTable.
@@ -23,6 +23,8 @@ pub mod sk {
     pub const STATUS: &str = "STATUS";
     pub const EMAIL: &str = "EMAIL#";
     pub const MAIL_STATUS: &str = "MAILSTATUS";
+    pub const TEMPLATE: &str = "TEMPLATE#";
+    pub const TEMPLATE_COUNT: &str = "COUNT";
 }
 
 pub fn org_pk(org: &OrgId) -> String {
@@ -63,6 +65,11 @@ pub fn config_pk(org: &OrgId) -> String {
 }
 pub fn fan_out_pk(org: &OrgId) -> String {
     format!("{org}#FANOUT")
+}
+/// Welcome-email templates (outside `{org}#CONFIG`: the evaluator neither
+/// reads nor is streamed them).
+pub fn templates_pk(org: &OrgId) -> String {
+    format!("{org}#TEMPLATES")
 }
 pub fn activity_pk(org: &OrgId) -> String {
     format!("{org}#ACTIVITY")
@@ -268,6 +275,32 @@ pub struct OrderItem {
     #[serde(default)]
     pub rule_ids: Vec<RuleId>,
     pub version: u64,
+}
+
+/// A welcome-email template (its variants are a JSON document).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateItem {
+    pub pk: String,
+    pub sk: String,
+    pub org_id: OrgId,
+    pub template_id: TemplateId,
+    pub name: String,
+    pub variants: String,
+    pub version: u64,
+    pub updated_at: String,
+    pub updated_by: String,
+}
+
+/// How many templates an organization has (kept by the writes that create
+/// and delete them, so the cap holds under concurrent creates).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateCountItem {
+    pub pk: String,
+    pub sk: String,
+    pub org_id: OrgId,
+    pub template_count: u64,
 }
 
 /// A fan-out task (the task itself is a JSON document).

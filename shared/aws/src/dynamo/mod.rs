@@ -5,6 +5,7 @@ mod directory;
 mod errors;
 pub mod items;
 mod state;
+mod templates;
 
 pub use directory::DirectoryTable;
 pub use errors::map_sdk_error;

@@ -1,0 +1,398 @@
+//! Welcome-email templates: list, create, read, replace, delete and preview.
+//! The shipped default (id `default`) is listed and previewed like the
+//! others but cannot be changed. Writes take `If-Match` (`428` without it,
+//! `412` when stale), as rules do; a template that rules use cannot be
+//! deleted.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tracing::info;
+use user_sync_aws::http::{HttpRequest, response};
+use user_sync_core::StoreError;
+use user_sync_core::activity::{Action, ActivityEntry, Subject, SubjectKind};
+use user_sync_core::auth::StoredToken;
+use user_sync_core::ids::{TemplateId, UserId, new_id};
+use user_sync_core::mail::template::canonical_language;
+use user_sync_core::mail::{EmailTemplate, Variant, WelcomeValues, default_template, render};
+use user_sync_core::ports::{
+    Configuration, Directory, MAX_TEMPLATES, Organizations, StoredTemplate, SyncState, Templates,
+};
+use user_sync_core::state::Outcome;
+
+use crate::PREFIX;
+use crate::routes::{ApiError, now, parse_body, store_error};
+use crate::rules::{if_match, stale, with_etag};
+
+/// The sample first name and products of a preview without a user.
+const SAMPLE_FIRST_NAME: &str = "Alex";
+const SAMPLE_PRODUCT: &str = "GoTo Meeting";
+
+/// What a handler needs.
+pub struct Ctx<'a, D, S> {
+    pub directory: &'a D,
+    pub state: &'a S,
+    pub token: &'a StoredToken,
+    pub login_url: &'a str,
+}
+
+/// The body of `POST /templates` and `PUT /templates/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateBody {
+    name: String,
+    variants: BTreeMap<String, Variant>,
+}
+
+/// The body of `POST /templates/{id}/preview` (optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PreviewBody {
+    #[serde(default)]
+    language: Option<String>,
+    #[serde(default)]
+    user_id: Option<String>,
+}
+
+fn not_found() -> ApiError {
+    ApiError::new(404, "not_found", "no such template")
+}
+
+/// `405`: the shipped default is built in.
+fn read_only() -> ApiError {
+    ApiError::new(
+        405,
+        "read_only",
+        "the default template is built in and cannot be changed or deleted; create a template of your own instead",
+    )
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(422, "invalid_template", message)
+}
+
+fn parse_id(s: &str) -> Result<TemplateId, ApiError> {
+    TemplateId::parse(s).map_err(|_| not_found())
+}
+
+fn summary(t: &EmailTemplate, stored: Option<&StoredTemplate>) -> Value {
+    json!({
+        "id": t.id,
+        "name": t.name,
+        "languages": t.languages(),
+        "readOnly": stored.is_none(),
+        "version": stored.map(|s| s.version),
+        "updatedAt": stored.map(|s| s.updated_at.as_str()),
+        "updatedBy": stored.map(|s| s.updated_by.as_str()),
+    })
+}
+
+fn template_json(t: &EmailTemplate, stored: Option<&StoredTemplate>) -> Value {
+    let mut v = summary(t, stored);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("variants".into(), json!(t.variants));
+    }
+    v
+}
+
+fn stored_response(status: u16, s: &StoredTemplate) -> ApiGatewayV2httpResponse {
+    with_etag(status, &template_json(&s.template, Some(s)), s.version)
+}
+
+/// Checks a body and builds the template it describes.
+fn template_from(id: TemplateId, req: &HttpRequest) -> Result<EmailTemplate, ApiError> {
+    let body: TemplateBody = parse_body(req)?;
+    EmailTemplate::parse(id, &body.name, body.variants).map_err(|e| invalid(e.to_string()))
+}
+
+impl<D, S> Ctx<'_, D, S>
+where
+    D: Directory + Configuration + Organizations + Templates,
+    S: SyncState,
+{
+    /// `GET /templates`: the shipped default first, then the organization's
+    /// own, by name (without their texts).
+    pub async fn list(&self) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let stored = self
+            .directory
+            .list_templates(&self.token.org_id)
+            .await
+            .map_err(store_error)?;
+        let mut items = vec![summary(&default_template(), None)];
+        items.extend(stored.iter().map(|s| summary(&s.template, Some(s))));
+        Ok(response(
+            200,
+            "application/json",
+            json!({"items": items}).to_string(),
+            &[],
+        ))
+    }
+
+    /// The template `id` (the shipped default when it is `default`).
+    async fn read(&self, id: &TemplateId) -> Result<Option<StoredTemplate>, ApiError> {
+        self.directory
+            .get_template(&self.token.org_id, id)
+            .await
+            .map_err(store_error)
+    }
+
+    pub async fn get(&self, id: &str) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let id = parse_id(id)?;
+        if id.is_shipped_default() {
+            return Ok(response(
+                200,
+                "application/json",
+                template_json(&default_template(), None).to_string(),
+                &[],
+            ));
+        }
+        let stored = self.read(&id).await?.ok_or_else(not_found)?;
+        Ok(stored_response(200, &stored))
+    }
+
+    pub async fn create(&self, req: &HttpRequest) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let mut random = [0u8; 16];
+        getrandom::fill(&mut random)
+            .map_err(|_| ApiError::new(500, "internal", "internal error"))?;
+        let id = TemplateId::parse(&new_id(random))
+            .map_err(|_| ApiError::new(500, "internal", "internal error"))?;
+        let template = template_from(id.clone(), req)?;
+        let org = &self.token.org_id;
+        let count = self
+            .directory
+            .list_templates(org)
+            .await
+            .map_err(store_error)?
+            .len();
+        let limit = || {
+            ApiError::new(
+                409,
+                "template_limit",
+                format!(
+                    "an organization has at most {MAX_TEMPLATES} templates; delete one you no longer use"
+                ),
+            )
+        };
+        if u64::try_from(count).unwrap_or(u64::MAX) >= MAX_TEMPLATES {
+            return Err(limit());
+        }
+        let stored = StoredTemplate {
+            template,
+            version: 1,
+            updated_at: now(),
+            updated_by: self.token.name.clone(),
+        };
+        match self.directory.create_template(org, &stored).await {
+            Ok(()) => {}
+            // the id is fresh: the cap was reached meanwhile
+            Err(StoreError::Conflict(_)) => return Err(limit()),
+            Err(e) => return Err(store_error(e)),
+        }
+        self.record(Action::TemplateCreated, &stored).await?;
+        let mut r = stored_response(201, &stored);
+        if let Ok(location) = format!("{PREFIX}/templates/{id}").parse() {
+            r.headers.insert("location", location);
+        }
+        Ok(r)
+    }
+
+    /// `PUT /templates/{id}` with `If-Match`.
+    pub async fn replace(
+        &self,
+        id: &str,
+        req: &HttpRequest,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let id = parse_id(id)?;
+        if id.is_shipped_default() {
+            return Err(read_only());
+        }
+        let expected = if_match(req, true)?.flatten();
+        let current = self.read(&id).await?.ok_or_else(not_found)?;
+        if expected.is_some_and(|v| v != current.version) {
+            return Err(stale("the template"));
+        }
+        let stored = StoredTemplate {
+            template: template_from(id, req)?,
+            version: current.version + 1,
+            updated_at: now(),
+            updated_by: self.token.name.clone(),
+        };
+        match self
+            .directory
+            .replace_template(&self.token.org_id, &stored, current.version)
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => return Err(stale("the template")),
+            Err(e) => return Err(store_error(e)),
+        }
+        self.record(Action::TemplateUpdated, &stored).await?;
+        Ok(stored_response(200, &stored))
+    }
+
+    /// `DELETE /templates/{id}` with `If-Match`; refused while rules use it.
+    pub async fn delete(
+        &self,
+        id: &str,
+        req: &HttpRequest,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let id = parse_id(id)?;
+        if id.is_shipped_default() {
+            return Err(read_only());
+        }
+        let expected = if_match(req, true)?.flatten();
+        let org = &self.token.org_id;
+        let current = self.read(&id).await?.ok_or_else(not_found)?;
+        if expected.is_some_and(|v| v != current.version) {
+            return Err(stale("the template"));
+        }
+        let set = self.directory.rule_set(org).await.map_err(store_error)?;
+        let users: Vec<String> = set
+            .rules
+            .iter()
+            .filter(|r| r.rule.email_template.as_deref() == Some(id.as_str()))
+            .map(|r| {
+                if r.rule.description.is_empty() {
+                    r.rule.id.to_string()
+                } else {
+                    format!("{} (\"{}\")", r.rule.id, r.rule.description)
+                }
+            })
+            .collect();
+        if !users.is_empty() {
+            return Err(ApiError::new(
+                409,
+                "template_in_use",
+                format!(
+                    "the template is the welcome email of {} rule{}: {}; give {} another template first",
+                    users.len(),
+                    if users.len() == 1 { "" } else { "s" },
+                    users.join(", "),
+                    if users.len() == 1 { "it" } else { "them" },
+                ),
+            ));
+        }
+        match self
+            .directory
+            .delete_template(org, &id, current.version)
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => return Err(stale("the template")),
+            Err(e) => return Err(store_error(e)),
+        }
+        self.record(Action::TemplateDeleted, &current).await?;
+        Ok(response(204, "application/json", String::new(), &[]))
+    }
+
+    /// `POST /templates/{id}/preview`: the email as a user would receive it,
+    /// with sample values or a given user's.
+    pub async fn preview(
+        &self,
+        id: &str,
+        req: &HttpRequest,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let id = parse_id(id)?;
+        let template = if id.is_shipped_default() {
+            default_template()
+        } else {
+            self.read(&id).await?.ok_or_else(not_found)?.template
+        };
+        let body: PreviewBody = if req.body.iter().all(u8::is_ascii_whitespace) {
+            PreviewBody::default()
+        } else {
+            parse_body(req)?
+        };
+        if let Some(l) = &body.language
+            && canonical_language(l).is_none()
+        {
+            return Err(invalid(
+                "language: not a language tag such as \"de\" or \"pt-BR\"",
+            ));
+        }
+        let org_id = &self.token.org_id;
+        let org = self.directory.get_org(org_id).await.map_err(store_error)?;
+        let mut first_name = Some(SAMPLE_FIRST_NAME.to_owned());
+        let mut products = BTreeSet::from([SAMPLE_PRODUCT.to_owned()]);
+        let mut user_language = None;
+        if let Some(user) = &body.user_id {
+            let no_user = || ApiError::new(404, "not_found", "no such user");
+            let user = UserId::parse(user).map_err(|_| no_user())?;
+            let stored = self
+                .directory
+                .get_user(org_id, &user)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(no_user)?;
+            let (desired, _) = self
+                .state
+                .user_state(org_id, &user)
+                .await
+                .map_err(store_error)?;
+            first_name = stored.user.given_name.clone();
+            products = desired
+                .as_ref()
+                .map(|d| d.assignment.products.clone())
+                .unwrap_or_default();
+            // as the mailer would choose: the rule's language, else the
+            // user's locale
+            user_language = desired
+                .and_then(|d| d.assignment.language)
+                .or(stored.user.locale);
+        }
+        let preferred: Vec<&str> = [
+            body.language.as_deref(),
+            user_language.as_deref(),
+            org.as_ref().map(|o| o.default_language.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let email = render(
+            &template,
+            &preferred,
+            &WelcomeValues {
+                first_name: first_name.as_deref(),
+                products: &products,
+                login_url: self.login_url,
+                company_name: org.as_ref().map_or("your company", |o| o.name.as_str()),
+            },
+        );
+        let out = json!({
+            "language": email.language,
+            "subject": email.subject,
+            "html": email.html,
+            "text": email.text,
+        });
+        Ok(response(200, "application/json", out.to_string(), &[]))
+    }
+
+    async fn record(&self, action: Action, t: &StoredTemplate) -> Result<(), ApiError> {
+        let at = now();
+        let id = t.template.id.to_string();
+        let mut entry = ActivityEntry::new(
+            at,
+            &format!("template#{id}#{action:?}#{}", t.version),
+            &self.token.name,
+            action,
+            Subject {
+                kind: SubjectKind::Template,
+                id: id.clone(),
+            },
+            Outcome::Success,
+        );
+        entry.details = json!({
+            "name": t.template.name,
+            "languages": t.template.languages(),
+            "version": t.version,
+        });
+        self.state
+            .append_activity(&self.token.org_id, &entry)
+            .await
+            .map_err(store_error)?;
+        info!(org = %self.token.org_id, template = %id, action = ?action, "templates changed");
+        Ok(())
+    }
+}

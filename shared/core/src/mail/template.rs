@@ -1,0 +1,530 @@
+//! Welcome-email templates: a name and, per language, a plain-text subject
+//! and body with placeholders. [`EmailTemplate::parse`] is the only way in
+//! for admin input; it names the field of every problem it finds.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::TemplateId;
+
+/// Longest template name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+/// Longest subject, in characters.
+pub const MAX_SUBJECT_CHARS: usize = 200;
+/// Longest body, in characters.
+pub const MAX_BODY_CHARS: usize = 10_000;
+/// Most language variants per template.
+pub const MAX_VARIANTS: usize = 20;
+/// Most UTF-8 bytes of all subjects and bodies together (a stored item must
+/// stay far below DynamoDB's 400 KB).
+pub const MAX_TEXT_BYTES: usize = 100_000;
+/// Longest language tag.
+pub const MAX_LANGUAGE_CHARS: usize = 35;
+
+/// A value the renderer substitutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placeholder {
+    FirstName,
+    Products,
+    LoginUrl,
+    CompanyName,
+}
+
+impl Placeholder {
+    pub const ALL: [Placeholder; 4] = [
+        Placeholder::FirstName,
+        Placeholder::Products,
+        Placeholder::LoginUrl,
+        Placeholder::CompanyName,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Placeholder::FirstName => "firstName",
+            Placeholder::Products => "products",
+            Placeholder::LoginUrl => "loginUrl",
+            Placeholder::CompanyName => "companyName",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+/// What is wrong with a piece of template text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Problem {
+    Unknown(String),
+    Unclosed,
+    StrayClose,
+}
+
+/// One piece of a line of template text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Token<'a> {
+    Text(&'a str),
+    Field(Placeholder),
+    /// Text that is not a valid placeholder: refused by validation, rendered
+    /// literally (and escaped) should it ever reach the renderer.
+    Invalid {
+        source: &'a str,
+        problem: Problem,
+    },
+}
+
+/// Splits one line into text and placeholders (`{{ name }}`, spaces inside
+/// the braces allowed). Single braces are ordinary text.
+pub(crate) fn tokens(line: &str) -> Vec<Token<'_>> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    loop {
+        let open = rest.find("{{");
+        let close = rest.find("}}");
+        if let Some(c) = close.filter(|c| open.is_none_or(|o| *c < o)) {
+            if c > 0 {
+                out.push(Token::Text(&rest[..c]));
+            }
+            out.push(Token::Invalid {
+                source: &rest[c..c + 2],
+                problem: Problem::StrayClose,
+            });
+            rest = &rest[c + 2..];
+            continue;
+        }
+        let Some(o) = open else {
+            if !rest.is_empty() {
+                out.push(Token::Text(rest));
+            }
+            return out;
+        };
+        if o > 0 {
+            out.push(Token::Text(&rest[..o]));
+        }
+        let after = &rest[o + 2..];
+        let end = after.find("}}");
+        let nested = after.find("{{");
+        match end {
+            Some(e) if nested.is_none_or(|n| e < n) => {
+                let name = after[..e].trim();
+                out.push(match Placeholder::from_name(name) {
+                    Some(p) => Token::Field(p),
+                    None => Token::Invalid {
+                        source: &rest[o..o + 2 + e + 2],
+                        problem: Problem::Unknown(name.to_owned()),
+                    },
+                });
+                rest = &after[e + 2..];
+            }
+            _ => {
+                out.push(Token::Invalid {
+                    source: &rest[o..o + 2],
+                    problem: Problem::Unclosed,
+                });
+                rest = after;
+            }
+        }
+    }
+}
+
+/// A problem with a template, naming the field it is in.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct TemplateError {
+    pub field: String,
+    pub reason: String,
+}
+
+impl TemplateError {
+    fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+fn placeholder_list() -> String {
+    let names: Vec<String> = Placeholder::ALL
+        .iter()
+        .map(|p| format!("{{{{{}}}}}", p.name()))
+        .collect();
+    names.join(", ")
+}
+
+/// Checks the placeholders and braces of a text (every line of it).
+fn check_placeholders(field: &str, text: &str) -> Result<(), TemplateError> {
+    for (n, line) in text.lines().enumerate() {
+        let at = if text.contains('\n') {
+            format!(" (line {})", n + 1)
+        } else {
+            String::new()
+        };
+        for t in tokens(line) {
+            if let Token::Invalid { problem, .. } = t {
+                let reason = match problem {
+                    Problem::Unknown(name) => format!(
+                        "unknown placeholder {{{{{name}}}}}{at}; the placeholders are {}",
+                        placeholder_list()
+                    ),
+                    Problem::Unclosed => {
+                        format!("unbalanced braces: \"{{{{\" without \"}}}}\"{at}")
+                    }
+                    Problem::StrayClose => {
+                        format!("unbalanced braces: \"}}}}\" without \"{{{{\"{at}")
+                    }
+                };
+                return Err(TemplateError::new(field, reason));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A language tag such as `de` or `pt-BR` (BCP 47: a primary language of 2
+/// or 3 letters, then subtags of 1 to 8 letters or digits), in its usual
+/// case: `pt-br` becomes `pt-BR`, `zh-hant` becomes `zh-Hant`.
+pub fn canonical_language(tag: &str) -> Option<String> {
+    if tag.is_empty() || tag.chars().count() > MAX_LANGUAGE_CHARS {
+        return None;
+    }
+    let mut parts = tag.split('-');
+    let primary = parts.next()?;
+    if !(2..=3).contains(&primary.len()) || !primary.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return None;
+    }
+    let mut out = primary.to_ascii_lowercase();
+    for part in parts {
+        if part.is_empty() || part.len() > 8 || !part.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return None;
+        }
+        out.push('-');
+        let region = (part.len() == 2 && part.bytes().all(|b| b.is_ascii_alphabetic()))
+            || (part.len() == 3 && part.bytes().all(|b| b.is_ascii_digit()));
+        let script = part.len() == 4 && part.bytes().all(|b| b.is_ascii_alphabetic());
+        if region {
+            out.push_str(&part.to_ascii_uppercase());
+        } else if script {
+            out.push_str(&part[..1].to_ascii_uppercase());
+            out.push_str(&part[1..].to_ascii_lowercase());
+        } else {
+            out.push_str(&part.to_ascii_lowercase());
+        }
+    }
+    Some(out)
+}
+
+/// The primary language of a tag or locale (`de` of `de-AT` or `de_AT`).
+fn primary(tag: &str) -> String {
+    tag.split(['-', '_'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// One language's subject and body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    pub subject: String,
+    pub body: String,
+}
+
+/// A welcome-email template: per-language variants, keyed by language tag
+/// in its canonical case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailTemplate {
+    pub id: TemplateId,
+    pub name: String,
+    pub variants: BTreeMap<String, Variant>,
+}
+
+impl EmailTemplate {
+    /// Checks admin input and builds a template: the name, every language
+    /// tag, every subject (one line) and body, their placeholders and sizes.
+    pub fn parse(
+        id: TemplateId,
+        name: &str,
+        variants: BTreeMap<String, Variant>,
+    ) -> Result<Self, TemplateError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+            return Err(TemplateError::new(
+                "name",
+                format!("1 to {MAX_NAME_CHARS} characters"),
+            ));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(TemplateError::new(
+                "name",
+                "must be one line without control characters",
+            ));
+        }
+        if variants.is_empty() || variants.len() > MAX_VARIANTS {
+            return Err(TemplateError::new(
+                "variants",
+                format!(
+                    "1 to {MAX_VARIANTS} languages, such as {{\"en\": {{\"subject\": \"…\", \"body\": \"…\"}}}}"
+                ),
+            ));
+        }
+        let mut out: BTreeMap<String, Variant> = BTreeMap::new();
+        let mut bytes = 0;
+        for (tag, v) in variants {
+            let Some(lang) = canonical_language(&tag) else {
+                return Err(TemplateError::new(
+                    format!("variants.{tag}"),
+                    "not a language tag such as \"de\" or \"pt-BR\"",
+                ));
+            };
+            if out.contains_key(&lang) {
+                return Err(TemplateError::new(
+                    format!("variants.{tag}"),
+                    format!("the same language as another variant ({lang})"),
+                ));
+            }
+            let field = |part: &str| format!("variants.{tag}.{part}");
+            let subject = v.subject.trim();
+            if subject.is_empty() || subject.chars().count() > MAX_SUBJECT_CHARS {
+                return Err(TemplateError::new(
+                    field("subject"),
+                    format!("1 to {MAX_SUBJECT_CHARS} characters"),
+                ));
+            }
+            if subject.chars().any(char::is_control) {
+                return Err(TemplateError::new(
+                    field("subject"),
+                    "must be one line: no line breaks or other control characters",
+                ));
+            }
+            check_placeholders(&field("subject"), subject)?;
+            if v.body.trim().is_empty() || v.body.chars().count() > MAX_BODY_CHARS {
+                return Err(TemplateError::new(
+                    field("body"),
+                    format!("1 to {MAX_BODY_CHARS} characters"),
+                ));
+            }
+            if v.body
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            {
+                return Err(TemplateError::new(
+                    field("body"),
+                    "control characters other than line breaks and tabs are not allowed",
+                ));
+            }
+            check_placeholders(&field("body"), &v.body)?;
+            bytes += subject.len() + v.body.len();
+            out.insert(
+                lang,
+                Variant {
+                    subject: subject.to_owned(),
+                    body: v.body,
+                },
+            );
+        }
+        if bytes > MAX_TEXT_BYTES {
+            return Err(TemplateError::new(
+                "variants",
+                format!("at most {MAX_TEXT_BYTES} bytes of text in all"),
+            ));
+        }
+        Ok(Self {
+            id,
+            name: name.to_owned(),
+            variants: out,
+        })
+    }
+
+    /// The languages it has.
+    pub fn languages(&self) -> Vec<&str> {
+        self.variants.keys().map(String::as_str).collect()
+    }
+
+    /// The variant for the first of `preferred` it has (the exact tag, else
+    /// one of the same primary language, ignoring case), else English, else
+    /// its first variant; `None` only for a template without variants.
+    pub fn variant(&self, preferred: &[&str]) -> Option<(&str, &Variant)> {
+        let exact = |want: &str| {
+            self.variants
+                .iter()
+                .find(|(tag, _)| tag.eq_ignore_ascii_case(&want.replace('_', "-")))
+        };
+        let same_primary = |want: &str| {
+            let p = primary(want);
+            exact(&p).or_else(|| self.variants.iter().find(|(tag, _)| primary(tag) == p))
+        };
+        preferred
+            .iter()
+            .chain(std::iter::once(&"en"))
+            .filter(|w| !w.trim().is_empty())
+            .find_map(|w| exact(w.trim()).or_else(|| same_primary(w.trim())))
+            .or_else(|| self.variants.iter().next())
+            .map(|(tag, v)| (tag.as_str(), v))
+    }
+}
+
+impl fmt::Display for Placeholder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{{{{{}}}}}", self.name())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn id() -> TemplateId {
+        TemplateId::parse("t1").unwrap()
+    }
+
+    fn one(lang: &str, subject: &str, body: &str) -> BTreeMap<String, Variant> {
+        BTreeMap::from([(
+            lang.to_owned(),
+            Variant {
+                subject: subject.into(),
+                body: body.into(),
+            },
+        )])
+    }
+
+    fn error(lang: &str, subject: &str, body: &str) -> String {
+        EmailTemplate::parse(id(), "Welcome", one(lang, subject, body))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn tokens_find_placeholders_with_spaces_inside_the_braces() {
+        assert_eq!(
+            tokens("Hi {{ firstName }}, {{products}}!"),
+            vec![
+                Token::Text("Hi "),
+                Token::Field(Placeholder::FirstName),
+                Token::Text(", "),
+                Token::Field(Placeholder::Products),
+                Token::Text("!"),
+            ]
+        );
+        assert_eq!(tokens("a {b} c"), vec![Token::Text("a {b} c")]);
+    }
+
+    #[test]
+    fn an_unknown_placeholder_is_named_with_its_field() {
+        let e = error("de", "Hallo {{lastName}}", "x");
+        assert!(e.starts_with("variants.de.subject: unknown placeholder {{lastName}}"));
+        assert!(e.contains("{{firstName}}, {{products}}, {{loginUrl}}, {{companyName}}"));
+        let e = error("de", "Hallo", "a\nb {{ FirstName }}");
+        assert!(
+            e.starts_with("variants.de.body: unknown placeholder {{FirstName}} (line 2)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unbalanced_braces_are_refused() {
+        assert_eq!(
+            error("en", "Hi {{firstName", "x"),
+            "variants.en.subject: unbalanced braces: \"{{\" without \"}}\""
+        );
+        assert_eq!(
+            error("en", "Hi", "one\ntwo }} three"),
+            "variants.en.body: unbalanced braces: \"}}\" without \"{{\" (line 2)"
+        );
+        assert!(error("en", "Hi", "{{ first {{firstName}}").contains("unbalanced braces"));
+        // a placeholder cannot span lines
+        assert!(error("en", "Hi", "{{first\nName}}").contains("unbalanced braces"));
+    }
+
+    #[test]
+    fn the_subject_is_one_line_and_sizes_are_bounded() {
+        assert!(
+            error("en", "Hi\r\nBcc: x", "x").starts_with("variants.en.subject: must be one line")
+        );
+        assert!(error("en", &"s".repeat(201), "x").starts_with("variants.en.subject: 1 to 200"));
+        assert!(error("en", "s", &"b".repeat(10_001)).starts_with("variants.en.body: 1 to 10000"));
+        assert!(error("en", "s", "a\u{7}b").starts_with("variants.en.body: control"));
+        let long_name = EmailTemplate::parse(id(), &"n".repeat(101), one("en", "s", "b"));
+        assert_eq!(long_name.unwrap_err().field, "name");
+        let too_many: BTreeMap<String, Variant> = (0..21)
+            .map(|i| {
+                (
+                    format!("x{}", char::from(b'a' + i)),
+                    Variant {
+                        subject: "s".into(),
+                        body: "b".into(),
+                    },
+                )
+            })
+            .collect();
+        let e = EmailTemplate::parse(id(), "n", too_many).unwrap_err();
+        assert_eq!(e.field, "variants");
+        assert_eq!(
+            EmailTemplate::parse(id(), "n", BTreeMap::new())
+                .unwrap_err()
+                .field,
+            "variants"
+        );
+    }
+
+    #[test]
+    fn language_tags_are_checked_and_put_in_their_usual_case() {
+        assert_eq!(canonical_language("pt-br").as_deref(), Some("pt-BR"));
+        assert_eq!(
+            canonical_language("ZH-hant-tw").as_deref(),
+            Some("zh-Hant-TW")
+        );
+        assert_eq!(canonical_language("es-419").as_deref(), Some("es-419"));
+        for bad in [
+            "",
+            "d",
+            "deutsch",
+            "de_DE",
+            "de-",
+            "de--x",
+            "1a",
+            "de-toolongsubtag",
+        ] {
+            assert_eq!(canonical_language(bad), None, "{bad}");
+        }
+        assert_eq!(
+            error("de_DE", "s", "b"),
+            "variants.de_DE: not a language tag such as \"de\" or \"pt-BR\""
+        );
+        let mut twice = one("pt-BR", "s", "b");
+        twice.extend(one("pt-br", "s", "b"));
+        let e = EmailTemplate::parse(id(), "n", twice).unwrap_err();
+        assert!(e.reason.contains("same language"), "{e}");
+        let t = EmailTemplate::parse(id(), "  n  ", one("pt-br", " s ", "b")).unwrap();
+        assert_eq!(t.name, "n");
+        assert_eq!(t.languages(), ["pt-BR"]);
+        assert_eq!(t.variants["pt-BR"].subject, "s");
+    }
+
+    #[test]
+    fn variants_are_chosen_by_tag_then_primary_language_then_english() {
+        let mut v = one("en", "en", "b");
+        v.extend(one("de", "de", "b"));
+        v.extend(one("pt-BR", "pt", "b"));
+        v.extend(one("fr-CA", "fr-CA", "b"));
+        v.extend(one("fr", "fr", "b"));
+        let t = EmailTemplate::parse(id(), "n", v).unwrap();
+        let pick = |p: &[&str]| t.variant(p).unwrap().0.to_owned();
+        assert_eq!(pick(&["de"]), "de");
+        assert_eq!(pick(&["DE-at"]), "de");
+        assert_eq!(pick(&["de_CH"]), "de");
+        assert_eq!(pick(&["pt"]), "pt-BR");
+        assert_eq!(pick(&["pt-PT"]), "pt-BR");
+        assert_eq!(pick(&["fr-ca"]), "fr-CA");
+        assert_eq!(pick(&["fr-BE"]), "fr");
+        assert_eq!(pick(&["ja", "de"]), "de");
+        assert_eq!(pick(&["ja"]), "en");
+        assert_eq!(pick(&[]), "en");
+        let only_german = EmailTemplate::parse(id(), "n", one("de", "s", "b")).unwrap();
+        assert_eq!(only_german.variant(&["ja"]).unwrap().0, "de");
+    }
+}

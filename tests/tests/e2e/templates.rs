@@ -1,0 +1,563 @@
+//! Welcome-email templates on the local stack: CRUD with ETags (`412`,
+//! `428`), validation naming the field, the shipped default as a read-only
+//! entry, deleting a template that rules use, previews, and the pipeline
+//! sending a rule's template in the rule's language (and the shipped
+//! default in Japanese). Each test has its own organization.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use user_sync_tests::{Answer, Client, TestOrg, emails_to, eventually, new_org, stack};
+
+const PIPELINE: Duration = Duration::from_secs(90);
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+struct Admin {
+    org: TestOrg,
+    c: Client,
+}
+
+impl Admin {
+    async fn new(prefix: &str) -> Self {
+        Self {
+            org: new_org(prefix).await,
+            c: Client::new(),
+        }
+    }
+
+    async fn scim(&self, method: &str, path: &str, body: Value) -> Value {
+        let (status, v) = self
+            .c
+            .send(
+                method,
+                &format!("{}{path}", stack().scim_url),
+                Some(&self.org.scim_token),
+                Some(&body),
+            )
+            .await;
+        assert!((200..300).contains(&status), "{status} {v}");
+        v
+    }
+
+    fn email(&self, name: &str) -> String {
+        format!("{name}.{}@example.com", self.org.org_id)
+    }
+
+    async fn user(&self, name: &str, given_name: &str) -> String {
+        let email = self.email(name);
+        let u = self
+            .scim(
+                "POST",
+                "/Users",
+                json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": email,
+                    "name": {"givenName": given_name, "familyName": "Test"},
+                    "emails": [{"primary": true, "value": email, "type": "work"}],
+                    "active": true
+                }),
+            )
+            .await;
+        u["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn group_with(&self, name: &str, users: &[&str]) -> String {
+        let g = self
+            .scim("POST", "/Groups", json!({"displayName": name}))
+            .await;
+        let id = g["id"].as_str().unwrap().to_owned();
+        let value: Vec<Value> = users.iter().map(|u| json!({"value": u})).collect();
+        self.scim(
+            "PATCH",
+            &format!("/Groups/{id}"),
+            json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": value}]}),
+        )
+        .await;
+        id
+    }
+
+    async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        self.c
+            .request(
+                method,
+                &format!("{}{path}", stack().api_url),
+                Some(&self.org.admin_token),
+                body.as_ref(),
+                headers,
+            )
+            .await
+    }
+
+    async fn template(&self, body: Value) -> Answer {
+        let a = self.api("POST", "/templates", Some(body), &[]).await;
+        assert_eq!(a.status, 201, "{}", a.body);
+        a
+    }
+
+    async fn rule(&self, body: Value) -> Answer {
+        let a = self.api("POST", "/rules", Some(body), &[]).await;
+        assert_eq!(a.status, 201, "{}", a.body);
+        a
+    }
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}
+
+fn error(a: &Answer) -> (String, String) {
+    (
+        a.body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        a.body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+fn sales_template() -> Value {
+    json!({
+        "name": "Sales welcome",
+        "variants": {
+            "en": {"subject": "Welcome aboard, {{ firstName }}", "body": "Hi {{firstName}},\n\nYou now have {{products}} at {{companyName}}.\n\n{{loginUrl}}"},
+            "de": {"subject": "Willkommen an Bord, {{firstName}}", "body": "Hallo {{firstName}},\n\nSie haben jetzt {{products}} bei {{companyName}}.\n\n{{loginUrl}}"}
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn templates_are_created_read_replaced_and_deleted_with_etags() {
+    let a = Admin::new("tpl-crud").await;
+
+    // the shipped default is listed, read-only, with its languages
+    let list = a.api("GET", "/templates", None, &[]).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let items = list.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], "default");
+    assert_eq!(items[0]["readOnly"], true);
+    assert_eq!(
+        items[0]["languages"],
+        json!(["de", "en", "es", "fr", "it", "ja", "pt-BR"])
+    );
+    let d = a.api("GET", "/templates/default", None, &[]).await;
+    assert_eq!(d.status, 200);
+    assert_eq!(
+        d.body["variants"]["ja"]["subject"],
+        "{{companyName}} へようこそ"
+    );
+
+    // validation names the field and the placeholder
+    let mut bad = sales_template();
+    bad["variants"]["de"]["body"] = json!("Hallo {{firstName}} {{lastName}}");
+    let r = a.api("POST", "/templates", Some(bad), &[]).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let (code, message) = error(&r);
+    assert_eq!(code, "invalid_template");
+    assert!(
+        message.starts_with("variants.de.body: unknown placeholder {{lastName}}"),
+        "{message}"
+    );
+    let mut bad = sales_template();
+    bad["variants"]["en"]["subject"] = json!("Hi\r\nBcc: x@example.com");
+    let r = a.api("POST", "/templates", Some(bad), &[]).await;
+    assert_eq!(r.status, 422);
+    assert!(
+        error(&r)
+            .1
+            .starts_with("variants.en.subject: must be one line")
+    );
+    let mut bad = sales_template();
+    bad["colour"] = json!("red");
+    let r = a.api("POST", "/templates", Some(bad), &[]).await;
+    assert_eq!(r.status, 400);
+    assert!(error(&r).1.contains("unknown field `colour`"), "{}", r.body);
+
+    // create: 201, ETag, Location
+    let resp = reqwest::Client::new()
+        .post(format!("{}/templates", stack().api_url))
+        .bearer_auth(&a.org.admin_token)
+        .header("content-type", "application/json")
+        .body(sales_template().to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(resp.headers()["etag"], "\"1\"");
+    let created: Value = resp.json().await.unwrap();
+    let t = id(&created);
+    assert_eq!(location, format!("/api/v1/templates/{t}"));
+    assert_eq!(created["version"], 1);
+    assert_eq!(created["readOnly"], false);
+    assert_eq!(created["updatedBy"], "Admin");
+    assert_eq!(created["languages"], json!(["de", "en"]));
+
+    let got = a.api("GET", &format!("/templates/{t}"), None, &[]).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.etag.as_deref(), Some("\"1\""));
+    assert_eq!(got.body["variants"], sales_template()["variants"]);
+
+    // replace: If-Match required, stale ETags refused
+    let mut changed = sales_template();
+    changed["name"] = json!("Sales welcome (2026)");
+    let path = format!("/templates/{t}");
+    let r = a.api("PUT", &path, Some(changed.clone()), &[]).await;
+    assert_eq!(r.status, 428, "{}", r.body);
+    let r = a
+        .api(
+            "PUT",
+            &path,
+            Some(changed.clone()),
+            &[("if-match", "\"7\"")],
+        )
+        .await;
+    assert_eq!(r.status, 412, "{}", r.body);
+    let r = a
+        .api(
+            "PUT",
+            &path,
+            Some(changed.clone()),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.etag.as_deref(), Some("\"2\""));
+    assert_eq!(r.body["name"], "Sales welcome (2026)");
+    // the slower admin, who read version 1
+    let r = a
+        .api(
+            "PUT",
+            &path,
+            Some(sales_template()),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(r.status, 412);
+
+    // the shipped default cannot be changed or deleted
+    let r = a
+        .api(
+            "PUT",
+            "/templates/default",
+            Some(sales_template()),
+            &[("if-match", "*")],
+        )
+        .await;
+    assert_eq!((r.status, error(&r).0.as_str()), (405, "read_only"));
+    let r = a
+        .api("DELETE", "/templates/default", None, &[("if-match", "*")])
+        .await;
+    assert_eq!(r.status, 405);
+
+    let list = a.api("GET", "/templates", None, &[]).await;
+    let ids: Vec<String> = list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id)
+        .collect();
+    assert_eq!(ids, ["default".to_owned(), t.clone()]);
+
+    // another organization's admin does not see it
+    let other = Admin::new("tpl-other").await;
+    let r = other.api("GET", &path, None, &[]).await;
+    assert_eq!(r.status, 404);
+    let r = other.api("DELETE", &path, None, &[("if-match", "*")]).await;
+    assert_eq!(r.status, 404);
+
+    // delete: If-Match required
+    let r = a.api("DELETE", &path, None, &[]).await;
+    assert_eq!(r.status, 428);
+    let r = a.api("DELETE", &path, None, &[("if-match", "\"1\"")]).await;
+    assert_eq!(r.status, 412);
+    let r = a.api("DELETE", &path, None, &[("if-match", "\"2\"")]).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(a.api("GET", &path, None, &[]).await.status, 404);
+
+    // the admin's changes are in the activity history
+    let activity = a.api("GET", "/activity", None, &[]).await;
+    let actions: Vec<&str> = activity.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["subject"]["kind"] == "template" && e["actor"] == "Admin")
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["template_deleted", "template_updated", "template_created"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_rules_use_cannot_be_deleted_and_rules_name_existing_templates() {
+    let a = Admin::new("tpl-inuse").await;
+    let g = a.group_with("Sales", &[]).await;
+    let t = id(&a.template(sales_template()).await.body);
+
+    let r = a
+        .api(
+            "POST",
+            "/rules",
+            Some(json!({"groupId": g, "products": ["G2M"], "emailTemplate": "no-such-template"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(error(&r).1.starts_with("emailTemplate: "), "{}", r.body);
+
+    let r1 = a
+        .rule(json!({"groupId": g, "description": "Sales get Meeting", "products": ["G2M"], "emailTemplate": t}))
+        .await;
+    let r2 = a
+        .rule(json!({"groupId": g, "description": "Sales admins", "adminRole": {"type": "full_admin"}, "emailTemplate": t}))
+        .await;
+    // "default" is always a template
+    a.rule(json!({"groupId": g, "products": ["G2T"], "emailTemplate": "default"}))
+        .await;
+
+    let path = format!("/templates/{t}");
+    let r = a.api("DELETE", &path, None, &[("if-match", "\"1\"")]).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    let (code, message) = error(&r);
+    assert_eq!(code, "template_in_use");
+    for rule in [&r1, &r2] {
+        assert!(message.contains(&id(&rule.body)), "{message}");
+    }
+    assert!(message.contains("\"Sales get Meeting\""), "{message}");
+    assert!(message.contains("\"Sales admins\""), "{message}");
+
+    // once no rule names it, it can go
+    for rule in [&r1, &r2] {
+        let r = a
+            .api(
+                "PATCH",
+                &format!("/rules/{}", id(&rule.body)),
+                Some(json!({"emailTemplate": null})),
+                &[("if-match", rule.etag.as_deref().unwrap())],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let r = a.api("DELETE", &path, None, &[("if-match", "\"1\"")]).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn previews_use_sample_values_or_a_users_own() {
+    let a = Admin::new("tpl-preview").await;
+
+    // the shipped default, with sample values
+    let p = a
+        .api(
+            "POST",
+            "/templates/default/preview",
+            Some(json!({"language": "fr"})),
+            &[],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert_eq!(p.body["language"], "fr");
+    assert_eq!(p.body["subject"], "Bienvenue chez Test Company");
+    let text = p.body["text"].as_str().unwrap();
+    assert!(text.starts_with("Bonjour Alex,"), "{text}");
+    assert!(text.contains("GoTo Meeting"), "{text}");
+    let login = format!("{}/console/", stack().api_url.trim_end_matches("/api/v1"));
+    assert!(
+        p.body["html"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("<a href=\"{login}\">")),
+        "{}",
+        p.body["html"]
+    );
+
+    // a custom template: the variant closest to the language asked for
+    let t = id(&a.template(sales_template()).await.body);
+    let path = format!("/templates/{t}/preview");
+    let p = a
+        .api("POST", &path, Some(json!({"language": "de-AT"})), &[])
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert_eq!(
+        (&p.body["language"], &p.body["subject"]),
+        (&json!("de"), &json!("Willkommen an Bord, Alex"))
+    );
+    // no body: the organization's default language (English)
+    let p = a.api("POST", &path, None, &[]).await;
+    assert_eq!(p.body["language"], "en");
+
+    // a user's own first name (escaped in the HTML) and current products
+    let user = a.user("eve", "Eve<script>x</script>").await;
+    let g = a.group_with("Preview group", &[&user]).await;
+    a.rule(json!({"groupId": g, "products": ["G2M", "G2T"], "adminRole": {"type": "full_admin"}}))
+        .await;
+    assert_eq!(
+        a.api("PUT", "/sync", Some(json!({"enabled": true})), &[])
+            .await
+            .status,
+        200
+    );
+    let p = eventually("the user's products in the preview", PIPELINE, || async {
+        let p = a
+            .api("POST", &path, Some(json!({"userId": user})), &[])
+            .await;
+        (p.status == 200 && p.body["text"].as_str().unwrap().contains("G2M, G2T")).then_some(p)
+    })
+    .await;
+    assert_eq!(p.body["subject"], "Welcome aboard, Eve<script>x</script>");
+    let html = p.body["html"].as_str().unwrap();
+    assert!(
+        html.contains("Hi Eve&lt;script&gt;x&lt;/script&gt;,"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>"), "{html}");
+
+    // unknown users, templates and languages
+    let r = a
+        .api("POST", &path, Some(json!({"userId": "nobody"})), &[])
+        .await;
+    assert_eq!(r.status, 404);
+    let r = a
+        .api("POST", "/templates/nope/preview", Some(json!({})), &[])
+        .await;
+    assert_eq!(r.status, 404);
+    let r = a
+        .api("POST", &path, Some(json!({"language": "german"})), &[])
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(error(&r).1.starts_with("language: "));
+    let r = a.api("POST", &path, Some(json!({"lang": "de"})), &[]).await;
+    assert_eq!(r.status, 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn welcome_emails_use_the_rules_template_and_language() {
+    let a = Admin::new("tpl-mail").await;
+    let t = id(&a.template(sales_template()).await.body);
+    let jo = a.user("jo", "Jo<script>alert(1)</script>").await;
+    let ken = a.user("ken", "Ken").await;
+    let sales = a.group_with("Sales", &[&jo]).await;
+    let tokyo = a.group_with("Tokyo", &[&ken]).await;
+    a.rule(
+        json!({"groupId": sales, "products": ["G2M"], "adminRole": {"type": "full_admin"},
+                  "emailTemplate": t, "language": "de"}),
+    )
+    .await;
+    a.rule(json!({"groupId": tokyo, "products": ["G2T"], "language": "ja"}))
+        .await;
+    assert_eq!(
+        a.api("PUT", "/sync", Some(json!({"enabled": true})), &[])
+            .await
+            .status,
+        200
+    );
+
+    let c = Client::new();
+    let to_jo = a.email("jo");
+    let sent = eventually("Jo's welcome email", PIPELINE, || async {
+        let sent = emails_to(&c, &to_jo).await;
+        (!sent.is_empty()).then_some(sent)
+    })
+    .await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0]["subject"],
+        "Willkommen an Bord, Jo<script>alert(1)</script>"
+    );
+    let html = sent[0]["body"].as_str().unwrap();
+    assert!(
+        html.contains("Hallo Jo&lt;script&gt;alert(1)&lt;/script&gt;,"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Sie haben jetzt G2M bei Test Company."),
+        "{html}"
+    );
+    assert!(!html.contains("<script>"), "{html}");
+
+    let to_ken = a.email("ken");
+    let sent = eventually("Ken's welcome email", PIPELINE, || async {
+        let sent = emails_to(&c, &to_ken).await;
+        (!sent.is_empty()).then_some(sent)
+    })
+    .await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["subject"], "Test Company へようこそ");
+    let html = sent[0]["body"].as_str().unwrap();
+    assert!(html.contains("<p>Ken 様</p>"), "{html}");
+    assert!(html.contains("G2T"), "{html}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organization_has_at_most_100_templates_even_when_creates_race() {
+    let a = Admin::new("tpl-cap").await;
+    let body = json!({"name": "T", "variants": {"en": {"subject": "Hi", "body": "Hello"}}});
+    let mut last = None;
+    for _ in 0..99 {
+        last = Some(a.template(body.clone()).await);
+    }
+    // five admins create the 100th at once: one wins
+    let tasks: Vec<_> = (0..5)
+        .map(|_| {
+            let url = format!("{}/templates", stack().api_url);
+            let token = a.org.admin_token.clone();
+            let body = body.to_string();
+            tokio::spawn(async move {
+                let r = reqwest::Client::new()
+                    .post(url)
+                    .bearer_auth(token)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status().as_u16();
+                (status, r.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        match status {
+            201 => created += 1,
+            409 => assert_eq!(body["error"]["code"], "template_limit", "{body}"),
+            _ => panic!("{status} {body}"),
+        }
+    }
+    assert_eq!(created, 1);
+    let list = a.api("GET", "/templates", None, &[]).await;
+    assert_eq!(
+        list.body["items"].as_array().unwrap().len(),
+        101,
+        "100 and the default"
+    );
+    let r = a.api("POST", "/templates", Some(body.clone()), &[]).await;
+    assert_eq!(r.status, 409);
+
+    // deleting one makes room for one
+    let last = last.unwrap();
+    let r = a
+        .api(
+            "DELETE",
+            &format!("/templates/{}", id(&last.body)),
+            None,
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    a.template(body.clone()).await;
+    let r = a.api("POST", "/templates", Some(body), &[]).await;
+    assert_eq!(r.status, 409);
+}

@@ -2,21 +2,26 @@
 //! default) in the user's language and sends it through SES, at most once per
 //! user, template and event.
 
+use std::collections::BTreeSet;
+
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
 use serde_json::json;
 use tracing::{Instrument, info, info_span, warn};
-use user_sync_aws::batch::{RecordResult, process_sqs};
+use user_sync_aws::batch::{Delivery, RecordResult, process_sqs};
 use user_sync_aws::dynamo::{DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, number, required};
 use user_sync_aws::ses::SesMailer;
+use user_sync_aws::sqs::SqsMailQueue;
 use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry, SYNC_USER, Subject, SubjectKind};
 use user_sync_core::ids::{OrgId, TemplateId};
 use user_sync_core::job::MailJob;
 use user_sync_core::mail::{EmailTemplate, WelcomeValues, default_template, render};
-use user_sync_core::ports::{MailError, MailSender, Organizations, SyncState, Templates};
-use user_sync_core::state::{FailureClass, Outcome};
+use user_sync_core::ports::{
+    MailError, MailQueue, MailSender, Organizations, SyncState, Templates,
+};
+use user_sync_core::state::{AccountStatus, FailureClass, Outcome};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -25,6 +30,9 @@ pub struct Config {
     pub mail_from: String,
     pub login_url: String,
     pub activity_retention_days: u32,
+    pub mail_queue_url: String,
+    pub mail_dlq_url: String,
+    pub max_receive_count: u32,
 }
 
 impl Config {
@@ -35,6 +43,9 @@ impl Config {
             mail_from: required(get, "MAIL_FROM")?,
             login_url: required(get, "LOGIN_URL")?,
             activity_retention_days: number(get, "ACTIVITY_RETENTION_DAYS", 365u32)?,
+            mail_queue_url: required(get, "MAIL_QUEUE_URL")?,
+            mail_dlq_url: required(get, "MAIL_DLQ_URL")?,
+            max_receive_count: number(get, "MAX_RECEIVE_COUNT", 5u32)?,
         })
     }
 }
@@ -44,7 +55,9 @@ pub struct Deps {
     pub directory: DirectoryTable,
     pub state: StateTable,
     pub ses: SesMailer,
+    pub dead_letters: SqsMailQueue,
     pub login_url: String,
+    pub max_receive_count: u32,
 }
 
 impl Deps {
@@ -54,7 +67,13 @@ impl Deps {
             directory: DirectoryTable::new(ddb.clone(), config.directory_table),
             state: StateTable::new(ddb, config.state_table, config.activity_retention_days),
             ses: SesMailer::new(aws_sdk_sesv2::Client::new(sdk), config.mail_from),
+            dead_letters: SqsMailQueue::new(
+                aws_sdk_sqs::Client::new(sdk),
+                config.mail_queue_url,
+                Some(config.mail_dlq_url),
+            ),
             login_url: config.login_url,
+            max_receive_count: config.max_receive_count,
         }
     }
 }
@@ -69,134 +88,203 @@ pub async fn handle(
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
     Ok(
         Box::pin(process_sqs(event.payload.records, CONCURRENCY, |r| {
-            handle_record(&deps.directory, &deps.state, &deps.ses, &deps.login_url, r)
+            let mailer = Mailer {
+                orgs: &deps.directory,
+                state: &deps.state,
+                sender: &deps.ses,
+                dead_letters: &deps.dead_letters,
+                login_url: &deps.login_url,
+                max_receive_count: deps.max_receive_count,
+            };
+            async move { mailer.handle_record(r).await }
         }))
         .await,
     )
 }
 
-/// Handles one mail job.
-pub async fn handle_record<O, S, M>(
-    orgs: &O,
-    state: &S,
-    sender: &M,
-    login_url: &str,
-    record: SqsMessage,
-) -> RecordResult
-where
-    O: Organizations + Templates,
-    S: SyncState,
-    M: MailSender,
-{
-    let Some(job) = record
-        .body
-        .as_deref()
-        .and_then(|b| serde_json::from_str::<MailJob>(b).ok())
-    else {
-        warn!(message_id = ?record.message_id, "mail body is not a mail job");
-        return RecordResult::Retry;
-    };
-    let span = info_span!("mail", org = %job.org_id, user_id = %job.user_id, event = %job.event);
-    match send(orgs, state, sender, login_url, &job)
-        .instrument(span)
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => {
-            warn!(error = %e, "mail job failed; it will be retried");
-            RecordResult::Retry
-        }
-    }
+/// What one mail job needs.
+pub struct Mailer<'a, O, S, M, Q> {
+    pub orgs: &'a O,
+    pub state: &'a S,
+    pub sender: &'a M,
+    pub dead_letters: &'a Q,
+    pub login_url: &'a str,
+    /// The mail queue's `maxReceiveCount`: the last delivery of a job whose
+    /// sends keep failing dead-letters it itself, tagged `email_failed`.
+    pub max_receive_count: u32,
 }
 
-async fn send<O, S, M>(
-    orgs: &O,
-    state: &S,
-    sender: &M,
-    login_url: &str,
-    job: &MailJob,
-) -> Result<RecordResult, StoreError>
+/// Who the email goes to and what it says about them: the user's *current*
+/// desired state (so that a job retried after the admin corrected an
+/// address sends to the corrected one), or what the job carries when there
+/// is none.
+struct Recipient {
+    email: String,
+    given_name: Option<String>,
+    products: BTreeSet<String>,
+    template: Option<String>,
+    language: Option<String>,
+}
+
+impl<O, S, M, Q> Mailer<'_, O, S, M, Q>
 where
     O: Organizations + Templates,
     S: SyncState,
     M: MailSender,
+    Q: MailQueue,
 {
-    let template = job.template.as_deref().unwrap_or("default");
-    let key = format!("welcome#{template}#{}", job.event);
-    let org = orgs.get_org(&job.org_id).await?;
-    let chosen = template_of(orgs, &job.org_id, job.template.as_deref()).await?;
-    match state.claim_email(&job.org_id, &job.user_id, &key).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict(_)) => {
-            info!("welcome email already sent");
-            return Ok(RecordResult::Done);
+    /// Handles one mail job.
+    pub async fn handle_record(&self, record: SqsMessage) -> RecordResult {
+        let Some(job) = record
+            .body
+            .as_deref()
+            .and_then(|b| serde_json::from_str::<MailJob>(b).ok())
+        else {
+            warn!(message_id = ?record.message_id, "mail body is not a mail job");
+            return RecordResult::Retry;
+        };
+        let span =
+            info_span!("mail", org = %job.org_id, user_id = %job.user_id, event = %job.event);
+        let delivery = Delivery::of(&record);
+        match self.send(&job, &delivery).instrument(span).await {
+            Ok(r) => r,
+            Err(e) => {
+                warn!(error = %e, "mail job failed; it will be retried");
+                RecordResult::Retry
+            }
         }
-        Err(e) => return Err(e),
     }
-    let language = job
-        .language
-        .clone()
-        .or_else(|| org.as_ref().map(|o| o.default_language.clone()));
-    let company = org.as_ref().map_or("your company", |o| o.name.as_str());
-    // the job's language (the rule's, or the user's locale), else the
-    // organization's default language, else English
-    let preferred: Vec<&str> = [
-        job.language.as_deref(),
-        org.as_ref().map(|o| o.default_language.as_str()),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let email = render(
-        &chosen,
-        &preferred,
-        &WelcomeValues {
-            first_name: job.given_name.as_deref(),
-            products: &job.products,
-            login_url,
-            company_name: company,
-        },
-    );
-    let at = user_sync_core::time::format(time::OffsetDateTime::now_utc());
-    let suffix = format!("{}#{key}", job.user_id);
-    let subject = Subject {
-        kind: SubjectKind::User,
-        id: job.user_id.to_string(),
-    };
-    match sender.send(&job.email, &email).await {
-        Ok(()) => {
-            let mut entry = ActivityEntry::new(
-                at,
-                &suffix,
-                SYNC_USER,
-                Action::WelcomeEmailSent,
-                subject,
-                Outcome::Success,
-            );
-            entry.details = json!({"template": template, "language": language});
-            state.append_activity(&job.org_id, &entry).await?;
-            info!("welcome email sent");
-            Ok(RecordResult::Done)
+
+    /// The recipient as the user's current desired state has it; `None`
+    /// when the user no longer has an active account to be welcomed to.
+    async fn recipient(&self, job: &MailJob) -> Result<Option<Recipient>, StoreError> {
+        let (desired, _) = self.state.user_state(&job.org_id, &job.user_id).await?;
+        let Some(desired) = desired else {
+            return Ok(Some(Recipient {
+                email: job.email.clone(),
+                given_name: job.given_name.clone(),
+                products: job.products.clone(),
+                template: job.template.clone(),
+                language: job.language.clone(),
+            }));
+        };
+        if desired.account().status != AccountStatus::Active {
+            return Ok(None);
         }
-        Err(e) => {
-            // give the claim back so that a retry may send
-            state.release_email(&job.org_id, &job.user_id, &key).await?;
-            if let MailError::Rejected(reason) = &e {
+        Ok(Some(Recipient {
+            email: desired.facts.email.clone(),
+            given_name: desired.facts.given_name.clone(),
+            products: desired.assignment.products.clone(),
+            // the template chosen when the account was created: the claim
+            // key names it
+            template: job.template.clone(),
+            language: desired
+                .assignment
+                .language
+                .clone()
+                .or_else(|| desired.facts.locale.clone())
+                .or_else(|| job.language.clone()),
+        }))
+    }
+
+    async fn send(&self, job: &MailJob, delivery: &Delivery) -> Result<RecordResult, StoreError> {
+        let (org_id, user_id) = (&job.org_id, &job.user_id);
+        let template = job.template.as_deref().unwrap_or("default");
+        let key = format!("welcome#{template}#{}", job.event);
+        let Some(to) = self.recipient(job).await? else {
+            info!("the user's account is suspended now: no welcome email");
+            self.state
+                .record_email_failure(org_id, user_id, None)
+                .await?;
+            return Ok(RecordResult::Done);
+        };
+        let org = self.orgs.get_org(org_id).await?;
+        let chosen = template_of(self.orgs, org_id, to.template.as_deref()).await?;
+        match self.state.claim_email(org_id, user_id, &key).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                info!("welcome email already sent");
+                return Ok(RecordResult::Done);
+            }
+            Err(e) => return Err(e),
+        }
+        let company = org.as_ref().map_or("your company", |o| o.name.as_str());
+        // the rule's language (or the user's locale), else the
+        // organization's default language, else English
+        let preferred: Vec<&str> = [
+            to.language.as_deref(),
+            org.as_ref().map(|o| o.default_language.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let email = render(
+            &chosen,
+            &preferred,
+            &WelcomeValues {
+                first_name: to.given_name.as_deref(),
+                products: &to.products,
+                login_url: self.login_url,
+                company_name: company,
+            },
+        );
+        let language = preferred.first().map(|l| (*l).to_owned());
+        let at = user_sync_core::time::format(time::OffsetDateTime::now_utc());
+        let suffix = format!("{user_id}#{key}");
+        let subject = Subject {
+            kind: SubjectKind::User,
+            id: user_id.to_string(),
+        };
+        let error = match self.sender.send(&to.email, &email).await {
+            Ok(()) => {
                 let mut entry = ActivityEntry::new(
                     at,
                     &suffix,
                     SYNC_USER,
-                    Action::WelcomeEmailFailed,
+                    Action::WelcomeEmailSent,
                     subject,
-                    Outcome::Failure,
+                    Outcome::Success,
                 );
-                entry.failure_class = Some(FailureClass::EmailFailed);
-                entry.details = json!({"reason": reason});
-                state.append_activity(&job.org_id, &entry).await?;
+                entry.details = json!({"template": template, "language": language});
+                self.state.append_activity(org_id, &entry).await?;
+                self.state
+                    .record_email_failure(org_id, user_id, None)
+                    .await?;
+                info!("welcome email sent");
+                return Ok(RecordResult::Done);
             }
-            warn!(error = %e, "welcome email not sent");
-            Ok(RecordResult::Retry)
-        }
+            Err(e) => e,
+        };
+        // give the claim back so that a retry may send
+        self.state.release_email(org_id, user_id, &key).await?;
+        let reason = match &error {
+            MailError::Rejected(reason) => reason.clone(),
+            // still failing on the last delivery: give up like a refusal
+            MailError::Transient(_) if delivery.receive_count >= self.max_receive_count => {
+                "unavailable".to_owned()
+            }
+            MailError::Transient(_) => {
+                warn!(error = %error, "welcome email not sent; it will be retried");
+                return Ok(RecordResult::Retry);
+            }
+        };
+        let mut entry = ActivityEntry::new(
+            at,
+            &suffix,
+            SYNC_USER,
+            Action::WelcomeEmailFailed,
+            subject,
+            Outcome::Failure,
+        );
+        entry.failure_class = Some(FailureClass::EmailFailed);
+        entry.details = json!({"reason": reason});
+        self.state.append_activity(org_id, &entry).await?;
+        self.state
+            .record_email_failure(org_id, user_id, Some(&reason))
+            .await?;
+        self.dead_letters.dead_letter_mail(job).await?;
+        warn!(error = %error, "welcome email refused; the job is dead-lettered for Retry sync");
+        Ok(RecordResult::Done)
     }
 }
 

@@ -14,7 +14,7 @@ use user_sync_aws::env::{ConfigError, number, required};
 use user_sync_aws::product_api::HttpProductApi;
 use user_sync_aws::sqs::{SqsJobQueue, SqsMailQueue};
 
-pub use reconcile::{Delivery, MAX_BACKOFF_SECONDS, Retry, Worker, handle_record};
+pub use reconcile::{MAX_BACKOFF_SECONDS, Retry, Worker, handle_record};
 
 #[derive(Clone)]
 pub struct Config {
@@ -57,7 +57,7 @@ impl Config {
             concurrency: number(get, "WORKER_RECORD_CONCURRENCY", 4usize)?,
             retry: Retry {
                 base_seconds: number(get, "RETRY_BASE_SECONDS", 15u32)?,
-                max_receive_count: number(get, "JOBS_MAX_RECEIVE_COUNT", 5u32)?,
+                max_receive_count: number(get, "MAX_RECEIVE_COUNT", 5u32)?,
             },
         })
     }
@@ -83,7 +83,7 @@ impl Deps {
                 config.activity_retention_days,
             ),
             jobs: SqsJobQueue::new(sqs.clone(), config.jobs_queue_url, config.jobs_dlq_url),
-            mail: SqsMailQueue::new(sqs, config.mail_queue_url),
+            mail: SqsMailQueue::new(sqs, config.mail_queue_url, None),
             product_api: HttpProductApi::new(
                 &config.product_api_url,
                 config.product_api_key,

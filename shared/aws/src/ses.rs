@@ -58,6 +58,9 @@ impl MailSender for SesMailer {
                             | "BadRequestException"
                             | "MailFromDomainNotVerifiedException"
                             | "AccountSuspendedException"
+                            // an invalid address, as the SES v1 API (and the
+                            // local emulator) names it
+                            | "InvalidParameterValue"
                     )
                 ) =>
             {

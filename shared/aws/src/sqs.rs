@@ -94,20 +94,13 @@ impl JobQueue for SqsJobQueue {
         job: &EntitlementJob,
         class: FailureClass,
     ) -> Result<(), StoreError> {
-        let attr = MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value(class.as_str())
-            .build()
-            .map_err(StoreError::permanent)?;
-        self.client
-            .send_message()
-            .queue_url(&self.dead_letter_url)
-            .message_body(serde_json::to_string(job).map_err(json)?)
-            .message_attributes(FAILURE_CLASS_ATTRIBUTE, attr)
-            .send()
-            .await
-            .map_err(map_sqs_error)?;
-        Ok(())
+        send_tagged(
+            &self.client,
+            &self.dead_letter_url,
+            serde_json::to_string(job).map_err(json)?,
+            class,
+        )
+        .await
     }
 
     async fn retry_after(&self, receipt_handle: &str, seconds: u32) -> Result<(), StoreError> {
@@ -126,18 +119,24 @@ impl JobQueue for SqsJobQueue {
 /// SQS's longest visibility timeout (12 hours).
 pub const MAX_VISIBILITY_SECONDS: u32 = 43_200;
 
-/// The mail queue.
+/// The mail queue (and, for the mailer, its dead-letter queue).
 #[derive(Debug, Clone)]
 pub struct SqsMailQueue {
     client: Client,
     queue_url: String,
+    dead_letter_url: Option<String>,
 }
 
 impl SqsMailQueue {
-    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+    pub fn new(
+        client: Client,
+        queue_url: impl Into<String>,
+        dead_letter_url: Option<String>,
+    ) -> Self {
         Self {
             client,
             queue_url: queue_url.into(),
+            dead_letter_url,
         }
     }
 }
@@ -153,4 +152,42 @@ impl MailQueue for SqsMailQueue {
             .map_err(map_sqs_error)?;
         Ok(())
     }
+
+    async fn dead_letter_mail(&self, job: &MailJob) -> Result<(), StoreError> {
+        let Some(url) = &self.dead_letter_url else {
+            return Err(StoreError::Invalid(
+                "no mail dead-letter queue is configured".into(),
+            ));
+        };
+        send_tagged(
+            &self.client,
+            url,
+            serde_json::to_string(job).map_err(json)?,
+            FailureClass::EmailFailed,
+        )
+        .await
+    }
+}
+
+/// Sends a message tagged with its failure class (what Retry sync selects on).
+async fn send_tagged(
+    client: &Client,
+    queue_url: &str,
+    body: String,
+    class: FailureClass,
+) -> Result<(), StoreError> {
+    let attr = MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(class.as_str())
+        .build()
+        .map_err(StoreError::permanent)?;
+    client
+        .send_message()
+        .queue_url(queue_url)
+        .message_body(body)
+        .message_attributes(FAILURE_CLASS_ATTRIBUTE, attr)
+        .send()
+        .await
+        .map_err(map_sqs_error)?;
+    Ok(())
 }

@@ -19,8 +19,7 @@ use crate::job::{EntitlementJob, MailJob};
 use crate::mail::{EmailTemplate, RenderedEmail};
 use crate::rules::Rule;
 use crate::state::{
-    DesiredState, EmailStatus, FailedUser, Failure, FailureClass, FailureCount, ProductAccount,
-    SyncStatus,
+    DesiredState, FailedUser, Failure, FailureClass, FailureCount, ProductAccount, SyncStatus,
 };
 
 /// An organization's own settings.
@@ -477,13 +476,14 @@ pub trait SyncState: Sync {
         user: &UserId,
         status: &SyncStatus,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Records a user's welcome-email failure, or clears it (`None`) once an
-    /// email was sent.
-    fn record_email_status(
+    /// Records a user's welcome-email failure (`reason`, the mail service's
+    /// code; the store counts the attempts), or clears it (`None`) once an
+    /// email was sent or is no longer due.
+    fn record_email_failure(
         &self,
         org: &OrgId,
         user: &UserId,
-        status: Option<&EmailStatus>,
+        reason: Option<&str>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The failures currently affecting the organization's users: one count
     /// per class (and product, for `out_of_licenses`), in class order.
@@ -584,6 +584,12 @@ pub trait DeadLetters: Sync {
 /// The mail queue.
 pub trait MailQueue: Sync {
     fn send_mail(&self, job: &MailJob) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Moves a mail job straight to the mail dead-letter queue, tagged
+    /// `email_failed`, where Retry sync finds it.
+    fn dead_letter_mail(
+        &self,
+        job: &MailJob,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// What the product API did with an account.

@@ -266,16 +266,6 @@ pub struct FailureCount {
     pub users: u64,
 }
 
-/// The last welcome-email failure of a user, kept until an email is sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EmailStatus {
-    /// Why it was refused (the mail service's code), never the address.
-    pub reason: String,
-    pub attempts: u32,
-    pub at: String,
-}
-
 /// The outcome of the last reconcile of a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

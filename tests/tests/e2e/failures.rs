@@ -460,3 +460,84 @@ async fn a_mail_job_delivered_twice_sends_one_email() {
     .await;
     assert_eq!(user_sync_tests::emails_to(&a.c, &to).await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_welcome_email_is_shown_and_retried_to_the_corrected_address() {
+    let a = Admin::new("mailfail").await;
+    let good = email_of(&a, "mara");
+    // an address the mail service refuses (no domain); the product API takes it
+    let bad = good.trim_end_matches("example.com").to_owned();
+    let (status, user) = a
+        .scim(
+            "POST",
+            "/Users",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": good, "name": {"givenName": "Mara"},
+                "emails": [{"primary": true, "value": bad, "type": "work"}], "active": true
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{user}");
+    let mara = user["id"].as_str().unwrap().to_owned();
+    let group = a.group("Everyone").await;
+    a.members(&group, "add", &[&mara]).await;
+    a.rule(json!({"groupId": group, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
+        .await;
+    assert_eq!(a.sync(true, false).await.status, 200);
+
+    let banner = eventually("the refused email is shown", PIPELINE, || async {
+        let f = a.failures().await;
+        f["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["class"] == "email_failed")
+            .cloned()
+    })
+    .await;
+    assert_eq!(banner["count"], 1);
+    assert_eq!(user_ids(&banner), BTreeSet::from([mara.clone()]));
+    assert_eq!(banner["users"][0]["attempts"], 1);
+    let history = a.api("GET", "/activity", None, &[]).await;
+    assert!(
+        history.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "welcome_email_failed" && e["failureClass"] == "email_failed"),
+        "{}",
+        history.body
+    );
+
+    // the admin corrects the address in the directory; it reaches the product
+    let (status, body) = a
+        .scim(
+            "PATCH",
+            &format!("/Users/{mara}"),
+            Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "emails", "value": [{"primary": true, "value": good, "type": "work"}]}]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    a.until(&mara, "the corrected address", |x| x["email"] == good)
+        .await;
+
+    // Retry sync for emails sends the welcome email to the corrected address
+    a.retry_until_moved(json!({"class": "email_failed"}), 1)
+        .await;
+    let sent = eventually("the welcome email", PIPELINE, || async {
+        let e = user_sync_tests::emails_to(&a.c, &good).await;
+        (!e.is_empty()).then_some(e)
+    })
+    .await;
+    assert_eq!(sent.len(), 1);
+    eventually("the banner goes away", PIPELINE, || async {
+        a.failures().await["failures"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+}

@@ -392,14 +392,18 @@ pub struct StatusItem {
     pub failure_sk: Option<String>,
 }
 
-/// StateTable: a user's welcome-email failure (JSON), in the `failures`
-/// index; deleted once an email is sent.
+/// StateTable: a user's welcome-email failure, in the `failures` index;
+/// deleted once an email is sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MailStatusItem {
     pub pk: String,
     pub sk: String,
-    pub status: String,
+    /// The mail service's code, never the address.
+    pub reason: String,
+    pub attempts: u32,
+    /// When it last failed.
+    pub at: String,
     pub failure_pk: String,
     pub failure_sk: String,
 }

@@ -9,7 +9,7 @@ use user_sync_core::activity::ActivityEntry;
 use user_sync_core::ids::{OrgId, UserId};
 use user_sync_core::ports::{SyncState, UserStates};
 use user_sync_core::state::{
-    DesiredState, EmailStatus, FailedUser, Failure, FailureClass, FailureCount, Outcome, SyncStatus,
+    DesiredState, FailedUser, Failure, FailureClass, FailureCount, Outcome, SyncStatus,
 };
 
 use super::batch_get::batch_get;
@@ -320,13 +320,13 @@ impl SyncState for StateTable {
         Ok(())
     }
 
-    async fn record_email_status(
+    async fn record_email_failure(
         &self,
         org: &OrgId,
         user: &UserId,
-        status: Option<&EmailStatus>,
+        reason: Option<&str>,
     ) -> Result<(), StoreError> {
-        let Some(status) = status else {
+        let Some(reason) = reason else {
             self.client
                 .delete_item()
                 .table_name(&self.table)
@@ -341,17 +341,23 @@ impl SyncState for StateTable {
             class: FailureClass::EmailFailed,
             product: None,
         };
-        let item = to_item(&MailStatusItem {
-            pk: user_pk(org, user),
-            sk: sk::MAIL_STATUS.into(),
-            status: serde_json::to_string(status).map_err(json)?,
-            failure_pk: failures_pk(org),
-            failure_sk: format!("{}{user}", failure_prefix(&failure)),
-        })?;
         self.client
-            .put_item()
+            .update_item()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .key("pk", s(user_pk(org, user)))
+            .key("sk", s(sk::MAIL_STATUS))
+            .update_expression(
+                "SET reason = :reason, #at = :at, failurePk = :fpk, failureSk = :fsk ADD attempts :one",
+            )
+            .expression_attribute_names("#at", "at")
+            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(
+                ":at",
+                s(user_sync_core::time::format(time::OffsetDateTime::now_utc())),
+            )
+            .expression_attribute_values(":fpk", s(failures_pk(org)))
+            .expression_attribute_values(":fsk", s(format!("{}{user}", failure_prefix(&failure))))
+            .expression_attribute_values(":one", n(1))
             .send()
             .await
             .map_err(map_sdk_error)?;
@@ -436,12 +442,11 @@ impl SyncState for StateTable {
             };
             let user = if mail {
                 let m: MailStatusItem = serde_dynamo::from_item(item).map_err(shape)?;
-                let st: EmailStatus = serde_json::from_str(&m.status).map_err(json)?;
                 FailedUser {
                     user_id,
                     failure: failure.clone(),
-                    attempts: st.attempts,
-                    at: st.at,
+                    attempts: m.attempts,
+                    at: m.at,
                 }
             } else {
                 let st: StatusItem = serde_dynamo::from_item(item).map_err(shape)?;

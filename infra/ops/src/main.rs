@@ -252,3 +252,46 @@ async fn redrive(options: &[&str]) -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redrive_options_select_an_organization_class_and_user() {
+        let (s, rate) = redrive_options(&[
+            "--org",
+            "acme",
+            "--class",
+            "out_of_licenses",
+            "--user",
+            "u-1",
+            "--rate",
+            "20",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.org.map(|o| o.to_string()), Some("acme".into()));
+        assert_eq!(
+            s.class,
+            Some(user_sync_core::state::FailureClass::OutOfLicenses)
+        );
+        assert_eq!(s.user.map(|u| u.to_string()), Some("u-1".into()));
+        assert_eq!(rate, 20);
+        let (s, rate) = redrive_options(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((s, rate), (RedriveSelection::default(), 50));
+    }
+
+    #[test]
+    fn redrive_options_refuse_what_they_do_not_know() {
+        for bad in [
+            &["--class", "nope"][..],
+            &["--org"][..],
+            &["--rate", "0"][..],
+            &["--org", "a#b"][..],
+            &["--queue", "jobs"][..],
+        ] {
+            assert!(redrive_options(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -138,6 +138,25 @@ where
             .map_err(store_error)
     }
 
+    /// The template a `PUT` or `DELETE` writes: it must exist, not be the
+    /// shipped default, and be at the version `If-Match` names.
+    async fn to_write(
+        &self,
+        id: &str,
+        req: &HttpRequest,
+    ) -> Result<(TemplateId, StoredTemplate), ApiError> {
+        let id = parse_id(id)?;
+        if id.is_shipped_default() {
+            return Err(read_only());
+        }
+        let expected = if_match(req, true)?.flatten();
+        let current = self.read(&id).await?.ok_or_else(not_found)?;
+        if expected.is_some_and(|v| v != current.version) {
+            return Err(stale("the template"));
+        }
+        Ok((id, current))
+    }
+
     pub async fn get(&self, id: &str) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let id = parse_id(id)?;
         if id.is_shipped_default() {
@@ -204,15 +223,7 @@ where
         id: &str,
         req: &HttpRequest,
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        let id = parse_id(id)?;
-        if id.is_shipped_default() {
-            return Err(read_only());
-        }
-        let expected = if_match(req, true)?.flatten();
-        let current = self.read(&id).await?.ok_or_else(not_found)?;
-        if expected.is_some_and(|v| v != current.version) {
-            return Err(stale("the template"));
-        }
+        let (id, current) = self.to_write(id, req).await?;
         let stored = StoredTemplate {
             template: template_from(id, req)?,
             version: current.version + 1,
@@ -238,16 +249,8 @@ where
         id: &str,
         req: &HttpRequest,
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        let id = parse_id(id)?;
-        if id.is_shipped_default() {
-            return Err(read_only());
-        }
-        let expected = if_match(req, true)?.flatten();
+        let (id, current) = self.to_write(id, req).await?;
         let org = &self.token.org_id;
-        let current = self.read(&id).await?.ok_or_else(not_found)?;
-        if expected.is_some_and(|v| v != current.version) {
-            return Err(stale("the template"));
-        }
         let set = self.directory.rule_set(org).await.map_err(store_error)?;
         let users: Vec<String> = set
             .rules

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use user_sync_tests::{eventually, sdk_config, stack};
 
-use crate::rules::{Admin, PIPELINE, products};
+use crate::admin::{Admin, PIPELINE, products};
 
 /// Retries of a product API that fails for a while back off 7.5 s, 15 s, …
 const CONVERGE: Duration = Duration::from_secs(150);
@@ -28,6 +28,32 @@ impl Admin {
         let a = self.api("GET", "/sync/failures", None, &[]).await;
         assert_eq!(a.status, 200, "{}", a.body);
         a.body
+    }
+
+    /// Waits for the banner of `class` (with `users` users, if given).
+    async fn banner(&self, class: &str, users: Option<u64>) -> Value {
+        let what = format!("a {class} banner");
+        eventually(&what, PIPELINE, || async {
+            self.failures().await["failures"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["class"] == class && users.is_none_or(|n| e["count"] == n))
+                .cloned()
+        })
+        .await
+    }
+
+    /// Waits until no failure affects any user.
+    async fn no_banners(&self) {
+        eventually("no failure left", PIPELINE, || async {
+            self.failures().await["failures"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+                .then_some(())
+        })
+        .await;
     }
 
     /// Retries until `expected` dead-lettered messages have moved (the worker
@@ -186,14 +212,7 @@ async fn seats_run_out_then_more_seats_and_retry_sync_provision_everyone() {
         })
         .await;
     }
-    eventually("the banner goes away", PIPELINE, || async {
-        a.failures().await["failures"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-            .then_some(())
-    })
-    .await;
+    a.no_banners().await;
 
     // one welcome email each, 10 in total
     for i in 0..10 {
@@ -240,16 +259,7 @@ async fn an_existing_account_is_shown_and_the_redriven_job_applies_the_changed_r
     .await;
     assert_eq!(a.sync(true, false).await.status, 200);
 
-    let banner = eventually("the existing account is shown", PIPELINE, || async {
-        let f = a.failures().await;
-        f["failures"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["class"] == "existing_account")
-            .cloned()
-    })
-    .await;
+    let banner = a.banner("existing_account", None).await;
     assert_eq!(banner["count"], 1);
     assert_eq!(banner["product"], Value::Null);
     assert_eq!(user_ids(&banner), BTreeSet::from([grace.clone()]));
@@ -281,14 +291,7 @@ async fn an_existing_account_is_shown_and_the_redriven_job_applies_the_changed_r
     a.retry_until_moved(json!({"userId": grace}), 2).await;
     a.until(grace, "the new state", |x| products(x) == ["G2M", "G2T"])
         .await;
-    eventually("the banner goes away", PIPELINE, || async {
-        a.failures().await["failures"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-            .then_some(())
-    })
-    .await;
+    a.no_banners().await;
     // both jobs applied the current state (the product API stores an
     // identical PUT without touching `updatedAt`): the account never held
     // the old one
@@ -312,16 +315,7 @@ async fn a_failing_then_timing_out_product_api_is_retried_until_everyone_converg
     let (users, _) = a.users_with_rule(3, &["G2M"]).await;
     assert_eq!(a.sync(true, false).await.status, 200);
 
-    let banner = eventually("the outage is shown", PIPELINE, || async {
-        let f = a.failures().await;
-        f["failures"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["class"] == "product_api_unavailable" && e["count"] == 3)
-            .cloned()
-    })
-    .await;
+    let banner = a.banner("product_api_unavailable", Some(3)).await;
     assert_eq!(banner["retriedAutomatically"], true);
 
     // then it hangs: the worker's call times out (10 s) before the answer
@@ -345,14 +339,7 @@ async fn a_failing_then_timing_out_product_api_is_retried_until_everyone_converg
         })
         .await;
     }
-    eventually("nobody is left marked failed", PIPELINE, || async {
-        a.failures().await["failures"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-            .then_some(())
-    })
-    .await;
+    a.no_banners().await;
     for u in &users {
         let calls = a.calls(u).await;
         assert!(
@@ -486,16 +473,7 @@ async fn a_refused_welcome_email_is_shown_and_retried_to_the_corrected_address()
         .await;
     assert_eq!(a.sync(true, false).await.status, 200);
 
-    let banner = eventually("the refused email is shown", PIPELINE, || async {
-        let f = a.failures().await;
-        f["failures"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["class"] == "email_failed")
-            .cloned()
-    })
-    .await;
+    let banner = a.banner("email_failed", None).await;
     assert_eq!(banner["count"], 1);
     assert_eq!(user_ids(&banner), BTreeSet::from([mara.clone()]));
     assert_eq!(banner["users"][0]["attempts"], 1);
@@ -532,14 +510,7 @@ async fn a_refused_welcome_email_is_shown_and_retried_to_the_corrected_address()
     })
     .await;
     assert_eq!(sent.len(), 1);
-    eventually("the banner goes away", PIPELINE, || async {
-        a.failures().await["failures"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-            .then_some(())
-    })
-    .await;
+    a.no_banners().await;
 }
 
 /// Fresh queues in the stack's emulator, for the redrive adapter alone.

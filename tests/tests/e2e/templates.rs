@@ -4,111 +4,17 @@
 //! sending a rule's template in the rule's language (and the shipped
 //! default in Japanese). Each test has its own organization.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
-use user_sync_tests::{Answer, Client, TestOrg, emails_to, eventually, new_org, stack};
+use user_sync_tests::{Answer, Client, emails_to, eventually, stack};
 
-const PIPELINE: Duration = Duration::from_secs(90);
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-
-struct Admin {
-    org: TestOrg,
-    c: Client,
-}
+use crate::admin::{Admin, PIPELINE, id};
 
 impl Admin {
-    async fn new(prefix: &str) -> Self {
-        Self {
-            org: new_org(prefix).await,
-            c: Client::new(),
-        }
-    }
-
-    async fn scim(&self, method: &str, path: &str, body: Value) -> Value {
-        let (status, v) = self
-            .c
-            .send(
-                method,
-                &format!("{}{path}", stack().scim_url),
-                Some(&self.org.scim_token),
-                Some(&body),
-            )
-            .await;
-        assert!((200..300).contains(&status), "{status} {v}");
-        v
-    }
-
-    fn email(&self, name: &str) -> String {
-        format!("{name}.{}@example.com", self.org.org_id)
-    }
-
-    async fn user(&self, name: &str, given_name: &str) -> String {
-        let email = self.email(name);
-        let u = self
-            .scim(
-                "POST",
-                "/Users",
-                json!({
-                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                    "userName": email,
-                    "name": {"givenName": given_name, "familyName": "Test"},
-                    "emails": [{"primary": true, "value": email, "type": "work"}],
-                    "active": true
-                }),
-            )
-            .await;
-        u["id"].as_str().unwrap().to_owned()
-    }
-
-    async fn group_with(&self, name: &str, users: &[&str]) -> String {
-        let g = self
-            .scim("POST", "/Groups", json!({"displayName": name}))
-            .await;
-        let id = g["id"].as_str().unwrap().to_owned();
-        let value: Vec<Value> = users.iter().map(|u| json!({"value": u})).collect();
-        self.scim(
-            "PATCH",
-            &format!("/Groups/{id}"),
-            json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": value}]}),
-        )
-        .await;
-        id
-    }
-
-    async fn api(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> Answer {
-        self.c
-            .request(
-                method,
-                &format!("{}{path}", stack().api_url),
-                Some(&self.org.admin_token),
-                body.as_ref(),
-                headers,
-            )
-            .await
-    }
-
     async fn template(&self, body: Value) -> Answer {
         let a = self.api("POST", "/templates", Some(body), &[]).await;
         assert_eq!(a.status, 201, "{}", a.body);
         a
     }
-
-    async fn rule(&self, body: Value) -> Answer {
-        let a = self.api("POST", "/rules", Some(body), &[]).await;
-        assert_eq!(a.status, 201, "{}", a.body);
-        a
-    }
-}
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap().to_owned()
 }
 
 fn error(a: &Answer) -> (String, String) {
@@ -332,7 +238,7 @@ async fn a_template_rules_use_cannot_be_deleted_and_rules_name_existing_template
     let (code, message) = error(&r);
     assert_eq!(code, "template_in_use");
     for rule in [&r1, &r2] {
-        assert!(message.contains(&id(&rule.body)), "{message}");
+        assert!(message.contains(&id(rule)), "{message}");
     }
     assert!(message.contains("\"Sales get Meeting\""), "{message}");
     assert!(message.contains("\"Sales admins\""), "{message}");
@@ -342,9 +248,9 @@ async fn a_template_rules_use_cannot_be_deleted_and_rules_name_existing_template
         let r = a
             .api(
                 "PATCH",
-                &format!("/rules/{}", id(&rule.body)),
+                &format!("/rules/{}", id(rule)),
                 Some(json!({"emailTemplate": null})),
-                &[("if-match", rule.etag.as_deref().unwrap())],
+                &[("if-match", &format!("\"{}\"", rule["version"]))],
             )
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
@@ -398,7 +304,7 @@ async fn previews_use_sample_values_or_a_users_own() {
     assert_eq!(p.body["language"], "en");
 
     // a user's own first name (escaped in the HTML) and current products
-    let user = a.user("eve", "Eve<script>x</script>").await;
+    let user = a.user_named("eve", "Eve<script>x</script>").await;
     let g = a.group_with("Preview group", &[&user]).await;
     a.rule(json!({"groupId": g, "products": ["G2M", "G2T"], "adminRole": {"type": "full_admin"}}))
         .await;
@@ -445,8 +351,8 @@ async fn previews_use_sample_values_or_a_users_own() {
 async fn welcome_emails_use_the_rules_template_and_language() {
     let a = Admin::new("tpl-mail").await;
     let t = id(&a.template(sales_template()).await.body);
-    let jo = a.user("jo", "Jo<script>alert(1)</script>").await;
-    let ken = a.user("ken", "Ken").await;
+    let jo = a.user_named("jo", "Jo<script>alert(1)</script>").await;
+    let ken = a.user_named("ken", "Ken").await;
     let sales = a.group_with("Sales", &[&jo]).await;
     let tokyo = a.group_with("Tokyo", &[&ken]).await;
     a.rule(

@@ -231,7 +231,8 @@ impl Failure {
                 "{who} could not be provisioned: your organization has no licenses left for a product. Add licenses or change the rules, then retry."
             ),
             (FailureClass::ExistingAccount, _) => format!(
-                "{who} already have an account outside your organization under the same email. Have those accounts moved into your organization, then retry."
+                "{who} already {} an account outside your organization under the same email. Have those accounts moved into your organization, then retry.",
+                if users == 1 { "has" } else { "have" }
             ),
             (FailureClass::InvalidUserData, _) => format!(
                 "The product refused the directory data of {who} (for example an invalid email). Correct it in your identity provider; the change syncs on its own."
@@ -334,6 +335,21 @@ mod tests {
             now: "2026-01-01T00:00:30Z".into(),
             cause: cause.into(),
         }
+    }
+
+    #[test]
+    fn failure_messages_name_the_count_and_the_product() {
+        let f = Failure {
+            class: FailureClass::OutOfLicenses,
+            product: Some("G2W".into()),
+        };
+        assert!(f.message(3).starts_with("3 users could not be given G2W"));
+        let f = Failure {
+            class: FailureClass::ExistingAccount,
+            product: None,
+        };
+        assert!(f.message(1).starts_with("1 user already has an account"));
+        assert!(f.message(2).starts_with("2 users already have an account"));
     }
 
     #[test]

@@ -135,10 +135,16 @@ impl SqsDeadLetters {
             }
             let mut selected = Vec::new();
             for m in received {
-                report.examined += 1;
-                if let Some(id) = &m.message_id {
-                    seen.insert(id.clone());
+                let first_time = m
+                    .message_id
+                    .as_ref()
+                    .is_none_or(|id| seen.insert(id.clone()));
+                if !first_time {
+                    // looked at (and held) before: hold it again
+                    held.extend(m.receipt_handle);
+                    continue;
                 }
+                report.examined += 1;
                 if selects(selection, &m, default_class) {
                     selected.push(m);
                 } else if let Some(r) = m.receipt_handle {

@@ -16,6 +16,7 @@ use user_sync_core::rules::Rule;
 use user_sync_core::state::Outcome;
 
 use crate::PREFIX;
+use crate::catalog;
 use crate::explain::explain;
 use crate::failures;
 use crate::groups;
@@ -30,7 +31,13 @@ const WRITE_ATTEMPTS: usize = 3;
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 200;
 
-/// The one error format of the admin API: `{"error": {"code", "message"}}`.
+/// Where the problem types live: `urn:user-sync:problem:{code}`. Stable: a
+/// client may match on `type` (or on the same `code`).
+pub const PROBLEM_TYPE_PREFIX: &str = "urn:user-sync:problem:";
+
+/// The one error format of the admin API: RFC 9457 problem details
+/// (`application/problem+json`) with `type`, `title`, `status`, `detail`,
+/// and the code itself as the extension member `code`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: u16,
@@ -47,12 +54,37 @@ impl ApiError {
         }
     }
 
+    /// The problem's `title`: its code in words ("precondition_failed" →
+    /// "Precondition failed"), the same for every occurrence of the type.
+    pub fn title(&self) -> String {
+        let words = self.code.replace('_', " ");
+        let mut chars = words.chars();
+        chars
+            .next()
+            .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+            .unwrap_or_default()
+    }
+
+    pub fn body(&self) -> Value {
+        json!({
+            "type": format!("{PROBLEM_TYPE_PREFIX}{}", self.code),
+            "title": self.title(),
+            "status": self.status,
+            "detail": self.message,
+            "code": self.code,
+        })
+    }
+
     pub fn response(&self) -> ApiGatewayV2httpResponse {
-        let body = json!({"error": {"code": self.code, "message": self.message}});
         // the only resources that refuse a method are the read-only ones
         let allow = [("allow", "GET".to_owned())];
         let extra: &[(&str, String)] = if self.status == 405 { &allow } else { &[] };
-        response(self.status, "application/json", body.to_string(), extra)
+        response(
+            self.status,
+            "application/problem+json",
+            self.body().to_string(),
+            extra,
+        )
     }
 }
 
@@ -161,6 +193,14 @@ where
     let token = match authenticate(directory, req.header("authorization"), TokenKind::Admin).await {
         Ok(t) => t,
         Err(AuthError::Unavailable(e)) => return Err(store_error(e)),
+        Err(AuthError::WrongKind) => {
+            info!("a SCIM token on the admin API");
+            return Err(ApiError::new(
+                403,
+                "forbidden",
+                "this is a SCIM token; the admin API takes the organization's admin token",
+            ));
+        }
         Err(e) => {
             info!(reason = %e, "admin request refused");
             return Err(ApiError::new(
@@ -226,6 +266,8 @@ where
             failures::details(directory, state, &token.org_id, class, req).await
         }
         ("POST", ["sync", "retry"]) => failures::retry(state, dead_letters, &token, req).await,
+        ("GET", ["catalog"]) => catalog::get(directory, &token).await,
+        ("PUT", ["catalog"]) => catalog::put(directory, state, &token, req).await,
         ("GET", ["activity"]) => activity(state, &token, req).await,
         ("GET", ["users", id, "assignment"]) => explain(directory, state, &token.org_id, id).await,
         ("GET", ["groups"]) => groups::list(directory, &token.org_id, req).await,

@@ -282,7 +282,7 @@ where
         }
         let priority = Priority::new(body.priority.unwrap_or(default_priority))
             .map_err(|e| invalid(format!("priority: {}", e.reason)))?;
-        Ok(Rule {
+        let rule = Rule {
             id,
             group_id,
             description: body.description,
@@ -294,7 +294,20 @@ where
             settings_template: body.settings_template,
             email_template: body.email_template,
             language: body.language,
-        })
+        };
+        // products, privileges, groups and templates the organization has
+        if let Some(catalog) = self
+            .directory
+            .get_org(org)
+            .await
+            .map_err(store_error)?
+            .and_then(|o| o.catalog)
+        {
+            catalog
+                .check_rule(&rule)
+                .map_err(|e| invalid(format!("{}: {}", e.field, e.reason)))?;
+        }
+        Ok(rule)
     }
 
     /// `emailTemplate` names `default` or one of the organization's templates.

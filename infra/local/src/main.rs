@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use local_stack::{LocalInfo, Stack, StackError, StackOptions, error_chain};
 use tracing_subscriber::EnvFilter;
 use user_sync_core::StoreError;
+use user_sync_core::catalog::Catalog;
 use user_sync_core::ids::OrgId;
 
 const DEMO_ORG: &str = "demo";
@@ -116,7 +117,12 @@ async fn announce(
 ) -> Result<(), StackError> {
     let org_id = OrgId::parse(DEMO_ORG).map_err(|e| StackError::Template(e.to_string()))?;
     let tokens = match stack.create_organization(&org_id, DEMO_ORG_NAME).await {
-        Ok(org) => Some((org.scim_token, org.admin_token)),
+        Ok(org) => {
+            // GoTo products, privileges, groups and templates, with the
+            // simulator holding the same seats
+            stack.set_catalog(&org_id, Catalog::demo()).await?;
+            Some((org.scim_token, org.admin_token))
+        }
         Err(StackError::Organization {
             source: StoreError::Conflict(_),
             ..

@@ -12,6 +12,7 @@ use aws_credential_types::Credentials;
 use product_api_sim::{SimConfig, Simulator};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
+use user_sync_core::catalog::Catalog;
 use user_sync_core::ids::OrgId;
 
 use crate::emulator::Emulator;
@@ -277,6 +278,26 @@ impl Stack {
                 org_id: org_id.to_string(),
                 source,
             })
+    }
+
+    /// Gives an organization a catalogue (as `ops set-catalog` does) and the
+    /// simulator the seats of its products, so the two agree.
+    pub async fn set_catalog(&self, org_id: &OrgId, catalog: Catalog) -> Result<(), StackError> {
+        let seats = catalog
+            .products
+            .iter()
+            .filter_map(|p| p.seats.map(|n| (p.id.clone(), n)))
+            .collect();
+        let table =
+            user_sync_aws::dynamo::DirectoryTable::new(self.dynamodb(), &self.directory_table);
+        ops::set_catalog(&table, org_id, catalog)
+            .await
+            .map_err(|source| StackError::Organization {
+                org_id: org_id.to_string(),
+                source,
+            })?;
+        self.simulator.set_seats(org_id.as_str(), seats);
+        Ok(())
     }
 
     /// What the function `name` (its binary: `evaluator`, `worker`, ...) has

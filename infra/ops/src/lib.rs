@@ -2,6 +2,7 @@
 
 use user_sync_core::StoreError;
 use user_sync_core::auth::{TokenKind, issue};
+use user_sync_core::catalog::Catalog;
 use user_sync_core::ids::OrgId;
 use user_sync_core::ports::{Organization, Organizations};
 
@@ -43,6 +44,7 @@ pub async fn create_organization(
             created: created.clone(),
             custom_attributes: Vec::new(),
             suspension_guardrail_percent: user_sync_core::ports::DEFAULT_GUARDRAIL_PERCENT,
+            catalog: None,
         })
         .await?;
     let scim = issue(
@@ -90,5 +92,20 @@ pub async fn set_guardrail(
     }
     let mut org = store.get_org(org_id).await?.ok_or(StoreError::NotFound)?;
     org.suspension_guardrail_percent = percent;
+    store.update_org(&org).await
+}
+
+/// Replaces an organization's catalogue (what its rules may name). Fails
+/// with `Invalid` when the catalogue is not valid.
+pub async fn set_catalog(
+    store: &impl Organizations,
+    org_id: &OrgId,
+    catalog: Catalog,
+) -> Result<(), StoreError> {
+    catalog
+        .validate()
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let mut org = store.get_org(org_id).await?.ok_or(StoreError::NotFound)?;
+    org.catalog = Some(catalog);
     store.update_org(&org).await
 }

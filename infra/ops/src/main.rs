@@ -6,6 +6,8 @@
 //!                                    the attributes of the custom SCIM extension it captures ("" for none)
 //! ops set-guardrail <org-id> <percent>
 //!                                    the share of users a rule change or sync-on may suspend unconfirmed
+//! ops set-catalog <org-id> <file.json | ->
+//!                                    what its rules may name: products (with seats), privileges, groups, templates
 //! ops dlq redrive [--org <org-id>] [--class <failure-class>] [--user <user-id>] [--rate <per-second>]
 //!                                    move dead-lettered jobs and welcome emails back to their queues
 //! ```
@@ -21,7 +23,7 @@ use user_sync_aws::redrive::{QueuePair, SqsDeadLetters};
 use user_sync_core::ids::{OrgId, UserId};
 use user_sync_core::ports::{RedriveReport, RedriveSelection};
 
-const USAGE: &str = "usage: ops create-org <org-id> <name>\n       ops set-custom-attributes <org-id> <name,name,...>\n       ops set-guardrail <org-id> <percent>\n       ops dlq redrive [--org <org-id>] [--class <failure-class>] [--user <user-id>] [--rate <per-second>]\n\nenvironment: DIRECTORY_TABLE (organizations), JOBS_QUEUE_URL, JOBS_DLQ_URL, MAIL_QUEUE_URL, MAIL_DLQ_URL (dlq),\nAWS_ENDPOINT_URL / AWS_REGION / credentials as for any AWS tool";
+const USAGE: &str = "usage: ops create-org <org-id> <name>\n       ops set-custom-attributes <org-id> <name,name,...>\n       ops set-guardrail <org-id> <percent>\n       ops set-catalog <org-id> <file.json | ->\n       ops dlq redrive [--org <org-id>] [--class <failure-class>] [--user <user-id>] [--rate <per-second>]\n\nenvironment: DIRECTORY_TABLE (organizations), JOBS_QUEUE_URL, JOBS_DLQ_URL, MAIL_QUEUE_URL, MAIL_DLQ_URL (dlq),\nAWS_ENDPOINT_URL / AWS_REGION / credentials as for any AWS tool";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -35,6 +37,7 @@ async fn main() -> ExitCode {
         ["create-org", org, name] => create_org(org, name).await,
         ["set-custom-attributes", org, names] => set_custom_attributes(org, names).await,
         ["set-guardrail", org, percent] => set_guardrail(org, percent).await,
+        ["set-catalog", org, file] => set_catalog(org, file).await,
         ["dlq", "redrive", options @ ..] => redrive(options).await,
         _ => {
             eprintln!("{USAGE}");
@@ -142,6 +145,46 @@ async fn create_org(org: &str, name: &str) -> ExitCode {
         }
         Err(e) => {
             eprintln!("could not create the organization: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn set_catalog(org: &str, file: &str) -> ExitCode {
+    let (org_id, store) = match (org_id(org), directory().await) {
+        (Ok(o), Ok(s)) => (o, s),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let text = if file == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(file)
+    };
+    let catalog = match text
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cannot read the catalogue from {file}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match ops::set_catalog(&store, &org_id, catalog).await {
+        Ok(()) => {
+            eprintln!("organization {org_id}: catalogue replaced");
+            ExitCode::SUCCESS
+        }
+        Err(user_sync_core::StoreError::NotFound) => {
+            eprintln!("organization {org_id} does not exist");
+            ExitCode::from(1)
+        }
+        Err(user_sync_core::StoreError::Invalid(reason)) => {
+            eprintln!("the catalogue is not valid: {reason}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("could not set the catalogue: {e}");
             ExitCode::from(1)
         }
     }

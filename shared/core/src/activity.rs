@@ -28,6 +28,8 @@ pub enum Action {
     TemplateCreated,
     TemplateUpdated,
     TemplateDeleted,
+    /// An admin replaced the organization's catalogue.
+    CatalogChanged,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +39,7 @@ pub enum SubjectKind {
     Rule,
     Sync,
     Template,
+    Catalog,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

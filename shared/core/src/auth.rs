@@ -215,14 +215,18 @@ mod tests {
     }
 }
 
-/// Why a request was not authenticated. Callers answer 401 for every variant
-/// but `Unavailable` (503): the reason is logged, never shown.
+/// Why a request was not authenticated. The admin API answers 403 for
+/// `WrongKind`, 503 for `Unavailable` and 401 otherwise; SCIM answers 401
+/// for all but `Unavailable`. The reason is logged, never shown.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     #[error("missing or malformed bearer token")]
     Malformed,
     #[error("unknown token or wrong secret")]
     Refused,
+    /// A valid token of the other kind (a SCIM token on the admin API).
+    #[error("a valid token of another kind")]
+    WrongKind,
     #[error("token store unavailable")]
     Unavailable(#[source] crate::StoreError),
 }
@@ -237,17 +241,17 @@ pub async fn authenticate(
     let presented = authorization
         .and_then(PresentedToken::from_authorization)
         .ok_or(AuthError::Malformed)?;
-    if presented.kind != kind {
-        return Err(AuthError::Refused);
-    }
     let stored = orgs
         .get_token(&presented.org_id, &presented.token_id)
         .await
         .map_err(AuthError::Unavailable)?
         .ok_or(AuthError::Refused)?;
-    if presented.verify(&stored) {
-        Ok(stored)
-    } else {
-        Err(AuthError::Refused)
+    if !presented.verify(&stored) {
+        return Err(AuthError::Refused);
     }
+    // only a verified token learns that it is of the wrong kind
+    if stored.kind != kind {
+        return Err(AuthError::WrongKind);
+    }
+    Ok(stored)
 }

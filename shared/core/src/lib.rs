@@ -8,6 +8,7 @@
 
 pub mod activity;
 pub mod auth;
+pub mod catalog;
 pub mod directory;
 pub mod error;
 pub mod fanout;

@@ -37,6 +37,9 @@ pub struct Organization {
     /// the organization's users (in percent) needs `"confirm": true`.
     #[serde(default = "default_guardrail_percent")]
     pub suspension_guardrail_percent: u8,
+    /// What rules may name; `None`: not configured, rules are not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<crate::catalog::Catalog>,
 }
 
 /// The default mass-suspension guardrail: 10 % of the organization's users.

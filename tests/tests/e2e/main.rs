@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin;
+mod catalog;
 mod conformance;
 mod failures;
 mod idp_replay;

@@ -90,7 +90,7 @@ async fn directory_change_travels_through_the_whole_pipeline() {
         )
         .await;
     assert_eq!(status, 409, "{refused}");
-    assert_eq!(refused["error"]["code"], "full_admin_rule_required");
+    assert_eq!(refused["code"], "full_admin_rule_required");
 
     let (status, rule) = c
         .send(
@@ -268,8 +268,9 @@ async fn tokens_are_scoped_to_their_kind_and_organization() {
         .await;
     assert_eq!(status, 422, "{err}");
 
-    // a SCIM token cannot call the admin API, an admin token cannot call SCIM
-    let (status, _) = c
+    // a SCIM token cannot call the admin API (403: it is valid, of the
+    // wrong kind), an admin token cannot call SCIM
+    let (status, body) = c
         .send(
             "GET",
             &format!("{}/rules", s.api_url),
@@ -277,7 +278,15 @@ async fn tokens_are_scoped_to_their_kind_and_organization() {
             None,
         )
         .await;
+    assert_eq!(status, 403);
+    assert_eq!(body["type"], "urn:user-sync:problem:forbidden");
+    // without a token, or with an unknown one: 401, as problem details
+    let (status, body) = c
+        .send("GET", &format!("{}/rules", s.api_url), None, None)
+        .await;
     assert_eq!(status, 401);
+    assert_eq!(body["status"], 401);
+    assert_eq!(body["code"], "unauthorized");
     let (status, body) = c
         .send(
             "GET",

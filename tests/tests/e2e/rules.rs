@@ -102,7 +102,7 @@ async fn the_seeds_example_then_reordering_changes_the_role() {
         )
         .await;
     assert_eq!(second.status, 412, "{}", second.body);
-    assert_eq!(second.body["error"]["code"], "precondition_failed");
+    assert_eq!(second.body["code"], "precondition_failed");
     assert_eq!(first.body["rules"][0]["id"], r2["id"]);
     assert_eq!(first.body["rules"][0]["priority"], 1);
 
@@ -211,8 +211,8 @@ async fn deleting_the_only_matching_rule_suspends_behind_the_guardrail_and_a_gro
         )
         .await;
     assert_eq!(r.status, 409, "{}", r.body);
-    assert_eq!(r.body["error"]["code"], "mass_suspension");
-    let message = r.body["error"]["message"].as_str().unwrap();
+    assert_eq!(r.body["code"], "mass_suspension");
+    let message = r.body["detail"].as_str().unwrap();
     assert!(
         message.contains("1 of the organization's 2 users"),
         "{message}"
@@ -271,7 +271,7 @@ async fn sync_off_then_on_catches_up_and_sync_on_is_guarded() {
     // two of three users match no rule: turning sync on would suspend them
     let r = a.sync(true, false).await;
     assert_eq!(r.status, 409, "{}", r.body);
-    assert_eq!(r.body["error"]["code"], "mass_suspension");
+    assert_eq!(r.body["code"], "mass_suspension");
     let pv = a
         .api(
             "POST",
@@ -308,7 +308,7 @@ async fn sync_off_then_on_catches_up_and_sync_on_is_guarded() {
     let r = a.sync(true, false).await;
     assert_eq!(r.status, 409, "{}", r.body);
     assert!(
-        r.body["error"]["message"]
+        r.body["detail"]
             .as_str()
             .unwrap()
             .contains("1 of the organization's 4 users (25.0 %)"),
@@ -372,7 +372,7 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
         )
         .await;
     assert_eq!(r.status, 409, "{}", r.body);
-    assert_eq!(r.body["error"]["code"], "full_admin_rule_required");
+    assert_eq!(r.body["code"], "full_admin_rule_required");
     let r = a.api("DELETE", &path, None, &[("if-match", &etag)]).await;
     assert_eq!(r.status, 409);
     // a description edit is fine; two admins with the same ETag: one 412
@@ -520,7 +520,7 @@ async fn organization_groups_are_listed_searched_and_read_only() {
             .api(method, &path, Some(json!({"displayName": "x"})), &[])
             .await;
         assert_eq!(r.status, 405, "{method} {path}: {}", r.body);
-        assert_eq!(r.body["error"]["code"], "read_only");
+        assert_eq!(r.body["code"], "read_only");
     }
     // another organization's group is not found
     let other = Admin::new("groups-other").await;

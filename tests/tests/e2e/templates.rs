@@ -19,14 +19,8 @@ impl Admin {
 
 fn error(a: &Answer) -> (String, String) {
     (
-        a.body["error"]["code"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        a.body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
+        a.body["code"].as_str().unwrap_or_default().to_owned(),
+        a.body["detail"].as_str().unwrap_or_default().to_owned(),
     )
 }
 
@@ -438,7 +432,7 @@ async fn an_organization_has_at_most_100_templates_even_when_creates_race() {
         let (status, body) = t.await.unwrap();
         match status {
             201 => created += 1,
-            409 => assert_eq!(body["error"]["code"], "template_limit", "{body}"),
+            409 => assert_eq!(body["code"], "template_limit", "{body}"),
             _ => panic!("{status} {body}"),
         }
     }

@@ -365,7 +365,7 @@ impl Organizations for DirectoryTable {
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_item(&org_item(org))?))
+            .set_item(Some(to_item(&org_item(org)?)?))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await
@@ -378,7 +378,7 @@ impl Organizations for DirectoryTable {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_item(&org_item(org))?))
+            .set_item(Some(to_item(&org_item(org)?)?))
             .condition_expression("attribute_exists(pk)")
             .send()
             .await
@@ -404,6 +404,12 @@ impl Organizations for DirectoryTable {
             suspension_guardrail_percent: o
                 .suspension_guardrail_percent
                 .unwrap_or(DEFAULT_GUARDRAIL_PERCENT),
+            catalog: o
+                .catalog
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(json)?,
         }))
     }
 
@@ -832,8 +838,8 @@ impl Directory for DirectoryTable {
 
 use user_sync_core::directory::DirectoryUser;
 
-fn org_item(org: &Organization) -> OrgItem {
-    OrgItem {
+fn org_item(org: &Organization) -> Result<OrgItem, StoreError> {
+    Ok(OrgItem {
         pk: org_pk(&org.id),
         sk: sk::ORG.into(),
         org_id: org.id.clone(),
@@ -842,7 +848,13 @@ fn org_item(org: &Organization) -> OrgItem {
         created: org.created.clone(),
         custom_attributes: org.custom_attributes.clone(),
         suspension_guardrail_percent: Some(org.suspension_guardrail_percent),
-    }
+        catalog: org
+            .catalog
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(json)?,
+    })
 }
 
 fn directory_group(g: GroupItem) -> DirectoryGroup {

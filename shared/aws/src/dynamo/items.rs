@@ -351,6 +351,9 @@ pub struct OrgItem {
     pub custom_attributes: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspension_guardrail_percent: Option<u8>,
+    /// The catalogue as JSON text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 //! templates, activity history.
 //! Authenticated by the organization's admin token.
 
+mod activity;
 mod catalog;
 mod explain;
 mod failures;

@@ -16,6 +16,7 @@ use user_sync_core::rules::Rule;
 use user_sync_core::state::Outcome;
 
 use crate::PREFIX;
+use crate::activity;
 use crate::catalog;
 use crate::explain::explain;
 use crate::failures;
@@ -268,7 +269,8 @@ where
         ("POST", ["sync", "retry"]) => failures::retry(state, dead_letters, &token, req).await,
         ("GET", ["catalog"]) => catalog::get(directory, &token).await,
         ("PUT", ["catalog"]) => catalog::put(directory, state, &token, req).await,
-        ("GET", ["activity"]) => activity(state, &token, req).await,
+        ("GET", ["activity"]) => activity::list(state, &token.org_id, req).await,
+        ("GET", ["activity", "export"]) => activity::export(state, &token.org_id, req).await,
         ("GET", ["users", id, "assignment"]) => explain(directory, state, &token.org_id, id).await,
         ("GET", ["groups"]) => groups::list(directory, &token.org_id, req).await,
         ("GET", ["groups", id]) => groups::get(directory, &token.org_id, id).await,
@@ -378,18 +380,4 @@ where
         .map_err(store_error)?;
     info!(org = %org, enabled = body.enabled, "sync switched");
     Ok(ok(200, &json!(sync)))
-}
-
-async fn activity<S: SyncState>(
-    state: &S,
-    token: &StoredToken,
-    req: &HttpRequest,
-) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    let limit = limit(req)?;
-    let cursor = cursor(req, |c| (c.len() <= 512).then_some(c))?;
-    let (items, next) = state
-        .activity(&token.org_id, cursor, limit)
-        .await
-        .map_err(store_error)?;
-    Ok(ok(200, &json!({"items": items, "nextCursor": next})))
 }

@@ -10,7 +10,7 @@ use std::future::Future;
 use serde_json::Value;
 
 use crate::StoreError;
-use crate::activity::ActivityEntry;
+use crate::activity::{ActivityEntry, ActivityFilter};
 use crate::auth::StoredToken;
 use crate::directory::{DirectoryGroup, DirectoryStatus, DirectoryUser};
 use crate::fanout::FanOutTask;
@@ -448,10 +448,14 @@ pub trait SyncState: Sync {
         org: &OrgId,
         entry: &ActivityEntry,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Newest first; `before` is the last id of the previous page.
+    /// The entries `filter` wants, newest first; `before` is the cursor of
+    /// the previous page. A page may hold fewer than `limit` entries and
+    /// still have a next one (the adapter bounds how many it reads per
+    /// call); the next cursor is `None` at the end.
     fn activity(
         &self,
         org: &OrgId,
+        filter: &ActivityFilter,
         before: Option<&str>,
         limit: usize,
     ) -> impl Future<Output = Result<(Vec<ActivityEntry>, Option<String>), StoreError>> + Send;

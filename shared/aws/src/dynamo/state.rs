@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use user_sync_core::StoreError;
-use user_sync_core::activity::ActivityEntry;
+use user_sync_core::activity::{ActivityEntry, ActivityFilter};
 use user_sync_core::ids::{OrgId, UserId};
 use user_sync_core::ports::{SyncState, UserStates};
 use user_sync_core::state::{
@@ -28,6 +28,10 @@ fn status_condition(outcome: Outcome) -> &'static str {
         Outcome::Failure => "attribute_not_exists(pk) OR appliedGeneration <= :g",
     }
 }
+
+/// Entries a filtered history query reads per `Query`, and at most per call.
+const ACTIVITY_PAGE: usize = 200;
+const ACTIVITY_SCAN: usize = 2_000;
 
 /// The StateTable's sparse index of failed users.
 const FAILURES_INDEX: &str = "failures";
@@ -239,38 +243,75 @@ impl SyncState for StateTable {
     async fn activity(
         &self,
         org: &OrgId,
+        filter: &ActivityFilter,
         before: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<ActivityEntry>, Option<String>), StoreError> {
-        let mut q = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(activity_pk(org)))
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
-        if let Some(b) = before {
-            q = q.set_exclusive_start_key(Some(HashMap::from([
-                ("pk".to_owned(), s(activity_pk(org))),
-                ("sk".to_owned(), s(b)),
-            ])));
-        }
-        let out = q.send().await.map_err(map_sdk_error)?;
-        let entries = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|i| {
-                let a: ActivityItem = serde_dynamo::from_item(i).map_err(shape)?;
-                serde_json::from_str::<ActivityEntry>(&a.entry).map_err(json)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = match out.last_evaluated_key {
-            Some(k) if !k.is_empty() => entries.last().map(|e| e.id.clone()),
-            _ => None,
+        // the time range is a key range: ids start with the entry's time
+        // ("~" sorts after every id character, so `to` is inclusive)
+        let low = filter.from.clone();
+        let high = filter.to.as_ref().map(|t| format!("{t}~"));
+        let range = match (&low, &high) {
+            (None, None) => "pk = :pk",
+            (Some(_), None) => "pk = :pk AND sk >= :low",
+            (None, Some(_)) => "pk = :pk AND sk <= :high",
+            (Some(_), Some(_)) => "pk = :pk AND sk BETWEEN :low AND :high",
         };
-        Ok((entries, next))
+        let mut entries = Vec::new();
+        let mut start = before.map(str::to_owned);
+        let mut read = 0usize;
+        loop {
+            let page = if filter.is_time_only() {
+                limit - entries.len()
+            } else {
+                ACTIVITY_PAGE
+            };
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression(range)
+                .set_expression_attribute_values(Some(
+                    [
+                        (":pk", Some(activity_pk(org))),
+                        (":low", low.clone()),
+                        (":high", high.clone()),
+                    ]
+                    .into_iter()
+                    .filter_map(|(k, v)| v.map(|v| (k.to_owned(), s(v))))
+                    .collect(),
+                ))
+                .scan_index_forward(false)
+                .limit(i32::try_from(page).unwrap_or(i32::MAX));
+            if let Some(b) = &start {
+                q = q.set_exclusive_start_key(Some(HashMap::from([
+                    ("pk".to_owned(), s(activity_pk(org))),
+                    ("sk".to_owned(), s(b.clone())),
+                ])));
+            }
+            let out = q.send().await.map_err(map_sdk_error)?;
+            for item in out.items.unwrap_or_default() {
+                read += 1;
+                let a: ActivityItem = serde_dynamo::from_item(item).map_err(shape)?;
+                start = Some(a.sk.clone());
+                let entry: ActivityEntry = serde_json::from_str(&a.entry).map_err(json)?;
+                if filter.matches(&entry) {
+                    entries.push(entry);
+                    if entries.len() == limit {
+                        // more may follow: the cursor is this entry
+                        return Ok((entries, start));
+                    }
+                }
+            }
+            let more = out.last_evaluated_key.is_some_and(|k| !k.is_empty());
+            if !more {
+                return Ok((entries, None));
+            }
+            if read >= ACTIVITY_SCAN {
+                // a sparse filter: carry on from the last entry read
+                return Ok((entries, start));
+            }
+        }
     }
 
     async fn claim_email(&self, org: &OrgId, user: &UserId, key: &str) -> Result<(), StoreError> {

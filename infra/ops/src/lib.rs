@@ -109,3 +109,46 @@ pub async fn set_catalog(
     org.catalog = Some(catalog);
     store.update_org(&org).await
 }
+
+/// Longest token name (it is the activity actor of an admin token).
+pub const MAX_TOKEN_NAME: usize = 100;
+
+/// Issues a new token of `kind` for an organization, named `name` (an admin
+/// token's name is the actor of its changes in the activity history).
+/// Returns the token in plain text: it is shown once, only its hash is kept.
+pub async fn create_token(
+    store: &impl Organizations,
+    org_id: &OrgId,
+    kind: TokenKind,
+    name: &str,
+) -> Result<(String, String), StoreError> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > MAX_TOKEN_NAME
+        || name.chars().any(char::is_control)
+    {
+        return Err(StoreError::Invalid(format!(
+            "a token name is 1 to {MAX_TOKEN_NAME} characters on one line"
+        )));
+    }
+    if name == user_sync_core::activity::SYNC_USER {
+        return Err(StoreError::Invalid(
+            "\"Sync user\" is the pipeline's own name; pick another".into(),
+        ));
+    }
+    store.get_org(org_id).await?.ok_or(StoreError::NotFound)?;
+    let created = user_sync_core::time::format(time::OffsetDateTime::now_utc());
+    let token = issue(org_id, kind, name, random()?, created);
+    store.put_token(&token.stored).await?;
+    Ok((token.stored.token_id, token.plain))
+}
+
+/// Revokes a token at once; `NotFound` when the organization has none by
+/// that id.
+pub async fn revoke_token(
+    store: &impl Organizations,
+    org_id: &OrgId,
+    token_id: &str,
+) -> Result<(), StoreError> {
+    store.delete_token(org_id, token_id).await
+}

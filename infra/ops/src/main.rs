@@ -8,6 +8,11 @@
 //!                                    the share of users a rule change or sync-on may suspend unconfirmed
 //! ops set-catalog <org-id> <file.json | ->
 //!                                    what its rules may name: products (with seats), privileges, groups, templates
+//! ops token create <org-id> <admin|scim> <name>
+//!                                    a new token (shown once); an admin token's name is its activity actor
+//! ops token list <org-id>            the organization's tokens: id, kind, name, created (never secrets)
+//! ops token revoke <org-id> <token-id>
+//!                                    revokes it at once
 //! ops dlq redrive [--org <org-id>] [--class <failure-class>] [--user <user-id>] [--rate <per-second>]
 //!                                    move dead-lettered jobs and welcome emails back to their queues
 //! ```
@@ -20,10 +25,12 @@ use std::time::Duration;
 
 use user_sync_aws::dynamo::DirectoryTable;
 use user_sync_aws::redrive::{QueuePair, SqsDeadLetters};
+use user_sync_core::auth::TokenKind;
 use user_sync_core::ids::{OrgId, UserId};
+use user_sync_core::ports::Organizations;
 use user_sync_core::ports::{RedriveReport, RedriveSelection};
 
-const USAGE: &str = "usage: ops create-org <org-id> <name>\n       ops set-custom-attributes <org-id> <name,name,...>\n       ops set-guardrail <org-id> <percent>\n       ops set-catalog <org-id> <file.json | ->\n       ops dlq redrive [--org <org-id>] [--class <failure-class>] [--user <user-id>] [--rate <per-second>]\n\nenvironment: DIRECTORY_TABLE (organizations), JOBS_QUEUE_URL, JOBS_DLQ_URL, MAIL_QUEUE_URL, MAIL_DLQ_URL (dlq),\nAWS_ENDPOINT_URL / AWS_REGION / credentials as for any AWS tool";
+const USAGE: &str = "usage: ops create-org <org-id> <name>\n       ops set-custom-attributes <org-id> <name,name,...>\n       ops set-guardrail <org-id> <percent>\n       ops set-catalog <org-id> <file.json | ->\n       ops token create <org-id> <admin|scim> <name>\n       ops token list <org-id>\n       ops token revoke <org-id> <token-id>\n       ops dlq redrive [--org <org-id>] [--class <failure-class>] [--user <user-id>] [--rate <per-second>]\n\nenvironment: DIRECTORY_TABLE (organizations), JOBS_QUEUE_URL, JOBS_DLQ_URL, MAIL_QUEUE_URL, MAIL_DLQ_URL (dlq),\nAWS_ENDPOINT_URL / AWS_REGION / credentials as for any AWS tool";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -38,6 +45,9 @@ async fn main() -> ExitCode {
         ["set-custom-attributes", org, names] => set_custom_attributes(org, names).await,
         ["set-guardrail", org, percent] => set_guardrail(org, percent).await,
         ["set-catalog", org, file] => set_catalog(org, file).await,
+        ["token", "create", org, kind, name] => token_create(org, kind, name).await,
+        ["token", "list", org] => token_list(org).await,
+        ["token", "revoke", org, token_id] => token_revoke(org, token_id).await,
         ["dlq", "redrive", options @ ..] => redrive(options).await,
         _ => {
             eprintln!("{USAGE}");
@@ -185,6 +195,89 @@ async fn set_catalog(org: &str, file: &str) -> ExitCode {
         }
         Err(e) => {
             eprintln!("could not set the catalogue: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn token_create(org: &str, kind: &str, name: &str) -> ExitCode {
+    let kind = match kind {
+        "admin" => TokenKind::Admin,
+        "scim" => TokenKind::Scim,
+        _ => {
+            eprintln!("the token kind is admin or scim");
+            return ExitCode::from(2);
+        }
+    };
+    let (org_id, store) = match (org_id(org), directory().await) {
+        (Ok(o), Ok(s)) => (o, s),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    match ops::create_token(&store, &org_id, kind, name).await {
+        Ok((token_id, plain)) => {
+            #[allow(clippy::print_stdout)]
+            {
+                println!("token id: {token_id}");
+                println!("token:    {plain}");
+                println!("(shown once; only its hash is stored)");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(user_sync_core::StoreError::NotFound) => {
+            eprintln!("organization {org_id} does not exist");
+            ExitCode::from(1)
+        }
+        Err(user_sync_core::StoreError::Invalid(reason)) => {
+            eprintln!("{reason}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("could not create the token: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn token_list(org: &str) -> ExitCode {
+    let (org_id, store) = match (org_id(org), directory().await) {
+        (Ok(o), Ok(s)) => (o, s),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    match store.list_tokens(&org_id).await {
+        Ok(tokens) => {
+            #[allow(clippy::print_stdout)]
+            for t in tokens {
+                let kind = match t.kind {
+                    TokenKind::Admin => "admin",
+                    TokenKind::Scim => "scim",
+                };
+                println!("{}\t{kind}\t{}\t{}", t.token_id, t.created, t.name);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("could not list the tokens: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn token_revoke(org: &str, token_id: &str) -> ExitCode {
+    let (org_id, store) = match (org_id(org), directory().await) {
+        (Ok(o), Ok(s)) => (o, s),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    match ops::revoke_token(&store, &org_id, token_id).await {
+        Ok(()) => {
+            eprintln!("token {token_id} of organization {org_id} is revoked");
+            ExitCode::SUCCESS
+        }
+        Err(user_sync_core::StoreError::NotFound) => {
+            eprintln!("organization {org_id} has no token {token_id}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("could not revoke the token: {e}");
             ExitCode::from(1)
         }
     }

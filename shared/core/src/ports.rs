@@ -80,6 +80,17 @@ pub trait Organizations: Sync {
         org: &OrgId,
         token_id: &str,
     ) -> impl Future<Output = Result<Option<StoredToken>, StoreError>> + Send;
+    /// The organization's tokens (their hashes included; never shown).
+    fn list_tokens(
+        &self,
+        org: &OrgId,
+    ) -> impl Future<Output = Result<Vec<StoredToken>, StoreError>> + Send;
+    /// Revokes a token at once. MUST return `NotFound` when there is none.
+    fn delete_token(
+        &self,
+        org: &OrgId,
+        token_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// A stored user with the SCIM attributes it was sent.

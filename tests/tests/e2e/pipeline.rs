@@ -370,3 +370,90 @@ async fn scim_conflicts_and_bad_input_get_scim_errors() {
     assert_eq!(status, 400);
     assert_eq!(bad["scimType"], "invalidFilter");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_tokens_are_named_listed_and_revoked_at_once() {
+    use user_sync_core::auth::TokenKind;
+    use user_sync_core::ids::OrgId;
+    use user_sync_core::ports::Organizations;
+
+    let s = stack();
+    let org = new_org("tokens").await;
+    let org_id = OrgId::parse(&org.org_id).unwrap();
+    let store = user_sync_tests::directory().await;
+    let (token_id, alice) = ops::create_token(&store, &org_id, TokenKind::Admin, "Alice Admin")
+        .await
+        .unwrap();
+    assert!(alice.starts_with("us_admin_"));
+    for bad in ["", "Sync user", "two\nlines"] {
+        assert!(
+            ops::create_token(&store, &org_id, TokenKind::Admin, bad)
+                .await
+                .is_err(),
+            "{bad:?}"
+        );
+    }
+    let listed = eventually(
+        "the new token is listed",
+        Duration::from_secs(10),
+        || async {
+            let tokens = store.list_tokens(&org_id).await.unwrap();
+            tokens
+                .iter()
+                .any(|t| t.token_id == token_id)
+                .then_some(tokens)
+        },
+    )
+    .await;
+    assert_eq!(listed.len(), 3, "the organization's two tokens and Alice's");
+
+    // her changes carry her name
+    let c = Client::new();
+    let (status, _) = c
+        .send(
+            "PUT",
+            &format!("{}/sync", s.api_url),
+            Some(&alice),
+            Some(&json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = c
+        .send(
+            "PUT",
+            &format!("{}/catalog", s.api_url),
+            Some(&alice),
+            Some(&json!({"products": [{"id": "G2M", "name": "GoTo Meeting"}]})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, history) = c
+        .send(
+            "GET",
+            &format!("{}/activity?action=catalog_changed", s.api_url),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(history["items"][0]["actor"], "Alice Admin");
+
+    // revoked: refused at once; the organization's own admin token still works
+    ops::revoke_token(&store, &org_id, &token_id).await.unwrap();
+    let (status, _) = c
+        .send("GET", &format!("{}/rules", s.api_url), Some(&alice), None)
+        .await;
+    assert_eq!(status, 401);
+    let (status, _) = c
+        .send(
+            "GET",
+            &format!("{}/rules", s.api_url),
+            Some(&org.admin_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(matches!(
+        ops::revoke_token(&store, &org_id, &token_id).await,
+        Err(user_sync_core::StoreError::NotFound)
+    ));
+}

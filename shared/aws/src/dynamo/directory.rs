@@ -423,6 +423,8 @@ impl Organizations for DirectoryTable {
             name: t.name.clone(),
             secret_sha256: t.secret_sha256.clone(),
             created: t.created.clone(),
+            gsi1pk: Some(tokens_gsi(&t.org_id)),
+            gsi1sk: Some(t.token_id.clone()),
         };
         self.client
             .put_item()
@@ -443,14 +445,61 @@ impl Organizations for DirectoryTable {
             return Ok(None);
         };
         let t: TokenItem = from_item(item)?;
-        Ok(Some(StoredToken {
-            org_id: t.org_id,
-            token_id: t.token_id,
-            kind: t.kind,
-            name: t.name,
-            secret_sha256: t.secret_sha256,
-            created: t.created,
-        }))
+        Ok(Some(stored_token(t)))
+    }
+
+    async fn list_tokens(&self, org: &OrgId) -> Result<Vec<StoredToken>, StoreError> {
+        let mut tokens = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("gsi1")
+                .key_condition_expression("gsi1pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(tokens_gsi(org)))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(map_sdk_error)?;
+            for item in out.items.unwrap_or_default() {
+                tokens.push(stored_token(from_item(item)?));
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(tokens),
+            }
+        }
+    }
+
+    async fn delete_token(&self, org: &OrgId, token_id: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(token_pk(org, token_id)))
+            .key("sk", AttributeValue::S(sk::TOKEN.into()))
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await
+            .map_err(map_sdk_error);
+        match result {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict(_)) => Err(StoreError::NotFound),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn stored_token(t: TokenItem) -> StoredToken {
+    StoredToken {
+        org_id: t.org_id,
+        token_id: t.token_id,
+        kind: t.kind,
+        name: t.name,
+        secret_sha256: t.secret_sha256,
+        created: t.created,
     }
 }
 

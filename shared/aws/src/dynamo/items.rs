@@ -60,6 +60,9 @@ pub fn group_pk(org: &OrgId, group: &GroupId) -> String {
 pub fn groups_gsi(org: &OrgId) -> String {
     format!("{org}#GROUPS")
 }
+pub fn tokens_gsi(org: &OrgId) -> String {
+    format!("{org}#TOKENS")
+}
 pub fn config_pk(org: &OrgId) -> String {
     format!("{org}#CONFIG")
 }
@@ -367,6 +370,12 @@ pub struct TokenItem {
     pub name: String,
     pub secret_sha256: String,
     pub created: String,
+    /// `{org}#TOKENS` / the token id: an organization's tokens are listed
+    /// through gsi1 (without their secrets' hashes being of any use).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi1pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi1sk: Option<String>,
 }
 
 /// StateTable: a user's desired state (JSON) with its generation.

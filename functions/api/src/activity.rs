@@ -5,11 +5,12 @@ use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use serde_json::{Value, json};
 use user_sync_aws::http::{HttpRequest, response};
 use user_sync_core::activity::{Action, ActivityEntry, ActivityFilter, Subject, SubjectKind};
+use user_sync_core::auth::StoredToken;
 use user_sync_core::ids::{OrgId, RuleId, UserId};
-use user_sync_core::ports::SyncState;
+use user_sync_core::ports::{Organizations, SyncState};
 use user_sync_core::state::{FailureClass, Outcome};
 
-use crate::routes::{ApiError, cursor, limit};
+use crate::routes::{ApiError, cursor, limit, now, parse_body, store_error};
 
 /// Entries one export response carries at most; `Next-Cursor` continues.
 pub const EXPORT_MAX: usize = 10_000;
@@ -101,18 +102,43 @@ fn history_cursor(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
     cursor(req, |c| (c.len() <= 512 && !c.contains('\n')).then_some(c))
 }
 
+/// The filter the query asks for, never older than the organization's own
+/// retention (entries past it may not have expired yet).
+async fn retained<D: Organizations>(
+    directory: &D,
+    org: &OrgId,
+    req: &HttpRequest,
+) -> Result<ActivityFilter, ApiError> {
+    let mut f = filter(req)?;
+    let days = directory
+        .get_org(org)
+        .await
+        .map_err(store_error)?
+        .and_then(|o| o.activity_retention_days);
+    if let Some(days) = days {
+        let oldest = user_sync_core::time::format(
+            time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days)),
+        );
+        if f.from.as_ref().is_none_or(|from| *from < oldest) {
+            f.from = Some(oldest);
+        }
+    }
+    Ok(f)
+}
+
 /// `GET /activity`.
-pub async fn list<S: SyncState>(
+pub async fn list<D: Organizations, S: SyncState>(
+    directory: &D,
     state: &S,
     org: &OrgId,
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    let filter = filter(req)?;
+    let filter = retained(directory, org, req).await?;
     let limit = limit(req)?;
     let (items, next) = state
         .activity(org, &filter, history_cursor(req)?, limit)
         .await
-        .map_err(crate::routes::store_error)?;
+        .map_err(store_error)?;
     Ok(response(
         200,
         "application/json",
@@ -175,7 +201,8 @@ fn csv_line(e: &ActivityEntry) -> String {
 /// `GET /activity/export?format=csv|jsonl&from=&to=&...`: up to
 /// [`EXPORT_MAX`] entries (or about 4 MB), newest first; `Next-Cursor` names where the next
 /// request (with `cursor=`) carries on.
-pub async fn export<S: SyncState>(
+pub async fn export<D: Organizations, S: SyncState>(
+    directory: &D,
     state: &S,
     org: &OrgId,
     req: &HttpRequest,
@@ -185,7 +212,7 @@ pub async fn export<S: SyncState>(
         Some("jsonl") => false,
         _ => return Err(invalid("format: csv or jsonl")),
     };
-    let filter = filter(req)?;
+    let filter = retained(directory, org, req).await?;
     let mut cursor = history_cursor(req)?.map(str::to_owned);
     let mut body = if csv {
         CSV_HEADER.to_owned()
@@ -202,7 +229,7 @@ pub async fn export<S: SyncState>(
                 EXPORT_PAGE.min(EXPORT_MAX - count),
             )
             .await
-            .map_err(crate::routes::store_error)?;
+            .map_err(store_error)?;
         count += entries.len();
         for e in &entries {
             if csv {
@@ -230,6 +257,87 @@ pub async fn export<S: SyncState>(
         headers.push(("next-cursor", c.clone()));
     }
     Ok(response(200, content_type, body, &headers))
+}
+
+/// Longest retention an organization may set (10 years).
+pub const MAX_RETENTION_DAYS: u32 = 3_650;
+
+/// `GET /activity/settings`: how long the history is kept (`null`: the
+/// stack's default).
+pub async fn settings<D: Organizations>(
+    directory: &D,
+    org: &OrgId,
+) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    let org = directory
+        .get_org(org)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::new(404, "not_found", "the organization does not exist"))?;
+    Ok(response(
+        200,
+        "application/json",
+        json!({"retentionDays": org.activity_retention_days}).to_string(),
+        &[],
+    ))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SettingsBody {
+    retention_days: Option<u32>,
+}
+
+/// `PUT /activity/settings` with `{"retentionDays": 90}` (or `null` for the
+/// stack's default). Entries written from then on expire after it; reads
+/// stop at it at once.
+pub async fn put_settings<D: Organizations, S: SyncState>(
+    directory: &D,
+    state: &S,
+    token: &StoredToken,
+    req: &HttpRequest,
+) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    let body: SettingsBody = parse_body(req)?;
+    if body
+        .retention_days
+        .is_some_and(|d| !(1..=MAX_RETENTION_DAYS).contains(&d))
+    {
+        return Err(ApiError::new(
+            422,
+            "invalid_settings",
+            format!("retentionDays: 1 to {MAX_RETENTION_DAYS}, or null for the default"),
+        ));
+    }
+    let org_id = &token.org_id;
+    let mut org = directory
+        .get_org(org_id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::new(404, "not_found", "the organization does not exist"))?;
+    org.activity_retention_days = body.retention_days;
+    directory.update_org(&org).await.map_err(store_error)?;
+    let at = now();
+    let mut entry = ActivityEntry::new(
+        at.clone(),
+        &format!("retention#{at}"),
+        &token.name,
+        Action::RetentionChanged,
+        Subject {
+            kind: SubjectKind::Sync,
+            id: "activity".into(),
+        },
+        Outcome::Success,
+    );
+    entry.details = json!({"retentionDays": body.retention_days});
+    state
+        .append_activity(org_id, &entry)
+        .await
+        .map_err(store_error)?;
+    Ok(response(
+        200,
+        "application/json",
+        json!({"retentionDays": body.retention_days}).to_string(),
+        &[],
+    ))
 }
 
 #[cfg(test)]

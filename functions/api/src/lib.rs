@@ -95,8 +95,9 @@ impl Deps {
     pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Result<Self, lambda_runtime::Error> {
         let ddb = aws_sdk_dynamodb::Client::new(sdk);
         Ok(Self {
-            directory: DirectoryTable::new(ddb.clone(), config.directory_table),
-            state: StateTable::new(ddb, config.state_table, config.activity_retention_days),
+            directory: DirectoryTable::new(ddb.clone(), config.directory_table.clone()),
+            state: StateTable::new(ddb, config.state_table, config.activity_retention_days)
+                .with_org_retention(config.directory_table),
             product_api: HttpProductApi::new(
                 &config.product_api_url,
                 config.product_api_key,

@@ -269,8 +269,14 @@ where
         ("POST", ["sync", "retry"]) => failures::retry(state, dead_letters, &token, req).await,
         ("GET", ["catalog"]) => catalog::get(directory, &token).await,
         ("PUT", ["catalog"]) => catalog::put(directory, state, &token, req).await,
-        ("GET", ["activity"]) => activity::list(state, &token.org_id, req).await,
-        ("GET", ["activity", "export"]) => activity::export(state, &token.org_id, req).await,
+        ("GET", ["activity"]) => activity::list(directory, state, &token.org_id, req).await,
+        ("GET", ["activity", "export"]) => {
+            activity::export(directory, state, &token.org_id, req).await
+        }
+        ("GET", ["activity", "settings"]) => activity::settings(directory, &token.org_id).await,
+        ("PUT", ["activity", "settings"]) => {
+            activity::put_settings(directory, state, &token, req).await
+        }
         ("GET", ["users", id, "assignment"]) => explain(directory, state, &token.org_id, id).await,
         ("GET", ["groups"]) => groups::list(directory, &token.org_id, req).await,
         ("GET", ["groups", id]) => groups::get(directory, &token.org_id, id).await,

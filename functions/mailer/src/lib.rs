@@ -64,8 +64,9 @@ impl Deps {
     pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Self {
         let ddb = aws_sdk_dynamodb::Client::new(sdk);
         Self {
-            directory: DirectoryTable::new(ddb.clone(), config.directory_table),
-            state: StateTable::new(ddb, config.state_table, config.activity_retention_days),
+            directory: DirectoryTable::new(ddb.clone(), config.directory_table.clone()),
+            state: StateTable::new(ddb, config.state_table, config.activity_retention_days)
+                .with_org_retention(config.directory_table),
             ses: SesMailer::new(aws_sdk_sesv2::Client::new(sdk), config.mail_from),
             dead_letters: SqsMailQueue::new(
                 aws_sdk_sqs::Client::new(sdk),

@@ -19,6 +19,7 @@ pub use reconcile::{MAX_BACKOFF_SECONDS, Retry, Worker, handle_record};
 #[derive(Clone)]
 pub struct Config {
     pub state_table: String,
+    pub directory_table: String,
     pub jobs_queue_url: String,
     pub jobs_dlq_url: String,
     pub mail_queue_url: String,
@@ -43,6 +44,7 @@ impl Config {
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Ok(Self {
             state_table: required(get, "STATE_TABLE")?,
+            directory_table: required(get, "DIRECTORY_TABLE")?,
             jobs_queue_url: required(get, "JOBS_QUEUE_URL")?,
             jobs_dlq_url: required(get, "JOBS_DLQ_URL")?,
             mail_queue_url: required(get, "MAIL_QUEUE_URL")?,
@@ -81,7 +83,8 @@ impl Deps {
                 aws_sdk_dynamodb::Client::new(sdk),
                 config.state_table,
                 config.activity_retention_days,
-            ),
+            )
+            .with_org_retention(config.directory_table),
             jobs: SqsJobQueue::new(sqs.clone(), config.jobs_queue_url, config.jobs_dlq_url),
             mail: SqsMailQueue::new(sqs, config.mail_queue_url, None),
             product_api: HttpProductApi::new(

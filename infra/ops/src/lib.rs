@@ -44,6 +44,7 @@ pub async fn create_organization(
             created: created.clone(),
             custom_attributes: Vec::new(),
             suspension_guardrail_percent: user_sync_core::ports::DEFAULT_GUARDRAIL_PERCENT,
+            activity_retention_days: None,
             catalog: None,
         })
         .await?;

@@ -30,6 +30,8 @@ pub enum Action {
     TemplateDeleted,
     /// An admin replaced the organization's catalogue.
     CatalogChanged,
+    /// An admin changed how long the activity history is kept.
+    RetentionChanged,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -37,6 +37,10 @@ pub struct Organization {
     /// the organization's users (in percent) needs `"confirm": true`.
     #[serde(default = "default_guardrail_percent")]
     pub suspension_guardrail_percent: u8,
+    /// Days the activity history is kept; `None`: the stack's default
+    /// (`ActivityRetentionDays`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_retention_days: Option<u32>,
     /// What rules may name; `None`: not configured, rules are not checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalog: Option<crate::catalog::Catalog>,

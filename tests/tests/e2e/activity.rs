@@ -140,3 +140,83 @@ async fn the_history_is_filtered_paged_and_exported() {
     let r = a.api("GET", "/activity/export", None, &[]).await;
     assert_eq!(r.status, 400, "{}", r.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organizations_retention_sets_the_ttl_and_bounds_what_is_shown() {
+    use user_sync_aws::dynamo::StateTable;
+    use user_sync_core::activity::{Action, ActivityEntry, Subject, SubjectKind};
+    use user_sync_core::ids::OrgId;
+    use user_sync_core::ports::SyncState;
+    use user_sync_core::state::Outcome;
+    use user_sync_tests::{sdk_config, stack};
+
+    let a = Admin::new("retention").await;
+    // before anything of this organization was written (and cached)
+    for (body, status) in [
+        (json!({"retentionDays": 0}), 422),
+        (json!({"retentionDays": 30, "days": 1}), 400),
+        (json!({"retentionDays": 30}), 200),
+    ] {
+        let r = a
+            .api("PUT", "/activity/settings", Some(body.clone()), &[])
+            .await;
+        assert_eq!(r.status, status, "{body}: {}", r.body);
+    }
+    let got = a.api("GET", "/activity/settings", None, &[]).await;
+    assert_eq!(got.body, json!({"retentionDays": 30}));
+
+    // what is written from now on expires after 30 days
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    let items = ddb
+        .query()
+        .table_name(&stack().state_table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("{}#ACTIVITY", a.org.org_id)),
+        )
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap();
+    assert_eq!(items.len(), 1, "the settings change itself");
+    let expires: i64 = items[0]["expiresAt"].as_n().unwrap().parse().unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let days = (expires - now) as f64 / 86_400.0;
+    assert!((29.9..=30.0).contains(&days), "{days} days");
+
+    // an entry older than the retention is not shown, even before it expires
+    let state = StateTable::new(ddb, stack().state_table.clone(), 365);
+    let old_at =
+        user_sync_core::time::format(time::OffsetDateTime::now_utc() - time::Duration::days(40));
+    let old = ActivityEntry::new(
+        old_at,
+        "old",
+        "Sync user",
+        Action::AccountCreated,
+        Subject {
+            kind: SubjectKind::User,
+            id: "u-old".into(),
+        },
+        Outcome::Success,
+    );
+    let org = OrgId::parse(&a.org.org_id).unwrap();
+    state.append_activity(&org, &old).await.unwrap();
+    let shown = a.api("GET", "/activity", None, &[]).await;
+    assert_eq!(actions(&shown.body), ["retention_changed"]);
+    let r = a
+        .api(
+            "PUT",
+            "/activity/settings",
+            Some(json!({"retentionDays": null})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let shown = a.api("GET", "/activity", None, &[]).await;
+    assert_eq!(
+        actions(&shown.body),
+        ["retention_changed", "retention_changed", "account_created"]
+    );
+}

@@ -404,6 +404,7 @@ impl Organizations for DirectoryTable {
             suspension_guardrail_percent: o
                 .suspension_guardrail_percent
                 .unwrap_or(DEFAULT_GUARDRAIL_PERCENT),
+            activity_retention_days: o.activity_retention_days,
             catalog: o
                 .catalog
                 .as_deref()
@@ -897,6 +898,7 @@ fn org_item(org: &Organization) -> Result<OrgItem, StoreError> {
         created: org.created.clone(),
         custom_attributes: org.custom_attributes.clone(),
         suspension_guardrail_percent: Some(org.suspension_guardrail_percent),
+        activity_retention_days: org.activity_retention_days,
         catalog: org
             .catalog
             .as_ref()

@@ -354,6 +354,8 @@ pub struct OrgItem {
     pub custom_attributes: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspension_guardrail_percent: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_retention_days: Option<u32>,
     /// The catalogue as JSON text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalog: Option<String>,

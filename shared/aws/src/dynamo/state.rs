@@ -1,6 +1,8 @@
 //! StateTable: desired state, sync status, activity, email claims.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
@@ -36,12 +38,28 @@ const ACTIVITY_SCAN: usize = 2_000;
 /// The StateTable's sparse index of failed users.
 const FAILURES_INDEX: &str = "failures";
 
+/// How long an organization's own retention setting is trusted before it is
+/// read again.
+const RETENTION_CACHE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Where an organization's own activity retention is read (DirectoryTable's
+/// organization item), with what was read lately.
+#[derive(Debug, Clone)]
+struct OrgRetention {
+    directory_table: String,
+    cache: Arc<Mutex<RetentionCache>>,
+}
+
+/// Organization → its own retention (`None`: the default) and when it was read.
+type RetentionCache = HashMap<OrgId, (Option<u32>, Instant)>;
+
 /// The StateTable adapter.
 #[derive(Debug, Clone)]
 pub struct StateTable {
     client: Client,
     table: String,
     activity_retention_days: u32,
+    org_retention: Option<OrgRetention>,
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -62,7 +80,65 @@ impl StateTable {
             client,
             table: table.into(),
             activity_retention_days,
+            org_retention: None,
         }
+    }
+
+    /// Keeps activity entries for the organization's own retention when it
+    /// has one (read from `directory_table`, cached for 5 minutes), else for
+    /// the default given to [`StateTable::new`].
+    #[must_use]
+    pub fn with_org_retention(mut self, directory_table: impl Into<String>) -> Self {
+        self.org_retention = Some(OrgRetention {
+            directory_table: directory_table.into(),
+            cache: Arc::new(Mutex::new(HashMap::new())),
+        });
+        self
+    }
+
+    /// Days an entry of `org` written now is kept. A failed read falls back
+    /// to the default: the entry is written either way.
+    async fn retention_days(&self, org: &OrgId) -> u32 {
+        let Some(source) = &self.org_retention else {
+            return self.activity_retention_days;
+        };
+        let cached = source
+            .cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(org).copied())
+            .filter(|(_, at)| at.elapsed() < RETENTION_CACHE);
+        let own = match cached {
+            Some((days, _)) => days,
+            None => {
+                let read = self
+                    .client
+                    .get_item()
+                    .table_name(&source.directory_table)
+                    .key("pk", s(org_pk(org)))
+                    .key("sk", s(sk::ORG))
+                    .projection_expression("activityRetentionDays")
+                    .send()
+                    .await;
+                match read {
+                    Ok(out) => {
+                        let days = out
+                            .item
+                            .and_then(|i| i.get("activityRetentionDays").cloned())
+                            .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()));
+                        if let Ok(mut c) = source.cache.lock() {
+                            c.insert(org.clone(), (days, Instant::now()));
+                        }
+                        days
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read the organization's retention; the default applies");
+                        None
+                    }
+                }
+            }
+        };
+        own.unwrap_or(self.activity_retention_days)
     }
 
     fn status_item(
@@ -85,7 +161,8 @@ impl StateTable {
         })
     }
 
-    fn activity_item(&self, org: &OrgId, entry: &ActivityEntry) -> Result<Item, StoreError> {
+    async fn activity_item(&self, org: &OrgId, entry: &ActivityEntry) -> Result<Item, StoreError> {
+        let days = self.retention_days(org).await;
         let at = user_sync_core::time::parse(&entry.at)
             .map(|t| t.unix_timestamp())
             .unwrap_or_else(|| time::OffsetDateTime::now_utc().unix_timestamp());
@@ -93,7 +170,7 @@ impl StateTable {
             pk: activity_pk(org),
             sk: entry.id.clone(),
             entry: serde_json::to_string(entry).map_err(json)?,
-            expires_at: at + i64::from(self.activity_retention_days) * SECONDS_PER_DAY,
+            expires_at: at + i64::from(days) * SECONDS_PER_DAY,
         })
     }
 }
@@ -216,7 +293,7 @@ impl SyncState for StateTable {
             .map_err(StoreError::permanent)?;
         let put_entry = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(self.activity_item(org, entry)?))
+            .set_item(Some(self.activity_item(org, entry).await?))
             .build()
             .map_err(StoreError::permanent)?;
         self.client
@@ -233,7 +310,7 @@ impl SyncState for StateTable {
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(self.activity_item(org, entry)?))
+            .set_item(Some(self.activity_item(org, entry).await?))
             .send()
             .await
             .map_err(map_sdk_error)?;

@@ -288,18 +288,26 @@ impl Client {
             .await
             .unwrap_or_else(|e| panic!("request to {url} failed: {e}"));
         let status = resp.status().as_u16();
-        let etag = resp
-            .headers()
-            .get("etag")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let etag = header("etag");
+        let content_type = header("content-type");
         let text = resp.text().await.unwrap_or_default();
         let body = if text.is_empty() {
             Value::Null
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        Answer { status, body, etag }
+        Answer {
+            status,
+            body,
+            etag,
+            content_type,
+        }
     }
 }
 
@@ -309,6 +317,7 @@ pub struct Answer {
     pub status: u16,
     pub body: Value,
     pub etag: Option<String>,
+    pub content_type: Option<String>,
 }
 
 /// Percent-encodes a query value (a SCIM filter).

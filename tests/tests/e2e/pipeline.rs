@@ -457,3 +457,77 @@ async fn admin_tokens_are_named_listed_and_revoked_at_once() {
         Err(user_sync_core::StoreError::NotFound)
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_api_errors_are_problem_details() {
+    let s = stack();
+    let org = new_org("problems").await;
+    let c = Client::new();
+    let call = |method: &'static str, path: &'static str, body: Option<Value>| {
+        let c = &c;
+        let token = org.admin_token.clone();
+        async move {
+            c.request(
+                method,
+                &format!("{}{path}", s.api_url),
+                Some(&token),
+                body.as_ref(),
+                &[],
+            )
+            .await
+        }
+    };
+    let cases = [
+        // over the size cap
+        (
+            call(
+                "POST",
+                "/rules",
+                Some(json!({"description": "x".repeat(70 * 1024)})),
+            )
+            .await,
+            413,
+            "payload_too_large",
+        ),
+        // an unknown field, named
+        (
+            call(
+                "PUT",
+                "/sync",
+                Some(json!({"enabled": true, "force": true})),
+            )
+            .await,
+            400,
+            "invalid_body",
+        ),
+        (call("GET", "/nowhere", None).await, 404, "not_found"),
+        (
+            call("POST", "/groups", Some(json!({"displayName": "x"}))).await,
+            405,
+            "read_only",
+        ),
+    ];
+    for (a, status, code) in cases {
+        assert_eq!(a.status, status, "{}", a.body);
+        assert_eq!(
+            a.content_type.as_deref(),
+            Some("application/problem+json"),
+            "{code}"
+        );
+        assert_eq!(a.body["type"], format!("urn:user-sync:problem:{code}"));
+        assert_eq!(a.body["status"], status);
+        assert!(a.body["title"].as_str().is_some_and(|t| !t.is_empty()));
+        assert!(a.body["detail"].as_str().is_some_and(|t| !t.is_empty()));
+    }
+    let unknown = call(
+        "PUT",
+        "/sync",
+        Some(json!({"enabled": true, "force": true})),
+    )
+    .await;
+    assert!(
+        unknown.body["detail"].as_str().unwrap().contains("force"),
+        "{}",
+        unknown.body
+    );
+}

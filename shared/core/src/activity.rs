@@ -28,6 +28,8 @@ pub enum Action {
     TemplateCreated,
     TemplateUpdated,
     TemplateDeleted,
+    /// An admin changed the custom SCIM attributes the organization captures.
+    CustomAttributesChanged,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +39,8 @@ pub enum SubjectKind {
     Rule,
     Sync,
     Template,
+    /// The organization's own settings.
+    Organization,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,7 +3,8 @@
 //! sync, and the last change the pipeline processed. Only this
 //! organization's items are read (never the shared queues' depths).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -13,16 +14,40 @@ use user_sync_core::ports::{Directory, SyncState};
 use user_sync_core::progress::SyncCounts;
 use user_sync_core::state::{Failure, FailureClass};
 
-use crate::routes::{ApiError, store_error};
+use crate::routes::{ApiError, now, store_error};
 
 /// Users counted one by one at most; beyond, `"exact": false`.
 pub const EXACT_UP_TO: u64 = 20_000;
 /// Longest the count may take (API Gateway answers within 30 s).
 const COUNT_BUDGET: Duration = Duration::from_secs(15);
 /// Users listed per read of the directory.
-const PAGE: usize = 1_000;
+const PAGE: usize = 2_500;
 /// Activity entries looked at for the pipeline's newest one.
 const ACTIVITY_LOOKBACK: usize = 50;
+/// A count that took longer than this (a large organization) is reused by
+/// this function instance for [`REUSE_FOR`]: an admin console polling
+/// `GET /sync` then reads every user's state once a minute, not at every
+/// poll. Smaller organizations are counted afresh every time.
+const SLOW_COUNT: Duration = Duration::from_secs(1);
+const REUSE_FOR: Duration = Duration::from_secs(60);
+
+/// Recent slow counts, by organization: when they were made, and the answer.
+static RECENT: Mutex<BTreeMap<OrgId, (Instant, Value)>> = Mutex::new(BTreeMap::new());
+
+fn recent(org: &OrgId) -> Option<Value> {
+    let recent = RECENT.lock().ok()?;
+    recent
+        .get(org)
+        .filter(|(at, _)| at.elapsed() < REUSE_FOR)
+        .map(|(_, v)| v.clone())
+}
+
+fn remember(org: &OrgId, value: &Value) {
+    if let Ok(mut recent) = RECENT.lock() {
+        recent.retain(|_, (at, _)| at.elapsed() < REUSE_FOR);
+        recent.insert(org.clone(), (Instant::now(), value.clone()));
+    }
+}
 
 /// The `progress` object of `GET /sync`.
 pub async fn progress<D: Directory, S: SyncState>(
@@ -30,7 +55,11 @@ pub async fn progress<D: Directory, S: SyncState>(
     state: &S,
     org: &OrgId,
 ) -> Result<Value, ApiError> {
+    if let Some(v) = recent(org) {
+        return Ok(v);
+    }
     let started = Instant::now();
+    let counted_at = now();
     let failures = state.failure_counts(org).await.map_err(store_error)?;
     let email_failed = email_failed_users(state, org).await?;
     let mut counts = SyncCounts::default();
@@ -84,7 +113,8 @@ pub async fn progress<D: Directory, S: SyncState>(
         .iter()
         .find(|e| e.actor == SYNC_USER)
         .map(|e| json!({"at": e.at, "action": e.action}));
-    Ok(json!({
+    let progress = json!({
+        "countedAt": counted_at,
         "total": total,
         "counted": counts.users,
         "exact": exact,
@@ -97,7 +127,11 @@ pub async fn progress<D: Directory, S: SyncState>(
         "jobsInFlight": counts.pending,
         "deadLettered": counts.dead_lettered,
         "lastChangeProcessed": last,
-    }))
+    });
+    if started.elapsed() > SLOW_COUNT {
+        remember(org, &progress);
+    }
+    Ok(progress)
 }
 
 /// The users with a welcome-email failure, from the failures index (at most

@@ -11,3 +11,4 @@ mod pipeline;
 mod rules;
 mod scim;
 mod templates;
+mod users;

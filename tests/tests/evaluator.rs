@@ -259,6 +259,7 @@ impl World {
             failure: None,
             attempts: 1,
             at: "2026-11-22T09:00:00Z".into(),
+            dead_lettered: false,
         };
         let entry = user_sync_core::activity::ActivityEntry::new(
             "2026-11-22T09:00:00Z".into(),

@@ -5,6 +5,8 @@
 //! user whose desired state changed.
 //!
 //! A test binary of its own, with a stack of its own. It prints the times.
+//! An ignored measurement times `GET /sync` (it counts every user's sync
+//! status) and `GET /users` for an organization of 10,000 users.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -260,4 +262,193 @@ async fn count(sqs: &aws_sdk_sqs::Client, url: &str) -> usize {
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// Writes StateTable items as the evaluator and the worker store them, 25
+/// per `BatchWriteItem`.
+async fn put_state_items(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    items: Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>,
+) {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    for chunk in items.chunks(25) {
+        let requests = chunk
+            .iter()
+            .map(|item| {
+                let put = PutRequest::builder()
+                    .set_item(Some(item.clone()))
+                    .build()
+                    .unwrap();
+                WriteRequest::builder().put_request(put).build()
+            })
+            .collect();
+        let out = ddb
+            .batch_write_item()
+            .request_items(table, requests)
+            .send()
+            .await
+            .unwrap();
+        assert!(out.unprocessed_items.is_none_or(|m| m.is_empty()));
+    }
+}
+
+/// How long `GET /sync` (its progress counts every user) and a filtered
+/// `GET /users` take for an organization of 10,000 users: half in sync, a
+/// quarter pending, an eighth out of licenses, the rest never synced.
+/// Ignored: a measurement, run with
+/// `cargo test -p user-sync-tests --test fan_out -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement of 10,000 users; run it on its own"]
+#[allow(clippy::print_stdout)]
+async fn sync_progress_of_ten_thousand_users_answers_in_time() {
+    use user_sync_aws::dynamo::items::{
+        DesiredItem, StatusItem, failure_prefix, failures_pk, user_pk,
+    };
+    use user_sync_core::rules::effective_assignment;
+    use user_sync_core::state::{DesiredState, Failure, FailureClass, Outcome, SyncStatus};
+
+    let s = stack_pausing(&["WorkerFunction"]);
+    let org = new_org("progress").await;
+    let org_id = OrgId::parse(&org.org_id).unwrap();
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    let started = Instant::now();
+    let (status, g) = Client::new()
+        .send(
+            "POST",
+            &format!("{}/Groups", s.scim_url),
+            Some(&org.scim_token),
+            Some(&json!({"displayName": "Everyone"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{g}");
+    let group = GroupId::parse(g["id"].as_str().unwrap()).unwrap();
+    let ids = seed(&org_id, &group).await;
+    let facts = DirectoryUser {
+        id: ids[0].clone(),
+        user_name: "x@example.com".into(),
+        external_id: None,
+        active: true,
+        deleted: false,
+        given_name: None,
+        family_name: None,
+        email: Some("x@example.com".into()),
+        locale: None,
+        created: String::new(),
+        last_modified: String::new(),
+        version: 1,
+    }
+    .facts();
+    let assignment = effective_assignment(facts.status, &Default::default(), &[]);
+    let desired = serde_json::to_string(&DesiredState {
+        generation: 1,
+        facts,
+        assignment,
+        updated_at: "2026-11-22T00:00:00.000Z".into(),
+        cause: None,
+    })
+    .unwrap();
+    let licenses = Failure {
+        class: FailureClass::OutOfLicenses,
+        product: Some("G2W".into()),
+    };
+    let mut items = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        // 0..4 in sync, 4..6 pending, 6 failed, 7 never synced
+        let kind = i % 8;
+        if kind == 7 {
+            continue;
+        }
+        items.push(
+            serde_dynamo::to_item(DesiredItem {
+                pk: user_pk(&org_id, id),
+                sk: "DESIRED".into(),
+                generation: 1,
+                state: desired.clone(),
+            })
+            .unwrap(),
+        );
+        let status = match kind {
+            0..4 => Some((1, None)),
+            6 => Some((0, Some(licenses.clone()))),
+            _ => None,
+        };
+        if let Some((applied, failure)) = status {
+            let st = SyncStatus {
+                applied_generation: applied,
+                last_outcome: if failure.is_some() {
+                    Outcome::Failure
+                } else {
+                    Outcome::Success
+                },
+                failure: failure.clone(),
+                attempts: 1,
+                at: "2026-11-22T00:00:00.000Z".into(),
+                dead_lettered: failure.is_some(),
+            };
+            items.push(
+                serde_dynamo::to_item(StatusItem {
+                    pk: user_pk(&org_id, id),
+                    sk: "STATUS".into(),
+                    applied_generation: applied,
+                    status: serde_json::to_string(&st).unwrap(),
+                    failure_pk: failure.as_ref().map(|_| failures_pk(&org_id)),
+                    failure_sk: failure
+                        .as_ref()
+                        .map(|f| format!("{}{id}", failure_prefix(f))),
+                })
+                .unwrap(),
+            );
+        }
+    }
+    put_state_items(&ddb, &s.state_table, items).await;
+    println!(
+        "seeded {MEMBERS} users and their states in {:.1?}",
+        started.elapsed()
+    );
+
+    let c = Client::new();
+    let get = |path: String| {
+        let c = &c;
+        let token = org.admin_token.clone();
+        async move {
+            let started = Instant::now();
+            let (status, body) = c.send("GET", &path, Some(&token), None).await;
+            assert_eq!(status, 200, "{body}");
+            (body, started.elapsed())
+        }
+    };
+    // the second answer reuses the first count (a large organization's
+    // count is reused for a minute)
+    let mut counted_at = Vec::new();
+    for _ in 0..2 {
+        let (body, took) = get(format!("{}/sync", s.api_url)).await;
+        let p = &body["progress"];
+        println!("GET /sync with {MEMBERS} users: {took:.1?}: {p}");
+        counted_at.push(p["countedAt"].clone());
+        assert_eq!(p["exact"], true);
+        assert_eq!(p["total"], MEMBERS);
+        assert_eq!(p["inSync"], MEMBERS / 2);
+        assert_eq!(p["pending"], MEMBERS / 4);
+        assert_eq!(p["failed"], MEMBERS / 8);
+        assert_eq!(p["notSynced"], MEMBERS / 8);
+        assert_eq!(p["deadLettered"], MEMBERS / 8);
+        assert!(took < Duration::from_secs(20), "GET /sync took {took:?}");
+    }
+    assert_eq!(counted_at[0], counted_at[1]);
+    let (body, took) = get(format!("{}/users?limit=200", s.api_url)).await;
+    println!("GET /users?limit=200: {took:.1?}");
+    assert_eq!(body["items"].as_array().unwrap().len(), 200);
+    let (body, took) = get(format!("{}/users?status=failed&limit=200", s.api_url)).await;
+    println!(
+        "GET /users?status=failed&limit=200: {} users in {took:.1?}",
+        body["items"].as_array().unwrap().len()
+    );
+    let (body, took) = get(format!(
+        "{}/users?failureClass=out_of_licenses&limit=200",
+        s.api_url
+    ))
+    .await;
+    println!("GET /users?failureClass=out_of_licenses&limit=200: {took:.1?}");
+    assert_eq!(body["items"].as_array().unwrap().len(), 200);
 }

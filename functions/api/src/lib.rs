@@ -1,18 +1,22 @@
 //! The admin API (`/api/v1/...`): rules (with preview and the
-//! mass-suspension guardrail), sync on/off, explain, welcome-email
-//! templates, activity history.
+//! mass-suspension guardrail), sync on/off and progress, explain, users and
+//! their sync status, custom attributes, welcome-email templates, activity
+//! history.
 //! Authenticated by the organization's admin token.
 
 mod activity;
 mod catalog;
+mod custom_attributes;
 mod explain;
 mod failures;
 mod groups;
 mod guardrail;
 mod preview;
+mod progress;
 mod routes;
 mod rules;
 mod templates;
+mod users;
 
 use std::time::Duration;
 

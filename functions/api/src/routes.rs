@@ -18,12 +18,15 @@ use user_sync_core::state::Outcome;
 use crate::PREFIX;
 use crate::activity;
 use crate::catalog;
+use crate::custom_attributes;
 use crate::explain::explain;
 use crate::failures;
 use crate::groups;
 use crate::guardrail;
+use crate::progress;
 use crate::rules::Ctx;
 use crate::templates;
+use crate::users;
 
 /// Attempts when a rule changed while sync was being switched.
 const WRITE_ATTEMPTS: usize = 3;
@@ -255,9 +258,11 @@ where
                     })
                 })
                 .collect();
+            let progress = progress::progress(directory, state, &token.org_id).await?;
             let mut body = json!(sync);
             if let Some(o) = body.as_object_mut() {
                 o.insert("fanOuts".into(), json!(running));
+                o.insert("progress".into(), progress);
             }
             Ok(ok(200, &body))
         }
@@ -278,6 +283,12 @@ where
             activity::put_settings(directory, state, &token, req).await
         }
         ("GET", ["users", id, "assignment"]) => explain(directory, state, &token.org_id, id).await,
+        ("GET", ["users"]) => users::list(directory, state, &token.org_id, req).await,
+        ("GET", ["users", id]) => users::get(directory, state, &token.org_id, id).await,
+        ("GET", ["custom-attributes"]) => custom_attributes::get(directory, &token.org_id).await,
+        ("PUT", ["custom-attributes"]) => {
+            custom_attributes::put(directory, state, &token, req).await
+        }
         ("GET", ["groups"]) => groups::list(directory, &token.org_id, req).await,
         ("GET", ["groups", id]) => groups::get(directory, &token.org_id, id).await,
         ("GET", ["groups", id, "members"]) => {

@@ -143,6 +143,7 @@ where
                     failure: None,
                     attempts,
                     at: now(),
+                    dead_lettered: false,
                 };
                 let mut entry = entry(job, &desired, action, Outcome::Success, &status.at);
                 entry.details = json!({
@@ -189,6 +190,8 @@ where
                     }),
                     attempts,
                     at: now(),
+                    // dead-lettered just below
+                    dead_lettered: true,
                 };
                 let mut entry = entry(
                     job,
@@ -236,6 +239,7 @@ where
             } => Some(*retry_after_seconds),
             _ => None,
         };
+        let last = delivery.receive_count >= self.retry.max_receive_count;
         let status = SyncStatus {
             applied_generation: applied,
             last_outcome: Outcome::Failure,
@@ -245,8 +249,9 @@ where
             }),
             attempts,
             at: now(),
+            // the last delivery dead-letters the job below
+            dead_lettered: last,
         };
-        let last = delivery.receive_count >= self.retry.max_receive_count;
         let recorded = if last {
             let mut entry = entry(
                 job,

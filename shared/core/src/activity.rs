@@ -32,6 +32,8 @@ pub enum Action {
     CatalogChanged,
     /// An admin changed how long the activity history is kept.
     RetentionChanged,
+    /// An admin changed the custom SCIM attributes the organization captures.
+    CustomAttributesChanged,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +44,8 @@ pub enum SubjectKind {
     Sync,
     Template,
     Catalog,
+    /// The organization's own settings.
+    Organization,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,6 +16,7 @@ pub mod ids;
 pub mod job;
 pub mod mail;
 pub mod ports;
+pub mod progress;
 pub mod rules;
 pub mod scim;
 pub mod state;

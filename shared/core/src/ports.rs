@@ -17,6 +17,7 @@ use crate::fanout::FanOutTask;
 use crate::ids::{GroupId, OrgId, RuleId, TemplateId, UserId};
 use crate::job::{EntitlementJob, MailJob};
 use crate::mail::{EmailTemplate, RenderedEmail};
+use crate::progress::SyncSummary;
 use crate::rules::Rule;
 use crate::state::{
     DesiredState, FailedUser, Failure, FailureClass, FailureCount, ProductAccount, SyncStatus,
@@ -522,6 +523,22 @@ pub trait SyncState: Sync {
         after: Option<&UserId>,
         limit: usize,
     ) -> impl Future<Output = Result<(Vec<FailedUser>, Option<UserId>), StoreError>> + Send;
+    /// The welcome-email failures of several users (batched reads); users
+    /// without one are left out.
+    fn email_failures(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+    ) -> impl Future<Output = Result<HashMap<UserId, FailedUser>, StoreError>> + Send;
+    /// What counting needs of several users' states: the desired generation
+    /// and the sync status, without the desired assignment (batched,
+    /// eventually consistent reads with a projection); users with neither
+    /// are left out.
+    fn sync_summaries(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+    ) -> impl Future<Output = Result<HashMap<UserId, SyncSummary>, StoreError>> + Send;
 }
 
 /// The jobs queue and its dead-letter queue.

@@ -287,6 +287,10 @@ pub struct SyncStatus {
     /// Attempts at the current generation.
     pub attempts: u32,
     pub at: String,
+    /// The job waits in the dead-letter queue for Retry sync: a permanent
+    /// failure, or a transient one on its last delivery.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dead_lettered: bool,
 }
 
 #[cfg(test)]

@@ -13,3 +13,4 @@ mod pipeline;
 mod rules;
 mod scim;
 mod templates;
+mod users;

@@ -6,15 +6,17 @@ use std::time::Instant;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use futures::StreamExt;
 use user_sync_core::StoreError;
 use user_sync_core::activity::{ActivityEntry, ActivityFilter};
 use user_sync_core::ids::{OrgId, UserId};
 use user_sync_core::ports::{SyncState, UserStates};
+use user_sync_core::progress::SyncSummary;
 use user_sync_core::state::{
     DesiredState, FailedUser, Failure, FailureClass, FailureCount, Outcome, SyncStatus,
 };
 
-use super::batch_get::batch_get;
+use super::batch_get::{batch_get, batch_get_projected};
 use super::errors::{json, map_sdk_error, shape};
 use super::items::*;
 
@@ -584,4 +586,114 @@ impl SyncState for StateTable {
         };
         Ok((users, next))
     }
+
+    async fn email_failures(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+    ) -> Result<HashMap<UserId, FailedUser>, StoreError> {
+        let keys = users
+            .iter()
+            .map(|u| {
+                HashMap::from([
+                    ("pk".to_owned(), s(user_pk(org, u))),
+                    ("sk".to_owned(), s(sk::MAIL_STATUS)),
+                ])
+            })
+            .collect();
+        let by_pk: HashMap<String, &UserId> = users.iter().map(|u| (user_pk(org, u), u)).collect();
+        let mut out = HashMap::new();
+        for item in batch_get(&self.client, &self.table, keys).await? {
+            let m: MailStatusItem = serde_dynamo::from_item(item).map_err(shape)?;
+            let Some(user) = by_pk.get(&m.pk).map(|u| (*u).clone()) else {
+                continue;
+            };
+            out.insert(
+                user.clone(),
+                FailedUser {
+                    user_id: user,
+                    failure: Failure {
+                        class: FailureClass::EmailFailed,
+                        product: None,
+                    },
+                    attempts: m.attempts,
+                    at: m.at,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    async fn sync_summaries(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+    ) -> Result<HashMap<UserId, SyncSummary>, StoreError> {
+        /// The projected attributes of a `DESIRED` or `STATUS` item.
+        #[derive(serde::Deserialize)]
+        struct Projected {
+            pk: String,
+            sk: String,
+            #[serde(default)]
+            generation: Option<u64>,
+            #[serde(default)]
+            status: Option<String>,
+        }
+        const PROJECTION: &str = "pk, sk, generation, #status";
+        const NAMES: &[(&str, &str)] = &[("#status", "status")];
+        let keys: Vec<Item> = users
+            .iter()
+            .flat_map(|u| {
+                [sk::DESIRED, sk::STATUS].map(|sort| {
+                    HashMap::from([
+                        ("pk".to_owned(), s(user_pk(org, u))),
+                        ("sk".to_owned(), s(sort)),
+                    ])
+                })
+            })
+            .collect();
+        // a few batches at once: counting reads every user of an organization
+        let reads: Vec<_> = keys
+            .chunks(SUMMARY_BATCH)
+            .map(<[Item]>::to_vec)
+            .map(|chunk| {
+                batch_get_projected(
+                    &self.client,
+                    &self.table,
+                    chunk,
+                    Some((PROJECTION, NAMES)),
+                    // counts: eventually consistent reads, half the capacity
+                    false,
+                )
+            })
+            .collect();
+        let reads = futures::stream::iter(reads)
+            .buffer_unordered(SUMMARY_READS_IN_FLIGHT)
+            .collect::<Vec<_>>()
+            .await;
+        let by_pk: HashMap<String, &UserId> = users.iter().map(|u| (user_pk(org, u), u)).collect();
+        let mut out: HashMap<UserId, SyncSummary> = HashMap::new();
+        for items in reads {
+            for item in items? {
+                let p: Projected = serde_dynamo::from_item(item).map_err(shape)?;
+                let Some(user) = by_pk.get(&p.pk).map(|u| (*u).clone()) else {
+                    continue;
+                };
+                let entry = out.entry(user).or_default();
+                if p.sk == sk::DESIRED {
+                    entry.desired_generation = p.generation;
+                } else if p.sk == sk::STATUS
+                    && let Some(st) = p.status
+                {
+                    entry.status = Some(serde_json::from_str(&st).map_err(json)?);
+                }
+            }
+        }
+        Ok(out)
+    }
 }
+
+/// Keys per read of [`SyncState::sync_summaries`] (the `BatchGetItem` maximum).
+const SUMMARY_BATCH: usize = 100;
+/// Reads of [`SyncState::sync_summaries`] in flight at once.
+const SUMMARY_READS_IN_FLIGHT: usize = 4;

@@ -28,7 +28,13 @@ pub fn validate_custom_attributes(names: &[String]) -> Result<(), crate::DomainE
             format!("at most {MAX_CUSTOM_ATTRIBUTES}"),
         ));
     }
-    for n in names {
+    for (i, n) in names.iter().enumerate() {
+        if names[..i].iter().any(|m| m.eq_ignore_ascii_case(n)) {
+            return Err(crate::DomainError::new(
+                "customAttributes",
+                format!("{n:?} is named twice (names are compared ignoring case)"),
+            ));
+        }
         let mut cs = n.chars();
         let ok = n.len() <= 64
             && cs.next().is_some_and(|c| c.is_ascii_alphabetic())
@@ -112,6 +118,31 @@ mod tests {
         assert_eq!(parse_if_match("*"), Some(IfMatch::Any));
         assert_eq!(parse_if_match("W/\"x\""), None);
         assert_eq!(etag(3), "W/\"3\"");
+    }
+
+    #[test]
+    fn custom_attribute_names() {
+        let names = |n: &[&str]| n.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert!(
+            validate_custom_attributes(&names(&["employeeNumber", "costCenter", "badge_2"]))
+                .is_ok()
+        );
+        assert!(validate_custom_attributes(&[]).is_ok());
+        for bad in [
+            &["2fa"][..],
+            &["cost-center"],
+            &["a b"],
+            &["badge", "Badge"],
+            &[""],
+        ] {
+            let e = validate_custom_attributes(&names(bad)).err();
+            assert_eq!(e.map(|e| e.field), Some("customAttributes"), "{bad:?}");
+        }
+        let many: Vec<String> = (0..=MAX_CUSTOM_ATTRIBUTES)
+            .map(|i| format!("a{i}"))
+            .collect();
+        assert!(validate_custom_attributes(&many).is_err());
+        assert!(validate_custom_attributes(&many[..MAX_CUSTOM_ATTRIBUTES]).is_ok());
     }
 }
 

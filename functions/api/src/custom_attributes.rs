@@ -1,0 +1,93 @@
+//! The custom SCIM attributes an organization captures (the extension
+//! `urn:ietf:params:scim:schemas:extension:usersync:2.0:User`):
+//! `GET /custom-attributes` and `PUT /custom-attributes`.
+
+use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tracing::info;
+use user_sync_aws::http::{HttpRequest, response};
+use user_sync_core::activity::{Action, ActivityEntry, Subject, SubjectKind};
+use user_sync_core::auth::StoredToken;
+use user_sync_core::ids::OrgId;
+use user_sync_core::ports::{Organization, Organizations, SyncState};
+use user_sync_core::scim::validate_custom_attributes;
+use user_sync_core::state::Outcome;
+
+use crate::routes::{ApiError, now, parse_body, store_error};
+
+fn ok(body: &Value) -> ApiGatewayV2httpResponse {
+    response(200, "application/json", body.to_string(), &[])
+}
+
+/// The body of `PUT /custom-attributes`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttributesBody {
+    attributes: Vec<String>,
+}
+
+async fn organization<D: Organizations>(
+    directory: &D,
+    org: &OrgId,
+) -> Result<Organization, ApiError> {
+    directory
+        .get_org(org)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::new(404, "not_found", "no such organization"))
+}
+
+/// `GET /custom-attributes`.
+pub async fn get<D: Organizations>(
+    directory: &D,
+    org: &OrgId,
+) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    let o = organization(directory, org).await?;
+    Ok(ok(&json!({"attributes": o.custom_attributes})))
+}
+
+/// `PUT /custom-attributes` with `{"attributes": [...]}`: replaces the list
+/// (names as `ops set-custom-attributes` takes them) and records the change
+/// in the activity history.
+pub async fn put<D: Organizations, S: SyncState>(
+    directory: &D,
+    state: &S,
+    token: &StoredToken,
+    req: &HttpRequest,
+) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    let body: AttributesBody = parse_body(req)?;
+    let names: Vec<String> = body
+        .attributes
+        .iter()
+        .map(|n| n.trim().to_owned())
+        .collect();
+    validate_custom_attributes(&names)
+        .map_err(|e| ApiError::new(400, "invalid_body", format!("attributes: {}", e.reason)))?;
+    let org = &token.org_id;
+    let mut o = organization(directory, org).await?;
+    if o.custom_attributes == names {
+        return Ok(ok(&json!({"attributes": names})));
+    }
+    let previous = std::mem::replace(&mut o.custom_attributes, names.clone());
+    directory.update_org(&o).await.map_err(store_error)?;
+    let at = now();
+    let mut entry = ActivityEntry::new(
+        at.clone(),
+        &format!("custom-attributes#{at}"),
+        &token.name,
+        Action::CustomAttributesChanged,
+        Subject {
+            kind: SubjectKind::Organization,
+            id: org.to_string(),
+        },
+        Outcome::Success,
+    );
+    entry.details = json!({"attributes": names, "previous": previous});
+    state
+        .append_activity(org, &entry)
+        .await
+        .map_err(store_error)?;
+    info!(org = %org, count = names.len(), "custom attributes changed");
+    Ok(ok(&json!({"attributes": names})))
+}

@@ -1,0 +1,313 @@
+//! Users and sync progress from the admin's side, on the local stack: the
+//! users list with each sync status, a failure class, search and pages,
+//! another organization's user; `GET /sync` counts moving from pending to in
+//! sync; custom attributes set through the admin API and captured from a
+//! SCIM user. Each test has its own organization.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+use user_sync_tests::{eventually, stack};
+
+use crate::admin::{Admin, PIPELINE};
+
+impl Admin {
+    /// A call to the product API simulator's control API.
+    async fn sim(&self, method: &str, path: &str, body: Option<Value>) {
+        let url = format!("{}/control{path}", stack().product_api_url);
+        let (status, v) = self.c.send(method, &url, None, body.as_ref()).await;
+        assert_eq!(status, 200, "{method} {path}: {v}");
+    }
+
+    /// `GET /users` with this query: the page.
+    async fn list_users(&self, query: &str) -> Value {
+        let a = self.api("GET", &format!("/users?{query}"), None, &[]).await;
+        assert_eq!(a.status, 200, "{query}: {}", a.body);
+        a.body
+    }
+
+    /// The ids of the users of a `GET /users` page.
+    async fn listed(&self, query: &str) -> BTreeSet<String> {
+        ids(&self.list_users(query).await)
+    }
+
+    /// The `progress` of `GET /sync`.
+    async fn progress(&self) -> Value {
+        let a = self.api("GET", "/sync", None, &[]).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert!(a.body["fanOuts"].is_array(), "{}", a.body);
+        a.body["progress"].clone()
+    }
+}
+
+fn ids(page: &Value) -> BTreeSet<String> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn set(users: &[&String]) -> BTreeSet<String> {
+    users.iter().map(|u| (*u).clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_by_sync_status_failure_class_search_and_pages_and_progress_counts() {
+    let a = Admin::new("users").await;
+    let org = a.org.org_id.clone();
+    a.sim(
+        "PUT",
+        &format!("/orgs/{org}/seats"),
+        Some(json!({"G2W": 2})),
+    )
+    .await;
+    let ana = a.user_named("ana", "Ana").await;
+    let bob = a.user("bob").await;
+    let cy = a.user("cy").await;
+    // in no group: no rule matches, the account is kept suspended
+    let dan = a.user("dan").await;
+    let everyone = a.group_with("Everyone", &[&ana, &bob, &cy]).await;
+    a.rule(json!({"groupId": everyone, "products": ["G2W"], "adminRole": {"type": "full_admin"}}))
+        .await;
+    let all = set(&[&ana, &bob, &cy, &dan]);
+
+    // sync is off: nobody has a desired state yet
+    assert_eq!(a.listed("status=not_synced").await, all);
+    assert!(a.listed("status=in_sync").await.is_empty());
+    let p = a.progress().await;
+    assert_eq!(
+        (&p["total"], &p["notSynced"], &p["inSync"], &p["exact"]),
+        (&json!(4), &json!(4), &json!(0), &json!(true)),
+        "{p}"
+    );
+
+    // search: part of the userName or email, any case
+    assert_eq!(a.listed("search=ANA.").await, set(&[&ana]));
+    assert_eq!(a.listed("search=example.com&limit=200").await, all);
+    assert!(a.listed("search=nobody-here").await.is_empty());
+
+    // pages of 2, in id order, until nextCursor is null
+    let mut seen = BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..4 {
+        let query = match &cursor {
+            None => "limit=2".to_owned(),
+            Some(c) => format!("limit=2&cursor={c}"),
+        };
+        let page = a.list_users(&query).await;
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2, "{page}");
+        for u in items {
+            assert!(seen.insert(u["id"].as_str().unwrap().to_owned()), "{page}");
+        }
+        cursor = page["nextCursor"].as_str().map(str::to_owned);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, all);
+    assert_eq!(cursor, None);
+
+    // a slow product API: the users wait, pending, and GET /sync says so
+    a.sim(
+        "PUT",
+        &format!("/orgs/{org}/faults"),
+        Some(json!({"latencyMs": 4_000})),
+    )
+    .await;
+    // dan's suspension is a quarter of the users: confirmed
+    assert_eq!(a.sync(true, true).await.status, 200);
+    let p = eventually("every user pending", PIPELINE, || async {
+        let p = a.progress().await;
+        (p["pending"] == 4).then_some(p)
+    })
+    .await;
+    assert_eq!(
+        (&p["jobsInFlight"], &p["inSync"]),
+        (&json!(4), &json!(0)),
+        "{p}"
+    );
+    assert_eq!(a.listed("status=pending").await, all);
+    a.sim("DELETE", &format!("/orgs/{org}/faults"), None).await;
+
+    // then 2 seats for 3 users: two in sync, one out of licenses; dan's
+    // suspended account is in sync too
+    let p = eventually("pending to in sync", PIPELINE, || async {
+        let p = a.progress().await;
+        (p["pending"] == 0 && p["inSync"] == 3 && p["failed"] == 1).then_some(p)
+    })
+    .await;
+    assert_eq!(
+        (
+            &p["total"],
+            &p["notSynced"],
+            &p["jobsInFlight"],
+            &p["deadLettered"]
+        ),
+        (&json!(4), &json!(0), &json!(0), &json!(1)),
+        "{p}"
+    );
+    assert_eq!(p["failedByClass"], json!({"out_of_licenses": 1}), "{p}");
+    assert_eq!(p["failures"][0]["product"], "G2W", "{p}");
+    assert!(p["lastChangeProcessed"]["at"].is_string(), "{p}");
+
+    let failed = a.listed("status=failed").await;
+    assert_eq!(failed.len(), 1);
+    let in_sync = a.listed("status=in_sync").await;
+    assert_eq!(in_sync.len(), 3);
+    assert!(in_sync.contains(&dan));
+    assert!(a.listed("status=pending").await.is_empty());
+    assert!(a.listed("status=not_synced").await.is_empty());
+
+    // the failure class filter reads the failures index
+    let page = a.list_users("failureClass=out_of_licenses").await;
+    assert_eq!(ids(&page), failed);
+    let who = &page["items"][0];
+    assert_eq!(who["syncStatus"], "failed");
+    assert_eq!(
+        who["failure"],
+        json!({"class": "out_of_licenses", "product": "G2W"})
+    );
+    assert_eq!(who["lastOutcome"], "failure");
+    assert_eq!(who["attempts"], 1);
+    assert_eq!(who["desiredGeneration"], 1);
+    assert_eq!(who["appliedGeneration"], 0);
+    assert_eq!(who["products"], json!(["G2W"]));
+    assert_eq!(who["adminRole"], json!({"type": "full_admin"}));
+    assert_eq!(
+        a.listed("failureClass=out_of_licenses&product=G2W&status=failed")
+            .await,
+        failed
+    );
+    assert!(a.listed("failureClass=existing_account").await.is_empty());
+    let lone = failed.iter().next().unwrap();
+    let name = if *lone == ana { "bob" } else { "ana" };
+    assert!(
+        a.listed(&format!("failureClass=out_of_licenses&search={name}."))
+            .await
+            .is_empty()
+    );
+
+    // one user, with the directory's attributes; dan has no products
+    let one = a.api("GET", &format!("/users/{ana}"), None, &[]).await;
+    assert_eq!(one.status, 200, "{}", one.body);
+    assert_eq!(one.body["userName"], a.email("ana"));
+    assert_eq!(one.body["name"], "Ana Test");
+    assert_eq!(one.body["directoryStatus"], "active");
+    assert_eq!(one.body["directory"]["givenName"], "Ana");
+    assert_eq!(one.body["customAttributes"], json!({}));
+    let dan_page = a.list_users(&format!("search={}", a.email("dan"))).await;
+    assert_eq!(dan_page["items"][0]["products"], json!([]));
+    assert_eq!(dan_page["items"][0]["adminRole"], json!({"type": "none"}));
+
+    // another organization sees none of it
+    let other = Admin::new("users-other").await;
+    let theirs = other.api("GET", &format!("/users/{ana}"), None, &[]).await;
+    assert_eq!(theirs.status, 404, "{}", theirs.body);
+    assert!(other.listed("").await.is_empty());
+    assert_eq!(other.progress().await["total"], 0);
+
+    // queries it does not know
+    for bad in [
+        "status=done",
+        "failureClass=nope",
+        "failureClass=out_of_licenses&status=pending",
+        "limit=0",
+        "limit=201",
+        "cursor=a%23b",
+        "failureClass=email_failed&cursor=zz.u",
+    ] {
+        let r = a.api("GET", &format!("/users?{bad}"), None, &[]).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+    }
+    let missing = a.api("GET", "/users/no-such-user", None, &[]).await;
+    assert_eq!(missing.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_attributes_round_trip_and_show_on_a_scim_user() {
+    let a = Admin::new("custom").await;
+    let get = a.api("GET", "/custom-attributes", None, &[]).await;
+    assert_eq!(
+        (get.status, get.body.clone()),
+        (200, json!({"attributes": []}))
+    );
+
+    let names = json!({"attributes": ["employeeNumber", "costCenter", "badgeNumber"]});
+    let put = a
+        .api("PUT", "/custom-attributes", Some(names.clone()), &[])
+        .await;
+    assert_eq!((put.status, put.body.clone()), (200, names.clone()));
+    let get = a.api("GET", "/custom-attributes", None, &[]).await;
+    assert_eq!(get.body, names);
+
+    // refused, naming the field
+    for bad in [
+        json!({"attributes": ["badge number"]}),
+        json!({"attributes": ["badge", "BADGE"]}),
+        json!({"attributes": ["7up"]}),
+        json!({"attributes": (0..51).map(|i| format!("a{i}")).collect::<Vec<_>>()}),
+    ] {
+        let r = a
+            .api("PUT", "/custom-attributes", Some(bad.clone()), &[])
+            .await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        assert!(r.body.to_string().contains("attributes"), "{}", r.body);
+    }
+    let r = a
+        .api("PUT", "/custom-attributes", Some(json!({"names": []})), &[])
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(
+        a.api("GET", "/custom-attributes", None, &[]).await.body,
+        names
+    );
+
+    // the change is in the history, by the admin
+    let history = a.api("GET", "/activity", None, &[]).await;
+    let changed: Vec<&Value> = history.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "custom_attributes_changed")
+        .collect();
+    assert_eq!(changed.len(), 1, "{}", history.body);
+    assert_eq!(changed[0]["actor"], "Admin");
+    assert_eq!(changed[0]["details"]["attributes"], names["attributes"]);
+
+    // SCIM now takes them; the user shows the values captured
+    let email = a.email("ada");
+    let (status, user) = a
+        .scim(
+            "POST",
+            "/Users",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                            "urn:ietf:params:scim:schemas:extension:usersync:2.0:User"],
+                "userName": email,
+                "name": {"givenName": "Ada", "familyName": "Test"},
+                "emails": [{"primary": true, "value": email, "type": "work"}],
+                "active": true,
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+                    "employeeNumber": "701", "department": "R&D"
+                },
+                "urn:ietf:params:scim:schemas:extension:usersync:2.0:User": {
+                    "badgeNumber": "B7", "costCenter": "CC-1"
+                }
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{user}");
+    let id = user["id"].as_str().unwrap();
+    let one = a.api("GET", &format!("/users/{id}"), None, &[]).await;
+    assert_eq!(one.status, 200, "{}", one.body);
+    assert_eq!(
+        one.body["customAttributes"],
+        json!({"employeeNumber": "701", "costCenter": "CC-1", "badgeNumber": "B7"})
+    );
+    assert_eq!(one.body["directory"]["enterprise"]["department"], "R&D");
+    assert_eq!(one.body["syncStatus"], "not_synced");
+}

@@ -383,11 +383,7 @@ impl Organizations for DirectoryTable {
             .send()
             .await
             .map_err(map_sdk_error);
-        match result {
-            Ok(_) => Ok(()),
-            Err(StoreError::Conflict(_)) => Err(StoreError::NotFound),
-            Err(e) => Err(e),
-        }
+        existing(result)
     }
 
     async fn get_org(&self, org: &OrgId) -> Result<Option<Organization>, StoreError> {
@@ -485,11 +481,17 @@ impl Organizations for DirectoryTable {
             .send()
             .await
             .map_err(map_sdk_error);
-        match result {
-            Ok(_) => Ok(()),
-            Err(StoreError::Conflict(_)) => Err(StoreError::NotFound),
-            Err(e) => Err(e),
-        }
+        existing(result)
+    }
+}
+
+/// A write conditioned on `attribute_exists(pk)`: its failed condition
+/// means there was nothing to write to.
+fn existing<T>(result: Result<T, StoreError>) -> Result<(), StoreError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(StoreError::Conflict(_)) => Err(StoreError::NotFound),
+        Err(e) => Err(e),
     }
 }
 

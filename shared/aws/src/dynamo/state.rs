@@ -24,6 +24,21 @@ type Item = HashMap<String, AttributeValue>;
 
 const SECONDS_PER_DAY: i64 = 86_400;
 
+/// The keys of the users' desired states and sync statuses.
+fn state_keys(org: &OrgId, users: &[UserId]) -> Vec<Item> {
+    users
+        .iter()
+        .flat_map(|u| {
+            [sk::DESIRED, sk::STATUS].map(|sort| {
+                HashMap::from([
+                    ("pk".to_owned(), s(user_pk(org, u))),
+                    ("sk".to_owned(), s(sort)),
+                ])
+            })
+        })
+        .collect()
+}
+
 /// The write condition of a sync status: a success must be newer than what
 /// was applied; a failure must not overwrite a newer success.
 fn status_condition(outcome: Outcome) -> &'static str {
@@ -212,17 +227,7 @@ impl SyncState for StateTable {
     }
 
     async fn user_states(&self, org: &OrgId, users: &[UserId]) -> Result<UserStates, StoreError> {
-        let keys = users
-            .iter()
-            .flat_map(|u| {
-                [sk::DESIRED, sk::STATUS].map(|sort| {
-                    HashMap::from([
-                        ("pk".to_owned(), s(user_pk(org, u))),
-                        ("sk".to_owned(), s(sort)),
-                    ])
-                })
-            })
-            .collect();
+        let keys = state_keys(org, users);
         // the partition key names the user: `{org}#USER#{id}`
         let by_pk: HashMap<String, &UserId> = users.iter().map(|u| (user_pk(org, u), u)).collect();
         let mut out = UserStates::new();
@@ -641,17 +646,7 @@ impl SyncState for StateTable {
         }
         const PROJECTION: &str = "pk, sk, generation, #status";
         const NAMES: &[(&str, &str)] = &[("#status", "status")];
-        let keys: Vec<Item> = users
-            .iter()
-            .flat_map(|u| {
-                [sk::DESIRED, sk::STATUS].map(|sort| {
-                    HashMap::from([
-                        ("pk".to_owned(), s(user_pk(org, u))),
-                        ("sk".to_owned(), s(sort)),
-                    ])
-                })
-            })
-            .collect();
+        let keys = state_keys(org, users);
         // a few batches at once: counting reads every user of an organization
         let reads: Vec<_> = keys
             .chunks(SUMMARY_BATCH)

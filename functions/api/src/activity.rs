@@ -10,7 +10,9 @@ use user_sync_core::ids::{OrgId, RuleId, UserId};
 use user_sync_core::ports::{Organizations, SyncState};
 use user_sync_core::state::{FailureClass, Outcome};
 
-use crate::routes::{ApiError, cursor, limit, now, parse_body, store_error};
+use crate::routes::{
+    ApiError, cursor, limit, now, organization, parse_body, record_admin_change, store_error,
+};
 
 /// Entries one export response carries at most; `Next-Cursor` continues.
 pub const EXPORT_MAX: usize = 10_000;
@@ -268,11 +270,7 @@ pub async fn settings<D: Organizations>(
     directory: &D,
     org: &OrgId,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    let org = directory
-        .get_org(org)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| ApiError::new(404, "not_found", "the organization does not exist"))?;
+    let org = organization(directory, org).await?;
     Ok(response(
         200,
         "application/json",
@@ -308,30 +306,21 @@ pub async fn put_settings<D: Organizations, S: SyncState>(
         ));
     }
     let org_id = &token.org_id;
-    let mut org = directory
-        .get_org(org_id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| ApiError::new(404, "not_found", "the organization does not exist"))?;
+    let mut org = organization(directory, org_id).await?;
     org.activity_retention_days = body.retention_days;
     directory.update_org(&org).await.map_err(store_error)?;
-    let at = now();
-    let mut entry = ActivityEntry::new(
-        at.clone(),
-        &format!("retention#{at}"),
-        &token.name,
+    record_admin_change(
+        state,
+        token,
+        now(),
         Action::RetentionChanged,
         Subject {
             kind: SubjectKind::Sync,
             id: "activity".into(),
         },
-        Outcome::Success,
-    );
-    entry.details = json!({"retentionDays": body.retention_days});
-    state
-        .append_activity(org_id, &entry)
-        .await
-        .map_err(store_error)?;
+        |e| e.details = json!({"retentionDays": body.retention_days}),
+    )
+    .await?;
     Ok(response(
         200,
         "application/json",

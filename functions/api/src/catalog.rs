@@ -6,13 +6,12 @@ use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use serde_json::{Value, json};
 use tracing::info;
 use user_sync_aws::http::{HttpRequest, response};
-use user_sync_core::activity::{Action, ActivityEntry, Subject, SubjectKind};
+use user_sync_core::activity::{Action, Subject, SubjectKind};
 use user_sync_core::auth::StoredToken;
 use user_sync_core::catalog::Catalog;
 use user_sync_core::ports::{Configuration, Organizations, SyncState};
-use user_sync_core::state::Outcome;
 
-use crate::routes::{ApiError, now, parse_body, store_error};
+use crate::routes::{ApiError, now, organization, parse_body, record_admin_change, store_error};
 
 fn catalog_json(catalog: Option<&Catalog>) -> Value {
     let mut v = json!(catalog.cloned().unwrap_or_default());
@@ -31,11 +30,7 @@ pub async fn get<D: Organizations>(
     directory: &D,
     token: &StoredToken,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    let org = directory
-        .get_org(&token.org_id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| ApiError::new(404, "not_found", "the organization does not exist"))?;
+    let org = organization(directory, &token.org_id).await?;
     Ok(ok(&catalog_json(org.catalog.as_ref())))
 }
 
@@ -77,32 +72,22 @@ where
             ),
         ));
     }
-    let mut org = directory
-        .get_org(org_id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| ApiError::new(404, "not_found", "the organization does not exist"))?;
+    let mut org = organization(directory, org_id).await?;
     org.catalog = Some(catalog);
     directory.update_org(&org).await.map_err(store_error)?;
-    let at = now();
-    let mut entry = ActivityEntry::new(
-        at.clone(),
-        &format!("catalog#{at}"),
-        &token.name,
+    let products = org.catalog.as_ref().map_or(0, |c| c.products.len());
+    record_admin_change(
+        state,
+        token,
+        now(),
         Action::CatalogChanged,
         Subject {
             kind: SubjectKind::Catalog,
             id: "catalog".into(),
         },
-        Outcome::Success,
-    );
-    entry.details = json!({
-        "products": org.catalog.as_ref().map_or(0, |c| c.products.len()),
-    });
-    state
-        .append_activity(org_id, &entry)
-        .await
-        .map_err(store_error)?;
+        |e| e.details = json!({"products": products}),
+    )
+    .await?;
     info!(org = %org_id, "catalogue replaced");
     Ok(ok(&catalog_json(org.catalog.as_ref())))
 }

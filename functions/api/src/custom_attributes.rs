@@ -7,14 +7,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::info;
 use user_sync_aws::http::{HttpRequest, response};
-use user_sync_core::activity::{Action, ActivityEntry, Subject, SubjectKind};
+use user_sync_core::activity::{Action, Subject, SubjectKind};
 use user_sync_core::auth::StoredToken;
 use user_sync_core::ids::OrgId;
-use user_sync_core::ports::{Organization, Organizations, SyncState};
+use user_sync_core::ports::{Organizations, SyncState};
 use user_sync_core::scim::validate_custom_attributes;
-use user_sync_core::state::Outcome;
 
-use crate::routes::{ApiError, now, parse_body, store_error};
+use crate::routes::{ApiError, now, organization, parse_body, record_admin_change, store_error};
 
 fn ok(body: &Value) -> ApiGatewayV2httpResponse {
     response(200, "application/json", body.to_string(), &[])
@@ -25,17 +24,6 @@ fn ok(body: &Value) -> ApiGatewayV2httpResponse {
 #[serde(deny_unknown_fields)]
 struct AttributesBody {
     attributes: Vec<String>,
-}
-
-async fn organization<D: Organizations>(
-    directory: &D,
-    org: &OrgId,
-) -> Result<Organization, ApiError> {
-    directory
-        .get_org(org)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| ApiError::new(404, "not_found", "no such organization"))
 }
 
 /// `GET /custom-attributes`.
@@ -71,23 +59,18 @@ pub async fn put<D: Organizations, S: SyncState>(
     }
     let previous = std::mem::replace(&mut o.custom_attributes, names.clone());
     directory.update_org(&o).await.map_err(store_error)?;
-    let at = now();
-    let mut entry = ActivityEntry::new(
-        at.clone(),
-        &format!("custom-attributes#{at}"),
-        &token.name,
+    record_admin_change(
+        state,
+        token,
+        now(),
         Action::CustomAttributesChanged,
         Subject {
             kind: SubjectKind::Organization,
             id: org.to_string(),
         },
-        Outcome::Success,
-    );
-    entry.details = json!({"attributes": names, "previous": previous});
-    state
-        .append_activity(org, &entry)
-        .await
-        .map_err(store_error)?;
+        |e| e.details = json!({"attributes": names, "previous": previous}),
+    )
+    .await?;
     info!(org = %org, count = names.len(), "custom attributes changed");
     Ok(ok(&json!({"attributes": names})))
 }

@@ -10,13 +10,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::info;
 use user_sync_aws::http::{HttpRequest, response};
-use user_sync_core::activity::{Action, ActivityEntry, Subject, SubjectKind};
+use user_sync_core::activity::{Action, Subject, SubjectKind};
 use user_sync_core::auth::StoredToken;
 use user_sync_core::ids::{OrgId, UserId};
 use user_sync_core::ports::{DeadLetters, Directory, RedriveSelection, SyncState};
-use user_sync_core::state::{FailedUser, Failure, FailureClass, FailureCount, Outcome};
+use user_sync_core::state::{FailedUser, Failure, FailureClass, FailureCount};
 
-use crate::routes::{ApiError, cursor, limit, now, parse_body, store_error};
+use crate::routes::{ApiError, cursor, limit, now, parse_body, record_admin_change, store_error};
 
 /// Users listed with each entry of the summary; the details page the rest.
 const USERS_IN_SUMMARY: usize = 10;
@@ -190,29 +190,26 @@ pub async fn retry<S: SyncState, Q: DeadLetters>(
         .redrive(&selection, RETRY_BUDGET)
         .await
         .map_err(store_error)?;
-    let at = now();
-    let mut entry = ActivityEntry::new(
-        at.clone(),
-        &format!("retry#{at}"),
-        &token.name,
+    record_admin_change(
+        state,
+        token,
+        now(),
         Action::SyncRetried,
         Subject {
             kind: SubjectKind::Sync,
             id: "sync".into(),
         },
-        Outcome::Success,
-    );
-    entry.failure_class = body.class;
-    entry.details = json!({
-        "userId": selection.user,
-        "jobs": report.jobs,
-        "emails": report.emails,
-        "complete": report.complete,
-    });
-    state
-        .append_activity(&token.org_id, &entry)
-        .await
-        .map_err(store_error)?;
+        |e| {
+            e.failure_class = body.class;
+            e.details = json!({
+                "userId": selection.user,
+                "jobs": report.jobs,
+                "emails": report.emails,
+                "complete": report.complete,
+            });
+        },
+    )
+    .await?;
     info!(org = %token.org_id, jobs = report.jobs, emails = report.emails, complete = report.complete, "retry sync");
     let message = match (report.jobs + report.emails, report.complete) {
         (_, false) => "some failures were moved back; retry again to move the rest".to_owned(),

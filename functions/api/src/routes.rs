@@ -8,9 +8,10 @@ use user_sync_aws::http::{HttpRequest, response};
 use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry, Subject, SubjectKind};
 use user_sync_core::auth::{AuthError, StoredToken, TokenKind, authenticate};
+use user_sync_core::ids::OrgId;
 use user_sync_core::ports::{
-    Configuration, DeadLetters, Directory, FanOuts, Organizations, ProductApi, SyncSettings,
-    SyncState, Templates,
+    Configuration, DeadLetters, Directory, FanOuts, Organization, Organizations, ProductApi,
+    SyncSettings, SyncState, Templates,
 };
 use user_sync_core::rules::Rule;
 use user_sync_core::state::Outcome;
@@ -148,6 +149,43 @@ pub(crate) fn cursor<'r, T>(
             .map(Some)
             .ok_or_else(|| ApiError::new(400, "invalid_query", "cursor is not one this API gave")),
     }
+}
+
+/// The token's organization (`404` if it was removed meanwhile).
+pub(crate) async fn organization<D: Organizations>(
+    directory: &D,
+    org: &OrgId,
+) -> Result<Organization, ApiError> {
+    directory
+        .get_org(org)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::new(404, "not_found", "no such organization"))
+}
+
+/// Records an admin's change in the activity history, with the admin
+/// token's name as actor; `fill` adds the details.
+pub(crate) async fn record_admin_change<S: SyncState>(
+    state: &S,
+    token: &StoredToken,
+    at: String,
+    action: Action,
+    subject: Subject,
+    fill: impl FnOnce(&mut ActivityEntry),
+) -> Result<(), ApiError> {
+    let mut entry = ActivityEntry::new(
+        at.clone(),
+        &format!("{action:?}#{at}"),
+        &token.name,
+        action,
+        subject,
+        Outcome::Success,
+    );
+    fill(&mut entry);
+    state
+        .append_activity(&token.org_id, &entry)
+        .await
+        .map_err(store_error)
 }
 
 pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
@@ -380,21 +418,18 @@ where
     } else {
         Action::SyncDisabled
     };
-    let entry = ActivityEntry::new(
-        at.clone(),
-        &format!("sync#{at}"),
-        &token.name,
+    record_admin_change(
+        state,
+        token,
+        at,
         action,
         Subject {
             kind: SubjectKind::Sync,
             id: "sync".into(),
         },
-        Outcome::Success,
-    );
-    state
-        .append_activity(org, &entry)
-        .await
-        .map_err(store_error)?;
+        |_| {},
+    )
+    .await?;
     info!(org = %org, enabled = body.enabled, "sync switched");
     Ok(ok(200, &json!(sync)))
 }

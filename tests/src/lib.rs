@@ -163,23 +163,18 @@ pub async fn set_custom_attributes(org: &TestOrg, names: &[&str]) {
         .expect("set custom attributes");
 }
 
-/// Writes users straight into a directory table, as the SCIM function stores
-/// them, 25 per `BatchWriteItem` (for large cases: creating thousands through
-/// SCIM, one transaction each, would measure SCIM instead).
-pub async fn put_users(
-    ddb: &aws_sdk_dynamodb::Client,
-    table: &str,
-    org: &OrgId,
-    users: &[user_sync_core::directory::DirectoryUser],
-) {
+/// A DynamoDB item, as the adapters write it.
+pub type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+/// Writes items straight into a table, 25 per `BatchWriteItem`.
+pub async fn put_items(ddb: &aws_sdk_dynamodb::Client, table: &str, items: Vec<Item>) {
     use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-    for chunk in users.chunks(25) {
+    for chunk in items.chunks(25) {
         let requests = chunk
             .iter()
-            .map(|u| {
-                let item = user_sync_aws::dynamo::items::UserItem::new(org, u, "{}".into());
+            .map(|item| {
                 let put = PutRequest::builder()
-                    .set_item(Some(serde_dynamo::to_item(&item).expect("user item")))
+                    .set_item(Some(item.clone()))
                     .build()
                     .expect("put request");
                 WriteRequest::builder().put_request(put).build()
@@ -190,12 +185,31 @@ pub async fn put_users(
             .request_items(table, requests)
             .send()
             .await
-            .expect("batch write users");
+            .expect("batch write");
         assert!(
             out.unprocessed_items.is_none_or(|m| m.is_empty()),
             "the emulator left writes unprocessed"
         );
     }
+}
+
+/// Writes users straight into a directory table, as the SCIM function stores
+/// them (for large cases: creating thousands through SCIM, one transaction
+/// each, would measure SCIM instead).
+pub async fn put_users(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    org: &OrgId,
+    users: &[user_sync_core::directory::DirectoryUser],
+) {
+    let items = users
+        .iter()
+        .map(|u| {
+            let item = user_sync_aws::dynamo::items::UserItem::new(org, u, "{}".into());
+            serde_dynamo::to_item(&item).expect("user item")
+        })
+        .collect();
+    put_items(ddb, table, items).await;
 }
 
 /// Sets the share of users a change may suspend unconfirmed (as `ops

@@ -264,35 +264,6 @@ async fn count(sqs: &aws_sdk_sqs::Client, url: &str) -> usize {
         .unwrap_or(0)
 }
 
-/// Writes StateTable items as the evaluator and the worker store them, 25
-/// per `BatchWriteItem`.
-async fn put_state_items(
-    ddb: &aws_sdk_dynamodb::Client,
-    table: &str,
-    items: Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>,
-) {
-    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-    for chunk in items.chunks(25) {
-        let requests = chunk
-            .iter()
-            .map(|item| {
-                let put = PutRequest::builder()
-                    .set_item(Some(item.clone()))
-                    .build()
-                    .unwrap();
-                WriteRequest::builder().put_request(put).build()
-            })
-            .collect();
-        let out = ddb
-            .batch_write_item()
-            .request_items(table, requests)
-            .send()
-            .await
-            .unwrap();
-        assert!(out.unprocessed_items.is_none_or(|m| m.is_empty()));
-    }
-}
-
 /// How long `GET /sync` (its progress counts every user) and a filtered
 /// `GET /users` take for an organization of 10,000 users: half in sync, a
 /// quarter pending, an eighth out of licenses, the rest never synced.
@@ -401,7 +372,7 @@ async fn sync_progress_of_ten_thousand_users_answers_in_time() {
             );
         }
     }
-    put_state_items(&ddb, &s.state_table, items).await;
+    user_sync_tests::put_items(&ddb, &s.state_table, items).await;
     println!(
         "seeded {MEMBERS} users and their states in {:.1?}",
         started.elapsed()

@@ -2,6 +2,8 @@
 //! and `GET /activity/export` (CSV or JSON lines, for a time range).
 
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use user_sync_aws::http::{HttpRequest, response};
 use user_sync_core::activity::{Action, ActivityEntry, ActivityFilter, Subject, SubjectKind};
@@ -11,8 +13,27 @@ use user_sync_core::ports::{Organizations, SyncState};
 use user_sync_core::state::{FailureClass, Outcome};
 
 use crate::routes::{
-    ApiError, cursor, limit, now, organization, parse_body, record_admin_change, store_error,
+    ApiError, cursor, limit, now, ok, organization, parse_body, record_admin_change, store_error,
 };
+
+/// A page of the activity history, newest first.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityPage {
+    pub items: Vec<ActivityEntry>,
+    /// `null`: the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// How long the activity history is kept: the body of
+/// `PUT /activity/settings` and the answer of both methods.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Days, 1 to 3650; `null`: the stack's default.
+    #[schemars(range(min = 1, max = 3650))]
+    pub retention_days: Option<u32>,
+}
 
 /// Entries one export response carries at most; `Next-Cursor` continues.
 pub const EXPORT_MAX: usize = 10_000;
@@ -141,12 +162,10 @@ pub async fn list<D: Organizations, S: SyncState>(
         .activity(org, &filter, history_cursor(req)?, limit)
         .await
         .map_err(store_error)?;
-    Ok(response(
-        200,
-        "application/json",
-        json!({"items": items, "nextCursor": next}).to_string(),
-        &[],
-    ))
+    ok(&ActivityPage {
+        items,
+        next_cursor: next,
+    })
 }
 
 /// A CSV field: quoted when it must be, and never read as a formula by a
@@ -271,18 +290,9 @@ pub async fn settings<D: Organizations>(
     org: &OrgId,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
     let org = organization(directory, org).await?;
-    Ok(response(
-        200,
-        "application/json",
-        json!({"retentionDays": org.activity_retention_days}).to_string(),
-        &[],
-    ))
-}
-
-#[derive(Debug, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SettingsBody {
-    retention_days: Option<u32>,
+    ok(&RetentionSettings {
+        retention_days: org.activity_retention_days,
+    })
 }
 
 /// `PUT /activity/settings` with `{"retentionDays": 90}` (or `null` for the
@@ -294,7 +304,7 @@ pub async fn put_settings<D: Organizations, S: SyncState>(
     token: &StoredToken,
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    let body: SettingsBody = parse_body(req)?;
+    let body: RetentionSettings = parse_body(req)?;
     if body
         .retention_days
         .is_some_and(|d| !(1..=MAX_RETENTION_DAYS).contains(&d))
@@ -321,12 +331,7 @@ pub async fn put_settings<D: Organizations, S: SyncState>(
         |e| e.details = json!({"retentionDays": body.retention_days}),
     )
     .await?;
-    Ok(response(
-        200,
-        "application/json",
-        json!({"retentionDays": body.retention_days}).to_string(),
-        &[],
-    ))
+    ok(&body)
 }
 
 #[cfg(test)]

@@ -3,26 +3,34 @@
 //! drop).
 
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::json;
 use tracing::info;
-use user_sync_aws::http::{HttpRequest, response};
+use user_sync_aws::http::HttpRequest;
 use user_sync_core::activity::{Action, Subject, SubjectKind};
 use user_sync_core::auth::StoredToken;
 use user_sync_core::catalog::Catalog;
 use user_sync_core::ports::{Configuration, Organizations, SyncState};
 
-use crate::routes::{ApiError, now, organization, parse_body, record_admin_change, store_error};
+use crate::routes::{
+    ApiError, now, ok, organization, parse_body, record_admin_change, store_error,
+};
 
-fn catalog_json(catalog: Option<&Catalog>) -> Value {
-    let mut v = json!(catalog.cloned().unwrap_or_default());
-    if let Some(o) = v.as_object_mut() {
-        o.insert("configured".into(), json!(catalog.is_some()));
-    }
-    v
+/// The catalogue, and whether one was set up (an organization without one
+/// has an empty catalogue: rules may then name anything).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CatalogView {
+    #[serde(flatten)]
+    pub catalog: Catalog,
+    pub configured: bool,
 }
 
-fn ok(body: &Value) -> ApiGatewayV2httpResponse {
-    response(200, "application/json", body.to_string(), &[])
+fn catalog_view(catalog: Option<&Catalog>) -> CatalogView {
+    CatalogView {
+        catalog: catalog.cloned().unwrap_or_default(),
+        configured: catalog.is_some(),
+    }
 }
 
 /// `GET /catalog`.
@@ -31,7 +39,7 @@ pub async fn get<D: Organizations>(
     token: &StoredToken,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
     let org = organization(directory, &token.org_id).await?;
-    Ok(ok(&catalog_json(org.catalog.as_ref())))
+    ok(&catalog_view(org.catalog.as_ref()))
 }
 
 /// `PUT /catalog`: the whole catalogue.
@@ -89,5 +97,5 @@ where
     )
     .await?;
     info!(org = %org_id, "catalogue replaced");
-    Ok(ok(&catalog_json(org.catalog.as_ref())))
+    ok(&catalog_view(org.catalog.as_ref()))
 }

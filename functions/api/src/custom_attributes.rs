@@ -3,27 +3,27 @@
 //! `GET /custom-attributes` and `PUT /custom-attributes`.
 
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use tracing::info;
-use user_sync_aws::http::{HttpRequest, response};
+use user_sync_aws::http::HttpRequest;
 use user_sync_core::activity::{Action, Subject, SubjectKind};
 use user_sync_core::auth::StoredToken;
 use user_sync_core::ids::OrgId;
 use user_sync_core::ports::{Organizations, SyncState};
 use user_sync_core::scim::validate_custom_attributes;
 
-use crate::routes::{ApiError, now, organization, parse_body, record_admin_change, store_error};
+use crate::routes::{
+    ApiError, now, ok, organization, parse_body, record_admin_change, store_error,
+};
 
-fn ok(body: &Value) -> ApiGatewayV2httpResponse {
-    response(200, "application/json", body.to_string(), &[])
-}
-
-/// The body of `PUT /custom-attributes`.
-#[derive(Debug, Deserialize)]
+/// The captured attributes: the body of `PUT /custom-attributes` and the
+/// answer of both methods.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct AttributesBody {
-    attributes: Vec<String>,
+pub struct Attributes {
+    pub attributes: Vec<String>,
 }
 
 /// `GET /custom-attributes`.
@@ -32,7 +32,9 @@ pub async fn get<D: Organizations>(
     org: &OrgId,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
     let o = organization(directory, org).await?;
-    Ok(ok(&json!({"attributes": o.custom_attributes})))
+    ok(&Attributes {
+        attributes: o.custom_attributes,
+    })
 }
 
 /// `PUT /custom-attributes` with `{"attributes": [...]}`: replaces the list
@@ -44,7 +46,7 @@ pub async fn put<D: Organizations, S: SyncState>(
     token: &StoredToken,
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    let body: AttributesBody = parse_body(req)?;
+    let body: Attributes = parse_body(req)?;
     let names: Vec<String> = body
         .attributes
         .iter()
@@ -55,7 +57,7 @@ pub async fn put<D: Organizations, S: SyncState>(
     let org = &token.org_id;
     let mut o = organization(directory, org).await?;
     if o.custom_attributes == names {
-        return Ok(ok(&json!({"attributes": names})));
+        return ok(&Attributes { attributes: names });
     }
     let previous = std::mem::replace(&mut o.custom_attributes, names.clone());
     directory.update_org(&o).await.map_err(store_error)?;
@@ -72,5 +74,5 @@ pub async fn put<D: Organizations, S: SyncState>(
     )
     .await?;
     info!(org = %org, count = names.len(), "custom attributes changed");
-    Ok(ok(&json!({"attributes": names})))
+    ok(&Attributes { attributes: names })
 }

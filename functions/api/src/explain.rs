@@ -6,16 +6,83 @@
 use std::collections::BTreeSet;
 
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
-use serde_json::{Value, json};
-use user_sync_aws::http::response;
-use user_sync_core::ids::{GroupId, OrgId, UserId};
+use schemars::JsonSchema;
+use serde::Serialize;
+use user_sync_core::directory::DirectoryStatus;
+use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
 use user_sync_core::ports::{Configuration, Directory, SyncState};
-use user_sync_core::rules::effective_assignment;
+use user_sync_core::rules::{EffectiveAssignment, effective_assignment};
+use user_sync_core::state::SyncStatus;
 
-use crate::routes::{ApiError, store_error};
+use crate::routes::{ApiError, ok, store_error};
 
 /// Groups named in an explanation (a user's groups beyond are counted).
 const MAX_GROUPS: usize = 100;
+
+/// The user explained.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExplainedUser {
+    pub id: UserId,
+    pub user_name: String,
+    pub directory_status: DirectoryStatus,
+}
+
+/// One of the user's groups.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserGroup {
+    pub id: GroupId,
+    pub display_name: Option<String>,
+    /// Whether a rule names the group.
+    pub named_by_rules: bool,
+}
+
+/// A rule that matches the user, in priority order.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchingRule {
+    pub id: RuleId,
+    pub priority: u32,
+    pub group_id: GroupId,
+    pub description: String,
+}
+
+/// What the evaluator last decided for the user.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Decided {
+    pub generation: u64,
+    pub updated_at: String,
+    pub assignment: EffectiveAssignment,
+    /// `false` while a change is on its way (or sync is off).
+    pub matches_rules: bool,
+}
+
+/// What the product API last accepted.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Applied {
+    pub generation: u64,
+    pub in_sync: bool,
+}
+
+/// `GET /users/{id}/assignment`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Explanation {
+    pub user: ExplainedUser,
+    pub sync_enabled: bool,
+    /// The first groups of the user.
+    pub groups: Vec<UserGroup>,
+    pub group_count: usize,
+    pub matching_rules: Vec<MatchingRule>,
+    /// What the rules give the user now, with the rule behind each field.
+    pub assignment: EffectiveAssignment,
+    pub desired: Option<Decided>,
+    pub applied: Option<Applied>,
+    pub last_outcome: Option<SyncStatus>,
+}
 
 pub async fn explain<D, S>(
     directory: &D,
@@ -45,52 +112,50 @@ where
             .await
             .map_err(store_error)?
             .map(|g| g.display_name);
-        named.push(json!({"id": g, "displayName": name, "namedByRules": rule_groups.contains(g)}));
+        named.push(UserGroup {
+            id: g.clone(),
+            display_name: name,
+            named_by_rules: rule_groups.contains(g),
+        });
     }
     let facts = user.user.facts();
     let assignment = effective_assignment(facts.status, &groups, &rules);
-    let matching: Vec<Value> = rules
+    let matching_rules = rules
         .iter()
         .filter(|r| groups.contains(&r.group_id))
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "priority": r.priority.get(),
-                "groupId": r.group_id,
-                "description": r.description,
-            })
+        .map(|r| MatchingRule {
+            id: r.id.clone(),
+            priority: r.priority.get(),
+            group_id: r.group_id.clone(),
+            description: r.description.clone(),
         })
         .collect();
     let (desired, status) = state.user_state(org, &id).await.map_err(store_error)?;
-    let desired_json = desired.as_ref().map(|d| {
-        json!({
-            "generation": d.generation,
-            "updatedAt": d.updated_at,
-            "assignment": d.assignment,
-            // false while a change is on its way (or sync is off)
-            "matchesRules": d.assignment == assignment && d.facts == facts,
-        })
+    let applied = status.as_ref().map(|s| Applied {
+        generation: s.applied_generation,
+        in_sync: desired
+            .as_ref()
+            .is_some_and(|d| d.generation == s.applied_generation),
     });
-    let applied = status.as_ref().map(|s| {
-        json!({
-            "generation": s.applied_generation,
-            "inSync": desired.as_ref().is_some_and(|d| d.generation == s.applied_generation),
-        })
+    let desired = desired.map(|d| Decided {
+        generation: d.generation,
+        updated_at: d.updated_at,
+        matches_rules: d.assignment == assignment && d.facts == facts,
+        assignment: d.assignment,
     });
-    let body = json!({
-        "user": {
-            "id": user.user.id,
-            "userName": user.user.user_name,
-            "directoryStatus": facts.status,
+    ok(&Explanation {
+        user: ExplainedUser {
+            id: user.user.id.clone(),
+            user_name: user.user.user_name.clone(),
+            directory_status: facts.status,
         },
-        "syncEnabled": set.sync.enabled,
-        "groups": named,
-        "groupCount": groups.len(),
-        "matchingRules": matching,
-        "assignment": assignment,
-        "desired": desired_json,
-        "applied": applied,
-        "lastOutcome": status,
-    });
-    Ok(response(200, "application/json", body.to_string(), &[]))
+        sync_enabled: set.sync.enabled,
+        groups: named,
+        group_count: groups.len(),
+        matching_rules,
+        assignment,
+        desired,
+        applied,
+        last_outcome: status,
+    })
 }

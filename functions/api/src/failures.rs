@@ -6,17 +6,20 @@
 use std::time::Duration;
 
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tracing::info;
-use user_sync_aws::http::{HttpRequest, response};
+use user_sync_aws::http::HttpRequest;
 use user_sync_core::activity::{Action, Subject, SubjectKind};
 use user_sync_core::auth::StoredToken;
 use user_sync_core::ids::{OrgId, UserId};
-use user_sync_core::ports::{DeadLetters, Directory, RedriveSelection, SyncState};
+use user_sync_core::ports::{DeadLetters, Directory, RedriveReport, RedriveSelection, SyncState};
 use user_sync_core::state::{FailedUser, Failure, FailureClass, FailureCount};
 
-use crate::routes::{ApiError, cursor, limit, now, parse_body, record_admin_change, store_error};
+use crate::routes::{
+    ApiError, cursor, limit, now, ok, parse_body, product, record_admin_change, store_error,
+};
 
 /// Users listed with each entry of the summary; the details page the rest.
 const USERS_IN_SUMMARY: usize = 10;
@@ -24,8 +27,47 @@ const USERS_IN_SUMMARY: usize = 10;
 /// within 30 s); a redrive left incomplete is completed by asking again.
 const RETRY_BUDGET: Duration = Duration::from_secs(20);
 
-fn ok(body: &Value) -> ApiGatewayV2httpResponse {
-    response(200, "application/json", body.to_string(), &[])
+/// A failed user, with what the directory says of them.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FailedUserView {
+    pub user_id: UserId,
+    pub user_name: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub attempts: u32,
+    pub failed_at: String,
+}
+
+/// One failure class (and product, for `out_of_licenses`): a banner.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FailureDetails {
+    pub class: FailureClass,
+    pub product: Option<String>,
+    /// Users failed with it.
+    pub count: u64,
+    /// The banner's message.
+    pub message: String,
+    /// Transient failures are retried on their own as well.
+    pub retried_automatically: bool,
+    /// The first users (the summary), or a page of them (the details).
+    pub users: Vec<FailedUserView>,
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /sync/failures`: one entry per failure currently affecting users.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FailureSummary {
+    pub failures: Vec<FailureDetails>,
+}
+
+/// What Retry sync did.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RetryResult {
+    #[serde(flatten)]
+    pub report: RedriveReport,
+    pub message: String,
 }
 
 fn parse_class(s: &str) -> Result<FailureClass, ApiError> {
@@ -39,11 +81,11 @@ fn parse_class(s: &str) -> Result<FailureClass, ApiError> {
 }
 
 /// The users of a page, with what the directory says of them.
-async fn users_json<D: Directory>(
+async fn user_views<D: Directory>(
     directory: &D,
     org: &OrgId,
     users: &[FailedUser],
-) -> Result<Vec<Value>, ApiError> {
+) -> Result<Vec<FailedUserView>, ApiError> {
     let ids: Vec<UserId> = users.iter().map(|u| u.user_id.clone()).collect();
     let stored = directory.get_users(org, &ids).await.map_err(store_error)?;
     Ok(users
@@ -57,27 +99,32 @@ async fn users_json<D: Directory>(
                     .collect::<Vec<_>>()
                     .join(" ")
             });
-            json!({
-                "userId": f.user_id,
-                "userName": user.map(|s| s.user.user_name.clone()),
-                "name": name.filter(|n| !n.is_empty()),
-                "email": user.and_then(|s| s.user.email.clone()),
-                "attempts": f.attempts,
-                "failedAt": f.at,
-            })
+            FailedUserView {
+                user_id: f.user_id.clone(),
+                user_name: user.map(|s| s.user.user_name.clone()),
+                name: name.filter(|n| !n.is_empty()),
+                email: user.and_then(|s| s.user.email.clone()),
+                attempts: f.attempts,
+                failed_at: f.at.clone(),
+            }
         })
         .collect())
 }
 
-fn entry_json(count: &FailureCount) -> Value {
-    json!({
-        "class": count.failure.class,
-        "product": count.failure.product,
-        "count": count.users,
-        "message": count.failure.message(count.users),
-        // transient failures are retried on their own as well
-        "retriedAutomatically": !count.failure.class.is_permanent(),
-    })
+fn entry(
+    count: &FailureCount,
+    users: Vec<FailedUserView>,
+    next_cursor: Option<String>,
+) -> FailureDetails {
+    FailureDetails {
+        class: count.failure.class,
+        product: count.failure.product.clone(),
+        count: count.users,
+        message: count.failure.message(count.users),
+        retried_automatically: !count.failure.class.is_permanent(),
+        users,
+        next_cursor,
+    }
 }
 
 /// `GET /sync/failures`.
@@ -93,17 +140,10 @@ pub async fn summary<D: Directory, S: SyncState>(
             .failed_users(org, &count.failure, None, USERS_IN_SUMMARY)
             .await
             .map_err(store_error)?;
-        let mut entry = entry_json(count);
-        if let Some(o) = entry.as_object_mut() {
-            o.insert(
-                "users".into(),
-                json!(users_json(directory, org, &users).await?),
-            );
-            o.insert("nextCursor".into(), json!(next));
-        }
-        entries.push(entry);
+        let views = user_views(directory, org, &users).await?;
+        entries.push(entry(count, views, next.map(|n| n.to_string())));
     }
-    Ok(ok(&json!({ "failures": entries })))
+    ok(&FailureSummary { failures: entries })
 }
 
 /// `GET /sync/failures/{class}?product=&cursor=&limit=`.
@@ -115,17 +155,7 @@ pub async fn details<D: Directory, S: SyncState>(
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
     let class = parse_class(class)?;
-    let product = req.query.get("product").cloned();
-    if product
-        .as_ref()
-        .is_some_and(|p| p.is_empty() || p.len() > 200)
-    {
-        return Err(ApiError::new(
-            400,
-            "invalid_query",
-            "product: 1 to 200 characters",
-        ));
-    }
+    let product = product(req)?;
     let failure = Failure { class, product };
     let limit = limit(req)?;
     let after = cursor(req, |c| UserId::parse(c).ok())?;
@@ -141,21 +171,14 @@ pub async fn details<D: Directory, S: SyncState>(
         .failed_users(org, &failure, after.as_ref(), limit)
         .await
         .map_err(store_error)?;
-    let mut body = entry_json(&count);
-    if let Some(o) = body.as_object_mut() {
-        o.insert(
-            "users".into(),
-            json!(users_json(directory, org, &users).await?),
-        );
-        o.insert("nextCursor".into(), json!(next));
-    }
-    Ok(ok(&body))
+    let views = user_views(directory, org, &users).await?;
+    ok(&entry(&count, views, next.map(|n| n.to_string())))
 }
 
 /// The body of `POST /sync/retry`; empty or `{}` retries every failure.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RetryBody {
+pub struct RetryBody {
     #[serde(default)]
     class: Option<FailureClass>,
     #[serde(default)]
@@ -216,9 +239,5 @@ pub async fn retry<S: SyncState, Q: DeadLetters>(
         (0, true) => "nothing to retry: no dead-lettered jobs or emails match".to_owned(),
         (n, true) => format!("{n} moved back; their users sync again shortly"),
     };
-    let mut out = json!(report);
-    if let Some(o) = out.as_object_mut() {
-        o.insert("message".into(), json!(message));
-    }
-    Ok(ok(&out))
+    ok(&RetryResult { report, message })
 }

@@ -4,21 +4,54 @@
 //! `405`.
 
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
-use serde_json::{Value, json};
-use user_sync_aws::http::{HttpRequest, response};
-use user_sync_core::directory::DirectoryGroup;
+use schemars::JsonSchema;
+use serde::Serialize;
+use user_sync_aws::http::HttpRequest;
+use user_sync_core::directory::{DirectoryGroup, DirectoryStatus};
 use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::ports::Directory;
 
-use crate::routes::{ApiError, MAX_LIMIT, cursor, limit, store_error};
+use crate::routes::{ApiError, MAX_LIMIT, cursor, limit, ok, search, store_error};
 
 /// Groups one search request reads at most; the cursor carries on.
 const SEARCH_SCAN: usize = 2_000;
-/// Longest search text.
-const MAX_SEARCH: usize = 256;
 
-fn ok(body: &Value) -> ApiGatewayV2httpResponse {
-    response(200, "application/json", body.to_string(), &[])
+/// A directory group as admins pick it in rules.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupView {
+    pub id: GroupId,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub member_count: u64,
+    pub last_modified: String,
+}
+
+/// A page of groups.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupPage {
+    pub items: Vec<GroupView>,
+    /// `null`: the last page.
+    pub next_cursor: Option<GroupId>,
+}
+
+/// A group's member.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Member {
+    pub id: UserId,
+    pub user_name: String,
+    pub directory_status: DirectoryStatus,
+}
+
+/// A page of a group's members.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberPage {
+    pub items: Vec<Member>,
+    /// `null`: the last page.
+    pub next_cursor: Option<UserId>,
 }
 
 /// `405` for any write: groups come from the directory.
@@ -30,22 +63,22 @@ pub fn read_only() -> ApiError {
     )
 }
 
-async fn group_json<D: Directory>(
+async fn group_view<D: Directory>(
     directory: &D,
     org: &OrgId,
     g: &DirectoryGroup,
-) -> Result<Value, ApiError> {
+) -> Result<GroupView, ApiError> {
     let members = directory
         .count_members(org, &g.id)
         .await
         .map_err(store_error)?;
-    Ok(json!({
-        "id": g.id,
-        "displayName": g.display_name,
-        "externalId": g.external_id,
-        "memberCount": members,
-        "lastModified": g.last_modified,
-    }))
+    Ok(GroupView {
+        id: g.id.clone(),
+        display_name: g.display_name.clone(),
+        external_id: g.external_id.clone(),
+        member_count: members,
+        last_modified: g.last_modified.clone(),
+    })
 }
 
 /// `GET /groups?search=&limit=&cursor=`: in id order; `search` keeps the
@@ -56,17 +89,7 @@ pub async fn list<D: Directory>(
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
     let limit = limit(req)?;
-    let search = req.query.get("search").map(|s| s.trim().to_lowercase());
-    if search
-        .as_ref()
-        .is_some_and(|s| s.chars().count() > MAX_SEARCH)
-    {
-        return Err(ApiError::new(
-            400,
-            "invalid_query",
-            format!("search: at most {MAX_SEARCH} characters"),
-        ));
-    }
+    let search = search(req)?;
     let mut after = cursor(req, |c| GroupId::parse(c).ok())?;
     let mut found = Vec::new();
     let mut scanned = 0;
@@ -105,9 +128,12 @@ pub async fn list<D: Directory>(
     };
     let mut items = Vec::with_capacity(found.len());
     for g in &found {
-        items.push(group_json(directory, org, g).await?);
+        items.push(group_view(directory, org, g).await?);
     }
-    Ok(ok(&json!({"items": items, "nextCursor": next})))
+    ok(&GroupPage {
+        items,
+        next_cursor: next,
+    })
 }
 
 /// The organization's group `id`, or `404`.
@@ -132,7 +158,7 @@ pub async fn get<D: Directory>(
     id: &str,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
     let g = existing(directory, org, id).await?;
-    Ok(ok(&group_json(directory, org, &g).await?))
+    ok(&group_view(directory, org, &g).await?)
 }
 
 /// `GET /groups/{id}/members?limit=&cursor=`: members in id order.
@@ -151,15 +177,16 @@ pub async fn members<D: Directory>(
         .map_err(store_error)?;
     let mut users = directory.get_users(org, &ids).await.map_err(store_error)?;
     users.sort_by(|a, b| a.user.id.cmp(&b.user.id));
-    let items: Vec<Value> = users
+    let items = users
         .iter()
-        .map(|u| {
-            json!({
-                "id": u.user.id,
-                "userName": u.user.user_name,
-                "directoryStatus": u.user.status(),
-            })
+        .map(|u| Member {
+            id: u.user.id.clone(),
+            user_name: u.user.user_name.clone(),
+            directory_status: u.user.status(),
         })
         .collect();
-    Ok(ok(&json!({"items": items, "nextCursor": next})))
+    ok(&MemberPage {
+        items,
+        next_cursor: next,
+    })
 }

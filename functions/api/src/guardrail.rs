@@ -22,7 +22,7 @@ use user_sync_core::rules::preview::exceeds_guardrail;
 const PAGE: usize = 1_000;
 
 /// The guardrail's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Guardrail {
     pub suspended: u64,

@@ -11,6 +11,7 @@ mod explain;
 mod failures;
 mod groups;
 mod guardrail;
+pub mod openapi;
 mod preview;
 mod progress;
 mod routes;

@@ -4,8 +4,8 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::{Value, json};
 use tracing::info;
 use user_sync_core::StoreError;
 use user_sync_core::ids::{GroupId, OrgId, UserId};
@@ -15,7 +15,9 @@ use user_sync_core::rules::preview::{
 };
 
 use crate::guardrail::Guardrail;
-use user_sync_core::rules::{AssignmentStatus, EffectiveAssignment, Rule, effective_assignment};
+use user_sync_core::rules::{
+    AssignmentStatus, EffectiveAssignment, Rule, SuspendReason, effective_assignment,
+};
 
 /// Users read per page.
 const PAGE: usize = 500;
@@ -26,12 +28,13 @@ pub const LISTED_USERS: usize = 100;
 pub const MAX_EVALUATED: u64 = 5_000;
 
 /// An account as a preview shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountSummary {
+    /// `active` or `suspended`.
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub suspend_reason: Option<Value>,
+    pub suspend_reason: Option<SuspendReason>,
     pub products: BTreeSet<String>,
     pub role: &'static str,
 }
@@ -46,14 +49,14 @@ fn summary(a: &EffectiveAssignment) -> AccountSummary {
         },
         AssignmentStatus::Suspended { reason } => AccountSummary {
             status: "suspended",
-            suspend_reason: Some(json!(reason)),
+            suspend_reason: Some(*reason),
             products: a.products.clone(),
             role: a.admin_role.name(),
         },
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserPreview {
     pub user_id: UserId,
@@ -218,10 +221,14 @@ impl<D: Directory, S: SyncState> Evaluation<'_, D, S> {
 
 /// Seats each product would need, against what the product API reports
 /// (`null` figures when it does not answer).
-pub async fn seats<P: ProductApi>(product_api: &P, org: &OrgId, totals: &PreviewTotals) -> Value {
+pub async fn seats<P: ProductApi>(
+    product_api: &P,
+    org: &OrgId,
+    totals: &PreviewTotals,
+) -> Vec<SeatNeed> {
     let needed = totals.additional_seats();
     if needed.is_empty() {
-        return json!([]);
+        return Vec::new();
     }
     let known = match product_api.seats(org).await {
         Ok(s) => Some(s),
@@ -230,7 +237,7 @@ pub async fn seats<P: ProductApi>(product_api: &P, org: &OrgId, totals: &Preview
             None
         }
     };
-    let rows: Vec<Value> = needed
+    needed
         .into_iter()
         .map(|(product, additional)| {
             let (limit, used) = match known.as_ref() {
@@ -250,28 +257,68 @@ pub async fn seats<P: ProductApi>(product_api: &P, org: &OrgId, totals: &Preview
                 (true, None) => Some(true),
                 (false, _) => None,
             };
-            json!({
-                "product": product,
-                "additional": additional,
-                "limit": limit,
-                "used": used,
-                "available": available,
-                "sufficient": sufficient,
-            })
+            SeatNeed {
+                product,
+                additional,
+                limit,
+                used,
+                available,
+                sufficient,
+            }
         })
-        .collect();
-    json!(rows)
+        .collect()
+}
+
+/// Seats a change needs of one product, against what the product API
+/// reports (`null`s: it could not be asked).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SeatNeed {
+    pub product: String,
+    pub additional: u64,
+    /// `null`: no limit, or unknown.
+    pub limit: Option<u64>,
+    pub used: Option<u64>,
+    pub available: Option<u64>,
+    /// `null`: unknown.
+    pub sufficient: Option<bool>,
+}
+
+/// The answer of `POST /rules/preview`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewView {
+    /// `false`: more users were affected than one preview evaluates; the
+    /// totals cover the first ones.
+    pub complete: bool,
+    pub totals: PreviewTotals,
+    pub seats: Vec<SeatNeed>,
+    pub guardrail: Guardrail,
+    /// The first changed users.
+    pub users: Vec<UserPreview>,
+    /// More users changed than `users` lists.
+    pub users_truncated: bool,
+    pub sync_enabled: bool,
+    /// Whether a rule still grants Full Admin after the change.
+    pub full_admin_rule_after: bool,
 }
 
 /// The response body of a preview.
-pub fn body(preview: &Preview, seats: Value, guardrail: &Guardrail) -> Value {
+pub fn view(
+    preview: &Preview,
+    seats: Vec<SeatNeed>,
+    guardrail: Guardrail,
+    sync_enabled: bool,
+    full_admin_rule_after: bool,
+) -> PreviewView {
     let changed = usize::try_from(preview.totals.changed_users).unwrap_or(usize::MAX);
-    json!({
-        "complete": preview.complete,
-        "totals": preview.totals,
-        "seats": seats,
-        "guardrail": guardrail,
-        "users": preview.users,
-        "usersTruncated": changed > preview.users.len(),
-    })
+    PreviewView {
+        complete: preview.complete,
+        totals: preview.totals.clone(),
+        seats,
+        guardrail,
+        users: preview.users.clone(),
+        users_truncated: changed > preview.users.len(),
+        sync_enabled,
+        full_admin_rule_after,
+    }
 }

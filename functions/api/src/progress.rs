@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use user_sync_core::activity::{ActivityFilter, SYNC_USER};
+use schemars::JsonSchema;
+use serde::Serialize;
+use user_sync_core::activity::{Action, ActivityFilter, SYNC_USER};
 use user_sync_core::ids::{OrgId, UserId};
 use user_sync_core::ports::{Directory, SyncState};
 use user_sync_core::progress::SyncCounts;
@@ -32,9 +33,9 @@ const SLOW_COUNT: Duration = Duration::from_secs(1);
 const REUSE_FOR: Duration = Duration::from_secs(60);
 
 /// Recent slow counts, by organization: when they were made, and the answer.
-static RECENT: Mutex<BTreeMap<OrgId, (Instant, Value)>> = Mutex::new(BTreeMap::new());
+static RECENT: Mutex<BTreeMap<OrgId, (Instant, Progress)>> = Mutex::new(BTreeMap::new());
 
-fn recent(org: &OrgId) -> Option<Value> {
+fn recent(org: &OrgId) -> Option<Progress> {
     let recent = RECENT.lock().ok()?;
     recent
         .get(org)
@@ -42,11 +43,53 @@ fn recent(org: &OrgId) -> Option<Value> {
         .map(|(_, v)| v.clone())
 }
 
-fn remember(org: &OrgId, value: &Value) {
+fn remember(org: &OrgId, value: &Progress) {
     if let Ok(mut recent) = RECENT.lock() {
         recent.retain(|_, (at, _)| at.elapsed() < REUSE_FOR);
         recent.insert(org.clone(), (Instant::now(), value.clone()));
     }
+}
+
+/// Failed users of one class (and product, for `out_of_licenses`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct FailedCount {
+    pub class: FailureClass,
+    pub product: Option<String>,
+    pub count: u64,
+}
+
+/// The newest change the pipeline processed.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct LastChange {
+    pub at: String,
+    pub action: Action,
+}
+
+/// The `progress` object of `GET /sync` (docs/admin-api.md says what each
+/// figure means).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    /// When the users were counted (a large organization's count is reused
+    /// for a minute).
+    pub counted_at: String,
+    /// Users of the organization.
+    pub total: u64,
+    /// Users counted: `total` when `exact`.
+    pub counted: u64,
+    pub exact: bool,
+    pub in_sync: u64,
+    pub pending: u64,
+    pub failed: u64,
+    pub not_synced: u64,
+    /// Failed users by failure class.
+    pub failed_by_class: BTreeMap<String, u64>,
+    pub failures: Vec<FailedCount>,
+    /// Users whose job is queued or being applied.
+    pub jobs_in_flight: u64,
+    /// Users whose failure waits for Retry sync.
+    pub dead_lettered: u64,
+    pub last_change_processed: Option<LastChange>,
 }
 
 /// The `progress` object of `GET /sync`.
@@ -54,7 +97,7 @@ pub async fn progress<D: Directory, S: SyncState>(
     directory: &D,
     state: &S,
     org: &OrgId,
-) -> Result<Value, ApiError> {
+) -> Result<Progress, ApiError> {
     if let Some(v) = recent(org) {
         return Ok(v);
     }
@@ -89,45 +132,44 @@ pub async fn progress<D: Directory, S: SyncState>(
     } else {
         directory.count_users(org).await.map_err(store_error)?
     };
-    let by_class: serde_json::Map<String, Value> = failures
+    let failed_by_class = failures.iter().fold(BTreeMap::new(), |mut m, c| {
+        *m.entry(c.failure.class.as_str().to_owned()).or_default() += c.users;
+        m
+    });
+    let failures = failures
         .iter()
-        .fold(
-            std::collections::BTreeMap::<&str, u64>::new(),
-            |mut m, c| {
-                *m.entry(c.failure.class.as_str()).or_default() += c.users;
-                m
-            },
-        )
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), json!(v)))
-        .collect();
-    let failures_json: Vec<Value> = failures
-        .iter()
-        .map(|c| json!({"class": c.failure.class, "product": c.failure.product, "count": c.users}))
+        .map(|c| FailedCount {
+            class: c.failure.class,
+            product: c.failure.product.clone(),
+            count: c.users,
+        })
         .collect();
     let (entries, _) = state
         .activity(org, &ActivityFilter::default(), None, ACTIVITY_LOOKBACK)
         .await
         .map_err(store_error)?;
-    let last = entries
+    let last_change_processed = entries
         .iter()
         .find(|e| e.actor == SYNC_USER)
-        .map(|e| json!({"at": e.at, "action": e.action}));
-    let progress = json!({
-        "countedAt": counted_at,
-        "total": total,
-        "counted": counts.users,
-        "exact": exact,
-        "inSync": counts.in_sync,
-        "pending": counts.pending,
-        "failed": counts.failed,
-        "notSynced": counts.not_synced,
-        "failedByClass": by_class,
-        "failures": failures_json,
-        "jobsInFlight": counts.pending,
-        "deadLettered": counts.dead_lettered,
-        "lastChangeProcessed": last,
-    });
+        .map(|e| LastChange {
+            at: e.at.clone(),
+            action: e.action,
+        });
+    let progress = Progress {
+        counted_at,
+        total,
+        counted: counts.users,
+        exact,
+        in_sync: counts.in_sync,
+        pending: counts.pending,
+        failed: counts.failed,
+        not_synced: counts.not_synced,
+        failed_by_class,
+        failures,
+        jobs_in_flight: counts.pending,
+        dead_lettered: counts.dead_lettered,
+        last_change_processed,
+    };
     if started.elapsed() > SLOW_COUNT {
         remember(org, &progress);
     }

@@ -1,8 +1,9 @@
 //! Admin API routes, written against the core ports.
 
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use tracing::{info, warn};
 use user_sync_aws::http::{HttpRequest, response};
 use user_sync_core::StoreError;
@@ -24,6 +25,7 @@ use crate::explain::explain;
 use crate::failures;
 use crate::groups;
 use crate::guardrail;
+use crate::openapi::{self, Op};
 use crate::progress;
 use crate::rules::Ctx;
 use crate::templates;
@@ -48,6 +50,24 @@ pub struct ApiError {
     pub status: u16,
     pub code: &'static str,
     pub message: String,
+    /// For `405`: the methods the resource allows.
+    pub allow: Option<String>,
+}
+
+/// An error's body: RFC 9457 problem details.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Problem {
+    /// `urn:user-sync:problem:{code}`: stable, for clients to match on.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// The code in words, the same for every occurrence of the type.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong this time, naming the field when there is one.
+    pub detail: String,
+    /// The error code (docs/admin-api.md#errors lists them).
+    pub code: String,
 }
 
 impl ApiError {
@@ -56,7 +76,13 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            allow: None,
         }
+    }
+
+    pub fn with_allow(mut self, allow: String) -> Self {
+        self.allow = Some(allow);
+        self
     }
 
     /// The problem's `title`: its code in words ("precondition_failed" →
@@ -70,25 +96,23 @@ impl ApiError {
             .unwrap_or_default()
     }
 
-    pub fn body(&self) -> Value {
-        json!({
-            "type": format!("{PROBLEM_TYPE_PREFIX}{}", self.code),
-            "title": self.title(),
-            "status": self.status,
-            "detail": self.message,
-            "code": self.code,
-        })
+    pub fn body(&self) -> Problem {
+        Problem {
+            problem_type: format!("{PROBLEM_TYPE_PREFIX}{}", self.code),
+            title: self.title(),
+            status: self.status,
+            detail: self.message.clone(),
+            code: self.code.to_owned(),
+        }
     }
 
     pub fn response(&self) -> ApiGatewayV2httpResponse {
-        // the only resources that refuse a method are the read-only ones
-        let allow = [("allow", "GET".to_owned())];
-        let extra: &[(&str, String)] = if self.status == 405 { &allow } else { &[] };
+        let allow: Vec<(&str, String)> = self.allow.iter().map(|a| ("allow", a.clone())).collect();
         response(
             self.status,
             "application/problem+json",
-            self.body().to_string(),
-            extra,
+            serde_json::to_string(&self.body()).unwrap_or_default(),
+            &allow,
         )
     }
 }
@@ -115,8 +139,23 @@ pub(crate) fn store_error(e: StoreError) -> ApiError {
     }
 }
 
-fn ok(status: u16, body: &Value) -> ApiGatewayV2httpResponse {
-    response(status, "application/json", body.to_string(), &[])
+/// A JSON response: `body` is the type the endpoint's schema is derived
+/// from.
+pub(crate) fn json_response<T: Serialize>(
+    status: u16,
+    body: &T,
+    headers: &[(&str, String)],
+) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    let text = serde_json::to_string(body).map_err(|e| {
+        warn!(error = %e, "a response could not be serialized");
+        ApiError::new(500, "internal", "internal error")
+    })?;
+    Ok(response(status, "application/json", text, headers))
+}
+
+/// `200 OK` with a JSON body.
+pub(crate) fn ok<T: Serialize>(body: &T) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    json_response(200, body, &[])
 }
 
 pub(crate) fn now() -> String {
@@ -136,6 +175,44 @@ pub(crate) fn limit(req: &HttpRequest) -> Result<usize, ApiError> {
             )),
         },
     }
+}
+
+/// Longest `search` text.
+pub const MAX_SEARCH: usize = 256;
+
+/// The `search` query parameter: lowercased and trimmed, `None` when empty.
+pub(crate) fn search(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(raw) = req.query.get("search") else {
+        return Ok(None);
+    };
+    if raw.chars().count() > MAX_SEARCH {
+        return Err(ApiError::new(
+            400,
+            "invalid_query",
+            format!("search: at most {MAX_SEARCH} characters"),
+        ));
+    }
+    let s = raw.trim().to_lowercase();
+    Ok((!s.is_empty()).then_some(s))
+}
+
+/// Longest product id of the `product` query parameter.
+pub const MAX_PRODUCT: usize = 200;
+
+/// The `product` query parameter.
+pub(crate) fn product(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let product = req.query.get("product").cloned();
+    if product
+        .as_ref()
+        .is_some_and(|p| p.is_empty() || p.chars().count() > MAX_PRODUCT)
+    {
+        return Err(ApiError::new(
+            400,
+            "invalid_query",
+            format!("product: 1 to {MAX_PRODUCT} characters"),
+        ));
+    }
+    Ok(product)
 }
 
 /// The `cursor` query parameter, as given by a previous page.
@@ -188,7 +265,16 @@ pub(crate) async fn record_admin_change<S: SyncState>(
         .map_err(store_error)
 }
 
+/// The request's JSON body: always an object.
 pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
+    // serde would read a struct from an array too
+    if req.body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::new(
+            400,
+            "invalid_body",
+            "the body must be a JSON object",
+        ));
+    }
     serde_json::from_slice(&req.body)
         .map_err(|e| ApiError::new(400, "invalid_body", format!("invalid JSON body: {e}")))
 }
@@ -232,6 +318,15 @@ where
     let Some(segments) = req.segments_after(PREFIX) else {
         return Err(ApiError::new(404, "not_found", "no such endpoint"));
     };
+    let (endpoint, params) = openapi::find(&req.method, &segments)?;
+    if endpoint.op == Op::OpenApi {
+        return Ok(response(
+            200,
+            "application/json",
+            openapi::document().to_owned(),
+            &[],
+        ));
+    }
     let token = match authenticate(directory, req.header("authorization"), TokenKind::Admin).await {
         Ok(t) => t,
         Err(AuthError::Unavailable(e)) => return Err(store_error(e)),
@@ -264,88 +359,107 @@ where
         token: &token,
         login_url,
     };
-    match (req.method.as_str(), segments.as_slice()) {
-        ("GET", ["rules"]) => rules.list().await,
-        ("POST", ["rules"]) => rules.create(req).await,
-        ("POST", ["rules", "preview"]) => rules.preview(req).await,
-        ("PUT", ["rules", "order"]) => rules.reorder(req).await,
-        ("GET", ["rules", id]) => rules.get(id).await,
-        ("PUT", ["rules", id]) => rules.replace(id, req, false).await,
-        ("PATCH", ["rules", id]) => rules.replace(id, req, true).await,
-        ("DELETE", ["rules", id]) => rules.delete(id, req).await,
-        ("POST", ["rules", id, "move"]) => rules.move_rule(id, req).await,
-        ("GET", ["sync"]) => {
-            let (_, sync) = directory
-                .rules_and_sync(&token.org_id)
-                .await
-                .map_err(store_error)?;
-            // rule changes and sync-on being applied, with their progress
-            let running: Vec<Value> = directory
-                .running_fan_outs(&token.org_id, 20)
-                .await
-                .map_err(store_error)?
-                .into_iter()
-                .map(|t| {
-                    json!({
-                        "id": t.id,
-                        "reason": t.reason,
-                        "usersReconciled": t.users,
-                        "jobsEnqueued": t.jobs,
-                        "startedAt": t.created_at,
-                        "updatedAt": t.updated_at,
-                    })
-                })
-                .collect();
-            let progress = progress::progress(directory, state, &token.org_id).await?;
-            let mut body = json!(sync);
-            if let Some(o) = body.as_object_mut() {
-                o.insert("fanOuts".into(), json!(running));
-                o.insert("progress".into(), progress);
-            }
-            Ok(ok(200, &body))
-        }
-        ("PUT", ["sync"]) => put_sync(directory, state, &token, req).await,
-        ("GET", ["sync", "failures"]) => failures::summary(directory, state, &token.org_id).await,
-        ("GET", ["sync", "failures", class]) => {
-            failures::details(directory, state, &token.org_id, class, req).await
-        }
-        ("POST", ["sync", "retry"]) => failures::retry(state, dead_letters, &token, req).await,
-        ("GET", ["catalog"]) => catalog::get(directory, &token).await,
-        ("PUT", ["catalog"]) => catalog::put(directory, state, &token, req).await,
-        ("GET", ["activity"]) => activity::list(directory, state, &token.org_id, req).await,
-        ("GET", ["activity", "export"]) => {
-            activity::export(directory, state, &token.org_id, req).await
-        }
-        ("GET", ["activity", "settings"]) => activity::settings(directory, &token.org_id).await,
-        ("PUT", ["activity", "settings"]) => {
-            activity::put_settings(directory, state, &token, req).await
-        }
-        ("GET", ["users", id, "assignment"]) => explain(directory, state, &token.org_id, id).await,
-        ("GET", ["users"]) => users::list(directory, state, &token.org_id, req).await,
-        ("GET", ["users", id]) => users::get(directory, state, &token.org_id, id).await,
-        ("GET", ["custom-attributes"]) => custom_attributes::get(directory, &token.org_id).await,
-        ("PUT", ["custom-attributes"]) => {
-            custom_attributes::put(directory, state, &token, req).await
-        }
-        ("GET", ["groups"]) => groups::list(directory, &token.org_id, req).await,
-        ("GET", ["groups", id]) => groups::get(directory, &token.org_id, id).await,
-        ("GET", ["groups", id, "members"]) => {
-            groups::members(directory, &token.org_id, id, req).await
-        }
-        (_, ["groups"] | ["groups", _] | ["groups", _, "members"]) => Err(groups::read_only()),
-        ("GET", ["templates"]) => templates.list().await,
-        ("POST", ["templates"]) => templates.create(req).await,
-        ("GET", ["templates", id]) => templates.get(id).await,
-        ("PUT", ["templates", id]) => templates.replace(id, req).await,
-        ("DELETE", ["templates", id]) => templates.delete(id, req).await,
-        ("POST", ["templates", id, "preview"]) => templates.preview(id, req).await,
-        _ => Err(ApiError::new(404, "not_found", "no such endpoint")),
+    let org = &token.org_id;
+    // the table gave as many parameters as the path has
+    let id = params.first().copied().unwrap_or_default();
+    match endpoint.op {
+        Op::OpenApi => Err(ApiError::new(500, "internal", "internal error")),
+        Op::ListRules => rules.list().await,
+        Op::CreateRule => rules.create(req).await,
+        Op::PreviewRuleChange => rules.preview(req).await,
+        Op::ReorderRules => rules.reorder(req).await,
+        Op::GetRule => rules.get(id).await,
+        Op::ReplaceRule => rules.replace(id, req, false).await,
+        Op::PatchRule => rules.replace(id, req, true).await,
+        Op::DeleteRule => rules.delete(id, req).await,
+        Op::MoveRule => rules.move_rule(id, req).await,
+        Op::GetSync => get_sync(directory, state, org).await,
+        Op::PutSync => put_sync(directory, state, &token, req).await,
+        Op::ListFailures => failures::summary(directory, state, org).await,
+        Op::FailureDetails => failures::details(directory, state, org, id, req).await,
+        Op::RetrySync => failures::retry(state, dead_letters, &token, req).await,
+        Op::GetCatalog => catalog::get(directory, &token).await,
+        Op::PutCatalog => catalog::put(directory, state, &token, req).await,
+        Op::ListActivity => activity::list(directory, state, org, req).await,
+        Op::ExportActivity => activity::export(directory, state, org, req).await,
+        Op::GetActivitySettings => activity::settings(directory, org).await,
+        Op::PutActivitySettings => activity::put_settings(directory, state, &token, req).await,
+        Op::ListUsers => users::list(directory, state, org, req).await,
+        Op::GetUser => users::get(directory, state, org, id).await,
+        Op::ExplainUser => explain(directory, state, org, id).await,
+        Op::GetCustomAttributes => custom_attributes::get(directory, org).await,
+        Op::PutCustomAttributes => custom_attributes::put(directory, state, &token, req).await,
+        Op::ListGroups => groups::list(directory, org, req).await,
+        Op::GetGroup => groups::get(directory, org, id).await,
+        Op::ListGroupMembers => groups::members(directory, org, id, req).await,
+        Op::ListTemplates => templates.list().await,
+        Op::CreateTemplate => templates.create(req).await,
+        Op::GetTemplate => templates.get(id).await,
+        Op::ReplaceTemplate => templates.replace(id, req).await,
+        Op::DeleteTemplate => templates.delete(id, req).await,
+        Op::PreviewTemplate => templates.preview(id, req).await,
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A rule change or sync-on being applied, with its progress.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FanOutView {
+    pub id: String,
+    pub reason: String,
+    pub users_reconciled: u64,
+    pub jobs_enqueued: u64,
+    pub started_at: String,
+    pub updated_at: String,
+}
+
+/// `GET /sync`: on or off, who switched it last, what is being applied and
+/// the progress.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncView {
+    #[serde(flatten)]
+    pub sync: SyncSettings,
+    pub fan_outs: Vec<FanOutView>,
+    pub progress: progress::Progress,
+}
+
+async fn get_sync<D, S>(
+    directory: &D,
+    state: &S,
+    org: &OrgId,
+) -> Result<ApiGatewayV2httpResponse, ApiError>
+where
+    D: Directory + Configuration + FanOuts,
+    S: SyncState,
+{
+    let (_, sync) = directory.rules_and_sync(org).await.map_err(store_error)?;
+    let fan_outs = directory
+        .running_fan_outs(org, 20)
+        .await
+        .map_err(store_error)?
+        .into_iter()
+        .map(|t| FanOutView {
+            id: t.id,
+            reason: t.reason,
+            users_reconciled: t.users,
+            jobs_enqueued: t.jobs,
+            started_at: t.created_at,
+            updated_at: t.updated_at,
+        })
+        .collect();
+    let progress = progress::progress(directory, state, org).await?;
+    ok(&SyncView {
+        sync,
+        fan_outs,
+        progress,
+    })
+}
+
+/// The body of `PUT /sync`.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct SyncBody {
+pub struct SyncBody {
     enabled: bool,
     /// Go ahead although the guardrail would refuse.
     #[serde(default)]
@@ -376,7 +490,7 @@ where
             ));
         }
         if set.sync.enabled == body.enabled {
-            return Ok(ok(200, &json!(set.sync)));
+            return ok(&set.sync);
         }
         if body.enabled && !body.confirm {
             let g = guardrail::verdict(directory, org, &rules, &rules, true)
@@ -431,5 +545,5 @@ where
     )
     .await?;
     info!(org = %org, enabled = body.enabled, "sync switched");
-    Ok(ok(200, &json!(sync)))
+    ok(&sync)
 }

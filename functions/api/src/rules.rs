@@ -7,7 +7,8 @@
 use std::collections::BTreeSet;
 
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tracing::info;
 use user_sync_aws::http::{HttpRequest, response};
@@ -25,7 +26,7 @@ use user_sync_core::state::Outcome;
 
 use crate::guardrail::{self, Guardrail};
 use crate::preview;
-use crate::routes::{ApiError, now, parse_body, store_error};
+use crate::routes::{ApiError, json_response, now, ok, parse_body, store_error};
 
 /// Most rules per organization.
 pub const MAX_RULES: usize = 500;
@@ -40,8 +41,9 @@ pub struct Ctx<'a, D, S, P> {
     pub token: &'a StoredToken,
 }
 
-/// The body of `POST /rules` and `PUT /rules/{id}`.
-#[derive(Debug, Deserialize)]
+/// The body of `POST /rules` and `PUT /rules/{id}`: a rule without its id
+/// (`priority` left out: last).
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RuleBody {
     group_id: String,
@@ -65,6 +67,90 @@ pub struct RuleBody {
     /// Go ahead although the guardrail would refuse.
     #[serde(default)]
     confirm: bool,
+}
+
+/// The body of `PATCH /rules/{id}`: the fields of [`RuleBody`] to change,
+/// every one optional.
+#[derive(Debug)]
+pub struct RulePatch;
+
+impl JsonSchema for RulePatch {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RulePatch".into()
+    }
+
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut schema = RuleBody::json_schema(g);
+        schema.remove("required");
+        schema
+    }
+}
+
+/// A rule as the API shows it: with its version (also its ETag).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RuleView {
+    #[serde(flatten)]
+    pub rule: Rule,
+    pub version: u64,
+}
+
+/// The rules, highest priority first, and the version of their order (the
+/// list's ETag, for `If-Match` on `PUT /rules/order`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RuleList {
+    pub rules: Vec<RuleView>,
+    pub version: u64,
+}
+
+/// The body of `POST /rules/{id}/move`: a direction or a target priority.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MoveBody {
+    direction: Option<Direction>,
+    priority: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum Direction {
+    Up,
+    Down,
+}
+
+/// The body of `PUT /rules/order`: every rule's id, highest priority first.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderBody {
+    order: Vec<String>,
+}
+
+/// A change to preview.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+enum ChangeBody {
+    Create {
+        #[schemars(with = "RuleBody")]
+        rule: Value,
+    },
+    Update {
+        id: String,
+        #[schemars(with = "RuleBody")]
+        rule: Value,
+    },
+    Delete {
+        id: String,
+    },
+    Reorder {
+        order: Vec<String>,
+    },
+    SyncOn {},
+}
+
+/// The body of `POST /rules/preview`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewBody {
+    change: ChangeBody,
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -107,14 +193,21 @@ pub(crate) fn if_match(req: &HttpRequest, required: bool) -> Result<Option<Optio
     if v == "*" {
         return Ok(Some(None));
     }
-    let v = v.strip_prefix("W/").unwrap_or(v).trim_matches('"');
-    v.parse::<u64>().map(|n| Some(Some(n))).map_err(|_| {
-        ApiError::new(
-            400,
-            "invalid_header",
-            "If-Match must be an ETag such as \"3\"",
-        )
-    })
+    // "3" or W/"3", as ETag gave it
+    v.strip_prefix("W/")
+        .unwrap_or(v)
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse::<u64>().ok())
+        .map(|n| Some(Some(n)))
+        .ok_or_else(|| {
+            ApiError::new(
+                400,
+                "invalid_header",
+                "If-Match must be an ETag such as \"3\", or *",
+            )
+        })
 }
 
 pub(crate) fn stale(what: &str) -> ApiError {
@@ -125,28 +218,29 @@ pub(crate) fn stale(what: &str) -> ApiError {
     )
 }
 
-fn rule_json(rule: &Rule, version: u64) -> Value {
-    let mut v = json!(rule);
-    if let Some(o) = v.as_object_mut() {
-        o.insert("version".into(), json!(version));
+fn rule_view(rule: &Rule, version: u64) -> RuleView {
+    RuleView {
+        rule: rule.clone(),
+        version,
     }
-    v
 }
 
-fn list_json(rules: &[StoredRule], version: u64) -> Value {
-    json!({
-        "rules": rules.iter().map(|r| rule_json(&r.rule, r.version)).collect::<Vec<_>>(),
-        "version": version,
-    })
+fn list_view(rules: &[StoredRule], version: u64) -> RuleList {
+    RuleList {
+        rules: rules
+            .iter()
+            .map(|r| rule_view(&r.rule, r.version))
+            .collect(),
+        version,
+    }
 }
 
-pub(crate) fn with_etag(status: u16, body: &Value, version: u64) -> ApiGatewayV2httpResponse {
-    response(
-        status,
-        "application/json",
-        body.to_string(),
-        &[("etag", etag(version))],
-    )
+pub(crate) fn with_etag<T: Serialize>(
+    status: u16,
+    body: &T,
+    version: u64,
+) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    json_response(status, body, &[("etag", etag(version))])
 }
 
 fn parse_rule_id(s: &str) -> Result<RuleId, ApiError> {
@@ -180,11 +274,11 @@ impl Written {
             .iter()
             .find(|r| &r.rule.id == id)
             .ok_or_else(|| ApiError::new(500, "internal", "internal error"))?;
-        Ok(with_etag(
+        with_etag(
             status,
-            &rule_json(&stored.rule, stored.version),
+            &rule_view(&stored.rule, stored.version),
             stored.version,
-        ))
+        )
     }
 }
 
@@ -215,11 +309,7 @@ where
             .rule_set(&self.token.org_id)
             .await
             .map_err(store_error)?;
-        Ok(with_etag(
-            200,
-            &list_json(&set.rules, set.version),
-            set.version,
-        ))
+        with_etag(200, &list_view(&set.rules, set.version), set.version)
     }
 
     pub async fn get(&self, id: &str) -> Result<ApiGatewayV2httpResponse, ApiError> {
@@ -232,11 +322,7 @@ where
         let rule = set
             .get(&id)
             .ok_or_else(|| ApiError::new(404, "not_found", "no such rule"))?;
-        Ok(with_etag(
-            200,
-            &rule_json(&rule.rule, rule.version),
-            rule.version,
-        ))
+        with_etag(200, &rule_view(&rule.rule, rule.version), rule.version)
     }
 
     /// Checks a body and builds the rule it describes.
@@ -582,18 +668,6 @@ where
         id: &str,
         req: &HttpRequest,
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase", deny_unknown_fields)]
-        struct MoveBody {
-            direction: Option<Direction>,
-            priority: Option<u32>,
-        }
-        #[derive(Deserialize, Clone, Copy)]
-        #[serde(rename_all = "lowercase")]
-        enum Direction {
-            Up,
-            Down,
-        }
         let id = parse_rule_id(id)?;
         let expected = if_match(req, false)?.flatten();
         let body: MoveBody = parse_body(req)?;
@@ -640,20 +714,15 @@ where
                 })
             })
             .await?;
-        Ok(with_etag(
+        with_etag(
             200,
-            &list_json(&written.rules, written.version),
+            &list_view(&written.rules, written.version),
             written.version,
-        ))
+        )
     }
 
     /// `PUT /rules/order`: `{"order": [every rule id, highest priority first]}`.
     pub async fn reorder(&self, req: &HttpRequest) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct OrderBody {
-            order: Vec<String>,
-        }
         let expected = if_match(req, true)?.flatten();
         let body: OrderBody = parse_body(req)?;
         if body.order.len() > MAX_RULES {
@@ -678,29 +747,15 @@ where
                 })
             })
             .await?;
-        Ok(with_etag(
+        with_etag(
             200,
-            &list_json(&written.rules, written.version),
+            &list_view(&written.rules, written.version),
             written.version,
-        ))
+        )
     }
 
     /// `POST /rules/preview`: what a change would do, without doing it.
     pub async fn preview(&self, req: &HttpRequest) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        #[derive(Deserialize)]
-        #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-        enum ChangeBody {
-            Create { rule: Value },
-            Update { id: String, rule: Value },
-            Delete { id: String },
-            Reorder { order: Vec<String> },
-            SyncOn,
-        }
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct PreviewBody {
-            change: ChangeBody,
-        }
         let body: PreviewBody = parse_body(req)?;
         let org = &self.token.org_id;
         let set = self.directory.rule_set(org).await.map_err(store_error)?;
@@ -733,7 +788,7 @@ where
                     .map(|s| RuleId::parse(s).map_err(|e| invalid(format!("order: {e}"))))
                     .collect::<Result<Vec<_>, _>>()?,
             ),
-            ChangeBody::SyncOn => RuleChange::SyncOn,
+            ChangeBody::SyncOn {} => RuleChange::SyncOn,
         };
         let proposed = apply_change(&current, &change)
             .map_err(|e| invalid(format!("{}: {}", e.field, e.reason)))?;
@@ -749,15 +804,13 @@ where
         .map_err(store_error)?;
         let seats = preview::seats(self.product_api, org, &computed.totals).await;
         let verdict = self.guardrail(&current, &proposed, &change).await?;
-        let mut out = preview::body(&computed, seats, &verdict);
-        if let Some(o) = out.as_object_mut() {
-            o.insert("syncEnabled".into(), json!(set.sync.enabled));
-            o.insert(
-                "fullAdminRuleAfter".into(),
-                json!(proposed.iter().any(Rule::grants_full_admin)),
-            );
-        }
-        Ok(response(200, "application/json", out.to_string(), &[]))
+        ok(&preview::view(
+            &computed,
+            seats,
+            verdict,
+            set.sync.enabled,
+            proposed.iter().any(Rule::grants_full_admin),
+        ))
     }
 }
 

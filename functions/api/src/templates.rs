@@ -7,14 +7,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use tracing::info;
 use user_sync_aws::http::{HttpRequest, response};
 use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry, Subject, SubjectKind};
 use user_sync_core::auth::StoredToken;
 use user_sync_core::ids::{TemplateId, UserId, new_id};
+pub use user_sync_core::mail::RenderedEmail;
 use user_sync_core::mail::template::canonical_language;
 use user_sync_core::mail::{EmailTemplate, Variant, WelcomeValues, default_template, render};
 use user_sync_core::ports::{
@@ -23,7 +25,7 @@ use user_sync_core::ports::{
 use user_sync_core::state::Outcome;
 
 use crate::PREFIX;
-use crate::routes::{ApiError, now, parse_body, store_error};
+use crate::routes::{ApiError, json_response, now, ok, parse_body, store_error};
 use crate::rules::{if_match, stale, with_etag};
 
 /// The sample first name and products of a preview without a user.
@@ -39,17 +41,17 @@ pub struct Ctx<'a, D, S> {
 }
 
 /// The body of `POST /templates` and `PUT /templates/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct TemplateBody {
+pub struct TemplateBody {
     name: String,
     variants: BTreeMap<String, Variant>,
 }
 
 /// The body of `POST /templates/{id}/preview` (optional).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct PreviewBody {
+pub struct TemplatePreviewBody {
     #[serde(default)]
     language: Option<String>,
     #[serde(default)]
@@ -67,6 +69,7 @@ fn read_only() -> ApiError {
         "read_only",
         "the default template is built in and cannot be changed or deleted; create a template of your own instead",
     )
+    .with_allow("GET".to_owned())
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -77,28 +80,57 @@ fn parse_id(s: &str) -> Result<TemplateId, ApiError> {
     TemplateId::parse(s).map_err(|_| not_found())
 }
 
-fn summary(t: &EmailTemplate, stored: Option<&StoredTemplate>) -> Value {
-    json!({
-        "id": t.id,
-        "name": t.name,
-        "languages": t.languages(),
-        "readOnly": stored.is_none(),
-        "version": stored.map(|s| s.version),
-        "updatedAt": stored.map(|s| s.updated_at.as_str()),
-        "updatedBy": stored.map(|s| s.updated_by.as_str()),
-    })
+/// A template as listed: without its texts.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateSummary {
+    pub id: TemplateId,
+    pub name: String,
+    pub languages: Vec<String>,
+    /// The shipped default: it cannot be changed or deleted.
+    pub read_only: bool,
+    /// `null` for the shipped default.
+    pub version: Option<u64>,
+    pub updated_at: Option<String>,
+    pub updated_by: Option<String>,
 }
 
-fn template_json(t: &EmailTemplate, stored: Option<&StoredTemplate>) -> Value {
-    let mut v = summary(t, stored);
-    if let Some(o) = v.as_object_mut() {
-        o.insert("variants".into(), json!(t.variants));
+/// `GET /templates`: the shipped default first, then the organization's own.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TemplateList {
+    pub items: Vec<TemplateSummary>,
+}
+
+/// A template with its texts.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TemplateView {
+    #[serde(flatten)]
+    pub summary: TemplateSummary,
+    /// Subject and body per language tag.
+    pub variants: BTreeMap<String, Variant>,
+}
+
+fn summary(t: &EmailTemplate, stored: Option<&StoredTemplate>) -> TemplateSummary {
+    TemplateSummary {
+        id: t.id.clone(),
+        name: t.name.clone(),
+        languages: t.languages().into_iter().map(str::to_owned).collect(),
+        read_only: stored.is_none(),
+        version: stored.map(|s| s.version),
+        updated_at: stored.map(|s| s.updated_at.clone()),
+        updated_by: stored.map(|s| s.updated_by.clone()),
     }
-    v
 }
 
-fn stored_response(status: u16, s: &StoredTemplate) -> ApiGatewayV2httpResponse {
-    with_etag(status, &template_json(&s.template, Some(s)), s.version)
+fn template_view(t: &EmailTemplate, stored: Option<&StoredTemplate>) -> TemplateView {
+    TemplateView {
+        summary: summary(t, stored),
+        variants: t.variants.clone(),
+    }
+}
+
+fn stored_response(status: u16, s: &StoredTemplate) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    with_etag(status, &template_view(&s.template, Some(s)), s.version)
 }
 
 /// Checks a body and builds the template it describes.
@@ -122,12 +154,7 @@ where
             .map_err(store_error)?;
         let mut items = vec![summary(&default_template(), None)];
         items.extend(stored.iter().map(|s| summary(&s.template, Some(s))));
-        Ok(response(
-            200,
-            "application/json",
-            json!({"items": items}).to_string(),
-            &[],
-        ))
+        ok(&TemplateList { items })
     }
 
     /// The template `id` (the shipped default when it is `default`).
@@ -160,15 +187,10 @@ where
     pub async fn get(&self, id: &str) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let id = parse_id(id)?;
         if id.is_shipped_default() {
-            return Ok(response(
-                200,
-                "application/json",
-                template_json(&default_template(), None).to_string(),
-                &[],
-            ));
+            return json_response(200, &template_view(&default_template(), None), &[]);
         }
         let stored = self.read(&id).await?.ok_or_else(not_found)?;
-        Ok(stored_response(200, &stored))
+        stored_response(200, &stored)
     }
 
     pub async fn create(&self, req: &HttpRequest) -> Result<ApiGatewayV2httpResponse, ApiError> {
@@ -210,7 +232,7 @@ where
             Err(e) => return Err(store_error(e)),
         }
         self.record(Action::TemplateCreated, &stored).await?;
-        let mut r = stored_response(201, &stored);
+        let mut r = stored_response(201, &stored)?;
         if let Ok(location) = format!("{PREFIX}/templates/{id}").parse() {
             r.headers.insert("location", location);
         }
@@ -240,7 +262,7 @@ where
             Err(e) => return Err(store_error(e)),
         }
         self.record(Action::TemplateUpdated, &stored).await?;
-        Ok(stored_response(200, &stored))
+        stored_response(200, &stored)
     }
 
     /// `DELETE /templates/{id}` with `If-Match`; refused while rules use it.
@@ -303,8 +325,8 @@ where
         } else {
             self.read(&id).await?.ok_or_else(not_found)?.template
         };
-        let body: PreviewBody = if req.body.iter().all(u8::is_ascii_whitespace) {
-            PreviewBody::default()
+        let body: TemplatePreviewBody = if req.body.iter().all(u8::is_ascii_whitespace) {
+            TemplatePreviewBody::default()
         } else {
             parse_body(req)?
         };
@@ -363,13 +385,7 @@ where
                 company_name: org.as_ref().map_or("your company", |o| o.name.as_str()),
             },
         );
-        let out = json!({
-            "language": email.language,
-            "subject": email.subject,
-            "html": email.html,
-            "text": email.text,
-        });
-        Ok(response(200, "application/json", out.to_string(), &[]))
+        ok(&email)
     }
 
     async fn record(&self, action: Action, t: &StoredTemplate) -> Result<(), ApiError> {

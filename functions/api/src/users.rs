@@ -2,26 +2,80 @@
 //! searchable, filtered by sync status or failure class) and
 //! `GET /users/{id}` (the same, with the directory attributes we keep).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
-use serde_json::{Map, Value, json};
-use user_sync_aws::http::{HttpRequest, response};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use user_sync_aws::http::HttpRequest;
+use user_sync_core::directory::DirectoryStatus;
 use user_sync_core::ids::{OrgId, UserId};
 use user_sync_core::ports::{Directory, Organizations, StoredUser, SyncState};
 use user_sync_core::progress::UserSyncStatus;
+use user_sync_core::rules::AdminRole;
 use user_sync_core::scim::{CUSTOM_USER_SCHEMA, ENTERPRISE_USER_SCHEMA};
-use user_sync_core::state::{DesiredState, FailedUser, Failure, FailureClass, SyncStatus};
+use user_sync_core::state::{DesiredState, FailedUser, Failure, FailureClass, Outcome, SyncStatus};
 
-use crate::routes::{ApiError, MAX_LIMIT, cursor, limit, store_error};
+use crate::routes::{ApiError, MAX_LIMIT, cursor, limit, ok, product, search, store_error};
 
 /// Users one filtered request reads at most; the cursor carries on.
 const SEARCH_SCAN: usize = 2_000;
-/// Longest search text.
-const MAX_SEARCH: usize = 256;
 
-fn ok(body: &Value) -> ApiGatewayV2httpResponse {
-    response(200, "application/json", body.to_string(), &[])
+/// A user and their sync status: one item of `GET /users`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserItem {
+    pub id: UserId,
+    pub user_name: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub directory_status: DirectoryStatus,
+    pub sync_status: UserSyncStatus,
+    pub last_outcome: Option<Outcome>,
+    /// The product API's failure, else the welcome email's.
+    pub failure: Option<Failure>,
+    pub attempts: Option<u32>,
+    pub last_attempt_at: Option<String>,
+    pub applied_generation: Option<u64>,
+    pub desired_generation: Option<u64>,
+    /// What the rules give the user (`null`: nothing decided yet).
+    pub products: Option<BTreeSet<String>>,
+    pub admin_role: Option<AdminRole>,
+}
+
+/// A page of users.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserPage {
+    pub items: Vec<UserItem>,
+    /// `null`: the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The directory attributes kept of a user.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryAttributes {
+    pub external_id: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub locale: Option<String>,
+    pub created: String,
+    pub last_modified: String,
+    /// The enterprise extension's attributes, as the directory sent them.
+    pub enterprise: Value,
+}
+
+/// `GET /users/{id}`: the listing's item, with the directory attributes and
+/// the values of the organization's custom attributes.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    #[serde(flatten)]
+    pub item: UserItem,
+    pub directory: DirectoryAttributes,
+    pub custom_attributes: Map<String, Value>,
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -53,13 +107,7 @@ impl Filter {
 }
 
 fn parse_filter(req: &HttpRequest) -> Result<(Filter, Option<FailureClass>), ApiError> {
-    let search = req.query.get("search").map(|s| s.trim().to_lowercase());
-    if search
-        .as_ref()
-        .is_some_and(|s| s.chars().count() > MAX_SEARCH)
-    {
-        return Err(invalid(format!("search: at most {MAX_SEARCH} characters")));
-    }
+    let search = search(req)?;
     let status = match req.query.get("status") {
         None => None,
         Some(s) => Some(
@@ -80,13 +128,7 @@ fn parse_filter(req: &HttpRequest) -> Result<(Filter, Option<FailureClass>), Api
             "failureClass lists failed users: leave status out or set it to failed",
         ));
     }
-    Ok((
-        Filter {
-            search: search.filter(|s| !s.is_empty()),
-            status,
-        },
-        class,
-    ))
+    Ok((Filter { search, status }, class))
 }
 
 /// A user's sync as listed: one item of `GET /users`.
@@ -95,9 +137,9 @@ fn item(
     desired: Option<&DesiredState>,
     status: Option<&SyncStatus>,
     email: Option<&FailedUser>,
-) -> Value {
+) -> UserItem {
     let sync = UserSyncStatus::of(desired.map(|d| d.generation), status, email.is_some());
-    let job_failure = status.filter(|s| s.last_outcome == user_sync_core::state::Outcome::Failure);
+    let job_failure = status.filter(|s| s.last_outcome == Outcome::Failure);
     // the product API's failure first; else the welcome email's
     let failure: Option<&Failure> = job_failure
         .and_then(|s| s.failure.as_ref())
@@ -107,22 +149,25 @@ fn item(
         .flatten()
         .collect::<Vec<_>>()
         .join(" ");
-    json!({
-        "id": u.user.id,
-        "userName": u.user.user_name,
-        "name": (!name.is_empty()).then_some(name),
-        "email": u.user.email,
-        "directoryStatus": u.user.status(),
-        "syncStatus": sync,
-        "lastOutcome": status.map(|s| s.last_outcome),
-        "failure": failure,
-        "attempts": job_failure.map(|s| s.attempts).or(email.map(|e| e.attempts)).or(status.map(|s| s.attempts)),
-        "lastAttemptAt": status.map(|s| s.at.clone()),
-        "appliedGeneration": status.map(|s| s.applied_generation),
-        "desiredGeneration": desired.map(|d| d.generation),
-        "products": desired.map(|d| &d.assignment.products),
-        "adminRole": desired.map(|d| &d.assignment.admin_role),
-    })
+    UserItem {
+        id: u.user.id.clone(),
+        user_name: u.user.user_name.clone(),
+        name: (!name.is_empty()).then_some(name),
+        email: u.user.email.clone(),
+        directory_status: u.user.status(),
+        sync_status: sync,
+        last_outcome: status.map(|s| s.last_outcome),
+        failure: failure.cloned(),
+        attempts: job_failure
+            .map(|s| s.attempts)
+            .or(email.map(|e| e.attempts))
+            .or(status.map(|s| s.attempts)),
+        last_attempt_at: status.map(|s| s.at.clone()),
+        applied_generation: status.map(|s| s.applied_generation),
+        desired_generation: desired.map(|d| d.generation),
+        products: desired.map(|d| d.assignment.products.clone()),
+        admin_role: desired.map(|d| d.assignment.admin_role.clone()),
+    }
 }
 
 /// Of `users` (in order), those the filter keeps, appended to `found` up to
@@ -133,7 +178,7 @@ async fn keep<S: SyncState>(
     org: &OrgId,
     users: &[StoredUser],
     filter: &Filter,
-    found: &mut Vec<Value>,
+    found: &mut Vec<UserItem>,
     limit: usize,
 ) -> Result<Option<(usize, UserId)>, ApiError> {
     let candidates: Vec<(usize, &StoredUser)> = users
@@ -178,24 +223,26 @@ pub async fn list<D: Directory, S: SyncState>(
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
     let limit = limit(req)?;
     let (filter, class) = parse_filter(req)?;
+    let product = product(req)?;
+    if product.is_some() && class.is_none() {
+        return Err(invalid(
+            "product narrows a failure class: give failureClass with it",
+        ));
+    }
     let (items, next) = match class {
         None => {
             let after = cursor(req, |c| UserId::parse(c).ok())?;
             directory_page(directory, state, org, &filter, after, limit).await?
         }
         Some(class) => {
-            let product = req.query.get("product").cloned();
-            if product
-                .as_ref()
-                .is_some_and(|p| p.is_empty() || p.len() > 200)
-            {
-                return Err(invalid("product: 1 to 200 characters"));
-            }
             let at = cursor(req, FailureCursor::parse)?;
             failures_page(directory, state, org, &filter, class, product, at, limit).await?
         }
     };
-    Ok(ok(&json!({"items": items, "nextCursor": next})))
+    ok(&UserPage {
+        items,
+        next_cursor: next,
+    })
 }
 
 /// A page of the directory listing (gsi1), filtered.
@@ -206,7 +253,7 @@ async fn directory_page<D: Directory, S: SyncState>(
     filter: &Filter,
     mut after: Option<UserId>,
     limit: usize,
-) -> Result<(Vec<Value>, Option<String>), ApiError> {
+) -> Result<(Vec<UserItem>, Option<String>), ApiError> {
     let mut found = Vec::new();
     let mut scanned = 0;
     let next = loop {
@@ -287,7 +334,7 @@ async fn failures_page<D: Directory, S: SyncState>(
     product: Option<String>,
     at: Option<FailureCursor>,
     limit: usize,
-) -> Result<(Vec<Value>, Option<String>), ApiError> {
+) -> Result<(Vec<UserItem>, Option<String>), ApiError> {
     // the failures of the class, in the index's order
     let failures: Vec<Failure> = match (class, product) {
         (_, Some(p)) => vec![Failure {
@@ -403,26 +450,19 @@ pub async fn get<D: Directory + Organizations, S: SyncState>(
         .map_err(store_error)?
         .map(|o| o.custom_attributes)
         .unwrap_or_default();
-    let mut body = item(&user, desired.as_ref(), status.as_ref(), emails.get(&id));
-    if let Some(o) = body.as_object_mut() {
-        o.insert(
-            "directory".into(),
-            json!({
-                "externalId": user.user.external_id,
-                "givenName": user.user.given_name,
-                "familyName": user.user.family_name,
-                "locale": user.user.locale,
-                "created": user.user.created,
-                "lastModified": user.user.last_modified,
-                "enterprise": extension(&user.attributes, ENTERPRISE_USER_SCHEMA),
-            }),
-        );
-        o.insert(
-            "customAttributes".into(),
-            Value::Object(custom_values(&user.attributes, &custom)),
-        );
-    }
-    Ok(ok(&body))
+    ok(&UserView {
+        item: item(&user, desired.as_ref(), status.as_ref(), emails.get(&id)),
+        directory: DirectoryAttributes {
+            external_id: user.user.external_id.clone(),
+            given_name: user.user.given_name.clone(),
+            family_name: user.user.family_name.clone(),
+            locale: user.user.locale.clone(),
+            created: user.user.created.clone(),
+            last_modified: user.user.last_modified.clone(),
+            enterprise: extension(&user.attributes, ENTERPRISE_USER_SCHEMA),
+        },
+        custom_attributes: custom_values(&user.attributes, &custom),
+    })
 }
 
 /// Case-insensitive lookup of a key.
@@ -466,6 +506,7 @@ fn custom_values(attributes: &Value, names: &[String]) -> Map<String, Value> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn failure_cursors_round_trip() {

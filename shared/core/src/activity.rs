@@ -8,7 +8,7 @@ use crate::state::{FailureClass, Outcome};
 /// The actor of everything the pipeline does.
 pub const SYNC_USER: &str = "Sync user";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     AccountCreated,
@@ -36,7 +36,7 @@ pub enum Action {
     CustomAttributesChanged,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SubjectKind {
     User,
@@ -48,7 +48,7 @@ pub enum SubjectKind {
     Organization,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Subject {
     pub kind: SubjectKind,
@@ -57,7 +57,7 @@ pub struct Subject {
 
 /// One entry. `id` is unique and sorts by time (the time, then a random or
 /// deterministic suffix), so a page newest-first is a key-ordered query.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ActivityEntry {
     pub id: String,

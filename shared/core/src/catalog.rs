@@ -14,7 +14,7 @@ pub const MAX_TEXT: usize = 200;
 
 /// Something rules can name: its id (what rules and the product API use)
 /// and a name to show.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CatalogEntry {
     pub id: String,
@@ -22,7 +22,7 @@ pub struct CatalogEntry {
 }
 
 /// A product, with the seats the organization bought (`None`: unlimited).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CatalogProduct {
     pub id: String,
@@ -31,7 +31,7 @@ pub struct CatalogProduct {
     pub seats: Option<u32>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Catalog {
     #[serde(default)]

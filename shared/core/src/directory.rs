@@ -8,7 +8,7 @@ use crate::ids::{GroupId, UserId};
 /// A directory user, as stored. `resource` keeps the SCIM representation the
 /// identity provider sent (with our `id` and `meta`), so attributes we do not
 /// model are not lost.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DirectoryUser {
     pub id: UserId,
     pub user_name: String,
@@ -54,7 +54,7 @@ impl DirectoryUser {
 }
 
 /// A user's standing in the directory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DirectoryStatus {
     Active,
@@ -63,7 +63,7 @@ pub enum DirectoryStatus {
 }
 
 /// The part of a directory user that decides its product account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UserFacts {
     pub status: DirectoryStatus,
     pub email: String,
@@ -73,7 +73,7 @@ pub struct UserFacts {
 }
 
 /// A directory ("organization") group. Read-only to admins.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DirectoryGroup {
     pub id: GroupId,
     pub display_name: String,
@@ -84,7 +84,7 @@ pub struct DirectoryGroup {
 }
 
 /// One member of one group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Membership {
     pub group_id: GroupId,
     pub user_id: UserId,

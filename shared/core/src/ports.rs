@@ -24,7 +24,9 @@ use crate::state::{
 };
 
 /// An organization's own settings.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Organization {
     pub id: OrgId,
@@ -55,7 +57,9 @@ fn default_guardrail_percent() -> u8 {
 }
 
 /// Sync on/off.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncSettings {
     pub enabled: bool,
@@ -593,7 +597,7 @@ impl RedriveSelection {
 }
 
 /// What a redrive did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RedriveReport {
     /// Jobs moved back to the jobs queue.
@@ -669,7 +673,9 @@ impl ProductApiError {
 }
 
 /// One product's seats at the product API.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Seats {
     /// `None`: unlimited.

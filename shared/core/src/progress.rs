@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::state::{FailureClass, Outcome, SyncStatus};
 
 /// Where one user's sync stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UserSyncStatus {
     /// The desired generation is applied and the last outcome is a success.
@@ -66,7 +66,7 @@ pub fn waits_for_retry(status: Option<&SyncStatus>, email_failed: bool) -> bool 
 }
 
 /// Users of an organization by sync status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncCounts {
     /// Users counted (every user, when the count is exact).

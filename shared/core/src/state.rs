@@ -14,7 +14,7 @@ use crate::ids::UserId;
 use crate::rules::{AdminRole, EffectiveAssignment};
 
 /// What the evaluator decided a user should have.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DesiredState {
     pub generation: u64,
@@ -29,7 +29,7 @@ pub struct DesiredState {
 }
 
 /// The account state the product API is asked to hold (DESIGN §5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductAccount {
     pub email: String,
@@ -46,7 +46,7 @@ pub struct ProductAccount {
     pub settings_template: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountStatus {
     Active,
@@ -177,7 +177,19 @@ pub fn decide(stored: Option<&DesiredState>, applied_generation: u64, c: Compute
 }
 
 /// A classified failure (DESIGN §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureClass {
     OutOfLicenses,
@@ -206,7 +218,7 @@ impl FailureClass {
 }
 
 /// A failure as shown to admins.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Failure {
     pub class: FailureClass,
@@ -248,7 +260,7 @@ impl Failure {
 }
 
 /// A user that a failure currently affects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FailedUser {
     pub user_id: UserId,
@@ -268,7 +280,7 @@ pub struct FailureCount {
 }
 
 /// The outcome of the last reconcile of a user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Success,
@@ -276,7 +288,7 @@ pub enum Outcome {
 }
 
 /// A user's sync status: what was applied last and how the last attempt went.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncStatus {
     /// The last generation the product API accepted (0: none yet).

@@ -7,6 +7,7 @@ mod activity;
 mod admin;
 mod catalog;
 mod conformance;
+mod contract;
 mod failures;
 mod idp_replay;
 mod pipeline;

@@ -16,7 +16,7 @@ pub use template::{EmailTemplate, Placeholder, TemplateError, Variant};
 use template::{Token, tokens};
 
 /// A rendered email.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct RenderedEmail {
     /// The language of the variant that was rendered.
     pub language: String,

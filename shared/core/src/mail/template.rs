@@ -225,7 +225,7 @@ fn primary(tag: &str) -> String {
 }
 
 /// One language's subject and body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Variant {
     pub subject: String,
@@ -234,7 +234,7 @@ pub struct Variant {
 
 /// A welcome-email template: per-language variants, keyed by language tag
 /// in its canonical case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EmailTemplate {
     pub id: TemplateId,

@@ -20,7 +20,7 @@ use crate::directory::DirectoryStatus;
 use crate::ids::{GroupId, RuleId};
 
 /// Why a user is suspended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SuspendReason {
     Inactive,
@@ -28,7 +28,7 @@ pub enum SuspendReason {
     NoMatchingRule,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum AssignmentStatus {
     Active,
@@ -36,7 +36,7 @@ pub enum AssignmentStatus {
 }
 
 /// Which rule supplied each field ("explain").
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Provenance {
     /// Every matching rule, highest priority first.
@@ -52,7 +52,7 @@ pub struct Provenance {
 }
 
 /// What a user should have in the product.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EffectiveAssignment {
     #[serde(flatten)]

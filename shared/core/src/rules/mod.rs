@@ -37,6 +37,21 @@ impl Priority {
     }
 }
 
+impl schemars::JsonSchema for Priority {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Priority".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "1 is the highest; rules' priorities are always 1..n",
+            "type": "integer",
+            "minimum": 1,
+            "maximum": Self::MAX,
+        })
+    }
+}
+
 impl TryFrom<u32> for Priority {
     type Error = DomainError;
     fn try_from(p: u32) -> Result<Self, DomainError> {
@@ -53,7 +68,7 @@ impl From<Priority> for u32 {
 /// The admin role a rule sets. `None` is a setting ("no admin rights"), not
 /// the absence of one: a rule that leaves the role unset has
 /// `Rule::admin_role == None` (the Rust `Option`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AdminRole {
     None,
@@ -78,7 +93,7 @@ impl AdminRole {
 }
 
 /// A rule as stored and evaluated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Rule {
     pub id: RuleId,

@@ -160,7 +160,7 @@ pub fn newly_suspended(before: Option<&EffectiveAssignment>, after: &EffectiveAs
 }
 
 /// How one user's account would change.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountChange {
     pub new_account: bool,
@@ -238,7 +238,7 @@ pub fn account_change(
 }
 
 /// Totals over many users' changes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PreviewTotals {
     /// Users evaluated.

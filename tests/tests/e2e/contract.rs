@@ -4,7 +4,8 @@
 //! rule and a template to find. No answer may be a 5xx; every status, header,
 //! content type and body must be the documented one; a request the schema
 //! forbids must be refused; every method a path does not document answers
-//! `405` with `Allow`; a request without its token is refused.
+//! `405` with `Allow`; a request without its token is refused; what was
+//! deleted is gone and what was created is found.
 
 use std::path::PathBuf;
 
@@ -19,7 +20,8 @@ const MAX_EXAMPLES: &str = "20";
 const SEED: &str = "1";
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
 response_headers_conformance,response_schema_conformance,negative_data_rejection,\
-missing_required_header,unsupported_method,allow_header_conformance,ignored_auth";
+missing_required_header,unsupported_method,allow_header_conformance,ignored_auth,use_after_free,\
+ensure_resource_availability";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(clippy::print_stdout)] // the summary belongs in the test log

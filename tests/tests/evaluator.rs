@@ -152,7 +152,7 @@ impl World {
     /// A fresh emulator with the template's two tables, and the demo
     /// organization's group `g1` with users `u1`..: what the fixtures name.
     async fn new() -> Self {
-        let emulator = Emulator::start(&repo_root())
+        let emulator = Emulator::start(&repo_root(), None)
             .await
             .unwrap_or_else(|e| panic!("{}", local_stack::error_chain(&e)));
         let sdk = local_stack::stack::sdk_config(emulator.endpoint_url()).await;

@@ -26,6 +26,7 @@ fn parse_args() -> Result<StackOptions, String> {
         http_port: 8080,
         simulator_port: 4010,
         paused: Default::default(),
+        record_calls: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {

@@ -10,6 +10,7 @@ mod conformance;
 mod contract;
 mod failures;
 mod idp_replay;
+mod ops_cli;
 mod pipeline;
 mod rules;
 mod scim;

@@ -964,7 +964,7 @@ async fn reconcile(ctx: &Ctx<'_>, args: &ReconcileArgs, err: Out<'_>) -> Result<
     line(
         err,
         format!(
-            "reconcile {} of organization {org} started: the evaluator sends a job for every directory user",
+            "task {} started: every directory user of organization {org} goes to the product API again",
             task.id
         ),
     );
@@ -978,7 +978,7 @@ async fn reconcile(ctx: &Ctx<'_>, args: &ReconcileArgs, err: Out<'_>) -> Result<
         ));
     }
     let deadline = Instant::now() + Duration::from_secs(args.timeout);
-    let mut shown = (u64::MAX, u64::MAX);
+    let mut shown = (0, 0);
     loop {
         tokio::time::sleep(POLL).await;
         let current = store
@@ -1021,8 +1021,9 @@ async fn catalog_set(ctx: &Ctx<'_>, org: &OrgId, file: &str) -> Result<Report, F
         std::fs::read_to_string(file)
     }
     .map_err(|e| Failure::Usage(format!("cannot read {file}: {e}")))?;
+    let source = if file == "-" { "stdin" } else { file };
     let catalog: user_sync_core::catalog::Catalog = serde_json::from_str(&text)
-        .map_err(|e| Failure::Usage(format!("{file} is not a catalogue: {e}")))?;
+        .map_err(|e| Failure::Usage(format!("{source} does not hold a catalogue: {e}")))?;
     let products = catalog.products.len();
     let store = ctx.directory()?;
     crate::set_catalog(&store, org, catalog)

@@ -520,3 +520,52 @@ async fn every_subcommand_has_help() {
     assert_eq!(ran.code, 2);
     assert!(ran.out.is_empty() && ran.err.contains("no-such-command"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organizations_are_listed_page_by_page_each_once() {
+    let store = user_sync_tests::directory().await;
+    let mut mine = Vec::new();
+    for _ in 0..3 {
+        let org = unique("opspage");
+        assert_eq!(ops(&["org", "create", &org, "Paged"]).await.code, 0);
+        mine.push(org);
+    }
+    let walk = |limit: usize| {
+        let store = &store;
+        async move {
+            let mut ids = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let (page, next) = store.list_orgs(cursor.as_deref(), limit).await.unwrap();
+                assert!(page.len() <= limit);
+                ids.extend(page.into_iter().map(|o| o.id.to_string()));
+                match next {
+                    Some(c) => cursor = Some(c),
+                    None => return ids,
+                }
+            }
+        }
+    };
+    let small = walk(2).await;
+    let mut unique_ids = small.clone();
+    unique_ids.sort();
+    unique_ids.dedup();
+    assert_eq!(
+        unique_ids.len(),
+        small.len(),
+        "an organization listed twice"
+    );
+    for org in &mine {
+        assert!(small.contains(org), "{org} missing");
+    }
+    // pages of another size list the same organizations (and those other
+    // tests created meanwhile)
+    let large = walk(500).await;
+    for id in &small {
+        assert!(large.contains(id), "{id}");
+    }
+    assert!(
+        store.list_orgs(Some("not a cursor"), 10).await.is_err(),
+        "a foreign cursor is refused"
+    );
+}

@@ -161,7 +161,7 @@ pub async fn directory() -> DirectoryTable {
 }
 
 /// Sets the custom SCIM attributes an organization captures (as `ops
-/// set-custom-attributes` does).
+/// custom-attributes set` does).
 pub async fn set_custom_attributes(org: &TestOrg, names: &[&str]) {
     let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
     let org_id = OrgId::parse(&org.org_id).expect("org id");
@@ -220,7 +220,7 @@ pub async fn put_users(
 }
 
 /// Sets the share of users a change may suspend unconfirmed (as `ops
-/// set-guardrail` does).
+/// guardrail set` does).
 pub async fn set_guardrail(org: &TestOrg, percent: u8) {
     let org_id = OrgId::parse(&org.org_id).expect("org id");
     ops::set_guardrail(&directory().await, &org_id, percent)

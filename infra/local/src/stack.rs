@@ -288,7 +288,7 @@ impl Stack {
             })
     }
 
-    /// Gives an organization a catalogue (as `ops set-catalog` does) and the
+    /// Gives an organization a catalogue (as `ops catalog set` does) and the
     /// simulator the seats of its products, so the two agree.
     pub async fn set_catalog(&self, org_id: &OrgId, catalog: Catalog) -> Result<(), StackError> {
         let seats = catalog

@@ -406,6 +406,8 @@ where
 #[serde(rename_all = "camelCase")]
 pub struct FanOutView {
     pub id: String,
+    /// What started it: `rule` (a rule changed), `order` (the rules'
+    /// order), `sync_on`, or `reconcile` (`ops reconcile`).
     pub reason: String,
     pub users_reconciled: u64,
     pub jobs_enqueued: u64,

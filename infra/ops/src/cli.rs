@@ -347,6 +347,15 @@ fn missing_org(org: &OrgId) -> Failure {
     Failure::Failed(format!("organization {org} does not exist"))
 }
 
+/// Fails unless the organization exists.
+async fn require_org(store: &DirectoryTable, org: &OrgId) -> Result<(), Failure> {
+    match store.get_org(org).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(missing_org(org)),
+        Err(e) => Err(store_error("read the organization", e)),
+    }
+}
+
 fn line(w: Out<'_>, text: impl Display) {
     if writeln!(w, "{text}").is_err() {
         // the reader went away: nothing more to tell it
@@ -727,14 +736,7 @@ async fn token_create(
 
 async fn token_list(ctx: &Ctx<'_>, org: &OrgId) -> Result<Report, Failure> {
     let store = ctx.directory()?;
-    if store
-        .get_org(org)
-        .await
-        .map_err(|e| store_error("read the organization", e))?
-        .is_none()
-    {
-        return Err(missing_org(org));
-    }
+    require_org(&store, org).await?;
     let mut tokens = store
         .list_tokens(org)
         .await
@@ -934,14 +936,7 @@ fn task_json(org: &OrgId, t: &FanOutTask) -> Value {
 async fn reconcile(ctx: &Ctx<'_>, args: &ReconcileArgs, err: Out<'_>) -> Result<Report, Failure> {
     let org = &args.org_id;
     let store = ctx.directory()?;
-    if store
-        .get_org(org)
-        .await
-        .map_err(|e| store_error("read the organization", e))?
-        .is_none()
-    {
-        return Err(missing_org(org));
-    }
+    require_org(&store, org).await?;
     let (_, sync) = store
         .rules_and_sync(org)
         .await

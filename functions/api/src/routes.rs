@@ -363,6 +363,7 @@ where
     // the table gave as many parameters as the path has
     let id = params.first().copied().unwrap_or_default();
     match endpoint.op {
+        // served above, before authentication
         Op::OpenApi => Err(ApiError::new(500, "internal", "internal error")),
         Op::ListRules => rules.list().await,
         Op::CreateRule => rules.create(req).await,

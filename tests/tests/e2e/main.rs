@@ -9,6 +9,7 @@ mod catalog;
 mod conformance;
 mod contract;
 mod failures;
+mod hostile;
 mod idp_replay;
 mod ops_cli;
 mod permissions;

@@ -11,6 +11,7 @@ mod contract;
 mod failures;
 mod hostile;
 mod idp_replay;
+mod isolation;
 mod ops_cli;
 mod permissions;
 mod pipeline;

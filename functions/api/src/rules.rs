@@ -16,6 +16,7 @@ use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry, Subject, SubjectKind};
 use user_sync_core::auth::StoredToken;
 use user_sync_core::ids::{GroupId, RuleId, TemplateId, new_id};
+use user_sync_core::mail::template::canonical_language;
 use user_sync_core::ports::{
     Configuration, Directory, Organizations, ProductApi, RuleSet, RuleWrite, StoredRule, SyncState,
     Templates,
@@ -171,6 +172,17 @@ fn bounded_text(v: Option<&String>, what: &str) -> Result<(), ApiError> {
         return Err(invalid(format!("{what}: 1 to 200 characters")));
     }
     Ok(())
+}
+
+/// A rule's `language` is a language tag (`de`, `pt-BR`), as templates'
+/// variants are: anything else (`../../etc`, a line break) is refused.
+fn check_language(v: Option<&String>) -> Result<(), ApiError> {
+    match v {
+        Some(tag) if canonical_language(tag).is_none() => {
+            Err(invalid("language: a language tag such as en, de or pt-BR"))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn etag(version: u64) -> String {
@@ -354,7 +366,7 @@ where
         if let Some(name) = &body.email_template {
             self.check_template(name).await?;
         }
-        bounded_text(body.language.as_ref(), "language")?;
+        check_language(body.language.as_ref())?;
         if let Some(AdminRole::Manager {
             privileges,
             managed_groups,
@@ -837,5 +849,30 @@ fn can_suspend(current: &[Rule], change: &RuleChange) -> bool {
             .find(|r| r.id == rule.id)
             .is_none_or(|r| r.group_id != rule.group_id),
         RuleChange::Create(_) | RuleChange::Reorder(_) => false,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_language_is_a_language_tag() {
+        for ok in ["en", "de", "pt-BR", "pt-br", "zh-Hant"] {
+            assert!(check_language(Some(&ok.to_owned())).is_ok(), "{ok}");
+        }
+        assert!(check_language(None).is_ok());
+        for bad in [
+            "",
+            "../../etc",
+            "en\r\nX: y",
+            "e",
+            "english-language-tag-x",
+            "__proto__",
+        ] {
+            let e = check_language(Some(&bad.to_owned())).unwrap_err();
+            assert_eq!((e.status, e.code), (422, "invalid_rule"), "{bad:?}");
+        }
     }
 }

@@ -25,9 +25,11 @@ use crate::functions::{HttpFunction, InvokeError, request_id};
 use crate::resolve::ACCOUNT_ID;
 use crate::shutdown::Shutdown;
 
-/// Largest request body passed to a function (1 MiB); larger ones get 413.
-/// API Gateway allows more, but the functions enforce smaller caps anyway.
-pub const MAX_BODY: usize = 1024 * 1024;
+/// Largest request body passed to a function (6 MiB, Lambda's limit for a
+/// synchronous invocation); larger ones get 413. Above each function's own
+/// cap (SCIM 1 MiB, admin 64 KiB), so a body just over it reaches the
+/// function and is refused in the function's error format, as on AWS.
+pub const MAX_BODY: usize = 6 * 1024 * 1024;
 
 /// A route of the HTTP API: `METHOD /path` → a function.
 #[derive(Clone)]

@@ -348,7 +348,7 @@ pub fn check_user_path(path: &Path, custom: &[String]) -> Result<(), ScimError> 
         Some(s) if s.eq_ignore_ascii_case(super::USER_SCHEMA) => {}
         Some(s) if s.eq_ignore_ascii_case(super::ENTERPRISE_USER_SCHEMA) => {
             return if known(&ENTERPRISE_ATTRIBUTES) {
-                Ok(())
+                check_sub_attributes(super::ENTERPRISE_USER_SCHEMA, path)
             } else {
                 Err(ScimError::invalid_path(format!(
                     "{} is not an attribute of the enterprise extension",
@@ -386,6 +386,46 @@ pub fn check_user_path(path: &Path, custom: &[String]) -> Result<(), ScimError> 
             "{} is not a User attribute",
             path.attr
         )));
+    }
+    check_sub_attributes(super::USER_SCHEMA, path)
+}
+
+/// A sub-attribute, or the attribute a value filter compares, must be one
+/// the schema (as `/Schemas` serves it) gives the attribute: `name.foo`,
+/// `emails[type eq "work"].bogus` and `emails[constructor eq "x"]` are
+/// `invalidPath`, never stored.
+fn check_sub_attributes(schema: &str, path: &Path) -> Result<(), ScimError> {
+    let named = path
+        .sub
+        .iter()
+        .chain(path.filter.as_ref().map(|(attr, _)| attr));
+    for sub in named {
+        let known = super::discovery::schemas("", &[])
+            .iter()
+            .filter(|s| {
+                s["id"]
+                    .as_str()
+                    .is_some_and(|id| id.eq_ignore_ascii_case(schema))
+            })
+            .flat_map(|s| s["attributes"].as_array().into_iter().flatten())
+            .filter(|a| {
+                a["name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&path.attr))
+            })
+            .flat_map(|a| a["subAttributes"].as_array().into_iter().flatten())
+            .any(|s| {
+                s["name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(sub))
+            });
+        if !known {
+            let shown: String = sub.chars().take(64).collect();
+            return Err(ScimError::invalid_path(format!(
+                "{shown:?} is not a sub-attribute of {}",
+                path.attr
+            )));
+        }
     }
     Ok(())
 }
@@ -612,23 +652,29 @@ pub fn member_changes(ops: &[PatchOp]) -> Result<GroupChanges, ScimError> {
                     }
                     _ => return Err(ScimError::invalid_path("unsupported members operation")),
                 }
-            } else if attr.eq_ignore_ascii_case("displayName")
-                && path.filter.is_none()
-                && op.op != OpKind::Remove
+            } else if (attr.eq_ignore_ascii_case("displayName")
+                || attr.eq_ignore_ascii_case("externalId"))
+                && (path.filter.is_some() || path.sub.is_some() || path.schema.is_some())
             {
+                return Err(ScimError::invalid_path(format!(
+                    "{attr} has no sub-attributes"
+                )));
+            } else if attr.eq_ignore_ascii_case("displayName") && op.op != OpKind::Remove {
                 match value {
                     Some(Value::String(s))
-                        if !s.trim().is_empty() && s.len() <= super::MAX_STRING_LEN =>
+                        if !s.trim().is_empty()
+                            && s.len() <= super::MAX_STRING_LEN
+                            && !s.chars().any(char::is_control) =>
                     {
                         changes.display_name = Some(s);
                     }
                     _ => {
                         return Err(ScimError::invalid_value(
-                            "displayName must be a non-empty string",
+                            "displayName must be a non-empty string without control characters",
                         ));
                     }
                 }
-            } else if attr.eq_ignore_ascii_case("externalId") && path.filter.is_none() {
+            } else if attr.eq_ignore_ascii_case("externalId") {
                 changes.external_id = Some(if op.op == OpKind::Remove {
                     None
                 } else {
@@ -740,6 +786,52 @@ mod tests {
         ] {
             let e = apply_ops(&mut r, &parse_patch(&body).unwrap(), &[]).unwrap_err();
             assert_eq!(e.scim_type, Some(kind), "{body}");
+        }
+    }
+
+    #[test]
+    fn unknown_sub_attributes_are_refused() {
+        let mut r =
+            json!({"userName": "a", "emails": [{"type": "work", "value": "a@example.com"}]})
+                .as_object()
+                .cloned()
+                .unwrap();
+        for path in [
+            "name.foo",
+            "emails[type eq \"work\"].bogus",
+            "emails[constructor eq \"x\"].value",
+            "userName.givenName",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.boss",
+        ] {
+            let body = json!({"Operations": [{"op": "replace", "path": path, "value": "x"}]});
+            let e = apply_ops(&mut r, &parse_patch(&body).unwrap(), &[]).unwrap_err();
+            assert_eq!(e.scim_type, Some("invalidPath"), "{path}");
+            let body = json!({"Operations": [{"op": "replace", "value": {path: "x"}}]});
+            let e = apply_ops(&mut r, &parse_patch(&body).unwrap(), &[]).unwrap_err();
+            assert_eq!(e.scim_type, Some("invalidPath"), "{path}");
+        }
+        for path in [
+            "name.givenName",
+            "emails[type eq \"work\"].value",
+            "addresses[type eq \"work\"].streetAddress",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
+        ] {
+            let body = json!({"Operations": [{"op": "add", "path": path, "value": "x"}]});
+            apply_ops(&mut r, &parse_patch(&body).unwrap(), &[]).unwrap();
+        }
+    }
+
+    #[test]
+    fn group_names_refuse_control_characters_and_sub_attributes() {
+        for (path, value, kind) in [
+            ("displayName", json!("a\rb"), "invalidValue"),
+            ("displayName", json!("x\u{0}y"), "invalidValue"),
+            ("displayName.x", json!("x"), "invalidPath"),
+            ("externalId.x", json!("x"), "invalidPath"),
+        ] {
+            let body = json!({"Operations": [{"op": "replace", "path": path, "value": value}]});
+            let e = member_changes(&parse_patch(&body).unwrap()).unwrap_err();
+            assert_eq!(e.scim_type, Some(kind), "{path} {value}");
         }
     }
 

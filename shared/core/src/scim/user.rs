@@ -66,6 +66,9 @@ pub fn parse_user(body: &Value) -> Result<UserInput, ScimError> {
 
     let external_id = opt_string(get_ci(&attributes, "externalId"), "externalId")?;
     let name = get_ci(&attributes, "name");
+    if name.is_some_and(|n| !(n.is_object() || n.is_null())) {
+        return Err(ScimError::invalid_value("name must be an object"));
+    }
     let given_name = opt_string(
         name.and_then(|n| get_ci_value(n, "givenName")),
         "name.givenName",
@@ -222,6 +225,15 @@ mod tests {
         assert!(!u.active);
         assert_eq!(u.attributes["active"], json!(false));
         assert!(parse_user(&json!({"userName": "a", "active": "maybe"})).is_err());
+    }
+
+    #[test]
+    fn name_must_be_an_object() {
+        for name in [json!("Ada"), json!(["Ada"]), json!(5)] {
+            let e = parse_user(&json!({"userName": "a@example.com", "name": name})).unwrap_err();
+            assert_eq!(e.scim_type, Some("invalidValue"), "{name}");
+        }
+        assert!(parse_user(&json!({"userName": "a@example.com", "name": null})).is_ok());
     }
 
     #[test]

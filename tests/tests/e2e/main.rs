@@ -13,6 +13,7 @@ mod idp_replay;
 mod ops_cli;
 mod permissions;
 mod pipeline;
+mod redelivery;
 mod rules;
 mod scim;
 mod templates;

@@ -13,6 +13,7 @@ mod idp_replay;
 mod ops_cli;
 mod permissions;
 mod pipeline;
+mod races;
 mod redelivery;
 mod rules;
 mod scim;

@@ -604,3 +604,43 @@ async fn a_forced_reconcile_sends_every_user_once_although_nothing_changed() {
     run_fan_out(&w, &plain.id, None).await;
     assert!(w.jobs.take().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_batch_delivered_twice_or_reversed_decides_nothing_new() {
+    let w = World::new().await;
+    w.users(1, "g1").await;
+    w.add_rule(rule("r1", "g1", &["G2M"], Some(AdminRole::FullAdmin)))
+        .await;
+    w.sync(true).await;
+    // one batch: the membership, two user changes, a rule stored again
+    let mut batch = fixture("membership-insert.json");
+    for f in [
+        "user-modify-noop.json",
+        "user-modify-title.json",
+        "rule-modify-priority-only.json",
+    ] {
+        batch.extend(fixture(f));
+    }
+    assert!(w.process(batch.clone()).await.is_empty());
+    let jobs = w.jobs.take();
+    assert_eq!(users_of(&jobs), ["u1"]);
+    assert_eq!(w.generation("u1").await, Some(1));
+
+    // the same batch again, then reversed, before the worker applied it:
+    // the same job (its send may have been lost), never a new generation
+    assert!(w.process(batch.clone()).await.is_empty());
+    assert_eq!(w.jobs.take(), jobs);
+    let mut reversed = batch.clone();
+    reversed.reverse();
+    assert!(w.process(reversed.clone()).await.is_empty());
+    assert_eq!(w.jobs.take(), jobs);
+    assert_eq!(w.generation("u1").await, Some(1));
+
+    // once applied, neither order has anything to do
+    w.applied("u1", 1).await;
+    for records in [batch, reversed] {
+        assert!(w.process(records).await.is_empty());
+        assert!(w.jobs.take().is_empty());
+    }
+    assert_eq!(w.generation("u1").await, Some(1));
+}

@@ -6,13 +6,15 @@ mod reconcile;
 
 use std::time::Duration;
 
-use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
-use user_sync_aws::batch::process_sqs;
+use user_sync_aws::batch::process_sqs_by_key;
 use user_sync_aws::dynamo::StateTable;
 use user_sync_aws::env::{ConfigError, number, required};
 use user_sync_aws::product_api::HttpProductApi;
 use user_sync_aws::sqs::{SqsJobQueue, SqsMailQueue};
+use user_sync_core::ids::{OrgId, UserId};
+use user_sync_core::job::EntitlementJob;
 
 pub use reconcile::{MAX_BACKOFF_SECONDS, Retry, Worker, handle_record};
 
@@ -110,10 +112,19 @@ pub async fn handle(
         product_api: &deps.product_api,
         retry: deps.retry,
     };
-    Ok(Box::pin(process_sqs(
+    // jobs of one user run one after the other: a job delivered twice in a
+    // batch calls the product API once
+    Ok(Box::pin(process_sqs_by_key(
         event.payload.records,
         deps.concurrency,
+        job_key,
         |record| handle_record(&worker, record),
     ))
     .await)
+}
+
+/// The user a job names, if its body is a job.
+fn job_key(record: &SqsMessage) -> Option<(OrgId, UserId)> {
+    let job: EntitlementJob = serde_json::from_str(record.body.as_deref()?).ok()?;
+    Some((job.org_id, job.user_id))
 }

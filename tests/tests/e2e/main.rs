@@ -15,6 +15,8 @@ mod isolation;
 mod ops_cli;
 mod permissions;
 mod pipeline;
+mod races;
+mod redelivery;
 mod rules;
 mod scim;
 mod templates;

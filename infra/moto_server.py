@@ -12,6 +12,12 @@ transactions check every condition before writing anything (see
 whole table (see `partition_queries`), and sending a message does not count
 the queue's messages (see `constant_time_sends`).
 
+With ``--record-calls FILE`` it appends one JSON line per AWS call to FILE:
+the caller's access key id (the local runner gives each function its own:
+its binary's name), the service, the action, and the tables, indexes and
+queues the call touches (see `record_calls`). The permissions test checks
+these against what the template grants each function.
+
 It exits as soon as its stdin reaches end of file, so a parent that starts it
 with a pipe on stdin never leaves it behind: when the parent exits or dies,
 the pipe closes and the emulator stops. (Run by hand, end it with Ctrl-D or
@@ -21,12 +27,14 @@ Ctrl-C.)
 import argparse
 import copy
 import functools
+import json
 import logging
 import os
 import sys
 import threading
 import time
 
+from moto.core.responses import BaseResponse
 from moto.core.utils import camelcase_to_underscores as camel_to_snake
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
@@ -258,10 +266,69 @@ def serialize_dynamodb_writes() -> None:
         setattr(DynamoDBBackend, name, locked(getattr(DynamoDBBackend, name)))
 
 
+def _touched(service: str, action: str, body: dict) -> list[str]:
+    """The resources a call names: `table:NAME`, `index:TABLE/INDEX`,
+    `queue:URL`; a transaction's or batch's items each add their own, with
+    the item's operation (`Put`, `Update`, `Delete`, `ConditionCheck`)."""
+    out = []
+    if service == "dynamodb":
+        if "TableName" in body:
+            table = body["TableName"]
+            out.append(f"index:{table}/{body['IndexName']}" if "IndexName" in body else f"table:{table}")
+        for item in body.get("TransactItems", []):
+            for op, spec in item.items():
+                out.append(f"{op}@table:{spec.get('TableName')}")
+        for table, requests in body.get("RequestItems", {}).items():
+            if isinstance(requests, list):
+                for request in requests:
+                    for op in request:
+                        out.append(f"{op}@table:{table}")
+            else:
+                out.append(f"table:{table}")
+    elif service == "sqs" and "QueueUrl" in body:
+        out.append(f"queue:{body['QueueUrl']}")
+    return sorted(set(out))
+
+
+def record_calls(path: str) -> None:
+    """Appends every call, as one JSON line, to `path`."""
+    lock = threading.Lock()
+    original = BaseResponse.call_action
+
+    def call_action(self):
+        try:
+            auth = self.headers.get("Authorization", "")
+            key = auth.split("Credential=", 1)[1].split("/", 1)[0] if "Credential=" in auth else ""
+            service = getattr(self, "service_name", None) or type(self).__name__
+            action = self._get_action()
+            body = self.body
+            if isinstance(body, (str, bytes)):
+                try:
+                    body = json.loads(body) if body else {}
+                except ValueError:
+                    body = {}
+            line = json.dumps(
+                {
+                    "key": key,
+                    "service": service,
+                    "action": action,
+                    "resources": _touched(service, action, body if isinstance(body, dict) else {}),
+                }
+            )
+            with lock, open(path, "a", encoding="utf-8") as f:
+                f.write(line + "\n")
+        except Exception as e:  # recording must never break a call
+            print(f"recording a call failed: {e}", file=sys.stderr)
+        return original(self)
+
+    BaseResponse.call_action = call_action
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to bind (default 0: any free port)")
+    parser.add_argument("--record-calls", metavar="FILE", help="append every AWS call, as JSON lines, to FILE")
     args = parser.parse_args()
 
     # One line per request is noise here; keep warnings and errors.
@@ -271,6 +338,8 @@ def main() -> None:
     constant_time_sends()
     check_then_write_transactions()
     serialize_dynamodb_writes()
+    if args.record_calls:
+        record_calls(args.record_calls)
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
     _, port = server.get_host_and_port()

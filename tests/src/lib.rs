@@ -26,6 +26,9 @@ pub struct StackInfo {
     pub state_table: String,
     /// Queue logical id → URL.
     pub queues: std::collections::BTreeMap<String, String>,
+    /// Every AWS call the functions made so far, one JSON line each (see
+    /// `StackOptions::record_calls`).
+    pub aws_calls: PathBuf,
 }
 
 static STACK: OnceLock<Result<StackInfo, String>> = OnceLock::new();
@@ -66,7 +69,10 @@ pub fn stack() -> &'static StackInfo {
                 }
             };
             runtime.block_on(async move {
+                let aws_calls = std::env::temp_dir()
+                    .join(format!("user-sync-aws-calls-{}.jsonl", std::process::id()));
                 let options = StackOptions {
+                    record_calls: Some(aws_calls.clone()),
                     repo_root: repo_root(),
                     aws_endpoint_url: None,
                     http_port: 0,
@@ -88,6 +94,7 @@ pub fn stack() -> &'static StackInfo {
                             directory_table: stack.directory_table.clone(),
                             state_table: stack.state_table.clone(),
                             queues: stack.queues.clone(),
+                            aws_calls,
                         };
                         let _ignored = tx.send(Ok(info));
                         // keep serving until the test process exits
@@ -154,7 +161,7 @@ pub async fn directory() -> DirectoryTable {
 }
 
 /// Sets the custom SCIM attributes an organization captures (as `ops
-/// set-custom-attributes` does).
+/// custom-attributes set` does).
 pub async fn set_custom_attributes(org: &TestOrg, names: &[&str]) {
     let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
     let org_id = OrgId::parse(&org.org_id).expect("org id");
@@ -213,7 +220,7 @@ pub async fn put_users(
 }
 
 /// Sets the share of users a change may suspend unconfirmed (as `ops
-/// set-guardrail` does).
+/// guardrail set` does).
 pub async fn set_guardrail(org: &TestOrg, percent: u8) {
     let org_id = OrgId::parse(&org.org_id).expect("org id");
     ops::set_guardrail(&directory().await, &org_id, percent)

@@ -152,7 +152,7 @@ impl World {
     /// A fresh emulator with the template's two tables, and the demo
     /// organization's group `g1` with users `u1`..: what the fixtures name.
     async fn new() -> Self {
-        let emulator = Emulator::start(&repo_root())
+        let emulator = Emulator::start(&repo_root(), None)
             .await
             .unwrap_or_else(|e| panic!("{}", local_stack::error_chain(&e)));
         let sdk = local_stack::stack::sdk_config(emulator.endpoint_url()).await;
@@ -553,4 +553,54 @@ async fn turning_sync_off_stops_a_fan_out_under_way() {
     assert!(w.jobs.take().is_empty());
     let task = w.directory.get_fan_out(&w.org, id).await.unwrap().unwrap();
     assert!(task.done, "sync-on reconciles everyone anyway");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forced_reconcile_sends_every_user_once_although_nothing_changed() {
+    let w = World::new().await;
+    w.one_synced_user().await;
+    let more = w.users(600, "g1").await;
+    w.process(fixture("sync-enable.json")).await;
+    let tasks = w.directory.running_fan_outs(&w.org, 10).await.unwrap();
+    run_fan_out(&w, &tasks[0].id, None).await;
+    // sync-on: u1 was applied already; the others are new
+    assert_eq!(w.jobs.take().len(), more.len() - 1);
+    assert_eq!(w.generation("u1").await, Some(1));
+
+    // `ops reconcile`: every user again, in chunks, one job each, even after
+    // a chunk's send failed once
+    let task = FanOutTask::forced_reconcile("reconcile-1-ab".into(), "2026-11-22T10:00:00Z".into());
+    w.directory.start_fan_out(&w.org, &task).await.unwrap();
+    let chunks = run_fan_out(&w, &task.id, Some(1)).await;
+    assert_eq!(chunks, 2);
+    let jobs = w.jobs.take();
+    let users = users_of(&jobs);
+    let distinct: BTreeSet<&String> = users.iter().collect();
+    assert_eq!(distinct.len(), more.len(), "every user got a job");
+    assert_eq!(jobs.len(), more.len(), "and only one");
+    let u1 = jobs.iter().find(|j| j.user_id.as_str() == "u1").unwrap();
+    assert_eq!(
+        u1.generation, 2,
+        "an applied, unchanged user: a new generation"
+    );
+    let done = w
+        .directory
+        .get_fan_out(&w.org, &task.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(done.done && done.force);
+    assert_eq!((done.users, done.jobs), (600, 600));
+
+    // a task that is not forced finds nothing to do
+    w.applied("u1", 2).await;
+    let plain = FanOutTask::new(
+        "sync_on-9".into(),
+        "sync_on",
+        user_sync_core::fanout::FanOutScope::Everyone,
+        "2026-11-22T10:01:00Z".into(),
+    );
+    w.directory.start_fan_out(&w.org, &plain).await.unwrap();
+    run_fan_out(&w, &plain.id, None).await;
+    assert!(w.jobs.take().is_empty());
 }

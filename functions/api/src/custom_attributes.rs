@@ -38,7 +38,7 @@ pub async fn get<D: Organizations>(
 }
 
 /// `PUT /custom-attributes` with `{"attributes": [...]}`: replaces the list
-/// (names as `ops set-custom-attributes` takes them) and records the change
+/// (names as `ops custom-attributes set` takes them) and records the change
 /// in the activity history.
 pub async fn put<D: Organizations, S: SyncState>(
     directory: &D,

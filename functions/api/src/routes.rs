@@ -363,6 +363,7 @@ where
     // the table gave as many parameters as the path has
     let id = params.first().copied().unwrap_or_default();
     match endpoint.op {
+        // served above, before authentication
         Op::OpenApi => Err(ApiError::new(500, "internal", "internal error")),
         Op::ListRules => rules.list().await,
         Op::CreateRule => rules.create(req).await,
@@ -406,6 +407,8 @@ where
 #[serde(rename_all = "camelCase")]
 pub struct FanOutView {
     pub id: String,
+    /// What started it: `rule` (a rule changed), `order` (the rules'
+    /// order), `sync_on`, or `reconcile` (`ops reconcile`).
     pub reason: String,
     pub users_reconciled: u64,
     pub jobs_enqueued: u64,

@@ -14,7 +14,7 @@ use user_sync_core::ports::{
 };
 use user_sync_core::rules::preview::moved;
 use user_sync_core::rules::{Rule, effective_assignment};
-use user_sync_core::state::{Computed, Decision, DesiredState, SyncStatus, decide};
+use user_sync_core::state::{Computed, Decision, DesiredState, SyncStatus, decide, decide_forced};
 
 use crate::Affected;
 
@@ -114,7 +114,9 @@ where
             Affected::Nobody | Affected::Switched(_) => Ok(()),
             Affected::Users(_, users) => {
                 let ids: Vec<UserId> = users.into_iter().collect();
-                self.reconcile_ids(&org, ctx, &ids, cause).await.map(drop)
+                self.reconcile_ids(&org, ctx, &ids, cause, false)
+                    .await
+                    .map(drop)
             }
             Affected::Groups(_, groups) => {
                 let task = start(
@@ -204,12 +206,16 @@ where
         }
         let ctx = Context::new(rules, sync);
         let cause = task.chunk_cause();
+        let force = task.force;
         let (users, jobs) = match listed {
             Listed::Ids(ids) => (
                 ids.len(),
-                self.reconcile_ids(org, &ctx, &ids, &cause).await?,
+                self.reconcile_ids(org, &ctx, &ids, &cause, force).await?,
             ),
-            Listed::Users(users) => (users.len(), self.reconcile(org, &ctx, users, &cause).await?),
+            Listed::Users(users) => (
+                users.len(),
+                self.reconcile(org, &ctx, users, &cause, force).await?,
+            ),
         };
         let advanced = task.advanced(
             u64::try_from(users).unwrap_or(u64::MAX),
@@ -239,22 +245,25 @@ where
         ctx: &Context,
         ids: &[UserId],
         cause: &str,
+        force: bool,
     ) -> Result<usize, StoreError> {
         if ids.is_empty() {
             return Ok(0);
         }
         let users = self.directory.get_users(org, ids).await?;
-        self.reconcile(org, ctx, users, cause).await
+        self.reconcile(org, ctx, users, cause, force).await
     }
 
     /// Reconciles users: batched reads, one conditional write per changed
-    /// user, jobs sent in batches. Returns the number of jobs sent.
+    /// user (every user when `force`), jobs sent in batches. Returns the
+    /// number of jobs sent.
     async fn reconcile(
         &self,
         org: &OrgId,
         ctx: &Context,
         users: Vec<StoredUser>,
         cause: &str,
+        force: bool,
     ) -> Result<usize, StoreError> {
         if users.is_empty() {
             return Ok(0);
@@ -276,9 +285,9 @@ where
                 ctx,
                 &user,
                 &groups,
-                stored.as_ref(),
-                status.as_ref(),
+                (stored.as_ref(), status.as_ref()),
                 cause,
+                force,
             ) {
                 Step::Nothing => {}
                 Step::Send(j) => jobs.push(j),
@@ -287,7 +296,7 @@ where
         }
         let results: Vec<Result<Option<EntitlementJob>, StoreError>> =
             futures::stream::iter(writes)
-                .map(|w| self.write(org, ctx, w, cause))
+                .map(|w| self.write(org, ctx, w, cause, force))
                 .buffer_unordered(WRITE_CONCURRENCY)
                 .collect()
                 .await;
@@ -318,6 +327,7 @@ where
         ctx: &Context,
         first: Pending,
         cause: &str,
+        force: bool,
     ) -> Result<Option<EntitlementJob>, StoreError> {
         let mut pending = Some(first);
         for _ in 0..CONFLICT_ATTEMPTS {
@@ -349,9 +359,9 @@ where
                 ctx,
                 &user,
                 &groups,
-                stored.as_ref(),
-                status.as_ref(),
+                (stored.as_ref(), status.as_ref()),
                 cause,
+                force,
             ) {
                 Step::Nothing => return Ok(None),
                 Step::Send(j) => return Ok(Some(j)),
@@ -383,15 +393,16 @@ enum Step {
     Write(Box<Pending>),
 }
 
-/// Computes one user's assignment and decides against what is stored.
+/// Computes one user's assignment and decides against what is stored
+/// (`force`: a forced reconcile, see [`decide_forced`]).
 fn step(
     org: &OrgId,
     ctx: &Context,
     user: &StoredUser,
     groups: &BTreeSet<GroupId>,
-    stored: Option<&DesiredState>,
-    status: Option<&SyncStatus>,
+    (stored, status): (Option<&DesiredState>, Option<&SyncStatus>),
     cause: &str,
+    force: bool,
 ) -> Step {
     let facts = user.user.facts();
     let assignment = effective_assignment(facts.status, groups, &ctx.rules);
@@ -412,10 +423,217 @@ fn step(
             job,
         }))
     };
-    match decide(stored, applied, computed) {
+    let decision = if force {
+        decide_forced(stored, applied, computed)
+    } else {
+        decide(stored, applied, computed)
+    };
+    match decision {
         Decision::Nothing => Step::Nothing,
         Decision::Resend(g) => Step::Send(job(org, &id, g)),
         Decision::StoreOnly(next) => write(next, false),
         Decision::Apply(next) => write(next, true),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use user_sync_core::directory::DirectoryUser;
+    use user_sync_core::rules::{AdminRole, Priority};
+    use user_sync_core::state::Outcome;
+
+    fn org() -> OrgId {
+        OrgId::parse("acme").unwrap()
+    }
+
+    fn gid() -> GroupId {
+        GroupId::parse("g").unwrap()
+    }
+
+    fn ctx() -> Context {
+        Context::new(
+            vec![Rule {
+                id: RuleId::parse("r").unwrap(),
+                group_id: gid(),
+                description: String::new(),
+                priority: Priority::new(1).unwrap(),
+                products: BTreeSet::from(["G2M".to_owned()]),
+                admin_role: Some(AdminRole::FullAdmin),
+                user_group: None,
+                device_groups: BTreeSet::new(),
+                settings_template: None,
+                email_template: None,
+                language: None,
+            }],
+            SyncSettings {
+                enabled: true,
+                changed_at: None,
+                changed_by: None,
+            },
+        )
+    }
+
+    fn user() -> StoredUser {
+        StoredUser {
+            user: DirectoryUser {
+                id: UserId::parse("u1").unwrap(),
+                user_name: "u1@example.com".into(),
+                external_id: None,
+                active: true,
+                deleted: false,
+                given_name: None,
+                family_name: None,
+                email: None,
+                locale: None,
+                created: "2026-01-01T00:00:00Z".into(),
+                last_modified: "2026-01-01T00:00:00Z".into(),
+                version: 1,
+            },
+            attributes: serde_json::json!({}),
+        }
+    }
+
+    /// The state an earlier reconcile stored and the worker applied.
+    fn applied(cause: &str) -> (DesiredState, SyncStatus) {
+        let Step::Write(w) = step(
+            &org(),
+            &ctx(),
+            &user(),
+            &BTreeSet::from([gid()]),
+            (None, None),
+            cause,
+            false,
+        ) else {
+            panic!("a first state is written");
+        };
+        let status = SyncStatus {
+            applied_generation: w.next.generation,
+            last_outcome: Outcome::Success,
+            failure: None,
+            attempts: 1,
+            at: now(),
+            dead_lettered: false,
+        };
+        (w.next, status)
+    }
+
+    #[test]
+    fn an_unchanged_applied_user_gets_nothing_unless_forced() {
+        let (stored, status) = applied("seq-1");
+        let groups = BTreeSet::from([gid()]);
+        let state = (Some(&stored), Some(&status));
+        assert!(matches!(
+            step(
+                &org(),
+                &ctx(),
+                &user(),
+                &groups,
+                state,
+                "fanout:rule-2:0",
+                false
+            ),
+            Step::Nothing
+        ));
+        let Step::Write(w) = step(
+            &org(),
+            &ctx(),
+            &user(),
+            &groups,
+            state,
+            "fanout:reconcile-3:0",
+            true,
+        ) else {
+            panic!("a forced reconcile writes a new generation");
+        };
+        assert!(w.job, "and sends its job");
+        assert_eq!(w.next.generation, stored.generation + 1);
+        assert_eq!(w.expected, Some(stored.generation));
+        assert_eq!(w.next.account(), stored.account());
+        assert_eq!(w.next.cause.as_deref(), Some("fanout:reconcile-3:0"));
+    }
+
+    #[test]
+    fn a_retried_forced_chunk_resends_rather_than_forcing_again() {
+        let (stored, status) = applied("seq-1");
+        let groups = BTreeSet::from([gid()]);
+        let cause = "fanout:reconcile-3:0";
+        let Step::Write(w) = step(
+            &org(),
+            &ctx(),
+            &user(),
+            &groups,
+            (Some(&stored), Some(&status)),
+            cause,
+            true,
+        ) else {
+            panic!("forced");
+        };
+        // the chunk is retried before the worker applied the new generation
+        let Step::Send(job) = step(
+            &org(),
+            &ctx(),
+            &user(),
+            &groups,
+            (Some(&w.next), Some(&status)),
+            cause,
+            true,
+        ) else {
+            panic!("its job is sent again");
+        };
+        assert_eq!(job.generation, w.next.generation);
+        // and after the worker applied it: nothing more
+        let done = SyncStatus {
+            applied_generation: w.next.generation,
+            ..status
+        };
+        assert!(matches!(
+            step(
+                &org(),
+                &ctx(),
+                &user(),
+                &groups,
+                (Some(&w.next), Some(&done)),
+                cause,
+                true,
+            ),
+            Step::Nothing
+        ));
+    }
+
+    #[test]
+    fn a_forced_reconcile_also_reaches_users_no_rule_matches() {
+        // a user outside every rule's group is suspended; forced, it is
+        // sent again all the same
+        let (stored, status) = applied("seq-1");
+        let Step::Write(first) = step(
+            &org(),
+            &ctx(),
+            &user(),
+            &BTreeSet::new(),
+            (Some(&stored), Some(&status)),
+            "seq-2",
+            false,
+        ) else {
+            panic!("leaving the group changes the account");
+        };
+        let applied = SyncStatus {
+            applied_generation: first.next.generation,
+            ..status
+        };
+        let Step::Write(w) = step(
+            &org(),
+            &ctx(),
+            &user(),
+            &BTreeSet::new(),
+            (Some(&first.next), Some(&applied)),
+            "fanout:reconcile-4:0",
+            true,
+        ) else {
+            panic!("forced");
+        };
+        assert!(w.job);
+        assert_eq!(w.next.generation, first.next.generation + 1);
     }
 }

@@ -74,7 +74,7 @@ async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mappings_handle_failures_like_lambda() {
-    let emulator = match Emulator::start(&repo_root()).await {
+    let emulator = match Emulator::start(&repo_root(), None).await {
         Ok(e) => e,
         Err(e) => panic!("{}", crate::error_chain(&e)),
     };
@@ -273,7 +273,7 @@ async fn mappings_handle_failures_like_lambda() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn queue_failures_are_redelivered_then_dead_lettered() {
-    let emulator = match Emulator::start(&repo_root()).await {
+    let emulator = match Emulator::start(&repo_root(), None).await {
         Ok(e) => e,
         Err(e) => panic!("{}", crate::error_chain(&e)),
     };

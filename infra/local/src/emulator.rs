@@ -44,8 +44,9 @@ type Tail = Arc<Mutex<VecDeque<String>>>;
 
 impl Emulator {
     /// Starts `<repo>/.venv/bin/python infra/moto_server.py --port 0` and
-    /// waits until it answers `GET /moto-api/`.
-    pub async fn start(repo_root: &Path) -> Result<Self, StackError> {
+    /// waits until it answers `GET /moto-api/`. With `record_calls`, the
+    /// emulator appends every AWS call to that file (`--record-calls`).
+    pub async fn start(repo_root: &Path, record_calls: Option<&Path>) -> Result<Self, StackError> {
         let python = repo_root.join(".venv").join("bin").join("python");
         if !python.exists() {
             return Err(StackError::EmulatorMissing(python));
@@ -67,6 +68,9 @@ impl Emulator {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        if let Some(path) = record_calls {
+            command.arg("--record-calls").arg(path);
+        }
         // Its own process group: a Ctrl-C in the terminal reaches only the
         // runner, which then shuts the emulator down in order.
         #[cfg(unix)]

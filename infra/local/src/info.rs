@@ -89,6 +89,38 @@ impl LocalInfo {
         Ok(())
     }
 
+    /// The ops CLI's settings for this stack, as `export` lines for a shell
+    /// (`.local/ops.env`; no tokens): `source .local/ops.env`, then `ops …`.
+    pub fn ops_env(&self) -> String {
+        let queue = |id: &str| self.queues.get(id).cloned().unwrap_or_default();
+        let vars = [
+            ("AWS_ENDPOINT_URL", self.aws_endpoint_url.clone()),
+            ("AWS_REGION", self.aws_region.clone()),
+            ("DIRECTORY_TABLE", self.directory_table.clone()),
+            ("JOBS_QUEUE_URL", queue("JobsQueue")),
+            ("JOBS_DLQ_URL", queue("JobsDeadLetterQueue")),
+            ("MAIL_QUEUE_URL", queue("MailQueue")),
+            ("MAIL_DLQ_URL", queue("MailDeadLetterQueue")),
+            (
+                "EVALUATOR_FAILURE_QUEUE_URL",
+                queue("EvaluatorFailureQueue"),
+            ),
+        ];
+        let mut text = String::from(
+            "# The ops CLI's settings for the local stack (written by local-stack).\n",
+        );
+        for (name, value) in vars {
+            text.push_str(&format!("export {name}='{}'\n", value.replace('\'', "")));
+        }
+        text
+    }
+
+    /// Writes [`LocalInfo::ops_env`] to `path`.
+    pub fn write_ops_env(&self, path: &Path) -> Result<(), StackError> {
+        std::fs::write(path, self.ops_env())
+            .map_err(|e| StackError::io(format!("writing {}", path.display()), e))
+    }
+
     /// The block printed for a person.
     pub fn render(&self, info_path: &Path) -> String {
         let unknown =
@@ -132,10 +164,48 @@ impl LocalInfo {
             ),
             String::new(),
             format!(
-                "All of this, with the queue URLs, is in {}. Ctrl-C stops everything.",
+                "All of this, with the queue URLs, is in {}; the ops CLI's settings are in",
                 info_path.display()
+            ),
+            format!(
+                "{} (source it, then: cargo run -q -p ops -- --help). Ctrl-C stops everything.",
+                info_path.with_file_name("ops.env").display()
             ),
         ]
         .join("\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ops_env_names_the_stack_without_tokens() {
+        let info = LocalInfo {
+            org_id: "demo".into(),
+            org_name: "Demo".into(),
+            scim_url: "http://127.0.0.1:1/scim/v2".into(),
+            api_url: "http://127.0.0.1:1/api/v1".into(),
+            scim_token: Some("us_scim_secret".into()),
+            admin_token: Some("us_admin_secret".into()),
+            product_api_url: "http://127.0.0.1:2".into(),
+            simulator_control_url: "http://127.0.0.1:2/control".into(),
+            product_api_key: "key".into(),
+            aws_endpoint_url: "http://127.0.0.1:5000".into(),
+            aws_region: "us-east-1".into(),
+            directory_table: "DirectoryTable-x".into(),
+            state_table: "StateTable-x".into(),
+            queues: BTreeMap::from([
+                ("JobsQueue".into(), "http://q/jobs".into()),
+                ("JobsDeadLetterQueue".into(), "http://q/jobs-dlq".into()),
+            ]),
+            mail_from: "noreply@example.com".into(),
+        };
+        let env = info.ops_env();
+        assert!(env.contains("export AWS_ENDPOINT_URL='http://127.0.0.1:5000'\n"));
+        assert!(env.contains("export DIRECTORY_TABLE='DirectoryTable-x'\n"));
+        assert!(env.contains("export JOBS_DLQ_URL='http://q/jobs-dlq'\n"));
+        assert!(!env.contains("secret") && !env.contains("key"));
     }
 }

@@ -33,6 +33,7 @@ mod flex;
 pub mod functions;
 pub mod http;
 pub mod info;
+pub mod permissions;
 pub mod resolve;
 pub mod resources;
 pub mod shutdown;

@@ -26,6 +26,7 @@ fn parse_args() -> Result<StackOptions, String> {
         http_port: 8080,
         simulator_port: 4010,
         paused: Default::default(),
+        record_calls: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -145,6 +146,7 @@ async fn announce(
     };
     let info = LocalInfo::new(stack, DEMO_ORG, DEMO_ORG_NAME, tokens);
     info.write(info_path)?;
+    info.write_ops_env(&info_path.with_file_name("ops.env"))?;
     let mut out = std::io::stdout().lock();
     if let Err(e) = writeln!(out, "{}", info.render(info_path)).and_then(|()| out.flush()) {
         tracing::warn!(error = %e, "cannot print the summary");

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use product_api_sim::{SimConfig, Simulator};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -56,6 +57,11 @@ pub struct StackOptions {
     /// an event source mapping with `Enabled: false`: their messages wait in
     /// the queue (benchmarks and tests count them there).
     pub paused: BTreeSet<String>,
+    /// Where the emulator it starts appends every AWS call (one JSON line:
+    /// the calling function, the service, the action, the resources); each
+    /// function calls AWS with an access key id of its own, its binary's
+    /// name. The permissions test reads it.
+    pub record_calls: Option<PathBuf>,
 }
 
 impl StackOptions {
@@ -67,6 +73,7 @@ impl StackOptions {
             http_port: 0,
             simulator_port: 0,
             paused: BTreeSet::new(),
+            record_calls: None,
         }
     }
 }
@@ -129,7 +136,8 @@ impl Stack {
         let (emulator, aws_endpoint_url) = match &opts.aws_endpoint_url {
             Some(url) => (None, url.trim_end_matches('/').to_owned()),
             None => {
-                let emulator = Emulator::start(&opts.repo_root).await?;
+                let emulator =
+                    Emulator::start(&opts.repo_root, opts.record_calls.as_deref()).await?;
                 let url = emulator.endpoint_url().to_owned();
                 (Some(emulator), url)
             }
@@ -280,7 +288,7 @@ impl Stack {
             })
     }
 
-    /// Gives an organization a catalogue (as `ops set-catalog` does) and the
+    /// Gives an organization a catalogue (as `ops catalog set` does) and the
     /// simulator the seats of its products, so the two agree.
     pub async fn set_catalog(&self, org_id: &OrgId, catalog: Catalog) -> Result<(), StackError> {
         let seats = catalog
@@ -560,12 +568,22 @@ fn wire_functions(
             .entry(spec.binary.clone())
             .or_default()
             .clone();
+        // each function's own access key id: the emulator's record of calls
+        // names the function that made each one
+        let function_sdk = sdk
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::from_keys(
+                spec.binary.clone(),
+                "local",
+                None,
+            )))
+            .build();
         let function = functions::build(FunctionSetup {
             binary: &spec.binary,
             logical_id: id,
             timeout,
             env: &env,
-            sdk,
+            sdk: &function_sdk,
             counters,
         })?;
         wiring.envs.insert(spec.binary.clone(), env);

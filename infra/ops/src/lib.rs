@@ -1,4 +1,7 @@
-//! Operations shared by the ops CLI and the local stack.
+//! Operations shared by the ops CLI and the local stack, and the CLI
+//! itself ([`cli`]).
+
+pub mod cli;
 
 use user_sync_core::StoreError;
 use user_sync_core::auth::{TokenKind, issue};

@@ -2,6 +2,7 @@
 //! port of `user-sync-core` and maps SDK errors into the port's error
 //! contract.
 
+pub mod backlog;
 pub mod batch;
 pub mod dynamo;
 pub mod env;

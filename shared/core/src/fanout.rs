@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{GroupId, UserId};
 
+/// The reason of a forced reconcile's task.
+pub const RECONCILE: &str = "reconcile";
+
 /// Which users a task reaches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -47,8 +50,14 @@ pub enum Source<'a> {
 pub struct FanOutTask {
     /// Derived from the change that started it, so a replay starts nothing new.
     pub id: String,
-    /// Why: `rule`, `order` or `sync_on`.
+    /// Why: `rule`, `order`, `sync_on`, or `reconcile` (started by `ops
+    /// reconcile`).
     pub reason: String,
+    /// Every user reached gets a new generation and a job even when its
+    /// desired state did not change (a forced reconcile: the product side
+    /// may have drifted).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force: bool,
     pub scope: FanOutScope,
     pub position: Position,
     /// Chunks done so far.
@@ -67,6 +76,7 @@ impl FanOutTask {
             id,
             reason: reason.to_owned(),
             scope,
+            force: false,
             position: Position::default(),
             chunk: 0,
             users: 0,
@@ -74,6 +84,16 @@ impl FanOutTask {
             done: false,
             created_at: now.clone(),
             updated_at: now,
+        }
+    }
+
+    /// A forced reconcile of every directory user of the organization: each
+    /// one's desired state is recomputed and a job sent even when nothing
+    /// changed.
+    pub fn forced_reconcile(id: String, now: String) -> Self {
+        Self {
+            force: true,
+            ..Self::new(id, RECONCILE, FanOutScope::Everyone, now)
         }
     }
 
@@ -166,5 +186,23 @@ mod tests {
         assert_eq!(t.chunk_cause(), "fanout:t:1");
         let t = t.advanced(1, 1, None, "t2".into());
         assert!(t.done);
+    }
+
+    #[test]
+    fn a_forced_reconcile_reaches_everyone_and_keeps_its_flag() {
+        let t = FanOutTask::forced_reconcile("reconcile-1".into(), "t0".into());
+        assert!(t.force);
+        assert_eq!(t.reason, RECONCILE);
+        assert_eq!(t.source(), Source::Everyone);
+        let json = serde_json::to_string(&t).unwrap();
+        assert!(json.contains("\"force\":true"), "{json}");
+        let back: FanOutTask = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, t);
+        assert!(t.advanced(2, 2, Some(uid("x")), "t1".into()).force);
+        // tasks stored before the flag existed read as not forced
+        let plain = FanOutTask::new("t".into(), "rule", FanOutScope::Everyone, "t0".into());
+        let json = serde_json::to_string(&plain).unwrap();
+        assert!(!json.contains("force"), "{json}");
+        assert!(!serde_json::from_str::<FanOutTask>(&json).unwrap().force);
     }
 }

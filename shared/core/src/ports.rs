@@ -81,6 +81,15 @@ pub trait Organizations: Sync {
         &self,
         org: &OrgId,
     ) -> impl Future<Output = Result<Option<Organization>, StoreError>> + Send;
+    /// A page of every organization (in no particular order), from the
+    /// `cursor` of the previous page; the next cursor is `None` at the end.
+    /// A page holds at most `limit` organizations, and may hold fewer and
+    /// still have a next one (the adapter bounds what it reads per call).
+    fn list_orgs(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<(Vec<Organization>, Option<String>), StoreError>> + Send;
     fn put_token(&self, token: &StoredToken)
     -> impl Future<Output = Result<(), StoreError>> + Send;
     /// `None` when there is no such token.

@@ -176,6 +176,33 @@ pub fn decide(stored: Option<&DesiredState>, applied_generation: u64, c: Compute
     Decision::Nothing
 }
 
+/// Like [`decide`], for a forced reconcile (`ops reconcile`): a user whose
+/// account would not change still gets a new generation, so that its job
+/// makes the worker send the full desired state again (the product side may
+/// have drifted). A generation this very cause stored is not forced again:
+/// a retried chunk resends it while it is unapplied, and leaves it once
+/// applied.
+pub fn decide_forced(
+    stored: Option<&DesiredState>,
+    applied_generation: u64,
+    c: Computed,
+) -> Decision {
+    let forced = stored.map(|s| DesiredState {
+        generation: s.generation + 1,
+        facts: c.facts.clone(),
+        assignment: c.assignment.clone(),
+        updated_at: c.now.clone(),
+        cause: Some(c.cause.clone()),
+    });
+    let already = stored.is_some_and(|s| s.cause.as_deref() == Some(c.cause.as_str()));
+    match (decide(stored, applied_generation, c), forced) {
+        (Decision::Nothing | Decision::StoreOnly(_), Some(next)) if !already => {
+            Decision::Apply(next)
+        }
+        (decision, _) => decision,
+    }
+}
+
 /// A classified failure (DESIGN §4).
 #[derive(
     Debug,
@@ -306,7 +333,7 @@ pub struct SyncStatus {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::directory::DirectoryStatus;
@@ -366,6 +393,45 @@ mod tests {
         };
         assert!(f.message(1).starts_with("1 user already has an account"));
         assert!(f.message(2).starts_with("2 users already have an account"));
+    }
+
+    #[test]
+    fn a_forced_reconcile_applies_an_unchanged_user_again_once() {
+        let a = assign(&[rule("r", &["P"])]);
+        let stored = DesiredState {
+            generation: 3,
+            facts: facts(),
+            assignment: a.clone(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            cause: Some("c1".into()),
+        };
+        // unchanged and applied: a new generation all the same
+        let Decision::Apply(next) = decide_forced(Some(&stored), 3, computed(a.clone(), "f1"))
+        else {
+            panic!("an unchanged user is applied again");
+        };
+        assert_eq!(next.generation, 4);
+        assert_eq!(next.account(), stored.account());
+        assert_eq!(next.cause.as_deref(), Some("f1"));
+        // the same chunk again: resent while unapplied, left once applied
+        assert_eq!(
+            decide_forced(Some(&next), 3, computed(a.clone(), "f1")),
+            Decision::Resend(4)
+        );
+        assert_eq!(
+            decide_forced(Some(&next), 4, computed(a.clone(), "f1")),
+            Decision::Nothing
+        );
+        // a change is applied as usual; a first state is generation one
+        let changed = assign(&[rule("r", &["P", "Q"])]);
+        assert!(matches!(
+            decide_forced(Some(&stored), 3, computed(changed, "f2")),
+            Decision::Apply(s) if s.generation == 4
+        ));
+        assert!(matches!(
+            decide_forced(None, 0, computed(a, "f3")),
+            Decision::Apply(s) if s.generation == 1
+        ));
     }
 
     #[test]

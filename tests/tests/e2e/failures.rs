@@ -514,7 +514,7 @@ async fn a_refused_welcome_email_is_shown_and_retried_to_the_corrected_address()
 }
 
 /// Fresh queues in the stack's emulator, for the redrive adapter alone.
-async fn fresh_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
+pub(crate) async fn fresh_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
     sqs.create_queue()
         .queue_name(name)
         .send()
@@ -524,7 +524,12 @@ async fn fresh_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
         .unwrap()
 }
 
-async fn send_tagged(sqs: &aws_sdk_sqs::Client, queue: &str, body: &str, class: Option<&str>) {
+pub(crate) async fn send_tagged(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+    body: &str,
+    class: Option<&str>,
+) {
     let mut m = sqs.send_message().queue_url(queue).message_body(body);
     if let Some(c) = class {
         m = m.message_attributes(
@@ -540,7 +545,7 @@ async fn send_tagged(sqs: &aws_sdk_sqs::Client, queue: &str, body: &str, class: 
 }
 
 /// Every message now in `queue` (received and deleted), as bodies.
-async fn drain(sqs: &aws_sdk_sqs::Client, queue: &str) -> Vec<Value> {
+pub(crate) async fn drain(sqs: &aws_sdk_sqs::Client, queue: &str) -> Vec<Value> {
     let mut bodies = Vec::new();
     loop {
         let out = sqs

@@ -10,6 +10,8 @@ mod conformance;
 mod contract;
 mod failures;
 mod idp_replay;
+mod ops_cli;
+mod permissions;
 mod pipeline;
 mod rules;
 mod scim;

@@ -136,7 +136,13 @@ async fn users_by_sync_status_failure_class_search_and_pages_and_progress_counts
     // suspended account is in sync too
     let p = eventually("pending to in sync", PIPELINE, || async {
         let p = a.progress().await;
-        (p["pending"] == 0 && p["inSync"] == 3 && p["failed"] == 1).then_some(p)
+        // the counts and the failures index are read one after the other: a
+        // failure recorded in between shows in the next answer
+        (p["pending"] == 0
+            && p["inSync"] == 3
+            && p["failed"] == 1
+            && p["failedByClass"] == json!({"out_of_licenses": 1}))
+        .then_some(p)
     })
     .await;
     assert_eq!(

@@ -390,24 +390,58 @@ impl Organizations for DirectoryTable {
         let Some(item) = self.get(org_pk(org), sk::ORG).await? else {
             return Ok(None);
         };
-        let o: OrgItem = from_item(item)?;
-        Ok(Some(Organization {
-            id: o.org_id,
-            name: o.name,
-            default_language: o.default_language,
-            created: o.created,
-            custom_attributes: o.custom_attributes,
-            suspension_guardrail_percent: o
-                .suspension_guardrail_percent
-                .unwrap_or(DEFAULT_GUARDRAIL_PERCENT),
-            activity_retention_days: o.activity_retention_days,
-            catalog: o
-                .catalog
-                .as_deref()
-                .map(serde_json::from_str)
-                .transpose()
-                .map_err(json)?,
-        }))
+        organization(from_item(item)?).map(Some)
+    }
+
+    /// Organizations have no listing of their own (every key starts with its
+    /// organization): a `Scan` of the table with a filter on `sk = ORG`,
+    /// [`ORG_SCAN_PAGE`] items examined per call, at most
+    /// [`ORG_SCAN_CALLS`] calls per page. It reads the whole table over all
+    /// pages; it is for the ops CLI, never on a request path.
+    async fn list_orgs(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Organization>, Option<String>), StoreError> {
+        let mut start = match cursor {
+            Some(c) => Some(scan_key(c)?),
+            None => None,
+        };
+        let limit = limit.max(1);
+        let mut orgs = Vec::new();
+        for _ in 0..ORG_SCAN_CALLS {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("sk = :org")
+                .expression_attribute_values(":org", s(sk::ORG))
+                .limit(ORG_SCAN_PAGE)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(map_sdk_error)?;
+            for item in out.items.unwrap_or_default() {
+                let o: OrgItem = from_item(item)?;
+                let (pk, sk) = (o.pk.clone(), o.sk.clone());
+                orgs.push(organization(o)?);
+                if orgs.len() == limit {
+                    // the next page starts after this organization's item
+                    return Ok((orgs, Some(scan_cursor(&pk, &sk))));
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok((orgs, None)),
+            }
+        }
+        let next = match start.as_ref().map(|k| (k.get("pk"), k.get("sk"))) {
+            Some((Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk)))) => {
+                Some(scan_cursor(pk, sk))
+            }
+            _ => None,
+        };
+        Ok((orgs, next))
     }
 
     async fn put_token(&self, t: &StoredToken) -> Result<(), StoreError> {
@@ -482,6 +516,43 @@ impl Organizations for DirectoryTable {
             .await
             .map_err(map_sdk_error);
         existing(result)
+    }
+}
+
+/// Items a `Scan` for organizations examines per call.
+const ORG_SCAN_PAGE: i32 = 1_000;
+/// `Scan` calls per page of organizations.
+const ORG_SCAN_CALLS: usize = 10;
+
+fn organization(o: OrgItem) -> Result<Organization, StoreError> {
+    Ok(Organization {
+        id: o.org_id,
+        name: o.name,
+        default_language: o.default_language,
+        created: o.created,
+        custom_attributes: o.custom_attributes,
+        suspension_guardrail_percent: o
+            .suspension_guardrail_percent
+            .unwrap_or(DEFAULT_GUARDRAIL_PERCENT),
+        activity_retention_days: o.activity_retention_days,
+        catalog: o
+            .catalog
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(json)?,
+    })
+}
+
+/// A scan position as an opaque cursor: the key of the last item read.
+fn scan_cursor(pk: &str, sk: &str) -> String {
+    serde_json::json!([pk, sk]).to_string()
+}
+
+fn scan_key(cursor: &str) -> Result<Item, StoreError> {
+    match serde_json::from_str::<(String, String)>(cursor) {
+        Ok((pk, sk)) => Ok(key(pk, sk)),
+        Err(_) => Err(StoreError::Invalid("not a cursor of this listing".into())),
     }
 }
 

@@ -1,0 +1,571 @@
+//! The ops CLI against the local stack, run in-process (`ops::cli`): each
+//! subcommand's effect seen from outside (the admin and SCIM APIs, the
+//! queues, the product API simulator), its JSON output, its exit codes.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use user_sync_core::ids::OrgId;
+use user_sync_core::ports::Organizations;
+use user_sync_tests::{Client, eventually, sdk_config, stack};
+
+use crate::admin::{Admin, PIPELINE};
+use crate::failures::{drain, fresh_queue, send_tagged};
+
+/// What one run of the CLI did.
+#[derive(Debug)]
+struct Ran {
+    code: u8,
+    out: String,
+    err: String,
+}
+
+impl Ran {
+    /// Its stdout as the one JSON document `--output json` writes.
+    fn json(&self) -> Value {
+        assert_eq!(self.code, 0, "{self:?}");
+        serde_json::from_str(&self.out).unwrap_or_else(|e| panic!("{e}: {self:?}"))
+    }
+}
+
+/// Runs `ops <args>` against the stack's DirectoryTable (and whatever the
+/// arguments add).
+async fn ops(args: &[&str]) -> Ran {
+    let table = stack().directory_table.clone();
+    let mut line = vec!["ops", "--directory-table", &table];
+    line.extend_from_slice(args);
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let code = ops::cli::run_with(line, &sdk_config().await, &mut out, &mut err).await;
+    Ran {
+        code,
+        out: String::from_utf8_lossy(&out).into_owned(),
+        err: String::from_utf8_lossy(&err).into_owned(),
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    let mut random = [0u8; 6];
+    getrandom::fill(&mut random).unwrap();
+    let id: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}-{id}")
+}
+
+async fn get(url: &str, token: &str) -> (u16, Value) {
+    Client::new().send("GET", url, Some(token), None).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn org_create_prints_working_tokens_once_and_org_list_shows_it() {
+    let s = stack();
+    let org = unique("opsorg");
+    let ran = ops(&["org", "create", &org, "Ops Test Inc"]).await;
+    assert_eq!(ran.code, 0, "{ran:?}");
+    let token = |label: &str| {
+        ran.out
+            .lines()
+            .find_map(|l| l.strip_prefix(label))
+            .map(|t| t.trim().to_owned())
+            .unwrap_or_else(|| panic!("no {label} in {}", ran.out))
+    };
+    let (scim, admin) = (token("SCIM token:"), token("admin token:"));
+    assert!(ran.err.contains("shown once"), "{}", ran.err);
+    // the admin token calls the admin API, the SCIM token SCIM
+    assert_eq!(get(&format!("{}/rules", s.api_url), &admin).await.0, 200);
+    assert_eq!(get(&format!("{}/Users", s.scim_url), &scim).await.0, 200);
+    assert_eq!(get(&format!("{}/rules", s.api_url), &scim).await.0, 403);
+
+    // only hashes are stored: no item holds a plain token
+    let store = user_sync_tests::directory().await;
+    let org_id = OrgId::parse(&org).unwrap();
+    let stored = store.list_tokens(&org_id).await.unwrap();
+    assert_eq!(stored.len(), 2);
+    assert!(
+        stored
+            .iter()
+            .all(|t| !admin.contains(&t.secret_sha256) && t.secret_sha256 != admin)
+    );
+
+    // a second time: refused, exit code 1
+    let again = ops(&["org", "create", &org, "Ops Test Inc"]).await;
+    assert_eq!(again.code, 1, "{again:?}");
+    assert!(again.err.contains("exists already"), "{}", again.err);
+    assert!(again.out.is_empty());
+
+    // json: one document with the tokens
+    let other = unique("opsorg");
+    let created = ops(&["--output", "json", "org", "create", &other, "Other Co"])
+        .await
+        .json();
+    assert_eq!(created["orgId"], other.as_str());
+    let other_admin = created["adminToken"].as_str().unwrap();
+    assert_eq!(
+        get(&format!("{}/rules", s.api_url), other_admin).await.0,
+        200
+    );
+
+    // org list: both, with what their items hold, and no secrets
+    let listed = ops(&["org", "list", "--output", "json"]).await;
+    let orgs = listed.json()["organizations"].as_array().unwrap().clone();
+    let mine = orgs
+        .iter()
+        .find(|o| o["id"] == org.as_str())
+        .unwrap_or_else(|| panic!("{org} not listed"));
+    assert_eq!(mine["name"], "Ops Test Inc");
+    assert_eq!(mine["suspensionGuardrailPercent"], 10);
+    assert!(mine["created"].as_str().unwrap().starts_with("20"));
+    assert!(orgs.iter().any(|o| o["id"] == other.as_str()));
+    assert!(!listed.out.contains(&admin) && !listed.out.contains(other_admin));
+    let text = ops(&["org", "list"]).await;
+    assert_eq!(text.code, 0, "{text:?}");
+    assert!(text.out.starts_with("ID "), "{}", text.out);
+    assert!(
+        text.out
+            .lines()
+            .any(|l| l.starts_with(&org) && l.ends_with("Ops Test Inc")),
+        "{}",
+        text.out
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_created_listed_and_refused_after_revoke() {
+    let s = stack();
+    let a = Admin::new("opstoken").await;
+    let org = a.org.org_id.as_str();
+    let created = ops(&[
+        "token",
+        "create",
+        org,
+        "admin",
+        "Night Shift",
+        "--output",
+        "json",
+    ])
+    .await
+    .json();
+    let (token_id, token) = (
+        created["tokenId"].as_str().unwrap().to_owned(),
+        created["token"].as_str().unwrap().to_owned(),
+    );
+    assert_eq!(created["kind"], "admin");
+    let rules = format!("{}/rules", s.api_url);
+    assert_eq!(get(&rules, &token).await.0, 200);
+
+    let listed = eventually("the token is listed", Duration::from_secs(10), || async {
+        let ran = ops(&["--output", "json", "token", "list", org]).await;
+        let tokens = ran.json()["tokens"].as_array().unwrap().clone();
+        tokens
+            .iter()
+            .any(|t| t["tokenId"] == token_id.as_str())
+            .then_some((ran, tokens))
+    })
+    .await;
+    let (ran, tokens) = listed;
+    assert_eq!(tokens.len(), 3, "{tokens:?}");
+    assert!(tokens.iter().any(|t| t["name"] == "Night Shift"));
+    assert!(!ran.out.contains(&token), "never a secret in a listing");
+    let text = ops(&["token", "list", org]).await;
+    assert!(text.out.starts_with("TOKEN ID"), "{text:?}");
+    assert!(text.out.contains("Night Shift"));
+
+    let revoked = ops(&["token", "revoke", org, &token_id]).await;
+    assert_eq!(revoked.code, 0, "{revoked:?}");
+    assert_eq!(get(&rules, &token).await.0, 401);
+    assert_eq!(get(&rules, &a.org.admin_token).await.0, 200);
+    let again = ops(&["token", "revoke", org, &token_id]).await;
+    assert_eq!(again.code, 1, "{again:?}");
+
+    // a SCIM token works for SCIM only
+    let scim = ops(&["--output", "json", "token", "create", org, "scim", "Okta"])
+        .await
+        .json();
+    let scim = scim["token"].as_str().unwrap();
+    assert_eq!(get(&format!("{}/Users", s.scim_url), scim).await.0, 200);
+
+    // usage errors and missing organizations
+    assert_eq!(ops(&["token", "create", org, "root", "x"]).await.code, 2);
+    assert_eq!(
+        ops(&["token", "create", org, "admin", "Sync user"])
+            .await
+            .code,
+        2
+    );
+    let missing = ops(&["token", "list", &unique("nobody")]).await;
+    assert_eq!(missing.code, 1, "{missing:?}");
+    assert!(missing.err.contains("does not exist"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dlq_status_counts_dead_letters_and_redrive_moves_them_back() {
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
+    let tag = unique("opsdlq");
+    let jobs = fresh_queue(&sqs, &format!("{tag}-jobs")).await;
+    let jobs_dlq = fresh_queue(&sqs, &format!("{tag}-jobs-dlq")).await;
+    let mail = fresh_queue(&sqs, &format!("{tag}-mail")).await;
+    let mail_dlq = fresh_queue(&sqs, &format!("{tag}-mail-dlq")).await;
+    let failures = fresh_queue(&sqs, &format!("{tag}-evaluator-failures")).await;
+    let job =
+        |org: &str, user: &str| json!({"orgId": org, "userId": user, "generation": 1}).to_string();
+    send_tagged(&sqs, &jobs_dlq, &job("a", "u1"), Some("out_of_licenses")).await;
+    send_tagged(&sqs, &jobs_dlq, &job("a", "u2"), Some("existing_account")).await;
+    send_tagged(&sqs, &jobs_dlq, &job("b", "u3"), Some("out_of_licenses")).await;
+    send_tagged(
+        &sqs,
+        &mail_dlq,
+        &json!({"orgId": "a", "userId": "u1", "event": "1"}).to_string(),
+        Some("email_failed"),
+    )
+    .await;
+    let queues = [
+        "--jobs-queue-url",
+        &jobs,
+        "--jobs-dlq-url",
+        &jobs_dlq,
+        "--mail-queue-url",
+        &mail,
+        "--mail-dlq-url",
+        &mail_dlq,
+    ];
+    let with = |args: &[&'static str], extra: &[&str]| {
+        let mut v: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        v.extend(queues.iter().map(|q| (*q).to_owned()));
+        v.extend(extra.iter().map(|q| (*q).to_owned()));
+        v
+    };
+    let run = |args: Vec<String>| async move {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        ops(&refs).await
+    };
+
+    let status = run(with(
+        &["--output", "json", "dlq", "status"],
+        &["--evaluator-failure-queue-url", &failures],
+    ))
+    .await
+    .json();
+    let queue = |status: &Value, name: &str| {
+        status["queues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} not in {status}"))
+    };
+    let dlq = queue(&status, "JobsDeadLetterQueue");
+    assert_eq!(dlq["waiting"], 3, "{dlq}");
+    assert_eq!(dlq["inFlight"], 0, "peeking hides nothing: {dlq}");
+    assert_eq!(dlq["oldestSampled"]["messagesSampled"], 3, "{dlq}");
+    let age = dlq["oldestSampled"]["ageSeconds"].as_i64().unwrap();
+    assert!((0..120).contains(&age), "{dlq}");
+    assert_eq!(queue(&status, "MailDeadLetterQueue")["waiting"], 1);
+    let jobs_queue = queue(&status, "JobsQueue");
+    assert_eq!(jobs_queue["waiting"], 0);
+    assert!(jobs_queue["oldestSampled"].is_null(), "never peeked");
+    assert_eq!(queue(&status, "EvaluatorFailureQueue")["waiting"], 0);
+
+    let text = run(with(&["dlq", "status"], &[])).await;
+    assert_eq!(text.code, 0, "{text:?}");
+    let line = text
+        .out
+        .lines()
+        .find(|l| l.starts_with("JobsDeadLetterQueue"))
+        .unwrap_or_else(|| panic!("{}", text.out));
+    assert!(line.contains("sampled"), "{line}");
+    assert!(text.err.contains("sample"), "{}", text.err);
+    assert!(
+        !text.out.contains("EvaluatorFailureQueue"),
+        "only when given"
+    );
+
+    // redrive organization a: its two jobs and its email
+    let moved = run(with(
+        &[
+            "--output", "json", "dlq", "redrive", "--org", "a", "--rate", "1000",
+        ],
+        &[],
+    ))
+    .await
+    .json();
+    assert_eq!(
+        (moved["jobs"].clone(), moved["emails"].clone()),
+        (json!(2), json!(1))
+    );
+    assert_eq!(moved["complete"], true);
+    let back = drain(&sqs, &jobs).await;
+    assert_eq!(back.len(), 2);
+    assert!(back.iter().all(|m| m["orgId"] == "a"));
+    assert_eq!(drain(&sqs, &mail).await.len(), 1);
+
+    let after = run(with(&["--output", "json", "dlq", "status"], &[]))
+        .await
+        .json();
+    assert_eq!(queue(&after, "JobsDeadLetterQueue")["waiting"], 1);
+    assert_eq!(queue(&after, "MailDeadLetterQueue")["waiting"], 0);
+
+    // the text redrive reports what it moved
+    let rest = run(with(&["dlq", "redrive", "--class", "out_of_licenses"], &[])).await;
+    assert_eq!(rest.code, 0, "{rest:?}");
+    assert!(rest.out.contains("moved 1 jobs"), "{}", rest.out);
+
+    // without the queues: a usage error (unless the environment names them)
+    if std::env::var_os("JOBS_QUEUE_URL").is_none() {
+        let missing = ops(&["dlq", "status"]).await;
+        assert_eq!(missing.code, 2, "{missing:?}");
+        assert!(missing.err.contains("JOBS_QUEUE_URL"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_sends_an_unchanged_user_to_the_product_api_again() {
+    let s = stack();
+    let a = Admin::new("opsreconcile").await;
+    let org = a.org.org_id.clone();
+
+    // refused while sync is off
+    let off = ops(&["reconcile", &org]).await;
+    assert_eq!(off.code, 1, "{off:?}");
+    assert!(off.err.contains("sync is off"), "{}", off.err);
+
+    let ada = a.user("ada").await;
+    let bob = a.user("bob").await;
+    let group = a.group_with("Everyone", &[&ada]).await;
+    a.rule(json!({"groupId": group, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
+        .await;
+    assert_eq!(a.sync(true, true).await.status, 200);
+    a.until(&ada, "ada's account", |acc| acc["status"] == "active")
+        .await;
+
+    // the pipeline settles: every user's state applied, no call in flight
+    let calls_url = format!("{}/control/calls?org={org}", s.product_api_url);
+    let c = Client::new();
+    let calls = |user: String| {
+        let c = &c;
+        let url = calls_url.clone();
+        async move {
+            let (_, body) = c.send("GET", &url, None, None).await;
+            body["calls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|call| call["userKey"] == user.as_str())
+                .count()
+        }
+    };
+    let settled = eventually("the sync settles", PIPELINE, || async {
+        let (_, sync) = get(&format!("{}/sync", s.api_url), &a.org.admin_token).await;
+        let p = &sync["progress"];
+        let quiet = sync["fanOuts"].as_array().is_some_and(Vec::is_empty)
+            && p["pending"] == 0
+            && p["inSync"] == 2;
+        quiet.then_some(())
+    })
+    .await;
+    let _: () = settled;
+    let (ada_before, bob_before) = (calls(ada.clone()).await, calls(bob.clone()).await);
+    assert!(ada_before >= 1 && bob_before >= 1);
+
+    // nothing changed; the reconcile sends both users again
+    let ran = ops(&["--output", "json", "reconcile", &org]).await;
+    let done = ran.json();
+    assert_eq!(done["done"], true, "{done}");
+    assert_eq!(done["reason"], "reconcile");
+    assert_eq!(done["users"], 2, "{done}");
+    assert_eq!(done["jobs"], 2, "{done}");
+    assert!(
+        ran.err.contains("users reconciled"),
+        "progress: {}",
+        ran.err
+    );
+    eventually("ada and bob are sent again", PIPELINE, || async {
+        (calls(ada.clone()).await > ada_before && calls(bob.clone()).await > bob_before)
+            .then_some(())
+    })
+    .await;
+    let account = a.account(&ada).await.unwrap();
+    assert_eq!(account["status"], "active");
+    assert_eq!(account["products"], json!(["G2M"]));
+
+    // --no-wait returns at once with the task
+    let started = ops(&["reconcile", &org, "--no-wait", "--output", "json"])
+        .await
+        .json();
+    assert!(
+        started["taskId"]
+            .as_str()
+            .unwrap()
+            .starts_with("reconcile-")
+    );
+    assert_eq!(started["done"], false);
+    let text = ops(&["reconcile", &org]).await;
+    assert_eq!(text.code, 0, "{text:?}");
+    assert!(
+        text.out.contains("done, 2 users reconciled"),
+        "{}",
+        text.out
+    );
+
+    assert_eq!(ops(&["reconcile", &unique("nobody")]).await.code, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_custom_attributes_and_guardrail_are_set() {
+    let s = stack();
+    let a = Admin::new("opsset").await;
+    let org = a.org.org_id.clone();
+    let dir = std::env::temp_dir().join(unique("ops-catalog"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("catalog.json");
+    std::fs::write(
+        &file,
+        json!({
+            "products": [{"id": "G2M", "name": "GoTo Meeting", "seats": 5}, {"id": "G2W", "name": "GoTo Webinar"}],
+            "privileges": [{"id": "manage_users", "name": "Manage users"}]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let path = file.to_string_lossy().into_owned();
+    let set = ops(&["--output", "json", "catalog", "set", &org, &path])
+        .await
+        .json();
+    assert_eq!(set["catalogProducts"], 2);
+    let (status, catalog) = get(&format!("{}/catalog", s.api_url), &a.org.admin_token).await;
+    assert_eq!(status, 200);
+    assert_eq!(catalog["products"][0]["id"], "G2M");
+    assert_eq!(catalog["products"][0]["seats"], 5);
+    assert_eq!(catalog["products"][1]["id"], "G2W");
+
+    // an invalid catalogue or file is a usage error; nothing changes
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"{"product": []}"#).unwrap();
+    let bad = bad.to_string_lossy().into_owned();
+    assert_eq!(ops(&["catalog", "set", &org, &bad]).await.code, 2);
+    assert_eq!(
+        ops(&["catalog", "set", &org, "/no/such/file.json"])
+            .await
+            .code,
+        2
+    );
+    let missing = ops(&["catalog", "set", &unique("nobody"), &path]).await;
+    assert_eq!(missing.code, 1, "{missing:?}");
+
+    let attrs = ops(&["custom-attributes", "set", &org, "badgeNumber, costCenter"]).await;
+    assert_eq!(attrs.code, 0, "{attrs:?}");
+    assert!(attrs.out.contains("2 custom attribute"), "{}", attrs.out);
+    let (_, got) = get(
+        &format!("{}/custom-attributes", s.api_url),
+        &a.org.admin_token,
+    )
+    .await;
+    assert_eq!(got, json!({"attributes": ["badgeNumber", "costCenter"]}));
+    assert_eq!(
+        ops(&["custom-attributes", "set", &org, "badge number"])
+            .await
+            .code,
+        2
+    );
+    let none = ops(&["--output", "json", "custom-attributes", "set", &org, ""])
+        .await
+        .json();
+    assert_eq!(none["customAttributes"], json!([]));
+
+    let guard = ops(&["--output", "json", "guardrail", "set", &org, "25"])
+        .await
+        .json();
+    assert_eq!(guard["suspensionGuardrailPercent"], 25);
+    let stored = user_sync_tests::directory()
+        .await
+        .get_org(&OrgId::parse(&org).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.suspension_guardrail_percent, 25);
+    assert_eq!(stored.custom_attributes, Vec::<String>::new());
+    assert_eq!(ops(&["guardrail", "set", &org, "0"]).await.code, 2);
+    assert_eq!(
+        ops(&["guardrail", "set", &unique("nobody"), "20"])
+            .await
+            .code,
+        1
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_subcommand_has_help() {
+    for path in [
+        &[][..],
+        &["org"][..],
+        &["org", "create"][..],
+        &["org", "list"][..],
+        &["token", "create"][..],
+        &["token", "list"][..],
+        &["token", "revoke"][..],
+        &["dlq", "status"][..],
+        &["dlq", "redrive"][..],
+        &["reconcile"][..],
+        &["catalog", "set"][..],
+        &["custom-attributes", "set"][..],
+        &["guardrail", "set"][..],
+    ] {
+        let mut args = path.to_vec();
+        args.push("--help");
+        let ran = ops(&args).await;
+        assert_eq!(ran.code, 0, "{path:?}: {ran:?}");
+        assert!(ran.out.contains("Usage: ops"), "{path:?}");
+    }
+    let ran = ops(&["no-such-command"]).await;
+    assert_eq!(ran.code, 2);
+    assert!(ran.out.is_empty() && ran.err.contains("no-such-command"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organizations_are_listed_page_by_page_each_once() {
+    let store = user_sync_tests::directory().await;
+    let mut mine = Vec::new();
+    for _ in 0..3 {
+        let org = unique("opspage");
+        assert_eq!(ops(&["org", "create", &org, "Paged"]).await.code, 0);
+        mine.push(org);
+    }
+    let walk = |limit: usize| {
+        let store = &store;
+        async move {
+            let mut ids = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let (page, next) = store.list_orgs(cursor.as_deref(), limit).await.unwrap();
+                assert!(page.len() <= limit);
+                ids.extend(page.into_iter().map(|o| o.id.to_string()));
+                match next {
+                    Some(c) => cursor = Some(c),
+                    None => return ids,
+                }
+            }
+        }
+    };
+    let small = walk(2).await;
+    let mut unique_ids = small.clone();
+    unique_ids.sort();
+    unique_ids.dedup();
+    assert_eq!(
+        unique_ids.len(),
+        small.len(),
+        "an organization listed twice"
+    );
+    for org in &mine {
+        assert!(small.contains(org), "{org} missing");
+    }
+    // pages of another size list the same organizations (and those other
+    // tests created meanwhile)
+    let large = walk(500).await;
+    for id in &small {
+        assert!(large.contains(id), "{id}");
+    }
+    assert!(
+        store.list_orgs(Some("not a cursor"), 10).await.is_err(),
+        "a foreign cursor is refused"
+    );
+}

@@ -403,9 +403,9 @@ pub fn template_pairs(text: &str) -> Result<BTreeMap<String, Pairs>, String> {
     Ok(out)
 }
 
-/// The IAM permission one recorded call needs, as (action, resource), given
-/// the physical names of the tables and queues (name or URL → logical id).
-/// `None` for a call this table does not know how to read.
+/// The IAM permissions one recorded call needs, as (action, resource), given
+/// the physical names of the tables and queues (name or URL → logical id);
+/// an error for a call this table does not know how to read.
 pub fn needed(
     service: &str,
     action: &str,

@@ -1260,24 +1260,21 @@ mod tests {
 
     #[test]
     fn help_is_on_stdout_with_exit_0_for_every_subcommand() {
-        for path in [
-            &[][..],
-            &["org"][..],
-            &["org", "create"][..],
-            &["org", "list"][..],
-            &["token"][..],
-            &["token", "create"][..],
-            &["token", "list"][..],
-            &["token", "revoke"][..],
-            &["dlq"][..],
-            &["dlq", "status"][..],
-            &["dlq", "redrive"][..],
-            &["reconcile"][..],
-            &["catalog", "set"][..],
-            &["custom-attributes", "set"][..],
-            &["guardrail", "set"][..],
-        ] {
-            let mut args = path.to_vec();
+        // every command path clap knows, so a new subcommand is covered too
+        fn paths(cmd: &clap::Command, prefix: &[String], out: &mut Vec<Vec<String>>) {
+            out.push(prefix.to_vec());
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                let mut p = prefix.to_vec();
+                p.push(sub.get_name().to_owned());
+                paths(sub, &p, out);
+            }
+        }
+        let mut all = Vec::new();
+        paths(&<Cli as clap::CommandFactory>::command(), &[], &mut all);
+        assert!(all.len() >= 16, "{all:?}");
+        for path in &all {
+            let path: Vec<&str> = path.iter().map(String::as_str).collect();
+            let mut args = path.clone();
             args.push("--help");
             let (code, out, err) = refused(&args);
             assert_eq!(code, 0, "{path:?}: {err}");

@@ -494,34 +494,6 @@ async fn catalog_custom_attributes_and_guardrail_are_set() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_subcommand_has_help() {
-    for path in [
-        &[][..],
-        &["org"][..],
-        &["org", "create"][..],
-        &["org", "list"][..],
-        &["token", "create"][..],
-        &["token", "list"][..],
-        &["token", "revoke"][..],
-        &["dlq", "status"][..],
-        &["dlq", "redrive"][..],
-        &["reconcile"][..],
-        &["catalog", "set"][..],
-        &["custom-attributes", "set"][..],
-        &["guardrail", "set"][..],
-    ] {
-        let mut args = path.to_vec();
-        args.push("--help");
-        let ran = ops(&args).await;
-        assert_eq!(ran.code, 0, "{path:?}: {ran:?}");
-        assert!(ran.out.contains("Usage: ops"), "{path:?}");
-    }
-    let ran = ops(&["no-such-command"]).await;
-    assert_eq!(ran.code, 2);
-    assert!(ran.out.is_empty() && ran.err.contains("no-such-command"));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn organizations_are_listed_page_by_page_each_once() {
     let store = user_sync_tests::directory().await;
     let mut mine = Vec::new();

@@ -876,7 +876,9 @@ fn error_description(status: u16) -> &'static str {
         401 => "No valid admin token",
         403 => "A SCIM token: the admin API takes the organization's admin token",
         404 => "No such resource in the token's organization",
-        405 => "The resource does not allow this method (a read-only or shipped resource)",
+        405 => {
+            "The resource does not offer this method (Allow lists those it does): organization groups and the shipped default template are read-only"
+        }
         409 => {
             "In conflict with the current configuration (e.g. full_admin_rule_required, mass_suspension, catalog_in_use, template_in_use)"
         }

@@ -94,13 +94,8 @@ where
     D: Directory + Configuration,
     S: SyncState,
 {
-    let not_found = || ApiError::new(404, "not_found", "no such user");
-    let id = UserId::parse(id).map_err(|_| not_found())?;
-    let user = directory
-        .get_user(org, &id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(not_found)?;
+    let user = crate::users::existing(directory, org, id).await?;
+    let id = user.user.id.clone();
     let set = directory.rule_set(org).await.map_err(store_error)?;
     let rules = set.rules();
     let groups = directory.groups_of(org, &id).await.map_err(store_error)?;

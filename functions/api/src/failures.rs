@@ -92,17 +92,10 @@ async fn user_views<D: Directory>(
         .iter()
         .map(|f| {
             let user = stored.iter().find(|s| s.user.id == f.user_id);
-            let name = user.map(|s| {
-                [s.user.given_name.as_deref(), s.user.family_name.as_deref()]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            });
             FailedUserView {
                 user_id: f.user_id.clone(),
                 user_name: user.map(|s| s.user.user_name.clone()),
-                name: name.filter(|n| !n.is_empty()),
+                name: user.and_then(|s| s.user.full_name()),
                 email: user.and_then(|s| s.user.email.clone()),
                 attempts: f.attempts,
                 failed_at: f.at.clone(),

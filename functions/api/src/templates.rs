@@ -15,7 +15,7 @@ use user_sync_aws::http::{HttpRequest, response};
 use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry, Subject, SubjectKind};
 use user_sync_core::auth::StoredToken;
-use user_sync_core::ids::{TemplateId, UserId, new_id};
+use user_sync_core::ids::{TemplateId, new_id};
 pub use user_sync_core::mail::RenderedEmail;
 use user_sync_core::mail::template::canonical_language;
 use user_sync_core::mail::{EmailTemplate, Variant, WelcomeValues, default_template, render};
@@ -343,14 +343,8 @@ where
         let mut products = BTreeSet::from([SAMPLE_PRODUCT.to_owned()]);
         let mut user_language = None;
         if let Some(user) = &body.user_id {
-            let no_user = || ApiError::new(404, "not_found", "no such user");
-            let user = UserId::parse(user).map_err(|_| no_user())?;
-            let stored = self
-                .directory
-                .get_user(org_id, &user)
-                .await
-                .map_err(store_error)?
-                .ok_or_else(no_user)?;
+            let stored = crate::users::existing(self.directory, org_id, user).await?;
+            let user = stored.user.id.clone();
             let (desired, _) = self
                 .state
                 .user_state(org_id, &user)

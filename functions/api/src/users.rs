@@ -144,15 +144,10 @@ fn item(
     let failure: Option<&Failure> = job_failure
         .and_then(|s| s.failure.as_ref())
         .or(email.map(|e| &e.failure));
-    let name = [u.user.given_name.as_deref(), u.user.family_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
     UserItem {
         id: u.user.id.clone(),
         user_name: u.user.user_name.clone(),
-        name: (!name.is_empty()).then_some(name),
+        name: u.user.full_name(),
         email: u.user.email.clone(),
         directory_status: u.user.status(),
         sync_status: sync,
@@ -424,6 +419,21 @@ async fn failures_page<D: Directory, S: SyncState>(
     Ok((found, next))
 }
 
+/// The organization's user `id`, or `404`.
+pub(crate) async fn existing<D: Directory>(
+    directory: &D,
+    org: &OrgId,
+    id: &str,
+) -> Result<StoredUser, ApiError> {
+    let not_found = || ApiError::new(404, "not_found", "no such user");
+    let id = UserId::parse(id).map_err(|_| not_found())?;
+    directory
+        .get_user(org, &id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(not_found)
+}
+
 /// `GET /users/{id}`: the listing's item, with the directory attributes we
 /// keep and the values of the organization's custom attributes.
 pub async fn get<D: Directory + Organizations, S: SyncState>(
@@ -432,13 +442,8 @@ pub async fn get<D: Directory + Organizations, S: SyncState>(
     org: &OrgId,
     id: &str,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    let not_found = || ApiError::new(404, "not_found", "no such user");
-    let id = UserId::parse(id).map_err(|_| not_found())?;
-    let user = directory
-        .get_user(org, &id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(not_found)?;
+    let user = existing(directory, org, id).await?;
+    let id = user.user.id.clone();
     let (desired, status) = state.user_state(org, &id).await.map_err(store_error)?;
     let emails = state
         .email_failures(org, std::slice::from_ref(&id))

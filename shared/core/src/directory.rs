@@ -41,6 +41,16 @@ impl DirectoryUser {
         }
     }
 
+    /// Given and family name, as admins see them; `None` without either.
+    pub fn full_name(&self) -> Option<String> {
+        let name = [self.given_name.as_deref(), self.family_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        (!name.is_empty()).then_some(name)
+    }
+
     /// Active, inactive, or deleted in the directory.
     pub fn status(&self) -> DirectoryStatus {
         if self.deleted {
@@ -88,4 +98,40 @@ pub struct DirectoryGroup {
 pub struct Membership {
     pub group_id: GroupId,
     pub user_id: UserId,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn user(given: Option<&str>, family: Option<&str>) -> DirectoryUser {
+        DirectoryUser {
+            id: UserId::parse("u1").unwrap(),
+            user_name: "ada@example.com".into(),
+            external_id: None,
+            active: true,
+            deleted: false,
+            given_name: given.map(str::to_owned),
+            family_name: family.map(str::to_owned),
+            email: None,
+            locale: None,
+            created: String::new(),
+            last_modified: String::new(),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn a_full_name_joins_what_there_is() {
+        assert_eq!(
+            user(Some("Ada"), Some("Lovelace")).full_name().as_deref(),
+            Some("Ada Lovelace")
+        );
+        assert_eq!(
+            user(None, Some("Lovelace")).full_name().as_deref(),
+            Some("Lovelace")
+        );
+        assert_eq!(user(None, None).full_name(), None);
+    }
 }

@@ -28,12 +28,7 @@ async fn the_history_is_filtered_paged_and_exported() {
     }
     let first = &rules[0];
     let changed = a
-        .api(
-            "PATCH",
-            &format!("/rules/{}", id(first)),
-            Some(json!({"products": ["G2M", "G2C"]})),
-            &[("if-match", &format!("\"{}\"", first["version"]))],
-        )
+        .patch_rule(first, json!({"products": ["G2M", "G2C"]}))
         .await;
     assert_eq!(changed.status, 200, "{}", changed.body);
 

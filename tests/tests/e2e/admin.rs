@@ -116,6 +116,17 @@ impl Admin {
         a.body
     }
 
+    /// `PATCH /rules/{id}` of a rule as read, with its ETag.
+    pub(crate) async fn patch_rule(&self, rule: &Value, fields: Value) -> Answer {
+        self.api(
+            "PATCH",
+            &format!("/rules/{}", id(rule)),
+            Some(fields),
+            &[("if-match", &format!("\"{}\"", rule["version"]))],
+        )
+        .await
+    }
+
     pub(crate) async fn sync(&self, enabled: bool, confirm: bool) -> Answer {
         self.api(
             "PUT",

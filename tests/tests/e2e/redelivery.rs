@@ -167,14 +167,8 @@ async fn a_job_twice_in_a_batch_the_batch_again_and_an_older_job_change_nothing(
     assert_eq!(created(&a.activity_of(&ada).await), 1);
 
     // a newer generation: the rule adds a product, the pipeline applies it
-    let etag = format!("\"{}\"", rule["version"]);
     let changed = a
-        .api(
-            "PATCH",
-            &format!("/rules/{}", rule["id"].as_str().unwrap()),
-            Some(json!({"products": ["G2M", "G2T"]})),
-            &[("if-match", &etag)],
-        )
+        .patch_rule(&rule, json!({"products": ["G2M", "G2T"]}))
         .await;
     assert_eq!(changed.status, 200, "{}", changed.body);
     a.until(&ada, "the second generation", |x| {

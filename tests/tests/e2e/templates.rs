@@ -239,14 +239,7 @@ async fn a_template_rules_use_cannot_be_deleted_and_rules_name_existing_template
 
     // once no rule names it, it can go
     for rule in [&r1, &r2] {
-        let r = a
-            .api(
-                "PATCH",
-                &format!("/rules/{}", id(rule)),
-                Some(json!({"emailTemplate": null})),
-                &[("if-match", &format!("\"{}\"", rule["version"]))],
-            )
-            .await;
+        let r = a.patch_rule(rule, json!({"emailTemplate": null})).await;
         assert_eq!(r.status, 200, "{}", r.body);
     }
     let r = a.api("DELETE", &path, None, &[("if-match", "\"1\"")]).await;

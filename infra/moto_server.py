@@ -293,6 +293,8 @@ def _touched(service: str, action: str, body: dict) -> list[str]:
 def record_calls(path: str) -> None:
     """Appends every call, as one JSON line, to `path`."""
     lock = threading.Lock()
+    # one handle for the whole run, flushed after each line
+    out = open(path, "a", encoding="utf-8")
     original = BaseResponse.call_action
 
     def call_action(self):
@@ -315,8 +317,9 @@ def record_calls(path: str) -> None:
                     "resources": _touched(service, action, body if isinstance(body, dict) else {}),
                 }
             )
-            with lock, open(path, "a", encoding="utf-8") as f:
-                f.write(line + "\n")
+            with lock:
+                out.write(line + "\n")
+                out.flush()
         except Exception as e:  # recording must never break a call
             print(f"recording a call failed: {e}", file=sys.stderr)
         return original(self)

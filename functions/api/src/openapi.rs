@@ -848,17 +848,16 @@ fn template(path: &str) -> impl Iterator<Item = &str> {
 /// How many literal segments of `path` a request's segments match, if all
 /// of them fit.
 fn fits(path: &str, segments: &[&str]) -> Option<usize> {
-    let parts: Vec<&str> = template(path).collect();
-    if parts.len() != segments.len() {
+    if template(path).count() != segments.len() {
         return None;
     }
     let mut literals = 0;
-    for (t, s) in parts.iter().zip(segments) {
+    for (t, s) in template(path).zip(segments) {
         if t.starts_with('{') {
             if s.is_empty() {
                 return None;
             }
-        } else if t == s {
+        } else if t == *s {
             literals += 1;
         } else {
             return None;

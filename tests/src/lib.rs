@@ -33,12 +33,25 @@ pub struct StackInfo {
 
 static STACK: OnceLock<Result<StackInfo, String>> = OnceLock::new();
 static PAUSED: OnceLock<Vec<String>> = OnceLock::new();
+static PARAMETERS: OnceLock<Vec<(String, String)>> = OnceLock::new();
 
 /// The shared stack, with the queue event sources of these functions
 /// disabled (their messages stay in the queue). Only the first call of a
 /// test process decides.
 pub fn stack_pausing(functions: &[&str]) -> &'static StackInfo {
     let _ignored = PAUSED.set(functions.iter().map(|f| (*f).to_owned()).collect());
+    stack()
+}
+
+/// The shared stack, with these template parameters over their defaults.
+/// Only the first call of a test process decides.
+pub fn stack_with_parameters(parameters: &[(&str, &str)]) -> &'static StackInfo {
+    let _ignored = PARAMETERS.set(
+        parameters
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    );
     stack()
 }
 
@@ -78,6 +91,12 @@ pub fn stack() -> &'static StackInfo {
                     http_port: 0,
                     simulator_port: 0,
                     paused: PAUSED
+                        .get()
+                        .cloned()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .collect(),
+                    parameters: PARAMETERS
                         .get()
                         .cloned()
                         .unwrap_or_default()
@@ -246,6 +265,7 @@ pub async fn new_org(prefix: &str) -> TestOrg {
 }
 
 /// A small HTTP client that returns (status, JSON body).
+#[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
 }
@@ -317,6 +337,7 @@ impl Client {
         };
         let etag = header("etag");
         let content_type = header("content-type");
+        let retry_after = header("retry-after");
         let text = resp.text().await.unwrap_or_default();
         let body = if text.is_empty() {
             Value::Null
@@ -328,6 +349,7 @@ impl Client {
             body,
             etag,
             content_type,
+            retry_after,
         }
     }
 }
@@ -339,6 +361,7 @@ pub struct Answer {
     pub body: Value,
     pub etag: Option<String>,
     pub content_type: Option<String>,
+    pub retry_after: Option<String>,
 }
 
 /// Percent-encodes a query value (a SCIM filter).

@@ -28,6 +28,7 @@ use user_sync_aws::env::{ConfigError, number, required};
 use user_sync_aws::http::{HttpRequest, RequestError};
 use user_sync_aws::product_api::HttpProductApi;
 use user_sync_aws::redrive::{QueuePair, SqsDeadLetters};
+use user_sync_core::ratelimit::{OrgRateLimiter, RateGate};
 
 pub use routes::{ApiError, route};
 
@@ -49,7 +50,13 @@ pub struct Config {
     pub redrive_per_second: u32,
     /// The product's login URL, shown in template previews.
     pub login_url: String,
+    /// Admin requests per second an organization may make (averaged over a
+    /// window of `ratelimit::WINDOW_SECONDS`); 0: no limit.
+    pub org_requests_per_second: u32,
 }
+
+/// The default of `ORG_REQUESTS_PER_SECOND`.
+pub const DEFAULT_ORG_REQUESTS_PER_SECOND: u32 = 50;
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -83,16 +90,22 @@ impl Config {
             },
             redrive_per_second: number(get, "REDRIVE_PER_SECOND", 50u32)?,
             login_url: required(get, "LOGIN_URL")?,
+            org_requests_per_second: number(
+                get,
+                "ORG_REQUESTS_PER_SECOND",
+                DEFAULT_ORG_REQUESTS_PER_SECOND,
+            )?,
         })
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Deps {
     pub directory: DirectoryTable,
     pub state: StateTable,
     pub product_api: HttpProductApi,
     pub dead_letters: SqsDeadLetters,
+    pub rate: RateGate<StateTable>,
     pub login_url: String,
 }
 
@@ -101,8 +114,16 @@ impl Deps {
         let ddb = aws_sdk_dynamodb::Client::new(sdk);
         Ok(Self {
             directory: DirectoryTable::new(ddb.clone(), config.directory_table.clone()),
-            state: StateTable::new(ddb, config.state_table, config.activity_retention_days)
-                .with_org_retention(config.directory_table),
+            state: StateTable::new(
+                ddb.clone(),
+                config.state_table.clone(),
+                config.activity_retention_days,
+            )
+            .with_org_retention(config.directory_table),
+            rate: RateGate::new(
+                OrgRateLimiter::new("admin", config.org_requests_per_second),
+                StateTable::new(ddb, config.state_table, config.activity_retention_days),
+            ),
             product_api: HttpProductApi::new(
                 &config.product_api_url,
                 config.product_api_key,
@@ -145,6 +166,7 @@ pub async fn handle(
         &deps.state,
         &deps.product_api,
         &deps.dead_letters,
+        &deps.rate,
         &deps.login_url,
         &req,
     ))

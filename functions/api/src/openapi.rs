@@ -885,6 +885,9 @@ fn error_description(status: u16) -> &'static str {
         413 => "The body is larger than 64 KiB",
         422 => "The body is well-formed but not valid (e.g. a product not in the catalogue)",
         428 => "If-Match is required (send the ETag you read)",
+        429 => {
+            "The organization sent more admin requests than its limit in this 10-second window: wait Retry-After seconds"
+        }
         500 => "Internal error",
         503 => "Storage temporarily unavailable; retry later",
         _ => "Error",
@@ -920,13 +923,19 @@ fn error_responses(g: &mut SchemaGenerator) -> Map<String, Value> {
                     "schema": {"type": "string"},
                 }});
             }
+            if status == 429 {
+                r["headers"] = json!({"Retry-After": {
+                    "description": "seconds until the organization may call again",
+                    "schema": {"type": "integer", "minimum": 1},
+                }});
+            }
             (error_name(status), r)
         })
         .collect()
 }
 
 /// Errors every authenticated endpoint may answer.
-const COMMON_ERRORS: [u16; 6] = [401, 403, 404, 405, 500, 503];
+const COMMON_ERRORS: [u16; 7] = [401, 403, 404, 405, 429, 500, 503];
 
 fn operation(e: &Endpoint, g: &mut SchemaGenerator) -> Value {
     let mut parameters: Vec<Value> = template(e.path)

@@ -14,6 +14,7 @@ use user_sync_core::ports::{
     Configuration, DeadLetters, Directory, FanOuts, Organization, Organizations, ProductApi,
     SyncSettings, SyncState, Templates,
 };
+use user_sync_core::ratelimit::{Admission, RateCounters, RateGate};
 use user_sync_core::rules::Rule;
 use user_sync_core::state::Outcome;
 
@@ -52,6 +53,8 @@ pub struct ApiError {
     pub message: String,
     /// For `405`: the methods the resource allows.
     pub allow: Option<String>,
+    /// For `429`: seconds until the organization may call again.
+    pub retry_after: Option<u64>,
 }
 
 /// An error's body: RFC 9457 problem details.
@@ -77,12 +80,28 @@ impl ApiError {
             code,
             message: message.into(),
             allow: None,
+            retry_after: None,
         }
     }
 
     pub fn with_allow(mut self, allow: String) -> Self {
         self.allow = Some(allow);
         self
+    }
+
+    /// `429 rate_limited`: the organization sent more than its limit in
+    /// this window.
+    pub fn rate_limited(retry_after_seconds: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after_seconds),
+            ..Self::new(
+                429,
+                "rate_limited",
+                format!(
+                    "too many requests for this organization; retry after {retry_after_seconds} seconds"
+                ),
+            )
+        }
     }
 
     /// The problem's `title`: its code in words ("precondition_failed" →
@@ -107,12 +126,14 @@ impl ApiError {
     }
 
     pub fn response(&self) -> ApiGatewayV2httpResponse {
-        let allow: Vec<(&str, String)> = self.allow.iter().map(|a| ("allow", a.clone())).collect();
+        let headers: Vec<(&str, String)> = (self.allow.iter().map(|a| ("allow", a.clone())))
+            .chain(self.retry_after.map(|s| ("retry-after", s.to_string())))
+            .collect();
         response(
             self.status,
             "application/problem+json",
             serde_json::to_string(&self.body()).unwrap_or_default(),
-            &allow,
+            &headers,
         )
     }
 }
@@ -281,11 +302,12 @@ pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(req: &HttpRequest) -> R
 
 /// Routes one request. `login_url` is the product's login URL (template
 /// previews show it).
-pub async fn route<D, S, P, Q>(
+pub async fn route<D, S, P, Q, C>(
     directory: &D,
     state: &S,
     product_api: &P,
     dead_letters: &Q,
+    gate: &RateGate<C>,
     login_url: &str,
     req: &HttpRequest,
 ) -> ApiGatewayV2httpResponse
@@ -294,18 +316,30 @@ where
     S: SyncState,
     P: ProductApi,
     Q: DeadLetters,
+    C: RateCounters,
 {
-    match route_inner(directory, state, product_api, dead_letters, login_url, req).await {
+    match route_inner(
+        directory,
+        state,
+        product_api,
+        dead_letters,
+        gate,
+        login_url,
+        req,
+    )
+    .await
+    {
         Ok(r) => r,
         Err(e) => e.response(),
     }
 }
 
-async fn route_inner<D, S, P, Q>(
+async fn route_inner<D, S, P, Q, C>(
     directory: &D,
     state: &S,
     product_api: &P,
     dead_letters: &Q,
+    gate: &RateGate<C>,
     login_url: &str,
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ApiError>
@@ -314,6 +348,7 @@ where
     S: SyncState,
     P: ProductApi,
     Q: DeadLetters,
+    C: RateCounters,
 {
     let Some(segments) = req.segments_after(PREFIX) else {
         return Err(ApiError::new(404, "not_found", "no such endpoint"));
@@ -347,6 +382,18 @@ where
             ));
         }
     };
+    match gate.admit(&token.org_id).await {
+        Admission::Admitted => {}
+        Admission::Limited {
+            retry_after_seconds,
+        } => {
+            info!(org = %token.org_id, retry_after_seconds, "admin request over the organization's rate limit");
+            return Err(ApiError::rate_limited(retry_after_seconds));
+        }
+        Admission::Unchecked(e) => {
+            warn!(error = %e, "the request rate could not be counted; request admitted");
+        }
+    }
     let rules = Ctx {
         directory,
         state,

@@ -6,9 +6,10 @@ mod routes;
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use lambda_runtime::LambdaEvent;
-use user_sync_aws::dynamo::DirectoryTable;
-use user_sync_aws::env::{ConfigError, required};
+use user_sync_aws::dynamo::{DirectoryTable, StateTable};
+use user_sync_aws::env::{ConfigError, number, required};
 use user_sync_aws::http::{HttpRequest, RequestError, response};
+use user_sync_core::ratelimit::{OrgRateLimiter, RateGate};
 use user_sync_core::scim::ScimError;
 
 pub use routes::route;
@@ -22,28 +23,46 @@ pub const PREFIX: &str = "/scim/v2";
 #[derive(Debug, Clone)]
 pub struct Config {
     pub directory_table: String,
+    /// Where the organizations' request counts are kept.
+    pub state_table: String,
+    /// SCIM requests per second an organization may make (averaged over a
+    /// window of `ratelimit::WINDOW_SECONDS`); 0: no limit.
+    pub org_requests_per_second: u32,
 }
+
+/// The default of `ORG_REQUESTS_PER_SECOND`.
+pub const DEFAULT_ORG_REQUESTS_PER_SECOND: u32 = 100;
 
 impl Config {
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Ok(Self {
             directory_table: required(get, "DIRECTORY_TABLE")?,
+            state_table: required(get, "STATE_TABLE")?,
+            org_requests_per_second: number(
+                get,
+                "ORG_REQUESTS_PER_SECOND",
+                DEFAULT_ORG_REQUESTS_PER_SECOND,
+            )?,
         })
     }
 }
 
 /// Clients built once per process and borrowed by every invocation.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Deps {
     pub directory: DirectoryTable,
+    pub rate: RateGate<StateTable>,
 }
 
 impl Deps {
     pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Self {
+        let ddb = aws_sdk_dynamodb::Client::new(sdk);
         Self {
-            directory: DirectoryTable::new(
-                aws_sdk_dynamodb::Client::new(sdk),
-                config.directory_table,
+            directory: DirectoryTable::new(ddb.clone(), config.directory_table),
+            // the activity retention is not used by the counters
+            rate: RateGate::new(
+                OrgRateLimiter::new("scim", config.org_requests_per_second),
+                StateTable::new(ddb, config.state_table, 0),
             ),
         }
     }
@@ -76,5 +95,5 @@ pub async fn handle(
             )));
         }
     };
-    Ok(route(&deps.directory, &req).await)
+    Ok(route(&deps.directory, &deps.rate, &req).await)
 }

@@ -11,6 +11,7 @@ use user_sync_core::auth::{AuthError, TokenKind, authenticate};
 use user_sync_core::directory::{DirectoryGroup, DirectoryUser};
 use user_sync_core::ids::{GroupId, OrgId, UserId, new_id};
 use user_sync_core::ports::{Directory, Organizations, StoredUser};
+use user_sync_core::ratelimit::{Admission, RateCounters, RateGate};
 use user_sync_core::scim::discovery;
 use user_sync_core::scim::filter::{Filter, IndexHint, parse_filter};
 use user_sync_core::scim::group::{parse_group, render_group};
@@ -85,19 +86,40 @@ fn base_url(req: &HttpRequest) -> String {
     }
 }
 
-/// Routes one request. Every error is a SCIM error response.
-pub async fn route<S: Directory + Organizations>(
+/// Routes one request. Every error is a SCIM error response. `gate` holds
+/// the organization's request rate.
+pub async fn route<S: Directory + Organizations, C: RateCounters>(
     store: &S,
+    gate: &RateGate<C>,
     req: &HttpRequest,
 ) -> ApiGatewayV2httpResponse {
-    match route_inner(store, req).await {
+    match route_inner(store, gate, req).await {
         Ok(r) => r,
         Err(e) => scim_error(&e),
     }
 }
 
-async fn route_inner<S: Directory + Organizations>(
+/// `429` with `Retry-After`: the organization sent more than its limit in
+/// this window. Identity providers wait and retry.
+fn rate_limited(retry_after_seconds: u64) -> ApiGatewayV2httpResponse {
+    let e = ScimError::new(
+        429,
+        None,
+        format!(
+            "too many requests for this organization; retry after {retry_after_seconds} seconds"
+        ),
+    );
+    response(
+        429,
+        SCIM_JSON,
+        e.to_json().to_string(),
+        &[("retry-after", retry_after_seconds.to_string())],
+    )
+}
+
+async fn route_inner<S: Directory + Organizations, C: RateCounters>(
     store: &S,
+    gate: &RateGate<C>,
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ScimError> {
     let Some(segments) = req.segments_after(PREFIX) else {
@@ -112,6 +134,18 @@ async fn route_inner<S: Directory + Organizations>(
         }
     };
     let org = &token.org_id;
+    match gate.admit(org).await {
+        Admission::Admitted => {}
+        Admission::Limited {
+            retry_after_seconds,
+        } => {
+            info!(org = %org, retry_after_seconds, "SCIM request over the organization's rate limit");
+            return Ok(rate_limited(retry_after_seconds));
+        }
+        Admission::Unchecked(e) => {
+            warn!(error = %e, "the request rate could not be counted; request admitted");
+        }
+    }
     let base = base_url(req);
     let method = req.method.as_str();
     match (method, segments.as_slice()) {

@@ -27,6 +27,7 @@ fn parse_args() -> Result<StackOptions, String> {
         simulator_port: 4010,
         paused: Default::default(),
         record_calls: None,
+        parameters: Default::default(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {

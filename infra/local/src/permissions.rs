@@ -55,7 +55,7 @@ const fn observability(log_group: &'static [&'static str]) -> [Grant; 2] {
     ]
 }
 
-const SCIM: [Grant; 4] = {
+const SCIM: [Grant; 5] = {
     let [logs, tracing] = observability(&["arn:ScimLogGroup"]);
     [
         logs,
@@ -76,6 +76,11 @@ const SCIM: [Grant; 4] = {
         Grant {
             actions: &["dynamodb:Query"],
             resources: &[DIRECTORY_INDEXES],
+        },
+        // the organizations' request counts (rate limit)
+        Grant {
+            actions: &["dynamodb:UpdateItem"],
+            resources: &[STATE],
         },
     ]
 };
@@ -103,10 +108,12 @@ const API: [Grant; 8] = {
             actions: &["dynamodb:Query"],
             resources: &[DIRECTORY_INDEXES],
         },
-        // activity entries; users' states and statuses; the failures index
+        // activity entries; users' states and statuses; the failures index;
+        // the organizations' request counts (rate limit)
         Grant {
             actions: &[
                 "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
                 "dynamodb:Query",
                 "dynamodb:BatchGetItem",
             ],

@@ -62,6 +62,9 @@ pub struct StackOptions {
     /// function calls AWS with an access key id of its own, its binary's
     /// name. The permissions test reads it.
     pub record_calls: Option<PathBuf>,
+    /// Template parameter values over their defaults (e.g.
+    /// `ScimRequestsPerSecondPerOrg`); a name the template lacks is refused.
+    pub parameters: BTreeMap<String, String>,
 }
 
 impl StackOptions {
@@ -74,6 +77,7 @@ impl StackOptions {
             simulator_port: 0,
             paused: BTreeSet::new(),
             record_calls: None,
+            parameters: BTreeMap::new(),
         }
     }
 }
@@ -150,11 +154,19 @@ impl Stack {
         let product_api_url = local_url(&simulator_listener)?;
 
         let mut resolver = Resolver::new();
-        let parameters = BTreeMap::from([
+        let mut parameters = BTreeMap::from([
             ("ProductApiBaseUrl", product_api_url.clone()),
             ("MailFromAddress", MAIL_FROM_ADDRESS.to_owned()),
             ("LoginUrl", format!("{http_url}/console/")),
         ]);
+        for (name, value) in &opts.parameters {
+            if !template.parameters.contains_key(name) {
+                return Err(StackError::Template(format!(
+                    "the template has no parameter {name}"
+                )));
+            }
+            parameters.insert(name, value.clone());
+        }
         set_parameters(&template, &parameters, &mut resolver)?;
 
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);

@@ -17,6 +17,7 @@ pub mod job;
 pub mod mail;
 pub mod ports;
 pub mod progress;
+pub mod ratelimit;
 pub mod rules;
 pub mod scim;
 pub mod state;

@@ -27,6 +27,11 @@ pub mod sk {
     pub const TEMPLATE_COUNT: &str = "COUNT";
 }
 
+/// StateTable: an organization's count of one kind of request in one window
+/// (sort key: the window's number).
+pub fn rate_pk(org: &OrgId, scope: &str) -> String {
+    format!("{org}#RATE#{scope}")
+}
 pub fn org_pk(org: &OrgId) -> String {
     format!("{org}#ORG")
 }

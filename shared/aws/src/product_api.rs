@@ -57,8 +57,55 @@ impl HttpProductApi {
     }
 }
 
+/// Calls of one account write, at most: a `5xx` or a refused connection is
+/// tried again at once (after a short pause), as the AWS SDKs do; a timeout
+/// or a `429` is not (the job's next delivery retries it, after
+/// `Retry-After`).
+const PUT_ATTEMPTS: u32 = 3;
+
+/// The pause before the `n`th retry: 100 ms doubled per retry, half of it
+/// spread at random so that writes failed together do not retry together.
+fn retry_pause(retry: u32) -> Duration {
+    let full = 100u64 << retry.min(4);
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::from(d.subsec_nanos()))
+        .unwrap_or_default();
+    Duration::from_millis(full / 2 + jitter % (full / 2 + 1))
+}
+
+/// Whether a failed write is worth an immediate second call.
+fn retry_at_once(e: &ProductApiError) -> bool {
+    matches!(e, ProductApiError::Unavailable(reason) if reason != "timeout")
+}
+
 impl ProductApi for HttpProductApi {
     async fn put_account(
+        &self,
+        org: &OrgId,
+        user_key: &UserId,
+        account: &ProductAccount,
+    ) -> Result<AccountWrite, ProductApiError> {
+        let mut attempt = 1;
+        loop {
+            match self.put_once(org, user_key, account).await {
+                Err(e) if attempt < PUT_ATTEMPTS && retry_at_once(&e) => {
+                    tokio::time::sleep(retry_pause(attempt)).await;
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn seats(&self, org: &OrgId) -> Result<BTreeMap<String, Seats>, ProductApiError> {
+        self.seats_once(org).await
+    }
+}
+
+impl HttpProductApi {
+    /// One `PUT` of an account (the call is idempotent: safe to repeat).
+    async fn put_once(
         &self,
         org: &OrgId,
         user_key: &UserId,
@@ -120,7 +167,7 @@ impl ProductApi for HttpProductApi {
         })
     }
 
-    async fn seats(&self, org: &OrgId) -> Result<BTreeMap<String, Seats>, ProductApiError> {
+    async fn seats_once(&self, org: &OrgId) -> Result<BTreeMap<String, Seats>, ProductApiError> {
         let url = format!("{}/v1/accounts/{org}/seats", self.base_url);
         let response = self
             .client

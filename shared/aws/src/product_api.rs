@@ -63,10 +63,11 @@ impl HttpProductApi {
 /// `Retry-After`).
 const PUT_ATTEMPTS: u32 = 3;
 
-/// The pause before the `n`th retry: 100 ms doubled per retry, half of it
-/// spread at random so that writes failed together do not retry together.
+/// The pause before the `n`th retry (from 1): 100 ms doubled per retry, half
+/// of it spread at random so that writes failed together do not retry
+/// together.
 fn retry_pause(retry: u32) -> Duration {
-    let full = 100u64 << retry.min(4);
+    let full = 100u64 << retry.saturating_sub(1).min(4);
     let jitter = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| u64::from(d.subsec_nanos()))

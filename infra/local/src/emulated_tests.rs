@@ -387,3 +387,86 @@ async fn queue_failures_are_redelivered_then_dead_lettered() {
     trigger.trigger();
     while tasks.join_next().await.is_some() {}
 }
+
+/// Concurrent senders and receivers, as the pollers and the functions run:
+/// every message reaches exactly one receiver and none hides for a
+/// visibility timeout (moto's receives, unserialized, lost some).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_receivers_each_get_every_message_once() {
+    const SENDERS: usize = 8;
+    const PER_SENDER: usize = 300;
+    const RECEIVERS: usize = 8;
+    let emulator = match Emulator::start(&repo_root(), None).await {
+        Ok(e) => e,
+        Err(e) => panic!("{}", crate::error_chain(&e)),
+    };
+    let sdk = sdk_config(emulator.endpoint_url()).await;
+    let client = aws_sdk_sqs::Client::new(&sdk);
+    let queue = resources::create_queue(&client, "Busy", &json!({"VisibilityTimeout": 180}))
+        .await
+        .unwrap();
+    let received: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sending = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let mut receivers = tokio::task::JoinSet::new();
+    for _ in 0..RECEIVERS {
+        let (client, url, received, sending) = (
+            client.clone(),
+            queue.url.clone(),
+            received.clone(),
+            sending.clone(),
+        );
+        receivers.spawn(async move {
+            loop {
+                let out = client
+                    .receive_message()
+                    .queue_url(&url)
+                    .max_number_of_messages(10)
+                    .wait_time_seconds(0)
+                    .send()
+                    .await
+                    .unwrap();
+                let messages = out.messages.unwrap_or_default();
+                if messages.is_empty() && !sending.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                for m in messages {
+                    received.lock().unwrap().push(m.body.unwrap_or_default());
+                    client
+                        .delete_message()
+                        .queue_url(&url)
+                        .receipt_handle(m.receipt_handle.unwrap_or_default())
+                        .send()
+                        .await
+                        .unwrap();
+                }
+            }
+        });
+    }
+    let mut senders = tokio::task::JoinSet::new();
+    for s in 0..SENDERS {
+        let (client, url) = (client.clone(), queue.url.clone());
+        senders.spawn(async move {
+            for i in 0..PER_SENDER {
+                client
+                    .send_message()
+                    .queue_url(&url)
+                    .message_body(format!("{s}-{i}"))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+    while senders.join_next().await.is_some() {}
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    sending.store(false, std::sync::atomic::Ordering::SeqCst);
+    while receivers.join_next().await.is_some() {}
+
+    let mut got = received.lock().unwrap().clone();
+    got.sort();
+    let total = got.len();
+    got.dedup();
+    assert_eq!(total, got.len(), "a message reached two receivers");
+    assert_eq!(got.len(), SENDERS * PER_SENDER, "messages received");
+    drop(emulator);
+}

@@ -75,6 +75,12 @@ impl JobQueue for RecordingQueue {
             "the evaluator never delays a job".into(),
         ))
     }
+
+    async fn defer(&self, _: &EntitlementJob, _: u32) -> Result<(), StoreError> {
+        Err(StoreError::Invalid(
+            "the evaluator never defers a job".into(),
+        ))
+    }
 }
 
 struct World {

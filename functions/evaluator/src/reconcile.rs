@@ -377,6 +377,7 @@ fn job(org: &OrgId, user: &UserId, generation: u64) -> EntitlementJob {
         org_id: org.clone(),
         user_id: user.clone(),
         generation,
+        deferrals: 0,
     }
 }
 

@@ -6,7 +6,7 @@ use tracing::{Instrument, info, info_span, warn};
 use user_sync_aws::batch::{Delivery, RecordResult};
 use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry, SYNC_USER, Subject, SubjectKind};
-use user_sync_core::job::{EntitlementJob, MailJob};
+use user_sync_core::job::{EntitlementJob, MAX_DEFERRALS, MailJob};
 use user_sync_core::ports::{
     AccountWrite, JobQueue, MailQueue, ProductApi, ProductApiError, SyncState,
 };
@@ -239,7 +239,11 @@ where
             } => Some(*retry_after_seconds),
             _ => None,
         };
-        let last = delivery.receive_count >= self.retry.max_receive_count;
+        // A rate limit is not a failure of the job: the job waits out
+        // Retry-After as a new message, whose deliveries start over, so a
+        // long spell of 429s never dead-letters it (up to MAX_DEFERRALS).
+        let deferral = retry_after.filter(|_| job.deferrals < MAX_DEFERRALS);
+        let last = deferral.is_none() && delivery.receive_count >= self.retry.max_receive_count;
         let status = SyncStatus {
             applied_generation: applied,
             last_outcome: Outcome::Failure,
@@ -287,6 +291,21 @@ where
                 .dead_letter(job, FailureClass::ProductApiUnavailable)
                 .await?;
             warn!(error = %error, deliveries = delivery.receive_count, "product API unavailable; job dead-lettered");
+            return Ok(RecordResult::Done);
+        }
+        if let Some(seconds) = deferral {
+            let wait = self.retry.delay(delivery.receive_count, Some(seconds), 0.0);
+            // up to half as long again, so that jobs limited together do not
+            // come back together
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let spread = (f64::from(wait) * 0.5 * delivery.jitter.clamp(0.0, 1.0)) as u32;
+            let next = EntitlementJob {
+                deferrals: job.deferrals + 1,
+                ..job.clone()
+            };
+            let delay = (wait + spread).clamp(1, MAX_BACKOFF_SECONDS);
+            self.jobs.defer(&next, delay).await?;
+            warn!(delay_seconds = delay, deferrals = next.deferrals, "product API rate limit; job deferred");
             return Ok(RecordResult::Done);
         }
         let delay = self

@@ -103,6 +103,18 @@ impl JobQueue for SqsJobQueue {
         .await
     }
 
+    async fn defer(&self, job: &EntitlementJob, seconds: u32) -> Result<(), StoreError> {
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(serde_json::to_string(job).map_err(json)?)
+            .delay_seconds(i32::try_from(seconds.min(MAX_DELAY_SECONDS)).unwrap_or(0))
+            .send()
+            .await
+            .map_err(map_sqs_error)?;
+        Ok(())
+    }
+
     async fn retry_after(&self, receipt_handle: &str, seconds: u32) -> Result<(), StoreError> {
         self.client
             .change_message_visibility()
@@ -115,6 +127,9 @@ impl JobQueue for SqsJobQueue {
         Ok(())
     }
 }
+
+/// SQS's longest delivery delay (15 minutes).
+pub const MAX_DELAY_SECONDS: u32 = 900;
 
 /// SQS's longest visibility timeout (12 hours).
 pub const MAX_VISIBILITY_SECONDS: u32 = 43_200;

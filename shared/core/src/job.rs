@@ -16,6 +16,18 @@ pub struct EntitlementJob {
     pub org_id: OrgId,
     pub user_id: UserId,
     pub generation: u64,
+    /// Times the product API's rate limit sent this job back to the queue
+    /// to wait out `Retry-After` (absent: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub deferrals: u32,
+}
+
+/// Most times a job waits out the product API's `Retry-After` as a new
+/// message; after that a rate limit counts as any other failure.
+pub const MAX_DEFERRALS: u32 = 20;
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// "Send this user the welcome email": the worker → mailer message. It carries

@@ -574,6 +574,13 @@ pub trait JobQueue: Sync {
         receipt_handle: &str,
         seconds: u32,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Sends a job again as a new message, delivered after `seconds` (at
+    /// most 900): its deliveries start over, so waiting is not failing.
+    fn defer(
+        &self,
+        job: &EntitlementJob,
+        seconds: u32,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Which dead-lettered messages "Retry sync" moves back to their queue.

@@ -38,6 +38,8 @@ impl UserSyncStatus {
         };
         match status {
             Some(s) if s.applied_generation >= desired => Self::InSync,
+            // generation 0: no rule entitles the user, nothing to apply
+            None if desired == 0 => Self::InSync,
             _ => Self::Pending,
         }
     }
@@ -124,6 +126,8 @@ mod tests {
     fn a_users_status() {
         use UserSyncStatus::*;
         assert_eq!(UserSyncStatus::of(None, None, false), NotSynced);
+        // no rule entitles the user: nothing to apply
+        assert_eq!(UserSyncStatus::of(Some(0), None, false), InSync);
         assert_eq!(UserSyncStatus::of(Some(1), None, false), Pending);
         assert_eq!(
             UserSyncStatus::of(Some(2), Some(&status(1, None, false)), false),

@@ -130,13 +130,23 @@ pub fn decide(stored: Option<&DesiredState>, applied_generation: u64, c: Compute
         cause,
     } = c;
     let Some(stored) = stored else {
-        return Decision::Apply(DesiredState {
-            generation: 1,
+        // A user no rule entitles (yet) needs no account: creating a
+        // suspended one would give the product an account nobody asked for,
+        // and its creation would not be news when a rule later entitles the
+        // user (no welcome email). Generation 0: nothing to apply.
+        let generation = u64::from(assignment.is_active());
+        let first = DesiredState {
+            generation,
             facts,
             assignment,
             updated_at: now,
             cause: Some(cause),
-        });
+        };
+        return if generation == 0 {
+            Decision::StoreOnly(first)
+        } else {
+            Decision::Apply(first)
+        };
     };
     let next = DesiredState {
         generation: stored.generation,
@@ -187,7 +197,10 @@ pub fn decide_forced(
     applied_generation: u64,
     c: Computed,
 ) -> Decision {
-    let forced = stored.map(|s| DesiredState {
+    // nothing was ever asked of the product for a user no rule entitles
+    let never_entitled =
+        stored.is_some_and(|s| s.generation == 0) && !c.assignment.is_active();
+    let forced = stored.filter(|_| !never_entitled).map(|s| DesiredState {
         generation: s.generation + 1,
         facts: c.facts.clone(),
         assignment: c.assignment.clone(),
@@ -438,6 +451,27 @@ mod tests {
     fn first_state_is_generation_one() {
         let d = decide(None, 0, computed(assign(&[rule("r", &["P"])]), "c1"));
         assert!(matches!(d, Decision::Apply(s) if s.generation == 1));
+    }
+
+    #[test]
+    fn a_user_no_rule_entitles_gets_no_account_until_one_does() {
+        // created by the identity provider before it joins a rule's group
+        let Decision::StoreOnly(first) = decide(None, 0, computed(assign(&[]), "c1")) else {
+            panic!("no account for a user no rule entitles");
+        };
+        assert_eq!(first.generation, 0);
+        assert_eq!(decide(Some(&first), 0, computed(assign(&[]), "c2")), Decision::Nothing);
+        // a forced reconcile asks nothing of the product for it either
+        assert!(matches!(
+            decide_forced(Some(&first), 0, computed(assign(&[]), "f1")),
+            Decision::Nothing | Decision::StoreOnly(_)
+        ));
+        // joining the group: generation 1 creates the (active) account
+        let d = decide(Some(&first), 0, computed(assign(&[rule("r", &["P"])]), "c3"));
+        assert!(
+            matches!(&d, Decision::Apply(s) if s.generation == 1 && s.account().status == AccountStatus::Active),
+            "{d:?}"
+        );
     }
 
     #[test]

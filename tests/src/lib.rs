@@ -15,6 +15,8 @@ use serde_json::Value;
 use user_sync_aws::dynamo::DirectoryTable;
 use user_sync_core::ids::OrgId;
 
+pub mod onboard;
+
 /// What a test needs to know about the running stack.
 #[derive(Debug, Clone)]
 pub struct StackInfo {
@@ -90,6 +92,7 @@ pub fn stack() -> &'static StackInfo {
                     aws_endpoint_url: None,
                     http_port: 0,
                     simulator_port: 0,
+                    product_api_url: None,
                     paused: PAUSED
                         .get()
                         .cloned()
@@ -311,6 +314,20 @@ impl Client {
         body: Option<&Value>,
         headers: &[(&str, &str)],
     ) -> Answer {
+        self.try_request(method, url, token, body, headers)
+            .await
+            .unwrap_or_else(|e| panic!("request to {url} failed: {e}"))
+    }
+
+    /// A request that may get no answer (the server is down).
+    pub async fn try_request(
+        &self,
+        method: &str,
+        url: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Answer, reqwest::Error> {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.http.request(method, url);
         if let Some(t) = token {
@@ -324,10 +341,7 @@ impl Client {
                 .header("content-type", "application/scim+json")
                 .body(b.to_string());
         }
-        let resp = req
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("request to {url} failed: {e}"));
+        let resp = req.send().await?;
         let status = resp.status().as_u16();
         let header = |name: &str| {
             resp.headers()
@@ -344,13 +358,13 @@ impl Client {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        Answer {
+        Ok(Answer {
             status,
             body,
             etag,
             content_type,
             retry_after,
-        }
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! local-stack [--repo-root PATH] [--port 8080] [--simulator-port 4010] [--aws-endpoint-url URL]
+//!             [--product-api-url URL] [--state-dir PATH]
 //! ```
 
 use std::io::Write;
@@ -17,18 +18,25 @@ use user_sync_core::ids::OrgId;
 const DEMO_ORG: &str = "demo";
 const DEMO_ORG_NAME: &str = "Demo Company";
 
-const USAGE: &str = "usage: local-stack [--repo-root PATH] [--port 8080] [--simulator-port 4010] [--aws-endpoint-url URL]";
+const USAGE: &str = "usage: local-stack [--repo-root PATH] [--port 8080] [--simulator-port 4010] [--aws-endpoint-url URL] [--product-api-url URL] [--state-dir PATH]
 
-fn parse_args() -> Result<StackOptions, String> {
+  --aws-endpoint-url URL  use an AWS emulator that is already running
+  --product-api-url URL   use a product API simulator that is already running
+  --state-dir PATH        where stack.json and ops.env are written (default: <repo-root>/.local)";
+
+/// The options, and where stack.json and ops.env go (`None`: the repository's `.local`).
+fn parse_args() -> Result<(StackOptions, Option<PathBuf>), String> {
     let mut opts = StackOptions {
         repo_root: PathBuf::from("."),
         aws_endpoint_url: None,
         http_port: 8080,
         simulator_port: 4010,
+        product_api_url: None,
         paused: Default::default(),
         record_calls: None,
         parameters: Default::default(),
     };
+    let mut state_dir = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -43,6 +51,8 @@ fn parse_args() -> Result<StackOptions, String> {
             "--port",
             "--simulator-port",
             "--aws-endpoint-url",
+            "--product-api-url",
+            "--state-dir",
         ]
         .contains(&name.as_str())
         {
@@ -60,6 +70,8 @@ fn parse_args() -> Result<StackOptions, String> {
             "--port" => opts.http_port = port(&value)?,
             "--simulator-port" => opts.simulator_port = port(&value)?,
             "--aws-endpoint-url" => opts.aws_endpoint_url = Some(value),
+            "--product-api-url" => opts.product_api_url = Some(value),
+            "--state-dir" => state_dir = Some(PathBuf::from(value)),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
@@ -67,7 +79,7 @@ fn parse_args() -> Result<StackOptions, String> {
     if let Ok(root) = opts.repo_root.canonicalize() {
         opts.repo_root = root;
     }
-    Ok(opts)
+    Ok((opts, state_dir))
 }
 
 #[tokio::main]
@@ -79,14 +91,14 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let opts = match parse_args() {
-        Ok(opts) => opts,
+    let (opts, state_dir) = match parse_args() {
+        Ok(parsed) => parsed,
         Err(message) => {
             eprintln!("{message}");
             return ExitCode::from(2);
         }
     };
-    match run(opts).await {
+    match run(opts, state_dir).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("local-stack: {}", error_chain(&e));
@@ -95,8 +107,10 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(opts: StackOptions) -> Result<(), StackError> {
-    let info_path = opts.repo_root.join(".local").join("stack.json");
+async fn run(opts: StackOptions, state_dir: Option<PathBuf>) -> Result<(), StackError> {
+    let info_path = state_dir
+        .unwrap_or_else(|| opts.repo_root.join(".local"))
+        .join("stack.json");
     let external_emulator = opts.aws_endpoint_url.is_some();
     let stack = Stack::start(opts).await?;
 

@@ -53,6 +53,10 @@ pub struct StackOptions {
     pub http_port: u16,
     /// Port of the product API simulator on 127.0.0.1; 0 for any free port.
     pub simulator_port: u16,
+    /// Use a product API simulator that is already running (its base URL,
+    /// with the key [`PRODUCT_API_KEY`]) instead of starting one: its
+    /// accounts then outlive this stack.
+    pub product_api_url: Option<String>,
     /// Logical ids of functions whose queue event sources start disabled, as
     /// an event source mapping with `Enabled: false`: their messages wait in
     /// the queue (benchmarks and tests count them there).
@@ -75,6 +79,7 @@ impl StackOptions {
             aws_endpoint_url: None,
             http_port: 0,
             simulator_port: 0,
+            product_api_url: None,
             paused: BTreeSet::new(),
             record_calls: None,
             parameters: BTreeMap::new(),
@@ -108,7 +113,8 @@ pub struct Stack {
     pub queue_arns: BTreeMap<String, String>,
     /// The verified SES sender.
     pub mail_from: String,
-    simulator: Simulator,
+    /// The simulator it started, if it started one.
+    simulator: Option<Simulator>,
     envs: BTreeMap<String, BTreeMap<String, String>>,
     counters: BTreeMap<String, Arc<Counters>>,
     trigger: ShutdownTrigger,
@@ -149,9 +155,15 @@ impl Stack {
         let sdk_config = sdk_config(&aws_endpoint_url).await;
 
         let http_listener = bind(opts.http_port, "the HTTP API").await?;
-        let simulator_listener = bind(opts.simulator_port, "the product API simulator").await?;
         let http_url = local_url(&http_listener)?;
-        let product_api_url = local_url(&simulator_listener)?;
+        let (simulator_listener, product_api_url) = match &opts.product_api_url {
+            Some(url) => (None, url.trim_end_matches('/').to_owned()),
+            None => {
+                let listener = bind(opts.simulator_port, "the product API simulator").await?;
+                let url = local_url(&listener)?;
+                (Some(listener), url)
+            }
+        };
 
         let mut resolver = Resolver::new();
         let mut parameters = BTreeMap::from([
@@ -178,15 +190,15 @@ impl Stack {
         let (trigger, shutdown) = shutdown::channel();
         let mut tasks = JoinSet::new();
 
-        let simulator = Simulator::new(SimConfig {
-            api_key: PRODUCT_API_KEY.to_owned(),
-        });
-        {
-            let simulator = simulator.clone();
+        let simulator = simulator_listener.map(|listener| {
+            let simulator = Simulator::new(SimConfig {
+                api_key: PRODUCT_API_KEY.to_owned(),
+            });
+            let serving = simulator.clone();
             let mut shutdown = shutdown.clone();
             tasks.spawn(async move {
                 tokio::select! {
-                    result = simulator.serve(simulator_listener) => {
+                    result = serving.serve(listener) => {
                         if let Err(e) = result {
                             tracing::error!(error = %e, "the product API simulator stopped");
                         }
@@ -194,7 +206,8 @@ impl Stack {
                     () = shutdown.wait() => {}
                 }
             });
-        }
+            simulator
+        });
 
         let overrides = BTreeMap::from([("PRODUCT_API_KEY", PRODUCT_API_KEY.to_owned())]);
         let wiring = wire_functions(&template, &resolver, &sdk_config, &provisioned, &overrides)?;
@@ -316,7 +329,18 @@ impl Stack {
                 org_id: org_id.to_string(),
                 source,
             })?;
-        self.simulator.set_seats(org_id.as_str(), seats);
+        match &self.simulator {
+            Some(simulator) => simulator.set_seats(org_id.as_str(), seats),
+            None => {
+                let url = format!("{}/orgs/{org_id}/seats", self.simulator_control_url);
+                let answer = reqwest::Client::new().put(&url).json(&seats).send().await;
+                if let Err(e) = answer.and_then(reqwest::Response::error_for_status) {
+                    return Err(StackError::Template(format!(
+                        "the product API simulator did not take the seats of {org_id}: {e}"
+                    )));
+                }
+            }
+        }
         Ok(())
     }
 
@@ -339,9 +363,10 @@ impl Stack {
         self.envs.get(name)
     }
 
-    /// The product API simulator, to arrange or inspect its state directly.
-    pub fn simulator(&self) -> &Simulator {
-        &self.simulator
+    /// The product API simulator, to arrange or inspect its state directly,
+    /// when this stack started it.
+    pub fn simulator(&self) -> Option<&Simulator> {
+        self.simulator.as_ref()
     }
 
     /// A DynamoDB client for the emulator.

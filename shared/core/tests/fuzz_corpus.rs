@@ -33,38 +33,50 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn replay(target: &str, body: Body, dir: &Path) -> usize {
+/// Runs every file of `dir` through `body`; the files that broke an invariant
+/// are added to `broken`. Returns how many files there were.
+fn replay(target: &str, body: Body, dir: &Path, broken: &mut Vec<String>) -> usize {
     let inputs = files(dir);
     for input in &inputs {
         let data = std::fs::read(input).expect("a readable corpus file");
-        let outcome = std::panic::catch_unwind(|| body(&data));
-        assert!(
-            outcome.is_ok(),
-            "{target}: {} broke an invariant",
-            input.display()
-        );
+        if std::panic::catch_unwind(|| body(&data)).is_err() {
+            broken.push(format!("{target}: {}", input.display()));
+        }
     }
     inputs.len()
 }
 
 #[test]
 fn corpus_replays_without_breaking_an_invariant() {
+    let mut broken = Vec::new();
     for (target, body) in TARGETS {
         let dir = fuzz_dir().join("corpus").join(target);
-        let n = replay(target, body, &dir);
+        let n = replay(target, body, &dir, &mut broken);
         assert!(
             n > 0,
             "{} is missing or empty: the corpus must be committed",
             dir.display()
         );
     }
+    assert!(
+        broken.is_empty(),
+        "inputs that broke an invariant:\n{}",
+        broken.join("\n")
+    );
 }
 
 #[test]
 fn crash_regressions_replay() {
+    let mut broken = Vec::new();
     for (target, body) in TARGETS {
-        replay(target, body, &fuzz_dir().join("regressions").join(target));
+        let dir = fuzz_dir().join("regressions").join(target);
+        replay(target, body, &dir, &mut broken);
     }
+    assert!(
+        broken.is_empty(),
+        "regressions that broke an invariant:\n{}",
+        broken.join("\n")
+    );
     // every regression directory names a target
     for dir in dirs(&fuzz_dir().join("regressions")) {
         let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");

@@ -12,6 +12,9 @@ pub mod catalog;
 pub mod directory;
 pub mod error;
 pub mod fanout;
+/// Bodies of the fuzz targets and their corpus replay test.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ids;
 pub mod job;
 pub mod mail;

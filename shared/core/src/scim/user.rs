@@ -93,6 +93,8 @@ pub fn parse_user(body: &Value) -> Result<UserInput, ScimError> {
         }
     }
 
+    prune_sub_attributes(&mut attributes);
+
     Ok(UserInput {
         user_name,
         external_id,
@@ -103,6 +105,67 @@ pub fn parse_user(body: &Value) -> Result<UserInput, ScimError> {
         locale,
         attributes: Value::Object(attributes),
     })
+}
+
+/// Sub-attributes the served schemas give each complex attribute: (schema
+/// URN, attribute) → sub-attribute names, all lowercase.
+type SubAttributes = std::collections::HashMap<(String, String), Vec<String>>;
+
+fn sub_attributes() -> &'static SubAttributes {
+    static KNOWN: std::sync::OnceLock<SubAttributes> = std::sync::OnceLock::new();
+    KNOWN.get_or_init(|| {
+        let mut known = SubAttributes::new();
+        for schema in super::discovery::schemas("", &[]) {
+            let id = schema["id"].as_str().unwrap_or_default().to_lowercase();
+            for attr in schema["attributes"].as_array().into_iter().flatten() {
+                let subs: Vec<String> = attr["subAttributes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| s["name"].as_str().map(str::to_lowercase))
+                    .collect();
+                if let (Some(name), false) = (attr["name"].as_str(), subs.is_empty()) {
+                    known.insert((id.clone(), name.to_lowercase()), subs);
+                }
+            }
+        }
+        known
+    })
+}
+
+/// Drops the sub-attributes a complex attribute's schema does not give it
+/// (`name.foo`, `emails[].bogus`), however they arrive: a body, a PATCH
+/// value, a no-path PATCH. They are never stored, as a PATCH path naming
+/// one is refused.
+fn prune_sub_attributes(attributes: &mut Map<String, Value>) {
+    let known = sub_attributes();
+    let prune = |schema: &str, attrs: &mut Map<String, Value>| {
+        for (name, value) in attrs.iter_mut() {
+            let Some(subs) = known.get(&(schema.to_owned(), name.to_lowercase())) else {
+                continue;
+            };
+            let keep = |obj: &mut Map<String, Value>| {
+                obj.retain(|k, _| subs.iter().any(|s| s.eq_ignore_ascii_case(k)));
+            };
+            match value {
+                Value::Object(obj) => keep(obj),
+                Value::Array(items) => items
+                    .iter_mut()
+                    .filter_map(Value::as_object_mut)
+                    .for_each(keep),
+                _ => {}
+            }
+        }
+    };
+    prune(&super::USER_SCHEMA.to_lowercase(), attributes);
+    let enterprise = super::ENTERPRISE_USER_SCHEMA.to_lowercase();
+    for (key, value) in attributes.iter_mut() {
+        if key.eq_ignore_ascii_case(&enterprise)
+            && let Value::Object(ext) = value
+        {
+            prune(&enterprise, ext);
+        }
+    }
 }
 
 /// The primary email, else the work email, else the first one.
@@ -197,6 +260,26 @@ pub fn render_user(user: &DirectoryUser, attributes: &Value, base_url: &str) -> 
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sub_attributes_the_schema_lacks_are_not_stored() {
+        let u = parse_user(&json!({
+            "userName": "a@example.com",
+            "name": {"givenName": "Ada", "foo": 1},
+            "emails": [{"value": "a@example.com", "primary": true, "bogus": "x"}],
+            ENTERPRISE_USER_SCHEMA: {"department": "D", "manager": {"value": "m1", "evil": true}}
+        }))
+        .unwrap();
+        assert_eq!(u.attributes["name"], json!({"givenName": "Ada"}));
+        assert_eq!(
+            u.attributes["emails"],
+            json!([{"value": "a@example.com", "primary": true}])
+        );
+        assert_eq!(
+            u.attributes[ENTERPRISE_USER_SCHEMA],
+            json!({"department": "D", "manager": {"value": "m1"}})
+        );
+    }
 
     #[test]
     fn okta_create_parses() {

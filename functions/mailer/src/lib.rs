@@ -19,7 +19,7 @@ use user_sync_core::ids::{OrgId, TemplateId};
 use user_sync_core::job::MailJob;
 use user_sync_core::mail::{EmailTemplate, WelcomeValues, default_template, render};
 use user_sync_core::ports::{
-    MailError, MailQueue, MailSender, Organizations, SyncState, Templates,
+    EmailClaim, MailError, MailQueue, MailSender, Organizations, SyncState, Templates,
 };
 use user_sync_core::state::{AccountStatus, FailureClass, Outcome};
 
@@ -201,14 +201,23 @@ where
         };
         let org = self.orgs.get_org(org_id).await?;
         let chosen = template_of(self.orgs, org_id, to.template.as_deref()).await?;
-        match self.state.claim_email(org_id, user_id, &key).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_)) => {
+        let claim = match self.state.claim_email(org_id, user_id, &key).await? {
+            EmailClaim::Sent => {
                 info!("welcome email already sent");
                 return Ok(RecordResult::Done);
             }
-            Err(e) => return Err(e),
-        }
+            EmailClaim::InProgress => {
+                info!("another delivery is sending this welcome email; looking again later");
+                return Ok(RecordResult::Retry);
+            }
+            EmailClaim::TakenOver => {
+                warn!(
+                    "an earlier delivery claimed this welcome email and stopped before recording it; sending it"
+                );
+                EmailClaim::TakenOver
+            }
+            EmailClaim::Claimed => EmailClaim::Claimed,
+        };
         let company = org.as_ref().map_or("your company", |o| o.name.as_str());
         // the rule's language (or the user's locale), else the
         // organization's default language, else English
@@ -247,7 +256,10 @@ where
                     Outcome::Success,
                 );
                 entry.details = json!({"template": template, "language": language});
-                self.state.append_activity(org_id, &entry).await?;
+                if claim == EmailClaim::TakenOver {
+                    entry.details["resent"] = json!(true);
+                }
+                self.state.email_sent(org_id, user_id, &key, &entry).await?;
                 self.state
                     .record_email_failure(org_id, user_id, None)
                     .await?;

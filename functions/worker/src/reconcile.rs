@@ -129,6 +129,17 @@ where
             .await
         {
             Ok(write) => {
+                // The account's user key is this user's id, so no account
+                // exists but one we created. With no success recorded yet, a
+                // 200 means an earlier delivery created it and stopped before
+                // recording (the process died): that was the creation, and
+                // its welcome email may not have been queued.
+                let never_succeeded = status.as_ref().is_none_or(|s| s.applied_generation == 0);
+                let write = if never_succeeded {
+                    AccountWrite::Created
+                } else {
+                    write
+                };
                 if write == AccountWrite::Created && account.status == AccountStatus::Active {
                     self.mail.send_mail(&welcome(job, &desired)).await?;
                 }
@@ -305,7 +316,11 @@ where
             };
             let delay = (wait + spread).clamp(1, MAX_BACKOFF_SECONDS);
             self.jobs.defer(&next, delay).await?;
-            warn!(delay_seconds = delay, deferrals = next.deferrals, "product API rate limit; job deferred");
+            warn!(
+                delay_seconds = delay,
+                deferrals = next.deferrals,
+                "product API rate limit; job deferred"
+            );
             return Ok(RecordResult::Done);
         }
         let delay = self
@@ -343,11 +358,16 @@ fn entry(
     )
 }
 
+/// The event of every welcome email: the account's creation.
+pub const WELCOME_EVENT: &str = "account";
+
 fn welcome(job: &EntitlementJob, desired: &DesiredState) -> MailJob {
     MailJob {
         org_id: job.org_id.clone(),
         user_id: job.user_id.clone(),
-        event: desired.generation.to_string(),
+        // one welcome per account, and an account is never deleted: a
+        // creation seen twice (see `reconcile`) claims the same email
+        event: WELCOME_EVENT.to_owned(),
         template: desired.assignment.email_template.clone(),
         language: desired
             .assignment

@@ -246,9 +246,11 @@ const MAILER: [Grant; 7] = {
             actions: &["dynamodb:GetItem"],
             resources: &[DIRECTORY],
         },
-        // the once-per-user claim (put, release), the email's failure status
+        // the once-per-user claim (put, read when taken, record sent,
+        // release), the email's failure status
         Grant {
             actions: &[
+                "dynamodb:GetItem",
                 "dynamodb:PutItem",
                 "dynamodb:UpdateItem",
                 "dynamodb:DeleteItem",

@@ -488,13 +488,25 @@ pub trait SyncState: Sync {
         before: Option<&str>,
         limit: usize,
     ) -> impl Future<Output = Result<(Vec<ActivityEntry>, Option<String>), StoreError>> + Send;
-    /// Claims the right to send one email. MUST return `Conflict` when it was
-    /// claimed before.
+    /// Claims the right to send one email: [`EmailClaim::Claimed`] the first
+    /// time; [`EmailClaim::Sent`] once [`SyncState::email_sent`] recorded it;
+    /// while another delivery's claim is unrecorded,
+    /// [`EmailClaim::InProgress`] until [`STALE_EMAIL_CLAIM_SECONDS`] have
+    /// passed, then [`EmailClaim::TakenOver`] (that delivery died before
+    /// recording its send) for exactly one caller.
     fn claim_email(
         &self,
         org: &OrgId,
         user: &UserId,
         key: &str,
+    ) -> impl Future<Output = Result<EmailClaim, StoreError>> + Send;
+    /// Records a claimed email as sent, and its activity entry, together.
+    fn email_sent(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        key: &str,
+        entry: &ActivityEntry,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Gives a claim back after a failed send, so that a retry may send.
     fn release_email(
@@ -582,6 +594,26 @@ pub trait JobQueue: Sync {
         seconds: u32,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
+
+/// What claiming an email found (see [`SyncState::claim_email`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailClaim {
+    /// Nobody claimed it before: send it.
+    Claimed,
+    /// A claim older than [`STALE_EMAIL_CLAIM_SECONDS`] was never recorded as
+    /// sent: the delivery that made it died. Send it; if that delivery had
+    /// got as far as the mail service accepting the email, this is a second.
+    TakenOver,
+    /// Sent before: nothing to do.
+    Sent,
+    /// Another delivery claimed it moments ago and may be sending it now:
+    /// look again later.
+    InProgress,
+}
+
+/// How old an unrecorded email claim must be before another delivery takes
+/// it over: far longer than a mailer invocation may run (30 s).
+pub const STALE_EMAIL_CLAIM_SECONDS: i64 = 120;
 
 /// Which dead-lettered messages "Retry sync" moves back to their queue.
 /// `None` fields select everything.

@@ -442,6 +442,16 @@ pub struct EmailClaimItem {
     pub pk: String,
     pub sk: String,
     pub claimed_at: String,
+    /// `sending`, then `sent`; absent on claims made before states were
+    /// kept, which were all sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+}
+
+/// The states of an email claim.
+pub mod claim_state {
+    pub const SENDING: &str = "sending";
+    pub const SENT: &str = "sent";
 }
 
 /// What a DirectoryTable stream record is about, parsed from its image.

@@ -5,12 +5,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use futures::StreamExt;
 use user_sync_core::StoreError;
 use user_sync_core::activity::{ActivityEntry, ActivityFilter};
 use user_sync_core::ids::{OrgId, UserId};
-use user_sync_core::ports::{SyncState, UserStates};
+use user_sync_core::ports::{EmailClaim, STALE_EMAIL_CLAIM_SECONDS, SyncState, UserStates};
 use user_sync_core::progress::SyncSummary;
 use user_sync_core::ratelimit::{RateCounters, WINDOW_SECONDS};
 use user_sync_core::state::{
@@ -90,6 +90,10 @@ fn n(v: u64) -> AttributeValue {
 
 fn to_item<T: serde::Serialize>(v: &T) -> Result<Item, StoreError> {
     serde_dynamo::to_item(v).map_err(shape)
+}
+
+fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(shape)
 }
 
 impl StateTable {
@@ -399,17 +403,108 @@ impl SyncState for StateTable {
         }
     }
 
-    async fn claim_email(&self, org: &OrgId, user: &UserId, key: &str) -> Result<(), StoreError> {
+    async fn claim_email(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        key: &str,
+    ) -> Result<EmailClaim, StoreError> {
+        let now = time::OffsetDateTime::now_utc();
+        let (pk, sort) = (user_pk(org, user), format!("{}{key}", sk::EMAIL));
         let item = to_item(&EmailClaimItem {
-            pk: user_pk(org, user),
-            sk: format!("{}{key}", sk::EMAIL),
-            claimed_at: user_sync_core::time::format(time::OffsetDateTime::now_utc()),
+            pk: pk.clone(),
+            sk: sort.clone(),
+            claimed_at: user_sync_core::time::format(now),
+            state: Some(claim_state::SENDING.to_owned()),
         })?;
-        self.client
+        let first = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item.clone()))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(map_sdk_error);
+        match first {
+            Ok(_) => return Ok(EmailClaim::Claimed),
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+        let old = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sort))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(map_sdk_error)?
+            .item
+            .map(from_item::<EmailClaimItem>)
+            .transpose()?;
+        // given back meanwhile (a failed send): look again later
+        let Some(old) = old else {
+            return Ok(EmailClaim::InProgress);
+        };
+        if old.state.as_deref() != Some(claim_state::SENDING) {
+            return Ok(EmailClaim::Sent);
+        }
+        let age = user_sync_core::time::parse(&old.claimed_at)
+            .map_or(STALE_EMAIL_CLAIM_SECONDS, |then| {
+                (now - then).whole_seconds()
+            });
+        if age < STALE_EMAIL_CLAIM_SECONDS {
+            return Ok(EmailClaim::InProgress);
+        }
+        // the delivery that claimed it died before recording its send
+        let taken = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
+            .condition_expression("claimedAt = :c AND #s = :sending")
+            .expression_attribute_names("#s", "state")
+            .expression_attribute_values(":c", s(old.claimed_at))
+            .expression_attribute_values(":sending", s(claim_state::SENDING))
+            .send()
+            .await
+            .map_err(map_sdk_error);
+        match taken {
+            Ok(_) => Ok(EmailClaim::TakenOver),
+            Err(StoreError::Conflict(_)) => Ok(EmailClaim::InProgress),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn email_sent(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        key: &str,
+        entry: &ActivityEntry,
+    ) -> Result<(), StoreError> {
+        let now = user_sync_core::time::format(time::OffsetDateTime::now_utc());
+        let sent = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(user_pk(org, user)))
+            .key("sk", s(format!("{}{key}", sk::EMAIL)))
+            .update_expression("SET #s = :sent, sentAt = :now")
+            .expression_attribute_names("#s", "state")
+            .expression_attribute_values(":sent", s(claim_state::SENT))
+            .expression_attribute_values(":now", s(now))
+            .build()
+            .map_err(StoreError::permanent)?;
+        let put_entry = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.activity_item(org, entry).await?))
+            .build()
+            .map_err(StoreError::permanent)?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(sent).build())
+            .transact_items(TransactWriteItem::builder().put(put_entry).build())
             .send()
             .await
             .map_err(map_sdk_error)?;

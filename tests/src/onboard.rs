@@ -109,8 +109,10 @@ impl Onboarding {
             .admin(
                 "POST",
                 "/rules",
-                Some(json!({"groupId": group, "description": "Everyone", "products": ["G2M"],
-                    "adminRole": {"type": "full_admin"}})),
+                Some(
+                    json!({"groupId": group, "description": "Everyone", "products": ["G2M"],
+                    "adminRole": {"type": "full_admin"}}),
+                ),
             )
             .await;
         assert_eq!(rule.status, 201, "{}", rule.body);
@@ -152,7 +154,11 @@ impl Onboarding {
     }
 
     /// Creates users `range`, `parallel` at a time, in order; their ids.
-    pub async fn create_users(&self, range: std::ops::Range<usize>, parallel: usize) -> Vec<String> {
+    pub async fn create_users(
+        &self,
+        range: std::ops::Range<usize>,
+        parallel: usize,
+    ) -> Vec<String> {
         let mut ids = Vec::new();
         let all: Vec<usize> = range.collect();
         for chunk in all.chunks(parallel.max(1)) {
@@ -183,7 +189,12 @@ impl Onboarding {
                         "Operations": [{"op": "add", "path": "members", "value": members}]})),
                 )
                 .await;
-            assert!(a.status == 200 || a.status == 204, "{} {}", a.status, a.body);
+            assert!(
+                a.status == 200 || a.status == 204,
+                "{} {}",
+                a.status,
+                a.body
+            );
         }
     }
 
@@ -196,7 +207,12 @@ impl Onboarding {
             .as_array()
             .expect("accounts")
             .iter()
-            .map(|a| (a["userKey"].as_str().unwrap_or_default().to_owned(), a.clone()))
+            .map(|a| {
+                (
+                    a["userKey"].as_str().unwrap_or_default().to_owned(),
+                    a.clone(),
+                )
+            })
             .collect()
     }
 
@@ -221,13 +237,20 @@ impl Onboarding {
 }
 
 /// Welcome emails the emulator's SES accepted, counted by recipient.
-pub async fn emails_by_recipient(client: &Client, aws_endpoint_url: &str) -> BTreeMap<String, usize> {
+pub async fn emails_by_recipient(
+    client: &Client,
+    aws_endpoint_url: &str,
+) -> BTreeMap<String, usize> {
     let url = format!("{aws_endpoint_url}/moto-api/data.json");
     let (status, data) = client.send("GET", &url, None, None).await;
     assert_eq!(status, 200, "moto data endpoint");
     let mut counts = BTreeMap::new();
     for m in data["ses"]["Message"].as_array().into_iter().flatten() {
-        for to in m["destinations"]["ToAddresses"].as_array().into_iter().flatten() {
+        for to in m["destinations"]["ToAddresses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             if let Some(to) = to.as_str() {
                 *counts.entry(to.to_owned()).or_default() += 1;
             }

@@ -16,8 +16,8 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use user_sync_tests::onboard::{Onboarding, emails_by_recipient};
 use user_sync_core::job::FAILURE_CLASS_ATTRIBUTE;
+use user_sync_tests::onboard::{Onboarding, emails_by_recipient};
 use user_sync_tests::{eventually, new_org, sdk_config, stack};
 
 const USERS: usize = 500;
@@ -96,7 +96,12 @@ async fn five_hundred_users_converge_while_the_product_api_fails() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|f| (f["class"].as_str().unwrap().to_owned(), f["count"].as_u64().unwrap()))
+            .map(|f| {
+                (
+                    f["class"].as_str().unwrap().to_owned(),
+                    f["count"].as_u64().unwrap(),
+                )
+            })
             .collect();
         (held == expected.len() && classes == [("existing_account".to_owned(), ELSEWHERE as u64)])
             .then_some(())
@@ -122,11 +127,15 @@ async fn five_hundred_users_converge_while_the_product_api_fails() {
     assert_eq!(banner["retriedAutomatically"], false);
 
     // the sync status: everyone else in sync, nobody failed for a transient cause
-    let progress = eventually("progress counts settle", Duration::from_secs(60), || async {
-        let sync = on.admin("GET", "/sync", None).await;
-        let p = sync.body["progress"].clone();
-        (p["inSync"] == expected.len() && p["pending"] == 0).then_some(p)
-    })
+    let progress = eventually(
+        "progress counts settle",
+        Duration::from_secs(60),
+        || async {
+            let sync = on.admin("GET", "/sync", None).await;
+            let p = sync.body["progress"].clone();
+            (p["inSync"] == expected.len() && p["pending"] == 0).then_some(p)
+        },
+    )
     .await;
     assert_eq!(progress["failed"], ELSEWHERE, "{progress}");
     assert_eq!(

@@ -14,7 +14,11 @@ use user_sync_core::state::{AccountStatus, ProductAccount};
 
 const KEY: &str = "test-key";
 
-async fn start() -> (Simulator, HttpProductApi, tokio::task::JoinHandle<std::io::Result<()>>) {
+async fn start() -> (
+    Simulator,
+    HttpProductApi,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let sim = Simulator::new(SimConfig {
@@ -120,6 +124,9 @@ async fn a_refusal_is_not_retried() {
     sim.set_existing_accounts(vec!["ada@example.com".into()]);
     let (org, user) = ids();
     let got = api.put_account(&org, &user, &account()).await;
-    assert!(matches!(got, Err(ProductApiError::ExistingAccount)), "{got:?}");
+    assert!(
+        matches!(got, Err(ProductApiError::ExistingAccount)),
+        "{got:?}"
+    );
     assert_eq!(sim.calls(None).len(), 1);
 }

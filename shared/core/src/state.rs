@@ -198,8 +198,7 @@ pub fn decide_forced(
     c: Computed,
 ) -> Decision {
     // nothing was ever asked of the product for a user no rule entitles
-    let never_entitled =
-        stored.is_some_and(|s| s.generation == 0) && !c.assignment.is_active();
+    let never_entitled = stored.is_some_and(|s| s.generation == 0) && !c.assignment.is_active();
     let forced = stored.filter(|_| !never_entitled).map(|s| DesiredState {
         generation: s.generation + 1,
         facts: c.facts.clone(),
@@ -460,14 +459,21 @@ mod tests {
             panic!("no account for a user no rule entitles");
         };
         assert_eq!(first.generation, 0);
-        assert_eq!(decide(Some(&first), 0, computed(assign(&[]), "c2")), Decision::Nothing);
+        assert_eq!(
+            decide(Some(&first), 0, computed(assign(&[]), "c2")),
+            Decision::Nothing
+        );
         // a forced reconcile asks nothing of the product for it either
         assert!(matches!(
             decide_forced(Some(&first), 0, computed(assign(&[]), "f1")),
             Decision::Nothing | Decision::StoreOnly(_)
         ));
         // joining the group: generation 1 creates the (active) account
-        let d = decide(Some(&first), 0, computed(assign(&[rule("r", &["P"])]), "c3"));
+        let d = decide(
+            Some(&first),
+            0,
+            computed(assign(&[rule("r", &["P"])]), "c3"),
+        );
         assert!(
             matches!(&d, Decision::Apply(s) if s.generation == 1 && s.account().status == AccountStatus::Active),
             "{d:?}"

@@ -206,9 +206,11 @@ where
                 info!("welcome email already sent");
                 return Ok(RecordResult::Done);
             }
+            // The delivery holding the claim still holds its own message:
+            // should it die, that message comes back and takes the claim over.
             EmailClaim::InProgress => {
-                info!("another delivery is sending this welcome email; looking again later");
-                return Ok(RecordResult::Retry);
+                info!("another delivery is sending this welcome email");
+                return Ok(RecordResult::Done);
             }
             EmailClaim::TakenOver => {
                 warn!(

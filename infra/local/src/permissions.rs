@@ -191,14 +191,16 @@ const WORKER: [Grant; 7] = {
     [
         logs,
         tracing,
-        // the queue event source mapping (receive, delete, attributes) and
-        // the worker's own delays (visibility)
+        // the queue event source mapping (receive, delete, attributes), the
+        // worker's own delays (visibility) and a rate-limited job sent back
+        // to wait out Retry-After
         Grant {
             actions: &[
                 "sqs:ReceiveMessage",
                 "sqs:DeleteMessage",
                 "sqs:GetQueueAttributes",
                 "sqs:ChangeMessageVisibility",
+                "sqs:SendMessage",
             ],
             resources: &["arn:JobsQueue"],
         },

@@ -606,8 +606,9 @@ pub enum EmailClaim {
     TakenOver,
     /// Sent before: nothing to do.
     Sent,
-    /// Another delivery claimed it moments ago and may be sending it now:
-    /// look again later.
+    /// Another delivery claimed it moments ago and may be sending it now.
+    /// That delivery's message stays in its queue until it is done, so if
+    /// it dies its message comes back and takes the claim over.
     InProgress,
 }
 

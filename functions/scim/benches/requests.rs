@@ -1,0 +1,308 @@
+//! SCIM request handling in-process: `scim::route` (authenticate, admit,
+//! parse, validate, apply PATCH, serialize) with storage replaced by the
+//! in-memory ports of `support`. Run with
+//! `cargo bench -p scim --bench requests` (see docs/performance.md).
+//!
+//! Three requests, as identity providers send them:
+//! - `create_user_okta`: Okta's `POST /Users`, a new userName every
+//!   iteration (every request creates a user; the request is built outside
+//!   the measured time);
+//! - `patch_user_entra`: Entra ID's `PATCH /Users/{id}` (`active` "True" and
+//!   a new given name), alternating between two names so that every request
+//!   writes a new version;
+//! - `get_user_by_filter`: `GET /Users?filter=userName eq "…"`, one match.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use serde_json::{Value, json};
+use support::{MemoryCounters, MemoryStore};
+use user_sync_aws::http::HttpRequest;
+use user_sync_core::auth::{TokenKind, issue};
+use user_sync_core::ids::OrgId;
+use user_sync_core::ports::Organizations;
+use user_sync_core::ratelimit::{OrgRateLimiter, RateGate};
+
+const HOST: &str = "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com";
+
+/// A limit no benchmark reaches, so that every request takes the limiter's
+/// usual path (a lease spent locally) and none is refused.
+const REQUESTS_PER_SECOND: u32 = 10_000_000;
+
+struct Fixture {
+    store: MemoryStore,
+    gate: RateGate<MemoryCounters>,
+    authorization: String,
+}
+
+async fn fixture() -> Fixture {
+    let store = MemoryStore::default();
+    let org = OrgId::parse("acme").unwrap();
+    let token = issue(
+        &org,
+        TokenKind::Scim,
+        "Okta",
+        [42; 40],
+        "2026-11-22T00:00:00Z".to_owned(),
+    );
+    store.put_token(&token.stored).await.unwrap();
+    Fixture {
+        store,
+        gate: RateGate::new(
+            OrgRateLimiter::new("scim", REQUESTS_PER_SECOND),
+            MemoryCounters::default(),
+        ),
+        authorization: format!("Bearer {}", token.plain),
+    }
+}
+
+/// An API Gateway (payload 2.0) request, read as the handler reads it.
+fn request(
+    authorization: &str,
+    method: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    body: Option<&Value>,
+) -> HttpRequest {
+    let query_map: serde_json::Map<String, Value> = query
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned())))
+        .collect();
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": "ANY /scim/v2/{proxy+}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {
+            "accept": "application/scim+json",
+            "authorization": authorization,
+            "content-type": "application/scim+json",
+            "host": HOST,
+            "user-agent": "Okta SCIM Client 1.0.0",
+            "x-forwarded-for": "52.0.0.1",
+            "x-forwarded-port": "443",
+            "x-forwarded-proto": "https"
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "a1b2c3d4e5",
+            "domainName": HOST,
+            "domainPrefix": "a1b2c3d4e5",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "52.0.0.1",
+                "userAgent": "Okta SCIM Client 1.0.0"
+            },
+            "requestId": "TXkgcmVxdWVzdCBpZA=",
+            "routeKey": "ANY /scim/v2/{proxy+}",
+            "stage": "$default",
+            "time": "22/Nov/2026:07:10:02 +0000",
+            "timeEpoch": 1_795_331_402_000_u64
+        },
+        "isBase64Encoded": false
+    });
+    if !query_map.is_empty() {
+        event["queryStringParameters"] = Value::Object(query_map);
+    }
+    if let Some(body) = body {
+        event["body"] = Value::String(body.to_string());
+    }
+    let event: ApiGatewayV2httpRequest = serde_json::from_value(event).unwrap();
+    HttpRequest::from_event(event, scim::MAX_BODY_BYTES).unwrap()
+}
+
+/// Okta's create body (as in events/scim/create-user.json).
+fn okta_user(n: u64) -> Value {
+    let email = format!("user{n}@example.com");
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": email,
+        "name": {"givenName": "Ada", "familyName": "Lovelace"},
+        "emails": [{"primary": true, "value": email, "type": "work"}],
+        "displayName": "Ada Lovelace",
+        "locale": "en-US",
+        "externalId": format!("00u{n:017}"),
+        "groups": [],
+        "active": true
+    })
+}
+
+/// Entra ID's PATCH: capitalised op, the boolean as a string.
+fn entra_patch(given_name: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [
+            {"op": "Replace", "path": "active", "value": "True"},
+            {"op": "Replace", "path": "name.givenName", "value": given_name}
+        ]
+    })
+}
+
+fn body(r: &ApiGatewayV2httpResponse) -> Value {
+    match &r.body {
+        Some(Body::Text(t)) => serde_json::from_str(t).unwrap(),
+        other => panic!("unexpected body {other:?}"),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut group = c.benchmark_group("scim_requests");
+    group.throughput(Throughput::Elements(1));
+
+    // POST /Users, a new user each time
+    {
+        let f = rt.block_on(fixture());
+        let first = request(
+            &f.authorization,
+            "POST",
+            "/scim/v2/Users",
+            &[],
+            Some(&okta_user(0)),
+        );
+        let r = rt.block_on(scim::route(&f.store, &f.gate, &first));
+        assert_eq!(r.status_code, 201, "{:?}", r.body);
+        let mut n = 0u64;
+        group.bench_function("create_user_okta", |b| {
+            b.to_async(&rt).iter_batched(
+                || {
+                    n += 1;
+                    request(
+                        &f.authorization,
+                        "POST",
+                        "/scim/v2/Users",
+                        &[],
+                        Some(&okta_user(n)),
+                    )
+                },
+                |req| {
+                    let f = &f;
+                    async move {
+                        let r = scim::route(&f.store, &f.gate, &req).await;
+                        debug_assert_eq!(r.status_code, 201);
+                        r
+                    }
+                },
+                BatchSize::SmallInput,
+            );
+        });
+        assert_eq!(f.store.user_count() as u64, n + 1);
+    }
+
+    // PATCH /Users/{id}, Entra style
+    {
+        let f = rt.block_on(fixture());
+        let create = request(
+            &f.authorization,
+            "POST",
+            "/scim/v2/Users",
+            &[],
+            Some(&json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "ada@example.com",
+                "name": {"givenName": "Ada", "familyName": "Lovelace"},
+                "emails": [{"primary": true, "value": "ada@example.com", "type": "work"}],
+                "displayName": "Ada Lovelace",
+                "externalId": "5f1c7e1a-6b7d-4e0a-9a55-0c5d3f3e2b10",
+                "active": false
+            })),
+        );
+        let created = rt.block_on(scim::route(&f.store, &f.gate, &create));
+        assert_eq!(created.status_code, 201, "{:?}", created.body);
+        let id = body(&created)["id"].as_str().unwrap().to_owned();
+        let path = format!("/scim/v2/Users/{id}");
+        let patches = [
+            request(
+                &f.authorization,
+                "PATCH",
+                &path,
+                &[],
+                Some(&entra_patch("Augusta")),
+            ),
+            request(
+                &f.authorization,
+                "PATCH",
+                &path,
+                &[],
+                Some(&entra_patch("Ada")),
+            ),
+        ];
+        let r = rt.block_on(scim::route(&f.store, &f.gate, &patches[0]));
+        assert_eq!(r.status_code, 200, "{:?}", r.body);
+        let patched = body(&r);
+        assert_eq!(patched["active"], json!(true));
+        assert_eq!(patched["name"]["givenName"], json!("Augusta"));
+        let first_etag = r.headers.get("etag").cloned();
+        let mut i = 0usize;
+        group.bench_function("patch_user_entra", |b| {
+            b.to_async(&rt).iter(|| {
+                i += 1;
+                let req = &patches[i % 2];
+                let f = &f;
+                async move {
+                    let r = scim::route(&f.store, &f.gate, req).await;
+                    debug_assert_eq!(r.status_code, 200);
+                    r
+                }
+            });
+        });
+        // the PATCHes wrote new versions
+        let last = rt.block_on(scim::route(
+            &f.store,
+            &f.gate,
+            &request(&f.authorization, "GET", &path, &[], None),
+        ));
+        assert_eq!(last.status_code, 200);
+        assert_ne!(last.headers.get("etag").cloned(), first_etag);
+    }
+
+    // GET /Users?filter=userName eq "…"
+    {
+        let f = rt.block_on(fixture());
+        for n in 0..1_000 {
+            let create = request(
+                &f.authorization,
+                "POST",
+                "/scim/v2/Users",
+                &[],
+                Some(&okta_user(n)),
+            );
+            let r = rt.block_on(scim::route(&f.store, &f.gate, &create));
+            assert_eq!(r.status_code, 201, "{:?}", r.body);
+        }
+        let get = request(
+            &f.authorization,
+            "GET",
+            "/scim/v2/Users",
+            &[("filter", r#"userName eq "user500@example.com""#)],
+            None,
+        );
+        let r = rt.block_on(scim::route(&f.store, &f.gate, &get));
+        assert_eq!(r.status_code, 200, "{:?}", r.body);
+        assert_eq!(body(&r)["totalResults"], json!(1));
+        group.bench_function("get_user_by_filter", |b| {
+            b.to_async(&rt).iter(|| {
+                let f = &f;
+                let get = &get;
+                async move {
+                    let r = scim::route(&f.store, &f.gate, get).await;
+                    debug_assert_eq!(r.status_code, 200);
+                    r
+                }
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -245,6 +245,17 @@ def check_then_write_transactions() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items
 
 
+def _holding(lock, method):
+    """`method`, called while holding `lock`."""
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with lock:
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
 def serialize_dynamodb_writes() -> None:
     """Makes DynamoDB writes take turns.
 
@@ -254,17 +265,8 @@ def serialize_dynamodb_writes() -> None:
     `check_then_write_transactions`). Reads do not wait.
     """
     lock = threading.RLock()
-
-    def locked(method):
-        @functools.wraps(method)
-        def wrapper(*args, **kwargs):
-            with lock:
-                return method(*args, **kwargs)
-
-        return wrapper
-
     for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
-        setattr(DynamoDBBackend, name, locked(getattr(DynamoDBBackend, name)))
+        setattr(DynamoDBBackend, name, _holding(lock, getattr(DynamoDBBackend, name)))
 
 
 def serialize_sqs() -> None:
@@ -279,15 +281,6 @@ def serialize_sqs() -> None:
     between whole scans, as moto's own long poll does.
     """
     lock = threading.RLock()
-
-    def locked(method):
-        @functools.wraps(method)
-        def wrapper(*args, **kwargs):
-            with lock:
-                return method(*args, **kwargs)
-
-        return wrapper
-
     for name in (
         "send_message",
         "send_message_batch",
@@ -298,7 +291,7 @@ def serialize_sqs() -> None:
         "purge_queue",
     ):
         if hasattr(SQSBackend, name):
-            setattr(SQSBackend, name, locked(getattr(SQSBackend, name)))
+            setattr(SQSBackend, name, _holding(lock, getattr(SQSBackend, name)))
 
     receive = SQSBackend.receive_message
 

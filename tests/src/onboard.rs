@@ -216,13 +216,25 @@ impl Onboarding {
             .collect()
     }
 
-    /// The product API calls of this organization, counted by status.
-    pub async fn calls_by_status(&self) -> BTreeMap<u64, usize> {
+    /// The product API calls made for this organization, or for one of its
+    /// users.
+    pub async fn calls(&self, user: Option<&str>) -> Vec<Value> {
         let calls = self
             .control("GET", &format!("/calls?org={}", self.org.org_id), None)
             .await;
+        calls["calls"]
+            .as_array()
+            .expect("calls")
+            .iter()
+            .filter(|c| user.is_none_or(|u| c["userKey"] == u))
+            .cloned()
+            .collect()
+    }
+
+    /// The product API calls of this organization, counted by status.
+    pub async fn calls_by_status(&self) -> BTreeMap<u64, usize> {
         let mut counts = BTreeMap::new();
-        for c in calls["calls"].as_array().expect("calls") {
+        for c in self.calls(None).await {
             *counts.entry(c["status"].as_u64().unwrap_or(0)).or_default() += 1;
         }
         counts

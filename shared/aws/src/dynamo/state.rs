@@ -97,6 +97,29 @@ fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, StoreError
 }
 
 impl StateTable {
+    /// One write and the activity entry that tells of it, in one
+    /// transaction: both or neither.
+    async fn with_activity(
+        &self,
+        org: &OrgId,
+        write: TransactWriteItem,
+        entry: &ActivityEntry,
+    ) -> Result<(), StoreError> {
+        let put_entry = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.activity_item(org, entry).await?))
+            .build()
+            .map_err(StoreError::permanent)?;
+        self.client
+            .transact_write_items()
+            .transact_items(write)
+            .transact_items(TransactWriteItem::builder().put(put_entry).build())
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+
     pub fn new(client: Client, table: impl Into<String>, activity_retention_days: u32) -> Self {
         Self {
             client,
@@ -303,19 +326,12 @@ impl SyncState for StateTable {
             .expression_attribute_values(":g", n(status.applied_generation))
             .build()
             .map_err(StoreError::permanent)?;
-        let put_entry = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(self.activity_item(org, entry).await?))
-            .build()
-            .map_err(StoreError::permanent)?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put_status).build())
-            .transact_items(TransactWriteItem::builder().put(put_entry).build())
-            .send()
-            .await
-            .map_err(map_sdk_error)?;
-        Ok(())
+        self.with_activity(
+            org,
+            TransactWriteItem::builder().put(put_status).build(),
+            entry,
+        )
+        .await
     }
 
     async fn append_activity(&self, org: &OrgId, entry: &ActivityEntry) -> Result<(), StoreError> {
@@ -496,19 +512,12 @@ impl SyncState for StateTable {
             .expression_attribute_values(":now", s(now))
             .build()
             .map_err(StoreError::permanent)?;
-        let put_entry = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(self.activity_item(org, entry).await?))
-            .build()
-            .map_err(StoreError::permanent)?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(sent).build())
-            .transact_items(TransactWriteItem::builder().put(put_entry).build())
-            .send()
-            .await
-            .map_err(map_sdk_error)?;
-        Ok(())
+        self.with_activity(
+            org,
+            TransactWriteItem::builder().update(sent).build(),
+            entry,
+        )
+        .await
     }
 
     async fn release_email(&self, org: &OrgId, user: &UserId, key: &str) -> Result<(), StoreError> {

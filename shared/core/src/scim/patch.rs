@@ -399,26 +399,11 @@ fn check_sub_attributes(schema: &str, path: &Path) -> Result<(), ScimError> {
         .sub
         .iter()
         .chain(path.filter.as_ref().map(|(attr, _)| attr));
+    let subs = super::user::sub_attributes()
+        .get(&(schema.to_lowercase(), path.attr.to_lowercase()))
+        .map_or(&[][..], Vec::as_slice);
     for sub in named {
-        let known = super::discovery::schemas("", &[])
-            .iter()
-            .filter(|s| {
-                s["id"]
-                    .as_str()
-                    .is_some_and(|id| id.eq_ignore_ascii_case(schema))
-            })
-            .flat_map(|s| s["attributes"].as_array().into_iter().flatten())
-            .filter(|a| {
-                a["name"]
-                    .as_str()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(&path.attr))
-            })
-            .flat_map(|a| a["subAttributes"].as_array().into_iter().flatten())
-            .any(|s| {
-                s["name"]
-                    .as_str()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(sub))
-            });
+        let known = subs.iter().any(|s| s.eq_ignore_ascii_case(sub));
         if !known {
             let shown: String = sub.chars().take(64).collect();
             return Err(ScimError::invalid_path(format!(

@@ -109,9 +109,10 @@ pub fn parse_user(body: &Value) -> Result<UserInput, ScimError> {
 
 /// Sub-attributes the served schemas give each complex attribute: (schema
 /// URN, attribute) → sub-attribute names, all lowercase.
-type SubAttributes = std::collections::HashMap<(String, String), Vec<String>>;
+pub(crate) type SubAttributes = std::collections::HashMap<(String, String), Vec<String>>;
 
-fn sub_attributes() -> &'static SubAttributes {
+/// Built once from the schemas `/Schemas` serves.
+pub(crate) fn sub_attributes() -> &'static SubAttributes {
     static KNOWN: std::sync::OnceLock<SubAttributes> = std::sync::OnceLock::new();
     KNOWN.get_or_init(|| {
         let mut known = SubAttributes::new();

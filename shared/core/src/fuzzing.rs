@@ -255,6 +255,15 @@ fn check_rendered_user(input: &user::UserInput) {
 }
 
 /// `PATCH /Users/{id}` and `PATCH /Groups/{id}` bodies.
+/// The `scimType`s a PATCH that parsed may be refused with when applied.
+const PATCH_REFUSALS: &[&str] = &[
+    "invalidValue",
+    "invalidPath",
+    "invalidFilter",
+    "mutability",
+    "noTarget",
+];
+
 pub fn patch_apply(data: &[u8]) {
     let Ok(body) = serde_json::from_slice::<Value>(data) else {
         return;
@@ -296,32 +305,14 @@ pub fn patch_apply(data: &[u8]) {
                 Err(e) => check_refusal(&e, &["invalidValue", "invalidSyntax"]),
             }
         }
-        Err(e) => check_refusal(
-            &e,
-            &[
-                "invalidValue",
-                "invalidPath",
-                "invalidFilter",
-                "mutability",
-                "noTarget",
-            ],
-        ),
+        Err(e) => check_refusal(&e, PATCH_REFUSALS),
     }
 
     // the same operations on a group's JSON, and as a group PATCH
     if let Value::Object(mut g) = sample_group() {
         match patch::apply_ops(&mut g, &ops, &custom) {
             Ok(()) => reserialize(&Value::Object(g)),
-            Err(e) => check_refusal(
-                &e,
-                &[
-                    "invalidValue",
-                    "invalidPath",
-                    "invalidFilter",
-                    "mutability",
-                    "noTarget",
-                ],
-            ),
+            Err(e) => check_refusal(&e, PATCH_REFUSALS),
         }
     }
     match patch::member_changes(&ops) {

@@ -142,6 +142,10 @@ fn prune_sub_attributes(attributes: &mut Map<String, Value>) {
     let known = sub_attributes();
     let prune = |schema: &str, attrs: &mut Map<String, Value>| {
         for (name, value) in attrs.iter_mut() {
+            // only complex values have sub-attributes to look up
+            if !(value.is_object() || value.is_array()) {
+                continue;
+            }
             let Some(subs) = known.get(&(schema.to_owned(), name.to_lowercase())) else {
                 continue;
             };

@@ -1,0 +1,293 @@
+//! The whole pipeline on the local stack (the AWS emulator, the runner with
+//! every function, the product API simulator), with the template's default
+//! parameters:
+//!
+//! 1. 1,000 users created through SCIM (8 requests at a time, memberships
+//!    100 per PATCH, as an identity provider pushes) into a group that a
+//!    rule names, sync on: the time from the first request to the 1,000th
+//!    account at the product API and to the 1,000th welcome email, and the
+//!    rate;
+//! 2. the latency of one change on an idle stack: 50 SCIM PATCHes (a new
+//!    family name), one at a time, each timed from the request to the
+//!    product API call that applies it; p50 and p95;
+//! 3. a rule change on a group of 10,000 members (written straight into the
+//!    directory, evaluated before the rule exists): the time from the rule's
+//!    creation to the 10,000th account. `PIPELINE_FAN_OUT_MEMBERS` sets the
+//!    number of members (`0` skips this part).
+//!
+//! `cargo bench -p user-sync-tests --bench pipeline` prints one table.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use user_sync_core::directory::DirectoryUser;
+use user_sync_core::ids::{GroupId, OrgId, UserId};
+use user_sync_core::ports::Directory;
+use user_sync_tests::onboard::Onboarding;
+use user_sync_tests::{directory, new_org, put_users, sdk_config, stack};
+
+const USERS: usize = 1_000;
+const CHANGES: usize = 50;
+const FAN_OUT_MEMBERS: usize = 10_000;
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+/// How long any one part may take before the bench gives up.
+const PATIENCE: Duration = Duration::from_secs(1_800);
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(run());
+}
+
+/// The AWS calls the functions made, as the emulator records them: the
+/// `SendEmail` calls count the welcome emails SES accepted.
+fn emails_sent() -> usize {
+    let text = std::fs::read_to_string(&stack().aws_calls).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|c| c["key"] == "mailer" && c["action"] == "SendEmail")
+        .count()
+}
+
+/// Waits until the emulator has recorded no call for `quiet`.
+async fn until_quiet(quiet: Duration) {
+    let size = || std::fs::metadata(&stack().aws_calls).map_or(0, |m| m.len());
+    let mut last = (size(), Instant::now());
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = size();
+        if now != last.0 {
+            last = (now, Instant::now());
+        } else if last.1.elapsed() >= quiet {
+            return;
+        }
+    }
+}
+
+fn waited_too_long(started: Instant, what: &str) {
+    assert!(started.elapsed() < PATIENCE, "gave up waiting for {what}");
+}
+
+async fn run() {
+    let s = stack();
+    let secs = |d: Duration| format!("{:.1} s", d.as_secs_f64());
+    let per_minute = |n: usize, d: Duration| n as f64 / d.as_secs_f64() * 60.0;
+    let mut rows = Vec::new();
+
+    // 1. a thousand users
+    let on = Onboarding::new(
+        new_org("bench").await,
+        &s.scim_url,
+        &s.api_url,
+        &s.product_api_url,
+    );
+    let emails_before = emails_sent();
+    eprintln!("1. {USERS} users through SCIM");
+    let started = Instant::now();
+    let group = on.group_rule_and_sync().await;
+    let users = on.create_users(0..USERS, 8).await;
+    on.add_members(&group, &users).await;
+    let pushed = started.elapsed();
+    eprintln!("   pushed in {}", secs(pushed));
+    let accounts_at = loop {
+        let n = on.accounts().await.len();
+        if n >= USERS {
+            break started.elapsed();
+        }
+        waited_too_long(started, "the accounts");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    eprintln!("   {USERS} accounts after {}", secs(accounts_at));
+    let emails_at = loop {
+        if emails_sent() - emails_before >= USERS {
+            break started.elapsed();
+        }
+        waited_too_long(started, "the welcome emails");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    eprintln!("   {USERS} welcome emails after {}", secs(emails_at));
+    rows.push(format!(
+        "| {USERS} users pushed through SCIM (creates, then memberships 100 per PATCH) | {} | |",
+        secs(pushed)
+    ));
+    rows.push(format!(
+        "| first request → {USERS}th account at the product API | {} ({:.0} users/min) | < 2 min |",
+        secs(accounts_at),
+        per_minute(USERS, accounts_at)
+    ));
+    rows.push(format!(
+        "| first request → {USERS}th welcome email | {} ({:.0} users/min) | < 2 min |",
+        secs(emails_at),
+        per_minute(USERS, emails_at)
+    ));
+    until_quiet(Duration::from_secs(5)).await;
+
+    // 2. one change at a time on the idle stack, in an organization of one
+    // user (its call log stays short to poll)
+    eprintln!("2. {CHANGES} changes, one at a time");
+    let one = Onboarding::new(
+        new_org("latency").await,
+        &s.scim_url,
+        &s.api_url,
+        &s.product_api_url,
+    );
+    let group = one.group_rule_and_sync().await;
+    let user = one.create_user(0).await;
+    one.add_members(&group, std::slice::from_ref(&user)).await;
+    let started = Instant::now();
+    while one.calls(Some(&user)).await.is_empty() {
+        waited_too_long(started, "the first account");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    until_quiet(Duration::from_secs(5)).await;
+    let mut latencies = Vec::new();
+    for n in 0..CHANGES {
+        let calls_before = one.calls(Some(&user)).await.len();
+        let t = Instant::now();
+        let a = one
+            .scim(
+                "PATCH",
+                &format!("/Users/{user}"),
+                Some(json!({"schemas": [PATCH_OP], "Operations": [
+                    {"op": "replace", "path": "name.familyName", "value": format!("Changed{n}")}]})),
+            )
+            .await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        loop {
+            if one.calls(Some(&user)).await.len() > calls_before {
+                latencies.push(t.elapsed());
+                break;
+            }
+            waited_too_long(t, "a change");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // the next change starts on an idle stack
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    latencies.sort();
+    let pct = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
+    let ms = |d: Duration| format!("{} ms", d.as_millis());
+    rows.push(format!(
+        "| one change on an idle stack (SCIM PATCH → product API call), p50 of {CHANGES} | {} | < 1 s |",
+        ms(pct(50))
+    ));
+    rows.push(format!(
+        "| the same, p95 (fastest {}, slowest {}) | {} | |",
+        ms(latencies[0]),
+        ms(latencies[latencies.len() - 1]),
+        ms(pct(95))
+    ));
+
+    // 3. a rule change on a large group
+    let members = std::env::var("PIPELINE_FAN_OUT_MEMBERS")
+        .ok()
+        .map_or(FAN_OUT_MEMBERS, |v| {
+            v.parse().expect("PIPELINE_FAN_OUT_MEMBERS: a number")
+        });
+    if members > 0 {
+        eprintln!("3. a rule change on a group of {members} members");
+        let big = Onboarding::new(
+            new_org("fanout").await,
+            &s.scim_url,
+            &s.api_url,
+            &s.product_api_url,
+        );
+        let g = big
+            .scim("POST", "/Groups", Some(json!({"displayName": "Everyone"})))
+            .await;
+        assert_eq!(g.status, 201, "{}", g.body);
+        let group = GroupId::parse(g.body["id"].as_str().unwrap()).unwrap();
+        // sync needs a Full Admin rule: one for another group
+        let admins = big
+            .scim("POST", "/Groups", Some(json!({"displayName": "Admins"})))
+            .await;
+        assert_eq!(admins.status, 201, "{}", admins.body);
+        let rule = big
+            .admin(
+                "POST",
+                "/rules",
+                Some(json!({"groupId": admins.body["id"], "products": ["G2M"],
+                    "adminRole": {"type": "full_admin"}})),
+            )
+            .await;
+        assert_eq!(rule.status, 201, "{}", rule.body);
+        let sync = big
+            .admin("PUT", "/sync", Some(json!({"enabled": true})))
+            .await;
+        assert_eq!(sync.status, 200, "{}", sync.body);
+        let org_id = OrgId::parse(&big.org.org_id).unwrap();
+        let ids: Vec<UserId> = (0..members)
+            .map(|i| UserId::parse(&format!("member-{i:05}")).unwrap())
+            .collect();
+        let users: Vec<DirectoryUser> = ids
+            .iter()
+            .map(|id| DirectoryUser {
+                id: id.clone(),
+                user_name: format!("{id}@example.com"),
+                external_id: None,
+                active: true,
+                deleted: false,
+                given_name: Some("Member".into()),
+                family_name: None,
+                email: Some(format!("{id}@example.com")),
+                locale: None,
+                created: "2026-11-22T00:00:00Z".into(),
+                last_modified: "2026-11-22T00:00:00Z".into(),
+                version: 1,
+            })
+            .collect();
+        let ddb = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+        let table = directory().await;
+        put_users(&ddb, table.table_name(), &org_id, &users).await;
+        table.add_members(&org_id, &group, &ids).await.unwrap();
+        // the new members are evaluated first (no rule names their group yet)
+        until_quiet(Duration::from_secs(10)).await;
+        eprintln!("   members written and evaluated; creating the rule");
+        let started = Instant::now();
+        let rule = big
+            .admin(
+                "POST",
+                "/rules",
+                Some(json!({"groupId": group, "products": ["G2T"]})),
+            )
+            .await;
+        assert_eq!(rule.status, 201, "{}", rule.body);
+        let mut reported = 0;
+        let done = loop {
+            let n = big.accounts().await.len();
+            if n >= members {
+                break started.elapsed();
+            }
+            if n >= reported + members / 10 {
+                reported = n;
+                eprintln!("   {n} accounts after {}", secs(started.elapsed()));
+            }
+            waited_too_long(started, "the fan-out's accounts");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        };
+        eprintln!("   {members} accounts after {}", secs(done));
+        rows.push(format!(
+            "| rule change on a {members}-member group → {members}th account | {} ({:.0} users/min) | |",
+            secs(done),
+            per_minute(members, done)
+        ));
+    }
+
+    println!();
+    println!("| measurement (local stack) | result | goal |");
+    println!("|---|---|---|");
+    for row in rows {
+        println!("{row}");
+    }
+}

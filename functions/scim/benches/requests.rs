@@ -1,6 +1,6 @@
 //! SCIM request handling in-process: `scim::route` (authenticate, admit,
 //! parse, validate, apply PATCH, serialize) with storage replaced by the
-//! in-memory ports of `support`. Run with
+//! in-memory ports of `user_sync_core::memory`. Run with
 //! `cargo bench -p scim --bench requests` (see docs/performance.md).
 //!
 //! Three requests, as identity providers send them:
@@ -14,16 +14,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
-use support::{MemoryCounters, MemoryStore};
 use user_sync_aws::http::HttpRequest;
 use user_sync_core::auth::{TokenKind, issue};
 use user_sync_core::ids::OrgId;
+use user_sync_core::memory::{MemoryCounters, MemoryStore};
 use user_sync_core::ports::Organizations;
 use user_sync_core::ratelimit::{OrgRateLimiter, RateGate};
 

@@ -18,6 +18,8 @@ pub mod fuzzing;
 pub mod ids;
 pub mod job;
 pub mod mail;
+#[cfg(feature = "memory")]
+pub mod memory;
 pub mod ports;
 pub mod progress;
 pub mod ratelimit;

@@ -1,0 +1,678 @@
+//! In-memory ports, for benchmarks that measure our own code without a
+//! database (feature `memory`): organizations and tokens, the directory, the
+//! rules and sync switch, fan-out tasks, desired states and sync statuses,
+//! the jobs queue, and the rate counters, in maps behind one mutex.
+//!
+//! What the benchmarked paths reach is implemented with the contract its
+//! port states (conflicts included); every other method answers
+//! [`StoreError::Invalid`] (never a panic), so a path that reaches one shows
+//! up as a failed check.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use crate::StoreError;
+use crate::activity::{ActivityEntry, ActivityFilter};
+use crate::auth::StoredToken;
+use crate::directory::{DirectoryGroup, DirectoryUser};
+use crate::fanout::FanOutTask;
+use crate::ids::{GroupId, OrgId, RuleId, UserId};
+use crate::job::EntitlementJob;
+use crate::ports::{
+    Configuration, Directory, EmailClaim, FanOuts, JobQueue, Organization, Organizations, RuleSet,
+    RuleWrite, StoredUser, SyncSettings, SyncState, UserStates, UserStatus,
+};
+use crate::progress::SyncSummary;
+use crate::ratelimit::RateCounters;
+use crate::state::{DesiredState, FailedUser, Failure, FailureClass, FailureCount, SyncStatus};
+
+fn unsupported() -> StoreError {
+    StoreError::Invalid("not implemented by the in-memory store".to_owned())
+}
+
+/// One organization's data.
+#[derive(Default)]
+struct OrgTables {
+    org: Option<Organization>,
+    tokens: HashMap<String, StoredToken>,
+    users: BTreeMap<UserId, StoredUser>,
+    /// lowercased userName → id (the userName index)
+    user_names: HashMap<String, UserId>,
+    members: HashMap<GroupId, BTreeSet<UserId>>,
+    groups_of: HashMap<UserId, BTreeSet<GroupId>>,
+    rule_set: Option<RuleSet>,
+    fan_outs: BTreeMap<String, FanOutTask>,
+    desired: HashMap<UserId, DesiredState>,
+    statuses: HashMap<UserId, SyncStatus>,
+}
+
+#[derive(Default)]
+struct Tables {
+    orgs: HashMap<OrgId, OrgTables>,
+    jobs: Vec<EntitlementJob>,
+}
+
+/// Every store port in memory.
+#[derive(Default)]
+pub struct MemoryStore {
+    tables: Mutex<Tables>,
+}
+
+impl MemoryStore {
+    fn tables(&self) -> MutexGuard<'_, Tables> {
+        self.tables.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` on the organization's data (created empty on first use).
+    fn with_org<T>(&self, org: &OrgId, f: impl FnOnce(&mut OrgTables) -> T) -> T {
+        let mut t = self.tables();
+        if let Some(o) = t.orgs.get_mut(org) {
+            return f(o);
+        }
+        f(t.orgs.entry(org.clone()).or_default())
+    }
+
+    /// Directory users stored.
+    pub fn user_count(&self) -> usize {
+        self.tables().orgs.values().map(|o| o.users.len()).sum()
+    }
+
+    /// Stores an organization's rules and sync switch as they are.
+    pub fn put_rule_set(&self, org: &OrgId, set: RuleSet) {
+        self.with_org(org, |o| o.rule_set = Some(set));
+    }
+
+    /// Takes the jobs sent so far.
+    pub fn take_jobs(&self) -> Vec<EntitlementJob> {
+        std::mem::take(&mut self.tables().jobs)
+    }
+}
+
+impl Organizations for MemoryStore {
+    async fn create_org(&self, org: &Organization) -> Result<(), StoreError> {
+        self.with_org(&org.id, |o| {
+            if o.org.is_some() {
+                return Err(StoreError::Conflict("organization exists".to_owned()));
+            }
+            o.org = Some(org.clone());
+            Ok(())
+        })
+    }
+
+    async fn update_org(&self, org: &Organization) -> Result<(), StoreError> {
+        self.with_org(&org.id, |o| o.org = Some(org.clone()));
+        Ok(())
+    }
+
+    async fn get_org(&self, org: &OrgId) -> Result<Option<Organization>, StoreError> {
+        Ok(self.with_org(org, |o| o.org.clone()))
+    }
+
+    async fn list_orgs(
+        &self,
+        _cursor: Option<&str>,
+        _limit: usize,
+    ) -> Result<(Vec<Organization>, Option<String>), StoreError> {
+        Err(unsupported())
+    }
+
+    async fn put_token(&self, token: &StoredToken) -> Result<(), StoreError> {
+        self.with_org(&token.org_id, |o| {
+            o.tokens.insert(token.token_id.clone(), token.clone())
+        });
+        Ok(())
+    }
+
+    async fn get_token(
+        &self,
+        org: &OrgId,
+        token_id: &str,
+    ) -> Result<Option<StoredToken>, StoreError> {
+        Ok(self.with_org(org, |o| o.tokens.get(token_id).cloned()))
+    }
+
+    async fn list_tokens(&self, org: &OrgId) -> Result<Vec<StoredToken>, StoreError> {
+        Ok(self.with_org(org, |o| o.tokens.values().cloned().collect()))
+    }
+
+    async fn delete_token(&self, org: &OrgId, token_id: &str) -> Result<(), StoreError> {
+        self.with_org(org, |o| o.tokens.remove(token_id));
+        Ok(())
+    }
+}
+
+/// The keys after `start_after`.
+fn after(start_after: Option<&UserId>) -> (Bound<&UserId>, Bound<&UserId>) {
+    (
+        start_after.map_or(Bound::Unbounded, Bound::Excluded),
+        Bound::Unbounded,
+    )
+}
+
+/// The first `limit` of `items` (in id order), and the cursor of the next
+/// page when there is one.
+fn page<'a, T: Clone + 'a>(
+    mut items: impl Iterator<Item = (&'a UserId, &'a T)>,
+    limit: usize,
+) -> (Vec<T>, Option<UserId>) {
+    let mut out = Vec::new();
+    let mut last = None;
+    for (id, item) in items.by_ref().take(limit) {
+        out.push(item.clone());
+        last = Some(id);
+    }
+    let next = items.next().and(last).cloned();
+    (out, next)
+}
+
+impl Directory for MemoryStore {
+    async fn create_user(&self, org: &OrgId, user: &StoredUser) -> Result<(), StoreError> {
+        self.with_org(org, |o| {
+            let name = user.user.user_name.to_lowercase();
+            if o.user_names.contains_key(&name) {
+                return Err(StoreError::Conflict("userName taken".to_owned()));
+            }
+            if o.users.contains_key(&user.user.id) {
+                return Err(StoreError::Conflict("id taken".to_owned()));
+            }
+            o.user_names.insert(name, user.user.id.clone());
+            o.users.insert(user.user.id.clone(), user.clone());
+            Ok(())
+        })
+    }
+
+    async fn get_user(&self, org: &OrgId, id: &UserId) -> Result<Option<StoredUser>, StoreError> {
+        Ok(self.with_org(org, |o| o.users.get(id).cloned()))
+    }
+
+    async fn find_user_by_user_name(
+        &self,
+        org: &OrgId,
+        user_name: &str,
+    ) -> Result<Option<StoredUser>, StoreError> {
+        Ok(self.with_org(org, |o| {
+            o.user_names
+                .get(&user_name.to_lowercase())
+                .and_then(|id| o.users.get(id))
+                .cloned()
+        }))
+    }
+
+    async fn replace_user(
+        &self,
+        org: &OrgId,
+        previous: &DirectoryUser,
+        user: &StoredUser,
+    ) -> Result<(), StoreError> {
+        self.with_org(org, |o| {
+            match o.users.get(&user.user.id) {
+                Some(stored) if stored.user.version == previous.version => {}
+                _ => return Err(StoreError::Conflict("version moved on".to_owned())),
+            }
+            let old_name = previous.user_name.to_lowercase();
+            let new_name = user.user.user_name.to_lowercase();
+            if old_name != new_name {
+                if o.user_names.contains_key(&new_name) {
+                    return Err(StoreError::Conflict("userName taken".to_owned()));
+                }
+                o.user_names.remove(&old_name);
+                o.user_names.insert(new_name, user.user.id.clone());
+            }
+            o.users.insert(user.user.id.clone(), user.clone());
+            Ok(())
+        })
+    }
+
+    async fn find_users_by_external_id(
+        &self,
+        _org: &OrgId,
+        _external_id: &str,
+        _limit: usize,
+    ) -> Result<Vec<StoredUser>, StoreError> {
+        Err(unsupported())
+    }
+
+    async fn find_users_by_email(
+        &self,
+        _org: &OrgId,
+        _email: &str,
+        _limit: usize,
+    ) -> Result<Vec<StoredUser>, StoreError> {
+        Err(unsupported())
+    }
+
+    async fn find_groups_by_name(
+        &self,
+        _org: &OrgId,
+        _name: &str,
+        _limit: usize,
+    ) -> Result<Vec<DirectoryGroup>, StoreError> {
+        Err(unsupported())
+    }
+
+    async fn list_users(
+        &self,
+        org: &OrgId,
+        start_after: Option<&UserId>,
+        limit: usize,
+    ) -> Result<(Vec<StoredUser>, Option<UserId>), StoreError> {
+        Ok(self.with_org(org, |o| {
+            page(o.users.range::<UserId, _>(after(start_after)), limit)
+        }))
+    }
+
+    async fn create_group(&self, _org: &OrgId, _group: &DirectoryGroup) -> Result<(), StoreError> {
+        Err(unsupported())
+    }
+
+    async fn get_group(
+        &self,
+        _org: &OrgId,
+        _id: &GroupId,
+    ) -> Result<Option<DirectoryGroup>, StoreError> {
+        Err(unsupported())
+    }
+
+    async fn list_groups(
+        &self,
+        _org: &OrgId,
+        _start_after: Option<&GroupId>,
+        _limit: usize,
+    ) -> Result<(Vec<DirectoryGroup>, Option<GroupId>), StoreError> {
+        Err(unsupported())
+    }
+
+    async fn update_group(&self, _org: &OrgId, _group: &DirectoryGroup) -> Result<(), StoreError> {
+        Err(unsupported())
+    }
+
+    async fn delete_group(&self, _org: &OrgId, _id: &GroupId) -> Result<(), StoreError> {
+        Err(unsupported())
+    }
+
+    async fn add_members(
+        &self,
+        org: &OrgId,
+        group: &GroupId,
+        users: &[UserId],
+    ) -> Result<(), StoreError> {
+        self.with_org(org, |o| {
+            let members = o.members.entry(group.clone()).or_default();
+            for user in users {
+                members.insert(user.clone());
+                o.groups_of
+                    .entry(user.clone())
+                    .or_default()
+                    .insert(group.clone());
+            }
+        });
+        Ok(())
+    }
+
+    async fn remove_members(
+        &self,
+        org: &OrgId,
+        group: &GroupId,
+        users: &[UserId],
+    ) -> Result<(), StoreError> {
+        self.with_org(org, |o| {
+            for user in users {
+                if let Some(members) = o.members.get_mut(group) {
+                    members.remove(user);
+                }
+                if let Some(groups) = o.groups_of.get_mut(user) {
+                    groups.remove(group);
+                }
+            }
+        });
+        Ok(())
+    }
+
+    async fn members(
+        &self,
+        org: &OrgId,
+        group: &GroupId,
+        start_after: Option<&UserId>,
+        limit: usize,
+    ) -> Result<(Vec<UserId>, Option<UserId>), StoreError> {
+        Ok(self.with_org(org, |o| {
+            o.members.get(group).map_or((Vec::new(), None), |m| {
+                page(
+                    m.range::<UserId, _>(after(start_after)).map(|id| (id, id)),
+                    limit,
+                )
+            })
+        }))
+    }
+
+    async fn groups_of(&self, org: &OrgId, user: &UserId) -> Result<BTreeSet<GroupId>, StoreError> {
+        Ok(self.with_org(org, |o| o.groups_of.get(user).cloned().unwrap_or_default()))
+    }
+
+    async fn get_users(&self, org: &OrgId, ids: &[UserId]) -> Result<Vec<StoredUser>, StoreError> {
+        Ok(self.with_org(org, |o| {
+            ids.iter()
+                .filter_map(|id| o.users.get(id).cloned())
+                .collect()
+        }))
+    }
+
+    async fn memberships_among(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+        groups: &BTreeSet<GroupId>,
+    ) -> Result<HashMap<UserId, BTreeSet<GroupId>>, StoreError> {
+        Ok(self.with_org(org, |o| {
+            users
+                .iter()
+                .filter_map(|u| {
+                    let among: BTreeSet<GroupId> =
+                        o.groups_of.get(u)?.intersection(groups).cloned().collect();
+                    (!among.is_empty()).then(|| (u.clone(), among))
+                })
+                .collect()
+        }))
+    }
+
+    async fn user_statuses(
+        &self,
+        _org: &OrgId,
+        _start_after: Option<&UserId>,
+        _limit: usize,
+    ) -> Result<(Vec<UserStatus>, Option<UserId>), StoreError> {
+        Err(unsupported())
+    }
+
+    async fn count_members(&self, org: &OrgId, group: &GroupId) -> Result<u64, StoreError> {
+        let n = self.with_org(org, |o| o.members.get(group).map_or(0, BTreeSet::len));
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+
+    async fn count_users(&self, org: &OrgId) -> Result<u64, StoreError> {
+        let n = self.with_org(org, |o| o.users.len());
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+}
+
+impl Configuration for MemoryStore {
+    async fn rule_set(&self, org: &OrgId) -> Result<RuleSet, StoreError> {
+        // an organization without rules has sync off, at version 0
+        Ok(self
+            .with_org(org, |o| o.rule_set.clone())
+            .unwrap_or(RuleSet {
+                rules: Vec::new(),
+                sync: SyncSettings {
+                    enabled: false,
+                    changed_at: None,
+                    changed_by: None,
+                },
+                version: 0,
+            }))
+    }
+
+    async fn write_rules(
+        &self,
+        _org: &OrgId,
+        _write: &RuleWrite,
+        _order: &[RuleId],
+        _read: &RuleSet,
+    ) -> Result<(), StoreError> {
+        Err(unsupported())
+    }
+
+    async fn put_sync(
+        &self,
+        _org: &OrgId,
+        _sync: &SyncSettings,
+        _expected_version: u64,
+    ) -> Result<(), StoreError> {
+        Err(unsupported())
+    }
+}
+
+impl FanOuts for MemoryStore {
+    async fn start_fan_out(&self, org: &OrgId, task: &FanOutTask) -> Result<(), StoreError> {
+        self.with_org(org, |o| {
+            o.fan_outs
+                .entry(task.id.clone())
+                .or_insert_with(|| task.clone());
+        });
+        Ok(())
+    }
+
+    async fn get_fan_out(&self, org: &OrgId, id: &str) -> Result<Option<FanOutTask>, StoreError> {
+        Ok(self.with_org(org, |o| o.fan_outs.get(id).cloned()))
+    }
+
+    async fn advance_fan_out(&self, org: &OrgId, task: &FanOutTask) -> Result<(), StoreError> {
+        self.with_org(org, |o| match o.fan_outs.get_mut(&task.id) {
+            Some(stored) if stored.chunk.checked_add(1) == Some(task.chunk) => {
+                *stored = task.clone();
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict("the task moved on".to_owned())),
+        })
+    }
+
+    async fn running_fan_outs(
+        &self,
+        org: &OrgId,
+        limit: usize,
+    ) -> Result<Vec<FanOutTask>, StoreError> {
+        let mut running: Vec<FanOutTask> = self.with_org(org, |o| {
+            o.fan_outs.values().filter(|t| !t.done).cloned().collect()
+        });
+        running.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        running.truncate(limit);
+        Ok(running)
+    }
+}
+
+impl SyncState for MemoryStore {
+    async fn user_state(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+    ) -> Result<(Option<DesiredState>, Option<SyncStatus>), StoreError> {
+        Ok(self.with_org(org, |o| {
+            (o.desired.get(user).cloned(), o.statuses.get(user).cloned())
+        }))
+    }
+
+    async fn user_states(&self, org: &OrgId, users: &[UserId]) -> Result<UserStates, StoreError> {
+        Ok(self.with_org(org, |o| {
+            users
+                .iter()
+                .filter_map(|u| {
+                    let desired = o.desired.get(u).cloned();
+                    let status = o.statuses.get(u).cloned();
+                    (desired.is_some() || status.is_some()).then(|| (u.clone(), (desired, status)))
+                })
+                .collect()
+        }))
+    }
+
+    async fn put_desired(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        state: &DesiredState,
+        expected_generation: Option<u64>,
+    ) -> Result<(), StoreError> {
+        self.with_org(org, |o| {
+            if o.desired.get(user).map(|d| d.generation) != expected_generation {
+                return Err(StoreError::Conflict("the generation moved on".to_owned()));
+            }
+            o.desired.insert(user.clone(), state.clone());
+            Ok(())
+        })
+    }
+
+    async fn record_outcome(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        status: &SyncStatus,
+        _entry: &ActivityEntry,
+    ) -> Result<(), StoreError> {
+        self.record_status(org, user, status).await
+    }
+
+    async fn append_activity(
+        &self,
+        _org: &OrgId,
+        _entry: &ActivityEntry,
+    ) -> Result<(), StoreError> {
+        Err(unsupported())
+    }
+
+    async fn activity(
+        &self,
+        _org: &OrgId,
+        _filter: &ActivityFilter,
+        _before: Option<&str>,
+        _limit: usize,
+    ) -> Result<(Vec<ActivityEntry>, Option<String>), StoreError> {
+        Err(unsupported())
+    }
+
+    async fn claim_email(
+        &self,
+        _org: &OrgId,
+        _user: &UserId,
+        _key: &str,
+    ) -> Result<EmailClaim, StoreError> {
+        Err(unsupported())
+    }
+
+    async fn email_sent(
+        &self,
+        _org: &OrgId,
+        _user: &UserId,
+        _key: &str,
+        _entry: &ActivityEntry,
+    ) -> Result<(), StoreError> {
+        Err(unsupported())
+    }
+
+    async fn release_email(
+        &self,
+        _org: &OrgId,
+        _user: &UserId,
+        _key: &str,
+    ) -> Result<(), StoreError> {
+        Err(unsupported())
+    }
+
+    async fn record_status(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        status: &SyncStatus,
+    ) -> Result<(), StoreError> {
+        self.with_org(org, |o| {
+            let newer_success = o.statuses.get(user).is_some_and(|s| {
+                s.applied_generation >= status.applied_generation && status.failure.is_none()
+            });
+            if newer_success {
+                return Err(StoreError::Conflict("recorded before".to_owned()));
+            }
+            o.statuses.insert(user.clone(), status.clone());
+            Ok(())
+        })
+    }
+
+    async fn record_email_failure(
+        &self,
+        _org: &OrgId,
+        _user: &UserId,
+        _reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        Err(unsupported())
+    }
+
+    async fn failure_counts(&self, _org: &OrgId) -> Result<Vec<FailureCount>, StoreError> {
+        Err(unsupported())
+    }
+
+    async fn failed_users(
+        &self,
+        _org: &OrgId,
+        _failure: &Failure,
+        _after: Option<&UserId>,
+        _limit: usize,
+    ) -> Result<(Vec<FailedUser>, Option<UserId>), StoreError> {
+        Err(unsupported())
+    }
+
+    async fn email_failures(
+        &self,
+        _org: &OrgId,
+        _users: &[UserId],
+    ) -> Result<HashMap<UserId, FailedUser>, StoreError> {
+        Err(unsupported())
+    }
+
+    async fn sync_summaries(
+        &self,
+        _org: &OrgId,
+        _users: &[UserId],
+    ) -> Result<HashMap<UserId, SyncSummary>, StoreError> {
+        Err(unsupported())
+    }
+}
+
+impl JobQueue for MemoryStore {
+    async fn send_jobs(&self, jobs: &[EntitlementJob]) -> Result<(), StoreError> {
+        self.tables().jobs.extend_from_slice(jobs);
+        Ok(())
+    }
+
+    async fn dead_letter(
+        &self,
+        _job: &EntitlementJob,
+        _class: FailureClass,
+    ) -> Result<(), StoreError> {
+        Err(unsupported())
+    }
+
+    async fn retry_after(&self, _receipt_handle: &str, _seconds: u32) -> Result<(), StoreError> {
+        Err(unsupported())
+    }
+
+    async fn defer(&self, job: &EntitlementJob, _seconds: u32) -> Result<(), StoreError> {
+        self.tables().jobs.push(job.clone());
+        Ok(())
+    }
+}
+
+/// The organizations' shared request counts.
+#[derive(Default)]
+pub struct MemoryCounters {
+    counts: Mutex<HashMap<(OrgId, String, u64), u32>>,
+}
+
+impl RateCounters for MemoryCounters {
+    async fn take(
+        &self,
+        org: &OrgId,
+        scope: &str,
+        window: u64,
+        amount: u32,
+        limit: u32,
+    ) -> Result<bool, StoreError> {
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = counts
+            .entry((org.clone(), scope.to_owned(), window))
+            .or_insert(0);
+        match count.checked_add(amount) {
+            Some(next) if next <= limit => {
+                *count = next;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}

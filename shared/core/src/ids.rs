@@ -2,6 +2,7 @@
 //! that reaches a storage key has been checked.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,12 +20,14 @@ macro_rules! id_type {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        // shared, not copied: ids are cloned into every provenance, job and
+        // key, and a clone is a reference count
+        pub struct $name(Arc<str>);
 
         impl $name {
             pub fn parse(s: &str) -> Result<Self, DomainError> {
                 if valid_id(s, $max) {
-                    Ok(Self(s.to_owned()))
+                    Ok(Self(Arc::from(s)))
                 } else {
                     Err(DomainError::new(
                         $field,
@@ -60,7 +63,7 @@ macro_rules! id_type {
 
         impl From<$name> for String {
             fn from(v: $name) -> String {
-                v.0
+                String::from(&*v.0)
             }
         }
 
@@ -96,11 +99,11 @@ id_type!(
 impl TemplateId {
     /// The shipped default template's id, `default`.
     pub fn shipped_default() -> Self {
-        Self(String::from("default"))
+        Self(Arc::from("default"))
     }
 
     pub fn is_shipped_default(&self) -> bool {
-        self.0 == "default"
+        &*self.0 == "default"
     }
 }
 

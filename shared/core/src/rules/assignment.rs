@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{AdminRole, Rule, by_priority};
+use super::{AdminRole, Rule, sort_by_priority};
 use crate::directory::DirectoryStatus;
 use crate::ids::{GroupId, RuleId};
 
@@ -109,7 +109,13 @@ fn union<'r>(
     let mut from: BTreeMap<String, Vec<RuleId>> = BTreeMap::new();
     for rule in matching {
         for item in field(rule) {
-            from.entry(item.clone()).or_default().push(rule.id.clone());
+            // the item is copied once, when first seen
+            match from.get_mut(item) {
+                Some(rules) => rules.push(rule.id.clone()),
+                None => {
+                    from.insert(item.clone(), vec![rule.id.clone()]);
+                }
+            }
         }
     }
     (from.keys().cloned().collect(), from)
@@ -122,10 +128,13 @@ pub fn effective_assignment(
     groups: &BTreeSet<GroupId>,
     rules: &[Rule],
 ) -> EffectiveAssignment {
-    let matching: Vec<&Rule> = by_priority(rules)
-        .into_iter()
+    // the matching rules only, then in priority order: a user matches a
+    // handful of an organization's rules
+    let mut matching: Vec<&Rule> = rules
+        .iter()
         .filter(|r| groups.contains(&r.group_id))
         .collect();
+    sort_by_priority(&mut matching);
     let matched: Vec<RuleId> = matching.iter().map(|r| r.id.clone()).collect();
 
     match status {

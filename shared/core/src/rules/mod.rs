@@ -135,8 +135,6 @@ impl Rule {
 
 /// Sorts rules by priority, highest first; ties (which the admin API never
 /// stores) are broken by id so that the order is total.
-pub fn by_priority(rules: &[Rule]) -> Vec<&Rule> {
-    let mut sorted: Vec<&Rule> = rules.iter().collect();
-    sorted.sort_by(|a, b| a.priority.cmp(&b.priority).then_with(|| a.id.cmp(&b.id)));
-    sorted
+pub fn sort_by_priority(rules: &mut [&Rule]) {
+    rules.sort_by(|a, b| a.priority.cmp(&b.priority).then_with(|| a.id.cmp(&b.id)));
 }

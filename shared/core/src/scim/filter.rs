@@ -97,58 +97,73 @@ fn invalid(detail: impl Into<String>) -> ScimError {
     ScimError::invalid_filter(detail)
 }
 
-fn is_word_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, ':' | '.' | '_' | '-' | '$')
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'_' | b'-' | b'$')
 }
 
+/// The end of the run of word bytes starting at `start`.
+fn word_end(bytes: &[u8], start: usize) -> usize {
+    bytes[start..]
+        .iter()
+        .position(|b| !is_word_byte(*b))
+        .map_or(bytes.len(), |n| start + n)
+}
+
+/// Splits a filter into tokens. Every byte that separates or starts a token
+/// is ASCII, so the input is read as bytes and each token taken as one slice
+/// (a multi-byte character can only be inside a quoted string, or an error).
 fn tokenize(input: &str) -> Result<Vec<Token>, ScimError> {
     let mut tokens = Vec::new();
-    let chars: Vec<char> = input.chars().collect();
+    let bytes = input.as_bytes();
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        match c {
-            c if c.is_whitespace() => i += 1,
-            '(' => {
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c' => i += 1,
+            b'(' => {
                 tokens.push(Token::LParen);
                 i += 1;
             }
-            ')' => {
+            b')' => {
                 tokens.push(Token::RParen);
                 i += 1;
             }
-            '[' => {
+            b'[' => {
                 tokens.push(Token::LBracket);
                 i += 1;
             }
-            ']' => {
+            b']' => {
                 tokens.push(Token::RBracket);
                 i += 1;
-                if chars.get(i) == Some(&'.') {
+                if bytes.get(i) == Some(&b'.') {
                     let start = i + 1;
-                    let mut end = start;
-                    while end < chars.len() && is_word_char(chars[end]) {
-                        end += 1;
-                    }
+                    let end = word_end(bytes, start);
                     if end == start {
                         return Err(invalid("expected a sub-attribute after ']."));
                     }
-                    tokens.push(Token::DotWord(chars[start..end].iter().collect()));
+                    tokens.push(Token::DotWord(input[start..end].to_owned()));
                     i = end;
                 }
             }
-            '"' => {
+            b'"' => {
                 // a JSON string: find its end honouring escapes, then decode
                 let start = i;
                 i += 1;
                 let mut closed = false;
-                while i < chars.len() {
-                    match chars[i] {
-                        '\\' => i += 2,
-                        '"' => {
+                let mut plain = true;
+                while i < bytes.len() {
+                    match bytes[i] {
+                        b'\\' => {
+                            plain = false;
+                            i += 2;
+                        }
+                        b'"' => {
                             closed = true;
                             i += 1;
                             break;
+                        }
+                        c if c < 0x20 => {
+                            // JSON refuses raw control characters
+                            return Err(invalid("malformed string"));
                         }
                         _ => i += 1,
                     }
@@ -156,22 +171,27 @@ fn tokenize(input: &str) -> Result<Vec<Token>, ScimError> {
                 if !closed {
                     return Err(invalid("unterminated string"));
                 }
-                let raw: String = chars[start..i.min(chars.len())].iter().collect();
-                match serde_json::from_str::<Value>(&raw) {
-                    Ok(Value::String(s)) => tokens.push(Token::Str(s)),
-                    _ => return Err(invalid("malformed string")),
+                if plain {
+                    // nothing to decode: the characters between the quotes
+                    tokens.push(Token::Str(input[start + 1..i - 1].to_owned()));
+                } else {
+                    let raw = input.get(start..i.min(bytes.len())).unwrap_or_default();
+                    match serde_json::from_str::<Value>(raw) {
+                        Ok(Value::String(s)) => tokens.push(Token::Str(s)),
+                        _ => return Err(invalid("malformed string")),
+                    }
                 }
             }
-            c if c == '-' || c.is_ascii_digit() => {
+            c if c == b'-' || c.is_ascii_digit() => {
                 let start = i;
                 i += 1;
-                while i < chars.len()
-                    && (chars[i].is_ascii_digit()
-                        || matches!(chars[i], '.' | 'e' | 'E' | '+' | '-'))
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_digit()
+                        || matches!(bytes[i], b'.' | b'e' | b'E' | b'+' | b'-'))
                 {
                     i += 1;
                 }
-                let raw: String = chars[start..i].iter().collect();
+                let raw = &input[start..i];
                 let n: f64 = raw
                     .parse()
                     .map_err(|_| invalid(format!("malformed number {raw:?}")))?;
@@ -180,14 +200,20 @@ fn tokenize(input: &str) -> Result<Vec<Token>, ScimError> {
                 }
                 tokens.push(Token::Number(n));
             }
-            c if is_word_char(c) => {
-                let start = i;
-                while i < chars.len() && is_word_char(chars[i]) {
-                    i += 1;
-                }
-                tokens.push(Token::Word(chars[start..i].iter().collect()));
+            c if is_word_byte(c) => {
+                let end = word_end(bytes, i);
+                tokens.push(Token::Word(input[i..end].to_owned()));
+                i = end;
             }
-            other => return Err(invalid(format!("unexpected character {other:?}"))),
+            _ => {
+                let other = input[i..].chars().next().unwrap_or_default();
+                if other.is_whitespace() {
+                    // other Unicode white space separates tokens too
+                    i += other.len_utf8();
+                    continue;
+                }
+                return Err(invalid(format!("unexpected character {other:?}")));
+            }
         }
     }
     Ok(tokens)
@@ -247,8 +273,14 @@ impl Parser {
         self.tokens.get(self.pos)
     }
 
+    /// Takes the next token. The parser never looks back, so the token is
+    /// moved out (a closing parenthesis is left in its place) rather than
+    /// copied.
     fn next(&mut self) -> Option<Token> {
-        let t = self.tokens.get(self.pos).cloned();
+        let t = self
+            .tokens
+            .get_mut(self.pos)
+            .map(|t| std::mem::replace(t, Token::RParen));
         self.pos += 1;
         t
     }
@@ -735,6 +767,31 @@ mod tests {
                 .equality_on("userName"),
             None
         );
+    }
+
+    #[test]
+    fn strings_are_decoded_as_json_strings() {
+        let value = |f: &str| match parse_filter(f).unwrap() {
+            Filter::Compare {
+                value: CompValue::String(s),
+                ..
+            } => s,
+            other => panic!("{other:?}"),
+        };
+        // taken as they are, or decoded when they hold an escape
+        assert_eq!(value(r#"userName eq "ada@example.com""#), "ada@example.com");
+        assert_eq!(value(r#"userName eq "Zoë Ångström""#), "Zoë Ångström");
+        assert_eq!(value(r#"userName eq "a\"b\u00e9""#), "a\"bé");
+        // any Unicode white space separates tokens
+        assert_eq!(value("userName\u{a0}eq\u{2003}\"x\""), "x");
+        // JSON refuses raw control characters and unknown escapes
+        for bad in [
+            "userName eq \"a\u{1}b\"",
+            r#"userName eq "a\qb""#,
+            r#"userName eq "\"#,
+        ] {
+            assert!(parse_filter(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 mod activity;
 mod admin;
 mod catalog;
+mod console;
 mod conformance;
 mod contract;
 mod failures;

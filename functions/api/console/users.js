@@ -87,6 +87,8 @@ export async function userPage(main, id) {
     return r ? `rule ${r.priority}${r.description ? ` (${r.description})` : ''}` : 'a rule';
   };
   const a = why.assignment;
+  const cat = await catalogue();
+  const named = (list, v) => ((cat[list] || []).find((e) => e.id === v) || {}).name || v;
   const p = a.provenance || {};
   const row = (label, value, from) => h('tr', {}, h('th', { scope: 'row', text: label }), h('td', { text: value }), h('td', { text: from }));
   const retry = h('button', {
@@ -141,9 +143,9 @@ export async function userPage(main, id) {
             {},
             (a.products || []).map((prod) => row('Product', productName(prod), ((p.products || {})[prod] || []).map(byRule).join(', '))),
             row('Administrator', roleText(a.adminRole), byRule(p.adminRole)),
-            row('User group', a.userGroup || 'No group', byRule(p.userGroup)),
-            (a.deviceGroups || []).map((d) => row('Device group', d, ((p.deviceGroups || {})[d] || []).map(byRule).join(', '))),
-            row('Settings template', a.settingsTemplate || 'None', byRule(p.settingsTemplate)),
+            row('User group', a.userGroup ? named('userGroups', a.userGroup) : 'No group', byRule(p.userGroup)),
+            (a.deviceGroups || []).map((d) => row('Device group', named('deviceGroups', d), ((p.deviceGroups || {})[d] || []).map(byRule).join(', '))),
+            row('Settings template', a.settingsTemplate ? named('settingsTemplates', a.settingsTemplate) : 'None', byRule(p.settingsTemplate)),
             row('Welcome email template', a.emailTemplate || 'Default', byRule(p.emailTemplate)),
             row('Language', a.language || 'Default', byRule(p.language)),
           ),

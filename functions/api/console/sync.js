@@ -79,7 +79,7 @@ export async function syncPage(main) {
       }
     } catch (err) {
       if (err.code === 'full_admin_rule_required') {
-        showSwitchError(`User Sync cannot be turned on: ${err.detail}. Edit a rule and choose "Full access" under "Administrator for this account", so that someone can always manage the account.`);
+        showSwitchError(`Refused: ${err.detail}. Edit a rule and choose "Full access" under "Administrator for this account", so that someone can always manage the account; then turn User Sync on.`);
         toast('User Sync was not turned on.', 'error');
       } else {
         showSwitchError(err.detail);

@@ -33,6 +33,7 @@ fn screenshot_dir() -> PathBuf {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::print_stdout)] // the browser's steps belong in the test log
 async fn the_admin_console_workflows_in_a_browser() {
     let scripts = repo_root().join("tests").join("console");
     assert!(
@@ -40,7 +41,10 @@ async fn the_admin_console_workflows_in_a_browser() {
         "{CHROMIUM} is missing: run scripts/setup (it installs Debian's chromium)"
     );
     assert!(
-        scripts.join("node_modules").join("playwright-core").exists(),
+        scripts
+            .join("node_modules")
+            .join("playwright-core")
+            .exists(),
         "tests/console/node_modules is missing: run scripts/setup (it runs npm ci there)"
     );
 
@@ -129,5 +133,9 @@ async fn the_admin_console_workflows_in_a_browser() {
         .filter_map(Result::ok)
         .filter(|e| e.path().extension().is_some_and(|x| x == "png"))
         .count();
-    assert!(saved >= 15, "only {saved} screenshots in {}", shots.display());
+    assert!(
+        saved >= 15,
+        "only {saved} screenshots in {}",
+        shots.display()
+    );
 }

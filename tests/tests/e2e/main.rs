@@ -6,8 +6,8 @@
 mod activity;
 mod admin;
 mod catalog;
-mod console;
 mod conformance;
+mod console;
 mod contract;
 mod failures;
 mod hostile;

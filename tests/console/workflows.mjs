@@ -251,6 +251,16 @@ try {
   expectEqual(await count('Failed').textContent(), '0', 'failed users after the retry');
   await screenshot('all-in-sync');
 
+  step('deleting a rule asks to confirm, with the guardrail\'s verdict; cancelled, the rule stays');
+  await page.getByRole('button', { name: 'Delete rule 2 (Sales Team)' }).click();
+  await dialog.getByRole('heading', { name: 'Delete this rule?' }).waitFor();
+  await dialog.getByText('This would suspend 3 of 4 directory users').waitFor();
+  await screenshot('delete-guardrail');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await page.locator('dialog[open]').waitFor({ state: 'detached' }).catch(() => {});
+  if (await page.locator('dialog[open]').count()) fail('the dialog stayed open');
+  expectEqual(JSON.stringify(await ruleGroups()), JSON.stringify(['IT Admins', 'Sales Team']), 'rules after a cancelled delete');
+
   step('find the entries in Activity History');
   await page.getByRole('link', { name: 'Activity history' }).click();
   await page.getByRole('heading', { name: 'Activity history' }).waitFor();
@@ -267,6 +277,16 @@ try {
   await page.waitForFunction(() => {
     const cells = [...document.querySelectorAll('#activity-table tbody td:nth-child(3)')].map((c) => c.textContent);
     return cells.length > 0 && cells.every((c) => c === 'Sync failed');
+  });
+  await page.getByLabel('User (user name, email or id)').fill('nobody-at-all');
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await page.locator('#f-user-error').getByText('No user matches').waitFor();
+  await page.getByLabel('Action').selectOption('account_created');
+  await page.getByLabel('User (user name, email or id)').fill(`ada.${ORG}@example.com`);
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await page.waitForFunction(() => {
+    const cells = [...document.querySelectorAll('#activity-table tbody td:nth-child(3)')].map((c) => c.textContent);
+    return cells.length === 1 && cells[0] === 'Account created';
   });
   const download = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Export CSV' }).click();

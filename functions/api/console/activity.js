@@ -31,7 +31,27 @@ export async function activityPage(main) {
   let cursor = null;
   let shown = 0;
 
-  const filters = () => ({ action: action.value, outcome: outcome.value, userId: user.value.trim(), from: rfc3339(from.value), to: rfc3339(to.value) });
+  const filters = () => ({ action: action.value, outcome: outcome.value, userId: userId, from: rfc3339(from.value), to: rfc3339(to.value) });
+  let userId = '';
+
+  // the user filter takes a user name or email (or a user id)
+  const resolveUser = async () => {
+    const v = user.value.trim();
+    if (!v || /^[0-9a-f-]{36}$/i.test(v)) {
+      userId = v;
+      return true;
+    }
+    const page = await api('GET', 'users', { query: { search: v, limit: 10 } });
+    const exact = page.items.filter((u) => u.userName.toLowerCase() === v.toLowerCase() || (u.email || '').toLowerCase() === v.toLowerCase());
+    const found = exact.length === 1 ? exact : page.items;
+    if (found.length === 1 && !page.nextCursor) {
+      userId = found[0].id;
+      return true;
+    }
+    fieldError('f-user', found.length ? `${found.length}${page.nextCursor ? '+' : ''} users match "${v}"; type the whole user name.` : `No user matches "${v}".`);
+    user.focus();
+    return false;
+  };
 
   const load = async (reset) => {
     for (const id of ['f-from', 'f-to', 'f-user']) fieldError(id, '');
@@ -69,6 +89,8 @@ export async function activityPage(main) {
 
   const exportAs = async (format) => {
     try {
+      fieldError('f-user', '');
+      if (!(await resolveUser())) return;
       const res = await api('GET', 'activity/export', { query: { ...filters(), format }, raw: true });
       const blob = await res.blob();
       const url = URL.createObjectURL(blob);
@@ -88,14 +110,19 @@ export async function activityPage(main) {
     { class: 'card filters', id: 'activity-filters', novalidate: true },
     field('Action', action),
     field('Outcome', outcome),
-    field('User id', user),
+    field('User (user name, email or id)', user),
     field('From', from),
     field('To', to),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary', text: 'Apply filters' }), h('button', { type: 'button', class: 'secondary', text: 'Export CSV', onclick: () => exportAs('csv') }), h('button', { type: 'button', class: 'secondary', text: 'Export JSON lines', onclick: () => exportAs('jsonl') })),
   );
-  form.addEventListener('submit', (e) => {
+  form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    load(true);
+    fieldError('f-user', '');
+    try {
+      if (await resolveUser()) load(true);
+    } catch (err) {
+      toast(err.detail, 'error');
+    }
   });
   more.addEventListener('click', () => load(false));
 

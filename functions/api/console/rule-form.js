@@ -40,6 +40,8 @@ const ROLE_CHOICES = [
   ['manager', 'Manager'],
 ];
 
+const FIELD_WORDS = { userGroup: 'user group', deviceGroups: 'device groups', settingsTemplate: 'settings template', privileges: 'privileges', managedGroups: 'managed groups', emailTemplate: 'welcome email template', language: 'language' };
+
 /** What a preview says, as a summary with the seats and the first users. */
 export function previewSummary(p) {
   const t = p.totals;
@@ -53,7 +55,7 @@ export function previewSummary(p) {
     Object.keys(t.productsAdded).length ? `products added: ${list(t.productsAdded)}` : null,
     Object.keys(t.productsRemoved).length ? `products removed: ${list(t.productsRemoved)}` : null,
   ].filter(Boolean);
-  const seats = p.seats.map((s) =>
+  const seats = p.seats.filter((s) => s.additional > 0).map((s) =>
     h(
       'tr',
       { class: s.sufficient === false ? 'short' : '' },
@@ -72,7 +74,7 @@ export function previewSummary(p) {
       c.productsAdded.length ? `+ ${c.productsAdded.map((x) => productName(x)).join(', ')}` : null,
       c.productsRemoved.length ? `− ${c.productsRemoved.map((x) => productName(x)).join(', ')}` : null,
       c.role ? `role ${c.role[0]} → ${c.role[1]}` : null,
-      c.otherFields.length ? `also ${c.otherFields.join(', ')}` : null,
+      c.otherFields.length ? `also ${c.otherFields.map((f) => FIELD_WORDS[f] || f).join(', ')}` : null,
     ]
       .filter(Boolean)
       .join('; ');

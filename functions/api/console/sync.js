@@ -6,6 +6,7 @@ import { confirmAction, FAILURE_TITLES, h, heading, roleText, toast, when } from
 import { catalogue, groupName, previewSummary, productName } from './rule-form.js';
 
 const FAST = 2000;
+const FAN_OUT_REASONS = { rule: 'a rule change', order: 'the new order of the rules', sync_on: 'User Sync turned on', reconcile: 'a full resync' };
 const SLOW = 8000;
 
 export async function syncPage(main) {
@@ -123,6 +124,9 @@ export async function syncPage(main) {
         { class: 'hint' },
         `${p.inSync} of ${total} directory users in sync${p.exact ? '' : ' (counted so far)'}. `,
         busy ? h('strong', { text: 'Sync in progress; this refreshes by itself. ' }) : null,
+        view.fanOuts.length
+          ? `Applying ${view.fanOuts.map((f) => `${FAN_OUT_REASONS[f.reason] || f.reason} (${f.usersReconciled} users so far)`).join(', ')}. `
+          : '',
         p.lastChangeProcessed ? `Last change processed ${when(p.lastChangeProcessed.at)}.` : '',
       ),
     );
@@ -291,22 +295,37 @@ export async function syncPage(main) {
   }
 
   async function remove(rule, name) {
-    const ok = await confirmAction('Delete this rule?', `Rule ${rule.priority} (${name}) will be deleted. Its members lose what only this rule gives them; users no rule matches any more are suspended.`, 'Delete rule', true);
+    let preview;
+    try {
+      preview = await api('POST', 'rules/preview', { body: { change: { kind: 'delete', id: rule.id } } });
+    } catch (err) {
+      toast(err.detail, 'error');
+      return;
+    }
+    const suspends = preview.guardrail.confirmationRequired;
+    const ok = await confirmAction(
+      'Delete this rule?',
+      [h('p', { text: `Rule ${rule.priority} (${name}) will be deleted. Its members lose what only this rule gives them; users no rule matches any more are suspended.` }), previewSummary(preview)],
+      suspends ? 'Delete and suspend these users' : 'Delete rule',
+      true,
+    );
     if (!ok) return;
     const del = (confirm) => api('DELETE', `rules/${encodeURIComponent(rule.id)}`, { ifMatch: rule.version, query: confirm ? { confirm: 'true' } : {} });
     try {
       try {
-        await del(false);
+        await del(suspends);
       } catch (err) {
         if (err.code !== 'mass_suspension') throw err;
-        if (!(await confirmAction('Suspend many users?', err.detail, 'Delete and suspend them', true))) return;
+        // the directory changed since the preview
+        if (!(await confirmAction('Suspend many users?', 'Deleting this rule now suspends more users than the guardrail allows without confirmation.', 'Delete and suspend them', true))) return;
         await del(true);
       }
       toast('Rule deleted.');
       await showRules();
       document.getElementById('rules-title')?.focus();
     } catch (err) {
-      toast(err.detail, 'error');
+      toast(err.code === 'precondition_failed' ? 'Another admin changed this rule meanwhile; the rules were read again.' : err.detail, 'error');
+      showRules();
     }
   }
 

@@ -34,6 +34,14 @@ const PIPELINE = 120_000;
 mkdirSync(SHOTS, { recursive: true });
 
 let stepName = 'start';
+
+// never hang the test command: the whole run ends within 8 minutes
+const WATCHDOG_MS = 8 * 60_000;
+setTimeout(() => {
+  console.error(`[console test] FAILED: no end after ${WATCHDOG_MS / 60_000} minutes (step "${stepName}")`);
+  process.exit(1);
+}, WATCHDOG_MS).unref();
+
 const log = (m) => console.log(`[console test] ${m}`);
 const step = (name) => {
   stepName = name;
@@ -62,7 +70,8 @@ const browser = await chromium.launch({
 });
 const context = await browser.newContext({ viewport: { width: 1180, height: 820 } });
 const page = await context.newPage();
-page.setDefaultTimeout(15_000);
+// generous: the whole test suite may share the machine's two cores
+page.setDefaultTimeout(30_000);
 const problems = [];
 page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
 page.on('console', (m) => {
@@ -84,7 +93,7 @@ async function screenshot(name, fullPage = false) {
 
 const toast = page.locator('#toast');
 async function expectToast(text) {
-  await page.waitForFunction((t) => document.getElementById('toast').textContent.includes(t), text, { timeout: 15_000 });
+  await page.waitForFunction((t) => document.getElementById('toast').textContent.includes(t), text, { timeout: 30_000 });
 }
 const rulesRows = page.locator('#rules-table tbody tr');
 async function ruleGroups() {
@@ -139,6 +148,9 @@ try {
   await page.getByLabel('Settings template').selectOption({ label: 'Standard' });
   await page.getByLabel('Language of the welcome email').selectOption('de');
   await screenshot('rule-form', true);
+  await page.getByRole('button', { name: 'Preview', exact: true }).click();
+  await page.locator('dialog[open]').getByText('Language: de').waitFor();
+  await page.locator('dialog[open]').getByRole('button', { name: 'Close' }).click();
   await page.getByRole('button', { name: 'Save & add another' }).click();
   const dialog = page.locator('dialog[open]');
   await dialog.getByRole('heading', { name: 'Create this rule?' }).waitFor();
@@ -328,6 +340,13 @@ try {
   await page.getByRole('button', { name: 'Preview', exact: true }).click();
   await dialog.getByText('Hi Alex, welcome to').waitFor();
   await dialog.getByRole('button', { name: 'Close' }).click();
+
+  await page.getByRole('link', { name: 'Email templates' }).click();
+  await page.locator('#templates-table tbody tr', { hasText: 'Sales welcome' }).waitFor();
+  await page.getByRole('button', { name: 'Delete Sales welcome' }).click();
+  await dialog.getByRole('button', { name: 'Delete template' }).click();
+  await expectToast('Template deleted');
+  await page.locator('#templates-table tbody tr', { hasText: 'Sales welcome' }).waitFor({ state: 'detached' });
 
   step('the Custom attributes page');
   await page.getByRole('link', { name: 'Custom attributes' }).click();

@@ -273,11 +273,14 @@ try {
   if (await page.locator('dialog[open]').count()) fail('the dialog stayed open');
   expectEqual(JSON.stringify(await ruleGroups()), JSON.stringify(['IT Admins', 'Sales Team']), 'rules after a cancelled delete');
 
-  step('find the entries in Activity History');
+  step('find the entries in Activity History (passing through Users on the way)');
+  await page.getByRole('link', { name: 'Users' }).click();
   await page.getByRole('link', { name: 'Activity history' }).click();
   await page.getByRole('heading', { name: 'Activity history' }).waitFor();
   const table = page.locator('#activity-table tbody');
   await table.locator('tr').first().waitFor();
+  await page.waitForLoadState('networkidle');
+  if (await page.locator('#users-table').count()) fail('the Users page, left while loading, replaced the Activity history');
   for (const action of ['Sync enabled', 'Rule created', 'Rules reordered', 'Sync retried', 'Account created', 'Sync failed']) {
     if (!(await table.locator('td:nth-child(3)', { hasText: new RegExp(`^${action}$`) }).count())) fail(`no "${action}" entry in the activity history`);
   }

@@ -15,6 +15,9 @@ const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 const signOutButton = document.getElementById('sign-out');
 let cleanup = null;
+// the newest navigation: a page that finishes loading after the admin went
+// elsewhere is dropped
+let navigation = 0;
 
 function signedIn(yes) {
   nav.hidden = !yes;
@@ -106,20 +109,30 @@ async function route() {
   }
   main.replaceChildren(h('p', { class: 'loading', text: 'Loading…' }));
   const pages = {
-    sync: () => syncPage(main),
-    rules: () => ruleForm(main, id && id !== 'new' ? id : null),
-    users: () => (id ? userPage(main, id) : usersPage(main)),
-    activity: () => activityPage(main),
-    templates: () => (id ? templateForm(main, id === 'new' ? null : id) : templatesPage(main)),
-    attributes: () => attributesPage(main),
+    sync: (view) => syncPage(view),
+    rules: (view) => ruleForm(view, id && id !== 'new' ? id : null),
+    users: (view) => (id ? userPage(view, id) : usersPage(view)),
+    activity: (view) => activityPage(view),
+    templates: (view) => (id ? templateForm(view, id === 'new' ? null : id) : templatesPage(view)),
+    attributes: (view) => attributesPage(view),
   };
   const render = pages[page] || pages.sync;
+  const mine = ++navigation;
+  // each page is built apart and shown once it is complete
+  const view = h('div', { class: 'view' });
+  let stop = null;
   try {
-    cleanup = await render();
+    stop = await render(view);
   } catch (err) {
     if (err.status === 401) return;
-    main.replaceChildren(heading('Something went wrong'), h('p', { class: 'notice error', role: 'alert', text: err.detail || String(err) }));
+    view.replaceChildren(heading('Something went wrong'), h('p', { class: 'notice error', role: 'alert', text: err.detail || String(err) }));
   }
+  if (mine !== navigation) {
+    if (typeof stop === 'function') stop();
+    return;
+  }
+  cleanup = stop;
+  main.replaceChildren(view);
   const title = document.getElementById('page-title');
   if (title) {
     document.title = `${title.textContent} · User Sync`;

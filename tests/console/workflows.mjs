@@ -303,6 +303,12 @@ try {
     const cells = [...document.querySelectorAll('#activity-table tbody td:nth-child(3)')].map((c) => c.textContent);
     return cells.length === 1 && cells[0] === 'Account created';
   });
+  await page.getByLabel('Keep entries for (days)').fill('5000');
+  await page.getByRole('button', { name: 'Save retention' }).click();
+  await page.locator('#retention-error').waitFor({ state: 'visible' });
+  await page.getByLabel('Keep entries for (days)').fill('90');
+  await page.getByRole('button', { name: 'Save retention' }).click();
+  await expectToast('kept for 90 days');
   const download = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Export CSV' }).click();
   const csv = await download;
@@ -317,6 +323,10 @@ try {
   await page.getByLabel('Search by user name or email').fill('ada.');
   await page.waitForFunction(() => document.querySelectorAll('#users-table tbody tr').length === 1);
   await screenshot('users');
+  await page.getByLabel('Failure', { exact: true }).selectOption('out_of_licenses');
+  await page.getByText('0 users shown').waitFor();
+  await page.getByLabel('Failure', { exact: true }).selectOption('');
+  await page.waitForFunction(() => document.querySelectorAll('#users-table tbody tr').length === 1);
   await page.locator('#users-table tbody a').first().click();
   await page.locator('#explain').waitFor();
   await page.locator('#explain tr', { hasText: 'GoTo Webinar' }).getByText('rule 2 (Sales get Webinar)').waitFor();

@@ -126,6 +126,29 @@ export async function activityPage(main) {
   });
   more.addEventListener('click', () => load(false));
 
+  // how long entries are kept
+  const settings = await api('GET', 'activity/settings');
+  const days = h('input', { id: 'retention', type: 'number', min: '1', max: '3650', inputmode: 'numeric', value: settings.retentionDays === null || settings.retentionDays === undefined ? '' : String(settings.retentionDays) });
+  const retention = h(
+    'form',
+    { class: 'card filters', id: 'retention-form', novalidate: true },
+    field('Keep entries for (days)', days, "1 to 3650; empty: the deployment's default."),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary', text: 'Save retention' })),
+  );
+  retention.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    fieldError('retention', '');
+    const v = days.value.trim();
+    try {
+      const saved = await api('PUT', 'activity/settings', { body: { retentionDays: v === '' ? null : Number(v) } });
+      toast(saved.retentionDays ? `Entries are kept for ${saved.retentionDays} days.` : "Entries are kept for the deployment's default.");
+    } catch (err) {
+      fieldError('retention', err.detail);
+      days.focus();
+      toast('The retention was not saved.', 'error');
+    }
+  });
+
   main.replaceChildren(
     heading('Activity history'),
     h('p', { class: 'hint', text: 'Everything User Sync did (actor "Sync user") and every admin change, newest first.' }),
@@ -137,6 +160,8 @@ export async function activityPage(main) {
       h('table', { id: 'activity-table' }, h('caption', { class: 'visually-hidden', text: 'Activity entries' }), h('thead', {}, h('tr', {}, ['Time', 'Actor', 'Action', 'Subject', 'Outcome', 'Details'].map((t) => h('th', { scope: 'col', text: t })))), body),
     ),
     more,
+    h('h2', { text: 'Retention' }),
+    retention,
   );
   await load(true);
   return null;

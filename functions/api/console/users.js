@@ -18,6 +18,7 @@ export async function usersPage(main) {
   await catalogue();
   const search = h('input', { id: 'user-search', type: 'search', autocomplete: 'off' });
   const status = h('select', { id: 'user-status' }, h('option', { value: '', text: 'Any status' }), Object.entries(SYNC_STATUS).map(([v, t]) => h('option', { value: v, text: t })));
+  const failure = h('select', { id: 'user-failure' }, h('option', { value: '', text: 'Any' }), Object.entries(FAILURE_TITLES).map(([v, t]) => h('option', { value: v, text: t })));
   const body = h('tbody');
   const more = h('button', { type: 'button', class: 'secondary', id: 'users-more', text: 'Load more', hidden: true });
   const summary = h('p', { class: 'hint', 'aria-live': 'polite' });
@@ -31,7 +32,11 @@ export async function usersPage(main) {
       body.replaceChildren();
     }
     try {
-      const page = await api('GET', 'users', { query: { search: search.value.trim(), status: status.value, limit: 50, cursor } });
+      // a failure class lists failed users only
+      const query = failure.value
+        ? { failureClass: failure.value, status: status.value === 'failed' ? 'failed' : '', limit: 50, cursor }
+        : { search: search.value.trim(), status: status.value, limit: 50, cursor };
+      const page = await api('GET', 'users', { query });
       body.append(
         ...page.items.map((u) =>
           h(
@@ -60,12 +65,17 @@ export async function usersPage(main) {
     timer = setTimeout(() => load(true), 300);
   });
   status.addEventListener('change', () => load(true));
+  failure.addEventListener('change', () => {
+    // the API lists a failure class's users without search or another status
+    search.disabled = Boolean(failure.value);
+    load(true);
+  });
   more.addEventListener('click', () => load(false));
 
   main.replaceChildren(
     heading('Users'),
     h('p', { class: 'hint', text: 'Users come from the identity provider and are read-only here.' }),
-    h('div', { class: 'card filters' }, field('Search by user name or email', search), field('Sync status', status)),
+    h('div', { class: 'card filters' }, field('Search by user name or email', search), field('Sync status', status), field('Failure', failure, 'Lists the users that failure affects now (search and status are then not applied).')),
     summary,
     h(
       'div',

@@ -1,11 +1,13 @@
 //! The admin API (`/api/v1/...`): rules (with preview and the
 //! mass-suspension guardrail), sync on/off and progress, explain, users and
 //! their sync status, custom attributes, welcome-email templates, activity
-//! history.
+//! history. The admin console's page is served at `/console/` (see
+//! `console`).
 //! Authenticated by the organization's admin token.
 
 mod activity;
 mod catalog;
+pub mod console;
 mod custom_attributes;
 mod explain;
 mod failures;
@@ -161,6 +163,13 @@ pub async fn handle(
             );
         }
     };
+    if console::is_console_path(&req.path) {
+        return Ok(console::serve(
+            &req.method,
+            &req.path,
+            req.header("if-none-match"),
+        ));
+    }
     Ok(Box::pin(route(
         &deps.directory,
         &deps.state,

@@ -7,6 +7,7 @@ mod activity;
 mod admin;
 mod catalog;
 mod conformance;
+mod console;
 mod contract;
 mod failures;
 mod hostile;

@@ -1,0 +1,168 @@
+// The Activity history page: newest first, filters, load more, export.
+
+import { api } from './api.js';
+import { FAILURE_TITLES, field, fieldError, h, heading, toast, when } from './ui.js';
+
+const ACTIONS = [
+  'account_created', 'account_updated', 'account_suspended', 'sync_failed', 'sync_retried',
+  'welcome_email_sent', 'welcome_email_failed', 'rule_created', 'rule_updated', 'rule_deleted',
+  'rules_reordered', 'sync_enabled', 'sync_disabled', 'template_created', 'template_updated',
+  'template_deleted', 'catalog_changed', 'retention_changed', 'custom_attributes_changed',
+];
+
+const words = (s) => s.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
+
+/** A datetime-local value as RFC 3339 (the browser's time zone), or ''. */
+function rfc3339(value) {
+  if (!value) return '';
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? 'invalid' : d.toISOString();
+}
+
+export async function activityPage(main) {
+  const action = h('select', { id: 'f-action' }, h('option', { value: '', text: 'Any action' }), ACTIONS.map((a) => h('option', { value: a, text: words(a) })));
+  const outcome = h('select', { id: 'f-outcome' }, h('option', { value: '', text: 'Any outcome' }), h('option', { value: 'success', text: 'Success' }), h('option', { value: 'failure', text: 'Failure' }));
+  const user = h('input', { id: 'f-user', type: 'text', autocomplete: 'off', spellcheck: 'false' });
+  const from = h('input', { id: 'f-from', type: 'datetime-local' });
+  const to = h('input', { id: 'f-to', type: 'datetime-local' });
+  const body = h('tbody');
+  const more = h('button', { type: 'button', class: 'secondary', id: 'activity-more', text: 'Load more', hidden: true });
+  const summary = h('p', { class: 'hint', 'aria-live': 'polite' });
+  let cursor = null;
+  let shown = 0;
+
+  const filters = () => ({ action: action.value, outcome: outcome.value, userId: userId, from: rfc3339(from.value), to: rfc3339(to.value) });
+  let userId = '';
+
+  // the user filter takes a user name or email (or a user id)
+  const resolveUser = async () => {
+    const v = user.value.trim();
+    if (!v || /^[0-9a-f-]{36}$/i.test(v)) {
+      userId = v;
+      return true;
+    }
+    const page = await api('GET', 'users', { query: { search: v, limit: 10 } });
+    const exact = page.items.filter((u) => u.userName.toLowerCase() === v.toLowerCase() || (u.email || '').toLowerCase() === v.toLowerCase());
+    const found = exact.length === 1 ? exact : page.items;
+    if (found.length === 1 && !page.nextCursor) {
+      userId = found[0].id;
+      return true;
+    }
+    fieldError('f-user', found.length ? `${found.length}${page.nextCursor ? '+' : ''} users match "${v}"; type the whole user name.` : `No user matches "${v}".`);
+    user.focus();
+    return false;
+  };
+
+  const load = async (reset) => {
+    for (const id of ['f-from', 'f-to', 'f-user']) fieldError(id, '');
+    if (reset) {
+      cursor = null;
+      shown = 0;
+      body.replaceChildren();
+    }
+    try {
+      const page = await api('GET', 'activity', { query: { ...filters(), limit: 50, cursor } });
+      body.append(
+        ...page.items.map((e) =>
+          h(
+            'tr',
+            { class: e.outcome === 'failure' ? 'failure' : '' },
+            h('td', {}, h('time', { datetime: e.at, text: when(e.at) })),
+            h('td', { text: e.actor }),
+            h('td', { text: words(e.action) }),
+            h('td', {}, e.subject.kind === 'user' ? h('a', { href: `#/users/${encodeURIComponent(e.subject.id)}`, text: `user ${e.subject.id}` }) : e.subject.kind === 'rule' ? `rule ${e.subject.id}` : e.subject.kind),
+            h('td', { text: e.outcome === 'failure' ? `Failure${e.failureClass ? `: ${FAILURE_TITLES[e.failureClass] || e.failureClass}` : ''}` : 'Success' }),
+            h('td', {}, e.details ? h('code', { text: JSON.stringify(e.details) }) : ''),
+          ),
+        ),
+      );
+      shown += page.items.length;
+      cursor = page.nextCursor;
+      more.hidden = !cursor;
+      summary.textContent = `${shown} entries shown, newest first${cursor ? '; more are older' : ''}.`;
+    } catch (err) {
+      const m = /^(from|to|userId)\b/.exec(err.detail || '');
+      if (m) fieldError({ from: 'f-from', to: 'f-to', userId: 'f-user' }[m[1]], err.detail);
+      toast(err.detail, 'error');
+    }
+  };
+
+  const exportAs = async (format) => {
+    try {
+      fieldError('f-user', '');
+      if (!(await resolveUser())) return;
+      const res = await api('GET', 'activity/export', { query: { ...filters(), format }, raw: true });
+      const blob = await res.blob();
+      const url = URL.createObjectURL(blob);
+      const a = h('a', { href: url, download: `activity.${format}` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      toast(`Exported as ${format.toUpperCase()}${res.headers.get('next-cursor') ? ' (the first 10,000 entries)' : ''}.`);
+    } catch (err) {
+      toast(err.detail, 'error');
+    }
+  };
+
+  const form = h(
+    'form',
+    { class: 'card filters', id: 'activity-filters', novalidate: true },
+    field('Action', action),
+    field('Outcome', outcome),
+    field('User (user name, email or id)', user),
+    field('From', from),
+    field('To', to),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary', text: 'Apply filters' }), h('button', { type: 'button', class: 'secondary', text: 'Export CSV', onclick: () => exportAs('csv') }), h('button', { type: 'button', class: 'secondary', text: 'Export JSON lines', onclick: () => exportAs('jsonl') })),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    fieldError('f-user', '');
+    try {
+      if (await resolveUser()) load(true);
+    } catch (err) {
+      toast(err.detail, 'error');
+    }
+  });
+  more.addEventListener('click', () => load(false));
+
+  // how long entries are kept
+  const settings = await api('GET', 'activity/settings');
+  const days = h('input', { id: 'retention', type: 'number', min: '1', max: '3650', inputmode: 'numeric', value: settings.retentionDays === null || settings.retentionDays === undefined ? '' : String(settings.retentionDays) });
+  const retention = h(
+    'form',
+    { class: 'card filters', id: 'retention-form', novalidate: true },
+    field('Keep entries for (days)', days, "1 to 3650; empty: the deployment's default."),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary', text: 'Save retention' })),
+  );
+  retention.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    fieldError('retention', '');
+    const v = days.value.trim();
+    try {
+      const saved = await api('PUT', 'activity/settings', { body: { retentionDays: v === '' ? null : Number(v) } });
+      toast(saved.retentionDays ? `Entries are kept for ${saved.retentionDays} days.` : "Entries are kept for the deployment's default.");
+    } catch (err) {
+      fieldError('retention', err.detail);
+      days.focus();
+      toast('The retention was not saved.', 'error');
+    }
+  });
+
+  main.replaceChildren(
+    heading('Activity history'),
+    h('p', { class: 'hint', text: 'Everything User Sync did (actor "Sync user") and every admin change, newest first.' }),
+    form,
+    summary,
+    h(
+      'div',
+      { class: 'table-wrap' },
+      h('table', { id: 'activity-table' }, h('caption', { class: 'visually-hidden', text: 'Activity entries' }), h('thead', {}, h('tr', {}, ['Time', 'Actor', 'Action', 'Subject', 'Outcome', 'Details'].map((t) => h('th', { scope: 'col', text: t })))), body),
+    ),
+    more,
+    h('h2', { text: 'Retention' }),
+    retention,
+  );
+  await load(true);
+  return null;
+}

@@ -1,0 +1,354 @@
+// The User Sync page: the switch, the sync status with one banner per
+// failure class, and the rules in priority order.
+
+import { api } from './api.js';
+import { confirmAction, FAILURE_TITLES, h, heading, roleText, toast, when } from './ui.js';
+import { catalogue, groupName, previewSummary, productName } from './rule-form.js';
+
+const FAST = 2000;
+const FAN_OUT_REASONS = { rule: 'a rule change', order: 'the new order of the rules', sync_on: 'User Sync turned on', reconcile: 'a full resync' };
+const SLOW = 8000;
+
+export async function syncPage(main) {
+  let stopped = false;
+  let timer = null;
+  const openDetails = new Set();
+
+  const switchInput = h('input', { type: 'checkbox', role: 'switch', id: 'sync-switch' });
+  const switchState = h('span', { id: 'sync-switch-state', class: 'hint' });
+  const switchError = h('p', { id: 'sync-switch-error', class: 'field-error', role: 'alert', hidden: true });
+  switchInput.setAttribute('aria-describedby', 'sync-switch-state sync-switch-error');
+  const statusBox = h('div', { id: 'sync-status', 'aria-live': 'polite' });
+  const banners = h('div', { id: 'banners' });
+  const rulesBox = h('div', { id: 'rules' });
+
+  main.replaceChildren(
+    heading('User Sync'),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'switch-title' },
+      h('h2', { id: 'switch-title', class: 'visually-hidden', text: 'Sync switch' }),
+      h('div', { class: 'switch-row' }, h('label', { class: 'switch', for: 'sync-switch' }, switchInput, h('span', { class: 'slider', 'aria-hidden': 'true' }), h('span', { text: 'User Sync is on' }))),
+      switchState,
+      switchError,
+    ),
+    h('section', { class: 'card', 'aria-labelledby': 'status-title' }, h('h2', { id: 'status-title', text: 'Sync status' }), statusBox),
+    banners,
+    h('section', { class: 'card', 'aria-labelledby': 'rules-title' }, h('h2', { id: 'rules-title', text: 'Rules' }), rulesBox),
+  );
+
+  const showSwitch = (sync) => {
+    switchInput.checked = sync.enabled;
+    switchState.textContent = sync.enabled
+      ? `On${sync.changedAt ? ` since ${when(sync.changedAt)}` : ''}${sync.changedBy ? `, turned on by ${sync.changedBy}` : ''}. Changes in the directory and the rules are applied.`
+      : 'Off. Nothing is applied to product accounts until User Sync is turned on; the directory keeps replicating.';
+  };
+
+  const showSwitchError = (message) => {
+    switchError.textContent = message || '';
+    switchError.hidden = !message;
+  };
+
+  switchInput.addEventListener('change', async () => {
+    const enable = switchInput.checked;
+    switchInput.checked = !enable; // until the API agrees
+    showSwitchError('');
+    switchInput.disabled = true;
+    try {
+      let confirm = false;
+      if (enable) {
+        const preview = await api('POST', 'rules/preview', { body: { change: { kind: 'sync_on' } } });
+        if (preview.fullAdminRuleAfter) {
+          const ok = await confirmAction(
+            'Turn User Sync on?',
+            [h('p', { text: 'The rules will be applied to every directory user.' }), previewSummary(preview)],
+            preview.guardrail.confirmationRequired ? 'Turn on, suspending these users' : 'Turn on',
+            preview.guardrail.confirmationRequired,
+          );
+          if (!ok) return;
+          confirm = preview.guardrail.confirmationRequired;
+        }
+      } else {
+        const ok = await confirmAction('Turn User Sync off?', 'Changes in the directory and the rules will no longer be applied to product accounts. Accounts stay as they are.', 'Turn off', true);
+        if (!ok) return;
+      }
+      const sync = await setSync(enable, confirm);
+      if (sync) {
+        showSwitch(sync);
+        toast(enable ? 'User Sync is on.' : 'User Sync is off.');
+        refresh();
+      }
+    } catch (err) {
+      if (err.code === 'full_admin_rule_required') {
+        showSwitchError(`Refused: ${err.detail}. Edit a rule and choose "Full access" under "Administrator for this account", so that someone can always manage the account; then turn User Sync on.`);
+        toast('User Sync was not turned on.', 'error');
+      } else {
+        showSwitchError(err.detail);
+        toast(err.detail, 'error');
+      }
+    } finally {
+      switchInput.disabled = false;
+      switchInput.focus();
+    }
+  });
+
+  async function setSync(enabled, confirm) {
+    try {
+      return await api('PUT', 'sync', { body: { enabled, confirm } });
+    } catch (err) {
+      if (err.code === 'mass_suspension' && !confirm) {
+        const ok = await confirmAction('Suspend many users?', err.detail, 'Turn on and suspend them', true);
+        return ok ? api('PUT', 'sync', { body: { enabled, confirm: true } }) : null;
+      }
+      throw err;
+    }
+  }
+
+  function showStatus(view) {
+    const p = view.progress;
+    const total = p.counted || 0;
+    const busy = p.pending > 0 || view.fanOuts.length > 0;
+    const count = (label, n, cls) => h('div', { class: `count ${cls}` }, h('span', { class: 'n', text: String(n) }), h('span', { text: label }));
+    statusBox.replaceChildren(
+      h(
+        'div',
+        { class: 'counts' },
+        count('In sync', p.inSync, 'ok'),
+        count('Pending', p.pending, 'pending'),
+        count('Failed', p.failed, 'failed'),
+        count('Not synced', p.notSynced, 'idle'),
+      ),
+      h('progress', { max: String(Math.max(total, 1)), value: String(p.inSync), 'aria-label': 'Users in sync' }),
+      h(
+        'p',
+        { class: 'hint' },
+        `${p.inSync} of ${total} directory users in sync${p.exact ? '' : ' (counted so far)'}. `,
+        busy ? h('strong', { text: 'Sync in progress; this refreshes by itself. ' }) : null,
+        view.fanOuts.length
+          ? `Applying ${view.fanOuts.map((f) => `${FAN_OUT_REASONS[f.reason] || f.reason} (${f.usersReconciled} users so far)`).join(', ')}. `
+          : '',
+        p.lastChangeProcessed ? `Last change processed ${when(p.lastChangeProcessed.at)}.` : '',
+      ),
+    );
+    return busy;
+  }
+
+  function banner(f) {
+    const title = `${FAILURE_TITLES[f.class] || f.class}${f.product ? `: ${productName(f.product)}` : ''}`;
+    const key = `${f.class}/${f.product || ''}`;
+    const id = `banner-${f.class}${f.product ? '-' + f.product.replace(/[^A-Za-z0-9_-]/g, '_') : ''}`;
+    const details = h('div', { class: 'details', id: `${id}-details`, hidden: !openDetails.has(key) });
+    const detailsButton = h('button', {
+      type: 'button',
+      class: 'secondary',
+      'aria-expanded': String(openDetails.has(key)),
+      'aria-controls': `${id}-details`,
+      text: 'Details',
+    });
+    const retryButton = h('button', { type: 'button', class: 'primary', text: 'Retry sync' });
+    const load = async (cursor) => {
+      const page = await api('GET', `sync/failures/${encodeURIComponent(f.class)}`, { query: { product: f.product, limit: 50, cursor } });
+      const rows = page.users.map((u) =>
+        h('tr', {}, h('td', {}, h('a', { href: `#/users/${encodeURIComponent(u.userId)}`, text: u.userName || u.userId })), h('td', { text: u.name || '' }), h('td', { text: String(u.attempts) }), h('td', { text: when(u.failedAt) })),
+      );
+      let body = details.querySelector('tbody');
+      if (!body || !cursor) {
+        body = h('tbody');
+        details.replaceChildren(
+          h('div', { class: 'table-wrap' }, h('table', {}, h('caption', { text: `Users affected (${page.count})` }), h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'User' }), h('th', { scope: 'col', text: 'Name' }), h('th', { scope: 'col', text: 'Attempts' }), h('th', { scope: 'col', text: 'Failed at' }))), body)),
+        );
+      }
+      body.append(...rows);
+      details.querySelector('.more')?.remove();
+      if (page.nextCursor) {
+        details.append(h('button', { type: 'button', class: 'secondary more', text: 'Show more users', onclick: () => load(page.nextCursor) }));
+      }
+    };
+    detailsButton.addEventListener('click', async () => {
+      const open = details.hidden;
+      details.hidden = !open;
+      detailsButton.setAttribute('aria-expanded', String(open));
+      if (open) {
+        openDetails.add(key);
+        try {
+          await load(null);
+        } catch (err) {
+          toast(err.detail, 'error');
+        }
+      } else openDetails.delete(key);
+    });
+    retryButton.addEventListener('click', async () => {
+      retryButton.disabled = true;
+      try {
+        const r = await api('POST', 'sync/retry', { body: { class: f.class } });
+        toast(`Retry sync: ${r.message}`);
+        refresh();
+      } catch (err) {
+        toast(err.detail, 'error');
+      } finally {
+        retryButton.disabled = false;
+      }
+    });
+    if (openDetails.has(key)) load(null).catch(() => {});
+    return h(
+      'section',
+      { class: 'banner', id, role: 'region', 'aria-labelledby': `${id}-title` },
+      h('h2', { id: `${id}-title`, text: title }),
+      h('p', { class: 'message', text: f.message }),
+      f.retriedAutomatically ? h('p', { class: 'hint', text: 'These are retried automatically; Retry sync tries again now.' }) : null,
+      h('div', { class: 'actions' }, detailsButton, retryButton),
+      details,
+    );
+  }
+
+  async function showBanners() {
+    const summary = await api('GET', 'sync/failures');
+    const present = new Set(summary.failures.map((f) => `${f.class}/${f.product || ''}`));
+    const current = [...banners.querySelectorAll('.banner')].map((b) => b.dataset.key);
+    const same = current.length === present.size && current.every((k) => present.has(k));
+    if (same) {
+      // keep the banners (and their open details) in place; update their messages
+      for (const f of summary.failures) {
+        const b = banners.querySelector(`[data-key="${CSS.escape(`${f.class}/${f.product || ''}`)}"] .message`);
+        if (b) b.textContent = f.message;
+      }
+      return;
+    }
+    banners.replaceChildren(
+      ...summary.failures.map((f) => {
+        const b = banner(f);
+        b.dataset.key = `${f.class}/${f.product || ''}`;
+        return b;
+      }),
+    );
+  }
+
+  async function showRules() {
+    const [list, cat] = await Promise.all([api('GET', 'rules'), catalogue()]);
+    const names = await Promise.all(list.rules.map((r) => groupName(r.groupId)));
+    if (!list.rules.length) {
+      rulesBox.replaceChildren(
+        h(
+          'div',
+          { class: 'empty' },
+          h('p', { text: 'No rules yet. A rule gives the members of a directory group their products and roles.' }),
+          h('a', { class: 'button primary', href: '#/rules/new', id: 'create-first-rule', text: 'Create your first rule' }),
+        ),
+      );
+      return;
+    }
+    const move = async (rule, direction) => {
+      try {
+        await moveRule(rule, direction, list.version);
+        toast(`Rule moved ${direction}.`);
+        await showRules();
+        const again = document.querySelector(`[data-rule="${CSS.escape(rule.id)}"] .move-${direction}`);
+        (again && !again.disabled ? again : document.getElementById('rules-title'))?.focus();
+      } catch (err) {
+        toast(err.code === 'precondition_failed' ? 'Another admin changed the order meanwhile; the rules were read again.' : err.detail, 'error');
+        showRules();
+      }
+    };
+    const rows = list.rules.map((r, i) =>
+      h(
+        'tr',
+        { 'data-rule': r.id },
+        h('td', { text: String(r.priority) }),
+        h('td', {}, h('a', { href: `#/rules/${encodeURIComponent(r.id)}`, class: 'rule-link', text: names[i] }), r.description ? h('div', { class: 'hint', text: r.description }) : null),
+        h('td', { text: (r.products || []).map((p) => productName(p, cat)).join(', ') || '—' }),
+        h('td', { text: roleText(r.adminRole) }),
+        h(
+          'td',
+          { class: 'row-actions' },
+          h('button', { type: 'button', class: 'icon move-up', 'aria-label': `Move rule ${r.priority} (${names[i]}) up`, title: 'Move up', disabled: i === 0, onclick: () => move(r, 'up'), text: '↑' }),
+          h('button', { type: 'button', class: 'icon move-down', 'aria-label': `Move rule ${r.priority} (${names[i]}) down`, title: 'Move down', disabled: i === list.rules.length - 1, onclick: () => move(r, 'down'), text: '↓' }),
+          h('a', { class: 'button secondary', href: `#/rules/${encodeURIComponent(r.id)}`, 'aria-label': `Edit rule ${r.priority} (${names[i]})`, text: 'Edit' }),
+          h('button', { type: 'button', class: 'danger', 'aria-label': `Delete rule ${r.priority} (${names[i]})`, onclick: () => remove(r, names[i]), text: 'Delete' }),
+        ),
+      ),
+    );
+    for (const [i, row] of rows.entries()) {
+      // a click anywhere on the row opens the rule, as its link does
+      row.addEventListener('click', (e) => {
+        if (!e.target.closest('button, a')) location.hash = `#/rules/${encodeURIComponent(list.rules[i].id)}`;
+      });
+    }
+    rulesBox.replaceChildren(
+      h('p', { class: 'hint', text: 'Priority 1 is the highest: for single-valued settings (admin role, user group, templates, language) the highest matching rule wins; products and device groups add up.' }),
+      h(
+        'div',
+        { class: 'table-wrap' },
+        h(
+          'table',
+          { id: 'rules-table' },
+          h('caption', { class: 'visually-hidden', text: 'Rules in priority order' }),
+          h('thead', {}, h('tr', {}, ['Priority', 'Directory group', 'Products', 'Administrator', 'Actions'].map((t) => h('th', { scope: 'col', text: t })))),
+          h('tbody', {}, rows),
+        ),
+      ),
+      h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/rules/new', id: 'add-rule', text: 'Add rule' })),
+    );
+  }
+
+  async function moveRule(rule, direction, version) {
+    return api('POST', `rules/${encodeURIComponent(rule.id)}/move`, { body: { direction }, ifMatch: version });
+  }
+
+  async function remove(rule, name) {
+    let preview;
+    try {
+      preview = await api('POST', 'rules/preview', { body: { change: { kind: 'delete', id: rule.id } } });
+    } catch (err) {
+      toast(err.detail, 'error');
+      return;
+    }
+    const suspends = preview.guardrail.confirmationRequired;
+    const ok = await confirmAction(
+      'Delete this rule?',
+      [h('p', { text: `Rule ${rule.priority} (${name}) will be deleted. Its members lose what only this rule gives them; users no rule matches any more are suspended.` }), previewSummary(preview)],
+      suspends ? 'Delete and suspend these users' : 'Delete rule',
+      true,
+    );
+    if (!ok) return;
+    const del = (confirm) => api('DELETE', `rules/${encodeURIComponent(rule.id)}`, { ifMatch: rule.version, query: confirm ? { confirm: 'true' } : {} });
+    try {
+      try {
+        await del(suspends);
+      } catch (err) {
+        if (err.code !== 'mass_suspension') throw err;
+        // the directory changed since the preview
+        if (!(await confirmAction('Suspend many users?', 'Deleting this rule now suspends more users than the guardrail allows without confirmation.', 'Delete and suspend them', true))) return;
+        await del(true);
+      }
+      toast('Rule deleted.');
+      await showRules();
+      document.getElementById('rules-title')?.focus();
+    } catch (err) {
+      toast(err.code === 'precondition_failed' ? 'Another admin changed this rule meanwhile; the rules were read again.' : err.detail, 'error');
+      showRules();
+    }
+  }
+
+  async function refresh() {
+    if (stopped) return;
+    clearTimeout(timer);
+    let busy = false;
+    try {
+      const view = await api('GET', 'sync');
+      if (stopped) return;
+      showSwitch(view);
+      busy = showStatus(view);
+      await showBanners();
+    } catch (err) {
+      if (err.status === 401) return;
+      statusBox.replaceChildren(h('p', { class: 'notice error', text: `The status could not be read: ${err.detail}` }));
+    }
+    if (!stopped) timer = setTimeout(refresh, busy ? FAST : SLOW);
+  }
+
+  await Promise.all([refresh(), showRules()]);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}

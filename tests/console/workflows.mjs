@@ -1,0 +1,423 @@
+// Clicks through the admin console's workflows in Debian's chromium,
+// against a running stack. Run by tests/tests/e2e/console.rs, which
+// prepares the organization (catalogue, users, two directory groups) and
+// passes:
+//   CONSOLE_URL     the console page ({base}/console/index.html)
+//   ADMIN_TOKEN     the organization's admin token
+//   ORG_ID          the organization
+//   SIMULATOR_URL   the product API simulator (its /control endpoints)
+//   SCREENSHOT_DIR  where to save a screenshot of each screen
+//   CHROMIUM        the browser (default /usr/bin/chromium)
+// Exits 0 when every step passed; otherwise prints the failed step and
+// exits 1.
+
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) {
+    console.error(`${name} is not set`);
+    process.exit(2);
+  }
+  return v;
+};
+const CONSOLE_URL = env('CONSOLE_URL');
+const TOKEN = env('ADMIN_TOKEN');
+const ORG = env('ORG_ID');
+const SIM = env('SIMULATOR_URL');
+const SHOTS = env('SCREENSHOT_DIR');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const PIPELINE = 120_000;
+
+mkdirSync(SHOTS, { recursive: true });
+
+let stepName = 'start';
+
+// never hang the test command: the whole run ends within 8 minutes
+const WATCHDOG_MS = 8 * 60_000;
+setTimeout(() => {
+  console.error(`[console test] FAILED: no end after ${WATCHDOG_MS / 60_000} minutes (step "${stepName}")`);
+  process.exit(1);
+}, WATCHDOG_MS).unref();
+
+const log = (m) => console.log(`[console test] ${m}`);
+const step = (name) => {
+  stepName = name;
+  log(`step: ${name}`);
+};
+const fail = (m) => {
+  throw new Error(m);
+};
+const expectEqual = (actual, expected, what) => {
+  if (actual !== expected) fail(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+};
+
+async function control(method, path, body) {
+  const res = await fetch(`${SIM}/control${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) fail(`simulator ${method} ${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const context = await browser.newContext({ viewport: { width: 1180, height: 820 } });
+const page = await context.newPage();
+// generous: the whole test suite may share the machine's two cores
+page.setDefaultTimeout(30_000);
+const problems = [];
+page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+page.on('console', (m) => {
+  // refused tokens and refused switches are answered 4xx on purpose
+  if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console error: ${m.text()}`);
+});
+page.on('request', (r) => {
+  const u = new URL(r.url());
+  if (u.origin !== new URL(CONSOLE_URL).origin && !u.protocol.startsWith('blob') && !u.protocol.startsWith('data')) problems.push(`request to another origin: ${r.url()}`);
+});
+
+let shot = 0;
+async function screenshot(name, fullPage = false) {
+  shot += 1;
+  const file = join(SHOTS, `${String(shot).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, fullPage });
+  log(`screenshot ${file}`);
+}
+
+const toast = page.locator('#toast');
+async function expectToast(text) {
+  await page.waitForFunction((t) => document.getElementById('toast').textContent.includes(t), text, { timeout: 30_000 });
+}
+const rulesRows = page.locator('#rules-table tbody tr');
+async function ruleGroups() {
+  return (await rulesRows.locator('td:nth-child(2) a').allTextContents()).map((s) => s.trim());
+}
+const count = (label) => page.locator('#sync-status .count', { hasText: label }).locator('.n');
+
+try {
+  step('the page is served with its security headers');
+  const res = await page.goto(CONSOLE_URL);
+  expectEqual(res.status(), 200, 'status of the page');
+  const headers = res.headers();
+  if (!headers['content-security-policy']?.includes("script-src 'self'")) fail(`CSP: ${headers['content-security-policy']}`);
+  expectEqual(headers['x-content-type-options'], 'nosniff', 'X-Content-Type-Options');
+
+  step('a wrong token is refused with a clear message');
+  await page.getByRole('heading', { name: 'Sign in to User Sync' }).waitFor();
+  await page.getByLabel('Admin token').fill('us_admin_not-a-real-token');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#token-error').getByText('This token was not accepted').waitFor();
+  expectEqual(await page.getByLabel('Admin token').getAttribute('aria-invalid'), 'true', 'the token field is marked invalid');
+  await screenshot('sign-in-wrong-token');
+
+  step('sign in with the keyboard');
+  await page.getByLabel('Admin token').fill(TOKEN);
+  await page.getByLabel('Admin token').press('Enter');
+  await page.getByRole('heading', { name: 'User Sync', exact: true }).waitFor();
+  await expectToast('Signed in');
+  if (!(await page.evaluate(() => sessionStorage.length === 1))) fail('the token is not in session storage');
+
+  step('no rules yet: "Create your first rule"');
+  const first = page.getByRole('link', { name: 'Create your first rule' });
+  await first.waitFor();
+  await page.locator('#sync-status .count').first().waitFor();
+  await screenshot('user-sync-empty');
+
+  step('seats are set low in the product before');
+  await control('PUT', `/orgs/${ORG}/seats`, { G2W: 3 });
+
+  step('create the first rule (searchable group, products, no admin role), then "Save & add another"');
+  await first.click();
+  await page.getByRole('heading', { name: 'New rule' }).waitFor();
+  await page.getByLabel('Search directory groups').fill('sales');
+  // the search narrows the list to the one matching group
+  await page.waitForFunction(() => [...document.querySelectorAll('#group option')].map((o) => o.textContent).join('|') === 'Sales Team (4 members)');
+  await page.getByLabel('Directory group', { exact: true }).selectOption({ label: 'Sales Team (4 members)' });
+  await page.getByLabel('Description').fill('Sales get Webinar');
+  await page.getByRole('checkbox', { name: 'GoTo Webinar' }).check();
+  await page.getByRole('radio', { name: 'No admin rights' }).check();
+  await page.getByLabel('User group', { exact: true }).selectOption({ label: 'Sales' });
+  await page.getByRole('checkbox', { name: 'Laptops' }).check();
+  await page.getByLabel('Settings template').selectOption({ label: 'Standard' });
+  await page.getByLabel('Language of the welcome email').selectOption('de');
+  await screenshot('rule-form', true);
+  await page.getByRole('button', { name: 'Preview', exact: true }).click();
+  await page.locator('dialog[open]').getByText('Language: de').waitFor();
+  await page.locator('dialog[open]').getByRole('button', { name: 'Close' }).click();
+  await page.getByRole('button', { name: 'Save & add another' }).click();
+  const dialog = page.locator('dialog[open]');
+  await dialog.getByRole('heading', { name: 'Create this rule?' }).waitFor();
+  // sync is off: the preview names what saving would do, and the seats
+  await dialog.getByText('User Sync is off').waitFor();
+  await dialog.locator('table', { hasText: 'Seats needed' }).getByText('GoTo Webinar').waitFor();
+  await screenshot('rule-preview');
+  await dialog.getByRole('button', { name: 'Save', exact: true }).click();
+  await expectToast('Rule created');
+  await page.getByRole('heading', { name: 'New rule' }).waitFor();
+  // a new, empty form for the next rule
+  await page.waitForFunction(() => document.getElementById('description')?.value === '' && !document.querySelector('input[name=products]:checked'));
+
+  step('a field error is shown next to its field');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.locator('#group-error').getByText('Choose the directory group').waitFor();
+
+  step('add a second rule: a manager with privileges and managed user groups');
+  await page.getByLabel('Search directory groups').fill('IT');
+  await page.waitForFunction(() => [...document.querySelectorAll('#group option')].map((o) => o.textContent).join('|') === 'IT Admins (1 members)');
+  await page.getByLabel('Directory group', { exact: true }).selectOption({ label: 'IT Admins (1 members)' });
+  await page.getByLabel('Description').fill('IT admins get Meeting');
+  await page.getByRole('checkbox', { name: 'GoTo Meeting' }).check();
+  await page.getByRole('radio', { name: 'Manager' }).check();
+  await page.locator('#privileges-set').getByRole('checkbox', { name: 'Manage users' }).check();
+  await page.locator('#managedGroups-set').getByRole('checkbox', { name: 'Sales' }).check();
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await dialog.getByRole('button', { name: 'Save', exact: true }).click();
+  await expectToast('Rule created');
+  await page.getByRole('heading', { name: 'User Sync', exact: true }).waitFor();
+  await rulesRows.nth(1).waitFor();
+  expectEqual(JSON.stringify(await ruleGroups()), JSON.stringify(['Sales Team', 'IT Admins']), 'rules in priority order');
+
+  step('reorder with the arrows');
+  await page.getByRole('button', { name: 'Move rule 2 (IT Admins) up' }).click();
+  await expectToast('Rule moved up');
+  await page.waitForFunction(() => document.querySelector('#rules-table tbody tr td:nth-child(2) a')?.textContent === 'IT Admins');
+  expectEqual(JSON.stringify(await ruleGroups()), JSON.stringify(['IT Admins', 'Sales Team']), 'rules after moving up');
+  await page.getByRole('button', { name: 'Move rule 2 (Sales Team) up' }).click();
+  await page.waitForFunction(() => document.querySelector('#rules-table tbody tr td:nth-child(2) a')?.textContent === 'Sales Team');
+  await page.getByRole('button', { name: 'Move rule 1 (Sales Team) down' }).click();
+  await page.waitForFunction(() => document.querySelector('#rules-table tbody tr td:nth-child(2) a')?.textContent === 'IT Admins');
+  expectEqual(JSON.stringify(await ruleGroups()), JSON.stringify(['IT Admins', 'Sales Team']), 'rules after moving down');
+  await screenshot('rules');
+
+  step('enabling sync without a Full Admin rule is refused, with the reason');
+  const sw = page.getByRole('switch', { name: 'User Sync is on' });
+  await sw.click();
+  await page.locator('#sync-switch-error').getByText('at least one rule grants Full Admin').waitFor();
+  if (await sw.isChecked()) fail('the switch shows on after a refusal');
+  await screenshot('sync-refused');
+
+  step('give the IT Admins rule Full access (click the rule to edit it)');
+  await rulesRows.first().locator('td').first().click();
+  await page.getByRole('heading', { name: 'Edit rule 1' }).waitFor();
+  expectEqual(await page.getByLabel('Description').inputValue(), 'IT admins get Meeting', 'the rule read back');
+  if (!(await page.getByRole('radio', { name: 'Manager' }).isChecked())) fail('the manager role was not read back');
+  await page.getByRole('radio', { name: 'Full access' }).check();
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await dialog.getByRole('heading', { name: 'Save the changes to this rule?' }).waitFor();
+  await dialog.getByRole('button', { name: 'Save', exact: true }).click();
+  await expectToast('Rule saved');
+  await page.getByRole('heading', { name: 'User Sync', exact: true }).waitFor();
+  await rulesRows.first().getByText('Full access').waitFor();
+
+  step('turn User Sync on: the preview asks to confirm');
+  await sw.click();
+  await dialog.getByRole('heading', { name: 'Turn User Sync on?' }).waitFor();
+  await dialog.getByText('4 of 4 users would change').waitFor();
+  await screenshot('sync-on-preview');
+  await dialog.getByRole('button', { name: 'Turn on', exact: true }).click();
+  await expectToast('User Sync is on');
+  if (!(await sw.isChecked())) fail('the switch is not on');
+
+  step('watch users reach "in sync" while one runs out of seats');
+  await page.waitForFunction(
+    () => {
+      const n = (label) => [...document.querySelectorAll('#sync-status .count')].find((c) => c.textContent.includes(label))?.querySelector('.n').textContent;
+      return n('In sync') === '3' && n('Failed') === '1' && n('Pending') === '0';
+    },
+    null,
+    { timeout: PIPELINE },
+  );
+  const banner = page.locator('.banner', { hasText: 'Out of licenses' });
+  await banner.waitFor({ timeout: PIPELINE });
+  await banner.getByRole('heading', { name: 'Out of licenses: GoTo Webinar' }).waitFor();
+  await screenshot('out-of-seats-banner');
+
+  step('the banner\'s Details list the user');
+  await banner.getByRole('button', { name: 'Details' }).click();
+  await banner.locator('.details tbody tr').first().waitFor();
+  expectEqual(await banner.locator('.details tbody tr').count(), 1, 'users in the details');
+  await screenshot('banner-details');
+
+  step('raise the seats, then Retry sync until the banner goes away');
+  await control('PUT', `/orgs/${ORG}/seats`, { G2W: 10 });
+  const deadline = Date.now() + PIPELINE;
+  for (;;) {
+    await banner.getByRole('button', { name: 'Retry sync' }).click();
+    await expectToast('Retry sync:');
+    try {
+      await banner.waitFor({ state: 'detached', timeout: 8_000 });
+      break;
+    } catch (e) {
+      // the job may not have reached the dead-letter queue yet
+      if (Date.now() > deadline) fail('the banner stayed after Retry sync');
+    }
+  }
+  await page.waitForFunction(() => [...document.querySelectorAll('#sync-status .count')].find((c) => c.textContent.includes('In sync'))?.querySelector('.n').textContent === '4', null, { timeout: PIPELINE });
+  expectEqual(await count('Failed').textContent(), '0', 'failed users after the retry');
+  await screenshot('all-in-sync');
+
+  step('deleting a rule asks to confirm, with the guardrail\'s verdict; cancelled, the rule stays');
+  await page.getByRole('button', { name: 'Delete rule 2 (Sales Team)' }).click();
+  await dialog.getByRole('heading', { name: 'Delete this rule?' }).waitFor();
+  await dialog.getByText('This would suspend 3 of 4 directory users').waitFor();
+  await screenshot('delete-guardrail');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await page.locator('dialog[open]').waitFor({ state: 'detached' }).catch(() => {});
+  if (await page.locator('dialog[open]').count()) fail('the dialog stayed open');
+  expectEqual(JSON.stringify(await ruleGroups()), JSON.stringify(['IT Admins', 'Sales Team']), 'rules after a cancelled delete');
+
+  step('find the entries in Activity History (passing through Users on the way)');
+  await page.getByRole('link', { name: 'Users' }).click();
+  await page.getByRole('link', { name: 'Activity history' }).click();
+  await page.getByRole('heading', { name: 'Activity history' }).waitFor();
+  const table = page.locator('#activity-table tbody');
+  await table.locator('tr').first().waitFor();
+  await page.waitForLoadState('networkidle');
+  if (await page.locator('#users-table').count()) fail('the Users page, left while loading, replaced the Activity history');
+  for (const action of ['Sync enabled', 'Rule created', 'Rules reordered', 'Sync retried', 'Account created', 'Sync failed']) {
+    if (!(await table.locator('td:nth-child(3)', { hasText: new RegExp(`^${action}$`) }).count())) fail(`no "${action}" entry in the activity history`);
+  }
+  const times = await table.locator('time').evaluateAll((ts) => ts.map((t) => t.getAttribute('datetime')));
+  expectEqual(JSON.stringify(times), JSON.stringify([...times].sort().reverse()), 'entries are newest first');
+  await screenshot('activity');
+  await page.getByLabel('Action').selectOption('sync_failed');
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await page.waitForFunction(() => {
+    const cells = [...document.querySelectorAll('#activity-table tbody td:nth-child(3)')].map((c) => c.textContent);
+    return cells.length > 0 && cells.every((c) => c === 'Sync failed');
+  });
+  await page.getByLabel('User (user name, email or id)').fill('nobody-at-all');
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await page.locator('#f-user-error').getByText('No user matches').waitFor();
+  await page.getByLabel('Action').selectOption('account_created');
+  await page.getByLabel('User (user name, email or id)').fill(`ada.${ORG}@example.com`);
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await page.waitForFunction(() => {
+    const cells = [...document.querySelectorAll('#activity-table tbody td:nth-child(3)')].map((c) => c.textContent);
+    return cells.length === 1 && cells[0] === 'Account created';
+  });
+  await page.getByLabel('Keep entries for (days)').fill('5000');
+  await page.getByRole('button', { name: 'Save retention' }).click();
+  await page.locator('#retention-error').waitFor({ state: 'visible' });
+  await page.getByLabel('Keep entries for (days)').fill('90');
+  await page.getByRole('button', { name: 'Save retention' }).click();
+  await expectToast('kept for 90 days');
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Export CSV' }).click();
+  const csv = await download;
+  expectEqual(csv.suggestedFilename(), 'activity.csv', 'the export');
+
+  step('the Users page: search, status, the explain view');
+  await page.getByRole('link', { name: 'Users' }).click();
+  await page.getByRole('heading', { name: 'Users' }).waitFor();
+  await page.locator('#users-table tbody tr').first().waitFor();
+  expectEqual(await page.locator('#users-table tbody tr').count(), 4, 'users listed');
+  await page.getByLabel('Sync status').selectOption('in_sync');
+  await page.getByLabel('Search by user name or email').fill('ada.');
+  await page.waitForFunction(() => document.querySelectorAll('#users-table tbody tr').length === 1);
+  await screenshot('users');
+  await page.getByLabel('Failure', { exact: true }).selectOption('out_of_licenses');
+  await page.getByText('0 users shown').waitFor();
+  await page.getByLabel('Failure', { exact: true }).selectOption('');
+  await page.waitForFunction(() => document.querySelectorAll('#users-table tbody tr').length === 1);
+  await page.locator('#users-table tbody a').first().click();
+  await page.locator('#explain').waitFor();
+  await page.locator('#explain tr', { hasText: 'GoTo Webinar' }).getByText('rule 2 (Sales get Webinar)').waitFor();
+  await page.locator('#explain tr', { hasText: 'Administrator' }).getByText('Full access').waitFor();
+  await page.locator('#explain tr', { hasText: 'Device group' }).getByText('Laptops').waitFor();
+  if (await page.getByRole('button', { name: 'Retry sync for this user' }).isVisible()) fail('Retry sync is offered for a user in sync');
+  await screenshot('user-explain');
+
+  step('the Templates page: create, preview');
+  await page.getByRole('link', { name: 'Email templates' }).click();
+  await page.getByRole('heading', { name: 'Email templates' }).waitFor();
+  await page.getByRole('link', { name: 'Create template' }).click();
+  await page.getByLabel('Name').fill('Sales welcome');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expectToast('Template created');
+  await page.getByRole('heading', { name: 'Edit template: Sales welcome' }).waitFor();
+  await page.locator('#v0-body').fill('Hi {{lastName}}');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.locator('#v0-body-error').getByText('unknown placeholder').waitFor();
+  await screenshot('template-error');
+  await page.locator('#v0-body').fill('Hi {{firstName}}, welcome to {{companyName}}.');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expectToast('Template saved');
+  await page.getByRole('button', { name: 'Preview', exact: true }).click();
+  await dialog.getByText('Hi Alex, welcome to').waitFor();
+  await dialog.getByRole('button', { name: 'Close' }).click();
+
+  await page.getByRole('link', { name: 'Email templates' }).click();
+  await page.locator('#templates-table tbody tr', { hasText: 'Sales welcome' }).waitFor();
+  await page.getByRole('button', { name: 'Delete Sales welcome' }).click();
+  await dialog.getByRole('button', { name: 'Delete template' }).click();
+  await expectToast('Template deleted');
+  await page.locator('#templates-table tbody tr', { hasText: 'Sales welcome' }).waitFor({ state: 'detached' });
+
+  step('the Custom attributes page');
+  await page.getByRole('link', { name: 'Custom attributes' }).click();
+  await page.getByLabel('Attribute names, one per line').fill('badge\nBadge');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.locator('#attributes-error').getByText('named twice').waitFor();
+  await page.getByLabel('Attribute names, one per line').fill('employeeNumber\ncostCenter');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expectToast('Saved: 2 custom attributes');
+  await screenshot('custom-attributes');
+
+  step('readable at 200% zoom: no sideways scrolling on any page');
+  await page.setViewportSize({ width: 590, height: 820 });
+  for (const [hash, title] of [
+    ['#/rules/new', 'New rule'],
+    ['#/users', 'Users'],
+    ['#/activity', 'Activity history'],
+    ['#/templates', 'Email templates'],
+    ['#/attributes', 'Custom attributes'],
+    ['#/sync', 'User Sync'],
+  ]) {
+    await page.goto(`${CONSOLE_URL}${hash}`);
+    await page.getByRole('heading', { name: title, exact: true }).waitFor();
+    await page.waitForLoadState('networkidle');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    if (overflow > 0) fail(`${hash} scrolls sideways by ${overflow}px at 200% zoom`);
+  }
+  await rulesRows.first().waitFor();
+  await screenshot('zoom-200');
+  await page.setViewportSize({ width: 1180, height: 820 });
+
+  step('keyboard: Tab reaches the navigation with a visible focus');
+  await page.locator('#main').focus();
+  await page.keyboard.press('Shift+Tab');
+  const focused = await page.evaluate(() => {
+    const el = document.activeElement;
+    const s = getComputedStyle(el);
+    return { tag: el.tagName, outline: s.outlineStyle, width: s.outlineWidth };
+  });
+  if (focused.outline === 'none' || focused.width === '0px') fail(`no visible focus on ${focused.tag}`);
+
+  step('sign out');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in to User Sync' }).waitFor();
+  if (await page.evaluate(() => sessionStorage.length)) fail('the token is still in session storage');
+
+  if (problems.length) fail(`the page reported problems:\n  ${problems.join('\n  ')}`);
+  log(`all steps passed; screenshots in ${SHOTS}`);
+  await browser.close();
+} catch (e) {
+  console.error(`[console test] FAILED at step "${stepName}": ${e.message}`);
+  if (problems.length) console.error(`[console test] the page reported:\n  ${problems.join('\n  ')}`);
+  try {
+    await page.screenshot({ path: join(SHOTS, 'failure.png'), fullPage: true });
+    console.error(`[console test] screenshot of the failure: ${join(SHOTS, 'failure.png')}`);
+  } catch (ignored) {
+    // the browser is gone
+  }
+  await browser.close();
+  process.exit(1);
+}

@@ -1,0 +1,141 @@
+//! The admin console in a real browser: Debian's chromium, driven by
+//! `tests/console/workflows.mjs` (playwright-core), against the local stack.
+//! This test prepares an organization the way an identity provider and ops
+//! would (a catalogue, four users, two directory groups), then runs the
+//! script, which clicks through the admin's workflows and saves a
+//! screenshot of each screen. Chromium and the script's packages are
+//! installed by `scripts/setup`; without them the test fails.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::json;
+use user_sync_tests::stack;
+
+use crate::admin::Admin;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate lives inside the repository")
+        .to_path_buf()
+}
+
+/// Where the screenshots go: beside the build, ignored by git.
+fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    target.join("console-screenshots")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::print_stdout)] // the browser's steps belong in the test log
+async fn the_admin_console_workflows_in_a_browser() {
+    let scripts = repo_root().join("tests").join("console");
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: run scripts/setup (it installs Debian's chromium)"
+    );
+    assert!(
+        scripts
+            .join("node_modules")
+            .join("playwright-core")
+            .exists(),
+        "tests/console/node_modules is missing: run scripts/setup (it runs npm ci there)"
+    );
+
+    let a = Admin::new("console").await;
+    let catalog = a
+        .api(
+            "PUT",
+            "/catalog",
+            Some(json!({
+                "products": [
+                    {"id": "G2M", "name": "GoTo Meeting", "seats": 100},
+                    {"id": "G2W", "name": "GoTo Webinar", "seats": 25},
+                    {"id": "G2T", "name": "GoTo Training", "seats": 25}
+                ],
+                "privileges": [{"id": "manage_users", "name": "Manage users"}, {"id": "view_reports", "name": "View reports"}],
+                "userGroups": [{"id": "sales", "name": "Sales"}, {"id": "support", "name": "Support"}],
+                "deviceGroups": [{"id": "laptops", "name": "Laptops"}, {"id": "kiosks", "name": "Kiosks"}],
+                "settingsTemplates": [{"id": "standard", "name": "Standard"}, {"id": "webinar-hosts", "name": "Webinar hosts"}]
+            })),
+            &[],
+        )
+        .await;
+    assert_eq!(catalog.status, 200, "{}", catalog.body);
+    let mut users = Vec::new();
+    for (name, given) in [
+        ("ada", "Ada"),
+        ("grace", "Grace"),
+        ("linus", "Linus"),
+        ("hedy", "Hedy"),
+    ] {
+        users.push(a.user_named(name, given).await);
+    }
+    let refs: Vec<&str> = users.iter().map(String::as_str).collect();
+    a.group_with("Sales Team", &refs).await;
+    a.group_with("IT Admins", &refs[..1]).await;
+    // a group no rule names, so that the search has something to leave out
+    a.group_with("Support", &[]).await;
+
+    let base = stack()
+        .api_url
+        .strip_suffix("/api/v1")
+        .expect("the API URL ends with /api/v1");
+    let shots = screenshot_dir();
+    // screenshots of an earlier run must not count for this one
+    if shots.exists() {
+        std::fs::remove_dir_all(&shots).expect("remove the old screenshots");
+    }
+    let script = scripts.join("workflows.mjs");
+    let run = tokio::task::spawn_blocking({
+        let org = a.org.clone();
+        let base = base.to_owned();
+        let shots = shots.clone();
+        move || {
+            Command::new("node")
+                .arg(&script)
+                .env("CONSOLE_URL", format!("{base}/console"))
+                .env("ADMIN_TOKEN", &org.admin_token)
+                .env("ORG_ID", &org.org_id)
+                .env("SIMULATOR_URL", &stack().product_api_url)
+                .env("SCREENSHOT_DIR", &shots)
+                .env("CHROMIUM", CHROMIUM)
+                .output()
+        }
+    });
+    let out = tokio::time::timeout(Duration::from_secs(600), run)
+        .await
+        .expect("the browser test finished within 10 minutes")
+        .expect("the browser test's thread")
+        .expect("node runs (scripts/setup installs it with the project's tools)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(
+        out.status.success(),
+        "the browser test failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(
+        stdout.contains("all steps passed"),
+        "the browser test ended early:\n{stdout}"
+    );
+    // every screen left its screenshot
+    let saved = std::fs::read_dir(&shots)
+        .expect("the screenshot directory")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "png"))
+        .count();
+    assert!(
+        saved >= 15,
+        "only {saved} screenshots in {}",
+        shots.display()
+    );
+}

@@ -169,7 +169,7 @@ impl Stack {
         let mut parameters = BTreeMap::from([
             ("ProductApiBaseUrl", product_api_url.clone()),
             ("MailFromAddress", MAIL_FROM_ADDRESS.to_owned()),
-            ("LoginUrl", format!("{http_url}/console/")),
+            ("LoginUrl", format!("{http_url}/console")),
         ]);
         for (name, value) in &opts.parameters {
             if !template.parameters.contains_key(name) {

@@ -265,7 +265,7 @@ async fn previews_use_sample_values_or_a_users_own() {
     let text = p.body["text"].as_str().unwrap();
     assert!(text.starts_with("Bonjour Alex,"), "{text}");
     assert!(text.contains("GoTo Meeting"), "{text}");
-    let login = format!("{}/console/", stack().api_url.trim_end_matches("/api/v1"));
+    let login = format!("{}/console", stack().api_url.trim_end_matches("/api/v1"));
     assert!(
         p.body["html"]
             .as_str()

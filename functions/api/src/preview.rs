@@ -2,7 +2,7 @@
 //! compare their accounts before and after with the pure functions of
 //! `user_sync_core::rules::preview`. Nothing is written.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -180,27 +180,35 @@ impl<D: Directory, S: SyncState> Evaluation<'_, D, S> {
             .directory
             .memberships_among(self.org, &ids, &self.rule_groups)
             .await?;
-        // turning sync on compares with what was last decided for the user
-        let mut stored = if self.sync_on {
-            self.state.user_states(self.org, &ids).await?
-        } else {
-            HashMap::new()
-        };
+        // what was last decided for each user: whether it has a product
+        // account, and (turning sync on) what the account holds
+        let mut stored = self.state.user_states(self.org, &ids).await?;
         for user in users {
             let groups = memberships.remove(&user.user.id).unwrap_or_default();
             let status = user.user.facts().status;
+            let desired = stored
+                .remove(&user.user.id)
+                .and_then(|(desired, _)| desired);
+            // generation 0: no rule ever entitled the user, so no account
+            // was made (see `state::decide`)
+            let has_account = desired.as_ref().is_some_and(|d| d.generation > 0);
             let (before, after) = if self.sync_on {
-                let before = stored
-                    .remove(&user.user.id)
-                    .and_then(|(desired, _)| desired)
-                    .map(|d| d.assignment);
-                (before, effective_assignment(status, &groups, self.current))
+                (
+                    desired.map(|d| d.assignment),
+                    effective_assignment(status, &groups, self.current),
+                )
             } else {
                 (
                     Some(effective_assignment(status, &groups, self.current)),
                     effective_assignment(status, &groups, self.proposed),
                 )
             };
+            let before = before.filter(|_| has_account);
+            if before.is_none() && !after.is_active() {
+                // no account, and none to make for a user no rule entitles
+                preview.totals.add(&AccountChange::default(), false);
+                continue;
+            }
             let change = account_change(before.as_ref(), &after);
             preview
                 .totals

@@ -18,7 +18,8 @@ pub mod fuzzing;
 pub mod ids;
 pub mod job;
 pub mod mail;
-#[cfg(feature = "memory")]
+/// In-memory ports, for benchmarks.
+#[doc(hidden)]
 pub mod memory;
 pub mod ports;
 pub mod progress;

@@ -1,6 +1,6 @@
 //! In-memory ports, for benchmarks that measure our own code without a
-//! database (feature `memory`): organizations and tokens, the directory, the
-//! rules and sync switch, fan-out tasks, desired states and sync statuses,
+//! database: organizations and tokens, the directory, the rules and sync
+//! switch, fan-out tasks, desired states and sync statuses,
 //! the jobs queue, and the rate counters, in maps behind one mutex.
 //!
 //! What the benchmarked paths reach is implemented with the contract its

@@ -281,7 +281,10 @@ async fn sync_off_then_on_catches_up_and_sync_on_is_guarded() {
         )
         .await;
     assert_eq!(pv.body["totals"]["affectedUsers"], 3);
-    assert_eq!(pv.body["totals"]["newAccounts"], 3);
+    // only dee gets an account: a user no rule entitles gets none
+    assert_eq!(pv.body["totals"]["newAccounts"], 1);
+    assert_eq!(pv.body["totals"]["changedUsers"], 1);
+    assert_eq!(pv.body["totals"]["suspended"], 0);
     assert_eq!(pv.body["guardrail"]["suspended"], 2);
     assert_eq!(pv.body["seats"][0]["product"], "G2M");
     assert_eq!(pv.body["seats"][0]["additional"], 1);

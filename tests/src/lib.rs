@@ -13,7 +13,9 @@ use aws_credential_types::Credentials;
 use local_stack::{Stack, StackOptions};
 use serde_json::Value;
 use user_sync_aws::dynamo::DirectoryTable;
-use user_sync_core::ids::OrgId;
+use user_sync_core::directory::DirectoryUser;
+use user_sync_core::ids::{GroupId, OrgId, UserId};
+use user_sync_core::ports::Directory;
 
 pub mod onboard;
 
@@ -229,7 +231,7 @@ pub async fn put_users(
     ddb: &aws_sdk_dynamodb::Client,
     table: &str,
     org: &OrgId,
-    users: &[user_sync_core::directory::DirectoryUser],
+    users: &[DirectoryUser],
 ) {
     let items = users
         .iter()
@@ -239,6 +241,39 @@ pub async fn put_users(
         })
         .collect();
     put_items(ddb, table, items).await;
+}
+
+/// Writes `n` active users (`member-00000`, …) straight into the directory
+/// (see [`put_users`]) as members of `group`; returns their ids.
+pub async fn put_members(org: &OrgId, group: &GroupId, n: usize) -> Vec<UserId> {
+    let ids: Vec<UserId> = (0..n)
+        .map(|i| UserId::parse(&format!("member-{i:05}")).expect("user id"))
+        .collect();
+    let users: Vec<DirectoryUser> = ids
+        .iter()
+        .map(|id| DirectoryUser {
+            id: id.clone(),
+            user_name: format!("{id}@example.com"),
+            external_id: None,
+            active: true,
+            deleted: false,
+            given_name: Some("Member".into()),
+            family_name: None,
+            email: Some(format!("{id}@example.com")),
+            locale: None,
+            created: "2026-11-22T00:00:00Z".into(),
+            last_modified: "2026-11-22T00:00:00Z".into(),
+            version: 1,
+        })
+        .collect();
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    let table = directory().await;
+    put_users(&ddb, table.table_name(), org, &users).await;
+    table
+        .add_members(org, group, &ids)
+        .await
+        .expect("add the members");
+    ids
 }
 
 /// Sets the share of users a change may suspend unconfirmed (as `ops

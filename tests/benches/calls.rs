@@ -10,7 +10,7 @@
 //!    product);
 //! 4. a rule change on a group of 1,000 members (the fan-out), per user.
 //!
-//! `cargo bench -p user-sync-tests --bench requests` prints one table; the
+//! `cargo bench -p user-sync-tests --bench calls` prints one table; the
 //! DynamoDB, SQS and SES calls are what the bill and DynamoDB capacity scale
 //! with on AWS. (Calls the local runner makes as Lambda's event sources —
 //! receiving and deleting queue messages, reading the stream — are Lambda's,
@@ -27,12 +27,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use user_sync_core::directory::DirectoryUser;
-use user_sync_core::ids::{GroupId, OrgId, UserId};
-use user_sync_core::ports::Directory;
-use user_sync_tests::{
-    Client, TestOrg, directory, emails_to, eventually, new_org, put_users, sdk_config, stack,
-};
+use user_sync_core::ids::{GroupId, OrgId};
+use user_sync_tests::{Client, TestOrg, emails_to, eventually, new_org, put_members, stack};
 
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const MEMBERS: usize = 1_000;
@@ -283,30 +279,7 @@ async fn main() {
     // 4. a rule change on a group of 1,000 members
     let k = GroupId::parse(&o.group("Everyone").await).unwrap();
     let org_id = OrgId::parse(&o.org.org_id).unwrap();
-    let ids: Vec<UserId> = (0..MEMBERS)
-        .map(|i| UserId::parse(&format!("member-{i:04}")).unwrap())
-        .collect();
-    let users: Vec<DirectoryUser> = ids
-        .iter()
-        .map(|id| DirectoryUser {
-            id: id.clone(),
-            user_name: format!("{id}@example.com"),
-            external_id: None,
-            active: true,
-            deleted: false,
-            given_name: Some("Member".into()),
-            family_name: None,
-            email: Some(format!("{id}@example.com")),
-            locale: None,
-            created: "2026-11-22T00:00:00Z".into(),
-            last_modified: "2026-11-22T00:00:00Z".into(),
-            version: 1,
-        })
-        .collect();
-    let ddb = aws_sdk_dynamodb::Client::new(&sdk_config().await);
-    let table = directory().await;
-    put_users(&ddb, table.table_name(), &org_id, &users).await;
-    table.add_members(&org_id, &k, &ids).await.unwrap();
+    put_members(&org_id, &k, MEMBERS).await;
     // the new members are evaluated (no rule names their group yet)
     record.until_quiet(Duration::from_secs(5)).await;
     let started = Instant::now();

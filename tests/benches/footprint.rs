@@ -18,8 +18,10 @@
 //! (the stack's own worker and mailer are paused); the stack's functions are
 //! stopped before the binaries run, so nothing else takes their records.
 //!
-//! `cargo bench -p user-sync-tests --bench footprint` builds the five
-//! binaries (`cargo build --release`) and prints one table.
+//! `scripts/bench --only stack` builds the five binaries (`cargo build
+//! --release -p scim -p api -p evaluator -p worker -p mailer`, as shipped)
+//! and runs this bench (`cargo bench -p user-sync-core -p scim -p evaluator
+//! -p user-sync-tests --bench footprint`), which prints one table.
 
 #![allow(
     clippy::unwrap_used,
@@ -351,21 +353,24 @@ fn main() {
 }
 
 async fn run() {
-    // 1. the release binaries
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = std::process::Command::new(cargo);
-    build
-        .args(["build", "--release", "--locked"])
-        .current_dir(repo_root());
-    for f in FUNCTIONS {
-        build.args(["-p", f]);
-    }
-    eprintln!("building the release binaries");
-    assert!(build.status().unwrap().success(), "cargo build --release");
+    // 1. the release binaries, as `scripts/bench` builds them first
     let binaries: BTreeMap<&str, PathBuf> = FUNCTIONS
         .iter()
         .map(|f| (*f, target_dir().join("release").join(f)))
         .collect();
+    for (f, path) in &binaries {
+        let built = std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{} is missing: build the functions first with `cargo build --release \
+                     --locked -p scim -p api -p evaluator -p worker -p mailer` (scripts/bench does)",
+                    path.display()
+                )
+            });
+        let age = built.elapsed().unwrap_or_default();
+        eprintln!("{f}: {} (built {} s ago)", path.display(), age.as_secs());
+    }
 
     // 2. an organization with a rule, sync on, and 100 users in its group
     let emulator = Emulator::start(&repo_root(), None)

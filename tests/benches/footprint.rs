@@ -43,30 +43,17 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use local_stack::emulator::Emulator;
-use local_stack::{PRODUCT_API_KEY, Stack, StackOptions};
-use product_api_sim::{SimConfig, Simulator};
+use local_stack::{Stack, StackOptions};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, mpsc};
 use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::ports::Directory;
-use user_sync_tests::Client;
+use user_sync_tests::{Client, repo_root, services_outside_a_stack, target_dir};
 
 const FUNCTIONS: [&str; 5] = ["scim", "api", "evaluator", "worker", "mailer"];
 const RECORDS: usize = 100;
 const INIT_RUNS: usize = 10;
 const HOST: &str = "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com";
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo_root().join("target"), PathBuf::from)
-}
 
 /// What the Runtime API has seen of one process.
 #[derive(Default)]
@@ -373,16 +360,8 @@ async fn run() {
     }
 
     // 2. an organization with a rule, sync on, and 100 users in its group
-    let emulator = Emulator::start(&repo_root(), None)
-        .await
-        .expect("the AWS emulator must start");
+    let (emulator, product_api) = services_outside_a_stack().await;
     let aws = emulator.endpoint_url().to_owned();
-    let simulator = Simulator::new(SimConfig {
-        api_key: PRODUCT_API_KEY.to_owned(),
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let product_api = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(simulator.clone().serve(listener));
     let mut options = StackOptions::new(repo_root());
     options.aws_endpoint_url = Some(aws.clone());
     options.product_api_url = Some(product_api.clone());

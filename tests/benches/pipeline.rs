@@ -236,29 +236,13 @@ async fn run() {
             &s.api_url,
             &s.product_api_url,
         );
+        // sync on, with a Full Admin rule on a group of its own (empty)
+        big.group_rule_and_sync().await;
         let g = big
-            .scim("POST", "/Groups", Some(json!({"displayName": "Everyone"})))
+            .scim("POST", "/Groups", Some(json!({"displayName": "Members"})))
             .await;
         assert_eq!(g.status, 201, "{}", g.body);
         let group = GroupId::parse(g.body["id"].as_str().unwrap()).unwrap();
-        // sync needs a Full Admin rule: one for another group
-        let admins = big
-            .scim("POST", "/Groups", Some(json!({"displayName": "Admins"})))
-            .await;
-        assert_eq!(admins.status, 201, "{}", admins.body);
-        let rule = big
-            .admin(
-                "POST",
-                "/rules",
-                Some(json!({"groupId": admins.body["id"], "products": ["G2M"],
-                    "adminRole": {"type": "full_admin"}})),
-            )
-            .await;
-        assert_eq!(rule.status, 201, "{}", rule.body);
-        let sync = big
-            .admin("PUT", "/sync", Some(json!({"enabled": true})))
-            .await;
-        assert_eq!(sync.status, 200, "{}", sync.body);
         let org_id = OrgId::parse(&big.org.org_id).unwrap();
         put_members(&org_id, &group, members).await;
         // the new members are evaluated first (no rule names their group yet)

@@ -10,7 +10,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use aws_credential_types::Credentials;
+use local_stack::emulator::Emulator;
 use local_stack::{Stack, StackOptions};
+use product_api_sim::{SimConfig, Simulator};
 use serde_json::Value;
 use user_sync_aws::dynamo::DirectoryTable;
 use user_sync_core::directory::DirectoryUser;
@@ -59,11 +61,39 @@ pub fn stack_with_parameters(parameters: &[(&str, &str)]) -> &'static StackInfo 
     stack()
 }
 
-fn repo_root() -> PathBuf {
+/// The repository's root folder.
+pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(PathBuf::from)
         .expect("the tests crate lives inside the repository")
+}
+
+/// Cargo's target folder: `CARGO_TARGET_DIR`, or `target` in the repository.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo_root().join("target"), PathBuf::from)
+}
+
+/// The AWS emulator and the product API simulator, started on their own
+/// (outside any stack, so that they outlive one, as they outlive a killed
+/// runner): the emulator, and the simulator's base URL. The emulator stops
+/// when dropped; the simulator serves until the runtime ends.
+pub async fn services_outside_a_stack() -> (Emulator, String) {
+    let emulator = Emulator::start(&repo_root(), None)
+        .await
+        .expect("the AWS emulator must start");
+    let simulator = Simulator::new(SimConfig {
+        api_key: local_stack::PRODUCT_API_KEY.to_owned(),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port for the simulator");
+    let product_api = format!(
+        "http://{}",
+        listener.local_addr().expect("the simulator's address")
+    );
+    tokio::spawn(simulator.serve(listener));
+    (emulator, product_api)
 }
 
 /// The shared stack, started on first use on a runtime of its own (tests
@@ -249,23 +279,7 @@ pub async fn put_members(org: &OrgId, group: &GroupId, n: usize) -> Vec<UserId> 
     let ids: Vec<UserId> = (0..n)
         .map(|i| UserId::parse(&format!("member-{i:05}")).expect("user id"))
         .collect();
-    let users: Vec<DirectoryUser> = ids
-        .iter()
-        .map(|id| DirectoryUser {
-            id: id.clone(),
-            user_name: format!("{id}@example.com"),
-            external_id: None,
-            active: true,
-            deleted: false,
-            given_name: Some("Member".into()),
-            family_name: None,
-            email: Some(format!("{id}@example.com")),
-            locale: None,
-            created: "2026-11-22T00:00:00Z".into(),
-            last_modified: "2026-11-22T00:00:00Z".into(),
-            version: 1,
-        })
-        .collect();
+    let users: Vec<DirectoryUser> = ids.iter().map(user_sync_core::memory::member).collect();
     let ddb = aws_sdk_dynamodb::Client::new(&sdk_config().await);
     let table = directory().await;
     put_users(&ddb, table.table_name(), org, &users).await;

@@ -19,14 +19,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_credential_types::Credentials;
-use local_stack::PRODUCT_API_KEY;
-use local_stack::emulator::Emulator;
-use product_api_sim::{SimConfig, Simulator};
 use serde_json::{Value, json};
 use user_sync_aws::dynamo::DirectoryTable;
 use user_sync_core::ids::OrgId;
-use user_sync_tests::TestOrg;
 use user_sync_tests::onboard::{Onboarding, emails_by_recipient};
+use user_sync_tests::{TestOrg, services_outside_a_stack};
 
 const USERS: usize = 500;
 /// Users deactivated by the identity provider during the run.
@@ -34,13 +31,6 @@ const LEAVERS: usize = 10;
 /// Accounts at the product API when the runner is killed.
 const KILL_AT: usize = 150;
 const CONVERGE: Duration = Duration::from_secs(900);
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(PathBuf::from)
-        .unwrap()
-}
 
 /// A runner process, killed (`SIGKILL`) and waited for when dropped, so
 /// that a failing test leaves none behind.
@@ -96,16 +86,8 @@ fn free_port() -> u16 {
 #[ignore = "long run: scripts/test runs it (cargo test -p user-sync-tests --test crash -- --ignored)"]
 #[allow(clippy::print_stdout)] // the figures belong in the test log
 async fn the_runner_killed_mid_sync_and_restarted_loses_nothing() {
-    let emulator = Emulator::start(&repo_root(), None)
-        .await
-        .expect("the AWS emulator must start");
+    let (emulator, product_api) = services_outside_a_stack().await;
     let aws = emulator.endpoint_url().to_owned();
-    let simulator = Simulator::new(SimConfig {
-        api_key: PRODUCT_API_KEY.to_owned(),
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let product_api = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(simulator.clone().serve(listener));
 
     let port = free_port();
     let info_path =

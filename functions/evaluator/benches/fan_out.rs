@@ -16,9 +16,8 @@ use std::collections::{BTreeSet, HashMap};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use evaluator::{Affected, Reconciler};
 use serde_json::json;
-use user_sync_core::directory::DirectoryUser;
 use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
-use user_sync_core::memory::MemoryStore;
+use user_sync_core::memory::{MemoryStore, member};
 use user_sync_core::ports::{Directory, FanOuts, RuleSet, StoredRule, StoredUser, SyncSettings};
 use user_sync_core::rules::{AdminRole, Priority, Rule};
 
@@ -76,22 +75,8 @@ fn store(org: &OrgId) -> MemoryStore {
     // in-memory writes never wait: polled here, outside the measured time
     futures::executor::block_on(async {
         for id in &ids {
-            let user = DirectoryUser {
-                id: id.clone(),
-                user_name: format!("{id}@example.com"),
-                external_id: None,
-                active: true,
-                deleted: false,
-                given_name: Some("Member".into()),
-                family_name: Some("Of Staff".into()),
-                email: Some(format!("{id}@example.com")),
-                locale: None,
-                created: "2026-11-22T00:00:00Z".into(),
-                last_modified: "2026-11-22T00:00:00Z".into(),
-                version: 1,
-            };
             let stored = StoredUser {
-                user,
+                user: member(id),
                 attributes: json!({}),
             };
             store.create_user(org, &stored).await.unwrap();

@@ -31,6 +31,25 @@ fn unsupported() -> StoreError {
     StoreError::Invalid("not implemented by the in-memory store".to_owned())
 }
 
+/// An active directory user named after its id (`{id}@example.com`), as
+/// benchmarks fill a directory with.
+pub fn member(id: &UserId) -> DirectoryUser {
+    DirectoryUser {
+        id: id.clone(),
+        user_name: format!("{id}@example.com"),
+        external_id: None,
+        active: true,
+        deleted: false,
+        given_name: Some("Member".into()),
+        family_name: None,
+        email: Some(format!("{id}@example.com")),
+        locale: None,
+        created: "2026-11-22T00:00:00Z".into(),
+        last_modified: "2026-11-22T00:00:00Z".into(),
+        version: 1,
+    }
+}
+
 /// One organization's data.
 #[derive(Default)]
 struct OrgTables {

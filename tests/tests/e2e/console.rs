@@ -11,25 +11,15 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
-use user_sync_tests::stack;
+use user_sync_tests::{repo_root, stack, target_dir};
 
 use crate::admin::Admin;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests crate lives inside the repository")
-        .to_path_buf()
-}
-
 /// Where the screenshots go: beside the build, ignored by git.
 fn screenshot_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target"));
-    target.join("console-screenshots")
+    target_dir().join("console-screenshots")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

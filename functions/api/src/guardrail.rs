@@ -4,9 +4,10 @@
 //!
 //! - a rule change: the members of groups no rule names after the change,
 //!   less those in a group a rule still names, less the inactive ones;
-//! - sync turned on: every active user outside the rules' groups (users
-//!   already suspended by an earlier sync count again: the count errs on the
-//!   side of asking).
+//! - sync turned on: the active users outside the rules' groups whose
+//!   product account an earlier sync left active (a user no rule ever
+//!   entitled has no account and gets none; a suspended one stays so), as
+//!   the preview counts them.
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -14,7 +15,7 @@ use serde::Serialize;
 use user_sync_core::StoreError;
 use user_sync_core::directory::DirectoryStatus;
 use user_sync_core::ids::{GroupId, OrgId, UserId};
-use user_sync_core::ports::{DEFAULT_GUARDRAIL_PERCENT, Directory, Organizations};
+use user_sync_core::ports::{DEFAULT_GUARDRAIL_PERCENT, Directory, Organizations, SyncState};
 use user_sync_core::rules::Rule;
 use user_sync_core::rules::preview::exceeds_guardrail;
 
@@ -78,8 +79,9 @@ async fn all_members<D: Directory>(
 }
 
 /// Active users that would lose their last matching rule.
-pub async fn would_suspend<D: Directory>(
+pub async fn would_suspend<D: Directory, S: SyncState>(
     directory: &D,
+    state: &S,
     org: &OrgId,
     current: &[Rule],
     proposed: &[Rule],
@@ -92,10 +94,21 @@ pub async fn would_suspend<D: Directory>(
         let mut after: Option<UserId> = None;
         loop {
             let (page, next) = directory.user_statuses(org, after.as_ref(), PAGE).await?;
-            count += len(page
-                .iter()
+            let outside: Vec<UserId> = page
+                .into_iter()
                 .filter(|(u, s)| *s == DirectoryStatus::Active && !matched.contains(u))
-                .count());
+                .map(|(u, _)| u)
+                .collect();
+            if !outside.is_empty() {
+                count += len(state
+                    .user_states(org, &outside)
+                    .await?
+                    .into_values()
+                    .filter_map(|(desired, _)| desired)
+                    // generation 0: no rule ever entitled the user, no account
+                    .filter(|d| d.generation > 0 && d.assignment.is_active())
+                    .count());
+            }
             match next {
                 Some(n) => after = Some(n),
                 None => return Ok(count),
@@ -137,8 +150,9 @@ pub async fn would_suspend<D: Directory>(
 
 /// The verdict for going from `current` to `proposed` (or turning sync on),
 /// against the organization's own threshold.
-pub async fn verdict<D: Directory + Organizations>(
+pub async fn verdict<D: Directory + Organizations, S: SyncState>(
     directory: &D,
+    state: &S,
     org: &OrgId,
     current: &[Rule],
     proposed: &[Rule],
@@ -150,7 +164,7 @@ pub async fn verdict<D: Directory + Organizations>(
         .map_or(DEFAULT_GUARDRAIL_PERCENT, |o| {
             o.suspension_guardrail_percent
         });
-    let suspended = would_suspend(directory, org, current, proposed, sync_on).await?;
+    let suspended = would_suspend(directory, state, org, current, proposed, sync_on).await?;
     let directory_users = directory.count_users(org).await?;
     Ok(Guardrail {
         suspended,

@@ -543,7 +543,7 @@ where
             return ok(&set.sync);
         }
         if body.enabled && !body.confirm {
-            let g = guardrail::verdict(directory, org, &rules, &rules, true)
+            let g = guardrail::verdict(directory, state, org, &rules, &rules, true)
                 .await
                 .map_err(store_error)?;
             if g.confirmation_required {

@@ -504,6 +504,7 @@ where
     ) -> Result<Guardrail, ApiError> {
         guardrail::verdict(
             self.directory,
+            self.state,
             &self.token.org_id,
             current,
             proposed,

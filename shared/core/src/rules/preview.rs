@@ -462,8 +462,8 @@ mod tests {
         let active = effective_assignment(DirectoryStatus::Active, &groups, &rules);
         let inactive = effective_assignment(DirectoryStatus::Inactive, &groups, &rules);
         assert!(!newly_suspended(Some(&active), &inactive));
-        // a user with no account yet and no rule is counted: turning sync on
-        // would suspend an account the product may already hold
+        // no assignment before and no rule now counts as a suspension here;
+        // the preview and the guardrail leave out users with no account
         let none = effective_assignment(DirectoryStatus::Active, &BTreeSet::new(), &rules);
         assert!(newly_suspended(None, &none));
     }

@@ -816,7 +816,12 @@ where
         .await
         .map_err(store_error)?;
         let seats = preview::seats(self.product_api, org, &computed.totals).await;
-        let verdict = self.guardrail(&current, &proposed, &change).await?;
+        let mut verdict = self.guardrail(&current, &proposed, &change).await?;
+        // as the write: while sync is off a rule change applies nothing, so
+        // it is never asked (turning sync on is)
+        if !set.sync.enabled && !matches!(change, RuleChange::SyncOn) {
+            verdict.confirmation_required = false;
+        }
         ok(&preview::view(
             &computed,
             seats,

@@ -265,7 +265,8 @@ async fn sync_off_then_on_catches_up_and_sync_on_is_guarded() {
     let fay = a.user("fay").await;
     let team = a.group("Team").await;
     a.members(&team, "add", &[&dee]).await;
-    a.rule(json!({"groupId": team, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
+    let team_rule = a
+        .rule(json!({"groupId": team, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
         .await;
 
     // two of three users match no rule; they have no product account, and
@@ -298,6 +299,18 @@ async fn sync_off_then_on_catches_up_and_sync_on_is_guarded() {
 
     // off: the directory keeps changing, nothing is applied
     assert_eq!(a.sync(false, false).await.status, 200);
+    // and a rule change is never asked: the preview counts, but needs no
+    // confirmation
+    let pv = a
+        .api(
+            "POST",
+            "/rules/preview",
+            Some(json!({"change": {"kind": "delete", "id": team_rule["id"]}})),
+            &[],
+        )
+        .await;
+    assert_eq!(pv.body["guardrail"]["suspended"], 3, "{}", pv.body);
+    assert_eq!(pv.body["guardrail"]["confirmationRequired"], false);
     let gus = a.user("gus").await;
     a.members(&team, "add", &[&gus]).await;
     a.members(&team, "remove", &[&fay]).await;

@@ -6,6 +6,9 @@
 //   ADMIN_TOKEN     the organization's admin token
 //   ORG_ID          the organization
 //   SIMULATOR_URL   the product API simulator (its /control endpoints)
+//   SCIM_URL        the SCIM endpoint ({base}/scim/v2)
+//   SCIM_TOKEN      the organization's SCIM token (to push more users, as
+//                   an identity provider would, for "Load more")
 //   SCREENSHOT_DIR  where to save a screenshot of each screen
 //   CHROMIUM        the browser (default /usr/bin/chromium)
 // Exits 0 when every step passed; otherwise prints the failed step and
@@ -27,6 +30,9 @@ const CONSOLE_URL = env('CONSOLE_URL');
 const TOKEN = env('ADMIN_TOKEN');
 const ORG = env('ORG_ID');
 const SIM = env('SIMULATOR_URL');
+const SCIM = env('SCIM_URL');
+const SCIM_TOKEN = env('SCIM_TOKEN');
+const API = CONSOLE_URL.replace(/\/console$/, '/api/v1');
 const SHOTS = env('SCREENSHOT_DIR');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const PIPELINE = 120_000;
@@ -62,6 +68,18 @@ async function control(method, path, body) {
   });
   if (!res.ok) fail(`simulator ${method} ${path}: ${res.status} ${await res.text()}`);
   return res.json();
+}
+
+/** A request as the identity provider (SCIM) or as the admin (API) makes it. */
+async function call(base, token, method, path, body) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': base === SCIM ? 'application/scim+json' : 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) fail(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
 }
 
 const browser = await chromium.launch({
@@ -400,6 +418,150 @@ try {
     return { tag: el.tagName, outline: s.outlineStyle, width: s.outlineWidth };
   });
   if (focused.outline === 'none' || focused.width === '0px') fail(`no visible focus on ${focused.tag}`);
+
+  step('a rule change that would suspend many users asks first; "Back to the form" saves nothing');
+  await page.goto(`${CONSOLE_URL}#/sync`);
+  await page.getByRole('heading', { name: 'User Sync', exact: true }).waitFor();
+  const editSales = async () => {
+    await rulesRows.nth(1).locator('td').first().click();
+    await page.getByRole('heading', { name: 'Edit rule 2' }).waitFor();
+    await page.getByLabel('Search directory groups').fill('Support');
+    await page.waitForFunction(() => [...document.querySelectorAll('#group option')].some((o) => o.textContent === 'Support (0 members)'));
+    await page.getByLabel('Directory group', { exact: true }).selectOption({ label: 'Support (0 members)' });
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await dialog.getByRole('heading', { name: 'Save the changes to this rule?' }).waitFor();
+  };
+  await editSales();
+  // Ada keeps the IT Admins rule; Grace, Linus and Hedy would match none
+  await dialog.getByText('3 suspended').waitFor();
+  await dialog.getByText('This would suspend 3 of 4 directory users').waitFor();
+  await dialog.getByRole('button', { name: 'Save and suspend these users' }).waitFor();
+  await screenshot('rule-guardrail');
+  await dialog.getByRole('button', { name: 'Back to the form' }).click();
+  await page.getByRole('heading', { name: 'Edit rule 2' }).waitFor();
+  await page.goto(`${CONSOLE_URL}#/sync`);
+  await rulesRows.nth(1).waitFor();
+  expectEqual(JSON.stringify(await ruleGroups()), JSON.stringify(['IT Admins', 'Sales Team']), 'rules after the guardrail was declined');
+
+  step('with User Sync off the change is not asked; turning it on then is, and cancelled it stays off');
+  await sw.click();
+  await dialog.getByRole('heading', { name: 'Turn User Sync off?' }).waitFor();
+  await dialog.getByRole('button', { name: 'Turn off', exact: true }).click();
+  await expectToast('User Sync is off');
+  if (await sw.isChecked()) fail('the switch is still on');
+  await editSales();
+  await dialog.getByText('User Sync is off').waitFor();
+  if (await dialog.getByRole('button', { name: 'Save and suspend these users' }).count()) fail('the guardrail asked while User Sync is off');
+  await dialog.getByRole('button', { name: 'Save', exact: true }).click();
+  await expectToast('Rule saved');
+  await rulesRows.nth(1).getByText('Support').waitFor();
+  await sw.click();
+  await dialog.getByRole('heading', { name: 'Turn User Sync on?' }).waitFor();
+  await dialog.getByText('This would suspend 3 of 4 directory users').waitFor();
+  await dialog.getByRole('button', { name: 'Turn on, suspending these users' }).waitFor();
+  await screenshot('sync-on-guardrail');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await page.locator('dialog[open]').waitFor({ state: 'detached' }).catch(() => {});
+  if (await sw.isChecked()) fail('the switch is on after a cancelled guardrail');
+  const sync = await call(API, TOKEN, 'GET', '/sync');
+  expectEqual(sync.enabled, false, 'sync after a cancelled guardrail');
+  // the rule back on Sales Team: nobody loses anything, nothing is asked
+  await rulesRows.nth(1).locator('td').first().click();
+  await page.getByRole('heading', { name: 'Edit rule 2' }).waitFor();
+  await page.getByLabel('Search directory groups').fill('Sales');
+  await page.waitForFunction(() => [...document.querySelectorAll('#group option')].some((o) => o.textContent === 'Sales Team (4 members)'));
+  await page.getByLabel('Directory group', { exact: true }).selectOption({ label: 'Sales Team (4 members)' });
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await dialog.getByRole('button', { name: 'Save', exact: true }).click();
+  await expectToast('Rule saved');
+  await rulesRows.nth(1).getByText('Sales Team').waitFor();
+  await sw.click();
+  await dialog.getByRole('heading', { name: 'Turn User Sync on?' }).waitFor();
+  await dialog.getByRole('button', { name: 'Turn on', exact: true }).click();
+  await expectToast('User Sync is on');
+  if (!(await sw.isChecked())) fail('the switch is not on');
+
+  step('60 more users arrive from the identity provider; a rule gives them Meeting');
+  const pushed = [];
+  for (let i = 0; i < 60; i += 6) {
+    const batch = await Promise.all(
+      Array.from({ length: 6 }, (_, k) => {
+        const email = `contractor${String(i + k).padStart(2, '0')}.${ORG}@example.com`;
+        return call(SCIM, SCIM_TOKEN, 'POST', '/Users', {
+          schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+          userName: email,
+          name: { givenName: `Contractor ${i + k}`, familyName: 'Test' },
+          emails: [{ primary: true, value: email, type: 'work' }],
+          active: true,
+        });
+      }),
+    );
+    pushed.push(...batch.map((u) => u.id));
+  }
+  await call(SCIM, SCIM_TOKEN, 'POST', '/Groups', {
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+    displayName: 'Contractors',
+    members: pushed.map((value) => ({ value })),
+  });
+  await page.getByRole('link', { name: 'Add rule' }).click();
+  await page.getByRole('heading', { name: 'New rule' }).waitFor();
+  await page.getByLabel('Search directory groups').fill('Contr');
+  await page.waitForFunction(() => [...document.querySelectorAll('#group option')].some((o) => o.textContent === 'Contractors (60 members)'));
+  await page.getByLabel('Directory group', { exact: true }).selectOption({ label: 'Contractors (60 members)' });
+  await page.getByLabel('Description').fill('Contractors get Meeting');
+  await page.getByRole('checkbox', { name: 'GoTo Meeting' }).check();
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await dialog.getByText('60 of 60 users would change').waitFor();
+  await dialog.getByText('60 new accounts').waitFor();
+  await dialog.getByRole('button', { name: 'Save', exact: true }).click();
+  await expectToast('Rule created');
+  await page.getByRole('heading', { name: 'User Sync', exact: true }).waitFor();
+  await page.waitForFunction(
+    () => {
+      const n = (label) => [...document.querySelectorAll('#sync-status .count')].find((c) => c.textContent.includes(label))?.querySelector('.n').textContent;
+      return n('In sync') === '64' && n('Pending') === '0';
+    },
+    null,
+    { timeout: PIPELINE },
+  );
+
+  step('the Users page lists 50, then "Load more" the other 14');
+  await page.getByRole('link', { name: 'Users' }).click();
+  await page.getByRole('heading', { name: 'Users' }).waitFor();
+  const userRows = page.locator('#users-table tbody tr');
+  await page.getByText('50 users shown; more may match.').waitFor();
+  expectEqual(await userRows.count(), 50, 'users on the first page');
+  await page.locator('#users-more').click();
+  await page.getByText('64 users shown.').waitFor();
+  expectEqual(await userRows.count(), 64, 'users after "Load more"');
+  if (await page.locator('#users-more').isVisible()) fail('"Load more" is offered with no more users');
+  const names = await userRows.locator('td:first-child a').allTextContents();
+  expectEqual(new Set(names).size, 64, 'distinct users listed');
+  expectEqual(await page.evaluate(() => document.activeElement === document.querySelectorAll('#users-table tbody tr')[50]), true, 'the first loaded user has the focus');
+
+  step('Activity history: "Load more" continues where the first page ended, newest first');
+  // the history is still growing until the last welcome email is sent
+  const emailsDeadline = Date.now() + PIPELINE;
+  for (;;) {
+    const sent = await call(API, TOKEN, 'GET', '/activity?action=welcome_email_sent&limit=200');
+    const to = new Set(sent.items.map((e) => e.subject.id));
+    if (pushed.every((id) => to.has(id))) break;
+    if (Date.now() > emailsDeadline) fail(`welcome emails sent to ${pushed.filter((id) => to.has(id)).length} of the 60 new users`);
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+  await page.getByRole('link', { name: 'Activity history' }).click();
+  await page.getByRole('heading', { name: 'Activity history' }).waitFor();
+  const entryRows = page.locator('#activity-table tbody tr');
+  await page.getByText('50 entries shown, newest first; more are older.').waitFor();
+  await page.locator('#activity-more').click();
+  await page.getByText('100 entries shown, newest first; more are older.').waitFor();
+  // the rows are the API's first 100 entries, in its order
+  const first100 = await call(API, TOKEN, 'GET', '/activity?limit=100');
+  const rows = await entryRows.evaluateAll((trs) => trs.map((tr) => `${tr.querySelector('time').getAttribute('datetime')} ${tr.children[2].textContent}`));
+  const expected = first100.items.map((e) => `${e.at} ${e.action.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase())}`);
+  expectEqual(JSON.stringify(rows), JSON.stringify(expected), 'the first 100 entries');
+  expectEqual(await page.evaluate(() => document.activeElement === document.querySelectorAll('#activity-table tbody tr')[50]), true, 'the first loaded entry has the focus');
+  await screenshot('activity-load-more');
 
   step('sign out');
   await page.getByRole('button', { name: 'Sign out' }).click();

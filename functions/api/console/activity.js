@@ -62,20 +62,24 @@ export async function activityPage(main) {
     }
     try {
       const page = await api('GET', 'activity', { query: { ...filters(), limit: 50, cursor } });
-      body.append(
-        ...page.items.map((e) =>
-          h(
-            'tr',
-            { class: e.outcome === 'failure' ? 'failure' : '' },
-            h('td', {}, h('time', { datetime: e.at, text: when(e.at) })),
-            h('td', { text: e.actor }),
-            h('td', { text: words(e.action) }),
-            h('td', {}, e.subject.kind === 'user' ? h('a', { href: `#/users/${encodeURIComponent(e.subject.id)}`, text: `user ${e.subject.id}` }) : e.subject.kind === 'rule' ? `rule ${e.subject.id}` : e.subject.kind),
-            h('td', { text: e.outcome === 'failure' ? `Failure${e.failureClass ? `: ${FAILURE_TITLES[e.failureClass] || e.failureClass}` : ''}` : 'Success' }),
-            h('td', {}, e.details ? h('code', { text: JSON.stringify(e.details) }) : ''),
-          ),
+      const rows = page.items.map((e) =>
+        h(
+          'tr',
+          { class: e.outcome === 'failure' ? 'failure' : '' },
+          h('td', {}, h('time', { datetime: e.at, text: when(e.at) })),
+          h('td', { text: e.actor }),
+          h('td', { text: words(e.action) }),
+          h('td', {}, e.subject.kind === 'user' ? h('a', { href: `#/users/${encodeURIComponent(e.subject.id)}`, text: `user ${e.subject.id}` }) : e.subject.kind === 'rule' ? `rule ${e.subject.id}` : e.subject.kind),
+          h('td', { text: e.outcome === 'failure' ? `Failure${e.failureClass ? `: ${FAILURE_TITLES[e.failureClass] || e.failureClass}` : ''}` : 'Success' }),
+          h('td', {}, e.details ? h('code', { text: JSON.stringify(e.details) }) : ''),
         ),
       );
+      body.append(...rows);
+      // "Load more": the first new row takes the focus, as the button may go
+      if (!reset && rows[0]) {
+        rows[0].tabIndex = -1;
+        rows[0].focus();
+      }
       shown += page.items.length;
       cursor = page.nextCursor;
       more.hidden = !cursor;
@@ -124,7 +128,15 @@ export async function activityPage(main) {
       toast(err.detail, 'error');
     }
   });
-  more.addEventListener('click', () => load(false));
+  more.addEventListener('click', async () => {
+    if (more.disabled) return;
+    more.disabled = true;
+    try {
+      await load(false);
+    } finally {
+      more.disabled = false;
+    }
+  });
 
   // how long entries are kept
   const settings = await api('GET', 'activity/settings');

@@ -37,20 +37,24 @@ export async function usersPage(main) {
         ? { failureClass: failure.value, status: status.value === 'failed' ? 'failed' : '', limit: 50, cursor }
         : { search: search.value.trim(), status: status.value, limit: 50, cursor };
       const page = await api('GET', 'users', { query });
-      body.append(
-        ...page.items.map((u) =>
-          h(
-            'tr',
-            {},
-            h('td', {}, h('a', { href: `#/users/${encodeURIComponent(u.id)}`, text: u.userName })),
-            h('td', { text: u.name || '' }),
-            h('td', { text: u.directoryStatus }),
-            h('td', {}, statusPill(u.syncStatus)),
-            h('td', { text: failureText(u.failure) }),
-            h('td', { text: (u.products || []).map((p) => productName(p)).join(', ') }),
-          ),
+      const rows = page.items.map((u) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, h('a', { href: `#/users/${encodeURIComponent(u.id)}`, text: u.userName })),
+          h('td', { text: u.name || '' }),
+          h('td', { text: u.directoryStatus }),
+          h('td', {}, statusPill(u.syncStatus)),
+          h('td', { text: failureText(u.failure) }),
+          h('td', { text: (u.products || []).map((p) => productName(p)).join(', ') }),
         ),
       );
+      body.append(...rows);
+      // "Load more": the first new row takes the focus, as the button may go
+      if (!reset && rows[0]) {
+        rows[0].tabIndex = -1;
+        rows[0].focus();
+      }
       shown += page.items.length;
       cursor = page.nextCursor;
       more.hidden = !cursor;
@@ -70,7 +74,15 @@ export async function usersPage(main) {
     search.disabled = Boolean(failure.value);
     load(true);
   });
-  more.addEventListener('click', () => load(false));
+  more.addEventListener('click', async () => {
+    if (more.disabled) return;
+    more.disabled = true;
+    try {
+      await load(false);
+    } finally {
+      more.disabled = false;
+    }
+  });
 
   main.replaceChildren(
     heading('Users'),

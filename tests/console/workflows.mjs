@@ -195,6 +195,20 @@ try {
   await page.getByRole('radio', { name: 'Manager' }).check();
   await page.locator('#privileges-set').getByRole('checkbox', { name: 'Manage users' }).check();
   await page.locator('#managedGroups-set').getByRole('checkbox', { name: 'Sales' }).check();
+  // a welcome email of its own, created on the way: the form keeps its input
+  await page.getByRole('link', { name: 'Create new' }).click();
+  await page.getByRole('heading', { name: 'New template' }).waitFor();
+  await page.getByLabel('Name').fill('IT welcome');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expectToast('Back to the rule');
+  await page.getByRole('link', { name: 'Back to the rule' }).click();
+  await page.getByRole('heading', { name: 'New rule' }).waitFor();
+  await expectToast('unsaved changes to this rule are back');
+  expectEqual(await page.getByLabel('Description').inputValue(), 'IT admins get Meeting', 'the description after the template');
+  if (!(await page.getByRole('radio', { name: 'Manager' }).isChecked())) fail('the manager role was lost on the way to the template');
+  if (!(await page.locator('#privileges-set').getByRole('checkbox', { name: 'Manage users' }).isChecked())) fail('the privilege was lost on the way to the template');
+  expectEqual(await page.locator('#emailTemplate option:checked').textContent(), 'IT welcome', 'the welcome email template');
+  expectEqual(await page.locator('#group option:checked').textContent(), 'IT Admins (1 members)', 'the directory group after the template');
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await dialog.getByRole('button', { name: 'Save', exact: true }).click();
   await expectToast('Rule created');

@@ -2,6 +2,7 @@
 
 const BASE = new URL('../api/v1/', document.baseURI);
 const KEY = 'userSync.adminToken';
+const DRAFT = 'userSync.ruleDraft';
 
 /** An answer other than 2xx: `code` and `detail` come from the problem details. */
 export class ApiError extends Error {
@@ -23,6 +24,25 @@ export function setToken(value) {
 
 export function clearToken() {
   sessionStorage.removeItem(KEY);
+  sessionStorage.removeItem(DRAFT);
+}
+
+/**
+ * The rule form's unsaved input, kept while the admin edits or creates a
+ * welcome email template from it: `{ for: rule id or 'new', version, rule,
+ * back: the form's address, pick: use the next template created }`.
+ */
+export function ruleDraft() {
+  try {
+    return JSON.parse(sessionStorage.getItem(DRAFT) || 'null');
+  } catch {
+    return null;
+  }
+}
+
+export function setRuleDraft(draft) {
+  if (draft) sessionStorage.setItem(DRAFT, JSON.stringify(draft));
+  else sessionStorage.removeItem(DRAFT);
 }
 
 let unauthorized = () => {};

@@ -2,7 +2,7 @@
 // what the other pages borrow: the catalogue, group names, the preview's
 // summary.
 
-import { api } from './api.js';
+import { api, ruleDraft, setRuleDraft } from './api.js';
 import { dialog, errorSlot, field, fieldError, h, heading, report, toast } from './ui.js';
 
 let catalogueCache = null;
@@ -130,7 +130,14 @@ export async function ruleForm(main, id) {
     api('GET', 'templates'),
     id ? api('GET', `rules/${encodeURIComponent(id)}`) : null,
   ]);
-  const r = rule || { groupId: '', description: '', products: [], adminRole: null, deviceGroups: [], emailTemplate: null, language: null, userGroup: null, settingsTemplate: null };
+  const blank = rule || { groupId: '', description: '', products: [], adminRole: null, deviceGroups: [], emailTemplate: null, language: null, userGroup: null, settingsTemplate: null };
+  // back from a template: the input the admin had not saved yet, unless the
+  // rule changed meanwhile
+  const key = id || 'new';
+  const draft = ruleDraft();
+  const restored = draft && draft.for === key && (draft.version ?? null) === (blank.version ?? null);
+  if (draft && draft.for === key) setRuleDraft(null);
+  const r = restored ? { ...blank, ...draft.rule } : blank;
   const configured = cat.configured;
   const languages = [...new Set(templates.items.flatMap((t) => t.languages))].sort();
 
@@ -222,10 +229,11 @@ export async function ruleForm(main, id) {
         class: 'secondary',
         text: 'Edit',
         onclick: () => {
+          keepDraft(false);
           location.hash = `#/templates/${encodeURIComponent(templateSelect.value)}`;
         },
       }),
-      h('a', { class: 'button secondary', href: '#/templates/new', text: 'Create new' }),
+      h('a', { class: 'button secondary', href: '#/templates/new', text: 'Create new', onclick: () => keepDraft(true) }),
     ),
     errorSlot('emailTemplate'),
   );
@@ -288,6 +296,11 @@ export async function ruleForm(main, id) {
       settingsTemplate: settings.value.trim() || null,
     };
   };
+
+  // leaving for a template keeps what was typed, for the way back
+  function keepDraft(pick) {
+    setRuleDraft({ for: key, version: r.version ?? null, rule: body(), back: location.hash, pick });
+  }
 
   const FIELDS = {
     groupId: 'group',
@@ -380,5 +393,6 @@ export async function ruleForm(main, id) {
     form,
   );
   await searchGroups();
+  if (restored) toast('Your unsaved changes to this rule are back.', 'info');
   return null;
 }

@@ -1,6 +1,6 @@
 // The Email templates page: list, create, edit, preview, delete.
 
-import { api } from './api.js';
+import { api, ruleDraft, setRuleDraft } from './api.js';
 import { confirmAction, dialog, errorSlot, field, fieldError, h, heading, report, toast, when } from './ui.js';
 
 async function preview(id, language) {
@@ -143,7 +143,12 @@ export async function templateForm(main, id) {
     }
     try {
       const saved = id ? await api('PUT', `templates/${encodeURIComponent(id)}`, { body: collect(), ifMatch: t.version }) : await api('POST', 'templates', { body: collect() });
-      toast(id ? 'Template saved.' : 'Template created.');
+      const draft = ruleDraft();
+      if (!id && draft && draft.pick) {
+        // created from the rule form's "Create new": the rule gets it
+        setRuleDraft({ ...draft, rule: { ...draft.rule, emailTemplate: saved.id }, pick: false });
+        toast('Template created. "Back to the rule" uses it for the rule.');
+      } else toast(id ? 'Template saved.' : 'Template created.');
       location.hash = `#/templates/${encodeURIComponent(saved.id)}`;
       if (id) templateForm(main, id);
     } catch (err) {
@@ -155,8 +160,10 @@ export async function templateForm(main, id) {
       } else report(err, { name: 'template-name' }, 'template-form');
     }
   });
+  const draft = ruleDraft();
+  const back = draft && typeof draft.back === 'string' && draft.back.startsWith('#/rules/') ? draft.back : null;
   main.replaceChildren(
-    h('p', {}, h('a', { href: '#/templates', text: '← All templates' })),
+    h('p', {}, h('a', { href: '#/templates', text: '← All templates' }), back ? ' · ' : null, back ? h('a', { href: back, id: 'back-to-rule', text: 'Back to the rule' }) : null),
     heading(readOnly ? `${t.name} (read-only)` : id ? `Edit template: ${t.name}` : 'New template'),
     readOnly ? h('p', { class: 'notice', text: 'The shipped default cannot be changed; create a template of your own instead.' }) : null,
     form,

@@ -335,6 +335,7 @@ try {
     const cells = [...document.querySelectorAll('#activity-table tbody td:nth-child(3)')].map((c) => c.textContent);
     return cells.length === 1 && cells[0] === 'Account created';
   });
+  expectEqual(await table.locator('td:nth-child(4)').first().textContent(), `ada.${ORG}@example.com`, 'the entry names its user');
   await page.getByLabel('Keep entries for (days)').fill('5000');
   await page.getByRole('button', { name: 'Save retention' }).click();
   await page.locator('#retention-error').waitFor({ state: 'visible' });

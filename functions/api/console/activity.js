@@ -69,7 +69,7 @@ export async function activityPage(main) {
           h('td', {}, h('time', { datetime: e.at, text: when(e.at) })),
           h('td', { text: e.actor }),
           h('td', { text: words(e.action) }),
-          h('td', {}, e.subject.kind === 'user' ? h('a', { href: `#/users/${encodeURIComponent(e.subject.id)}`, text: `user ${e.subject.id}` }) : e.subject.kind === 'rule' ? `rule ${e.subject.id}` : e.subject.kind),
+          h('td', {}, e.subject.kind === 'user' ? h('a', { href: `#/users/${encodeURIComponent(e.subject.id)}`, text: e.subjectName || `user ${e.subject.id}` }) : e.subject.kind === 'rule' ? `rule ${e.subject.id}` : e.subject.kind),
           h('td', { text: e.outcome === 'failure' ? `Failure${e.failureClass ? `: ${FAILURE_TITLES[e.failureClass] || e.failureClass}` : ''}` : 'Success' }),
           h('td', {}, e.details ? h('code', { text: JSON.stringify(e.details) }) : ''),
         ),

@@ -1,6 +1,8 @@
 //! The activity history: `GET /activity` (newest first, filtered, paginated)
 //! and `GET /activity/export` (CSV or JSON lines, for a time range).
 
+use std::collections::HashMap;
+
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -9,7 +11,7 @@ use user_sync_aws::http::{HttpRequest, response};
 use user_sync_core::activity::{Action, ActivityEntry, ActivityFilter, Subject, SubjectKind};
 use user_sync_core::auth::StoredToken;
 use user_sync_core::ids::{OrgId, RuleId, UserId};
-use user_sync_core::ports::{Organizations, SyncState};
+use user_sync_core::ports::{Directory, Organizations, SyncState};
 use user_sync_core::state::{FailureClass, Outcome};
 
 use crate::routes::{
@@ -20,9 +22,62 @@ use crate::routes::{
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ActivityPage {
-    pub items: Vec<ActivityEntry>,
+    pub items: Vec<ActivityItem>,
     /// `null`: the last page.
     pub next_cursor: Option<String>,
+}
+
+/// One entry, as the history shows it. `id` is unique and sorts by time
+/// (the time, then a random or deterministic suffix), so a page newest-first
+/// is a key-ordered query; a user subject also gets the user's name.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityItem {
+    #[serde(flatten)]
+    pub entry: ActivityEntry,
+    /// For a user subject, the user's `userName` as the directory holds it
+    /// now (absent when the directory no longer holds the user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_name: Option<String>,
+}
+
+/// Each entry with the name of its subject user, read in one batch.
+async fn with_names<D: Directory>(
+    directory: &D,
+    org: &OrgId,
+    entries: Vec<ActivityEntry>,
+) -> Result<Vec<ActivityItem>, ApiError> {
+    let mut ids: Vec<UserId> = entries
+        .iter()
+        .filter(|e| e.subject.kind == SubjectKind::User)
+        .filter_map(|e| UserId::parse(&e.subject.id).ok())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names: HashMap<UserId, String> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        directory
+            .get_users(org, &ids)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(|u| (u.user.id, u.user.user_name))
+            .collect()
+    };
+    Ok(entries
+        .into_iter()
+        .map(|entry| {
+            let subject_name = (entry.subject.kind == SubjectKind::User)
+                .then(|| UserId::parse(&entry.subject.id).ok())
+                .flatten()
+                .and_then(|id| names.get(&id).cloned());
+            ActivityItem {
+                entry,
+                subject_name,
+            }
+        })
+        .collect())
 }
 
 /// How long the activity history is kept: the body of
@@ -150,7 +205,7 @@ async fn retained<D: Organizations>(
 }
 
 /// `GET /activity`.
-pub async fn list<D: Organizations, S: SyncState>(
+pub async fn list<D: Directory + Organizations, S: SyncState>(
     directory: &D,
     state: &S,
     org: &OrgId,
@@ -163,7 +218,7 @@ pub async fn list<D: Organizations, S: SyncState>(
         .await
         .map_err(store_error)?;
     ok(&ActivityPage {
-        items,
+        items: with_names(directory, org, items).await?,
         next_cursor: next,
     })
 }

@@ -215,3 +215,38 @@ async fn an_organizations_retention_sets_the_ttl_and_bounds_what_is_shown() {
         ["retention_changed", "retention_changed", "account_created"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_entries_carry_its_user_name() {
+    let a = Admin::new("names").await;
+    let ann = a.user("ann").await;
+    let admins = a.group_with("Admins", &[&ann]).await;
+    a.rule(json!({"groupId": admins, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
+        .await;
+    assert_eq!(a.sync(true, false).await.status, 200);
+    a.until(&ann, "ann's account", |x| x["status"] == "active")
+        .await;
+    let path = format!("/activity?userId={ann}&action=account_created");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let entry = loop {
+        let page = a.api("GET", &path, None, &[]).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        if let Some(e) = page.body["items"].get(0) {
+            break e.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no account_created entry for ann"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    assert_eq!(entry["subject"]["id"], ann.as_str());
+    assert_eq!(entry["subjectName"], a.email("ann").as_str());
+    // a rule's entry names no user
+    let rules = a
+        .api("GET", "/activity?action=rule_created", None, &[])
+        .await;
+    let rule_entry = &rules.body["items"][0];
+    assert_eq!(rule_entry["subject"]["kind"], "rule");
+    assert!(rule_entry.get("subjectName").is_none(), "{rule_entry}");
+}

@@ -14,7 +14,8 @@
 // Exits 0 when every step passed; otherwise prints the failed step and
 // exits 1.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -38,6 +39,10 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const PIPELINE = 120_000;
 
 mkdirSync(SHOTS, { recursive: true });
+
+// axe-core, the accessibility rules engine, checks every screen that gets a
+// screenshot against WCAG 2.1 A and AA
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 let stepName = 'start';
 
@@ -101,12 +106,26 @@ page.on('request', (r) => {
   if (u.origin !== new URL(CONSOLE_URL).origin && !u.protocol.startsWith('blob') && !u.protocol.startsWith('data')) problems.push(`request to another origin: ${r.url()}`);
 });
 
+const violations = [];
+async function audit(screen) {
+  // evaluated through the DevTools protocol, which the page's CSP does not
+  // govern: the page itself still loads only its own scripts
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }, resultTypes: ['violations'] }),
+  );
+  for (const v of result.violations) {
+    for (const n of v.nodes) violations.push(`${screen}: ${v.id} (${v.impact}) ${n.target.join(' ')}: ${n.failureSummary.replace(/\s+/g, ' ')}`);
+  }
+}
+
 let shot = 0;
 async function screenshot(name, fullPage = false) {
   shot += 1;
   const file = join(SHOTS, `${String(shot).padStart(2, '0')}-${name}.png`);
   await page.screenshot({ path: file, fullPage });
   log(`screenshot ${file}`);
+  await audit(name);
 }
 
 const toast = page.locator('#toast');
@@ -185,6 +204,7 @@ try {
   step('a field error is shown next to its field');
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await page.locator('#group-error').getByText('Choose the directory group').waitFor();
+  await audit('rule-form-error');
 
   step('add a second rule: a manager with privileges and managed user groups');
   await page.getByLabel('Search directory groups').fill('IT');
@@ -371,6 +391,8 @@ try {
   step('the Templates page: create, preview');
   await page.getByRole('link', { name: 'Email templates' }).click();
   await page.getByRole('heading', { name: 'Email templates' }).waitFor();
+  await page.locator('#templates-table tbody tr').first().waitFor();
+  await audit('templates');
   await page.getByRole('link', { name: 'Create template' }).click();
   await page.getByLabel('Name').fill('Sales welcome');
   await page.getByRole('button', { name: 'Save' }).click();
@@ -584,6 +606,7 @@ try {
   if (await page.evaluate(() => sessionStorage.length)) fail('the token is still in session storage');
 
   if (problems.length) fail(`the page reported problems:\n  ${problems.join('\n  ')}`);
+  if (violations.length) fail(`accessibility (axe-core, WCAG 2.1 AA):\n  ${violations.join('\n  ')}`);
   log(`all steps passed; screenshots in ${SHOTS}`);
   await browser.close();
 } catch (e) {

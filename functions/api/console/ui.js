@@ -50,7 +50,8 @@ export function dialog(title, body, buttons) {
   const opener = document.activeElement;
   d.replaceChildren(
     h('h2', { id: 'dialog-title', text: title }),
-    h('div', { class: 'dialog-body' }, body),
+    // focusable, so that a keyboard can scroll a long preview
+    h('div', { class: 'dialog-body', id: 'dialog-body', tabindex: '0', role: 'region', 'aria-labelledby': 'dialog-title' }, body),
     h(
       'div',
       { class: 'actions' },

@@ -345,6 +345,20 @@ try {
     const cells = [...document.querySelectorAll('#activity-table tbody td:nth-child(3)')].map((c) => c.textContent);
     return cells.length > 0 && cells.every((c) => c === 'Sync failed');
   });
+  await page.getByLabel('Action').selectOption('');
+  await page.getByLabel('Outcome').selectOption('failure');
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await page.waitForFunction(() => {
+    const cells = [...document.querySelectorAll('#activity-table tbody td:nth-child(5)')].map((c) => c.textContent);
+    return cells.length > 0 && cells.every((c) => c.startsWith('Failure'));
+  });
+  await page.getByLabel('Outcome').selectOption('');
+  // a time range that ends before anything happened: nothing
+  await page.getByLabel('To').fill('2020-01-01T00:00');
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await page.getByText('0 entries shown').waitFor();
+  await page.getByLabel('To').fill('');
+  await page.getByLabel('Action').selectOption('sync_failed');
   await page.getByLabel('User (user name, email or id)').fill('nobody-at-all');
   await page.getByRole('button', { name: 'Apply filters' }).click();
   await page.locator('#f-user-error').getByText('No user matches').waitFor();
@@ -599,6 +613,27 @@ try {
   expectEqual(JSON.stringify(rows), JSON.stringify(expected), 'the first 100 entries');
   expectEqual(await page.evaluate(() => document.activeElement === document.querySelectorAll('#activity-table tbody tr')[50]), true, 'the first loaded entry has the focus');
   await screenshot('activity-load-more');
+
+  step('deleting a rule for real: confirmed past the guardrail, its members are suspended');
+  await page.getByRole('link', { name: 'User Sync', exact: true }).click();
+  await page.getByRole('heading', { name: 'User Sync', exact: true }).waitFor();
+  await page.getByRole('button', { name: 'Delete rule 3 (Contractors)' }).click();
+  await dialog.getByRole('heading', { name: 'Delete this rule?' }).waitFor();
+  await dialog.getByText('This would suspend 60 of 64 directory users').waitFor();
+  await dialog.getByRole('button', { name: 'Delete and suspend these users' }).click();
+  await expectToast('Rule deleted');
+  await page.waitForFunction(() => document.querySelectorAll('#rules-table tbody tr').length === 2);
+  expectEqual(JSON.stringify(await ruleGroups()), JSON.stringify(['IT Admins', 'Sales Team']), 'rules after the delete');
+  const suspendedDeadline = Date.now() + PIPELINE;
+  for (;;) {
+    const page1 = await call(API, TOKEN, 'GET', '/activity?action=account_suspended&limit=200');
+    const who = new Set(page1.items.map((e) => e.subject.id));
+    if (pushed.every((id) => who.has(id))) break;
+    if (Date.now() > suspendedDeadline) fail(`${pushed.filter((id) => who.has(id)).length} of the 60 contractors suspended`);
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+  const deleted = await call(API, TOKEN, 'GET', '/activity?action=rule_deleted');
+  expectEqual(deleted.items.length, 1, 'rule_deleted entries');
 
   step('sign out');
   await page.getByRole('button', { name: 'Sign out' }).click();

@@ -394,5 +394,6 @@ export async function ruleForm(main, id) {
   );
   await searchGroups();
   if (restored) toast('Your unsaved changes to this rule are back.', 'info');
+  else if (draft && draft.for === key) toast('This rule was changed by another admin meanwhile: your unsaved changes were dropped.', 'error');
   return null;
 }

@@ -1,6 +1,7 @@
 //! The mass-suspension guardrail: how many active users a change would
 //! suspend because no rule matches them any more, counted from memberships
-//! alone, so that it stays cheap at any directory size.
+//! (and, turning sync on, the states of the users outside the rules'
+//! groups), in pages, so that it stays complete at any directory size.
 //!
 //! - a rule change: the members of groups no rule names after the change,
 //!   less those in a group a rule still names, less the inactive ones;

@@ -261,10 +261,8 @@ where
                 if claim == EmailClaim::TakenOver {
                     entry.details["resent"] = json!(true);
                 }
+                // clears an earlier failure too
                 self.state.email_sent(org_id, user_id, &key, &entry).await?;
-                self.state
-                    .record_email_failure(org_id, user_id, None)
-                    .await?;
                 info!("welcome email sent");
                 return Ok(RecordResult::Done);
             }

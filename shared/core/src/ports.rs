@@ -500,7 +500,8 @@ pub trait SyncState: Sync {
         user: &UserId,
         key: &str,
     ) -> impl Future<Output = Result<EmailClaim, StoreError>> + Send;
-    /// Records a claimed email as sent, and its activity entry, together.
+    /// Records a claimed email as sent, and its activity entry, together;
+    /// a welcome-email failure recorded for the user is cleared with them.
     fn email_sent(
         &self,
         org: &OrgId,

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use futures::StreamExt;
 use user_sync_core::StoreError;
 use user_sync_core::activity::{ActivityEntry, ActivityFilter};
@@ -102,7 +102,7 @@ impl StateTable {
     async fn with_activity(
         &self,
         org: &OrgId,
-        write: TransactWriteItem,
+        writes: Vec<TransactWriteItem>,
         entry: &ActivityEntry,
     ) -> Result<(), StoreError> {
         let put_entry = Put::builder()
@@ -110,10 +110,11 @@ impl StateTable {
             .set_item(Some(self.activity_item(org, entry).await?))
             .build()
             .map_err(StoreError::permanent)?;
+        let mut items = writes;
+        items.push(TransactWriteItem::builder().put(put_entry).build());
         self.client
             .transact_write_items()
-            .transact_items(write)
-            .transact_items(TransactWriteItem::builder().put(put_entry).build())
+            .set_transact_items(Some(items))
             .send()
             .await
             .map_err(map_sdk_error)?;
@@ -328,7 +329,7 @@ impl SyncState for StateTable {
             .map_err(StoreError::permanent)?;
         self.with_activity(
             org,
-            TransactWriteItem::builder().put(put_status).build(),
+            vec![TransactWriteItem::builder().put(put_status).build()],
             entry,
         )
         .await
@@ -512,9 +513,19 @@ impl SyncState for StateTable {
             .expression_attribute_values(":now", s(now))
             .build()
             .map_err(StoreError::permanent)?;
+        // a failure recorded by an earlier delivery is over
+        let failure_over = Delete::builder()
+            .table_name(&self.table)
+            .key("pk", s(user_pk(org, user)))
+            .key("sk", s(sk::MAIL_STATUS))
+            .build()
+            .map_err(StoreError::permanent)?;
         self.with_activity(
             org,
-            TransactWriteItem::builder().update(sent).build(),
+            vec![
+                TransactWriteItem::builder().update(sent).build(),
+                TransactWriteItem::builder().delete(failure_over).build(),
+            ],
             entry,
         )
         .await

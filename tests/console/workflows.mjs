@@ -336,6 +336,8 @@ try {
   for (const action of ['Sync enabled', 'Rule created', 'Rules reordered', 'Sync retried', 'Account created', 'Sync failed']) {
     if (!(await table.locator('td:nth-child(3)', { hasText: new RegExp(`^${action}$`) }).count())) fail(`no "${action}" entry in the activity history`);
   }
+  // a rule's entry names the rule's directory group
+  await table.locator('tr', { hasText: 'Rule created' }).filter({ hasText: 'rule for IT Admins' }).first().waitFor();
   const times = await table.locator('time').evaluateAll((ts) => ts.map((t) => t.getAttribute('datetime')));
   expectEqual(JSON.stringify(times), JSON.stringify([...times].sort().reverse()), 'entries are newest first');
   await screenshot('activity');

@@ -1,6 +1,7 @@
 // The Activity history page: newest first, filters, load more, export.
 
 import { api } from './api.js';
+import { groupName } from './rule-form.js';
 import { FAILURE_TITLES, field, fieldError, h, heading, toast, when } from './ui.js';
 
 const ACTIONS = [
@@ -17,6 +18,14 @@ function rfc3339(value) {
   if (!value) return '';
   const d = new Date(value);
   return Number.isNaN(d.getTime()) ? 'invalid' : d.toISOString();
+}
+
+/** A rule entry's subject: the rule's directory group, when the entry names it. */
+function ruleSubject(e) {
+  const cell = h('span', { text: `rule ${e.subject.id}` });
+  const group = e.details && e.details.groupId;
+  if (group) groupName(group).then((name) => (cell.textContent = `rule for ${name}`));
+  return cell;
 }
 
 export async function activityPage(main) {
@@ -69,7 +78,7 @@ export async function activityPage(main) {
           h('td', {}, h('time', { datetime: e.at, text: when(e.at) })),
           h('td', { text: e.actor }),
           h('td', { text: words(e.action) }),
-          h('td', {}, e.subject.kind === 'user' ? h('a', { href: `#/users/${encodeURIComponent(e.subject.id)}`, text: e.subjectName || `user ${e.subject.id}` }) : e.subject.kind === 'rule' ? `rule ${e.subject.id}` : e.subject.kind),
+          h('td', {}, e.subject.kind === 'user' ? h('a', { href: `#/users/${encodeURIComponent(e.subject.id)}`, text: e.subjectName || `user ${e.subject.id}` }) : e.subject.kind === 'rule' ? ruleSubject(e) : e.subject.kind),
           h('td', { text: e.outcome === 'failure' ? `Failure${e.failureClass ? `: ${FAILURE_TITLES[e.failureClass] || e.failureClass}` : ''}` : 'Success' }),
           h('td', {}, e.details ? h('code', { text: JSON.stringify(e.details) }) : ''),
         ),

@@ -2,7 +2,7 @@
 
 import { api } from './api.js';
 import { groupName } from './rule-form.js';
-import { FAILURE_TITLES, field, fieldError, h, heading, toast, when } from './ui.js';
+import { appendRows, FAILURE_TITLES, field, fieldError, h, heading, loadMoreButton, toast, when } from './ui.js';
 
 const ACTIONS = [
   'account_created', 'account_updated', 'account_suspended', 'sync_failed', 'sync_retried',
@@ -35,7 +35,7 @@ export async function activityPage(main) {
   const from = h('input', { id: 'f-from', type: 'datetime-local' });
   const to = h('input', { id: 'f-to', type: 'datetime-local' });
   const body = h('tbody');
-  const more = h('button', { type: 'button', class: 'secondary', id: 'activity-more', text: 'Load more', hidden: true });
+  const more = loadMoreButton('activity-more', () => load(false));
   const summary = h('p', { class: 'hint', 'aria-live': 'polite' });
   let cursor = null;
   let shown = 0;
@@ -83,12 +83,7 @@ export async function activityPage(main) {
           h('td', {}, e.details ? h('code', { text: JSON.stringify(e.details) }) : ''),
         ),
       );
-      body.append(...rows);
-      // "Load more": the first new row takes the focus, as the button may go
-      if (!reset && rows[0]) {
-        rows[0].tabIndex = -1;
-        rows[0].focus();
-      }
+      appendRows(body, rows, reset);
       shown += page.items.length;
       cursor = page.nextCursor;
       more.hidden = !cursor;
@@ -135,15 +130,6 @@ export async function activityPage(main) {
       if (await resolveUser()) load(true);
     } catch (err) {
       toast(err.detail, 'error');
-    }
-  });
-  more.addEventListener('click', async () => {
-    if (more.disabled) return;
-    more.disabled = true;
-    try {
-      await load(false);
-    } finally {
-      more.disabled = false;
     }
   });
 

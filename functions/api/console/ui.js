@@ -122,6 +122,30 @@ export function field(label, control, hint) {
   );
 }
 
+/** A hidden "Load more" button that runs `loadNext`, one page at a time. */
+export function loadMoreButton(id, loadNext) {
+  const more = h('button', { type: 'button', class: 'secondary', id, text: 'Load more', hidden: true });
+  more.addEventListener('click', async () => {
+    if (more.disabled) return;
+    more.disabled = true;
+    try {
+      await loadNext();
+    } finally {
+      more.disabled = false;
+    }
+  });
+  return more;
+}
+
+/** Appends a page's rows; after "Load more" (not `reset`) the first new row takes the focus, as the button may go. */
+export function appendRows(body, rows, reset) {
+  body.append(...rows);
+  if (!reset && rows[0]) {
+    rows[0].tabIndex = -1;
+    rows[0].focus();
+  }
+}
+
 /** A time as the admin's browser shows it. */
 export function when(iso) {
   if (!iso) return '—';

@@ -2,7 +2,7 @@
 // explain view (which rule gave which field, the last outcome).
 
 import { api } from './api.js';
-import { FAILURE_TITLES, field, h, heading, pill, roleText, SYNC_STATUS, toast, when } from './ui.js';
+import { appendRows, FAILURE_TITLES, field, h, heading, loadMoreButton, pill, roleText, SYNC_STATUS, toast, when } from './ui.js';
 import { productName, catalogue } from './rule-form.js';
 
 function statusPill(status) {
@@ -20,7 +20,7 @@ export async function usersPage(main) {
   const status = h('select', { id: 'user-status' }, h('option', { value: '', text: 'Any status' }), Object.entries(SYNC_STATUS).map(([v, t]) => h('option', { value: v, text: t })));
   const failure = h('select', { id: 'user-failure' }, h('option', { value: '', text: 'Any' }), Object.entries(FAILURE_TITLES).map(([v, t]) => h('option', { value: v, text: t })));
   const body = h('tbody');
-  const more = h('button', { type: 'button', class: 'secondary', id: 'users-more', text: 'Load more', hidden: true });
+  const more = loadMoreButton('users-more', () => load(false));
   const summary = h('p', { class: 'hint', 'aria-live': 'polite' });
   let cursor = null;
   let shown = 0;
@@ -49,12 +49,7 @@ export async function usersPage(main) {
           h('td', { text: (u.products || []).map((p) => productName(p)).join(', ') }),
         ),
       );
-      body.append(...rows);
-      // "Load more": the first new row takes the focus, as the button may go
-      if (!reset && rows[0]) {
-        rows[0].tabIndex = -1;
-        rows[0].focus();
-      }
+      appendRows(body, rows, reset);
       shown += page.items.length;
       cursor = page.nextCursor;
       more.hidden = !cursor;
@@ -73,15 +68,6 @@ export async function usersPage(main) {
     // the API lists a failure class's users without search or another status
     search.disabled = Boolean(failure.value);
     load(true);
-  });
-  more.addEventListener('click', async () => {
-    if (more.disabled) return;
-    more.disabled = true;
-    try {
-      await load(false);
-    } finally {
-      more.disabled = false;
-    }
   });
 
   main.replaceChildren(

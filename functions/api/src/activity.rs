@@ -1,7 +1,7 @@
 //! The activity history: `GET /activity` (newest first, filtered, paginated)
 //! and `GET /activity/export` (CSV or JSON lines, for a time range).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use schemars::JsonSchema;
@@ -47,13 +47,20 @@ async fn with_names<D: Directory>(
     org: &OrgId,
     entries: Vec<ActivityEntry>,
 ) -> Result<Vec<ActivityItem>, ApiError> {
-    let mut ids: Vec<UserId> = entries
+    let subjects: Vec<Option<UserId>> = entries
         .iter()
-        .filter(|e| e.subject.kind == SubjectKind::User)
-        .filter_map(|e| UserId::parse(&e.subject.id).ok())
+        .map(|e| match e.subject.kind {
+            SubjectKind::User => UserId::parse(&e.subject.id).ok(),
+            _ => None,
+        })
         .collect();
-    ids.sort_unstable();
-    ids.dedup();
+    let ids: Vec<UserId> = subjects
+        .iter()
+        .flatten()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let names: HashMap<UserId, String> = if ids.is_empty() {
         HashMap::new()
     } else {
@@ -67,15 +74,10 @@ async fn with_names<D: Directory>(
     };
     Ok(entries
         .into_iter()
-        .map(|entry| {
-            let subject_name = (entry.subject.kind == SubjectKind::User)
-                .then(|| UserId::parse(&entry.subject.id).ok())
-                .flatten()
-                .and_then(|id| names.get(&id).cloned());
-            ActivityItem {
-                entry,
-                subject_name,
-            }
+        .zip(subjects)
+        .map(|(entry, subject)| ActivityItem {
+            entry,
+            subject_name: subject.and_then(|id| names.get(&id).cloned()),
         })
         .collect())
 }

@@ -87,6 +87,18 @@ async function call(base, token, method, path, body) {
   return text ? JSON.parse(text) : null;
 }
 
+/** Waits until each of `users` has an activity entry of `action`. */
+async function untilEveryUserHas(action, users) {
+  const deadline = Date.now() + PIPELINE;
+  for (;;) {
+    const entries = await call(API, TOKEN, 'GET', `/activity?action=${action}&limit=200`);
+    const done = new Set(entries.items.map((e) => e.subject.id));
+    if (users.every((id) => done.has(id))) return;
+    if (Date.now() > deadline) fail(`${action}: ${users.filter((id) => done.has(id)).length} of ${users.length} users`);
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
+
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -594,14 +606,7 @@ try {
 
   step('Activity history: "Load more" continues where the first page ended, newest first');
   // the history is still growing until the last welcome email is sent
-  const emailsDeadline = Date.now() + PIPELINE;
-  for (;;) {
-    const sent = await call(API, TOKEN, 'GET', '/activity?action=welcome_email_sent&limit=200');
-    const to = new Set(sent.items.map((e) => e.subject.id));
-    if (pushed.every((id) => to.has(id))) break;
-    if (Date.now() > emailsDeadline) fail(`welcome emails sent to ${pushed.filter((id) => to.has(id)).length} of the 60 new users`);
-    await new Promise((r) => setTimeout(r, 1_000));
-  }
+  await untilEveryUserHas('welcome_email_sent', pushed);
   await page.getByRole('link', { name: 'Activity history' }).click();
   await page.getByRole('heading', { name: 'Activity history' }).waitFor();
   const entryRows = page.locator('#activity-table tbody tr');
@@ -626,14 +631,7 @@ try {
   await expectToast('Rule deleted');
   await page.waitForFunction(() => document.querySelectorAll('#rules-table tbody tr').length === 2);
   expectEqual(JSON.stringify(await ruleGroups()), JSON.stringify(['IT Admins', 'Sales Team']), 'rules after the delete');
-  const suspendedDeadline = Date.now() + PIPELINE;
-  for (;;) {
-    const page1 = await call(API, TOKEN, 'GET', '/activity?action=account_suspended&limit=200');
-    const who = new Set(page1.items.map((e) => e.subject.id));
-    if (pushed.every((id) => who.has(id))) break;
-    if (Date.now() > suspendedDeadline) fail(`${pushed.filter((id) => who.has(id)).length} of the 60 contractors suspended`);
-    await new Promise((r) => setTimeout(r, 1_000));
-  }
+  await untilEveryUserHas('account_suspended', pushed);
   const deleted = await call(API, TOKEN, 'GET', '/activity?action=rule_deleted');
   expectEqual(deleted.items.length, 1, 'rule_deleted entries');
 

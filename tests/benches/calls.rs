@@ -151,36 +151,19 @@ struct Org {
 
 impl Org {
     async fn scim(&self, method: &str, path: &str, body: Value) -> Value {
-        let (status, v) = self
-            .c
-            .send(
-                method,
-                &format!("{}{path}", stack().scim_url),
-                Some(&self.org.scim_token),
-                Some(&body),
-            )
-            .await;
-        assert!(
-            (200..300).contains(&status),
-            "{method} {path}: {status} {v}"
-        );
-        v
+        let url = format!("{}{path}", stack().scim_url);
+        self.send(method, &url, &self.org.scim_token, body).await
     }
 
     async fn api(&self, method: &str, path: &str, body: Value) -> Value {
-        let (status, v) = self
-            .c
-            .send(
-                method,
-                &format!("{}{path}", stack().api_url),
-                Some(&self.org.admin_token),
-                Some(&body),
-            )
-            .await;
-        assert!(
-            (200..300).contains(&status),
-            "{method} {path}: {status} {v}"
-        );
+        let url = format!("{}{path}", stack().api_url);
+        self.send(method, &url, &self.org.admin_token, body).await
+    }
+
+    /// A request that must succeed.
+    async fn send(&self, method: &str, url: &str, token: &str, body: Value) -> Value {
+        let (status, v) = self.c.send(method, url, Some(token), Some(&body)).await;
+        assert!((200..300).contains(&status), "{method} {url}: {status} {v}");
         v
     }
 

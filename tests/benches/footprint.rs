@@ -330,16 +330,8 @@ struct Figures {
     handled: Duration,
 }
 
-fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(run());
-}
-
-async fn run() {
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
     // 1. the release binaries, as `scripts/bench` builds them first
     let binaries: BTreeMap<&str, PathBuf> = FUNCTIONS
         .iter()

@@ -39,15 +39,6 @@ const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 /// How long any one part may take before the bench gives up.
 const PATIENCE: Duration = Duration::from_secs(1_800);
 
-fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(run());
-}
-
 /// The functions' own calls (each calls with its name as access key id);
 /// the local runner's event source pollers call too, and are left out.
 const FUNCTIONS: [&str; 5] = ["scim", "api", "evaluator", "worker", "mailer"];
@@ -111,7 +102,8 @@ fn waited_too_long(started: Instant, what: &str) {
     assert!(started.elapsed() < PATIENCE, "gave up waiting for {what}");
 }
 
-async fn run() {
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
     let s = stack();
     let secs = |d: Duration| format!("{:.1} s", d.as_secs_f64());
     let per_minute = |n: usize, d: Duration| n as f64 / d.as_secs_f64() * 60.0;

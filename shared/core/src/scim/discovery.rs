@@ -7,8 +7,9 @@ use super::{CUSTOM_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEM
 
 /// Top-level attributes of the core User schema (plus the common
 /// `externalId`), as served by `/Schemas`.
-pub const USER_ATTRIBUTES: [&str; 22] = [
+pub const USER_ATTRIBUTES: [&str; 23] = [
     "userName",
+    "password",
     "name",
     "displayName",
     "nickName",
@@ -116,7 +117,7 @@ fn attr(
         "required": required,
         "caseExact": matches!(name, "id" | "externalId" | "value" | "$ref"),
         "mutability": mutability,
-        "returned": "default",
+        "returned": if mutability == "writeOnly" { "never" } else { "default" },
         "uniqueness": uniqueness,
     })
 }
@@ -191,6 +192,8 @@ pub fn schemas(base_url: &str, custom: &[String]) -> Vec<Value> {
         string("preferredLanguage"),
         string("locale"),
         string("timezone"),
+        // accepted and discarded: never stored, never returned
+        attr("password", "string", false, false, "writeOnly", "none"),
         attr("active", "boolean", false, false, "readWrite", "none"),
         multi_valued("emails"),
         multi_valued("phoneNumbers"),
@@ -310,6 +313,21 @@ mod tests {
         want.sort();
         assert_eq!(user, want);
         assert_eq!(names(&all[1]), ENTERPRISE_ATTRIBUTES.to_vec());
+    }
+
+    #[test]
+    fn the_password_is_write_only_and_never_returned() {
+        let all = schemas("b", &[]);
+        let password = all[0]["attributes"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["name"] == "password"))
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(password["mutability"], "writeOnly");
+        assert_eq!(password["returned"], "never");
+        for name in super::super::user::NEVER_RETURNED {
+            assert!(USER_ATTRIBUTES.contains(&name));
+        }
     }
 
     #[test]

@@ -22,6 +22,24 @@ pub struct UserInput {
 /// Attributes the service owns; a client's value for them is ignored.
 const READ_ONLY: [&str; 3] = ["id", "meta", "groups"];
 
+/// Attributes the served schemas mark `mutability: writeOnly`, `returned:
+/// never` (RFC 7643 §4.1.1: `password`). A client may send them; they are
+/// discarded on arrival, so they are never stored, returned, logged, put in
+/// a stream record or a job.
+pub const NEVER_RETURNED: [&str; 1] = ["password"];
+
+/// Removes the [`NEVER_RETURNED`] attributes from a resource (a request
+/// body, or stored attributes written by an earlier version); `true` when
+/// there was one to remove.
+pub fn strip_never_returned(resource: &mut Value) -> bool {
+    let Some(obj) = resource.as_object_mut() else {
+        return false;
+    };
+    let before = obj.len();
+    obj.retain(|k, _| !NEVER_RETURNED.iter().any(|n| n.eq_ignore_ascii_case(k)));
+    obj.len() != before
+}
+
 /// Parses a User resource from a POST or PUT body.
 pub fn parse_user(body: &Value) -> Result<UserInput, ScimError> {
     let Some(obj) = body.as_object() else {
@@ -31,7 +49,12 @@ pub fn parse_user(body: &Value) -> Result<UserInput, ScimError> {
     };
     let mut attributes: Map<String, Value> = obj
         .iter()
-        .filter(|(k, _)| !READ_ONLY.iter().any(|r| r.eq_ignore_ascii_case(k)))
+        .filter(|(k, _)| {
+            !READ_ONLY
+                .iter()
+                .chain(NEVER_RETURNED.iter())
+                .any(|r| r.eq_ignore_ascii_case(k))
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
 
@@ -227,7 +250,11 @@ fn remove_ci(obj: &mut Map<String, Value>, name: &str) {
 /// Renders a stored user as a SCIM User resource.
 pub fn render_user(user: &DirectoryUser, attributes: &Value, base_url: &str) -> Value {
     let mut obj = attributes.as_object().cloned().unwrap_or_default();
-    for k in ["id", "meta", "userName", "active", "externalId", "schemas"] {
+    // what an earlier version may have stored is never returned either
+    for k in ["id", "meta", "userName", "active", "externalId", "schemas"]
+        .iter()
+        .chain(NEVER_RETURNED.iter())
+    {
         remove_ci(&mut obj, k);
     }
     let mut schemas = vec![json!(USER_SCHEMA)];
@@ -284,6 +311,33 @@ mod tests {
             u.attributes[ENTERPRISE_USER_SCHEMA],
             json!({"department": "D", "manager": {"value": "m1"}})
         );
+    }
+
+    #[test]
+    fn a_password_is_accepted_and_discarded() {
+        let mut body = json!({"userName": "a@example.com", "password": "S3cret!", "PassWord": "x"});
+        let u = parse_user(&body).unwrap();
+        assert_eq!(u.attributes, json!({"userName": "a@example.com"}));
+        assert!(strip_never_returned(&mut body));
+        assert!(!strip_never_returned(&mut body));
+        assert_eq!(body, json!({"userName": "a@example.com"}));
+        // an item an earlier version stored with one is rendered without it
+        let user = DirectoryUser {
+            id: crate::ids::UserId::parse("u1").unwrap(),
+            user_name: "a@example.com".into(),
+            external_id: None,
+            active: true,
+            deleted: false,
+            given_name: None,
+            family_name: None,
+            email: None,
+            locale: None,
+            created: String::new(),
+            last_modified: String::new(),
+            version: 1,
+        };
+        let r = render_user(&user, &json!({"password": "S3cret!"}), "");
+        assert!(r.get("password").is_none(), "{r}");
     }
 
     #[test]

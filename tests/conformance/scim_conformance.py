@@ -7,9 +7,8 @@ Give each run an organization of its own: the checks list everything at the
 root, and expect to find what they created on the first page.
 
 Exits non-zero when any result is other than SUCCESS, COMPLIANT, ACCEPTABLE
-or SKIPPED, except the one deviation User Sync makes on purpose: DELETE on a
-User suspends it (it stays readable with active=false), so scim2-tester's
-"still exists after deletion" check for Users is expected to fail.
+or SKIPPED. (DELETE on a User deletes the SCIM resource as RFC 7644 §3.6
+says; only the product account behind it is kept, suspended.)
 """
 
 import os
@@ -25,32 +24,20 @@ from scim2_tester.utils import Status
 PASSING = {Status.SUCCESS, Status.COMPLIANT, Status.ACCEPTABLE, Status.SKIPPED}
 
 
-def expected_deviation(result) -> bool:
-    return (
-        result.title == "object_deletion"
-        and result.resource_type is not None
-        and result.resource_type.startswith("User")
-        and "still exists after deletion" in (result.reason or "")
-    )
-
-
 def run_tester(url: str, token: str) -> bool:
     client = SyncSCIMClient(
         Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     )
     results = check_server(client)
     counts = Counter(r.status.name for r in results)
-    unexpected = [r for r in results if r.status not in PASSING and not expected_deviation(r)]
-    deviations = [r for r in results if r.status not in PASSING and expected_deviation(r)]
+    unexpected = [r for r in results if r.status not in PASSING]
     print("scim2-tester:", ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
-    for r in deviations:
-        print(f"  expected: {r.status.name} {r.title} ({r.resource_type}): DELETE suspends users")
     for r in unexpected:
         print(f"  UNEXPECTED: {r.status.name} {r.title} ({r.resource_type}): {r.reason}")
     if not results:
         print("  UNEXPECTED: scim2-tester ran no check")
         return False
-    return not unexpected and len(deviations) <= 1
+    return not unexpected
 
 
 def run_cli(url: str, token: str) -> bool:
@@ -66,12 +53,9 @@ def run_cli(url: str, token: str) -> bool:
         line for line in out.stdout.splitlines()
         if line and not line.startswith(" ") and line.split(" ", 1)[0] in {"ERROR", "CRITICAL", "DEVIATION"}
     ]
-    # the same single deliberate deviation (User soft delete) is allowed
-    unexpected = [f for f in failures if not f.endswith("object_deletion")]
-    allowed = len(failures) - len(unexpected)
-    for f in unexpected:
+    for f in failures:
         print("  UNEXPECTED:", f)
-    return bool(statuses) and not unexpected and allowed <= 1
+    return bool(statuses) and not failures
 
 
 def main() -> int:

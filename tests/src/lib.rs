@@ -401,6 +401,7 @@ impl Client {
         let etag = header("etag");
         let content_type = header("content-type");
         let retry_after = header("retry-after");
+        let location = header("location");
         let text = resp.text().await.unwrap_or_default();
         let body = if text.is_empty() {
             Value::Null
@@ -413,6 +414,7 @@ impl Client {
             etag,
             content_type,
             retry_after,
+            location,
         })
     }
 }
@@ -425,6 +427,7 @@ pub struct Answer {
     pub etag: Option<String>,
     pub content_type: Option<String>,
     pub retry_after: Option<String>,
+    pub location: Option<String>,
 }
 
 /// Percent-encodes a query value (a SCIM filter).

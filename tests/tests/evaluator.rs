@@ -142,6 +142,7 @@ fn directory_user(id: &str, active: bool, version: u64) -> StoredUser {
             created: "2026-11-01T09:00:00Z".into(),
             last_modified: "2026-11-01T09:00:00Z".into(),
             version,
+            link: Default::default(),
         },
         attributes: json!({}),
     }

@@ -49,6 +49,7 @@ async fn seed(org: &OrgId, group: &GroupId) -> Vec<UserId> {
                 created: "2026-11-22T00:00:00Z".into(),
                 last_modified: "2026-11-22T00:00:00Z".into(),
                 version: 1,
+                link: Default::default(),
             }
         })
         .collect();
@@ -308,6 +309,7 @@ async fn sync_progress_of_ten_thousand_users_answers_in_time() {
         created: String::new(),
         last_modified: String::new(),
         version: 1,
+        link: Default::default(),
     }
     .facts();
     let assignment = effective_assignment(facts.status, &Default::default(), &[]);

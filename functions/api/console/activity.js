@@ -5,7 +5,7 @@ import { groupName } from './rule-form.js';
 import { appendRows, FAILURE_TITLES, field, fieldError, h, heading, loadMoreButton, toast, when } from './ui.js';
 
 const ACTIONS = [
-  'account_created', 'account_updated', 'account_suspended', 'sync_failed', 'sync_retried',
+  'account_created', 'account_updated', 'account_suspended', 'account_relinked', 'sync_failed', 'sync_retried',
   'welcome_email_sent', 'welcome_email_failed', 'rule_created', 'rule_updated', 'rule_deleted',
   'rules_reordered', 'sync_enabled', 'sync_disabled', 'template_created', 'template_updated',
   'template_deleted', 'catalog_changed', 'retention_changed', 'custom_attributes_changed',

@@ -581,6 +581,7 @@ mod tests {
                 created: String::new(),
                 last_modified: String::new(),
                 version: 1,
+                link: Default::default(),
             },
             attributes: Value::Null,
         };

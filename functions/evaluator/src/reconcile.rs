@@ -491,6 +491,7 @@ mod tests {
                 created: "2026-01-01T00:00:00Z".into(),
                 last_modified: "2026-01-01T00:00:00Z".into(),
                 version: 1,
+                link: Default::default(),
             },
             attributes: serde_json::json!({}),
         }

@@ -8,7 +8,7 @@ use tracing::{info, warn};
 use user_sync_aws::http::{HttpRequest, response};
 use user_sync_core::StoreError;
 use user_sync_core::auth::{AuthError, TokenKind, authenticate};
-use user_sync_core::directory::{DirectoryGroup, DirectoryUser};
+use user_sync_core::directory::{DirectoryGroup, DirectoryUser, relink, returning_from};
 use user_sync_core::ids::{GroupId, OrgId, UserId, new_id};
 use user_sync_core::ports::{Directory, Organizations, StoredUser};
 use user_sync_core::ratelimit::{Admission, RateCounters, RateGate};
@@ -59,6 +59,16 @@ fn ok(status: u16, body: &Value, version: Option<u64>) -> ApiGatewayV2httpRespon
         extra.push(("etag", etag(v)));
     }
     response(status, SCIM_JSON, body.to_string(), &extra)
+}
+
+/// `201 Created`, with the resource's URI in `Location` (RFC 7644 §3.3),
+/// the same as its `meta.location`.
+fn created(body: &Value, version: u64) -> ApiGatewayV2httpResponse {
+    let mut extra = vec![("etag", etag(version))];
+    if let Some(location) = body["meta"]["location"].as_str() {
+        extra.push(("location", location.to_owned()));
+    }
+    response(201, SCIM_JSON, body.to_string(), &extra)
 }
 
 fn parse_json(req: &HttpRequest) -> Result<Value, ScimError> {
@@ -329,10 +339,12 @@ async fn load_user<S: Directory>(
     let Ok(id) = UserId::parse(id) else {
         return Err(ScimError::not_found("user not found"));
     };
+    // a deleted user is gone for SCIM (RFC 7644 §3.6): 404 for every operation
     store
         .get_user(org, &id)
         .await
         .map_err(store_error)?
+        .filter(|u| !u.user.deleted)
         .ok_or_else(|| ScimError::not_found("user not found"))
 }
 
@@ -379,28 +391,106 @@ async fn create_user<S: Directory + Organizations>(
         email: input.email,
         locale: input.locale,
         created: at.clone(),
-        last_modified: at,
+        last_modified: at.clone(),
         version: 1,
+        link: Default::default(),
     };
-    let stored = StoredUser {
+    let mut stored = StoredUser {
         user,
         attributes: input.attributes,
     };
-    match store.create_user(org, &stored).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict(_)) => {
-            return Err(ScimError::uniqueness(
-                "a user with this userName already exists",
-            ));
+    for _ in 0..CREATE_ATTEMPTS {
+        // a returning person takes over the account its deleted self had
+        let found = match stored.user.external_id.as_deref().filter(|x| !x.is_empty()) {
+            Some(x) => {
+                store
+                    .find_users_by_external_id(org, x, RETURNING_CANDIDATES)
+                    .await
+            }
+            None => {
+                store
+                    .deleted_users_named(org, &stored.user.user_name, RETURNING_CANDIDATES)
+                    .await
+            }
         }
-        Err(e) => return Err(store_error(e)),
+        .map_err(store_error)?;
+        let previous = returning_from(&stored.user, found.iter().map(|u| &u.user))
+            .and_then(|p| found.iter().find(|u| u.user.id == p.id));
+        let written = match previous {
+            Some(previous) => {
+                stored.user.link = Default::default();
+                let handed_over = StoredUser {
+                    user: relink(&previous.user, &mut stored.user, &at),
+                    attributes: previous.attributes.clone(),
+                };
+                store
+                    .create_returning_user(org, &stored, &previous.user, &handed_over)
+                    .await
+            }
+            None => store.create_user(org, &stored).await,
+        };
+        match written {
+            Ok(()) => {
+                info!(
+                    org = %org,
+                    user_id = %stored.user.id,
+                    relinked_from = ?stored.user.link.relinked_from,
+                    "user created"
+                );
+                return Ok(created(
+                    &render_user(&stored.user, &stored.attributes, base),
+                    1,
+                ));
+            }
+            Err(StoreError::Conflict(_)) => {
+                // the userName is taken: by a live user (409), or by a user
+                // an earlier version deleted without freeing its name, which
+                // is deleted now as a deletion does today, and tried again
+                let holder = store
+                    .find_user_by_user_name(org, &stored.user.user_name)
+                    .await
+                    .map_err(store_error)?;
+                match holder {
+                    Some(h) if h.user.deleted => {
+                        let again = tombstone(&h, &at);
+                        match store.delete_user(org, &h.user, &again).await {
+                            Ok(()) | Err(StoreError::Conflict(_)) => {}
+                            Err(e) => return Err(store_error(e)),
+                        }
+                    }
+                    Some(_) => {
+                        return Err(ScimError::uniqueness(
+                            "a user with this userName already exists",
+                        ));
+                    }
+                    // the deleted user relinked to moved on meanwhile: again
+                    None => {}
+                }
+            }
+            Err(e) => return Err(store_error(e)),
+        }
     }
-    info!(org = %org, user_id = %stored.user.id, "user created");
-    Ok(ok(
-        201,
-        &render_user(&stored.user, &stored.attributes, base),
-        Some(1),
+    Err(ScimError::uniqueness(
+        "a user with this userName already exists",
     ))
+}
+
+/// Attempts at creating a user when a concurrent write got in the way.
+const CREATE_ATTEMPTS: usize = 3;
+/// Deleted users examined for a returning person.
+const RETURNING_CANDIDATES: usize = 20;
+
+/// `user` marked deleted, as a new version.
+fn tombstone(user: &StoredUser, at: &str) -> StoredUser {
+    let mut next = user.clone();
+    next.user.deleted = true;
+    next.user.active = false;
+    next.user.version += 1;
+    next.user.last_modified = at.to_owned();
+    if let Some(obj) = next.attributes.as_object_mut() {
+        obj.insert("active".into(), json!(false));
+    }
+    next
 }
 
 async fn replace_user<S: Directory + Organizations>(
@@ -505,21 +595,24 @@ async fn delete_user<S: Directory>(
 ) -> Result<ApiGatewayV2httpResponse, ScimError> {
     let current = load_user(store, org, id).await?;
     check_if_match(req, current.user.version)?;
-    if !current.user.deleted || current.user.active {
-        let mut next = current.clone();
-        next.user.deleted = true;
-        next.user.active = false;
-        next.user.version += 1;
-        next.user.last_modified = now();
-        if let Some(obj) = next.attributes.as_object_mut() {
-            obj.insert("active".into(), json!(false));
-        }
+    // its memberships go first: groups no longer list it, and the evaluator
+    // sees each one go
+    let groups = store
+        .groups_of(org, &current.user.id)
+        .await
+        .map_err(store_error)?;
+    for group in &groups {
         store
-            .replace_user(org, &current.user, &next)
+            .remove_members(org, group, std::slice::from_ref(&current.user.id))
             .await
             .map_err(store_error)?;
-        info!(org = %org, user_id = %next.user.id, "user deleted in the directory: suspended");
     }
+    let next = tombstone(&current, &now());
+    store
+        .delete_user(org, &current.user, &next)
+        .await
+        .map_err(store_error)?;
+    info!(org = %org, user_id = %next.user.id, groups = groups.len(), "user deleted in the directory: its account is suspended");
     Ok(response(204, SCIM_JSON, String::new(), &[]))
 }
 
@@ -681,6 +774,8 @@ async fn find_users<S: Directory>(
     base: &str,
 ) -> Result<Vec<Value>, ScimError> {
     let render = |u: &StoredUser| render_user(&u.user, &u.attributes, base);
+    // deleted users are omitted from every query result (RFC 7644 §3.6)
+    let live = |u: &&StoredUser| !u.user.deleted;
     if let Some(f) = &q.filter {
         let candidates: Option<Vec<StoredUser>> = match f.index_hint() {
             Some(IndexHint::UserName(name)) => Some(
@@ -718,6 +813,7 @@ async fn find_users<S: Directory>(
             // the index narrows; the whole filter decides
             let mut found: Vec<Value> = candidates
                 .iter()
+                .filter(live)
                 .map(render)
                 .filter(|r| f.matches(r))
                 .collect();
@@ -747,7 +843,7 @@ async fn find_users<S: Directory>(
                 ),
             });
         }
-        for u in &users {
+        for u in users.iter().filter(live) {
             let resource = render(u);
             if q.filter.as_ref().is_none_or(|f| f.matches(&resource)) {
                 matches.push(resource);
@@ -937,10 +1033,9 @@ async fn create_group<S: Directory>(
         .await
         .map_err(store_error)?;
     info!(org = %org, group_id = %group.id, members = members.len(), "group created");
-    Ok(ok(
-        201,
+    Ok(created(
         &render_group(&group, Some(&members), base),
-        Some(group.version),
+        group.version,
     ))
 }
 

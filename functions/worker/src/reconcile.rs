@@ -113,6 +113,10 @@ where
             info!("no desired state: nothing to apply");
             return Ok(RecordResult::Done);
         };
+        if desired.facts.handed_over {
+            info!("a returning person took this user's account over: nothing to apply");
+            return Ok(RecordResult::Done);
+        }
         let applied = status.as_ref().map_or(0, |s| s.applied_generation);
         if applied >= desired.generation {
             info!(applied, "already applied");
@@ -123,19 +127,23 @@ where
             _ => 1,
         };
         let account = desired.account();
+        // a returning person's account is the one its deleted self had
+        let relinked = desired.facts.account_key.as_ref();
+        let key = relinked.unwrap_or(&job.user_id);
         match self
             .product_api
-            .put_account(&job.org_id, &job.user_id, &account)
+            .put_account(&job.org_id, key, &account)
             .await
         {
             Ok(write) => {
-                // The account's user key is this user's id, so no account
+                let never_succeeded = status.as_ref().is_none_or(|s| s.applied_generation == 0);
+                // The account's user key is this user's own id, so no account
                 // exists but one we created. With no success recorded yet, a
                 // 200 means an earlier delivery created it and stopped before
                 // recording (the process died): that was the creation, and
-                // its welcome email may not have been queued.
-                let never_succeeded = status.as_ref().is_none_or(|s| s.applied_generation == 0);
-                let write = if never_succeeded {
+                // its welcome email may not have been queued. A returning
+                // person's account existed before it: the answer stands.
+                let write = if never_succeeded && relinked.is_none() {
                     AccountWrite::Created
                 } else {
                     write
@@ -144,6 +152,9 @@ where
                     self.mail.send_mail(&welcome(job, &desired)).await?;
                 }
                 let action = match (write, account.status) {
+                    (AccountWrite::Updated, _) if never_succeeded && relinked.is_some() => {
+                        Action::AccountRelinked
+                    }
                     (AccountWrite::Created, _) => Action::AccountCreated,
                     (AccountWrite::Updated, AccountStatus::Suspended) => Action::AccountSuspended,
                     (AccountWrite::Updated, AccountStatus::Active) => Action::AccountUpdated,
@@ -163,6 +174,10 @@ where
                     "products": account.products,
                     "role": account.role,
                 });
+                if action == Action::AccountRelinked {
+                    entry.details["account"] = json!(key);
+                    entry.details["relinkedFrom"] = json!(desired.facts.relinked_from);
+                }
                 match self
                     .state
                     .record_outcome(&job.org_id, &job.user_id, &status, &entry)

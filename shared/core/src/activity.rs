@@ -14,6 +14,9 @@ pub enum Action {
     AccountCreated,
     AccountUpdated,
     AccountSuspended,
+    /// A returning person (deleted through SCIM, then created again) took
+    /// its earlier self's product account over.
+    AccountRelinked,
     SyncFailed,
     /// An admin moved dead-lettered jobs back to be tried again.
     SyncRetried,

@@ -25,9 +25,73 @@ pub struct DirectoryUser {
     pub last_modified: String,
     /// Incremented on every write; the SCIM ETag is derived from it.
     pub version: u64,
+    /// How the user's product account passed between SCIM users.
+    #[serde(default)]
+    pub link: AccountLink,
+}
+
+/// A returning person: a user deleted through SCIM (RFC 7644 §3.6: gone for
+/// SCIM, its product account suspended and kept) and later created again, as
+/// a new SCIM user, takes that account over instead of getting a second one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AccountLink {
+    /// A returning person's: the id its product account is keyed by at the
+    /// product API (the first user that had the account). `None`: its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_key: Option<UserId>,
+    /// A returning person's: the deleted user whose account it took over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relinked_from: Option<UserId>,
+    /// A deleted user's: the returning person that took its account over.
+    /// From then on this user never touches the account again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relinked_to: Option<UserId>,
+}
+
+/// The deleted user a newly created one takes the product account of, among
+/// `deleted` (users found by the new user's externalId or userName): one
+/// with the same `externalId`, or, when the new user has none, the same
+/// `userName` ignoring case; deleted and not taken over yet; the most
+/// recently deleted when there are several.
+pub fn returning_from<'a>(
+    new: &DirectoryUser,
+    deleted: impl IntoIterator<Item = &'a DirectoryUser>,
+) -> Option<&'a DirectoryUser> {
+    deleted
+        .into_iter()
+        .filter(|d| d.deleted && d.link.relinked_to.is_none() && d.id != new.id)
+        .filter(
+            |d| match new.external_id.as_deref().filter(|x| !x.is_empty()) {
+                Some(x) => d.external_id.as_deref() == Some(x),
+                None => d.user_name.to_lowercase() == new.user_name.to_lowercase(),
+            },
+        )
+        .max_by(|a, b| {
+            a.last_modified
+                .cmp(&b.last_modified)
+                .then_with(|| a.id.cmp(&b.id))
+        })
+}
+
+/// Links `new` to `previous`'s product account: `new` takes the account
+/// over, and the returned copy of `previous` (to store, a new version of it)
+/// says who did.
+pub fn relink(previous: &DirectoryUser, new: &mut DirectoryUser, at: &str) -> DirectoryUser {
+    new.link.account_key = Some(previous.account_key().clone());
+    new.link.relinked_from = Some(previous.id.clone());
+    let mut handed_over = previous.clone();
+    handed_over.link.relinked_to = Some(new.id.clone());
+    handed_over.version += 1;
+    handed_over.last_modified = at.to_owned();
+    handed_over
 }
 
 impl DirectoryUser {
+    /// The key of the user's product account at the product API.
+    pub fn account_key(&self) -> &UserId {
+        self.link.account_key.as_ref().unwrap_or(&self.id)
+    }
+
     /// What the rules and the product account depend on. Two users with the
     /// same facts get the same desired state: a change elsewhere (a new
     /// `lastModified`, an attribute nobody reads) is not a change at all.
@@ -38,6 +102,9 @@ impl DirectoryUser {
             given_name: self.given_name.clone(),
             family_name: self.family_name.clone(),
             locale: self.locale.clone(),
+            account_key: self.link.account_key.clone(),
+            relinked_from: self.link.relinked_from.clone(),
+            handed_over: self.link.relinked_to.is_some(),
         }
     }
 
@@ -80,6 +147,16 @@ pub struct UserFacts {
     pub given_name: Option<String>,
     pub family_name: Option<String>,
     pub locale: Option<String>,
+    /// A returning person's product account key (see [`AccountLink`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_key: Option<UserId>,
+    /// A returning person's: the deleted user it was relinked from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relinked_from: Option<UserId>,
+    /// A deleted user whose account a returning person took over: nothing
+    /// is ever applied for it again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub handed_over: bool,
 }
 
 /// A directory ("organization") group. Read-only to admins.
@@ -119,6 +196,7 @@ mod tests {
             created: String::new(),
             last_modified: String::new(),
             version: 1,
+            link: AccountLink::default(),
         }
     }
 
@@ -133,5 +211,72 @@ mod tests {
             Some("Lovelace")
         );
         assert_eq!(user(None, None).full_name(), None);
+    }
+
+    fn deleted(id: &str, name: &str, external_id: Option<&str>, at: &str) -> DirectoryUser {
+        DirectoryUser {
+            id: UserId::parse(id).unwrap(),
+            user_name: name.into(),
+            external_id: external_id.map(str::to_owned),
+            active: false,
+            deleted: true,
+            last_modified: at.into(),
+            ..user(None, None)
+        }
+    }
+
+    #[test]
+    fn a_returning_person_is_found_by_external_id_else_by_user_name() {
+        let by_x = deleted(
+            "old1",
+            "ada@example.com",
+            Some("00u1"),
+            "2026-01-01T00:00:00Z",
+        );
+        let other_x = deleted(
+            "old2",
+            "ada@example.com",
+            Some("00u9"),
+            "2026-01-02T00:00:00Z",
+        );
+        let mut new = user(None, None);
+        new.id = UserId::parse("new").unwrap();
+        new.user_name = "ADA@example.com".into();
+        new.external_id = Some("00u1".into());
+        let all = [other_x.clone(), by_x.clone()];
+        assert_eq!(returning_from(&new, &all).map(|u| &u.id), Some(&by_x.id));
+        // without an externalId, the userName decides; the latest deletion wins
+        new.external_id = None;
+        assert_eq!(returning_from(&new, &all).map(|u| &u.id), Some(&other_x.id));
+        // a live user, or one already taken over, is no candidate
+        let mut live = other_x.clone();
+        live.deleted = false;
+        let mut taken = by_x.clone();
+        taken.link.relinked_to = Some(UserId::parse("someone").unwrap());
+        assert_eq!(returning_from(&new, &[live, taken]), None);
+        new.user_name = "bob@example.com".into();
+        assert_eq!(returning_from(&new, &all), None);
+    }
+
+    #[test]
+    fn relinking_keeps_the_first_account_key_and_marks_the_deleted_user() {
+        let first = deleted("first", "ada@example.com", None, "t0");
+        let mut second = user(None, None);
+        second.id = UserId::parse("second").unwrap();
+        let handed = relink(&first, &mut second, "t1");
+        assert_eq!(second.account_key(), &first.id);
+        assert_eq!(second.link.relinked_from.as_ref(), Some(&first.id));
+        assert_eq!(handed.link.relinked_to.as_ref(), Some(&second.id));
+        assert_eq!(handed.version, first.version + 1);
+        assert!(handed.facts().handed_over);
+        assert_eq!(second.facts().account_key.as_ref(), Some(&first.id));
+        // deleted again and back once more: still the first account
+        let mut second_deleted = second.clone();
+        second_deleted.deleted = true;
+        let mut third = user(None, None);
+        third.id = UserId::parse("third").unwrap();
+        relink(&second_deleted, &mut third, "t2");
+        assert_eq!(third.account_key(), &first.id);
+        assert_eq!(third.link.relinked_from.as_ref(), Some(&second.id));
     }
 }

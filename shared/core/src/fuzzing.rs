@@ -236,6 +236,7 @@ fn directory_user(input: &user::UserInput) -> DirectoryUser {
         created: "2026-01-02T00:00:00.000Z".into(),
         last_modified: "2026-01-02T00:00:00.000Z".into(),
         version: 2,
+        link: Default::default(),
     }
 }
 
@@ -342,7 +343,10 @@ pub fn resource(data: &[u8]) {
             let Some(attrs) = input.attributes.as_object() else {
                 unreachable!("attributes are always an object")
             };
-            for ro in READ_ONLY_ATTRIBUTES.iter().chain(user::NEVER_RETURNED.iter()) {
+            for ro in READ_ONLY_ATTRIBUTES
+                .iter()
+                .chain(user::NEVER_RETURNED.iter())
+            {
                 assert!(find_ci(attrs, ro).is_empty(), "{ro} was kept");
             }
             let actives = find_ci(attrs, "active");

@@ -47,6 +47,7 @@ pub fn member(id: &UserId) -> DirectoryUser {
         created: "2026-11-22T00:00:00Z".into(),
         last_modified: "2026-11-22T00:00:00Z".into(),
         version: 1,
+        link: Default::default(),
     }
 }
 
@@ -58,6 +59,8 @@ struct OrgTables {
     users: BTreeMap<UserId, StoredUser>,
     /// lowercased userName → id (the userName index)
     user_names: HashMap<String, UserId>,
+    /// lowercased userName → the deleted users that had it
+    deleted_names: HashMap<String, BTreeSet<UserId>>,
     members: HashMap<GroupId, BTreeSet<UserId>>,
     groups_of: HashMap<UserId, BTreeSet<GroupId>>,
     rule_set: Option<RuleSet>,
@@ -243,13 +246,87 @@ impl Directory for MemoryStore {
         })
     }
 
+    async fn create_returning_user(
+        &self,
+        org: &OrgId,
+        user: &StoredUser,
+        previous: &DirectoryUser,
+        handed_over: &StoredUser,
+    ) -> Result<(), StoreError> {
+        self.with_org(org, |o| {
+            let name = user.user.user_name.to_lowercase();
+            if o.user_names.contains_key(&name) || o.users.contains_key(&user.user.id) {
+                return Err(StoreError::Conflict("userName or id taken".to_owned()));
+            }
+            match o.users.get(&previous.id) {
+                Some(stored) if stored.user.version == previous.version => {}
+                _ => return Err(StoreError::Conflict("version moved on".to_owned())),
+            }
+            if let Some(ids) = o.deleted_names.get_mut(&previous.user_name.to_lowercase()) {
+                ids.remove(&previous.id);
+            }
+            o.user_names.insert(name, user.user.id.clone());
+            o.users.insert(user.user.id.clone(), user.clone());
+            o.users.insert(previous.id.clone(), handed_over.clone());
+            Ok(())
+        })
+    }
+
+    async fn delete_user(
+        &self,
+        org: &OrgId,
+        previous: &DirectoryUser,
+        deleted: &StoredUser,
+    ) -> Result<(), StoreError> {
+        self.with_org(org, |o| {
+            match o.users.get(&previous.id) {
+                Some(stored) if stored.user.version == previous.version => {}
+                _ => return Err(StoreError::Conflict("version moved on".to_owned())),
+            }
+            let name = previous.user_name.to_lowercase();
+            if o.user_names.get(&name) == Some(&previous.id) {
+                o.user_names.remove(&name);
+            }
+            o.deleted_names
+                .entry(name)
+                .or_default()
+                .insert(previous.id.clone());
+            o.users.insert(previous.id.clone(), deleted.clone());
+            Ok(())
+        })
+    }
+
+    async fn deleted_users_named(
+        &self,
+        org: &OrgId,
+        user_name: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredUser>, StoreError> {
+        Ok(self.with_org(org, |o| {
+            o.deleted_names
+                .get(&user_name.to_lowercase())
+                .into_iter()
+                .flatten()
+                .filter_map(|id| o.users.get(id).cloned())
+                .take(limit)
+                .collect()
+        }))
+    }
+
     async fn find_users_by_external_id(
         &self,
-        _org: &OrgId,
-        _external_id: &str,
-        _limit: usize,
+        org: &OrgId,
+        external_id: &str,
+        limit: usize,
     ) -> Result<Vec<StoredUser>, StoreError> {
-        Err(unsupported())
+        Ok(self.with_org(org, |o| {
+            o.users
+                .values()
+                .filter(|u| u.user.external_id.as_deref() == Some(external_id))
+                .take(limit)
+                .cloned()
+                .collect()
+        }))
     }
 
     async fn find_users_by_email(

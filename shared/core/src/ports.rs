@@ -135,7 +135,8 @@ pub trait Directory: Sync {
         org: &OrgId,
         id: &UserId,
     ) -> impl Future<Output = Result<Option<StoredUser>, StoreError>> + Send;
-    /// Case-insensitive lookup.
+    /// Case-insensitive lookup of the user holding a userName (a user
+    /// deleted by an earlier version may still hold one).
     fn find_user_by_user_name(
         &self,
         org: &OrgId,
@@ -149,6 +150,38 @@ pub trait Directory: Sync {
         previous: &DirectoryUser,
         user: &StoredUser,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Creates a returning person (see [`crate::directory::returning_from`])
+    /// as [`Directory::create_user`] does, and stores `handed_over` (the
+    /// deleted user whose account it takes over, a new version of
+    /// `previous`) in the same write. MUST return `Conflict` when the
+    /// userName is taken or the deleted user is no longer at
+    /// `previous.version`.
+    fn create_returning_user(
+        &self,
+        org: &OrgId,
+        user: &StoredUser,
+        previous: &DirectoryUser,
+        handed_over: &StoredUser,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes a user as SCIM does (RFC 7644 §3.6): stores `deleted` (a new
+    /// version of `previous`, marked deleted) and frees its userName for
+    /// another user, while [`Directory::deleted_users_named`] still finds it
+    /// by that name. MUST return `Conflict` when the stored version is not
+    /// `previous.version`.
+    fn delete_user(
+        &self,
+        org: &OrgId,
+        previous: &DirectoryUser,
+        deleted: &StoredUser,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deleted users that were named `user_name` (ignoring case) when they
+    /// were deleted (at most `limit`, strongly consistent).
+    fn deleted_users_named(
+        &self,
+        org: &OrgId,
+        user_name: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<StoredUser>, StoreError>> + Send;
     /// Users whose externalId is exactly `external_id` (at most `limit`).
     fn find_users_by_external_id(
         &self,

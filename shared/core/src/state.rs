@@ -129,6 +129,21 @@ pub fn decide(stored: Option<&DesiredState>, applied_generation: u64, c: Compute
         now,
         cause,
     } = c;
+    if facts.handed_over {
+        // a returning person took the account over: nothing is applied for
+        // this user again, whatever else changes
+        let generation = stored.map_or(0, |s| s.generation);
+        return match stored {
+            Some(s) if s.facts == facts && s.assignment == assignment => Decision::Nothing,
+            _ => Decision::StoreOnly(DesiredState {
+                generation,
+                facts,
+                assignment,
+                updated_at: now,
+                cause: stored.and_then(|s| s.cause.clone()),
+            }),
+        };
+    }
     let Some(stored) = stored else {
         // A user no rule entitles (yet) needs no account: creating a
         // suspended one would give the product an account nobody asked for,
@@ -197,8 +212,10 @@ pub fn decide_forced(
     applied_generation: u64,
     c: Computed,
 ) -> Decision {
-    // nothing was ever asked of the product for a user no rule entitles
-    let never_entitled = stored.is_some_and(|s| s.generation == 0) && !c.assignment.is_active();
+    // nothing was ever asked of the product for a user no rule entitles,
+    // and nothing is asked for one whose account a returning person took
+    let never_entitled = (stored.is_some_and(|s| s.generation == 0) && !c.assignment.is_active())
+        || c.facts.handed_over;
     let forced = stored.filter(|_| !never_entitled).map(|s| DesiredState {
         generation: s.generation + 1,
         facts: c.facts.clone(),
@@ -359,6 +376,9 @@ mod tests {
             given_name: Some("Ada".into()),
             family_name: None,
             locale: None,
+            account_key: None,
+            relinked_from: None,
+            handed_over: false,
         }
     }
 
@@ -444,6 +464,40 @@ mod tests {
             decide_forced(None, 0, computed(a, "f3")),
             Decision::Apply(s) if s.generation == 1
         ));
+    }
+
+    #[test]
+    fn a_user_whose_account_was_taken_over_is_never_applied_again() {
+        let a = assign(&[rule("r", &["P"])]);
+        let stored = DesiredState {
+            generation: 3,
+            facts: facts(),
+            assignment: a.clone(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            cause: Some("c1".into()),
+        };
+        let suspended = effective_assignment(
+            DirectoryStatus::Deleted,
+            &BTreeSet::new(),
+            &[rule("r", &["P"])],
+        );
+        let mut c = computed(suspended, "c2");
+        c.facts.status = DirectoryStatus::Deleted;
+        c.facts.handed_over = true;
+        // the account would change (suspended), but it is not this user's now
+        for forced in [false, true] {
+            let d = if forced {
+                decide_forced(Some(&stored), 2, c.clone())
+            } else {
+                decide(Some(&stored), 2, c.clone())
+            };
+            let Decision::StoreOnly(next) = d else {
+                panic!("stored only, never applied: {d:?}");
+            };
+            assert_eq!(next.generation, 3);
+            assert!(next.facts.handed_over);
+            assert_eq!(decide(Some(&next), 2, c.clone()), Decision::Nothing);
+        }
     }
 
     #[test]

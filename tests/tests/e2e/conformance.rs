@@ -1,7 +1,6 @@
 //! SCIM conformance, as third-party checkers see it: scim2-tester (every
 //! check) and scim2-cli's `scim test`, each against an organization of its
-//! own. The only result allowed to fail is the deliberate soft delete of
-//! users (`tests/conformance/scim_conformance.py` says why).
+//! own. Every check must pass (or be skipped by the checker itself).
 
 use std::path::PathBuf;
 

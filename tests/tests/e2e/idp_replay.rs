@@ -324,17 +324,24 @@ async fn entra_provisioning_cycle() {
         .call("PATCH", &format!("/Users/{id}"), Some(active("True")))
         .await;
     assert_eq!((status, on["active"].clone()), (200, json!(true)));
+    // an empty Operations array is accepted
+    let (status, _) = idp
+        .call(
+            "PATCH",
+            &format!("/Users/{id}"),
+            Some(json!({"schemas": [PATCH_OP], "Operations": []})),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    // a hard DELETE: gone for SCIM (RFC 7644 §3.6), the account suspended
     let (status, _) = idp.call("DELETE", &format!("/Users/{id}"), None).await;
     assert_eq!(status, 204);
-    let (status, kept) = idp.call("GET", &format!("/Users/{id}"), None).await;
-    assert_eq!(
-        (status, kept["active"].clone()),
-        (200, json!(false)),
-        "deleted users are kept, suspended"
-    );
+    let (status, _) = idp.call("GET", &format!("/Users/{id}"), None).await;
+    assert_eq!(status, 404, "a deleted user is not found");
     let (status, _) = idp.call("DELETE", &format!("/Users/{id}"), None).await;
-    assert_eq!(status, 204, "repeating the DELETE is harmless");
-    let (_, still) = idp
+    assert_eq!(status, 404, "nor deleted twice");
+    let (_, gone) = idp
         .call(
             "GET",
             &format!(
@@ -345,18 +352,8 @@ async fn entra_provisioning_cycle() {
         )
         .await;
     assert_eq!(
-        still["totalResults"],
-        json!(1),
-        "inactive users stay visible to filters"
+        gone["totalResults"],
+        json!(0),
+        "deleted users are omitted from filters"
     );
-
-    // an empty Operations array is accepted
-    let (status, _) = idp
-        .call(
-            "PATCH",
-            &format!("/Users/{id}"),
-            Some(json!({"schemas": [PATCH_OP], "Operations": []})),
-        )
-        .await;
-    assert_eq!(status, 200);
 }

@@ -9,6 +9,7 @@ mod catalog;
 mod conformance;
 mod console;
 mod contract;
+mod deletion;
 mod failures;
 mod hostile;
 mod idp_replay;

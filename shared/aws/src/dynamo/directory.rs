@@ -346,6 +346,50 @@ impl DirectoryTable {
     }
 }
 
+impl DirectoryTable {
+    /// A new user's item and its userName claim, each written only if new.
+    fn new_user_items(
+        &self,
+        org: &OrgId,
+        u: &StoredUser,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let item = UserItem::new(org, &u.user, u.attributes.to_string());
+        let claim = UserNameItem {
+            pk: user_name_pk(org, &u.user.user_name),
+            sk: sk::USERNAME.into(),
+            org_id: org.clone(),
+            user_id: u.user.id.clone(),
+        };
+        Ok(vec![
+            TransactWriteItem::builder()
+                .put(self.put(to_item(&item)?, Some("attribute_not_exists(pk)"))?)
+                .build(),
+            TransactWriteItem::builder()
+                .put(self.put(to_item(&claim)?, Some("attribute_not_exists(pk)"))?)
+                .build(),
+        ])
+    }
+
+    /// A user's item, written only over `previous`'s version.
+    fn versioned_user_put(
+        &self,
+        org: &OrgId,
+        previous: &DirectoryUser,
+        u: &StoredUser,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let item = to_item(&UserItem::new(org, &u.user, u.attributes.to_string()))?;
+        let put = build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", AttributeValue::N(previous.version.to_string()))
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+}
+
 fn put_request(item: &MemberItem) -> Result<WriteRequest, StoreError> {
     let put = build(PutRequest::builder().set_item(Some(to_item(item)?)).build())?;
     Ok(WriteRequest::builder().put_request(put).build())
@@ -579,22 +623,7 @@ fn stored_token(t: TokenItem) -> StoredToken {
 
 impl Directory for DirectoryTable {
     async fn create_user(&self, org: &OrgId, u: &StoredUser) -> Result<(), StoreError> {
-        let item = UserItem::new(org, &u.user, u.attributes.to_string());
-        let claim = UserNameItem {
-            pk: user_name_pk(org, &u.user.user_name),
-            sk: sk::USERNAME.into(),
-            org_id: org.clone(),
-            user_id: u.user.id.clone(),
-        };
-        self.transact(vec![
-            TransactWriteItem::builder()
-                .put(self.put(to_item(&item)?, Some("attribute_not_exists(pk)"))?)
-                .build(),
-            TransactWriteItem::builder()
-                .put(self.put(to_item(&claim)?, Some("attribute_not_exists(pk)"))?)
-                .build(),
-        ])
-        .await
+        self.transact(self.new_user_items(org, u)?).await
     }
 
     async fn get_user(&self, org: &OrgId, id: &UserId) -> Result<Option<StoredUser>, StoreError> {
@@ -622,16 +651,7 @@ impl Directory for DirectoryTable {
         previous: &DirectoryUser,
         u: &StoredUser,
     ) -> Result<(), StoreError> {
-        let item = to_item(&UserItem::new(org, &u.user, u.attributes.to_string()))?;
-        let put = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("version = :v")
-                .expression_attribute_values(":v", AttributeValue::N(previous.version.to_string()))
-                .build(),
-        )?;
-        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        let mut items = vec![self.versioned_user_put(org, previous, u)?];
         if previous.user_name.to_lowercase() != u.user.user_name.to_lowercase() {
             let claim = UserNameItem {
                 pk: user_name_pk(org, &u.user.user_name),
@@ -656,6 +676,80 @@ impl Directory for DirectoryTable {
             items.push(TransactWriteItem::builder().delete(old).build());
         }
         self.transact(items).await
+    }
+
+    async fn create_returning_user(
+        &self,
+        org: &OrgId,
+        u: &StoredUser,
+        previous: &DirectoryUser,
+        handed_over: &StoredUser,
+    ) -> Result<(), StoreError> {
+        let mut items = self.new_user_items(org, u)?;
+        items.push(self.versioned_user_put(org, previous, handed_over)?);
+        let retired = build(
+            Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(
+                    user_name_pk(org, &previous.user_name),
+                    format!("{}{}", sk::RETIRED, previous.id),
+                )))
+                .build(),
+        )?;
+        items.push(TransactWriteItem::builder().delete(retired).build());
+        self.transact(items).await
+    }
+
+    async fn delete_user(
+        &self,
+        org: &OrgId,
+        previous: &DirectoryUser,
+        deleted: &StoredUser,
+    ) -> Result<(), StoreError> {
+        let mut items = vec![self.versioned_user_put(org, previous, deleted)?];
+        // the userName is free for another user (unless, against every
+        // write's rule, another user holds it)
+        let claim = build(
+            Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(
+                    user_name_pk(org, &previous.user_name),
+                    sk::USERNAME,
+                )))
+                .condition_expression("attribute_not_exists(pk) OR userId = :me")
+                .expression_attribute_values(":me", s(previous.id.as_str()))
+                .build(),
+        )?;
+        items.push(TransactWriteItem::builder().delete(claim).build());
+        // and the deleted user stays findable by it, for a returning person
+        let retired = UserNameItem {
+            pk: user_name_pk(org, &previous.user_name),
+            sk: format!("{}{}", sk::RETIRED, previous.id),
+            org_id: org.clone(),
+            user_id: previous.id.clone(),
+        };
+        items.push(
+            TransactWriteItem::builder()
+                .put(self.put(to_item(&retired)?, None)?)
+                .build(),
+        );
+        self.transact(items).await
+    }
+
+    async fn deleted_users_named(
+        &self,
+        org: &OrgId,
+        user_name: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredUser>, StoreError> {
+        let ids: Vec<UserId> = self
+            .query_all(user_name_pk(org, user_name), Some(sk::RETIRED))
+            .await?
+            .into_iter()
+            .map(|i| from_item::<UserNameItem>(i).map(|c| c.user_id))
+            .collect::<Result<_, _>>()?;
+        let ids: Vec<UserId> = ids.into_iter().take(limit).collect();
+        self.get_users(org, &ids).await
     }
 
     async fn find_users_by_external_id(

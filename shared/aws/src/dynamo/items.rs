@@ -2,7 +2,7 @@
 //! reader (the evaluator parses stream images with the same types).
 
 use serde::{Deserialize, Serialize};
-use user_sync_core::directory::DirectoryUser;
+use user_sync_core::directory::{AccountLink, DirectoryUser};
 use user_sync_core::ids::{GroupId, OrgId, RuleId, TemplateId, UserId};
 use user_sync_core::state::Failure;
 
@@ -12,6 +12,9 @@ pub mod sk {
     pub const TOKEN: &str = "TOKEN";
     pub const USER: &str = "USER";
     pub const USERNAME: &str = "USERNAME";
+    /// In a userName's partition: a deleted user that had the name
+    /// (`RETIRED#{user}`), for a returning person to be found by.
+    pub const RETIRED: &str = "RETIRED#";
     pub const GROUP: &str = "GROUP";
     pub const MEMBER: &str = "MEMBER#";
     pub const MEMBER_OF: &str = "MEMBEROF#";
@@ -144,6 +147,12 @@ pub struct UserItem {
     pub last_modified: String,
     pub version: u64,
     pub attributes: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_key: Option<UserId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relinked_from: Option<UserId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relinked_to: Option<UserId>,
 }
 
 impl UserItem {
@@ -187,6 +196,9 @@ impl UserItem {
             last_modified: u.last_modified.clone(),
             version: u.version,
             attributes,
+            account_key: u.link.account_key.clone(),
+            relinked_from: u.link.relinked_from.clone(),
+            relinked_to: u.link.relinked_to.clone(),
         }
     }
 
@@ -204,6 +216,11 @@ impl UserItem {
             created: self.created.clone(),
             last_modified: self.last_modified.clone(),
             version: self.version,
+            link: AccountLink {
+                account_key: self.account_key.clone(),
+                relinked_from: self.relinked_from.clone(),
+                relinked_to: self.relinked_to.clone(),
+            },
         }
     }
 }

@@ -335,6 +335,7 @@ mod tests {
             created: String::new(),
             last_modified: String::new(),
             version: 1,
+            link: Default::default(),
         };
         let r = render_user(&user, &json!({"password": "S3cret!"}), "");
         assert!(r.get("password").is_none(), "{r}");

@@ -1,16 +1,19 @@
 """SCIM 2.0 conformance of a running User Sync SCIM endpoint, checked by
-scim2-tester (every check, every tag) and by scim2-cli's `scim test`.
+scim2-tester (every check, every tag), by scim2-cli's `scim test`, and by
+scim-sanity's probe in strict mode.
 
-Usage: scim_conformance.py tester|cli <scim base URL> <SCIM bearer token>
+Usage: scim_conformance.py tester|cli|sanity <scim base URL> <SCIM bearer token>
 
 Give each run an organization of its own: the checks list everything at the
 root, and expect to find what they created on the first page.
 
 Exits non-zero when any result is other than SUCCESS, COMPLIANT, ACCEPTABLE
-or SKIPPED. (DELETE on a User deletes the SCIM resource as RFC 7644 §3.6
+or SKIPPED (scim-sanity: other than PASS, or SKIP of the resource types
+User Sync does not serve: Agent and AgenticApplication). (DELETE on a User deletes the SCIM resource as RFC 7644 §3.6
 says; only the product account behind it is kept, suspended.)
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -58,13 +61,47 @@ def run_cli(url: str, token: str) -> bool:
     return bool(statuses) and not failures
 
 
+# resource types of the agent extension draft, which User Sync does not serve
+NOT_SERVED = ("Agent", "AgenticApplication")
+
+
+def run_sanity(url: str, token: str) -> bool:
+    sanity = os.path.join(os.path.dirname(sys.executable), "scim-sanity")
+    out = subprocess.run(
+        [sanity, "probe", url, "--token", token, "--strict", "--json-output",
+         "--i-accept-side-effects", "--timeout", "30"],
+        capture_output=True, text=True, timeout=300,
+    )
+    try:
+        report = json.loads(out.stdout)
+    except json.JSONDecodeError:
+        print("  UNEXPECTED: scim-sanity printed no report:", out.stdout[-2000:], out.stderr[-2000:])
+        return False
+    results = report.get("results", [])
+    counts = Counter(r.get("status") for r in results)
+    print("scim-sanity (strict):", ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+
+    def allowed(r) -> bool:
+        if r.get("status") == "pass":
+            return True
+        return r.get("status") == "skip" and r.get("name", "").startswith(NOT_SERVED)
+
+    unexpected = [r for r in results if not allowed(r)]
+    for r in results:
+        if r.get("status") == "skip" and allowed(r):
+            print(f"  skipped: {r.get('name')} ({r.get('message')})")
+    for r in unexpected:
+        print(f"  UNEXPECTED: {r.get('status')} {r.get('name')}: {r.get('message')}")
+    return bool(results) and not unexpected
+
+
 def main() -> int:
-    if len(sys.argv) != 4 or sys.argv[1] not in {"tester", "cli"}:
+    tools = {"tester": run_tester, "cli": run_cli, "sanity": run_sanity}
+    if len(sys.argv) != 4 or sys.argv[1] not in tools:
         print(__doc__, file=sys.stderr)
         return 2
     tool, url, token = sys.argv[1:]
-    ok = run_tester(url, token) if tool == "tester" else run_cli(url, token)
-    return 0 if ok else 1
+    return 0 if tools[tool](url, token) else 1
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 //! SCIM conformance, as third-party checkers see it: scim2-tester (every
-//! check) and scim2-cli's `scim test`, each against an organization of its
-//! own. Every check must pass (or be skipped by the checker itself).
+//! check), scim2-cli's `scim test` and scim-sanity's probe (strict mode),
+//! each against an organization of its own. Every check must pass (or be skipped by the checker itself).
 
 use std::path::PathBuf;
 
@@ -32,9 +32,10 @@ async fn run(tool: &str) -> (bool, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(clippy::print_stdout)] // the counts belong in the test log
-async fn scim2_tester_and_scim_test_pass() {
-    let (tester, cli) = tokio::join!(run("tester"), run("cli"));
-    println!("{}\n{}", tester.1, cli.1);
+async fn scim2_tester_scim_test_and_scim_sanity_pass() {
+    let (tester, cli, sanity) = tokio::join!(run("tester"), run("cli"), run("sanity"));
+    println!("{}\n{}\n{}", tester.1, cli.1, sanity.1);
     assert!(tester.0, "scim2-tester:\n{}", tester.1);
     assert!(cli.0, "scim test:\n{}", cli.1);
+    assert!(sanity.0, "scim-sanity:\n{}", sanity.1);
 }

@@ -403,7 +403,7 @@ fn check_sub_attributes(schema: &str, path: &Path) -> Result<(), ScimError> {
         .get(&(schema.to_lowercase(), path.attr.to_lowercase()))
         .map_or(&[][..], Vec::as_slice);
     for sub in named {
-        let known = subs.iter().any(|s| s.eq_ignore_ascii_case(sub));
+        let known = subs.iter().any(|s| s.name.eq_ignore_ascii_case(sub));
         if !known {
             let shown: String = sub.chars().take(64).collect();
             return Err(ScimError::invalid_path(format!(
@@ -411,6 +411,18 @@ fn check_sub_attributes(schema: &str, path: &Path) -> Result<(), ScimError> {
                 path.attr
             )));
         }
+    }
+    // a filter may compare a read-only sub-attribute; a path may not set one
+    if let Some(sub) = &path.sub
+        && subs
+            .iter()
+            .any(|s| s.read_only && s.name.eq_ignore_ascii_case(sub))
+    {
+        return Err(ScimError::new(
+            400,
+            Some("mutability"),
+            format!("{}.{sub} is read-only", path.attr),
+        ));
     }
     Ok(())
 }
@@ -758,6 +770,10 @@ mod tests {
             ),
             (
                 json!({"Operations": [{"op": "replace", "value": {"meta.created": "x"}}]}),
+                "mutability",
+            ),
+            (
+                json!({"Operations": [{"op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.displayName", "value": "x"}]}),
                 "mutability",
             ),
             (

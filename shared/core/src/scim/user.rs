@@ -130,9 +130,19 @@ pub fn parse_user(body: &Value) -> Result<UserInput, ScimError> {
     })
 }
 
+/// A sub-attribute of a complex attribute, as `/Schemas` serves it.
+#[derive(Debug)]
+pub(crate) struct SubAttribute {
+    /// Lowercase.
+    pub name: String,
+    /// `mutability: readOnly`: the service's to set; a client's value is
+    /// ignored (RFC 7643 §7).
+    pub read_only: bool,
+}
+
 /// Sub-attributes the served schemas give each complex attribute: (schema
-/// URN, attribute) → sub-attribute names, all lowercase.
-pub(crate) type SubAttributes = std::collections::HashMap<(String, String), Vec<String>>;
+/// URN, attribute) → its sub-attributes, all lowercase.
+pub(crate) type SubAttributes = std::collections::HashMap<(String, String), Vec<SubAttribute>>;
 
 /// Built once from the schemas `/Schemas` serves.
 pub(crate) fn sub_attributes() -> &'static SubAttributes {
@@ -142,11 +152,16 @@ pub(crate) fn sub_attributes() -> &'static SubAttributes {
         for schema in super::discovery::schemas("", &[]) {
             let id = schema["id"].as_str().unwrap_or_default().to_lowercase();
             for attr in schema["attributes"].as_array().into_iter().flatten() {
-                let subs: Vec<String> = attr["subAttributes"]
+                let subs: Vec<SubAttribute> = attr["subAttributes"]
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .filter_map(|s| s["name"].as_str().map(str::to_lowercase))
+                    .filter_map(|s| {
+                        s["name"].as_str().map(|n| SubAttribute {
+                            name: n.to_lowercase(),
+                            read_only: s["mutability"] == "readOnly",
+                        })
+                    })
                     .collect();
                 if let (Some(name), false) = (attr["name"].as_str(), subs.is_empty()) {
                     known.insert((id.clone(), name.to_lowercase()), subs);
@@ -157,7 +172,8 @@ pub(crate) fn sub_attributes() -> &'static SubAttributes {
     })
 }
 
-/// Drops the sub-attributes a complex attribute's schema does not give it
+/// Drops the sub-attributes a complex attribute's schema does not give it,
+/// and the read-only ones (`manager.displayName`) a client may not set
 /// (`name.foo`, `emails[].bogus`), however they arrive: a body, a PATCH
 /// value, a no-path PATCH. They are never stored, as a PATCH path naming
 /// one is refused.
@@ -172,8 +188,12 @@ fn prune_sub_attributes(attributes: &mut Map<String, Value>) {
             let Some(subs) = known.get(&(schema.to_owned(), name.to_lowercase())) else {
                 continue;
             };
+            // kept: what the schema gives the attribute and a client may set
             let keep = |obj: &mut Map<String, Value>| {
-                obj.retain(|k, _| subs.iter().any(|s| s.eq_ignore_ascii_case(k)));
+                obj.retain(|k, _| {
+                    subs.iter()
+                        .any(|s| !s.read_only && s.name.eq_ignore_ascii_case(k))
+                });
             };
             match value {
                 Value::Object(obj) => keep(obj),
@@ -299,7 +319,7 @@ mod tests {
             "userName": "a@example.com",
             "name": {"givenName": "Ada", "foo": 1},
             "emails": [{"value": "a@example.com", "primary": true, "bogus": "x"}],
-            ENTERPRISE_USER_SCHEMA: {"department": "D", "manager": {"value": "m1", "evil": true}}
+            ENTERPRISE_USER_SCHEMA: {"department": "D", "manager": {"value": "m1", "evil": true, "displayName": "Not Theirs"}}
         }))
         .unwrap();
         assert_eq!(u.attributes["name"], json!({"givenName": "Ada"}));

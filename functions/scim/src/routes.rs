@@ -14,9 +14,9 @@ use user_sync_core::ports::{Directory, Organizations, StoredUser};
 use user_sync_core::ratelimit::{Admission, RateCounters, RateGate};
 use user_sync_core::scim::discovery;
 use user_sync_core::scim::filter::{Filter, IndexHint, parse_filter};
-use user_sync_core::scim::group::{parse_group, render_group};
+use user_sync_core::scim::group::{MAX_MEMBERS_PER_REQUEST, parse_group, render_group};
 use user_sync_core::scim::patch::{apply_ops, member_changes, mentions_schema, parse_patch};
-use user_sync_core::scim::user::{parse_user, render_user};
+use user_sync_core::scim::user::{parse_user, render_user, strip_never_returned};
 use user_sync_core::scim::{
     CUSTOM_USER_SCHEMA, IfMatch, LIST_RESPONSE_SCHEMA, Projection, ScimError, etag, parse_if_match,
 };
@@ -419,9 +419,11 @@ async fn create_user<S: Directory + Organizations>(
         let written = match previous {
             Some(previous) => {
                 stored.user.link = Default::default();
+                let mut attributes = previous.attributes.clone();
+                strip_never_returned(&mut attributes);
                 let handed_over = StoredUser {
                     user: relink(&previous.user, &mut stored.user, &at),
-                    attributes: previous.attributes.clone(),
+                    attributes,
                 };
                 store
                     .create_returning_user(org, &stored, &previous.user, &handed_over)
@@ -490,6 +492,8 @@ fn tombstone(user: &StoredUser, at: &str) -> StoredUser {
     if let Some(obj) = next.attributes.as_object_mut() {
         obj.insert("active".into(), json!(false));
     }
+    // what an earlier version kept is dropped with this write
+    strip_never_returned(&mut next.attributes);
     next
 }
 
@@ -502,8 +506,19 @@ async fn replace_user<S: Directory + Organizations>(
 ) -> Result<ApiGatewayV2httpResponse, ScimError> {
     let current = load_user(store, org, id).await?;
     check_if_match(req, current.user.version)?;
-    let input = parse_user(&parse_json(req)?)?;
+    let mut input = parse_user(&parse_json(req)?)?;
     check_custom_object(store, org, &input.attributes).await?;
+    // a replace that does not assert `active` leaves it as it is (RFC 7644
+    // §3.5.1): leaving it out never reactivates anyone
+    if input.attributes.get("active").is_none() {
+        input.active = current.user.active;
+        if let (Some(obj), Some(active)) = (
+            input.attributes.as_object_mut(),
+            current.attributes.get("active"),
+        ) {
+            obj.insert("active".into(), active.clone());
+        }
+    }
     save_user(store, org, current, input, base).await
 }
 
@@ -606,6 +621,7 @@ async fn delete_user<S: Directory>(
             .remove_members(org, group, std::slice::from_ref(&current.user.id))
             .await
             .map_err(store_error)?;
+        touch_group(store, org, group).await.map_err(store_error)?;
     }
     let next = tombstone(&current, &now());
     store
@@ -1010,6 +1026,40 @@ fn member_ids(values: Vec<String>) -> Result<Vec<UserId>, ScimError> {
         .collect()
 }
 
+/// Member values that name users of this organization (deduplicated, in
+/// order): a value that is not the id of one of its users (another
+/// organization's, a group's, a deleted user's, made up) is `invalidValue`,
+/// never stored.
+async fn users_of_org<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    values: Vec<String>,
+) -> Result<Vec<UserId>, ScimError> {
+    if values.len() > MAX_MEMBERS_PER_REQUEST {
+        return Err(ScimError::invalid_value(format!(
+            "at most {MAX_MEMBERS_PER_REQUEST} members per request"
+        )));
+    }
+    let mut ids = member_ids(values)?;
+    let mut seen = BTreeSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
+    let found: BTreeSet<UserId> = store
+        .get_users(org, &ids)
+        .await
+        .map_err(store_error)?
+        .into_iter()
+        .filter(|u| !u.user.deleted)
+        .map(|u| u.user.id)
+        .collect();
+    if let Some(missing) = ids.iter().find(|id| !found.contains(*id)) {
+        let shown: String = missing.as_str().chars().take(64).collect();
+        return Err(ScimError::invalid_value(format!(
+            "member value {shown:?} is not a user of this organization"
+        )));
+    }
+    Ok(ids)
+}
+
 async fn create_group<S: Directory>(
     store: &S,
     org: &OrgId,
@@ -1017,7 +1067,7 @@ async fn create_group<S: Directory>(
     base: &str,
 ) -> Result<ApiGatewayV2httpResponse, ScimError> {
     let input = parse_group(&parse_json(req)?)?;
-    let members = member_ids(input.members)?;
+    let members = users_of_org(store, org, input.members).await?;
     let at = now();
     let group = DirectoryGroup {
         id: GroupId::parse(&fresh_id()?).map_err(|_| ScimError::internal())?,
@@ -1046,32 +1096,54 @@ async fn patch_group<S: Directory>(
     req: &HttpRequest,
     base: &str,
 ) -> Result<ApiGatewayV2httpResponse, ScimError> {
-    let current = load_group(store, org, id).await?;
-    check_if_match(req, current.version)?;
     let changes = member_changes(&parse_patch(&parse_json(req)?)?)?;
-    if changes
-        .id
-        .as_deref()
-        .is_some_and(|id| id != current.id.as_str())
-    {
-        return Err(ScimError::new(400, Some("mutability"), "id is read-only"));
+    let add = users_of_org(store, org, changes.add).await?;
+    if changes.remove.len() > MAX_MEMBERS_PER_REQUEST {
+        return Err(ScimError::invalid_value(format!(
+            "at most {MAX_MEMBERS_PER_REQUEST} members per request"
+        )));
     }
-    let mut group = current.clone();
-    if let Some(name) = changes.display_name {
-        group.display_name = name;
-    }
-    if let Some(external_id) = changes.external_id {
-        group.external_id = external_id;
-    }
-    let add = member_ids(changes.add)?;
-    let mut remove = member_ids(changes.remove)?;
-    if changes.remove_all {
-        let keep: BTreeSet<&UserId> = add.iter().collect();
-        let existing = all_members(store, org, &group.id).await?;
-        remove.extend(existing.into_iter().filter(|m| !keep.contains(m)));
-    }
-    let group = save_group(store, org, &current, group, &add, &remove).await?;
-    info!(org = %org, group_id = %group.id, added = add.len(), removed = remove.len(), "group patched");
+    let mut remove_named = member_ids(changes.remove)?;
+    let mut attempt = 0;
+    let group = loop {
+        let current = load_group(store, org, id).await?;
+        check_if_match(req, current.version)?;
+        if changes
+            .id
+            .as_deref()
+            .is_some_and(|id| id != current.id.as_str())
+        {
+            return Err(ScimError::new(400, Some("mutability"), "id is read-only"));
+        }
+        let mut group = current.clone();
+        if let Some(name) = &changes.display_name {
+            group.display_name.clone_from(name);
+        }
+        if let Some(external_id) = &changes.external_id {
+            group.external_id.clone_from(external_id);
+        }
+        let mut remove = std::mem::take(&mut remove_named);
+        if changes.remove_all {
+            let keep: BTreeSet<&UserId> = add.iter().collect();
+            let existing = all_members(store, org, &group.id).await?;
+            remove.extend(existing.into_iter().filter(|m| !keep.contains(m)));
+        }
+        match save_group(store, org, &current, group, &add, &remove).await {
+            Ok(g) => {
+                info!(org = %org, group_id = %g.id, added = add.len(), removed = remove.len(), "group patched");
+                break g;
+            }
+            // another write moved the version on: without If-Match the
+            // client asked for no particular version, so apply to the new one
+            Err(StoreError::Conflict(_))
+                if req.header("if-match").is_none() && attempt + 1 < GROUP_WRITE_ATTEMPTS =>
+            {
+                attempt += 1;
+                remove_named = remove;
+            }
+            Err(e) => return Err(store_error(e)),
+        }
+    };
     if !projection(req)?.wants("members") {
         return Ok(response(
             204,
@@ -1088,8 +1160,13 @@ async fn patch_group<S: Directory>(
     ))
 }
 
-/// Writes a group's new name and externalId (when they changed, as a new
-/// version, conditioned on the old one), then its membership changes.
+/// Attempts at a group write when another write moved its version on.
+const GROUP_WRITE_ATTEMPTS: usize = 3;
+
+/// Writes a group's new name and externalId and its membership changes. The
+/// group's version changes whenever any of them does (RFC 7644 §3.14: its
+/// members are part of it), written conditioned on the old one, before the
+/// memberships.
 async fn save_group<S: Directory>(
     store: &S,
     org: &OrgId,
@@ -1097,21 +1174,38 @@ async fn save_group<S: Directory>(
     mut group: DirectoryGroup,
     add: &[UserId],
     remove: &[UserId],
-) -> Result<DirectoryGroup, ScimError> {
-    if group != *current {
-        group.version += 1;
+) -> Result<DirectoryGroup, StoreError> {
+    if group != *current || !add.is_empty() || !remove.is_empty() {
+        group.version = current.version + 1;
         group.last_modified = now();
-        store.update_group(org, &group).await.map_err(store_error)?;
+        store.update_group(org, &group).await?;
     }
-    store
-        .remove_members(org, &group.id, remove)
-        .await
-        .map_err(store_error)?;
-    store
-        .add_members(org, &group.id, add)
-        .await
-        .map_err(store_error)?;
+    store.remove_members(org, &group.id, remove).await?;
+    store.add_members(org, &group.id, add).await?;
     Ok(group)
+}
+
+/// A new version of a group whose members changed from the user's side (a
+/// deleted user left it).
+async fn touch_group<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    group: &GroupId,
+) -> Result<(), StoreError> {
+    for _ in 0..GROUP_WRITE_ATTEMPTS {
+        let Some(mut g) = store.get_group(org, group).await? else {
+            return Ok(());
+        };
+        g.version += 1;
+        g.last_modified = now();
+        match store.update_group(org, &g).await {
+            Err(StoreError::Conflict(_)) => {}
+            other => return other,
+        }
+    }
+    Err(StoreError::Conflict(
+        "the group kept changing meanwhile".to_owned(),
+    ))
 }
 
 /// `PUT /Groups/{id}`: the new display name and the whole member list.
@@ -1122,30 +1216,43 @@ async fn replace_group<S: Directory>(
     req: &HttpRequest,
     base: &str,
 ) -> Result<ApiGatewayV2httpResponse, ScimError> {
-    let current = load_group(store, org, id).await?;
-    check_if_match(req, current.version)?;
     let input = parse_group(&parse_json(req)?)?;
-    let wanted = member_ids(input.members)?;
-    let mut group = current.clone();
-    group.display_name = input.display_name;
-    group.external_id = input.external_id;
-    let existing: BTreeSet<UserId> = all_members(store, org, &group.id)
-        .await?
-        .into_iter()
-        .collect();
+    let wanted = users_of_org(store, org, input.members).await?;
     let wanted_set: BTreeSet<&UserId> = wanted.iter().collect();
-    let remove: Vec<UserId> = existing
-        .iter()
-        .filter(|m| !wanted_set.contains(m))
-        .cloned()
-        .collect();
-    let add: Vec<UserId> = wanted_set
-        .iter()
-        .filter(|m| !existing.contains(**m))
-        .map(|m| (*m).clone())
-        .collect();
-    let group = save_group(store, org, &current, group, &add, &remove).await?;
-    info!(org = %org, group_id = %group.id, added = add.len(), removed = remove.len(), "group replaced");
+    let mut attempt = 0;
+    let group = loop {
+        let current = load_group(store, org, id).await?;
+        check_if_match(req, current.version)?;
+        let mut group = current.clone();
+        group.display_name.clone_from(&input.display_name);
+        group.external_id.clone_from(&input.external_id);
+        let existing: BTreeSet<UserId> = all_members(store, org, &group.id)
+            .await?
+            .into_iter()
+            .collect();
+        let remove: Vec<UserId> = existing
+            .iter()
+            .filter(|m| !wanted_set.contains(m))
+            .cloned()
+            .collect();
+        let add: Vec<UserId> = wanted_set
+            .iter()
+            .filter(|m| !existing.contains(**m))
+            .map(|m| (*m).clone())
+            .collect();
+        match save_group(store, org, &current, group, &add, &remove).await {
+            Ok(g) => {
+                info!(org = %org, group_id = %g.id, added = add.len(), removed = remove.len(), "group replaced");
+                break g;
+            }
+            Err(StoreError::Conflict(_))
+                if req.header("if-match").is_none() && attempt + 1 < GROUP_WRITE_ATTEMPTS =>
+            {
+                attempt += 1;
+            }
+            Err(e) => return Err(store_error(e)),
+        }
+    };
     let members: Vec<UserId> = wanted_set.into_iter().cloned().collect();
     Ok(ok(
         200,

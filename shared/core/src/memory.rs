@@ -61,6 +61,8 @@ struct OrgTables {
     user_names: HashMap<String, UserId>,
     /// lowercased userName → the deleted users that had it
     deleted_names: HashMap<String, BTreeSet<UserId>>,
+    /// externalId → the users that have it (the externalId index)
+    external_ids: HashMap<String, BTreeSet<UserId>>,
     members: HashMap<GroupId, BTreeSet<UserId>>,
     groups_of: HashMap<UserId, BTreeSet<GroupId>>,
     rule_set: Option<RuleSet>,
@@ -188,6 +190,26 @@ fn page<'a, T: Clone + 'a>(
     (out, next)
 }
 
+impl OrgTables {
+    /// Stores a user, keeping the externalId index in step.
+    fn put_user(&mut self, user: &StoredUser) {
+        if let Some(old) = self
+            .users
+            .insert(user.user.id.clone(), user.clone())
+            .and_then(|u| u.user.external_id)
+            && let Some(ids) = self.external_ids.get_mut(&old)
+        {
+            ids.remove(&user.user.id);
+        }
+        if let Some(x) = &user.user.external_id {
+            self.external_ids
+                .entry(x.clone())
+                .or_default()
+                .insert(user.user.id.clone());
+        }
+    }
+}
+
 impl Directory for MemoryStore {
     async fn create_user(&self, org: &OrgId, user: &StoredUser) -> Result<(), StoreError> {
         self.with_org(org, |o| {
@@ -199,7 +221,7 @@ impl Directory for MemoryStore {
                 return Err(StoreError::Conflict("id taken".to_owned()));
             }
             o.user_names.insert(name, user.user.id.clone());
-            o.users.insert(user.user.id.clone(), user.clone());
+            o.put_user(user);
             Ok(())
         })
     }
@@ -241,7 +263,7 @@ impl Directory for MemoryStore {
                 o.user_names.remove(&old_name);
                 o.user_names.insert(new_name, user.user.id.clone());
             }
-            o.users.insert(user.user.id.clone(), user.clone());
+            o.put_user(user);
             Ok(())
         })
     }
@@ -266,8 +288,8 @@ impl Directory for MemoryStore {
                 ids.remove(&previous.id);
             }
             o.user_names.insert(name, user.user.id.clone());
-            o.users.insert(user.user.id.clone(), user.clone());
-            o.users.insert(previous.id.clone(), handed_over.clone());
+            o.put_user(user);
+            o.put_user(handed_over);
             Ok(())
         })
     }
@@ -291,7 +313,7 @@ impl Directory for MemoryStore {
                 .entry(name)
                 .or_default()
                 .insert(previous.id.clone());
-            o.users.insert(previous.id.clone(), deleted.clone());
+            o.put_user(deleted);
             Ok(())
         })
     }
@@ -320,11 +342,12 @@ impl Directory for MemoryStore {
         limit: usize,
     ) -> Result<Vec<StoredUser>, StoreError> {
         Ok(self.with_org(org, |o| {
-            o.users
-                .values()
-                .filter(|u| u.user.external_id.as_deref() == Some(external_id))
+            o.external_ids
+                .get(external_id)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| o.users.get(id).cloned())
                 .take(limit)
-                .cloned()
                 .collect()
         }))
     }

@@ -411,10 +411,12 @@ async fn a_user_deleted_by_an_earlier_version_frees_its_user_name() {
     let store = user_sync_tests::directory().await;
     use user_sync_core::ports::Directory;
     let current = store.get_user(&org, &id).await.unwrap().unwrap();
+    // deleted, and holding a password, as an earlier version kept them
     let mut old = current.clone();
     old.user.deleted = true;
     old.user.active = false;
     old.user.version += 1;
+    old.attributes["password"] = json!(PASSWORD);
     store.replace_user(&org, &current.user, &old).await.unwrap();
 
     let (status, gone) = idp.scim("GET", &format!("/Users/{id}"), None).await;
@@ -423,4 +425,11 @@ async fn a_user_deleted_by_an_earlier_version_frees_its_user_name() {
     let again_id = UserId::parse(again["id"].as_str().unwrap()).unwrap();
     let stored = store.get_user(&org, &again_id).await.unwrap().unwrap();
     assert_eq!(stored.user.account_key(), &id, "relinked to the old user");
+    let previous = store.get_user(&org, &id).await.unwrap().unwrap();
+    assert_eq!(previous.user.link.relinked_to.as_ref(), Some(&again_id));
+    assert!(
+        previous.attributes.get("password").is_none(),
+        "the password went with the deleted user's next write: {}",
+        previous.attributes
+    );
 }

@@ -22,4 +22,5 @@ mod redelivery;
 mod rules;
 mod scim;
 mod templates;
+mod tenant_boundary;
 mod users;

@@ -1,0 +1,243 @@
+//! The tenant boundary as an attacker or a careless client meets it: what a
+//! SCIM request cannot do to a group's version, to a deleted or inactive
+//! user's state, or to a group's members.
+
+use serde_json::{Value, json};
+use user_sync_tests::{Client, TestOrg, new_org, stack};
+
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+async fn scim(
+    c: &Client,
+    org: &TestOrg,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> user_sync_tests::Answer {
+    c.request(
+        method,
+        &format!("{}{path}", stack().scim_url),
+        Some(&org.scim_token),
+        body.as_ref(),
+        headers,
+    )
+    .await
+}
+
+async fn user(c: &Client, org: &TestOrg, name: &str) -> String {
+    let r = scim(
+        c,
+        org,
+        "POST",
+        "/Users",
+        Some(json!({"userName": format!("{name}.{}@example.com", org.org_id)})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body["id"].as_str().unwrap().to_owned()
+}
+
+fn add(members: &[&str]) -> Value {
+    let values: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
+    json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": values}]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_groups_version_changes_with_its_members() {
+    let c = Client::new();
+    let org = new_org("gver").await;
+    let (a, b) = (user(&c, &org, "a").await, user(&c, &org, "b").await);
+    let created = scim(
+        &c,
+        &org,
+        "POST",
+        "/Groups",
+        Some(json!({"displayName": "Admins", "members": [{"value": a}]})),
+        &[],
+    )
+    .await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let v1 = created.etag.clone().unwrap();
+
+    // another client adds a member: the version moves on
+    let patched = scim(
+        &c,
+        &org,
+        "PATCH",
+        &format!("/Groups/{id}"),
+        Some(add(&[&b])),
+        &[],
+    )
+    .await;
+    assert!(patched.status == 200 || patched.status == 204);
+    let v2 = patched.etag.clone().unwrap();
+    assert_ne!(v1, v2, "a member change is a new version");
+
+    // a read with the old version is not "not modified": it shows both
+    let read = scim(
+        &c,
+        &org,
+        "GET",
+        &format!("/Groups/{id}"),
+        None,
+        &[("if-none-match", &v1)],
+    )
+    .await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.body["members"].as_array().unwrap().len(), 2);
+    // and a replace made from the stale read cannot drop the new member
+    let stale = scim(
+        &c,
+        &org,
+        "PUT",
+        &format!("/Groups/{id}"),
+        Some(json!({"displayName": "Admins", "members": [{"value": a}]})),
+        &[("if-match", &v1)],
+    )
+    .await;
+    assert_eq!(stale.status, 412, "{}", stale.body);
+    let (_, now) = c
+        .send(
+            "GET",
+            &format!("{}/Groups/{id}", stack().scim_url),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert_eq!(now["members"].as_array().unwrap().len(), 2, "{now}");
+
+    // a member deleted through SCIM leaves the group, as a new version too
+    let before = scim(&c, &org, "GET", &format!("/Groups/{id}"), None, &[]).await;
+    assert_eq!(
+        scim(&c, &org, "DELETE", &format!("/Users/{b}"), None, &[])
+            .await
+            .status,
+        204
+    );
+    let after = scim(&c, &org, "GET", &format!("/Groups/{id}"), None, &[]).await;
+    assert_ne!(before.etag, after.etag);
+    let values: Vec<&str> = after.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["value"].as_str())
+        .collect();
+    assert_eq!(values, [a.as_str()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replace_that_leaves_out_active_changes_no_state() {
+    let c = Client::new();
+    let org = new_org("puta").await;
+    let id = user(&c, &org, "ina").await;
+    let name = format!("ina.{}@example.com", org.org_id);
+    let off = scim(
+        &c,
+        &org,
+        "PATCH",
+        &format!("/Users/{id}"),
+        Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": false}]})),
+        &[],
+    )
+    .await;
+    assert_eq!(off.body["active"], false);
+    // a PUT that does not mention active: still inactive
+    let put = scim(
+        &c,
+        &org,
+        "PUT",
+        &format!("/Users/{id}"),
+        Some(json!({"userName": name, "name": {"givenName": "Ina"}})),
+        &[],
+    )
+    .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    assert_eq!(put.body["active"], false, "{}", put.body);
+    // after a DELETE, the same PUT finds nothing to bring back
+    assert_eq!(
+        scim(&c, &org, "DELETE", &format!("/Users/{id}"), None, &[])
+            .await
+            .status,
+        204
+    );
+    let back = scim(
+        &c,
+        &org,
+        "PUT",
+        &format!("/Users/{id}"),
+        Some(json!({"userName": name})),
+        &[],
+    )
+    .await;
+    assert_eq!(back.status, 404, "{}", back.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_members_must_be_users_of_the_organization() {
+    let c = Client::new();
+    let (org, other) = (new_org("mem").await, new_org("memx").await);
+    let mine = user(&c, &org, "mine").await;
+    let theirs = user(&c, &other, "theirs").await;
+    let created = scim(
+        &c,
+        &org,
+        "POST",
+        "/Groups",
+        Some(json!({"displayName": "G", "members": [{"value": mine}]})),
+        &[],
+    )
+    .await;
+    let gid = created.body["id"].as_str().unwrap().to_owned();
+    let made_up = "0d8f4c52-3a7e-4f5e-9a55-6c1f8e2b7a10";
+    for bad in [theirs.as_str(), made_up, gid.as_str()] {
+        let r = scim(
+            &c,
+            &org,
+            "PATCH",
+            &format!("/Groups/{gid}"),
+            Some(add(&[bad])),
+            &[],
+        )
+        .await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        assert_eq!(r.body["scimType"], "invalidValue", "{}", r.body);
+        let r = scim(
+            &c,
+            &org,
+            "POST",
+            "/Groups",
+            Some(json!({"displayName": "H", "members": [{"value": bad}]})),
+            &[],
+        )
+        .await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+    }
+    // too many at once, however they are sent
+    let many: Vec<String> = (0..1_001)
+        .map(|i| format!("00000000-0000-4000-8000-{i:012}"))
+        .collect();
+    let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+    let r = scim(
+        &c,
+        &org,
+        "PATCH",
+        &format!("/Groups/{gid}"),
+        Some(add(&refs)),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    // nothing changed: one member, and the membership check agrees
+    let (_, g) = c
+        .send(
+            "GET",
+            &format!("{}/Groups/{gid}", stack().scim_url),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert_eq!(g["members"].as_array().unwrap().len(), 1, "{g}");
+    assert_eq!(g["meta"]["version"], created.body["meta"]["version"]);
+}

@@ -241,3 +241,71 @@ async fn group_members_must_be_users_of_the_organization() {
     assert_eq!(g["members"].as_array().unwrap().len(), 1, "{g}");
     assert_eq!(g["meta"]["version"], created.body["meta"]["version"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_name_in_another_unicode_form_is_the_same_user_name() {
+    let c = Client::new();
+    let org = new_org("uni").await;
+    let domain = format!("{}.example.com", org.org_id);
+    let post = |name: String| {
+        let (c, org) = (c.clone(), &org);
+        async move {
+            scim(
+                &c,
+                org,
+                "POST",
+                "/Users",
+                Some(json!({"userName": name})),
+                &[],
+            )
+            .await
+        }
+    };
+    let first = post(format!("ren\u{e9}e@{domain}")).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let kate = post(format!("kate@{domain}")).await;
+    assert_eq!(kate.status, 201, "{}", kate.body);
+    // the same names in other forms: taken
+    for same in [
+        format!("rene\u{301}e@{domain}"),
+        format!("  REN\u{c9}E@{domain}\u{a0}"),
+        format!("ren\u{e9}e\u{ff20}{domain}"),
+        format!("\u{212a}ate@{domain}"),
+    ] {
+        let r = post(same.clone()).await;
+        assert_eq!(r.status, 409, "{same:?}: {}", r.body);
+        assert_eq!(r.body["scimType"], "uniqueness");
+    }
+    // invisible or reordering characters: refused
+    for bad in [
+        format!("ren\u{e9}e\u{200b}@{domain}"),
+        format!("\u{202e}ren\u{e9}e@{domain}"),
+        format!("\u{feff}ren\u{e9}e@{domain}"),
+    ] {
+        let r = post(bad.clone()).await;
+        assert_eq!(r.status, 400, "{bad:?}: {}", r.body);
+        assert_eq!(r.body["scimType"], "invalidValue");
+    }
+    // a look-alike from another script is another name
+    let cyrillic = post(format!("k\u{430}te@{domain}")).await;
+    assert_eq!(cyrillic.status, 201, "{}", cyrillic.body);
+    // and a lookup in another form finds the one user
+    let (_, found) = c
+        .send(
+            "GET",
+            &format!(
+                "{}/Users?filter={}",
+                stack().scim_url,
+                user_sync_tests::enc(&format!("userName eq \"RENE\u{301}E@{domain}\""))
+            ),
+            Some(&org.scim_token),
+            None,
+        )
+        .await;
+    assert_eq!(found["totalResults"], json!(1), "{found}");
+    assert_eq!(found["Resources"][0]["id"], first.body["id"]);
+    // 1,024 characters is the limit, however many bytes they take
+    let long = "é".repeat(1_024 - domain.len() - 1);
+    assert_eq!(post(format!("{long}@{domain}")).await.status, 201);
+    assert_eq!(post(format!("{long}x@{domain}")).await.status, 400);
+}

@@ -388,6 +388,15 @@ impl Parser {
                 ));
             }
         };
+        // a userName is compared in the form it is kept in
+        let value = match value {
+            CompValue::String(s)
+                if path.is("userName") && matches!(op, CompareOp::Eq | CompareOp::Ne) =>
+            {
+                CompValue::String(super::user::canonical_user_name(&s).unwrap_or(s))
+            }
+            v => v,
+        };
         Ok(Filter::Compare { path, op, value })
     }
 }

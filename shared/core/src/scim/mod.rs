@@ -53,7 +53,7 @@ pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Li
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
-/// Longest string we accept in any single attribute.
+/// Longest string we accept in any single attribute, in characters.
 pub const MAX_STRING_LEN: usize = 1024;
 
 /// The ETag of a resource version.
@@ -85,7 +85,9 @@ pub(crate) fn opt_string(
 ) -> Result<Option<String>, ScimError> {
     match v {
         None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::String(s)) if s.len() <= MAX_STRING_LEN => Ok(Some(s.clone())),
+        Some(serde_json::Value::String(s)) if s.chars().count() <= MAX_STRING_LEN => {
+            Ok(Some(s.clone()))
+        }
         Some(serde_json::Value::String(_)) => {
             Err(ScimError::invalid_value(format!("{field} is too long")))
         }

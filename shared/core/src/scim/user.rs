@@ -59,23 +59,16 @@ pub fn parse_user(body: &Value) -> Result<UserInput, ScimError> {
         .collect();
 
     let user_name = match get_ci(&attributes, "userName") {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= super::MAX_STRING_LEN => {
-            s.clone()
-        }
-        Some(Value::String(s)) if s.len() > super::MAX_STRING_LEN => {
-            return Err(ScimError::invalid_value("userName is too long"));
-        }
+        Some(Value::String(s)) => canonical_user_name(s)?,
         _ => {
             return Err(ScimError::invalid_value(
                 "userName is required and must be a non-empty string",
             ));
         }
     };
-    if user_name.chars().any(char::is_control) {
-        return Err(ScimError::invalid_value(
-            "userName must not contain control characters",
-        ));
-    }
+    // kept as it is compared
+    remove_ci(&mut attributes, "userName");
+    attributes.insert("userName".into(), Value::String(user_name.clone()));
     let active = match get_ci(&attributes, "active") {
         None | Some(Value::Null) => true,
         Some(v) => lenient_bool(v, "active")?,
@@ -138,6 +131,80 @@ pub(crate) struct SubAttribute {
     /// `mutability: readOnly`: the service's to set; a client's value is
     /// ignored (RFC 7643 §7).
     pub read_only: bool,
+}
+
+/// The form a userName is kept, compared and looked up in, after RFC 8265's
+/// UsernameCaseMapped profile (case is kept for display, and ignored when
+/// comparing): white space at either end trimmed, fullwidth forms mapped to
+/// their ASCII equivalents (`＠` is `@`), then Unicode NFC (so a composed and
+/// a decomposed `é` are one name, and the Kelvin sign is a `K`). Refused with
+/// `invalidValue`: an empty name, control and format characters (zero-width
+/// characters, bidi controls, a byte-order mark), white space other than a
+/// plain space inside, more than [`super::MAX_STRING_LEN`] characters.
+/// Look-alikes from different scripts stay different names.
+pub fn canonical_user_name(raw: &str) -> Result<String, ScimError> {
+    use unicode_normalization::UnicodeNormalization;
+    let mapped: String = raw
+        .trim()
+        .chars()
+        .map(|c| match u32::from(c) {
+            // fullwidth ASCII variants, and the ideographic space
+            0xFF01..=0xFF5E => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
+            0x3000 => ' ',
+            _ => c,
+        })
+        .collect();
+    let name: String = mapped.trim().nfc().collect();
+    if name.is_empty() {
+        return Err(ScimError::invalid_value(
+            "userName is required and must be a non-empty string",
+        ));
+    }
+    if name.chars().count() > super::MAX_STRING_LEN {
+        return Err(ScimError::invalid_value(format!(
+            "userName is longer than {} characters",
+            super::MAX_STRING_LEN
+        )));
+    }
+    if name.chars().any(|c| c.is_control() || is_format(c)) {
+        return Err(ScimError::invalid_value(
+            "userName must not contain control or format characters (zero-width, bidi controls)",
+        ));
+    }
+    if name.chars().any(|c| c.is_whitespace() && c != ' ') {
+        return Err(ScimError::invalid_value(
+            "userName must not contain white space other than a plain space",
+        ));
+    }
+    Ok(name)
+}
+
+/// Unicode format characters (general category Cf): invisible, and able to
+/// make two different names look alike or reorder what is shown.
+fn is_format(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x00AD
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x08E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    )
 }
 
 /// Sub-attributes the served schemas give each complex attribute: (schema
@@ -359,6 +426,41 @@ mod tests {
         };
         let r = render_user(&user, &json!({"password": "S3cret!"}), "");
         assert!(r.get("password").is_none(), "{r}");
+    }
+
+    #[test]
+    fn user_names_are_kept_in_one_normal_form() {
+        let canon = |s: &str| canonical_user_name(s).unwrap();
+        let key = |s: &str| canon(s).to_lowercase();
+        // composed and decomposed, padded, non-breaking spaces, fullwidth @
+        assert_eq!(
+            canon("  Ren\u{e9}e@example.com\u{a0}"),
+            "Ren\u{e9}e@example.com"
+        );
+        assert_eq!(canon("Rene\u{301}e@example.com"), "Ren\u{e9}e@example.com");
+        assert_eq!(canon("renee\u{ff20}example.com"), "renee@example.com");
+        // the Kelvin sign is a K, so it is kate's name, not a second one
+        assert_eq!(key("\u{212a}ate@example.com"), key("kate@example.com"));
+        // look-alikes from another script stay distinct (Cyrillic а)
+        assert_ne!(key("\u{430}da@example.com"), key("ada@example.com"));
+        for bad in [
+            "ada\u{200b}@example.com",
+            "\u{202e}moc.elpmaxe@ada",
+            "\u{feff}ada@example.com",
+            "ada\u{a0}lovelace@example.com",
+            "a\tb",
+            "   ",
+        ] {
+            let e = canonical_user_name(bad).unwrap_err();
+            assert_eq!(e.scim_type, Some("invalidValue"), "{bad:?}");
+        }
+        // the limit counts characters, not bytes
+        assert!(canonical_user_name(&"é".repeat(1024)).is_ok());
+        assert!(canonical_user_name(&"é".repeat(1025)).is_err());
+        // and a parsed user keeps the canonical form
+        let u = parse_user(&json!({"userName": " Rene\u{301}e@example.com "})).unwrap();
+        assert_eq!(u.user_name, "Ren\u{e9}e@example.com");
+        assert_eq!(u.attributes["userName"], "Ren\u{e9}e@example.com");
     }
 
     #[test]

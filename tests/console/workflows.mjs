@@ -239,6 +239,7 @@ try {
   expectEqual(await page.getByLabel('Description').inputValue(), 'IT admins get Meeting', 'the description after the template');
   if (!(await page.getByRole('radio', { name: 'Manager' }).isChecked())) fail('the manager role was lost on the way to the template');
   if (!(await page.locator('#privileges-set').getByRole('checkbox', { name: 'Manage users' }).isChecked())) fail('the privilege was lost on the way to the template');
+  if (!(await page.locator('#managedGroups-set').getByRole('checkbox', { name: 'Sales' }).isChecked())) fail('the managed user group was lost on the way to the template');
   expectEqual(await page.locator('#emailTemplate option:checked').textContent(), 'IT welcome', 'the welcome email template');
   expectEqual(await page.locator('#group option:checked').textContent(), 'IT Admins (1 members)', 'the directory group after the template');
   await page.getByRole('button', { name: 'Save', exact: true }).click();
@@ -272,6 +273,8 @@ try {
   await page.getByRole('heading', { name: 'Edit rule 1' }).waitFor();
   expectEqual(await page.getByLabel('Description').inputValue(), 'IT admins get Meeting', 'the rule read back');
   if (!(await page.getByRole('radio', { name: 'Manager' }).isChecked())) fail('the manager role was not read back');
+  if (!(await page.locator('#privileges-set').getByRole('checkbox', { name: 'Manage users' }).isChecked())) fail('the privilege was not read back');
+  if (!(await page.locator('#managedGroups-set').getByRole('checkbox', { name: 'Sales' }).isChecked())) fail('the managed user group was not read back');
   await page.getByRole('radio', { name: 'Full access' }).check();
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await dialog.getByRole('heading', { name: 'Save the changes to this rule?' }).waitFor();

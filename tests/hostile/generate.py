@@ -543,7 +543,7 @@ for method, path, im in WRITE:
          problem(413, "payload_too_large"), headers=hdr,
          body='{"description": "{fill}"}', fill={"text": "a", "times": 64 * 1024})
     case(admin, f"admin-unknown-field-{method.lower()}-{slug}", "proto_paths", method, path,
-         problem(400, "invalid_body"), headers=hdr, body=js({"__proto__": {"isAdmin": True}, "constructor": {"prototype": {}}}))
+         problem(422, "unknown_field"), headers=hdr, body=js({"__proto__": {"isAdmin": True}, "constructor": {"prototype": {}}}))
     case(admin, f"admin-utf8-{method.lower()}-{slug}", "invalid_utf8", method, path,
          problem(400, "invalid_body"), headers=hdr, body_hex=(b'{"description": "').hex() + "fffe80" + (b'"}').hex())
 
@@ -554,6 +554,11 @@ for name, body, exp in [
     ("products-numbers", js({"groupId": "{group}", "products": [1]}), problem(400, "invalid_body")),
     ("adminrole-string", js({"groupId": "{group}", "adminRole": "full_admin"}), problem(400, "invalid_body")),
     ("adminrole-unknown", js({"groupId": "{group}", "adminRole": {"type": "root"}}), problem(400, "invalid_body")),
+    # nested objects refuse unknown fields too, the stored rules' old spelling included
+    ("adminrole-proto", js({"groupId": "{group}", "adminRole": {"type": "none", "__proto__": {"isAdmin": True}}}),
+     problem(422, "unknown_field")),
+    ("adminrole-snake-case", js({"groupId": "{group}", "adminRole": {"type": "manager", "managed_groups": ["x"]}}),
+     problem(422, "unknown_field")),
     ("priority-string", RULE(priority="1"), problem(400, "invalid_body")),
     ("priority-negative", RULE(priority=-1), problem(400, "invalid_body")),
     ("priority-huge", RULE(priority=2**70), problem(400, "invalid_body")),
@@ -573,7 +578,7 @@ for name, body, exp in [
     ("settings-template-unknown", RULE(settingsTemplate="\u0000"), {"class": "4xx"}),
 ]:
     case(admin, f"admin-types-post-rule-{name}", "wrong_types", "POST", "/rules", exp, body=body)
-    if exp.get("code") == "invalid_body":
+    if exp.get("code") in ("invalid_body", "unknown_field"):
         case(admin, f"admin-types-put-rule-{name}", "wrong_types", "PUT", "/rules/{rule}", exp,
              body=body, headers={"if-match": "*"})
 for name, body, exp in [

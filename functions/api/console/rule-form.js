@@ -181,12 +181,12 @@ export async function ruleForm(main, id) {
 
   // the admin role
   const roleType = r.adminRole ? r.adminRole.type : 'unset';
-  const managed = r.adminRole && r.adminRole.type === 'manager' ? r.adminRole : { privileges: [], managed_groups: [] };
+  const managed = r.adminRole && r.adminRole.type === 'manager' ? r.adminRole : { privileges: [], managedGroups: [] };
   const managerBox = h(
     'div',
     { id: 'manager-options', class: 'nested', hidden: roleType !== 'manager' },
     checkboxes('privileges', 'Privileges', cat.privileges || [], managed.privileges || []),
-    checkboxes('managedGroups', 'Managed user groups', cat.userGroups || [], managed.managed_groups || []),
+    checkboxes('managedGroups', 'Managed user groups', cat.userGroups || [], managed.managedGroups || []),
   );
   const roleBox = h(
     'fieldset',
@@ -282,7 +282,7 @@ export async function ruleForm(main, id) {
   const body = () => {
     const role = form.querySelector('input[name=role]:checked')?.value || 'unset';
     const adminRole =
-      role === 'unset' ? null : role === 'manager' ? { type: 'manager', privileges: ticked('privileges'), managed_groups: ticked('managedGroups') } : { type: role };
+      role === 'unset' ? null : role === 'manager' ? { type: 'manager', privileges: ticked('privileges'), managedGroups: ticked('managedGroups') } : { type: role };
     const template = templateSelect.value;
     return {
       groupId: groupSelect.value,
@@ -308,7 +308,7 @@ export async function ruleForm(main, id) {
     products: 'products-set',
     adminRole: 'role-set',
     privileges: 'role-set',
-    managed_groups: 'role-set',
+    managedGroups: 'role-set',
     emailTemplate: 'emailTemplate',
     language: 'language',
     userGroup: 'userGroup',

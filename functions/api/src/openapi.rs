@@ -240,7 +240,7 @@ const fn write(
     Endpoint {
         method,
         body: Some(body),
-        errors: &[400, 413],
+        errors: &[400, 413, 422],
         ..get(op, path, tag, summary)
     }
 }
@@ -407,7 +407,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         success: json(200, schema::<SyncSettings>),
-        errors: &[400, 409, 413],
+        errors: &[400, 409, 413, 422],
         ..write(
             Op::PutSync,
             "PUT",
@@ -870,7 +870,7 @@ fn fits(path: &str, segments: &[&str]) -> Option<usize> {
 fn error_description(status: u16) -> &'static str {
     match status {
         400 => {
-            "The request is malformed: a body that is not JSON or has unknown or mistyped fields, or a bad query parameter or header"
+            "The request is malformed: a body that is not JSON or has mistyped or missing fields, or a bad query parameter or header"
         }
         401 => "No valid admin token",
         403 => "A SCIM token: the admin API takes the organization's admin token",
@@ -883,7 +883,9 @@ fn error_description(status: u16) -> &'static str {
         }
         412 => "If-Match names a version that is no longer current: read again and retry",
         413 => "The body is larger than 64 KiB",
-        422 => "The body is well-formed but not valid (e.g. a product not in the catalogue)",
+        422 => {
+            "The body is well-formed but not valid: a field it may not have (unknown_field, at any depth), or a value the organization does not allow (e.g. a product not in the catalogue)"
+        }
         428 => "If-Match is required (send the ETag you read)",
         429 => {
             "The organization sent more admin requests than its limit in this 10-second window: wait Retry-After seconds"
@@ -1150,6 +1152,102 @@ mod tests {
         for part in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
             let name = part.split('"').next().unwrap_or_default();
             assert!(schemas.get(name).is_some(), "{name} is defined");
+        }
+    }
+
+    /// Any body may carry a field its type lacks: `422 unknown_field`.
+    #[test]
+    fn every_endpoint_with_a_body_documents_422() {
+        for e in ENDPOINTS.iter().filter(|e| e.body.is_some()) {
+            assert!(e.errors.contains(&422), "{} {} lists 422", e.method, e.path);
+        }
+    }
+
+    /// Every object a request body may hold, at any depth, refuses fields
+    /// it does not name (`deny_unknown_fields`, which schemars writes as
+    /// `"additionalProperties": false`).
+    #[test]
+    fn every_request_body_object_refuses_unknown_fields() {
+        fn visit<'d>(schema: &'d Value, doc: &'d Value, seen: &mut Vec<&'d str>, at: &str) {
+            if let Some(name) = schema["$ref"]
+                .as_str()
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            {
+                if !seen.contains(&name) {
+                    seen.push(name);
+                    visit(&doc["components"]["schemas"][name], doc, seen, name);
+                }
+                return;
+            }
+            if let Some(properties) = schema["properties"].as_object() {
+                assert_eq!(
+                    schema["additionalProperties"],
+                    Value::Bool(false),
+                    "{at} takes unknown fields"
+                );
+                for (field, s) in properties {
+                    visit(s, doc, seen, &format!("{at}.{field}"));
+                }
+            }
+            for key in ["anyOf", "oneOf", "allOf"] {
+                for s in schema[key].as_array().into_iter().flatten() {
+                    visit(s, doc, seen, at);
+                }
+            }
+            for key in ["items", "additionalProperties"] {
+                if schema[key].is_object() {
+                    visit(&schema[key], doc, seen, &format!("{at}[]"));
+                }
+            }
+        }
+        let doc: Value = match serde_json::from_str(document()) {
+            Ok(d) => d,
+            Err(e) => panic!("the document is JSON: {e}"),
+        };
+        let mut seen = Vec::new();
+        for e in ENDPOINTS.iter().filter(|e| e.body.is_some()) {
+            let op = &doc["paths"][format!("{PREFIX}{}", e.path)][e.method.to_lowercase()];
+            let schema = &op["requestBody"]["content"]["application/json"]["schema"];
+            assert!(schema.is_object(), "{} {} has a body", e.method, e.path);
+            visit(schema, &doc, &mut seen, &format!("{} {}", e.method, e.path));
+        }
+        for name in [
+            "AdminRoleBody",
+            "ChangeBody",
+            "RuleBody",
+            "Catalog",
+            "Variant",
+        ] {
+            assert!(seen.contains(&name), "{name} was checked");
+        }
+    }
+
+    /// One naming convention for every field of every body, request or
+    /// response: camelCase (values such as `full_admin` are not fields).
+    #[test]
+    fn every_field_name_is_camel_case() {
+        fn visit(v: &Value, at: &str) {
+            match v {
+                Value::Object(map) => {
+                    if let Some(Value::Object(properties)) = map.get("properties") {
+                        for field in properties.keys() {
+                            assert!(
+                                !field.contains('_') && !field.starts_with(char::is_uppercase),
+                                "{at}: {field} is not camelCase"
+                            );
+                        }
+                    }
+                    for (k, v) in map {
+                        visit(v, &format!("{at}/{k}"));
+                    }
+                }
+                Value::Array(items) => items.iter().for_each(|v| visit(v, at)),
+                _ => {}
+            }
+        }
+        match serde_json::from_str::<Value>(document()) {
+            Ok(doc) => visit(&doc["components"], "#/components"),
+            Err(e) => panic!("the document is JSON: {e}"),
         }
     }
 

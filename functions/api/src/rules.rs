@@ -27,7 +27,7 @@ use user_sync_core::state::Outcome;
 
 use crate::guardrail::{self, Guardrail};
 use crate::preview;
-use crate::routes::{ApiError, json_response, now, ok, parse_body, store_error};
+use crate::routes::{ApiError, body_from_value, json_response, now, ok, parse_body, store_error};
 
 /// Most rules per organization.
 pub const MAX_RULES: usize = 500;
@@ -54,7 +54,7 @@ pub struct RuleBody {
     #[serde(default)]
     products: BTreeSet<String>,
     #[serde(default)]
-    admin_role: Option<AdminRole>,
+    admin_role: Option<AdminRoleBody>,
     #[serde(default)]
     user_group: Option<String>,
     #[serde(default)]
@@ -68,6 +68,42 @@ pub struct RuleBody {
     /// Go ahead although the guardrail would refuse.
     #[serde(default)]
     confirm: bool,
+}
+
+/// The admin role a rule sets: no admin rights, Full Admin, or a manager
+/// with privileges over the user groups it manages. A rule without
+/// `adminRole` (or with `null`) sets no role.
+// Stricter than the stored `AdminRole`, which also reads `managed_groups`
+// (rules stored before the rename): a request must say `managedGroups`.
+// Every variant is a struct, even those without fields: serde lets a unit
+// variant of an internally tagged enum ignore unknown fields.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum AdminRoleBody {
+    None {},
+    FullAdmin {},
+    Manager {
+        #[serde(default)]
+        privileges: BTreeSet<String>,
+        #[serde(default, rename = "managedGroups")]
+        managed_groups: BTreeSet<String>,
+    },
+}
+
+impl From<AdminRoleBody> for AdminRole {
+    fn from(body: AdminRoleBody) -> Self {
+        match body {
+            AdminRoleBody::None {} => AdminRole::None,
+            AdminRoleBody::FullAdmin {} => AdminRole::FullAdmin,
+            AdminRoleBody::Manager {
+                privileges,
+                managed_groups,
+            } => AdminRole::Manager {
+                privileges,
+                managed_groups,
+            },
+        }
+    }
 }
 
 /// The body of `PATCH /rules/{id}`: the fields of [`RuleBody`] to change,
@@ -367,10 +403,11 @@ where
             self.check_template(name).await?;
         }
         check_language(body.language.as_ref())?;
+        let admin_role = body.admin_role.map(AdminRole::from);
         if let Some(AdminRole::Manager {
             privileges,
             managed_groups,
-        }) = &body.admin_role
+        }) = &admin_role
         {
             bounded(privileges, "adminRole.privileges")?;
             bounded(managed_groups, "adminRole.managedGroups")?;
@@ -386,7 +423,7 @@ where
             description: body.description,
             priority,
             products: body.products,
-            admin_role: body.admin_role,
+            admin_role,
             user_group: body.user_group,
             device_groups: body.device_groups,
             settings_template: body.settings_template,
@@ -622,8 +659,7 @@ where
         } else {
             Value::Object(fields)
         };
-        let body: RuleBody = serde_json::from_value(merged)
-            .map_err(|e| ApiError::new(400, "invalid_body", format!("invalid rule: {e}")))?;
+        let body: RuleBody = body_from_value(merged, "")?;
         let confirm = body.confirm;
         let rule = self
             .rule_from(id.clone(), body, current.rule.priority.get())
@@ -773,10 +809,8 @@ where
         let org = &self.token.org_id;
         let set = self.directory.rule_set(org).await.map_err(store_error)?;
         let current = set.rules();
-        let rule_body = |v: Value| -> Result<RuleBody, ApiError> {
-            serde_json::from_value(v)
-                .map_err(|e| ApiError::new(400, "invalid_body", format!("invalid rule: {e}")))
-        };
+        let rule_body =
+            |v: Value| -> Result<RuleBody, ApiError> { body_from_value(v, "change.rule") };
         let change = match body.change {
             ChangeBody::Create { rule } => {
                 let last = u32::try_from(current.len() + 1).unwrap_or(Priority::MAX);
@@ -859,9 +893,147 @@ fn can_suspend(current: &[Rule], change: &RuleChange) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::routes::body_from_slice;
+
+    fn rule_body(json: &str) -> Result<RuleBody, ApiError> {
+        body_from_slice(json.as_bytes())
+    }
+
+    fn refused(json: &str) -> (u16, &'static str, String) {
+        let e = rule_body(json).unwrap_err();
+        (e.status, e.code, e.message)
+    }
+
+    #[test]
+    fn a_manager_role_takes_managed_groups_in_camel_case() {
+        let body = rule_body(
+            r#"{"groupId":"g1","adminRole":{"type":"manager","privileges":["manage_users"],"managedGroups":["sales"]}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            body.admin_role.map(AdminRole::from),
+            Some(AdminRole::Manager {
+                privileges: BTreeSet::from(["manage_users".to_owned()]),
+                managed_groups: BTreeSet::from(["sales".to_owned()]),
+            })
+        );
+        for (json, role) in [
+            (r#"{"type":"none"}"#, AdminRole::None),
+            (r#"{"type":"full_admin"}"#, AdminRole::FullAdmin),
+        ] {
+            let body = rule_body(&format!(r#"{{"groupId":"g1","adminRole":{json}}}"#)).unwrap();
+            assert_eq!(body.admin_role.map(AdminRole::from), Some(role), "{json}");
+        }
+    }
+
+    #[test]
+    fn every_admin_role_refuses_unknown_fields_naming_their_path() {
+        // the stored rules' old spelling is not taken from a request
+        assert_eq!(
+            refused(
+                r#"{"groupId":"g1","adminRole":{"type":"manager","managed_groups":["sales"]}}"#
+            ),
+            (
+                422,
+                "unknown_field",
+                "adminRole.managed_groups: unknown field, expected `privileges` or `managedGroups`"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            refused(r#"{"groupId":"g1","adminRole":{"type":"manager","managedGroup":[]}}"#).2,
+            "adminRole.managedGroup: unknown field, expected `privileges` or `managedGroups`"
+        );
+        // variants without fields too (serde lets unit variants of a tagged
+        // enum ignore them)
+        for role in ["none", "full_admin"] {
+            assert_eq!(
+                refused(&format!(
+                    r#"{{"groupId":"g1","adminRole":{{"type":"{role}","privileges":[]}}}}"#
+                )),
+                (
+                    422,
+                    "unknown_field",
+                    "adminRole.privileges: unknown field, no other field is allowed here"
+                        .to_owned()
+                ),
+                "{role}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_misspelt_rule_field_is_422_naming_the_fields_allowed() {
+        let (status, code, detail) = refused(r#"{"groupId":"g1","descripton":"x"}"#);
+        assert_eq!((status, code), (422, "unknown_field"));
+        assert!(
+            detail.starts_with(
+                "descripton: unknown field, expected one of `groupId`, `description`,"
+            ),
+            "{detail}"
+        );
+        assert!(detail.contains("`adminRole`"), "{detail}");
+    }
+
+    #[test]
+    fn a_preview_names_the_path_inside_its_change() {
+        let body: PreviewBody = body_from_slice(
+            br#"{"change":{"kind":"create","rule":{"groupId":"g1","adminRole":{"type":"manager","managedGroup":[]}}}}"#,
+        )
+        .unwrap();
+        let ChangeBody::Create { rule } = body.change else {
+            panic!("a create change");
+        };
+        let e = body_from_value::<RuleBody>(rule, "change.rule").unwrap_err();
+        assert_eq!((e.status, e.code), (422, "unknown_field"));
+        assert!(
+            e.message
+                .starts_with("change.rule.adminRole.managedGroup: unknown field"),
+            "{}",
+            e.message
+        );
+        // the change itself is a tagged enum as well
+        let e = body_from_slice::<PreviewBody>(br#"{"change":{"kind":"sync_on","rule":{}}}"#)
+            .unwrap_err();
+        assert_eq!(
+            (e.status, e.code, e.message.as_str()),
+            (
+                422,
+                "unknown_field",
+                "change.rule: unknown field, no other field is allowed here"
+            )
+        );
+    }
+
+    #[test]
+    fn a_stored_rule_patched_reads_back_as_a_body() {
+        // PATCH merges the fields sent into the rule as stored and served
+        let rule = Rule {
+            id: RuleId::parse("r1").unwrap(),
+            group_id: GroupId::parse("g1").unwrap(),
+            description: String::new(),
+            priority: Priority::new(1).unwrap(),
+            products: BTreeSet::new(),
+            admin_role: Some(AdminRole::Manager {
+                privileges: BTreeSet::new(),
+                managed_groups: BTreeSet::from(["sales".to_owned()]),
+            }),
+            user_group: None,
+            device_groups: BTreeSet::new(),
+            settings_template: None,
+            email_template: None,
+            language: None,
+        };
+        let Value::Object(mut fields) = json!(rule) else {
+            panic!("a rule is an object");
+        };
+        fields.remove("id");
+        let body: RuleBody = body_from_value(Value::Object(fields), "").unwrap();
+        assert_eq!(body.admin_role.map(AdminRole::from), rule.admin_role);
+    }
 
     #[test]
     fn a_rule_language_is_a_language_tag() {

@@ -149,7 +149,7 @@ async fn an_organizations_retention_sets_the_ttl_and_bounds_what_is_shown() {
     // before anything of this organization was written (and cached)
     for (body, status) in [
         (json!({"retentionDays": 0}), 422),
-        (json!({"retentionDays": 30, "days": 1}), 400),
+        (json!({"retentionDays": 30, "days": 1}), 422),
         (json!({"retentionDays": 30}), 200),
     ] {
         let r = a

@@ -39,7 +39,8 @@ async fn rules_name_only_what_the_catalogue_offers() {
     let r = a
         .api("PUT", "/catalog", Some(json!({"product": []})), &[])
         .await;
-    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.body["code"], "unknown_field");
 
     let set = a
         .api("PUT", "/catalog", Some(catalogue(&["G2M", "G2W"])), &[])

@@ -5,6 +5,7 @@
 
 mod activity;
 mod admin;
+mod bodies;
 mod catalog;
 mod conformance;
 mod console;

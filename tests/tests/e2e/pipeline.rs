@@ -497,8 +497,8 @@ async fn admin_api_errors_are_problem_details() {
                 Some(json!({"enabled": true, "force": true})),
             )
             .await,
-            400,
-            "invalid_body",
+            422,
+            "unknown_field",
         ),
         (call("GET", "/nowhere", None).await, 404, "not_found"),
         (

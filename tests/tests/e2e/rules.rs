@@ -424,7 +424,8 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
             &[("if-match", "\"2\"")],
         )
         .await;
-    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.body["code"], "unknown_field");
     let r = a
         .api(
             "PUT",

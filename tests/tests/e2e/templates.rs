@@ -79,8 +79,23 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     let mut bad = sales_template();
     bad["colour"] = json!("red");
     let r = a.api("POST", "/templates", Some(bad), &[]).await;
-    assert_eq!(r.status, 400);
-    assert!(error(&r).1.contains("unknown field `colour`"), "{}", r.body);
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        error(&r),
+        (
+            "unknown_field".to_owned(),
+            "colour: unknown field, expected `name` or `variants`".to_owned()
+        )
+    );
+    // at any depth
+    let mut bad = sales_template();
+    bad["variants"]["en"]["text"] = json!("Hello");
+    let r = a.api("POST", "/templates", Some(bad), &[]).await;
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        error(&r).1,
+        "variants.en.text: unknown field, expected `subject` or `body`"
+    );
 
     // create: 201, ETag, Location
     let resp = reqwest::Client::new()
@@ -331,7 +346,7 @@ async fn previews_use_sample_values_or_a_users_own() {
     assert_eq!(r.status, 422);
     assert!(error(&r).1.starts_with("language: "));
     let r = a.api("POST", &path, Some(json!({"lang": "de"})), &[]).await;
-    assert_eq!(r.status, 400);
+    assert_eq!(r.status, 422);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -269,7 +269,7 @@ async fn custom_attributes_round_trip_and_show_on_a_scim_user() {
     let r = a
         .api("PUT", "/custom-attributes", Some(json!({"names": []})), &[])
         .await;
-    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(
         a.api("GET", "/custom-attributes", None, &[]).await.body,
         names

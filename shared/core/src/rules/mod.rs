@@ -68,6 +68,10 @@ impl From<Priority> for u32 {
 /// The admin role a rule sets. `None` is a setting ("no admin rights"), not
 /// the absence of one: a rule that leaves the role unset has
 /// `Rule::admin_role == None` (the Rust `Option`).
+// Fields are camelCase, as everywhere in stored and served JSON. Rules and
+// desired states stored before `managedGroups` was renamed carry
+// `managed_groups`, which is still read. The admin API reads requests into
+// its own, stricter type, which takes only `managedGroups`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AdminRole {
@@ -76,7 +80,7 @@ pub enum AdminRole {
     Manager {
         #[serde(default)]
         privileges: BTreeSet<String>,
-        #[serde(default)]
+        #[serde(default, rename = "managedGroups", alias = "managed_groups")]
         managed_groups: BTreeSet<String>,
     },
 }
@@ -137,4 +141,43 @@ impl Rule {
 /// stores) are broken by id so that the order is total.
 pub fn sort_by_priority(rules: &mut [&Rule]) {
     rules.sort_by(|a, b| a.priority.cmp(&b.priority).then_with(|| a.id.cmp(&b.id)));
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn manager() -> AdminRole {
+        AdminRole::Manager {
+            privileges: BTreeSet::from(["manage_users".to_owned()]),
+            managed_groups: BTreeSet::from(["sales".to_owned()]),
+        }
+    }
+
+    #[test]
+    fn a_manager_role_is_written_camel_case() {
+        let json = serde_json::to_value(manager()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "manager", "privileges": ["manage_users"], "managedGroups": ["sales"]})
+        );
+    }
+
+    #[test]
+    fn a_manager_role_stored_before_the_rename_still_reads() {
+        for stored in [
+            r#"{"type":"manager","privileges":["manage_users"],"managedGroups":["sales"]}"#,
+            r#"{"type":"manager","privileges":["manage_users"],"managed_groups":["sales"]}"#,
+        ] {
+            let role: AdminRole = serde_json::from_str(stored).unwrap();
+            assert_eq!(role, manager(), "{stored}");
+        }
+        // a whole rule, as RuleItem keeps it
+        let rule: Rule = serde_json::from_str(
+            r#"{"id":"r1","groupId":"g1","priority":1,"adminRole":{"type":"manager","privileges":["manage_users"],"managed_groups":["sales"]}}"#,
+        )
+        .unwrap();
+        assert_eq!(rule.admin_role, Some(manager()));
+    }
 }

@@ -473,12 +473,17 @@ for i, (m, p) in enumerate([("DELETE", "/Users/..%2F{user}"), ("PATCH", "/Groups
 case(scim, "scim-traversal-extra-segment", "path_traversal", "GET", "/Users/{user}/..%2F..", err(404))
 
 # unicode confusables in userName
-CONF = [("cyrillic-o", U1.replace("o", "\u043e")), ("fullwidth-at", U1.replace("@", "\uff20")),
+CONF = [("cyrillic-o", U1.replace("o", "\u043e")),
         ("zero-width", U1.replace("@", "\u200b@")), ("dotless-i", "HOST\u0130LE.ONE@EXAMPLE.COM"),
         ("nfd", U1.replace("o", "o\u0301"))]
 for name, v in CONF:
     case(scim, f"scim-confusable-lookup-{name}", "confusables", "GET", "/Users?filter=" + enc(f"userName eq \"{v}\""),
          {"class": "2xx", "accepted": "a look-alike is another userName: a read that finds nothing", "total": 0})
+# a fullwidth @ is mapped to @ (userNames are kept in one normal form): the one user
+FULLWIDTH_AT = U1.replace("@", "\uff20")
+case(scim, "scim-confusable-lookup-fullwidth-at", "confusables", "GET",
+     "/Users?filter=" + enc(f"userName eq \"{FULLWIDTH_AT}\""),
+     {"class": "2xx", "accepted": "a fullwidth @ is the same userName: the read finds the one user", "total": 1})
 case(scim, "scim-confusable-kelvin-collides", "confusables", "POST", "/Users", err(409, "uniqueness"),
      body=js({"userName": U1.upper().replace("K", "\u212a")}),
      note="no K in the name: the plain capitals collide")

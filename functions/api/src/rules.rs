@@ -647,7 +647,9 @@ where
             .rule_set(&self.token.org_id)
             .await
             .map_err(store_error)?;
-        let current = read_rule(&set, &id, expected)?;
+        // the body is judged first: an invalid one is refused as invalid
+        // whatever version it names
+        let current = read_rule(&set, &id, None)?;
         let merged = if patch {
             let mut base = match json!(current.rule) {
                 Value::Object(m) => m,
@@ -668,6 +670,7 @@ where
         if rule.priority.get() > last {
             return Err(invalid(format!("priority: 1 to {last}")));
         }
+        read_rule(&set, &id, expected)?;
         let written = self
             .write(|set| {
                 let stored = read_rule(set, &id, expected)?;

@@ -61,10 +61,12 @@ const SCIM: [Grant; 5] = {
         logs,
         tracing,
         // users, groups, memberships, userName claims: conditional writes,
-        // transactions (Put, Delete), batched membership writes
+        // transactions (Put, Delete), batched membership writes; batched
+        // reads of users (group members, deleted users found by name)
         Grant {
             actions: &[
                 "dynamodb:GetItem",
+                "dynamodb:BatchGetItem",
                 "dynamodb:PutItem",
                 "dynamodb:DeleteItem",
                 "dynamodb:Query",

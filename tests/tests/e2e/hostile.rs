@@ -360,8 +360,10 @@ fn judge(case: &Case, r: &Reply) -> Option<String> {
                 r.status
             ));
         }
-        if expect["total"].as_u64() == Some(0) && r.body["totalResults"] != 0 {
-            return Some(format!("expected no results, got {}", r.body));
+        if let Some(total) = expect["total"].as_u64()
+            && r.body["totalResults"] != total
+        {
+            return Some(format!("expected {total} results, got {}", r.body));
         }
         if expect["empty"].as_bool() == Some(true)
             && r.body["items"].as_array().is_some_and(|i| !i.is_empty())

@@ -229,11 +229,11 @@ async fn route_inner<S: Directory + Organizations, C: RateCounters>(
             } else {
                 None
             };
-            Ok(ok(
-                200,
-                &projection.apply(render_group(&g, members.as_deref(), &base)),
-                Some(g.version),
-            ))
+            let body = projection.apply(render_group(&g, members.as_deref(), &base));
+            if body.to_string().len() > MAX_RESPONSE_BYTES {
+                return Err(too_large());
+            }
+            Ok(ok(200, &body, Some(g.version)))
         }
         ("PATCH", ["Groups", id]) => patch_group(store, org, id, req, &base).await,
         ("PUT", ["Groups", id]) => replace_group(store, org, id, req, &base).await,
@@ -767,33 +767,89 @@ impl ListQuery {
         )?;
         Self::from_parts(filter, get("startIndex"), get("count"), projection)
     }
+}
 
-    /// Cuts one page out of every match.
-    fn page(&self, matches: Vec<Value>) -> Value {
-        let total = matches.len();
-        let page: Vec<Value> = matches
-            .into_iter()
-            .skip(self.start_index - 1)
-            .take(self.count)
-            .map(|r| self.projection.apply(r))
-            .collect();
-        list_response(page, total, self.start_index)
+/// Largest response body a listing builds: under Lambda's 6 MB limit for a
+/// synchronous response, with room for the headers.
+pub const MAX_RESPONSE_BYTES: usize = 5 * 1024 * 1024;
+
+/// One page of a listing, built while the matches are found: every match is
+/// counted, only the page's are kept (projected), and the page ends early
+/// (fewer than `count`, which RFC 7644 §3.4.2.4 allows: the client goes on
+/// from `startIndex + itemsPerPage`) before it would pass
+/// [`MAX_RESPONSE_BYTES`].
+struct Page<'q> {
+    q: &'q ListQuery,
+    total: usize,
+    resources: Vec<Value>,
+    bytes: usize,
+    full: bool,
+}
+
+impl<'q> Page<'q> {
+    fn new(q: &'q ListQuery) -> Self {
+        Self {
+            q,
+            total: 0,
+            resources: Vec::new(),
+            bytes: 0,
+            full: false,
+        }
+    }
+
+    /// Whether the next match would be one of the page's.
+    fn wants_next(&self) -> bool {
+        !self.full && self.total + 1 >= self.q.start_index && self.resources.len() < self.q.count
+    }
+
+    /// Counts a match; keeps it when the page wants it (`resource` is
+    /// called only then).
+    fn add(&mut self, resource: impl FnOnce() -> Value) -> Result<(), ScimError> {
+        if self.wants_next() {
+            let shown = self.q.projection.apply(resource());
+            let size = shown.to_string().len();
+            if self.bytes + size > MAX_RESPONSE_BYTES {
+                if self.resources.is_empty() {
+                    return Err(too_large());
+                }
+                self.full = true;
+            } else {
+                self.bytes += size;
+                self.resources.push(shown);
+            }
+        }
+        self.total += 1;
+        Ok(())
+    }
+
+    fn response(self) -> Value {
+        list_response(self.resources, self.total, self.q.start_index)
     }
 }
 
-/// Users matching a filter: from an index when the filter is one identity
-/// providers send, else by examining at most [`MAX_SCAN`] users.
+/// A single resource larger than a response may be.
+fn too_large() -> ScimError {
+    ScimError::new(
+        400,
+        Some("tooMany"),
+        "the resource is larger than a response may be; ask for fewer attributes (excludedAttributes=members)",
+    )
+}
+
+/// Users matching a filter, as one page: from an index when the filter is
+/// one identity providers send, else by examining at most [`MAX_SCAN`]
+/// users. Deleted users are omitted from every result (RFC 7644 §3.6).
 async fn find_users<S: Directory>(
     store: &S,
     org: &OrgId,
     q: &ListQuery,
     base: &str,
-) -> Result<Vec<Value>, ScimError> {
+    page: &mut Page<'_>,
+) -> Result<(), ScimError> {
     let render = |u: &StoredUser| render_user(&u.user, &u.attributes, base);
-    // deleted users are omitted from every query result (RFC 7644 §3.6)
-    let live = |u: &&StoredUser| !u.user.deleted;
     if let Some(f) = &q.filter {
-        let candidates: Option<Vec<StoredUser>> = match f.index_hint() {
+        let hint = f.index_hint();
+        let candidates: Option<Vec<StoredUser>> = match hint {
             Some(IndexHint::UserName(name)) => Some(
                 store
                     .find_user_by_user_name(org, name)
@@ -825,19 +881,24 @@ async fn find_users<S: Directory>(
             ),
             Some(IndexHint::DisplayName(_)) | None => None,
         };
-        if let Some(candidates) = candidates {
+        if let Some(mut candidates) = candidates {
             // the index narrows; the whole filter decides
-            let mut found: Vec<Value> = candidates
-                .iter()
-                .filter(live)
-                .map(render)
-                .filter(|r| f.matches(r))
-                .collect();
-            found.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
-            return Ok(found);
+            candidates.retain(|u| !u.user.deleted);
+            candidates.sort_by(|a, b| a.user.id.cmp(&b.user.id));
+            let before = page.total;
+            for u in &candidates {
+                let resource = render(u);
+                if f.matches(&resource) {
+                    page.add(|| resource)?;
+                }
+            }
+            // the email index holds each user's primary (or work) address
+            // only: a secondary one is found by examining the users
+            if !(page.total == before && matches!(hint, Some(IndexHint::Email(_)))) {
+                return Ok(());
+            }
         }
     }
-    let mut matches = Vec::new();
     let mut seen = 0usize;
     let mut after: Option<UserId> = None;
     loop {
@@ -859,16 +920,52 @@ async fn find_users<S: Directory>(
                 ),
             });
         }
-        for u in users.iter().filter(live) {
-            let resource = render(u);
-            if q.filter.as_ref().is_none_or(|f| f.matches(&resource)) {
-                matches.push(resource);
+        for u in users.iter().filter(|u| !u.user.deleted) {
+            match &q.filter {
+                Some(f) => {
+                    let resource = render(u);
+                    if f.matches(&resource) {
+                        page.add(|| resource)?;
+                    }
+                }
+                // without a filter, only the page's users are rendered
+                None => page.add(|| render(u))?,
             }
         }
         match next {
             Some(n) => after = Some(n),
-            None => return Ok(matches),
+            None => return Ok(()),
         }
+    }
+}
+
+/// Attributes a Users filter cannot compare: `password` is never kept (a
+/// filter on it would only be a guessing oracle), and `groups` is not part
+/// of the users' representation.
+const UNFILTERABLE_USER_ATTRIBUTES: [&str; 2] = ["password", "groups"];
+
+fn check_user_filter(f: Option<&Filter>) -> Result<(), ScimError> {
+    for attr in UNFILTERABLE_USER_ATTRIBUTES {
+        if f.is_some_and(|f| f.names(attr)) {
+            return Err(ScimError::invalid_filter(format!(
+                "{attr} cannot be filtered on"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A Groups filter may name `members` only as the membership check
+/// (`id eq "…" and members[value eq "…"]`): groups are compared without
+/// their members, which would give a wrong answer.
+fn check_group_filter(f: Option<&Filter>) -> Result<(), ScimError> {
+    match f {
+        Some(f) if f.names("members") && membership_check(f).is_none() => {
+            Err(ScimError::invalid_filter(
+                "members can be filtered only as id eq \"…\" and members[value eq \"…\"]",
+            ))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -878,8 +975,10 @@ async fn list_users<S: Directory>(
     q: &ListQuery,
     base: &str,
 ) -> Result<ApiGatewayV2httpResponse, ScimError> {
-    let matches = find_users(store, org, q, base).await?;
-    Ok(ok(200, &q.page(matches), None))
+    check_user_filter(q.filter.as_ref())?;
+    let mut page = Page::new(q);
+    find_users(store, org, q, base, &mut page).await?;
+    Ok(ok(200, &page.response(), None))
 }
 
 /// Entra's membership check: `id eq "group" and members[value eq "user"]`.
@@ -910,30 +1009,32 @@ async fn list_groups<S: Directory>(
     q: &ListQuery,
     base: &str,
 ) -> Result<ApiGatewayV2httpResponse, ScimError> {
+    check_group_filter(q.filter.as_ref())?;
     let with_members = q.projection.wants("members");
+    let mut page = Page::new(q);
     // the membership check reads one group and one user's groups
     if let Some((group, user)) = q.filter.as_ref().and_then(membership_check) {
         let (Ok(group_id), Ok(user_id)) = (GroupId::parse(group), UserId::parse(user)) else {
-            return Ok(ok(200, &q.page(Vec::new()), None));
+            return Ok(ok(200, &page.response(), None));
         };
         let Some(g) = store.get_group(org, &group_id).await.map_err(store_error)? else {
-            return Ok(ok(200, &q.page(Vec::new()), None));
+            return Ok(ok(200, &page.response(), None));
         };
         let is_member = store
             .groups_of(org, &user_id)
             .await
             .map_err(store_error)?
             .contains(&group_id);
-        let found = if is_member {
-            vec![render_group(
-                &g,
-                with_members.then_some(std::slice::from_ref(&user_id)),
-                base,
-            )]
-        } else {
-            Vec::new()
-        };
-        return Ok(ok(200, &q.page(found), None));
+        if is_member {
+            page.add(|| {
+                render_group(
+                    &g,
+                    with_members.then_some(std::slice::from_ref(&user_id)),
+                    base,
+                )
+            })?;
+        }
+        return Ok(ok(200, &page.response(), None));
     }
     let indexed: Option<Vec<DirectoryGroup>> = match q.filter.as_ref().and_then(Filter::index_hint)
     {
@@ -963,32 +1064,33 @@ async fn list_groups<S: Directory>(
             }
         }
         matches.sort_by(|a, b| a.0.id.cmp(&b.0.id));
-        return page_groups(store, org, q, matches, with_members, base).await;
+    } else {
+        matches = scan_groups(store, org, q.filter.as_ref(), base).await?;
     }
-    let matches = scan_groups(store, org, q.filter.as_ref(), base).await?;
-    page_groups(store, org, q, matches, with_members, base).await
+    page_groups(store, org, matches, with_members, base, &mut page).await?;
+    Ok(ok(200, &page.response(), None))
 }
 
-/// One page of matching groups, with their members unless excluded.
+/// Adds matching groups to a page, with their members unless excluded
+/// (read only for the groups the page shows).
 async fn page_groups<S: Directory>(
     store: &S,
     org: &OrgId,
-    q: &ListQuery,
     matches: Vec<(DirectoryGroup, Value)>,
     with_members: bool,
     base: &str,
-) -> Result<ApiGatewayV2httpResponse, ScimError> {
-    let total = matches.len();
-    let mut page = Vec::new();
-    for (g, resource) in matches.into_iter().skip(q.start_index - 1).take(q.count) {
-        page.push(q.projection.apply(if with_members {
+    page: &mut Page<'_>,
+) -> Result<(), ScimError> {
+    for (g, resource) in matches {
+        if with_members && page.wants_next() {
             let members = all_members(store, org, &g.id).await?;
-            render_group(&g, Some(&members), base)
+            let full = render_group(&g, Some(&members), base);
+            page.add(|| full)?;
         } else {
-            resource
-        }));
+            page.add(|| resource)?;
+        }
     }
-    Ok(ok(200, &list_response(page, total, q.start_index), None))
+    Ok(())
 }
 
 /// Members read per storage query (each query returns at most 1 MB anyway).
@@ -1292,10 +1394,14 @@ async fn search_everything<S: Directory>(
     q: &ListQuery,
     base: &str,
 ) -> Result<ApiGatewayV2httpResponse, ScimError> {
-    let mut matches = find_users(store, org, q, base).await?;
-    let groups = scan_groups(store, org, q.filter.as_ref(), base).await?;
-    matches.extend(groups.into_iter().map(|(_, resource)| resource));
-    Ok(ok(200, &q.page(matches), None))
+    check_user_filter(q.filter.as_ref())?;
+    check_group_filter(q.filter.as_ref())?;
+    let mut page = Page::new(q);
+    find_users(store, org, q, base, &mut page).await?;
+    for (_, resource) in scan_groups(store, org, q.filter.as_ref(), base).await? {
+        page.add(|| resource)?;
+    }
+    Ok(ok(200, &page.response(), None))
 }
 
 /// Every group of the organization that matches `filter` (evaluated without

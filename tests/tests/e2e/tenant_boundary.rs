@@ -309,3 +309,86 @@ async fn a_user_name_in_another_unicode_form_is_the_same_user_name() {
     assert_eq!(post(format!("{long}@{domain}")).await.status, 201);
     assert_eq!(post(format!("{long}x@{domain}")).await.status, 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_answer_rightly_or_refuse() {
+    let c = Client::new();
+    let org = new_org("filt").await;
+    let mail = |s: &str| format!("{s}.{}@example.com", org.org_id);
+    let created = scim(
+        &c,
+        &org,
+        "POST",
+        "/Users",
+        Some(json!({"userName": mail("alice"), "password": "guess-me",
+            "emails": [{"value": mail("alice"), "type": "work", "primary": true},
+                       {"value": mail("alice.home"), "type": "home"}]})),
+        &[],
+    )
+    .await;
+    let alice = created.body["id"].as_str().unwrap().to_owned();
+    let bob = user(&c, &org, "bob").await;
+    let group = scim(
+        &c,
+        &org,
+        "POST",
+        "/Groups",
+        Some(json!({"displayName": "Staff", "members": [{"value": alice}]})),
+        &[],
+    )
+    .await;
+    let gid = group.body["id"].as_str().unwrap().to_owned();
+    let find = |resource: &'static str, filter: String| {
+        let (c, org) = (c.clone(), &org);
+        async move {
+            scim(
+                &c,
+                org,
+                "GET",
+                &format!("/{resource}?filter={}", user_sync_tests::enc(&filter)),
+                None,
+                &[],
+            )
+            .await
+        }
+    };
+    // an email's value ignores case, in a value filter too
+    let r = find(
+        "Users",
+        format!(
+            r#"emails[type eq "work"].value eq "{}""#,
+            mail("alice").to_uppercase()
+        ),
+    )
+    .await;
+    assert_eq!(r.body["totalResults"], json!(1), "{}", r.body);
+    // a secondary address is found as the primary one is
+    let r = find(
+        "Users",
+        format!(r#"emails.value eq "{}""#, mail("alice.home")),
+    )
+    .await;
+    assert_eq!(r.body["totalResults"], json!(1), "{}", r.body);
+    assert_eq!(r.body["Resources"][0]["id"], alice.as_str());
+    // what would answer wrongly is refused
+    for (resource, filter) in [
+        ("Users", r#"password eq "guess-me""#.to_owned()),
+        ("Users", format!(r#"groups.value eq "{gid}""#)),
+        (
+            "Groups",
+            format!(r#"id eq "{gid}" and not (members[value eq "{alice}"])"#),
+        ),
+        ("Groups", format!(r#"members.value eq "{bob}""#)),
+    ] {
+        let r = find(resource, filter.clone()).await;
+        assert_eq!(r.status, 400, "{filter}: {}", r.body);
+        assert_eq!(r.body["scimType"], "invalidFilter", "{}", r.body);
+    }
+    // the membership check itself still answers
+    let r = find(
+        "Groups",
+        format!(r#"id eq "{gid}" and members[value eq "{alice}"]"#),
+    )
+    .await;
+    assert_eq!(r.body["totalResults"], json!(1), "{}", r.body);
+}

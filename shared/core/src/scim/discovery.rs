@@ -115,7 +115,7 @@ fn attr(
         "multiValued": multi,
         "description": name,
         "required": required,
-        "caseExact": matches!(name, "id" | "externalId" | "value" | "$ref"),
+        "caseExact": matches!(name, "id" | "externalId" | "$ref"),
         "mutability": mutability,
         "returned": if mutability == "writeOnly" { "never" } else { "default" },
         "uniqueness": uniqueness,
@@ -133,6 +133,15 @@ fn reference(name: &str, types: &[&str], mutability: &str) -> Value {
 
 fn string(name: &str) -> Value {
     attr(name, "string", false, false, "readWrite", "none")
+}
+
+/// The `value` of a reference to another resource: its id, compared exactly.
+fn id_value(mutability: &str) -> Value {
+    let mut v = attr("value", "string", false, false, mutability, "none");
+    if let Some(o) = v.as_object_mut() {
+        o.insert("caseExact".into(), json!(true));
+    }
+    v
 }
 
 fn complex(name: &str, multi: bool, subs: Vec<Value>) -> Value {
@@ -218,7 +227,7 @@ pub fn schemas(base_url: &str, custom: &[String]) -> Vec<Value> {
                 "groups",
                 true,
                 vec![
-                    string("value"),
+                    id_value("readOnly"),
                     reference("$ref", &["Group"], "readOnly"),
                     string("display"),
                     string("type"),
@@ -242,7 +251,7 @@ pub fn schemas(base_url: &str, custom: &[String]) -> Vec<Value> {
             "manager",
             false,
             vec![
-                string("value"),
+                id_value("readWrite"),
                 reference("$ref", &["User"], "readWrite"),
                 attr("displayName", "string", false, false, "readOnly", "none"),
             ],
@@ -254,7 +263,7 @@ pub fn schemas(base_url: &str, custom: &[String]) -> Vec<Value> {
             "members",
             true,
             vec![
-                attr("value", "string", false, false, "immutable", "none"),
+                id_value("immutable"),
                 reference("$ref", &["User"], "immutable"),
                 {
                     let mut t = attr("type", "string", false, false, "immutable", "none");

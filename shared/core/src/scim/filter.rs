@@ -443,9 +443,27 @@ pub fn parse_filter(input: &str) -> Result<Filter, ScimError> {
     Ok(filter)
 }
 
-/// Attributes whose string values compare case-sensitively (RFC 7643 §3.1,
-/// `caseExact`); every other string compares ignoring case.
-const CASE_EXACT: [&str; 3] = ["id", "externalId", "value"];
+/// Whether an attribute's strings compare case-sensitively (`caseExact` in
+/// `/Schemas`, RFC 7643 §2.2): ids and references do (`id`, `externalId`,
+/// the `value` of `members`, `groups` and `manager`, and `$ref`); every other
+/// string, `emails.value` among them, compares ignoring case. `parent` is
+/// the multi-valued attribute a value filter (`emails[...]`) looks into.
+fn case_exact(parent: Option<&str>, path: &AttrPath) -> bool {
+    let (attr, sub) = match parent {
+        Some(p) => (p, Some(path.attr.as_str())),
+        None => (path.attr.as_str(), path.sub.as_deref()),
+    };
+    let one_of = |name: &str, list: &[&str]| list.iter().any(|l| l.eq_ignore_ascii_case(name));
+    match sub {
+        // a multi-valued attribute without a sub-attribute compares its `value`
+        None => one_of(attr, &["id", "externalId", "members", "groups"]),
+        Some(sub) => {
+            sub.eq_ignore_ascii_case("$ref")
+                || (sub.eq_ignore_ascii_case("value")
+                    && one_of(attr, &["members", "groups", "manager"]))
+        }
+    }
+}
 
 fn lookup<'a>(obj: &'a Value, name: &str) -> Option<&'a Value> {
     obj.as_object().and_then(|o| {
@@ -542,12 +560,31 @@ fn compare_one(v: &Value, op: CompareOp, want: &CompValue, case_exact: bool) -> 
 }
 
 impl Filter {
+    /// Whether the filter names `attr` (a top-level attribute, in any
+    /// schema), anywhere in it.
+    pub fn names(&self, attr: &str) -> bool {
+        match self {
+            Filter::And(a, b) | Filter::Or(a, b) => a.names(attr) || b.names(attr),
+            Filter::Not(f) => f.names(attr),
+            Filter::Present(path) | Filter::Compare { path, .. } => {
+                path.attr.eq_ignore_ascii_case(attr)
+            }
+            Filter::ValuePath { path, .. } => path.attr.eq_ignore_ascii_case(attr),
+        }
+    }
+
     /// Whether a resource (its SCIM JSON) matches.
     pub fn matches(&self, resource: &Value) -> bool {
+        self.matches_in(resource, None)
+    }
+
+    /// `parent`: the multi-valued attribute whose element `resource` is,
+    /// inside a value filter.
+    fn matches_in(&self, resource: &Value, parent: Option<&str>) -> bool {
         match self {
-            Filter::And(a, b) => a.matches(resource) && b.matches(resource),
-            Filter::Or(a, b) => a.matches(resource) || b.matches(resource),
-            Filter::Not(f) => !f.matches(resource),
+            Filter::And(a, b) => a.matches_in(resource, parent) && b.matches_in(resource, parent),
+            Filter::Or(a, b) => a.matches_in(resource, parent) || b.matches_in(resource, parent),
+            Filter::Not(f) => !f.matches_in(resource, parent),
             Filter::Present(path) => values(resource, path).iter().any(|v| match v {
                 Value::Null => false,
                 Value::String(s) => !s.is_empty(),
@@ -556,12 +593,7 @@ impl Filter {
                 _ => true,
             }),
             Filter::Compare { path, op, value } => {
-                let name = path.sub.as_deref().unwrap_or(&path.attr);
-                let case_exact = CASE_EXACT.iter().any(|c| c.eq_ignore_ascii_case(name))
-                    && path.sub.is_none()
-                    || (path.sub.is_some()
-                        && name.eq_ignore_ascii_case("value")
-                        && path.attr.eq_ignore_ascii_case("members"));
+                let case_exact = case_exact(parent, path);
                 let found = values(resource, path);
                 if found.is_empty() {
                     return *op == CompareOp::Ne
@@ -579,9 +611,12 @@ impl Filter {
                     Some(schema) => lookup(resource, schema),
                     None => Some(resource),
                 };
+                let inner = Some(path.attr.as_str());
                 match container.and_then(|c| lookup(c, &path.attr)) {
-                    Some(Value::Array(items)) => items.iter().any(|item| filter.matches(item)),
-                    Some(item @ Value::Object(_)) => filter.matches(item),
+                    Some(Value::Array(items)) => {
+                        items.iter().any(|item| filter.matches_in(item, inner))
+                    }
+                    Some(item @ Value::Object(_)) => filter.matches_in(item, inner),
                     _ => false,
                 }
             }
@@ -706,6 +741,25 @@ mod tests {
         assert!(m(r#"externalId eq "00uA""#));
         assert!(!m(r#"externalId eq "00ua""#));
         assert!(m(r#"id eq "u1""#));
+        // an email's value ignores case, in a value filter too; members' do not
+        assert!(m(r#"emails[type eq "work"].value eq "ADA@EXAMPLE.COM""#));
+        assert!(m(r#"emails[value eq "Ada@Example.com"]"#));
+        assert!(m(r#"emails.value eq "ADA@HOME.EXAMPLE""#));
+        assert!(!m(r#"members[value eq "X1"]"#));
+    }
+
+    #[test]
+    fn a_filter_says_which_attributes_it_names() {
+        let f = parse_filter(r#"userName eq "a" or not (password eq "x")"#).unwrap();
+        assert!(f.names("password") && f.names("PASSWORD") && f.names("userName"));
+        assert!(!f.names("groups"));
+        let f = parse_filter(r#"id eq "g" and not (members[value eq "u"])"#).unwrap();
+        assert!(f.names("members"));
+        assert!(
+            parse_filter(r#"groups.value eq "g""#)
+                .unwrap()
+                .names("groups")
+        );
     }
 
     #[test]

@@ -3,14 +3,18 @@
 //! in-memory ports of `user_sync_core::memory`. Run with
 //! `cargo bench -p scim --bench requests` (see docs/performance.md).
 //!
-//! Three requests, as identity providers send them:
+//! Four requests, three as identity providers send them:
 //! - `create_user_okta`: Okta's `POST /Users`, a new userName every
 //!   iteration (every request creates a user; the request is built outside
 //!   the measured time);
 //! - `patch_user_entra`: Entra ID's `PATCH /Users/{id}` (`active` "True" and
 //!   a new given name), alternating between two names so that every request
 //!   writes a new version;
-//! - `get_user_by_filter`: `GET /Users?filter=userName eq "…"`, one match.
+//! - `get_user_by_filter`: `GET /Users?filter=userName eq "…"`, one match;
+//!
+//! and the costliest one the limits allow (docs/security.md#bounded-work):
+//! - `patch_user_worst`: 1,000 operations, each working through a full
+//!   multi-valued attribute of 100 values.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -261,6 +265,67 @@ fn bench(c: &mut Criterion) {
         ));
         assert_eq!(last.status_code, 200);
         assert_ne!(last.headers.get("etag").cloned(), first_etag);
+    }
+
+    // the costliest PATCH the limits allow: 1,000 operations, each working
+    // through a full multi-valued attribute (an add of its 100 values, which
+    // are all there already, or a filtered remove that matches none)
+    {
+        let f = rt.block_on(fixture());
+        let create = request(
+            &f.authorization,
+            "POST",
+            "/scim/v2/Users",
+            &[],
+            Some(&okta_user(0)),
+        );
+        let created = rt.block_on(scim::route(&f.store, &f.gate, &create));
+        assert_eq!(created.status_code, 201, "{:?}", created.body);
+        let id = body(&created)["id"].as_str().unwrap().to_owned();
+        let roles: Vec<serde_json::Value> = (0..user_sync_core::scim::MAX_MULTI_VALUES)
+            .map(|i| json!({"value": format!("role-{i:03}")}))
+            .collect();
+        let ops: Vec<serde_json::Value> = (0..user_sync_core::scim::patch::MAX_OPERATIONS)
+            .map(|i| {
+                if i % 2 == 0 {
+                    json!({"op": "add", "path": "roles", "value": roles})
+                } else {
+                    json!({"op": "remove", "path": format!("roles[value eq \"absent-{i}\"]")})
+                }
+            })
+            .collect();
+        let patch = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": ops
+        });
+        let worst = request(
+            &f.authorization,
+            "PATCH",
+            &format!("/scim/v2/Users/{id}"),
+            &[],
+            Some(&patch),
+        );
+        assert!(
+            patch.to_string().len() < 1024 * 1024,
+            "within the body limit"
+        );
+        let r = rt.block_on(scim::route(&f.store, &f.gate, &worst));
+        assert_eq!(r.status_code, 200, "{:?}", r.body);
+        assert_eq!(
+            body(&r)["roles"].as_array().map(Vec::len),
+            Some(user_sync_core::scim::MAX_MULTI_VALUES)
+        );
+        group.bench_function("patch_user_worst", |b| {
+            b.to_async(&rt).iter(|| {
+                let f = &f;
+                let worst = &worst;
+                async move {
+                    let r = scim::route(&f.store, &f.gate, worst).await;
+                    debug_assert_eq!(r.status_code, 200);
+                    r
+                }
+            });
+        });
     }
 
     // GET /Users?filter=userName eq "…"

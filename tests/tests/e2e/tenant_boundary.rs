@@ -392,3 +392,81 @@ async fn filters_answer_rightly_or_refuse() {
     .await;
     assert_eq!(r.body["totalResults"], json!(1), "{}", r.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_costly_or_bloated_user_is_refused_or_trimmed() {
+    let c = Client::new();
+    let org = new_org("cost").await;
+    let id = user(&c, &org, "cost").await;
+    // one add of 30,000 roles, then 999 filtered removes: refused at once
+    let roles: Vec<Value> = (0..30_000)
+        .map(|i| json!({"value": format!("r{i}")}))
+        .collect();
+    let mut ops = vec![json!({"op": "add", "path": "roles", "value": roles})];
+    ops.extend(
+        (0..999).map(|i| json!({"op": "remove", "path": format!("roles[value eq \"r{i}\"]")})),
+    );
+    let r = scim(
+        &c,
+        &org,
+        "PATCH",
+        &format!("/Users/{id}"),
+        Some(json!({"schemas": [PATCH_OP], "Operations": ops})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["scimType"], "invalidValue");
+    // many adds that each stay small cannot grow an attribute past the cap
+    let adds: Vec<Value> = (0..20)
+        .map(|n| {
+            let values: Vec<Value> = (0..10)
+                .map(|i| json!({"value": format!("r{n}-{i}")}))
+                .collect();
+            json!({"op": "add", "path": "roles", "value": values})
+        })
+        .collect();
+    let r = scim(
+        &c,
+        &org,
+        "PATCH",
+        &format!("/Users/{id}"),
+        Some(json!({"schemas": [PATCH_OP], "Operations": adds})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    // attributes outside the schema are dropped, nested junk and all
+    let junk = json!({"a": {"b": {"c": vec!["x"; 100]}}});
+    let r = scim(
+        &c,
+        &org,
+        "PUT",
+        &format!("/Users/{id}"),
+        Some(
+            json!({"userName": format!("cost.{}@example.com", org.org_id),
+                    "junk": junk, "urn:example:evil": {"x": "y"}, "title": "T"}),
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.get("junk").is_none() && r.body.get("urn:example:evil").is_none(),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["title"], "T");
+    // a declared type is enforced
+    let r = scim(
+        &c,
+        &org,
+        "PATCH",
+        &format!("/Users/{id}"),
+        Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": {"deep": true}}]})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["scimType"], "invalidValue");
+}

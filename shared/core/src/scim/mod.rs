@@ -53,6 +53,13 @@ pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Li
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
+/// Most elements of any multi-valued attribute (emails, roles, ...).
+pub const MAX_MULTI_VALUES: usize = 100;
+/// Largest a user's stored attributes may be, as JSON: well under
+/// DynamoDB's 400 KB item limit, and small enough that a page of users
+/// stays far under a response's limit.
+pub const MAX_USER_BYTES: usize = 64 * 1024;
+
 /// Longest string we accept in any single attribute, in characters.
 pub const MAX_STRING_LEN: usize = 1024;
 

@@ -246,7 +246,9 @@ pub fn apply_ops(
                     }
                     let path = parse_path(k)?;
                     check_user_path(&path, custom)?;
+                    bounded(&path, Some(v))?;
                     apply_one(resource, op.op, &path, Some(v.clone()))?;
+                    still_bounded(resource, &path)?;
                 }
             }
             (None, _) => {
@@ -258,10 +260,53 @@ pub fn apply_ops(
                 Some(schema) => apply_extension(resource, schema, op.op, value.as_ref(), custom)?,
                 None => {
                     check_user_path(path, custom)?;
+                    bounded(path, value.as_ref())?;
                     apply_one(resource, op.op, path, value.clone())?;
+                    still_bounded(resource, path)?;
                 }
             },
         }
+    }
+    Ok(())
+}
+
+/// An operation's value holds at most [`super::MAX_MULTI_VALUES`] elements,
+/// so that no operation costs more than that many elements' work.
+fn bounded(path: &Path, value: Option<&Value>) -> Result<(), ScimError> {
+    match value {
+        Some(Value::Array(items)) if items.len() > super::MAX_MULTI_VALUES => {
+            Err(ScimError::invalid_value(format!(
+                "{} takes at most {} values",
+                path.attr,
+                super::MAX_MULTI_VALUES
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// After an operation, the attribute it touched holds at most
+/// [`super::MAX_MULTI_VALUES`] elements: a PATCH is at most
+/// [`MAX_OPERATIONS`] × that many elements' work, whatever it asks.
+fn still_bounded(resource: &Map<String, Value>, path: &Path) -> Result<(), ScimError> {
+    let container = match &path.schema {
+        None => Some(resource),
+        Some(s) if s.eq_ignore_ascii_case(super::USER_SCHEMA) => Some(resource),
+        Some(s) => resource
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(s))
+            .and_then(|(_, v)| v.as_object()),
+    };
+    let grown = container
+        .and_then(|c| c.iter().find(|(k, _)| k.eq_ignore_ascii_case(&path.attr)))
+        .and_then(|(_, v)| v.as_array())
+        .is_some_and(|a| a.len() > super::MAX_MULTI_VALUES);
+    if grown {
+        return Err(ScimError::invalid_value(format!(
+            "{} holds at most {} values",
+            path.attr,
+            super::MAX_MULTI_VALUES
+        )));
     }
     Ok(())
 }

@@ -2,6 +2,8 @@
 
 use serde_json::{Map, Value, json};
 
+#[cfg(test)]
+use super::MAX_MULTI_VALUES;
 use super::{ENTERPRISE_USER_SCHEMA, ScimError, USER_SCHEMA, etag, lenient_bool, opt_string};
 use crate::directory::DirectoryUser;
 
@@ -110,6 +112,13 @@ pub fn parse_user(body: &Value) -> Result<UserInput, ScimError> {
     }
 
     prune_sub_attributes(&mut attributes);
+    enforce_schema(&mut attributes)?;
+    if Value::Object(attributes.clone()).to_string().len() > super::MAX_USER_BYTES {
+        return Err(ScimError::invalid_value(format!(
+            "the user is larger than {} KiB",
+            super::MAX_USER_BYTES / 1024
+        )));
+    }
 
     Ok(UserInput {
         user_name,
@@ -205,6 +214,160 @@ fn is_format(c: char) -> bool {
             | 0xE0001
             | 0xE0020..=0xE007F
     )
+}
+
+/// One attribute's declared shape, as `/Schemas` serves it.
+#[derive(Debug)]
+struct Shape {
+    kind: String,
+    multi: bool,
+    /// Sub-attributes, lowercase name → type.
+    subs: Vec<(String, String)>,
+}
+
+/// (schema URN, attribute), lowercase → its shape; built once from the
+/// schemas `/Schemas` serves.
+fn shapes() -> &'static std::collections::HashMap<(String, String), Shape> {
+    static SHAPES: std::sync::OnceLock<std::collections::HashMap<(String, String), Shape>> =
+        std::sync::OnceLock::new();
+    SHAPES.get_or_init(|| {
+        let mut all = std::collections::HashMap::new();
+        for schema in super::discovery::schemas("", &[]) {
+            let id = schema["id"].as_str().unwrap_or_default().to_lowercase();
+            for attr in schema["attributes"].as_array().into_iter().flatten() {
+                let Some(name) = attr["name"].as_str() else {
+                    continue;
+                };
+                let subs = attr["subAttributes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| {
+                        Some((
+                            s["name"].as_str()?.to_lowercase(),
+                            s["type"].as_str()?.to_owned(),
+                        ))
+                    })
+                    .collect();
+                all.insert(
+                    (id.clone(), name.to_lowercase()),
+                    Shape {
+                        kind: attr["type"].as_str().unwrap_or("string").to_owned(),
+                        multi: attr["multiValued"].as_bool().unwrap_or(false),
+                        subs,
+                    },
+                );
+            }
+        }
+        all
+    })
+}
+
+/// Keeps what `/Schemas` serves and checks its declared types: a top-level
+/// attribute or an enterprise attribute the schemas do not serve is dropped
+/// (as unknown sub-attributes are), a value of the wrong type is
+/// `invalidValue` naming the attribute, and a multi-valued attribute holds
+/// at most [`super::MAX_MULTI_VALUES`] values. (`schemas` is not kept: it is
+/// derived again on every read.) The custom extension is checked against the
+/// organization's attributes by the caller.
+fn enforce_schema(attributes: &mut Map<String, Value>) -> Result<(), ScimError> {
+    let user = super::USER_SCHEMA.to_lowercase();
+    let enterprise = super::ENTERPRISE_USER_SCHEMA.to_lowercase();
+    let known = shapes();
+    attributes.retain(|k, _| {
+        let k = k.to_lowercase();
+        k == enterprise
+            || k == super::CUSTOM_USER_SCHEMA.to_lowercase()
+            || (k != "schemas" && known.contains_key(&(user.clone(), k)))
+    });
+    for (name, value) in attributes.iter_mut() {
+        let lower = name.to_lowercase();
+        if lower == enterprise {
+            let Value::Object(ext) = value else {
+                return Err(ScimError::invalid_value(
+                    "the enterprise extension must be an object",
+                ));
+            };
+            ext.retain(|k, _| known.contains_key(&(enterprise.clone(), k.to_lowercase())));
+            for (attr, v) in ext.iter_mut() {
+                // Okta and Entra may send the manager as its id alone
+                if attr.eq_ignore_ascii_case("manager") && v.is_string() {
+                    *v = json!({"value": v.take()});
+                }
+                if let Some(shape) = known.get(&(enterprise.clone(), attr.to_lowercase())) {
+                    check_value(attr, shape, v)?;
+                }
+            }
+        } else if let Some(shape) = known.get(&(user.clone(), lower)) {
+            check_value(name, shape, value)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_value(name: &str, shape: &Shape, value: &Value) -> Result<(), ScimError> {
+    if value.is_null() {
+        return Ok(());
+    }
+    if shape.multi {
+        let Some(items) = value.as_array() else {
+            return Err(ScimError::invalid_value(format!("{name} must be an array")));
+        };
+        if items.len() > super::MAX_MULTI_VALUES {
+            return Err(ScimError::invalid_value(format!(
+                "{name} holds at most {} values",
+                super::MAX_MULTI_VALUES
+            )));
+        }
+        return items
+            .iter()
+            .try_for_each(|item| check_single(name, &shape.kind, &shape.subs, item));
+    }
+    check_single(name, &shape.kind, &shape.subs, value)
+}
+
+fn check_single(
+    name: &str,
+    kind: &str,
+    subs: &[(String, String)],
+    value: &Value,
+) -> Result<(), ScimError> {
+    let fits = match (kind, value) {
+        (_, Value::Null) => true,
+        ("string" | "reference", Value::String(s)) => {
+            if s.chars().count() > super::MAX_STRING_LEN {
+                return Err(ScimError::invalid_value(format!("{name} is too long")));
+            }
+            true
+        }
+        // Entra sends booleans as "True" / "False"
+        ("boolean", Value::Bool(_)) => true,
+        ("boolean", Value::String(s)) => {
+            s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false")
+        }
+        ("complex", Value::Object(obj)) => {
+            for (k, v) in obj {
+                if let Some((_, sub_kind)) = subs.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)) {
+                    check_single(&format!("{name}.{k}"), sub_kind, &[], v)?;
+                }
+            }
+            true
+        }
+        _ => false,
+    };
+    if fits {
+        Ok(())
+    } else {
+        let article = if kind == "complex" { "an object" } else { kind };
+        Err(ScimError::invalid_value(format!(
+            "{name} must be {}",
+            match article {
+                "string" | "reference" => "a string",
+                "boolean" => "a boolean",
+                other => other,
+            }
+        )))
+    }
 }
 
 /// Sub-attributes the served schemas give each complex attribute: (schema
@@ -461,6 +624,59 @@ mod tests {
         let u = parse_user(&json!({"userName": " Rene\u{301}e@example.com "})).unwrap();
         assert_eq!(u.user_name, "Ren\u{e9}e@example.com");
         assert_eq!(u.attributes["userName"], "Ren\u{e9}e@example.com");
+    }
+
+    #[test]
+    fn what_the_schemas_do_not_serve_is_dropped_and_types_are_enforced() {
+        let u = parse_user(&json!({
+            "schemas": [USER_SCHEMA],
+            "userName": "a@example.com",
+            "favouriteColour": {"deep": [[["junk"]]]},
+            "urn:example:other": {"x": 1},
+            "x509Certificates": [{"value": "MII..."}],
+            "title": "Engineer",
+            ENTERPRISE_USER_SCHEMA: {"department": "D", "shoeSize": 44, "manager": "boss"}
+        }))
+        .unwrap();
+        assert_eq!(
+            u.attributes,
+            json!({"userName": "a@example.com", "title": "Engineer",
+                   ENTERPRISE_USER_SCHEMA: {"department": "D", "manager": {"value": "boss"}}})
+        );
+        for (body, field) in [
+            (json!({"userName": "a", "title": 5}), "title"),
+            (
+                json!({"userName": "a", "emails": {"value": "a@x"}}),
+                "emails",
+            ),
+            (json!({"userName": "a", "roles": ["admin"]}), "roles"),
+            (
+                json!({"userName": "a", "phoneNumbers": [{"value": 5}]}),
+                "phoneNumbers.value",
+            ),
+            (
+                json!({"userName": "a", "emails": [{"value": "a@x", "primary": "yes"}]}),
+                "emails.primary",
+            ),
+            (
+                json!({"userName": "a", ENTERPRISE_USER_SCHEMA: {"department": []}}),
+                "department",
+            ),
+        ] {
+            let e = parse_user(&body).unwrap_err();
+            assert_eq!(e.scim_type, Some("invalidValue"), "{body}");
+            assert!(e.detail.contains(field), "{field}: {}", e.detail);
+        }
+        // bounded: values per attribute, and the whole user
+        let many: Vec<Value> = (0..=MAX_MULTI_VALUES)
+            .map(|i| json!({"value": format!("r{i}")}))
+            .collect();
+        assert!(parse_user(&json!({"userName": "a", "roles": many})).is_err());
+        let big: Vec<Value> = (0..MAX_MULTI_VALUES)
+            .map(|_| json!({"value": "x".repeat(1_000)}))
+            .collect();
+        let e = parse_user(&json!({"userName": "a", "roles": big})).unwrap_err();
+        assert!(e.detail.contains("larger than"), "{}", e.detail);
     }
 
     #[test]

@@ -342,7 +342,10 @@ pub fn resource(data: &[u8]) {
             let Some(attrs) = input.attributes.as_object() else {
                 unreachable!("attributes are always an object")
             };
-            for ro in READ_ONLY_ATTRIBUTES.iter().chain(user::NEVER_RETURNED.iter()) {
+            for ro in READ_ONLY_ATTRIBUTES
+                .iter()
+                .chain(user::NEVER_RETURNED.iter())
+            {
                 assert!(find_ci(attrs, ro).is_empty(), "{ro} was kept");
             }
             let actives = find_ci(attrs, "active");

@@ -17,6 +17,7 @@ pub mod fanout;
 pub mod fuzzing;
 pub mod ids;
 pub mod job;
+pub mod language;
 pub mod mail;
 /// In-memory ports, for benchmarks.
 #[doc(hidden)]

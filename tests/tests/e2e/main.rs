@@ -13,6 +13,7 @@ mod failures;
 mod hostile;
 mod idp_replay;
 mod isolation;
+mod language;
 mod ops_cli;
 mod permissions;
 mod pipeline;

@@ -27,6 +27,7 @@ pub mod progress;
 pub mod ratelimit;
 pub mod rules;
 pub mod scim;
+pub mod scrub;
 pub mod state;
 pub mod time;
 

@@ -317,6 +317,7 @@ async fn sync_progress_of_ten_thousand_users_answers_in_time() {
         generation: 1,
         facts,
         assignment,
+        language: None,
         updated_at: "2026-11-22T00:00:00.000Z".into(),
         cause: None,
     })

@@ -95,6 +95,8 @@ export async function userPage(main, id) {
     return r ? `rule ${r.priority}${r.description ? ` (${r.description})` : ''}` : 'a rule';
   };
   const a = why.assignment;
+  // the account's language: a rule's, else the directory's, else the organization's default
+  const languageFrom = (l) => (!l ? '—' : l.from === 'rule' ? byRule(l.rule) : l.from === 'directory' ? 'the directory' : "the organization's default");
   const cat = await catalogue();
   const named = (list, v) => ((cat[list] || []).find((e) => e.id === v) || {}).name || v;
   const p = a.provenance || {};
@@ -155,7 +157,7 @@ export async function userPage(main, id) {
             (a.deviceGroups || []).map((d) => row('Device group', named('deviceGroups', d), ((p.deviceGroups || {})[d] || []).map(byRule).join(', '))),
             row('Settings template', a.settingsTemplate ? named('settingsTemplates', a.settingsTemplate) : 'None', byRule(p.settingsTemplate)),
             row('Welcome email template', a.emailTemplate || 'Default', byRule(p.emailTemplate)),
-            row('Language', a.language || 'Default', byRule(p.language)),
+            row('Language', why.language ? why.language.language : 'None', languageFrom(why.language)),
           ),
         ),
       ),

@@ -1,7 +1,7 @@
 //! `GET /users/{id}/assignment`: why a user has what they have — their
 //! groups, the matching rules in priority order, the effective assignment
-//! with the rule behind each field, what was last decided and applied, and
-//! the last outcome.
+//! with the rule behind each field, the account's language and where it
+//! came from, what was last decided and applied, and the last outcome.
 
 use std::collections::BTreeSet;
 
@@ -10,7 +10,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use user_sync_core::directory::DirectoryStatus;
 use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
-use user_sync_core::ports::{Configuration, Directory, SyncState};
+use user_sync_core::language::{AccountLanguage, account_language};
+use user_sync_core::ports::{Configuration, Directory, Organizations, SyncState};
 use user_sync_core::rules::{EffectiveAssignment, effective_assignment};
 use user_sync_core::state::SyncStatus;
 
@@ -55,6 +56,8 @@ pub struct Decided {
     pub generation: u64,
     pub updated_at: String,
     pub assignment: EffectiveAssignment,
+    /// The account's language as decided, and where it came from.
+    pub language: Option<AccountLanguage>,
     /// `false` while a change is on its way (or sync is off).
     pub matches_rules: bool,
 }
@@ -79,6 +82,10 @@ pub struct Explanation {
     pub matching_rules: Vec<MatchingRule>,
     /// What the rules give the user now, with the rule behind each field.
     pub assignment: EffectiveAssignment,
+    /// The account's language now (the product account's `locale`, the
+    /// welcome email's language) and where it comes from: a rule, the
+    /// directory, or the organization's default.
+    pub language: Option<AccountLanguage>,
     pub desired: Option<Decided>,
     pub applied: Option<Applied>,
     pub last_outcome: Option<SyncStatus>,
@@ -91,7 +98,7 @@ pub async fn explain<D, S>(
     id: &str,
 ) -> Result<ApiGatewayV2httpResponse, ApiError>
 where
-    D: Directory + Configuration,
+    D: Directory + Configuration + Organizations,
     S: SyncState,
 {
     let user = crate::users::existing(directory, org, id).await?;
@@ -115,6 +122,12 @@ where
     }
     let facts = user.user.facts();
     let assignment = effective_assignment(facts.status, &groups, &rules);
+    let default_language = directory
+        .get_org(org)
+        .await
+        .map_err(store_error)?
+        .map(|o| o.default_language);
+    let language = account_language(&assignment, &facts, default_language.as_deref());
     let matching_rules = rules
         .iter()
         .filter(|r| groups.contains(&r.group_id))
@@ -134,8 +147,11 @@ where
     });
     let desired = desired.map(|d| Decided {
         generation: d.generation,
+        matches_rules: d.assignment == assignment
+            && d.facts == facts
+            && d.language().as_ref() == language.as_ref(),
+        language: d.language(),
         updated_at: d.updated_at,
-        matches_rules: d.assignment == assignment && d.facts == facts,
         assignment: d.assignment,
     });
     ok(&Explanation {
@@ -149,6 +165,7 @@ where
         group_count: groups.len(),
         matching_rules,
         assignment,
+        language,
         desired,
         applied,
         last_outcome: status,

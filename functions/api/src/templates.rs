@@ -355,10 +355,11 @@ where
                 .as_ref()
                 .map(|d| d.assignment.products.clone())
                 .unwrap_or_default();
-            // as the mailer would choose: the rule's language, else the
+            // as the mailer would choose: the account's language, else the
             // user's locale
             user_language = desired
-                .and_then(|d| d.assignment.language)
+                .and_then(|d| d.language())
+                .map(|l| l.language)
                 .or(stored.user.locale);
         }
         let preferred: Vec<&str> = [

@@ -20,7 +20,9 @@ use user_sync_aws::env::{ConfigError, required};
 use user_sync_aws::sqs::SqsJobQueue;
 use user_sync_core::fanout::FanOutTask;
 use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
-use user_sync_core::ports::{Configuration, Directory, FanOuts, JobQueue, SyncState};
+use user_sync_core::ports::{
+    Configuration, Directory, FanOuts, JobQueue, Organizations, SyncState,
+};
 
 pub use reconcile::{Context, Reconciler};
 
@@ -199,7 +201,7 @@ pub async fn process<D, S, Q>(
     records: Vec<EventRecord>,
 ) -> DynamoDbEventResponse
 where
-    D: Directory + Configuration + FanOuts,
+    D: Directory + Configuration + FanOuts + Organizations,
     S: SyncState,
     Q: JobQueue,
 {

@@ -9,8 +9,9 @@ use user_sync_core::StoreError;
 use user_sync_core::fanout::{FanOutScope, FanOutTask, Source};
 use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
 use user_sync_core::job::EntitlementJob;
+use user_sync_core::language::account_language;
 use user_sync_core::ports::{
-    Configuration, Directory, FanOuts, JobQueue, StoredUser, SyncSettings, SyncState,
+    Configuration, Directory, FanOuts, JobQueue, Organizations, StoredUser, SyncSettings, SyncState,
 };
 use user_sync_core::rules::preview::moved;
 use user_sync_core::rules::{Rule, effective_assignment};
@@ -25,15 +26,19 @@ pub struct Context {
     pub sync: SyncSettings,
     /// The groups the rules name: the only memberships that matter.
     pub rule_groups: BTreeSet<GroupId>,
+    /// The organization's default language: the account's language when
+    /// neither a rule nor the directory gives one.
+    pub default_language: Option<String>,
 }
 
 impl Context {
-    pub fn new(rules: Vec<Rule>, sync: SyncSettings) -> Self {
+    pub fn new(rules: Vec<Rule>, sync: SyncSettings, default_language: Option<String>) -> Self {
         let rule_groups = rules.iter().map(|r| r.group_id.clone()).collect();
         Self {
             rules,
             sync,
             rule_groups,
+            default_language,
         }
     }
 }
@@ -66,7 +71,7 @@ struct Pending {
 
 impl<D, S, Q> Reconciler<'_, D, S, Q>
 where
-    D: Directory + Configuration + FanOuts,
+    D: Directory + Configuration + FanOuts + Organizations,
     S: SyncState,
     Q: JobQueue,
 {
@@ -93,7 +98,13 @@ where
         }
         if !contexts.contains_key(&org) {
             let (rules, sync) = self.directory.rules_and_sync(&org).await?;
-            contexts.insert(org.clone(), Context::new(rules, sync));
+            // one GetItem per organization and batch
+            let default_language = self
+                .directory
+                .get_org(&org)
+                .await?
+                .map(|o| o.default_language);
+            contexts.insert(org.clone(), Context::new(rules, sync, default_language));
         }
         let Some(ctx) = contexts.get(&org) else {
             return Ok(());
@@ -152,7 +163,7 @@ where
                 self.start(&org, &start("sync_on", FanOutScope::Everyone))
                     .await
             }
-            Affected::Chunk(_, task) => self.chunk(&org, &task).await,
+            Affected::Chunk(_, task) => self.chunk(&org, &task, ctx.default_language.clone()).await,
         }
     }
 
@@ -176,8 +187,14 @@ where
     }
 
     /// One chunk of a fan-out task: a page of users reconciled, then the
-    /// position stored, which triggers the next chunk.
-    async fn chunk(&self, org: &OrgId, seen: &FanOutTask) -> Result<(), StoreError> {
+    /// position stored, which triggers the next chunk. `default_language`
+    /// is the organization's, as the batch read it.
+    async fn chunk(
+        &self,
+        org: &OrgId,
+        seen: &FanOutTask,
+        default_language: Option<String>,
+    ) -> Result<(), StoreError> {
         // a replayed record of a chunk done before: the stored task is ahead
         let Some(task) = self.directory.get_fan_out(org, &seen.id).await? else {
             return Ok(());
@@ -204,7 +221,7 @@ where
         if !sync.enabled {
             return self.cancel(org, &task).await;
         }
-        let ctx = Context::new(rules, sync);
+        let ctx = Context::new(rules, sync, default_language);
         let cause = task.chunk_cause();
         let force = task.force;
         let (users, jobs) = match listed {
@@ -407,10 +424,12 @@ fn step(
 ) -> Step {
     let facts = user.user.facts();
     let assignment = effective_assignment(facts.status, groups, &ctx.rules);
+    let language = account_language(&assignment, &facts, ctx.default_language.as_deref());
     let applied = status.map_or(0, |s| s.applied_generation);
     let computed = Computed {
         facts,
         assignment,
+        language,
         now: now(),
         cause: cause.to_owned(),
     };
@@ -473,6 +492,7 @@ mod tests {
                 changed_at: None,
                 changed_by: None,
             },
+            Some("en".into()),
         )
     }
 
@@ -519,6 +539,24 @@ mod tests {
             dead_lettered: false,
         };
         (w.next, status)
+    }
+
+    #[test]
+    fn the_account_language_falls_back_to_the_organizations_default() {
+        let groups = BTreeSet::from([gid()]);
+        let Step::Write(w) = step(&org(), &ctx(), &user(), &groups, (None, None), "s", false)
+        else {
+            panic!("a first state is written");
+        };
+        assert_eq!(w.next.account().locale.as_deref(), Some("en"));
+        // the directory's locale comes first
+        let mut french = user();
+        french.user.locale = Some("fr".into());
+        let Step::Write(w) = step(&org(), &ctx(), &french, &groups, (None, None), "s", false)
+        else {
+            panic!("a first state is written");
+        };
+        assert_eq!(w.next.account().locale.as_deref(), Some("fr"));
     }
 
     #[test]

@@ -179,11 +179,10 @@ where
             // the template chosen when the account was created: the claim
             // key names it
             template: job.template.clone(),
+            // the account's language (see `user_sync_core::language`)
             language: desired
-                .assignment
-                .language
-                .clone()
-                .or_else(|| desired.facts.locale.clone())
+                .language()
+                .map(|l| l.language)
                 .or_else(|| job.language.clone()),
         }))
     }
@@ -221,8 +220,9 @@ where
             EmailClaim::Claimed => EmailClaim::Claimed,
         };
         let company = org.as_ref().map_or("your company", |o| o.name.as_str());
-        // the rule's language (or the user's locale), else the
-        // organization's default language, else English
+        // the account's language (the rule's, the directory's or the
+        // organization's default), else the organization's default
+        // language, else English
         let preferred: Vec<&str> = [
             to.language.as_deref(),
             org.as_ref().map(|o| o.default_language.as_str()),

@@ -384,11 +384,8 @@ fn welcome(job: &EntitlementJob, desired: &DesiredState) -> MailJob {
         // creation seen twice (see `reconcile`) claims the same email
         event: WELCOME_EVENT.to_owned(),
         template: desired.assignment.email_template.clone(),
-        language: desired
-            .assignment
-            .language
-            .clone()
-            .or_else(|| desired.facts.locale.clone()),
+        // the account's language (see `user_sync_core::language`)
+        language: desired.language().map(|l| l.language),
         email: desired.facts.email.clone(),
         given_name: desired.facts.given_name.clone(),
         products: desired.assignment.products.clone(),

@@ -43,7 +43,9 @@ pub struct HttpRoute {
 }
 
 impl HttpRoute {
-    /// A route from an `HttpApi` event's `Method` and `Path`.
+    /// A route from an `HttpApi` event's `Method` and `Path`. The path
+    /// [`DEFAULT_ROUTE`] (method `ANY`) is the route of every request no
+    /// other route matches.
     pub fn new(method: &str, path: &str, function: HttpFunction) -> Result<Self, String> {
         let method_upper = method.to_ascii_uppercase();
         let parsed_method = match method_upper.as_str() {
@@ -53,10 +55,17 @@ impl HttpRoute {
                     .map_err(|_| format!("invalid method {method:?}"))?,
             ),
         };
-        let route_key = format!(
-            "{} {path}",
-            parsed_method.as_ref().map_or("ANY", Method::as_str)
-        );
+        if path == DEFAULT_ROUTE && parsed_method.is_some() {
+            return Err(format!("the {DEFAULT_ROUTE} route takes the method ANY"));
+        }
+        let route_key = if path == DEFAULT_ROUTE {
+            DEFAULT_ROUTE.to_owned()
+        } else {
+            format!(
+                "{} {path}",
+                parsed_method.as_ref().map_or("ANY", Method::as_str)
+            )
+        };
         Ok(Self {
             method: parsed_method,
             pattern: RoutePattern::parse(path)?,
@@ -70,8 +79,13 @@ impl HttpRoute {
     }
 }
 
+/// The path of the route that catches every request no other route
+/// matches (its route key too).
+pub const DEFAULT_ROUTE: &str = "$default";
+
 /// A route path: literal segments, `{name}` (one segment) and a final
-/// `{name+}` (the rest, one or more segments).
+/// `{name+}` (the rest, one or more segments); or [`DEFAULT_ROUTE`], which
+/// matches any path and is chosen last.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoutePattern(Vec<Segment>);
 
@@ -80,10 +94,15 @@ enum Segment {
     Literal(String),
     Param(String),
     Greedy(String),
+    /// The whole of the `$default` route.
+    Default,
 }
 
 impl RoutePattern {
     pub fn parse(path: &str) -> Result<Self, String> {
+        if path == DEFAULT_ROUTE {
+            return Ok(Self(vec![Segment::Default]));
+        }
         let Some(rest) = path.strip_prefix('/') else {
             return Err(format!("route path {path:?} does not start with /"));
         };
@@ -112,6 +131,7 @@ impl RoutePattern {
         let mut consumed = 0usize;
         for segment in &self.0 {
             match segment {
+                Segment::Default => return Some(params),
                 Segment::Greedy(name) => {
                     let remainder = rest.get(consumed..).unwrap_or("");
                     if remainder.is_empty() {
@@ -140,15 +160,17 @@ impl RoutePattern {
         parts.next().is_none().then_some(params)
     }
 
-    /// Sort key: API Gateway prefers the most specific route.
-    fn specificity(&self) -> (bool, usize, usize) {
+    /// Sort key: API Gateway prefers the most specific route, and takes the
+    /// `$default` route last.
+    fn specificity(&self) -> (bool, bool, usize, usize) {
+        let default = self.0.iter().any(|s| matches!(s, Segment::Default));
         let greedy = self.0.iter().any(|s| matches!(s, Segment::Greedy(_)));
         let literals = self
             .0
             .iter()
             .filter(|s| matches!(s, Segment::Literal(_)))
             .count();
-        (!greedy, self.0.len(), literals)
+        (!default, !greedy, self.0.len(), literals)
     }
 }
 
@@ -623,6 +645,21 @@ mod tests {
         assert!(route("/health").matches("/health").unwrap().is_empty());
         assert!(RoutePattern::parse("/{a+}/b").is_err());
         assert!(RoutePattern::parse("x").is_err());
+    }
+
+    #[test]
+    fn the_default_route_matches_any_path_and_is_chosen_last() {
+        let d = route(DEFAULT_ROUTE);
+        for path in ["/console/", "/", "/nowhere/at/all", "/scim/v2"] {
+            assert!(d.matches(path).unwrap().is_empty(), "{path}");
+        }
+        // a greedy parameter takes one or more characters: `/console/`
+        // matches neither console route, only the default one
+        assert!(route("/console/{proxy+}").matches("/console/").is_none());
+        assert!(route("/console").matches("/console/").is_none());
+        for other in ["/{proxy+}", "/console/{proxy+}", "/console", "/a/{b}"] {
+            assert!(d.specificity() < route(other).specificity(), "{other}");
+        }
     }
 
     #[test]

@@ -638,10 +638,12 @@ fn wire_functions(
                 (EventKind::HttpApi { path, method }, AnyFunction::Http(f)) => {
                     let route = HttpRoute::new(method, path, f.clone())
                         .map_err(|e| StackError::Template(format!("{where_}: {e}")))?;
-                    wiring
-                        .base_paths
-                        .entry(spec.binary.clone())
-                        .or_insert_with(|| base_path(path));
+                    if path.starts_with('/') {
+                        wiring
+                            .base_paths
+                            .entry(spec.binary.clone())
+                            .or_insert_with(|| base_path(path));
+                    }
                     wiring.routes.push(route);
                 }
                 (EventKind::DynamoDb(properties), AnyFunction::Stream(f)) => {

@@ -255,13 +255,17 @@ async fn the_stack_creates_the_template_and_drives_the_functions() {
         .unwrap();
     assert_ne!(response.status(), 404, "the SCIM route is not served");
     assert_eq!(stack.invocations("scim"), 1);
+    // what no other route matches takes the `$default` route, to the api
+    // function, which knows no such path
     let response = http
         .get(format!("{}/nowhere", stack.http_url))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 404);
-    assert_eq!(response.text().await.unwrap(), r#"{"message":"Not Found"}"#);
+    assert_eq!(stack.invocations("api"), 1);
+    let body: serde_json::Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert_eq!(body["code"], "not_found", "{body}");
     let too_big = vec![b'x'; 1024 * 1024 + 1];
     let response = http
         .post(format!("{}/Users", stack.scim_url))

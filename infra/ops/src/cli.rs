@@ -12,7 +12,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 use serde_json::{Value, json};
 use user_sync_aws::dynamo::DirectoryTable;
@@ -24,6 +24,7 @@ use user_sync_core::ids::{OrgId, UserId};
 use user_sync_core::ports::{
     Configuration, FanOuts, Organization, Organizations, RedriveReport, RedriveSelection,
 };
+use user_sync_core::scrub::{ScrubCount, scrub_organization};
 use user_sync_core::state::FailureClass;
 
 use user_sync_aws::backlog::{QueueStatus, queue_status};
@@ -33,7 +34,7 @@ pub type Out<'a> = &'a mut (dyn Write + Send);
 
 const AFTER_HELP: &str = "\
 Settings come from the environment or from the flags, which win:
-  DIRECTORY_TABLE              --directory-table       org, token, catalog, custom-attributes, guardrail, reconcile
+  DIRECTORY_TABLE              --directory-table       org, token, catalog, custom-attributes, guardrail, reconcile, scrub-secrets
   JOBS_QUEUE_URL               --jobs-queue-url        dlq
   JOBS_DLQ_URL                 --jobs-dlq-url          dlq
   MAIL_QUEUE_URL               --mail-queue-url        dlq
@@ -121,6 +122,19 @@ pub enum Command {
     /// The mass-suspension guardrail of an organization.
     #[command(subcommand, arg_required_else_help = true)]
     Guardrail(GuardrailCommand),
+    /// Removes the secrets earlier versions stored with directory users (a
+    /// SCIM user's password), from one organization or from all.
+    ///
+    /// Earlier versions kept the password an identity provider sent in the
+    /// user's stored attributes; the SCIM endpoint now discards it on arrival
+    /// and never returns it. This reads every user of the organization, 200
+    /// at a time, and writes each one that still holds such an attribute
+    /// again without it (its version moves on by one; the write is
+    /// conditioned on the version read, and a user changed meanwhile is read
+    /// again). Progress goes to stderr after each page. Running it again
+    /// scrubs nothing more.
+    #[command(arg_required_else_help = true)]
+    ScrubSecrets(ScrubSecretsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -251,6 +265,18 @@ pub struct ReconcileArgs {
     /// Longest wait for the task to finish, in seconds (it goes on after).
     #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("which").required(true).args(["org_id", "all"])))]
+pub struct ScrubSecretsArgs {
+    /// The organization's id.
+    #[arg(value_parser = org_id)]
+    pub org_id: Option<OrgId>,
+    /// Every organization (the organizations are listed by scanning the
+    /// DirectoryTable, as `org list` does).
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -457,6 +483,7 @@ pub async fn execute(cli: Cli, sdk: &SdkConfig, out: Out<'_>, err: Out<'_>) -> u
         Command::Guardrail(GuardrailCommand::Set { org_id, percent }) => {
             guardrail_set(&ctx, &org_id, percent).await
         }
+        Command::ScrubSecrets(args) => scrub_secrets(&ctx, &args, err).await,
     };
     match result {
         Ok(report) => {
@@ -633,22 +660,32 @@ impl From<Organization> for OrgRow {
 /// Organizations per listing page.
 const ORG_PAGE: usize = 100;
 
-async fn org_list(ctx: &Ctx<'_>) -> Result<Report, Failure> {
-    let store = ctx.directory()?;
-    let mut rows: Vec<OrgRow> = Vec::new();
+/// Every organization, by id.
+async fn all_orgs(store: &DirectoryTable) -> Result<Vec<Organization>, Failure> {
+    let mut orgs: Vec<Organization> = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
         let (page, next) = store
             .list_orgs(cursor.as_deref(), ORG_PAGE)
             .await
             .map_err(|e| store_error("list the organizations", e))?;
-        rows.extend(page.into_iter().map(OrgRow::from));
+        orgs.extend(page);
         match next {
             Some(c) => cursor = Some(c),
             None => break,
         }
     }
-    rows.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    orgs.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    Ok(orgs)
+}
+
+async fn org_list(ctx: &Ctx<'_>) -> Result<Report, Failure> {
+    let store = ctx.directory()?;
+    let rows: Vec<OrgRow> = all_orgs(&store)
+        .await?
+        .into_iter()
+        .map(OrgRow::from)
+        .collect();
     let table = columns(
         &["ID", "CREATED", "GUARDRAIL", "CUSTOM", "CATALOGUE", "NAME"],
         rows.iter()
@@ -1009,6 +1046,66 @@ async fn reconcile(ctx: &Ctx<'_>, args: &ReconcileArgs, err: Out<'_>) -> Result<
     }
 }
 
+async fn scrub_secrets(
+    ctx: &Ctx<'_>,
+    args: &ScrubSecretsArgs,
+    err: Out<'_>,
+) -> Result<Report, Failure> {
+    let store = ctx.directory()?;
+    let orgs: Vec<OrgId> = match &args.org_id {
+        Some(org) => {
+            require_org(&store, org).await?;
+            vec![org.clone()]
+        }
+        None => all_orgs(&store).await?.into_iter().map(|o| o.id).collect(),
+    };
+    let mut total = ScrubCount::default();
+    let mut rows = Vec::new();
+    let mut text = Vec::new();
+    for org in &orgs {
+        let count = scrub_organization(&store, org, |c| {
+            line(
+                err,
+                format!(
+                    "... {org}: {} users examined, {} scrubbed",
+                    c.examined, c.scrubbed
+                ),
+            );
+        })
+        .await
+        .map_err(|e| {
+            Failure::Failed(format!(
+                "the scrub of organization {org} stopped: {e} (run it again: what was scrubbed stays scrubbed)"
+            ))
+        })?;
+        total.examined += count.examined;
+        total.scrubbed += count.scrubbed;
+        text.push(format!(
+            "organization {org}: {} of {} users scrubbed",
+            count.scrubbed, count.examined
+        ));
+        rows.push(json!({
+            "orgId": org,
+            "examined": count.examined,
+            "scrubbed": count.scrubbed,
+        }));
+    }
+    text.push(format!(
+        "scrubbed {} of {} users in {} organization(s)",
+        total.scrubbed,
+        total.examined,
+        orgs.len()
+    ));
+    Ok(Report::new(
+        text,
+        json!({
+            "organizations": rows,
+            "examined": total.examined,
+            "scrubbed": total.scrubbed,
+        }),
+    ))
+}
+
 async fn catalog_set(ctx: &Ctx<'_>, org: &OrgId, file: &str) -> Result<Report, Failure> {
     let text = if file == "-" {
         std::io::read_to_string(std::io::stdin())
@@ -1165,6 +1262,17 @@ mod tests {
             parsed(&["guardrail", "set", "acme", "20%"]).command,
             Command::Guardrail(GuardrailCommand::Set { percent: 20, .. })
         ));
+        assert!(matches!(
+            parsed(&["scrub-secrets", "acme"]).command,
+            Command::ScrubSecrets(ScrubSecretsArgs { org_id: Some(ref o), all: false }) if o.as_str() == "acme"
+        ));
+        assert!(matches!(
+            parsed(&["scrub-secrets", "--all", "--output", "json"]).command,
+            Command::ScrubSecrets(ScrubSecretsArgs {
+                org_id: None,
+                all: true
+            })
+        ));
     }
 
     #[test]
@@ -1249,6 +1357,8 @@ mod tests {
             &["guardrail", "set", "acme", "0"][..],
             &["guardrail", "set", "acme", "101"][..],
             &["reconcile"][..],
+            &["scrub-secrets"][..],
+            &["scrub-secrets", "acme", "--all"][..],
             &["org", "list", "--output", "yaml"][..],
         ] {
             let (code, out, err) = refused(bad);

@@ -17,6 +17,7 @@ pub mod fanout;
 pub mod fuzzing;
 pub mod ids;
 pub mod job;
+pub mod language;
 pub mod mail;
 /// In-memory ports, for benchmarks.
 #[doc(hidden)]
@@ -26,6 +27,7 @@ pub mod progress;
 pub mod ratelimit;
 pub mod rules;
 pub mod scim;
+pub mod scrub;
 pub mod state;
 pub mod time;
 

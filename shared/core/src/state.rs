@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::directory::UserFacts;
 use crate::ids::UserId;
+use crate::language::{AccountLanguage, account_language};
 use crate::rules::{AdminRole, EffectiveAssignment};
 
 /// What the evaluator decided a user should have.
@@ -20,6 +21,12 @@ pub struct DesiredState {
     pub generation: u64,
     pub facts: UserFacts,
     pub assignment: EffectiveAssignment,
+    /// The account's language and where it came from (see
+    /// [`account_language`]). States stored before it was kept have none:
+    /// [`DesiredState::language`] falls back to the rule's, then the
+    /// directory's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<AccountLanguage>,
     pub updated_at: String,
     /// What stored this generation: the stream record, or the fan-out chunk.
     /// When that same cause is processed again (Lambda retries a record
@@ -53,8 +60,13 @@ pub enum AccountStatus {
     Suspended,
 }
 
-/// Builds the product account for a user's facts and assignment.
-pub fn product_account(facts: &UserFacts, a: &EffectiveAssignment) -> ProductAccount {
+/// Builds the product account for a user's facts, assignment and the
+/// account's language.
+pub fn product_account(
+    facts: &UserFacts,
+    a: &EffectiveAssignment,
+    language: Option<&AccountLanguage>,
+) -> ProductAccount {
     let (privileges, managed_groups) = match &a.admin_role {
         AdminRole::Manager {
             privileges,
@@ -66,7 +78,7 @@ pub fn product_account(facts: &UserFacts, a: &EffectiveAssignment) -> ProductAcc
         email: facts.email.clone(),
         given_name: facts.given_name.clone(),
         family_name: facts.family_name.clone(),
-        locale: facts.locale.clone(),
+        locale: language.map(|l| l.language.clone()),
         status: if a.is_active() {
             AccountStatus::Active
         } else {
@@ -84,7 +96,16 @@ pub fn product_account(facts: &UserFacts, a: &EffectiveAssignment) -> ProductAcc
 
 impl DesiredState {
     pub fn account(&self) -> ProductAccount {
-        product_account(&self.facts, &self.assignment)
+        product_account(&self.facts, &self.assignment, self.language().as_ref())
+    }
+
+    /// The account's language (the product account's `locale`, the welcome
+    /// email's language). A state stored before the language was kept
+    /// falls back to the rule's language, then the directory's.
+    pub fn language(&self) -> Option<AccountLanguage> {
+        self.language
+            .clone()
+            .or_else(|| account_language(&self.assignment, &self.facts, None))
     }
 }
 
@@ -115,6 +136,8 @@ pub enum Decision {
 pub struct Computed {
     pub facts: UserFacts,
     pub assignment: EffectiveAssignment,
+    /// The account's language, from [`account_language`].
+    pub language: Option<AccountLanguage>,
     pub now: String,
     /// The stream record or fan-out chunk being processed.
     pub cause: String,
@@ -126,6 +149,7 @@ pub fn decide(stored: Option<&DesiredState>, applied_generation: u64, c: Compute
     let Computed {
         facts,
         assignment,
+        language,
         now,
         cause,
     } = c;
@@ -154,6 +178,7 @@ pub fn decide(stored: Option<&DesiredState>, applied_generation: u64, c: Compute
             generation,
             facts,
             assignment,
+            language,
             updated_at: now,
             cause: Some(cause),
         };
@@ -167,6 +192,7 @@ pub fn decide(stored: Option<&DesiredState>, applied_generation: u64, c: Compute
         generation: stored.generation,
         facts,
         assignment,
+        language,
         updated_at: now,
         cause: Some(cause),
     };
@@ -191,7 +217,10 @@ pub fn decide(stored: Option<&DesiredState>, applied_generation: u64, c: Compute
     if outstanding && age >= RESEND_AFTER_SECONDS {
         return Decision::Resend(stored.generation);
     }
-    if next.facts != stored.facts || next.assignment != stored.assignment {
+    if next.facts != stored.facts
+        || next.assignment != stored.assignment
+        || next.language != stored.language
+    {
         // the generation (and the cause that stored it) stays
         return Decision::StoreOnly(DesiredState {
             cause: stored.cause.clone(),
@@ -220,6 +249,7 @@ pub fn decide_forced(
         generation: s.generation + 1,
         facts: c.facts.clone(),
         assignment: c.assignment.clone(),
+        language: c.language.clone(),
         updated_at: c.now.clone(),
         cause: Some(c.cause.clone()),
     });
@@ -407,6 +437,7 @@ mod tests {
         Computed {
             facts: facts(),
             assignment,
+            language: None,
             now: "2026-01-01T00:00:30Z".into(),
             cause: cause.into(),
         }
@@ -434,6 +465,7 @@ mod tests {
             generation: 3,
             facts: facts(),
             assignment: a.clone(),
+            language: None,
             updated_at: "2026-01-01T00:00:00Z".into(),
             cause: Some("c1".into()),
         };
@@ -541,6 +573,7 @@ mod tests {
             generation: 3,
             facts: facts(),
             assignment: a.clone(),
+            language: None,
             updated_at: "2026-01-01T00:00:00Z".into(),
             cause: Some("c1".into()),
         };
@@ -558,6 +591,7 @@ mod tests {
             generation: 3,
             facts: facts(),
             assignment: a.clone(),
+            language: None,
             updated_at: "2026-01-01T00:00:00Z".into(),
             cause: Some("c1".into()),
         };
@@ -579,6 +613,7 @@ mod tests {
             generation: 3,
             facts: facts(),
             assignment: a.clone(),
+            language: None,
             updated_at: "2026-01-01T00:00:00Z".into(),
             cause: Some("c1".into()),
         };
@@ -604,6 +639,7 @@ mod tests {
             generation: 3,
             facts: facts(),
             assignment: assign(&[rule("r", &["P"])]),
+            language: None,
             updated_at: "2026-01-01T00:00:00Z".into(),
             cause: Some("c1".into()),
         };
@@ -621,6 +657,7 @@ mod tests {
             generation: 3,
             facts: facts(),
             assignment: assign(&[rule("r1", &["P"])]),
+            language: None,
             updated_at: "2026-01-01T00:00:00Z".into(),
             cause: Some("c1".into()),
         };
@@ -630,6 +667,67 @@ mod tests {
             computed(assign(&[rule("r2", &["P"])]), "c2"),
         );
         assert!(matches!(d, Decision::StoreOnly(s) if s.generation == 3));
+    }
+
+    #[test]
+    fn the_account_language_is_the_products_locale_and_a_change_of_it_is_applied() {
+        use crate::language::LanguageSource;
+        let a = assign(&[rule("r", &["P"])]);
+        let org_default = |now: &str| Computed {
+            language: account_language(&a, &facts(), Some("it")),
+            now: now.into(),
+            ..computed(a.clone(), "c1")
+        };
+        let Decision::Apply(first) = decide(None, 0, org_default("2026-01-01T00:00:00Z")) else {
+            panic!("a first state is applied");
+        };
+        assert_eq!(first.account().locale.as_deref(), Some("it"));
+        assert_eq!(
+            first.language().map(|l| l.source),
+            Some(LanguageSource::Organization)
+        );
+        // the organization's default changes: the account changes
+        let other = Computed {
+            language: account_language(&a, &facts(), Some("fr")),
+            ..computed(a.clone(), "c2")
+        };
+        assert!(matches!(
+            decide(Some(&first), 1, other),
+            Decision::Apply(s) if s.generation == 2 && s.account().locale.as_deref() == Some("fr")
+        ));
+        // the same language from elsewhere is only stored
+        let directory = Computed {
+            language: Some(AccountLanguage {
+                language: "it".into(),
+                source: LanguageSource::Directory,
+            }),
+            ..computed(a.clone(), "c3")
+        };
+        assert!(matches!(
+            decide(Some(&first), 1, directory),
+            Decision::StoreOnly(s) if s.generation == 1
+        ));
+    }
+
+    #[test]
+    fn a_state_stored_without_a_language_falls_back_to_the_rule_then_the_directory() {
+        let mut r = rule("r", &["P"]);
+        r.language = Some("de".into());
+        let old: DesiredState = serde_json::from_value(serde_json::json!({
+            "generation": 2,
+            "facts": {"status": "active", "email": "ada@example.com", "given_name": null,
+                      "family_name": null, "locale": "fr"},
+            "assignment": assign(&[r]),
+            "updatedAt": "2026-01-01T00:00:00Z",
+        }))
+        .unwrap();
+        assert_eq!(old.language, None);
+        assert_eq!(old.account().locale.as_deref(), Some("de"));
+        let plain = DesiredState {
+            assignment: assign(&[rule("r", &["P"])]),
+            ..old
+        };
+        assert_eq!(plain.account().locale.as_deref(), Some("fr"));
     }
 
     #[test]

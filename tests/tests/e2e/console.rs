@@ -22,6 +22,45 @@ fn screenshot_dir() -> PathBuf {
     target_dir().join("console-screenshots")
 }
 
+/// `/console/`, with the trailing slash no route path may end in, reaches
+/// the function through the `$default` route and is sent on to the page,
+/// whose relative assets then load from `/console/`; a path nothing serves
+/// is the function's `404`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_with_a_trailing_slash_leads_to_its_page() {
+    let base = stack()
+        .api_url
+        .strip_suffix("/api/v1")
+        .expect("the API URL ends with /api/v1");
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = plain.get(format!("{base}/console/")).send().await.unwrap();
+    assert_eq!(r.status(), 302);
+    assert_eq!(r.headers()["location"], "index.html");
+    assert!(r.headers().contains_key("content-security-policy"));
+
+    // as a browser follows it: the page, and its assets beside it
+    let r = reqwest::get(format!("{base}/console/")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.url().path(), "/console/index.html");
+    let page = r.text().await.unwrap();
+    assert!(page.contains(r#"src="app.js""#), "{page}");
+    let r = reqwest::get(format!("{base}/console/app.js"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // what no route names is answered by the function, and is not found
+    for path in ["/nowhere", "/console/nothing.js", "/scim/v2", "/"] {
+        let r = plain.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+    }
+    let r = plain.post(format!("{base}/console/")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(clippy::print_stdout)] // the browser's steps belong in the test log
 async fn the_admin_console_workflows_in_a_browser() {

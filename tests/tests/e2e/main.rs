@@ -15,6 +15,7 @@ mod failures;
 mod hostile;
 mod idp_replay;
 mod isolation;
+mod language;
 mod ops_cli;
 mod permissions;
 mod pipeline;

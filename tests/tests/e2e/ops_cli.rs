@@ -543,3 +543,130 @@ async fn organizations_are_listed_page_by_page_each_once() {
         "a foreign cursor is refused"
     );
 }
+
+/// Every item of the DirectoryTable, as the emulator holds it (a `Scan`).
+async fn scan_directory_table() -> Vec<user_sync_tests::Item> {
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = ddb
+            .scan()
+            .table_name(&stack().directory_table)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        items.extend(page.items.unwrap_or_default());
+        match page.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => return items,
+        }
+    }
+}
+
+/// Writes a user item as earlier versions stored it: its SCIM attributes
+/// holding the password the identity provider sent.
+async fn put_old_shape_user(org: &str, id: &str, password: &str) {
+    let org = OrgId::parse(org).unwrap();
+    let mut user = user_sync_core::memory::member(&user_sync_core::ids::UserId::parse(id).unwrap());
+    user.user_name = format!("{id}.{org}@example.com");
+    user.email = Some(user.user_name.clone());
+    let attributes = json!({
+        "userName": user.user_name,
+        "name": {"givenName": "Member"},
+        "emails": [{"value": user.user_name, "primary": true}],
+        // attribute names are case-insensitive in SCIM
+        if id.ends_with('2') { "Password" } else { "password" }: password,
+    });
+    let item = user_sync_aws::dynamo::items::UserItem::new(&org, &user, attributes.to_string());
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    ddb.put_item()
+        .table_name(&stack().directory_table)
+        .set_item(Some(serde_dynamo::to_item(&item).unwrap()))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scrub_secrets_removes_passwords_earlier_versions_stored() {
+    let a = Admin::new("opsscrub").await;
+    let b = Admin::new("opsscrub").await;
+    let org = a.org.org_id.as_str();
+    // a user the current SCIM endpoint stored (it never keeps a password),
+    // and users as earlier versions stored them
+    let ada = a.user("ada").await;
+    let secrets: Vec<String> = (0..3).map(|i| unique(&format!("s3cr3t{i}"))).collect();
+    put_old_shape_user(org, "old-1", &secrets[0]).await;
+    put_old_shape_user(org, "old-2", &secrets[1]).await;
+    put_old_shape_user(b.org.org_id.as_str(), "old-3", &secrets[2]).await;
+    let holding = |items: &[user_sync_tests::Item]| {
+        secrets
+            .iter()
+            .filter(|s| items.iter().any(|i| format!("{i:?}").contains(s.as_str())))
+            .count()
+    };
+    assert_eq!(holding(&scan_directory_table().await), 3);
+
+    // one organization: its two, with progress on stderr
+    let ran = ops(&["scrub-secrets", org]).await;
+    assert_eq!(ran.code, 0, "{ran:?}");
+    assert!(
+        ran.err
+            .contains(&format!("... {org}: 3 users examined, 2 scrubbed")),
+        "{ran:?}"
+    );
+    assert!(
+        ran.out
+            .contains(&format!("organization {org}: 2 of 3 users scrubbed")),
+        "{ran:?}"
+    );
+    assert!(
+        ran.out
+            .contains("scrubbed 2 of 3 users in 1 organization(s)"),
+        "{ran:?}"
+    );
+    assert_eq!(holding(&scan_directory_table().await), 1);
+
+    // every organization: the other one's too
+    let all = ops(&["--output", "json", "scrub-secrets", "--all"])
+        .await
+        .json();
+    let rows = all["organizations"].as_array().unwrap();
+    let row = |o: &str| rows.iter().find(|r| r["orgId"] == o).cloned().unwrap();
+    assert_eq!(row(b.org.org_id.as_str())["scrubbed"], 1);
+    assert_eq!(row(org)["scrubbed"], 0);
+
+    // the password is nowhere in the table, under any case
+    let items = scan_directory_table().await;
+    assert_eq!(holding(&items), 0);
+    for id in ["old-1", "old-2"] {
+        let pk = format!("{org}#USER#{id}");
+        let item = items
+            .iter()
+            .find(|i| {
+                i["pk"].as_s().is_ok_and(|p| *p == pk) && i["sk"].as_s().is_ok_and(|s| s == "USER")
+            })
+            .unwrap_or_else(|| panic!("{pk} is gone"));
+        let attributes = item["attributes"].as_s().unwrap().to_lowercase();
+        assert!(!attributes.contains("password"), "{attributes}");
+        assert_eq!(item["version"].as_n().unwrap(), "2");
+    }
+
+    // a second run scrubs nothing; the users are still served
+    let again = ops(&["--output", "json", "scrub-secrets", org])
+        .await
+        .json();
+    assert_eq!(again["examined"], 3);
+    assert_eq!(again["scrubbed"], 0);
+    for id in [ada.as_str(), "old-1", "old-2"] {
+        let (status, user) = a.scim("GET", &format!("/Users/{id}"), None).await;
+        assert_eq!(status, 200, "{user}");
+    }
+
+    // an organization that does not exist: exit 1
+    let missing = ops(&["scrub-secrets", &unique("nowhere")]).await;
+    assert_eq!(missing.code, 1, "{missing:?}");
+    assert!(missing.err.contains("does not exist"), "{missing:?}");
+}

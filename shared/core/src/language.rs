@@ -110,6 +110,9 @@ mod tests {
             given_name: None,
             family_name: None,
             locale: locale.map(str::to_owned),
+            account_key: None,
+            relinked_from: None,
+            handed_over: false,
         }
     }
 

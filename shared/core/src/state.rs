@@ -163,6 +163,7 @@ pub fn decide(stored: Option<&DesiredState>, applied_generation: u64, c: Compute
                 generation,
                 facts,
                 assignment,
+                language,
                 updated_at: now,
                 cause: stored.and_then(|s| s.cause.clone()),
             }),
@@ -505,6 +506,7 @@ mod tests {
             generation: 3,
             facts: facts(),
             assignment: a.clone(),
+            language: None,
             updated_at: "2026-01-01T00:00:00Z".into(),
             cause: Some("c1".into()),
         };

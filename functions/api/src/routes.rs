@@ -129,6 +129,13 @@ impl ApiError {
     pub fn response(&self) -> ApiGatewayV2httpResponse {
         let headers: Vec<(&str, String)> = (self.allow.iter().map(|a| ("allow", a.clone())))
             .chain(self.retry_after.map(|s| ("retry-after", s.to_string())))
+            // RFC 9110 §15.5.2: a 401 names the scheme to authenticate with
+            .chain((self.status == 401).then(|| {
+                (
+                    "www-authenticate",
+                    "Bearer realm=\"user-sync-admin\"".to_owned(),
+                )
+            }))
             .collect();
         response(
             self.status,
@@ -392,7 +399,20 @@ where
     Q: DeadLetters,
     C: RateCounters,
 {
-    match route_inner(
+    // HEAD is GET without the body (RFC 9110 §9.3.2)
+    let head = req.method == "HEAD";
+    let get;
+    let req = if head {
+        get = {
+            let mut r = req.clone();
+            r.method = "GET".to_owned();
+            r
+        };
+        &get
+    } else {
+        req
+    };
+    let mut answer = match route_inner(
         directory,
         state,
         product_api,
@@ -405,7 +425,11 @@ where
     {
         Ok(r) => r,
         Err(e) => e.response(),
+    };
+    if head {
+        answer.body = None;
     }
+    answer
 }
 
 async fn route_inner<D, S, P, Q, C>(

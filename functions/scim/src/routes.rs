@@ -87,13 +87,7 @@ fn parse_json(req: &HttpRequest) -> Result<Value, ScimError> {
 }
 
 fn base_url(req: &HttpRequest) -> String {
-    match req.header("host") {
-        Some(host) if host.bytes().all(|b| b.is_ascii_graphic()) => {
-            let scheme = req.header("x-forwarded-proto").unwrap_or("https");
-            format!("{scheme}://{host}{PREFIX}")
-        }
-        _ => PREFIX.to_owned(),
-    }
+    req.base_url(PREFIX)
 }
 
 /// Routes one request. Every error is a SCIM error response. `gate` holds

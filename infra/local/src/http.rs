@@ -408,11 +408,9 @@ pub fn request_event(
         .get(header::USER_AGENT)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .unwrap_or_default();
-    let domain_name = request
-        .headers
-        .get(header::HOST)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        .unwrap_or_else(|| format!("127.0.0.1:{}", request.local_port));
+    // the domain the stack serves on, as API Gateway names the API's own
+    // domain: never the client's Host header
+    let domain_name = format!("127.0.0.1:{}", request.local_port);
     let domain_prefix = domain_name
         .split(['.', ':'])
         .next()

@@ -14,6 +14,9 @@ pub struct HttpRequest {
     pub query: HashMap<String, String>,
     headers: HeaderMap,
     pub body: Vec<u8>,
+    /// The domain the request came in on, as API Gateway (or the local
+    /// runner) sets it in the request context: never the client's `Host`.
+    pub domain_name: Option<String>,
 }
 
 /// Why a request could not be read.
@@ -58,11 +61,33 @@ impl HttpRequest {
             query,
             headers: req.headers,
             body,
+            domain_name: req.request_context.domain_name,
         })
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The service's own base URL for `prefix` (`https://{domain}{prefix}`),
+    /// from the domain the gateway received the request on, never from a
+    /// header the client sets (`Host` can name any site); plain `http` only
+    /// for a loopback domain, which no gateway terminates TLS for.
+    pub fn base_url(&self, prefix: &str) -> String {
+        match self.domain_name.as_deref() {
+            Some(domain)
+                if !domain.is_empty()
+                    && domain
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)) =>
+            {
+                let host = domain.rsplit_once(':').map_or(domain, |(h, _)| h);
+                let loopback = matches!(host, "localhost" | "[::1]") || host.starts_with("127.");
+                let scheme = if loopback { "http" } else { "https" };
+                format!("{scheme}://{domain}{prefix}")
+            }
+            _ => prefix.to_owned(),
+        }
     }
 
     /// Path segments after `prefix` (e.g. `/scim/v2`).
@@ -103,6 +128,13 @@ pub fn response(
     if let Ok(v) = HeaderValue::from_str(content_type) {
         headers.insert("content-type", v);
     }
+    // answers hold an organization's data: no cache keeps them, and no
+    // browser reads them as another type (`extra` may say otherwise)
+    headers.insert("cache-control", HeaderValue::from_static("no-store"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     for (k, v) in extra {
         if let (Ok(name), Ok(value)) = (
             aws_lambda_events::http::HeaderName::from_bytes(k.as_bytes()),
@@ -123,6 +155,37 @@ pub fn response(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_base_url_comes_from_the_gateways_domain_never_from_host() {
+        let mut req = HttpRequest::from_event(ApiGatewayV2httpRequest::default(), 10).unwrap();
+        req.headers
+            .insert("host", HeaderValue::from_static("evil.example"));
+        assert_eq!(req.base_url("/scim/v2"), "/scim/v2");
+        req.domain_name = Some("abc.execute-api.eu-west-1.amazonaws.com".into());
+        assert_eq!(
+            req.base_url("/scim/v2"),
+            "https://abc.execute-api.eu-west-1.amazonaws.com/scim/v2"
+        );
+        req.domain_name = Some("127.0.0.1:8080".into());
+        assert_eq!(req.base_url("/scim/v2"), "http://127.0.0.1:8080/scim/v2");
+        req.domain_name = Some("evil.example/phish?".into());
+        assert_eq!(req.base_url("/scim/v2"), "/scim/v2");
+    }
+
+    #[test]
+    fn answers_are_not_cached_nor_sniffed() {
+        let r = response(200, "application/json", "{}".into(), &[]);
+        assert_eq!(r.headers["cache-control"], "no-store");
+        assert_eq!(r.headers["x-content-type-options"], "nosniff");
+        let r = response(
+            200,
+            "text/css",
+            String::new(),
+            &[("cache-control", "max-age=60".into())],
+        );
+        assert_eq!(r.headers["cache-control"], "max-age=60");
+    }
 
     #[test]
     fn base64_decodes() {

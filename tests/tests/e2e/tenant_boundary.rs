@@ -470,3 +470,70 @@ async fn a_costly_or_bloated_user_is_refused_or_trimmed() {
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(r.body["scimType"], "invalidValue");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_a_client_sends_are_not_reflected_and_answers_are_not_cached() {
+    let org = new_org("hdr").await;
+    let http = reqwest::Client::new();
+    let s = stack();
+    // a forged Host never reaches a location, a member's $ref or discovery
+    let created = http
+        .post(format!("{}/Users", s.scim_url))
+        .bearer_auth(&org.scim_token)
+        .header("host", "evil.example/phish?")
+        .header("content-type", "application/scim+json")
+        .body(json!({"userName": format!("h.{}@example.com", org.org_id)}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let body: Value = created.json().await.unwrap();
+    assert!(location.starts_with(&s.scim_url), "{location}");
+    assert_eq!(body["meta"]["location"], location.as_str());
+    for path in ["/ServiceProviderConfig", "/Schemas", "/ResourceTypes"] {
+        let r = http
+            .get(format!("{}{path}", s.scim_url))
+            .bearer_auth(&org.scim_token)
+            .header("host", "evil.example")
+            .send()
+            .await
+            .unwrap();
+        let text = r.text().await.unwrap();
+        assert!(!text.contains("evil.example"), "{path}: {text}");
+    }
+    // answers of both APIs are neither cached nor sniffed
+    for (url, token) in [
+        (format!("{}/Users", s.scim_url), &org.scim_token),
+        (format!("{}/rules", s.api_url), &org.admin_token),
+    ] {
+        let r = http.get(&url).bearer_auth(token).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["cache-control"], "no-store", "{url}");
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff", "{url}");
+    }
+    // the admin API's 401 says how to authenticate
+    let r = http
+        .get(format!("{}/rules", s.api_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer"),
+        "{:?}",
+        r.headers()
+    );
+    // HEAD on an admin GET answers as GET does, without a body
+    let r = http
+        .head(format!("{}/rules", s.api_url))
+        .bearer_auth(&org.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.bytes().await.unwrap().is_empty());
+}

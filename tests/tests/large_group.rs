@@ -11,7 +11,9 @@
 use std::time::Instant;
 
 use serde_json::json;
-use user_sync_tests::{Client, new_org, stack};
+use user_sync_core::directory::DirectoryUser;
+use user_sync_core::ids::{OrgId, UserId};
+use user_sync_tests::{Client, new_org, put_users, sdk_config, stack};
 
 const MEMBERS: usize = 20_000;
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -33,9 +35,16 @@ async fn a_group_of_twenty_thousand_members() {
         .await;
     let gid = g["id"].as_str().unwrap().to_owned();
 
-    // member ids need not exist for membership storage; identity providers
-    // add users they created, the evaluator skips ids it cannot find
-    let ids: Vec<String> = (0..MEMBERS).map(|i| format!("member-{i:05}")).collect();
+    // the members are users of the organization (a member that is not is
+    // refused): written straight into the directory, as creating 20,000
+    // through SCIM would measure SCIM instead
+    let org_id = OrgId::parse(&org.org_id).unwrap();
+    let users: Vec<DirectoryUser> = (0..MEMBERS)
+        .map(|i| user_sync_core::memory::member(&UserId::parse(&format!("member-{i:05}")).unwrap()))
+        .collect();
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    put_users(&ddb, &stack().directory_table, &org_id, &users).await;
+    let ids: Vec<String> = users.iter().map(|u| u.id.to_string()).collect();
     // batch sizes as different clients send them: 1000 (Okta's maximum), 500, 1
     let mut at = 0;
     for size in std::iter::repeat_n(1000usize, 15)

@@ -196,6 +196,36 @@ pub struct TestOrg {
     pub admin_token: String,
 }
 
+impl TestOrg {
+    /// A SCIM request (`path` after the SCIM base URL) with the
+    /// organization's SCIM token.
+    pub async fn scim(
+        &self,
+        c: &Client,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", stack().scim_url);
+        c.send(method, &url, Some(&self.scim_token), body.as_ref())
+            .await
+    }
+
+    /// An admin API request (`path` after `/api/v1`) with the
+    /// organization's admin token.
+    pub async fn admin(
+        &self,
+        c: &Client,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", stack().api_url);
+        c.send(method, &url, Some(&self.admin_token), body.as_ref())
+            .await
+    }
+}
+
 /// SDK configuration for the stack's emulator, for the calling runtime.
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())

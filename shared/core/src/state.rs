@@ -434,6 +434,18 @@ mod tests {
         effective_assignment(DirectoryStatus::Active, &groups, rules)
     }
 
+    /// Generation 3 of `assignment`, applied or not, stored by cause `c1`.
+    fn stored(assignment: &EffectiveAssignment) -> DesiredState {
+        DesiredState {
+            generation: 3,
+            facts: facts(),
+            assignment: assignment.clone(),
+            language: None,
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            cause: Some("c1".into()),
+        }
+    }
+
     fn computed(assignment: EffectiveAssignment, cause: &str) -> Computed {
         Computed {
             facts: facts(),
@@ -462,14 +474,7 @@ mod tests {
     #[test]
     fn a_forced_reconcile_applies_an_unchanged_user_again_once() {
         let a = assign(&[rule("r", &["P"])]);
-        let stored = DesiredState {
-            generation: 3,
-            facts: facts(),
-            assignment: a.clone(),
-            language: None,
-            updated_at: "2026-01-01T00:00:00Z".into(),
-            cause: Some("c1".into()),
-        };
+        let stored = stored(&a);
         // unchanged and applied: a new generation all the same
         let Decision::Apply(next) = decide_forced(Some(&stored), 3, computed(a.clone(), "f1"))
         else {
@@ -501,15 +506,7 @@ mod tests {
 
     #[test]
     fn a_user_whose_account_was_taken_over_is_never_applied_again() {
-        let a = assign(&[rule("r", &["P"])]);
-        let stored = DesiredState {
-            generation: 3,
-            facts: facts(),
-            assignment: a.clone(),
-            language: None,
-            updated_at: "2026-01-01T00:00:00Z".into(),
-            cause: Some("c1".into()),
-        };
+        let stored = stored(&assign(&[rule("r", &["P"])]));
         let suspended = effective_assignment(
             DirectoryStatus::Deleted,
             &BTreeSet::new(),

@@ -29,25 +29,11 @@ impl Idp {
     }
 
     async fn scim(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.c
-            .send(
-                method,
-                &format!("{}{path}", stack().scim_url),
-                Some(&self.org.scim_token),
-                body.as_ref(),
-            )
-            .await
+        self.org.scim(&self.c, method, path, body).await
     }
 
     async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.c
-            .send(
-                method,
-                &format!("{}{path}", stack().api_url),
-                Some(&self.org.admin_token),
-                body.as_ref(),
-            )
-            .await
+        self.org.admin(&self.c, method, path, body).await
     }
 
     /// Okta's create, password push on: the body carries a password.

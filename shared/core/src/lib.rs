@@ -27,6 +27,7 @@ pub mod ratelimit;
 pub mod rules;
 pub mod scim;
 pub mod state;
+pub mod text;
 pub mod time;
 
 pub use error::{DomainError, StoreError};

@@ -28,7 +28,7 @@ fn sales_template() -> Value {
     json!({
         "name": "Sales welcome",
         "variants": {
-            "en": {"subject": "Welcome aboard, {{ firstName }}", "body": "Hi {{firstName}},\n\nYou now have {{products}} at {{companyName}}.\n\n{{loginUrl}}"},
+            "en": {"subject": "Welcome aboard, {{firstName}}", "body": "Hi {{firstName}},\n\nYou now have {{products}} at {{companyName}}.\n\n{{loginUrl}}"},
             "de": {"subject": "Willkommen an Bord, {{firstName}}", "body": "Hallo {{firstName}},\n\nSie haben jetzt {{products}} bei {{companyName}}.\n\n{{loginUrl}}"}
         }
     })
@@ -67,6 +67,30 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
         message.starts_with("variants.de.body: unknown placeholder {{lastName}}"),
         "{message}"
     );
+    // anything between braces that is not exactly a placeholder is refused,
+    // named: a carriage return inside used to pass and then render literally
+    for (body, named) in [
+        (
+            "Hi {{\rfirstName}},\n\n{{products}}",
+            "variants.en.body: \"{{\\rfirstName}}\" is not a placeholder (line 1)",
+        ),
+        (
+            "Hi {{ firstName }},",
+            "variants.en.body: \"{{ firstName }}\" is not a placeholder: write {{firstName}}",
+        ),
+        (
+            "Hi {{first\u{202e}Name}}",
+            "variants.en.body: \"{{first\\u{202e}Name}}\" is not a placeholder",
+        ),
+    ] {
+        let mut bad = sales_template();
+        bad["variants"]["en"]["body"] = json!(body);
+        let r = a.api("POST", "/templates", Some(bad), &[]).await;
+        assert_eq!(r.status, 422, "{body:?}: {}", r.body);
+        let (code, message) = error(&r);
+        assert_eq!(code, "invalid_template");
+        assert!(message.starts_with(named), "{body:?}: {message}");
+    }
     let mut bad = sales_template();
     bad["variants"]["en"]["subject"] = json!("Hi\r\nBcc: x@example.com");
     let r = a.api("POST", "/templates", Some(bad), &[]).await;

@@ -104,24 +104,32 @@ fn render_line(
     let parts = tokens(line);
     let mut out = String::new();
     for (i, t) in parts.iter().enumerate() {
-        match t {
-            Token::Text(s) => out.push_str(&escape(s)),
-            Token::Invalid { source, .. } => out.push_str(&escape(source)),
-            Token::Field(p) => {
-                let value = values.get(*p);
-                if value.is_empty() {
-                    let next = match parts.get(i + 1) {
-                        Some(Token::Text(s)) => s.chars().next(),
-                        Some(_) => Some('x'),
-                        None => None,
-                    };
-                    if next.is_none_or(|c| !c.is_alphanumeric() && !c.is_whitespace()) {
-                        out.truncate(out.trim_end_matches([' ', '\t']).len());
-                    }
-                } else {
-                    out.push_str(&field(*p, value));
+        let p = match t {
+            Token::Field(p) => *p,
+            Token::Invalid { source, problem } => match problem.placeholder() {
+                Some(p) => p,
+                None => {
+                    out.push_str(&escape(source));
+                    continue;
                 }
+            },
+            Token::Text(s) => {
+                out.push_str(&escape(s));
+                continue;
             }
+        };
+        let value = values.get(p);
+        if value.is_empty() {
+            let next = match parts.get(i + 1) {
+                Some(Token::Text(s)) => s.chars().next(),
+                Some(_) => Some('x'),
+                None => None,
+            };
+            if next.is_none_or(|c| !c.is_alphanumeric() && !c.is_whitespace()) {
+                out.truncate(out.trim_end_matches([' ', '\t']).len());
+            }
+        } else {
+            out.push_str(&field(p, value));
         }
     }
     out
@@ -371,7 +379,7 @@ mod tests {
 
     #[test]
     fn line_breaks_in_values_never_reach_the_subject_of_a_custom_template() {
-        let t = custom(&[("en", "{{ companyName }} for {{firstName}}", "Hi")]);
+        let t = custom(&[("en", "{{companyName}} for {{firstName}}", "Hi")]);
         let p = products();
         let e = render(
             &t,
@@ -386,7 +394,7 @@ mod tests {
         let t = custom(&[(
             "en",
             "Hi",
-            "Dear {{firstName}} & co,\r\nwelcome to <{{companyName}}>.\n\n\n{{ loginUrl }}\n",
+            "Dear {{firstName}} & co,\r\nwelcome to <{{companyName}}>.\n\n\n{{loginUrl}}\n",
         )]);
         let p = products();
         let e = render(&t, &["en"], &values(Some("Ada"), &p, "A&B"));
@@ -419,6 +427,28 @@ mod tests {
         assert!(e.text.starts_with("Hello,\n"), "{}", e.text);
         let e = render_welcome(Some("es"), &values(Some("  "), &p, "Acme"));
         assert!(e.text.starts_with("Hola:\n"), "{}", e.text);
+    }
+
+    #[test]
+    fn a_template_saved_with_spaces_inside_the_braces_still_renders_them() {
+        // validation refuses `{{ firstName }}` now; a template stored before
+        // keeps working
+        let t = EmailTemplate {
+            id: TemplateId::parse("t1").unwrap(),
+            name: "Old".into(),
+            variants: BTreeMap::from([(
+                "en".to_owned(),
+                Variant {
+                    subject: "Hi {{ firstName }}".into(),
+                    body: "Hello {{ firstName }},\n{{ loginUrl }}".into(),
+                },
+            )]),
+        };
+        let p = products();
+        let e = render(&t, &[], &values(Some("Ada"), &p, "A"));
+        assert_eq!(e.subject, "Hi Ada");
+        assert!(e.text.starts_with("Hello Ada,\nhttps://login.example/"));
+        assert!(e.html.contains("<a href="), "{}", e.html);
     }
 
     #[test]

@@ -355,6 +355,32 @@ async fn previews_use_sample_values_or_a_users_own() {
     );
     assert!(!html.contains("<script>"), "{html}");
 
+    // an identity provider's first name of 1,024 characters with bidi
+    // overrides and isolates: cut to 100 characters, the controls gone
+    let given = format!(
+        "\u{202e}moc.evil\u{202c}\u{2067}{}\u{2069}",
+        "M".repeat(1_012)
+    );
+    assert_eq!(given.chars().count(), 1_024);
+    let mallory = a.user_named("mallory", &given).await;
+    let p = a
+        .api("POST", &path, Some(json!({"userId": mallory})), &[])
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let shown = format!("moc.evil{}…", "M".repeat(91));
+    assert_eq!(shown.chars().count(), 100);
+    assert_eq!(p.body["subject"], format!("Welcome aboard, {shown}"));
+    for part in ["subject", "text", "html"] {
+        let s = p.body[part].as_str().unwrap();
+        assert!(s.contains(&shown), "{part}: {s}");
+        assert!(!s.contains(&"M".repeat(92)), "{part}: {s}");
+        assert!(
+            !s.chars()
+                .any(|c| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')),
+            "{part}: {s:?}"
+        );
+    }
+
     // unknown users, templates and languages
     let r = a
         .api("POST", &path, Some(json!({"userId": "nobody"})), &[])

@@ -390,6 +390,10 @@ try {
   await page.getByLabel('Keep entries for (days)').fill('5000');
   await page.getByRole('button', { name: 'Save retention' }).click();
   await page.locator('#retention-error').waitFor({ state: 'visible' });
+  // an admin cannot shorten the history below 90 days
+  await page.getByLabel('Keep entries for (days)').fill('30');
+  await page.getByRole('button', { name: 'Save retention' }).click();
+  await page.locator('#retention-error').getByText(/at least 90 days/).waitFor();
   await page.getByLabel('Keep entries for (days)').fill('90');
   await page.getByRole('button', { name: 'Save retention' }).click();
   await expectToast('kept for 90 days');

@@ -261,7 +261,7 @@ const fn tagged(status: u16, schema: SchemaFn) -> Success {
     }
 }
 
-use crate::activity::{ActivityPage, RetentionSettings};
+use crate::activity::{ActivityPage, RetentionBody, RetentionSettings};
 use crate::catalog::CatalogView;
 use crate::custom_attributes::Attributes;
 use crate::explain::Explanation;
@@ -536,7 +536,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             "/activity/settings",
             ACTIVITY,
             "Set how long the history is kept",
-            schema::<RetentionSettings>,
+            schema::<RetentionBody>,
         )
     },
     Endpoint {

@@ -4,6 +4,7 @@
 pub mod cli;
 
 use user_sync_core::StoreError;
+use user_sync_core::activity::{RetentionSetter, check_retention};
 use user_sync_core::auth::{TokenKind, issue};
 use user_sync_core::catalog::Catalog;
 use user_sync_core::ids::OrgId;
@@ -96,6 +97,20 @@ pub async fn set_guardrail(
     }
     let mut org = store.get_org(org_id).await?.ok_or(StoreError::NotFound)?;
     org.suspension_guardrail_percent = percent;
+    store.update_org(&org).await
+}
+
+/// Sets how many days an organization's activity entries are kept (`None`:
+/// the stack's default), from 1 day: below the 90 days an admin may set,
+/// ops' own decision. Entries written before keep their expiry.
+pub async fn set_activity_retention(
+    store: &impl Organizations,
+    org_id: &OrgId,
+    days: Option<u32>,
+) -> Result<(), StoreError> {
+    check_retention(days, RetentionSetter::Ops).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let mut org = store.get_org(org_id).await?.ok_or(StoreError::NotFound)?;
+    org.activity_retention_days = days;
     store.update_org(&org).await
 }
 

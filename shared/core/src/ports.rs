@@ -510,8 +510,10 @@ pub trait SyncState: Sync {
         org: &OrgId,
         entry: &ActivityEntry,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// The entries `filter` wants, newest first; `before` is the cursor of
-    /// the previous page. A page may hold fewer than `limit` entries and
+    /// The entries `filter` wants, newest first, without those past the
+    /// expiry they were written with (an entry's expiry is fixed when it is
+    /// written: see [`crate::activity::expires_at`]); `before` is the cursor
+    /// of the previous page. A page may hold fewer than `limit` entries and
     /// still have a next one (the adapter bounds how many it reads per
     /// call); the next cursor is `None` at the end.
     fn activity(

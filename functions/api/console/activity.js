@@ -147,7 +147,8 @@ export async function activityPage(main) {
     fieldError('retention', '');
     const v = days.value.trim();
     try {
-      const saved = await api('PUT', 'activity/settings', { body: { retentionDays: v === '' ? null : Number(v) } });
+      const saved = await api('PUT', 'activity/settings', { body: { retentionDays: v === '' ? null : Number(v) }, ifMatch: settings.version });
+      settings.version = saved.version;
       toast(saved.retentionDays ? `Entries are kept for ${saved.retentionDays} days.` : "Entries are kept for the deployment's default.");
     } catch (err) {
       fieldError('retention', err.detail);

@@ -14,12 +14,14 @@ use user_sync_core::activity::{
 };
 use user_sync_core::auth::StoredToken;
 use user_sync_core::ids::{OrgId, RuleId, UserId};
-use user_sync_core::ports::{Directory, Organizations, SyncState};
+use user_sync_core::organization::Setting;
+use user_sync_core::ports::{Directory, Organization, Organizations, SyncState};
 use user_sync_core::state::{FailureClass, Outcome};
 
 use crate::routes::{
     ApiError, cursor, limit, now, ok, organization, parse_body, record_admin_change, store_error,
 };
+use crate::settings::{precondition, replace, tagged};
 
 /// A page of the activity history, newest first.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -93,6 +95,9 @@ pub struct RetentionSettings {
     /// Days; `null`: the stack's default. Below 90 only when ops set it.
     #[schemars(range(min = MIN_RETENTION_DAYS, max = MAX_RETENTION_DAYS))]
     pub retention_days: Option<u32>,
+    /// The setting's version, also its `ETag`: send it as `If-Match` with
+    /// `PUT /activity/settings`.
+    pub version: u64,
 }
 
 /// The body of `PUT /activity/settings`.
@@ -325,22 +330,27 @@ pub async fn export<S: SyncState>(
     Ok(response(200, content_type, body, &headers))
 }
 
+fn settings_response(org: &Organization) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    let view = RetentionSettings {
+        retention_days: org.activity_retention_days,
+        version: org.setting_versions.get(Setting::ActivityRetention),
+    };
+    tagged(org, Setting::ActivityRetention, &view)
+}
+
 /// `GET /activity/settings`: how long the history is kept (`null`: the
-/// stack's default).
+/// stack's default), with its `ETag`.
 pub async fn settings<D: Organizations>(
     directory: &D,
     org: &OrgId,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    let org = organization(directory, org).await?;
-    ok(&RetentionSettings {
-        retention_days: org.activity_retention_days,
-    })
+    settings_response(&organization(directory, org).await?)
 }
 
 /// `PUT /activity/settings` with `{"retentionDays": 90}` (or `null` for the
-/// stack's default): at least [`MIN_ADMIN_RETENTION_DAYS`]. Entries written
-/// from then on expire after it; entries written before keep the expiry
-/// they were written with.
+/// stack's default) and `If-Match`: at least [`MIN_ADMIN_RETENTION_DAYS`].
+/// Entries written from then on expire after it; entries written before
+/// keep the expiry they were written with.
 pub async fn put_settings<D: Organizations, S: SyncState>(
     directory: &D,
     state: &S,
@@ -350,10 +360,19 @@ pub async fn put_settings<D: Organizations, S: SyncState>(
     let body: RetentionBody = parse_body(req)?;
     check_retention(body.retention_days, RetentionSetter::Admin)
         .map_err(|e| ApiError::new(422, "invalid_settings", e.to_string()))?;
-    let org_id = &token.org_id;
-    let mut org = organization(directory, org_id).await?;
-    org.activity_retention_days = body.retention_days;
-    directory.update_org(&org).await.map_err(store_error)?;
+    let expected = precondition(req)?;
+    let org = replace(
+        directory,
+        &token.org_id,
+        Setting::ActivityRetention,
+        "the activity retention",
+        expected,
+        |o| {
+            o.activity_retention_days = body.retention_days;
+            Ok(true)
+        },
+    )
+    .await?;
     record_admin_change(
         state,
         token,
@@ -366,9 +385,7 @@ pub async fn put_settings<D: Organizations, S: SyncState>(
         |e| e.details = json!({"retentionDays": body.retention_days}),
     )
     .await?;
-    ok(&RetentionSettings {
-        retention_days: body.retention_days,
-    })
+    settings_response(&org)
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod preview;
 mod progress;
 mod routes;
 mod rules;
+mod settings;
 mod templates;
 mod users;
 

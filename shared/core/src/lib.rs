@@ -21,6 +21,7 @@ pub mod mail;
 /// In-memory ports, for benchmarks.
 #[doc(hidden)]
 pub mod memory;
+pub mod organization;
 pub mod ports;
 pub mod progress;
 pub mod ratelimit;

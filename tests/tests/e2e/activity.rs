@@ -203,9 +203,10 @@ async fn an_admin_cannot_shorten_the_history_and_a_retention_only_concerns_later
     let detail = r.body["detail"].as_str().unwrap();
     assert!(detail.contains("at least 90 days"), "{detail}");
     assert!(detail.contains("only ops"), "{detail}");
+    let read = a.api("GET", "/activity/settings", None, &[]).await;
     assert_eq!(
-        a.api("GET", "/activity/settings", None, &[]).await.body,
-        json!({"retentionDays": null}),
+        read.body,
+        json!({"retentionDays": null, "version": 0}),
         "nothing refused was stored"
     );
 
@@ -244,7 +245,7 @@ async fn an_admin_cannot_shorten_the_history_and_a_retention_only_concerns_later
             "PUT",
             "/activity/settings",
             Some(json!({"retentionDays": 400})),
-            &[],
+            &[("if-match", read.etag.as_deref().unwrap())],
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -263,7 +264,7 @@ async fn an_admin_cannot_shorten_the_history_and_a_retention_only_concerns_later
             "PUT",
             "/activity/settings",
             Some(json!({"retentionDays": 90})),
-            &[],
+            &[("if-match", "\"1\"")],
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -273,14 +274,14 @@ async fn an_admin_cannot_shorten_the_history_and_a_retention_only_concerns_later
         .unwrap();
     assert_eq!(
         a.api("GET", "/activity/settings", None, &[]).await.body,
-        json!({"retentionDays": 1})
+        json!({"retentionDays": 1, "version": 3})
     );
     let r = a
         .api(
             "PUT",
             "/activity/settings",
             Some(json!({"retentionDays": 30})),
-            &[],
+            &[("if-match", "\"3\"")],
         )
         .await;
     assert_eq!(r.status, 422, "still below the floor for an admin");

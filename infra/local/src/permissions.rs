@@ -71,7 +71,8 @@ const SCIM: [Grant; 5] = {
         logs,
         tracing,
         // users, groups, memberships, userName claims: conditional writes,
-        // transactions (Put, Delete), batched membership writes
+        // transactions (Put, Delete), batched membership writes; a group's
+        // new members read in batches (they must be users of the organization)
         Grant {
             actions: &[
                 "dynamodb:GetItem",
@@ -79,6 +80,7 @@ const SCIM: [Grant; 5] = {
                 "dynamodb:DeleteItem",
                 "dynamodb:Query",
                 "dynamodb:BatchWriteItem",
+                "dynamodb:BatchGetItem",
             ],
             resources: &[DIRECTORY],
         },

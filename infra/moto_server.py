@@ -15,8 +15,8 @@ queue's messages take turns (see `serialize_sqs`).
 
 With ``--record-calls FILE`` it appends one JSON line per AWS call to FILE:
 the caller's access key id (the local runner gives each function its own:
-its binary's name), the service, the action, and the tables, indexes and
-queues the call touches (see `record_calls`). The permissions test checks
+its binary's name), the service, the action, and the tables, indexes,
+queues and secrets the call touches (see `record_calls`). The permissions test checks
 these against what the template grants each function.
 
 It exits as soon as its stdin reaches end of file, so a parent that starts it
@@ -320,8 +320,9 @@ def serialize_sqs() -> None:
 
 def _touched(service: str, action: str, body: dict) -> list[str]:
     """The resources a call names: `table:NAME`, `index:TABLE/INDEX`,
-    `queue:URL`; a transaction's or batch's items each add their own, with
-    the item's operation (`Put`, `Update`, `Delete`, `ConditionCheck`)."""
+    `queue:URL`, `secret:ID` (the ARN or name the call gives); a
+    transaction's or batch's items each add their own, with the item's
+    operation (`Put`, `Update`, `Delete`, `ConditionCheck`)."""
     out = []
     if service == "dynamodb":
         if "TableName" in body:
@@ -339,6 +340,8 @@ def _touched(service: str, action: str, body: dict) -> list[str]:
                 out.append(f"table:{table}")
     elif service == "sqs" and "QueueUrl" in body:
         out.append(f"queue:{body['QueueUrl']}")
+    elif service == "secretsmanager" and "SecretId" in body:
+        out.append(f"secret:{body['SecretId']}")
     return sorted(set(out))
 
 

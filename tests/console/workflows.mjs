@@ -76,10 +76,10 @@ async function control(method, path, body) {
 }
 
 /** A request as the identity provider (SCIM) or as the admin (API) makes it. */
-async function call(base, token, method, path, body) {
+async function call(base, token, method, path, body, headers = {}) {
   const res = await fetch(`${base}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': base === SCIM ? 'application/scim+json' : 'application/json' },
+    headers: { authorization: `Bearer ${token}`, 'content-type': base === SCIM ? 'application/scim+json' : 'application/json', ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -390,6 +390,10 @@ try {
   await page.getByLabel('Keep entries for (days)').fill('5000');
   await page.getByRole('button', { name: 'Save retention' }).click();
   await page.locator('#retention-error').waitFor({ state: 'visible' });
+  // an admin cannot shorten the history below 90 days
+  await page.getByLabel('Keep entries for (days)').fill('30');
+  await page.getByRole('button', { name: 'Save retention' }).click();
+  await page.locator('#retention-error').getByText(/at least 90 days/).waitFor();
   await page.getByLabel('Keep entries for (days)').fill('90');
   await page.getByRole('button', { name: 'Save retention' }).click();
   await expectToast('kept for 90 days');
@@ -456,6 +460,14 @@ try {
   await page.getByRole('button', { name: 'Save' }).click();
   await expectToast('Saved: 2 custom attributes');
   await screenshot('custom-attributes');
+  // another admin changes the list while this page shows it: saving is
+  // refused (If-Match), not a silent overwrite of their change
+  const other = await call(API, TOKEN, 'GET', '/custom-attributes');
+  await call(API, TOKEN, 'PUT', '/custom-attributes', { attributes: [...other.attributes, 'region'] }, { 'if-match': `"${other.version}"` });
+  await page.getByLabel('Attribute names, one per line').fill('employeeNumber\ncostCenter\nteam');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.locator('#attributes-error').getByText('changed by someone else').waitFor();
+  expectEqual((await call(API, TOKEN, 'GET', '/custom-attributes')).attributes.join(','), 'employeeNumber,costCenter,region', "the other admin's change is kept");
 
   step('readable at 200% zoom: no sideways scrolling on any page');
   await page.setViewportSize({ width: 590, height: 820 });

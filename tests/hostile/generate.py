@@ -517,8 +517,8 @@ for name, v in [("huge", "W/\"99999999999999999999999\""), ("garbage", "garbage"
 WRITE = [
     ("POST", "/rules", None), ("PUT", "/rules/{rule}", "*"), ("PATCH", "/rules/{rule}", "*"),
     ("POST", "/rules/{rule}/move", "*"), ("PUT", "/rules/order", "*"), ("POST", "/rules/preview", None),
-    ("PUT", "/sync", None), ("POST", "/sync/retry", None), ("PUT", "/catalog", None),
-    ("PUT", "/custom-attributes", None), ("PUT", "/activity/settings", None), ("POST", "/templates", None),
+    ("PUT", "/sync", None), ("POST", "/sync/retry", None), ("PUT", "/catalog", "*"),
+    ("PUT", "/custom-attributes", "*"), ("PUT", "/activity/settings", "*"), ("POST", "/templates", None),
     ("PUT", "/templates/{template}", "*"), ("POST", "/templates/{template}/preview", None),
 ]
 ADMIN_MALFORMED = [
@@ -718,6 +718,15 @@ for name, v, st, code in [("garbage", "garbage", 400, "invalid_header"), ("huge"
     case(admin, f"admin-if-match-delete-rule-{name}", "methods", "DELETE", "/rules/{rule}", {"status": st, "code": code},
          headers={"if-match": v})
 case(admin, "admin-if-match-missing", "methods", "DELETE", "/rules/{rule}", problem(428, "precondition_required"))
+# settings replaced as a whole need the ETag they were read with: a valid body
+# without one, or with one that is not current, changes nothing
+for p, body in [("/catalog", {"products": []}), ("/custom-attributes", {"attributes": ["x"]}),
+                ("/activity/settings", {"retentionDays": 120})]:
+    slug = p.strip("/").replace("/", "-")
+    for name, v, st, code in [("garbage", "garbage", 400, "invalid_header"), ("stale", "\"99\"", 412, "precondition_failed"),
+                              ("missing", None, 428, "precondition_required")]:
+        case(admin, f"admin-if-match-{slug}-{name}", "methods", "PUT", p, {"status": st, "code": code},
+             body=js(body), headers={"if-match": v} if v else None)
 
 
 def write(name, cases):

@@ -32,6 +32,8 @@ pub struct StackInfo {
     pub state_table: String,
     /// Queue logical id → URL.
     pub queues: std::collections::BTreeMap<String, String>,
+    /// The ARN of the secret holding the product API key.
+    pub product_api_key_secret: String,
     /// Every AWS call the functions made so far, one JSON line each (see
     /// `StackOptions::record_calls`).
     pub aws_calls: PathBuf,
@@ -148,6 +150,7 @@ pub fn stack() -> &'static StackInfo {
                             directory_table: stack.directory_table.clone(),
                             state_table: stack.state_table.clone(),
                             queues: stack.queues.clone(),
+                            product_api_key_secret: stack.product_api_key_secret.clone(),
                             aws_calls,
                         };
                         let _ignored = tx.send(Ok(info));

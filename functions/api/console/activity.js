@@ -135,11 +135,11 @@ export async function activityPage(main) {
 
   // how long entries are kept
   const settings = await api('GET', 'activity/settings');
-  const days = h('input', { id: 'retention', type: 'number', min: '1', max: '3650', inputmode: 'numeric', value: settings.retentionDays === null || settings.retentionDays === undefined ? '' : String(settings.retentionDays) });
+  const days = h('input', { id: 'retention', type: 'number', min: '90', max: '3650', inputmode: 'numeric', value: settings.retentionDays === null || settings.retentionDays === undefined ? '' : String(settings.retentionDays) });
   const retention = h(
     'form',
     { class: 'card filters', id: 'retention-form', novalidate: true },
-    field('Keep entries for (days)', days, "1 to 3650; empty: the deployment's default."),
+    field('Keep entries for (days)', days, "90 to 3650; empty: the deployment's default. Applies to entries written from now on; earlier entries keep theirs."),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary', text: 'Save retention' })),
   );
   retention.addEventListener('submit', async (e) => {
@@ -147,7 +147,8 @@ export async function activityPage(main) {
     fieldError('retention', '');
     const v = days.value.trim();
     try {
-      const saved = await api('PUT', 'activity/settings', { body: { retentionDays: v === '' ? null : Number(v) } });
+      const saved = await api('PUT', 'activity/settings', { body: { retentionDays: v === '' ? null : Number(v) }, ifMatch: settings.version });
+      settings.version = saved.version;
       toast(saved.retentionDays ? `Entries are kept for ${saved.retentionDays} days.` : "Entries are kept for the deployment's default.");
     } catch (err) {
       fieldError('retention', err.detail);

@@ -5,6 +5,7 @@ import { field, fieldError, h, heading, toast } from './ui.js';
 
 export async function attributesPage(main) {
   const current = await api('GET', 'custom-attributes');
+  let { version } = current;
   const text = h('textarea', { id: 'attributes', rows: '8', spellcheck: 'false' });
   text.value = current.attributes.join('\n');
   const save = h('button', { type: 'submit', class: 'primary', text: 'Save' });
@@ -23,7 +24,9 @@ export async function attributesPage(main) {
       .filter(Boolean);
     save.disabled = true;
     try {
-      const saved = await api('PUT', 'custom-attributes', { body: { attributes } });
+      // If-Match: another admin's change in between is refused (412), not overwritten
+      const saved = await api('PUT', 'custom-attributes', { body: { attributes }, ifMatch: version });
+      version = saved.version;
       text.value = saved.attributes.join('\n');
       toast(`Saved: ${saved.attributes.length} custom attributes.`);
     } catch (err) {

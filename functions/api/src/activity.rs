@@ -8,15 +8,20 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use user_sync_aws::http::{HttpRequest, response};
-use user_sync_core::activity::{Action, ActivityEntry, ActivityFilter, Subject, SubjectKind};
+use user_sync_core::activity::{
+    Action, ActivityEntry, ActivityFilter, MAX_RETENTION_DAYS, MIN_ADMIN_RETENTION_DAYS,
+    MIN_RETENTION_DAYS, RetentionSetter, Subject, SubjectKind, check_retention,
+};
 use user_sync_core::auth::StoredToken;
 use user_sync_core::ids::{OrgId, RuleId, UserId};
-use user_sync_core::ports::{Directory, Organizations, SyncState};
+use user_sync_core::organization::Setting;
+use user_sync_core::ports::{Directory, Organization, Organizations, SyncState};
 use user_sync_core::state::{FailureClass, Outcome};
 
 use crate::routes::{
     ApiError, cursor, limit, now, ok, organization, parse_body, record_admin_change, store_error,
 };
+use crate::settings::{precondition, replace, tagged};
 
 /// A page of the activity history, newest first.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -82,13 +87,26 @@ async fn with_names<D: Directory>(
         .collect())
 }
 
-/// How long the activity history is kept: the body of
-/// `PUT /activity/settings` and the answer of both methods.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// How long the activity history is kept: the answer of
+/// `GET` and `PUT /activity/settings`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RetentionSettings {
-    /// Days, 1 to 3650; `null`: the stack's default.
-    #[schemars(range(min = 1, max = 3650))]
+    /// Days; `null`: the stack's default. Below 90 only when ops set it.
+    #[schemars(range(min = MIN_RETENTION_DAYS, max = MAX_RETENTION_DAYS))]
+    pub retention_days: Option<u32>,
+    /// The setting's version, also its `ETag`: send it as `If-Match` with
+    /// `PUT /activity/settings`.
+    pub version: u64,
+}
+
+/// The body of `PUT /activity/settings`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetentionBody {
+    /// Days, 90 to 3650 (only ops can set fewer); `null`: the stack's
+    /// default.
+    #[schemars(range(min = MIN_ADMIN_RETENTION_DAYS, max = MAX_RETENTION_DAYS))]
     pub retention_days: Option<u32>,
 }
 
@@ -182,30 +200,6 @@ fn history_cursor(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
     cursor(req, |c| (c.len() <= 512 && !c.contains('\n')).then_some(c))
 }
 
-/// The filter the query asks for, never older than the organization's own
-/// retention (entries past it may not have expired yet).
-async fn retained<D: Organizations>(
-    directory: &D,
-    org: &OrgId,
-    req: &HttpRequest,
-) -> Result<ActivityFilter, ApiError> {
-    let mut f = filter(req)?;
-    let days = directory
-        .get_org(org)
-        .await
-        .map_err(store_error)?
-        .and_then(|o| o.activity_retention_days);
-    if let Some(days) = days {
-        let oldest = user_sync_core::time::format(
-            time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days)),
-        );
-        if f.from.as_ref().is_none_or(|from| *from < oldest) {
-            f.from = Some(oldest);
-        }
-    }
-    Ok(f)
-}
-
 /// `GET /activity`.
 pub async fn list<D: Directory + Organizations, S: SyncState>(
     directory: &D,
@@ -213,7 +207,7 @@ pub async fn list<D: Directory + Organizations, S: SyncState>(
     org: &OrgId,
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    let filter = retained(directory, org, req).await?;
+    let filter = filter(req)?;
     let limit = limit(req)?;
     let (items, next) = state
         .activity(org, &filter, history_cursor(req)?, limit)
@@ -279,8 +273,7 @@ fn csv_line(e: &ActivityEntry) -> String {
 /// `GET /activity/export?format=csv|jsonl&from=&to=&...`: up to
 /// [`EXPORT_MAX`] entries (or about 4 MB), newest first; `Next-Cursor` names where the next
 /// request (with `cursor=`) carries on.
-pub async fn export<D: Organizations, S: SyncState>(
-    directory: &D,
+pub async fn export<S: SyncState>(
     state: &S,
     org: &OrgId,
     req: &HttpRequest,
@@ -290,7 +283,7 @@ pub async fn export<D: Organizations, S: SyncState>(
         Some("jsonl") => false,
         _ => return Err(invalid("format: csv or jsonl")),
     };
-    let filter = retained(directory, org, req).await?;
+    let filter = filter(req)?;
     let mut cursor = history_cursor(req)?.map(str::to_owned);
     let mut body = if csv {
         CSV_HEADER.to_owned()
@@ -337,45 +330,49 @@ pub async fn export<D: Organizations, S: SyncState>(
     Ok(response(200, content_type, body, &headers))
 }
 
-/// Longest retention an organization may set (10 years).
-pub const MAX_RETENTION_DAYS: u32 = 3_650;
+fn settings_response(org: &Organization) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    let view = RetentionSettings {
+        retention_days: org.activity_retention_days,
+        version: org.setting_versions.get(Setting::ActivityRetention),
+    };
+    tagged(org, Setting::ActivityRetention, &view)
+}
 
 /// `GET /activity/settings`: how long the history is kept (`null`: the
-/// stack's default).
+/// stack's default), with its `ETag`.
 pub async fn settings<D: Organizations>(
     directory: &D,
     org: &OrgId,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    let org = organization(directory, org).await?;
-    ok(&RetentionSettings {
-        retention_days: org.activity_retention_days,
-    })
+    settings_response(&organization(directory, org).await?)
 }
 
 /// `PUT /activity/settings` with `{"retentionDays": 90}` (or `null` for the
-/// stack's default). Entries written from then on expire after it; reads
-/// stop at it at once.
+/// stack's default) and `If-Match`: at least [`MIN_ADMIN_RETENTION_DAYS`].
+/// Entries written from then on expire after it; entries written before
+/// keep the expiry they were written with.
 pub async fn put_settings<D: Organizations, S: SyncState>(
     directory: &D,
     state: &S,
     token: &StoredToken,
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    let body: RetentionSettings = parse_body(req)?;
-    if body
-        .retention_days
-        .is_some_and(|d| !(1..=MAX_RETENTION_DAYS).contains(&d))
-    {
-        return Err(ApiError::new(
-            422,
-            "invalid_settings",
-            format!("retentionDays: 1 to {MAX_RETENTION_DAYS}, or null for the default"),
-        ));
-    }
-    let org_id = &token.org_id;
-    let mut org = organization(directory, org_id).await?;
-    org.activity_retention_days = body.retention_days;
-    directory.update_org(&org).await.map_err(store_error)?;
+    let body: RetentionBody = parse_body(req)?;
+    check_retention(body.retention_days, RetentionSetter::Admin)
+        .map_err(|e| ApiError::new(422, "invalid_settings", e.to_string()))?;
+    let expected = precondition(req)?;
+    let org = replace(
+        directory,
+        &token.org_id,
+        Setting::ActivityRetention,
+        "the activity retention",
+        expected,
+        |o| {
+            o.activity_retention_days = body.retention_days;
+            Ok(true)
+        },
+    )
+    .await?;
     record_admin_change(
         state,
         token,
@@ -388,7 +385,7 @@ pub async fn put_settings<D: Organizations, S: SyncState>(
         |e| e.details = json!({"retentionDays": body.retention_days}),
     )
     .await?;
-    ok(&body)
+    settings_response(&org)
 }
 
 #[cfg(test)]

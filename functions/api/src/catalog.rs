@@ -11,11 +11,12 @@ use user_sync_aws::http::HttpRequest;
 use user_sync_core::activity::{Action, Subject, SubjectKind};
 use user_sync_core::auth::StoredToken;
 use user_sync_core::catalog::Catalog;
-use user_sync_core::ports::{Configuration, Organizations, SyncState};
+use user_sync_core::organization::Setting;
+use user_sync_core::ports::{Configuration, Organization, Organizations, SyncState};
 
-use crate::routes::{
-    ApiError, now, ok, organization, parse_body, record_admin_change, store_error,
-};
+use crate::routes::{ApiError, now, organization, parse_body, record_admin_change, store_error};
+use crate::rules::stale;
+use crate::settings::{precondition, replace, tagged};
 
 /// The catalogue, and whether one was set up (an organization without one
 /// has an empty catalogue: rules may then name anything).
@@ -24,25 +25,32 @@ pub struct CatalogView {
     #[serde(flatten)]
     pub catalog: Catalog,
     pub configured: bool,
+    /// The catalogue's version, also its `ETag`: send it as `If-Match` with
+    /// `PUT /catalog`.
+    pub version: u64,
 }
 
-fn catalog_view(catalog: Option<&Catalog>) -> CatalogView {
-    CatalogView {
-        catalog: catalog.cloned().unwrap_or_default(),
-        configured: catalog.is_some(),
-    }
+fn catalog_response(org: &Organization) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    let view = CatalogView {
+        catalog: org.catalog.clone().unwrap_or_default(),
+        configured: org.catalog.is_some(),
+        version: org.setting_versions.get(Setting::Catalog),
+    };
+    tagged(org, Setting::Catalog, &view)
 }
 
-/// `GET /catalog`.
+/// The catalogue, as a `412` names it.
+const WHAT: &str = "the catalogue";
+
+/// `GET /catalog`, with its `ETag`.
 pub async fn get<D: Organizations>(
     directory: &D,
     token: &StoredToken,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    let org = organization(directory, &token.org_id).await?;
-    ok(&catalog_view(org.catalog.as_ref()))
+    catalog_response(&organization(directory, &token.org_id).await?)
 }
 
-/// `PUT /catalog`: the whole catalogue.
+/// `PUT /catalog`: the whole catalogue, with `If-Match`.
 pub async fn put<D, S>(
     directory: &D,
     state: &S,
@@ -57,7 +65,14 @@ where
     catalog
         .validate()
         .map_err(|e| ApiError::new(422, "invalid_catalog", format!("{}: {}", e.field, e.reason)))?;
+    let expected = precondition(req)?;
     let org_id = &token.org_id;
+    // a stale ETag is answered before the rules are read
+    organization(directory, org_id)
+        .await?
+        .setting_versions
+        .check(Setting::Catalog, expected)
+        .map_err(|_| stale(WHAT))?;
     // a rule may not lose what it names
     let set = directory.rule_set(org_id).await.map_err(store_error)?;
     let broken: Vec<String> = set
@@ -80,9 +95,11 @@ where
             ),
         ));
     }
-    let mut org = organization(directory, org_id).await?;
-    org.catalog = Some(catalog);
-    directory.update_org(&org).await.map_err(store_error)?;
+    let org = replace(directory, org_id, Setting::Catalog, WHAT, expected, |o| {
+        o.catalog = Some(catalog.clone());
+        Ok(true)
+    })
+    .await?;
     let products = org.catalog.as_ref().map_or(0, |c| c.products.len());
     record_admin_change(
         state,
@@ -97,5 +114,5 @@ where
     )
     .await?;
     info!(org = %org_id, "catalogue replaced");
-    ok(&catalog_view(org.catalog.as_ref()))
+    catalog_response(&org)
 }

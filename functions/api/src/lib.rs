@@ -18,6 +18,7 @@ mod preview;
 mod progress;
 mod routes;
 mod rules;
+mod settings;
 mod templates;
 mod users;
 
@@ -44,7 +45,9 @@ pub struct Config {
     pub state_table: String,
     pub activity_retention_days: u32,
     pub product_api_url: String,
-    pub product_api_key: String,
+    /// The Secrets Manager secret (ARN or name) whose `SecretString` holds
+    /// the product API key as `{"apiKey": "…"}`; read once, at start.
+    pub product_api_key_secret: String,
     pub product_api_timeout: Duration,
     /// Retry sync moves dead-lettered messages back to their queues.
     pub jobs: QueuePair,
@@ -76,7 +79,7 @@ impl Config {
             state_table: required(get, "STATE_TABLE")?,
             activity_retention_days: number(get, "ACTIVITY_RETENTION_DAYS", 365u32)?,
             product_api_url: required(get, "PRODUCT_API_URL")?,
-            product_api_key: required(get, "PRODUCT_API_KEY")?,
+            product_api_key_secret: required(get, "PRODUCT_API_KEY_SECRET_ARN")?,
             product_api_timeout: Duration::from_millis(number(
                 get,
                 "PRODUCT_API_TIMEOUT_MS",
@@ -112,7 +115,19 @@ pub struct Deps {
 }
 
 impl Deps {
-    pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Result<Self, lambda_runtime::Error> {
+    /// Builds the clients; reads the product API key (the one call to AWS
+    /// made here).
+    pub async fn new(
+        sdk: &aws_config::SdkConfig,
+        config: Config,
+    ) -> Result<Self, lambda_runtime::Error> {
+        let product_api = HttpProductApi::with_key_from_secret(
+            sdk,
+            &config.product_api_url,
+            &config.product_api_key_secret,
+            config.product_api_timeout,
+        )
+        .await?;
         let ddb = aws_sdk_dynamodb::Client::new(sdk);
         Ok(Self {
             directory: DirectoryTable::new(ddb.clone(), config.directory_table.clone()),
@@ -126,11 +141,7 @@ impl Deps {
                 OrgRateLimiter::new("admin", config.org_requests_per_second),
                 StateTable::new(ddb, config.state_table, config.activity_retention_days),
             ),
-            product_api: HttpProductApi::new(
-                &config.product_api_url,
-                config.product_api_key,
-                config.product_api_timeout,
-            )?,
+            product_api,
             dead_letters: SqsDeadLetters::new(
                 aws_sdk_sqs::Client::new(sdk),
                 config.jobs,

@@ -261,9 +261,9 @@ const fn tagged(status: u16, schema: SchemaFn) -> Success {
     }
 }
 
-use crate::activity::{ActivityPage, RetentionSettings};
+use crate::activity::{ActivityPage, RetentionBody, RetentionSettings};
 use crate::catalog::CatalogView;
-use crate::custom_attributes::Attributes;
+use crate::custom_attributes::{Attributes, AttributesView};
 use crate::explain::Explanation;
 use crate::failures::{FailureDetails, FailureSummary, RetryBody, RetryResult};
 use crate::groups::{GroupPage, GroupView, MemberPage};
@@ -451,7 +451,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         )
     },
     Endpoint {
-        success: json(200, schema::<CatalogView>),
+        success: tagged(200, schema::<CatalogView>),
         ..get(
             Op::GetCatalog,
             "/catalog",
@@ -460,8 +460,9 @@ pub static ENDPOINTS: &[Endpoint] = &[
         )
     },
     Endpoint {
-        success: json(200, schema::<CatalogView>),
-        errors: &[400, 409, 413, 422],
+        success: tagged(200, schema::<CatalogView>),
+        if_match: Precondition::Required,
+        errors: &[400, 409, 412, 413, 422, 428],
         ..write(
             Op::PutCatalog,
             "PUT",
@@ -519,7 +520,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         )
     },
     Endpoint {
-        success: json(200, schema::<RetentionSettings>),
+        success: tagged(200, schema::<RetentionSettings>),
         ..get(
             Op::GetActivitySettings,
             "/activity/settings",
@@ -528,15 +529,16 @@ pub static ENDPOINTS: &[Endpoint] = &[
         )
     },
     Endpoint {
-        success: json(200, schema::<RetentionSettings>),
-        errors: &[400, 413, 422],
+        success: tagged(200, schema::<RetentionSettings>),
+        if_match: Precondition::Required,
+        errors: &[400, 412, 413, 422, 428],
         ..write(
             Op::PutActivitySettings,
             "PUT",
             "/activity/settings",
             ACTIVITY,
             "Set how long the history is kept",
-            schema::<RetentionSettings>,
+            schema::<RetentionBody>,
         )
     },
     Endpoint {
@@ -586,7 +588,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         )
     },
     Endpoint {
-        success: json(200, schema::<Attributes>),
+        success: tagged(200, schema::<AttributesView>),
         ..get(
             Op::GetCustomAttributes,
             "/custom-attributes",
@@ -595,8 +597,9 @@ pub static ENDPOINTS: &[Endpoint] = &[
         )
     },
     Endpoint {
-        success: json(200, schema::<Attributes>),
-        errors: &[400, 413, 422],
+        success: tagged(200, schema::<AttributesView>),
+        if_match: Precondition::Required,
+        errors: &[400, 412, 413, 422, 428],
         ..write(
             Op::PutCustomAttributes,
             "PUT",

@@ -527,7 +527,7 @@ where
         Op::GetCatalog => catalog::get(directory, &token).await,
         Op::PutCatalog => catalog::put(directory, state, &token, req).await,
         Op::ListActivity => activity::list(directory, state, org, req).await,
-        Op::ExportActivity => activity::export(directory, state, org, req).await,
+        Op::ExportActivity => activity::export(state, org, req).await,
         Op::GetActivitySettings => activity::settings(directory, org).await,
         Op::PutActivitySettings => activity::put_settings(directory, state, &token, req).await,
         Op::ListUsers => users::list(directory, state, org, req).await,

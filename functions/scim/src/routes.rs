@@ -12,6 +12,7 @@ use user_sync_core::directory::{DirectoryGroup, DirectoryUser, relink, returning
 use user_sync_core::ids::{GroupId, OrgId, UserId, new_id};
 use user_sync_core::ports::{Directory, Organizations, StoredUser};
 use user_sync_core::ratelimit::{Admission, RateCounters, RateGate};
+use user_sync_core::scim::custom;
 use user_sync_core::scim::discovery;
 use user_sync_core::scim::filter::{Filter, IndexHint, parse_filter};
 use user_sync_core::scim::group::{MAX_MEMBERS_PER_REQUEST, parse_group, render_group};
@@ -202,9 +203,11 @@ async fn route_inner<S: Directory + Organizations, C: RateCounters>(
             if let Some(r) = not_modified(req, u.user.version) {
                 return Ok(r);
             }
+            let captured = captured_for(store, org, &u.attributes).await?;
+            let shown = custom::visible(&captured, &u.attributes);
             Ok(ok(
                 200,
-                &projection(req)?.apply(render_user(&u.user, &u.attributes, &base)),
+                &projection(req)?.apply(render_user(&u.user, &shown, &base)),
                 Some(u.user.version),
             ))
         }
@@ -282,36 +285,33 @@ async fn custom_attributes<S: Organizations>(
         .unwrap_or_default())
 }
 
-/// A POST or PUT body may carry the custom extension only with attributes
-/// the organization captures (the organization is read only then).
+/// The custom extension of a POST or PUT body as it is kept
+/// ([`custom::keep_captured`]; the organization is read only when there is
+/// one).
 async fn check_custom_object<S: Organizations>(
     store: &S,
     org: &OrgId,
-    attributes: &Value,
+    attributes: &mut Value,
 ) -> Result<(), ScimError> {
-    let Some((_, ext)) = attributes.as_object().and_then(|o| {
-        o.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(CUSTOM_USER_SCHEMA))
-    }) else {
+    if !custom::has_custom_values(attributes) {
         return Ok(());
-    };
-    let Some(ext) = ext.as_object() else {
-        return Err(ScimError::invalid_value(
-            "the custom extension must be an object",
-        ));
-    };
-    let custom = custom_attributes(store, org).await?;
-    for (name, value) in ext {
-        if !custom.iter().any(|c| c.eq_ignore_ascii_case(name)) {
-            return Err(ScimError::invalid_value(format!(
-                "{name} is not a custom attribute of this organization"
-            )));
-        }
-        if !(value.is_string() || value.is_null()) {
-            return Err(ScimError::invalid_value(format!("{name} must be a string")));
-        }
     }
-    Ok(())
+    let captured = custom_attributes(store, org).await?;
+    custom::keep_captured(&captured, attributes, custom::Source::Request)
+}
+
+/// The organization's custom attributes when `attributes` hold custom
+/// values (what [`custom::visible`] needs), else none (no read).
+async fn captured_for<S: Organizations>(
+    store: &S,
+    org: &OrgId,
+    attributes: &Value,
+) -> Result<Vec<String>, ScimError> {
+    if custom::has_custom_values(attributes) {
+        custom_attributes(store, org).await
+    } else {
+        Ok(Vec::new())
+    }
 }
 
 /// `GET` with `If-None-Match` naming the current version: `304`.
@@ -371,8 +371,8 @@ async fn create_user<S: Directory + Organizations>(
     req: &HttpRequest,
     base: &str,
 ) -> Result<ApiGatewayV2httpResponse, ScimError> {
-    let input = parse_user(&parse_json(req)?)?;
-    check_custom_object(store, org, &input.attributes).await?;
+    let mut input = parse_user(&parse_json(req)?)?;
+    check_custom_object(store, org, &mut input.attributes).await?;
     let at = now();
     let user = DirectoryUser {
         id: UserId::parse(&fresh_id()?).map_err(|_| ScimError::internal())?,
@@ -501,7 +501,7 @@ async fn replace_user<S: Directory + Organizations>(
     let current = load_user(store, org, id).await?;
     check_if_match(req, current.user.version)?;
     let mut input = parse_user(&parse_json(req)?)?;
-    check_custom_object(store, org, &input.attributes).await?;
+    check_custom_object(store, org, &mut input.attributes).await?;
     // a replace that does not assert `active` leaves it as it is (RFC 7644
     // §3.5.1): leaving it out never reactivates anyone
     if input.attributes.get("active").is_none() {
@@ -531,7 +531,9 @@ async fn patch_user<S: Directory + Organizations>(
     if let Some(x) = &current.user.external_id {
         resource.insert("externalId".into(), json!(x));
     }
-    let custom = if mentions_schema(&ops, CUSTOM_USER_SCHEMA) {
+    let custom = if mentions_schema(&ops, CUSTOM_USER_SCHEMA)
+        || custom::has_custom_values(&current.attributes)
+    {
         custom_attributes(store, org).await?
     } else {
         Vec::new()
@@ -833,14 +835,16 @@ fn too_large() -> ScimError {
 /// Users matching a filter, as one page: from an index when the filter is
 /// one identity providers send, else by examining at most [`MAX_SCAN`]
 /// users. Deleted users are omitted from every result (RFC 7644 §3.6).
-async fn find_users<S: Directory>(
+async fn find_users<S: Directory + Organizations>(
     store: &S,
     org: &OrgId,
     q: &ListQuery,
     base: &str,
     page: &mut Page<'_>,
 ) -> Result<(), ScimError> {
-    let render = |u: &StoredUser| render_user(&u.user, &u.attributes, base);
+    let captured = custom_attributes(store, org).await?;
+    let render =
+        |u: &StoredUser| render_user(&u.user, &custom::visible(&captured, &u.attributes), base);
     if let Some(f) = &q.filter {
         let hint = f.index_hint();
         let candidates: Option<Vec<StoredUser>> = match hint {
@@ -963,7 +967,7 @@ fn check_group_filter(f: Option<&Filter>) -> Result<(), ScimError> {
     }
 }
 
-async fn list_users<S: Directory>(
+async fn list_users<S: Directory + Organizations>(
     store: &S,
     org: &OrgId,
     q: &ListQuery,
@@ -1379,7 +1383,7 @@ async fn delete_group<S: Directory>(
 
 /// `POST /.search` at the root: users, then groups (without members), that
 /// match the filter.
-async fn search_everything<S: Directory>(
+async fn search_everything<S: Directory + Organizations>(
     store: &S,
     org: &OrgId,
     q: &ListQuery,

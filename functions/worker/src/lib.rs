@@ -26,7 +26,9 @@ pub struct Config {
     pub jobs_dlq_url: String,
     pub mail_queue_url: String,
     pub product_api_url: String,
-    pub product_api_key: String,
+    /// The Secrets Manager secret (ARN or name) whose `SecretString` holds
+    /// the product API key as `{"apiKey": "…"}`; read once, at start.
+    pub product_api_key_secret: String,
     pub product_api_timeout: Duration,
     pub activity_retention_days: u32,
     pub concurrency: usize,
@@ -51,7 +53,7 @@ impl Config {
             jobs_dlq_url: required(get, "JOBS_DLQ_URL")?,
             mail_queue_url: required(get, "MAIL_QUEUE_URL")?,
             product_api_url: required(get, "PRODUCT_API_URL")?,
-            product_api_key: required(get, "PRODUCT_API_KEY")?,
+            product_api_key_secret: required(get, "PRODUCT_API_KEY_SECRET_ARN")?,
             product_api_timeout: Duration::from_millis(number(
                 get,
                 "PRODUCT_API_TIMEOUT_MS",
@@ -78,7 +80,19 @@ pub struct Deps {
 }
 
 impl Deps {
-    pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Result<Self, lambda_runtime::Error> {
+    /// Builds the clients; reads the product API key (the one call to AWS
+    /// made here).
+    pub async fn new(
+        sdk: &aws_config::SdkConfig,
+        config: Config,
+    ) -> Result<Self, lambda_runtime::Error> {
+        let product_api = HttpProductApi::with_key_from_secret(
+            sdk,
+            &config.product_api_url,
+            &config.product_api_key_secret,
+            config.product_api_timeout,
+        )
+        .await?;
         let sqs = aws_sdk_sqs::Client::new(sdk);
         Ok(Self {
             state: StateTable::new(
@@ -89,11 +103,7 @@ impl Deps {
             .with_org_retention(config.directory_table),
             jobs: SqsJobQueue::new(sqs.clone(), config.jobs_queue_url, config.jobs_dlq_url),
             mail: SqsMailQueue::new(sqs, config.mail_queue_url, None),
-            product_api: HttpProductApi::new(
-                &config.product_api_url,
-                config.product_api_key,
-                config.product_api_timeout,
-            )?,
+            product_api,
             concurrency: config.concurrency,
             retry: config.retry,
         })

@@ -7,7 +7,7 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = worker::Config::from_lookup(&|k| std::env::var(k).ok())?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let deps = worker::Deps::new(&sdk, config)?;
+    let deps = worker::Deps::new(&sdk, config).await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<_>| {
         worker::handle(&deps, event)
     }))

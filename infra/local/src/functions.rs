@@ -64,11 +64,30 @@ pub struct FunctionSetup<'a> {
 }
 
 /// Builds a function from its crate: `Config::from_lookup`, `Deps::new`
-/// (`fallible` when it returns a `Result`), `handle`.
+/// (`fallible` when it returns a `Result`; `async` when it is one, as a
+/// `Deps::new` that reads a secret at start), `handle`.
 macro_rules! build_function {
     ($setup:expr, $krate:ident, $variant:ident) => {
         build_function!($setup, $krate, $variant, infallible)
     };
+    ($setup:expr, $krate:ident, $variant:ident, $check:ident, async) => {{
+        let setup = $setup;
+        let env = setup.env;
+        let config_error = |e: &dyn std::fmt::Display| StackError::FunctionConfig {
+            function: setup.logical_id.to_owned(),
+            message: e.to_string(),
+        };
+        let config = $krate::Config::from_lookup(&|name: &str| env.get(name).cloned())
+            .map_err(|e| config_error(&e))?;
+        let deps =
+            ($check)($krate::Deps::new(setup.sdk, config).await).map_err(|e| config_error(&e))?;
+        let deps = Arc::new(deps);
+        let handler: Handler<_, _> = Arc::new(move |event| {
+            let deps = deps.clone();
+            Box::pin(async move { $krate::handle(&deps, event).await })
+        });
+        AnyFunction::$variant(Function::new(setup, handler))
+    }};
     ($setup:expr, $krate:ident, $variant:ident, $check:ident) => {{
         let setup = $setup;
         let env = setup.env;
@@ -97,12 +116,12 @@ fn fallible<D, E: std::fmt::Display>(deps: Result<D, E>) -> Result<D, String> {
 }
 
 /// Builds the function a template function names by its binary.
-pub fn build(setup: FunctionSetup<'_>) -> Result<AnyFunction, StackError> {
+pub async fn build(setup: FunctionSetup<'_>) -> Result<AnyFunction, StackError> {
     Ok(match setup.binary {
         "scim" => build_function!(setup, scim, Http),
-        "api" => build_function!(setup, api, Http, fallible),
+        "api" => build_function!(setup, api, Http, fallible, async),
         "evaluator" => build_function!(setup, evaluator, Stream),
-        "worker" => build_function!(setup, worker, Queue, fallible),
+        "worker" => build_function!(setup, worker, Queue, fallible, async),
         "mailer" => build_function!(setup, mailer, Queue),
         other => {
             return Err(StackError::Template(format!(

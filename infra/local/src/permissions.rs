@@ -7,6 +7,7 @@
 //! Resources are named as the template names them: `arn:X` for
 //! `!GetAtt X.Arn`, `stream:X` for `!GetAtt X.StreamArn`, `arn:X/index/*`
 //! for the table's indexes, `ses-identity` for the sender's SES identity,
+//! `${Parameter}` for a parameter's value (the product API key's secret),
 //! `*` where a service has no resource-level permissions (X-Ray only).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -39,6 +40,15 @@ const DIRECTORY_INDEXES: &str = "arn:DirectoryTable/index/*";
 const STATE: &str = "arn:StateTable";
 const STATE_INDEXES: &str = "arn:StateTable/index/*";
 const SES_IDENTITY: &str = "ses-identity";
+/// The secret holding the product API key: `!Ref ProductApiKeySecretArn`.
+pub const PRODUCT_API_KEY_SECRET: &str = "${ProductApiKeySecretArn}";
+
+/// The product API key, read once when the function starts: that secret
+/// only.
+const PRODUCT_API_KEY: Grant = Grant {
+    actions: &["secretsmanager:GetSecretValue"],
+    resources: &[PRODUCT_API_KEY_SECRET],
+};
 
 /// Logging and tracing, which every function does.
 const fn observability(log_group: &'static [&'static str]) -> [Grant; 2] {
@@ -87,7 +97,7 @@ const SCIM: [Grant; 5] = {
     ]
 };
 
-const API: [Grant; 8] = {
+const API: [Grant; 9] = {
     let [logs, tracing] = observability(&["arn:ApiLogGroup"]);
     [
         logs,
@@ -139,6 +149,8 @@ const API: [Grant; 8] = {
             actions: &["sqs:SendMessage"],
             resources: &["arn:JobsQueue", "arn:MailQueue"],
         },
+        // rule previews read seats from the product API
+        PRODUCT_API_KEY,
     ]
 };
 
@@ -188,7 +200,7 @@ const EVALUATOR: [Grant; 8] = {
     ]
 };
 
-const WORKER: [Grant; 7] = {
+const WORKER: [Grant; 8] = {
     let [logs, tracing] = observability(&["arn:WorkerLogGroup"]);
     [
         logs,
@@ -226,6 +238,7 @@ const WORKER: [Grant; 7] = {
             actions: &["dynamodb:PutItem", "dynamodb:Query"],
             resources: &[STATE],
         },
+        PRODUCT_API_KEY,
     ]
 };
 
@@ -473,6 +486,20 @@ pub fn needed(
         "sesv2" | "ses" if action == "SendEmail" || action == "send_email" => {
             out.insert(("ses:SendEmail".to_owned(), SES_IDENTITY.to_owned()));
         }
+        // the secret by the ARN or name the call gave; `logical` maps it to
+        // the parameter that names it (`ProductApiKeySecretArn`)
+        "secretsmanager" => {
+            for r in resources {
+                let id = r.strip_prefix("secret:").unwrap_or(r);
+                out.insert((
+                    format!("secretsmanager:{action}"),
+                    format!("${{{}}}", name(id)?),
+                ));
+            }
+            if resources.is_empty() {
+                return Err(format!("secretsmanager:{action} named no secret"));
+            }
+        }
         _ => {
             return Err(format!(
                 "{service}:{action} is a call the table does not cover"
@@ -594,5 +621,73 @@ mod tests {
         assert!(n.contains(&("sqs:SendMessage".into(), "arn:JobsQueue".into())));
         assert!(needed("dynamodb", "Scan", &["table:other".into()], &logical).is_err());
         assert!(needed("s3", "PutObject", &[], &logical).is_err());
+        let secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:k-AbCdEf";
+        let logical = BTreeMap::from([(secret.to_owned(), "ProductApiKeySecretArn".to_owned())]);
+        let n = needed(
+            "secretsmanager",
+            "GetSecretValue",
+            &[format!("secret:{secret}")],
+            &logical,
+        )
+        .unwrap();
+        assert_eq!(
+            n,
+            Pairs::from([(
+                "secretsmanager:GetSecretValue".to_owned(),
+                PRODUCT_API_KEY_SECRET.to_owned()
+            )])
+        );
+        assert!(
+            needed(
+                "secretsmanager",
+                "GetSecretValue",
+                &["secret:another".into()],
+                &logical
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn only_the_worker_and_the_api_read_the_product_api_key_and_no_other_secret() {
+        let roles = template_pairs(&template()).unwrap();
+        for (role, granted) in &roles {
+            let secrets: Pairs = granted
+                .iter()
+                .filter(|(a, _)| a.starts_with("secretsmanager:"))
+                .cloned()
+                .collect();
+            let expected = if ["ApiRole", "WorkerRole"].contains(&role.as_str()) {
+                Pairs::from([(
+                    "secretsmanager:GetSecretValue".to_owned(),
+                    PRODUCT_API_KEY_SECRET.to_owned(),
+                )])
+            } else {
+                Pairs::new()
+            };
+            assert_eq!(secrets, expected, "{role}");
+        }
+    }
+
+    /// A function's environment is readable by anyone allowed
+    /// `lambda:GetFunctionConfiguration`: no secret is resolved into it.
+    #[test]
+    fn no_function_environment_holds_a_secret() {
+        let root: Value = serde_yaml::from_str(&template()).unwrap();
+        let mut environments = vec![&root["Globals"]["Function"]["Environment"]["Variables"]];
+        for resource in root["Resources"].as_mapping().unwrap().values() {
+            if resource["Type"].as_str() == Some("AWS::Serverless::Function") {
+                environments.push(&resource["Properties"]["Environment"]["Variables"]);
+            }
+        }
+        for env in environments.into_iter().filter_map(Value::as_mapping) {
+            for (name, value) in env {
+                let text = serde_yaml::to_string(value).unwrap();
+                assert!(
+                    !text.contains("{{resolve:"),
+                    "{name:?} resolves a dynamic reference into the environment: {text}"
+                );
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
-//! Creates the template's tables and queues in the emulator, and verifies
-//! the mail sender identity in SES. Names are the logical ids
+//! Creates the template's tables and queues in the emulator, verifies the
+//! mail sender identity in SES, and keeps the product API key in a Secrets
+//! Manager secret (what the stack's `ProductApiKeySecretArn` names on AWS). Names are the logical ids
 //! (`DirectoryTable`, `JobsQueue`); a resource that exists already (an
 //! emulator shared between runs) is reused.
 
@@ -464,4 +465,43 @@ pub async fn verify_sender(
             }
         }
     }
+}
+
+/// The name of the local stack's product API key secret.
+pub const PRODUCT_API_KEY_SECRET: &str = "user-sync/local/product-api-key";
+
+/// Keeps `api_key` in the secret [`PRODUCT_API_KEY_SECRET`] as its
+/// `SecretString` `{"apiKey": "…"}` (created, or given a new value when it
+/// exists: an emulator shared between runs), and answers the secret's ARN.
+pub async fn put_product_api_key(
+    client: &aws_sdk_secretsmanager::Client,
+    api_key: &str,
+) -> Result<String, StackError> {
+    let value = serde_json::json!({ user_sync_aws::secrets::API_KEY_FIELD: api_key }).to_string();
+    let what = || format!("keeping the product API key in the secret {PRODUCT_API_KEY_SECRET}");
+    let arn = match client
+        .create_secret()
+        .name(PRODUCT_API_KEY_SECRET)
+        .secret_string(&value)
+        .send()
+        .await
+    {
+        Ok(out) => out.arn().map(str::to_owned),
+        Err(e) => {
+            let e = e.into_service_error();
+            if !e.is_resource_exists_exception() {
+                return Err(StackError::aws(what(), e));
+            }
+            client
+                .put_secret_value()
+                .secret_id(PRODUCT_API_KEY_SECRET)
+                .secret_string(&value)
+                .send()
+                .await
+                .map_err(|e| StackError::aws(what(), e.into_service_error()))?
+                .arn()
+                .map(str::to_owned)
+        }
+    };
+    arn.ok_or_else(|| StackError::Template(format!("{}: the emulator gave no ARN", what())))
 }

@@ -113,6 +113,9 @@ pub struct Stack {
     pub queue_arns: BTreeMap<String, String>,
     /// The verified SES sender.
     pub mail_from: String,
+    /// The ARN of the Secrets Manager secret holding the product API key
+    /// (the stack's `ProductApiKeySecretArn`).
+    pub product_api_key_secret: String,
     /// The simulator it started, if it started one.
     simulator: Option<Simulator>,
     envs: BTreeMap<String, BTreeMap<String, String>>,
@@ -165,9 +168,22 @@ impl Stack {
             }
         };
 
+        // the product API key in the emulator's Secrets Manager, where the
+        // functions read it at start as they do on AWS
+        let product_api_key_secret = match opts.parameters.get("ProductApiKeySecretArn") {
+            Some(arn) => arn.clone(),
+            None => {
+                resources::put_product_api_key(
+                    &aws_sdk_secretsmanager::Client::new(&sdk_config),
+                    PRODUCT_API_KEY,
+                )
+                .await?
+            }
+        };
         let mut resolver = Resolver::new();
         let mut parameters = BTreeMap::from([
             ("ProductApiBaseUrl", product_api_url.clone()),
+            ("ProductApiKeySecretArn", product_api_key_secret.clone()),
             ("MailFromAddress", MAIL_FROM_ADDRESS.to_owned()),
             ("LoginUrl", format!("{http_url}/console")),
         ]);
@@ -209,8 +225,7 @@ impl Stack {
             simulator
         });
 
-        let overrides = BTreeMap::from([("PRODUCT_API_KEY", PRODUCT_API_KEY.to_owned())]);
-        let wiring = wire_functions(&template, &resolver, &sdk_config, &provisioned, &overrides)?;
+        let wiring = wire_functions(&template, &resolver, &sdk_config, &provisioned).await?;
 
         let scim_url = format!(
             "{http_url}{}",
@@ -284,6 +299,7 @@ impl Stack {
                 .map(|(id, q)| (id.clone(), q.arn.clone()))
                 .collect(),
             mail_from: MAIL_FROM_ADDRESS.to_owned(),
+            product_api_key_secret,
             http_url,
             simulator,
             envs: wiring.envs,
@@ -578,12 +594,11 @@ impl Wiring {
     }
 }
 
-fn wire_functions(
+async fn wire_functions(
     template: &Template,
     resolver: &Resolver,
     sdk: &SdkConfig,
     provisioned: &Provisioned,
-    overrides: &BTreeMap<&str, String>,
 ) -> Result<Wiring, StackError> {
     let mut wiring = Wiring {
         routes: Vec::new(),
@@ -598,7 +613,7 @@ fn wire_functions(
             continue;
         };
         let id = resource.logical_id.as_str();
-        let env = function_env(template, resolver, id, spec, overrides)?;
+        let env = function_env(template, resolver, id, spec)?;
         let timeout = function_timeout(template, resolver, id, spec)?;
         let counters = wiring
             .counters
@@ -622,7 +637,8 @@ fn wire_functions(
             env: &env,
             sdk: &function_sdk,
             counters,
-        })?;
+        })
+        .await?;
         wiring.envs.insert(spec.binary.clone(), env);
 
         for event in &spec.events {
@@ -687,30 +703,25 @@ fn base_path(path: &str) -> String {
 }
 
 /// Globals' variables, then the function's, each resolved; `AWS_REGION`.
-/// A value that cannot be resolved locally takes its local override, if any.
+/// A value that cannot be resolved locally (a dynamic reference such as
+/// `{{resolve:secretsmanager:…}}`, which would put a secret in the
+/// environment) stops the stack.
 fn function_env(
     template: &Template,
     resolver: &Resolver,
     id: &str,
     spec: &FunctionSpec,
-    overrides: &BTreeMap<&str, String>,
 ) -> Result<BTreeMap<String, String>, StackError> {
     let mut merged = template.global_env.clone();
     merged.extend(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())));
     let mut env = BTreeMap::new();
     for (name, value) in &merged {
-        let resolved = match resolver.resolve_string(value) {
-            Ok(v) => v,
-            Err(source) => match overrides.get(name.as_str()) {
-                Some(local) => local.clone(),
-                None => {
-                    return Err(StackError::Resolve {
-                        what: format!("{id}: environment variable {name}"),
-                        source,
-                    });
-                }
-            },
-        };
+        let resolved = resolver
+            .resolve_string(value)
+            .map_err(|source| StackError::Resolve {
+                what: format!("{id}: environment variable {name}"),
+                source,
+            })?;
         env.insert(name.clone(), resolved);
     }
     env.insert("AWS_REGION".into(), REGION.into());

@@ -138,7 +138,20 @@ async fn the_stack_creates_the_template_and_drives_the_functions() {
     let worker_env = stack.function_env("worker").unwrap();
     assert_eq!(worker_env["JOBS_QUEUE_URL"], jobs_url);
     assert_eq!(worker_env["PRODUCT_API_URL"], stack.product_api_url);
-    assert_eq!(worker_env["PRODUCT_API_KEY"], local_stack::PRODUCT_API_KEY);
+    // the product API key is read from Secrets Manager, never put in an
+    // environment (readable with lambda:GetFunctionConfiguration)
+    assert_eq!(
+        worker_env["PRODUCT_API_KEY_SECRET_ARN"],
+        stack.product_api_key_secret
+    );
+    for binary in ["scim", "api", "evaluator", "worker", "mailer"] {
+        let env = stack.function_env(binary).unwrap();
+        assert!(
+            env.values()
+                .all(|v| !v.contains(local_stack::PRODUCT_API_KEY)),
+            "{binary}'s environment holds the product API key"
+        );
+    }
     assert_eq!(worker_env["DIRECTORY_TABLE"], stack.directory_table);
     assert_eq!(worker_env["AWS_REGION"], "us-east-1");
     assert_eq!(

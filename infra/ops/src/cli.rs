@@ -34,7 +34,8 @@ pub type Out<'a> = &'a mut (dyn Write + Send);
 
 const AFTER_HELP: &str = "\
 Settings come from the environment or from the flags, which win:
-  DIRECTORY_TABLE              --directory-table       org, token, catalog, custom-attributes, guardrail, reconcile, scrub-secrets
+  DIRECTORY_TABLE              --directory-table       org, token, catalog, custom-attributes, guardrail,
+                                                       activity-retention, reconcile, scrub-secrets
   JOBS_QUEUE_URL               --jobs-queue-url        dlq
   JOBS_DLQ_URL                 --jobs-dlq-url          dlq
   MAIL_QUEUE_URL               --mail-queue-url        dlq
@@ -122,6 +123,9 @@ pub enum Command {
     /// The mass-suspension guardrail of an organization.
     #[command(subcommand, arg_required_else_help = true)]
     Guardrail(GuardrailCommand),
+    /// How long an organization's activity history is kept.
+    #[command(subcommand, arg_required_else_help = true)]
+    ActivityRetention(ActivityRetentionCommand),
     /// Removes the secrets earlier versions stored with directory users (a
     /// SCIM user's password), from one organization or from all.
     ///
@@ -319,6 +323,42 @@ pub enum GuardrailCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum ActivityRetentionCommand {
+    /// Sets how many days its activity entries are kept, 1 to 3650, or
+    /// "default" for the stack's ActivityRetentionDays. Admins can set 90
+    /// days or more; fewer only here. Entries written before keep the
+    /// expiry they were written with.
+    Set {
+        /// The organization's id.
+        #[arg(value_parser = org_id)]
+        org_id: OrgId,
+        /// Days (1 to 3650), or "default".
+        #[arg(value_parser = retention_days)]
+        days: RetentionArg,
+    },
+}
+
+/// A retention on the command line: days, or the stack's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionArg(pub Option<u32>);
+
+fn retention_days(s: &str) -> Result<RetentionArg, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("default") {
+        return Ok(RetentionArg(None));
+    }
+    let days = s
+        .parse::<u32>()
+        .map_err(|_| "a number of days from 1 to 3650, or \"default\"".to_owned())?;
+    user_sync_core::activity::check_retention(
+        Some(days),
+        user_sync_core::activity::RetentionSetter::Ops,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(RetentionArg(Some(days)))
+}
+
 fn org_id(s: &str) -> Result<OrgId, String> {
     OrgId::parse(s).map_err(|e| e.to_string())
 }
@@ -482,6 +522,9 @@ pub async fn execute(cli: Cli, sdk: &SdkConfig, out: Out<'_>, err: Out<'_>) -> u
         }
         Command::Guardrail(GuardrailCommand::Set { org_id, percent }) => {
             guardrail_set(&ctx, &org_id, percent).await
+        }
+        Command::ActivityRetention(ActivityRetentionCommand::Set { org_id, days }) => {
+            activity_retention_set(&ctx, &org_id, days.0).await
         }
         Command::ScrubSecrets(args) => scrub_secrets(&ctx, &args, err).await,
     };
@@ -1174,6 +1217,38 @@ async fn guardrail_set(ctx: &Ctx<'_>, org: &OrgId, percent: u8) -> Result<Report
     ))
 }
 
+async fn activity_retention_set(
+    ctx: &Ctx<'_>,
+    org: &OrgId,
+    days: Option<u32>,
+) -> Result<Report, Failure> {
+    let store = ctx.directory()?;
+    crate::set_activity_retention(&store, org, days)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => missing_org(org),
+            other => store_error("set the activity retention", other),
+        })?;
+    let kept = match days {
+        Some(d) => format!("{d} day(s)"),
+        None => "the stack's default".to_owned(),
+    };
+    let mut report = Report::new(
+        vec![format!(
+            "organization {org}: activity entries written from now on are kept {kept}; \
+             entries written before keep their expiry"
+        )],
+        json!({"orgId": org, "activityRetentionDays": days}),
+    );
+    if days.is_some_and(|d| d < user_sync_core::activity::MIN_ADMIN_RETENTION_DAYS) {
+        report = report.note(format!(
+            "below the {} days admins may set: its admins cannot change it without raising it",
+            user_sync_core::activity::MIN_ADMIN_RETENTION_DAYS
+        ));
+    }
+    Ok(report)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
@@ -1273,6 +1348,20 @@ mod tests {
                 all: true
             })
         ));
+        assert!(matches!(
+            parsed(&["activity-retention", "set", "acme", "7"]).command,
+            Command::ActivityRetention(ActivityRetentionCommand::Set {
+                days: RetentionArg(Some(7)),
+                ..
+            })
+        ));
+        assert!(matches!(
+            parsed(&["activity-retention", "set", "acme", "default"]).command,
+            Command::ActivityRetention(ActivityRetentionCommand::Set {
+                days: RetentionArg(None),
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -1356,6 +1445,9 @@ mod tests {
             &["dlq", "redrive", "--queue", "jobs"][..],
             &["guardrail", "set", "acme", "0"][..],
             &["guardrail", "set", "acme", "101"][..],
+            &["activity-retention", "set", "acme", "0"][..],
+            &["activity-retention", "set", "acme", "3651"][..],
+            &["activity-retention", "set", "acme", "forever"][..],
             &["reconcile"][..],
             &["scrub-secrets"][..],
             &["scrub-secrets", "acme", "--all"][..],

@@ -4,9 +4,11 @@
 pub mod cli;
 
 use user_sync_core::StoreError;
+use user_sync_core::activity::{RetentionSetter, check_retention};
 use user_sync_core::auth::{TokenKind, issue};
 use user_sync_core::catalog::Catalog;
 use user_sync_core::ids::OrgId;
+use user_sync_core::organization::{Setting, UpdateError, change_setting, update_organization};
 use user_sync_core::ports::{Organization, Organizations};
 
 /// A new organization and its tokens, in plain text (shown once).
@@ -49,6 +51,8 @@ pub async fn create_organization(
             suspension_guardrail_percent: user_sync_core::ports::DEFAULT_GUARDRAIL_PERCENT,
             activity_retention_days: None,
             catalog: None,
+            version: 0,
+            setting_versions: Default::default(),
         })
         .await?;
     let scim = issue(
@@ -77,9 +81,10 @@ pub async fn set_custom_attributes(
 ) -> Result<(), StoreError> {
     user_sync_core::scim::validate_custom_attributes(names)
         .map_err(|e| StoreError::Invalid(e.to_string()))?;
-    let mut org = store.get_org(org_id).await?.ok_or(StoreError::NotFound)?;
-    org.custom_attributes = names.to_vec();
-    store.update_org(&org).await
+    unconditioned(store, org_id, Setting::CustomAttributes, |org| {
+        org.custom_attributes = names.to_vec();
+    })
+    .await
 }
 
 /// Sets the share of an organization's users (in percent, 1..=100) that a
@@ -94,9 +99,28 @@ pub async fn set_guardrail(
             "the guardrail is a percentage from 1 to 100".into(),
         ));
     }
-    let mut org = store.get_org(org_id).await?.ok_or(StoreError::NotFound)?;
-    org.suspension_guardrail_percent = percent;
-    store.update_org(&org).await
+    update_organization(store, org_id, |org| {
+        org.suspension_guardrail_percent = percent;
+        Ok::<_, StoreError>(true)
+    })
+    .await
+    .map(drop)
+    .map_err(store_error)
+}
+
+/// Sets how many days an organization's activity entries are kept (`None`:
+/// the stack's default), from 1 day: below the 90 days an admin may set,
+/// ops' own decision. Entries written before keep their expiry.
+pub async fn set_activity_retention(
+    store: &impl Organizations,
+    org_id: &OrgId,
+    days: Option<u32>,
+) -> Result<(), StoreError> {
+    check_retention(days, RetentionSetter::Ops).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    unconditioned(store, org_id, Setting::ActivityRetention, |org| {
+        org.activity_retention_days = days;
+    })
+    .await
 }
 
 /// Replaces an organization's catalogue (what its rules may name). Fails
@@ -109,9 +133,36 @@ pub async fn set_catalog(
     catalog
         .validate()
         .map_err(|e| StoreError::Invalid(e.to_string()))?;
-    let mut org = store.get_org(org_id).await?.ok_or(StoreError::NotFound)?;
-    org.catalog = Some(catalog);
-    store.update_org(&org).await
+    unconditioned(store, org_id, Setting::Catalog, |org| {
+        org.catalog = Some(catalog.clone());
+    })
+    .await
+}
+
+/// Ops' writes of a setting admins change with `If-Match`: unconditioned
+/// (ops' own), but still a new version of the setting, so that an admin
+/// holding the ETag read before gets `412`, and applied on top of any other
+/// writer's change.
+async fn unconditioned(
+    store: &impl Organizations,
+    org_id: &OrgId,
+    setting: Setting,
+    mut apply: impl FnMut(&mut Organization),
+) -> Result<(), StoreError> {
+    change_setting(store, org_id, setting, None, |org| {
+        apply(org);
+        Ok::<_, StoreError>(true)
+    })
+    .await
+    .map(drop)
+    .map_err(store_error)
+}
+
+fn store_error(e: UpdateError<StoreError>) -> StoreError {
+    match e {
+        UpdateError::NotFound => StoreError::NotFound,
+        UpdateError::Refused(e) | UpdateError::Store(e) => e,
+    }
 }
 
 /// Longest token name (it is the activity actor of an admin token).

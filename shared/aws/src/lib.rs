@@ -9,5 +9,6 @@ pub mod env;
 pub mod http;
 pub mod product_api;
 pub mod redrive;
+pub mod secrets;
 pub mod ses;
 pub mod sqs;

@@ -55,6 +55,19 @@ impl HttpProductApi {
             api_key: api_key.into(),
         })
     }
+
+    /// The adapter, with its API key read now from the Secrets Manager
+    /// secret `secret_id` (see [`crate::secrets::product_api_key`]): once,
+    /// when the function starts.
+    pub async fn with_key_from_secret(
+        sdk: &aws_config::SdkConfig,
+        base_url: &str,
+        secret_id: &str,
+        timeout: Duration,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let key = crate::secrets::product_api_key(sdk, secret_id).await?;
+        Ok(Self::new(base_url, key, timeout)?)
+    }
 }
 
 /// Calls of one account write, at most: a `5xx` or a refused connection is

@@ -98,6 +98,67 @@ impl ActivityEntry {
     }
 }
 
+/// Shortest activity retention an organization's admins may set, in days.
+/// An admin token must not be able to shorten the record of its own
+/// changes; only ops, with AWS credentials, may set less.
+pub const MIN_ADMIN_RETENTION_DAYS: u32 = 90;
+/// Shortest retention ops may set, in days.
+pub const MIN_RETENTION_DAYS: u32 = 1;
+/// Longest retention, in days (10 years).
+pub const MAX_RETENTION_DAYS: u32 = 3_650;
+
+const SECONDS_PER_DAY: i64 = 86_400;
+
+/// Who sets an organization's activity retention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetentionSetter {
+    /// Through the admin API, with the organization's admin token.
+    Admin,
+    /// Through the ops command line.
+    Ops,
+}
+
+/// Why a retention is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RetentionError {
+    #[error(
+        "retentionDays: at least {MIN_ADMIN_RETENTION_DAYS} days (and at most \
+         {MAX_RETENTION_DAYS}), or null for the stack's default; the history must outlast the \
+         changes it records, so only ops can set a shorter retention (ops activity-retention set)"
+    )]
+    BelowAdminFloor,
+    #[error("a retention is {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS} days")]
+    OutOfRange,
+}
+
+/// Checks an organization's own activity retention (`None`: the stack's
+/// default) set by `by`: admins from [`MIN_ADMIN_RETENTION_DAYS`], ops from
+/// [`MIN_RETENTION_DAYS`], both to [`MAX_RETENTION_DAYS`].
+pub fn check_retention(days: Option<u32>, by: RetentionSetter) -> Result<(), RetentionError> {
+    let Some(days) = days else {
+        return Ok(());
+    };
+    let min = match by {
+        RetentionSetter::Admin => MIN_ADMIN_RETENTION_DAYS,
+        RetentionSetter::Ops => MIN_RETENTION_DAYS,
+    };
+    if (min..=MAX_RETENTION_DAYS).contains(&days) {
+        Ok(())
+    } else if by == RetentionSetter::Admin && days < min {
+        Err(RetentionError::BelowAdminFloor)
+    } else {
+        Err(RetentionError::OutOfRange)
+    }
+}
+
+/// When an entry written at `at` (Unix seconds) expires, under the
+/// retention in force when it is written. It is fixed then: an entry is
+/// never written again, so a later change of the retention, shorter or
+/// longer, only concerns the entries written after it.
+pub fn expires_at(at: i64, retention_days: u32) -> i64 {
+    at.saturating_add(i64::from(retention_days).saturating_mul(SECONDS_PER_DAY))
+}
+
 /// Which entries a history query wants; `None` fields match everything.
 /// `from` and `to` are RFC 3339 times as [`crate::time::format`] writes
 /// them, inclusive.
@@ -137,6 +198,45 @@ impl ActivityFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_admin_cannot_set_a_retention_below_the_floor_and_ops_can() {
+        for days in [1, 30, 89] {
+            assert_eq!(
+                check_retention(Some(days), RetentionSetter::Admin),
+                Err(RetentionError::BelowAdminFloor),
+                "{days}"
+            );
+            assert_eq!(check_retention(Some(days), RetentionSetter::Ops), Ok(()));
+        }
+        let message = RetentionError::BelowAdminFloor.to_string();
+        assert!(message.contains("at least 90 days"), "{message}");
+        assert!(message.contains("only ops"), "{message}");
+        for by in [RetentionSetter::Admin, RetentionSetter::Ops] {
+            assert_eq!(check_retention(Some(90), by), Ok(()));
+            assert_eq!(check_retention(Some(3_650), by), Ok(()));
+            assert_eq!(check_retention(None, by), Ok(()));
+            assert_eq!(
+                check_retention(Some(3_651), by),
+                Err(RetentionError::OutOfRange)
+            );
+        }
+        assert_eq!(
+            check_retention(Some(0), RetentionSetter::Admin),
+            Err(RetentionError::BelowAdminFloor)
+        );
+        assert_eq!(
+            check_retention(Some(0), RetentionSetter::Ops),
+            Err(RetentionError::OutOfRange)
+        );
+    }
+
+    #[test]
+    fn an_entry_expires_after_the_retention_it_was_written_under() {
+        assert_eq!(expires_at(1_000, 1), 1_000 + 86_400);
+        assert_eq!(expires_at(0, 90), 90 * 86_400);
+        assert_eq!(expires_at(i64::MAX - 1, 3_650), i64::MAX);
+    }
 
     fn entry(at: &str, action: Action, user: &str) -> ActivityEntry {
         ActivityEntry::new(

@@ -182,6 +182,33 @@ fn check_patched_user(before: &Map<String, Value>, after: &Map<String, Value>) {
             }
         }
     }
+    check_custom_values(after);
+}
+
+/// Custom values as kept: one extension, each value a bounded string under
+/// one of the organization's names as it spells them.
+fn check_custom_values(after: &Map<String, Value>) {
+    let custom = find_ci(after, CUSTOM_USER_SCHEMA);
+    assert!(custom.len() <= 1, "two custom extensions: {after:?}");
+    for (key, ext) in custom {
+        assert_eq!(key, CUSTOM_USER_SCHEMA);
+        let ext = ext
+            .as_object()
+            .map(|e| e.iter().collect::<Vec<_>>())
+            .unwrap_or_default();
+        for (name, value) in ext {
+            assert!(
+                CUSTOM.contains(&name.as_str()),
+                "custom value under {name:?}"
+            );
+            assert!(
+                value
+                    .as_str()
+                    .is_some_and(|v| v.chars().count() <= MAX_STRING_LEN),
+                "custom value {name}: {value}"
+            );
+        }
+    }
 }
 
 /// Equal JSON, with floating-point numbers equal within a few ulps: serde_json
@@ -285,14 +312,18 @@ pub fn patch_apply(data: &[u8]) {
         }
     };
     assert!(ops.len() <= MAX_OPERATIONS);
-    let custom: Vec<String> = if patch::mentions_schema(&ops, CUSTOM_USER_SCHEMA) {
+    // a user, as `patch_user` in the SCIM function does it: the
+    // organization's custom attributes are read when the user holds custom
+    // values or an operation names the extension
+    let user = sample_user();
+    let custom: Vec<String> = if patch::mentions_schema(&ops, CUSTOM_USER_SCHEMA)
+        || crate::scim::custom::has_custom_values(&user)
+    {
         CUSTOM.iter().map(|s| (*s).to_owned()).collect()
     } else {
         Vec::new()
     };
-
-    // a user, as `patch_user` in the SCIM function does it
-    let Value::Object(before) = sample_user() else {
+    let Value::Object(before) = user else {
         return;
     };
     let mut resource = before.clone();
@@ -356,6 +387,14 @@ pub fn resource(data: &[u8]) {
                 input.active
             );
             check_rendered_user(&input);
+            // the custom extension, as the SCIM function checks a body
+            let mut kept = input.attributes.clone();
+            let names: Vec<String> = CUSTOM.iter().map(|s| (*s).to_owned()).collect();
+            let from = crate::scim::custom::Source::Request;
+            match crate::scim::custom::keep_captured(&names, &mut kept, from) {
+                Ok(()) => check_custom_values(kept.as_object().unwrap_or(&Map::new())),
+                Err(e) => check_refusal(&e, &["invalidValue"]),
+            }
         }
         Err(e) => check_refusal(&e, &["invalidValue", "invalidSyntax"]),
     }

@@ -22,6 +22,7 @@ pub mod mail;
 /// In-memory ports, for benchmarks.
 #[doc(hidden)]
 pub mod memory;
+pub mod organization;
 pub mod ports;
 pub mod progress;
 pub mod ratelimit;
@@ -29,6 +30,7 @@ pub mod rules;
 pub mod scim;
 pub mod scrub;
 pub mod state;
+pub mod text;
 pub mod time;
 
 pub use error::{DomainError, StoreError};

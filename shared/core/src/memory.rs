@@ -125,8 +125,17 @@ impl Organizations for MemoryStore {
     }
 
     async fn update_org(&self, org: &Organization) -> Result<(), StoreError> {
-        self.with_org(&org.id, |o| o.org = Some(org.clone()));
-        Ok(())
+        self.with_org(&org.id, |o| match &mut o.org {
+            None => Err(StoreError::NotFound),
+            Some(stored) if stored.version != org.version => Err(StoreError::Conflict(
+                "the organization was changed since it was read".to_owned(),
+            )),
+            Some(stored) => {
+                *stored = org.clone();
+                stored.version += 1;
+                Ok(())
+            }
+        })
     }
 
     async fn get_org(&self, org: &OrgId) -> Result<Option<Organization>, StoreError> {

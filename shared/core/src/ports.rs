@@ -47,6 +47,13 @@ pub struct Organization {
     /// What rules may name; `None`: not configured, rules are not checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalog: Option<crate::catalog::Catalog>,
+    /// The stored organization's version: one more with every write (see
+    /// [`Organizations::update_org`]).
+    #[serde(default)]
+    pub version: u64,
+    /// The versions (ETags) of the settings admins replace with `If-Match`.
+    #[serde(default)]
+    pub setting_versions: crate::organization::SettingVersions,
 }
 
 /// The default mass-suspension guardrail: 10 % of the organization's users.
@@ -72,8 +79,11 @@ pub trait Organizations: Sync {
     /// MUST return `Conflict` when the organization exists.
     fn create_org(&self, org: &Organization)
     -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Replaces an organization's settings. MUST return `NotFound` when it
-    /// does not exist.
+    /// Replaces an organization's settings when it is still stored at
+    /// `org.version` (the version it was read at), storing it at
+    /// `org.version + 1`. MUST return `NotFound` when it does not exist and
+    /// `Conflict` when it is stored at another version (another writer got
+    /// there first). Use [`crate::organization::update_organization`].
     fn update_org(&self, org: &Organization)
     -> impl Future<Output = Result<(), StoreError>> + Send;
     /// `None` when the organization does not exist.
@@ -510,8 +520,10 @@ pub trait SyncState: Sync {
         org: &OrgId,
         entry: &ActivityEntry,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// The entries `filter` wants, newest first; `before` is the cursor of
-    /// the previous page. A page may hold fewer than `limit` entries and
+    /// The entries `filter` wants, newest first, without those past the
+    /// expiry they were written with (an entry's expiry is fixed when it is
+    /// written: see [`crate::activity::expires_at`]); `before` is the cursor
+    /// of the previous page. A page may hold fewer than `limit` entries and
     /// still have a next one (the adapter bounds how many it reads per
     /// call); the next cursor is `None` at the end.
     fn activity(

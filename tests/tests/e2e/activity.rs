@@ -136,8 +136,37 @@ async fn the_history_is_filtered_paged_and_exported() {
     assert_eq!(r.status, 400, "{}", r.body);
 }
 
+/// Every activity item of an organization as stored: id → `expiresAt`.
+async fn expiries(org: &str) -> std::collections::BTreeMap<String, i64> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use user_sync_tests::{sdk_config, stack};
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    ddb.query()
+        .table_name(&stack().state_table)
+        .consistent_read(true)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("{org}#ACTIVITY")))
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap()
+        .into_iter()
+        .map(|i| {
+            (
+                i["sk"].as_s().unwrap().clone(),
+                i["expiresAt"].as_n().unwrap().parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn days_from_now(expires: i64) -> f64 {
+    (expires - time::OffsetDateTime::now_utc().unix_timestamp()) as f64 / 86_400.0
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_organizations_retention_sets_the_ttl_and_bounds_what_is_shown() {
+async fn an_admin_cannot_shorten_the_history_and_a_retention_only_concerns_later_entries() {
     use user_sync_aws::dynamo::StateTable;
     use user_sync_core::activity::{Action, ActivityEntry, Subject, SubjectKind};
     use user_sync_core::ids::OrgId;
@@ -146,74 +175,151 @@ async fn an_organizations_retention_sets_the_ttl_and_bounds_what_is_shown() {
     use user_sync_tests::{sdk_config, stack};
 
     let a = Admin::new("retention").await;
-    // before anything of this organization was written (and cached)
+    let org = OrgId::parse(&a.org.org_id).unwrap();
+
+    // an admin token cannot set a retention that would drop its own trail
+    // within days: below 90 days is ops' decision
     for (body, status) in [
+        (json!({"retentionDays": 1}), 422),
+        (json!({"retentionDays": 89}), 422),
         (json!({"retentionDays": 0}), 422),
-        (json!({"retentionDays": 30, "days": 1}), 422),
-        (json!({"retentionDays": 30}), 200),
+        (json!({"retentionDays": 3651}), 422),
+        (json!({"retentionDays": 90, "days": 1}), 422),
     ] {
         let r = a
             .api("PUT", "/activity/settings", Some(body.clone()), &[])
             .await;
         assert_eq!(r.status, status, "{body}: {}", r.body);
     }
-    let got = a.api("GET", "/activity/settings", None, &[]).await;
-    assert_eq!(got.body, json!({"retentionDays": 30}));
-
-    // what is written from now on expires after 30 days
-    let ddb = aws_sdk_dynamodb::Client::new(&sdk_config().await);
-    let items = ddb
-        .query()
-        .table_name(&stack().state_table)
-        .key_condition_expression("pk = :pk")
-        .expression_attribute_values(
-            ":pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("{}#ACTIVITY", a.org.org_id)),
-        )
-        .send()
-        .await
-        .unwrap()
-        .items
-        .unwrap();
-    assert_eq!(items.len(), 1, "the settings change itself");
-    let expires: i64 = items[0]["expiresAt"].as_n().unwrap().parse().unwrap();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let days = (expires - now) as f64 / 86_400.0;
-    assert!((29.9..=30.0).contains(&days), "{days} days");
-
-    // an entry older than the retention is not shown, even before it expires
-    let state = StateTable::new(ddb, stack().state_table.clone(), 365);
-    let old_at =
-        user_sync_core::time::format(time::OffsetDateTime::now_utc() - time::Duration::days(40));
-    let old = ActivityEntry::new(
-        old_at,
-        "old",
-        "Sync user",
-        Action::AccountCreated,
-        Subject {
-            kind: SubjectKind::User,
-            id: "u-old".into(),
-        },
-        Outcome::Success,
-    );
-    let org = OrgId::parse(&a.org.org_id).unwrap();
-    state.append_activity(&org, &old).await.unwrap();
-    let shown = a.api("GET", "/activity", None, &[]).await;
-    assert_eq!(actions(&shown.body), ["retention_changed"]);
     let r = a
         .api(
             "PUT",
             "/activity/settings",
-            Some(json!({"retentionDays": null})),
+            Some(json!({"retentionDays": 1})),
             &[],
         )
         .await;
+    assert_eq!(r.body["code"], "invalid_settings");
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(detail.contains("at least 90 days"), "{detail}");
+    assert!(detail.contains("only ops"), "{detail}");
+    let read = a.api("GET", "/activity/settings", None, &[]).await;
+    assert_eq!(
+        read.body,
+        json!({"retentionDays": null, "version": 0}),
+        "nothing refused was stored"
+    );
+
+    // entries written earlier: one 200 days ago under a 365-day retention,
+    // and one whose 1-day retention ran out yesterday (not yet deleted by
+    // the TTL)
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    let entry = |days_ago: i64, suffix: &str, action: Action| {
+        ActivityEntry::new(
+            user_sync_core::time::format(
+                time::OffsetDateTime::now_utc() - time::Duration::days(days_ago),
+            ),
+            suffix,
+            "Sync user",
+            action,
+            Subject {
+                kind: SubjectKind::User,
+                id: format!("u-{suffix}"),
+            },
+            Outcome::Success,
+        )
+    };
+    StateTable::new(ddb.clone(), stack().state_table.clone(), 365)
+        .append_activity(&org, &entry(200, "old", Action::AccountCreated))
+        .await
+        .unwrap();
+    StateTable::new(ddb.clone(), stack().state_table.clone(), 1)
+        .append_activity(&org, &entry(2, "expired", Action::AccountUpdated))
+        .await
+        .unwrap();
+
+    // an admin's own retention, written before anything of this
+    // organization was read (and cached): its entry is kept 400 days
+    let r = a
+        .api(
+            "PUT",
+            "/activity/settings",
+            Some(json!({"retentionDays": 400})),
+            &[("if-match", read.etag.as_deref().unwrap())],
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
+    let before = expiries(&a.org.org_id).await;
+    assert_eq!(before.len(), 3);
+    let changed = before
+        .iter()
+        .find(|(k, _)| k.contains("RetentionChanged"))
+        .map(|(_, v)| *v)
+        .unwrap();
+    assert!((399.9..=400.0).contains(&days_from_now(changed)));
+
+    // lowered to the floor by the admin, then to 1 day by ops
+    let r = a
+        .api(
+            "PUT",
+            "/activity/settings",
+            Some(json!({"retentionDays": 90})),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let directory = user_sync_tests::directory().await;
+    ops::set_activity_retention(&directory, &org, Some(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        a.api("GET", "/activity/settings", None, &[]).await.body,
+        json!({"retentionDays": 1, "version": 3})
+    );
+    let r = a
+        .api(
+            "PUT",
+            "/activity/settings",
+            Some(json!({"retentionDays": 30})),
+            &[("if-match", "\"3\"")],
+        )
+        .await;
+    assert_eq!(r.status, 422, "still below the floor for an admin");
+
+    // no entry written before was rewritten: each keeps its expiry
+    let after = expiries(&a.org.org_id).await;
+    for (id, expires) in &before {
+        assert_eq!(after.get(id), Some(expires), "{id}");
+    }
+
+    // and the history still shows them, old ones included; only the entry
+    // past its own expiry is gone
     let shown = a.api("GET", "/activity", None, &[]).await;
     assert_eq!(
         actions(&shown.body),
         ["retention_changed", "retention_changed", "account_created"]
     );
+    let export = a
+        .api("GET", "/activity/export?format=jsonl", None, &[])
+        .await;
+    assert_eq!(export.status, 200);
+    let text = export.body.as_str().unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+
+    // an entry written now, under the organization's retention as it is now
+    // (read afresh), expires after 1 day
+    StateTable::new(ddb, stack().state_table.clone(), 365)
+        .with_org_retention(stack().directory_table.clone())
+        .append_activity(&org, &entry(0, "new", Action::AccountSuspended))
+        .await
+        .unwrap();
+    let new = expiries(&a.org.org_id)
+        .await
+        .into_iter()
+        .find(|(k, _)| k.ends_with("#new"))
+        .map(|(_, v)| v)
+        .unwrap();
+    assert!((0.9..=1.0).contains(&days_from_now(new)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

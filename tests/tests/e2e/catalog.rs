@@ -1,5 +1,7 @@
 //! The organization's catalogue from the admin's side: empty until set,
-//! validated, rules checked against it, and not shrinkable under a rule.
+//! validated, rules checked against it, and not shrinkable under a rule;
+//! and the settings replaced as a whole (catalogue, custom attributes,
+//! activity retention) written only with the ETag they were read with.
 
 use serde_json::{Value, json};
 
@@ -43,7 +45,12 @@ async fn rules_name_only_what_the_catalogue_offers() {
     assert_eq!(r.body["code"], "unknown_field");
 
     let set = a
-        .api("PUT", "/catalog", Some(catalogue(&["G2M", "G2W"])), &[])
+        .api(
+            "PUT",
+            "/catalog",
+            Some(catalogue(&["G2M", "G2W"])),
+            &[("if-match", &empty.etag.clone().unwrap())],
+        )
         .await;
     assert_eq!(set.status, 200, "{}", set.body);
     assert_eq!(set.body["configured"], true);
@@ -94,7 +101,12 @@ async fn rules_name_only_what_the_catalogue_offers() {
 
     // the catalogue cannot drop what a rule names
     let r = a
-        .api("PUT", "/catalog", Some(catalogue(&["G2W"])), &[])
+        .api(
+            "PUT",
+            "/catalog",
+            Some(catalogue(&["G2W"])),
+            &[("if-match", "*")],
+        )
         .await;
     assert_eq!(r.status, 409, "{}", r.body);
     assert_eq!(r.body["code"], "catalog_in_use");
@@ -116,4 +128,124 @@ async fn rules_name_only_what_the_catalogue_offers() {
         .collect();
     assert_eq!(changed.len(), 1, "{}", history.body);
     assert_ne!(changed[0]["actor"], "Sync user");
+}
+
+/// The settings an admin replaces as a whole, with a body that changes each.
+fn settings() -> [(&'static str, Value, Value); 3] {
+    [
+        ("/catalog", catalogue(&["G2M"]), catalogue(&["G2M", "G2W"])),
+        (
+            "/custom-attributes",
+            json!({"attributes": ["badgeNumber"]}),
+            json!({"attributes": ["costCenter"]}),
+        ),
+        (
+            "/activity/settings",
+            json!({"retentionDays": 120}),
+            json!({"retentionDays": 400}),
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_setting_is_written_only_with_the_etag_it_was_read_with() {
+    let a = Admin::new("settings-etag").await;
+    for (path, first, second) in settings() {
+        let read = a.api("GET", path, None, &[]).await;
+        assert_eq!(read.status, 200, "{path}: {}", read.body);
+        let etag = read.etag.clone().unwrap();
+        assert_eq!(etag, format!("\"{}\"", read.body["version"]), "{path}");
+
+        // a careless client that does not say what it read: 428
+        let r = a.api("PUT", path, Some(first.clone()), &[]).await;
+        assert_eq!(r.status, 428, "{path}: {}", r.body);
+        assert_eq!(r.body["code"], "precondition_required");
+        let r = a
+            .api("PUT", path, Some(first.clone()), &[("if-match", "soon")])
+            .await;
+        assert_eq!(r.status, 400, "{path}: {}", r.body);
+        assert_eq!(
+            a.api("GET", path, None, &[]).await.body,
+            read.body,
+            "{path}"
+        );
+
+        // admin A writes with what A read
+        let by_a = a
+            .api("PUT", path, Some(first.clone()), &[("if-match", &etag)])
+            .await;
+        assert_eq!(by_a.status, 200, "{path}: {}", by_a.body);
+        let new_etag = by_a.etag.clone().unwrap();
+        assert_ne!(new_etag, etag, "{path}");
+        assert_eq!(new_etag, format!("\"{}\"", by_a.body["version"]), "{path}");
+
+        // admin B read before A wrote: refused, A's change kept
+        let by_b = a
+            .api("PUT", path, Some(second.clone()), &[("if-match", &etag)])
+            .await;
+        assert_eq!(by_b.status, 412, "{path}: {}", by_b.body);
+        assert_eq!(by_b.body["code"], "precondition_failed");
+        let now = a.api("GET", path, None, &[]).await;
+        assert_eq!(now.body, by_a.body, "{path}: A's change is kept");
+        assert_eq!(now.etag, Some(new_etag.clone()), "{path}");
+
+        // B reads again and writes on top; `*` is an explicit "whatever it is"
+        let again = a
+            .api(
+                "PUT",
+                path,
+                Some(second.clone()),
+                &[("if-match", &new_etag)],
+            )
+            .await;
+        assert_eq!(again.status, 200, "{path}: {}", again.body);
+        let any = a
+            .api("PUT", path, Some(first.clone()), &[("if-match", "*")])
+            .await;
+        assert_eq!(any.status, 200, "{path}: {}", any.body);
+    }
+
+    // a change of one setting leaves the others' ETags current
+    let catalog = a.api("GET", "/catalog", None, &[]).await;
+    let attributes = a.api("GET", "/custom-attributes", None, &[]).await;
+    let r = a
+        .api(
+            "PUT",
+            "/custom-attributes",
+            Some(json!({"attributes": ["region"]})),
+            &[("if-match", attributes.etag.as_deref().unwrap())],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = a
+        .api(
+            "PUT",
+            "/catalog",
+            Some(catalogue(&["G2T"])),
+            &[("if-match", catalog.etag.as_deref().unwrap())],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        a.api("GET", "/custom-attributes", None, &[]).await.body["attributes"],
+        json!(["region"]),
+        "the catalogue write kept the other admin's attributes"
+    );
+
+    // ops' writes are their own (no ETag), and make an admin's ETag stale
+    let read = a.api("GET", "/custom-attributes", None, &[]).await;
+    user_sync_tests::set_custom_attributes(&a.org, &["fromOps"]).await;
+    let r = a
+        .api(
+            "PUT",
+            "/custom-attributes",
+            Some(json!({"attributes": ["late"]})),
+            &[("if-match", read.etag.as_deref().unwrap())],
+        )
+        .await;
+    assert_eq!(r.status, 412, "{}", r.body);
+    assert_eq!(
+        a.api("GET", "/custom-attributes", None, &[]).await.body["attributes"],
+        json!(["fromOps"])
+    );
 }

@@ -93,7 +93,7 @@ async fn the_admin_console_workflows_in_a_browser() {
                 "deviceGroups": [{"id": "laptops", "name": "Laptops"}, {"id": "kiosks", "name": "Kiosks"}],
                 "settingsTemplates": [{"id": "standard", "name": "Standard"}, {"id": "webinar-hosts", "name": "Webinar hosts"}]
             })),
-            &[],
+            &[("if-match", "*")],
         )
         .await;
     assert_eq!(catalog.status, 200, "{}", catalog.body);

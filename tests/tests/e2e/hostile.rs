@@ -72,7 +72,7 @@ pub(crate) async fn seed(a: &Admin) -> Seed {
                 "deviceGroups": [{"id": "laptops", "name": "Laptops"}],
                 "settingsTemplates": [{"id": "standard", "name": "Standard"}]}),
             ),
-            &[],
+            &[("if-match", "*")],
         )
         .await;
     assert_eq!(catalog.status, 200, "{}", catalog.body);

@@ -461,7 +461,7 @@ async fn catalog_custom_attributes_and_guardrail_are_set() {
         &a.org.admin_token,
     )
     .await;
-    assert_eq!(got, json!({"attributes": ["badgeNumber", "costCenter"]}));
+    assert_eq!(got["attributes"], json!(["badgeNumber", "costCenter"]));
     assert_eq!(
         ops(&["custom-attributes", "set", &org, "badge number"])
             .await
@@ -486,6 +486,36 @@ async fn catalog_custom_attributes_and_guardrail_are_set() {
     assert_eq!(stored.suspension_guardrail_percent, 25);
     assert_eq!(stored.custom_attributes, Vec::<String>::new());
     assert_eq!(ops(&["guardrail", "set", &org, "0"]).await.code, 2);
+
+    // ops may keep the history for less than the 90 days admins may set
+    let kept = ops(&["activity-retention", "set", &org, "7"]).await;
+    assert_eq!(kept.code, 0, "{kept:?}");
+    assert!(kept.out.contains("kept 7 day(s)"), "{}", kept.out);
+    assert!(kept.err.contains("below the 90 days"), "{}", kept.err);
+    let (_, got) = get(
+        &format!("{}/activity/settings", s.api_url),
+        &a.org.admin_token,
+    )
+    .await;
+    assert_eq!(got["retentionDays"], 7);
+    let back = ops(&[
+        "--output",
+        "json",
+        "activity-retention",
+        "set",
+        &org,
+        "default",
+    ])
+    .await
+    .json();
+    assert_eq!(back["activityRetentionDays"], Value::Null);
+    for bad in ["0", "3651", "a week"] {
+        assert_eq!(
+            ops(&["activity-retention", "set", &org, bad]).await.code,
+            2,
+            "{bad}"
+        );
+    }
     assert_eq!(
         ops(&["guardrail", "set", &unique("nobody"), "20"])
             .await

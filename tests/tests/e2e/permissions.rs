@@ -57,6 +57,10 @@ async fn every_aws_call_of_every_function_is_granted_by_its_role() {
         .collect();
     logical.insert(s.directory_table.clone(), "DirectoryTable".into());
     logical.insert(s.state_table.clone(), "StateTable".into());
+    logical.insert(
+        s.product_api_key_secret.clone(),
+        "ProductApiKeySecretArn".into(),
+    );
     let by_binary: BTreeMap<&str, &str> = PERMISSIONS.iter().map(|f| (f.binary, f.role)).collect();
 
     let text = std::fs::read_to_string(&s.aws_calls)

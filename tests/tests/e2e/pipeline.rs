@@ -418,15 +418,16 @@ async fn admin_tokens_are_named_listed_and_revoked_at_once() {
         )
         .await;
     assert_eq!(status, 200);
-    let (status, _) = c
-        .send(
+    let put = c
+        .request(
             "PUT",
             &format!("{}/catalog", s.api_url),
             Some(&alice),
             Some(&json!({"products": [{"id": "G2M", "name": "GoTo Meeting"}]})),
+            &[("if-match", "*")],
         )
         .await;
-    assert_eq!(status, 200);
+    assert_eq!(put.status, 200, "{}", put.body);
     let (_, history) = c
         .send(
             "GET",

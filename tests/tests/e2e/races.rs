@@ -1,8 +1,9 @@
 //! Races on the local stack: requests fired at the same instant, each on a
 //! connection of its own, released together by a barrier. Two SCIM PATCHes
 //! with the same `If-Match`, two admins reordering rules from the same list,
-//! and parallel SCIM creates of one userName in different cases. Each race
-//! runs several times.
+//! two admins replacing one setting (catalogue, custom attributes, activity
+//! retention) or two different ones, and parallel SCIM creates of one
+//! userName in different cases. Each race runs several times.
 
 use std::sync::Arc;
 
@@ -177,6 +178,113 @@ async fn two_admins_reordering_rules_at_once_one_wins_one_gets_412() {
         assert_ne!(after.etag.as_deref(), Some(etag.as_str()));
     }
     assert_eq!(rules.len(), 3);
+}
+
+/// A settings write of the race: `PUT path` with `body` and `If-Match`.
+fn setting_shot(a: &Admin, path: &str, body: Value, etag: &str) -> Shot {
+    Shot {
+        method: "PUT",
+        url: format!("{}{path}", stack().api_url),
+        token: a.org.admin_token.clone(),
+        body,
+        headers: vec![("if-match".into(), etag.to_owned())],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_admins_replacing_a_setting_at_once_one_wins_one_gets_412() {
+    let a = Admin::new("race-settings").await;
+    // two different values per round (a write of the value already stored
+    // changes nothing, and is no conflict)
+    type Body = fn(&str) -> Value;
+    let cases: [(&str, Body); 3] = [
+        (
+            "/catalog",
+            |v| json!({"products": [{"id": v, "name": "Product"}]}),
+        ),
+        ("/custom-attributes", |v| json!({"attributes": [v]})),
+        (
+            "/activity/settings",
+            |v| json!({"retentionDays": 100 + v.len() * 10 + usize::from(v.starts_with('b'))}),
+        ),
+    ];
+    for (path, body) in cases {
+        for round in 0..ROUNDS {
+            let read = a.api("GET", path, None, &[]).await;
+            let etag = read.etag.clone().unwrap();
+            let one = body(&format!("a{}", "x".repeat(round)));
+            let other = body(&format!("b{}", "x".repeat(round)));
+            let answers = at_once(vec![
+                setting_shot(&a, path, one, &etag),
+                setting_shot(&a, path, other, &etag),
+            ])
+            .await;
+            assert_eq!(
+                statuses(&answers),
+                [200, 412],
+                "{path} round {round}: {:?}",
+                answers.iter().map(|x| &x.body).collect::<Vec<_>>()
+            );
+            let winner = answers.iter().find(|x| x.status == 200).unwrap();
+            let after = a.api("GET", path, None, &[]).await;
+            assert_eq!(
+                after.body, winner.body,
+                "{path} round {round}: the winner's value is stored"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_admins_changing_different_settings_at_once_keep_both_changes() {
+    let a = Admin::new("race-two-settings").await;
+    for round in 0..ROUNDS {
+        let catalog = a.api("GET", "/catalog", None, &[]).await;
+        let attributes = a.api("GET", "/custom-attributes", None, &[]).await;
+        let retention = a.api("GET", "/activity/settings", None, &[]).await;
+        let product = format!("P{round}");
+        let attribute = format!("attribute{round}");
+        let days = 100 + u64::try_from(round).unwrap();
+        let answers = at_once(vec![
+            setting_shot(
+                &a,
+                "/catalog",
+                json!({"products": [{"id": product, "name": "Product"}]}),
+                catalog.etag.as_deref().unwrap(),
+            ),
+            setting_shot(
+                &a,
+                "/custom-attributes",
+                json!({"attributes": [attribute]}),
+                attributes.etag.as_deref().unwrap(),
+            ),
+            setting_shot(
+                &a,
+                "/activity/settings",
+                json!({"retentionDays": days}),
+                retention.etag.as_deref().unwrap(),
+            ),
+        ])
+        .await;
+        assert_eq!(
+            statuses(&answers),
+            [200, 200, 200],
+            "round {round}: {:?}",
+            answers.iter().map(|x| &x.body).collect::<Vec<_>>()
+        );
+        // each write kept the others' changes: none read-modify-wrote over
+        // another
+        let catalog = a.api("GET", "/catalog", None, &[]).await;
+        assert_eq!(catalog.body["products"][0]["id"], product, "round {round}");
+        let attributes = a.api("GET", "/custom-attributes", None, &[]).await;
+        assert_eq!(
+            attributes.body["attributes"],
+            json!([attribute]),
+            "round {round}"
+        );
+        let retention = a.api("GET", "/activity/settings", None, &[]).await;
+        assert_eq!(retention.body["retentionDays"], days, "round {round}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

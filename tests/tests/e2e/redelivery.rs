@@ -11,7 +11,7 @@ use user_sync_tests::{emails_to, eventually, stack};
 
 use crate::admin::{Admin, PIPELINE, products};
 
-fn worker_deps(sdk: &aws_config::SdkConfig) -> worker::Deps {
+async fn worker_deps(sdk: &aws_config::SdkConfig) -> worker::Deps {
     let s = stack();
     let settings = [
         ("STATE_TABLE", s.state_table.clone()),
@@ -20,7 +20,10 @@ fn worker_deps(sdk: &aws_config::SdkConfig) -> worker::Deps {
         ("JOBS_DLQ_URL", s.queues["JobsDeadLetterQueue"].clone()),
         ("MAIL_QUEUE_URL", s.queues["MailQueue"].clone()),
         ("PRODUCT_API_URL", s.product_api_url.clone()),
-        ("PRODUCT_API_KEY", local_stack::PRODUCT_API_KEY.to_owned()),
+        (
+            "PRODUCT_API_KEY_SECRET_ARN",
+            s.product_api_key_secret.clone(),
+        ),
     ];
     let config = worker::Config::from_lookup(&|k| {
         settings
@@ -29,7 +32,7 @@ fn worker_deps(sdk: &aws_config::SdkConfig) -> worker::Deps {
             .map(|(_, v)| v.clone())
     })
     .unwrap();
-    worker::Deps::new(sdk, config).unwrap()
+    worker::Deps::new(sdk, config).await.unwrap()
 }
 
 /// One SQS batch of these jobs, each a message of its own.
@@ -139,7 +142,7 @@ async fn a_job_twice_in_a_batch_the_batch_again_and_an_older_job_change_nothing(
             .await;
     assert_eq!(status, 200);
 
-    let deps = worker_deps(&user_sync_tests::sdk_config().await);
+    let deps = worker_deps(&user_sync_tests::sdk_config().await).await;
     // the same job twice in one batch: one call creates the account
     run(&deps, &org, &[(&ada, 1), (&ada, 1)]).await;
     let calls = a.calls_of(&ada).await;

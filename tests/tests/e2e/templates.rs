@@ -28,7 +28,7 @@ fn sales_template() -> Value {
     json!({
         "name": "Sales welcome",
         "variants": {
-            "en": {"subject": "Welcome aboard, {{ firstName }}", "body": "Hi {{firstName}},\n\nYou now have {{products}} at {{companyName}}.\n\n{{loginUrl}}"},
+            "en": {"subject": "Welcome aboard, {{firstName}}", "body": "Hi {{firstName}},\n\nYou now have {{products}} at {{companyName}}.\n\n{{loginUrl}}"},
             "de": {"subject": "Willkommen an Bord, {{firstName}}", "body": "Hallo {{firstName}},\n\nSie haben jetzt {{products}} bei {{companyName}}.\n\n{{loginUrl}}"}
         }
     })
@@ -67,6 +67,30 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
         message.starts_with("variants.de.body: unknown placeholder {{lastName}}"),
         "{message}"
     );
+    // anything between braces that is not exactly a placeholder is refused,
+    // named: a carriage return inside used to pass and then render literally
+    for (body, named) in [
+        (
+            "Hi {{\rfirstName}},\n\n{{products}}",
+            "variants.en.body: \"{{\\rfirstName}}\" is not a placeholder (line 1)",
+        ),
+        (
+            "Hi {{ firstName }},",
+            "variants.en.body: \"{{ firstName }}\" is not a placeholder: write {{firstName}}",
+        ),
+        (
+            "Hi {{first\u{202e}Name}}",
+            "variants.en.body: \"{{first\\u{202e}Name}}\" is not a placeholder",
+        ),
+    ] {
+        let mut bad = sales_template();
+        bad["variants"]["en"]["body"] = json!(body);
+        let r = a.api("POST", "/templates", Some(bad), &[]).await;
+        assert_eq!(r.status, 422, "{body:?}: {}", r.body);
+        let (code, message) = error(&r);
+        assert_eq!(code, "invalid_template");
+        assert!(message.starts_with(named), "{body:?}: {message}");
+    }
     let mut bad = sales_template();
     bad["variants"]["en"]["subject"] = json!("Hi\r\nBcc: x@example.com");
     let r = a.api("POST", "/templates", Some(bad), &[]).await;
@@ -330,6 +354,32 @@ async fn previews_use_sample_values_or_a_users_own() {
         "{html}"
     );
     assert!(!html.contains("<script>"), "{html}");
+
+    // an identity provider's first name of 1,024 characters with bidi
+    // overrides and isolates: cut to 100 characters, the controls gone
+    let given = format!(
+        "\u{202e}moc.evil\u{202c}\u{2067}{}\u{2069}",
+        "M".repeat(1_012)
+    );
+    assert_eq!(given.chars().count(), 1_024);
+    let mallory = a.user_named("mallory", &given).await;
+    let p = a
+        .api("POST", &path, Some(json!({"userId": mallory})), &[])
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let shown = format!("moc.evil{}…", "M".repeat(91));
+    assert_eq!(shown.chars().count(), 100);
+    assert_eq!(p.body["subject"], format!("Welcome aboard, {shown}"));
+    for part in ["subject", "text", "html"] {
+        let s = p.body[part].as_str().unwrap();
+        assert!(s.contains(&shown), "{part}: {s}");
+        assert!(!s.contains(&"M".repeat(92)), "{part}: {s}");
+        assert!(
+            !s.chars()
+                .any(|c| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')),
+            "{part}: {s:?}"
+        );
+    }
 
     // unknown users, templates and languages
     let r = a

@@ -7,9 +7,9 @@
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
-use user_sync_tests::{eventually, stack};
+use user_sync_tests::{enc, eventually, stack};
 
-use crate::admin::{Admin, PIPELINE};
+use crate::admin::{Admin, PATCH_OP, PIPELINE};
 
 impl Admin {
     /// A call to the product API simulator's control API.
@@ -242,16 +242,23 @@ async fn custom_attributes_round_trip_and_show_on_a_scim_user() {
     let get = a.api("GET", "/custom-attributes", None, &[]).await;
     assert_eq!(
         (get.status, get.body.clone()),
-        (200, json!({"attributes": []}))
+        (200, json!({"attributes": [], "version": 0}))
     );
+    assert_eq!(get.etag.as_deref(), Some("\"0\""));
 
     let names = json!({"attributes": ["employeeNumber", "costCenter", "badgeNumber"]});
     let put = a
-        .api("PUT", "/custom-attributes", Some(names.clone()), &[])
+        .api(
+            "PUT",
+            "/custom-attributes",
+            Some(names.clone()),
+            &[("if-match", "\"0\"")],
+        )
         .await;
-    assert_eq!((put.status, put.body.clone()), (200, names.clone()));
+    assert_eq!(put.status, 200, "{}", put.body);
+    assert_eq!(put.body["attributes"], names["attributes"]);
     let get = a.api("GET", "/custom-attributes", None, &[]).await;
-    assert_eq!(get.body, names);
+    assert_eq!(get.body["attributes"], names["attributes"]);
 
     // refused, naming the field
     for bad in [
@@ -271,8 +278,8 @@ async fn custom_attributes_round_trip_and_show_on_a_scim_user() {
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(
-        a.api("GET", "/custom-attributes", None, &[]).await.body,
-        names
+        a.api("GET", "/custom-attributes", None, &[]).await.body["attributes"],
+        names["attributes"]
     );
 
     // the change is in the history, by the admin
@@ -320,4 +327,136 @@ async fn custom_attributes_round_trip_and_show_on_a_scim_user() {
     );
     assert_eq!(one.body["directory"]["enterprise"]["department"], "R&D");
     assert_eq!(one.body["syncStatus"], "not_synced");
+}
+
+/// `PUT /custom-attributes` with the ETag just read.
+async fn set_attributes(a: &Admin, names: Value) {
+    let read = a.api("GET", "/custom-attributes", None, &[]).await;
+    let put = a
+        .api(
+            "PUT",
+            "/custom-attributes",
+            Some(json!({ "attributes": names })),
+            &[("if-match", read.etag.as_deref().unwrap())],
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_values_are_bounded_one_per_name_and_go_with_their_attribute() {
+    const EXT: &str = "urn:ietf:params:scim:schemas:extension:usersync:2.0:User";
+    let a = Admin::new("custom-values").await;
+    set_attributes(&a, json!(["badgeNumber", "costCenter"])).await;
+    let email = a.email("cv");
+    let user = |ext: Value| {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", EXT],
+            "userName": email,
+            "emails": [{"primary": true, "value": email, "type": "work"}],
+            EXT: ext
+        })
+    };
+
+    // an identity provider sending 100,000 characters, or one attribute in
+    // two cases: refused, nothing stored
+    for ext in [
+        json!({"badgeNumber": "x".repeat(100_000)}),
+        json!({"badgeNumber": "B1", "BADGENUMBER": "B2"}),
+        json!({"costCenter": 42}),
+    ] {
+        let (status, body) = a.scim("POST", "/Users", Some(user(ext.clone()))).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["scimType"], "invalidValue", "{body}");
+    }
+    let (status, list) = a
+        .scim(
+            "GET",
+            &format!("/Users?filter={}", enc(&format!("userName eq \"{email}\""))),
+            None,
+        )
+        .await;
+    assert_eq!((status, list["totalResults"].clone()), (200, json!(0)));
+
+    // one value in another case is kept under the organization's name
+    let (status, created) = a
+        .scim(
+            "POST",
+            "/Users",
+            Some(user(json!({"BADGENUMBER": "B7", "costCenter": "CC-1"}))),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        created[EXT],
+        json!({"badgeNumber": "B7", "costCenter": "CC-1"})
+    );
+    let id = created["id"].as_str().unwrap().to_owned();
+    let path = format!("/Users/{id}");
+
+    // PATCH in yet another case replaces the one value; too long is refused
+    let patch = |ops: Value| json!({"schemas": [PATCH_OP], "Operations": ops});
+    let (status, patched) = a
+        .scim(
+            "PATCH",
+            &path,
+            Some(patch(
+                json!([{"op": "replace", "path": format!("{EXT}:badgenumber"), "value": "B8"}]),
+            )),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(
+        patched[EXT],
+        json!({"badgeNumber": "B8", "costCenter": "CC-1"})
+    );
+    for ops in [
+        json!([{"op": "add", "path": format!("{EXT}:costCenter"), "value": "y".repeat(1_025)}]),
+        json!([{"op": "add", "value": {EXT: {"costCenter": "C1", "COSTCENTER": "C2"}}}]),
+    ] {
+        let (status, body) = a.scim("PATCH", &path, Some(patch(ops))).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["scimType"], "invalidValue", "{body}");
+    }
+    let by_cost_center = format!(
+        "/Users?filter={}",
+        enc(&format!("{EXT}:costCenter eq \"CC-1\""))
+    );
+    let (_, found) = a.scim("GET", &by_cost_center, None).await;
+    assert_eq!(found["totalResults"], 1, "{found}");
+
+    // the organization stops capturing costCenter: its value is neither
+    // returned nor matched, at once
+    set_attributes(&a, json!(["badgeNumber"])).await;
+    let (_, got) = a.scim("GET", &path, None).await;
+    assert_eq!(got[EXT], json!({"badgeNumber": "B8"}), "{got}");
+    let (_, found) = a.scim("GET", &by_cost_center, None).await;
+    assert_eq!(found["totalResults"], 0, "{found}");
+    let (_, listed) = a
+        .scim(
+            "GET",
+            &format!("/Users?filter={}", enc(&format!("userName eq \"{email}\""))),
+            None,
+        )
+        .await;
+    assert_eq!(listed["Resources"][0][EXT], json!({"badgeNumber": "B8"}));
+    let one = a.api("GET", &format!("/users/{id}"), None, &[]).await;
+    assert_eq!(one.body["customAttributes"], json!({"badgeNumber": "B8"}));
+
+    // and the user's next write drops it: captured again, it is not back
+    let (status, _) = a
+        .scim(
+            "PATCH",
+            &path,
+            Some(patch(
+                json!([{"op": "replace", "path": "title", "value": "Analyst"}]),
+            )),
+        )
+        .await;
+    assert_eq!(status, 200);
+    set_attributes(&a, json!(["badgeNumber", "costCenter"])).await;
+    let (_, got) = a.scim("GET", &path, None).await;
+    assert_eq!(got[EXT], json!({"badgeNumber": "B8"}), "{got}");
+    let (_, found) = a.scim("GET", &by_cost_center, None).await;
+    assert_eq!(found["totalResults"], 0, "{found}");
 }

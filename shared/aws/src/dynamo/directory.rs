@@ -15,6 +15,7 @@ use user_sync_core::directory::{DirectoryGroup, DirectoryStatus};
 use user_sync_core::fanout::FanOutTask;
 use user_sync_core::ids::RuleId;
 use user_sync_core::ids::{GroupId, OrgId, UserId};
+use user_sync_core::organization::SettingVersions;
 use user_sync_core::ports::{
     Configuration, DEFAULT_GUARDRAIL_PERCENT, Directory, FanOuts, Organization, Organizations,
     RuleSet, RuleWrite, StoredRule, StoredUser, SyncSettings, UserStatus,
@@ -417,17 +418,39 @@ impl Organizations for DirectoryTable {
         Ok(())
     }
 
+    /// A `PutItem` of the next version, on the condition that the item is
+    /// at the version read (an item written before organizations had
+    /// versions has none: version 0).
     async fn update_org(&self, org: &Organization) -> Result<(), StoreError> {
+        let mut next = org.clone();
+        next.version = org.version.saturating_add(1);
+        let condition = if org.version == 0 {
+            "attribute_exists(pk) AND (attribute_not_exists(#v) OR #v = :v)"
+        } else {
+            "#v = :v"
+        };
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_item(&org_item(org)?)?))
-            .condition_expression("attribute_exists(pk)")
+            .set_item(Some(to_item(&org_item(&next)?)?))
+            .condition_expression(condition)
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":v", AttributeValue::N(org.version.to_string()))
             .send()
             .await
             .map_err(map_sdk_error);
-        existing(result)
+        match result {
+            Ok(_) => Ok(()),
+            // the condition failed: gone, or written by someone else since
+            Err(StoreError::Conflict(_)) => match self.get_org(&org.id).await? {
+                None => Err(StoreError::NotFound),
+                Some(_) => Err(StoreError::Conflict(
+                    "the organization was changed since it was read".into(),
+                )),
+            },
+            Err(e) => Err(e),
+        }
     }
 
     async fn get_org(&self, org: &OrgId) -> Result<Option<Organization>, StoreError> {
@@ -585,6 +608,12 @@ fn organization(o: OrgItem) -> Result<Organization, StoreError> {
             .map(serde_json::from_str)
             .transpose()
             .map_err(json)?,
+        version: o.version,
+        setting_versions: SettingVersions {
+            catalog: o.catalog_version,
+            custom_attributes: o.custom_attributes_version,
+            activity_retention: o.activity_retention_version,
+        },
     })
 }
 
@@ -1072,6 +1101,10 @@ fn org_item(org: &Organization) -> Result<OrgItem, StoreError> {
             .map(serde_json::to_string)
             .transpose()
             .map_err(json)?,
+        version: org.version,
+        catalog_version: org.setting_versions.catalog,
+        custom_attributes_version: org.setting_versions.custom_attributes,
+        activity_retention_version: org.setting_versions.activity_retention,
     })
 }
 

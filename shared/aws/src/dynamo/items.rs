@@ -381,6 +381,16 @@ pub struct OrgItem {
     /// The catalogue as JSON text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalog: Option<String>,
+    /// One more with every write; absent (0) on items written before.
+    #[serde(default)]
+    pub version: u64,
+    /// The settings' own versions, their ETags.
+    #[serde(default)]
+    pub catalog_version: u64,
+    #[serde(default)]
+    pub custom_attributes_version: u64,
+    #[serde(default)]
+    pub activity_retention_version: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

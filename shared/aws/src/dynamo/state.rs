@@ -23,8 +23,6 @@ use super::items::*;
 
 type Item = HashMap<String, AttributeValue>;
 
-const SECONDS_PER_DAY: i64 = 86_400;
-
 /// The keys of the users' desired states and sync statuses.
 fn state_keys(org: &OrgId, users: &[UserId]) -> Vec<Item> {
     users
@@ -216,7 +214,7 @@ impl StateTable {
             pk: activity_pk(org),
             sk: entry.id.clone(),
             entry: serde_json::to_string(entry).map_err(json)?,
-            expires_at: at + i64::from(days) * SECONDS_PER_DAY,
+            expires_at: user_sync_core::activity::expires_at(at, days),
         })
     }
 }
@@ -363,6 +361,7 @@ impl SyncState for StateTable {
             (None, Some(_)) => "pk = :pk AND sk <= :high",
             (Some(_), Some(_)) => "pk = :pk AND sk BETWEEN :low AND :high",
         };
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let mut entries = Vec::new();
         let mut start = before.map(str::to_owned);
         let mut read = 0usize;
@@ -400,6 +399,11 @@ impl SyncState for StateTable {
                 read += 1;
                 let a: ActivityItem = serde_dynamo::from_item(item).map_err(shape)?;
                 start = Some(a.sk.clone());
+                if a.expires_at <= now {
+                    // expired, and not yet deleted by the TTL (which may
+                    // take days)
+                    continue;
+                }
                 let entry: ActivityEntry = serde_json::from_str(&a.entry).map_err(json)?;
                 if filter.matches(&entry) {
                     entries.push(entry);

@@ -52,12 +52,42 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
-/// Removes control characters (CR/LF in a subject would inject headers).
+/// Most characters of the first name an email shows; a longer one is cut
+/// with an ellipsis.
+pub const MAX_FIRST_NAME_CHARS: usize = 100;
+/// Most characters of the company name an email shows.
+pub const MAX_COMPANY_NAME_CHARS: usize = 100;
+/// Most characters of one product's name an email shows.
+pub const MAX_PRODUCT_CHARS: usize = 100;
+/// Most characters of the product list an email shows.
+pub const MAX_PRODUCTS_CHARS: usize = 1_000;
+
+/// Removes what is not shown as itself: control characters (CR/LF in a
+/// subject would inject headers), format characters (bidi overrides and
+/// isolates reorder what is shown; zero-width characters hide text) and the
+/// line and paragraph separators.
 fn plain(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).collect()
+    s.chars().filter(|c| !crate::text::is_hidden(*c)).collect()
 }
 
-/// The values, as plain one-line text.
+/// `s` without hidden characters, trimmed, and at most `max` characters:
+/// a longer value is cut and ends with `…`.
+pub fn bounded(s: &str, max: usize) -> String {
+    let s = plain(s);
+    let s = s.trim();
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let keep: String = s.chars().take(max.saturating_sub(1)).collect();
+    let mut out = keep.trim_end().to_owned();
+    out.push('…');
+    out
+}
+
+/// The values, as plain one-line text of bounded length: directory data
+/// (the first name) and organization data (the company and product names)
+/// cannot make an email longer than its template allows for, nor hide or
+/// reorder text in it.
 struct Values {
     first_name: String,
     products: String,
@@ -70,14 +100,15 @@ impl Values {
         let products: Vec<String> = v
             .products
             .iter()
-            .map(|p| plain(p).trim().to_owned())
+            .map(|p| bounded(p, MAX_PRODUCT_CHARS))
             .filter(|p| !p.is_empty())
             .collect();
         Self {
-            first_name: plain(v.first_name.unwrap_or_default()).trim().to_owned(),
-            products: products.join(", "),
+            first_name: bounded(v.first_name.unwrap_or_default(), MAX_FIRST_NAME_CHARS),
+            products: bounded(&products.join(", "), MAX_PRODUCTS_CHARS),
+            // the stack's own setting, not free text; a cut URL would not work
             login_url: plain(v.login_url).trim().to_owned(),
-            company_name: plain(v.company_name).trim().to_owned(),
+            company_name: bounded(v.company_name, MAX_COMPANY_NAME_CHARS),
         }
     }
 
@@ -104,24 +135,32 @@ fn render_line(
     let parts = tokens(line);
     let mut out = String::new();
     for (i, t) in parts.iter().enumerate() {
-        match t {
-            Token::Text(s) => out.push_str(&escape(s)),
-            Token::Invalid { source, .. } => out.push_str(&escape(source)),
-            Token::Field(p) => {
-                let value = values.get(*p);
-                if value.is_empty() {
-                    let next = match parts.get(i + 1) {
-                        Some(Token::Text(s)) => s.chars().next(),
-                        Some(_) => Some('x'),
-                        None => None,
-                    };
-                    if next.is_none_or(|c| !c.is_alphanumeric() && !c.is_whitespace()) {
-                        out.truncate(out.trim_end_matches([' ', '\t']).len());
-                    }
-                } else {
-                    out.push_str(&field(*p, value));
+        let p = match t {
+            Token::Field(p) => *p,
+            Token::Invalid { source, problem } => match problem.placeholder() {
+                Some(p) => p,
+                None => {
+                    out.push_str(&escape(source));
+                    continue;
                 }
+            },
+            Token::Text(s) => {
+                out.push_str(&escape(s));
+                continue;
             }
+        };
+        let value = values.get(p);
+        if value.is_empty() {
+            let next = match parts.get(i + 1) {
+                Some(Token::Text(s)) => s.chars().next(),
+                Some(_) => Some('x'),
+                None => None,
+            };
+            if next.is_none_or(|c| !c.is_alphanumeric() && !c.is_whitespace()) {
+                out.truncate(out.trim_end_matches([' ', '\t']).len());
+            }
+        } else {
+            out.push_str(&field(p, value));
         }
     }
     out
@@ -371,7 +410,7 @@ mod tests {
 
     #[test]
     fn line_breaks_in_values_never_reach_the_subject_of_a_custom_template() {
-        let t = custom(&[("en", "{{ companyName }} for {{firstName}}", "Hi")]);
+        let t = custom(&[("en", "{{companyName}} for {{firstName}}", "Hi")]);
         let p = products();
         let e = render(
             &t,
@@ -386,7 +425,7 @@ mod tests {
         let t = custom(&[(
             "en",
             "Hi",
-            "Dear {{firstName}} & co,\r\nwelcome to <{{companyName}}>.\n\n\n{{ loginUrl }}\n",
+            "Dear {{firstName}} & co,\r\nwelcome to <{{companyName}}>.\n\n\n{{loginUrl}}\n",
         )]);
         let p = products();
         let e = render(&t, &["en"], &values(Some("Ada"), &p, "A&B"));
@@ -419,6 +458,73 @@ mod tests {
         assert!(e.text.starts_with("Hello,\n"), "{}", e.text);
         let e = render_welcome(Some("es"), &values(Some("  "), &p, "Acme"));
         assert!(e.text.starts_with("Hola:\n"), "{}", e.text);
+    }
+
+    #[test]
+    fn identity_provider_names_are_bounded_and_cannot_reorder_the_email() {
+        // a first name of 1,024 characters (SCIM's limit) with bidi
+        // overrides, isolates and zero-width characters
+        let hostile = format!(
+            "\u{202e}moc.evil\u{202c}\u{2066}x\u{2069}\u{200b}\u{2028}{}",
+            "A".repeat(1_009)
+        );
+        assert_eq!(hostile.chars().count(), 1_024);
+        let p: BTreeSet<String> = [format!("Pro\u{202d}{}", "P".repeat(500))]
+            .into_iter()
+            .collect();
+        let company = format!("Acme\u{202b}{}", "C".repeat(300));
+        let t = custom(&[(
+            "en",
+            "{{firstName}} at {{companyName}}",
+            "Hi {{firstName}}, {{products}}",
+        )]);
+        let e = render(&t, &[], &values(Some(&hostile), &p, &company));
+        for part in [&e.subject, &e.text, &e.html] {
+            assert!(
+                !part.chars().any(|c| matches!(
+                    c,
+                    '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200b}' | '\u{2028}'
+                )),
+                "{part:?}"
+            );
+        }
+        let first = format!("moc.evilx{}…", "A".repeat(MAX_FIRST_NAME_CHARS - 10));
+        assert_eq!(first.chars().count(), MAX_FIRST_NAME_CHARS);
+        let company = format!("Acme{}…", "C".repeat(MAX_COMPANY_NAME_CHARS - 5));
+        assert_eq!(e.subject, format!("{first} at {company}"));
+        let product = format!("Pro{}…", "P".repeat(MAX_PRODUCT_CHARS - 4));
+        assert_eq!(e.text, format!("Hi {first}, {product}\n"));
+        // the product list as a whole is bounded too
+        let many: BTreeSet<String> = (0..100).map(|i| format!("Product {i:03}")).collect();
+        let e = render(&t, &[], &values(Some("Ada"), &many, "A"));
+        let list = e.text.trim_end().trim_start_matches("Hi Ada, ");
+        assert_eq!(list.chars().count(), MAX_PRODUCTS_CHARS);
+        assert!(list.ends_with('…'));
+        // short values are kept as they are
+        assert_eq!(bounded("  Ada Lovelace ", 100), "Ada Lovelace");
+        assert_eq!(bounded("Ada Lovelace", 4), "Ada…");
+    }
+
+    #[test]
+    fn a_template_saved_with_spaces_inside_the_braces_still_renders_them() {
+        // validation refuses `{{ firstName }}` now; a template stored before
+        // keeps working
+        let t = EmailTemplate {
+            id: TemplateId::parse("t1").unwrap(),
+            name: "Old".into(),
+            variants: BTreeMap::from([(
+                "en".to_owned(),
+                Variant {
+                    subject: "Hi {{ firstName }}".into(),
+                    body: "Hello {{ firstName }},\n{{ loginUrl }}".into(),
+                },
+            )]),
+        };
+        let p = products();
+        let e = render(&t, &[], &values(Some("Ada"), &p, "A"));
+        assert_eq!(e.subject, "Hi Ada");
+        assert!(e.text.starts_with("Hello Ada,\nhttps://login.example/"));
+        assert!(e.html.contains("<a href="), "{}", e.html);
     }
 
     #[test]

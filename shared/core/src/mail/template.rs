@@ -8,6 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::TemplateId;
+use crate::text::is_hidden;
 
 /// Longest template name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -57,29 +58,70 @@ impl Placeholder {
 /// What is wrong with a piece of template text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Problem {
+    /// `{{lastName}}`: braces around a name that is not a placeholder.
     Unknown(String),
+    /// `{{ firstName }}`: a placeholder's name with spaces around it inside
+    /// the braces. Refused by validation; templates saved before that rule
+    /// still render it as the placeholder.
+    Spaced(Placeholder),
+    /// `{{\rfirstName}}`, `{{first Name}}`: line breaks, other control or
+    /// format characters, or spaces within the name.
+    Malformed,
     Unclosed,
     StrayClose,
 }
 
-/// One piece of a line of template text.
+impl Problem {
+    /// The placeholder the renderer still substitutes for this text: a
+    /// spaced placeholder of a template saved before validation refused it.
+    pub(crate) fn placeholder(&self) -> Option<Placeholder> {
+        match self {
+            Problem::Spaced(p) => Some(*p),
+            _ => None,
+        }
+    }
+}
+
+/// One piece of template text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Token<'a> {
     Text(&'a str),
     Field(Placeholder),
     /// Text that is not a valid placeholder: refused by validation, rendered
-    /// literally (and escaped) should it ever reach the renderer.
+    /// literally (and escaped) should it ever reach the renderer, except a
+    /// spaced placeholder of a template saved before the rule.
     Invalid {
         source: &'a str,
         problem: Problem,
     },
 }
 
-/// Splits one line into text and placeholders (`{{ name }}`, spaces inside
-/// the braces allowed). Single braces are ordinary text.
-pub(crate) fn tokens(line: &str) -> Vec<Token<'_>> {
+/// What the text between `{{` and `}}` is: exactly a placeholder's name
+/// (`{{firstName}}`), or not one and why.
+fn classify(inside: &str) -> Result<Placeholder, Problem> {
+    if let Some(p) = Placeholder::from_name(inside) {
+        return Ok(p);
+    }
+    if inside.chars().any(is_hidden) {
+        return Err(Problem::Malformed);
+    }
+    if let Some(p) = Placeholder::from_name(inside.trim()) {
+        return Err(Problem::Spaced(p));
+    }
+    if inside.chars().any(char::is_whitespace) {
+        return Err(Problem::Malformed);
+    }
+    Err(Problem::Unknown(inside.to_owned()))
+}
+
+/// Splits text into literal text and placeholders. A placeholder is exactly
+/// `{{name}}` with one of [`Placeholder::ALL`]'s names; any other text
+/// between `{{` and the next `}}` is an [`Token::Invalid`] naming why, as is
+/// a `{{` without `}}` or a `}}` without `{{`. Single braces are ordinary
+/// text.
+pub(crate) fn tokens(text: &str) -> Vec<Token<'_>> {
     let mut out = Vec::new();
-    let mut rest = line;
+    let mut rest = text;
     loop {
         let open = rest.find("{{");
         let close = rest.find("}}");
@@ -108,12 +150,11 @@ pub(crate) fn tokens(line: &str) -> Vec<Token<'_>> {
         let nested = after.find("{{");
         match end {
             Some(e) if nested.is_none_or(|n| e < n) => {
-                let name = after[..e].trim();
-                out.push(match Placeholder::from_name(name) {
-                    Some(p) => Token::Field(p),
-                    None => Token::Invalid {
+                out.push(match classify(&after[..e]) {
+                    Ok(p) => Token::Field(p),
+                    Err(problem) => Token::Invalid {
                         source: &rest[o..o + 2 + e + 2],
-                        problem: Problem::Unknown(name.to_owned()),
+                        problem,
                     },
                 });
                 rest = &after[e + 2..];
@@ -154,31 +195,76 @@ fn placeholder_list() -> String {
     names.join(", ")
 }
 
-/// Checks the placeholders and braces of a text (every line of it).
+/// Longest piece of refused text a message quotes, in characters.
+const QUOTE_CHARS: usize = 40;
+
+/// Refused text as a message quotes it: control and format characters
+/// escaped (`\r`, `\u{202e}`), cut to [`QUOTE_CHARS`].
+fn quote(source: &str) -> String {
+    let mut out = String::new();
+    for (n, c) in source.chars().enumerate() {
+        if n == QUOTE_CHARS {
+            out.push('…');
+            break;
+        }
+        if is_hidden(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The line (from 1) a byte offset is on; `\r\n`, `\r` and `\n` each end
+/// a line, as the renderer reads them.
+fn line_at(text: &str, offset: usize) -> usize {
+    let before = text.get(..offset).unwrap_or(text);
+    1 + before.matches(['\r', '\n']).count() - before.matches("\r\n").count()
+}
+
+/// Checks the placeholders and braces of a text.
 fn check_placeholders(field: &str, text: &str) -> Result<(), TemplateError> {
-    for (n, line) in text.lines().enumerate() {
-        let at = if text.contains('\n') {
-            format!(" (line {})", n + 1)
+    let lines = text.contains(['\r', '\n']);
+    let mut offset = 0;
+    for t in tokens(text) {
+        let source = match &t {
+            Token::Text(s) | Token::Invalid { source: s, .. } => *s,
+            Token::Field(p) => {
+                offset += p.name().len() + 4;
+                continue;
+            }
+        };
+        let at = if lines {
+            format!(" (line {})", line_at(text, offset))
         } else {
             String::new()
         };
-        for t in tokens(line) {
-            if let Token::Invalid { problem, .. } = t {
-                let reason = match problem {
-                    Problem::Unknown(name) => format!(
-                        "unknown placeholder {{{{{name}}}}}{at}; the placeholders are {}",
-                        placeholder_list()
-                    ),
-                    Problem::Unclosed => {
-                        format!("unbalanced braces: \"{{{{\" without \"}}}}\"{at}")
-                    }
-                    Problem::StrayClose => {
-                        format!("unbalanced braces: \"}}}}\" without \"{{{{\"{at}")
-                    }
-                };
-                return Err(TemplateError::new(field, reason));
-            }
-        }
+        offset += source.len();
+        let Token::Invalid { problem, .. } = t else {
+            continue;
+        };
+        let reason = match problem {
+            Problem::Unknown(name) => format!(
+                "unknown placeholder {{{{{}}}}}{at}; the placeholders are {}",
+                quote(&name),
+                placeholder_list()
+            ),
+            Problem::Spaced(p) => format!(
+                "\"{}\" is not a placeholder{at}: write {p}, without spaces inside the braces",
+                quote(source)
+            ),
+            Problem::Malformed => format!(
+                "\"{}\" is not a placeholder{at}: a placeholder is {{{{name}}}} with nothing else \
+                 inside the braces (no spaces, line breaks or other control characters); \
+                 the placeholders are {}",
+                quote(source),
+                placeholder_list()
+            ),
+            Problem::Unclosed => format!("unbalanced braces: \"{{{{\" without \"}}}}\"{at}"),
+            Problem::StrayClose => format!("unbalanced braces: \"}}}}\" without \"{{{{\"{at}"),
+        };
+        return Err(TemplateError::new(field, reason));
     }
     Ok(())
 }
@@ -399,9 +485,9 @@ mod tests {
     }
 
     #[test]
-    fn tokens_find_placeholders_with_spaces_inside_the_braces() {
+    fn tokens_find_exact_placeholders_and_name_what_is_not_one() {
         assert_eq!(
-            tokens("Hi {{ firstName }}, {{products}}!"),
+            tokens("Hi {{firstName}}, {{products}}!"),
             vec![
                 Token::Text("Hi "),
                 Token::Field(Placeholder::FirstName),
@@ -411,6 +497,23 @@ mod tests {
             ]
         );
         assert_eq!(tokens("a {b} c"), vec![Token::Text("a {b} c")]);
+        assert_eq!(
+            tokens("{{ firstName }}"),
+            vec![Token::Invalid {
+                source: "{{ firstName }}",
+                problem: Problem::Spaced(Placeholder::FirstName),
+            }]
+        );
+        for malformed in ["{{\rfirstName}}", "{{first Name}}", "{{\u{202e}firstName}}"] {
+            assert_eq!(
+                tokens(malformed),
+                vec![Token::Invalid {
+                    source: malformed,
+                    problem: Problem::Malformed,
+                }],
+                "{malformed:?}"
+            );
+        }
     }
 
     #[test]
@@ -418,11 +521,56 @@ mod tests {
         let e = error("de", "Hallo {{lastName}}", "x");
         assert!(e.starts_with("variants.de.subject: unknown placeholder {{lastName}}"));
         assert!(e.contains("{{firstName}}, {{products}}, {{loginUrl}}, {{companyName}}"));
-        let e = error("de", "Hallo", "a\nb {{ FirstName }}");
+        let e = error("de", "Hallo", "a\nb {{FirstName}}");
         assert!(
             e.starts_with("variants.de.body: unknown placeholder {{FirstName}} (line 2)"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_placeholder_is_exactly_its_name_in_braces() {
+        // a carriage return inside the braces passed the old check (it was
+        // trimmed) and then rendered literally, split over two lines
+        let e = error("en", "Hi", "Hello {{\rfirstName}},\nwelcome");
+        assert!(
+            e.starts_with(
+                "variants.en.body: \"{{\\rfirstName}}\" is not a placeholder (line 1): \
+                 a placeholder is {{name}} with nothing else inside the braces"
+            ),
+            "{e}"
+        );
+        assert!(e.contains("the placeholders are {{firstName}}"), "{e}");
+        let e = error("en", "Hi {{ firstName }}", "x");
+        assert_eq!(
+            e,
+            "variants.en.subject: \"{{ firstName }}\" is not a placeholder: \
+             write {{firstName}}, without spaces inside the braces"
+        );
+        let e = error("en", "Hi", "one\r\ntwo\r\nthree {{\tproducts}}");
+        assert!(
+            e.starts_with("variants.en.body: \"{{\\tproducts}}\" is not a placeholder (line 3)"),
+            "{e}"
+        );
+        for (body, shown) in [
+            ("{{firstName\n}}", "{{firstName\\n}}"),
+            ("{{\u{202e}firstName}}", "{{\\u{202e}firstName}}"),
+            ("{{firstName\u{200b}}}", "{{firstName\\u{200b}}}"),
+            ("{{first Name}}", "{{first Name}}"),
+            ("{{\u{a0}loginUrl}}", "{{\u{a0}loginUrl}}"),
+        ] {
+            let e = error("en", "Hi", body);
+            assert!(
+                e.starts_with(&format!(
+                    "variants.en.body: \"{shown}\" is not a placeholder"
+                )),
+                "{body:?}: {e}"
+            );
+        }
+        // a long piece of text between the braces is quoted cut short
+        let e = error("en", "Hi", &format!("{{{{ {} }}}}", "x ".repeat(500)));
+        assert!(e.contains("…\" is not a placeholder"), "{e}");
+        assert!(e.len() < 400, "{e}");
     }
 
     #[test]
@@ -437,7 +585,8 @@ mod tests {
         );
         assert!(error("en", "Hi", "{{ first {{firstName}}").contains("unbalanced braces"));
         // a placeholder cannot span lines
-        assert!(error("en", "Hi", "{{first\nName}}").contains("unbalanced braces"));
+        assert!(error("en", "Hi", "{{first\nName}}").contains("is not a placeholder (line 1)"));
+        assert!(error("en", "Hi", "a\n{{firstName").ends_with("(line 2)"));
     }
 
     #[test]

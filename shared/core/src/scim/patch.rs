@@ -223,18 +223,41 @@ fn normalize(attr: &str, value: Value) -> Value {
     }
 }
 
+/// Refuses an object naming one attribute twice: SCIM attribute names are
+/// case-insensitive, so nothing says which of `badge` and `BADGE` is meant.
+fn once_each<'a>(names: impl Iterator<Item = &'a String>) -> Result<(), ScimError> {
+    let mut seen: Vec<&String> = Vec::new();
+    for n in names {
+        if let Some(first) = seen.iter().find(|s| s.eq_ignore_ascii_case(n)) {
+            return Err(ScimError::invalid_value(format!(
+                "{first} and {n} name the same attribute (names are compared ignoring case); \
+                 send one value"
+            )));
+        }
+        seen.push(n);
+    }
+    Ok(())
+}
+
 /// Applies operations to a resource's attribute map (a User). Multi-valued
 /// `members` are not handled here (see [`member_changes`]).
 /// `custom` are the organization's custom attributes (of
-/// [`super::CUSTOM_USER_SCHEMA`]).
+/// [`super::CUSTOM_USER_SCHEMA`]); it must be given whenever the resource
+/// holds custom values or an operation names the extension. The custom
+/// values are kept as [`super::custom`] says: what the resource held of
+/// attributes the organization no longer captures is dropped, and what the
+/// operations write is checked.
 pub fn apply_ops(
     resource: &mut Map<String, Value>,
     ops: &[PatchOp],
     custom: &[String],
 ) -> Result<(), ScimError> {
+    use super::custom::{Source, keep_captured_in};
+    keep_captured_in(custom, resource, Source::Stored)?;
     for op in ops {
         match (&op.path, &op.value) {
             (None, Some(Value::Object(values))) => {
+                once_each(values.keys())?;
                 for (k, v) in values {
                     if k.eq_ignore_ascii_case("schemas") {
                         continue;
@@ -267,7 +290,7 @@ pub fn apply_ops(
             },
         }
     }
-    Ok(())
+    keep_captured_in(custom, resource, Source::Request)
 }
 
 /// An operation's value holds at most [`super::MAX_MULTI_VALUES`] elements,
@@ -364,6 +387,7 @@ fn apply_extension(
             "an extension value must be an object",
         ));
     };
+    once_each(ext.keys())?;
     if op == OpKind::Replace {
         resource.remove(&key);
     }
@@ -911,6 +935,62 @@ mod tests {
             apply_ops(&mut r, &parse_patch(&ok).unwrap(), &[]).is_err(),
             "not an attribute of an organization without it"
         );
+    }
+
+    #[test]
+    fn custom_values_are_bounded_one_per_name_and_only_of_captured_attributes() {
+        const EXT: &str = "urn:ietf:params:scim:schemas:extension:usersync:2.0:User";
+        let custom = vec!["badgeNumber".to_owned(), "costCenter".to_owned()];
+        let patch = |ops: Value| parse_patch(&json!({ "Operations": ops })).unwrap();
+        let stored = || {
+            json!({"userName": "a", EXT: {"badgeNumber": "7", "shoeSize": "44"}})
+                .as_object()
+                .cloned()
+                .unwrap()
+        };
+        // another case of the name replaces the one value, kept as the
+        // organization spells it; the value of an attribute it no longer
+        // captures is dropped with this write
+        let mut r = stored();
+        let upper = format!("{EXT}:BADGENUMBER");
+        apply_ops(
+            &mut r,
+            &patch(json!([{"op": "replace", "path": upper, "value": "9"}])),
+            &custom,
+        )
+        .unwrap();
+        assert_eq!(r[EXT], json!({"badgeNumber": "9"}));
+        // an unrelated change drops it too
+        let mut r = stored();
+        apply_ops(
+            &mut r,
+            &patch(json!([{"op": "replace", "path": "title", "value": "Boss"}])),
+            &custom,
+        )
+        .unwrap();
+        assert_eq!(r[EXT], json!({"badgeNumber": "7"}));
+        // one value object naming an attribute twice: refused
+        for ops in [
+            json!([{"op": "add", "value": {EXT: {"badgeNumber": "1", "BADGENUMBER": "2"}}}]),
+            json!([{"op": "add", "path": EXT, "value": {"costCenter": "1", "costcenter": "2"}}]),
+            json!([{"op": "add", "value": {
+                format!("{EXT}:badgeNumber"): "1", format!("{EXT}:badgenumber"): "2"}}]),
+        ] {
+            let e = apply_ops(&mut stored(), &patch(ops.clone()), &custom).unwrap_err();
+            assert_eq!(e.scim_type, Some("invalidValue"), "{ops}");
+            assert!(e.detail.contains("same attribute"), "{ops}: {}", e.detail);
+        }
+        // a value is a string of at most 1,024 characters
+        for value in [json!("x".repeat(100_000)), json!(5), json!({"a": "b"})] {
+            let ops = json!([{"op": "add", "path": format!("{EXT}:costCenter"), "value": value}]);
+            let e = apply_ops(&mut stored(), &patch(ops), &custom).unwrap_err();
+            assert_eq!(e.scim_type, Some("invalidValue"), "{value}");
+        }
+        let at_limit = "ü".repeat(1_024);
+        let ops = json!([{"op": "add", "path": format!("{EXT}:costCenter"), "value": at_limit}]);
+        let mut r = stored();
+        apply_ops(&mut r, &patch(ops), &custom).unwrap();
+        assert_eq!(r[EXT]["costCenter"], json!(at_limit));
     }
 
     #[test]

@@ -175,7 +175,10 @@ pub fn canonical_user_name(raw: &str) -> Result<String, ScimError> {
             super::MAX_STRING_LEN
         )));
     }
-    if name.chars().any(|c| c.is_control() || is_format(c)) {
+    if name
+        .chars()
+        .any(|c| c.is_control() || crate::text::is_format(c))
+    {
         return Err(ScimError::invalid_value(
             "userName must not contain control or format characters (zero-width, bidi controls)",
         ));
@@ -186,34 +189,6 @@ pub fn canonical_user_name(raw: &str) -> Result<String, ScimError> {
         ));
     }
     Ok(name)
-}
-
-/// Unicode format characters (general category Cf): invisible, and able to
-/// make two different names look alike or reorder what is shown.
-fn is_format(c: char) -> bool {
-    matches!(
-        u32::from(c),
-        0x00AD
-            | 0x0600..=0x0605
-            | 0x061C
-            | 0x06DD
-            | 0x070F
-            | 0x08E2
-            | 0x180E
-            | 0x200B..=0x200F
-            | 0x202A..=0x202E
-            | 0x2060..=0x2064
-            | 0x2066..=0x206F
-            | 0xFEFF
-            | 0xFFF9..=0xFFFB
-            | 0x110BD
-            | 0x110CD
-            | 0x13430..=0x1343F
-            | 0x1BCA0..=0x1BCA3
-            | 0x1D173..=0x1D17A
-            | 0xE0001
-            | 0xE0020..=0xE007F
-    )
 }
 
 /// One attribute's declared shape, as `/Schemas` serves it.

@@ -689,6 +689,10 @@ pub struct RedriveReport {
     pub emails: usize,
     /// Dead-lettered messages looked at (of every organization).
     pub examined: usize,
+    /// Messages left where they are because they reached the dead-letter
+    /// queue after the run started: a job that failed again meanwhile is
+    /// not moved again by the same run (the next run moves it).
+    pub newer: usize,
     /// Every dead-lettered message was looked at; `false` when the time
     /// budget ran out first (run it again: it is idempotent).
     pub complete: bool,
@@ -699,7 +703,9 @@ pub trait DeadLetters: Sync {
     /// Moves the selected dead-lettered messages back to their source
     /// queue, each sent there before it is deleted from the dead-letter
     /// queue (a crash in between leaves a duplicate, never a loss), within
-    /// `budget`.
+    /// `budget`. Only messages that were in the dead-letter queue when the
+    /// run started move: one dead-lettered again during the run stays
+    /// (counted in `newer`), so a job that keeps failing moves once per run.
     fn redrive(
         &self,
         selection: &RedriveSelection,

@@ -567,7 +567,7 @@ pub(crate) async fn drain(sqs: &aws_sdk_sqs::Client, queue: &str) -> Vec<Value> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redrive_moves_only_the_selected_messages_and_releases_the_others() {
-    use user_sync_aws::redrive::{QueuePair, SqsDeadLetters};
+    use user_sync_aws::redrive::{CLOCK_SKEW_MARGIN, QueuePair, SqsDeadLetters};
     use user_sync_core::ports::{DeadLetters, RedriveSelection};
     use user_sync_core::state::FailureClass;
 
@@ -593,6 +593,8 @@ async fn redrive_moves_only_the_selected_messages_and_releases_the_others() {
     send_tagged(&sqs, &mail_dlq, &mail_job("a", "u6"), Some("email_failed")).await;
     send_tagged(&sqs, &mail_dlq, &mail_job("b", "u7"), None).await;
 
+    // a run moves what was dead-lettered before it started
+    tokio::time::sleep(CLOCK_SKEW_MARGIN + Duration::from_secs(1)).await;
     let dl = SqsDeadLetters::new(
         sqs.clone(),
         QueuePair {
@@ -659,7 +661,36 @@ async fn redrive_moves_only_the_selected_messages_and_releases_the_others() {
     assert_eq!(drain(&sqs, &jobs).await[0]["userId"], "u4");
     assert_eq!(drain(&sqs, &mail).await[0]["userId"], "u6");
 
-    // idempotent: nothing of a is left
+    // a message dead-lettered as the run starts (a job that failed again)
+    // is left for the next run
+    send_tagged(&sqs, &jobs_dlq, &job("a", "u8"), Some("out_of_licenses")).await;
+    let r = dl
+        .redrive(
+            &RedriveSelection {
+                org: org_a.clone(),
+                ..RedriveSelection::default()
+            },
+            budget,
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.jobs, r.newer, r.complete), (0, 1, true));
+    assert!(drain(&sqs, &jobs).await.is_empty());
+    tokio::time::sleep(CLOCK_SKEW_MARGIN + Duration::from_secs(1)).await;
+
+    // idempotent: nothing of a is left once the next run took u8
+    let r = dl
+        .redrive(
+            &RedriveSelection {
+                org: org_a.clone(),
+                ..RedriveSelection::default()
+            },
+            budget,
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.jobs, r.newer), (1, 0));
+    assert_eq!(drain(&sqs, &jobs).await[0]["userId"], "u8");
     let r = dl
         .redrive(
             &RedriveSelection {

@@ -517,6 +517,7 @@ mod tests {
             attempts: 1,
             at: now(),
             dead_lettered: false,
+            retried_at: None,
         };
         (w.next, status)
     }

@@ -122,10 +122,7 @@ where
             info!(applied, "already applied");
             return Ok(RecordResult::Done);
         }
-        let attempts = match &status {
-            Some(s) if s.last_outcome == Outcome::Failure => s.attempts + 1,
-            _ => 1,
-        };
+        let attempts = attempts(status.as_ref());
         let account = desired.account();
         // a returning person's account is the one its deleted self had
         let relinked = desired.facts.account_key.as_ref();
@@ -149,7 +146,9 @@ where
                     write
                 };
                 if write == AccountWrite::Created && account.status == AccountStatus::Active {
-                    self.mail.send_mail(&welcome(job, &desired)).await?;
+                    self.mail
+                        .send_mail(&MailJob::welcome(&job.org_id, &job.user_id, &desired))
+                        .await?;
                 }
                 let action = match (write, account.status) {
                     (AccountWrite::Updated, _) if never_succeeded && relinked.is_some() => {
@@ -166,6 +165,7 @@ where
                     attempts,
                     at: now(),
                     dead_lettered: false,
+                    retried_at: None,
                 };
                 let mut entry = entry(job, &desired, action, Outcome::Success, &status.at);
                 entry.details = json!({
@@ -200,7 +200,7 @@ where
                 let class = e.class();
                 if !class.is_permanent() {
                     return self
-                        .transient_failure(job, &desired, applied, attempts, &e, delivery)
+                        .transient_failure(job, &desired, status.as_ref(), &e, delivery)
                         .await;
                 }
                 let product = match &e {
@@ -218,6 +218,8 @@ where
                     at: now(),
                     // dead-lettered just below
                     dead_lettered: true,
+                    // a retry's time stays: the next retry waits for it
+                    retried_at: status.as_ref().and_then(|s| s.retried_at.clone()),
                 };
                 let mut entry = entry(
                     job,
@@ -254,11 +256,12 @@ where
         &self,
         job: &EntitlementJob,
         desired: &DesiredState,
-        applied: u64,
-        attempts: u32,
+        previous: Option<&SyncStatus>,
         error: &ProductApiError,
         delivery: &Delivery,
     ) -> Result<RecordResult, StoreError> {
+        let applied = previous.map_or(0, |s| s.applied_generation);
+        let attempts = attempts(previous);
         let retry_after = match error {
             ProductApiError::RateLimited {
                 retry_after_seconds,
@@ -281,6 +284,7 @@ where
             at: now(),
             // the last delivery dead-letters the job below
             dead_lettered: last,
+            retried_at: previous.and_then(|s| s.retried_at.clone()),
         };
         let recorded = if last {
             let mut entry = entry(
@@ -373,25 +377,11 @@ fn entry(
     )
 }
 
-/// The event of every welcome email: the account's creation.
-pub const WELCOME_EVENT: &str = "account";
-
-fn welcome(job: &EntitlementJob, desired: &DesiredState) -> MailJob {
-    MailJob {
-        org_id: job.org_id.clone(),
-        user_id: job.user_id.clone(),
-        // one welcome per account, and an account is never deleted: a
-        // creation seen twice (see `reconcile`) claims the same email
-        event: WELCOME_EVENT.to_owned(),
-        template: desired.assignment.email_template.clone(),
-        language: desired
-            .assignment
-            .language
-            .clone()
-            .or_else(|| desired.facts.locale.clone()),
-        email: desired.facts.email.clone(),
-        given_name: desired.facts.given_name.clone(),
-        products: desired.assignment.products.clone(),
+/// The attempts at the current generation, this one included.
+fn attempts(previous: Option<&SyncStatus>) -> u32 {
+    match previous {
+        Some(s) if s.last_outcome == Outcome::Failure => s.attempts + 1,
+        _ => 1,
     }
 }
 

@@ -85,7 +85,7 @@ const SCIM: [Grant; 5] = {
     ]
 };
 
-const API: [Grant; 8] = {
+const API: [Grant; 7] = {
     let [logs, tracing] = observability(&["arn:ApiLogGroup"]);
     [
         logs,
@@ -123,16 +123,8 @@ const API: [Grant; 8] = {
             actions: &["dynamodb:Query"],
             resources: &[STATE_INDEXES],
         },
-        // Retry sync: take dead-lettered messages, release the others ...
-        Grant {
-            actions: &[
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "sqs:ChangeMessageVisibility",
-            ],
-            resources: &["arn:JobsDeadLetterQueue", "arn:MailDeadLetterQueue"],
-        },
-        // ... and send them back
+        // Retry sync: the organization's failed jobs and welcome emails sent
+        // again (it reads no dead-letter queue)
         Grant {
             actions: &["sqs:SendMessage"],
             resources: &["arn:JobsQueue", "arn:MailQueue"],

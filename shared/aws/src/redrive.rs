@@ -1,8 +1,10 @@
-//! Redrive: moves dead-lettered messages back to their source queue.
+//! Redrive (`ops dlq redrive`): moves dead-lettered messages back to their
+//! source queue. An organization's Retry sync never comes here: it sends
+//! its users again from its own failure records (`user_sync_core::retry`).
 //!
-//! `StartMessageMoveTask` moves a whole queue, of every organization; "Retry
-//! sync" and ops may want one organization's messages (of one class, or one
-//! user's) and a count. So messages are received from the dead-letter queue, the
+//! `StartMessageMoveTask` moves a whole queue, of every organization; ops
+//! may want one organization's messages (of one class, or one user's) and
+//! a count. So messages are received from the dead-letter queue, the
 //! selected ones sent to the source queue and only then deleted, and the
 //! others are kept invisible while the scan goes on (so that it sees each
 //! message once) and released at the end.

@@ -24,6 +24,7 @@ pub mod memory;
 pub mod ports;
 pub mod progress;
 pub mod ratelimit;
+pub mod retry;
 pub mod rules;
 pub mod scim;
 pub mod state;

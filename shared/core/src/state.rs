@@ -325,6 +325,10 @@ pub struct FailedUser {
     pub attempts: u32,
     /// When it last failed.
     pub at: String,
+    /// When a Retry sync last sent it again (welcome emails; a job's is on
+    /// its [`SyncStatus`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retried_at: Option<String>,
 }
 
 /// How many users one failure (a class and, for `out_of_licenses`, a
@@ -359,6 +363,11 @@ pub struct SyncStatus {
     /// failure, or a transient one on its last delivery.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dead_lettered: bool,
+    /// When a Retry sync last sent the user's job again. The worker keeps it
+    /// when it records the next failure, so that another retry within a
+    /// minute of it sends nothing more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retried_at: Option<String>,
 }
 
 #[cfg(test)]
@@ -630,6 +639,15 @@ mod tests {
             computed(assign(&[rule("r2", &["P"])]), "c2"),
         );
         assert!(matches!(d, Decision::StoreOnly(s) if s.generation == 3));
+    }
+
+    #[test]
+    fn a_status_written_before_retries_reads_and_writes_the_same() {
+        // a status recorded before retries were: read and written as it was
+        let old = r#"{"appliedGeneration":0,"lastOutcome":"failure","failure":{"class":"out_of_licenses","product":"G2W"},"attempts":1,"at":"2026-01-01T00:00:00.000Z","deadLettered":true}"#;
+        let s: SyncStatus = serde_json::from_str(old).unwrap();
+        assert_eq!(s.retried_at, None);
+        assert_eq!(serde_json::to_string(&s).unwrap(), old);
     }
 
     #[test]

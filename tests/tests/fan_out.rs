@@ -359,6 +359,7 @@ async fn sync_progress_of_ten_thousand_users_answers_in_time() {
                 at: "2026-11-22T00:00:00.000Z".into(),
                 dead_lettered: failure.is_some(),
                 retried_at: None,
+                failure_entry: None,
             };
             items.push(
                 serde_dynamo::to_item(StatusItem {

@@ -518,6 +518,7 @@ mod tests {
             at: now(),
             dead_lettered: false,
             retried_at: None,
+            failure_entry: None,
         };
         (w.next, status)
     }

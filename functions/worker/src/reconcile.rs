@@ -11,7 +11,7 @@ use user_sync_core::ports::{
     AccountWrite, JobQueue, MailQueue, ProductApi, ProductApiError, SyncState,
 };
 use user_sync_core::state::{
-    AccountStatus, DesiredState, Failure, FailureClass, Outcome, SyncStatus,
+    AccountStatus, DesiredState, Failure, FailureClass, FailureEntry, Outcome, SyncStatus,
 };
 
 pub struct Worker<'a, S, Q, M, P> {
@@ -166,6 +166,7 @@ where
                     at: now(),
                     dead_lettered: false,
                     retried_at: None,
+                    failure_entry: None,
                 };
                 let mut entry = entry(job, &desired, action, Outcome::Success, &status.at);
                 entry.details = json!({
@@ -207,19 +208,21 @@ where
                     ProductApiError::OutOfLicenses { product } => Some(product.clone()),
                     _ => None,
                 };
-                let status = SyncStatus {
+                let failure = Failure {
+                    class,
+                    product: product.clone(),
+                };
+                let mut status = SyncStatus {
                     applied_generation: applied,
                     last_outcome: Outcome::Failure,
-                    failure: Some(Failure {
-                        class,
-                        product: product.clone(),
-                    }),
+                    failure: Some(failure.clone()),
                     attempts,
                     at: now(),
                     // dead-lettered just below
                     dead_lettered: true,
                     // a retry's time stays: the next retry waits for it
                     retried_at: status.as_ref().and_then(|s| s.retried_at.clone()),
+                    failure_entry: status.as_ref().and_then(|s| s.failure_entry.clone()),
                 };
                 let mut entry = entry(
                     job,
@@ -230,6 +233,7 @@ where
                 );
                 entry.failure_class = Some(class);
                 entry.details = json!({"generation": desired.generation, "product": product});
+                counted(&mut entry, &mut status, &failure, desired.generation);
                 match self
                     .state
                     .record_outcome(&job.org_id, &job.user_id, &status, &entry)
@@ -273,18 +277,20 @@ where
         // long spell of 429s never dead-letters it (up to MAX_DEFERRALS).
         let deferral = retry_after.filter(|_| job.deferrals < MAX_DEFERRALS);
         let last = deferral.is_none() && delivery.receive_count >= self.retry.max_receive_count;
-        let status = SyncStatus {
+        let failure = Failure {
+            class: FailureClass::ProductApiUnavailable,
+            product: None,
+        };
+        let mut status = SyncStatus {
             applied_generation: applied,
             last_outcome: Outcome::Failure,
-            failure: Some(Failure {
-                class: FailureClass::ProductApiUnavailable,
-                product: None,
-            }),
+            failure: Some(failure.clone()),
             attempts,
             at: now(),
             // the last delivery dead-letters the job below
             dead_lettered: last,
             retried_at: previous.and_then(|s| s.retried_at.clone()),
+            failure_entry: previous.and_then(|s| s.failure_entry.clone()),
         };
         let recorded = if last {
             let mut entry = entry(
@@ -300,6 +306,7 @@ where
                 "deliveries": delivery.receive_count,
                 "deadLettered": true,
             });
+            counted(&mut entry, &mut status, &failure, desired.generation);
             self.state
                 .record_outcome(&job.org_id, &job.user_id, &status, &entry)
                 .await
@@ -383,6 +390,29 @@ fn attempts(previous: Option<&SyncStatus>) -> u32 {
         Some(s) if s.last_outcome == Outcome::Failure => s.attempts + 1,
         _ => 1,
     }
+}
+
+/// Records a failure in the history as the domain decides
+/// ([`FailureEntry::next`]): when the user's last recorded failure is this
+/// same failure at this same generation, `entry` becomes that entry, counted
+/// once more (`details.attempts`, and `details.lastAt`), so that writing it
+/// replaces it; else it is a new entry. `status` (recorded with it, in the
+/// same write) remembers which.
+fn counted(entry: &mut ActivityEntry, status: &mut SyncStatus, failure: &Failure, generation: u64) {
+    let next = FailureEntry::next(
+        status.failure_entry.as_ref(),
+        failure,
+        generation,
+        &entry.id,
+        &entry.at,
+    );
+    entry.id.clone_from(&next.id);
+    entry.at.clone_from(&next.at);
+    entry.details["attempts"] = json!(next.count);
+    if next.count > 1 {
+        entry.details["lastAt"] = json!(status.at);
+    }
+    status.failure_entry = Some(next);
 }
 
 #[cfg(test)]

@@ -120,6 +120,7 @@ mod tests {
             at: "2026-11-22T10:00:00.000Z".into(),
             dead_lettered,
             retried_at: None,
+            failure_entry: None,
         }
     }
 

@@ -638,6 +638,7 @@ mod tests {
             at: "2026-11-22T09:59:00.000Z".into(),
             dead_lettered,
             retried_at: None,
+            failure_entry: None,
         }
     }
 

@@ -368,6 +368,53 @@ pub struct SyncStatus {
     /// minute of it sends nothing more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retried_at: Option<String>,
+    /// The activity entry of the user's last recorded failure, counted up
+    /// while the same failure repeats at the same generation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_entry: Option<FailureEntry>,
+}
+
+/// The activity entry that tells of a user's last recorded failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FailureEntry {
+    /// The entry's id (its key in the history).
+    pub id: String,
+    /// When the entry was first written.
+    pub at: String,
+    pub failure: Failure,
+    /// The generation that failed.
+    pub generation: u64,
+    /// Times this same failure was recorded in the entry.
+    pub count: u32,
+}
+
+impl FailureEntry {
+    /// Where a failure recorded now goes in the activity history: the
+    /// user's last failure entry, counted once more, when it told of this
+    /// same failure (class and product) at this same generation; else a new
+    /// entry, `id` at `at`. Repeated identical failures are one entry.
+    pub fn next(
+        last: Option<&FailureEntry>,
+        failure: &Failure,
+        generation: u64,
+        id: &str,
+        at: &str,
+    ) -> FailureEntry {
+        match last {
+            Some(l) if l.failure == *failure && l.generation == generation => FailureEntry {
+                count: l.count.saturating_add(1),
+                ..l.clone()
+            },
+            _ => FailureEntry {
+                id: id.to_owned(),
+                at: at.to_owned(),
+                failure: failure.clone(),
+                generation,
+                count: 1,
+            },
+        }
+    }
 }
 
 #[cfg(test)]
@@ -639,6 +686,40 @@ mod tests {
             computed(assign(&[rule("r2", &["P"])]), "c2"),
         );
         assert!(matches!(d, Decision::StoreOnly(s) if s.generation == 3));
+    }
+
+    #[test]
+    fn the_same_failure_at_the_same_generation_counts_up_one_entry() {
+        let seats = Failure {
+            class: FailureClass::OutOfLicenses,
+            product: Some("G2W".into()),
+        };
+        let first = FailureEntry::next(None, &seats, 3, "t1#u#3", "t1");
+        assert_eq!((first.id.as_str(), first.count), ("t1#u#3", 1));
+        let again = FailureEntry::next(Some(&first), &seats, 3, "t2#u#3", "t2");
+        assert_eq!(
+            (again.id.as_str(), again.at.as_str(), again.count),
+            ("t1#u#3", "t1", 2)
+        );
+        // another generation, product or class is news: a new entry
+        let newer = FailureEntry::next(Some(&again), &seats, 4, "t3#u#4", "t3");
+        assert_eq!((newer.id.as_str(), newer.count), ("t3#u#4", 1));
+        let other = Failure {
+            product: Some("G2M".into()),
+            ..seats.clone()
+        };
+        assert_eq!(
+            FailureEntry::next(Some(&again), &other, 3, "t4", "t4").count,
+            1
+        );
+        let exists = Failure {
+            class: FailureClass::ExistingAccount,
+            product: None,
+        };
+        assert_eq!(
+            FailureEntry::next(Some(&again), &exists, 3, "t5", "t5").id,
+            "t5"
+        );
     }
 
     #[test]

@@ -344,9 +344,10 @@ async fn retry_before_the_fix_calls_the_product_api_once_and_says_the_seats_are_
             .await,
         Some(2)
     );
-    // at most one more failure in the history
+    // the same failure again is the same entry, counted
     let entries = a.sync_failed_entries(&short).await;
     assert!(entries.len() <= entries_before + 1, "{entries:?}");
+    assert_eq!(entries[0]["details"]["attempts"], 2, "{entries:?}");
 
     // the retry is in the history with the same counts
     let history = a

@@ -312,6 +312,11 @@ try {
   expectEqual(await banner.locator('.details tbody tr').count(), 1, 'users in the details');
   await screenshot('banner-details');
 
+  step('Retry sync before the fix: the answer says the seats are still short, as an error');
+  await banner.getByRole('button', { name: 'Retry sync' }).click();
+  await expectToast('still out of G2W licenses');
+  if (!(await page.locator('#toast.error').count())) fail('"still out of licenses" is not shown as an error');
+
   step('raise the seats, then Retry sync until the banner goes away');
   await control('PUT', `/orgs/${ORG}/seats`, { G2W: 10 });
   const deadline = Date.now() + PIPELINE;
@@ -322,7 +327,7 @@ try {
       await banner.waitFor({ state: 'detached', timeout: 8_000 });
       break;
     } catch (e) {
-      // the job may not have reached the dead-letter queue yet
+      // a user sent again less than a minute ago is not sent again yet
       if (Date.now() > deadline) fail('the banner stayed after Retry sync');
     }
   }

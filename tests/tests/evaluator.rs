@@ -267,6 +267,8 @@ impl World {
             attempts: 1,
             at: "2026-11-22T09:00:00Z".into(),
             dead_lettered: false,
+            retried_at: None,
+            failure_entry: None,
         };
         let entry = user_sync_core::activity::ActivityEntry::new(
             "2026-11-22T09:00:00Z".into(),

@@ -359,6 +359,8 @@ async fn sync_progress_of_ten_thousand_users_answers_in_time() {
                 attempts: 1,
                 at: "2026-11-22T00:00:00.000Z".into(),
                 dead_lettered: failure.is_some(),
+                retried_at: None,
+                failure_entry: None,
             };
             items.push(
                 serde_dynamo::to_item(StatusItem {
@@ -370,6 +372,7 @@ async fn sync_progress_of_ten_thousand_users_answers_in_time() {
                     failure_sk: failure
                         .as_ref()
                         .map(|f| format!("{}{id}", failure_prefix(f))),
+                    retried_at: None,
                 })
                 .unwrap(),
             );

@@ -181,7 +181,8 @@ export async function syncPage(main) {
       retryButton.disabled = true;
       try {
         const r = await api('POST', 'sync/retry', { body: { class: f.class } });
-        toast(`Retry sync: ${r.message}`);
+        // the cause (seats still short) is still there: they will fail again
+        toast(`Retry sync: ${r.message}`, r.causeStillPresent ? 'error' : 'ok');
         refresh();
       } catch (err) {
         toast(err.detail, 'error');

@@ -109,7 +109,8 @@ export async function userPage(main, id) {
     onclick: async () => {
       try {
         const r = await api('POST', 'sync/retry', { body: { userId: id } });
-        toast(`Retry sync: ${r.message}`);
+        // the cause (seats still short) is still there: they will fail again
+        toast(`Retry sync: ${r.message}`, r.causeStillPresent ? 'error' : 'ok');
       } catch (err) {
         toast(err.detail, 'error');
       }

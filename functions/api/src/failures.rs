@@ -1,20 +1,22 @@
 //! Failures and Retry sync: `GET /sync/failures` (one entry per failure
 //! currently affecting users: the banners), `GET /sync/failures/{class}`
-//! (its users, paginated: the banner's details), `POST /sync/retry` (moves
-//! the dead-lettered jobs and emails back to their queues).
+//! (its users, paginated: the banner's details), `POST /sync/retry` (sends
+//! the organization's failed jobs and welcome emails again).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 use tracing::info;
 use user_sync_aws::http::HttpRequest;
 use user_sync_core::activity::{Action, Subject, SubjectKind};
 use user_sync_core::auth::StoredToken;
 use user_sync_core::ids::{OrgId, UserId};
-use user_sync_core::ports::{DeadLetters, Directory, RedriveReport, RedriveSelection, SyncState};
+use user_sync_core::ports::{Directory, JobQueue, MailQueue, ProductApi, SyncState};
+use user_sync_core::retry::{Retry, RetryReport, RetrySelection};
 use user_sync_core::state::{FailedUser, Failure, FailureClass, FailureCount};
 
 use crate::routes::{
@@ -23,8 +25,9 @@ use crate::routes::{
 
 /// Users listed with each entry of the summary; the details page the rest.
 const USERS_IN_SUMMARY: usize = 10;
-/// How long one Retry sync request may move messages (API Gateway answers
-/// within 30 s); a redrive left incomplete is completed by asking again.
+/// How long one Retry sync request may look at failures (API Gateway
+/// answers within 30 s); a retry left incomplete is completed by asking
+/// again (what it sent is skipped then).
 const RETRY_BUDGET: Duration = Duration::from_secs(20);
 
 /// A failed user, with what the directory says of them.
@@ -66,8 +69,7 @@ pub struct FailureSummary {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RetryResult {
     #[serde(flatten)]
-    pub report: RedriveReport,
-    pub message: String,
+    pub report: RetryReport,
 }
 
 fn parse_class(s: &str) -> Result<FailureClass, ApiError> {
@@ -178,13 +180,29 @@ pub struct RetryBody {
     user_id: Option<String>,
 }
 
-/// `POST /sync/retry`.
-pub async fn retry<S: SyncState, Q: DeadLetters>(
+/// The queues Retry sync sends the organization's failed jobs and welcome
+/// emails to (never the dead-letter queues: it reads none).
+#[derive(Debug)]
+pub struct RetryQueues<Q, M> {
+    pub jobs: Q,
+    pub mail: M,
+}
+
+/// `POST /sync/retry`: the organization's failed users sent again, from its
+/// own failure records (`user_sync_core::retry`).
+pub async fn retry<S, Q, M, P>(
     state: &S,
-    dead_letters: &Q,
+    queues: &RetryQueues<Q, M>,
+    product_api: &P,
     token: &StoredToken,
     req: &HttpRequest,
-) -> Result<ApiGatewayV2httpResponse, ApiError> {
+) -> Result<ApiGatewayV2httpResponse, ApiError>
+where
+    S: SyncState,
+    Q: JobQueue,
+    M: MailQueue,
+    P: ProductApi,
+{
     let body: RetryBody = if req.body.iter().all(u8::is_ascii_whitespace) {
         RetryBody::default()
     } else {
@@ -197,13 +215,23 @@ pub async fn retry<S: SyncState, Q: DeadLetters>(
                 .map_err(|e| ApiError::new(400, "invalid_body", format!("userId {}", e.reason)))?,
         ),
     };
-    let selection = RedriveSelection {
-        org: Some(token.org_id.clone()),
+    let selection = RetrySelection {
         class: body.class,
         user,
     };
-    let report = dead_letters
-        .redrive(&selection, RETRY_BUDGET)
+    let retry = Retry {
+        state,
+        jobs: &queues.jobs,
+        mail: &queues.mail,
+        product_api,
+    };
+    let report = retry
+        .run(
+            &token.org_id,
+            &selection,
+            OffsetDateTime::now_utc(),
+            Instant::now() + RETRY_BUDGET,
+        )
         .await
         .map_err(store_error)?;
     record_admin_change(
@@ -221,16 +249,24 @@ pub async fn retry<S: SyncState, Q: DeadLetters>(
                 "userId": selection.user,
                 "jobs": report.jobs,
                 "emails": report.emails,
+                "skipped": report.skipped,
+                "examined": report.examined,
                 "complete": report.complete,
+                "causeStillPresent": report.cause_still_present,
+                "shortages": report.shortages,
             });
         },
     )
     .await?;
-    info!(org = %token.org_id, jobs = report.jobs, emails = report.emails, complete = report.complete, "retry sync");
-    let message = match (report.jobs + report.emails, report.complete) {
-        (_, false) => "some failures were moved back; retry again to move the rest".to_owned(),
-        (0, true) => "nothing to retry: no dead-lettered jobs or emails match".to_owned(),
-        (n, true) => format!("{n} moved back; their users sync again shortly"),
-    };
-    ok(&RetryResult { report, message })
+    info!(
+        org = %token.org_id,
+        jobs = report.jobs,
+        emails = report.emails,
+        skipped = report.skipped,
+        examined = report.examined,
+        complete = report.complete,
+        cause_still_present = report.cause_still_present,
+        "retry sync"
+    );
+    ok(&RetryResult { report })
 }

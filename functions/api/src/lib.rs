@@ -30,9 +30,10 @@ use user_sync_aws::dynamo::{DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, number, required};
 use user_sync_aws::http::{HttpRequest, RequestError};
 use user_sync_aws::product_api::HttpProductApi;
-use user_sync_aws::redrive::{QueuePair, SqsDeadLetters};
+use user_sync_aws::sqs::{SqsJobQueue, SqsMailQueue};
 use user_sync_core::ratelimit::{OrgRateLimiter, RateGate};
 
+pub use failures::RetryQueues;
 pub use routes::{ApiError, route};
 
 /// Largest accepted request body.
@@ -49,10 +50,10 @@ pub struct Config {
     /// the product API key as `{"apiKey": "…"}`; read once, at start.
     pub product_api_key_secret: String,
     pub product_api_timeout: Duration,
-    /// Retry sync moves dead-lettered messages back to their queues.
-    pub jobs: QueuePair,
-    pub mail: QueuePair,
-    pub redrive_per_second: u32,
+    /// Retry sync sends the organization's failed jobs and welcome emails
+    /// to these queues again (it reads no dead-letter queue).
+    pub jobs_queue_url: String,
+    pub mail_queue_url: String,
     /// The product's login URL, shown in template previews.
     pub login_url: String,
     /// Admin requests per second an organization may make (averaged over a
@@ -85,15 +86,8 @@ impl Config {
                 "PRODUCT_API_TIMEOUT_MS",
                 3_000u64,
             )?),
-            jobs: QueuePair {
-                dead_letter_url: required(get, "JOBS_DLQ_URL")?,
-                source_url: required(get, "JOBS_QUEUE_URL")?,
-            },
-            mail: QueuePair {
-                dead_letter_url: required(get, "MAIL_DLQ_URL")?,
-                source_url: required(get, "MAIL_QUEUE_URL")?,
-            },
-            redrive_per_second: number(get, "REDRIVE_PER_SECOND", 50u32)?,
+            jobs_queue_url: required(get, "JOBS_QUEUE_URL")?,
+            mail_queue_url: required(get, "MAIL_QUEUE_URL")?,
             login_url: required(get, "LOGIN_URL")?,
             org_requests_per_second: number(
                 get,
@@ -109,7 +103,7 @@ pub struct Deps {
     pub directory: DirectoryTable,
     pub state: StateTable,
     pub product_api: HttpProductApi,
-    pub dead_letters: SqsDeadLetters,
+    pub queues: RetryQueues<SqsJobQueue, SqsMailQueue>,
     pub rate: RateGate<StateTable>,
     pub login_url: String,
 }
@@ -142,12 +136,13 @@ impl Deps {
                 StateTable::new(ddb, config.state_table, config.activity_retention_days),
             ),
             product_api,
-            dead_letters: SqsDeadLetters::new(
-                aws_sdk_sqs::Client::new(sdk),
-                config.jobs,
-                config.mail,
-                config.redrive_per_second,
-            ),
+            queues: {
+                let sqs = aws_sdk_sqs::Client::new(sdk);
+                RetryQueues {
+                    jobs: SqsJobQueue::sender(sqs.clone(), config.jobs_queue_url),
+                    mail: SqsMailQueue::new(sqs, config.mail_queue_url, None),
+                }
+            },
             login_url: config.login_url,
         })
     }
@@ -185,7 +180,7 @@ pub async fn handle(
         &deps.directory,
         &deps.state,
         &deps.product_api,
-        &deps.dead_letters,
+        &deps.queues,
         &deps.rate,
         &deps.login_url,
         &req,

@@ -446,7 +446,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             "POST",
             "/sync/retry",
             SYNC,
-            "Retry sync: move dead-lettered jobs and emails back",
+            "Retry sync: send the organization's failed users and welcome emails again",
             schema::<RetryBody>,
         )
     },

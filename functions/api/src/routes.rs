@@ -12,8 +12,8 @@ use user_sync_core::activity::{Action, ActivityEntry, Subject, SubjectKind};
 use user_sync_core::auth::{AuthError, StoredToken, TokenKind, authenticate};
 use user_sync_core::ids::OrgId;
 use user_sync_core::ports::{
-    Configuration, DeadLetters, Directory, FanOuts, Organization, Organizations, ProductApi,
-    SyncSettings, SyncState, Templates,
+    Configuration, Directory, FanOuts, JobQueue, MailQueue, Organization, Organizations,
+    ProductApi, SyncSettings, SyncState, Templates,
 };
 use user_sync_core::ratelimit::{Admission, RateCounters, RateGate};
 use user_sync_core::rules::Rule;
@@ -24,7 +24,7 @@ use crate::activity;
 use crate::catalog;
 use crate::custom_attributes;
 use crate::explain::explain;
-use crate::failures;
+use crate::failures::{self, RetryQueues};
 use crate::groups;
 use crate::guardrail;
 use crate::openapi::{self, Op};
@@ -383,11 +383,11 @@ fn unknown_field(message: &str) -> Option<(&str, &str)> {
 
 /// Routes one request. `login_url` is the product's login URL (template
 /// previews show it).
-pub async fn route<D, S, P, Q, C>(
+pub async fn route<D, S, P, Q, M, C>(
     directory: &D,
     state: &S,
     product_api: &P,
-    dead_letters: &Q,
+    queues: &RetryQueues<Q, M>,
     gate: &RateGate<C>,
     login_url: &str,
     req: &HttpRequest,
@@ -396,7 +396,8 @@ where
     D: Directory + Configuration + Organizations + FanOuts + Templates,
     S: SyncState,
     P: ProductApi,
-    Q: DeadLetters,
+    Q: JobQueue,
+    M: MailQueue,
     C: RateCounters,
 {
     // HEAD is GET without the body (RFC 9110 §9.3.2)
@@ -412,31 +413,22 @@ where
     } else {
         req
     };
-    let mut answer = match route_inner(
-        directory,
-        state,
-        product_api,
-        dead_letters,
-        gate,
-        login_url,
-        req,
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err(e) => e.response(),
-    };
+    let mut answer =
+        match route_inner(directory, state, product_api, queues, gate, login_url, req).await {
+            Ok(r) => r,
+            Err(e) => e.response(),
+        };
     if head {
         answer.body = None;
     }
     answer
 }
 
-async fn route_inner<D, S, P, Q, C>(
+async fn route_inner<D, S, P, Q, M, C>(
     directory: &D,
     state: &S,
     product_api: &P,
-    dead_letters: &Q,
+    queues: &RetryQueues<Q, M>,
     gate: &RateGate<C>,
     login_url: &str,
     req: &HttpRequest,
@@ -445,7 +437,8 @@ where
     D: Directory + Configuration + Organizations + FanOuts + Templates,
     S: SyncState,
     P: ProductApi,
-    Q: DeadLetters,
+    Q: JobQueue,
+    M: MailQueue,
     C: RateCounters,
 {
     let Some(segments) = req.segments_after(PREFIX) else {
@@ -523,7 +516,7 @@ where
         Op::PutSync => put_sync(directory, state, &token, req).await,
         Op::ListFailures => failures::summary(directory, state, org).await,
         Op::FailureDetails => failures::details(directory, state, org, id, req).await,
-        Op::RetrySync => failures::retry(state, dead_letters, &token, req).await,
+        Op::RetrySync => failures::retry(state, queues, product_api, &token, req).await,
         Op::GetCatalog => catalog::get(directory, &token).await,
         Op::PutCatalog => catalog::put(directory, state, &token, req).await,
         Op::ListActivity => activity::list(directory, state, org, req).await,

@@ -537,6 +537,8 @@ mod tests {
             attempts: 1,
             at: now(),
             dead_lettered: false,
+            retried_at: None,
+            failure_entry: None,
         };
         (w.next, status)
     }

@@ -11,7 +11,7 @@ use user_sync_core::ports::{
     AccountWrite, JobQueue, MailQueue, ProductApi, ProductApiError, SyncState,
 };
 use user_sync_core::state::{
-    AccountStatus, DesiredState, Failure, FailureClass, Outcome, SyncStatus,
+    AccountStatus, DesiredState, Failure, FailureClass, FailureEntry, Outcome, SyncStatus,
 };
 
 pub struct Worker<'a, S, Q, M, P> {
@@ -122,10 +122,7 @@ where
             info!(applied, "already applied");
             return Ok(RecordResult::Done);
         }
-        let attempts = match &status {
-            Some(s) if s.last_outcome == Outcome::Failure => s.attempts + 1,
-            _ => 1,
-        };
+        let attempts = attempts(status.as_ref());
         let account = desired.account();
         // a returning person's account is the one its deleted self had
         let relinked = desired.facts.account_key.as_ref();
@@ -149,7 +146,9 @@ where
                     write
                 };
                 if write == AccountWrite::Created && account.status == AccountStatus::Active {
-                    self.mail.send_mail(&welcome(job, &desired)).await?;
+                    self.mail
+                        .send_mail(&MailJob::welcome(&job.org_id, &job.user_id, &desired))
+                        .await?;
                 }
                 let action = match (write, account.status) {
                     (AccountWrite::Updated, _) if never_succeeded && relinked.is_some() => {
@@ -166,6 +165,8 @@ where
                     attempts,
                     at: now(),
                     dead_lettered: false,
+                    retried_at: None,
+                    failure_entry: None,
                 };
                 let mut entry = entry(job, &desired, action, Outcome::Success, &status.at);
                 entry.details = json!({
@@ -200,24 +201,28 @@ where
                 let class = e.class();
                 if !class.is_permanent() {
                     return self
-                        .transient_failure(job, &desired, applied, attempts, &e, delivery)
+                        .transient_failure(job, &desired, status.as_ref(), &e, delivery)
                         .await;
                 }
                 let product = match &e {
                     ProductApiError::OutOfLicenses { product } => Some(product.clone()),
                     _ => None,
                 };
-                let status = SyncStatus {
+                let failure = Failure {
+                    class,
+                    product: product.clone(),
+                };
+                let mut status = SyncStatus {
                     applied_generation: applied,
                     last_outcome: Outcome::Failure,
-                    failure: Some(Failure {
-                        class,
-                        product: product.clone(),
-                    }),
+                    failure: Some(failure.clone()),
                     attempts,
                     at: now(),
                     // dead-lettered just below
                     dead_lettered: true,
+                    // a retry's time stays: the next retry waits for it
+                    retried_at: status.as_ref().and_then(|s| s.retried_at.clone()),
+                    failure_entry: status.as_ref().and_then(|s| s.failure_entry.clone()),
                 };
                 let mut entry = entry(
                     job,
@@ -228,6 +233,7 @@ where
                 );
                 entry.failure_class = Some(class);
                 entry.details = json!({"generation": desired.generation, "product": product});
+                counted(&mut entry, &mut status, &failure, desired.generation);
                 match self
                     .state
                     .record_outcome(&job.org_id, &job.user_id, &status, &entry)
@@ -254,11 +260,12 @@ where
         &self,
         job: &EntitlementJob,
         desired: &DesiredState,
-        applied: u64,
-        attempts: u32,
+        previous: Option<&SyncStatus>,
         error: &ProductApiError,
         delivery: &Delivery,
     ) -> Result<RecordResult, StoreError> {
+        let applied = previous.map_or(0, |s| s.applied_generation);
+        let attempts = attempts(previous);
         let retry_after = match error {
             ProductApiError::RateLimited {
                 retry_after_seconds,
@@ -270,17 +277,20 @@ where
         // long spell of 429s never dead-letters it (up to MAX_DEFERRALS).
         let deferral = retry_after.filter(|_| job.deferrals < MAX_DEFERRALS);
         let last = deferral.is_none() && delivery.receive_count >= self.retry.max_receive_count;
-        let status = SyncStatus {
+        let failure = Failure {
+            class: FailureClass::ProductApiUnavailable,
+            product: None,
+        };
+        let mut status = SyncStatus {
             applied_generation: applied,
             last_outcome: Outcome::Failure,
-            failure: Some(Failure {
-                class: FailureClass::ProductApiUnavailable,
-                product: None,
-            }),
+            failure: Some(failure.clone()),
             attempts,
             at: now(),
             // the last delivery dead-letters the job below
             dead_lettered: last,
+            retried_at: previous.and_then(|s| s.retried_at.clone()),
+            failure_entry: previous.and_then(|s| s.failure_entry.clone()),
         };
         let recorded = if last {
             let mut entry = entry(
@@ -296,6 +306,7 @@ where
                 "deliveries": delivery.receive_count,
                 "deadLettered": true,
             });
+            counted(&mut entry, &mut status, &failure, desired.generation);
             self.state
                 .record_outcome(&job.org_id, &job.user_id, &status, &entry)
                 .await
@@ -373,23 +384,35 @@ fn entry(
     )
 }
 
-/// The event of every welcome email: the account's creation.
-pub const WELCOME_EVENT: &str = "account";
-
-fn welcome(job: &EntitlementJob, desired: &DesiredState) -> MailJob {
-    MailJob {
-        org_id: job.org_id.clone(),
-        user_id: job.user_id.clone(),
-        // one welcome per account, and an account is never deleted: a
-        // creation seen twice (see `reconcile`) claims the same email
-        event: WELCOME_EVENT.to_owned(),
-        template: desired.assignment.email_template.clone(),
-        // the account's language (see `user_sync_core::language`)
-        language: desired.language().map(|l| l.language),
-        email: desired.facts.email.clone(),
-        given_name: desired.facts.given_name.clone(),
-        products: desired.assignment.products.clone(),
+/// The attempts at the current generation, this one included.
+fn attempts(previous: Option<&SyncStatus>) -> u32 {
+    match previous {
+        Some(s) if s.last_outcome == Outcome::Failure => s.attempts + 1,
+        _ => 1,
     }
+}
+
+/// Records a failure in the history as the domain decides
+/// ([`FailureEntry::next`]): when the user's last recorded failure is this
+/// same failure at this same generation, `entry` becomes that entry, counted
+/// once more (`details.attempts`, and `details.lastAt`), so that writing it
+/// replaces it; else it is a new entry. `status` (recorded with it, in the
+/// same write) remembers which.
+fn counted(entry: &mut ActivityEntry, status: &mut SyncStatus, failure: &Failure, generation: u64) {
+    let next = FailureEntry::next(
+        status.failure_entry.as_ref(),
+        failure,
+        generation,
+        &entry.id,
+        &entry.at,
+    );
+    entry.id.clone_from(&next.id);
+    entry.at.clone_from(&next.at);
+    entry.details["attempts"] = json!(next.count);
+    if next.count > 1 {
+        entry.details["lastAt"] = json!(status.at);
+    }
+    status.failure_entry = Some(next);
 }
 
 #[cfg(test)]

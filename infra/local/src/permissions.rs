@@ -97,7 +97,7 @@ const SCIM: [Grant; 5] = {
     ]
 };
 
-const API: [Grant; 9] = {
+const API: [Grant; 8] = {
     let [logs, tracing] = observability(&["arn:ApiLogGroup"]);
     [
         logs,
@@ -135,16 +135,8 @@ const API: [Grant; 9] = {
             actions: &["dynamodb:Query"],
             resources: &[STATE_INDEXES],
         },
-        // Retry sync: take dead-lettered messages, release the others ...
-        Grant {
-            actions: &[
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "sqs:ChangeMessageVisibility",
-            ],
-            resources: &["arn:JobsDeadLetterQueue", "arn:MailDeadLetterQueue"],
-        },
-        // ... and send them back
+        // Retry sync: the organization's failed jobs and welcome emails sent
+        // again (it reads no dead-letter queue)
         Grant {
             actions: &["sqs:SendMessage"],
             resources: &["arn:JobsQueue", "arn:MailQueue"],

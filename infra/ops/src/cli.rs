@@ -214,11 +214,14 @@ pub enum DlqCommand {
     /// queues are never peeked (a receive there counts towards their
     /// redrive policy). The counts are SQS's approximations.
     Status,
-    /// Moves dead-lettered jobs and welcome emails back to their queues, as
-    /// the admin API's Retry sync does, showing progress.
+    /// Moves dead-lettered jobs and welcome emails back to their queues, of
+    /// every organization or the ones selected, showing progress.
     ///
     /// A message moves only once it is sent to its queue; running it again
-    /// is harmless.
+    /// is harmless. A run moves only messages that were in the dead-letter
+    /// queue when it started (their SentTimestamp, less a clock-skew margin
+    /// of 5 seconds): a job that fails again during the run is left for
+    /// the next run, never moved in a loop.
     Redrive {
         /// Only this organization's messages.
         #[arg(long, value_parser = org_id)]
@@ -979,8 +982,16 @@ async fn dlq_redrive(
                 "the redrive stopped: {e} (run it again: what moved stays moved)"
             ))
         })?;
+    let newer = if r.newer == 0 {
+        String::new()
+    } else {
+        format!(
+            "; {} dead-lettered after the run started (or moments before), left for the next run",
+            r.newer
+        )
+    };
     let text = vec![format!(
-        "moved {} jobs and {} welcome emails back to their queues ({} dead-lettered messages examined{})",
+        "moved {} jobs and {} welcome emails back to their queues ({} dead-lettered messages examined{newer}{})",
         r.jobs,
         r.emails,
         r.examined,

@@ -1,14 +1,23 @@
-//! Redrive: moves dead-lettered messages back to their source queue.
+//! Redrive (`ops dlq redrive`): moves dead-lettered messages back to their
+//! source queue. An organization's Retry sync never comes here: it sends
+//! its users again from its own failure records (`user_sync_core::retry`).
 //!
-//! `StartMessageMoveTask` moves a whole queue, of every organization; "Retry
-//! sync" must move one organization's messages (of one class, or one user's)
-//! and report how many. So messages are received from the dead-letter queue,
-//! the selected ones sent to the source queue and only then deleted, and the
+//! `StartMessageMoveTask` moves a whole queue, of every organization; ops
+//! may want one organization's messages (of one class, or one user's) and
+//! a count. So messages are received from the dead-letter queue, the
+//! selected ones sent to the source queue and only then deleted, and the
 //! others are kept invisible while the scan goes on (so that it sees each
 //! message once) and released at the end.
+//!
+//! A run moves only the messages that were in the dead-letter queue when it
+//! started: a message's `SentTimestamp` (when it reached the dead-letter
+//! queue, by SQS's clock) must be older than the run's start less
+//! [`CLOCK_SKEW_MARGIN`]. A job that fails again during the run is
+//! dead-lettered as a new message, which the run leaves where it is, so a
+//! job whose cause is not fixed moves once per run, never in a loop.
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{
@@ -29,6 +38,19 @@ const BATCH: usize = 10;
 /// How long a message the scan looked at but did not move stays invisible
 /// (it is released as soon as the scan ends).
 const HOLD_SECONDS: i32 = 300;
+
+/// How far this machine's clock may be ahead of SQS's without a run moving
+/// a message dead-lettered after it started. A message dead-lettered less
+/// than this before the run started is left for the next run.
+pub const CLOCK_SKEW_MARGIN: Duration = Duration::from_secs(5);
+
+/// What one redrive run moves, and until when.
+struct Run<'a> {
+    selection: &'a RedriveSelection,
+    /// Messages dead-lettered at or after this (ms since the epoch) stay.
+    cutoff: u64,
+    deadline: Instant,
+}
 
 /// A dead-letter queue and the queue its messages go back to.
 #[derive(Debug, Clone)]
@@ -65,6 +87,17 @@ impl SqsDeadLetters {
         progress: &mut (dyn FnMut(&RedriveReport) + Send),
     ) -> Result<RedriveReport, StoreError> {
         let deadline = Instant::now() + budget;
+        // messages dead-lettered at or after this (ms since the epoch, by
+        // SQS's clock) stay where they are
+        let cutoff = SystemTime::now()
+            .checked_sub(CLOCK_SKEW_MARGIN)
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let run = Run {
+            selection,
+            cutoff,
+            deadline,
+        };
         let mut report = RedriveReport {
             complete: true,
             ..RedriveReport::default()
@@ -74,8 +107,7 @@ impl SqsDeadLetters {
                 .move_queue(
                     &self.jobs,
                     FailureClass::ProductApiUnavailable,
-                    selection,
-                    deadline,
+                    &run,
                     &mut report,
                     progress,
                 )
@@ -87,8 +119,7 @@ impl SqsDeadLetters {
                 .move_queue(
                     &self.mail,
                     FailureClass::EmailFailed,
-                    selection,
-                    deadline,
+                    &run,
                     &mut report,
                     progress,
                 )
@@ -105,11 +136,15 @@ impl SqsDeadLetters {
         &self,
         pair: &QueuePair,
         default_class: FailureClass,
-        selection: &RedriveSelection,
-        deadline: Instant,
+        run: &Run<'_>,
         report: &mut RedriveReport,
         progress: &mut (dyn FnMut(&RedriveReport) + Send),
     ) -> Result<usize, StoreError> {
+        let Run {
+            selection,
+            cutoff,
+            deadline,
+        } = *run;
         let started = Instant::now();
         let mut seen = HashSet::new();
         let mut held = Vec::new();
@@ -145,10 +180,16 @@ impl SqsDeadLetters {
                     continue;
                 }
                 report.examined += 1;
-                if selects(selection, &m, default_class) {
+                let newer = sent_at(&m).is_some_and(|t| t >= cutoff);
+                if selects(selection, &m, default_class) && !newer {
                     selected.push(m);
-                } else if let Some(r) = m.receipt_handle {
-                    held.push(r);
+                } else {
+                    if newer && selects(selection, &m, default_class) {
+                        // dead-lettered after the run started (a moved job
+                        // that failed again): the next run moves it
+                        report.newer += 1;
+                    }
+                    held.extend(m.receipt_handle);
                 }
             }
             match self.send_then_delete(pair, selected).await {
@@ -300,6 +341,16 @@ impl SqsDeadLetters {
     }
 }
 
+/// When the message reached the dead-letter queue (SQS's `SentTimestamp`,
+/// ms since the epoch); `None` when SQS did not say.
+fn sent_at(m: &Message) -> Option<u64> {
+    m.attributes
+        .as_ref()?
+        .get(&MessageSystemAttributeName::SentTimestamp)?
+        .parse()
+        .ok()
+}
+
 /// The parts of a job or mail message a selection looks at.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -341,6 +392,7 @@ impl DeadLetters for SqsDeadLetters {
             jobs = report.jobs,
             emails = report.emails,
             examined = report.examined,
+            newer = report.newer,
             complete = report.complete,
             "dead-lettered messages moved back"
         );

@@ -32,12 +32,12 @@ fn json(err: serde_json::Error) -> StoreError {
     StoreError::permanent(err)
 }
 
-/// The jobs queue and its dead-letter queue.
+/// The jobs queue and (for the worker) its dead-letter queue.
 #[derive(Debug, Clone)]
 pub struct SqsJobQueue {
     client: Client,
     queue_url: String,
-    dead_letter_url: String,
+    dead_letter_url: Option<String>,
 }
 
 impl SqsJobQueue {
@@ -49,7 +49,17 @@ impl SqsJobQueue {
         Self {
             client,
             queue_url: queue_url.into(),
-            dead_letter_url: dead_letter_url.into(),
+            dead_letter_url: Some(dead_letter_url.into()),
+        }
+    }
+
+    /// The jobs queue alone, for a function that only sends jobs (the api's
+    /// Retry sync): [`JobQueue::dead_letter`] is refused.
+    pub fn sender(client: Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
+            dead_letter_url: None,
         }
     }
 }
@@ -94,9 +104,14 @@ impl JobQueue for SqsJobQueue {
         job: &EntitlementJob,
         class: FailureClass,
     ) -> Result<(), StoreError> {
+        let Some(url) = &self.dead_letter_url else {
+            return Err(StoreError::Invalid(
+                "no jobs dead-letter queue is configured".into(),
+            ));
+        };
         send_tagged(
             &self.client,
-            &self.dead_letter_url,
+            url,
             serde_json::to_string(job).map_err(json)?,
             class,
         )

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{OrgId, UserId};
+use crate::state::DesiredState;
 
 /// "Reconcile this user": the evaluator → worker message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +46,30 @@ pub struct MailJob {
     pub email: String,
     pub given_name: Option<String>,
     pub products: BTreeSet<String>,
+}
+
+/// The event of every welcome email: the account's creation.
+pub const WELCOME_EVENT: &str = "account";
+
+impl MailJob {
+    /// The welcome email of a user whose account was created, from the
+    /// user's desired state: sent by the worker when the product API
+    /// created the account, and again by Retry sync after it failed.
+    pub fn welcome(org: &OrgId, user: &UserId, desired: &DesiredState) -> Self {
+        Self {
+            org_id: org.clone(),
+            user_id: user.clone(),
+            // one welcome per account, and an account is never deleted: a
+            // creation seen twice claims the same email
+            event: WELCOME_EVENT.to_owned(),
+            template: desired.assignment.email_template.clone(),
+            // the account's language (see `crate::language`)
+            language: desired.language().map(|l| l.language),
+            email: desired.facts.email.clone(),
+            given_name: desired.facts.given_name.clone(),
+            products: desired.assignment.products.clone(),
+        }
+    }
 }
 
 /// The SQS message attribute that carries a dead-lettered job's failure class.

@@ -26,6 +26,7 @@ pub mod organization;
 pub mod ports;
 pub mod progress;
 pub mod ratelimit;
+pub mod retry;
 pub mod rules;
 pub mod scim;
 pub mod scrub;

@@ -1,7 +1,8 @@
 //! In-memory ports, for benchmarks that measure our own code without a
-//! database: organizations and tokens, the directory, the rules and sync
-//! switch, fan-out tasks, desired states and sync statuses,
-//! the jobs queue, and the rate counters, in maps behind one mutex.
+//! database, and for the domain services' unit tests: organizations and
+//! tokens, the directory, the rules and sync switch, fan-out tasks, desired
+//! states, sync statuses and failures, the jobs and mail queues, the product
+//! API's seats, and the rate counters, in maps behind one mutex.
 //!
 //! What the benchmarked paths reach is implemented with the contract its
 //! port states (conflicts included); every other method answers
@@ -18,14 +19,18 @@ use crate::auth::StoredToken;
 use crate::directory::{DirectoryGroup, DirectoryUser};
 use crate::fanout::FanOutTask;
 use crate::ids::{GroupId, OrgId, RuleId, UserId};
-use crate::job::EntitlementJob;
+use crate::job::{EntitlementJob, MailJob};
 use crate::ports::{
-    Configuration, Directory, EmailClaim, FanOuts, JobQueue, Organization, Organizations, RuleSet,
-    RuleWrite, StoredUser, SyncSettings, SyncState, UserStates, UserStatus,
+    AccountWrite, Configuration, Directory, EmailClaim, FanOuts, JobQueue, MailQueue, Organization,
+    Organizations, ProductApi, ProductApiError, RuleSet, RuleWrite, Seats, StoredUser,
+    SyncSettings, SyncState, UserStates, UserStatus,
 };
 use crate::progress::SyncSummary;
 use crate::ratelimit::RateCounters;
-use crate::state::{DesiredState, FailedUser, Failure, FailureClass, FailureCount, SyncStatus};
+use crate::state::{
+    DesiredState, FailedUser, Failure, FailureClass, FailureCount, Outcome, ProductAccount,
+    SyncStatus,
+};
 
 fn unsupported() -> StoreError {
     StoreError::Invalid("not implemented by the in-memory store".to_owned())
@@ -68,13 +73,38 @@ struct OrgTables {
     rule_set: Option<RuleSet>,
     fan_outs: BTreeMap<String, FanOutTask>,
     desired: HashMap<UserId, DesiredState>,
-    statuses: HashMap<UserId, SyncStatus>,
+    statuses: BTreeMap<UserId, SyncStatus>,
+    /// welcome-email failures
+    mail_failures: BTreeMap<UserId, FailedUser>,
+}
+
+impl OrgTables {
+    /// The users a failure affects, in id order.
+    fn failed(&self, failure: &Failure) -> Vec<FailedUser> {
+        if failure.class == FailureClass::EmailFailed {
+            return self.mail_failures.values().cloned().collect();
+        }
+        self.statuses
+            .iter()
+            .filter(|(_, s)| {
+                s.last_outcome == Outcome::Failure && s.failure.as_ref() == Some(failure)
+            })
+            .map(|(user, s)| FailedUser {
+                user_id: user.clone(),
+                failure: failure.clone(),
+                attempts: s.attempts,
+                at: s.at.clone(),
+                retried_at: s.retried_at.clone(),
+            })
+            .collect()
+    }
 }
 
 #[derive(Default)]
 struct Tables {
     orgs: HashMap<OrgId, OrgTables>,
     jobs: Vec<EntitlementJob>,
+    mails: Vec<MailJob>,
 }
 
 /// Every store port in memory.
@@ -110,6 +140,11 @@ impl MemoryStore {
     /// Takes the jobs sent so far.
     pub fn take_jobs(&self) -> Vec<EntitlementJob> {
         std::mem::take(&mut self.tables().jobs)
+    }
+
+    /// Takes the mail jobs sent so far.
+    pub fn take_mails(&self) -> Vec<MailJob> {
+        std::mem::take(&mut self.tables().mails)
     }
 }
 
@@ -714,33 +749,135 @@ impl SyncState for MemoryStore {
 
     async fn record_email_failure(
         &self,
-        _org: &OrgId,
-        _user: &UserId,
-        _reason: Option<&str>,
+        org: &OrgId,
+        user: &UserId,
+        reason: Option<&str>,
     ) -> Result<(), StoreError> {
-        Err(unsupported())
+        let now = crate::time::format(time::OffsetDateTime::now_utc());
+        self.with_org(org, |o| match reason {
+            None => {
+                o.mail_failures.remove(user);
+            }
+            Some(_) => {
+                let f = o
+                    .mail_failures
+                    .entry(user.clone())
+                    .or_insert_with(|| FailedUser {
+                        user_id: user.clone(),
+                        failure: Failure {
+                            class: FailureClass::EmailFailed,
+                            product: None,
+                        },
+                        attempts: 0,
+                        at: now.clone(),
+                        retried_at: None,
+                    });
+                f.attempts += 1;
+                f.at = now;
+            }
+        });
+        Ok(())
     }
 
-    async fn failure_counts(&self, _org: &OrgId) -> Result<Vec<FailureCount>, StoreError> {
-        Err(unsupported())
+    async fn mark_retried(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        marked: &SyncStatus,
+        not_retried_since: &str,
+    ) -> Result<(), StoreError> {
+        self.with_org(org, |o| {
+            let waiting = o.statuses.get(user).is_some_and(|s| {
+                s.last_outcome == Outcome::Failure
+                    && s.applied_generation == marked.applied_generation
+                    && s.retried_at
+                        .as_deref()
+                        .is_none_or(|r| r < not_retried_since)
+            });
+            if !waiting {
+                return Err(StoreError::Conflict("retried or changed".to_owned()));
+            }
+            o.statuses.insert(user.clone(), marked.clone());
+            Ok(())
+        })
+    }
+
+    async fn mark_email_retried(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        at: &str,
+        not_retried_since: &str,
+    ) -> Result<(), StoreError> {
+        self.with_org(org, |o| match o.mail_failures.get_mut(user) {
+            Some(f)
+                if f.retried_at
+                    .as_deref()
+                    .is_none_or(|r| r < not_retried_since) =>
+            {
+                f.retried_at = Some(at.to_owned());
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict("retried or gone".to_owned())),
+        })
+    }
+
+    async fn failure_counts(&self, org: &OrgId) -> Result<Vec<FailureCount>, StoreError> {
+        Ok(self.with_org(org, |o| {
+            let mut counts: BTreeMap<(FailureClass, Option<String>), u64> = BTreeMap::new();
+            for s in o.statuses.values() {
+                if let Some(f) = s
+                    .failure
+                    .as_ref()
+                    .filter(|_| s.last_outcome == Outcome::Failure)
+                {
+                    *counts.entry((f.class, f.product.clone())).or_default() += 1;
+                }
+            }
+            if !o.mail_failures.is_empty() {
+                counts.insert(
+                    (FailureClass::EmailFailed, None),
+                    u64::try_from(o.mail_failures.len()).unwrap_or(u64::MAX),
+                );
+            }
+            counts
+                .into_iter()
+                .map(|((class, product), users)| FailureCount {
+                    failure: Failure { class, product },
+                    users,
+                })
+                .collect()
+        }))
     }
 
     async fn failed_users(
         &self,
-        _org: &OrgId,
-        _failure: &Failure,
-        _after: Option<&UserId>,
-        _limit: usize,
+        org: &OrgId,
+        failure: &Failure,
+        after: Option<&UserId>,
+        limit: usize,
     ) -> Result<(Vec<FailedUser>, Option<UserId>), StoreError> {
-        Err(unsupported())
+        Ok(self.with_org(org, |o| {
+            let failed: BTreeMap<UserId, FailedUser> = o
+                .failed(failure)
+                .into_iter()
+                .map(|f| (f.user_id.clone(), f))
+                .collect();
+            page(failed.range::<UserId, _>(self::after(after)), limit)
+        }))
     }
 
     async fn email_failures(
         &self,
-        _org: &OrgId,
-        _users: &[UserId],
+        org: &OrgId,
+        users: &[UserId],
     ) -> Result<HashMap<UserId, FailedUser>, StoreError> {
-        Err(unsupported())
+        Ok(self.with_org(org, |o| {
+            users
+                .iter()
+                .filter_map(|u| o.mail_failures.get(u).map(|f| (u.clone(), f.clone())))
+                .collect()
+        }))
     }
 
     async fn sync_summaries(
@@ -773,6 +910,47 @@ impl JobQueue for MemoryStore {
     async fn defer(&self, job: &EntitlementJob, _seconds: u32) -> Result<(), StoreError> {
         self.tables().jobs.push(job.clone());
         Ok(())
+    }
+}
+
+impl MailQueue for MemoryStore {
+    async fn send_mail(&self, job: &MailJob) -> Result<(), StoreError> {
+        self.tables().mails.push(job.clone());
+        Ok(())
+    }
+
+    async fn dead_letter_mail(&self, _job: &MailJob) -> Result<(), StoreError> {
+        Err(unsupported())
+    }
+}
+
+/// The product API's seats per product; it answers `Unavailable` while
+/// `down`, and takes every account.
+#[derive(Default)]
+pub struct MemoryProductApi {
+    pub seats: Mutex<BTreeMap<String, Seats>>,
+    pub down: bool,
+}
+
+impl ProductApi for MemoryProductApi {
+    async fn put_account(
+        &self,
+        _org: &OrgId,
+        _user_key: &UserId,
+        _account: &ProductAccount,
+    ) -> Result<AccountWrite, ProductApiError> {
+        Ok(AccountWrite::Updated)
+    }
+
+    async fn seats(&self, _org: &OrgId) -> Result<BTreeMap<String, Seats>, ProductApiError> {
+        if self.down {
+            return Err(ProductApiError::Unavailable("down".to_owned()));
+        }
+        Ok(self
+            .seats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone())
     }
 }
 

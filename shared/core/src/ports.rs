@@ -570,9 +570,33 @@ pub trait SyncState: Sync {
         user: &UserId,
         status: &SyncStatus,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records that a Retry sync sends the user's job again: stores
+    /// `marked` (the user's failure, no longer dead-lettered, with its
+    /// `retried_at`) as the user's status. MUST return `Conflict` unless the
+    /// stored status is a failure at `marked.applied_generation` whose last
+    /// retry (if any) was before `not_retried_since`: of two retries at
+    /// once, one sends the job.
+    fn mark_retried(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        marked: &SyncStatus,
+        not_retried_since: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records that a Retry sync sends the user's welcome email again, at
+    /// `at`. MUST return `Conflict` unless the user has a welcome-email
+    /// failure whose last retry (if any) was before `not_retried_since`.
+    fn mark_email_retried(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        at: &str,
+        not_retried_since: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Records a user's welcome-email failure (`reason`, the mail service's
-    /// code; the store counts the attempts), or clears it (`None`) once an
-    /// email was sent or is no longer due.
+    /// code; the store counts the attempts and keeps when it was last
+    /// retried), or clears it (`None`) once an email was sent or is no
+    /// longer due.
     fn record_email_failure(
         &self,
         org: &OrgId,
@@ -662,8 +686,9 @@ pub enum EmailClaim {
 /// it over: far longer than a mailer invocation may run (30 s).
 pub const STALE_EMAIL_CLAIM_SECONDS: i64 = 120;
 
-/// Which dead-lettered messages "Retry sync" moves back to their queue.
-/// `None` fields select everything.
+/// Which failures a retry sends again: an organization's Retry sync (from
+/// its own failure records), or `ops dlq redrive` (dead-lettered messages,
+/// of every organization or one). `None` fields select everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RedriveSelection {
     pub org: Option<OrgId>,
@@ -691,7 +716,7 @@ impl RedriveSelection {
     }
 }
 
-/// What a redrive did.
+/// What a redrive (`ops dlq redrive`) did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RedriveReport {
@@ -701,17 +726,24 @@ pub struct RedriveReport {
     pub emails: usize,
     /// Dead-lettered messages looked at (of every organization).
     pub examined: usize,
+    /// Messages left where they are because they reached the dead-letter
+    /// queue after the run started: a job that failed again meanwhile is
+    /// not moved again by the same run (the next run moves it).
+    pub newer: usize,
     /// Every dead-lettered message was looked at; `false` when the time
     /// budget ran out first (run it again: it is idempotent).
     pub complete: bool,
 }
 
-/// The dead-letter queues.
+/// The dead-letter queues, shared by every organization: for ops only
+/// (`ops dlq redrive`). An organization's Retry sync never reads them.
 pub trait DeadLetters: Sync {
     /// Moves the selected dead-lettered messages back to their source
     /// queue, each sent there before it is deleted from the dead-letter
     /// queue (a crash in between leaves a duplicate, never a loss), within
-    /// `budget`.
+    /// `budget`. Only messages that were in the dead-letter queue when the
+    /// run started move: one dead-lettered again during the run stays
+    /// (counted in `newer`), so a job that keeps failing moves once per run.
     fn redrive(
         &self,
         selection: &RedriveSelection,

@@ -119,6 +119,8 @@ mod tests {
             attempts: 1,
             at: "2026-11-22T10:00:00.000Z".into(),
             dead_lettered,
+            retried_at: None,
+            failure_entry: None,
         }
     }
 

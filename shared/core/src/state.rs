@@ -356,6 +356,10 @@ pub struct FailedUser {
     pub attempts: u32,
     /// When it last failed.
     pub at: String,
+    /// When a Retry sync last sent it again (welcome emails; a job's is on
+    /// its [`SyncStatus`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retried_at: Option<String>,
 }
 
 /// How many users one failure (a class and, for `out_of_licenses`, a
@@ -390,6 +394,58 @@ pub struct SyncStatus {
     /// failure, or a transient one on its last delivery.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dead_lettered: bool,
+    /// When a Retry sync last sent the user's job again. The worker keeps it
+    /// when it records the next failure, so that another retry within a
+    /// minute of it sends nothing more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retried_at: Option<String>,
+    /// The activity entry of the user's last recorded failure, counted up
+    /// while the same failure repeats at the same generation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_entry: Option<FailureEntry>,
+}
+
+/// The activity entry that tells of a user's last recorded failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FailureEntry {
+    /// The entry's id (its key in the history).
+    pub id: String,
+    /// When the entry was first written.
+    pub at: String,
+    pub failure: Failure,
+    /// The generation that failed.
+    pub generation: u64,
+    /// Times this same failure was recorded in the entry.
+    pub count: u32,
+}
+
+impl FailureEntry {
+    /// Where a failure recorded now goes in the activity history: the
+    /// user's last failure entry, counted once more, when it told of this
+    /// same failure (class and product) at this same generation; else a new
+    /// entry, `id` at `at`. Repeated identical failures are one entry.
+    pub fn next(
+        last: Option<&FailureEntry>,
+        failure: &Failure,
+        generation: u64,
+        id: &str,
+        at: &str,
+    ) -> FailureEntry {
+        match last {
+            Some(l) if l.failure == *failure && l.generation == generation => FailureEntry {
+                count: l.count.saturating_add(1),
+                ..l.clone()
+            },
+            _ => FailureEntry {
+                id: id.to_owned(),
+                at: at.to_owned(),
+                failure: failure.clone(),
+                generation,
+                count: 1,
+            },
+        }
+    }
 }
 
 #[cfg(test)]
@@ -727,6 +783,49 @@ mod tests {
             ..old
         };
         assert_eq!(plain.account().locale.as_deref(), Some("fr"));
+    }
+
+    #[test]
+    fn the_same_failure_at_the_same_generation_counts_up_one_entry() {
+        let seats = Failure {
+            class: FailureClass::OutOfLicenses,
+            product: Some("G2W".into()),
+        };
+        let first = FailureEntry::next(None, &seats, 3, "t1#u#3", "t1");
+        assert_eq!((first.id.as_str(), first.count), ("t1#u#3", 1));
+        let again = FailureEntry::next(Some(&first), &seats, 3, "t2#u#3", "t2");
+        assert_eq!(
+            (again.id.as_str(), again.at.as_str(), again.count),
+            ("t1#u#3", "t1", 2)
+        );
+        // another generation, product or class is news: a new entry
+        let newer = FailureEntry::next(Some(&again), &seats, 4, "t3#u#4", "t3");
+        assert_eq!((newer.id.as_str(), newer.count), ("t3#u#4", 1));
+        let other = Failure {
+            product: Some("G2M".into()),
+            ..seats.clone()
+        };
+        assert_eq!(
+            FailureEntry::next(Some(&again), &other, 3, "t4", "t4").count,
+            1
+        );
+        let exists = Failure {
+            class: FailureClass::ExistingAccount,
+            product: None,
+        };
+        assert_eq!(
+            FailureEntry::next(Some(&again), &exists, 3, "t5", "t5").id,
+            "t5"
+        );
+    }
+
+    #[test]
+    fn a_status_written_before_retries_reads_and_writes_the_same() {
+        // a status recorded before retries were: read and written as it was
+        let old = r#"{"appliedGeneration":0,"lastOutcome":"failure","failure":{"class":"out_of_licenses","product":"G2W"},"attempts":1,"at":"2026-01-01T00:00:00.000Z","deadLettered":true}"#;
+        let s: SyncStatus = serde_json::from_str(old).unwrap();
+        assert_eq!(s.retried_at, None);
+        assert_eq!(serde_json::to_string(&s).unwrap(), old);
     }
 
     #[test]

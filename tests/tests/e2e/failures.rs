@@ -1,7 +1,9 @@
 //! Failures from the admin's side, on the local stack: seats running out
-//! (banner → details → more seats → Retry sync), an account that exists
-//! elsewhere, a dead-lettered job redriven after the rule changed, the
-//! product API failing and rate limiting for a while, and a mail job
+//! (banner → details → more seats → Retry sync), Retry sync before the fix
+//! (one product API call, an answer that says the seats are still short),
+//! two clicks in a row, two organizations retrying side by side, an account
+//! that exists elsewhere, a failed job sent again after the rule changed,
+//! the product API failing and rate limiting for a while, and a mail job
 //! delivered twice. Each test has its own organization; faults are set for
 //! that organization only.
 
@@ -56,8 +58,8 @@ impl Admin {
         .await;
     }
 
-    /// Retries until `expected` dead-lettered messages have moved (the worker
-    /// records a failure just before it dead-letters the job).
+    /// Retries until `expected` users and emails were sent again (a user's
+    /// failure may not be recorded yet at the first click).
     async fn retry_until_moved(&self, body: Value, expected: u64) -> Vec<Value> {
         let mut answers = Vec::new();
         let mut moved = 0;
@@ -91,6 +93,48 @@ impl Admin {
             .filter(|c| c["userKey"] == user)
             .cloned()
             .collect()
+    }
+
+    /// `POST /sync/retry` with `body`: its answer.
+    async fn retry(&self, body: Value) -> Value {
+        let a = self.api("POST", "/sync/retry", Some(body), &[]).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        a.body
+    }
+
+    /// The user's failure attempts as the failures view shows them (`None`:
+    /// no such failure); `failure` is the class, with `?product=` for
+    /// `out_of_licenses`.
+    async fn failed_attempts(&self, failure: &str, user: &str) -> Option<u64> {
+        let d = self
+            .api(
+                "GET",
+                &format!("/sync/failures/{failure}&limit=200"),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(d.status, 200, "{}", d.body);
+        d.body["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["userId"] == user)
+            .and_then(|u| u["attempts"].as_u64())
+    }
+
+    /// The user's `sync_failed` entries in the activity history.
+    async fn sync_failed_entries(&self, user: &str) -> Vec<Value> {
+        let h = self
+            .api(
+                "GET",
+                &format!("/activity?userId={user}&action=sync_failed&limit=200"),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(h.status, 200, "{}", h.body);
+        h.body["items"].as_array().unwrap().clone()
     }
 
     /// A group of `n` users with one Full Admin rule granting `product`.
@@ -204,8 +248,13 @@ async fn seats_run_out_then_more_seats_and_retry_sync_provision_everyone() {
         Some(json!({"G2W": 10})),
     )
     .await;
-    a.retry_until_moved(json!({"class": "out_of_licenses"}), 3)
+    let answers = a
+        .retry_until_moved(json!({"class": "out_of_licenses"}), 3)
         .await;
+    assert!(
+        answers.iter().all(|r| r["causeStillPresent"] == false),
+        "the seats are there now: {answers:?}"
+    );
     for u in &users {
         a.until(u, "provisioned after the retry", |x| {
             x["status"] == "active" && products(x) == ["G2W"]
@@ -238,11 +287,165 @@ async fn seats_run_out_then_more_seats_and_retry_sync_provision_everyone() {
     assert_eq!(retried[0]["failureClass"], "out_of_licenses");
 
     // nothing is left to retry
-    let again = a.api("POST", "/sync/retry", Some(json!({})), &[]).await;
+    let again = a.retry(json!({})).await;
     assert_eq!(
-        (again.body["jobs"].clone(), again.body["complete"].clone()),
+        (again["jobs"].clone(), again["complete"].clone()),
         (json!(0), json!(true))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_before_the_fix_calls_the_product_api_once_and_says_the_seats_are_still_short() {
+    let a = Admin::new("tooearly").await;
+    a.control(
+        "PUT",
+        &format!("/orgs/{}/seats", a.org.org_id),
+        Some(json!({"G2W": 1})),
+    )
+    .await;
+    a.users_with_rule(2, &["G2W"]).await;
+    assert_eq!(a.sync(true, false).await.status, 200);
+    let banner = a.banner("out_of_licenses", Some(1)).await;
+    let short = banner["users"][0]["userId"].as_str().unwrap().to_owned();
+    let calls_before = a.calls(&short).await.len();
+    let entries_before = a.sync_failed_entries(&short).await.len();
+    assert_eq!(entries_before, 1);
+
+    // one click, the cause not fixed
+    let r = a.retry(json!({})).await;
+    assert_eq!(
+        (r["jobs"].clone(), r["emails"].clone()),
+        (json!(1), json!(0)),
+        "{r}"
+    );
+    assert_eq!(r["examined"], 1, "its own failures only: {r}");
+    assert_eq!(r["causeStillPresent"], true, "{r}");
+    assert_eq!(
+        r["shortages"],
+        json!([{"product": "G2W", "used": 1, "limit": 1, "users": 1}])
+    );
+    assert_eq!(
+        r["message"],
+        "1 user sent again; still out of G2W licenses: 1 of 1 in use"
+    );
+
+    // its job fails again, once: one more product API call, no storm
+    eventually("the job sent again failed again", PIPELINE, || async {
+        (a.failed_attempts("out_of_licenses?product=G2W", &short)
+            .await
+            == Some(2))
+        .then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(a.calls(&short).await.len(), calls_before + 1);
+    assert_eq!(
+        a.failed_attempts("out_of_licenses?product=G2W", &short)
+            .await,
+        Some(2)
+    );
+    // the same failure again is the same entry, counted
+    let entries = a.sync_failed_entries(&short).await;
+    assert!(entries.len() <= entries_before + 1, "{entries:?}");
+    assert_eq!(entries[0]["details"]["attempts"], 2, "{entries:?}");
+
+    // the retry is in the history with the same counts
+    let history = a
+        .api("GET", "/activity?action=sync_retried", None, &[])
+        .await;
+    let retried = &history.body["items"][0];
+    assert_eq!(retried["details"]["jobs"], 1, "{retried}");
+    assert_eq!(retried["details"]["causeStillPresent"], true, "{retried}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_clicks_in_a_row_send_nothing_the_second_time() {
+    let a = Admin::new("twoclicks").await;
+    a.control(
+        "PUT",
+        &format!("/orgs/{}/seats", a.org.org_id),
+        Some(json!({"G2M": 0})),
+    )
+    .await;
+    let (users, _) = a.users_with_rule(1, &["G2M"]).await;
+    let ada = &users[0];
+    assert_eq!(a.sync(true, false).await.status, 200);
+    a.banner("out_of_licenses", Some(1)).await;
+    let calls_before = a.calls(ada).await.len();
+
+    let first = a.retry(json!({"class": "out_of_licenses"})).await;
+    assert_eq!(first["jobs"], 1, "{first}");
+    // the first click's job fails again meanwhile
+    eventually("the job sent again failed again", PIPELINE, || async {
+        (a.failed_attempts("out_of_licenses?product=G2M", ada).await == Some(2)).then_some(())
+    })
+    .await;
+    let second = a.retry(json!({"class": "out_of_licenses"})).await;
+    assert_eq!(
+        (second["jobs"].clone(), second["skipped"].clone()),
+        (json!(0), json!(1)),
+        "{second}"
+    );
+    assert!(
+        second["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("nothing sent: 1 failure was sent again less than a minute ago"),
+        "{second}"
+    );
+    // also as one user's retry
+    let third = a.retry(json!({"userId": ada})).await;
+    assert_eq!(
+        (third["jobs"].clone(), third["skipped"].clone()),
+        (json!(0), json!(1))
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(a.calls(ada).await.len(), calls_before + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_organizations_retry_neither_sees_nor_holds_anothers_failures() {
+    let a = Admin::new("tenanta").await;
+    let b = Admin::new("tenantb").await;
+    b.control(
+        "PUT",
+        &format!("/orgs/{}/seats", b.org.org_id),
+        Some(json!({"G2W": 0})),
+    )
+    .await;
+    let (b_users, _) = b.users_with_rule(1, &["G2W"]).await;
+    assert_eq!(b.sync(true, false).await.status, 200);
+    b.banner("out_of_licenses", Some(1)).await;
+    let calls_before = b.calls(&b_users[0]).await.len();
+
+    // A has no failure: its retry looks at nothing of B's
+    let r = a.retry(json!({})).await;
+    assert_eq!(
+        (
+            r["jobs"].clone(),
+            r["emails"].clone(),
+            r["examined"].clone(),
+            r["skipped"].clone()
+        ),
+        (json!(0), json!(0), json!(0), json!(0)),
+        "{r}"
+    );
+    assert_eq!(
+        r["message"],
+        "nothing to retry: no failure waits for Retry sync"
+    );
+
+    // B's own retry, right after, sends its user at once: nothing was held
+    let r = b.retry(json!({})).await;
+    assert_eq!(
+        (r["jobs"].clone(), r["examined"].clone()),
+        (json!(1), json!(1)),
+        "{r}"
+    );
+    eventually("B's job reaches the product API", PIPELINE, || async {
+        (b.calls(&b_users[0]).await.len() > calls_before).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -282,7 +485,8 @@ async fn an_existing_account_is_shown_and_the_redriven_job_applies_the_changed_r
     // the fix: the other account is gone; retry this user only
     a.control("PUT", "/existing-accounts", Some(json!({"emails": []})))
         .await;
-    a.retry_until_moved(json!({"userId": grace}), 2).await;
+    // one job for the user, whatever number of failed generations
+    a.retry_until_moved(json!({"userId": grace}), 1).await;
     a.until(grace, "the new state", |x| products(x) == ["G2M", "G2T"])
         .await;
     a.no_banners().await;
@@ -567,7 +771,7 @@ pub(crate) async fn drain(sqs: &aws_sdk_sqs::Client, queue: &str) -> Vec<Value> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redrive_moves_only_the_selected_messages_and_releases_the_others() {
-    use user_sync_aws::redrive::{QueuePair, SqsDeadLetters};
+    use user_sync_aws::redrive::{CLOCK_SKEW_MARGIN, QueuePair, SqsDeadLetters};
     use user_sync_core::ports::{DeadLetters, RedriveSelection};
     use user_sync_core::state::FailureClass;
 
@@ -593,6 +797,8 @@ async fn redrive_moves_only_the_selected_messages_and_releases_the_others() {
     send_tagged(&sqs, &mail_dlq, &mail_job("a", "u6"), Some("email_failed")).await;
     send_tagged(&sqs, &mail_dlq, &mail_job("b", "u7"), None).await;
 
+    // a run moves what was dead-lettered before it started
+    tokio::time::sleep(CLOCK_SKEW_MARGIN + Duration::from_secs(1)).await;
     let dl = SqsDeadLetters::new(
         sqs.clone(),
         QueuePair {
@@ -659,7 +865,36 @@ async fn redrive_moves_only_the_selected_messages_and_releases_the_others() {
     assert_eq!(drain(&sqs, &jobs).await[0]["userId"], "u4");
     assert_eq!(drain(&sqs, &mail).await[0]["userId"], "u6");
 
-    // idempotent: nothing of a is left
+    // a message dead-lettered as the run starts (a job that failed again)
+    // is left for the next run
+    send_tagged(&sqs, &jobs_dlq, &job("a", "u8"), Some("out_of_licenses")).await;
+    let r = dl
+        .redrive(
+            &RedriveSelection {
+                org: org_a.clone(),
+                ..RedriveSelection::default()
+            },
+            budget,
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.jobs, r.newer, r.complete), (0, 1, true));
+    assert!(drain(&sqs, &jobs).await.is_empty());
+    tokio::time::sleep(CLOCK_SKEW_MARGIN + Duration::from_secs(1)).await;
+
+    // idempotent: nothing of a is left once the next run took u8
+    let r = dl
+        .redrive(
+            &RedriveSelection {
+                org: org_a.clone(),
+                ..RedriveSelection::default()
+            },
+            budget,
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.jobs, r.newer), (1, 0));
+    assert_eq!(drain(&sqs, &jobs).await[0]["userId"], "u8");
     let r = dl
         .redrive(
             &RedriveSelection {

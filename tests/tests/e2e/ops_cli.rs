@@ -9,6 +9,8 @@ use user_sync_core::ids::OrgId;
 use user_sync_core::ports::Organizations;
 use user_sync_tests::{Client, eventually, sdk_config, stack};
 
+use user_sync_aws::redrive::CLOCK_SKEW_MARGIN;
+
 use crate::admin::{Admin, PIPELINE};
 use crate::failures::{drain, fresh_queue, send_tagged};
 
@@ -279,7 +281,9 @@ async fn dlq_status_counts_dead_letters_and_redrive_moves_them_back() {
         "only when given"
     );
 
-    // redrive organization a: its two jobs and its email
+    // redrive organization a: its two jobs and its email (once they are
+    // older than the run's clock-skew margin)
+    tokio::time::sleep(CLOCK_SKEW_MARGIN + Duration::from_secs(1)).await;
     let moved = run(with(
         &[
             "--output", "json", "dlq", "redrive", "--org", "a", "--rate", "1000",
@@ -315,6 +319,104 @@ async fn dlq_status_counts_dead_letters_and_redrive_moves_them_back() {
         assert_eq!(missing.code, 2, "{missing:?}");
         assert!(missing.err.contains("JOBS_QUEUE_URL"));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redrive_moves_a_job_that_keeps_failing_once_per_run() {
+    let s = stack();
+    let a = Admin::new("opsstorm").await;
+    let org = a.org.org_id.clone();
+    let seats = format!("{}/control/orgs/{org}/seats", s.product_api_url);
+    let (status, _) =
+        a.c.send("PUT", &seats, None, Some(&json!({"G2W": 0})))
+            .await;
+    assert_eq!(status, 200);
+    let ada = a.user("ada").await;
+    let group = a.group_with("Everyone", &[&ada]).await;
+    a.rule(json!({"groupId": group, "products": ["G2W"], "adminRole": {"type": "full_admin"}}))
+        .await;
+    assert_eq!(a.sync(true, false).await.status, 200);
+    let calls_url = format!("{}/control/calls?org={org}", s.product_api_url);
+    let calls = || async {
+        let (_, body) = a.c.send("GET", &calls_url, None, None).await;
+        body["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["userKey"] == ada.as_str())
+            .count()
+    };
+    let attempts = || async {
+        let (_, d) = get(
+            &format!("{}/sync/failures/out_of_licenses?product=G2W", s.api_url),
+            &a.org.admin_token,
+        )
+        .await;
+        d["users"][0]["attempts"].as_u64()
+    };
+    eventually("ada runs out of licenses", PIPELINE, || async {
+        (attempts().await == Some(1)).then_some(())
+    })
+    .await;
+    // dead-lettered before the run starts, beyond the clock-skew margin
+    tokio::time::sleep(CLOCK_SKEW_MARGIN + Duration::from_secs(1)).await;
+    let before = calls().await;
+
+    let q = &s.queues;
+    let redrive = || {
+        let args = [
+            "--output",
+            "json",
+            "--jobs-queue-url",
+            &q["JobsQueue"],
+            "--jobs-dlq-url",
+            &q["JobsDeadLetterQueue"],
+            "--mail-queue-url",
+            &q["MailQueue"],
+            "--mail-dlq-url",
+            &q["MailDeadLetterQueue"],
+            "dlq",
+            "redrive",
+            "--org",
+            &org,
+            "--rate",
+            "1000",
+        ]
+        .map(str::to_owned);
+        async move {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            // a run that moved the job again each time it failed again
+            // would never end
+            tokio::time::timeout(Duration::from_secs(120), ops(&refs))
+                .await
+                .expect("the redrive ended")
+        }
+    };
+    let moved = redrive().await.json();
+    assert_eq!(
+        (moved["jobs"].clone(), moved["emails"].clone()),
+        (json!(1), json!(0)),
+        "{moved}"
+    );
+    assert_eq!(moved["complete"], true);
+    // the moved job failed again
+    eventually("the moved job failed again", PIPELINE, || async {
+        (attempts().await == Some(2)).then_some(())
+    })
+    .await;
+
+    // the next run, at once: the new dead-lettered copy is newer than the
+    // margin, so it waits for a later run
+    let again = redrive().await.json();
+    assert_eq!(
+        (again["jobs"].clone(), again["newer"].clone()),
+        (json!(0), json!(1)),
+        "{again}"
+    );
+    // one more call in all, no loop
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(calls().await, before + 1);
+    assert_eq!(attempts().await, Some(2));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

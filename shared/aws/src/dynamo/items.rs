@@ -436,6 +436,10 @@ pub struct StatusItem {
     pub failure_pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_sk: Option<String>,
+    /// When a Retry sync last sent the user's job again (also in `status`):
+    /// what a retry's conditional write compares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retried_at: Option<String>,
 }
 
 /// StateTable: a user's welcome-email failure, in the `failures` index;
@@ -452,6 +456,9 @@ pub struct MailStatusItem {
     pub at: String,
     pub failure_pk: String,
     pub failure_sk: String,
+    /// When a Retry sync last sent the email again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retried_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -202,6 +202,7 @@ impl StateTable {
             status: serde_json::to_string(status).map_err(json)?,
             failure_pk: failure.map(|_| failures_pk(org)),
             failure_sk: failure.map(|f| format!("{}{user}", failure_prefix(f))),
+            retried_at: status.retried_at.clone(),
         })
     }
 
@@ -565,6 +566,54 @@ impl SyncState for StateTable {
         Ok(())
     }
 
+    async fn mark_retried(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        marked: &SyncStatus,
+        not_retried_since: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.status_item(org, user, marked)?))
+            // still a failure at this generation, not retried meanwhile
+            .condition_expression(
+                "attribute_exists(failureSk) AND appliedGeneration = :g \
+                 AND (attribute_not_exists(retriedAt) OR retriedAt < :since)",
+            )
+            .expression_attribute_values(":g", n(marked.applied_generation))
+            .expression_attribute_values(":since", s(not_retried_since))
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+
+    async fn mark_email_retried(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        at: &str,
+        not_retried_since: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(user_pk(org, user)))
+            .key("sk", s(sk::MAIL_STATUS))
+            .update_expression("SET retriedAt = :at")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(retriedAt) OR retriedAt < :since)",
+            )
+            .expression_attribute_values(":at", s(at))
+            .expression_attribute_values(":since", s(not_retried_since))
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+
     async fn record_email_failure(
         &self,
         org: &OrgId,
@@ -692,6 +741,7 @@ impl SyncState for StateTable {
                     failure: failure.clone(),
                     attempts: m.attempts,
                     at: m.at,
+                    retried_at: m.retried_at,
                 }
             } else {
                 let st: StatusItem = serde_dynamo::from_item(item).map_err(shape)?;
@@ -701,6 +751,7 @@ impl SyncState for StateTable {
                     failure: st.failure.unwrap_or_else(|| failure.clone()),
                     attempts: st.attempts,
                     at: st.at,
+                    retried_at: st.retried_at,
                 }
             };
             users.push(user);
@@ -743,6 +794,7 @@ impl SyncState for StateTable {
                     },
                     attempts: m.attempts,
                     at: m.at,
+                    retried_at: m.retried_at,
                 },
             );
         }

@@ -842,9 +842,13 @@ async fn find_users<S: Directory + Organizations>(
     base: &str,
     page: &mut Page<'_>,
 ) -> Result<(), ScimError> {
-    let captured = custom_attributes(store, org).await?;
-    let render =
-        |u: &StoredUser| render_user(&u.user, &custom::visible(&captured, &u.attributes), base);
+    // the organization's custom attributes, read only once a user with
+    // custom values is to be shown
+    let mut captured: Option<Vec<String>> = None;
+    let render = |u: &StoredUser, captured: &Option<Vec<String>>| {
+        let captured = captured.as_deref().unwrap_or_default();
+        render_user(&u.user, &custom::visible(captured, &u.attributes), base)
+    };
     if let Some(f) = &q.filter {
         let hint = f.index_hint();
         let candidates: Option<Vec<StoredUser>> = match hint {
@@ -884,8 +888,9 @@ async fn find_users<S: Directory + Organizations>(
             candidates.retain(|u| !u.user.deleted);
             candidates.sort_by(|a, b| a.user.id.cmp(&b.user.id));
             let before = page.total;
+            load_captured(store, org, &candidates, &mut captured).await?;
             for u in &candidates {
-                let resource = render(u);
+                let resource = render(u, &captured);
                 if f.matches(&resource) {
                     page.add(|| resource)?;
                 }
@@ -918,16 +923,17 @@ async fn find_users<S: Directory + Organizations>(
                 ),
             });
         }
+        load_captured(store, org, &users, &mut captured).await?;
         for u in users.iter().filter(|u| !u.user.deleted) {
             match &q.filter {
                 Some(f) => {
-                    let resource = render(u);
+                    let resource = render(u, &captured);
                     if f.matches(&resource) {
                         page.add(|| resource)?;
                     }
                 }
                 // without a filter, only the page's users are rendered
-                None => page.add(|| render(u))?,
+                None => page.add(|| render(u, &captured))?,
             }
         }
         match next {
@@ -935,6 +941,24 @@ async fn find_users<S: Directory + Organizations>(
             None => return Ok(()),
         }
     }
+}
+
+/// Reads the organization's custom attributes into `captured` the first
+/// time one of `users` holds custom values (no read otherwise).
+async fn load_captured<S: Organizations>(
+    store: &S,
+    org: &OrgId,
+    users: &[StoredUser],
+    captured: &mut Option<Vec<String>>,
+) -> Result<(), ScimError> {
+    if captured.is_none()
+        && users
+            .iter()
+            .any(|u| custom::has_custom_values(&u.attributes))
+    {
+        *captured = Some(custom_attributes(store, org).await?);
+    }
+    Ok(())
 }
 
 /// Attributes a Users filter cannot compare: `password` is never kept (a

@@ -813,6 +813,11 @@ async fn redrive_moves_only_the_selected_messages_and_releases_the_others() {
     );
     let budget = Duration::from_secs(30);
     let org_a = Some(user_sync_core::ids::OrgId::parse("a").unwrap());
+    // everything of organization a
+    let all_of_a = RedriveSelection {
+        org: org_a.clone(),
+        ..RedriveSelection::default()
+    };
 
     // one organization, one class
     let r = dl
@@ -851,16 +856,7 @@ async fn redrive_moves_only_the_selected_messages_and_releases_the_others() {
     assert_eq!(drain(&sqs, &jobs).await[0]["userId"], "u5");
 
     // everything of organization a: its last job and its email
-    let r = dl
-        .redrive(
-            &RedriveSelection {
-                org: org_a.clone(),
-                ..RedriveSelection::default()
-            },
-            budget,
-        )
-        .await
-        .unwrap();
+    let r = dl.redrive(&all_of_a, budget).await.unwrap();
     assert_eq!((r.jobs, r.emails), (1, 1));
     assert_eq!(drain(&sqs, &jobs).await[0]["userId"], "u4");
     assert_eq!(drain(&sqs, &mail).await[0]["userId"], "u6");
@@ -868,31 +864,13 @@ async fn redrive_moves_only_the_selected_messages_and_releases_the_others() {
     // a message dead-lettered as the run starts (a job that failed again)
     // is left for the next run
     send_tagged(&sqs, &jobs_dlq, &job("a", "u8"), Some("out_of_licenses")).await;
-    let r = dl
-        .redrive(
-            &RedriveSelection {
-                org: org_a.clone(),
-                ..RedriveSelection::default()
-            },
-            budget,
-        )
-        .await
-        .unwrap();
+    let r = dl.redrive(&all_of_a, budget).await.unwrap();
     assert_eq!((r.jobs, r.newer, r.complete), (0, 1, true));
     assert!(drain(&sqs, &jobs).await.is_empty());
     tokio::time::sleep(CLOCK_SKEW_MARGIN + Duration::from_secs(1)).await;
 
     // idempotent: nothing of a is left once the next run took u8
-    let r = dl
-        .redrive(
-            &RedriveSelection {
-                org: org_a.clone(),
-                ..RedriveSelection::default()
-            },
-            budget,
-        )
-        .await
-        .unwrap();
+    let r = dl.redrive(&all_of_a, budget).await.unwrap();
     assert_eq!((r.jobs, r.newer), (1, 0));
     assert_eq!(drain(&sqs, &jobs).await[0]["userId"], "u8");
     let r = dl

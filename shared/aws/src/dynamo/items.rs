@@ -28,6 +28,42 @@ pub mod sk {
     pub const MAIL_STATUS: &str = "MAILSTATUS";
     pub const TEMPLATE: &str = "TEMPLATE#";
     pub const TEMPLATE_COUNT: &str = "COUNT";
+    /// In `{org}#DOMAINS`: one domain (`DOMAIN#{domain}`).
+    pub const DOMAIN: &str = "DOMAIN#";
+    /// The one item of a domain's global claim.
+    pub const CLAIM: &str = "CLAIM";
+}
+
+/// An organization's domains.
+pub fn domains_pk(org: &OrgId) -> String {
+    format!("{org}#DOMAINS")
+}
+/// The global claim of a domain: which organization holds it.
+pub fn claim_pk(domain: &user_sync_core::domains::DomainName) -> String {
+    format!("DOMAINCLAIM#{domain}")
+}
+
+/// One domain of an organization; the domain (its state included) as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainItem {
+    pub pk: String,
+    pub sk: String,
+    pub org_id: OrgId,
+    pub doc: String,
+}
+
+/// A domain's global claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimItem {
+    pub pk: String,
+    pub sk: String,
+    pub org_id: OrgId,
+    pub domain: String,
+    pub at: String,
+    #[serde(default)]
+    pub by_ops: bool,
 }
 
 /// StateTable: an organization's count of one kind of request in one window

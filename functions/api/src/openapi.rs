@@ -161,6 +161,15 @@ const PRODUCT: Query = Query {
     schema: product_schema,
     required: false,
 };
+fn domain_schema(_: &mut SchemaGenerator) -> Schema {
+    schemars::json_schema!({"type": "string", "minLength": 1, "maxLength": user_sync_core::domains::MAX_DOMAIN_LEN})
+}
+const DOMAIN: Query = Query {
+    name: "domain",
+    description: "an email domain (unverified_domain is counted per domain)",
+    schema: domain_schema,
+    required: false,
+};
 const CONFIRM: Query = Query {
     name: "confirm",
     description: "go ahead although the mass-suspension guardrail would refuse",
@@ -428,7 +437,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         success: json(200, schema::<FailureDetails>),
-        query: &[PRODUCT, LIMIT, CURSOR],
+        query: &[PRODUCT, DOMAIN, LIMIT, CURSOR],
         errors: &[400],
         ..get(
             Op::FailureDetails,

@@ -393,7 +393,12 @@ pub async fn route<D, S, P, Q, M, C>(
     req: &HttpRequest,
 ) -> ApiGatewayV2httpResponse
 where
-    D: Directory + Configuration + Organizations + FanOuts + Templates,
+    D: Directory
+        + Configuration
+        + Organizations
+        + FanOuts
+        + Templates
+        + user_sync_core::domains::Domains,
     S: SyncState,
     P: ProductApi,
     Q: JobQueue,
@@ -434,7 +439,12 @@ async fn route_inner<D, S, P, Q, M, C>(
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ApiError>
 where
-    D: Directory + Configuration + Organizations + FanOuts + Templates,
+    D: Directory
+        + Configuration
+        + Organizations
+        + FanOuts
+        + Templates
+        + user_sync_core::domains::Domains,
     S: SyncState,
     P: ProductApi,
     Q: JobQueue,
@@ -614,11 +624,17 @@ async fn put_sync<D, S>(
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ApiError>
 where
-    D: Directory + Configuration + Organizations,
+    D: Directory + Configuration + Organizations + user_sync_core::domains::Domains,
     S: SyncState,
 {
     let body: SyncBody = parse_body(req)?;
     let org = &token.org_id;
+    if body.enabled {
+        let domains = directory.list_domains(org).await.map_err(store_error)?;
+        if let Err(reason) = user_sync_core::domains::check_sync_on(&domains) {
+            return Err(ApiError::new(409, "verified_domain_required", reason));
+        }
+    }
     let mut written = None;
     for _ in 0..WRITE_ATTEMPTS {
         let set = directory.rule_set(org).await.map_err(store_error)?;

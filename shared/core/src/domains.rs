@@ -807,6 +807,51 @@ pub async fn override_domain<S: Domains>(
     Ok(d)
 }
 
+/// Lists a domain as grandfathered when the organization does not have it
+/// yet; answers whether it was added.
+pub async fn grandfather_domain<S: Domains>(
+    store: &S,
+    org: &OrgId,
+    domain: DomainName,
+    by: &str,
+    now: OffsetDateTime,
+) -> Result<bool, DomainOpError> {
+    if store.get_domain(org, &domain).await?.is_some() {
+        return Ok(false);
+    }
+    let d = OrgDomain::grandfathered(domain, by, now)?;
+    match store.add_domain(org, &d).await {
+        Ok(()) => Ok(true),
+        Err(StoreError::Conflict(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The scheduled re-check of one organization: looks up the record of each
+/// verified domain (and each whose record is missing) and stores what
+/// [`recheck`] decided. Answers each re-checked domain with the decision.
+pub async fn recheck_domains<S: Domains, R: TxtResolver>(
+    store: &S,
+    resolver: &R,
+    org: &OrgId,
+    now: OffsetDateTime,
+) -> Result<Vec<(OrgDomain, Recheck)>, DomainOpError> {
+    let mut done = Vec::new();
+    for mut d in store.list_domains(org).await? {
+        if !d.state.is_verified() {
+            continue;
+        }
+        let lookup = resolver.txt(&d.record().name).await;
+        let before = d.state.clone();
+        let decision = recheck(&mut d, &lookup, now);
+        if d.state != before {
+            store.put_domain(org, &d).await?;
+        }
+        done.push((d, decision));
+    }
+    Ok(done)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {

@@ -25,6 +25,9 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use user_sync_aws::dns::{DnsResolver, Nameserver};
+use user_sync_core::domains::{TxtLookup, TxtResolver};
+
 const DNSMASQ: &str = "/usr/sbin/dnsmasq";
 
 static SERVER: OnceLock<Result<DnsServer, String>> = OnceLock::new();
@@ -194,14 +197,46 @@ impl DnsServer {
         format!("d-{id}.test")
     }
 
-    /// Makes the domain's `_user-sync.` name answer `zone`.
-    pub fn set(&self, domain: &str, zone: Zone) {
+    /// Makes the domain's `_user-sync.` name answer `zone`, and waits until
+    /// the front answers so (for a failing or silent zone: until a lookup
+    /// fails).
+    pub async fn set(&self, domain: &str, zone: Zone) {
+        self.configure(domain, &zone);
+        let resolver = DnsResolver::new(Nameserver::At(self.addr)).expect("a resolver");
+        let name = format!("_user-sync.{domain}");
+        let want = match &zone {
+            Zone::Txt(values) if values.is_empty() => Some(TxtLookup::NotFound),
+            Zone::Txt(values) => Some(TxtLookup::Found(values.clone())),
+            Zone::ServFail | Zone::Silent => None,
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let got = resolver.txt(&name).await;
+            let done = match &want {
+                Some(TxtLookup::Found(values)) => {
+                    matches!(&got, TxtLookup::Found(found) if found.len() == values.len())
+                }
+                Some(w) => &got == w,
+                None => matches!(got, TxtLookup::CouldNotCheck(_)),
+            };
+            if done {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name} still answers {got:?}, not {zone:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn configure(&self, domain: &str, zone: &Zone) {
         let mut zones = self.zones.lock().expect("zones");
         if let Some((_, Some(p))) = zones.zones.remove(domain) {
             p.stop();
         }
         let name = format!("_user-sync.{domain}");
-        let (port, process) = match &zone {
+        let (port, process) = match zone {
             Zone::ServFail => (self.dead_port, None),
             Zone::Silent => (
                 self.silent.local_addr().expect("the silent socket").port(),
@@ -241,16 +276,17 @@ impl DnsServer {
     }
 
     /// Publishes TXT values at the domain's `_user-sync.` name.
-    pub fn publish(&self, domain: &str, values: &[&str]) {
+    pub async fn publish(&self, domain: &str, values: &[&str]) {
         self.set(
             domain,
             Zone::Txt(values.iter().map(|v| (*v).to_owned()).collect()),
-        );
+        )
+        .await;
     }
 
     /// Removes the domain's records (NXDOMAIN).
-    pub fn unpublish(&self, domain: &str) {
-        self.set(domain, Zone::Txt(Vec::new()));
+    pub async fn unpublish(&self, domain: &str) {
+        self.set(domain, Zone::Txt(Vec::new())).await;
     }
 
     /// Has the front re-read its servers file (SIGHUP).

@@ -134,12 +134,13 @@ pub fn stack() -> &'static StackInfo {
                         .unwrap_or_default()
                         .into_iter()
                         .collect(),
-                    parameters: PARAMETERS
-                        .get()
-                        .cloned()
-                        .unwrap_or_default()
-                        .into_iter()
-                        .collect(),
+                    // domain verification asks the tests' DNS server
+                    parameters: std::iter::once((
+                        "DnsServer".to_owned(),
+                        dns::dns().addr().to_string(),
+                    ))
+                    .chain(PARAMETERS.get().cloned().unwrap_or_default())
+                    .collect(),
                 };
                 match Stack::start(options).await {
                     Ok(stack) => {

@@ -383,13 +383,15 @@ fn unknown_field(message: &str) -> Option<(&str, &str)> {
 
 /// Routes one request. `login_url` is the product's login URL (template
 /// previews show it).
-pub async fn route<D, S, P, Q, M, C>(
+#[allow(clippy::too_many_arguments)]
+pub async fn route<D, S, P, Q, M, C, R>(
     directory: &D,
     state: &S,
     product_api: &P,
     queues: &RetryQueues<Q, M>,
     gate: &RateGate<C>,
     login_url: &str,
+    dns: &R,
     req: &HttpRequest,
 ) -> ApiGatewayV2httpResponse
 where
@@ -404,6 +406,7 @@ where
     Q: JobQueue,
     M: MailQueue,
     C: RateCounters,
+    R: user_sync_core::domains::TxtResolver,
 {
     // HEAD is GET without the body (RFC 9110 §9.3.2)
     let head = req.method == "HEAD";
@@ -418,24 +421,36 @@ where
     } else {
         req
     };
-    let mut answer =
-        match route_inner(directory, state, product_api, queues, gate, login_url, req).await {
-            Ok(r) => r,
-            Err(e) => e.response(),
-        };
+    let mut answer = match route_inner(
+        directory,
+        state,
+        product_api,
+        queues,
+        gate,
+        login_url,
+        dns,
+        req,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => e.response(),
+    };
     if head {
         answer.body = None;
     }
     answer
 }
 
-async fn route_inner<D, S, P, Q, M, C>(
+#[allow(clippy::too_many_arguments)]
+async fn route_inner<D, S, P, Q, M, C, R>(
     directory: &D,
     state: &S,
     product_api: &P,
     queues: &RetryQueues<Q, M>,
     gate: &RateGate<C>,
     login_url: &str,
+    dns: &R,
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ApiError>
 where
@@ -450,6 +465,7 @@ where
     Q: JobQueue,
     M: MailQueue,
     C: RateCounters,
+    R: user_sync_core::domains::TxtResolver,
 {
     let Some(segments) = req.segments_after(PREFIX) else {
         return Err(ApiError::new(404, "not_found", "no such endpoint"));
@@ -547,6 +563,10 @@ where
         Op::ReplaceTemplate => templates.replace(id, req).await,
         Op::DeleteTemplate => templates.delete(id, req).await,
         Op::PreviewTemplate => templates.preview(id, req).await,
+        Op::ListDomains => crate::domains::list(directory, &token).await,
+        Op::AddDomain => crate::domains::add(directory, state, &token, req).await,
+        Op::VerifyDomain => crate::domains::verify(directory, state, dns, &token, id).await,
+        Op::RemoveDomain => crate::domains::remove(directory, state, &token, id).await,
     }
 }
 

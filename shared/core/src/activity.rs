@@ -37,6 +37,12 @@ pub enum Action {
     RetentionChanged,
     /// An admin changed the custom SCIM attributes the organization captures.
     CustomAttributesChanged,
+    /// An admin added a domain (pending until verified).
+    DomainAdded,
+    /// An admin verified a domain (its DNS record was found).
+    DomainVerified,
+    /// An admin removed a domain.
+    DomainRemoved,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -49,6 +55,8 @@ pub enum SubjectKind {
     Catalog,
     /// The organization's own settings.
     Organization,
+    /// One of the organization's domains.
+    Domain,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -118,13 +118,15 @@ async fn a_domain_is_verified_once_its_record_is_published_and_by_one_organizati
     assert_eq!(status(&a, &domain).await, "pending");
 
     // another record at the name does not verify it
-    dns().publish(&domain, &["user-sync-verification=not-the-token"]);
+    dns()
+        .publish(&domain, &["user-sync-verification=not-the-token"])
+        .await;
     let wrong = ops(&["domains", "verify", &a.org.org_id, &domain]).await;
     assert_eq!(wrong.code, 1, "{wrong:?}");
     assert_eq!(status(&a, &domain).await, "pending");
 
     // published (with another TXT record beside it)
-    dns().publish(&domain, &["v=spf1 -all", &value]);
+    dns().publish(&domain, &["v=spf1 -all", &value]).await;
     let verified = ops(&["domains", "verify", &a.org.org_id, &domain])
         .await
         .json();
@@ -136,7 +138,7 @@ async fn a_domain_is_verified_once_its_record_is_published_and_by_one_organizati
     let b = admin("dom-b").await;
     let theirs = add(&b, &domain).await;
     assert_ne!(theirs, value);
-    dns().publish(&domain, &[&value, &theirs]);
+    dns().publish(&domain, &[&value, &theirs]).await;
     let second = ops(&["domains", "verify", &b.org.org_id, &domain]).await;
     assert_eq!(second.code, 1, "{second:?}");
     assert!(second.err.contains("another organization"), "{second:?}");
@@ -157,7 +159,7 @@ async fn a_dns_failure_is_could_not_check_and_never_verifies() {
     for zone in [Zone::ServFail, Zone::Silent] {
         let domain = dns().new_domain();
         add(&a, &domain).await;
-        dns().set(&domain, zone.clone());
+        dns().set(&domain, zone.clone()).await;
         let r = ops(&["domains", "verify", &a.org.org_id, &domain]).await;
         assert_eq!(r.code, 1, "{zone:?}: {r:?}");
         assert!(r.err.contains("could not be checked"), "{zone:?}: {r:?}");
@@ -171,7 +173,7 @@ async fn the_recheck_flags_a_verified_domain_whose_record_was_removed() {
     let a = admin("dom-re").await;
     let domain = dns().new_domain();
     let value = add(&a, &domain).await;
-    dns().publish(&domain, &[&value]);
+    dns().publish(&domain, &[&value]).await;
     ops(&["domains", "verify", &a.org.org_id, &domain])
         .await
         .json();
@@ -180,11 +182,11 @@ async fn the_recheck_flags_a_verified_domain_whose_record_was_removed() {
     assert_eq!(kept["rechecked"][0]["status"], "verified", "{kept}");
 
     // a failed lookup changes nothing
-    dns().set(&domain, Zone::ServFail);
+    dns().set(&domain, Zone::ServFail).await;
     let failed = ops(&["domains", "recheck", &a.org.org_id]).await.json();
     assert_eq!(failed["rechecked"][0]["status"], "verified", "{failed}");
 
-    dns().unpublish(&domain);
+    dns().unpublish(&domain).await;
     let flagged = ops(&["domains", "recheck", &a.org.org_id]).await.json();
     assert_eq!(
         flagged["rechecked"][0]["status"], "record_missing",
@@ -227,7 +229,7 @@ async fn a_user_in_an_unverified_domain_waits_in_its_banner_until_verified_and_r
     let value = add(&a, &ours).await;
     assert_eq!(a.sync(true, true).await.status, 409);
 
-    dns().publish(&ours, &[&value]);
+    dns().publish(&ours, &[&value]).await;
     ops(&["domains", "verify", &a.org.org_id, &ours])
         .await
         .json();
@@ -273,7 +275,7 @@ async fn a_user_in_an_unverified_domain_waits_in_its_banner_until_verified_and_r
 
     // the admin verifies bea's domain, then Retry sync provisions her
     let value = add(&a, &later).await;
-    dns().publish(&later, &[&value]);
+    dns().publish(&later, &[&value]).await;
     ops(&["domains", "verify", &a.org.org_id, &later])
         .await
         .json();
@@ -291,4 +293,101 @@ async fn a_user_in_an_unverified_domain_waits_in_its_banner_until_verified_and_r
         (!emails_to(&c, &bea).await.is_empty()).then_some(())
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_api_adds_verifies_and_removes_a_domain_and_records_each_change() {
+    let a = admin("dom-api").await;
+    let domain = dns().new_domain();
+
+    for (body, field) in [
+        (json!({"domain": format!("*.{domain}")}), "wildcard"),
+        (json!({"domain": "com"}), "two labels"),
+        (json!({"domain": "ada@example.com"}), "email"),
+    ] {
+        let r = a.api("POST", "/domains", Some(body), &[]).await;
+        assert_eq!(r.status, 422, "{}", r.body);
+        assert!(
+            r.body["detail"].as_str().unwrap().contains("domain"),
+            "{}",
+            r.body
+        );
+        assert!(
+            r.body["detail"].as_str().unwrap().contains(field),
+            "{}",
+            r.body
+        );
+    }
+
+    let added = a
+        .api(
+            "POST",
+            "/domains",
+            Some(json!({"domain": domain.to_uppercase(), "includeSubdomains": true})),
+            &[],
+        )
+        .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    assert_eq!(added.body["domain"], domain.as_str());
+    assert_eq!(added.body["status"], "pending");
+    assert_eq!(added.body["includeSubdomains"], true);
+    assert_eq!(added.body["record"]["name"], format!("_user-sync.{domain}"));
+    let value = added.body["record"]["value"].as_str().unwrap().to_owned();
+    let again = a
+        .api("POST", "/domains", Some(json!({"domain": domain})), &[])
+        .await;
+    assert_eq!(again.status, 409, "{}", again.body);
+
+    let verify = format!("/domains/{domain}/verify");
+    let early = a.api("POST", &verify, None, &[]).await;
+    assert_eq!(early.status, 409, "{}", early.body);
+    assert!(
+        early.body["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("record_not_found")
+    );
+    dns().set(&domain, Zone::ServFail).await;
+    let failed = a.api("POST", &verify, None, &[]).await;
+    assert_eq!(failed.status, 409, "{}", failed.body);
+    assert!(
+        failed.body["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("dns_lookup_failed"),
+        "{}",
+        failed.body
+    );
+    dns().publish(&domain, &[&value]).await;
+    let verified = a.api("POST", &verify, None, &[]).await;
+    assert_eq!(verified.status, 200, "{}", verified.body);
+    assert_eq!(verified.body["status"], "verified");
+    assert_eq!(verified.body["verifiedBy"], "Admin");
+
+    let list = a.api("GET", "/domains", None, &[]).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert_eq!(list.body["domains"][0]["domain"], domain.as_str());
+    assert_eq!(list.body["domains"][0]["status"], "verified");
+
+    let removed = a
+        .api("DELETE", &format!("/domains/{domain}"), None, &[])
+        .await;
+    assert_eq!(removed.status, 204, "{}", removed.body);
+    let gone = a.api("POST", &verify, None, &[]).await;
+    assert_eq!(gone.status, 404, "{}", gone.body);
+
+    let activity = a.api("GET", "/activity", None, &[]).await;
+    let actions: Vec<&str> = activity.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["subject"]["kind"] == "domain")
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["domain_removed", "domain_verified", "domain_added"],
+        "{}",
+        activity.body
+    );
 }

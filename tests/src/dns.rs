@@ -122,11 +122,21 @@ impl std::fmt::Debug for DnsServer {
     }
 }
 
+/// A port free for both UDP and TCP (dnsmasq listens on both).
 fn free_port() -> Result<u16, String> {
-    let s = UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
-    s.local_addr()
-        .map(|a| a.port())
-        .map_err(|e| format!("no free port: {e}"))
+    let mut last = String::new();
+    for _ in 0..20 {
+        let udp = UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
+        let port = udp
+            .local_addr()
+            .map(|a| a.port())
+            .map_err(|e| format!("no free port: {e}"))?;
+        match std::net::TcpListener::bind(("127.0.0.1", port)) {
+            Ok(_) => return Ok(port),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(format!("no port free for UDP and TCP: {last}"))
 }
 
 fn common(port: u16) -> Vec<String> {
@@ -202,6 +212,8 @@ impl DnsServer {
     /// fails).
     pub async fn set(&self, domain: &str, zone: Zone) {
         self.configure(domain, &zone);
+        let mut restarts = 0;
+        let mut restart_at = std::time::Instant::now() + Duration::from_secs(6);
         let resolver = DnsResolver::new(Nameserver::At(self.addr)).expect("a resolver");
         let name = format!("_user-sync.{domain}");
         let want = match &zone {
@@ -209,7 +221,7 @@ impl DnsServer {
             Zone::Txt(values) => Some(TxtLookup::Found(values.clone())),
             Zone::ServFail | Zone::Silent => None,
         };
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
             let got = resolver.txt(&name).await;
             let done = match &want {
@@ -226,6 +238,13 @@ impl DnsServer {
                 std::time::Instant::now() < deadline,
                 "{name} still answers {got:?}, not {zone:?}"
             );
+            // a zone's dnsmasq that lost its port to another process at
+            // start is started again
+            if std::time::Instant::now() > restart_at && restarts < 2 {
+                restarts += 1;
+                restart_at = std::time::Instant::now() + Duration::from_secs(6);
+                self.configure(domain, &zone);
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

@@ -112,7 +112,7 @@ pub async fn add<D: Domains, S: SyncState>(
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
     let body: AddDomainBody = parse_body(req)?;
     let name = DomainName::parse(&body.domain)
-        .map_err(|e| ApiError::new(422, "invalid_value", e.to_string()))?;
+        .map_err(|e| ApiError::new(422, "invalid_domain", e.to_string()))?;
     let d = domains::add_domain(
         directory,
         &token.org_id,

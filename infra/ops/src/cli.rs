@@ -75,6 +75,10 @@ pub struct Settings {
     /// system's resolver.
     #[arg(long, global = true, env = "DNS_SERVER")]
     pub dns_server: Option<String>,
+    /// The StateTable (the stack's output StateTableName): `domains` records
+    /// its changes in the organization's activity history there.
+    #[arg(long, global = true, env = "STATE_TABLE", hide_env_values = true)]
+    pub state_table: Option<String>,
     /// The DirectoryTable (the stack's output DirectoryTableName).
     #[arg(long, global = true, env = "DIRECTORY_TABLE", hide_env_values = true)]
     pub directory_table: Option<String>,

@@ -43,6 +43,19 @@ pub enum Action {
     DomainVerified,
     /// An admin removed a domain.
     DomainRemoved,
+    /// Ops gave a domain to the organization (the override).
+    DomainClaimed,
+    /// Ops listed a domain as unverified (grandfathered).
+    DomainGrandfathered,
+    /// The re-check found a verified domain's record missing: flagged,
+    /// allowed until its grace period ends.
+    DomainRecordMissing,
+    /// The record is still missing and the grace period ends soon.
+    DomainLapseWarning,
+    /// The record stayed missing past the grace period: not allowed.
+    DomainLapsed,
+    /// The re-check found the missing record again.
+    DomainRestored,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

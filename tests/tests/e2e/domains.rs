@@ -35,6 +35,7 @@ impl Ran {
 /// `ops --output json <args>` against the stack, asking the tests' DNS server.
 async fn ops(args: &[&str]) -> Ran {
     let table = stack().directory_table.clone();
+    let state = stack().state_table.clone();
     let server = dns().addr().to_string();
     let mut line = vec![
         "ops",
@@ -42,6 +43,8 @@ async fn ops(args: &[&str]) -> Ran {
         "json",
         "--directory-table",
         &table,
+        "--state-table",
+        &state,
         "--dns-server",
         &server,
     ];
@@ -200,6 +203,33 @@ async fn the_recheck_flags_a_verified_domain_whose_record_was_removed() {
         "{flagged}"
     );
     assert_eq!(status(&a, &domain).await, "record_missing");
+
+    // the admin reads it in the activity history, after ops' own changes
+    let history = a.api("GET", "/activity", None, &[]).await;
+    let entries: Vec<(String, String)> = history.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["subject"]["kind"] == "domain")
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["actor"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            ("domain_record_missing".to_owned(), "Sync user".to_owned()),
+            ("domain_verified".to_owned(), "ops".to_owned()),
+            ("domain_added".to_owned(), "ops".to_owned()),
+        ],
+        "{}",
+        history.body
+    );
+    let missing = &history.body["items"][0];
+    assert!(missing["details"]["lapsesAt"].is_string(), "{missing}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

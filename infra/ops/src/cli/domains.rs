@@ -6,11 +6,14 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 use time::OffsetDateTime;
 use user_sync_aws::dns::{DnsResolver, Nameserver};
-use user_sync_aws::dynamo::DirectoryTable;
+use user_sync_aws::dynamo::{DirectoryTable, StateTable};
+use user_sync_core::activity::{Action, ActivityEntry, SYNC_USER, Subject, SubjectKind};
 use user_sync_core::domains::{
     self, DomainName, DomainOpError, Domains, OrgDomain, Recheck, VerifyRefusal,
 };
 use user_sync_core::ids::OrgId;
+use user_sync_core::ports::SyncState;
+use user_sync_core::state::Outcome;
 
 use super::{Ctx, Failure, Report, all_orgs, columns, org_id, require_org, store_error};
 
@@ -125,6 +128,48 @@ fn row(d: &OrgDomain) -> Vec<String> {
     ]
 }
 
+/// Records a change in the organization's activity history when the
+/// StateTable is known (`--state-table`); answers a note otherwise.
+async fn record(
+    ctx: &Ctx<'_>,
+    org: &OrgId,
+    actor: &str,
+    action: Action,
+    domain: &DomainName,
+    details: serde_json::Value,
+) -> Result<(), Failure> {
+    let Some(table) = ctx.settings.state_table.clone() else {
+        return Ok(());
+    };
+    let state = StateTable::new(
+        aws_sdk_dynamodb::Client::new(ctx.sdk),
+        table,
+        DEFAULT_RETENTION_DAYS,
+    )
+    .with_org_retention(ctx.directory()?.table_name().to_owned());
+    let at = user_sync_core::time::format(OffsetDateTime::now_utc());
+    let mut entry = ActivityEntry::new(
+        at.clone(),
+        &format!("{action:?}#{domain}#{at}"),
+        actor,
+        action,
+        Subject {
+            kind: SubjectKind::Domain,
+            id: domain.to_string(),
+        },
+        Outcome::Success,
+    );
+    entry.details = details;
+    state
+        .append_activity(org, &entry)
+        .await
+        .map_err(|e| store_error("record the change in the activity history", e))
+}
+
+/// The stack's default activity retention (`ActivityRetentionDays`), for an
+/// organization without its own.
+const DEFAULT_RETENTION_DAYS: u32 = 365;
+
 const HEADER: [&str; 4] = ["DOMAIN", "STATUS", "SUBDOMAINS", "RECORD"];
 
 pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report, Failure> {
@@ -162,6 +207,15 @@ pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report
             )
             .await
             .map_err(|e| op_error(&org_id, &domain, e))?;
+            record(
+                ctx,
+                &org_id,
+                OPS,
+                Action::DomainAdded,
+                &domain,
+                json!({"includeSubdomains": include_subdomains}),
+            )
+            .await?;
             let r = d.record();
             Ok(Report::new(
                 vec![
@@ -177,6 +231,15 @@ pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report
             let d = domains::verify_domain(&store, &dns, &org_id, &domain, OPS, now)
                 .await
                 .map_err(|e| op_error(&org_id, &domain, e))?;
+            record(
+                ctx,
+                &org_id,
+                OPS,
+                Action::DomainVerified,
+                &domain,
+                json!(null),
+            )
+            .await?;
             Ok(Report::new(
                 vec![format!("organization {org_id}: {domain} verified")],
                 view(&d),
@@ -188,6 +251,15 @@ pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report
                 .remove_domain(&org_id, &domain)
                 .await
                 .map_err(|e| op_error(&org_id, &domain, e.into()))?;
+            record(
+                ctx,
+                &org_id,
+                OPS,
+                Action::DomainRemoved,
+                &domain,
+                json!(null),
+            )
+            .await?;
             Ok(Report::new(
                 vec![format!("organization {org_id}: {domain} removed")],
                 json!({"orgId": org_id, "domain": domain, "removed": true}),
@@ -204,6 +276,15 @@ pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report
                 domains::override_domain(&store, &org_id, &domain, include_subdomains, OPS, now)
                     .await
                     .map_err(|e| op_error(&org_id, &domain, e))?;
+            record(
+                ctx,
+                &org_id,
+                OPS,
+                Action::DomainClaimed,
+                &domain,
+                json!(null),
+            )
+            .await?;
             Ok(Report::new(
                 vec![format!(
                     "organization {org_id}: {domain} claimed by ops and verified"
@@ -238,6 +319,15 @@ pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report
                         .await
                         .map_err(|e| op_error(&org, &name, e))?
                     {
+                        record(
+                            ctx,
+                            &org,
+                            OPS,
+                            Action::DomainGrandfathered,
+                            &name,
+                            json!(null),
+                        )
+                        .await?;
                         added.push(name);
                     }
                 }
@@ -268,6 +358,20 @@ pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report
                         other => Failure::Failed(other.to_string()),
                     })?;
                 for (d, decision) in done {
+                    let action = match &decision {
+                        Recheck::Flagged { lapses_at } => {
+                            Some((Action::DomainRecordMissing, json!({"lapsesAt": lapses_at})))
+                        }
+                        Recheck::FinalWarning { lapses_at } => {
+                            Some((Action::DomainLapseWarning, json!({"lapsesAt": lapses_at})))
+                        }
+                        Recheck::Lapsed => Some((Action::DomainLapsed, json!(null))),
+                        Recheck::Restored => Some((Action::DomainRestored, json!(null))),
+                        Recheck::Unchanged | Recheck::CouldNotCheck(_) => None,
+                    };
+                    if let Some((action, details)) = action {
+                        record(ctx, &org, SYNC_USER, action, &d.domain, details).await?;
+                    }
                     let what = match &decision {
                         Recheck::Unchanged => "record found".to_owned(),
                         Recheck::Restored => "record found again: verified".to_owned(),

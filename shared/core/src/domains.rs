@@ -15,8 +15,11 @@ use std::future::Future;
 
 use time::{Duration, OffsetDateTime};
 
+use crate::activity::{Action, ActivityEntry, SYNC_USER, Subject, SubjectKind};
 use crate::error::{DomainError, StoreError};
 use crate::ids::OrgId;
+use crate::ports::{Organizations, SyncState};
+use crate::state::Outcome;
 
 /// Longest domain name, in its ASCII form (RFC 1035 §2.3.4, without the
 /// root's trailing dot).
@@ -425,6 +428,33 @@ impl OrgDomain {
     /// The record to publish.
     pub fn record(&self) -> TxtRecord {
         TxtRecord::for_domain(&self.domain, &self.token)
+    }
+
+    /// What the admin is warned of while the domain's record is missing
+    /// (with the date the grace period ends and what happens then) or after
+    /// it lapsed; `None` otherwise. No personal data: the domain and dates.
+    pub fn warning(&self) -> Option<String> {
+        let name = self.record().name;
+        match &self.state {
+            DomainState::RecordMissing {
+                missing_since,
+                lapses_at,
+                ..
+            } => Some(format!(
+                "The DNS TXT record {name} of {domain} has been missing since {missing_since}. \
+                 Users in {domain} are still provisioned until {lapses_at}; then the domain \
+                 lapses and they get no account and no email until it is verified again. \
+                 Publish the record again to keep the domain.",
+                domain = self.domain
+            )),
+            DomainState::Lapsed { since } => Some(format!(
+                "{domain} lapsed on {since}: its DNS TXT record {name} stayed missing past the \
+                 grace period. Users in {domain} get no account and no email until the record \
+                 is published and the domain verified again.",
+                domain = self.domain
+            )),
+            _ => None,
+        }
     }
 
     /// Whether the lookup found this domain's record (the exact value,
@@ -852,6 +882,131 @@ pub async fn recheck_domains<S: Domains, R: TxtResolver>(
     Ok(done)
 }
 
+impl Recheck {
+    /// The activity entry (actor `Sync user`) that records this decision,
+    /// with its details; `None` when there is nothing to tell the admin.
+    pub fn activity(&self) -> Option<(Action, serde_json::Value)> {
+        match self {
+            Recheck::Flagged { lapses_at } => Some((
+                Action::DomainRecordMissing,
+                serde_json::json!({"lapsesAt": lapses_at}),
+            )),
+            Recheck::FinalWarning { lapses_at } => Some((
+                Action::DomainLapseWarning,
+                serde_json::json!({"lapsesAt": lapses_at}),
+            )),
+            Recheck::Lapsed => Some((Action::DomainLapsed, serde_json::Value::Null)),
+            Recheck::Restored => Some((Action::DomainRestored, serde_json::Value::Null)),
+            Recheck::Unchanged | Recheck::CouldNotCheck(_) => None,
+        }
+    }
+}
+
+/// Organizations read per page by [`recheck_every_organization`].
+pub const RECHECK_ORG_PAGE: usize = 100;
+
+/// What one scheduled run of [`recheck_every_organization`] did: counts
+/// only, no domain or organization names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecheckRun {
+    /// Organizations whose domains were read.
+    pub organizations: usize,
+    /// Domains whose record was looked up.
+    pub domains: usize,
+    /// Domains flagged, warned, lapsed or restored (each with its activity
+    /// entry).
+    pub changed: usize,
+    /// Lookups that could not be made (those domains are unchanged).
+    pub could_not_check: usize,
+    /// Organizations whose re-check failed on the store (left as they were,
+    /// tried again at the next run).
+    pub failed_organizations: usize,
+    /// Whether every organization was reached before `keep_going` said stop.
+    pub complete: bool,
+}
+
+/// The scheduled re-check: every organization's verified domains, each
+/// through [`recheck_domains`] (the same decision as `ops domains recheck`),
+/// each change recorded in the organization's activity history with the
+/// actor `Sync user`. Reads organizations a page at a time and stops
+/// before the next organization once `keep_going` answers `false` (the
+/// caller's time budget): the run then reports `complete: false`. One
+/// organization's store failure does not stop the others.
+pub async fn recheck_every_organization<S, R, L>(
+    store: &S,
+    resolver: &R,
+    log: &L,
+    now: OffsetDateTime,
+    keep_going: &(dyn Fn() -> bool + Sync),
+) -> Result<RecheckRun, DomainOpError>
+where
+    S: Domains + Organizations,
+    R: TxtResolver,
+    L: SyncState,
+{
+    let mut run = RecheckRun::default();
+    let mut cursor: Option<String> = None;
+    loop {
+        let (page, next) = store.list_orgs(cursor.as_deref(), RECHECK_ORG_PAGE).await?;
+        for org in page {
+            if !keep_going() {
+                return Ok(run);
+            }
+            run.organizations += 1;
+            match recheck_org(store, resolver, log, &org.id, now).await {
+                Ok(done) => {
+                    run.domains += done.domains;
+                    run.changed += done.changed;
+                    run.could_not_check += done.could_not_check;
+                }
+                Err(_) => run.failed_organizations += 1,
+            }
+        }
+        match next {
+            Some(c) => cursor = Some(c),
+            None => {
+                run.complete = true;
+                return Ok(run);
+            }
+        }
+    }
+}
+
+async fn recheck_org<S: Domains, R: TxtResolver, L: SyncState>(
+    store: &S,
+    resolver: &R,
+    log: &L,
+    org: &OrgId,
+    now: OffsetDateTime,
+) -> Result<RecheckRun, DomainOpError> {
+    let mut run = RecheckRun::default();
+    for (d, decision) in recheck_domains(store, resolver, org, now).await? {
+        run.domains += 1;
+        if matches!(decision, Recheck::CouldNotCheck(_)) {
+            run.could_not_check += 1;
+        }
+        let Some((action, details)) = decision.activity() else {
+            continue;
+        };
+        run.changed += 1;
+        let at = crate::time::format(now);
+        let mut entry = ActivityEntry::new(
+            at.clone(),
+            &format!("{action:?}#{}#{at}", d.domain),
+            SYNC_USER,
+            action,
+            Subject {
+                kind: SubjectKind::Domain,
+                id: d.domain.to_string(),
+            },
+            Outcome::Success,
+        );
+        entry.details = details;
+        log.append_activity(org, &entry).await?;
+    }
+    Ok(run)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
@@ -1009,6 +1164,29 @@ mod tests {
         assert!(check_sync_on(&domains).is_ok());
         assert!(check_sync_on(&domains[2..3]).is_err());
         assert!(check_sync_on(&[]).is_err());
+    }
+
+    #[test]
+    fn a_flagged_domain_warns_the_admin_with_the_end_of_its_grace_period() {
+        let mut d = domain("example.com", false, verified());
+        assert_eq!(d.warning(), None);
+        let flagged = recheck(&mut d, &TxtLookup::NotFound, at());
+        let Recheck::Flagged { lapses_at } = &flagged else {
+            panic!("{flagged:?}");
+        };
+        let (action, details) = flagged.activity().unwrap();
+        assert_eq!(action, Action::DomainRecordMissing);
+        assert_eq!(details["lapsesAt"], lapses_at.as_str());
+        let warning = d.warning().unwrap();
+        assert!(warning.contains(lapses_at.as_str()), "{warning}");
+        assert!(warning.contains("_user-sync.example.com"), "{warning}");
+        assert!(warning.contains("no account and no email"), "{warning}");
+        let lapsed = recheck(&mut d, &TxtLookup::NotFound, at() + GRACE_PERIOD);
+        assert_eq!(lapsed, Recheck::Lapsed);
+        assert_eq!(lapsed.activity().unwrap().0, Action::DomainLapsed);
+        assert!(d.warning().unwrap().contains("lapsed"));
+        assert_eq!(Recheck::Unchanged.activity(), None);
+        assert_eq!(Recheck::CouldNotCheck("timeout".into()).activity(), None);
     }
 
     #[test]

@@ -358,17 +358,7 @@ pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report
                         other => Failure::Failed(other.to_string()),
                     })?;
                 for (d, decision) in done {
-                    let action = match &decision {
-                        Recheck::Flagged { lapses_at } => {
-                            Some((Action::DomainRecordMissing, json!({"lapsesAt": lapses_at})))
-                        }
-                        Recheck::FinalWarning { lapses_at } => {
-                            Some((Action::DomainLapseWarning, json!({"lapsesAt": lapses_at})))
-                        }
-                        Recheck::Lapsed => Some((Action::DomainLapsed, json!(null))),
-                        Recheck::Restored => Some((Action::DomainRestored, json!(null))),
-                        Recheck::Unchanged | Recheck::CouldNotCheck(_) => None,
-                    };
+                    let action = decision.activity();
                     if let Some((action, details)) = action {
                         record(ctx, &org, SYNC_USER, action, &d.domain, details).await?;
                     }

@@ -25,12 +25,18 @@ pub struct DomainView {
     pub domain: OrgDomain,
     /// The DNS TXT record to publish.
     pub record: TxtRecord,
+    /// Present while the record is missing (with the date the grace period
+    /// ends and what happens then) and once the domain lapsed: what the
+    /// admin must know and do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 impl From<OrgDomain> for DomainView {
     fn from(d: OrgDomain) -> Self {
         Self {
             record: d.record(),
+            warning: d.warning(),
             domain: d,
         }
     }

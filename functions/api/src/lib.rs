@@ -19,6 +19,7 @@ mod preview;
 mod progress;
 mod routes;
 mod rules;
+pub mod schedule;
 mod settings;
 mod templates;
 mod users;
@@ -36,6 +37,7 @@ use user_sync_core::ratelimit::{OrgRateLimiter, RateGate};
 
 pub use failures::RetryQueues;
 pub use routes::{ApiError, route};
+pub use schedule::handle_event;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

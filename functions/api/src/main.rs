@@ -8,8 +8,9 @@ async fn main() -> Result<(), Error> {
     let config = api::Config::from_lookup(&|k| std::env::var(k).ok())?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let deps = api::Deps::new(&sdk, config).await?;
+    // HTTP API requests, and the domain re-check's scheduled events
     lambda_runtime::run(service_fn(|event: LambdaEvent<_>| {
-        api::handle(&deps, event)
+        api::handle_event(&deps, event)
     }))
     .await
 }

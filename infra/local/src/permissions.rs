@@ -97,7 +97,7 @@ const SCIM: [Grant; 5] = {
     ]
 };
 
-const API: [Grant; 8] = {
+const API: [Grant; 9] = {
     let [logs, tracing] = observability(&["arn:ApiLogGroup"]);
     [
         logs,
@@ -119,6 +119,11 @@ const API: [Grant; 8] = {
         Grant {
             actions: &["dynamodb:Query"],
             resources: &[DIRECTORY_INDEXES],
+        },
+        // the scheduled domain re-check lists the organizations
+        Grant {
+            actions: &["dynamodb:Scan"],
+            resources: &[DIRECTORY],
         },
         // activity entries; users' states and statuses; the failures index;
         // the organizations' request counts (rate limit)

@@ -134,6 +134,7 @@ pub fn stack() -> &'static StackInfo {
                         .unwrap_or_default()
                         .into_iter()
                         .collect(),
+                    schedule_every: None,
                     // domain verification asks the tests' DNS server
                     parameters: std::iter::once((
                         "DnsServer".to_owned(),

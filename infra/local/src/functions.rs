@@ -30,6 +30,11 @@ pub type StreamFunction = Function<dynamodb::Event, DynamoDbEventResponse>;
 /// An SQS function.
 pub type QueueFunction = Function<SqsEvent, SqsBatchResponse>;
 
+/// A function invoked by a `Schedule` event: it takes the EventBridge
+/// scheduled event as JSON (the same entry point as on AWS, which tells the
+/// event's shape).
+pub type ScheduledFunction = Function<serde_json::Value, serde_json::Value>;
+
 /// A function of one of the three kinds, ready to invoke.
 pub enum AnyFunction {
     Http(HttpFunction),
@@ -131,6 +136,37 @@ pub async fn build(setup: FunctionSetup<'_>) -> Result<AnyFunction, StackError> 
             )));
         }
     })
+}
+
+/// The scheduled entry of a template function, by its binary: the same
+/// `Config` and `Deps` as [`build`], the crate's `handle_event`. Only the
+/// api function takes scheduled events.
+pub async fn build_scheduled(setup: FunctionSetup<'_>) -> Result<ScheduledFunction, StackError> {
+    match setup.binary {
+        "api" => {
+            let env = setup.env;
+            let config_error = |e: &dyn std::fmt::Display| StackError::FunctionConfig {
+                function: setup.logical_id.to_owned(),
+                message: e.to_string(),
+            };
+            let config = api::Config::from_lookup(&|name: &str| env.get(name).cloned())
+                .map_err(|e| config_error(&e))?;
+            let deps = Arc::new(
+                api::Deps::new(setup.sdk, config)
+                    .await
+                    .map_err(|e| config_error(&e))?,
+            );
+            let handler: Handler<_, _> = Arc::new(move |event| {
+                let deps = deps.clone();
+                Box::pin(async move { api::handle_event(&deps, event).await })
+            });
+            Ok(Function::new(setup, handler))
+        }
+        other => Err(StackError::Template(format!(
+            "function {} ({other}) has a Schedule event, but only the api function takes scheduled events",
+            setup.logical_id
+        ))),
+    }
 }
 
 /// A function: its handler, timeout and counters.

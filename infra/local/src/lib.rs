@@ -36,6 +36,7 @@ pub mod info;
 pub mod permissions;
 pub mod resolve;
 pub mod resources;
+pub mod schedule;
 pub mod shutdown;
 pub mod sqs;
 pub mod stack;

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! local-stack [--repo-root PATH] [--port 8080] [--simulator-port 4010] [--aws-endpoint-url URL]
-//!             [--product-api-url URL] [--state-dir PATH]
+//!             [--product-api-url URL] [--state-dir PATH] [--schedule-every SECONDS]
 //! ```
 
 use std::io::Write;
@@ -22,7 +22,8 @@ const USAGE: &str = "usage: local-stack [--repo-root PATH] [--port 8080] [--simu
 
   --aws-endpoint-url URL  use an AWS emulator that is already running
   --product-api-url URL   use a product API simulator that is already running
-  --state-dir PATH        where stack.json and ops.env are written (default: <repo-root>/.local)";
+  --state-dir PATH        where stack.json and ops.env are written (default: <repo-root>/.local)
+  --schedule-every SECONDS  run the template's schedules (the domain re-check) this often instead of at their rate";
 
 /// The options, and where stack.json and ops.env go (`None`: the repository's `.local`).
 fn parse_args() -> Result<(StackOptions, Option<PathBuf>), String> {
@@ -35,6 +36,7 @@ fn parse_args() -> Result<(StackOptions, Option<PathBuf>), String> {
         paused: Default::default(),
         record_calls: None,
         parameters: Default::default(),
+        schedule_every: None,
     };
     let mut state_dir = None;
     let mut args = std::env::args().skip(1);
@@ -53,6 +55,7 @@ fn parse_args() -> Result<(StackOptions, Option<PathBuf>), String> {
             "--aws-endpoint-url",
             "--product-api-url",
             "--state-dir",
+            "--schedule-every",
         ]
         .contains(&name.as_str())
         {
@@ -72,6 +75,16 @@ fn parse_args() -> Result<(StackOptions, Option<PathBuf>), String> {
             "--aws-endpoint-url" => opts.aws_endpoint_url = Some(value),
             "--product-api-url" => opts.product_api_url = Some(value),
             "--state-dir" => state_dir = Some(PathBuf::from(value)),
+            "--schedule-every" => {
+                let seconds = value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|s| *s > 0)
+                    .ok_or_else(|| {
+                        format!("{name}: {value:?} is not a positive number of seconds")
+                    })?;
+                opts.schedule_every = Some(std::time::Duration::from_secs(seconds));
+            }
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }

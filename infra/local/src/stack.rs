@@ -21,8 +21,9 @@ use crate::error::StackError;
 use crate::filter::Filters;
 use crate::functions::{self, AnyFunction, Counters, FunctionSetup, InvocationStats};
 use crate::http::{self, HttpRoute, Routes};
-use crate::resolve::{REGION, Resolver};
+use crate::resolve::{REGION, Resolver, STACK_NAME};
 use crate::resources::{self, CreatedQueue, CreatedTable};
+use crate::schedule::{self, ScheduleEventProperties, ScheduleMapping};
 use crate::shutdown::{self, ShutdownTrigger};
 use crate::sqs::{self, QueueEventProperties, QueueMapping};
 use crate::stream::{
@@ -69,6 +70,9 @@ pub struct StackOptions {
     /// Template parameter values over their defaults (e.g.
     /// `ScimRequestsPerSecondPerOrg`); a name the template lacks is refused.
     pub parameters: BTreeMap<String, String>,
+    /// Run every `Schedule` event at this period instead of its rate (tests
+    /// and demos that cannot wait hours); `None`: the template's rate.
+    pub schedule_every: Option<Duration>,
 }
 
 impl StackOptions {
@@ -83,6 +87,7 @@ impl StackOptions {
             paused: BTreeSet::new(),
             record_calls: None,
             parameters: BTreeMap::new(),
+            schedule_every: None,
         }
     }
 }
@@ -228,7 +233,14 @@ impl Stack {
             simulator
         });
 
-        let wiring = wire_functions(&template, &resolver, &sdk_config, &provisioned).await?;
+        let wiring = wire_functions(
+            &template,
+            &resolver,
+            &sdk_config,
+            &provisioned,
+            opts.schedule_every,
+        )
+        .await?;
 
         let scim_url = format!(
             "{http_url}{}",
@@ -254,6 +266,9 @@ impl Stack {
                 stream_clients.clone(),
                 shutdown.clone(),
             ));
+        }
+        for mapping in wiring.schedules {
+            tasks.spawn(schedule::run(mapping, shutdown.clone()));
         }
         for mapping in wiring.queues {
             if opts.paused.contains(&mapping.function.logical_id) {
@@ -592,6 +607,7 @@ struct Wiring {
     routes: Vec<HttpRoute>,
     streams: Vec<StreamMapping>,
     queues: Vec<QueueMapping>,
+    schedules: Vec<ScheduleMapping>,
     /// Route base paths by binary (`scim` → `/scim/v2`).
     base_paths: BTreeMap<String, String>,
     envs: BTreeMap<String, BTreeMap<String, String>>,
@@ -609,11 +625,13 @@ async fn wire_functions(
     resolver: &Resolver,
     sdk: &SdkConfig,
     provisioned: &Provisioned,
+    schedule_every: Option<Duration>,
 ) -> Result<Wiring, StackError> {
     let mut wiring = Wiring {
         routes: Vec::new(),
         streams: Vec::new(),
         queues: Vec::new(),
+        schedules: Vec::new(),
         base_paths: BTreeMap::new(),
         envs: BTreeMap::new(),
         counters: BTreeMap::new(),
@@ -640,16 +658,15 @@ async fn wire_functions(
                 None,
             )))
             .build();
-        let function = functions::build(FunctionSetup {
+        let setup = || FunctionSetup {
             binary: &spec.binary,
             logical_id: id,
             timeout,
             env: &env,
             sdk: &function_sdk,
-            counters,
-        })
-        .await?;
-        wiring.envs.insert(spec.binary.clone(), env);
+            counters: counters.clone(),
+        };
+        let function = functions::build(setup()).await?;
 
         for event in &spec.events {
             let where_ = format!("{id}.Events.{}", event.name);
@@ -692,6 +709,23 @@ async fn wire_functions(
                         .queues
                         .push(queue_mapping(&where_, props, f.clone(), provisioned)?);
                 }
+                (EventKind::Schedule(properties), _) => {
+                    let props: ScheduleEventProperties = typed(resolver, &where_, properties)?;
+                    if props.enabled == Some(false) {
+                        tracing::info!(schedule = %where_, "disabled in the template; not started");
+                        continue;
+                    }
+                    let rate = schedule::parse_rate(&props.schedule)
+                        .map_err(|e| StackError::Template(format!("{where_}.Schedule: {e}")))?;
+                    let period = schedule_every.unwrap_or(rate);
+                    tracing::info!(schedule = %where_, ?period, "scheduled");
+                    wiring.schedules.push(ScheduleMapping {
+                        name: where_.clone(),
+                        rule: format!("{STACK_NAME}-{id}{}", event.name),
+                        period,
+                        function: functions::build_scheduled(setup()).await?,
+                    });
+                }
                 (EventKind::HttpApi { .. }, _) => return Err(mismatch("HttpApi")),
                 (EventKind::DynamoDb(_), _) => return Err(mismatch("DynamoDB")),
                 (EventKind::Sqs(_), _) => return Err(mismatch("SQS")),
@@ -700,6 +734,7 @@ async fn wire_functions(
                 }
             }
         }
+        wiring.envs.insert(spec.binary.clone(), env);
     }
     Ok(wiring)
 }

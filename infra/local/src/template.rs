@@ -73,6 +73,9 @@ pub enum EventKind {
     DynamoDb(Value),
     /// `SQS`: a queue event source mapping, with its `Properties`.
     Sqs(Value),
+    /// `Schedule`: an EventBridge rule invoking the function, with its
+    /// `Properties` (`Schedule`, `Enabled`).
+    Schedule(Value),
     /// Anything else (its type).
     Other(String),
 }
@@ -215,6 +218,7 @@ fn parse_event(function: &str, name: &str, event: &Value) -> Result<EventKind, S
         }
         "DynamoDB" => EventKind::DynamoDb(properties),
         "SQS" => EventKind::Sqs(properties),
+        "Schedule" => EventKind::Schedule(properties),
         other => EventKind::Other(other.to_owned()),
     })
 }

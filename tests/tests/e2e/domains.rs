@@ -421,3 +421,151 @@ async fn the_admin_api_adds_verifies_and_removes_a_domain_and_records_each_chang
         activity.body
     );
 }
+
+/// The schedule in `template.yaml` (the api function's `DomainRecheck`
+/// event), run by the local runner every 2 s instead of its rate: a verified
+/// domain whose record is removed is flagged by the scheduled run alone (no
+/// `ops` here), with its activity entry, and the admin API's listing warns
+/// the admin with the date the grace period ends. A stack of its own, so
+/// the other tests' re-checks through `ops` see only their own runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduled_recheck_flags_a_removed_record_and_warns_the_admin() {
+    use std::time::Duration;
+
+    use local_stack::{Stack, StackOptions};
+    use user_sync_core::ids::OrgId;
+
+    let mut options = StackOptions::new(user_sync_tests::repo_root());
+    options.schedule_every = Some(Duration::from_secs(2));
+    options
+        .parameters
+        .insert("DnsServer".to_owned(), dns().addr().to_string());
+    let stack = Stack::start(options)
+        .await
+        .unwrap_or_else(|e| panic!("the scheduled stack could not start: {e}"));
+    let org = OrgId::parse("dom-sched").unwrap();
+    let created = stack.create_organization(&org, "Scheduled").await.unwrap();
+    let token = created.admin_token.clone();
+    let c = Client::new();
+    let api = |path: &str| format!("{}{path}", stack.api_url);
+
+    let domain = dns().new_domain();
+    let (status, added) = c
+        .send(
+            "POST",
+            &api("/domains"),
+            Some(&token),
+            Some(&json!({"domain": domain})),
+        )
+        .await;
+    assert_eq!(status, 201, "{added}");
+    let value = added["record"]["value"].as_str().unwrap().to_owned();
+    dns().publish(&domain, &[&value]).await;
+    let (status, verified) = c
+        .send(
+            "POST",
+            &api(&format!("/domains/{domain}/verify")),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{verified}");
+    assert_eq!(verified["status"], "verified", "{verified}");
+    assert!(verified.get("warning").is_none(), "{verified}");
+
+    let listed = |c: Client, url: String, token: String, domain: String| async move {
+        let (status, list) = c.send("GET", &url, Some(&token), None).await;
+        assert_eq!(status, 200, "{list}");
+        list["domains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["domain"] == domain.as_str())
+            .cloned()
+            .unwrap_or_else(|| panic!("{domain} not listed: {list}"))
+    };
+    // the scheduled runs find the record and keep the domain verified
+    let checked = user_sync_tests::eventually(
+        "a scheduled run checks the record",
+        Duration::from_secs(30),
+        || {
+            let (c, url, token, domain) =
+                (c.clone(), api("/domains"), token.clone(), domain.clone());
+            async move {
+                let d = listed(c, url, token, domain).await;
+                d["lastChecked"].is_string().then_some(d)
+            }
+        },
+    )
+    .await;
+    assert_eq!(checked["status"], "verified", "{checked}");
+
+    dns().unpublish(&domain).await;
+    let flagged = user_sync_tests::eventually(
+        "the scheduled run flags the domain",
+        Duration::from_secs(30),
+        || {
+            let (c, url, token, domain) =
+                (c.clone(), api("/domains"), token.clone(), domain.clone());
+            async move {
+                let d = listed(c, url, token, domain).await;
+                (d["status"] == "record_missing").then_some(d)
+            }
+        },
+    )
+    .await;
+    let lapses_at = flagged["lapsesAt"].as_str().unwrap().to_owned();
+    let warning = flagged["warning"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{flagged}"));
+    assert!(warning.contains(&lapses_at), "{warning}");
+    assert!(
+        warning.contains(&format!("_user-sync.{domain}")),
+        "{warning}"
+    );
+    assert!(warning.contains("no account and no email"), "{warning}");
+
+    // the activity entry, written by the scheduled run (no ops ran here)
+    let (status, history) = c.send("GET", &api("/activity"), Some(&token), None).await;
+    assert_eq!(status, 200, "{history}");
+    let entries: Vec<&Value> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["subject"]["kind"] == "domain" && e["subject"]["id"] == domain.as_str())
+        .collect();
+    let missing: Vec<&&Value> = entries
+        .iter()
+        .filter(|e| e["action"] == "domain_record_missing")
+        .collect();
+    assert_eq!(
+        missing.len(),
+        1,
+        "flagged once, whatever the runs: {history}"
+    );
+    assert_eq!(missing[0]["actor"], "Sync user", "{history}");
+    assert_eq!(
+        missing[0]["details"]["lapsesAt"],
+        lapses_at.as_str(),
+        "{history}"
+    );
+    assert!(stack.invocations("api") > 0);
+
+    // published again: the next run restores it, and the warning goes
+    dns().publish(&domain, &[&value]).await;
+    let restored = user_sync_tests::eventually(
+        "the scheduled run restores the domain",
+        Duration::from_secs(30),
+        || {
+            let (c, url, token, domain) =
+                (c.clone(), api("/domains"), token.clone(), domain.clone());
+            async move {
+                let d = listed(c, url, token, domain).await;
+                (d["status"] == "verified").then_some(d)
+            }
+        },
+    )
+    .await;
+    assert!(restored.get("warning").is_none(), "{restored}");
+    stack.shutdown().await;
+}

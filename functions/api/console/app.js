@@ -20,9 +20,45 @@ let cleanup = null;
 // elsewhere is dropped
 let navigation = 0;
 
+const domainWarnings = document.getElementById('domain-warnings');
+
 function signedIn(yes) {
   nav.hidden = !yes;
   signOutButton.hidden = !yes;
+  if (!yes) {
+    domainWarnings.hidden = true;
+    domainWarnings.replaceChildren();
+  }
+}
+
+// A banner on every page while a domain's DNS record is missing (or after it
+// lapsed): the admin API's domain listing gives each such domain a warning
+// with the date the grace period ends and what happens then.
+async function showDomainWarnings() {
+  let list;
+  try {
+    list = await api('GET', 'domains');
+  } catch {
+    return;
+  }
+  if (!token()) return;
+  const warned = (list.domains || []).filter((d) => d.warning);
+  domainWarnings.replaceChildren(
+    ...warned.map((d) =>
+      h(
+        'div',
+        {
+          class: 'banner',
+          role: 'alert',
+          id: `domain-warning-${d.domain.replace(/[^A-Za-z0-9_-]/g, '_')}`,
+        },
+        h('h2', { text: d.status === 'lapsed' ? `Domain ${d.domain} lapsed` : `DNS record missing for ${d.domain}` }),
+        h('p', { class: 'message', text: d.warning }),
+        h('p', {}, h('a', { href: '#/domains', text: 'Go to Domains' })),
+      ),
+    ),
+  );
+  domainWarnings.hidden = warned.length === 0;
 }
 
 function stopPage() {
@@ -104,6 +140,7 @@ async function route() {
   const [page, id] = hash.split('/').map(decodeURIComponent);
   stopPage();
   signedIn(true);
+  showDomainWarnings();
   for (const a of nav.querySelectorAll('a')) {
     if (a.dataset.page === (page === 'rules' ? 'sync' : page)) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');

@@ -186,3 +186,107 @@ async fn the_admin_console_workflows_in_a_browser() {
         shots.display()
     );
 }
+
+/// The domain warning in a real browser (`tests/console/domain-warning.mjs`):
+/// a verified domain whose record the re-check found missing shows a banner
+/// on every page, with the date its grace period ends and what happens then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::print_stdout)] // the browser's steps belong in the test log
+async fn the_domain_warning_banner_shows_on_every_page() {
+    use user_sync_tests::dns::dns;
+
+    let scripts = repo_root().join("tests").join("console");
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: run scripts/setup (it installs Debian's chromium)"
+    );
+    let a = Admin::new("console-dw").await;
+    let domain = dns().new_domain();
+    let added = a
+        .api("POST", "/domains", Some(json!({"domain": domain})), &[])
+        .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    dns()
+        .publish(&domain, &[added.body["record"]["value"].as_str().unwrap()])
+        .await;
+    let verified = a
+        .api("POST", &format!("/domains/{domain}/verify"), None, &[])
+        .await;
+    assert_eq!(verified.status, 200, "{}", verified.body);
+    dns().unpublish(&domain).await;
+    // the re-check (here through ops, as the schedule would) flags it
+    let (table, state, server) = (
+        stack().directory_table.clone(),
+        stack().state_table.clone(),
+        dns().addr().to_string(),
+    );
+    let line = vec![
+        "ops",
+        "--output",
+        "json",
+        "--directory-table",
+        &table,
+        "--state-table",
+        &state,
+        "--dns-server",
+        &server,
+        "domains",
+        "recheck",
+        &a.org.org_id,
+    ];
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = ops::cli::run_with(
+        line,
+        &user_sync_tests::sdk_config().await,
+        &mut out,
+        &mut err,
+    )
+    .await;
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
+    let listed = a.api("GET", "/domains", None, &[]).await;
+    let flagged = listed.body["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["domain"] == domain.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(flagged["status"], "record_missing", "{flagged}");
+    let lapses_at = flagged["lapsesAt"].as_str().unwrap().to_owned();
+
+    let base = stack()
+        .api_url
+        .strip_suffix("/api/v1")
+        .expect("the API URL ends with /api/v1")
+        .to_owned();
+    let script = scripts.join("domain-warning.mjs");
+    let token = a.org.admin_token.clone();
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(&script)
+            .env("CONSOLE_URL", format!("{base}/console"))
+            .env("ADMIN_TOKEN", &token)
+            .env("MISSING_DOMAIN", &domain)
+            .env("LAPSES_AT", &lapses_at)
+            .env("CHROMIUM", CHROMIUM)
+            .output()
+    });
+    let out = tokio::time::timeout(Duration::from_secs(300), run)
+        .await
+        .expect("the browser test finished within 5 minutes")
+        .expect("the browser test's thread")
+        .expect("node runs (scripts/setup installs it with the project's tools)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(
+        out.status.success(),
+        "the browser test failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(
+        stdout.contains("all steps passed"),
+        "the browser test ended early:\n{stdout}"
+    );
+}

@@ -435,8 +435,13 @@ async fn the_scheduled_recheck_flags_a_removed_record_and_warns_the_admin() {
     use local_stack::{Stack, StackOptions};
     use user_sync_core::ids::OrgId;
 
+    let calls = std::env::temp_dir().join(format!(
+        "user-sync-scheduled-calls-{}.jsonl",
+        std::process::id()
+    ));
     let mut options = StackOptions::new(user_sync_tests::repo_root());
     options.schedule_every = Some(Duration::from_secs(2));
+    options.record_calls = Some(calls.clone());
     options
         .parameters
         .insert("DnsServer".to_owned(), dns().addr().to_string());
@@ -567,5 +572,53 @@ async fn the_scheduled_recheck_flags_a_removed_record_and_warns_the_admin() {
     )
     .await;
     assert!(restored.get("warning").is_none(), "{restored}");
+
+    // every AWS call the api function made, the scheduled runs' included,
+    // is granted by its role (docs/permissions.md); the runs listed the
+    // organizations with a Scan
+    let logical: std::collections::BTreeMap<String, String> = [
+        (stack.directory_table.clone(), "DirectoryTable".to_owned()),
+        (stack.state_table.clone(), "StateTable".to_owned()),
+        (
+            stack.product_api_key_secret.clone(),
+            "ProductApiKeySecretArn".to_owned(),
+        ),
+    ]
+    .into_iter()
+    .chain(
+        stack
+            .queues
+            .iter()
+            .map(|(id, url)| (url.clone(), id.clone())),
+    )
+    .collect();
+    let granted = local_stack::permissions::table_pairs("ApiRole");
+    let text = std::fs::read_to_string(&calls).unwrap();
+    let mut scans = 0;
+    for line in text.lines() {
+        let call: Value = serde_json::from_str(line).unwrap();
+        if call["key"] != "api" {
+            continue;
+        }
+        let (service, action) = (
+            call["service"].as_str().unwrap(),
+            call["action"].as_str().unwrap(),
+        );
+        if (service, action) == ("dynamodb", "Scan") {
+            scans += 1;
+        }
+        let resources: Vec<String> = call["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_owned())
+            .collect();
+        let needed =
+            local_stack::permissions::needed(service, action, &resources, &logical).unwrap();
+        let missing: Vec<_> = needed.difference(&granted).collect();
+        assert!(missing.is_empty(), "{line}: ApiRole lacks {missing:?}");
+    }
+    assert!(scans > 0, "no Scan recorded for the scheduled runs");
     stack.shutdown().await;
+    let _ignored = std::fs::remove_file(&calls);
 }

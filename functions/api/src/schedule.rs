@@ -149,6 +149,15 @@ mod tests {
             panic!("an HTTP request");
         };
         assert_eq!(req.raw_path.as_deref(), Some("/api/v1/domains"));
+        // the sample event of events/api/
+        let sample: Value = serde_json::from_str(include_str!(
+            "../../../events/api/scheduled-domain-recheck.json"
+        ))
+        .unwrap();
+        assert!(matches!(
+            Invocation::parse(sample).unwrap(),
+            Invocation::Scheduled
+        ));
         // another source is not the schedule, nor an HTTP request: refused
         let other = json!({"source": "aws.s3", "detail-type": "Scheduled Event"});
         assert!(Invocation::parse(other).is_err());

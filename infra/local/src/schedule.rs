@@ -89,8 +89,9 @@ pub fn scheduled_event(rule_arn: &str, at: SystemTime) -> Value {
 
 /// Invokes the function every `period` (the first time one period after
 /// the start, as a new rule does) until the stack stops. A failed run is
-/// logged; the next one comes at the next period, as on AWS once
-/// EventBridge's retries are spent.
+/// logged (no retry: on AWS, Lambda retries the asynchronous invocation
+/// twice); the next one comes at the next period, as on AWS once
+/// those are spent.
 pub async fn run(mapping: ScheduleMapping, mut shutdown: Shutdown) {
     let rule_arn = format!(
         "arn:aws:events:{}:{}:rule/{}",

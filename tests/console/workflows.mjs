@@ -10,6 +10,9 @@
 //   SCIM_TOKEN      the organization's SCIM token (to push more users, as
 //                   an identity provider would, for "Load more")
 //   SCREENSHOT_DIR  where to save a screenshot of each screen
+//   NEW_DOMAIN      a domain to add on the Domains page (no record published)
+//   PUBLISHED_DOMAIN a domain added through the API whose record the tests'
+//                   DNS server serves
 //   CHROMIUM        the browser (default /usr/bin/chromium)
 // Exits 0 when every step passed; otherwise prints the failed step and
 // exits 1.
@@ -35,6 +38,8 @@ const SCIM = env('SCIM_URL');
 const SCIM_TOKEN = env('SCIM_TOKEN');
 const API = CONSOLE_URL.replace(/\/console$/, '/api/v1');
 const SHOTS = env('SCREENSHOT_DIR');
+const NEW_DOMAIN = env('NEW_DOMAIN');
+const PUBLISHED_DOMAIN = env('PUBLISHED_DOMAIN');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const PIPELINE = 120_000;
 
@@ -474,6 +479,30 @@ try {
   await page.locator('#attributes-error').getByText('changed by someone else').waitFor();
   expectEqual((await call(API, TOKEN, 'GET', '/custom-attributes')).attributes.join(','), 'employeeNumber,costCenter,region', "the other admin's change is kept");
 
+  step('the Domains page: add a domain, its record, a verification that fails before the record exists');
+  await page.getByRole('link', { name: 'Domains' }).click();
+  await page.getByRole('heading', { name: 'Domains', exact: true }).waitFor();
+  await page.getByLabel('Domain', { exact: true }).fill('*.example.org');
+  await page.getByRole('button', { name: 'Add domain' }).click();
+  await page.locator('#domain-error').getByText('wildcards are not allowed').waitFor();
+  await page.getByLabel('Domain', { exact: true }).fill(NEW_DOMAIN.toUpperCase());
+  await page.getByRole('button', { name: 'Add domain' }).click();
+  await expectToast(`${NEW_DOMAIN} added`);
+  const added = page.getByRole('region', { name: NEW_DOMAIN });
+  await added.getByText(`_user-sync.${NEW_DOMAIN} TXT "user-sync-verification=`).waitFor();
+  await added.getByText('Pending verification').waitFor();
+  await page.getByRole('button', { name: `Verify ${NEW_DOMAIN}` }).click();
+  await page.locator('#verify-result').getByText(`${NEW_DOMAIN} is not verified`).waitFor();
+  await page.locator('#verify-result').getByText('was not found').waitFor();
+  await screenshot('domains');
+
+  step('verify a domain whose record is published');
+  await page.getByRole('button', { name: `Verify ${PUBLISHED_DOMAIN}` }).click();
+  await page.locator('#verify-result').getByText(`${PUBLISHED_DOMAIN} is verified.`).waitFor();
+  await page.getByRole('region', { name: PUBLISHED_DOMAIN }).getByText('Verified by').waitFor();
+  const verified = await call(API, TOKEN, 'GET', '/activity?action=domain_verified');
+  expectEqual(verified.items.length, 1, 'domain_verified entries');
+
   step('readable at 200% zoom: no sideways scrolling on any page');
   await page.setViewportSize({ width: 590, height: 820 });
   for (const [hash, title] of [
@@ -482,6 +511,7 @@ try {
     ['#/activity', 'Activity history'],
     ['#/templates', 'Email templates'],
     ['#/attributes', 'Custom attributes'],
+    ['#/domains', 'Domains'],
     ['#/sync', 'User Sync'],
   ]) {
     await page.goto(`${CONSOLE_URL}${hash}`);

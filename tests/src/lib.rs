@@ -19,6 +19,7 @@ use user_sync_core::directory::DirectoryUser;
 use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::ports::Directory;
 
+pub mod dns;
 pub mod onboard;
 
 /// What a test needs to know about the running stack.
@@ -133,12 +134,13 @@ pub fn stack() -> &'static StackInfo {
                         .unwrap_or_default()
                         .into_iter()
                         .collect(),
-                    parameters: PARAMETERS
-                        .get()
-                        .cloned()
-                        .unwrap_or_default()
-                        .into_iter()
-                        .collect(),
+                    // domain verification asks the tests' DNS server
+                    parameters: std::iter::once((
+                        "DnsServer".to_owned(),
+                        dns::dns().addr().to_string(),
+                    ))
+                    .chain(PARAMETERS.get().cloned().unwrap_or_default())
+                    .collect(),
                 };
                 match Stack::start(options).await {
                     Ok(stack) => {
@@ -332,7 +334,41 @@ pub async fn set_guardrail(org: &TestOrg, percent: u8) {
         .expect("set the guardrail");
 }
 
-/// Creates an organization with a unique id.
+/// The email domains the tests' users are in. Every organization
+/// [`new_org`] creates lists them as "unverified (grandfathered)" through
+/// the ops path, so its users are provisioned and it may turn sync on.
+/// (They cannot be verified through the ops override instead: a verified
+/// domain is held by one organization only, and the tests' organizations
+/// share these.) Tests of domains themselves use [`new_org_without_domains`].
+pub const TEST_DOMAINS: &[&str] = &[
+    "example.com",
+    "example.org",
+    "mail.example.org",
+    "x.com",
+    "contoso.com",
+    "home.example",
+    "user-sync.local",
+];
+
+/// An organization with no domain at all, as `ops org create` makes one.
+pub async fn new_org_without_domains(prefix: &str) -> TestOrg {
+    let mut random = [0u8; 6];
+    getrandom::fill(&mut random).expect("random bytes");
+    let id: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let org_id = OrgId::parse(&format!("{prefix}-{id}")).expect("valid org id");
+    let store = directory().await;
+    let created = ops::create_organization(&store, &org_id, "Test Company")
+        .await
+        .expect("create organization");
+    TestOrg {
+        org_id: created.org_id.to_string(),
+        scim_token: created.scim_token,
+        admin_token: created.admin_token,
+    }
+}
+
+/// Creates an organization with a unique id (starting with `prefix`), a
+/// SCIM and an admin token, and the [`TEST_DOMAINS`].
 pub async fn new_org(prefix: &str) -> TestOrg {
     let mut random = [0u8; 6];
     getrandom::fill(&mut random).expect("random bytes");
@@ -342,6 +378,9 @@ pub async fn new_org(prefix: &str) -> TestOrg {
     let created = ops::create_organization(&store, &org_id, "Test Company")
         .await
         .expect("create organization");
+    ops::grandfather_domains(&store, &org_id, TEST_DOMAINS)
+        .await
+        .expect("the test domains");
     TestOrg {
         org_id: created.org_id.to_string(),
         scim_token: created.scim_token,

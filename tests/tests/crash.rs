@@ -109,6 +109,9 @@ async fn the_runner_killed_mid_sync_and_restarted_loses_nothing() {
     let created = ops::create_organization(&table, &org_id, "Crash Test Company")
         .await
         .unwrap();
+    ops::grandfather_domains(&table, &org_id, user_sync_tests::TEST_DOMAINS)
+        .await
+        .unwrap();
     let on = Onboarding::new(
         TestOrg {
             org_id: org_id.to_string(),

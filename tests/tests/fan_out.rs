@@ -325,6 +325,7 @@ async fn sync_progress_of_ten_thousand_users_answers_in_time() {
     let licenses = Failure {
         class: FailureClass::OutOfLicenses,
         product: Some("G2W".into()),
+        domain: None,
     };
     let mut items = Vec::new();
     for (i, id) in ids.iter().enumerate() {

@@ -1,6 +1,6 @@
 // The console's shell: sign-in, navigation, and the pages' routing
 // (#/sync, #/rules/new, #/rules/{id}, #/users, #/users/{id}, #/activity,
-// #/templates, #/templates/new, #/templates/{id}, #/attributes).
+// #/templates, #/templates/new, #/templates/{id}, #/attributes, #/domains).
 
 import { api, clearToken, onUnauthorized, setToken, token } from './api.js';
 import { field, fieldError, h, heading, toast } from './ui.js';
@@ -10,6 +10,7 @@ import { userPage, usersPage } from './users.js';
 import { activityPage } from './activity.js';
 import { templateForm, templatesPage } from './templates.js';
 import { attributesPage } from './attributes.js';
+import { domainsPage } from './domains.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -115,6 +116,7 @@ async function route() {
     activity: (view) => activityPage(view),
     templates: (view) => (id ? templateForm(view, id === 'new' ? null : id) : templatesPage(view)),
     attributes: (view) => attributesPage(view),
+    domains: (view) => domainsPage(view),
   };
   const render = pages[page] || pages.sync;
   const mine = ++navigation;

@@ -159,6 +159,7 @@ export const FAILURE_TITLES = {
   invalid_user_data: 'Invalid user data',
   product_api_unavailable: 'Product service unavailable',
   email_failed: 'Welcome email not sent',
+  unverified_domain: 'Email domain not verified',
 };
 
 export const SYNC_STATUS = {

@@ -50,6 +50,7 @@ const ASSETS: &[Asset] = &[
     asset!("activity.js", JS),
     asset!("templates.js", JS),
     asset!("attributes.js", JS),
+    asset!("domains.js", JS),
 ];
 
 /// Whether `path` belongs to the console (`/console` or below it).

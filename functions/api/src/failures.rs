@@ -48,6 +48,9 @@ pub struct FailedUserView {
 pub struct FailureDetails {
     pub class: FailureClass,
     pub product: Option<String>,
+    /// The email domain to verify, for `unverified_domain`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
     /// Users failed with it.
     pub count: u64,
     /// The banner's message.
@@ -77,7 +80,7 @@ fn parse_class(s: &str) -> Result<FailureClass, ApiError> {
         ApiError::new(
             404,
             "not_found",
-            "no such failure class (out_of_licenses, existing_account, invalid_user_data, product_api_unavailable, email_failed)",
+            "no such failure class (out_of_licenses, existing_account, invalid_user_data, product_api_unavailable, email_failed, unverified_domain)",
         )
     })
 }
@@ -114,6 +117,7 @@ fn entry(
     FailureDetails {
         class: count.failure.class,
         product: count.failure.product.clone(),
+        domain: count.failure.domain.clone(),
         count: count.users,
         message: count.failure.message(count.users),
         retried_automatically: !count.failure.class.is_permanent(),
@@ -151,7 +155,19 @@ pub async fn details<D: Directory, S: SyncState>(
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
     let class = parse_class(class)?;
     let product = product(req)?;
-    let failure = Failure { class, product };
+    let domain = match req.query.get("domain") {
+        None => None,
+        Some(d) => Some(
+            user_sync_core::domains::DomainName::parse(d)
+                .map_err(|e| ApiError::new(400, "invalid_query", e.to_string()))?
+                .to_string(),
+        ),
+    };
+    let failure = Failure {
+        class,
+        product,
+        domain,
+    };
     let limit = limit(req)?;
     let after = cursor(req, |c| UserId::parse(c).ok())?;
     let counts = state.failure_counts(org).await.map_err(store_error)?;

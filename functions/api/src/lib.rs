@@ -9,6 +9,7 @@ mod activity;
 mod catalog;
 pub mod console;
 mod custom_attributes;
+mod domains;
 mod explain;
 mod failures;
 mod groups;
@@ -59,6 +60,8 @@ pub struct Config {
     /// Admin requests per second an organization may make (averaged over a
     /// window of `ratelimit::WINDOW_SECONDS`); 0: no limit.
     pub org_requests_per_second: u32,
+    /// Where domain verification looks TXT records up (`DNS_SERVER`).
+    pub dns: user_sync_aws::dns::Nameserver,
 }
 
 /// The default of `ORG_REQUESTS_PER_SECOND`.
@@ -94,6 +97,7 @@ impl Config {
                 "ORG_REQUESTS_PER_SECOND",
                 DEFAULT_ORG_REQUESTS_PER_SECOND,
             )?,
+            dns: user_sync_aws::dns::Nameserver::from_lookup(get)?,
         })
     }
 }
@@ -106,6 +110,7 @@ pub struct Deps {
     pub queues: RetryQueues<SqsJobQueue, SqsMailQueue>,
     pub rate: RateGate<StateTable>,
     pub login_url: String,
+    pub dns: user_sync_aws::dns::DnsResolver,
 }
 
 impl Deps {
@@ -144,6 +149,7 @@ impl Deps {
                 }
             },
             login_url: config.login_url,
+            dns: user_sync_aws::dns::DnsResolver::new(config.dns)?,
         })
     }
 }
@@ -183,6 +189,7 @@ pub async fn handle(
         &deps.queues,
         &deps.rate,
         &deps.login_url,
+        &deps.dns,
         &req,
     ))
     .await)

@@ -59,6 +59,10 @@ pub enum Op {
     ReplaceTemplate,
     DeleteTemplate,
     PreviewTemplate,
+    ListDomains,
+    AddDomain,
+    VerifyDomain,
+    RemoveDomain,
 }
 
 /// Whether an endpoint reads `If-Match`.
@@ -159,6 +163,15 @@ const PRODUCT: Query = Query {
     name: "product",
     description: "a product of the catalogue (out_of_licenses is counted per product)",
     schema: product_schema,
+    required: false,
+};
+fn domain_schema(_: &mut SchemaGenerator) -> Schema {
+    schemars::json_schema!({"type": "string", "minLength": 1, "maxLength": user_sync_core::domains::MAX_DOMAIN_LEN})
+}
+const DOMAIN: Query = Query {
+    name: "domain",
+    description: "an email domain (unverified_domain is counted per domain)",
+    schema: domain_schema,
     required: false,
 };
 const CONFIRM: Query = Query {
@@ -264,6 +277,7 @@ const fn tagged(status: u16, schema: SchemaFn) -> Success {
 use crate::activity::{ActivityPage, RetentionBody, RetentionSettings};
 use crate::catalog::CatalogView;
 use crate::custom_attributes::{Attributes, AttributesView};
+use crate::domains::{AddDomainBody, DomainList, DomainView};
 use crate::explain::Explanation;
 use crate::failures::{FailureDetails, FailureSummary, RetryBody, RetryResult};
 use crate::groups::{GroupPage, GroupView, MemberPage};
@@ -283,6 +297,7 @@ const DIRECTORY: &str = "Directory";
 const ACTIVITY: &str = "Activity history";
 const SETTINGS: &str = "Settings";
 const TEMPLATES: &str = "Welcome emails";
+const DOMAINS: &str = "Domains";
 
 /// The admin API. The router matches requests against it in order.
 pub static ENDPOINTS: &[Endpoint] = &[
@@ -428,7 +443,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         success: json(200, schema::<FailureDetails>),
-        query: &[PRODUCT, LIMIT, CURSOR],
+        query: &[PRODUCT, DOMAIN, LIMIT, CURSOR],
         errors: &[400],
         ..get(
             Op::FailureDetails,
@@ -703,6 +718,49 @@ pub static ENDPOINTS: &[Endpoint] = &[
             schema::<TemplatePreviewBody>,
         )
     },
+    Endpoint {
+        success: json(200, schema::<DomainList>),
+        ..get(
+            Op::ListDomains,
+            "/domains",
+            DOMAINS,
+            "The organization's domains, their state and the record to publish",
+        )
+    },
+    Endpoint {
+        success: json(201, schema::<DomainView>),
+        errors: &[400, 409, 413, 422],
+        ..write(
+            Op::AddDomain,
+            "POST",
+            "/domains",
+            DOMAINS,
+            "Add a domain: its verification token and the DNS TXT record to publish",
+            schema::<AddDomainBody>,
+        )
+    },
+    Endpoint {
+        method: "POST",
+        success: json(200, schema::<DomainView>),
+        errors: &[404, 409],
+        ..get(
+            Op::VerifyDomain,
+            "/domains/{domain}/verify",
+            DOMAINS,
+            "Look the domain's TXT record up and verify it (409: not found, held by another organization, or the lookup failed)",
+        )
+    },
+    Endpoint {
+        method: "DELETE",
+        success: Success::Empty,
+        errors: &[404],
+        ..get(
+            Op::RemoveDomain,
+            "/domains/{domain}",
+            DOMAINS,
+            "Remove a domain",
+        )
+    },
 ];
 
 /// Where an answer's ids lead (OpenAPI links): from an operation, to
@@ -799,6 +857,9 @@ fn path_parameter(name: &str, g: &mut SchemaGenerator) -> Schema {
         "groupId" => schema::<user_sync_core::ids::GroupId>(g),
         "templateId" => schema::<user_sync_core::ids::TemplateId>(g),
         "class" => schema::<user_sync_core::state::FailureClass>(g),
+        "domain" => {
+            schemars::json_schema!({"type": "string", "minLength": 1, "maxLength": user_sync_core::domains::MAX_DOMAIN_LEN})
+        }
         _ => schemars::json_schema!({"type": "string"}),
     }
 }

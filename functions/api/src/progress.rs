@@ -185,6 +185,7 @@ async fn email_failed_users<S: SyncState>(
     let failure = Failure {
         class: FailureClass::EmailFailed,
         product: None,
+        domain: None,
     };
     let mut users = HashSet::new();
     let mut after = None;

@@ -383,22 +383,30 @@ fn unknown_field(message: &str) -> Option<(&str, &str)> {
 
 /// Routes one request. `login_url` is the product's login URL (template
 /// previews show it).
-pub async fn route<D, S, P, Q, M, C>(
+#[allow(clippy::too_many_arguments)]
+pub async fn route<D, S, P, Q, M, C, R>(
     directory: &D,
     state: &S,
     product_api: &P,
     queues: &RetryQueues<Q, M>,
     gate: &RateGate<C>,
     login_url: &str,
+    dns: &R,
     req: &HttpRequest,
 ) -> ApiGatewayV2httpResponse
 where
-    D: Directory + Configuration + Organizations + FanOuts + Templates,
+    D: Directory
+        + Configuration
+        + Organizations
+        + FanOuts
+        + Templates
+        + user_sync_core::domains::Domains,
     S: SyncState,
     P: ProductApi,
     Q: JobQueue,
     M: MailQueue,
     C: RateCounters,
+    R: user_sync_core::domains::TxtResolver,
 {
     // HEAD is GET without the body (RFC 9110 §9.3.2)
     let head = req.method == "HEAD";
@@ -413,33 +421,51 @@ where
     } else {
         req
     };
-    let mut answer =
-        match route_inner(directory, state, product_api, queues, gate, login_url, req).await {
-            Ok(r) => r,
-            Err(e) => e.response(),
-        };
+    let mut answer = match route_inner(
+        directory,
+        state,
+        product_api,
+        queues,
+        gate,
+        login_url,
+        dns,
+        req,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => e.response(),
+    };
     if head {
         answer.body = None;
     }
     answer
 }
 
-async fn route_inner<D, S, P, Q, M, C>(
+#[allow(clippy::too_many_arguments)]
+async fn route_inner<D, S, P, Q, M, C, R>(
     directory: &D,
     state: &S,
     product_api: &P,
     queues: &RetryQueues<Q, M>,
     gate: &RateGate<C>,
     login_url: &str,
+    dns: &R,
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ApiError>
 where
-    D: Directory + Configuration + Organizations + FanOuts + Templates,
+    D: Directory
+        + Configuration
+        + Organizations
+        + FanOuts
+        + Templates
+        + user_sync_core::domains::Domains,
     S: SyncState,
     P: ProductApi,
     Q: JobQueue,
     M: MailQueue,
     C: RateCounters,
+    R: user_sync_core::domains::TxtResolver,
 {
     let Some(segments) = req.segments_after(PREFIX) else {
         return Err(ApiError::new(404, "not_found", "no such endpoint"));
@@ -537,6 +563,10 @@ where
         Op::ReplaceTemplate => templates.replace(id, req).await,
         Op::DeleteTemplate => templates.delete(id, req).await,
         Op::PreviewTemplate => templates.preview(id, req).await,
+        Op::ListDomains => crate::domains::list(directory, &token).await,
+        Op::AddDomain => crate::domains::add(directory, state, &token, req).await,
+        Op::VerifyDomain => crate::domains::verify(directory, state, dns, &token, id).await,
+        Op::RemoveDomain => crate::domains::remove(directory, state, &token, id).await,
     }
 }
 
@@ -614,11 +644,17 @@ async fn put_sync<D, S>(
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ApiError>
 where
-    D: Directory + Configuration + Organizations,
+    D: Directory + Configuration + Organizations + user_sync_core::domains::Domains,
     S: SyncState,
 {
     let body: SyncBody = parse_body(req)?;
     let org = &token.org_id;
+    if body.enabled {
+        let domains = directory.list_domains(org).await.map_err(store_error)?;
+        if let Err(reason) = user_sync_core::domains::check_sync_on(&domains) {
+            return Err(ApiError::new(409, "verified_domain_required", reason));
+        }
+    }
     let mut written = None;
     for _ in 0..WRITE_ATTEMPTS {
         let set = directory.rule_set(org).await.map_err(store_error)?;

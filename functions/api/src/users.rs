@@ -119,7 +119,7 @@ fn parse_filter(req: &HttpRequest) -> Result<(Filter, Option<FailureClass>), Api
         None => None,
         Some(c) => Some(
             serde_json::from_value::<FailureClass>(Value::String(c.clone())).map_err(|_| {
-                invalid("failureClass must be out_of_licenses, existing_account, invalid_user_data, product_api_unavailable or email_failed")
+                invalid("failureClass must be out_of_licenses, existing_account, invalid_user_data, product_api_unavailable, email_failed or unverified_domain")
             })?,
         ),
     };
@@ -273,8 +273,15 @@ async fn directory_page<D: Directory, S: SyncState>(
     Ok((found, next))
 }
 
+/// What one failure of a class is about: the product of `out_of_licenses`,
+/// the domain of `unverified_domain` (a cursor's `product` part).
+fn subject(f: &Failure) -> Option<String> {
+    f.product.clone().or_else(|| f.domain.clone())
+}
+
 /// Where a listing by failure class goes on: the failure (its product,
-/// for `out_of_licenses`) and the last user listed of it.
+/// for `out_of_licenses`, its domain for `unverified_domain`) and the last
+/// user listed of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct FailureCursor {
     product: Option<String>,
@@ -335,8 +342,9 @@ async fn failures_page<D: Directory, S: SyncState>(
         (_, Some(p)) => vec![Failure {
             class,
             product: Some(p),
+            domain: None,
         }],
-        (FailureClass::OutOfLicenses, None) => state
+        (FailureClass::OutOfLicenses | FailureClass::UnverifiedDomain, None) => state
             .failure_counts(org)
             .await
             .map_err(store_error)?
@@ -347,12 +355,13 @@ async fn failures_page<D: Directory, S: SyncState>(
         (_, None) => vec![Failure {
             class,
             product: None,
+            domain: None,
         }],
     };
     // where the previous page stopped: that failure, or the next one
     let (mut fi, mut after) = match at {
         None => (0, None),
-        Some(c) => match failures.iter().position(|f| f.product == c.product) {
+        Some(c) => match failures.iter().position(|f| subject(f) == c.product) {
             Some(i) => (i, c.after),
             None => (
                 failures
@@ -368,7 +377,7 @@ async fn failures_page<D: Directory, S: SyncState>(
     let page = if filter.any() { MAX_LIMIT } else { limit };
     let cursor_at = |f: &Failure, after: Option<UserId>| {
         FailureCursor {
-            product: f.product.clone(),
+            product: subject(f),
             after,
         }
         .encode()

@@ -9,7 +9,7 @@ use std::time::Duration;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
 use user_sync_aws::batch::process_sqs_by_key;
-use user_sync_aws::dynamo::StateTable;
+use user_sync_aws::dynamo::{DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, number, required};
 use user_sync_aws::product_api::HttpProductApi;
 use user_sync_aws::sqs::{SqsJobQueue, SqsMailQueue};
@@ -72,6 +72,7 @@ impl Config {
 #[derive(Debug, Clone)]
 pub struct Deps {
     pub state: StateTable,
+    pub directory: DirectoryTable,
     pub jobs: SqsJobQueue,
     pub mail: SqsMailQueue,
     pub product_api: HttpProductApi,
@@ -100,7 +101,11 @@ impl Deps {
                 config.state_table,
                 config.activity_retention_days,
             )
-            .with_org_retention(config.directory_table),
+            .with_org_retention(config.directory_table.clone()),
+            directory: DirectoryTable::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                config.directory_table,
+            ),
             jobs: SqsJobQueue::new(sqs.clone(), config.jobs_queue_url, config.jobs_dlq_url),
             mail: SqsMailQueue::new(sqs, config.mail_queue_url, None),
             product_api,
@@ -117,6 +122,7 @@ pub async fn handle(
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
     let worker = Worker {
         state: &deps.state,
+        domains: &deps.directory,
         jobs: &deps.jobs,
         mail: &deps.mail,
         product_api: &deps.product_api,

@@ -6,6 +6,7 @@ use tracing::{Instrument, info, info_span, warn};
 use user_sync_aws::batch::{Delivery, RecordResult};
 use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry, SYNC_USER, Subject, SubjectKind};
+use user_sync_core::domains::{Domains, check_email};
 use user_sync_core::job::{EntitlementJob, MAX_DEFERRALS, MailJob};
 use user_sync_core::ports::{
     AccountWrite, JobQueue, MailQueue, ProductApi, ProductApiError, SyncState,
@@ -14,8 +15,11 @@ use user_sync_core::state::{
     AccountStatus, DesiredState, Failure, FailureClass, FailureEntry, Outcome, SyncStatus,
 };
 
-pub struct Worker<'a, S, Q, M, P> {
+pub struct Worker<'a, S, Q, M, P, D> {
     pub state: &'a S,
+    /// The organization's domains: an address outside its verified ones
+    /// gets no account and no email.
+    pub domains: &'a D,
     pub jobs: &'a Q,
     pub mail: &'a M,
     pub product_api: &'a P,
@@ -65,8 +69,8 @@ fn now() -> String {
 }
 
 /// Handles one SQS record.
-pub async fn handle_record<S, Q, M, P>(
-    w: &Worker<'_, S, Q, M, P>,
+pub async fn handle_record<S, Q, M, P, D>(
+    w: &Worker<'_, S, Q, M, P, D>,
     record: SqsMessage,
 ) -> RecordResult
 where
@@ -74,6 +78,7 @@ where
     Q: JobQueue,
     M: MailQueue,
     P: ProductApi,
+    D: Domains,
 {
     let Some(job) = record
         .body
@@ -96,13 +101,43 @@ where
     }
 }
 
-impl<S, Q, M, P> Worker<'_, S, Q, M, P>
+/// Why an account was not written.
+enum Refusal {
+    Api(ProductApiError),
+    /// The address is outside the organization's verified domains (the
+    /// domain to verify, when it has a valid one).
+    Domain(Option<String>),
+}
+
+impl<S, Q, M, P, D> Worker<'_, S, Q, M, P, D>
 where
     S: SyncState,
     Q: JobQueue,
     M: MailQueue,
     P: ProductApi,
+    D: Domains,
 {
+    /// An active account is written only for an address in a verified (or
+    /// grandfathered) domain of the organization; a suspension always is.
+    async fn write_account(
+        &self,
+        org: &user_sync_core::ids::OrgId,
+        key: &user_sync_core::ids::UserId,
+        account: &user_sync_core::state::ProductAccount,
+    ) -> Result<Result<AccountWrite, Refusal>, StoreError> {
+        if account.status == AccountStatus::Active {
+            let domains = self.domains.list_domains(org).await?;
+            if let Err(e) = check_email(&domains, &account.email) {
+                return Ok(Err(Refusal::Domain(e.domain.map(|d| d.to_string()))));
+            }
+        }
+        Ok(self
+            .product_api
+            .put_account(org, key, account)
+            .await
+            .map_err(Refusal::Api))
+    }
+
     async fn reconcile(
         &self,
         job: &EntitlementJob,
@@ -127,11 +162,7 @@ where
         // a returning person's account is the one its deleted self had
         let relinked = desired.facts.account_key.as_ref();
         let key = relinked.unwrap_or(&job.user_id);
-        match self
-            .product_api
-            .put_account(&job.org_id, key, &account)
-            .await
-        {
+        match self.write_account(&job.org_id, key, &account).await? {
             Ok(write) => {
                 let never_succeeded = status.as_ref().is_none_or(|s| s.applied_generation == 0);
                 // The account's user key is this user's own id, so no account
@@ -197,20 +228,25 @@ where
                 info!(action = ?action, "account reconciled");
                 Ok(RecordResult::Done)
             }
-            Err(e) => {
-                let class = e.class();
-                if !class.is_permanent() {
-                    return self
-                        .transient_failure(job, &desired, status.as_ref(), &e, delivery)
-                        .await;
-                }
-                let product = match &e {
-                    ProductApiError::OutOfLicenses { product } => Some(product.clone()),
-                    _ => None,
+            Err(refusal) => {
+                let (class, product, domain) = match &refusal {
+                    Refusal::Api(e) if !e.class().is_permanent() => {
+                        return self
+                            .transient_failure(job, &desired, status.as_ref(), e, delivery)
+                            .await;
+                    }
+                    Refusal::Api(ProductApiError::OutOfLicenses { product }) => {
+                        (FailureClass::OutOfLicenses, Some(product.clone()), None)
+                    }
+                    Refusal::Api(e) => (e.class(), None, None),
+                    Refusal::Domain(domain) => {
+                        (FailureClass::UnverifiedDomain, None, domain.clone())
+                    }
                 };
                 let failure = Failure {
                     class,
                     product: product.clone(),
+                    domain: domain.clone(),
                 };
                 let mut status = SyncStatus {
                     applied_generation: applied,
@@ -233,6 +269,9 @@ where
                 );
                 entry.failure_class = Some(class);
                 entry.details = json!({"generation": desired.generation, "product": product});
+                if let Some(domain) = &domain {
+                    entry.details["domain"] = json!(domain);
+                }
                 counted(&mut entry, &mut status, &failure, desired.generation);
                 match self
                     .state
@@ -280,6 +319,7 @@ where
         let failure = Failure {
             class: FailureClass::ProductApiUnavailable,
             product: None,
+            domain: None,
         };
         let mut status = SyncStatus {
             applied_generation: applied,

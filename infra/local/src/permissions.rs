@@ -220,9 +220,10 @@ const WORKER: [Grant; 8] = {
             actions: &["sqs:SendMessage"],
             resources: &["arn:MailQueue"],
         },
-        // the user
+        // the organization's settings, and its domains (an address outside
+        // its verified ones gets no account)
         Grant {
-            actions: &["dynamodb:GetItem"],
+            actions: &["dynamodb:GetItem", "dynamodb:Query"],
             resources: &[DIRECTORY],
         },
         // the desired state; status and activity (one transaction)

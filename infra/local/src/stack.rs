@@ -138,6 +138,9 @@ impl std::fmt::Debug for Stack {
     }
 }
 
+/// The email domain of the organizations the stack creates (the demo's).
+pub const DEMO_DOMAIN: &str = "example.com";
+
 impl Stack {
     /// Starts everything and returns once it is all serving: the emulator
     /// (unless `aws_endpoint_url` names one), the tables and queues of
@@ -313,7 +316,9 @@ impl Stack {
     }
 
     /// Creates an organization with a SCIM token and an admin token (the
-    /// same operation as the ops CLI). `Conflict` when it exists.
+    /// same operation as the ops CLI), holding `example.com` through the ops
+    /// override (`ops domains claim`), so that its users there are
+    /// provisioned. `Conflict` when it exists.
     pub async fn create_organization(
         &self,
         org_id: &OrgId,
@@ -321,12 +326,17 @@ impl Stack {
     ) -> Result<NewOrganization, StackError> {
         let table =
             user_sync_aws::dynamo::DirectoryTable::new(self.dynamodb(), &self.directory_table);
-        ops::create_organization(&table, org_id, name)
+        let error = |source| StackError::Organization {
+            org_id: org_id.to_string(),
+            source,
+        };
+        let created = ops::create_organization(&table, org_id, name)
             .await
-            .map_err(|source| StackError::Organization {
-                org_id: org_id.to_string(),
-                source,
-            })
+            .map_err(error)?;
+        ops::claim_domains(&table, org_id, &[DEMO_DOMAIN])
+            .await
+            .map_err(error)?;
+        Ok(created)
     }
 
     /// Gives an organization a catalogue (as `ops catalog set` does) and the

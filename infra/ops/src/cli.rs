@@ -6,6 +6,8 @@
 //! exist, AWS refused, the task did not finish in time), 2 a usage error
 //! (an unknown subcommand or option, an invalid value, a missing setting).
 
+mod domains;
+
 use std::ffi::OsString;
 use std::fmt::Display;
 use std::io::Write;
@@ -69,6 +71,14 @@ pub enum Output {
 /// Tables and queues: flags, or the environment.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 pub struct Settings {
+    /// The DNS server (`ip:port`) domain verification asks; default: the
+    /// system's resolver.
+    #[arg(long, global = true, env = "DNS_SERVER")]
+    pub dns_server: Option<String>,
+    /// The StateTable (the stack's output StateTableName): `domains` records
+    /// its changes in the organization's activity history there.
+    #[arg(long, global = true, env = "STATE_TABLE", hide_env_values = true)]
+    pub state_table: Option<String>,
     /// The DirectoryTable (the stack's output DirectoryTableName).
     #[arg(long, global = true, env = "DIRECTORY_TABLE", hide_env_values = true)]
     pub directory_table: Option<String>,
@@ -139,6 +149,10 @@ pub enum Command {
     /// scrubs nothing more.
     #[command(arg_required_else_help = true)]
     ScrubSecrets(ScrubSecretsArgs),
+    /// An organization's domains: list, add, verify, remove, the ops
+    /// override (claim), grandfathering, and the scheduled re-check.
+    #[command(subcommand, arg_required_else_help = true)]
+    Domains(domains::DomainsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -247,6 +261,7 @@ pub enum ClassArg {
     InvalidUserData,
     ProductApiUnavailable,
     EmailFailed,
+    UnverifiedDomain,
 }
 
 impl From<ClassArg> for FailureClass {
@@ -257,6 +272,7 @@ impl From<ClassArg> for FailureClass {
             ClassArg::InvalidUserData => FailureClass::InvalidUserData,
             ClassArg::ProductApiUnavailable => FailureClass::ProductApiUnavailable,
             ClassArg::EmailFailed => FailureClass::EmailFailed,
+            ClassArg::UnverifiedDomain => FailureClass::UnverifiedDomain,
         }
     }
 }
@@ -530,6 +546,7 @@ pub async fn execute(cli: Cli, sdk: &SdkConfig, out: Out<'_>, err: Out<'_>) -> u
             activity_retention_set(&ctx, &org_id, days.0).await
         }
         Command::ScrubSecrets(args) => scrub_secrets(&ctx, &args, err).await,
+        Command::Domains(command) => domains::run(&ctx, command).await,
     };
     match result {
         Ok(report) => {

@@ -207,3 +207,48 @@ pub async fn revoke_token(
 ) -> Result<(), StoreError> {
     store.delete_token(org_id, token_id).await
 }
+
+/// Lists domains as "unverified (grandfathered)" for an organization (as
+/// `ops domains grandfather --domain …` does): its users there keep being
+/// provisioned until ops decide.
+pub async fn grandfather_domains(
+    store: &impl user_sync_core::domains::Domains,
+    org_id: &OrgId,
+    domains: &[&str],
+) -> Result<(), StoreError> {
+    let now = time::OffsetDateTime::now_utc();
+    for d in domains {
+        let name = user_sync_core::domains::DomainName::parse(d)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        user_sync_core::domains::grandfather_domain(store, org_id, name, "ops", now)
+            .await
+            .map_err(domain_store_error)?;
+    }
+    Ok(())
+}
+
+/// Claims domains for an organization and marks them verified without a
+/// lookup (the ops override, as `ops domains claim` does).
+pub async fn claim_domains(
+    store: &impl user_sync_core::domains::Domains,
+    org_id: &OrgId,
+    domains: &[&str],
+) -> Result<(), StoreError> {
+    let now = time::OffsetDateTime::now_utc();
+    for d in domains {
+        let name = user_sync_core::domains::DomainName::parse(d)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        user_sync_core::domains::override_domain(store, org_id, &name, false, "ops", now)
+            .await
+            .map_err(domain_store_error)?;
+    }
+    Ok(())
+}
+
+fn domain_store_error(e: user_sync_core::domains::DomainOpError) -> StoreError {
+    match e {
+        user_sync_core::domains::DomainOpError::Store(e) => e,
+        user_sync_core::domains::DomainOpError::NotFound => StoreError::NotFound,
+        other => StoreError::Invalid(other.to_string()),
+    }
+}

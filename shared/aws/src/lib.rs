@@ -4,6 +4,7 @@
 
 pub mod backlog;
 pub mod batch;
+pub mod dns;
 pub mod dynamo;
 pub mod env;
 pub mod http;

@@ -37,6 +37,25 @@ pub enum Action {
     RetentionChanged,
     /// An admin changed the custom SCIM attributes the organization captures.
     CustomAttributesChanged,
+    /// An admin added a domain (pending until verified).
+    DomainAdded,
+    /// An admin verified a domain (its DNS record was found).
+    DomainVerified,
+    /// An admin removed a domain.
+    DomainRemoved,
+    /// Ops gave a domain to the organization (the override).
+    DomainClaimed,
+    /// Ops listed a domain as unverified (grandfathered).
+    DomainGrandfathered,
+    /// The re-check found a verified domain's record missing: flagged,
+    /// allowed until its grace period ends.
+    DomainRecordMissing,
+    /// The record is still missing and the grace period ends soon.
+    DomainLapseWarning,
+    /// The record stayed missing past the grace period: not allowed.
+    DomainLapsed,
+    /// The re-check found the missing record again.
+    DomainRestored,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -49,6 +68,8 @@ pub enum SubjectKind {
     Catalog,
     /// The organization's own settings.
     Organization,
+    /// One of the organization's domains.
+    Domain,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

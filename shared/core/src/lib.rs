@@ -10,6 +10,7 @@ pub mod activity;
 pub mod auth;
 pub mod catalog;
 pub mod directory;
+pub mod domains;
 pub mod error;
 pub mod fanout;
 /// Bodies of the fuzz targets and their corpus replay test.

@@ -767,6 +767,7 @@ impl SyncState for MemoryStore {
                         failure: Failure {
                             class: FailureClass::EmailFailed,
                             product: None,
+                            domain: None,
                         },
                         attempts: 0,
                         at: now.clone(),
@@ -843,7 +844,11 @@ impl SyncState for MemoryStore {
             counts
                 .into_iter()
                 .map(|((class, product), users)| FailureCount {
-                    failure: Failure { class, product },
+                    failure: Failure {
+                        class,
+                        product,
+                        domain: None,
+                    },
                     users,
                 })
                 .collect()

@@ -115,6 +115,7 @@ mod tests {
             failure: failure.map(|class| Failure {
                 class,
                 product: None,
+                domain: None,
             }),
             attempts: 1,
             at: "2026-11-22T10:00:00.000Z".into(),

@@ -634,6 +634,7 @@ mod tests {
             failure: Some(Failure {
                 class,
                 product: product.map(str::to_owned),
+                domain: None,
             }),
             attempts: 1,
             at: "2026-11-22T09:59:00.000Z".into(),

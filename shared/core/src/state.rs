@@ -284,6 +284,9 @@ pub enum FailureClass {
     InvalidUserData,
     ProductApiUnavailable,
     EmailFailed,
+    /// The user's email address is not in a verified domain of the
+    /// organization: no account is created or changed, no email is sent.
+    UnverifiedDomain,
 }
 
 impl FailureClass {
@@ -294,6 +297,7 @@ impl FailureClass {
             FailureClass::InvalidUserData => "invalid_user_data",
             FailureClass::ProductApiUnavailable => "product_api_unavailable",
             FailureClass::EmailFailed => "email_failed",
+            FailureClass::UnverifiedDomain => "unverified_domain",
         }
     }
 
@@ -312,6 +316,10 @@ pub struct Failure {
     /// The product, for `out_of_licenses`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product: Option<String>,
+    /// The email domain to verify, for `unverified_domain` (none when the
+    /// address has no valid domain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
 }
 
 impl Failure {
@@ -339,6 +347,14 @@ impl Failure {
             (FailureClass::ProductApiUnavailable, _) => format!(
                 "{who} could not be synced because the product service was unavailable. They are retried automatically; retry once the service is back if they stay here."
             ),
+            (FailureClass::UnverifiedDomain, _) => match self.domain.as_deref() {
+                Some(domain) => format!(
+                    "{who} could not be provisioned: {domain} is not a verified domain of your organization, so no account is created and no email is sent. Verify {domain} (Domains), then retry."
+                ),
+                None => format!(
+                    "{who} could not be provisioned: the email address has no valid domain. Correct it in your identity provider; the change syncs on its own."
+                ),
+            },
             (FailureClass::EmailFailed, _) => format!(
                 "The welcome email to {who} could not be sent. Check the email addresses and the sending domain, then retry."
             ),
@@ -517,11 +533,13 @@ mod tests {
         let f = Failure {
             class: FailureClass::OutOfLicenses,
             product: Some("G2W".into()),
+            domain: None,
         };
         assert!(f.message(3).starts_with("3 users could not be given G2W"));
         let f = Failure {
             class: FailureClass::ExistingAccount,
             product: None,
+            domain: None,
         };
         assert!(f.message(1).starts_with("1 user already has an account"));
         assert!(f.message(2).starts_with("2 users already have an account"));
@@ -790,6 +808,7 @@ mod tests {
         let seats = Failure {
             class: FailureClass::OutOfLicenses,
             product: Some("G2W".into()),
+            domain: None,
         };
         let first = FailureEntry::next(None, &seats, 3, "t1#u#3", "t1");
         assert_eq!((first.id.as_str(), first.count), ("t1#u#3", 1));
@@ -812,6 +831,7 @@ mod tests {
         let exists = Failure {
             class: FailureClass::ExistingAccount,
             product: None,
+            domain: None,
         };
         assert_eq!(
             FailureEntry::next(Some(&again), &exists, 3, "t5", "t5").id,

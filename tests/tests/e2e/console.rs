@@ -111,6 +111,20 @@ async fn the_admin_console_workflows_in_a_browser() {
     a.group_with("IT Admins", &refs[..1]).await;
     // a group no rule names, so that the search has something to leave out
     a.group_with("Support", &[]).await;
+    // a domain added through the API whose record is published (the page
+    // verifies it), and one the page adds
+    let published = user_sync_tests::dns::dns().new_domain();
+    let new_domain = user_sync_tests::dns::dns().new_domain();
+    let added = a
+        .api("POST", "/domains", Some(json!({"domain": published})), &[])
+        .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    user_sync_tests::dns::dns()
+        .publish(
+            &published,
+            &[added.body["record"]["value"].as_str().unwrap()],
+        )
+        .await;
 
     let base = stack()
         .api_url
@@ -136,6 +150,8 @@ async fn the_admin_console_workflows_in_a_browser() {
                 .env("SCIM_URL", &stack().scim_url)
                 .env("SCIM_TOKEN", &org.scim_token)
                 .env("SCREENSHOT_DIR", &shots)
+                .env("NEW_DOMAIN", &new_domain)
+                .env("PUBLISHED_DOMAIN", &published)
                 .env("CHROMIUM", CHROMIUM)
                 .output()
         }

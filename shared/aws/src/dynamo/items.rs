@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use user_sync_core::directory::{AccountLink, DirectoryUser};
 use user_sync_core::ids::{GroupId, OrgId, RuleId, TemplateId, UserId};
-use user_sync_core::state::Failure;
+use user_sync_core::state::{Failure, FailureClass};
 
 /// Sort keys (and their prefixes) of DirectoryTable.
 pub mod sk {
@@ -28,6 +28,42 @@ pub mod sk {
     pub const MAIL_STATUS: &str = "MAILSTATUS";
     pub const TEMPLATE: &str = "TEMPLATE#";
     pub const TEMPLATE_COUNT: &str = "COUNT";
+    /// In `{org}#DOMAINS`: one domain (`DOMAIN#{domain}`).
+    pub const DOMAIN: &str = "DOMAIN#";
+    /// The one item of a domain's global claim.
+    pub const CLAIM: &str = "CLAIM";
+}
+
+/// An organization's domains.
+pub fn domains_pk(org: &OrgId) -> String {
+    format!("{org}#DOMAINS")
+}
+/// The global claim of a domain: which organization holds it.
+pub fn claim_pk(domain: &user_sync_core::domains::DomainName) -> String {
+    format!("DOMAINCLAIM#{domain}")
+}
+
+/// One domain of an organization; the domain (its state included) as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainItem {
+    pub pk: String,
+    pub sk: String,
+    pub org_id: OrgId,
+    pub doc: String,
+}
+
+/// A domain's global claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimItem {
+    pub pk: String,
+    pub sk: String,
+    pub org_id: OrgId,
+    pub domain: String,
+    pub at: String,
+    #[serde(default)]
+    pub by_ops: bool,
 }
 
 /// StateTable: an organization's count of one kind of request in one window
@@ -93,21 +129,36 @@ pub fn failures_pk(org: &OrgId) -> String {
 /// `{class}#{product}#` (`#` and `%` in the product percent-encoded, so the
 /// prefix of one product never matches another's).
 pub fn failure_prefix(failure: &Failure) -> String {
-    let product = failure
+    // the product of `out_of_licenses`, the domain of `unverified_domain`
+    let subject = failure
         .product
         .as_deref()
+        .or(failure.domain.as_deref())
         .unwrap_or("")
         .replace('%', "%25")
         .replace('#', "%23");
-    format!("{}#{product}#", failure.class.as_str())
+    format!("{}#{subject}#", failure.class.as_str())
 }
 /// Reads a `failures` sort key back: the failure and the user.
 pub fn parse_failure_sk(sort: &str) -> Option<(Failure, &str)> {
     let (class, rest) = sort.split_once('#')?;
-    let (product, user) = rest.rsplit_once('#')?;
-    let class = serde_json::from_value(serde_json::Value::String(class.to_owned())).ok()?;
-    let product = (!product.is_empty()).then(|| product.replace("%23", "#").replace("%25", "%"));
-    Some((Failure { class, product }, user))
+    let (subject, user) = rest.rsplit_once('#')?;
+    let class: FailureClass =
+        serde_json::from_value(serde_json::Value::String(class.to_owned())).ok()?;
+    let subject = (!subject.is_empty()).then(|| subject.replace("%23", "#").replace("%25", "%"));
+    let (product, domain) = if class == FailureClass::UnverifiedDomain {
+        (None, subject)
+    } else {
+        (subject, None)
+    };
+    Some((
+        Failure {
+            class,
+            product,
+            domain,
+        },
+        user,
+    ))
 }
 
 /// A directory user. `attributes` is the SCIM resource as JSON text (its keys

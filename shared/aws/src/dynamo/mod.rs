@@ -2,6 +2,7 @@
 
 mod batch_get;
 mod directory;
+mod domains;
 mod errors;
 pub mod items;
 mod state;

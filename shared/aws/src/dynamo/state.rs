@@ -634,6 +634,7 @@ impl SyncState for StateTable {
         let failure = Failure {
             class: FailureClass::EmailFailed,
             product: None,
+            domain: None,
         };
         self.client
             .update_item()
@@ -659,7 +660,8 @@ impl SyncState for StateTable {
     }
 
     async fn failure_counts(&self, org: &OrgId) -> Result<Vec<FailureCount>, StoreError> {
-        let mut counts: BTreeMap<(FailureClass, Option<String>), u64> = BTreeMap::new();
+        type Key = (FailureClass, Option<String>, Option<String>);
+        let mut counts: BTreeMap<Key, u64> = BTreeMap::new();
         let mut start = None;
         loop {
             let out = self
@@ -678,7 +680,9 @@ impl SyncState for StateTable {
                 if let Some(AttributeValue::S(sort)) = item.get("failureSk")
                     && let Some((failure, _)) = parse_failure_sk(sort)
                 {
-                    *counts.entry((failure.class, failure.product)).or_default() += 1;
+                    *counts
+                        .entry((failure.class, failure.product, failure.domain))
+                        .or_default() += 1;
                 }
             }
             match out.last_evaluated_key {
@@ -688,8 +692,12 @@ impl SyncState for StateTable {
         }
         Ok(counts
             .into_iter()
-            .map(|((class, product), users)| FailureCount {
-                failure: Failure { class, product },
+            .map(|((class, product, domain), users)| FailureCount {
+                failure: Failure {
+                    class,
+                    product,
+                    domain,
+                },
                 users,
             })
             .collect())
@@ -791,6 +799,7 @@ impl SyncState for StateTable {
                     failure: Failure {
                         class: FailureClass::EmailFailed,
                         product: None,
+                        domain: None,
                     },
                     attempts: m.attempts,
                     at: m.at,

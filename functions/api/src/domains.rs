@@ -1,0 +1,195 @@
+//! The organization's domains: `GET /domains`, `POST /domains` (add one:
+//! the token and the TXT record to publish), `POST /domains/{domain}/verify`
+//! (look the record up) and `DELETE /domains/{domain}`. The decisions are in
+//! `user_sync_core::domains`.
+
+use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use user_sync_aws::http::{HttpRequest, response};
+use user_sync_core::activity::{Action, Subject, SubjectKind};
+use user_sync_core::auth::StoredToken;
+use user_sync_core::domains::{
+    self, DomainName, DomainOpError, Domains, OrgDomain, TxtRecord, TxtResolver, VerifyRefusal,
+};
+use user_sync_core::ports::SyncState;
+
+use crate::routes::{ApiError, now, ok, parse_body, record_admin_change, store_error};
+
+/// A domain, and the record that proves it.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainView {
+    #[serde(flatten)]
+    pub domain: OrgDomain,
+    /// The DNS TXT record to publish.
+    pub record: TxtRecord,
+}
+
+impl From<OrgDomain> for DomainView {
+    fn from(d: OrgDomain) -> Self {
+        Self {
+            record: d.record(),
+            domain: d,
+        }
+    }
+}
+
+/// `GET /domains`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DomainList {
+    pub domains: Vec<DomainView>,
+}
+
+/// The body of `POST /domains`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddDomainBody {
+    /// The domain (`example.com`; an internationalized name is stored in
+    /// its ASCII form). No wildcards.
+    #[schemars(length(min = 1, max = 254))]
+    pub domain: String,
+    /// Allow addresses in its subdomains too.
+    #[serde(default)]
+    pub include_subdomains: bool,
+}
+
+fn domain_path(s: &str) -> Result<DomainName, ApiError> {
+    DomainName::parse(s).map_err(|_| ApiError::new(404, "not_found", "no such domain"))
+}
+
+fn op_error(e: DomainOpError) -> ApiError {
+    match e {
+        DomainOpError::NotFound => ApiError::new(404, "not_found", "no such domain"),
+        DomainOpError::Exists => ApiError::new(
+            409,
+            "domain_exists",
+            "the organization has this domain already",
+        ),
+        DomainOpError::TooMany => ApiError::new(409, "too_many_domains", e.to_string()),
+        DomainOpError::Refused(r @ VerifyRefusal::RecordNotFound { .. }) => {
+            ApiError::new(409, "record_not_found", r.to_string())
+        }
+        DomainOpError::Refused(r @ VerifyRefusal::ClaimedByAnother) => {
+            ApiError::new(409, "domain_taken", r.to_string())
+        }
+        DomainOpError::Refused(r @ VerifyRefusal::CouldNotCheck(_)) => {
+            ApiError::new(409, "dns_lookup_failed", r.to_string())
+        }
+        DomainOpError::NoRandomness(_) => ApiError::new(500, "internal", "internal error"),
+        DomainOpError::Store(e) => store_error(e),
+    }
+}
+
+fn subject(domain: &DomainName) -> Subject {
+    Subject {
+        kind: SubjectKind::Domain,
+        id: domain.to_string(),
+    }
+}
+
+/// `GET /domains`.
+pub async fn list<D: Domains>(
+    directory: &D,
+    token: &StoredToken,
+) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    let domains = directory
+        .list_domains(&token.org_id)
+        .await
+        .map_err(store_error)?;
+    ok(&DomainList {
+        domains: domains.into_iter().map(DomainView::from).collect(),
+    })
+}
+
+/// `POST /domains`: `201` with the token and the record.
+pub async fn add<D: Domains, S: SyncState>(
+    directory: &D,
+    state: &S,
+    token: &StoredToken,
+    req: &HttpRequest,
+) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    let body: AddDomainBody = parse_body(req)?;
+    let name = DomainName::parse(&body.domain)
+        .map_err(|e| ApiError::new(422, "invalid_domain", e.to_string()))?;
+    let d = domains::add_domain(
+        directory,
+        &token.org_id,
+        name,
+        body.include_subdomains,
+        &token.name,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .map_err(op_error)?;
+    record_admin_change(
+        state,
+        token,
+        now(),
+        Action::DomainAdded,
+        subject(&d.domain),
+        |e| {
+            e.details = json!({"includeSubdomains": d.include_subdomains});
+        },
+    )
+    .await?;
+    let body = serde_json::to_string(&DomainView::from(d))
+        .map_err(|_| ApiError::new(500, "internal", "internal error"))?;
+    Ok(response(201, "application/json", body, &[]))
+}
+
+/// `POST /domains/{domain}/verify`.
+pub async fn verify<D: Domains, S: SyncState, R: TxtResolver>(
+    directory: &D,
+    state: &S,
+    dns: &R,
+    token: &StoredToken,
+    domain: &str,
+) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    let name = domain_path(domain)?;
+    let d = domains::verify_domain(
+        directory,
+        dns,
+        &token.org_id,
+        &name,
+        &token.name,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .map_err(op_error)?;
+    record_admin_change(
+        state,
+        token,
+        now(),
+        Action::DomainVerified,
+        subject(&name),
+        |_| {},
+    )
+    .await?;
+    ok(&DomainView::from(d))
+}
+
+/// `DELETE /domains/{domain}`: `204`.
+pub async fn remove<D: Domains, S: SyncState>(
+    directory: &D,
+    state: &S,
+    token: &StoredToken,
+    domain: &str,
+) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    let name = domain_path(domain)?;
+    directory
+        .remove_domain(&token.org_id, &name)
+        .await
+        .map_err(|e| op_error(e.into()))?;
+    record_admin_change(
+        state,
+        token,
+        now(),
+        Action::DomainRemoved,
+        subject(&name),
+        |_| {},
+    )
+    .await?;
+    Ok(response(204, "application/json", String::new(), &[]))
+}

@@ -1,0 +1,13 @@
+//! The directory connector: reads users and groups from Active Directory or
+//! a generic LDAP v3 directory and keeps an organization's SCIM directory in
+//! step with it, through the organization's public SCIM endpoint and SCIM
+//! token only (it is one more identity provider).
+//!
+//! - [`model`]: what a directory read yields, independent of LDAP and SCIM.
+//! - [`source`]: reading the directory (connections, paged search, range
+//!   retrieval, nested groups, change markers, attribute mapping).
+//!
+//! docs/connector.md is the user's guide.
+
+pub mod model;
+pub mod source;

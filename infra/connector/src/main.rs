@@ -1,0 +1,3 @@
+//! `user-sync-connector`: see docs/connector.md.
+
+fn main() {}

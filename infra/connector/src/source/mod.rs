@@ -1,0 +1,1 @@
+//! Reading the directory over LDAP.

@@ -6,8 +6,14 @@
 //! - [`model`]: what a directory read yields, independent of LDAP and SCIM.
 //! - [`source`]: reading the directory (connections, paged search, range
 //!   retrieval, nested groups, change markers, attribute mapping).
+//! - [`config`]: the configuration file.
+//! - [`scim`]: the SCIM endpoint's client and what it holds.
+//! - [`sync`]: one run: plan, guard, apply, state.
 //!
 //! docs/connector.md is the user's guide.
 
+pub mod config;
 pub mod model;
+pub mod scim;
 pub mod source;
+pub mod sync;

@@ -6,12 +6,14 @@
 //! - [`model`]: what a directory read yields, independent of LDAP and SCIM.
 //! - [`source`]: reading the directory (connections, paged search, range
 //!   retrieval, nested groups, change markers, attribute mapping).
+//! - [`cli`]: the command line, its output and exit codes.
 //! - [`config`]: the configuration file.
 //! - [`scim`]: the SCIM endpoint's client and what it holds.
 //! - [`sync`]: one run: plan, guard, apply, state.
 //!
 //! docs/connector.md is the user's guide.
 
+pub mod cli;
 pub mod config;
 pub mod model;
 pub mod scim;

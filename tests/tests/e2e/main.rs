@@ -8,6 +8,7 @@ mod admin;
 mod bodies;
 mod catalog;
 mod conformance;
+mod connector;
 mod console;
 mod contract;
 mod deletion;

@@ -253,7 +253,8 @@ pub async fn apply(
                 if let Some(chunk) = removes.next() {
                     let value: Vec<Value> = chunk.iter().map(|id| json!({"value": id})).collect();
                     ops.push(json!({"op": "remove", "path": "members", "value": value}));
-                } else if let Some(chunk) = adds.next() {
+                }
+                if let Some(chunk) = adds.next() {
                     let value: Vec<Value> = chunk.iter().map(|id| json!({"value": id})).collect();
                     ops.push(json!({"op": "add", "path": "members", "value": value}));
                 }

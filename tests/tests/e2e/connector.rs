@@ -1,0 +1,608 @@
+//! The directory connector's sync against the local stack: what a directory
+//! read yields is pushed through the organization's public SCIM endpoint
+//! with its SCIM token only, and the pipeline does the rest (product
+//! accounts, welcome emails, suspensions).
+//!
+//! These tests drive the sync with directory reads they construct; the
+//! same sync runs behind the real directory servers in the source's tests.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use user_sync_connector::config::Guard;
+use user_sync_connector::model::{
+    ChangeMarker, Changes, Enterprise, Snapshot, SourceGroup, SourceUser,
+};
+use user_sync_connector::scim::ScimClient;
+use user_sync_connector::sync::{self, Directory, DirectoryError, Kind, Options, Report, Stop};
+use user_sync_tests::{
+    Client, TestOrg, emails_to, enc, eventually, new_org, set_custom_attributes, stack,
+};
+
+const PIPELINE: Duration = Duration::from_secs(90);
+
+/// A directory whose reads are what the test says.
+struct Fixed {
+    snapshot: Snapshot,
+    /// What `read_changes` answers (`None`: the marker is unusable).
+    changes: Option<Changes>,
+    full_reads: usize,
+    change_reads: usize,
+}
+
+impl Fixed {
+    fn new(snapshot: Snapshot) -> Self {
+        Self {
+            snapshot,
+            changes: None,
+            full_reads: 0,
+            change_reads: 0,
+        }
+    }
+}
+
+impl Directory for Fixed {
+    async fn read_full(&mut self) -> Result<Snapshot, DirectoryError> {
+        self.full_reads += 1;
+        Ok(self.snapshot.clone())
+    }
+
+    async fn read_changes(
+        &mut self,
+        _since: &ChangeMarker,
+    ) -> Result<Option<Changes>, DirectoryError> {
+        self.change_reads += 1;
+        Ok(self.changes.clone())
+    }
+}
+
+struct Connector {
+    org: TestOrg,
+    c: Client,
+    client: ScimClient,
+    state_dir: PathBuf,
+    domain: String,
+}
+
+impl Connector {
+    async fn new(prefix: &str) -> Self {
+        let org = new_org(prefix).await;
+        let client = ScimClient::new(
+            &stack().scim_url,
+            org.scim_token.clone(),
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        let state_dir = std::env::temp_dir().join(format!("connector-e2e-{}", org.org_id));
+        let domain = format!("{}.example.com", org.org_id);
+        Self {
+            org,
+            c: Client::new(),
+            client,
+            state_dir,
+            domain,
+        }
+    }
+
+    fn options(&self) -> Options {
+        Options {
+            dry_run: false,
+            allow_deactivations: false,
+            force_full: false,
+            guard: Guard::default(),
+            full_every: Duration::from_secs(3600),
+            concurrency: 4,
+        }
+    }
+
+    async fn run_with(&self, d: &mut Fixed, options: &Options) -> Result<Report, Stop> {
+        sync::run(d, &self.client, &self.state_dir.join("state.json"), options).await
+    }
+
+    async fn run(&self, d: &mut Fixed) -> Report {
+        let r = self.run_with(d, &self.options()).await.unwrap();
+        assert!(r.failures.is_empty(), "{:?}", r.failures);
+        r
+    }
+
+    fn user(&self, x: &str) -> SourceUser {
+        let email = format!("{x}@{}", self.domain);
+        SourceUser {
+            external_id: format!("guid-{x}"),
+            dn: format!("CN={x},OU=People,DC=example,DC=com"),
+            user_name: email.clone(),
+            active: true,
+            given_name: Some(format!("Given {x}")),
+            family_name: Some("Family".into()),
+            display_name: Some(format!("Given {x} Family")),
+            emails: vec![email],
+            phone_numbers: vec![],
+            enterprise: Enterprise::default(),
+            custom: BTreeMap::new(),
+        }
+    }
+
+    async fn scim(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.org.scim(&self.c, method, path, body).await
+    }
+
+    async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.org.admin(&self.c, method, path, body).await
+    }
+
+    /// The SCIM user with this `externalId`.
+    async fn scim_user(&self, x: &str) -> Value {
+        let (status, list) = self
+            .scim(
+                "GET",
+                &format!(
+                    "/Users?filter={}",
+                    enc(&format!("externalId eq \"guid-{x}\""))
+                ),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{list}");
+        assert_eq!(list["totalResults"], 1, "one user guid-{x}: {list}");
+        list["Resources"][0].clone()
+    }
+
+    /// The SCIM group with this `externalId`.
+    async fn scim_group(&self, external_id: &str) -> Value {
+        let (status, list) = self
+            .scim(
+                "GET",
+                &format!(
+                    "/Groups?filter={}",
+                    enc(&format!("externalId eq \"{external_id}\""))
+                ),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{list}");
+        assert_eq!(list["totalResults"], 1, "one group {external_id}: {list}");
+        list["Resources"][0].clone()
+    }
+
+    /// A Full Admin rule for the group, and sync on.
+    async fn entitle(&self, group_external_id: &str) {
+        let group = self.scim_group(group_external_id).await;
+        let (status, rule) = self
+            .admin(
+                "POST",
+                "/rules",
+                Some(json!({"groupId": group["id"], "products": ["G2M"], "adminRole": {"type": "full_admin"}})),
+            )
+            .await;
+        assert_eq!(status, 201, "{rule}");
+        let (status, sync) = self
+            .admin("PUT", "/sync", Some(json!({"enabled": true})))
+            .await;
+        assert_eq!(status, 200, "{sync}");
+    }
+
+    async fn account_with_status(&self, key: &str, status: &str) -> Value {
+        let url = format!(
+            "{}/control/accounts/{}/{key}",
+            stack().product_api_url,
+            self.org.org_id
+        );
+        eventually(&format!("the account {status}"), PIPELINE, || async {
+            let (code, a) = self.c.send("GET", &url, None, None).await;
+            (code == 200 && a["status"] == status).then_some(a)
+        })
+        .await
+    }
+}
+
+impl Drop for Connector {
+    fn drop(&mut self) {
+        let _ignored = std::fs::remove_dir_all(&self.state_dir);
+    }
+}
+
+fn group(x: &str, name: &str, members: &[&SourceUser]) -> SourceGroup {
+    let mut members: Vec<String> = members.iter().map(|u| u.external_id.clone()).collect();
+    members.sort();
+    SourceGroup {
+        external_id: format!("gguid-{x}"),
+        dn: format!("CN={name},OU=Groups,DC=example,DC=com"),
+        name: name.into(),
+        members,
+    }
+}
+
+fn snapshot(mut users: Vec<SourceUser>, groups: Vec<SourceGroup>) -> Snapshot {
+    users.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+    Snapshot {
+        users,
+        groups,
+        marker: Some(ChangeMarker::ModifyTimestamp {
+            timestamp: "20261204000000Z".into(),
+        }),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_directory_user_in_a_ruled_group_gets_an_account_and_a_welcome_email_and_a_second_run_writes_nothing()
+ {
+    let k = Connector::new("conn-first").await;
+    let ada = {
+        let mut u = k.user("ada");
+        u.enterprise.department = Some("Engineering".into());
+        u.enterprise.manager = Some(format!("guid-boss"));
+        u
+    };
+    let boss = k.user("boss");
+    let sales = group("sales", "Sales", &[&ada, &boss]);
+    let mut dir = Fixed::new(snapshot(vec![ada.clone(), boss.clone()], vec![sales]));
+
+    let first = k.run(&mut dir).await;
+    assert_eq!(first.kind, Kind::Full);
+    assert_eq!(first.done.created, 2);
+    assert_eq!(first.done.groups_created, 1);
+    assert_eq!(first.done.members_added, 2);
+
+    let scim_ada = k.scim_user("ada").await;
+    let scim_boss = k.scim_user("boss").await;
+    assert_eq!(scim_ada["userName"], ada.user_name);
+    assert_eq!(
+        scim_ada["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"]["value"],
+        scim_boss["id"],
+        "the manager is the manager's SCIM id"
+    );
+    let g = k.scim_group("gguid-sales").await;
+    assert_eq!(g["members"].as_array().unwrap().len(), 2, "{g}");
+
+    k.entitle("gguid-sales").await;
+    let id = scim_ada["id"].as_str().unwrap();
+    k.account_with_status(id, "active").await;
+    eventually("the welcome email", PIPELINE, || async {
+        (!emails_to(&k.c, &ada.user_name).await.is_empty()).then_some(())
+    })
+    .await;
+
+    // nothing changed in the directory: no write at all
+    let second = k.run(&mut dir).await;
+    assert_eq!(second.writes, 0, "{second:?}");
+    assert!(second.reads > 0);
+    assert_eq!(second.done, Default::default());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renamed_moved_disabled_deleted_and_returning_users_keep_one_account() {
+    let k = Connector::new("conn-life").await;
+    let ada = k.user("ada");
+    let others: Vec<SourceUser> = (0..20).map(|i| k.user(&format!("u{i}"))).collect();
+    let mut all = vec![ada.clone()];
+    all.extend(others.iter().cloned());
+    let members: Vec<&SourceUser> = all.iter().collect();
+    let staff = group("staff", "Staff", &members);
+    let mut dir = Fixed::new(snapshot(all.clone(), vec![staff.clone()]));
+    k.run(&mut dir).await;
+    k.entitle("gguid-staff").await;
+    let id = k.scim_user("ada").await["id"].as_str().unwrap().to_owned();
+    k.account_with_status(&id, "active").await;
+
+    // renamed (a new userName and address) and moved to another OU
+    let mut renamed = ada.clone();
+    renamed.user_name = format!("ada.lovelace@{}", k.domain);
+    renamed.emails = vec![renamed.user_name.clone()];
+    renamed.family_name = Some("Lovelace".into());
+    renamed.dn = "CN=Ada Lovelace,OU=Moved,DC=example,DC=com".into();
+    let mut now = all.clone();
+    now[0] = renamed.clone();
+    dir.snapshot = snapshot(now.clone(), vec![staff.clone()]);
+    let r = k.run(&mut dir).await;
+    assert_eq!((r.done.updated, r.done.created), (1, 0), "{r:?}");
+    assert_eq!(r.writes, 1, "one PATCH with the changed attributes only");
+    let same = k.scim_user("ada").await;
+    assert_eq!(same["id"], id.as_str());
+    assert_eq!(same["userName"], renamed.user_name);
+    let account = eventually("the account renamed", PIPELINE, || async {
+        let url = format!(
+            "{}/control/accounts/{}/{id}",
+            stack().product_api_url,
+            k.org.org_id
+        );
+        let (code, a) = k.c.send("GET", &url, None, None).await;
+        (code == 200 && a["email"] == renamed.user_name.as_str()).then_some(a)
+    })
+    .await;
+    assert_eq!(account["status"], "active");
+
+    // disabled: suspended
+    now[0].active = false;
+    dir.snapshot = snapshot(now.clone(), vec![staff.clone()]);
+    let r = k.run(&mut dir).await;
+    assert_eq!(r.done.deactivated, 1);
+    assert_eq!(k.scim_user("ada").await["active"], false);
+    k.account_with_status(&id, "suspended").await;
+
+    // re-enabled: reactivated, same account
+    now[0].active = true;
+    dir.snapshot = snapshot(now.clone(), vec![staff.clone()]);
+    let r = k.run(&mut dir).await;
+    assert_eq!(r.done.reactivated, 1);
+    k.account_with_status(&id, "active").await;
+
+    // deleted from the directory: deactivated (never deleted), suspended
+    let without: Vec<SourceUser> = now[1..].to_vec();
+    let staff_without = group("staff", "Staff", &without.iter().collect::<Vec<_>>());
+    dir.snapshot = snapshot(without, vec![staff_without]);
+    let r = k.run(&mut dir).await;
+    assert_eq!(r.done.deactivated, 1, "{r:?}");
+    assert_eq!(r.done.members_removed, 1, "{r:?}");
+    let kept = k.scim_user("ada").await;
+    assert_eq!(kept["active"], false, "deactivated, not deleted");
+    k.account_with_status(&id, "suspended").await;
+
+    // and back: the same SCIM user and account again
+    dir.snapshot = snapshot(now, vec![staff]);
+    let r = k.run(&mut dir).await;
+    assert_eq!((r.done.reactivated, r.done.created), (1, 0), "{r:?}");
+    k.account_with_status(&id, "active").await;
+    let emails = emails_to(&k.c, &ada.user_name).await.len()
+        + emails_to(&k.c, &renamed.user_name).await.len();
+    assert_eq!(emails, 1, "one welcome email in all");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renamed_group_keeps_its_identity_and_members_change_by_difference() {
+    let k = Connector::new("conn-group").await;
+    let (a, b, c) = (k.user("a"), k.user("b"), k.user("c"));
+    let mut dir = Fixed::new(snapshot(
+        vec![a.clone(), b.clone(), c.clone()],
+        vec![group("g", "Sales", &[&a, &b])],
+    ));
+    k.run(&mut dir).await;
+    let before = k.scim_group("gguid-g").await;
+
+    dir.snapshot = snapshot(
+        vec![a.clone(), b.clone(), c.clone()],
+        vec![group("g", "Sales EMEA", &[&b, &c])],
+    );
+    let r = k.run(&mut dir).await;
+    assert_eq!(
+        (
+            r.done.groups_renamed,
+            r.done.members_added,
+            r.done.members_removed,
+            r.done.groups_created
+        ),
+        (1, 1, 1, 0)
+    );
+    assert_eq!(r.writes, 1, "rename and members in one PATCH");
+    let after = k.scim_group("gguid-g").await;
+    assert_eq!(after["id"], before["id"]);
+    assert_eq!(after["displayName"], "Sales EMEA");
+    let mut members: Vec<String> = after["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap().to_owned())
+        .collect();
+    members.sort();
+    let mut want = vec![
+        k.scim_user("b").await["id"].as_str().unwrap().to_owned(),
+        k.scim_user("c").await["id"].as_str().unwrap().to_owned(),
+    ];
+    want.sort();
+    assert_eq!(members, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_of_2000_members_is_pushed_whole_and_then_left_alone() {
+    let k = Connector::new("conn-big").await;
+    let users: Vec<SourceUser> = (0..2000).map(|i| k.user(&format!("m{i:04}"))).collect();
+    let big = group("big", "Everyone", &users.iter().collect::<Vec<_>>());
+    let mut dir = Fixed::new(snapshot(users, vec![big]));
+    let options = Options {
+        concurrency: 8,
+        ..k.options()
+    };
+    let r = k.run_with(&mut dir, &options).await.unwrap();
+    assert!(r.failures.is_empty(), "{:?}", r.failures);
+    assert_eq!((r.done.created, r.done.members_added), (2000, 2000));
+    let (status, g) = k
+        .scim(
+            "GET",
+            &format!(
+                "/Groups/{}",
+                k.scim_group("gguid-big").await["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(g["members"].as_array().unwrap().len(), 2000);
+
+    let again = k.run(&mut dir).await;
+    assert_eq!(again.writes, 0, "{again:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_attribute_mapped_shows_on_the_user() {
+    let k = Connector::new("conn-custom").await;
+    set_custom_attributes(&k.org, &["badgeNumber"]).await;
+    let mut ada = k.user("ada");
+    ada.custom.insert("badgeNumber".into(), "B-1047".into());
+    ada.phone_numbers = vec!["+1 555 0100".into()];
+    ada.enterprise.cost_center = Some("CC-7".into());
+    let mut dir = Fixed::new(snapshot(vec![ada.clone()], vec![]));
+    k.run(&mut dir).await;
+    let u = k.scim_user("ada").await;
+    assert_eq!(
+        u["urn:ietf:params:scim:schemas:extension:usersync:2.0:User"]["badgeNumber"], "B-1047",
+        "{u}"
+    );
+    assert_eq!(
+        u["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["costCenter"],
+        "CC-7"
+    );
+
+    let again = k.run(&mut dir).await;
+    assert_eq!(again.writes, 0, "{again:?}");
+
+    ada.custom.insert("badgeNumber".into(), "B-2000".into());
+    dir.snapshot = snapshot(vec![ada], vec![]);
+    let r = k.run(&mut dir).await;
+    assert_eq!((r.done.updated, r.writes), (1, 1));
+    let u = k.scim_user("ada").await;
+    assert_eq!(
+        u["urn:ietf:params:scim:schemas:extension:usersync:2.0:User"]["badgeNumber"],
+        "B-2000"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dry_run_sends_nothing_and_shows_the_plan() {
+    let k = Connector::new("conn-dry").await;
+    let a = k.user("a");
+    let mut dir = Fixed::new(snapshot(vec![a.clone()], vec![group("g", "Sales", &[&a])]));
+    let dry = Options {
+        dry_run: true,
+        ..k.options()
+    };
+    let r = k.run_with(&mut dir, &dry).await.unwrap();
+    assert_eq!(r.writes, 0);
+    assert_eq!((r.planned.created, r.planned.groups_created), (1, 1));
+    assert_eq!(r.done, Default::default());
+    let plan = r.plan.expect("the plan is shown");
+    assert_eq!(plan.creates[0].user.external_id, a.external_id);
+    let (_, users) = k.scim("GET", "/Users", None).await;
+    assert_eq!(users["totalResults"], 0);
+    let (_, groups) = k.scim("GET", "/Groups", None).await;
+    assert_eq!(groups["totalResults"], 0);
+    assert!(
+        !k.state_dir.join("state.json").exists(),
+        "a dry run leaves no state"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guard_stops_a_mass_deactivation_until_allowed_and_an_empty_read_is_an_error() {
+    let k = Connector::new("conn-guard").await;
+    let users: Vec<SourceUser> = (0..30).map(|i| k.user(&format!("g{i:02}"))).collect();
+    let mut dir = Fixed::new(snapshot(users.clone(), vec![]));
+    k.run(&mut dir).await;
+
+    // a wrong filter: 5 of 30 left in scope
+    dir.snapshot = snapshot(users[..5].to_vec(), vec![]);
+    let stopped = k.run_with(&mut dir, &k.options()).await.unwrap_err();
+    let Stop::Guard {
+        would,
+        active,
+        report,
+        ..
+    } = &stopped
+    else {
+        panic!("the guard should stop the run: {stopped}");
+    };
+    assert_eq!((*would, *active), (25, 30));
+    assert_eq!(report.writes, 0, "nothing changed");
+    assert!(
+        stopped.to_string().contains("--allow-deactivations"),
+        "{stopped}"
+    );
+    let (_, active_users) = k
+        .scim(
+            "GET",
+            &format!("/Users?filter={}", enc("active eq true")),
+            None,
+        )
+        .await;
+    assert_eq!(active_users["totalResults"], 30);
+
+    // no user at all is an error, never "everyone left"
+    dir.snapshot = snapshot(vec![], vec![]);
+    let empty = k.run_with(&mut dir, &k.options()).await.unwrap_err();
+    assert!(matches!(empty, Stop::EmptyDirectory), "{empty}");
+
+    // allowed explicitly: done
+    dir.snapshot = snapshot(users[..5].to_vec(), vec![]);
+    let allowed = Options {
+        allow_deactivations: true,
+        ..k.options()
+    };
+    let r = k.run_with(&mut dir, &allowed).await.unwrap();
+    assert_eq!(r.done.deactivated, 25);
+    let (_, active_users) = k
+        .scim(
+            "GET",
+            &format!("/Users?filter={}", enc("active eq true")),
+            None,
+        )
+        .await;
+    assert_eq!(active_users["totalResults"], 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_half_way_converges_on_the_next_with_nothing_duplicated() {
+    let k = Connector::new("conn-kill").await;
+    let users: Vec<SourceUser> = (0..6).map(|i| k.user(&format!("k{i}"))).collect();
+    let g = group("g", "Sales", &users.iter().collect::<Vec<_>>());
+    // what a run that died after two creates left behind
+    let mut partial = Fixed::new(snapshot(users[..2].to_vec(), vec![]));
+    k.run(&mut partial).await;
+
+    let mut dir = Fixed::new(snapshot(users.clone(), vec![g]));
+    let r = k.run(&mut dir).await;
+    assert_eq!(
+        (r.done.created, r.done.groups_created, r.done.members_added),
+        (4, 1, 6)
+    );
+    for i in 0..6 {
+        k.scim_user(&format!("k{i}")).await; // exactly one each
+    }
+    let again = k.run(&mut dir).await;
+    assert_eq!(again.writes, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_runs_send_what_changed_and_fall_back_to_a_full_read() {
+    let k = Connector::new("conn-incr").await;
+    let (a, b) = (k.user("a"), k.user("b"));
+    let mut dir = Fixed::new(snapshot(
+        vec![a.clone(), b.clone()],
+        vec![group("g", "Sales", &[&a])],
+    ));
+    let first = k.run(&mut dir).await;
+    assert_eq!(first.kind, Kind::Full);
+
+    // b changed and joined the group
+    let mut b2 = b.clone();
+    b2.enterprise.department = Some("Sales".into());
+    dir.changes = Some(Changes {
+        users: vec![b2],
+        groups: vec![group("g", "Sales", &[&a, &b])],
+        marker: Some(ChangeMarker::ModifyTimestamp {
+            timestamp: "20261204000100Z".into(),
+        }),
+    });
+    let r = k.run(&mut dir).await;
+    assert_eq!(r.kind, Kind::Incremental);
+    assert_eq!((r.done.updated, r.done.members_added), (1, 1), "{r:?}");
+    assert_eq!(dir.full_reads, 1);
+    assert_eq!(
+        k.scim_user("b").await["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"],
+        "Sales"
+    );
+
+    // the marker cannot be used (another server): a full read
+    dir.changes = None;
+    let r = k.run(&mut dir).await;
+    assert_eq!(r.kind, Kind::Full);
+    assert_eq!(dir.full_reads, 2);
+
+    // forced full
+    dir.changes = Some(Changes::default());
+    let forced = Options {
+        force_full: true,
+        ..k.options()
+    };
+    let r = k.run_with(&mut dir, &forced).await.unwrap();
+    assert_eq!(r.kind, Kind::Full);
+}

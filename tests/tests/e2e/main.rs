@@ -11,6 +11,7 @@ mod conformance;
 mod console;
 mod contract;
 mod deletion;
+mod directory_source;
 mod failures;
 mod hostile;
 mod idp_replay;

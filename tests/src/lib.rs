@@ -19,6 +19,7 @@ use user_sync_core::directory::DirectoryUser;
 use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::ports::Directory;
 
+pub mod directory_servers;
 pub mod onboard;
 
 /// What a test needs to know about the running stack.

@@ -1,7 +1,7 @@
 //! The connector's configuration: one TOML file with the tables `[scim]`
 //! (where to push), `[sync]` (when and how safely), and `[directory]`,
-//! `[scope]`, `[mapping]` (what to read, kept for the source, see
-//! docs/connector.md).
+//! `[scope]`, `[mapping]` (what to read: [`crate::source::config`]); see
+//! docs/connector.md.
 //!
 //! Unknown keys are refused, and every error names the key and the line.
 //! The SCIM token is read from an environment variable or a file, never from
@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
+
+use crate::source::config::{DirectoryConfig, MappingConfig, ScopeConfig};
 
 /// Most deactivations a run makes unconfirmed, by default.
 pub const DEFAULT_MAX_DEACTIVATIONS: u64 = 50;
@@ -63,12 +65,10 @@ struct File {
     scim: ScimFile,
     #[serde(default)]
     sync: SyncFile,
+    directory: DirectoryConfig,
+    scope: ScopeConfig,
     #[serde(default)]
-    directory: Option<toml::Table>,
-    #[serde(default)]
-    scope: Option<toml::Table>,
-    #[serde(default)]
-    mapping: Option<toml::Table>,
+    mapping: MappingConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,10 +143,9 @@ impl Default for Guard {
 pub struct Config {
     pub scim: ScimConfig,
     pub sync: SyncConfig,
-    /// `[directory]`, `[scope]`, `[mapping]` as written, for the source.
-    pub directory: toml::Table,
-    pub scope: toml::Table,
-    pub mapping: toml::Table,
+    pub directory: DirectoryConfig,
+    pub scope: ScopeConfig,
+    pub mapping: MappingConfig,
 }
 
 impl Config {
@@ -307,6 +306,17 @@ impl Config {
             Some(d) => PathBuf::from(d.get_ref()),
         };
 
+        // the source's tables, checked by the source; their errors name the
+        // key, the line is found here
+        let source = |e: crate::source::config::ConfigError| ConfigError::Invalid {
+            line: line_of_key(text, &e.key),
+            key: e.key,
+            message: e.message,
+        };
+        file.directory.validate().map_err(source)?;
+        file.scope.validate(file.directory.kind).map_err(source)?;
+        file.mapping.resolve(file.directory.kind).map_err(source)?;
+
         Ok(Self {
             scim: ScimConfig {
                 url,
@@ -324,9 +334,9 @@ impl Config {
                 },
                 state_dir,
             },
-            directory: file.directory.unwrap_or_default(),
-            scope: file.scope.unwrap_or_default(),
-            mapping: file.mapping.unwrap_or_default(),
+            directory: file.directory,
+            scope: file.scope,
+            mapping: file.mapping,
         })
     }
 }
@@ -395,6 +405,44 @@ fn syntax(e: &toml::de::Error, text: &str) -> String {
         Some(key) if !message.contains(&key) => format!("line {line}: `{key}`: {message}"),
         _ => format!("line {line}: {message}"),
     }
+}
+
+/// The line where a key (`scope.groups[1]`, `mapping.custom.badgeNumber`)
+/// is written: its table's header, then the line of its first key under it;
+/// the header's line when the key is not written (a missing one).
+fn line_of_key(text: &str, key: &str) -> usize {
+    let plain: Vec<&str> = key
+        .split('.')
+        .map(|k| k.split('[').next().unwrap_or(k))
+        .collect();
+    let Some((table, rest)) = plain.split_first() else {
+        return 1;
+    };
+    let mut header_line = None;
+    let mut current: Option<String> = None;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with('[') && t.ends_with(']') {
+            let name = t.trim_matches(|c| c == '[' || c == ']').trim().to_owned();
+            if name == *table && header_line.is_none() {
+                header_line = Some(i + 1);
+            }
+            current = Some(name);
+            continue;
+        }
+        let Some(written) = t.split_once('=').map(|(k, _)| k.trim().trim_matches('"')) else {
+            continue;
+        };
+        let full = match &current {
+            Some(c) => format!("{c}.{written}"),
+            None => written.to_owned(),
+        };
+        let want = plain.join(".");
+        if full == want || (!rest.is_empty() && want.starts_with(&format!("{full}."))) {
+            return i + 1;
+        }
+    }
+    header_line.unwrap_or(1)
 }
 
 /// The dotted key written on `line` (1-based), under its table's header.
@@ -480,19 +528,34 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 mod tests {
     use super::*;
 
+    const SOURCE: &str = r#"
+[directory]
+kind = "active_directory"
+url = "ldaps://dc1.example.com"
+bind_dn = "CN=svc-sync,CN=Users,DC=example,DC=com"
+password_env = "LDAP_PASSWORD"
+
+[scope]
+groups = ["CN=Sales,OU=Groups,DC=example,DC=com"]
+"#;
+
     const MINIMAL: &str = r#"
 [scim]
 url = "https://sync.example.com/scim/v2/"
 token_env = "USER_SYNC_SCIM_TOKEN"
 "#;
 
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(&format!("{text}{SOURCE}"))
+    }
+
     fn err(text: &str) -> String {
-        Config::parse(text).unwrap_err().to_string()
+        parse(text).unwrap_err().to_string()
     }
 
     #[test]
     fn defaults_fill_what_is_not_written() {
-        let c = Config::parse(MINIMAL).unwrap();
+        let c = parse(MINIMAL).unwrap();
         assert_eq!(c.scim.url, "https://sync.example.com/scim/v2");
         assert_eq!(
             c.scim.token,
@@ -501,12 +564,13 @@ token_env = "USER_SYNC_SCIM_TOKEN"
         assert_eq!(c.sync.interval, Duration::from_secs(120));
         assert_eq!(c.sync.guard, Guard::default());
         assert_eq!(c.scim.concurrency, DEFAULT_CONCURRENCY);
-        assert!(c.directory.is_empty());
+        assert_eq!(c.directory.url, "ldaps://dc1.example.com");
+        assert_eq!(c.scope.groups.len(), 1);
     }
 
     #[test]
     fn every_setting_is_read() {
-        let c = Config::parse(
+        let c = parse(
             r#"
 [scim]
 url = "http://127.0.0.1:3000/scim/v2"
@@ -522,14 +586,6 @@ max_deactivations = 500
 max_deactivation_share = 0.2
 state_dir = "/tmp/state"
 
-[directory]
-url = "ldaps://dc1.example.com"
-
-[scope]
-groups = ["CN=Sales,DC=example,DC=com"]
-
-[mapping]
-userName = "mail"
 "#,
         )
         .unwrap();
@@ -545,15 +601,14 @@ userName = "mail"
         assert_eq!(c.sync.guard.max_deactivations, 500);
         assert!((c.sync.guard.max_share - 0.2).abs() < f64::EPSILON);
         assert_eq!(c.sync.state_dir, PathBuf::from("/tmp/state"));
-        assert_eq!(c.directory["url"].as_str(), Some("ldaps://dc1.example.com"));
-        assert!(c.scope.contains_key("groups"));
-        assert!(c.mapping.contains_key("userName"));
+        assert_eq!(c.scope.groups, ["CN=Sales,OU=Groups,DC=example,DC=com"]);
     }
 
     #[test]
     fn an_unknown_key_is_refused_with_its_name_and_line() {
         let e = err(&format!("{MINIMAL}\n[sync]\nintervall = \"2m\"\n"));
         assert!(e.contains("line 7"), "{e}");
+        assert!(e.contains("sync.intervall"), "{e}");
         assert!(e.contains("intervall"), "{e}");
         let e = err(&format!("{MINIMAL}\n[extra]\n"));
         assert!(e.contains("extra"), "{e}");
@@ -579,6 +634,31 @@ userName = "mail"
         );
         let e = err("[scim]\nurl = \"ftp://x\"\ntoken_env = \"T\"\n");
         assert!(e.contains("line 2") && e.contains("scim.url"), "{e}");
+    }
+
+    #[test]
+    fn the_source_tables_are_checked_with_the_line() {
+        let e = Config::parse(&format!(
+            "{MINIMAL}\n[directory]\nkind = \"ldap\"\nurl = \"http://x\"\nbind_dn = \"cn=a,dc=b\"\npassword_env = \"P\"\n[scope]\ngroups = [\"cn=g,dc=b\"]\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 8") && e.contains("directory.url"), "{e}");
+        let e = Config::parse(&format!(
+            "{MINIMAL}\n[directory]\nkind = \"ldap\"\nurl = \"ldaps://x\"\nbind_dn = \"cn=a,dc=b\"\npassword_env = \"P\"\nbogus = 1\n[scope]\ngroups = [\"cn=g,dc=b\"]\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 11") && e.contains("bogus"), "{e}");
+        let e = Config::parse(&format!(
+            "{MINIMAL}\n[directory]\nkind = \"ldap\"\nurl = \"ldaps://x\"\nbind_dn = \"cn=a,dc=b\"\npassword_env = \"P\"\n[scope]\nnested = true\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 11") && e.contains("scope.groups"), "{e}");
+        // a missing table is named
+        let e = Config::parse(MINIMAL).unwrap_err().to_string();
+        assert!(e.contains("directory"), "{e}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //!   retrieval, nested groups, change markers, attribute mapping).
 //! - [`cli`]: the command line, its output and exit codes.
 //! - [`config`]: the configuration file.
+//! - [`directory`]: the source behind the sync's directory port.
 //! - [`scim`]: the SCIM endpoint's client and what it holds.
 //! - [`sync`]: one run: plan, guard, apply, state.
 //!
@@ -15,6 +16,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod directory;
 pub mod model;
 pub mod scim;
 pub mod source;

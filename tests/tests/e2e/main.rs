@@ -12,6 +12,7 @@ mod connector;
 mod console;
 mod contract;
 mod deletion;
+mod directory_source;
 mod failures;
 mod hostile;
 mod idp_replay;

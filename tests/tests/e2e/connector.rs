@@ -839,8 +839,10 @@ mod real {
 
         // no change: no write, incremental or full
         let quiet = c.run().await;
+        assert_eq!(quiet.kind, Kind::Incremental);
         assert_eq!(quiet.writes, 0, "{quiet:?}");
         let quiet = c.run_full().await;
+        assert_eq!(quiet.kind, Kind::Full);
         assert_eq!(quiet.writes, 0, "{quiet:?}");
 
         // renamed and moved: the same SCIM users, the same accounts
@@ -855,6 +857,11 @@ mod real {
         // disabled: suspended
         people.disable(&bob_dn).await;
         let r = c.run().await;
+        assert_eq!(
+            r.kind,
+            Kind::Incremental,
+            "between full runs, the changes only"
+        );
         assert_eq!(r.done.deactivated, 1, "{r:?}");
         assert_eq!(c.user(&bob).await["active"], false);
         c.k.account_with_status(&bob_id, "suspended").await;

@@ -232,7 +232,7 @@ async fn a_directory_user_in_a_ruled_group_gets_an_account_and_a_welcome_email_a
     let ada = {
         let mut u = k.user("ada");
         u.enterprise.department = Some("Engineering".into());
-        u.enterprise.manager = Some(format!("guid-boss"));
+        u.enterprise.manager = Some("guid-boss".to_owned());
         u
     };
     let boss = k.user("boss");
@@ -794,7 +794,7 @@ mod real {
             .await;
         // bob is a member through a nested group only
         let core = ou
-            .add_group(&format!("{}-core", ou.name), &[bob.dn.clone()])
+            .add_group(&format!("{}-core", ou.name), std::slice::from_ref(&bob.dn))
             .await;
         let eng = ou
             .add_group(
@@ -942,13 +942,13 @@ mod real {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn active_directory_users_get_accounts_and_keep_them_through_renames_moves_disabling_and_deletion()
      {
-        lifecycle(samba_dc(), "conn-ad").await;
+        Box::pin(lifecycle(samba_dc(), "conn-ad")).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn openldap_users_get_accounts_and_keep_them_through_renames_moves_disabling_and_deletion()
      {
-        lifecycle(openldap(), "conn-ol").await;
+        Box::pin(lifecycle(openldap(), "conn-ol")).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -491,14 +491,15 @@ async fn openldap_modify_timestamp_marker_and_changes() {
 }
 
 /// A TCP proxy to `target` that counts the bytes the server sends and,
-/// once, cuts every connection when `cut_after` bytes have gone through.
+/// once, when `cut_after` bytes have gone through, cuts the connection (or,
+/// with `stall`, keeps it open and forwards nothing more).
 struct CuttingProxy {
     port: u16,
     cuts: Arc<AtomicU64>,
     bytes: Arc<AtomicU64>,
 }
 
-async fn cutting_proxy(target: String, cut_after: u64) -> CuttingProxy {
+async fn cutting_proxy(target: String, cut_after: u64, stall: bool) -> CuttingProxy {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let cuts = Arc::new(AtomicU64::new(0));
@@ -531,6 +532,9 @@ async fn cutting_proxy(target: String, cut_after: u64) -> CuttingProxy {
                     let total = bytes.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
                     if total > cut_after && armed.swap(false, Ordering::SeqCst) {
                         cuts.fetch_add(1, Ordering::SeqCst);
+                        if stall {
+                            tokio::time::sleep(std::time::Duration::from_secs(120)).await;
+                        }
                         break;
                     }
                 }
@@ -548,7 +552,7 @@ async fn reconnect_and_resume(server: &DirectoryServer) {
     let m = mapping(server);
     let target = server.ldaps_url.trim_start_matches("ldaps://").to_owned();
     // a read without trouble, through a proxy that only counts
-    let counting = cutting_proxy(target.clone(), u64::MAX).await;
+    let counting = cutting_proxy(target.clone(), u64::MAX, false).await;
     let url = format!("ldaps://127.0.0.1:{}", counting.port);
     let mut clean = connect(server, json!({"url": url, "page_size": 20})).await;
     let expected = read(&mut clean, &s, &m).await;
@@ -557,7 +561,7 @@ async fn reconnect_and_resume(server: &DirectoryServer) {
 
     // the same read, cut two thirds of the way through (in the second or
     // third of the three lookups of 100, 100 and 50 users)
-    let proxy = cutting_proxy(target, clean_bytes * 2 / 3).await;
+    let proxy = cutting_proxy(target, clean_bytes * 2 / 3, false).await;
     let url = format!("ldaps://127.0.0.1:{}", proxy.port);
     let mut source = connect(server, json!({"url": url, "page_size": 20})).await;
     let snap = read(&mut source, &s, &m).await;
@@ -593,6 +597,43 @@ async fn active_directory_dropped_connection_is_resumed() {
 #[tokio::test]
 async fn openldap_dropped_connection_is_resumed() {
     reconnect_and_resume(openldap()).await;
+}
+
+/// A server that stops answering mid-read: the operation times out
+/// (`timeout_seconds`) and runs again on a new connection.
+async fn a_stalled_operation_times_out_and_runs_again(server: &DirectoryServer) {
+    let ou = server.new_ou("stall").await;
+    let added = ou.populate(40, 1).await;
+    let s = scope(&[&added.groups[0].dn], &[]);
+    let target = server.ldaps_url.trim_start_matches("ldaps://").to_owned();
+    // past the TLS handshake and the bind
+    let proxy = cutting_proxy(target, 12_000, true).await;
+    let url = format!("ldaps://127.0.0.1:{}", proxy.port);
+    let mut source = connect(
+        server,
+        json!({"url": url, "page_size": 5, "timeout_seconds": 1}),
+    )
+    .await;
+    let start = Instant::now();
+    let snap = read(&mut source, &s, &mapping(server)).await;
+    assert_eq!(proxy.cuts.load(Ordering::SeqCst), 1, "the proxy stalled");
+    assert_eq!(snap.users.len(), 40);
+    assert!(source.stats().reconnects >= 1, "{:?}", source.stats());
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn active_directory_stalled_operation_times_out_and_runs_again() {
+    a_stalled_operation_times_out_and_runs_again(samba_dc()).await;
+}
+
+#[tokio::test]
+async fn openldap_stalled_operation_times_out_and_runs_again() {
+    a_stalled_operation_times_out_and_runs_again(openldap()).await;
 }
 
 async fn clear_errors(server: &DirectoryServer, other_ca: &std::path::Path) {

@@ -656,6 +656,7 @@ async fn clear_errors(server: &DirectoryServer, other_ca: &std::path::Path) {
             .err()
             .expect("a certificate of another CA is refused");
     assert!(matches!(refused, SourceError::Tls { .. }), "{refused}");
+    eprintln!("{:?}: {refused}", server.kind);
     assert!(refused.to_string().contains("ca_file"), "{refused}");
 
     let mut source = connect(server, json!({})).await;

@@ -331,15 +331,20 @@ async fn rename_and_move(server: &DirectoryServer) {
     assert_eq!(first.users[0].external_id, ann.external_id);
     assert_eq!(second.users[0].dn.to_lowercase(), moved.to_lowercase());
     assert_eq!(second.groups[0].members, vec![ann.external_id.clone()]);
+    // deleted: gone from the read (the sync deactivates who is gone)
+    ou.delete(&moved).await;
+    let third = read(&mut source, &s, &mapping(server)).await;
+    assert!(third.users.is_empty(), "{:?}", third.users);
+    assert!(third.groups[0].members.is_empty());
 }
 
 #[tokio::test]
-async fn active_directory_rename_and_move_keep_the_external_id() {
+async fn active_directory_rename_and_move_keep_the_external_id_and_delete_removes() {
     rename_and_move(samba_dc()).await;
 }
 
 #[tokio::test]
-async fn openldap_rename_and_move_keep_the_external_id() {
+async fn openldap_rename_and_move_keep_the_external_id_and_delete_removes() {
     rename_and_move(openldap()).await;
 }
 

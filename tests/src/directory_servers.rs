@@ -314,6 +314,9 @@ fn start_samba() -> Result<DirectoryServer, String> {
             .arg(format!("--option=interfaces = {ip}/8"))
             .arg("--option=bind interfaces only = yes")
             .arg("--option=server services = ldap")
+            // no fsync per transaction (as Samba's own test suite runs):
+            // loading thousands of test users takes seconds, not minutes
+            .arg("--option=ldb:nosync = true")
             .arg(format!("--option=pid directory = {}", target.display()))
             .arg(format!("--option=log file = {}", log_file.display()))
             .arg("--option=tls enabled = yes")
@@ -883,6 +886,7 @@ impl TestOu<'_> {
             .await
             .and_then(|r| r.success())
             .unwrap_or_else(|e| panic!("rename {dn}: {e}"));
+        self.wait_for_references(&mut ldap, dn).await;
         let _ignored = ldap.unbind().await;
         format!("cn={new_cn},{parent}")
     }
@@ -895,8 +899,31 @@ impl TestOu<'_> {
             .await
             .and_then(|r| r.success())
             .unwrap_or_else(|e| panic!("move {dn}: {e}"));
+        self.wait_for_references(&mut ldap, dn).await;
         let _ignored = ldap.unbind().await;
         format!("{rdn},{new_parent}")
+    }
+
+    /// Waits until no group lists `old_dn` as a member any more: OpenLDAP's
+    /// referential integrity overlay updates member values after a rename
+    /// or a move has been answered (Active Directory does it at once).
+    async fn wait_for_references(&self, ldap: &mut Ldap, old_dn: &str) {
+        let filter = format!("(member={})", ldap3::ldap_escape(old_dn));
+        let start = Instant::now();
+        loop {
+            let (entries, _) = ldap
+                .search(&self.server.base_dn, Scope::Subtree, &filter, vec!["1.1"])
+                .await
+                .and_then(|r| r.success())
+                .unwrap_or_else(|e| panic!("search {filter}: {e}"));
+            if entries.is_empty() {
+                return;
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                panic!("groups still name {old_dn} 10 s after it was renamed or moved");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Disables an account: Active Directory sets `userAccountControl`'s

@@ -92,6 +92,12 @@ pub struct DirectoryConfig {
     /// Limit on each LDAP operation (one page, one range, one bind).
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
+    /// Ask for a group's member values in ranges of this many
+    /// (`member;range=0-999`, …). Unset: ask for `member` and follow the
+    /// ranges the server answers with (Active Directory: its MaxValRange,
+    /// 1500 by default).
+    #[serde(default)]
+    pub member_range_size: Option<u32>,
     /// How many times one operation is retried on a new connection after the
     /// connection dropped or timed out.
     #[serde(default = "default_reconnects")]
@@ -214,6 +220,20 @@ impl DirectoryConfig {
                 format!(
                     "must be between 1 and {MAX_TIMEOUT_SECONDS} (under Active Directory's 120 s query limit)"
                 ),
+            ));
+        }
+        if self.member_range_size.is_some() && self.kind != DirectoryKind::ActiveDirectory {
+            return Err(ConfigError::new(
+                "directory.member_range_size",
+                "range retrieval exists on Active Directory only",
+            ));
+        }
+        if let Some(n) = self.member_range_size
+            && !(1..=100_000).contains(&n)
+        {
+            return Err(ConfigError::new(
+                "directory.member_range_size",
+                "must be between 1 and 100000",
             ));
         }
         if self.reconnect_attempts > 20 {

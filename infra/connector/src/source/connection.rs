@@ -8,6 +8,7 @@
 //! what was read before it is kept by the caller.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ldap3::controls::{Control, ControlType, PagedResults, RawControl};
@@ -16,12 +17,13 @@ use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry
 use super::SourceError;
 use super::config::{DirectoryConfig, Password, TlsMode};
 
-/// What a read cost, for tests, progress and the bench.
+/// What a read cost, for tests, progress and the bench. Operations that
+/// failed and ran again count each time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReadStats {
     /// Search operations sent (one per page).
     pub pages: u64,
-    /// Entries received.
+    /// Entries received (read twice when an operation ran again).
     pub entries: u64,
     /// Connections reopened after a drop or a timeout.
     pub reconnects: u64,
@@ -35,7 +37,21 @@ pub(crate) struct Connection {
     tls: Option<Arc<rustls::ClientConfig>>,
     ldap: Option<Ldap>,
     timeout: Duration,
-    pub(crate) stats: ReadStats,
+    counters: Arc<Counters>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    pages: AtomicU64,
+    entries: AtomicU64,
+    reconnects: AtomicU64,
+    ranges: AtomicU64,
+}
+
+impl Counters {
+    fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
 }
 
 /// LDAP result codes the connector names.
@@ -58,7 +74,7 @@ impl Connection {
             tls,
             ldap: None,
             timeout: Duration::from_secs(config.timeout_seconds),
-            stats: ReadStats::default(),
+            counters: Arc::default(),
         };
         conn.ldap().await?;
         Ok(conn)
@@ -110,6 +126,16 @@ impl Connection {
         }
     }
 
+    pub(crate) fn stats(&self) -> ReadStats {
+        let c = &self.counters;
+        ReadStats {
+            pages: c.pages.load(Ordering::Relaxed),
+            entries: c.entries.load(Ordering::Relaxed),
+            reconnects: c.reconnects.load(Ordering::Relaxed),
+            ranges: c.ranges.load(Ordering::Relaxed),
+        }
+    }
+
     /// Runs `attempt` until it succeeds, reopening the connection when it
     /// dropped or timed out, at most `reconnect_attempts` times.
     async fn retrying<T, F, Fut>(
@@ -118,8 +144,8 @@ impl Connection {
         mut attempt: F,
     ) -> Result<T, SourceError>
     where
-        F: FnMut(Ldap, Duration) -> Fut,
-        Fut: std::future::Future<Output = Result<(T, ReadStats), SourceError>>,
+        F: FnMut(Ldap, Duration, Arc<Counters>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, SourceError>>,
     {
         let mut failures = 0;
         loop {
@@ -127,19 +153,14 @@ impl Connection {
                 Ok(l) => l,
                 Err(e) if e.is_retryable() && failures < self.config.reconnect_attempts => {
                     failures += 1;
-                    self.stats.reconnects += 1;
+                    Counters::add(&self.counters.reconnects, 1);
                     tokio::time::sleep(backoff(failures)).await;
                     continue;
                 }
                 Err(e) => return Err(e),
             };
-            match attempt(ldap, self.timeout).await {
-                Ok((value, stats)) => {
-                    self.stats.pages += stats.pages;
-                    self.stats.entries += stats.entries;
-                    self.stats.ranges += stats.ranges;
-                    return Ok(value);
-                }
+            match attempt(ldap, self.timeout, self.counters.clone()).await {
+                Ok(value) => return Ok(value),
                 Err(e) if e.is_retryable() && failures < self.config.reconnect_attempts => {
                     failures += 1;
                     tracing::info!(
@@ -147,7 +168,7 @@ impl Connection {
                         attempt = failures,
                         "directory connection lost; reconnecting"
                     );
-                    self.stats.reconnects += 1;
+                    Counters::add(&self.counters.reconnects, 1);
                     if let Some(mut old) = self.ldap.take() {
                         let _closed = old.unbind().await;
                     }
@@ -177,10 +198,9 @@ impl Connection {
     ) -> Result<Vec<SearchEntry>, SourceError> {
         let page_size = i32::try_from(self.config.page_size).unwrap_or(1000);
         let op = operation.to_owned();
-        self.retrying(operation, |mut ldap, timeout| {
+        self.retrying(operation, |mut ldap, timeout, counters| {
             let op = op.clone();
             async move {
-                let mut stats = ReadStats::default();
                 let mut cookie = Vec::new();
                 let mut out = Vec::new();
                 loop {
@@ -194,14 +214,14 @@ impl Connection {
                         .search(base, scope, filter, attrs)
                         .await
                         .map_err(|e| ldap_error(&op, e))?;
-                    stats.pages += 1;
+                    Counters::add(&counters.pages, 1);
                     let ldap3::SearchResult(entries, done) = result;
                     check_rc(&op, base, &done)?;
                     for e in entries {
                         if e.is_ref() || e.is_intermediate() {
                             continue;
                         }
-                        stats.entries += 1;
+                        Counters::add(&counters.entries, 1);
                         out.push(SearchEntry::construct(e));
                     }
                     cookie = done
@@ -218,7 +238,7 @@ impl Connection {
                         break;
                     }
                 }
-                Ok((out, stats))
+                Ok(out)
             }
         })
         .await
@@ -234,7 +254,7 @@ impl Connection {
         range_step: bool,
     ) -> Result<Option<SearchEntry>, SourceError> {
         let op = operation.to_owned();
-        self.retrying(operation, |mut ldap, timeout| {
+        self.retrying(operation, |mut ldap, timeout, counters| {
             let op = op.clone();
             async move {
                 let result = ldap
@@ -243,21 +263,18 @@ impl Connection {
                     .await
                     .map_err(|e| ldap_error(&op, e))?;
                 let ldap3::SearchResult(entries, done) = result;
-                let stats = ReadStats {
-                    pages: 1,
-                    entries: entries.len() as u64,
-                    reconnects: 0,
-                    ranges: u64::from(range_step),
-                };
+                Counters::add(&counters.pages, 1);
+                Counters::add(&counters.entries, entries.len() as u64);
+                Counters::add(&counters.ranges, u64::from(range_step));
                 if done.rc == NO_SUCH_OBJECT {
-                    return Ok((None, stats));
+                    return Ok(None);
                 }
                 check_rc(&op, dn, &done)?;
                 let entry = entries
                     .into_iter()
                     .find(|e| !e.is_ref() && !e.is_intermediate())
                     .map(SearchEntry::construct);
-                Ok((entry, stats))
+                Ok(entry)
             }
         })
         .await
@@ -265,6 +282,10 @@ impl Connection {
 
     pub(crate) fn page_size(&self) -> u32 {
         self.config.page_size
+    }
+
+    pub(crate) fn member_range_size(&self) -> Option<u32> {
+        self.config.member_range_size
     }
 }
 

@@ -18,7 +18,8 @@ pub(crate) struct RawUser {
 
 /// Every attribute a lookup asks for: the user's mapped ones, what tells a
 /// group from a user, and a group's name and members.
-pub(crate) fn entry_attributes(m: &Mapping) -> Vec<String> {
+/// `member` is how the member attribute is asked for (with a range or not).
+pub(crate) fn entry_attributes(m: &Mapping, member: &str) -> Vec<String> {
     let mut set: BTreeSet<String> = BTreeSet::new();
     let mut add = |a: &str| {
         set.insert(a.to_owned());
@@ -28,7 +29,7 @@ pub(crate) fn entry_attributes(m: &Mapping) -> Vec<String> {
     add(&m.external_id);
     add(&m.user_name);
     add(&m.group_name);
-    add(&m.member_attribute);
+    add(member);
     for a in [
         &m.given_name,
         &m.family_name,
@@ -57,13 +58,13 @@ pub(crate) fn entry_attributes(m: &Mapping) -> Vec<String> {
 }
 
 /// What reading a selected group needs.
-pub(crate) fn group_attributes(m: &Mapping) -> Vec<String> {
+pub(crate) fn group_attributes(m: &Mapping, member: &str) -> Vec<String> {
     vec![
         "objectClass".to_owned(),
         "modifyTimestamp".to_owned(),
         m.external_id.clone(),
         m.group_name.clone(),
-        m.member_attribute.clone(),
+        member.to_owned(),
     ]
 }
 

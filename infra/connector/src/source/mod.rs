@@ -144,7 +144,20 @@ impl Source {
 
     /// What the reads so far cost.
     pub fn stats(&self) -> ReadStats {
-        self.conn.stats
+        self.conn.stats()
+    }
+
+    /// How the member attribute is asked for, from value `low` on.
+    fn member_request(&self, mapping: &Mapping, low: u64) -> String {
+        let attribute = &mapping.member_attribute;
+        match self.conn.member_range_size() {
+            Some(n) => format!(
+                "{attribute};range={low}-{}",
+                low.saturating_add(u64::from(n)).saturating_sub(1)
+            ),
+            None if low == 0 => attribute.clone(),
+            None => format!("{attribute};range={low}-*"),
+        }
     }
 
     /// Where searches start (`directory.base_dn` or the server's).
@@ -313,7 +326,7 @@ impl Source {
             .into_iter()
             .filter(|d| !walk.users.contains_key(&dn::normalize(d)))
             .collect();
-        let attrs = map::entry_attributes(&mapping);
+        let attrs = map::entry_attributes(&mapping, &self.member_request(&mapping, 0));
         for batch in missing.chunks(LOOKUP_BATCH) {
             for entry in self.lookup(batch, &mapping, scope, &attrs).await? {
                 if !map::has_class(&entry, &mapping.group_object_class)
@@ -393,7 +406,7 @@ impl Source {
         scope: &ScopeConfig,
         mapping: &Mapping,
     ) -> Result<Vec<GroupEntry>, SourceError> {
-        let attrs = map::group_attributes(mapping);
+        let attrs = map::group_attributes(mapping, &self.member_request(mapping, 0));
         let mut groups: BTreeMap<String, GroupEntry> = BTreeMap::new();
         for (i, group_dn) in scope.groups.iter().enumerate() {
             let key = format!("scope.groups[{i}]");
@@ -480,7 +493,7 @@ impl Source {
             }
         }
         while let Some(low) = next.take() {
-            let request = format!("{attribute};range={low}-*");
+            let request = self.member_request(mapping, low);
             let step = self
                 .conn
                 .read_entry(
@@ -560,7 +573,7 @@ impl Source {
             .iter()
             .map(|g| (g.norm.clone(), g.members.clone()))
             .collect();
-        let attrs = map::entry_attributes(mapping);
+        let attrs = map::entry_attributes(mapping, &self.member_request(mapping, 0));
         while !frontier.is_empty() {
             let mut batch = Vec::with_capacity(LOOKUP_BATCH);
             while batch.len() < LOOKUP_BATCH {
@@ -617,7 +630,7 @@ impl Source {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Walk, SourceError> {
         let mut walk = Walk::default();
-        let attrs = map::entry_attributes(mapping);
+        let attrs = map::entry_attributes(mapping, &self.member_request(mapping, 0));
         let base = self.naming_context.clone();
         for g in selected {
             let filter = format!(

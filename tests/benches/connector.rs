@@ -6,9 +6,11 @@
 //!    SCIM endpoint, at its per-organization rate limit);
 //! 2. a no-change full run and a no-change incremental run (0 writes);
 //! 3. one user changed in the directory, and the incremental run that
-//!    sends it.
+//!    sends it; then another.
 //!
-//! `cargo bench -p user-sync-tests --bench connector` prints one table. Not
+//! `cargo bench -p user-sync-tests --bench connector` prints one table;
+//! `CONNECTOR_BENCH_USERS` and `CONNECTOR_BENCH_GROUPS` change the sizes
+//! (10,000 and 200 by default). Not
 //! a timed test: nothing asserts a speed, but a run that does not converge
 //! (a failure, a write on a no-change run) fails the bench.
 
@@ -28,8 +30,13 @@ use user_sync_connector::sync::{self, Kind, Options, Report};
 use user_sync_tests::directory_servers::openldap;
 use user_sync_tests::{new_org, stack};
 
-const USERS: usize = 10_000;
-const GROUPS: usize = 200;
+/// A size from the environment, or its default.
+fn size(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 
 fn line(what: &str, r: &Report, elapsed: Duration) {
     println!(
@@ -46,18 +53,22 @@ fn line(what: &str, r: &Report, elapsed: Duration) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    let (users, groups) = (
+        size("CONNECTOR_BENCH_USERS", 10_000),
+        size("CONNECTOR_BENCH_GROUPS", 200),
+    );
     let server = openldap();
     let org = new_org("bench-conn").await;
     let ou = server.new_ou("bench").await;
     let start = Instant::now();
-    let populated = ou.populate(USERS, GROUPS).await;
+    let populated = ou.populate(users, groups).await;
     let populate = start.elapsed();
 
     let dir = std::env::temp_dir().join(format!("connector-bench-{}", org.org_id));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("token"), &org.scim_token).unwrap();
     std::fs::write(dir.join("password"), &server.bind_password).unwrap();
-    let groups: Vec<String> = populated
+    let group_dns: Vec<String> = populated
         .groups
         .iter()
         .map(|g| format!("\"{}\"", g.dn))
@@ -74,7 +85,7 @@ async fn main() {
         server.bind_dn,
         dir.join("password").display(),
         server.base_dn,
-        groups.join(", "),
+        group_dns.join(", "),
         ou.dn,
     );
     let config = Config::parse(&text).unwrap();
@@ -112,7 +123,7 @@ async fn main() {
     };
 
     println!(
-        "directory: {USERS} users in {GROUPS} groups generated into slapd in {:.1} s",
+        "directory: {users} users in {groups} groups generated into slapd in {:.1} s",
         populate.as_secs_f64()
     );
     println!(
@@ -129,7 +140,7 @@ async fn main() {
         .retries
         .load(std::sync::atomic::Ordering::Relaxed)
         - retries_before;
-    assert_eq!(first.done.created, USERS);
+    assert_eq!(first.done.created, users);
     line("first run", &first, t);
     let first_rate = first.writes as f64 / t.as_secs_f64();
 
@@ -144,13 +155,24 @@ async fn main() {
     // slapd's modifyTimestamp has whole seconds: the change is later than
     // the marker
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let changed = &populated.users[USERS / 2];
+    let changed = &populated.users[users / 2];
     ou.set_attribute(&changed.dn, "departmentNumber", &["Bench"])
         .await;
     let (one, t) = run(&options).await;
     assert_eq!(one.kind, Kind::Incremental);
     assert_eq!((one.done.updated, one.writes), (1, 1), "{one:?}");
     line("one user changed", &one, t);
+    // slapd's change marker is inclusive (modifyTimestamp >= the marker's
+    // second): the run above re-read the groups written in the first run's
+    // last second too; the marker has moved past them now
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let other = &populated.users[users / 3];
+    ou.set_attribute(&other.dn, "departmentNumber", &["Bench"])
+        .await;
+    let (two, t) = run(&options).await;
+    assert_eq!(two.kind, Kind::Incremental);
+    assert_eq!((two.done.updated, two.writes), (1, 1), "{two:?}");
+    line("another user changed", &two, t);
 
     println!(
         "first run: {first_rate:.0} SCIM writes/s ({retries} requests retried after 429 or errors)"

@@ -591,6 +591,36 @@ async fn incremental_runs_send_what_changed_and_fall_back_to_a_full_read() {
         "Sales"
     );
 
+    // users changed, no group: each looked up by externalId, nothing listed
+    let mut b3 = b.clone();
+    b3.enterprise.department = Some("Support".into());
+    dir.changes = Some(Changes {
+        users: vec![b3],
+        groups: vec![],
+        marker: Some(ChangeMarker::ModifyTimestamp {
+            timestamp: "20261204000200Z".into(),
+        }),
+    });
+    let r = k.run(&mut dir).await;
+    assert_eq!(
+        (r.kind, r.reads, r.writes, r.done.updated),
+        (Kind::Incremental, 1, 1, 1),
+        "{r:?}"
+    );
+    // nothing changed: not a single request
+    dir.changes = Some(Changes {
+        marker: Some(ChangeMarker::ModifyTimestamp {
+            timestamp: "20261204000200Z".into(),
+        }),
+        ..Changes::default()
+    });
+    let r = k.run(&mut dir).await;
+    assert_eq!(
+        (r.kind, r.reads, r.writes),
+        (Kind::Incremental, 0, 0),
+        "{r:?}"
+    );
+
     // the marker cannot be used (another server): a full read
     dir.changes = None;
     let r = k.run(&mut dir).await;

@@ -113,6 +113,32 @@ pub struct Report {
     pub plan: Option<Plan>,
 }
 
+/// Changed users up to which an incremental run without group changes or
+/// disabled users looks them (and their managers) up one by one instead of
+/// listing every user the endpoint holds. (A run that deactivates lists
+/// everything: the guard weighs deactivations against every active user.)
+const TARGETED_MAX: usize = 100;
+
+/// What the endpoint holds for an incremental run that changed users only:
+/// each changed user and its manager, looked up by `externalId` (nothing at
+/// all when nothing changed).
+async fn targeted(client: &ScimClient, changes: &Changes) -> Result<Held, ScimError> {
+    let mut wanted: Vec<&str> = Vec::new();
+    for u in &changes.users {
+        wanted.push(&u.external_id);
+        if let Some(m) = &u.enterprise.manager {
+            wanted.push(m);
+        }
+    }
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut users = Vec::with_capacity(wanted.len());
+    for x in wanted {
+        users.extend(client.user_by_external_id(x).await?);
+    }
+    Ok(Held::new(users, Vec::new()))
+}
+
 /// Whether the guard lets `plan` through.
 pub fn guard_allows(plan: &Plan, held_active: usize, guard: &Guard) -> bool {
     let would = plan.deactivation_count();
@@ -167,7 +193,16 @@ pub async fn run<D: Directory>(
     };
     tracing::info!(kind = ?kind, "directory read");
 
-    let held = Held::new(client.users().await?, client.groups().await?);
+    let held = match &changes {
+        Some(c)
+            if c.groups.is_empty()
+                && c.users.len() <= TARGETED_MAX
+                && c.users.iter().all(|u| u.active) =>
+        {
+            targeted(client, c).await?
+        }
+        _ => Held::new(client.users().await?, client.groups().await?),
+    };
     let (plan, marker, users, groups) = match (&snapshot, &changes) {
         (Some(s), _) => (
             plan::full(s, &held),

@@ -354,20 +354,18 @@ impl ScimConfig {
                 })?,
             ),
             TokenSource::File(path) => {
-                let meta = std::fs::metadata(path).map_err(|source| ConfigError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
+                let unreadable = |e: std::io::Error| ConfigError::Missing {
+                    key: "scim.token_file".into(),
+                    message: format!("cannot read {}: {e}", path.display()),
+                };
+                let meta = std::fs::metadata(path).map_err(unreadable)?;
                 if meta.len() > MAX_TOKEN_LEN as u64 {
                     return Err(ConfigError::Missing {
                         key: "scim.token_file".into(),
                         message: format!("{} is larger than a token can be", path.display()),
                     });
                 }
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
+                let text = std::fs::read_to_string(path).map_err(unreadable)?;
                 ("scim.token_file", text)
             }
         };

@@ -272,7 +272,8 @@ pub async fn run<D: Directory>(
     // an incremental read could not resolve, or failures, call for a full
     // read next time
     let complete = report.failures.is_empty() && plan.unresolved_members == 0;
-    if complete {
+    // (an incremental read without a marker keeps the one it started from)
+    if complete && (marker.is_some() || kind == Kind::Full) {
         state.marker = marker;
     }
     state.full_needed = !complete;

@@ -149,15 +149,11 @@ impl Source {
 
     /// How the member attribute is asked for, from value `low` on.
     fn member_request(&self, mapping: &Mapping, low: u64) -> String {
-        let attribute = &mapping.member_attribute;
-        match self.conn.member_range_size() {
-            Some(n) => format!(
-                "{attribute};range={low}-{}",
-                low.saturating_add(u64::from(n)).saturating_sub(1)
-            ),
-            None if low == 0 => attribute.clone(),
-            None => format!("{attribute};range={low}-*"),
-        }
+        member_request(
+            &mapping.member_attribute,
+            self.conn.member_range_size(),
+            low,
+        )
     }
 
     /// Where searches start (`directory.base_dn` or the server's).
@@ -833,5 +829,46 @@ fn latest(a: Option<String>, b: Option<String>) -> Option<String> {
     match (a, b) {
         (Some(a), Some(b)) => Some(if b > a { b } else { a }),
         (a, b) => a.or(b),
+    }
+}
+
+/// The member attribute as asked for from value `low` on: in ranges of
+/// `range_size` when set, else whole (and from `low` to the end once the
+/// server has answered with a range).
+fn member_request(attribute: &str, range_size: Option<u32>, low: u64) -> String {
+    match range_size {
+        Some(n) => format!(
+            "{attribute};range={low}-{}",
+            low.saturating_add(u64::from(n)).saturating_sub(1)
+        ),
+        None if low == 0 => attribute.to_owned(),
+        None => format!("{attribute};range={low}-*"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_ranges_are_asked_for_as_configured() {
+        assert_eq!(member_request("member", None, 0), "member");
+        assert_eq!(member_request("member", None, 1500), "member;range=1500-*");
+        assert_eq!(member_request("member", Some(500), 0), "member;range=0-499");
+        assert_eq!(
+            member_request("member", Some(500), 500),
+            "member;range=500-999"
+        );
+    }
+
+    #[test]
+    fn the_later_generalized_time_wins() {
+        let t = |s: &str| Some(s.to_owned());
+        assert_eq!(
+            latest(t("20260101000000Z"), t("20251231235959Z")),
+            t("20260101000000Z")
+        );
+        assert_eq!(latest(None, t("20251231235959Z")), t("20251231235959Z"));
+        assert_eq!(latest(None, None), None);
     }
 }

@@ -453,6 +453,34 @@ async fn changes(server: &DirectoryServer) {
         assert!(none.users.is_empty() && none.groups.is_empty(), "{none:?}");
     }
 
+    // disabled, then enabled again: seen by incremental reads
+    for (enabled, what) in [(false, "disabled"), (true, "enabled again")] {
+        let marker = source
+            .read_full(&s, &m, &mut |_| {})
+            .await
+            .unwrap()
+            .marker
+            .expect("a marker");
+        if server.kind == DirectoryKind::OpenLdap {
+            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        }
+        if enabled {
+            ou.enable(&ann.dn).await;
+        } else {
+            ou.disable(&ann.dn).await;
+        }
+        let changes = source
+            .read_changes(&s, &m, &marker, &mut |_| {})
+            .await
+            .unwrap()
+            .expect("the marker is usable");
+        assert_eq!(
+            user(&changes.users, &ann.external_id).active,
+            enabled,
+            "{what}"
+        );
+    }
+
     // a marker of another domain controller (or a restored one) is refused
     if let ChangeMarker::ActiveDirectory {
         server: host, usn, ..
@@ -643,6 +671,16 @@ async fn openldap_stalled_operation_times_out_and_runs_again() {
 
 async fn clear_errors(server: &DirectoryServer, other_ca: &std::path::Path) {
     let config = directory_config(server, json!({}));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let unreachable = directory_config(server, json!({"url": format!("ldaps://127.0.0.1:{port}")}));
+    let refused = Source::connect_with_password(&unreachable, Password::new("x"))
+        .await
+        .err()
+        .expect("nothing listens there");
+    assert!(matches!(refused, SourceError::Connect { .. }), "{refused}");
+
     let refused = Source::connect_with_password(&config, Password::new("wrong password"))
         .await
         .err()

@@ -251,24 +251,54 @@ impl Source {
             }
             _ => return Ok(None),
         };
-        let filter = format!(
-            "(&{changed_filter}(|(objectClass={})(&{}{})))",
-            ldap_escape(&mapping.group_object_class),
+        // Changed users under the base DNs (the whole tree without them),
+        // changed groups anywhere: changes elsewhere are not even counted.
+        let bases = self.check_bases(scope).await?;
+        let user_filter = format!(
+            "(&{changed_filter}{}{})",
             mapping.user_object_filter,
             scope.user_filter.as_deref().unwrap_or("")
         );
+        let group_filter = format!(
+            "(&{changed_filter}(objectClass={}))",
+            ldap_escape(&mapping.group_object_class)
+        );
         let attrs = vec!["objectClass".to_owned(), "modifyTimestamp".to_owned()];
-        let base = self.naming_context.clone();
-        let changed = self
-            .conn
-            .search(
-                "the search for changes",
-                &base,
-                Scope::Subtree,
-                &filter,
-                &attrs,
-            )
-            .await?;
+        let naming_context = self.naming_context.clone();
+        let user_bases: Vec<String> = if scope.base_dns.is_empty() {
+            vec![naming_context.clone()]
+        } else {
+            scope.base_dns.clone()
+        };
+        let mut changed: Vec<SearchEntry> = Vec::new();
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        let searches = user_bases
+            .iter()
+            .map(|b| (b.as_str(), user_filter.as_str()))
+            .chain(std::iter::once((
+                naming_context.as_str(),
+                group_filter.as_str(),
+            )));
+        for (base, filter) in searches {
+            let found = self
+                .conn
+                .search(
+                    "the search for changes",
+                    base,
+                    Scope::Subtree,
+                    filter,
+                    &attrs,
+                )
+                .await?;
+            for entry in found {
+                if seen.insert(dn::normalize(&entry.dn)) {
+                    changed.push(entry);
+                }
+            }
+            if changed.len() > MAX_CHANGES {
+                return Ok(None);
+            }
+        }
         let mut marker = new_marker;
         if let Some(ChangeMarker::ModifyTimestamp { timestamp }) = &marker {
             let newest = changed
@@ -285,10 +315,6 @@ impl Source {
                 marker,
             }));
         }
-        if changed.len() > MAX_CHANGES {
-            return Ok(None);
-        }
-        let bases = self.check_bases(scope).await?;
         let selected = self.selected_groups(scope, &mapping).await?;
         let selected_norms: BTreeSet<String> = selected.iter().map(|g| g.norm.clone()).collect();
         let mut affected: BTreeSet<String> = BTreeSet::new();

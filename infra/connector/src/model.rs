@@ -85,6 +85,9 @@ pub struct Snapshot {
 /// Deletions and users leaving the scope are found by full reads only.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Changes {
+    /// Users in scope modified since, and every user in scope of the groups
+    /// below (a user added to a group is not itself modified in the
+    /// directory, so a group read whole brings its users along).
     pub users: Vec<SourceUser>,
     /// Groups modified since (membership included), read whole.
     pub groups: Vec<SourceGroup>,

@@ -453,6 +453,34 @@ async fn changes(server: &DirectoryServer) {
         assert!(none.users.is_empty() && none.groups.is_empty(), "{none:?}");
     }
 
+    // disabled, then enabled again: seen by incremental reads
+    for (enabled, what) in [(false, "disabled"), (true, "enabled again")] {
+        let marker = source
+            .read_full(&s, &m, &mut |_| {})
+            .await
+            .unwrap()
+            .marker
+            .expect("a marker");
+        if server.kind == DirectoryKind::OpenLdap {
+            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        }
+        if enabled {
+            ou.enable(&ann.dn).await;
+        } else {
+            ou.disable(&ann.dn).await;
+        }
+        let changes = source
+            .read_changes(&s, &m, &marker, &mut |_| {})
+            .await
+            .unwrap()
+            .expect("the marker is usable");
+        assert_eq!(
+            user(&changes.users, &ann.external_id).active,
+            enabled,
+            "{what}"
+        );
+    }
+
     // a marker of another domain controller (or a restored one) is refused
     if let ChangeMarker::ActiveDirectory {
         server: host, usn, ..
@@ -502,6 +530,15 @@ struct CuttingProxy {
     port: u16,
     cuts: Arc<AtomicU64>,
     bytes: Arc<AtomicU64>,
+    accepted: Arc<AtomicU64>,
+    close: Arc<tokio::sync::Notify>,
+}
+
+impl CuttingProxy {
+    /// Closes every open connection now (as a server closing idle ones).
+    fn close_all(&self) {
+        self.close.notify_waiters();
+    }
 }
 
 async fn cutting_proxy(target: String, cut_after: u64, stall: bool) -> CuttingProxy {
@@ -510,9 +547,14 @@ async fn cutting_proxy(target: String, cut_after: u64, stall: bool) -> CuttingPr
     let cuts = Arc::new(AtomicU64::new(0));
     let bytes = Arc::new(AtomicU64::new(0));
     let armed = Arc::new(AtomicBool::new(true));
+    let accepted = Arc::new(AtomicU64::new(0));
+    let close = Arc::new(tokio::sync::Notify::new());
     let (counted_cuts, counted_bytes) = (cuts.clone(), bytes.clone());
+    let (counted_accepts, closing) = (accepted.clone(), close.clone());
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
+            counted_accepts.fetch_add(1, Ordering::SeqCst);
+            let closing = closing.clone();
             let target = target.clone();
             let armed = armed.clone();
             let cuts = counted_cuts.clone();
@@ -527,7 +569,14 @@ async fn cutting_proxy(target: String, cut_after: u64, stall: bool) -> CuttingPr
                     let _copied = tokio::io::copy(&mut cr, &mut sw).await;
                 });
                 let mut buf = vec![0u8; 4 * 1024];
-                while let Ok(n) = sr.read(&mut buf).await {
+                loop {
+                    let n = tokio::select! {
+                        read = sr.read(&mut buf) => match read {
+                            Ok(n) => n,
+                            Err(_) => break,
+                        },
+                        () = closing.notified() => break,
+                    };
                     if n == 0 {
                         break;
                     }
@@ -547,7 +596,51 @@ async fn cutting_proxy(target: String, cut_after: u64, stall: bool) -> CuttingPr
             });
         }
     });
-    CuttingProxy { port, cuts, bytes }
+    CuttingProxy {
+        port,
+        cuts,
+        bytes,
+        accepted,
+        close,
+    }
+}
+
+/// The server closes the connection while the connector is idle (Active
+/// Directory does after 900 s): the next read opens a new one.
+async fn an_idle_connection_closed_by_the_server(server: &DirectoryServer) {
+    let ou = server.new_ou("idle").await;
+    let added = ou.populate(10, 1).await;
+    let s = scope(&[&added.groups[0].dn], &[]);
+    let target = server.ldaps_url.trim_start_matches("ldaps://").to_owned();
+    let proxy = cutting_proxy(target, u64::MAX, false).await;
+    let url = format!("ldaps://127.0.0.1:{}", proxy.port);
+    let mut source = connect(server, json!({"url": url})).await;
+    assert_eq!(
+        read(&mut source, &s, &mapping(server)).await.users.len(),
+        10
+    );
+    proxy.close_all();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        read(&mut source, &s, &mapping(server)).await.users.len(),
+        10
+    );
+    assert_eq!(
+        proxy.accepted.load(Ordering::SeqCst),
+        2,
+        "a second connection"
+    );
+    assert!(source.stats().reconnects >= 1, "{:?}", source.stats());
+}
+
+#[tokio::test]
+async fn active_directory_idle_connection_closed_by_the_server() {
+    an_idle_connection_closed_by_the_server(samba_dc()).await;
+}
+
+#[tokio::test]
+async fn openldap_idle_connection_closed_by_the_server() {
+    an_idle_connection_closed_by_the_server(openldap()).await;
 }
 
 async fn reconnect_and_resume(server: &DirectoryServer) {
@@ -643,6 +736,16 @@ async fn openldap_stalled_operation_times_out_and_runs_again() {
 
 async fn clear_errors(server: &DirectoryServer, other_ca: &std::path::Path) {
     let config = directory_config(server, json!({}));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let unreachable = directory_config(server, json!({"url": format!("ldaps://127.0.0.1:{port}")}));
+    let refused = Source::connect_with_password(&unreachable, Password::new("x"))
+        .await
+        .err()
+        .expect("nothing listens there");
+    assert!(matches!(refused, SourceError::Connect { .. }), "{refused}");
+
     let refused = Source::connect_with_password(&config, Password::new("wrong password"))
         .await
         .err()

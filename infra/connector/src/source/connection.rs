@@ -82,10 +82,14 @@ impl Connection {
 
     /// The bound connection, opened when there is none.
     async fn ldap(&mut self) -> Result<Ldap, SourceError> {
-        if let Some(ldap) = &mut self.ldap
-            && !ldap.is_closed()
-        {
-            return Ok(ldap.clone());
+        if let Some(ldap) = &mut self.ldap {
+            if !ldap.is_closed() {
+                return Ok(ldap.clone());
+            }
+            // closed by the server or the network while idle
+            tracing::info!("directory connection closed; reconnecting");
+            Counters::add(&self.counters.reconnects, 1);
+            self.ldap = None;
         }
         let ldap = self.connect_and_bind().await?;
         self.ldap = Some(ldap.clone());

@@ -149,15 +149,11 @@ impl Source {
 
     /// How the member attribute is asked for, from value `low` on.
     fn member_request(&self, mapping: &Mapping, low: u64) -> String {
-        let attribute = &mapping.member_attribute;
-        match self.conn.member_range_size() {
-            Some(n) => format!(
-                "{attribute};range={low}-{}",
-                low.saturating_add(u64::from(n)).saturating_sub(1)
-            ),
-            None if low == 0 => attribute.clone(),
-            None => format!("{attribute};range={low}-*"),
-        }
+        member_request(
+            &mapping.member_attribute,
+            self.conn.member_range_size(),
+            low,
+        )
     }
 
     /// Where searches start (`directory.base_dn` or the server's).
@@ -255,24 +251,54 @@ impl Source {
             }
             _ => return Ok(None),
         };
-        let filter = format!(
-            "(&{changed_filter}(|(objectClass={})(&{}{})))",
-            ldap_escape(&mapping.group_object_class),
+        // Changed users under the base DNs (the whole tree without them),
+        // changed groups anywhere: changes elsewhere are not even counted.
+        let bases = self.check_bases(scope).await?;
+        let user_filter = format!(
+            "(&{changed_filter}{}{})",
             mapping.user_object_filter,
             scope.user_filter.as_deref().unwrap_or("")
         );
+        let group_filter = format!(
+            "(&{changed_filter}(objectClass={}))",
+            ldap_escape(&mapping.group_object_class)
+        );
         let attrs = vec!["objectClass".to_owned(), "modifyTimestamp".to_owned()];
-        let base = self.naming_context.clone();
-        let changed = self
-            .conn
-            .search(
-                "the search for changes",
-                &base,
-                Scope::Subtree,
-                &filter,
-                &attrs,
-            )
-            .await?;
+        let naming_context = self.naming_context.clone();
+        let user_bases: Vec<String> = if scope.base_dns.is_empty() {
+            vec![naming_context.clone()]
+        } else {
+            scope.base_dns.clone()
+        };
+        let mut changed: Vec<SearchEntry> = Vec::new();
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        let searches = user_bases
+            .iter()
+            .map(|b| (b.as_str(), user_filter.as_str()))
+            .chain(std::iter::once((
+                naming_context.as_str(),
+                group_filter.as_str(),
+            )));
+        for (base, filter) in searches {
+            let found = self
+                .conn
+                .search(
+                    "the search for changes",
+                    base,
+                    Scope::Subtree,
+                    filter,
+                    &attrs,
+                )
+                .await?;
+            for entry in found {
+                if seen.insert(dn::normalize(&entry.dn)) {
+                    changed.push(entry);
+                }
+            }
+            if changed.len() > MAX_CHANGES {
+                return Ok(None);
+            }
+        }
         let mut marker = new_marker;
         if let Some(ChangeMarker::ModifyTimestamp { timestamp }) = &marker {
             let newest = changed
@@ -289,10 +315,6 @@ impl Source {
                 marker,
             }));
         }
-        if changed.len() > MAX_CHANGES {
-            return Ok(None);
-        }
-        let bases = self.check_bases(scope).await?;
         let selected = self.selected_groups(scope, &mapping).await?;
         let selected_norms: BTreeSet<String> = selected.iter().map(|g| g.norm.clone()).collect();
         let mut affected: BTreeSet<String> = BTreeSet::new();
@@ -833,5 +855,46 @@ fn latest(a: Option<String>, b: Option<String>) -> Option<String> {
     match (a, b) {
         (Some(a), Some(b)) => Some(if b > a { b } else { a }),
         (a, b) => a.or(b),
+    }
+}
+
+/// The member attribute as asked for from value `low` on: in ranges of
+/// `range_size` when set, else whole (and from `low` to the end once the
+/// server has answered with a range).
+fn member_request(attribute: &str, range_size: Option<u32>, low: u64) -> String {
+    match range_size {
+        Some(n) => format!(
+            "{attribute};range={low}-{}",
+            low.saturating_add(u64::from(n)).saturating_sub(1)
+        ),
+        None if low == 0 => attribute.to_owned(),
+        None => format!("{attribute};range={low}-*"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_ranges_are_asked_for_as_configured() {
+        assert_eq!(member_request("member", None, 0), "member");
+        assert_eq!(member_request("member", None, 1500), "member;range=1500-*");
+        assert_eq!(member_request("member", Some(500), 0), "member;range=0-499");
+        assert_eq!(
+            member_request("member", Some(500), 500),
+            "member;range=500-999"
+        );
+    }
+
+    #[test]
+    fn the_later_generalized_time_wins() {
+        let t = |s: &str| Some(s.to_owned());
+        assert_eq!(
+            latest(t("20260101000000Z"), t("20251231235959Z")),
+            t("20260101000000Z")
+        );
+        assert_eq!(latest(None, t("20251231235959Z")), t("20251231235959Z"));
+        assert_eq!(latest(None, None), None);
     }
 }

@@ -1024,3 +1024,69 @@ mod real {
         assert_eq!(again.writes, 0, "{again:?}");
     }
 }
+
+/// Where the logs of a test go, to be read back.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Everything the connector logs (debug level, the HTTP client's included)
+/// through a run that creates, changes, deactivates and fails: no token,
+/// no name, no address.
+#[tokio::test(flavor = "current_thread")]
+async fn the_connector_logs_no_token_and_no_personal_data() {
+    use tracing_subscriber::util::SubscriberInitExt;
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let _guard = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish()
+        .set_default();
+
+    let k = Connector::new("conn-logs").await;
+    let mut ada = k.user("ada");
+    ada.given_name = Some("Augusta".into());
+    ada.family_name = Some("Byron-King".into());
+    ada.phone_numbers = vec!["+44 20 7946 0018".into()];
+    // a userName the endpoint refuses (a control character): a failure
+    let mut bad = k.user("bad");
+    bad.user_name = format!("bad\u{7}{}", k.domain);
+    let mut dir = Fixed::new(snapshot(vec![ada.clone(), bad, k.user("cy")], vec![]));
+    let options = Options {
+        allow_deactivations: true,
+        ..k.options()
+    };
+    let r = k.run_with(&mut dir, &options).await.unwrap();
+    assert_eq!(r.failures.len(), 1, "{r:?}");
+    ada.family_name = Some("Lovelace".into());
+    dir.snapshot = snapshot(vec![ada.clone()], vec![]);
+    k.run_with(&mut dir, &options).await.unwrap();
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("directory read"),
+        "the logs were captured: {text}"
+    );
+    for secret in [
+        k.org.scim_token.as_str(),
+        &ada.user_name,
+        "Augusta",
+        "Byron-King",
+        "Lovelace",
+        "7946",
+        &k.domain,
+    ] {
+        assert!(!text.contains(secret), "the logs hold {secret:?}:\n{text}");
+    }
+}

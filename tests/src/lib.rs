@@ -20,6 +20,7 @@ use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::ports::Directory;
 
 pub mod dns;
+pub mod directory_servers;
 pub mod onboard;
 
 /// What a test needs to know about the running stack.

@@ -349,6 +349,8 @@ pub const TEST_DOMAINS: &[&str] = &[
     "contoso.com",
     "home.example",
     "user-sync.local",
+    // the tests' directory servers' users (tests/src/directory_servers.rs)
+    "example.test",
 ];
 
 /// An organization with no domain at all, as `ops org create` makes one.

@@ -76,7 +76,13 @@ impl Connector {
         )
         .unwrap();
         let state_dir = std::env::temp_dir().join(format!("connector-e2e-{}", org.org_id));
+        // the organization's own domain, allowed as the domains of every
+        // test organization are (tests/src/lib.rs `TEST_DOMAINS`)
         let domain = format!("{}.example.com", org.org_id);
+        let org_id = user_sync_core::ids::OrgId::parse(&org.org_id).unwrap();
+        ops::grandfather_domains(&user_sync_tests::directory().await, &org_id, &[&domain])
+            .await
+            .unwrap();
         Self {
             org,
             c: Client::new(),

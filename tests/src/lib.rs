@@ -20,6 +20,7 @@ use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::ports::Directory;
 
 pub mod dns;
+pub mod directory_servers;
 pub mod onboard;
 
 /// What a test needs to know about the running stack.
@@ -349,6 +350,8 @@ pub const TEST_DOMAINS: &[&str] = &[
     "contoso.com",
     "home.example",
     "user-sync.local",
+    // the tests' directory servers' users (tests/src/directory_servers.rs)
+    "example.test",
 ];
 
 /// An organization with no domain at all, as `ops org create` makes one.

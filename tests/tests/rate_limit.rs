@@ -187,3 +187,81 @@ async fn requests_without_a_valid_token_are_refused_before_counting() {
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
 }
+
+/// The directory connector pushes more than the budget allows: it waits for
+/// `Retry-After` and converges, with every user created once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_directory_connector_waits_out_429_and_creates_every_user_once() {
+    use user_sync_connector::model::{ChangeMarker, Changes, Enterprise, Snapshot, SourceUser};
+    use user_sync_connector::scim::ScimClient;
+    use user_sync_connector::sync::{self, Directory, DirectoryError, Options};
+
+    struct Fixed(Snapshot);
+    impl Directory for Fixed {
+        async fn read_full(&mut self) -> Result<Snapshot, DirectoryError> {
+            Ok(self.0.clone())
+        }
+        async fn read_changes(
+            &mut self,
+            _: &ChangeMarker,
+        ) -> Result<Option<Changes>, DirectoryError> {
+            Ok(None)
+        }
+    }
+
+    let stack = stack();
+    let org = new_org("rate-conn").await;
+    let users: Vec<SourceUser> = (0..45)
+        .map(|i| SourceUser {
+            external_id: format!("guid-{i:02}"),
+            dn: format!("CN=u{i},DC=example,DC=com"),
+            user_name: format!("u{i}@{}.example.com", org.org_id),
+            active: true,
+            given_name: None,
+            family_name: None,
+            display_name: None,
+            emails: vec![],
+            phone_numbers: vec![],
+            enterprise: Enterprise::default(),
+            custom: Default::default(),
+        })
+        .collect();
+    let client = ScimClient::new(
+        &stack.scim_url,
+        org.scim_token.clone(),
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    let state = std::env::temp_dir().join(format!("connector-rate-{}", org.org_id));
+    let options = Options {
+        dry_run: false,
+        allow_deactivations: false,
+        force_full: false,
+        guard: Default::default(),
+        full_every: Duration::from_secs(3600),
+        concurrency: 4,
+    };
+    next_window().await;
+    let mut dir = Fixed(Snapshot {
+        users,
+        groups: vec![],
+        marker: None,
+    });
+    let report = sync::run(&mut dir, &client, &state.join("state.json"), &options)
+        .await
+        .unwrap();
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.done.created, 45);
+    assert!(
+        client
+            .counters
+            .retries
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0,
+        "45 creates and the reads do not fit in a window of 30: some waited"
+    );
+    // read through the connector's client, which waits out 429 too
+    let held = client.users().await.unwrap();
+    assert_eq!(held.len(), 45, "each user once");
+    std::fs::remove_dir_all(&state).unwrap();
+}

@@ -19,8 +19,8 @@ use user_sync_core::directory::DirectoryUser;
 use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::ports::Directory;
 
-pub mod dns;
 pub mod directory_servers;
+pub mod dns;
 pub mod onboard;
 
 /// What a test needs to know about the running stack.

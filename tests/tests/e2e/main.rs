@@ -10,6 +10,7 @@ mod catalog;
 mod conformance;
 mod console;
 mod contract;
+mod cursor;
 mod deletion;
 mod failures;
 mod hostile;

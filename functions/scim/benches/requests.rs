@@ -15,7 +15,10 @@
 //! and the costliest one the limits allow (docs/security.md#bounded-work):
 //! - `patch_user_worst`: 1,000 operations, each working through a full
 //!   multi-valued attribute of 100 values (a replace of all of them, or a
-//!   filtered remove that examines them all).
+//!   filtered remove that examines them all);
+//!
+//! and, in `scim_listing`, enumerating an organization of 10,000 users in
+//! pages of 200 by `startIndex` and by cursor (RFC 9865).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -366,6 +369,93 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+    listing(&rt, c);
+}
+
+/// Users in the listing benches: the most an index-based listing serves.
+const LISTED_USERS: usize = scim::MAX_SCAN;
+
+/// Enumerating an organization of [`LISTED_USERS`] users in pages of 200,
+/// by `startIndex` and by cursor; one iteration is the whole enumeration
+/// (50 requests).
+fn listing(rt: &tokio::runtime::Runtime, c: &mut Criterion) {
+    let f = rt.block_on(fixture());
+    for n in 0..LISTED_USERS as u64 {
+        let create = request(
+            &f.authorization,
+            "POST",
+            "/scim/v2/Users",
+            &[],
+            Some(&okta_user(n)),
+        );
+        let r = rt.block_on(scim::route(&f.store, &f.gate, &create));
+        assert_eq!(r.status_code, 201, "{:?}", r.body);
+    }
+    let by_index = async |f: &Fixture| -> usize {
+        let mut shown = 0;
+        let mut start = 1;
+        loop {
+            let start_index = start.to_string();
+            let req = request(
+                &f.authorization,
+                "GET",
+                "/scim/v2/Users",
+                &[("startIndex", &start_index), ("count", "200")],
+                None,
+            );
+            let r = body(&scim::route(&f.store, &f.gate, &req).await);
+            let n = r["itemsPerPage"].as_u64().unwrap() as usize;
+            shown += n;
+            start += n;
+            if n == 0 || start > r["totalResults"].as_u64().unwrap() as usize {
+                return shown;
+            }
+        }
+    };
+    let by_cursor = async |f: &Fixture| -> usize {
+        let mut shown = 0;
+        let mut cursor = String::new();
+        loop {
+            let req = request(
+                &f.authorization,
+                "GET",
+                "/scim/v2/Users",
+                &[("cursor", &cursor), ("count", "200")],
+                None,
+            );
+            let r = body(&scim::route(&f.store, &f.gate, &req).await);
+            shown += r["itemsPerPage"].as_u64().unwrap() as usize;
+            match r["nextCursor"].as_str() {
+                Some(next) => cursor = next.to_owned(),
+                None => return shown,
+            }
+        }
+    };
+    let before = f.store.users_listed();
+    assert_eq!(rt.block_on(by_index(&f)), LISTED_USERS);
+    let index_reads = f.store.users_listed() - before;
+    let before = f.store.users_listed();
+    assert_eq!(rt.block_on(by_cursor(&f)), LISTED_USERS);
+    let cursor_reads = f.store.users_listed() - before;
+    report_reads(index_reads, cursor_reads);
+    let mut group = c.benchmark_group("scim_listing");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(LISTED_USERS as u64));
+    group.bench_function("enumerate_by_start_index", |b| {
+        b.to_async(rt).iter(|| by_index(&f));
+    });
+    group.bench_function("enumerate_by_cursor", |b| {
+        b.to_async(rt).iter(|| by_cursor(&f));
+    });
+    group.finish();
+}
+
+/// What each enumeration reads from storage, printed beside its time.
+#[allow(clippy::print_stdout)]
+fn report_reads(index_reads: usize, cursor_reads: usize) {
+    println!(
+        "enumerating {LISTED_USERS} users in pages of 200 reads {index_reads} users by startIndex, {cursor_reads} by cursor"
+    );
 }
 
 criterion_group!(benches, bench);

@@ -12,7 +12,7 @@ use user_sync_aws::http::{HttpRequest, RequestError, response};
 use user_sync_core::ratelimit::{OrgRateLimiter, RateGate};
 use user_sync_core::scim::ScimError;
 
-pub use routes::route;
+pub use routes::{CURSOR_SCAN_BUDGET, DEFAULT_COUNT, MAX_COUNT, MAX_SCAN, route};
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

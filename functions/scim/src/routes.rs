@@ -12,6 +12,7 @@ use user_sync_core::directory::{DirectoryGroup, DirectoryUser, relink, returning
 use user_sync_core::ids::{GroupId, OrgId, UserId, new_id};
 use user_sync_core::ports::{Directory, Organizations, StoredUser};
 use user_sync_core::ratelimit::{Admission, RateCounters, RateGate};
+use user_sync_core::scim::cursor::{self, Listing};
 use user_sync_core::scim::custom;
 use user_sync_core::scim::discovery;
 use user_sync_core::scim::filter::{Filter, IndexHint, parse_filter};
@@ -156,7 +157,7 @@ async fn route_inner<S: Directory + Organizations, C: RateCounters>(
     match (method, segments.as_slice()) {
         ("GET", ["ServiceProviderConfig"]) => Ok(ok(
             200,
-            &discovery::service_provider_config(MAX_COUNT, &base),
+            &discovery::service_provider_config(DEFAULT_COUNT, MAX_COUNT, &base),
             None,
         )),
         ("GET", [kind @ ("ResourceTypes" | "Schemas")]) => {
@@ -645,8 +646,13 @@ fn list_response(resources: Vec<Value>, total: usize, start_index: usize) -> Val
 /// What a list request asks for, from the query string or a `.search` body.
 struct ListQuery {
     filter: Option<Filter>,
+    /// The filter as sent, which a cursor is bound to.
+    filter_text: Option<String>,
     start_index: usize,
     count: usize,
+    /// `Some` (empty for the first page) when the client asks for cursor
+    /// pagination (RFC 9865); index-based otherwise.
+    cursor: Option<String>,
     projection: Projection,
 }
 
@@ -665,21 +671,38 @@ fn projection(req: &HttpRequest) -> Result<Projection, ScimError> {
     )
 }
 
-fn positive(v: Option<&Value>, what: &str) -> Result<Option<usize>, ScimError> {
+fn integer(v: Option<&Value>, what: &str) -> Result<Option<i64>, ScimError> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n
             .as_i64()
-            .map(|n| Some(usize::try_from(n.max(0)).unwrap_or(0)))
+            .map(Some)
             .ok_or_else(|| ScimError::invalid_value(format!("{what} must be an integer"))),
         Some(Value::String(s)) => s
             .trim()
             .parse::<i64>()
-            .map(|n| Some(usize::try_from(n.max(0)).unwrap_or(0)))
+            .map(Some)
             .map_err(|_| ScimError::invalid_value(format!("{what} must be an integer"))),
         Some(_) => Err(ScimError::invalid_value(format!(
             "{what} must be an integer"
         ))),
+    }
+}
+
+fn positive(v: Option<&Value>, what: &str) -> Result<Option<usize>, ScimError> {
+    Ok(integer(v, what)?.map(|n| usize::try_from(n.max(0)).unwrap_or(0)))
+}
+
+/// The `cursor` of a request: a string (empty for the first page).
+fn cursor_param(v: Option<&Value>) -> Result<Option<String>, ScimError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(c)) => Ok(Some(c.trim().to_owned())),
+        Some(_) => Err(ScimError::new(
+            400,
+            Some("invalidCursor"),
+            "cursor must be a string (empty for the first page)",
+        )),
     }
 }
 
@@ -688,19 +711,42 @@ impl ListQuery {
         filter: Option<&str>,
         start_index: Option<&Value>,
         count: Option<&Value>,
+        cursor: Option<&Value>,
         projection: Projection,
     ) -> Result<Self, ScimError> {
-        let filter = match filter {
-            Some(f) if !f.trim().is_empty() => Some(parse_filter(f)?),
-            _ => None,
+        let filter_text = filter
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned);
+        let filter = match &filter_text {
+            Some(f) => Some(parse_filter(f)?),
+            None => None,
         };
+        let cursor = cursor_param(cursor)?;
+        if cursor.is_some() {
+            if start_index.is_some_and(|v| !v.is_null()) {
+                return Err(ScimError::invalid_value(
+                    "startIndex and cursor cannot be combined: send startIndex for index-based pagination, cursor for cursor pagination",
+                ));
+            }
+            return Ok(Self {
+                filter,
+                filter_text,
+                start_index: 1,
+                count: cursor::cursor_count(integer(count, "count")?, DEFAULT_COUNT, MAX_COUNT)?,
+                cursor,
+                projection,
+            });
+        }
         Ok(Self {
             filter,
+            filter_text,
             // startIndex below 1 is read as 1; count below 0 as 0 (RFC 7644 §3.4.2.4)
             start_index: positive(start_index, "startIndex")?.unwrap_or(1).max(1),
             count: positive(count, "count")?
                 .unwrap_or(DEFAULT_COUNT)
                 .min(MAX_COUNT),
+            cursor: None,
             projection,
         })
     }
@@ -721,6 +767,7 @@ impl ListQuery {
             filter,
             q("startIndex").as_ref(),
             q("count").as_ref(),
+            q("cursor").as_ref(),
             projection(req)?,
         )
     }
@@ -761,7 +808,13 @@ impl ListQuery {
             names("attributes")?.as_deref(),
             names("excludedAttributes")?.as_deref(),
         )?;
-        Self::from_parts(filter, get("startIndex"), get("count"), projection)
+        Self::from_parts(
+            filter,
+            get("startIndex"),
+            get("count"),
+            get("cursor"),
+            projection,
+        )
     }
 }
 
@@ -998,9 +1051,221 @@ async fn list_users<S: Directory + Organizations>(
     base: &str,
 ) -> Result<ApiGatewayV2httpResponse, ScimError> {
     check_user_filter(q.filter.as_ref())?;
+    if let Some(c) = &q.cursor {
+        let after = cursor::parse_cursor(Listing::Users, q.filter_text.as_deref(), c)?;
+        let mut page = CursorPage::new(q, after);
+        cursor_users(store, org, q, base, &mut page).await?;
+        return Ok(ok(200, &page.response(Listing::Users), None));
+    }
     let mut page = Page::new(q);
     find_users(store, org, q, base, &mut page).await?;
     Ok(ok(200, &page.response(), None))
+}
+
+/// Most users or groups one cursor-paginated request examines when a filter
+/// needs examining them: the page then holds fewer than `count` (maybe
+/// none) and a `nextCursor` (RFC 9865 allows fewer), so the work of a
+/// request stays bounded however large the organization is.
+pub const CURSOR_SCAN_BUDGET: usize = 1_000;
+
+/// Resources read per storage query while examining a filter.
+const SCAN_CHUNK: usize = 200;
+
+/// One page of a cursor-paginated listing (RFC 9865): the resources after
+/// the cursor's position, in id order, and the position the next page
+/// resumes after (the last resource examined, shown or not).
+struct CursorPage<'q> {
+    q: &'q ListQuery,
+    /// The last id examined (where the next page resumes).
+    position: Option<String>,
+    resources: Vec<Value>,
+    bytes: usize,
+    /// Whether resources may follow the position.
+    more: bool,
+}
+
+impl<'q> CursorPage<'q> {
+    fn new(q: &'q ListQuery, after: Option<String>) -> Self {
+        Self {
+            q,
+            position: after,
+            resources: Vec::new(),
+            bytes: 0,
+            more: false,
+        }
+    }
+
+    /// Whether the page takes another resource.
+    fn has_room(&self) -> bool {
+        !self.more && self.resources.len() < self.q.count
+    }
+
+    /// Whether `id` comes after the position.
+    fn is_after(&self, id: &str) -> bool {
+        self.position.as_deref().is_none_or(|p| id > p)
+    }
+
+    /// Examines the resource `id`: shows `resource` when it is given (a
+    /// match) and the page has room. Returns whether the page went on
+    /// (else the position stays before `id`, and more may follow).
+    fn examine(&mut self, id: &str, resource: Option<Value>) -> Result<bool, ScimError> {
+        if !self.has_room() {
+            self.more = true;
+            return Ok(false);
+        }
+        if let Some(resource) = resource {
+            let shown = self.q.projection.apply(resource);
+            let size = shown.to_string().len();
+            if self.bytes + size > MAX_RESPONSE_BYTES {
+                if self.resources.is_empty() {
+                    return Err(too_large());
+                }
+                self.more = true;
+                return Ok(false);
+            }
+            self.bytes += size;
+            self.resources.push(shown);
+        }
+        self.position = Some(id.to_owned());
+        Ok(true)
+    }
+
+    /// The ListResponse: `nextCursor` unless this is the last page, no
+    /// `totalResults` (counting every match is the cost cursors avoid:
+    /// RFC 9865 §2 lets a provider omit it) and no `startIndex`.
+    fn response(self, listing: Listing) -> Value {
+        let mut body = json!({
+            "schemas": [LIST_RESPONSE_SCHEMA],
+            "itemsPerPage": self.resources.len(),
+            "Resources": self.resources,
+        });
+        if self.more
+            && let Some(p) = &self.position
+        {
+            body["nextCursor"] = Value::String(cursor::next_cursor(
+                listing,
+                self.q.filter_text.as_deref(),
+                p,
+            ));
+        }
+        body
+    }
+}
+
+/// Users after the page's position, as one cursor page: from an index
+/// when the filter is one identity providers send (a bounded set), else by
+/// reading the organization's users in id order from the position on,
+/// only as many as the page needs (without a filter) or at most
+/// [`CURSOR_SCAN_BUDGET`] (with one). Deleted users are omitted.
+async fn cursor_users<S: Directory + Organizations>(
+    store: &S,
+    org: &OrgId,
+    q: &ListQuery,
+    base: &str,
+    page: &mut CursorPage<'_>,
+) -> Result<(), ScimError> {
+    let mut captured: Option<Vec<String>> = None;
+    let render = |u: &StoredUser, captured: &Option<Vec<String>>| {
+        let captured = captured.as_deref().unwrap_or_default();
+        render_user(&u.user, &custom::visible(captured, &u.attributes), base)
+    };
+    if let Some(f) = &q.filter {
+        let hint = f.index_hint();
+        let candidates: Option<Vec<StoredUser>> = match hint {
+            Some(IndexHint::UserName(name)) => Some(
+                store
+                    .find_user_by_user_name(org, name)
+                    .await
+                    .map_err(store_error)?
+                    .into_iter()
+                    .collect(),
+            ),
+            Some(IndexHint::Id(id)) => Some(match UserId::parse(id) {
+                Ok(id) => store
+                    .get_user(org, &id)
+                    .await
+                    .map_err(store_error)?
+                    .into_iter()
+                    .collect(),
+                Err(_) => Vec::new(),
+            }),
+            Some(IndexHint::ExternalId(x)) => Some(
+                store
+                    .find_users_by_external_id(org, x, MAX_COUNT)
+                    .await
+                    .map_err(store_error)?,
+            ),
+            Some(IndexHint::Email(e)) => Some(
+                store
+                    .find_users_by_email(org, e, MAX_COUNT)
+                    .await
+                    .map_err(store_error)?,
+            ),
+            Some(IndexHint::DisplayName(_)) | None => None,
+        };
+        if let Some(mut candidates) = candidates {
+            candidates.retain(|u| !u.user.deleted);
+            candidates.sort_by(|a, b| a.user.id.cmp(&b.user.id));
+            load_captured(store, org, &candidates, &mut captured).await?;
+            let matches: Vec<(&StoredUser, Value)> = candidates
+                .iter()
+                .map(|u| (u, render(u, &captured)))
+                .filter(|(_, r)| f.matches(r))
+                .collect();
+            // as in index-based listings: a secondary address is found by
+            // examining the users
+            if !(matches.is_empty() && matches!(hint, Some(IndexHint::Email(_)))) {
+                for (u, resource) in matches {
+                    if page.is_after(u.user.id.as_str())
+                        && !page.examine(u.user.id.as_str(), Some(resource))?
+                    {
+                        break;
+                    }
+                }
+                return Ok(());
+            }
+        }
+    }
+    let mut examined = 0usize;
+    loop {
+        let wanted = match q.filter {
+            // without a filter every user read is shown (but deleted ones)
+            None => q.count.saturating_sub(page.resources.len()).max(1),
+            Some(_) => SCAN_CHUNK,
+        }
+        .min(CURSOR_SCAN_BUDGET - examined);
+        let after = match page.position.as_deref() {
+            Some(p) => Some(UserId::parse(p).map_err(|_| ScimError::internal())?),
+            None => None,
+        };
+        let (users, next) = store
+            .list_users(org, after.as_ref(), wanted)
+            .await
+            .map_err(store_error)?;
+        examined += users.len();
+        load_captured(store, org, &users, &mut captured).await?;
+        for u in &users {
+            let resource = if u.user.deleted {
+                None
+            } else {
+                let resource = render(u, &captured);
+                match &q.filter {
+                    Some(f) if !f.matches(&resource) => None,
+                    _ => Some(resource),
+                }
+            };
+            if !page.examine(u.user.id.as_str(), resource)? {
+                return Ok(());
+            }
+        }
+        if next.is_none() {
+            return Ok(());
+        }
+        if !page.has_room() || examined >= CURSOR_SCAN_BUDGET {
+            page.more = true;
+            return Ok(());
+        }
+    }
 }
 
 /// Entra's membership check: `id eq "group" and members[value eq "user"]`.
@@ -1033,6 +1298,12 @@ async fn list_groups<S: Directory>(
 ) -> Result<ApiGatewayV2httpResponse, ScimError> {
     check_group_filter(q.filter.as_ref())?;
     let with_members = q.projection.wants("members");
+    if let Some(c) = &q.cursor {
+        let after = cursor::parse_cursor(Listing::Groups, q.filter_text.as_deref(), c)?;
+        let mut page = CursorPage::new(q, after);
+        cursor_groups(store, org, q, with_members, base, &mut page).await?;
+        return Ok(ok(200, &page.response(Listing::Groups), None));
+    }
     let mut page = Page::new(q);
     // the membership check reads one group and one user's groups
     if let Some((group, user)) = q.filter.as_ref().and_then(membership_check) {
@@ -1091,6 +1362,123 @@ async fn list_groups<S: Directory>(
     }
     page_groups(store, org, matches, with_members, base, &mut page).await?;
     Ok(ok(200, &page.response(), None))
+}
+
+/// Groups after the page's position, as one cursor page: the membership
+/// check and the indexed filters read a bounded set; any other listing
+/// reads the organization's groups in id order from the position on, at
+/// most [`CURSOR_SCAN_BUDGET`] of them. Members are read only for the
+/// groups shown.
+async fn cursor_groups<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    q: &ListQuery,
+    with_members: bool,
+    base: &str,
+    page: &mut CursorPage<'_>,
+) -> Result<(), ScimError> {
+    let indexed: Option<Vec<DirectoryGroup>> =
+        if let Some((group, user)) = q.filter.as_ref().and_then(membership_check) {
+            let (Ok(group_id), Ok(user_id)) = (GroupId::parse(group), UserId::parse(user)) else {
+                return Ok(());
+            };
+            let is_member = store
+                .groups_of(org, &user_id)
+                .await
+                .map_err(store_error)?
+                .contains(&group_id);
+            Some(if is_member {
+                store
+                    .get_group(org, &group_id)
+                    .await
+                    .map_err(store_error)?
+                    .into_iter()
+                    .collect()
+            } else {
+                Vec::new()
+            })
+        } else {
+            match q.filter.as_ref().and_then(Filter::index_hint) {
+                Some(IndexHint::DisplayName(name)) => Some(
+                    store
+                        .find_groups_by_name(org, name, MAX_COUNT)
+                        .await
+                        .map_err(store_error)?,
+                ),
+                Some(IndexHint::Id(id)) => Some(match GroupId::parse(id) {
+                    Ok(id) => store
+                        .get_group(org, &id)
+                        .await
+                        .map_err(store_error)?
+                        .into_iter()
+                        .collect(),
+                    Err(_) => Vec::new(),
+                }),
+                _ => None,
+            }
+        };
+    let membership = q.filter.as_ref().and_then(membership_check).is_some();
+    let full = async |g: &DirectoryGroup| -> Result<Value, ScimError> {
+        let members = all_members(store, org, &g.id).await?;
+        Ok(render_group(g, Some(&members), base))
+    };
+    if let Some(mut groups) = indexed {
+        groups.sort_by(|a, b| a.id.cmp(&b.id));
+        for g in groups {
+            let resource = render_group(&g, None, base);
+            // the membership check matched already (members are not compared)
+            let matches = membership || q.filter.as_ref().is_none_or(|f| f.matches(&resource));
+            if !matches || !page.is_after(g.id.as_str()) {
+                continue;
+            }
+            let shown = if with_members && page.has_room() {
+                full(&g).await?
+            } else {
+                resource
+            };
+            if !page.examine(g.id.as_str(), Some(shown))? {
+                break;
+            }
+        }
+        return Ok(());
+    }
+    let mut examined = 0usize;
+    loop {
+        let wanted = match q.filter {
+            None => q.count.saturating_sub(page.resources.len()).max(1),
+            Some(_) => SCAN_CHUNK,
+        }
+        .min(CURSOR_SCAN_BUDGET - examined);
+        let after = match page.position.as_deref() {
+            Some(p) => Some(GroupId::parse(p).map_err(|_| ScimError::internal())?),
+            None => None,
+        };
+        let (groups, next) = store
+            .list_groups(org, after.as_ref(), wanted)
+            .await
+            .map_err(store_error)?;
+        examined += groups.len();
+        for g in &groups {
+            let resource = render_group(g, None, base);
+            let shown = if q.filter.as_ref().is_some_and(|f| !f.matches(&resource)) {
+                None
+            } else if with_members && page.has_room() {
+                Some(full(g).await?)
+            } else {
+                Some(resource)
+            };
+            if !page.examine(g.id.as_str(), shown)? {
+                return Ok(());
+            }
+        }
+        if next.is_none() {
+            return Ok(());
+        }
+        if !page.has_room() || examined >= CURSOR_SCAN_BUDGET {
+            page.more = true;
+            return Ok(());
+        }
+    }
 }
 
 /// Adds matching groups to a page, with their members unless excluded
@@ -1415,6 +1803,13 @@ async fn search_everything<S: Directory + Organizations>(
 ) -> Result<ApiGatewayV2httpResponse, ScimError> {
     check_user_filter(q.filter.as_ref())?;
     check_group_filter(q.filter.as_ref())?;
+    if q.cursor.is_some() {
+        return Err(ScimError::new(
+            400,
+            Some("invalidCursor"),
+            "cursor: cursor pagination is offered on /Users, /Groups and their .search; this root search pages by startIndex",
+        ));
+    }
     let mut page = Page::new(q);
     find_users(store, org, q, base, &mut page).await?;
     for (_, resource) in scan_groups(store, org, q.filter.as_ref(), base).await? {

@@ -111,6 +111,8 @@ struct Tables {
 #[derive(Default)]
 pub struct MemoryStore {
     tables: Mutex<Tables>,
+    /// Users returned by `list_users` so far (what a listing reads).
+    users_listed: std::sync::atomic::AtomicUsize,
 }
 
 impl MemoryStore {
@@ -125,6 +127,11 @@ impl MemoryStore {
             return f(o);
         }
         f(t.orgs.entry(org.clone()).or_default())
+    }
+
+    /// Users `list_users` has returned so far: the items a listing read.
+    pub fn users_listed(&self) -> usize {
+        self.users_listed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Directory users stored.
@@ -420,9 +427,12 @@ impl Directory for MemoryStore {
         start_after: Option<&UserId>,
         limit: usize,
     ) -> Result<(Vec<StoredUser>, Option<UserId>), StoreError> {
-        Ok(self.with_org(org, |o| {
+        let (users, next) = self.with_org(org, |o| {
             page(o.users.range::<UserId, _>(after(start_after)), limit)
-        }))
+        });
+        self.users_listed
+            .fetch_add(users.len(), std::sync::atomic::Ordering::Relaxed);
+        Ok((users, next))
     }
 
     async fn create_group(&self, _org: &OrgId, _group: &DirectoryGroup) -> Result<(), StoreError> {

@@ -11,6 +11,7 @@ mod conformance;
 mod connector;
 mod console;
 mod contract;
+mod cursor;
 mod deletion;
 mod directory_source;
 mod domains;

@@ -47,13 +47,23 @@ pub const READ_ONLY_ATTRIBUTES: [&str; 3] = ["id", "meta", "groups"];
 const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 
-/// What the server supports; `max_results` is the page-size cap.
-pub fn service_provider_config(max_results: usize, base_url: &str) -> Value {
+/// What the server supports; `default_count` and `max_results` are the
+/// default page size and its cap. Both pagination methods are offered
+/// (RFC 9865 §4), index-based by default; cursors do not expire, so no
+/// `cursorTimeout` is given.
+pub fn service_provider_config(default_count: usize, max_results: usize, base_url: &str) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "patch": {"supported": true},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": max_results},
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": default_count,
+            "maxPageSize": max_results
+        },
         "changePassword": {"supported": false},
         "sort": {"supported": false},
         "etag": {"supported": true},
@@ -352,8 +362,13 @@ mod tests {
                     .is_some_and(|l| l.starts_with("https://x/scim/v2/"))
             );
         }
-        let spc = service_provider_config(200, "b");
+        let spc = service_provider_config(100, 200, "b");
         assert_eq!(spc["filter"]["maxResults"], 200);
+        assert_eq!(spc["pagination"]["cursor"], true);
+        assert_eq!(spc["pagination"]["index"], true);
+        assert_eq!(spc["pagination"]["defaultPaginationMethod"], "index");
+        assert_eq!(spc["pagination"]["defaultPageSize"], 100);
+        assert_eq!(spc["pagination"]["maxPageSize"], 200);
         assert_eq!(spc["etag"]["supported"], true);
     }
 }

@@ -1,6 +1,7 @@
 //! SCIM 2.0 (RFC 7643 / 7644): request parsing, PATCH semantics and resource
 //! rendering, with the tolerance real identity providers need (DESIGN §6).
 
+pub mod cursor;
 pub mod custom;
 pub mod discovery;
 pub mod error;

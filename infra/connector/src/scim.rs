@@ -395,16 +395,23 @@ impl ScimClient {
         }
     }
 
-    /// Every resource of a listing, page by page.
+    /// Every resource of a listing, page by page by cursor (RFC 9865: each
+    /// page reads from where the previous one ended, so enumerating an
+    /// organization costs one read per resource, at any size). A page may
+    /// hold fewer resources than asked for, or none, and still not be the
+    /// last: the listing ends with the first page without `nextCursor`.
     async fn list(
         &self,
         resource: &'static str,
         query: &str,
         mut each: impl FnMut(&Value),
     ) -> Result<(), ScimError> {
-        let mut start = 1usize;
+        let mut cursor = String::new();
         for _ in 0..MAX_PAGES {
-            let path = format!("/{resource}?startIndex={start}&count={LIST_RESPONSE_PAGE}{query}");
+            let path = format!(
+                "/{resource}?cursor={}&count={LIST_RESPONSE_PAGE}{query}",
+                encode(&cursor)
+            );
             let a = self.call("GET", resource, &path, None).await?;
             if a.status != 200 {
                 return Err(Self::refused("GET", resource, &a));
@@ -422,22 +429,12 @@ impl ScimClient {
             for r in resources {
                 each(r);
             }
-            let total = a
-                .body
-                .get("totalResults")
-                .and_then(Value::as_u64)
-                .ok_or_else(|| protocol("no totalResults"))?;
-            let per_page = a
-                .body
-                .get("itemsPerPage")
-                .and_then(Value::as_u64)
-                .unwrap_or(resources.len() as u64);
-            if per_page == 0 || resources.is_empty() {
-                return Ok(());
-            }
-            start += usize::try_from(per_page).map_err(|_| protocol("itemsPerPage"))?;
-            if start as u64 > total {
-                return Ok(());
+            match a.body.get("nextCursor") {
+                None | Some(Value::Null) => return Ok(()),
+                Some(Value::String(next)) if !next.is_empty() && *next != cursor => {
+                    cursor.clone_from(next);
+                }
+                Some(_) => return Err(protocol("nextCursor is not a new cursor")),
             }
         }
         Err(ScimError::Protocol {

@@ -904,38 +904,7 @@ async fn find_users<S: Directory + Organizations>(
     };
     if let Some(f) = &q.filter {
         let hint = f.index_hint();
-        let candidates: Option<Vec<StoredUser>> = match hint {
-            Some(IndexHint::UserName(name)) => Some(
-                store
-                    .find_user_by_user_name(org, name)
-                    .await
-                    .map_err(store_error)?
-                    .into_iter()
-                    .collect(),
-            ),
-            Some(IndexHint::Id(id)) => Some(match UserId::parse(id) {
-                Ok(id) => store
-                    .get_user(org, &id)
-                    .await
-                    .map_err(store_error)?
-                    .into_iter()
-                    .collect(),
-                Err(_) => Vec::new(),
-            }),
-            Some(IndexHint::ExternalId(x)) => Some(
-                store
-                    .find_users_by_external_id(org, x, MAX_COUNT)
-                    .await
-                    .map_err(store_error)?,
-            ),
-            Some(IndexHint::Email(e)) => Some(
-                store
-                    .find_users_by_email(org, e, MAX_COUNT)
-                    .await
-                    .map_err(store_error)?,
-            ),
-            Some(IndexHint::DisplayName(_)) | None => None,
-        };
+        let candidates = indexed_users(store, org, hint).await?;
         if let Some(mut candidates) = candidates {
             // the index narrows; the whole filter decides
             candidates.retain(|u| !u.user.deleted);
@@ -994,6 +963,47 @@ async fn find_users<S: Directory + Organizations>(
             None => return Ok(()),
         }
     }
+}
+
+/// The users an index finds for a filter's hint (a bounded set the whole
+/// filter then decides on), or `None` when no index serves the filter.
+async fn indexed_users<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    hint: Option<IndexHint<'_>>,
+) -> Result<Option<Vec<StoredUser>>, ScimError> {
+    Ok(match hint {
+        Some(IndexHint::UserName(name)) => Some(
+            store
+                .find_user_by_user_name(org, name)
+                .await
+                .map_err(store_error)?
+                .into_iter()
+                .collect(),
+        ),
+        Some(IndexHint::Id(id)) => Some(match UserId::parse(id) {
+            Ok(id) => store
+                .get_user(org, &id)
+                .await
+                .map_err(store_error)?
+                .into_iter()
+                .collect(),
+            Err(_) => Vec::new(),
+        }),
+        Some(IndexHint::ExternalId(x)) => Some(
+            store
+                .find_users_by_external_id(org, x, MAX_COUNT)
+                .await
+                .map_err(store_error)?,
+        ),
+        Some(IndexHint::Email(e)) => Some(
+            store
+                .find_users_by_email(org, e, MAX_COUNT)
+                .await
+                .map_err(store_error)?,
+        ),
+        Some(IndexHint::DisplayName(_)) | None => None,
+    })
 }
 
 /// Reads the organization's custom attributes into `captured` the first
@@ -1171,38 +1181,7 @@ async fn cursor_users<S: Directory + Organizations>(
     };
     if let Some(f) = &q.filter {
         let hint = f.index_hint();
-        let candidates: Option<Vec<StoredUser>> = match hint {
-            Some(IndexHint::UserName(name)) => Some(
-                store
-                    .find_user_by_user_name(org, name)
-                    .await
-                    .map_err(store_error)?
-                    .into_iter()
-                    .collect(),
-            ),
-            Some(IndexHint::Id(id)) => Some(match UserId::parse(id) {
-                Ok(id) => store
-                    .get_user(org, &id)
-                    .await
-                    .map_err(store_error)?
-                    .into_iter()
-                    .collect(),
-                Err(_) => Vec::new(),
-            }),
-            Some(IndexHint::ExternalId(x)) => Some(
-                store
-                    .find_users_by_external_id(org, x, MAX_COUNT)
-                    .await
-                    .map_err(store_error)?,
-            ),
-            Some(IndexHint::Email(e)) => Some(
-                store
-                    .find_users_by_email(org, e, MAX_COUNT)
-                    .await
-                    .map_err(store_error)?,
-            ),
-            Some(IndexHint::DisplayName(_)) | None => None,
-        };
+        let candidates = indexed_users(store, org, hint).await?;
         if let Some(mut candidates) = candidates {
             candidates.retain(|u| !u.user.deleted);
             candidates.sort_by(|a, b| a.user.id.cmp(&b.user.id));

@@ -622,3 +622,67 @@ async fn the_scheduled_recheck_flags_a_removed_record_and_warns_the_admin() {
     stack.shutdown().await;
     let _ignored = std::fs::remove_file(&calls);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_domain_body_is_strict_and_bounded_and_another_organization_cannot_touch_the_domain() {
+    let a = admin("dom-edge-a").await;
+    let b = admin("dom-edge-b").await;
+    let domain = dns().new_domain();
+
+    // a field the API does not know is refused, naming it; nothing is stored
+    let unknown = a
+        .api(
+            "POST",
+            "/domains",
+            Some(json!({"domain": domain, "verified": true})),
+            &[],
+        )
+        .await;
+    assert_eq!(unknown.status, 422, "{}", unknown.body);
+    assert!(
+        unknown.body.to_string().contains("verified"),
+        "{}",
+        unknown.body
+    );
+    // a name longer than DNS allows is refused before any work
+    let long = a
+        .api(
+            "POST",
+            "/domains",
+            Some(json!({"domain": format!("{}.example.com", "a".repeat(300))})),
+            &[],
+        )
+        .await;
+    assert_eq!(long.status, 422, "{}", long.body);
+    let listed = a.api("GET", "/domains", None, &[]).await;
+    assert_eq!(listed.body["domains"], json!([]), "{}", listed.body);
+
+    let added = a
+        .api("POST", "/domains", Some(json!({"domain": domain})), &[])
+        .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+
+    // the other organization neither sees, verifies nor removes it
+    let seen = b.api("GET", "/domains", None, &[]).await;
+    assert_eq!(seen.body["domains"], json!([]), "{}", seen.body);
+    let verify = b
+        .api("POST", &format!("/domains/{domain}/verify"), None, &[])
+        .await;
+    assert_eq!(verify.status, 404, "{}", verify.body);
+    let remove = b
+        .api("DELETE", &format!("/domains/{domain}"), None, &[])
+        .await;
+    assert_eq!(remove.status, 404, "{}", remove.body);
+    let kept = a.api("GET", "/domains", None, &[]).await;
+    assert_eq!(
+        kept.body["domains"][0]["domain"],
+        domain.as_str(),
+        "{}",
+        kept.body
+    );
+    assert_eq!(
+        kept.body["domains"][0]["status"], "pending",
+        "{}",
+        kept.body
+    );
+}

@@ -47,7 +47,7 @@ use local_stack::{Stack, StackOptions};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, mpsc};
 use user_sync_core::ids::{GroupId, OrgId, UserId};
-use user_sync_core::ports::Directory;
+use user_sync_core::ports::{Memberships, Users};
 use user_sync_tests::{Client, repo_root, services_outside_a_stack, target_dir};
 
 const FUNCTIONS: [&str; 5] = ["scim", "api", "evaluator", "worker", "mailer"];

@@ -17,7 +17,7 @@ use serde_json::Value;
 use user_sync_aws::dynamo::DirectoryTable;
 use user_sync_core::directory::DirectoryUser;
 use user_sync_core::ids::{GroupId, OrgId, UserId};
-use user_sync_core::ports::Directory;
+use user_sync_core::ports::Memberships;
 
 pub mod directory_servers;
 pub mod dns;

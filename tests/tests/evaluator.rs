@@ -23,7 +23,8 @@ use user_sync_core::fanout::FanOutTask;
 use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
 use user_sync_core::job::EntitlementJob;
 use user_sync_core::ports::{
-    Configuration, Directory, FanOuts, JobQueue, RuleWrite, StoredUser, SyncSettings, SyncState,
+    Configuration, DesiredStates, FanOuts, Groups, JobQueue, Memberships, RuleWrite, StoredUser,
+    SyncOutcomes, SyncSettings, Users,
 };
 use user_sync_core::rules::{AdminRole, Priority, Rule};
 use user_sync_core::state::{FailureClass, Outcome, SyncStatus};

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use user_sync_core::directory::DirectoryUser;
 use user_sync_core::ids::{GroupId, OrgId, UserId};
-use user_sync_core::ports::Directory;
+use user_sync_core::ports::Memberships;
 use user_sync_tests::{
     Client, directory, eventually, new_org, put_users, sdk_config, stack_pausing,
 };

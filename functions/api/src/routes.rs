@@ -13,7 +13,7 @@ use user_sync_core::auth::{AuthError, StoredToken, TokenKind, authenticate};
 use user_sync_core::ids::OrgId;
 use user_sync_core::ports::{
     Configuration, Directory, FanOuts, JobQueue, MailQueue, Organization, Organizations,
-    ProductApi, SyncSettings, SyncState, Templates,
+    ProductApi, SyncSettings, SyncState, Templates, Tokens,
 };
 use user_sync_core::ratelimit::{Admission, RateCounters, RateGate};
 use user_sync_core::rules::Rule;
@@ -398,6 +398,7 @@ where
     D: Directory
         + Configuration
         + Organizations
+        + Tokens
         + FanOuts
         + Templates
         + user_sync_core::domains::Domains,
@@ -457,6 +458,7 @@ where
     D: Directory
         + Configuration
         + Organizations
+        + Tokens
         + FanOuts
         + Templates
         + user_sync_core::domains::Domains,

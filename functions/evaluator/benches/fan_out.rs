@@ -18,7 +18,9 @@ use evaluator::{Affected, Reconciler};
 use serde_json::json;
 use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
 use user_sync_core::memory::{MemoryStore, member};
-use user_sync_core::ports::{Directory, FanOuts, RuleSet, StoredRule, StoredUser, SyncSettings};
+use user_sync_core::ports::{
+    FanOuts, Memberships, RuleSet, StoredRule, StoredUser, SyncSettings, Users,
+};
 use user_sync_core::rules::{AdminRole, Priority, Rule};
 
 const MEMBERS: usize = 100_000;

@@ -30,7 +30,7 @@ use user_sync_aws::http::HttpRequest;
 use user_sync_core::auth::{TokenKind, issue};
 use user_sync_core::ids::OrgId;
 use user_sync_core::memory::{MemoryCounters, MemoryStore};
-use user_sync_core::ports::Organizations;
+use user_sync_core::ports::Tokens;
 use user_sync_core::ratelimit::{OrgRateLimiter, RateGate};
 
 const HOST: &str = "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com";

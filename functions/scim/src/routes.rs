@@ -10,7 +10,7 @@ use user_sync_core::StoreError;
 use user_sync_core::auth::{AuthError, TokenKind, authenticate};
 use user_sync_core::directory::{DirectoryGroup, DirectoryUser, relink, returning_from};
 use user_sync_core::ids::{GroupId, OrgId, UserId, new_id};
-use user_sync_core::ports::{Directory, Organizations, StoredUser};
+use user_sync_core::ports::{Directory, Organizations, StoredUser, Tokens};
 use user_sync_core::ratelimit::{Admission, RateCounters, RateGate};
 use user_sync_core::scim::cursor::{self, Listing};
 use user_sync_core::scim::custom;
@@ -94,7 +94,7 @@ fn base_url(req: &HttpRequest) -> String {
 
 /// Routes one request. Every error is a SCIM error response. `gate` holds
 /// the organization's request rate.
-pub async fn route<S: Directory + Organizations, C: RateCounters>(
+pub async fn route<S: Directory + Organizations + Tokens, C: RateCounters>(
     store: &S,
     gate: &RateGate<C>,
     req: &HttpRequest,
@@ -123,7 +123,7 @@ fn rate_limited(retry_after_seconds: u64) -> ApiGatewayV2httpResponse {
     )
 }
 
-async fn route_inner<S: Directory + Organizations, C: RateCounters>(
+async fn route_inner<S: Directory + Organizations + Tokens, C: RateCounters>(
     store: &S,
     gate: &RateGate<C>,
     req: &HttpRequest,

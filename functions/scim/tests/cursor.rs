@@ -13,7 +13,7 @@ use user_sync_aws::http::HttpRequest;
 use user_sync_core::auth::{TokenKind, issue};
 use user_sync_core::ids::OrgId;
 use user_sync_core::memory::{MemoryCounters, MemoryStore};
-use user_sync_core::ports::Organizations;
+use user_sync_core::ports::Tokens;
 use user_sync_core::ratelimit::{OrgRateLimiter, RateGate};
 
 struct Fixture {

@@ -24,7 +24,7 @@ use user_sync_core::auth::TokenKind;
 use user_sync_core::fanout::FanOutTask;
 use user_sync_core::ids::{OrgId, UserId};
 use user_sync_core::ports::{
-    Configuration, FanOuts, Organization, Organizations, RedriveReport, RedriveSelection,
+    Configuration, FanOuts, Organization, Organizations, RedriveReport, RedriveSelection, Tokens,
 };
 use user_sync_core::scrub::{ScrubCount, scrub_organization};
 use user_sync_core::state::FailureClass;

@@ -9,7 +9,7 @@ use user_sync_core::auth::{TokenKind, issue};
 use user_sync_core::catalog::Catalog;
 use user_sync_core::ids::OrgId;
 use user_sync_core::organization::{Setting, UpdateError, change_setting, update_organization};
-use user_sync_core::ports::{Organization, Organizations};
+use user_sync_core::ports::{Organization, Organizations, Tokens};
 
 /// A new organization and its tokens, in plain text (shown once).
 #[derive(Clone)]
@@ -36,7 +36,7 @@ fn random<const N: usize>() -> Result<[u8; N], StoreError> {
 /// Creates an organization with one SCIM token and one admin token. Fails
 /// with `Conflict` when the organization exists.
 pub async fn create_organization(
-    store: &impl Organizations,
+    store: &(impl Organizations + Tokens),
     org_id: &OrgId,
     name: &str,
 ) -> Result<NewOrganization, StoreError> {
@@ -172,7 +172,7 @@ pub const MAX_TOKEN_NAME: usize = 100;
 /// token's name is the actor of its changes in the activity history).
 /// Returns the token in plain text: it is shown once, only its hash is kept.
 pub async fn create_token(
-    store: &impl Organizations,
+    store: &(impl Organizations + Tokens),
     org_id: &OrgId,
     kind: TokenKind,
     name: &str,
@@ -201,7 +201,7 @@ pub async fn create_token(
 /// Revokes a token at once; `NotFound` when the organization has none by
 /// that id.
 pub async fn revoke_token(
-    store: &impl Organizations,
+    store: &(impl Organizations + Tokens),
     org_id: &OrgId,
     token_id: &str,
 ) -> Result<(), StoreError> {

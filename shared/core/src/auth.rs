@@ -234,14 +234,14 @@ pub enum AuthError {
 /// Authenticates an `Authorization` header for `kind`: the organization is the
 /// token's own.
 pub async fn authenticate(
-    orgs: &impl crate::ports::Organizations,
+    tokens: &impl crate::ports::Tokens,
     authorization: Option<&str>,
     kind: TokenKind,
 ) -> Result<StoredToken, AuthError> {
     let presented = authorization
         .and_then(PresentedToken::from_authorization)
         .ok_or(AuthError::Malformed)?;
-    let stored = orgs
+    let stored = tokens
         .get_token(&presented.org_id, &presented.token_id)
         .await
         .map_err(AuthError::Unavailable)?

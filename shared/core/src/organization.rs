@@ -171,7 +171,6 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::auth::StoredToken;
     use crate::memory::MemoryStore;
 
     fn run<T>(f: impl std::future::Future<Output = T>) -> T {
@@ -241,22 +240,6 @@ mod tests {
             limit: usize,
         ) -> Result<(Vec<Organization>, Option<String>), StoreError> {
             self.inner.list_orgs(cursor, limit).await
-        }
-        async fn put_token(&self, token: &StoredToken) -> Result<(), StoreError> {
-            self.inner.put_token(token).await
-        }
-        async fn get_token(
-            &self,
-            org: &OrgId,
-            token_id: &str,
-        ) -> Result<Option<StoredToken>, StoreError> {
-            self.inner.get_token(org, token_id).await
-        }
-        async fn list_tokens(&self, org: &OrgId) -> Result<Vec<StoredToken>, StoreError> {
-            self.inner.list_tokens(org).await
-        }
-        async fn delete_token(&self, org: &OrgId, token_id: &str) -> Result<(), StoreError> {
-            self.inner.delete_token(org, token_id).await
         }
     }
 

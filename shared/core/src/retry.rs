@@ -581,6 +581,7 @@ mod tests {
     use crate::directory::{DirectoryStatus, UserFacts};
     use crate::ids::{GroupId, RuleId};
     use crate::memory::{MemoryProductApi, MemoryStore};
+    use crate::ports::{DesiredStates, FailureIndex, SyncOutcomes};
     use crate::rules::{Priority, Rule, effective_assignment};
 
     const T0: OffsetDateTime = time::macros::datetime!(2026-11-22 10:00:00 UTC);

@@ -113,6 +113,7 @@ mod tests {
     use super::*;
     use crate::ids::UserId;
     use crate::memory::{MemoryStore, member};
+    use crate::ports::Users;
 
     fn run<F: std::future::Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()

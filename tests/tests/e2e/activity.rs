@@ -170,7 +170,7 @@ async fn an_admin_cannot_shorten_the_history_and_a_retention_only_concerns_later
     use user_sync_aws::dynamo::StateTable;
     use user_sync_core::activity::{Action, ActivityEntry, Subject, SubjectKind};
     use user_sync_core::ids::OrgId;
-    use user_sync_core::ports::SyncState;
+    use user_sync_core::ports::ActivityLog;
     use user_sync_core::state::Outcome;
     use user_sync_tests::{sdk_config, stack};
 

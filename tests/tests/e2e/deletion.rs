@@ -375,7 +375,7 @@ async fn a_returning_person_takes_its_kept_account_over() {
     let b = idp2.okta_create(&email2.to_uppercase(), None).await;
     let b_id = b["id"].as_str().unwrap();
     let stored = user_sync_tests::directory().await;
-    use user_sync_core::ports::Directory;
+    use user_sync_core::ports::Users;
     let org = OrgId::parse(&idp2.org.org_id).unwrap();
     let b_user: DirectoryUser = stored
         .get_user(&org, &UserId::parse(b_id).unwrap())
@@ -395,7 +395,7 @@ async fn a_user_deleted_by_an_earlier_version_frees_its_user_name() {
     let id = UserId::parse(user["id"].as_str().unwrap()).unwrap();
     let org = OrgId::parse(&idp.org.org_id).unwrap();
     let store = user_sync_tests::directory().await;
-    use user_sync_core::ports::Directory;
+    use user_sync_core::ports::Users;
     let current = store.get_user(&org, &id).await.unwrap().unwrap();
     // deleted, and holding a password, as an earlier version kept them
     let mut old = current.clone();

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use user_sync_core::ids::OrgId;
-use user_sync_core::ports::Organizations;
+use user_sync_core::ports::{Organizations, Tokens};
 use user_sync_tests::{Client, eventually, sdk_config, stack};
 
 use user_sync_aws::redrive::CLOCK_SKEW_MARGIN;

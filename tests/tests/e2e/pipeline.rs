@@ -375,7 +375,7 @@ async fn scim_conflicts_and_bad_input_get_scim_errors() {
 async fn admin_tokens_are_named_listed_and_revoked_at_once() {
     use user_sync_core::auth::TokenKind;
     use user_sync_core::ids::OrgId;
-    use user_sync_core::ports::Organizations;
+    use user_sync_core::ports::Tokens;
 
     let s = stack();
     let org = new_org("tokens").await;

@@ -12,7 +12,7 @@ use user_sync_core::domains::{
     self, DomainName, DomainOpError, Domains, OrgDomain, Recheck, VerifyRefusal,
 };
 use user_sync_core::ids::OrgId;
-use user_sync_core::ports::SyncState;
+use user_sync_core::ports::ActivityLog;
 use user_sync_core::state::Outcome;
 
 use super::{Ctx, Failure, Report, all_orgs, columns, org_id, require_org, store_error};
@@ -388,7 +388,7 @@ async fn directory_domains(
     store: &DirectoryTable,
     org: &OrgId,
 ) -> Result<Vec<DomainName>, Failure> {
-    use user_sync_core::ports::Directory;
+    use user_sync_core::ports::Users;
     let mut found = std::collections::BTreeSet::new();
     let mut after = None;
     loop {

@@ -10,7 +10,10 @@ use futures::StreamExt;
 use user_sync_core::StoreError;
 use user_sync_core::activity::{ActivityEntry, ActivityFilter};
 use user_sync_core::ids::{OrgId, UserId};
-use user_sync_core::ports::{EmailClaim, STALE_EMAIL_CLAIM_SECONDS, SyncState, UserStates};
+use user_sync_core::ports::{
+    ActivityLog, DesiredStates, EmailClaim, EmailClaims, FailureIndex, STALE_EMAIL_CLAIM_SECONDS,
+    SyncOutcomes, UserStates,
+};
 use user_sync_core::progress::SyncSummary;
 use user_sync_core::ratelimit::{RateCounters, WINDOW_SECONDS};
 use user_sync_core::state::{
@@ -220,7 +223,7 @@ impl StateTable {
     }
 }
 
-impl SyncState for StateTable {
+impl DesiredStates for StateTable {
     async fn user_state(
         &self,
         org: &OrgId,
@@ -308,6 +311,66 @@ impl SyncState for StateTable {
         Ok(())
     }
 
+    async fn sync_summaries(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+    ) -> Result<HashMap<UserId, SyncSummary>, StoreError> {
+        /// The projected attributes of a `DESIRED` or `STATUS` item.
+        #[derive(serde::Deserialize)]
+        struct Projected {
+            pk: String,
+            sk: String,
+            #[serde(default)]
+            generation: Option<u64>,
+            #[serde(default)]
+            status: Option<String>,
+        }
+        const PROJECTION: &str = "pk, sk, generation, #status";
+        const NAMES: &[(&str, &str)] = &[("#status", "status")];
+        let keys = state_keys(org, users);
+        // a few batches at once: counting reads every user of an organization
+        let reads: Vec<_> = keys
+            .chunks(SUMMARY_BATCH)
+            .map(<[Item]>::to_vec)
+            .map(|chunk| {
+                batch_get_projected(
+                    &self.client,
+                    &self.table,
+                    chunk,
+                    Some((PROJECTION, NAMES)),
+                    // counts: eventually consistent reads, half the capacity
+                    false,
+                )
+            })
+            .collect();
+        let reads = futures::stream::iter(reads)
+            .buffer_unordered(SUMMARY_READS_IN_FLIGHT)
+            .collect::<Vec<_>>()
+            .await;
+        let by_pk: HashMap<String, &UserId> = users.iter().map(|u| (user_pk(org, u), u)).collect();
+        let mut out: HashMap<UserId, SyncSummary> = HashMap::new();
+        for items in reads {
+            for item in items? {
+                let p: Projected = serde_dynamo::from_item(item).map_err(shape)?;
+                let Some(user) = by_pk.get(&p.pk).map(|u| (*u).clone()) else {
+                    continue;
+                };
+                let entry = out.entry(user).or_default();
+                if p.sk == sk::DESIRED {
+                    entry.desired_generation = p.generation;
+                } else if p.sk == sk::STATUS
+                    && let Some(st) = p.status
+                {
+                    entry.status = Some(serde_json::from_str(&st).map_err(json)?);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl SyncOutcomes for StateTable {
     async fn record_outcome(
         &self,
         org: &OrgId,
@@ -334,6 +397,50 @@ impl SyncState for StateTable {
         .await
     }
 
+    async fn record_status(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        status: &SyncStatus,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.status_item(org, user, status)?))
+            .condition_expression(status_condition(status.last_outcome))
+            .expression_attribute_values(":g", n(status.applied_generation))
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+
+    async fn mark_retried(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        marked: &SyncStatus,
+        not_retried_since: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.status_item(org, user, marked)?))
+            // still a failure at this generation, not retried meanwhile
+            .condition_expression(
+                "attribute_exists(failureSk) AND appliedGeneration = :g \
+                 AND (attribute_not_exists(retriedAt) OR retriedAt < :since)",
+            )
+            .expression_attribute_values(":g", n(marked.applied_generation))
+            .expression_attribute_values(":since", s(not_retried_since))
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+}
+
+impl ActivityLog for StateTable {
     async fn append_activity(&self, org: &OrgId, entry: &ActivityEntry) -> Result<(), StoreError> {
         self.client
             .put_item()
@@ -424,7 +531,9 @@ impl SyncState for StateTable {
             }
         }
     }
+}
 
+impl EmailClaims for StateTable {
     async fn claim_email(
         &self,
         org: &OrgId,
@@ -547,118 +656,9 @@ impl SyncState for StateTable {
             .map_err(map_sdk_error)?;
         Ok(())
     }
+}
 
-    async fn record_status(
-        &self,
-        org: &OrgId,
-        user: &UserId,
-        status: &SyncStatus,
-    ) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(self.status_item(org, user, status)?))
-            .condition_expression(status_condition(status.last_outcome))
-            .expression_attribute_values(":g", n(status.applied_generation))
-            .send()
-            .await
-            .map_err(map_sdk_error)?;
-        Ok(())
-    }
-
-    async fn mark_retried(
-        &self,
-        org: &OrgId,
-        user: &UserId,
-        marked: &SyncStatus,
-        not_retried_since: &str,
-    ) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(self.status_item(org, user, marked)?))
-            // still a failure at this generation, not retried meanwhile
-            .condition_expression(
-                "attribute_exists(failureSk) AND appliedGeneration = :g \
-                 AND (attribute_not_exists(retriedAt) OR retriedAt < :since)",
-            )
-            .expression_attribute_values(":g", n(marked.applied_generation))
-            .expression_attribute_values(":since", s(not_retried_since))
-            .send()
-            .await
-            .map_err(map_sdk_error)?;
-        Ok(())
-    }
-
-    async fn mark_email_retried(
-        &self,
-        org: &OrgId,
-        user: &UserId,
-        at: &str,
-        not_retried_since: &str,
-    ) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(user_pk(org, user)))
-            .key("sk", s(sk::MAIL_STATUS))
-            .update_expression("SET retriedAt = :at")
-            .condition_expression(
-                "attribute_exists(pk) AND (attribute_not_exists(retriedAt) OR retriedAt < :since)",
-            )
-            .expression_attribute_values(":at", s(at))
-            .expression_attribute_values(":since", s(not_retried_since))
-            .send()
-            .await
-            .map_err(map_sdk_error)?;
-        Ok(())
-    }
-
-    async fn record_email_failure(
-        &self,
-        org: &OrgId,
-        user: &UserId,
-        reason: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let Some(reason) = reason else {
-            self.client
-                .delete_item()
-                .table_name(&self.table)
-                .key("pk", s(user_pk(org, user)))
-                .key("sk", s(sk::MAIL_STATUS))
-                .send()
-                .await
-                .map_err(map_sdk_error)?;
-            return Ok(());
-        };
-        let failure = Failure {
-            class: FailureClass::EmailFailed,
-            product: None,
-            domain: None,
-        };
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(user_pk(org, user)))
-            .key("sk", s(sk::MAIL_STATUS))
-            .update_expression(
-                "SET reason = :reason, #at = :at, failurePk = :fpk, failureSk = :fsk ADD attempts :one",
-            )
-            .expression_attribute_names("#at", "at")
-            .expression_attribute_values(":reason", s(reason))
-            .expression_attribute_values(
-                ":at",
-                s(user_sync_core::time::format(time::OffsetDateTime::now_utc())),
-            )
-            .expression_attribute_values(":fpk", s(failures_pk(org)))
-            .expression_attribute_values(":fsk", s(format!("{}{user}", failure_prefix(&failure))))
-            .expression_attribute_values(":one", n(1))
-            .send()
-            .await
-            .map_err(map_sdk_error)?;
-        Ok(())
-    }
-
+impl FailureIndex for StateTable {
     async fn failure_counts(&self, org: &OrgId) -> Result<Vec<FailureCount>, StoreError> {
         type Key = (FailureClass, Option<String>, Option<String>);
         let mut counts: BTreeMap<Key, u64> = BTreeMap::new();
@@ -810,62 +810,73 @@ impl SyncState for StateTable {
         Ok(out)
     }
 
-    async fn sync_summaries(
+    async fn record_email_failure(
         &self,
         org: &OrgId,
-        users: &[UserId],
-    ) -> Result<HashMap<UserId, SyncSummary>, StoreError> {
-        /// The projected attributes of a `DESIRED` or `STATUS` item.
-        #[derive(serde::Deserialize)]
-        struct Projected {
-            pk: String,
-            sk: String,
-            #[serde(default)]
-            generation: Option<u64>,
-            #[serde(default)]
-            status: Option<String>,
-        }
-        const PROJECTION: &str = "pk, sk, generation, #status";
-        const NAMES: &[(&str, &str)] = &[("#status", "status")];
-        let keys = state_keys(org, users);
-        // a few batches at once: counting reads every user of an organization
-        let reads: Vec<_> = keys
-            .chunks(SUMMARY_BATCH)
-            .map(<[Item]>::to_vec)
-            .map(|chunk| {
-                batch_get_projected(
-                    &self.client,
-                    &self.table,
-                    chunk,
-                    Some((PROJECTION, NAMES)),
-                    // counts: eventually consistent reads, half the capacity
-                    false,
-                )
-            })
-            .collect();
-        let reads = futures::stream::iter(reads)
-            .buffer_unordered(SUMMARY_READS_IN_FLIGHT)
-            .collect::<Vec<_>>()
-            .await;
-        let by_pk: HashMap<String, &UserId> = users.iter().map(|u| (user_pk(org, u), u)).collect();
-        let mut out: HashMap<UserId, SyncSummary> = HashMap::new();
-        for items in reads {
-            for item in items? {
-                let p: Projected = serde_dynamo::from_item(item).map_err(shape)?;
-                let Some(user) = by_pk.get(&p.pk).map(|u| (*u).clone()) else {
-                    continue;
-                };
-                let entry = out.entry(user).or_default();
-                if p.sk == sk::DESIRED {
-                    entry.desired_generation = p.generation;
-                } else if p.sk == sk::STATUS
-                    && let Some(st) = p.status
-                {
-                    entry.status = Some(serde_json::from_str(&st).map_err(json)?);
-                }
-            }
-        }
-        Ok(out)
+        user: &UserId,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let Some(reason) = reason else {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", s(user_pk(org, user)))
+                .key("sk", s(sk::MAIL_STATUS))
+                .send()
+                .await
+                .map_err(map_sdk_error)?;
+            return Ok(());
+        };
+        let failure = Failure {
+            class: FailureClass::EmailFailed,
+            product: None,
+            domain: None,
+        };
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(user_pk(org, user)))
+            .key("sk", s(sk::MAIL_STATUS))
+            .update_expression(
+                "SET reason = :reason, #at = :at, failurePk = :fpk, failureSk = :fsk ADD attempts :one",
+            )
+            .expression_attribute_names("#at", "at")
+            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(
+                ":at",
+                s(user_sync_core::time::format(time::OffsetDateTime::now_utc())),
+            )
+            .expression_attribute_values(":fpk", s(failures_pk(org)))
+            .expression_attribute_values(":fsk", s(format!("{}{user}", failure_prefix(&failure))))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+
+    async fn mark_email_retried(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        at: &str,
+        not_retried_since: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(user_pk(org, user)))
+            .key("sk", s(sk::MAIL_STATUS))
+            .update_expression("SET retriedAt = :at")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(retriedAt) OR retriedAt < :since)",
+            )
+            .expression_attribute_values(":at", s(at))
+            .expression_attribute_values(":since", s(not_retried_since))
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
     }
 }
 

@@ -1,0 +1,207 @@
+//! The directory's groups and memberships in the DirectoryTable.
+
+use super::*;
+
+impl Groups for DirectoryTable {
+    async fn create_group(&self, org: &OrgId, g: &DirectoryGroup) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&group_item(org, g))?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+
+    async fn get_group(
+        &self,
+        org: &OrgId,
+        id: &GroupId,
+    ) -> Result<Option<DirectoryGroup>, StoreError> {
+        let Some(item) = self.get(group_pk(org, id), sk::GROUP).await? else {
+            return Ok(None);
+        };
+        Ok(Some(directory_group(from_item(item)?)))
+    }
+
+    async fn list_groups(
+        &self,
+        org: &OrgId,
+        start_after: Option<&GroupId>,
+        limit: usize,
+    ) -> Result<(Vec<DirectoryGroup>, Option<GroupId>), StoreError> {
+        let after = start_after.map(|g| (g.to_string(), group_pk(org, g), sk::GROUP));
+        let (items, more) = self
+            .listing_page(groups_gsi(org), after, limit, None)
+            .await?;
+        let groups = items
+            .into_iter()
+            .map(|i| from_item::<GroupItem>(i).map(directory_group))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = if more {
+            groups.last().map(|g| g.id.clone())
+        } else {
+            None
+        };
+        Ok((groups, next))
+    }
+
+    async fn update_group(&self, org: &OrgId, g: &DirectoryGroup) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&group_item(org, g))?))
+            .condition_expression("version = :v")
+            .expression_attribute_values(
+                ":v",
+                AttributeValue::N(g.version.saturating_sub(1).to_string()),
+            )
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+
+    async fn delete_group(&self, org: &OrgId, id: &GroupId) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(group_pk(org, id), sk::GROUP)))
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        Ok(())
+    }
+
+    async fn find_groups_by_name(
+        &self,
+        org: &OrgId,
+        name: &str,
+        limit: usize,
+    ) -> Result<Vec<DirectoryGroup>, StoreError> {
+        self.query_index("gsi2", "gsi2pk", group_name_gsi(org, name), limit)
+            .await?
+            .into_iter()
+            .map(|i| from_item::<GroupItem>(i).map(directory_group))
+            .collect()
+    }
+}
+
+impl Memberships for DirectoryTable {
+    async fn add_members(
+        &self,
+        org: &OrgId,
+        group: &GroupId,
+        users: &[UserId],
+    ) -> Result<(), StoreError> {
+        self.write_memberships(org, group, users, put_request).await
+    }
+
+    async fn remove_members(
+        &self,
+        org: &OrgId,
+        group: &GroupId,
+        users: &[UserId],
+    ) -> Result<(), StoreError> {
+        self.write_memberships(org, group, users, delete_request)
+            .await
+    }
+
+    async fn members(
+        &self,
+        org: &OrgId,
+        group: &GroupId,
+        start_after: Option<&UserId>,
+        limit: usize,
+    ) -> Result<(Vec<UserId>, Option<UserId>), StoreError> {
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+            .expression_attribute_values(":pk", s(group_pk(org, group)))
+            .expression_attribute_values(":p", s(sk::MEMBER))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+        if let Some(after) = start_after {
+            q = q.set_exclusive_start_key(Some(key(
+                group_pk(org, group),
+                format!("{}{after}", sk::MEMBER),
+            )));
+        }
+        let out = q.send().await.map_err(map_sdk_error)?;
+        let ids = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| from_item::<MemberItem>(i).map(|m| m.user_id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => ids.last().cloned(),
+            _ => None,
+        };
+        Ok((ids, next))
+    }
+
+    async fn groups_of(&self, org: &OrgId, user: &UserId) -> Result<BTreeSet<GroupId>, StoreError> {
+        self.query_all(user_pk(org, user), Some(sk::MEMBER_OF))
+            .await?
+            .into_iter()
+            .map(|i| from_item::<MemberItem>(i).map(|m| m.group_id))
+            .collect()
+    }
+
+    async fn memberships_among(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+        groups: &BTreeSet<GroupId>,
+    ) -> Result<HashMap<UserId, BTreeSet<GroupId>>, StoreError> {
+        let mut out: HashMap<UserId, BTreeSet<GroupId>> = HashMap::new();
+        if groups.is_empty() || users.is_empty() {
+            return Ok(out);
+        }
+        if groups.len() > BATCHED_MEMBERSHIP_GROUPS {
+            // many groups: each user's own list is fewer reads
+            for u in users {
+                let mine: BTreeSet<GroupId> = self
+                    .groups_of(org, u)
+                    .await?
+                    .intersection(groups)
+                    .cloned()
+                    .collect();
+                if !mine.is_empty() {
+                    out.insert(u.clone(), mine);
+                }
+            }
+            return Ok(out);
+        }
+        // the user sides: they are written first, so they are never behind
+        let keys = users
+            .iter()
+            .flat_map(|u| {
+                groups
+                    .iter()
+                    .map(move |g| key(user_pk(org, u), format!("{}{g}", sk::MEMBER_OF)))
+            })
+            .collect();
+        for item in batch_get(&self.client, &self.table, keys).await? {
+            let m: MemberItem = from_item(item)?;
+            out.entry(m.user_id).or_default().insert(m.group_id);
+        }
+        Ok(out)
+    }
+
+    async fn count_members(&self, org: &OrgId, group: &GroupId) -> Result<u64, StoreError> {
+        self.count(
+            self.client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+                .expression_attribute_values(":pk", s(group_pk(org, group)))
+                .expression_attribute_values(":p", s(sk::MEMBER)),
+        )
+        .await
+    }
+}

@@ -1,0 +1,272 @@
+//! Desired states, outcomes, activity, email claims and failures, in memory.
+
+use super::*;
+
+impl DesiredStates for MemoryStore {
+    async fn user_state(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+    ) -> Result<(Option<DesiredState>, Option<SyncStatus>), StoreError> {
+        Ok(self.with_org(org, |o| {
+            (o.desired.get(user).cloned(), o.statuses.get(user).cloned())
+        }))
+    }
+
+    async fn user_states(&self, org: &OrgId, users: &[UserId]) -> Result<UserStates, StoreError> {
+        Ok(self.with_org(org, |o| {
+            users
+                .iter()
+                .filter_map(|u| {
+                    let desired = o.desired.get(u).cloned();
+                    let status = o.statuses.get(u).cloned();
+                    (desired.is_some() || status.is_some()).then(|| (u.clone(), (desired, status)))
+                })
+                .collect()
+        }))
+    }
+
+    async fn put_desired(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        state: &DesiredState,
+        expected_generation: Option<u64>,
+    ) -> Result<(), StoreError> {
+        self.with_org(org, |o| {
+            if o.desired.get(user).map(|d| d.generation) != expected_generation {
+                return Err(StoreError::Conflict("the generation moved on".to_owned()));
+            }
+            o.desired.insert(user.clone(), state.clone());
+            Ok(())
+        })
+    }
+
+    async fn sync_summaries(
+        &self,
+        _org: &OrgId,
+        _users: &[UserId],
+    ) -> Result<HashMap<UserId, SyncSummary>, StoreError> {
+        Err(unsupported())
+    }
+}
+
+impl SyncOutcomes for MemoryStore {
+    async fn record_outcome(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        status: &SyncStatus,
+        _entry: &ActivityEntry,
+    ) -> Result<(), StoreError> {
+        self.record_status(org, user, status).await
+    }
+
+    async fn record_status(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        status: &SyncStatus,
+    ) -> Result<(), StoreError> {
+        self.with_org(org, |o| {
+            let newer_success = o.statuses.get(user).is_some_and(|s| {
+                s.applied_generation >= status.applied_generation && status.failure.is_none()
+            });
+            if newer_success {
+                return Err(StoreError::Conflict("recorded before".to_owned()));
+            }
+            o.statuses.insert(user.clone(), status.clone());
+            Ok(())
+        })
+    }
+
+    async fn mark_retried(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        marked: &SyncStatus,
+        not_retried_since: &str,
+    ) -> Result<(), StoreError> {
+        self.with_org(org, |o| {
+            let waiting = o.statuses.get(user).is_some_and(|s| {
+                s.last_outcome == Outcome::Failure
+                    && s.applied_generation == marked.applied_generation
+                    && s.retried_at
+                        .as_deref()
+                        .is_none_or(|r| r < not_retried_since)
+            });
+            if !waiting {
+                return Err(StoreError::Conflict("retried or changed".to_owned()));
+            }
+            o.statuses.insert(user.clone(), marked.clone());
+            Ok(())
+        })
+    }
+}
+
+impl ActivityLog for MemoryStore {
+    async fn append_activity(
+        &self,
+        _org: &OrgId,
+        _entry: &ActivityEntry,
+    ) -> Result<(), StoreError> {
+        Err(unsupported())
+    }
+
+    async fn activity(
+        &self,
+        _org: &OrgId,
+        _filter: &ActivityFilter,
+        _before: Option<&str>,
+        _limit: usize,
+    ) -> Result<(Vec<ActivityEntry>, Option<String>), StoreError> {
+        Err(unsupported())
+    }
+}
+
+impl EmailClaims for MemoryStore {
+    async fn claim_email(
+        &self,
+        _org: &OrgId,
+        _user: &UserId,
+        _key: &str,
+    ) -> Result<EmailClaim, StoreError> {
+        Err(unsupported())
+    }
+
+    async fn email_sent(
+        &self,
+        _org: &OrgId,
+        _user: &UserId,
+        _key: &str,
+        _entry: &ActivityEntry,
+    ) -> Result<(), StoreError> {
+        Err(unsupported())
+    }
+
+    async fn release_email(
+        &self,
+        _org: &OrgId,
+        _user: &UserId,
+        _key: &str,
+    ) -> Result<(), StoreError> {
+        Err(unsupported())
+    }
+}
+
+impl FailureIndex for MemoryStore {
+    async fn failure_counts(&self, org: &OrgId) -> Result<Vec<FailureCount>, StoreError> {
+        Ok(self.with_org(org, |o| {
+            let mut counts: BTreeMap<(FailureClass, Option<String>), u64> = BTreeMap::new();
+            for s in o.statuses.values() {
+                if let Some(f) = s
+                    .failure
+                    .as_ref()
+                    .filter(|_| s.last_outcome == Outcome::Failure)
+                {
+                    *counts.entry((f.class, f.product.clone())).or_default() += 1;
+                }
+            }
+            if !o.mail_failures.is_empty() {
+                counts.insert(
+                    (FailureClass::EmailFailed, None),
+                    u64::try_from(o.mail_failures.len()).unwrap_or(u64::MAX),
+                );
+            }
+            counts
+                .into_iter()
+                .map(|((class, product), users)| FailureCount {
+                    failure: Failure {
+                        class,
+                        product,
+                        domain: None,
+                    },
+                    users,
+                })
+                .collect()
+        }))
+    }
+
+    async fn failed_users(
+        &self,
+        org: &OrgId,
+        failure: &Failure,
+        after: Option<&UserId>,
+        limit: usize,
+    ) -> Result<(Vec<FailedUser>, Option<UserId>), StoreError> {
+        Ok(self.with_org(org, |o| {
+            let failed: BTreeMap<UserId, FailedUser> = o
+                .failed(failure)
+                .into_iter()
+                .map(|f| (f.user_id.clone(), f))
+                .collect();
+            page(failed.range::<UserId, _>(self::after(after)), limit)
+        }))
+    }
+
+    async fn email_failures(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+    ) -> Result<HashMap<UserId, FailedUser>, StoreError> {
+        Ok(self.with_org(org, |o| {
+            users
+                .iter()
+                .filter_map(|u| o.mail_failures.get(u).map(|f| (u.clone(), f.clone())))
+                .collect()
+        }))
+    }
+
+    async fn record_email_failure(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let now = crate::time::format(time::OffsetDateTime::now_utc());
+        self.with_org(org, |o| match reason {
+            None => {
+                o.mail_failures.remove(user);
+            }
+            Some(_) => {
+                let f = o
+                    .mail_failures
+                    .entry(user.clone())
+                    .or_insert_with(|| FailedUser {
+                        user_id: user.clone(),
+                        failure: Failure {
+                            class: FailureClass::EmailFailed,
+                            product: None,
+                            domain: None,
+                        },
+                        attempts: 0,
+                        at: now.clone(),
+                        retried_at: None,
+                    });
+                f.attempts += 1;
+                f.at = now;
+            }
+        });
+        Ok(())
+    }
+
+    async fn mark_email_retried(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        at: &str,
+        not_retried_since: &str,
+    ) -> Result<(), StoreError> {
+        self.with_org(org, |o| match o.mail_failures.get_mut(user) {
+            Some(f)
+                if f.retried_at
+                    .as_deref()
+                    .is_none_or(|r| r < not_retried_since) =>
+            {
+                f.retried_at = Some(at.to_owned());
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict("retried or gone".to_owned())),
+        })
+    }
+}

@@ -1,0 +1,69 @@
+//! The external product API.
+
+use std::future::Future;
+
+use crate::ids::{OrgId, UserId};
+use crate::state::{FailureClass, ProductAccount};
+
+/// What the product API did with an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountWrite {
+    Created,
+    Updated,
+}
+
+/// The product API's refusals, classified.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProductApiError {
+    #[error("the email already has an account elsewhere")]
+    ExistingAccount,
+    #[error("out of licenses for {product}")]
+    OutOfLicenses { product: String },
+    #[error("the product API refused the user data: {0}")]
+    InvalidUserData(String),
+    /// 429: retry after the given number of seconds.
+    #[error("rate limited")]
+    RateLimited { retry_after_seconds: u64 },
+    /// 5xx, timeouts, connection failures.
+    #[error("product API unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl ProductApiError {
+    pub fn class(&self) -> FailureClass {
+        match self {
+            ProductApiError::ExistingAccount => FailureClass::ExistingAccount,
+            ProductApiError::OutOfLicenses { .. } => FailureClass::OutOfLicenses,
+            ProductApiError::InvalidUserData(_) => FailureClass::InvalidUserData,
+            ProductApiError::RateLimited { .. } | ProductApiError::Unavailable(_) => {
+                FailureClass::ProductApiUnavailable
+            }
+        }
+    }
+}
+
+/// One product's seats at the product API.
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct Seats {
+    /// `None`: unlimited.
+    pub limit: Option<u64>,
+    pub used: u64,
+}
+
+/// The external product API (DESIGN §5). Safe to call twice with the same state.
+pub trait ProductApi: Sync {
+    fn put_account(
+        &self,
+        org: &OrgId,
+        user_key: &UserId,
+        account: &ProductAccount,
+    ) -> impl Future<Output = Result<AccountWrite, ProductApiError>> + Send;
+    /// Seats per product (products without a limit may be left out).
+    fn seats(
+        &self,
+        org: &OrgId,
+    ) -> impl Future<Output = Result<std::collections::BTreeMap<String, Seats>, ProductApiError>> + Send;
+}

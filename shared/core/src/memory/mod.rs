@@ -34,6 +34,7 @@ use crate::state::{
 };
 
 mod configuration;
+mod fan_outs;
 mod groups;
 mod organizations;
 mod product_api;

@@ -9,6 +9,7 @@
 pub mod activity;
 pub mod auth;
 pub mod catalog;
+pub mod clock;
 pub mod directory;
 pub mod domains;
 pub mod error;
@@ -31,6 +32,7 @@ pub mod retry;
 pub mod rules;
 pub mod scim;
 pub mod scrub;
+pub mod service;
 pub mod state;
 pub mod text;
 pub mod time;

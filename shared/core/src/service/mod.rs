@@ -1,0 +1,10 @@
+//! Services: each owns the decisions of one part of the product and is
+//! generic over the ports it needs. The API, the console's calls, SCIM and
+//! ops reach a decision through the same service method, which answers with
+//! a typed error a caller can act on; a handler parses, calls one method and
+//! renders (the HTTP mapping is one `From<…Error>` per error type, beside
+//! the handlers).
+//!
+//! A service takes the time and fresh ids from [`crate::clock`], never from
+//! the system directly, so that its tests (on the in-memory ports of
+//! [`crate::memory`]) decide both.

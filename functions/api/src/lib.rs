@@ -21,7 +21,7 @@ pub mod openapi;
 mod preview;
 mod progress;
 mod query;
-pub mod registry;
+mod registry;
 mod routes;
 mod rules;
 pub mod schedule;

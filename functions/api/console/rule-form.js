@@ -4,6 +4,7 @@
 
 import { api, ruleDraft, setRuleDraft } from './api.js';
 import { dialog, errorSlot, field, fieldError, h, heading, report, toast } from './ui.js';
+import { FULL_ADMIN_RULE_REQUIRED, MASS_SUSPENSION, PRECONDITION_FAILED } from './codes.js';
 
 let catalogueCache = null;
 const groupNames = new Map();
@@ -355,7 +356,7 @@ export async function ruleForm(main, id) {
       try {
         await write(preview.guardrail.confirmationRequired);
       } catch (err) {
-        if (err.code !== 'mass_suspension') throw err;
+        if (err.code !== MASS_SUSPENSION) throw err;
         const again = await dialog('Suspend many users?', [h('p', { text: err.detail })], [
           { label: 'Save and suspend them', value: true, kind: 'danger' },
           { label: 'Cancel', value: false },
@@ -369,10 +370,10 @@ export async function ruleForm(main, id) {
         else location.hash = '#/rules/new';
       } else location.hash = '#/sync';
     } catch (err) {
-      if (err.code === 'precondition_failed') {
+      if (err.code === PRECONDITION_FAILED) {
         fieldError('form', 'Another admin changed this rule meanwhile. Reload the page to see their change, then edit again.');
         toast('The rule was not saved.', 'error');
-      } else if (err.code === 'full_admin_rule_required') {
+      } else if (err.code === FULL_ADMIN_RULE_REQUIRED) {
         fieldError('role-set', err.detail);
         toast('The rule was not saved.', 'error');
       } else report(err, FIELDS, 'form');

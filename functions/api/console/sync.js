@@ -4,6 +4,7 @@
 import { api } from './api.js';
 import { confirmAction, FAILURE_TITLES, h, heading, roleText, toast, when } from './ui.js';
 import { catalogue, groupName, previewSummary, productName } from './rule-form.js';
+import { FULL_ADMIN_RULE_REQUIRED, MASS_SUSPENSION, PRECONDITION_FAILED } from './codes.js';
 
 const FAST = 2000;
 const FAN_OUT_REASONS = { rule: 'a rule change', order: 'the new order of the rules', sync_on: 'User Sync turned on', reconcile: 'a full resync' };
@@ -79,7 +80,7 @@ export async function syncPage(main) {
         refresh();
       }
     } catch (err) {
-      if (err.code === 'full_admin_rule_required') {
+      if (err.code === FULL_ADMIN_RULE_REQUIRED) {
         showSwitchError(`Refused: ${err.detail}. Edit a rule and choose "Full access" under "Administrator for this account", so that someone can always manage the account; then turn User Sync on.`);
         toast('User Sync was not turned on.', 'error');
       } else {
@@ -96,7 +97,7 @@ export async function syncPage(main) {
     try {
       return await api('PUT', 'sync', { body: { enabled, confirm } });
     } catch (err) {
-      if (err.code === 'mass_suspension' && !confirm) {
+      if (err.code === MASS_SUSPENSION && !confirm) {
         const ok = await confirmAction('Suspend many users?', err.detail, 'Turn on and suspend them', true);
         return ok ? api('PUT', 'sync', { body: { enabled, confirm: true } }) : null;
       }
@@ -246,7 +247,7 @@ export async function syncPage(main) {
         const again = document.querySelector(`[data-rule="${CSS.escape(rule.id)}"] .move-${direction}`);
         (again && !again.disabled ? again : document.getElementById('rules-title'))?.focus();
       } catch (err) {
-        toast(err.code === 'precondition_failed' ? 'Another admin changed the order meanwhile; the rules were read again.' : err.detail, 'error');
+        toast(err.code === PRECONDITION_FAILED ? 'Another admin changed the order meanwhile; the rules were read again.' : err.detail, 'error');
         showRules();
       }
     };
@@ -316,7 +317,7 @@ export async function syncPage(main) {
       try {
         await del(suspends);
       } catch (err) {
-        if (err.code !== 'mass_suspension') throw err;
+        if (err.code !== MASS_SUSPENSION) throw err;
         // the directory changed since the preview
         if (!(await confirmAction('Suspend many users?', 'Deleting this rule now suspends more users than the guardrail allows without confirmation.', 'Delete and suspend them', true))) return;
         await del(true);
@@ -325,7 +326,7 @@ export async function syncPage(main) {
       await showRules();
       document.getElementById('rules-title')?.focus();
     } catch (err) {
-      toast(err.code === 'precondition_failed' ? 'Another admin changed this rule meanwhile; the rules were read again.' : err.detail, 'error');
+      toast(err.code === PRECONDITION_FAILED ? 'Another admin changed this rule meanwhile; the rules were read again.' : err.detail, 'error');
       showRules();
     }
   }

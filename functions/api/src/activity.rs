@@ -18,9 +18,10 @@ use user_sync_core::organization::Setting;
 use user_sync_core::ports::{Directory, Organization, Organizations, SyncState};
 use user_sync_core::state::{FailureClass, Outcome};
 
-use crate::routes::{
-    ApiError, cursor, limit, now, ok, organization, parse_body, record_admin_change, store_error,
-};
+use crate::body::Json;
+use crate::errors::{ApiError, ErrorCode, store_error};
+use crate::query::{cursor, limit};
+use crate::routes::{now, ok, organization, record_admin_change};
 use crate::settings::{precondition, replace, tagged};
 
 /// A page of the activity history, newest first.
@@ -118,7 +119,7 @@ const EXPORT_MAX_BYTES: usize = 4 * 1024 * 1024;
 const EXPORT_PAGE: usize = 1_000;
 
 fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new(400, "invalid_query", message)
+    ApiError::new(400, ErrorCode::InvalidQuery, message)
 }
 
 /// A snake_case enum value of a query parameter.
@@ -356,10 +357,11 @@ pub async fn put_settings<D: Organizations, S: SyncState>(
     state: &S,
     token: &StoredToken,
     req: &HttpRequest,
+    body: Json<'_, RetentionBody>,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    let body: RetentionBody = parse_body(req)?;
+    let body = body.read()?;
     check_retention(body.retention_days, RetentionSetter::Admin)
-        .map_err(|e| ApiError::new(422, "invalid_settings", e.to_string()))?;
+        .map_err(|e| ApiError::new(422, ErrorCode::InvalidSettings, e.to_string()))?;
     let expected = precondition(req)?;
     let org = replace(
         directory,

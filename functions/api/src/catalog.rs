@@ -14,7 +14,9 @@ use user_sync_core::catalog::Catalog;
 use user_sync_core::organization::Setting;
 use user_sync_core::ports::{Configuration, Organization, Organizations, SyncState};
 
-use crate::routes::{ApiError, now, organization, parse_body, record_admin_change, store_error};
+use crate::body::Json;
+use crate::errors::{ApiError, ErrorCode, store_error};
+use crate::routes::{now, organization, record_admin_change};
 use crate::rules::stale;
 use crate::settings::{precondition, replace, tagged};
 
@@ -56,15 +58,20 @@ pub async fn put<D, S>(
     state: &S,
     token: &StoredToken,
     req: &HttpRequest,
+    body: Json<'_, Catalog>,
 ) -> Result<ApiGatewayV2httpResponse, ApiError>
 where
     D: Organizations + Configuration,
     S: SyncState,
 {
-    let catalog: Catalog = parse_body(req)?;
-    catalog
-        .validate()
-        .map_err(|e| ApiError::new(422, "invalid_catalog", format!("{}: {}", e.field, e.reason)))?;
+    let catalog = body.read()?;
+    catalog.validate().map_err(|e| {
+        ApiError::new(
+            422,
+            ErrorCode::InvalidCatalog,
+            format!("{}: {}", e.field, e.reason),
+        )
+    })?;
     let expected = precondition(req)?;
     let org_id = &token.org_id;
     // a stale ETag is answered before the rules are read
@@ -88,7 +95,7 @@ where
     if !broken.is_empty() {
         return Err(ApiError::new(
             409,
-            "catalog_in_use",
+            ErrorCode::CatalogInUse,
             format!(
                 "the catalogue would drop what rules name: {}; change those rules first",
                 broken.join("; ")

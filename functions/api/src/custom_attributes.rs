@@ -15,7 +15,9 @@ use user_sync_core::organization::Setting;
 use user_sync_core::ports::{Organization, Organizations, SyncState};
 use user_sync_core::scim::validate_custom_attributes;
 
-use crate::routes::{ApiError, now, organization, parse_body, record_admin_change};
+use crate::body::Json;
+use crate::errors::{ApiError, ErrorCode};
+use crate::routes::{now, organization, record_admin_change};
 use crate::settings::{precondition, replace, tagged};
 
 /// The captured attributes: the body of `PUT /custom-attributes`.
@@ -57,15 +59,21 @@ pub async fn put<D: Organizations, S: SyncState>(
     state: &S,
     token: &StoredToken,
     req: &HttpRequest,
+    body: Json<'_, Attributes>,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    let body: Attributes = parse_body(req)?;
+    let body = body.read()?;
     let names: Vec<String> = body
         .attributes
         .iter()
         .map(|n| n.trim().to_owned())
         .collect();
-    validate_custom_attributes(&names)
-        .map_err(|e| ApiError::new(400, "invalid_body", format!("attributes: {}", e.reason)))?;
+    validate_custom_attributes(&names).map_err(|e| {
+        ApiError::new(
+            400,
+            ErrorCode::InvalidBody,
+            format!("attributes: {}", e.reason),
+        )
+    })?;
     let expected = precondition(req)?;
     let org = &token.org_id;
     let mut previous = None;

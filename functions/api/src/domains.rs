@@ -7,7 +7,7 @@ use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use user_sync_aws::http::{HttpRequest, response};
+use user_sync_aws::http::response;
 use user_sync_core::activity::{Action, Subject, SubjectKind};
 use user_sync_core::auth::StoredToken;
 use user_sync_core::domains::{
@@ -15,7 +15,9 @@ use user_sync_core::domains::{
 };
 use user_sync_core::ports::SyncState;
 
-use crate::routes::{ApiError, now, ok, parse_body, record_admin_change, store_error};
+use crate::body::Json;
+use crate::errors::{ApiError, ErrorCode, store_error};
+use crate::routes::{now, ok, record_admin_change};
 
 /// A domain, and the record that proves it.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -62,28 +64,28 @@ pub struct AddDomainBody {
 }
 
 fn domain_path(s: &str) -> Result<DomainName, ApiError> {
-    DomainName::parse(s).map_err(|_| ApiError::new(404, "not_found", "no such domain"))
+    DomainName::parse(s).map_err(|_| ApiError::new(404, ErrorCode::NotFound, "no such domain"))
 }
 
 fn op_error(e: DomainOpError) -> ApiError {
     match e {
-        DomainOpError::NotFound => ApiError::new(404, "not_found", "no such domain"),
+        DomainOpError::NotFound => ApiError::new(404, ErrorCode::NotFound, "no such domain"),
         DomainOpError::Exists => ApiError::new(
             409,
-            "domain_exists",
+            ErrorCode::DomainExists,
             "the organization has this domain already",
         ),
-        DomainOpError::TooMany => ApiError::new(409, "too_many_domains", e.to_string()),
+        DomainOpError::TooMany => ApiError::new(409, ErrorCode::TooManyDomains, e.to_string()),
         DomainOpError::Refused(r @ VerifyRefusal::RecordNotFound { .. }) => {
-            ApiError::new(409, "record_not_found", r.to_string())
+            ApiError::new(409, ErrorCode::RecordNotFound, r.to_string())
         }
         DomainOpError::Refused(r @ VerifyRefusal::ClaimedByAnother) => {
-            ApiError::new(409, "domain_taken", r.to_string())
+            ApiError::new(409, ErrorCode::DomainTaken, r.to_string())
         }
         DomainOpError::Refused(r @ VerifyRefusal::CouldNotCheck(_)) => {
-            ApiError::new(409, "dns_lookup_failed", r.to_string())
+            ApiError::new(409, ErrorCode::DnsLookupFailed, r.to_string())
         }
-        DomainOpError::NoRandomness(_) => ApiError::new(500, "internal", "internal error"),
+        DomainOpError::NoRandomness(_) => ApiError::new(500, ErrorCode::Internal, "internal error"),
         DomainOpError::Store(e) => store_error(e),
     }
 }
@@ -114,11 +116,11 @@ pub async fn add<D: Domains, S: SyncState>(
     directory: &D,
     state: &S,
     token: &StoredToken,
-    req: &HttpRequest,
+    body: Json<'_, AddDomainBody>,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    let body: AddDomainBody = parse_body(req)?;
+    let body = body.read()?;
     let name = DomainName::parse(&body.domain)
-        .map_err(|e| ApiError::new(422, "invalid_domain", e.to_string()))?;
+        .map_err(|e| ApiError::new(422, ErrorCode::InvalidDomain, e.to_string()))?;
     let d = domains::add_domain(
         directory,
         &token.org_id,
@@ -141,7 +143,7 @@ pub async fn add<D: Domains, S: SyncState>(
     )
     .await?;
     let body = serde_json::to_string(&DomainView::from(d))
-        .map_err(|_| ApiError::new(500, "internal", "internal error"))?;
+        .map_err(|_| ApiError::new(500, ErrorCode::Internal, "internal error"))?;
     Ok(response(201, "application/json", body, &[]))
 }
 

@@ -15,7 +15,8 @@ use user_sync_core::ports::{Configuration, Directory, Organizations, SyncState};
 use user_sync_core::rules::{EffectiveAssignment, effective_assignment};
 use user_sync_core::state::SyncStatus;
 
-use crate::routes::{ApiError, ok, store_error};
+use crate::errors::{ApiError, store_error};
+use crate::routes::ok;
 
 /// Groups named in an explanation (a user's groups beyond are counted).
 const MAX_GROUPS: usize = 100;

@@ -19,9 +19,10 @@ use user_sync_core::ports::{Directory, JobQueue, MailQueue, ProductApi, SyncStat
 use user_sync_core::retry::{Retry, RetryReport, RetrySelection};
 use user_sync_core::state::{FailedUser, Failure, FailureClass, FailureCount};
 
-use crate::routes::{
-    ApiError, cursor, limit, now, ok, parse_body, product, record_admin_change, store_error,
-};
+use crate::body::Json;
+use crate::errors::{ApiError, ErrorCode, store_error};
+use crate::query::{cursor, limit, product};
+use crate::routes::{now, ok, record_admin_change};
 
 /// Users listed with each entry of the summary; the details page the rest.
 const USERS_IN_SUMMARY: usize = 10;
@@ -79,7 +80,7 @@ fn parse_class(s: &str) -> Result<FailureClass, ApiError> {
     serde_json::from_value(Value::String(s.to_owned())).map_err(|_| {
         ApiError::new(
             404,
-            "not_found",
+            ErrorCode::NotFound,
             "no such failure class (out_of_licenses, existing_account, invalid_user_data, product_api_unavailable, email_failed, unverified_domain)",
         )
     })
@@ -159,7 +160,7 @@ pub async fn details<D: Directory, S: SyncState>(
         None => None,
         Some(d) => Some(
             user_sync_core::domains::DomainName::parse(d)
-                .map_err(|e| ApiError::new(400, "invalid_query", e.to_string()))?
+                .map_err(|e| ApiError::new(400, ErrorCode::InvalidQuery, e.to_string()))?
                 .to_string(),
         ),
     };
@@ -211,7 +212,7 @@ pub async fn retry<S, Q, M, P>(
     queues: &RetryQueues<Q, M>,
     product_api: &P,
     token: &StoredToken,
-    req: &HttpRequest,
+    body: Json<'_, RetryBody>,
 ) -> Result<ApiGatewayV2httpResponse, ApiError>
 where
     S: SyncState,
@@ -219,17 +220,12 @@ where
     M: MailQueue,
     P: ProductApi,
 {
-    let body: RetryBody = if req.body.iter().all(u8::is_ascii_whitespace) {
-        RetryBody::default()
-    } else {
-        parse_body(req)?
-    };
+    let body = body.read()?;
     let user = match &body.user_id {
         None => None,
-        Some(u) => Some(
-            UserId::parse(u)
-                .map_err(|e| ApiError::new(400, "invalid_body", format!("userId {}", e.reason)))?,
-        ),
+        Some(u) => Some(UserId::parse(u).map_err(|e| {
+            ApiError::new(400, ErrorCode::InvalidBody, format!("userId {}", e.reason))
+        })?),
     };
     let selection = RetrySelection {
         class: body.class,

@@ -11,7 +11,9 @@ use user_sync_core::directory::{DirectoryGroup, DirectoryStatus};
 use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::ports::Directory;
 
-use crate::routes::{ApiError, MAX_LIMIT, cursor, limit, ok, search, store_error};
+use crate::errors::{ApiError, ErrorCode, store_error};
+use crate::query::{MAX_LIMIT, cursor, limit, search};
+use crate::routes::ok;
 
 /// Groups one search request reads at most; the cursor carries on.
 const SEARCH_SCAN: usize = 2_000;
@@ -58,7 +60,7 @@ pub struct MemberPage {
 pub fn read_only() -> ApiError {
     ApiError::new(
         405,
-        "read_only",
+        ErrorCode::ReadOnly,
         "organization groups come from your identity provider's directory; change them there",
     )
 }
@@ -142,7 +144,7 @@ async fn existing<D: Directory>(
     org: &OrgId,
     id: &str,
 ) -> Result<DirectoryGroup, ApiError> {
-    let not_found = || ApiError::new(404, "not_found", "no such group");
+    let not_found = || ApiError::new(404, ErrorCode::NotFound, "no such group");
     let id = GroupId::parse(id).map_err(|_| not_found())?;
     directory
         .get_group(org, &id)

@@ -6,10 +6,13 @@
 //! Authenticated by the organization's admin token.
 
 mod activity;
+mod body;
 mod catalog;
 pub mod console;
 mod custom_attributes;
 mod domains;
+mod endpoints;
+mod errors;
 mod explain;
 mod failures;
 mod groups;
@@ -17,10 +20,13 @@ mod guardrail;
 pub mod openapi;
 mod preview;
 mod progress;
+mod query;
+mod registry;
 mod routes;
 mod rules;
 pub mod schedule;
 mod settings;
+mod sync;
 mod templates;
 mod users;
 
@@ -35,8 +41,10 @@ use user_sync_aws::product_api::HttpProductApi;
 use user_sync_aws::sqs::{SqsJobQueue, SqsMailQueue};
 use user_sync_core::ratelimit::{OrgRateLimiter, RateGate};
 
+pub use errors::{ApiError, ErrorCode};
 pub use failures::RetryQueues;
-pub use routes::{ApiError, route};
+pub use registry::Backend;
+pub use routes::route;
 pub use schedule::handle_event;
 
 /// Largest accepted request body.
@@ -166,14 +174,15 @@ pub async fn handle(
         Err(RequestError::TooLarge) => {
             return Ok(ApiError::new(
                 413,
-                "payload_too_large",
+                ErrorCode::PayloadTooLarge,
                 format!("the body is larger than {MAX_BODY_BYTES} bytes"),
             )
             .response());
         }
         Err(RequestError::BadEncoding) => {
             return Ok(
-                ApiError::new(400, "invalid_body", "the body is not valid base64").response(),
+                ApiError::new(400, ErrorCode::InvalidBody, "the body is not valid base64")
+                    .response(),
             );
         }
     };
@@ -184,15 +193,37 @@ pub async fn handle(
             req.header("if-none-match"),
         ));
     }
-    Ok(Box::pin(route(
-        &deps.directory,
-        &deps.state,
-        &deps.product_api,
-        &deps.queues,
-        &deps.rate,
-        &deps.login_url,
-        &deps.dns,
-        &req,
-    ))
-    .await)
+    Ok(Box::pin(route(deps, &req)).await)
+}
+
+impl Backend for Deps {
+    type Directory = DirectoryTable;
+    type State = StateTable;
+    type ProductApi = HttpProductApi;
+    type Jobs = SqsJobQueue;
+    type Mail = SqsMailQueue;
+    type Counters = StateTable;
+    type Dns = user_sync_aws::dns::DnsResolver;
+
+    fn directory(&self) -> &DirectoryTable {
+        &self.directory
+    }
+    fn state(&self) -> &StateTable {
+        &self.state
+    }
+    fn product_api(&self) -> &HttpProductApi {
+        &self.product_api
+    }
+    fn queues(&self) -> &RetryQueues<SqsJobQueue, SqsMailQueue> {
+        &self.queues
+    }
+    fn gate(&self) -> &RateGate<StateTable> {
+        &self.rate
+    }
+    fn login_url(&self) -> &str {
+        &self.login_url
+    }
+    fn dns(&self) -> &user_sync_aws::dns::DnsResolver {
+        &self.dns
+    }
 }

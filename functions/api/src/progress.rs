@@ -15,7 +15,8 @@ use user_sync_core::ports::{Directory, SyncState};
 use user_sync_core::progress::SyncCounts;
 use user_sync_core::state::{Failure, FailureClass};
 
-use crate::routes::{ApiError, now, store_error};
+use crate::errors::{ApiError, store_error};
+use crate::routes::now;
 
 /// Users counted one by one at most; beyond, `"exact": false`.
 pub const EXACT_UP_TO: u64 = 20_000;

@@ -25,9 +25,11 @@ use user_sync_core::rules::preview::{RuleChange, apply_change};
 use user_sync_core::rules::{AdminRole, Priority, Rule};
 use user_sync_core::state::Outcome;
 
+use crate::body::{Json, body_from_value};
+use crate::errors::{ApiError, ErrorCode, store_error};
 use crate::guardrail::{self, Guardrail};
 use crate::preview;
-use crate::routes::{ApiError, body_from_value, json_response, now, ok, parse_body, store_error};
+use crate::routes::{json_response, now, ok};
 
 /// Most rules per organization.
 pub const MAX_RULES: usize = 500;
@@ -191,7 +193,7 @@ pub struct PreviewBody {
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new(422, "invalid_rule", message)
+    ApiError::new(422, ErrorCode::InvalidRule, message)
 }
 
 fn bounded(set: &BTreeSet<String>, what: &str) -> Result<(), ApiError> {
@@ -231,7 +233,7 @@ pub(crate) fn if_match(req: &HttpRequest, required: bool) -> Result<Option<Optio
         if required {
             return Err(ApiError::new(
                 428,
-                "precondition_required",
+                ErrorCode::PreconditionRequired,
                 "send If-Match with the ETag you read, so that another admin's change is not overwritten",
             ));
         }
@@ -252,7 +254,7 @@ pub(crate) fn if_match(req: &HttpRequest, required: bool) -> Result<Option<Optio
         .ok_or_else(|| {
             ApiError::new(
                 400,
-                "invalid_header",
+                ErrorCode::InvalidHeader,
                 "If-Match must be an ETag such as \"3\", or *",
             )
         })
@@ -261,7 +263,7 @@ pub(crate) fn if_match(req: &HttpRequest, required: bool) -> Result<Option<Optio
 pub(crate) fn stale(what: &str) -> ApiError {
     ApiError::new(
         412,
-        "precondition_failed",
+        ErrorCode::PreconditionFailed,
         format!("{what} was changed by someone else; read it again and retry"),
     )
 }
@@ -292,7 +294,7 @@ pub(crate) fn with_etag<T: Serialize>(
 }
 
 fn parse_rule_id(s: &str) -> Result<RuleId, ApiError> {
-    RuleId::parse(s).map_err(|_| ApiError::new(404, "not_found", "no such rule"))
+    RuleId::parse(s).map_err(|_| ApiError::new(404, ErrorCode::NotFound, "no such rule"))
 }
 
 /// A planned write, derived from the configuration just read.
@@ -321,7 +323,7 @@ impl Written {
             .rules
             .iter()
             .find(|r| &r.rule.id == id)
-            .ok_or_else(|| ApiError::new(500, "internal", "internal error"))?;
+            .ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "internal error"))?;
         with_etag(
             status,
             &rule_view(&stored.rule, stored.version),
@@ -338,7 +340,7 @@ fn read_rule<'s>(
 ) -> Result<&'s StoredRule, ApiError> {
     let stored = set
         .get(id)
-        .ok_or_else(|| ApiError::new(404, "not_found", "no such rule"))?;
+        .ok_or_else(|| ApiError::new(404, ErrorCode::NotFound, "no such rule"))?;
     if expected.is_some_and(|v| v != stored.version) {
         return Err(stale("the rule"));
     }
@@ -369,7 +371,7 @@ where
             .map_err(store_error)?;
         let rule = set
             .get(&id)
-            .ok_or_else(|| ApiError::new(404, "not_found", "no such rule"))?;
+            .ok_or_else(|| ApiError::new(404, ErrorCode::NotFound, "no such rule"))?;
         with_etag(200, &rule_view(&rule.rule, rule.version), rule.version)
     }
 
@@ -484,7 +486,7 @@ where
             if set.sync.enabled && !proposed.iter().any(Rule::grants_full_admin) {
                 return Err(ApiError::new(
                     409,
-                    "full_admin_rule_required",
+                    ErrorCode::FullAdminRuleRequired,
                     "while sync is on, at least one rule must grant Full Admin; turn sync off first, or give another rule Full Admin",
                 ));
             }
@@ -493,7 +495,7 @@ where
                 if g.confirmation_required {
                     return Err(ApiError::new(
                         409,
-                        "mass_suspension",
+                        ErrorCode::MassSuspension,
                         g.message("this rule change"),
                     ));
                 }
@@ -528,7 +530,7 @@ where
         }
         Err(ApiError::new(
             409,
-            "conflict",
+            ErrorCode::Conflict,
             "the rules kept changing while this request was applied; retry",
         ))
     }
@@ -585,14 +587,17 @@ where
         Ok(())
     }
 
-    pub async fn create(&self, req: &HttpRequest) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        let body: RuleBody = parse_body(req)?;
+    pub async fn create(
+        &self,
+        body: Json<'_, RuleBody>,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let body = body.read()?;
         let confirm = body.confirm;
         let mut random = [0u8; 16];
         getrandom::fill(&mut random)
-            .map_err(|_| ApiError::new(500, "internal", "internal error"))?;
+            .map_err(|_| ApiError::new(500, ErrorCode::Internal, "internal error"))?;
         let id = RuleId::parse(&new_id(random))
-            .map_err(|_| ApiError::new(500, "internal", "internal error"))?;
+            .map_err(|_| ApiError::new(500, ErrorCode::Internal, "internal error"))?;
         let requested = body.priority;
         // the priority is checked against the rules the write reads
         let rule = self.rule_from(id.clone(), body, Priority::MAX).await?;
@@ -630,15 +635,16 @@ where
         &self,
         id: &str,
         req: &HttpRequest,
+        body: Json<'_, Value>,
         patch: bool,
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let id = parse_rule_id(id)?;
         let expected = if_match(req, true)?.flatten();
-        let body: Value = parse_body(req)?;
+        let body = body.read()?;
         let Value::Object(fields) = body else {
             return Err(ApiError::new(
                 400,
-                "invalid_body",
+                ErrorCode::InvalidBody,
                 "the body must be a JSON object",
             ));
         };
@@ -719,17 +725,18 @@ where
         &self,
         id: &str,
         req: &HttpRequest,
+        body: Json<'_, MoveBody>,
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let id = parse_rule_id(id)?;
         let expected = if_match(req, false)?.flatten();
-        let body: MoveBody = parse_body(req)?;
+        let body = body.read()?;
         let target = match (body.direction, body.priority) {
             (Some(d), None) => Err(d),
             (None, Some(p)) => Ok(p),
             _ => {
                 return Err(ApiError::new(
                     400,
-                    "invalid_body",
+                    ErrorCode::InvalidBody,
                     "give either \"direction\" (\"up\" or \"down\") or \"priority\"",
                 ));
             }
@@ -743,7 +750,7 @@ where
                 let from = order
                     .iter()
                     .position(|r| r == &id)
-                    .ok_or_else(|| ApiError::new(404, "not_found", "no such rule"))?;
+                    .ok_or_else(|| ApiError::new(404, ErrorCode::NotFound, "no such rule"))?;
                 let to = match target {
                     Err(Direction::Up) => from.saturating_sub(1),
                     Err(Direction::Down) => (from + 1).min(order.len() - 1),
@@ -774,9 +781,13 @@ where
     }
 
     /// `PUT /rules/order`: `{"order": [every rule id, highest priority first]}`.
-    pub async fn reorder(&self, req: &HttpRequest) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    pub async fn reorder(
+        &self,
+        req: &HttpRequest,
+        body: Json<'_, OrderBody>,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let expected = if_match(req, true)?.flatten();
-        let body: OrderBody = parse_body(req)?;
+        let body = body.read()?;
         if body.order.len() > MAX_RULES {
             return Err(invalid(format!("order: at most {MAX_RULES} ids")));
         }
@@ -807,8 +818,11 @@ where
     }
 
     /// `POST /rules/preview`: what a change would do, without doing it.
-    pub async fn preview(&self, req: &HttpRequest) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        let body: PreviewBody = parse_body(req)?;
+    pub async fn preview(
+        &self,
+        body: Json<'_, PreviewBody>,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let body = body.read()?;
         let org = &self.token.org_id;
         let set = self.directory.rule_set(org).await.map_err(store_error)?;
         let current = set.rules();
@@ -818,14 +832,14 @@ where
             ChangeBody::Create { rule } => {
                 let last = u32::try_from(current.len() + 1).unwrap_or(Priority::MAX);
                 let id = RuleId::parse("proposed")
-                    .map_err(|_| ApiError::new(500, "internal", "internal error"))?;
+                    .map_err(|_| ApiError::new(500, ErrorCode::Internal, "internal error"))?;
                 RuleChange::Create(self.rule_from(id, rule_body(rule)?, last).await?)
             }
             ChangeBody::Update { id, rule } => {
                 let id = parse_rule_id(&id)?;
                 let old = set
                     .get(&id)
-                    .ok_or_else(|| ApiError::new(404, "not_found", "no such rule"))?;
+                    .ok_or_else(|| ApiError::new(404, ErrorCode::NotFound, "no such rule"))?;
                 RuleChange::Update(
                     self.rule_from(id, rule_body(rule)?, old.rule.priority.get())
                         .await?,
@@ -876,7 +890,7 @@ fn confirmed(req: &HttpRequest) -> Result<bool, ApiError> {
         Some("true") => Ok(true),
         Some(_) => Err(ApiError::new(
             400,
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             "confirm must be true or false",
         )),
     }
@@ -899,7 +913,7 @@ fn can_suspend(current: &[Rule], change: &RuleChange) -> bool {
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::routes::body_from_slice;
+    use crate::body::body_from_slice;
 
     fn rule_body(json: &str) -> Result<RuleBody, ApiError> {
         body_from_slice(json.as_bytes())
@@ -907,7 +921,7 @@ mod tests {
 
     fn refused(json: &str) -> (u16, &'static str, String) {
         let e = rule_body(json).unwrap_err();
-        (e.status, e.code, e.message)
+        (e.status, e.code.as_str(), e.message)
     }
 
     #[test]
@@ -991,7 +1005,7 @@ mod tests {
             panic!("a create change");
         };
         let e = body_from_value::<RuleBody>(rule, "change.rule").unwrap_err();
-        assert_eq!((e.status, e.code), (422, "unknown_field"));
+        assert_eq!((e.status, e.code.as_str()), (422, "unknown_field"));
         assert!(
             e.message
                 .starts_with("change.rule.adminRole.managedGroup: unknown field"),
@@ -1002,7 +1016,7 @@ mod tests {
         let e = body_from_slice::<PreviewBody>(br#"{"change":{"kind":"sync_on","rule":{}}}"#)
             .unwrap_err();
         assert_eq!(
-            (e.status, e.code, e.message.as_str()),
+            (e.status, e.code.as_str(), e.message.as_str()),
             (
                 422,
                 "unknown_field",
@@ -1053,7 +1067,11 @@ mod tests {
             "__proto__",
         ] {
             let e = check_language(Some(&bad.to_owned())).unwrap_err();
-            assert_eq!((e.status, e.code), (422, "invalid_rule"), "{bad:?}");
+            assert_eq!(
+                (e.status, e.code.as_str()),
+                (422, "invalid_rule"),
+                "{bad:?}"
+            );
         }
     }
 }

@@ -13,7 +13,7 @@ use user_sync_core::ids::OrgId;
 use user_sync_core::organization::{Setting, Stale, UpdateError, change_setting};
 use user_sync_core::ports::{Organization, Organizations};
 
-use crate::routes::{ApiError, store_error};
+use crate::errors::{ApiError, ErrorCode, store_error};
 use crate::rules::{if_match, stale, with_etag};
 
 /// Why a setting write was refused.
@@ -50,7 +50,7 @@ pub(crate) async fn replace<D: Organizations>(
     })
     .await
     .map_err(|e| match e {
-        UpdateError::NotFound => ApiError::new(404, "not_found", "no such organization"),
+        UpdateError::NotFound => ApiError::new(404, ErrorCode::NotFound, "no such organization"),
         UpdateError::Refused(Refusal::Stale) | UpdateError::Store(StoreError::Conflict(_)) => {
             stale(what)
         }

@@ -25,7 +25,9 @@ use user_sync_core::ports::{
 use user_sync_core::state::Outcome;
 
 use crate::PREFIX;
-use crate::routes::{ApiError, json_response, now, ok, parse_body, store_error};
+use crate::body::Json;
+use crate::errors::{ApiError, ErrorCode, store_error};
+use crate::routes::{json_response, now, ok};
 use crate::rules::{if_match, stale, with_etag};
 
 /// The sample first name and products of a preview without a user.
@@ -59,21 +61,21 @@ pub struct TemplatePreviewBody {
 }
 
 fn not_found() -> ApiError {
-    ApiError::new(404, "not_found", "no such template")
+    ApiError::new(404, ErrorCode::NotFound, "no such template")
 }
 
 /// `405`: the shipped default is built in.
 fn read_only() -> ApiError {
     ApiError::new(
         405,
-        "read_only",
+        ErrorCode::ReadOnly,
         "the default template is built in and cannot be changed or deleted; create a template of your own instead",
     )
     .with_allow("GET".to_owned())
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new(422, "invalid_template", message)
+    ApiError::new(422, ErrorCode::InvalidTemplate, message)
 }
 
 fn parse_id(s: &str) -> Result<TemplateId, ApiError> {
@@ -134,8 +136,8 @@ fn stored_response(status: u16, s: &StoredTemplate) -> Result<ApiGatewayV2httpRe
 }
 
 /// Checks a body and builds the template it describes.
-fn template_from(id: TemplateId, req: &HttpRequest) -> Result<EmailTemplate, ApiError> {
-    let body: TemplateBody = parse_body(req)?;
+fn template_from(id: TemplateId, body: &Json<'_, TemplateBody>) -> Result<EmailTemplate, ApiError> {
+    let body = body.read()?;
     EmailTemplate::parse(id, &body.name, body.variants).map_err(|e| invalid(e.to_string()))
 }
 
@@ -193,13 +195,16 @@ where
         stored_response(200, &stored)
     }
 
-    pub async fn create(&self, req: &HttpRequest) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    pub async fn create(
+        &self,
+        body: Json<'_, TemplateBody>,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let mut random = [0u8; 16];
         getrandom::fill(&mut random)
-            .map_err(|_| ApiError::new(500, "internal", "internal error"))?;
+            .map_err(|_| ApiError::new(500, ErrorCode::Internal, "internal error"))?;
         let id = TemplateId::parse(&new_id(random))
-            .map_err(|_| ApiError::new(500, "internal", "internal error"))?;
-        let template = template_from(id.clone(), req)?;
+            .map_err(|_| ApiError::new(500, ErrorCode::Internal, "internal error"))?;
+        let template = template_from(id.clone(), &body)?;
         let org = &self.token.org_id;
         let count = self
             .directory
@@ -210,7 +215,7 @@ where
         let limit = || {
             ApiError::new(
                 409,
-                "template_limit",
+                ErrorCode::TemplateLimit,
                 format!(
                     "an organization has at most {MAX_TEMPLATES} templates; delete one you no longer use"
                 ),
@@ -244,10 +249,11 @@ where
         &self,
         id: &str,
         req: &HttpRequest,
+        body: Json<'_, TemplateBody>,
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let (id, current) = self.to_write(id, req).await?;
         let stored = StoredTemplate {
-            template: template_from(id, req)?,
+            template: template_from(id, &body)?,
             version: current.version + 1,
             updated_at: now(),
             updated_by: self.token.name.clone(),
@@ -289,7 +295,7 @@ where
         if !users.is_empty() {
             return Err(ApiError::new(
                 409,
-                "template_in_use",
+                ErrorCode::TemplateInUse,
                 format!(
                     "the template is the welcome email of {} rule{}: {}; give {} another template first",
                     users.len(),
@@ -317,7 +323,7 @@ where
     pub async fn preview(
         &self,
         id: &str,
-        req: &HttpRequest,
+        body: Json<'_, TemplatePreviewBody>,
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let id = parse_id(id)?;
         let template = if id.is_shipped_default() {
@@ -325,11 +331,7 @@ where
         } else {
             self.read(&id).await?.ok_or_else(not_found)?.template
         };
-        let body: TemplatePreviewBody = if req.body.iter().all(u8::is_ascii_whitespace) {
-            TemplatePreviewBody::default()
-        } else {
-            parse_body(req)?
-        };
+        let body = body.read()?;
         if let Some(l) = &body.language
             && canonical_language(l).is_none()
         {

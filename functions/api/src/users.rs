@@ -17,7 +17,9 @@ use user_sync_core::rules::AdminRole;
 use user_sync_core::scim::{CUSTOM_USER_SCHEMA, ENTERPRISE_USER_SCHEMA};
 use user_sync_core::state::{DesiredState, FailedUser, Failure, FailureClass, Outcome, SyncStatus};
 
-use crate::routes::{ApiError, MAX_LIMIT, cursor, limit, ok, product, search, store_error};
+use crate::errors::{ApiError, ErrorCode, store_error};
+use crate::query::{MAX_LIMIT, cursor, limit, product, search};
+use crate::routes::ok;
 
 /// Users one filtered request reads at most; the cursor carries on.
 const SEARCH_SCAN: usize = 2_000;
@@ -79,7 +81,7 @@ pub struct UserView {
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new(400, "invalid_query", message)
+    ApiError::new(400, ErrorCode::InvalidQuery, message)
 }
 
 /// What a listing keeps.
@@ -434,7 +436,7 @@ pub(crate) async fn existing<D: Directory>(
     org: &OrgId,
     id: &str,
 ) -> Result<StoredUser, ApiError> {
-    let not_found = || ApiError::new(404, "not_found", "no such user");
+    let not_found = || ApiError::new(404, ErrorCode::NotFound, "no such user");
     let id = UserId::parse(id).map_err(|_| not_found())?;
     directory
         .get_user(org, &id)

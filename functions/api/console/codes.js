@@ -1,0 +1,36 @@
+// Generated from ErrorCode (functions/api/src/errors.rs): do not edit.
+// UPDATE_OPENAPI=1 cargo test -p api openapi rewrites it.
+
+export const INVALID_BODY = 'invalid_body';
+export const INVALID_QUERY = 'invalid_query';
+export const INVALID_HEADER = 'invalid_header';
+export const INVALID_REQUEST = 'invalid_request';
+export const UNAUTHORIZED = 'unauthorized';
+export const FORBIDDEN = 'forbidden';
+export const NOT_FOUND = 'not_found';
+export const READ_ONLY = 'read_only';
+export const METHOD_NOT_ALLOWED = 'method_not_allowed';
+export const CATALOG_IN_USE = 'catalog_in_use';
+export const CONFLICT = 'conflict';
+export const FULL_ADMIN_RULE_REQUIRED = 'full_admin_rule_required';
+export const VERIFIED_DOMAIN_REQUIRED = 'verified_domain_required';
+export const DOMAIN_EXISTS = 'domain_exists';
+export const TOO_MANY_DOMAINS = 'too_many_domains';
+export const RECORD_NOT_FOUND = 'record_not_found';
+export const DOMAIN_TAKEN = 'domain_taken';
+export const DNS_LOOKUP_FAILED = 'dns_lookup_failed';
+export const MASS_SUSPENSION = 'mass_suspension';
+export const TEMPLATE_IN_USE = 'template_in_use';
+export const TEMPLATE_LIMIT = 'template_limit';
+export const PRECONDITION_FAILED = 'precondition_failed';
+export const PAYLOAD_TOO_LARGE = 'payload_too_large';
+export const UNKNOWN_FIELD = 'unknown_field';
+export const INVALID_CATALOG = 'invalid_catalog';
+export const INVALID_SETTINGS = 'invalid_settings';
+export const INVALID_RULE = 'invalid_rule';
+export const INVALID_DOMAIN = 'invalid_domain';
+export const INVALID_TEMPLATE = 'invalid_template';
+export const PRECONDITION_REQUIRED = 'precondition_required';
+export const RATE_LIMITED = 'rate_limited';
+export const INTERNAL = 'internal';
+export const UNAVAILABLE = 'unavailable';

@@ -2,7 +2,14 @@
 //! directory state with conditional writes, answers fast. It never calls the
 //! product API; the evaluator reacts to the table's stream.
 
+mod cursor_listing;
+mod discovery;
+mod groups;
+mod listing;
+mod query;
+mod render;
 mod routes;
+mod users;
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use lambda_runtime::LambdaEvent;
@@ -12,7 +19,11 @@ use user_sync_aws::http::{HttpRequest, RequestError, response};
 use user_sync_core::ratelimit::{OrgRateLimiter, RateGate};
 use user_sync_core::scim::ScimError;
 
-pub use routes::{CURSOR_SCAN_BUDGET, DEFAULT_COUNT, MAX_COUNT, MAX_SCAN, route};
+pub use cursor_listing::CURSOR_SCAN_BUDGET;
+pub use listing::MAX_SCAN;
+pub use query::{DEFAULT_COUNT, MAX_COUNT};
+pub use render::MAX_RESPONSE_BYTES;
+pub use routes::route;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

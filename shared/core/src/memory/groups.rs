@@ -3,42 +3,65 @@
 use super::*;
 
 impl Groups for MemoryStore {
-    async fn create_group(&self, _org: &OrgId, _group: &DirectoryGroup) -> Result<(), StoreError> {
-        Err(unsupported())
+    async fn create_group(&self, org: &OrgId, group: &DirectoryGroup) -> Result<(), StoreError> {
+        self.with_org(org, |o| {
+            if o.groups.contains_key(&group.id) {
+                return Err(StoreError::Conflict("group id taken".to_owned()));
+            }
+            o.groups.insert(group.id.clone(), group.clone());
+            Ok(())
+        })
     }
 
     async fn get_group(
         &self,
-        _org: &OrgId,
-        _id: &GroupId,
+        org: &OrgId,
+        id: &GroupId,
     ) -> Result<Option<DirectoryGroup>, StoreError> {
-        Err(unsupported())
+        Ok(self.with_org(org, |o| o.groups.get(id).cloned()))
     }
 
     async fn list_groups(
         &self,
-        _org: &OrgId,
-        _start_after: Option<&GroupId>,
-        _limit: usize,
+        org: &OrgId,
+        start_after: Option<&GroupId>,
+        limit: usize,
     ) -> Result<(Vec<DirectoryGroup>, Option<GroupId>), StoreError> {
-        Err(unsupported())
+        Ok(self.with_org(org, |o| {
+            page(o.groups.range::<GroupId, _>(after(start_after)), limit)
+        }))
     }
 
-    async fn update_group(&self, _org: &OrgId, _group: &DirectoryGroup) -> Result<(), StoreError> {
-        Err(unsupported())
+    async fn update_group(&self, org: &OrgId, group: &DirectoryGroup) -> Result<(), StoreError> {
+        self.with_org(org, |o| match o.groups.get_mut(&group.id) {
+            Some(stored) if stored.version == group.version.saturating_sub(1) => {
+                *stored = group.clone();
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict("version moved on".to_owned())),
+        })
     }
 
-    async fn delete_group(&self, _org: &OrgId, _id: &GroupId) -> Result<(), StoreError> {
-        Err(unsupported())
+    async fn delete_group(&self, org: &OrgId, id: &GroupId) -> Result<(), StoreError> {
+        self.with_org(org, |o| o.groups.remove(id));
+        Ok(())
     }
 
     async fn find_groups_by_name(
         &self,
-        _org: &OrgId,
-        _name: &str,
-        _limit: usize,
+        org: &OrgId,
+        name: &str,
+        limit: usize,
     ) -> Result<Vec<DirectoryGroup>, StoreError> {
-        Err(unsupported())
+        let name = name.to_lowercase();
+        Ok(self.with_org(org, |o| {
+            o.groups
+                .values()
+                .filter(|g| g.display_name.to_lowercase() == name)
+                .take(limit)
+                .cloned()
+                .collect()
+        }))
     }
 }
 

@@ -78,6 +78,7 @@ struct OrgTables {
     deleted_names: HashMap<String, BTreeSet<UserId>>,
     /// externalId → the users that have it (the externalId index)
     external_ids: HashMap<String, BTreeSet<UserId>>,
+    groups: BTreeMap<GroupId, DirectoryGroup>,
     members: HashMap<GroupId, BTreeSet<UserId>>,
     groups_of: HashMap<UserId, BTreeSet<GroupId>>,
     rule_set: Option<RuleSet>,
@@ -166,7 +167,7 @@ impl MemoryStore {
 }
 
 /// The keys after `start_after`.
-fn after(start_after: Option<&UserId>) -> (Bound<&UserId>, Bound<&UserId>) {
+fn after<K>(start_after: Option<&K>) -> (Bound<&K>, Bound<&K>) {
     (
         start_after.map_or(Bound::Unbounded, Bound::Excluded),
         Bound::Unbounded,
@@ -175,10 +176,10 @@ fn after(start_after: Option<&UserId>) -> (Bound<&UserId>, Bound<&UserId>) {
 
 /// The first `limit` of `items` (in id order), and the cursor of the next
 /// page when there is one.
-fn page<'a, T: Clone + 'a>(
-    mut items: impl Iterator<Item = (&'a UserId, &'a T)>,
+fn page<'a, K: Clone + 'a, T: Clone + 'a>(
+    mut items: impl Iterator<Item = (&'a K, &'a T)>,
     limit: usize,
-) -> (Vec<T>, Option<UserId>) {
+) -> (Vec<T>, Option<K>) {
     let mut out = Vec::new();
     let mut last = None;
     for (id, item) in items.by_ref().take(limit) {

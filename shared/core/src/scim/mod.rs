@@ -7,6 +7,7 @@ pub mod discovery;
 pub mod error;
 pub mod filter;
 pub mod group;
+pub mod listing;
 pub mod patch;
 pub mod user;
 
@@ -85,6 +86,27 @@ pub fn parse_if_match(value: &str) -> Option<IfMatch> {
 pub enum IfMatch {
     Any,
     Version(u64),
+}
+
+/// Whether a write may go ahead on a resource at `version` given the
+/// request's `If-Match` header: when there is none, when it is `*`, or when
+/// it names that version (an unreadable one names none).
+pub fn if_match_allows(header: Option<&str>, version: u64) -> bool {
+    match header.map(parse_if_match) {
+        None | Some(Some(IfMatch::Any)) => true,
+        Some(Some(IfMatch::Version(v))) => v == version,
+        Some(None) => false,
+    }
+}
+
+/// Whether a `GET` with `If-None-Match` (one tag or several) names the
+/// resource's current `version` (or `*`): the answer is then `304`.
+pub fn if_none_match_names(header: &str, version: u64) -> bool {
+    header.split(',').any(|tag| match parse_if_match(tag) {
+        Some(IfMatch::Any) => true,
+        Some(IfMatch::Version(x)) => x == version,
+        None => false,
+    })
 }
 
 /// Reads an optional bounded string attribute.

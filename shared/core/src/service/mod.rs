@@ -8,3 +8,6 @@
 //! A service takes the time and fresh ids from [`crate::clock`], never from
 //! the system directly, so that its tests (on the in-memory ports of
 //! [`crate::memory`]) decide both.
+
+pub mod scim_groups;
+pub mod scim_users;

@@ -131,6 +131,10 @@ impl StateTable {
         }
     }
 
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
     /// Keeps activity entries for the organization's own retention when it
     /// has one (read from `directory_table`, cached for 5 minutes), else for
     /// the default given to [`StateTable::new`].

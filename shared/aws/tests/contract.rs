@@ -116,5 +116,46 @@ async fn the_dynamodb_adapters_keep_the_ports_contracts() {
         ),
     );
     eprintln!("every contract: {:?}", started.elapsed());
+    an_organizations_own_retention_is_read_through_its_item(&directory, &state).await;
     emulator.stop().await;
+}
+
+/// The StateTable keeps an organization's entries for the retention on its
+/// organization item (read through the DirectoryTable's mapping of it).
+async fn an_organizations_own_retention_is_read_through_its_item(
+    directory: &DirectoryTable,
+    state: &StateTable,
+) {
+    use user_sync_core::activity::{Action, ActivityFilter};
+    use user_sync_core::ports::{ActivityLog, Organization, Organizations};
+
+    let org = contract::fresh_org();
+    directory
+        .create_org(&Organization {
+            id: org.clone(),
+            name: "Retention".into(),
+            default_language: "en".into(),
+            created: "2026-01-02T03:04:05.000Z".into(),
+            custom_attributes: vec![],
+            suspension_guardrail_percent: 10,
+            activity_retention_days: Some(1),
+            catalog: None,
+            version: 1,
+            setting_versions: Default::default(),
+        })
+        .await
+        .unwrap();
+    let mut entry = contract::sync_outcomes::entry(&SystemClock, Action::AccountCreated, "u-1");
+    entry.at =
+        user_sync_core::time::format(time::OffsetDateTime::now_utc() - time::Duration::days(2));
+    entry.id = format!("{}#u-1", entry.at);
+    state.append_activity(&org, &entry).await.unwrap();
+    let (listed, _) = state
+        .activity(&org, &ActivityFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert!(
+        listed.is_empty(),
+        "kept one day (the default would keep it a year)"
+    );
 }

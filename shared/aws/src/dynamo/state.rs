@@ -11,8 +11,8 @@ use user_sync_core::StoreError;
 use user_sync_core::activity::{ActivityEntry, ActivityFilter};
 use user_sync_core::ids::{OrgId, UserId};
 use user_sync_core::ports::{
-    ActivityLog, DesiredStates, EmailClaim, EmailClaims, FailureIndex, STALE_EMAIL_CLAIM_SECONDS,
-    SyncOutcomes, UserStates,
+    ActivityLog, DesiredStates, EmailClaim, EmailClaims, FailureIndex, Organizations,
+    STALE_EMAIL_CLAIM_SECONDS, SyncOutcomes, UserStates,
 };
 use user_sync_core::progress::SyncSummary;
 use user_sync_core::ratelimit::{RateCounters, WINDOW_SECONDS};
@@ -20,6 +20,7 @@ use user_sync_core::state::{
     DesiredState, FailedUser, Failure, FailureClass, FailureCount, Outcome, SyncStatus,
 };
 
+use super::DirectoryTable;
 use super::batch_get::{batch_get, batch_get_projected};
 use super::errors::{json, map_sdk_error, shape};
 use super::items::*;
@@ -62,10 +63,11 @@ const FAILURES_INDEX: &str = "failures";
 const RETENTION_CACHE: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Where an organization's own activity retention is read (DirectoryTable's
-/// organization item), with what was read lately.
+/// organization item, through the DirectoryTable's own mapping of it), with
+/// what was read lately.
 #[derive(Debug, Clone)]
 struct OrgRetention {
-    directory_table: String,
+    directory: DirectoryTable,
     cache: Arc<Mutex<RetentionCache>>,
 }
 
@@ -141,7 +143,7 @@ impl StateTable {
     #[must_use]
     pub fn with_org_retention(mut self, directory_table: impl Into<String>) -> Self {
         self.org_retention = Some(OrgRetention {
-            directory_table: directory_table.into(),
+            directory: DirectoryTable::new(self.client.clone(), directory_table),
             cache: Arc::new(Mutex::new(HashMap::new())),
         });
         self
@@ -161,33 +163,19 @@ impl StateTable {
             .filter(|(_, at)| at.elapsed() < RETENTION_CACHE);
         let own = match cached {
             Some((days, _)) => days,
-            None => {
-                let read = self
-                    .client
-                    .get_item()
-                    .table_name(&source.directory_table)
-                    .key("pk", s(org_pk(org)))
-                    .key("sk", s(sk::ORG))
-                    .projection_expression("activityRetentionDays")
-                    .send()
-                    .await;
-                match read {
-                    Ok(out) => {
-                        let days = out
-                            .item
-                            .and_then(|i| i.get("activityRetentionDays").cloned())
-                            .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()));
-                        if let Ok(mut c) = source.cache.lock() {
-                            c.insert(org.clone(), (days, Instant::now()));
-                        }
-                        days
+            None => match source.directory.get_org(org).await {
+                Ok(found) => {
+                    let days = found.and_then(|o| o.activity_retention_days);
+                    if let Ok(mut c) = source.cache.lock() {
+                        c.insert(org.clone(), (days, Instant::now()));
                     }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot read the organization's retention; the default applies");
-                        None
-                    }
+                    days
                 }
-            }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the organization's retention; the default applies");
+                    None
+                }
+            },
         };
         own.unwrap_or(self.activity_retention_days)
     }

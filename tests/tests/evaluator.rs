@@ -71,7 +71,11 @@ impl JobQueue for RecordingQueue {
         ))
     }
 
-    async fn retry_after(&self, _: &str, _: u32) -> Result<(), StoreError> {
+    async fn retry_after(
+        &self,
+        _: &user_sync_core::ports::DeliveryToken,
+        _: u32,
+    ) -> Result<(), StoreError> {
         Err(StoreError::Invalid(
             "the evaluator never delays a job".into(),
         ))

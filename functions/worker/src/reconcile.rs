@@ -392,8 +392,8 @@ where
         let delay = self
             .retry
             .delay(delivery.receive_count, retry_after, delivery.jitter);
-        if let Some(receipt) = &delivery.receipt_handle
-            && let Err(e) = self.jobs.retry_after(receipt, delay).await
+        if let Some(token) = &delivery.token
+            && let Err(e) = self.jobs.retry_after(token, delay).await
         {
             // the queue's own visibility timeout applies instead
             warn!(error = %e, "could not delay the job's next delivery");

@@ -7,6 +7,7 @@ use std::hash::{Hash, Hasher};
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 use futures::StreamExt;
+use user_sync_core::ports::DeliveryToken;
 
 /// What happened to one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,7 +107,9 @@ fn report(results: impl IntoIterator<Item = (Option<String>, RecordResult)>) -> 
 /// One delivery of an SQS message: what SQS says about it.
 #[derive(Debug, Clone, Default)]
 pub struct Delivery {
-    pub receipt_handle: Option<String>,
+    /// What [`user_sync_core::ports::JobQueue::retry_after`] names this
+    /// delivery by (from its receipt handle).
+    pub token: Option<DeliveryToken>,
     /// 1 on the first delivery.
     pub receive_count: u32,
     pub jitter: f64,
@@ -126,7 +129,10 @@ impl Delivery {
         #[allow(clippy::cast_precision_loss)]
         let jitter = (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64;
         Self {
-            receipt_handle: record.receipt_handle.clone(),
+            token: record
+                .receipt_handle
+                .as_deref()
+                .map(crate::sqs::delivery_token),
             receive_count,
             jitter,
         }
@@ -222,7 +228,7 @@ mod tests {
             .insert("ApproximateReceiveCount".into(), "3".into());
         let d = Delivery::of(&record);
         assert_eq!(d.receive_count, 3);
-        assert_eq!(d.receipt_handle.as_deref(), Some("r-1"));
+        assert_eq!(d.token.as_ref().map(DeliveryToken::as_str), Some("r-1"));
         assert!((0.0..1.0).contains(&d.jitter));
         record.message_id = Some("m-2".into());
         assert_ne!(Delivery::of(&record).jitter, d.jitter);

@@ -5,7 +5,7 @@ use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use user_sync_core::StoreError;
 use user_sync_core::job::{EntitlementJob, FAILURE_CLASS_ATTRIBUTE, MailJob};
-use user_sync_core::ports::{JobQueue, MailQueue};
+use user_sync_core::ports::{DeliveryToken, JobQueue, MailQueue};
 use user_sync_core::state::FailureClass;
 
 /// SQS accepts at most 10 messages per `SendMessageBatch`.
@@ -130,17 +130,23 @@ impl JobQueue for SqsJobQueue {
         Ok(())
     }
 
-    async fn retry_after(&self, receipt_handle: &str, seconds: u32) -> Result<(), StoreError> {
+    async fn retry_after(&self, delivery: &DeliveryToken, seconds: u32) -> Result<(), StoreError> {
         self.client
             .change_message_visibility()
             .queue_url(&self.queue_url)
-            .receipt_handle(receipt_handle)
+            .receipt_handle(delivery.as_str())
             .visibility_timeout(i32::try_from(seconds.min(MAX_VISIBILITY_SECONDS)).unwrap_or(0))
             .send()
             .await
             .map_err(map_sqs_error)?;
         Ok(())
     }
+}
+
+/// The delivery of a received message, named by its receipt handle (what
+/// [`JobQueue::retry_after`] takes).
+pub fn delivery_token(receipt_handle: &str) -> DeliveryToken {
+    DeliveryToken::new(receipt_handle)
 }
 
 /// SQS's longest delivery delay (15 minutes).

@@ -170,6 +170,16 @@ pub struct DirectoryGroup {
     pub version: u64,
 }
 
+/// A stored user with the SCIM attributes it was sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredUser {
+    pub user: DirectoryUser,
+    pub attributes: serde_json::Value,
+}
+
+/// A user's id and directory status.
+pub type UserStatus = (UserId, DirectoryStatus);
+
 /// One member of one group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Membership {

@@ -10,6 +10,9 @@ pub mod activity;
 pub mod auth;
 pub mod catalog;
 pub mod clock;
+/// The checks every adapter of a port passes, in memory and on DynamoDB.
+#[cfg(any(test, feature = "test-util"))]
+pub mod contract;
 pub mod directory;
 pub mod domains;
 pub mod error;
@@ -21,8 +24,8 @@ pub mod ids;
 pub mod job;
 pub mod language;
 pub mod mail;
-/// In-memory ports, for benchmarks.
-#[doc(hidden)]
+/// In-memory ports, for tests and benchmarks.
+#[cfg(any(test, feature = "test-util"))]
 pub mod memory;
 pub mod organization;
 pub mod ports;

@@ -1088,7 +1088,11 @@ mod tests {
             Err(StoreError::transient(std::io::Error::other("queue down")))
         }
 
-        async fn retry_after(&self, _receipt: &str, _seconds: u32) -> Result<(), StoreError> {
+        async fn retry_after(
+            &self,
+            _delivery: &crate::ports::DeliveryToken,
+            _seconds: u32,
+        ) -> Result<(), StoreError> {
             Err(StoreError::transient(std::io::Error::other("queue down")))
         }
 

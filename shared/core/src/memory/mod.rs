@@ -1,47 +1,62 @@
-//! In-memory ports, for benchmarks that measure our own code without a
-//! database, and for the domain services' unit tests: organizations and
-//! tokens, the directory, the rules and sync switch, fan-out tasks, desired
-//! states, sync statuses and failures, the jobs and mail queues, the product
-//! API's seats, and the rate counters, in maps behind one mutex.
+//! In-memory ports, for the domain services' unit tests and for benchmarks
+//! that measure our own code without a database: organizations and tokens,
+//! the directory, the rules and sync switch, fan-out tasks, desired states,
+//! sync statuses, activity, email claims and failures, the jobs and mail
+//! queues and their dead letters, the product API, the mail sender and the
+//! rate counters, in maps behind one mutex.
 //!
-//! What the benchmarked paths reach is implemented with the contract its
-//! port states (conflicts included); every other method answers
-//! [`StoreError::Invalid`] (never a panic), so a path that reaches one shows
-//! up as a failed check.
+//! Each fake honours the contract its port states (conflicts included), and
+//! the same checks run against it and against the DynamoDB adapters
+//! ([`crate::contract`]). Time comes from an injected [`Clock`]
+//! ([`MemoryStore::with_clock`]), so a test can make an email claim stale or
+//! an activity entry expire.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use time::OffsetDateTime;
 
 use crate::StoreError;
 use crate::activity::{ActivityEntry, ActivityFilter};
 use crate::auth::StoredToken;
-use crate::directory::{DirectoryGroup, DirectoryUser};
+use crate::clock::{Clock, SystemClock};
+use crate::directory::{DirectoryGroup, DirectoryStatus, DirectoryUser};
 use crate::fanout::FanOutTask;
 use crate::ids::{GroupId, OrgId, RuleId, UserId};
 use crate::job::{EntitlementJob, MailJob};
 use crate::ports::{
-    AccountWrite, ActivityLog, Configuration, DesiredStates, EmailClaim, EmailClaims, FailureIndex,
-    FanOuts, Groups, JobQueue, MailQueue, Memberships, Organization, Organizations, ProductApi,
-    ProductApiError, RuleSet, RuleWrite, Seats, StoredUser, SyncOutcomes, SyncSettings, Tokens,
-    UserLookup, UserStates, UserStatus, Users,
+    AccountWrite, ActivityLog, Configuration, DeadLetters, DeliveryToken, DesiredStates,
+    EmailClaim, EmailClaims, FailureIndex, FanOuts, Groups, JobQueue, MailQueue, Memberships,
+    Organization, Organizations, ProductApi, ProductApiError, RedriveReport, RedriveSelection,
+    RuleSet, RuleWrite, STALE_EMAIL_CLAIM_SECONDS, Seats, StoredUser, SyncOutcomes, SyncSettings,
+    Tokens, UserLookup, UserStates, UserStatus, Users,
 };
 use crate::progress::SyncSummary;
-use crate::ratelimit::RateCounters;
 use crate::state::{
     DesiredState, FailedUser, Failure, FailureClass, FailureCount, Outcome, ProductAccount,
     SyncStatus,
 };
 
+mod activity;
 mod configuration;
+mod counters;
+mod email_claims;
 mod fan_outs;
 mod groups;
+mod mail_sender;
 mod organizations;
 mod product_api;
 mod queues;
 mod sync_state;
 mod users;
 
+pub use counters::MemoryCounters;
+pub use mail_sender::{MemoryMailSender, SentEmail};
+pub use product_api::MemoryProductApi;
+
+/// What a fake answers for a method it does not implement.
+#[allow(dead_code)]
 fn unsupported() -> StoreError {
     StoreError::Invalid("not implemented by the in-memory store".to_owned())
 }
@@ -87,6 +102,17 @@ struct OrgTables {
     statuses: BTreeMap<UserId, SyncStatus>,
     /// welcome-email failures
     mail_failures: BTreeMap<UserId, FailedUser>,
+    /// activity entries by id, with the time (Unix seconds) each expires
+    activity: BTreeMap<String, (ActivityEntry, i64)>,
+    /// (user, email key) → the claim
+    email_claims: HashMap<(UserId, String), Claim>,
+}
+
+/// One email's claim: when it was claimed, and whether it was sent.
+#[derive(Debug, Clone, Copy)]
+struct Claim {
+    claimed_at: OffsetDateTime,
+    sent: bool,
 }
 
 impl OrgTables {
@@ -116,17 +142,59 @@ struct Tables {
     orgs: HashMap<OrgId, OrgTables>,
     jobs: Vec<EntitlementJob>,
     mails: Vec<MailJob>,
+    /// dead-lettered jobs, with the class they were tagged with
+    dead_jobs: Vec<(EntitlementJob, FailureClass)>,
+    dead_mails: Vec<MailJob>,
+    /// received jobs made invisible: (delivery, seconds)
+    delays: Vec<(DeliveryToken, u32)>,
 }
 
+/// The activity retention of an organization without its own, in days (the
+/// stack's `ActivityRetentionDays` default).
+pub const DEFAULT_ACTIVITY_RETENTION_DAYS: u32 = 365;
+
 /// Every store port in memory.
-#[derive(Default)]
 pub struct MemoryStore {
     tables: Mutex<Tables>,
     /// Users returned by `list_users` so far (what a listing reads).
     users_listed: std::sync::atomic::AtomicUsize,
+    clock: Arc<dyn Clock + Send + Sync>,
+    activity_retention_days: u32,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            tables: Mutex::default(),
+            users_listed: std::sync::atomic::AtomicUsize::new(0),
+            clock: Arc::new(SystemClock),
+            activity_retention_days: DEFAULT_ACTIVITY_RETENTION_DAYS,
+        }
+    }
 }
 
 impl MemoryStore {
+    /// An empty store whose time is `clock`'s (email claims turn stale and
+    /// activity entries expire by it).
+    pub fn with_clock(clock: Arc<dyn Clock + Send + Sync>) -> Self {
+        Self {
+            clock,
+            ..Self::default()
+        }
+    }
+
+    /// Keeps activity entries of organizations without their own retention
+    /// for `days` (by default [`DEFAULT_ACTIVITY_RETENTION_DAYS`]).
+    #[must_use]
+    pub fn with_activity_retention(mut self, days: u32) -> Self {
+        self.activity_retention_days = days;
+        self
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
     fn tables(&self) -> MutexGuard<'_, Tables> {
         self.tables.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -163,6 +231,21 @@ impl MemoryStore {
     /// Takes the mail jobs sent so far.
     pub fn take_mails(&self) -> Vec<MailJob> {
         std::mem::take(&mut self.tables().mails)
+    }
+
+    /// The jobs in the dead-letter queue, with their classes.
+    pub fn dead_jobs(&self) -> Vec<(EntitlementJob, FailureClass)> {
+        self.tables().dead_jobs.clone()
+    }
+
+    /// The mail jobs in the mail dead-letter queue.
+    pub fn dead_mails(&self) -> Vec<MailJob> {
+        self.tables().dead_mails.clone()
+    }
+
+    /// The received jobs made invisible so far, and for how long.
+    pub fn delays(&self) -> Vec<(DeliveryToken, u32)> {
+        self.tables().delays.clone()
     }
 }
 
@@ -201,48 +284,11 @@ impl OrgTables {
         {
             ids.remove(&user.user.id);
         }
-        if let Some(x) = &user.user.external_id {
+        if let Some(x) = user.user.external_id.as_ref().filter(|x| !x.is_empty()) {
             self.external_ids
                 .entry(x.clone())
                 .or_default()
                 .insert(user.user.id.clone());
-        }
-    }
-}
-
-/// The product API's seats per product; it answers `Unavailable` while
-/// `down`, and takes every account.
-#[derive(Default)]
-pub struct MemoryProductApi {
-    pub seats: Mutex<BTreeMap<String, Seats>>,
-    pub down: bool,
-}
-
-/// The organizations' shared request counts.
-#[derive(Default)]
-pub struct MemoryCounters {
-    counts: Mutex<HashMap<(OrgId, String, u64), u32>>,
-}
-
-impl RateCounters for MemoryCounters {
-    async fn take(
-        &self,
-        org: &OrgId,
-        scope: &str,
-        window: u64,
-        amount: u32,
-        limit: u32,
-    ) -> Result<bool, StoreError> {
-        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        let count = counts
-            .entry((org.clone(), scope.to_owned(), window))
-            .or_insert(0);
-        match count.checked_add(amount) {
-            Some(next) if next <= limit => {
-                *count = next;
-                Ok(true)
-            }
-            _ => Ok(false),
         }
     }
 }

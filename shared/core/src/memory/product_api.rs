@@ -1,25 +1,161 @@
 //! The product API, in memory.
 
+use std::collections::VecDeque;
+
 use super::*;
+
+use crate::state::AccountStatus;
+
+/// The product API: accounts per (organization, user key), the seats per
+/// product, and refusals a test scripts.
+///
+/// As the product API does, it creates an account the first time
+/// (`Created`) and replaces it after (`Updated`); it refuses to create an
+/// account for an email that already has one elsewhere
+/// ([`MemoryProductApi::existing_account`]); it refuses a product whose
+/// seats are all taken (`OutOfLicenses`): `seats` holds each product's
+/// limit and the seats taken outside this fake, and an active account
+/// holding the product takes one more. [`MemoryProductApi::refuse_next`]
+/// scripts the next answers (rate limited, unavailable, …), and every call
+/// answers `Unavailable` while `down`.
+#[derive(Default)]
+pub struct MemoryProductApi {
+    pub seats: Mutex<BTreeMap<String, Seats>>,
+    pub down: bool,
+    state: Mutex<ApiState>,
+}
+
+#[derive(Default)]
+struct ApiState {
+    accounts: BTreeMap<(OrgId, UserId), ProductAccount>,
+    /// lowercased emails that have an account elsewhere
+    existing: BTreeSet<String>,
+    /// the next answers of `put_account`, first first
+    refusals: VecDeque<ProductApiError>,
+    calls: usize,
+}
+
+impl MemoryProductApi {
+    fn state(&self) -> MutexGuard<'_, ApiState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sets a product's seat limit (`None`: unlimited), none taken.
+    pub fn set_limit(&self, product: &str, limit: Option<u64>) {
+        self.seats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(product.to_owned(), Seats { limit, used: 0 });
+    }
+
+    /// The email (ignoring case) has an account outside the organization.
+    pub fn existing_account(&self, email: &str) {
+        self.state().existing.insert(email.to_lowercase());
+    }
+
+    /// The next `put_account` answers `error` (scripted answers queue up).
+    pub fn refuse_next(&self, error: ProductApiError) {
+        self.state().refusals.push_back(error);
+    }
+
+    /// The account of a user, as last written.
+    pub fn account(&self, org: &OrgId, user_key: &UserId) -> Option<ProductAccount> {
+        self.state()
+            .accounts
+            .get(&(org.clone(), user_key.clone()))
+            .cloned()
+    }
+
+    /// Calls of `put_account` so far (refused ones included).
+    pub fn calls(&self) -> usize {
+        self.state().calls
+    }
+
+    /// Seats taken per product by this fake's active accounts of `org`,
+    /// leaving `except` out.
+    fn taken(state: &ApiState, org: &OrgId, except: Option<&UserId>) -> BTreeMap<String, u64> {
+        let mut taken: BTreeMap<String, u64> = BTreeMap::new();
+        let held = state
+            .accounts
+            .iter()
+            .filter(|((o, u), a)| {
+                o == org && Some(u) != except && a.status == AccountStatus::Active
+            })
+            .flat_map(|(_, a)| a.products.iter());
+        for product in held {
+            *taken.entry(product.clone()).or_default() += 1;
+        }
+        taken
+    }
+}
 
 impl ProductApi for MemoryProductApi {
     async fn put_account(
         &self,
-        _org: &OrgId,
-        _user_key: &UserId,
-        _account: &ProductAccount,
+        org: &OrgId,
+        user_key: &UserId,
+        account: &ProductAccount,
     ) -> Result<AccountWrite, ProductApiError> {
-        Ok(AccountWrite::Updated)
-    }
-
-    async fn seats(&self, _org: &OrgId) -> Result<BTreeMap<String, Seats>, ProductApiError> {
-        if self.down {
-            return Err(ProductApiError::Unavailable("down".to_owned()));
-        }
-        Ok(self
+        let seats = self
             .seats
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone())
+            .clone();
+        let mut state = self.state();
+        state.calls += 1;
+        if self.down {
+            return Err(ProductApiError::Unavailable("down".to_owned()));
+        }
+        if let Some(refusal) = state.refusals.pop_front() {
+            return Err(refusal);
+        }
+        let key = (org.clone(), user_key.clone());
+        let current = state.accounts.get(&key);
+        if current.is_none() && state.existing.contains(&account.email.to_lowercase()) {
+            return Err(ProductApiError::ExistingAccount);
+        }
+        if account.status == AccountStatus::Active {
+            let taken = Self::taken(&state, org, Some(user_key));
+            let held = |p: &String| {
+                current.is_some_and(|c| c.status == AccountStatus::Active && c.products.contains(p))
+            };
+            for product in account.products.iter().filter(|p| !held(p)) {
+                let Some(Seats {
+                    limit: Some(limit),
+                    used,
+                }) = seats.get(product)
+                else {
+                    continue;
+                };
+                let others = used + taken.get(product).copied().unwrap_or(0);
+                if others >= *limit {
+                    return Err(ProductApiError::OutOfLicenses {
+                        product: product.clone(),
+                    });
+                }
+            }
+        }
+        match state.accounts.insert(key, account.clone()) {
+            None => Ok(AccountWrite::Created),
+            Some(_) => Ok(AccountWrite::Updated),
+        }
+    }
+
+    async fn seats(&self, org: &OrgId) -> Result<BTreeMap<String, Seats>, ProductApiError> {
+        if self.down {
+            return Err(ProductApiError::Unavailable("down".to_owned()));
+        }
+        let taken = Self::taken(&self.state(), org, None);
+        let mut seats = self
+            .seats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for (product, n) in taken {
+            if let Some(s) = seats.get_mut(&product) {
+                s.used += n;
+            }
+        }
+        Ok(seats)
     }
 }

@@ -1,4 +1,4 @@
-//! Desired states, outcomes, activity, email claims and failures, in memory.
+//! Desired states, outcomes and failures, in memory.
 
 use super::*;
 
@@ -44,10 +44,38 @@ impl DesiredStates for MemoryStore {
 
     async fn sync_summaries(
         &self,
-        _org: &OrgId,
-        _users: &[UserId],
+        org: &OrgId,
+        users: &[UserId],
     ) -> Result<HashMap<UserId, SyncSummary>, StoreError> {
-        Err(unsupported())
+        Ok(self.with_org(org, |o| {
+            users
+                .iter()
+                .filter_map(|u| {
+                    let summary = SyncSummary {
+                        desired_generation: o.desired.get(u).map(|d| d.generation),
+                        status: o.statuses.get(u).cloned(),
+                    };
+                    (summary != SyncSummary::default()).then(|| (u.clone(), summary))
+                })
+                .collect()
+        }))
+    }
+}
+
+/// Whether `status` may be stored over `stored`: a success must be newer
+/// than what was applied; a failure must not overwrite a newer success.
+fn may_record(stored: Option<&SyncStatus>, status: &SyncStatus) -> Result<(), StoreError> {
+    let Some(stored) = stored else {
+        return Ok(());
+    };
+    let newer = match status.last_outcome {
+        Outcome::Success => stored.applied_generation < status.applied_generation,
+        Outcome::Failure => stored.applied_generation <= status.applied_generation,
+    };
+    if newer {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict("recorded before".to_owned()))
     }
 }
 
@@ -57,9 +85,13 @@ impl SyncOutcomes for MemoryStore {
         org: &OrgId,
         user: &UserId,
         status: &SyncStatus,
-        _entry: &ActivityEntry,
+        entry: &ActivityEntry,
     ) -> Result<(), StoreError> {
-        self.record_status(org, user, status).await
+        self.with_activity(org, entry, |o| {
+            may_record(o.statuses.get(user), status)?;
+            o.statuses.insert(user.clone(), status.clone());
+            Ok(())
+        })
     }
 
     async fn record_status(
@@ -69,12 +101,7 @@ impl SyncOutcomes for MemoryStore {
         status: &SyncStatus,
     ) -> Result<(), StoreError> {
         self.with_org(org, |o| {
-            let newer_success = o.statuses.get(user).is_some_and(|s| {
-                s.applied_generation >= status.applied_generation && status.failure.is_none()
-            });
-            if newer_success {
-                return Err(StoreError::Conflict("recorded before".to_owned()));
-            }
+            may_record(o.statuses.get(user), status)?;
             o.statuses.insert(user.clone(), status.clone());
             Ok(())
         })
@@ -90,6 +117,7 @@ impl SyncOutcomes for MemoryStore {
         self.with_org(org, |o| {
             let waiting = o.statuses.get(user).is_some_and(|s| {
                 s.last_outcome == Outcome::Failure
+                    && s.failure.is_some()
                     && s.applied_generation == marked.applied_generation
                     && s.retried_at
                         .as_deref()
@@ -104,82 +132,35 @@ impl SyncOutcomes for MemoryStore {
     }
 }
 
-impl ActivityLog for MemoryStore {
-    async fn append_activity(
-        &self,
-        _org: &OrgId,
-        _entry: &ActivityEntry,
-    ) -> Result<(), StoreError> {
-        Err(unsupported())
-    }
-
-    async fn activity(
-        &self,
-        _org: &OrgId,
-        _filter: &ActivityFilter,
-        _before: Option<&str>,
-        _limit: usize,
-    ) -> Result<(Vec<ActivityEntry>, Option<String>), StoreError> {
-        Err(unsupported())
-    }
-}
-
-impl EmailClaims for MemoryStore {
-    async fn claim_email(
-        &self,
-        _org: &OrgId,
-        _user: &UserId,
-        _key: &str,
-    ) -> Result<EmailClaim, StoreError> {
-        Err(unsupported())
-    }
-
-    async fn email_sent(
-        &self,
-        _org: &OrgId,
-        _user: &UserId,
-        _key: &str,
-        _entry: &ActivityEntry,
-    ) -> Result<(), StoreError> {
-        Err(unsupported())
-    }
-
-    async fn release_email(
-        &self,
-        _org: &OrgId,
-        _user: &UserId,
-        _key: &str,
-    ) -> Result<(), StoreError> {
-        Err(unsupported())
-    }
-}
-
 impl FailureIndex for MemoryStore {
     async fn failure_counts(&self, org: &OrgId) -> Result<Vec<FailureCount>, StoreError> {
         Ok(self.with_org(org, |o| {
-            let mut counts: BTreeMap<(FailureClass, Option<String>), u64> = BTreeMap::new();
+            type Key = (FailureClass, Option<String>, Option<String>);
+            let mut counts: BTreeMap<Key, u64> = BTreeMap::new();
             for s in o.statuses.values() {
                 if let Some(f) = s
                     .failure
                     .as_ref()
                     .filter(|_| s.last_outcome == Outcome::Failure)
                 {
-                    *counts.entry((f.class, f.product.clone())).or_default() += 1;
+                    *counts
+                        .entry((f.class, f.product.clone(), f.domain.clone()))
+                        .or_default() += 1;
                 }
             }
             if !o.mail_failures.is_empty() {
                 counts.insert(
-                    (FailureClass::EmailFailed, None),
+                    (FailureClass::EmailFailed, None, None),
                     u64::try_from(o.mail_failures.len()).unwrap_or(u64::MAX),
                 );
             }
             counts
                 .into_iter()
-                .map(|((class, product), users)| FailureCount {
+                .map(|((class, product, domain), users)| FailureCount {
                     failure: Failure {
                         class,
                         product,
-                        domain: None,
+                        domain,
                     },
                     users,
                 })
@@ -223,7 +204,7 @@ impl FailureIndex for MemoryStore {
         user: &UserId,
         reason: Option<&str>,
     ) -> Result<(), StoreError> {
-        let now = crate::time::format(time::OffsetDateTime::now_utc());
+        let now = crate::time::format(self.now());
         self.with_org(org, |o| match reason {
             None => {
                 o.mail_failures.remove(user);

@@ -85,8 +85,16 @@ impl Users for MemoryStore {
                 _ => return Err(StoreError::Conflict("version moved on".to_owned())),
             }
             let name = previous.user_name.to_lowercase();
-            if o.user_names.get(&name) == Some(&previous.id) {
-                o.user_names.remove(&name);
+            match o.user_names.get(&name) {
+                Some(holder) if *holder != previous.id => {
+                    return Err(StoreError::Conflict(
+                        "another user holds the userName".to_owned(),
+                    ));
+                }
+                Some(_) => {
+                    o.user_names.remove(&name);
+                }
+                None => {}
             }
             o.deleted_names
                 .entry(name)
@@ -170,20 +178,47 @@ impl UserLookup for MemoryStore {
 
     async fn find_users_by_email(
         &self,
-        _org: &OrgId,
-        _email: &str,
-        _limit: usize,
+        org: &OrgId,
+        email: &str,
+        limit: usize,
     ) -> Result<Vec<StoredUser>, StoreError> {
-        Err(unsupported())
+        let email = email.to_lowercase();
+        Ok(self.with_org(org, |o| {
+            o.users
+                .values()
+                .filter(|u| {
+                    u.user
+                        .email
+                        .as_deref()
+                        .is_some_and(|e| !e.is_empty() && e.to_lowercase() == email)
+                })
+                .take(limit)
+                .cloned()
+                .collect()
+        }))
     }
 
     async fn user_statuses(
         &self,
-        _org: &OrgId,
-        _start_after: Option<&UserId>,
-        _limit: usize,
+        org: &OrgId,
+        start_after: Option<&UserId>,
+        limit: usize,
     ) -> Result<(Vec<UserStatus>, Option<UserId>), StoreError> {
-        Err(unsupported())
+        Ok(self.with_org(org, |o| {
+            let (users, next) = page(o.users.range::<UserId, _>(after(start_after)), limit);
+            let statuses = users
+                .into_iter()
+                .map(|u| {
+                    let status = match (u.user.deleted, u.user.active) {
+                        (true, _) => DirectoryStatus::Deleted,
+                        (false, false) => DirectoryStatus::Inactive,
+                        (false, true) => DirectoryStatus::Active,
+                    };
+                    (u.user.id, status)
+                })
+                .collect();
+            (statuses, next)
+        }))
     }
 
     async fn count_users(&self, org: &OrgId) -> Result<u64, StoreError> {

@@ -3,21 +3,11 @@
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 
-use serde_json::Value;
-
 use crate::StoreError;
-use crate::directory::{DirectoryGroup, DirectoryStatus, DirectoryUser};
+use crate::directory::{DirectoryGroup, DirectoryUser};
 use crate::ids::{GroupId, OrgId, UserId};
 
-/// A stored user with the SCIM attributes it was sent.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredUser {
-    pub user: DirectoryUser,
-    pub attributes: Value,
-}
-
-/// A user's id and directory status.
-pub type UserStatus = (UserId, DirectoryStatus);
+pub use crate::directory::{StoredUser, UserStatus};
 
 /// The replicated directory's users: created, read, replaced and deleted
 /// with optimistic versions.

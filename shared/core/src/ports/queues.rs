@@ -7,6 +7,31 @@ use crate::ids::{OrgId, UserId};
 use crate::job::{EntitlementJob, MailJob};
 use crate::state::FailureClass;
 
+/// Names one delivery of a received message to the queue that delivered it
+/// (made by the queue's adapter, e.g. from an SQS receipt handle); opaque
+/// to everything else.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct DeliveryToken(String);
+
+impl DeliveryToken {
+    /// For adapters: the token of a delivery, from what the queue named it.
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    /// For adapters: what the queue named the delivery.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DeliveryToken {
+    // a receipt handle is long and says nothing to a reader of logs
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeliveryToken(..)")
+    }
+}
+
 /// The jobs queue and its dead-letter queue.
 pub trait JobQueue: Sync {
     /// Sends jobs (batched by the adapter).
@@ -20,11 +45,11 @@ pub trait JobQueue: Sync {
         job: &EntitlementJob,
         class: FailureClass,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Makes a received job (named by its receipt handle) invisible for
+    /// Makes a received job (named by its delivery) invisible for
     /// `seconds` from now, so that its next delivery waits that long.
     fn retry_after(
         &self,
-        receipt_handle: &str,
+        delivery: &DeliveryToken,
         seconds: u32,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Sends a job again as a new message, delivered after `seconds` (at

@@ -1,0 +1,155 @@
+//! Desired states and what counting reads of them, in the StateTable.
+
+use super::*;
+
+impl DesiredStates for StateTable {
+    async fn user_state(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+    ) -> Result<(Option<DesiredState>, Option<SyncStatus>), StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(user_pk(org, user)))
+            .send()
+            .await
+            .map_err(map_sdk_error)?;
+        let mut desired = None;
+        let mut status = None;
+        for item in out.items.unwrap_or_default() {
+            match item.get("sk") {
+                Some(AttributeValue::S(k)) if k == sk::DESIRED => {
+                    let d: DesiredItem = serde_dynamo::from_item(item).map_err(shape)?;
+                    desired = Some(serde_json::from_str(&d.state).map_err(json)?);
+                }
+                Some(AttributeValue::S(k)) if k == sk::STATUS => {
+                    let st: StatusItem = serde_dynamo::from_item(item).map_err(shape)?;
+                    status = Some(serde_json::from_str(&st.status).map_err(json)?);
+                }
+                _ => {}
+            }
+        }
+        Ok((desired, status))
+    }
+
+    async fn user_states(&self, org: &OrgId, users: &[UserId]) -> Result<UserStates, StoreError> {
+        let keys = state_keys(org, users);
+        // the partition key names the user: `{org}#USER#{id}`
+        let by_pk: HashMap<String, &UserId> = users.iter().map(|u| (user_pk(org, u), u)).collect();
+        let mut out = UserStates::new();
+        for item in batch_get(&self.client, &self.table, keys).await? {
+            let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sort))) =
+                (item.get("pk"), item.get("sk"))
+            else {
+                continue;
+            };
+            let Some(user) = by_pk.get(pk).map(|u| (*u).clone()) else {
+                continue;
+            };
+            let entry = out.entry(user).or_default();
+            if sort == sk::DESIRED {
+                let d: DesiredItem = serde_dynamo::from_item(item).map_err(shape)?;
+                entry.0 = Some(serde_json::from_str(&d.state).map_err(json)?);
+            } else if sort == sk::STATUS {
+                let st: StatusItem = serde_dynamo::from_item(item).map_err(shape)?;
+                entry.1 = Some(serde_json::from_str(&st.status).map_err(json)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn put_desired(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        state: &DesiredState,
+        expected_generation: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let item = to_item(&DesiredItem {
+            pk: user_pk(org, user),
+            sk: sk::DESIRED.into(),
+            generation: state.generation,
+            state: serde_json::to_string(state).map_err(json)?,
+        })?;
+        let req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        let req = match expected_generation {
+            None => req.condition_expression("attribute_not_exists(pk)"),
+            Some(g) => req
+                .condition_expression("generation = :g")
+                .expression_attribute_values(":g", n(g)),
+        };
+        req.send().await.map_err(map_sdk_error)?;
+        Ok(())
+    }
+
+    async fn sync_summaries(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+    ) -> Result<HashMap<UserId, SyncSummary>, StoreError> {
+        /// The projected attributes of a `DESIRED` or `STATUS` item.
+        #[derive(serde::Deserialize)]
+        struct Projected {
+            pk: String,
+            sk: String,
+            #[serde(default)]
+            generation: Option<u64>,
+            #[serde(default)]
+            status: Option<String>,
+        }
+        const PROJECTION: &str = "pk, sk, generation, #status";
+        const NAMES: &[(&str, &str)] = &[("#status", "status")];
+        let keys = state_keys(org, users);
+        // a few batches at once: counting reads every user of an organization
+        let reads: Vec<_> = keys
+            .chunks(SUMMARY_BATCH)
+            .map(<[Item]>::to_vec)
+            .map(|chunk| {
+                batch_get_projected(
+                    &self.client,
+                    &self.table,
+                    chunk,
+                    Some((PROJECTION, NAMES)),
+                    // counts: eventually consistent reads, half the capacity
+                    false,
+                )
+            })
+            .collect();
+        let reads = futures::stream::iter(reads)
+            .buffer_unordered(SUMMARY_READS_IN_FLIGHT)
+            .collect::<Vec<_>>()
+            .await;
+        let by_pk: HashMap<String, &UserId> = users.iter().map(|u| (user_pk(org, u), u)).collect();
+        let mut out: HashMap<UserId, SyncSummary> = HashMap::new();
+        for items in reads {
+            for item in items? {
+                let p: Projected = serde_dynamo::from_item(item).map_err(shape)?;
+                let Some(user) = by_pk.get(&p.pk).map(|u| (*u).clone()) else {
+                    continue;
+                };
+                let entry = out.entry(user).or_default();
+                if p.sk == sk::DESIRED {
+                    entry.desired_generation = p.generation;
+                } else if p.sk == sk::STATUS
+                    && let Some(st) = p.status
+                {
+                    entry.status = Some(serde_json::from_str(&st).map_err(json)?);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Keys per read of [`SyncState::sync_summaries`] (the `BatchGetItem` maximum).
+const SUMMARY_BATCH: usize = 100;
+/// Reads of [`SyncState::sync_summaries`] in flight at once.
+const SUMMARY_READS_IN_FLIGHT: usize = 4;

@@ -1,0 +1,91 @@
+//! The contract of [`DesiredStates`].
+
+use std::collections::BTreeSet;
+
+use super::{Checked, assert_conflict, fresh_org, uid};
+use crate::directory::DirectoryStatus;
+use crate::ports::{DesiredStates, SyncOutcomes};
+use crate::progress::SyncSummary;
+use crate::rules::effective_assignment;
+use crate::state::{DesiredState, Outcome, SyncStatus};
+
+/// A desired state at `generation`, giving nothing.
+pub fn desired(generation: u64) -> DesiredState {
+    let user = crate::memory::member(&uid("u-facts"));
+    DesiredState {
+        generation,
+        facts: user.facts(),
+        assignment: effective_assignment(DirectoryStatus::Active, &BTreeSet::new(), &[]),
+        language: None,
+        updated_at: "2026-01-02T03:04:05.000Z".into(),
+        cause: None,
+    }
+}
+
+/// A success at `applied_generation`.
+pub fn success(applied_generation: u64) -> SyncStatus {
+    SyncStatus {
+        applied_generation,
+        last_outcome: Outcome::Success,
+        failure: None,
+        attempts: 1,
+        at: "2026-01-02T03:04:05.000Z".into(),
+        dead_lettered: false,
+        retried_at: None,
+        failure_entry: None,
+    }
+}
+
+/// Storing by generation, reading one user or several.
+pub async fn desired_states<S: DesiredStates + SyncOutcomes>(s: &S) -> Checked {
+    let org = fresh_org();
+    let (ada, grace, none) = (uid("u-ada"), uid("u-grace"), uid("u-none"));
+    assert_eq!(s.user_state(&org, &ada).await?, (None, None));
+    assert_conflict(
+        s.put_desired(&org, &ada, &desired(1), Some(0)).await,
+        "a generation expected where none is stored",
+    );
+    s.put_desired(&org, &ada, &desired(1), None).await?;
+    assert_conflict(
+        s.put_desired(&org, &ada, &desired(2), None).await,
+        "nothing expected where a state is stored",
+    );
+    assert_conflict(
+        s.put_desired(&org, &ada, &desired(3), Some(2)).await,
+        "a stale generation",
+    );
+    s.put_desired(&org, &ada, &desired(2), Some(1)).await?;
+    assert_eq!(s.user_state(&org, &ada).await?, (Some(desired(2)), None));
+
+    s.record_status(&org, &grace, &success(4)).await?;
+    assert_eq!(s.user_state(&org, &grace).await?, (None, Some(success(4))));
+
+    let states = s
+        .user_states(&org, &[ada.clone(), none.clone(), grace.clone()])
+        .await?;
+    assert_eq!(states.len(), 2, "users with neither left out");
+    assert_eq!(states.get(&ada), Some(&(Some(desired(2)), None)));
+    assert_eq!(states.get(&grace), Some(&(None, Some(success(4)))));
+    assert!(s.user_states(&org, &[]).await?.is_empty());
+
+    let summaries = s
+        .sync_summaries(&org, &[ada.clone(), none, grace.clone()])
+        .await?;
+    assert_eq!(summaries.len(), 2, "users with neither left out");
+    assert_eq!(
+        summaries.get(&ada),
+        Some(&SyncSummary {
+            desired_generation: Some(2),
+            status: None
+        })
+    );
+    assert_eq!(
+        summaries.get(&grace),
+        Some(&SyncSummary {
+            desired_generation: None,
+            status: Some(success(4))
+        })
+    );
+    assert_eq!(s.user_state(&fresh_org(), &ada).await?, (None, None));
+    Ok(())
+}

@@ -52,12 +52,7 @@ pub async fn verify_domain<S: Domains, R: TxtResolver>(
         .ok_or(DomainOpError::NotFound)?;
     let lookup = resolver.txt(&d.record().name).await;
     judge_lookup(&d, &lookup)?;
-    let claim = DomainClaim {
-        domain: domain.clone(),
-        org: org.clone(),
-        at: crate::time::format(now),
-        by_ops: false,
-    };
+    let claim = DomainClaim::new(domain, org, now, false);
     match store.claim(&claim, ClaimMode::FirstCome).await {
         Err(StoreError::Conflict(_)) => return Err(VerifyRefusal::ClaimedByAnother.into()),
         r => r?,
@@ -86,12 +81,7 @@ pub async fn override_domain<S: Domains>(
     let previous = store.get_claim(domain).await?;
     store
         .claim(
-            &DomainClaim {
-                domain: domain.clone(),
-                org: org.clone(),
-                at: crate::time::format(now),
-                by_ops: true,
-            },
+            &DomainClaim::new(domain, org, now, true),
             ClaimMode::Override,
         )
         .await?;

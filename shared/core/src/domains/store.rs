@@ -2,6 +2,8 @@
 
 use std::future::Future;
 
+use time::OffsetDateTime;
+
 use super::{DomainName, MAX_DOMAINS_PER_ORG, NoRandomness, OrgDomain, VerifyRefusal};
 use crate::error::StoreError;
 use crate::ids::OrgId;
@@ -18,6 +20,18 @@ pub struct DomainClaim {
     /// Whether ops took it for the organization (the override).
     #[serde(default)]
     pub by_ops: bool,
+}
+
+impl DomainClaim {
+    /// `org`'s claim of `domain`, taken `now` (`by_ops` for the override).
+    pub fn new(domain: &DomainName, org: &OrgId, now: OffsetDateTime, by_ops: bool) -> Self {
+        Self {
+            domain: domain.clone(),
+            org: org.clone(),
+            at: crate::time::format(now),
+            by_ops,
+        }
+    }
 }
 
 /// How a claim is written.

@@ -272,15 +272,16 @@ async fn recheck_org<S: Domains, R: TxtResolver, L: SyncState>(
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    use time::macros::datetime;
+
     use super::*;
     use crate::domains::{
         ClaimMode, DomainClaim, DomainName, DomainOpError, DomainState, Domains, OrgDomain,
         TxtLookup, TxtResolver, VerifyRefusal,
     };
-    use std::collections::BTreeMap;
-    use std::sync::Mutex;
-
-    use time::macros::datetime;
     fn name(s: &str) -> DomainName {
         DomainName::parse(s).unwrap()
     }

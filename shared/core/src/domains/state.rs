@@ -1,11 +1,12 @@
 //! Where a domain stands: verification, the scheduled re-check, and what a
 //! state allows (emails, sync).
 
+use time::OffsetDateTime;
+
 use super::{
     DomainName, GRACE_PERIOD, NoRandomness, TxtLookup, TxtRecord, VerificationToken,
     WARN_BEFORE_LAPSE,
 };
-use time::OffsetDateTime;
 
 /// Where a domain stands.
 #[derive(
@@ -345,13 +346,12 @@ pub fn check_sync_on(domains: &[OrgDomain]) -> Result<(), &'static str> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
-    use super::*;
     use time::Duration;
+    use time::macros::datetime;
 
+    use super::*;
     use crate::activity::Action;
     use crate::domains::{DomainName, GRACE_PERIOD, TxtLookup};
-
-    use time::macros::datetime;
     fn name(s: &str) -> DomainName {
         DomainName::parse(s).unwrap()
     }

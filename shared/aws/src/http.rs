@@ -5,6 +5,9 @@ use std::collections::HashMap;
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderMap, HeaderValue};
+use base64::Engine as _;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 /// A request reduced to what the handlers route on.
 #[derive(Debug, Clone)]
@@ -97,24 +100,21 @@ impl HttpRequest {
     }
 }
 
+/// Standard base64 as API Gateway sends it: padding optional, whitespace
+/// and anything after the first `=` ignored, stray low bits allowed.
 fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let mut buf = 0u32;
-    let mut bits = 0;
-    for c in s.bytes().filter(|c| !c.is_ascii_whitespace()) {
-        if c == b'=' {
-            break;
-        }
-        let v = ALPHABET.iter().position(|a| *a == c)?;
-        buf = (buf << 6) | u32::try_from(v).ok()?;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(u8::try_from((buf >> bits) & 0xff).ok()?);
-        }
-    }
-    Some(out)
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let text: String = s
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .take_while(|c| *c != '=')
+        .collect();
+    LENIENT.decode(text).ok()
 }
 
 /// A response with a body and content type, plus extra headers.
@@ -191,5 +191,11 @@ mod tests {
     fn base64_decodes() {
         assert_eq!(decode_base64("aGVsbG8=").unwrap(), b"hello");
         assert!(decode_base64("***").is_none());
+        // unpadded, wrapped, or with stray low bits: read as before
+        assert_eq!(decode_base64("aGVsbG8").unwrap(), b"hello");
+        assert_eq!(decode_base64("aGVs\nbG8=\n").unwrap(), b"hello");
+        assert_eq!(decode_base64("aGVsbG9=").unwrap(), b"hello");
+        assert_eq!(decode_base64("").unwrap(), b"");
+        assert_eq!(decode_base64("aGk=trailing").unwrap(), b"hi");
     }
 }

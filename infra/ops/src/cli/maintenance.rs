@@ -1,0 +1,171 @@
+//! `ops reconcile` and `ops scrub-secrets`: whole-organization repairs.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use user_sync_core::fanout::FanOutTask;
+use user_sync_core::ids::OrgId;
+use user_sync_core::ports::{Configuration, FanOuts};
+use user_sync_core::scrub::{ScrubCount, scrub_organization};
+
+use super::{
+    Ctx, Failure, Out, ReconcileArgs, Report, ScrubSecretsArgs, all_orgs, line, now, require_org,
+    store_error,
+};
+
+/// How often `reconcile` reads its task's progress.
+const POLL: Duration = Duration::from_secs(1);
+
+fn task_json(org: &OrgId, t: &FanOutTask) -> Value {
+    json!({
+        "orgId": org,
+        "taskId": t.id,
+        "reason": t.reason,
+        "done": t.done,
+        "chunks": t.chunk,
+        "users": t.users,
+        "jobs": t.jobs,
+        "startedAt": t.created_at,
+        "updatedAt": t.updated_at,
+    })
+}
+
+pub(super) async fn reconcile(
+    ctx: &Ctx<'_>,
+    args: &ReconcileArgs,
+    err: Out<'_>,
+) -> Result<Report, Failure> {
+    let org = &args.org_id;
+    let store = ctx.directory()?;
+    require_org(&store, org).await?;
+    let (_, sync) = store
+        .rules_and_sync(org)
+        .await
+        .map_err(|e| store_error("read the sync switch", e))?;
+    if !sync.enabled {
+        return Err(Failure::Failed(format!(
+            "sync is off for organization {org}: nothing is applied while it is off, and turning it on reconciles every user"
+        )));
+    }
+    let mut random = [0u8; 4];
+    getrandom::fill(&mut random)
+        .map_err(|e| Failure::Failed(format!("no random bytes for the task id: {e}")))?;
+    let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
+    let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let task = FanOutTask::forced_reconcile(format!("reconcile-{stamp}-{suffix}"), now());
+    store
+        .start_fan_out(org, &task)
+        .await
+        .map_err(|e| store_error("start the reconcile", e))?;
+    line(
+        err,
+        format!(
+            "task {} started: every directory user of organization {org} goes to the product API again",
+            task.id
+        ),
+    );
+    if args.no_wait {
+        return Ok(Report::new(
+            vec![format!(
+                "task {}: started (follow it in GET /sync, fanOuts)",
+                task.id
+            )],
+            task_json(org, &task),
+        ));
+    }
+    let deadline = Instant::now() + Duration::from_secs(args.timeout);
+    let mut shown = (0, 0);
+    loop {
+        tokio::time::sleep(POLL).await;
+        let current = store
+            .get_fan_out(org, &task.id)
+            .await
+            .map_err(|e| store_error("read the reconcile's progress", e))?
+            .ok_or_else(|| Failure::Failed(format!("task {} disappeared", task.id)))?;
+        if (current.users, current.jobs) != shown {
+            shown = (current.users, current.jobs);
+            line(
+                err,
+                format!(
+                    "... {} users reconciled, {} jobs sent ({} chunks)",
+                    current.users, current.jobs, current.chunk
+                ),
+            );
+        }
+        if current.done {
+            return Ok(Report::new(
+                vec![format!(
+                    "task {}: done, {} users reconciled, {} jobs sent",
+                    current.id, current.users, current.jobs
+                )],
+                task_json(org, &current),
+            ));
+        }
+        if Instant::now() >= deadline {
+            return Err(Failure::Failed(format!(
+                "task {} is still running after {} s ({} users, {} jobs so far); it goes on: follow it in GET /sync",
+                current.id, args.timeout, current.users, current.jobs
+            )));
+        }
+    }
+}
+
+pub(super) async fn scrub_secrets(
+    ctx: &Ctx<'_>,
+    args: &ScrubSecretsArgs,
+    err: Out<'_>,
+) -> Result<Report, Failure> {
+    let store = ctx.directory()?;
+    let orgs: Vec<OrgId> = match &args.org_id {
+        Some(org) => {
+            require_org(&store, org).await?;
+            vec![org.clone()]
+        }
+        None => all_orgs(&store).await?.into_iter().map(|o| o.id).collect(),
+    };
+    let mut total = ScrubCount::default();
+    let mut rows = Vec::new();
+    let mut text = Vec::new();
+    for org in &orgs {
+        let count = scrub_organization(&store, org, |c| {
+            line(
+                err,
+                format!(
+                    "... {org}: {} users examined, {} scrubbed",
+                    c.examined, c.scrubbed
+                ),
+            );
+        })
+        .await
+        .map_err(|e| {
+            Failure::Failed(format!(
+                "the scrub of organization {org} stopped: {e} (run it again: what was scrubbed stays scrubbed)"
+            ))
+        })?;
+        total.examined += count.examined;
+        total.scrubbed += count.scrubbed;
+        text.push(format!(
+            "organization {org}: {} of {} users scrubbed",
+            count.scrubbed, count.examined
+        ));
+        rows.push(json!({
+            "orgId": org,
+            "examined": count.examined,
+            "scrubbed": count.scrubbed,
+        }));
+    }
+    text.push(format!(
+        "scrubbed {} of {} users in {} organization(s)",
+        total.scrubbed,
+        total.examined,
+        orgs.len()
+    ));
+    Ok(Report::new(
+        text,
+        json!({
+            "organizations": rows,
+            "examined": total.examined,
+            "scrubbed": total.scrubbed,
+        }),
+    ))
+}

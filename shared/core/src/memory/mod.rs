@@ -34,12 +34,14 @@ use crate::state::{
 };
 
 mod configuration;
+pub mod domains;
 mod fan_outs;
 mod groups;
 mod organizations;
 mod product_api;
 mod queues;
 mod sync_state;
+pub mod templates;
 mod users;
 
 fn unsupported() -> StoreError {

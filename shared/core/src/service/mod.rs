@@ -8,3 +8,10 @@
 //! A service takes the time and fresh ids from [`crate::clock`], never from
 //! the system directly, so that its tests (on the in-memory ports of
 //! [`crate::memory`]) decide both.
+
+pub mod guardrail;
+pub mod orgs;
+pub mod preview;
+pub mod rules;
+pub mod sync;
+pub mod templates;

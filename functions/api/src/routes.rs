@@ -8,15 +8,16 @@ use serde_json::Value;
 use tracing::{info, warn};
 use user_sync_aws::http::{HttpRequest, response};
 use user_sync_core::StoreError;
-use user_sync_core::activity::{Action, ActivityEntry, Subject, SubjectKind};
+use user_sync_core::activity::{Action, ActivityEntry, Subject};
 use user_sync_core::auth::{AuthError, StoredToken, TokenKind, authenticate};
+use user_sync_core::clock::SystemClock;
 use user_sync_core::ids::OrgId;
 use user_sync_core::ports::{
     Configuration, Directory, FanOuts, JobQueue, MailQueue, Organization, Organizations,
     ProductApi, SyncSettings, SyncState, Templates, Tokens,
 };
 use user_sync_core::ratelimit::{Admission, RateCounters, RateGate};
-use user_sync_core::rules::Rule;
+use user_sync_core::service::sync::SyncService;
 use user_sync_core::state::Outcome;
 
 use crate::PREFIX;
@@ -26,15 +27,11 @@ use crate::custom_attributes;
 use crate::explain::explain;
 use crate::failures::{self, RetryQueues};
 use crate::groups;
-use crate::guardrail;
 use crate::openapi::{self, Op};
 use crate::progress;
 use crate::rules::Ctx;
 use crate::templates;
 use crate::users;
-
-/// Attempts when a rule changed while sync was being switched.
-const WRITE_ATTEMPTS: usize = 3;
 
 /// Default and largest page of activity entries.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -606,7 +603,15 @@ where
     D: Directory + Configuration + FanOuts,
     S: SyncState,
 {
-    let (_, sync) = directory.rules_and_sync(org).await.map_err(store_error)?;
+    let service = SyncService {
+        config: directory,
+        orgs: directory,
+        domains: directory,
+        directory,
+        state,
+        clock: &SystemClock,
+    };
+    let sync = service.get(org).await?;
     let fan_outs = directory
         .running_fan_outs(org, 20)
         .await
@@ -650,80 +655,17 @@ where
     S: SyncState,
 {
     let body: SyncBody = parse_body(req)?;
-    let org = &token.org_id;
-    if body.enabled {
-        let domains = directory.list_domains(org).await.map_err(store_error)?;
-        if let Err(reason) = user_sync_core::domains::check_sync_on(&domains) {
-            return Err(ApiError::new(409, "verified_domain_required", reason));
-        }
-    }
-    let mut written = None;
-    for _ in 0..WRITE_ATTEMPTS {
-        let set = directory.rule_set(org).await.map_err(store_error)?;
-        let rules = set.rules();
-        if body.enabled && !rules.iter().any(Rule::grants_full_admin) {
-            return Err(ApiError::new(
-                409,
-                "full_admin_rule_required",
-                "sync cannot be turned on until at least one rule grants Full Admin",
-            ));
-        }
-        if set.sync.enabled == body.enabled {
-            return ok(&set.sync);
-        }
-        if body.enabled && !body.confirm {
-            let g = guardrail::verdict(directory, state, org, &rules, &rules, true)
-                .await
-                .map_err(store_error)?;
-            if g.confirmation_required {
-                return Err(ApiError::new(
-                    409,
-                    "mass_suspension",
-                    g.message("turning sync on"),
-                ));
-            }
-        }
-        let sync = SyncSettings {
-            enabled: body.enabled,
-            changed_at: Some(now()),
-            changed_by: Some(token.name.clone()),
-        };
-        match directory.put_sync(org, &sync, set.version).await {
-            Ok(()) => {
-                written = Some(sync);
-                break;
-            }
-            // a rule changed meanwhile: check again
-            Err(StoreError::Conflict(_)) => {}
-            Err(e) => return Err(store_error(e)),
-        }
-    }
-    let Some(sync) = written else {
-        return Err(ApiError::new(
-            409,
-            "conflict",
-            "the rules kept changing while this request was applied; retry",
-        ));
-    };
-    let at = sync.changed_at.clone().unwrap_or_else(now);
-    let action = if body.enabled {
-        Action::SyncEnabled
-    } else {
-        Action::SyncDisabled
-    };
-    record_admin_change(
+    let service = SyncService {
+        config: directory,
+        orgs: directory,
+        domains: directory,
+        directory,
         state,
-        token,
-        at,
-        action,
-        Subject {
-            kind: SubjectKind::Sync,
-            id: "sync".into(),
-        },
-        |_| {},
-    )
-    .await?;
-    info!(org = %org, enabled = body.enabled, "sync switched");
+        clock: &SystemClock,
+    };
+    let sync = service
+        .set(&token.org_id, &token.name, body.enabled, body.confirm)
+        .await?;
     ok(&sync)
 }
 

@@ -58,6 +58,14 @@ pub struct SyncService<'a, C, O, M, D, S, K> {
     pub clock: &'a K,
 }
 
+impl<C: Configuration, O, M, D, S, K> SyncService<'_, C, O, M, D, S, K> {
+    /// The switch as stored.
+    pub async fn get(&self, org: &OrgId) -> Result<SyncSettings, SyncError> {
+        let (_, sync) = self.config.rules_and_sync(org).await?;
+        Ok(sync)
+    }
+}
+
 impl<C, O, M, D, S, K> SyncService<'_, C, O, M, D, S, K>
 where
     C: Configuration,
@@ -67,12 +75,6 @@ where
     S: DesiredStates + ActivityLog,
     K: Clock,
 {
-    /// The switch as stored.
-    pub async fn get(&self, org: &OrgId) -> Result<SyncSettings, SyncError> {
-        let (_, sync) = self.config.rules_and_sync(org).await?;
-        Ok(sync)
-    }
-
     /// Turns sync on or off by `actor`; `confirm` goes past the guardrail.
     /// Answers the switch as stored (unchanged, without an activity entry,
     /// when it was already so).

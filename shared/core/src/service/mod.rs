@@ -15,3 +15,6 @@ pub mod preview;
 pub mod rules;
 pub mod sync;
 pub mod templates;
+
+#[cfg(test)]
+mod tests;

@@ -8,8 +8,6 @@
 //! times), and a version the caller names (its `If-Match`) that is no
 //! longer stored is [`RuleError::PreconditionFailed`].
 
-use std::collections::BTreeSet;
-
 use serde_json::json;
 use tracing::info;
 
@@ -18,13 +16,13 @@ use super::preview::{self, PreviewView};
 use crate::activity::{Action, ActivityEntry, Subject, SubjectKind};
 use crate::clock::{Clock, IdSource, NoRandomness};
 use crate::ids::{GroupId, OrgId, RuleId, TemplateId};
-use crate::mail::template::canonical_language;
 use crate::ports::{
     ActivityLog, Configuration, DesiredStates, Directory, Organizations, ProductApi, RuleSet,
     RuleWrite, StoredRule, Templates,
 };
+pub use crate::rules::input::RuleInput;
 use crate::rules::preview::{RuleChange, apply_change};
-use crate::rules::{AdminRole, Priority, Rule};
+use crate::rules::{Priority, Rule};
 use crate::state::Outcome;
 use crate::{DomainError, StoreError};
 
@@ -32,22 +30,6 @@ use crate::{DomainError, StoreError};
 pub const MAX_RULES: usize = 500;
 /// Attempts when another write changed the configuration meanwhile.
 pub const WRITE_ATTEMPTS: usize = 3;
-
-/// A rule as an admin describes it: everything but its id (`priority`
-/// left out: the default of the operation).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RuleInput {
-    pub group_id: String,
-    pub description: String,
-    pub priority: Option<u32>,
-    pub products: BTreeSet<String>,
-    pub admin_role: Option<AdminRole>,
-    pub user_group: Option<String>,
-    pub device_groups: BTreeSet<String>,
-    pub settings_template: Option<String>,
-    pub email_template: Option<String>,
-    pub language: Option<String>,
-}
 
 /// What a stale version named: one rule, or the rules' order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,35 +90,6 @@ fn invalid(field: &'static str, message: impl Into<String>) -> RuleError {
 /// A domain error, as `field: reason`.
 fn refused(e: DomainError) -> RuleError {
     invalid(e.field, format!("{}: {}", e.field, e.reason))
-}
-
-fn bounded(set: &BTreeSet<String>, field: &'static str) -> Result<(), RuleError> {
-    if set.len() > 100 || set.iter().any(|s| s.is_empty() || s.len() > 200) {
-        return Err(invalid(
-            field,
-            format!("{field}: at most 100 names of 1 to 200 characters"),
-        ));
-    }
-    Ok(())
-}
-
-fn bounded_text(v: Option<&String>, field: &'static str) -> Result<(), RuleError> {
-    if v.is_some_and(|s| s.is_empty() || s.len() > 200) {
-        return Err(invalid(field, format!("{field}: 1 to 200 characters")));
-    }
-    Ok(())
-}
-
-/// A rule's `language` is a language tag (`de`, `pt-BR`), as templates'
-/// variants are: anything else (`../../etc`, a line break) is refused.
-pub fn check_language(v: Option<&String>) -> Result<(), RuleError> {
-    match v {
-        Some(tag) if canonical_language(tag).is_none() => Err(invalid(
-            "language",
-            "language: a language tag such as en, de or pt-BR",
-        )),
-        _ => Ok(()),
-    }
 }
 
 /// Whether a change can suspend anyone: only removing a rule, or moving it
@@ -520,29 +473,11 @@ where
                 "groupId does not name a directory group of this organization",
             ));
         }
-        bounded(&input.products, "products")?;
-        bounded(&input.device_groups, "deviceGroups")?;
-        bounded_text(input.user_group.as_ref(), "userGroup")?;
-        bounded_text(input.settings_template.as_ref(), "settingsTemplate")?;
-        bounded_text(input.email_template.as_ref(), "emailTemplate")?;
+        input.check_sizes().map_err(refused)?;
         if let Some(name) = &input.email_template {
             self.check_template(org, name).await?;
         }
-        check_language(input.language.as_ref())?;
-        if let Some(AdminRole::Manager {
-            privileges,
-            managed_groups,
-        }) = &input.admin_role
-        {
-            bounded(privileges, "adminRole.privileges")?;
-            bounded(managed_groups, "adminRole.managedGroups")?;
-        }
-        if input.description.len() > 500 {
-            return Err(invalid(
-                "description",
-                "description: at most 500 characters",
-            ));
-        }
+        input.check_rest().map_err(refused)?;
         let priority = Priority::new(input.priority.unwrap_or(default_priority))
             .map_err(|e| invalid("priority", format!("priority: {}", e.reason)))?;
         let rule = Rule {

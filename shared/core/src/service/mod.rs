@@ -17,4 +17,5 @@ pub mod sync;
 pub mod templates;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests;

@@ -10,6 +10,10 @@ pub mod activity;
 pub mod auth;
 pub mod catalog;
 pub mod clock;
+/// Contract tests of the ports, for the fakes and the adapters.
+#[cfg(any(test, feature = "test-util"))]
+#[allow(clippy::panic, clippy::unwrap_used)]
+pub mod contract;
 pub mod directory;
 pub mod domains;
 pub mod error;

@@ -1,8 +1,9 @@
 //! Rules: list, create, read, replace, patch, delete, move, reorder and
-//! preview. Every write checks the full-admin invariant (DESIGN §4) and,
-//! while sync is on, the mass-suspension guardrail; concurrent writers are
-//! told apart by ETags (`412`), and a write never lands on a configuration
-//! other than the one it checked.
+//! preview. A handler parses the request (its `If-Match`, its body), calls
+//! one method of [`RuleService`], which owns every decision (the checks, the
+//! cap, the full-admin invariant of DESIGN §4, the guardrail, the retries
+//! and versions, the activity entry), and renders the answer; refusals are
+//! rendered by `service_errors`.
 
 use std::collections::BTreeSet;
 
@@ -10,31 +11,20 @@ use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use tracing::info;
 use user_sync_aws::http::{HttpRequest, response};
-use user_sync_core::StoreError;
-use user_sync_core::activity::{Action, ActivityEntry, Subject, SubjectKind};
 use user_sync_core::auth::StoredToken;
-use user_sync_core::ids::{GroupId, RuleId, TemplateId, new_id};
-use user_sync_core::mail::template::canonical_language;
+use user_sync_core::clock::{RandomIds, SystemClock};
+use user_sync_core::ids::RuleId;
 use user_sync_core::ports::{
-    Configuration, Directory, Organizations, ProductApi, RuleSet, RuleWrite, StoredRule, SyncState,
-    Templates,
+    Configuration, Directory, Organizations, ProductApi, StoredRule, SyncState, Templates,
 };
-use user_sync_core::rules::preview::{RuleChange, apply_change};
-use user_sync_core::rules::{AdminRole, Priority, Rule};
-use user_sync_core::state::Outcome;
+use user_sync_core::rules::{AdminRole, Rule};
+use user_sync_core::service::rules::{Move, ProposedChange, RuleError, RuleInput, RuleService};
 
 use crate::body::{Json, body_from_value};
-use crate::errors::{ApiError, ErrorCode, store_error};
-use crate::guardrail::{self, Guardrail};
-use crate::preview;
-use crate::routes::{json_response, now, ok};
-
-/// Most rules per organization.
-pub const MAX_RULES: usize = 500;
-/// Attempts when another write changed the configuration meanwhile.
-const WRITE_ATTEMPTS: usize = 3;
+use crate::errors::{ApiError, ErrorCode};
+use crate::routes::{json_response, ok};
+pub(crate) use crate::service_errors::stale;
 
 /// What a handler needs.
 pub struct Ctx<'a, D, S, P> {
@@ -105,6 +95,25 @@ impl From<AdminRoleBody> for AdminRole {
                 managed_groups,
             },
         }
+    }
+}
+
+impl RuleBody {
+    /// The rule it describes, and whether the guardrail is confirmed.
+    fn into_input(self) -> (RuleInput, bool) {
+        let input = RuleInput {
+            group_id: self.group_id,
+            description: self.description,
+            priority: self.priority,
+            products: self.products,
+            admin_role: self.admin_role.map(AdminRole::from),
+            user_group: self.user_group,
+            device_groups: self.device_groups,
+            settings_template: self.settings_template,
+            email_template: self.email_template,
+            language: self.language,
+        };
+        (input, self.confirm)
     }
 }
 
@@ -191,38 +200,6 @@ enum ChangeBody {
 pub struct PreviewBody {
     change: ChangeBody,
 }
-
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new(422, ErrorCode::InvalidRule, message)
-}
-
-fn bounded(set: &BTreeSet<String>, what: &str) -> Result<(), ApiError> {
-    if set.len() > 100 || set.iter().any(|s| s.is_empty() || s.len() > 200) {
-        return Err(invalid(format!(
-            "{what}: at most 100 names of 1 to 200 characters"
-        )));
-    }
-    Ok(())
-}
-
-fn bounded_text(v: Option<&String>, what: &str) -> Result<(), ApiError> {
-    if v.is_some_and(|s| s.is_empty() || s.len() > 200) {
-        return Err(invalid(format!("{what}: 1 to 200 characters")));
-    }
-    Ok(())
-}
-
-/// A rule's `language` is a language tag (`de`, `pt-BR`), as templates'
-/// variants are: anything else (`../../etc`, a line break) is refused.
-fn check_language(v: Option<&String>) -> Result<(), ApiError> {
-    match v {
-        Some(tag) if canonical_language(tag).is_none() => {
-            Err(invalid("language: a language tag such as en, de or pt-BR"))
-        }
-        _ => Ok(()),
-    }
-}
-
 fn etag(version: u64) -> String {
     format!("\"{version}\"")
 }
@@ -259,15 +236,6 @@ pub(crate) fn if_match(req: &HttpRequest, required: bool) -> Result<Option<Optio
             )
         })
 }
-
-pub(crate) fn stale(what: &str) -> ApiError {
-    ApiError::new(
-        412,
-        ErrorCode::PreconditionFailed,
-        format!("{what} was changed by someone else; read it again and retry"),
-    )
-}
-
 fn rule_view(rule: &Rule, version: u64) -> RuleView {
     RuleView {
         rule: rule.clone(),
@@ -294,58 +262,15 @@ pub(crate) fn with_etag<T: Serialize>(
 }
 
 fn parse_rule_id(s: &str) -> Result<RuleId, ApiError> {
-    RuleId::parse(s).map_err(|_| ApiError::new(404, ErrorCode::NotFound, "no such rule"))
+    RuleId::parse(s).map_err(|_| RuleError::NotFound.into())
 }
 
-/// A planned write, derived from the configuration just read.
-struct Plan {
-    write: RuleWrite,
-    change: RuleChange,
-    confirm: bool,
-    action: Action,
-    subject: String,
+fn stored_response(status: u16, s: &StoredRule) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    with_etag(status, &rule_view(&s.rule, s.version), s.version)
 }
 
-/// The result of a write: the rules after it.
-struct Written {
-    rules: Vec<StoredRule>,
-    version: u64,
-}
-
-impl Written {
-    /// One of the written rules, with its ETag.
-    fn rule_response(
-        &self,
-        id: &RuleId,
-        status: u16,
-    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        let stored = self
-            .rules
-            .iter()
-            .find(|r| &r.rule.id == id)
-            .ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "internal error"))?;
-        with_etag(
-            status,
-            &rule_view(&stored.rule, stored.version),
-            stored.version,
-        )
-    }
-}
-
-/// The rule `id` as read, if `If-Match` (when given) still names its version.
-fn read_rule<'s>(
-    set: &'s RuleSet,
-    id: &RuleId,
-    expected: Option<u64>,
-) -> Result<&'s StoredRule, ApiError> {
-    let stored = set
-        .get(id)
-        .ok_or_else(|| ApiError::new(404, ErrorCode::NotFound, "no such rule"))?;
-    if expected.is_some_and(|v| v != stored.version) {
-        return Err(stale("the rule"));
-    }
-    Ok(stored)
-}
+/// The rules' service over the handler's ports.
+type Rules<'a, D, S> = RuleService<'a, D, D, D, D, S, SystemClock, RandomIds>;
 
 impl<D, S, P> Ctx<'_, D, S, P>
 where
@@ -353,238 +278,27 @@ where
     S: SyncState,
     P: ProductApi,
 {
+    fn rules(&self) -> Rules<'_, D, S> {
+        RuleService {
+            config: self.directory,
+            orgs: self.directory,
+            templates: self.directory,
+            directory: self.directory,
+            state: self.state,
+            clock: &SystemClock,
+            ids: &RandomIds,
+        }
+    }
+
     pub async fn list(&self) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        let set = self
-            .directory
-            .rule_set(&self.token.org_id)
-            .await
-            .map_err(store_error)?;
+        let set = self.rules().list(&self.token.org_id).await?;
         with_etag(200, &list_view(&set.rules, set.version), set.version)
     }
 
     pub async fn get(&self, id: &str) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let id = parse_rule_id(id)?;
-        let set = self
-            .directory
-            .rule_set(&self.token.org_id)
-            .await
-            .map_err(store_error)?;
-        let rule = set
-            .get(&id)
-            .ok_or_else(|| ApiError::new(404, ErrorCode::NotFound, "no such rule"))?;
-        with_etag(200, &rule_view(&rule.rule, rule.version), rule.version)
-    }
-
-    /// Checks a body and builds the rule it describes.
-    async fn rule_from(
-        &self,
-        id: RuleId,
-        body: RuleBody,
-        default_priority: u32,
-    ) -> Result<Rule, ApiError> {
-        let org = &self.token.org_id;
-        let group_id =
-            GroupId::parse(&body.group_id).map_err(|e| invalid(format!("groupId: {e}")))?;
-        if self
-            .directory
-            .get_group(org, &group_id)
-            .await
-            .map_err(store_error)?
-            .is_none()
-        {
-            return Err(invalid(
-                "groupId does not name a directory group of this organization",
-            ));
-        }
-        bounded(&body.products, "products")?;
-        bounded(&body.device_groups, "deviceGroups")?;
-        bounded_text(body.user_group.as_ref(), "userGroup")?;
-        bounded_text(body.settings_template.as_ref(), "settingsTemplate")?;
-        bounded_text(body.email_template.as_ref(), "emailTemplate")?;
-        if let Some(name) = &body.email_template {
-            self.check_template(name).await?;
-        }
-        check_language(body.language.as_ref())?;
-        let admin_role = body.admin_role.map(AdminRole::from);
-        if let Some(AdminRole::Manager {
-            privileges,
-            managed_groups,
-        }) = &admin_role
-        {
-            bounded(privileges, "adminRole.privileges")?;
-            bounded(managed_groups, "adminRole.managedGroups")?;
-        }
-        if body.description.len() > 500 {
-            return Err(invalid("description: at most 500 characters"));
-        }
-        let priority = Priority::new(body.priority.unwrap_or(default_priority))
-            .map_err(|e| invalid(format!("priority: {}", e.reason)))?;
-        let rule = Rule {
-            id,
-            group_id,
-            description: body.description,
-            priority,
-            products: body.products,
-            admin_role,
-            user_group: body.user_group,
-            device_groups: body.device_groups,
-            settings_template: body.settings_template,
-            email_template: body.email_template,
-            language: body.language,
-        };
-        // products, privileges, groups and templates the organization has
-        if let Some(catalog) = self
-            .directory
-            .get_org(org)
-            .await
-            .map_err(store_error)?
-            .and_then(|o| o.catalog)
-        {
-            catalog
-                .check_rule(&rule)
-                .map_err(|e| invalid(format!("{}: {}", e.field, e.reason)))?;
-        }
-        Ok(rule)
-    }
-
-    /// `emailTemplate` names `default` or one of the organization's templates.
-    async fn check_template(&self, name: &str) -> Result<(), ApiError> {
-        let unknown = || {
-            invalid(format!(
-                "emailTemplate: \"{name}\" is not a template of this organization; use an id from GET /api/v1/templates, or \"default\""
-            ))
-        };
-        let id = TemplateId::parse(name).map_err(|_| unknown())?;
-        if id.is_shipped_default() {
-            return Ok(());
-        }
-        match self.directory.get_template(&self.token.org_id, &id).await {
-            Ok(Some(_)) => Ok(()),
-            Ok(None) => Err(unknown()),
-            Err(e) => Err(store_error(e)),
-        }
-    }
-
-    /// Applies a write planned against the configuration as read, re-reading
-    /// and re-planning when another write landed in between.
-    async fn write<F>(&self, mut plan: F) -> Result<Written, ApiError>
-    where
-        F: FnMut(&RuleSet) -> Result<Plan, ApiError>,
-    {
-        let org = &self.token.org_id;
-        for _ in 0..WRITE_ATTEMPTS {
-            let set = self.directory.rule_set(org).await.map_err(store_error)?;
-            let p = plan(&set)?;
-            let current = set.rules();
-            let proposed = apply_change(&current, &p.change)
-                .map_err(|e| invalid(format!("{}: {}", e.field, e.reason)))?;
-            if proposed.len() > MAX_RULES {
-                return Err(invalid(format!(
-                    "at most {MAX_RULES} rules per organization"
-                )));
-            }
-            if set.sync.enabled && !proposed.iter().any(Rule::grants_full_admin) {
-                return Err(ApiError::new(
-                    409,
-                    ErrorCode::FullAdminRuleRequired,
-                    "while sync is on, at least one rule must grant Full Admin; turn sync off first, or give another rule Full Admin",
-                ));
-            }
-            if set.sync.enabled && !p.confirm && can_suspend(&current, &p.change) {
-                let g = self.guardrail(&current, &proposed, &p.change).await?;
-                if g.confirmation_required {
-                    return Err(ApiError::new(
-                        409,
-                        ErrorCode::MassSuspension,
-                        g.message("this rule change"),
-                    ));
-                }
-            }
-            let order: Vec<RuleId> = proposed.iter().map(|r| r.id.clone()).collect();
-            match self
-                .directory
-                .write_rules(org, &p.write, &order, &set)
-                .await
-            {
-                Ok(()) => {}
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(store_error(e)),
-            }
-            self.record(&p, &set, &proposed).await?;
-            let rules = proposed
-                .into_iter()
-                .map(|rule| {
-                    let old = set.get(&rule.id).map(|r| r.version);
-                    let version = match (&p.write, old) {
-                        (RuleWrite::Update { rule: r, .. }, Some(v)) if r.id == rule.id => v + 1,
-                        (_, Some(v)) => v,
-                        (_, None) => 1,
-                    };
-                    StoredRule { rule, version }
-                })
-                .collect();
-            return Ok(Written {
-                rules,
-                version: set.version + 1,
-            });
-        }
-        Err(ApiError::new(
-            409,
-            ErrorCode::Conflict,
-            "the rules kept changing while this request was applied; retry",
-        ))
-    }
-
-    async fn guardrail(
-        &self,
-        current: &[Rule],
-        proposed: &[Rule],
-        change: &RuleChange,
-    ) -> Result<Guardrail, ApiError> {
-        guardrail::verdict(
-            self.directory,
-            self.state,
-            &self.token.org_id,
-            current,
-            proposed,
-            matches!(change, RuleChange::SyncOn),
-        )
-        .await
-        .map_err(store_error)
-    }
-
-    async fn record(&self, p: &Plan, set: &RuleSet, proposed: &[Rule]) -> Result<(), ApiError> {
-        let at = now();
-        let mut entry = ActivityEntry::new(
-            at.clone(),
-            &format!("{}#{}", p.subject, set.version + 1),
-            &self.token.name,
-            p.action,
-            Subject {
-                kind: SubjectKind::Rule,
-                id: p.subject.clone(),
-            },
-            Outcome::Success,
-        );
-        entry.details = match &p.write {
-            RuleWrite::Create(r) | RuleWrite::Update { rule: r, .. } => {
-                let priority = proposed
-                    .iter()
-                    .find(|x| x.id == r.id)
-                    .map(|x| x.priority.get());
-                json!({"priority": priority, "groupId": r.group_id})
-            }
-            RuleWrite::Delete { .. } => json!({}),
-            RuleWrite::Reorder => {
-                json!({"order": proposed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>()})
-            }
-        };
-        self.state
-            .append_activity(&self.token.org_id, &entry)
-            .await
-            .map_err(store_error)?;
-        info!(org = %self.token.org_id, rule = %p.subject, action = ?p.action, "rules changed");
-        Ok(())
+        let rule = self.rules().get(&self.token.org_id, &id).await?;
+        stored_response(200, &rule)
     }
 
     pub async fn create(
@@ -592,45 +306,16 @@ where
         body: Json<'_, RuleBody>,
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let body = body.read()?;
-        let confirm = body.confirm;
-        let mut random = [0u8; 16];
-        getrandom::fill(&mut random)
-            .map_err(|_| ApiError::new(500, ErrorCode::Internal, "internal error"))?;
-        let id = RuleId::parse(&new_id(random))
-            .map_err(|_| ApiError::new(500, ErrorCode::Internal, "internal error"))?;
-        let requested = body.priority;
-        // the priority is checked against the rules the write reads
-        let rule = self.rule_from(id.clone(), body, Priority::MAX).await?;
-        let written = self
-            .write(|set| {
-                let last = u32::try_from(set.rules.len() + 1).unwrap_or(Priority::MAX);
-                let priority = match requested {
-                    Some(p) if p > last => {
-                        return Err(invalid(format!(
-                            "priority: 1 to {last} (one past the lowest rule)"
-                        )));
-                    }
-                    Some(p) => p,
-                    None => last,
-                };
-                let rule = Rule {
-                    priority: Priority::new(priority)
-                        .map_err(|e| invalid(format!("priority: {}", e.reason)))?,
-                    ..rule.clone()
-                };
-                Ok(Plan {
-                    write: RuleWrite::Create(rule.clone()),
-                    change: RuleChange::Create(rule),
-                    confirm,
-                    action: Action::RuleCreated,
-                    subject: id.to_string(),
-                })
-            })
+        let (input, confirm) = body.into_input();
+        let rule = self
+            .rules()
+            .create(&self.token.org_id, &self.token.name, input, confirm)
             .await?;
-        written.rule_response(&id, 201)
+        stored_response(201, &rule)
     }
 
-    /// `PUT` (`patch == false`) or `PATCH` of a rule.
+    /// `PUT` (`patch == false`) or `PATCH` of a rule: a `PATCH` body's
+    /// fields are merged into the rule as stored.
     pub async fn replace(
         &self,
         id: &str,
@@ -648,51 +333,26 @@ where
                 "the body must be a JSON object",
             ));
         };
-        let set = self
-            .directory
-            .rule_set(&self.token.org_id)
-            .await
-            .map_err(store_error)?;
-        // the body is judged first: an invalid one is refused as invalid
-        // whatever version it names
-        let current = read_rule(&set, &id, None)?;
-        let merged = if patch {
-            let mut base = match json!(current.rule) {
-                Value::Object(m) => m,
-                _ => Map::new(),
+        let build = |current: &Rule| {
+            let merged = if patch {
+                let mut base = match json!(current) {
+                    Value::Object(m) => m,
+                    _ => Map::new(),
+                };
+                base.remove("id");
+                base.extend(fields);
+                Value::Object(base)
+            } else {
+                Value::Object(fields)
             };
-            base.remove("id");
-            base.extend(fields);
-            Value::Object(base)
-        } else {
-            Value::Object(fields)
+            let body: RuleBody = body_from_value(merged, "")?;
+            Ok::<_, ApiError>(body.into_input())
         };
-        let body: RuleBody = body_from_value(merged, "")?;
-        let confirm = body.confirm;
         let rule = self
-            .rule_from(id.clone(), body, current.rule.priority.get())
+            .rules()
+            .replace(&self.token.org_id, &self.token.name, &id, expected, build)
             .await?;
-        let last = u32::try_from(set.rules.len()).unwrap_or(Priority::MAX);
-        if rule.priority.get() > last {
-            return Err(invalid(format!("priority: 1 to {last}")));
-        }
-        read_rule(&set, &id, expected)?;
-        let written = self
-            .write(|set| {
-                let stored = read_rule(set, &id, expected)?;
-                Ok(Plan {
-                    write: RuleWrite::Update {
-                        rule: rule.clone(),
-                        expected_version: stored.version,
-                    },
-                    change: RuleChange::Update(rule.clone()),
-                    confirm,
-                    action: Action::RuleUpdated,
-                    subject: id.to_string(),
-                })
-            })
-            .await?;
-        written.rule_response(&id, 200)
+        stored_response(200, &rule)
     }
 
     pub async fn delete(
@@ -703,20 +363,9 @@ where
         let id = parse_rule_id(id)?;
         let expected = if_match(req, true)?.flatten();
         let confirm = confirmed(req)?;
-        self.write(|set| {
-            let stored = read_rule(set, &id, expected)?;
-            Ok(Plan {
-                write: RuleWrite::Delete {
-                    id: id.clone(),
-                    expected_version: stored.version,
-                },
-                change: RuleChange::Delete(id.clone()),
-                confirm,
-                action: Action::RuleDeleted,
-                subject: id.to_string(),
-            })
-        })
-        .await?;
+        self.rules()
+            .delete(&self.token.org_id, &self.token.name, &id, expected, confirm)
+            .await?;
         Ok(response(204, "application/json", String::new(), &[]))
     }
 
@@ -731,8 +380,9 @@ where
         let expected = if_match(req, false)?.flatten();
         let body = body.read()?;
         let target = match (body.direction, body.priority) {
-            (Some(d), None) => Err(d),
-            (None, Some(p)) => Ok(p),
+            (Some(Direction::Up), None) => Move::Up,
+            (Some(Direction::Down), None) => Move::Down,
+            (None, Some(p)) => Move::To(p),
             _ => {
                 return Err(ApiError::new(
                     400,
@@ -742,36 +392,8 @@ where
             }
         };
         let written = self
-            .write(|set| {
-                if expected.is_some_and(|v| v != set.version) {
-                    return Err(stale("the rules' order"));
-                }
-                let mut order = set.order();
-                let from = order
-                    .iter()
-                    .position(|r| r == &id)
-                    .ok_or_else(|| ApiError::new(404, ErrorCode::NotFound, "no such rule"))?;
-                let to = match target {
-                    Err(Direction::Up) => from.saturating_sub(1),
-                    Err(Direction::Down) => (from + 1).min(order.len() - 1),
-                    Ok(p) => {
-                        let p = usize::try_from(p).unwrap_or(usize::MAX);
-                        if p == 0 || p > order.len() {
-                            return Err(invalid(format!("priority: 1 to {}", order.len())));
-                        }
-                        p - 1
-                    }
-                };
-                let moving = order.remove(from);
-                order.insert(to, moving);
-                Ok(Plan {
-                    write: RuleWrite::Reorder,
-                    change: RuleChange::Reorder(order),
-                    confirm: true,
-                    action: Action::RulesReordered,
-                    subject: id.to_string(),
-                })
-            })
+            .rules()
+            .move_rule(&self.token.org_id, &self.token.name, &id, expected, target)
             .await?;
         with_etag(
             200,
@@ -788,27 +410,9 @@ where
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let expected = if_match(req, true)?.flatten();
         let body = body.read()?;
-        if body.order.len() > MAX_RULES {
-            return Err(invalid(format!("order: at most {MAX_RULES} ids")));
-        }
-        let order = body
-            .order
-            .iter()
-            .map(|s| RuleId::parse(s).map_err(|e| invalid(format!("order: {e}"))))
-            .collect::<Result<Vec<_>, _>>()?;
         let written = self
-            .write(|set| {
-                if expected.is_some_and(|v| v != set.version) {
-                    return Err(stale("the rules' order"));
-                }
-                Ok(Plan {
-                    write: RuleWrite::Reorder,
-                    change: RuleChange::Reorder(order.clone()),
-                    confirm: true,
-                    action: Action::RulesReordered,
-                    subject: "order".into(),
-                })
-            })
+            .rules()
+            .reorder(&self.token.org_id, &self.token.name, &body.order, expected)
             .await?;
         with_etag(
             200,
@@ -823,63 +427,22 @@ where
         body: Json<'_, PreviewBody>,
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let body = body.read()?;
-        let org = &self.token.org_id;
-        let set = self.directory.rule_set(org).await.map_err(store_error)?;
-        let current = set.rules();
-        let rule_body =
-            |v: Value| -> Result<RuleBody, ApiError> { body_from_value(v, "change.rule") };
         let change = match body.change {
-            ChangeBody::Create { rule } => {
-                let last = u32::try_from(current.len() + 1).unwrap_or(Priority::MAX);
-                let id = RuleId::parse("proposed")
-                    .map_err(|_| ApiError::new(500, ErrorCode::Internal, "internal error"))?;
-                RuleChange::Create(self.rule_from(id, rule_body(rule)?, last).await?)
-            }
-            ChangeBody::Update { id, rule } => {
-                let id = parse_rule_id(&id)?;
-                let old = set
-                    .get(&id)
-                    .ok_or_else(|| ApiError::new(404, ErrorCode::NotFound, "no such rule"))?;
-                RuleChange::Update(
-                    self.rule_from(id, rule_body(rule)?, old.rule.priority.get())
-                        .await?,
-                )
-            }
-            ChangeBody::Delete { id } => RuleChange::Delete(parse_rule_id(&id)?),
-            ChangeBody::Reorder { order } => RuleChange::Reorder(
-                order
-                    .iter()
-                    .map(|s| RuleId::parse(s).map_err(|e| invalid(format!("order: {e}"))))
-                    .collect::<Result<Vec<_>, _>>()?,
-            ),
-            ChangeBody::SyncOn {} => RuleChange::SyncOn,
+            ChangeBody::Create { rule } => ProposedChange::Create(rule),
+            ChangeBody::Update { id, rule } => ProposedChange::Update { id, rule },
+            ChangeBody::Delete { id } => ProposedChange::Delete(id),
+            ChangeBody::Reorder { order } => ProposedChange::Reorder(order),
+            ChangeBody::SyncOn {} => ProposedChange::SyncOn,
         };
-        let proposed = apply_change(&current, &change)
-            .map_err(|e| invalid(format!("{}: {}", e.field, e.reason)))?;
-        let computed = preview::compute(
-            self.directory,
-            self.state,
-            org,
-            &current,
-            &proposed,
-            &change,
-        )
-        .await
-        .map_err(store_error)?;
-        let seats = preview::seats(self.product_api, org, &computed.totals).await;
-        let mut verdict = self.guardrail(&current, &proposed, &change).await?;
-        // as the write: while sync is off a rule change applies nothing, so
-        // it is never asked (turning sync on is)
-        if !set.sync.enabled && !matches!(change, RuleChange::SyncOn) {
-            verdict.confirmation_required = false;
-        }
-        ok(&preview::view(
-            &computed,
-            seats,
-            verdict,
-            set.sync.enabled,
-            proposed.iter().any(Rule::grants_full_admin),
-        ))
+        let rule = |v: Value| {
+            let body: RuleBody = body_from_value(v, "change.rule")?;
+            Ok::<_, ApiError>(body.into_input().0)
+        };
+        let view = self
+            .rules()
+            .preview(&self.token.org_id, self.product_api, change, rule)
+            .await?;
+        ok(&view)
     }
 }
 
@@ -895,25 +458,13 @@ fn confirmed(req: &HttpRequest) -> Result<bool, ApiError> {
         )),
     }
 }
-
-/// Whether a change can suspend anyone: only removing a rule, or moving it
-/// to another group, takes a match away.
-fn can_suspend(current: &[Rule], change: &RuleChange) -> bool {
-    match change {
-        RuleChange::Delete(_) | RuleChange::SyncOn => true,
-        RuleChange::Update(rule) => current
-            .iter()
-            .find(|r| r.id == rule.id)
-            .is_none_or(|r| r.group_id != rule.group_id),
-        RuleChange::Create(_) | RuleChange::Reorder(_) => false,
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::body::body_from_slice;
+    use user_sync_core::ids::GroupId;
+    use user_sync_core::rules::Priority;
 
     fn rule_body(json: &str) -> Result<RuleBody, ApiError> {
         body_from_slice(json.as_bytes())
@@ -1050,28 +601,5 @@ mod tests {
         fields.remove("id");
         let body: RuleBody = body_from_value(Value::Object(fields), "").unwrap();
         assert_eq!(body.admin_role.map(AdminRole::from), rule.admin_role);
-    }
-
-    #[test]
-    fn a_rule_language_is_a_language_tag() {
-        for ok in ["en", "de", "pt-BR", "pt-br", "zh-Hant"] {
-            assert!(check_language(Some(&ok.to_owned())).is_ok(), "{ok}");
-        }
-        assert!(check_language(None).is_ok());
-        for bad in [
-            "",
-            "../../etc",
-            "en\r\nX: y",
-            "e",
-            "english-language-tag-x",
-            "__proto__",
-        ] {
-            let e = check_language(Some(&bad.to_owned())).unwrap_err();
-            assert_eq!(
-                (e.status, e.code.as_str()),
-                (422, "invalid_rule"),
-                "{bad:?}"
-            );
-        }
     }
 }

@@ -5,32 +5,34 @@ pub mod cli;
 
 use user_sync_core::StoreError;
 use user_sync_core::activity::{RetentionSetter, check_retention};
-use user_sync_core::auth::{TokenKind, issue};
+use user_sync_core::auth::TokenKind;
 use user_sync_core::catalog::Catalog;
+use user_sync_core::clock::SystemClock;
 use user_sync_core::ids::OrgId;
 use user_sync_core::organization::{Setting, UpdateError, change_setting, update_organization};
 use user_sync_core::ports::{Organization, Organizations, Tokens};
+use user_sync_core::service::orgs::{OrgError, OrgService, RandomSecrets};
 
-/// A new organization and its tokens, in plain text (shown once).
-#[derive(Clone)]
-pub struct NewOrganization {
-    pub org_id: OrgId,
-    pub scim_token: String,
-    pub admin_token: String,
-}
+pub use user_sync_core::service::orgs::{MAX_TOKEN_NAME, NewOrganization};
 
-impl std::fmt::Debug for NewOrganization {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewOrganization")
-            .field("org_id", &self.org_id)
-            .finish_non_exhaustive()
+/// The organizations' service over ops' store.
+fn orgs<S: Organizations + Tokens>(store: &S) -> OrgService<'_, S, SystemClock, RandomSecrets> {
+    OrgService {
+        store,
+        clock: &SystemClock,
+        secrets: &RandomSecrets,
     }
 }
 
-fn random<const N: usize>() -> Result<[u8; N], StoreError> {
-    let mut b = [0u8; N];
-    getrandom::fill(&mut b).map_err(|e| StoreError::Permanent(e.to_string().into()))?;
-    Ok(b)
+/// How ops report an organization's refusal: as the store's error.
+fn org_error(e: OrgError) -> StoreError {
+    match e {
+        OrgError::Exists => StoreError::Conflict("organization exists".to_owned()),
+        OrgError::NotFound => StoreError::NotFound,
+        OrgError::InvalidTokenName(reason) => StoreError::Invalid(reason),
+        OrgError::NoRandomness(e) => StoreError::permanent(e),
+        OrgError::Store(e) => e,
+    }
 }
 
 /// Creates an organization with one SCIM token and one admin token. Fails
@@ -40,36 +42,7 @@ pub async fn create_organization(
     org_id: &OrgId,
     name: &str,
 ) -> Result<NewOrganization, StoreError> {
-    let created = user_sync_core::time::format(time::OffsetDateTime::now_utc());
-    store
-        .create_org(&Organization {
-            id: org_id.clone(),
-            name: name.to_owned(),
-            default_language: "en".into(),
-            created: created.clone(),
-            custom_attributes: Vec::new(),
-            suspension_guardrail_percent: user_sync_core::ports::DEFAULT_GUARDRAIL_PERCENT,
-            activity_retention_days: None,
-            catalog: None,
-            version: 0,
-            setting_versions: Default::default(),
-        })
-        .await?;
-    let scim = issue(
-        org_id,
-        TokenKind::Scim,
-        "Identity provider",
-        random()?,
-        created.clone(),
-    );
-    let admin = issue(org_id, TokenKind::Admin, "Admin", random()?, created);
-    store.put_token(&scim.stored).await?;
-    store.put_token(&admin.stored).await?;
-    Ok(NewOrganization {
-        org_id: org_id.clone(),
-        scim_token: scim.plain,
-        admin_token: admin.plain,
-    })
+    orgs(store).create(org_id, name).await.map_err(org_error)
 }
 
 /// Sets the attributes of the custom SCIM extension an organization captures
@@ -165,9 +138,6 @@ fn store_error(e: UpdateError<StoreError>) -> StoreError {
     }
 }
 
-/// Longest token name (it is the activity actor of an admin token).
-pub const MAX_TOKEN_NAME: usize = 100;
-
 /// Issues a new token of `kind` for an organization, named `name` (an admin
 /// token's name is the actor of its changes in the activity history).
 /// Returns the token in plain text: it is shown once, only its hash is kept.
@@ -177,25 +147,11 @@ pub async fn create_token(
     kind: TokenKind,
     name: &str,
 ) -> Result<(String, String), StoreError> {
-    let name = name.trim();
-    if name.is_empty()
-        || name.chars().count() > MAX_TOKEN_NAME
-        || name.chars().any(char::is_control)
-    {
-        return Err(StoreError::Invalid(format!(
-            "a token name is 1 to {MAX_TOKEN_NAME} characters on one line"
-        )));
-    }
-    if name == user_sync_core::activity::SYNC_USER {
-        return Err(StoreError::Invalid(
-            "\"Sync user\" is the pipeline's own name; pick another".into(),
-        ));
-    }
-    store.get_org(org_id).await?.ok_or(StoreError::NotFound)?;
-    let created = user_sync_core::time::format(time::OffsetDateTime::now_utc());
-    let token = issue(org_id, kind, name, random()?, created);
-    store.put_token(&token.stored).await?;
-    Ok((token.stored.token_id, token.plain))
+    let issued = orgs(store)
+        .issue_token(org_id, kind, name)
+        .await
+        .map_err(org_error)?;
+    Ok((issued.token_id, issued.plain))
 }
 
 /// Revokes a token at once; `NotFound` when the organization has none by
@@ -205,7 +161,10 @@ pub async fn revoke_token(
     org_id: &OrgId,
     token_id: &str,
 ) -> Result<(), StoreError> {
-    store.delete_token(org_id, token_id).await
+    orgs(store)
+        .revoke_token(org_id, token_id)
+        .await
+        .map_err(org_error)
 }
 
 /// Lists domains as "unverified (grandfathered)" for an organization (as

@@ -10,8 +10,9 @@ pub mod activity;
 pub mod auth;
 pub mod catalog;
 pub mod clock;
-/// The checks every adapter of a port passes, in memory and on DynamoDB.
+/// Contract tests of the ports, for the fakes and the adapters.
 #[cfg(any(test, feature = "test-util"))]
+#[allow(clippy::panic, clippy::unwrap_used)]
 pub mod contract;
 pub mod directory;
 pub mod domains;

@@ -41,6 +41,7 @@ use crate::state::{
 mod activity;
 mod configuration;
 mod counters;
+pub mod domains;
 mod email_claims;
 mod fan_outs;
 mod groups;
@@ -49,6 +50,7 @@ mod organizations;
 mod product_api;
 mod queues;
 mod sync_state;
+pub mod templates;
 mod users;
 
 pub use counters::MemoryCounters;

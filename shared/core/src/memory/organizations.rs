@@ -31,12 +31,26 @@ impl Organizations for MemoryStore {
         Ok(self.with_org(org, |o| o.org.clone()))
     }
 
+    /// In id order; the cursor is the last id of the page.
     async fn list_orgs(
         &self,
-        _cursor: Option<&str>,
-        _limit: usize,
+        cursor: Option<&str>,
+        limit: usize,
     ) -> Result<(Vec<Organization>, Option<String>), StoreError> {
-        Err(unsupported())
+        let mut orgs: Vec<Organization> = self
+            .tables()
+            .orgs
+            .values()
+            .filter_map(|o| o.org.clone())
+            .filter(|o| cursor.is_none_or(|c| o.id.as_str() > c))
+            .collect();
+        orgs.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+        let more = orgs.len() > limit;
+        orgs.truncate(limit);
+        let next = more
+            .then(|| orgs.last().map(|o| o.id.to_string()))
+            .flatten();
+        Ok((orgs, next))
     }
 }
 
@@ -61,7 +75,8 @@ impl Tokens for MemoryStore {
     }
 
     async fn delete_token(&self, org: &OrgId, token_id: &str) -> Result<(), StoreError> {
-        self.with_org(org, |o| o.tokens.remove(token_id));
-        Ok(())
+        self.with_org(org, |o| o.tokens.remove(token_id))
+            .map(drop)
+            .ok_or(StoreError::NotFound)
     }
 }

@@ -3,6 +3,7 @@
 //! a user.
 
 pub mod assignment;
+pub mod input;
 pub mod preview;
 
 use std::collections::BTreeSet;

@@ -9,5 +9,15 @@
 //! the system directly, so that its tests (on the in-memory ports of
 //! [`crate::memory`]) decide both.
 
+pub mod guardrail;
+pub mod orgs;
+pub mod preview;
+pub mod rules;
 pub mod scim_groups;
 pub mod scim_users;
+pub mod sync;
+pub mod templates;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests;

@@ -13,12 +13,15 @@
 use std::collections::{BTreeSet, HashSet};
 
 use serde::Serialize;
-use user_sync_core::StoreError;
-use user_sync_core::directory::DirectoryStatus;
-use user_sync_core::ids::{GroupId, OrgId, UserId};
-use user_sync_core::ports::{DEFAULT_GUARDRAIL_PERCENT, Directory, Organizations, SyncState};
-use user_sync_core::rules::Rule;
-use user_sync_core::rules::preview::exceeds_guardrail;
+
+use crate::StoreError;
+use crate::directory::DirectoryStatus;
+use crate::ids::{GroupId, OrgId, UserId};
+use crate::ports::{
+    DEFAULT_GUARDRAIL_PERCENT, DesiredStates, Memberships, Organizations, UserLookup, Users,
+};
+use crate::rules::Rule;
+use crate::rules::preview::exceeds_guardrail;
 
 /// Ids read per page.
 const PAGE: usize = 1_000;
@@ -59,7 +62,7 @@ fn groups(rules: &[Rule]) -> BTreeSet<GroupId> {
     rules.iter().map(|r| r.group_id.clone()).collect()
 }
 
-async fn all_members<D: Directory>(
+async fn all_members<D: Memberships>(
     directory: &D,
     org: &OrgId,
     groups: &BTreeSet<GroupId>,
@@ -80,7 +83,7 @@ async fn all_members<D: Directory>(
 }
 
 /// Active users that would lose their last matching rule.
-pub async fn would_suspend<D: Directory, S: SyncState>(
+pub async fn would_suspend<D: Users + UserLookup + Memberships, S: DesiredStates>(
     directory: &D,
     state: &S,
     org: &OrgId,
@@ -151,7 +154,8 @@ pub async fn would_suspend<D: Directory, S: SyncState>(
 
 /// The verdict for going from `current` to `proposed` (or turning sync on),
 /// against the organization's own threshold.
-pub async fn verdict<D: Directory + Organizations, S: SyncState>(
+pub async fn verdict<O: Organizations, D: Users + UserLookup + Memberships, S: DesiredStates>(
+    orgs: &O,
     directory: &D,
     state: &S,
     org: &OrgId,
@@ -159,7 +163,7 @@ pub async fn verdict<D: Directory + Organizations, S: SyncState>(
     proposed: &[Rule],
     sync_on: bool,
 ) -> Result<Guardrail, StoreError> {
-    let threshold_percent = directory
+    let threshold_percent = orgs
         .get_org(org)
         .await?
         .map_or(DEFAULT_GUARDRAIL_PERCENT, |o| {

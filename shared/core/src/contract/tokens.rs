@@ -1,0 +1,45 @@
+//! The contract of [`Tokens`].
+
+use crate::StoreError;
+use crate::auth::{StoredToken, TokenKind};
+use crate::ids::OrgId;
+use crate::ports::Tokens;
+
+fn token(org: &OrgId, id: &str) -> StoredToken {
+    StoredToken {
+        org_id: org.clone(),
+        token_id: id.to_owned(),
+        kind: TokenKind::Admin,
+        name: "Contract".into(),
+        secret_sha256: "00".repeat(32),
+        created: "2026-12-01T09:00:00.000Z".into(),
+    }
+}
+
+/// Stores, lists and revokes tokens of `org` (which has none yet).
+pub async fn check<S: Tokens>(store: &S, org: &OrgId) {
+    let a = token(org, "0a0a0a0a0a0a0a0a");
+    let b = token(org, "0b0b0b0b0b0b0b0b");
+    assert!(store.put_token(&a).await.is_ok());
+    assert!(store.put_token(&b).await.is_ok());
+    assert_eq!(
+        store.get_token(org, &a.token_id).await.ok(),
+        Some(Some(a.clone()))
+    );
+    let mut listed = store
+        .list_tokens(org)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    listed.sort_by(|x, y| x.token_id.cmp(&y.token_id));
+    assert_eq!(listed, [a.clone(), b.clone()]);
+    assert!(store.delete_token(org, &a.token_id).await.is_ok());
+    assert_eq!(store.get_token(org, &a.token_id).await.ok(), Some(None));
+    assert!(
+        matches!(
+            store.delete_token(org, &a.token_id).await,
+            Err(StoreError::NotFound)
+        ),
+        "delete_token MUST return NotFound when there is none"
+    );
+    assert_eq!(store.list_tokens(org).await.ok(), Some(vec![b]));
+}

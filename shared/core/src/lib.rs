@@ -12,7 +12,7 @@ pub mod catalog;
 pub mod clock;
 /// Contract tests of the ports, for the fakes and the adapters.
 #[cfg(any(test, feature = "test-util"))]
-#[allow(clippy::panic, clippy::unwrap_used)]
+#[allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 pub mod contract;
 pub mod directory;
 pub mod domains;

@@ -10,8 +10,6 @@
 //! (assertions) on a broken contract, and returns the error of a call that
 //! should have succeeded.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 pub mod activity;
 pub mod configuration;
 pub mod desired_states;

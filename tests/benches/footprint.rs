@@ -367,16 +367,17 @@ async fn main() {
         .create_organization(&org_id, "Footprint Company")
         .await
         .unwrap();
-    let on = user_sync_tests::onboard::Onboarding::new(
-        user_sync_tests::TestOrg {
-            org_id: org.org_id.to_string(),
-            scim_token: org.scim_token.clone(),
-            admin_token: org.admin_token.clone(),
-        },
-        &stack.scim_url,
-        &stack.api_url,
-        &product_api,
-    );
+    let on = user_sync_tests::onboard::Onboarding::new(user_sync_tests::TestOrg::from_tokens(
+        org.org_id.as_str(),
+        &org.scim_token,
+        &org.admin_token,
+        user_sync_tests::Urls::new(
+            &stack.scim_url,
+            &stack.api_url,
+            &product_api,
+            &stack.aws_endpoint_url,
+        ),
+    ));
     let group = on.group_rule_and_sync().await;
     let users = on.create_users(0..RECORDS, 8).await;
     on.add_members(&group, &users).await;

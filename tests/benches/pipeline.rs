@@ -104,18 +104,12 @@ fn waited_too_long(started: Instant, what: &str) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let s = stack();
     let secs = |d: Duration| format!("{:.1} s", d.as_secs_f64());
     let per_minute = |n: usize, d: Duration| n as f64 / d.as_secs_f64() * 60.0;
     let mut rows = Vec::new();
 
     // 1. a thousand users
-    let on = Onboarding::new(
-        new_org("bench").await,
-        &s.scim_url,
-        &s.api_url,
-        &s.product_api_url,
-    );
+    let on = Onboarding::new(new_org("bench").await);
     let mut calls = Calls::default();
     let emails_before = calls.update().emails;
     eprintln!("1. {USERS} users through SCIM");
@@ -161,12 +155,7 @@ async fn main() {
     // 2. one change at a time on the idle stack, in an organization of one
     // user (its call log stays short to poll)
     eprintln!("2. {CHANGES} changes, one at a time");
-    let one = Onboarding::new(
-        new_org("latency").await,
-        &s.scim_url,
-        &s.api_url,
-        &s.product_api_url,
-    );
+    let one = Onboarding::new(new_org("latency").await);
     let group = one.group_rule_and_sync().await;
     let user = one.create_user(0).await;
     one.add_members(&group, std::slice::from_ref(&user)).await;
@@ -222,12 +211,7 @@ async fn main() {
         });
     if members > 0 {
         eprintln!("3. a rule change on a group of {members} members");
-        let big = Onboarding::new(
-            new_org("fanout").await,
-            &s.scim_url,
-            &s.api_url,
-            &s.product_api_url,
-        );
+        let big = Onboarding::new(new_org("fanout").await);
         // sync on, with a Full Admin rule on a group of its own (empty)
         big.group_rule_and_sync().await;
         let g = big

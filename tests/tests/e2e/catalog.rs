@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::admin::Admin;
+use crate::admin::TestOrg;
 
 fn catalogue(products: &[&str]) -> Value {
     json!({
@@ -19,8 +19,8 @@ fn catalogue(products: &[&str]) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_name_only_what_the_catalogue_offers() {
-    let a = Admin::new("catalog").await;
-    let empty = a.api("GET", "/catalog", None, &[]).await;
+    let a = TestOrg::new("catalog").await;
+    let empty = a.admin().request("GET", "/catalog", None, &[]).await;
     assert_eq!(empty.status, 200, "{}", empty.body);
     assert_eq!(empty.body["configured"], false);
     assert_eq!(empty.body["products"], json!([]));
@@ -29,7 +29,7 @@ async fn rules_name_only_what_the_catalogue_offers() {
     let mut twice = catalogue(&["G2M"]);
     twice["userGroups"] =
         json!([{"id": "sales", "name": "Sales"}, {"id": "sales", "name": "Sales 2"}]);
-    let r = a.api("PUT", "/catalog", Some(twice), &[]).await;
+    let r = a.admin().request("PUT", "/catalog", Some(twice), &[]).await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.body["code"], "invalid_catalog");
     assert!(
@@ -39,13 +39,15 @@ async fn rules_name_only_what_the_catalogue_offers() {
             .starts_with("userGroups:")
     );
     let r = a
-        .api("PUT", "/catalog", Some(json!({"product": []})), &[])
+        .admin()
+        .request("PUT", "/catalog", Some(json!({"product": []})), &[])
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.body["code"], "unknown_field");
 
     let set = a
-        .api(
+        .admin()
+        .request(
             "PUT",
             "/catalog",
             Some(catalogue(&["G2M", "G2W"])),
@@ -54,13 +56,14 @@ async fn rules_name_only_what_the_catalogue_offers() {
         .await;
     assert_eq!(set.status, 200, "{}", set.body);
     assert_eq!(set.body["configured"], true);
-    let got = a.api("GET", "/catalog", None, &[]).await;
+    let got = a.admin().request("GET", "/catalog", None, &[]).await;
     assert_eq!(got.body["products"][1]["id"], "G2W");
     assert_eq!(got.body["products"][1]["seats"], 10);
 
-    let group = a.group("Sales").await;
+    let group = a.scim().group("Sales").await;
     let refused = a
-        .api(
+        .admin()
+        .request(
             "POST",
             "/rules",
             Some(json!({"groupId": group, "products": ["G2M", "G2X"]})),
@@ -77,7 +80,7 @@ async fn rules_name_only_what_the_catalogue_offers() {
         refused.body
     );
     let refused = a
-        .api(
+        .admin().request(
             "POST",
             "/rules",
             Some(json!({"groupId": group, "adminRole": {"type": "manager", "privileges": ["root"], "managedGroups": ["sales"]}})),
@@ -94,14 +97,15 @@ async fn rules_name_only_what_the_catalogue_offers() {
         refused.body
     );
     let rule = a
-        .rule(json!({"groupId": group, "products": ["G2M"], "userGroup": "sales",
+        .admin().rule(json!({"groupId": group, "products": ["G2M"], "userGroup": "sales",
             "deviceGroups": ["kiosks"], "settingsTemplate": "standard",
             "adminRole": {"type": "manager", "privileges": ["manage_users"], "managedGroups": ["sales"]}}))
         .await;
 
     // the catalogue cannot drop what a rule names
     let r = a
-        .api(
+        .admin()
+        .request(
             "PUT",
             "/catalog",
             Some(catalogue(&["G2W"])),
@@ -119,7 +123,7 @@ async fn rules_name_only_what_the_catalogue_offers() {
         r.body
     );
 
-    let history = a.api("GET", "/activity", None, &[]).await;
+    let history = a.admin().request("GET", "/activity", None, &[]).await;
     let changed: Vec<&Value> = history.body["items"]
         .as_array()
         .unwrap()
@@ -149,30 +153,35 @@ fn settings() -> [(&'static str, Value, Value); 3] {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_setting_is_written_only_with_the_etag_it_was_read_with() {
-    let a = Admin::new("settings-etag").await;
+    let a = TestOrg::new("settings-etag").await;
     for (path, first, second) in settings() {
-        let read = a.api("GET", path, None, &[]).await;
+        let read = a.admin().request("GET", path, None, &[]).await;
         assert_eq!(read.status, 200, "{path}: {}", read.body);
         let etag = read.etag.clone().unwrap();
         assert_eq!(etag, format!("\"{}\"", read.body["version"]), "{path}");
 
         // a careless client that does not say what it read: 428
-        let r = a.api("PUT", path, Some(first.clone()), &[]).await;
+        let r = a
+            .admin()
+            .request("PUT", path, Some(first.clone()), &[])
+            .await;
         assert_eq!(r.status, 428, "{path}: {}", r.body);
         assert_eq!(r.body["code"], "precondition_required");
         let r = a
-            .api("PUT", path, Some(first.clone()), &[("if-match", "soon")])
+            .admin()
+            .request("PUT", path, Some(first.clone()), &[("if-match", "soon")])
             .await;
         assert_eq!(r.status, 400, "{path}: {}", r.body);
         assert_eq!(
-            a.api("GET", path, None, &[]).await.body,
+            a.admin().request("GET", path, None, &[]).await.body,
             read.body,
             "{path}"
         );
 
         // admin A writes with what A read
         let by_a = a
-            .api("PUT", path, Some(first.clone()), &[("if-match", &etag)])
+            .admin()
+            .request("PUT", path, Some(first.clone()), &[("if-match", &etag)])
             .await;
         assert_eq!(by_a.status, 200, "{path}: {}", by_a.body);
         let new_etag = by_a.etag.clone().unwrap();
@@ -181,17 +190,19 @@ async fn a_setting_is_written_only_with_the_etag_it_was_read_with() {
 
         // admin B read before A wrote: refused, A's change kept
         let by_b = a
-            .api("PUT", path, Some(second.clone()), &[("if-match", &etag)])
+            .admin()
+            .request("PUT", path, Some(second.clone()), &[("if-match", &etag)])
             .await;
         assert_eq!(by_b.status, 412, "{path}: {}", by_b.body);
         assert_eq!(by_b.body["code"], "precondition_failed");
-        let now = a.api("GET", path, None, &[]).await;
+        let now = a.admin().request("GET", path, None, &[]).await;
         assert_eq!(now.body, by_a.body, "{path}: A's change is kept");
         assert_eq!(now.etag, Some(new_etag.clone()), "{path}");
 
         // B reads again and writes on top; `*` is an explicit "whatever it is"
         let again = a
-            .api(
+            .admin()
+            .request(
                 "PUT",
                 path,
                 Some(second.clone()),
@@ -200,16 +211,21 @@ async fn a_setting_is_written_only_with_the_etag_it_was_read_with() {
             .await;
         assert_eq!(again.status, 200, "{path}: {}", again.body);
         let any = a
-            .api("PUT", path, Some(first.clone()), &[("if-match", "*")])
+            .admin()
+            .request("PUT", path, Some(first.clone()), &[("if-match", "*")])
             .await;
         assert_eq!(any.status, 200, "{path}: {}", any.body);
     }
 
     // a change of one setting leaves the others' ETags current
-    let catalog = a.api("GET", "/catalog", None, &[]).await;
-    let attributes = a.api("GET", "/custom-attributes", None, &[]).await;
+    let catalog = a.admin().request("GET", "/catalog", None, &[]).await;
+    let attributes = a
+        .admin()
+        .request("GET", "/custom-attributes", None, &[])
+        .await;
     let r = a
-        .api(
+        .admin()
+        .request(
             "PUT",
             "/custom-attributes",
             Some(json!({"attributes": ["region"]})),
@@ -218,7 +234,8 @@ async fn a_setting_is_written_only_with_the_etag_it_was_read_with() {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = a
-        .api(
+        .admin()
+        .request(
             "PUT",
             "/catalog",
             Some(catalogue(&["G2T"])),
@@ -227,16 +244,23 @@ async fn a_setting_is_written_only_with_the_etag_it_was_read_with() {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
-        a.api("GET", "/custom-attributes", None, &[]).await.body["attributes"],
+        a.admin()
+            .request("GET", "/custom-attributes", None, &[])
+            .await
+            .body["attributes"],
         json!(["region"]),
         "the catalogue write kept the other admin's attributes"
     );
 
     // ops' writes are their own (no ETag), and make an admin's ETag stale
-    let read = a.api("GET", "/custom-attributes", None, &[]).await;
-    user_sync_tests::set_custom_attributes(&a.org, &["fromOps"]).await;
+    let read = a
+        .admin()
+        .request("GET", "/custom-attributes", None, &[])
+        .await;
+    user_sync_tests::set_custom_attributes(&a, &["fromOps"]).await;
     let r = a
-        .api(
+        .admin()
+        .request(
             "PUT",
             "/custom-attributes",
             Some(json!({"attributes": ["late"]})),
@@ -245,7 +269,10 @@ async fn a_setting_is_written_only_with_the_etag_it_was_read_with() {
         .await;
     assert_eq!(r.status, 412, "{}", r.body);
     assert_eq!(
-        a.api("GET", "/custom-attributes", None, &[]).await.body["attributes"],
+        a.admin()
+            .request("GET", "/custom-attributes", None, &[])
+            .await
+            .body["attributes"],
         json!(["fromOps"])
     );
 }

@@ -17,9 +17,7 @@ use user_sync_connector::model::{
 };
 use user_sync_connector::scim::ScimClient;
 use user_sync_connector::sync::{self, Directory, DirectoryError, Kind, Options, Report, Stop};
-use user_sync_tests::{
-    Client, TestOrg, emails_to, enc, eventually, new_org, set_custom_attributes, stack,
-};
+use user_sync_tests::{TestOrg, emails_to, enc, eventually, new_org, set_custom_attributes, stack};
 
 const PIPELINE: Duration = Duration::from_secs(90);
 
@@ -60,7 +58,6 @@ impl Directory for Fixed {
 
 struct Connector {
     org: TestOrg,
-    c: Client,
     client: ScimClient,
     state_dir: PathBuf,
     domain: String,
@@ -85,7 +82,6 @@ impl Connector {
             .unwrap();
         Self {
             org,
-            c: Client::new(),
             client,
             state_dir,
             domain,
@@ -131,24 +127,19 @@ impl Connector {
     }
 
     async fn scim(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.org.scim(&self.c, method, path, body).await
+        self.org.scim().send(method, path, body).await
     }
 
     async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.org.admin(&self.c, method, path, body).await
+        self.org.admin().send(method, path, body).await
     }
 
     /// The SCIM user with this `externalId`.
     async fn scim_user(&self, x: &str) -> Value {
         let (status, list) = self
-            .scim(
-                "GET",
-                &format!(
-                    "/Users?filter={}",
-                    enc(&format!("externalId eq \"guid-{x}\""))
-                ),
-                None,
-            )
+            .org
+            .scim()
+            .search("Users", &format!("externalId eq \"guid-{x}\""))
             .await;
         assert_eq!(status, 200, "{list}");
         assert_eq!(list["totalResults"], 1, "one user guid-{x}: {list}");
@@ -158,14 +149,9 @@ impl Connector {
     /// The SCIM group with this `externalId`.
     async fn scim_group(&self, external_id: &str) -> Value {
         let (status, list) = self
-            .scim(
-                "GET",
-                &format!(
-                    "/Groups?filter={}",
-                    enc(&format!("externalId eq \"{external_id}\""))
-                ),
-                None,
-            )
+            .org
+            .scim()
+            .search("Groups", &format!("externalId eq \"{external_id}\""))
             .await;
         assert_eq!(status, 200, "{list}");
         assert_eq!(list["totalResults"], 1, "one group {external_id}: {list}");
@@ -190,14 +176,9 @@ impl Connector {
     }
 
     async fn account_with_status(&self, key: &str, status: &str) -> Value {
-        let url = format!(
-            "{}/control/accounts/{}/{key}",
-            stack().product_api_url,
-            self.org.org_id
-        );
+        let sim = self.org.simulator();
         eventually(&format!("the account {status}"), PIPELINE, || async {
-            let (code, a) = self.c.send("GET", &url, None, None).await;
-            (code == 200 && a["status"] == status).then_some(a)
+            sim.account(key).await.filter(|a| a["status"] == status)
         })
         .await
     }
@@ -266,7 +247,7 @@ async fn a_directory_user_in_a_ruled_group_gets_an_account_and_a_welcome_email_a
     let id = scim_ada["id"].as_str().unwrap();
     k.account_with_status(id, "active").await;
     eventually("the welcome email", PIPELINE, || async {
-        (!emails_to(&k.c, &ada.user_name).await.is_empty()).then_some(())
+        (!emails_to(&k.org.client, &ada.user_name).await.is_empty()).then_some(())
     })
     .await;
 
@@ -307,16 +288,12 @@ async fn renamed_moved_disabled_deleted_and_returning_users_keep_one_account() {
     let same = k.scim_user("ada").await;
     assert_eq!(same["id"], id.as_str());
     assert_eq!(same["userName"], renamed.user_name);
-    let account = eventually("the account renamed", PIPELINE, || async {
-        let url = format!(
-            "{}/control/accounts/{}/{id}",
-            stack().product_api_url,
-            k.org.org_id
-        );
-        let (code, a) = k.c.send("GET", &url, None, None).await;
-        (code == 200 && a["email"] == renamed.user_name.as_str()).then_some(a)
-    })
-    .await;
+    let account = k
+        .org
+        .until(&id, "the account renamed", |a| {
+            a["email"] == renamed.user_name.as_str()
+        })
+        .await;
     assert_eq!(account["status"], "active");
 
     // disabled: suspended
@@ -350,8 +327,8 @@ async fn renamed_moved_disabled_deleted_and_returning_users_keep_one_account() {
     let r = k.run(&mut dir).await;
     assert_eq!((r.done.reactivated, r.done.created), (1, 0), "{r:?}");
     k.account_with_status(&id, "active").await;
-    let emails = emails_to(&k.c, &ada.user_name).await.len()
-        + emails_to(&k.c, &renamed.user_name).await.len();
+    let emails = emails_to(&k.org.client, &ada.user_name).await.len()
+        + emails_to(&k.org.client, &renamed.user_name).await.len();
     assert_eq!(emails, 1, "one welcome email in all");
 }
 
@@ -869,7 +846,10 @@ mod real {
         c.k.account_with_status(&ada_id, "active").await;
         c.k.account_with_status(&bob_id, "active").await;
         eventually("ada's welcome email", PIPELINE, || async {
-            (!emails_to(&c.k.c, &mail(&ada_name)).await.is_empty()).then_some(())
+            (!emails_to(&c.k.org.client, &mail(&ada_name))
+                .await
+                .is_empty())
+            .then_some(())
         })
         .await;
 
@@ -919,7 +899,7 @@ mod real {
         );
         c.k.account_with_status(&ada_id, "suspended").await;
         assert_eq!(
-            emails_to(&c.k.c, &mail(&ada_name)).await.len(),
+            emails_to(&c.k.org.client, &mail(&ada_name)).await.len(),
             1,
             "one welcome email"
         );

@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::json;
 use user_sync_tests::{repo_root, stack, target_dir};
 
-use crate::admin::Admin;
+use crate::admin::TestOrg;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -77,9 +77,9 @@ async fn the_admin_console_workflows_in_a_browser() {
         "tests/console/node_modules is missing: run scripts/setup (it runs npm ci there)"
     );
 
-    let a = Admin::new("console").await;
+    let a = TestOrg::new("console").await;
     let catalog = a
-        .api(
+        .admin().request(
             "PUT",
             "/catalog",
             Some(json!({
@@ -104,19 +104,20 @@ async fn the_admin_console_workflows_in_a_browser() {
         ("linus", "Linus"),
         ("hedy", "Hedy"),
     ] {
-        users.push(a.user_named(name, given).await);
+        users.push(a.scim().user_named(name, given).await);
     }
     let refs: Vec<&str> = users.iter().map(String::as_str).collect();
-    a.group_with("Sales Team", &refs).await;
-    a.group_with("IT Admins", &refs[..1]).await;
+    a.scim().group_with("Sales Team", &refs).await;
+    a.scim().group_with("IT Admins", &refs[..1]).await;
     // a group no rule names, so that the search has something to leave out
-    a.group_with("Support", &[]).await;
+    a.scim().group_with("Support", &[]).await;
     // a domain added through the API whose record is published (the page
     // verifies it), and one the page adds
     let published = user_sync_tests::dns::dns().new_domain();
     let new_domain = user_sync_tests::dns::dns().new_domain();
     let added = a
-        .api("POST", "/domains", Some(json!({"domain": published})), &[])
+        .admin()
+        .request("POST", "/domains", Some(json!({"domain": published})), &[])
         .await;
     assert_eq!(added.status, 201, "{}", added.body);
     user_sync_tests::dns::dns()
@@ -137,7 +138,7 @@ async fn the_admin_console_workflows_in_a_browser() {
     }
     let script = scripts.join("workflows.mjs");
     let run = tokio::task::spawn_blocking({
-        let org = a.org.clone();
+        let org = a.clone();
         let base = base.to_owned();
         let shots = shots.clone();
         move || {
@@ -200,17 +201,19 @@ async fn the_domain_warning_banner_shows_on_every_page() {
         Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: run scripts/setup (it installs Debian's chromium)"
     );
-    let a = Admin::new("console-dw").await;
+    let a = TestOrg::new("console-dw").await;
     let domain = dns().new_domain();
     let added = a
-        .api("POST", "/domains", Some(json!({"domain": domain})), &[])
+        .admin()
+        .request("POST", "/domains", Some(json!({"domain": domain})), &[])
         .await;
     assert_eq!(added.status, 201, "{}", added.body);
     dns()
         .publish(&domain, &[added.body["record"]["value"].as_str().unwrap()])
         .await;
     let verified = a
-        .api("POST", &format!("/domains/{domain}/verify"), None, &[])
+        .admin()
+        .request("POST", &format!("/domains/{domain}/verify"), None, &[])
         .await;
     assert_eq!(verified.status, 200, "{}", verified.body);
     dns().unpublish(&domain).await;
@@ -232,7 +235,7 @@ async fn the_domain_warning_banner_shows_on_every_page() {
         &server,
         "domains",
         "recheck",
-        &a.org.org_id,
+        &a.org_id,
     ];
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = ops::cli::run_with(
@@ -243,7 +246,7 @@ async fn the_domain_warning_banner_shows_on_every_page() {
     )
     .await;
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
-    let listed = a.api("GET", "/domains", None, &[]).await;
+    let listed = a.admin().request("GET", "/domains", None, &[]).await;
     let flagged = listed.body["domains"]
         .as_array()
         .unwrap()
@@ -260,7 +263,7 @@ async fn the_domain_warning_banner_shows_on_every_page() {
         .expect("the API URL ends with /api/v1")
         .to_owned();
     let script = scripts.join("domain-warning.mjs");
-    let token = a.org.admin_token.clone();
+    let token = a.admin_token.clone();
     let run = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .arg(&script)

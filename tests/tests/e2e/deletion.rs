@@ -29,11 +29,11 @@ impl Idp {
     }
 
     async fn scim(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.org.scim(&self.c, method, path, body).await
+        self.org.scim().send(method, path, body).await
     }
 
     async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.org.admin(&self.c, method, path, body).await
+        self.org.admin().send(method, path, body).await
     }
 
     /// Okta's create, password push on: the body carries a password.

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use user_sync_tests::dns::{Zone, dns};
 use user_sync_tests::{Client, emails_to, eventually, new_org_without_domains, sdk_config, stack};
 
-use crate::admin::{Admin, PIPELINE, id};
+use crate::admin::{PIPELINE, TestOrg, id};
 
 #[derive(Debug)]
 struct Ran {
@@ -59,16 +59,13 @@ async fn ops(args: &[&str]) -> Ran {
     }
 }
 
-async fn admin(prefix: &str) -> Admin {
-    Admin {
-        org: new_org_without_domains(prefix).await,
-        c: Client::new(),
-    }
+async fn admin(prefix: &str) -> TestOrg {
+    new_org_without_domains(prefix).await
 }
 
 /// Adds the domain; answers the TXT record's value.
-async fn add(a: &Admin, domain: &str) -> String {
-    let added = ops(&["domains", "add", &a.org.org_id, domain]).await.json();
+async fn add(a: &TestOrg, domain: &str) -> String {
+    let added = ops(&["domains", "add", &a.org_id, domain]).await.json();
     assert_eq!(added["domain"]["status"], "pending", "{added}");
     assert_eq!(added["record"]["name"], format!("_user-sync.{domain}"));
     assert_eq!(added["record"]["type"], "TXT");
@@ -78,8 +75,8 @@ async fn add(a: &Admin, domain: &str) -> String {
     value
 }
 
-async fn status(a: &Admin, domain: &str) -> String {
-    let list = ops(&["domains", "list", &a.org.org_id]).await.json();
+async fn status(a: &TestOrg, domain: &str) -> String {
+    let list = ops(&["domains", "list", &a.org_id]).await.json();
     list["domains"]
         .as_array()
         .unwrap()
@@ -90,9 +87,10 @@ async fn status(a: &Admin, domain: &str) -> String {
 }
 
 /// Creates a user with this email; answers its id.
-async fn user(a: &Admin, email: &str) -> String {
+async fn user(a: &TestOrg, email: &str) -> String {
     let (status, u) = a
-        .scim(
+        .scim()
+        .send(
             "POST",
             "/Users",
             Some(json!({
@@ -115,7 +113,7 @@ async fn a_domain_is_verified_once_its_record_is_published_and_by_one_organizati
     let value = add(&a, &domain).await;
 
     // before the record exists
-    let early = ops(&["domains", "verify", &a.org.org_id, &domain]).await;
+    let early = ops(&["domains", "verify", &a.org_id, &domain]).await;
     assert_eq!(early.code, 1, "{early:?}");
     assert!(early.err.contains("was not found"), "{early:?}");
     assert_eq!(status(&a, &domain).await, "pending");
@@ -124,15 +122,13 @@ async fn a_domain_is_verified_once_its_record_is_published_and_by_one_organizati
     dns()
         .publish(&domain, &["user-sync-verification=not-the-token"])
         .await;
-    let wrong = ops(&["domains", "verify", &a.org.org_id, &domain]).await;
+    let wrong = ops(&["domains", "verify", &a.org_id, &domain]).await;
     assert_eq!(wrong.code, 1, "{wrong:?}");
     assert_eq!(status(&a, &domain).await, "pending");
 
     // published (with another TXT record beside it)
     dns().publish(&domain, &["v=spf1 -all", &value]).await;
-    let verified = ops(&["domains", "verify", &a.org.org_id, &domain])
-        .await
-        .json();
+    let verified = ops(&["domains", "verify", &a.org_id, &domain]).await.json();
     assert_eq!(verified["domain"]["status"], "verified", "{verified}");
     assert_eq!(verified["domain"]["verifiedBy"], "ops");
     assert!(verified["domain"]["verifiedAt"].is_string());
@@ -142,16 +138,14 @@ async fn a_domain_is_verified_once_its_record_is_published_and_by_one_organizati
     let theirs = add(&b, &domain).await;
     assert_ne!(theirs, value);
     dns().publish(&domain, &[&value, &theirs]).await;
-    let second = ops(&["domains", "verify", &b.org.org_id, &domain]).await;
+    let second = ops(&["domains", "verify", &b.org_id, &domain]).await;
     assert_eq!(second.code, 1, "{second:?}");
     assert!(second.err.contains("another organization"), "{second:?}");
     assert_eq!(status(&b, &domain).await, "pending");
     assert_eq!(status(&a, &domain).await, "verified");
 
     // the ops override gives it to the second; the first's lapses
-    let claimed = ops(&["domains", "claim", &b.org.org_id, &domain])
-        .await
-        .json();
+    let claimed = ops(&["domains", "claim", &b.org_id, &domain]).await.json();
     assert_eq!(claimed["domain"]["status"], "verified");
     assert_eq!(status(&a, &domain).await, "lapsed");
 }
@@ -163,7 +157,7 @@ async fn a_dns_failure_is_could_not_check_and_never_verifies() {
         let domain = dns().new_domain();
         add(&a, &domain).await;
         dns().set(&domain, zone.clone()).await;
-        let r = ops(&["domains", "verify", &a.org.org_id, &domain]).await;
+        let r = ops(&["domains", "verify", &a.org_id, &domain]).await;
         assert_eq!(r.code, 1, "{zone:?}: {r:?}");
         assert!(r.err.contains("could not be checked"), "{zone:?}: {r:?}");
         assert!(!r.err.contains("was not found"), "{zone:?}: {r:?}");
@@ -177,20 +171,18 @@ async fn the_recheck_flags_a_verified_domain_whose_record_was_removed() {
     let domain = dns().new_domain();
     let value = add(&a, &domain).await;
     dns().publish(&domain, &[&value]).await;
-    ops(&["domains", "verify", &a.org.org_id, &domain])
-        .await
-        .json();
+    ops(&["domains", "verify", &a.org_id, &domain]).await.json();
 
-    let kept = ops(&["domains", "recheck", &a.org.org_id]).await.json();
+    let kept = ops(&["domains", "recheck", &a.org_id]).await.json();
     assert_eq!(kept["rechecked"][0]["status"], "verified", "{kept}");
 
     // a failed lookup changes nothing
     dns().set(&domain, Zone::ServFail).await;
-    let failed = ops(&["domains", "recheck", &a.org.org_id]).await.json();
+    let failed = ops(&["domains", "recheck", &a.org_id]).await.json();
     assert_eq!(failed["rechecked"][0]["status"], "verified", "{failed}");
 
     dns().unpublish(&domain).await;
-    let flagged = ops(&["domains", "recheck", &a.org.org_id]).await.json();
+    let flagged = ops(&["domains", "recheck", &a.org_id]).await.json();
     assert_eq!(
         flagged["rechecked"][0]["status"], "record_missing",
         "{flagged}"
@@ -205,7 +197,7 @@ async fn the_recheck_flags_a_verified_domain_whose_record_was_removed() {
     assert_eq!(status(&a, &domain).await, "record_missing");
 
     // the admin reads it in the activity history, after ops' own changes
-    let history = a.api("GET", "/activity", None, &[]).await;
+    let history = a.admin().request("GET", "/activity", None, &[]).await;
     let entries: Vec<(String, String)> = history.body["items"]
         .as_array()
         .unwrap()
@@ -240,12 +232,13 @@ async fn a_user_in_an_unverified_domain_waits_in_its_banner_until_verified_and_r
     let bea = format!("bea@{later}");
     let ada_id = user(&a, &ada).await;
     let bea_id = user(&a, &bea).await;
-    let group = a.group_with("Everyone", &[&ada_id, &bea_id]).await;
-    a.rule(json!({"groupId": group, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
+    let group = a.scim().group_with("Everyone", &[&ada_id, &bea_id]).await;
+    a.admin()
+        .rule(json!({"groupId": group, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
         .await;
 
     // no verified domain: sync cannot be turned on
-    let refused = a.sync(true, true).await;
+    let refused = a.admin().sync(true, true).await;
     assert_eq!(refused.status, 409, "{}", refused.body);
     assert!(
         refused.body["type"]
@@ -257,19 +250,17 @@ async fn a_user_in_an_unverified_domain_waits_in_its_banner_until_verified_and_r
     );
     // a pending domain is not enough
     let value = add(&a, &ours).await;
-    assert_eq!(a.sync(true, true).await.status, 409);
+    assert_eq!(a.admin().sync(true, true).await.status, 409);
 
     dns().publish(&ours, &[&value]).await;
-    ops(&["domains", "verify", &a.org.org_id, &ours])
-        .await
-        .json();
-    let on = a.sync(true, true).await;
+    ops(&["domains", "verify", &a.org_id, &ours]).await.json();
+    let on = a.admin().sync(true, true).await;
     assert_eq!(on.status, 200, "{}", on.body);
 
     // ada is provisioned; bea waits in the banner naming her domain
     a.until(&ada_id, "ada's account", |_| true).await;
     let banner = eventually("an unverified_domain banner", PIPELINE, || async {
-        let f = a.api("GET", "/sync/failures", None, &[]).await;
+        let f = a.admin().request("GET", "/sync/failures", None, &[]).await;
         f.body["failures"]
             .as_array()
             .unwrap()
@@ -286,7 +277,8 @@ async fn a_user_in_an_unverified_domain_waits_in_its_banner_until_verified_and_r
     );
     assert_eq!(banner["users"][0]["userId"], bea_id.as_str(), "{banner}");
     let details = a
-        .api(
+        .admin()
+        .request(
             "GET",
             &format!("/sync/failures/unverified_domain?domain={later}"),
             None,
@@ -295,7 +287,7 @@ async fn a_user_in_an_unverified_domain_waits_in_its_banner_until_verified_and_r
         .await;
     assert_eq!(details.status, 200, "{}", details.body);
     assert_eq!(details.body["count"], 1, "{}", details.body);
-    assert!(a.account(&bea_id).await.is_none());
+    assert!(a.simulator().account(&bea_id).await.is_none());
     let c = Client::new();
     eventually("ada's welcome email", PIPELINE, || async {
         (!emails_to(&c, &ada).await.is_empty()).then_some(())
@@ -306,11 +298,10 @@ async fn a_user_in_an_unverified_domain_waits_in_its_banner_until_verified_and_r
     // the admin verifies bea's domain, then Retry sync provisions her
     let value = add(&a, &later).await;
     dns().publish(&later, &[&value]).await;
-    ops(&["domains", "verify", &a.org.org_id, &later])
-        .await
-        .json();
+    ops(&["domains", "verify", &a.org_id, &later]).await.json();
     let retried = a
-        .api(
+        .admin()
+        .request(
             "POST",
             "/sync/retry",
             Some(json!({"class": "unverified_domain"})),
@@ -335,7 +326,7 @@ async fn the_admin_api_adds_verifies_and_removes_a_domain_and_records_each_chang
         (json!({"domain": "com"}), "two labels"),
         (json!({"domain": "ada@example.com"}), "email"),
     ] {
-        let r = a.api("POST", "/domains", Some(body), &[]).await;
+        let r = a.admin().request("POST", "/domains", Some(body), &[]).await;
         assert_eq!(r.status, 422, "{}", r.body);
         assert!(
             r.body["detail"].as_str().unwrap().contains("domain"),
@@ -350,7 +341,8 @@ async fn the_admin_api_adds_verifies_and_removes_a_domain_and_records_each_chang
     }
 
     let added = a
-        .api(
+        .admin()
+        .request(
             "POST",
             "/domains",
             Some(json!({"domain": domain.to_uppercase(), "includeSubdomains": true})),
@@ -364,12 +356,13 @@ async fn the_admin_api_adds_verifies_and_removes_a_domain_and_records_each_chang
     assert_eq!(added.body["record"]["name"], format!("_user-sync.{domain}"));
     let value = added.body["record"]["value"].as_str().unwrap().to_owned();
     let again = a
-        .api("POST", "/domains", Some(json!({"domain": domain})), &[])
+        .admin()
+        .request("POST", "/domains", Some(json!({"domain": domain})), &[])
         .await;
     assert_eq!(again.status, 409, "{}", again.body);
 
     let verify = format!("/domains/{domain}/verify");
-    let early = a.api("POST", &verify, None, &[]).await;
+    let early = a.admin().request("POST", &verify, None, &[]).await;
     assert_eq!(early.status, 409, "{}", early.body);
     assert!(
         early.body["type"]
@@ -378,7 +371,7 @@ async fn the_admin_api_adds_verifies_and_removes_a_domain_and_records_each_chang
             .ends_with("record_not_found")
     );
     dns().set(&domain, Zone::ServFail).await;
-    let failed = a.api("POST", &verify, None, &[]).await;
+    let failed = a.admin().request("POST", &verify, None, &[]).await;
     assert_eq!(failed.status, 409, "{}", failed.body);
     assert!(
         failed.body["type"]
@@ -389,24 +382,25 @@ async fn the_admin_api_adds_verifies_and_removes_a_domain_and_records_each_chang
         failed.body
     );
     dns().publish(&domain, &[&value]).await;
-    let verified = a.api("POST", &verify, None, &[]).await;
+    let verified = a.admin().request("POST", &verify, None, &[]).await;
     assert_eq!(verified.status, 200, "{}", verified.body);
     assert_eq!(verified.body["status"], "verified");
     assert_eq!(verified.body["verifiedBy"], "Admin");
 
-    let list = a.api("GET", "/domains", None, &[]).await;
+    let list = a.admin().request("GET", "/domains", None, &[]).await;
     assert_eq!(list.status, 200, "{}", list.body);
     assert_eq!(list.body["domains"][0]["domain"], domain.as_str());
     assert_eq!(list.body["domains"][0]["status"], "verified");
 
     let removed = a
-        .api("DELETE", &format!("/domains/{domain}"), None, &[])
+        .admin()
+        .request("DELETE", &format!("/domains/{domain}"), None, &[])
         .await;
     assert_eq!(removed.status, 204, "{}", removed.body);
-    let gone = a.api("POST", &verify, None, &[]).await;
+    let gone = a.admin().request("POST", &verify, None, &[]).await;
     assert_eq!(gone.status, 404, "{}", gone.body);
 
-    let activity = a.api("GET", "/activity", None, &[]).await;
+    let activity = a.admin().request("GET", "/activity", None, &[]).await;
     let actions: Vec<&str> = activity.body["items"]
         .as_array()
         .unwrap()
@@ -631,7 +625,8 @@ async fn a_domain_body_is_strict_and_bounded_and_another_organization_cannot_tou
 
     // a field the API does not know is refused, naming it; nothing is stored
     let unknown = a
-        .api(
+        .admin()
+        .request(
             "POST",
             "/domains",
             Some(json!({"domain": domain, "verified": true})),
@@ -646,7 +641,8 @@ async fn a_domain_body_is_strict_and_bounded_and_another_organization_cannot_tou
     );
     // a name longer than DNS allows is refused before any work
     let long = a
-        .api(
+        .admin()
+        .request(
             "POST",
             "/domains",
             Some(json!({"domain": format!("{}.example.com", "a".repeat(300))})),
@@ -654,26 +650,29 @@ async fn a_domain_body_is_strict_and_bounded_and_another_organization_cannot_tou
         )
         .await;
     assert_eq!(long.status, 422, "{}", long.body);
-    let listed = a.api("GET", "/domains", None, &[]).await;
+    let listed = a.admin().request("GET", "/domains", None, &[]).await;
     assert_eq!(listed.body["domains"], json!([]), "{}", listed.body);
 
     let added = a
-        .api("POST", "/domains", Some(json!({"domain": domain})), &[])
+        .admin()
+        .request("POST", "/domains", Some(json!({"domain": domain})), &[])
         .await;
     assert_eq!(added.status, 201, "{}", added.body);
 
     // the other organization neither sees, verifies nor removes it
-    let seen = b.api("GET", "/domains", None, &[]).await;
+    let seen = b.admin().request("GET", "/domains", None, &[]).await;
     assert_eq!(seen.body["domains"], json!([]), "{}", seen.body);
     let verify = b
-        .api("POST", &format!("/domains/{domain}/verify"), None, &[])
+        .admin()
+        .request("POST", &format!("/domains/{domain}/verify"), None, &[])
         .await;
     assert_eq!(verify.status, 404, "{}", verify.body);
     let remove = b
-        .api("DELETE", &format!("/domains/{domain}"), None, &[])
+        .admin()
+        .request("DELETE", &format!("/domains/{domain}"), None, &[])
         .await;
     assert_eq!(remove.status, 404, "{}", remove.body);
-    let kept = a.api("GET", "/domains", None, &[]).await;
+    let kept = a.admin().request("GET", "/domains", None, &[]).await;
     assert_eq!(
         kept.body["domains"][0]["domain"],
         domain.as_str(),

@@ -11,7 +11,7 @@ use user_sync_tests::{Client, eventually, sdk_config, stack};
 
 use user_sync_aws::redrive::CLOCK_SKEW_MARGIN;
 
-use crate::admin::{Admin, PIPELINE};
+use crate::admin::{PIPELINE, TestOrg};
 use crate::failures::{drain, fresh_queue, send_tagged};
 
 /// What one run of the CLI did.
@@ -133,8 +133,8 @@ async fn org_create_prints_working_tokens_once_and_org_list_shows_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_are_created_listed_and_refused_after_revoke() {
     let s = stack();
-    let a = Admin::new("opstoken").await;
-    let org = a.org.org_id.as_str();
+    let a = TestOrg::new("opstoken").await;
+    let org = a.org_id.as_str();
     let created = ops(&[
         "token",
         "create",
@@ -174,7 +174,7 @@ async fn tokens_are_created_listed_and_refused_after_revoke() {
     let revoked = ops(&["token", "revoke", org, &token_id]).await;
     assert_eq!(revoked.code, 0, "{revoked:?}");
     assert_eq!(get(&rules, &token).await.0, 401);
-    assert_eq!(get(&rules, &a.org.admin_token).await.0, 200);
+    assert_eq!(get(&rules, &a.admin_token).await.0, 200);
     let again = ops(&["token", "revoke", org, &token_id]).await;
     assert_eq!(again.code, 1, "{again:?}");
 
@@ -324,21 +324,23 @@ async fn dlq_status_counts_dead_letters_and_redrive_moves_them_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redrive_moves_a_job_that_keeps_failing_once_per_run() {
     let s = stack();
-    let a = Admin::new("opsstorm").await;
-    let org = a.org.org_id.clone();
+    let a = TestOrg::new("opsstorm").await;
+    let org = a.org_id.clone();
     let seats = format!("{}/control/orgs/{org}/seats", s.product_api_url);
-    let (status, _) =
-        a.c.send("PUT", &seats, None, Some(&json!({"G2W": 0})))
-            .await;
-    assert_eq!(status, 200);
-    let ada = a.user("ada").await;
-    let group = a.group_with("Everyone", &[&ada]).await;
-    a.rule(json!({"groupId": group, "products": ["G2W"], "adminRole": {"type": "full_admin"}}))
+    let (status, _) = a
+        .client
+        .send("PUT", &seats, None, Some(&json!({"G2W": 0})))
         .await;
-    assert_eq!(a.sync(true, false).await.status, 200);
+    assert_eq!(status, 200);
+    let ada = a.scim().user("ada").await;
+    let group = a.scim().group_with("Everyone", &[&ada]).await;
+    a.admin()
+        .rule(json!({"groupId": group, "products": ["G2W"], "adminRole": {"type": "full_admin"}}))
+        .await;
+    assert_eq!(a.admin().sync(true, false).await.status, 200);
     let calls_url = format!("{}/control/calls?org={org}", s.product_api_url);
     let calls = || async {
-        let (_, body) = a.c.send("GET", &calls_url, None, None).await;
+        let (_, body) = a.client.send("GET", &calls_url, None, None).await;
         body["calls"]
             .as_array()
             .unwrap()
@@ -349,7 +351,7 @@ async fn redrive_moves_a_job_that_keeps_failing_once_per_run() {
     let attempts = || async {
         let (_, d) = get(
             &format!("{}/sync/failures/out_of_licenses?product=G2W", s.api_url),
-            &a.org.admin_token,
+            &a.admin_token,
         )
         .await;
         d["users"][0]["attempts"].as_u64()
@@ -422,20 +424,21 @@ async fn redrive_moves_a_job_that_keeps_failing_once_per_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconcile_sends_an_unchanged_user_to_the_product_api_again() {
     let s = stack();
-    let a = Admin::new("opsreconcile").await;
-    let org = a.org.org_id.clone();
+    let a = TestOrg::new("opsreconcile").await;
+    let org = a.org_id.clone();
 
     // refused while sync is off
     let off = ops(&["reconcile", &org]).await;
     assert_eq!(off.code, 1, "{off:?}");
     assert!(off.err.contains("sync is off"), "{}", off.err);
 
-    let ada = a.user("ada").await;
-    let bob = a.user("bob").await;
-    let group = a.group_with("Everyone", &[&ada]).await;
-    a.rule(json!({"groupId": group, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
+    let ada = a.scim().user("ada").await;
+    let bob = a.scim().user("bob").await;
+    let group = a.scim().group_with("Everyone", &[&ada]).await;
+    a.admin()
+        .rule(json!({"groupId": group, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
         .await;
-    assert_eq!(a.sync(true, true).await.status, 200);
+    assert_eq!(a.admin().sync(true, true).await.status, 200);
     a.until(&ada, "ada's account", |acc| acc["status"] == "active")
         .await;
 
@@ -456,7 +459,7 @@ async fn reconcile_sends_an_unchanged_user_to_the_product_api_again() {
         }
     };
     let settled = eventually("the sync settles", PIPELINE, || async {
-        let (_, sync) = get(&format!("{}/sync", s.api_url), &a.org.admin_token).await;
+        let (_, sync) = get(&format!("{}/sync", s.api_url), &a.admin_token).await;
         let p = &sync["progress"];
         let quiet = sync["fanOuts"].as_array().is_some_and(Vec::is_empty)
             && p["pending"] == 0
@@ -487,7 +490,7 @@ async fn reconcile_sends_an_unchanged_user_to_the_product_api_again() {
     })
     .await;
     assert_eq!(calls(bob.clone()).await, 0);
-    let account = a.account(&ada).await.unwrap();
+    let account = a.simulator().account(&ada).await.unwrap();
     assert_eq!(account["status"], "active");
     assert_eq!(account["products"], json!(["G2M"]));
 
@@ -516,8 +519,8 @@ async fn reconcile_sends_an_unchanged_user_to_the_product_api_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalog_custom_attributes_and_guardrail_are_set() {
     let s = stack();
-    let a = Admin::new("opsset").await;
-    let org = a.org.org_id.clone();
+    let a = TestOrg::new("opsset").await;
+    let org = a.org_id.clone();
     let dir = std::env::temp_dir().join(unique("ops-catalog"));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("catalog.json");
@@ -535,7 +538,7 @@ async fn catalog_custom_attributes_and_guardrail_are_set() {
         .await
         .json();
     assert_eq!(set["catalogProducts"], 2);
-    let (status, catalog) = get(&format!("{}/catalog", s.api_url), &a.org.admin_token).await;
+    let (status, catalog) = get(&format!("{}/catalog", s.api_url), &a.admin_token).await;
     assert_eq!(status, 200);
     assert_eq!(catalog["products"][0]["id"], "G2M");
     assert_eq!(catalog["products"][0]["seats"], 5);
@@ -558,11 +561,7 @@ async fn catalog_custom_attributes_and_guardrail_are_set() {
     let attrs = ops(&["custom-attributes", "set", &org, "badgeNumber, costCenter"]).await;
     assert_eq!(attrs.code, 0, "{attrs:?}");
     assert!(attrs.out.contains("2 custom attribute"), "{}", attrs.out);
-    let (_, got) = get(
-        &format!("{}/custom-attributes", s.api_url),
-        &a.org.admin_token,
-    )
-    .await;
+    let (_, got) = get(&format!("{}/custom-attributes", s.api_url), &a.admin_token).await;
     assert_eq!(got["attributes"], json!(["badgeNumber", "costCenter"]));
     assert_eq!(
         ops(&["custom-attributes", "set", &org, "badge number"])
@@ -594,11 +593,7 @@ async fn catalog_custom_attributes_and_guardrail_are_set() {
     assert_eq!(kept.code, 0, "{kept:?}");
     assert!(kept.out.contains("kept 7 day(s)"), "{}", kept.out);
     assert!(kept.err.contains("below the 90 days"), "{}", kept.err);
-    let (_, got) = get(
-        &format!("{}/activity/settings", s.api_url),
-        &a.org.admin_token,
-    )
-    .await;
+    let (_, got) = get(&format!("{}/activity/settings", s.api_url), &a.admin_token).await;
     assert_eq!(got["retentionDays"], 7);
     let back = ops(&[
         "--output",
@@ -723,16 +718,16 @@ async fn put_old_shape_user(org: &str, id: &str, password: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scrub_secrets_removes_passwords_earlier_versions_stored() {
-    let a = Admin::new("opsscrub").await;
-    let b = Admin::new("opsscrub").await;
-    let org = a.org.org_id.as_str();
+    let a = TestOrg::new("opsscrub").await;
+    let b = TestOrg::new("opsscrub").await;
+    let org = a.org_id.as_str();
     // a user the current SCIM endpoint stored (it never keeps a password),
     // and users as earlier versions stored them
-    let ada = a.user("ada").await;
+    let ada = a.scim().user("ada").await;
     let secrets: Vec<String> = (0..3).map(|i| unique(&format!("s3cr3t{i}"))).collect();
     put_old_shape_user(org, "old-1", &secrets[0]).await;
     put_old_shape_user(org, "old-2", &secrets[1]).await;
-    put_old_shape_user(b.org.org_id.as_str(), "old-3", &secrets[2]).await;
+    put_old_shape_user(b.org_id.as_str(), "old-3", &secrets[2]).await;
     let holding = |items: &[user_sync_tests::Item]| {
         secrets
             .iter()
@@ -767,7 +762,7 @@ async fn scrub_secrets_removes_passwords_earlier_versions_stored() {
         .json();
     let rows = all["organizations"].as_array().unwrap();
     let row = |o: &str| rows.iter().find(|r| r["orgId"] == o).cloned().unwrap();
-    assert_eq!(row(b.org.org_id.as_str())["scrubbed"], 1);
+    assert_eq!(row(b.org_id.as_str())["scrubbed"], 1);
     assert_eq!(row(org)["scrubbed"], 0);
 
     // the password is nowhere in the table, under any case
@@ -793,7 +788,7 @@ async fn scrub_secrets_removes_passwords_earlier_versions_stored() {
     assert_eq!(again["examined"], 3);
     assert_eq!(again["scrubbed"], 0);
     for id in [ada.as_str(), "old-1", "old-2"] {
-        let (status, user) = a.scim("GET", &format!("/Users/{id}"), None).await;
+        let (status, user) = a.scim().send("GET", &format!("/Users/{id}"), None).await;
         assert_eq!(status, 200, "{user}");
     }
 

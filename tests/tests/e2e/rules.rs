@@ -9,25 +9,25 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use user_sync_tests::{eventually, set_guardrail};
 
-use crate::admin::{Admin, PIPELINE, id, products};
+use crate::admin::{PIPELINE, TestOrg, id, products};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_seeds_example_then_reordering_changes_the_role() {
-    let a = Admin::new("seeds").await;
-    let ana = a.user("ana").await;
-    let emea = a.group("EMEA Analysts").await;
-    a.members(&emea, "add", &[&ana]).await;
+    let a = TestOrg::new("seeds").await;
+    let ana = a.scim().user("ana").await;
+    let emea = a.scim().group("EMEA Analysts").await;
+    a.scim().members(&emea, "add", &[&ana]).await;
     let r1 = a
-        .rule(json!({"groupId": emea, "description": "EMEA Analysts → GoToTraining, Full Admin", "products": ["G2T"], "adminRole": {"type": "full_admin"}}))
+        .admin().rule(json!({"groupId": emea, "description": "EMEA Analysts → GoToTraining, Full Admin", "products": ["G2T"], "adminRole": {"type": "full_admin"}}))
         .await;
     let r2 = a
-        .rule(json!({"groupId": emea, "description": "EMEA Analysts → GoToMeeting, none", "products": ["G2M"], "adminRole": {"type": "none"}}))
+        .admin().rule(json!({"groupId": emea, "description": "EMEA Analysts → GoToMeeting, none", "products": ["G2M"], "adminRole": {"type": "none"}}))
         .await;
     assert_eq!(
         (r1["priority"].clone(), r2["priority"].clone()),
         (json!(1), json!(2))
     );
-    assert_eq!(a.sync(true, false).await.status, 200);
+    assert_eq!(a.admin().sync(true, false).await.status, 200);
 
     let account = a
         .until(&ana, "both products, Full Admin", |x| {
@@ -38,7 +38,8 @@ async fn the_seeds_example_then_reordering_changes_the_role() {
 
     // explain: which rule gave what
     let e = a
-        .api("GET", &format!("/users/{ana}/assignment"), None, &[])
+        .admin()
+        .request("GET", &format!("/users/{ana}/assignment"), None, &[])
         .await;
     assert_eq!(e.status, 200, "{}", e.body);
     let matched: Vec<String> = e.body["matchingRules"]
@@ -55,7 +56,8 @@ async fn the_seeds_example_then_reordering_changes_the_role() {
     assert_eq!(e.body["groups"][0]["displayName"], "EMEA Analysts");
     eventually("explain shows the applied generation", PIPELINE, || async {
         let e = a
-            .api("GET", &format!("/users/{ana}/assignment"), None, &[])
+            .admin()
+            .request("GET", &format!("/users/{ana}/assignment"), None, &[])
             .await;
         (e.body["applied"]["inSync"] == true && e.body["lastOutcome"]["lastOutcome"] == "success")
             .then_some(())
@@ -65,7 +67,8 @@ async fn the_seeds_example_then_reordering_changes_the_role() {
     // preview a reorder: the role would change, no product would
     let order = json!([id(&r2), id(&r1)]);
     let pv = a
-        .api(
+        .admin()
+        .request(
             "POST",
             "/rules/preview",
             Some(json!({"change": {"kind": "reorder", "order": order}})),
@@ -82,10 +85,11 @@ async fn the_seeds_example_then_reordering_changes_the_role() {
     assert_eq!(pv.body["fullAdminRuleAfter"], true);
 
     // two admins reorder from the same list: one wins, the other gets 412
-    let list = a.api("GET", "/rules", None, &[]).await;
+    let list = a.admin().request("GET", "/rules", None, &[]).await;
     let etag = list.etag.clone().unwrap();
     let first = a
-        .api(
+        .admin()
+        .request(
             "PUT",
             "/rules/order",
             Some(json!({"order": order})),
@@ -94,7 +98,8 @@ async fn the_seeds_example_then_reordering_changes_the_role() {
         .await;
     assert_eq!(first.status, 200, "{}", first.body);
     let second = a
-        .api(
+        .admin()
+        .request(
             "PUT",
             "/rules/order",
             Some(json!({"order": [id(&r1), id(&r2)]})),
@@ -116,7 +121,8 @@ async fn the_seeds_example_then_reordering_changes_the_role() {
 
     // and back with "up" on the Full Admin rule
     let moved = a
-        .api(
+        .admin()
+        .request(
             "POST",
             &format!("/rules/{}/move", id(&r1)),
             Some(json!({"direction": "up"})),
@@ -131,17 +137,17 @@ async fn the_seeds_example_then_reordering_changes_the_role() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_rule_wins_single_fields_and_device_groups_are_unioned() {
-    let a = Admin::new("union").await;
-    let bo = a.user("bo").await;
-    let sales = a.group("Sales").await;
-    let support = a.group("Support").await;
-    a.members(&sales, "add", &[&bo]).await;
-    a.members(&support, "add", &[&bo]).await;
-    a.rule(json!({"groupId": sales, "products": ["G2M"], "userGroup": "Sales team", "deviceGroups": ["laptops"], "settingsTemplate": "sales-default"}))
+    let a = TestOrg::new("union").await;
+    let bo = a.scim().user("bo").await;
+    let sales = a.scim().group("Sales").await;
+    let support = a.scim().group("Support").await;
+    a.scim().members(&sales, "add", &[&bo]).await;
+    a.scim().members(&support, "add", &[&bo]).await;
+    a.admin().rule(json!({"groupId": sales, "products": ["G2M"], "userGroup": "Sales team", "deviceGroups": ["laptops"], "settingsTemplate": "sales-default"}))
         .await;
-    a.rule(json!({"groupId": support, "products": ["G2A"], "userGroup": "Support team", "deviceGroups": ["kiosks"], "adminRole": {"type": "full_admin"}}))
+    a.admin().rule(json!({"groupId": support, "products": ["G2A"], "userGroup": "Support team", "deviceGroups": ["kiosks"], "adminRole": {"type": "full_admin"}}))
         .await;
-    assert_eq!(a.sync(true, false).await.status, 200);
+    assert_eq!(a.admin().sync(true, false).await.status, 200);
     let account = a
         .until(&bo, "the account", |x| x["status"] == "active")
         .await;
@@ -155,18 +161,22 @@ async fn the_first_rule_wins_single_fields_and_device_groups_are_unioned() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_the_only_matching_rule_suspends_behind_the_guardrail_and_a_group_brings_the_user_back()
  {
-    let a = Admin::new("guard").await;
-    let admin = a.user("admin").await;
-    let cy = a.user("cy").await;
-    let admins = a.group("Admins").await;
-    let staff = a.group("Staff").await;
-    let sales = a.group("Sales").await;
-    a.members(&admins, "add", &[&admin]).await;
-    a.members(&staff, "add", &[&cy]).await;
-    a.rule(json!({"groupId": admins, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
+    let a = TestOrg::new("guard").await;
+    let admin = a.scim().user("admin").await;
+    let cy = a.scim().user("cy").await;
+    let admins = a.scim().group("Admins").await;
+    let staff = a.scim().group("Staff").await;
+    let sales = a.scim().group("Sales").await;
+    a.scim().members(&admins, "add", &[&admin]).await;
+    a.scim().members(&staff, "add", &[&cy]).await;
+    a.admin()
+        .rule(json!({"groupId": admins, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
         .await;
-    let staff_rule = a.rule(json!({"groupId": staff, "products": ["G2W"]})).await;
-    assert_eq!(a.sync(true, false).await.status, 200);
+    let staff_rule = a
+        .admin()
+        .rule(json!({"groupId": staff, "products": ["G2W"]}))
+        .await;
+    assert_eq!(a.admin().sync(true, false).await.status, 200);
     a.until(&cy, "cy's account", |x| {
         x["status"] == "active" && products(x) == ["G2W"]
     })
@@ -176,7 +186,8 @@ async fn deleting_the_only_matching_rule_suspends_behind_the_guardrail_and_a_gro
 
     // the preview says what deleting the staff rule would do
     let pv = a
-        .api(
+        .admin()
+        .request(
             "POST",
             "/rules/preview",
             Some(json!({"change": {"kind": "delete", "id": staff_rule["id"]}})),
@@ -195,15 +206,20 @@ async fn deleting_the_only_matching_rule_suspends_behind_the_guardrail_and_a_gro
 
     // DELETE needs If-Match, then the guardrail asks for confirmation
     let rid = id(&staff_rule);
-    let r = a.api("DELETE", &format!("/rules/{rid}"), None, &[]).await;
+    let r = a
+        .admin()
+        .request("DELETE", &format!("/rules/{rid}"), None, &[])
+        .await;
     assert_eq!(r.status, 428, "{}", r.body);
     let etag = a
-        .api("GET", &format!("/rules/{rid}"), None, &[])
+        .admin()
+        .request("GET", &format!("/rules/{rid}"), None, &[])
         .await
         .etag
         .unwrap();
     let r = a
-        .api(
+        .admin()
+        .request(
             "DELETE",
             &format!("/rules/{rid}"),
             None,
@@ -218,7 +234,8 @@ async fn deleting_the_only_matching_rule_suspends_behind_the_guardrail_and_a_gro
         "{message}"
     );
     let r = a
-        .api(
+        .admin()
+        .request(
             "DELETE",
             &format!("/rules/{rid}?confirm=true"),
             None,
@@ -232,22 +249,30 @@ async fn deleting_the_only_matching_rule_suspends_behind_the_guardrail_and_a_gro
     assert_eq!(suspended["products"], json!([]));
 
     // a rule on Sales, then cy joins Sales: active again
-    a.rule(json!({"groupId": sales, "products": ["G2M"]})).await;
-    a.members(&sales, "add", &[&cy]).await;
+    a.admin()
+        .rule(json!({"groupId": sales, "products": ["G2M"]}))
+        .await;
+    a.scim().members(&sales, "add", &[&cy]).await;
     a.until(&cy, "cy back with G2M", |x| {
         x["status"] == "active" && products(x) == ["G2M"]
     })
     .await;
 
     // the directory deletes Sales: cy loses the only matching rule again
-    let (status, _) = a.scim("DELETE", &format!("/Groups/{sales}"), None).await;
+    let (status, _) = a
+        .scim()
+        .send("DELETE", &format!("/Groups/{sales}"), None)
+        .await;
     assert_eq!(status, 204);
     a.until(&cy, "cy suspended with the group gone", |x| {
         x["status"] == "suspended"
     })
     .await;
 
-    let activity = a.api("GET", "/activity?limit=200", None, &[]).await;
+    let activity = a
+        .admin()
+        .request("GET", "/activity?limit=200", None, &[])
+        .await;
     let actions: Vec<&str> = activity.body["items"]
         .as_array()
         .unwrap()
@@ -259,20 +284,22 @@ async fn deleting_the_only_matching_rule_suspends_behind_the_guardrail_and_a_gro
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_off_then_on_catches_up_and_sync_on_is_guarded() {
-    let a = Admin::new("catchup").await;
-    let dee = a.user("dee").await;
-    let eve = a.user("eve").await;
-    let fay = a.user("fay").await;
-    let team = a.group("Team").await;
-    a.members(&team, "add", &[&dee]).await;
+    let a = TestOrg::new("catchup").await;
+    let dee = a.scim().user("dee").await;
+    let eve = a.scim().user("eve").await;
+    let fay = a.scim().user("fay").await;
+    let team = a.scim().group("Team").await;
+    a.scim().members(&team, "add", &[&dee]).await;
     let team_rule = a
+        .admin()
         .rule(json!({"groupId": team, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
         .await;
 
     // two of three users match no rule; they have no product account, and
     // turning sync on makes none: nothing to suspend, nothing to ask
     let pv = a
-        .api(
+        .admin()
+        .request(
             "POST",
             "/rules/preview",
             Some(json!({"change": {"kind": "sync_on"}})),
@@ -288,21 +315,25 @@ async fn sync_off_then_on_catches_up_and_sync_on_is_guarded() {
     assert_eq!(pv.body["guardrail"]["confirmationRequired"], false);
     assert_eq!(pv.body["seats"][0]["product"], "G2M");
     assert_eq!(pv.body["seats"][0]["additional"], 1);
-    assert_eq!(a.sync(true, false).await.status, 200);
+    assert_eq!(a.admin().sync(true, false).await.status, 200);
     a.until(&dee, "dee's account", |x| x["status"] == "active")
         .await;
-    assert!(a.account(&eve).await.is_none(), "no rule entitles eve");
-    a.members(&team, "add", &[&eve, &fay]).await;
+    assert!(
+        a.simulator().account(&eve).await.is_none(),
+        "no rule entitles eve"
+    );
+    a.scim().members(&team, "add", &[&eve, &fay]).await;
     for u in [&dee, &eve, &fay] {
         a.until(u, "the account", |x| x["status"] == "active").await;
     }
 
     // off: the directory keeps changing, nothing is applied
-    assert_eq!(a.sync(false, false).await.status, 200);
+    assert_eq!(a.admin().sync(false, false).await.status, 200);
     // and a rule change is never asked: the preview counts, but needs no
     // confirmation
     let pv = a
-        .api(
+        .admin()
+        .request(
             "POST",
             "/rules/preview",
             Some(json!({"change": {"kind": "delete", "id": team_rule["id"]}})),
@@ -311,19 +342,22 @@ async fn sync_off_then_on_catches_up_and_sync_on_is_guarded() {
         .await;
     assert_eq!(pv.body["guardrail"]["suspended"], 3, "{}", pv.body);
     assert_eq!(pv.body["guardrail"]["confirmationRequired"], false);
-    let gus = a.user("gus").await;
-    a.members(&team, "add", &[&gus]).await;
-    a.members(&team, "remove", &[&fay]).await;
+    let gus = a.scim().user("gus").await;
+    a.scim().members(&team, "add", &[&gus]).await;
+    a.scim().members(&team, "remove", &[&fay]).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(
-        a.account(&gus).await.is_none(),
+        a.simulator().account(&gus).await.is_none(),
         "nothing applied while sync is off"
     );
-    assert_eq!(a.account(&fay).await.unwrap()["status"], "active");
+    assert_eq!(
+        a.simulator().account(&fay).await.unwrap()["status"],
+        "active"
+    );
 
     // on again: 1 of 4 would be suspended (25 %), so it asks first; with
     // the organization's guardrail raised to 30 % it does not
-    let r = a.sync(true, false).await;
+    let r = a.admin().sync(true, false).await;
     assert_eq!(r.status, 409, "{}", r.body);
     assert!(
         r.body["detail"]
@@ -333,8 +367,8 @@ async fn sync_off_then_on_catches_up_and_sync_on_is_guarded() {
         "{}",
         r.body
     );
-    set_guardrail(&a.org, 30).await;
-    assert_eq!(a.sync(true, false).await.status, 200);
+    set_guardrail(&a, 30).await;
+    assert_eq!(a.admin().sync(true, false).await.status, 200);
     a.until(&gus, "gus caught up", |x| x["status"] == "active")
         .await;
     a.until(&fay, "fay caught up", |x| x["status"] == "suspended")
@@ -343,17 +377,19 @@ async fn sync_off_then_on_catches_up_and_sync_on_is_guarded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync_is_on() {
-    let a = Admin::new("etag").await;
-    let g = a.group("Admins").await;
-    let h = a.group("Others").await;
+    let a = TestOrg::new("etag").await;
+    let g = a.scim().group("Admins").await;
+    let h = a.scim().group("Others").await;
     let fa = a
+        .admin()
         .rule(json!({"groupId": g, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
         .await;
     let other = a
+        .admin()
         .rule(json!({"groupId": h, "products": ["G2W"], "priority": 1}))
         .await;
     assert_eq!(other["priority"], 1, "inserted at the top");
-    let list = a.api("GET", "/rules", None, &[]).await;
+    let list = a.admin().request("GET", "/rules", None, &[]).await;
     let ids: Vec<String> = list.body["rules"]
         .as_array()
         .unwrap()
@@ -361,18 +397,20 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
         .map(id)
         .collect();
     assert_eq!(ids, [id(&other), id(&fa)]);
-    assert_eq!(a.sync(true, false).await.status, 200);
+    assert_eq!(a.admin().sync(true, false).await.status, 200);
 
     let path = format!("/rules/{}", id(&fa));
-    let got = a.api("GET", &path, None, &[]).await;
+    let got = a.admin().request("GET", &path, None, &[]).await;
     let etag = got.etag.clone().unwrap();
     // no If-Match: 428; a stale one: 412
     let r = a
-        .api("PATCH", &path, Some(json!({"description": "x"})), &[])
+        .admin()
+        .request("PATCH", &path, Some(json!({"description": "x"})), &[])
         .await;
     assert_eq!(r.status, 428);
     let r = a
-        .api(
+        .admin()
+        .request(
             "PATCH",
             &path,
             Some(json!({"description": "x"})),
@@ -382,7 +420,8 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
     assert_eq!(r.status, 412);
     // losing the last Full Admin while sync is on: refused
     let r = a
-        .api(
+        .admin()
+        .request(
             "PATCH",
             &path,
             Some(json!({"adminRole": {"type": "none"}})),
@@ -391,11 +430,15 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
         .await;
     assert_eq!(r.status, 409, "{}", r.body);
     assert_eq!(r.body["code"], "full_admin_rule_required");
-    let r = a.api("DELETE", &path, None, &[("if-match", &etag)]).await;
+    let r = a
+        .admin()
+        .request("DELETE", &path, None, &[("if-match", &etag)])
+        .await;
     assert_eq!(r.status, 409);
     // a description edit is fine; two admins with the same ETag: one 412
     let first = a
-        .api(
+        .admin()
+        .request(
             "PATCH",
             &path,
             Some(json!({"description": "Admins get everything"})),
@@ -407,7 +450,8 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
     assert_eq!(first.body["version"], 2);
     assert_eq!(first.etag.as_deref(), Some("\"2\""));
     let second = a
-        .api(
+        .admin()
+        .request(
             "PATCH",
             &path,
             Some(json!({"description": "something else"})),
@@ -417,7 +461,8 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
     assert_eq!(second.status, 412);
     // PUT replaces: fields left out are cleared, unknown fields refused
     let r = a
-        .api(
+        .admin()
+        .request(
             "PUT",
             &path,
             Some(json!({"groupId": g, "adminRole": {"type": "full_admin"}, "colour": "red"})),
@@ -427,7 +472,8 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.body["code"], "unknown_field");
     let r = a
-        .api(
+        .admin()
+        .request(
             "PUT",
             &path,
             Some(json!({"groupId": g, "adminRole": {"type": "full_admin"}, "priority": 1})),
@@ -437,7 +483,7 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["products"], json!([]));
     assert_eq!(r.body["priority"], 1);
-    let list = a.api("GET", "/rules", None, &[]).await;
+    let list = a.admin().request("GET", "/rules", None, &[]).await;
     let prios: Vec<(String, u64)> = list.body["rules"]
         .as_array()
         .unwrap()
@@ -449,28 +495,31 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
         [(id(&fa), 1), (id(&other), 2)],
         "priorities stay dense"
     );
-    let r = a.api("GET", "/rules/nope", None, &[]).await;
+    let r = a.admin().request("GET", "/rules/nope", None, &[]).await;
     assert_eq!(r.status, 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn organization_groups_are_listed_searched_and_read_only() {
-    let a = Admin::new("groups").await;
-    let ann = a.user("ann").await;
-    let bob = a.user("bob").await;
-    let emea = a.group("EMEA Analysts").await;
-    let apac = a.group("APAC Analysts").await;
-    a.group("Sales").await;
-    a.members(&emea, "add", &[&ann, &bob]).await;
-    a.members(&apac, "add", &[&bob]).await;
+    let a = TestOrg::new("groups").await;
+    let ann = a.scim().user("ann").await;
+    let bob = a.scim().user("bob").await;
+    let emea = a.scim().group("EMEA Analysts").await;
+    let apac = a.scim().group("APAC Analysts").await;
+    a.scim().group("Sales").await;
+    a.scim().members(&emea, "add", &[&ann, &bob]).await;
+    a.scim().members(&apac, "add", &[&bob]).await;
 
-    let all = a.api("GET", "/groups", None, &[]).await;
+    let all = a.admin().request("GET", "/groups", None, &[]).await;
     assert_eq!(all.status, 200, "{}", all.body);
     assert_eq!(all.body["items"].as_array().unwrap().len(), 3);
     assert_eq!(all.body["nextCursor"], Value::Null);
 
     // search ignores case; counts are the members
-    let found = a.api("GET", "/groups?search=analysts", None, &[]).await;
+    let found = a
+        .admin()
+        .request("GET", "/groups?search=analysts", None, &[])
+        .await;
     let mut names: Vec<(String, u64)> = found.body["items"]
         .as_array()
         .unwrap()
@@ -495,7 +544,7 @@ async fn organization_groups_are_listed_searched_and_read_only() {
     let mut seen = Vec::new();
     let mut path = "/groups?limit=1".to_owned();
     loop {
-        let page = a.api("GET", &path, None, &[]).await;
+        let page = a.admin().request("GET", &path, None, &[]).await;
         assert_eq!(page.status, 200, "{}", page.body);
         let items = page.body["items"].as_array().unwrap();
         assert!(items.len() <= 1);
@@ -511,7 +560,8 @@ async fn organization_groups_are_listed_searched_and_read_only() {
     assert_eq!(seen.len(), 3);
 
     let members = a
-        .api("GET", &format!("/groups/{emea}/members"), None, &[])
+        .admin()
+        .request("GET", &format!("/groups/{emea}/members"), None, &[])
         .await;
     assert_eq!(members.status, 200, "{}", members.body);
     let mut ids: Vec<String> = members.body["items"]
@@ -524,7 +574,10 @@ async fn organization_groups_are_listed_searched_and_read_only() {
     let mut expected = vec![ann.clone(), bob.clone()];
     expected.sort();
     assert_eq!(ids, expected);
-    let one = a.api("GET", &format!("/groups/{apac}"), None, &[]).await;
+    let one = a
+        .admin()
+        .request("GET", &format!("/groups/{apac}"), None, &[])
+        .await;
     assert_eq!(one.body["memberCount"], 1);
 
     // groups come from the directory: no writes here
@@ -536,17 +589,19 @@ async fn organization_groups_are_listed_searched_and_read_only() {
         ("POST", format!("/groups/{emea}/members")),
     ] {
         let r = a
-            .api(method, &path, Some(json!({"displayName": "x"})), &[])
+            .admin()
+            .request(method, &path, Some(json!({"displayName": "x"})), &[])
             .await;
         assert_eq!(r.status, 405, "{method} {path}: {}", r.body);
         assert_eq!(r.body["code"], "read_only");
     }
     // another organization's group is not found
-    let other = Admin::new("groups-other").await;
+    let other = TestOrg::new("groups-other").await;
     let r = other
-        .api("GET", &format!("/groups/{emea}"), None, &[])
+        .admin()
+        .request("GET", &format!("/groups/{emea}"), None, &[])
         .await;
     assert_eq!(r.status, 404);
-    let r = a.api("GET", "/groups?limit=0", None, &[]).await;
+    let r = a.admin().request("GET", "/groups?limit=0", None, &[]).await;
     assert_eq!(r.status, 400);
 }

@@ -7,14 +7,15 @@
 use serde_json::{Value, json};
 use user_sync_tests::{Answer, Client, emails_to, eventually, stack};
 
-use crate::admin::{Admin, PIPELINE, id};
+use crate::admin::{PIPELINE, TestOrg, id};
 
-impl Admin {
-    async fn template(&self, body: Value) -> Answer {
-        let a = self.api("POST", "/templates", Some(body), &[]).await;
-        assert_eq!(a.status, 201, "{}", a.body);
-        a
-    }
+async fn template(org: &TestOrg, body: Value) -> Answer {
+    let a = org
+        .admin()
+        .request("POST", "/templates", Some(body), &[])
+        .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    a
 }
 
 fn error(a: &Answer) -> (String, String) {
@@ -36,10 +37,10 @@ fn sales_template() -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn templates_are_created_read_replaced_and_deleted_with_etags() {
-    let a = Admin::new("tpl-crud").await;
+    let a = TestOrg::new("tpl-crud").await;
 
     // the shipped default is listed, read-only, with its languages
-    let list = a.api("GET", "/templates", None, &[]).await;
+    let list = a.admin().request("GET", "/templates", None, &[]).await;
     assert_eq!(list.status, 200, "{}", list.body);
     let items = list.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
@@ -49,7 +50,10 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
         items[0]["languages"],
         json!(["de", "en", "es", "fr", "it", "ja", "pt-BR"])
     );
-    let d = a.api("GET", "/templates/default", None, &[]).await;
+    let d = a
+        .admin()
+        .request("GET", "/templates/default", None, &[])
+        .await;
     assert_eq!(d.status, 200);
     assert_eq!(
         d.body["variants"]["ja"]["subject"],
@@ -59,7 +63,10 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     // validation names the field and the placeholder
     let mut bad = sales_template();
     bad["variants"]["de"]["body"] = json!("Hallo {{firstName}} {{lastName}}");
-    let r = a.api("POST", "/templates", Some(bad), &[]).await;
+    let r = a
+        .admin()
+        .request("POST", "/templates", Some(bad), &[])
+        .await;
     assert_eq!(r.status, 422, "{}", r.body);
     let (code, message) = error(&r);
     assert_eq!(code, "invalid_template");
@@ -85,7 +92,10 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     ] {
         let mut bad = sales_template();
         bad["variants"]["en"]["body"] = json!(body);
-        let r = a.api("POST", "/templates", Some(bad), &[]).await;
+        let r = a
+            .admin()
+            .request("POST", "/templates", Some(bad), &[])
+            .await;
         assert_eq!(r.status, 422, "{body:?}: {}", r.body);
         let (code, message) = error(&r);
         assert_eq!(code, "invalid_template");
@@ -93,7 +103,10 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     }
     let mut bad = sales_template();
     bad["variants"]["en"]["subject"] = json!("Hi\r\nBcc: x@example.com");
-    let r = a.api("POST", "/templates", Some(bad), &[]).await;
+    let r = a
+        .admin()
+        .request("POST", "/templates", Some(bad), &[])
+        .await;
     assert_eq!(r.status, 422);
     assert!(
         error(&r)
@@ -102,7 +115,10 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     );
     let mut bad = sales_template();
     bad["colour"] = json!("red");
-    let r = a.api("POST", "/templates", Some(bad), &[]).await;
+    let r = a
+        .admin()
+        .request("POST", "/templates", Some(bad), &[])
+        .await;
     assert_eq!(r.status, 422);
     assert_eq!(
         error(&r),
@@ -114,7 +130,10 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     // at any depth
     let mut bad = sales_template();
     bad["variants"]["en"]["text"] = json!("Hello");
-    let r = a.api("POST", "/templates", Some(bad), &[]).await;
+    let r = a
+        .admin()
+        .request("POST", "/templates", Some(bad), &[])
+        .await;
     assert_eq!(r.status, 422);
     assert_eq!(
         error(&r).1,
@@ -124,7 +143,7 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     // create: 201, ETag, Location
     let resp = reqwest::Client::new()
         .post(format!("{}/templates", stack().api_url))
-        .bearer_auth(&a.org.admin_token)
+        .bearer_auth(&a.admin_token)
         .header("content-type", "application/json")
         .body(sales_template().to_string())
         .send()
@@ -141,7 +160,10 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     assert_eq!(created["updatedBy"], "Admin");
     assert_eq!(created["languages"], json!(["de", "en"]));
 
-    let got = a.api("GET", &format!("/templates/{t}"), None, &[]).await;
+    let got = a
+        .admin()
+        .request("GET", &format!("/templates/{t}"), None, &[])
+        .await;
     assert_eq!(got.status, 200);
     assert_eq!(got.etag.as_deref(), Some("\"1\""));
     assert_eq!(got.body["variants"], sales_template()["variants"]);
@@ -150,10 +172,14 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     let mut changed = sales_template();
     changed["name"] = json!("Sales welcome (2026)");
     let path = format!("/templates/{t}");
-    let r = a.api("PUT", &path, Some(changed.clone()), &[]).await;
+    let r = a
+        .admin()
+        .request("PUT", &path, Some(changed.clone()), &[])
+        .await;
     assert_eq!(r.status, 428, "{}", r.body);
     let r = a
-        .api(
+        .admin()
+        .request(
             "PUT",
             &path,
             Some(changed.clone()),
@@ -162,7 +188,8 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
         .await;
     assert_eq!(r.status, 412, "{}", r.body);
     let r = a
-        .api(
+        .admin()
+        .request(
             "PUT",
             &path,
             Some(changed.clone()),
@@ -174,7 +201,8 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     assert_eq!(r.body["name"], "Sales welcome (2026)");
     // the slower admin, who read version 1
     let r = a
-        .api(
+        .admin()
+        .request(
             "PUT",
             &path,
             Some(sales_template()),
@@ -185,7 +213,8 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
 
     // the shipped default cannot be changed or deleted
     let r = a
-        .api(
+        .admin()
+        .request(
             "PUT",
             "/templates/default",
             Some(sales_template()),
@@ -194,11 +223,12 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
         .await;
     assert_eq!((r.status, error(&r).0.as_str()), (405, "read_only"));
     let r = a
-        .api("DELETE", "/templates/default", None, &[("if-match", "*")])
+        .admin()
+        .request("DELETE", "/templates/default", None, &[("if-match", "*")])
         .await;
     assert_eq!(r.status, 405);
 
-    let list = a.api("GET", "/templates", None, &[]).await;
+    let list = a.admin().request("GET", "/templates", None, &[]).await;
     let ids: Vec<String> = list.body["items"]
         .as_array()
         .unwrap()
@@ -208,23 +238,32 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     assert_eq!(ids, ["default".to_owned(), t.clone()]);
 
     // another organization's admin does not see it
-    let other = Admin::new("tpl-other").await;
-    let r = other.api("GET", &path, None, &[]).await;
+    let other = TestOrg::new("tpl-other").await;
+    let r = other.admin().request("GET", &path, None, &[]).await;
     assert_eq!(r.status, 404);
-    let r = other.api("DELETE", &path, None, &[("if-match", "*")]).await;
+    let r = other
+        .admin()
+        .request("DELETE", &path, None, &[("if-match", "*")])
+        .await;
     assert_eq!(r.status, 404);
 
     // delete: If-Match required
-    let r = a.api("DELETE", &path, None, &[]).await;
+    let r = a.admin().request("DELETE", &path, None, &[]).await;
     assert_eq!(r.status, 428);
-    let r = a.api("DELETE", &path, None, &[("if-match", "\"1\"")]).await;
+    let r = a
+        .admin()
+        .request("DELETE", &path, None, &[("if-match", "\"1\"")])
+        .await;
     assert_eq!(r.status, 412);
-    let r = a.api("DELETE", &path, None, &[("if-match", "\"2\"")]).await;
+    let r = a
+        .admin()
+        .request("DELETE", &path, None, &[("if-match", "\"2\"")])
+        .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    assert_eq!(a.api("GET", &path, None, &[]).await.status, 404);
+    assert_eq!(a.admin().request("GET", &path, None, &[]).await.status, 404);
 
     // the admin's changes are in the activity history
-    let activity = a.api("GET", "/activity", None, &[]).await;
+    let activity = a.admin().request("GET", "/activity", None, &[]).await;
     let actions: Vec<&str> = activity.body["items"]
         .as_array()
         .unwrap()
@@ -240,12 +279,13 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_template_rules_use_cannot_be_deleted_and_rules_name_existing_templates() {
-    let a = Admin::new("tpl-inuse").await;
-    let g = a.group_with("Sales", &[]).await;
-    let t = id(&a.template(sales_template()).await.body);
+    let a = TestOrg::new("tpl-inuse").await;
+    let g = a.scim().group_with("Sales", &[]).await;
+    let t = id(&template(&a, sales_template()).await.body);
 
     let r = a
-        .api(
+        .admin()
+        .request(
             "POST",
             "/rules",
             Some(json!({"groupId": g, "products": ["G2M"], "emailTemplate": "no-such-template"})),
@@ -256,17 +296,21 @@ async fn a_template_rules_use_cannot_be_deleted_and_rules_name_existing_template
     assert!(error(&r).1.starts_with("emailTemplate: "), "{}", r.body);
 
     let r1 = a
-        .rule(json!({"groupId": g, "description": "Sales get Meeting", "products": ["G2M"], "emailTemplate": t}))
+        .admin().rule(json!({"groupId": g, "description": "Sales get Meeting", "products": ["G2M"], "emailTemplate": t}))
         .await;
     let r2 = a
-        .rule(json!({"groupId": g, "description": "Sales admins", "adminRole": {"type": "full_admin"}, "emailTemplate": t}))
+        .admin().rule(json!({"groupId": g, "description": "Sales admins", "adminRole": {"type": "full_admin"}, "emailTemplate": t}))
         .await;
     // "default" is always a template
-    a.rule(json!({"groupId": g, "products": ["G2T"], "emailTemplate": "default"}))
+    a.admin()
+        .rule(json!({"groupId": g, "products": ["G2T"], "emailTemplate": "default"}))
         .await;
 
     let path = format!("/templates/{t}");
-    let r = a.api("DELETE", &path, None, &[("if-match", "\"1\"")]).await;
+    let r = a
+        .admin()
+        .request("DELETE", &path, None, &[("if-match", "\"1\"")])
+        .await;
     assert_eq!(r.status, 409, "{}", r.body);
     let (code, message) = error(&r);
     assert_eq!(code, "template_in_use");
@@ -278,20 +322,27 @@ async fn a_template_rules_use_cannot_be_deleted_and_rules_name_existing_template
 
     // once no rule names it, it can go
     for rule in [&r1, &r2] {
-        let r = a.patch_rule(rule, json!({"emailTemplate": null})).await;
+        let r = a
+            .admin()
+            .patch_rule(rule, json!({"emailTemplate": null}))
+            .await;
         assert_eq!(r.status, 200, "{}", r.body);
     }
-    let r = a.api("DELETE", &path, None, &[("if-match", "\"1\"")]).await;
+    let r = a
+        .admin()
+        .request("DELETE", &path, None, &[("if-match", "\"1\"")])
+        .await;
     assert_eq!(r.status, 204, "{}", r.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn previews_use_sample_values_or_a_users_own() {
-    let a = Admin::new("tpl-preview").await;
+    let a = TestOrg::new("tpl-preview").await;
 
     // the shipped default, with sample values
     let p = a
-        .api(
+        .admin()
+        .request(
             "POST",
             "/templates/default/preview",
             Some(json!({"language": "fr"})),
@@ -315,10 +366,11 @@ async fn previews_use_sample_values_or_a_users_own() {
     );
 
     // a custom template: the variant closest to the language asked for
-    let t = id(&a.template(sales_template()).await.body);
+    let t = id(&template(&a, sales_template()).await.body);
     let path = format!("/templates/{t}/preview");
     let p = a
-        .api("POST", &path, Some(json!({"language": "de-AT"})), &[])
+        .admin()
+        .request("POST", &path, Some(json!({"language": "de-AT"})), &[])
         .await;
     assert_eq!(p.status, 200, "{}", p.body);
     assert_eq!(
@@ -326,23 +378,28 @@ async fn previews_use_sample_values_or_a_users_own() {
         (&json!("de"), &json!("Willkommen an Bord, Alex"))
     );
     // no body: the organization's default language (English)
-    let p = a.api("POST", &path, None, &[]).await;
+    let p = a.admin().request("POST", &path, None, &[]).await;
     assert_eq!(p.body["language"], "en");
 
     // a user's own first name (escaped in the HTML) and current products
-    let user = a.user_named("eve", "Eve<script>x</script>").await;
-    let g = a.group_with("Preview group", &[&user]).await;
-    a.rule(json!({"groupId": g, "products": ["G2M", "G2T"], "adminRole": {"type": "full_admin"}}))
+    let user = a.scim().user_named("eve", "Eve<script>x</script>").await;
+    let g = a.scim().group_with("Preview group", &[&user]).await;
+    a.admin()
+        .rule(
+            json!({"groupId": g, "products": ["G2M", "G2T"], "adminRole": {"type": "full_admin"}}),
+        )
         .await;
     assert_eq!(
-        a.api("PUT", "/sync", Some(json!({"enabled": true})), &[])
+        a.admin()
+            .request("PUT", "/sync", Some(json!({"enabled": true})), &[])
             .await
             .status,
         200
     );
     let p = eventually("the user's products in the preview", PIPELINE, || async {
         let p = a
-            .api("POST", &path, Some(json!({"userId": user})), &[])
+            .admin()
+            .request("POST", &path, Some(json!({"userId": user})), &[])
             .await;
         (p.status == 200 && p.body["text"].as_str().unwrap().contains("G2M, G2T")).then_some(p)
     })
@@ -362,9 +419,10 @@ async fn previews_use_sample_values_or_a_users_own() {
         "M".repeat(1_012)
     );
     assert_eq!(given.chars().count(), 1_024);
-    let mallory = a.user_named("mallory", &given).await;
+    let mallory = a.scim().user_named("mallory", &given).await;
     let p = a
-        .api("POST", &path, Some(json!({"userId": mallory})), &[])
+        .admin()
+        .request("POST", &path, Some(json!({"userId": mallory})), &[])
         .await;
     assert_eq!(p.status, 200, "{}", p.body);
     let shown = format!("moc.evil{}…", "M".repeat(91));
@@ -383,39 +441,51 @@ async fn previews_use_sample_values_or_a_users_own() {
 
     // unknown users, templates and languages
     let r = a
-        .api("POST", &path, Some(json!({"userId": "nobody"})), &[])
+        .admin()
+        .request("POST", &path, Some(json!({"userId": "nobody"})), &[])
         .await;
     assert_eq!(r.status, 404);
     let r = a
-        .api("POST", "/templates/nope/preview", Some(json!({})), &[])
+        .admin()
+        .request("POST", "/templates/nope/preview", Some(json!({})), &[])
         .await;
     assert_eq!(r.status, 404);
     let r = a
-        .api("POST", &path, Some(json!({"language": "german"})), &[])
+        .admin()
+        .request("POST", &path, Some(json!({"language": "german"})), &[])
         .await;
     assert_eq!(r.status, 422);
     assert!(error(&r).1.starts_with("language: "));
-    let r = a.api("POST", &path, Some(json!({"lang": "de"})), &[]).await;
+    let r = a
+        .admin()
+        .request("POST", &path, Some(json!({"lang": "de"})), &[])
+        .await;
     assert_eq!(r.status, 422);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn welcome_emails_use_the_rules_template_and_language() {
-    let a = Admin::new("tpl-mail").await;
-    let t = id(&a.template(sales_template()).await.body);
-    let jo = a.user_named("jo", "Jo<script>alert(1)</script>").await;
-    let ken = a.user_named("ken", "Ken").await;
-    let sales = a.group_with("Sales", &[&jo]).await;
-    let tokyo = a.group_with("Tokyo", &[&ken]).await;
-    a.rule(
-        json!({"groupId": sales, "products": ["G2M"], "adminRole": {"type": "full_admin"},
+    let a = TestOrg::new("tpl-mail").await;
+    let t = id(&template(&a, sales_template()).await.body);
+    let jo = a
+        .scim()
+        .user_named("jo", "Jo<script>alert(1)</script>")
+        .await;
+    let ken = a.scim().user_named("ken", "Ken").await;
+    let sales = a.scim().group_with("Sales", &[&jo]).await;
+    let tokyo = a.scim().group_with("Tokyo", &[&ken]).await;
+    a.admin()
+        .rule(
+            json!({"groupId": sales, "products": ["G2M"], "adminRole": {"type": "full_admin"},
                   "emailTemplate": t, "language": "de"}),
-    )
-    .await;
-    a.rule(json!({"groupId": tokyo, "products": ["G2T"], "language": "ja"}))
+        )
+        .await;
+    a.admin()
+        .rule(json!({"groupId": tokyo, "products": ["G2T"], "language": "ja"}))
         .await;
     assert_eq!(
-        a.api("PUT", "/sync", Some(json!({"enabled": true})), &[])
+        a.admin()
+            .request("PUT", "/sync", Some(json!({"enabled": true})), &[])
             .await
             .status,
         200
@@ -459,17 +529,17 @@ async fn welcome_emails_use_the_rules_template_and_language() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_organization_has_at_most_100_templates_even_when_creates_race() {
-    let a = Admin::new("tpl-cap").await;
+    let a = TestOrg::new("tpl-cap").await;
     let body = json!({"name": "T", "variants": {"en": {"subject": "Hi", "body": "Hello"}}});
     let mut last = None;
     for _ in 0..99 {
-        last = Some(a.template(body.clone()).await);
+        last = Some(template(&a, body.clone()).await);
     }
     // five admins create the 100th at once: one wins
     let tasks: Vec<_> = (0..5)
         .map(|_| {
             let url = format!("{}/templates", stack().api_url);
-            let token = a.org.admin_token.clone();
+            let token = a.admin_token.clone();
             let body = body.to_string();
             tokio::spawn(async move {
                 let r = reqwest::Client::new()
@@ -495,19 +565,23 @@ async fn an_organization_has_at_most_100_templates_even_when_creates_race() {
         }
     }
     assert_eq!(created, 1);
-    let list = a.api("GET", "/templates", None, &[]).await;
+    let list = a.admin().request("GET", "/templates", None, &[]).await;
     assert_eq!(
         list.body["items"].as_array().unwrap().len(),
         101,
         "100 and the default"
     );
-    let r = a.api("POST", "/templates", Some(body.clone()), &[]).await;
+    let r = a
+        .admin()
+        .request("POST", "/templates", Some(body.clone()), &[])
+        .await;
     assert_eq!(r.status, 409);
 
     // deleting one makes room for one
     let last = last.unwrap();
     let r = a
-        .api(
+        .admin()
+        .request(
             "DELETE",
             &format!("/templates/{}", id(&last.body)),
             None,
@@ -515,7 +589,10 @@ async fn an_organization_has_at_most_100_templates_even_when_creates_race() {
         )
         .await;
     assert_eq!(r.status, 204);
-    a.template(body.clone()).await;
-    let r = a.api("POST", "/templates", Some(body), &[]).await;
+    template(&a, body.clone()).await;
+    let r = a
+        .admin()
+        .request("POST", "/templates", Some(body), &[])
+        .await;
     assert_eq!(r.status, 409);
 }

@@ -1,0 +1,103 @@
+//! The admin API, as the console calls it for an organization.
+
+use serde_json::{Value, json};
+
+use super::{Answer, TestOrg};
+
+/// Requests against the admin API with the organization's admin token.
+/// Paths are what follows `/api/v1` (`/rules`).
+#[derive(Debug, Clone, Copy)]
+pub struct AdminApi<'a> {
+    org: &'a TestOrg,
+}
+
+impl<'a> AdminApi<'a> {
+    pub(super) fn new(org: &'a TestOrg) -> Self {
+        Self { org }
+    }
+
+    /// A request; the answer's status and JSON body.
+    pub async fn send(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let a = self.request(method, path, body, &[]).await;
+        (a.status, a.body)
+    }
+
+    /// A request with extra headers; the whole answer.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        self.org
+            .client
+            .request(
+                method,
+                &self.org.urls.api(path),
+                Some(&self.org.admin_token),
+                body.as_ref(),
+                headers,
+            )
+            .await
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.request("GET", path, None, &[]).await
+    }
+
+    /// `GET` of a path that must answer `200`; the body.
+    pub async fn read(&self, path: &str) -> Value {
+        let a = self.get(path).await;
+        assert_eq!(a.status, 200, "GET {path}: {}", a.body);
+        a.body
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.request("POST", path, Some(body), &[]).await
+    }
+
+    /// Creates a rule; the rule as answered.
+    pub async fn rule(&self, body: Value) -> Value {
+        let a = self.post("/rules", body).await;
+        assert_eq!(a.status, 201, "{}", a.body);
+        a.body
+    }
+
+    /// `PATCH /rules/{id}` of a rule as read, with its ETag.
+    pub async fn patch_rule(&self, rule: &Value, fields: Value) -> Answer {
+        self.request(
+            "PATCH",
+            &format!("/rules/{}", super::scim::id(rule)),
+            Some(fields),
+            &[("if-match", &format!("\"{}\"", rule["version"]))],
+        )
+        .await
+    }
+
+    /// `PUT /sync`: sync on or off, the guardrail's confirmation given or not.
+    pub async fn sync(&self, enabled: bool, confirm: bool) -> Answer {
+        self.request(
+            "PUT",
+            "/sync",
+            Some(json!({"enabled": enabled, "confirm": confirm})),
+            &[],
+        )
+        .await
+    }
+
+    /// `GET /sync/failures`.
+    pub async fn failures(&self) -> Value {
+        self.read("/sync/failures").await
+    }
+
+    /// `POST /sync/retry`.
+    pub async fn retry(&self, body: Value) -> Answer {
+        self.post("/sync/retry", body).await
+    }
+
+    /// `POST /templates`.
+    pub async fn template(&self, body: Value) -> Answer {
+        self.post("/templates", body).await
+    }
+}

@@ -28,7 +28,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use user_sync_core::ids::{GroupId, OrgId};
-use user_sync_tests::{Client, TestOrg, emails_to, eventually, new_org, put_members, stack};
+use user_sync_tests::{
+    Client, TestOrg, UserBuilder, control_url, emails_to, eventually, new_org, put_members, stack,
+};
 
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const MEMBERS: usize = 1_000;
@@ -184,11 +186,7 @@ impl Org {
     }
 
     async fn accounts(&self) -> Vec<Value> {
-        let url = format!(
-            "{}/control/accounts?org={}",
-            stack().product_api_url,
-            self.org.org_id
-        );
+        let url = control_url(&format!("/accounts?org={}", self.org.org_id));
         let (_, v) = self.c.send("GET", &url, None, None).await;
         v.as_array()
             .cloned()
@@ -221,9 +219,10 @@ async fn main() {
         .scim(
             "POST",
             "/Users",
-            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": email,
-                   "name": {"givenName": "Ada", "familyName": "Lovelace"},
-                   "emails": [{"value": email, "primary": true}], "active": true}),
+            UserBuilder::new(&email)
+                .name("Ada", "Lovelace")
+                .attr("emails", json!([{"value": email, "primary": true}]))
+                .build(),
         )
         .await;
     let user = u["id"].as_str().unwrap().to_owned();

@@ -48,7 +48,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Notify, mpsc};
 use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::ports::Directory;
-use user_sync_tests::{Client, repo_root, services_outside_a_stack, target_dir};
+use user_sync_tests::{Client, UserBuilder, repo_root, services_outside_a_stack, target_dir};
 
 const FUNCTIONS: [&str; 5] = ["scim", "api", "evaluator", "worker", "mailer"];
 const RECORDS: usize = 100;
@@ -463,13 +463,7 @@ async fn main() {
             "scim" => {
                 for n in 0..RECORDS {
                     let name = format!("footprint-{n:03}@example.com");
-                    let body = json!({
-                        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                        "userName": name,
-                        "name": {"givenName": "Foot", "familyName": format!("Print {n}")},
-                        "emails": [{"primary": true, "value": name, "type": "work"}],
-                        "active": true
-                    });
+                    let body = UserBuilder::person(&name, "Foot", &format!("Print {n}")).build();
                     let a = rt
                         .invoke(
                             n,

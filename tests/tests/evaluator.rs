@@ -192,6 +192,17 @@ impl World {
         world
     }
 
+    /// `n` users in group `g1`, a Full Admin rule `r1` granting `G2M` to
+    /// it, and sync on.
+    async fn synced(n: usize) -> Self {
+        let w = Self::new().await;
+        w.users(n, "g1").await;
+        w.add_rule(rule("r1", "g1", &["G2M"], Some(AdminRole::FullAdmin)))
+            .await;
+        w.sync(true).await;
+        w
+    }
+
     /// Users `u1`..`u{n}` in `group`. Written in batches (a transaction per
     /// user is slow on the emulator, whose transactions copy the table).
     async fn users(&self, n: usize, group: &str) -> Vec<UserId> {
@@ -545,11 +556,7 @@ async fn reordering_fans_out_to_the_moved_rules_groups_and_sync_on_to_everyone()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn turning_sync_off_stops_a_fan_out_under_way() {
-    let w = World::new().await;
-    w.users(600, "g1").await;
-    w.add_rule(rule("r1", "g1", &["G2M"], Some(AdminRole::FullAdmin)))
-        .await;
-    w.sync(true).await;
+    let w = World::synced(600).await;
     w.process(fixture("rule-insert.json")).await;
     let id = "rule-300000000000000000001";
     let (_, first) = w.task_record(id, 800_000_000_000_000_001).await;
@@ -616,11 +623,7 @@ async fn a_forced_reconcile_sends_every_user_once_although_nothing_changed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whole_batch_delivered_twice_or_reversed_decides_nothing_new() {
-    let w = World::new().await;
-    w.users(1, "g1").await;
-    w.add_rule(rule("r1", "g1", &["G2M"], Some(AdminRole::FullAdmin)))
-        .await;
-    w.sync(true).await;
+    let w = World::synced(1).await;
     // one batch: the membership, two user changes, a rule stored again
     let mut batch = fixture("membership-insert.json");
     for f in [

@@ -13,7 +13,9 @@ use std::time::Duration;
 use serde_json::json;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use user_sync_tests::{PATCH_OP, PIPELINE, TestOrg, UserBuilder, emails_to, eventually, stack};
+use user_sync_tests::{
+    PATCH_OP, PIPELINE, TestOrg, UserBuilder, api_url, emails_to, eventually, scim_url, stack,
+};
 
 /// Everything logged, as written.
 #[derive(Clone, Default)]
@@ -140,14 +142,11 @@ async fn a_realistic_run_logs_no_token_email_or_name() {
 
     // one seat: one account, one out_of_licenses failure
     eventually("an out_of_licenses failure", PIPELINE, || async {
-        let f = a.admin().request("GET", "/sync/failures", None, &[]).await;
+        let f = a.admin().get("/sync/failures").await;
         (f.body["failures"][0]["class"] == "out_of_licenses").then_some(())
     })
     .await;
-    let d = a
-        .admin()
-        .request("GET", "/sync/failures/out_of_licenses", None, &[])
-        .await;
+    let d = a.admin().get("/sync/failures/out_of_licenses").await;
     assert_eq!(d.status, 200, "{}", d.body);
     // more seats, then Retry sync: both accounts, both welcome emails
     a.simulator()
@@ -160,12 +159,7 @@ async fn a_realistic_run_logs_no_token_email_or_name() {
     eventually("the retry moved the job", PIPELINE, || async {
         let r = a
             .admin()
-            .request(
-                "POST",
-                "/sync/retry",
-                Some(json!({"class": "out_of_licenses"})),
-                &[],
-            )
+            .post("/sync/retry", json!({"class": "out_of_licenses"}))
             .await;
         (r.body["jobs"] == 1).then_some(())
     })
@@ -188,16 +182,14 @@ async fn a_realistic_run_logs_no_token_email_or_name() {
         "/activity".to_owned(),
         "/groups".to_owned(),
     ] {
-        let r = a.admin().request("GET", &path, None, &[]).await;
+        let r = a.admin().get(&path).await;
         assert_eq!(r.status, 200, "{path}: {}", r.body);
     }
     let preview = a
         .admin()
-        .request(
-            "POST",
+        .post(
             "/templates/default/preview",
-            Some(json!({"userId": users[1], "language": "en"})),
-            &[],
+            json!({"userId": users[1], "language": "en"}),
         )
         .await;
     assert_eq!(preview.status, 200, "{}", preview.body);
@@ -214,8 +206,8 @@ async fn a_realistic_run_logs_no_token_email_or_name() {
 
     // rejected tokens: made up, and each token on the other API
     let forged = "usk_forged_0123456789abcdefghijklmnopqrstuv";
-    let scim_users = format!("{}/Users", stack().scim_url);
-    let api_rules = format!("{}/rules", stack().api_url);
+    let scim_users = scim_url("/Users");
+    let api_rules = api_url("/rules");
     for (url, token) in [
         (&scim_users, forged),
         (&api_rules, forged),

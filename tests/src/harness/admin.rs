@@ -42,6 +42,18 @@ impl<'a> AdminApi<'a> {
             .await
     }
 
+    /// A request with `If-Match: {etag}` (the version a write expects).
+    pub async fn if_match(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        etag: &str,
+    ) -> Answer {
+        self.request(method, path, body, &[("if-match", etag)])
+            .await
+    }
+
     pub async fn get(&self, path: &str) -> Answer {
         self.request("GET", path, None, &[]).await
     }
@@ -57,11 +69,29 @@ impl<'a> AdminApi<'a> {
         self.request("POST", path, Some(body), &[]).await
     }
 
+    pub async fn put(&self, path: &str, body: Value) -> Answer {
+        self.request("PUT", path, Some(body), &[]).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.request("DELETE", path, None, &[]).await
+    }
+
     /// Creates a rule; the rule as answered.
     pub async fn rule(&self, body: Value) -> Value {
         let a = self.post("/rules", body).await;
         assert_eq!(a.status, 201, "{}", a.body);
         a.body
+    }
+
+    /// Creates a rule, then turns sync on (`{"enabled": true}`); the rule.
+    pub async fn rule_and_sync(&self, rule: Value) -> Value {
+        let rule = self.rule(rule).await;
+        let (status, sync) = self
+            .send("PUT", "/sync", Some(json!({"enabled": true})))
+            .await;
+        assert_eq!(status, 200, "{sync}");
+        rule
     }
 
     /// `PATCH /rules/{id}` of a rule as read, with its ETag.

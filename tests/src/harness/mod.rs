@@ -8,6 +8,7 @@
 mod admin;
 mod builders;
 mod http;
+mod ops_cli;
 mod org;
 mod problem;
 mod scim;
@@ -17,8 +18,9 @@ mod urls;
 pub use admin::AdminApi;
 pub use builders::{GroupBuilder, PATCH_OP, USER_SCHEMA, UserBuilder, members_patch, patch};
 pub use http::{Answer, Client, enc, eventually};
+pub use ops_cli::{Ran, ops_cli, unique_id};
 pub use org::{PIPELINE, TEST_DOMAINS, TestOrg, new_org, new_org_without_domains};
 pub use problem::{Reply, assert_problem};
 pub use scim::{Scim, id};
 pub use simulator::{Simulator, products};
-pub use urls::Urls;
+pub use urls::{Urls, api_url, control_url, scim_url};

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 use user_sync_core::ids::OrgId;
 
-use super::{AdminApi, Client, Scim, Simulator, Urls, eventually};
+use super::{AdminApi, Client, Scim, Simulator, Urls, eventually, unique_id};
 use crate::directory;
 
 /// How long the pipeline may take to bring a change to the product API.
@@ -111,10 +111,7 @@ pub async fn new_org(prefix: &str) -> TestOrg {
 }
 
 async fn create(prefix: &str, with_domains: bool) -> TestOrg {
-    let mut random = [0u8; 6];
-    getrandom::fill(&mut random).expect("random bytes");
-    let id: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    let org_id = OrgId::parse(&format!("{prefix}-{id}")).expect("valid org id");
+    let org_id = OrgId::parse(&unique_id(prefix)).expect("valid org id");
     let store = directory().await;
     let created = ops::create_organization(&store, &org_id, "Test Company")
         .await

@@ -42,6 +42,18 @@ impl<'a> Scim<'a> {
             .await
     }
 
+    /// A request with `If-Match: {etag}` (the version a write expects).
+    pub async fn if_match(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        etag: &str,
+    ) -> Answer {
+        self.request(method, path, body, &[("if-match", etag)])
+            .await
+    }
+
     pub async fn get(&self, path: &str) -> (u16, Value) {
         self.send("GET", path, None).await
     }

@@ -63,3 +63,20 @@ impl Urls {
         format!("{}/moto-api/data.json", self.aws)
     }
 }
+
+/// A URL of the shared stack's SCIM endpoint (for requests a test sends
+/// with another token than the organization's, or none).
+pub fn scim_url(path: &str) -> String {
+    Urls::of_stack().scim(path)
+}
+
+/// A URL of the shared stack's admin API (for requests with another token
+/// than the organization's, or none).
+pub fn api_url(path: &str) -> String {
+    Urls::of_stack().api(path)
+}
+
+/// A URL of the shared stack's simulator control endpoint.
+pub fn control_url(path: &str) -> String {
+    Urls::of_stack().control(path)
+}

@@ -36,7 +36,7 @@ async fn the_history_is_filtered_paged_and_exported() {
         .await;
     assert_eq!(changed.status, 200, "{}", changed.body);
 
-    let all = a.admin().request("GET", "/activity", None, &[]).await;
+    let all = a.admin().get("/activity").await;
     assert_eq!(
         actions(&all.body),
         [
@@ -51,7 +51,7 @@ async fn the_history_is_filtered_paged_and_exported() {
     let mut seen = Vec::new();
     let mut path = "/activity?action=rule_created&limit=1".to_owned();
     loop {
-        let page = a.admin().request("GET", &path, None, &[]).await;
+        let page = a.admin().get(&path).await;
         assert_eq!(page.status, 200, "{}", page.body);
         seen.extend(actions(&page.body));
         match page.body["nextCursor"].as_str() {
@@ -64,36 +64,26 @@ async fn the_history_is_filtered_paged_and_exported() {
     // by rule, by outcome, by time range
     let by_rule = a
         .admin()
-        .request("GET", &format!("/activity?ruleId={}", id(first)), None, &[])
+        .get(&format!("/activity?ruleId={}", id(first)))
         .await;
     assert_eq!(actions(&by_rule.body), ["rule_updated", "rule_created"]);
-    let failed = a
-        .admin()
-        .request("GET", "/activity?outcome=failure", None, &[])
-        .await;
+    let failed = a.admin().get("/activity?outcome=failure").await;
     assert!(actions(&failed.body).is_empty());
     let newest_at = all.body["items"][0]["at"].as_str().unwrap().to_owned();
     let since = a
         .admin()
-        .request(
-            "GET",
-            &format!("/activity?from={}", user_sync_tests::enc(&newest_at)),
-            None,
-            &[],
-        )
+        .get(&format!(
+            "/activity?from={}",
+            user_sync_tests::enc(&newest_at)
+        ))
         .await;
     assert_eq!(actions(&since.body), ["rule_updated"]);
     let until = a
         .admin()
-        .request(
-            "GET",
-            &format!(
-                "/activity?to={}&action=rule_updated",
-                user_sync_tests::enc("2020-01-01T00:00:00Z")
-            ),
-            None,
-            &[],
-        )
+        .get(&format!(
+            "/activity?to={}&action=rule_updated",
+            user_sync_tests::enc("2020-01-01T00:00:00Z")
+        ))
         .await;
     assert!(actions(&until.body).is_empty());
 
@@ -104,10 +94,7 @@ async fn the_history_is_filtered_paged_and_exported() {
         ("from=yesterday", "from"),
         ("userId=a%23b", "userId"),
     ] {
-        let r = a
-            .admin()
-            .request("GET", &format!("/activity?{query}"), None, &[])
-            .await;
+        let r = a.admin().get(&format!("/activity?{query}")).await;
         assert_eq!(r.status, 400, "{query}: {}", r.body);
         assert!(
             r.body["detail"].as_str().unwrap().starts_with(param),
@@ -117,10 +104,7 @@ async fn the_history_is_filtered_paged_and_exported() {
     }
 
     // exports
-    let csv = a
-        .admin()
-        .request("GET", "/activity/export?format=csv", None, &[])
-        .await;
+    let csv = a.admin().get("/activity/export?format=csv").await;
     assert_eq!(csv.status, 200);
     let text = csv.body.as_str().unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -132,12 +116,7 @@ async fn the_history_is_filtered_paged_and_exported() {
     assert!(lines[1].contains(",rule_updated,rule,"), "{text}");
     let jsonl = a
         .admin()
-        .request(
-            "GET",
-            "/activity/export?format=jsonl&action=rule_created",
-            None,
-            &[],
-        )
+        .get("/activity/export?format=jsonl&action=rule_created")
         .await;
     assert_eq!(jsonl.status, 200);
     let entries: Vec<Value> = jsonl
@@ -149,10 +128,7 @@ async fn the_history_is_filtered_paged_and_exported() {
         .collect();
     assert_eq!(entries.len(), 3);
     assert!(entries.iter().all(|e| e["action"] == "rule_created"));
-    let r = a
-        .admin()
-        .request("GET", "/activity/export", None, &[])
-        .await;
+    let r = a.admin().get("/activity/export").await;
     assert_eq!(r.status, 400, "{}", r.body);
 }
 
@@ -206,29 +182,18 @@ async fn an_admin_cannot_shorten_the_history_and_a_retention_only_concerns_later
         (json!({"retentionDays": 3651}), 422),
         (json!({"retentionDays": 90, "days": 1}), 422),
     ] {
-        let r = a
-            .admin()
-            .request("PUT", "/activity/settings", Some(body.clone()), &[])
-            .await;
+        let r = a.admin().put("/activity/settings", body.clone()).await;
         assert_eq!(r.status, status, "{body}: {}", r.body);
     }
     let r = a
         .admin()
-        .request(
-            "PUT",
-            "/activity/settings",
-            Some(json!({"retentionDays": 1})),
-            &[],
-        )
+        .put("/activity/settings", json!({"retentionDays": 1}))
         .await;
     assert_eq!(r.body["code"], "invalid_settings");
     let detail = r.body["detail"].as_str().unwrap();
     assert!(detail.contains("at least 90 days"), "{detail}");
     assert!(detail.contains("only ops"), "{detail}");
-    let read = a
-        .admin()
-        .request("GET", "/activity/settings", None, &[])
-        .await;
+    let read = a.admin().get("/activity/settings").await;
     assert_eq!(
         read.body,
         json!({"retentionDays": null, "version": 0}),
@@ -267,11 +232,11 @@ async fn an_admin_cannot_shorten_the_history_and_a_retention_only_concerns_later
     // organization was read (and cached): its entry is kept 400 days
     let r = a
         .admin()
-        .request(
+        .if_match(
             "PUT",
             "/activity/settings",
             Some(json!({"retentionDays": 400})),
-            &[("if-match", read.etag.as_deref().unwrap())],
+            read.etag.as_deref().unwrap(),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -287,11 +252,11 @@ async fn an_admin_cannot_shorten_the_history_and_a_retention_only_concerns_later
     // lowered to the floor by the admin, then to 1 day by ops
     let r = a
         .admin()
-        .request(
+        .if_match(
             "PUT",
             "/activity/settings",
             Some(json!({"retentionDays": 90})),
-            &[("if-match", "\"1\"")],
+            "\"1\"",
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -300,19 +265,16 @@ async fn an_admin_cannot_shorten_the_history_and_a_retention_only_concerns_later
         .await
         .unwrap();
     assert_eq!(
-        a.admin()
-            .request("GET", "/activity/settings", None, &[])
-            .await
-            .body,
+        a.admin().get("/activity/settings").await.body,
         json!({"retentionDays": 1, "version": 3})
     );
     let r = a
         .admin()
-        .request(
+        .if_match(
             "PUT",
             "/activity/settings",
             Some(json!({"retentionDays": 30})),
-            &[("if-match", "\"3\"")],
+            "\"3\"",
         )
         .await;
     assert_eq!(r.status, 422, "still below the floor for an admin");
@@ -325,15 +287,12 @@ async fn an_admin_cannot_shorten_the_history_and_a_retention_only_concerns_later
 
     // and the history still shows them, old ones included; only the entry
     // past its own expiry is gone
-    let shown = a.admin().request("GET", "/activity", None, &[]).await;
+    let shown = a.admin().get("/activity").await;
     assert_eq!(
         actions(&shown.body),
         ["retention_changed", "retention_changed", "account_created"]
     );
-    let export = a
-        .admin()
-        .request("GET", "/activity/export?format=jsonl", None, &[])
-        .await;
+    let export = a.admin().get("/activity/export?format=jsonl").await;
     assert_eq!(export.status, 200);
     let text = export.body.as_str().unwrap();
     assert_eq!(text.lines().count(), 3, "{text}");
@@ -368,7 +327,7 @@ async fn a_users_entries_carry_its_user_name() {
     let path = format!("/activity?userId={ann}&action=account_created");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let entry = loop {
-        let page = a.admin().request("GET", &path, None, &[]).await;
+        let page = a.admin().get(&path).await;
         assert_eq!(page.status, 200, "{}", page.body);
         if let Some(e) = page.body["items"].get(0) {
             break e.clone();
@@ -382,10 +341,7 @@ async fn a_users_entries_carry_its_user_name() {
     assert_eq!(entry["subject"]["id"], ann.as_str());
     assert_eq!(entry["subjectName"], a.email("ann").as_str());
     // a rule's entry names no user
-    let rules = a
-        .admin()
-        .request("GET", "/activity?action=rule_created", None, &[])
-        .await;
+    let rules = a.admin().get("/activity?action=rule_created").await;
     let rule_entry = &rules.body["items"][0];
     assert_eq!(rule_entry["subject"]["kind"], "rule");
     assert!(rule_entry.get("subjectName").is_none(), "{rule_entry}");

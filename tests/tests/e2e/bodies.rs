@@ -27,10 +27,7 @@ async fn a_manager_rule_gives_its_managed_groups_to_the_rule_and_the_account() {
         .admin().rule(json!({"groupId": it, "products": ["G2M"], "adminRole": manager(&["sales", "support"])}))
         .await;
     assert_eq!(created["adminRole"], manager(&["sales", "support"]));
-    let read = a
-        .admin()
-        .request("GET", &format!("/rules/{}", id(&created)), None, &[])
-        .await;
+    let read = a.admin().get(&format!("/rules/{}", id(&created))).await;
     assert_eq!(read.status, 200, "{}", read.body);
     assert_eq!(read.body["adminRole"], manager(&["sales", "support"]));
 
@@ -44,10 +41,7 @@ async fn a_manager_rule_gives_its_managed_groups_to_the_rule_and_the_account() {
     assert_eq!(account["privileges"], json!(["manage_users"]));
 
     // explain serves the same spelling
-    let e = a
-        .admin()
-        .request("GET", &format!("/users/{ada}/assignment"), None, &[])
-        .await;
+    let e = a.admin().get(&format!("/users/{ada}/assignment")).await;
     assert_eq!(e.status, 200, "{}", e.body);
     assert_eq!(
         e.body["assignment"]["adminRole"],
@@ -58,7 +52,7 @@ async fn a_manager_rule_gives_its_managed_groups_to_the_rule_and_the_account() {
 
 /// The rules as listed: their ids and versions.
 async fn rules(a: &TestOrg) -> Vec<(String, u64)> {
-    let list = a.admin().request("GET", "/rules", None, &[]).await;
+    let list = a.admin().get("/rules").await;
     assert_eq!(list.status, 200, "{}", list.body);
     list.body["rules"]
         .as_array()
@@ -95,10 +89,7 @@ async fn a_misspelt_field_at_any_depth_is_422_naming_it_and_nothing_is_stored() 
         ),
     ];
     for (body, detail) in &cases {
-        let r = a
-            .admin()
-            .request("POST", "/rules", Some(body.clone()), &[])
-            .await;
+        let r = a.admin().post("/rules", body.clone()).await;
         assert_eq!(r.status, 422, "{body}: {}", r.body);
         assert_eq!(r.content_type.as_deref(), Some("application/problem+json"));
         assert_eq!(r.body["code"], "unknown_field");
@@ -108,11 +99,9 @@ async fn a_misspelt_field_at_any_depth_is_422_naming_it_and_nothing_is_stored() 
     // a preview names the field inside its change
     let r = a
         .admin()
-        .request(
-            "POST",
+        .post(
             "/rules/preview",
-            Some(json!({"change": {"kind": "create", "rule": cases[1].0}})),
-            &[],
+            json!({"change": {"kind": "create", "rule": cases[1].0}}),
         )
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
@@ -142,22 +131,19 @@ async fn a_misspelt_field_at_any_depth_is_422_naming_it_and_nothing_is_stored() 
     );
     let r = a
         .admin()
-        .request(
+        .if_match(
             "PUT",
             &format!("/rules/{}", id(&rule)),
             Some(json!({"groupId": g, "adminRole": manager(&["support"]), "descripton": "x"})),
-            &[("if-match", &format!("\"{}\"", rule["version"]))],
+            &format!("\"{}\"", rule["version"]),
         )
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.body["code"], "unknown_field");
     assert_eq!(rules(&a).await, before);
-    let read = a
-        .admin()
-        .request("GET", &format!("/rules/{}", id(&rule)), None, &[])
-        .await;
+    let read = a.admin().get(&format!("/rules/{}", id(&rule))).await;
     assert_eq!(read.body["adminRole"], manager(&["sales"]));
-    let history = a.admin().request("GET", "/activity", None, &[]).await;
+    let history = a.admin().get("/activity").await;
     assert_eq!(
         history.body["items"].as_array().unwrap().len(),
         1,
@@ -197,13 +183,10 @@ async fn a_rule_stored_with_managed_groups_reads_back_as_managed_groups() {
         .await
         .unwrap();
 
-    let list = a.admin().request("GET", "/rules", None, &[]).await;
+    let list = a.admin().get("/rules").await;
     assert_eq!(list.status, 200, "{}", list.body);
     assert_eq!(list.body["rules"][0]["adminRole"], manager(&["sales"]));
-    let read = a
-        .admin()
-        .request("GET", &format!("/rules/{}", id(&rule)), None, &[])
-        .await;
+    let read = a.admin().get(&format!("/rules/{}", id(&rule))).await;
     assert_eq!(read.body["adminRole"], manager(&["sales"]));
 
     // a change to another field keeps the managed groups, in the new shape

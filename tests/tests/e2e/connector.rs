@@ -130,10 +130,6 @@ impl Connector {
         self.org.scim().send(method, path, body).await
     }
 
-    async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.org.admin().send(method, path, body).await
-    }
-
     /// The SCIM user with this `externalId`.
     async fn scim_user(&self, x: &str) -> Value {
         let (status, list) = self
@@ -161,26 +157,15 @@ impl Connector {
     /// A Full Admin rule for the group, and sync on.
     async fn entitle(&self, group_external_id: &str) {
         let group = self.scim_group(group_external_id).await;
-        let (status, rule) = self
-            .admin(
-                "POST",
-                "/rules",
-                Some(json!({"groupId": group["id"], "products": ["G2M"], "adminRole": {"type": "full_admin"}})),
-            )
-            .await;
-        assert_eq!(status, 201, "{rule}");
-        let (status, sync) = self
-            .admin("PUT", "/sync", Some(json!({"enabled": true})))
-            .await;
-        assert_eq!(status, 200, "{sync}");
+        self.org.admin().rule_and_sync(json!({"groupId": group["id"], "products": ["G2M"], "adminRole": {"type": "full_admin"}})).await;
     }
 
     async fn account_with_status(&self, key: &str, status: &str) -> Value {
-        let sim = self.org.simulator();
-        eventually(&format!("the account {status}"), PIPELINE, || async {
-            sim.account(key).await.filter(|a| a["status"] == status)
-        })
-        .await
+        self.org
+            .until(key, &format!("the account {status}"), |a| {
+                a["status"] == status
+            })
+            .await
     }
 }
 

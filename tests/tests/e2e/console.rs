@@ -79,10 +79,7 @@ async fn the_admin_console_workflows_in_a_browser() {
 
     let a = TestOrg::new("console").await;
     let catalog = a
-        .admin().request(
-            "PUT",
-            "/catalog",
-            Some(json!({
+        .admin().if_match("PUT", "/catalog", Some(json!({
                 "products": [
                     {"id": "G2M", "name": "GoTo Meeting", "seats": 100},
                     {"id": "G2W", "name": "GoTo Webinar", "seats": 25},
@@ -92,9 +89,7 @@ async fn the_admin_console_workflows_in_a_browser() {
                 "userGroups": [{"id": "sales", "name": "Sales"}, {"id": "support", "name": "Support"}],
                 "deviceGroups": [{"id": "laptops", "name": "Laptops"}, {"id": "kiosks", "name": "Kiosks"}],
                 "settingsTemplates": [{"id": "standard", "name": "Standard"}, {"id": "webinar-hosts", "name": "Webinar hosts"}]
-            })),
-            &[("if-match", "*")],
-        )
+            })), "*")
         .await;
     assert_eq!(catalog.status, 200, "{}", catalog.body);
     let mut users = Vec::new();
@@ -117,7 +112,7 @@ async fn the_admin_console_workflows_in_a_browser() {
     let new_domain = user_sync_tests::dns::dns().new_domain();
     let added = a
         .admin()
-        .request("POST", "/domains", Some(json!({"domain": published})), &[])
+        .post("/domains", json!({"domain": published}))
         .await;
     assert_eq!(added.status, 201, "{}", added.body);
     user_sync_tests::dns::dns()
@@ -203,10 +198,7 @@ async fn the_domain_warning_banner_shows_on_every_page() {
     );
     let a = TestOrg::new("console-dw").await;
     let domain = dns().new_domain();
-    let added = a
-        .admin()
-        .request("POST", "/domains", Some(json!({"domain": domain})), &[])
-        .await;
+    let added = a.admin().post("/domains", json!({"domain": domain})).await;
     assert_eq!(added.status, 201, "{}", added.body);
     dns()
         .publish(&domain, &[added.body["record"]["value"].as_str().unwrap()])
@@ -246,7 +238,7 @@ async fn the_domain_warning_banner_shows_on_every_page() {
     )
     .await;
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
-    let listed = a.admin().request("GET", "/domains", None, &[]).await;
+    let listed = a.admin().get("/domains").await;
     let flagged = listed.body["domains"]
         .as_array()
         .unwrap()

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use serde_json::json;
-use user_sync_tests::stack;
+use user_sync_tests::api_url;
 
 use crate::admin::{TestOrg, id};
 
@@ -35,14 +35,12 @@ async fn the_admin_api_conforms_to_its_openapi_document() {
         .await;
     let r = a
         .admin()
-        .request(
-            "POST",
+        .post(
             "/templates",
-            Some(json!({"name": "Sales welcome", "variants": {"en": {
+            json!({"name": "Sales welcome", "variants": {"en": {
                 "subject": "Welcome, {{firstName}}",
                 "body": "Your products: {{products}}. Sign in: {{loginUrl}}"
-            }}})),
-            &[],
+            }}}),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -59,7 +57,7 @@ async fn the_admin_api_conforms_to_its_openapi_document() {
         .args(["--config-file"])
         .arg(repo.join("tests/contract/schemathesis.toml"))
         .arg("run")
-        .arg(format!("{}/openapi.json", stack().api_url))
+        .arg(api_url("/openapi.json"))
         .args([
             "--header",
             &format!("Authorization: Bearer {}", a.admin_token),

@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 use user_sync_core::directory::DirectoryUser;
 use user_sync_core::ids::{OrgId, UserId};
-use user_sync_tests::{TestOrg, enc, new_org, put_users, sdk_config, stack};
+use user_sync_tests::{TestOrg, UserBuilder, enc, new_org, put_users, sdk_config, stack};
 
 /// Users of the walked organization: several pages of 200 through the
 /// real DynamoDB adapter (10,037 users, more than an index-based listing
@@ -19,21 +19,9 @@ use user_sync_tests::{TestOrg, enc, new_org, put_users, sdk_config, stack};
 const LARGE: usize = 1_537;
 
 async fn create_user(org: &TestOrg, user_name: &str, given: &str) -> String {
-    let (status, u) = org
-        .scim()
-        .send(
-            "POST",
-            "/Users",
-            Some(json!({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                "userName": user_name,
-                "name": {"givenName": given, "familyName": "F"},
-                "active": true
-            })),
-        )
-        .await;
-    assert_eq!(status, 201, "{u}");
-    u["id"].as_str().unwrap().to_owned()
+    org.scim()
+        .create_user(UserBuilder::new(user_name).name(given, "F"))
+        .await
 }
 
 /// One page: `(status, body)` of `GET {resource}?cursor=…&count=…[&filter=…]`.

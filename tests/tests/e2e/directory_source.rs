@@ -18,6 +18,21 @@ use user_sync_tests::directory_servers::{
     DirectoryKind, DirectoryServer, TestOu, UserSpec, openldap, samba_dc,
 };
 
+/// A check run on both directory servers: one test named for each.
+macro_rules! on_both_servers {
+    ($check:ident => $active_directory:ident, $openldap:ident) => {
+        #[tokio::test]
+        async fn $active_directory() {
+            $check(samba_dc()).await;
+        }
+
+        #[tokio::test]
+        async fn $openldap() {
+            $check(openldap()).await;
+        }
+    };
+}
+
 /// The connector's `[directory]` table for a test server.
 fn directory_config(server: &DirectoryServer, extra: serde_json::Value) -> DirectoryConfig {
     let mut v = json!({
@@ -242,15 +257,7 @@ async fn paging(server: &DirectoryServer) {
     );
 }
 
-#[tokio::test]
-async fn active_directory_paged_results() {
-    paging(samba_dc()).await;
-}
-
-#[tokio::test]
-async fn openldap_paged_results() {
-    paging(openldap()).await;
-}
+on_both_servers!(paging => active_directory_paged_results, openldap_paged_results);
 
 async fn a_group_of_2000_members(server: &DirectoryServer) {
     let ou = server.new_ou("big").await;
@@ -299,15 +306,7 @@ async fn a_group_of_2000_members(server: &DirectoryServer) {
     }
 }
 
-#[tokio::test]
-async fn active_directory_group_of_2000_members_is_read_whole() {
-    a_group_of_2000_members(samba_dc()).await;
-}
-
-#[tokio::test]
-async fn openldap_group_of_2000_members_is_read_whole() {
-    a_group_of_2000_members(openldap()).await;
-}
+on_both_servers!(a_group_of_2000_members => active_directory_group_of_2000_members_is_read_whole, openldap_group_of_2000_members_is_read_whole);
 
 async fn rename_and_move(server: &DirectoryServer) {
     let ou = server.new_ou("move").await;
@@ -338,15 +337,7 @@ async fn rename_and_move(server: &DirectoryServer) {
     assert!(third.groups[0].members.is_empty());
 }
 
-#[tokio::test]
-async fn active_directory_rename_and_move_keep_the_external_id_and_delete_removes() {
-    rename_and_move(samba_dc()).await;
-}
-
-#[tokio::test]
-async fn openldap_rename_and_move_keep_the_external_id_and_delete_removes() {
-    rename_and_move(openldap()).await;
-}
+on_both_servers!(rename_and_move => active_directory_rename_and_move_keep_the_external_id_and_delete_removes, openldap_rename_and_move_keep_the_external_id_and_delete_removes);
 
 async fn changes(server: &DirectoryServer) {
     let ou = server.new_ou("changes").await;
@@ -513,15 +504,7 @@ async fn changes(server: &DirectoryServer) {
     }
 }
 
-#[tokio::test]
-async fn active_directory_usn_marker_and_changes() {
-    changes(samba_dc()).await;
-}
-
-#[tokio::test]
-async fn openldap_modify_timestamp_marker_and_changes() {
-    changes(openldap()).await;
-}
+on_both_servers!(changes => active_directory_usn_marker_and_changes, openldap_modify_timestamp_marker_and_changes);
 
 /// A TCP proxy to `target` that counts the bytes the server sends and,
 /// once, when `cut_after` bytes have gone through, cuts the connection (or,
@@ -633,15 +616,7 @@ async fn an_idle_connection_closed_by_the_server(server: &DirectoryServer) {
     assert!(source.stats().reconnects >= 1, "{:?}", source.stats());
 }
 
-#[tokio::test]
-async fn active_directory_idle_connection_closed_by_the_server() {
-    an_idle_connection_closed_by_the_server(samba_dc()).await;
-}
-
-#[tokio::test]
-async fn openldap_idle_connection_closed_by_the_server() {
-    an_idle_connection_closed_by_the_server(openldap()).await;
-}
+on_both_servers!(an_idle_connection_closed_by_the_server => active_directory_idle_connection_closed_by_the_server, openldap_idle_connection_closed_by_the_server);
 
 async fn reconnect_and_resume(server: &DirectoryServer) {
     let ou = server.new_ou("drop").await;
@@ -687,15 +662,7 @@ async fn reconnect_and_resume(server: &DirectoryServer) {
     );
 }
 
-#[tokio::test]
-async fn active_directory_dropped_connection_is_resumed() {
-    reconnect_and_resume(samba_dc()).await;
-}
-
-#[tokio::test]
-async fn openldap_dropped_connection_is_resumed() {
-    reconnect_and_resume(openldap()).await;
-}
+on_both_servers!(reconnect_and_resume => active_directory_dropped_connection_is_resumed, openldap_dropped_connection_is_resumed);
 
 /// A server that stops answering mid-read: the operation times out
 /// (`timeout_seconds`) and runs again on a new connection.
@@ -724,15 +691,7 @@ async fn a_stalled_operation_times_out_and_runs_again(server: &DirectoryServer) 
     );
 }
 
-#[tokio::test]
-async fn active_directory_stalled_operation_times_out_and_runs_again() {
-    a_stalled_operation_times_out_and_runs_again(samba_dc()).await;
-}
-
-#[tokio::test]
-async fn openldap_stalled_operation_times_out_and_runs_again() {
-    a_stalled_operation_times_out_and_runs_again(openldap()).await;
-}
+on_both_servers!(a_stalled_operation_times_out_and_runs_again => active_directory_stalled_operation_times_out_and_runs_again, openldap_stalled_operation_times_out_and_runs_again);
 
 async fn clear_errors(server: &DirectoryServer, other_ca: &std::path::Path) {
     let config = directory_config(server, json!({}));

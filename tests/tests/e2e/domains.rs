@@ -14,49 +14,25 @@
 
 use serde_json::{Value, json};
 use user_sync_tests::dns::{Zone, dns};
-use user_sync_tests::{Client, emails_to, eventually, new_org_without_domains, sdk_config, stack};
+use user_sync_tests::{
+    Client, Ran, UserBuilder, emails_to, eventually, new_org_without_domains, ops_cli, stack,
+};
 
-use crate::admin::{PIPELINE, TestOrg, id};
-
-#[derive(Debug)]
-struct Ran {
-    code: u8,
-    out: String,
-    err: String,
-}
-
-impl Ran {
-    fn json(&self) -> Value {
-        assert_eq!(self.code, 0, "{self:?}");
-        serde_json::from_str(&self.out).unwrap_or_else(|e| panic!("{e}: {self:?}"))
-    }
-}
+use crate::admin::{PIPELINE, TestOrg};
 
 /// `ops --output json <args>` against the stack, asking the tests' DNS server.
 async fn ops(args: &[&str]) -> Ran {
-    let table = stack().directory_table.clone();
     let state = stack().state_table.clone();
     let server = dns().addr().to_string();
-    let mut line = vec![
-        "ops",
+    let global = [
         "--output",
         "json",
-        "--directory-table",
-        &table,
         "--state-table",
         &state,
         "--dns-server",
         &server,
     ];
-    line.extend_from_slice(args);
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let code = ops::cli::run_with(line, &sdk_config().await, &mut out, &mut err).await;
-    Ran {
-        code,
-        out: String::from_utf8_lossy(&out).into_owned(),
-        err: String::from_utf8_lossy(&err).into_owned(),
-    }
+    ops_cli(&[&global[..], args].concat()).await
 }
 
 async fn admin(prefix: &str) -> TestOrg {
@@ -88,22 +64,9 @@ async fn status(a: &TestOrg, domain: &str) -> String {
 
 /// Creates a user with this email; answers its id.
 async fn user(a: &TestOrg, email: &str) -> String {
-    let (status, u) = a
-        .scim()
-        .send(
-            "POST",
-            "/Users",
-            Some(json!({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                "userName": email,
-                "name": {"givenName": "Dee", "familyName": "Test"},
-                "emails": [{"primary": true, "value": email, "type": "work"}],
-                "active": true
-            })),
-        )
-        .await;
-    assert_eq!(status, 201, "{u}");
-    id(&u)
+    a.scim()
+        .create_user(UserBuilder::person(email, "Dee", "Test"))
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,7 +160,7 @@ async fn the_recheck_flags_a_verified_domain_whose_record_was_removed() {
     assert_eq!(status(&a, &domain).await, "record_missing");
 
     // the admin reads it in the activity history, after ops' own changes
-    let history = a.admin().request("GET", "/activity", None, &[]).await;
+    let history = a.admin().get("/activity").await;
     let entries: Vec<(String, String)> = history.body["items"]
         .as_array()
         .unwrap()
@@ -260,7 +223,7 @@ async fn a_user_in_an_unverified_domain_waits_in_its_banner_until_verified_and_r
     // ada is provisioned; bea waits in the banner naming her domain
     a.until(&ada_id, "ada's account", |_| true).await;
     let banner = eventually("an unverified_domain banner", PIPELINE, || async {
-        let f = a.admin().request("GET", "/sync/failures", None, &[]).await;
+        let f = a.admin().get("/sync/failures").await;
         f.body["failures"]
             .as_array()
             .unwrap()
@@ -278,12 +241,7 @@ async fn a_user_in_an_unverified_domain_waits_in_its_banner_until_verified_and_r
     assert_eq!(banner["users"][0]["userId"], bea_id.as_str(), "{banner}");
     let details = a
         .admin()
-        .request(
-            "GET",
-            &format!("/sync/failures/unverified_domain?domain={later}"),
-            None,
-            &[],
-        )
+        .get(&format!("/sync/failures/unverified_domain?domain={later}"))
         .await;
     assert_eq!(details.status, 200, "{}", details.body);
     assert_eq!(details.body["count"], 1, "{}", details.body);
@@ -301,12 +259,7 @@ async fn a_user_in_an_unverified_domain_waits_in_its_banner_until_verified_and_r
     ops(&["domains", "verify", &a.org_id, &later]).await.json();
     let retried = a
         .admin()
-        .request(
-            "POST",
-            "/sync/retry",
-            Some(json!({"class": "unverified_domain"})),
-            &[],
-        )
+        .post("/sync/retry", json!({"class": "unverified_domain"}))
         .await;
     assert_eq!(retried.status, 200, "{}", retried.body);
     a.until(&bea_id, "bea's account", |_| true).await;
@@ -326,7 +279,7 @@ async fn the_admin_api_adds_verifies_and_removes_a_domain_and_records_each_chang
         (json!({"domain": "com"}), "two labels"),
         (json!({"domain": "ada@example.com"}), "email"),
     ] {
-        let r = a.admin().request("POST", "/domains", Some(body), &[]).await;
+        let r = a.admin().post("/domains", body).await;
         assert_eq!(r.status, 422, "{}", r.body);
         assert!(
             r.body["detail"].as_str().unwrap().contains("domain"),
@@ -342,11 +295,9 @@ async fn the_admin_api_adds_verifies_and_removes_a_domain_and_records_each_chang
 
     let added = a
         .admin()
-        .request(
-            "POST",
+        .post(
             "/domains",
-            Some(json!({"domain": domain.to_uppercase(), "includeSubdomains": true})),
-            &[],
+            json!({"domain": domain.to_uppercase(), "includeSubdomains": true}),
         )
         .await;
     assert_eq!(added.status, 201, "{}", added.body);
@@ -355,10 +306,7 @@ async fn the_admin_api_adds_verifies_and_removes_a_domain_and_records_each_chang
     assert_eq!(added.body["includeSubdomains"], true);
     assert_eq!(added.body["record"]["name"], format!("_user-sync.{domain}"));
     let value = added.body["record"]["value"].as_str().unwrap().to_owned();
-    let again = a
-        .admin()
-        .request("POST", "/domains", Some(json!({"domain": domain})), &[])
-        .await;
+    let again = a.admin().post("/domains", json!({"domain": domain})).await;
     assert_eq!(again.status, 409, "{}", again.body);
 
     let verify = format!("/domains/{domain}/verify");
@@ -387,20 +335,17 @@ async fn the_admin_api_adds_verifies_and_removes_a_domain_and_records_each_chang
     assert_eq!(verified.body["status"], "verified");
     assert_eq!(verified.body["verifiedBy"], "Admin");
 
-    let list = a.admin().request("GET", "/domains", None, &[]).await;
+    let list = a.admin().get("/domains").await;
     assert_eq!(list.status, 200, "{}", list.body);
     assert_eq!(list.body["domains"][0]["domain"], domain.as_str());
     assert_eq!(list.body["domains"][0]["status"], "verified");
 
-    let removed = a
-        .admin()
-        .request("DELETE", &format!("/domains/{domain}"), None, &[])
-        .await;
+    let removed = a.admin().delete(&format!("/domains/{domain}")).await;
     assert_eq!(removed.status, 204, "{}", removed.body);
     let gone = a.admin().request("POST", &verify, None, &[]).await;
     assert_eq!(gone.status, 404, "{}", gone.body);
 
-    let activity = a.admin().request("GET", "/activity", None, &[]).await;
+    let activity = a.admin().get("/activity").await;
     let actions: Vec<&str> = activity.body["items"]
         .as_array()
         .unwrap()
@@ -626,12 +571,7 @@ async fn a_domain_body_is_strict_and_bounded_and_another_organization_cannot_tou
     // a field the API does not know is refused, naming it; nothing is stored
     let unknown = a
         .admin()
-        .request(
-            "POST",
-            "/domains",
-            Some(json!({"domain": domain, "verified": true})),
-            &[],
-        )
+        .post("/domains", json!({"domain": domain, "verified": true}))
         .await;
     assert_eq!(unknown.status, 422, "{}", unknown.body);
     assert!(
@@ -642,37 +582,29 @@ async fn a_domain_body_is_strict_and_bounded_and_another_organization_cannot_tou
     // a name longer than DNS allows is refused before any work
     let long = a
         .admin()
-        .request(
-            "POST",
+        .post(
             "/domains",
-            Some(json!({"domain": format!("{}.example.com", "a".repeat(300))})),
-            &[],
+            json!({"domain": format!("{}.example.com", "a".repeat(300))}),
         )
         .await;
     assert_eq!(long.status, 422, "{}", long.body);
-    let listed = a.admin().request("GET", "/domains", None, &[]).await;
+    let listed = a.admin().get("/domains").await;
     assert_eq!(listed.body["domains"], json!([]), "{}", listed.body);
 
-    let added = a
-        .admin()
-        .request("POST", "/domains", Some(json!({"domain": domain})), &[])
-        .await;
+    let added = a.admin().post("/domains", json!({"domain": domain})).await;
     assert_eq!(added.status, 201, "{}", added.body);
 
     // the other organization neither sees, verifies nor removes it
-    let seen = b.admin().request("GET", "/domains", None, &[]).await;
+    let seen = b.admin().get("/domains").await;
     assert_eq!(seen.body["domains"], json!([]), "{}", seen.body);
     let verify = b
         .admin()
         .request("POST", &format!("/domains/{domain}/verify"), None, &[])
         .await;
     assert_eq!(verify.status, 404, "{}", verify.body);
-    let remove = b
-        .admin()
-        .request("DELETE", &format!("/domains/{domain}"), None, &[])
-        .await;
+    let remove = b.admin().delete(&format!("/domains/{domain}")).await;
     assert_eq!(remove.status, 404, "{}", remove.body);
-    let kept = a.admin().request("GET", "/domains", None, &[]).await;
+    let kept = a.admin().get("/domains").await;
     assert_eq!(
         kept.body["domains"][0]["domain"],
         domain.as_str(),

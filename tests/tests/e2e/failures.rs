@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use user_sync_tests::{eventually, sdk_config, stack};
+use user_sync_tests::{UserBuilder, eventually, sdk_config, stack};
 
 use crate::admin::{PIPELINE, TestOrg, products};
 
@@ -51,10 +51,7 @@ async fn retry_until_moved(org: &TestOrg, body: Value, expected: u64) -> Vec<Val
     let mut moved = 0;
     let start = Instant::now();
     while moved < expected {
-        let a = org
-            .admin()
-            .request("POST", "/sync/retry", Some(body.clone()), &[])
-            .await;
+        let a = org.admin().post("/sync/retry", body.clone()).await;
         assert_eq!(a.status, 200, "{}", a.body);
         moved += a.body["jobs"].as_u64().unwrap() + a.body["emails"].as_u64().unwrap();
         answers.push(a.body);
@@ -81,12 +78,7 @@ async fn retry(org: &TestOrg, body: Value) -> Value {
 async fn failed_attempts(org: &TestOrg, failure: &str, user: &str) -> Option<u64> {
     let d = org
         .admin()
-        .request(
-            "GET",
-            &format!("/sync/failures/{failure}&limit=200"),
-            None,
-            &[],
-        )
+        .get(&format!("/sync/failures/{failure}&limit=200"))
         .await;
     assert_eq!(d.status, 200, "{}", d.body);
     d.body["users"]
@@ -101,12 +93,9 @@ async fn failed_attempts(org: &TestOrg, failure: &str, user: &str) -> Option<u64
 async fn sync_failed_entries(org: &TestOrg, user: &str) -> Vec<Value> {
     let h = org
         .admin()
-        .request(
-            "GET",
-            &format!("/activity?userId={user}&action=sync_failed&limit=200"),
-            None,
-            &[],
-        )
+        .get(&format!(
+            "/activity?userId={user}&action=sync_failed&limit=200"
+        ))
         .await;
     assert_eq!(h.status, 200, "{}", h.body);
     h.body["items"].as_array().unwrap().clone()
@@ -185,24 +174,16 @@ async fn seats_run_out_then_more_seats_and_retry_sync_provision_everyone() {
     assert_eq!(user_ids(&banner), unprovisioned);
     let first = a
         .admin()
-        .request(
-            "GET",
-            "/sync/failures/out_of_licenses?product=G2W&limit=2",
-            None,
-            &[],
-        )
+        .get("/sync/failures/out_of_licenses?product=G2W&limit=2")
         .await;
     assert_eq!(first.status, 200, "{}", first.body);
     assert_eq!(first.body["count"], 3);
     let cursor = first.body["nextCursor"].as_str().unwrap().to_owned();
     let second = a
         .admin()
-        .request(
-            "GET",
-            &format!("/sync/failures/out_of_licenses?product=G2W&limit=2&cursor={cursor}"),
-            None,
-            &[],
-        )
+        .get(&format!(
+            "/sync/failures/out_of_licenses?product=G2W&limit=2&cursor={cursor}"
+        ))
         .await;
     assert_eq!(second.body["nextCursor"], Value::Null);
     let mut paged = user_ids(&first.body);
@@ -251,10 +232,7 @@ async fn seats_run_out_then_more_seats_and_retry_sync_provision_everyone() {
     }
 
     // the retry is in the history, by the admin
-    let history = a
-        .admin()
-        .request("GET", "/activity?limit=200", None, &[])
-        .await;
+    let history = a.admin().get("/activity?limit=200").await;
     let retried: Vec<&Value> = history.body["items"]
         .as_array()
         .unwrap()
@@ -329,10 +307,7 @@ async fn retry_before_the_fix_calls_the_product_api_once_and_says_the_seats_are_
     assert_eq!(entries[0]["details"]["attempts"], 2, "{entries:?}");
 
     // the retry is in the history with the same counts
-    let history = a
-        .admin()
-        .request("GET", "/activity?action=sync_retried", None, &[])
-        .await;
+    let history = a.admin().get("/activity?action=sync_retried").await;
     let retried = &history.body["items"][0];
     assert_eq!(retried["details"]["jobs"], 1, "{retried}");
     assert_eq!(retried["details"]["causeStillPresent"], true, "{retried}");
@@ -459,10 +434,7 @@ async fn an_existing_account_is_shown_and_the_redriven_job_applies_the_changed_r
     assert_eq!(changed.status, 200, "{}", changed.body);
     // the new generation fails the same way: a second dead-lettered job
     eventually("the second attempt fails too", PIPELINE, || async {
-        let d = a
-            .admin()
-            .request("GET", "/sync/failures/existing_account", None, &[])
-            .await;
+        let d = a.admin().get("/sync/failures/existing_account").await;
         (d.body["users"][0]["attempts"] == 2).then_some(())
     })
     .await;
@@ -647,20 +619,10 @@ async fn a_refused_welcome_email_is_shown_and_retried_to_the_corrected_address()
     // an address the mail service refuses (two @); the product API takes
     // it, and the part after its last @ is one of the organization's domains
     let bad = good.replacen('@', "@x@", 1);
-    let (status, user) = a
+    let mara = a
         .scim()
-        .send(
-            "POST",
-            "/Users",
-            Some(json!({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                "userName": good, "name": {"givenName": "Mara"},
-                "emails": [{"primary": true, "value": bad, "type": "work"}], "active": true
-            })),
-        )
+        .create_user(UserBuilder::new(&good).given_name("Mara").email(&bad))
         .await;
-    assert_eq!(status, 201, "{user}");
-    let mara = user["id"].as_str().unwrap().to_owned();
     let group = a.scim().group("Everyone").await;
     a.scim().members(&group, "add", &[&mara]).await;
     a.admin()
@@ -672,7 +634,7 @@ async fn a_refused_welcome_email_is_shown_and_retried_to_the_corrected_address()
     assert_eq!(banner["count"], 1);
     assert_eq!(user_ids(&banner), BTreeSet::from([mara.clone()]));
     assert_eq!(banner["users"][0]["attempts"], 1);
-    let history = a.admin().request("GET", "/activity", None, &[]).await;
+    let history = a.admin().get("/activity").await;
     assert!(
         history.body["items"]
             .as_array()

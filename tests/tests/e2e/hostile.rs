@@ -64,7 +64,7 @@ pub(crate) async fn seed(a: &TestOrg) -> Seed {
     // with a catalogue, every rule write is checked against it
     let catalog = a
         .admin()
-        .request(
+        .if_match(
             "PUT",
             "/catalog",
             Some(
@@ -74,7 +74,7 @@ pub(crate) async fn seed(a: &TestOrg) -> Seed {
                 "deviceGroups": [{"id": "laptops", "name": "Laptops"}],
                 "settingsTemplates": [{"id": "standard", "name": "Standard"}]}),
             ),
-            &[("if-match", "*")],
+            "*",
         )
         .await;
     assert_eq!(catalog.status, 200, "{}", catalog.body);
@@ -87,12 +87,10 @@ pub(crate) async fn seed(a: &TestOrg) -> Seed {
         .await);
     let t = a
         .admin()
-        .request(
-            "POST",
+        .post(
             "/templates",
-            Some(json!({"name": "Hostile welcome", "variants": {"en": {
-                "subject": "Welcome, {{firstName}}", "body": "Hi {{firstName}}, {{loginUrl}}"}}})),
-            &[],
+            json!({"name": "Hostile welcome", "variants": {"en": {
+                "subject": "Welcome, {{firstName}}", "body": "Hi {{firstName}}, {{loginUrl}}"}}}),
         )
         .await;
     assert_eq!(t.status, 201, "{}", t.body);
@@ -120,7 +118,7 @@ pub(crate) async fn snapshot(a: &TestOrg) -> Value {
         }
         out.insert(format!("scim {path}"), list);
     }
-    let templates = a.admin().request("GET", "/templates", None, &[]).await.body;
+    let templates = a.admin().get("/templates").await.body;
     let mut admin_paths: Vec<String> = [
         "/rules",
         "/sync",
@@ -140,7 +138,7 @@ pub(crate) async fn snapshot(a: &TestOrg) -> Value {
         }
     }
     for path in admin_paths {
-        let r = a.admin().request("GET", &path, None, &[]).await;
+        let r = a.admin().get(&path).await;
         assert_eq!(r.status, 200, "{path}: {}", r.body);
         out.insert(
             format!("admin {path}"),

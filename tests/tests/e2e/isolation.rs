@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 use user_sync_core::auth::TokenKind;
 use user_sync_core::ids::OrgId;
-use user_sync_tests::{Client, enc, stack};
+use user_sync_tests::{Client, api_url, enc, scim_url, stack};
 
 use crate::admin::{PATCH_OP, TestOrg, id};
 use crate::hostile::{first_difference, seed, settled_snapshot};
@@ -62,14 +62,7 @@ fn scim_routes() -> Vec<(&'static str, &'static str, Option<Value>)> {
 /// Every operation of the admin API's OpenAPI document: (method, path
 /// relative to /api/v1).
 async fn admin_operations(c: &Client) -> Vec<(String, String)> {
-    let (status, doc) = c
-        .send(
-            "GET",
-            &format!("{}/openapi.json", stack().api_url),
-            None,
-            None,
-        )
-        .await;
+    let (status, doc) = c.send("GET", &api_url("/openapi.json"), None, None).await;
     assert_eq!(status, 200);
     let mut ops = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -240,10 +233,7 @@ async fn isolation_a_token_on_b_ids_finds_nothing_and_changes_nothing() {
         }
         let url = with_b_ids(path, &bs);
         let body = admin_body(method, path, &bs);
-        let answer = a
-            .admin()
-            .request(method, &url, body, &[("if-match", "*")])
-            .await;
+        let answer = a.admin().if_match(method, &url, body, "*").await;
         assert!(
             answer.status < 500,
             "{method} {url}: {} {}",
@@ -273,7 +263,7 @@ async fn isolation_a_token_on_b_ids_finds_nothing_and_changes_nothing() {
         "/groups?search=only%20in%20b".to_owned(),
         "/sync/failures/out_of_licenses".to_owned(),
     ] {
-        let answer = a.admin().request("GET", &path, None, &[]).await;
+        let answer = a.admin().get(&path).await;
         // a failure class with no users in A is not found
         let found =
             answer.status == 200 || (path.starts_with("/sync/failures/") && answer.status == 404);
@@ -349,8 +339,8 @@ async fn isolation_tokens_work_on_their_own_api_only_and_stop_at_once_when_revok
         ops::create_token(&store, &org_id, TokenKind::Admin, "Second admin")
             .await
             .unwrap();
-    let users = format!("{}/Users/{}", stack().scim_url, s.user);
-    let rules = format!("{}/rules", stack().api_url);
+    let users = scim_url(&format!("/Users/{}", s.user));
+    let rules = api_url("/rules");
     let (status, _) = c.send("GET", &users, Some(&scim_token), None).await;
     assert_eq!(status, 200);
     let (status, _) = c.send("GET", &rules, Some(&admin_token), None).await;
@@ -379,8 +369,5 @@ async fn isolation_tokens_work_on_their_own_api_only_and_stop_at_once_when_revok
         .await;
     assert_eq!(status, 200);
     assert_eq!(u["active"], true);
-    assert_eq!(
-        a.admin().request("GET", "/rules", None, &[]).await.status,
-        200
-    );
+    assert_eq!(a.admin().get("/rules").await.status, 200);
 }

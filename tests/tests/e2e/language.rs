@@ -5,26 +5,18 @@
 use serde_json::{Value, json};
 use user_sync_core::OrgId;
 use user_sync_core::ports::Organizations;
-use user_sync_tests::{Client, directory, emails_to, eventually};
+use user_sync_tests::{Client, UserBuilder, directory, emails_to, eventually};
 
 use crate::admin::{PIPELINE, TestOrg};
 
 /// A user `name` whose directory `preferredLanguage` is `language`.
 async fn user_speaking(org: &TestOrg, name: &str, language: Option<&str>) -> String {
     let email = org.email(name);
-    let mut body = json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-        "userName": email,
-        "name": {"givenName": name, "familyName": "Test"},
-        "emails": [{"primary": true, "value": email, "type": "work"}],
-        "active": true
-    });
+    let mut user = UserBuilder::person(&email, name, "Test");
     if let Some(language) = language {
-        body["preferredLanguage"] = json!(language);
+        user = user.attr("preferredLanguage", json!(language));
     }
-    let (status, u) = org.scim().send("POST", "/Users", Some(body)).await;
-    assert_eq!(status, 201, "{u}");
-    u["id"].as_str().unwrap().to_owned()
+    org.scim().create_user(user).await
 }
 
 /// The subject of the one welcome email sent to the user `name`.
@@ -41,10 +33,7 @@ async fn welcome_subject(org: &TestOrg, name: &str) -> String {
 }
 
 async fn explained_language(org: &TestOrg, user: &str) -> Value {
-    let e = org
-        .admin()
-        .request("GET", &format!("/users/{user}/assignment"), None, &[])
-        .await;
+    let e = org.admin().get(&format!("/users/{user}/assignment")).await;
     assert_eq!(e.status, 200, "{}", e.body);
     assert_eq!(e.body["language"], e.body["desired"]["language"]);
     e.body["language"].clone()

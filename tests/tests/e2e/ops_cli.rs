@@ -7,51 +7,14 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use user_sync_core::ids::OrgId;
 use user_sync_core::ports::Organizations;
-use user_sync_tests::{Client, eventually, sdk_config, stack};
+use user_sync_tests::{
+    Client, api_url, control_url, eventually, ops_cli, scim_url, sdk_config, stack, unique_id,
+};
 
 use user_sync_aws::redrive::CLOCK_SKEW_MARGIN;
 
 use crate::admin::{PIPELINE, TestOrg};
 use crate::failures::{drain, fresh_queue, send_tagged};
-
-/// What one run of the CLI did.
-#[derive(Debug)]
-struct Ran {
-    code: u8,
-    out: String,
-    err: String,
-}
-
-impl Ran {
-    /// Its stdout as the one JSON document `--output json` writes.
-    fn json(&self) -> Value {
-        assert_eq!(self.code, 0, "{self:?}");
-        serde_json::from_str(&self.out).unwrap_or_else(|e| panic!("{e}: {self:?}"))
-    }
-}
-
-/// Runs `ops <args>` against the stack's DirectoryTable (and whatever the
-/// arguments add).
-async fn ops(args: &[&str]) -> Ran {
-    let table = stack().directory_table.clone();
-    let mut line = vec!["ops", "--directory-table", &table];
-    line.extend_from_slice(args);
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let code = ops::cli::run_with(line, &sdk_config().await, &mut out, &mut err).await;
-    Ran {
-        code,
-        out: String::from_utf8_lossy(&out).into_owned(),
-        err: String::from_utf8_lossy(&err).into_owned(),
-    }
-}
-
-fn unique(prefix: &str) -> String {
-    let mut random = [0u8; 6];
-    getrandom::fill(&mut random).unwrap();
-    let id: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}-{id}")
-}
 
 async fn get(url: &str, token: &str) -> (u16, Value) {
     Client::new().send("GET", url, Some(token), None).await
@@ -59,9 +22,8 @@ async fn get(url: &str, token: &str) -> (u16, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn org_create_prints_working_tokens_once_and_org_list_shows_it() {
-    let s = stack();
-    let org = unique("opsorg");
-    let ran = ops(&["org", "create", &org, "Ops Test Inc"]).await;
+    let org = unique_id("opsorg");
+    let ran = ops_cli(&["org", "create", &org, "Ops Test Inc"]).await;
     assert_eq!(ran.code, 0, "{ran:?}");
     let token = |label: &str| {
         ran.out
@@ -73,9 +35,9 @@ async fn org_create_prints_working_tokens_once_and_org_list_shows_it() {
     let (scim, admin) = (token("SCIM token:"), token("admin token:"));
     assert!(ran.err.contains("shown once"), "{}", ran.err);
     // the admin token calls the admin API, the SCIM token SCIM
-    assert_eq!(get(&format!("{}/rules", s.api_url), &admin).await.0, 200);
-    assert_eq!(get(&format!("{}/Users", s.scim_url), &scim).await.0, 200);
-    assert_eq!(get(&format!("{}/rules", s.api_url), &scim).await.0, 403);
+    assert_eq!(get(&api_url("/rules"), &admin).await.0, 200);
+    assert_eq!(get(&scim_url("/Users"), &scim).await.0, 200);
+    assert_eq!(get(&api_url("/rules"), &scim).await.0, 403);
 
     // only hashes are stored: no item holds a plain token
     let store = user_sync_tests::directory().await;
@@ -89,25 +51,22 @@ async fn org_create_prints_working_tokens_once_and_org_list_shows_it() {
     );
 
     // a second time: refused, exit code 1
-    let again = ops(&["org", "create", &org, "Ops Test Inc"]).await;
+    let again = ops_cli(&["org", "create", &org, "Ops Test Inc"]).await;
     assert_eq!(again.code, 1, "{again:?}");
     assert!(again.err.contains("exists already"), "{}", again.err);
     assert!(again.out.is_empty());
 
     // json: one document with the tokens
-    let other = unique("opsorg");
-    let created = ops(&["--output", "json", "org", "create", &other, "Other Co"])
+    let other = unique_id("opsorg");
+    let created = ops_cli(&["--output", "json", "org", "create", &other, "Other Co"])
         .await
         .json();
     assert_eq!(created["orgId"], other.as_str());
     let other_admin = created["adminToken"].as_str().unwrap();
-    assert_eq!(
-        get(&format!("{}/rules", s.api_url), other_admin).await.0,
-        200
-    );
+    assert_eq!(get(&api_url("/rules"), other_admin).await.0, 200);
 
     // org list: both, with what their items hold, and no secrets
-    let listed = ops(&["org", "list", "--output", "json"]).await;
+    let listed = ops_cli(&["org", "list", "--output", "json"]).await;
     let orgs = listed.json()["organizations"].as_array().unwrap().clone();
     let mine = orgs
         .iter()
@@ -118,7 +77,7 @@ async fn org_create_prints_working_tokens_once_and_org_list_shows_it() {
     assert!(mine["created"].as_str().unwrap().starts_with("20"));
     assert!(orgs.iter().any(|o| o["id"] == other.as_str()));
     assert!(!listed.out.contains(&admin) && !listed.out.contains(other_admin));
-    let text = ops(&["org", "list"]).await;
+    let text = ops_cli(&["org", "list"]).await;
     assert_eq!(text.code, 0, "{text:?}");
     assert!(text.out.starts_with("ID "), "{}", text.out);
     assert!(
@@ -132,10 +91,9 @@ async fn org_create_prints_working_tokens_once_and_org_list_shows_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_are_created_listed_and_refused_after_revoke() {
-    let s = stack();
     let a = TestOrg::new("opstoken").await;
     let org = a.org_id.as_str();
-    let created = ops(&[
+    let created = ops_cli(&[
         "token",
         "create",
         org,
@@ -151,11 +109,11 @@ async fn tokens_are_created_listed_and_refused_after_revoke() {
         created["token"].as_str().unwrap().to_owned(),
     );
     assert_eq!(created["kind"], "admin");
-    let rules = format!("{}/rules", s.api_url);
+    let rules = api_url("/rules");
     assert_eq!(get(&rules, &token).await.0, 200);
 
     let listed = eventually("the token is listed", Duration::from_secs(10), || async {
-        let ran = ops(&["--output", "json", "token", "list", org]).await;
+        let ran = ops_cli(&["--output", "json", "token", "list", org]).await;
         let tokens = ran.json()["tokens"].as_array().unwrap().clone();
         tokens
             .iter()
@@ -167,33 +125,36 @@ async fn tokens_are_created_listed_and_refused_after_revoke() {
     assert_eq!(tokens.len(), 3, "{tokens:?}");
     assert!(tokens.iter().any(|t| t["name"] == "Night Shift"));
     assert!(!ran.out.contains(&token), "never a secret in a listing");
-    let text = ops(&["token", "list", org]).await;
+    let text = ops_cli(&["token", "list", org]).await;
     assert!(text.out.starts_with("TOKEN ID"), "{text:?}");
     assert!(text.out.contains("Night Shift"));
 
-    let revoked = ops(&["token", "revoke", org, &token_id]).await;
+    let revoked = ops_cli(&["token", "revoke", org, &token_id]).await;
     assert_eq!(revoked.code, 0, "{revoked:?}");
     assert_eq!(get(&rules, &token).await.0, 401);
     assert_eq!(get(&rules, &a.admin_token).await.0, 200);
-    let again = ops(&["token", "revoke", org, &token_id]).await;
+    let again = ops_cli(&["token", "revoke", org, &token_id]).await;
     assert_eq!(again.code, 1, "{again:?}");
 
     // a SCIM token works for SCIM only
-    let scim = ops(&["--output", "json", "token", "create", org, "scim", "Okta"])
+    let scim = ops_cli(&["--output", "json", "token", "create", org, "scim", "Okta"])
         .await
         .json();
     let scim = scim["token"].as_str().unwrap();
-    assert_eq!(get(&format!("{}/Users", s.scim_url), scim).await.0, 200);
+    assert_eq!(get(&scim_url("/Users"), scim).await.0, 200);
 
     // usage errors and missing organizations
-    assert_eq!(ops(&["token", "create", org, "root", "x"]).await.code, 2);
     assert_eq!(
-        ops(&["token", "create", org, "admin", "Sync user"])
+        ops_cli(&["token", "create", org, "root", "x"]).await.code,
+        2
+    );
+    assert_eq!(
+        ops_cli(&["token", "create", org, "admin", "Sync user"])
             .await
             .code,
         2
     );
-    let missing = ops(&["token", "list", &unique("nobody")]).await;
+    let missing = ops_cli(&["token", "list", &unique_id("nobody")]).await;
     assert_eq!(missing.code, 1, "{missing:?}");
     assert!(missing.err.contains("does not exist"));
 }
@@ -201,7 +162,7 @@ async fn tokens_are_created_listed_and_refused_after_revoke() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dlq_status_counts_dead_letters_and_redrive_moves_them_back() {
     let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
-    let tag = unique("opsdlq");
+    let tag = unique_id("opsdlq");
     let jobs = fresh_queue(&sqs, &format!("{tag}-jobs")).await;
     let jobs_dlq = fresh_queue(&sqs, &format!("{tag}-jobs-dlq")).await;
     let mail = fresh_queue(&sqs, &format!("{tag}-mail")).await;
@@ -237,7 +198,7 @@ async fn dlq_status_counts_dead_letters_and_redrive_moves_them_back() {
     };
     let run = |args: Vec<String>| async move {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        ops(&refs).await
+        ops_cli(&refs).await
     };
 
     let status = run(with(
@@ -315,7 +276,7 @@ async fn dlq_status_counts_dead_letters_and_redrive_moves_them_back() {
 
     // without the queues: a usage error (unless the environment names them)
     if std::env::var_os("JOBS_QUEUE_URL").is_none() {
-        let missing = ops(&["dlq", "status"]).await;
+        let missing = ops_cli(&["dlq", "status"]).await;
         assert_eq!(missing.code, 2, "{missing:?}");
         assert!(missing.err.contains("JOBS_QUEUE_URL"));
     }
@@ -326,7 +287,7 @@ async fn redrive_moves_a_job_that_keeps_failing_once_per_run() {
     let s = stack();
     let a = TestOrg::new("opsstorm").await;
     let org = a.org_id.clone();
-    let seats = format!("{}/control/orgs/{org}/seats", s.product_api_url);
+    let seats = control_url(&format!("/orgs/{org}/seats"));
     let (status, _) = a
         .client
         .send("PUT", &seats, None, Some(&json!({"G2W": 0})))
@@ -338,7 +299,7 @@ async fn redrive_moves_a_job_that_keeps_failing_once_per_run() {
         .rule(json!({"groupId": group, "products": ["G2W"], "adminRole": {"type": "full_admin"}}))
         .await;
     assert_eq!(a.admin().sync(true, false).await.status, 200);
-    let calls_url = format!("{}/control/calls?org={org}", s.product_api_url);
+    let calls_url = control_url(&format!("/calls?org={org}"));
     let calls = || async {
         let (_, body) = a.client.send("GET", &calls_url, None, None).await;
         body["calls"]
@@ -350,7 +311,7 @@ async fn redrive_moves_a_job_that_keeps_failing_once_per_run() {
     };
     let attempts = || async {
         let (_, d) = get(
-            &format!("{}/sync/failures/out_of_licenses?product=G2W", s.api_url),
+            &api_url("/sync/failures/out_of_licenses?product=G2W"),
             &a.admin_token,
         )
         .await;
@@ -389,7 +350,7 @@ async fn redrive_moves_a_job_that_keeps_failing_once_per_run() {
             let refs: Vec<&str> = args.iter().map(String::as_str).collect();
             // a run that moved the job again each time it failed again
             // would never end
-            tokio::time::timeout(Duration::from_secs(120), ops(&refs))
+            tokio::time::timeout(Duration::from_secs(120), ops_cli(&refs))
                 .await
                 .expect("the redrive ended")
         }
@@ -423,12 +384,11 @@ async fn redrive_moves_a_job_that_keeps_failing_once_per_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconcile_sends_an_unchanged_user_to_the_product_api_again() {
-    let s = stack();
     let a = TestOrg::new("opsreconcile").await;
     let org = a.org_id.clone();
 
     // refused while sync is off
-    let off = ops(&["reconcile", &org]).await;
+    let off = ops_cli(&["reconcile", &org]).await;
     assert_eq!(off.code, 1, "{off:?}");
     assert!(off.err.contains("sync is off"), "{}", off.err);
 
@@ -443,7 +403,7 @@ async fn reconcile_sends_an_unchanged_user_to_the_product_api_again() {
         .await;
 
     // the pipeline settles: every user's state applied, no call in flight
-    let calls_url = format!("{}/control/calls?org={org}", s.product_api_url);
+    let calls_url = control_url(&format!("/calls?org={org}"));
     let c = Client::new();
     let calls = |user: String| {
         let c = &c;
@@ -459,7 +419,7 @@ async fn reconcile_sends_an_unchanged_user_to_the_product_api_again() {
         }
     };
     let settled = eventually("the sync settles", PIPELINE, || async {
-        let (_, sync) = get(&format!("{}/sync", s.api_url), &a.admin_token).await;
+        let (_, sync) = get(&api_url("/sync"), &a.admin_token).await;
         let p = &sync["progress"];
         let quiet = sync["fanOuts"].as_array().is_some_and(Vec::is_empty)
             && p["pending"] == 0
@@ -474,7 +434,7 @@ async fn reconcile_sends_an_unchanged_user_to_the_product_api_again() {
 
     // nothing changed; the reconcile sends ada again, and still nothing for
     // bob, who never had an account
-    let ran = ops(&["--output", "json", "reconcile", &org]).await;
+    let ran = ops_cli(&["--output", "json", "reconcile", &org]).await;
     let done = ran.json();
     assert_eq!(done["done"], true, "{done}");
     assert_eq!(done["reason"], "reconcile");
@@ -495,7 +455,7 @@ async fn reconcile_sends_an_unchanged_user_to_the_product_api_again() {
     assert_eq!(account["products"], json!(["G2M"]));
 
     // --no-wait returns at once with the task
-    let started = ops(&["reconcile", &org, "--no-wait", "--output", "json"])
+    let started = ops_cli(&["reconcile", &org, "--no-wait", "--output", "json"])
         .await
         .json();
     assert!(
@@ -505,7 +465,7 @@ async fn reconcile_sends_an_unchanged_user_to_the_product_api_again() {
             .starts_with("reconcile-")
     );
     assert_eq!(started["done"], false);
-    let text = ops(&["reconcile", &org]).await;
+    let text = ops_cli(&["reconcile", &org]).await;
     assert_eq!(text.code, 0, "{text:?}");
     assert!(
         text.out.contains("done, 2 users reconciled"),
@@ -513,15 +473,14 @@ async fn reconcile_sends_an_unchanged_user_to_the_product_api_again() {
         text.out
     );
 
-    assert_eq!(ops(&["reconcile", &unique("nobody")]).await.code, 1);
+    assert_eq!(ops_cli(&["reconcile", &unique_id("nobody")]).await.code, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalog_custom_attributes_and_guardrail_are_set() {
-    let s = stack();
     let a = TestOrg::new("opsset").await;
     let org = a.org_id.clone();
-    let dir = std::env::temp_dir().join(unique("ops-catalog"));
+    let dir = std::env::temp_dir().join(unique_id("ops-catalog"));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("catalog.json");
     std::fs::write(
@@ -534,11 +493,11 @@ async fn catalog_custom_attributes_and_guardrail_are_set() {
     )
     .unwrap();
     let path = file.to_string_lossy().into_owned();
-    let set = ops(&["--output", "json", "catalog", "set", &org, &path])
+    let set = ops_cli(&["--output", "json", "catalog", "set", &org, &path])
         .await
         .json();
     assert_eq!(set["catalogProducts"], 2);
-    let (status, catalog) = get(&format!("{}/catalog", s.api_url), &a.admin_token).await;
+    let (status, catalog) = get(&api_url("/catalog"), &a.admin_token).await;
     assert_eq!(status, 200);
     assert_eq!(catalog["products"][0]["id"], "G2M");
     assert_eq!(catalog["products"][0]["seats"], 5);
@@ -548,33 +507,33 @@ async fn catalog_custom_attributes_and_guardrail_are_set() {
     let bad = dir.join("bad.json");
     std::fs::write(&bad, r#"{"product": []}"#).unwrap();
     let bad = bad.to_string_lossy().into_owned();
-    assert_eq!(ops(&["catalog", "set", &org, &bad]).await.code, 2);
+    assert_eq!(ops_cli(&["catalog", "set", &org, &bad]).await.code, 2);
     assert_eq!(
-        ops(&["catalog", "set", &org, "/no/such/file.json"])
+        ops_cli(&["catalog", "set", &org, "/no/such/file.json"])
             .await
             .code,
         2
     );
-    let missing = ops(&["catalog", "set", &unique("nobody"), &path]).await;
+    let missing = ops_cli(&["catalog", "set", &unique_id("nobody"), &path]).await;
     assert_eq!(missing.code, 1, "{missing:?}");
 
-    let attrs = ops(&["custom-attributes", "set", &org, "badgeNumber, costCenter"]).await;
+    let attrs = ops_cli(&["custom-attributes", "set", &org, "badgeNumber, costCenter"]).await;
     assert_eq!(attrs.code, 0, "{attrs:?}");
     assert!(attrs.out.contains("2 custom attribute"), "{}", attrs.out);
-    let (_, got) = get(&format!("{}/custom-attributes", s.api_url), &a.admin_token).await;
+    let (_, got) = get(&api_url("/custom-attributes"), &a.admin_token).await;
     assert_eq!(got["attributes"], json!(["badgeNumber", "costCenter"]));
     assert_eq!(
-        ops(&["custom-attributes", "set", &org, "badge number"])
+        ops_cli(&["custom-attributes", "set", &org, "badge number"])
             .await
             .code,
         2
     );
-    let none = ops(&["--output", "json", "custom-attributes", "set", &org, ""])
+    let none = ops_cli(&["--output", "json", "custom-attributes", "set", &org, ""])
         .await
         .json();
     assert_eq!(none["customAttributes"], json!([]));
 
-    let guard = ops(&["--output", "json", "guardrail", "set", &org, "25"])
+    let guard = ops_cli(&["--output", "json", "guardrail", "set", &org, "25"])
         .await
         .json();
     assert_eq!(guard["suspensionGuardrailPercent"], 25);
@@ -586,16 +545,16 @@ async fn catalog_custom_attributes_and_guardrail_are_set() {
         .unwrap();
     assert_eq!(stored.suspension_guardrail_percent, 25);
     assert_eq!(stored.custom_attributes, Vec::<String>::new());
-    assert_eq!(ops(&["guardrail", "set", &org, "0"]).await.code, 2);
+    assert_eq!(ops_cli(&["guardrail", "set", &org, "0"]).await.code, 2);
 
     // ops may keep the history for less than the 90 days admins may set
-    let kept = ops(&["activity-retention", "set", &org, "7"]).await;
+    let kept = ops_cli(&["activity-retention", "set", &org, "7"]).await;
     assert_eq!(kept.code, 0, "{kept:?}");
     assert!(kept.out.contains("kept 7 day(s)"), "{}", kept.out);
     assert!(kept.err.contains("below the 90 days"), "{}", kept.err);
-    let (_, got) = get(&format!("{}/activity/settings", s.api_url), &a.admin_token).await;
+    let (_, got) = get(&api_url("/activity/settings"), &a.admin_token).await;
     assert_eq!(got["retentionDays"], 7);
-    let back = ops(&[
+    let back = ops_cli(&[
         "--output",
         "json",
         "activity-retention",
@@ -608,13 +567,15 @@ async fn catalog_custom_attributes_and_guardrail_are_set() {
     assert_eq!(back["activityRetentionDays"], Value::Null);
     for bad in ["0", "3651", "a week"] {
         assert_eq!(
-            ops(&["activity-retention", "set", &org, bad]).await.code,
+            ops_cli(&["activity-retention", "set", &org, bad])
+                .await
+                .code,
             2,
             "{bad}"
         );
     }
     assert_eq!(
-        ops(&["guardrail", "set", &unique("nobody"), "20"])
+        ops_cli(&["guardrail", "set", &unique_id("nobody"), "20"])
             .await
             .code,
         1
@@ -627,8 +588,8 @@ async fn organizations_are_listed_page_by_page_each_once() {
     let store = user_sync_tests::directory().await;
     let mut mine = Vec::new();
     for _ in 0..3 {
-        let org = unique("opspage");
-        assert_eq!(ops(&["org", "create", &org, "Paged"]).await.code, 0);
+        let org = unique_id("opspage");
+        assert_eq!(ops_cli(&["org", "create", &org, "Paged"]).await.code, 0);
         mine.push(org);
     }
     let walk = |limit: usize| {
@@ -724,7 +685,7 @@ async fn scrub_secrets_removes_passwords_earlier_versions_stored() {
     // a user the current SCIM endpoint stored (it never keeps a password),
     // and users as earlier versions stored them
     let ada = a.scim().user("ada").await;
-    let secrets: Vec<String> = (0..3).map(|i| unique(&format!("s3cr3t{i}"))).collect();
+    let secrets: Vec<String> = (0..3).map(|i| unique_id(&format!("s3cr3t{i}"))).collect();
     put_old_shape_user(org, "old-1", &secrets[0]).await;
     put_old_shape_user(org, "old-2", &secrets[1]).await;
     put_old_shape_user(b.org_id.as_str(), "old-3", &secrets[2]).await;
@@ -737,7 +698,7 @@ async fn scrub_secrets_removes_passwords_earlier_versions_stored() {
     assert_eq!(holding(&scan_directory_table().await), 3);
 
     // one organization: its two, with progress on stderr
-    let ran = ops(&["scrub-secrets", org]).await;
+    let ran = ops_cli(&["scrub-secrets", org]).await;
     assert_eq!(ran.code, 0, "{ran:?}");
     assert!(
         ran.err
@@ -757,7 +718,7 @@ async fn scrub_secrets_removes_passwords_earlier_versions_stored() {
     assert_eq!(holding(&scan_directory_table().await), 1);
 
     // every organization: the other one's too
-    let all = ops(&["--output", "json", "scrub-secrets", "--all"])
+    let all = ops_cli(&["--output", "json", "scrub-secrets", "--all"])
         .await
         .json();
     let rows = all["organizations"].as_array().unwrap();
@@ -782,7 +743,7 @@ async fn scrub_secrets_removes_passwords_earlier_versions_stored() {
     }
 
     // a second run scrubs nothing; the users are still served
-    let again = ops(&["--output", "json", "scrub-secrets", org])
+    let again = ops_cli(&["--output", "json", "scrub-secrets", org])
         .await
         .json();
     assert_eq!(again["examined"], 3);
@@ -793,7 +754,7 @@ async fn scrub_secrets_removes_passwords_earlier_versions_stored() {
     }
 
     // an organization that does not exist: exit 1
-    let missing = ops(&["scrub-secrets", &unique("nowhere")]).await;
+    let missing = ops_cli(&["scrub-secrets", &unique_id("nowhere")]).await;
     assert_eq!(missing.code, 1, "{missing:?}");
     assert!(missing.err.contains("does not exist"), "{missing:?}");
 }

@@ -37,18 +37,12 @@ async fn every_aws_call_of_every_function_is_granted_by_its_role() {
         "/activity",
         "/templates",
     ] {
-        let r = a.admin().request("GET", path, None, &[]).await;
+        let r = a.admin().get(path).await;
         assert_eq!(r.status, 200, "{path}: {}", r.body);
     }
-    let r = a
-        .admin()
-        .request("POST", "/sync/retry", Some(json!({})), &[])
-        .await;
+    let r = a.admin().post("/sync/retry", json!({})).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = a
-        .admin()
-        .request("GET", &format!("/users/{ada}/assignment"), None, &[])
-        .await;
+    let r = a.admin().get(&format!("/users/{ada}/assignment")).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["user"]["id"], json!(ada));
     // the recorder appends as calls arrive; give the last ones a moment

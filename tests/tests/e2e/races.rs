@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
-use user_sync_tests::{Answer, Client, enc, stack};
+use user_sync_tests::{Answer, Client, UserBuilder, api_url, enc, scim_url, stack};
 
 use crate::admin::{PATCH_OP, TestOrg, id};
 
@@ -37,12 +37,7 @@ async fn at_once(shots: Vec<Shot>) -> Vec<Answer> {
             let client = Client::new();
             // open the connection before the start
             let _warm = client
-                .send(
-                    "GET",
-                    &format!("{}/ServiceProviderConfig", stack().scim_url),
-                    None,
-                    None,
-                )
+                .send("GET", &scim_url("/ServiceProviderConfig"), None, None)
                 .await;
             let headers: Vec<(&str, &str)> = shot
                 .headers
@@ -77,7 +72,7 @@ fn statuses(answers: &[Answer]) -> Vec<u16> {
 async fn two_scim_patches_with_the_same_etag_one_wins_one_gets_412() {
     let a = TestOrg::new("race-patch").await;
     let user = a.scim().user("ada").await;
-    let url = format!("{}/Users/{user}", stack().scim_url);
+    let url = scim_url(&format!("/Users/{user}"));
     for round in 0..ROUNDS {
         let (status, before) = a.scim().send("GET", &format!("/Users/{user}"), None).await;
         assert_eq!(status, 200, "{before}");
@@ -125,9 +120,9 @@ async fn two_admins_reordering_rules_at_once_one_wins_one_gets_412() {
             .await;
         rules.push(id(&r));
     }
-    let url = format!("{}/rules/order", stack().api_url);
+    let url = api_url("/rules/order");
     for round in 0..ROUNDS {
-        let list = a.admin().request("GET", "/rules", None, &[]).await;
+        let list = a.admin().get("/rules").await;
         let etag = list.etag.clone().unwrap();
         let current: Vec<String> = list.body["rules"]
             .as_array()
@@ -158,7 +153,7 @@ async fn two_admins_reordering_rules_at_once_one_wins_one_gets_412() {
         assert_eq!(loser.body["code"], "precondition_failed");
         let winner = answers.iter().position(|x| x.status == 200).unwrap();
         let expected = if winner == 0 { &rotated } else { &reversed };
-        let after = a.admin().request("GET", "/rules", None, &[]).await;
+        let after = a.admin().get("/rules").await;
         let order: Vec<String> = after.body["rules"]
             .as_array()
             .unwrap()
@@ -211,7 +206,7 @@ async fn two_admins_replacing_a_setting_at_once_one_wins_one_gets_412() {
     ];
     for (path, body) in cases {
         for round in 0..ROUNDS {
-            let read = a.admin().request("GET", path, None, &[]).await;
+            let read = a.admin().get(path).await;
             let etag = read.etag.clone().unwrap();
             let one = body(&format!("a{}", "x".repeat(round)));
             let other = body(&format!("b{}", "x".repeat(round)));
@@ -227,7 +222,7 @@ async fn two_admins_replacing_a_setting_at_once_one_wins_one_gets_412() {
                 answers.iter().map(|x| &x.body).collect::<Vec<_>>()
             );
             let winner = answers.iter().find(|x| x.status == 200).unwrap();
-            let after = a.admin().request("GET", path, None, &[]).await;
+            let after = a.admin().get(path).await;
             assert_eq!(
                 after.body, winner.body,
                 "{path} round {round}: the winner's value is stored"
@@ -240,15 +235,9 @@ async fn two_admins_replacing_a_setting_at_once_one_wins_one_gets_412() {
 async fn two_admins_changing_different_settings_at_once_keep_both_changes() {
     let a = TestOrg::new("race-two-settings").await;
     for round in 0..ROUNDS {
-        let catalog = a.admin().request("GET", "/catalog", None, &[]).await;
-        let attributes = a
-            .admin()
-            .request("GET", "/custom-attributes", None, &[])
-            .await;
-        let retention = a
-            .admin()
-            .request("GET", "/activity/settings", None, &[])
-            .await;
+        let catalog = a.admin().get("/catalog").await;
+        let attributes = a.admin().get("/custom-attributes").await;
+        let retention = a.admin().get("/activity/settings").await;
         let product = format!("P{round}");
         let attribute = format!("attribute{round}");
         let days = 100 + u64::try_from(round).unwrap();
@@ -281,21 +270,15 @@ async fn two_admins_changing_different_settings_at_once_keep_both_changes() {
         );
         // each write kept the others' changes: none read-modify-wrote over
         // another
-        let catalog = a.admin().request("GET", "/catalog", None, &[]).await;
+        let catalog = a.admin().get("/catalog").await;
         assert_eq!(catalog.body["products"][0]["id"], product, "round {round}");
-        let attributes = a
-            .admin()
-            .request("GET", "/custom-attributes", None, &[])
-            .await;
+        let attributes = a.admin().get("/custom-attributes").await;
         assert_eq!(
             attributes.body["attributes"],
             json!([attribute]),
             "round {round}"
         );
-        let retention = a
-            .admin()
-            .request("GET", "/activity/settings", None, &[])
-            .await;
+        let retention = a.admin().get("/activity/settings").await;
         assert_eq!(retention.body["retentionDays"], days, "round {round}");
     }
 }
@@ -303,7 +286,7 @@ async fn two_admins_changing_different_settings_at_once_keep_both_changes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_creates_of_one_user_name_in_different_cases_store_one_user() {
     let a = TestOrg::new("race-create").await;
-    let url = format!("{}/Users", stack().scim_url);
+    let url = scim_url("/Users");
     for round in 0..ROUNDS {
         let base = format!("ada{round}.{}@example.com", a.org_id);
         // 8 spellings of the same userName, differing only in case
@@ -327,11 +310,7 @@ async fn parallel_creates_of_one_user_name_in_different_cases_store_one_user() {
                 method: "POST",
                 url: url.clone(),
                 token: a.scim_token.clone(),
-                body: json!({
-                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                    "userName": n, "active": true,
-                    "emails": [{"primary": true, "value": n, "type": "work"}]
-                }),
+                body: UserBuilder::new(n).email(n).build(),
                 headers: Vec::new(),
             })
             .collect();

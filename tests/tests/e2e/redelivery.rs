@@ -7,7 +7,7 @@
 //! twice or out of order are in `tests/evaluator.rs`.)
 
 use serde_json::{Value, json};
-use user_sync_tests::{emails_to, eventually, stack};
+use user_sync_tests::{control_url, emails_to, eventually, stack};
 
 use crate::admin::{PIPELINE, TestOrg, products};
 
@@ -59,11 +59,7 @@ fn batch(
 }
 
 async fn calls_of(org: &TestOrg, user: &str) -> Vec<Value> {
-    let url = format!(
-        "{}/control/calls?org={}",
-        stack().product_api_url,
-        org.org_id
-    );
+    let url = control_url(&format!("/calls?org={}", org.org_id));
     let (status, calls) = org.client.send("GET", &url, None, None).await;
     assert_eq!(status, 200, "{calls}");
     calls["calls"]
@@ -78,12 +74,7 @@ async fn calls_of(org: &TestOrg, user: &str) -> Vec<Value> {
 async fn activity_of(org: &TestOrg, user: &str) -> Vec<Value> {
     let a = org
         .admin()
-        .request(
-            "GET",
-            &format!("/activity?userId={user}&limit=100"),
-            None,
-            &[],
-        )
+        .get(&format!("/activity?userId={user}&limit=100"))
         .await;
     assert_eq!(a.status, 200, "{}", a.body);
     a.body["items"].as_array().unwrap().clone()
@@ -91,10 +82,7 @@ async fn activity_of(org: &TestOrg, user: &str) -> Vec<Value> {
 
 /// The desired generation and the applied one, as explain shows them.
 async fn generations(org: &TestOrg, user: &str) -> (Value, Value) {
-    let e = org
-        .admin()
-        .request("GET", &format!("/users/{user}/assignment"), None, &[])
-        .await;
+    let e = org.admin().get(&format!("/users/{user}/assignment")).await;
     assert_eq!(e.status, 200, "{}", e.body);
     (
         e.body["desired"]["generation"].clone(),
@@ -115,7 +103,7 @@ async fn run(deps: &worker::Deps, org: &str, jobs: &[(&str, u64)]) {
 async fn a_job_twice_in_a_batch_the_batch_again_and_an_older_job_change_nothing() {
     let a = TestOrg::new("redeliver").await;
     let org = a.org_id.clone();
-    let seats = format!("{}/control/orgs/{org}/seats", stack().product_api_url);
+    let seats = control_url(&format!("/orgs/{org}/seats"));
     // no seat yet: the pipeline's own job fails and waits in the DLQ, so the
     // user's first generation is still to apply when the batches come
     let (status, _) = a
@@ -131,7 +119,7 @@ async fn a_job_twice_in_a_batch_the_batch_again_and_an_older_job_change_nothing(
         .await;
     assert_eq!(a.admin().sync(true, false).await.status, 200);
     eventually("the first attempt fails", PIPELINE, || async {
-        let f = a.admin().request("GET", "/sync/failures", None, &[]).await;
+        let f = a.admin().get("/sync/failures").await;
         (f.body["failures"][0]["class"] == "out_of_licenses").then_some(())
     })
     .await;

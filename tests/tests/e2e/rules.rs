@@ -37,10 +37,7 @@ async fn the_seeds_example_then_reordering_changes_the_role() {
     assert_eq!(account["status"], "active");
 
     // explain: which rule gave what
-    let e = a
-        .admin()
-        .request("GET", &format!("/users/{ana}/assignment"), None, &[])
-        .await;
+    let e = a.admin().get(&format!("/users/{ana}/assignment")).await;
     assert_eq!(e.status, 200, "{}", e.body);
     let matched: Vec<String> = e.body["matchingRules"]
         .as_array()
@@ -55,10 +52,7 @@ async fn the_seeds_example_then_reordering_changes_the_role() {
     assert_eq!(p["products"]["G2T"], json!([r1["id"]]));
     assert_eq!(e.body["groups"][0]["displayName"], "EMEA Analysts");
     eventually("explain shows the applied generation", PIPELINE, || async {
-        let e = a
-            .admin()
-            .request("GET", &format!("/users/{ana}/assignment"), None, &[])
-            .await;
+        let e = a.admin().get(&format!("/users/{ana}/assignment")).await;
         (e.body["applied"]["inSync"] == true && e.body["lastOutcome"]["lastOutcome"] == "success")
             .then_some(())
     })
@@ -68,11 +62,9 @@ async fn the_seeds_example_then_reordering_changes_the_role() {
     let order = json!([id(&r2), id(&r1)]);
     let pv = a
         .admin()
-        .request(
-            "POST",
+        .post(
             "/rules/preview",
-            Some(json!({"change": {"kind": "reorder", "order": order}})),
-            &[],
+            json!({"change": {"kind": "reorder", "order": order}}),
         )
         .await;
     assert_eq!(pv.status, 200, "{}", pv.body);
@@ -85,25 +77,20 @@ async fn the_seeds_example_then_reordering_changes_the_role() {
     assert_eq!(pv.body["fullAdminRuleAfter"], true);
 
     // two admins reorder from the same list: one wins, the other gets 412
-    let list = a.admin().request("GET", "/rules", None, &[]).await;
+    let list = a.admin().get("/rules").await;
     let etag = list.etag.clone().unwrap();
     let first = a
         .admin()
-        .request(
-            "PUT",
-            "/rules/order",
-            Some(json!({"order": order})),
-            &[("if-match", &etag)],
-        )
+        .if_match("PUT", "/rules/order", Some(json!({"order": order})), &etag)
         .await;
     assert_eq!(first.status, 200, "{}", first.body);
     let second = a
         .admin()
-        .request(
+        .if_match(
             "PUT",
             "/rules/order",
             Some(json!({"order": [id(&r1), id(&r2)]})),
-            &[("if-match", &etag)],
+            &etag,
         )
         .await;
     assert_eq!(second.status, 412, "{}", second.body);
@@ -122,11 +109,9 @@ async fn the_seeds_example_then_reordering_changes_the_role() {
     // and back with "up" on the Full Admin rule
     let moved = a
         .admin()
-        .request(
-            "POST",
+        .post(
             &format!("/rules/{}/move", id(&r1)),
-            Some(json!({"direction": "up"})),
-            &[],
+            json!({"direction": "up"}),
         )
         .await;
     assert_eq!(moved.status, 200, "{}", moved.body);
@@ -187,11 +172,9 @@ async fn deleting_the_only_matching_rule_suspends_behind_the_guardrail_and_a_gro
     // the preview says what deleting the staff rule would do
     let pv = a
         .admin()
-        .request(
-            "POST",
+        .post(
             "/rules/preview",
-            Some(json!({"change": {"kind": "delete", "id": staff_rule["id"]}})),
-            &[],
+            json!({"change": {"kind": "delete", "id": staff_rule["id"]}}),
         )
         .await;
     assert_eq!(pv.status, 200, "{}", pv.body);
@@ -206,25 +189,12 @@ async fn deleting_the_only_matching_rule_suspends_behind_the_guardrail_and_a_gro
 
     // DELETE needs If-Match, then the guardrail asks for confirmation
     let rid = id(&staff_rule);
-    let r = a
-        .admin()
-        .request("DELETE", &format!("/rules/{rid}"), None, &[])
-        .await;
+    let r = a.admin().delete(&format!("/rules/{rid}")).await;
     assert_eq!(r.status, 428, "{}", r.body);
-    let etag = a
-        .admin()
-        .request("GET", &format!("/rules/{rid}"), None, &[])
-        .await
-        .etag
-        .unwrap();
+    let etag = a.admin().get(&format!("/rules/{rid}")).await.etag.unwrap();
     let r = a
         .admin()
-        .request(
-            "DELETE",
-            &format!("/rules/{rid}"),
-            None,
-            &[("if-match", &etag)],
-        )
+        .if_match("DELETE", &format!("/rules/{rid}"), None, &etag)
         .await;
     assert_eq!(r.status, 409, "{}", r.body);
     assert_eq!(r.body["code"], "mass_suspension");
@@ -235,12 +205,7 @@ async fn deleting_the_only_matching_rule_suspends_behind_the_guardrail_and_a_gro
     );
     let r = a
         .admin()
-        .request(
-            "DELETE",
-            &format!("/rules/{rid}?confirm=true"),
-            None,
-            &[("if-match", &etag)],
-        )
+        .if_match("DELETE", &format!("/rules/{rid}?confirm=true"), None, &etag)
         .await;
     assert_eq!(r.status, 204, "{}", r.body);
     let suspended = a
@@ -269,10 +234,7 @@ async fn deleting_the_only_matching_rule_suspends_behind_the_guardrail_and_a_gro
     })
     .await;
 
-    let activity = a
-        .admin()
-        .request("GET", "/activity?limit=200", None, &[])
-        .await;
+    let activity = a.admin().get("/activity?limit=200").await;
     let actions: Vec<&str> = activity.body["items"]
         .as_array()
         .unwrap()
@@ -299,12 +261,7 @@ async fn sync_off_then_on_catches_up_and_sync_on_is_guarded() {
     // turning sync on makes none: nothing to suspend, nothing to ask
     let pv = a
         .admin()
-        .request(
-            "POST",
-            "/rules/preview",
-            Some(json!({"change": {"kind": "sync_on"}})),
-            &[],
-        )
+        .post("/rules/preview", json!({"change": {"kind": "sync_on"}}))
         .await;
     assert_eq!(pv.body["totals"]["affectedUsers"], 3);
     // only dee gets an account: a user no rule entitles gets none
@@ -333,11 +290,9 @@ async fn sync_off_then_on_catches_up_and_sync_on_is_guarded() {
     // confirmation
     let pv = a
         .admin()
-        .request(
-            "POST",
+        .post(
             "/rules/preview",
-            Some(json!({"change": {"kind": "delete", "id": team_rule["id"]}})),
-            &[],
+            json!({"change": {"kind": "delete", "id": team_rule["id"]}}),
         )
         .await;
     assert_eq!(pv.body["guardrail"]["suspended"], 3, "{}", pv.body);
@@ -389,7 +344,7 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
         .rule(json!({"groupId": h, "products": ["G2W"], "priority": 1}))
         .await;
     assert_eq!(other["priority"], 1, "inserted at the top");
-    let list = a.admin().request("GET", "/rules", None, &[]).await;
+    let list = a.admin().get("/rules").await;
     let ids: Vec<String> = list.body["rules"]
         .as_array()
         .unwrap()
@@ -400,7 +355,7 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
     assert_eq!(a.admin().sync(true, false).await.status, 200);
 
     let path = format!("/rules/{}", id(&fa));
-    let got = a.admin().request("GET", &path, None, &[]).await;
+    let got = a.admin().get(&path).await;
     let etag = got.etag.clone().unwrap();
     // no If-Match: 428; a stale one: 412
     let r = a
@@ -410,39 +365,31 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
     assert_eq!(r.status, 428);
     let r = a
         .admin()
-        .request(
-            "PATCH",
-            &path,
-            Some(json!({"description": "x"})),
-            &[("if-match", "\"999\"")],
-        )
+        .if_match("PATCH", &path, Some(json!({"description": "x"})), "\"999\"")
         .await;
     assert_eq!(r.status, 412);
     // losing the last Full Admin while sync is on: refused
     let r = a
         .admin()
-        .request(
+        .if_match(
             "PATCH",
             &path,
             Some(json!({"adminRole": {"type": "none"}})),
-            &[("if-match", &etag)],
+            &etag,
         )
         .await;
     assert_eq!(r.status, 409, "{}", r.body);
     assert_eq!(r.body["code"], "full_admin_rule_required");
-    let r = a
-        .admin()
-        .request("DELETE", &path, None, &[("if-match", &etag)])
-        .await;
+    let r = a.admin().if_match("DELETE", &path, None, &etag).await;
     assert_eq!(r.status, 409);
     // a description edit is fine; two admins with the same ETag: one 412
     let first = a
         .admin()
-        .request(
+        .if_match(
             "PATCH",
             &path,
             Some(json!({"description": "Admins get everything"})),
-            &[("if-match", &etag)],
+            &etag,
         )
         .await;
     assert_eq!(first.status, 200, "{}", first.body);
@@ -451,39 +398,39 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
     assert_eq!(first.etag.as_deref(), Some("\"2\""));
     let second = a
         .admin()
-        .request(
+        .if_match(
             "PATCH",
             &path,
             Some(json!({"description": "something else"})),
-            &[("if-match", &etag)],
+            &etag,
         )
         .await;
     assert_eq!(second.status, 412);
     // PUT replaces: fields left out are cleared, unknown fields refused
     let r = a
         .admin()
-        .request(
+        .if_match(
             "PUT",
             &path,
             Some(json!({"groupId": g, "adminRole": {"type": "full_admin"}, "colour": "red"})),
-            &[("if-match", "\"2\"")],
+            "\"2\"",
         )
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.body["code"], "unknown_field");
     let r = a
         .admin()
-        .request(
+        .if_match(
             "PUT",
             &path,
             Some(json!({"groupId": g, "adminRole": {"type": "full_admin"}, "priority": 1})),
-            &[("if-match", "\"2\"")],
+            "\"2\"",
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["products"], json!([]));
     assert_eq!(r.body["priority"], 1);
-    let list = a.admin().request("GET", "/rules", None, &[]).await;
+    let list = a.admin().get("/rules").await;
     let prios: Vec<(String, u64)> = list.body["rules"]
         .as_array()
         .unwrap()
@@ -495,7 +442,7 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
         [(id(&fa), 1), (id(&other), 2)],
         "priorities stay dense"
     );
-    let r = a.admin().request("GET", "/rules/nope", None, &[]).await;
+    let r = a.admin().get("/rules/nope").await;
     assert_eq!(r.status, 404);
 }
 
@@ -510,16 +457,13 @@ async fn organization_groups_are_listed_searched_and_read_only() {
     a.scim().members(&emea, "add", &[&ann, &bob]).await;
     a.scim().members(&apac, "add", &[&bob]).await;
 
-    let all = a.admin().request("GET", "/groups", None, &[]).await;
+    let all = a.admin().get("/groups").await;
     assert_eq!(all.status, 200, "{}", all.body);
     assert_eq!(all.body["items"].as_array().unwrap().len(), 3);
     assert_eq!(all.body["nextCursor"], Value::Null);
 
     // search ignores case; counts are the members
-    let found = a
-        .admin()
-        .request("GET", "/groups?search=analysts", None, &[])
-        .await;
+    let found = a.admin().get("/groups?search=analysts").await;
     let mut names: Vec<(String, u64)> = found.body["items"]
         .as_array()
         .unwrap()
@@ -544,7 +488,7 @@ async fn organization_groups_are_listed_searched_and_read_only() {
     let mut seen = Vec::new();
     let mut path = "/groups?limit=1".to_owned();
     loop {
-        let page = a.admin().request("GET", &path, None, &[]).await;
+        let page = a.admin().get(&path).await;
         assert_eq!(page.status, 200, "{}", page.body);
         let items = page.body["items"].as_array().unwrap();
         assert!(items.len() <= 1);
@@ -559,10 +503,7 @@ async fn organization_groups_are_listed_searched_and_read_only() {
     assert_eq!(seen, sorted);
     assert_eq!(seen.len(), 3);
 
-    let members = a
-        .admin()
-        .request("GET", &format!("/groups/{emea}/members"), None, &[])
-        .await;
+    let members = a.admin().get(&format!("/groups/{emea}/members")).await;
     assert_eq!(members.status, 200, "{}", members.body);
     let mut ids: Vec<String> = members.body["items"]
         .as_array()
@@ -574,10 +515,7 @@ async fn organization_groups_are_listed_searched_and_read_only() {
     let mut expected = vec![ann.clone(), bob.clone()];
     expected.sort();
     assert_eq!(ids, expected);
-    let one = a
-        .admin()
-        .request("GET", &format!("/groups/{apac}"), None, &[])
-        .await;
+    let one = a.admin().get(&format!("/groups/{apac}")).await;
     assert_eq!(one.body["memberCount"], 1);
 
     // groups come from the directory: no writes here
@@ -597,11 +535,8 @@ async fn organization_groups_are_listed_searched_and_read_only() {
     }
     // another organization's group is not found
     let other = TestOrg::new("groups-other").await;
-    let r = other
-        .admin()
-        .request("GET", &format!("/groups/{emea}"), None, &[])
-        .await;
+    let r = other.admin().get(&format!("/groups/{emea}")).await;
     assert_eq!(r.status, 404);
-    let r = a.admin().request("GET", "/groups?limit=0", None, &[]).await;
+    let r = a.admin().get("/groups?limit=0").await;
     assert_eq!(r.status, 400);
 }

@@ -5,15 +5,12 @@
 //! default in Japanese). Each test has its own organization.
 
 use serde_json::{Value, json};
-use user_sync_tests::{Answer, Client, emails_to, eventually, stack};
+use user_sync_tests::{Answer, Client, api_url, emails_to, eventually, stack};
 
 use crate::admin::{PIPELINE, TestOrg, id};
 
 async fn template(org: &TestOrg, body: Value) -> Answer {
-    let a = org
-        .admin()
-        .request("POST", "/templates", Some(body), &[])
-        .await;
+    let a = org.admin().post("/templates", body).await;
     assert_eq!(a.status, 201, "{}", a.body);
     a
 }
@@ -40,7 +37,7 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     let a = TestOrg::new("tpl-crud").await;
 
     // the shipped default is listed, read-only, with its languages
-    let list = a.admin().request("GET", "/templates", None, &[]).await;
+    let list = a.admin().get("/templates").await;
     assert_eq!(list.status, 200, "{}", list.body);
     let items = list.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
@@ -50,10 +47,7 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
         items[0]["languages"],
         json!(["de", "en", "es", "fr", "it", "ja", "pt-BR"])
     );
-    let d = a
-        .admin()
-        .request("GET", "/templates/default", None, &[])
-        .await;
+    let d = a.admin().get("/templates/default").await;
     assert_eq!(d.status, 200);
     assert_eq!(
         d.body["variants"]["ja"]["subject"],
@@ -63,10 +57,7 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     // validation names the field and the placeholder
     let mut bad = sales_template();
     bad["variants"]["de"]["body"] = json!("Hallo {{firstName}} {{lastName}}");
-    let r = a
-        .admin()
-        .request("POST", "/templates", Some(bad), &[])
-        .await;
+    let r = a.admin().post("/templates", bad).await;
     assert_eq!(r.status, 422, "{}", r.body);
     let (code, message) = error(&r);
     assert_eq!(code, "invalid_template");
@@ -92,10 +83,7 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     ] {
         let mut bad = sales_template();
         bad["variants"]["en"]["body"] = json!(body);
-        let r = a
-            .admin()
-            .request("POST", "/templates", Some(bad), &[])
-            .await;
+        let r = a.admin().post("/templates", bad).await;
         assert_eq!(r.status, 422, "{body:?}: {}", r.body);
         let (code, message) = error(&r);
         assert_eq!(code, "invalid_template");
@@ -103,10 +91,7 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     }
     let mut bad = sales_template();
     bad["variants"]["en"]["subject"] = json!("Hi\r\nBcc: x@example.com");
-    let r = a
-        .admin()
-        .request("POST", "/templates", Some(bad), &[])
-        .await;
+    let r = a.admin().post("/templates", bad).await;
     assert_eq!(r.status, 422);
     assert!(
         error(&r)
@@ -115,10 +100,7 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     );
     let mut bad = sales_template();
     bad["colour"] = json!("red");
-    let r = a
-        .admin()
-        .request("POST", "/templates", Some(bad), &[])
-        .await;
+    let r = a.admin().post("/templates", bad).await;
     assert_eq!(r.status, 422);
     assert_eq!(
         error(&r),
@@ -130,10 +112,7 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     // at any depth
     let mut bad = sales_template();
     bad["variants"]["en"]["text"] = json!("Hello");
-    let r = a
-        .admin()
-        .request("POST", "/templates", Some(bad), &[])
-        .await;
+    let r = a.admin().post("/templates", bad).await;
     assert_eq!(r.status, 422);
     assert_eq!(
         error(&r).1,
@@ -142,7 +121,7 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
 
     // create: 201, ETag, Location
     let resp = reqwest::Client::new()
-        .post(format!("{}/templates", stack().api_url))
+        .post(api_url("/templates"))
         .bearer_auth(&a.admin_token)
         .header("content-type", "application/json")
         .body(sales_template().to_string())
@@ -160,10 +139,7 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     assert_eq!(created["updatedBy"], "Admin");
     assert_eq!(created["languages"], json!(["de", "en"]));
 
-    let got = a
-        .admin()
-        .request("GET", &format!("/templates/{t}"), None, &[])
-        .await;
+    let got = a.admin().get(&format!("/templates/{t}")).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.etag.as_deref(), Some("\"1\""));
     assert_eq!(got.body["variants"], sales_template()["variants"]);
@@ -172,29 +148,16 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     let mut changed = sales_template();
     changed["name"] = json!("Sales welcome (2026)");
     let path = format!("/templates/{t}");
-    let r = a
-        .admin()
-        .request("PUT", &path, Some(changed.clone()), &[])
-        .await;
+    let r = a.admin().put(&path, changed.clone()).await;
     assert_eq!(r.status, 428, "{}", r.body);
     let r = a
         .admin()
-        .request(
-            "PUT",
-            &path,
-            Some(changed.clone()),
-            &[("if-match", "\"7\"")],
-        )
+        .if_match("PUT", &path, Some(changed.clone()), "\"7\"")
         .await;
     assert_eq!(r.status, 412, "{}", r.body);
     let r = a
         .admin()
-        .request(
-            "PUT",
-            &path,
-            Some(changed.clone()),
-            &[("if-match", "\"1\"")],
-        )
+        .if_match("PUT", &path, Some(changed.clone()), "\"1\"")
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.etag.as_deref(), Some("\"2\""));
@@ -202,33 +165,23 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     // the slower admin, who read version 1
     let r = a
         .admin()
-        .request(
-            "PUT",
-            &path,
-            Some(sales_template()),
-            &[("if-match", "\"1\"")],
-        )
+        .if_match("PUT", &path, Some(sales_template()), "\"1\"")
         .await;
     assert_eq!(r.status, 412);
 
     // the shipped default cannot be changed or deleted
     let r = a
         .admin()
-        .request(
-            "PUT",
-            "/templates/default",
-            Some(sales_template()),
-            &[("if-match", "*")],
-        )
+        .if_match("PUT", "/templates/default", Some(sales_template()), "*")
         .await;
     assert_eq!((r.status, error(&r).0.as_str()), (405, "read_only"));
     let r = a
         .admin()
-        .request("DELETE", "/templates/default", None, &[("if-match", "*")])
+        .if_match("DELETE", "/templates/default", None, "*")
         .await;
     assert_eq!(r.status, 405);
 
-    let list = a.admin().request("GET", "/templates", None, &[]).await;
+    let list = a.admin().get("/templates").await;
     let ids: Vec<String> = list.body["items"]
         .as_array()
         .unwrap()
@@ -239,31 +192,22 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
 
     // another organization's admin does not see it
     let other = TestOrg::new("tpl-other").await;
-    let r = other.admin().request("GET", &path, None, &[]).await;
+    let r = other.admin().get(&path).await;
     assert_eq!(r.status, 404);
-    let r = other
-        .admin()
-        .request("DELETE", &path, None, &[("if-match", "*")])
-        .await;
+    let r = other.admin().if_match("DELETE", &path, None, "*").await;
     assert_eq!(r.status, 404);
 
     // delete: If-Match required
-    let r = a.admin().request("DELETE", &path, None, &[]).await;
+    let r = a.admin().delete(&path).await;
     assert_eq!(r.status, 428);
-    let r = a
-        .admin()
-        .request("DELETE", &path, None, &[("if-match", "\"1\"")])
-        .await;
+    let r = a.admin().if_match("DELETE", &path, None, "\"1\"").await;
     assert_eq!(r.status, 412);
-    let r = a
-        .admin()
-        .request("DELETE", &path, None, &[("if-match", "\"2\"")])
-        .await;
+    let r = a.admin().if_match("DELETE", &path, None, "\"2\"").await;
     assert_eq!(r.status, 204, "{}", r.body);
-    assert_eq!(a.admin().request("GET", &path, None, &[]).await.status, 404);
+    assert_eq!(a.admin().get(&path).await.status, 404);
 
     // the admin's changes are in the activity history
-    let activity = a.admin().request("GET", "/activity", None, &[]).await;
+    let activity = a.admin().get("/activity").await;
     let actions: Vec<&str> = activity.body["items"]
         .as_array()
         .unwrap()
@@ -285,11 +229,9 @@ async fn a_template_rules_use_cannot_be_deleted_and_rules_name_existing_template
 
     let r = a
         .admin()
-        .request(
-            "POST",
+        .post(
             "/rules",
-            Some(json!({"groupId": g, "products": ["G2M"], "emailTemplate": "no-such-template"})),
-            &[],
+            json!({"groupId": g, "products": ["G2M"], "emailTemplate": "no-such-template"}),
         )
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
@@ -307,10 +249,7 @@ async fn a_template_rules_use_cannot_be_deleted_and_rules_name_existing_template
         .await;
 
     let path = format!("/templates/{t}");
-    let r = a
-        .admin()
-        .request("DELETE", &path, None, &[("if-match", "\"1\"")])
-        .await;
+    let r = a.admin().if_match("DELETE", &path, None, "\"1\"").await;
     assert_eq!(r.status, 409, "{}", r.body);
     let (code, message) = error(&r);
     assert_eq!(code, "template_in_use");
@@ -328,10 +267,7 @@ async fn a_template_rules_use_cannot_be_deleted_and_rules_name_existing_template
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
     }
-    let r = a
-        .admin()
-        .request("DELETE", &path, None, &[("if-match", "\"1\"")])
-        .await;
+    let r = a.admin().if_match("DELETE", &path, None, "\"1\"").await;
     assert_eq!(r.status, 204, "{}", r.body);
 }
 
@@ -342,12 +278,7 @@ async fn previews_use_sample_values_or_a_users_own() {
     // the shipped default, with sample values
     let p = a
         .admin()
-        .request(
-            "POST",
-            "/templates/default/preview",
-            Some(json!({"language": "fr"})),
-            &[],
-        )
+        .post("/templates/default/preview", json!({"language": "fr"}))
         .await;
     assert_eq!(p.status, 200, "{}", p.body);
     assert_eq!(p.body["language"], "fr");
@@ -368,10 +299,7 @@ async fn previews_use_sample_values_or_a_users_own() {
     // a custom template: the variant closest to the language asked for
     let t = id(&template(&a, sales_template()).await.body);
     let path = format!("/templates/{t}/preview");
-    let p = a
-        .admin()
-        .request("POST", &path, Some(json!({"language": "de-AT"})), &[])
-        .await;
+    let p = a.admin().post(&path, json!({"language": "de-AT"})).await;
     assert_eq!(p.status, 200, "{}", p.body);
     assert_eq!(
         (&p.body["language"], &p.body["subject"]),
@@ -391,16 +319,13 @@ async fn previews_use_sample_values_or_a_users_own() {
         .await;
     assert_eq!(
         a.admin()
-            .request("PUT", "/sync", Some(json!({"enabled": true})), &[])
+            .put("/sync", json!({"enabled": true}))
             .await
             .status,
         200
     );
     let p = eventually("the user's products in the preview", PIPELINE, || async {
-        let p = a
-            .admin()
-            .request("POST", &path, Some(json!({"userId": user})), &[])
-            .await;
+        let p = a.admin().post(&path, json!({"userId": user})).await;
         (p.status == 200 && p.body["text"].as_str().unwrap().contains("G2M, G2T")).then_some(p)
     })
     .await;
@@ -420,10 +345,7 @@ async fn previews_use_sample_values_or_a_users_own() {
     );
     assert_eq!(given.chars().count(), 1_024);
     let mallory = a.scim().user_named("mallory", &given).await;
-    let p = a
-        .admin()
-        .request("POST", &path, Some(json!({"userId": mallory})), &[])
-        .await;
+    let p = a.admin().post(&path, json!({"userId": mallory})).await;
     assert_eq!(p.status, 200, "{}", p.body);
     let shown = format!("moc.evil{}…", "M".repeat(91));
     assert_eq!(shown.chars().count(), 100);
@@ -440,26 +362,14 @@ async fn previews_use_sample_values_or_a_users_own() {
     }
 
     // unknown users, templates and languages
-    let r = a
-        .admin()
-        .request("POST", &path, Some(json!({"userId": "nobody"})), &[])
-        .await;
+    let r = a.admin().post(&path, json!({"userId": "nobody"})).await;
     assert_eq!(r.status, 404);
-    let r = a
-        .admin()
-        .request("POST", "/templates/nope/preview", Some(json!({})), &[])
-        .await;
+    let r = a.admin().post("/templates/nope/preview", json!({})).await;
     assert_eq!(r.status, 404);
-    let r = a
-        .admin()
-        .request("POST", &path, Some(json!({"language": "german"})), &[])
-        .await;
+    let r = a.admin().post(&path, json!({"language": "german"})).await;
     assert_eq!(r.status, 422);
     assert!(error(&r).1.starts_with("language: "));
-    let r = a
-        .admin()
-        .request("POST", &path, Some(json!({"lang": "de"})), &[])
-        .await;
+    let r = a.admin().post(&path, json!({"lang": "de"})).await;
     assert_eq!(r.status, 422);
 }
 
@@ -485,7 +395,7 @@ async fn welcome_emails_use_the_rules_template_and_language() {
         .await;
     assert_eq!(
         a.admin()
-            .request("PUT", "/sync", Some(json!({"enabled": true})), &[])
+            .put("/sync", json!({"enabled": true}))
             .await
             .status,
         200
@@ -538,7 +448,7 @@ async fn an_organization_has_at_most_100_templates_even_when_creates_race() {
     // five admins create the 100th at once: one wins
     let tasks: Vec<_> = (0..5)
         .map(|_| {
-            let url = format!("{}/templates", stack().api_url);
+            let url = api_url("/templates");
             let token = a.admin_token.clone();
             let body = body.to_string();
             tokio::spawn(async move {
@@ -565,34 +475,28 @@ async fn an_organization_has_at_most_100_templates_even_when_creates_race() {
         }
     }
     assert_eq!(created, 1);
-    let list = a.admin().request("GET", "/templates", None, &[]).await;
+    let list = a.admin().get("/templates").await;
     assert_eq!(
         list.body["items"].as_array().unwrap().len(),
         101,
         "100 and the default"
     );
-    let r = a
-        .admin()
-        .request("POST", "/templates", Some(body.clone()), &[])
-        .await;
+    let r = a.admin().post("/templates", body.clone()).await;
     assert_eq!(r.status, 409);
 
     // deleting one makes room for one
     let last = last.unwrap();
     let r = a
         .admin()
-        .request(
+        .if_match(
             "DELETE",
             &format!("/templates/{}", id(&last.body)),
             None,
-            &[("if-match", "\"1\"")],
+            "\"1\"",
         )
         .await;
     assert_eq!(r.status, 204);
     template(&a, body.clone()).await;
-    let r = a
-        .admin()
-        .request("POST", "/templates", Some(body), &[])
-        .await;
+    let r = a.admin().post("/templates", body).await;
     assert_eq!(r.status, 409);
 }

@@ -20,10 +20,7 @@ async fn sim(org: &TestOrg, method: &str, path: &str, body: Option<Value>) {
 
 /// `GET /users` with this query: the page.
 async fn list_users(org: &TestOrg, query: &str) -> Value {
-    let a = org
-        .admin()
-        .request("GET", &format!("/users?{query}"), None, &[])
-        .await;
+    let a = org.admin().get(&format!("/users?{query}")).await;
     assert_eq!(a.status, 200, "{query}: {}", a.body);
     a.body
 }
@@ -35,7 +32,7 @@ async fn listed(org: &TestOrg, query: &str) -> BTreeSet<String> {
 
 /// The `progress` of `GET /sync`.
 async fn progress(org: &TestOrg) -> Value {
-    let a = org.admin().request("GET", "/sync", None, &[]).await;
+    let a = org.admin().get("/sync").await;
     assert_eq!(a.status, 200, "{}", a.body);
     assert!(a.body["fanOuts"].is_array(), "{}", a.body);
     a.body["progress"].clone()
@@ -206,10 +203,7 @@ async fn users_by_sync_status_failure_class_search_and_pages_and_progress_counts
     );
 
     // one user, with the directory's attributes; dan has no products
-    let one = a
-        .admin()
-        .request("GET", &format!("/users/{ana}"), None, &[])
-        .await;
+    let one = a.admin().get(&format!("/users/{ana}")).await;
     assert_eq!(one.status, 200, "{}", one.body);
     assert_eq!(one.body["userName"], a.email("ana"));
     assert_eq!(one.body["name"], "Ana Test");
@@ -222,10 +216,7 @@ async fn users_by_sync_status_failure_class_search_and_pages_and_progress_counts
 
     // another organization sees none of it
     let other = TestOrg::new("users-other").await;
-    let theirs = other
-        .admin()
-        .request("GET", &format!("/users/{ana}"), None, &[])
-        .await;
+    let theirs = other.admin().get(&format!("/users/{ana}")).await;
     assert_eq!(theirs.status, 404, "{}", theirs.body);
     assert!(listed(&other, "").await.is_empty());
     assert_eq!(progress(&other).await["total"], 0);
@@ -240,26 +231,17 @@ async fn users_by_sync_status_failure_class_search_and_pages_and_progress_counts
         "cursor=a%23b",
         "failureClass=email_failed&cursor=zz.u",
     ] {
-        let r = a
-            .admin()
-            .request("GET", &format!("/users?{bad}"), None, &[])
-            .await;
+        let r = a.admin().get(&format!("/users?{bad}")).await;
         assert_eq!(r.status, 400, "{bad}: {}", r.body);
     }
-    let missing = a
-        .admin()
-        .request("GET", "/users/no-such-user", None, &[])
-        .await;
+    let missing = a.admin().get("/users/no-such-user").await;
     assert_eq!(missing.status, 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn custom_attributes_round_trip_and_show_on_a_scim_user() {
     let a = TestOrg::new("custom").await;
-    let get = a
-        .admin()
-        .request("GET", "/custom-attributes", None, &[])
-        .await;
+    let get = a.admin().get("/custom-attributes").await;
     assert_eq!(
         (get.status, get.body.clone()),
         (200, json!({"attributes": [], "version": 0}))
@@ -269,19 +251,11 @@ async fn custom_attributes_round_trip_and_show_on_a_scim_user() {
     let names = json!({"attributes": ["employeeNumber", "costCenter", "badgeNumber"]});
     let put = a
         .admin()
-        .request(
-            "PUT",
-            "/custom-attributes",
-            Some(names.clone()),
-            &[("if-match", "\"0\"")],
-        )
+        .if_match("PUT", "/custom-attributes", Some(names.clone()), "\"0\"")
         .await;
     assert_eq!(put.status, 200, "{}", put.body);
     assert_eq!(put.body["attributes"], names["attributes"]);
-    let get = a
-        .admin()
-        .request("GET", "/custom-attributes", None, &[])
-        .await;
+    let get = a.admin().get("/custom-attributes").await;
     assert_eq!(get.body["attributes"], names["attributes"]);
 
     // refused, naming the field
@@ -291,28 +265,22 @@ async fn custom_attributes_round_trip_and_show_on_a_scim_user() {
         json!({"attributes": ["7up"]}),
         json!({"attributes": (0..51).map(|i| format!("a{i}")).collect::<Vec<_>>()}),
     ] {
-        let r = a
-            .admin()
-            .request("PUT", "/custom-attributes", Some(bad.clone()), &[])
-            .await;
+        let r = a.admin().put("/custom-attributes", bad.clone()).await;
         assert_eq!(r.status, 400, "{bad}: {}", r.body);
         assert!(r.body.to_string().contains("attributes"), "{}", r.body);
     }
     let r = a
         .admin()
-        .request("PUT", "/custom-attributes", Some(json!({"names": []})), &[])
+        .put("/custom-attributes", json!({"names": []}))
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(
-        a.admin()
-            .request("GET", "/custom-attributes", None, &[])
-            .await
-            .body["attributes"],
+        a.admin().get("/custom-attributes").await.body["attributes"],
         names["attributes"]
     );
 
     // the change is in the history, by the admin
-    let history = a.admin().request("GET", "/activity", None, &[]).await;
+    let history = a.admin().get("/activity").await;
     let changed: Vec<&Value> = history.body["items"]
         .as_array()
         .unwrap()
@@ -349,10 +317,7 @@ async fn custom_attributes_round_trip_and_show_on_a_scim_user() {
         .await;
     assert_eq!(status, 201, "{user}");
     let id = user["id"].as_str().unwrap();
-    let one = a
-        .admin()
-        .request("GET", &format!("/users/{id}"), None, &[])
-        .await;
+    let one = a.admin().get(&format!("/users/{id}")).await;
     assert_eq!(one.status, 200, "{}", one.body);
     assert_eq!(
         one.body["customAttributes"],
@@ -364,17 +329,14 @@ async fn custom_attributes_round_trip_and_show_on_a_scim_user() {
 
 /// `PUT /custom-attributes` with the ETag just read.
 async fn set_attributes(a: &TestOrg, names: Value) {
-    let read = a
-        .admin()
-        .request("GET", "/custom-attributes", None, &[])
-        .await;
+    let read = a.admin().get("/custom-attributes").await;
     let put = a
         .admin()
-        .request(
+        .if_match(
             "PUT",
             "/custom-attributes",
             Some(json!({ "attributes": names })),
-            &[("if-match", read.etag.as_deref().unwrap())],
+            read.etag.as_deref().unwrap(),
         )
         .await;
     assert_eq!(put.status, 200, "{}", put.body);
@@ -484,10 +446,7 @@ async fn custom_values_are_bounded_one_per_name_and_go_with_their_attribute() {
         )
         .await;
     assert_eq!(listed["Resources"][0][EXT], json!({"badgeNumber": "B8"}));
-    let one = a
-        .admin()
-        .request("GET", &format!("/users/{id}"), None, &[])
-        .await;
+    let one = a.admin().get(&format!("/users/{id}")).await;
     assert_eq!(one.body["customAttributes"], json!({"badgeNumber": "B8"}));
 
     // and the user's next write drops it: captured again, it is not back

@@ -1,8 +1,10 @@
 //! The SCIM endpoint, as an organization's identity provider calls it.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{Answer, GroupBuilder, TestOrg, UserBuilder, enc, members_patch, patch};
+
+const SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 
 /// Requests against the SCIM endpoint with the organization's SCIM token.
 /// Paths are what follows the SCIM base URL (`/Users?…`).
@@ -79,6 +81,13 @@ impl<'a> Scim<'a> {
     pub async fn search(&self, resource: &str, filter: &str) -> (u16, Value) {
         self.get(&format!("/{resource}?filter={}", enc(filter)))
             .await
+    }
+
+    /// `POST /{resource}/.search` of a SearchRequest with these fields
+    /// (`filter`, `startIndex`, `cursor`, `count`…).
+    pub async fn search_by_post(&self, resource: &str, mut fields: Value) -> (u16, Value) {
+        fields["schemas"] = json!([SEARCH_REQUEST]);
+        self.post(&format!("/{resource}/.search"), fields).await
     }
 
     /// Creates a user; its id.

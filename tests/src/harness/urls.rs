@@ -48,6 +48,15 @@ impl Urls {
         format!("{}{path}", self.api)
     }
 
+    /// The admin console's URL (`…/console`, beside `/api/v1`).
+    pub fn console(&self) -> String {
+        let base = self
+            .api
+            .strip_suffix("/api/v1")
+            .expect("the API URL ends with /api/v1");
+        format!("{base}/console")
+    }
+
     /// A URL of the simulator's control endpoint: `path` after `/control`.
     pub fn control(&self, path: &str) -> String {
         format!("{}/control{path}", self.product_api)

@@ -130,27 +130,25 @@ impl Connector {
         self.org.scim().send(method, path, body).await
     }
 
-    /// The SCIM user with this `externalId`.
+    /// The SCIM user with the `externalId` of source user `x`.
     async fn scim_user(&self, x: &str) -> Value {
-        let (status, list) = self
-            .org
-            .scim()
-            .search("Users", &format!("externalId eq \"guid-{x}\""))
-            .await;
-        assert_eq!(status, 200, "{list}");
-        assert_eq!(list["totalResults"], 1, "one user guid-{x}: {list}");
-        list["Resources"][0].clone()
+        self.scim_resource("Users", &format!("guid-{x}")).await
     }
 
     /// The SCIM group with this `externalId`.
     async fn scim_group(&self, external_id: &str) -> Value {
+        self.scim_resource("Groups", external_id).await
+    }
+
+    /// The one SCIM user or group (`resource`) with this `externalId`.
+    async fn scim_resource(&self, resource: &str, external_id: &str) -> Value {
         let (status, list) = self
             .org
             .scim()
-            .search("Groups", &format!("externalId eq \"{external_id}\""))
+            .search(resource, &format!("externalId eq \"{external_id}\""))
             .await;
         assert_eq!(status, 200, "{list}");
-        assert_eq!(list["totalResults"], 1, "one group {external_id}: {list}");
+        assert_eq!(list["totalResults"], 1, "one of {external_id}: {list}");
         list["Resources"][0].clone()
     }
 

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
-use user_sync_tests::{repo_root, stack, target_dir};
+use user_sync_tests::{Urls, repo_root, stack, target_dir};
 
 use crate::admin::TestOrg;
 
@@ -26,6 +26,44 @@ fn screenshot_dir() -> PathBuf {
 /// the function through the `$default` route and is sent on to the page,
 /// whose relative assets then load from `/console/`; a path nothing serves
 /// is the function's `404`.
+/// Runs a browser test (`node <script>` with the console's URL, the
+/// browser and `env`), which must end with "all steps passed" within
+/// `minutes`; its output goes to the test's.
+#[allow(clippy::print_stdout)] // the browser's steps belong in the test log
+async fn browser_test(script: &Path, env: &[(&str, String)], minutes: u64) {
+    let script = script.to_owned();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(&script)
+            .env("CONSOLE_URL", Urls::of_stack().console())
+            .envs(env)
+            .env("CHROMIUM", CHROMIUM)
+            .output()
+    });
+    let out = tokio::time::timeout(Duration::from_secs(minutes * 60), run)
+        .await
+        .unwrap_or_else(|_| panic!("the browser test finished within {minutes} minutes"))
+        .expect("the browser test's thread")
+        .expect("node runs (scripts/setup installs it with the project's tools)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(
+        out.status.success(),
+        "the browser test failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(
+        stdout.contains("all steps passed"),
+        "the browser test ended early:\n{stdout}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_with_a_trailing_slash_leads_to_its_page() {
     let base = stack()
@@ -62,7 +100,6 @@ async fn the_console_with_a_trailing_slash_leads_to_its_page() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[allow(clippy::print_stdout)] // the browser's steps belong in the test log
 async fn the_admin_console_workflows_in_a_browser() {
     let scripts = repo_root().join("tests").join("console");
     assert!(
@@ -122,54 +159,26 @@ async fn the_admin_console_workflows_in_a_browser() {
         )
         .await;
 
-    let base = stack()
-        .api_url
-        .strip_suffix("/api/v1")
-        .expect("the API URL ends with /api/v1");
     let shots = screenshot_dir();
     // screenshots of an earlier run must not count for this one
     if shots.exists() {
         std::fs::remove_dir_all(&shots).expect("remove the old screenshots");
     }
-    let script = scripts.join("workflows.mjs");
-    let run = tokio::task::spawn_blocking({
-        let org = a.clone();
-        let base = base.to_owned();
-        let shots = shots.clone();
-        move || {
-            Command::new("node")
-                .arg(&script)
-                .env("CONSOLE_URL", format!("{base}/console"))
-                .env("ADMIN_TOKEN", &org.admin_token)
-                .env("ORG_ID", &org.org_id)
-                .env("SIMULATOR_URL", &stack().product_api_url)
-                .env("SCIM_URL", &stack().scim_url)
-                .env("SCIM_TOKEN", &org.scim_token)
-                .env("SCREENSHOT_DIR", &shots)
-                .env("NEW_DOMAIN", &new_domain)
-                .env("PUBLISHED_DOMAIN", &published)
-                .env("CHROMIUM", CHROMIUM)
-                .output()
-        }
-    });
-    let out = tokio::time::timeout(Duration::from_secs(600), run)
-        .await
-        .expect("the browser test finished within 10 minutes")
-        .expect("the browser test's thread")
-        .expect("node runs (scripts/setup installs it with the project's tools)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    eprintln!("{stderr}");
-    assert!(
-        out.status.success(),
-        "the browser test failed ({}):\n{stdout}\n{stderr}",
-        out.status
-    );
-    assert!(
-        stdout.contains("all steps passed"),
-        "the browser test ended early:\n{stdout}"
-    );
+    browser_test(
+        &scripts.join("workflows.mjs"),
+        &[
+            ("ADMIN_TOKEN", a.admin_token.clone()),
+            ("ORG_ID", a.org_id.clone()),
+            ("SIMULATOR_URL", stack().product_api_url.clone()),
+            ("SCIM_URL", stack().scim_url.clone()),
+            ("SCIM_TOKEN", a.scim_token.clone()),
+            ("SCREENSHOT_DIR", shots.display().to_string()),
+            ("NEW_DOMAIN", new_domain.clone()),
+            ("PUBLISHED_DOMAIN", published.clone()),
+        ],
+        10,
+    )
+    .await;
     // every screen left its screenshot
     let saved = std::fs::read_dir(&shots)
         .expect("the screenshot directory")
@@ -187,7 +196,6 @@ async fn the_admin_console_workflows_in_a_browser() {
 /// a verified domain whose record the re-check found missing shows a banner
 /// on every page, with the date its grace period ends and what happens then.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[allow(clippy::print_stdout)] // the browser's steps belong in the test log
 async fn the_domain_warning_banner_shows_on_every_page() {
     use user_sync_tests::dns::dns;
 
@@ -249,39 +257,14 @@ async fn the_domain_warning_banner_shows_on_every_page() {
     assert_eq!(flagged["status"], "record_missing", "{flagged}");
     let lapses_at = flagged["lapsesAt"].as_str().unwrap().to_owned();
 
-    let base = stack()
-        .api_url
-        .strip_suffix("/api/v1")
-        .expect("the API URL ends with /api/v1")
-        .to_owned();
-    let script = scripts.join("domain-warning.mjs");
-    let token = a.admin_token.clone();
-    let run = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(&script)
-            .env("CONSOLE_URL", format!("{base}/console"))
-            .env("ADMIN_TOKEN", &token)
-            .env("MISSING_DOMAIN", &domain)
-            .env("LAPSES_AT", &lapses_at)
-            .env("CHROMIUM", CHROMIUM)
-            .output()
-    });
-    let out = tokio::time::timeout(Duration::from_secs(300), run)
-        .await
-        .expect("the browser test finished within 5 minutes")
-        .expect("the browser test's thread")
-        .expect("node runs (scripts/setup installs it with the project's tools)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    eprintln!("{stderr}");
-    assert!(
-        out.status.success(),
-        "the browser test failed ({}):\n{stdout}\n{stderr}",
-        out.status
-    );
-    assert!(
-        stdout.contains("all steps passed"),
-        "the browser test ended early:\n{stdout}"
-    );
+    browser_test(
+        &scripts.join("domain-warning.mjs"),
+        &[
+            ("ADMIN_TOKEN", a.admin_token.clone()),
+            ("MISSING_DOMAIN", domain.clone()),
+            ("LAPSES_AT", lapses_at.clone()),
+        ],
+        5,
+    )
+    .await;
 }

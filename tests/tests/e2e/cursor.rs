@@ -233,15 +233,11 @@ async fn filtered_search_and_group_listings_page_by_cursor() {
     loop {
         let (status, body) = org
             .scim()
-            .send(
-                "POST",
-                "/Users/.search",
-                Some(json!({
-                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
-                    "filter": filter,
+            .search_by_post(
+                "Users",
+                json!({"filter": filter,
                     "cursor": cursor,
-                    "count": 1
-                })),
+                    "count": 1}),
             )
             .await;
         assert_eq!(status, 200, "{body}");

@@ -58,15 +58,11 @@ async fn okta_and_entra_lookups_are_answered() {
     // the same through POST /.search
     let (status, found) = org
         .scim()
-        .send(
-            "POST",
-            "/Users/.search",
-            Some(json!({
-                "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
-                "filter": "userName co \"example\"",
+        .search_by_post(
+            "Users",
+            json!({"filter": "userName co \"example\"",
                 "startIndex": 1,
-                "count": 1
-            })),
+                "count": 1}),
         )
         .await;
     assert_eq!(status, 200, "{found}");
@@ -481,14 +477,7 @@ async fn custom_attributes_the_organization_captures() {
 
     let (_, found) = org
         .scim()
-        .send(
-            "GET",
-            &format!(
-                "/Users?filter={}",
-                enc(&format!("{ext}:badgeNumber eq \"B-7\""))
-            ),
-            None,
-        )
+        .search("Users", &format!("{ext}:badgeNumber eq \"B-7\""))
         .await;
     assert_eq!(found["totalResults"], json!(1), "{found}");
 

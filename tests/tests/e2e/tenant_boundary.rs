@@ -281,14 +281,7 @@ async fn a_user_name_in_another_unicode_form_is_the_same_user_name() {
     // and a lookup in another form finds the one user
     let (_, found) = org
         .scim()
-        .send(
-            "GET",
-            &format!(
-                "/Users?filter={}",
-                user_sync_tests::enc(&format!("userName eq \"RENE\u{301}E@{domain}\""))
-            ),
-            None,
-        )
+        .search("Users", &format!("userName eq \"RENE\u{301}E@{domain}\""))
         .await;
     assert_eq!(found["totalResults"], json!(1), "{found}");
     assert_eq!(found["Resources"][0]["id"], first.body["id"]);

@@ -373,11 +373,7 @@ async fn custom_values_are_bounded_one_per_name_and_go_with_their_attribute() {
     }
     let (status, list) = a
         .scim()
-        .send(
-            "GET",
-            &format!("/Users?filter={}", enc(&format!("userName eq \"{email}\""))),
-            None,
-        )
+        .search("Users", &format!("userName eq \"{email}\""))
         .await;
     assert_eq!((status, list["totalResults"].clone()), (200, json!(0)));
 
@@ -439,11 +435,7 @@ async fn custom_values_are_bounded_one_per_name_and_go_with_their_attribute() {
     assert_eq!(found["totalResults"], 0, "{found}");
     let (_, listed) = a
         .scim()
-        .send(
-            "GET",
-            &format!("/Users?filter={}", enc(&format!("userName eq \"{email}\""))),
-            None,
-        )
+        .search("Users", &format!("userName eq \"{email}\""))
         .await;
     assert_eq!(listed["Resources"][0][EXT], json!({"badgeNumber": "B8"}));
     let one = a.admin().get(&format!("/users/{id}")).await;

@@ -1,5 +1,6 @@
-//! Errors an administrator can act on: a wrong certificate, password or
-//! address is named clearly; the bind password comes from a file.
+//! Errors an administrator can act on: an unreachable address, a refused
+//! bind, an unknown CA, a scope naming a missing entry or a non-group, each
+//! named clearly; the bind password read from a file.
 
 use super::*;
 

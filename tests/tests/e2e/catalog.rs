@@ -4,6 +4,7 @@
 //! activity retention) written only with the ETag they were read with.
 
 use serde_json::{Value, json};
+use user_sync_tests::assert_problem;
 
 use crate::admin::TestOrg;
 
@@ -30,8 +31,7 @@ async fn rules_name_only_what_the_catalogue_offers() {
     twice["userGroups"] =
         json!([{"id": "sales", "name": "Sales"}, {"id": "sales", "name": "Sales 2"}]);
     let r = a.admin().put("/catalog", twice).await;
-    assert_eq!(r.status, 422, "{}", r.body);
-    assert_eq!(r.body["code"], "invalid_catalog");
+    assert_problem(&r, 422, "invalid_catalog");
     assert!(
         r.body["detail"]
             .as_str()
@@ -39,8 +39,7 @@ async fn rules_name_only_what_the_catalogue_offers() {
             .starts_with("userGroups:")
     );
     let r = a.admin().put("/catalog", json!({"product": []})).await;
-    assert_eq!(r.status, 422, "{}", r.body);
-    assert_eq!(r.body["code"], "unknown_field");
+    assert_problem(&r, 422, "unknown_field");
 
     let set = a
         .admin()
@@ -97,8 +96,7 @@ async fn rules_name_only_what_the_catalogue_offers() {
         .admin()
         .if_match("PUT", "/catalog", Some(catalogue(&["G2W"])), "*")
         .await;
-    assert_eq!(r.status, 409, "{}", r.body);
-    assert_eq!(r.body["code"], "catalog_in_use");
+    assert_problem(&r, 409, "catalog_in_use");
     assert!(
         r.body["detail"]
             .as_str()

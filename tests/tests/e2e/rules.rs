@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use user_sync_tests::{eventually, set_guardrail};
+use user_sync_tests::{assert_problem, eventually, set_guardrail};
 
 use crate::admin::{PIPELINE, TestOrg, id, products};
 
@@ -93,8 +93,7 @@ async fn the_seeds_example_then_reordering_changes_the_role() {
             &etag,
         )
         .await;
-    assert_eq!(second.status, 412, "{}", second.body);
-    assert_eq!(second.body["code"], "precondition_failed");
+    assert_problem(&second, 412, "precondition_failed");
     assert_eq!(first.body["rules"][0]["id"], r2["id"]);
     assert_eq!(first.body["rules"][0]["priority"], 1);
 
@@ -196,8 +195,7 @@ async fn deleting_the_only_matching_rule_suspends_behind_the_guardrail_and_a_gro
         .admin()
         .if_match("DELETE", &format!("/rules/{rid}"), None, &etag)
         .await;
-    assert_eq!(r.status, 409, "{}", r.body);
-    assert_eq!(r.body["code"], "mass_suspension");
+    assert_problem(&r, 409, "mass_suspension");
     let message = r.body["detail"].as_str().unwrap();
     assert!(
         message.contains("1 of the organization's 2 users"),
@@ -378,8 +376,7 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
             &etag,
         )
         .await;
-    assert_eq!(r.status, 409, "{}", r.body);
-    assert_eq!(r.body["code"], "full_admin_rule_required");
+    assert_problem(&r, 409, "full_admin_rule_required");
     let r = a.admin().if_match("DELETE", &path, None, &etag).await;
     assert_eq!(r.status, 409);
     // a description edit is fine; two admins with the same ETag: one 412
@@ -416,8 +413,7 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
             "\"2\"",
         )
         .await;
-    assert_eq!(r.status, 422, "{}", r.body);
-    assert_eq!(r.body["code"], "unknown_field");
+    assert_problem(&r, 422, "unknown_field");
     let r = a
         .admin()
         .if_match(

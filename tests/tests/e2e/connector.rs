@@ -17,7 +17,7 @@ use user_sync_connector::model::{
 };
 use user_sync_connector::scim::ScimClient;
 use user_sync_connector::sync::{self, Directory, DirectoryError, Kind, Options, Report, Stop};
-use user_sync_tests::{TestOrg, emails_to, enc, eventually, new_org, set_custom_attributes, stack};
+use user_sync_tests::{TestOrg, emails_to, eventually, new_org, set_custom_attributes, stack};
 
 mod safety;
 

@@ -137,14 +137,9 @@ impl Configured {
     async fn user(&self, e: &Entry) -> Value {
         let (status, list) = self
             .k
-            .scim(
-                "GET",
-                &format!(
-                    "/Users?filter={}",
-                    enc(&format!("externalId eq \"{}\"", e.external_id))
-                ),
-                None,
-            )
+            .org
+            .scim()
+            .search("Users", &format!("externalId eq \"{}\"", e.external_id))
             .await;
         assert_eq!(status, 200, "{list}");
         assert_eq!(
@@ -309,13 +304,7 @@ async fn dry_run_and_guard(server: &DirectoryServer, prefix: &str) {
     };
     let stopped = c.run_with(&full).await.unwrap_err();
     assert!(matches!(stopped, Stop::Guard { would: 6, .. }), "{stopped}");
-    let (_, active) =
-        c.k.scim(
-            "GET",
-            &format!("/Users?filter={}", enc("active eq true")),
-            None,
-        )
-        .await;
+    let (_, active) = c.k.org.scim().search("Users", "active eq true").await;
     assert_eq!(active["totalResults"], 8, "nothing changed");
     let allowed = Options {
         allow_deactivations: true,

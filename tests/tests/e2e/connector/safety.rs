@@ -54,13 +54,7 @@ async fn the_guard_stops_a_mass_deactivation_until_allowed_and_an_empty_read_is_
         stopped.to_string().contains("--allow-deactivations"),
         "{stopped}"
     );
-    let (_, active_users) = k
-        .scim(
-            "GET",
-            &format!("/Users?filter={}", enc("active eq true")),
-            None,
-        )
-        .await;
+    let (_, active_users) = k.org.scim().search("Users", "active eq true").await;
     assert_eq!(active_users["totalResults"], 30);
 
     // no user at all is an error, never "everyone left"
@@ -76,13 +70,7 @@ async fn the_guard_stops_a_mass_deactivation_until_allowed_and_an_empty_read_is_
     };
     let r = k.run_with(&mut dir, &allowed).await.unwrap();
     assert_eq!(r.done.deactivated, 25);
-    let (_, active_users) = k
-        .scim(
-            "GET",
-            &format!("/Users?filter={}", enc("active eq true")),
-            None,
-        )
-        .await;
+    let (_, active_users) = k.org.scim().search("Users", "active eq true").await;
     assert_eq!(active_users["totalResults"], 5);
 }
 

@@ -2,58 +2,9 @@
 
 use serde_json::{Value, json};
 
-use super::{Answer, TestOrg};
+use super::{AdminApi, Answer};
 
-/// Requests against the admin API with the organization's admin token.
-/// Paths are what follows `/api/v1` (`/rules`).
-#[derive(Debug, Clone, Copy)]
-pub struct AdminApi<'a> {
-    org: &'a TestOrg,
-}
-
-impl<'a> AdminApi<'a> {
-    pub(super) fn new(org: &'a TestOrg) -> Self {
-        Self { org }
-    }
-
-    /// A request; the answer's status and JSON body.
-    pub async fn send(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let a = self.request(method, path, body, &[]).await;
-        (a.status, a.body)
-    }
-
-    /// A request with extra headers; the whole answer.
-    pub async fn request(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> Answer {
-        self.org
-            .client
-            .request(
-                method,
-                &self.org.urls.api(path),
-                Some(&self.org.admin_token),
-                body.as_ref(),
-                headers,
-            )
-            .await
-    }
-
-    /// A request with `If-Match: {etag}` (the version a write expects).
-    pub async fn if_match(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-        etag: &str,
-    ) -> Answer {
-        self.request(method, path, body, &[("if-match", etag)])
-            .await
-    }
-
+impl AdminApi<'_> {
     pub async fn get(&self, path: &str) -> Answer {
         self.request("GET", path, None, &[]).await
     }
@@ -66,11 +17,11 @@ impl<'a> AdminApi<'a> {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Answer {
-        self.request("POST", path, Some(body), &[]).await
+        self.request("POST", path, Some(&body), &[]).await
     }
 
     pub async fn put(&self, path: &str, body: Value) -> Answer {
-        self.request("PUT", path, Some(body), &[]).await
+        self.request("PUT", path, Some(&body), &[]).await
     }
 
     pub async fn delete(&self, path: &str) -> Answer {
@@ -99,7 +50,7 @@ impl<'a> AdminApi<'a> {
         self.request(
             "PATCH",
             &format!("/rules/{}", super::scim::id(rule)),
-            Some(fields),
+            Some(&fields),
             &[("if-match", &format!("\"{}\"", rule["version"]))],
         )
         .await
@@ -110,7 +61,7 @@ impl<'a> AdminApi<'a> {
         self.request(
             "PUT",
             "/sync",
-            Some(json!({"enabled": enabled, "confirm": confirm})),
+            Some(&json!({"enabled": enabled, "confirm": confirm})),
             &[],
         )
         .await

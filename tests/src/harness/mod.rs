@@ -6,6 +6,7 @@
 //! [`Urls`].
 
 mod admin;
+mod api;
 mod builders;
 mod http;
 mod ops_cli;
@@ -15,12 +16,12 @@ mod scim;
 mod simulator;
 mod urls;
 
-pub use admin::AdminApi;
+pub use api::{AdminApi, AdminSurface, Api, Scim, ScimSurface, Surface};
 pub use builders::{GroupBuilder, PATCH_OP, USER_SCHEMA, UserBuilder, members_patch, patch};
 pub use http::{Answer, Client, enc, eventually};
 pub use ops_cli::{Ran, ops_cli, unique_id};
 pub use org::{PIPELINE, TEST_DOMAINS, TestOrg, new_org, new_org_without_domains};
 pub use problem::{Reply, assert_problem};
-pub use scim::{Scim, id};
+pub use scim::id;
 pub use simulator::{Simulator, products};
 pub use urls::{Urls, api_url, control_url, scim_url};

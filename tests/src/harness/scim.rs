@@ -2,60 +2,11 @@
 
 use serde_json::{Value, json};
 
-use super::{Answer, GroupBuilder, TestOrg, UserBuilder, enc, members_patch, patch};
+use super::{GroupBuilder, Scim, UserBuilder, enc, members_patch, patch};
 
 const SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 
-/// Requests against the SCIM endpoint with the organization's SCIM token.
-/// Paths are what follows the SCIM base URL (`/Users?…`).
-#[derive(Debug, Clone, Copy)]
-pub struct Scim<'a> {
-    org: &'a TestOrg,
-}
-
-impl<'a> Scim<'a> {
-    pub(super) fn new(org: &'a TestOrg) -> Self {
-        Self { org }
-    }
-
-    /// A request; the answer's status and JSON body.
-    pub async fn send(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let a = self.request(method, path, body.as_ref(), &[]).await;
-        (a.status, a.body)
-    }
-
-    /// A request with extra headers; the whole answer.
-    pub async fn request(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<&Value>,
-        headers: &[(&str, &str)],
-    ) -> Answer {
-        self.org
-            .client
-            .request(
-                method,
-                &self.org.urls.scim(path),
-                Some(&self.org.scim_token),
-                body,
-                headers,
-            )
-            .await
-    }
-
-    /// A request with `If-Match: {etag}` (the version a write expects).
-    pub async fn if_match(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<&Value>,
-        etag: &str,
-    ) -> Answer {
-        self.request(method, path, body, &[("if-match", etag)])
-            .await
-    }
-
+impl Scim<'_> {
     pub async fn get(&self, path: &str) -> (u16, Value) {
         self.send("GET", path, None).await
     }

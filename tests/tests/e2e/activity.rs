@@ -235,7 +235,7 @@ async fn an_admin_cannot_shorten_the_history_and_a_retention_only_concerns_later
         .if_match(
             "PUT",
             "/activity/settings",
-            Some(json!({"retentionDays": 400})),
+            Some(&json!({"retentionDays": 400})),
             read.etag.as_deref().unwrap(),
         )
         .await;
@@ -255,7 +255,7 @@ async fn an_admin_cannot_shorten_the_history_and_a_retention_only_concerns_later
         .if_match(
             "PUT",
             "/activity/settings",
-            Some(json!({"retentionDays": 90})),
+            Some(&json!({"retentionDays": 90})),
             "\"1\"",
         )
         .await;
@@ -273,7 +273,7 @@ async fn an_admin_cannot_shorten_the_history_and_a_retention_only_concerns_later
         .if_match(
             "PUT",
             "/activity/settings",
-            Some(json!({"retentionDays": 30})),
+            Some(&json!({"retentionDays": 30})),
             "\"3\"",
         )
         .await;

@@ -134,7 +134,7 @@ async fn a_misspelt_field_at_any_depth_is_422_naming_it_and_nothing_is_stored() 
         .if_match(
             "PUT",
             &format!("/rules/{}", id(&rule)),
-            Some(json!({"groupId": g, "adminRole": manager(&["support"]), "descripton": "x"})),
+            Some(&json!({"groupId": g, "adminRole": manager(&["support"]), "descripton": "x"})),
             &format!("\"{}\"", rule["version"]),
         )
         .await;

@@ -46,7 +46,7 @@ async fn rules_name_only_what_the_catalogue_offers() {
         .if_match(
             "PUT",
             "/catalog",
-            Some(catalogue(&["G2M", "G2W"])),
+            Some(&catalogue(&["G2M", "G2W"])),
             &empty.etag.clone().unwrap(),
         )
         .await;
@@ -94,7 +94,7 @@ async fn rules_name_only_what_the_catalogue_offers() {
     // the catalogue cannot drop what a rule names
     let r = a
         .admin()
-        .if_match("PUT", "/catalog", Some(catalogue(&["G2W"])), "*")
+        .if_match("PUT", "/catalog", Some(&catalogue(&["G2W"])), "*")
         .await;
     assert_problem(&r, 409, "catalog_in_use");
     assert!(
@@ -147,28 +147,19 @@ async fn a_setting_is_written_only_with_the_etag_it_was_read_with() {
         let r = a.admin().put(path, first.clone()).await;
         assert_eq!(r.status, 428, "{path}: {}", r.body);
         assert_eq!(r.body["code"], "precondition_required");
-        let r = a
-            .admin()
-            .if_match("PUT", path, Some(first.clone()), "soon")
-            .await;
+        let r = a.admin().if_match("PUT", path, Some(&first), "soon").await;
         assert_eq!(r.status, 400, "{path}: {}", r.body);
         assert_eq!(a.admin().get(path).await.body, read.body, "{path}");
 
         // admin A writes with what A read
-        let by_a = a
-            .admin()
-            .if_match("PUT", path, Some(first.clone()), &etag)
-            .await;
+        let by_a = a.admin().if_match("PUT", path, Some(&first), &etag).await;
         assert_eq!(by_a.status, 200, "{path}: {}", by_a.body);
         let new_etag = by_a.etag.clone().unwrap();
         assert_ne!(new_etag, etag, "{path}");
         assert_eq!(new_etag, format!("\"{}\"", by_a.body["version"]), "{path}");
 
         // admin B read before A wrote: refused, A's change kept
-        let by_b = a
-            .admin()
-            .if_match("PUT", path, Some(second.clone()), &etag)
-            .await;
+        let by_b = a.admin().if_match("PUT", path, Some(&second), &etag).await;
         assert_eq!(by_b.status, 412, "{path}: {}", by_b.body);
         assert_eq!(by_b.body["code"], "precondition_failed");
         let now = a.admin().get(path).await;
@@ -178,13 +169,10 @@ async fn a_setting_is_written_only_with_the_etag_it_was_read_with() {
         // B reads again and writes on top; `*` is an explicit "whatever it is"
         let again = a
             .admin()
-            .if_match("PUT", path, Some(second.clone()), &new_etag)
+            .if_match("PUT", path, Some(&second), &new_etag)
             .await;
         assert_eq!(again.status, 200, "{path}: {}", again.body);
-        let any = a
-            .admin()
-            .if_match("PUT", path, Some(first.clone()), "*")
-            .await;
+        let any = a.admin().if_match("PUT", path, Some(&first), "*").await;
         assert_eq!(any.status, 200, "{path}: {}", any.body);
     }
 
@@ -196,7 +184,7 @@ async fn a_setting_is_written_only_with_the_etag_it_was_read_with() {
         .if_match(
             "PUT",
             "/custom-attributes",
-            Some(json!({"attributes": ["region"]})),
+            Some(&json!({"attributes": ["region"]})),
             attributes.etag.as_deref().unwrap(),
         )
         .await;
@@ -206,7 +194,7 @@ async fn a_setting_is_written_only_with_the_etag_it_was_read_with() {
         .if_match(
             "PUT",
             "/catalog",
-            Some(catalogue(&["G2T"])),
+            Some(&catalogue(&["G2T"])),
             catalog.etag.as_deref().unwrap(),
         )
         .await;
@@ -225,7 +213,7 @@ async fn a_setting_is_written_only_with_the_etag_it_was_read_with() {
         .if_match(
             "PUT",
             "/custom-attributes",
-            Some(json!({"attributes": ["late"]})),
+            Some(&json!({"attributes": ["late"]})),
             read.etag.as_deref().unwrap(),
         )
         .await;

@@ -116,7 +116,7 @@ async fn the_admin_console_workflows_in_a_browser() {
 
     let a = TestOrg::new("console").await;
     let catalog = a
-        .admin().if_match("PUT", "/catalog", Some(json!({
+        .admin().if_match("PUT", "/catalog", Some(&json!({
                 "products": [
                     {"id": "G2M", "name": "GoTo Meeting", "seats": 100},
                     {"id": "G2W", "name": "GoTo Webinar", "seats": 25},

@@ -68,7 +68,7 @@ pub(crate) async fn seed(a: &TestOrg) -> Seed {
             "PUT",
             "/catalog",
             Some(
-                json!({"products": [{"id": "G2M", "name": "GoTo Meeting", "seats": 10}],
+                &json!({"products": [{"id": "G2M", "name": "GoTo Meeting", "seats": 10}],
                 "privileges": [{"id": "manage_users", "name": "Manage users"}],
                 "userGroups": [{"id": "sales", "name": "Sales"}],
                 "deviceGroups": [{"id": "laptops", "name": "Laptops"}],

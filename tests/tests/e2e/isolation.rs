@@ -233,7 +233,7 @@ async fn isolation_a_token_on_b_ids_finds_nothing_and_changes_nothing() {
         }
         let url = with_b_ids(path, &bs);
         let body = admin_body(method, path, &bs);
-        let answer = a.admin().if_match(method, &url, body, "*").await;
+        let answer = a.admin().if_match(method, &url, body.as_ref(), "*").await;
         assert!(
             answer.status < 500,
             "{method} {url}: {} {}",

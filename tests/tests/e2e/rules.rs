@@ -81,7 +81,7 @@ async fn the_seeds_example_then_reordering_changes_the_role() {
     let etag = list.etag.clone().unwrap();
     let first = a
         .admin()
-        .if_match("PUT", "/rules/order", Some(json!({"order": order})), &etag)
+        .if_match("PUT", "/rules/order", Some(&json!({"order": order})), &etag)
         .await;
     assert_eq!(first.status, 200, "{}", first.body);
     let second = a
@@ -89,7 +89,7 @@ async fn the_seeds_example_then_reordering_changes_the_role() {
         .if_match(
             "PUT",
             "/rules/order",
-            Some(json!({"order": [id(&r1), id(&r2)]})),
+            Some(&json!({"order": [id(&r1), id(&r2)]})),
             &etag,
         )
         .await;
@@ -358,12 +358,17 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
     // no If-Match: 428; a stale one: 412
     let r = a
         .admin()
-        .request("PATCH", &path, Some(json!({"description": "x"})), &[])
+        .request("PATCH", &path, Some(&json!({"description": "x"})), &[])
         .await;
     assert_eq!(r.status, 428);
     let r = a
         .admin()
-        .if_match("PATCH", &path, Some(json!({"description": "x"})), "\"999\"")
+        .if_match(
+            "PATCH",
+            &path,
+            Some(&json!({"description": "x"})),
+            "\"999\"",
+        )
         .await;
     assert_eq!(r.status, 412);
     // losing the last Full Admin while sync is on: refused
@@ -372,7 +377,7 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
         .if_match(
             "PATCH",
             &path,
-            Some(json!({"adminRole": {"type": "none"}})),
+            Some(&json!({"adminRole": {"type": "none"}})),
             &etag,
         )
         .await;
@@ -385,7 +390,7 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
         .if_match(
             "PATCH",
             &path,
-            Some(json!({"description": "Admins get everything"})),
+            Some(&json!({"description": "Admins get everything"})),
             &etag,
         )
         .await;
@@ -398,7 +403,7 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
         .if_match(
             "PATCH",
             &path,
-            Some(json!({"description": "something else"})),
+            Some(&json!({"description": "something else"})),
             &etag,
         )
         .await;
@@ -409,7 +414,7 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
         .if_match(
             "PUT",
             &path,
-            Some(json!({"groupId": g, "adminRole": {"type": "full_admin"}, "colour": "red"})),
+            Some(&json!({"groupId": g, "adminRole": {"type": "full_admin"}, "colour": "red"})),
             "\"2\"",
         )
         .await;
@@ -419,7 +424,7 @@ async fn rule_writes_need_the_current_etag_and_keep_a_full_admin_rule_while_sync
         .if_match(
             "PUT",
             &path,
-            Some(json!({"groupId": g, "adminRole": {"type": "full_admin"}, "priority": 1})),
+            Some(&json!({"groupId": g, "adminRole": {"type": "full_admin"}, "priority": 1})),
             "\"2\"",
         )
         .await;
@@ -524,7 +529,7 @@ async fn organization_groups_are_listed_searched_and_read_only() {
     ] {
         let r = a
             .admin()
-            .request(method, &path, Some(json!({"displayName": "x"})), &[])
+            .request(method, &path, Some(&json!({"displayName": "x"})), &[])
             .await;
         assert_eq!(r.status, 405, "{method} {path}: {}", r.body);
         assert_eq!(r.body["code"], "read_only");

@@ -152,12 +152,12 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     assert_eq!(r.status, 428, "{}", r.body);
     let r = a
         .admin()
-        .if_match("PUT", &path, Some(changed.clone()), "\"7\"")
+        .if_match("PUT", &path, Some(&changed), "\"7\"")
         .await;
     assert_eq!(r.status, 412, "{}", r.body);
     let r = a
         .admin()
-        .if_match("PUT", &path, Some(changed.clone()), "\"1\"")
+        .if_match("PUT", &path, Some(&changed), "\"1\"")
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.etag.as_deref(), Some("\"2\""));
@@ -165,14 +165,14 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     // the slower admin, who read version 1
     let r = a
         .admin()
-        .if_match("PUT", &path, Some(sales_template()), "\"1\"")
+        .if_match("PUT", &path, Some(&sales_template()), "\"1\"")
         .await;
     assert_eq!(r.status, 412);
 
     // the shipped default cannot be changed or deleted
     let r = a
         .admin()
-        .if_match("PUT", "/templates/default", Some(sales_template()), "*")
+        .if_match("PUT", "/templates/default", Some(&sales_template()), "*")
         .await;
     assert_eq!((r.status, error(&r).0.as_str()), (405, "read_only"));
     let r = a

@@ -251,7 +251,7 @@ async fn custom_attributes_round_trip_and_show_on_a_scim_user() {
     let names = json!({"attributes": ["employeeNumber", "costCenter", "badgeNumber"]});
     let put = a
         .admin()
-        .if_match("PUT", "/custom-attributes", Some(names.clone()), "\"0\"")
+        .if_match("PUT", "/custom-attributes", Some(&names), "\"0\"")
         .await;
     assert_eq!(put.status, 200, "{}", put.body);
     assert_eq!(put.body["attributes"], names["attributes"]);
@@ -335,7 +335,7 @@ async fn set_attributes(a: &TestOrg, names: Value) {
         .if_match(
             "PUT",
             "/custom-attributes",
-            Some(json!({ "attributes": names })),
+            Some(&json!({ "attributes": names })),
             read.etag.as_deref().unwrap(),
         )
         .await;

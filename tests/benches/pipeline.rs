@@ -30,12 +30,11 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use user_sync_core::ids::{GroupId, OrgId};
 use user_sync_tests::onboard::Onboarding;
-use user_sync_tests::{new_org, put_members, stack};
+use user_sync_tests::{PATCH_OP, new_org, put_members, stack};
 
 const USERS: usize = 1_000;
 const CHANGES: usize = 50;
 const FAN_OUT_MEMBERS: usize = 10_000;
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 /// How long any one part may take before the bench gives up.
 const PATIENCE: Duration = Duration::from_secs(1_800);
 

@@ -13,10 +13,9 @@ use std::time::Instant;
 use serde_json::json;
 use user_sync_core::directory::DirectoryUser;
 use user_sync_core::ids::{OrgId, UserId};
-use user_sync_tests::{new_org, put_users, sdk_config, stack};
+use user_sync_tests::{PATCH_OP, new_org, put_users, sdk_config, stack};
 
 const MEMBERS: usize = 20_000;
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(clippy::print_stdout)] // the timings belong in the test log

@@ -10,11 +10,10 @@ use serde_json::{Value, json};
 use user_sync_core::directory::DirectoryUser;
 use user_sync_core::ids::{OrgId, UserId};
 use user_sync_tests::{
-    TestOrg, UserBuilder, control_url, emails_to, enc, eventually, new_org, stack,
+    PATCH_OP, TestOrg, UserBuilder, control_url, emails_to, enc, eventually, new_org, stack,
 };
 
 const PIPELINE: Duration = Duration::from_secs(90);
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const PASSWORD: &str = "Pa55-never-kept-7f3c91";
 
 struct Idp {

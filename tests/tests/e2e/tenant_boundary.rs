@@ -3,9 +3,9 @@
 //! user's state, or to a group's members.
 
 use serde_json::{Value, json};
-use user_sync_tests::{Client, TestOrg, api_url, assert_problem, new_org, scim_url, stack};
-
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+use user_sync_tests::{
+    Client, PATCH_OP, TestOrg, api_url, assert_problem, new_org, scim_url, stack,
+};
 
 async fn scim(
     c: &Client,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::{Answer, Client, GroupBuilder, TestOrg, UserBuilder, enc, members_patch};
+use crate::{Answer, GroupBuilder, TestOrg, UserBuilder, enc, members_patch};
 
 /// How long an identity provider keeps retrying one request.
 const GIVE_UP: Duration = Duration::from_secs(300);
@@ -26,11 +26,6 @@ pub struct Onboarding {
 impl Onboarding {
     pub fn new(org: TestOrg) -> Self {
         Self { org }
-    }
-
-    /// The client the requests go through.
-    pub fn client(&self) -> &Client {
-        &self.org.client
     }
 
     /// The email (and userName) of user `i`.

@@ -62,12 +62,6 @@ impl UserBuilder {
         self
     }
 
-    /// Leaves an attribute out.
-    pub fn without(mut self, key: &str) -> Self {
-        self.body.remove(key);
-        self
-    }
-
     pub fn build(self) -> Value {
         Value::Object(self.body)
     }

@@ -58,12 +58,6 @@ impl TestOrg {
         }
     }
 
-    /// The same organization, its requests sent by `client`.
-    pub fn with_client(mut self, client: Client) -> Self {
-        self.client = client;
-        self
-    }
-
     /// The organization's id, parsed.
     pub fn id(&self) -> OrgId {
         OrgId::parse(&self.org_id).expect("org id")

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{Client, Urls};
+use super::Client;
 
 /// A client of the simulator's control endpoint, for one organization or
 /// for all of them.
@@ -24,11 +24,6 @@ impl Simulator {
             base: product_api_url.to_owned(),
             org: None,
         }
-    }
-
-    /// The shared stack's simulator.
-    pub fn of_stack() -> Self {
-        Self::new(&Client::new(), &Urls::of_stack().product_api)
     }
 
     /// The same simulator, seen for one organization.
@@ -105,12 +100,6 @@ impl Simulator {
             *counts.entry(c["status"].as_u64().unwrap_or(0)).or_default() += 1;
         }
         counts
-    }
-
-    /// The organization's seats per product.
-    pub async fn set_seats(&self, seats: Value) -> Value {
-        self.control("PUT", &format!("/orgs/{}/seats", self.org()), Some(seats))
-            .await
     }
 }
 

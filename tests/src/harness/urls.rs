@@ -62,11 +62,6 @@ impl Urls {
         format!("{}/control{path}", self.product_api)
     }
 
-    /// A URL of the product API itself (as the worker calls it).
-    pub fn product_api(&self, path: &str) -> String {
-        format!("{}{path}", self.product_api)
-    }
-
     /// The emulator's dump of what it holds (the emails SES accepted).
     pub fn aws_data(&self) -> String {
         format!("{}/moto-api/data.json", self.aws)

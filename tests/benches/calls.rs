@@ -28,9 +28,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use user_sync_core::ids::{GroupId, OrgId};
-use user_sync_tests::{Client, TestOrg, emails_to, eventually, new_org, put_members, stack};
+use user_sync_tests::{
+    PATCH_OP, TestOrg, UserBuilder, emails_to, eventually, new_org, put_members, stack,
+};
 
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const MEMBERS: usize = 1_000;
 const FUNCTIONS: [&str; 5] = ["scim", "api", "evaluator", "worker", "mailer"];
 
@@ -144,52 +145,52 @@ fn detail(name: &str, calls: &[Call]) {
     println!("{name}: {}", listed.join(", "));
 }
 
+/// The answer of a request that must succeed.
+fn succeeded(method: &str, path: &str, (status, v): (u16, Value)) -> Value {
+    assert!(
+        (200..300).contains(&status),
+        "{method} {path}: {status} {v}"
+    );
+    v
+}
+
 struct Org {
     org: TestOrg,
-    c: Client,
 }
 
 impl Org {
+    /// A SCIM request that must succeed.
     async fn scim(&self, method: &str, path: &str, body: Value) -> Value {
-        let url = format!("{}{path}", stack().scim_url);
-        self.send(method, &url, &self.org.scim_token, body).await
+        succeeded(
+            method,
+            path,
+            self.org.scim().send(method, path, Some(body)).await,
+        )
     }
 
+    /// An admin API request that must succeed.
     async fn api(&self, method: &str, path: &str, body: Value) -> Value {
-        let url = format!("{}{path}", stack().api_url);
-        self.send(method, &url, &self.org.admin_token, body).await
-    }
-
-    /// A request that must succeed.
-    async fn send(&self, method: &str, url: &str, token: &str, body: Value) -> Value {
-        let (status, v) = self.c.send(method, url, Some(token), Some(&body)).await;
-        assert!((200..300).contains(&status), "{method} {url}: {status} {v}");
-        v
+        succeeded(
+            method,
+            path,
+            self.org.admin().send(method, path, Some(body)).await,
+        )
     }
 
     async fn group(&self, name: &str) -> String {
-        let g = self
-            .scim("POST", "/Groups", json!({"displayName": name}))
-            .await;
-        g["id"].as_str().unwrap().to_owned()
+        self.org.scim().group(name).await
     }
 
     async fn add(&self, group: &str, user: &str) {
-        self.scim(
-            "PATCH",
-            &format!("/Groups/{group}?excludedAttributes=members"),
-            json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": user}]}]}),
-        )
-        .await;
+        self.org.scim().members(group, "add", &[user]).await;
     }
 
     async fn accounts(&self) -> Vec<Value> {
-        let url = format!(
-            "{}/control/accounts?org={}",
-            stack().product_api_url,
-            self.org.org_id
-        );
-        let (_, v) = self.c.send("GET", &url, None, None).await;
+        let (_, v) = self
+            .org
+            .simulator()
+            .send("GET", &format!("/accounts?org={}", self.org.org_id), None)
+            .await;
         v.as_array()
             .cloned()
             .or_else(|| v["accounts"].as_array().cloned())
@@ -203,7 +204,6 @@ async fn main() {
     let mut record = Record::new();
     let o = Org {
         org: new_org("req").await,
-        c: Client::new(),
     };
     let g = o.group("Sales").await;
     o.api(
@@ -221,15 +221,16 @@ async fn main() {
         .scim(
             "POST",
             "/Users",
-            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": email,
-                   "name": {"givenName": "Ada", "familyName": "Lovelace"},
-                   "emails": [{"value": email, "primary": true}], "active": true}),
+            UserBuilder::new(&email)
+                .name("Ada", "Lovelace")
+                .attr("emails", json!([{"value": email, "primary": true}]))
+                .build(),
         )
         .await;
     let user = u["id"].as_str().unwrap().to_owned();
     o.add(&g, &user).await;
     eventually("the welcome email", Duration::from_secs(120), || async {
-        (!emails_to(&o.c, &email).await.is_empty()).then_some(())
+        (!emails_to(&o.org.client, &email).await.is_empty()).then_some(())
     })
     .await;
     let onboarding = record.until_quiet(quiet).await;

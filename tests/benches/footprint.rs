@@ -48,7 +48,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Notify, mpsc};
 use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::ports::{Memberships, Users};
-use user_sync_tests::{Client, repo_root, services_outside_a_stack, target_dir};
+use user_sync_tests::{Client, UserBuilder, repo_root, services_outside_a_stack, target_dir};
 
 const FUNCTIONS: [&str; 5] = ["scim", "api", "evaluator", "worker", "mailer"];
 const RECORDS: usize = 100;
@@ -367,16 +367,17 @@ async fn main() {
         .create_organization(&org_id, "Footprint Company")
         .await
         .unwrap();
-    let on = user_sync_tests::onboard::Onboarding::new(
-        user_sync_tests::TestOrg {
-            org_id: org.org_id.to_string(),
-            scim_token: org.scim_token.clone(),
-            admin_token: org.admin_token.clone(),
-        },
-        &stack.scim_url,
-        &stack.api_url,
-        &product_api,
-    );
+    let on = user_sync_tests::onboard::Onboarding::new(user_sync_tests::TestOrg::from_tokens(
+        org.org_id.as_str(),
+        &org.scim_token,
+        &org.admin_token,
+        user_sync_tests::Urls::new(
+            &stack.scim_url,
+            &stack.api_url,
+            &product_api,
+            &stack.aws_endpoint_url,
+        ),
+    ));
     let group = on.group_rule_and_sync().await;
     let users = on.create_users(0..RECORDS, 8).await;
     on.add_members(&group, &users).await;
@@ -462,13 +463,7 @@ async fn main() {
             "scim" => {
                 for n in 0..RECORDS {
                     let name = format!("footprint-{n:03}@example.com");
-                    let body = json!({
-                        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                        "userName": name,
-                        "name": {"givenName": "Foot", "familyName": format!("Print {n}")},
-                        "emails": [{"primary": true, "value": name, "type": "work"}],
-                        "active": true
-                    });
+                    let body = UserBuilder::person(&name, "Foot", &format!("Print {n}")).build();
                     let a = rt
                         .invoke(
                             n,

@@ -30,12 +30,11 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use user_sync_core::ids::{GroupId, OrgId};
 use user_sync_tests::onboard::Onboarding;
-use user_sync_tests::{new_org, put_members, stack};
+use user_sync_tests::{PATCH_OP, new_org, put_members, stack};
 
 const USERS: usize = 1_000;
 const CHANGES: usize = 50;
 const FAN_OUT_MEMBERS: usize = 10_000;
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 /// How long any one part may take before the bench gives up.
 const PATIENCE: Duration = Duration::from_secs(1_800);
 
@@ -104,18 +103,12 @@ fn waited_too_long(started: Instant, what: &str) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let s = stack();
     let secs = |d: Duration| format!("{:.1} s", d.as_secs_f64());
     let per_minute = |n: usize, d: Duration| n as f64 / d.as_secs_f64() * 60.0;
     let mut rows = Vec::new();
 
     // 1. a thousand users
-    let on = Onboarding::new(
-        new_org("bench").await,
-        &s.scim_url,
-        &s.api_url,
-        &s.product_api_url,
-    );
+    let on = Onboarding::new(new_org("bench").await);
     let mut calls = Calls::default();
     let emails_before = calls.update().emails;
     eprintln!("1. {USERS} users through SCIM");
@@ -161,12 +154,7 @@ async fn main() {
     // 2. one change at a time on the idle stack, in an organization of one
     // user (its call log stays short to poll)
     eprintln!("2. {CHANGES} changes, one at a time");
-    let one = Onboarding::new(
-        new_org("latency").await,
-        &s.scim_url,
-        &s.api_url,
-        &s.product_api_url,
-    );
+    let one = Onboarding::new(new_org("latency").await);
     let group = one.group_rule_and_sync().await;
     let user = one.create_user(0).await;
     one.add_members(&group, std::slice::from_ref(&user)).await;
@@ -222,12 +210,7 @@ async fn main() {
         });
     if members > 0 {
         eprintln!("3. a rule change on a group of {members} members");
-        let big = Onboarding::new(
-            new_org("fanout").await,
-            &s.scim_url,
-            &s.api_url,
-            &s.product_api_url,
-        );
+        let big = Onboarding::new(new_org("fanout").await);
         // sync on, with a Full Admin rule on a group of its own (empty)
         big.group_rule_and_sync().await;
         let g = big

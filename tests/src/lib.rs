@@ -7,12 +7,12 @@
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_credential_types::Credentials;
 use local_stack::emulator::Emulator;
 use local_stack::{Stack, StackOptions};
-use product_api_sim::{SimConfig, Simulator};
+use product_api_sim::SimConfig;
 use serde_json::Value;
 use user_sync_aws::dynamo::DirectoryTable;
 use user_sync_core::directory::DirectoryUser;
@@ -21,7 +21,10 @@ use user_sync_core::ports::Memberships;
 
 pub mod directory_servers;
 pub mod dns;
+pub mod harness;
 pub mod onboard;
+
+pub use harness::*;
 
 /// What a test needs to know about the running stack.
 #[derive(Debug, Clone)]
@@ -86,7 +89,7 @@ pub async fn services_outside_a_stack() -> (Emulator, String) {
     let emulator = Emulator::start(&repo_root(), None)
         .await
         .expect("the AWS emulator must start");
-    let simulator = Simulator::new(SimConfig {
+    let simulator = product_api_sim::Simulator::new(SimConfig {
         api_key: local_stack::PRODUCT_API_KEY.to_owned(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -195,44 +198,6 @@ fn init_logs() {
         .try_init();
 }
 
-/// A fresh organization with its tokens.
-#[derive(Debug, Clone)]
-pub struct TestOrg {
-    pub org_id: String,
-    pub scim_token: String,
-    pub admin_token: String,
-}
-
-impl TestOrg {
-    /// A SCIM request (`path` after the SCIM base URL) with the
-    /// organization's SCIM token.
-    pub async fn scim(
-        &self,
-        c: &Client,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let url = format!("{}{path}", stack().scim_url);
-        c.send(method, &url, Some(&self.scim_token), body.as_ref())
-            .await
-    }
-
-    /// An admin API request (`path` after `/api/v1`) with the
-    /// organization's admin token.
-    pub async fn admin(
-        &self,
-        c: &Client,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let url = format!("{}{path}", stack().api_url);
-        c.send(method, &url, Some(&self.admin_token), body.as_ref())
-            .await
-    }
-}
-
 /// SDK configuration for the stack's emulator, for the calling runtime.
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -255,7 +220,7 @@ pub async fn directory() -> DirectoryTable {
 /// custom-attributes set` does).
 pub async fn set_custom_attributes(org: &TestOrg, names: &[&str]) {
     let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
-    let org_id = OrgId::parse(&org.org_id).expect("org id");
+    let org_id = org.id();
     ops::set_custom_attributes(&directory().await, &org_id, &names)
         .await
         .expect("set custom attributes");
@@ -330,217 +295,15 @@ pub async fn put_members(org: &OrgId, group: &GroupId, n: usize) -> Vec<UserId> 
 /// Sets the share of users a change may suspend unconfirmed (as `ops
 /// guardrail set` does).
 pub async fn set_guardrail(org: &TestOrg, percent: u8) {
-    let org_id = OrgId::parse(&org.org_id).expect("org id");
+    let org_id = org.id();
     ops::set_guardrail(&directory().await, &org_id, percent)
         .await
         .expect("set the guardrail");
 }
 
-/// The email domains the tests' users are in. Every organization
-/// [`new_org`] creates lists them as "unverified (grandfathered)" through
-/// the ops path, so its users are provisioned and it may turn sync on.
-/// (They cannot be verified through the ops override instead: a verified
-/// domain is held by one organization only, and the tests' organizations
-/// share these.) Tests of domains themselves use [`new_org_without_domains`].
-pub const TEST_DOMAINS: &[&str] = &[
-    "example.com",
-    "example.org",
-    "mail.example.org",
-    "x.com",
-    "contoso.com",
-    "home.example",
-    "user-sync.local",
-    // the tests' directory servers' users (tests/src/directory_servers.rs)
-    "example.test",
-];
-
-/// An organization with no domain at all, as `ops org create` makes one.
-pub async fn new_org_without_domains(prefix: &str) -> TestOrg {
-    let mut random = [0u8; 6];
-    getrandom::fill(&mut random).expect("random bytes");
-    let id: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    let org_id = OrgId::parse(&format!("{prefix}-{id}")).expect("valid org id");
-    let store = directory().await;
-    let created = ops::create_organization(&store, &org_id, "Test Company")
-        .await
-        .expect("create organization");
-    TestOrg {
-        org_id: created.org_id.to_string(),
-        scim_token: created.scim_token,
-        admin_token: created.admin_token,
-    }
-}
-
-/// Creates an organization with a unique id (starting with `prefix`), a
-/// SCIM and an admin token, and the [`TEST_DOMAINS`].
-pub async fn new_org(prefix: &str) -> TestOrg {
-    let mut random = [0u8; 6];
-    getrandom::fill(&mut random).expect("random bytes");
-    let id: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    let org_id = OrgId::parse(&format!("{prefix}-{id}")).expect("valid org id");
-    let store = directory().await;
-    let created = ops::create_organization(&store, &org_id, "Test Company")
-        .await
-        .expect("create organization");
-    ops::grandfather_domains(&store, &org_id, TEST_DOMAINS)
-        .await
-        .expect("the test domains");
-    TestOrg {
-        org_id: created.org_id.to_string(),
-        scim_token: created.scim_token,
-        admin_token: created.admin_token,
-    }
-}
-
-/// A small HTTP client that returns (status, JSON body).
-#[derive(Clone)]
-pub struct Client {
-    http: reqwest::Client,
-}
-
-impl Default for Client {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Client {
-    pub fn new() -> Self {
-        Self::with_timeout(Duration::from_secs(30))
-    }
-
-    /// A client whose requests may take up to `timeout`.
-    pub fn with_timeout(timeout: Duration) -> Self {
-        Self {
-            http: reqwest::Client::builder()
-                .timeout(timeout)
-                .build()
-                .expect("HTTP client"),
-        }
-    }
-
-    pub async fn send(
-        &self,
-        method: &str,
-        url: &str,
-        token: Option<&str>,
-        body: Option<&Value>,
-    ) -> (u16, Value) {
-        let r = self.request(method, url, token, body, &[]).await;
-        (r.status, r.body)
-    }
-
-    /// A request with extra headers; the answer with its ETag.
-    pub async fn request(
-        &self,
-        method: &str,
-        url: &str,
-        token: Option<&str>,
-        body: Option<&Value>,
-        headers: &[(&str, &str)],
-    ) -> Answer {
-        self.try_request(method, url, token, body, headers)
-            .await
-            .unwrap_or_else(|e| panic!("request to {url} failed: {e}"))
-    }
-
-    /// A request that may get no answer (the server is down).
-    pub async fn try_request(
-        &self,
-        method: &str,
-        url: &str,
-        token: Option<&str>,
-        body: Option<&Value>,
-        headers: &[(&str, &str)],
-    ) -> Result<Answer, reqwest::Error> {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.http.request(method, url);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        if let Some(b) = body {
-            req = req
-                .header("content-type", "application/scim+json")
-                .body(b.to_string());
-        }
-        let resp = req.send().await?;
-        let status = resp.status().as_u16();
-        let header = |name: &str| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let etag = header("etag");
-        let content_type = header("content-type");
-        let retry_after = header("retry-after");
-        let location = header("location");
-        let text = resp.text().await.unwrap_or_default();
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        Ok(Answer {
-            status,
-            body,
-            etag,
-            content_type,
-            retry_after,
-            location,
-        })
-    }
-}
-
-/// An HTTP answer.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    pub status: u16,
-    pub body: Value,
-    pub etag: Option<String>,
-    pub content_type: Option<String>,
-    pub retry_after: Option<String>,
-    pub location: Option<String>,
-}
-
-/// Percent-encodes a query value (a SCIM filter).
-pub fn enc(value: &str) -> String {
-    let mut out = String::new();
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(b))
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-/// Polls `check` until it returns `Some`, or fails the test after `timeout`.
-pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        if start.elapsed() > timeout {
-            panic!("timed out after {timeout:?} waiting for: {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 /// Emails the emulator's SES accepted for `to`.
 pub async fn emails_to(client: &Client, to: &str) -> Vec<Value> {
-    let url = format!("{}/moto-api/data.json", stack().aws_endpoint_url);
+    let url = Urls::of_stack().aws_data();
     let (status, data) = client.send("GET", &url, None, None).await;
     assert_eq!(status, 200, "moto data endpoint");
     data["ses"]["Message"]

@@ -10,33 +10,22 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::{Answer, Client, TestOrg, enc};
+use crate::{Answer, GroupBuilder, TestOrg, UserBuilder, enc, members_patch};
 
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 /// How long an identity provider keeps retrying one request.
 const GIVE_UP: Duration = Duration::from_secs(300);
 
 /// One organization's identity provider and admin, against URLs that stay
-/// the same across restarts of the stack.
+/// the same across restarts of the stack (the organization's
+/// [`TestOrg::urls`]).
 #[derive(Clone)]
 pub struct Onboarding {
     pub org: TestOrg,
-    pub scim_url: String,
-    pub api_url: String,
-    /// The product API simulator's base URL.
-    pub product_api_url: String,
-    pub client: Client,
 }
 
 impl Onboarding {
-    pub fn new(org: TestOrg, scim_url: &str, api_url: &str, product_api_url: &str) -> Self {
-        Self {
-            org,
-            scim_url: scim_url.to_owned(),
-            api_url: api_url.to_owned(),
-            product_api_url: product_api_url.to_owned(),
-            client: Client::new(),
-        }
+    pub fn new(org: TestOrg) -> Self {
+        Self { org }
     }
 
     /// The email (and userName) of user `i`.
@@ -55,6 +44,7 @@ impl Onboarding {
         let start = Instant::now();
         loop {
             let wait = match self
+                .org
                 .client
                 .try_request(method, url, Some(token), body, &[])
                 .await
@@ -78,30 +68,31 @@ impl Onboarding {
     }
 
     pub async fn scim(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
-        let url = format!("{}{path}", self.scim_url);
+        let url = self.org.urls.scim(path);
         self.persist(method, &url, &self.org.scim_token, body.as_ref())
             .await
     }
 
     pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
-        let url = format!("{}{path}", self.api_url);
+        let url = self.org.urls.api(path);
         self.persist(method, &url, &self.org.admin_token, body.as_ref())
             .await
     }
 
     /// The simulator's control endpoint.
     pub async fn control(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/control{path}", self.product_api_url);
-        let (status, v) = self.client.send(method, &url, None, body.as_ref()).await;
-        assert_eq!(status, 200, "{method} {path}: {v}");
-        v
+        self.org.simulator().control(method, path, body).await
     }
 
     /// A group `Everyone` with a Full Admin rule granting `G2M`, and sync
     /// on. Returns the group's id.
     pub async fn group_rule_and_sync(&self) -> String {
         let g = self
-            .scim("POST", "/Groups", Some(json!({"displayName": "Everyone"})))
+            .scim(
+                "POST",
+                "/Groups",
+                Some(GroupBuilder::new("Everyone").build()),
+            )
             .await;
         assert_eq!(g.status, 201, "{}", g.body);
         let group = g.body["id"].as_str().expect("group id").to_owned();
@@ -128,13 +119,7 @@ impl Onboarding {
     /// provider then finds the user by its userName, as Entra ID does.
     pub async fn create_user(&self, i: usize) -> String {
         let email = self.email(i);
-        let body = json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-            "userName": email,
-            "name": {"givenName": format!("Given{i}"), "familyName": "Test"},
-            "emails": [{"primary": true, "value": email, "type": "work"}],
-            "active": true
-        });
+        let body = UserBuilder::person(&email, &format!("Given{i}"), "Test").build();
         let a = self.scim("POST", "/Users", Some(body)).await;
         match a.status {
             201 => a.body["id"].as_str().expect("user id").to_owned(),
@@ -180,13 +165,12 @@ impl Onboarding {
     /// no-op, so a PATCH whose answer was lost may be sent again).
     pub async fn add_members(&self, group: &str, users: &[String]) {
         for chunk in users.chunks(100) {
-            let members: Vec<Value> = chunk.iter().map(|u| json!({"value": u})).collect();
+            let members: Vec<&str> = chunk.iter().map(String::as_str).collect();
             let a = self
                 .scim(
                     "PATCH",
                     &format!("/Groups/{group}?excludedAttributes=members"),
-                    Some(json!({"schemas": [PATCH_OP],
-                        "Operations": [{"op": "add", "path": "members", "value": members}]})),
+                    Some(members_patch("add", &members)),
                 )
                 .await;
             assert!(
@@ -200,44 +184,18 @@ impl Onboarding {
 
     /// The organization's accounts at the product API, by user id.
     pub async fn accounts(&self) -> BTreeMap<String, Value> {
-        let all = self
-            .control("GET", &format!("/accounts?org={}", self.org.org_id), None)
-            .await;
-        all["accounts"]
-            .as_array()
-            .expect("accounts")
-            .iter()
-            .map(|a| {
-                (
-                    a["userKey"].as_str().unwrap_or_default().to_owned(),
-                    a.clone(),
-                )
-            })
-            .collect()
+        self.org.simulator().accounts().await
     }
 
     /// The product API calls made for this organization, or for one of its
     /// users.
     pub async fn calls(&self, user: Option<&str>) -> Vec<Value> {
-        let calls = self
-            .control("GET", &format!("/calls?org={}", self.org.org_id), None)
-            .await;
-        calls["calls"]
-            .as_array()
-            .expect("calls")
-            .iter()
-            .filter(|c| user.is_none_or(|u| c["userKey"] == u))
-            .cloned()
-            .collect()
+        self.org.simulator().calls(user).await
     }
 
     /// The product API calls of this organization, counted by status.
     pub async fn calls_by_status(&self) -> BTreeMap<u64, usize> {
-        let mut counts = BTreeMap::new();
-        for c in self.calls(None).await {
-            *counts.entry(c["status"].as_u64().unwrap_or(0)).or_default() += 1;
-        }
-        counts
+        self.org.simulator().calls_by_status().await
     }
 
     /// `GET /sync/failures`.
@@ -248,13 +206,11 @@ impl Onboarding {
     }
 }
 
-/// Welcome emails the emulator's SES accepted, counted by recipient.
-pub async fn emails_by_recipient(
-    client: &Client,
-    aws_endpoint_url: &str,
-) -> BTreeMap<String, usize> {
-    let url = format!("{aws_endpoint_url}/moto-api/data.json");
-    let (status, data) = client.send("GET", &url, None, None).await;
+/// Welcome emails the emulator's SES accepted (of every organization on
+/// `org`'s stack), counted by recipient.
+pub async fn emails_by_recipient(org: &TestOrg) -> BTreeMap<String, usize> {
+    let url = org.urls.aws_data();
+    let (status, data) = org.client.send("GET", &url, None, None).await;
     assert_eq!(status, 200, "moto data endpoint");
     let mut counts = BTreeMap::new();
     for m in data["ses"]["Message"].as_array().into_iter().flatten() {

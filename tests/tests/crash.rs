@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use user_sync_aws::dynamo::DirectoryTable;
 use user_sync_core::ids::OrgId;
 use user_sync_tests::onboard::{Onboarding, emails_by_recipient};
-use user_sync_tests::{TestOrg, services_outside_a_stack};
+use user_sync_tests::{TestOrg, Urls, services_outside_a_stack};
 
 const USERS: usize = 500;
 /// Users deactivated by the identity provider during the run.
@@ -112,16 +112,17 @@ async fn the_runner_killed_mid_sync_and_restarted_loses_nothing() {
     ops::grandfather_domains(&table, &org_id, user_sync_tests::TEST_DOMAINS)
         .await
         .unwrap();
-    let on = Onboarding::new(
-        TestOrg {
-            org_id: org_id.to_string(),
-            scim_token: created.scim_token,
-            admin_token: created.admin_token,
-        },
-        info["scimUrl"].as_str().unwrap(),
-        info["apiUrl"].as_str().unwrap(),
-        &product_api,
-    );
+    let on = Onboarding::new(TestOrg::from_tokens(
+        org_id.as_str(),
+        &created.scim_token,
+        &created.admin_token,
+        Urls::new(
+            info["scimUrl"].as_str().unwrap(),
+            info["apiUrl"].as_str().unwrap(),
+            &product_api,
+            &aws,
+        ),
+    ));
     let started = Instant::now();
     let group = on.group_rule_and_sync().await;
 
@@ -213,7 +214,7 @@ async fn the_runner_killed_mid_sync_and_restarted_loses_nothing() {
     let emails = {
         let deadline = Instant::now() + Duration::from_secs(300);
         loop {
-            let emails = emails_by_recipient(&on.client, &aws).await;
+            let emails = emails_by_recipient(&on.org).await;
             let stayed = (LEAVERS..USERS)
                 .filter(|i| emails.contains_key(&on.email(*i)))
                 .count();

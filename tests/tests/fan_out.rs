@@ -18,7 +18,7 @@ use user_sync_core::directory::DirectoryUser;
 use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::ports::Memberships;
 use user_sync_tests::{
-    Client, directory, eventually, new_org, put_users, sdk_config, stack_pausing,
+    Client, api_url, directory, eventually, new_org, put_users, scim_url, sdk_config, stack_pausing,
 };
 
 const MEMBERS: usize = 10_000;
@@ -110,17 +110,12 @@ async fn ten_thousand_members_get_exactly_one_job_each() {
     let s = stack_pausing(&["WorkerFunction"]);
     let org = new_org("fanout").await;
     let org_id = OrgId::parse(&org.org_id).unwrap();
-    let c = Client::new();
     let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
     let jobs_url = s.queues["JobsQueue"].clone();
 
-    let (status, g) = c
-        .send(
-            "POST",
-            &format!("{}/Groups", s.scim_url),
-            Some(&org.scim_token),
-            Some(&json!({"displayName": "Everyone"})),
-        )
+    let (status, g) = org
+        .scim()
+        .send("POST", "/Groups", Some(json!({"displayName": "Everyone"})))
         .await;
     assert_eq!(status, 201, "{g}");
     let group = GroupId::parse(g["id"].as_str().unwrap()).unwrap();
@@ -131,12 +126,14 @@ async fn ten_thousand_members_get_exactly_one_job_each() {
         started.elapsed()
     );
 
-    let (status, rule) = c
+    let (status, rule) = org
+        .admin()
         .send(
             "POST",
-            &format!("{}/rules", s.api_url),
-            Some(&org.admin_token),
-            Some(&json!({"groupId": group, "products": ["G2M"], "adminRole": {"type": "full_admin"}})),
+            "/rules",
+            Some(
+                json!({"groupId": group, "products": ["G2M"], "adminRole": {"type": "full_admin"}}),
+            ),
         )
         .await;
     assert_eq!(status, 201, "{rule}");
@@ -147,7 +144,7 @@ async fn ten_thousand_members_get_exactly_one_job_each() {
     let (status, body) = Client::with_timeout(Duration::from_secs(600))
         .send(
             "PUT",
-            &format!("{}/sync", s.api_url),
+            &api_url("/sync"),
             Some(&org.admin_token),
             Some(&json!({"enabled": true})),
         )
@@ -157,14 +154,7 @@ async fn ten_thousand_members_get_exactly_one_job_each() {
     // progress as the admin sees it: GET /sync lists the fan-outs under way
     let progress = std::sync::Mutex::new(Vec::<u64>::new());
     let tasks_done = || async {
-        let (status, sync) = c
-            .send(
-                "GET",
-                &format!("{}/sync", s.api_url),
-                Some(&org.admin_token),
-                None,
-            )
-            .await;
+        let (status, sync) = org.admin().send("GET", "/sync", None).await;
         assert_eq!(status, 200, "{sync}");
         let running = sync["fanOuts"].as_array().unwrap().clone();
         if let Some(t) = running.first() {
@@ -212,12 +202,12 @@ async fn ten_thousand_members_get_exactly_one_job_each() {
 
     // a rule change on the group: a second product for all 10,000
     let started = Instant::now();
-    let (status, rule2) = c
+    let (status, rule2) = org
+        .admin()
         .send(
             "POST",
-            &format!("{}/rules", s.api_url),
-            Some(&org.admin_token),
-            Some(&json!({"groupId": group, "products": ["G2W"]})),
+            "/rules",
+            Some(json!({"groupId": group, "products": ["G2W"]})),
         )
         .await;
     assert_eq!(status, 201, "{rule2}");
@@ -288,7 +278,7 @@ async fn sync_progress_of_ten_thousand_users_answers_in_time() {
     let (status, g) = Client::new()
         .send(
             "POST",
-            &format!("{}/Groups", s.scim_url),
+            &scim_url("/Groups"),
             Some(&org.scim_token),
             Some(&json!({"displayName": "Everyone"})),
         )
@@ -400,7 +390,7 @@ async fn sync_progress_of_ten_thousand_users_answers_in_time() {
     // count is reused for a minute)
     let mut counted_at = Vec::new();
     for _ in 0..2 {
-        let (body, took) = get(format!("{}/sync", s.api_url)).await;
+        let (body, took) = get(api_url("/sync")).await;
         let p = &body["progress"];
         println!("GET /sync with {MEMBERS} users: {took:.1?}: {p}");
         counted_at.push(p["countedAt"].clone());
@@ -414,19 +404,15 @@ async fn sync_progress_of_ten_thousand_users_answers_in_time() {
         assert!(took < Duration::from_secs(20), "GET /sync took {took:?}");
     }
     assert_eq!(counted_at[0], counted_at[1]);
-    let (body, took) = get(format!("{}/users?limit=200", s.api_url)).await;
+    let (body, took) = get(api_url("/users?limit=200")).await;
     println!("GET /users?limit=200: {took:.1?}");
     assert_eq!(body["items"].as_array().unwrap().len(), 200);
-    let (body, took) = get(format!("{}/users?status=failed&limit=200", s.api_url)).await;
+    let (body, took) = get(api_url("/users?status=failed&limit=200")).await;
     println!(
         "GET /users?status=failed&limit=200: {} users in {took:.1?}",
         body["items"].as_array().unwrap().len()
     );
-    let (body, took) = get(format!(
-        "{}/users?failureClass=out_of_licenses&limit=200",
-        s.api_url
-    ))
-    .await;
+    let (body, took) = get(api_url("/users?failureClass=out_of_licenses&limit=200")).await;
     println!("GET /users?failureClass=out_of_licenses&limit=200: {took:.1?}");
     assert_eq!(body["items"].as_array().unwrap().len(), 200);
 }

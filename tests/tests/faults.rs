@@ -39,12 +39,7 @@ fn faults(rate_limited: u32) -> serde_json::Value {
 #[allow(clippy::print_stdout)] // the figures belong in the test log
 async fn five_hundred_users_converge_while_the_product_api_fails() {
     let s = stack();
-    let on = Onboarding::new(
-        new_org("faults").await,
-        &s.scim_url,
-        &s.api_url,
-        &s.product_api_url,
-    );
+    let on = Onboarding::new(new_org("faults").await);
     let org = on.org.org_id.clone();
     let started = Instant::now();
     let elsewhere: Vec<String> = (0..ELSEWHERE).map(|i| on.email(i)).collect();
@@ -178,7 +173,7 @@ async fn five_hundred_users_converge_while_the_product_api_fails() {
     let emails = {
         let deadline = Instant::now() + Duration::from_secs(180);
         loop {
-            let emails = emails_by_recipient(&on.client, &s.aws_endpoint_url).await;
+            let emails = emails_by_recipient(&on.org).await;
             let ours = (ELSEWHERE..USERS)
                 .filter(|i| emails.contains_key(&on.email(*i)))
                 .count();

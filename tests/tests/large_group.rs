@@ -13,25 +13,18 @@ use std::time::Instant;
 use serde_json::json;
 use user_sync_core::directory::DirectoryUser;
 use user_sync_core::ids::{OrgId, UserId};
-use user_sync_tests::{Client, new_org, put_users, sdk_config, stack};
+use user_sync_tests::{PATCH_OP, new_org, put_users, sdk_config, stack};
 
 const MEMBERS: usize = 20_000;
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(clippy::print_stdout)] // the timings belong in the test log
 async fn a_group_of_twenty_thousand_members() {
     let org = new_org("big").await;
-    let c = Client::new();
-    let base = &stack().scim_url;
     let started = Instant::now();
-    let (_, g) = c
-        .send(
-            "POST",
-            &format!("{base}/Groups"),
-            Some(&org.scim_token),
-            Some(&json!({"displayName": "Everyone"})),
-        )
+    let (_, g) = org
+        .scim()
+        .send("POST", "/Groups", Some(json!({"displayName": "Everyone"})))
         .await;
     let gid = g["id"].as_str().unwrap().to_owned();
 
@@ -55,13 +48,7 @@ async fn a_group_of_twenty_thousand_members() {
             .iter()
             .map(|v| json!({"value": v}))
             .collect();
-        let (status, body) = c
-            .send(
-                "PATCH",
-                &format!("{base}/Groups/{gid}?excludedAttributes=members"),
-                Some(&org.scim_token),
-                Some(&json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": batch}]})),
-            )
+        let (status, body) = org.scim().send("PATCH", &format!("/Groups/{gid}?excludedAttributes=members"), Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": batch}]})))
             .await;
         assert!(status == 204 || status == 200, "{status} {body}");
         at += size;
@@ -70,23 +57,19 @@ async fn a_group_of_twenty_thousand_members() {
     let added = started.elapsed();
 
     let t = Instant::now();
-    let (status, full) = c
-        .send(
-            "GET",
-            &format!("{base}/Groups/{gid}"),
-            Some(&org.scim_token),
-            None,
-        )
+    let (status, full) = org
+        .scim()
+        .send("GET", &format!("/Groups/{gid}"), None)
         .await;
     assert_eq!(status, 200);
     assert_eq!(full["members"].as_array().unwrap().len(), MEMBERS);
     let read = t.elapsed();
 
-    let (_, lean) = c
+    let (_, lean) = org
+        .scim()
         .send(
             "GET",
-            &format!("{base}/Groups/{gid}?excludedAttributes=members"),
-            Some(&org.scim_token),
+            &format!("/Groups/{gid}?excludedAttributes=members"),
             None,
         )
         .await;
@@ -99,22 +82,18 @@ async fn a_group_of_twenty_thousand_members() {
         .collect();
     ops.truncate(999);
     ops.push(json!({"op": "remove", "path": "members", "value": [{"value": ids[999]}, {"value": ids[1000]}]}));
-    let (status, _) = c
+    let (status, _) = org
+        .scim()
         .send(
             "PATCH",
-            &format!("{base}/Groups/{gid}?excludedAttributes=members"),
-            Some(&org.scim_token),
-            Some(&json!({"schemas": [PATCH_OP], "Operations": ops})),
+            &format!("/Groups/{gid}?excludedAttributes=members"),
+            Some(json!({"schemas": [PATCH_OP], "Operations": ops})),
         )
         .await;
     assert!(status == 204 || status == 200);
-    let (_, after) = c
-        .send(
-            "GET",
-            &format!("{base}/Groups/{gid}"),
-            Some(&org.scim_token),
-            None,
-        )
+    let (_, after) = org
+        .scim()
+        .send("GET", &format!("/Groups/{gid}"), None)
         .await;
     assert_eq!(after["members"].as_array().unwrap().len(), MEMBERS - 1001);
     println!("20,000 members: added in {added:?} (524 PATCH requests), read back in {read:?}");

@@ -10,16 +10,12 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use user_sync_tests::{emails_to, eventually, stack};
-
-#[path = "e2e/admin.rs"]
-#[allow(dead_code)]
-mod admin;
-
-use admin::{Admin, PATCH_OP, PIPELINE};
+use user_sync_tests::{
+    PATCH_OP, PIPELINE, TestOrg, UserBuilder, api_url, emails_to, eventually, scim_url, stack,
+};
 
 /// Everything logged, as written.
 #[derive(Clone, Default)]
@@ -66,30 +62,10 @@ fn capture() -> Captured {
     captured
 }
 
-impl Admin {
-    async fn control(&self, method: &str, path: &str, body: Option<Value>) {
-        let url = format!("{}/control{path}", stack().product_api_url);
-        let (status, v) = self.c.send(method, &url, None, body.as_ref()).await;
-        assert_eq!(status, 200, "{method} {path}: {v}");
-    }
-
-    async fn person(&self, email: &str, given: &str, family: &str) -> String {
-        let (status, u) = self
-            .scim(
-                "POST",
-                "/Users",
-                Some(json!({
-                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                    "userName": email, "displayName": format!("{given} {family}"),
-                    "name": {"givenName": given, "familyName": family},
-                    "emails": [{"primary": true, "value": email, "type": "work"}],
-                    "active": true
-                })),
-            )
-            .await;
-        assert_eq!(status, 201, "{u}");
-        u["id"].as_str().unwrap().to_owned()
-    }
+async fn person(org: &TestOrg, email: &str, given: &str, family: &str) -> String {
+    let user = UserBuilder::person(email, given, family)
+        .attr("displayName", json!(format!("{given} {family}")));
+    org.scim().create_user(user).await
 }
 
 /// Every email address in `text` (a plain scan: local part, `@`, a dotted
@@ -132,8 +108,8 @@ fn the_email_scan_finds_addresses_and_nothing_else() {
 async fn a_realistic_run_logs_no_token_email_or_name() {
     let captured = capture();
     let _ = stack();
-    let a = Admin::new("logs").await;
-    let org = a.org.org_id.clone();
+    let a = TestOrg::new("logs").await;
+    let org = a.org_id.clone();
     let people = [
         (
             format!("first.{org}@example.com"),
@@ -148,46 +124,42 @@ async fn a_realistic_run_logs_no_token_email_or_name() {
     ];
     let mut users = Vec::new();
     for (email, given, family) in &people {
-        users.push(a.person(email, given, family).await);
+        users.push(person(&a, email, given, family).await);
     }
-    a.control(
-        "PUT",
-        &format!("/orgs/{org}/seats"),
-        Some(json!({"G2W": 1})),
-    )
-    .await;
-    let group = a.group("Finance Team").await;
-    let refs: Vec<&str> = users.iter().map(String::as_str).collect();
-    a.members(&group, "add", &refs).await;
-    a.rule(json!({"groupId": group, "description": "Finance", "products": ["G2W"], "adminRole": {"type": "full_admin"}}))
+    a.simulator()
+        .control(
+            "PUT",
+            &format!("/orgs/{org}/seats"),
+            Some(json!({"G2W": 1})),
+        )
         .await;
-    assert_eq!(a.sync(true, false).await.status, 200);
+    let group = a.scim().group("Finance Team").await;
+    let refs: Vec<&str> = users.iter().map(String::as_str).collect();
+    a.scim().members(&group, "add", &refs).await;
+    a.admin().rule(json!({"groupId": group, "description": "Finance", "products": ["G2W"], "adminRole": {"type": "full_admin"}}))
+        .await;
+    assert_eq!(a.admin().sync(true, false).await.status, 200);
 
     // one seat: one account, one out_of_licenses failure
     eventually("an out_of_licenses failure", PIPELINE, || async {
-        let f = a.api("GET", "/sync/failures", None, &[]).await;
+        let f = a.admin().get("/sync/failures").await;
         (f.body["failures"][0]["class"] == "out_of_licenses").then_some(())
     })
     .await;
-    let d = a
-        .api("GET", "/sync/failures/out_of_licenses", None, &[])
-        .await;
+    let d = a.admin().get("/sync/failures/out_of_licenses").await;
     assert_eq!(d.status, 200, "{}", d.body);
     // more seats, then Retry sync: both accounts, both welcome emails
-    a.control(
-        "PUT",
-        &format!("/orgs/{org}/seats"),
-        Some(json!({"G2W": 5})),
-    )
-    .await;
+    a.simulator()
+        .control(
+            "PUT",
+            &format!("/orgs/{org}/seats"),
+            Some(json!({"G2W": 5})),
+        )
+        .await;
     eventually("the retry moved the job", PIPELINE, || async {
         let r = a
-            .api(
-                "POST",
-                "/sync/retry",
-                Some(json!({"class": "out_of_licenses"})),
-                &[],
-            )
+            .admin()
+            .post("/sync/retry", json!({"class": "out_of_licenses"}))
             .await;
         (r.body["jobs"] == 1).then_some(())
     })
@@ -198,7 +170,7 @@ async fn a_realistic_run_logs_no_token_email_or_name() {
     }
     for (email, _, _) in &people {
         eventually("the welcome email", PIPELINE, || async {
-            (!emails_to(&a.c, email).await.is_empty()).then_some(())
+            (!emails_to(&a.client, email).await.is_empty()).then_some(())
         })
         .await;
     }
@@ -210,20 +182,20 @@ async fn a_realistic_run_logs_no_token_email_or_name() {
         "/activity".to_owned(),
         "/groups".to_owned(),
     ] {
-        let r = a.api("GET", &path, None, &[]).await;
+        let r = a.admin().get(&path).await;
         assert_eq!(r.status, 200, "{path}: {}", r.body);
     }
     let preview = a
-        .api(
-            "POST",
+        .admin()
+        .post(
             "/templates/default/preview",
-            Some(json!({"userId": users[1], "language": "en"})),
-            &[],
+            json!({"userId": users[1], "language": "en"}),
         )
         .await;
     assert_eq!(preview.status, 200, "{}", preview.body);
     let (status, body) = a
-        .scim(
+        .scim()
+        .send(
             "PATCH",
             &format!("/Users/{}", users[0]),
             Some(json!({"schemas": [PATCH_OP], "Operations": [
@@ -234,20 +206,21 @@ async fn a_realistic_run_logs_no_token_email_or_name() {
 
     // rejected tokens: made up, and each token on the other API
     let forged = "usk_forged_0123456789abcdefghijklmnopqrstuv";
-    let scim_users = format!("{}/Users", stack().scim_url);
-    let api_rules = format!("{}/rules", stack().api_url);
+    let scim_users = scim_url("/Users");
+    let api_rules = api_url("/rules");
     for (url, token) in [
         (&scim_users, forged),
         (&api_rules, forged),
-        (&scim_users, a.org.admin_token.as_str()),
-        (&api_rules, a.org.scim_token.as_str()),
+        (&scim_users, a.admin_token.as_str()),
+        (&api_rules, a.scim_token.as_str()),
     ] {
-        let (status, _) = a.c.send("GET", url, Some(token), None).await;
+        let (status, _) = a.client.send("GET", url, Some(token), None).await;
         assert!(status == 401 || status == 403, "{url}: {status}");
     }
     // a duplicate userName, refused
     let (status, _) = a
-        .scim(
+        .scim()
+        .send(
             "POST",
             "/Users",
             Some(json!({"userName": people[0].0.to_uppercase(), "active": true})),
@@ -268,8 +241,8 @@ async fn a_realistic_run_logs_no_token_email_or_name() {
         assert!(log.contains(expected), "nothing logged \"{expected}\"");
     }
     let mut secrets: Vec<(&str, String)> = vec![
-        ("the SCIM token", a.org.scim_token.clone()),
-        ("the admin token", a.org.admin_token.clone()),
+        ("the SCIM token", a.scim_token.clone()),
+        ("the admin token", a.admin_token.clone()),
         ("a forged token", forged.to_owned()),
         (
             "the product API key",

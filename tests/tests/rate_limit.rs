@@ -6,7 +6,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
-use user_sync_tests::{Answer, Client, StackInfo, enc, new_org, stack_with_parameters};
+use user_sync_tests::{
+    Answer, Client, StackInfo, UserBuilder, enc, new_org, stack_with_parameters,
+};
 
 const SCIM_BUDGET: usize = 30;
 const ADMIN_BUDGET: usize = 20;
@@ -77,13 +79,7 @@ async fn scim_requests_over_the_limit_get_429_with_retry_after_and_change_nothin
     }
 
     // over the limit, a create is refused and stores nothing
-    let user = json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-        "userName": "late@example.com",
-        "name": {"givenName": "Late", "familyName": "Comer"},
-        "emails": [{"value": "late@example.com", "type": "work", "primary": true}],
-        "active": true
-    });
+    let user = UserBuilder::person("late@example.com", "Late", "Comer").build();
     let refused = client
         .request("POST", &list, Some(&a.scim_token), Some(&user), &[])
         .await;

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::admin::{Admin, id};
+use crate::admin::{TestOrg, id};
 
 fn actions(body: &Value) -> Vec<String> {
     body["items"]
@@ -17,22 +17,26 @@ fn actions(body: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_history_is_filtered_paged_and_exported() {
-    let a = Admin::new("history").await;
-    let group = a.group("Sales").await;
+    let a = TestOrg::new("history").await;
+    let group = a.scim().group("Sales").await;
     let mut rules = Vec::new();
     for p in ["G2M", "G2W", "G2T"] {
         rules.push(
-            a.rule(json!({"groupId": group, "products": [p], "description": format!("=cmd|{p}")}))
+            a.admin()
+                .rule(
+                    json!({"groupId": group, "products": [p], "description": format!("=cmd|{p}")}),
+                )
                 .await,
         );
     }
     let first = &rules[0];
     let changed = a
+        .admin()
         .patch_rule(first, json!({"products": ["G2M", "G2C"]}))
         .await;
     assert_eq!(changed.status, 200, "{}", changed.body);
 
-    let all = a.api("GET", "/activity", None, &[]).await;
+    let all = a.admin().get("/activity").await;
     assert_eq!(
         actions(&all.body),
         [
@@ -47,7 +51,7 @@ async fn the_history_is_filtered_paged_and_exported() {
     let mut seen = Vec::new();
     let mut path = "/activity?action=rule_created&limit=1".to_owned();
     loop {
-        let page = a.api("GET", &path, None, &[]).await;
+        let page = a.admin().get(&path).await;
         assert_eq!(page.status, 200, "{}", page.body);
         seen.extend(actions(&page.body));
         match page.body["nextCursor"].as_str() {
@@ -59,31 +63,27 @@ async fn the_history_is_filtered_paged_and_exported() {
 
     // by rule, by outcome, by time range
     let by_rule = a
-        .api("GET", &format!("/activity?ruleId={}", id(first)), None, &[])
+        .admin()
+        .get(&format!("/activity?ruleId={}", id(first)))
         .await;
     assert_eq!(actions(&by_rule.body), ["rule_updated", "rule_created"]);
-    let failed = a.api("GET", "/activity?outcome=failure", None, &[]).await;
+    let failed = a.admin().get("/activity?outcome=failure").await;
     assert!(actions(&failed.body).is_empty());
     let newest_at = all.body["items"][0]["at"].as_str().unwrap().to_owned();
     let since = a
-        .api(
-            "GET",
-            &format!("/activity?from={}", user_sync_tests::enc(&newest_at)),
-            None,
-            &[],
-        )
+        .admin()
+        .get(&format!(
+            "/activity?from={}",
+            user_sync_tests::enc(&newest_at)
+        ))
         .await;
     assert_eq!(actions(&since.body), ["rule_updated"]);
     let until = a
-        .api(
-            "GET",
-            &format!(
-                "/activity?to={}&action=rule_updated",
-                user_sync_tests::enc("2020-01-01T00:00:00Z")
-            ),
-            None,
-            &[],
-        )
+        .admin()
+        .get(&format!(
+            "/activity?to={}&action=rule_updated",
+            user_sync_tests::enc("2020-01-01T00:00:00Z")
+        ))
         .await;
     assert!(actions(&until.body).is_empty());
 
@@ -94,7 +94,7 @@ async fn the_history_is_filtered_paged_and_exported() {
         ("from=yesterday", "from"),
         ("userId=a%23b", "userId"),
     ] {
-        let r = a.api("GET", &format!("/activity?{query}"), None, &[]).await;
+        let r = a.admin().get(&format!("/activity?{query}")).await;
         assert_eq!(r.status, 400, "{query}: {}", r.body);
         assert!(
             r.body["detail"].as_str().unwrap().starts_with(param),
@@ -104,7 +104,7 @@ async fn the_history_is_filtered_paged_and_exported() {
     }
 
     // exports
-    let csv = a.api("GET", "/activity/export?format=csv", None, &[]).await;
+    let csv = a.admin().get("/activity/export?format=csv").await;
     assert_eq!(csv.status, 200);
     let text = csv.body.as_str().unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -115,12 +115,8 @@ async fn the_history_is_filtered_paged_and_exported() {
     assert_eq!(lines.len(), 5, "{text}");
     assert!(lines[1].contains(",rule_updated,rule,"), "{text}");
     let jsonl = a
-        .api(
-            "GET",
-            "/activity/export?format=jsonl&action=rule_created",
-            None,
-            &[],
-        )
+        .admin()
+        .get("/activity/export?format=jsonl&action=rule_created")
         .await;
     assert_eq!(jsonl.status, 200);
     let entries: Vec<Value> = jsonl
@@ -132,7 +128,7 @@ async fn the_history_is_filtered_paged_and_exported() {
         .collect();
     assert_eq!(entries.len(), 3);
     assert!(entries.iter().all(|e| e["action"] == "rule_created"));
-    let r = a.api("GET", "/activity/export", None, &[]).await;
+    let r = a.admin().get("/activity/export").await;
     assert_eq!(r.status, 400, "{}", r.body);
 }
 
@@ -174,8 +170,8 @@ async fn an_admin_cannot_shorten_the_history_and_a_retention_only_concerns_later
     use user_sync_core::state::Outcome;
     use user_sync_tests::{sdk_config, stack};
 
-    let a = Admin::new("retention").await;
-    let org = OrgId::parse(&a.org.org_id).unwrap();
+    let a = TestOrg::new("retention").await;
+    let org = OrgId::parse(&a.org_id).unwrap();
 
     // an admin token cannot set a retention that would drop its own trail
     // within days: below 90 days is ops' decision
@@ -186,24 +182,18 @@ async fn an_admin_cannot_shorten_the_history_and_a_retention_only_concerns_later
         (json!({"retentionDays": 3651}), 422),
         (json!({"retentionDays": 90, "days": 1}), 422),
     ] {
-        let r = a
-            .api("PUT", "/activity/settings", Some(body.clone()), &[])
-            .await;
+        let r = a.admin().put("/activity/settings", body.clone()).await;
         assert_eq!(r.status, status, "{body}: {}", r.body);
     }
     let r = a
-        .api(
-            "PUT",
-            "/activity/settings",
-            Some(json!({"retentionDays": 1})),
-            &[],
-        )
+        .admin()
+        .put("/activity/settings", json!({"retentionDays": 1}))
         .await;
     assert_eq!(r.body["code"], "invalid_settings");
     let detail = r.body["detail"].as_str().unwrap();
     assert!(detail.contains("at least 90 days"), "{detail}");
     assert!(detail.contains("only ops"), "{detail}");
-    let read = a.api("GET", "/activity/settings", None, &[]).await;
+    let read = a.admin().get("/activity/settings").await;
     assert_eq!(
         read.body,
         json!({"retentionDays": null, "version": 0}),
@@ -241,15 +231,16 @@ async fn an_admin_cannot_shorten_the_history_and_a_retention_only_concerns_later
     // an admin's own retention, written before anything of this
     // organization was read (and cached): its entry is kept 400 days
     let r = a
-        .api(
+        .admin()
+        .if_match(
             "PUT",
             "/activity/settings",
-            Some(json!({"retentionDays": 400})),
-            &[("if-match", read.etag.as_deref().unwrap())],
+            Some(&json!({"retentionDays": 400})),
+            read.etag.as_deref().unwrap(),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let before = expiries(&a.org.org_id).await;
+    let before = expiries(&a.org_id).await;
     assert_eq!(before.len(), 3);
     let changed = before
         .iter()
@@ -260,11 +251,12 @@ async fn an_admin_cannot_shorten_the_history_and_a_retention_only_concerns_later
 
     // lowered to the floor by the admin, then to 1 day by ops
     let r = a
-        .api(
+        .admin()
+        .if_match(
             "PUT",
             "/activity/settings",
-            Some(json!({"retentionDays": 90})),
-            &[("if-match", "\"1\"")],
+            Some(&json!({"retentionDays": 90})),
+            "\"1\"",
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -273,35 +265,34 @@ async fn an_admin_cannot_shorten_the_history_and_a_retention_only_concerns_later
         .await
         .unwrap();
     assert_eq!(
-        a.api("GET", "/activity/settings", None, &[]).await.body,
+        a.admin().get("/activity/settings").await.body,
         json!({"retentionDays": 1, "version": 3})
     );
     let r = a
-        .api(
+        .admin()
+        .if_match(
             "PUT",
             "/activity/settings",
-            Some(json!({"retentionDays": 30})),
-            &[("if-match", "\"3\"")],
+            Some(&json!({"retentionDays": 30})),
+            "\"3\"",
         )
         .await;
     assert_eq!(r.status, 422, "still below the floor for an admin");
 
     // no entry written before was rewritten: each keeps its expiry
-    let after = expiries(&a.org.org_id).await;
+    let after = expiries(&a.org_id).await;
     for (id, expires) in &before {
         assert_eq!(after.get(id), Some(expires), "{id}");
     }
 
     // and the history still shows them, old ones included; only the entry
     // past its own expiry is gone
-    let shown = a.api("GET", "/activity", None, &[]).await;
+    let shown = a.admin().get("/activity").await;
     assert_eq!(
         actions(&shown.body),
         ["retention_changed", "retention_changed", "account_created"]
     );
-    let export = a
-        .api("GET", "/activity/export?format=jsonl", None, &[])
-        .await;
+    let export = a.admin().get("/activity/export?format=jsonl").await;
     assert_eq!(export.status, 200);
     let text = export.body.as_str().unwrap();
     assert_eq!(text.lines().count(), 3, "{text}");
@@ -313,7 +304,7 @@ async fn an_admin_cannot_shorten_the_history_and_a_retention_only_concerns_later
         .append_activity(&org, &entry(0, "new", Action::AccountSuspended))
         .await
         .unwrap();
-    let new = expiries(&a.org.org_id)
+    let new = expiries(&a.org_id)
         .await
         .into_iter()
         .find(|(k, _)| k.ends_with("#new"))
@@ -324,18 +315,19 @@ async fn an_admin_cannot_shorten_the_history_and_a_retention_only_concerns_later
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_users_entries_carry_its_user_name() {
-    let a = Admin::new("names").await;
-    let ann = a.user("ann").await;
-    let admins = a.group_with("Admins", &[&ann]).await;
-    a.rule(json!({"groupId": admins, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
+    let a = TestOrg::new("names").await;
+    let ann = a.scim().user("ann").await;
+    let admins = a.scim().group_with("Admins", &[&ann]).await;
+    a.admin()
+        .rule(json!({"groupId": admins, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
         .await;
-    assert_eq!(a.sync(true, false).await.status, 200);
+    assert_eq!(a.admin().sync(true, false).await.status, 200);
     a.until(&ann, "ann's account", |x| x["status"] == "active")
         .await;
     let path = format!("/activity?userId={ann}&action=account_created");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let entry = loop {
-        let page = a.api("GET", &path, None, &[]).await;
+        let page = a.admin().get(&path).await;
         assert_eq!(page.status, 200, "{}", page.body);
         if let Some(e) = page.body["items"].get(0) {
             break e.clone();
@@ -349,9 +341,7 @@ async fn a_users_entries_carry_its_user_name() {
     assert_eq!(entry["subject"]["id"], ann.as_str());
     assert_eq!(entry["subjectName"], a.email("ann").as_str());
     // a rule's entry names no user
-    let rules = a
-        .api("GET", "/activity?action=rule_created", None, &[])
-        .await;
+    let rules = a.admin().get("/activity?action=rule_created").await;
     let rule_entry = &rules.body["items"][0];
     assert_eq!(rule_entry["subject"]["kind"], "rule");
     assert!(rule_entry.get("subjectName").is_none(), "{rule_entry}");

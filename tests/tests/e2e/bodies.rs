@@ -5,9 +5,9 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
-use user_sync_tests::{sdk_config, stack};
+use user_sync_tests::{assert_problem, sdk_config, stack};
 
-use crate::admin::{Admin, id};
+use crate::admin::{TestOrg, id};
 
 fn manager(groups: &[&str]) -> Value {
     json!({"type": "manager", "privileges": ["manage_users"], "managedGroups": groups})
@@ -15,24 +15,23 @@ fn manager(groups: &[&str]) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manager_rule_gives_its_managed_groups_to_the_rule_and_the_account() {
-    let a = Admin::new("manager").await;
-    let ada = a.user("ada").await;
-    let owner = a.user("owner").await;
-    let it = a.group_with("IT Admins", &[&ada]).await;
-    let owners = a.group_with("Owners", &[&owner]).await;
-    a.rule(json!({"groupId": owners, "adminRole": {"type": "full_admin"}}))
+    let a = TestOrg::new("manager").await;
+    let ada = a.scim().user("ada").await;
+    let owner = a.scim().user("owner").await;
+    let it = a.scim().group_with("IT Admins", &[&ada]).await;
+    let owners = a.scim().group_with("Owners", &[&owner]).await;
+    a.admin()
+        .rule(json!({"groupId": owners, "adminRole": {"type": "full_admin"}}))
         .await;
     let created = a
-        .rule(json!({"groupId": it, "products": ["G2M"], "adminRole": manager(&["sales", "support"])}))
+        .admin().rule(json!({"groupId": it, "products": ["G2M"], "adminRole": manager(&["sales", "support"])}))
         .await;
     assert_eq!(created["adminRole"], manager(&["sales", "support"]));
-    let read = a
-        .api("GET", &format!("/rules/{}", id(&created)), None, &[])
-        .await;
+    let read = a.admin().get(&format!("/rules/{}", id(&created))).await;
     assert_eq!(read.status, 200, "{}", read.body);
     assert_eq!(read.body["adminRole"], manager(&["sales", "support"]));
 
-    assert_eq!(a.sync(true, true).await.status, 200);
+    assert_eq!(a.admin().sync(true, true).await.status, 200);
     let account = a
         .until(&ada, "a manager of sales and support", |x| {
             x["role"] == "manager"
@@ -42,9 +41,7 @@ async fn a_manager_rule_gives_its_managed_groups_to_the_rule_and_the_account() {
     assert_eq!(account["privileges"], json!(["manage_users"]));
 
     // explain serves the same spelling
-    let e = a
-        .api("GET", &format!("/users/{ada}/assignment"), None, &[])
-        .await;
+    let e = a.admin().get(&format!("/users/{ada}/assignment")).await;
     assert_eq!(e.status, 200, "{}", e.body);
     assert_eq!(
         e.body["assignment"]["adminRole"],
@@ -54,8 +51,8 @@ async fn a_manager_rule_gives_its_managed_groups_to_the_rule_and_the_account() {
 }
 
 /// The rules as listed: their ids and versions.
-async fn rules(a: &Admin) -> Vec<(String, u64)> {
-    let list = a.api("GET", "/rules", None, &[]).await;
+async fn rules(a: &TestOrg) -> Vec<(String, u64)> {
+    let list = a.admin().get("/rules").await;
     assert_eq!(list.status, 200, "{}", list.body);
     list.body["rules"]
         .as_array()
@@ -67,8 +64,8 @@ async fn rules(a: &Admin) -> Vec<(String, u64)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_misspelt_field_at_any_depth_is_422_naming_it_and_nothing_is_stored() {
-    let a = Admin::new("misspelt").await;
-    let g = a.group("Sales").await;
+    let a = TestOrg::new("misspelt").await;
+    let g = a.scim().group("Sales").await;
     let role_fields = "expected `privileges` or `managedGroups`";
     let cases = [
         (
@@ -92,7 +89,7 @@ async fn a_misspelt_field_at_any_depth_is_422_naming_it_and_nothing_is_stored() 
         ),
     ];
     for (body, detail) in &cases {
-        let r = a.api("POST", "/rules", Some(body.clone()), &[]).await;
+        let r = a.admin().post("/rules", body.clone()).await;
         assert_eq!(r.status, 422, "{body}: {}", r.body);
         assert_eq!(r.content_type.as_deref(), Some("application/problem+json"));
         assert_eq!(r.body["code"], "unknown_field");
@@ -101,11 +98,10 @@ async fn a_misspelt_field_at_any_depth_is_422_naming_it_and_nothing_is_stored() 
     }
     // a preview names the field inside its change
     let r = a
-        .api(
-            "POST",
+        .admin()
+        .post(
             "/rules/preview",
-            Some(json!({"change": {"kind": "create", "rule": cases[1].0}})),
-            &[],
+            json!({"change": {"kind": "create", "rule": cases[1].0}}),
         )
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
@@ -117,10 +113,12 @@ async fn a_misspelt_field_at_any_depth_is_422_naming_it_and_nothing_is_stored() 
 
     // a write to a rule: refused, the rule as it was
     let rule = a
+        .admin()
         .rule(json!({"groupId": g, "adminRole": manager(&["sales"])}))
         .await;
     let before = rules(&a).await;
     let r = a
+        .admin()
         .patch_rule(
             &rule,
             json!({"adminRole": {"type": "manager", "managed_groups": ["support"]}}),
@@ -132,21 +130,19 @@ async fn a_misspelt_field_at_any_depth_is_422_naming_it_and_nothing_is_stored() 
         format!("adminRole.managed_groups: unknown field, {role_fields}")
     );
     let r = a
-        .api(
+        .admin()
+        .if_match(
             "PUT",
             &format!("/rules/{}", id(&rule)),
-            Some(json!({"groupId": g, "adminRole": manager(&["support"]), "descripton": "x"})),
-            &[("if-match", &format!("\"{}\"", rule["version"]))],
+            Some(&json!({"groupId": g, "adminRole": manager(&["support"]), "descripton": "x"})),
+            &format!("\"{}\"", rule["version"]),
         )
         .await;
-    assert_eq!(r.status, 422, "{}", r.body);
-    assert_eq!(r.body["code"], "unknown_field");
+    assert_problem(&r, 422, "unknown_field");
     assert_eq!(rules(&a).await, before);
-    let read = a
-        .api("GET", &format!("/rules/{}", id(&rule)), None, &[])
-        .await;
+    let read = a.admin().get(&format!("/rules/{}", id(&rule))).await;
     assert_eq!(read.body["adminRole"], manager(&["sales"]));
-    let history = a.api("GET", "/activity", None, &[]).await;
+    let history = a.admin().get("/activity").await;
     assert_eq!(
         history.body["items"].as_array().unwrap().len(),
         1,
@@ -157,16 +153,17 @@ async fn a_misspelt_field_at_any_depth_is_422_naming_it_and_nothing_is_stored() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rule_stored_with_managed_groups_reads_back_as_managed_groups() {
-    let a = Admin::new("old-rule").await;
-    let g = a.group("Sales").await;
+    let a = TestOrg::new("old-rule").await;
+    let g = a.scim().group("Sales").await;
     let rule = a
+        .admin()
         .rule(json!({"groupId": g, "adminRole": manager(&["sales"])}))
         .await;
 
     // the rule item as it was written before the rename
     let ddb = aws_sdk_dynamodb::Client::new(&sdk_config().await);
     let key = [
-        ("pk", format!("{}#CONFIG", a.org.org_id)),
+        ("pk", format!("{}#CONFIG", a.org_id)),
         ("sk", format!("RULE#{}", id(&rule))),
     ];
     let mut get = ddb.get_item().table_name(&stack().directory_table);
@@ -185,16 +182,15 @@ async fn a_rule_stored_with_managed_groups_reads_back_as_managed_groups() {
         .await
         .unwrap();
 
-    let list = a.api("GET", "/rules", None, &[]).await;
+    let list = a.admin().get("/rules").await;
     assert_eq!(list.status, 200, "{}", list.body);
     assert_eq!(list.body["rules"][0]["adminRole"], manager(&["sales"]));
-    let read = a
-        .api("GET", &format!("/rules/{}", id(&rule)), None, &[])
-        .await;
+    let read = a.admin().get(&format!("/rules/{}", id(&rule))).await;
     assert_eq!(read.body["adminRole"], manager(&["sales"]));
 
     // a change to another field keeps the managed groups, in the new shape
     let r = a
+        .admin()
         .patch_rule(&read.body, json!({"description": "Sales managers"}))
         .await;
     assert_eq!(r.status, 200, "{}", r.body);

@@ -4,8 +4,9 @@
 //! activity retention) written only with the ETag they were read with.
 
 use serde_json::{Value, json};
+use user_sync_tests::assert_problem;
 
-use crate::admin::Admin;
+use crate::admin::TestOrg;
 
 fn catalogue(products: &[&str]) -> Value {
     json!({
@@ -19,8 +20,8 @@ fn catalogue(products: &[&str]) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_name_only_what_the_catalogue_offers() {
-    let a = Admin::new("catalog").await;
-    let empty = a.api("GET", "/catalog", None, &[]).await;
+    let a = TestOrg::new("catalog").await;
+    let empty = a.admin().get("/catalog").await;
     assert_eq!(empty.status, 200, "{}", empty.body);
     assert_eq!(empty.body["configured"], false);
     assert_eq!(empty.body["products"], json!([]));
@@ -29,42 +30,38 @@ async fn rules_name_only_what_the_catalogue_offers() {
     let mut twice = catalogue(&["G2M"]);
     twice["userGroups"] =
         json!([{"id": "sales", "name": "Sales"}, {"id": "sales", "name": "Sales 2"}]);
-    let r = a.api("PUT", "/catalog", Some(twice), &[]).await;
-    assert_eq!(r.status, 422, "{}", r.body);
-    assert_eq!(r.body["code"], "invalid_catalog");
+    let r = a.admin().put("/catalog", twice).await;
+    assert_problem(&r, 422, "invalid_catalog");
     assert!(
         r.body["detail"]
             .as_str()
             .unwrap()
             .starts_with("userGroups:")
     );
-    let r = a
-        .api("PUT", "/catalog", Some(json!({"product": []})), &[])
-        .await;
-    assert_eq!(r.status, 422, "{}", r.body);
-    assert_eq!(r.body["code"], "unknown_field");
+    let r = a.admin().put("/catalog", json!({"product": []})).await;
+    assert_problem(&r, 422, "unknown_field");
 
     let set = a
-        .api(
+        .admin()
+        .if_match(
             "PUT",
             "/catalog",
-            Some(catalogue(&["G2M", "G2W"])),
-            &[("if-match", &empty.etag.clone().unwrap())],
+            Some(&catalogue(&["G2M", "G2W"])),
+            &empty.etag.clone().unwrap(),
         )
         .await;
     assert_eq!(set.status, 200, "{}", set.body);
     assert_eq!(set.body["configured"], true);
-    let got = a.api("GET", "/catalog", None, &[]).await;
+    let got = a.admin().get("/catalog").await;
     assert_eq!(got.body["products"][1]["id"], "G2W");
     assert_eq!(got.body["products"][1]["seats"], 10);
 
-    let group = a.group("Sales").await;
+    let group = a.scim().group("Sales").await;
     let refused = a
-        .api(
-            "POST",
+        .admin()
+        .post(
             "/rules",
-            Some(json!({"groupId": group, "products": ["G2M", "G2X"]})),
-            &[],
+            json!({"groupId": group, "products": ["G2M", "G2X"]}),
         )
         .await;
     assert_eq!(refused.status, 422, "{}", refused.body);
@@ -77,12 +74,7 @@ async fn rules_name_only_what_the_catalogue_offers() {
         refused.body
     );
     let refused = a
-        .api(
-            "POST",
-            "/rules",
-            Some(json!({"groupId": group, "adminRole": {"type": "manager", "privileges": ["root"], "managedGroups": ["sales"]}})),
-            &[],
-        )
+        .admin().post("/rules", json!({"groupId": group, "adminRole": {"type": "manager", "privileges": ["root"], "managedGroups": ["sales"]}}))
         .await;
     assert_eq!(refused.status, 422, "{}", refused.body);
     assert!(
@@ -94,22 +86,17 @@ async fn rules_name_only_what_the_catalogue_offers() {
         refused.body
     );
     let rule = a
-        .rule(json!({"groupId": group, "products": ["G2M"], "userGroup": "sales",
+        .admin().rule(json!({"groupId": group, "products": ["G2M"], "userGroup": "sales",
             "deviceGroups": ["kiosks"], "settingsTemplate": "standard",
             "adminRole": {"type": "manager", "privileges": ["manage_users"], "managedGroups": ["sales"]}}))
         .await;
 
     // the catalogue cannot drop what a rule names
     let r = a
-        .api(
-            "PUT",
-            "/catalog",
-            Some(catalogue(&["G2W"])),
-            &[("if-match", "*")],
-        )
+        .admin()
+        .if_match("PUT", "/catalog", Some(&catalogue(&["G2W"])), "*")
         .await;
-    assert_eq!(r.status, 409, "{}", r.body);
-    assert_eq!(r.body["code"], "catalog_in_use");
+    assert_problem(&r, 409, "catalog_in_use");
     assert!(
         r.body["detail"]
             .as_str()
@@ -119,7 +106,7 @@ async fn rules_name_only_what_the_catalogue_offers() {
         r.body
     );
 
-    let history = a.api("GET", "/activity", None, &[]).await;
+    let history = a.admin().get("/activity").await;
     let changed: Vec<&Value> = history.body["items"]
         .as_array()
         .unwrap()
@@ -149,103 +136,90 @@ fn settings() -> [(&'static str, Value, Value); 3] {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_setting_is_written_only_with_the_etag_it_was_read_with() {
-    let a = Admin::new("settings-etag").await;
+    let a = TestOrg::new("settings-etag").await;
     for (path, first, second) in settings() {
-        let read = a.api("GET", path, None, &[]).await;
+        let read = a.admin().get(path).await;
         assert_eq!(read.status, 200, "{path}: {}", read.body);
         let etag = read.etag.clone().unwrap();
         assert_eq!(etag, format!("\"{}\"", read.body["version"]), "{path}");
 
         // a careless client that does not say what it read: 428
-        let r = a.api("PUT", path, Some(first.clone()), &[]).await;
+        let r = a.admin().put(path, first.clone()).await;
         assert_eq!(r.status, 428, "{path}: {}", r.body);
         assert_eq!(r.body["code"], "precondition_required");
-        let r = a
-            .api("PUT", path, Some(first.clone()), &[("if-match", "soon")])
-            .await;
+        let r = a.admin().if_match("PUT", path, Some(&first), "soon").await;
         assert_eq!(r.status, 400, "{path}: {}", r.body);
-        assert_eq!(
-            a.api("GET", path, None, &[]).await.body,
-            read.body,
-            "{path}"
-        );
+        assert_eq!(a.admin().get(path).await.body, read.body, "{path}");
 
         // admin A writes with what A read
-        let by_a = a
-            .api("PUT", path, Some(first.clone()), &[("if-match", &etag)])
-            .await;
+        let by_a = a.admin().if_match("PUT", path, Some(&first), &etag).await;
         assert_eq!(by_a.status, 200, "{path}: {}", by_a.body);
         let new_etag = by_a.etag.clone().unwrap();
         assert_ne!(new_etag, etag, "{path}");
         assert_eq!(new_etag, format!("\"{}\"", by_a.body["version"]), "{path}");
 
         // admin B read before A wrote: refused, A's change kept
-        let by_b = a
-            .api("PUT", path, Some(second.clone()), &[("if-match", &etag)])
-            .await;
+        let by_b = a.admin().if_match("PUT", path, Some(&second), &etag).await;
         assert_eq!(by_b.status, 412, "{path}: {}", by_b.body);
         assert_eq!(by_b.body["code"], "precondition_failed");
-        let now = a.api("GET", path, None, &[]).await;
+        let now = a.admin().get(path).await;
         assert_eq!(now.body, by_a.body, "{path}: A's change is kept");
         assert_eq!(now.etag, Some(new_etag.clone()), "{path}");
 
         // B reads again and writes on top; `*` is an explicit "whatever it is"
         let again = a
-            .api(
-                "PUT",
-                path,
-                Some(second.clone()),
-                &[("if-match", &new_etag)],
-            )
+            .admin()
+            .if_match("PUT", path, Some(&second), &new_etag)
             .await;
         assert_eq!(again.status, 200, "{path}: {}", again.body);
-        let any = a
-            .api("PUT", path, Some(first.clone()), &[("if-match", "*")])
-            .await;
+        let any = a.admin().if_match("PUT", path, Some(&first), "*").await;
         assert_eq!(any.status, 200, "{path}: {}", any.body);
     }
 
     // a change of one setting leaves the others' ETags current
-    let catalog = a.api("GET", "/catalog", None, &[]).await;
-    let attributes = a.api("GET", "/custom-attributes", None, &[]).await;
+    let catalog = a.admin().get("/catalog").await;
+    let attributes = a.admin().get("/custom-attributes").await;
     let r = a
-        .api(
+        .admin()
+        .if_match(
             "PUT",
             "/custom-attributes",
-            Some(json!({"attributes": ["region"]})),
-            &[("if-match", attributes.etag.as_deref().unwrap())],
+            Some(&json!({"attributes": ["region"]})),
+            attributes.etag.as_deref().unwrap(),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = a
-        .api(
+        .admin()
+        .if_match(
             "PUT",
             "/catalog",
-            Some(catalogue(&["G2T"])),
-            &[("if-match", catalog.etag.as_deref().unwrap())],
+            Some(&catalogue(&["G2T"])),
+            catalog.etag.as_deref().unwrap(),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
-        a.api("GET", "/custom-attributes", None, &[]).await.body["attributes"],
+        a.admin().get("/custom-attributes").await.body["attributes"],
         json!(["region"]),
         "the catalogue write kept the other admin's attributes"
     );
 
     // ops' writes are their own (no ETag), and make an admin's ETag stale
-    let read = a.api("GET", "/custom-attributes", None, &[]).await;
-    user_sync_tests::set_custom_attributes(&a.org, &["fromOps"]).await;
+    let read = a.admin().get("/custom-attributes").await;
+    user_sync_tests::set_custom_attributes(&a, &["fromOps"]).await;
     let r = a
-        .api(
+        .admin()
+        .if_match(
             "PUT",
             "/custom-attributes",
-            Some(json!({"attributes": ["late"]})),
-            &[("if-match", read.etag.as_deref().unwrap())],
+            Some(&json!({"attributes": ["late"]})),
+            read.etag.as_deref().unwrap(),
         )
         .await;
     assert_eq!(r.status, 412, "{}", r.body);
     assert_eq!(
-        a.api("GET", "/custom-attributes", None, &[]).await.body["attributes"],
+        a.admin().get("/custom-attributes").await.body["attributes"],
         json!(["fromOps"])
     );
 }

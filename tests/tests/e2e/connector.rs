@@ -17,9 +17,11 @@ use user_sync_connector::model::{
 };
 use user_sync_connector::scim::ScimClient;
 use user_sync_connector::sync::{self, Directory, DirectoryError, Kind, Options, Report, Stop};
-use user_sync_tests::{
-    Client, TestOrg, emails_to, enc, eventually, new_org, set_custom_attributes, stack,
-};
+use user_sync_tests::{TestOrg, emails_to, eventually, new_org, set_custom_attributes, stack};
+
+mod safety;
+
+mod real;
 
 const PIPELINE: Duration = Duration::from_secs(90);
 
@@ -60,7 +62,6 @@ impl Directory for Fixed {
 
 struct Connector {
     org: TestOrg,
-    c: Client,
     client: ScimClient,
     state_dir: PathBuf,
     domain: String,
@@ -85,7 +86,6 @@ impl Connector {
             .unwrap();
         Self {
             org,
-            c: Client::new(),
             client,
             state_dir,
             domain,
@@ -131,75 +131,43 @@ impl Connector {
     }
 
     async fn scim(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.org.scim(&self.c, method, path, body).await
+        self.org.scim().send(method, path, body).await
     }
 
-    async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.org.admin(&self.c, method, path, body).await
-    }
-
-    /// The SCIM user with this `externalId`.
+    /// The SCIM user with the `externalId` of source user `x`.
     async fn scim_user(&self, x: &str) -> Value {
-        let (status, list) = self
-            .scim(
-                "GET",
-                &format!(
-                    "/Users?filter={}",
-                    enc(&format!("externalId eq \"guid-{x}\""))
-                ),
-                None,
-            )
-            .await;
-        assert_eq!(status, 200, "{list}");
-        assert_eq!(list["totalResults"], 1, "one user guid-{x}: {list}");
-        list["Resources"][0].clone()
+        self.scim_resource("Users", &format!("guid-{x}")).await
     }
 
     /// The SCIM group with this `externalId`.
     async fn scim_group(&self, external_id: &str) -> Value {
+        self.scim_resource("Groups", external_id).await
+    }
+
+    /// The one SCIM user or group (`resource`) with this `externalId`.
+    async fn scim_resource(&self, resource: &str, external_id: &str) -> Value {
         let (status, list) = self
-            .scim(
-                "GET",
-                &format!(
-                    "/Groups?filter={}",
-                    enc(&format!("externalId eq \"{external_id}\""))
-                ),
-                None,
-            )
+            .org
+            .scim()
+            .search(resource, &format!("externalId eq \"{external_id}\""))
             .await;
         assert_eq!(status, 200, "{list}");
-        assert_eq!(list["totalResults"], 1, "one group {external_id}: {list}");
+        assert_eq!(list["totalResults"], 1, "one of {external_id}: {list}");
         list["Resources"][0].clone()
     }
 
     /// A Full Admin rule for the group, and sync on.
     async fn entitle(&self, group_external_id: &str) {
         let group = self.scim_group(group_external_id).await;
-        let (status, rule) = self
-            .admin(
-                "POST",
-                "/rules",
-                Some(json!({"groupId": group["id"], "products": ["G2M"], "adminRole": {"type": "full_admin"}})),
-            )
-            .await;
-        assert_eq!(status, 201, "{rule}");
-        let (status, sync) = self
-            .admin("PUT", "/sync", Some(json!({"enabled": true})))
-            .await;
-        assert_eq!(status, 200, "{sync}");
+        self.org.admin().rule_and_sync(json!({"groupId": group["id"], "products": ["G2M"], "adminRole": {"type": "full_admin"}})).await;
     }
 
     async fn account_with_status(&self, key: &str, status: &str) -> Value {
-        let url = format!(
-            "{}/control/accounts/{}/{key}",
-            stack().product_api_url,
-            self.org.org_id
-        );
-        eventually(&format!("the account {status}"), PIPELINE, || async {
-            let (code, a) = self.c.send("GET", &url, None, None).await;
-            (code == 200 && a["status"] == status).then_some(a)
-        })
-        .await
+        self.org
+            .until(key, &format!("the account {status}"), |a| {
+                a["status"] == status
+            })
+            .await
     }
 }
 
@@ -266,7 +234,7 @@ async fn a_directory_user_in_a_ruled_group_gets_an_account_and_a_welcome_email_a
     let id = scim_ada["id"].as_str().unwrap();
     k.account_with_status(id, "active").await;
     eventually("the welcome email", PIPELINE, || async {
-        (!emails_to(&k.c, &ada.user_name).await.is_empty()).then_some(())
+        (!emails_to(&k.org.client, &ada.user_name).await.is_empty()).then_some(())
     })
     .await;
 
@@ -307,16 +275,12 @@ async fn renamed_moved_disabled_deleted_and_returning_users_keep_one_account() {
     let same = k.scim_user("ada").await;
     assert_eq!(same["id"], id.as_str());
     assert_eq!(same["userName"], renamed.user_name);
-    let account = eventually("the account renamed", PIPELINE, || async {
-        let url = format!(
-            "{}/control/accounts/{}/{id}",
-            stack().product_api_url,
-            k.org.org_id
-        );
-        let (code, a) = k.c.send("GET", &url, None, None).await;
-        (code == 200 && a["email"] == renamed.user_name.as_str()).then_some(a)
-    })
-    .await;
+    let account = k
+        .org
+        .until(&id, "the account renamed", |a| {
+            a["email"] == renamed.user_name.as_str()
+        })
+        .await;
     assert_eq!(account["status"], "active");
 
     // disabled: suspended
@@ -350,8 +314,8 @@ async fn renamed_moved_disabled_deleted_and_returning_users_keep_one_account() {
     let r = k.run(&mut dir).await;
     assert_eq!((r.done.reactivated, r.done.created), (1, 0), "{r:?}");
     k.account_with_status(&id, "active").await;
-    let emails = emails_to(&k.c, &ada.user_name).await.len()
-        + emails_to(&k.c, &renamed.user_name).await.len();
+    let emails = emails_to(&k.org.client, &ada.user_name).await.len()
+        + emails_to(&k.org.client, &renamed.user_name).await.len();
     assert_eq!(emails, 1, "one welcome email in all");
 }
 
@@ -464,110 +428,6 @@ async fn a_custom_attribute_mapped_shows_on_the_user() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_dry_run_sends_nothing_and_shows_the_plan() {
-    let k = Connector::new("conn-dry").await;
-    let a = k.user("a");
-    let mut dir = Fixed::new(snapshot(vec![a.clone()], vec![group("g", "Sales", &[&a])]));
-    let dry = Options {
-        dry_run: true,
-        ..k.options()
-    };
-    let r = k.run_with(&mut dir, &dry).await.unwrap();
-    assert_eq!(r.writes, 0);
-    assert_eq!((r.planned.created, r.planned.groups_created), (1, 1));
-    assert_eq!(r.done, Default::default());
-    let plan = r.plan.expect("the plan is shown");
-    assert_eq!(plan.creates[0].user.external_id, a.external_id);
-    let (_, users) = k.scim("GET", "/Users", None).await;
-    assert_eq!(users["totalResults"], 0);
-    let (_, groups) = k.scim("GET", "/Groups", None).await;
-    assert_eq!(groups["totalResults"], 0);
-    assert!(
-        !k.state_dir.join("state.json").exists(),
-        "a dry run leaves no state"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_guard_stops_a_mass_deactivation_until_allowed_and_an_empty_read_is_an_error() {
-    let k = Connector::new("conn-guard").await;
-    let users: Vec<SourceUser> = (0..30).map(|i| k.user(&format!("g{i:02}"))).collect();
-    let mut dir = Fixed::new(snapshot(users.clone(), vec![]));
-    k.run(&mut dir).await;
-
-    // a wrong filter: 5 of 30 left in scope
-    dir.snapshot = snapshot(users[..5].to_vec(), vec![]);
-    let stopped = k.run_with(&mut dir, &k.options()).await.unwrap_err();
-    let Stop::Guard {
-        would,
-        active,
-        report,
-        ..
-    } = &stopped
-    else {
-        panic!("the guard should stop the run: {stopped}");
-    };
-    assert_eq!((*would, *active), (25, 30));
-    assert_eq!(report.writes, 0, "nothing changed");
-    assert!(
-        stopped.to_string().contains("--allow-deactivations"),
-        "{stopped}"
-    );
-    let (_, active_users) = k
-        .scim(
-            "GET",
-            &format!("/Users?filter={}", enc("active eq true")),
-            None,
-        )
-        .await;
-    assert_eq!(active_users["totalResults"], 30);
-
-    // no user at all is an error, never "everyone left"
-    dir.snapshot = snapshot(vec![], vec![]);
-    let empty = k.run_with(&mut dir, &k.options()).await.unwrap_err();
-    assert!(matches!(empty, Stop::EmptyDirectory), "{empty}");
-
-    // allowed explicitly: done
-    dir.snapshot = snapshot(users[..5].to_vec(), vec![]);
-    let allowed = Options {
-        allow_deactivations: true,
-        ..k.options()
-    };
-    let r = k.run_with(&mut dir, &allowed).await.unwrap();
-    assert_eq!(r.done.deactivated, 25);
-    let (_, active_users) = k
-        .scim(
-            "GET",
-            &format!("/Users?filter={}", enc("active eq true")),
-            None,
-        )
-        .await;
-    assert_eq!(active_users["totalResults"], 5);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_killed_half_way_converges_on_the_next_with_nothing_duplicated() {
-    let k = Connector::new("conn-kill").await;
-    let users: Vec<SourceUser> = (0..6).map(|i| k.user(&format!("k{i}"))).collect();
-    let g = group("g", "Sales", &users.iter().collect::<Vec<_>>());
-    // what a run that died after two creates left behind
-    let mut partial = Fixed::new(snapshot(users[..2].to_vec(), vec![]));
-    k.run(&mut partial).await;
-
-    let mut dir = Fixed::new(snapshot(users.clone(), vec![g]));
-    let r = k.run(&mut dir).await;
-    assert_eq!(
-        (r.done.created, r.done.groups_created, r.done.members_added),
-        (4, 1, 6)
-    );
-    for i in 0..6 {
-        k.scim_user(&format!("k{i}")).await; // exactly one each
-    }
-    let again = k.run(&mut dir).await;
-    assert_eq!(again.writes, 0);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incremental_runs_send_what_changed_and_fall_back_to_a_full_read() {
     let k = Connector::new("conn-incr").await;
     let (a, b) = (k.user("a"), k.user("b"));
@@ -641,458 +501,4 @@ async fn incremental_runs_send_what_changed_and_fall_back_to_a_full_read() {
     };
     let r = k.run_with(&mut dir, &forced).await.unwrap();
     assert_eq!(r.kind, Kind::Full);
-}
-
-// ---------------------------------------------------------------------------
-// Against the real directory servers: the connector's configuration file,
-// its LDAP source and its sync, end to end.
-
-mod real {
-    use super::*;
-    use user_sync_connector::config::Config;
-    use user_sync_connector::directory::LdapDirectory;
-    use user_sync_tests::directory_servers::{
-        DirectoryKind, DirectoryServer, Entry, TestOu, UserSpec, openldap, samba_dc,
-    };
-
-    /// A connector configured for one test: its files (token, password,
-    /// state) in a folder of its own.
-    struct Configured {
-        k: Connector,
-        config: Config,
-        directory: LdapDirectory,
-    }
-
-    /// The configuration file a company would write, for `server` with the
-    /// selected `group` and users under `ou`.
-    fn config_text(
-        k: &Connector,
-        server: &DirectoryServer,
-        ou: &TestOu<'_>,
-        group: &str,
-    ) -> String {
-        std::fs::create_dir_all(&k.state_dir).unwrap();
-        let token = k.state_dir.join("scim-token");
-        std::fs::write(&token, format!("{}\n", k.org.scim_token)).unwrap();
-        let password = k.state_dir.join("ldap-password");
-        std::fs::write(&password, format!("{}\n", server.bind_password)).unwrap();
-        let (kind, mapping) = match server.kind {
-            // Active Directory: the defaults, plus a custom attribute
-            DirectoryKind::ActiveDirectory => (
-                "active_directory",
-                format!(
-                    "[mapping.custom]\nbadgeNumber = \"{}\"\n",
-                    server.custom_attribute
-                ),
-            ),
-            // generic LDAP: the mapping written out
-            DirectoryKind::OpenLdap => (
-                "ldap",
-                format!(
-                    "[mapping]\nexternal_id = \"entryUUID\"\nuser_name = \"mail\"\nemails = [\"mail\"]\n\
-                     department = \"departmentNumber\"\nmanager = \"manager\"\n\
-                     active = {{ attribute = \"nsAccountLock\", disabled_value = \"TRUE\" }}\n\
-                     [mapping.custom]\nbadgeNumber = \"{}\"\n",
-                    server.custom_attribute
-                ),
-            ),
-        };
-        format!(
-            "[scim]\nurl = \"{scim}\"\ntoken_file = \"{token}\"\n\n\
-             [sync]\nstate_dir = \"{state}\"\nmax_deactivation_share = 0.5\n\n\
-             [directory]\nkind = \"{kind}\"\nurl = \"{url}\"\nca_file = \"{ca}\"\n\
-             bind_dn = \"{bind}\"\npassword_file = \"{password}\"\nbase_dn = \"{base}\"\n\n\
-             [scope]\ngroups = [\"{group}\"]\nbase_dns = [\"{ou}\"]\n\n{mapping}",
-            scim = stack().scim_url,
-            token = token.display(),
-            state = k.state_dir.display(),
-            url = server.ldaps_url,
-            ca = server.ca_file.display(),
-            bind = server.bind_dn,
-            password = password.display(),
-            base = server.base_dn,
-            ou = ou.dn,
-        )
-    }
-
-    async fn configured(
-        prefix: &str,
-        server: &DirectoryServer,
-        ou: &TestOu<'_>,
-        group: &str,
-    ) -> Configured {
-        let k = Connector::new(prefix).await;
-        set_custom_attributes(&k.org, &["badgeNumber"]).await;
-        let config = Config::parse(&config_text(&k, server, ou, group)).unwrap();
-        assert_eq!(config.sync.guard.max_share, 0.5);
-        let directory = LdapDirectory::new(
-            config.directory.clone(),
-            config.scope.clone(),
-            config.mapping.clone(),
-        );
-        Configured {
-            k,
-            config,
-            directory,
-        }
-    }
-
-    impl Configured {
-        async fn run_with(&mut self, options: &Options) -> Result<Report, Stop> {
-            let token = self.config.scim.read_token().unwrap();
-            let client =
-                ScimClient::new(&self.config.scim.url, token, self.config.scim.timeout).unwrap();
-            sync::run(
-                &mut self.directory,
-                &client,
-                &self.config.sync.state_dir.join("state.json"),
-                options,
-            )
-            .await
-        }
-
-        fn options(&self) -> Options {
-            Options {
-                dry_run: false,
-                allow_deactivations: false,
-                force_full: false,
-                guard: self.config.sync.guard,
-                full_every: self.config.sync.full_every,
-                concurrency: self.config.scim.concurrency,
-            }
-        }
-
-        async fn run(&mut self) -> Report {
-            let options = self.options();
-            let r = self
-                .run_with(&options)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-            assert!(r.failures.is_empty(), "{:?}", r.failures);
-            r
-        }
-
-        async fn run_full(&mut self) -> Report {
-            let options = Options {
-                force_full: true,
-                ..self.options()
-            };
-            let r = self
-                .run_with(&options)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-            assert!(r.failures.is_empty(), "{:?}", r.failures);
-            r
-        }
-
-        /// The SCIM user of a directory entry.
-        async fn user(&self, e: &Entry) -> Value {
-            let (status, list) = self
-                .k
-                .scim(
-                    "GET",
-                    &format!(
-                        "/Users?filter={}",
-                        enc(&format!("externalId eq \"{}\"", e.external_id))
-                    ),
-                    None,
-                )
-                .await;
-            assert_eq!(status, 200, "{list}");
-            assert_eq!(
-                list["totalResults"], 1,
-                "one SCIM user for {}: {list}",
-                e.dn
-            );
-            list["Resources"][0].clone()
-        }
-    }
-
-    fn mail(name: &str) -> String {
-        format!("{name}@example.test")
-    }
-
-    /// A user in a selected group gets an account and a welcome email;
-    /// nested membership counts; the manager and a custom attribute arrive;
-    /// a second run writes nothing; renaming and moving keep the account;
-    /// disabling, deleting suspend it; enabling reactivates it.
-    async fn lifecycle(server: &DirectoryServer, prefix: &str) {
-        let ou = server.new_ou(prefix).await;
-        let people = ou.child_ou("people").await;
-        let ada_name = format!("{}-ada", ou.name);
-        let bob_name = format!("{}-bob", ou.name);
-        let ada = people.add_user(&UserSpec::full(&ada_name)).await;
-        let bob = people
-            .add_user(&UserSpec {
-                manager: Some(ada.dn.clone()),
-                ..UserSpec::full(&bob_name)
-            })
-            .await;
-        // bob is a member through a nested group only
-        let core = ou
-            .add_group(&format!("{}-core", ou.name), std::slice::from_ref(&bob.dn))
-            .await;
-        let eng = ou
-            .add_group(
-                &format!("{}-eng", ou.name),
-                &[ada.dn.clone(), core.dn.clone()],
-            )
-            .await;
-        let mut c = configured(prefix, server, &ou, &eng.dn).await;
-
-        let first = c.run().await;
-        assert_eq!(first.kind, Kind::Full);
-        assert_eq!(
-            (
-                first.done.created,
-                first.done.groups_created,
-                first.done.members_added
-            ),
-            (2, 1, 2),
-            "{first:?}"
-        );
-        let scim_ada = c.user(&ada).await;
-        let scim_bob = c.user(&bob).await;
-        assert_eq!(scim_ada["emails"][0]["value"], mail(&ada_name));
-        assert_eq!(
-            scim_bob["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"]["value"],
-            scim_ada["id"]
-        );
-        assert_eq!(
-            scim_ada["urn:ietf:params:scim:schemas:extension:usersync:2.0:User"]["badgeNumber"],
-            format!("custom-{ada_name}"),
-            "the custom attribute mapped shows on the user: {scim_ada}"
-        );
-        c.k.entitle(&eng.external_id).await;
-        let ada_id = scim_ada["id"].as_str().unwrap().to_owned();
-        let bob_id = scim_bob["id"].as_str().unwrap().to_owned();
-        c.k.account_with_status(&ada_id, "active").await;
-        c.k.account_with_status(&bob_id, "active").await;
-        eventually("ada's welcome email", PIPELINE, || async {
-            (!emails_to(&c.k.c, &mail(&ada_name)).await.is_empty()).then_some(())
-        })
-        .await;
-
-        // no change: no write, incremental or full
-        let quiet = c.run().await;
-        assert_eq!(quiet.kind, Kind::Incremental);
-        assert_eq!(quiet.writes, 0, "{quiet:?}");
-        let quiet = c.run_full().await;
-        assert_eq!(quiet.kind, Kind::Full);
-        assert_eq!(quiet.writes, 0, "{quiet:?}");
-
-        // renamed and moved: the same SCIM users, the same accounts
-        let moved_to = ou.child_ou("moved").await;
-        let ada_dn = people.rename(&ada.dn, &format!("{ada_name}-renamed")).await;
-        let bob_dn = people.move_to(&bob.dn, &moved_to.dn).await;
-        let r = c.run().await;
-        assert_eq!(r.done.created, 0, "{r:?}");
-        assert_eq!(c.user(&ada).await["id"], ada_id.as_str());
-        assert_eq!(c.user(&bob).await["id"], bob_id.as_str());
-
-        // disabled: suspended
-        people.disable(&bob_dn).await;
-        let r = c.run().await;
-        assert_eq!(
-            r.kind,
-            Kind::Incremental,
-            "between full runs, the changes only"
-        );
-        assert_eq!(r.done.deactivated, 1, "{r:?}");
-        assert_eq!(c.user(&bob).await["active"], false);
-        c.k.account_with_status(&bob_id, "suspended").await;
-
-        // enabled again: reactivated
-        people.enable(&bob_dn).await;
-        let r = c.run().await;
-        assert_eq!(r.done.reactivated, 1, "{r:?}");
-        c.k.account_with_status(&bob_id, "active").await;
-
-        // deleted: found by the next full run, deactivated, suspended
-        people.delete(&ada_dn).await;
-        let r = c.run_full().await;
-        assert_eq!(r.done.deactivated, 1, "{r:?}");
-        assert_eq!(
-            c.user(&ada).await["active"],
-            false,
-            "deactivated, never deleted"
-        );
-        c.k.account_with_status(&ada_id, "suspended").await;
-        assert_eq!(
-            emails_to(&c.k.c, &mail(&ada_name)).await.len(),
-            1,
-            "one welcome email"
-        );
-    }
-
-    /// The dry run sends nothing; the guard stops a mass deactivation
-    /// (a wrong scope) until allowed.
-    async fn dry_run_and_guard(server: &DirectoryServer, prefix: &str) {
-        let ou = server.new_ou(prefix).await;
-        let mut users = Vec::new();
-        for i in 0..8 {
-            users.push(
-                ou.add_user(&UserSpec::minimal(&format!("{}-m{i}", ou.name)))
-                    .await,
-            );
-        }
-        let dns: Vec<String> = users.iter().map(|u| u.dn.clone()).collect();
-        let group = ou.add_group(&format!("{}-all", ou.name), &dns).await;
-        let mut c = configured(prefix, server, &ou, &group.dn).await;
-
-        let dry = Options {
-            dry_run: true,
-            ..c.options()
-        };
-        let r = c.run_with(&dry).await.unwrap();
-        assert_eq!((r.planned.created, r.writes), (8, 0), "{r:?}");
-        let (_, list) = c.k.scim("GET", "/Users", None).await;
-        assert_eq!(list["totalResults"], 0, "the dry run sent nothing");
-
-        c.run().await;
-        // 6 of 8 leave the group: more than half
-        ou.remove_members(&group.dn, &dns[2..]).await;
-        let full = Options {
-            force_full: true,
-            ..c.options()
-        };
-        let stopped = c.run_with(&full).await.unwrap_err();
-        assert!(matches!(stopped, Stop::Guard { would: 6, .. }), "{stopped}");
-        let (_, active) =
-            c.k.scim(
-                "GET",
-                &format!("/Users?filter={}", enc("active eq true")),
-                None,
-            )
-            .await;
-        assert_eq!(active["totalResults"], 8, "nothing changed");
-        let allowed = Options {
-            allow_deactivations: true,
-            ..full
-        };
-        let r = c.run_with(&allowed).await.unwrap();
-        assert_eq!(r.done.deactivated, 6, "{r:?}");
-        assert_eq!(r.done.members_removed, 6, "{r:?}");
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn active_directory_users_get_accounts_and_keep_them_through_renames_moves_disabling_and_deletion()
-     {
-        Box::pin(lifecycle(samba_dc(), "conn-ad")).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn openldap_users_get_accounts_and_keep_them_through_renames_moves_disabling_and_deletion()
-     {
-        Box::pin(lifecycle(openldap(), "conn-ol")).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn active_directory_dry_run_sends_nothing_and_the_guard_stops_a_mass_deactivation() {
-        dry_run_and_guard(samba_dc(), "conn-adg").await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn openldap_dry_run_sends_nothing_and_the_guard_stops_a_mass_deactivation() {
-        dry_run_and_guard(openldap(), "conn-olg").await;
-    }
-
-    /// Active Directory returns only the first 1,500 values of `member`
-    /// unless asked range by range: all 2,000 arrive.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn an_active_directory_group_of_2000_members_is_read_and_pushed_whole() {
-        let server = samba_dc();
-        let ou = server.new_ou("conn-big").await;
-        let populated = ou.populate(2000, 1).await;
-        let group = &populated.groups[0];
-        let mut c = configured("conn-big", server, &ou, &group.dn).await;
-        let r = c.run().await;
-        assert_eq!(
-            (r.directory_users, r.done.created, r.done.members_added),
-            (2000, 2000, 2000),
-            "{r:?}"
-        );
-        let (status, g) =
-            c.k.scim(
-                "GET",
-                &format!(
-                    "/Groups/{}",
-                    c.k.scim_group(&group.external_id).await["id"]
-                        .as_str()
-                        .unwrap()
-                ),
-                None,
-            )
-            .await;
-        assert_eq!(status, 200);
-        assert_eq!(g["members"].as_array().unwrap().len(), 2000);
-        let again = c.run().await;
-        assert_eq!(again.writes, 0, "{again:?}");
-    }
-}
-
-/// Where the logs of a test go, to be read back.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Everything the connector logs (debug level, the HTTP client's included)
-/// through a run that creates, changes, deactivates and fails: no token,
-/// no name, no address.
-#[tokio::test(flavor = "current_thread")]
-async fn the_connector_logs_no_token_and_no_personal_data() {
-    use tracing_subscriber::util::SubscriberInitExt;
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let _guard = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish()
-        .set_default();
-
-    let k = Connector::new("conn-logs").await;
-    let mut ada = k.user("ada");
-    ada.given_name = Some("Augusta".into());
-    ada.family_name = Some("Byron-King".into());
-    ada.phone_numbers = vec!["+44 20 7946 0018".into()];
-    // a userName the endpoint refuses (a control character): a failure
-    let mut bad = k.user("bad");
-    bad.user_name = format!("bad\u{7}{}", k.domain);
-    let mut dir = Fixed::new(snapshot(vec![ada.clone(), bad, k.user("cy")], vec![]));
-    let options = Options {
-        allow_deactivations: true,
-        ..k.options()
-    };
-    let r = k.run_with(&mut dir, &options).await.unwrap();
-    assert_eq!(r.failures.len(), 1, "{r:?}");
-    ada.family_name = Some("Lovelace".into());
-    dir.snapshot = snapshot(vec![ada.clone()], vec![]);
-    k.run_with(&mut dir, &options).await.unwrap();
-
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        text.contains("directory read"),
-        "the logs were captured: {text}"
-    );
-    for secret in [
-        k.org.scim_token.as_str(),
-        &ada.user_name,
-        "Augusta",
-        "Byron-King",
-        "Lovelace",
-        "7946",
-        &k.domain,
-    ] {
-        assert!(!text.contains(secret), "the logs hold {secret:?}:\n{text}");
-    }
 }

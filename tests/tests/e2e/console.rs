@@ -11,9 +11,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
-use user_sync_tests::{repo_root, stack, target_dir};
+use user_sync_tests::{Urls, repo_root, stack, target_dir};
 
-use crate::admin::Admin;
+use crate::admin::TestOrg;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -26,6 +26,44 @@ fn screenshot_dir() -> PathBuf {
 /// the function through the `$default` route and is sent on to the page,
 /// whose relative assets then load from `/console/`; a path nothing serves
 /// is the function's `404`.
+/// Runs a browser test (`node <script>` with the console's URL, the
+/// browser and `env`), which must end with "all steps passed" within
+/// `minutes`; its output goes to the test's.
+#[allow(clippy::print_stdout)] // the browser's steps belong in the test log
+async fn browser_test(script: &Path, env: &[(&str, String)], minutes: u64) {
+    let script = script.to_owned();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(&script)
+            .env("CONSOLE_URL", Urls::of_stack().console())
+            .envs(env)
+            .env("CHROMIUM", CHROMIUM)
+            .output()
+    });
+    let out = tokio::time::timeout(Duration::from_secs(minutes * 60), run)
+        .await
+        .unwrap_or_else(|_| panic!("the browser test finished within {minutes} minutes"))
+        .expect("the browser test's thread")
+        .expect("node runs (scripts/setup installs it with the project's tools)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(
+        out.status.success(),
+        "the browser test failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(
+        stdout.contains("all steps passed"),
+        "the browser test ended early:\n{stdout}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_with_a_trailing_slash_leads_to_its_page() {
     let base = stack()
@@ -62,7 +100,6 @@ async fn the_console_with_a_trailing_slash_leads_to_its_page() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[allow(clippy::print_stdout)] // the browser's steps belong in the test log
 async fn the_admin_console_workflows_in_a_browser() {
     let scripts = repo_root().join("tests").join("console");
     assert!(
@@ -77,12 +114,9 @@ async fn the_admin_console_workflows_in_a_browser() {
         "tests/console/node_modules is missing: run scripts/setup (it runs npm ci there)"
     );
 
-    let a = Admin::new("console").await;
+    let a = TestOrg::new("console").await;
     let catalog = a
-        .api(
-            "PUT",
-            "/catalog",
-            Some(json!({
+        .admin().if_match("PUT", "/catalog", Some(&json!({
                 "products": [
                     {"id": "G2M", "name": "GoTo Meeting", "seats": 100},
                     {"id": "G2W", "name": "GoTo Webinar", "seats": 25},
@@ -92,9 +126,7 @@ async fn the_admin_console_workflows_in_a_browser() {
                 "userGroups": [{"id": "sales", "name": "Sales"}, {"id": "support", "name": "Support"}],
                 "deviceGroups": [{"id": "laptops", "name": "Laptops"}, {"id": "kiosks", "name": "Kiosks"}],
                 "settingsTemplates": [{"id": "standard", "name": "Standard"}, {"id": "webinar-hosts", "name": "Webinar hosts"}]
-            })),
-            &[("if-match", "*")],
-        )
+            })), "*")
         .await;
     assert_eq!(catalog.status, 200, "{}", catalog.body);
     let mut users = Vec::new();
@@ -104,19 +136,20 @@ async fn the_admin_console_workflows_in_a_browser() {
         ("linus", "Linus"),
         ("hedy", "Hedy"),
     ] {
-        users.push(a.user_named(name, given).await);
+        users.push(a.scim().user_named(name, given).await);
     }
     let refs: Vec<&str> = users.iter().map(String::as_str).collect();
-    a.group_with("Sales Team", &refs).await;
-    a.group_with("IT Admins", &refs[..1]).await;
+    a.scim().group_with("Sales Team", &refs).await;
+    a.scim().group_with("IT Admins", &refs[..1]).await;
     // a group no rule names, so that the search has something to leave out
-    a.group_with("Support", &[]).await;
+    a.scim().group_with("Support", &[]).await;
     // a domain added through the API whose record is published (the page
     // verifies it), and one the page adds
     let published = user_sync_tests::dns::dns().new_domain();
     let new_domain = user_sync_tests::dns::dns().new_domain();
     let added = a
-        .api("POST", "/domains", Some(json!({"domain": published})), &[])
+        .admin()
+        .post("/domains", json!({"domain": published}))
         .await;
     assert_eq!(added.status, 201, "{}", added.body);
     user_sync_tests::dns::dns()
@@ -126,54 +159,26 @@ async fn the_admin_console_workflows_in_a_browser() {
         )
         .await;
 
-    let base = stack()
-        .api_url
-        .strip_suffix("/api/v1")
-        .expect("the API URL ends with /api/v1");
     let shots = screenshot_dir();
     // screenshots of an earlier run must not count for this one
     if shots.exists() {
         std::fs::remove_dir_all(&shots).expect("remove the old screenshots");
     }
-    let script = scripts.join("workflows.mjs");
-    let run = tokio::task::spawn_blocking({
-        let org = a.org.clone();
-        let base = base.to_owned();
-        let shots = shots.clone();
-        move || {
-            Command::new("node")
-                .arg(&script)
-                .env("CONSOLE_URL", format!("{base}/console"))
-                .env("ADMIN_TOKEN", &org.admin_token)
-                .env("ORG_ID", &org.org_id)
-                .env("SIMULATOR_URL", &stack().product_api_url)
-                .env("SCIM_URL", &stack().scim_url)
-                .env("SCIM_TOKEN", &org.scim_token)
-                .env("SCREENSHOT_DIR", &shots)
-                .env("NEW_DOMAIN", &new_domain)
-                .env("PUBLISHED_DOMAIN", &published)
-                .env("CHROMIUM", CHROMIUM)
-                .output()
-        }
-    });
-    let out = tokio::time::timeout(Duration::from_secs(600), run)
-        .await
-        .expect("the browser test finished within 10 minutes")
-        .expect("the browser test's thread")
-        .expect("node runs (scripts/setup installs it with the project's tools)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    eprintln!("{stderr}");
-    assert!(
-        out.status.success(),
-        "the browser test failed ({}):\n{stdout}\n{stderr}",
-        out.status
-    );
-    assert!(
-        stdout.contains("all steps passed"),
-        "the browser test ended early:\n{stdout}"
-    );
+    browser_test(
+        &scripts.join("workflows.mjs"),
+        &[
+            ("ADMIN_TOKEN", a.admin_token.clone()),
+            ("ORG_ID", a.org_id.clone()),
+            ("SIMULATOR_URL", stack().product_api_url.clone()),
+            ("SCIM_URL", stack().scim_url.clone()),
+            ("SCIM_TOKEN", a.scim_token.clone()),
+            ("SCREENSHOT_DIR", shots.display().to_string()),
+            ("NEW_DOMAIN", new_domain.clone()),
+            ("PUBLISHED_DOMAIN", published.clone()),
+        ],
+        10,
+    )
+    .await;
     // every screen left its screenshot
     let saved = std::fs::read_dir(&shots)
         .expect("the screenshot directory")
@@ -191,7 +196,6 @@ async fn the_admin_console_workflows_in_a_browser() {
 /// a verified domain whose record the re-check found missing shows a banner
 /// on every page, with the date its grace period ends and what happens then.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[allow(clippy::print_stdout)] // the browser's steps belong in the test log
 async fn the_domain_warning_banner_shows_on_every_page() {
     use user_sync_tests::dns::dns;
 
@@ -200,17 +204,16 @@ async fn the_domain_warning_banner_shows_on_every_page() {
         Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: run scripts/setup (it installs Debian's chromium)"
     );
-    let a = Admin::new("console-dw").await;
+    let a = TestOrg::new("console-dw").await;
     let domain = dns().new_domain();
-    let added = a
-        .api("POST", "/domains", Some(json!({"domain": domain})), &[])
-        .await;
+    let added = a.admin().post("/domains", json!({"domain": domain})).await;
     assert_eq!(added.status, 201, "{}", added.body);
     dns()
         .publish(&domain, &[added.body["record"]["value"].as_str().unwrap()])
         .await;
     let verified = a
-        .api("POST", &format!("/domains/{domain}/verify"), None, &[])
+        .admin()
+        .request("POST", &format!("/domains/{domain}/verify"), None, &[])
         .await;
     assert_eq!(verified.status, 200, "{}", verified.body);
     dns().unpublish(&domain).await;
@@ -232,7 +235,7 @@ async fn the_domain_warning_banner_shows_on_every_page() {
         &server,
         "domains",
         "recheck",
-        &a.org.org_id,
+        &a.org_id,
     ];
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = ops::cli::run_with(
@@ -243,7 +246,7 @@ async fn the_domain_warning_banner_shows_on_every_page() {
     )
     .await;
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
-    let listed = a.api("GET", "/domains", None, &[]).await;
+    let listed = a.admin().get("/domains").await;
     let flagged = listed.body["domains"]
         .as_array()
         .unwrap()
@@ -254,39 +257,14 @@ async fn the_domain_warning_banner_shows_on_every_page() {
     assert_eq!(flagged["status"], "record_missing", "{flagged}");
     let lapses_at = flagged["lapsesAt"].as_str().unwrap().to_owned();
 
-    let base = stack()
-        .api_url
-        .strip_suffix("/api/v1")
-        .expect("the API URL ends with /api/v1")
-        .to_owned();
-    let script = scripts.join("domain-warning.mjs");
-    let token = a.org.admin_token.clone();
-    let run = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(&script)
-            .env("CONSOLE_URL", format!("{base}/console"))
-            .env("ADMIN_TOKEN", &token)
-            .env("MISSING_DOMAIN", &domain)
-            .env("LAPSES_AT", &lapses_at)
-            .env("CHROMIUM", CHROMIUM)
-            .output()
-    });
-    let out = tokio::time::timeout(Duration::from_secs(300), run)
-        .await
-        .expect("the browser test finished within 5 minutes")
-        .expect("the browser test's thread")
-        .expect("node runs (scripts/setup installs it with the project's tools)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    eprintln!("{stderr}");
-    assert!(
-        out.status.success(),
-        "the browser test failed ({}):\n{stdout}\n{stderr}",
-        out.status
-    );
-    assert!(
-        stdout.contains("all steps passed"),
-        "the browser test ended early:\n{stdout}"
-    );
+    browser_test(
+        &scripts.join("domain-warning.mjs"),
+        &[
+            ("ADMIN_TOKEN", a.admin_token.clone()),
+            ("MISSING_DOMAIN", domain.clone()),
+            ("LAPSES_AT", lapses_at.clone()),
+        ],
+        5,
+    )
+    .await;
 }

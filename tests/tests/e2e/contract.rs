@@ -10,9 +10,9 @@
 use std::path::PathBuf;
 
 use serde_json::json;
-use user_sync_tests::stack;
+use user_sync_tests::api_url;
 
-use crate::admin::{Admin, id};
+use crate::admin::{TestOrg, id};
 
 /// Generated requests per operation and phase, and the seed (fixed, so a
 /// failure replays; `USER_SYNC_SCHEMATHESIS_SEED` picks another).
@@ -26,21 +26,21 @@ ensure_resource_availability";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(clippy::print_stdout)] // the summary belongs in the test log
 async fn the_admin_api_conforms_to_its_openapi_document() {
-    let a = Admin::new("oas").await;
-    let ada = a.user("ada").await;
-    let bob = a.user("bob").await;
-    let sales = a.group_with("Sales", &[&ada, &bob]).await;
-    a.rule(json!({"groupId": sales, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
+    let a = TestOrg::new("oas").await;
+    let ada = a.scim().user("ada").await;
+    let bob = a.scim().user("bob").await;
+    let sales = a.scim().group_with("Sales", &[&ada, &bob]).await;
+    a.admin()
+        .rule(json!({"groupId": sales, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
         .await;
     let r = a
-        .api(
-            "POST",
+        .admin()
+        .post(
             "/templates",
-            Some(json!({"name": "Sales welcome", "variants": {"en": {
+            json!({"name": "Sales welcome", "variants": {"en": {
                 "subject": "Welcome, {{firstName}}",
                 "body": "Your products: {{products}}. Sign in: {{loginUrl}}"
-            }}})),
-            &[],
+            }}}),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -57,10 +57,10 @@ async fn the_admin_api_conforms_to_its_openapi_document() {
         .args(["--config-file"])
         .arg(repo.join("tests/contract/schemathesis.toml"))
         .arg("run")
-        .arg(format!("{}/openapi.json", stack().api_url))
+        .arg(api_url("/openapi.json"))
         .args([
             "--header",
-            &format!("Authorization: Bearer {}", a.org.admin_token),
+            &format!("Authorization: Bearer {}", a.admin_token),
         ])
         .args(["--checks", CHECKS])
         .args(["--max-examples", MAX_EXAMPLES, "--seed", &seed])

@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 use user_sync_core::directory::DirectoryUser;
 use user_sync_core::ids::{OrgId, UserId};
-use user_sync_tests::{Client, TestOrg, enc, new_org, put_users, sdk_config, stack};
+use user_sync_tests::{TestOrg, UserBuilder, enc, new_org, put_users, sdk_config, stack};
 
 /// Users of the walked organization: several pages of 200 through the
 /// real DynamoDB adapter (10,037 users, more than an index-based listing
@@ -18,27 +18,14 @@ use user_sync_tests::{Client, TestOrg, enc, new_org, put_users, sdk_config, stac
 /// go through the shared stack's pipeline).
 const LARGE: usize = 1_537;
 
-async fn create_user(c: &Client, org: &TestOrg, user_name: &str, given: &str) -> String {
-    let (status, u) = org
-        .scim(
-            c,
-            "POST",
-            "/Users",
-            Some(json!({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                "userName": user_name,
-                "name": {"givenName": given, "familyName": "F"},
-                "active": true
-            })),
-        )
-        .await;
-    assert_eq!(status, 201, "{u}");
-    u["id"].as_str().unwrap().to_owned()
+async fn create_user(org: &TestOrg, user_name: &str, given: &str) -> String {
+    org.scim()
+        .create_user(UserBuilder::new(user_name).name(given, "F"))
+        .await
 }
 
 /// One page: `(status, body)` of `GET {resource}?cursor=…&count=…[&filter=…]`.
 async fn page(
-    c: &Client,
     org: &TestOrg,
     resource: &str,
     cursor: &str,
@@ -49,13 +36,12 @@ async fn page(
     if let Some(f) = filter {
         path.push_str(&format!("&filter={}", enc(f)));
     }
-    org.scim(c, "GET", &path, None).await
+    org.scim().send("GET", &path, None).await
 }
 
 /// Walks a listing from an empty cursor to the page without `nextCursor`;
 /// returns the ids shown, in order, and the pages read.
 async fn walk(
-    c: &Client,
     org: &TestOrg,
     resource: &str,
     count: usize,
@@ -65,7 +51,7 @@ async fn walk(
     let mut cursor = String::new();
     let mut pages = 0;
     loop {
-        let (status, body) = page(c, org, resource, &cursor, count, filter).await;
+        let (status, body) = page(org, resource, &cursor, count, filter).await;
         assert_eq!(status, 200, "{body}");
         pages += 1;
         let resources = body["Resources"].as_array().unwrap();
@@ -88,7 +74,6 @@ async fn walk(
 #[allow(clippy::print_stdout)] // the timings belong in the test log
 async fn an_organization_is_enumerated_by_cursor_while_users_are_created() {
     let org = new_org("cursorbig").await;
-    let c = Client::new();
     // written straight into the directory: creating 10,000 through SCIM
     // would measure SCIM instead
     let org_id = OrgId::parse(&org.org_id).unwrap();
@@ -103,16 +88,15 @@ async fn an_organization_is_enumerated_by_cursor_while_users_are_created() {
     let creator = {
         let org = org.clone();
         tokio::spawn(async move {
-            let c = Client::new();
             let mut ids = Vec::new();
             for i in 0..20 {
-                ids.push(create_user(&c, &org, &format!("during{i}@example.com"), "New").await);
+                ids.push(create_user(&org, &format!("during{i}@example.com"), "New").await);
             }
             ids
         })
     };
     let started = Instant::now();
-    let (shown, pages) = walk(&c, &org, "Users", 200, None).await;
+    let (shown, pages) = walk(&org, "Users", 200, None).await;
     let took = started.elapsed();
     let created: BTreeSet<String> = creator.await.unwrap().into_iter().collect();
     println!(
@@ -133,7 +117,7 @@ async fn an_organization_is_enumerated_by_cursor_while_users_are_created() {
     assert!(pages >= LARGE / 200);
 
     // a second walk sees them all
-    let (again, _) = walk(&c, &org, "Users", 200, None).await;
+    let (again, _) = walk(&org, "Users", 200, None).await;
     assert_eq!(again.len(), LARGE + created.len());
 }
 
@@ -141,14 +125,13 @@ async fn an_organization_is_enumerated_by_cursor_while_users_are_created() {
 async fn a_cursor_from_another_organization_shows_only_the_callers_users() {
     let a = new_org("cursora").await;
     let b = new_org("cursorb").await;
-    let c = Client::new();
     let mut in_a = BTreeSet::new();
     let mut in_b = BTreeSet::new();
     for i in 0..6 {
-        in_a.insert(create_user(&c, &a, &format!("a{i}@example.com"), "A").await);
-        in_b.insert(create_user(&c, &b, &format!("b{i}@example.com"), "B").await);
+        in_a.insert(create_user(&a, &format!("a{i}@example.com"), "A").await);
+        in_b.insert(create_user(&b, &format!("b{i}@example.com"), "B").await);
     }
-    let (status, first) = page(&c, &a, "Users", "", 2, None).await;
+    let (status, first) = page(&a, "Users", "", 2, None).await;
     assert_eq!(status, 200, "{first}");
     let cursor = first["nextCursor"].as_str().unwrap().to_owned();
 
@@ -156,7 +139,7 @@ async fn a_cursor_from_another_organization_shows_only_the_callers_users() {
     let mut shown = BTreeSet::new();
     let mut next = cursor;
     loop {
-        let (status, body) = page(&c, &b, "Users", &next, 2, None).await;
+        let (status, body) = page(&b, "Users", &next, 2, None).await;
         assert_eq!(status, 200, "{body}");
         for r in body["Resources"].as_array().unwrap() {
             shown.insert(r["id"].as_str().unwrap().to_owned());
@@ -169,19 +152,18 @@ async fn a_cursor_from_another_organization_shows_only_the_callers_users() {
     assert!(shown.is_subset(&in_b), "{shown:?}");
     assert!(shown.is_disjoint(&in_a));
     // and b's own walk is b's users, all of them
-    let (all_b, _) = walk(&c, &b, "Users", 4, None).await;
+    let (all_b, _) = walk(&b, "Users", 4, None).await;
     assert_eq!(all_b.into_iter().collect::<BTreeSet<_>>(), in_b);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_cursors_and_counts_are_refused() {
     let org = new_org("cursorbad").await;
-    let c = Client::new();
     for i in 0..3 {
-        create_user(&c, &org, &format!("u{i}@example.com"), "G").await;
+        create_user(&org, &format!("u{i}@example.com"), "G").await;
     }
     // the RFC's first request: `cursor` with no value
-    let (status, first) = org.scim(&c, "GET", "/Users?cursor&count=2", None).await;
+    let (status, first) = org.scim().send("GET", "/Users?cursor&count=2", None).await;
     assert_eq!(status, 200, "{first}");
     assert_eq!(first["itemsPerPage"], 2);
     assert!(first.get("totalResults").is_none());
@@ -200,7 +182,7 @@ async fn bad_cursors_and_counts_are_refused() {
         ("/Users?cursor=&count=1000".to_owned(), "invalidCount"),
         ("/Users?cursor=&startIndex=2".to_owned(), "invalidValue"),
     ] {
-        let (status, body) = org.scim(&c, "GET", &path, None).await;
+        let (status, body) = org.scim().send("GET", &path, None).await;
         assert_eq!(status, 400, "{path}: {body}");
         assert_eq!(body["scimType"], scim_type, "{path}: {body}");
         // the detail names the field
@@ -212,13 +194,13 @@ async fn bad_cursors_and_counts_are_refused() {
         assert!(body["detail"].as_str().unwrap().contains(field), "{body}");
     }
     // the cursor still works where it belongs
-    let (status, rest) = page(&c, &org, "Users", &next, 2, None).await;
+    let (status, rest) = page(&org, "Users", &next, 2, None).await;
     assert_eq!(status, 200, "{rest}");
     assert_eq!(rest["itemsPerPage"], 1);
     assert!(rest.get("nextCursor").is_none());
 
     // discovery advertises both methods, index by default
-    let (_, spc) = org.scim(&c, "GET", "/ServiceProviderConfig", None).await;
+    let (_, spc) = org.scim().send("GET", "/ServiceProviderConfig", None).await;
     assert_eq!(spc["pagination"]["cursor"], true);
     assert_eq!(spc["pagination"]["index"], true);
     assert_eq!(spc["pagination"]["defaultPaginationMethod"], "index");
@@ -232,17 +214,16 @@ async fn bad_cursors_and_counts_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filtered_search_and_group_listings_page_by_cursor() {
     let org = new_org("cursorfilter").await;
-    let c = Client::new();
     let mut odd = BTreeSet::new();
     for i in 0..9 {
         let given = if i % 3 == 0 { "Odd" } else { "Even" };
-        let id = create_user(&c, &org, &format!("f{i}@example.com"), given).await;
+        let id = create_user(&org, &format!("f{i}@example.com"), given).await;
         if given == "Odd" {
             odd.insert(id);
         }
     }
     let filter = r#"name.givenName eq "Odd""#;
-    let (shown, _) = walk(&c, &org, "Users", 2, Some(filter)).await;
+    let (shown, _) = walk(&org, "Users", 2, Some(filter)).await;
     assert_eq!(shown.iter().cloned().collect::<BTreeSet<_>>(), odd);
     assert_eq!(shown.len(), odd.len());
 
@@ -251,16 +232,12 @@ async fn filtered_search_and_group_listings_page_by_cursor() {
     let mut searched = Vec::new();
     loop {
         let (status, body) = org
-            .scim(
-                &c,
-                "POST",
-                "/Users/.search",
-                Some(json!({
-                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
-                    "filter": filter,
+            .scim()
+            .search_by_post(
+                "Users",
+                json!({"filter": filter,
                     "cursor": cursor,
-                    "count": 1
-                })),
+                    "count": 1}),
             )
             .await;
         assert_eq!(status, 200, "{body}");
@@ -283,8 +260,8 @@ async fn filtered_search_and_group_listings_page_by_cursor() {
     let mut groups = BTreeSet::new();
     for i in 0..5 {
         let (status, g) = org
-            .scim(
-                &c,
+            .scim()
+            .send(
                 "POST",
                 "/Groups",
                 Some(json!({
@@ -297,17 +274,17 @@ async fn filtered_search_and_group_listings_page_by_cursor() {
         assert_eq!(status, 201, "{g}");
         groups.insert(g["id"].as_str().unwrap().to_owned());
     }
-    let (all, pages) = walk(&c, &org, "Groups", 2, None).await;
+    let (all, pages) = walk(&org, "Groups", 2, None).await;
     assert_eq!(all.iter().cloned().collect::<BTreeSet<_>>(), groups);
     assert_eq!(all.len(), 5);
     assert!(pages >= 3);
-    let (status, first) = page(&c, &org, "Groups", "", 2, None).await;
+    let (status, first) = page(&org, "Groups", "", 2, None).await;
     assert_eq!(status, 200);
     assert_eq!(
         first["Resources"][0]["members"][0]["value"],
         member.as_str()
     );
-    let (named, _) = walk(&c, &org, "Groups", 2, Some(r#"displayName eq "team 3""#)).await;
+    let (named, _) = walk(&org, "Groups", 2, Some(r#"displayName eq "team 3""#)).await;
     assert_eq!(named.len(), 1);
     assert!(groups.contains(&named[0]));
 }

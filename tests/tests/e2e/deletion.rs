@@ -9,47 +9,40 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use user_sync_core::directory::DirectoryUser;
 use user_sync_core::ids::{OrgId, UserId};
-use user_sync_tests::{Client, TestOrg, emails_to, enc, eventually, new_org, stack};
+use user_sync_tests::{
+    PATCH_OP, TestOrg, UserBuilder, control_url, emails_to, enc, eventually, new_org, stack,
+};
 
 const PIPELINE: Duration = Duration::from_secs(90);
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const PASSWORD: &str = "Pa55-never-kept-7f3c91";
 
 struct Idp {
-    c: Client,
     org: TestOrg,
 }
 
 impl Idp {
     async fn new(prefix: &str) -> Self {
         Self {
-            c: Client::new(),
             org: new_org(prefix).await,
         }
     }
 
     async fn scim(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.org.scim(&self.c, method, path, body).await
+        self.org.scim().send(method, path, body).await
     }
 
     async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.org.admin(&self.c, method, path, body).await
+        self.org.admin().send(method, path, body).await
     }
 
     /// Okta's create, password push on: the body carries a password.
     async fn okta_create(&self, user_name: &str, external_id: Option<&str>) -> Value {
-        let mut body = json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-            "userName": user_name,
-            "name": {"givenName": "Grace", "familyName": "Hopper"},
-            "emails": [{"primary": true, "value": user_name, "type": "work"}],
-            "password": PASSWORD,
-            "active": true
-        });
+        let mut body =
+            UserBuilder::person(user_name, "Grace", "Hopper").attr("password", json!(PASSWORD));
         if let Some(x) = external_id {
-            body["externalId"] = json!(x);
+            body = body.external_id(x);
         }
-        let (status, user) = self.scim("POST", "/Users", Some(body)).await;
+        let (status, user) = self.scim("POST", "/Users", Some(body.build())).await;
         assert_eq!(status, 201, "{user}");
         user
     }
@@ -66,36 +59,20 @@ impl Idp {
             .await;
         assert_eq!(status, 201, "{group}");
         let group_id = group["id"].as_str().unwrap().to_owned();
-        let (status, rule) = self
-            .admin(
-                "POST",
-                "/rules",
-                Some(json!({"groupId": group_id, "products": ["G2M"], "adminRole": {"type": "full_admin"}})),
-            )
-            .await;
-        assert_eq!(status, 201, "{rule}");
-        let (status, sync) = self
-            .admin("PUT", "/sync", Some(json!({"enabled": true})))
-            .await;
-        assert_eq!(status, 200, "{sync}");
+        self.org.admin().rule_and_sync(json!({"groupId": group_id, "products": ["G2M"], "adminRole": {"type": "full_admin"}})).await;
         group_id
     }
 
     fn account_url(&self, key: &str) -> String {
-        format!(
-            "{}/control/accounts/{}/{key}",
-            stack().product_api_url,
-            self.org.org_id
-        )
+        control_url(&format!("/accounts/{}/{key}", self.org.org_id))
     }
 
     async fn account_with_status(&self, key: &str, status: &str) -> Value {
-        let url = self.account_url(key);
-        eventually(&format!("the account {status}"), PIPELINE, || async {
-            let (code, a) = self.c.send("GET", &url, None, None).await;
-            (code == 200 && a["status"] == status).then_some(a)
-        })
-        .await
+        self.org
+            .until(key, &format!("the account {status}"), |a| {
+                a["status"] == status
+            })
+            .await
     }
 
     async fn activity(&self) -> Vec<Value> {
@@ -203,7 +180,7 @@ async fn a_pushed_password_is_accepted_and_never_kept_anywhere() {
     idp.entitle(&[&id]).await;
     idp.account_with_status(&id, "active").await;
     eventually("the welcome email", PIPELINE, || async {
-        (!emails_to(&idp.c, &email).await.is_empty()).then_some(())
+        (!emails_to(&idp.org.client, &email).await.is_empty()).then_some(())
     })
     .await;
     let stored = everything_stored().await;
@@ -226,7 +203,8 @@ async fn a_created_resource_has_its_uri_in_location() {
         ("/Groups", json!({"displayName": "Location"})),
     ] {
         let r = idp
-            .c
+            .org
+            .client
             .request(
                 "POST",
                 &format!("{}{path}", stack().scim_url),
@@ -312,7 +290,7 @@ async fn a_returning_person_takes_its_kept_account_over() {
     let group = idp.entitle(&[&first_id]).await;
     idp.account_with_status(&first_id, "active").await;
     eventually("the first welcome email", PIPELINE, || async {
-        (emails_to(&idp.c, &email).await.len() == 1).then_some(())
+        (emails_to(&idp.org.client, &email).await.len() == 1).then_some(())
     })
     .await;
     let (status, _) = idp
@@ -341,7 +319,8 @@ async fn a_returning_person_takes_its_kept_account_over() {
     let account = idp.account_with_status(&first_id, "active").await;
     assert_eq!(account["products"], json!(["G2M"]));
     let (status, none) = idp
-        .c
+        .org
+        .client
         .send("GET", &idp.account_url(&second_id), None, None)
         .await;
     assert_eq!(status, 404, "no second account: {none}");
@@ -363,7 +342,7 @@ async fn a_returning_person_takes_its_kept_account_over() {
     assert_eq!(relinked["details"]["account"], first_id.as_str());
     // and no second welcome email
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(emails_to(&idp.c, &email).await.len(), 1);
+    assert_eq!(emails_to(&idp.org.client, &email).await.len(), 1);
 
     // without an externalId, the same userName (ignoring case) links too
     let idp2 = Idp::new("back2").await;

@@ -18,6 +18,21 @@ use user_sync_tests::directory_servers::{
     DirectoryKind, DirectoryServer, TestOu, UserSpec, openldap, samba_dc,
 };
 
+/// A check run on both directory servers: one test named for each.
+macro_rules! on_both_servers {
+    ($check:ident => $active_directory:ident, $openldap:ident) => {
+        #[tokio::test]
+        async fn $active_directory() {
+            $check(samba_dc()).await;
+        }
+
+        #[tokio::test]
+        async fn $openldap() {
+            $check(openldap()).await;
+        }
+    };
+}
+
 /// The connector's `[directory]` table for a test server.
 fn directory_config(server: &DirectoryServer, extra: serde_json::Value) -> DirectoryConfig {
     let mut v = json!({
@@ -242,15 +257,7 @@ async fn paging(server: &DirectoryServer) {
     );
 }
 
-#[tokio::test]
-async fn active_directory_paged_results() {
-    paging(samba_dc()).await;
-}
-
-#[tokio::test]
-async fn openldap_paged_results() {
-    paging(openldap()).await;
-}
+on_both_servers!(paging => active_directory_paged_results, openldap_paged_results);
 
 async fn a_group_of_2000_members(server: &DirectoryServer) {
     let ou = server.new_ou("big").await;
@@ -299,15 +306,7 @@ async fn a_group_of_2000_members(server: &DirectoryServer) {
     }
 }
 
-#[tokio::test]
-async fn active_directory_group_of_2000_members_is_read_whole() {
-    a_group_of_2000_members(samba_dc()).await;
-}
-
-#[tokio::test]
-async fn openldap_group_of_2000_members_is_read_whole() {
-    a_group_of_2000_members(openldap()).await;
-}
+on_both_servers!(a_group_of_2000_members => active_directory_group_of_2000_members_is_read_whole, openldap_group_of_2000_members_is_read_whole);
 
 async fn rename_and_move(server: &DirectoryServer) {
     let ou = server.new_ou("move").await;
@@ -338,15 +337,7 @@ async fn rename_and_move(server: &DirectoryServer) {
     assert!(third.groups[0].members.is_empty());
 }
 
-#[tokio::test]
-async fn active_directory_rename_and_move_keep_the_external_id_and_delete_removes() {
-    rename_and_move(samba_dc()).await;
-}
-
-#[tokio::test]
-async fn openldap_rename_and_move_keep_the_external_id_and_delete_removes() {
-    rename_and_move(openldap()).await;
-}
+on_both_servers!(rename_and_move => active_directory_rename_and_move_keep_the_external_id_and_delete_removes, openldap_rename_and_move_keep_the_external_id_and_delete_removes);
 
 async fn changes(server: &DirectoryServer) {
     let ou = server.new_ou("changes").await;
@@ -513,327 +504,7 @@ async fn changes(server: &DirectoryServer) {
     }
 }
 
-#[tokio::test]
-async fn active_directory_usn_marker_and_changes() {
-    changes(samba_dc()).await;
-}
-
-#[tokio::test]
-async fn openldap_modify_timestamp_marker_and_changes() {
-    changes(openldap()).await;
-}
-
-/// A TCP proxy to `target` that counts the bytes the server sends and,
-/// once, when `cut_after` bytes have gone through, cuts the connection (or,
-/// with `stall`, keeps it open and forwards nothing more).
-struct CuttingProxy {
-    port: u16,
-    cuts: Arc<AtomicU64>,
-    bytes: Arc<AtomicU64>,
-    accepted: Arc<AtomicU64>,
-    close: Arc<tokio::sync::Notify>,
-}
-
-impl CuttingProxy {
-    /// Closes every open connection now (as a server closing idle ones).
-    fn close_all(&self) {
-        self.close.notify_waiters();
-    }
-}
-
-async fn cutting_proxy(target: String, cut_after: u64, stall: bool) -> CuttingProxy {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let cuts = Arc::new(AtomicU64::new(0));
-    let bytes = Arc::new(AtomicU64::new(0));
-    let armed = Arc::new(AtomicBool::new(true));
-    let accepted = Arc::new(AtomicU64::new(0));
-    let close = Arc::new(tokio::sync::Notify::new());
-    let (counted_cuts, counted_bytes) = (cuts.clone(), bytes.clone());
-    let (counted_accepts, closing) = (accepted.clone(), close.clone());
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            counted_accepts.fetch_add(1, Ordering::SeqCst);
-            let closing = closing.clone();
-            let target = target.clone();
-            let armed = armed.clone();
-            let cuts = counted_cuts.clone();
-            let bytes = counted_bytes.clone();
-            tokio::spawn(async move {
-                let Ok(server) = TcpStream::connect(&target).await else {
-                    return;
-                };
-                let (mut cr, mut cw) = client.into_split();
-                let (mut sr, mut sw) = server.into_split();
-                let up = tokio::spawn(async move {
-                    let _copied = tokio::io::copy(&mut cr, &mut sw).await;
-                });
-                let mut buf = vec![0u8; 4 * 1024];
-                loop {
-                    let n = tokio::select! {
-                        read = sr.read(&mut buf) => match read {
-                            Ok(n) => n,
-                            Err(_) => break,
-                        },
-                        () = closing.notified() => break,
-                    };
-                    if n == 0 {
-                        break;
-                    }
-                    if cw.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                    let total = bytes.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
-                    if total > cut_after && armed.swap(false, Ordering::SeqCst) {
-                        cuts.fetch_add(1, Ordering::SeqCst);
-                        if stall {
-                            tokio::time::sleep(std::time::Duration::from_secs(120)).await;
-                        }
-                        break;
-                    }
-                }
-                up.abort();
-            });
-        }
-    });
-    CuttingProxy {
-        port,
-        cuts,
-        bytes,
-        accepted,
-        close,
-    }
-}
-
-/// The server closes the connection while the connector is idle (Active
-/// Directory does after 900 s): the next read opens a new one.
-async fn an_idle_connection_closed_by_the_server(server: &DirectoryServer) {
-    let ou = server.new_ou("idle").await;
-    let added = ou.populate(10, 1).await;
-    let s = scope(&[&added.groups[0].dn], &[]);
-    let target = server.ldaps_url.trim_start_matches("ldaps://").to_owned();
-    let proxy = cutting_proxy(target, u64::MAX, false).await;
-    let url = format!("ldaps://127.0.0.1:{}", proxy.port);
-    let mut source = connect(server, json!({"url": url})).await;
-    assert_eq!(
-        read(&mut source, &s, &mapping(server)).await.users.len(),
-        10
-    );
-    proxy.close_all();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(
-        read(&mut source, &s, &mapping(server)).await.users.len(),
-        10
-    );
-    assert_eq!(
-        proxy.accepted.load(Ordering::SeqCst),
-        2,
-        "a second connection"
-    );
-    assert!(source.stats().reconnects >= 1, "{:?}", source.stats());
-}
-
-#[tokio::test]
-async fn active_directory_idle_connection_closed_by_the_server() {
-    an_idle_connection_closed_by_the_server(samba_dc()).await;
-}
-
-#[tokio::test]
-async fn openldap_idle_connection_closed_by_the_server() {
-    an_idle_connection_closed_by_the_server(openldap()).await;
-}
-
-async fn reconnect_and_resume(server: &DirectoryServer) {
-    let ou = server.new_ou("drop").await;
-    let added = ou.populate(250, 1).await;
-    let s = scope(&[&added.groups[0].dn], &[]);
-    let m = mapping(server);
-    let target = server.ldaps_url.trim_start_matches("ldaps://").to_owned();
-    // a read without trouble, through a proxy that only counts
-    let counting = cutting_proxy(target.clone(), u64::MAX, false).await;
-    let url = format!("ldaps://127.0.0.1:{}", counting.port);
-    let mut clean = connect(server, json!({"url": url, "page_size": 20})).await;
-    let expected = read(&mut clean, &s, &m).await;
-    let clean_entries = clean.stats().entries;
-    let clean_bytes = counting.bytes.load(Ordering::SeqCst);
-
-    // the same read, cut two thirds of the way through (in the second or
-    // third of the three lookups of 100, 100 and 50 users)
-    let proxy = cutting_proxy(target, clean_bytes * 2 / 3, false).await;
-    let url = format!("ldaps://127.0.0.1:{}", proxy.port);
-    let mut source = connect(server, json!({"url": url, "page_size": 20})).await;
-    let snap = read(&mut source, &s, &m).await;
-    let stats = source.stats();
-    assert_eq!(
-        proxy.cuts.load(Ordering::SeqCst),
-        1,
-        "the proxy cut the connection"
-    );
-    assert!(stats.reconnects >= 1, "{stats:?}");
-    assert_eq!(snap.users, expected.users);
-    assert_eq!(snap.groups, expected.groups);
-    // resumed, not restarted: at most the lookup that was cut is read again
-    // (a restart would read the 150 or more users before the cut again)
-    let again = stats.entries - clean_entries;
-    assert!(
-        again < 100,
-        "{again} entries read again ({} with a cut, {clean_entries} without)",
-        stats.entries
-    );
-    eprintln!(
-        "{:?}: cut after {} of {clean_bytes} bytes; {again} entries read again",
-        server.kind,
-        clean_bytes * 2 / 3
-    );
-}
-
-#[tokio::test]
-async fn active_directory_dropped_connection_is_resumed() {
-    reconnect_and_resume(samba_dc()).await;
-}
-
-#[tokio::test]
-async fn openldap_dropped_connection_is_resumed() {
-    reconnect_and_resume(openldap()).await;
-}
-
-/// A server that stops answering mid-read: the operation times out
-/// (`timeout_seconds`) and runs again on a new connection.
-async fn a_stalled_operation_times_out_and_runs_again(server: &DirectoryServer) {
-    let ou = server.new_ou("stall").await;
-    let added = ou.populate(40, 1).await;
-    let s = scope(&[&added.groups[0].dn], &[]);
-    let target = server.ldaps_url.trim_start_matches("ldaps://").to_owned();
-    // past the TLS handshake and the bind
-    let proxy = cutting_proxy(target, 12_000, true).await;
-    let url = format!("ldaps://127.0.0.1:{}", proxy.port);
-    let mut source = connect(
-        server,
-        json!({"url": url, "page_size": 5, "timeout_seconds": 1}),
-    )
-    .await;
-    let start = Instant::now();
-    let snap = read(&mut source, &s, &mapping(server)).await;
-    assert_eq!(proxy.cuts.load(Ordering::SeqCst), 1, "the proxy stalled");
-    assert_eq!(snap.users.len(), 40);
-    assert!(source.stats().reconnects >= 1, "{:?}", source.stats());
-    assert!(
-        start.elapsed() < std::time::Duration::from_secs(20),
-        "{:?}",
-        start.elapsed()
-    );
-}
-
-#[tokio::test]
-async fn active_directory_stalled_operation_times_out_and_runs_again() {
-    a_stalled_operation_times_out_and_runs_again(samba_dc()).await;
-}
-
-#[tokio::test]
-async fn openldap_stalled_operation_times_out_and_runs_again() {
-    a_stalled_operation_times_out_and_runs_again(openldap()).await;
-}
-
-async fn clear_errors(server: &DirectoryServer, other_ca: &std::path::Path) {
-    let config = directory_config(server, json!({}));
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
-    let unreachable = directory_config(server, json!({"url": format!("ldaps://127.0.0.1:{port}")}));
-    let refused = Source::connect_with_password(&unreachable, Password::new("x"))
-        .await
-        .err()
-        .expect("nothing listens there");
-    assert!(matches!(refused, SourceError::Connect { .. }), "{refused}");
-
-    let refused = Source::connect_with_password(&config, Password::new("wrong password"))
-        .await
-        .err()
-        .expect("a wrong password is refused");
-    assert!(matches!(refused, SourceError::Bind { .. }), "{refused}");
-    assert!(
-        refused.to_string().contains("directory.bind_dn"),
-        "{refused}"
-    );
-    assert!(!refused.to_string().contains("wrong password"));
-
-    let config = directory_config(server, json!({"ca_file": other_ca}));
-    let refused =
-        Source::connect_with_password(&config, Password::new(server.bind_password.clone()))
-            .await
-            .err()
-            .expect("a certificate of another CA is refused");
-    assert!(matches!(refused, SourceError::Tls { .. }), "{refused}");
-    eprintln!("{:?}: {refused}", server.kind);
-    assert!(refused.to_string().contains("ca_file"), "{refused}");
-
-    let mut source = connect(server, json!({})).await;
-    let ou = server.new_ou("errors").await;
-    let group = ou.add_group(&format!("{}-g", ou.name), &[]).await;
-    let missing = format!("ou=nowhere,{}", server.base_dn);
-    let err = source
-        .read_full(
-            &scope(&[&group.dn], &[&missing]),
-            &mapping(server),
-            &mut |_| {},
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(err, SourceError::NoSuchEntry { .. }), "{err}");
-    assert!(err.to_string().starts_with("scope.base_dns[0]"), "{err}");
-    let missing_group = format!("cn=nothing,{}", ou.dn);
-    let err = source
-        .read_full(
-            &scope(&[&group.dn, &missing_group], &[]),
-            &mapping(server),
-            &mut |_| {},
-        )
-        .await
-        .unwrap_err();
-    assert!(err.to_string().starts_with("scope.groups[1]"), "{err}");
-    let err = source
-        .read_full(&scope(&[&ou.dn], &[]), &mapping(server), &mut |_| {})
-        .await
-        .unwrap_err();
-    assert!(matches!(err, SourceError::NotAGroup { .. }), "{err}");
-    assert!(err.to_string().starts_with("scope.groups[0]"), "{err}");
-}
-
-#[tokio::test]
-async fn active_directory_errors_are_clear() {
-    clear_errors(samba_dc(), &openldap().ca_file).await;
-    // Active Directory refuses a simple bind over plain LDAP: so does the
-    // connector, with the directory's reason
-    let server = samba_dc();
-    let config = directory_config(
-        server,
-        json!({"url": server.ldap_url, "tls": "none", "allow_insecure_plain_ldap": true}),
-    );
-    let refused =
-        Source::connect_with_password(&config, Password::new(server.bind_password.clone()))
-            .await
-            .err()
-            .expect("plain LDAP bind refused");
-    assert!(matches!(refused, SourceError::Bind { .. }), "{refused}");
-}
-
-#[tokio::test]
-async fn openldap_errors_are_clear() {
-    clear_errors(openldap(), &samba_dc().ca_file).await;
-}
-
-#[tokio::test]
-async fn the_password_comes_from_a_file() {
-    let server = openldap();
-    let path = std::env::temp_dir().join(format!("user-sync-pw-{}", std::process::id()));
-    std::fs::write(&path, format!("{}\n", server.bind_password)).unwrap();
-    let mut config = directory_config(server, json!({}));
-    config.password_env = None;
-    config.password_file = Some(path.clone());
-    let source = Source::connect(&config).await;
-    std::fs::remove_file(&path).unwrap();
-    assert!(source.is_ok(), "{:?}", source.err());
-}
+on_both_servers!(changes => active_directory_usn_marker_and_changes, openldap_modify_timestamp_marker_and_changes);
 
 /// The OU helper is used by the other modules too; keep it honest here.
 #[tokio::test]
@@ -854,3 +525,7 @@ async fn test_data_helpers_work_on_both_servers() {
         ou.delete(&user.dn).await;
     }
 }
+
+mod connections;
+
+mod errors;

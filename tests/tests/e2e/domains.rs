@@ -14,61 +14,36 @@
 
 use serde_json::{Value, json};
 use user_sync_tests::dns::{Zone, dns};
-use user_sync_tests::{Client, emails_to, eventually, new_org_without_domains, sdk_config, stack};
+use user_sync_tests::{
+    Client, Ran, UserBuilder, emails_to, eventually, new_org_without_domains, ops_cli, stack,
+};
 
-use crate::admin::{Admin, PIPELINE, id};
+use crate::admin::{PIPELINE, TestOrg};
 
-#[derive(Debug)]
-struct Ran {
-    code: u8,
-    out: String,
-    err: String,
-}
-
-impl Ran {
-    fn json(&self) -> Value {
-        assert_eq!(self.code, 0, "{self:?}");
-        serde_json::from_str(&self.out).unwrap_or_else(|e| panic!("{e}: {self:?}"))
-    }
-}
+mod admin_api;
 
 /// `ops --output json <args>` against the stack, asking the tests' DNS server.
 async fn ops(args: &[&str]) -> Ran {
-    let table = stack().directory_table.clone();
     let state = stack().state_table.clone();
     let server = dns().addr().to_string();
-    let mut line = vec![
-        "ops",
+    let global = [
         "--output",
         "json",
-        "--directory-table",
-        &table,
         "--state-table",
         &state,
         "--dns-server",
         &server,
     ];
-    line.extend_from_slice(args);
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let code = ops::cli::run_with(line, &sdk_config().await, &mut out, &mut err).await;
-    Ran {
-        code,
-        out: String::from_utf8_lossy(&out).into_owned(),
-        err: String::from_utf8_lossy(&err).into_owned(),
-    }
+    ops_cli(&[&global[..], args].concat()).await
 }
 
-async fn admin(prefix: &str) -> Admin {
-    Admin {
-        org: new_org_without_domains(prefix).await,
-        c: Client::new(),
-    }
+async fn admin(prefix: &str) -> TestOrg {
+    new_org_without_domains(prefix).await
 }
 
 /// Adds the domain; answers the TXT record's value.
-async fn add(a: &Admin, domain: &str) -> String {
-    let added = ops(&["domains", "add", &a.org.org_id, domain]).await.json();
+async fn add(a: &TestOrg, domain: &str) -> String {
+    let added = ops(&["domains", "add", &a.org_id, domain]).await.json();
     assert_eq!(added["domain"]["status"], "pending", "{added}");
     assert_eq!(added["record"]["name"], format!("_user-sync.{domain}"));
     assert_eq!(added["record"]["type"], "TXT");
@@ -78,8 +53,8 @@ async fn add(a: &Admin, domain: &str) -> String {
     value
 }
 
-async fn status(a: &Admin, domain: &str) -> String {
-    let list = ops(&["domains", "list", &a.org.org_id]).await.json();
+async fn status(a: &TestOrg, domain: &str) -> String {
+    let list = ops(&["domains", "list", &a.org_id]).await.json();
     list["domains"]
         .as_array()
         .unwrap()
@@ -90,22 +65,10 @@ async fn status(a: &Admin, domain: &str) -> String {
 }
 
 /// Creates a user with this email; answers its id.
-async fn user(a: &Admin, email: &str) -> String {
-    let (status, u) = a
-        .scim(
-            "POST",
-            "/Users",
-            Some(json!({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                "userName": email,
-                "name": {"givenName": "Dee", "familyName": "Test"},
-                "emails": [{"primary": true, "value": email, "type": "work"}],
-                "active": true
-            })),
-        )
-        .await;
-    assert_eq!(status, 201, "{u}");
-    id(&u)
+async fn user(a: &TestOrg, email: &str) -> String {
+    a.scim()
+        .create_user(UserBuilder::person(email, "Dee", "Test"))
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -115,7 +78,7 @@ async fn a_domain_is_verified_once_its_record_is_published_and_by_one_organizati
     let value = add(&a, &domain).await;
 
     // before the record exists
-    let early = ops(&["domains", "verify", &a.org.org_id, &domain]).await;
+    let early = ops(&["domains", "verify", &a.org_id, &domain]).await;
     assert_eq!(early.code, 1, "{early:?}");
     assert!(early.err.contains("was not found"), "{early:?}");
     assert_eq!(status(&a, &domain).await, "pending");
@@ -124,15 +87,13 @@ async fn a_domain_is_verified_once_its_record_is_published_and_by_one_organizati
     dns()
         .publish(&domain, &["user-sync-verification=not-the-token"])
         .await;
-    let wrong = ops(&["domains", "verify", &a.org.org_id, &domain]).await;
+    let wrong = ops(&["domains", "verify", &a.org_id, &domain]).await;
     assert_eq!(wrong.code, 1, "{wrong:?}");
     assert_eq!(status(&a, &domain).await, "pending");
 
     // published (with another TXT record beside it)
     dns().publish(&domain, &["v=spf1 -all", &value]).await;
-    let verified = ops(&["domains", "verify", &a.org.org_id, &domain])
-        .await
-        .json();
+    let verified = ops(&["domains", "verify", &a.org_id, &domain]).await.json();
     assert_eq!(verified["domain"]["status"], "verified", "{verified}");
     assert_eq!(verified["domain"]["verifiedBy"], "ops");
     assert!(verified["domain"]["verifiedAt"].is_string());
@@ -142,16 +103,14 @@ async fn a_domain_is_verified_once_its_record_is_published_and_by_one_organizati
     let theirs = add(&b, &domain).await;
     assert_ne!(theirs, value);
     dns().publish(&domain, &[&value, &theirs]).await;
-    let second = ops(&["domains", "verify", &b.org.org_id, &domain]).await;
+    let second = ops(&["domains", "verify", &b.org_id, &domain]).await;
     assert_eq!(second.code, 1, "{second:?}");
     assert!(second.err.contains("another organization"), "{second:?}");
     assert_eq!(status(&b, &domain).await, "pending");
     assert_eq!(status(&a, &domain).await, "verified");
 
     // the ops override gives it to the second; the first's lapses
-    let claimed = ops(&["domains", "claim", &b.org.org_id, &domain])
-        .await
-        .json();
+    let claimed = ops(&["domains", "claim", &b.org_id, &domain]).await.json();
     assert_eq!(claimed["domain"]["status"], "verified");
     assert_eq!(status(&a, &domain).await, "lapsed");
 }
@@ -163,7 +122,7 @@ async fn a_dns_failure_is_could_not_check_and_never_verifies() {
         let domain = dns().new_domain();
         add(&a, &domain).await;
         dns().set(&domain, zone.clone()).await;
-        let r = ops(&["domains", "verify", &a.org.org_id, &domain]).await;
+        let r = ops(&["domains", "verify", &a.org_id, &domain]).await;
         assert_eq!(r.code, 1, "{zone:?}: {r:?}");
         assert!(r.err.contains("could not be checked"), "{zone:?}: {r:?}");
         assert!(!r.err.contains("was not found"), "{zone:?}: {r:?}");
@@ -177,20 +136,18 @@ async fn the_recheck_flags_a_verified_domain_whose_record_was_removed() {
     let domain = dns().new_domain();
     let value = add(&a, &domain).await;
     dns().publish(&domain, &[&value]).await;
-    ops(&["domains", "verify", &a.org.org_id, &domain])
-        .await
-        .json();
+    ops(&["domains", "verify", &a.org_id, &domain]).await.json();
 
-    let kept = ops(&["domains", "recheck", &a.org.org_id]).await.json();
+    let kept = ops(&["domains", "recheck", &a.org_id]).await.json();
     assert_eq!(kept["rechecked"][0]["status"], "verified", "{kept}");
 
     // a failed lookup changes nothing
     dns().set(&domain, Zone::ServFail).await;
-    let failed = ops(&["domains", "recheck", &a.org.org_id]).await.json();
+    let failed = ops(&["domains", "recheck", &a.org_id]).await.json();
     assert_eq!(failed["rechecked"][0]["status"], "verified", "{failed}");
 
     dns().unpublish(&domain).await;
-    let flagged = ops(&["domains", "recheck", &a.org.org_id]).await.json();
+    let flagged = ops(&["domains", "recheck", &a.org_id]).await.json();
     assert_eq!(
         flagged["rechecked"][0]["status"], "record_missing",
         "{flagged}"
@@ -205,7 +162,7 @@ async fn the_recheck_flags_a_verified_domain_whose_record_was_removed() {
     assert_eq!(status(&a, &domain).await, "record_missing");
 
     // the admin reads it in the activity history, after ops' own changes
-    let history = a.api("GET", "/activity", None, &[]).await;
+    let history = a.admin().get("/activity").await;
     let entries: Vec<(String, String)> = history.body["items"]
         .as_array()
         .unwrap()
@@ -230,196 +187,6 @@ async fn the_recheck_flags_a_verified_domain_whose_record_was_removed() {
     );
     let missing = &history.body["items"][0];
     assert!(missing["details"]["lapsesAt"].is_string(), "{missing}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_user_in_an_unverified_domain_waits_in_its_banner_until_verified_and_retried() {
-    let a = admin("dom-sync").await;
-    let (ours, later) = (dns().new_domain(), dns().new_domain());
-    let ada = format!("ada@{ours}");
-    let bea = format!("bea@{later}");
-    let ada_id = user(&a, &ada).await;
-    let bea_id = user(&a, &bea).await;
-    let group = a.group_with("Everyone", &[&ada_id, &bea_id]).await;
-    a.rule(json!({"groupId": group, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
-        .await;
-
-    // no verified domain: sync cannot be turned on
-    let refused = a.sync(true, true).await;
-    assert_eq!(refused.status, 409, "{}", refused.body);
-    assert!(
-        refused.body["type"]
-            .as_str()
-            .unwrap()
-            .ends_with("verified_domain_required"),
-        "{}",
-        refused.body
-    );
-    // a pending domain is not enough
-    let value = add(&a, &ours).await;
-    assert_eq!(a.sync(true, true).await.status, 409);
-
-    dns().publish(&ours, &[&value]).await;
-    ops(&["domains", "verify", &a.org.org_id, &ours])
-        .await
-        .json();
-    let on = a.sync(true, true).await;
-    assert_eq!(on.status, 200, "{}", on.body);
-
-    // ada is provisioned; bea waits in the banner naming her domain
-    a.until(&ada_id, "ada's account", |_| true).await;
-    let banner = eventually("an unverified_domain banner", PIPELINE, || async {
-        let f = a.api("GET", "/sync/failures", None, &[]).await;
-        f.body["failures"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["class"] == "unverified_domain")
-            .cloned()
-    })
-    .await;
-    assert_eq!(banner["count"], 1, "{banner}");
-    assert_eq!(banner["domain"], later.as_str(), "{banner}");
-    assert!(
-        banner["message"].as_str().unwrap().contains(&later),
-        "{banner}"
-    );
-    assert_eq!(banner["users"][0]["userId"], bea_id.as_str(), "{banner}");
-    let details = a
-        .api(
-            "GET",
-            &format!("/sync/failures/unverified_domain?domain={later}"),
-            None,
-            &[],
-        )
-        .await;
-    assert_eq!(details.status, 200, "{}", details.body);
-    assert_eq!(details.body["count"], 1, "{}", details.body);
-    assert!(a.account(&bea_id).await.is_none());
-    let c = Client::new();
-    eventually("ada's welcome email", PIPELINE, || async {
-        (!emails_to(&c, &ada).await.is_empty()).then_some(())
-    })
-    .await;
-    assert!(emails_to(&c, &bea).await.is_empty());
-
-    // the admin verifies bea's domain, then Retry sync provisions her
-    let value = add(&a, &later).await;
-    dns().publish(&later, &[&value]).await;
-    ops(&["domains", "verify", &a.org.org_id, &later])
-        .await
-        .json();
-    let retried = a
-        .api(
-            "POST",
-            "/sync/retry",
-            Some(json!({"class": "unverified_domain"})),
-            &[],
-        )
-        .await;
-    assert_eq!(retried.status, 200, "{}", retried.body);
-    a.until(&bea_id, "bea's account", |_| true).await;
-    eventually("bea's welcome email", PIPELINE, || async {
-        (!emails_to(&c, &bea).await.is_empty()).then_some(())
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_admin_api_adds_verifies_and_removes_a_domain_and_records_each_change() {
-    let a = admin("dom-api").await;
-    let domain = dns().new_domain();
-
-    for (body, field) in [
-        (json!({"domain": format!("*.{domain}")}), "wildcard"),
-        (json!({"domain": "com"}), "two labels"),
-        (json!({"domain": "ada@example.com"}), "email"),
-    ] {
-        let r = a.api("POST", "/domains", Some(body), &[]).await;
-        assert_eq!(r.status, 422, "{}", r.body);
-        assert!(
-            r.body["detail"].as_str().unwrap().contains("domain"),
-            "{}",
-            r.body
-        );
-        assert!(
-            r.body["detail"].as_str().unwrap().contains(field),
-            "{}",
-            r.body
-        );
-    }
-
-    let added = a
-        .api(
-            "POST",
-            "/domains",
-            Some(json!({"domain": domain.to_uppercase(), "includeSubdomains": true})),
-            &[],
-        )
-        .await;
-    assert_eq!(added.status, 201, "{}", added.body);
-    assert_eq!(added.body["domain"], domain.as_str());
-    assert_eq!(added.body["status"], "pending");
-    assert_eq!(added.body["includeSubdomains"], true);
-    assert_eq!(added.body["record"]["name"], format!("_user-sync.{domain}"));
-    let value = added.body["record"]["value"].as_str().unwrap().to_owned();
-    let again = a
-        .api("POST", "/domains", Some(json!({"domain": domain})), &[])
-        .await;
-    assert_eq!(again.status, 409, "{}", again.body);
-
-    let verify = format!("/domains/{domain}/verify");
-    let early = a.api("POST", &verify, None, &[]).await;
-    assert_eq!(early.status, 409, "{}", early.body);
-    assert!(
-        early.body["type"]
-            .as_str()
-            .unwrap()
-            .ends_with("record_not_found")
-    );
-    dns().set(&domain, Zone::ServFail).await;
-    let failed = a.api("POST", &verify, None, &[]).await;
-    assert_eq!(failed.status, 409, "{}", failed.body);
-    assert!(
-        failed.body["type"]
-            .as_str()
-            .unwrap()
-            .ends_with("dns_lookup_failed"),
-        "{}",
-        failed.body
-    );
-    dns().publish(&domain, &[&value]).await;
-    let verified = a.api("POST", &verify, None, &[]).await;
-    assert_eq!(verified.status, 200, "{}", verified.body);
-    assert_eq!(verified.body["status"], "verified");
-    assert_eq!(verified.body["verifiedBy"], "Admin");
-
-    let list = a.api("GET", "/domains", None, &[]).await;
-    assert_eq!(list.status, 200, "{}", list.body);
-    assert_eq!(list.body["domains"][0]["domain"], domain.as_str());
-    assert_eq!(list.body["domains"][0]["status"], "verified");
-
-    let removed = a
-        .api("DELETE", &format!("/domains/{domain}"), None, &[])
-        .await;
-    assert_eq!(removed.status, 204, "{}", removed.body);
-    let gone = a.api("POST", &verify, None, &[]).await;
-    assert_eq!(gone.status, 404, "{}", gone.body);
-
-    let activity = a.api("GET", "/activity", None, &[]).await;
-    let actions: Vec<&str> = activity.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["subject"]["kind"] == "domain")
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        actions,
-        ["domain_removed", "domain_verified", "domain_added"],
-        "{}",
-        activity.body
-    );
 }
 
 /// The schedule in `template.yaml` (the api function's `DomainRecheck`
@@ -621,68 +388,4 @@ async fn the_scheduled_recheck_flags_a_removed_record_and_warns_the_admin() {
     assert!(scans > 0, "no Scan recorded for the scheduled runs");
     stack.shutdown().await;
     let _ignored = std::fs::remove_file(&calls);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_domain_body_is_strict_and_bounded_and_another_organization_cannot_touch_the_domain() {
-    let a = admin("dom-edge-a").await;
-    let b = admin("dom-edge-b").await;
-    let domain = dns().new_domain();
-
-    // a field the API does not know is refused, naming it; nothing is stored
-    let unknown = a
-        .api(
-            "POST",
-            "/domains",
-            Some(json!({"domain": domain, "verified": true})),
-            &[],
-        )
-        .await;
-    assert_eq!(unknown.status, 422, "{}", unknown.body);
-    assert!(
-        unknown.body.to_string().contains("verified"),
-        "{}",
-        unknown.body
-    );
-    // a name longer than DNS allows is refused before any work
-    let long = a
-        .api(
-            "POST",
-            "/domains",
-            Some(json!({"domain": format!("{}.example.com", "a".repeat(300))})),
-            &[],
-        )
-        .await;
-    assert_eq!(long.status, 422, "{}", long.body);
-    let listed = a.api("GET", "/domains", None, &[]).await;
-    assert_eq!(listed.body["domains"], json!([]), "{}", listed.body);
-
-    let added = a
-        .api("POST", "/domains", Some(json!({"domain": domain})), &[])
-        .await;
-    assert_eq!(added.status, 201, "{}", added.body);
-
-    // the other organization neither sees, verifies nor removes it
-    let seen = b.api("GET", "/domains", None, &[]).await;
-    assert_eq!(seen.body["domains"], json!([]), "{}", seen.body);
-    let verify = b
-        .api("POST", &format!("/domains/{domain}/verify"), None, &[])
-        .await;
-    assert_eq!(verify.status, 404, "{}", verify.body);
-    let remove = b
-        .api("DELETE", &format!("/domains/{domain}"), None, &[])
-        .await;
-    assert_eq!(remove.status, 404, "{}", remove.body);
-    let kept = a.api("GET", "/domains", None, &[]).await;
-    assert_eq!(
-        kept.body["domains"][0]["domain"],
-        domain.as_str(),
-        "{}",
-        kept.body
-    );
-    assert_eq!(
-        kept.body["domains"][0]["status"], "pending",
-        "{}",
-        kept.body
-    );
 }

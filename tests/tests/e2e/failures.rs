@@ -11,150 +11,119 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use user_sync_tests::{eventually, sdk_config, stack};
+use user_sync_tests::{UserBuilder, eventually, sdk_config, stack};
 
-use crate::admin::{Admin, PIPELINE, products};
+use crate::admin::{PIPELINE, TestOrg, products};
+
+mod product_api;
+
+mod redrive;
+
+pub(crate) use redrive::{drain, fresh_queue, send_tagged};
 
 /// Retries of a product API that fails for a while back off 7.5 s, 15 s, …
 const CONVERGE: Duration = Duration::from_secs(150);
 
-impl Admin {
-    async fn control(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/control{path}", stack().product_api_url);
-        let (status, v) = self.c.send(method, &url, None, body.as_ref()).await;
-        assert_eq!(status, 200, "{method} {path}: {v}");
-        v
-    }
-
-    async fn failures(&self) -> Value {
-        let a = self.api("GET", "/sync/failures", None, &[]).await;
-        assert_eq!(a.status, 200, "{}", a.body);
-        a.body
-    }
-
-    /// Waits for the banner of `class` (with `users` users, if given).
-    async fn banner(&self, class: &str, users: Option<u64>) -> Value {
-        let what = format!("a {class} banner");
-        eventually(&what, PIPELINE, || async {
-            self.failures().await["failures"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|e| e["class"] == class && users.is_none_or(|n| e["count"] == n))
-                .cloned()
-        })
-        .await
-    }
-
-    /// Waits until no failure affects any user.
-    async fn no_banners(&self) {
-        eventually("no failure left", PIPELINE, || async {
-            self.failures().await["failures"]
-                .as_array()
-                .unwrap()
-                .is_empty()
-                .then_some(())
-        })
-        .await;
-    }
-
-    /// Retries until `expected` users and emails were sent again (a user's
-    /// failure may not be recorded yet at the first click).
-    async fn retry_until_moved(&self, body: Value, expected: u64) -> Vec<Value> {
-        let mut answers = Vec::new();
-        let mut moved = 0;
-        let start = Instant::now();
-        while moved < expected {
-            let a = self
-                .api("POST", "/sync/retry", Some(body.clone()), &[])
-                .await;
-            assert_eq!(a.status, 200, "{}", a.body);
-            moved += a.body["jobs"].as_u64().unwrap() + a.body["emails"].as_u64().unwrap();
-            answers.push(a.body);
-            assert!(
-                start.elapsed() < PIPELINE,
-                "only {moved} of {expected} moved: {answers:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
-        assert_eq!(moved, expected, "{answers:?}");
-        answers
-    }
-
-    /// The product API calls made for this organization's user.
-    async fn calls(&self, user: &str) -> Vec<Value> {
-        let calls = self
-            .control("GET", &format!("/calls?org={}", self.org.org_id), None)
-            .await;
-        calls["calls"]
+/// Waits for the banner of `class` (with `users` users, if given).
+async fn banner(org: &TestOrg, class: &str, users: Option<u64>) -> Value {
+    let what = format!("a {class} banner");
+    eventually(&what, PIPELINE, || async {
+        org.admin().failures().await["failures"]
             .as_array()
             .unwrap()
             .iter()
-            .filter(|c| c["userKey"] == user)
+            .find(|e| e["class"] == class && users.is_none_or(|n| e["count"] == n))
             .cloned()
-            .collect()
-    }
-
-    /// `POST /sync/retry` with `body`: its answer.
-    async fn retry(&self, body: Value) -> Value {
-        let a = self.api("POST", "/sync/retry", Some(body), &[]).await;
-        assert_eq!(a.status, 200, "{}", a.body);
-        a.body
-    }
-
-    /// The user's failure attempts as the failures view shows them (`None`:
-    /// no such failure); `failure` is the class, with `?product=` for
-    /// `out_of_licenses`.
-    async fn failed_attempts(&self, failure: &str, user: &str) -> Option<u64> {
-        let d = self
-            .api(
-                "GET",
-                &format!("/sync/failures/{failure}&limit=200"),
-                None,
-                &[],
-            )
-            .await;
-        assert_eq!(d.status, 200, "{}", d.body);
-        d.body["users"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["userId"] == user)
-            .and_then(|u| u["attempts"].as_u64())
-    }
-
-    /// The user's `sync_failed` entries in the activity history.
-    async fn sync_failed_entries(&self, user: &str) -> Vec<Value> {
-        let h = self
-            .api(
-                "GET",
-                &format!("/activity?userId={user}&action=sync_failed&limit=200"),
-                None,
-                &[],
-            )
-            .await;
-        assert_eq!(h.status, 200, "{}", h.body);
-        h.body["items"].as_array().unwrap().clone()
-    }
-
-    /// A group of `n` users with one Full Admin rule granting `product`.
-    async fn users_with_rule(&self, n: usize, products: &[&str]) -> (Vec<String>, Value) {
-        let mut users = Vec::new();
-        for i in 0..n {
-            users.push(self.user(&format!("user{i:02}")).await);
-        }
-        let group = self.group("Everyone").await;
-        let refs: Vec<&str> = users.iter().map(String::as_str).collect();
-        self.members(&group, "add", &refs).await;
-        let rule = self
-            .rule(json!({"groupId": group, "description": "Everyone", "products": products, "adminRole": {"type": "full_admin"}}))
-            .await;
-        (users, rule)
-    }
+    })
+    .await
 }
 
-fn email_of(a: &Admin, name: &str) -> String {
-    format!("{name}.{}@example.com", a.org.org_id)
+/// Waits until no failure affects any user.
+async fn no_banners(org: &TestOrg) {
+    eventually("no failure left", PIPELINE, || async {
+        org.admin().failures().await["failures"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+}
+
+/// Retries until `expected` users and emails were sent again (a user's
+/// failure may not be recorded yet at the first click).
+async fn retry_until_moved(org: &TestOrg, body: Value, expected: u64) -> Vec<Value> {
+    let mut answers = Vec::new();
+    let mut moved = 0;
+    let start = Instant::now();
+    while moved < expected {
+        let a = org.admin().post("/sync/retry", body.clone()).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        moved += a.body["jobs"].as_u64().unwrap() + a.body["emails"].as_u64().unwrap();
+        answers.push(a.body);
+        assert!(
+            start.elapsed() < PIPELINE,
+            "only {moved} of {expected} moved: {answers:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(moved, expected, "{answers:?}");
+    answers
+}
+
+/// `POST /sync/retry` with `body`: its answer.
+async fn retry(org: &TestOrg, body: Value) -> Value {
+    let a = org.admin().retry(body).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    a.body
+}
+
+/// The user's failure attempts as the failures view shows them (`None`:
+/// no such failure); `failure` is the class, with `?product=` for
+/// `out_of_licenses`.
+async fn failed_attempts(org: &TestOrg, failure: &str, user: &str) -> Option<u64> {
+    let d = org
+        .admin()
+        .get(&format!("/sync/failures/{failure}&limit=200"))
+        .await;
+    assert_eq!(d.status, 200, "{}", d.body);
+    d.body["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["userId"] == user)
+        .and_then(|u| u["attempts"].as_u64())
+}
+
+/// The user's `sync_failed` entries in the activity history.
+async fn sync_failed_entries(org: &TestOrg, user: &str) -> Vec<Value> {
+    let h = org
+        .admin()
+        .get(&format!(
+            "/activity?userId={user}&action=sync_failed&limit=200"
+        ))
+        .await;
+    assert_eq!(h.status, 200, "{}", h.body);
+    h.body["items"].as_array().unwrap().clone()
+}
+
+/// A group of `n` users with one Full Admin rule granting `product`.
+async fn users_with_rule(org: &TestOrg, n: usize, products: &[&str]) -> (Vec<String>, Value) {
+    let mut users = Vec::new();
+    for i in 0..n {
+        users.push(org.scim().user(&format!("user{i:02}")).await);
+    }
+    let group = org.scim().group("Everyone").await;
+    let refs: Vec<&str> = users.iter().map(String::as_str).collect();
+    org.scim().members(&group, "add", &refs).await;
+    let rule = org
+        .admin().rule(json!({"groupId": group, "description": "Everyone", "products": products, "adminRole": {"type": "full_admin"}}))
+        .await;
+    (users, rule)
+}
+
+fn email_of(a: &TestOrg, name: &str) -> String {
+    format!("{name}.{}@example.com", a.org_id)
 }
 
 fn user_ids(entry: &Value) -> BTreeSet<String> {
@@ -168,19 +137,20 @@ fn user_ids(entry: &Value) -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seats_run_out_then_more_seats_and_retry_sync_provision_everyone() {
-    let a = Admin::new("seats").await;
-    a.control(
-        "PUT",
-        &format!("/orgs/{}/seats", a.org.org_id),
-        Some(json!({"G2W": 7})),
-    )
-    .await;
-    let (users, _) = a.users_with_rule(10, &["G2W"]).await;
-    assert_eq!(a.sync(true, false).await.status, 200);
+    let a = TestOrg::new("seats").await;
+    a.simulator()
+        .control(
+            "PUT",
+            &format!("/orgs/{}/seats", a.org_id),
+            Some(json!({"G2W": 7})),
+        )
+        .await;
+    let (users, _) = users_with_rule(&a, 10, &["G2W"]).await;
+    assert_eq!(a.admin().sync(true, false).await.status, 200);
 
     // the banner: 3 users out of G2W licenses
     let banner = eventually("3 users out of licenses", PIPELINE, || async {
-        let f = a.failures().await;
+        let f = a.admin().failures().await;
         let entries = f["failures"].as_array().unwrap().clone();
         (entries.len() == 1 && entries[0]["count"] == 3).then(|| entries[0].clone())
     })
@@ -197,7 +167,7 @@ async fn seats_run_out_then_more_seats_and_retry_sync_provision_everyone() {
     // the details: exactly the 3 users without an account, page by page
     let mut provisioned = BTreeSet::new();
     for u in &users {
-        if a.account(u).await.is_some() {
+        if a.simulator().account(u).await.is_some() {
             provisioned.insert(u.clone());
         }
     }
@@ -209,23 +179,17 @@ async fn seats_run_out_then_more_seats_and_retry_sync_provision_everyone() {
         .collect();
     assert_eq!(user_ids(&banner), unprovisioned);
     let first = a
-        .api(
-            "GET",
-            "/sync/failures/out_of_licenses?product=G2W&limit=2",
-            None,
-            &[],
-        )
+        .admin()
+        .get("/sync/failures/out_of_licenses?product=G2W&limit=2")
         .await;
     assert_eq!(first.status, 200, "{}", first.body);
     assert_eq!(first.body["count"], 3);
     let cursor = first.body["nextCursor"].as_str().unwrap().to_owned();
     let second = a
-        .api(
-            "GET",
-            &format!("/sync/failures/out_of_licenses?product=G2W&limit=2&cursor={cursor}"),
-            None,
-            &[],
-        )
+        .admin()
+        .get(&format!(
+            "/sync/failures/out_of_licenses?product=G2W&limit=2&cursor={cursor}"
+        ))
         .await;
     assert_eq!(second.body["nextCursor"], Value::Null);
     let mut paged = user_ids(&first.body);
@@ -242,15 +206,14 @@ async fn seats_run_out_then_more_seats_and_retry_sync_provision_everyone() {
     assert_eq!(someone["attempts"], 1);
 
     // the fix: more seats, then Retry sync for this class
-    a.control(
-        "PUT",
-        &format!("/orgs/{}/seats", a.org.org_id),
-        Some(json!({"G2W": 10})),
-    )
-    .await;
-    let answers = a
-        .retry_until_moved(json!({"class": "out_of_licenses"}), 3)
+    a.simulator()
+        .control(
+            "PUT",
+            &format!("/orgs/{}/seats", a.org_id),
+            Some(json!({"G2W": 10})),
+        )
         .await;
+    let answers = retry_until_moved(&a, json!({"class": "out_of_licenses"}), 3).await;
     assert!(
         answers.iter().all(|r| r["causeStillPresent"] == false),
         "the seats are there now: {answers:?}"
@@ -261,13 +224,13 @@ async fn seats_run_out_then_more_seats_and_retry_sync_provision_everyone() {
         })
         .await;
     }
-    a.no_banners().await;
+    no_banners(&a).await;
 
     // one welcome email each, 10 in total
     for i in 0..10 {
         let to = email_of(&a, &format!("user{i:02}"));
         let emails = eventually("the welcome email", PIPELINE, || async {
-            let e = user_sync_tests::emails_to(&a.c, &to).await;
+            let e = user_sync_tests::emails_to(&a.client, &to).await;
             (!e.is_empty()).then_some(e)
         })
         .await;
@@ -275,7 +238,7 @@ async fn seats_run_out_then_more_seats_and_retry_sync_provision_everyone() {
     }
 
     // the retry is in the history, by the admin
-    let history = a.api("GET", "/activity?limit=200", None, &[]).await;
+    let history = a.admin().get("/activity?limit=200").await;
     let retried: Vec<&Value> = history.body["items"]
         .as_array()
         .unwrap()
@@ -287,7 +250,7 @@ async fn seats_run_out_then_more_seats_and_retry_sync_provision_everyone() {
     assert_eq!(retried[0]["failureClass"], "out_of_licenses");
 
     // nothing is left to retry
-    let again = a.retry(json!({})).await;
+    let again = retry(&a, json!({})).await;
     assert_eq!(
         (again["jobs"].clone(), again["complete"].clone()),
         (json!(0), json!(true))
@@ -296,23 +259,24 @@ async fn seats_run_out_then_more_seats_and_retry_sync_provision_everyone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_before_the_fix_calls_the_product_api_once_and_says_the_seats_are_still_short() {
-    let a = Admin::new("tooearly").await;
-    a.control(
-        "PUT",
-        &format!("/orgs/{}/seats", a.org.org_id),
-        Some(json!({"G2W": 1})),
-    )
-    .await;
-    a.users_with_rule(2, &["G2W"]).await;
-    assert_eq!(a.sync(true, false).await.status, 200);
-    let banner = a.banner("out_of_licenses", Some(1)).await;
+    let a = TestOrg::new("tooearly").await;
+    a.simulator()
+        .control(
+            "PUT",
+            &format!("/orgs/{}/seats", a.org_id),
+            Some(json!({"G2W": 1})),
+        )
+        .await;
+    users_with_rule(&a, 2, &["G2W"]).await;
+    assert_eq!(a.admin().sync(true, false).await.status, 200);
+    let banner = banner(&a, "out_of_licenses", Some(1)).await;
     let short = banner["users"][0]["userId"].as_str().unwrap().to_owned();
-    let calls_before = a.calls(&short).await.len();
-    let entries_before = a.sync_failed_entries(&short).await.len();
+    let calls_before = a.simulator().calls(Some(&short)).await.len();
+    let entries_before = sync_failed_entries(&a, &short).await.len();
     assert_eq!(entries_before, 1);
 
     // one click, the cause not fixed
-    let r = a.retry(json!({})).await;
+    let r = retry(&a, json!({})).await;
     assert_eq!(
         (r["jobs"].clone(), r["emails"].clone()),
         (json!(1), json!(0)),
@@ -331,28 +295,25 @@ async fn retry_before_the_fix_calls_the_product_api_once_and_says_the_seats_are_
 
     // its job fails again, once: one more product API call, no storm
     eventually("the job sent again failed again", PIPELINE, || async {
-        (a.failed_attempts("out_of_licenses?product=G2W", &short)
-            .await
-            == Some(2))
-        .then_some(())
+        (failed_attempts(&a, "out_of_licenses?product=G2W", &short).await == Some(2)).then_some(())
     })
     .await;
     tokio::time::sleep(Duration::from_secs(5)).await;
-    assert_eq!(a.calls(&short).await.len(), calls_before + 1);
     assert_eq!(
-        a.failed_attempts("out_of_licenses?product=G2W", &short)
-            .await,
+        a.simulator().calls(Some(&short)).await.len(),
+        calls_before + 1
+    );
+    assert_eq!(
+        failed_attempts(&a, "out_of_licenses?product=G2W", &short).await,
         Some(2)
     );
     // the same failure again is the same entry, counted
-    let entries = a.sync_failed_entries(&short).await;
+    let entries = sync_failed_entries(&a, &short).await;
     assert!(entries.len() <= entries_before + 1, "{entries:?}");
     assert_eq!(entries[0]["details"]["attempts"], 2, "{entries:?}");
 
     // the retry is in the history with the same counts
-    let history = a
-        .api("GET", "/activity?action=sync_retried", None, &[])
-        .await;
+    let history = a.admin().get("/activity?action=sync_retried").await;
     let retried = &history.body["items"][0];
     assert_eq!(retried["details"]["jobs"], 1, "{retried}");
     assert_eq!(retried["details"]["causeStillPresent"], true, "{retried}");
@@ -360,27 +321,28 @@ async fn retry_before_the_fix_calls_the_product_api_once_and_says_the_seats_are_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_clicks_in_a_row_send_nothing_the_second_time() {
-    let a = Admin::new("twoclicks").await;
-    a.control(
-        "PUT",
-        &format!("/orgs/{}/seats", a.org.org_id),
-        Some(json!({"G2M": 0})),
-    )
-    .await;
-    let (users, _) = a.users_with_rule(1, &["G2M"]).await;
+    let a = TestOrg::new("twoclicks").await;
+    a.simulator()
+        .control(
+            "PUT",
+            &format!("/orgs/{}/seats", a.org_id),
+            Some(json!({"G2M": 0})),
+        )
+        .await;
+    let (users, _) = users_with_rule(&a, 1, &["G2M"]).await;
     let ada = &users[0];
-    assert_eq!(a.sync(true, false).await.status, 200);
-    a.banner("out_of_licenses", Some(1)).await;
-    let calls_before = a.calls(ada).await.len();
+    assert_eq!(a.admin().sync(true, false).await.status, 200);
+    banner(&a, "out_of_licenses", Some(1)).await;
+    let calls_before = a.simulator().calls(Some(ada)).await.len();
 
-    let first = a.retry(json!({"class": "out_of_licenses"})).await;
+    let first = retry(&a, json!({"class": "out_of_licenses"})).await;
     assert_eq!(first["jobs"], 1, "{first}");
     // the first click's job fails again meanwhile
     eventually("the job sent again failed again", PIPELINE, || async {
-        (a.failed_attempts("out_of_licenses?product=G2M", ada).await == Some(2)).then_some(())
+        (failed_attempts(&a, "out_of_licenses?product=G2M", ada).await == Some(2)).then_some(())
     })
     .await;
-    let second = a.retry(json!({"class": "out_of_licenses"})).await;
+    let second = retry(&a, json!({"class": "out_of_licenses"})).await;
     assert_eq!(
         (second["jobs"].clone(), second["skipped"].clone()),
         (json!(0), json!(1)),
@@ -394,32 +356,33 @@ async fn two_clicks_in_a_row_send_nothing_the_second_time() {
         "{second}"
     );
     // also as one user's retry
-    let third = a.retry(json!({"userId": ada})).await;
+    let third = retry(&a, json!({"userId": ada})).await;
     assert_eq!(
         (third["jobs"].clone(), third["skipped"].clone()),
         (json!(0), json!(1))
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(a.calls(ada).await.len(), calls_before + 1);
+    assert_eq!(a.simulator().calls(Some(ada)).await.len(), calls_before + 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_organizations_retry_neither_sees_nor_holds_anothers_failures() {
-    let a = Admin::new("tenanta").await;
-    let b = Admin::new("tenantb").await;
-    b.control(
-        "PUT",
-        &format!("/orgs/{}/seats", b.org.org_id),
-        Some(json!({"G2W": 0})),
-    )
-    .await;
-    let (b_users, _) = b.users_with_rule(1, &["G2W"]).await;
-    assert_eq!(b.sync(true, false).await.status, 200);
-    b.banner("out_of_licenses", Some(1)).await;
-    let calls_before = b.calls(&b_users[0]).await.len();
+    let a = TestOrg::new("tenanta").await;
+    let b = TestOrg::new("tenantb").await;
+    b.simulator()
+        .control(
+            "PUT",
+            &format!("/orgs/{}/seats", b.org_id),
+            Some(json!({"G2W": 0})),
+        )
+        .await;
+    let (b_users, _) = users_with_rule(&b, 1, &["G2W"]).await;
+    assert_eq!(b.admin().sync(true, false).await.status, 200);
+    banner(&b, "out_of_licenses", Some(1)).await;
+    let calls_before = b.simulator().calls(Some(&b_users[0])).await.len();
 
     // A has no failure: its retry looks at nothing of B's
-    let r = a.retry(json!({})).await;
+    let r = retry(&a, json!({})).await;
     assert_eq!(
         (
             r["jobs"].clone(),
@@ -436,33 +399,34 @@ async fn one_organizations_retry_neither_sees_nor_holds_anothers_failures() {
     );
 
     // B's own retry, right after, sends its user at once: nothing was held
-    let r = b.retry(json!({})).await;
+    let r = retry(&b, json!({})).await;
     assert_eq!(
         (r["jobs"].clone(), r["examined"].clone()),
         (json!(1), json!(1)),
         "{r}"
     );
     eventually("B's job reaches the product API", PIPELINE, || async {
-        (b.calls(&b_users[0]).await.len() > calls_before).then_some(())
+        (b.simulator().calls(Some(&b_users[0])).await.len() > calls_before).then_some(())
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_existing_account_is_shown_and_the_redriven_job_applies_the_changed_rule() {
-    let a = Admin::new("exists").await;
-    let (users, rule) = a.users_with_rule(2, &["G2M"]).await;
+    let a = TestOrg::new("exists").await;
+    let (users, rule) = users_with_rule(&a, 2, &["G2M"]).await;
     let grace = &users[1];
     let grace_email = email_of(&a, "user01");
-    a.control(
-        "PUT",
-        "/existing-accounts",
-        Some(json!({"emails": [grace_email]})),
-    )
-    .await;
-    assert_eq!(a.sync(true, false).await.status, 200);
+    a.simulator()
+        .control(
+            "PUT",
+            "/existing-accounts",
+            Some(json!({"emails": [grace_email]})),
+        )
+        .await;
+    assert_eq!(a.admin().sync(true, false).await.status, 200);
 
-    let banner = a.banner("existing_account", None).await;
+    let banner = banner(&a, "existing_account", None).await;
     assert_eq!(banner["count"], 1);
     assert_eq!(banner["product"], Value::Null);
     assert_eq!(user_ids(&banner), BTreeSet::from([grace.clone()]));
@@ -470,33 +434,34 @@ async fn an_existing_account_is_shown_and_the_redriven_job_applies_the_changed_r
 
     // while that job waits in the dead-letter queue, the rule changes
     let changed = a
+        .admin()
         .patch_rule(&rule, json!({"products": ["G2M", "G2T"]}))
         .await;
     assert_eq!(changed.status, 200, "{}", changed.body);
     // the new generation fails the same way: a second dead-lettered job
     eventually("the second attempt fails too", PIPELINE, || async {
-        let d = a
-            .api("GET", "/sync/failures/existing_account", None, &[])
-            .await;
+        let d = a.admin().get("/sync/failures/existing_account").await;
         (d.body["users"][0]["attempts"] == 2).then_some(())
     })
     .await;
 
     // the fix: the other account is gone; retry this user only
-    a.control("PUT", "/existing-accounts", Some(json!({"emails": []})))
+    a.simulator()
+        .control("PUT", "/existing-accounts", Some(json!({"emails": []})))
         .await;
     // one job for the user, whatever number of failed generations
-    a.retry_until_moved(json!({"userId": grace}), 1).await;
+    retry_until_moved(&a, json!({"userId": grace}), 1).await;
     a.until(grace, "the new state", |x| products(x) == ["G2M", "G2T"])
         .await;
-    a.no_banners().await;
+    no_banners(&a).await;
     // both jobs applied the current state (the product API stores an
     // identical PUT without touching `updatedAt`): the account never held
     // the old one
-    let account = a.account(grace).await.unwrap();
+    let account = a.simulator().account(grace).await.unwrap();
     assert_eq!(account["createdAt"], account["updatedAt"], "{account}");
     let created = a
-        .calls(grace)
+        .simulator()
+        .calls(Some(grace))
         .await
         .into_iter()
         .filter(|c| c["status"] == 201)
@@ -505,108 +470,11 @@ async fn an_existing_account_is_shown_and_the_redriven_job_applies_the_changed_r
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_then_timing_out_product_api_is_retried_until_everyone_converges() {
-    let a = Admin::new("outage").await;
-    let faults = format!("/orgs/{}/faults", a.org.org_id);
-    a.control("PUT", &faults, Some(json!({"errorRate": 1})))
-        .await;
-    let (users, _) = a.users_with_rule(3, &["G2M"]).await;
-    assert_eq!(a.sync(true, false).await.status, 200);
-
-    let banner = a.banner("product_api_unavailable", Some(3)).await;
-    assert_eq!(banner["retriedAutomatically"], true);
-
-    // then it hangs: the worker's call times out (10 s) before the answer
-    a.control(
-        "PUT",
-        &faults,
-        Some(json!({"timeoutRate": 1, "timeoutMs": 12_000})),
-    )
-    .await;
-    eventually("calls time out", CONVERGE, || async {
-        let calls = a.calls(&users[0]).await;
-        calls.iter().any(|c| c["status"] == 504).then_some(())
-    })
-    .await;
-
-    // it recovers: everyone converges with no admin action
-    a.control("DELETE", &faults, None).await;
-    for u in &users {
-        eventually("provisioned after the outage", CONVERGE, || async {
-            a.account(u).await.filter(|x| products(x) == ["G2M"])
-        })
-        .await;
-    }
-    a.no_banners().await;
-    for u in &users {
-        let calls = a.calls(u).await;
-        assert!(
-            calls.iter().any(|c| c["status"] == 500),
-            "{u} met the errors: {calls:?}"
-        );
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rate_limited_job_comes_back_after_retry_after_not_the_backoff() {
-    let a = Admin::new("ratelimit").await;
-    let (users, _) = a.users_with_rule(2, &["G2M"]).await;
-    a.control(
-        "PUT",
-        &format!("/orgs/{}/faults", a.org.org_id),
-        Some(json!({"rateLimit": {"remaining": 2, "retryAfterSeconds": 1}})),
-    )
-    .await;
-    assert_eq!(a.sync(true, false).await.status, 200);
-    for u in &users {
-        a.until(u, "provisioned", |x| x["status"] == "active").await;
-        let calls = a.calls(u).await;
-        let limited = calls
-            .iter()
-            .filter(|c| c["status"] == 429)
-            .collect::<Vec<_>>();
-        let created = calls.iter().find(|c| c["status"] == 201).unwrap();
-        if let Some(limited) = limited.last() {
-            let gap = seconds_between(&limited["at"], &created["at"]);
-            // the backoff would wait at least 7.5 s
-            assert!(
-                (0.9..7.0).contains(&gap),
-                "{u}: retried {gap} s after the 429: {calls:?}"
-            );
-        }
-    }
-    let all: usize = {
-        let mut n = 0;
-        for u in &users {
-            n += a
-                .calls(u)
-                .await
-                .iter()
-                .filter(|c| c["status"] == 429)
-                .count();
-        }
-        n
-    };
-    assert_eq!(all, 2, "both rate-limited answers were met");
-}
-
-fn seconds_between(from: &Value, to: &Value) -> f64 {
-    let parse = |v: &Value| {
-        time::OffsetDateTime::parse(
-            v.as_str().unwrap(),
-            &time::format_description::well_known::Rfc3339,
-        )
-        .unwrap()
-    };
-    (parse(to) - parse(from)).as_seconds_f64()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mail_job_delivered_twice_sends_one_email() {
-    let a = Admin::new("twice").await;
+    let a = TestOrg::new("twice").await;
     let to = email_of(&a, "twice");
     let job = json!({
-        "orgId": a.org.org_id, "userId": "twice-user", "event": "1", "template": null,
+        "orgId": a.org_id, "userId": "twice-user", "event": "1", "template": null,
         "language": "en", "email": to, "givenName": "Twice", "products": ["G2M"],
     });
     let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
@@ -620,7 +488,7 @@ async fn a_mail_job_delivered_twice_sends_one_email() {
             .unwrap();
     }
     eventually("the email", PIPELINE, || async {
-        let e = user_sync_tests::emails_to(&a.c, &to).await;
+        let e = user_sync_tests::emails_to(&a.client, &to).await;
         (!e.is_empty()).then_some(())
     })
     .await;
@@ -643,40 +511,32 @@ async fn a_mail_job_delivered_twice_sends_one_email() {
             .then_some(())
     })
     .await;
-    assert_eq!(user_sync_tests::emails_to(&a.c, &to).await.len(), 1);
+    assert_eq!(user_sync_tests::emails_to(&a.client, &to).await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_welcome_email_is_shown_and_retried_to_the_corrected_address() {
-    let a = Admin::new("mailfail").await;
+    let a = TestOrg::new("mailfail").await;
     let good = email_of(&a, "mara");
     // an address the mail service refuses (two @); the product API takes
     // it, and the part after its last @ is one of the organization's domains
     let bad = good.replacen('@', "@x@", 1);
-    let (status, user) = a
-        .scim(
-            "POST",
-            "/Users",
-            Some(json!({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                "userName": good, "name": {"givenName": "Mara"},
-                "emails": [{"primary": true, "value": bad, "type": "work"}], "active": true
-            })),
-        )
+    let mara = a
+        .scim()
+        .create_user(UserBuilder::new(&good).given_name("Mara").email(&bad))
         .await;
-    assert_eq!(status, 201, "{user}");
-    let mara = user["id"].as_str().unwrap().to_owned();
-    let group = a.group("Everyone").await;
-    a.members(&group, "add", &[&mara]).await;
-    a.rule(json!({"groupId": group, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
+    let group = a.scim().group("Everyone").await;
+    a.scim().members(&group, "add", &[&mara]).await;
+    a.admin()
+        .rule(json!({"groupId": group, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
         .await;
-    assert_eq!(a.sync(true, false).await.status, 200);
+    assert_eq!(a.admin().sync(true, false).await.status, 200);
 
-    let banner = a.banner("email_failed", None).await;
+    let banner = banner(&a, "email_failed", None).await;
     assert_eq!(banner["count"], 1);
     assert_eq!(user_ids(&banner), BTreeSet::from([mara.clone()]));
     assert_eq!(banner["users"][0]["attempts"], 1);
-    let history = a.api("GET", "/activity", None, &[]).await;
+    let history = a.admin().get("/activity").await;
     assert!(
         history.body["items"]
             .as_array()
@@ -689,8 +549,7 @@ async fn a_refused_welcome_email_is_shown_and_retried_to_the_corrected_address()
 
     // the admin corrects the address in the directory; it reaches the product
     let (status, body) = a
-        .scim(
-            "PATCH",
+        .scim().send("PATCH",
             &format!("/Users/{mara}"),
             Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                 "Operations": [{"op": "replace", "path": "emails", "value": [{"primary": true, "value": good, "type": "work"}]}]})),
@@ -701,199 +560,12 @@ async fn a_refused_welcome_email_is_shown_and_retried_to_the_corrected_address()
         .await;
 
     // Retry sync for emails sends the welcome email to the corrected address
-    a.retry_until_moved(json!({"class": "email_failed"}), 1)
-        .await;
+    retry_until_moved(&a, json!({"class": "email_failed"}), 1).await;
     let sent = eventually("the welcome email", PIPELINE, || async {
-        let e = user_sync_tests::emails_to(&a.c, &good).await;
+        let e = user_sync_tests::emails_to(&a.client, &good).await;
         (!e.is_empty()).then_some(e)
     })
     .await;
     assert_eq!(sent.len(), 1);
-    a.no_banners().await;
-}
-
-/// Fresh queues in the stack's emulator, for the redrive adapter alone.
-pub(crate) async fn fresh_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
-    sqs.create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap()
-}
-
-pub(crate) async fn send_tagged(
-    sqs: &aws_sdk_sqs::Client,
-    queue: &str,
-    body: &str,
-    class: Option<&str>,
-) {
-    let mut m = sqs.send_message().queue_url(queue).message_body(body);
-    if let Some(c) = class {
-        m = m.message_attributes(
-            "failureClass",
-            aws_sdk_sqs::types::MessageAttributeValue::builder()
-                .data_type("String")
-                .string_value(c)
-                .build()
-                .unwrap(),
-        );
-    }
-    m.send().await.unwrap();
-}
-
-/// Every message now in `queue` (received and deleted), as bodies.
-pub(crate) async fn drain(sqs: &aws_sdk_sqs::Client, queue: &str) -> Vec<Value> {
-    let mut bodies = Vec::new();
-    loop {
-        let out = sqs
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        let messages = out.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return bodies;
-        }
-        for m in messages {
-            bodies.push(serde_json::from_str(m.body().unwrap()).unwrap_or(Value::Null));
-            sqs.delete_message()
-                .queue_url(queue)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redrive_moves_only_the_selected_messages_and_releases_the_others() {
-    use user_sync_aws::redrive::{CLOCK_SKEW_MARGIN, QueuePair, SqsDeadLetters};
-    use user_sync_core::ports::{DeadLetters, RedriveSelection};
-    use user_sync_core::state::FailureClass;
-
-    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
-    let tag = format!("{:x}", std::process::id() ^ 0x5eed);
-    let q = |n: &str| format!("redrive-{tag}-{n}");
-    let jobs = fresh_queue(&sqs, &q("jobs")).await;
-    let jobs_dlq = fresh_queue(&sqs, &q("jobs-dlq")).await;
-    let mail = fresh_queue(&sqs, &q("mail")).await;
-    let mail_dlq = fresh_queue(&sqs, &q("mail-dlq")).await;
-    let job =
-        |org: &str, user: &str| json!({"orgId": org, "userId": user, "generation": 1}).to_string();
-    for u in ["u1", "u2", "u3"] {
-        send_tagged(&sqs, &jobs_dlq, &job("a", u), Some("out_of_licenses")).await;
-    }
-    send_tagged(&sqs, &jobs_dlq, &job("a", "u4"), Some("existing_account")).await;
-    // moved by the redrive policy: no class attribute (product_api_unavailable)
-    send_tagged(&sqs, &jobs_dlq, &job("a", "u5"), None).await;
-    send_tagged(&sqs, &jobs_dlq, &job("b", "u1"), Some("out_of_licenses")).await;
-    send_tagged(&sqs, &jobs_dlq, "not a job", None).await;
-    let mail_job =
-        |org: &str, user: &str| json!({"orgId": org, "userId": user, "event": "1"}).to_string();
-    send_tagged(&sqs, &mail_dlq, &mail_job("a", "u6"), Some("email_failed")).await;
-    send_tagged(&sqs, &mail_dlq, &mail_job("b", "u7"), None).await;
-
-    // a run moves what was dead-lettered before it started
-    tokio::time::sleep(CLOCK_SKEW_MARGIN + Duration::from_secs(1)).await;
-    let dl = SqsDeadLetters::new(
-        sqs.clone(),
-        QueuePair {
-            dead_letter_url: jobs_dlq.clone(),
-            source_url: jobs.clone(),
-        },
-        QueuePair {
-            dead_letter_url: mail_dlq.clone(),
-            source_url: mail.clone(),
-        },
-        1_000,
-    );
-    let budget = Duration::from_secs(30);
-    let org_a = Some(user_sync_core::ids::OrgId::parse("a").unwrap());
-    // everything of organization a
-    let all_of_a = RedriveSelection {
-        org: org_a.clone(),
-        ..RedriveSelection::default()
-    };
-
-    // one organization, one class
-    let r = dl
-        .redrive(
-            &RedriveSelection {
-                org: org_a.clone(),
-                class: Some(FailureClass::OutOfLicenses),
-                user: None,
-            },
-            budget,
-        )
-        .await
-        .unwrap();
-    assert_eq!((r.jobs, r.emails, r.examined, r.complete), (3, 0, 7, true));
-    let moved = drain(&sqs, &jobs).await;
-    let users: BTreeSet<&str> = moved
-        .iter()
-        .map(|m| m["userId"].as_str().unwrap())
-        .collect();
-    assert_eq!(users, BTreeSet::from(["u1", "u2", "u3"]));
-    assert!(moved.iter().all(|m| m["orgId"] == "a"));
-
-    // the others were released at once: a second pass sees them all again
-    let r = dl
-        .redrive(
-            &RedriveSelection {
-                org: org_a.clone(),
-                class: Some(FailureClass::ProductApiUnavailable),
-                user: None,
-            },
-            budget,
-        )
-        .await
-        .unwrap();
-    assert_eq!((r.jobs, r.examined), (1, 4));
-    assert_eq!(drain(&sqs, &jobs).await[0]["userId"], "u5");
-
-    // everything of organization a: its last job and its email
-    let r = dl.redrive(&all_of_a, budget).await.unwrap();
-    assert_eq!((r.jobs, r.emails), (1, 1));
-    assert_eq!(drain(&sqs, &jobs).await[0]["userId"], "u4");
-    assert_eq!(drain(&sqs, &mail).await[0]["userId"], "u6");
-
-    // a message dead-lettered as the run starts (a job that failed again)
-    // is left for the next run
-    send_tagged(&sqs, &jobs_dlq, &job("a", "u8"), Some("out_of_licenses")).await;
-    let r = dl.redrive(&all_of_a, budget).await.unwrap();
-    assert_eq!((r.jobs, r.newer, r.complete), (0, 1, true));
-    assert!(drain(&sqs, &jobs).await.is_empty());
-    tokio::time::sleep(CLOCK_SKEW_MARGIN + Duration::from_secs(1)).await;
-
-    // idempotent: nothing of a is left once the next run took u8
-    let r = dl.redrive(&all_of_a, budget).await.unwrap();
-    assert_eq!((r.jobs, r.newer), (1, 0));
-    assert_eq!(drain(&sqs, &jobs).await[0]["userId"], "u8");
-    let r = dl
-        .redrive(
-            &RedriveSelection {
-                org: org_a,
-                ..RedriveSelection::default()
-            },
-            budget,
-        )
-        .await
-        .unwrap();
-    assert_eq!((r.jobs, r.emails, r.complete), (0, 0, true));
-
-    // ops' redrive of everything also moves what no organization owns
-    let r = dl
-        .redrive(&RedriveSelection::default(), budget)
-        .await
-        .unwrap();
-    assert_eq!((r.jobs, r.emails), (2, 1));
-    assert_eq!(drain(&sqs, &jobs).await.len(), 2);
-    assert_eq!(drain(&sqs, &mail).await.len(), 1);
-    assert!(drain(&sqs, &jobs_dlq).await.is_empty());
-    assert!(drain(&sqs, &mail_dlq).await.is_empty());
+    no_banners(&a).await;
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use user_sync_tests::stack;
 
-use crate::admin::{Admin, id};
+use crate::admin::{TestOrg, id};
 
 const SCIM_ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 const PROBLEM_PREFIX: &str = "urn:user-sync:problem:";
@@ -39,10 +39,11 @@ pub(crate) const U1: &str = "hostile.one@example.com";
 
 /// A user, a second user, a group holding the first, a catalogue, a rule on
 /// the group, a template and a custom attribute.
-pub(crate) async fn seed(a: &Admin) -> Seed {
+pub(crate) async fn seed(a: &TestOrg) -> Seed {
     let create_user = |name: &'static str, external: &'static str| async move {
         let (status, u) = a
-            .scim(
+            .scim()
+            .send(
                 "POST",
                 "/Users",
                 Some(json!({
@@ -59,41 +60,42 @@ pub(crate) async fn seed(a: &Admin) -> Seed {
     };
     let user = create_user(U1, "ext-1").await;
     let user2 = create_user("hostile.two@example.com", "ext-2").await;
-    let group = a.group_with("Hostile Sales", &[&user]).await;
+    let group = a.scim().group_with("Hostile Sales", &[&user]).await;
     // with a catalogue, every rule write is checked against it
     let catalog = a
-        .api(
+        .admin()
+        .if_match(
             "PUT",
             "/catalog",
             Some(
-                json!({"products": [{"id": "G2M", "name": "GoTo Meeting", "seats": 10}],
+                &json!({"products": [{"id": "G2M", "name": "GoTo Meeting", "seats": 10}],
                 "privileges": [{"id": "manage_users", "name": "Manage users"}],
                 "userGroups": [{"id": "sales", "name": "Sales"}],
                 "deviceGroups": [{"id": "laptops", "name": "Laptops"}],
                 "settingsTemplates": [{"id": "standard", "name": "Standard"}]}),
             ),
-            &[("if-match", "*")],
+            "*",
         )
         .await;
     assert_eq!(catalog.status, 200, "{}", catalog.body);
     let rule = id(&a
+        .admin()
         .rule(
             json!({"groupId": group, "products": ["G2M"], "adminRole": {"type": "full_admin"},
                      "description": "hostile"}),
         )
         .await);
     let t = a
-        .api(
-            "POST",
+        .admin()
+        .post(
             "/templates",
-            Some(json!({"name": "Hostile welcome", "variants": {"en": {
-                "subject": "Welcome, {{firstName}}", "body": "Hi {{firstName}}, {{loginUrl}}"}}})),
-            &[],
+            json!({"name": "Hostile welcome", "variants": {"en": {
+                "subject": "Welcome, {{firstName}}", "body": "Hi {{firstName}}, {{loginUrl}}"}}}),
         )
         .await;
     assert_eq!(t.status, 201, "{}", t.body);
     let template = id(&t.body);
-    user_sync_tests::set_custom_attributes(&a.org, &["badgeNumber"]).await;
+    user_sync_tests::set_custom_attributes(a, &["badgeNumber"]).await;
     Seed {
         user,
         user2,
@@ -106,17 +108,17 @@ pub(crate) async fn seed(a: &Admin) -> Seed {
 /// What the organization holds, read through both APIs: every user and
 /// group with all attributes (SCIM), the rules, sync, catalogue, custom
 /// attributes, templates, activity settings and the activity history.
-pub(crate) async fn snapshot(a: &Admin) -> Value {
+pub(crate) async fn snapshot(a: &TestOrg) -> Value {
     let mut out = serde_json::Map::new();
     for path in ["/Users?count=200", "/Groups?count=200"] {
-        let (status, mut list) = a.scim("GET", path, None).await;
+        let (status, mut list) = a.scim().send("GET", path, None).await;
         assert_eq!(status, 200, "{path}: {list}");
         if let Some(items) = list["Resources"].as_array_mut() {
             items.sort_by(|x, y| x["id"].as_str().cmp(&y["id"].as_str()));
         }
         out.insert(format!("scim {path}"), list);
     }
-    let templates = a.api("GET", "/templates", None, &[]).await.body;
+    let templates = a.admin().get("/templates").await.body;
     let mut admin_paths: Vec<String> = [
         "/rules",
         "/sync",
@@ -136,7 +138,7 @@ pub(crate) async fn snapshot(a: &Admin) -> Value {
         }
     }
     for path in admin_paths {
-        let r = a.api("GET", &path, None, &[]).await;
+        let r = a.admin().get(&path).await;
         assert_eq!(r.status, 200, "{path}: {}", r.body);
         out.insert(
             format!("admin {path}"),
@@ -163,7 +165,7 @@ fn drop_volatile(v: &mut Value) {
 
 /// A snapshot once the pipeline has nothing left to do for the seed: two
 /// reads a second apart that agree.
-pub(crate) async fn settled_snapshot(a: &Admin) -> Value {
+pub(crate) async fn settled_snapshot(a: &TestOrg) -> Value {
     let start = Instant::now();
     let mut last = snapshot(a).await;
     loop {
@@ -271,7 +273,7 @@ struct Reply {
     body: Value,
 }
 
-async fn send(http: &reqwest::Client, a: &Admin, case: &Case, seed: &Seed) -> Reply {
+async fn send(http: &reqwest::Client, a: &TestOrg, case: &Case, seed: &Seed) -> Reply {
     let raw = &case.raw;
     let base = match case.api {
         Api::Scim => &stack().scim_url,
@@ -283,12 +285,12 @@ async fn send(http: &reqwest::Client, a: &Admin, case: &Case, seed: &Seed) -> Re
     let token = match raw["token"].as_str() {
         Some("none") => None,
         Some("garbage") => Some("us_admin_0000000000000000_garbage".to_owned()),
-        Some("scim") => Some(a.org.scim_token.clone()),
-        Some("admin") => Some(a.org.admin_token.clone()),
+        Some("scim") => Some(a.scim_token.clone()),
+        Some("admin") => Some(a.admin_token.clone()),
         Some(other) => panic!("{}: unknown token {other}", case.id()),
         None => Some(match case.api {
-            Api::Scim => a.org.scim_token.clone(),
-            Api::Admin => a.org.admin_token.clone(),
+            Api::Scim => a.scim_token.clone(),
+            Api::Admin => a.admin_token.clone(),
         }),
     };
     if let Some(t) = token {
@@ -419,7 +421,7 @@ fn judge(case: &Case, r: &Reply) -> Option<String> {
 #[allow(clippy::print_stdout)] // the summary belongs in the test log
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_requests_are_refused_cleanly_and_change_nothing() {
-    let a = Arc::new(Admin::new("hostile").await);
+    let a = Arc::new(TestOrg::new("hostile").await);
     let seed = Arc::new(seed(&a).await);
     let before = settled_snapshot(&a).await;
 

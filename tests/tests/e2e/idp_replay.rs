@@ -1,39 +1,17 @@
 //! The request sequences Okta and Entra ID send, replayed request by request
 //! (bodies as those identity providers send them).
 
-use serde_json::{Value, json};
-use user_sync_tests::{Client, TestOrg, enc, new_org, stack};
-
-struct Idp {
-    c: Client,
-    org: TestOrg,
-}
-
-impl Idp {
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.c
-            .send(
-                method,
-                &format!("{}{path}", stack().scim_url),
-                Some(&self.org.scim_token),
-                body.as_ref(),
-            )
-            .await
-    }
-}
-
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+use serde_json::json;
+use user_sync_tests::{PATCH_OP, enc, new_org, scim_url};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn okta_provisioning_and_group_push() {
-    let idp = Idp {
-        c: Client::new(),
-        org: new_org("okta").await,
-    };
+    let org = new_org("okta").await;
+    let idp = org.scim();
 
     // lookup before create, exactly as Okta sends it
     let (status, empty) = idp
-        .call(
+        .send(
             "GET",
             &format!(
                 "/Users?filter={}&startIndex=1&count=100",
@@ -45,7 +23,7 @@ async fn okta_provisioning_and_group_push() {
     assert_eq!((status, empty["totalResults"].clone()), (200, json!(0)));
 
     let (status, user) = idp
-        .call(
+        .send(
             "POST",
             "/Users",
             Some(json!({
@@ -70,7 +48,7 @@ async fn okta_provisioning_and_group_push() {
 
     // a full-object PUT with a changed name
     let (status, put) = idp
-        .call(
+        .send(
             "PUT",
             &format!("/Users/{id}"),
             Some(json!({
@@ -90,7 +68,7 @@ async fn okta_provisioning_and_group_push() {
 
     // deactivation: a path-less replace
     let (status, off) = idp
-        .call(
+        .send(
             "PATCH",
             &format!("/Users/{id}"),
             Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": false}}]})),
@@ -101,7 +79,7 @@ async fn okta_provisioning_and_group_push() {
 
     // Group Push: create empty, rename, add, remove, replace the members
     let (status, group) = idp
-        .call(
+        .send(
             "POST",
             "/Groups",
             Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Hackers", "members": []})),
@@ -110,7 +88,7 @@ async fn okta_provisioning_and_group_push() {
     assert_eq!(status, 201, "{group}");
     let gid = group["id"].as_str().unwrap().to_owned();
     let (status, renamed) = idp
-        .call(
+        .send(
             "PATCH",
             &format!("/Groups/{gid}"),
             Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"id": gid, "displayName": "Elite Hackers"}}]})),
@@ -120,7 +98,7 @@ async fn okta_provisioning_and_group_push() {
     assert_eq!(renamed["displayName"], "Elite Hackers");
 
     let (_, second) = idp
-        .call(
+        .send(
             "POST",
             "/Users",
             Some(json!({"userName": "kate.libby@example.com", "active": true})),
@@ -128,7 +106,7 @@ async fn okta_provisioning_and_group_push() {
         .await;
     let kate = second["id"].as_str().unwrap().to_owned();
     let (status, added) = idp
-        .call(
+        .send(
             "PATCH",
             &format!("/Groups/{gid}"),
             Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [
@@ -139,7 +117,7 @@ async fn okta_provisioning_and_group_push() {
     assert_eq!(status, 200, "{added}");
     assert_eq!(added["members"].as_array().unwrap().len(), 2);
     let (status, removed) = idp
-        .call(
+        .send(
             "PATCH",
             &format!("/Groups/{gid}"),
             Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": format!("members[value eq \"{id}\"]")}]})),
@@ -148,10 +126,10 @@ async fn okta_provisioning_and_group_push() {
     assert_eq!(status, 200, "{removed}");
     assert_eq!(
         removed["members"],
-        json!([{"value": kate, "$ref": format!("{}/Users/{kate}", stack().scim_url), "type": "User"}])
+        json!([{"value": kate, "$ref": scim_url(&format!("/Users/{kate}")), "type": "User"}])
     );
     let (status, replaced) = idp
-        .call(
+        .send(
             "PATCH",
             &format!("/Groups/{gid}"),
             Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "members", "value": [{"value": id}]}]})),
@@ -163,7 +141,7 @@ async fn okta_provisioning_and_group_push() {
 
     // a rename that names another group's id is refused
     let (status, e) = idp
-        .call(
+        .send(
             "PATCH",
             &format!("/Groups/{gid}"),
             Some(json!({"Operations": [{"op": "replace", "value": {"id": "someone-else", "displayName": "X"}}]})),
@@ -174,38 +152,28 @@ async fn okta_provisioning_and_group_push() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entra_provisioning_cycle() {
-    let idp = Idp {
-        c: Client::new(),
-        org: new_org("entra").await,
-    };
+    let org = new_org("entra").await;
+    let idp = org.scim();
 
     // test connection: a lookup of a random userName
     let (status, none) = idp
-        .call(
-            "GET",
-            &format!(
-                "/Users?filter={}",
-                enc(r#"userName eq "9a4f3c54-47ab-4b2e-bbd4-7e4b35ec1d0a""#)
-            ),
-            None,
+        .search(
+            "Users",
+            r#"userName eq "9a4f3c54-47ab-4b2e-bbd4-7e4b35ec1d0a""#,
         )
         .await;
     assert_eq!((status, none["totalResults"].clone()), (200, json!(0)));
 
     // lookup by externalId, then create
     let (_, none) = idp
-        .call(
-            "GET",
-            &format!(
-                "/Users?filter={}",
-                enc(r#"externalId eq "58342554-38d6-4ec8-948c-50044d0a33fd""#)
-            ),
-            None,
+        .search(
+            "Users",
+            r#"externalId eq "58342554-38d6-4ec8-948c-50044d0a33fd""#,
         )
         .await;
     assert_eq!(none["totalResults"], json!(0));
     let (status, user) = idp
-        .call(
+        .send(
             "POST",
             "/Users",
             Some(json!({
@@ -224,20 +192,16 @@ async fn entra_provisioning_cycle() {
     assert_eq!(status, 201, "{user}");
     let id = user["id"].as_str().unwrap().to_owned();
     let (_, found) = idp
-        .call(
-            "GET",
-            &format!(
-                "/Users?filter={}",
-                enc(r#"externalId eq "58342554-38d6-4ec8-948c-50044d0a33fd""#)
-            ),
-            None,
+        .search(
+            "Users",
+            r#"externalId eq "58342554-38d6-4ec8-948c-50044d0a33fd""#,
         )
         .await;
     assert_eq!(found["totalResults"], json!(1));
 
     // a group by displayName, without members; then create it
     let (_, none) = idp
-        .call(
+        .send(
             "GET",
             &format!(
                 "/Groups?excludedAttributes=members&filter={}",
@@ -248,7 +212,7 @@ async fn entra_provisioning_cycle() {
         .await;
     assert_eq!(none["totalResults"], json!(0));
     let (status, group) = idp
-        .call(
+        .send(
             "POST",
             "/Groups",
             Some(json!({"externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159", "displayName": "Group1DisplayName", "meta": {"resourceType": "Group"}})),
@@ -259,7 +223,7 @@ async fn entra_provisioning_cycle() {
 
     // capitalized ops, a filtered add, a path-less dotted replace
     let (status, patched) = idp
-        .call(
+        .send(
             "PATCH",
             &format!("/Users/{id}"),
             Some(json!({"schemas": [PATCH_OP], "Operations": [
@@ -281,7 +245,7 @@ async fn entra_provisioning_cycle() {
 
     // membership: add, check, remove with a value array
     let (status, _) = idp
-        .call(
+        .send(
             "PATCH",
             &format!("/Groups/{gid}"),
             Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "Add", "path": "members", "value": [{"value": id}]}]})),
@@ -290,7 +254,7 @@ async fn entra_provisioning_cycle() {
     assert!(status == 200 || status == 204);
     let check = enc(&format!(r#"id eq "{gid}" and members[value eq "{id}"]"#));
     let (_, yes) = idp
-        .call(
+        .send(
             "GET",
             &format!("/Groups?filter={check}&excludedAttributes=members"),
             None,
@@ -298,7 +262,7 @@ async fn entra_provisioning_cycle() {
         .await;
     assert_eq!(yes["totalResults"], json!(1), "{yes}");
     let (status, _) = idp
-        .call(
+        .send(
             "PATCH",
             &format!("/Groups/{gid}"),
             Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "Remove", "path": "members", "value": [{"value": id}]}]})),
@@ -306,7 +270,7 @@ async fn entra_provisioning_cycle() {
         .await;
     assert!(status == 200 || status == 204);
     let (_, no) = idp
-        .call(
+        .send(
             "GET",
             &format!("/Groups?filter={check}&excludedAttributes=members"),
             None,
@@ -317,16 +281,16 @@ async fn entra_provisioning_cycle() {
     // soft delete with a string boolean, reactivation, then a hard DELETE
     let active = |v: &str| json!({"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "active", "value": v}]});
     let (status, off) = idp
-        .call("PATCH", &format!("/Users/{id}"), Some(active("False")))
+        .send("PATCH", &format!("/Users/{id}"), Some(active("False")))
         .await;
     assert_eq!((status, off["active"].clone()), (200, json!(false)));
     let (status, on) = idp
-        .call("PATCH", &format!("/Users/{id}"), Some(active("True")))
+        .send("PATCH", &format!("/Users/{id}"), Some(active("True")))
         .await;
     assert_eq!((status, on["active"].clone()), (200, json!(true)));
     // an empty Operations array is accepted
     let (status, _) = idp
-        .call(
+        .send(
             "PATCH",
             &format!("/Users/{id}"),
             Some(json!({"schemas": [PATCH_OP], "Operations": []})),
@@ -335,20 +299,16 @@ async fn entra_provisioning_cycle() {
     assert_eq!(status, 200);
 
     // a hard DELETE: gone for SCIM (RFC 7644 §3.6), the account suspended
-    let (status, _) = idp.call("DELETE", &format!("/Users/{id}"), None).await;
+    let (status, _) = idp.send("DELETE", &format!("/Users/{id}"), None).await;
     assert_eq!(status, 204);
-    let (status, _) = idp.call("GET", &format!("/Users/{id}"), None).await;
+    let (status, _) = idp.send("GET", &format!("/Users/{id}"), None).await;
     assert_eq!(status, 404, "a deleted user is not found");
-    let (status, _) = idp.call("DELETE", &format!("/Users/{id}"), None).await;
+    let (status, _) = idp.send("DELETE", &format!("/Users/{id}"), None).await;
     assert_eq!(status, 404, "nor deleted twice");
     let (_, gone) = idp
-        .call(
-            "GET",
-            &format!(
-                "/Users?filter={}",
-                enc(r#"userName eq "test_user_ab6490ee-1e48-479e-a20b-2d77186b5dd1@contoso.com""#)
-            ),
-            None,
+        .search(
+            "Users",
+            r#"userName eq "test_user_ab6490ee-1e48-479e-a20b-2d77186b5dd1@contoso.com""#,
         )
         .await;
     assert_eq!(

@@ -7,9 +7,9 @@
 use serde_json::{Value, json};
 use user_sync_core::auth::TokenKind;
 use user_sync_core::ids::OrgId;
-use user_sync_tests::{Client, enc, stack};
+use user_sync_tests::{Client, api_url, enc, scim_url, stack};
 
-use crate::admin::{Admin, PATCH_OP, id};
+use crate::admin::{PATCH_OP, TestOrg, id};
 use crate::hostile::{first_difference, seed, settled_snapshot};
 
 /// B's own user and group, with names A does not have.
@@ -62,14 +62,7 @@ fn scim_routes() -> Vec<(&'static str, &'static str, Option<Value>)> {
 /// Every operation of the admin API's OpenAPI document: (method, path
 /// relative to /api/v1).
 async fn admin_operations(c: &Client) -> Vec<(String, String)> {
-    let (status, doc) = c
-        .send(
-            "GET",
-            &format!("{}/openapi.json", stack().api_url),
-            None,
-            None,
-        )
-        .await;
+    let (status, doc) = c.send("GET", &api_url("/openapi.json"), None, None).await;
     assert_eq!(status, 200);
     let mut ops = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -133,13 +126,14 @@ fn assert_no_b(what: &str, body: &Value, b: &crate::hostile::Seed, b_org: &str) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn isolation_a_token_on_b_ids_finds_nothing_and_changes_nothing() {
-    let a = Admin::new("iso-a").await;
-    let b = Admin::new("iso-b").await;
+    let a = TestOrg::new("iso-a").await;
+    let b = TestOrg::new("iso-b").await;
     // both organizations hold the same kind of data, under the same names
     let _a_seed = seed(&a).await;
     let bs = seed(&b).await;
     let (status, u) = b
-        .scim(
+        .scim()
+        .send(
             "POST",
             "/Users",
             Some(json!({"userName": ONLY_B_USER,
@@ -148,7 +142,8 @@ async fn isolation_a_token_on_b_ids_finds_nothing_and_changes_nothing() {
         .await;
     assert_eq!(status, 201, "{u}");
     let (status, g) = b
-        .scim(
+        .scim()
+        .send(
             "POST",
             "/Groups",
             Some(json!({"displayName": ONLY_B_GROUP})),
@@ -167,18 +162,13 @@ async fn isolation_a_token_on_b_ids_finds_nothing_and_changes_nothing() {
         let path = path
             .replace("{user}", &bs.user)
             .replace("{group}", &bs.group);
-        let (status, answer) = a.scim(method, &path, body).await;
+        let (status, answer) = a.scim().send(method, &path, body).await;
         assert_eq!(status, 404, "SCIM {method} {path}: {answer}");
         assert_eq!(
             answer["schemas"][0],
             "urn:ietf:params:scim:api:messages:2.0:Error"
         );
-        assert_no_b(
-            &format!("SCIM {method} {path}"),
-            &answer,
-            &bs,
-            &b.org.org_id,
-        );
+        assert_no_b(&format!("SCIM {method} {path}"), &answer, &bs, &b.org_id);
     }
     // SCIM searches naming B's ids or names find nothing of B's
     let filters = [
@@ -201,13 +191,15 @@ async fn isolation_a_token_on_b_ids_finds_nothing_and_changes_nothing() {
     ];
     for (resource, filter) in &filters {
         let (status, list) = a
-            .scim("GET", &format!("{resource}?filter={}", enc(filter)), None)
+            .scim()
+            .send("GET", &format!("{resource}?filter={}", enc(filter)), None)
             .await;
         assert_eq!(status, 200, "{filter}: {list}");
         assert_eq!(list["totalResults"], 0, "{filter}: {list}");
         for search in [format!("{resource}/.search"), "/.search".to_owned()] {
             let (status, list) = a
-                .scim("POST", &search, Some(json!({"filter": filter})))
+                .scim()
+                .send("POST", &search, Some(json!({"filter": filter})))
                 .await;
             assert_eq!(status, 200, "{search} {filter}: {list}");
             assert_eq!(list["totalResults"], 0, "{search} {filter}: {list}");
@@ -215,16 +207,15 @@ async fn isolation_a_token_on_b_ids_finds_nothing_and_changes_nothing() {
     }
     // A's whole lists show A's data only
     for path in ["/Users?count=200", "/Groups?count=200"] {
-        let (status, list) = a.scim("GET", path, None).await;
+        let (status, list) = a.scim().send("GET", path, None).await;
         assert_eq!(status, 200);
-        assert_no_b(path, &list, &bs, &b.org.org_id);
+        assert_no_b(path, &list, &bs, &b.org_id);
     }
     // naming B's user as a member of A's group does not reach B (B's user
     // is not A's: at most a membership under A's own keys)
-    let a_group = a.group("A's group").await;
+    let a_group = a.scim().group("A's group").await;
     let (status, answer) = a
-        .scim(
-            "PATCH",
+        .scim().send("PATCH",
             &format!("/Groups/{a_group}"),
             Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": bs.user}]}]})),
         )
@@ -242,14 +233,14 @@ async fn isolation_a_token_on_b_ids_finds_nothing_and_changes_nothing() {
         }
         let url = with_b_ids(path, &bs);
         let body = admin_body(method, path, &bs);
-        let answer = a.api(method, &url, body, &[("if-match", "*")]).await;
+        let answer = a.admin().if_match(method, &url, body.as_ref(), "*").await;
         assert!(
             answer.status < 500,
             "{method} {url}: {} {}",
             answer.status,
             answer.body
         );
-        assert_no_b(&format!("{method} {url}"), &answer.body, &bs, &b.org.org_id);
+        assert_no_b(&format!("{method} {url}"), &answer.body, &bs, &b.org_id);
         let names_b = ["{ruleId}", "{templateId}", "{userId}", "{groupId}"]
             .iter()
             .any(|p| path.contains(p));
@@ -272,12 +263,12 @@ async fn isolation_a_token_on_b_ids_finds_nothing_and_changes_nothing() {
         "/groups?search=only%20in%20b".to_owned(),
         "/sync/failures/out_of_licenses".to_owned(),
     ] {
-        let answer = a.api("GET", &path, None, &[]).await;
+        let answer = a.admin().get(&path).await;
         // a failure class with no users in A is not found
         let found =
             answer.status == 200 || (path.starts_with("/sync/failures/") && answer.status == 404);
         assert!(found, "{path}: {} {}", answer.status, answer.body);
-        assert_no_b(&path, &answer.body, &bs, &b.org.org_id);
+        assert_no_b(&path, &answer.body, &bs, &b.org_id);
         if let Some(items) = answer.body["items"].as_array() {
             assert!(
                 items.iter().all(|i| i["subject"]["id"] != bs.user.as_str()),
@@ -298,7 +289,7 @@ async fn isolation_a_token_on_b_ids_finds_nothing_and_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn isolation_tokens_work_on_their_own_api_only_and_stop_at_once_when_revoked() {
-    let a = Admin::new("iso-tok").await;
+    let a = TestOrg::new("iso-tok").await;
     let s = seed(&a).await;
     let c = Client::new();
 
@@ -312,7 +303,7 @@ async fn isolation_tokens_work_on_their_own_api_only_and_stop_at_once_when_revok
             .request(
                 &method,
                 &format!("{}{}", stack().api_url, with_b_ids(&path, &s)),
-                Some(&a.org.scim_token),
+                Some(&a.scim_token),
                 body.as_ref(),
                 &[("if-match", "*")],
             )
@@ -327,7 +318,7 @@ async fn isolation_tokens_work_on_their_own_api_only_and_stop_at_once_when_revok
             .send(
                 method,
                 &format!("{}{path}", stack().scim_url),
-                Some(&a.org.admin_token),
+                Some(&a.admin_token),
                 body.as_ref(),
             )
             .await;
@@ -340,7 +331,7 @@ async fn isolation_tokens_work_on_their_own_api_only_and_stop_at_once_when_revok
 
     // new tokens work, and stop on the next request after their revocation
     let store = user_sync_tests::directory().await;
-    let org_id = OrgId::parse(&a.org.org_id).unwrap();
+    let org_id = OrgId::parse(&a.org_id).unwrap();
     let (scim_id, scim_token) = ops::create_token(&store, &org_id, TokenKind::Scim, "Second IdP")
         .await
         .unwrap();
@@ -348,8 +339,8 @@ async fn isolation_tokens_work_on_their_own_api_only_and_stop_at_once_when_revok
         ops::create_token(&store, &org_id, TokenKind::Admin, "Second admin")
             .await
             .unwrap();
-    let users = format!("{}/Users/{}", stack().scim_url, s.user);
-    let rules = format!("{}/rules", stack().api_url);
+    let users = scim_url(&format!("/Users/{}", s.user));
+    let rules = api_url("/rules");
     let (status, _) = c.send("GET", &users, Some(&scim_token), None).await;
     assert_eq!(status, 200);
     let (status, _) = c.send("GET", &rules, Some(&admin_token), None).await;
@@ -372,8 +363,11 @@ async fn isolation_tokens_work_on_their_own_api_only_and_stop_at_once_when_revok
     assert_eq!(status, 401, "{answer}");
     assert_eq!(answer["code"], "unauthorized");
     // the organization's own tokens still work, and nothing was changed
-    let (status, u) = a.scim("GET", &format!("/Users/{}", s.user), None).await;
+    let (status, u) = a
+        .scim()
+        .send("GET", &format!("/Users/{}", s.user), None)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(u["active"], true);
-    assert_eq!(a.api("GET", "/rules", None, &[]).await.status, 200);
+    assert_eq!(a.admin().get("/rules").await.status, 200);
 }

@@ -7,51 +7,18 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use user_sync_core::ids::OrgId;
 use user_sync_core::ports::{Organizations, Tokens};
-use user_sync_tests::{Client, eventually, sdk_config, stack};
+use user_sync_tests::{
+    Client, api_url, control_url, eventually, ops_cli, scim_url, sdk_config, stack, unique_id,
+};
 
 use user_sync_aws::redrive::CLOCK_SKEW_MARGIN;
 
-use crate::admin::{Admin, PIPELINE};
+use crate::admin::{PIPELINE, TestOrg};
 use crate::failures::{drain, fresh_queue, send_tagged};
 
-/// What one run of the CLI did.
-#[derive(Debug)]
-struct Ran {
-    code: u8,
-    out: String,
-    err: String,
-}
+mod settings;
 
-impl Ran {
-    /// Its stdout as the one JSON document `--output json` writes.
-    fn json(&self) -> Value {
-        assert_eq!(self.code, 0, "{self:?}");
-        serde_json::from_str(&self.out).unwrap_or_else(|e| panic!("{e}: {self:?}"))
-    }
-}
-
-/// Runs `ops <args>` against the stack's DirectoryTable (and whatever the
-/// arguments add).
-async fn ops(args: &[&str]) -> Ran {
-    let table = stack().directory_table.clone();
-    let mut line = vec!["ops", "--directory-table", &table];
-    line.extend_from_slice(args);
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let code = ops::cli::run_with(line, &sdk_config().await, &mut out, &mut err).await;
-    Ran {
-        code,
-        out: String::from_utf8_lossy(&out).into_owned(),
-        err: String::from_utf8_lossy(&err).into_owned(),
-    }
-}
-
-fn unique(prefix: &str) -> String {
-    let mut random = [0u8; 6];
-    getrandom::fill(&mut random).unwrap();
-    let id: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}-{id}")
-}
+mod queues;
 
 async fn get(url: &str, token: &str) -> (u16, Value) {
     Client::new().send("GET", url, Some(token), None).await
@@ -59,9 +26,8 @@ async fn get(url: &str, token: &str) -> (u16, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn org_create_prints_working_tokens_once_and_org_list_shows_it() {
-    let s = stack();
-    let org = unique("opsorg");
-    let ran = ops(&["org", "create", &org, "Ops Test Inc"]).await;
+    let org = unique_id("opsorg");
+    let ran = ops_cli(&["org", "create", &org, "Ops Test Inc"]).await;
     assert_eq!(ran.code, 0, "{ran:?}");
     let token = |label: &str| {
         ran.out
@@ -73,9 +39,9 @@ async fn org_create_prints_working_tokens_once_and_org_list_shows_it() {
     let (scim, admin) = (token("SCIM token:"), token("admin token:"));
     assert!(ran.err.contains("shown once"), "{}", ran.err);
     // the admin token calls the admin API, the SCIM token SCIM
-    assert_eq!(get(&format!("{}/rules", s.api_url), &admin).await.0, 200);
-    assert_eq!(get(&format!("{}/Users", s.scim_url), &scim).await.0, 200);
-    assert_eq!(get(&format!("{}/rules", s.api_url), &scim).await.0, 403);
+    assert_eq!(get(&api_url("/rules"), &admin).await.0, 200);
+    assert_eq!(get(&scim_url("/Users"), &scim).await.0, 200);
+    assert_eq!(get(&api_url("/rules"), &scim).await.0, 403);
 
     // only hashes are stored: no item holds a plain token
     let store = user_sync_tests::directory().await;
@@ -89,25 +55,22 @@ async fn org_create_prints_working_tokens_once_and_org_list_shows_it() {
     );
 
     // a second time: refused, exit code 1
-    let again = ops(&["org", "create", &org, "Ops Test Inc"]).await;
+    let again = ops_cli(&["org", "create", &org, "Ops Test Inc"]).await;
     assert_eq!(again.code, 1, "{again:?}");
     assert!(again.err.contains("exists already"), "{}", again.err);
     assert!(again.out.is_empty());
 
     // json: one document with the tokens
-    let other = unique("opsorg");
-    let created = ops(&["--output", "json", "org", "create", &other, "Other Co"])
+    let other = unique_id("opsorg");
+    let created = ops_cli(&["--output", "json", "org", "create", &other, "Other Co"])
         .await
         .json();
     assert_eq!(created["orgId"], other.as_str());
     let other_admin = created["adminToken"].as_str().unwrap();
-    assert_eq!(
-        get(&format!("{}/rules", s.api_url), other_admin).await.0,
-        200
-    );
+    assert_eq!(get(&api_url("/rules"), other_admin).await.0, 200);
 
     // org list: both, with what their items hold, and no secrets
-    let listed = ops(&["org", "list", "--output", "json"]).await;
+    let listed = ops_cli(&["org", "list", "--output", "json"]).await;
     let orgs = listed.json()["organizations"].as_array().unwrap().clone();
     let mine = orgs
         .iter()
@@ -118,7 +81,7 @@ async fn org_create_prints_working_tokens_once_and_org_list_shows_it() {
     assert!(mine["created"].as_str().unwrap().starts_with("20"));
     assert!(orgs.iter().any(|o| o["id"] == other.as_str()));
     assert!(!listed.out.contains(&admin) && !listed.out.contains(other_admin));
-    let text = ops(&["org", "list"]).await;
+    let text = ops_cli(&["org", "list"]).await;
     assert_eq!(text.code, 0, "{text:?}");
     assert!(text.out.starts_with("ID "), "{}", text.out);
     assert!(
@@ -132,10 +95,9 @@ async fn org_create_prints_working_tokens_once_and_org_list_shows_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_are_created_listed_and_refused_after_revoke() {
-    let s = stack();
-    let a = Admin::new("opstoken").await;
-    let org = a.org.org_id.as_str();
-    let created = ops(&[
+    let a = TestOrg::new("opstoken").await;
+    let org = a.org_id.as_str();
+    let created = ops_cli(&[
         "token",
         "create",
         org,
@@ -151,11 +113,11 @@ async fn tokens_are_created_listed_and_refused_after_revoke() {
         created["token"].as_str().unwrap().to_owned(),
     );
     assert_eq!(created["kind"], "admin");
-    let rules = format!("{}/rules", s.api_url);
+    let rules = api_url("/rules");
     assert_eq!(get(&rules, &token).await.0, 200);
 
     let listed = eventually("the token is listed", Duration::from_secs(10), || async {
-        let ran = ops(&["--output", "json", "token", "list", org]).await;
+        let ran = ops_cli(&["--output", "json", "token", "list", org]).await;
         let tokens = ran.json()["tokens"].as_array().unwrap().clone();
         tokens
             .iter()
@@ -167,178 +129,60 @@ async fn tokens_are_created_listed_and_refused_after_revoke() {
     assert_eq!(tokens.len(), 3, "{tokens:?}");
     assert!(tokens.iter().any(|t| t["name"] == "Night Shift"));
     assert!(!ran.out.contains(&token), "never a secret in a listing");
-    let text = ops(&["token", "list", org]).await;
+    let text = ops_cli(&["token", "list", org]).await;
     assert!(text.out.starts_with("TOKEN ID"), "{text:?}");
     assert!(text.out.contains("Night Shift"));
 
-    let revoked = ops(&["token", "revoke", org, &token_id]).await;
+    let revoked = ops_cli(&["token", "revoke", org, &token_id]).await;
     assert_eq!(revoked.code, 0, "{revoked:?}");
     assert_eq!(get(&rules, &token).await.0, 401);
-    assert_eq!(get(&rules, &a.org.admin_token).await.0, 200);
-    let again = ops(&["token", "revoke", org, &token_id]).await;
+    assert_eq!(get(&rules, &a.admin_token).await.0, 200);
+    let again = ops_cli(&["token", "revoke", org, &token_id]).await;
     assert_eq!(again.code, 1, "{again:?}");
 
     // a SCIM token works for SCIM only
-    let scim = ops(&["--output", "json", "token", "create", org, "scim", "Okta"])
+    let scim = ops_cli(&["--output", "json", "token", "create", org, "scim", "Okta"])
         .await
         .json();
     let scim = scim["token"].as_str().unwrap();
-    assert_eq!(get(&format!("{}/Users", s.scim_url), scim).await.0, 200);
+    assert_eq!(get(&scim_url("/Users"), scim).await.0, 200);
 
     // usage errors and missing organizations
-    assert_eq!(ops(&["token", "create", org, "root", "x"]).await.code, 2);
     assert_eq!(
-        ops(&["token", "create", org, "admin", "Sync user"])
+        ops_cli(&["token", "create", org, "root", "x"]).await.code,
+        2
+    );
+    assert_eq!(
+        ops_cli(&["token", "create", org, "admin", "Sync user"])
             .await
             .code,
         2
     );
-    let missing = ops(&["token", "list", &unique("nobody")]).await;
+    let missing = ops_cli(&["token", "list", &unique_id("nobody")]).await;
     assert_eq!(missing.code, 1, "{missing:?}");
     assert!(missing.err.contains("does not exist"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dlq_status_counts_dead_letters_and_redrive_moves_them_back() {
-    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
-    let tag = unique("opsdlq");
-    let jobs = fresh_queue(&sqs, &format!("{tag}-jobs")).await;
-    let jobs_dlq = fresh_queue(&sqs, &format!("{tag}-jobs-dlq")).await;
-    let mail = fresh_queue(&sqs, &format!("{tag}-mail")).await;
-    let mail_dlq = fresh_queue(&sqs, &format!("{tag}-mail-dlq")).await;
-    let failures = fresh_queue(&sqs, &format!("{tag}-evaluator-failures")).await;
-    let job =
-        |org: &str, user: &str| json!({"orgId": org, "userId": user, "generation": 1}).to_string();
-    send_tagged(&sqs, &jobs_dlq, &job("a", "u1"), Some("out_of_licenses")).await;
-    send_tagged(&sqs, &jobs_dlq, &job("a", "u2"), Some("existing_account")).await;
-    send_tagged(&sqs, &jobs_dlq, &job("b", "u3"), Some("out_of_licenses")).await;
-    send_tagged(
-        &sqs,
-        &mail_dlq,
-        &json!({"orgId": "a", "userId": "u1", "event": "1"}).to_string(),
-        Some("email_failed"),
-    )
-    .await;
-    let queues = [
-        "--jobs-queue-url",
-        &jobs,
-        "--jobs-dlq-url",
-        &jobs_dlq,
-        "--mail-queue-url",
-        &mail,
-        "--mail-dlq-url",
-        &mail_dlq,
-    ];
-    let with = |args: &[&'static str], extra: &[&str]| {
-        let mut v: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-        v.extend(queues.iter().map(|q| (*q).to_owned()));
-        v.extend(extra.iter().map(|q| (*q).to_owned()));
-        v
-    };
-    let run = |args: Vec<String>| async move {
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        ops(&refs).await
-    };
-
-    let status = run(with(
-        &["--output", "json", "dlq", "status"],
-        &["--evaluator-failure-queue-url", &failures],
-    ))
-    .await
-    .json();
-    let queue = |status: &Value, name: &str| {
-        status["queues"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|q| q["name"] == name)
-            .cloned()
-            .unwrap_or_else(|| panic!("{name} not in {status}"))
-    };
-    let dlq = queue(&status, "JobsDeadLetterQueue");
-    assert_eq!(dlq["waiting"], 3, "{dlq}");
-    assert_eq!(dlq["inFlight"], 0, "peeking hides nothing: {dlq}");
-    assert_eq!(dlq["oldestSampled"]["messagesSampled"], 3, "{dlq}");
-    let age = dlq["oldestSampled"]["ageSeconds"].as_i64().unwrap();
-    assert!((0..120).contains(&age), "{dlq}");
-    assert_eq!(queue(&status, "MailDeadLetterQueue")["waiting"], 1);
-    let jobs_queue = queue(&status, "JobsQueue");
-    assert_eq!(jobs_queue["waiting"], 0);
-    assert!(jobs_queue["oldestSampled"].is_null(), "never peeked");
-    assert_eq!(queue(&status, "EvaluatorFailureQueue")["waiting"], 0);
-
-    let text = run(with(&["dlq", "status"], &[])).await;
-    assert_eq!(text.code, 0, "{text:?}");
-    let line = text
-        .out
-        .lines()
-        .find(|l| l.starts_with("JobsDeadLetterQueue"))
-        .unwrap_or_else(|| panic!("{}", text.out));
-    assert!(line.contains("sampled"), "{line}");
-    assert!(text.err.contains("sample"), "{}", text.err);
-    assert!(
-        !text.out.contains("EvaluatorFailureQueue"),
-        "only when given"
-    );
-
-    // redrive organization a: its two jobs and its email (once they are
-    // older than the run's clock-skew margin)
-    tokio::time::sleep(CLOCK_SKEW_MARGIN + Duration::from_secs(1)).await;
-    let moved = run(with(
-        &[
-            "--output", "json", "dlq", "redrive", "--org", "a", "--rate", "1000",
-        ],
-        &[],
-    ))
-    .await
-    .json();
-    assert_eq!(
-        (moved["jobs"].clone(), moved["emails"].clone()),
-        (json!(2), json!(1))
-    );
-    assert_eq!(moved["complete"], true);
-    let back = drain(&sqs, &jobs).await;
-    assert_eq!(back.len(), 2);
-    assert!(back.iter().all(|m| m["orgId"] == "a"));
-    assert_eq!(drain(&sqs, &mail).await.len(), 1);
-
-    let after = run(with(&["--output", "json", "dlq", "status"], &[]))
-        .await
-        .json();
-    assert_eq!(queue(&after, "JobsDeadLetterQueue")["waiting"], 1);
-    assert_eq!(queue(&after, "MailDeadLetterQueue")["waiting"], 0);
-
-    // the text redrive reports what it moved
-    let rest = run(with(&["dlq", "redrive", "--class", "out_of_licenses"], &[])).await;
-    assert_eq!(rest.code, 0, "{rest:?}");
-    assert!(rest.out.contains("moved 1 jobs"), "{}", rest.out);
-
-    // without the queues: a usage error (unless the environment names them)
-    if std::env::var_os("JOBS_QUEUE_URL").is_none() {
-        let missing = ops(&["dlq", "status"]).await;
-        assert_eq!(missing.code, 2, "{missing:?}");
-        assert!(missing.err.contains("JOBS_QUEUE_URL"));
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redrive_moves_a_job_that_keeps_failing_once_per_run() {
     let s = stack();
-    let a = Admin::new("opsstorm").await;
-    let org = a.org.org_id.clone();
-    let seats = format!("{}/control/orgs/{org}/seats", s.product_api_url);
-    let (status, _) =
-        a.c.send("PUT", &seats, None, Some(&json!({"G2W": 0})))
-            .await;
-    assert_eq!(status, 200);
-    let ada = a.user("ada").await;
-    let group = a.group_with("Everyone", &[&ada]).await;
-    a.rule(json!({"groupId": group, "products": ["G2W"], "adminRole": {"type": "full_admin"}}))
+    let a = TestOrg::new("opsstorm").await;
+    let org = a.org_id.clone();
+    let seats = control_url(&format!("/orgs/{org}/seats"));
+    let (status, _) = a
+        .client
+        .send("PUT", &seats, None, Some(&json!({"G2W": 0})))
         .await;
-    assert_eq!(a.sync(true, false).await.status, 200);
-    let calls_url = format!("{}/control/calls?org={org}", s.product_api_url);
+    assert_eq!(status, 200);
+    let ada = a.scim().user("ada").await;
+    let group = a.scim().group_with("Everyone", &[&ada]).await;
+    a.admin()
+        .rule(json!({"groupId": group, "products": ["G2W"], "adminRole": {"type": "full_admin"}}))
+        .await;
+    assert_eq!(a.admin().sync(true, false).await.status, 200);
+    let calls_url = control_url(&format!("/calls?org={org}"));
     let calls = || async {
-        let (_, body) = a.c.send("GET", &calls_url, None, None).await;
+        let (_, body) = a.client.send("GET", &calls_url, None, None).await;
         body["calls"]
             .as_array()
             .unwrap()
@@ -348,8 +192,8 @@ async fn redrive_moves_a_job_that_keeps_failing_once_per_run() {
     };
     let attempts = || async {
         let (_, d) = get(
-            &format!("{}/sync/failures/out_of_licenses?product=G2W", s.api_url),
-            &a.org.admin_token,
+            &api_url("/sync/failures/out_of_licenses?product=G2W"),
+            &a.admin_token,
         )
         .await;
         d["users"][0]["attempts"].as_u64()
@@ -387,7 +231,7 @@ async fn redrive_moves_a_job_that_keeps_failing_once_per_run() {
             let refs: Vec<&str> = args.iter().map(String::as_str).collect();
             // a run that moved the job again each time it failed again
             // would never end
-            tokio::time::timeout(Duration::from_secs(120), ops(&refs))
+            tokio::time::timeout(Duration::from_secs(120), ops_cli(&refs))
                 .await
                 .expect("the redrive ended")
         }
@@ -417,263 +261,6 @@ async fn redrive_moves_a_job_that_keeps_failing_once_per_run() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(calls().await, before + 1);
     assert_eq!(attempts().await, Some(2));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reconcile_sends_an_unchanged_user_to_the_product_api_again() {
-    let s = stack();
-    let a = Admin::new("opsreconcile").await;
-    let org = a.org.org_id.clone();
-
-    // refused while sync is off
-    let off = ops(&["reconcile", &org]).await;
-    assert_eq!(off.code, 1, "{off:?}");
-    assert!(off.err.contains("sync is off"), "{}", off.err);
-
-    let ada = a.user("ada").await;
-    let bob = a.user("bob").await;
-    let group = a.group_with("Everyone", &[&ada]).await;
-    a.rule(json!({"groupId": group, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
-        .await;
-    assert_eq!(a.sync(true, true).await.status, 200);
-    a.until(&ada, "ada's account", |acc| acc["status"] == "active")
-        .await;
-
-    // the pipeline settles: every user's state applied, no call in flight
-    let calls_url = format!("{}/control/calls?org={org}", s.product_api_url);
-    let c = Client::new();
-    let calls = |user: String| {
-        let c = &c;
-        let url = calls_url.clone();
-        async move {
-            let (_, body) = c.send("GET", &url, None, None).await;
-            body["calls"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|call| call["userKey"] == user.as_str())
-                .count()
-        }
-    };
-    let settled = eventually("the sync settles", PIPELINE, || async {
-        let (_, sync) = get(&format!("{}/sync", s.api_url), &a.org.admin_token).await;
-        let p = &sync["progress"];
-        let quiet = sync["fanOuts"].as_array().is_some_and(Vec::is_empty)
-            && p["pending"] == 0
-            && p["inSync"] == 2;
-        quiet.then_some(())
-    })
-    .await;
-    let _: () = settled;
-    let (ada_before, bob_before) = (calls(ada.clone()).await, calls(bob.clone()).await);
-    // no rule entitles bob: nothing was ever asked of the product for him
-    assert!(ada_before >= 1 && bob_before == 0);
-
-    // nothing changed; the reconcile sends ada again, and still nothing for
-    // bob, who never had an account
-    let ran = ops(&["--output", "json", "reconcile", &org]).await;
-    let done = ran.json();
-    assert_eq!(done["done"], true, "{done}");
-    assert_eq!(done["reason"], "reconcile");
-    assert_eq!(done["users"], 2, "{done}");
-    assert_eq!(done["jobs"], 1, "{done}");
-    assert!(
-        ran.err.contains("users reconciled"),
-        "progress: {}",
-        ran.err
-    );
-    eventually("ada is sent again", PIPELINE, || async {
-        (calls(ada.clone()).await > ada_before).then_some(())
-    })
-    .await;
-    assert_eq!(calls(bob.clone()).await, 0);
-    let account = a.account(&ada).await.unwrap();
-    assert_eq!(account["status"], "active");
-    assert_eq!(account["products"], json!(["G2M"]));
-
-    // --no-wait returns at once with the task
-    let started = ops(&["reconcile", &org, "--no-wait", "--output", "json"])
-        .await
-        .json();
-    assert!(
-        started["taskId"]
-            .as_str()
-            .unwrap()
-            .starts_with("reconcile-")
-    );
-    assert_eq!(started["done"], false);
-    let text = ops(&["reconcile", &org]).await;
-    assert_eq!(text.code, 0, "{text:?}");
-    assert!(
-        text.out.contains("done, 2 users reconciled"),
-        "{}",
-        text.out
-    );
-
-    assert_eq!(ops(&["reconcile", &unique("nobody")]).await.code, 1);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn catalog_custom_attributes_and_guardrail_are_set() {
-    let s = stack();
-    let a = Admin::new("opsset").await;
-    let org = a.org.org_id.clone();
-    let dir = std::env::temp_dir().join(unique("ops-catalog"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("catalog.json");
-    std::fs::write(
-        &file,
-        json!({
-            "products": [{"id": "G2M", "name": "GoTo Meeting", "seats": 5}, {"id": "G2W", "name": "GoTo Webinar"}],
-            "privileges": [{"id": "manage_users", "name": "Manage users"}]
-        })
-        .to_string(),
-    )
-    .unwrap();
-    let path = file.to_string_lossy().into_owned();
-    let set = ops(&["--output", "json", "catalog", "set", &org, &path])
-        .await
-        .json();
-    assert_eq!(set["catalogProducts"], 2);
-    let (status, catalog) = get(&format!("{}/catalog", s.api_url), &a.org.admin_token).await;
-    assert_eq!(status, 200);
-    assert_eq!(catalog["products"][0]["id"], "G2M");
-    assert_eq!(catalog["products"][0]["seats"], 5);
-    assert_eq!(catalog["products"][1]["id"], "G2W");
-
-    // an invalid catalogue or file is a usage error; nothing changes
-    let bad = dir.join("bad.json");
-    std::fs::write(&bad, r#"{"product": []}"#).unwrap();
-    let bad = bad.to_string_lossy().into_owned();
-    assert_eq!(ops(&["catalog", "set", &org, &bad]).await.code, 2);
-    assert_eq!(
-        ops(&["catalog", "set", &org, "/no/such/file.json"])
-            .await
-            .code,
-        2
-    );
-    let missing = ops(&["catalog", "set", &unique("nobody"), &path]).await;
-    assert_eq!(missing.code, 1, "{missing:?}");
-
-    let attrs = ops(&["custom-attributes", "set", &org, "badgeNumber, costCenter"]).await;
-    assert_eq!(attrs.code, 0, "{attrs:?}");
-    assert!(attrs.out.contains("2 custom attribute"), "{}", attrs.out);
-    let (_, got) = get(
-        &format!("{}/custom-attributes", s.api_url),
-        &a.org.admin_token,
-    )
-    .await;
-    assert_eq!(got["attributes"], json!(["badgeNumber", "costCenter"]));
-    assert_eq!(
-        ops(&["custom-attributes", "set", &org, "badge number"])
-            .await
-            .code,
-        2
-    );
-    let none = ops(&["--output", "json", "custom-attributes", "set", &org, ""])
-        .await
-        .json();
-    assert_eq!(none["customAttributes"], json!([]));
-
-    let guard = ops(&["--output", "json", "guardrail", "set", &org, "25"])
-        .await
-        .json();
-    assert_eq!(guard["suspensionGuardrailPercent"], 25);
-    let stored = user_sync_tests::directory()
-        .await
-        .get_org(&OrgId::parse(&org).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(stored.suspension_guardrail_percent, 25);
-    assert_eq!(stored.custom_attributes, Vec::<String>::new());
-    assert_eq!(ops(&["guardrail", "set", &org, "0"]).await.code, 2);
-
-    // ops may keep the history for less than the 90 days admins may set
-    let kept = ops(&["activity-retention", "set", &org, "7"]).await;
-    assert_eq!(kept.code, 0, "{kept:?}");
-    assert!(kept.out.contains("kept 7 day(s)"), "{}", kept.out);
-    assert!(kept.err.contains("below the 90 days"), "{}", kept.err);
-    let (_, got) = get(
-        &format!("{}/activity/settings", s.api_url),
-        &a.org.admin_token,
-    )
-    .await;
-    assert_eq!(got["retentionDays"], 7);
-    let back = ops(&[
-        "--output",
-        "json",
-        "activity-retention",
-        "set",
-        &org,
-        "default",
-    ])
-    .await
-    .json();
-    assert_eq!(back["activityRetentionDays"], Value::Null);
-    for bad in ["0", "3651", "a week"] {
-        assert_eq!(
-            ops(&["activity-retention", "set", &org, bad]).await.code,
-            2,
-            "{bad}"
-        );
-    }
-    assert_eq!(
-        ops(&["guardrail", "set", &unique("nobody"), "20"])
-            .await
-            .code,
-        1
-    );
-    std::fs::remove_dir_all(&dir).unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn organizations_are_listed_page_by_page_each_once() {
-    let store = user_sync_tests::directory().await;
-    let mut mine = Vec::new();
-    for _ in 0..3 {
-        let org = unique("opspage");
-        assert_eq!(ops(&["org", "create", &org, "Paged"]).await.code, 0);
-        mine.push(org);
-    }
-    let walk = |limit: usize| {
-        let store = &store;
-        async move {
-            let mut ids = Vec::new();
-            let mut cursor: Option<String> = None;
-            loop {
-                let (page, next) = store.list_orgs(cursor.as_deref(), limit).await.unwrap();
-                assert!(page.len() <= limit);
-                ids.extend(page.into_iter().map(|o| o.id.to_string()));
-                match next {
-                    Some(c) => cursor = Some(c),
-                    None => return ids,
-                }
-            }
-        }
-    };
-    let small = walk(2).await;
-    let mut unique_ids = small.clone();
-    unique_ids.sort();
-    unique_ids.dedup();
-    assert_eq!(
-        unique_ids.len(),
-        small.len(),
-        "an organization listed twice"
-    );
-    for org in &mine {
-        assert!(small.contains(org), "{org} missing");
-    }
-    // pages of another size list the same organizations (and those other
-    // tests created meanwhile)
-    let large = walk(500).await;
-    for id in &small {
-        assert!(large.contains(id), "{id}");
-    }
-    assert!(
-        store.list_orgs(Some("not a cursor"), 10).await.is_err(),
-        "a foreign cursor is refused"
-    );
 }
 
 /// Every item of the DirectoryTable, as the emulator holds it (a `Scan`).
@@ -723,16 +310,16 @@ async fn put_old_shape_user(org: &str, id: &str, password: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scrub_secrets_removes_passwords_earlier_versions_stored() {
-    let a = Admin::new("opsscrub").await;
-    let b = Admin::new("opsscrub").await;
-    let org = a.org.org_id.as_str();
+    let a = TestOrg::new("opsscrub").await;
+    let b = TestOrg::new("opsscrub").await;
+    let org = a.org_id.as_str();
     // a user the current SCIM endpoint stored (it never keeps a password),
     // and users as earlier versions stored them
-    let ada = a.user("ada").await;
-    let secrets: Vec<String> = (0..3).map(|i| unique(&format!("s3cr3t{i}"))).collect();
+    let ada = a.scim().user("ada").await;
+    let secrets: Vec<String> = (0..3).map(|i| unique_id(&format!("s3cr3t{i}"))).collect();
     put_old_shape_user(org, "old-1", &secrets[0]).await;
     put_old_shape_user(org, "old-2", &secrets[1]).await;
-    put_old_shape_user(b.org.org_id.as_str(), "old-3", &secrets[2]).await;
+    put_old_shape_user(b.org_id.as_str(), "old-3", &secrets[2]).await;
     let holding = |items: &[user_sync_tests::Item]| {
         secrets
             .iter()
@@ -742,7 +329,7 @@ async fn scrub_secrets_removes_passwords_earlier_versions_stored() {
     assert_eq!(holding(&scan_directory_table().await), 3);
 
     // one organization: its two, with progress on stderr
-    let ran = ops(&["scrub-secrets", org]).await;
+    let ran = ops_cli(&["scrub-secrets", org]).await;
     assert_eq!(ran.code, 0, "{ran:?}");
     assert!(
         ran.err
@@ -762,12 +349,12 @@ async fn scrub_secrets_removes_passwords_earlier_versions_stored() {
     assert_eq!(holding(&scan_directory_table().await), 1);
 
     // every organization: the other one's too
-    let all = ops(&["--output", "json", "scrub-secrets", "--all"])
+    let all = ops_cli(&["--output", "json", "scrub-secrets", "--all"])
         .await
         .json();
     let rows = all["organizations"].as_array().unwrap();
     let row = |o: &str| rows.iter().find(|r| r["orgId"] == o).cloned().unwrap();
-    assert_eq!(row(b.org.org_id.as_str())["scrubbed"], 1);
+    assert_eq!(row(b.org_id.as_str())["scrubbed"], 1);
     assert_eq!(row(org)["scrubbed"], 0);
 
     // the password is nowhere in the table, under any case
@@ -787,18 +374,18 @@ async fn scrub_secrets_removes_passwords_earlier_versions_stored() {
     }
 
     // a second run scrubs nothing; the users are still served
-    let again = ops(&["--output", "json", "scrub-secrets", org])
+    let again = ops_cli(&["--output", "json", "scrub-secrets", org])
         .await
         .json();
     assert_eq!(again["examined"], 3);
     assert_eq!(again["scrubbed"], 0);
     for id in [ada.as_str(), "old-1", "old-2"] {
-        let (status, user) = a.scim("GET", &format!("/Users/{id}"), None).await;
+        let (status, user) = a.scim().send("GET", &format!("/Users/{id}"), None).await;
         assert_eq!(status, 200, "{user}");
     }
 
     // an organization that does not exist: exit 1
-    let missing = ops(&["scrub-secrets", &unique("nowhere")]).await;
+    let missing = ops_cli(&["scrub-secrets", &unique_id("nowhere")]).await;
     assert_eq!(missing.code, 1, "{missing:?}");
     assert!(missing.err.contains("does not exist"), "{missing:?}");
 }

@@ -11,22 +11,23 @@ use local_stack::permissions::{PERMISSIONS, needed, table_pairs};
 use serde_json::{Value, json};
 use user_sync_tests::{emails_to, eventually, stack};
 
-use crate::admin::{Admin, PIPELINE};
+use crate::admin::{PIPELINE, TestOrg};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_aws_call_of_every_function_is_granted_by_its_role() {
     // a walk through every function: SCIM writes, rules and sync, the
     // evaluator, a provisioned account, its welcome email, a retry
-    let a = Admin::new("perm").await;
-    let ada = a.user("ada").await;
-    let sales = a.group_with("Sales", &[&ada]).await;
-    a.rule(json!({"groupId": sales, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
+    let a = TestOrg::new("perm").await;
+    let ada = a.scim().user("ada").await;
+    let sales = a.scim().group_with("Sales", &[&ada]).await;
+    a.admin()
+        .rule(json!({"groupId": sales, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
         .await;
-    assert_eq!(a.sync(true, true).await.status, 200);
+    assert_eq!(a.admin().sync(true, true).await.status, 200);
     a.until(&ada, "Ada's account", |_| true).await;
     let to = a.email("ada");
     eventually("Ada's welcome email", PIPELINE, || async {
-        (!emails_to(&a.c, &to).await.is_empty()).then_some(())
+        (!emails_to(&a.client, &to).await.is_empty()).then_some(())
     })
     .await;
     for path in [
@@ -36,14 +37,12 @@ async fn every_aws_call_of_every_function_is_granted_by_its_role() {
         "/activity",
         "/templates",
     ] {
-        let r = a.api("GET", path, None, &[]).await;
+        let r = a.admin().get(path).await;
         assert_eq!(r.status, 200, "{path}: {}", r.body);
     }
-    let r = a.api("POST", "/sync/retry", Some(json!({})), &[]).await;
+    let r = a.admin().post("/sync/retry", json!({})).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = a
-        .api("GET", &format!("/users/{ada}/assignment"), None, &[])
-        .await;
+    let r = a.admin().get(&format!("/users/{ada}/assignment")).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["user"]["id"], json!(ada));
     // the recorder appends as calls arrive; give the last ones a moment

@@ -5,47 +5,44 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use user_sync_tests::{Client, emails_to, eventually, new_org, stack};
+use user_sync_tests::{
+    Client, UserBuilder, api_url, control_url, emails_to, eventually, new_org, scim_url, stack,
+};
 
 const PIPELINE: Duration = Duration::from_secs(90);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn directory_change_travels_through_the_whole_pipeline() {
-    let s = stack();
     let org = new_org("e2e").await;
     let c = Client::new();
     let email = format!("ada.{}@example.com", org.org_id);
 
     // the identity provider creates a user (as Okta sends it) and a group
-    let (status, user) = c
+    let (status, user) = org
+        .scim()
         .send(
             "POST",
-            &format!("{}/Users", s.scim_url),
-            Some(&org.scim_token),
-            Some(&json!({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                "userName": email,
-                "name": {"givenName": "Ada", "familyName": "Lovelace"},
-                "emails": [{"primary": true, "value": email, "type": "work"}],
-                "active": true,
-                "locale": "en-US",
-                "externalId": "00u-ada"
-            })),
+            "/Users",
+            Some(
+                UserBuilder::person(&email, "Ada", "Lovelace")
+                    .attr("locale", json!("en-US"))
+                    .external_id("00u-ada")
+                    .build(),
+            ),
         )
         .await;
     assert_eq!(status, 201, "{user}");
     let user_id = user["id"].as_str().unwrap().to_owned();
     assert_eq!(user["meta"]["version"], "W/\"1\"");
 
-    let (status, found) = c
+    let (status, found) = org
+        .scim()
         .send(
             "GET",
             &format!(
-                "{}/Users?filter=userName%20eq%20%22{}%22",
-                s.scim_url,
+                "/Users?filter=userName%20eq%20%22{}%22",
                 email.to_uppercase()
             ),
-            Some(&org.scim_token),
             None,
         )
         .await;
@@ -55,23 +52,23 @@ async fn directory_change_travels_through_the_whole_pipeline() {
         "userName lookup is case-insensitive: {found}"
     );
 
-    let (status, group) = c
+    let (status, group) = org
+        .scim()
         .send(
             "POST",
-            &format!("{}/Groups", s.scim_url),
-            Some(&org.scim_token),
-            Some(&json!({"displayName": "EMEA Analysts"})),
+            "/Groups",
+            Some(json!({"displayName": "EMEA Analysts"})),
         )
         .await;
     assert_eq!(status, 201, "{group}");
     let group_id = group["id"].as_str().unwrap().to_owned();
 
-    let (status, patched) = c
+    let (status, patched) = org
+        .scim()
         .send(
             "PATCH",
-            &format!("{}/Groups/{group_id}", s.scim_url),
-            Some(&org.scim_token),
-            Some(&json!({
+            &format!("/Groups/{group_id}"),
+            Some(json!({
                 "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                 "Operations": [{"op": "Add", "path": "members", "value": [{"value": user_id}]}]
             })),
@@ -81,23 +78,19 @@ async fn directory_change_travels_through_the_whole_pipeline() {
     assert_eq!(patched["members"][0]["value"], user_id.as_str());
 
     // the admin: sync cannot go on without a Full Admin rule
-    let (status, refused) = c
-        .send(
-            "PUT",
-            &format!("{}/sync", s.api_url),
-            Some(&org.admin_token),
-            Some(&json!({"enabled": true})),
-        )
+    let (status, refused) = org
+        .admin()
+        .send("PUT", "/sync", Some(json!({"enabled": true})))
         .await;
     assert_eq!(status, 409, "{refused}");
     assert_eq!(refused["code"], "full_admin_rule_required");
 
-    let (status, rule) = c
+    let (status, rule) = org
+        .admin()
         .send(
             "POST",
-            &format!("{}/rules", s.api_url),
-            Some(&org.admin_token),
-            Some(&json!({
+            "/rules",
+            Some(json!({
                 "groupId": group_id,
                 "description": "EMEA Analysts",
                 "products": ["G2M", "G2T"],
@@ -110,20 +103,13 @@ async fn directory_change_travels_through_the_whole_pipeline() {
 
     // nothing is applied while sync is off
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let account_url = format!(
-        "{}/control/accounts/{}/{user_id}",
-        s.product_api_url, org.org_id
-    );
+    let account_url = control_url(&format!("/accounts/{}/{user_id}", org.org_id));
     let (status, _) = c.send("GET", &account_url, None, None).await;
     assert_eq!(status, 404, "no account before sync is on");
 
-    let (status, sync) = c
-        .send(
-            "PUT",
-            &format!("{}/sync", s.api_url),
-            Some(&org.admin_token),
-            Some(&json!({"enabled": true})),
-        )
+    let (status, sync) = org
+        .admin()
+        .send("PUT", "/sync", Some(json!({"enabled": true})))
         .await;
     assert_eq!(status, 200, "{sync}");
     assert_eq!(sync["enabled"], true);
@@ -150,7 +136,7 @@ async fn directory_change_travels_through_the_whole_pipeline() {
     assert!(sent[0]["body"].as_str().unwrap().contains("Hello Ada,"));
 
     // the activity history has the pipeline's entries, actor "Sync user"
-    let activity_url = format!("{}/activity", s.api_url);
+    let activity_url = api_url("/activity");
     let entries = eventually("activity entries", PIPELINE, || async {
         let (_, a) = c
             .send("GET", &activity_url, Some(&org.admin_token), None)
@@ -172,12 +158,12 @@ async fn directory_change_travels_through_the_whole_pipeline() {
     assert!(entries.iter().any(|e| e["action"] == "sync_enabled"));
 
     // Entra deactivates the user: suspended, not deleted, and no second email
-    let (status, deactivated) = c
+    let (status, deactivated) = org
+        .scim()
         .send(
             "PATCH",
-            &format!("{}/Users/{user_id}", s.scim_url),
-            Some(&org.scim_token),
-            Some(&json!({
+            &format!("/Users/{user_id}"),
+            Some(json!({
                 "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                 "Operations": [{"op": "Replace", "path": "active", "value": "False"}]
             })),
@@ -217,13 +203,9 @@ async fn directory_change_travels_through_the_whole_pipeline() {
     );
 
     // the user stays visible to SCIM, inactive
-    let (status, still) = c
-        .send(
-            "GET",
-            &format!("{}/Users/{user_id}", s.scim_url),
-            Some(&org.scim_token),
-            None,
-        )
+    let (status, still) = org
+        .scim()
+        .send("GET", &format!("/Users/{user_id}"), None)
         .await;
     assert_eq!(status, 200);
     assert_eq!(still["active"], false);
@@ -231,69 +213,44 @@ async fn directory_change_travels_through_the_whole_pipeline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_are_scoped_to_their_kind_and_organization() {
-    let s = stack();
     let a = new_org("iso").await;
     let b = new_org("iso").await;
     let c = Client::new();
 
-    let (status, group) = c
-        .send(
-            "POST",
-            &format!("{}/Groups", s.scim_url),
-            Some(&a.scim_token),
-            Some(&json!({"displayName": "Sales"})),
-        )
+    let (status, group) = a
+        .scim()
+        .send("POST", "/Groups", Some(json!({"displayName": "Sales"})))
         .await;
     assert_eq!(status, 201);
     let group_id = group["id"].as_str().unwrap();
 
     // org B cannot see org A's group, even by id
-    let (status, _) = c
-        .send(
-            "GET",
-            &format!("{}/Groups/{group_id}", s.scim_url),
-            Some(&b.scim_token),
-            None,
-        )
+    let (status, _) = b
+        .scim()
+        .send("GET", &format!("/Groups/{group_id}"), None)
         .await;
     assert_eq!(status, 404);
     // nor name it in a rule
-    let (status, err) = c
-        .send(
-            "POST",
-            &format!("{}/rules", s.api_url),
-            Some(&b.admin_token),
-            Some(&json!({"groupId": group_id})),
-        )
+    let (status, err) = b
+        .admin()
+        .send("POST", "/rules", Some(json!({"groupId": group_id})))
         .await;
     assert_eq!(status, 422, "{err}");
 
     // a SCIM token cannot call the admin API (403: it is valid, of the
     // wrong kind), an admin token cannot call SCIM
     let (status, body) = c
-        .send(
-            "GET",
-            &format!("{}/rules", s.api_url),
-            Some(&a.scim_token),
-            None,
-        )
+        .send("GET", &api_url("/rules"), Some(&a.scim_token), None)
         .await;
     assert_eq!(status, 403);
     assert_eq!(body["type"], "urn:user-sync:problem:forbidden");
     // without a token, or with an unknown one: 401, as problem details
-    let (status, body) = c
-        .send("GET", &format!("{}/rules", s.api_url), None, None)
-        .await;
+    let (status, body) = c.send("GET", &api_url("/rules"), None, None).await;
     assert_eq!(status, 401);
     assert_eq!(body["status"], 401);
     assert_eq!(body["code"], "unauthorized");
     let (status, body) = c
-        .send(
-            "GET",
-            &format!("{}/Users", s.scim_url),
-            Some(&a.admin_token),
-            None,
-        )
+        .send("GET", &scim_url("/Users"), Some(&a.admin_token), None)
         .await;
     assert_eq!(status, 401);
     assert_eq!(
@@ -308,18 +265,15 @@ async fn tokens_are_scoped_to_their_kind_and_organization() {
     } else {
         forged
     };
-    let (status, _) = c
-        .send("GET", &format!("{}/rules", s.api_url), Some(&forged), None)
-        .await;
+    let (status, _) = c.send("GET", &api_url("/rules"), Some(&forged), None).await;
     assert_eq!(status, 401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scim_conflicts_and_bad_input_get_scim_errors() {
-    let s = stack();
     let org = new_org("scim").await;
     let c = Client::new();
-    let users = format!("{}/Users", s.scim_url);
+    let users = scim_url("/Users");
 
     let (status, _) = c
         .send(
@@ -377,7 +331,6 @@ async fn admin_tokens_are_named_listed_and_revoked_at_once() {
     use user_sync_core::ids::OrgId;
     use user_sync_core::ports::Tokens;
 
-    let s = stack();
     let org = new_org("tokens").await;
     let org_id = OrgId::parse(&org.org_id).unwrap();
     let store = user_sync_tests::directory().await;
@@ -412,7 +365,7 @@ async fn admin_tokens_are_named_listed_and_revoked_at_once() {
     let (status, _) = c
         .send(
             "PUT",
-            &format!("{}/sync", s.api_url),
+            &api_url("/sync"),
             Some(&alice),
             Some(&json!({"enabled": false})),
         )
@@ -421,7 +374,7 @@ async fn admin_tokens_are_named_listed_and_revoked_at_once() {
     let put = c
         .request(
             "PUT",
-            &format!("{}/catalog", s.api_url),
+            &api_url("/catalog"),
             Some(&alice),
             Some(&json!({"products": [{"id": "G2M", "name": "GoTo Meeting"}]})),
             &[("if-match", "*")],
@@ -431,7 +384,7 @@ async fn admin_tokens_are_named_listed_and_revoked_at_once() {
     let (_, history) = c
         .send(
             "GET",
-            &format!("{}/activity?action=catalog_changed", s.api_url),
+            &api_url("/activity?action=catalog_changed"),
             Some(&alice),
             None,
         )
@@ -440,18 +393,9 @@ async fn admin_tokens_are_named_listed_and_revoked_at_once() {
 
     // revoked: refused at once; the organization's own admin token still works
     ops::revoke_token(&store, &org_id, &token_id).await.unwrap();
-    let (status, _) = c
-        .send("GET", &format!("{}/rules", s.api_url), Some(&alice), None)
-        .await;
+    let (status, _) = c.send("GET", &api_url("/rules"), Some(&alice), None).await;
     assert_eq!(status, 401);
-    let (status, _) = c
-        .send(
-            "GET",
-            &format!("{}/rules", s.api_url),
-            Some(&org.admin_token),
-            None,
-        )
-        .await;
+    let (status, _) = org.admin().send("GET", "/rules", None).await;
     assert_eq!(status, 200);
     assert!(matches!(
         ops::revoke_token(&store, &org_id, &token_id).await,

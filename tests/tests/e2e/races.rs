@@ -10,9 +10,9 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
-use user_sync_tests::{Answer, Client, enc, stack};
+use user_sync_tests::{Answer, Client, UserBuilder, api_url, enc, scim_url, stack};
 
-use crate::admin::{Admin, PATCH_OP, id};
+use crate::admin::{PATCH_OP, TestOrg, id};
 
 const ROUNDS: usize = 3;
 
@@ -37,12 +37,7 @@ async fn at_once(shots: Vec<Shot>) -> Vec<Answer> {
             let client = Client::new();
             // open the connection before the start
             let _warm = client
-                .send(
-                    "GET",
-                    &format!("{}/ServiceProviderConfig", stack().scim_url),
-                    None,
-                    None,
-                )
+                .send("GET", &scim_url("/ServiceProviderConfig"), None, None)
                 .await;
             let headers: Vec<(&str, &str)> = shot
                 .headers
@@ -75,17 +70,17 @@ fn statuses(answers: &[Answer]) -> Vec<u16> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_scim_patches_with_the_same_etag_one_wins_one_gets_412() {
-    let a = Admin::new("race-patch").await;
-    let user = a.user("ada").await;
-    let url = format!("{}/Users/{user}", stack().scim_url);
+    let a = TestOrg::new("race-patch").await;
+    let user = a.scim().user("ada").await;
+    let url = scim_url(&format!("/Users/{user}"));
     for round in 0..ROUNDS {
-        let (status, before) = a.scim("GET", &format!("/Users/{user}"), None).await;
+        let (status, before) = a.scim().send("GET", &format!("/Users/{user}"), None).await;
         assert_eq!(status, 200, "{before}");
         let version = before["meta"]["version"].as_str().unwrap().to_owned();
         let shot = |title: &str| Shot {
             method: "PATCH",
             url: url.clone(),
-            token: a.org.scim_token.clone(),
+            token: a.scim_token.clone(),
             body: json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": title}]}),
             headers: vec![("if-match".into(), version.clone())],
         };
@@ -98,7 +93,7 @@ async fn two_scim_patches_with_the_same_etag_one_wins_one_gets_412() {
             answers.iter().map(|x| &x.body).collect::<Vec<_>>()
         );
         let winner = answers.iter().position(|x| x.status == 200).unwrap();
-        let (_, after) = a.scim("GET", &format!("/Users/{user}"), None).await;
+        let (_, after) = a.scim().send("GET", &format!("/Users/{user}"), None).await;
         // the winner's change is stored, and only one version was added
         assert_eq!(after["title"], titles[winner].as_str(), "round {round}");
         assert_eq!(
@@ -115,18 +110,19 @@ async fn two_scim_patches_with_the_same_etag_one_wins_one_gets_412() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_admins_reordering_rules_at_once_one_wins_one_gets_412() {
-    let a = Admin::new("race-order").await;
-    let g = a.group("Everyone").await;
+    let a = TestOrg::new("race-order").await;
+    let g = a.scim().group("Everyone").await;
     let mut rules = Vec::new();
     for p in ["G2M", "G2W", "G2T"] {
         let r = a
+            .admin()
             .rule(json!({"groupId": g, "products": [p], "adminRole": {"type": "full_admin"}}))
             .await;
         rules.push(id(&r));
     }
-    let url = format!("{}/rules/order", stack().api_url);
+    let url = api_url("/rules/order");
     for round in 0..ROUNDS {
-        let list = a.api("GET", "/rules", None, &[]).await;
+        let list = a.admin().get("/rules").await;
         let etag = list.etag.clone().unwrap();
         let current: Vec<String> = list.body["rules"]
             .as_array()
@@ -142,7 +138,7 @@ async fn two_admins_reordering_rules_at_once_one_wins_one_gets_412() {
         let shot = |order: &[String]| Shot {
             method: "PUT",
             url: url.clone(),
-            token: a.org.admin_token.clone(),
+            token: a.admin_token.clone(),
             body: json!({"order": order}),
             headers: vec![("if-match".into(), etag.clone())],
         };
@@ -157,7 +153,7 @@ async fn two_admins_reordering_rules_at_once_one_wins_one_gets_412() {
         assert_eq!(loser.body["code"], "precondition_failed");
         let winner = answers.iter().position(|x| x.status == 200).unwrap();
         let expected = if winner == 0 { &rotated } else { &reversed };
-        let after = a.api("GET", "/rules", None, &[]).await;
+        let after = a.admin().get("/rules").await;
         let order: Vec<String> = after.body["rules"]
             .as_array()
             .unwrap()
@@ -181,11 +177,11 @@ async fn two_admins_reordering_rules_at_once_one_wins_one_gets_412() {
 }
 
 /// A settings write of the race: `PUT path` with `body` and `If-Match`.
-fn setting_shot(a: &Admin, path: &str, body: Value, etag: &str) -> Shot {
+fn setting_shot(a: &TestOrg, path: &str, body: Value, etag: &str) -> Shot {
     Shot {
         method: "PUT",
         url: format!("{}{path}", stack().api_url),
-        token: a.org.admin_token.clone(),
+        token: a.admin_token.clone(),
         body,
         headers: vec![("if-match".into(), etag.to_owned())],
     }
@@ -193,7 +189,7 @@ fn setting_shot(a: &Admin, path: &str, body: Value, etag: &str) -> Shot {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_admins_replacing_a_setting_at_once_one_wins_one_gets_412() {
-    let a = Admin::new("race-settings").await;
+    let a = TestOrg::new("race-settings").await;
     // two different values per round (a write of the value already stored
     // changes nothing, and is no conflict)
     type Body = fn(&str) -> Value;
@@ -210,7 +206,7 @@ async fn two_admins_replacing_a_setting_at_once_one_wins_one_gets_412() {
     ];
     for (path, body) in cases {
         for round in 0..ROUNDS {
-            let read = a.api("GET", path, None, &[]).await;
+            let read = a.admin().get(path).await;
             let etag = read.etag.clone().unwrap();
             let one = body(&format!("a{}", "x".repeat(round)));
             let other = body(&format!("b{}", "x".repeat(round)));
@@ -226,7 +222,7 @@ async fn two_admins_replacing_a_setting_at_once_one_wins_one_gets_412() {
                 answers.iter().map(|x| &x.body).collect::<Vec<_>>()
             );
             let winner = answers.iter().find(|x| x.status == 200).unwrap();
-            let after = a.api("GET", path, None, &[]).await;
+            let after = a.admin().get(path).await;
             assert_eq!(
                 after.body, winner.body,
                 "{path} round {round}: the winner's value is stored"
@@ -237,11 +233,11 @@ async fn two_admins_replacing_a_setting_at_once_one_wins_one_gets_412() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_admins_changing_different_settings_at_once_keep_both_changes() {
-    let a = Admin::new("race-two-settings").await;
+    let a = TestOrg::new("race-two-settings").await;
     for round in 0..ROUNDS {
-        let catalog = a.api("GET", "/catalog", None, &[]).await;
-        let attributes = a.api("GET", "/custom-attributes", None, &[]).await;
-        let retention = a.api("GET", "/activity/settings", None, &[]).await;
+        let catalog = a.admin().get("/catalog").await;
+        let attributes = a.admin().get("/custom-attributes").await;
+        let retention = a.admin().get("/activity/settings").await;
         let product = format!("P{round}");
         let attribute = format!("attribute{round}");
         let days = 100 + u64::try_from(round).unwrap();
@@ -274,25 +270,25 @@ async fn two_admins_changing_different_settings_at_once_keep_both_changes() {
         );
         // each write kept the others' changes: none read-modify-wrote over
         // another
-        let catalog = a.api("GET", "/catalog", None, &[]).await;
+        let catalog = a.admin().get("/catalog").await;
         assert_eq!(catalog.body["products"][0]["id"], product, "round {round}");
-        let attributes = a.api("GET", "/custom-attributes", None, &[]).await;
+        let attributes = a.admin().get("/custom-attributes").await;
         assert_eq!(
             attributes.body["attributes"],
             json!([attribute]),
             "round {round}"
         );
-        let retention = a.api("GET", "/activity/settings", None, &[]).await;
+        let retention = a.admin().get("/activity/settings").await;
         assert_eq!(retention.body["retentionDays"], days, "round {round}");
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_creates_of_one_user_name_in_different_cases_store_one_user() {
-    let a = Admin::new("race-create").await;
-    let url = format!("{}/Users", stack().scim_url);
+    let a = TestOrg::new("race-create").await;
+    let url = scim_url("/Users");
     for round in 0..ROUNDS {
-        let base = format!("ada{round}.{}@example.com", a.org.org_id);
+        let base = format!("ada{round}.{}@example.com", a.org_id);
         // 8 spellings of the same userName, differing only in case
         let names: Vec<String> = (0..8u32)
             .map(|variant| {
@@ -313,12 +309,8 @@ async fn parallel_creates_of_one_user_name_in_different_cases_store_one_user() {
             .map(|n| Shot {
                 method: "POST",
                 url: url.clone(),
-                token: a.org.scim_token.clone(),
-                body: json!({
-                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                    "userName": n, "active": true,
-                    "emails": [{"primary": true, "value": n, "type": "work"}]
-                }),
+                token: a.scim_token.clone(),
+                body: UserBuilder::new(n).email(n).build(),
                 headers: Vec::new(),
             })
             .collect();
@@ -338,11 +330,12 @@ async fn parallel_creates_of_one_user_name_in_different_cases_store_one_user() {
         }
         let filter = enc(&format!("userName eq \"{}\"", base.to_uppercase()));
         let (status, found) = a
-            .scim("GET", &format!("/Users?filter={filter}"), None)
+            .scim()
+            .send("GET", &format!("/Users?filter={filter}"), None)
             .await;
         assert_eq!(status, 200, "{found}");
         assert_eq!(found["totalResults"], 1, "round {round}: {found}");
     }
-    let (_, all) = a.scim("GET", "/Users?count=100", None).await;
+    let (_, all) = a.scim().send("GET", "/Users?count=100", None).await;
     assert_eq!(all["totalResults"], ROUNDS, "{all}");
 }

@@ -7,9 +7,9 @@
 //! twice or out of order are in `tests/evaluator.rs`.)
 
 use serde_json::{Value, json};
-use user_sync_tests::{emails_to, eventually, stack};
+use user_sync_tests::{control_url, emails_to, eventually, stack};
 
-use crate::admin::{Admin, PIPELINE, products};
+use crate::admin::{PIPELINE, TestOrg, products};
 
 async fn worker_deps(sdk: &aws_config::SdkConfig) -> worker::Deps {
     let s = stack();
@@ -58,48 +58,36 @@ fn batch(
     lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default())
 }
 
-impl Admin {
-    async fn calls_of(&self, user: &str) -> Vec<Value> {
-        let url = format!(
-            "{}/control/calls?org={}",
-            stack().product_api_url,
-            self.org.org_id
-        );
-        let (status, calls) = self.c.send("GET", &url, None, None).await;
-        assert_eq!(status, 200, "{calls}");
-        calls["calls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| c["userKey"] == user)
-            .cloned()
-            .collect()
-    }
+async fn calls_of(org: &TestOrg, user: &str) -> Vec<Value> {
+    let url = control_url(&format!("/calls?org={}", org.org_id));
+    let (status, calls) = org.client.send("GET", &url, None, None).await;
+    assert_eq!(status, 200, "{calls}");
+    calls["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["userKey"] == user)
+        .cloned()
+        .collect()
+}
 
-    async fn activity_of(&self, user: &str) -> Vec<Value> {
-        let a = self
-            .api(
-                "GET",
-                &format!("/activity?userId={user}&limit=100"),
-                None,
-                &[],
-            )
-            .await;
-        assert_eq!(a.status, 200, "{}", a.body);
-        a.body["items"].as_array().unwrap().clone()
-    }
+async fn activity_of(org: &TestOrg, user: &str) -> Vec<Value> {
+    let a = org
+        .admin()
+        .get(&format!("/activity?userId={user}&limit=100"))
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    a.body["items"].as_array().unwrap().clone()
+}
 
-    /// The desired generation and the applied one, as explain shows them.
-    async fn generations(&self, user: &str) -> (Value, Value) {
-        let e = self
-            .api("GET", &format!("/users/{user}/assignment"), None, &[])
-            .await;
-        assert_eq!(e.status, 200, "{}", e.body);
-        (
-            e.body["desired"]["generation"].clone(),
-            e.body["applied"]["generation"].clone(),
-        )
-    }
+/// The desired generation and the applied one, as explain shows them.
+async fn generations(org: &TestOrg, user: &str) -> (Value, Value) {
+    let e = org.admin().get(&format!("/users/{user}/assignment")).await;
+    assert_eq!(e.status, 200, "{}", e.body);
+    (
+        e.body["desired"]["generation"].clone(),
+        e.body["applied"]["generation"].clone(),
+    )
 }
 
 async fn run(deps: &worker::Deps, org: &str, jobs: &[(&str, u64)]) {
@@ -113,39 +101,42 @@ async fn run(deps: &worker::Deps, org: &str, jobs: &[(&str, u64)]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_twice_in_a_batch_the_batch_again_and_an_older_job_change_nothing() {
-    let a = Admin::new("redeliver").await;
-    let org = a.org.org_id.clone();
-    let seats = format!("{}/control/orgs/{org}/seats", stack().product_api_url);
+    let a = TestOrg::new("redeliver").await;
+    let org = a.org_id.clone();
+    let seats = control_url(&format!("/orgs/{org}/seats"));
     // no seat yet: the pipeline's own job fails and waits in the DLQ, so the
     // user's first generation is still to apply when the batches come
-    let (status, _) =
-        a.c.send("PUT", &seats, None, Some(&json!({"G2M": 0})))
-            .await;
+    let (status, _) = a
+        .client
+        .send("PUT", &seats, None, Some(&json!({"G2M": 0})))
+        .await;
     assert_eq!(status, 200);
-    let ada = a.user("ada").await;
-    let group = a.group_with("Everyone", &[&ada]).await;
+    let ada = a.scim().user("ada").await;
+    let group = a.scim().group_with("Everyone", &[&ada]).await;
     let rule = a
+        .admin()
         .rule(json!({"groupId": group, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
         .await;
-    assert_eq!(a.sync(true, false).await.status, 200);
+    assert_eq!(a.admin().sync(true, false).await.status, 200);
     eventually("the first attempt fails", PIPELINE, || async {
-        let f = a.api("GET", "/sync/failures", None, &[]).await;
+        let f = a.admin().get("/sync/failures").await;
         (f.body["failures"][0]["class"] == "out_of_licenses").then_some(())
     })
     .await;
     // the pipeline is done with it: its calls were all refused
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-    let refused = a.calls_of(&ada).await;
+    let refused = calls_of(&a, &ada).await;
     assert!(refused.iter().all(|c| c["status"] == 409), "{refused:?}");
-    let (status, _) =
-        a.c.send("PUT", &seats, None, Some(&json!({"G2M": 5})))
-            .await;
+    let (status, _) = a
+        .client
+        .send("PUT", &seats, None, Some(&json!({"G2M": 5})))
+        .await;
     assert_eq!(status, 200);
 
     let deps = worker_deps(&user_sync_tests::sdk_config().await).await;
     // the same job twice in one batch: one call creates the account
     run(&deps, &org, &[(&ada, 1), (&ada, 1)]).await;
-    let calls = a.calls_of(&ada).await;
+    let calls = calls_of(&a, &ada).await;
     assert_eq!(
         calls.len(),
         refused.len() + 1,
@@ -154,23 +145,24 @@ async fn a_job_twice_in_a_batch_the_batch_again_and_an_older_job_change_nothing(
     assert_eq!(calls[refused.len()]["status"], 201);
     // and the whole batch again: nothing to do
     run(&deps, &org, &[(&ada, 1), (&ada, 1)]).await;
-    assert_eq!(a.calls_of(&ada).await.len(), calls.len());
+    assert_eq!(calls_of(&a, &ada).await.len(), calls.len());
     let to = a.email("ada");
     eventually("the welcome email", PIPELINE, || async {
-        (!emails_to(&a.c, &to).await.is_empty()).then_some(())
+        (!emails_to(&a.client, &to).await.is_empty()).then_some(())
     })
     .await;
-    assert_eq!(a.generations(&ada).await, (json!(1), json!(1)));
+    assert_eq!(generations(&a, &ada).await, (json!(1), json!(1)));
     let created = |entries: &[Value]| {
         entries
             .iter()
             .filter(|e| e["action"] == "account_created")
             .count()
     };
-    assert_eq!(created(&a.activity_of(&ada).await), 1);
+    assert_eq!(created(&activity_of(&a, &ada).await), 1);
 
     // a newer generation: the rule adds a product, the pipeline applies it
     let changed = a
+        .admin()
         .patch_rule(&rule, json!({"products": ["G2M", "G2T"]}))
         .await;
     assert_eq!(changed.status, 200, "{}", changed.body);
@@ -179,19 +171,19 @@ async fn a_job_twice_in_a_batch_the_batch_again_and_an_older_job_change_nothing(
     })
     .await;
     eventually("the second generation recorded", PIPELINE, || async {
-        (a.generations(&ada).await == (json!(2), json!(2))).then_some(())
+        (generations(&a, &ada).await == (json!(2), json!(2))).then_some(())
     })
     .await;
-    let before = a.calls_of(&ada).await.len();
-    let entries = a.activity_of(&ada).await.len();
+    let before = calls_of(&a, &ada).await.len();
+    let entries = activity_of(&a, &ada).await.len();
 
     // the newer job, then the older one, in one batch and again
     run(&deps, &org, &[(&ada, 2), (&ada, 1)]).await;
     run(&deps, &org, &[(&ada, 1)]).await;
-    assert_eq!(a.calls_of(&ada).await.len(), before, "no call");
-    let account = a.account(&ada).await.unwrap();
+    assert_eq!(calls_of(&a, &ada).await.len(), before, "no call");
+    let account = a.simulator().account(&ada).await.unwrap();
     assert_eq!(products(&account), ["G2M", "G2T"], "not rolled back");
-    assert_eq!(a.generations(&ada).await, (json!(2), json!(2)));
-    assert_eq!(a.activity_of(&ada).await.len(), entries);
-    assert_eq!(emails_to(&a.c, &to).await.len(), 1);
+    assert_eq!(generations(&a, &ada).await, (json!(2), json!(2)));
+    assert_eq!(activity_of(&a, &ada).await.len(), entries);
+    assert_eq!(emails_to(&a.client, &to).await.len(), 1);
 }

@@ -5,16 +5,14 @@
 //! default in Japanese). Each test has its own organization.
 
 use serde_json::{Value, json};
-use user_sync_tests::{Answer, Client, emails_to, eventually, stack};
+use user_sync_tests::{Answer, Client, api_url, emails_to, eventually, stack};
 
-use crate::admin::{Admin, PIPELINE, id};
+use crate::admin::{PIPELINE, TestOrg, id};
 
-impl Admin {
-    async fn template(&self, body: Value) -> Answer {
-        let a = self.api("POST", "/templates", Some(body), &[]).await;
-        assert_eq!(a.status, 201, "{}", a.body);
-        a
-    }
+async fn template(org: &TestOrg, body: Value) -> Answer {
+    let a = org.admin().post("/templates", body).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    a
 }
 
 fn error(a: &Answer) -> (String, String) {
@@ -36,10 +34,10 @@ fn sales_template() -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn templates_are_created_read_replaced_and_deleted_with_etags() {
-    let a = Admin::new("tpl-crud").await;
+    let a = TestOrg::new("tpl-crud").await;
 
     // the shipped default is listed, read-only, with its languages
-    let list = a.api("GET", "/templates", None, &[]).await;
+    let list = a.admin().get("/templates").await;
     assert_eq!(list.status, 200, "{}", list.body);
     let items = list.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
@@ -49,7 +47,7 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
         items[0]["languages"],
         json!(["de", "en", "es", "fr", "it", "ja", "pt-BR"])
     );
-    let d = a.api("GET", "/templates/default", None, &[]).await;
+    let d = a.admin().get("/templates/default").await;
     assert_eq!(d.status, 200);
     assert_eq!(
         d.body["variants"]["ja"]["subject"],
@@ -59,7 +57,7 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     // validation names the field and the placeholder
     let mut bad = sales_template();
     bad["variants"]["de"]["body"] = json!("Hallo {{firstName}} {{lastName}}");
-    let r = a.api("POST", "/templates", Some(bad), &[]).await;
+    let r = a.admin().post("/templates", bad).await;
     assert_eq!(r.status, 422, "{}", r.body);
     let (code, message) = error(&r);
     assert_eq!(code, "invalid_template");
@@ -85,7 +83,7 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     ] {
         let mut bad = sales_template();
         bad["variants"]["en"]["body"] = json!(body);
-        let r = a.api("POST", "/templates", Some(bad), &[]).await;
+        let r = a.admin().post("/templates", bad).await;
         assert_eq!(r.status, 422, "{body:?}: {}", r.body);
         let (code, message) = error(&r);
         assert_eq!(code, "invalid_template");
@@ -93,7 +91,7 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     }
     let mut bad = sales_template();
     bad["variants"]["en"]["subject"] = json!("Hi\r\nBcc: x@example.com");
-    let r = a.api("POST", "/templates", Some(bad), &[]).await;
+    let r = a.admin().post("/templates", bad).await;
     assert_eq!(r.status, 422);
     assert!(
         error(&r)
@@ -102,7 +100,7 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     );
     let mut bad = sales_template();
     bad["colour"] = json!("red");
-    let r = a.api("POST", "/templates", Some(bad), &[]).await;
+    let r = a.admin().post("/templates", bad).await;
     assert_eq!(r.status, 422);
     assert_eq!(
         error(&r),
@@ -114,7 +112,7 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     // at any depth
     let mut bad = sales_template();
     bad["variants"]["en"]["text"] = json!("Hello");
-    let r = a.api("POST", "/templates", Some(bad), &[]).await;
+    let r = a.admin().post("/templates", bad).await;
     assert_eq!(r.status, 422);
     assert_eq!(
         error(&r).1,
@@ -123,8 +121,8 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
 
     // create: 201, ETag, Location
     let resp = reqwest::Client::new()
-        .post(format!("{}/templates", stack().api_url))
-        .bearer_auth(&a.org.admin_token)
+        .post(api_url("/templates"))
+        .bearer_auth(&a.admin_token)
         .header("content-type", "application/json")
         .body(sales_template().to_string())
         .send()
@@ -141,7 +139,7 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     assert_eq!(created["updatedBy"], "Admin");
     assert_eq!(created["languages"], json!(["de", "en"]));
 
-    let got = a.api("GET", &format!("/templates/{t}"), None, &[]).await;
+    let got = a.admin().get(&format!("/templates/{t}")).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.etag.as_deref(), Some("\"1\""));
     assert_eq!(got.body["variants"], sales_template()["variants"]);
@@ -150,55 +148,40 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     let mut changed = sales_template();
     changed["name"] = json!("Sales welcome (2026)");
     let path = format!("/templates/{t}");
-    let r = a.api("PUT", &path, Some(changed.clone()), &[]).await;
+    let r = a.admin().put(&path, changed.clone()).await;
     assert_eq!(r.status, 428, "{}", r.body);
     let r = a
-        .api(
-            "PUT",
-            &path,
-            Some(changed.clone()),
-            &[("if-match", "\"7\"")],
-        )
+        .admin()
+        .if_match("PUT", &path, Some(&changed), "\"7\"")
         .await;
     assert_eq!(r.status, 412, "{}", r.body);
     let r = a
-        .api(
-            "PUT",
-            &path,
-            Some(changed.clone()),
-            &[("if-match", "\"1\"")],
-        )
+        .admin()
+        .if_match("PUT", &path, Some(&changed), "\"1\"")
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.etag.as_deref(), Some("\"2\""));
     assert_eq!(r.body["name"], "Sales welcome (2026)");
     // the slower admin, who read version 1
     let r = a
-        .api(
-            "PUT",
-            &path,
-            Some(sales_template()),
-            &[("if-match", "\"1\"")],
-        )
+        .admin()
+        .if_match("PUT", &path, Some(&sales_template()), "\"1\"")
         .await;
     assert_eq!(r.status, 412);
 
     // the shipped default cannot be changed or deleted
     let r = a
-        .api(
-            "PUT",
-            "/templates/default",
-            Some(sales_template()),
-            &[("if-match", "*")],
-        )
+        .admin()
+        .if_match("PUT", "/templates/default", Some(&sales_template()), "*")
         .await;
     assert_eq!((r.status, error(&r).0.as_str()), (405, "read_only"));
     let r = a
-        .api("DELETE", "/templates/default", None, &[("if-match", "*")])
+        .admin()
+        .if_match("DELETE", "/templates/default", None, "*")
         .await;
     assert_eq!(r.status, 405);
 
-    let list = a.api("GET", "/templates", None, &[]).await;
+    let list = a.admin().get("/templates").await;
     let ids: Vec<String> = list.body["items"]
         .as_array()
         .unwrap()
@@ -208,23 +191,23 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
     assert_eq!(ids, ["default".to_owned(), t.clone()]);
 
     // another organization's admin does not see it
-    let other = Admin::new("tpl-other").await;
-    let r = other.api("GET", &path, None, &[]).await;
+    let other = TestOrg::new("tpl-other").await;
+    let r = other.admin().get(&path).await;
     assert_eq!(r.status, 404);
-    let r = other.api("DELETE", &path, None, &[("if-match", "*")]).await;
+    let r = other.admin().if_match("DELETE", &path, None, "*").await;
     assert_eq!(r.status, 404);
 
     // delete: If-Match required
-    let r = a.api("DELETE", &path, None, &[]).await;
+    let r = a.admin().delete(&path).await;
     assert_eq!(r.status, 428);
-    let r = a.api("DELETE", &path, None, &[("if-match", "\"1\"")]).await;
+    let r = a.admin().if_match("DELETE", &path, None, "\"1\"").await;
     assert_eq!(r.status, 412);
-    let r = a.api("DELETE", &path, None, &[("if-match", "\"2\"")]).await;
+    let r = a.admin().if_match("DELETE", &path, None, "\"2\"").await;
     assert_eq!(r.status, 204, "{}", r.body);
-    assert_eq!(a.api("GET", &path, None, &[]).await.status, 404);
+    assert_eq!(a.admin().get(&path).await.status, 404);
 
     // the admin's changes are in the activity history
-    let activity = a.api("GET", "/activity", None, &[]).await;
+    let activity = a.admin().get("/activity").await;
     let actions: Vec<&str> = activity.body["items"]
         .as_array()
         .unwrap()
@@ -240,33 +223,33 @@ async fn templates_are_created_read_replaced_and_deleted_with_etags() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_template_rules_use_cannot_be_deleted_and_rules_name_existing_templates() {
-    let a = Admin::new("tpl-inuse").await;
-    let g = a.group_with("Sales", &[]).await;
-    let t = id(&a.template(sales_template()).await.body);
+    let a = TestOrg::new("tpl-inuse").await;
+    let g = a.scim().group_with("Sales", &[]).await;
+    let t = id(&template(&a, sales_template()).await.body);
 
     let r = a
-        .api(
-            "POST",
+        .admin()
+        .post(
             "/rules",
-            Some(json!({"groupId": g, "products": ["G2M"], "emailTemplate": "no-such-template"})),
-            &[],
+            json!({"groupId": g, "products": ["G2M"], "emailTemplate": "no-such-template"}),
         )
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert!(error(&r).1.starts_with("emailTemplate: "), "{}", r.body);
 
     let r1 = a
-        .rule(json!({"groupId": g, "description": "Sales get Meeting", "products": ["G2M"], "emailTemplate": t}))
+        .admin().rule(json!({"groupId": g, "description": "Sales get Meeting", "products": ["G2M"], "emailTemplate": t}))
         .await;
     let r2 = a
-        .rule(json!({"groupId": g, "description": "Sales admins", "adminRole": {"type": "full_admin"}, "emailTemplate": t}))
+        .admin().rule(json!({"groupId": g, "description": "Sales admins", "adminRole": {"type": "full_admin"}, "emailTemplate": t}))
         .await;
     // "default" is always a template
-    a.rule(json!({"groupId": g, "products": ["G2T"], "emailTemplate": "default"}))
+    a.admin()
+        .rule(json!({"groupId": g, "products": ["G2T"], "emailTemplate": "default"}))
         .await;
 
     let path = format!("/templates/{t}");
-    let r = a.api("DELETE", &path, None, &[("if-match", "\"1\"")]).await;
+    let r = a.admin().if_match("DELETE", &path, None, "\"1\"").await;
     assert_eq!(r.status, 409, "{}", r.body);
     let (code, message) = error(&r);
     assert_eq!(code, "template_in_use");
@@ -278,25 +261,24 @@ async fn a_template_rules_use_cannot_be_deleted_and_rules_name_existing_template
 
     // once no rule names it, it can go
     for rule in [&r1, &r2] {
-        let r = a.patch_rule(rule, json!({"emailTemplate": null})).await;
+        let r = a
+            .admin()
+            .patch_rule(rule, json!({"emailTemplate": null}))
+            .await;
         assert_eq!(r.status, 200, "{}", r.body);
     }
-    let r = a.api("DELETE", &path, None, &[("if-match", "\"1\"")]).await;
+    let r = a.admin().if_match("DELETE", &path, None, "\"1\"").await;
     assert_eq!(r.status, 204, "{}", r.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn previews_use_sample_values_or_a_users_own() {
-    let a = Admin::new("tpl-preview").await;
+    let a = TestOrg::new("tpl-preview").await;
 
     // the shipped default, with sample values
     let p = a
-        .api(
-            "POST",
-            "/templates/default/preview",
-            Some(json!({"language": "fr"})),
-            &[],
-        )
+        .admin()
+        .post("/templates/default/preview", json!({"language": "fr"}))
         .await;
     assert_eq!(p.status, 200, "{}", p.body);
     assert_eq!(p.body["language"], "fr");
@@ -315,35 +297,35 @@ async fn previews_use_sample_values_or_a_users_own() {
     );
 
     // a custom template: the variant closest to the language asked for
-    let t = id(&a.template(sales_template()).await.body);
+    let t = id(&template(&a, sales_template()).await.body);
     let path = format!("/templates/{t}/preview");
-    let p = a
-        .api("POST", &path, Some(json!({"language": "de-AT"})), &[])
-        .await;
+    let p = a.admin().post(&path, json!({"language": "de-AT"})).await;
     assert_eq!(p.status, 200, "{}", p.body);
     assert_eq!(
         (&p.body["language"], &p.body["subject"]),
         (&json!("de"), &json!("Willkommen an Bord, Alex"))
     );
     // no body: the organization's default language (English)
-    let p = a.api("POST", &path, None, &[]).await;
+    let p = a.admin().request("POST", &path, None, &[]).await;
     assert_eq!(p.body["language"], "en");
 
     // a user's own first name (escaped in the HTML) and current products
-    let user = a.user_named("eve", "Eve<script>x</script>").await;
-    let g = a.group_with("Preview group", &[&user]).await;
-    a.rule(json!({"groupId": g, "products": ["G2M", "G2T"], "adminRole": {"type": "full_admin"}}))
+    let user = a.scim().user_named("eve", "Eve<script>x</script>").await;
+    let g = a.scim().group_with("Preview group", &[&user]).await;
+    a.admin()
+        .rule(
+            json!({"groupId": g, "products": ["G2M", "G2T"], "adminRole": {"type": "full_admin"}}),
+        )
         .await;
     assert_eq!(
-        a.api("PUT", "/sync", Some(json!({"enabled": true})), &[])
+        a.admin()
+            .put("/sync", json!({"enabled": true}))
             .await
             .status,
         200
     );
     let p = eventually("the user's products in the preview", PIPELINE, || async {
-        let p = a
-            .api("POST", &path, Some(json!({"userId": user})), &[])
-            .await;
+        let p = a.admin().post(&path, json!({"userId": user})).await;
         (p.status == 200 && p.body["text"].as_str().unwrap().contains("G2M, G2T")).then_some(p)
     })
     .await;
@@ -362,10 +344,8 @@ async fn previews_use_sample_values_or_a_users_own() {
         "M".repeat(1_012)
     );
     assert_eq!(given.chars().count(), 1_024);
-    let mallory = a.user_named("mallory", &given).await;
-    let p = a
-        .api("POST", &path, Some(json!({"userId": mallory})), &[])
-        .await;
+    let mallory = a.scim().user_named("mallory", &given).await;
+    let p = a.admin().post(&path, json!({"userId": mallory})).await;
     assert_eq!(p.status, 200, "{}", p.body);
     let shown = format!("moc.evil{}…", "M".repeat(91));
     assert_eq!(shown.chars().count(), 100);
@@ -382,40 +362,40 @@ async fn previews_use_sample_values_or_a_users_own() {
     }
 
     // unknown users, templates and languages
-    let r = a
-        .api("POST", &path, Some(json!({"userId": "nobody"})), &[])
-        .await;
+    let r = a.admin().post(&path, json!({"userId": "nobody"})).await;
     assert_eq!(r.status, 404);
-    let r = a
-        .api("POST", "/templates/nope/preview", Some(json!({})), &[])
-        .await;
+    let r = a.admin().post("/templates/nope/preview", json!({})).await;
     assert_eq!(r.status, 404);
-    let r = a
-        .api("POST", &path, Some(json!({"language": "german"})), &[])
-        .await;
+    let r = a.admin().post(&path, json!({"language": "german"})).await;
     assert_eq!(r.status, 422);
     assert!(error(&r).1.starts_with("language: "));
-    let r = a.api("POST", &path, Some(json!({"lang": "de"})), &[]).await;
+    let r = a.admin().post(&path, json!({"lang": "de"})).await;
     assert_eq!(r.status, 422);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn welcome_emails_use_the_rules_template_and_language() {
-    let a = Admin::new("tpl-mail").await;
-    let t = id(&a.template(sales_template()).await.body);
-    let jo = a.user_named("jo", "Jo<script>alert(1)</script>").await;
-    let ken = a.user_named("ken", "Ken").await;
-    let sales = a.group_with("Sales", &[&jo]).await;
-    let tokyo = a.group_with("Tokyo", &[&ken]).await;
-    a.rule(
-        json!({"groupId": sales, "products": ["G2M"], "adminRole": {"type": "full_admin"},
+    let a = TestOrg::new("tpl-mail").await;
+    let t = id(&template(&a, sales_template()).await.body);
+    let jo = a
+        .scim()
+        .user_named("jo", "Jo<script>alert(1)</script>")
+        .await;
+    let ken = a.scim().user_named("ken", "Ken").await;
+    let sales = a.scim().group_with("Sales", &[&jo]).await;
+    let tokyo = a.scim().group_with("Tokyo", &[&ken]).await;
+    a.admin()
+        .rule(
+            json!({"groupId": sales, "products": ["G2M"], "adminRole": {"type": "full_admin"},
                   "emailTemplate": t, "language": "de"}),
-    )
-    .await;
-    a.rule(json!({"groupId": tokyo, "products": ["G2T"], "language": "ja"}))
+        )
+        .await;
+    a.admin()
+        .rule(json!({"groupId": tokyo, "products": ["G2T"], "language": "ja"}))
         .await;
     assert_eq!(
-        a.api("PUT", "/sync", Some(json!({"enabled": true})), &[])
+        a.admin()
+            .put("/sync", json!({"enabled": true}))
             .await
             .status,
         200
@@ -459,17 +439,17 @@ async fn welcome_emails_use_the_rules_template_and_language() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_organization_has_at_most_100_templates_even_when_creates_race() {
-    let a = Admin::new("tpl-cap").await;
+    let a = TestOrg::new("tpl-cap").await;
     let body = json!({"name": "T", "variants": {"en": {"subject": "Hi", "body": "Hello"}}});
     let mut last = None;
     for _ in 0..99 {
-        last = Some(a.template(body.clone()).await);
+        last = Some(template(&a, body.clone()).await);
     }
     // five admins create the 100th at once: one wins
     let tasks: Vec<_> = (0..5)
         .map(|_| {
-            let url = format!("{}/templates", stack().api_url);
-            let token = a.org.admin_token.clone();
+            let url = api_url("/templates");
+            let token = a.admin_token.clone();
             let body = body.to_string();
             tokio::spawn(async move {
                 let r = reqwest::Client::new()
@@ -495,27 +475,28 @@ async fn an_organization_has_at_most_100_templates_even_when_creates_race() {
         }
     }
     assert_eq!(created, 1);
-    let list = a.api("GET", "/templates", None, &[]).await;
+    let list = a.admin().get("/templates").await;
     assert_eq!(
         list.body["items"].as_array().unwrap().len(),
         101,
         "100 and the default"
     );
-    let r = a.api("POST", "/templates", Some(body.clone()), &[]).await;
+    let r = a.admin().post("/templates", body.clone()).await;
     assert_eq!(r.status, 409);
 
     // deleting one makes room for one
     let last = last.unwrap();
     let r = a
-        .api(
+        .admin()
+        .if_match(
             "DELETE",
             &format!("/templates/{}", id(&last.body)),
             None,
-            &[("if-match", "\"1\"")],
+            "\"1\"",
         )
         .await;
     assert_eq!(r.status, 204);
-    a.template(body.clone()).await;
-    let r = a.api("POST", "/templates", Some(body), &[]).await;
+    template(&a, body.clone()).await;
+    let r = a.admin().post("/templates", body).await;
     assert_eq!(r.status, 409);
 }

@@ -3,9 +3,9 @@
 //! user's state, or to a group's members.
 
 use serde_json::{Value, json};
-use user_sync_tests::{Client, TestOrg, new_org, stack};
-
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+use user_sync_tests::{
+    Client, PATCH_OP, TestOrg, api_url, assert_problem, new_org, scim_url, stack,
+};
 
 async fn scim(
     c: &Client,
@@ -98,14 +98,7 @@ async fn a_groups_version_changes_with_its_members() {
     )
     .await;
     assert_eq!(stale.status, 412, "{}", stale.body);
-    let (_, now) = c
-        .send(
-            "GET",
-            &format!("{}/Groups/{id}", stack().scim_url),
-            Some(&org.scim_token),
-            None,
-        )
-        .await;
+    let (_, now) = org.scim().send("GET", &format!("/Groups/{id}"), None).await;
     assert_eq!(now["members"].as_array().unwrap().len(), 2, "{now}");
 
     // a member deleted through SCIM leaves the group, as a new version too
@@ -230,13 +223,9 @@ async fn group_members_must_be_users_of_the_organization() {
     .await;
     assert_eq!(r.status, 400, "{}", r.body);
     // nothing changed: one member, and the membership check agrees
-    let (_, g) = c
-        .send(
-            "GET",
-            &format!("{}/Groups/{gid}", stack().scim_url),
-            Some(&org.scim_token),
-            None,
-        )
+    let (_, g) = org
+        .scim()
+        .send("GET", &format!("/Groups/{gid}"), None)
         .await;
     assert_eq!(g["members"].as_array().unwrap().len(), 1, "{g}");
     assert_eq!(g["meta"]["version"], created.body["meta"]["version"]);
@@ -290,17 +279,9 @@ async fn a_user_name_in_another_unicode_form_is_the_same_user_name() {
     let cyrillic = post(format!("k\u{430}te@{domain}")).await;
     assert_eq!(cyrillic.status, 201, "{}", cyrillic.body);
     // and a lookup in another form finds the one user
-    let (_, found) = c
-        .send(
-            "GET",
-            &format!(
-                "{}/Users?filter={}",
-                stack().scim_url,
-                user_sync_tests::enc(&format!("userName eq \"RENE\u{301}E@{domain}\""))
-            ),
-            Some(&org.scim_token),
-            None,
-        )
+    let (_, found) = org
+        .scim()
+        .search("Users", &format!("userName eq \"RENE\u{301}E@{domain}\""))
         .await;
     assert_eq!(found["totalResults"], json!(1), "{found}");
     assert_eq!(found["Resources"][0]["id"], first.body["id"]);
@@ -415,8 +396,7 @@ async fn a_costly_or_bloated_user_is_refused_or_trimmed() {
         &[],
     )
     .await;
-    assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(r.body["scimType"], "invalidValue");
+    assert_problem(&r, 400, "invalidValue");
     // many adds that each stay small cannot grow an attribute past the cap
     let adds: Vec<Value> = (0..20)
         .map(|n| {
@@ -467,8 +447,7 @@ async fn a_costly_or_bloated_user_is_refused_or_trimmed() {
         &[],
     )
     .await;
-    assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(r.body["scimType"], "invalidValue");
+    assert_problem(&r, 400, "invalidValue");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -478,7 +457,7 @@ async fn headers_a_client_sends_are_not_reflected_and_answers_are_not_cached() {
     let s = stack();
     // a forged Host never reaches a location, a member's $ref or discovery
     let created = http
-        .post(format!("{}/Users", s.scim_url))
+        .post(scim_url("/Users"))
         .bearer_auth(&org.scim_token)
         .header("host", "evil.example/phish?")
         .header("content-type", "application/scim+json")
@@ -504,8 +483,8 @@ async fn headers_a_client_sends_are_not_reflected_and_answers_are_not_cached() {
     }
     // answers of both APIs are neither cached nor sniffed
     for (url, token) in [
-        (format!("{}/Users", s.scim_url), &org.scim_token),
-        (format!("{}/rules", s.api_url), &org.admin_token),
+        (scim_url("/Users"), &org.scim_token),
+        (api_url("/rules"), &org.admin_token),
     ] {
         let r = http.get(&url).bearer_auth(token).send().await.unwrap();
         assert_eq!(r.status(), 200);
@@ -513,11 +492,7 @@ async fn headers_a_client_sends_are_not_reflected_and_answers_are_not_cached() {
         assert_eq!(r.headers()["x-content-type-options"], "nosniff", "{url}");
     }
     // the admin API's 401 says how to authenticate
-    let r = http
-        .get(format!("{}/rules", s.api_url))
-        .send()
-        .await
-        .unwrap();
+    let r = http.get(api_url("/rules")).send().await.unwrap();
     assert_eq!(r.status(), 401);
     assert!(
         r.headers()["www-authenticate"]
@@ -529,7 +504,7 @@ async fn headers_a_client_sends_are_not_reflected_and_answers_are_not_cached() {
     );
     // HEAD on an admin GET answers as GET does, without a body
     let r = http
-        .head(format!("{}/rules", s.api_url))
+        .head(api_url("/rules"))
         .bearer_auth(&org.admin_token)
         .send()
         .await

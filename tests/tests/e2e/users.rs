@@ -9,35 +9,33 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 use user_sync_tests::{enc, eventually, stack};
 
-use crate::admin::{Admin, PATCH_OP, PIPELINE};
+use crate::admin::{PATCH_OP, PIPELINE, TestOrg};
 
-impl Admin {
-    /// A call to the product API simulator's control API.
-    async fn sim(&self, method: &str, path: &str, body: Option<Value>) {
-        let url = format!("{}/control{path}", stack().product_api_url);
-        let (status, v) = self.c.send(method, &url, None, body.as_ref()).await;
-        assert_eq!(status, 200, "{method} {path}: {v}");
-    }
+/// A call to the product API simulator's control API.
+async fn sim(org: &TestOrg, method: &str, path: &str, body: Option<Value>) {
+    let url = format!("{}/control{path}", stack().product_api_url);
+    let (status, v) = org.client.send(method, &url, None, body.as_ref()).await;
+    assert_eq!(status, 200, "{method} {path}: {v}");
+}
 
-    /// `GET /users` with this query: the page.
-    async fn list_users(&self, query: &str) -> Value {
-        let a = self.api("GET", &format!("/users?{query}"), None, &[]).await;
-        assert_eq!(a.status, 200, "{query}: {}", a.body);
-        a.body
-    }
+/// `GET /users` with this query: the page.
+async fn list_users(org: &TestOrg, query: &str) -> Value {
+    let a = org.admin().get(&format!("/users?{query}")).await;
+    assert_eq!(a.status, 200, "{query}: {}", a.body);
+    a.body
+}
 
-    /// The ids of the users of a `GET /users` page.
-    async fn listed(&self, query: &str) -> BTreeSet<String> {
-        ids(&self.list_users(query).await)
-    }
+/// The ids of the users of a `GET /users` page.
+async fn listed(org: &TestOrg, query: &str) -> BTreeSet<String> {
+    ids(&list_users(org, query).await)
+}
 
-    /// The `progress` of `GET /sync`.
-    async fn progress(&self) -> Value {
-        let a = self.api("GET", "/sync", None, &[]).await;
-        assert_eq!(a.status, 200, "{}", a.body);
-        assert!(a.body["fanOuts"].is_array(), "{}", a.body);
-        a.body["progress"].clone()
-    }
+/// The `progress` of `GET /sync`.
+async fn progress(org: &TestOrg) -> Value {
+    let a = org.admin().get("/sync").await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body["fanOuts"].is_array(), "{}", a.body);
+    a.body["progress"].clone()
 }
 
 fn ids(page: &Value) -> BTreeSet<String> {
@@ -55,28 +53,32 @@ fn set(users: &[&String]) -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_by_sync_status_failure_class_search_and_pages_and_progress_counts() {
-    let a = Admin::new("users").await;
-    let org = a.org.org_id.clone();
-    a.sim(
+    let a = TestOrg::new("users").await;
+    let org = a.org_id.clone();
+    sim(
+        &a,
         "PUT",
         &format!("/orgs/{org}/seats"),
         Some(json!({"G2W": 2})),
     )
     .await;
-    let ana = a.user_named("ana", "Ana").await;
-    let bob = a.user("bob").await;
-    let cy = a.user("cy").await;
+    let ana = a.scim().user_named("ana", "Ana").await;
+    let bob = a.scim().user("bob").await;
+    let cy = a.scim().user("cy").await;
     // in no group: no rule entitles dan, who never gets an account
-    let dan = a.user("dan").await;
-    let everyone = a.group_with("Everyone", &[&ana, &bob, &cy]).await;
-    a.rule(json!({"groupId": everyone, "products": ["G2W"], "adminRole": {"type": "full_admin"}}))
+    let dan = a.scim().user("dan").await;
+    let everyone = a.scim().group_with("Everyone", &[&ana, &bob, &cy]).await;
+    a.admin()
+        .rule(
+            json!({"groupId": everyone, "products": ["G2W"], "adminRole": {"type": "full_admin"}}),
+        )
         .await;
     let all = set(&[&ana, &bob, &cy, &dan]);
 
     // sync is off: nobody has a desired state yet
-    assert_eq!(a.listed("status=not_synced").await, all);
-    assert!(a.listed("status=in_sync").await.is_empty());
-    let p = a.progress().await;
+    assert_eq!(listed(&a, "status=not_synced").await, all);
+    assert!(listed(&a, "status=in_sync").await.is_empty());
+    let p = progress(&a).await;
     assert_eq!(
         (&p["total"], &p["notSynced"], &p["inSync"], &p["exact"]),
         (&json!(4), &json!(4), &json!(0), &json!(true)),
@@ -84,9 +86,9 @@ async fn users_by_sync_status_failure_class_search_and_pages_and_progress_counts
     );
 
     // search: part of the userName or email, any case
-    assert_eq!(a.listed("search=ANA.").await, set(&[&ana]));
-    assert_eq!(a.listed("search=example.com&limit=200").await, all);
-    assert!(a.listed("search=nobody-here").await.is_empty());
+    assert_eq!(listed(&a, "search=ANA.").await, set(&[&ana]));
+    assert_eq!(listed(&a, "search=example.com&limit=200").await, all);
+    assert!(listed(&a, "search=nobody-here").await.is_empty());
 
     // pages of 2, in id order, until nextCursor is null
     let mut seen = BTreeSet::new();
@@ -96,7 +98,7 @@ async fn users_by_sync_status_failure_class_search_and_pages_and_progress_counts
             None => "limit=2".to_owned(),
             Some(c) => format!("limit=2&cursor={c}"),
         };
-        let page = a.list_users(&query).await;
+        let page = list_users(&a, &query).await;
         let items = page["items"].as_array().unwrap();
         assert!(items.len() <= 2, "{page}");
         for u in items {
@@ -112,7 +114,8 @@ async fn users_by_sync_status_failure_class_search_and_pages_and_progress_counts
 
     // a slow product API: the entitled users wait, pending, and GET /sync
     // says so; dan has nothing to apply and is in sync at once
-    a.sim(
+    sim(
+        &a,
         "PUT",
         &format!("/orgs/{org}/faults"),
         Some(json!({"latencyMs": 4_000})),
@@ -120,9 +123,9 @@ async fn users_by_sync_status_failure_class_search_and_pages_and_progress_counts
     .await;
     // the guardrail counts dan, whom no rule entitles, as a quarter of the
     // users to suspend: confirmed
-    assert_eq!(a.sync(true, true).await.status, 200);
+    assert_eq!(a.admin().sync(true, true).await.status, 200);
     let p = eventually("every entitled user pending", PIPELINE, || async {
-        let p = a.progress().await;
+        let p = progress(&a).await;
         // dan's state may be stored a moment after the others'
         (p["pending"] == 3 && p["inSync"] == 1).then_some(p)
     })
@@ -132,14 +135,14 @@ async fn users_by_sync_status_failure_class_search_and_pages_and_progress_counts
         (&json!(3), &json!(1)),
         "{p}"
     );
-    assert_eq!(a.listed("status=pending").await, set(&[&ana, &bob, &cy]));
-    assert_eq!(a.listed("status=in_sync").await, set(&[&dan]));
-    a.sim("DELETE", &format!("/orgs/{org}/faults"), None).await;
+    assert_eq!(listed(&a, "status=pending").await, set(&[&ana, &bob, &cy]));
+    assert_eq!(listed(&a, "status=in_sync").await, set(&[&dan]));
+    sim(&a, "DELETE", &format!("/orgs/{org}/faults"), None).await;
 
     // then 2 seats for 3 users: two in sync, one out of licenses; dan is in
     // sync too, with no account
     let p = eventually("pending to in sync", PIPELINE, || async {
-        let p = a.progress().await;
+        let p = progress(&a).await;
         // the counts and the failures index are read one after the other: a
         // failure recorded in between shows in the next answer
         (p["pending"] == 0
@@ -163,16 +166,16 @@ async fn users_by_sync_status_failure_class_search_and_pages_and_progress_counts
     assert_eq!(p["failures"][0]["product"], "G2W", "{p}");
     assert!(p["lastChangeProcessed"]["at"].is_string(), "{p}");
 
-    let failed = a.listed("status=failed").await;
+    let failed = listed(&a, "status=failed").await;
     assert_eq!(failed.len(), 1);
-    let in_sync = a.listed("status=in_sync").await;
+    let in_sync = listed(&a, "status=in_sync").await;
     assert_eq!(in_sync.len(), 3);
     assert!(in_sync.contains(&dan));
-    assert!(a.listed("status=pending").await.is_empty());
-    assert!(a.listed("status=not_synced").await.is_empty());
+    assert!(listed(&a, "status=pending").await.is_empty());
+    assert!(listed(&a, "status=not_synced").await.is_empty());
 
     // the failure class filter reads the failures index
-    let page = a.list_users("failureClass=out_of_licenses").await;
+    let page = list_users(&a, "failureClass=out_of_licenses").await;
     assert_eq!(ids(&page), failed);
     let who = &page["items"][0];
     assert_eq!(who["syncStatus"], "failed");
@@ -187,37 +190,36 @@ async fn users_by_sync_status_failure_class_search_and_pages_and_progress_counts
     assert_eq!(who["products"], json!(["G2W"]));
     assert_eq!(who["adminRole"], json!({"type": "full_admin"}));
     assert_eq!(
-        a.listed("failureClass=out_of_licenses&product=G2W&status=failed")
-            .await,
+        listed(&a, "failureClass=out_of_licenses&product=G2W&status=failed").await,
         failed
     );
-    assert!(a.listed("failureClass=existing_account").await.is_empty());
+    assert!(listed(&a, "failureClass=existing_account").await.is_empty());
     let lone = failed.iter().next().unwrap();
     let name = if *lone == ana { "bob" } else { "ana" };
     assert!(
-        a.listed(&format!("failureClass=out_of_licenses&search={name}."))
+        listed(&a, &format!("failureClass=out_of_licenses&search={name}."))
             .await
             .is_empty()
     );
 
     // one user, with the directory's attributes; dan has no products
-    let one = a.api("GET", &format!("/users/{ana}"), None, &[]).await;
+    let one = a.admin().get(&format!("/users/{ana}")).await;
     assert_eq!(one.status, 200, "{}", one.body);
     assert_eq!(one.body["userName"], a.email("ana"));
     assert_eq!(one.body["name"], "Ana Test");
     assert_eq!(one.body["directoryStatus"], "active");
     assert_eq!(one.body["directory"]["givenName"], "Ana");
     assert_eq!(one.body["customAttributes"], json!({}));
-    let dan_page = a.list_users(&format!("search={}", a.email("dan"))).await;
+    let dan_page = list_users(&a, &format!("search={}", a.email("dan"))).await;
     assert_eq!(dan_page["items"][0]["products"], json!([]));
     assert_eq!(dan_page["items"][0]["adminRole"], json!({"type": "none"}));
 
     // another organization sees none of it
-    let other = Admin::new("users-other").await;
-    let theirs = other.api("GET", &format!("/users/{ana}"), None, &[]).await;
+    let other = TestOrg::new("users-other").await;
+    let theirs = other.admin().get(&format!("/users/{ana}")).await;
     assert_eq!(theirs.status, 404, "{}", theirs.body);
-    assert!(other.listed("").await.is_empty());
-    assert_eq!(other.progress().await["total"], 0);
+    assert!(listed(&other, "").await.is_empty());
+    assert_eq!(progress(&other).await["total"], 0);
 
     // queries it does not know
     for bad in [
@@ -229,17 +231,17 @@ async fn users_by_sync_status_failure_class_search_and_pages_and_progress_counts
         "cursor=a%23b",
         "failureClass=email_failed&cursor=zz.u",
     ] {
-        let r = a.api("GET", &format!("/users?{bad}"), None, &[]).await;
+        let r = a.admin().get(&format!("/users?{bad}")).await;
         assert_eq!(r.status, 400, "{bad}: {}", r.body);
     }
-    let missing = a.api("GET", "/users/no-such-user", None, &[]).await;
+    let missing = a.admin().get("/users/no-such-user").await;
     assert_eq!(missing.status, 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn custom_attributes_round_trip_and_show_on_a_scim_user() {
-    let a = Admin::new("custom").await;
-    let get = a.api("GET", "/custom-attributes", None, &[]).await;
+    let a = TestOrg::new("custom").await;
+    let get = a.admin().get("/custom-attributes").await;
     assert_eq!(
         (get.status, get.body.clone()),
         (200, json!({"attributes": [], "version": 0}))
@@ -248,16 +250,12 @@ async fn custom_attributes_round_trip_and_show_on_a_scim_user() {
 
     let names = json!({"attributes": ["employeeNumber", "costCenter", "badgeNumber"]});
     let put = a
-        .api(
-            "PUT",
-            "/custom-attributes",
-            Some(names.clone()),
-            &[("if-match", "\"0\"")],
-        )
+        .admin()
+        .if_match("PUT", "/custom-attributes", Some(&names), "\"0\"")
         .await;
     assert_eq!(put.status, 200, "{}", put.body);
     assert_eq!(put.body["attributes"], names["attributes"]);
-    let get = a.api("GET", "/custom-attributes", None, &[]).await;
+    let get = a.admin().get("/custom-attributes").await;
     assert_eq!(get.body["attributes"], names["attributes"]);
 
     // refused, naming the field
@@ -267,23 +265,22 @@ async fn custom_attributes_round_trip_and_show_on_a_scim_user() {
         json!({"attributes": ["7up"]}),
         json!({"attributes": (0..51).map(|i| format!("a{i}")).collect::<Vec<_>>()}),
     ] {
-        let r = a
-            .api("PUT", "/custom-attributes", Some(bad.clone()), &[])
-            .await;
+        let r = a.admin().put("/custom-attributes", bad.clone()).await;
         assert_eq!(r.status, 400, "{bad}: {}", r.body);
         assert!(r.body.to_string().contains("attributes"), "{}", r.body);
     }
     let r = a
-        .api("PUT", "/custom-attributes", Some(json!({"names": []})), &[])
+        .admin()
+        .put("/custom-attributes", json!({"names": []}))
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(
-        a.api("GET", "/custom-attributes", None, &[]).await.body["attributes"],
+        a.admin().get("/custom-attributes").await.body["attributes"],
         names["attributes"]
     );
 
     // the change is in the history, by the admin
-    let history = a.api("GET", "/activity", None, &[]).await;
+    let history = a.admin().get("/activity").await;
     let changed: Vec<&Value> = history.body["items"]
         .as_array()
         .unwrap()
@@ -297,7 +294,8 @@ async fn custom_attributes_round_trip_and_show_on_a_scim_user() {
     // SCIM now takes them; the user shows the values captured
     let email = a.email("ada");
     let (status, user) = a
-        .scim(
+        .scim()
+        .send(
             "POST",
             "/Users",
             Some(json!({
@@ -319,7 +317,7 @@ async fn custom_attributes_round_trip_and_show_on_a_scim_user() {
         .await;
     assert_eq!(status, 201, "{user}");
     let id = user["id"].as_str().unwrap();
-    let one = a.api("GET", &format!("/users/{id}"), None, &[]).await;
+    let one = a.admin().get(&format!("/users/{id}")).await;
     assert_eq!(one.status, 200, "{}", one.body);
     assert_eq!(
         one.body["customAttributes"],
@@ -330,14 +328,15 @@ async fn custom_attributes_round_trip_and_show_on_a_scim_user() {
 }
 
 /// `PUT /custom-attributes` with the ETag just read.
-async fn set_attributes(a: &Admin, names: Value) {
-    let read = a.api("GET", "/custom-attributes", None, &[]).await;
+async fn set_attributes(a: &TestOrg, names: Value) {
+    let read = a.admin().get("/custom-attributes").await;
     let put = a
-        .api(
+        .admin()
+        .if_match(
             "PUT",
             "/custom-attributes",
-            Some(json!({ "attributes": names })),
-            &[("if-match", read.etag.as_deref().unwrap())],
+            Some(&json!({ "attributes": names })),
+            read.etag.as_deref().unwrap(),
         )
         .await;
     assert_eq!(put.status, 200, "{}", put.body);
@@ -346,7 +345,7 @@ async fn set_attributes(a: &Admin, names: Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn custom_values_are_bounded_one_per_name_and_go_with_their_attribute() {
     const EXT: &str = "urn:ietf:params:scim:schemas:extension:usersync:2.0:User";
-    let a = Admin::new("custom-values").await;
+    let a = TestOrg::new("custom-values").await;
     set_attributes(&a, json!(["badgeNumber", "costCenter"])).await;
     let email = a.email("cv");
     let user = |ext: Value| {
@@ -365,22 +364,23 @@ async fn custom_values_are_bounded_one_per_name_and_go_with_their_attribute() {
         json!({"badgeNumber": "B1", "BADGENUMBER": "B2"}),
         json!({"costCenter": 42}),
     ] {
-        let (status, body) = a.scim("POST", "/Users", Some(user(ext.clone()))).await;
+        let (status, body) = a
+            .scim()
+            .send("POST", "/Users", Some(user(ext.clone())))
+            .await;
         assert_eq!(status, 400, "{body}");
         assert_eq!(body["scimType"], "invalidValue", "{body}");
     }
     let (status, list) = a
-        .scim(
-            "GET",
-            &format!("/Users?filter={}", enc(&format!("userName eq \"{email}\""))),
-            None,
-        )
+        .scim()
+        .search("Users", &format!("userName eq \"{email}\""))
         .await;
     assert_eq!((status, list["totalResults"].clone()), (200, json!(0)));
 
     // one value in another case is kept under the organization's name
     let (status, created) = a
-        .scim(
+        .scim()
+        .send(
             "POST",
             "/Users",
             Some(user(json!({"BADGENUMBER": "B7", "costCenter": "CC-1"}))),
@@ -397,7 +397,8 @@ async fn custom_values_are_bounded_one_per_name_and_go_with_their_attribute() {
     // PATCH in yet another case replaces the one value; too long is refused
     let patch = |ops: Value| json!({"schemas": [PATCH_OP], "Operations": ops});
     let (status, patched) = a
-        .scim(
+        .scim()
+        .send(
             "PATCH",
             &path,
             Some(patch(
@@ -414,7 +415,7 @@ async fn custom_values_are_bounded_one_per_name_and_go_with_their_attribute() {
         json!([{"op": "add", "path": format!("{EXT}:costCenter"), "value": "y".repeat(1_025)}]),
         json!([{"op": "add", "value": {EXT: {"costCenter": "C1", "COSTCENTER": "C2"}}}]),
     ] {
-        let (status, body) = a.scim("PATCH", &path, Some(patch(ops))).await;
+        let (status, body) = a.scim().send("PATCH", &path, Some(patch(ops))).await;
         assert_eq!(status, 400, "{body}");
         assert_eq!(body["scimType"], "invalidValue", "{body}");
     }
@@ -422,30 +423,28 @@ async fn custom_values_are_bounded_one_per_name_and_go_with_their_attribute() {
         "/Users?filter={}",
         enc(&format!("{EXT}:costCenter eq \"CC-1\""))
     );
-    let (_, found) = a.scim("GET", &by_cost_center, None).await;
+    let (_, found) = a.scim().send("GET", &by_cost_center, None).await;
     assert_eq!(found["totalResults"], 1, "{found}");
 
     // the organization stops capturing costCenter: its value is neither
     // returned nor matched, at once
     set_attributes(&a, json!(["badgeNumber"])).await;
-    let (_, got) = a.scim("GET", &path, None).await;
+    let (_, got) = a.scim().send("GET", &path, None).await;
     assert_eq!(got[EXT], json!({"badgeNumber": "B8"}), "{got}");
-    let (_, found) = a.scim("GET", &by_cost_center, None).await;
+    let (_, found) = a.scim().send("GET", &by_cost_center, None).await;
     assert_eq!(found["totalResults"], 0, "{found}");
     let (_, listed) = a
-        .scim(
-            "GET",
-            &format!("/Users?filter={}", enc(&format!("userName eq \"{email}\""))),
-            None,
-        )
+        .scim()
+        .search("Users", &format!("userName eq \"{email}\""))
         .await;
     assert_eq!(listed["Resources"][0][EXT], json!({"badgeNumber": "B8"}));
-    let one = a.api("GET", &format!("/users/{id}"), None, &[]).await;
+    let one = a.admin().get(&format!("/users/{id}")).await;
     assert_eq!(one.body["customAttributes"], json!({"badgeNumber": "B8"}));
 
     // and the user's next write drops it: captured again, it is not back
     let (status, _) = a
-        .scim(
+        .scim()
+        .send(
             "PATCH",
             &path,
             Some(patch(
@@ -455,8 +454,8 @@ async fn custom_values_are_bounded_one_per_name_and_go_with_their_attribute() {
         .await;
     assert_eq!(status, 200);
     set_attributes(&a, json!(["badgeNumber", "costCenter"])).await;
-    let (_, got) = a.scim("GET", &path, None).await;
+    let (_, got) = a.scim().send("GET", &path, None).await;
     assert_eq!(got[EXT], json!({"badgeNumber": "B8"}), "{got}");
-    let (_, found) = a.scim("GET", &by_cost_center, None).await;
+    let (_, found) = a.scim().send("GET", &by_cost_center, None).await;
     assert_eq!(found["totalResults"], 0, "{found}");
 }

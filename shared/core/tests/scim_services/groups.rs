@@ -4,6 +4,7 @@ use std::sync::atomic::Ordering;
 
 use serde_json::json;
 use user_sync_core::clock::{Clock, IdSource};
+use user_sync_core::directory::DirectoryGroup;
 use user_sync_core::ids::UserId;
 use user_sync_core::memory::member;
 use user_sync_core::ports::{Groups, Memberships, Organizations, StoredUser, UserLookup, Users};
@@ -27,6 +28,14 @@ fn group(name: &str, members: &[&UserId]) -> GroupInput {
         .map(|m| json!({"value": m.as_str()}))
         .collect();
     parse_group(&json!({"displayName": name, "members": members})).unwrap()
+}
+
+/// Creates `input` through the service, which must accept it.
+async fn created<S: Users + Groups + Memberships>(
+    w: &World<S>,
+    input: GroupInput,
+) -> DirectoryGroup {
+    groups(w).create(&w.org, input).await.unwrap().group
 }
 
 fn ops(list: serde_json::Value) -> Vec<PatchOp> {
@@ -105,11 +114,7 @@ async fn a_group_is_created_with_users_of_the_organization_only() {
 async fn patch_adds_and_removes_members_each_a_new_version() {
     let w = world();
     let p = people(&w).await;
-    let g = groups(&w)
-        .create(&w.org, group("Sales", &[&p[0]]))
-        .await
-        .unwrap()
-        .group;
+    let g = created(&w, group("Sales", &[&p[0]])).await;
     let id = g.id.as_str();
     w.later();
     let added = groups(&w)
@@ -173,11 +178,7 @@ async fn patch_adds_and_removes_members_each_a_new_version() {
 async fn a_patch_that_changes_nothing_keeps_the_version() {
     let w = world();
     let p = people(&w).await;
-    let g = groups(&w)
-        .create(&w.org, group("Sales", &[&p[0]]))
-        .await
-        .unwrap()
-        .group;
+    let g = created(&w, group("Sales", &[&p[0]])).await;
     let id = g.id.as_str();
     let none = groups(&w)
         .patch(&w.org, id, None, &ops(json!([])))
@@ -213,11 +214,7 @@ async fn a_patch_that_changes_nothing_keeps_the_version() {
 async fn if_match_and_the_read_only_id_are_checked() {
     let w = world();
     let p = people(&w).await;
-    let g = groups(&w)
-        .create(&w.org, group("Sales", &[&p[0]]))
-        .await
-        .unwrap()
-        .group;
+    let g = created(&w, group("Sales", &[&p[0]])).await;
     let id = g.id.as_str();
     let add = ops(json!([{"op": "add", "path": "members", "value": [{"value": p[1].as_str()}]}]));
     let r = groups(&w).patch(&w.org, id, Some("W/\"9\""), &add).await;
@@ -261,11 +258,7 @@ async fn if_match_and_the_read_only_id_are_checked() {
 async fn replace_sets_the_whole_member_list() {
     let w = world();
     let p = people(&w).await;
-    let g = groups(&w)
-        .create(&w.org, group("Sales", &[&p[0], &p[1]]))
-        .await
-        .unwrap()
-        .group;
+    let g = created(&w, group("Sales", &[&p[0], &p[1]])).await;
     let r = groups(&w)
         .replace(
             &w.org,
@@ -292,11 +285,7 @@ async fn replace_sets_the_whole_member_list() {
 async fn a_deleted_group_is_gone_with_its_memberships() {
     let w = world();
     let p = people(&w).await;
-    let g = groups(&w)
-        .create(&w.org, group("Sales", &[&p[0], &p[1]]))
-        .await
-        .unwrap()
-        .group;
+    let g = created(&w, group("Sales", &[&p[0], &p[1]])).await;
     assert_eq!(
         groups(&w)
             .delete(&w.org, g.id.as_str(), Some("W/\"1\""))
@@ -329,11 +318,7 @@ async fn concurrent_writers_are_retried_unless_a_version_was_asked_for() {
         w.store.create_user(&w.org, &user).await.unwrap();
         p.push(id);
     }
-    let g = groups(&w)
-        .create(&w.org, group("Sales", &[]))
-        .await
-        .unwrap()
-        .group;
+    let g = created(&w, group("Sales", &[])).await;
     let id = g.id.as_str();
     let add = |u: &UserId| {
         ops(json!([{"op": "add", "path": "members", "value": [{"value": u.as_str()}]}]))

@@ -158,6 +158,8 @@ pub struct MemoryStore {
     tables: Mutex<Tables>,
     /// Users returned by `list_users` so far (what a listing reads).
     users_listed: std::sync::atomic::AtomicUsize,
+    /// How many of the next group updates another writer gets in before.
+    group_races: std::sync::atomic::AtomicUsize,
     clock: Arc<dyn Clock + Send + Sync>,
     activity_retention_days: u32,
 }
@@ -167,6 +169,7 @@ impl Default for MemoryStore {
         Self {
             tables: Mutex::default(),
             users_listed: std::sync::atomic::AtomicUsize::new(0),
+            group_races: std::sync::atomic::AtomicUsize::new(0),
             clock: Arc::new(SystemClock),
             activity_retention_days: DEFAULT_ACTIVITY_RETENTION_DAYS,
         }
@@ -189,6 +192,14 @@ impl MemoryStore {
     pub fn with_activity_retention(mut self, days: u32) -> Self {
         self.activity_retention_days = days;
         self
+    }
+
+    /// Before each of the next `races` group updates, another writer
+    /// updates the group first (a new version, renamed "… (renamed
+    /// meanwhile)"), so that the update meets a version that moved on.
+    pub fn race_group_updates(&self, races: usize) {
+        self.group_races
+            .store(races, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn now(&self) -> OffsetDateTime {

@@ -1,7 +1,5 @@
 //! The groups service.
 
-use std::sync::atomic::Ordering;
-
 use serde_json::json;
 use user_sync_core::clock::{Clock, IdSource};
 use user_sync_core::directory::DirectoryGroup;
@@ -13,7 +11,6 @@ use user_sync_core::scim::patch::{PatchOp, parse_patch};
 use user_sync_core::service::scim_groups::{ScimGroupError, ScimGroups};
 use user_sync_core::service::scim_users::ScimUsers;
 
-use crate::racing::Racing;
 use crate::{World, ada, patch, world};
 
 fn groups<S: Users + Groups + Memberships>(
@@ -307,7 +304,7 @@ async fn a_deleted_group_is_gone_with_its_memberships() {
 
 #[tokio::test]
 async fn concurrent_writers_are_retried_unless_a_version_was_asked_for() {
-    let w = World::over(Racing::default());
+    let w = world();
     let mut p = Vec::new();
     for n in 1..=3 {
         let id = UserId::parse(&format!("00000000-0000-4000-8000-00000000010{n}")).unwrap();
@@ -324,7 +321,7 @@ async fn concurrent_writers_are_retried_unless_a_version_was_asked_for() {
         ops(json!([{"op": "add", "path": "members", "value": [{"value": u.as_str()}]}]))
     };
     // without If-Match: applied to the version the other writer left
-    w.store.races.store(1, Ordering::SeqCst);
+    w.store.race_group_updates(1);
     let patched = groups(&w)
         .patch(&w.org, id, None, &add(&p[0]))
         .await
@@ -332,7 +329,7 @@ async fn concurrent_writers_are_retried_unless_a_version_was_asked_for() {
     assert_eq!(patched.group.version, 3);
     assert_eq!(patched.group.display_name, "Sales (renamed meanwhile)");
     assert_eq!(members(&w, &g.id).await, vec![p[0].clone()]);
-    w.store.races.store(2, Ordering::SeqCst);
+    w.store.race_group_updates(2);
     let replaced = groups(&w)
         .replace(&w.org, id, None, group("Sales", &[&p[1]]))
         .await
@@ -340,13 +337,13 @@ async fn concurrent_writers_are_retried_unless_a_version_was_asked_for() {
     assert_eq!(replaced.group.version, 6);
     assert_eq!(members(&w, &g.id).await, vec![p[1].clone()]);
     // with If-Match: the version asked for is gone, 412
-    w.store.races.store(1, Ordering::SeqCst);
+    w.store.race_group_updates(1);
     let r = groups(&w)
         .patch(&w.org, id, Some("W/\"6\""), &add(&p[2]))
         .await;
     assert!(matches!(r, Err(ScimGroupError::Conflict(_))), "{r:?}");
     // a writer that wins every attempt: given up after three
-    w.store.races.store(3, Ordering::SeqCst);
+    w.store.race_group_updates(3);
     let r = groups(&w).patch(&w.org, id, None, &add(&p[2])).await;
     assert!(matches!(r, Err(ScimGroupError::Conflict(_))), "{r:?}");
     assert!(!members(&w, &g.id).await.contains(&p[2]));

@@ -33,6 +33,7 @@ use crate::ports::{
     Tokens, UserLookup, UserStates, UserStatus, Users,
 };
 use crate::progress::SyncSummary;
+use crate::rules::{Priority, Rule};
 use crate::state::{
     DesiredState, FailedUser, Failure, FailureClass, FailureCount, Outcome, ProductAccount,
     SyncStatus,
@@ -78,6 +79,24 @@ pub fn member(id: &UserId) -> DirectoryUser {
         last_modified: "2026-11-22T00:00:00Z".into(),
         version: 1,
         link: Default::default(),
+    }
+}
+
+/// A rule of `group` that grants `products` and nothing else, as tests and
+/// benchmarks write.
+pub fn product_rule(id: RuleId, group: GroupId, priority: Priority, products: &[&str]) -> Rule {
+    Rule {
+        id,
+        group_id: group,
+        description: String::new(),
+        priority,
+        products: products.iter().map(|p| (*p).to_owned()).collect(),
+        admin_role: None,
+        user_group: None,
+        device_groups: BTreeSet::new(),
+        settings_template: None,
+        email_template: None,
+        language: None,
     }
 }
 

@@ -30,14 +30,12 @@ mod sync;
 mod templates;
 mod users;
 
-use std::time::Duration;
-
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use lambda_runtime::LambdaEvent;
 use user_sync_aws::dynamo::{DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, number, required};
 use user_sync_aws::http::{HttpRequest, RequestError};
-use user_sync_aws::product_api::HttpProductApi;
+use user_sync_aws::product_api::{HttpProductApi, ProductApiSettings};
 use user_sync_aws::sqs::{SqsJobQueue, SqsMailQueue};
 use user_sync_core::ratelimit::{OrgRateLimiter, RateGate};
 
@@ -56,11 +54,7 @@ pub struct Config {
     pub directory_table: String,
     pub state_table: String,
     pub activity_retention_days: u32,
-    pub product_api_url: String,
-    /// The Secrets Manager secret (ARN or name) whose `SecretString` holds
-    /// the product API key as `{"apiKey": "…"}`; read once, at start.
-    pub product_api_key_secret: String,
-    pub product_api_timeout: Duration,
+    pub product_api: ProductApiSettings,
     /// Retry sync sends the organization's failed jobs and welcome emails
     /// to these queues again (it reads no dead-letter queue).
     pub jobs_queue_url: String,
@@ -81,7 +75,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("directory_table", &self.directory_table)
-            .field("product_api_url", &self.product_api_url)
+            .field("product_api_url", &self.product_api.url)
             .finish_non_exhaustive()
     }
 }
@@ -92,13 +86,7 @@ impl Config {
             directory_table: required(get, "DIRECTORY_TABLE")?,
             state_table: required(get, "STATE_TABLE")?,
             activity_retention_days: number(get, "ACTIVITY_RETENTION_DAYS", 365u32)?,
-            product_api_url: required(get, "PRODUCT_API_URL")?,
-            product_api_key_secret: required(get, "PRODUCT_API_KEY_SECRET_ARN")?,
-            product_api_timeout: Duration::from_millis(number(
-                get,
-                "PRODUCT_API_TIMEOUT_MS",
-                3_000u64,
-            )?),
+            product_api: ProductApiSettings::from_lookup(get, 3_000)?,
             jobs_queue_url: required(get, "JOBS_QUEUE_URL")?,
             mail_queue_url: required(get, "MAIL_QUEUE_URL")?,
             login_url: required(get, "LOGIN_URL")?,
@@ -124,19 +112,13 @@ pub struct Deps {
 }
 
 impl Deps {
-    /// Builds the clients; reads the product API key (the one call to AWS
-    /// made here).
+    /// Builds the tables, the rate gate, the retry queues and the DNS
+    /// resolver; reads the product API key (the one call to AWS made here).
     pub async fn new(
         sdk: &aws_config::SdkConfig,
         config: Config,
     ) -> Result<Self, lambda_runtime::Error> {
-        let product_api = HttpProductApi::with_key_from_secret(
-            sdk,
-            &config.product_api_url,
-            &config.product_api_key_secret,
-            config.product_api_timeout,
-        )
-        .await?;
+        let product_api = config.product_api.connect(sdk).await?;
         let ddb = aws_sdk_dynamodb::Client::new(sdk);
         Ok(Self {
             directory: DirectoryTable::new(ddb.clone(), config.directory_table.clone()),

@@ -14,7 +14,7 @@ use user_sync_aws::env::{ConfigError, number, required};
 use user_sync_aws::ses::SesMailer;
 use user_sync_aws::sqs::SqsMailQueue;
 use user_sync_core::StoreError;
-use user_sync_core::activity::{Action, ActivityEntry, SYNC_USER, Subject, SubjectKind};
+use user_sync_core::activity::{Action, ActivityEntry};
 use user_sync_core::ids::{OrgId, TemplateId};
 use user_sync_core::job::MailJob;
 use user_sync_core::mail::{EmailTemplate, WelcomeValues, default_template, render};
@@ -243,18 +243,13 @@ where
         let language = preferred.first().map(|l| (*l).to_owned());
         let at = user_sync_core::time::format(time::OffsetDateTime::now_utc());
         let suffix = format!("{user_id}#{key}");
-        let subject = Subject {
-            kind: SubjectKind::User,
-            id: user_id.to_string(),
-        };
         let error = match self.sender.send(&to.email, &email).await {
             Ok(()) => {
-                let mut entry = ActivityEntry::new(
+                let mut entry = ActivityEntry::by_sync(
                     at,
                     &suffix,
-                    SYNC_USER,
                     Action::WelcomeEmailSent,
-                    subject,
+                    user_id.as_str(),
                     Outcome::Success,
                 );
                 entry.details = json!({"template": template, "language": language});
@@ -281,12 +276,11 @@ where
                 return Ok(RecordResult::Retry);
             }
         };
-        let mut entry = ActivityEntry::new(
+        let mut entry = ActivityEntry::by_sync(
             at,
             &suffix,
-            SYNC_USER,
             Action::WelcomeEmailFailed,
-            subject,
+            user_id.as_str(),
             Outcome::Failure,
         );
         entry.failure_class = Some(FailureClass::EmailFailed);

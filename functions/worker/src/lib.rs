@@ -4,14 +4,12 @@
 
 mod reconcile;
 
-use std::time::Duration;
-
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
 use user_sync_aws::batch::process_sqs_by_key;
 use user_sync_aws::dynamo::{DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, number, required};
-use user_sync_aws::product_api::HttpProductApi;
+use user_sync_aws::product_api::{HttpProductApi, ProductApiSettings};
 use user_sync_aws::sqs::{SqsJobQueue, SqsMailQueue};
 use user_sync_core::ids::{OrgId, UserId};
 use user_sync_core::job::EntitlementJob;
@@ -25,11 +23,7 @@ pub struct Config {
     pub jobs_queue_url: String,
     pub jobs_dlq_url: String,
     pub mail_queue_url: String,
-    pub product_api_url: String,
-    /// The Secrets Manager secret (ARN or name) whose `SecretString` holds
-    /// the product API key as `{"apiKey": "…"}`; read once, at start.
-    pub product_api_key_secret: String,
-    pub product_api_timeout: Duration,
+    pub product_api: ProductApiSettings,
     pub activity_retention_days: u32,
     pub concurrency: usize,
     pub retry: Retry,
@@ -39,7 +33,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("state_table", &self.state_table)
-            .field("product_api_url", &self.product_api_url)
+            .field("product_api_url", &self.product_api.url)
             .finish_non_exhaustive()
     }
 }
@@ -52,13 +46,7 @@ impl Config {
             jobs_queue_url: required(get, "JOBS_QUEUE_URL")?,
             jobs_dlq_url: required(get, "JOBS_DLQ_URL")?,
             mail_queue_url: required(get, "MAIL_QUEUE_URL")?,
-            product_api_url: required(get, "PRODUCT_API_URL")?,
-            product_api_key_secret: required(get, "PRODUCT_API_KEY_SECRET_ARN")?,
-            product_api_timeout: Duration::from_millis(number(
-                get,
-                "PRODUCT_API_TIMEOUT_MS",
-                10_000u64,
-            )?),
+            product_api: ProductApiSettings::from_lookup(get, 10_000)?,
             activity_retention_days: number(get, "ACTIVITY_RETENTION_DAYS", 365u32)?,
             concurrency: number(get, "WORKER_RECORD_CONCURRENCY", 4usize)?,
             retry: Retry {
@@ -81,19 +69,13 @@ pub struct Deps {
 }
 
 impl Deps {
-    /// Builds the clients; reads the product API key (the one call to AWS
-    /// made here).
+    /// Builds the tables and queues the worker reads and writes; reads the
+    /// product API key (the one call to AWS made here).
     pub async fn new(
         sdk: &aws_config::SdkConfig,
         config: Config,
     ) -> Result<Self, lambda_runtime::Error> {
-        let product_api = HttpProductApi::with_key_from_secret(
-            sdk,
-            &config.product_api_url,
-            &config.product_api_key_secret,
-            config.product_api_timeout,
-        )
-        .await?;
+        let product_api = config.product_api.connect(sdk).await?;
         let sqs = aws_sdk_sqs::Client::new(sdk);
         Ok(Self {
             state: StateTable::new(

@@ -5,7 +5,7 @@ use serde_json::json;
 use tracing::{Instrument, info, info_span, warn};
 use user_sync_aws::batch::{Delivery, RecordResult};
 use user_sync_core::StoreError;
-use user_sync_core::activity::{Action, ActivityEntry, SYNC_USER, Subject, SubjectKind};
+use user_sync_core::activity::{Action, ActivityEntry};
 use user_sync_core::domains::{Domains, check_email};
 use user_sync_core::job::{EntitlementJob, MAX_DEFERRALS, MailJob};
 use user_sync_core::ports::{
@@ -411,15 +411,11 @@ fn entry(
     at: &str,
 ) -> ActivityEntry {
     let suffix = format!("{}#{}#{:?}", job.user_id, desired.generation, action);
-    ActivityEntry::new(
+    ActivityEntry::by_sync(
         at.to_owned(),
         &suffix,
-        SYNC_USER,
         action,
-        Subject {
-            kind: SubjectKind::User,
-            id: job.user_id.to_string(),
-        },
+        job.user_id.as_str(),
         outcome,
     )
 }

@@ -35,6 +35,44 @@ struct ErrorBody {
     message: Option<String>,
 }
 
+/// Where the product API is and where its key is kept, read once at
+/// start-up by every function that calls it.
+#[derive(Clone, Debug)]
+pub struct ProductApiSettings {
+    pub url: String,
+    /// The Secrets Manager secret (ARN or name) whose `SecretString` holds
+    /// the product API key as `{"apiKey": "…"}`; read once, at start.
+    pub key_secret: String,
+    pub timeout: Duration,
+}
+
+impl ProductApiSettings {
+    /// `PRODUCT_API_URL`, `PRODUCT_API_KEY_SECRET_ARN` and
+    /// `PRODUCT_API_TIMEOUT_MS` (by default `default_timeout_ms`).
+    pub fn from_lookup(
+        get: &dyn Fn(&str) -> Option<String>,
+        default_timeout_ms: u64,
+    ) -> Result<Self, crate::env::ConfigError> {
+        Ok(Self {
+            url: crate::env::required(get, "PRODUCT_API_URL")?,
+            key_secret: crate::env::required(get, "PRODUCT_API_KEY_SECRET_ARN")?,
+            timeout: Duration::from_millis(crate::env::number(
+                get,
+                "PRODUCT_API_TIMEOUT_MS",
+                default_timeout_ms,
+            )?),
+        })
+    }
+
+    /// The adapter, its key read now (the one call to AWS this makes).
+    pub async fn connect(
+        &self,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<HttpProductApi, Box<dyn std::error::Error + Send + Sync>> {
+        HttpProductApi::with_key_from_secret(sdk, &self.url, &self.key_secret, self.timeout).await
+    }
+}
+
 /// Longest `Retry-After` we honour; anything longer is capped.
 const MAX_RETRY_AFTER_SECONDS: u64 = 900;
 

@@ -117,6 +117,15 @@ impl ActivityEntry {
             details: serde_json::Value::Null,
         }
     }
+
+    /// An entry the sync itself (actor [`SYNC_USER`]) writes about `user`.
+    pub fn by_sync(at: String, suffix: &str, action: Action, user: &str, outcome: Outcome) -> Self {
+        let subject = Subject {
+            kind: SubjectKind::User,
+            id: user.to_owned(),
+        };
+        Self::new(at, suffix, SYNC_USER, action, subject, outcome)
+    }
 }
 
 /// Shortest activity retention an organization's admins may set, in days.
@@ -260,17 +269,7 @@ mod tests {
     }
 
     fn entry(at: &str, action: Action, user: &str) -> ActivityEntry {
-        ActivityEntry::new(
-            at.to_owned(),
-            user,
-            SYNC_USER,
-            action,
-            Subject {
-                kind: SubjectKind::User,
-                id: user.to_owned(),
-            },
-            Outcome::Success,
-        )
+        ActivityEntry::by_sync(at.to_owned(), user, action, user, Outcome::Success)
     }
 
     #[test]

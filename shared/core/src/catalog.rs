@@ -220,24 +220,15 @@ impl Catalog {
 mod tests {
     use std::collections::BTreeSet;
 
+    use crate::memory::product_rule;
+
     use super::*;
     use crate::ids::{GroupId, RuleId};
     use crate::rules::Priority;
 
     fn rule() -> Rule {
-        Rule {
-            id: RuleId::parse("r").unwrap(),
-            group_id: GroupId::parse("g").unwrap(),
-            description: String::new(),
-            priority: Priority::new(1).unwrap(),
-            products: ["G2M".to_owned()].into_iter().collect(),
-            admin_role: None,
-            user_group: None,
-            device_groups: BTreeSet::new(),
-            settings_template: None,
-            email_template: None,
-            language: None,
-        }
+        let (id, group) = (RuleId::parse("r").unwrap(), GroupId::parse("g").unwrap());
+        product_rule(id, group, Priority::new(1).unwrap(), &["G2M"])
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::desired_states::success;
 use super::{Checked, assert_conflict, fresh, fresh_org, uid};
-use crate::activity::{Action, ActivityEntry, ActivityFilter, SYNC_USER, Subject, SubjectKind};
+use crate::activity::{Action, ActivityEntry, ActivityFilter};
 use crate::clock::Clock;
 use crate::ids::OrgId;
 use crate::ports::{ActivityLog, DesiredStates, SyncOutcomes};
@@ -10,17 +10,7 @@ use crate::state::{Failure, FailureClass, Outcome, SyncStatus};
 
 /// An entry about `user`, at the clock's time.
 pub fn entry(clock: &dyn Clock, action: Action, user: &str) -> ActivityEntry {
-    ActivityEntry::new(
-        clock.timestamp(),
-        &fresh(),
-        SYNC_USER,
-        action,
-        Subject {
-            kind: SubjectKind::User,
-            id: user.to_owned(),
-        },
-        Outcome::Success,
-    )
+    ActivityEntry::by_sync(clock.timestamp(), &fresh(), action, user, Outcome::Success)
 }
 
 /// A failure of `class` (for `product`) at `applied_generation`.

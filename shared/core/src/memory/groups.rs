@@ -1,5 +1,7 @@
 //! The directory's groups and memberships, in memory.
 
+use std::sync::atomic::Ordering;
+
 use super::*;
 
 impl Groups for MemoryStore {
@@ -33,12 +35,22 @@ impl Groups for MemoryStore {
     }
 
     async fn update_group(&self, org: &OrgId, group: &DirectoryGroup) -> Result<(), StoreError> {
-        self.with_org(org, |o| match o.groups.get_mut(&group.id) {
-            Some(stored) if stored.version == group.version.saturating_sub(1) => {
-                *stored = group.clone();
-                Ok(())
+        let raced = self
+            .group_races
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        self.with_org(org, |o| {
+            if raced && let Some(other) = o.groups.get_mut(&group.id) {
+                other.version += 1;
+                other.display_name = format!("{} (renamed meanwhile)", other.display_name);
             }
-            _ => Err(StoreError::Conflict("version moved on".to_owned())),
+            match o.groups.get_mut(&group.id) {
+                Some(stored) if stored.version == group.version.saturating_sub(1) => {
+                    *stored = group.clone();
+                    Ok(())
+                }
+                _ => Err(StoreError::Conflict("version moved on".to_owned())),
+            }
         })
     }
 

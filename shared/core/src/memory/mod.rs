@@ -33,6 +33,7 @@ use crate::ports::{
     Tokens, UserLookup, UserStates, UserStatus, Users,
 };
 use crate::progress::SyncSummary;
+use crate::rules::{Priority, Rule};
 use crate::state::{
     DesiredState, FailedUser, Failure, FailureClass, FailureCount, Outcome, ProductAccount,
     SyncStatus,
@@ -80,6 +81,24 @@ pub fn member(id: &UserId) -> DirectoryUser {
         last_modified: "2026-11-22T00:00:00Z".into(),
         version: 1,
         link: Default::default(),
+    }
+}
+
+/// A rule of `group` that grants `products` and nothing else, as tests and
+/// benchmarks write.
+pub fn product_rule(id: RuleId, group: GroupId, priority: Priority, products: &[&str]) -> Rule {
+    Rule {
+        id,
+        group_id: group,
+        description: String::new(),
+        priority,
+        products: products.iter().map(|p| (*p).to_owned()).collect(),
+        admin_role: None,
+        user_group: None,
+        device_groups: BTreeSet::new(),
+        settings_template: None,
+        email_template: None,
+        language: None,
     }
 }
 
@@ -160,6 +179,8 @@ pub struct MemoryStore {
     tables: Mutex<Tables>,
     /// Users returned by `list_users` so far (what a listing reads).
     users_listed: std::sync::atomic::AtomicUsize,
+    /// How many of the next group updates another writer gets in before.
+    group_races: std::sync::atomic::AtomicUsize,
     clock: Arc<dyn Clock + Send + Sync>,
     activity_retention_days: u32,
 }
@@ -169,6 +190,7 @@ impl Default for MemoryStore {
         Self {
             tables: Mutex::default(),
             users_listed: std::sync::atomic::AtomicUsize::new(0),
+            group_races: std::sync::atomic::AtomicUsize::new(0),
             clock: Arc::new(SystemClock),
             activity_retention_days: DEFAULT_ACTIVITY_RETENTION_DAYS,
         }
@@ -191,6 +213,14 @@ impl MemoryStore {
     pub fn with_activity_retention(mut self, days: u32) -> Self {
         self.activity_retention_days = days;
         self
+    }
+
+    /// Before each of the next `races` group updates, another writer
+    /// updates the group first (a new version, renamed "… (renamed
+    /// meanwhile)"), so that the update meets a version that moved on.
+    pub fn race_group_updates(&self, races: usize) {
+        self.group_races
+            .store(races, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn now(&self) -> OffsetDateTime {

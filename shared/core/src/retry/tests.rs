@@ -8,7 +8,7 @@ use crate::StoreError;
 use crate::directory::{DirectoryStatus, UserFacts};
 use crate::ids::{GroupId, OrgId, RuleId, UserId};
 use crate::job::{EntitlementJob, MailJob};
-use crate::memory::{MemoryProductApi, MemoryStore};
+use crate::memory::{MemoryProductApi, MemoryStore, product_rule};
 use crate::ports::{DesiredStates, FailureIndex, JobQueue, Seats, SyncOutcomes};
 use crate::rules::{Priority, Rule, effective_assignment};
 use crate::state::{DesiredState, Failure, FailureClass, Outcome, SyncStatus};
@@ -24,18 +24,16 @@ fn user(id: &str) -> UserId {
 }
 
 fn desired(generation: u64, products: &[&str]) -> DesiredState {
+    let group = GroupId::parse("g").unwrap();
     let rule = Rule {
-        id: RuleId::parse("r").unwrap(),
-        group_id: GroupId::parse("g").unwrap(),
-        description: String::new(),
-        priority: Priority::new(1).unwrap(),
-        products: products.iter().map(|p| (*p).to_owned()).collect(),
-        admin_role: None,
-        user_group: None,
-        device_groups: BTreeSet::new(),
-        settings_template: None,
         email_template: Some("welcome-fr".into()),
         language: Some("fr".into()),
+        ..product_rule(
+            RuleId::parse("r").unwrap(),
+            group,
+            Priority::new(1).unwrap(),
+            products,
+        )
     };
     let groups = [GroupId::parse("g").unwrap()].into_iter().collect();
     DesiredState {
@@ -72,6 +70,12 @@ fn failed(class: FailureClass, product: Option<&str>, dead_lettered: bool) -> Sy
         retried_at: None,
         failure_entry: None,
     }
+}
+
+/// A dead-lettered failure of `class` (of G2W when out of licenses).
+fn dead(class: FailureClass) -> Option<SyncStatus> {
+    let product = (class == FailureClass::OutOfLicenses).then_some("G2W");
+    Some(failed(class, product, true))
 }
 
 struct World {
@@ -167,12 +171,7 @@ fn each_dead_lettered_user_is_sent_once_at_its_current_generation() {
     let w = World::new();
     let short = failed(FailureClass::OutOfLicenses, Some("G2W"), true);
     w.user("acme", "u1", 3, Some(short.clone()));
-    w.user(
-        "acme",
-        "u2",
-        1,
-        Some(failed(FailureClass::ExistingAccount, None, true)),
-    );
+    w.user("acme", "u2", 1, dead(FailureClass::ExistingAccount));
     // retried automatically, not dead-lettered: its job is on its way
     w.user(
         "acme",
@@ -203,12 +202,7 @@ fn each_dead_lettered_user_is_sent_once_at_its_current_generation() {
 #[test]
 fn a_second_click_sends_nothing_even_when_the_first_job_failed_again() {
     let w = World::new();
-    w.user(
-        "acme",
-        "u1",
-        1,
-        Some(failed(FailureClass::OutOfLicenses, Some("G2W"), true)),
-    );
+    w.user("acme", "u1", 1, dead(FailureClass::OutOfLicenses));
     assert_eq!(w.retry("acme", everything()).jobs, 1);
     w.store.take_jobs();
 
@@ -273,12 +267,7 @@ fn a_user_another_retry_took_a_moment_ago_is_skipped() {
 #[test]
 fn a_retry_sees_its_own_organization_only() {
     let w = World::new();
-    w.user(
-        "other",
-        "u9",
-        1,
-        Some(failed(FailureClass::OutOfLicenses, Some("G2W"), true)),
-    );
+    w.user("other", "u9", 1, dead(FailureClass::OutOfLicenses));
     let r = w.retry("acme", everything());
     assert_eq!((r.jobs, r.examined, r.skipped), (0, 0, 0));
     assert_eq!(
@@ -293,24 +282,9 @@ fn a_retry_sees_its_own_organization_only() {
 #[test]
 fn a_class_or_a_user_selects_only_those() {
     let w = World::new();
-    w.user(
-        "acme",
-        "u1",
-        1,
-        Some(failed(FailureClass::OutOfLicenses, Some("G2W"), true)),
-    );
-    w.user(
-        "acme",
-        "u2",
-        1,
-        Some(failed(FailureClass::ExistingAccount, None, true)),
-    );
-    w.user(
-        "acme",
-        "u3",
-        1,
-        Some(failed(FailureClass::ExistingAccount, None, true)),
-    );
+    w.user("acme", "u1", 1, dead(FailureClass::OutOfLicenses));
+    w.user("acme", "u2", 1, dead(FailureClass::ExistingAccount));
+    w.user("acme", "u3", 1, dead(FailureClass::ExistingAccount));
     let r = w.retry(
         "acme",
         RetrySelection {
@@ -351,12 +325,7 @@ fn a_class_or_a_user_selects_only_those() {
 #[test]
 fn out_of_licenses_says_whether_the_seats_are_still_short() {
     let w = World::new();
-    w.user(
-        "acme",
-        "u1",
-        1,
-        Some(failed(FailureClass::OutOfLicenses, Some("G2W"), true)),
-    );
+    w.user("acme", "u1", 1, dead(FailureClass::OutOfLicenses));
     w.seats("G2W", 9, 9);
     let r = w.retry("acme", everything());
     assert_eq!(r.jobs, 1);
@@ -387,12 +356,7 @@ fn out_of_licenses_says_whether_the_seats_are_still_short() {
 fn too_few_seats_for_every_failed_user_is_still_the_cause() {
     let w = World::new();
     for u in ["u1", "u2", "u3"] {
-        w.user(
-            "acme",
-            u,
-            1,
-            Some(failed(FailureClass::OutOfLicenses, Some("G2W"), true)),
-        );
+        w.user("acme", u, 1, dead(FailureClass::OutOfLicenses));
     }
     w.seats("G2W", 9, 10);
     let r = w.retry("acme", everything());
@@ -405,18 +369,8 @@ fn too_few_seats_for_every_failed_user_is_still_the_cause() {
     );
     // one user alone fits
     let w = World::new();
-    w.user(
-        "acme",
-        "u1",
-        1,
-        Some(failed(FailureClass::OutOfLicenses, Some("G2W"), true)),
-    );
-    w.user(
-        "acme",
-        "u2",
-        1,
-        Some(failed(FailureClass::OutOfLicenses, Some("G2W"), true)),
-    );
+    w.user("acme", "u1", 1, dead(FailureClass::OutOfLicenses));
+    w.user("acme", "u2", 1, dead(FailureClass::OutOfLicenses));
     w.seats("G2W", 9, 10);
     let one = w.retry(
         "acme",
@@ -432,12 +386,7 @@ fn too_few_seats_for_every_failed_user_is_still_the_cause() {
 fn unknown_seats_are_not_reported_as_a_cause() {
     let mut w = World::new();
     w.api.down = true;
-    w.user(
-        "acme",
-        "u1",
-        1,
-        Some(failed(FailureClass::OutOfLicenses, Some("G2W"), true)),
-    );
+    w.user("acme", "u1", 1, dead(FailureClass::OutOfLicenses));
     let r = w.retry("acme", everything());
     assert_eq!((r.jobs, r.cause_still_present), (1, false));
 }
@@ -481,12 +430,7 @@ fn a_failed_welcome_email_is_rebuilt_from_the_desired_state_and_sent_once() {
 #[test]
 fn a_retry_out_of_time_sends_nothing_more_and_says_so() {
     let w = World::new();
-    w.user(
-        "acme",
-        "u1",
-        1,
-        Some(failed(FailureClass::OutOfLicenses, Some("G2W"), true)),
-    );
+    w.user("acme", "u1", 1, dead(FailureClass::OutOfLicenses));
     let retry = Retry {
         state: &w.store,
         jobs: &w.store,

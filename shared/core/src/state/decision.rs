@@ -164,6 +164,8 @@ pub fn decide_forced(
 mod tests {
     use std::collections::BTreeSet;
 
+    use crate::memory::product_rule;
+
     use super::*;
     use crate::directory::DirectoryStatus;
     use crate::ids::{GroupId, RuleId};
@@ -185,19 +187,13 @@ mod tests {
     }
 
     fn rule(id: &str, products: &[&str]) -> Rule {
-        Rule {
-            id: RuleId::parse(id).unwrap(),
-            group_id: GroupId::parse("g").unwrap(),
-            description: String::new(),
-            priority: Priority::new(1).unwrap(),
-            products: products.iter().map(|p| (*p).to_owned()).collect(),
-            admin_role: None,
-            user_group: None,
-            device_groups: BTreeSet::new(),
-            settings_template: None,
-            email_template: None,
-            language: None,
-        }
+        let group = GroupId::parse("g").unwrap();
+        product_rule(
+            RuleId::parse(id).unwrap(),
+            group,
+            Priority::new(1).unwrap(),
+            products,
+        )
     }
 
     fn assign(rules: &[Rule]) -> EffectiveAssignment {
@@ -324,14 +320,7 @@ mod tests {
     #[test]
     fn unchanged_and_applied_is_nothing() {
         let a = assign(&[rule("r", &["P"])]);
-        let stored = DesiredState {
-            generation: 3,
-            facts: facts(),
-            assignment: a.clone(),
-            language: None,
-            updated_at: "2026-01-01T00:00:00Z".into(),
-            cause: Some("c1".into()),
-        };
+        let stored = stored(&a);
         assert_eq!(
             decide(Some(&stored), 3, computed(a, "c2")),
             Decision::Nothing
@@ -342,14 +331,7 @@ mod tests {
     fn unchanged_but_unapplied_is_resent_by_the_same_cause() {
         // a retried record finds what it stored itself: its job may be lost
         let a = assign(&[rule("r", &["P"])]);
-        let stored = DesiredState {
-            generation: 3,
-            facts: facts(),
-            assignment: a.clone(),
-            language: None,
-            updated_at: "2026-01-01T00:00:00Z".into(),
-            cause: Some("c1".into()),
-        };
+        let stored = stored(&a);
         assert_eq!(
             decide(Some(&stored), 2, computed(a.clone(), "c1")),
             Decision::Resend(3)
@@ -364,14 +346,7 @@ mod tests {
     #[test]
     fn unchanged_and_in_flight_is_not_resent_by_another_cause() {
         let a = assign(&[rule("r", &["P"])]);
-        let stored = DesiredState {
-            generation: 3,
-            facts: facts(),
-            assignment: a.clone(),
-            language: None,
-            updated_at: "2026-01-01T00:00:00Z".into(),
-            cause: Some("c1".into()),
-        };
+        let stored = stored(&a);
         // 30 s later the job is presumably in flight
         assert_eq!(
             decide(Some(&stored), 2, computed(a.clone(), "c2")),

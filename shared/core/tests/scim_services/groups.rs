@@ -1,9 +1,8 @@
 //! The groups service.
 
-use std::sync::atomic::Ordering;
-
 use serde_json::json;
 use user_sync_core::clock::{Clock, IdSource};
+use user_sync_core::directory::DirectoryGroup;
 use user_sync_core::ids::UserId;
 use user_sync_core::memory::member;
 use user_sync_core::ports::{Groups, Memberships, Organizations, StoredUser, UserLookup, Users};
@@ -12,7 +11,6 @@ use user_sync_core::scim::patch::{PatchOp, parse_patch};
 use user_sync_core::service::scim_groups::{ScimGroupError, ScimGroups};
 use user_sync_core::service::scim_users::ScimUsers;
 
-use crate::racing::Racing;
 use crate::{World, ada, patch, world};
 
 fn groups<S: Users + Groups + Memberships>(
@@ -27,6 +25,14 @@ fn group(name: &str, members: &[&UserId]) -> GroupInput {
         .map(|m| json!({"value": m.as_str()}))
         .collect();
     parse_group(&json!({"displayName": name, "members": members})).unwrap()
+}
+
+/// Creates `input` through the service, which must accept it.
+async fn created<S: Users + Groups + Memberships>(
+    w: &World<S>,
+    input: GroupInput,
+) -> DirectoryGroup {
+    groups(w).create(&w.org, input).await.unwrap().group
 }
 
 fn ops(list: serde_json::Value) -> Vec<PatchOp> {
@@ -105,11 +111,7 @@ async fn a_group_is_created_with_users_of_the_organization_only() {
 async fn patch_adds_and_removes_members_each_a_new_version() {
     let w = world();
     let p = people(&w).await;
-    let g = groups(&w)
-        .create(&w.org, group("Sales", &[&p[0]]))
-        .await
-        .unwrap()
-        .group;
+    let g = created(&w, group("Sales", &[&p[0]])).await;
     let id = g.id.as_str();
     w.later();
     let added = groups(&w)
@@ -173,11 +175,7 @@ async fn patch_adds_and_removes_members_each_a_new_version() {
 async fn a_patch_that_changes_nothing_keeps_the_version() {
     let w = world();
     let p = people(&w).await;
-    let g = groups(&w)
-        .create(&w.org, group("Sales", &[&p[0]]))
-        .await
-        .unwrap()
-        .group;
+    let g = created(&w, group("Sales", &[&p[0]])).await;
     let id = g.id.as_str();
     let none = groups(&w)
         .patch(&w.org, id, None, &ops(json!([])))
@@ -213,11 +211,7 @@ async fn a_patch_that_changes_nothing_keeps_the_version() {
 async fn if_match_and_the_read_only_id_are_checked() {
     let w = world();
     let p = people(&w).await;
-    let g = groups(&w)
-        .create(&w.org, group("Sales", &[&p[0]]))
-        .await
-        .unwrap()
-        .group;
+    let g = created(&w, group("Sales", &[&p[0]])).await;
     let id = g.id.as_str();
     let add = ops(json!([{"op": "add", "path": "members", "value": [{"value": p[1].as_str()}]}]));
     let r = groups(&w).patch(&w.org, id, Some("W/\"9\""), &add).await;
@@ -261,11 +255,7 @@ async fn if_match_and_the_read_only_id_are_checked() {
 async fn replace_sets_the_whole_member_list() {
     let w = world();
     let p = people(&w).await;
-    let g = groups(&w)
-        .create(&w.org, group("Sales", &[&p[0], &p[1]]))
-        .await
-        .unwrap()
-        .group;
+    let g = created(&w, group("Sales", &[&p[0], &p[1]])).await;
     let r = groups(&w)
         .replace(
             &w.org,
@@ -292,11 +282,7 @@ async fn replace_sets_the_whole_member_list() {
 async fn a_deleted_group_is_gone_with_its_memberships() {
     let w = world();
     let p = people(&w).await;
-    let g = groups(&w)
-        .create(&w.org, group("Sales", &[&p[0], &p[1]]))
-        .await
-        .unwrap()
-        .group;
+    let g = created(&w, group("Sales", &[&p[0], &p[1]])).await;
     assert_eq!(
         groups(&w)
             .delete(&w.org, g.id.as_str(), Some("W/\"1\""))
@@ -318,7 +304,7 @@ async fn a_deleted_group_is_gone_with_its_memberships() {
 
 #[tokio::test]
 async fn concurrent_writers_are_retried_unless_a_version_was_asked_for() {
-    let w = World::over(Racing::default());
+    let w = world();
     let mut p = Vec::new();
     for n in 1..=3 {
         let id = UserId::parse(&format!("00000000-0000-4000-8000-00000000010{n}")).unwrap();
@@ -329,17 +315,13 @@ async fn concurrent_writers_are_retried_unless_a_version_was_asked_for() {
         w.store.create_user(&w.org, &user).await.unwrap();
         p.push(id);
     }
-    let g = groups(&w)
-        .create(&w.org, group("Sales", &[]))
-        .await
-        .unwrap()
-        .group;
+    let g = created(&w, group("Sales", &[])).await;
     let id = g.id.as_str();
     let add = |u: &UserId| {
         ops(json!([{"op": "add", "path": "members", "value": [{"value": u.as_str()}]}]))
     };
     // without If-Match: applied to the version the other writer left
-    w.store.races.store(1, Ordering::SeqCst);
+    w.store.race_group_updates(1);
     let patched = groups(&w)
         .patch(&w.org, id, None, &add(&p[0]))
         .await
@@ -347,7 +329,7 @@ async fn concurrent_writers_are_retried_unless_a_version_was_asked_for() {
     assert_eq!(patched.group.version, 3);
     assert_eq!(patched.group.display_name, "Sales (renamed meanwhile)");
     assert_eq!(members(&w, &g.id).await, vec![p[0].clone()]);
-    w.store.races.store(2, Ordering::SeqCst);
+    w.store.race_group_updates(2);
     let replaced = groups(&w)
         .replace(&w.org, id, None, group("Sales", &[&p[1]]))
         .await
@@ -355,13 +337,13 @@ async fn concurrent_writers_are_retried_unless_a_version_was_asked_for() {
     assert_eq!(replaced.group.version, 6);
     assert_eq!(members(&w, &g.id).await, vec![p[1].clone()]);
     // with If-Match: the version asked for is gone, 412
-    w.store.races.store(1, Ordering::SeqCst);
+    w.store.race_group_updates(1);
     let r = groups(&w)
         .patch(&w.org, id, Some("W/\"6\""), &add(&p[2]))
         .await;
     assert!(matches!(r, Err(ScimGroupError::Conflict(_))), "{r:?}");
     // a writer that wins every attempt: given up after three
-    w.store.races.store(3, Ordering::SeqCst);
+    w.store.race_group_updates(3);
     let r = groups(&w).patch(&w.org, id, None, &add(&p[2])).await;
     assert!(matches!(r, Err(ScimGroupError::Conflict(_))), "{r:?}");
     assert!(!members(&w, &g.id).await.contains(&p[2]));

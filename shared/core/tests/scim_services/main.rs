@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod groups;
-mod racing;
 mod users;
 
 use serde_json::{Value, json};

@@ -3,7 +3,8 @@
 use serde_json::json;
 use user_sync_core::clock::{Clock, IdSource};
 use user_sync_core::memory::MemoryStore;
-use user_sync_core::ports::{Groups, Memberships, UserLookup, Users};
+use user_sync_core::ports::{Groups, Memberships, StoredUser, UserLookup, Users};
+use user_sync_core::scim::user::UserInput;
 use user_sync_core::service::scim_groups::ScimGroups;
 use user_sync_core::service::scim_users::{ScimUserError, ScimUsers};
 
@@ -13,13 +14,15 @@ fn users(w: &World) -> ScimUsers<'_, MemoryStore, impl Clock, impl IdSource> {
     ScimUsers::new(&w.store, &w.clock, &w.ids)
 }
 
+/// Creates `input` through the service, which must accept it.
+async fn created(w: &World, input: UserInput) -> StoredUser {
+    users(w).create(&w.org, input).await.unwrap()
+}
+
 #[tokio::test]
 async fn a_created_user_is_version_1_at_the_clock_with_a_fresh_id() {
     let w = world();
-    let u = users(&w)
-        .create(&w.org, ada("ada@example.com", Some("00u1")))
-        .await
-        .unwrap();
+    let u = created(&w, ada("ada@example.com", Some("00u1"))).await;
     assert_eq!(u.user.id.as_str(), "00000000-0000-4000-8000-000000000001");
     assert_eq!(u.user.version, 1);
     assert_eq!(u.user.created, "2026-12-01T09:00:00.000Z");
@@ -31,14 +34,8 @@ async fn a_created_user_is_version_1_at_the_clock_with_a_fresh_id() {
 #[tokio::test]
 async fn user_names_are_unique_ignoring_case() {
     let w = world();
-    users(&w)
-        .create(&w.org, ada("ada@example.com", None))
-        .await
-        .unwrap();
-    let bob = users(&w)
-        .create(&w.org, ada("bob@example.com", None))
-        .await
-        .unwrap();
+    created(&w, ada("ada@example.com", None)).await;
+    let bob = created(&w, ada("bob@example.com", None)).await;
     let again = users(&w).create(&w.org, ada("ADA@example.com", None)).await;
     assert!(matches!(again, Err(ScimUserError::Uniqueness)), "{again:?}");
     // a rename onto a taken name too
@@ -56,10 +53,7 @@ async fn user_names_are_unique_ignoring_case() {
 #[tokio::test]
 async fn if_match_must_name_the_stored_version() {
     let w = world();
-    let u = users(&w)
-        .create(&w.org, ada("ada@example.com", None))
-        .await
-        .unwrap();
+    let u = created(&w, ada("ada@example.com", None)).await;
     let id = u.user.id.as_str();
     let body = json!({"userName": "ada@example.com", "name": {"givenName": "Augusta"}});
     for stale in ["W/\"2\"", "\"7\"", "not a tag"] {
@@ -111,10 +105,7 @@ async fn a_replace_that_leaves_active_out_never_reactivates() {
 #[tokio::test]
 async fn patch_adds_replaces_and_removes_and_a_no_op_writes_nothing() {
     let w = world();
-    let u = users(&w)
-        .create(&w.org, ada("ada@example.com", None))
-        .await
-        .unwrap();
+    let u = created(&w, ada("ada@example.com", None)).await;
     let id = u.user.id.as_str();
     let ops = patch(json!([
         {"op": "Replace", "path": "name.givenName", "value": "Augusta"},
@@ -155,10 +146,7 @@ async fn patch_adds_replaces_and_removes_and_a_no_op_writes_nothing() {
 #[tokio::test]
 async fn a_bad_patch_is_invalid_with_its_scim_type_and_changes_nothing() {
     let w = world();
-    let u = users(&w)
-        .create(&w.org, ada("ada@example.com", None))
-        .await
-        .unwrap();
+    let u = created(&w, ada("ada@example.com", None)).await;
     let id = u.user.id.as_str();
     for (ops, scim_type) in [
         (
@@ -199,10 +187,7 @@ async fn custom_values_are_kept_only_for_captured_attributes() {
 #[tokio::test]
 async fn a_deleted_user_is_gone_its_memberships_too_and_its_name_is_free() {
     let w = world();
-    let u = users(&w)
-        .create(&w.org, ada("ada@example.com", None))
-        .await
-        .unwrap();
+    let u = created(&w, ada("ada@example.com", None)).await;
     let id = u.user.id.clone();
     let groups = ScimGroups::new(&w.store, &w.clock, &w.ids);
     let sales = groups
@@ -279,20 +264,14 @@ async fn a_deleted_user_is_gone_its_memberships_too_and_its_name_is_free() {
 #[tokio::test]
 async fn a_returning_person_takes_over_its_deleted_self_by_external_id() {
     let w = world();
-    let first = users(&w)
-        .create(&w.org, ada("ada@example.com", Some("00u1")))
-        .await
-        .unwrap();
+    let first = created(&w, ada("ada@example.com", Some("00u1"))).await;
     users(&w)
         .delete(&w.org, first.user.id.as_str(), None)
         .await
         .unwrap();
     w.later();
     // back under another userName, the same externalId
-    let back = users(&w)
-        .create(&w.org, ada("ada.lovelace@example.com", Some("00u1")))
-        .await
-        .unwrap();
+    let back = created(&w, ada("ada.lovelace@example.com", Some("00u1"))).await;
     assert_ne!(back.user.id, first.user.id);
     assert_eq!(back.user.version, 1);
     assert_eq!(back.user.account_key(), &first.user.id);
@@ -311,28 +290,19 @@ async fn a_returning_person_takes_over_its_deleted_self_by_external_id() {
         .delete(&w.org, back.user.id.as_str(), None)
         .await
         .unwrap();
-    let other = users(&w)
-        .create(&w.org, ada("ada.lovelace@example.com", Some("00u9")))
-        .await
-        .unwrap();
+    let other = created(&w, ada("ada.lovelace@example.com", Some("00u9"))).await;
     assert_eq!(other.user.link, Default::default());
 }
 
 #[tokio::test]
 async fn without_an_external_id_the_user_name_finds_the_returning_person() {
     let w = world();
-    let first = users(&w)
-        .create(&w.org, ada("ada@example.com", None))
-        .await
-        .unwrap();
+    let first = created(&w, ada("ada@example.com", None)).await;
     users(&w)
         .delete(&w.org, first.user.id.as_str(), None)
         .await
         .unwrap();
-    let back = users(&w)
-        .create(&w.org, ada("ADA@example.com", None))
-        .await
-        .unwrap();
+    let back = created(&w, ada("ADA@example.com", None)).await;
     assert_eq!(back.user.link.relinked_from.as_ref(), Some(&first.user.id));
     assert_eq!(back.user.account_key(), &first.user.id);
     // deleted and back once more: still the first account, taken from the second
@@ -340,10 +310,7 @@ async fn without_an_external_id_the_user_name_finds_the_returning_person() {
         .delete(&w.org, back.user.id.as_str(), None)
         .await
         .unwrap();
-    let third = users(&w)
-        .create(&w.org, ada("ada@example.com", None))
-        .await
-        .unwrap();
+    let third = created(&w, ada("ada@example.com", None)).await;
     assert_eq!(third.user.account_key(), &first.user.id);
     assert_eq!(third.user.link.relinked_from.as_ref(), Some(&back.user.id));
     // a taken-over user is no candidate again
@@ -362,10 +329,7 @@ async fn without_an_external_id_the_user_name_finds_the_returning_person() {
 #[tokio::test]
 async fn a_name_an_earlier_version_left_with_a_deleted_user_is_freed_on_create() {
     let w = world();
-    let first = users(&w)
-        .create(&w.org, ada("ada@example.com", Some("00u1")))
-        .await
-        .unwrap();
+    let first = created(&w, ada("ada@example.com", Some("00u1"))).await;
     // as an earlier version deleted: marked deleted, the name still held
     let mut old = first.clone();
     old.user.deleted = true;
@@ -375,10 +339,7 @@ async fn a_name_an_earlier_version_left_with_a_deleted_user_is_freed_on_create()
         .replace_user(&w.org, &first.user, &old)
         .await
         .unwrap();
-    let again = users(&w)
-        .create(&w.org, ada("ada@example.com", Some("00u2")))
-        .await
-        .unwrap();
+    let again = created(&w, ada("ada@example.com", Some("00u2"))).await;
     assert_eq!(again.user.user_name, "ada@example.com");
     let freed = w
         .store

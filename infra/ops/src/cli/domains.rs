@@ -15,7 +15,7 @@ use user_sync_core::ids::OrgId;
 use user_sync_core::ports::ActivityLog;
 use user_sync_core::state::Outcome;
 
-use super::{Ctx, Failure, Report, all_orgs, columns, org_id, require_org, store_error};
+use super::{Ctx, Failure, Report, columns, given_or_all, org_id, require_org, store_error};
 
 /// Who the history and the domains name for what ops do.
 const OPS: &str = "ops";
@@ -298,13 +298,7 @@ pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report
                 .iter()
                 .map(|d| parse(d))
                 .collect::<Result<Vec<_>, _>>()?;
-            let orgs = match args.org_id {
-                Some(o) => {
-                    require_org(&store, &o).await?;
-                    vec![o]
-                }
-                None => all_orgs(&store).await?.into_iter().map(|o| o.id).collect(),
-            };
+            let orgs = given_or_all(&store, args.org_id).await?;
             let mut text = Vec::new();
             let mut out = Vec::new();
             for org in orgs {
@@ -341,13 +335,7 @@ pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report
         }
         DomainsCommand::Recheck(args) => {
             let dns = resolver(ctx)?;
-            let orgs = match args.org_id {
-                Some(o) => {
-                    require_org(&store, &o).await?;
-                    vec![o]
-                }
-                None => all_orgs(&store).await?.into_iter().map(|o| o.id).collect(),
-            };
+            let orgs = given_or_all(&store, args.org_id).await?;
             let mut text = Vec::new();
             let mut out = Vec::new();
             for org in orgs {

@@ -17,7 +17,8 @@ use crate::resolve::{REGION, Resolver, STACK_NAME};
 use crate::schedule::{self, ScheduleEventProperties, ScheduleMapping};
 use crate::sqs::{self, QueueEventProperties, QueueMapping};
 use crate::stream::{
-    FilterCriteria, RetryPolicy, StartingPosition, StreamEventProperties, StreamMapping,
+    FilterCriteria, RetryPolicy, SourceProperties, StartingPosition, StreamEventProperties,
+    StreamMapping,
 };
 use crate::template::{EventKind, FunctionSpec, ResourceKind, Template};
 
@@ -249,6 +250,23 @@ fn limit(value: Option<i64>) -> Option<u64> {
     value.and_then(|v| u64::try_from(v).ok())
 }
 
+/// `MaximumBatchingWindowInSeconds`, at most 300 (Lambda's bound).
+fn batching_window(source: &SourceProperties) -> Duration {
+    Duration::from_secs(
+        limit(source.maximum_batching_window_in_seconds)
+            .unwrap_or(0)
+            .min(300),
+    )
+}
+
+/// Whether `FunctionResponseTypes` lists `ReportBatchItemFailures`.
+fn reports_batch_item_failures(source: &SourceProperties) -> bool {
+    source
+        .function_response_types
+        .iter()
+        .any(|t| t == "ReportBatchItemFailures")
+}
+
 fn stream_mapping(
     where_: &str,
     props: StreamEventProperties,
@@ -299,16 +317,8 @@ fn stream_mapping(
         stream_arn: props.stream.clone(),
         starting_position,
         batch_size: limit(props.source.batch_size).map_or(100, |b| b.clamp(1, 10_000) as usize),
-        batching_window: Duration::from_secs(
-            limit(props.source.maximum_batching_window_in_seconds)
-                .unwrap_or(0)
-                .min(300),
-        ),
-        report_batch_item_failures: props
-            .source
-            .function_response_types
-            .iter()
-            .any(|t| t == "ReportBatchItemFailures"),
+        batching_window: batching_window(&props.source),
+        report_batch_item_failures: reports_batch_item_failures(&props.source),
         retry: RetryPolicy {
             bisect_on_error: props.bisect_batch_on_function_error.unwrap_or(false),
             max_retry_attempts: limit(props.maximum_retry_attempts)
@@ -347,16 +357,8 @@ fn queue_mapping(
         queue_url: queue.url.clone(),
         queue_arn: queue.arn.clone(),
         batch_size: batch_size.min(10) as usize,
-        batching_window: Duration::from_secs(
-            limit(props.source.maximum_batching_window_in_seconds)
-                .unwrap_or(0)
-                .min(300),
-        ),
-        report_batch_item_failures: props
-            .source
-            .function_response_types
-            .iter()
-            .any(|t| t == "ReportBatchItemFailures"),
+        batching_window: batching_window(&props.source),
+        report_batch_item_failures: reports_batch_item_failures(&props.source),
         pollers,
         filters: filters(where_, props.source.filter_criteria.as_ref())?,
         function,

@@ -22,6 +22,21 @@ const PRODUCT_API_KEY: Grant = allow(
     &[PRODUCT_API_KEY_SECRET],
 );
 
+/// What an SQS event source mapping does with the function's role.
+const QUEUE_SOURCE: &[&str] = &[
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+];
+
+/// What a DynamoDB stream event source mapping does with the function's role.
+const STREAM_SOURCE: &[&str] = &[
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+];
+
 /// Logging and tracing, which every function does.
 const fn observability(log_group: &'static [&'static str]) -> [Grant; 2] {
     [
@@ -108,15 +123,7 @@ const EVALUATOR: [Grant; 8] = {
         logs,
         tracing,
         // the stream event source mapping reads with the function's role
-        allow(
-            &[
-                "dynamodb:DescribeStream",
-                "dynamodb:GetRecords",
-                "dynamodb:GetShardIterator",
-                "dynamodb:ListStreams",
-            ],
-            &["stream:DirectoryTable"],
-        ),
+        allow(STREAM_SOURCE, &["stream:DirectoryTable"]),
         // users, memberships, rules, sync; fan-out tasks' progress
         allow(
             &[
@@ -136,22 +143,17 @@ const EVALUATOR: [Grant; 8] = {
     ]
 };
 
-const WORKER: [Grant; 8] = {
+const WORKER: [Grant; 9] = {
     let [logs, tracing] = observability(&["arn:WorkerLogGroup"]);
     [
         logs,
         tracing,
-        // the queue event source mapping (receive, delete, attributes), the
-        // worker's own delays (visibility) and a rate-limited job sent back
-        // to wait out Retry-After
+        // the queue event source mapping
+        allow(QUEUE_SOURCE, &["arn:JobsQueue"]),
+        // the worker's own delays (visibility) and a rate-limited job sent
+        // back to wait out Retry-After
         allow(
-            &[
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "sqs:GetQueueAttributes",
-                "sqs:ChangeMessageVisibility",
-                "sqs:SendMessage",
-            ],
+            &["sqs:ChangeMessageVisibility", "sqs:SendMessage"],
             &["arn:JobsQueue"],
         ),
         // a job that failed for good, or on its last delivery
@@ -172,14 +174,8 @@ const MAILER: [Grant; 7] = {
     [
         logs,
         tracing,
-        allow(
-            &[
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "sqs:GetQueueAttributes",
-            ],
-            &["arn:MailQueue"],
-        ),
+        // the queue event source mapping
+        allow(QUEUE_SOURCE, &["arn:MailQueue"]),
         allow(&["sqs:SendMessage"], &["arn:MailDeadLetterQueue"]),
         allow(&["dynamodb:GetItem"], &[DIRECTORY]),
         // the once-per-user claim (put, read when taken, record sent,

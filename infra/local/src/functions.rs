@@ -72,10 +72,16 @@ pub struct FunctionSetup<'a> {
 /// (`fallible` when it returns a `Result`; `async` when it is one, as a
 /// `Deps::new` that reads a secret at start), `handle`.
 macro_rules! build_function {
+    (@new $deps:expr) => {
+        $deps
+    };
+    (@new $deps:expr, async) => {
+        $deps.await
+    };
     ($setup:expr, $krate:ident, $variant:ident) => {
         build_function!($setup, $krate, $variant, infallible)
     };
-    ($setup:expr, $krate:ident, $variant:ident, $check:ident, async) => {{
+    ($setup:expr, $krate:ident, $variant:ident, $check:ident $(, $async:ident)?) => {{
         let setup = $setup;
         let env = setup.env;
         let config_error = |e: &dyn std::fmt::Display| StackError::FunctionConfig {
@@ -84,25 +90,8 @@ macro_rules! build_function {
         };
         let config = $krate::Config::from_lookup(&|name: &str| env.get(name).cloned())
             .map_err(|e| config_error(&e))?;
-        let deps =
-            ($check)($krate::Deps::new(setup.sdk, config).await).map_err(|e| config_error(&e))?;
-        let deps = Arc::new(deps);
-        let handler: Handler<_, _> = Arc::new(move |event| {
-            let deps = deps.clone();
-            Box::pin(async move { $krate::handle(&deps, event).await })
-        });
-        AnyFunction::$variant(Function::new(setup, handler))
-    }};
-    ($setup:expr, $krate:ident, $variant:ident, $check:ident) => {{
-        let setup = $setup;
-        let env = setup.env;
-        let config_error = |e: &dyn std::fmt::Display| StackError::FunctionConfig {
-            function: setup.logical_id.to_owned(),
-            message: e.to_string(),
-        };
-        let config = $krate::Config::from_lookup(&|name: &str| env.get(name).cloned())
+        let deps = ($check)(build_function!(@new $krate::Deps::new(setup.sdk, config) $(, $async)?))
             .map_err(|e| config_error(&e))?;
-        let deps = ($check)($krate::Deps::new(setup.sdk, config)).map_err(|e| config_error(&e))?;
         let deps = Arc::new(deps);
         let handler: Handler<_, _> = Arc::new(move |event| {
             let deps = deps.clone();

@@ -19,7 +19,7 @@ use crate::filter::Filters;
 use crate::flex;
 use crate::functions::QueueFunction;
 use crate::shutdown::Shutdown;
-use crate::stream::FilterCriteria;
+use crate::stream::SourceProperties;
 
 /// Pollers per queue when `ScalingConfig.MaximumConcurrency` is not set.
 pub const DEFAULT_POLLERS: usize = 2;
@@ -33,16 +33,9 @@ const MAX_RECEIVE: usize = 10;
 #[serde(rename_all = "PascalCase")]
 pub struct QueueEventProperties {
     pub queue: String,
-    #[serde(default, deserialize_with = "flex::opt_int")]
-    pub batch_size: Option<i64>,
-    #[serde(default, deserialize_with = "flex::opt_int")]
-    pub maximum_batching_window_in_seconds: Option<i64>,
-    #[serde(default)]
-    pub function_response_types: Vec<String>,
+    #[serde(flatten)]
+    pub source: SourceProperties,
     pub scaling_config: Option<ScalingConfig>,
-    pub filter_criteria: Option<FilterCriteria>,
-    #[serde(default, deserialize_with = "flex::opt_bool")]
-    pub enabled: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -17,7 +17,8 @@ use crate::resolve::{REGION, Resolver, STACK_NAME};
 use crate::schedule::{self, ScheduleEventProperties, ScheduleMapping};
 use crate::sqs::{self, QueueEventProperties, QueueMapping};
 use crate::stream::{
-    FilterCriteria, RetryPolicy, StartingPosition, StreamEventProperties, StreamMapping,
+    FilterCriteria, RetryPolicy, SourceProperties, StartingPosition, StreamEventProperties,
+    StreamMapping,
 };
 use crate::template::{EventKind, FunctionSpec, ResourceKind, Template};
 
@@ -110,8 +111,7 @@ pub(super) async fn wire_functions(
                 }
                 (EventKind::DynamoDb(properties), AnyFunction::Stream(f)) => {
                     let props: StreamEventProperties = typed(resolver, &where_, properties)?;
-                    if props.enabled == Some(false) {
-                        tracing::info!(mapping = %where_, "disabled in the template; not started");
+                    if disabled(props.source.enabled, &where_) {
                         continue;
                     }
                     wiring
@@ -120,8 +120,7 @@ pub(super) async fn wire_functions(
                 }
                 (EventKind::Sqs(properties), AnyFunction::Queue(f)) => {
                     let props: QueueEventProperties = typed(resolver, &where_, properties)?;
-                    if props.enabled == Some(false) {
-                        tracing::info!(mapping = %where_, "disabled in the template; not started");
+                    if disabled(props.source.enabled, &where_) {
                         continue;
                     }
                     wiring
@@ -130,8 +129,7 @@ pub(super) async fn wire_functions(
                 }
                 (EventKind::Schedule(properties), _) => {
                     let props: ScheduleEventProperties = typed(resolver, &where_, properties)?;
-                    if props.enabled == Some(false) {
-                        tracing::info!(schedule = %where_, "disabled in the template; not started");
+                    if disabled(props.enabled, &where_) {
                         continue;
                     }
                     let rate = schedule::parse_rate(&props.schedule)
@@ -156,6 +154,16 @@ pub(super) async fn wire_functions(
         wiring.envs.insert(spec.binary.clone(), env);
     }
     Ok(wiring)
+}
+
+/// Whether the template disables an event source (`Enabled: false`): it is
+/// then not started, and the log says so.
+fn disabled(enabled: Option<bool>, where_: &str) -> bool {
+    let off = enabled == Some(false);
+    if off {
+        tracing::info!(source = %where_, "disabled in the template; not started");
+    }
+    off
 }
 
 /// `/scim/v2/{proxy+}` → `/scim/v2`.
@@ -242,6 +250,23 @@ fn limit(value: Option<i64>) -> Option<u64> {
     value.and_then(|v| u64::try_from(v).ok())
 }
 
+/// `MaximumBatchingWindowInSeconds`, at most 300 (Lambda's bound).
+fn batching_window(source: &SourceProperties) -> Duration {
+    Duration::from_secs(
+        limit(source.maximum_batching_window_in_seconds)
+            .unwrap_or(0)
+            .min(300),
+    )
+}
+
+/// Whether `FunctionResponseTypes` lists `ReportBatchItemFailures`.
+fn reports_batch_item_failures(source: &SourceProperties) -> bool {
+    source
+        .function_response_types
+        .iter()
+        .any(|t| t == "ReportBatchItemFailures")
+}
+
 fn stream_mapping(
     where_: &str,
     props: StreamEventProperties,
@@ -291,16 +316,9 @@ fn stream_mapping(
     Ok(StreamMapping {
         stream_arn: props.stream.clone(),
         starting_position,
-        batch_size: limit(props.batch_size).map_or(100, |b| b.clamp(1, 10_000) as usize),
-        batching_window: Duration::from_secs(
-            limit(props.maximum_batching_window_in_seconds)
-                .unwrap_or(0)
-                .min(300),
-        ),
-        report_batch_item_failures: props
-            .function_response_types
-            .iter()
-            .any(|t| t == "ReportBatchItemFailures"),
+        batch_size: limit(props.source.batch_size).map_or(100, |b| b.clamp(1, 10_000) as usize),
+        batching_window: batching_window(&props.source),
+        report_batch_item_failures: reports_batch_item_failures(&props.source),
         retry: RetryPolicy {
             bisect_on_error: props.bisect_batch_on_function_error.unwrap_or(false),
             max_retry_attempts: limit(props.maximum_retry_attempts)
@@ -308,7 +326,7 @@ fn stream_mapping(
         },
         max_record_age: limit(props.maximum_record_age_in_seconds).map(Duration::from_secs),
         on_failure_queue_url,
-        filters: filters(where_, props.filter_criteria.as_ref())?,
+        filters: filters(where_, props.source.filter_criteria.as_ref())?,
         function,
     })
 }
@@ -325,7 +343,7 @@ fn queue_mapping(
             props.queue
         ))
     })?;
-    let batch_size = limit(props.batch_size).unwrap_or(10).max(1);
+    let batch_size = limit(props.source.batch_size).unwrap_or(10).max(1);
     if batch_size > 10 {
         tracing::warn!(mapping = %where_, batch_size, "batches above 10 messages are not gathered locally; using 10");
     }
@@ -339,17 +357,10 @@ fn queue_mapping(
         queue_url: queue.url.clone(),
         queue_arn: queue.arn.clone(),
         batch_size: batch_size.min(10) as usize,
-        batching_window: Duration::from_secs(
-            limit(props.maximum_batching_window_in_seconds)
-                .unwrap_or(0)
-                .min(300),
-        ),
-        report_batch_item_failures: props
-            .function_response_types
-            .iter()
-            .any(|t| t == "ReportBatchItemFailures"),
+        batching_window: batching_window(&props.source),
+        report_batch_item_failures: reports_batch_item_failures(&props.source),
         pollers,
-        filters: filters(where_, props.filter_criteria.as_ref())?,
+        filters: filters(where_, props.source.filter_criteria.as_ref())?,
         function,
     })
 }

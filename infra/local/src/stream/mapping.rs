@@ -14,12 +14,8 @@ use crate::functions::StreamFunction;
 pub struct StreamEventProperties {
     pub stream: String,
     pub starting_position: String,
-    #[serde(default, deserialize_with = "flex::opt_int")]
-    pub batch_size: Option<i64>,
-    #[serde(default, deserialize_with = "flex::opt_int")]
-    pub maximum_batching_window_in_seconds: Option<i64>,
-    #[serde(default)]
-    pub function_response_types: Vec<String>,
+    #[serde(flatten)]
+    pub source: SourceProperties,
     #[serde(default, deserialize_with = "flex::opt_bool")]
     pub bisect_batch_on_function_error: Option<bool>,
     #[serde(default, deserialize_with = "flex::opt_int")]
@@ -27,6 +23,18 @@ pub struct StreamEventProperties {
     #[serde(default, deserialize_with = "flex::opt_int")]
     pub maximum_record_age_in_seconds: Option<i64>,
     pub destination_config: Option<DestinationConfig>,
+}
+
+/// The `Properties` every event source mapping has (streams and queues).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SourceProperties {
+    #[serde(default, deserialize_with = "flex::opt_int")]
+    pub batch_size: Option<i64>,
+    #[serde(default, deserialize_with = "flex::opt_int")]
+    pub maximum_batching_window_in_seconds: Option<i64>,
+    #[serde(default)]
+    pub function_response_types: Vec<String>,
     pub filter_criteria: Option<FilterCriteria>,
     #[serde(default, deserialize_with = "flex::opt_bool")]
     pub enabled: Option<bool>,
@@ -95,4 +103,39 @@ pub struct RetryPolicy {
 pub struct StreamClients {
     pub streams: aws_sdk_dynamodbstreams::Client,
     pub sqs: aws_sdk_sqs::Client,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::sqs::QueueEventProperties;
+
+    #[test]
+    fn the_common_properties_are_read_for_streams_and_queues() {
+        let stream: StreamEventProperties = serde_json::from_value(json!({
+            "Stream": "arn:s", "StartingPosition": "LATEST", "BatchSize": "25",
+            "MaximumBatchingWindowInSeconds": 2, "Enabled": "false",
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "MaximumRetryAttempts": "3",
+            "FilterCriteria": {"Filters": [{"Pattern": "{}"}]}
+        }))
+        .unwrap();
+        assert_eq!(stream.source.batch_size, Some(25));
+        assert_eq!(stream.source.maximum_batching_window_in_seconds, Some(2));
+        assert_eq!(stream.source.enabled, Some(false));
+        assert_eq!(stream.source.function_response_types.len(), 1);
+        assert!(stream.source.filter_criteria.is_some());
+        assert_eq!(stream.maximum_retry_attempts, Some(3));
+
+        let queue: QueueEventProperties =
+            serde_json::from_value(json!({"Queue": "arn:q", "BatchSize": 10})).unwrap();
+        assert_eq!(queue.source.batch_size, Some(10));
+        assert_eq!(queue.source.enabled, None);
+        assert!(queue.source.function_response_types.is_empty());
+        assert!(queue.source.filter_criteria.is_none());
+        assert!(queue.scaling_config.is_none());
+    }
 }

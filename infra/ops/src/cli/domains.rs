@@ -15,7 +15,7 @@ use user_sync_core::ids::OrgId;
 use user_sync_core::ports::ActivityLog;
 use user_sync_core::state::Outcome;
 
-use super::{Ctx, Failure, Report, all_orgs, columns, org_id, require_org, store_error};
+use super::{Ctx, Failure, Report, columns, given_or_all, org_id, require_org, store_error};
 
 /// Who the history and the domains name for what ops do.
 const OPS: &str = "ops";
@@ -166,6 +166,16 @@ async fn record(
         .map_err(|e| store_error("record the change in the activity history", e))
 }
 
+/// Records what ops did, with no details.
+async fn record_by_ops(
+    ctx: &Ctx<'_>,
+    org: &OrgId,
+    action: Action,
+    domain: &DomainName,
+) -> Result<(), Failure> {
+    record(ctx, org, OPS, action, domain, json!(null)).await
+}
+
 /// The stack's default activity retention (`ActivityRetentionDays`), for an
 /// organization without its own.
 const DEFAULT_RETENTION_DAYS: u32 = 365;
@@ -231,15 +241,7 @@ pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report
             let d = domains::verify_domain(&store, &dns, &org_id, &domain, OPS, now)
                 .await
                 .map_err(|e| op_error(&org_id, &domain, e))?;
-            record(
-                ctx,
-                &org_id,
-                OPS,
-                Action::DomainVerified,
-                &domain,
-                json!(null),
-            )
-            .await?;
+            record_by_ops(ctx, &org_id, Action::DomainVerified, &domain).await?;
             Ok(Report::new(
                 vec![format!("organization {org_id}: {domain} verified")],
                 view(&d),
@@ -251,15 +253,7 @@ pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report
                 .remove_domain(&org_id, &domain)
                 .await
                 .map_err(|e| op_error(&org_id, &domain, e.into()))?;
-            record(
-                ctx,
-                &org_id,
-                OPS,
-                Action::DomainRemoved,
-                &domain,
-                json!(null),
-            )
-            .await?;
+            record_by_ops(ctx, &org_id, Action::DomainRemoved, &domain).await?;
             Ok(Report::new(
                 vec![format!("organization {org_id}: {domain} removed")],
                 json!({"orgId": org_id, "domain": domain, "removed": true}),
@@ -276,15 +270,7 @@ pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report
                 domains::override_domain(&store, &org_id, &domain, include_subdomains, OPS, now)
                     .await
                     .map_err(|e| op_error(&org_id, &domain, e))?;
-            record(
-                ctx,
-                &org_id,
-                OPS,
-                Action::DomainClaimed,
-                &domain,
-                json!(null),
-            )
-            .await?;
+            record_by_ops(ctx, &org_id, Action::DomainClaimed, &domain).await?;
             Ok(Report::new(
                 vec![format!(
                     "organization {org_id}: {domain} claimed by ops and verified"
@@ -298,13 +284,7 @@ pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report
                 .iter()
                 .map(|d| parse(d))
                 .collect::<Result<Vec<_>, _>>()?;
-            let orgs = match args.org_id {
-                Some(o) => {
-                    require_org(&store, &o).await?;
-                    vec![o]
-                }
-                None => all_orgs(&store).await?.into_iter().map(|o| o.id).collect(),
-            };
+            let orgs = given_or_all(&store, args.org_id).await?;
             let mut text = Vec::new();
             let mut out = Vec::new();
             for org in orgs {
@@ -319,15 +299,7 @@ pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report
                         .await
                         .map_err(|e| op_error(&org, &name, e))?
                     {
-                        record(
-                            ctx,
-                            &org,
-                            OPS,
-                            Action::DomainGrandfathered,
-                            &name,
-                            json!(null),
-                        )
-                        .await?;
+                        record_by_ops(ctx, &org, Action::DomainGrandfathered, &name).await?;
                         added.push(name);
                     }
                 }
@@ -341,13 +313,7 @@ pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report
         }
         DomainsCommand::Recheck(args) => {
             let dns = resolver(ctx)?;
-            let orgs = match args.org_id {
-                Some(o) => {
-                    require_org(&store, &o).await?;
-                    vec![o]
-                }
-                None => all_orgs(&store).await?.into_iter().map(|o| o.id).collect(),
-            };
+            let orgs = given_or_all(&store, args.org_id).await?;
             let mut text = Vec::new();
             let mut out = Vec::new();
             for org in orgs {

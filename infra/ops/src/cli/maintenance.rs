@@ -9,8 +9,8 @@ use user_sync_core::ports::{Configuration, FanOuts};
 use user_sync_core::scrub::{ScrubCount, scrub_organization};
 
 use super::{
-    Ctx, Failure, Out, ReconcileArgs, Report, ScrubSecretsArgs, all_orgs, line, now, require_org,
-    store_error,
+    Ctx, Failure, Out, ReconcileArgs, Report, ScrubSecretsArgs, given_or_all, line, now,
+    require_org, store_error,
 };
 
 /// How often `reconcile` reads its task's progress.
@@ -116,13 +116,7 @@ pub(super) async fn scrub_secrets(
     err: Out<'_>,
 ) -> Result<Report, Failure> {
     let store = ctx.directory()?;
-    let orgs: Vec<OrgId> = match &args.org_id {
-        Some(org) => {
-            require_org(&store, org).await?;
-            vec![org.clone()]
-        }
-        None => all_orgs(&store).await?.into_iter().map(|o| o.id).collect(),
-    };
+    let orgs = given_or_all(&store, args.org_id.clone()).await?;
     let mut total = ScrubCount::default();
     let mut rows = Vec::new();
     let mut text = Vec::new();

@@ -70,6 +70,20 @@ impl From<Organization> for OrgRow {
 /// Organizations per listing page.
 const ORG_PAGE: usize = 100;
 
+/// The organization given (it must exist), or every organization.
+pub(super) async fn given_or_all(
+    store: &DirectoryTable,
+    org: Option<OrgId>,
+) -> Result<Vec<OrgId>, Failure> {
+    match org {
+        Some(o) => {
+            require_org(store, &o).await?;
+            Ok(vec![o])
+        }
+        None => Ok(all_orgs(store).await?.into_iter().map(|o| o.id).collect()),
+    }
+}
+
 /// Every organization, by id.
 pub(super) async fn all_orgs(store: &DirectoryTable) -> Result<Vec<Organization>, Failure> {
     let mut orgs: Vec<Organization> = Vec::new();

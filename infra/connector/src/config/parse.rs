@@ -1,11 +1,5 @@
-//! The connector's configuration: one TOML file with the tables `[scim]`
-//! (where to push), `[sync]` (when and how safely), and `[directory]`,
-//! `[scope]`, `[mapping]` (what to read: [`crate::source::config`]); see
-//! docs/connector.md.
-//!
-//! Unknown keys are refused, and every error names the key and the line.
-//! The SCIM token is read from an environment variable or a file, never from
-//! the file itself or the command line.
+//! Reading the file: the tables as written, checked and turned into a
+//! [`Config`], with errors that name the key and its line.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,48 +9,11 @@ use toml::Spanned;
 
 use crate::source::config::{DirectoryConfig, MappingConfig, ScopeConfig};
 
-/// Most deactivations a run makes unconfirmed, by default.
-pub const DEFAULT_MAX_DEACTIVATIONS: u64 = 50;
-/// Largest share of the users in scope a run deactivates unconfirmed, by
-/// default (10 %).
-pub const DEFAULT_MAX_DEACTIVATION_SHARE: f64 = 0.10;
-/// Time between the end of a run and the start of the next one, by default.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(120);
-/// Most random time added to each interval, by default.
-pub const DEFAULT_JITTER: Duration = Duration::from_secs(15);
-/// How often a full run replaces an incremental one, by default.
-pub const DEFAULT_FULL_EVERY: Duration = Duration::from_secs(6 * 3600);
-/// Longest a single SCIM request may take, by default.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// SCIM requests in flight at once, by default.
-pub const DEFAULT_CONCURRENCY: usize = 4;
-/// Longest a token may be (a bound on what is read from a file).
-const MAX_TOKEN_LEN: usize = 4096;
-/// Largest configuration file read.
-const MAX_FILE_LEN: u64 = 1024 * 1024;
-
-/// A configuration error, naming the key and the line where there is one.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read the configuration file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("the configuration file {0} is larger than 1 MiB")]
-    TooLarge(PathBuf),
-    #[error("{0}")]
-    Syntax(String),
-    #[error("line {line}: `{key}`: {message}")]
-    Invalid {
-        key: String,
-        line: usize,
-        message: String,
-    },
-    #[error("`{key}`: {message}")]
-    Missing { key: String, message: String },
-}
+use super::{
+    Config, ConfigError, DEFAULT_CONCURRENCY, DEFAULT_FULL_EVERY, DEFAULT_INTERVAL, DEFAULT_JITTER,
+    DEFAULT_MAX_DEACTIVATION_SHARE, DEFAULT_MAX_DEACTIVATIONS, DEFAULT_REQUEST_TIMEOUT, Guard,
+    MAX_FILE_LEN, ScimConfig, SyncConfig, TokenSource,
+};
 
 /// The whole file, as written.
 #[derive(Debug, Deserialize)]
@@ -90,62 +47,6 @@ struct SyncFile {
     max_deactivations: Option<Spanned<i64>>,
     max_deactivation_share: Option<Spanned<f64>>,
     state_dir: Option<Spanned<String>>,
-}
-
-/// Where the token comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TokenSource {
-    Env(String),
-    File(PathBuf),
-}
-
-/// `[scim]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScimConfig {
-    /// The organization's SCIM base, without a trailing slash
-    /// (`https://…/scim/v2`).
-    pub url: String,
-    pub token: TokenSource,
-    pub timeout: Duration,
-    pub concurrency: usize,
-}
-
-/// `[sync]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SyncConfig {
-    pub interval: Duration,
-    pub jitter: Duration,
-    pub full_every: Duration,
-    pub guard: Guard,
-    pub state_dir: PathBuf,
-}
-
-/// The deactivation guard: a run that would deactivate more users than
-/// either bound stops before any write.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Guard {
-    pub max_deactivations: u64,
-    /// Of the users in scope, between 0 and 1.
-    pub max_share: f64,
-}
-
-impl Default for Guard {
-    fn default() -> Self {
-        Self {
-            max_deactivations: DEFAULT_MAX_DEACTIVATIONS,
-            max_share: DEFAULT_MAX_DEACTIVATION_SHARE,
-        }
-    }
-}
-
-/// The parsed configuration.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Config {
-    pub scim: ScimConfig,
-    pub sync: SyncConfig,
-    pub directory: DirectoryConfig,
-    pub scope: ScopeConfig,
-    pub mapping: MappingConfig,
 }
 
 impl Config {
@@ -338,48 +239,6 @@ impl Config {
             scope: file.scope,
             mapping: file.mapping,
         })
-    }
-}
-
-impl ScimConfig {
-    /// Reads the token from where the configuration says; the error names
-    /// the place, never the value.
-    pub fn read_token(&self) -> Result<String, ConfigError> {
-        let (key, raw) = match &self.token {
-            TokenSource::Env(name) => (
-                "scim.token_env",
-                std::env::var(name).map_err(|_| ConfigError::Missing {
-                    key: "scim.token_env".into(),
-                    message: format!("the environment variable {name} is not set"),
-                })?,
-            ),
-            TokenSource::File(path) => {
-                let unreadable = |e: std::io::Error| ConfigError::Missing {
-                    key: "scim.token_file".into(),
-                    message: format!("cannot read {}: {e}", path.display()),
-                };
-                let meta = std::fs::metadata(path).map_err(unreadable)?;
-                if meta.len() > MAX_TOKEN_LEN as u64 {
-                    return Err(ConfigError::Missing {
-                        key: "scim.token_file".into(),
-                        message: format!("{} is larger than a token can be", path.display()),
-                    });
-                }
-                let text = std::fs::read_to_string(path).map_err(unreadable)?;
-                ("scim.token_file", text)
-            }
-        };
-        let token = raw.trim().to_owned();
-        if token.is_empty()
-            || token.len() > MAX_TOKEN_LEN
-            || !token.chars().all(|c| c.is_ascii_graphic())
-        {
-            return Err(ConfigError::Missing {
-                key: key.into(),
-                message: "the token is empty, too long, or not printable ASCII".into(),
-            });
-        }
-        Ok(token)
     }
 }
 
@@ -670,25 +529,6 @@ state_dir = "/tmp/state"
         let e = err("[scim]\nurl = \"https://x/scim/v2\"\ntoken = \"secret\"\n");
         assert!(e.contains("token"), "{e}");
         assert!(!e.contains("secret"), "{e}");
-    }
-
-    #[test]
-    fn a_token_file_is_read_trimmed_and_its_value_never_shown() {
-        let dir = std::env::temp_dir().join(format!("connector-config-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("token");
-        std::fs::write(&path, "abc123\n").unwrap();
-        let scim = ScimConfig {
-            url: "https://x".into(),
-            token: TokenSource::File(path.clone()),
-            timeout: DEFAULT_REQUEST_TIMEOUT,
-            concurrency: 1,
-        };
-        assert_eq!(scim.read_token().unwrap(), "abc123");
-        std::fs::write(&path, "with space inside\n").unwrap();
-        let e = scim.read_token().unwrap_err().to_string();
-        assert!(!e.contains("space inside"), "{e}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

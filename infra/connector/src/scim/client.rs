@@ -1,22 +1,14 @@
-//! The SCIM side: a client of the organization's SCIM endpoint, and what it
-//! holds, read into the connector's terms.
-//!
-//! The client honours `429 Retry-After`, retries `5xx` answers and timeouts
-//! with a bounded, jittered backoff, and never logs the token, a body or a
-//! personal attribute: only the method, the resource type, the status and
-//! `scimType`.
+//! The client of one organization's SCIM endpoint: requests with retries,
+//! listings, lookups, creates and patches.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-pub const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-pub const CORE_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-pub const CUSTOM: &str = "urn:ietf:params:scim:schemas:extension:usersync:2.0:User";
-pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+use super::held::string;
+use super::{HeldGroup, HeldUser, PATCH_OP, ScimError, encode};
+
 const LIST_RESPONSE_PAGE: usize = 200;
 /// Attempts of one request (the first included) before giving up.
 const MAX_ATTEMPTS: u32 = 8;
@@ -26,173 +18,6 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 const MAX_ANSWER: usize = 8 * 1024 * 1024;
 /// Most pages read of one listing (200 × 1,000 = 200,000 resources).
 const MAX_PAGES: usize = 1000;
-
-/// What went wrong talking to the SCIM endpoint.
-#[derive(Debug, thiserror::Error)]
-pub enum ScimError {
-    /// The endpoint refused the request; retrying the same will not help.
-    #[error("{method} {resource}: HTTP {status}{}", scim_type.as_ref().map(|t| format!(" ({t})")).unwrap_or_default())]
-    Refused {
-        method: &'static str,
-        resource: &'static str,
-        status: u16,
-        scim_type: Option<String>,
-    },
-    /// The token was refused (401/403): nothing will work until it is fixed.
-    #[error(
-        "{method} {resource}: the SCIM token was refused (HTTP {status}); check scim.token_env / scim.token_file"
-    )]
-    Unauthorized {
-        method: &'static str,
-        resource: &'static str,
-        status: u16,
-    },
-    /// Still failing after every attempt (5xx, 429, timeouts, connection
-    /// errors).
-    #[error("{method} {resource}: no answer after {attempts} attempts: {last}")]
-    Unavailable {
-        method: &'static str,
-        resource: &'static str,
-        attempts: u32,
-        last: String,
-    },
-    /// An answer that is not what SCIM says it should be.
-    #[error("{method} {resource}: unexpected answer: {0}", .detail)]
-    Protocol {
-        method: &'static str,
-        resource: &'static str,
-        detail: String,
-    },
-    #[error("cannot build the HTTP client: {0}")]
-    Client(String),
-}
-
-impl ScimError {
-    /// Whether the whole run must stop (no later request can succeed).
-    pub fn is_fatal(&self) -> bool {
-        matches!(self, Self::Unauthorized { .. } | Self::Client(_))
-    }
-}
-
-/// A user as the endpoint holds it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HeldUser {
-    pub id: String,
-    pub external_id: Option<String>,
-    pub user_name: String,
-    pub active: bool,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    pub display_name: Option<String>,
-    /// The primary address first.
-    pub emails: Vec<String>,
-    pub phone_numbers: Vec<String>,
-    pub employee_number: Option<String>,
-    pub department: Option<String>,
-    pub cost_center: Option<String>,
-    pub division: Option<String>,
-    /// The manager's SCIM id.
-    pub manager: Option<String>,
-    pub custom: BTreeMap<String, String>,
-}
-
-/// A group as the endpoint holds it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HeldGroup {
-    pub id: String,
-    pub external_id: Option<String>,
-    pub display_name: String,
-    /// Member user ids.
-    pub members: Vec<String>,
-}
-
-fn string(v: &Value, key: &str) -> Option<String> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
-fn values(v: &Value, key: &str) -> Vec<String> {
-    let mut list: Vec<(bool, String)> = v
-        .get(key)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| {
-                    let primary = e.get("primary").and_then(Value::as_bool).unwrap_or(false);
-                    string(e, "value").map(|s| (primary, s))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    // the primary first, the others in the order served
-    list.sort_by_key(|(primary, _)| !*primary);
-    list.into_iter().map(|(_, s)| s).collect()
-}
-
-impl HeldUser {
-    /// Reads a served User; `None` without an `id` or a `userName`.
-    pub fn from_scim(v: &Value) -> Option<Self> {
-        let active = match v.get("active") {
-            Some(Value::Bool(b)) => *b,
-            Some(Value::String(s)) => !s.eq_ignore_ascii_case("false"),
-            _ => true,
-        };
-        let name = v.get("name").cloned().unwrap_or(Value::Null);
-        let ent = v.get(ENTERPRISE).cloned().unwrap_or(Value::Null);
-        let manager = match ent.get("manager") {
-            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-            Some(m) => string(m, "value"),
-            None => None,
-        };
-        let custom = v
-            .get(CUSTOM)
-            .and_then(Value::as_object)
-            .map(|o| {
-                o.iter()
-                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Some(Self {
-            id: string(v, "id")?,
-            external_id: string(v, "externalId"),
-            user_name: string(v, "userName")?,
-            active,
-            given_name: string(&name, "givenName"),
-            family_name: string(&name, "familyName"),
-            display_name: string(v, "displayName"),
-            emails: values(v, "emails"),
-            phone_numbers: values(v, "phoneNumbers"),
-            employee_number: string(&ent, "employeeNumber"),
-            department: string(&ent, "department"),
-            cost_center: string(&ent, "costCenter"),
-            division: string(&ent, "division"),
-            manager,
-            custom,
-        })
-    }
-}
-
-impl HeldGroup {
-    /// Reads a served Group; `None` without an `id`.
-    pub fn from_scim(v: &Value) -> Option<Self> {
-        let mut members: Vec<String> = v
-            .get("members")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|m| string(m, "value")).collect())
-            .unwrap_or_default();
-        members.sort();
-        members.dedup();
-        Some(Self {
-            id: string(v, "id")?,
-            external_id: string(v, "externalId"),
-            display_name: string(v, "displayName").unwrap_or_default(),
-            members,
-        })
-    }
-}
 
 /// Requests sent, by kind (for the summary and the tests' "no write" check).
 #[derive(Debug, Default)]
@@ -580,56 +405,15 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(base + jitter)
 }
 
-/// Percent-encodes a query value or a path segment.
-pub fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(b));
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
-    fn a_served_user_is_read_with_its_extensions() {
-        let u = HeldUser::from_scim(&json!({
-            "id": "u1", "externalId": "x1", "userName": "ada@example.com",
-            "active": "False",
-            "name": {"givenName": "Ada", "familyName": "Lovelace"},
-            "emails": [{"value": "other@example.com"}, {"value": "ada@example.com", "primary": true}],
-            ENTERPRISE: {"department": "R&D", "manager": {"value": "m1", "displayName": "M"}},
-            CUSTOM: {"badgeNumber": "B7"}
-        }))
-        .unwrap();
-        assert!(!u.active);
-        assert_eq!(u.emails, ["ada@example.com", "other@example.com"]);
-        assert_eq!(u.department.as_deref(), Some("R&D"));
-        assert_eq!(u.manager.as_deref(), Some("m1"));
-        assert_eq!(u.custom["badgeNumber"], "B7");
-        assert!(HeldUser::from_scim(&json!({"userName": "no id"})).is_none());
-    }
-
-    #[test]
     fn backoff_grows_and_is_bounded() {
         assert!(backoff(1) >= Duration::from_millis(500));
         assert!(backoff(1) <= Duration::from_millis(750));
         assert!(backoff(30) <= Duration::from_millis(24_000));
-    }
-
-    #[test]
-    fn filters_are_encoded() {
-        assert_eq!(
-            encode("externalId eq \"a b\""),
-            "externalId%20eq%20%22a%20b%22"
-        );
     }
 }

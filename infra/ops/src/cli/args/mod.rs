@@ -1,8 +1,20 @@
 //! The command line: subcommands, options and their value parsers.
 
-use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+mod maintenance;
+mod orgs;
+mod queues;
+mod settings;
+
+pub use maintenance::{ReconcileArgs, ScrubSecretsArgs};
+pub use orgs::{KindArg, OrgCommand, TokenCommand};
+pub use queues::{ClassArg, DlqCommand};
+pub use settings::{
+    ActivityRetentionCommand, CatalogCommand, CustomAttributesCommand, GuardrailCommand,
+    RetentionArg,
+};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use user_sync_core::ids::{OrgId, UserId};
-use user_sync_core::state::FailureClass;
 
 use super::domains;
 
@@ -127,229 +139,6 @@ pub enum Command {
     Domains(domains::DomainsCommand),
 }
 
-#[derive(Debug, Subcommand)]
-pub enum OrgCommand {
-    /// Creates an organization with one SCIM token and one admin token.
-    ///
-    /// The tokens are printed once; only their hashes are stored.
-    Create {
-        /// The new organization's id: letters, digits, '-' and '_'.
-        #[arg(value_parser = org_id)]
-        org_id: OrgId,
-        /// The company name (welcome emails use it).
-        name: String,
-    },
-    /// Lists every organization: id, created, name and its settings.
-    ///
-    /// Organizations have no index of their own: this scans the
-    /// DirectoryTable page by page (its cost grows with the table).
-    List,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum TokenCommand {
-    /// Issues a token; it is printed once, only its hash is stored.
-    ///
-    /// An admin token's name is the actor of its changes in the activity history.
-    Create {
-        /// The organization's id.
-        #[arg(value_parser = org_id)]
-        org_id: OrgId,
-        #[arg(value_enum)]
-        kind: KindArg,
-        /// 1 to 100 characters on one line ("Sync user" is taken).
-        name: String,
-    },
-    /// Lists an organization's tokens: id, kind, created, name (never secrets).
-    List {
-        /// The organization's id.
-        #[arg(value_parser = org_id)]
-        org_id: OrgId,
-    },
-    /// Revokes a token at once.
-    Revoke {
-        /// The organization's id.
-        #[arg(value_parser = org_id)]
-        org_id: OrgId,
-        /// As `token list` shows it.
-        token_id: String,
-    },
-}
-
-/// A token's kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum KindArg {
-    /// Calls the admin API.
-    Admin,
-    /// Calls the SCIM endpoint (the identity provider's).
-    Scim,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum DlqCommand {
-    /// Per queue: messages waiting, in flight and delayed, and for the
-    /// dead-letter queues the oldest message of a sample.
-    ///
-    /// SQS has no call for the age of a queue's oldest message (CloudWatch's
-    /// ApproximateAgeOfOldestMessage is the metric on AWS). For the
-    /// dead-letter queues and the evaluator's failure queue this command
-    /// peeks: it receives up to 30 messages with a visibility timeout of 0
-    /// (nothing is consumed or hidden; their receive count grows by one) and
-    /// reports the oldest SentTimestamp among them. It is a sample: with
-    /// more messages than that, an older one may exist. The jobs and mail
-    /// queues are never peeked (a receive there counts towards their
-    /// redrive policy). The counts are SQS's approximations.
-    Status,
-    /// Moves dead-lettered jobs and welcome emails back to their queues, of
-    /// every organization or the ones selected, showing progress.
-    ///
-    /// A message moves only once it is sent to its queue; running it again
-    /// is harmless. A run moves only messages that were in the dead-letter
-    /// queue when it started (their SentTimestamp, less a clock-skew margin
-    /// of 5 seconds): a job that fails again during the run is left for
-    /// the next run, never moved in a loop.
-    Redrive {
-        /// Only this organization's messages.
-        #[arg(long, value_parser = org_id)]
-        org: Option<OrgId>,
-        /// Only this failure class (email_failed: welcome emails; any other: jobs).
-        #[arg(long, value_enum)]
-        class: Option<ClassArg>,
-        /// Only this user's messages.
-        #[arg(long, value_parser = user_id)]
-        user: Option<UserId>,
-        /// Most messages moved per second.
-        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
-        rate: u32,
-    },
-}
-
-/// A failure class, as the admin API names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-#[value(rename_all = "snake_case")]
-pub enum ClassArg {
-    OutOfLicenses,
-    ExistingAccount,
-    InvalidUserData,
-    ProductApiUnavailable,
-    EmailFailed,
-    UnverifiedDomain,
-}
-
-impl From<ClassArg> for FailureClass {
-    fn from(c: ClassArg) -> Self {
-        match c {
-            ClassArg::OutOfLicenses => FailureClass::OutOfLicenses,
-            ClassArg::ExistingAccount => FailureClass::ExistingAccount,
-            ClassArg::InvalidUserData => FailureClass::InvalidUserData,
-            ClassArg::ProductApiUnavailable => FailureClass::ProductApiUnavailable,
-            ClassArg::EmailFailed => FailureClass::EmailFailed,
-            ClassArg::UnverifiedDomain => FailureClass::UnverifiedDomain,
-        }
-    }
-}
-
-#[derive(Debug, Args)]
-pub struct ReconcileArgs {
-    /// The organization's id.
-    #[arg(value_parser = org_id)]
-    pub org_id: OrgId,
-    /// Start the task and return; follow it with GET /sync.
-    #[arg(long)]
-    pub no_wait: bool,
-    /// Longest wait for the task to finish, in seconds (it goes on after).
-    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
-    pub timeout: u64,
-}
-
-#[derive(Debug, Args)]
-#[command(group(ArgGroup::new("which").required(true).args(["org_id", "all"])))]
-pub struct ScrubSecretsArgs {
-    /// The organization's id.
-    #[arg(value_parser = org_id)]
-    pub org_id: Option<OrgId>,
-    /// Every organization (the organizations are listed by scanning the
-    /// DirectoryTable, as `org list` does).
-    #[arg(long)]
-    pub all: bool,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum CatalogCommand {
-    /// Replaces the catalogue: products (with seats), privileges, user
-    /// groups, device groups and settings templates, as JSON (the body of
-    /// the admin API's PUT /catalog).
-    Set {
-        /// The organization's id.
-        #[arg(value_parser = org_id)]
-        org_id: OrgId,
-        /// A JSON file, or - for stdin.
-        file: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum CustomAttributesCommand {
-    /// Sets the attributes of the custom SCIM extension it captures.
-    Set {
-        /// The organization's id.
-        #[arg(value_parser = org_id)]
-        org_id: OrgId,
-        /// Comma-separated names ("" for none).
-        names: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum GuardrailCommand {
-    /// Sets the share of users (1 to 100 %) a rule change or sync-on may
-    /// suspend without "confirm": true.
-    Set {
-        /// The organization's id.
-        #[arg(value_parser = org_id)]
-        org_id: OrgId,
-        /// 1 to 100 (a trailing % is accepted).
-        #[arg(value_parser = percent)]
-        percent: u8,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ActivityRetentionCommand {
-    /// Sets how many days its activity entries are kept, 1 to 3650, or
-    /// "default" for the stack's ActivityRetentionDays. Admins can set 90
-    /// days or more; fewer only here. Entries written before keep the
-    /// expiry they were written with.
-    Set {
-        /// The organization's id.
-        #[arg(value_parser = org_id)]
-        org_id: OrgId,
-        /// Days (1 to 3650), or "default".
-        #[arg(value_parser = retention_days)]
-        days: RetentionArg,
-    },
-}
-
-/// A retention on the command line: days, or the stack's default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetentionArg(pub Option<u32>);
-
-fn retention_days(s: &str) -> Result<RetentionArg, String> {
-    let s = s.trim();
-    if s.eq_ignore_ascii_case("default") {
-        return Ok(RetentionArg(None));
-    }
-    let days = s
-        .parse::<u32>()
-        .map_err(|_| "a number of days from 1 to 3650, or \"default\"".to_owned())?;
-    user_sync_core::activity::check_retention(
-        Some(days),
-        user_sync_core::activity::RetentionSetter::Ops,
-    )
-    .map_err(|e| e.to_string())?;
-    Ok(RetentionArg(Some(days)))
-}
-
 pub(super) fn org_id(s: &str) -> Result<OrgId, String> {
     OrgId::parse(s).map_err(|e| e.to_string())
 }
@@ -358,21 +147,12 @@ fn user_id(s: &str) -> Result<UserId, String> {
     UserId::parse(s).map_err(|e| e.to_string())
 }
 
-fn percent(s: &str) -> Result<u8, String> {
-    s.trim()
-        .trim_end_matches('%')
-        .trim()
-        .parse::<u8>()
-        .ok()
-        .filter(|p| (1..=100).contains(p))
-        .ok_or_else(|| "a percentage from 1 to 100".to_owned())
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::cli::parse;
+    use user_sync_core::state::FailureClass;
 
     fn parsed(args: &[&str]) -> Cli {
         let mut out = Vec::new();

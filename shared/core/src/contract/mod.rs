@@ -89,7 +89,6 @@ mod in_memory;
 mod on_the_fakes {
     use crate::ids::OrgId;
     use crate::memory::MemoryStore;
-    use crate::memory::templates::MemoryTemplates;
 
     fn org(id: &str) -> OrgId {
         OrgId::parse(id).unwrap_or_else(|e| unreachable!("{e}"))
@@ -112,6 +111,6 @@ mod on_the_fakes {
 
     #[tokio::test]
     async fn the_in_memory_templates_keep_the_contract() {
-        super::templates::check(&MemoryTemplates::default(), &org("templates")).await;
+        super::templates::check(&MemoryStore::default(), &org("templates")).await;
     }
 }

@@ -44,16 +44,10 @@ pub struct World {
     pub org: OrgId,
 }
 
-pub type Rules<'a> = RuleService<
-    'a,
-    MemoryStore,
-    MemoryStore,
-    MemoryStore,
-    MemoryStore,
-    MemoryStore,
-    FixedClock,
-    SequentialIds,
->;
+/// The store, in the services' type parameters.
+type M = MemoryStore;
+
+pub type Rules<'a> = RuleService<'a, M, M, M, M, M, FixedClock, SequentialIds>;
 
 impl World {
     /// An organization `acme` with a verified domain.
@@ -88,10 +82,7 @@ impl World {
         }
     }
 
-    pub fn sync(
-        &self,
-    ) -> SyncService<'_, MemoryStore, MemoryStore, MemoryStore, MemoryStore, MemoryStore, FixedClock>
-    {
+    pub fn sync(&self) -> SyncService<'_, M, M, M, M, M, FixedClock> {
         SyncService {
             config: &self.store,
             orgs: &self.store,
@@ -104,16 +95,7 @@ impl World {
 
     pub fn template_service(
         &self,
-    ) -> TemplateService<
-        '_,
-        MemoryStore,
-        MemoryStore,
-        MemoryStore,
-        MemoryStore,
-        MemoryStore,
-        FixedClock,
-        SequentialIds,
-    > {
+    ) -> TemplateService<'_, M, M, M, M, M, FixedClock, SequentialIds> {
         TemplateService {
             templates: &self.store,
             config: &self.store,

@@ -114,6 +114,16 @@ async fn the_dynamodb_adapters_keep_the_ports_contracts() {
             "failure_index",
             contract::failure_index::failure_index(&state)
         ),
+        timed(
+            "organizations",
+            contract::organizations::organizations(&directory)
+        ),
+        timed("tokens", contract::tokens::tokens(&directory)),
+        timed(
+            "configuration",
+            contract::configuration::configuration(&directory)
+        ),
+        timed("templates", contract::templates::templates(&directory)),
     );
     eprintln!("every contract: {:?}", started.elapsed());
     an_organizations_own_retention_is_read_through_its_item(&directory, &state).await;

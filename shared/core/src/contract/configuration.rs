@@ -1,6 +1,7 @@
 //! The contract of [`Configuration`]: rule writes and the sync switch land
 //! only on the configuration they read.
 
+use super::{Checked, fresh_org};
 use crate::StoreError;
 use crate::ids::{GroupId, OrgId, RuleId};
 use crate::ports::{Configuration, RuleSet, RuleWrite, SyncSettings};
@@ -33,8 +34,9 @@ fn conflict(r: Result<(), StoreError>, what: &str) {
     assert!(matches!(r, Err(StoreError::Conflict(_))), "{what}: {r:?}");
 }
 
-/// Writes rules and the switch of `org` (which has none yet).
-pub async fn check<S: Configuration>(store: &S, org: &OrgId) {
+/// Writes rules and the switch of `org` (a fresh organization).
+pub async fn configuration<S: Configuration>(store: &S) -> Checked {
+    let org = &fresh_org();
     let empty = read(store, org).await;
     assert_eq!(
         (empty.rules.len(), empty.sync.enabled, empty.version),
@@ -164,4 +166,5 @@ pub async fn check<S: Configuration>(store: &S, org: &OrgId) {
         (last.order(), last.version),
         (ids(&[&b]), switched.version + 1)
     );
+    Ok(())
 }

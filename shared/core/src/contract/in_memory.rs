@@ -101,3 +101,27 @@ async fn entries_expire_and_claims_turn_stale_as_the_clock_moves() {
         EmailClaim::TakenOver
     );
 }
+
+#[tokio::test]
+async fn organizations() {
+    super::organizations::organizations(&store().0)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn tokens() {
+    super::tokens::tokens(&store().0).await.unwrap();
+}
+
+#[tokio::test]
+async fn configuration() {
+    super::configuration::configuration(&store().0)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn templates() {
+    super::templates::templates(&store().0).await.unwrap();
+}

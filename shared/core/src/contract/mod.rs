@@ -84,34 +84,3 @@ where
 
 #[cfg(test)]
 mod in_memory;
-
-#[cfg(test)]
-mod on_the_fakes {
-    use crate::ids::OrgId;
-    use crate::memory::MemoryStore;
-    use crate::memory::templates::MemoryTemplates;
-
-    fn org(id: &str) -> OrgId {
-        OrgId::parse(id).unwrap_or_else(|e| unreachable!("{e}"))
-    }
-
-    #[tokio::test]
-    async fn the_in_memory_organizations_keep_the_contract() {
-        super::organizations::check(&MemoryStore::default(), "contract").await;
-    }
-
-    #[tokio::test]
-    async fn the_in_memory_tokens_keep_the_contract() {
-        super::tokens::check(&MemoryStore::default(), &org("tokens")).await;
-    }
-
-    #[tokio::test]
-    async fn the_in_memory_configuration_keeps_the_contract() {
-        super::configuration::check(&MemoryStore::default(), &org("config")).await;
-    }
-
-    #[tokio::test]
-    async fn the_in_memory_templates_keep_the_contract() {
-        super::templates::check(&MemoryTemplates::default(), &org("templates")).await;
-    }
-}

@@ -1,5 +1,6 @@
 //! The contract of [`Organizations`].
 
+use super::{Checked, fresh_org};
 use crate::StoreError;
 use crate::ids::OrgId;
 use crate::ports::{DEFAULT_GUARDRAIL_PERCENT, Organization, Organizations};
@@ -19,9 +20,11 @@ fn organization(id: &OrgId) -> Organization {
     }
 }
 
-/// Creates organizations named `{prefix}-…` (none may exist yet) and checks
+/// Creates organizations named after a fresh prefix and checks
 /// creation, versioned updates and paging through every organization.
-pub async fn check<S: Organizations>(store: &S, prefix: &str) {
+pub async fn organizations<S: Organizations>(store: &S) -> Checked {
+    let prefix = fresh_org();
+    let prefix = &prefix.as_str()[..prefix.as_str().len().min(34)];
     let ids: Vec<OrgId> = (1..=3)
         .map(|n| OrgId::parse(&format!("{prefix}-{n}")).unwrap_or_else(|e| panic!("{e}")))
         .collect();
@@ -89,4 +92,5 @@ pub async fn check<S: Organizations>(store: &S, prefix: &str) {
             "{id} listed once"
         );
     }
+    Ok(())
 }

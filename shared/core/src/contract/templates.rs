@@ -1,9 +1,10 @@
 //! The contract of [`Templates`]: the limit and the versions.
 
+use super::{Checked, fresh_org};
 use std::collections::BTreeMap;
 
 use crate::StoreError;
-use crate::ids::{OrgId, TemplateId};
+use crate::ids::TemplateId;
 use crate::mail::{EmailTemplate, Variant};
 use crate::ports::{MAX_TEMPLATES, StoredTemplate, Templates};
 
@@ -28,9 +29,10 @@ fn conflict(r: Result<(), StoreError>, what: &str) {
     assert!(matches!(r, Err(StoreError::Conflict(_))), "{what}: {r:?}");
 }
 
-/// Creates, replaces and deletes templates of `org` (which has none yet),
+/// Creates, replaces and deletes templates of `org` (a fresh organization),
 /// up to the limit.
-pub async fn check<S: Templates>(store: &S, org: &OrgId) {
+pub async fn templates<S: Templates>(store: &S) -> Checked {
+    let org = &fresh_org();
     let b = template("t-b", "Bravo", 1);
     let a = template("t-a", "Alpha", 1);
     assert!(store.create_template(org, &b).await.is_ok());
@@ -84,4 +86,5 @@ pub async fn check<S: Templates>(store: &S, org: &OrgId) {
             .await,
         "create_template MUST return Conflict when the organization has MAX_TEMPLATES",
     );
+    Ok(())
 }

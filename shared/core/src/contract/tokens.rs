@@ -1,5 +1,6 @@
 //! The contract of [`Tokens`].
 
+use super::{Checked, fresh_org};
 use crate::StoreError;
 use crate::auth::{StoredToken, TokenKind};
 use crate::ids::OrgId;
@@ -16,8 +17,9 @@ fn token(org: &OrgId, id: &str) -> StoredToken {
     }
 }
 
-/// Stores, lists and revokes tokens of `org` (which has none yet).
-pub async fn check<S: Tokens>(store: &S, org: &OrgId) {
+/// Stores, lists and revokes tokens of `org` (a fresh organization).
+pub async fn tokens<S: Tokens>(store: &S) -> Checked {
+    let org = &fresh_org();
     let a = token(org, "0a0a0a0a0a0a0a0a");
     let b = token(org, "0b0b0b0b0b0b0b0b");
     assert!(store.put_token(&a).await.is_ok());
@@ -42,4 +44,5 @@ pub async fn check<S: Tokens>(store: &S, org: &OrgId) {
         "delete_token MUST return NotFound when there is none"
     );
     assert_eq!(store.list_tokens(org).await.ok(), Some(vec![b]));
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! In-memory ports, for the domain services' unit tests and for benchmarks
 //! that measure our own code without a database: organizations and tokens,
-//! the directory, the rules and sync switch, fan-out tasks, desired states,
+//! the directory, the rules and sync switch, welcome-email templates, domains and
+//! their claims, fan-out tasks, desired states,
 //! sync statuses, activity, email claims and failures, the jobs and mail
 //! queues and their dead letters, the product API, the mail sender and the
 //! rate counters, in maps behind one mutex.
@@ -42,7 +43,7 @@ use crate::state::{
 mod activity;
 mod configuration;
 mod counters;
-pub mod domains;
+mod domains;
 mod email_claims;
 mod fan_outs;
 mod groups;
@@ -51,7 +52,7 @@ mod organizations;
 mod product_api;
 mod queues;
 mod sync_state;
-pub mod templates;
+mod templates;
 mod users;
 
 pub use counters::MemoryCounters;
@@ -127,6 +128,9 @@ struct OrgTables {
     activity: BTreeMap<String, (ActivityEntry, i64)>,
     /// (user, email key) → the claim
     email_claims: HashMap<(UserId, String), Claim>,
+    /// welcome-email templates by id
+    templates: BTreeMap<crate::ids::TemplateId, crate::ports::StoredTemplate>,
+    domains: BTreeMap<crate::domains::DomainName, crate::domains::OrgDomain>,
 }
 
 /// One email's claim: when it was claimed, and whether it was sent.
@@ -168,6 +172,8 @@ struct Tables {
     dead_mails: Vec<MailJob>,
     /// received jobs made invisible: (delivery, seconds)
     delays: Vec<(DeliveryToken, u32)>,
+    /// the global domain claims, by domain
+    domain_claims: HashMap<crate::domains::DomainName, crate::domains::DomainClaim>,
 }
 
 /// The activity retention of an organization without its own, in days (the

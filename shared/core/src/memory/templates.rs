@@ -1,40 +1,18 @@
 //! Welcome-email templates in memory, with the limit and version contracts
 //! of [`Templates`].
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, PoisonError};
-
-use crate::StoreError;
-use crate::ids::{OrgId, TemplateId};
+use super::*;
+use crate::ids::TemplateId;
 use crate::ports::{MAX_TEMPLATES, StoredTemplate, Templates};
-
-/// Every organization's templates.
-#[derive(Default)]
-pub struct MemoryTemplates {
-    templates: Mutex<HashMap<OrgId, BTreeMap<TemplateId, StoredTemplate>>>,
-}
-
-impl MemoryTemplates {
-    fn with_org<T>(
-        &self,
-        org: &OrgId,
-        f: impl FnOnce(&mut BTreeMap<TemplateId, StoredTemplate>) -> T,
-    ) -> T {
-        let mut all = self
-            .templates
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        f(all.entry(org.clone()).or_default())
-    }
-}
 
 fn stale() -> StoreError {
     StoreError::Conflict("the template is not at the version read".to_owned())
 }
 
-impl Templates for MemoryTemplates {
+impl Templates for MemoryStore {
     async fn list_templates(&self, org: &OrgId) -> Result<Vec<StoredTemplate>, StoreError> {
-        let mut all: Vec<StoredTemplate> = self.with_org(org, |t| t.values().cloned().collect());
+        let mut all: Vec<StoredTemplate> =
+            self.with_org(org, |o| o.templates.values().cloned().collect());
         all.sort_by(|a, b| a.template.name.cmp(&b.template.name));
         Ok(all)
     }
@@ -44,7 +22,7 @@ impl Templates for MemoryTemplates {
         org: &OrgId,
         id: &TemplateId,
     ) -> Result<Option<StoredTemplate>, StoreError> {
-        Ok(self.with_org(org, |t| t.get(id).cloned()))
+        Ok(self.with_org(org, |o| o.templates.get(id).cloned()))
     }
 
     async fn create_template(
@@ -52,7 +30,8 @@ impl Templates for MemoryTemplates {
         org: &OrgId,
         template: &StoredTemplate,
     ) -> Result<(), StoreError> {
-        self.with_org(org, |t| {
+        self.with_org(org, |o| {
+            let t = &mut o.templates;
             if t.contains_key(&template.template.id) {
                 return Err(StoreError::Conflict("the template exists".to_owned()));
             }
@@ -72,7 +51,7 @@ impl Templates for MemoryTemplates {
         template: &StoredTemplate,
         expected_version: u64,
     ) -> Result<(), StoreError> {
-        self.with_org(org, |t| match t.get_mut(&template.template.id) {
+        self.with_org(org, |o| match o.templates.get_mut(&template.template.id) {
             Some(stored) if stored.version == expected_version => {
                 *stored = template.clone();
                 Ok(())
@@ -87,9 +66,9 @@ impl Templates for MemoryTemplates {
         id: &TemplateId,
         expected_version: u64,
     ) -> Result<(), StoreError> {
-        self.with_org(org, |t| match t.get(id) {
+        self.with_org(org, |o| match o.templates.get(id) {
             Some(stored) if stored.version == expected_version => {
-                t.remove(id);
+                o.templates.remove(id);
                 Ok(())
             }
             _ => Err(stale()),

@@ -185,6 +185,7 @@ pub fn effective_assignment(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::memory::product_rule;
     use crate::rules::Priority;
     use proptest::prelude::*;
 
@@ -193,19 +194,12 @@ mod tests {
     }
 
     fn rule(id: &str, group: &str, priority: u32) -> Rule {
-        Rule {
-            id: RuleId::parse(id).unwrap(),
-            group_id: gid(group),
-            description: String::new(),
-            priority: Priority::new(priority).unwrap(),
-            products: BTreeSet::new(),
-            admin_role: None,
-            user_group: None,
-            device_groups: BTreeSet::new(),
-            settings_template: None,
-            email_template: None,
-            language: None,
-        }
+        product_rule(
+            RuleId::parse(id).unwrap(),
+            gid(group),
+            Priority::new(priority).unwrap(),
+            &[],
+        )
     }
 
     fn set(items: &[&str]) -> BTreeSet<String> {

@@ -308,6 +308,7 @@ pub fn exceeds_guardrail(suspended: u64, directory_users: u64, threshold_percent
 mod tests {
     use super::*;
     use crate::directory::DirectoryStatus;
+    use crate::memory::product_rule;
     use crate::rules::{AdminRole, effective_assignment};
 
     fn gid(s: &str) -> GroupId {
@@ -319,19 +320,12 @@ mod tests {
     }
 
     fn rule(id: &str, group: &str, priority: u32, products: &[&str]) -> Rule {
-        Rule {
-            id: rid(id),
-            group_id: gid(group),
-            description: String::new(),
-            priority: Priority::new(priority).unwrap(),
-            products: products.iter().map(|p| (*p).to_owned()).collect(),
-            admin_role: None,
-            user_group: None,
-            device_groups: BTreeSet::new(),
-            settings_template: None,
-            email_template: None,
-            language: None,
-        }
+        product_rule(
+            rid(id),
+            gid(group),
+            Priority::new(priority).unwrap(),
+            products,
+        )
     }
 
     fn ids(rules: &[Rule]) -> Vec<(&str, u32)> {

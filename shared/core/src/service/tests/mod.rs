@@ -1,98 +1,24 @@
 //! The services on the in-memory ports: every decision they own, in
 //! milliseconds, without an emulator.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use crate::StoreError;
 use crate::activity::{ActivityEntry, ActivityFilter};
 use crate::clock::{FixedClock, SequentialIds};
 use crate::directory::DirectoryGroup;
 use crate::domains::{DomainName, Domains, OrgDomain};
 use crate::ids::{GroupId, OrgId, UserId};
-use crate::memory::domains::MemoryDomains;
-use crate::memory::templates::MemoryTemplates;
 use crate::memory::{MemoryProductApi, MemoryStore, member};
-use crate::ports::{
-    ActivityLog, DesiredStates, Groups, Memberships, Organizations, StoredUser, UserStates, Users,
-};
+use crate::ports::{ActivityLog, Groups, Memberships, Organizations, StoredUser, Users};
 use crate::service::orgs::{OrgService, TokenSecrets};
 use crate::service::rules::RuleService;
 use crate::service::sync::SyncService;
 use crate::service::templates::TemplateService;
-use crate::state::DesiredState;
 
-mod directory;
 mod orgs;
 mod rules;
 mod sync;
 mod templates;
-
-/// The desired states of the store, and an activity history of its own.
-#[derive(Default)]
-pub struct State {
-    pub store: std::sync::Arc<MemoryStore>,
-    pub log: Mutex<Vec<ActivityEntry>>,
-}
-
-impl State {
-    pub fn entries(&self) -> Vec<ActivityEntry> {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-}
-
-impl DesiredStates for State {
-    async fn user_state(
-        &self,
-        org: &OrgId,
-        user: &UserId,
-    ) -> Result<(Option<DesiredState>, Option<crate::state::SyncStatus>), StoreError> {
-        self.store.user_state(org, user).await
-    }
-
-    async fn user_states(&self, org: &OrgId, users: &[UserId]) -> Result<UserStates, StoreError> {
-        self.store.user_states(org, users).await
-    }
-
-    async fn put_desired(
-        &self,
-        org: &OrgId,
-        user: &UserId,
-        state: &DesiredState,
-        expected_generation: Option<u64>,
-    ) -> Result<(), StoreError> {
-        self.store
-            .put_desired(org, user, state, expected_generation)
-            .await
-    }
-
-    async fn sync_summaries(
-        &self,
-        org: &OrgId,
-        users: &[UserId],
-    ) -> Result<std::collections::HashMap<UserId, crate::progress::SyncSummary>, StoreError> {
-        self.store.sync_summaries(org, users).await
-    }
-}
-
-impl ActivityLog for State {
-    async fn append_activity(&self, _org: &OrgId, entry: &ActivityEntry) -> Result<(), StoreError> {
-        self.log
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(entry.clone());
-        Ok(())
-    }
-
-    async fn activity(
-        &self,
-        _org: &OrgId,
-        _filter: &ActivityFilter,
-        _before: Option<&str>,
-        _limit: usize,
-    ) -> Result<(Vec<ActivityEntry>, Option<String>), StoreError> {
-        Ok((self.entries(), None))
-    }
-}
 
 /// Token bytes counted up, for tests.
 #[derive(Default)]
@@ -108,46 +34,30 @@ impl TokenSecrets for CountedSecrets {
 
 /// Every port a service reads, in memory, one organization.
 pub struct World {
-    pub store: std::sync::Arc<MemoryStore>,
-    pub dir: directory::Dir,
-    pub templates: MemoryTemplates,
-    pub domains: MemoryDomains,
-    pub state: State,
-    pub clock: FixedClock,
+    /// Every store port: the directory, templates, domains, desired
+    /// states and the activity log, on the world's clock.
+    pub store: MemoryStore,
+    pub clock: Arc<FixedClock>,
     pub ids: SequentialIds,
     pub secrets: CountedSecrets,
     pub product_api: MemoryProductApi,
     pub org: OrgId,
 }
 
-pub type Rules<'a> = RuleService<
-    'a,
-    MemoryStore,
-    MemoryStore,
-    MemoryTemplates,
-    directory::Dir,
-    State,
-    FixedClock,
-    SequentialIds,
->;
+/// The store, in the services' type parameters.
+type M = MemoryStore;
+
+pub type Rules<'a> = RuleService<'a, M, M, M, M, M, FixedClock, SequentialIds>;
 
 impl World {
     /// An organization `acme` with a verified domain.
     pub async fn new() -> World {
-        let store = std::sync::Arc::new(MemoryStore::default());
+        let clock = Arc::new(FixedClock::at(
+            time::macros::datetime!(2026-12-01 09:00 UTC),
+        ));
         let w = World {
-            state: State {
-                store: store.clone(),
-                log: Mutex::default(),
-            },
-            dir: directory::Dir {
-                store: store.clone(),
-                groups: Mutex::default(),
-            },
-            store,
-            templates: MemoryTemplates::default(),
-            domains: MemoryDomains::default(),
-            clock: FixedClock::at(time::macros::datetime!(2026-12-01 09:00 UTC)),
+            store: MemoryStore::with_clock(clock.clone()),
+            clock,
             ids: SequentialIds::default(),
             secrets: CountedSecrets::default(),
             product_api: MemoryProductApi::default(),
@@ -162,48 +72,36 @@ impl World {
 
     pub fn rules(&self) -> Rules<'_> {
         RuleService {
-            config: &*self.store,
-            orgs: &*self.store,
-            templates: &self.templates,
-            directory: &self.dir,
-            state: &self.state,
+            config: &self.store,
+            orgs: &self.store,
+            templates: &self.store,
+            directory: &self.store,
+            state: &self.store,
             clock: &self.clock,
             ids: &self.ids,
         }
     }
 
-    pub fn sync(
-        &self,
-    ) -> SyncService<'_, MemoryStore, MemoryStore, MemoryDomains, directory::Dir, State, FixedClock>
-    {
+    pub fn sync(&self) -> SyncService<'_, M, M, M, M, M, FixedClock> {
         SyncService {
-            config: &*self.store,
-            orgs: &*self.store,
-            domains: &self.domains,
-            directory: &self.dir,
-            state: &self.state,
+            config: &self.store,
+            orgs: &self.store,
+            domains: &self.store,
+            directory: &self.store,
+            state: &self.store,
             clock: &self.clock,
         }
     }
 
     pub fn template_service(
         &self,
-    ) -> TemplateService<
-        '_,
-        MemoryTemplates,
-        MemoryStore,
-        MemoryStore,
-        MemoryStore,
-        State,
-        FixedClock,
-        SequentialIds,
-    > {
+    ) -> TemplateService<'_, M, M, M, M, M, FixedClock, SequentialIds> {
         TemplateService {
-            templates: &self.templates,
-            config: &*self.store,
-            orgs: &*self.store,
-            users: &*self.store,
-            state: &self.state,
+            templates: &self.store,
+            config: &self.store,
+            orgs: &self.store,
+            users: &self.store,
+            state: &self.store,
             clock: &self.clock,
             ids: &self.ids,
         }
@@ -211,7 +109,7 @@ impl World {
 
     pub fn orgs(&self) -> OrgService<'_, MemoryStore, FixedClock, CountedSecrets> {
         OrgService {
-            store: &*self.store,
+            store: &self.store,
             clock: &self.clock,
             secrets: &self.secrets,
         }
@@ -220,7 +118,7 @@ impl World {
     /// A directory group `id` with `members` active users (`{id}-{n}`).
     pub async fn group(&self, id: &str, members: usize) -> GroupId {
         let group = GroupId::parse(id).unwrap_or_else(|_| unreachable!());
-        self.dir
+        self.store
             .create_group(
                 &self.org,
                 &DirectoryGroup {
@@ -254,12 +152,23 @@ impl World {
         group
     }
 
+    /// The organization's activity history, oldest first.
+    pub async fn entries(&self) -> Vec<ActivityEntry> {
+        let (mut entries, _) = self
+            .store
+            .activity(&self.org, &ActivityFilter::default(), None, usize::MAX)
+            .await
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        entries.reverse();
+        entries
+    }
+
     /// The organization's domain, grandfathered (allows sync on).
     pub async fn verified_domain(&self) {
         let name = DomainName::parse("example.com").unwrap_or_else(|_| unreachable!());
         let d = OrgDomain::grandfathered(name, "ops", self.clock.now())
             .unwrap_or_else(|_| unreachable!());
-        self.domains
+        self.store
             .add_domain(&self.org, &d)
             .await
             .unwrap_or_else(|e| unreachable!("{e}"));

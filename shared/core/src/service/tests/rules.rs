@@ -2,6 +2,7 @@
 //! the guardrail, versions, retries, the order, the preview.
 
 use super::*;
+use crate::StoreError;
 use crate::ports::{Configuration, RuleSet, RuleWrite, StoredRule, SyncSettings};
 use crate::rules::{AdminRole, Priority, Rule};
 use crate::service::rules::{MAX_RULES, Move, ProposedChange, RuleError, RuleInput, Versioned};
@@ -57,7 +58,7 @@ async fn a_rule_is_created_last_at_version_1_with_an_activity_entry() {
         ids(&set.rules),
         [a.rule.id.to_string(), b.rule.id.to_string()]
     );
-    let entries = w.state.entries();
+    let entries = w.entries().await;
     assert_eq!(entries.len(), 2);
     assert_eq!(entries[0].actor, "Alice");
     assert_eq!(entries[0].at, "2026-12-01T09:00:00.000Z");
@@ -102,7 +103,7 @@ async fn an_invalid_rule_is_refused_naming_its_field() {
             other => panic!("{field}: {other:?}"),
         }
     }
-    assert!(w.state.entries().is_empty());
+    assert!(w.entries().await.is_empty());
 }
 
 #[tokio::test]
@@ -371,11 +372,11 @@ async fn a_write_another_write_overtook_is_planned_again_then_given_up() {
     };
     let rules = RuleService {
         config: &contended,
-        orgs: &*w.store,
-        templates: &w.templates,
-        directory: &w.dir,
-        state: &w.state,
-        clock: &w.clock,
+        orgs: &w.store,
+        templates: &w.store,
+        directory: &w.store,
+        state: &w.store,
+        clock: &*w.clock,
         ids: &w.ids,
     };
     let made = rules

@@ -1,6 +1,7 @@
 //! Turning sync on and off.
 
 use super::*;
+use crate::StoreError;
 use crate::activity::Action;
 use crate::rules::AdminRole;
 use crate::service::rules::{RuleError, RuleInput};
@@ -41,7 +42,7 @@ async fn sync_on_needs_a_verified_domain_then_a_full_admin_rule() {
             .unwrap()
             .enabled
     );
-    assert!(w.state.entries().is_empty(), "nothing changed");
+    assert!(w.entries().await.is_empty(), "nothing changed");
 }
 
 #[tokio::test]
@@ -61,8 +62,8 @@ async fn sync_is_switched_once_with_its_activity_entry() {
     let off = sync.set(&w.org, "Bob", false, false).await.unwrap();
     assert!(!off.enabled);
     let actions: Vec<(Action, String)> = w
-        .state
         .entries()
+        .await
         .into_iter()
         .filter(|e| e.subject.id == "sync")
         .map(|e| (e.action, e.actor))
@@ -81,14 +82,14 @@ async fn a_rule_write_after_sync_was_read_is_refused_by_the_store() {
     let w = World::new().await;
     w.verified_domain().await;
     admin_rule(&w).await;
-    let set = crate::ports::Configuration::rule_set(&*w.store, &w.org)
+    let set = crate::ports::Configuration::rule_set(&w.store, &w.org)
         .await
         .unwrap();
     w.sync().set(&w.org, "Alice", true, true).await.unwrap();
     // a write planned while sync was off does not land
     let write = crate::ports::RuleWrite::Reorder;
     let stale =
-        crate::ports::Configuration::write_rules(&*w.store, &w.org, &write, &set.order(), &set)
+        crate::ports::Configuration::write_rules(&w.store, &w.org, &write, &set.order(), &set)
             .await;
     assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
 }

@@ -49,7 +49,7 @@ async fn a_template_is_created_replaced_and_deleted_at_its_versions() {
         t.get(&w.org, &id).await,
         Err(TemplateError::NotFound)
     ));
-    assert_eq!(w.state.entries().len(), 3);
+    assert_eq!(w.entries().await.len(), 3);
 }
 
 #[tokio::test]
@@ -84,7 +84,7 @@ async fn an_organization_has_at_most_the_limit_of_templates() {
             updated_at: String::new(),
             updated_by: String::new(),
         };
-        w.templates.create_template(&w.org, &stored).await.unwrap();
+        w.store.create_template(&w.org, &stored).await.unwrap();
     }
     assert!(matches!(
         w.template_service()

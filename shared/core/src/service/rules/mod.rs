@@ -8,12 +8,9 @@
 //! times), and a version the caller names (its `If-Match`) that is no
 //! longer stored is [`RuleError::PreconditionFailed`].
 
-use serde_json::json;
-use tracing::info;
-
-use super::guardrail::{self, Guardrail};
+use super::guardrail::Guardrail;
 use super::preview::{self, PreviewView};
-use crate::activity::{Action, ActivityEntry, Subject, SubjectKind};
+use crate::activity::Action;
 use crate::clock::{Clock, IdSource, NoRandomness};
 use crate::ids::{GroupId, OrgId, RuleId, TemplateId};
 use crate::ports::{
@@ -23,8 +20,12 @@ use crate::ports::{
 pub use crate::rules::input::RuleInput;
 use crate::rules::preview::{RuleChange, apply_change};
 use crate::rules::{Priority, Rule};
-use crate::state::Outcome;
 use crate::{DomainError, StoreError};
+
+mod write;
+
+use write::Plan;
+pub use write::Written;
 
 /// Most rules per organization.
 pub const MAX_RULES: usize = 500;
@@ -92,19 +93,6 @@ fn refused(e: DomainError) -> RuleError {
     invalid(e.field, format!("{}: {}", e.field, e.reason))
 }
 
-/// Whether a change can suspend anyone: only removing a rule, or moving it
-/// to another group, takes a match away.
-fn can_suspend(current: &[Rule], change: &RuleChange) -> bool {
-    match change {
-        RuleChange::Delete(_) | RuleChange::SyncOn => true,
-        RuleChange::Update(rule) => current
-            .iter()
-            .find(|r| r.id == rule.id)
-            .is_none_or(|r| r.group_id != rule.group_id),
-        RuleChange::Create(_) | RuleChange::Reorder(_) => false,
-    }
-}
-
 /// The rule `id` as read, if `expected` (when given) is still its version.
 fn read_rule<'s>(
     set: &'s RuleSet,
@@ -136,38 +124,6 @@ pub enum ProposedChange<B> {
     Delete(String),
     Reorder(Vec<String>),
     SyncOn,
-}
-
-/// The rules after a write, with the order's new version.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Written {
-    pub rules: Vec<StoredRule>,
-    pub version: u64,
-}
-
-/// The rule just written is not among the rules the write produced (never
-/// happens: the write planned it).
-#[derive(Debug, thiserror::Error)]
-#[error("the rule written is missing from the rules written")]
-struct Missing;
-
-impl Written {
-    fn rule(&self, id: &RuleId) -> Result<StoredRule, RuleError> {
-        self.rules
-            .iter()
-            .find(|r| &r.rule.id == id)
-            .cloned()
-            .ok_or_else(|| RuleError::Store(StoreError::permanent(Missing)))
-    }
-}
-
-/// A planned write, derived from the configuration just read.
-struct Plan {
-    write: RuleWrite,
-    change: RuleChange,
-    confirm: bool,
-    action: Action,
-    subject: String,
 }
 
 /// The rules' decisions, over the ports they read and write.
@@ -518,113 +474,6 @@ where
             Some(_) => Ok(()),
             None => Err(unknown()),
         }
-    }
-
-    /// Applies a write planned against the configuration as read, re-reading
-    /// and re-planning when another write landed in between.
-    async fn write<F>(&self, org: &OrgId, actor: &str, mut plan: F) -> Result<Written, RuleError>
-    where
-        F: FnMut(&RuleSet) -> Result<Plan, RuleError>,
-    {
-        for _ in 0..WRITE_ATTEMPTS {
-            let set = self.config.rule_set(org).await?;
-            let p = plan(&set)?;
-            let current = set.rules();
-            let proposed = apply_change(&current, &p.change).map_err(refused)?;
-            if proposed.len() > MAX_RULES {
-                return Err(RuleError::TooMany);
-            }
-            if set.sync.enabled && !proposed.iter().any(Rule::grants_full_admin) {
-                return Err(RuleError::FullAdminRequired);
-            }
-            if set.sync.enabled && !p.confirm && can_suspend(&current, &p.change) {
-                let g = self.guardrail(org, &current, &proposed, &p.change).await?;
-                if g.confirmation_required {
-                    return Err(RuleError::MassSuspension(g));
-                }
-            }
-            let order: Vec<RuleId> = proposed.iter().map(|r| r.id.clone()).collect();
-            match self.config.write_rules(org, &p.write, &order, &set).await {
-                Ok(()) => {}
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-            self.record(org, actor, &p, &set, &proposed).await?;
-            let rules = proposed
-                .into_iter()
-                .map(|rule| {
-                    let old = set.get(&rule.id).map(|r| r.version);
-                    let version = match (&p.write, old) {
-                        (RuleWrite::Update { rule: r, .. }, Some(v)) if r.id == rule.id => v + 1,
-                        (_, Some(v)) => v,
-                        (_, None) => 1,
-                    };
-                    StoredRule { rule, version }
-                })
-                .collect();
-            return Ok(Written {
-                rules,
-                version: set.version + 1,
-            });
-        }
-        Err(RuleError::Conflict)
-    }
-
-    async fn guardrail(
-        &self,
-        org: &OrgId,
-        current: &[Rule],
-        proposed: &[Rule],
-        change: &RuleChange,
-    ) -> Result<Guardrail, RuleError> {
-        Ok(guardrail::verdict(
-            self.orgs,
-            self.directory,
-            self.state,
-            org,
-            current,
-            proposed,
-            matches!(change, RuleChange::SyncOn),
-        )
-        .await?)
-    }
-
-    /// The activity entry of a write.
-    async fn record(
-        &self,
-        org: &OrgId,
-        actor: &str,
-        p: &Plan,
-        set: &RuleSet,
-        proposed: &[Rule],
-    ) -> Result<(), RuleError> {
-        let mut entry = ActivityEntry::new(
-            self.clock.timestamp(),
-            &format!("{}#{}", p.subject, set.version + 1),
-            actor,
-            p.action,
-            Subject {
-                kind: SubjectKind::Rule,
-                id: p.subject.clone(),
-            },
-            Outcome::Success,
-        );
-        entry.details = match &p.write {
-            RuleWrite::Create(r) | RuleWrite::Update { rule: r, .. } => {
-                let priority = proposed
-                    .iter()
-                    .find(|x| x.id == r.id)
-                    .map(|x| x.priority.get());
-                json!({"priority": priority, "groupId": r.group_id})
-            }
-            RuleWrite::Delete { .. } => json!({}),
-            RuleWrite::Reorder => {
-                json!({"order": proposed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>()})
-            }
-        };
-        self.state.append_activity(org, &entry).await?;
-        info!(org = %org, rule = %p.subject, action = ?p.action, "rules changed");
-        Ok(())
     }
 }
 

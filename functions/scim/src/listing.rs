@@ -92,19 +92,11 @@ async fn find_users<S: Directory + Organizations>(
     // the organization's custom attributes, read only once a user with
     // custom values is to be shown
     let mut captured: Option<Vec<String>> = None;
-    let render = |u: &StoredUser, captured: &Option<Vec<String>>| {
-        let captured = captured.as_deref().unwrap_or_default();
-        render_user(&u.user, &custom::visible(captured, &u.attributes), base)
-    };
+    let render = |u: &StoredUser, captured: &Option<Vec<String>>| render_stored(u, captured, base);
     if let Some(f) = &q.filter {
         let hint = f.index_hint();
-        let candidates = indexed_users(store, org, hint).await?;
-        if let Some(mut candidates) = candidates {
-            // the index narrows; the whole filter decides
-            candidates.retain(|u| !u.user.deleted);
-            candidates.sort_by(|a, b| a.user.id.cmp(&b.user.id));
+        if let Some(candidates) = indexed_candidates(store, org, hint, &mut captured).await? {
             let before = page.total;
-            load_captured(store, org, &candidates, &mut captured).await?;
             for u in &candidates {
                 let resource = render(u, &captured);
                 if f.matches(&resource) {
@@ -157,6 +149,59 @@ async fn find_users<S: Directory + Organizations>(
             None => return Ok(()),
         }
     }
+}
+
+/// A stored user as shown: its custom attributes limited to those the
+/// organization captures (`captured`, `None` while none was read).
+pub(crate) fn render_stored(u: &StoredUser, captured: &Option<Vec<String>>, base: &str) -> Value {
+    let captured = captured.as_deref().unwrap_or_default();
+    render_user(&u.user, &custom::visible(captured, &u.attributes), base)
+}
+
+/// The users an index finds for a filter's hint that are not deleted, in id
+/// order, with the organization's custom attributes read into `captured`
+/// when one of them holds custom values; `None` when no index serves the
+/// filter. The index narrows; the whole filter decides.
+pub(crate) async fn indexed_candidates<S: Directory + Organizations>(
+    store: &S,
+    org: &OrgId,
+    hint: Option<IndexHint<'_>>,
+    captured: &mut Option<Vec<String>>,
+) -> Result<Option<Vec<StoredUser>>, ScimError> {
+    let Some(mut candidates) = indexed_users(store, org, hint).await? else {
+        return Ok(None);
+    };
+    candidates.retain(|u| !u.user.deleted);
+    candidates.sort_by(|a, b| a.user.id.cmp(&b.user.id));
+    load_captured(store, org, &candidates, captured).await?;
+    Ok(Some(candidates))
+}
+
+/// The groups an index finds for a filter's hint (a bounded set the whole
+/// filter then decides on), or `None` when no index serves the filter.
+pub(crate) async fn indexed_groups<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    filter: Option<&Filter>,
+) -> Result<Option<Vec<DirectoryGroup>>, ScimError> {
+    Ok(match filter.and_then(Filter::index_hint) {
+        Some(IndexHint::DisplayName(name)) => Some(
+            store
+                .find_groups_by_name(org, name, MAX_COUNT)
+                .await
+                .map_err(store_error)?,
+        ),
+        Some(IndexHint::Id(id)) => Some(match GroupId::parse(id) {
+            Ok(id) => store
+                .get_group(org, &id)
+                .await
+                .map_err(store_error)?
+                .into_iter()
+                .collect(),
+            Err(_) => Vec::new(),
+        }),
+        _ => None,
+    })
 }
 
 /// The users an index finds for a filter's hint (a bounded set the whole
@@ -275,25 +320,7 @@ pub(crate) async fn list_groups<S: Directory>(
         }
         return Ok(ok(200, &page.response(), None));
     }
-    let indexed: Option<Vec<DirectoryGroup>> = match q.filter.as_ref().and_then(Filter::index_hint)
-    {
-        Some(IndexHint::DisplayName(name)) => Some(
-            store
-                .find_groups_by_name(org, name, MAX_COUNT)
-                .await
-                .map_err(store_error)?,
-        ),
-        Some(IndexHint::Id(id)) => Some(match GroupId::parse(id) {
-            Ok(id) => store
-                .get_group(org, &id)
-                .await
-                .map_err(store_error)?
-                .into_iter()
-                .collect(),
-            Err(_) => Vec::new(),
-        }),
-        _ => None,
-    };
+    let indexed = indexed_groups(store, org, q.filter.as_ref()).await?;
     let mut matches = Vec::new();
     if let Some(groups) = indexed {
         for g in groups {

@@ -10,38 +10,10 @@ use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse
 use aws_lambda_events::encodings::Body;
 use serde_json::{Value, json};
 use user_sync_aws::http::HttpRequest;
-use user_sync_core::auth::{TokenKind, issue};
-use user_sync_core::ids::OrgId;
-use user_sync_core::memory::{MemoryCounters, MemoryStore};
-use user_sync_core::ports::Tokens;
-use user_sync_core::ratelimit::{OrgRateLimiter, RateGate};
 
-struct Fixture {
-    store: MemoryStore,
-    gate: RateGate<MemoryCounters>,
-    authorization: String,
-}
-
-async fn fixture() -> Fixture {
-    let store = MemoryStore::default();
-    let org = OrgId::parse("acme").unwrap();
-    let token = issue(
-        &org,
-        TokenKind::Scim,
-        "Okta",
-        [7; 40],
-        "2026-12-04T00:00:00Z".to_owned(),
-    );
-    store.put_token(&token.stored).await.unwrap();
-    Fixture {
-        store,
-        gate: RateGate::new(
-            OrgRateLimiter::new("scim", 10_000_000),
-            MemoryCounters::default(),
-        ),
-        authorization: format!("Bearer {}", token.plain),
-    }
-}
+#[path = "common/fixture.rs"]
+mod fixture;
+use fixture::{Fixture, fixture};
 
 impl Fixture {
     async fn call(

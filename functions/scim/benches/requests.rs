@@ -22,74 +22,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use aws_lambda_events::encodings::Body;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
-use user_sync_aws::http::HttpRequest;
-
-const HOST: &str = "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com";
 
 #[path = "../tests/common/fixture.rs"]
 mod fixture;
-use fixture::{Fixture, fixture};
-
-/// An API Gateway (payload 2.0) request, read as the handler reads it.
-fn request(
-    authorization: &str,
-    method: &str,
-    path: &str,
-    query: &[(&str, &str)],
-    body: Option<&Value>,
-) -> HttpRequest {
-    let query_map: serde_json::Map<String, Value> = query
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned())))
-        .collect();
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": "ANY /scim/v2/{proxy+}",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {
-            "accept": "application/scim+json",
-            "authorization": authorization,
-            "content-type": "application/scim+json",
-            "host": HOST,
-            "user-agent": "Okta SCIM Client 1.0.0",
-            "x-forwarded-for": "52.0.0.1",
-            "x-forwarded-port": "443",
-            "x-forwarded-proto": "https"
-        },
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "a1b2c3d4e5",
-            "domainName": HOST,
-            "domainPrefix": "a1b2c3d4e5",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "52.0.0.1",
-                "userAgent": "Okta SCIM Client 1.0.0"
-            },
-            "requestId": "TXkgcmVxdWVzdCBpZA=",
-            "routeKey": "ANY /scim/v2/{proxy+}",
-            "stage": "$default",
-            "time": "22/Nov/2026:07:10:02 +0000",
-            "timeEpoch": 1_795_331_402_000_u64
-        },
-        "isBase64Encoded": false
-    });
-    if !query_map.is_empty() {
-        event["queryStringParameters"] = Value::Object(query_map);
-    }
-    if let Some(body) = body {
-        event["body"] = Value::String(body.to_string());
-    }
-    let event: ApiGatewayV2httpRequest = serde_json::from_value(event).unwrap();
-    HttpRequest::from_event(event, scim::MAX_BODY_BYTES).unwrap()
-}
+use fixture::{Fixture, fixture, request};
 
 /// Okta's create body (as in events/scim/create-user.json).
 fn okta_user(n: u64) -> Value {
@@ -291,15 +231,7 @@ fn bench(c: &mut Criterion) {
     {
         let f = rt.block_on(fixture());
         for n in 0..1_000 {
-            let create = request(
-                &f.authorization,
-                "POST",
-                "/scim/v2/Users",
-                &[],
-                Some(&okta_user(n)),
-            );
-            let r = rt.block_on(scim::route(&f.store, &f.gate, &create));
-            assert_eq!(r.status_code, 201, "{:?}", r.body);
+            create_user(&rt, &f, &okta_user(n));
         }
         let get = request(
             &f.authorization,
@@ -336,15 +268,7 @@ const LISTED_USERS: usize = scim::MAX_SCAN;
 fn listing(rt: &tokio::runtime::Runtime, c: &mut Criterion) {
     let f = rt.block_on(fixture());
     for n in 0..LISTED_USERS as u64 {
-        let create = request(
-            &f.authorization,
-            "POST",
-            "/scim/v2/Users",
-            &[],
-            Some(&okta_user(n)),
-        );
-        let r = rt.block_on(scim::route(&f.store, &f.gate, &create));
-        assert_eq!(r.status_code, 201, "{:?}", r.body);
+        create_user(rt, &f, &okta_user(n));
     }
     let by_index = async |f: &Fixture| -> usize {
         let mut shown = 0;

@@ -110,16 +110,13 @@ async fn find_users<S: Directory + Organizations>(
             }
         }
     }
-    let mut seen = 0usize;
-    let mut after: Option<UserId> = None;
-    loop {
-        let (users, next) = store
-            .list_users(org, after.as_ref(), 200)
+    let mut scan = Scan::new();
+    while let Some(after) = scan.position() {
+        let chunk = store
+            .list_users(org, after, 200)
             .await
             .map_err(store_error)?;
-        seen += users.len();
-        if seen > MAX_SCAN {
-            return Err(match q.filter {
+        let users = scan.take(chunk, || match q.filter {
                 Some(_) => ScimError::invalid_filter(format!(
                     "this filter is answered by examining every user, and the organization has more than {MAX_SCAN}; \
                      use userName eq or id eq"
@@ -129,8 +126,7 @@ async fn find_users<S: Directory + Organizations>(
                     Some("tooMany"),
                     format!("the organization has more than {MAX_SCAN} users; use a filter"),
                 ),
-            });
-        }
+            })?;
         load_captured(store, org, &users, &mut captured).await?;
         for u in users.iter().filter(|u| !u.user.deleted) {
             match &q.filter {
@@ -144,11 +140,8 @@ async fn find_users<S: Directory + Organizations>(
                 None => page.add(|| render(u, &captured))?,
             }
         }
-        match next {
-            Some(n) => after = Some(n),
-            None => return Ok(()),
-        }
     }
+    Ok(())
 }
 
 /// A stored user as shown: its custom attributes limited to those the
@@ -393,28 +386,65 @@ async fn scan_groups<S: Directory>(
     base: &str,
 ) -> Result<Vec<(DirectoryGroup, Value)>, ScimError> {
     let mut matches = Vec::new();
-    let mut seen = 0usize;
-    let mut after: Option<GroupId> = None;
-    loop {
-        let (groups, next) = store
-            .list_groups(org, after.as_ref(), 200)
+    let mut scan = Scan::new();
+    while let Some(after) = scan.position() {
+        let chunk = store
+            .list_groups(org, after, 200)
             .await
             .map_err(store_error)?;
-        seen += groups.len();
-        if seen > MAX_SCAN {
-            return Err(ScimError::invalid_filter(format!(
+        let groups = scan.take(chunk, || {
+            ScimError::invalid_filter(format!(
                 "the organization has more than {MAX_SCAN} groups; use displayName eq or id eq"
-            )));
-        }
+            ))
+        })?;
         for g in groups {
             let resource = render_group(&g, None, base);
             if filter.is_none_or(|f| f.matches(&resource)) {
                 matches.push((g, resource));
             }
         }
-        match next {
-            Some(n) => after = Some(n),
-            None => return Ok(matches),
+    }
+    Ok(matches)
+}
+
+/// Reading an organization's users or groups in id order, a chunk at a
+/// time, refusing the listing once more than [`MAX_SCAN`] were read.
+struct Scan<Id> {
+    /// The last id read (the next chunk starts after it).
+    after: Option<Id>,
+    seen: usize,
+    done: bool,
+}
+
+impl<Id> Scan<Id> {
+    fn new() -> Self {
+        Self {
+            after: None,
+            seen: 0,
+            done: false,
         }
+    }
+
+    /// Where the next chunk starts (after this id, or at the first), or
+    /// `None` once the last chunk was taken.
+    fn position(&self) -> Option<Option<&Id>> {
+        (!self.done).then_some(self.after.as_ref())
+    }
+
+    /// Takes a chunk read at the position (its items and the id the next
+    /// starts after): its items, or the error `too_many` once more than
+    /// [`MAX_SCAN`] were read.
+    fn take<T>(
+        &mut self,
+        (items, next): (Vec<T>, Option<Id>),
+        too_many: impl FnOnce() -> ScimError,
+    ) -> Result<Vec<T>, ScimError> {
+        self.seen += items.len();
+        if self.seen > MAX_SCAN {
+            return Err(too_many());
+        }
+        self.done = next.is_none();
+        self.after = next;
+        Ok(items)
     }
 }

@@ -10,33 +10,15 @@
 // exits 1.
 
 import { chromium } from 'playwright-core';
+import { env, fail, steps } from './harness.mjs';
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) {
-    console.error(`${name} is not set`);
-    process.exit(2);
-  }
-  return v;
-};
 const CONSOLE_URL = env('CONSOLE_URL');
 const TOKEN = env('ADMIN_TOKEN');
 const DOMAIN = env('MISSING_DOMAIN');
 const LAPSES_AT = env('LAPSES_AT');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
-let stepName = 'start';
-setTimeout(() => {
-  console.error(`[domain warning] FAILED: no end after 3 minutes (step "${stepName}")`);
-  process.exit(1);
-}, 3 * 60_000).unref();
-const step = (name) => {
-  stepName = name;
-  console.log(`[domain warning] step: ${name}`);
-};
-const fail = (m) => {
-  throw new Error(m);
-};
+const { step, current } = steps('domain warning', 3 * 60_000);
 
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
@@ -86,7 +68,7 @@ try {
   if (await page.locator('#domain-warnings .banner').count()) fail('the banner stayed after sign-out');
   console.log('[domain warning] all steps passed');
 } catch (e) {
-  console.error(`[domain warning] FAILED at step "${stepName}": ${e.message}`);
+  console.error(`[domain warning] FAILED at step "${current()}": ${e.message}`);
   process.exitCode = 1;
 } finally {
   await browser.close();

@@ -21,15 +21,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { env, fail, steps } from './harness.mjs';
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) {
-    console.error(`${name} is not set`);
-    process.exit(2);
-  }
-  return v;
-};
 const CONSOLE_URL = env('CONSOLE_URL');
 const TOKEN = env('ADMIN_TOKEN');
 const ORG = env('ORG_ID');
@@ -49,23 +42,10 @@ mkdirSync(SHOTS, { recursive: true });
 // screenshot against WCAG 2.1 A and AA
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-let stepName = 'start';
-
 // never hang the test command: the whole run ends within 8 minutes
-const WATCHDOG_MS = 8 * 60_000;
-setTimeout(() => {
-  console.error(`[console test] FAILED: no end after ${WATCHDOG_MS / 60_000} minutes (step "${stepName}")`);
-  process.exit(1);
-}, WATCHDOG_MS).unref();
+const { step, current } = steps('console test', 8 * 60_000);
 
 const log = (m) => console.log(`[console test] ${m}`);
-const step = (name) => {
-  stepName = name;
-  log(`step: ${name}`);
-};
-const fail = (m) => {
-  throw new Error(m);
-};
 const expectEqual = (actual, expected, what) => {
   if (actual !== expected) fail(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
 };
@@ -695,7 +675,7 @@ try {
   log(`all steps passed; screenshots in ${SHOTS}`);
   await browser.close();
 } catch (e) {
-  console.error(`[console test] FAILED at step "${stepName}": ${e.message}`);
+  console.error(`[console test] FAILED at step "${current()}": ${e.message}`);
   if (problems.length) console.error(`[console test] the page reported:\n  ${problems.join('\n  ')}`);
   try {
     await page.screenshot({ path: join(SHOTS, 'failure.png'), fullPage: true });

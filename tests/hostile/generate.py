@@ -143,11 +143,6 @@ WRONG_TYPES_USER = [
     ("custom-not-object", {"userName": "t1@example.com", CUSTOM: "x"}),
     ("custom-unknown-attr", {"userName": "t1@example.com", CUSTOM: {"notCaptured": "x"}}),
 ]
-for name, body in WRONG_TYPES_USER:
-    case(scim, f"scim-types-post-user-{name}", "wrong_types", "POST", "/Users",
-         err(400, "invalidValue"), body=js(body))
-    case(scim, f"scim-types-put-user-{name}", "wrong_types", "PUT", "/Users/{user}",
-         err(400, "invalidValue"), body=js(body))
 WRONG_TYPES_GROUP = [
     ("displayname-number", {"displayName": 5}),
     ("displayname-null", {"displayName": None}),
@@ -158,11 +153,14 @@ WRONG_TYPES_GROUP = [
     ("member-not-user-id", {"displayName": "G", "members": [{"value": "../../etc"}]}),
     ("externalid-number", {"displayName": "G", "externalId": 5}),
 ]
-for name, body in WRONG_TYPES_GROUP:
-    case(scim, f"scim-types-post-group-{name}", "wrong_types", "POST", "/Groups",
-         err(400, "invalidValue"), body=js(body))
-    case(scim, f"scim-types-put-group-{name}", "wrong_types", "PUT", "/Groups/{group}",
-         err(400, "invalidValue"), body=js(body))
+# a create and a replace of each resource type, with each wrong body
+for kind, collection, cases in (("user", "/Users", WRONG_TYPES_USER),
+                                ("group", "/Groups", WRONG_TYPES_GROUP)):
+    for name, body in cases:
+        case(scim, f"scim-types-post-{kind}-{name}", "wrong_types", "POST", collection,
+             err(400, "invalidValue"), body=js(body))
+        case(scim, f"scim-types-put-{kind}-{name}", "wrong_types", "PUT",
+             f"{collection}/{{{kind}}}", err(400, "invalidValue"), body=js(body))
 WRONG_TYPES_PATCH = [
     ("operations-string", {"schemas": [PATCH], "Operations": "x"}),
     ("operations-object", {"schemas": [PATCH], "Operations": {}}),

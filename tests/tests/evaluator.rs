@@ -237,6 +237,14 @@ impl World {
             .unwrap();
     }
 
+    /// The organization's running fan-outs (at most 10).
+    async fn running_fan_outs(&self) -> Vec<FanOutTask> {
+        self.directory
+            .running_fan_outs(&self.org, 10)
+            .await
+            .unwrap()
+    }
+
     async fn sync(&self, enabled: bool) {
         let set = self.directory.rule_set(&self.org).await.unwrap();
         let sync = SyncSettings {
@@ -399,13 +407,7 @@ async fn changes_no_rule_reads_enqueue_nothing() {
         evaluator::affected(&off[0]).unwrap(),
         evaluator::Affected::Switched(w.org.clone())
     );
-    assert!(
-        w.directory
-            .running_fan_outs(&w.org, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(w.running_fan_outs().await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -153,20 +153,7 @@ pub async fn handle(
 ) -> Result<ApiGatewayV2httpResponse, lambda_runtime::Error> {
     let req = match HttpRequest::from_event(event.payload, MAX_BODY_BYTES) {
         Ok(r) => r,
-        Err(RequestError::TooLarge) => {
-            return Ok(ApiError::new(
-                413,
-                ErrorCode::PayloadTooLarge,
-                format!("the body is larger than {MAX_BODY_BYTES} bytes"),
-            )
-            .response());
-        }
-        Err(RequestError::BadEncoding) => {
-            return Ok(
-                ApiError::new(400, ErrorCode::InvalidBody, "the body is not valid base64")
-                    .response(),
-            );
-        }
+        Err(e) => return Ok(unreadable(&e)),
     };
     if console::is_console_path(&req.path) {
         return Ok(console::serve(
@@ -176,6 +163,21 @@ pub async fn handle(
         ));
     }
     Ok(Box::pin(route(deps, &req)).await)
+}
+
+/// The response to a request whose body cannot be read.
+fn unreadable(e: &RequestError) -> ApiGatewayV2httpResponse {
+    match e {
+        RequestError::TooLarge => ApiError::new(
+            413,
+            ErrorCode::PayloadTooLarge,
+            format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+        ),
+        RequestError::BadEncoding => {
+            ApiError::new(400, ErrorCode::InvalidBody, "the body is not valid base64")
+        }
+    }
+    .response()
 }
 
 impl Backend for Deps {

@@ -109,108 +109,78 @@ pub(crate) fn domain_schema(_: &mut SchemaGenerator) -> Schema {
     schemars::json_schema!({"type": "string", "minLength": 1, "maxLength": user_sync_core::domains::MAX_DOMAIN_LEN})
 }
 
-pub const LIMIT: Query = Query {
-    name: "limit",
-    description: "page size (default 50)",
-    schema: limit_schema,
-    required: false,
-};
-pub const CURSOR: Query = Query {
-    name: "cursor",
-    description: "`nextCursor` of the previous page",
-    schema: cursor_schema,
-    required: false,
-};
-pub const SEARCH: Query = Query {
-    name: "search",
-    description: "keeps what contains this text, ignoring case",
-    schema: search_schema,
-    required: false,
-};
-pub const PRODUCT: Query = Query {
-    name: "product",
-    description: "a product of the catalogue (out_of_licenses is counted per product)",
-    schema: product_schema,
-    required: false,
-};
-pub const DOMAIN: Query = Query {
-    name: "domain",
-    description: "an email domain (unverified_domain is counted per domain)",
-    schema: domain_schema,
-    required: false,
-};
-pub const CONFIRM: Query = Query {
-    name: "confirm",
-    description: "go ahead although the mass-suspension guardrail would refuse",
-    schema: schema::<bool>,
-    required: false,
-};
+pub const LIMIT: Query = Query::optional("limit", "page size (default 50)", limit_schema);
+pub const CURSOR: Query =
+    Query::optional("cursor", "`nextCursor` of the previous page", cursor_schema);
+pub const SEARCH: Query = Query::optional(
+    "search",
+    "keeps what contains this text, ignoring case",
+    search_schema,
+);
+pub const PRODUCT: Query = Query::optional(
+    "product",
+    "a product of the catalogue (out_of_licenses is counted per product)",
+    product_schema,
+);
+pub const DOMAIN: Query = Query::optional(
+    "domain",
+    "an email domain (unverified_domain is counted per domain)",
+    domain_schema,
+);
+pub const CONFIRM: Query = Query::optional(
+    "confirm",
+    "go ahead although the mass-suspension guardrail would refuse",
+    schema::<bool>,
+);
 pub const FORMAT: Query = Query {
     name: "format",
     description: "csv or jsonl (JSON lines)",
     schema: format_schema,
     required: true,
 };
-pub const USER_STATUS: Query = Query {
-    name: "status",
-    description: "only users with this sync status",
-    schema: schema::<user_sync_core::progress::UserSyncStatus>,
-    required: false,
-};
-pub const USER_FAILURE_CLASS: Query = Query {
-    name: "failureClass",
-    description: "only users failed with this class",
-    schema: schema::<user_sync_core::state::FailureClass>,
-    required: false,
-};
+pub const USER_STATUS: Query = Query::optional(
+    "status",
+    "only users with this sync status",
+    schema::<user_sync_core::progress::UserSyncStatus>,
+);
+pub const USER_FAILURE_CLASS: Query = Query::optional(
+    "failureClass",
+    "only users failed with this class",
+    schema::<user_sync_core::state::FailureClass>,
+);
 
 /// The activity history's filters, in the order the document lists them.
 macro_rules! activity_filters {
     ($($head:expr),*; $($tail:expr),*) => {
         &[
             $($head,)*
-            Query {
-                name: "action",
-                description: "only this action",
-                schema: schema::<user_sync_core::activity::Action>,
-                required: false,
-            },
-            Query {
-                name: "outcome",
-                description: "only this outcome",
-                schema: schema::<user_sync_core::state::Outcome>,
-                required: false,
-            },
-            Query {
-                name: "failureClass",
-                description: "only failures of this class",
-                schema: schema::<user_sync_core::state::FailureClass>,
-                required: false,
-            },
-            Query {
-                name: "userId",
-                description: "only entries about this user (not with ruleId)",
-                schema: schema::<user_sync_core::ids::UserId>,
-                required: false,
-            },
-            Query {
-                name: "ruleId",
-                description: "only entries about this rule (not with userId)",
-                schema: schema::<user_sync_core::ids::RuleId>,
-                required: false,
-            },
-            Query {
-                name: "from",
-                description: "oldest time, RFC 3339",
-                schema: time_schema,
-                required: false,
-            },
-            Query {
-                name: "to",
-                description: "newest time, RFC 3339",
-                schema: time_schema,
-                required: false,
-            },
+            Query::optional(
+                "action",
+                "only this action",
+                schema::<user_sync_core::activity::Action>,
+            ),
+            Query::optional(
+                "outcome",
+                "only this outcome",
+                schema::<user_sync_core::state::Outcome>,
+            ),
+            Query::optional(
+                "failureClass",
+                "only failures of this class",
+                schema::<user_sync_core::state::FailureClass>,
+            ),
+            Query::optional(
+                "userId",
+                "only entries about this user (not with ruleId)",
+                schema::<user_sync_core::ids::UserId>,
+            ),
+            Query::optional(
+                "ruleId",
+                "only entries about this rule (not with userId)",
+                schema::<user_sync_core::ids::RuleId>,
+            ),
+            Query::optional("from", "oldest time, RFC 3339", time_schema),
+            Query::optional("to", "newest time, RFC 3339", time_schema),
             $($tail),*
         ]
     };

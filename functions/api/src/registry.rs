@@ -166,6 +166,18 @@ pub struct Query {
     pub required: bool,
 }
 
+impl Query {
+    /// A parameter a request may leave out.
+    pub const fn optional(name: &'static str, description: &'static str, schema: SchemaFn) -> Self {
+        Self {
+            name,
+            description,
+            schema,
+            required: false,
+        }
+    }
+}
+
 /// What the document says of an endpoint, and how the router treats it.
 #[derive(Debug, Clone, Copy)]
 pub struct Spec {

@@ -88,22 +88,24 @@ pub async fn recheck(deps: &Deps, deadline: u64) -> Result<RecheckRun, lambda_ru
         tracing::error!(error = %e, "the domain re-check could not list the organizations");
         e
     })?;
+    // one set of fields, at the level the outcome calls for
+    macro_rules! log_run {
+        ($level:ident, $message:literal) => {
+            tracing::$level!(
+                organizations = run.organizations,
+                domains = run.domains,
+                changed = run.changed,
+                could_not_check = run.could_not_check,
+                failed_organizations = run.failed_organizations,
+                $message
+            )
+        };
+    }
     if run.complete {
-        tracing::info!(
-            organizations = run.organizations,
-            domains = run.domains,
-            changed = run.changed,
-            could_not_check = run.could_not_check,
-            failed_organizations = run.failed_organizations,
-            "domain re-check done"
-        );
+        log_run!(info, "domain re-check done");
     } else {
-        tracing::warn!(
-            organizations = run.organizations,
-            domains = run.domains,
-            changed = run.changed,
-            could_not_check = run.could_not_check,
-            failed_organizations = run.failed_organizations,
+        log_run!(
+            warn,
             "domain re-check stopped before the function's deadline; the organizations not reached wait for the next run"
         );
     }

@@ -22,106 +22,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use aws_lambda_events::encodings::Body;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
-use user_sync_aws::http::HttpRequest;
-use user_sync_core::auth::{TokenKind, issue};
-use user_sync_core::ids::OrgId;
-use user_sync_core::memory::{MemoryCounters, MemoryStore};
-use user_sync_core::ports::Tokens;
-use user_sync_core::ratelimit::{OrgRateLimiter, RateGate};
 
-const HOST: &str = "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com";
-
-/// A limit no benchmark reaches, so that every request takes the limiter's
-/// usual path (a lease spent locally) and none is refused.
-const REQUESTS_PER_SECOND: u32 = 10_000_000;
-
-struct Fixture {
-    store: MemoryStore,
-    gate: RateGate<MemoryCounters>,
-    authorization: String,
-}
-
-async fn fixture() -> Fixture {
-    let store = MemoryStore::default();
-    let org = OrgId::parse("acme").unwrap();
-    let token = issue(
-        &org,
-        TokenKind::Scim,
-        "Okta",
-        [42; 40],
-        "2026-11-22T00:00:00Z".to_owned(),
-    );
-    store.put_token(&token.stored).await.unwrap();
-    Fixture {
-        store,
-        gate: RateGate::new(
-            OrgRateLimiter::new("scim", REQUESTS_PER_SECOND),
-            MemoryCounters::default(),
-        ),
-        authorization: format!("Bearer {}", token.plain),
-    }
-}
-
-/// An API Gateway (payload 2.0) request, read as the handler reads it.
-fn request(
-    authorization: &str,
-    method: &str,
-    path: &str,
-    query: &[(&str, &str)],
-    body: Option<&Value>,
-) -> HttpRequest {
-    let query_map: serde_json::Map<String, Value> = query
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned())))
-        .collect();
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": "ANY /scim/v2/{proxy+}",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {
-            "accept": "application/scim+json",
-            "authorization": authorization,
-            "content-type": "application/scim+json",
-            "host": HOST,
-            "user-agent": "Okta SCIM Client 1.0.0",
-            "x-forwarded-for": "52.0.0.1",
-            "x-forwarded-port": "443",
-            "x-forwarded-proto": "https"
-        },
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "a1b2c3d4e5",
-            "domainName": HOST,
-            "domainPrefix": "a1b2c3d4e5",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "52.0.0.1",
-                "userAgent": "Okta SCIM Client 1.0.0"
-            },
-            "requestId": "TXkgcmVxdWVzdCBpZA=",
-            "routeKey": "ANY /scim/v2/{proxy+}",
-            "stage": "$default",
-            "time": "22/Nov/2026:07:10:02 +0000",
-            "timeEpoch": 1_795_331_402_000_u64
-        },
-        "isBase64Encoded": false
-    });
-    if !query_map.is_empty() {
-        event["queryStringParameters"] = Value::Object(query_map);
-    }
-    if let Some(body) = body {
-        event["body"] = Value::String(body.to_string());
-    }
-    let event: ApiGatewayV2httpRequest = serde_json::from_value(event).unwrap();
-    HttpRequest::from_event(event, scim::MAX_BODY_BYTES).unwrap()
-}
+#[path = "../tests/common/fixture.rs"]
+mod fixture;
+use fixture::{Fixture, fixture, request};
 
 /// Okta's create body (as in events/scim/create-user.json).
 fn okta_user(n: u64) -> Value {
@@ -150,6 +58,15 @@ fn entra_patch(given_name: &str) -> Value {
     })
 }
 
+/// Creates `user` in the fixture's organization (the request must
+/// succeed); returns its id.
+fn create_user(rt: &tokio::runtime::Runtime, f: &Fixture, user: &Value) -> String {
+    let create = request(&f.authorization, "POST", "/scim/v2/Users", &[], Some(user));
+    let created = rt.block_on(scim::route(&f.store, &f.gate, &create));
+    assert_eq!(created.status_code, 201, "{:?}", created.body);
+    body(&created)["id"].as_str().unwrap().to_owned()
+}
+
 fn body(r: &ApiGatewayV2httpResponse) -> Value {
     match &r.body {
         Some(Body::Text(t)) => serde_json::from_str(t).unwrap(),
@@ -168,15 +85,7 @@ fn bench(c: &mut Criterion) {
     // POST /Users, a new user each time
     {
         let f = rt.block_on(fixture());
-        let first = request(
-            &f.authorization,
-            "POST",
-            "/scim/v2/Users",
-            &[],
-            Some(&okta_user(0)),
-        );
-        let r = rt.block_on(scim::route(&f.store, &f.gate, &first));
-        assert_eq!(r.status_code, 201, "{:?}", r.body);
+        create_user(&rt, &f, &okta_user(0));
         let mut n = 0u64;
         group.bench_function("create_user_okta", |b| {
             b.to_async(&rt).iter_batched(
@@ -207,12 +116,10 @@ fn bench(c: &mut Criterion) {
     // PATCH /Users/{id}, Entra style
     {
         let f = rt.block_on(fixture());
-        let create = request(
-            &f.authorization,
-            "POST",
-            "/scim/v2/Users",
-            &[],
-            Some(&json!({
+        let id = create_user(
+            &rt,
+            &f,
+            &json!({
                 "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
                 "userName": "ada@example.com",
                 "name": {"givenName": "Ada", "familyName": "Lovelace"},
@@ -220,11 +127,8 @@ fn bench(c: &mut Criterion) {
                 "displayName": "Ada Lovelace",
                 "externalId": "5f1c7e1a-6b7d-4e0a-9a55-0c5d3f3e2b10",
                 "active": false
-            })),
+            }),
         );
-        let created = rt.block_on(scim::route(&f.store, &f.gate, &create));
-        assert_eq!(created.status_code, 201, "{:?}", created.body);
-        let id = body(&created)["id"].as_str().unwrap().to_owned();
         let path = format!("/scim/v2/Users/{id}");
         let patches = [
             request(
@@ -276,16 +180,7 @@ fn bench(c: &mut Criterion) {
     // or a filtered remove that examines all 100 and matches none)
     {
         let f = rt.block_on(fixture());
-        let create = request(
-            &f.authorization,
-            "POST",
-            "/scim/v2/Users",
-            &[],
-            Some(&okta_user(0)),
-        );
-        let created = rt.block_on(scim::route(&f.store, &f.gate, &create));
-        assert_eq!(created.status_code, 201, "{:?}", created.body);
-        let id = body(&created)["id"].as_str().unwrap().to_owned();
+        let id = create_user(&rt, &f, &okta_user(0));
         let roles: Vec<serde_json::Value> = (0..user_sync_core::scim::MAX_MULTI_VALUES)
             .map(|i| json!({"value": format!("r{i:02}")}))
             .collect();
@@ -336,15 +231,7 @@ fn bench(c: &mut Criterion) {
     {
         let f = rt.block_on(fixture());
         for n in 0..1_000 {
-            let create = request(
-                &f.authorization,
-                "POST",
-                "/scim/v2/Users",
-                &[],
-                Some(&okta_user(n)),
-            );
-            let r = rt.block_on(scim::route(&f.store, &f.gate, &create));
-            assert_eq!(r.status_code, 201, "{:?}", r.body);
+            create_user(&rt, &f, &okta_user(n));
         }
         let get = request(
             &f.authorization,
@@ -381,15 +268,7 @@ const LISTED_USERS: usize = scim::MAX_SCAN;
 fn listing(rt: &tokio::runtime::Runtime, c: &mut Criterion) {
     let f = rt.block_on(fixture());
     for n in 0..LISTED_USERS as u64 {
-        let create = request(
-            &f.authorization,
-            "POST",
-            "/scim/v2/Users",
-            &[],
-            Some(&okta_user(n)),
-        );
-        let r = rt.block_on(scim::route(&f.store, &f.gate, &create));
-        assert_eq!(r.status_code, 201, "{:?}", r.body);
+        create_user(rt, &f, &okta_user(n));
     }
     let by_index = async |f: &Fixture| -> usize {
         let mut shown = 0;

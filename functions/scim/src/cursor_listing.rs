@@ -7,15 +7,14 @@ use user_sync_core::directory::DirectoryGroup;
 use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::ports::{Directory, Organizations, StoredUser};
 use user_sync_core::scim::cursor::{self, Listing};
-use user_sync_core::scim::filter::{Filter, IndexHint};
+use user_sync_core::scim::filter::IndexHint;
 use user_sync_core::scim::group::render_group;
 use user_sync_core::scim::listing::membership_check;
-use user_sync_core::scim::user::render_user;
-use user_sync_core::scim::{LIST_RESPONSE_SCHEMA, ScimError, custom};
+use user_sync_core::scim::{LIST_RESPONSE_SCHEMA, ScimError};
 use user_sync_core::service::scim_groups::all_members;
 
-use crate::listing::{indexed_users, load_captured};
-use crate::query::{ListQuery, MAX_COUNT};
+use crate::listing::{indexed_candidates, indexed_groups, load_captured, render_stored};
+use crate::query::ListQuery;
 use crate::render::{MAX_RESPONSE_BYTES, store_error, too_large};
 
 /// Most users or groups one cursor-paginated request examines when a filter
@@ -59,6 +58,43 @@ impl<'q> CursorPage<'q> {
     /// Whether `id` comes after the position.
     fn is_after(&self, id: &str) -> bool {
         self.position.as_deref().is_none_or(|p| id > p)
+    }
+
+    /// How many resources the next read asks for, `examined` of the budget
+    /// spent: without a filter every resource read is shown (but deleted
+    /// users), so only as many as the page lacks.
+    fn wanted(&self, examined: usize) -> usize {
+        match self.q.filter {
+            None => self.q.count.saturating_sub(self.resources.len()).max(1),
+            Some(_) => SCAN_CHUNK,
+        }
+        .min(CURSOR_SCAN_BUDGET - examined)
+    }
+
+    /// The position as an id (`parse` reads the listing's ids).
+    fn after<Id, E>(
+        &self,
+        parse: impl FnOnce(&str) -> Result<Id, E>,
+    ) -> Result<Option<Id>, ScimError> {
+        self.position
+            .as_deref()
+            .map(parse)
+            .transpose()
+            .map_err(|_| ScimError::internal())
+    }
+
+    /// After a read (the last one when `exhausted`), with `examined` of the
+    /// budget spent: whether the listing reads on (else more may follow
+    /// when the page is full or the budget spent).
+    fn reads_on(&mut self, exhausted: bool, examined: usize) -> bool {
+        if exhausted {
+            return false;
+        }
+        if !self.has_room() || examined >= CURSOR_SCAN_BUDGET {
+            self.more = true;
+            return false;
+        }
+        true
     }
 
     /// Examines the resource `id`: shows `resource` when it is given (a
@@ -121,20 +157,12 @@ pub(crate) async fn cursor_users<S: Directory + Organizations>(
     page: &mut CursorPage<'_>,
 ) -> Result<(), ScimError> {
     let mut captured: Option<Vec<String>> = None;
-    let render = |u: &StoredUser, captured: &Option<Vec<String>>| {
-        let captured = captured.as_deref().unwrap_or_default();
-        render_user(&u.user, &custom::visible(captured, &u.attributes), base)
-    };
     if let Some(f) = &q.filter {
         let hint = f.index_hint();
-        let candidates = indexed_users(store, org, hint).await?;
-        if let Some(mut candidates) = candidates {
-            candidates.retain(|u| !u.user.deleted);
-            candidates.sort_by(|a, b| a.user.id.cmp(&b.user.id));
-            load_captured(store, org, &candidates, &mut captured).await?;
+        if let Some(candidates) = indexed_candidates(store, org, hint, &mut captured).await? {
             let matches: Vec<(&StoredUser, Value)> = candidates
                 .iter()
-                .map(|u| (u, render(u, &captured)))
+                .map(|u| (u, render_stored(u, &captured, base)))
                 .filter(|(_, r)| f.matches(r))
                 .collect();
             // as in index-based listings: a secondary address is found by
@@ -153,18 +181,9 @@ pub(crate) async fn cursor_users<S: Directory + Organizations>(
     }
     let mut examined = 0usize;
     loop {
-        let wanted = match q.filter {
-            // without a filter every user read is shown (but deleted ones)
-            None => q.count.saturating_sub(page.resources.len()).max(1),
-            Some(_) => SCAN_CHUNK,
-        }
-        .min(CURSOR_SCAN_BUDGET - examined);
-        let after = match page.position.as_deref() {
-            Some(p) => Some(UserId::parse(p).map_err(|_| ScimError::internal())?),
-            None => None,
-        };
+        let after = page.after(UserId::parse)?;
         let (users, next) = store
-            .list_users(org, after.as_ref(), wanted)
+            .list_users(org, after.as_ref(), page.wanted(examined))
             .await
             .map_err(store_error)?;
         examined += users.len();
@@ -173,7 +192,7 @@ pub(crate) async fn cursor_users<S: Directory + Organizations>(
             let resource = if u.user.deleted {
                 None
             } else {
-                let resource = render(u, &captured);
+                let resource = render_stored(u, &captured, base);
                 match &q.filter {
                     Some(f) if !f.matches(&resource) => None,
                     _ => Some(resource),
@@ -183,11 +202,7 @@ pub(crate) async fn cursor_users<S: Directory + Organizations>(
                 return Ok(());
             }
         }
-        if next.is_none() {
-            return Ok(());
-        }
-        if !page.has_room() || examined >= CURSOR_SCAN_BUDGET {
-            page.more = true;
+        if !page.reads_on(next.is_none(), examined) {
             return Ok(());
         }
     }
@@ -227,24 +242,7 @@ pub(crate) async fn cursor_groups<S: Directory>(
                 Vec::new()
             })
         } else {
-            match q.filter.as_ref().and_then(Filter::index_hint) {
-                Some(IndexHint::DisplayName(name)) => Some(
-                    store
-                        .find_groups_by_name(org, name, MAX_COUNT)
-                        .await
-                        .map_err(store_error)?,
-                ),
-                Some(IndexHint::Id(id)) => Some(match GroupId::parse(id) {
-                    Ok(id) => store
-                        .get_group(org, &id)
-                        .await
-                        .map_err(store_error)?
-                        .into_iter()
-                        .collect(),
-                    Err(_) => Vec::new(),
-                }),
-                _ => None,
-            }
+            indexed_groups(store, org, q.filter.as_ref()).await?
         };
     let membership = q.filter.as_ref().and_then(membership_check).is_some();
     let full = async |g: &DirectoryGroup| -> Result<Value, ScimError> {
@@ -273,17 +271,9 @@ pub(crate) async fn cursor_groups<S: Directory>(
     }
     let mut examined = 0usize;
     loop {
-        let wanted = match q.filter {
-            None => q.count.saturating_sub(page.resources.len()).max(1),
-            Some(_) => SCAN_CHUNK,
-        }
-        .min(CURSOR_SCAN_BUDGET - examined);
-        let after = match page.position.as_deref() {
-            Some(p) => Some(GroupId::parse(p).map_err(|_| ScimError::internal())?),
-            None => None,
-        };
+        let after = page.after(GroupId::parse)?;
         let (groups, next) = store
-            .list_groups(org, after.as_ref(), wanted)
+            .list_groups(org, after.as_ref(), page.wanted(examined))
             .await
             .map_err(store_error)?;
         examined += groups.len();
@@ -300,11 +290,7 @@ pub(crate) async fn cursor_groups<S: Directory>(
                 return Ok(());
             }
         }
-        if next.is_none() {
-            return Ok(());
-        }
-        if !page.has_room() || examined >= CURSOR_SCAN_BUDGET {
-            page.more = true;
+        if !page.reads_on(next.is_none(), examined) {
             return Ok(());
         }
     }

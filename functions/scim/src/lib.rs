@@ -97,14 +97,15 @@ pub async fn handle(
 ) -> Result<ApiGatewayV2httpResponse, lambda_runtime::Error> {
     let req = match HttpRequest::from_event(event.payload, MAX_BODY_BYTES) {
         Ok(r) => r,
-        Err(RequestError::TooLarge) => {
-            return Ok(scim_error(&ScimError::too_large(MAX_BODY_BYTES)));
-        }
-        Err(RequestError::BadEncoding) => {
-            return Ok(scim_error(&ScimError::invalid_syntax(
-                "the body is not valid base64",
-            )));
-        }
+        Err(e) => return Ok(scim_error(&unreadable(&e))),
     };
     Ok(route(&deps.directory, &deps.rate, &req).await)
+}
+
+/// Why a request whose body cannot be read is refused.
+fn unreadable(e: &RequestError) -> ScimError {
+    match e {
+        RequestError::TooLarge => ScimError::too_large(MAX_BODY_BYTES),
+        RequestError::BadEncoding => ScimError::invalid_syntax("the body is not valid base64"),
+    }
 }

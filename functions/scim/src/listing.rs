@@ -92,19 +92,11 @@ async fn find_users<S: Directory + Organizations>(
     // the organization's custom attributes, read only once a user with
     // custom values is to be shown
     let mut captured: Option<Vec<String>> = None;
-    let render = |u: &StoredUser, captured: &Option<Vec<String>>| {
-        let captured = captured.as_deref().unwrap_or_default();
-        render_user(&u.user, &custom::visible(captured, &u.attributes), base)
-    };
+    let render = |u: &StoredUser, captured: &Option<Vec<String>>| render_stored(u, captured, base);
     if let Some(f) = &q.filter {
         let hint = f.index_hint();
-        let candidates = indexed_users(store, org, hint).await?;
-        if let Some(mut candidates) = candidates {
-            // the index narrows; the whole filter decides
-            candidates.retain(|u| !u.user.deleted);
-            candidates.sort_by(|a, b| a.user.id.cmp(&b.user.id));
+        if let Some(candidates) = indexed_candidates(store, org, hint, &mut captured).await? {
             let before = page.total;
-            load_captured(store, org, &candidates, &mut captured).await?;
             for u in &candidates {
                 let resource = render(u, &captured);
                 if f.matches(&resource) {
@@ -118,16 +110,13 @@ async fn find_users<S: Directory + Organizations>(
             }
         }
     }
-    let mut seen = 0usize;
-    let mut after: Option<UserId> = None;
-    loop {
-        let (users, next) = store
-            .list_users(org, after.as_ref(), 200)
+    let mut scan = Scan::new();
+    while let Some(after) = scan.position() {
+        let chunk = store
+            .list_users(org, after, 200)
             .await
             .map_err(store_error)?;
-        seen += users.len();
-        if seen > MAX_SCAN {
-            return Err(match q.filter {
+        let users = scan.take(chunk, || match q.filter {
                 Some(_) => ScimError::invalid_filter(format!(
                     "this filter is answered by examining every user, and the organization has more than {MAX_SCAN}; \
                      use userName eq or id eq"
@@ -137,8 +126,7 @@ async fn find_users<S: Directory + Organizations>(
                     Some("tooMany"),
                     format!("the organization has more than {MAX_SCAN} users; use a filter"),
                 ),
-            });
-        }
+            })?;
         load_captured(store, org, &users, &mut captured).await?;
         for u in users.iter().filter(|u| !u.user.deleted) {
             match &q.filter {
@@ -152,11 +140,61 @@ async fn find_users<S: Directory + Organizations>(
                 None => page.add(|| render(u, &captured))?,
             }
         }
-        match next {
-            Some(n) => after = Some(n),
-            None => return Ok(()),
-        }
     }
+    Ok(())
+}
+
+/// A stored user as shown: its custom attributes limited to those the
+/// organization captures (`captured`, `None` while none was read).
+pub(crate) fn render_stored(u: &StoredUser, captured: &Option<Vec<String>>, base: &str) -> Value {
+    let captured = captured.as_deref().unwrap_or_default();
+    render_user(&u.user, &custom::visible(captured, &u.attributes), base)
+}
+
+/// The users an index finds for a filter's hint that are not deleted, in id
+/// order, with the organization's custom attributes read into `captured`
+/// when one of them holds custom values; `None` when no index serves the
+/// filter. The index narrows; the whole filter decides.
+pub(crate) async fn indexed_candidates<S: Directory + Organizations>(
+    store: &S,
+    org: &OrgId,
+    hint: Option<IndexHint<'_>>,
+    captured: &mut Option<Vec<String>>,
+) -> Result<Option<Vec<StoredUser>>, ScimError> {
+    let Some(mut candidates) = indexed_users(store, org, hint).await? else {
+        return Ok(None);
+    };
+    candidates.retain(|u| !u.user.deleted);
+    candidates.sort_by(|a, b| a.user.id.cmp(&b.user.id));
+    load_captured(store, org, &candidates, captured).await?;
+    Ok(Some(candidates))
+}
+
+/// The groups an index finds for a filter's hint (a bounded set the whole
+/// filter then decides on), or `None` when no index serves the filter.
+pub(crate) async fn indexed_groups<S: Directory>(
+    store: &S,
+    org: &OrgId,
+    filter: Option<&Filter>,
+) -> Result<Option<Vec<DirectoryGroup>>, ScimError> {
+    Ok(match filter.and_then(Filter::index_hint) {
+        Some(IndexHint::DisplayName(name)) => Some(
+            store
+                .find_groups_by_name(org, name, MAX_COUNT)
+                .await
+                .map_err(store_error)?,
+        ),
+        Some(IndexHint::Id(id)) => Some(match GroupId::parse(id) {
+            Ok(id) => store
+                .get_group(org, &id)
+                .await
+                .map_err(store_error)?
+                .into_iter()
+                .collect(),
+            Err(_) => Vec::new(),
+        }),
+        _ => None,
+    })
 }
 
 /// The users an index finds for a filter's hint (a bounded set the whole
@@ -275,25 +313,7 @@ pub(crate) async fn list_groups<S: Directory>(
         }
         return Ok(ok(200, &page.response(), None));
     }
-    let indexed: Option<Vec<DirectoryGroup>> = match q.filter.as_ref().and_then(Filter::index_hint)
-    {
-        Some(IndexHint::DisplayName(name)) => Some(
-            store
-                .find_groups_by_name(org, name, MAX_COUNT)
-                .await
-                .map_err(store_error)?,
-        ),
-        Some(IndexHint::Id(id)) => Some(match GroupId::parse(id) {
-            Ok(id) => store
-                .get_group(org, &id)
-                .await
-                .map_err(store_error)?
-                .into_iter()
-                .collect(),
-            Err(_) => Vec::new(),
-        }),
-        _ => None,
-    };
+    let indexed = indexed_groups(store, org, q.filter.as_ref()).await?;
     let mut matches = Vec::new();
     if let Some(groups) = indexed {
         for g in groups {
@@ -366,28 +386,65 @@ async fn scan_groups<S: Directory>(
     base: &str,
 ) -> Result<Vec<(DirectoryGroup, Value)>, ScimError> {
     let mut matches = Vec::new();
-    let mut seen = 0usize;
-    let mut after: Option<GroupId> = None;
-    loop {
-        let (groups, next) = store
-            .list_groups(org, after.as_ref(), 200)
+    let mut scan = Scan::new();
+    while let Some(after) = scan.position() {
+        let chunk = store
+            .list_groups(org, after, 200)
             .await
             .map_err(store_error)?;
-        seen += groups.len();
-        if seen > MAX_SCAN {
-            return Err(ScimError::invalid_filter(format!(
+        let groups = scan.take(chunk, || {
+            ScimError::invalid_filter(format!(
                 "the organization has more than {MAX_SCAN} groups; use displayName eq or id eq"
-            )));
-        }
+            ))
+        })?;
         for g in groups {
             let resource = render_group(&g, None, base);
             if filter.is_none_or(|f| f.matches(&resource)) {
                 matches.push((g, resource));
             }
         }
-        match next {
-            Some(n) => after = Some(n),
-            None => return Ok(matches),
+    }
+    Ok(matches)
+}
+
+/// Reading an organization's users or groups in id order, a chunk at a
+/// time, refusing the listing once more than [`MAX_SCAN`] were read.
+struct Scan<Id> {
+    /// The last id read (the next chunk starts after it).
+    after: Option<Id>,
+    seen: usize,
+    done: bool,
+}
+
+impl<Id> Scan<Id> {
+    fn new() -> Self {
+        Self {
+            after: None,
+            seen: 0,
+            done: false,
         }
+    }
+
+    /// Where the next chunk starts (after this id, or at the first), or
+    /// `None` once the last chunk was taken.
+    fn position(&self) -> Option<Option<&Id>> {
+        (!self.done).then_some(self.after.as_ref())
+    }
+
+    /// Takes a chunk read at the position (its items and the id the next
+    /// starts after): its items, or the error `too_many` once more than
+    /// [`MAX_SCAN`] were read.
+    fn take<T>(
+        &mut self,
+        (items, next): (Vec<T>, Option<Id>),
+        too_many: impl FnOnce() -> ScimError,
+    ) -> Result<Vec<T>, ScimError> {
+        self.seen += items.len();
+        if self.seen > MAX_SCAN {
+            return Err(too_many());
+        }
+        self.done = next.is_none();
+        self.after = next;
+        Ok(items)
     }
 }

@@ -51,13 +51,7 @@ pub(crate) async fn replace<S: Directory + Organizations>(
     id: &str,
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ScimError> {
-    let body = parse_json(req)?;
-    let written = cx
-        .users()
-        .replace(cx.org, id, req.header("if-match"), &body)
-        .await
-        .map_err(user_error)?;
-    Ok(saved(cx, written))
+    update(cx, id, req, Update::Replace).await
 }
 
 pub(crate) async fn patch<S: Directory + Organizations>(
@@ -65,12 +59,30 @@ pub(crate) async fn patch<S: Directory + Organizations>(
     id: &str,
     req: &HttpRequest,
 ) -> Result<ApiGatewayV2httpResponse, ScimError> {
+    update(cx, id, req, Update::Patch).await
+}
+
+/// How a request changes a user: `PUT` replaces it, `PATCH` applies
+/// operations to it.
+enum Update {
+    Replace,
+    Patch,
+}
+
+async fn update<S: Directory + Organizations>(
+    cx: &Ctx<'_, S>,
+    id: &str,
+    req: &HttpRequest,
+    how: Update,
+) -> Result<ApiGatewayV2httpResponse, ScimError> {
     let body = parse_json(req)?;
-    let written = cx
-        .users()
-        .patch(cx.org, id, req.header("if-match"), &body)
-        .await
-        .map_err(user_error)?;
+    let users = cx.users();
+    let if_match = req.header("if-match");
+    let written = match how {
+        Update::Replace => users.replace(cx.org, id, if_match, &body).await,
+        Update::Patch => users.patch(cx.org, id, if_match, &body).await,
+    }
+    .map_err(user_error)?;
     Ok(saved(cx, written))
 }
 

@@ -6,42 +6,13 @@
 
 use std::collections::BTreeSet;
 
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use aws_lambda_events::encodings::Body;
 use serde_json::{Value, json};
-use user_sync_aws::http::HttpRequest;
-use user_sync_core::auth::{TokenKind, issue};
-use user_sync_core::ids::OrgId;
-use user_sync_core::memory::{MemoryCounters, MemoryStore};
-use user_sync_core::ports::Tokens;
-use user_sync_core::ratelimit::{OrgRateLimiter, RateGate};
 
-struct Fixture {
-    store: MemoryStore,
-    gate: RateGate<MemoryCounters>,
-    authorization: String,
-}
-
-async fn fixture() -> Fixture {
-    let store = MemoryStore::default();
-    let org = OrgId::parse("acme").unwrap();
-    let token = issue(
-        &org,
-        TokenKind::Scim,
-        "Okta",
-        [7; 40],
-        "2026-12-04T00:00:00Z".to_owned(),
-    );
-    store.put_token(&token.stored).await.unwrap();
-    Fixture {
-        store,
-        gate: RateGate::new(
-            OrgRateLimiter::new("scim", 10_000_000),
-            MemoryCounters::default(),
-        ),
-        authorization: format!("Bearer {}", token.plain),
-    }
-}
+#[path = "common/fixture.rs"]
+mod fixture;
+use fixture::{Fixture, fixture, request};
 
 impl Fixture {
     async fn call(
@@ -51,48 +22,7 @@ impl Fixture {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> (u16, Value) {
-        let query_map: serde_json::Map<String, Value> = query
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned())))
-            .collect();
-        let mut event = json!({
-            "version": "2.0",
-            "routeKey": "ANY /scim/v2/{proxy+}",
-            "rawPath": path,
-            "rawQueryString": "",
-            "headers": {
-                "authorization": self.authorization,
-                "content-type": "application/scim+json",
-                "host": "scim.example.com"
-            },
-            "requestContext": {
-                "accountId": "123456789012",
-                "apiId": "a1",
-                "domainName": "scim.example.com",
-                "domainPrefix": "scim",
-                "http": {
-                    "method": method,
-                    "path": path,
-                    "protocol": "HTTP/1.1",
-                    "sourceIp": "52.0.0.1",
-                    "userAgent": "test"
-                },
-                "requestId": "r",
-                "routeKey": "ANY /scim/v2/{proxy+}",
-                "stage": "$default",
-                "time": "04/Dec/2026:07:10:02 +0000",
-                "timeEpoch": 1_796_368_202_000_u64
-            },
-            "isBase64Encoded": false
-        });
-        if !query_map.is_empty() {
-            event["queryStringParameters"] = Value::Object(query_map);
-        }
-        if let Some(body) = body {
-            event["body"] = Value::String(body.to_string());
-        }
-        let event: ApiGatewayV2httpRequest = serde_json::from_value(event).unwrap();
-        let req = HttpRequest::from_event(event, scim::MAX_BODY_BYTES).unwrap();
+        let req = request(&self.authorization, method, path, query, body);
         let resp: ApiGatewayV2httpResponse = scim::route(&self.store, &self.gate, &req).await;
         let body = match resp.body {
             Some(Body::Text(t)) => serde_json::from_str(&t).unwrap_or(Value::Null),

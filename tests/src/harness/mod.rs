@@ -7,6 +7,7 @@
 
 mod admin;
 mod api;
+mod aws_calls;
 mod builders;
 mod http;
 mod ops_cli;
@@ -17,6 +18,7 @@ mod simulator;
 mod urls;
 
 pub use api::{AdminApi, AdminSurface, Api, Scim, ScimSurface, Surface};
+pub use aws_calls::{call_resources, logical_ids};
 pub use builders::{GroupBuilder, PATCH_OP, USER_SCHEMA, UserBuilder, members_patch, patch};
 pub use http::{Answer, Client, enc, eventually};
 pub use ops_cli::{Ran, ops_cli, unique_id};

@@ -4,7 +4,7 @@
 //! activity retention) written only with the ETag they were read with.
 
 use serde_json::{Value, json};
-use user_sync_tests::assert_problem;
+use user_sync_tests::{Answer, assert_problem};
 
 use crate::admin::TestOrg;
 
@@ -117,6 +117,13 @@ async fn rules_name_only_what_the_catalogue_offers() {
     assert_ne!(changed[0]["actor"], "Sync user");
 }
 
+/// `PUT path` with the ETag `read` answered with.
+async fn put_after(a: &TestOrg, path: &str, body: &Value, read: &Answer) -> Answer {
+    a.admin()
+        .if_match("PUT", path, Some(body), read.etag.as_deref().unwrap())
+        .await
+}
+
 /// The settings an admin replaces as a whole, with a body that changes each.
 fn settings() -> [(&'static str, Value, Value); 3] {
     [
@@ -179,25 +186,15 @@ async fn a_setting_is_written_only_with_the_etag_it_was_read_with() {
     // a change of one setting leaves the others' ETags current
     let catalog = a.admin().get("/catalog").await;
     let attributes = a.admin().get("/custom-attributes").await;
-    let r = a
-        .admin()
-        .if_match(
-            "PUT",
-            "/custom-attributes",
-            Some(&json!({"attributes": ["region"]})),
-            attributes.etag.as_deref().unwrap(),
-        )
-        .await;
+    let r = put_after(
+        &a,
+        "/custom-attributes",
+        &json!({"attributes": ["region"]}),
+        &attributes,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = a
-        .admin()
-        .if_match(
-            "PUT",
-            "/catalog",
-            Some(&catalogue(&["G2T"])),
-            catalog.etag.as_deref().unwrap(),
-        )
-        .await;
+    let r = put_after(&a, "/catalog", &catalogue(&["G2T"]), &catalog).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
         a.admin().get("/custom-attributes").await.body["attributes"],
@@ -208,15 +205,13 @@ async fn a_setting_is_written_only_with_the_etag_it_was_read_with() {
     // ops' writes are their own (no ETag), and make an admin's ETag stale
     let read = a.admin().get("/custom-attributes").await;
     user_sync_tests::set_custom_attributes(&a, &["fromOps"]).await;
-    let r = a
-        .admin()
-        .if_match(
-            "PUT",
-            "/custom-attributes",
-            Some(&json!({"attributes": ["late"]})),
-            read.etag.as_deref().unwrap(),
-        )
-        .await;
+    let r = put_after(
+        &a,
+        "/custom-attributes",
+        &json!({"attributes": ["late"]}),
+        &read,
+    )
+    .await;
     assert_eq!(r.status, 412, "{}", r.body);
     assert_eq!(
         a.admin().get("/custom-attributes").await.body["attributes"],

@@ -245,46 +245,37 @@ async fn the_scheduled_recheck_flags_a_removed_record_and_warns_the_admin() {
     assert_eq!(verified["status"], "verified", "{verified}");
     assert!(verified.get("warning").is_none(), "{verified}");
 
-    let listed = |c: Client, url: String, token: String, domain: String| async move {
-        let (status, list) = c.send("GET", &url, Some(&token), None).await;
-        assert_eq!(status, 200, "{list}");
-        list["domains"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|d| d["domain"] == domain.as_str())
-            .cloned()
-            .unwrap_or_else(|| panic!("{domain} not listed: {list}"))
+    // the domain as `GET /domains` lists it, once `ready` holds for it (the
+    // scheduled runs are awaited)
+    let listed_when = |what: &'static str, ready: fn(&Value) -> bool| {
+        let (c, url, token, domain) = (c.clone(), api("/domains"), token.clone(), domain.clone());
+        user_sync_tests::eventually(what, Duration::from_secs(30), move || {
+            let (c, url, token, domain) = (c.clone(), url.clone(), token.clone(), domain.clone());
+            async move {
+                let (status, list) = c.send("GET", &url, Some(&token), None).await;
+                assert_eq!(status, 200, "{list}");
+                let d = list["domains"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|d| d["domain"] == domain.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| panic!("{domain} not listed: {list}"));
+                ready(&d).then_some(d)
+            }
+        })
     };
     // the scheduled runs find the record and keep the domain verified
-    let checked = user_sync_tests::eventually(
-        "a scheduled run checks the record",
-        Duration::from_secs(30),
-        || {
-            let (c, url, token, domain) =
-                (c.clone(), api("/domains"), token.clone(), domain.clone());
-            async move {
-                let d = listed(c, url, token, domain).await;
-                d["lastChecked"].is_string().then_some(d)
-            }
-        },
-    )
+    let checked = listed_when("a scheduled run checks the record", |d| {
+        d["lastChecked"].is_string()
+    })
     .await;
     assert_eq!(checked["status"], "verified", "{checked}");
 
     dns().unpublish(&domain).await;
-    let flagged = user_sync_tests::eventually(
-        "the scheduled run flags the domain",
-        Duration::from_secs(30),
-        || {
-            let (c, url, token, domain) =
-                (c.clone(), api("/domains"), token.clone(), domain.clone());
-            async move {
-                let d = listed(c, url, token, domain).await;
-                (d["status"] == "record_missing").then_some(d)
-            }
-        },
-    )
+    let flagged = listed_when("the scheduled run flags the domain", |d| {
+        d["status"] == "record_missing"
+    })
     .await;
     let lapses_at = flagged["lapsesAt"].as_str().unwrap().to_owned();
     let warning = flagged["warning"]
@@ -325,40 +316,21 @@ async fn the_scheduled_recheck_flags_a_removed_record_and_warns_the_admin() {
 
     // published again: the next run restores it, and the warning goes
     dns().publish(&domain, &[&value]).await;
-    let restored = user_sync_tests::eventually(
-        "the scheduled run restores the domain",
-        Duration::from_secs(30),
-        || {
-            let (c, url, token, domain) =
-                (c.clone(), api("/domains"), token.clone(), domain.clone());
-            async move {
-                let d = listed(c, url, token, domain).await;
-                (d["status"] == "verified").then_some(d)
-            }
-        },
-    )
+    let restored = listed_when("the scheduled run restores the domain", |d| {
+        d["status"] == "verified"
+    })
     .await;
     assert!(restored.get("warning").is_none(), "{restored}");
 
     // every AWS call the api function made, the scheduled runs' included,
     // is granted by its role (docs/permissions.md); the runs listed the
     // organizations with a Scan
-    let logical: std::collections::BTreeMap<String, String> = [
-        (stack.directory_table.clone(), "DirectoryTable".to_owned()),
-        (stack.state_table.clone(), "StateTable".to_owned()),
-        (
-            stack.product_api_key_secret.clone(),
-            "ProductApiKeySecretArn".to_owned(),
-        ),
-    ]
-    .into_iter()
-    .chain(
-        stack
-            .queues
-            .iter()
-            .map(|(id, url)| (url.clone(), id.clone())),
-    )
-    .collect();
+    let logical = user_sync_tests::logical_ids(
+        &stack.directory_table,
+        &stack.state_table,
+        &stack.product_api_key_secret,
+        &stack.queues,
+    );
     let granted = local_stack::permissions::table_pairs("ApiRole");
     let text = std::fs::read_to_string(&calls).unwrap();
     let mut scans = 0;
@@ -374,12 +346,7 @@ async fn the_scheduled_recheck_flags_a_removed_record_and_warns_the_admin() {
         if (service, action) == ("dynamodb", "Scan") {
             scans += 1;
         }
-        let resources: Vec<String> = call["resources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r.as_str().unwrap().to_owned())
-            .collect();
+        let resources = user_sync_tests::call_resources(&call);
         let needed =
             local_stack::permissions::needed(service, action, &resources, &logical).unwrap();
         let missing: Vec<_> = needed.difference(&granted).collect();

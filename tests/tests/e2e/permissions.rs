@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use local_stack::permissions::{PERMISSIONS, needed, table_pairs};
 use serde_json::{Value, json};
-use user_sync_tests::{emails_to, eventually, stack};
+use user_sync_tests::{call_resources, emails_to, eventually, logical_ids, stack};
 
 use crate::admin::{PIPELINE, TestOrg};
 
@@ -49,16 +49,11 @@ async fn every_aws_call_of_every_function_is_granted_by_its_role() {
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let s = stack();
-    let mut logical: BTreeMap<String, String> = s
-        .queues
-        .iter()
-        .map(|(name, url)| (url.clone(), name.clone()))
-        .collect();
-    logical.insert(s.directory_table.clone(), "DirectoryTable".into());
-    logical.insert(s.state_table.clone(), "StateTable".into());
-    logical.insert(
-        s.product_api_key_secret.clone(),
-        "ProductApiKeySecretArn".into(),
+    let logical = logical_ids(
+        &s.directory_table,
+        &s.state_table,
+        &s.product_api_key_secret,
+        &s.queues,
     );
     let by_binary: BTreeMap<&str, &str> = PERMISSIONS.iter().map(|f| (f.binary, f.role)).collect();
 
@@ -81,12 +76,7 @@ async fn every_aws_call_of_every_function_is_granted_by_its_role() {
         };
         calls += 1;
         callers.insert(key.to_owned());
-        let resources: Vec<String> = call["resources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r.as_str().unwrap().to_owned())
-            .collect();
+        let resources = call_resources(&call);
         let service = call["service"].as_str().unwrap_or_default();
         let action = call["action"].as_str().unwrap_or_default();
         match needed(service, action, &resources, &logical) {

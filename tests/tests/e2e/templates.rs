@@ -313,17 +313,10 @@ async fn previews_use_sample_values_or_a_users_own() {
     let user = a.scim().user_named("eve", "Eve<script>x</script>").await;
     let g = a.scim().group_with("Preview group", &[&user]).await;
     a.admin()
-        .rule(
+        .rule_and_sync(
             json!({"groupId": g, "products": ["G2M", "G2T"], "adminRole": {"type": "full_admin"}}),
         )
         .await;
-    assert_eq!(
-        a.admin()
-            .put("/sync", json!({"enabled": true}))
-            .await
-            .status,
-        200
-    );
     let p = eventually("the user's products in the preview", PIPELINE, || async {
         let p = a.admin().post(&path, json!({"userId": user})).await;
         (p.status == 200 && p.body["text"].as_str().unwrap().contains("G2M, G2T")).then_some(p)
@@ -391,15 +384,8 @@ async fn welcome_emails_use_the_rules_template_and_language() {
         )
         .await;
     a.admin()
-        .rule(json!({"groupId": tokyo, "products": ["G2T"], "language": "ja"}))
+        .rule_and_sync(json!({"groupId": tokyo, "products": ["G2T"], "language": "ja"}))
         .await;
-    assert_eq!(
-        a.admin()
-            .put("/sync", json!({"enabled": true}))
-            .await
-            .status,
-        200
-    );
 
     let c = Client::new();
     let to_jo = a.email("jo");

@@ -37,20 +37,13 @@ async fn a_rule_change_fans_out_in_chunks_with_one_job_per_member_even_after_a_f
     // the rule record only starts the task
     assert!(w.process(fixture("rule-insert.json")).await.is_empty());
     assert!(w.jobs.take().is_empty());
-    let running = w.directory.running_fan_outs(&w.org, 10).await.unwrap();
+    let running = w.running_fan_outs().await;
     assert_eq!(running.len(), 1);
     let id = running[0].id.clone();
     assert_eq!(id, "rule-300000000000000000001");
     // a replayed rule record starts nothing new
     w.process(fixture("rule-insert.json")).await;
-    assert_eq!(
-        w.directory
-            .running_fan_outs(&w.org, 10)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(w.running_fan_outs().await.len(), 1);
 
     // 1,200 members in chunks of 500; the second chunk's send fails once
     let chunks = run_fan_out(&w, &id, Some(1)).await;
@@ -89,17 +82,11 @@ async fn reordering_fans_out_to_the_moved_rules_groups_and_sync_on_to_everyone()
 
     // sync off: a reorder is recorded, nothing starts
     w.process(fixture("order-modify.json")).await;
-    assert!(
-        w.directory
-            .running_fan_outs(&w.org, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(w.running_fan_outs().await.is_empty());
 
     w.sync(true).await;
     w.process(fixture("sync-enable.json")).await;
-    let tasks = w.directory.running_fan_outs(&w.org, 10).await.unwrap();
+    let tasks = w.running_fan_outs().await;
     assert_eq!(tasks.len(), 1);
     assert_eq!(
         serde_json::to_value(&tasks[0].scope).unwrap(),
@@ -110,7 +97,7 @@ async fn reordering_fans_out_to_the_moved_rules_groups_and_sync_on_to_everyone()
     assert_eq!(users_of(&w.jobs.take()), ["u1", "u2", "u3"]);
 
     w.process(fixture("order-modify.json")).await;
-    let tasks = w.directory.running_fan_outs(&w.org, 10).await.unwrap();
+    let tasks = w.running_fan_outs().await;
     assert_eq!(tasks.len(), 1);
     assert_eq!(
         serde_json::to_value(&tasks[0].scope).unwrap(),
@@ -145,7 +132,7 @@ async fn a_forced_reconcile_sends_every_user_once_although_nothing_changed() {
     w.one_synced_user().await;
     let more = w.users(600, "g1").await;
     w.process(fixture("sync-enable.json")).await;
-    let tasks = w.directory.running_fan_outs(&w.org, 10).await.unwrap();
+    let tasks = w.running_fan_outs().await;
     run_fan_out(&w, &tasks[0].id, None).await;
     // sync-on: u1 was applied already; the others are new
     assert_eq!(w.jobs.take().len(), more.len() - 1);

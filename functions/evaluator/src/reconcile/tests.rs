@@ -1,5 +1,6 @@
 use super::*;
 use user_sync_core::directory::DirectoryUser;
+use user_sync_core::memory::member;
 use user_sync_core::rules::{AdminRole, Priority};
 use user_sync_core::state::Outcome;
 
@@ -35,22 +36,24 @@ fn ctx() -> Context {
     )
 }
 
+/// `step` for [`user`] of [`org`] under [`ctx`]'s rules.
+fn step_u1(
+    groups: &BTreeSet<GroupId>,
+    state: (Option<&DesiredState>, Option<&SyncStatus>),
+    cause: &str,
+    force: bool,
+) -> Step {
+    step(&org(), &ctx(), &user(), groups, state, cause, force)
+}
+
 fn user() -> StoredUser {
     StoredUser {
         user: DirectoryUser {
-            id: UserId::parse("u1").unwrap(),
-            user_name: "u1@example.com".into(),
-            external_id: None,
-            active: true,
-            deleted: false,
             given_name: None,
-            family_name: None,
             email: None,
-            locale: None,
             created: "2026-01-01T00:00:00Z".into(),
             last_modified: "2026-01-01T00:00:00Z".into(),
-            version: 1,
-            link: Default::default(),
+            ..member(&UserId::parse("u1").unwrap())
         },
         attributes: serde_json::json!({}),
     }
@@ -58,15 +61,7 @@ fn user() -> StoredUser {
 
 /// The state an earlier reconcile stored and the worker applied.
 fn applied(cause: &str) -> (DesiredState, SyncStatus) {
-    let Step::Write(w) = step(
-        &org(),
-        &ctx(),
-        &user(),
-        &BTreeSet::from([gid()]),
-        (None, None),
-        cause,
-        false,
-    ) else {
+    let Step::Write(w) = step_u1(&BTreeSet::from([gid()]), (None, None), cause, false) else {
         panic!("a first state is written");
     };
     let status = SyncStatus {
@@ -104,26 +99,10 @@ fn an_unchanged_applied_user_gets_nothing_unless_forced() {
     let groups = BTreeSet::from([gid()]);
     let state = (Some(&stored), Some(&status));
     assert!(matches!(
-        step(
-            &org(),
-            &ctx(),
-            &user(),
-            &groups,
-            state,
-            "fanout:rule-2:0",
-            false
-        ),
+        step_u1(&groups, state, "fanout:rule-2:0", false),
         Step::Nothing
     ));
-    let Step::Write(w) = step(
-        &org(),
-        &ctx(),
-        &user(),
-        &groups,
-        state,
-        "fanout:reconcile-3:0",
-        true,
-    ) else {
+    let Step::Write(w) = step_u1(&groups, state, "fanout:reconcile-3:0", true) else {
         panic!("a forced reconcile writes a new generation");
     };
     assert!(w.job, "and sends its job");
@@ -138,27 +117,11 @@ fn a_retried_forced_chunk_resends_rather_than_forcing_again() {
     let (stored, status) = applied("seq-1");
     let groups = BTreeSet::from([gid()]);
     let cause = "fanout:reconcile-3:0";
-    let Step::Write(w) = step(
-        &org(),
-        &ctx(),
-        &user(),
-        &groups,
-        (Some(&stored), Some(&status)),
-        cause,
-        true,
-    ) else {
+    let Step::Write(w) = step_u1(&groups, (Some(&stored), Some(&status)), cause, true) else {
         panic!("forced");
     };
     // the chunk is retried before the worker applied the new generation
-    let Step::Send(job) = step(
-        &org(),
-        &ctx(),
-        &user(),
-        &groups,
-        (Some(&w.next), Some(&status)),
-        cause,
-        true,
-    ) else {
+    let Step::Send(job) = step_u1(&groups, (Some(&w.next), Some(&status)), cause, true) else {
         panic!("its job is sent again");
     };
     assert_eq!(job.generation, w.next.generation);
@@ -168,15 +131,7 @@ fn a_retried_forced_chunk_resends_rather_than_forcing_again() {
         ..status
     };
     assert!(matches!(
-        step(
-            &org(),
-            &ctx(),
-            &user(),
-            &groups,
-            (Some(&w.next), Some(&done)),
-            cause,
-            true,
-        ),
+        step_u1(&groups, (Some(&w.next), Some(&done)), cause, true,),
         Step::Nothing
     ));
 }
@@ -186,10 +141,7 @@ fn a_forced_reconcile_also_reaches_users_no_rule_matches() {
     // a user outside every rule's group is suspended; forced, it is
     // sent again all the same
     let (stored, status) = applied("seq-1");
-    let Step::Write(first) = step(
-        &org(),
-        &ctx(),
-        &user(),
+    let Step::Write(first) = step_u1(
         &BTreeSet::new(),
         (Some(&stored), Some(&status)),
         "seq-2",
@@ -201,10 +153,7 @@ fn a_forced_reconcile_also_reaches_users_no_rule_matches() {
         applied_generation: first.next.generation,
         ..status
     };
-    let Step::Write(w) = step(
-        &org(),
-        &ctx(),
-        &user(),
+    let Step::Write(w) = step_u1(
         &BTreeSet::new(),
         (Some(&first.next), Some(&applied)),
         "fanout:reconcile-4:0",

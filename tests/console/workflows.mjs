@@ -205,8 +205,8 @@ try {
 
   step('add a second rule: a manager with privileges and managed user groups');
   await page.getByLabel('Search directory groups').fill('IT');
-  await page.waitForFunction(() => [...document.querySelectorAll('#group option')].map((o) => o.textContent).join('|') === 'IT Admins (1 members)');
-  await page.getByLabel('Directory group', { exact: true }).selectOption({ label: 'IT Admins (1 members)' });
+  await page.waitForFunction(() => [...document.querySelectorAll('#group option')].map((o) => o.textContent).join('|') === 'IT Admins (1 member)');
+  await page.getByLabel('Directory group', { exact: true }).selectOption({ label: 'IT Admins (1 member)' });
   await page.getByLabel('Description').fill('IT admins get Meeting');
   await page.getByRole('checkbox', { name: 'GoTo Meeting' }).check();
   await page.getByRole('radio', { name: 'Manager' }).check();
@@ -226,7 +226,7 @@ try {
   if (!(await page.locator('#privileges-set').getByRole('checkbox', { name: 'Manage users' }).isChecked())) fail('the privilege was lost on the way to the template');
   if (!(await page.locator('#managedGroups-set').getByRole('checkbox', { name: 'Sales' }).isChecked())) fail('the managed user group was lost on the way to the template');
   expectEqual(await page.locator('#emailTemplate option:checked').textContent(), 'IT welcome', 'the welcome email template');
-  expectEqual(await page.locator('#group option:checked').textContent(), 'IT Admins (1 members)', 'the directory group after the template');
+  expectEqual(await page.locator('#group option:checked').textContent(), 'IT Admins (1 member)', 'the directory group after the template');
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await dialog.getByRole('button', { name: 'Save', exact: true }).click();
   await expectToast('Rule created');
@@ -366,11 +366,11 @@ try {
   await page.getByText('0 entries shown').waitFor();
   await page.getByLabel('To').fill('');
   await page.getByLabel('Action').selectOption('sync_failed');
-  await page.getByLabel('User (user name, email or id)').fill('nobody-at-all');
+  await page.getByLabel('User (name, user name, email or id)').fill('nobody-at-all');
   await page.getByRole('button', { name: 'Apply filters' }).click();
   await page.locator('#f-user-error').getByText('No user matches').waitFor();
   await page.getByLabel('Action').selectOption('account_created');
-  await page.getByLabel('User (user name, email or id)').fill(`ada.${ORG}@example.com`);
+  await page.getByLabel('User (name, user name, email or id)').fill(`ada.${ORG}@example.com`);
   await page.getByRole('button', { name: 'Apply filters' }).click();
   await page.waitForFunction(() => {
     const cells = [...document.querySelectorAll('#activity-table tbody td:nth-child(3)')].map((c) => c.textContent);

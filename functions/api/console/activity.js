@@ -43,7 +43,17 @@ export async function activityPage(main) {
   const filters = () => ({ action: action.value, outcome: outcome.value, userId: userId, from: rfc3339(from.value), to: rfc3339(to.value) });
   let userId = '';
 
-  // the user filter takes a user name or email (or a user id)
+  // a refused filter shows no rows: those shown belong to the filter before
+  const clearRows = (why = 'No entries shown: the filter was refused.') => {
+    cursor = null;
+    shown = 0;
+    body.replaceChildren();
+    more.hidden = true;
+    summary.textContent = why;
+  };
+
+  // the user filter takes a person's name, a user name or an email (or a
+  // user id), found through the Users search
   const resolveUser = async () => {
     const v = user.value.trim();
     if (!v || /^[0-9a-f-]{36}$/i.test(v)) {
@@ -51,13 +61,14 @@ export async function activityPage(main) {
       return true;
     }
     const page = await api('GET', 'users', { query: { search: v, limit: 10 } });
-    const exact = page.items.filter((u) => u.userName.toLowerCase() === v.toLowerCase() || (u.email || '').toLowerCase() === v.toLowerCase());
+    const same = (s) => (s || '').toLowerCase() === v.toLowerCase();
+    const exact = page.items.filter((u) => same(u.userName) || same(u.email) || same(u.name));
     const found = exact.length === 1 ? exact : page.items;
     if (found.length === 1 && !page.nextCursor) {
       userId = found[0].id;
       return true;
     }
-    fieldError('f-user', found.length ? `${found.length}${page.nextCursor ? '+' : ''} users match "${v}"; type the whole user name.` : `No user matches "${v}".`);
+    fieldError('f-user', found.length ? `${found.length}${page.nextCursor ? '+' : ''} users match "${v}"; type the whole name, user name or email.` : `No user matches "${v}".`);
     user.focus();
     return false;
   };
@@ -80,7 +91,7 @@ export async function activityPage(main) {
           h('td', { text: words(e.action) }),
           h('td', {}, e.subject.kind === 'user' ? h('a', { href: `#/users/${encodeURIComponent(e.subject.id)}`, text: e.subjectName || `user ${e.subject.id}` }) : e.subject.kind === 'rule' ? ruleSubject(e) : e.subject.kind),
           h('td', { text: e.outcome === 'failure' ? `Failure${e.failureClass ? `: ${FAILURE_TITLES[e.failureClass] || e.failureClass}` : ''}` : 'Success' }),
-          h('td', {}, e.details ? h('code', { text: JSON.stringify(e.details) }) : ''),
+          h('td', { class: 'details' }, e.details ? h('code', { text: JSON.stringify(e.details) }) : ''),
         ),
       );
       appendRows(body, rows, reset);
@@ -91,6 +102,7 @@ export async function activityPage(main) {
     } catch (err) {
       const m = /^(from|to|userId)\b/.exec(err.detail || '');
       if (m) fieldError({ from: 'f-from', to: 'f-to', userId: 'f-user' }[m[1]], err.detail);
+      if (reset) clearRows(err.status === 400 ? undefined : 'No entries shown: the history could not be read.');
       toast(err.detail, 'error');
     }
   };
@@ -118,7 +130,7 @@ export async function activityPage(main) {
     { class: 'card filters', id: 'activity-filters', novalidate: true },
     field('Action', action),
     field('Outcome', outcome),
-    field('User (user name, email or id)', user),
+    field('User (name, user name, email or id)', user),
     field('From', from),
     field('To', to),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary', text: 'Apply filters' }), h('button', { type: 'button', class: 'secondary', text: 'Export CSV', onclick: () => exportAs('csv') }), h('button', { type: 'button', class: 'secondary', text: 'Export JSON lines', onclick: () => exportAs('jsonl') })),
@@ -128,7 +140,9 @@ export async function activityPage(main) {
     fieldError('f-user', '');
     try {
       if (await resolveUser()) load(true);
+      else clearRows();
     } catch (err) {
+      clearRows();
       toast(err.detail, 'error');
     }
   });

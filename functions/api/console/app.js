@@ -3,7 +3,7 @@
 // #/templates, #/templates/new, #/templates/{id}, #/attributes, #/domains).
 
 import { api, clearToken, onUnauthorized, setToken, token } from './api.js';
-import { field, fieldError, h, heading, toast } from './ui.js';
+import { field, fieldError, h, heading, show, toast } from './ui.js';
 import { syncPage } from './sync.js';
 import { ruleForm } from './rule-form.js';
 import { userPage, usersPage } from './users.js';
@@ -117,7 +117,8 @@ function signInPage(message) {
       submit.textContent = 'Sign in';
     }
   });
-  main.replaceChildren(
+  show(
+    main,
     heading('Sign in to User Sync'),
     message ? h('p', { class: 'notice', role: 'alert', text: message }) : null,
     form,

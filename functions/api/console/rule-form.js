@@ -43,12 +43,20 @@ const ROLE_CHOICES = [
 
 const FIELD_WORDS = { userGroup: 'user group', deviceGroups: 'device groups', settingsTemplate: 'settings template', privileges: 'privileges', managedGroups: 'managed groups', emailTemplate: 'welcome email template', language: 'language' };
 
-/** What a preview says, as a summary with the seats and the first users. */
-export function previewSummary(p) {
+/**
+ * What a preview says, as a summary with the seats and the first users.
+ * `edit`: the preview of a rule's edit; `turningOn`: of turning User Sync on
+ * (so the note that nothing is applied while it is off does not apply).
+ */
+export function previewSummary(p, { edit = false, turningOn = false } = {}) {
   const t = p.totals;
   const list = (o) => Object.entries(o).map(([k, n]) => `${productName(k)} (${n})`).join(', ');
   const items = [
-    `${t.changedUsers} of ${t.affectedUsers} users would change`,
+    t.changedUsers === 0
+      ? edit
+        ? 'No change: this edit changes no user.'
+        : 'No user would change.'
+      : `${t.changedUsers} of ${t.affectedUsers} users would change`,
     t.newAccounts ? `${t.newAccounts} new accounts` : null,
     t.suspended ? `${t.suspended} suspended` : null,
     t.unsuspended ? `${t.unsuspended} no longer suspended` : null,
@@ -94,7 +102,7 @@ export function previewSummary(p) {
     p.guardrail.confirmationRequired
       ? h('p', { class: 'notice error', role: 'alert', text: `This would suspend ${p.guardrail.suspended} of ${p.guardrail.directoryUsers} directory users, more than the ${p.guardrail.thresholdPercent}% allowed without confirmation.` })
       : null,
-    !p.syncEnabled ? h('p', { class: 'hint', text: 'User Sync is off: nothing is applied until it is turned on.' }) : null,
+    !p.syncEnabled && !turningOn ? h('p', { class: 'hint', text: 'User Sync is off: nothing is applied until it is turned on.' }) : null,
   );
 }
 
@@ -151,7 +159,7 @@ export async function ruleForm(main, id) {
     const chosen = groupSelect.value || r.groupId;
     try {
       const page = await api('GET', 'groups', { query: { search: groupSearch.value.trim(), limit: 50 } });
-      const options = page.items.map((g) => h('option', { value: g.id, text: `${g.displayName} (${g.memberCount} members)`, selected: g.id === chosen }));
+      const options = page.items.map((g) => h('option', { value: g.id, text: `${g.displayName} (${g.memberCount} ${g.memberCount === 1 ? 'member' : 'members'})`, selected: g.id === chosen }));
       if (chosen && !page.items.some((g) => g.id === chosen)) {
         options.unshift(h('option', { value: chosen, text: await groupName(chosen), selected: true }));
       }
@@ -336,13 +344,16 @@ export async function ruleForm(main, id) {
       return;
     }
     busy = true;
+    // the button (or field) that asked: the focus goes back to it after the
+    // preview, which opens while the buttons are disabled
+    const opener = document.activeElement;
     save.disabled = saveAnother.disabled = true;
     try {
       const change = id ? { kind: 'update', id, rule: b } : { kind: 'create', rule: b };
       const preview = await api('POST', 'rules/preview', { body: { change } });
       const go = await dialog(
         id ? 'Save the changes to this rule?' : 'Create this rule?',
-        [h('p', { text: 'What saving would do:' }), previewSummary(preview)],
+        [h('p', { text: 'What saving would do:' }), previewSummary(preview, { edit: Boolean(id) })],
         [
           { label: preview.guardrail.confirmationRequired ? 'Save and suspend these users' : 'Save', value: true, kind: preview.guardrail.confirmationRequired ? 'danger' : 'primary' },
           { label: 'Back to the form', value: false },
@@ -380,6 +391,8 @@ export async function ruleForm(main, id) {
     } finally {
       busy = false;
       save.disabled = saveAnother.disabled = false;
+      const lost = !document.activeElement || document.activeElement === document.body;
+      if (lost && opener && opener !== document.body && opener.isConnected) opener.focus();
     }
   };
   form.addEventListener('submit', (e) => {

@@ -35,7 +35,7 @@ export async function syncPage(main) {
     ),
     h('section', { class: 'card', 'aria-labelledby': 'status-title' }, h('h2', { id: 'status-title', text: 'Sync status' }), statusBox),
     banners,
-    h('section', { class: 'card', 'aria-labelledby': 'rules-title' }, h('h2', { id: 'rules-title', text: 'Rules' }), rulesBox),
+    h('section', { class: 'card', 'aria-labelledby': 'rules-title' }, h('h2', { id: 'rules-title', tabindex: '-1', text: 'Rules' }), rulesBox),
   );
 
   const showSwitch = (sync) => {
@@ -62,7 +62,7 @@ export async function syncPage(main) {
         if (preview.fullAdminRuleAfter) {
           const ok = await confirmAction(
             'Turn User Sync on?',
-            [h('p', { text: 'The rules will be applied to every directory user.' }), previewSummary(preview)],
+            [h('p', { text: 'The rules will be applied to every directory user.' }), previewSummary(preview, { turningOn: true })],
             preview.guardrail.confirmationRequired ? 'Turn on, suspending these users' : 'Turn on',
             preview.guardrail.confirmationRequired,
           );
@@ -239,13 +239,15 @@ export async function syncPage(main) {
       );
       return;
     }
-    const move = async (rule, direction) => {
+    const move = async (rule, direction, button) => {
+      // the first rule's ↑ and the last one's ↓ stay focusable (aria-disabled), so the focus can stay on them
+      if (button.getAttribute('aria-disabled') === 'true') return;
       try {
         await moveRule(rule, direction, list.version);
         toast(`Rule moved ${direction}.`);
         await showRules();
         const again = document.querySelector(`[data-rule="${CSS.escape(rule.id)}"] .move-${direction}`);
-        (again && !again.disabled ? again : document.getElementById('rules-title'))?.focus();
+        (again || document.getElementById('rules-title'))?.focus();
       } catch (err) {
         toast(err.code === PRECONDITION_FAILED ? 'Another admin changed the order meanwhile; the rules were read again.' : err.detail, 'error');
         showRules();
@@ -262,8 +264,8 @@ export async function syncPage(main) {
         h(
           'td',
           { class: 'row-actions' },
-          h('button', { type: 'button', class: 'icon move-up', 'aria-label': `Move rule ${r.priority} (${names[i]}) up`, title: 'Move up', disabled: i === 0, onclick: () => move(r, 'up'), text: '↑' }),
-          h('button', { type: 'button', class: 'icon move-down', 'aria-label': `Move rule ${r.priority} (${names[i]}) down`, title: 'Move down', disabled: i === list.rules.length - 1, onclick: () => move(r, 'down'), text: '↓' }),
+          h('button', { type: 'button', class: 'icon move-up', 'aria-label': `Move rule ${r.priority} (${names[i]}) up`, title: 'Move up', 'aria-disabled': i === 0 ? 'true' : null, onclick: (e) => move(r, 'up', e.currentTarget), text: '↑' }),
+          h('button', { type: 'button', class: 'icon move-down', 'aria-label': `Move rule ${r.priority} (${names[i]}) down`, title: 'Move down', 'aria-disabled': i === list.rules.length - 1 ? 'true' : null, onclick: (e) => move(r, 'down', e.currentTarget), text: '↓' }),
           h('a', { class: 'button secondary', href: `#/rules/${encodeURIComponent(r.id)}`, 'aria-label': `Edit rule ${r.priority} (${names[i]})`, text: 'Edit' }),
           h('button', { type: 'button', class: 'danger', 'aria-label': `Delete rule ${r.priority} (${names[i]})`, onclick: () => remove(r, names[i]), text: 'Delete' }),
         ),

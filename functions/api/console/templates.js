@@ -1,7 +1,7 @@
 // The Email templates page: list, create, edit, preview, delete.
 
 import { api, ruleDraft, setRuleDraft } from './api.js';
-import { confirmAction, dialog, errorSlot, field, fieldError, h, heading, report, toast, when } from './ui.js';
+import { confirmAction, dialog, errorSlot, field, fieldError, h, heading, report, show, toast, when } from './ui.js';
 
 async function preview(id, language) {
   try {
@@ -162,7 +162,8 @@ export async function templateForm(main, id) {
   });
   const draft = ruleDraft();
   const back = draft && typeof draft.back === 'string' && draft.back.startsWith('#/rules/') ? draft.back : null;
-  main.replaceChildren(
+  show(
+    main,
     h('p', {}, h('a', { href: '#/templates', text: '← All templates' }), back ? ' · ' : null, back ? h('a', { href: back, id: 'back-to-rule', text: 'Back to the rule' }) : null),
     heading(readOnly ? `${t.name} (read-only)` : id ? `Edit template: ${t.name}` : 'New template'),
     readOnly ? h('p', { class: 'notice', text: 'The shipped default cannot be changed; create a template of your own instead.' }) : null,

@@ -21,6 +21,12 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** Replaces `el`'s children, skipping null and false as `h` does (the DOM's own `replaceChildren` would show them as text). */
+export function show(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+}
+
 function append(el, children) {
   for (const c of children) {
     if (c === null || c === undefined || c === false) continue;
@@ -38,6 +44,7 @@ export function toast(message, kind = 'ok') {
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => {
     t.className = 'toast';
+    t.textContent = '';
   }, kind === 'error' ? 12000 : 6000);
 }
 

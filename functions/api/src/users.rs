@@ -87,7 +87,7 @@ fn invalid(message: impl Into<String>) -> ApiError {
 /// What a listing keeps.
 #[derive(Debug, Default)]
 struct Filter {
-    /// Lowercased; part of the userName or the email.
+    /// Lowercased; part of the userName, the email or the person's name.
     search: Option<String>,
     status: Option<UserSyncStatus>,
 }
@@ -104,6 +104,9 @@ impl Filter {
                     .email
                     .as_ref()
                     .is_some_and(|e| e.to_lowercase().contains(s.as_str()))
+                || u.user
+                    .full_name()
+                    .is_some_and(|n| n.to_lowercase().contains(s.as_str()))
         })
     }
 }

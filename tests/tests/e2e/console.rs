@@ -268,3 +268,47 @@ async fn the_domain_warning_banner_shows_on_every_page() {
     )
     .await;
 }
+
+/// The console's details in a real browser (`tests/console/details.mjs`): no
+/// literal "null" on a page, the focus back on what opened a dialog or moved
+/// a rule, the dialogs' words, the activity filter by a person's name and
+/// after a refusal, toasts beside the tables, the activity table at 768 px.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_details_in_a_browser() {
+    let scripts = repo_root().join("tests").join("console");
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: run scripts/setup (it installs Debian's chromium)"
+    );
+    let a = TestOrg::new("console-details").await;
+    let catalog = a
+        .admin()
+        .if_match(
+            "PUT",
+            "/catalog",
+            Some(&json!({"products": [{"id": "G2M", "name": "GoTo Meeting", "seats": 100}]})),
+            "*",
+        )
+        .await;
+    assert_eq!(catalog.status, 200, "{}", catalog.body);
+    let ada = a.scim().user_named("ada", "Ada").await;
+    let grace = a.scim().user_named("grace", "Grace").await;
+    let pair = a.scim().group_with("Pair", &[&ada, &grace]).await;
+    let solo = a.scim().group_with("Solo", &[&ada]).await;
+    a.admin()
+        .rule(json!({"groupId": pair, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
+        .await;
+    a.admin()
+        .rule(json!({"groupId": solo, "products": ["G2M"]}))
+        .await;
+
+    browser_test(
+        &scripts.join("details.mjs"),
+        &[
+            ("ADMIN_TOKEN", a.admin_token.clone()),
+            ("ADA_EMAIL", a.email("ada")),
+        ],
+        6,
+    )
+    .await;
+}

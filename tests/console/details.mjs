@@ -213,6 +213,18 @@ try {
   console.log('[console details] all steps passed');
 } catch (e) {
   console.error(`[console details] FAILED at step "${current()}": ${e.message}`);
+  const page = browser.contexts()[0]?.pages()[0];
+  if (page) {
+    // what the page showed then, to tell why
+    const state = await page
+      .evaluate(() => ({
+        focus: document.activeElement?.outerHTML.slice(0, 200),
+        dialog: document.querySelector('dialog[open]')?.textContent.slice(0, 500),
+        main: document.getElementById('main').textContent.slice(0, 1500),
+      }))
+      .catch((err) => err.message);
+    console.error(JSON.stringify(state, null, 1));
+  }
   process.exitCode = 1;
 } finally {
   await browser.close();

@@ -391,8 +391,9 @@ export async function ruleForm(main, id) {
     } finally {
       busy = false;
       save.disabled = saveAnother.disabled = false;
-      const lost = !document.activeElement || document.activeElement === document.body;
-      if (lost && opener && opener !== document.body && opener.isConnected) opener.focus();
+      // (the dialog could not give it back to a disabled button: it is on
+      // the page's body, or still on the closed dialog's button)
+      if (!form.contains(document.activeElement) && form.contains(opener)) opener.focus();
     }
   };
   form.addEventListener('submit', (e) => {

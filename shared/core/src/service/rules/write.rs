@@ -10,7 +10,7 @@ use super::{MAX_RULES, RuleError, RuleService, WRITE_ATTEMPTS, refused};
 use crate::StoreError;
 use crate::activity::{Action, ActivityEntry, Subject, SubjectKind};
 use crate::clock::{Clock, IdSource};
-use crate::ids::{OrgId, RuleId};
+use crate::ids::{GroupId, OrgId, RuleId};
 use crate::ports::{
     ActivityLog, Configuration, DesiredStates, Directory, Organizations, RuleSet, RuleWrite,
     StoredRule, Templates,
@@ -19,6 +19,10 @@ use crate::rules::Rule;
 use crate::rules::preview::{RuleChange, apply_change};
 use crate::service::guardrail::{self, Guardrail};
 use crate::state::Outcome;
+
+/// How many moved rules a reorder's activity entry names (each a group
+/// read).
+const MOVES_NAMED: usize = 20;
 
 /// The rules after a write, with the order's new version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,15 +179,64 @@ where
                     .iter()
                     .find(|x| x.id == r.id)
                     .map(|x| x.priority.get());
-                json!({"priority": priority, "groupId": r.group_id})
+                json!({
+                    "priority": priority,
+                    "groupId": r.group_id,
+                    "group": self.group_name(org, &r.group_id).await?,
+                })
             }
-            RuleWrite::Delete { .. } => json!({}),
+            RuleWrite::Delete { id, .. } => match set.get(id) {
+                Some(stored) => json!({
+                    "priority": stored.rule.priority.get(),
+                    "groupId": stored.rule.group_id,
+                    "group": self.group_name(org, &stored.rule.group_id).await?,
+                }),
+                None => json!({}),
+            },
             RuleWrite::Reorder => {
-                json!({"order": proposed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>()})
+                // a move names the rule moved; a whole new order, the rules
+                // whose priority changed (the first MOVES_NAMED of them)
+                let changed: Vec<&Rule> = proposed
+                    .iter()
+                    .filter(|r| {
+                        r.id.as_str() == p.subject
+                            || (p.subject == "order"
+                                && set
+                                    .get(&r.id)
+                                    .is_some_and(|s| s.rule.priority != r.priority))
+                    })
+                    .collect();
+                let mut moved = Vec::new();
+                for rule in changed.iter().take(MOVES_NAMED) {
+                    let from = set.get(&rule.id).map(|r| r.rule.priority.get());
+                    moved.push(json!({
+                        "id": rule.id,
+                        "groupId": rule.group_id,
+                        "group": self.group_name(org, &rule.group_id).await?,
+                        "from": from,
+                        "to": rule.priority.get(),
+                    }));
+                }
+                json!({
+                    "order": proposed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+                    "moved": moved,
+                    "movedCount": changed.len(),
+                })
             }
         };
         self.state.append_activity(org, &entry).await?;
         info!(org = %org, rule = %p.subject, action = ?p.action, "rules changed");
         Ok(())
+    }
+
+    /// A rule's group as the history names it, read when the entry is
+    /// written so that the entry still reads after the group is deleted
+    /// (`None`: the group is gone already).
+    async fn group_name(&self, org: &OrgId, group: &GroupId) -> Result<Option<String>, RuleError> {
+        Ok(self
+            .directory
+            .get_group(org, group)
+            .await?
+            .map(|g| g.display_name))
     }
 }

@@ -3,9 +3,11 @@
 
 use super::*;
 use crate::StoreError;
+use crate::ports::Groups;
 use crate::ports::{Configuration, RuleSet, RuleWrite, StoredRule, SyncSettings};
 use crate::rules::{AdminRole, Priority, Rule};
 use crate::service::rules::{MAX_RULES, Move, ProposedChange, RuleError, RuleInput, Versioned};
+use serde_json::json;
 
 fn input(group: &str) -> RuleInput {
     RuleInput {
@@ -322,6 +324,81 @@ async fn rules_move_and_are_reordered() {
         rules.reorder(&w.org, "Alice", &order[..2], None).await,
         Err(RuleError::Invalid { field: "order", .. })
     ));
+}
+
+#[tokio::test]
+async fn rule_entries_name_the_rules_groups_even_after_the_group_is_gone() {
+    let w = World::new().await;
+    w.group("sales", 0).await;
+    w.group("support", 0).await;
+    let rules = w.rules();
+    // one second between events: the history lists them in their order
+    let tick = || w.clock.advance(time::Duration::seconds(1));
+    let a = rules
+        .create(&w.org, "Alice", input("sales"), false)
+        .await
+        .unwrap()
+        .rule
+        .id;
+    tick();
+    let b = rules
+        .create(&w.org, "Alice", input("support"), false)
+        .await
+        .unwrap()
+        .rule
+        .id;
+    tick();
+    rules
+        .move_rule(&w.org, "Alice", &b, None, Move::To(1))
+        .await
+        .unwrap();
+    tick();
+    let order = vec![a.to_string(), b.to_string()];
+    rules.reorder(&w.org, "Alice", &order, None).await.unwrap();
+    tick();
+    rules
+        .delete(&w.org, "Alice", &a, None, false)
+        .await
+        .unwrap();
+    tick();
+    w.store
+        .delete_group(&w.org, &GroupId::parse("support").unwrap())
+        .await
+        .unwrap();
+    tick();
+    rules
+        .delete(&w.org, "Alice", &b, None, false)
+        .await
+        .unwrap();
+
+    let entries = w.entries().await;
+    let details: Vec<_> = entries.iter().map(|e| e.details.clone()).collect();
+    assert_eq!(details[0]["group"], "sales");
+    assert_eq!(details[1]["group"], "support");
+    // a move names the rule moved, with where it was and where it went
+    assert_eq!(details[2]["moved"].as_array().unwrap().len(), 1);
+    assert_eq!(details[2]["moved"][0]["group"], "support");
+    assert_eq!(
+        (
+            &details[2]["moved"][0]["from"],
+            &details[2]["moved"][0]["to"]
+        ),
+        (&json!(2), &json!(1))
+    );
+    // a new order names every rule whose priority changed
+    let moved: Vec<_> = details[3]["moved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["group"].as_str().unwrap())
+        .collect();
+    assert_eq!(moved, ["sales", "support"]);
+    assert_eq!(details[3]["movedCount"], 2);
+    assert_eq!(details[4]["group"], "sales");
+    assert_eq!(details[4]["priority"], 1);
+    // the group was deleted before its rule: the entry keeps the id
+    assert_eq!(details[5]["group"], serde_json::Value::Null);
+    assert_eq!(details[5]["groupId"], "support");
 }
 
 /// Configuration that lets another writer land first `n` times.

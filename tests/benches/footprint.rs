@@ -27,8 +27,7 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
+    clippy::print_stdout
 )]
 
 use std::collections::{BTreeMap, VecDeque};
@@ -48,12 +47,12 @@ use serde_json::{Value, json};
 use tokio::sync::{Notify, mpsc};
 use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::ports::{Memberships, Users};
+use user_sync_tests::http_event::http_event;
 use user_sync_tests::{Client, UserBuilder, repo_root, services_outside_a_stack, target_dir};
 
 const FUNCTIONS: [&str; 5] = ["scim", "api", "evaluator", "worker", "mailer"];
 const RECORDS: usize = 100;
 const INIT_RUNS: usize = 10;
-const HOST: &str = "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com";
 
 /// What the Runtime API has seen of one process.
 #[derive(Default)]
@@ -222,55 +221,6 @@ async fn ready(runtime: &RuntimeApi, process: &Process) -> Duration {
         );
         tokio::time::sleep(Duration::from_micros(200)).await;
     }
-}
-
-/// An HTTP API event (payload format 2.0).
-fn http_event(
-    method: &str,
-    route: &str,
-    path: &str,
-    query: &str,
-    token: &str,
-    body: Option<Value>,
-) -> Value {
-    let proxy = path.splitn(4, '/').nth(3).unwrap_or_default();
-    let mut query_map = serde_json::Map::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        query_map.insert(k.to_owned(), json!(v));
-    }
-    let body = body.map(|b| b.to_string());
-    json!({
-        "version": "2.0",
-        "routeKey": format!("ANY {route}"),
-        "rawPath": path,
-        "rawQueryString": query,
-        "queryStringParameters": if query_map.is_empty() { Value::Null } else { Value::Object(query_map) },
-        "headers": {
-            "accept": "application/json",
-            "authorization": format!("Bearer {token}"),
-            "content-type": "application/json",
-            "content-length": body.as_ref().map_or(0, String::len).to_string(),
-            "host": HOST,
-            "x-forwarded-proto": "https"
-        },
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "a1b2c3d4e5",
-            "domainName": HOST,
-            "domainPrefix": "a1b2c3d4e5",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                     "sourceIp": "52.0.0.1", "userAgent": "bench"},
-            "requestId": "bench",
-            "routeKey": format!("ANY {route}"),
-            "stage": "$default",
-            "time": "22/Nov/2026:07:10:02 +0000",
-            "timeEpoch": 1_795_000_000_000_u64
-        },
-        "pathParameters": {"proxy": proxy},
-        "body": body,
-        "isBase64Encoded": false
-    })
 }
 
 /// A membership record as the DirectoryTable stream delivers it.
@@ -471,9 +421,9 @@ async fn main() {
                                 "POST",
                                 "/scim/v2/{proxy+}",
                                 "/scim/v2/Users",
-                                "",
-                                &org.scim_token,
-                                Some(body),
+                                &[],
+                                &format!("Bearer {}", org.scim_token),
+                                Some(&body),
                             ),
                         )
                         .await;
@@ -482,10 +432,10 @@ async fn main() {
             }
             "api" => {
                 let reads = [
-                    ("/api/v1/rules", ""),
-                    ("/api/v1/sync", ""),
-                    ("/api/v1/users", "limit=50"),
-                    ("/api/v1/activity", "limit=50"),
+                    ("/api/v1/rules", &[][..]),
+                    ("/api/v1/sync", &[]),
+                    ("/api/v1/users", &[("limit", "50")]),
+                    ("/api/v1/activity", &[("limit", "50")]),
                 ];
                 for n in 0..RECORDS {
                     let (path, query) = reads[n % reads.len()];
@@ -497,7 +447,7 @@ async fn main() {
                                 "/api/v1/{proxy+}",
                                 path,
                                 query,
-                                &org.admin_token,
+                                &format!("Bearer {}", org.admin_token),
                                 None,
                             ),
                         )

@@ -21,8 +21,7 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
+    clippy::print_stdout
 )]
 
 use std::time::{Duration, Instant};

@@ -22,6 +22,7 @@ use user_sync_core::ports::Memberships;
 pub mod directory_servers;
 pub mod dns;
 pub mod harness;
+pub mod http_event;
 pub mod onboard;
 
 pub use harness::*;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::{Answer, GroupBuilder, TestOrg, UserBuilder, enc, members_patch};
+use crate::{Answer, Call, GroupBuilder, TestOrg, UserBuilder, enc, members_patch};
 
 /// How long an identity provider keeps retrying one request.
 const GIVE_UP: Duration = Duration::from_secs(300);
@@ -46,7 +46,13 @@ impl Onboarding {
             let wait = match self
                 .org
                 .client
-                .try_request(method, url, Some(token), body, &[])
+                .try_request(Call {
+                    method,
+                    url,
+                    token: Some(token),
+                    body,
+                    headers: &[],
+                })
                 .await
             {
                 Ok(a) if a.status == 429 => Duration::from_secs(

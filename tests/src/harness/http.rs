@@ -52,29 +52,29 @@ impl Client {
         body: Option<&Value>,
         headers: &[(&str, &str)],
     ) -> Answer {
-        self.try_request(method, url, token, body, headers)
+        let call = Call {
+            method,
+            url,
+            token,
+            body,
+            headers,
+        };
+        self.try_request(call)
             .await
             .unwrap_or_else(|e| panic!("request to {url} failed: {e}"))
     }
 
     /// A request that may get no answer (the server is down).
-    pub async fn try_request(
-        &self,
-        method: &str,
-        url: &str,
-        token: Option<&str>,
-        body: Option<&Value>,
-        headers: &[(&str, &str)],
-    ) -> Result<Answer, reqwest::Error> {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.http.request(method, url);
-        if let Some(t) = token {
+    pub async fn try_request(&self, call: Call<'_>) -> Result<Answer, reqwest::Error> {
+        let method = reqwest::Method::from_bytes(call.method.as_bytes()).expect("method");
+        let mut req = self.http.request(method, call.url);
+        if let Some(t) = call.token {
             req = req.bearer_auth(t);
         }
-        for (k, v) in headers {
+        for (k, v) in call.headers {
             req = req.header(*k, *v);
         }
-        if let Some(b) = body {
+        if let Some(b) = call.body {
             req = req
                 .header("content-type", "application/scim+json")
                 .body(b.to_string());
@@ -106,6 +106,17 @@ impl Client {
             location,
         })
     }
+}
+
+/// What [`Client::try_request`] sends: a bearer token, a JSON body and
+/// extra headers besides the method and URL, as [`Client::request`] takes them.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    pub method: &'a str,
+    pub url: &'a str,
+    pub token: Option<&'a str>,
+    pub body: Option<&'a Value>,
+    pub headers: &'a [(&'a str, &'a str)],
 }
 
 /// An HTTP answer.

@@ -20,7 +20,7 @@ mod urls;
 pub use api::{AdminApi, AdminSurface, Api, Scim, ScimSurface, Surface};
 pub use aws_calls::{call_resources, logical_ids};
 pub use builders::{GroupBuilder, PATCH_OP, USER_SCHEMA, UserBuilder, members_patch, patch};
-pub use http::{Answer, Client, enc, eventually};
+pub use http::{Answer, Call, Client, enc, eventually};
 pub use ops_cli::{Ran, ops_cli, unique_id};
 pub use org::{PIPELINE, TEST_DOMAINS, TestOrg, new_org, new_org_without_domains};
 pub use problem::{Reply, assert_problem};

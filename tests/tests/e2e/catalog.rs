@@ -18,6 +18,13 @@ fn catalogue(products: &[&str]) -> Value {
     })
 }
 
+/// The problem's detail names the field at fault first.
+#[track_caller]
+fn assert_detail_starts(answer: &Answer, field: &str) {
+    let detail = answer.body["detail"].as_str().unwrap_or_default();
+    assert!(detail.starts_with(field), "{}", answer.body);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_name_only_what_the_catalogue_offers() {
     let a = TestOrg::new("catalog").await;
@@ -32,12 +39,7 @@ async fn rules_name_only_what_the_catalogue_offers() {
         json!([{"id": "sales", "name": "Sales"}, {"id": "sales", "name": "Sales 2"}]);
     let r = a.admin().put("/catalog", twice).await;
     assert_problem(&r, 422, "invalid_catalog");
-    assert!(
-        r.body["detail"]
-            .as_str()
-            .unwrap()
-            .starts_with("userGroups:")
-    );
+    assert_detail_starts(&r, "userGroups:");
     let r = a.admin().put("/catalog", json!({"product": []})).await;
     assert_problem(&r, 422, "unknown_field");
 
@@ -65,26 +67,12 @@ async fn rules_name_only_what_the_catalogue_offers() {
         )
         .await;
     assert_eq!(refused.status, 422, "{}", refused.body);
-    assert!(
-        refused.body["detail"]
-            .as_str()
-            .unwrap()
-            .starts_with("products: \"G2X\""),
-        "{}",
-        refused.body
-    );
+    assert_detail_starts(&refused, "products: \"G2X\"");
     let refused = a
         .admin().post("/rules", json!({"groupId": group, "adminRole": {"type": "manager", "privileges": ["root"], "managedGroups": ["sales"]}}))
         .await;
     assert_eq!(refused.status, 422, "{}", refused.body);
-    assert!(
-        refused.body["detail"]
-            .as_str()
-            .unwrap()
-            .starts_with("adminRole.privileges:"),
-        "{}",
-        refused.body
-    );
+    assert_detail_starts(&refused, "adminRole.privileges:");
     let rule = a
         .admin().rule(json!({"groupId": group, "products": ["G2M"], "userGroup": "sales",
             "deviceGroups": ["kiosks"], "settingsTemplate": "standard",
@@ -122,6 +110,17 @@ async fn put_after(a: &TestOrg, path: &str, body: &Value, read: &Answer) -> Answ
     a.admin()
         .if_match("PUT", path, Some(body), read.etag.as_deref().unwrap())
         .await
+}
+
+/// Writes the custom attributes over the version `read` saw.
+async fn put_attributes_after(a: &TestOrg, names: &[&str], read: &Answer) -> Answer {
+    put_after(
+        a,
+        "/custom-attributes",
+        &json!({ "attributes": names }),
+        read,
+    )
+    .await
 }
 
 /// The settings an admin replaces as a whole, with a body that changes each.
@@ -186,13 +185,7 @@ async fn a_setting_is_written_only_with_the_etag_it_was_read_with() {
     // a change of one setting leaves the others' ETags current
     let catalog = a.admin().get("/catalog").await;
     let attributes = a.admin().get("/custom-attributes").await;
-    let r = put_after(
-        &a,
-        "/custom-attributes",
-        &json!({"attributes": ["region"]}),
-        &attributes,
-    )
-    .await;
+    let r = put_attributes_after(&a, &["region"], &attributes).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = put_after(&a, "/catalog", &catalogue(&["G2T"]), &catalog).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -205,13 +198,7 @@ async fn a_setting_is_written_only_with_the_etag_it_was_read_with() {
     // ops' writes are their own (no ETag), and make an admin's ETag stale
     let read = a.admin().get("/custom-attributes").await;
     user_sync_tests::set_custom_attributes(&a, &["fromOps"]).await;
-    let r = put_after(
-        &a,
-        "/custom-attributes",
-        &json!({"attributes": ["late"]}),
-        &read,
-    )
-    .await;
+    let r = put_attributes_after(&a, &["late"], &read).await;
     assert_eq!(r.status, 412, "{}", r.body);
     assert_eq!(
         a.admin().get("/custom-attributes").await.body["attributes"],

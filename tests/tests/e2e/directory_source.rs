@@ -15,7 +15,7 @@ use user_sync_connector::source::{
     DirectoryConfig, MappingConfig, Password, ScopeConfig, Source, SourceError,
 };
 use user_sync_tests::directory_servers::{
-    DirectoryKind, DirectoryServer, TestOu, UserSpec, openldap, samba_dc,
+    DirectoryKind, DirectoryServer, Entry, TestOu, UserSpec, openldap, samba_dc,
 };
 
 /// A check run on both directory servers: one test named for each.
@@ -106,6 +106,11 @@ fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids
 }
 
+/// The entries' external ids, sorted (as a group's members are).
+fn ids_of(entries: &[&Entry]) -> Vec<String> {
+    sorted(entries.iter().map(|e| e.external_id.clone()).collect())
+}
+
 async fn mapping_nested_groups_and_a_cycle(server: &DirectoryServer, extra: serde_json::Value) {
     let ou = server.new_ou("map").await;
     let n = |s: &str| format!("{}-{s}", ou.name);
@@ -131,11 +136,7 @@ async fn mapping_nested_groups_and_a_cycle(server: &DirectoryServer, extra: serd
     let ids: Vec<String> = snap.users.iter().map(|u| u.external_id.clone()).collect();
     assert_eq!(
         ids,
-        sorted(vec![
-            ann.external_id.clone(),
-            bob.external_id.clone(),
-            off.external_id.clone()
-        ]),
+        ids_of(&[&ann, &bob, &off]),
         "members through the nested group, the cycle read once, the manager not in scope"
     );
     let a = user(&snap.users, &ann.external_id);
@@ -195,11 +196,7 @@ async fn mapping_nested_groups_and_a_cycle(server: &DirectoryServer, extra: serd
     assert_eq!(snap.groups[0].external_id, sub.external_id);
     assert_eq!(
         snap.groups[0].members,
-        sorted(vec![
-            ann.external_id.clone(),
-            bob.external_id.clone(),
-            off.external_id.clone()
-        ]),
+        ids_of(&[&ann, &bob, &off]),
         "sub contains top, which contains ann"
     );
 }
@@ -231,10 +228,7 @@ async fn active_directory_in_chain_option_finds_nested_members() {
     let mut s = scope(&[&top.dn], &[&ou.dn]);
     s.in_chain = true;
     let snap = read(&mut source, &s, &mapping(server)).await;
-    assert_eq!(
-        snap.groups[0].members,
-        sorted(vec![ann.external_id, bob.external_id])
-    );
+    assert_eq!(snap.groups[0].members, ids_of(&[&ann, &bob]));
 }
 
 async fn paging(server: &DirectoryServer) {
@@ -418,14 +412,7 @@ async fn changes(server: &DirectoryServer) {
         .expect("the marker is usable");
     assert_eq!(changes.groups.len(), 1);
     assert_eq!(changes.groups[0].external_id, top.external_id);
-    assert_eq!(
-        changes.groups[0].members,
-        sorted(vec![
-            ann.external_id.clone(),
-            bob.external_id.clone(),
-            cy.external_id.clone()
-        ])
-    );
+    assert_eq!(changes.groups[0].members, ids_of(&[&ann, &bob, &cy]));
     assert!(
         changes
             .users

@@ -3,7 +3,7 @@
 //! and the benchmarks (included with `#[path]`).
 
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
-use serde_json::{Value, json};
+use serde_json::Value;
 use user_sync_aws::http::HttpRequest;
 use user_sync_core::auth::{TokenKind, issue};
 use user_sync_core::ids::OrgId;
@@ -11,7 +11,8 @@ use user_sync_core::memory::{MemoryCounters, MemoryStore};
 use user_sync_core::ports::Tokens;
 use user_sync_core::ratelimit::{OrgRateLimiter, RateGate};
 
-const HOST: &str = "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com";
+#[path = "../../../../tests/src/http_event.rs"]
+mod http_event;
 
 /// A limit no request reaches, so that every request takes the limiter's
 /// usual path (a lease spent locally) and none is refused.
@@ -53,51 +54,14 @@ pub(crate) fn request(
     query: &[(&str, &str)],
     body: Option<&Value>,
 ) -> HttpRequest {
-    let query_map: serde_json::Map<String, Value> = query
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned())))
-        .collect();
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": "ANY /scim/v2/{proxy+}",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {
-            "accept": "application/scim+json",
-            "authorization": authorization,
-            "content-type": "application/scim+json",
-            "host": HOST,
-            "user-agent": "Okta SCIM Client 1.0.0",
-            "x-forwarded-for": "52.0.0.1",
-            "x-forwarded-port": "443",
-            "x-forwarded-proto": "https"
-        },
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "a1b2c3d4e5",
-            "domainName": HOST,
-            "domainPrefix": "a1b2c3d4e5",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "52.0.0.1",
-                "userAgent": "Okta SCIM Client 1.0.0"
-            },
-            "requestId": "TXkgcmVxdWVzdCBpZA=",
-            "routeKey": "ANY /scim/v2/{proxy+}",
-            "stage": "$default",
-            "time": "22/Nov/2026:07:10:02 +0000",
-            "timeEpoch": 1_795_331_402_000_u64
-        },
-        "isBase64Encoded": false
-    });
-    if !query_map.is_empty() {
-        event["queryStringParameters"] = Value::Object(query_map);
-    }
-    if let Some(body) = body {
-        event["body"] = Value::String(body.to_string());
-    }
+    let event = http_event::http_event(
+        method,
+        "/scim/v2/{proxy+}",
+        path,
+        query,
+        authorization,
+        body,
+    );
     let event: ApiGatewayV2httpRequest = serde_json::from_value(event).unwrap();
     HttpRequest::from_event(event, scim::MAX_BODY_BYTES).unwrap()
 }

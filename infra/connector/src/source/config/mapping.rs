@@ -178,6 +178,14 @@ impl Preset {
     }
 }
 
+/// Applies `check` to each named override: `check("name", &config.name,
+/// &mut mapping.name)`, the key naming the field in errors.
+macro_rules! overrides {
+    ($config:ident, $mapping:ident, $check:ident: $($field:ident),+) => {
+        $($check(stringify!($field), &$config.$field, &mut $mapping.$field)?;)+
+    };
+}
+
 impl MappingConfig {
     /// The preset of `kind` with this table's overrides, validated.
     pub fn resolve(&self, kind: DirectoryKind) -> Result<Mapping, ConfigError> {
@@ -189,20 +197,8 @@ impl MappingConfig {
             }
             Ok::<(), ConfigError>(())
         };
-        required("external_id", &self.external_id, &mut m.external_id)?;
-        required("user_name", &self.user_name, &mut m.user_name)?;
-        required("group_name", &self.group_name, &mut m.group_name)?;
-        required(
-            "group_object_class",
-            &self.group_object_class,
-            &mut m.group_object_class,
-        )?;
-        required(
-            "member_attribute",
-            &self.member_attribute,
-            &mut m.member_attribute,
-        )?;
-        required("dn_attribute", &self.dn_attribute, &mut m.dn_attribute)?;
+        overrides!(self, m, required: external_id, user_name, group_name, group_object_class,
+            member_attribute, dn_attribute);
         if let Some(f) = &self.external_id_format {
             m.external_id_format = *f;
         } else if self.external_id.is_some() {
@@ -228,18 +224,8 @@ impl MappingConfig {
             }
             Ok::<(), ConfigError>(())
         };
-        optional("given_name", &self.given_name, &mut m.given_name)?;
-        optional("family_name", &self.family_name, &mut m.family_name)?;
-        optional("display_name", &self.display_name, &mut m.display_name)?;
-        optional(
-            "employee_number",
-            &self.employee_number,
-            &mut m.employee_number,
-        )?;
-        optional("department", &self.department, &mut m.department)?;
-        optional("cost_center", &self.cost_center, &mut m.cost_center)?;
-        optional("division", &self.division, &mut m.division)?;
-        optional("manager", &self.manager, &mut m.manager)?;
+        overrides!(self, m, optional: given_name, family_name, display_name, employee_number,
+            department, cost_center, division, manager);
         let list = |key: &str, v: &Option<Vec<String>>, into: &mut Vec<String>| {
             if let Some(v) = v {
                 if v.len() > 10 {
@@ -252,8 +238,7 @@ impl MappingConfig {
             }
             Ok(())
         };
-        list("emails", &self.emails, &mut m.emails)?;
-        list("phone_numbers", &self.phone_numbers, &mut m.phone_numbers)?;
+        overrides!(self, m, list: emails, phone_numbers);
         if let Some(f) = &self.user_object_filter {
             check_filter("mapping.user_object_filter", f)?;
             m.user_object_filter.clone_from(f);
@@ -360,5 +345,12 @@ mod tests {
             bad.resolve(DirectoryKind::Ldap).unwrap_err().key,
             "mapping.emails[1]"
         );
+        for (field, key) in [
+            ("member_attribute", "mapping.member_attribute"),
+            ("cost_center", "mapping.cost_center"),
+        ] {
+            let bad: MappingConfig = serde_json::from_value(json!({ field: "a b" })).unwrap();
+            assert_eq!(bad.resolve(DirectoryKind::Ldap).unwrap_err().key, key);
+        }
     }
 }

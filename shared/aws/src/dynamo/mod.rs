@@ -5,8 +5,10 @@ mod directory;
 mod domains;
 mod errors;
 pub mod items;
+mod query;
 mod state;
 mod templates;
+mod transact;
 
 pub use directory::DirectoryTable;
 pub use errors::map_sdk_error;

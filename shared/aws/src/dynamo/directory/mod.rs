@@ -26,6 +26,8 @@ use user_sync_core::rules::{Priority, Rule};
 use super::batch_get::batch_get;
 use super::errors::{json, map_sdk_error, shape};
 use super::items::*;
+use super::query::query_all_pages;
+use super::transact::transact_write;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -122,16 +124,33 @@ impl DirectoryTable {
     }
 
     pub(super) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
-        if items.is_empty() {
-            return Ok(());
-        }
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(map_sdk_error)?;
-        Ok(())
+        transact_write(&self.client, items).await
+    }
+
+    /// A transaction's put of `item`, written only over `version`.
+    fn versioned_put(&self, item: Item, version: u64) -> Result<TransactWriteItem, StoreError> {
+        let put = build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// A transaction's delete of the item at `key`, only at `version`.
+    fn versioned_delete(&self, key: Item, version: u64) -> Result<TransactWriteItem, StoreError> {
+        let delete = build(
+            Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
     /// Queries one partition (optionally by sort-key prefix), all pages.
@@ -140,29 +159,19 @@ impl DirectoryTable {
         pk: String,
         prefix: Option<&str>,
     ) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let mut q = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .set_exclusive_start_key(start.take());
-            q = match prefix {
-                Some(p) => q
-                    .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-                    .expression_attribute_values(":p", s(p)),
-                None => q.key_condition_expression("pk = :pk"),
-            };
-            let out = q.send().await.map_err(map_sdk_error)?;
-            items.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(items),
-            }
-        }
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .expression_attribute_values(":pk", s(pk));
+        query_all_pages(match prefix {
+            Some(p) => q
+                .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+                .expression_attribute_values(":p", s(p)),
+            None => q.key_condition_expression("pk = :pk"),
+        })
+        .await
     }
 
     /// A page of a `gsi1` listing (users or groups, in id order), after the
@@ -380,15 +389,7 @@ impl DirectoryTable {
         u: &StoredUser,
     ) -> Result<TransactWriteItem, StoreError> {
         let item = to_item(&UserItem::new(org, &u.user, u.attributes.to_string()))?;
-        let put = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("version = :v")
-                .expression_attribute_values(":v", AttributeValue::N(previous.version.to_string()))
-                .build(),
-        )?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        self.versioned_put(item, previous.version)
     }
 }
 

@@ -6,32 +6,23 @@ impl FailureIndex for StateTable {
     async fn failure_counts(&self, org: &OrgId) -> Result<Vec<FailureCount>, StoreError> {
         type Key = (FailureClass, Option<String>, Option<String>);
         let mut counts: BTreeMap<Key, u64> = BTreeMap::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
+        let items = query_all_pages(
+            self.client
                 .query()
                 .table_name(&self.table)
                 .index_name(FAILURES_INDEX)
                 .key_condition_expression("failurePk = :pk")
                 .expression_attribute_values(":pk", s(failures_pk(org)))
-                .projection_expression("failureSk")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(map_sdk_error)?;
-            for item in out.items.unwrap_or_default() {
-                if let Some(AttributeValue::S(sort)) = item.get("failureSk")
-                    && let Some((failure, _)) = parse_failure_sk(sort)
-                {
-                    *counts
-                        .entry((failure.class, failure.product, failure.domain))
-                        .or_default() += 1;
-                }
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
+                .projection_expression("failureSk"),
+        )
+        .await?;
+        for item in items {
+            if let Some(AttributeValue::S(sort)) = item.get("failureSk")
+                && let Some((failure, _)) = parse_failure_sk(sort)
+            {
+                *counts
+                    .entry((failure.class, failure.product, failure.domain))
+                    .or_default() += 1;
             }
         }
         Ok(counts

@@ -25,6 +25,8 @@ use super::DirectoryTable;
 use super::batch_get::{batch_get, batch_get_projected};
 use super::errors::{json, map_sdk_error, shape};
 use super::items::*;
+use super::query::query_all_pages;
+use super::transact::transact_write;
 
 mod activity;
 mod desired;
@@ -123,13 +125,7 @@ impl StateTable {
             .map_err(StoreError::permanent)?;
         let mut items = writes;
         items.push(TransactWriteItem::builder().put(put_entry).build());
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(map_sdk_error)?;
-        Ok(())
+        transact_write(&self.client, items).await
     }
 
     pub fn new(client: Client, table: impl Into<String>, activity_retention_days: u32) -> Self {

@@ -4,8 +4,6 @@ use super::*;
 
 impl FailureIndex for StateTable {
     async fn failure_counts(&self, org: &OrgId) -> Result<Vec<FailureCount>, StoreError> {
-        type Key = (FailureClass, Option<String>, Option<String>);
-        let mut counts: BTreeMap<Key, u64> = BTreeMap::new();
         let items = query_all_pages(
             self.client
                 .query()
@@ -16,26 +14,12 @@ impl FailureIndex for StateTable {
                 .projection_expression("failureSk"),
         )
         .await?;
-        for item in items {
-            if let Some(AttributeValue::S(sort)) = item.get("failureSk")
-                && let Some((failure, _)) = parse_failure_sk(sort)
-            {
-                *counts
-                    .entry((failure.class, failure.product, failure.domain))
-                    .or_default() += 1;
-            }
-        }
-        Ok(counts
-            .into_iter()
-            .map(|((class, product, domain), users)| FailureCount {
-                failure: Failure {
-                    class,
-                    product,
-                    domain,
-                },
-                users,
-            })
-            .collect())
+        Ok(FailureCount::tally(items.iter().filter_map(
+            |item| match item.get("failureSk") {
+                Some(AttributeValue::S(sort)) => parse_failure_sk(sort).map(|(f, _)| (f, 1)),
+                _ => None,
+            },
+        )))
     }
 
     async fn failed_users(

@@ -1,7 +1,7 @@
 //! StateTable: desired state, sync status, activity, email claims,
 //! failures and rate counts, one file per capability.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 

@@ -143,11 +143,7 @@ impl FailureIndex for MemoryStore {
             });
             let of_emails = (!o.mail_failures.is_empty()).then(|| {
                 (
-                    Failure {
-                        class: FailureClass::EmailFailed,
-                        product: None,
-                        domain: None,
-                    },
+                    Failure::of(FailureClass::EmailFailed),
                     u64::try_from(o.mail_failures.len()).unwrap_or(u64::MAX),
                 )
             });
@@ -202,11 +198,7 @@ impl FailureIndex for MemoryStore {
                     .entry(user.clone())
                     .or_insert_with(|| FailedUser {
                         user_id: user.clone(),
-                        failure: Failure {
-                            class: FailureClass::EmailFailed,
-                            product: None,
-                            domain: None,
-                        },
+                        failure: Failure::of(FailureClass::EmailFailed),
                         attempts: 0,
                         at: now.clone(),
                         retried_at: None,

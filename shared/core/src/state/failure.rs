@@ -66,6 +66,16 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// A failure of `class` alone: no product, no domain (a welcome email's
+    /// failure is [`FailureClass::EmailFailed`] alone).
+    pub fn of(class: FailureClass) -> Self {
+        Self {
+            class,
+            product: None,
+            domain: None,
+        }
+    }
+
     /// What an admin reads on the failure's banner, for `users` users.
     pub fn message(&self, users: u64) -> String {
         let who = if users == 1 {

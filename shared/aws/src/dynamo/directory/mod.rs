@@ -26,7 +26,7 @@ use user_sync_core::rules::{Priority, Rule};
 use super::batch_get::batch_get;
 use super::errors::{json, map_sdk_error, shape};
 use super::items::*;
-use super::query::query_all_pages;
+use super::query::{count_all_pages, query_all_pages};
 use super::transact::transact_write;
 
 type Item = HashMap<String, AttributeValue>;
@@ -280,29 +280,6 @@ impl DirectoryTable {
             }
         }
         Ok(())
-    }
-
-    /// Counts what a query matches, all pages (`Select: COUNT`).
-    async fn count(
-        &self,
-        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
-    ) -> Result<u64, StoreError> {
-        let query = query.select(aws_sdk_dynamodb::types::Select::Count);
-        let mut count = 0u64;
-        let mut start: Option<Item> = None;
-        loop {
-            let out = query
-                .clone()
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(map_sdk_error)?;
-            count += u64::try_from(out.count).unwrap_or(0);
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(count),
-            }
-        }
     }
 
     /// Puts or deletes memberships. The user sides first: when the evaluator

@@ -115,11 +115,7 @@ impl FailureIndex for StateTable {
                 user.clone(),
                 FailedUser {
                     user_id: user,
-                    failure: Failure {
-                        class: FailureClass::EmailFailed,
-                        product: None,
-                        domain: None,
-                    },
+                    failure: Failure::of(FailureClass::EmailFailed),
                     attempts: m.attempts,
                     at: m.at,
                     retried_at: m.retried_at,
@@ -146,11 +142,7 @@ impl FailureIndex for StateTable {
                 .map_err(map_sdk_error)?;
             return Ok(());
         };
-        let failure = Failure {
-            class: FailureClass::EmailFailed,
-            product: None,
-            domain: None,
-        };
+        let failure = Failure::of(FailureClass::EmailFailed);
         self.client
             .update_item()
             .table_name(&self.table)

@@ -1,6 +1,6 @@
 //! DynamoDB adapters for the two tables of `docs/data-model.md`.
 
-mod batch_get;
+mod batch;
 mod directory;
 mod domains;
 mod errors;

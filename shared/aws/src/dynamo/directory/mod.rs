@@ -23,7 +23,7 @@ use user_sync_core::ports::{
 };
 use user_sync_core::rules::{Priority, Rule};
 
-use super::batch_get::batch_get;
+use super::batch::{batch_get, batch_write};
 use super::errors::{json, map_sdk_error, shape};
 use super::items::*;
 use super::query::{count_all_pages, query_all_pages};
@@ -31,10 +31,6 @@ use super::transact::transact_write;
 
 type Item = HashMap<String, AttributeValue>;
 
-/// Items per `BatchWriteItem` call (the DynamoDB maximum).
-const BATCH_WRITE_MAX: usize = 25;
-/// Retries of items DynamoDB leaves unprocessed (throttling).
-const BATCH_WRITE_RETRIES: u32 = 8;
 /// Up to this many groups, memberships are read as user × group keys (100
 /// per call); beyond, each user's `MEMBEROF#` items are queried.
 const BATCHED_MEMBERSHIP_GROUPS: usize = 25;
@@ -242,46 +238,6 @@ impl DirectoryTable {
         Ok(out.items.unwrap_or_default())
     }
 
-    /// Writes items with `BatchWriteItem` (25 per call), retrying what
-    /// DynamoDB leaves unprocessed, with backoff, a bounded number of times.
-    async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
-        for chunk in requests.chunks(BATCH_WRITE_MAX) {
-            let mut pending: Vec<WriteRequest> = chunk.to_vec();
-            let mut attempt = 0u32;
-            while !pending.is_empty() {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await
-                    .map_err(map_sdk_error)?;
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(&self.table))
-                    .unwrap_or_default();
-                if pending.is_empty() {
-                    break;
-                }
-                attempt += 1;
-                if attempt > BATCH_WRITE_RETRIES {
-                    return Err(StoreError::Transient(
-                        format!(
-                            "{} writes still unprocessed after {BATCH_WRITE_RETRIES} retries",
-                            pending.len()
-                        )
-                        .into(),
-                    ));
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(
-                    50 * 2u64.pow(attempt.min(6)),
-                ))
-                .await;
-            }
-        }
-        Ok(())
-    }
-
     /// Puts or deletes memberships. The user sides first: when the evaluator
     /// sees a group side in the stream, the user's groups already say so.
     async fn write_memberships(
@@ -295,14 +251,18 @@ impl DirectoryTable {
             .iter()
             .map(|u| self.membership_items(org, group, u))
             .collect();
-        self.batch_write(
+        batch_write(
+            &self.client,
+            &self.table,
             items
                 .iter()
                 .map(|(user_side, _)| request(user_side))
                 .collect::<Result<_, _>>()?,
         )
         .await?;
-        self.batch_write(
+        batch_write(
+            &self.client,
+            &self.table,
             items
                 .iter()
                 .map(|(_, group_side)| request(group_side))

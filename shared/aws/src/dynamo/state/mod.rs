@@ -22,7 +22,7 @@ use user_sync_core::state::{
 };
 
 use super::DirectoryTable;
-use super::batch_get::{batch_get, batch_get_projected};
+use super::batch::{batch_get, batch_get_projected};
 use super::errors::{json, map_sdk_error, shape};
 use super::items::*;
 use super::query::query_all_pages;

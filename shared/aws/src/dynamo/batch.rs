@@ -1,16 +1,14 @@
 //! `BatchGetItem` in pages of 100 keys and `BatchWriteItem` in pages of 25
 //! requests, what DynamoDB leaves unprocessed sent again with backoff.
 
-use std::collections::HashMap;
 use std::future::Future;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, WriteRequest};
+use aws_sdk_dynamodb::types::{KeysAndAttributes, WriteRequest};
 use user_sync_core::StoreError;
 
 use super::errors::map_sdk_error;
-
-type Item = HashMap<String, AttributeValue>;
+use super::values::Item;
 
 /// Keys per `BatchGetItem` call (the DynamoDB maximum).
 const BATCH_GET_MAX: usize = 100;

@@ -9,6 +9,7 @@ mod query;
 mod state;
 mod templates;
 mod transact;
+mod values;
 
 pub use directory::DirectoryTable;
 pub use errors::map_sdk_error;

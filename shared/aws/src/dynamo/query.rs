@@ -1,15 +1,12 @@
 //! Reading a query to its end, for both tables.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, Select};
+use aws_sdk_dynamodb::types::Select;
 use user_sync_core::StoreError;
 
 use super::errors::map_sdk_error;
-
-type Item = HashMap<String, AttributeValue>;
+use super::values::Item;
 
 /// Every item `query` matches, over all its pages.
 pub(super) async fn query_all_pages(query: QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {

@@ -24,12 +24,11 @@ use user_sync_core::ports::{
 use user_sync_core::rules::{Priority, Rule};
 
 use super::batch::{batch_get, batch_write};
-use super::errors::{json, map_sdk_error, shape};
+use super::errors::{json, map_sdk_error};
 use super::items::*;
 use super::query::{count_all_pages, query_all_pages};
 use super::transact::transact_write;
-
-type Item = HashMap<String, AttributeValue>;
+use super::values::{Item, build, from_item, key, s, to_item};
 
 /// Up to this many groups, memberships are read as user × group keys (100
 /// per call); beyond, each user's `MEMBEROF#` items are queried.
@@ -40,28 +39,6 @@ const BATCHED_MEMBERSHIP_GROUPS: usize = 25;
 pub struct DirectoryTable {
     client: Client,
     table: String,
-}
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn key(pk: String, sk: impl Into<String>) -> Item {
-    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
-}
-
-fn to_item<T: serde::Serialize>(v: &T) -> Result<Item, StoreError> {
-    serde_dynamo::to_item(v).map_err(shape)
-}
-
-fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, StoreError> {
-    serde_dynamo::from_item(item).map_err(shape)
-}
-
-fn build<T, E: std::error::Error + Send + Sync + 'static>(
-    r: Result<T, E>,
-) -> Result<T, StoreError> {
-    r.map_err(StoreError::permanent)
 }
 
 /// Users from items.

@@ -62,7 +62,7 @@ impl FailureIndex for StateTable {
                 continue;
             };
             let user = if mail {
-                let m: MailStatusItem = serde_dynamo::from_item(item).map_err(shape)?;
+                let m: MailStatusItem = from_item(item)?;
                 FailedUser {
                     user_id,
                     failure: failure.clone(),
@@ -71,7 +71,7 @@ impl FailureIndex for StateTable {
                     retried_at: m.retried_at,
                 }
             } else {
-                let st: StatusItem = serde_dynamo::from_item(item).map_err(shape)?;
+                let st: StatusItem = from_item(item)?;
                 let st: SyncStatus = serde_json::from_str(&st.status).map_err(json)?;
                 FailedUser {
                     user_id,
@@ -97,17 +97,12 @@ impl FailureIndex for StateTable {
     ) -> Result<HashMap<UserId, FailedUser>, StoreError> {
         let keys = users
             .iter()
-            .map(|u| {
-                HashMap::from([
-                    ("pk".to_owned(), s(user_pk(org, u))),
-                    ("sk".to_owned(), s(sk::MAIL_STATUS)),
-                ])
-            })
+            .map(|u| key(user_pk(org, u), sk::MAIL_STATUS))
             .collect();
         let by_pk: HashMap<String, &UserId> = users.iter().map(|u| (user_pk(org, u), u)).collect();
         let mut out = HashMap::new();
         for item in batch_get(&self.client, &self.table, keys).await? {
-            let m: MailStatusItem = serde_dynamo::from_item(item).map_err(shape)?;
+            let m: MailStatusItem = from_item(item)?;
             let Some(user) = by_pk.get(&m.pk).map(|u| (*u).clone()) else {
                 continue;
             };

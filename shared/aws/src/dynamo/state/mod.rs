@@ -23,10 +23,11 @@ use user_sync_core::state::{
 
 use super::DirectoryTable;
 use super::batch::{batch_get, batch_get_projected};
-use super::errors::{json, map_sdk_error, shape};
+use super::errors::{json, map_sdk_error};
 use super::items::*;
 use super::query::query_all_pages;
 use super::transact::transact_write;
+use super::values::{Item, from_item, key, n, s, to_item};
 
 mod activity;
 mod desired;
@@ -35,20 +36,11 @@ mod failures;
 mod outcomes;
 mod rate_counters;
 
-type Item = HashMap<String, AttributeValue>;
-
 /// The keys of the users' desired states and sync statuses.
 fn state_keys(org: &OrgId, users: &[UserId]) -> Vec<Item> {
     users
         .iter()
-        .flat_map(|u| {
-            [sk::DESIRED, sk::STATUS].map(|sort| {
-                HashMap::from([
-                    ("pk".to_owned(), s(user_pk(org, u))),
-                    ("sk".to_owned(), s(sort)),
-                ])
-            })
-        })
+        .flat_map(|u| [sk::DESIRED, sk::STATUS].map(|sort| key(user_pk(org, u), sort)))
         .collect()
 }
 
@@ -91,22 +83,6 @@ pub struct StateTable {
     table: String,
     activity_retention_days: u32,
     org_retention: Option<OrgRetention>,
-}
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: u64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn to_item<T: serde::Serialize>(v: &T) -> Result<Item, StoreError> {
-    serde_dynamo::to_item(v).map_err(shape)
-}
-
-fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, StoreError> {
-    serde_dynamo::from_item(item).map_err(shape)
 }
 
 impl StateTable {

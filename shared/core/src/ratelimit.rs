@@ -198,40 +198,7 @@ impl<C: RateCounters> RateGate<C> {
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    /// The shared counter as a map, counting the calls made to it.
-    #[derive(Default)]
-    struct Counts {
-        counts: Mutex<HashMap<(OrgId, String, u64), u32>>,
-        calls: AtomicUsize,
-        down: bool,
-    }
-
-    impl RateCounters for Counts {
-        async fn take(
-            &self,
-            org: &OrgId,
-            scope: &str,
-            window: u64,
-            amount: u32,
-            limit: u32,
-        ) -> Result<bool, StoreError> {
-            self.calls.fetch_add(1, Ordering::SeqCst);
-            if self.down {
-                return Err(StoreError::transient(std::io::Error::other("unreachable")));
-            }
-            let mut counts = self.counts.lock().unwrap();
-            let n = counts
-                .entry((org.clone(), scope.to_owned(), window))
-                .or_default();
-            if *n + amount > limit {
-                return Ok(false);
-            }
-            *n += amount;
-            Ok(true)
-        }
-    }
+    use crate::memory::MemoryCounters;
 
     fn org(id: &str) -> OrgId {
         OrgId::parse(id).unwrap()
@@ -239,7 +206,7 @@ mod tests {
 
     fn admitted(
         limiters: &[&OrgRateLimiter],
-        counts: &Counts,
+        counts: &MemoryCounters,
         o: &OrgId,
         now: u64,
         n: usize,
@@ -258,12 +225,12 @@ mod tests {
     #[test]
     fn an_organization_gets_its_budget_per_window_and_no_more() {
         let limiter = OrgRateLimiter::new("scim", 100);
-        let counts = Counts::default();
+        let counts = MemoryCounters::default();
         let acme = org("acme");
         let t0 = 1_700_000_000_000;
         assert_eq!(admitted(&[&limiter], &counts, &acme, t0, 1500), 1000);
         // one write per lease of 20, plus the refusals
-        let calls = counts.calls.load(Ordering::SeqCst);
+        let calls = counts.calls();
         assert!(calls <= 1000 / 20 + 2, "{calls} calls to the counter");
         // the next window has a new budget
         assert_eq!(
@@ -275,7 +242,7 @@ mod tests {
     #[test]
     fn a_refusal_says_when_the_window_ends() {
         let limiter = OrgRateLimiter::new("scim", 1);
-        let counts = Counts::default();
+        let counts = MemoryCounters::default();
         let acme = org("acme");
         let start = 1_700_000_000_000; // a window boundary
         assert_eq!(admitted(&[&limiter], &counts, &acme, start, 10), 10);
@@ -292,16 +259,16 @@ mod tests {
         assert_eq!(retry(at(1)), 10);
         assert_eq!(retry(at(9_001)), 1);
         // a refusal is remembered: no further call in the same window
-        let calls = counts.calls.load(Ordering::SeqCst);
+        let calls = counts.calls();
         at(5_000);
-        assert_eq!(counts.calls.load(Ordering::SeqCst), calls);
+        assert_eq!(counts.calls(), calls);
         assert!(matches!(at(10_000), Admission::Admitted));
     }
 
     #[test]
     fn organizations_do_not_share_a_budget() {
         let limiter = OrgRateLimiter::new("scim", 2);
-        let counts = Counts::default();
+        let counts = MemoryCounters::default();
         let t = 1_700_000_000_000;
         assert_eq!(admitted(&[&limiter], &counts, &org("acme"), t, 30), 20);
         assert_eq!(admitted(&[&limiter], &counts, &org("beta"), t, 30), 20);
@@ -311,7 +278,7 @@ mod tests {
     fn instances_share_the_budget_through_the_counter() {
         let a = OrgRateLimiter::new("scim", 100);
         let b = OrgRateLimiter::new("scim", 100);
-        let counts = Counts::default();
+        let counts = MemoryCounters::default();
         let n = admitted(&[&a, &b], &counts, &org("acme"), 1_700_000_000_000, 3000);
         // unspent leases are lost, never added
         assert!((1000 - 2 * 19..=1000).contains(&n), "{n} admitted");
@@ -322,22 +289,19 @@ mod tests {
         let scim = OrgRateLimiter::new("scim", 1);
         let admin = OrgRateLimiter::new("admin", 1);
         let off = OrgRateLimiter::new("scim", 0);
-        let counts = Counts::default();
+        let counts = MemoryCounters::default();
         let (acme, t) = (org("acme"), 1_700_000_000_000);
         assert_eq!(admitted(&[&scim], &counts, &acme, t, 15), 10);
         assert_eq!(admitted(&[&admin], &counts, &acme, t, 15), 10);
-        let before = counts.calls.load(Ordering::SeqCst);
+        let before = counts.calls();
         assert_eq!(admitted(&[&off], &counts, &acme, t, 5000), 5000);
-        assert_eq!(counts.calls.load(Ordering::SeqCst), before);
+        assert_eq!(counts.calls(), before);
     }
 
     #[test]
     fn an_unreachable_counter_admits() {
         let limiter = OrgRateLimiter::new("scim", 1);
-        let counts = Counts {
-            down: true,
-            ..Counts::default()
-        };
+        let counts = MemoryCounters::unreachable();
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
@@ -348,7 +312,7 @@ mod tests {
     #[test]
     fn past_windows_are_forgotten_when_many_organizations_are_seen() {
         let limiter = OrgRateLimiter::new("scim", 1);
-        let counts = Counts::default();
+        let counts = MemoryCounters::default();
         let t = 1_700_000_000_000;
         for i in 0..MAX_TRACKED {
             admitted(&[&limiter], &counts, &org(&format!("o{i}")), t, 1);

@@ -9,8 +9,9 @@ use user_sync_core::domains::{ClaimMode, DomainClaim, DomainName, Domains, OrgDo
 use user_sync_core::ids::OrgId;
 
 use super::directory::DirectoryTable;
-use super::errors::{json, map_sdk_error, shape};
+use super::errors::{json, map_sdk_error};
 use super::items::{ClaimItem, DomainItem, claim_pk, domains_pk, sk};
+use super::values::{from_item, to_item};
 
 fn domain_item(org: &OrgId, d: &OrgDomain) -> Result<DomainItem, StoreError> {
     Ok(DomainItem {
@@ -32,7 +33,7 @@ impl DirectoryTable {
         d: &OrgDomain,
         condition: &str,
     ) -> Result<(), StoreError> {
-        let item = serde_dynamo::to_item(domain_item(org, d)?).map_err(shape)?;
+        let item = to_item(&domain_item(org, d)?)?;
         self.client()
             .put_item()
             .table_name(self.table_name())
@@ -50,7 +51,7 @@ impl Domains for DirectoryTable {
         self.query_all(domains_pk(org), Some(sk::DOMAIN))
             .await?
             .into_iter()
-            .map(|i| org_domain(serde_dynamo::from_item(i).map_err(shape)?))
+            .map(|i| org_domain(from_item(i)?))
             .collect()
     }
 
@@ -65,7 +66,7 @@ impl Domains for DirectoryTable {
         else {
             return Ok(None);
         };
-        org_domain(serde_dynamo::from_item(item).map_err(shape)?).map(Some)
+        org_domain(from_item(item)?).map(Some)
     }
 
     async fn add_domain(&self, org: &OrgId, d: &OrgDomain) -> Result<(), StoreError> {
@@ -114,15 +115,14 @@ impl Domains for DirectoryTable {
     }
 
     async fn claim(&self, claim: &DomainClaim, mode: ClaimMode) -> Result<(), StoreError> {
-        let item = serde_dynamo::to_item(ClaimItem {
+        let item = to_item(&ClaimItem {
             pk: claim_pk(&claim.domain),
             sk: sk::CLAIM.to_owned(),
             org_id: claim.org.clone(),
             domain: claim.domain.to_string(),
             at: claim.at.clone(),
             by_ops: claim.by_ops,
-        })
-        .map_err(shape)?;
+        })?;
         let mut put = self
             .client()
             .put_item()
@@ -141,7 +141,7 @@ impl Domains for DirectoryTable {
         let Some(item) = self.get(claim_pk(domain), sk::CLAIM).await? else {
             return Ok(None);
         };
-        let c: ClaimItem = serde_dynamo::from_item(item).map_err(shape)?;
+        let c: ClaimItem = from_item(item)?;
         Ok(Some(DomainClaim {
             domain: domain.clone(),
             org: c.org_id,

@@ -1,12 +1,15 @@
 //! DynamoDB adapters for the two tables of `docs/data-model.md`.
 
-mod batch_get;
+mod batch;
 mod directory;
 mod domains;
 mod errors;
 pub mod items;
+mod query;
 mod state;
 mod templates;
+mod transact;
+mod values;
 
 pub use directory::DirectoryTable;
 pub use errors::map_sdk_error;

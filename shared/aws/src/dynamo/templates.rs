@@ -9,21 +9,12 @@ use user_sync_core::mail::EmailTemplate;
 use user_sync_core::ports::{MAX_TEMPLATES, StoredTemplate, Templates};
 
 use super::directory::DirectoryTable;
-use super::errors::{json, map_sdk_error, shape};
+use super::errors::{json, map_sdk_error};
 use super::items::{TemplateItem, sk, templates_pk};
+use super::values::{build, from_item, n, to_item};
 
 fn template_sk(id: &TemplateId) -> String {
     format!("{}{id}", sk::TEMPLATE)
-}
-
-fn n(v: u64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn build<T, E: std::error::Error + Send + Sync + 'static>(
-    r: Result<T, E>,
-) -> Result<T, StoreError> {
-    r.map_err(StoreError::permanent)
 }
 
 fn item(org: &OrgId, t: &StoredTemplate) -> Result<TemplateItem, StoreError> {
@@ -83,7 +74,7 @@ impl Templates for DirectoryTable {
             .query_all(templates_pk(org), Some(sk::TEMPLATE))
             .await?
         {
-            let i: TemplateItem = serde_dynamo::from_item(i).map_err(shape)?;
+            let i: TemplateItem = from_item(i)?;
             out.push(stored(i)?);
         }
         out.sort_by(|a, b| {
@@ -102,7 +93,7 @@ impl Templates for DirectoryTable {
         id: &TemplateId,
     ) -> Result<Option<StoredTemplate>, StoreError> {
         match self.get(templates_pk(org), &template_sk(id)).await? {
-            Some(i) => stored(serde_dynamo::from_item(i).map_err(shape)?).map(Some),
+            Some(i) => stored(from_item(i)?).map(Some),
             None => Ok(None),
         }
     }
@@ -111,7 +102,7 @@ impl Templates for DirectoryTable {
         let put = build(
             Put::builder()
                 .table_name(self.table_name())
-                .set_item(Some(serde_dynamo::to_item(item(org, t)?).map_err(shape)?))
+                .set_item(Some(to_item(&item(org, t)?)?))
                 .condition_expression("attribute_not_exists(pk)")
                 .build(),
         )?;
@@ -133,7 +124,7 @@ impl Templates for DirectoryTable {
         self.client()
             .put_item()
             .table_name(self.table_name())
-            .set_item(Some(serde_dynamo::to_item(item(org, t)?).map_err(shape)?))
+            .set_item(Some(to_item(&item(org, t)?)?))
             .condition_expression("version = :v")
             .expression_attribute_values(":v", n(expected_version))
             .send()

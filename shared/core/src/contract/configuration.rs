@@ -4,23 +4,17 @@
 use super::{Checked, fresh_org};
 use crate::StoreError;
 use crate::ids::{GroupId, OrgId, RuleId};
+use crate::memory::product_rule;
 use crate::ports::{Configuration, RuleSet, RuleWrite, SyncSettings};
 use crate::rules::{Priority, Rule};
 
 fn rule(id: &str, priority: u32) -> Rule {
-    Rule {
-        id: RuleId::parse(id).unwrap_or_else(|e| panic!("{e}")),
-        group_id: GroupId::parse("sales").unwrap_or_else(|e| panic!("{e}")),
-        description: String::new(),
-        priority: Priority::new(priority).unwrap_or_else(|e| panic!("{e}")),
-        products: ["G2M".to_owned()].into(),
-        admin_role: None,
-        user_group: None,
-        device_groups: Default::default(),
-        settings_template: None,
-        email_template: None,
-        language: None,
-    }
+    product_rule(
+        RuleId::parse(id).unwrap_or_else(|e| panic!("{e}")),
+        GroupId::parse("sales").unwrap_or_else(|e| panic!("{e}")),
+        Priority::new(priority).unwrap_or_else(|e| panic!("{e}")),
+        &["G2M"],
+    )
 }
 
 async fn read<S: Configuration>(store: &S, org: &OrgId) -> RuleSet {

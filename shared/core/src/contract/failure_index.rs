@@ -1,7 +1,5 @@
 //! The contract of [`FailureIndex`].
 
-use std::collections::BTreeMap;
-
 use super::desired_states::success;
 use super::sync_outcomes::failed;
 use super::{Checked, all_pages, assert_conflict, fresh_org, uid};
@@ -51,28 +49,13 @@ pub async fn failure_index<S: FailureIndex + SyncOutcomes>(s: &S) -> Checked {
         .await?;
     s.record_email_failure(&org, &uid("u-8"), None).await?;
 
-    let mut expected: BTreeMap<(FailureClass, Option<String>, Option<String>), u64> =
-        BTreeMap::new();
-    for (f, n) in [
+    let expected = FailureCount::tally([
         (cad.clone(), 2),
         (odd.clone(), 1),
         (failure(FailureClass::ExistingAccount, None, None), 1),
         (domain.clone(), 1),
         (failure(FailureClass::EmailFailed, None, None), 2),
-    ] {
-        expected.insert((f.class, f.product, f.domain), n);
-    }
-    let expected: Vec<FailureCount> = expected
-        .into_iter()
-        .map(|((class, product, domain), users)| FailureCount {
-            failure: Failure {
-                class,
-                product,
-                domain,
-            },
-            users,
-        })
-        .collect();
+    ]);
     assert_eq!(s.failure_counts(&org).await?, expected, "in class order");
     assert!(s.failure_counts(&fresh_org()).await?.is_empty());
 

@@ -3,21 +3,10 @@
 use super::{Checked, fresh_org};
 use crate::StoreError;
 use crate::ids::OrgId;
-use crate::ports::{DEFAULT_GUARDRAIL_PERCENT, Organization, Organizations};
+use crate::ports::{Organization, Organizations};
 
 fn organization(id: &OrgId) -> Organization {
-    Organization {
-        id: id.clone(),
-        name: "Contract".into(),
-        default_language: "en".into(),
-        created: "2026-12-01T09:00:00.000Z".into(),
-        custom_attributes: Vec::new(),
-        suspension_guardrail_percent: DEFAULT_GUARDRAIL_PERCENT,
-        activity_retention_days: None,
-        catalog: None,
-        version: 0,
-        setting_versions: Default::default(),
-    }
+    Organization::new(id.clone(), "Contract", "2026-12-01T09:00:00.000Z")
 }
 
 /// Creates organizations named after a fresh prefix and checks

@@ -34,7 +34,6 @@ use crate::ports::{
     Tokens, UserLookup, UserStates, UserStatus, Users,
 };
 use crate::progress::SyncSummary;
-use crate::rules::{Priority, Rule};
 use crate::state::{
     DesiredState, FailedUser, Failure, FailureClass, FailureCount, Outcome, ProductAccount,
     SyncStatus,
@@ -46,6 +45,7 @@ mod counters;
 mod domains;
 mod email_claims;
 mod fan_outs;
+mod fixtures;
 mod groups;
 mod mail_sender;
 mod organizations;
@@ -56,6 +56,7 @@ mod templates;
 mod users;
 
 pub use counters::MemoryCounters;
+pub use fixtures::{ada_facts, member, product_rule};
 pub use mail_sender::{MemoryMailSender, SentEmail};
 pub use product_api::MemoryProductApi;
 
@@ -63,44 +64,6 @@ pub use product_api::MemoryProductApi;
 #[allow(dead_code)]
 fn unsupported() -> StoreError {
     StoreError::Invalid("not implemented by the in-memory store".to_owned())
-}
-
-/// An active directory user named after its id (`{id}@example.com`), as
-/// benchmarks fill a directory with.
-pub fn member(id: &UserId) -> DirectoryUser {
-    DirectoryUser {
-        id: id.clone(),
-        user_name: format!("{id}@example.com"),
-        external_id: None,
-        active: true,
-        deleted: false,
-        given_name: Some("Member".into()),
-        family_name: None,
-        email: Some(format!("{id}@example.com")),
-        locale: None,
-        created: "2026-11-22T00:00:00Z".into(),
-        last_modified: "2026-11-22T00:00:00Z".into(),
-        version: 1,
-        link: Default::default(),
-    }
-}
-
-/// A rule of `group` that grants `products` and nothing else, as tests and
-/// benchmarks write.
-pub fn product_rule(id: RuleId, group: GroupId, priority: Priority, products: &[&str]) -> Rule {
-    Rule {
-        id,
-        group_id: group,
-        description: String::new(),
-        priority,
-        products: products.iter().map(|p| (*p).to_owned()).collect(),
-        admin_role: None,
-        user_group: None,
-        device_groups: BTreeSet::new(),
-        settings_template: None,
-        email_template: None,
-        language: None,
-    }
 }
 
 /// One organization's data.

@@ -135,36 +135,19 @@ impl SyncOutcomes for MemoryStore {
 impl FailureIndex for MemoryStore {
     async fn failure_counts(&self, org: &OrgId) -> Result<Vec<FailureCount>, StoreError> {
         Ok(self.with_org(org, |o| {
-            type Key = (FailureClass, Option<String>, Option<String>);
-            let mut counts: BTreeMap<Key, u64> = BTreeMap::new();
-            for s in o.statuses.values() {
-                if let Some(f) = s
-                    .failure
-                    .as_ref()
+            let of_jobs = o.statuses.values().filter_map(|s| {
+                s.failure
+                    .clone()
                     .filter(|_| s.last_outcome == Outcome::Failure)
-                {
-                    *counts
-                        .entry((f.class, f.product.clone(), f.domain.clone()))
-                        .or_default() += 1;
-                }
-            }
-            if !o.mail_failures.is_empty() {
-                counts.insert(
-                    (FailureClass::EmailFailed, None, None),
+                    .map(|f| (f, 1))
+            });
+            let of_emails = (!o.mail_failures.is_empty()).then(|| {
+                (
+                    Failure::of(FailureClass::EmailFailed),
                     u64::try_from(o.mail_failures.len()).unwrap_or(u64::MAX),
-                );
-            }
-            counts
-                .into_iter()
-                .map(|((class, product, domain), users)| FailureCount {
-                    failure: Failure {
-                        class,
-                        product,
-                        domain,
-                    },
-                    users,
-                })
-                .collect()
+                )
+            });
+            FailureCount::tally(of_jobs.chain(of_emails))
         }))
     }
 
@@ -215,11 +198,7 @@ impl FailureIndex for MemoryStore {
                     .entry(user.clone())
                     .or_insert_with(|| FailedUser {
                         user_id: user.clone(),
-                        failure: Failure {
-                            class: FailureClass::EmailFailed,
-                            product: None,
-                            domain: None,
-                        },
+                        failure: Failure::of(FailureClass::EmailFailed),
                         attempts: 0,
                         at: now.clone(),
                         retried_at: None,

@@ -39,6 +39,25 @@ pub struct Organization {
     pub setting_versions: crate::organization::SettingVersions,
 }
 
+impl Organization {
+    /// A new organization: English, the default guardrail, no custom
+    /// attributes, no catalogue, the stack's activity retention; version 0.
+    pub fn new(id: OrgId, name: impl Into<String>, created: impl Into<String>) -> Self {
+        Self {
+            id,
+            name: name.into(),
+            default_language: "en".into(),
+            created: created.into(),
+            custom_attributes: Vec::new(),
+            suspension_guardrail_percent: DEFAULT_GUARDRAIL_PERCENT,
+            activity_retention_days: None,
+            catalog: None,
+            version: 0,
+            setting_versions: Default::default(),
+        }
+    }
+}
+
 /// The default mass-suspension guardrail: 10 % of the organization's users.
 pub const DEFAULT_GUARDRAIL_PERCENT: u8 = 10;
 

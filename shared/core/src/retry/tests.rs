@@ -5,10 +5,10 @@ use time::OffsetDateTime;
 
 use super::*;
 use crate::StoreError;
-use crate::directory::{DirectoryStatus, UserFacts};
+use crate::directory::DirectoryStatus;
 use crate::ids::{GroupId, OrgId, RuleId, UserId};
 use crate::job::{EntitlementJob, MailJob};
-use crate::memory::{MemoryProductApi, MemoryStore, product_rule};
+use crate::memory::{MemoryProductApi, MemoryStore, ada_facts, product_rule};
 use crate::ports::{DesiredStates, FailureIndex, JobQueue, Seats, SyncOutcomes};
 use crate::rules::{Priority, Rule, effective_assignment};
 use crate::state::{DesiredState, Failure, FailureClass, Outcome, SyncStatus};
@@ -38,16 +38,7 @@ fn desired(generation: u64, products: &[&str]) -> DesiredState {
     let groups = [GroupId::parse("g").unwrap()].into_iter().collect();
     DesiredState {
         generation,
-        facts: UserFacts {
-            status: DirectoryStatus::Active,
-            email: "ada@example.com".into(),
-            given_name: Some("Ada".into()),
-            family_name: None,
-            locale: None,
-            account_key: None,
-            relinked_from: None,
-            handed_over: false,
-        },
+        facts: ada_facts(),
         assignment: effective_assignment(DirectoryStatus::Active, &groups, &[rule]),
         language: None,
         updated_at: "2026-11-22T09:00:00.000Z".into(),

@@ -7,7 +7,7 @@ use crate::StoreError;
 use crate::auth::{TokenKind, issue};
 use crate::clock::{Clock, NoRandomness};
 use crate::ids::OrgId;
-use crate::ports::{DEFAULT_GUARDRAIL_PERCENT, Organization, Organizations, Tokens};
+use crate::ports::{Organization, Organizations, Tokens};
 
 /// Longest token name (it is the activity actor of an admin token).
 pub const MAX_TOKEN_NAME: usize = 100;
@@ -129,18 +129,7 @@ where
     /// catalogue) with one SCIM token and one admin token.
     pub async fn create(&self, org_id: &OrgId, name: &str) -> Result<NewOrganization, OrgError> {
         let created = self.clock.timestamp();
-        let org = Organization {
-            id: org_id.clone(),
-            name: name.to_owned(),
-            default_language: "en".into(),
-            created: created.clone(),
-            custom_attributes: Vec::new(),
-            suspension_guardrail_percent: DEFAULT_GUARDRAIL_PERCENT,
-            activity_retention_days: None,
-            catalog: None,
-            version: 0,
-            setting_versions: Default::default(),
-        };
+        let org = Organization::new(org_id.clone(), name, created.clone());
         match self.store.create_org(&org).await {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => return Err(OrgError::Exists),

@@ -164,7 +164,7 @@ pub fn decide_forced(
 mod tests {
     use std::collections::BTreeSet;
 
-    use crate::memory::product_rule;
+    use crate::memory::{ada_facts, product_rule};
 
     use super::*;
     use crate::directory::DirectoryStatus;
@@ -172,19 +172,6 @@ mod tests {
     use crate::language::account_language;
     use crate::rules::{Priority, Rule, effective_assignment};
     use crate::state::{AccountStatus, DesiredState};
-
-    fn facts() -> UserFacts {
-        UserFacts {
-            status: DirectoryStatus::Active,
-            email: "ada@example.com".into(),
-            given_name: Some("Ada".into()),
-            family_name: None,
-            locale: None,
-            account_key: None,
-            relinked_from: None,
-            handed_over: false,
-        }
-    }
 
     fn rule(id: &str, products: &[&str]) -> Rule {
         let group = GroupId::parse("g").unwrap();
@@ -205,7 +192,7 @@ mod tests {
     fn stored(assignment: &EffectiveAssignment) -> DesiredState {
         DesiredState {
             generation: 3,
-            facts: facts(),
+            facts: ada_facts(),
             assignment: assignment.clone(),
             language: None,
             updated_at: "2026-01-01T00:00:00Z".into(),
@@ -215,7 +202,7 @@ mod tests {
 
     fn computed(assignment: EffectiveAssignment, cause: &str) -> Computed {
         Computed {
-            facts: facts(),
+            facts: ada_facts(),
             assignment,
             language: None,
             now: "2026-01-01T00:00:30Z".into(),
@@ -367,7 +354,7 @@ mod tests {
     fn account_change_bumps_generation() {
         let stored = DesiredState {
             generation: 3,
-            facts: facts(),
+            facts: ada_facts(),
             assignment: assign(&[rule("r", &["P"])]),
             language: None,
             updated_at: "2026-01-01T00:00:00Z".into(),
@@ -385,7 +372,7 @@ mod tests {
     fn provenance_only_change_is_stored_without_a_job() {
         let stored = DesiredState {
             generation: 3,
-            facts: facts(),
+            facts: ada_facts(),
             assignment: assign(&[rule("r1", &["P"])]),
             language: None,
             updated_at: "2026-01-01T00:00:00Z".into(),
@@ -404,7 +391,7 @@ mod tests {
         use crate::language::LanguageSource;
         let a = assign(&[rule("r", &["P"])]);
         let org_default = |now: &str| Computed {
-            language: account_language(&a, &facts(), Some("it")),
+            language: account_language(&a, &ada_facts(), Some("it")),
             now: now.into(),
             ..computed(a.clone(), "c1")
         };
@@ -418,7 +405,7 @@ mod tests {
         );
         // the organization's default changes: the account changes
         let other = Computed {
-            language: account_language(&a, &facts(), Some("fr")),
+            language: account_language(&a, &ada_facts(), Some("fr")),
             ..computed(a.clone(), "c2")
         };
         assert!(matches!(

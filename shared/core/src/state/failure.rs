@@ -1,5 +1,7 @@
 //! Classified failures, a user's sync status and the failures view.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::ids::UserId;
@@ -64,6 +66,16 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// A failure of `class` alone: no product, no domain (a welcome email's
+    /// failure is [`FailureClass::EmailFailed`] alone).
+    pub fn of(class: FailureClass) -> Self {
+        Self {
+            class,
+            product: None,
+            domain: None,
+        }
+    }
+
     /// What an admin reads on the failure's banner, for `users` users.
     pub fn message(&self, users: u64) -> String {
         let who = if users == 1 {
@@ -125,6 +137,29 @@ pub struct FailedUser {
 pub struct FailureCount {
     pub failure: Failure,
     pub users: u64,
+}
+
+impl FailureCount {
+    /// One count per failure, the users of its occurrences summed, in the
+    /// order of (class, product, domain).
+    pub fn tally(occurrences: impl IntoIterator<Item = (Failure, u64)>) -> Vec<FailureCount> {
+        type Key = (FailureClass, Option<String>, Option<String>);
+        let mut counts: BTreeMap<Key, u64> = BTreeMap::new();
+        for (f, users) in occurrences {
+            *counts.entry((f.class, f.product, f.domain)).or_default() += users;
+        }
+        counts
+            .into_iter()
+            .map(|((class, product, domain), users)| FailureCount {
+                failure: Failure {
+                    class,
+                    product,
+                    domain,
+                },
+                users,
+            })
+            .collect()
+    }
 }
 
 /// The outcome of the last reconcile of a user.
@@ -269,6 +304,30 @@ mod tests {
         let s: SyncStatus = serde_json::from_str(old).unwrap();
         assert_eq!(s.retried_at, None);
         assert_eq!(serde_json::to_string(&s).unwrap(), old);
+    }
+
+    #[test]
+    fn a_tally_sums_each_failure_in_class_order() {
+        let of = |class, product: Option<&str>| Failure {
+            class,
+            product: product.map(str::to_owned),
+            domain: None,
+        };
+        let counts = FailureCount::tally([
+            (of(FailureClass::EmailFailed, None), 2),
+            (of(FailureClass::OutOfLicenses, Some("cad")), 1),
+            (of(FailureClass::OutOfLicenses, Some("a")), 1),
+            (of(FailureClass::OutOfLicenses, Some("cad")), 1),
+        ]);
+        let got: Vec<(Failure, u64)> = counts.into_iter().map(|c| (c.failure, c.users)).collect();
+        assert_eq!(
+            got,
+            [
+                (of(FailureClass::OutOfLicenses, Some("a")), 1),
+                (of(FailureClass::OutOfLicenses, Some("cad")), 2),
+                (of(FailureClass::EmailFailed, None), 2),
+            ]
+        );
     }
 
     #[test]

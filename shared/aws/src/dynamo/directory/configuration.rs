@@ -95,35 +95,14 @@ impl Configuration for DirectoryTable {
                 expected_version,
             } => {
                 let item = to_item(&Self::rule_item(org, rule, expected_version + 1)?)?;
-                let put = build(
-                    Put::builder()
-                        .table_name(&self.table)
-                        .set_item(Some(item))
-                        .condition_expression("version = :rv")
-                        .expression_attribute_values(
-                            ":rv",
-                            AttributeValue::N(expected_version.to_string()),
-                        )
-                        .build(),
-                )?;
-                items.push(TransactWriteItem::builder().put(put).build());
+                items.push(self.versioned_put(item, *expected_version)?);
             }
             RuleWrite::Delete {
                 id,
                 expected_version,
             } => {
-                let delete = build(
-                    Delete::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(key(config_pk(org), format!("{}{id}", sk::RULE))))
-                        .condition_expression("version = :rv")
-                        .expression_attribute_values(
-                            ":rv",
-                            AttributeValue::N(expected_version.to_string()),
-                        )
-                        .build(),
-                )?;
-                items.push(TransactWriteItem::builder().delete(delete).build());
+                let key = key(config_pk(org), format!("{}{id}", sk::RULE));
+                items.push(self.versioned_delete(key, *expected_version)?);
             }
             RuleWrite::Reorder => {}
         }

@@ -194,7 +194,7 @@ impl Memberships for DirectoryTable {
     }
 
     async fn count_members(&self, org: &OrgId, group: &GroupId) -> Result<u64, StoreError> {
-        self.count(
+        count_all_pages(
             self.client
                 .query()
                 .table_name(&self.table)

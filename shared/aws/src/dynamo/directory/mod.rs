@@ -23,16 +23,13 @@ use user_sync_core::ports::{
 };
 use user_sync_core::rules::{Priority, Rule};
 
-use super::batch_get::batch_get;
-use super::errors::{json, map_sdk_error, shape};
+use super::batch::{batch_get, batch_write};
+use super::errors::{json, map_sdk_error};
 use super::items::*;
+use super::query::{count_all_pages, query_all_pages};
+use super::transact::transact_write;
+use super::values::{Item, build, from_item, key, s, to_item};
 
-type Item = HashMap<String, AttributeValue>;
-
-/// Items per `BatchWriteItem` call (the DynamoDB maximum).
-const BATCH_WRITE_MAX: usize = 25;
-/// Retries of items DynamoDB leaves unprocessed (throttling).
-const BATCH_WRITE_RETRIES: u32 = 8;
 /// Up to this many groups, memberships are read as user × group keys (100
 /// per call); beyond, each user's `MEMBEROF#` items are queried.
 const BATCHED_MEMBERSHIP_GROUPS: usize = 25;
@@ -42,28 +39,6 @@ const BATCHED_MEMBERSHIP_GROUPS: usize = 25;
 pub struct DirectoryTable {
     client: Client,
     table: String,
-}
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn key(pk: String, sk: impl Into<String>) -> Item {
-    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
-}
-
-fn to_item<T: serde::Serialize>(v: &T) -> Result<Item, StoreError> {
-    serde_dynamo::to_item(v).map_err(shape)
-}
-
-fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, StoreError> {
-    serde_dynamo::from_item(item).map_err(shape)
-}
-
-fn build<T, E: std::error::Error + Send + Sync + 'static>(
-    r: Result<T, E>,
-) -> Result<T, StoreError> {
-    r.map_err(StoreError::permanent)
 }
 
 /// Users from items.
@@ -122,16 +97,33 @@ impl DirectoryTable {
     }
 
     pub(super) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
-        if items.is_empty() {
-            return Ok(());
-        }
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(map_sdk_error)?;
-        Ok(())
+        transact_write(&self.client, items).await
+    }
+
+    /// A transaction's put of `item`, written only over `version`.
+    fn versioned_put(&self, item: Item, version: u64) -> Result<TransactWriteItem, StoreError> {
+        let put = build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// A transaction's delete of the item at `key`, only at `version`.
+    fn versioned_delete(&self, key: Item, version: u64) -> Result<TransactWriteItem, StoreError> {
+        let delete = build(
+            Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
     /// Queries one partition (optionally by sort-key prefix), all pages.
@@ -140,29 +132,19 @@ impl DirectoryTable {
         pk: String,
         prefix: Option<&str>,
     ) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let mut q = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .set_exclusive_start_key(start.take());
-            q = match prefix {
-                Some(p) => q
-                    .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-                    .expression_attribute_values(":p", s(p)),
-                None => q.key_condition_expression("pk = :pk"),
-            };
-            let out = q.send().await.map_err(map_sdk_error)?;
-            items.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(items),
-            }
-        }
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .expression_attribute_values(":pk", s(pk));
+        query_all_pages(match prefix {
+            Some(p) => q
+                .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+                .expression_attribute_values(":p", s(p)),
+            None => q.key_condition_expression("pk = :pk"),
+        })
+        .await
     }
 
     /// A page of a `gsi1` listing (users or groups, in id order), after the
@@ -233,69 +215,6 @@ impl DirectoryTable {
         Ok(out.items.unwrap_or_default())
     }
 
-    /// Writes items with `BatchWriteItem` (25 per call), retrying what
-    /// DynamoDB leaves unprocessed, with backoff, a bounded number of times.
-    async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
-        for chunk in requests.chunks(BATCH_WRITE_MAX) {
-            let mut pending: Vec<WriteRequest> = chunk.to_vec();
-            let mut attempt = 0u32;
-            while !pending.is_empty() {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await
-                    .map_err(map_sdk_error)?;
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(&self.table))
-                    .unwrap_or_default();
-                if pending.is_empty() {
-                    break;
-                }
-                attempt += 1;
-                if attempt > BATCH_WRITE_RETRIES {
-                    return Err(StoreError::Transient(
-                        format!(
-                            "{} writes still unprocessed after {BATCH_WRITE_RETRIES} retries",
-                            pending.len()
-                        )
-                        .into(),
-                    ));
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(
-                    50 * 2u64.pow(attempt.min(6)),
-                ))
-                .await;
-            }
-        }
-        Ok(())
-    }
-
-    /// Counts what a query matches, all pages (`Select: COUNT`).
-    async fn count(
-        &self,
-        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
-    ) -> Result<u64, StoreError> {
-        let query = query.select(aws_sdk_dynamodb::types::Select::Count);
-        let mut count = 0u64;
-        let mut start: Option<Item> = None;
-        loop {
-            let out = query
-                .clone()
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(map_sdk_error)?;
-            count += u64::try_from(out.count).unwrap_or(0);
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(count),
-            }
-        }
-    }
-
     /// Puts or deletes memberships. The user sides first: when the evaluator
     /// sees a group side in the stream, the user's groups already say so.
     async fn write_memberships(
@@ -309,14 +228,18 @@ impl DirectoryTable {
             .iter()
             .map(|u| self.membership_items(org, group, u))
             .collect();
-        self.batch_write(
+        batch_write(
+            &self.client,
+            &self.table,
             items
                 .iter()
                 .map(|(user_side, _)| request(user_side))
                 .collect::<Result<_, _>>()?,
         )
         .await?;
-        self.batch_write(
+        batch_write(
+            &self.client,
+            &self.table,
             items
                 .iter()
                 .map(|(_, group_side)| request(group_side))
@@ -380,15 +303,7 @@ impl DirectoryTable {
         u: &StoredUser,
     ) -> Result<TransactWriteItem, StoreError> {
         let item = to_item(&UserItem::new(org, &u.user, u.attributes.to_string()))?;
-        let put = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("version = :v")
-                .expression_attribute_values(":v", AttributeValue::N(previous.version.to_string()))
-                .build(),
-        )?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        self.versioned_put(item, previous.version)
     }
 }
 

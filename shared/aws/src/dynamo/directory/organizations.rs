@@ -146,28 +146,19 @@ impl Tokens for DirectoryTable {
     }
 
     async fn list_tokens(&self, org: &OrgId) -> Result<Vec<StoredToken>, StoreError> {
-        let mut tokens = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
+        let items = query_all_pages(
+            self.client
                 .query()
                 .table_name(&self.table)
                 .index_name("gsi1")
                 .key_condition_expression("gsi1pk = :pk")
-                .expression_attribute_values(":pk", AttributeValue::S(tokens_gsi(org)))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(map_sdk_error)?;
-            for item in out.items.unwrap_or_default() {
-                tokens.push(stored_token(from_item(item)?));
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(tokens),
-            }
-        }
+                .expression_attribute_values(":pk", AttributeValue::S(tokens_gsi(org))),
+        )
+        .await?;
+        items
+            .into_iter()
+            .map(|item| from_item(item).map(stored_token))
+            .collect()
     }
 
     async fn delete_token(&self, org: &OrgId, token_id: &str) -> Result<(), StoreError> {

@@ -224,7 +224,7 @@ impl UserLookup for DirectoryTable {
     }
 
     async fn count_users(&self, org: &OrgId) -> Result<u64, StoreError> {
-        self.count(
+        count_all_pages(
             self.client
                 .query()
                 .table_name(&self.table)

@@ -59,15 +59,12 @@ impl ActivityLog for StateTable {
                 .scan_index_forward(false)
                 .limit(i32::try_from(page).unwrap_or(i32::MAX));
             if let Some(b) = &start {
-                q = q.set_exclusive_start_key(Some(HashMap::from([
-                    ("pk".to_owned(), s(activity_pk(org))),
-                    ("sk".to_owned(), s(b.clone())),
-                ])));
+                q = q.set_exclusive_start_key(Some(key(activity_pk(org), b.clone())));
             }
             let out = q.send().await.map_err(map_sdk_error)?;
             for item in out.items.unwrap_or_default() {
                 read += 1;
-                let a: ActivityItem = serde_dynamo::from_item(item).map_err(shape)?;
+                let a: ActivityItem = from_item(item)?;
                 start = Some(a.sk.clone());
                 if a.expires_at <= now {
                     // expired, and not yet deleted by the TTL (which may

@@ -23,11 +23,11 @@ impl DesiredStates for StateTable {
         for item in out.items.unwrap_or_default() {
             match item.get("sk") {
                 Some(AttributeValue::S(k)) if k == sk::DESIRED => {
-                    let d: DesiredItem = serde_dynamo::from_item(item).map_err(shape)?;
+                    let d: DesiredItem = from_item(item)?;
                     desired = Some(serde_json::from_str(&d.state).map_err(json)?);
                 }
                 Some(AttributeValue::S(k)) if k == sk::STATUS => {
-                    let st: StatusItem = serde_dynamo::from_item(item).map_err(shape)?;
+                    let st: StatusItem = from_item(item)?;
                     status = Some(serde_json::from_str(&st.status).map_err(json)?);
                 }
                 _ => {}
@@ -52,10 +52,10 @@ impl DesiredStates for StateTable {
             };
             let entry = out.entry(user).or_default();
             if sort == sk::DESIRED {
-                let d: DesiredItem = serde_dynamo::from_item(item).map_err(shape)?;
+                let d: DesiredItem = from_item(item)?;
                 entry.0 = Some(serde_json::from_str(&d.state).map_err(json)?);
             } else if sort == sk::STATUS {
-                let st: StatusItem = serde_dynamo::from_item(item).map_err(shape)?;
+                let st: StatusItem = from_item(item)?;
                 entry.1 = Some(serde_json::from_str(&st.status).map_err(json)?);
             }
         }
@@ -131,7 +131,7 @@ impl DesiredStates for StateTable {
         let mut out: HashMap<UserId, SyncSummary> = HashMap::new();
         for items in reads {
             for item in items? {
-                let p: Projected = serde_dynamo::from_item(item).map_err(shape)?;
+                let p: Projected = from_item(item)?;
                 let Some(user) = by_pk.get(&p.pk).map(|u| (*u).clone()) else {
                     continue;
                 };

@@ -4,47 +4,22 @@ use super::*;
 
 impl FailureIndex for StateTable {
     async fn failure_counts(&self, org: &OrgId) -> Result<Vec<FailureCount>, StoreError> {
-        type Key = (FailureClass, Option<String>, Option<String>);
-        let mut counts: BTreeMap<Key, u64> = BTreeMap::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
+        let items = query_all_pages(
+            self.client
                 .query()
                 .table_name(&self.table)
                 .index_name(FAILURES_INDEX)
                 .key_condition_expression("failurePk = :pk")
                 .expression_attribute_values(":pk", s(failures_pk(org)))
-                .projection_expression("failureSk")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(map_sdk_error)?;
-            for item in out.items.unwrap_or_default() {
-                if let Some(AttributeValue::S(sort)) = item.get("failureSk")
-                    && let Some((failure, _)) = parse_failure_sk(sort)
-                {
-                    *counts
-                        .entry((failure.class, failure.product, failure.domain))
-                        .or_default() += 1;
-                }
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
-        Ok(counts
-            .into_iter()
-            .map(|((class, product, domain), users)| FailureCount {
-                failure: Failure {
-                    class,
-                    product,
-                    domain,
-                },
-                users,
-            })
-            .collect())
+                .projection_expression("failureSk"),
+        )
+        .await?;
+        Ok(FailureCount::tally(items.iter().filter_map(
+            |item| match item.get("failureSk") {
+                Some(AttributeValue::S(sort)) => parse_failure_sk(sort).map(|(f, _)| (f, 1)),
+                _ => None,
+            },
+        )))
     }
 
     async fn failed_users(
@@ -87,7 +62,7 @@ impl FailureIndex for StateTable {
                 continue;
             };
             let user = if mail {
-                let m: MailStatusItem = serde_dynamo::from_item(item).map_err(shape)?;
+                let m: MailStatusItem = from_item(item)?;
                 FailedUser {
                     user_id,
                     failure: failure.clone(),
@@ -96,7 +71,7 @@ impl FailureIndex for StateTable {
                     retried_at: m.retried_at,
                 }
             } else {
-                let st: StatusItem = serde_dynamo::from_item(item).map_err(shape)?;
+                let st: StatusItem = from_item(item)?;
                 let st: SyncStatus = serde_json::from_str(&st.status).map_err(json)?;
                 FailedUser {
                     user_id,
@@ -122,17 +97,12 @@ impl FailureIndex for StateTable {
     ) -> Result<HashMap<UserId, FailedUser>, StoreError> {
         let keys = users
             .iter()
-            .map(|u| {
-                HashMap::from([
-                    ("pk".to_owned(), s(user_pk(org, u))),
-                    ("sk".to_owned(), s(sk::MAIL_STATUS)),
-                ])
-            })
+            .map(|u| key(user_pk(org, u), sk::MAIL_STATUS))
             .collect();
         let by_pk: HashMap<String, &UserId> = users.iter().map(|u| (user_pk(org, u), u)).collect();
         let mut out = HashMap::new();
         for item in batch_get(&self.client, &self.table, keys).await? {
-            let m: MailStatusItem = serde_dynamo::from_item(item).map_err(shape)?;
+            let m: MailStatusItem = from_item(item)?;
             let Some(user) = by_pk.get(&m.pk).map(|u| (*u).clone()) else {
                 continue;
             };
@@ -140,11 +110,7 @@ impl FailureIndex for StateTable {
                 user.clone(),
                 FailedUser {
                     user_id: user,
-                    failure: Failure {
-                        class: FailureClass::EmailFailed,
-                        product: None,
-                        domain: None,
-                    },
+                    failure: Failure::of(FailureClass::EmailFailed),
                     attempts: m.attempts,
                     at: m.at,
                     retried_at: m.retried_at,
@@ -171,11 +137,7 @@ impl FailureIndex for StateTable {
                 .map_err(map_sdk_error)?;
             return Ok(());
         };
-        let failure = Failure {
-            class: FailureClass::EmailFailed,
-            product: None,
-            domain: None,
-        };
+        let failure = Failure::of(FailureClass::EmailFailed);
         self.client
             .update_item()
             .table_name(&self.table)

@@ -1,7 +1,7 @@
 //! StateTable: desired state, sync status, activity, email claims,
 //! failures and rate counts, one file per capability.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -22,9 +22,12 @@ use user_sync_core::state::{
 };
 
 use super::DirectoryTable;
-use super::batch_get::{batch_get, batch_get_projected};
-use super::errors::{json, map_sdk_error, shape};
+use super::batch::{batch_get, batch_get_projected};
+use super::errors::{json, map_sdk_error};
 use super::items::*;
+use super::query::query_all_pages;
+use super::transact::transact_write;
+use super::values::{Item, from_item, key, n, s, to_item};
 
 mod activity;
 mod desired;
@@ -33,20 +36,11 @@ mod failures;
 mod outcomes;
 mod rate_counters;
 
-type Item = HashMap<String, AttributeValue>;
-
 /// The keys of the users' desired states and sync statuses.
 fn state_keys(org: &OrgId, users: &[UserId]) -> Vec<Item> {
     users
         .iter()
-        .flat_map(|u| {
-            [sk::DESIRED, sk::STATUS].map(|sort| {
-                HashMap::from([
-                    ("pk".to_owned(), s(user_pk(org, u))),
-                    ("sk".to_owned(), s(sort)),
-                ])
-            })
-        })
+        .flat_map(|u| [sk::DESIRED, sk::STATUS].map(|sort| key(user_pk(org, u), sort)))
         .collect()
 }
 
@@ -91,22 +85,6 @@ pub struct StateTable {
     org_retention: Option<OrgRetention>,
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: u64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn to_item<T: serde::Serialize>(v: &T) -> Result<Item, StoreError> {
-    serde_dynamo::to_item(v).map_err(shape)
-}
-
-fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, StoreError> {
-    serde_dynamo::from_item(item).map_err(shape)
-}
-
 impl StateTable {
     /// One write and the activity entry that tells of it, in one
     /// transaction: both or neither.
@@ -123,13 +101,7 @@ impl StateTable {
             .map_err(StoreError::permanent)?;
         let mut items = writes;
         items.push(TransactWriteItem::builder().put(put_entry).build());
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(map_sdk_error)?;
-        Ok(())
+        transact_write(&self.client, items).await
     }
 
     pub fn new(client: Client, table: impl Into<String>, activity_retention_days: u32) -> Self {

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::StoreError;
+use crate::memory::product_rule;
 use crate::ports::Groups;
 use crate::ports::{Configuration, RuleSet, RuleWrite, StoredRule, SyncSettings};
 use crate::rules::{AdminRole, Priority, Rule};
@@ -115,19 +116,12 @@ async fn the_cap_of_rules_is_kept() {
     let group = GroupId::parse("sales").unwrap();
     let rules: Vec<StoredRule> = (1..=MAX_RULES)
         .map(|n| StoredRule {
-            rule: Rule {
-                id: crate::ids::RuleId::parse(&format!("r{n}")).unwrap(),
-                group_id: group.clone(),
-                description: String::new(),
-                priority: Priority::new(u32::try_from(n).unwrap()).unwrap(),
-                products: Default::default(),
-                admin_role: None,
-                user_group: None,
-                device_groups: Default::default(),
-                settings_template: None,
-                email_template: None,
-                language: None,
-            },
+            rule: product_rule(
+                crate::ids::RuleId::parse(&format!("r{n}")).unwrap(),
+                group.clone(),
+                Priority::new(u32::try_from(n).unwrap()).unwrap(),
+                &[],
+            ),
             version: 1,
         })
         .collect();

@@ -1,0 +1,61 @@
+//! Example directory users, their facts and rules, as tests and benchmarks
+//! write them.
+
+use std::collections::BTreeSet;
+
+use crate::directory::{DirectoryStatus, DirectoryUser, UserFacts};
+use crate::ids::{GroupId, RuleId, UserId};
+use crate::rules::{Priority, Rule};
+
+/// An active directory user named after its id (`{id}@example.com`), as
+/// benchmarks fill a directory with.
+pub fn member(id: &UserId) -> DirectoryUser {
+    DirectoryUser {
+        id: id.clone(),
+        user_name: format!("{id}@example.com"),
+        external_id: None,
+        active: true,
+        deleted: false,
+        given_name: Some("Member".into()),
+        family_name: None,
+        email: Some(format!("{id}@example.com")),
+        locale: None,
+        created: "2026-11-22T00:00:00Z".into(),
+        last_modified: "2026-11-22T00:00:00Z".into(),
+        version: 1,
+        link: Default::default(),
+    }
+}
+
+/// A rule of `group` that grants `products` and nothing else, as tests and
+/// benchmarks write.
+pub fn product_rule(id: RuleId, group: GroupId, priority: Priority, products: &[&str]) -> Rule {
+    Rule {
+        id,
+        group_id: group,
+        description: String::new(),
+        priority,
+        products: products.iter().map(|p| (*p).to_owned()).collect(),
+        admin_role: None,
+        user_group: None,
+        device_groups: BTreeSet::new(),
+        settings_template: None,
+        email_template: None,
+        language: None,
+    }
+}
+
+/// The facts of Ada, an active user (`ada@example.com`, given name Ada,
+/// nothing else).
+pub fn ada_facts() -> UserFacts {
+    UserFacts {
+        status: DirectoryStatus::Active,
+        email: "ada@example.com".into(),
+        given_name: Some("Ada".into()),
+        family_name: None,
+        locale: None,
+        account_key: None,
+        relinked_from: None,
+        handed_over: false,
+    }
+}

@@ -281,7 +281,7 @@ async fn users_no_rule_matches_are_never_in_sync_in_the_console() {
         Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: run scripts/setup (it installs Debian's chromium)"
     );
-    let s = crate::users::every_state("console-st").await;
+    let s = crate::user_states::every_state("console-st").await;
     browser_test(
         &scripts.join("user-states.mjs"),
         &[

@@ -330,6 +330,7 @@ async fn sync_progress_of_ten_thousand_users_answers_in_time() {
                 sk: "DESIRED".into(),
                 generation: 1,
                 state: desired.clone(),
+                suspended: None,
             })
             .unwrap(),
         );

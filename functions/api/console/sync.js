@@ -2,7 +2,7 @@
 // failure class, and the rules in priority order.
 
 import { api } from './api.js';
-import { confirmAction, FAILURE_TITLES, h, heading, roleText, toast, when } from './ui.js';
+import { confirmAction, FAILURE_TITLES, h, heading, roleText, SYNC_STATUS, toast, when } from './ui.js';
 import { catalogue, groupName, previewSummary, productName } from './rule-form.js';
 import { FULL_ADMIN_RULE_REQUIRED, MASS_SUSPENSION, PRECONDITION_FAILED } from './codes.js';
 
@@ -107,23 +107,33 @@ export async function syncPage(main) {
 
   function showStatus(view) {
     const p = view.progress;
-    const total = p.counted || 0;
+    const entitled = p.entitled ?? p.inSync + p.pending + p.failed;
     const busy = p.pending > 0 || view.fanOuts.length > 0;
-    const count = (label, n, cls) => h('div', { class: `count ${cls}` }, h('span', { class: 'n', text: String(n) }), h('span', { text: label }));
+    const count = (status, n, cls) => h('div', { class: `count ${cls}`, 'data-status': status }, h('span', { class: 'n', text: String(n) }), h('span', { text: SYNC_STATUS[status] }));
+    // users with no active account are counted on their own, never as in sync
+    const others = [
+      [p.suspended, 'suspended'],
+      [p.noRule, 'with no rule (no account)'],
+      [p.notSynced, 'not synced yet'],
+    ]
+      .filter(([n]) => n > 0)
+      .map(([n, words]) => `${n} ${words}`);
     statusBox.replaceChildren(
       h(
         'div',
         { class: 'counts' },
-        count('In sync', p.inSync, 'ok'),
-        count('Pending', p.pending, 'pending'),
-        count('Failed', p.failed, 'failed'),
-        count('Not synced', p.notSynced, 'idle'),
+        count('in_sync', p.inSync, 'ok'),
+        count('pending', p.pending, 'pending'),
+        count('failed', p.failed, 'failed'),
+        count('suspended', p.suspended, 'idle'),
+        count('no_rule', p.noRule, 'idle'),
+        count('not_synced', p.notSynced, 'idle'),
       ),
-      h('progress', { max: String(Math.max(total, 1)), value: String(p.inSync), 'aria-label': 'Users in sync' }),
+      h('progress', { max: String(Math.max(entitled, 1)), value: String(p.inSync), 'aria-label': 'Entitled users in sync' }),
       h(
         'p',
-        { class: 'hint' },
-        `${p.inSync} of ${total} directory users in sync${p.exact ? '' : ' (counted so far)'}. `,
+        { class: 'hint', id: 'sync-summary' },
+        `${p.inSync} of ${entitled} entitled users in sync${others.length ? `; ${others.join('; ')}` : ''}${p.exact ? '' : ' (counted so far)'}. `,
         busy ? h('strong', { text: 'Sync in progress; this refreshes by itself. ' }) : null,
         view.fanOuts.length
           ? `Applying ${view.fanOuts.map((f) => `${FAN_OUT_REASONS[f.reason] || f.reason} (${f.usersReconciled} users so far)`).join(', ')}. `

@@ -169,11 +169,21 @@ export const FAILURE_TITLES = {
   unverified_domain: 'Email domain not verified',
 };
 
+/** A user's sync status in words: the same in the counts, the users list and the user's page. */
 export const SYNC_STATUS = {
   in_sync: 'In sync',
   pending: 'Pending',
   failed: 'Failed',
+  suspended: 'Suspended',
+  no_rule: 'No rule — no account',
   not_synced: 'Not synced',
+};
+
+/** Why an assignment suspends the user's account. */
+export const SUSPEND_REASONS = {
+  inactive: 'inactive in the directory',
+  deleted: 'deleted in the directory',
+  no_matching_rule: 'no rule matches the user',
 };
 
 /** A status pill. */

@@ -2,7 +2,7 @@
 // explain view (which rule gave which field, the last outcome).
 
 import { api } from './api.js';
-import { appendRows, FAILURE_TITLES, field, h, heading, loadMoreButton, pill, roleText, SYNC_STATUS, toast, when } from './ui.js';
+import { appendRows, FAILURE_TITLES, field, h, heading, loadMoreButton, pill, roleText, SUSPEND_REASONS, SYNC_STATUS, toast, when } from './ui.js';
 import { productName, catalogue } from './rule-form.js';
 
 function statusPill(status) {
@@ -86,6 +86,24 @@ export async function usersPage(main) {
   return null;
 }
 
+/**
+ * Why the user has no active account, in the status list's words: "No rule —
+ * no account" when no rule ever gave them one, "Suspended" when their
+ * account exists and is kept.
+ */
+function suspensionNotice(a, why) {
+  if (a.status !== 'suspended') return null;
+  const reason = SUSPEND_REASONS[a.reason] || a.reason;
+  // generation 0 (or nothing decided yet): no account was ever asked for
+  const account = Boolean(why.desired && why.desired.generation > 0);
+  const text = account
+    ? `${SYNC_STATUS.suspended}: ${reason}${a.reason === 'no_matching_rule' ? ' any more' : ''}; the account is kept.`
+    : a.reason === 'no_matching_rule'
+      ? `${SYNC_STATUS.no_rule}: ${reason}, so the user has no product account.`
+      : `No account: ${reason}; none is created.`;
+  return h('p', { class: 'notice', id: 'suspension', text });
+}
+
 export async function userPage(main, id) {
   const [user, why] = await Promise.all([api('GET', `users/${encodeURIComponent(id)}`), api('GET', `users/${encodeURIComponent(id)}/assignment`), catalogue()]);
   const rules = new Map(why.matchingRules.map((r) => [r.id, r]));
@@ -129,7 +147,7 @@ export async function userPage(main, id) {
         ['Email', user.email],
         ['In the directory', user.directoryStatus],
         ['Sync status', statusPill(user.syncStatus)],
-        ['Last outcome', user.lastOutcome || 'not attempted yet'],
+        ['Last outcome', user.lastOutcome || (user.syncStatus === 'no_rule' ? 'nothing to apply: the user has no account' : 'not attempted yet')],
         ['Failure', user.failure ? failureText(user.failure) : null],
         ['Attempts', user.attempts === null ? null : String(user.attempts)],
         ['Last attempt', when(user.lastAttemptAt)],
@@ -141,7 +159,7 @@ export async function userPage(main, id) {
       'section',
       { class: 'card', 'aria-labelledby': 'u-why' },
       h('h2', { id: 'u-why', text: 'Why the user has what they have' }),
-      a.status === 'suspended' ? h('p', { class: 'notice', text: `Suspended: ${{ inactive: 'inactive in the directory', deleted: 'deleted in the directory', no_matching_rule: 'no rule matches the user' }[a.reason] || a.reason}.` }) : null,
+      suspensionNotice(a, why),
       h(
         'div',
         { class: 'table-wrap' },

@@ -68,6 +68,9 @@ pub struct Decided {
 #[serde(rename_all = "camelCase")]
 pub struct Applied {
     pub generation: u64,
+    /// Whether the desired generation is applied. The user's sync status
+    /// (`GET /users/{id}`) says more: an applied suspension is `suspended`,
+    /// never `in_sync`.
     pub in_sync: bool,
 }
 

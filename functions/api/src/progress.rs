@@ -83,6 +83,14 @@ pub struct Progress {
     pub pending: u64,
     pub failed: u64,
     pub not_synced: u64,
+    /// Users no rule has ever given an account: nothing to apply, not in sync.
+    pub no_rule: u64,
+    /// Users whose account is suspended, as desired (no rule matches them
+    /// any more, or the directory deactivated or deleted them).
+    pub suspended: u64,
+    /// Users who should have an active account: in sync, pending or failed
+    /// (the "of M" in "N of M in sync").
+    pub entitled: u64,
     /// Failed users by failure class.
     pub failed_by_class: BTreeMap<String, u64>,
     pub failures: Vec<FailedCount>,
@@ -165,6 +173,9 @@ pub async fn progress<D: Directory, S: SyncState>(
         pending: counts.pending,
         failed: counts.failed,
         not_synced: counts.not_synced,
+        no_rule: counts.no_rule,
+        suspended: counts.suspended,
+        entitled: counts.entitled(),
         failed_by_class,
         failures,
         jobs_in_flight: counts.pending,

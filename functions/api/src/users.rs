@@ -12,7 +12,7 @@ use user_sync_aws::http::HttpRequest;
 use user_sync_core::directory::DirectoryStatus;
 use user_sync_core::ids::{OrgId, UserId};
 use user_sync_core::ports::{Directory, Organizations, StoredUser, SyncState};
-use user_sync_core::progress::UserSyncStatus;
+use user_sync_core::progress::{DesiredSummary, UserSyncStatus};
 use user_sync_core::rules::AdminRole;
 use user_sync_core::scim::{CUSTOM_USER_SCHEMA, ENTERPRISE_USER_SCHEMA};
 use user_sync_core::state::{DesiredState, FailedUser, Failure, FailureClass, Outcome, SyncStatus};
@@ -116,8 +116,9 @@ fn parse_filter(req: &HttpRequest) -> Result<(Filter, Option<FailureClass>), Api
     let status = match req.query.get("status") {
         None => None,
         Some(s) => Some(
-            serde_json::from_value::<UserSyncStatus>(Value::String(s.clone()))
-                .map_err(|_| invalid("status must be in_sync, pending, failed or not_synced"))?,
+            serde_json::from_value::<UserSyncStatus>(Value::String(s.clone())).map_err(|_| {
+                invalid("status must be in_sync, pending, failed, not_synced, no_rule or suspended")
+            })?,
         ),
     };
     let class = match req.query.get("failureClass") {
@@ -143,7 +144,8 @@ fn item(
     status: Option<&SyncStatus>,
     email: Option<&FailedUser>,
 ) -> UserItem {
-    let sync = UserSyncStatus::of(desired.map(|d| d.generation), status, email.is_some());
+    let summary = desired.map(DesiredSummary::of);
+    let sync = UserSyncStatus::of(summary.as_ref(), status, email.is_some());
     let job_failure = status.filter(|s| s.last_outcome == Outcome::Failure);
     // the product API's failure first; else the welcome email's
     let failure: Option<&Failure> = job_failure
@@ -201,7 +203,8 @@ async fn keep<S: SyncState>(
             .map_or((None, None), |(d, s)| (d.as_ref(), s.as_ref()));
         let email = emails.get(&u.user.id);
         let keep = filter.status.is_none_or(|wanted| {
-            UserSyncStatus::of(desired.map(|d| d.generation), status, email.is_some()) == wanted
+            let summary = desired.map(DesiredSummary::of);
+            UserSyncStatus::of(summary.as_ref(), status, email.is_some()) == wanted
         });
         if keep {
             found.push(item(u, desired, status, email));

@@ -312,3 +312,29 @@ async fn the_console_details_in_a_browser() {
     )
     .await;
 }
+
+/// The users' states in a real browser (`tests/console/user-states.mjs`): a
+/// user no rule has ever matched is "No rule — no account", one whose
+/// account exists "Suspended"; both are counted on their own, never "In
+/// sync", with the same words in the counts, the users list and the user's
+/// page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_no_rule_matches_are_never_in_sync_in_the_console() {
+    let scripts = repo_root().join("tests").join("console");
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: run scripts/setup (it installs Debian's chromium)"
+    );
+    let s = crate::user_states::every_state("console-st").await;
+    browser_test(
+        &scripts.join("user-states.mjs"),
+        &[
+            ("ADMIN_TOKEN", s.org.admin_token.clone()),
+            ("ANA_ID", s.ana.clone()),
+            ("CY_ID", s.cy.clone()),
+            ("DAN_ID", s.dan.clone()),
+        ],
+        5,
+    )
+    .await;
+}

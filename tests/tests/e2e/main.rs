@@ -29,4 +29,5 @@ mod rules;
 mod scim;
 mod templates;
 mod tenant_boundary;
+mod user_states;
 mod users;

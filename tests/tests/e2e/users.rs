@@ -26,12 +26,12 @@ async fn list_users(org: &TestOrg, query: &str) -> Value {
 }
 
 /// The ids of the users of a `GET /users` page.
-async fn listed(org: &TestOrg, query: &str) -> BTreeSet<String> {
+pub(crate) async fn listed(org: &TestOrg, query: &str) -> BTreeSet<String> {
     ids(&list_users(org, query).await)
 }
 
 /// The `progress` of `GET /sync`.
-async fn progress(org: &TestOrg) -> Value {
+pub(crate) async fn progress(org: &TestOrg) -> Value {
     let a = org.admin().get("/sync").await;
     assert_eq!(a.status, 200, "{}", a.body);
     assert!(a.body["fanOuts"].is_array(), "{}", a.body);
@@ -47,7 +47,7 @@ fn ids(page: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-fn set(users: &[&String]) -> BTreeSet<String> {
+pub(crate) fn set(users: &[&String]) -> BTreeSet<String> {
     users.iter().map(|u| (*u).clone()).collect()
 }
 
@@ -113,7 +113,8 @@ async fn users_by_sync_status_failure_class_search_and_pages_and_progress_counts
     assert_eq!(cursor, None);
 
     // a slow product API: the entitled users wait, pending, and GET /sync
-    // says so; dan has nothing to apply and is in sync at once
+    // says so; dan has no account and nothing to apply: counted as "no
+    // rule", on his own, never in sync
     sim(
         &a,
         "PUT",
@@ -127,26 +128,32 @@ async fn users_by_sync_status_failure_class_search_and_pages_and_progress_counts
     let p = eventually("every entitled user pending", PIPELINE, || async {
         let p = progress(&a).await;
         // dan's state may be stored a moment after the others'
-        (p["pending"] == 3 && p["inSync"] == 1).then_some(p)
+        (p["pending"] == 3 && p["noRule"] == 1).then_some(p)
     })
     .await;
     assert_eq!(
-        (&p["jobsInFlight"], &p["inSync"]),
-        (&json!(3), &json!(1)),
+        (
+            &p["jobsInFlight"],
+            &p["inSync"],
+            &p["entitled"],
+            &p["suspended"]
+        ),
+        (&json!(3), &json!(0), &json!(3), &json!(0)),
         "{p}"
     );
     assert_eq!(listed(&a, "status=pending").await, set(&[&ana, &bob, &cy]));
-    assert_eq!(listed(&a, "status=in_sync").await, set(&[&dan]));
+    assert!(listed(&a, "status=in_sync").await.is_empty());
+    assert_eq!(listed(&a, "status=no_rule").await, set(&[&dan]));
     sim(&a, "DELETE", &format!("/orgs/{org}/faults"), None).await;
 
-    // then 2 seats for 3 users: two in sync, one out of licenses; dan is in
-    // sync too, with no account
+    // then 2 seats for 3 users: two in sync, one out of licenses; dan has
+    // still no rule and no account
     let p = eventually("pending to in sync", PIPELINE, || async {
         let p = progress(&a).await;
         // the counts and the failures index are read one after the other: a
         // failure recorded in between shows in the next answer
         (p["pending"] == 0
-            && p["inSync"] == 3
+            && p["inSync"] == 2
             && p["failed"] == 1
             && p["failedByClass"] == json!({"out_of_licenses": 1}))
         .then_some(p)
@@ -157,9 +164,18 @@ async fn users_by_sync_status_failure_class_search_and_pages_and_progress_counts
             &p["total"],
             &p["notSynced"],
             &p["jobsInFlight"],
-            &p["deadLettered"]
+            &p["deadLettered"],
+            &p["noRule"],
+            &p["entitled"]
         ),
-        (&json!(4), &json!(0), &json!(0), &json!(1)),
+        (
+            &json!(4),
+            &json!(0),
+            &json!(0),
+            &json!(1),
+            &json!(1),
+            &json!(3)
+        ),
         "{p}"
     );
     assert_eq!(p["failedByClass"], json!({"out_of_licenses": 1}), "{p}");
@@ -169,8 +185,9 @@ async fn users_by_sync_status_failure_class_search_and_pages_and_progress_counts
     let failed = listed(&a, "status=failed").await;
     assert_eq!(failed.len(), 1);
     let in_sync = listed(&a, "status=in_sync").await;
-    assert_eq!(in_sync.len(), 3);
-    assert!(in_sync.contains(&dan));
+    assert_eq!(in_sync.len(), 2);
+    assert!(!in_sync.contains(&dan));
+    assert_eq!(listed(&a, "status=no_rule").await, set(&[&dan]));
     assert!(listed(&a, "status=pending").await.is_empty());
     assert!(listed(&a, "status=not_synced").await.is_empty());
 
@@ -211,6 +228,7 @@ async fn users_by_sync_status_failure_class_search_and_pages_and_progress_counts
     assert_eq!(one.body["directory"]["givenName"], "Ana");
     assert_eq!(one.body["customAttributes"], json!({}));
     let dan_page = list_users(&a, &format!("search={}", a.email("dan"))).await;
+    assert_eq!(dan_page["items"][0]["syncStatus"], "no_rule");
     assert_eq!(dan_page["items"][0]["products"], json!([]));
     assert_eq!(dan_page["items"][0]["adminRole"], json!({"type": "none"}));
 

@@ -82,3 +82,72 @@ fn a_filter_searches_user_names_and_emails_ignoring_case() {
     assert!(!f.matches_text(&user("grace", Some("grace@example.com"))));
     assert!(Filter::default().matches_text(&user("grace", None)));
 }
+
+#[test]
+fn a_user_no_rule_matches_is_no_rule_without_an_account_and_suspended_with_one() {
+    use user_sync_core::directory::DirectoryUser;
+    use user_sync_core::rules::effective_assignment;
+    let user = StoredUser {
+        user: DirectoryUser {
+            id: UserId::parse("u-dan").unwrap(),
+            user_name: "dan@example.com".into(),
+            external_id: None,
+            active: true,
+            deleted: false,
+            given_name: None,
+            family_name: None,
+            email: Some("dan@example.com".into()),
+            locale: None,
+            created: String::new(),
+            last_modified: String::new(),
+            version: 1,
+            link: Default::default(),
+        },
+        attributes: Value::Null,
+    };
+    let facts = user.user.facts();
+    // no rule matches: the assignment is suspended
+    let assignment = effective_assignment(facts.status, &Default::default(), &[]);
+    let desired = |generation| DesiredState {
+        generation,
+        facts: facts.clone(),
+        assignment: assignment.clone(),
+        language: None,
+        updated_at: "2026-12-01T00:00:00.000Z".into(),
+        cause: None,
+    };
+    let applied = |generation| SyncStatus {
+        applied_generation: generation,
+        last_outcome: Outcome::Success,
+        failure: None,
+        attempts: 1,
+        at: "2026-12-01T00:00:01.000Z".into(),
+        dead_lettered: false,
+        retried_at: None,
+        failure_entry: None,
+    };
+    // never entitled: no account, never in sync
+    let never = item(&user, Some(&desired(0)), None, None);
+    assert_eq!(never.sync_status, UserSyncStatus::NoRule);
+    assert_eq!(
+        serde_json::to_value(never.sync_status).unwrap(),
+        json!("no_rule")
+    );
+    // entitled once: the account is suspended once the suspension is applied
+    let had = item(&user, Some(&desired(2)), Some(&applied(1)), None);
+    assert_eq!(had.sync_status, UserSyncStatus::Pending);
+    let had = item(&user, Some(&desired(2)), Some(&applied(2)), None);
+    assert_eq!(had.sync_status, UserSyncStatus::Suspended);
+    assert_eq!(
+        serde_json::to_value(had.sync_status).unwrap(),
+        json!("suspended")
+    );
+    // the listing's filter keeps them by these statuses
+    for (wanted, query) in [
+        (UserSyncStatus::NoRule, "no_rule"),
+        (UserSyncStatus::Suspended, "suspended"),
+    ] {
+        let parsed: UserSyncStatus = serde_json::from_value(json!(query)).unwrap();
+        assert_eq!(parsed, wanted);
+    }
+}

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use user_sync_core::directory::{AccountLink, DirectoryUser};
 use user_sync_core::ids::{GroupId, OrgId, RuleId, TemplateId, UserId};
+use user_sync_core::rules::SuspendReason;
 use user_sync_core::state::{Failure, FailureClass};
 
 /// Sort keys (and their prefixes) of DirectoryTable.
@@ -471,6 +472,10 @@ pub struct DesiredItem {
     pub sk: String,
     pub generation: u64,
     pub state: String,
+    /// Why the state suspends the account (absent: active): read with the
+    /// generation when users are counted, without the state itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspended: Option<SuspendReason>,
 }
 
 /// StateTable: a user's sync status (JSON) with its applied generation.

@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 use super::{Checked, assert_conflict, fresh_org, uid};
 use crate::directory::DirectoryStatus;
 use crate::ports::{DesiredStates, SyncOutcomes};
-use crate::progress::SyncSummary;
+use crate::progress::{DesiredSummary, SyncSummary};
 use crate::rules::effective_assignment;
+use crate::rules::{AssignmentStatus, SuspendReason};
 use crate::state::{DesiredState, Outcome, SyncStatus};
 
 /// A desired state at `generation`, giving nothing.
@@ -68,21 +69,38 @@ pub async fn desired_states<S: DesiredStates + SyncOutcomes>(s: &S) -> Checked {
     assert_eq!(states.get(&grace), Some(&(None, Some(success(4)))));
     assert!(s.user_states(&org, &[]).await?.is_empty());
 
+    // an active desired state: the summary says so (the suspension's reason
+    // is read with the generation, not the whole state)
+    let lin = uid("u-lin");
+    let mut active = desired(1);
+    active.assignment.status = AssignmentStatus::Active;
+    s.put_desired(&org, &lin, &active, None).await?;
+
     let summaries = s
-        .sync_summaries(&org, &[ada.clone(), none, grace.clone()])
+        .sync_summaries(&org, &[ada.clone(), none, grace.clone(), lin.clone()])
         .await?;
-    assert_eq!(summaries.len(), 2, "users with neither left out");
+    assert_eq!(summaries.len(), 3, "users with neither left out");
+    assert_eq!(
+        summaries.get(&lin).and_then(|l| l.desired),
+        Some(DesiredSummary {
+            generation: 1,
+            suspended: None
+        })
+    );
     assert_eq!(
         summaries.get(&ada),
         Some(&SyncSummary {
-            desired_generation: Some(2),
+            desired: Some(DesiredSummary {
+                generation: 2,
+                suspended: Some(SuspendReason::NoMatchingRule)
+            }),
             status: None
         })
     );
     assert_eq!(
         summaries.get(&grace),
         Some(&SyncSummary {
-            desired_generation: None,
+            desired: None,
             status: Some(success(4))
         })
     );

@@ -33,7 +33,7 @@ use crate::ports::{
     RuleSet, RuleWrite, STALE_EMAIL_CLAIM_SECONDS, Seats, StoredUser, SyncOutcomes, SyncSettings,
     Tokens, UserLookup, UserStates, UserStatus, Users,
 };
-use crate::progress::SyncSummary;
+use crate::progress::{DesiredSummary, SyncSummary};
 use crate::state::{
     DesiredState, FailedUser, Failure, FailureClass, FailureCount, Outcome, ProductAccount,
     SyncStatus,

@@ -52,7 +52,7 @@ impl DesiredStates for MemoryStore {
                 .iter()
                 .filter_map(|u| {
                     let summary = SyncSummary {
-                        desired_generation: o.desired.get(u).map(|d| d.generation),
+                        desired: o.desired.get(u).map(DesiredSummary::of),
                         status: o.statuses.get(u).cloned(),
                     };
                     (summary != SyncSummary::default()).then(|| (u.clone(), summary))

@@ -1,6 +1,8 @@
 //! Desired states and what counting reads of them, in the StateTable.
 
 use super::*;
+use user_sync_core::progress::{DesiredSummary, suspend_reason};
+use user_sync_core::rules::SuspendReason;
 
 impl DesiredStates for StateTable {
     async fn user_state(
@@ -74,6 +76,7 @@ impl DesiredStates for StateTable {
             sk: sk::DESIRED.into(),
             generation: state.generation,
             state: serde_json::to_string(state).map_err(json)?,
+            suspended: suspend_reason(&state.assignment.status),
         })?;
         let req = self
             .client
@@ -104,8 +107,10 @@ impl DesiredStates for StateTable {
             generation: Option<u64>,
             #[serde(default)]
             status: Option<String>,
+            #[serde(default)]
+            suspended: Option<SuspendReason>,
         }
-        const PROJECTION: &str = "pk, sk, generation, #status";
+        const PROJECTION: &str = "pk, sk, generation, #status, suspended";
         const NAMES: &[(&str, &str)] = &[("#status", "status")];
         let keys = state_keys(org, users);
         // a few batches at once: counting reads every user of an organization
@@ -137,7 +142,10 @@ impl DesiredStates for StateTable {
                 };
                 let entry = out.entry(user).or_default();
                 if p.sk == sk::DESIRED {
-                    entry.desired_generation = p.generation;
+                    entry.desired = p.generation.map(|generation| DesiredSummary {
+                        generation,
+                        suspended: p.suspended,
+                    });
                 } else if p.sk == sk::STATUS
                     && let Some(st) = p.status
                 {

@@ -2,7 +2,8 @@
 // the activity history as sentences (a moved and a deleted rule named by
 // their group, kept after the group was deleted; a template, products, a
 // role and a language by name) with the raw details behind a disclosure;
-// the failure banner and a rule's preview without ids.
+// the failure banner and a rule's preview without ids; a user's explain
+// view naming the welcome email's template and language.
 // Run by tests/tests/e2e/console.rs, which prepares the organization (the
 // catalogue GoTo Meeting, GoTo Webinar with one seat, GoTo Training; the
 // template Welcome in English and German; rules for Engineering, with Full
@@ -12,6 +13,7 @@
 //   CONSOLE_URL     the console page ({base}/console)
 //   ADMIN_TOKEN     the organization's admin token
 //   SUPPORT_RULE    the id of Support's rule
+//   ADA_USER        Ada's user id (in Engineering: Welcome, German)
 //   CHROMIUM        the browser (default /usr/bin/chromium)
 // Exits 0 when every step passed; otherwise prints the failed step and
 // exits 1.
@@ -24,6 +26,7 @@ import { env, fail, steps } from './harness.mjs';
 const CONSOLE_URL = env('CONSOLE_URL');
 const TOKEN = env('ADMIN_TOKEN');
 const SUPPORT_RULE = env('SUPPORT_RULE');
+const ADA_USER = env('ADA_USER');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
@@ -128,6 +131,16 @@ try {
   noId([preview], 'the preview');
   await audit('rule preview');
   await dialog.getByRole('button', { name: 'Back to the form' }).click();
+
+  step("a user's explain view names the template and the language");
+  await page.goto(`${CONSOLE_URL}#/users/${encodeURIComponent(ADA_USER)}`);
+  const explainRow = (label) => page.locator('tr', { has: page.getByRole('rowheader', { name: label, exact: true }) }).locator('td').first();
+  await explainRow('Welcome email template').waitFor();
+  const template = (await explainRow('Welcome email template').innerText()).trim();
+  const language = (await explainRow('Language').innerText()).trim();
+  if (template !== 'Welcome' || language !== 'German') fail(`the explain view reads template "${template}", language "${language}"`);
+  noId(await visible('#explain'), 'the explain view');
+  await audit('explain');
 
   if (problems.length) fail(`the page reported problems:\n${problems.join('\n')}`);
   if (violations.length) fail(`accessibility violations:\n${violations.join('\n')}`);

@@ -316,7 +316,8 @@ async fn the_console_details_in_a_browser() {
 /// Names where a person reads (`tests/console/names.mjs`): the activity
 /// history as sentences (rules by their group, kept after the group is
 /// deleted; a template, products, a role and a language by name) with the
-/// raw details behind a disclosure, a banner and a preview without ids.
+/// raw details behind a disclosure, a banner and a preview without ids,
+/// a user's explain view naming the welcome email's template and language.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_names_what_it_shows_in_a_browser() {
     use crate::admin::PIPELINE;
@@ -422,6 +423,7 @@ async fn the_console_names_what_it_shows_in_a_browser() {
         &[
             ("ADMIN_TOKEN", a.admin_token.clone()),
             ("SUPPORT_RULE", support_id),
+            ("ADA_USER", ada.clone()),
         ],
         6,
     )

@@ -1,14 +1,17 @@
 // The Activity history page: newest first, filters, load more, export.
 
 import { api } from './api.js';
-import { groupName } from './rule-form.js';
+import { ruleGroup, sentence, sentenceContext } from './activity-sentences.js';
+import { catalogue } from './rule-form.js';
 import { appendRows, FAILURE_TITLES, field, fieldError, h, heading, loadMoreButton, toast, when } from './ui.js';
 
 const ACTIONS = [
   'account_created', 'account_updated', 'account_suspended', 'account_relinked', 'sync_failed', 'sync_retried',
   'welcome_email_sent', 'welcome_email_failed', 'rule_created', 'rule_updated', 'rule_deleted',
   'rules_reordered', 'sync_enabled', 'sync_disabled', 'template_created', 'template_updated',
-  'template_deleted', 'catalog_changed', 'retention_changed', 'custom_attributes_changed',
+  'template_deleted', 'catalog_changed', 'retention_changed', 'custom_attributes_changed', 'domain_added',
+  'domain_verified', 'domain_removed', 'domain_claimed', 'domain_grandfathered', 'domain_record_missing',
+  'domain_lapse_warning', 'domain_lapsed', 'domain_restored',
 ];
 
 const words = (s) => s.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
@@ -20,12 +23,39 @@ function rfc3339(value) {
   return Number.isNaN(d.getTime()) ? 'invalid' : d.toISOString();
 }
 
-/** A rule entry's subject: the rule's directory group, when the entry names it. */
-function ruleSubject(e) {
-  const cell = h('span', { text: `rule ${e.subject.id}` });
-  const group = e.details && e.details.groupId;
-  if (group) groupName(group).then((name) => (cell.textContent = `rule for ${name}`));
-  return cell;
+/** What an entry is about, named as a person reads it (never by an internal id). */
+async function subject(e, ctx) {
+  const { kind, id } = e.subject;
+  switch (kind) {
+    case 'user':
+      return h('a', { href: `#/users/${encodeURIComponent(id)}`, text: e.subjectName || 'a user no longer in the directory' });
+    case 'rule':
+      return `rule for ${await ruleGroup(e.details, ctx)}`;
+    case 'template':
+      return e.details && e.details.name ? `template ${e.details.name}` : 'a template';
+    case 'catalog':
+      return 'the catalogue';
+    case 'sync':
+      return id === 'activity' ? 'the activity history' : 'User Sync';
+    case 'organization':
+      return 'the organization';
+    case 'domain':
+      return id;
+    default:
+      return kind;
+  }
+}
+
+/** An entry's sentence, and its raw details behind a disclosure. */
+async function detailsCell(e, ctx) {
+  let said;
+  try {
+    said = await sentence(e, ctx);
+  } catch {
+    said = words(e.action);
+  }
+  const raw = e.details && !(typeof e.details === 'object' && !Object.keys(e.details).length) ? JSON.stringify(e.details) : null;
+  return h('td', { class: 'details' }, h('p', { class: 'sentence', text: `${said}.` }), raw ? h('details', {}, h('summary', { text: 'Raw details' }), h('code', { text: raw })) : null);
 }
 
 export async function activityPage(main) {
@@ -39,6 +69,9 @@ export async function activityPage(main) {
   const summary = h('p', { class: 'hint', 'aria-live': 'polite' });
   let cursor = null;
   let shown = 0;
+  // the catalogue, templates and groups the sentences name, read once
+  let ctxPromise = null;
+  const context = () => (ctxPromise ||= catalogue().catch(() => null).then(sentenceContext));
 
   const filters = () => ({ action: action.value, outcome: outcome.value, userId: userId, from: rfc3339(from.value), to: rfc3339(to.value) });
   let userId = '';
@@ -82,16 +115,19 @@ export async function activityPage(main) {
     }
     try {
       const page = await api('GET', 'activity', { query: { ...filters(), limit: 50, cursor } });
-      const rows = page.items.map((e) =>
-        h(
-          'tr',
-          { class: e.outcome === 'failure' ? 'failure' : '' },
-          h('td', {}, h('time', { datetime: e.at, text: when(e.at) })),
-          h('td', { text: e.actor }),
-          h('td', { text: words(e.action) }),
-          h('td', {}, e.subject.kind === 'user' ? h('a', { href: `#/users/${encodeURIComponent(e.subject.id)}`, text: e.subjectName || `user ${e.subject.id}` }) : e.subject.kind === 'rule' ? ruleSubject(e) : e.subject.kind),
-          h('td', { text: e.outcome === 'failure' ? `Failure${e.failureClass ? `: ${FAILURE_TITLES[e.failureClass] || e.failureClass}` : ''}` : 'Success' }),
-          h('td', { class: 'details' }, e.details ? h('code', { text: JSON.stringify(e.details) }) : ''),
+      const ctx = await context();
+      const rows = await Promise.all(
+        page.items.map(async (e) =>
+          h(
+            'tr',
+            { class: e.outcome === 'failure' ? 'failure' : '' },
+            h('td', {}, h('time', { datetime: e.at, text: when(e.at) })),
+            h('td', { text: e.actor }),
+            h('td', { text: words(e.action) }),
+            h('td', {}, await subject(e, ctx)),
+            h('td', { text: e.outcome === 'failure' ? `Failure${e.failureClass ? `: ${FAILURE_TITLES[e.failureClass] || e.failureClass}` : ''}` : 'Success' }),
+            await detailsCell(e, ctx),
+          ),
         ),
       );
       appendRows(body, rows, reset);

@@ -3,7 +3,7 @@
 // summary.
 
 import { api, ruleDraft, setRuleDraft } from './api.js';
-import { dialog, errorSlot, field, fieldError, h, heading, report, toast } from './ui.js';
+import { dialog, errorSlot, field, fieldError, h, heading, languageName, report, roleName, toast } from './ui.js';
 import { FULL_ADMIN_RULE_REQUIRED, MASS_SUSPENSION, PRECONDITION_FAILED } from './codes.js';
 
 let catalogueCache = null;
@@ -82,7 +82,7 @@ export function previewSummary(p, { edit = false, turningOn = false } = {}) {
       c.unsuspended ? 'unsuspended' : null,
       c.productsAdded.length ? `+ ${c.productsAdded.map((x) => productName(x)).join(', ')}` : null,
       c.productsRemoved.length ? `− ${c.productsRemoved.map((x) => productName(x)).join(', ')}` : null,
-      c.role ? `role ${c.role[0]} → ${c.role[1]}` : null,
+      c.role ? `admin role ${roleName(c.role[0])} → ${roleName(c.role[1])}` : null,
       c.otherFields.length ? `also ${c.otherFields.map((f) => FIELD_WORDS[f] || f).join(', ')}` : null,
     ]
       .filter(Boolean)
@@ -215,11 +215,11 @@ export async function ruleForm(main, id) {
     { id: 'emailTemplate' },
     templates.items.map((t) => h('option', { value: t.id, text: t.readOnly ? `${t.name} (default)` : t.name, selected: (r.emailTemplate || 'default') === t.id })),
   );
-  const languageSelect = select('language', languages.map((l) => ({ id: l, name: l })), r.language, "The user's or the organization's language");
+  const languageSelect = select('language', languages.map((l) => ({ id: l, name: `${languageName(l)} (${l})` })), r.language, "The user's or the organization's language");
   const previewTemplate = async () => {
     try {
       const e = await api('POST', `templates/${encodeURIComponent(templateSelect.value)}/preview`, { body: { language: languageSelect.value || null } });
-      await dialog(`Preview: ${e.subject}`, [h('p', { class: 'hint', text: `Language: ${e.language}. Sample values.` }), h('pre', { class: 'email', text: e.text })], [{ label: 'Close', value: true, kind: 'primary' }]);
+      await dialog(`Preview: ${e.subject}`, [h('p', { class: 'hint', text: `Language: ${e.language} (${languageName(e.language)}). Sample values.` }), h('pre', { class: 'email', text: e.text })], [{ label: 'Close', value: true, kind: 'primary' }]);
     } catch (err) {
       toast(err.detail, 'error');
     }

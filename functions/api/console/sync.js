@@ -144,6 +144,9 @@ export async function syncPage(main) {
     return busy;
   }
 
+  // the failure's message as the API words it names the product by its id
+  const message = (f) => (f.product ? f.message.replace(new RegExp(`(?<![\\w-])${f.product.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`, 'g'), productName(f.product)) : f.message);
+
   function banner(f) {
     const title = `${FAILURE_TITLES[f.class] || f.class}${f.product ? `: ${productName(f.product)}` : ''}`;
     const key = `${f.class}/${f.product || ''}`;
@@ -206,7 +209,7 @@ export async function syncPage(main) {
       'section',
       { class: 'banner', id, role: 'region', 'aria-labelledby': `${id}-title` },
       h('h2', { id: `${id}-title`, text: title }),
-      h('p', { class: 'message', text: f.message }),
+      h('p', { class: 'message', text: message(f) }),
       f.retriedAutomatically ? h('p', { class: 'hint', text: 'These are retried automatically; Retry sync tries again now.' }) : null,
       h('div', { class: 'actions' }, detailsButton, retryButton),
       details,
@@ -214,7 +217,8 @@ export async function syncPage(main) {
   }
 
   async function showBanners() {
-    const summary = await api('GET', 'sync/failures');
+    // the catalogue names the products in the banners
+    const [summary] = await Promise.all([api('GET', 'sync/failures'), catalogue().catch(() => null)]);
     const present = new Set(summary.failures.map((f) => `${f.class}/${f.product || ''}`));
     const current = [...banners.querySelectorAll('.banner')].map((b) => b.dataset.key);
     const same = current.length === present.size && current.every((k) => present.has(k));
@@ -222,7 +226,7 @@ export async function syncPage(main) {
       // keep the banners (and their open details) in place; update their messages
       for (const f of summary.failures) {
         const b = banners.querySelector(`[data-key="${CSS.escape(`${f.class}/${f.product || ''}`)}"] .message`);
-        if (b) b.textContent = f.message;
+        if (b) b.textContent = message(f);
       }
       return;
     }

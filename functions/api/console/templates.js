@@ -1,12 +1,12 @@
 // The Email templates page: list, create, edit, preview, delete.
 
 import { api, ruleDraft, setRuleDraft } from './api.js';
-import { confirmAction, dialog, errorSlot, field, fieldError, h, heading, report, show, toast, when } from './ui.js';
+import { confirmAction, dialog, errorSlot, field, fieldError, h, heading, languageName, report, show, toast, when } from './ui.js';
 
 async function preview(id, language) {
   try {
     const e = await api('POST', `templates/${encodeURIComponent(id)}/preview`, { body: { language: language || null } });
-    await dialog(`Preview: ${e.subject}`, [h('p', { class: 'hint', text: `Language: ${e.language}. Sample values.` }), h('pre', { class: 'email', text: e.text })], [{ label: 'Close', value: true, kind: 'primary' }]);
+    await dialog(`Preview: ${e.subject}`, [h('p', { class: 'hint', text: `Language: ${e.language} (${languageName(e.language)}). Sample values.` }), h('pre', { class: 'email', text: e.text })], [{ label: 'Close', value: true, kind: 'primary' }]);
   } catch (err) {
     toast(err.detail, 'error');
   }
@@ -19,7 +19,7 @@ export async function templatesPage(main) {
       'tr',
       {},
       h('td', {}, h('a', { href: `#/templates/${encodeURIComponent(t.id)}`, text: t.name })),
-      h('td', { text: t.languages.join(', ') }),
+      h('td', { text: t.languages.map((l) => `${languageName(l)} (${l})`).join(', ') }),
       h('td', { text: t.readOnly ? 'Shipped (read-only)' : `${when(t.updatedAt)}${t.updatedBy ? ` by ${t.updatedBy}` : ''}` }),
       h(
         'td',

@@ -219,3 +219,20 @@ export function report(err, fields = {}, fallbackId) {
   }
   toast(detail, 'error');
 }
+
+/** A role as the product API names it (`none`, `full_admin`, `manager`) in words. */
+export function roleName(name) {
+  return name ? roleText({ type: name }) : 'Not set';
+}
+
+let languageNames = null;
+/** A language tag in words ("de" → "German"), in the console's language; the tag when the browser does not know it. */
+export function languageName(tag) {
+  if (!tag) return '';
+  try {
+    languageNames ||= new Intl.DisplayNames(['en'], { type: 'language', fallback: 'code' });
+    return languageNames.of(tag) || tag;
+  } catch {
+    return tag;
+  }
+}

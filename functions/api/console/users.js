@@ -2,7 +2,7 @@
 // explain view (which rule gave which field, the last outcome).
 
 import { api } from './api.js';
-import { appendRows, FAILURE_TITLES, field, h, heading, loadMoreButton, pill, roleText, SUSPEND_REASONS, SYNC_STATUS, toast, when } from './ui.js';
+import { appendRows, FAILURE_TITLES, field, h, heading, languageName, loadMoreButton, pill, roleText, SUSPEND_REASONS, SYNC_STATUS, toast, when } from './ui.js';
 import { productName, catalogue } from './rule-form.js';
 
 function statusPill(status) {
@@ -105,7 +105,7 @@ function suspensionNotice(a, why) {
 }
 
 export async function userPage(main, id) {
-  const [user, why] = await Promise.all([api('GET', `users/${encodeURIComponent(id)}`), api('GET', `users/${encodeURIComponent(id)}/assignment`), catalogue()]);
+  const [user, why, , templates] = await Promise.all([api('GET', `users/${encodeURIComponent(id)}`), api('GET', `users/${encodeURIComponent(id)}/assignment`), catalogue(), api('GET', 'templates').catch(() => ({ items: [] }))]);
   const rules = new Map(why.matchingRules.map((r) => [r.id, r]));
   const byRule = (ruleId) => {
     if (!ruleId) return '—';
@@ -175,8 +175,8 @@ export async function userPage(main, id) {
             row('User group', a.userGroup ? named('userGroups', a.userGroup) : 'No group', byRule(p.userGroup)),
             (a.deviceGroups || []).map((d) => row('Device group', named('deviceGroups', d), ((p.deviceGroups || {})[d] || []).map(byRule).join(', '))),
             row('Settings template', a.settingsTemplate ? named('settingsTemplates', a.settingsTemplate) : 'None', byRule(p.settingsTemplate)),
-            row('Welcome email template', a.emailTemplate || 'Default', byRule(p.emailTemplate)),
-            row('Language', why.language ? why.language.language : 'None', languageFrom(why.language)),
+            row('Welcome email template', a.emailTemplate ? (templates.items.find((t) => t.id === a.emailTemplate) || { name: 'a deleted template' }).name : 'Default', byRule(p.emailTemplate)),
+            row('Language', why.language ? languageName(why.language.language) : 'None', languageFrom(why.language)),
           ),
         ),
       ),

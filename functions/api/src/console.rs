@@ -49,6 +49,7 @@ const ASSETS: &[Asset] = &[
     asset!("rule-form.js", JS),
     asset!("users.js", JS),
     asset!("activity.js", JS),
+    asset!("activity-sentences.js", JS),
     asset!("templates.js", JS),
     asset!("attributes.js", JS),
     asset!("domains.js", JS),

@@ -252,7 +252,9 @@ where
                     user_id.as_str(),
                     Outcome::Success,
                 );
-                entry.details = json!({"template": template, "language": language});
+                // the template's name as sent (the default's when the rule's was
+                // deleted meanwhile): the history reads after it is deleted
+                entry.details = json!({"template": template, "templateName": chosen.name, "language": language});
                 if claim == EmailClaim::TakenOver {
                     entry.details["resent"] = json!(true);
                 }

@@ -338,3 +338,120 @@ async fn users_no_rule_matches_are_never_in_sync_in_the_console() {
     )
     .await;
 }
+
+/// Names where a person reads (`tests/console/names.mjs`): the activity
+/// history as sentences (rules by their group, kept after the group is
+/// deleted; a template, products, a role and a language by name) with the
+/// raw details behind a disclosure, a banner and a preview without ids,
+/// a user's explain view naming the welcome email's template and language.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_names_what_it_shows_in_a_browser() {
+    use crate::admin::PIPELINE;
+    use user_sync_tests::eventually;
+
+    let scripts = repo_root().join("tests").join("console");
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: run scripts/setup (it installs Debian's chromium)"
+    );
+    let a = TestOrg::new("console-names").await;
+    let catalog = a
+        .admin()
+        .if_match(
+            "PUT",
+            "/catalog",
+            Some(&json!({"products": [
+                {"id": "G2M", "name": "GoTo Meeting", "seats": 100},
+                {"id": "G2W", "name": "GoTo Webinar", "seats": 1},
+                {"id": "G2T", "name": "GoTo Training", "seats": 25}
+            ]})),
+            "*",
+        )
+        .await;
+    assert_eq!(catalog.status, 200, "{}", catalog.body);
+    // one Webinar seat for two people: one of them fails
+    a.simulator()
+        .control(
+            "PUT",
+            &format!("/orgs/{}/seats", a.org_id),
+            Some(json!({"G2W": 1})),
+        )
+        .await;
+    let t = a
+        .admin()
+        .post(
+            "/templates",
+            json!({"name": "Welcome", "variants": {
+                "en": {"subject": "Welcome, {{firstName}}", "body": "Hi {{firstName}}, {{loginUrl}}"},
+                "de": {"subject": "Willkommen, {{firstName}}", "body": "Hallo {{firstName}}, {{loginUrl}}"}}}),
+        )
+        .await;
+    assert_eq!(t.status, 201, "{}", t.body);
+    let template = t.body["id"].as_str().unwrap().to_owned();
+    let ada = a.scim().user_named("ada", "Ada").await;
+    let grace = a.scim().user_named("grace", "Grace").await;
+    let engineering = a.scim().group_with("Engineering", &[&ada, &grace]).await;
+    let sales = a.scim().group_with("Sales", &[&ada]).await;
+    let support = a.scim().group_with("Support", &[&grace]).await;
+    a.admin()
+        .rule(json!({"groupId": engineering, "products": ["G2M", "G2W"],
+                     "adminRole": {"type": "full_admin"}, "emailTemplate": template, "language": "de"}))
+        .await;
+    let sales_rule = a
+        .admin()
+        .rule(json!({"groupId": sales, "products": ["G2T"]}))
+        .await;
+    let support_rule = a
+        .admin()
+        .rule(json!({"groupId": support, "products": ["G2M"]}))
+        .await;
+    let support_id = support_rule["id"].as_str().unwrap().to_owned();
+    // Support from 3 to 1; then Sales' rule and its group go
+    let moved = a
+        .admin()
+        .post(&format!("/rules/{support_id}/move"), json!({"priority": 1}))
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    let sales_id = sales_rule["id"].as_str().unwrap();
+    let etag = a
+        .admin()
+        .get(&format!("/rules/{sales_id}"))
+        .await
+        .etag
+        .unwrap();
+    let deleted = a
+        .admin()
+        .if_match("DELETE", &format!("/rules/{sales_id}"), None, &etag)
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    let (status, body) = a.scim().delete(&format!("/Groups/{sales}")).await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(a.admin().sync(true, false).await.status, 200);
+
+    // the welcome email's entry names its template, which may be deleted later
+    let sent = eventually("a welcome email and a failure", PIPELINE, || async {
+        let h = a.admin().read("/activity?limit=200").await;
+        let items = h["items"].as_array().unwrap().clone();
+        let sent = items
+            .iter()
+            .find(|e| e["action"] == "welcome_email_sent")
+            .cloned();
+        let failed = items.iter().any(|e| e["action"] == "sync_failed");
+        sent.filter(|_| failed)
+    })
+    .await;
+    assert_eq!(sent["details"]["templateName"], "Welcome", "{sent}");
+    assert_eq!(sent["details"]["template"], template.as_str(), "{sent}");
+    assert_eq!(sent["details"]["language"], "de", "{sent}");
+
+    browser_test(
+        &scripts.join("names.mjs"),
+        &[
+            ("ADMIN_TOKEN", a.admin_token.clone()),
+            ("SUPPORT_RULE", support_id),
+            ("ADA_USER", ada.clone()),
+        ],
+        6,
+    )
+    .await;
+}

@@ -12,48 +12,20 @@
 // Exits 0 when every step passed; otherwise prints the failed step and
 // exits 1.
 
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { chromium } from 'playwright-core';
-import { env, fail, steps } from './harness.mjs';
+import { axeAuditor, env, expectEqual, fail, launch, openPage, steps } from './harness.mjs';
 
 const CONSOLE_URL = env('CONSOLE_URL');
 const TOKEN = env('ADMIN_TOKEN');
 const ADA_EMAIL = env('ADA_EMAIL');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const PIPELINE = 120_000;
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const { step, current } = steps('console details', 5 * 60_000);
 
-const expectEqual = (actual, expected, what) => {
-  if (actual !== expected) fail(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-};
-
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 try {
-  const context = await browser.newContext({ viewport: { width: 1180, height: 820 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console error: ${m.text()}`);
-  });
+  const { page, problems } = await openPage(browser);
 
-  const violations = [];
-  const audit = async (screen) => {
-    if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
-    const result = await page.evaluate(() =>
-      window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }, resultTypes: ['violations'] }),
-    );
-    for (const v of result.violations) {
-      for (const n of v.nodes) violations.push(`${screen}: ${v.id} (${v.impact}) ${n.target.join(' ')}: ${n.failureSummary.replace(/\s+/g, ' ')}`);
-    }
-  };
+  const { audit, violations } = axeAuditor(page);
   // the DOM shows a null handed to replaceChildren as the text "null"
   const noNull = async (screen) => {
     const found = await page.evaluate(() => {

@@ -9,25 +9,18 @@
 // Exits 0 when every step passed; otherwise prints the failed step and
 // exits 1.
 
-import { chromium } from 'playwright-core';
-import { env, fail, steps } from './harness.mjs';
+import { env, fail, launch, openPage, steps } from './harness.mjs';
 
 const CONSOLE_URL = env('CONSOLE_URL');
 const TOKEN = env('ADMIN_TOKEN');
 const DOMAIN = env('MISSING_DOMAIN');
 const LAPSES_AT = env('LAPSES_AT');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 const { step, current } = steps('domain warning', 3 * 60_000);
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 try {
-  const context = await browser.newContext({ viewport: { width: 1180, height: 820 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
+  const { page } = await openPage(browser);
 
   step('sign in');
   await page.goto(CONSOLE_URL);

@@ -18,46 +18,22 @@
 // Exits 0 when every step passed; otherwise prints the failed step and
 // exits 1.
 
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { chromium } from 'playwright-core';
-import { env, fail, steps } from './harness.mjs';
+import { axeAuditor, env, fail, launch, openPage, steps } from './harness.mjs';
 
 const CONSOLE_URL = env('CONSOLE_URL');
 const TOKEN = env('ADMIN_TOKEN');
 const SUPPORT_RULE = env('SUPPORT_RULE');
 const ADA_USER = env('ADA_USER');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 // a person's email names the test's organization: it is theirs, not an id
 const EMAIL = /\S+@\S+/g;
 
 const { step, current } = steps('console names', 5 * 60_000);
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console error: ${m.text()}`);
-  });
-  const violations = [];
-  const audit = async (screen) => {
-    if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
-    const result = await page.evaluate(() =>
-      window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }, resultTypes: ['violations'] }),
-    );
-    for (const v of result.violations) {
-      for (const n of v.nodes) violations.push(`${screen}: ${v.id} (${v.impact}) ${n.target.join(' ')}: ${n.failureSummary.replace(/\s+/g, ' ')}`);
-    }
-  };
+  const { page, problems } = await openPage(browser, { width: 1280, height: 900 });
+  const { audit, violations } = axeAuditor(page);
   // what a person sees of `selector` (closed disclosures hide their content)
   const visible = (selector) => page.locator(selector).evaluateAll((els) => els.map((el) => el.innerText));
   const noId = (texts, what) => {

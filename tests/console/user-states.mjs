@@ -12,45 +12,22 @@
 // Every screen is checked with axe-core (WCAG 2.1 A and AA). Exits 0 when
 // every step passed; otherwise prints the failed step and exits 1.
 
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { chromium } from 'playwright-core';
-import { env, fail, steps } from './harness.mjs';
+import { axeAuditor, env, expectEqual, fail, launch, openPage, steps } from './harness.mjs';
 
 const CONSOLE_URL = env('CONSOLE_URL');
 const TOKEN = env('ADMIN_TOKEN');
 const ANA = env('ANA_ID');
 const CY = env('CY_ID');
 const DAN = env('DAN_ID');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const NO_RULE = 'No rule — no account';
 const { step, current } = steps('user states', 4 * 60_000);
 
-const expectEqual = (actual, expected, what) => {
-  if (actual !== expected) fail(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-};
-
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 try {
-  const context = await browser.newContext({ viewport: { width: 1180, height: 820 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
+  const { page } = await openPage(browser);
 
-  const violations = [];
-  const audit = async (screen) => {
-    if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
-    const result = await page.evaluate(() =>
-      window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }, resultTypes: ['violations'] }),
-    );
-    for (const v of result.violations) {
-      for (const n of v.nodes) violations.push(`${screen}: ${v.id} (${v.impact}) ${n.target.join(' ')}: ${n.failureSummary.replace(/\s+/g, ' ')}`);
-    }
-  };
+  const { audit, violations } = axeAuditor(page);
   const text = async (locator) => (await locator.textContent()).trim();
 
   step('sign in');

@@ -17,11 +17,9 @@
 // Exits 0 when every step passed; otherwise prints the failed step and
 // exits 1.
 
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { env, fail, steps } from './harness.mjs';
+import { axeAuditor, env, expectEqual, fail, launch, openPage, steps } from './harness.mjs';
 
 const CONSOLE_URL = env('CONSOLE_URL');
 const TOKEN = env('ADMIN_TOKEN');
@@ -33,22 +31,14 @@ const API = CONSOLE_URL.replace(/\/console$/, '/api/v1');
 const SHOTS = env('SCREENSHOT_DIR');
 const NEW_DOMAIN = env('NEW_DOMAIN');
 const PUBLISHED_DOMAIN = env('PUBLISHED_DOMAIN');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const PIPELINE = 120_000;
 
 mkdirSync(SHOTS, { recursive: true });
-
-// axe-core, the accessibility rules engine, checks every screen that gets a
-// screenshot against WCAG 2.1 A and AA
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 // never hang the test command: the whole run ends within 8 minutes
 const { step, current } = steps('console test', 8 * 60_000);
 
 const log = (m) => console.log(`[console test] ${m}`);
-const expectEqual = (actual, expected, what) => {
-  if (actual !== expected) fail(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-};
 
 async function control(method, path, body) {
   const res = await fetch(`${SIM}/control${path}`, {
@@ -84,37 +74,15 @@ async function untilEveryUserHas(action, users) {
   }
 }
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-const context = await browser.newContext({ viewport: { width: 1180, height: 820 } });
-const page = await context.newPage();
-// generous: the whole test suite may share the machine's two cores
-page.setDefaultTimeout(30_000);
-const problems = [];
-page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-page.on('console', (m) => {
-  // refused tokens and refused switches are answered 4xx on purpose
-  if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console error: ${m.text()}`);
-});
+const browser = await launch();
+const { page, problems } = await openPage(browser);
 page.on('request', (r) => {
   const u = new URL(r.url());
   if (u.origin !== new URL(CONSOLE_URL).origin && !u.protocol.startsWith('blob') && !u.protocol.startsWith('data')) problems.push(`request to another origin: ${r.url()}`);
 });
 
-const violations = [];
-async function audit(screen) {
-  // evaluated through the DevTools protocol, which the page's CSP does not
-  // govern: the page itself still loads only its own scripts
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
-  const result = await page.evaluate(() =>
-    window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }, resultTypes: ['violations'] }),
-  );
-  for (const v of result.violations) {
-    for (const n of v.nodes) violations.push(`${screen}: ${v.id} (${v.impact}) ${n.target.join(' ')}: ${n.failureSummary.replace(/\s+/g, ' ')}`);
-  }
-}
+// every screen that gets a screenshot is checked against WCAG 2.1 A and AA
+const { audit, violations } = axeAuditor(page);
 
 let shot = 0;
 async function screenshot(name, fullPage = false) {

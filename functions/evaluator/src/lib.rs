@@ -19,6 +19,7 @@ use user_sync_aws::dynamo::items::DirectoryRecord;
 use user_sync_aws::dynamo::{DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, required};
 use user_sync_aws::sqs::SqsJobQueue;
+use user_sync_core::clock::SystemClock;
 use user_sync_core::fanout::FanOutTask;
 use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
 use user_sync_core::ports::{
@@ -208,6 +209,7 @@ where
         directory,
         state,
         jobs,
+        clock: &SystemClock,
     };
     let mut contexts: HashMap<OrgId, Context> = HashMap::new();
     let mut response = DynamoDbEventResponse::default();

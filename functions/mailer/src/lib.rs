@@ -16,6 +16,7 @@ use user_sync_aws::ses::SesMailer;
 use user_sync_aws::sqs::SqsMailQueue;
 use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry};
+use user_sync_core::clock::{Clock, SystemClock};
 use user_sync_core::ids::{OrgId, TemplateId};
 use user_sync_core::job::MailJob;
 use user_sync_core::mail::{EmailTemplate, WelcomeValues, default_template, render};
@@ -95,6 +96,7 @@ pub async fn handle(
                 dead_letters: &deps.dead_letters,
                 login_url: &deps.login_url,
                 max_receive_count: deps.max_receive_count,
+                clock: &SystemClock,
             };
             async move { mailer.handle_record(r).await }
         }))
@@ -112,6 +114,8 @@ pub struct Mailer<'a, O, S, M, Q> {
     /// The mail queue's `maxReceiveCount`: the last delivery of a job whose
     /// sends keep failing dead-letters it itself, tagged `email_failed`.
     pub max_receive_count: u32,
+    /// The time activity entries are stamped with.
+    pub clock: &'a dyn Clock,
 }
 
 /// Who the email goes to and what it says about them: the user's *current*
@@ -240,7 +244,7 @@ where
             },
         );
         let language = preferred.first().map(|l| (*l).to_owned());
-        let at = user_sync_core::time::format(time::OffsetDateTime::now_utc());
+        let at = self.clock.timestamp();
         let suffix = format!("{user_id}#{key}");
         let error = match self.sender.send(&to.email, &email).await {
             Ok(()) => {

@@ -12,10 +12,11 @@ use user_sync_aws::dynamo::{DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, number, required};
 use user_sync_aws::product_api::HttpProductApi;
 use user_sync_aws::sqs::{SqsJobQueue, SqsMailQueue};
+use user_sync_core::clock::SystemClock;
 use user_sync_core::ids::{OrgId, UserId};
 use user_sync_core::job::EntitlementJob;
 
-pub use reconcile::{MAX_BACKOFF_SECONDS, Retry, Worker, handle_record};
+pub use reconcile::{MAX_BACKOFF_SECONDS, Retry, Worker};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -88,6 +89,7 @@ pub async fn handle(
         mail: &deps.mail,
         product_api: &deps.product_api,
         retry: deps.retry,
+        clock: &SystemClock,
     };
     // jobs of one user run one after the other: a job delivered twice in a
     // batch calls the product API once
@@ -95,7 +97,7 @@ pub async fn handle(
         event.payload.records,
         deps.concurrency,
         job_key,
-        |record| handle_record(&worker, record),
+        |record| worker.handle_record(record),
     ))
     .await)
 }

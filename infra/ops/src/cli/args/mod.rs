@@ -7,7 +7,7 @@ mod settings;
 
 pub use maintenance::{ReconcileArgs, ScrubSecretsArgs};
 pub use orgs::{KindArg, OrgCommand, TokenCommand};
-pub use queues::{ClassArg, DlqCommand};
+pub use queues::DlqCommand;
 pub use settings::{
     ActivityRetentionCommand, CatalogCommand, CustomAttributesCommand, GuardrailCommand,
     RetentionArg,

@@ -94,7 +94,7 @@ pub async fn handle(
         Ok(r) => r,
         Err(e) => return Ok(scim_error(&unreadable(&e))),
     };
-    Ok(route(&deps.directory, &deps.rate, &req).await)
+    Ok(Box::pin(route(&deps.directory, &deps.rate, &req)).await)
 }
 
 /// Why a request whose body cannot be read is refused.

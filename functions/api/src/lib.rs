@@ -32,10 +32,11 @@ mod users;
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use lambda_runtime::LambdaEvent;
+use user_sync_aws::config::{ProductSync, org_requests_per_second};
 use user_sync_aws::dynamo::{DirectoryTable, StateTable};
-use user_sync_aws::env::{ConfigError, number, required};
+use user_sync_aws::env::{ConfigError, required};
 use user_sync_aws::http::{HttpRequest, RequestError};
-use user_sync_aws::product_api::{HttpProductApi, ProductApiSettings};
+use user_sync_aws::product_api::HttpProductApi;
 use user_sync_aws::sqs::{SqsJobQueue, SqsMailQueue};
 use user_sync_core::ratelimit::{OrgRateLimiter, RateGate};
 
@@ -49,20 +50,17 @@ pub use schedule::handle_event;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const PREFIX: &str = "/api/v1";
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Config {
-    pub directory_table: String,
-    pub state_table: String,
-    pub activity_retention_days: u32,
-    pub product_api: ProductApiSettings,
+    /// The tables, the activity retention and the product API.
+    pub sync: ProductSync,
     /// Retry sync sends the organization's failed jobs and welcome emails
     /// to these queues again (it reads no dead-letter queue).
     pub jobs_queue_url: String,
     pub mail_queue_url: String,
     /// The product's login URL, shown in template previews.
     pub login_url: String,
-    /// Admin requests per second an organization may make (averaged over a
-    /// window of `ratelimit::WINDOW_SECONDS`); 0: no limit.
+    /// Admin requests per second an organization may make; 0: no limit.
     pub org_requests_per_second: u32,
     /// Where domain verification looks TXT records up (`DNS_SERVER`).
     pub dns: user_sync_aws::dns::Nameserver,
@@ -71,30 +69,14 @@ pub struct Config {
 /// The default of `ORG_REQUESTS_PER_SECOND`.
 pub const DEFAULT_ORG_REQUESTS_PER_SECOND: u32 = 50;
 
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("directory_table", &self.directory_table)
-            .field("product_api_url", &self.product_api.url)
-            .finish_non_exhaustive()
-    }
-}
-
 impl Config {
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Ok(Self {
-            directory_table: required(get, "DIRECTORY_TABLE")?,
-            state_table: required(get, "STATE_TABLE")?,
-            activity_retention_days: number(get, "ACTIVITY_RETENTION_DAYS", 365u32)?,
-            product_api: ProductApiSettings::from_lookup(get, 3_000)?,
+            sync: ProductSync::from_lookup(get, 3_000)?,
             jobs_queue_url: required(get, "JOBS_QUEUE_URL")?,
             mail_queue_url: required(get, "MAIL_QUEUE_URL")?,
             login_url: required(get, "LOGIN_URL")?,
-            org_requests_per_second: number(
-                get,
-                "ORG_REQUESTS_PER_SECOND",
-                DEFAULT_ORG_REQUESTS_PER_SECOND,
-            )?,
+            org_requests_per_second: org_requests_per_second(get, DEFAULT_ORG_REQUESTS_PER_SECOND)?,
             dns: user_sync_aws::dns::Nameserver::from_lookup(get)?,
         })
     }
@@ -118,19 +100,16 @@ impl Deps {
         sdk: &aws_config::SdkConfig,
         config: Config,
     ) -> Result<Self, lambda_runtime::Error> {
-        let product_api = config.product_api.connect(sdk).await?;
+        let retention = config.sync.activity_retention_days;
+        let (directory, state, product_api) = config.sync.connect(sdk).await?;
         let ddb = aws_sdk_dynamodb::Client::new(sdk);
+        let counters = StateTable::new(ddb, state.table_name(), retention);
         Ok(Self {
-            directory: DirectoryTable::new(ddb.clone(), config.directory_table.clone()),
-            state: StateTable::new(
-                ddb.clone(),
-                config.state_table.clone(),
-                config.activity_retention_days,
-            )
-            .with_org_retention(config.directory_table),
+            directory,
+            state,
             rate: RateGate::new(
                 OrgRateLimiter::new("admin", config.org_requests_per_second),
-                StateTable::new(ddb, config.state_table, config.activity_retention_days),
+                counters,
             ),
             product_api,
             queues: {

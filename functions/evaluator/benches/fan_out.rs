@@ -16,6 +16,7 @@ use std::collections::{BTreeSet, HashMap};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use evaluator::{Affected, Reconciler};
 use serde_json::json;
+use user_sync_core::clock::SystemClock;
 use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
 use user_sync_core::memory::{MemoryStore, member};
 use user_sync_core::ports::{
@@ -98,6 +99,7 @@ async fn fan_out(store: &MemoryStore, org: &OrgId) -> usize {
         directory: store,
         state: store,
         jobs: store,
+        clock: &SystemClock,
     };
     let mut contexts = HashMap::new();
     let groups = BTreeSet::from([group("everyone")]);

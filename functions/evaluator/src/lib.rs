@@ -14,10 +14,12 @@ use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_runtime::LambdaEvent;
 use tracing::{Instrument, info, info_span, warn};
+use user_sync_aws::config::Tables;
 use user_sync_aws::dynamo::items::DirectoryRecord;
 use user_sync_aws::dynamo::{DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, required};
 use user_sync_aws::sqs::SqsJobQueue;
+use user_sync_core::clock::SystemClock;
 use user_sync_core::fanout::FanOutTask;
 use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
 use user_sync_core::ports::{
@@ -28,8 +30,7 @@ pub use reconcile::{Context, Reconciler};
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub directory_table: String,
-    pub state_table: String,
+    pub tables: Tables,
     pub jobs_queue_url: String,
     pub jobs_dlq_url: String,
 }
@@ -37,8 +38,7 @@ pub struct Config {
 impl Config {
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Ok(Self {
-            directory_table: required(get, "DIRECTORY_TABLE")?,
-            state_table: required(get, "STATE_TABLE")?,
+            tables: Tables::from_lookup(get)?,
             jobs_queue_url: required(get, "JOBS_QUEUE_URL")?,
             jobs_dlq_url: required(get, "JOBS_DLQ_URL")?,
         })
@@ -56,9 +56,9 @@ impl Deps {
     pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Self {
         let ddb = aws_sdk_dynamodb::Client::new(sdk);
         Self {
-            directory: DirectoryTable::new(ddb.clone(), config.directory_table),
+            directory: DirectoryTable::new(ddb.clone(), config.tables.directory),
             // the evaluator writes no activity; retention does not apply
-            state: StateTable::new(ddb, config.state_table, 0),
+            state: StateTable::new(ddb, config.tables.state, 0),
             jobs: SqsJobQueue::new(
                 aws_sdk_sqs::Client::new(sdk),
                 config.jobs_queue_url,
@@ -209,6 +209,7 @@ where
         directory,
         state,
         jobs,
+        clock: &SystemClock,
     };
     let mut contexts: HashMap<OrgId, Context> = HashMap::new();
     let mut response = DynamoDbEventResponse::default();

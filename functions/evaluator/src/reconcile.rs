@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use futures::StreamExt;
 use tracing::{debug, info};
 use user_sync_core::StoreError;
+use user_sync_core::clock::Clock;
 use user_sync_core::fanout::{FanOutScope, FanOutTask, Source};
 use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
 use user_sync_core::job::EntitlementJob;
@@ -51,14 +52,23 @@ const WRITE_CONCURRENCY: usize = 16;
 /// Attempts when another invocation moved a user's generation meanwhile.
 const CONFLICT_ATTEMPTS: usize = 3;
 
-fn now() -> String {
-    user_sync_core::time::format(time::OffsetDateTime::now_utc())
-}
-
 pub struct Reconciler<'a, D, S, Q> {
     pub directory: &'a D,
     pub state: &'a S,
     pub jobs: &'a Q,
+    /// The time tasks and desired states are stamped with.
+    pub clock: &'a dyn Clock,
+}
+
+/// What every decision of one reconcile shares.
+struct Round<'r> {
+    org: &'r OrgId,
+    ctx: &'r Context,
+    /// Why the users are reconciled (a stream sequence number or a chunk).
+    cause: &'r str,
+    /// A forced reconcile (see [`decide_forced`]).
+    force: bool,
+    clock: &'r dyn Clock,
 }
 
 /// One user's decision, ready to be written.
@@ -119,7 +129,12 @@ where
             return Ok(());
         }
         let start = |reason: &str, scope: FanOutScope| {
-            FanOutTask::new(format!("{reason}-{cause}"), reason, scope, now())
+            FanOutTask::new(
+                format!("{reason}-{cause}"),
+                reason,
+                scope,
+                self.clock.timestamp(),
+            )
         };
         match affected {
             Affected::Nobody | Affected::Switched(_) => Ok(()),
@@ -176,7 +191,7 @@ where
         let mut done = task.clone();
         done.chunk += 1;
         done.done = true;
-        done.updated_at = now();
+        done.updated_at = self.clock.timestamp();
         match self.directory.advance_fan_out(org, &done).await {
             Ok(()) | Err(StoreError::Conflict(_)) => {
                 info!(org = %org, task = %task.id, "fan-out stopped: sync is off");
@@ -238,7 +253,7 @@ where
             u64::try_from(users).unwrap_or(u64::MAX),
             u64::try_from(jobs).unwrap_or(u64::MAX),
             next,
-            now(),
+            self.clock.timestamp(),
         );
         info!(
             org = %org,
@@ -291,21 +306,20 @@ where
             .memberships_among(org, &ids, &ctx.rule_groups)
             .await?;
         let mut states = self.state.user_states(org, &ids).await?;
+        let round = Round {
+            org,
+            ctx,
+            cause,
+            force,
+            clock: self.clock,
+        };
         let mut jobs: Vec<EntitlementJob> = Vec::new();
         let mut writes: Vec<Pending> = Vec::new();
         for user in users {
             let id = user.user.id.clone();
             let groups = memberships.remove(&id).unwrap_or_default();
             let (stored, status) = states.remove(&id).unwrap_or_default();
-            match step(
-                org,
-                ctx,
-                &user,
-                &groups,
-                (stored.as_ref(), status.as_ref()),
-                cause,
-                force,
-            ) {
+            match step(&round, &user, &groups, (stored.as_ref(), status.as_ref())) {
                 Step::Nothing => {}
                 Step::Send(j) => jobs.push(j),
                 Step::Write(w) => writes.push(*w),
@@ -313,7 +327,7 @@ where
         }
         let results: Vec<Result<Option<EntitlementJob>, StoreError>> =
             futures::stream::iter(writes)
-                .map(|w| self.write(org, ctx, w, cause, force))
+                .map(|w| self.write(&round, w))
                 .buffer_unordered(WRITE_CONCURRENCY)
                 .collect()
                 .await;
@@ -340,12 +354,10 @@ where
     /// meanwhile, decides again from fresh reads.
     async fn write(
         &self,
-        org: &OrgId,
-        ctx: &Context,
+        round: &Round<'_>,
         first: Pending,
-        cause: &str,
-        force: bool,
     ) -> Result<Option<EntitlementJob>, StoreError> {
+        let Round { org, ctx, .. } = *round;
         let mut pending = Some(first);
         for _ in 0..CONFLICT_ATTEMPTS {
             let Some(w) = pending.take() else {
@@ -371,15 +383,7 @@ where
                 .cloned()
                 .collect();
             let (stored, status) = self.state.user_state(org, &w.user).await?;
-            pending = match step(
-                org,
-                ctx,
-                &user,
-                &groups,
-                (stored.as_ref(), status.as_ref()),
-                cause,
-                force,
-            ) {
+            pending = match step(round, &user, &groups, (stored.as_ref(), status.as_ref())) {
                 Step::Nothing => return Ok(None),
                 Step::Send(j) => return Ok(Some(j)),
                 Step::Write(w) => Some(*w),
@@ -411,17 +415,20 @@ enum Step {
     Write(Box<Pending>),
 }
 
-/// Computes one user's assignment and decides against what is stored
-/// (`force`: a forced reconcile, see [`decide_forced`]).
+/// Computes one user's assignment and decides against what is stored.
 fn step(
-    org: &OrgId,
-    ctx: &Context,
+    round: &Round<'_>,
     user: &StoredUser,
     groups: &BTreeSet<GroupId>,
     (stored, status): (Option<&DesiredState>, Option<&SyncStatus>),
-    cause: &str,
-    force: bool,
 ) -> Step {
+    let Round {
+        org,
+        ctx,
+        cause,
+        force,
+        clock,
+    } = *round;
     let facts = user.user.facts();
     let assignment = effective_assignment(facts.status, groups, &ctx.rules);
     let language = account_language(&assignment, &facts, ctx.default_language.as_deref());
@@ -430,7 +437,7 @@ fn step(
         facts,
         assignment,
         language,
-        now: now(),
+        now: clock.timestamp(),
         cause: cause.to_owned(),
     };
     let id = user.user.id.clone();

@@ -9,12 +9,14 @@ use lambda_runtime::LambdaEvent;
 use serde_json::json;
 use tracing::{Instrument, info, info_span, warn};
 use user_sync_aws::batch::{Delivery, RecordResult, process_sqs};
+use user_sync_aws::config::{Tables, activity_retention_days};
 use user_sync_aws::dynamo::{DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, number, required};
 use user_sync_aws::ses::SesMailer;
 use user_sync_aws::sqs::SqsMailQueue;
 use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry};
+use user_sync_core::clock::{Clock, SystemClock};
 use user_sync_core::ids::{OrgId, TemplateId};
 use user_sync_core::job::MailJob;
 use user_sync_core::mail::{EmailTemplate, WelcomeValues, default_template, render};
@@ -25,8 +27,7 @@ use user_sync_core::state::{AccountStatus, FailureClass, Outcome};
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub directory_table: String,
-    pub state_table: String,
+    pub tables: Tables,
     pub mail_from: String,
     pub login_url: String,
     pub activity_retention_days: u32,
@@ -38,11 +39,10 @@ pub struct Config {
 impl Config {
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Ok(Self {
-            directory_table: required(get, "DIRECTORY_TABLE")?,
-            state_table: required(get, "STATE_TABLE")?,
+            tables: Tables::from_lookup(get)?,
             mail_from: required(get, "MAIL_FROM")?,
             login_url: required(get, "LOGIN_URL")?,
-            activity_retention_days: number(get, "ACTIVITY_RETENTION_DAYS", 365u32)?,
+            activity_retention_days: activity_retention_days(get)?,
             mail_queue_url: required(get, "MAIL_QUEUE_URL")?,
             mail_dlq_url: required(get, "MAIL_DLQ_URL")?,
             max_receive_count: number(get, "MAX_RECEIVE_COUNT", 5u32)?,
@@ -63,10 +63,10 @@ pub struct Deps {
 impl Deps {
     pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Self {
         let ddb = aws_sdk_dynamodb::Client::new(sdk);
+        let (directory, state) = config.tables.open(&ddb, config.activity_retention_days);
         Self {
-            directory: DirectoryTable::new(ddb.clone(), config.directory_table.clone()),
-            state: StateTable::new(ddb, config.state_table, config.activity_retention_days)
-                .with_org_retention(config.directory_table),
+            directory,
+            state,
             ses: SesMailer::new(aws_sdk_sesv2::Client::new(sdk), config.mail_from),
             dead_letters: SqsMailQueue::new(
                 aws_sdk_sqs::Client::new(sdk),
@@ -96,6 +96,7 @@ pub async fn handle(
                 dead_letters: &deps.dead_letters,
                 login_url: &deps.login_url,
                 max_receive_count: deps.max_receive_count,
+                clock: &SystemClock,
             };
             async move { mailer.handle_record(r).await }
         }))
@@ -113,6 +114,8 @@ pub struct Mailer<'a, O, S, M, Q> {
     /// The mail queue's `maxReceiveCount`: the last delivery of a job whose
     /// sends keep failing dead-letters it itself, tagged `email_failed`.
     pub max_receive_count: u32,
+    /// The time activity entries are stamped with.
+    pub clock: &'a dyn Clock,
 }
 
 /// Who the email goes to and what it says about them: the user's *current*
@@ -241,7 +244,7 @@ where
             },
         );
         let language = preferred.first().map(|l| (*l).to_owned());
-        let at = user_sync_core::time::format(time::OffsetDateTime::now_utc());
+        let at = self.clock.timestamp();
         let suffix = format!("{user_id}#{key}");
         let error = match self.sender.send(&to.email, &email).await {
             Ok(()) => {

@@ -13,8 +13,9 @@ mod users;
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use lambda_runtime::LambdaEvent;
+use user_sync_aws::config::{Tables, org_requests_per_second};
 use user_sync_aws::dynamo::{DirectoryTable, StateTable};
-use user_sync_aws::env::{ConfigError, number, required};
+use user_sync_aws::env::ConfigError;
 use user_sync_aws::http::{HttpRequest, RequestError, response};
 use user_sync_core::ratelimit::{OrgRateLimiter, RateGate};
 use user_sync_core::scim::ScimError;
@@ -33,11 +34,10 @@ pub const PREFIX: &str = "/scim/v2";
 /// Settings read once at start-up.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub directory_table: String,
-    /// Where the organizations' request counts are kept.
-    pub state_table: String,
-    /// SCIM requests per second an organization may make (averaged over a
-    /// window of `ratelimit::WINDOW_SECONDS`); 0: no limit.
+    /// The directory, and the state table where the organizations' request
+    /// counts are kept.
+    pub tables: Tables,
+    /// SCIM requests per second an organization may make; 0: no limit.
     pub org_requests_per_second: u32,
 }
 
@@ -47,13 +47,8 @@ pub const DEFAULT_ORG_REQUESTS_PER_SECOND: u32 = 100;
 impl Config {
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Ok(Self {
-            directory_table: required(get, "DIRECTORY_TABLE")?,
-            state_table: required(get, "STATE_TABLE")?,
-            org_requests_per_second: number(
-                get,
-                "ORG_REQUESTS_PER_SECOND",
-                DEFAULT_ORG_REQUESTS_PER_SECOND,
-            )?,
+            tables: Tables::from_lookup(get)?,
+            org_requests_per_second: org_requests_per_second(get, DEFAULT_ORG_REQUESTS_PER_SECOND)?,
         })
     }
 }
@@ -69,11 +64,11 @@ impl Deps {
     pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Self {
         let ddb = aws_sdk_dynamodb::Client::new(sdk);
         Self {
-            directory: DirectoryTable::new(ddb.clone(), config.directory_table),
+            directory: DirectoryTable::new(ddb.clone(), config.tables.directory),
             // the activity retention is not used by the counters
             rate: RateGate::new(
                 OrgRateLimiter::new("scim", config.org_requests_per_second),
-                StateTable::new(ddb, config.state_table, 0),
+                StateTable::new(ddb, config.tables.state, 0),
             ),
         }
     }
@@ -99,7 +94,7 @@ pub async fn handle(
         Ok(r) => r,
         Err(e) => return Ok(scim_error(&unreadable(&e))),
     };
-    Ok(route(&deps.directory, &deps.rate, &req).await)
+    Ok(Box::pin(route(&deps.directory, &deps.rate, &req)).await)
 }
 
 /// Why a request whose body cannot be read is refused.

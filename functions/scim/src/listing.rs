@@ -5,6 +5,7 @@
 
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use serde_json::Value;
+use user_sync_core::StoreError;
 use user_sync_core::directory::DirectoryGroup;
 use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::ports::{Directory, Organizations, StoredUser};
@@ -112,10 +113,7 @@ async fn find_users<S: Directory + Organizations>(
     }
     let mut scan = Scan::new();
     while let Some(after) = scan.position() {
-        let chunk = store
-            .list_users(org, after, 200)
-            .await
-            .map_err(store_error)?;
+        let chunk = store.list_users(org, after, 200).await;
         let users = scan.take(chunk, || match q.filter {
                 Some(_) => ScimError::invalid_filter(format!(
                     "this filter is answered by examining every user, and the organization has more than {MAX_SCAN}; \
@@ -170,6 +168,14 @@ pub(crate) async fn indexed_candidates<S: Directory + Organizations>(
     Ok(Some(candidates))
 }
 
+/// What one index lookup found (none, one or a bounded set), a storage
+/// failure as a SCIM error.
+async fn found<T, R: IntoIterator<Item = T>>(
+    lookup: impl Future<Output = Result<R, StoreError>>,
+) -> Result<Vec<T>, ScimError> {
+    Ok(lookup.await.map_err(store_error)?.into_iter().collect())
+}
+
 /// The groups an index finds for a filter's hint (a bounded set the whole
 /// filter then decides on), or `None` when no index serves the filter.
 pub(crate) async fn indexed_groups<S: Directory>(
@@ -178,19 +184,11 @@ pub(crate) async fn indexed_groups<S: Directory>(
     filter: Option<&Filter>,
 ) -> Result<Option<Vec<DirectoryGroup>>, ScimError> {
     Ok(match filter.and_then(Filter::index_hint) {
-        Some(IndexHint::DisplayName(name)) => Some(
-            store
-                .find_groups_by_name(org, name, MAX_COUNT)
-                .await
-                .map_err(store_error)?,
-        ),
+        Some(IndexHint::DisplayName(name)) => {
+            Some(found(store.find_groups_by_name(org, name, MAX_COUNT)).await?)
+        }
         Some(IndexHint::Id(id)) => Some(match GroupId::parse(id) {
-            Ok(id) => store
-                .get_group(org, &id)
-                .await
-                .map_err(store_error)?
-                .into_iter()
-                .collect(),
+            Ok(id) => found(store.get_group(org, &id)).await?,
             Err(_) => Vec::new(),
         }),
         _ => None,
@@ -205,35 +203,19 @@ pub(crate) async fn indexed_users<S: Directory>(
     hint: Option<IndexHint<'_>>,
 ) -> Result<Option<Vec<StoredUser>>, ScimError> {
     Ok(match hint {
-        Some(IndexHint::UserName(name)) => Some(
-            store
-                .find_user_by_user_name(org, name)
-                .await
-                .map_err(store_error)?
-                .into_iter()
-                .collect(),
-        ),
+        Some(IndexHint::UserName(name)) => {
+            Some(found(store.find_user_by_user_name(org, name)).await?)
+        }
         Some(IndexHint::Id(id)) => Some(match UserId::parse(id) {
-            Ok(id) => store
-                .get_user(org, &id)
-                .await
-                .map_err(store_error)?
-                .into_iter()
-                .collect(),
+            Ok(id) => found(store.get_user(org, &id)).await?,
             Err(_) => Vec::new(),
         }),
-        Some(IndexHint::ExternalId(x)) => Some(
-            store
-                .find_users_by_external_id(org, x, MAX_COUNT)
-                .await
-                .map_err(store_error)?,
-        ),
-        Some(IndexHint::Email(e)) => Some(
-            store
-                .find_users_by_email(org, e, MAX_COUNT)
-                .await
-                .map_err(store_error)?,
-        ),
+        Some(IndexHint::ExternalId(x)) => {
+            Some(found(store.find_users_by_external_id(org, x, MAX_COUNT)).await?)
+        }
+        Some(IndexHint::Email(e)) => {
+            Some(found(store.find_users_by_email(org, e, MAX_COUNT)).await?)
+        }
         Some(IndexHint::DisplayName(_)) | None => None,
     })
 }
@@ -388,10 +370,7 @@ async fn scan_groups<S: Directory>(
     let mut matches = Vec::new();
     let mut scan = Scan::new();
     while let Some(after) = scan.position() {
-        let chunk = store
-            .list_groups(org, after, 200)
-            .await
-            .map_err(store_error)?;
+        let chunk = store.list_groups(org, after, 200).await;
         let groups = scan.take(chunk, || {
             ScimError::invalid_filter(format!(
                 "the organization has more than {MAX_SCAN} groups; use displayName eq or id eq"
@@ -433,12 +412,13 @@ impl<Id> Scan<Id> {
 
     /// Takes a chunk read at the position (its items and the id the next
     /// starts after): its items, or the error `too_many` once more than
-    /// [`MAX_SCAN`] were read.
+    /// [`MAX_SCAN`] were read (a failed read as a SCIM error).
     fn take<T>(
         &mut self,
-        (items, next): (Vec<T>, Option<Id>),
+        chunk: Result<(Vec<T>, Option<Id>), StoreError>,
         too_many: impl FnOnce() -> ScimError,
     ) -> Result<Vec<T>, ScimError> {
+        let (items, next) = chunk.map_err(store_error)?;
         self.seen += items.len();
         if self.seen > MAX_SCAN {
             return Err(too_many());

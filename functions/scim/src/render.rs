@@ -10,8 +10,7 @@ use user_sync_core::StoreError;
 use user_sync_core::scim::{
     LIST_RESPONSE_SCHEMA, Projection, ScimError, etag, if_none_match_names,
 };
-use user_sync_core::service::scim_groups::ScimGroupError;
-use user_sync_core::service::scim_users::ScimUserError;
+use user_sync_core::service::scim_error::ScimWriteError;
 
 use crate::SCIM_JSON;
 
@@ -33,34 +32,32 @@ pub(crate) fn store_error(e: StoreError) -> ScimError {
     }
 }
 
-/// A refusal of the users service as a SCIM error (the one mapping; the
-/// orphan rule keeps it a function: both types are the domain's).
-pub(crate) fn user_error(e: ScimUserError) -> ScimError {
+/// A refusal of the users or groups service as a SCIM error (the one
+/// mapping; the orphan rule keeps it a function: both types are the
+/// domain's). `resource` names what was not found.
+pub(crate) fn write_error(e: ScimWriteError, resource: &str) -> ScimError {
     match e {
-        ScimUserError::NotFound => ScimError::not_found("user not found"),
-        ScimUserError::Uniqueness => {
+        ScimWriteError::NotFound => ScimError::not_found(format!("{resource} not found")),
+        ScimWriteError::Uniqueness => {
             ScimError::uniqueness("a user with this userName already exists")
         }
-        ScimUserError::PreconditionFailed | ScimUserError::Conflict(_) => {
+        ScimWriteError::PreconditionFailed | ScimWriteError::Conflict(_) => {
             ScimError::precondition_failed()
         }
-        ScimUserError::Invalid(e) => e,
-        ScimUserError::NoRandomness(_) => ScimError::internal(),
-        ScimUserError::Store(e) => store_error(e),
+        ScimWriteError::Invalid(e) => e,
+        ScimWriteError::NoRandomness(_) => ScimError::internal(),
+        ScimWriteError::Store(e) => store_error(e),
     }
 }
 
+/// A refusal of the users service as a SCIM error.
+pub(crate) fn user_error(e: ScimWriteError) -> ScimError {
+    write_error(e, "user")
+}
+
 /// A refusal of the groups service as a SCIM error.
-pub(crate) fn group_error(e: ScimGroupError) -> ScimError {
-    match e {
-        ScimGroupError::NotFound => ScimError::not_found("group not found"),
-        ScimGroupError::PreconditionFailed | ScimGroupError::Conflict(_) => {
-            ScimError::precondition_failed()
-        }
-        ScimGroupError::Invalid(e) => e,
-        ScimGroupError::NoRandomness(_) => ScimError::internal(),
-        ScimGroupError::Store(e) => store_error(e),
-    }
+pub(crate) fn group_error(e: ScimWriteError) -> ScimError {
+    write_error(e, "group")
 }
 
 /// `status` with a SCIM JSON body, and the ETag of `version` when given.

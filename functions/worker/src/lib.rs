@@ -7,47 +7,35 @@ mod reconcile;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
 use user_sync_aws::batch::process_sqs_by_key;
+use user_sync_aws::config::ProductSync;
 use user_sync_aws::dynamo::{DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, number, required};
-use user_sync_aws::product_api::{HttpProductApi, ProductApiSettings};
+use user_sync_aws::product_api::HttpProductApi;
 use user_sync_aws::sqs::{SqsJobQueue, SqsMailQueue};
+use user_sync_core::clock::SystemClock;
 use user_sync_core::ids::{OrgId, UserId};
 use user_sync_core::job::EntitlementJob;
 
-pub use reconcile::{MAX_BACKOFF_SECONDS, Retry, Worker, handle_record};
+pub use reconcile::{MAX_BACKOFF_SECONDS, Retry, Worker};
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Config {
-    pub state_table: String,
-    pub directory_table: String,
+    /// The tables, the activity retention and the product API.
+    pub sync: ProductSync,
     pub jobs_queue_url: String,
     pub jobs_dlq_url: String,
     pub mail_queue_url: String,
-    pub product_api: ProductApiSettings,
-    pub activity_retention_days: u32,
     pub concurrency: usize,
     pub retry: Retry,
-}
-
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("state_table", &self.state_table)
-            .field("product_api_url", &self.product_api.url)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Config {
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Ok(Self {
-            state_table: required(get, "STATE_TABLE")?,
-            directory_table: required(get, "DIRECTORY_TABLE")?,
+            sync: ProductSync::from_lookup(get, 10_000)?,
             jobs_queue_url: required(get, "JOBS_QUEUE_URL")?,
             jobs_dlq_url: required(get, "JOBS_DLQ_URL")?,
             mail_queue_url: required(get, "MAIL_QUEUE_URL")?,
-            product_api: ProductApiSettings::from_lookup(get, 10_000)?,
-            activity_retention_days: number(get, "ACTIVITY_RETENTION_DAYS", 365u32)?,
             concurrency: number(get, "WORKER_RECORD_CONCURRENCY", 4usize)?,
             retry: Retry {
                 base_seconds: number(get, "RETRY_BASE_SECONDS", 15u32)?,
@@ -75,19 +63,11 @@ impl Deps {
         sdk: &aws_config::SdkConfig,
         config: Config,
     ) -> Result<Self, lambda_runtime::Error> {
-        let product_api = config.product_api.connect(sdk).await?;
+        let (directory, state, product_api) = config.sync.connect(sdk).await?;
         let sqs = aws_sdk_sqs::Client::new(sdk);
         Ok(Self {
-            state: StateTable::new(
-                aws_sdk_dynamodb::Client::new(sdk),
-                config.state_table,
-                config.activity_retention_days,
-            )
-            .with_org_retention(config.directory_table.clone()),
-            directory: DirectoryTable::new(
-                aws_sdk_dynamodb::Client::new(sdk),
-                config.directory_table,
-            ),
+            state,
+            directory,
             jobs: SqsJobQueue::new(sqs.clone(), config.jobs_queue_url, config.jobs_dlq_url),
             mail: SqsMailQueue::new(sqs, config.mail_queue_url, None),
             product_api,
@@ -109,6 +89,7 @@ pub async fn handle(
         mail: &deps.mail,
         product_api: &deps.product_api,
         retry: deps.retry,
+        clock: &SystemClock,
     };
     // jobs of one user run one after the other: a job delivered twice in a
     // batch calls the product API once
@@ -116,7 +97,7 @@ pub async fn handle(
         event.payload.records,
         deps.concurrency,
         job_key,
-        |record| handle_record(&worker, record),
+        |record| worker.handle_record(record),
     ))
     .await)
 }

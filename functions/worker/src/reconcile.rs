@@ -6,6 +6,7 @@ use tracing::{Instrument, info, info_span, warn};
 use user_sync_aws::batch::{Delivery, RecordResult};
 use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry};
+use user_sync_core::clock::Clock;
 use user_sync_core::domains::{Domains, check_email};
 use user_sync_core::job::{EntitlementJob, MAX_DEFERRALS, MailJob};
 use user_sync_core::ports::{
@@ -24,6 +25,8 @@ pub struct Worker<'a, S, Q, M, P, D> {
     pub mail: &'a M,
     pub product_api: &'a P,
     pub retry: Retry,
+    /// The time every outcome and activity entry is stamped with.
+    pub clock: &'a dyn Clock,
 }
 
 /// How transient failures are retried: SQS redelivers the job after the
@@ -64,43 +67,6 @@ impl Retry {
     }
 }
 
-fn now() -> String {
-    user_sync_core::time::format(time::OffsetDateTime::now_utc())
-}
-
-/// Handles one SQS record.
-pub async fn handle_record<S, Q, M, P, D>(
-    w: &Worker<'_, S, Q, M, P, D>,
-    record: SqsMessage,
-) -> RecordResult
-where
-    S: SyncState,
-    Q: JobQueue,
-    M: MailQueue,
-    P: ProductApi,
-    D: Domains,
-{
-    let Some(job) = record
-        .body
-        .as_deref()
-        .and_then(|b| serde_json::from_str::<EntitlementJob>(b).ok())
-    else {
-        // never succeeds: let the redrive policy move it to the DLQ for ops
-        warn!(message_id = ?record.message_id, "job body is not a job");
-        return RecordResult::Retry;
-    };
-    let span =
-        info_span!("job", org = %job.org_id, user_id = %job.user_id, generation = job.generation);
-    let delivery = Delivery::of(&record);
-    match w.reconcile(&job, &delivery).instrument(span).await {
-        Ok(r) => r,
-        Err(e) => {
-            warn!(org = %job.org_id, user_id = %job.user_id, error = %e, "job failed; it will be retried");
-            RecordResult::Retry
-        }
-    }
-}
-
 /// Why an account was not written.
 enum Refusal {
     Api(ProductApiError),
@@ -117,6 +83,33 @@ where
     P: ProductApi,
     D: Domains,
 {
+    /// Handles one SQS record.
+    pub async fn handle_record(&self, record: SqsMessage) -> RecordResult {
+        let Some(job) = record
+            .body
+            .as_deref()
+            .and_then(|b| serde_json::from_str::<EntitlementJob>(b).ok())
+        else {
+            // never succeeds: let the redrive policy move it to the DLQ for ops
+            warn!(message_id = ?record.message_id, "job body is not a job");
+            return RecordResult::Retry;
+        };
+        let span = info_span!(
+            "job",
+            org = %job.org_id,
+            user_id = %job.user_id,
+            generation = job.generation
+        );
+        let delivery = Delivery::of(&record);
+        match self.reconcile(&job, &delivery).instrument(span).await {
+            Ok(r) => r,
+            Err(e) => {
+                warn!(org = %job.org_id, user_id = %job.user_id, error = %e, "job failed; it will be retried");
+                RecordResult::Retry
+            }
+        }
+    }
+
     /// An active account is written only for an address in a verified (or
     /// grandfathered) domain of the organization; a suspension always is.
     async fn write_account(
@@ -194,7 +187,7 @@ where
                     last_outcome: Outcome::Success,
                     failure: None,
                     attempts,
-                    at: now(),
+                    at: self.clock.timestamp(),
                     dead_lettered: false,
                     retried_at: None,
                     failure_entry: None,
@@ -248,18 +241,8 @@ where
                     product: product.clone(),
                     domain: domain.clone(),
                 };
-                let mut status = SyncStatus {
-                    applied_generation: applied,
-                    last_outcome: Outcome::Failure,
-                    failure: Some(failure.clone()),
-                    attempts,
-                    at: now(),
-                    // dead-lettered just below
-                    dead_lettered: true,
-                    // a retry's time stays: the next retry waits for it
-                    retried_at: status.as_ref().and_then(|s| s.retried_at.clone()),
-                    failure_entry: status.as_ref().and_then(|s| s.failure_entry.clone()),
-                };
+                // dead-lettered just below
+                let mut status = self.failed_status(status.as_ref(), &failure, true);
                 let mut entry = entry(
                     job,
                     &desired,
@@ -291,6 +274,27 @@ where
         }
     }
 
+    /// The status after a failed attempt (`previous` the one before it):
+    /// the generation applied before and a retry's time stay (the next
+    /// retry waits for it), and so does the failure's history entry.
+    fn failed_status(
+        &self,
+        previous: Option<&SyncStatus>,
+        failure: &Failure,
+        dead_lettered: bool,
+    ) -> SyncStatus {
+        SyncStatus {
+            applied_generation: previous.map_or(0, |s| s.applied_generation),
+            last_outcome: Outcome::Failure,
+            failure: Some(failure.clone()),
+            attempts: attempts(previous),
+            at: self.clock.timestamp(),
+            dead_lettered,
+            retried_at: previous.and_then(|s| s.retried_at.clone()),
+            failure_entry: previous.and_then(|s| s.failure_entry.clone()),
+        }
+    }
+
     /// The product API is unavailable (5xx, timeout, 429): record it on the
     /// user's status and have SQS deliver the job again later. The last
     /// delivery the redrive policy allows records it in the history too and
@@ -303,8 +307,6 @@ where
         error: &ProductApiError,
         delivery: &Delivery,
     ) -> Result<RecordResult, StoreError> {
-        let applied = previous.map_or(0, |s| s.applied_generation);
-        let attempts = attempts(previous);
         let retry_after = match error {
             ProductApiError::RateLimited {
                 retry_after_seconds,
@@ -321,17 +323,8 @@ where
             product: None,
             domain: None,
         };
-        let mut status = SyncStatus {
-            applied_generation: applied,
-            last_outcome: Outcome::Failure,
-            failure: Some(failure.clone()),
-            attempts,
-            at: now(),
-            // the last delivery dead-letters the job below
-            dead_lettered: last,
-            retried_at: previous.and_then(|s| s.retried_at.clone()),
-            failure_entry: previous.and_then(|s| s.failure_entry.clone()),
-        };
+        // the last delivery dead-letters the job below
+        let mut status = self.failed_status(previous, &failure, last);
         let recorded = if last {
             let mut entry = entry(
                 job,

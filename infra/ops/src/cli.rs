@@ -18,7 +18,6 @@ use user_sync_core::StoreError;
 use user_sync_core::auth::TokenKind;
 use user_sync_core::ids::OrgId;
 use user_sync_core::ports::{Organizations, RedriveSelection};
-use user_sync_core::state::FailureClass;
 
 mod args;
 mod domains;
@@ -165,11 +164,7 @@ pub async fn execute(cli: Cli, sdk: &SdkConfig, out: Out<'_>, err: Out<'_>) -> u
             user,
             rate,
         }) => {
-            let selection = RedriveSelection {
-                org,
-                class: class.map(FailureClass::from),
-                user,
-            };
+            let selection = RedriveSelection { org, class, user };
             dlq_redrive(&ctx, &selection, rate, err).await
         }
         Command::Reconcile(args) => reconcile(&ctx, &args, err).await,

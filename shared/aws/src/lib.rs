@@ -4,6 +4,7 @@
 
 pub mod backlog;
 pub mod batch;
+pub mod config;
 pub mod dns;
 pub mod dynamo;
 pub mod env;

@@ -1,4 +1,5 @@
 use super::*;
+use user_sync_core::clock::SystemClock;
 use user_sync_core::directory::DirectoryUser;
 use user_sync_core::memory::member;
 use user_sync_core::rules::{AdminRole, Priority};
@@ -43,7 +44,26 @@ fn step_u1(
     cause: &str,
     force: bool,
 ) -> Step {
-    step(&org(), &ctx(), &user(), groups, state, cause, force)
+    step_for(&user(), groups, state, cause, force)
+}
+
+/// `step` for `user` of [`org`] under [`ctx`]'s rules.
+fn step_for(
+    user: &StoredUser,
+    groups: &BTreeSet<GroupId>,
+    state: (Option<&DesiredState>, Option<&SyncStatus>),
+    cause: &str,
+    force: bool,
+) -> Step {
+    let (org, ctx) = (org(), ctx());
+    let round = Round {
+        org: &org,
+        ctx: &ctx,
+        cause,
+        force,
+        clock: &SystemClock,
+    };
+    step(&round, user, groups, state)
 }
 
 fn user() -> StoredUser {
@@ -69,7 +89,7 @@ fn applied(cause: &str) -> (DesiredState, SyncStatus) {
         last_outcome: Outcome::Success,
         failure: None,
         attempts: 1,
-        at: now(),
+        at: SystemClock.timestamp(),
         dead_lettered: false,
         retried_at: None,
         failure_entry: None,
@@ -80,14 +100,14 @@ fn applied(cause: &str) -> (DesiredState, SyncStatus) {
 #[test]
 fn the_account_language_falls_back_to_the_organizations_default() {
     let groups = BTreeSet::from([gid()]);
-    let Step::Write(w) = step(&org(), &ctx(), &user(), &groups, (None, None), "s", false) else {
+    let Step::Write(w) = step_for(&user(), &groups, (None, None), "s", false) else {
         panic!("a first state is written");
     };
     assert_eq!(w.next.account().locale.as_deref(), Some("en"));
     // the directory's locale comes first
     let mut french = user();
     french.user.locale = Some("fr".into());
-    let Step::Write(w) = step(&org(), &ctx(), &french, &groups, (None, None), "s", false) else {
+    let Step::Write(w) = step_for(&french, &groups, (None, None), "s", false) else {
         panic!("a first state is written");
     };
     assert_eq!(w.next.account().locale.as_deref(), Some("fr"));

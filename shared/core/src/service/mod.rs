@@ -13,6 +13,7 @@ pub mod guardrail;
 pub mod orgs;
 pub mod preview;
 pub mod rules;
+pub mod scim_error;
 pub mod scim_groups;
 pub mod scim_users;
 pub mod sync;

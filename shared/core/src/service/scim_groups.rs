@@ -8,13 +8,14 @@
 use std::collections::BTreeSet;
 
 use crate::StoreError;
-use crate::clock::{Clock, IdSource, NoRandomness};
+use crate::clock::{Clock, IdSource};
 use crate::directory::DirectoryGroup;
 use crate::ids::{GroupId, OrgId, UserId};
 use crate::ports::{Groups, Memberships, Users};
+use crate::scim::ScimError;
 use crate::scim::group::{GroupInput, MAX_MEMBERS_PER_REQUEST};
 use crate::scim::patch::{PatchOp, member_changes};
-use crate::scim::{ScimError, if_match_allows};
+use crate::service::scim_error::{ScimWriteError, check_if_match};
 
 /// Attempts at a group write when another write moved its version on.
 const GROUP_WRITE_ATTEMPTS: usize = 3;
@@ -22,37 +23,7 @@ const GROUP_WRITE_ATTEMPTS: usize = 3;
 const MEMBERS_PAGE: usize = 5_000;
 
 /// Why a SCIM group operation was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ScimGroupError {
-    /// No such group.
-    #[error("group not found")]
-    NotFound,
-    /// `If-Match` names another version than the stored one.
-    #[error("the resource version does not match If-Match")]
-    PreconditionFailed,
-    /// Another write moved the group on meanwhile (and `If-Match` was sent,
-    /// or it kept moving over every attempt).
-    #[error("conflict: {0}")]
-    Conflict(String),
-    /// The request breaks a SCIM rule (a member that is not a user of the
-    /// organization, too many members, a read-only id…).
-    #[error(transparent)]
-    Invalid(#[from] ScimError),
-    #[error(transparent)]
-    NoRandomness(#[from] NoRandomness),
-    /// The store failed (not a conflict).
-    #[error("storage failure")]
-    Store(#[source] StoreError),
-}
-
-impl From<StoreError> for ScimGroupError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(why) => Self::Conflict(why),
-            e => Self::Store(e),
-        }
-    }
-}
+pub type ScimGroupError = ScimWriteError;
 
 /// A group as a write left it, with what changed in its members.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,14 +97,6 @@ fn member_ids(values: Vec<String>) -> Result<Vec<UserId>, ScimError> {
             })
         })
         .collect()
-}
-
-fn check_if_match(if_match: Option<&str>, version: u64) -> Result<(), ScimGroupError> {
-    if if_match_allows(if_match, version) {
-        Ok(())
-    } else {
-        Err(ScimGroupError::PreconditionFailed)
-    }
 }
 
 impl<'a, S, C, I> ScimGroups<'a, S, C, I>

@@ -10,13 +10,14 @@
 use serde_json::{Value, json};
 
 use crate::StoreError;
-use crate::clock::{Clock, IdSource, NoRandomness};
+use crate::clock::{Clock, IdSource};
 use crate::directory::{DirectoryUser, relink, returning_from};
 use crate::ids::{OrgId, UserId};
 use crate::ports::{Groups, Memberships, Organizations, StoredUser, UserLookup, Users};
 use crate::scim::patch::{apply_ops, mentions_schema, parse_patch};
 use crate::scim::user::{UserInput, parse_user, strip_never_returned};
-use crate::scim::{CUSTOM_USER_SCHEMA, ScimError, custom, if_match_allows};
+use crate::scim::{CUSTOM_USER_SCHEMA, ScimError, custom};
+use crate::service::scim_error::{ScimWriteError, check_if_match};
 use crate::service::scim_groups::touch_group;
 
 /// Attempts at creating a user when a concurrent write got in the way.
@@ -25,38 +26,7 @@ const CREATE_ATTEMPTS: usize = 3;
 const RETURNING_CANDIDATES: usize = 20;
 
 /// Why a SCIM user operation was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ScimUserError {
-    /// No such user, or a deleted one (gone for SCIM: RFC 7644 §3.6).
-    #[error("user not found")]
-    NotFound,
-    /// Another user holds the userName (ignoring case).
-    #[error("a user with this userName already exists")]
-    Uniqueness,
-    /// `If-Match` names another version than the stored one.
-    #[error("the resource version does not match If-Match")]
-    PreconditionFailed,
-    /// Another write moved the user (or one of its groups) on meanwhile.
-    #[error("conflict: {0}")]
-    Conflict(String),
-    /// The request breaks a SCIM rule (its status and `scimType` say which).
-    #[error(transparent)]
-    Invalid(#[from] ScimError),
-    #[error(transparent)]
-    NoRandomness(#[from] NoRandomness),
-    /// The store failed (not a conflict).
-    #[error("storage failure")]
-    Store(#[source] StoreError),
-}
-
-impl From<StoreError> for ScimUserError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(why) => Self::Conflict(why),
-            e => Self::Store(e),
-        }
-    }
-}
+pub type ScimUserError = ScimWriteError;
 
 /// A user after a replace or a patch: as stored, and whether this request
 /// wrote it (a request that changes nothing writes nothing and keeps the
@@ -234,8 +204,7 @@ where
         if_match: Option<&str>,
         body: &Value,
     ) -> Result<UserWrite, ScimUserError> {
-        let current = self.load(org, id).await?;
-        check_if_match(if_match, current.user.version)?;
+        let current = self.load_matching(org, id, if_match).await?;
         let mut input = parse_user(body)?;
         self.keep_captured(org, &mut input.attributes).await?;
         if input.attributes.get("active").is_none() {
@@ -258,8 +227,7 @@ where
         if_match: Option<&str>,
         body: &Value,
     ) -> Result<UserWrite, ScimUserError> {
-        let current = self.load(org, id).await?;
-        check_if_match(if_match, current.user.version)?;
+        let current = self.load_matching(org, id, if_match).await?;
         let ops = parse_patch(body)?;
         let mut resource = current.attributes.as_object().cloned().unwrap_or_default();
         resource.insert("userName".into(), json!(current.user.user_name));
@@ -339,8 +307,7 @@ where
         id: &str,
         if_match: Option<&str>,
     ) -> Result<usize, ScimUserError> {
-        let current = self.load(org, id).await?;
-        check_if_match(if_match, current.user.version)?;
+        let current = self.load_matching(org, id, if_match).await?;
         let groups = self.store.groups_of(org, &current.user.id).await?;
         for group in &groups {
             self.store
@@ -355,6 +322,19 @@ where
 
     /// A live user: a deleted one is gone for SCIM (404 for every
     /// operation), as is an id that cannot be one.
+    /// The user to replace, patch or delete: stored, not deleted, at the
+    /// version `If-Match` names (when it names one).
+    async fn load_matching(
+        &self,
+        org: &OrgId,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> Result<StoredUser, ScimUserError> {
+        let current = self.load(org, id).await?;
+        check_if_match(if_match, current.user.version)?;
+        Ok(current)
+    }
+
     async fn load(&self, org: &OrgId, id: &str) -> Result<StoredUser, ScimUserError> {
         let Ok(id) = UserId::parse(id) else {
             return Err(ScimUserError::NotFound);
@@ -386,13 +366,5 @@ where
             attributes,
             custom::Source::Request,
         )?)
-    }
-}
-
-fn check_if_match(if_match: Option<&str>, version: u64) -> Result<(), ScimUserError> {
-    if if_match_allows(if_match, version) {
-        Ok(())
-    } else {
-        Err(ScimUserError::PreconditionFailed)
     }
 }

@@ -33,6 +33,17 @@ pub enum FailureClass {
 }
 
 impl FailureClass {
+    /// Every class, in the order of the enum.
+    pub const ALL: [FailureClass; 6] = [
+        FailureClass::OutOfLicenses,
+        FailureClass::ExistingAccount,
+        FailureClass::InvalidUserData,
+        FailureClass::ProductApiUnavailable,
+        FailureClass::EmailFailed,
+        FailureClass::UnverifiedDomain,
+    ];
+
+    /// The class's name, as serde and the admin API spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             FailureClass::OutOfLicenses => "out_of_licenses",
@@ -48,6 +59,18 @@ impl FailureClass {
     /// are retried until the redrive policy moves them there.
     pub fn is_permanent(self) -> bool {
         !matches!(self, FailureClass::ProductApiUnavailable)
+    }
+}
+
+/// A class by its name ([`FailureClass::as_str`]).
+impl std::str::FromStr for FailureClass {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        FailureClass::ALL
+            .into_iter()
+            .find(|c| c.as_str() == name)
+            .ok_or_else(|| format!("unknown failure class {name:?}"))
     }
 }
 

@@ -7,7 +7,7 @@ mod settings;
 
 pub use maintenance::{ReconcileArgs, ScrubSecretsArgs};
 pub use orgs::{KindArg, OrgCommand, TokenCommand};
-pub use queues::{ClassArg, DlqCommand};
+pub use queues::DlqCommand;
 pub use settings::{
     ActivityRetentionCommand, CatalogCommand, CustomAttributesCommand, GuardrailCommand,
     RetentionArg,
@@ -289,10 +289,7 @@ mod tests {
             panic!("{cli:?}");
         };
         assert_eq!(org.map(|o| o.to_string()), Some("acme".into()));
-        assert_eq!(
-            class.map(FailureClass::from),
-            Some(FailureClass::OutOfLicenses)
-        );
+        assert_eq!(class, Some(FailureClass::OutOfLicenses));
         assert_eq!(user.map(|u| u.to_string()), Some("u-1".into()));
         assert_eq!(rate, 20);
         let Command::Dlq(DlqCommand::Redrive {

@@ -1,6 +1,7 @@
 //! `dlq`: the queues' backlog and dead-lettered messages.
 
-use clap::{Subcommand, ValueEnum};
+use clap::Subcommand;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use user_sync_core::ids::{OrgId, UserId};
 use user_sync_core::state::FailureClass;
 
@@ -34,8 +35,8 @@ pub enum DlqCommand {
         #[arg(long, value_parser = org_id)]
         org: Option<OrgId>,
         /// Only this failure class (email_failed: welcome emails; any other: jobs).
-        #[arg(long, value_enum)]
-        class: Option<ClassArg>,
+        #[arg(long, value_parser = failure_class())]
+        class: Option<FailureClass>,
         /// Only this user's messages.
         #[arg(long, value_parser = user_id)]
         user: Option<UserId>,
@@ -45,27 +46,9 @@ pub enum DlqCommand {
     },
 }
 
-/// A failure class, as the admin API names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-#[value(rename_all = "snake_case")]
-pub enum ClassArg {
-    OutOfLicenses,
-    ExistingAccount,
-    InvalidUserData,
-    ProductApiUnavailable,
-    EmailFailed,
-    UnverifiedDomain,
-}
-
-impl From<ClassArg> for FailureClass {
-    fn from(c: ClassArg) -> Self {
-        match c {
-            ClassArg::OutOfLicenses => FailureClass::OutOfLicenses,
-            ClassArg::ExistingAccount => FailureClass::ExistingAccount,
-            ClassArg::InvalidUserData => FailureClass::InvalidUserData,
-            ClassArg::ProductApiUnavailable => FailureClass::ProductApiUnavailable,
-            ClassArg::EmailFailed => FailureClass::EmailFailed,
-            ClassArg::UnverifiedDomain => FailureClass::UnverifiedDomain,
-        }
-    }
+/// A failure class, as the admin API names it (its possible values listed
+/// in the help).
+fn failure_class() -> impl TypedValueParser<Value = FailureClass> {
+    PossibleValuesParser::new(FailureClass::ALL.map(FailureClass::as_str))
+        .try_map(|name| name.parse::<FailureClass>())
 }

@@ -278,13 +278,8 @@ pub(super) fn apply_one(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::scim::patch::test_support::apply;
     use serde_json::json;
-
-    fn apply(resource: Value, body: Value) -> Value {
-        let mut r = resource.as_object().cloned().unwrap();
-        apply_ops(&mut r, &parse_patch(&body).unwrap(), &[]).unwrap();
-        Value::Object(r)
-    }
 
     #[test]
     fn entra_replace_active_false_with_capitalized_op() {

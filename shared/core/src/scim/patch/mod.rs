@@ -12,6 +12,9 @@ mod apply;
 mod members;
 mod path;
 mod schema;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod test_support;
 
 pub use apply::apply_ops;
 use apply::*;

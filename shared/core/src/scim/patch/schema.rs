@@ -173,13 +173,8 @@ pub(super) fn check_sub_attributes(schema: &str, path: &Path) -> Result<(), Scim
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::scim::patch::test_support::apply;
     use serde_json::json;
-
-    fn apply(resource: Value, body: Value) -> Value {
-        let mut r = resource.as_object().cloned().unwrap();
-        apply_ops(&mut r, &parse_patch(&body).unwrap(), &[]).unwrap();
-        Value::Object(r)
-    }
 
     #[test]
     fn unknown_and_read_only_paths_are_refused() {

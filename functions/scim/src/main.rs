@@ -8,9 +8,8 @@ async fn main() -> Result<(), Error> {
     let config = scim::Config::from_lookup(&|k| std::env::var(k).ok())?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let deps = scim::Deps::new(&sdk, config);
-    // boxed: a request's future holds the deepest storage call's state
     lambda_runtime::run(service_fn(|event: LambdaEvent<_>| {
-        Box::pin(scim::handle(&deps, event))
+        scim::handle(&deps, event)
     }))
     .await
 }

@@ -161,7 +161,14 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
             .if_match(Required)
             .errors(GUARDED)
             .json(|c, body| {
-                Box::pin(catalog::put(c.directory(), c.state(), c.token, c.req, body))
+                Box::pin(catalog::put(
+                    c.directory(),
+                    c.state(),
+                    c.clock(),
+                    c.token,
+                    c.req,
+                    body,
+                ))
             }),
         // activity
         get(
@@ -205,6 +212,7 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
             Box::pin(activity::put_settings(
                 c.directory(),
                 c.state(),
+                c.clock(),
                 c.token,
                 c.req,
                 body,
@@ -253,6 +261,7 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
             Box::pin(custom_attributes::put(
                 c.directory(),
                 c.state(),
+                c.clock(),
                 c.token,
                 c.req,
                 body,

@@ -37,6 +37,7 @@ use user_sync_aws::env::{ConfigError, number, required};
 use user_sync_aws::http::{HttpRequest, RequestError};
 use user_sync_aws::product_api::{HttpProductApi, ProductApiSettings};
 use user_sync_aws::sqs::{SqsJobQueue, SqsMailQueue};
+use user_sync_core::clock::SystemClock;
 use user_sync_core::ratelimit::{OrgRateLimiter, RateGate};
 
 pub use errors::{ApiError, ErrorCode};
@@ -109,6 +110,7 @@ pub struct Deps {
     pub rate: RateGate<StateTable>,
     pub login_url: String,
     pub dns: user_sync_aws::dns::DnsResolver,
+    pub clock: SystemClock,
 }
 
 impl Deps {
@@ -142,6 +144,7 @@ impl Deps {
             },
             login_url: config.login_url,
             dns: user_sync_aws::dns::DnsResolver::new(config.dns)?,
+            clock: SystemClock,
         })
     }
 }
@@ -188,6 +191,7 @@ impl Backend for Deps {
     type Mail = SqsMailQueue;
     type Counters = StateTable;
     type Dns = user_sync_aws::dns::DnsResolver;
+    type Clock = SystemClock;
 
     fn directory(&self) -> &DirectoryTable {
         &self.directory
@@ -209,5 +213,8 @@ impl Backend for Deps {
     }
     fn dns(&self) -> &user_sync_aws::dns::DnsResolver {
         &self.dns
+    }
+    fn clock(&self) -> &SystemClock {
+        &self.clock
     }
 }

@@ -15,6 +15,7 @@ pub mod preview;
 pub mod rules;
 pub mod scim_groups;
 pub mod scim_users;
+pub mod settings;
 pub mod sync;
 pub mod templates;
 

@@ -143,6 +143,7 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
                 c.state(),
                 c.queues(),
                 c.product_api(),
+                c.clock(),
                 c.token,
                 body,
             ))
@@ -358,7 +359,13 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
         )
         .returns::<DomainView>(201)
         .errors(&[400, 409, 413, 422])
-        .json(|c, body| Box::pin(domains::add(c.directory(), c.state(), c.token, body))),
+        .json(|c, body| Box::pin(domains::add(
+                c.directory(),
+                c.state(),
+                c.clock(),
+                c.token,
+                body,
+            ))),
         post(
             "verifyDomain",
             "/domains/{domain}/verify",
@@ -372,12 +379,19 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
                 c.directory(),
                 c.state(),
                 c.dns(),
+                c.clock(),
                 c.token,
                 c.id(),
             ))
         }),
         delete("removeDomain", "/domains/{domain}", DOMAINS, "Remove a domain")
             .errors(&[404])
-            .to(|c| Box::pin(domains::remove(c.directory(), c.state(), c.token, c.id()))),
+            .to(|c| Box::pin(domains::remove(
+                c.directory(),
+                c.state(),
+                c.clock(),
+                c.token,
+                c.id(),
+            ))),
     ]
 }

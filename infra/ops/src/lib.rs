@@ -8,8 +8,10 @@ use user_sync_core::StoreError;
 use user_sync_core::auth::TokenKind;
 use user_sync_core::catalog::Catalog;
 use user_sync_core::clock::SystemClock;
+use user_sync_core::domains::{DomainName, DomainOpError, Domains};
 use user_sync_core::ids::OrgId;
 use user_sync_core::ports::{Configuration, Organizations, Tokens};
+use user_sync_core::service::domains::DomainService;
 use user_sync_core::service::orgs::{OrgError, OrgService, RandomSecrets};
 use user_sync_core::service::settings::{By, SettingsError, SettingsService};
 
@@ -165,19 +167,28 @@ pub async fn revoke_token(
         .map_err(org_error)
 }
 
+/// The domains' service over ops' store: these writes are not in the
+/// activity history (the CLI's are, with a state table).
+fn domains<S: Domains>(store: &S) -> DomainService<'_, S, StateTable, SystemClock> {
+    DomainService {
+        domains: store,
+        history: None,
+        clock: &SystemClock,
+    }
+}
+
 /// Lists domains as "unverified (grandfathered)" for an organization (as
 /// `ops domains grandfather --domain …` does): its users there keep being
 /// provisioned until ops decide.
 pub async fn grandfather_domains(
-    store: &impl user_sync_core::domains::Domains,
+    store: &impl Domains,
     org_id: &OrgId,
-    domains: &[&str],
+    names: &[&str],
 ) -> Result<(), StoreError> {
-    let now = time::OffsetDateTime::now_utc();
-    for d in domains {
-        let name = user_sync_core::domains::DomainName::parse(d)
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        user_sync_core::domains::grandfather_domain(store, org_id, name, "ops", now)
+    for d in names {
+        let name = DomainName::parse(d).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        domains(store)
+            .grandfather(org_id, "ops", &name)
             .await
             .map_err(domain_store_error)?;
     }
@@ -187,25 +198,24 @@ pub async fn grandfather_domains(
 /// Claims domains for an organization and marks them verified without a
 /// lookup (the ops override, as `ops domains claim` does).
 pub async fn claim_domains(
-    store: &impl user_sync_core::domains::Domains,
+    store: &impl Domains,
     org_id: &OrgId,
-    domains: &[&str],
+    names: &[&str],
 ) -> Result<(), StoreError> {
-    let now = time::OffsetDateTime::now_utc();
-    for d in domains {
-        let name = user_sync_core::domains::DomainName::parse(d)
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        user_sync_core::domains::override_domain(store, org_id, &name, false, "ops", now)
+    for d in names {
+        let name = DomainName::parse(d).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        domains(store)
+            .claim(org_id, "ops", &name, false)
             .await
             .map_err(domain_store_error)?;
     }
     Ok(())
 }
 
-fn domain_store_error(e: user_sync_core::domains::DomainOpError) -> StoreError {
+fn domain_store_error(e: DomainOpError) -> StoreError {
     match e {
-        user_sync_core::domains::DomainOpError::Store(e) => e,
-        user_sync_core::domains::DomainOpError::NotFound => StoreError::NotFound,
+        DomainOpError::Store(e) => e,
+        DomainOpError::NotFound => StoreError::NotFound,
         other => StoreError::Invalid(other.to_string()),
     }
 }

@@ -9,6 +9,7 @@
 //! the system directly, so that its tests (on the in-memory ports of
 //! [`crate::memory`]) decide both.
 
+pub mod domains;
 pub mod guardrail;
 pub mod orgs;
 pub mod preview;

@@ -16,6 +16,7 @@ use crate::service::settings::SettingsService;
 use crate::service::sync::SyncService;
 use crate::service::templates::TemplateService;
 
+mod domains;
 mod orgs;
 mod rules;
 mod settings;

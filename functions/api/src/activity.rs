@@ -24,7 +24,7 @@ use crate::body::Json;
 use crate::errors::{ApiError, ErrorCode, store_error};
 use crate::query::{cursor, limit};
 use crate::routes::{ok, organization};
-use crate::settings::{precondition, service, tagged};
+use crate::settings::{Service, precondition, tagged};
 
 /// A page of the activity history, newest first.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -355,9 +355,7 @@ pub async fn settings<D: Organizations>(
 /// Entries written from then on expire after it; entries written before
 /// keep the expiry they were written with.
 pub async fn put_settings<D, S, K>(
-    directory: &D,
-    state: &S,
-    clock: &K,
+    settings: Service<'_, D, S, K>,
     token: &StoredToken,
     req: &HttpRequest,
     body: Json<'_, RetentionBody>,
@@ -368,7 +366,7 @@ where
     K: Clock,
 {
     let body = body.read()?;
-    let org = service(directory, state, clock)
+    let org = settings
         .set_retention(
             &token.org_id,
             By::Admin(&token.name),

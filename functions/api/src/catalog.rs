@@ -16,7 +16,7 @@ use user_sync_core::service::settings::By;
 use crate::body::Json;
 use crate::errors::ApiError;
 use crate::routes::organization;
-use crate::settings::{precondition, service, tagged};
+use crate::settings::{Service, precondition, tagged};
 
 /// The catalogue, and whether one was set up (an organization without one
 /// has an empty catalogue: rules may then name anything).
@@ -49,9 +49,7 @@ pub async fn get<D: Organizations>(
 
 /// `PUT /catalog`: the whole catalogue, with `If-Match`.
 pub async fn put<D, S, K>(
-    directory: &D,
-    state: &S,
-    clock: &K,
+    settings: Service<'_, D, S, K>,
     token: &StoredToken,
     req: &HttpRequest,
     body: Json<'_, Catalog>,
@@ -61,7 +59,7 @@ where
     S: SyncState,
     K: Clock,
 {
-    let org = service(directory, state, clock)
+    let org = settings
         .replace_catalog(&token.org_id, By::Admin(&token.name), body.read()?, || {
             precondition(req)
         })

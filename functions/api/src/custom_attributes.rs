@@ -16,7 +16,7 @@ use user_sync_core::service::settings::By;
 use crate::body::Json;
 use crate::errors::ApiError;
 use crate::routes::organization;
-use crate::settings::{precondition, service, tagged};
+use crate::settings::{Service, precondition, tagged};
 
 /// The captured attributes: the body of `PUT /custom-attributes`.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -53,9 +53,7 @@ pub async fn get<D: Organizations>(
 /// replaces the list (names as `ops custom-attributes set` takes them) and
 /// records the change in the activity history.
 pub async fn put<D, S, K>(
-    directory: &D,
-    state: &S,
-    clock: &K,
+    settings: Service<'_, D, S, K>,
     token: &StoredToken,
     req: &HttpRequest,
     body: Json<'_, Attributes>,
@@ -66,7 +64,7 @@ where
     K: Clock,
 {
     let body = body.read()?;
-    let o = service(directory, state, clock)
+    let o = settings
         .replace_custom_attributes(
             &token.org_id,
             By::Admin(&token.name),

@@ -162,14 +162,7 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
             .if_match(Required)
             .errors(GUARDED)
             .json(|c, body| {
-                Box::pin(catalog::put(
-                    c.directory(),
-                    c.state(),
-                    c.clock(),
-                    c.token,
-                    c.req,
-                    body,
-                ))
+                Box::pin(catalog::put(c.settings(), c.token, c.req, body))
             }),
         // activity
         get(
@@ -210,14 +203,7 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
         .if_match(Required)
         .errors(&[400, 412, 413, 422, 428])
         .json(|c, body| {
-            Box::pin(activity::put_settings(
-                c.directory(),
-                c.state(),
-                c.clock(),
-                c.token,
-                c.req,
-                body,
-            ))
+            Box::pin(activity::put_settings(c.settings(), c.token, c.req, body))
         }),
         // directory
         get("listUsers", "/users", DIRECTORY, "Users and their sync status")
@@ -259,14 +245,7 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
         .if_match(Required)
         .errors(&[400, 412, 413, 422, 428])
         .json(|c, body| {
-            Box::pin(custom_attributes::put(
-                c.directory(),
-                c.state(),
-                c.clock(),
-                c.token,
-                c.req,
-                body,
-            ))
+            Box::pin(custom_attributes::put(c.settings(), c.token, c.req, body))
         }),
         get(
             "listGroups",

@@ -132,6 +132,11 @@ impl<'a, X: Backend> Call<'a, X> {
     pub fn clock(&self) -> &'a X::Clock {
         self.backend.clock()
     }
+
+    /// The settings' service over the backend's tables and clock.
+    pub fn settings(&self) -> crate::settings::Service<'a, X::Directory, X::State, X::Clock> {
+        crate::settings::service(self.directory(), self.state(), self.clock())
+    }
 }
 
 /// A JSON Schema for one body or parameter, registered with the generator.

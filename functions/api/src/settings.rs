@@ -17,12 +17,16 @@ use user_sync_core::service::settings::SettingsService;
 use crate::errors::ApiError;
 use crate::rules::{if_match, with_etag};
 
+/// The settings' service as the admin API holds it: the directory is the
+/// organizations and the rules; admins' changes are recorded.
+pub type Service<'a, D, S, K> = SettingsService<'a, D, D, S, K>;
+
 /// The settings' service over the admin API's tables and clock.
 pub(crate) fn service<'a, D, S, K>(
     directory: &'a D,
     state: &'a S,
     clock: &'a K,
-) -> SettingsService<'a, D, D, S, K>
+) -> Service<'a, D, S, K>
 where
     D: Organizations + Configuration,
     S: SyncState,

@@ -223,7 +223,7 @@ fn domain_store_error(e: DomainOpError) -> StoreError {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
-    use user_sync_core::catalog::CatalogProduct;
+    use serde_json::json;
     use user_sync_core::ids::{GroupId, RuleId};
     use user_sync_core::memory::{MemoryStore, product_rule};
     use user_sync_core::ports::StoredRule;
@@ -231,18 +231,13 @@ mod tests {
 
     use super::*;
 
+    /// A catalogue of these products, as `ops catalog set` reads it.
     fn catalogue(products: &[&str]) -> Catalog {
-        Catalog {
-            products: products
-                .iter()
-                .map(|id| CatalogProduct {
-                    id: (*id).to_owned(),
-                    name: (*id).to_owned(),
-                    seats: None,
-                })
-                .collect(),
-            ..Catalog::default()
-        }
+        let products: Vec<_> = products
+            .iter()
+            .map(|id| json!({"id": id, "name": id}))
+            .collect();
+        serde_json::from_value(json!({ "products": products })).unwrap()
     }
 
     #[tokio::test]

@@ -91,15 +91,9 @@ where
         domain: &DomainName,
         include_subdomains: bool,
     ) -> Result<OrgDomain, DomainOpError> {
-        let d = domains::override_domain(
-            self.domains,
-            org,
-            domain,
-            include_subdomains,
-            actor,
-            self.clock.now(),
-        )
-        .await?;
+        let now = self.clock.now();
+        let d = domains::override_domain(self.domains, org, domain, include_subdomains, actor, now)
+            .await?;
         self.record(org, actor, Action::DomainClaimed, domain, json!(null))
             .await?;
         Ok(d)

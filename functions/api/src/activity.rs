@@ -10,19 +10,21 @@ use serde_json::{Value, json};
 use user_sync_aws::http::{HttpRequest, response};
 use user_sync_core::activity::{
     Action, ActivityEntry, ActivityFilter, MAX_RETENTION_DAYS, MIN_ADMIN_RETENTION_DAYS,
-    MIN_RETENTION_DAYS, RetentionSetter, Subject, SubjectKind, check_retention,
+    MIN_RETENTION_DAYS, Subject, SubjectKind,
 };
 use user_sync_core::auth::StoredToken;
+use user_sync_core::clock::Clock;
 use user_sync_core::ids::{OrgId, RuleId, UserId};
 use user_sync_core::organization::Setting;
-use user_sync_core::ports::{Directory, Organization, Organizations, SyncState};
+use user_sync_core::ports::{Configuration, Directory, Organization, Organizations, SyncState};
+use user_sync_core::service::settings::By;
 use user_sync_core::state::{FailureClass, Outcome};
 
 use crate::body::Json;
 use crate::errors::{ApiError, ErrorCode, store_error};
 use crate::query::{cursor, limit};
-use crate::routes::{now, ok, organization, record_admin_change};
-use crate::settings::{precondition, replace, tagged};
+use crate::routes::{ok, organization};
+use crate::settings::{Service, precondition, tagged};
 
 /// A page of the activity history, newest first.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -352,41 +354,26 @@ pub async fn settings<D: Organizations>(
 /// stack's default) and `If-Match`: at least [`MIN_ADMIN_RETENTION_DAYS`].
 /// Entries written from then on expire after it; entries written before
 /// keep the expiry they were written with.
-pub async fn put_settings<D: Organizations, S: SyncState>(
-    directory: &D,
-    state: &S,
+pub async fn put_settings<D, S, K>(
+    settings: Service<'_, D, S, K>,
     token: &StoredToken,
     req: &HttpRequest,
     body: Json<'_, RetentionBody>,
-) -> Result<ApiGatewayV2httpResponse, ApiError> {
+) -> Result<ApiGatewayV2httpResponse, ApiError>
+where
+    D: Organizations + Configuration,
+    S: SyncState,
+    K: Clock,
+{
     let body = body.read()?;
-    check_retention(body.retention_days, RetentionSetter::Admin)
-        .map_err(|e| ApiError::new(422, ErrorCode::InvalidSettings, e.to_string()))?;
-    let expected = precondition(req)?;
-    let org = replace(
-        directory,
-        &token.org_id,
-        Setting::ActivityRetention,
-        "the activity retention",
-        expected,
-        |o| {
-            o.activity_retention_days = body.retention_days;
-            Ok(true)
-        },
-    )
-    .await?;
-    record_admin_change(
-        state,
-        token,
-        now(),
-        Action::RetentionChanged,
-        Subject {
-            kind: SubjectKind::Sync,
-            id: "activity".into(),
-        },
-        |e| e.details = json!({"retentionDays": body.retention_days}),
-    )
-    .await?;
+    let org = settings
+        .set_retention(
+            &token.org_id,
+            By::Admin(&token.name),
+            body.retention_days,
+            || precondition(req),
+        )
+        .await?;
     settings_response(&org)
 }
 

@@ -5,20 +5,18 @@
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::json;
-use tracing::info;
 use user_sync_aws::http::HttpRequest;
-use user_sync_core::activity::{Action, Subject, SubjectKind};
 use user_sync_core::auth::StoredToken;
 use user_sync_core::catalog::Catalog;
+use user_sync_core::clock::Clock;
 use user_sync_core::organization::Setting;
 use user_sync_core::ports::{Configuration, Organization, Organizations, SyncState};
+use user_sync_core::service::settings::By;
 
 use crate::body::Json;
-use crate::errors::{ApiError, ErrorCode, store_error};
-use crate::routes::{now, organization, record_admin_change};
-use crate::rules::stale;
-use crate::settings::{precondition, replace, tagged};
+use crate::errors::ApiError;
+use crate::routes::organization;
+use crate::settings::{Service, precondition, tagged};
 
 /// The catalogue, and whether one was set up (an organization without one
 /// has an empty catalogue: rules may then name anything).
@@ -41,9 +39,6 @@ fn catalog_response(org: &Organization) -> Result<ApiGatewayV2httpResponse, ApiE
     tagged(org, Setting::Catalog, &view)
 }
 
-/// The catalogue, as a `412` names it.
-const WHAT: &str = "the catalogue";
-
 /// `GET /catalog`, with its `ETag`.
 pub async fn get<D: Organizations>(
     directory: &D,
@@ -53,9 +48,8 @@ pub async fn get<D: Organizations>(
 }
 
 /// `PUT /catalog`: the whole catalogue, with `If-Match`.
-pub async fn put<D, S>(
-    directory: &D,
-    state: &S,
+pub async fn put<D, S, K>(
+    settings: Service<'_, D, S, K>,
     token: &StoredToken,
     req: &HttpRequest,
     body: Json<'_, Catalog>,
@@ -63,63 +57,12 @@ pub async fn put<D, S>(
 where
     D: Organizations + Configuration,
     S: SyncState,
+    K: Clock,
 {
-    let catalog = body.read()?;
-    catalog.validate().map_err(|e| {
-        ApiError::new(
-            422,
-            ErrorCode::InvalidCatalog,
-            format!("{}: {}", e.field, e.reason),
-        )
-    })?;
-    let expected = precondition(req)?;
-    let org_id = &token.org_id;
-    // a stale ETag is answered before the rules are read
-    organization(directory, org_id)
-        .await?
-        .setting_versions
-        .check(Setting::Catalog, expected)
-        .map_err(|_| stale(WHAT))?;
-    // a rule may not lose what it names
-    let set = directory.rule_set(org_id).await.map_err(store_error)?;
-    let broken: Vec<String> = set
-        .rules
-        .iter()
-        .filter_map(|r| {
-            catalog
-                .check_rule(&r.rule)
-                .err()
-                .map(|e| format!("rule {} ({}: {})", r.rule.id, e.field, e.reason))
+    let org = settings
+        .replace_catalog(&token.org_id, By::Admin(&token.name), body.read()?, || {
+            precondition(req)
         })
-        .collect();
-    if !broken.is_empty() {
-        return Err(ApiError::new(
-            409,
-            ErrorCode::CatalogInUse,
-            format!(
-                "the catalogue would drop what rules name: {}; change those rules first",
-                broken.join("; ")
-            ),
-        ));
-    }
-    let org = replace(directory, org_id, Setting::Catalog, WHAT, expected, |o| {
-        o.catalog = Some(catalog.clone());
-        Ok(true)
-    })
-    .await?;
-    let products = org.catalog.as_ref().map_or(0, |c| c.products.len());
-    record_admin_change(
-        state,
-        token,
-        now(),
-        Action::CatalogChanged,
-        Subject {
-            kind: SubjectKind::Catalog,
-            id: "catalog".into(),
-        },
-        |e| e.details = json!({"products": products}),
-    )
-    .await?;
-    info!(org = %org_id, "catalogue replaced");
+        .await?;
     catalog_response(&org)
 }

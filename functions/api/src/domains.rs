@@ -1,23 +1,23 @@
 //! The organization's domains: `GET /domains`, `POST /domains` (add one:
 //! the token and the TXT record to publish), `POST /domains/{domain}/verify`
 //! (look the record up) and `DELETE /domains/{domain}`. The decisions are in
-//! `user_sync_core::domains`.
+//! `user_sync_core::service::domains` (and `user_sync_core::domains`).
 
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use user_sync_aws::http::response;
-use user_sync_core::activity::{Action, Subject, SubjectKind};
 use user_sync_core::auth::StoredToken;
+use user_sync_core::clock::Clock;
 use user_sync_core::domains::{
-    self, DomainName, DomainOpError, Domains, OrgDomain, TxtRecord, TxtResolver, VerifyRefusal,
+    DomainName, DomainOpError, Domains, OrgDomain, TxtRecord, TxtResolver, VerifyRefusal,
 };
 use user_sync_core::ports::SyncState;
+use user_sync_core::service::domains::DomainService;
 
 use crate::body::Json;
 use crate::errors::{ApiError, ErrorCode, store_error};
-use crate::routes::{now, ok, record_admin_change};
+use crate::routes::ok;
 
 /// A domain, and the record that proves it.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -90,10 +90,17 @@ fn op_error(e: DomainOpError) -> ApiError {
     }
 }
 
-fn subject(domain: &DomainName) -> Subject {
-    Subject {
-        kind: SubjectKind::Domain,
-        id: domain.to_string(),
+/// The domains' service over the admin API's tables and clock.
+fn service<'a, D, S, K>(directory: &'a D, state: &'a S, clock: &'a K) -> DomainService<'a, D, S, K>
+where
+    D: Domains,
+    S: SyncState,
+    K: Clock,
+{
+    DomainService {
+        domains: directory,
+        history: Some(state),
+        clock,
     }
 }
 
@@ -112,92 +119,54 @@ pub async fn list<D: Domains>(
 }
 
 /// `POST /domains`: `201` with the token and the record.
-pub async fn add<D: Domains, S: SyncState>(
+pub async fn add<D: Domains, S: SyncState, K: Clock>(
     directory: &D,
     state: &S,
+    clock: &K,
     token: &StoredToken,
     body: Json<'_, AddDomainBody>,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
     let body = body.read()?;
     let name = DomainName::parse(&body.domain)
         .map_err(|e| ApiError::new(422, ErrorCode::InvalidDomain, e.to_string()))?;
-    let d = domains::add_domain(
-        directory,
-        &token.org_id,
-        name,
-        body.include_subdomains,
-        &token.name,
-        time::OffsetDateTime::now_utc(),
-    )
-    .await
-    .map_err(op_error)?;
-    record_admin_change(
-        state,
-        token,
-        now(),
-        Action::DomainAdded,
-        subject(&d.domain),
-        |e| {
-            e.details = json!({"includeSubdomains": d.include_subdomains});
-        },
-    )
-    .await?;
+    let d = service(directory, state, clock)
+        .add(&token.org_id, &token.name, name, body.include_subdomains)
+        .await
+        .map_err(op_error)?;
     let body = serde_json::to_string(&DomainView::from(d))
         .map_err(|_| ApiError::new(500, ErrorCode::Internal, "internal error"))?;
     Ok(response(201, "application/json", body, &[]))
 }
 
 /// `POST /domains/{domain}/verify`.
-pub async fn verify<D: Domains, S: SyncState, R: TxtResolver>(
+pub async fn verify<D: Domains, S: SyncState, R: TxtResolver, K: Clock>(
     directory: &D,
     state: &S,
     dns: &R,
+    clock: &K,
     token: &StoredToken,
     domain: &str,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
     let name = domain_path(domain)?;
-    let d = domains::verify_domain(
-        directory,
-        dns,
-        &token.org_id,
-        &name,
-        &token.name,
-        time::OffsetDateTime::now_utc(),
-    )
-    .await
-    .map_err(op_error)?;
-    record_admin_change(
-        state,
-        token,
-        now(),
-        Action::DomainVerified,
-        subject(&name),
-        |_| {},
-    )
-    .await?;
+    let d = service(directory, state, clock)
+        .verify(dns, &token.org_id, &token.name, &name)
+        .await
+        .map_err(op_error)?;
     ok(&DomainView::from(d))
 }
 
 /// `DELETE /domains/{domain}`: `204`.
-pub async fn remove<D: Domains, S: SyncState>(
+pub async fn remove<D: Domains, S: SyncState, K: Clock>(
     directory: &D,
     state: &S,
+    clock: &K,
     token: &StoredToken,
     domain: &str,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
     let name = domain_path(domain)?;
-    directory
-        .remove_domain(&token.org_id, &name)
+    service(directory, state, clock)
+        .remove(&token.org_id, &token.name, &name)
         .await
-        .map_err(|e| op_error(e.into()))?;
-    record_admin_change(
-        state,
-        token,
-        now(),
-        Action::DomainRemoved,
-        subject(&name),
-        |_| {},
-    )
-    .await?;
+        .map_err(op_error)?;
     Ok(response(204, "application/json", String::new(), &[]))
 }

@@ -143,6 +143,7 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
                 c.state(),
                 c.queues(),
                 c.product_api(),
+                c.clock(),
                 c.token,
                 body,
             ))
@@ -161,7 +162,7 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
             .if_match(Required)
             .errors(GUARDED)
             .json(|c, body| {
-                Box::pin(catalog::put(c.directory(), c.state(), c.token, c.req, body))
+                Box::pin(catalog::put(c.settings(), c.token, c.req, body))
             }),
         // activity
         get(
@@ -202,13 +203,7 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
         .if_match(Required)
         .errors(&[400, 412, 413, 422, 428])
         .json(|c, body| {
-            Box::pin(activity::put_settings(
-                c.directory(),
-                c.state(),
-                c.token,
-                c.req,
-                body,
-            ))
+            Box::pin(activity::put_settings(c.settings(), c.token, c.req, body))
         }),
         // directory
         get("listUsers", "/users", DIRECTORY, "Users and their sync status")
@@ -250,13 +245,7 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
         .if_match(Required)
         .errors(&[400, 412, 413, 422, 428])
         .json(|c, body| {
-            Box::pin(custom_attributes::put(
-                c.directory(),
-                c.state(),
-                c.token,
-                c.req,
-                body,
-            ))
+            Box::pin(custom_attributes::put(c.settings(), c.token, c.req, body))
         }),
         get(
             "listGroups",
@@ -349,7 +338,13 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
         )
         .returns::<DomainView>(201)
         .errors(&[400, 409, 413, 422])
-        .json(|c, body| Box::pin(domains::add(c.directory(), c.state(), c.token, body))),
+        .json(|c, body| Box::pin(domains::add(
+                c.directory(),
+                c.state(),
+                c.clock(),
+                c.token,
+                body,
+            ))),
         post(
             "verifyDomain",
             "/domains/{domain}/verify",
@@ -363,12 +358,19 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
                 c.directory(),
                 c.state(),
                 c.dns(),
+                c.clock(),
                 c.token,
                 c.id(),
             ))
         }),
         delete("removeDomain", "/domains/{domain}", DOMAINS, "Remove a domain")
             .errors(&[404])
-            .to(|c| Box::pin(domains::remove(c.directory(), c.state(), c.token, c.id()))),
+            .to(|c| Box::pin(domains::remove(
+                c.directory(),
+                c.state(),
+                c.clock(),
+                c.token,
+                c.id(),
+            ))),
     ]
 }

@@ -9,11 +9,11 @@ use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 use tracing::info;
 use user_sync_aws::http::HttpRequest;
 use user_sync_core::activity::{Action, Subject, SubjectKind};
 use user_sync_core::auth::StoredToken;
+use user_sync_core::clock::Clock;
 use user_sync_core::ids::{OrgId, UserId};
 use user_sync_core::ports::{Directory, JobQueue, MailQueue, ProductApi, SyncState};
 use user_sync_core::retry::{Retry, RetryReport, RetrySelection};
@@ -22,7 +22,7 @@ use user_sync_core::state::{FailedUser, Failure, FailureClass, FailureCount};
 use crate::body::Json;
 use crate::errors::{ApiError, ErrorCode, store_error};
 use crate::query::{cursor, limit, product};
-use crate::routes::{now, ok, record_admin_change};
+use crate::routes::{ok, record_admin_change};
 
 /// Users listed with each entry of the summary; the details page the rest.
 const USERS_IN_SUMMARY: usize = 10;
@@ -207,10 +207,11 @@ pub struct RetryQueues<Q, M> {
 
 /// `POST /sync/retry`: the organization's failed users sent again, from its
 /// own failure records (`user_sync_core::retry`).
-pub async fn retry<S, Q, M, P>(
+pub async fn retry<S, Q, M, P, K>(
     state: &S,
     queues: &RetryQueues<Q, M>,
     product_api: &P,
+    clock: &K,
     token: &StoredToken,
     body: Json<'_, RetryBody>,
 ) -> Result<ApiGatewayV2httpResponse, ApiError>
@@ -219,6 +220,7 @@ where
     Q: JobQueue,
     M: MailQueue,
     P: ProductApi,
+    K: Clock,
 {
     let body = body.read()?;
     let user = match &body.user_id {
@@ -241,15 +243,15 @@ where
         .run(
             &token.org_id,
             &selection,
-            OffsetDateTime::now_utc(),
+            clock.now(),
             Instant::now() + RETRY_BUDGET,
         )
         .await
         .map_err(store_error)?;
     record_admin_change(
         state,
+        clock,
         token,
-        now(),
         Action::SyncRetried,
         Subject {
             kind: SubjectKind::Sync,

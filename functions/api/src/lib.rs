@@ -38,6 +38,7 @@ use user_sync_aws::env::{ConfigError, required};
 use user_sync_aws::http::{HttpRequest, RequestError};
 use user_sync_aws::product_api::HttpProductApi;
 use user_sync_aws::sqs::{SqsJobQueue, SqsMailQueue};
+use user_sync_core::clock::SystemClock;
 use user_sync_core::ratelimit::{OrgRateLimiter, RateGate};
 
 pub use errors::{ApiError, ErrorCode};
@@ -91,6 +92,7 @@ pub struct Deps {
     pub rate: RateGate<StateTable>,
     pub login_url: String,
     pub dns: user_sync_aws::dns::DnsResolver,
+    pub clock: SystemClock,
 }
 
 impl Deps {
@@ -121,6 +123,7 @@ impl Deps {
             },
             login_url: config.login_url,
             dns: user_sync_aws::dns::DnsResolver::new(config.dns)?,
+            clock: SystemClock,
         })
     }
 }
@@ -167,6 +170,7 @@ impl Backend for Deps {
     type Mail = SqsMailQueue;
     type Counters = StateTable;
     type Dns = user_sync_aws::dns::DnsResolver;
+    type Clock = SystemClock;
 
     fn directory(&self) -> &DirectoryTable {
         &self.directory
@@ -188,5 +192,8 @@ impl Backend for Deps {
     }
     fn dns(&self) -> &user_sync_aws::dns::DnsResolver {
         &self.dns
+    }
+    fn clock(&self) -> &SystemClock {
+        &self.clock
     }
 }

@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 use schemars::JsonSchema;
 use serde::Serialize;
 use user_sync_core::activity::{Action, ActivityFilter, SYNC_USER};
+use user_sync_core::clock::{Clock, SystemClock};
 use user_sync_core::ids::{OrgId, UserId};
 use user_sync_core::ports::{Directory, SyncState};
 use user_sync_core::progress::SyncCounts;
 use user_sync_core::state::{Failure, FailureClass};
 
 use crate::errors::{ApiError, store_error};
-use crate::routes::now;
 
 /// Users counted one by one at most; beyond, `"exact": false`.
 pub const EXACT_UP_TO: u64 = 20_000;
@@ -111,7 +111,7 @@ pub async fn progress<D: Directory, S: SyncState>(
         return Ok(v);
     }
     let started = Instant::now();
-    let counted_at = now();
+    let counted_at = SystemClock.timestamp();
     let failures = state.failure_counts(org).await.map_err(store_error)?;
     let email_failed = email_failed_users(state, org).await?;
     let mut counts = SyncCounts::default();

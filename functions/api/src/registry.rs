@@ -12,6 +12,7 @@ use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use user_sync_aws::http::HttpRequest;
 use user_sync_core::auth::StoredToken;
+use user_sync_core::clock::Clock;
 use user_sync_core::domains::{Domains, TxtResolver};
 use user_sync_core::ids::OrgId;
 use user_sync_core::ports::{
@@ -46,6 +47,7 @@ pub trait Backend: Sync + 'static {
     type Mail: MailQueue;
     type Counters: RateCounters;
     type Dns: TxtResolver;
+    type Clock: Clock;
 
     fn directory(&self) -> &Self::Directory;
     fn state(&self) -> &Self::State;
@@ -54,6 +56,8 @@ pub trait Backend: Sync + 'static {
     fn gate(&self) -> &RateGate<Self::Counters>;
     fn login_url(&self) -> &str;
     fn dns(&self) -> &Self::Dns;
+    /// The time every write and activity entry is stamped with.
+    fn clock(&self) -> &Self::Clock;
 }
 
 /// One authenticated request, as a handler sees it.
@@ -123,6 +127,15 @@ impl<'a, X: Backend> Call<'a, X> {
 
     pub fn dns(&self) -> &'a X::Dns {
         self.backend.dns()
+    }
+
+    pub fn clock(&self) -> &'a X::Clock {
+        self.backend.clock()
+    }
+
+    /// The settings' service over the backend's tables and clock.
+    pub fn settings(&self) -> crate::settings::Service<'a, X::Directory, X::State, X::Clock> {
+        crate::settings::service(self.directory(), self.state(), self.clock())
     }
 }
 

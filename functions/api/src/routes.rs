@@ -9,6 +9,7 @@ use tracing::{info, warn};
 use user_sync_aws::http::{HttpRequest, response};
 use user_sync_core::activity::{Action, ActivityEntry, Subject};
 use user_sync_core::auth::{AuthError, StoredToken, TokenKind, authenticate};
+use user_sync_core::clock::Clock;
 use user_sync_core::ids::OrgId;
 use user_sync_core::ports::{Organization, Organizations, SyncState};
 use user_sync_core::ratelimit::Admission;
@@ -121,10 +122,6 @@ pub(crate) fn ok<T: Serialize>(body: &T) -> Result<ApiGatewayV2httpResponse, Api
     json_response(200, body, &[])
 }
 
-pub(crate) fn now() -> String {
-    user_sync_core::time::format(time::OffsetDateTime::now_utc())
-}
-
 /// The token's organization (`404` if it was removed meanwhile).
 pub(crate) async fn organization<D: Organizations>(
     directory: &D,
@@ -137,16 +134,17 @@ pub(crate) async fn organization<D: Organizations>(
         .ok_or_else(|| ApiError::new(404, ErrorCode::NotFound, "no such organization"))
 }
 
-/// Records an admin's change in the activity history, with the admin
-/// token's name as actor; `fill` adds the details.
+/// Records an admin's change in the activity history, at the clock's time,
+/// with the admin token's name as actor; `fill` adds the details.
 pub(crate) async fn record_admin_change<S: SyncState>(
     state: &S,
+    clock: &impl Clock,
     token: &StoredToken,
-    at: String,
     action: Action,
     subject: Subject,
     fill: impl FnOnce(&mut ActivityEntry),
 ) -> Result<(), ApiError> {
+    let at = clock.timestamp();
     let mut entry = ActivityEntry::new(
         at.clone(),
         &format!("{action:?}#{at}"),

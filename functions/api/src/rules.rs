@@ -24,7 +24,6 @@ use user_sync_core::service::rules::{Move, ProposedChange, RuleError, RuleInput,
 use crate::body::{Json, body_from_value};
 use crate::errors::{ApiError, ErrorCode};
 use crate::routes::{json_response, ok};
-pub(crate) use crate::service_errors::stale;
 
 /// What a handler needs.
 pub struct Ctx<'a, D, S, P> {

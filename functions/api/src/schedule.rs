@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
+use user_sync_core::clock::Clock;
 use user_sync_core::domains::{RecheckRun, recheck_every_organization};
 
 use crate::Deps;
@@ -80,7 +81,7 @@ pub async fn recheck(deps: &Deps, deadline: u64) -> Result<RecheckRun, lambda_ru
         &deps.directory,
         &deps.dns,
         &deps.state,
-        time::OffsetDateTime::now_utc(),
+        deps.clock.now(),
         &keep_going,
     )
     .await

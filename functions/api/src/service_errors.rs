@@ -4,6 +4,7 @@
 use tracing::warn;
 use user_sync_core::service::guardrail::Guardrail;
 use user_sync_core::service::rules::RuleError;
+use user_sync_core::service::settings::{Invalid, SettingsError};
 use user_sync_core::service::sync::SyncError;
 use user_sync_core::service::templates::TemplateError;
 use user_sync_core::service::{self};
@@ -121,6 +122,32 @@ impl From<TemplateError> for ApiError {
             TemplateError::UserNotFound => ApiError::new(404, ErrorCode::NotFound, "no such user"),
             TemplateError::NoRandomness(e) => internal(&e),
             TemplateError::Store(e) => store_error(e),
+        }
+    }
+}
+
+impl From<SettingsError> for ApiError {
+    fn from(e: SettingsError) -> Self {
+        match e {
+            SettingsError::NotFound => {
+                ApiError::new(404, ErrorCode::NotFound, "no such organization")
+            }
+            SettingsError::Stale(what) => stale(what),
+            SettingsError::Invalid(Invalid::Catalog(e)) => {
+                ApiError::new(422, ErrorCode::InvalidCatalog, e.to_string())
+            }
+            SettingsError::Invalid(Invalid::CustomAttributes(e)) => ApiError::new(
+                400,
+                ErrorCode::InvalidBody,
+                format!("attributes: {}", e.reason),
+            ),
+            SettingsError::Invalid(e @ (Invalid::Retention(_) | Invalid::Guardrail)) => {
+                ApiError::new(422, ErrorCode::InvalidSettings, e.to_string())
+            }
+            e @ SettingsError::CatalogInUse { .. } => {
+                ApiError::new(409, ErrorCode::CatalogInUse, e.to_string())
+            }
+            SettingsError::Store(e) => store_error(e),
         }
     }
 }

@@ -1,30 +1,42 @@
 //! The organization settings an admin replaces as a whole, each with an
 //! `ETag` of its own (its version) and `If-Match` required on `PUT`, as rule
 //! and template writes: the catalogue, the custom attributes, the activity
-//! retention. The decision (version check, conditional write, retry on
-//! another setting's write) is the domain's
-//! ([`user_sync_core::organization::change_setting`]).
+//! retention. The decisions (validity, version check, what rules name,
+//! activity entries) are the domain's
+//! ([`user_sync_core::service::settings`]); handlers parse, call one method
+//! and render.
 
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use serde::Serialize;
 use user_sync_aws::http::HttpRequest;
-use user_sync_core::StoreError;
-use user_sync_core::ids::OrgId;
-use user_sync_core::organization::{Setting, Stale, UpdateError, change_setting};
-use user_sync_core::ports::{Organization, Organizations};
+use user_sync_core::clock::Clock;
+use user_sync_core::organization::Setting;
+use user_sync_core::ports::{Configuration, Organization, Organizations, SyncState};
+use user_sync_core::service::settings::SettingsService;
 
-use crate::errors::{ApiError, ErrorCode, store_error};
-use crate::rules::{if_match, stale, with_etag};
+use crate::errors::ApiError;
+use crate::rules::{if_match, with_etag};
 
-/// Why a setting write was refused.
-pub(crate) enum Refusal {
-    Stale,
-    Api(ApiError),
-}
+/// The settings' service as the admin API holds it: the directory is the
+/// organizations and the rules; admins' changes are recorded.
+pub type Service<'a, D, S, K> = SettingsService<'a, D, D, S, K>;
 
-impl From<Stale> for Refusal {
-    fn from(_: Stale) -> Self {
-        Refusal::Stale
+/// The settings' service over the admin API's tables and clock.
+pub(crate) fn service<'a, D, S, K>(
+    directory: &'a D,
+    state: &'a S,
+    clock: &'a K,
+) -> Service<'a, D, S, K>
+where
+    D: Organizations + Configuration,
+    S: SyncState,
+    K: Clock,
+{
+    SettingsService {
+        orgs: directory,
+        config: directory,
+        history: Some(state),
+        clock,
     }
 }
 
@@ -32,31 +44,6 @@ impl From<Stale> for Refusal {
 /// without one. Read after the body is checked, before anything is written.
 pub(crate) fn precondition(req: &HttpRequest) -> Result<Option<u64>, ApiError> {
     Ok(if_match(req, true)?.flatten())
-}
-
-/// Replaces `setting` of the organization with `apply` (which answers
-/// whether it changed anything) if `expected` is its version: `412` naming
-/// `what` otherwise.
-pub(crate) async fn replace<D: Organizations>(
-    directory: &D,
-    org: &OrgId,
-    setting: Setting,
-    what: &str,
-    expected: Option<u64>,
-    mut apply: impl FnMut(&mut Organization) -> Result<bool, ApiError>,
-) -> Result<Organization, ApiError> {
-    change_setting(directory, org, setting, expected, |o| {
-        apply(o).map_err(Refusal::Api)
-    })
-    .await
-    .map_err(|e| match e {
-        UpdateError::NotFound => ApiError::new(404, ErrorCode::NotFound, "no such organization"),
-        UpdateError::Refused(Refusal::Stale) | UpdateError::Store(StoreError::Conflict(_)) => {
-            stale(what)
-        }
-        UpdateError::Refused(Refusal::Api(e)) => e,
-        UpdateError::Store(e) => store_error(e),
-    })
 }
 
 /// `200` with the setting's view and its `ETag`.

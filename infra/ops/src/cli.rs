@@ -16,6 +16,7 @@ use serde_json::Value;
 use user_sync_aws::dynamo::DirectoryTable;
 use user_sync_core::StoreError;
 use user_sync_core::auth::TokenKind;
+use user_sync_core::clock::SystemClock;
 use user_sync_core::ids::OrgId;
 use user_sync_core::ports::{Organizations, RedriveSelection};
 
@@ -146,6 +147,7 @@ pub async fn execute(cli: Cli, sdk: &SdkConfig, out: Out<'_>, err: Out<'_>) -> u
         sdk,
         settings: &cli.settings,
         output: cli.output,
+        clock: SystemClock,
     };
     let result = match cli.command {
         Command::Org(OrgCommand::Create { org_id, name }) => org_create(&ctx, &org_id, &name).await,
@@ -235,6 +237,8 @@ struct Ctx<'a> {
     sdk: &'a SdkConfig,
     settings: &'a Settings,
     output: Output,
+    /// The time ops' writes are stamped with.
+    clock: SystemClock,
 }
 
 impl Ctx<'_> {
@@ -285,10 +289,6 @@ impl Ctx<'_> {
             ),
         ])
     }
-}
-
-fn now() -> String {
-    user_sync_core::time::format(time::OffsetDateTime::now_utc())
 }
 
 fn kind_name(kind: TokenKind) -> &'static str {

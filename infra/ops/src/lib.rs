@@ -3,15 +3,17 @@
 
 pub mod cli;
 
+use user_sync_aws::dynamo::StateTable;
 use user_sync_core::StoreError;
-use user_sync_core::activity::{RetentionSetter, check_retention};
 use user_sync_core::auth::TokenKind;
 use user_sync_core::catalog::Catalog;
 use user_sync_core::clock::SystemClock;
+use user_sync_core::domains::{DomainName, DomainOpError, Domains};
 use user_sync_core::ids::OrgId;
-use user_sync_core::organization::{Setting, UpdateError, change_setting, update_organization};
-use user_sync_core::ports::{Organization, Organizations, Tokens};
+use user_sync_core::ports::{Configuration, Organizations, Tokens};
+use user_sync_core::service::domains::DomainService;
 use user_sync_core::service::orgs::{OrgError, OrgService, RandomSecrets};
+use user_sync_core::service::settings::{By, SettingsError, SettingsService};
 
 pub use user_sync_core::service::orgs::{MAX_TOKEN_NAME, NewOrganization};
 
@@ -45,97 +47,95 @@ pub async fn create_organization(
     orgs(store).create(org_id, name).await.map_err(org_error)
 }
 
+/// The settings' service over ops' store: ops' changes are unconditioned
+/// (still a new version of the setting, so that an admin holding the ETag
+/// read before gets `412`) and, as ever, not in the activity history.
+fn settings<S: Organizations + Configuration>(
+    store: &S,
+) -> SettingsService<'_, S, S, StateTable, SystemClock> {
+    SettingsService {
+        orgs: store,
+        config: store,
+        history: None,
+        clock: &SystemClock,
+    }
+}
+
+/// No version is checked: ops' writes are their own.
+fn unconditioned() -> Result<Option<u64>, SettingsError> {
+    Ok(None)
+}
+
+/// How ops report a refused settings change: as the store's error (an
+/// invalid value is `Invalid`; a catalogue rules still need, `Conflict`
+/// naming them).
+fn settings_error(e: SettingsError) -> StoreError {
+    match e {
+        SettingsError::NotFound => StoreError::NotFound,
+        SettingsError::Invalid(e) => StoreError::Invalid(e.to_string()),
+        e @ (SettingsError::Stale(_) | SettingsError::CatalogInUse { .. }) => {
+            StoreError::Conflict(e.to_string())
+        }
+        SettingsError::Store(e) => e,
+    }
+}
+
 /// Sets the attributes of the custom SCIM extension an organization captures
 /// (`urn:ietf:params:scim:schemas:extension:usersync:2.0:User`).
 pub async fn set_custom_attributes(
-    store: &impl Organizations,
+    store: &(impl Organizations + Configuration),
     org_id: &OrgId,
     names: &[String],
 ) -> Result<(), StoreError> {
-    user_sync_core::scim::validate_custom_attributes(names)
-        .map_err(|e| StoreError::Invalid(e.to_string()))?;
-    unconditioned(store, org_id, Setting::CustomAttributes, |org| {
-        org.custom_attributes = names.to_vec();
-    })
-    .await
+    settings(store)
+        .replace_custom_attributes(org_id, By::Ops, names, unconditioned)
+        .await
+        .map(drop)
+        .map_err(settings_error)
 }
 
 /// Sets the share of an organization's users (in percent, 1..=100) that a
 /// rule change or sync-on may suspend without `"confirm": true`.
 pub async fn set_guardrail(
-    store: &impl Organizations,
+    store: &(impl Organizations + Configuration),
     org_id: &OrgId,
     percent: u8,
 ) -> Result<(), StoreError> {
-    if !(1..=100).contains(&percent) {
-        return Err(StoreError::Invalid(
-            "the guardrail is a percentage from 1 to 100".into(),
-        ));
-    }
-    update_organization(store, org_id, |org| {
-        org.suspension_guardrail_percent = percent;
-        Ok::<_, StoreError>(true)
-    })
-    .await
-    .map(drop)
-    .map_err(store_error)
+    settings(store)
+        .set_guardrail(org_id, percent)
+        .await
+        .map(drop)
+        .map_err(settings_error)
 }
 
 /// Sets how many days an organization's activity entries are kept (`None`:
 /// the stack's default), from 1 day: below the 90 days an admin may set,
 /// ops' own decision. Entries written before keep their expiry.
 pub async fn set_activity_retention(
-    store: &impl Organizations,
+    store: &(impl Organizations + Configuration),
     org_id: &OrgId,
     days: Option<u32>,
 ) -> Result<(), StoreError> {
-    check_retention(days, RetentionSetter::Ops).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    unconditioned(store, org_id, Setting::ActivityRetention, |org| {
-        org.activity_retention_days = days;
-    })
-    .await
+    settings(store)
+        .set_retention(org_id, By::Ops, days, unconditioned)
+        .await
+        .map(drop)
+        .map_err(settings_error)
 }
 
 /// Replaces an organization's catalogue (what its rules may name). Fails
-/// with `Invalid` when the catalogue is not valid.
+/// with `Invalid` when the catalogue is not valid, and with `CatalogInUse`
+/// while a rule names something it drops.
 pub async fn set_catalog(
-    store: &impl Organizations,
+    store: &(impl Organizations + Configuration),
     org_id: &OrgId,
     catalog: Catalog,
 ) -> Result<(), StoreError> {
-    catalog
-        .validate()
-        .map_err(|e| StoreError::Invalid(e.to_string()))?;
-    unconditioned(store, org_id, Setting::Catalog, |org| {
-        org.catalog = Some(catalog.clone());
-    })
-    .await
-}
-
-/// Ops' writes of a setting admins change with `If-Match`: unconditioned
-/// (ops' own), but still a new version of the setting, so that an admin
-/// holding the ETag read before gets `412`, and applied on top of any other
-/// writer's change.
-async fn unconditioned(
-    store: &impl Organizations,
-    org_id: &OrgId,
-    setting: Setting,
-    mut apply: impl FnMut(&mut Organization),
-) -> Result<(), StoreError> {
-    change_setting(store, org_id, setting, None, |org| {
-        apply(org);
-        Ok::<_, StoreError>(true)
-    })
-    .await
-    .map(drop)
-    .map_err(store_error)
-}
-
-fn store_error(e: UpdateError<StoreError>) -> StoreError {
-    match e {
-        UpdateError::NotFound => StoreError::NotFound,
-        UpdateError::Refused(e) | UpdateError::Store(e) => e,
-    }
+    settings(store)
+        .replace_catalog(org_id, By::Ops, catalog, unconditioned)
+        .await
+        .map(drop)
+        .map_err(settings_error)
 }
 
 /// Issues a new token of `kind` for an organization, named `name` (an admin
@@ -167,19 +167,28 @@ pub async fn revoke_token(
         .map_err(org_error)
 }
 
+/// The domains' service over ops' store: these writes are not in the
+/// activity history (the CLI's are, with a state table).
+fn domains<S: Domains>(store: &S) -> DomainService<'_, S, StateTable, SystemClock> {
+    DomainService {
+        domains: store,
+        history: None,
+        clock: &SystemClock,
+    }
+}
+
 /// Lists domains as "unverified (grandfathered)" for an organization (as
 /// `ops domains grandfather --domain …` does): its users there keep being
 /// provisioned until ops decide.
 pub async fn grandfather_domains(
-    store: &impl user_sync_core::domains::Domains,
+    store: &impl Domains,
     org_id: &OrgId,
-    domains: &[&str],
+    names: &[&str],
 ) -> Result<(), StoreError> {
-    let now = time::OffsetDateTime::now_utc();
-    for d in domains {
-        let name = user_sync_core::domains::DomainName::parse(d)
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        user_sync_core::domains::grandfather_domain(store, org_id, name, "ops", now)
+    for d in names {
+        let name = DomainName::parse(d).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        domains(store)
+            .grandfather(org_id, "ops", &name)
             .await
             .map_err(domain_store_error)?;
     }
@@ -189,25 +198,81 @@ pub async fn grandfather_domains(
 /// Claims domains for an organization and marks them verified without a
 /// lookup (the ops override, as `ops domains claim` does).
 pub async fn claim_domains(
-    store: &impl user_sync_core::domains::Domains,
+    store: &impl Domains,
     org_id: &OrgId,
-    domains: &[&str],
+    names: &[&str],
 ) -> Result<(), StoreError> {
-    let now = time::OffsetDateTime::now_utc();
-    for d in domains {
-        let name = user_sync_core::domains::DomainName::parse(d)
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        user_sync_core::domains::override_domain(store, org_id, &name, false, "ops", now)
+    for d in names {
+        let name = DomainName::parse(d).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        domains(store)
+            .claim(org_id, "ops", &name, false)
             .await
             .map_err(domain_store_error)?;
     }
     Ok(())
 }
 
-fn domain_store_error(e: user_sync_core::domains::DomainOpError) -> StoreError {
+fn domain_store_error(e: DomainOpError) -> StoreError {
     match e {
-        user_sync_core::domains::DomainOpError::Store(e) => e,
-        user_sync_core::domains::DomainOpError::NotFound => StoreError::NotFound,
+        DomainOpError::Store(e) => e,
+        DomainOpError::NotFound => StoreError::NotFound,
         other => StoreError::Invalid(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use serde_json::json;
+    use user_sync_core::ids::{GroupId, RuleId};
+    use user_sync_core::memory::{MemoryStore, product_rule};
+    use user_sync_core::ports::StoredRule;
+    use user_sync_core::rules::Priority;
+
+    use super::*;
+
+    /// A catalogue of these products, as `ops catalog set` reads it.
+    fn catalogue(products: &[&str]) -> Catalog {
+        let products: Vec<_> = products
+            .iter()
+            .map(|id| json!({"id": id, "name": id}))
+            .collect();
+        serde_json::from_value(json!({ "products": products })).unwrap()
+    }
+
+    #[tokio::test]
+    async fn set_catalog_is_refused_while_a_rule_names_what_it_drops() {
+        let store = MemoryStore::default();
+        let org = OrgId::parse("acme").unwrap();
+        create_organization(&store, &org, "Acme").await.unwrap();
+        let rule = RuleId::parse("r1").unwrap();
+        let group = GroupId::parse("sales").unwrap();
+        let priority = Priority::new(1).unwrap();
+        let mut set = store.rule_set(&org).await.unwrap();
+        set.rules.push(StoredRule {
+            rule: product_rule(rule, group, priority, &["G2M"]),
+            version: 1,
+        });
+        store.put_rule_set(&org, set);
+        let refused = set_catalog(&store, &org, catalogue(&["G2W"])).await;
+        let Err(StoreError::Conflict(message)) = refused else {
+            panic!("{refused:?}");
+        };
+        assert!(
+            message.starts_with("the catalogue would drop what rules name: rule r1 (products: "),
+            "{message}"
+        );
+        assert!(message.ends_with("; change those rules first"), "{message}");
+        assert_eq!(store.get_org(&org).await.unwrap().unwrap().catalog, None);
+
+        set_catalog(&store, &org, catalogue(&["G2M", "G2W"]))
+            .await
+            .unwrap();
+        let stored = store.get_org(&org).await.unwrap().unwrap();
+        assert_eq!(stored.catalog, Some(catalogue(&["G2M", "G2W"])));
+        assert!(matches!(
+            set_catalog(&store, &org, catalogue(&["G2M", "G2M"])).await,
+            Err(StoreError::Invalid(_))
+        ));
     }
 }

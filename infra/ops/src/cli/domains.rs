@@ -4,16 +4,13 @@
 
 use clap::{Args, Subcommand};
 use serde_json::json;
-use time::OffsetDateTime;
 use user_sync_aws::dns::{DnsResolver, Nameserver};
 use user_sync_aws::dynamo::{DirectoryTable, StateTable};
-use user_sync_core::activity::{Action, ActivityEntry, SYNC_USER, Subject, SubjectKind};
 use user_sync_core::domains::{
-    self, DomainName, DomainOpError, Domains, OrgDomain, Recheck, VerifyRefusal,
+    DomainName, DomainOpError, Domains, OrgDomain, Recheck, VerifyRefusal,
 };
 use user_sync_core::ids::OrgId;
-use user_sync_core::ports::ActivityLog;
-use user_sync_core::state::Outcome;
+use user_sync_core::service::domains::DomainService;
 
 use super::{Ctx, Failure, Report, columns, given_or_all, org_id, require_org, store_error};
 
@@ -128,52 +125,20 @@ fn row(d: &OrgDomain) -> Vec<String> {
     ]
 }
 
-/// Records a change in the organization's activity history when the
-/// StateTable is known (`--state-table`); answers a note otherwise.
-async fn record(
-    ctx: &Ctx<'_>,
-    org: &OrgId,
-    actor: &str,
-    action: Action,
-    domain: &DomainName,
-    details: serde_json::Value,
-) -> Result<(), Failure> {
+/// The activity history when the StateTable is known (`--state-table`):
+/// ops' domain changes are recorded there; without it they are not.
+fn history(ctx: &Ctx<'_>) -> Result<Option<StateTable>, Failure> {
     let Some(table) = ctx.settings.state_table.clone() else {
-        return Ok(());
+        return Ok(None);
     };
-    let state = StateTable::new(
-        aws_sdk_dynamodb::Client::new(ctx.sdk),
-        table,
-        DEFAULT_RETENTION_DAYS,
-    )
-    .with_org_retention(ctx.directory()?.table_name().to_owned());
-    let at = user_sync_core::time::format(OffsetDateTime::now_utc());
-    let mut entry = ActivityEntry::new(
-        at.clone(),
-        &format!("{action:?}#{domain}#{at}"),
-        actor,
-        action,
-        Subject {
-            kind: SubjectKind::Domain,
-            id: domain.to_string(),
-        },
-        Outcome::Success,
-    );
-    entry.details = details;
-    state
-        .append_activity(org, &entry)
-        .await
-        .map_err(|e| store_error("record the change in the activity history", e))
-}
-
-/// Records what ops did, with no details.
-async fn record_by_ops(
-    ctx: &Ctx<'_>,
-    org: &OrgId,
-    action: Action,
-    domain: &DomainName,
-) -> Result<(), Failure> {
-    record(ctx, org, OPS, action, domain, json!(null)).await
+    Ok(Some(
+        StateTable::new(
+            aws_sdk_dynamodb::Client::new(ctx.sdk),
+            table,
+            DEFAULT_RETENTION_DAYS,
+        )
+        .with_org_retention(ctx.directory()?.table_name().to_owned()),
+    ))
 }
 
 /// The stack's default activity retention (`ActivityRetentionDays`), for an
@@ -184,7 +149,12 @@ const HEADER: [&str; 4] = ["DOMAIN", "STATUS", "SUBDOMAINS", "RECORD"];
 
 pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report, Failure> {
     let store = ctx.directory()?;
-    let now = OffsetDateTime::now_utc();
+    let history = history(ctx)?;
+    let service = DomainService {
+        domains: &store,
+        history: history.as_ref(),
+        clock: &ctx.clock,
+    };
     match command {
         DomainsCommand::List { org_id } => {
             require_org(&store, &org_id).await?;
@@ -207,25 +177,10 @@ pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report
         } => {
             let domain = parse(&domain)?;
             require_org(&store, &org_id).await?;
-            let d = domains::add_domain(
-                &store,
-                &org_id,
-                domain.clone(),
-                include_subdomains,
-                OPS,
-                now,
-            )
-            .await
-            .map_err(|e| op_error(&org_id, &domain, e))?;
-            record(
-                ctx,
-                &org_id,
-                OPS,
-                Action::DomainAdded,
-                &domain,
-                json!({"includeSubdomains": include_subdomains}),
-            )
-            .await?;
+            let d = service
+                .add(&org_id, OPS, domain.clone(), include_subdomains)
+                .await
+                .map_err(|e| op_error(&org_id, &domain, e))?;
             let r = d.record();
             Ok(Report::new(
                 vec![
@@ -238,10 +193,10 @@ pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report
         DomainsCommand::Verify { org_id, domain } => {
             let domain = parse(&domain)?;
             let dns = resolver(ctx)?;
-            let d = domains::verify_domain(&store, &dns, &org_id, &domain, OPS, now)
+            let d = service
+                .verify(&dns, &org_id, OPS, &domain)
                 .await
                 .map_err(|e| op_error(&org_id, &domain, e))?;
-            record_by_ops(ctx, &org_id, Action::DomainVerified, &domain).await?;
             Ok(Report::new(
                 vec![format!("organization {org_id}: {domain} verified")],
                 view(&d),
@@ -249,11 +204,10 @@ pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report
         }
         DomainsCommand::Remove { org_id, domain } => {
             let domain = parse(&domain)?;
-            store
-                .remove_domain(&org_id, &domain)
+            service
+                .remove(&org_id, OPS, &domain)
                 .await
-                .map_err(|e| op_error(&org_id, &domain, e.into()))?;
-            record_by_ops(ctx, &org_id, Action::DomainRemoved, &domain).await?;
+                .map_err(|e| op_error(&org_id, &domain, e))?;
             Ok(Report::new(
                 vec![format!("organization {org_id}: {domain} removed")],
                 json!({"orgId": org_id, "domain": domain, "removed": true}),
@@ -266,11 +220,10 @@ pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report
         } => {
             let domain = parse(&domain)?;
             require_org(&store, &org_id).await?;
-            let d =
-                domains::override_domain(&store, &org_id, &domain, include_subdomains, OPS, now)
-                    .await
-                    .map_err(|e| op_error(&org_id, &domain, e))?;
-            record_by_ops(ctx, &org_id, Action::DomainClaimed, &domain).await?;
+            let d = service
+                .claim(&org_id, OPS, &domain, include_subdomains)
+                .await
+                .map_err(|e| op_error(&org_id, &domain, e))?;
             Ok(Report::new(
                 vec![format!(
                     "organization {org_id}: {domain} claimed by ops and verified"
@@ -295,11 +248,11 @@ pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report
                 };
                 let mut added = Vec::new();
                 for name in names {
-                    if domains::grandfather_domain(&store, &org, name.clone(), OPS, now)
+                    if service
+                        .grandfather(&org, OPS, &name)
                         .await
                         .map_err(|e| op_error(&org, &name, e))?
                     {
-                        record_by_ops(ctx, &org, Action::DomainGrandfathered, &name).await?;
                         added.push(name);
                     }
                 }
@@ -317,17 +270,11 @@ pub(super) async fn run(ctx: &Ctx<'_>, command: DomainsCommand) -> Result<Report
             let mut text = Vec::new();
             let mut out = Vec::new();
             for org in orgs {
-                let done = domains::recheck_domains(&store, &dns, &org, now)
-                    .await
-                    .map_err(|e| match e {
-                        DomainOpError::Store(e) => store_error("re-check the domains", e),
-                        other => Failure::Failed(other.to_string()),
-                    })?;
+                let done = service.recheck(&dns, &org).await.map_err(|e| match e {
+                    DomainOpError::Store(e) => store_error("re-check the domains", e),
+                    other => Failure::Failed(other.to_string()),
+                })?;
                 for (d, decision) in done {
-                    let action = decision.activity();
-                    if let Some((action, details)) = action {
-                        record(ctx, &org, SYNC_USER, action, &d.domain, details).await?;
-                    }
                     let what = match &decision {
                         Recheck::Unchanged => "record found".to_owned(),
                         Recheck::Restored => "record found again: verified".to_owned(),

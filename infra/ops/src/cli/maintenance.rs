@@ -3,14 +3,15 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use user_sync_core::clock::Clock;
 use user_sync_core::fanout::FanOutTask;
 use user_sync_core::ids::OrgId;
 use user_sync_core::ports::{Configuration, FanOuts};
 use user_sync_core::scrub::{ScrubCount, scrub_organization};
 
 use super::{
-    Ctx, Failure, Out, ReconcileArgs, Report, ScrubSecretsArgs, given_or_all, line, now,
-    require_org, store_error,
+    Ctx, Failure, Out, ReconcileArgs, Report, ScrubSecretsArgs, given_or_all, line, require_org,
+    store_error,
 };
 
 /// How often `reconcile` reads its task's progress.
@@ -50,9 +51,13 @@ pub(super) async fn reconcile(
     let mut random = [0u8; 4];
     getrandom::fill(&mut random)
         .map_err(|e| Failure::Failed(format!("no random bytes for the task id: {e}")))?;
-    let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = ctx.clock.now();
+    let stamp = now.unix_timestamp();
     let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    let task = FanOutTask::forced_reconcile(format!("reconcile-{stamp}-{suffix}"), now());
+    let task = FanOutTask::forced_reconcile(
+        format!("reconcile-{stamp}-{suffix}"),
+        user_sync_core::time::format(now),
+    );
     store
         .start_fan_out(org, &task)
         .await

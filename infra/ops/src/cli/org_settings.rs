@@ -26,6 +26,10 @@ pub(super) async fn catalog_set(ctx: &Ctx<'_>, org: &OrgId, file: &str) -> Resul
             StoreError::Invalid(reason) => {
                 Failure::Usage(format!("the catalogue is not valid: {reason}"))
             }
+            // rules name what it drops
+            StoreError::Conflict(reason) => {
+                Failure::Failed(format!("organization {org}: {reason}"))
+            }
             other => store_error("set the catalogue", other),
         })?;
     Ok(Report::new(

@@ -225,6 +225,15 @@ pub enum Recheck {
     CouldNotCheck(String),
 }
 
+/// Verified as it was, its record found at `stamp`.
+fn checked(verified_by: &str, verified_at: &str, stamp: String) -> DomainState {
+    DomainState::Verified {
+        verified_by: verified_by.to_owned(),
+        verified_at: verified_at.to_owned(),
+        last_checked: Some(stamp),
+    }
+}
+
 /// Applies a scheduled re-check's lookup to a domain. Only verified domains
 /// (and those whose record is missing) are re-checked; a lookup that could
 /// not be made changes nothing.
@@ -246,11 +255,7 @@ pub fn recheck(domain: &mut OrgDomain, lookup: &TxtLookup, now: OffsetDateTime) 
             ..
         } => {
             if found {
-                domain.state = DomainState::Verified {
-                    verified_by: verified_by.clone(),
-                    verified_at: verified_at.clone(),
-                    last_checked: Some(stamp),
-                };
+                domain.state = checked(verified_by, verified_at, stamp);
                 Recheck::Unchanged
             } else {
                 let lapses_at = crate::time::format(now + GRACE_PERIOD);
@@ -272,11 +277,7 @@ pub fn recheck(domain: &mut OrgDomain, lookup: &TxtLookup, now: OffsetDateTime) 
             final_warning,
         } => {
             if found {
-                domain.state = DomainState::Verified {
-                    verified_by: verified_by.clone(),
-                    verified_at: verified_at.clone(),
-                    last_checked: Some(stamp),
-                };
+                domain.state = checked(verified_by, verified_at, stamp);
                 return Recheck::Restored;
             }
             let end = crate::time::parse(lapses_at).unwrap_or(now);

@@ -9,6 +9,7 @@
 //! the system directly, so that its tests (on the in-memory ports of
 //! [`crate::memory`]) decide both.
 
+pub mod domains;
 pub mod guardrail;
 pub mod orgs;
 pub mod preview;
@@ -16,6 +17,7 @@ pub mod rules;
 pub mod scim_error;
 pub mod scim_groups;
 pub mod scim_users;
+pub mod settings;
 pub mod sync;
 pub mod templates;
 

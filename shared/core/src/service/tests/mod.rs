@@ -12,11 +12,14 @@ use crate::memory::{MemoryProductApi, MemoryStore, member};
 use crate::ports::{ActivityLog, Groups, Memberships, Organizations, StoredUser, Users};
 use crate::service::orgs::{OrgService, TokenSecrets};
 use crate::service::rules::RuleService;
+use crate::service::settings::SettingsService;
 use crate::service::sync::SyncService;
 use crate::service::templates::TemplateService;
 
+mod domains;
 mod orgs;
 mod rules;
+mod settings;
 mod sync;
 mod templates;
 
@@ -104,6 +107,15 @@ impl World {
             state: &self.store,
             clock: &self.clock,
             ids: &self.ids,
+        }
+    }
+
+    pub fn settings(&self) -> SettingsService<'_, M, M, M, FixedClock> {
+        SettingsService {
+            orgs: &self.store,
+            config: &self.store,
+            history: Some(&self.store),
+            clock: &self.clock,
         }
     }
 

@@ -181,20 +181,25 @@ pub async fn run<D: Directory>(
         }
         _ => None,
     };
-    let (kind, snapshot, changes) = match changes {
-        Some(c) => (Kind::Incremental, None, Some(c)),
+    let (kind, snapshot, changes, listed) = match changes {
+        Some(c) => (Kind::Incremental, None, Some(c), None),
         None => {
-            let s = directory.read_full().await?;
+            // a full run compares with everything the endpoint holds: both
+            // sides are read at once
+            let (s, users, groups) =
+                tokio::join!(directory.read_full(), client.users(), client.groups());
+            let s = s?;
             if s.users.is_empty() {
                 return Err(Stop::EmptyDirectory);
             }
-            (Kind::Full, Some(s), None)
+            (Kind::Full, Some(s), None, Some((users, groups)))
         }
     };
     tracing::info!(kind = ?kind, "directory read");
 
-    let held = match &changes {
-        Some(c)
+    let held = match (&changes, listed) {
+        (_, Some((users, groups))) => Held::new(users?, groups?),
+        (Some(c), None)
             if c.groups.is_empty()
                 && c.users.len() <= TARGETED_MAX
                 && c.users.iter().all(|u| u.active) =>

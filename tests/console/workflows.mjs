@@ -366,7 +366,7 @@ try {
   await page.locator('#users-table tbody tr').first().waitFor();
   expectEqual(await page.locator('#users-table tbody tr').count(), 4, 'users listed');
   await page.getByLabel('Sync status').selectOption('in_sync');
-  await page.getByLabel('Search by user name or email').fill('ada.');
+  await page.getByLabel('Search by name, user name or email').fill('ada.');
   await page.waitForFunction(() => document.querySelectorAll('#users-table tbody tr').length === 1);
   await screenshot('users');
   await page.getByLabel('Failure', { exact: true }).selectOption('out_of_licenses');

@@ -73,7 +73,7 @@ export async function usersPage(main) {
   main.replaceChildren(
     heading('Users'),
     h('p', { class: 'hint', text: 'Users come from the identity provider and are read-only here.' }),
-    h('div', { class: 'card filters' }, field('Search by user name or email', search), field('Sync status', status), field('Failure', failure, 'Lists the users that failure affects now (search and status are then not applied).')),
+    h('div', { class: 'card filters' }, field('Search by name, user name or email', search), field('Sync status', status), field('Failure', failure, 'Lists the users that failure affects now (search and status are then not applied).')),
     summary,
     h(
       'div',

@@ -1,6 +1,28 @@
 use super::*;
 use serde_json::json;
 
+/// An active user named `name`, with no attributes but `email`.
+fn stored(id: &str, name: &str, email: Option<&str>) -> StoredUser {
+    StoredUser {
+        user: user_sync_core::directory::DirectoryUser {
+            id: UserId::parse(id).unwrap(),
+            user_name: name.into(),
+            external_id: None,
+            active: true,
+            deleted: false,
+            given_name: None,
+            family_name: None,
+            email: email.map(str::to_owned),
+            locale: None,
+            created: String::new(),
+            last_modified: String::new(),
+            version: 1,
+            link: Default::default(),
+        },
+        attributes: Value::Null,
+    }
+}
+
 #[test]
 fn failure_cursors_round_trip() {
     for c in [
@@ -55,24 +77,7 @@ fn custom_values_prefer_the_custom_extension_then_the_enterprise_one() {
 
 #[test]
 fn a_filter_searches_user_names_and_emails_ignoring_case() {
-    let user = |name: &str, email: Option<&str>| StoredUser {
-        user: user_sync_core::directory::DirectoryUser {
-            id: UserId::parse("u").unwrap(),
-            user_name: name.into(),
-            external_id: None,
-            active: true,
-            deleted: false,
-            given_name: None,
-            family_name: None,
-            email: email.map(str::to_owned),
-            locale: None,
-            created: String::new(),
-            last_modified: String::new(),
-            version: 1,
-            link: Default::default(),
-        },
-        attributes: Value::Null,
-    };
+    let user = |name: &str, email: Option<&str>| stored("u", name, email);
     let f = Filter {
         search: Some("ada".into()),
         status: None,
@@ -85,26 +90,8 @@ fn a_filter_searches_user_names_and_emails_ignoring_case() {
 
 #[test]
 fn a_user_no_rule_matches_is_no_rule_without_an_account_and_suspended_with_one() {
-    use user_sync_core::directory::DirectoryUser;
     use user_sync_core::rules::effective_assignment;
-    let user = StoredUser {
-        user: DirectoryUser {
-            id: UserId::parse("u-dan").unwrap(),
-            user_name: "dan@example.com".into(),
-            external_id: None,
-            active: true,
-            deleted: false,
-            given_name: None,
-            family_name: None,
-            email: Some("dan@example.com".into()),
-            locale: None,
-            created: String::new(),
-            last_modified: String::new(),
-            version: 1,
-            link: Default::default(),
-        },
-        attributes: Value::Null,
-    };
+    let user = stored("u-dan", "dan@example.com", Some("dan@example.com"));
     let facts = user.user.facts();
     // no rule matches: the assignment is suspended
     let assignment = effective_assignment(facts.status, &Default::default(), &[]);

@@ -11,6 +11,7 @@ import inspect
 import threading
 
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 
 
@@ -90,8 +91,6 @@ class _IndexMap:
     def sort_key(self, attrs):
         """The sort key of an item's attributes (or a start key's), or None
         when one is missing."""
-        from moto.dynamodb.models.dynamo_type import DynamoType
-
         if not all(a in attrs for a in self.order):
             return None
         return tuple(
@@ -168,8 +167,6 @@ def _index_map(table, index_name):
 def _key_of(table, attrs):
     """The primary key (hash, range) of an item's attributes or key, as the
     table stores it."""
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
     hash_key = DynamoType(attrs[table.hash_key_attr])
     range_key = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
     return hash_key, range_key

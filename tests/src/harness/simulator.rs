@@ -56,6 +56,13 @@ impl Simulator {
         v
     }
 
+    /// Sets the organization's seat limits at the product API, e.g.
+    /// `{"G2W": 7}`.
+    pub async fn set_seats(&self, seats: Value) -> Value {
+        self.control("PUT", &format!("/orgs/{}/seats", self.org()), Some(seats))
+            .await
+    }
+
     /// The organization's account of `user` (by user id), if any.
     pub async fn account(&self, user: &str) -> Option<Value> {
         let (status, a) = self

@@ -370,13 +370,7 @@ async fn the_console_names_what_it_shows_in_a_browser() {
         .await;
     assert_eq!(catalog.status, 200, "{}", catalog.body);
     // one Webinar seat for two people: one of them fails
-    a.simulator()
-        .control(
-            "PUT",
-            &format!("/orgs/{}/seats", a.org_id),
-            Some(json!({"G2W": 1})),
-        )
-        .await;
+    a.simulator().set_seats(json!({"G2W": 1})).await;
     let t = a
         .admin()
         .post(

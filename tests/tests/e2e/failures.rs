@@ -138,13 +138,7 @@ fn user_ids(entry: &Value) -> BTreeSet<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seats_run_out_then_more_seats_and_retry_sync_provision_everyone() {
     let a = TestOrg::new("seats").await;
-    a.simulator()
-        .control(
-            "PUT",
-            &format!("/orgs/{}/seats", a.org_id),
-            Some(json!({"G2W": 7})),
-        )
-        .await;
+    a.simulator().set_seats(json!({"G2W": 7})).await;
     let (users, _) = users_with_rule(&a, 10, &["G2W"]).await;
     assert_eq!(a.admin().sync(true, false).await.status, 200);
 
@@ -206,13 +200,7 @@ async fn seats_run_out_then_more_seats_and_retry_sync_provision_everyone() {
     assert_eq!(someone["attempts"], 1);
 
     // the fix: more seats, then Retry sync for this class
-    a.simulator()
-        .control(
-            "PUT",
-            &format!("/orgs/{}/seats", a.org_id),
-            Some(json!({"G2W": 10})),
-        )
-        .await;
+    a.simulator().set_seats(json!({"G2W": 10})).await;
     let answers = retry_until_moved(&a, json!({"class": "out_of_licenses"}), 3).await;
     assert!(
         answers.iter().all(|r| r["causeStillPresent"] == false),
@@ -260,13 +248,7 @@ async fn seats_run_out_then_more_seats_and_retry_sync_provision_everyone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_before_the_fix_calls_the_product_api_once_and_says_the_seats_are_still_short() {
     let a = TestOrg::new("tooearly").await;
-    a.simulator()
-        .control(
-            "PUT",
-            &format!("/orgs/{}/seats", a.org_id),
-            Some(json!({"G2W": 1})),
-        )
-        .await;
+    a.simulator().set_seats(json!({"G2W": 1})).await;
     users_with_rule(&a, 2, &["G2W"]).await;
     assert_eq!(a.admin().sync(true, false).await.status, 200);
     let banner = banner(&a, "out_of_licenses", Some(1)).await;
@@ -322,13 +304,7 @@ async fn retry_before_the_fix_calls_the_product_api_once_and_says_the_seats_are_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_clicks_in_a_row_send_nothing_the_second_time() {
     let a = TestOrg::new("twoclicks").await;
-    a.simulator()
-        .control(
-            "PUT",
-            &format!("/orgs/{}/seats", a.org_id),
-            Some(json!({"G2M": 0})),
-        )
-        .await;
+    a.simulator().set_seats(json!({"G2M": 0})).await;
     let (users, _) = users_with_rule(&a, 1, &["G2M"]).await;
     let ada = &users[0];
     assert_eq!(a.admin().sync(true, false).await.status, 200);
@@ -369,13 +345,7 @@ async fn two_clicks_in_a_row_send_nothing_the_second_time() {
 async fn one_organizations_retry_neither_sees_nor_holds_anothers_failures() {
     let a = TestOrg::new("tenanta").await;
     let b = TestOrg::new("tenantb").await;
-    b.simulator()
-        .control(
-            "PUT",
-            &format!("/orgs/{}/seats", b.org_id),
-            Some(json!({"G2W": 0})),
-        )
-        .await;
+    b.simulator().set_seats(json!({"G2W": 0})).await;
     let (b_users, _) = users_with_rule(&b, 1, &["G2W"]).await;
     assert_eq!(b.admin().sync(true, false).await.status, 200);
     banner(&b, "out_of_licenses", Some(1)).await;

@@ -130,3 +130,61 @@ async fn a_refusal_is_not_retried() {
     );
     assert_eq!(sim.calls(None).len(), 1);
 }
+
+#[tokio::test]
+async fn the_products_an_account_offers_are_read_with_their_seats() {
+    let (sim, api, _server) = start().await;
+    let (org, user) = ids();
+    sim.set_products(
+        org.as_str(),
+        Some(vec![
+            product_api_sim::Product {
+                id: "G2M".into(),
+                name: "GoTo Meeting".into(),
+                device_groups: false,
+            },
+            product_api_sim::Product {
+                id: "G2C".into(),
+                name: "GoTo Connect".into(),
+                device_groups: true,
+            },
+        ]),
+    );
+    sim.set_seats(org.as_str(), [("G2M".to_owned(), 10)].into());
+    api.put_account(&org, &user, &account()).await.unwrap();
+    let products = api.products(&org).await.unwrap();
+    let view: Vec<_> = products
+        .iter()
+        .map(|p| {
+            (
+                p.id.as_str(),
+                p.name.as_str(),
+                p.device_groups,
+                p.seats.limit,
+                p.seats.used,
+            )
+        })
+        .collect();
+    assert_eq!(
+        view,
+        [
+            ("G2M", "GoTo Meeting", false, Some(10), 1),
+            ("G2C", "GoTo Connect", true, None, 0)
+        ]
+    );
+
+    // a product API that does not answer is unavailable, never an empty list
+    sim.set_org_faults(
+        org.as_str(),
+        Some(Faults {
+            down: true,
+            ..Faults::default()
+        }),
+    )
+    .unwrap();
+    let got = api.products(&org).await;
+    assert!(
+        matches!(got, Err(ProductApiError::Unavailable(_))),
+        "{got:?}"
+    );
+}

@@ -186,3 +186,23 @@ async fn announce(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use user_sync_core::catalog::DEMO_PRODUCTS;
+
+    /// The demo organization's seats name the products the simulator
+    /// offers it.
+    #[test]
+    fn the_simulator_offers_the_demo_products() {
+        let offered: Vec<_> = product_api_sim::products::default_products()
+            .into_iter()
+            .map(|p| (p.id, p.name, p.device_groups))
+            .collect();
+        let demo: Vec<_> = DEMO_PRODUCTS
+            .iter()
+            .map(|p| (p.id.to_owned(), p.name.to_owned(), p.device_groups))
+            .collect();
+        assert_eq!(offered, demo);
+    }
+}

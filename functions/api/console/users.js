@@ -3,7 +3,7 @@
 
 import { api } from './api.js';
 import { appendRows, FAILURE_TITLES, field, h, heading, languageName, loadMoreButton, pill, roleText, SUSPEND_REASONS, SYNC_STATUS, toast, when } from './ui.js';
-import { productName, catalogue } from './rule-form.js';
+import { productName, catalogue } from './catalogue.js';
 
 function statusPill(status) {
   return pill(SYNC_STATUS[status] || status, status);

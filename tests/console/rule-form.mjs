@@ -24,10 +24,14 @@
 //   SIMULATOR_URL   the product API simulator (its /control endpoints)
 //   EMPTY_TOKEN     the admin token of an organization whose operator set up
 //                   no list (its product API offers GoTo Connect)
+//   SCREENSHOT_DIR  (optional) where to save rule-form.png, the form with a
+//                   manager and the language warning
 //   CHROMIUM        the browser (default /usr/bin/chromium)
 // Exits 0 when every step passed; otherwise prints the failed step and
 // exits 1.
 
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { axeAuditor, env, expectEqual, fail, launch, openPage, steps } from './harness.mjs';
 
 const CONSOLE_URL = env('CONSOLE_URL');
@@ -36,6 +40,7 @@ const ORG = env('ORG_ID');
 const SIM = env('SIMULATOR_URL');
 const EMPTY_TOKEN = env('EMPTY_TOKEN');
 const API = CONSOLE_URL.replace(/\/console$/, '/api/v1');
+const SHOTS = process.env.SCREENSHOT_DIR;
 const CACHE = 90_000;
 
 const { step, current } = steps('console rule form', 6 * 60_000);
@@ -141,6 +146,10 @@ try {
   await page.locator('#edit-template').waitFor();
   await page.locator('#delete-template').waitFor();
   await audit('rule form: manager, language warning');
+  if (SHOTS) {
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: join(SHOTS, 'rule-form.png'), fullPage: true });
+  }
   await language.selectOption({ label: 'German' });
   await warning.waitFor({ state: 'hidden' });
 

@@ -154,7 +154,7 @@ export function roleField(cat, role) {
     'fieldset',
     { id: 'role-set', class: 'radios', 'aria-describedby': 'role-set-hint role-set-error' },
     h('legend', { text: 'Administrator' }),
-    h('p', { id: 'role-set-hint', class: 'hint', text: 'For a member several rules match, the highest-priority rule that decides about admin rights wins; the others are not asked.' }),
+    h('p', { id: 'role-set-hint', class: 'hint', text: 'When several rules match a member, the highest-priority one that decides about admin rights wins.' }),
     h('label', { class: 'check' }, isAdmin, ' Administrator for this account'),
     adminChoices,
     otherChoices,

@@ -544,6 +544,13 @@ async fn the_rule_form_as_the_seeds_have_it_in_a_browser() {
             ("ORG_ID", a.org_id.clone()),
             ("SIMULATOR_URL", stack().product_api_url.clone()),
             ("EMPTY_TOKEN", empty.admin_token.clone()),
+            (
+                "SCREENSHOT_DIR",
+                target_dir()
+                    .join("console-screenshots-rule-form")
+                    .display()
+                    .to_string(),
+            ),
         ],
         7,
     )

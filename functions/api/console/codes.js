@@ -34,3 +34,4 @@ export const PRECONDITION_REQUIRED = 'precondition_required';
 export const RATE_LIMITED = 'rate_limited';
 export const INTERNAL = 'internal';
 export const UNAVAILABLE = 'unavailable';
+export const PRODUCTS_UNAVAILABLE = 'products_unavailable';

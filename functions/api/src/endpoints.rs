@@ -153,16 +153,22 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
             "getCatalog",
             "/catalog",
             SETTINGS,
-            "Products, privileges, user groups, device groups, settings templates",
+            "Products (from the product API), privileges, user groups, device groups, settings templates",
         )
         .tagged::<CatalogView>(200)
-        .to(|c| Box::pin(catalog::get(c.directory(), c.token))),
+        .to(|c| Box::pin(catalog::get(c.directory(), c.product_api(), c.token))),
         put("putCatalog", "/catalog", SETTINGS, "Replace the catalogue")
             .tagged::<CatalogView>(200)
             .if_match(Required)
             .errors(GUARDED)
             .json(|c, body| {
-                Box::pin(catalog::put(c.settings(), c.token, c.req, body))
+                Box::pin(catalog::put(
+                    c.settings(),
+                    c.product_api(),
+                    c.token,
+                    c.req,
+                    body,
+                ))
             }),
         // activity
         get(

@@ -71,6 +71,7 @@ error_codes! {
     RateLimited => "rate_limited",
     Internal => "internal",
     Unavailable => "unavailable",
+    ProductsUnavailable => "products_unavailable",
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -36,7 +36,7 @@ use user_sync_aws::config::{ProductSync, org_requests_per_second};
 use user_sync_aws::dynamo::{DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, required};
 use user_sync_aws::http::{HttpRequest, RequestError};
-use user_sync_aws::product_api::HttpProductApi;
+use user_sync_aws::product_api::{CachedProducts, HttpProductApi};
 use user_sync_aws::sqs::{SqsJobQueue, SqsMailQueue};
 use user_sync_core::clock::SystemClock;
 use user_sync_core::ratelimit::{OrgRateLimiter, RateGate};
@@ -65,7 +65,13 @@ pub struct Config {
     pub org_requests_per_second: u32,
     /// Where domain verification looks TXT records up (`DNS_SERVER`).
     pub dns: user_sync_aws::dns::Nameserver,
+    /// How long the products the product API offers an organization are
+    /// kept in this container (`PRODUCT_CATALOGUE_CACHE_SECONDS`).
+    pub products_cache: std::time::Duration,
 }
+
+/// The default of `PRODUCT_CATALOGUE_CACHE_SECONDS`.
+pub const DEFAULT_PRODUCTS_CACHE_SECONDS: u64 = 60;
 
 /// The default of `ORG_REQUESTS_PER_SECOND`.
 pub const DEFAULT_ORG_REQUESTS_PER_SECOND: u32 = 50;
@@ -79,6 +85,11 @@ impl Config {
             login_url: required(get, "LOGIN_URL")?,
             org_requests_per_second: org_requests_per_second(get, DEFAULT_ORG_REQUESTS_PER_SECOND)?,
             dns: user_sync_aws::dns::Nameserver::from_lookup(get)?,
+            products_cache: std::time::Duration::from_secs(user_sync_aws::env::number(
+                get,
+                "PRODUCT_CATALOGUE_CACHE_SECONDS",
+                DEFAULT_PRODUCTS_CACHE_SECONDS,
+            )?),
         })
     }
 }
@@ -87,7 +98,9 @@ impl Config {
 pub struct Deps {
     pub directory: DirectoryTable,
     pub state: StateTable,
-    pub product_api: HttpProductApi,
+    /// The product API, its products kept briefly (the catalogue and rule
+    /// writes read them).
+    pub product_api: CachedProducts<HttpProductApi>,
     pub queues: RetryQueues<SqsJobQueue, SqsMailQueue>,
     pub rate: RateGate<StateTable>,
     pub login_url: String,
@@ -113,7 +126,7 @@ impl Deps {
                 OrgRateLimiter::new("admin", config.org_requests_per_second),
                 counters,
             ),
-            product_api,
+            product_api: CachedProducts::new(product_api, config.products_cache),
             queues: {
                 let sqs = aws_sdk_sqs::Client::new(sdk);
                 RetryQueues {
@@ -165,7 +178,7 @@ fn unreadable(e: &RequestError) -> ApiGatewayV2httpResponse {
 impl Backend for Deps {
     type Directory = DirectoryTable;
     type State = StateTable;
-    type ProductApi = HttpProductApi;
+    type ProductApi = CachedProducts<HttpProductApi>;
     type Jobs = SqsJobQueue;
     type Mail = SqsMailQueue;
     type Counters = StateTable;
@@ -178,7 +191,7 @@ impl Backend for Deps {
     fn state(&self) -> &StateTable {
         &self.state
     }
-    fn product_api(&self) -> &HttpProductApi {
+    fn product_api(&self) -> &CachedProducts<HttpProductApi> {
         &self.product_api
     }
     fn queues(&self) -> &RetryQueues<SqsJobQueue, SqsMailQueue> {

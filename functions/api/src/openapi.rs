@@ -163,14 +163,16 @@ fn error_description(status: u16) -> &'static str {
         412 => "If-Match names a version that is no longer current: read again and retry",
         413 => "The body is larger than 64 KiB",
         422 => {
-            "The body is well-formed but not valid: a field it may not have (unknown_field, at any depth), or a value the organization does not allow (e.g. a product not in the catalogue)"
+            "The body is well-formed but not valid: a field it may not have (unknown_field, at any depth), or a value the organization does not allow (e.g. a product the product API does not offer)"
         }
         428 => "If-Match is required (send the ETag you read)",
         429 => {
             "The organization sent more admin requests than its limit in this 10-second window: wait Retry-After seconds"
         }
         500 => "Internal error",
-        503 => "Storage temporarily unavailable; retry later",
+        503 => {
+            "Storage (unavailable) or the product API (products_unavailable: a rule naming products cannot be checked) temporarily unavailable; retry later"
+        }
         _ => "Error",
     }
 }

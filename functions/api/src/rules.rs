@@ -269,7 +269,7 @@ fn stored_response(status: u16, s: &StoredRule) -> Result<ApiGatewayV2httpRespon
 }
 
 /// The rules' service over the handler's ports.
-type Rules<'a, D, S> = RuleService<'a, D, D, D, D, S, SystemClock, RandomIds>;
+type Rules<'a, D, S, P> = RuleService<'a, D, D, D, D, S, SystemClock, RandomIds, P>;
 
 impl<D, S, P> Ctx<'_, D, S, P>
 where
@@ -277,10 +277,11 @@ where
     S: SyncState,
     P: ProductApi,
 {
-    fn rules(&self) -> Rules<'_, D, S> {
+    fn rules(&self) -> Rules<'_, D, S, P> {
         RuleService {
             config: self.directory,
             orgs: self.directory,
+            product_api: self.product_api,
             templates: self.directory,
             directory: self.directory,
             state: self.state,
@@ -439,7 +440,7 @@ where
         };
         let view = self
             .rules()
-            .preview(&self.token.org_id, self.product_api, change, rule)
+            .preview(&self.token.org_id, change, rule)
             .await?;
         ok(&view)
     }

@@ -61,6 +61,11 @@ impl From<RuleError> for ApiError {
             RuleError::MassSuspension(g) => mass_suspension(&g, "this rule change"),
             RuleError::Conflict => kept_changing(),
             RuleError::PreconditionFailed(what) => stale(&what.to_string()),
+            RuleError::ProductsUnavailable => ApiError::new(
+                503,
+                ErrorCode::ProductsUnavailable,
+                "the product API did not answer, so the rule's products cannot be checked; try again shortly",
+            ),
             RuleError::NoRandomness(e) => internal(&e),
             RuleError::Store(e) => store_error(e),
         }

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use local_stack::{LocalInfo, Stack, StackError, StackOptions, error_chain};
 use tracing_subscriber::EnvFilter;
 use user_sync_core::StoreError;
-use user_sync_core::catalog::Catalog;
+use user_sync_core::catalog::{Catalog, DEMO_PRODUCTS};
 use user_sync_core::ids::OrgId;
 
 const DEMO_ORG: &str = "demo";
@@ -147,9 +147,14 @@ async fn announce(
     let org_id = OrgId::parse(DEMO_ORG).map_err(|e| StackError::Template(e.to_string()))?;
     let tokens = match stack.create_organization(&org_id, DEMO_ORG_NAME).await {
         Ok(org) => {
-            // GoTo products, privileges, groups and templates, with the
-            // simulator holding the same seats
+            // privileges, groups and templates; the simulator offers the
+            // GoTo products (its default list), with the demo's seats
             stack.set_catalog(&org_id, Catalog::demo()).await?;
+            let seats = DEMO_PRODUCTS
+                .iter()
+                .map(|p| (p.id.to_owned(), p.seats))
+                .collect();
+            stack.set_seats(&org_id, seats).await?;
             Some((org.scim_token, org.admin_token))
         }
         Err(StackError::Organization {

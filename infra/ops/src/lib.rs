@@ -231,13 +231,13 @@ mod tests {
 
     use super::*;
 
-    /// A catalogue of these products, as `ops catalog set` reads it.
-    fn catalogue(products: &[&str]) -> Catalog {
-        let products: Vec<_> = products
+    /// A catalogue of these user groups, as `ops catalog set` reads it.
+    fn catalogue(groups: &[&str]) -> Catalog {
+        let groups: Vec<_> = groups
             .iter()
             .map(|id| json!({"id": id, "name": id}))
             .collect();
-        serde_json::from_value(json!({ "products": products })).unwrap()
+        serde_json::from_value(json!({ "userGroups": groups })).unwrap()
     }
 
     #[tokio::test]
@@ -249,30 +249,37 @@ mod tests {
         let group = GroupId::parse("sales").unwrap();
         let priority = Priority::new(1).unwrap();
         let mut set = store.rule_set(&org).await.unwrap();
+        let mut named = product_rule(rule, group, priority, &["G2M"]);
+        named.user_group = Some("sales".into());
         set.rules.push(StoredRule {
-            rule: product_rule(rule, group, priority, &["G2M"]),
+            rule: named,
             version: 1,
         });
         store.put_rule_set(&org, set);
-        let refused = set_catalog(&store, &org, catalogue(&["G2W"])).await;
+        let refused = set_catalog(&store, &org, catalogue(&["support"])).await;
         let Err(StoreError::Conflict(message)) = refused else {
             panic!("{refused:?}");
         };
         assert!(
-            message.starts_with("the catalogue would drop what rules name: rule r1 (products: "),
+            message.starts_with("the catalogue would drop what rules name: rule r1 (userGroup: "),
             "{message}"
         );
         assert!(message.ends_with("; change those rules first"), "{message}");
         assert_eq!(store.get_org(&org).await.unwrap().unwrap().catalog, None);
 
-        set_catalog(&store, &org, catalogue(&["G2M", "G2W"]))
+        set_catalog(&store, &org, catalogue(&["sales", "support"]))
             .await
             .unwrap();
         let stored = store.get_org(&org).await.unwrap().unwrap();
-        assert_eq!(stored.catalog, Some(catalogue(&["G2M", "G2W"])));
+        assert_eq!(stored.catalog, Some(catalogue(&["sales", "support"])));
         assert!(matches!(
-            set_catalog(&store, &org, catalogue(&["G2M", "G2M"])).await,
+            set_catalog(&store, &org, catalogue(&["sales", "sales"])).await,
             Err(StoreError::Invalid(_))
         ));
+        let products = serde_json::from_value(json!({"products": []})).unwrap();
+        let Err(StoreError::Invalid(reason)) = set_catalog(&store, &org, products).await else {
+            panic!("a catalogue with products was taken");
+        };
+        assert!(reason.starts_with("products: "), "{reason}");
     }
 }

@@ -1,5 +1,5 @@
 //! The product API: `PUT` and `GET /v1/accounts/{orgId}/users/{userKey}`,
-//! and `GET /v1/accounts/{orgId}/seats`.
+//! and `GET /v1/accounts/{orgId}/seats` (`/products`: [`crate::products`]).
 //!
 //! Every call goes through [`product_call`]: added latency, then (under the
 //! lock) faults, authentication, the operation itself and the call log, then
@@ -20,9 +20,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// An answer, kept inspectable so that the call log can record it.
-enum Reply {
+pub(crate) enum Reply {
     Ok(StatusCode, Box<Account>),
-    Seats(serde_json::Value),
+    /// A read's answer (seats, products).
+    Read(serde_json::Value),
     Err(ApiError),
 }
 
@@ -30,14 +31,14 @@ impl Reply {
     fn status(&self) -> StatusCode {
         match self {
             Reply::Ok(status, _) => *status,
-            Reply::Seats(_) => StatusCode::OK,
+            Reply::Read(_) => StatusCode::OK,
             Reply::Err(e) => e.status,
         }
     }
 
     fn code(&self) -> Option<&'static str> {
         match self {
-            Reply::Ok(..) | Reply::Seats(_) => None,
+            Reply::Ok(..) | Reply::Read(_) => None,
             Reply::Err(e) => Some(e.code),
         }
     }
@@ -53,7 +54,7 @@ impl IntoResponse for Reply {
     fn into_response(self) -> Response {
         match self {
             Reply::Ok(status, body) => (status, Json(body)).into_response(),
-            Reply::Seats(body) => (StatusCode::OK, Json(body)).into_response(),
+            Reply::Read(body) => (StatusCode::OK, Json(body)).into_response(),
             Reply::Err(e) => e.into_response(),
         }
     }
@@ -105,7 +106,7 @@ pub(crate) fn authorized(headers: &HeaderMap, api_key: &str) -> bool {
 
 /// Runs one product-API call; `op` runs only if the call is not faulted and
 /// is authorized.
-async fn product_call(
+pub(crate) async fn product_call(
     sim: &Simulator,
     method: &'static str,
     org_id: &str,
@@ -251,7 +252,7 @@ pub(crate) async fn get_seats(
                 )
             })
             .collect();
-        Reply::Seats(serde_json::Value::Object(body))
+        Reply::Read(serde_json::Value::Object(body))
     })
     .await
 }

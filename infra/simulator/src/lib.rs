@@ -1,5 +1,5 @@
 //! Product API simulator: an HTTP server standing in for the external product
-//! API (accounts and seats) locally and in tests. See `docs/product-api.md`
+//! API (accounts, seats and the products an account offers) locally and in tests. See `docs/product-api.md`
 //! for the contract.
 //!
 //! Embed it with [`serve`] (or [`Simulator::serve`] / [`router`] to keep a
@@ -10,6 +10,7 @@ mod control;
 mod error;
 pub mod faults;
 mod http;
+pub mod products;
 mod state;
 
 use axum::Router;
@@ -18,6 +19,7 @@ use axum::routing::{get, post, put};
 
 pub use accounts::{Account, AccountState, Role, SeatLimits, Status};
 pub use faults::{Faults, RateLimit};
+pub use products::Product;
 pub use state::{CallRecord, Simulator};
 
 /// The API key the binary uses when `PRODUCT_API_KEY` is not set.
@@ -54,6 +56,10 @@ pub fn router(state: Simulator) -> Router {
             put(http::put_user).get(http::get_user),
         )
         .route("/v1/accounts/{org_id}/seats", get(http::get_seats))
+        .route(
+            "/v1/accounts/{org_id}/products",
+            get(products::get_products),
+        )
         .route("/control/accounts", get(control::list_accounts))
         .route(
             "/control/accounts/{org_id}/{user_key}",
@@ -63,6 +69,10 @@ pub fn router(state: Simulator) -> Router {
         .route(
             "/control/orgs/{org_id}/seats",
             put(control::put_seats).get(control::get_seats),
+        )
+        .route(
+            "/control/orgs/{org_id}/products",
+            put(products::put_control).get(products::get_control),
         )
         .route(
             "/control/orgs/{org_id}/faults",

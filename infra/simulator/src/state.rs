@@ -34,6 +34,9 @@ pub(crate) struct SimState {
     pub next_seq: u64,
     /// org id → product → seats.
     pub seats: BTreeMap<String, SeatLimits>,
+    /// org id → the products its account offers; an org without an entry
+    /// offers [`crate::products::default_products`].
+    pub products: BTreeMap<String, Vec<crate::products::Product>>,
     pub existing: ExistingAccounts,
     pub faults: Faults,
     /// org id → fault switches for that organization's calls only; when set,
@@ -42,6 +45,14 @@ pub(crate) struct SimState {
 }
 
 impl SimState {
+    /// The products `org_id`'s account offers.
+    pub fn offered(&self, org_id: &str) -> Vec<crate::products::Product> {
+        self.products
+            .get(org_id)
+            .cloned()
+            .unwrap_or_else(crate::products::default_products)
+    }
+
     /// The switches that apply to a call of this organization.
     pub fn faults_for(&self, org_id: &str) -> &Faults {
         self.org_faults.get(org_id).unwrap_or(&self.faults)
@@ -134,8 +145,8 @@ impl Simulator {
         f(&mut lock(&self.inner.state))
     }
 
-    /// Clears accounts, calls, seats, existing accounts and faults (global and
-    /// per organization).
+    /// Clears accounts, calls, seats, product lists, existing accounts and
+    /// faults (global and per organization).
     pub fn reset(&self) {
         self.with(|s| *s = SimState::default());
     }
@@ -169,6 +180,24 @@ impl Simulator {
 
     pub fn seats(&self, org_id: &str) -> SeatLimits {
         self.with(|s| s.seats.get(org_id).cloned().unwrap_or_default())
+    }
+
+    /// Replaces the products `org_id`'s account offers (`None`: the
+    /// default list again).
+    pub fn set_products(&self, org_id: &str, products: Option<Vec<crate::products::Product>>) {
+        self.with(|s| match products {
+            Some(p) => {
+                s.products.insert(org_id.to_owned(), p);
+            }
+            None => {
+                s.products.remove(org_id);
+            }
+        });
+    }
+
+    /// The products `org_id`'s account offers.
+    pub fn products(&self, org_id: &str) -> Vec<crate::products::Product> {
+        self.with(|s| s.offered(org_id))
     }
 
     /// Seats of each product that `org_id`'s accounts use.

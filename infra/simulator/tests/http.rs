@@ -221,6 +221,73 @@ async fn seats_report_limits_and_use() -> TestResult {
 }
 
 #[tokio::test]
+async fn products_are_the_default_list_until_set_with_their_seats_and_reset_clears_them()
+-> TestResult {
+    let sim = Sim::start().await?;
+    let url = format!("{}/v1/accounts/o1/products", sim.base);
+    let read = || async {
+        let r = sim.client.get(&url).bearer_auth(KEY).send().await?;
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json::<Value>().await
+    };
+    let ids = |v: &Value| -> Vec<String> {
+        v["products"].as_array().map_or_else(Vec::new, |a| {
+            a.iter()
+                .map(|p| p["id"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+    };
+    let default = read().await?;
+    assert_eq!(ids(&default), ["G2M", "G2W", "G2T", "G2C", "G2R", "RESCUE"]);
+    assert_eq!(
+        default["products"][0],
+        json!({"id": "G2M", "name": "GoTo Meeting", "deviceGroups": false,
+               "seats": {"limit": null, "used": 0}})
+    );
+    assert_eq!(default["products"][3]["deviceGroups"], true);
+
+    let list = json!([{"id": "G2W", "name": "GoTo Webinar"}, {"id": "G2C", "name": "GoTo Connect", "deviceGroups": true}]);
+    let set = sim.control_put("/orgs/o1/products", &list).await?;
+    assert_eq!(set[0]["deviceGroups"], false);
+    assert_eq!(sim.control_get("/orgs/o1/products").await?, set);
+    sim.control_put("/orgs/o1/seats", &json!({ "G2W": 8 }))
+        .await?;
+    sim.put_user("o1", "u1", &user("a@x.com", "active", &["G2W"]))
+        .await?;
+    let now = read().await?;
+    assert_eq!(
+        now,
+        json!({"products": [
+            {"id": "G2W", "name": "GoTo Webinar", "deviceGroups": false, "seats": {"limit": 8, "used": 1}},
+            {"id": "G2C", "name": "GoTo Connect", "deviceGroups": true, "seats": {"limit": null, "used": 0}},
+        ]})
+    );
+    // another organization still offers the default list
+    let other = sim
+        .client
+        .get(format!("{}/v1/accounts/o2/products", sim.base))
+        .bearer_auth(KEY)
+        .send()
+        .await?
+        .json::<Value>()
+        .await?;
+    assert_eq!(ids(&other).len(), 6);
+    let r = sim
+        .client
+        .put(format!("{}/control/orgs/o1/products", sim.base))
+        .json(&json!([{"id": "A", "name": "a"}, {"id": "A", "name": "b"}]))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = sim.client.get(&url).send().await?;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    sim.handle.reset();
+    assert_eq!(ids(&read().await?).len(), 6);
+    Ok(())
+}
+
+#[tokio::test]
 async fn invalid_bodies_get_422() -> TestResult {
     let sim = Sim::start().await?;
     for body in [

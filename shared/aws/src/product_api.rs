@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use std::collections::BTreeMap;
 use user_sync_core::ids::{OrgId, UserId};
 
-use user_sync_core::ports::{AccountWrite, ProductApi, ProductApiError, Seats};
+use user_sync_core::ports::{AccountWrite, OfferedProduct, ProductApi, ProductApiError, Seats};
 use user_sync_core::state::ProductAccount;
 
 /// One reused client per process; every call has a timeout.
@@ -153,6 +153,10 @@ impl ProductApi for HttpProductApi {
     async fn seats(&self, org: &OrgId) -> Result<BTreeMap<String, Seats>, ProductApiError> {
         self.seats_once(org).await
     }
+
+    async fn products(&self, org: &OrgId) -> Result<Vec<OfferedProduct>, ProductApiError> {
+        self.products_once(org).await
+    }
 }
 
 impl HttpProductApi {
@@ -238,5 +242,157 @@ impl HttpProductApi {
             .json::<BTreeMap<String, Seats>>()
             .await
             .map_err(|_| ProductApiError::Unavailable("seats: unreadable answer".into()))
+    }
+}
+
+/// The answer of `GET /v1/accounts/{orgId}/products`.
+#[derive(serde::Deserialize)]
+struct ProductsBody {
+    products: Vec<OfferedProduct>,
+}
+
+impl HttpProductApi {
+    /// One read of the products the organization's account offers (one
+    /// call, the client's timeout: a caller waits at most that long).
+    async fn products_once(&self, org: &OrgId) -> Result<Vec<OfferedProduct>, ProductApiError> {
+        let url = format!("{}/v1/accounts/{org}/products", self.base_url);
+        let response = self
+            .client
+            .get(url)
+            .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .map_err(|_| ProductApiError::Unavailable("products: no answer".into()))?;
+        if !response.status().is_success() {
+            return Err(ProductApiError::Unavailable(format!(
+                "products: status {}",
+                response.status().as_u16()
+            )));
+        }
+        response
+            .json::<ProductsBody>()
+            .await
+            .map(|b| b.products)
+            .map_err(|_| ProductApiError::Unavailable("products: unreadable answer".into()))
+    }
+}
+
+/// Organizations whose products one container keeps at most; past it, the
+/// expired ones are dropped, then all.
+const CACHED_ORGS: usize = 1_000;
+
+/// A product API whose `products` answers are kept for `ttl` per
+/// organization, in this process (one Lambda container): the catalogue and
+/// every rule write read them, the product API is asked at most once per
+/// `ttl` per organization. A failed read is not kept. Account writes and
+/// seats go straight through.
+#[derive(Debug)]
+pub struct CachedProducts<P> {
+    inner: P,
+    ttl: Duration,
+    kept: std::sync::Mutex<
+        std::collections::HashMap<OrgId, (std::time::Instant, Vec<OfferedProduct>)>,
+    >,
+}
+
+impl<P> CachedProducts<P> {
+    /// `inner`'s products kept for `ttl` (zero: not kept).
+    pub fn new(inner: P, ttl: Duration) -> Self {
+        Self {
+            inner,
+            ttl,
+            kept: std::sync::Mutex::default(),
+        }
+    }
+
+    fn kept(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        std::collections::HashMap<OrgId, (std::time::Instant, Vec<OfferedProduct>)>,
+    > {
+        self.kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl<P: ProductApi + Send> ProductApi for CachedProducts<P> {
+    async fn put_account(
+        &self,
+        org: &OrgId,
+        user_key: &UserId,
+        account: &ProductAccount,
+    ) -> Result<AccountWrite, ProductApiError> {
+        self.inner.put_account(org, user_key, account).await
+    }
+
+    async fn seats(&self, org: &OrgId) -> Result<BTreeMap<String, Seats>, ProductApiError> {
+        self.inner.seats(org).await
+    }
+
+    async fn products(&self, org: &OrgId) -> Result<Vec<OfferedProduct>, ProductApiError> {
+        let fresh = |at: &std::time::Instant| at.elapsed() < self.ttl;
+        if let Some((_, products)) = self.kept().get(org).filter(|(at, _)| fresh(at)) {
+            return Ok(products.clone());
+        }
+        let products = self.inner.products(org).await?;
+        if !self.ttl.is_zero() {
+            let mut kept = self.kept();
+            if kept.len() >= CACHED_ORGS {
+                kept.retain(|_, (at, _)| fresh(at));
+                if kept.len() >= CACHED_ORGS {
+                    kept.clear();
+                }
+            }
+            kept.insert(org.clone(), (std::time::Instant::now(), products.clone()));
+        }
+        Ok(products)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use user_sync_core::memory::MemoryProductApi;
+
+    use super::*;
+
+    /// A product API that never answers.
+    struct Down;
+
+    impl ProductApi for Down {
+        async fn put_account(
+            &self,
+            _: &OrgId,
+            _: &UserId,
+            _: &ProductAccount,
+        ) -> Result<AccountWrite, ProductApiError> {
+            Err(ProductApiError::Unavailable("down".into()))
+        }
+        async fn seats(&self, _: &OrgId) -> Result<BTreeMap<String, Seats>, ProductApiError> {
+            Err(ProductApiError::Unavailable("down".into()))
+        }
+        async fn products(&self, _: &OrgId) -> Result<Vec<OfferedProduct>, ProductApiError> {
+            Err(ProductApiError::Unavailable("down".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn products_are_kept_for_the_ttl_and_a_failure_is_not() {
+        let org = OrgId::parse("acme").unwrap();
+        let cached = CachedProducts::new(MemoryProductApi::default(), Duration::from_millis(200));
+        let first = cached.products(&org).await.unwrap();
+        assert!(first.iter().any(|p| p.id == "G2M"));
+        cached.inner.offer(&[("X", "Product X", false)]);
+        assert_eq!(cached.products(&org).await.unwrap(), first);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = cached.products(&org).await.unwrap();
+        assert_eq!(now.len(), 1);
+        assert_eq!(now[0].id, "X");
+
+        let down = CachedProducts::new(Down, Duration::from_secs(60));
+        assert!(down.products(&org).await.is_err());
+        assert!(down.kept().is_empty());
     }
 }

@@ -195,6 +195,8 @@ impl Stack {
             ("ProductApiKeySecretArn", product_api_key_secret.clone()),
             ("MailFromAddress", MAIL_FROM_ADDRESS.to_owned()),
             ("LoginUrl", format!("{http_url}/console")),
+            // tests see a product list or seat limit changed at the simulator
+            ("ProductCatalogueCacheSeconds", "1".to_owned()),
         ]);
         for (name, value) in &opts.parameters {
             if !template.parameters.contains_key(name) {
@@ -355,14 +357,9 @@ impl Stack {
         Ok(created)
     }
 
-    /// Gives an organization a catalogue (as `ops catalog set` does) and the
-    /// simulator the seats of its products, so the two agree.
+    /// Gives an organization the catalogue's lists (as `ops catalog set`
+    /// does): privileges, user groups, device groups, settings templates.
     pub async fn set_catalog(&self, org_id: &OrgId, catalog: Catalog) -> Result<(), StackError> {
-        let seats = catalog
-            .products
-            .iter()
-            .filter_map(|p| p.seats.map(|n| (p.id.clone(), n)))
-            .collect();
         let table =
             user_sync_aws::dynamo::DirectoryTable::new(self.dynamodb(), &self.directory_table);
         ops::set_catalog(&table, org_id, catalog)
@@ -370,20 +367,62 @@ impl Stack {
             .map_err(|source| StackError::Organization {
                 org_id: org_id.to_string(),
                 source,
-            })?;
+            })
+    }
+
+    /// Sets an organization's seat limits at the product API simulator
+    /// (product → seats; a product left out is unlimited).
+    pub async fn set_seats(
+        &self,
+        org_id: &OrgId,
+        seats: BTreeMap<String, u32>,
+    ) -> Result<(), StackError> {
         match &self.simulator {
-            Some(simulator) => simulator.set_seats(org_id.as_str(), seats),
-            None => {
-                let url = format!("{}/orgs/{org_id}/seats", self.simulator_control_url);
-                let answer = reqwest::Client::new().put(&url).json(&seats).send().await;
-                if let Err(e) = answer.and_then(reqwest::Response::error_for_status) {
-                    return Err(StackError::Template(format!(
-                        "the product API simulator did not take the seats of {org_id}: {e}"
-                    )));
-                }
+            Some(simulator) => {
+                simulator.set_seats(org_id.as_str(), seats);
+                Ok(())
+            }
+            None => self.simulator_put(org_id, "seats", &seats).await,
+        }
+    }
+
+    /// Sets the products the simulator says an organization's account
+    /// offers (`None`: its default list, the demo products).
+    pub async fn set_products(
+        &self,
+        org_id: &OrgId,
+        products: Option<Vec<product_api_sim::Product>>,
+    ) -> Result<(), StackError> {
+        match (&self.simulator, products) {
+            (Some(simulator), products) => {
+                simulator.set_products(org_id.as_str(), products);
+                Ok(())
+            }
+            (None, Some(products)) => self.simulator_put(org_id, "products", &products).await,
+            (None, None) => {
+                let defaults = product_api_sim::products::default_products();
+                self.simulator_put(org_id, "products", &defaults).await
             }
         }
-        Ok(())
+    }
+
+    /// `PUT /control/orgs/{org_id}/{what}` of an external simulator.
+    async fn simulator_put(
+        &self,
+        org_id: &OrgId,
+        what: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<(), StackError> {
+        let url = format!("{}/orgs/{org_id}/{what}", self.simulator_control_url);
+        let answer = reqwest::Client::new().put(&url).json(body).send().await;
+        answer
+            .and_then(reqwest::Response::error_for_status)
+            .map(drop)
+            .map_err(|e| {
+                StackError::Template(format!(
+                    "the product API simulator did not take the {what} of {org_id}: {e}"
+                ))
+            })
     }
 
     /// What the function `name` (its binary: `evaluator`, `worker`, ...) has

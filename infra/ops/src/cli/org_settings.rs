@@ -17,7 +17,17 @@ pub(super) async fn catalog_set(ctx: &Ctx<'_>, org: &OrgId, file: &str) -> Resul
     let source = if file == "-" { "stdin" } else { file };
     let catalog: user_sync_core::catalog::Catalog = serde_json::from_str(&text)
         .map_err(|e| Failure::Usage(format!("{source} does not hold a catalogue: {e}")))?;
-    let products = catalog.products.len();
+    let counts = [
+        ("privileges", catalog.privileges.len()),
+        ("user groups", catalog.user_groups.len()),
+        ("device groups", catalog.device_groups.len()),
+        ("settings templates", catalog.settings_templates.len()),
+    ];
+    let summary = counts
+        .iter()
+        .map(|(what, n)| format!("{n} {what}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let store = ctx.directory()?;
     crate::set_catalog(&store, org, catalog)
         .await
@@ -34,9 +44,17 @@ pub(super) async fn catalog_set(ctx: &Ctx<'_>, org: &OrgId, file: &str) -> Resul
         })?;
     Ok(Report::new(
         vec![format!(
-            "organization {org}: catalogue replaced ({products} products)"
+            "organization {org}: catalogue replaced ({summary})"
         )],
-        json!({"orgId": org, "catalogProducts": products}),
+        json!({
+            "orgId": org,
+            "catalog": {
+                "privileges": counts[0].1,
+                "userGroups": counts[1].1,
+                "deviceGroups": counts[2].1,
+                "settingsTemplates": counts[3].1,
+            },
+        }),
     ))
 }
 

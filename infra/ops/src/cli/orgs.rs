@@ -48,8 +48,9 @@ struct OrgRow {
     suspension_guardrail_percent: u8,
     /// `None`: the stack's default.
     activity_retention_days: Option<u32>,
-    /// Products in the catalogue; `None`: no catalogue.
-    catalog_products: Option<usize>,
+    /// Entries of the catalogue's lists (privileges, user groups, device
+    /// groups, settings templates); `None`: no catalogue.
+    catalog_entries: Option<usize>,
 }
 
 impl From<Organization> for OrgRow {
@@ -62,7 +63,12 @@ impl From<Organization> for OrgRow {
             custom_attributes: o.custom_attributes,
             suspension_guardrail_percent: o.suspension_guardrail_percent,
             activity_retention_days: o.activity_retention_days,
-            catalog_products: o.catalog.map(|c| c.products.len()),
+            catalog_entries: o.catalog.map(|c| {
+                c.privileges.len()
+                    + c.user_groups.len()
+                    + c.device_groups.len()
+                    + c.settings_templates.len()
+            }),
         }
     }
 }
@@ -119,8 +125,8 @@ pub(super) async fn org_list(ctx: &Ctx<'_>) -> Result<Report, Failure> {
                     r.created.clone(),
                     format!("{} %", r.suspension_guardrail_percent),
                     r.custom_attributes.len().to_string(),
-                    r.catalog_products
-                        .map_or_else(|| "-".to_owned(), |n| format!("{n} products")),
+                    r.catalog_entries
+                        .map_or_else(|| "-".to_owned(), |n| format!("{n} entries")),
                     r.name.clone(),
                 ]
             })

@@ -29,9 +29,9 @@ use crate::job::{EntitlementJob, MailJob};
 use crate::ports::{
     AccountWrite, ActivityLog, Configuration, DeadLetters, DeliveryToken, DesiredStates,
     EmailClaim, EmailClaims, FailureIndex, FanOuts, Groups, JobQueue, MailQueue, Memberships,
-    Organization, Organizations, ProductApi, ProductApiError, RedriveReport, RedriveSelection,
-    RuleSet, RuleWrite, STALE_EMAIL_CLAIM_SECONDS, Seats, StoredUser, SyncOutcomes, SyncSettings,
-    Tokens, UserLookup, UserStates, UserStatus, Users,
+    OfferedProduct, Organization, Organizations, ProductApi, ProductApiError, RedriveReport,
+    RedriveSelection, RuleSet, RuleWrite, STALE_EMAIL_CLAIM_SECONDS, Seats, StoredUser,
+    SyncOutcomes, SyncSettings, Tokens, UserLookup, UserStates, UserStatus, Users,
 };
 use crate::progress::{DesiredSummary, SyncSummary};
 use crate::state::{

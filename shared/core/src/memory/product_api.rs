@@ -17,12 +17,17 @@ use crate::state::AccountStatus;
 /// limit and the seats taken outside this fake, and an active account
 /// holding the product takes one more. [`MemoryProductApi::refuse_next`]
 /// scripts the next answers (rate limited, unavailable, …), and every call
-/// answers `Unavailable` while `down`.
+/// answers `Unavailable` while `down`. It offers the demo products
+/// ([`crate::catalog::DEMO_PRODUCTS`]) until
+/// [`MemoryProductApi::offer`] says otherwise, with the seats of `seats`
+/// (a product without an entry: unlimited).
 #[derive(Default)]
 pub struct MemoryProductApi {
     pub seats: Mutex<BTreeMap<String, Seats>>,
     pub down: bool,
     state: Mutex<ApiState>,
+    /// (id, name, takes device groups); `None`: the demo products.
+    offered: Mutex<Option<Vec<(String, String, bool)>>>,
 }
 
 #[derive(Default)]
@@ -46,6 +51,16 @@ impl MemoryProductApi {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(product.to_owned(), Seats { limit, used: 0 });
+    }
+
+    /// The products offered from now on: (id, name, takes device groups).
+    pub fn offer(&self, products: &[(&str, &str, bool)]) {
+        *self.offered.lock().unwrap_or_else(PoisonError::into_inner) = Some(
+            products
+                .iter()
+                .map(|(id, name, devices)| ((*id).to_owned(), (*name).to_owned(), *devices))
+                .collect(),
+        );
     }
 
     /// The email (ignoring case) has an account outside the organization.
@@ -157,5 +172,32 @@ impl ProductApi for MemoryProductApi {
             }
         }
         Ok(seats)
+    }
+
+    async fn products(&self, org: &OrgId) -> Result<Vec<OfferedProduct>, ProductApiError> {
+        let seats = self.seats(org).await?;
+        let offered = self
+            .offered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .unwrap_or_else(|| {
+                crate::catalog::DEMO_PRODUCTS
+                    .iter()
+                    .map(|p| (p.id.to_owned(), p.name.to_owned(), p.device_groups))
+                    .collect()
+            });
+        Ok(offered
+            .into_iter()
+            .map(|(id, name, device_groups)| OfferedProduct {
+                seats: seats.get(&id).cloned().unwrap_or(Seats {
+                    limit: None,
+                    used: 0,
+                }),
+                id,
+                name,
+                device_groups,
+            })
+            .collect())
     }
 }

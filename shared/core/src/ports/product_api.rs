@@ -53,6 +53,21 @@ pub struct Seats {
     pub used: u64,
 }
 
+/// A product the organization's account offers, as the product API says:
+/// its id (what rules and accounts name), its name, whether it takes
+/// device groups, and its seats.
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct OfferedProduct {
+    pub id: String,
+    pub name: String,
+    /// Whether a rule giving this product may name device groups.
+    pub device_groups: bool,
+    pub seats: Seats,
+}
+
 /// The external product API (DESIGN §5). Safe to call twice with the same state.
 pub trait ProductApi: Sync {
     fn put_account(
@@ -66,4 +81,12 @@ pub trait ProductApi: Sync {
         &self,
         org: &OrgId,
     ) -> impl Future<Output = Result<std::collections::BTreeMap<String, Seats>, ProductApiError>> + Send;
+    /// The products the organization's account offers, with their names,
+    /// whether they take device groups and their seats (`limit` `None`:
+    /// unlimited). MUST answer `Unavailable` (never an empty list) when the
+    /// product API does not answer in time.
+    fn products(
+        &self,
+        org: &OrgId,
+    ) -> impl Future<Output = Result<Vec<OfferedProduct>, ProductApiError>> + Send;
 }

@@ -1,4 +1,5 @@
-//! The organization's settings: the catalogue (what rules may name), the
+//! The organization's settings: the catalogue's lists (the privileges,
+//! user groups, device groups and settings templates rules may name), the
 //! custom SCIM attributes it captures, how long its activity history is
 //! kept and its mass-suspension guardrail. An admin replaces the first
 //! three as a whole at the version they read (`If-Match`; each setting has
@@ -34,8 +35,8 @@ pub enum SettingsError {
     /// The value is not valid.
     #[error(transparent)]
     Invalid(#[from] Invalid),
-    /// Rules name what the new catalogue drops: each rule and what it
-    /// would lose.
+    /// Rules name a privilege, user group, device group or settings
+    /// template the new catalogue drops: each rule and what it would lose.
     #[error(
         "the catalogue would drop what rules name: {}; change those rules first",
         join(rules)
@@ -174,7 +175,7 @@ where
             .rules
             .iter()
             .filter_map(|r| {
-                catalog.check_rule(&r.rule).err().map(|lost| RuleLoss {
+                catalog.check_lists(&r.rule).err().map(|lost| RuleLoss {
                     rule: r.rule.id.clone(),
                     lost,
                 })
@@ -183,7 +184,12 @@ where
         if !rules.is_empty() {
             return Err(SettingsError::CatalogInUse { rules }.into());
         }
-        let products = catalog.products.len();
+        let details = json!({
+            "privileges": catalog.privileges.len(),
+            "userGroups": catalog.user_groups.len(),
+            "deviceGroups": catalog.device_groups.len(),
+            "settingsTemplates": catalog.settings_templates.len(),
+        });
         let stored = self
             .change(org, Setting::Catalog, expected, |o| {
                 o.catalog = Some(catalog.clone());
@@ -198,7 +204,7 @@ where
                 kind: SubjectKind::Catalog,
                 id: "catalog".into(),
             },
-            json!({"products": products}),
+            details,
         )
         .await?;
         info!(org = %org, "catalogue replaced");

@@ -8,9 +8,10 @@ use super::org_id;
 
 #[derive(Debug, Subcommand)]
 pub enum CatalogCommand {
-    /// Replaces the catalogue: products (with seats), privileges, user
-    /// groups, device groups and settings templates, as JSON (the body of
-    /// the admin API's PUT /catalog).
+    /// Replaces the catalogue's lists: privileges, user groups, device
+    /// groups and settings templates, as JSON (the body of the admin API's
+    /// PUT /catalog). Products, their names and seats come from the product
+    /// API: a file naming products is refused.
     Set {
         /// The organization's id.
         #[arg(value_parser = org_id)]

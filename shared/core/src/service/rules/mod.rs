@@ -1,6 +1,7 @@
 //! Rules: list, create, replace (and patch), delete, move, reorder and
 //! preview. Every write checks the rule against the directory, the
-//! organization's templates and catalogue, keeps at most [`MAX_RULES`],
+//! organization's templates, the products the product API offers and the
+//! catalogue's lists, keeps at most [`MAX_RULES`],
 //! keeps a Full Admin rule while sync is on (DESIGN §4) and, while sync is
 //! on, asks for confirmation past the mass-suspension guardrail. A write
 //! lands only on the configuration it checked: when another write came
@@ -75,6 +76,10 @@ pub enum RuleError {
     /// The version the caller read is no longer stored.
     #[error("{0} was changed by someone else")]
     PreconditionFailed(Versioned),
+    /// The rule names products and the product API did not say which it
+    /// offers (a rule is never written unchecked).
+    #[error("the product API did not answer: the rule's products cannot be checked")]
+    ProductsUnavailable,
     #[error(transparent)]
     NoRandomness(#[from] NoRandomness),
     #[error(transparent)]
@@ -127,11 +132,13 @@ pub enum ProposedChange<B> {
 }
 
 /// The rules' decisions, over the ports they read and write.
-pub struct RuleService<'a, C, O, T, D, S, K, I> {
+pub struct RuleService<'a, C, O, T, D, S, K, I, P> {
     /// The rules and the sync switch.
     pub config: &'a C,
     /// The organization's catalogue and guardrail threshold.
     pub orgs: &'a O,
+    /// The products a rule may name (and the seats a preview needs).
+    pub product_api: &'a P,
     /// The templates a rule may name.
     pub templates: &'a T,
     /// Groups a rule names; the users the guardrail and a preview count.
@@ -142,7 +149,7 @@ pub struct RuleService<'a, C, O, T, D, S, K, I> {
     pub ids: &'a I,
 }
 
-impl<C, O, T, D, S, K, I> RuleService<'_, C, O, T, D, S, K, I>
+impl<C, O, T, D, S, K, I, P> RuleService<'_, C, O, T, D, S, K, I, P>
 where
     C: Configuration,
     O: Organizations,
@@ -151,6 +158,7 @@ where
     S: DesiredStates + ActivityLog,
     K: Clock,
     I: IdSource,
+    P: ProductApi,
 {
     /// Every rule, highest priority first, with the order's version.
     pub async fn list(&self, org: &OrgId) -> Result<RuleSet, RuleError> {
@@ -354,17 +362,15 @@ where
     }
 
     /// What a change would do, without doing it: the users whose accounts
-    /// change, the seats needed (asked of `product_api`), the guardrail's
+    /// change, the seats needed (asked of the product API), the guardrail's
     /// verdict. `input` turns the change's rule into a [`RuleInput`].
-    pub async fn preview<P, B, E>(
+    pub async fn preview<B, E>(
         &self,
         org: &OrgId,
-        product_api: &P,
         change: ProposedChange<B>,
         input: impl FnOnce(B) -> Result<RuleInput, E>,
     ) -> Result<PreviewView, E>
     where
-        P: ProductApi,
         E: From<RuleError>,
     {
         let set = self.config.rule_set(org).await.map_err(RuleError::from)?;
@@ -397,7 +403,7 @@ where
         )
         .await
         .map_err(RuleError::from)?;
-        let seats = preview::seats(product_api, org, &computed.totals).await;
+        let seats = preview::seats(self.product_api, org, &computed.totals).await;
         let mut verdict = self.guardrail(org, &current, &proposed, &change).await?;
         // as the write: while sync is off a rule change applies nothing, so
         // it is never asked (turning sync on is)
@@ -449,10 +455,23 @@ where
             email_template: input.email_template,
             language: input.language,
         };
-        // products, privileges, groups and templates the organization has
-        if let Some(catalog) = self.orgs.get_org(org).await?.and_then(|o| o.catalog) {
-            catalog.check_rule(&rule).map_err(refused)?;
-        }
+        // products the product API offers; privileges, groups and
+        // templates of the catalogue's lists (none when it has none)
+        let offered = if rule.products.is_empty() {
+            Vec::new()
+        } else {
+            self.product_api
+                .products(org)
+                .await
+                .map_err(|_| RuleError::ProductsUnavailable)?
+        };
+        let catalog = self
+            .orgs
+            .get_org(org)
+            .await?
+            .and_then(|o| o.catalog)
+            .unwrap_or_default();
+        catalog.check_rule(&offered, &rule).map_err(refused)?;
         Ok(rule)
     }
 

@@ -69,7 +69,7 @@ fn can_suspend(current: &[Rule], change: &RuleChange) -> bool {
     }
 }
 
-impl<C, O, T, D, S, K, I> RuleService<'_, C, O, T, D, S, K, I>
+impl<C, O, T, D, S, K, I, P> RuleService<'_, C, O, T, D, S, K, I, P>
 where
     C: Configuration,
     O: Organizations,

@@ -50,7 +50,7 @@ pub struct World {
 /// The store, in the services' type parameters.
 type M = MemoryStore;
 
-pub type Rules<'a> = RuleService<'a, M, M, M, M, M, FixedClock, SequentialIds>;
+pub type Rules<'a> = RuleService<'a, M, M, M, M, M, FixedClock, SequentialIds, MemoryProductApi>;
 
 impl World {
     /// An organization `acme` with a verified domain.
@@ -77,6 +77,7 @@ impl World {
         RuleService {
             config: &self.store,
             orgs: &self.store,
+            product_api: &self.product_api,
             templates: &self.store,
             directory: &self.store,
             state: &self.store,

@@ -195,7 +195,6 @@ async fn the_guardrail_asks_for_confirmation_while_sync_is_on() {
     let off = rules
         .preview(
             &w.org,
-            &w.product_api,
             ProposedChange::<()>::Delete(sales.rule.id.to_string()),
             |_| Ok::<_, RuleError>(RuleInput::default()),
         )
@@ -444,6 +443,7 @@ async fn a_write_another_write_overtook_is_planned_again_then_given_up() {
     let rules = RuleService {
         config: &contended,
         orgs: &w.store,
+        product_api: &w.product_api,
         templates: &w.store,
         directory: &w.store,
         state: &w.store,
@@ -472,7 +472,6 @@ async fn a_preview_counts_the_users_a_change_would_give_an_account() {
     let view = rules
         .preview(
             &w.org,
-            &w.product_api,
             ProposedChange::Create(input("sales")),
             Ok::<_, RuleError>,
         )
@@ -490,7 +489,6 @@ async fn a_preview_counts_the_users_a_change_would_give_an_account() {
         rules
             .preview(
                 &w.org,
-                &w.product_api,
                 ProposedChange::Update {
                     id: "gone".into(),
                     rule: input("sales")

@@ -3,18 +3,18 @@
 
 use super::*;
 use crate::activity::{Action, RetentionError};
-use crate::catalog::{Catalog, CatalogProduct};
+use crate::catalog::{Catalog, CatalogEntry};
 use crate::service::rules::RuleInput;
 use crate::service::settings::{By, Invalid, SettingsError};
 
-fn catalogue(products: &[&str]) -> Catalog {
+/// A catalogue of these user groups.
+fn catalogue(groups: &[&str]) -> Catalog {
     Catalog {
-        products: products
+        user_groups: groups
             .iter()
-            .map(|id| CatalogProduct {
+            .map(|id| CatalogEntry {
                 id: (*id).to_owned(),
-                name: format!("Product {id}"),
-                seats: None,
+                name: format!("Group {id}"),
             })
             .collect(),
         ..Catalog::default()
@@ -35,6 +35,10 @@ const ALICE: By<'static> = By::Admin("Alice");
 async fn a_catalogue_that_drops_what_a_rule_names_is_refused_naming_the_rule() {
     let w = World::new().await;
     w.group("sales", 1).await;
+    let s = w.settings();
+    s.replace_catalog(&w.org, By::Ops, catalogue(&["emea"]), any)
+        .await
+        .unwrap();
     let rule = w
         .rules()
         .create(
@@ -43,16 +47,16 @@ async fn a_catalogue_that_drops_what_a_rule_names_is_refused_naming_the_rule() {
             RuleInput {
                 group_id: "sales".into(),
                 products: ["G2M".to_owned()].into(),
+                user_group: Some("emea".into()),
                 ..RuleInput::default()
             },
             false,
         )
         .await
         .unwrap();
-    let s = w.settings();
     for by in [ALICE, By::Ops] {
         let refused = s
-            .replace_catalog(&w.org, by, catalogue(&["G2W"]), any)
+            .replace_catalog(&w.org, by, catalogue(&["support"]), any)
             .await
             .unwrap_err();
         let SettingsError::CatalogInUse { rules } = &refused else {
@@ -60,31 +64,34 @@ async fn a_catalogue_that_drops_what_a_rule_names_is_refused_naming_the_rule() {
         };
         assert_eq!(rules.len(), 1);
         assert_eq!(rules[0].rule, rule.rule.id);
-        assert_eq!(rules[0].lost.field, "products");
+        assert_eq!(rules[0].lost.field, "userGroup");
         assert_eq!(
             refused.to_string(),
             format!(
-                "the catalogue would drop what rules name: rule {} (products: {}); change those rules first",
+                "the catalogue would drop what rules name: rule {} (userGroup: {}); change those rules first",
                 rule.rule.id, rules[0].lost.reason
             )
         );
     }
     let org = s.get(&w.org).await.unwrap();
-    assert_eq!(org.catalog, None);
-    assert_eq!(org.setting_versions.get(Setting::Catalog), 0);
-    assert!(
-        w.entries()
-            .await
+    assert_eq!(org.catalog, Some(catalogue(&["emea"])));
+    assert_eq!(org.setting_versions.get(Setting::Catalog), 1);
+    // only the first catalogue was recorded
+    let changes = w.entries().await;
+    assert_eq!(
+        changes
             .iter()
-            .all(|e| e.action != Action::CatalogChanged)
+            .filter(|e| e.action == Action::CatalogChanged)
+            .count(),
+        1
     );
 
     // a catalogue keeping what the rule names is taken, and recorded
     let org = s
-        .replace_catalog(&w.org, ALICE, catalogue(&["G2M", "G2W"]), at(0))
+        .replace_catalog(&w.org, ALICE, catalogue(&["emea", "support"]), at(1))
         .await
         .unwrap();
-    assert_eq!(org.setting_versions.get(Setting::Catalog), 1);
+    assert_eq!(org.setting_versions.get(Setting::Catalog), 2);
     let entries = w.entries().await;
     let last = entries.last().unwrap();
     assert_eq!(
@@ -92,20 +99,33 @@ async fn a_catalogue_that_drops_what_a_rule_names_is_refused_naming_the_rule() {
         (
             Action::CatalogChanged,
             "Alice",
-            &serde_json::json!({"products": 2})
+            &serde_json::json!({
+                "privileges": 0, "userGroups": 2, "deviceGroups": 0, "settingsTemplates": 0
+            })
         )
     );
+}
+
+#[tokio::test]
+async fn a_catalogue_naming_products_is_refused() {
+    let w = World::new().await;
+    let with_products: Catalog =
+        serde_json::from_str(r#"{"products": [{"id": "G2M", "name": "GoTo Meeting"}]}"#).unwrap();
+    assert!(matches!(
+        w.settings().replace_catalog(&w.org, By::Ops, with_products, any).await,
+        Err(SettingsError::Invalid(Invalid::Catalog(e))) if e.field == "products"
+    ));
 }
 
 #[tokio::test]
 async fn a_stale_version_is_refused_before_the_rules_are_read_and_nothing_changes() {
     let w = World::new().await;
     let s = w.settings();
-    s.replace_catalog(&w.org, ALICE, catalogue(&["G2M"]), at(0))
+    s.replace_catalog(&w.org, ALICE, catalogue(&["sales"]), at(0))
         .await
         .unwrap();
     assert!(matches!(
-        s.replace_catalog(&w.org, ALICE, catalogue(&["G2W"]), at(0))
+        s.replace_catalog(&w.org, ALICE, catalogue(&["support"]), at(0))
             .await,
         Err(SettingsError::Stale("the catalogue"))
     ));
@@ -119,7 +139,7 @@ async fn a_stale_version_is_refused_before_the_rules_are_read_and_nothing_change
         Err(SettingsError::Stale("the activity retention"))
     ));
     let org = s.get(&w.org).await.unwrap();
-    assert_eq!(org.catalog, Some(catalogue(&["G2M"])));
+    assert_eq!(org.catalog, Some(catalogue(&["sales"])));
     assert!(org.custom_attributes.is_empty());
     assert_eq!(org.activity_retention_days, None);
     assert_eq!(w.entries().await.len(), 1);
@@ -130,10 +150,10 @@ async fn an_invalid_value_is_refused_before_the_version_is_asked_for() {
     let w = World::new().await;
     let s = w.settings();
     let unasked = || -> Result<Option<u64>, SettingsError> { panic!("the version was asked for") };
-    let twice = catalogue(&["G2M", "G2M"]);
+    let twice = catalogue(&["sales", "sales"]);
     assert!(matches!(
         s.replace_catalog(&w.org, ALICE, twice, unasked).await,
-        Err(SettingsError::Invalid(Invalid::Catalog(e))) if e.field == "products"
+        Err(SettingsError::Invalid(Invalid::Catalog(e))) if e.field == "userGroups"
     ));
     assert!(matches!(
         s.replace_custom_attributes(&w.org, ALICE, &["cost-center".into()], unasked)
@@ -215,7 +235,7 @@ async fn ops_set_a_shorter_retention_and_the_guardrail_unconditioned() {
         Err(SettingsError::NotFound)
     ));
     assert!(matches!(
-        s.replace_catalog(&nobody, By::Ops, catalogue(&["G2M"]), any)
+        s.replace_catalog(&nobody, By::Ops, catalogue(&["sales"]), any)
             .await,
         Err(SettingsError::NotFound)
     ));
@@ -228,7 +248,7 @@ async fn without_a_history_nothing_is_recorded() {
         history: None,
         ..w.settings()
     };
-    s.replace_catalog(&w.org, By::Ops, catalogue(&["G2M"]), any)
+    s.replace_catalog(&w.org, By::Ops, catalogue(&["sales"]), any)
         .await
         .unwrap();
     assert!(w.entries().await.is_empty());

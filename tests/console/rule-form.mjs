@@ -193,7 +193,7 @@ try {
   expectEqual((await savedRole('managers')).adminRole ?? null, null, 'the role left to lower rules');
 
   step('Full access through the checkbox; the none rule read back');
-  await ruleRow('Helpdesk').getByRole('link', { name: 'Helpdesk' }).click();
+  await ruleRow('Helpdesk').getByRole('link', { name: 'Helpdesk', exact: true }).click();
   await page.getByRole('heading', { name: /^Edit rule/ }).waitFor();
   if (await adminBox.isChecked()) fail('the none rule reads back as administrators');
   if (!(await radio('Also remove admin rights that a lower rule gives').isChecked())) fail('the none rule does not read back');

@@ -32,7 +32,7 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { axeAuditor, env, expectEqual, fail, launch, openPage, steps } from './harness.mjs';
+import { axeAuditor, env, expectEqual, fail, launch, openPage, request, simulatorControl, steps } from './harness.mjs';
 
 const CONSOLE_URL = env('CONSOLE_URL');
 const TOKEN = env('ADMIN_TOKEN');
@@ -45,21 +45,9 @@ const CACHE = 90_000;
 
 const { step, current } = steps('console rule form', 6 * 60_000);
 
-async function control(method, path, body) {
-  const res = await fetch(`${SIM}/control${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) fail(`simulator ${method} ${path}: ${res.status} ${await res.text()}`);
-}
-
+const control = simulatorControl(SIM);
 /** The organization's rules as the admin API answers them. */
-async function rules() {
-  const res = await fetch(`${API}/rules`, { headers: { authorization: `Bearer ${TOKEN}` } });
-  if (!res.ok) fail(`GET /rules: ${res.status}`);
-  return (await res.json()).rules;
-}
+const rules = async () => (await request(API, TOKEN, 'GET', '/rules')).rules;
 
 const browser = await launch();
 try {

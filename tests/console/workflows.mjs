@@ -19,7 +19,7 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { axeAuditor, env, expectEqual, fail, launch, openPage, steps } from './harness.mjs';
+import { axeAuditor, env, expectEqual, fail, launch, openPage, request, simulatorControl, steps } from './harness.mjs';
 
 const CONSOLE_URL = env('CONSOLE_URL');
 const TOKEN = env('ADMIN_TOKEN');
@@ -40,27 +40,9 @@ const { step, current } = steps('console test', 8 * 60_000);
 
 const log = (m) => console.log(`[console test] ${m}`);
 
-async function control(method, path, body) {
-  const res = await fetch(`${SIM}/control${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) fail(`simulator ${method} ${path}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
-
+const control = simulatorControl(SIM);
 /** A request as the identity provider (SCIM) or as the admin (API) makes it. */
-async function call(base, token, method, path, body, headers = {}) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': base === SCIM ? 'application/scim+json' : 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) fail(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+const call = (base, token, method, path, body, headers = {}) => request(base, token, method, path, body, { headers, scim: base === SCIM });
 
 /** Waits until each of `users` has an activity entry of `action`. */
 async function untilEveryUserHas(action, users) {

@@ -607,9 +607,10 @@ for name, body in [
 ]:
     case(admin, f"admin-types-custom-{name}", "wrong_types", "PUT", "/custom-attributes", {"class": "4xx"}, body=js(body))
 for name, body in [
-    ("products-string", {"products": "x"}), ("dup-product", {"products": [{"id": "A", "name": "A"}, {"id": "A", "name": "B"}]}),
-    ("blank-product", {"products": [{"id": " ", "name": "x"}]}), ("crlf-name", {"products": [{"id": "A", "name": "a\r\nb"}]}),
-    ("long-id", {"products": [{"id": "p" * 5000, "name": "x"}]}),
+    ("products", {"products": [{"id": "A", "name": "A"}]}),
+    ("groups-string", {"userGroups": "x"}), ("dup-group", {"userGroups": [{"id": "A", "name": "A"}, {"id": "A", "name": "B"}]}),
+    ("blank-group", {"userGroups": [{"id": " ", "name": "x"}]}), ("crlf-name", {"userGroups": [{"id": "A", "name": "a\r\nb"}]}),
+    ("long-id", {"userGroups": [{"id": "p" * 5000, "name": "x"}]}),
 ]:
     case(admin, f"admin-types-catalog-{name}", "wrong_types", "PUT", "/catalog", {"class": "4xx"}, body=js(body))
 for name, body in [
@@ -718,7 +719,7 @@ for name, v, st, code in [("garbage", "garbage", 400, "invalid_header"), ("huge"
 case(admin, "admin-if-match-missing", "methods", "DELETE", "/rules/{rule}", problem(428, "precondition_required"))
 # settings replaced as a whole need the ETag they were read with: a valid body
 # without one, or with one that is not current, changes nothing
-for p, body in [("/catalog", {"products": []}), ("/custom-attributes", {"attributes": ["x"]}),
+for p, body in [("/catalog", {"userGroups": []}), ("/custom-attributes", {"attributes": ["x"]}),
                 ("/activity/settings", {"retentionDays": 120})]:
     slug = p.strip("/").replace("/", "-")
     for name, v, st, code in [("garbage", "garbage", 400, "invalid_header"), ("stale", "\"99\"", 412, "precondition_failed"),

@@ -227,6 +227,17 @@ pub async fn set_custom_attributes(org: &TestOrg, names: &[&str]) {
         .expect("set custom attributes");
 }
 
+/// Sets up an organization's catalogue lists as ops do (`ops catalog
+/// set`: no activity entry): `privileges`, `userGroups`, `deviceGroups`,
+/// `settingsTemplates`, each `[{"id", "name"}]`. The products are the
+/// product API's (the simulator's `set_products`).
+pub async fn set_catalog(org: &TestOrg, lists: serde_json::Value) {
+    let catalog = serde_json::from_value(lists).expect("a catalogue");
+    ops::set_catalog(&directory().await, &org.id(), catalog)
+        .await
+        .expect("set the catalogue");
+}
+
 /// A DynamoDB item, as the adapters write it.
 pub type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
 

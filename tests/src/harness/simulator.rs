@@ -63,6 +63,29 @@ impl Simulator {
             .await
     }
 
+    /// Sets the products the organization's account offers at the product
+    /// API, e.g. `[{"id": "G2W", "name": "GoTo Webinar", "deviceGroups":
+    /// false}]` (until set: the simulator's default list, the demo
+    /// products).
+    pub async fn set_products(&self, products: Value) -> Value {
+        self.control(
+            "PUT",
+            &format!("/orgs/{}/products", self.org()),
+            Some(products),
+        )
+        .await
+    }
+
+    /// Sets the organization's fault switches (e.g. `{"down": true}`);
+    /// `None`: its calls follow the global switches again.
+    pub async fn set_faults(&self, faults: Option<Value>) -> Value {
+        let path = format!("/orgs/{}/faults", self.org());
+        match faults {
+            Some(f) => self.control("PUT", &path, Some(f)).await,
+            None => self.control("DELETE", &path, None).await,
+        }
+    }
+
     /// The organization's account of `user` (by user id), if any.
     pub async fn account(&self, user: &str) -> Option<Value> {
         let (status, a) = self

@@ -13,9 +13,22 @@ fn manager(groups: &[&str]) -> Value {
     json!({"type": "manager", "privileges": ["manage_users"], "managedGroups": groups})
 }
 
+/// Sets up the privilege and the user groups [`manager`] names.
+async fn manager_catalogue(a: &TestOrg) {
+    user_sync_tests::set_catalog(
+        a,
+        json!({
+            "privileges": [{"id": "manage_users", "name": "Manage users"}],
+            "userGroups": [{"id": "sales", "name": "Sales"}, {"id": "support", "name": "Support"}]
+        }),
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manager_rule_gives_its_managed_groups_to_the_rule_and_the_account() {
     let a = TestOrg::new("manager").await;
+    manager_catalogue(&a).await;
     let ada = a.scim().user("ada").await;
     let owner = a.scim().user("owner").await;
     let it = a.scim().group_with("IT Admins", &[&ada]).await;
@@ -65,6 +78,7 @@ async fn rules(a: &TestOrg) -> Vec<(String, u64)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_misspelt_field_at_any_depth_is_422_naming_it_and_nothing_is_stored() {
     let a = TestOrg::new("misspelt").await;
+    manager_catalogue(&a).await;
     let g = a.scim().group("Sales").await;
     let role_fields = "expected `privileges` or `managedGroups`";
     let cases = [
@@ -154,6 +168,7 @@ async fn a_misspelt_field_at_any_depth_is_422_naming_it_and_nothing_is_stored() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rule_stored_with_managed_groups_reads_back_as_managed_groups() {
     let a = TestOrg::new("old-rule").await;
+    manager_catalogue(&a).await;
     let g = a.scim().group("Sales").await;
     let rule = a
         .admin()

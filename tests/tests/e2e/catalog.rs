@@ -1,18 +1,22 @@
-//! The organization's catalogue from the admin's side: empty until set,
-//! validated, rules checked against it, and not shrinkable under a rule;
-//! and the settings replaced as a whole (catalogue, custom attributes,
-//! activity retention) written only with the ETag they were read with.
+//! The organization's catalogue from the admin's side: its products, names
+//! and seats from the product API (the simulator), its lists set up by ops
+//! or an admin, rules checked against both, the lists not shrinkable under a
+//! rule; and the settings replaced as a whole (catalogue, custom
+//! attributes, activity retention) written only with the ETag they were
+//! read with.
+
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use user_sync_tests::{Answer, assert_problem};
 
 use crate::admin::TestOrg;
 
-fn catalogue(products: &[&str]) -> Value {
+/// The lists, with these user groups.
+fn catalogue(user_groups: &[&str]) -> Value {
     json!({
-        "products": products.iter().map(|p| json!({"id": p, "name": format!("GoTo {p}"), "seats": 10})).collect::<Vec<_>>(),
         "privileges": [{"id": "manage_users", "name": "Manage users"}],
-        "userGroups": [{"id": "sales", "name": "Sales"}],
+        "userGroups": user_groups.iter().map(|g| json!({"id": g, "name": format!("Group {g}")})).collect::<Vec<_>>(),
         "deviceGroups": [{"id": "kiosks", "name": "Kiosks"}],
         "settingsTemplates": [{"id": "standard", "name": "Standard"}]
     })
@@ -25,22 +29,79 @@ fn assert_detail_starts(answer: &Answer, field: &str) {
     assert!(detail.starts_with(field), "{}", answer.body);
 }
 
+/// `GET /catalog` until `ok` holds (the products are cached briefly).
+async fn catalogue_until(a: &TestOrg, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = a.admin().read("/catalog").await;
+        if ok(&got) {
+            return got;
+        }
+        assert!(Instant::now() < deadline, "{what}: {got}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The catalogue's product `id`.
+fn product<'v>(catalog: &'v Value, id: &str) -> &'v Value {
+    catalog["products"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["id"] == id))
+        .unwrap_or(&Value::Null)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_name_only_what_the_catalogue_offers() {
     let a = TestOrg::new("catalog").await;
     let empty = a.admin().get("/catalog").await;
     assert_eq!(empty.status, 200, "{}", empty.body);
     assert_eq!(empty.body["configured"], false);
-    assert_eq!(empty.body["products"], json!([]));
+    assert_eq!(empty.body["productsAvailable"], true);
+    assert_eq!(empty.body["userGroups"], json!([]));
+    // the product API's default offer: the GoTo products
+    assert_eq!(product(&empty.body, "G2M")["name"], "GoTo Meeting");
+    assert_eq!(product(&empty.body, "G2C")["deviceGroups"], true);
 
-    // bad catalogues are refused, naming the field
-    let mut twice = catalogue(&["G2M"]);
+    // nothing set up: a user group (or any list entry) cannot be named
+    let group = a.scim().group("Sales").await;
+    let refused = a
+        .admin()
+        .post(
+            "/rules",
+            json!({"groupId": group, "products": ["G2M"], "userGroup": "sales"}),
+        )
+        .await;
+    assert_problem(&refused, 422, "invalid_rule");
+    assert_detail_starts(
+        &refused,
+        "userGroup: no user groups are set up for this organization (ops catalog set)",
+    );
+
+    // bad catalogues are refused, naming the field; products come from the product API
+    let mut twice = catalogue(&["sales"]);
     twice["userGroups"] =
         json!([{"id": "sales", "name": "Sales"}, {"id": "sales", "name": "Sales 2"}]);
-    let r = a.admin().put("/catalog", twice).await;
+    let r = a
+        .admin()
+        .if_match("PUT", "/catalog", Some(&twice), "*")
+        .await;
     assert_problem(&r, 422, "invalid_catalog");
     assert_detail_starts(&r, "userGroups:");
-    let r = a.admin().put("/catalog", json!({"product": []})).await;
+    let mut with_products = catalogue(&["sales"]);
+    with_products["products"] = json!([{"id": "G2M", "name": "GoTo Meeting", "seats": 10}]);
+    let r = a
+        .admin()
+        .if_match("PUT", "/catalog", Some(&with_products), "*")
+        .await;
+    assert_problem(&r, 422, "invalid_catalog");
+    assert_detail_starts(
+        &r,
+        "products: products, their names and seats come from the product API; remove the field",
+    );
+    let r = a
+        .admin()
+        .if_match("PUT", "/catalog", Some(&json!({"product": []})), "*")
+        .await;
     assert_problem(&r, 422, "unknown_field");
 
     let set = a
@@ -48,17 +109,15 @@ async fn rules_name_only_what_the_catalogue_offers() {
         .if_match(
             "PUT",
             "/catalog",
-            Some(&catalogue(&["G2M", "G2W"])),
+            Some(&catalogue(&["sales"])),
             &empty.etag.clone().unwrap(),
         )
         .await;
     assert_eq!(set.status, 200, "{}", set.body);
     assert_eq!(set.body["configured"], true);
-    let got = a.admin().get("/catalog").await;
-    assert_eq!(got.body["products"][1]["id"], "G2W");
-    assert_eq!(got.body["products"][1]["seats"], 10);
+    assert_eq!(set.body["userGroups"][0]["id"], "sales");
+    assert_eq!(set.body["products"], empty.body["products"]);
 
-    let group = a.scim().group("Sales").await;
     let refused = a
         .admin()
         .post(
@@ -66,15 +125,25 @@ async fn rules_name_only_what_the_catalogue_offers() {
             json!({"groupId": group, "products": ["G2M", "G2X"]}),
         )
         .await;
-    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_problem(&refused, 422, "invalid_rule");
     assert_detail_starts(&refused, "products: \"G2X\"");
     let refused = a
         .admin().post("/rules", json!({"groupId": group, "adminRole": {"type": "manager", "privileges": ["root"], "managedGroups": ["sales"]}}))
         .await;
     assert_eq!(refused.status, 422, "{}", refused.body);
     assert_detail_starts(&refused, "adminRole.privileges:");
+    // device groups only with a product that takes them
+    let refused = a
+        .admin()
+        .post(
+            "/rules",
+            json!({"groupId": group, "products": ["G2M"], "deviceGroups": ["kiosks"]}),
+        )
+        .await;
+    assert_problem(&refused, 422, "invalid_rule");
+    assert_detail_starts(&refused, "deviceGroups:");
     let rule = a
-        .admin().rule(json!({"groupId": group, "products": ["G2M"], "userGroup": "sales",
+        .admin().rule(json!({"groupId": group, "products": ["G2M", "G2C"], "userGroup": "sales",
             "deviceGroups": ["kiosks"], "settingsTemplate": "standard",
             "adminRole": {"type": "manager", "privileges": ["manage_users"], "managedGroups": ["sales"]}}))
         .await;
@@ -82,7 +151,7 @@ async fn rules_name_only_what_the_catalogue_offers() {
     // the catalogue cannot drop what a rule names
     let r = a
         .admin()
-        .if_match("PUT", "/catalog", Some(&catalogue(&["G2W"])), "*")
+        .if_match("PUT", "/catalog", Some(&catalogue(&["support"])), "*")
         .await;
     assert_problem(&r, 409, "catalog_in_use");
     assert!(
@@ -103,6 +172,79 @@ async fn rules_name_only_what_the_catalogue_offers() {
         .collect();
     assert_eq!(changed.len(), 1, "{}", history.body);
     assert_ne!(changed[0]["actor"], "Sync user");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_products_names_and_seats_are_the_product_apis() {
+    let a = TestOrg::new("catalog-products").await;
+    a.simulator()
+        .set_products(json!([
+            {"id": "G2W", "name": "GoTo Webinar", "deviceGroups": false},
+            {"id": "G2C", "name": "GoTo Connect", "deviceGroups": true}
+        ]))
+        .await;
+    a.simulator().set_seats(json!({"G2W": 8})).await;
+    let got = catalogue_until(&a, "the simulator's products", |c| {
+        c["products"].as_array().is_some_and(|p| p.len() == 2)
+    })
+    .await;
+    assert_eq!(
+        got["products"],
+        json!([
+            {"id": "G2W", "name": "GoTo Webinar", "deviceGroups": false, "seats": {"limit": 8, "used": 0}},
+            {"id": "G2C", "name": "GoTo Connect", "deviceGroups": true, "seats": {"limit": null, "used": 0}}
+        ])
+    );
+    assert_eq!(got["productsAvailable"], true);
+
+    // a new limit shows once the cache expires
+    a.simulator().set_seats(json!({"G2W": 9})).await;
+    catalogue_until(&a, "the new limit", |c| {
+        product(c, "G2W")["seats"]["limit"] == 9
+    })
+    .await;
+
+    // a product the product API no longer offers cannot be named
+    let group = a.scim().group("Webinars").await;
+    let refused = a
+        .admin()
+        .post("/rules", json!({"groupId": group, "products": ["G2M"]}))
+        .await;
+    assert_problem(&refused, 422, "invalid_rule");
+    assert_detail_starts(&refused, "products: \"G2M\"");
+    a.admin()
+        .rule(json!({"groupId": group, "products": ["G2W"]}))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_product_api_no_products_are_offered_and_no_rule_names_one() {
+    let a = TestOrg::new("catalog-down").await;
+    let group = a.scim().group("Sales").await;
+    a.simulator().set_faults(Some(json!({"down": true}))).await;
+    let got = catalogue_until(&a, "the product API down", |c| {
+        c["productsAvailable"] == false
+    })
+    .await;
+    assert_eq!(got["products"], json!([]));
+    let refused = a
+        .admin()
+        .post("/rules", json!({"groupId": group, "products": ["G2M"]}))
+        .await;
+    assert_problem(&refused, 503, "products_unavailable");
+    // a rule naming no product does not need the product API
+    a.admin()
+        .rule(json!({"groupId": group, "adminRole": {"type": "full_admin"}}))
+        .await;
+
+    a.simulator().set_faults(None).await;
+    catalogue_until(&a, "the product API back", |c| {
+        c["productsAvailable"] == true
+    })
+    .await;
+    a.admin()
+        .rule(json!({"groupId": group, "products": ["G2M"]}))
+        .await;
 }
 
 /// `PUT path` with the ETag `read` answered with.
@@ -126,7 +268,11 @@ async fn put_attributes_after(a: &TestOrg, names: &[&str], read: &Answer) -> Ans
 /// The settings an admin replaces as a whole, with a body that changes each.
 fn settings() -> [(&'static str, Value, Value); 3] {
     [
-        ("/catalog", catalogue(&["G2M"]), catalogue(&["G2M", "G2W"])),
+        (
+            "/catalog",
+            catalogue(&["sales"]),
+            catalogue(&["sales", "support"]),
+        ),
         (
             "/custom-attributes",
             json!({"attributes": ["badgeNumber"]}),
@@ -187,7 +333,7 @@ async fn a_setting_is_written_only_with_the_etag_it_was_read_with() {
     let attributes = a.admin().get("/custom-attributes").await;
     let r = put_attributes_after(&a, &["region"], &attributes).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = put_after(&a, "/catalog", &catalogue(&["G2T"]), &catalog).await;
+    let r = put_after(&a, "/catalog", &catalogue(&["emea"]), &catalog).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
         a.admin().get("/custom-attributes").await.body["attributes"],

@@ -61,15 +61,15 @@ pub(crate) async fn seed(a: &TestOrg) -> Seed {
     let user = create_user(U1, "ext-1").await;
     let user2 = create_user("hostile.two@example.com", "ext-2").await;
     let group = a.scim().group_with("Hostile Sales", &[&user]).await;
-    // with a catalogue, every rule write is checked against it
+    // with the catalogue's lists (the products are the product API's),
+    // every rule write is checked against them
     let catalog = a
         .admin()
         .if_match(
             "PUT",
             "/catalog",
             Some(
-                &json!({"products": [{"id": "G2M", "name": "GoTo Meeting", "seats": 10}],
-                "privileges": [{"id": "manage_users", "name": "Manage users"}],
+                &json!({"privileges": [{"id": "manage_users", "name": "Manage users"}],
                 "userGroups": [{"id": "sales", "name": "Sales"}],
                 "deviceGroups": [{"id": "laptops", "name": "Laptops"}],
                 "settingsTemplates": [{"id": "standard", "name": "Standard"}]}),

@@ -376,7 +376,7 @@ async fn admin_tokens_are_named_listed_and_revoked_at_once() {
             "PUT",
             &api_url("/catalog"),
             Some(&alice),
-            Some(&json!({"products": [{"id": "G2M", "name": "GoTo Meeting"}]})),
+            Some(&json!({"userGroups": [{"id": "sales", "name": "Sales"}]})),
             &[("if-match", "*")],
         )
         .await;

@@ -196,7 +196,7 @@ async fn two_admins_replacing_a_setting_at_once_one_wins_one_gets_412() {
     let cases: [(&str, Body); 3] = [
         (
             "/catalog",
-            |v| json!({"products": [{"id": v, "name": "Product"}]}),
+            |v| json!({"userGroups": [{"id": v, "name": "Group"}]}),
         ),
         ("/custom-attributes", |v| json!({"attributes": [v]})),
         (
@@ -238,14 +238,14 @@ async fn two_admins_changing_different_settings_at_once_keep_both_changes() {
         let catalog = a.admin().get("/catalog").await;
         let attributes = a.admin().get("/custom-attributes").await;
         let retention = a.admin().get("/activity/settings").await;
-        let product = format!("P{round}");
+        let user_group = format!("G{round}");
         let attribute = format!("attribute{round}");
         let days = 100 + u64::try_from(round).unwrap();
         let answers = at_once(vec![
             setting_shot(
                 &a,
                 "/catalog",
-                json!({"products": [{"id": product, "name": "Product"}]}),
+                json!({"userGroups": [{"id": user_group, "name": "Group"}]}),
                 catalog.etag.as_deref().unwrap(),
             ),
             setting_shot(
@@ -271,7 +271,10 @@ async fn two_admins_changing_different_settings_at_once_keep_both_changes() {
         // each write kept the others' changes: none read-modify-wrote over
         // another
         let catalog = a.admin().get("/catalog").await;
-        assert_eq!(catalog.body["products"][0]["id"], product, "round {round}");
+        assert_eq!(
+            catalog.body["userGroups"][0]["id"], user_group,
+            "round {round}"
+        );
         let attributes = a.admin().get("/custom-attributes").await;
         assert_eq!(
             attributes.body["attributes"],

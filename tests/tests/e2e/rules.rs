@@ -127,6 +127,28 @@ async fn the_first_rule_wins_single_fields_and_device_groups_are_unioned() {
     let support = a.scim().group("Support").await;
     a.scim().members(&sales, "add", &[&bo]).await;
     a.scim().members(&support, "add", &[&bo]).await;
+    // both products take device groups; the lists name what the rules do
+    a.simulator()
+        .set_products(json!([
+            {"id": "G2M", "name": "GoTo Meeting", "deviceGroups": true},
+            {"id": "G2A", "name": "GoTo Admin", "deviceGroups": true}
+        ]))
+        .await;
+    let entries = |ids: &[&str]| -> Value {
+        ids.iter()
+            .map(|i| json!({"id": i, "name": i}))
+            .collect::<Vec<_>>()
+            .into()
+    };
+    user_sync_tests::set_catalog(
+        &a,
+        json!({
+            "userGroups": entries(&["Sales team", "Support team"]),
+            "deviceGroups": entries(&["laptops", "kiosks"]),
+            "settingsTemplates": entries(&["sales-default"])
+        }),
+    )
+    .await;
     a.admin().rule(json!({"groupId": sales, "products": ["G2M"], "userGroup": "Sales team", "deviceGroups": ["laptops"], "settingsTemplate": "sales-default"}))
         .await;
     a.admin().rule(json!({"groupId": support, "products": ["G2A"], "userGroup": "Support team", "deviceGroups": ["kiosks"], "adminRole": {"type": "full_admin"}}))

@@ -278,16 +278,22 @@ pub async fn seats<P: ProductApi>(
 }
 
 /// Seats a change needs of one product, against what the product API
-/// reports (`null`s: it could not be asked).
+/// reports. Unlimited: `limit` and `available` `null`, `used` a number,
+/// `sufficient` `true`. Unknown (the product API did not answer): `limit`,
+/// `used`, `available` and `sufficient` all `null` — never "enough".
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct SeatNeed {
     pub product: String,
     pub additional: u64,
-    /// `null`: no limit, or unknown.
+    /// `null`: unlimited (then `used` is a number) or unknown (then `used`
+    /// is `null` too).
     pub limit: Option<u64>,
-    pub used: Option<u64>,
-    pub available: Option<u64>,
     /// `null`: unknown.
+    pub used: Option<u64>,
+    /// `null`: unlimited or unknown.
+    pub available: Option<u64>,
+    /// `true`: enough seats, or unlimited; `false`: not enough; `null`:
+    /// unknown (the product API did not answer).
     pub sufficient: Option<bool>,
 }
 

@@ -13,8 +13,8 @@ async fn catalog_custom_attributes_and_guardrail_are_set() {
     std::fs::write(
         &file,
         json!({
-            "products": [{"id": "G2M", "name": "GoTo Meeting", "seats": 5}, {"id": "G2W", "name": "GoTo Webinar"}],
-            "privileges": [{"id": "manage_users", "name": "Manage users"}]
+            "privileges": [{"id": "manage_users", "name": "Manage users"}],
+            "userGroups": [{"id": "sales", "name": "Sales"}, {"id": "emea", "name": "EMEA"}]
         })
         .to_string(),
     )
@@ -23,18 +23,35 @@ async fn catalog_custom_attributes_and_guardrail_are_set() {
     let set = ops_cli(&["--output", "json", "catalog", "set", &org, &path])
         .await
         .json();
-    assert_eq!(set["catalogProducts"], 2);
+    assert_eq!(
+        set["catalog"],
+        json!({"privileges": 1, "userGroups": 2, "deviceGroups": 0, "settingsTemplates": 0})
+    );
     let (status, catalog) = get(&api_url("/catalog"), &a.admin_token).await;
     assert_eq!(status, 200);
-    assert_eq!(catalog["products"][0]["id"], "G2M");
-    assert_eq!(catalog["products"][0]["seats"], 5);
-    assert_eq!(catalog["products"][1]["id"], "G2W");
+    assert_eq!(catalog["privileges"][0]["id"], "manage_users");
+    assert_eq!(catalog["userGroups"][1]["id"], "emea");
 
-    // an invalid catalogue or file is a usage error; nothing changes
+    // an invalid catalogue or file is a usage error; nothing changes; the
+    // products are the product API's, never the file's
     let bad = dir.join("bad.json");
     std::fs::write(&bad, r#"{"product": []}"#).unwrap();
     let bad = bad.to_string_lossy().into_owned();
     assert_eq!(ops_cli(&["catalog", "set", &org, &bad]).await.code, 2);
+    let products = dir.join("products.json");
+    std::fs::write(
+        &products,
+        r#"{"products": [{"id": "G2M", "name": "GoTo Meeting", "seats": 5}]}"#,
+    )
+    .unwrap();
+    let refused = ops_cli(&["catalog", "set", &org, &products.to_string_lossy()]).await;
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused
+            .err
+            .contains("products: products, their names and seats come from the product API"),
+        "{refused:?}"
+    );
     assert_eq!(
         ops_cli(&["catalog", "set", &org, "/no/such/file.json"])
             .await

@@ -499,3 +499,69 @@ async fn a_preview_counts_the_users_a_change_would_give_an_account() {
         Err(RuleError::NotFound)
     ));
 }
+
+#[tokio::test]
+async fn a_preview_tells_unlimited_seats_from_unknown_ones() {
+    let mut w = World::new().await;
+    w.group("sales", 2).await;
+    w.product_api.set_limit("G2W", Some(1));
+    let mut webinar = input("sales");
+    webinar.products.insert("G2W".to_owned());
+    let view = w
+        .rules()
+        .preview(&w.org, ProposedChange::Create(webinar), Ok::<_, RuleError>)
+        .await
+        .unwrap();
+    let seat = |v: &super::super::preview::PreviewView, p: &str| {
+        v.seats.iter().find(|s| s.product == p).cloned().unwrap()
+    };
+    // G2M: no limit at the product API: unlimited, enough
+    let g2m = seat(&view, "G2M");
+    assert_eq!(
+        (g2m.limit, g2m.used, g2m.sufficient),
+        (None, Some(0), Some(true))
+    );
+    let g2w = seat(&view, "G2W");
+    assert_eq!((g2w.limit, g2w.sufficient), (Some(1), Some(false)));
+
+    // the product API does not answer: a rule naming products cannot be
+    // checked; a change naming none previews with unknown seats
+    let rule = w
+        .rules()
+        .create(&w.org, "Alice", input("sales"), false)
+        .await
+        .unwrap();
+    w.product_api.down = true;
+    assert!(matches!(
+        w.rules()
+            .preview(
+                &w.org,
+                ProposedChange::Create(input("sales")),
+                Ok::<_, RuleError>
+            )
+            .await,
+        Err(RuleError::ProductsUnavailable)
+    ));
+    assert!(matches!(
+        w.rules()
+            .create(&w.org, "Alice", input("sales"), false)
+            .await,
+        Err(RuleError::ProductsUnavailable)
+    ));
+    let view = w
+        .rules()
+        .preview(
+            &w.org,
+            ProposedChange::<RuleInput>::SyncOn,
+            Ok::<_, RuleError>,
+        )
+        .await
+        .unwrap();
+    let g2m = seat(&view, "G2M");
+    assert_eq!(
+        (g2m.limit, g2m.used, g2m.available, g2m.sufficient),
+        (None, None, None, None),
+        "unknown, never enough"
+    );
+    assert_eq!(rule.rule.products.len(), 1);
+}

@@ -22,18 +22,6 @@ fn screenshot_dir() -> PathBuf {
     target_dir().join("console-screenshots")
 }
 
-/// The products `a`'s product API offers (`[{"id","name","deviceGroups"}]`):
-/// the catalogue's products, their names and seats come from there.
-async fn offer_products(a: &TestOrg, products: serde_json::Value) {
-    a.simulator()
-        .control(
-            "PUT",
-            &format!("/orgs/{}/products", a.org_id),
-            Some(products),
-        )
-        .await;
-}
-
 /// `/console/`, with the trailing slash no route path may end in, reaches
 /// the function through the `$default` route and is sent on to the page,
 /// whose relative assets then load from `/console/`; a path nothing serves
@@ -128,15 +116,13 @@ async fn the_admin_console_workflows_in_a_browser() {
 
     let a = TestOrg::new("console").await;
     // the products come from the product API; Webinar takes device groups here
-    offer_products(
-        &a,
-        json!([
+    a.simulator()
+        .set_products(json!([
             {"id": "G2M", "name": "GoTo Meeting", "deviceGroups": false},
             {"id": "G2W", "name": "GoTo Webinar", "deviceGroups": true},
             {"id": "G2T", "name": "GoTo Training", "deviceGroups": false}
-        ]),
-    )
-    .await;
+        ]))
+        .await;
     let catalog = a
         .admin().if_match("PUT", "/catalog", Some(&json!({
                 "privileges": [{"id": "manage_users", "name": "Manage users"}, {"id": "view_reports", "name": "View reports"}],
@@ -298,11 +284,9 @@ async fn the_console_details_in_a_browser() {
         "{CHROMIUM} is missing: run scripts/setup (it installs Debian's chromium)"
     );
     let a = TestOrg::new("console-details").await;
-    offer_products(
-        &a,
-        json!([{"id": "G2M", "name": "GoTo Meeting", "deviceGroups": false}]),
-    )
-    .await;
+    a.simulator()
+        .set_products(json!([{"id": "G2M", "name": "GoTo Meeting", "deviceGroups": false}]))
+        .await;
     let ada = a.scim().user_named("ada", "Ada").await;
     let grace = a.scim().user_named("grace", "Grace").await;
     let pair = a.scim().group_with("Pair", &[&ada, &grace]).await;
@@ -367,15 +351,13 @@ async fn the_console_names_what_it_shows_in_a_browser() {
         "{CHROMIUM} is missing: run scripts/setup (it installs Debian's chromium)"
     );
     let a = TestOrg::new("console-names").await;
-    offer_products(
-        &a,
-        json!([
+    a.simulator()
+        .set_products(json!([
             {"id": "G2M", "name": "GoTo Meeting", "deviceGroups": false},
             {"id": "G2W", "name": "GoTo Webinar", "deviceGroups": false},
             {"id": "G2T", "name": "GoTo Training", "deviceGroups": false}
-        ]),
-    )
-    .await;
+        ]))
+        .await;
     // one Webinar seat for two people: one of them fails
     a.simulator().set_seats(json!({"G2W": 1})).await;
     let t = a
@@ -474,15 +456,13 @@ async fn the_rule_form_as_the_seeds_have_it_in_a_browser() {
         "{CHROMIUM} is missing: run scripts/setup (it installs Debian's chromium)"
     );
     let a = TestOrg::new("console-form").await;
-    offer_products(
-        &a,
-        json!([
+    a.simulator()
+        .set_products(json!([
             {"id": "G2M", "name": "GoTo Meeting", "deviceGroups": false},
             {"id": "G2W", "name": "GoTo Webinar", "deviceGroups": false},
             {"id": "G2C", "name": "GoTo Connect", "deviceGroups": true}
-        ]),
-    )
-    .await;
+        ]))
+        .await;
     a.simulator().set_seats(json!({"G2W": 25})).await;
     let catalog = a
         .admin()
@@ -531,11 +511,10 @@ async fn the_rule_form_as_the_seeds_have_it_in_a_browser() {
 
     // an organization whose operator set up no list
     let empty = TestOrg::new("console-form-empty").await;
-    offer_products(
-        &empty,
-        json!([{"id": "G2C", "name": "GoTo Connect", "deviceGroups": true}]),
-    )
-    .await;
+    empty
+        .simulator()
+        .set_products(json!([{"id": "G2C", "name": "GoTo Connect", "deviceGroups": true}]))
+        .await;
 
     browser_test(
         &scripts.join("rule-form.mjs"),

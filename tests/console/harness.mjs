@@ -82,3 +82,31 @@ export const axeAuditor = (page) => {
   };
   return { audit, violations };
 };
+
+// The control endpoints of the product API simulator at `sim`: a function
+// `(method, path after /control, body)` answering the JSON (or null); a
+// refusal fails the run.
+export const simulatorControl = (sim) => async (method, path, body) => {
+  const res = await fetch(`${sim}/control${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) fail(`simulator ${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+};
+
+// A request to `base` with `token`, as the admin (the API) or, with `scim`,
+// as the identity provider makes it; the answer's JSON (or null). A refusal
+// fails the run.
+export const request = async (base, token, method, path, body, { headers = {}, scim = false } = {}) => {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': scim ? 'application/scim+json' : 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) fail(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+};

@@ -98,7 +98,7 @@ try {
   step("a rule's preview names the role");
   await page.goto(`${CONSOLE_URL}#/rules/${encodeURIComponent(SUPPORT_RULE)}`);
   await page.getByRole('heading', { name: 'Edit rule 1' }).waitFor();
-  await page.getByRole('radio', { name: 'No admin rights' }).check();
+  await page.getByRole('radio', { name: 'Also remove admin rights that a lower rule gives' }).check();
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await dialog.getByRole('heading', { name: 'Save the changes to this rule?' }).waitFor();
   const preview = await dialog.innerText();

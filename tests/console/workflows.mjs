@@ -19,7 +19,7 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { axeAuditor, env, expectEqual, fail, launch, openPage, steps } from './harness.mjs';
+import { axeAuditor, env, expectEqual, fail, launch, openPage, request, simulatorControl, steps } from './harness.mjs';
 
 const CONSOLE_URL = env('CONSOLE_URL');
 const TOKEN = env('ADMIN_TOKEN');
@@ -40,27 +40,9 @@ const { step, current } = steps('console test', 8 * 60_000);
 
 const log = (m) => console.log(`[console test] ${m}`);
 
-async function control(method, path, body) {
-  const res = await fetch(`${SIM}/control${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) fail(`simulator ${method} ${path}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
-
+const control = simulatorControl(SIM);
 /** A request as the identity provider (SCIM) or as the admin (API) makes it. */
-async function call(base, token, method, path, body, headers = {}) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': base === SCIM ? 'application/scim+json' : 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) fail(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+const call = (base, token, method, path, body, headers = {}) => request(base, token, method, path, body, { headers, scim: base === SCIM });
 
 /** Waits until each of `users` has an activity entry of `action`. */
 async function untilEveryUserHas(action, users) {
@@ -144,11 +126,11 @@ try {
   await page.getByLabel('Directory group', { exact: true }).selectOption({ label: 'Sales Team (4 members)' });
   await page.getByLabel('Description').fill('Sales get Webinar');
   await page.getByRole('checkbox', { name: 'GoTo Webinar' }).check();
-  await page.getByRole('radio', { name: 'No admin rights' }).check();
+  await page.getByRole('radio', { name: 'Also remove admin rights that a lower rule gives' }).check();
   await page.getByLabel('User group', { exact: true }).selectOption({ label: 'Sales' });
   await page.getByRole('checkbox', { name: 'Laptops' }).check();
   await page.getByLabel('Settings template').selectOption({ label: 'Standard' });
-  await page.getByLabel('Language of the welcome email').selectOption('de');
+  await page.getByLabel('Account’s default language').selectOption('de');
   await screenshot('rule-form', true);
   await page.getByRole('button', { name: 'Preview', exact: true }).click();
   await page.locator('dialog[open]').getByText('Language: de').waitFor();
@@ -177,6 +159,7 @@ try {
   await page.getByLabel('Directory group', { exact: true }).selectOption({ label: 'IT Admins (1 member)' });
   await page.getByLabel('Description').fill('IT admins get Meeting');
   await page.getByRole('checkbox', { name: 'GoTo Meeting' }).check();
+  await page.getByRole('checkbox', { name: 'Administrator for this account' }).check();
   await page.getByRole('radio', { name: 'Manager' }).check();
   await page.locator('#privileges-set').getByRole('checkbox', { name: 'Manage users' }).check();
   await page.locator('#managedGroups-set').getByRole('checkbox', { name: 'Sales' }).check();
@@ -201,6 +184,8 @@ try {
   await page.getByRole('heading', { name: 'User Sync', exact: true }).waitFor();
   await rulesRows.nth(1).waitFor();
   expectEqual(JSON.stringify(await ruleGroups()), JSON.stringify(['Sales Team', 'IT Admins']), 'rules in priority order');
+  // a manager with its privileges and the groups it manages
+  await rulesRows.nth(1).getByText('Manager: Manage users; manages Sales').waitFor();
 
   step('reorder with the arrows');
   await page.getByRole('button', { name: 'Move rule 2 (IT Admins) up' }).click();

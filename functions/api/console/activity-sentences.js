@@ -4,7 +4,7 @@
 // words. The raw details stay available beside it (activity.js).
 
 import { api } from './api.js';
-import { productName } from './rule-form.js';
+import { productName } from './catalogue.js';
 import { FAILURE_TITLES, languageName, roleName } from './ui.js';
 
 const list = (xs) => xs.filter(Boolean).join(', ');

@@ -2,7 +2,7 @@
 
 import { api } from './api.js';
 import { ruleGroup, sentence, sentenceContext } from './activity-sentences.js';
-import { catalogue } from './rule-form.js';
+import { catalogue } from './catalogue.js';
 import { appendRows, FAILURE_TITLES, field, fieldError, h, heading, loadMoreButton, toast, when } from './ui.js';
 
 const ACTIONS = [

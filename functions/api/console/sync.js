@@ -2,8 +2,9 @@
 // failure class, and the rules in priority order.
 
 import { api } from './api.js';
-import { confirmAction, FAILURE_TITLES, h, heading, roleText, SYNC_STATUS, toast, when } from './ui.js';
-import { catalogue, groupName, previewSummary, productName } from './rule-form.js';
+import { confirmAction, FAILURE_TITLES, h, heading, SYNC_STATUS, toast, when } from './ui.js';
+import { catalogue, groupName, productName, ruleRoleText } from './catalogue.js';
+import { previewSummary } from './preview.js';
 import { FULL_ADMIN_RULE_REQUIRED, MASS_SUSPENSION, PRECONDITION_FAILED } from './codes.js';
 
 const FAST = 2000;
@@ -274,7 +275,7 @@ export async function syncPage(main) {
         h('td', { text: String(r.priority) }),
         h('td', {}, h('a', { href: `#/rules/${encodeURIComponent(r.id)}`, class: 'rule-link', text: names[i] }), r.description ? h('div', { class: 'hint', text: r.description }) : null),
         h('td', { text: (r.products || []).map((p) => productName(p, cat)).join(', ') || '—' }),
-        h('td', { text: roleText(r.adminRole) }),
+        h('td', { text: ruleRoleText(r.adminRole, cat) }),
         h(
           'td',
           { class: 'row-actions' },

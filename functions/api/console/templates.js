@@ -12,37 +12,39 @@ async function preview(id, language) {
   }
 }
 
+/**
+ * Deletes the organization's template `t` after a confirmation; `done` runs
+ * after it was deleted. A refusal (a rule still uses it) is shown as a
+ * message.
+ */
+async function deleteTemplate(t, done) {
+  if (!(await confirmAction('Delete this template?', `"${t.name}" will be deleted. Rules that use it must be given another template first.`, 'Delete template', true))) return;
+  try {
+    await api('DELETE', `templates/${encodeURIComponent(t.id)}`, { ifMatch: t.version });
+    toast('Template deleted.');
+    done();
+  } catch (err) {
+    toast(err.detail, 'error');
+  }
+}
+
 export async function templatesPage(main) {
   const list = await api('GET', 'templates');
+  // the shipped default can only be previewed; the organization's own
+  // templates can be edited and deleted too
   const rows = list.items.map((t) =>
     h(
       'tr',
       {},
-      h('td', {}, h('a', { href: `#/templates/${encodeURIComponent(t.id)}`, text: t.name })),
+      h('td', {}, t.readOnly ? t.name : h('a', { href: `#/templates/${encodeURIComponent(t.id)}`, text: t.name })),
       h('td', { text: t.languages.map((l) => `${languageName(l)} (${l})`).join(', ') }),
       h('td', { text: t.readOnly ? 'Shipped (read-only)' : `${when(t.updatedAt)}${t.updatedBy ? ` by ${t.updatedBy}` : ''}` }),
       h(
         'td',
         { class: 'row-actions' },
         h('button', { type: 'button', class: 'secondary', 'aria-label': `Preview ${t.name}`, text: 'Preview', onclick: () => preview(t.id) }),
-        t.readOnly
-          ? null
-          : h('button', {
-              type: 'button',
-              class: 'danger',
-              'aria-label': `Delete ${t.name}`,
-              text: 'Delete',
-              onclick: async () => {
-                if (!(await confirmAction('Delete this template?', `"${t.name}" will be deleted. Rules that use it must be given another template first.`, 'Delete template', true))) return;
-                try {
-                  await api('DELETE', `templates/${encodeURIComponent(t.id)}`, { ifMatch: t.version });
-                  toast('Template deleted.');
-                  templatesPage(main);
-                } catch (err) {
-                  toast(err.detail, 'error');
-                }
-              },
-            }),
+        t.readOnly ? null : h('a', { class: 'button secondary', href: `#/templates/${encodeURIComponent(t.id)}`, 'aria-label': `Edit ${t.name}`, text: 'Edit' }),
+        t.readOnly ? null : h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${t.name}`, text: 'Delete', onclick: () => deleteTemplate(t, () => templatesPage(main)) }),
       ),
     ),
   );
@@ -132,6 +134,7 @@ export async function templateForm(main, id) {
       id ? h('label', { for: 'preview-lang', text: 'Preview in' }) : null,
       id ? previewLang : null,
       id ? h('button', { type: 'button', class: 'secondary', text: 'Preview', onclick: () => preview(id, previewLang.value) }) : null,
+      id && !readOnly ? h('button', { type: 'button', class: 'danger', id: 'delete-this-template', text: 'Delete', onclick: () => deleteTemplate(t, () => (location.hash = '#/templates')) }) : null,
       h('a', { class: 'button secondary', href: '#/templates', text: readOnly ? 'Back' : 'Cancel' }),
     ),
   );

@@ -3,7 +3,7 @@
 
 import { api } from './api.js';
 import { appendRows, FAILURE_TITLES, field, h, heading, languageName, loadMoreButton, pill, roleText, SUSPEND_REASONS, SYNC_STATUS, toast, when } from './ui.js';
-import { productName, catalogue } from './rule-form.js';
+import { productName, catalogue } from './catalogue.js';
 
 function statusPill(status) {
   return pill(SYNC_STATUS[status] || status, status);
@@ -24,8 +24,12 @@ export async function usersPage(main) {
   const summary = h('p', { class: 'hint', 'aria-live': 'polite' });
   let cursor = null;
   let shown = 0;
+  // the latest load: an answer to an earlier one (the filters changed
+  // meanwhile) is dropped, so that two answers never add up in the table
+  let latest = 0;
 
   const load = async (reset) => {
+    const run = ++latest;
     if (reset) {
       cursor = null;
       shown = 0;
@@ -37,6 +41,7 @@ export async function usersPage(main) {
         ? { failureClass: failure.value, status: status.value === 'failed' ? 'failed' : '', limit: 50, cursor }
         : { search: search.value.trim(), status: status.value, limit: 50, cursor };
       const page = await api('GET', 'users', { query });
+      if (run !== latest) return;
       const rows = page.items.map((u) =>
         h(
           'tr',

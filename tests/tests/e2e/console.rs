@@ -115,13 +115,16 @@ async fn the_admin_console_workflows_in_a_browser() {
     );
 
     let a = TestOrg::new("console").await;
+    // the products come from the product API; Webinar takes device groups here
+    a.simulator()
+        .set_products(json!([
+            {"id": "G2M", "name": "GoTo Meeting", "deviceGroups": false},
+            {"id": "G2W", "name": "GoTo Webinar", "deviceGroups": true},
+            {"id": "G2T", "name": "GoTo Training", "deviceGroups": false}
+        ]))
+        .await;
     let catalog = a
         .admin().if_match("PUT", "/catalog", Some(&json!({
-                "products": [
-                    {"id": "G2M", "name": "GoTo Meeting", "seats": 100},
-                    {"id": "G2W", "name": "GoTo Webinar", "seats": 25},
-                    {"id": "G2T", "name": "GoTo Training", "seats": 25}
-                ],
                 "privileges": [{"id": "manage_users", "name": "Manage users"}, {"id": "view_reports", "name": "View reports"}],
                 "userGroups": [{"id": "sales", "name": "Sales"}, {"id": "support", "name": "Support"}],
                 "deviceGroups": [{"id": "laptops", "name": "Laptops"}, {"id": "kiosks", "name": "Kiosks"}],
@@ -281,16 +284,9 @@ async fn the_console_details_in_a_browser() {
         "{CHROMIUM} is missing: run scripts/setup (it installs Debian's chromium)"
     );
     let a = TestOrg::new("console-details").await;
-    let catalog = a
-        .admin()
-        .if_match(
-            "PUT",
-            "/catalog",
-            Some(&json!({"products": [{"id": "G2M", "name": "GoTo Meeting", "seats": 100}]})),
-            "*",
-        )
+    a.simulator()
+        .set_products(json!([{"id": "G2M", "name": "GoTo Meeting", "deviceGroups": false}]))
         .await;
-    assert_eq!(catalog.status, 200, "{}", catalog.body);
     let ada = a.scim().user_named("ada", "Ada").await;
     let grace = a.scim().user_named("grace", "Grace").await;
     let pair = a.scim().group_with("Pair", &[&ada, &grace]).await;
@@ -355,20 +351,13 @@ async fn the_console_names_what_it_shows_in_a_browser() {
         "{CHROMIUM} is missing: run scripts/setup (it installs Debian's chromium)"
     );
     let a = TestOrg::new("console-names").await;
-    let catalog = a
-        .admin()
-        .if_match(
-            "PUT",
-            "/catalog",
-            Some(&json!({"products": [
-                {"id": "G2M", "name": "GoTo Meeting", "seats": 100},
-                {"id": "G2W", "name": "GoTo Webinar", "seats": 1},
-                {"id": "G2T", "name": "GoTo Training", "seats": 25}
-            ]})),
-            "*",
-        )
+    a.simulator()
+        .set_products(json!([
+            {"id": "G2M", "name": "GoTo Meeting", "deviceGroups": false},
+            {"id": "G2W", "name": "GoTo Webinar", "deviceGroups": false},
+            {"id": "G2T", "name": "GoTo Training", "deviceGroups": false}
+        ]))
         .await;
-    assert_eq!(catalog.status, 200, "{}", catalog.body);
     // one Webinar seat for two people: one of them fails
     a.simulator().set_seats(json!({"G2W": 1})).await;
     let t = a
@@ -446,6 +435,103 @@ async fn the_console_names_what_it_shows_in_a_browser() {
             ("ADA_USER", ada.clone()),
         ],
         6,
+    )
+    .await;
+}
+
+/// The rule form as the seeds have it (`tests/console/rule-form.mjs`): the
+/// admin checkbox and the four admin role semantics as saved, a manager's
+/// privileges and groups in the rules table, the template buttons, device
+/// groups only for a product that takes them, the "Default" settings
+/// template, the account's default language with its warning, products and
+/// seats from the product API (and a message when it cannot be read), the
+/// preview's "Unlimited" and "Unknown", and, for an organization whose
+/// operator set up no list, the sentence saying who sets it up instead of a
+/// text box.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rule_form_as_the_seeds_have_it_in_a_browser() {
+    let scripts = repo_root().join("tests").join("console");
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: run scripts/setup (it installs Debian's chromium)"
+    );
+    let a = TestOrg::new("console-form").await;
+    a.simulator()
+        .set_products(json!([
+            {"id": "G2M", "name": "GoTo Meeting", "deviceGroups": false},
+            {"id": "G2W", "name": "GoTo Webinar", "deviceGroups": false},
+            {"id": "G2C", "name": "GoTo Connect", "deviceGroups": true}
+        ]))
+        .await;
+    a.simulator().set_seats(json!({"G2W": 25})).await;
+    let catalog = a
+        .admin()
+        .if_match(
+            "PUT",
+            "/catalog",
+            Some(&json!({
+                "privileges": [{"id": "manage_users", "name": "Manage users"}, {"id": "view_reports", "name": "View reports"}],
+                "userGroups": [{"id": "sales", "name": "Sales"}, {"id": "support", "name": "Support"}],
+                "deviceGroups": [{"id": "laptops", "name": "Laptops"}],
+                "settingsTemplates": [{"id": "standard", "name": "Standard"}]
+            })),
+            "*",
+        )
+        .await;
+    assert_eq!(catalog.status, 200, "{}", catalog.body);
+    let ada = a.scim().user_named("ada", "Ada").await;
+    let grace = a.scim().user_named("grace", "Grace").await;
+    let admins = a.scim().group_with("Admins", &[&ada]).await;
+    a.scim().group_with("Staff", &[&ada, &grace]).await;
+    a.scim().group_with("Helpdesk", &[&grace]).await;
+    a.scim().group_with("Managers", &[&grace]).await;
+    a.admin()
+        .rule(json!({"groupId": admins, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
+        .await;
+    for (name, languages) in [
+        ("Team welcome", &["en", "de"][..]),
+        ("Spare", &["en"][..]),
+        ("Old welcome", &["en"][..]),
+    ] {
+        let variants: serde_json::Map<String, serde_json::Value> = languages
+            .iter()
+            .map(|l| {
+                (
+                    (*l).to_owned(),
+                    json!({"subject": "Welcome, {{firstName}}", "body": "Hi {{firstName}}, {{loginUrl}}"}),
+                )
+            })
+            .collect();
+        let t = a
+            .admin()
+            .post("/templates", json!({"name": name, "variants": variants}))
+            .await;
+        assert_eq!(t.status, 201, "{}", t.body);
+    }
+
+    // an organization whose operator set up no list
+    let empty = TestOrg::new("console-form-empty").await;
+    empty
+        .simulator()
+        .set_products(json!([{"id": "G2C", "name": "GoTo Connect", "deviceGroups": true}]))
+        .await;
+
+    browser_test(
+        &scripts.join("rule-form.mjs"),
+        &[
+            ("ADMIN_TOKEN", a.admin_token.clone()),
+            ("ORG_ID", a.org_id.clone()),
+            ("SIMULATOR_URL", stack().product_api_url.clone()),
+            ("EMPTY_TOKEN", empty.admin_token.clone()),
+            (
+                "SCREENSHOT_DIR",
+                target_dir()
+                    .join("console-screenshots-rule-form")
+                    .display()
+                    .to_string(),
+            ),
+        ],
+        7,
     )
     .await;
 }

@@ -399,6 +399,9 @@ fn job(org: &OrgId, user: &UserId, generation: u64) -> EntitlementJob {
         user_id: user.clone(),
         generation,
         deferrals: 0,
+        // the jobs queue stamps the change's origin (user_sync_aws::correlation)
+        correlation_id: None,
+        origin_ms: None,
     }
 }
 

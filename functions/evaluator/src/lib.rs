@@ -7,6 +7,7 @@
 //! that record and stops, and Lambda retries from it.
 
 mod reconcile;
+mod tally;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -15,6 +16,7 @@ use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse
 use lambda_runtime::LambdaEvent;
 use tracing::{Instrument, info, info_span, warn};
 use user_sync_aws::config::Tables;
+use user_sync_aws::correlation::{self, Origin};
 use user_sync_aws::dynamo::items::DirectoryRecord;
 use user_sync_aws::dynamo::{DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, required};
@@ -27,6 +29,7 @@ use user_sync_core::ports::{
 };
 
 pub use reconcile::{Context, Reconciler};
+pub use tally::Tally;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -178,6 +181,23 @@ pub fn affected(record: &EventRecord) -> Result<Affected, serde_dynamo::Error> {
     })
 }
 
+/// The change a record belongs to: the origin its new image carries (the
+/// SCIM or admin request that wrote it, or the fan-out it continues); else
+/// (a removal, an item written outside a request, a fan-out ops started) a
+/// change born here, named by the stream record's id, at the record's time.
+fn origin(record: &EventRecord) -> Origin {
+    Origin::of_image(&record.change.new_image).unwrap_or_else(|| Origin {
+        correlation_id: record.event_id.clone(),
+        at_ms: u64::try_from(
+            record
+                .change
+                .approximate_creation_date_time
+                .timestamp_millis(),
+        )
+        .unwrap_or(0),
+    })
+}
+
 /// The Lambda handler.
 pub async fn handle(
     deps: &Deps,
@@ -210,12 +230,21 @@ where
         state,
         jobs,
         clock: &SystemClock,
+        tally: Tally::default(),
     };
     let mut contexts: HashMap<OrgId, Context> = HashMap::new();
     let mut response = DynamoDbEventResponse::default();
     for record in records {
         let seq = record.change.sequence_number.clone().unwrap_or_default();
-        let span = info_span!("record", seq = %seq, event = %record.event_name);
+        let origin = origin(&record);
+        let correlation_id = origin.correlation_id.clone();
+        let span = info_span!(
+            "record",
+            seq = %seq,
+            event = %record.event_name,
+            correlation_id = %correlation_id
+        );
+        let mut org = None;
         let result = async {
             let affected = match affected(&record) {
                 Ok(a) => a,
@@ -225,10 +254,13 @@ where
                     return Ok(());
                 }
             };
+            org = affected.org().cloned();
             reconciler.apply(&mut contexts, affected, &seq).await
         }
-        .instrument(span)
-        .await;
+        .instrument(span);
+        // what the record writes and sends carries its change's origin
+        let result = correlation::within(origin, result).await;
+        reconciler.tally.emit(org.as_ref(), &correlation_id);
         if let Err(e) = result {
             warn!(error = %e, seq = %seq, "record failed; the batch resumes from it");
             let mut failure = DynamoDbBatchItemFailure::default();

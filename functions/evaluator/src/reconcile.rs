@@ -19,6 +19,7 @@ use user_sync_core::rules::{Rule, effective_assignment};
 use user_sync_core::state::{Computed, Decision, DesiredState, SyncStatus, decide, decide_forced};
 
 use crate::Affected;
+use crate::tally::Tally;
 
 /// An organization's configuration, read once per batch.
 #[derive(Debug, Clone)]
@@ -58,6 +59,8 @@ pub struct Reconciler<'a, D, S, Q> {
     pub jobs: &'a Q,
     /// The time tasks and desired states are stamped with.
     pub clock: &'a dyn Clock,
+    /// What the record being processed did, for its metrics line.
+    pub tally: Tally,
 }
 
 /// What every decision of one reconcile shares.
@@ -182,9 +185,26 @@ where
         }
     }
 
+    /// Starts a fan-out, counting the users it expects to reach (its
+    /// progress metric's starting point).
     async fn start(&self, org: &OrgId, task: &FanOutTask) -> Result<(), StoreError> {
-        info!(org = %org, task = %task.id, reason = %task.reason, "fan-out started");
-        self.directory.start_fan_out(org, task).await
+        let expected = match &task.scope {
+            FanOutScope::Everyone => self.directory.count_users(org).await?,
+            FanOutScope::Groups { groups } => {
+                let mut n = 0u64;
+                for g in groups {
+                    n += self.directory.count_members(org, g).await?;
+                }
+                n
+            }
+        };
+        let task = FanOutTask {
+            expected: Some(expected),
+            ..task.clone()
+        };
+        info!(org = %org, task = %task.id, reason = %task.reason, expected, "fan-out started");
+        self.tally.fan_out(task.remaining());
+        self.directory.start_fan_out(org, &task).await
     }
 
     async fn cancel(&self, org: &OrgId, task: &FanOutTask) -> Result<(), StoreError> {
@@ -264,6 +284,7 @@ where
             done = advanced.done,
             "fan-out progress"
         );
+        self.tally.fan_out(advanced.remaining());
         match self.directory.advance_fan_out(org, &advanced).await {
             // another invocation advanced it: its record carries on
             Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
@@ -344,6 +365,7 @@ where
         // send what was decided even if another user failed: the retry finds
         // the same cause on what this attempt stored, and resends only that
         self.jobs.send_jobs(&jobs).await?;
+        self.tally.reconciled(ids.len(), jobs.len());
         if !jobs.is_empty() {
             info!(org = %org, jobs = jobs.len(), "jobs enqueued");
         }

@@ -15,7 +15,10 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+use aws_lambda_events::http::HeaderValue;
 use aws_sdk_dynamodb::types::AttributeValue;
+use tracing::Instrument;
 use user_sync_core::clock::{IdSource, RandomIds};
 use user_sync_core::job::{EntitlementJob, MailJob};
 
@@ -98,6 +101,24 @@ impl Origin {
 /// Runs `f` as part of the change `origin`.
 pub async fn within<F: Future>(origin: Origin, f: F) -> F::Output {
     ORIGIN.scope(origin, f).await
+}
+
+/// Answers one HTTP request (SCIM or admin) as a change of its own: the
+/// change is named by API Gateway's request id (`request_id`) or a fresh
+/// id, every log line of `answer` carries it (span `request`, field
+/// `correlation_id`), and the answer echoes it in `X-Correlation-Id`.
+pub async fn http_request<F>(request_id: Option<&str>, answer: F) -> ApiGatewayV2httpResponse
+where
+    F: Future<Output = ApiGatewayV2httpResponse>,
+{
+    let origin = Origin::born(request_id);
+    let id = origin.correlation_id.clone();
+    let span = tracing::info_span!("request", correlation_id = %id);
+    let mut response = within(origin, answer.instrument(span)).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers.insert(HEADER, value);
+    }
+    response
 }
 
 /// The change the current task is part of, if any.

@@ -181,6 +181,16 @@ impl Line {
     }
 }
 
+/// The worker's line for an account the drift check corrected. Nothing
+/// records drift corrections yet: the drift check calls this where it does.
+pub fn drift_corrected(org: &str, correlation_id: &str) {
+    Line::new("worker")
+        .metric(name::DRIFT_CORRECTED, Unit::Count, 1)
+        .property("OrgId", org)
+        .property("CorrelationId", correlation_id)
+        .emit();
+}
+
 /// Values one metric may have in one line.
 pub const MAX_VALUES: usize = 100;
 
@@ -293,6 +303,22 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[test]
+    fn recorded_lines_are_kept_not_printed() {
+        record();
+        drift_corrected("acme", "c-9");
+        Line::new("worker").property("OrgId", "acme").emit();
+        let lines = recorded();
+        let ours: Vec<Value> = lines
+            .iter()
+            .map(|l| parse(l))
+            .filter(|v| v["CorrelationId"] == "c-9")
+            .collect();
+        assert_eq!(ours.len(), 1, "a line without metrics is not written");
+        assert_eq!(ours[0]["DriftCorrected"], 1);
+        assert_eq!(ours[0]["OrgId"], "acme");
     }
 
     #[test]

@@ -144,6 +144,9 @@ async fn product_call(
             reply.status().as_u16(),
             reply.code(),
             at,
+            headers
+                .get("x-correlation-id")
+                .and_then(|v| v.to_str().ok()),
         );
         (reply, hang)
     });
@@ -153,6 +156,9 @@ async fn product_call(
         user_key,
         status = reply.status().as_u16(),
         code = reply.code(),
+        correlation_id = headers
+            .get("x-correlation-id")
+            .and_then(|v| v.to_str().ok()),
         "product API call"
     );
     if let Some(ms) = hang {

@@ -24,6 +24,10 @@ pub struct CallRecord {
     pub code: Option<String>,
     /// When the call arrived (RFC 3339, UTC).
     pub at: String,
+    /// The caller's `X-Correlation-Id` header, if sent: the change the call
+    /// belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
 }
 
 /// Everything the simulator holds. Reset as a whole by `POST /control/reset`.
@@ -62,6 +66,7 @@ impl SimState {
         status: u16,
         code: Option<&str>,
         at: String,
+        correlation_id: Option<&str>,
     ) {
         self.next_seq += 1;
         self.calls.push(CallRecord {
@@ -72,6 +77,7 @@ impl SimState {
             status,
             code: code.map(str::to_owned),
             at,
+            correlation_id: correlation_id.map(str::to_owned),
         });
     }
 }

@@ -55,6 +55,16 @@ async fn one_change_carries_one_correlation_id_and_is_counted() {
     let create_id = created.correlation_id.clone().expect("X-Correlation-Id");
     let user_id = created.body["id"].as_str().expect("id").to_owned();
 
+    // the user's creation reached the evaluator through the stream record
+    // (no group yet: no job); waited for, so that the membership below is
+    // the change that gives the account
+    let org_id = org.org_id.to_string();
+    eventually("the creation evaluated", PIPELINE, || async {
+        let lines = metric_lines(&org_id);
+        (total(&lines, "evaluator", "UsersReconciled", &create_id) == 1).then_some(())
+    })
+    .await;
+
     // the membership gives the account: its request's id reaches the
     // product API call, the activity entries and the welcome email's
     let add = json!({
@@ -113,7 +123,6 @@ async fn one_change_carries_one_correlation_id_and_is_counted() {
     assert_eq!(suspended["details"]["correlationId"], off_id.as_str());
 
     // the metric lines: what each change did, counted once, under its id
-    let org_id = org.org_id.to_string();
     let lines = eventually("the mailer's metric line", PIPELINE, || async {
         let lines = metric_lines(&org_id);
         (total(&lines, "mailer", "EmailsSent", &add_id) == 1).then_some(lines)

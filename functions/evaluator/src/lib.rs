@@ -259,7 +259,8 @@ where
         }
         .instrument(span);
         // what the record writes and sends carries its change's origin
-        let result = correlation::within(origin, result).await;
+        // (boxed: the record's future is large)
+        let result = correlation::within(origin, Box::pin(result)).await;
         reconciler.tally.emit(org.as_ref(), &correlation_id);
         if let Err(e) = result {
             warn!(error = %e, seq = %seq, "record failed; the batch resumes from it");

@@ -164,7 +164,8 @@ where
         );
         let delivery = Delivery::of(&record);
         let correlation_id = origin.correlation_id.clone();
-        let sent = self.send(&job, &delivery).instrument(span);
+        // boxed: the send's future is large
+        let sent = Box::pin(self.send(&job, &delivery).instrument(span));
         match correlation::within(origin, sent).await {
             Ok(r) => r,
             Err(e) => {

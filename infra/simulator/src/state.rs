@@ -58,26 +58,12 @@ impl SimState {
         }
     }
 
-    pub fn record(
-        &mut self,
-        method: &str,
-        org_id: &str,
-        user_key: &str,
-        status: u16,
-        code: Option<&str>,
-        at: String,
-        correlation_id: Option<&str>,
-    ) {
+    /// Logs a call; its `seq` is the next one.
+    pub fn record(&mut self, call: CallRecord) {
         self.next_seq += 1;
         self.calls.push(CallRecord {
             seq: self.next_seq,
-            method: method.to_owned(),
-            org_id: org_id.to_owned(),
-            user_key: user_key.to_owned(),
-            status,
-            code: code.map(str::to_owned),
-            at,
-            correlation_id: correlation_id.map(str::to_owned),
+            ..call
         });
     }
 }

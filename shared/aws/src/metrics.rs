@@ -16,6 +16,7 @@
 //! ```
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::sync::Mutex;
 
 /// The namespace of every metric.
@@ -209,8 +210,12 @@ fn write_line(line: &str) {
         lines.push(line.to_owned());
         return;
     }
-    // stdout is the function's log stream, where CloudWatch finds EMF
-    println!("{line}");
+    // stdout is the function's log stream, where CloudWatch finds EMF; a
+    // line that cannot be written is lost as a log line would be
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{line}").is_err() {
+        tracing::debug!("a metric line could not be written");
+    }
 }
 
 /// From now on, this process's metric lines are kept in memory instead of

@@ -40,13 +40,34 @@ async fn one_change_carries_one_correlation_id_and_is_counted() {
     let org = new_org("obs").await;
     let scim = org.scim();
     let group = scim.group("staff").await;
-    org.admin()
-        .rule_and_sync(json!({
+    let admin = org.admin();
+    admin
+        .rule(json!({
             "groupId": group,
             "products": ["G2M"],
             "adminRole": {"type": "full_admin"}
         }))
         .await;
+    // the admin's request names its change too: the fan-out over everyone
+    // it starts carries that id; waited for until done, so that it does not
+    // reach the user below first
+    let on = admin
+        .request("PUT", "/sync", Some(&json!({"enabled": true})), &[])
+        .await;
+    assert_eq!(on.status, 200, "{}", on.body);
+    let sync_id = on.correlation_id.clone().expect("X-Correlation-Id");
+    let org_id = org.org_id.to_string();
+    eventually("the sync-on fan-out counted", PIPELINE, || async {
+        metric_lines(&org_id)
+            .into_iter()
+            .find(|v| v["CorrelationId"] == sync_id.as_str() && v["FanOutRemaining"] == 0)
+    })
+    .await;
+    eventually("no fan-out running", PIPELINE, || async {
+        let sync = admin.get("/sync").await;
+        (sync.body["fanOuts"].as_array().is_some_and(Vec::is_empty)).then_some(())
+    })
+    .await;
 
     // the SCIM request names its change in the answer
     let user = UserBuilder::person(&org.email("ada"), "Ada", "Lovelace").build();
@@ -58,7 +79,6 @@ async fn one_change_carries_one_correlation_id_and_is_counted() {
     // the user's creation reached the evaluator through the stream record
     // (no group yet: no job); waited for, so that the membership below is
     // the change that gives the account
-    let org_id = org.org_id.to_string();
     eventually("the creation evaluated", PIPELINE, || async {
         let lines = metric_lines(&org_id);
         (total(&lines, "evaluator", "UsersReconciled", &create_id) == 1).then_some(())

@@ -273,3 +273,47 @@ where
     info!("batch done");
     response
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn membership_insert() -> EventRecord {
+        let text = include_str!("../../../events/evaluator/membership-insert.json");
+        let event: Event = serde_json::from_str(text).unwrap();
+        event.records.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn a_record_s_origin_is_the_one_its_new_image_carries() {
+        let mut record = membership_insert();
+        record.change.new_image.insert(
+            correlation::ATTRIBUTE_ID.into(),
+            serde_dynamo::AttributeValue::S("req-1".into()),
+        );
+        record.change.new_image.insert(
+            correlation::ATTRIBUTE_AT.into(),
+            serde_dynamo::AttributeValue::N("1763795402500".into()),
+        );
+        assert_eq!(
+            origin(&record),
+            Origin {
+                correlation_id: "req-1".into(),
+                at_ms: 1_763_795_402_500,
+            }
+        );
+    }
+
+    #[test]
+    fn a_record_without_one_is_a_change_born_at_the_record() {
+        let record = membership_insert();
+        assert_eq!(
+            origin(&record),
+            Origin {
+                correlation_id: "7de3041dd709b024af6f29e4fa13d34c".into(),
+                at_ms: 1_763_795_403_000,
+            }
+        );
+    }
+}

@@ -60,3 +60,39 @@ impl Tally {
         line.property("CorrelationId", correlation_id).emit();
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::Value;
+    use user_sync_aws::metrics::{record, recorded};
+
+    use super::*;
+
+    fn lines_of(id: &str) -> Vec<Value> {
+        recorded()
+            .iter()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|v| v["CorrelationId"] == id)
+            .collect()
+    }
+
+    #[test]
+    fn one_line_per_record_then_counts_start_over() {
+        record();
+        let tally = Tally::default();
+        let org = OrgId::parse("acme").unwrap();
+        tally.reconciled(500, 3);
+        tally.reconciled(2, 1);
+        tally.fan_out(Some(120));
+        tally.emit(Some(&org), "t-1");
+        tally.emit(Some(&org), "t-1");
+        let lines = lines_of("t-1");
+        assert_eq!(lines.len(), 1, "a record that did nothing writes no line");
+        assert_eq!(lines[0]["Function"], "evaluator");
+        assert_eq!(lines[0]["UsersReconciled"], 502);
+        assert_eq!(lines[0]["JobsSent"], 4);
+        assert_eq!(lines[0]["FanOutRemaining"], 120);
+        assert_eq!(lines[0]["OrgId"], "acme");
+    }
+}

@@ -63,3 +63,71 @@ impl JobLine {
             .emit();
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::{Value, json};
+    use user_sync_aws::metrics::{record, recorded};
+    use user_sync_core::ids::{OrgId, UserId};
+
+    use super::*;
+
+    fn job() -> EntitlementJob {
+        EntitlementJob {
+            org_id: OrgId::parse("acme").unwrap(),
+            user_id: UserId::parse("u1").unwrap(),
+            generation: 1,
+            deferrals: 0,
+            correlation_id: None,
+            origin_ms: None,
+        }
+    }
+
+    fn line_of(seen: Option<Seen>, id: &str) -> Option<Value> {
+        record();
+        let line = JobLine::default();
+        if let Some(s) = seen {
+            line.set(s);
+        }
+        line.emit(&job(), id);
+        recorded()
+            .iter()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|v| v["CorrelationId"] == id)
+    }
+
+    #[test]
+    fn a_created_account_counts_with_its_latency() {
+        let v = line_of(
+            Some(Seen::Written(Action::AccountCreated, Some(840))),
+            "w-1",
+        )
+        .unwrap();
+        assert_eq!(v["AccountsCreated"], 1);
+        assert_eq!(v["ChangeLatency"], 840);
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Metrics"][1],
+            json!({"Name": "ChangeLatency", "Unit": "Milliseconds"})
+        );
+    }
+
+    #[test]
+    fn a_failure_counts_under_its_class() {
+        let v = line_of(Some(Seen::Failed(FailureClass::OutOfLicenses)), "w-2").unwrap();
+        assert_eq!(v["SyncFailures"], 1);
+        assert_eq!(v["FailureClass"], "out_of_licenses");
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Function", "FailureClass"]])
+        );
+    }
+
+    #[test]
+    fn relinked_counts_as_updated_and_no_outcome_writes_nothing() {
+        let v = line_of(Some(Seen::Written(Action::AccountRelinked, None)), "w-3").unwrap();
+        assert_eq!(v["AccountsUpdated"], 1);
+        assert!(v.get("ChangeLatency").is_none());
+        assert!(line_of(None, "w-4").is_none());
+    }
+}

@@ -188,7 +188,20 @@ where
     /// Starts a fan-out, counting the users it expects to reach (its
     /// progress metric's starting point).
     async fn start(&self, org: &OrgId, task: &FanOutTask) -> Result<(), StoreError> {
-        let expected = match &task.scope {
+        let expected = self.expected(org, &task.scope).await?;
+        let task = FanOutTask {
+            expected: Some(expected),
+            ..task.clone()
+        };
+        info!(org = %org, task = %task.id, reason = %task.reason, expected, "fan-out started");
+        self.tally.fan_out(task.remaining());
+        self.directory.start_fan_out(org, &task).await
+    }
+
+    /// The users a fan-out over `scope` expects to reach (a user in two of
+    /// its groups counts twice, as the fan-out reaches it twice).
+    async fn expected(&self, org: &OrgId, scope: &FanOutScope) -> Result<u64, StoreError> {
+        Ok(match scope {
             FanOutScope::Everyone => self.directory.count_users(org).await?,
             FanOutScope::Groups { groups } => {
                 let mut n = 0u64;
@@ -197,14 +210,7 @@ where
                 }
                 n
             }
-        };
-        let task = FanOutTask {
-            expected: Some(expected),
-            ..task.clone()
-        };
-        info!(org = %org, task = %task.id, reason = %task.reason, expected, "fan-out started");
-        self.tally.fan_out(task.remaining());
-        self.directory.start_fan_out(org, &task).await
+        })
     }
 
     async fn cancel(&self, org: &OrgId, task: &FanOutTask) -> Result<(), StoreError> {
@@ -237,6 +243,14 @@ where
         if task.done || task.chunk != seen.chunk {
             return Ok(());
         }
+        // a task started elsewhere (ops) is counted at its first chunk
+        let task = match task.expected {
+            Some(_) => task,
+            None => FanOutTask {
+                expected: Some(self.expected(org, &task.scope).await?),
+                ..task
+            },
+        };
         let after = task.position.after.as_ref();
         let (listed, next) = match task.source() {
             Source::Finished => (Listed::Ids(Vec::new()), None),

@@ -82,10 +82,23 @@ pub struct Line {
     metrics: usize,
 }
 
-/// Writes `s` as a JSON string.
+/// Writes `s` as a JSON string, escaped in place (no allocation of its own).
 fn json_str(out: &mut String, s: &str) {
-    // serde_json escapes exactly as JSON wants; a string cannot fail
-    out.push_str(&serde_json::Value::from(s).to_string());
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _infallible = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 impl Line {
@@ -293,12 +306,12 @@ mod tests {
     #[test]
     fn strings_are_escaped_and_values_capped() {
         let many: Vec<u64> = (0..150).collect();
-        let line = Line::new("we\"ird\n")
+        let line = Line::new("we\"ird\n\\\u{1}é")
             .metric_values(name::CHANGE_LATENCY, Unit::Milliseconds, &many)
             .metric_values(name::JOBS_SENT, Unit::Count, &[])
             .finish(1);
         let v = parse(&line);
-        assert_eq!(v["Function"], "we\"ird\n");
+        assert_eq!(v["Function"], "we\"ird\n\\\u{1}é");
         assert_eq!(v["ChangeLatency"].as_array().unwrap().len(), MAX_VALUES);
         assert!(v.get("JobsSent").is_none(), "no values, no metric");
         assert_eq!(

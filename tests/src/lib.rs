@@ -111,6 +111,8 @@ pub fn stack() -> &'static StackInfo {
     let result = STACK.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel();
         init_logs();
+        // the functions' metric lines, kept for the tests rather than printed
+        user_sync_aws::metrics::record();
         std::thread::spawn(move || {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)

@@ -33,6 +33,7 @@ mod users;
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use lambda_runtime::LambdaEvent;
 use user_sync_aws::config::{ProductSync, org_requests_per_second};
+use user_sync_aws::correlation;
 use user_sync_aws::dynamo::{DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, required};
 use user_sync_aws::http::{HttpRequest, RequestError};
@@ -146,18 +147,19 @@ pub async fn handle(
     deps: &Deps,
     event: LambdaEvent<ApiGatewayV2httpRequest>,
 ) -> Result<ApiGatewayV2httpResponse, lambda_runtime::Error> {
-    let req = match HttpRequest::from_event(event.payload, MAX_BODY_BYTES) {
-        Ok(r) => r,
-        Err(e) => return Ok(unreadable(&e)),
-    };
-    if console::is_console_path(&req.path) {
-        return Ok(console::serve(
-            &req.method,
-            &req.path,
-            req.header("if-none-match"),
-        ));
-    }
-    Ok(Box::pin(route(deps, &req)).await)
+    // the change this request makes, named by API Gateway's request id
+    let request_id = event.payload.request_context.request_id.clone();
+    Ok(correlation::http_request(request_id.as_deref(), async {
+        let req = match HttpRequest::from_event(event.payload, MAX_BODY_BYTES) {
+            Ok(r) => r,
+            Err(e) => return unreadable(&e),
+        };
+        if console::is_console_path(&req.path) {
+            return console::serve(&req.method, &req.path, req.header("if-none-match"));
+        }
+        Box::pin(route(deps, &req)).await
+    })
+    .await)
 }
 
 /// The response to a request whose body cannot be read.

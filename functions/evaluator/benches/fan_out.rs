@@ -14,7 +14,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use evaluator::{Affected, Reconciler};
+use evaluator::{Affected, Reconciler, Tally};
 use serde_json::json;
 use user_sync_core::clock::SystemClock;
 use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
@@ -100,6 +100,7 @@ async fn fan_out(store: &MemoryStore, org: &OrgId) -> usize {
         state: store,
         jobs: store,
         clock: &SystemClock,
+        tally: Tally::default(),
     };
     let mut contexts = HashMap::new();
     let groups = BTreeSet::from([group("everyone")]);

@@ -7,6 +7,7 @@
 //! that record and stops, and Lambda retries from it.
 
 mod reconcile;
+mod tally;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -15,6 +16,7 @@ use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse
 use lambda_runtime::LambdaEvent;
 use tracing::{Instrument, info, info_span, warn};
 use user_sync_aws::config::Tables;
+use user_sync_aws::correlation::{self, Origin};
 use user_sync_aws::dynamo::items::DirectoryRecord;
 use user_sync_aws::dynamo::{DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, required};
@@ -27,6 +29,7 @@ use user_sync_core::ports::{
 };
 
 pub use reconcile::{Context, Reconciler};
+pub use tally::Tally;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -178,6 +181,23 @@ pub fn affected(record: &EventRecord) -> Result<Affected, serde_dynamo::Error> {
     })
 }
 
+/// The change a record belongs to: the origin its new image carries (the
+/// SCIM or admin request that wrote it, or the fan-out it continues); else
+/// (a removal, an item written outside a request, a fan-out ops started) a
+/// change born here, named by the stream record's id, at the record's time.
+fn origin(record: &EventRecord) -> Origin {
+    Origin::of_image(&record.change.new_image).unwrap_or_else(|| Origin {
+        correlation_id: record.event_id.clone(),
+        at_ms: u64::try_from(
+            record
+                .change
+                .approximate_creation_date_time
+                .timestamp_millis(),
+        )
+        .unwrap_or(0),
+    })
+}
+
 /// The Lambda handler.
 pub async fn handle(
     deps: &Deps,
@@ -210,12 +230,21 @@ where
         state,
         jobs,
         clock: &SystemClock,
+        tally: Tally::default(),
     };
     let mut contexts: HashMap<OrgId, Context> = HashMap::new();
     let mut response = DynamoDbEventResponse::default();
     for record in records {
         let seq = record.change.sequence_number.clone().unwrap_or_default();
-        let span = info_span!("record", seq = %seq, event = %record.event_name);
+        let origin = origin(&record);
+        let correlation_id = origin.correlation_id.clone();
+        let span = info_span!(
+            "record",
+            seq = %seq,
+            event = %record.event_name,
+            correlation_id = %correlation_id
+        );
+        let mut org = None;
         let result = async {
             let affected = match affected(&record) {
                 Ok(a) => a,
@@ -225,10 +254,14 @@ where
                     return Ok(());
                 }
             };
+            org = affected.org().cloned();
             reconciler.apply(&mut contexts, affected, &seq).await
         }
-        .instrument(span)
-        .await;
+        .instrument(span);
+        // what the record writes and sends carries its change's origin
+        // (boxed: the record's future is large)
+        let result = correlation::within(origin, Box::pin(result)).await;
+        reconciler.tally.emit(org.as_ref(), &correlation_id);
         if let Err(e) = result {
             warn!(error = %e, seq = %seq, "record failed; the batch resumes from it");
             let mut failure = DynamoDbBatchItemFailure::default();
@@ -239,4 +272,48 @@ where
     }
     info!("batch done");
     response
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn membership_insert() -> EventRecord {
+        let text = include_str!("../../../events/evaluator/membership-insert.json");
+        let event: Event = serde_json::from_str(text).unwrap();
+        event.records.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn a_record_s_origin_is_the_one_its_new_image_carries() {
+        let mut record = membership_insert();
+        record.change.new_image.insert(
+            correlation::ATTRIBUTE_ID.into(),
+            serde_dynamo::AttributeValue::S("req-1".into()),
+        );
+        record.change.new_image.insert(
+            correlation::ATTRIBUTE_AT.into(),
+            serde_dynamo::AttributeValue::N("1763795402500".into()),
+        );
+        assert_eq!(
+            origin(&record),
+            Origin {
+                correlation_id: "req-1".into(),
+                at_ms: 1_763_795_402_500,
+            }
+        );
+    }
+
+    #[test]
+    fn a_record_without_one_is_a_change_born_at_the_record() {
+        let record = membership_insert();
+        assert_eq!(
+            origin(&record),
+            Origin {
+                correlation_id: "7de3041dd709b024af6f29e4fa13d34c".into(),
+                at_ms: 1_763_795_403_000,
+            }
+        );
+    }
 }

@@ -19,6 +19,7 @@ use user_sync_core::rules::{Rule, effective_assignment};
 use user_sync_core::state::{Computed, Decision, DesiredState, SyncStatus, decide, decide_forced};
 
 use crate::Affected;
+use crate::tally::Tally;
 
 /// An organization's configuration, read once per batch.
 #[derive(Debug, Clone)]
@@ -58,6 +59,8 @@ pub struct Reconciler<'a, D, S, Q> {
     pub jobs: &'a Q,
     /// The time tasks and desired states are stamped with.
     pub clock: &'a dyn Clock,
+    /// What the record being processed did, for its metrics line.
+    pub tally: Tally,
 }
 
 /// What every decision of one reconcile shares.
@@ -182,9 +185,32 @@ where
         }
     }
 
+    /// Starts a fan-out, counting the users it expects to reach (its
+    /// progress metric's starting point).
     async fn start(&self, org: &OrgId, task: &FanOutTask) -> Result<(), StoreError> {
-        info!(org = %org, task = %task.id, reason = %task.reason, "fan-out started");
-        self.directory.start_fan_out(org, task).await
+        let expected = self.expected(org, &task.scope).await?;
+        let task = FanOutTask {
+            expected: Some(expected),
+            ..task.clone()
+        };
+        info!(org = %org, task = %task.id, reason = %task.reason, expected, "fan-out started");
+        self.tally.fan_out(task.remaining());
+        self.directory.start_fan_out(org, &task).await
+    }
+
+    /// The users a fan-out over `scope` expects to reach (a user in two of
+    /// its groups counts twice, as the fan-out reaches it twice).
+    async fn expected(&self, org: &OrgId, scope: &FanOutScope) -> Result<u64, StoreError> {
+        Ok(match scope {
+            FanOutScope::Everyone => self.directory.count_users(org).await?,
+            FanOutScope::Groups { groups } => {
+                let mut n = 0u64;
+                for g in groups {
+                    n += self.directory.count_members(org, g).await?;
+                }
+                n
+            }
+        })
     }
 
     async fn cancel(&self, org: &OrgId, task: &FanOutTask) -> Result<(), StoreError> {
@@ -217,6 +243,14 @@ where
         if task.done || task.chunk != seen.chunk {
             return Ok(());
         }
+        // a task started elsewhere (ops) is counted at its first chunk
+        let task = match task.expected {
+            Some(_) => task,
+            None => FanOutTask {
+                expected: Some(self.expected(org, &task.scope).await?),
+                ..task
+            },
+        };
         let after = task.position.after.as_ref();
         let (listed, next) = match task.source() {
             Source::Finished => (Listed::Ids(Vec::new()), None),
@@ -264,6 +298,7 @@ where
             done = advanced.done,
             "fan-out progress"
         );
+        self.tally.fan_out(advanced.remaining());
         match self.directory.advance_fan_out(org, &advanced).await {
             // another invocation advanced it: its record carries on
             Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
@@ -344,6 +379,7 @@ where
         // send what was decided even if another user failed: the retry finds
         // the same cause on what this attempt stored, and resends only that
         self.jobs.send_jobs(&jobs).await?;
+        self.tally.reconciled(ids.len(), jobs.len());
         if !jobs.is_empty() {
             info!(org = %org, jobs = jobs.len(), "jobs enqueued");
         }
@@ -399,6 +435,9 @@ fn job(org: &OrgId, user: &UserId, generation: u64) -> EntitlementJob {
         user_id: user.clone(),
         generation,
         deferrals: 0,
+        // the jobs queue stamps the change's origin (user_sync_aws::correlation)
+        correlation_id: None,
+        origin_ms: None,
     }
 }
 

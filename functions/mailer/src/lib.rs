@@ -10,8 +10,10 @@ use serde_json::json;
 use tracing::{Instrument, info, info_span, warn};
 use user_sync_aws::batch::{Delivery, RecordResult, process_sqs};
 use user_sync_aws::config::{Tables, activity_retention_days};
+use user_sync_aws::correlation::{self, Origin};
 use user_sync_aws::dynamo::{DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, number, required};
+use user_sync_aws::metrics::{Line, Unit, name};
 use user_sync_aws::ses::SesMailer;
 use user_sync_aws::sqs::SqsMailQueue;
 use user_sync_core::StoreError;
@@ -147,13 +149,27 @@ where
             warn!(message_id = ?record.message_id, "mail body is not a mail job");
             return RecordResult::Retry;
         };
-        let span =
-            info_span!("mail", org = %job.org_id, user_id = %job.user_id, event = %job.event);
+        // the change that created the account (a job queued before ids were
+        // carried: a change of its own)
+        let origin = match &job.correlation_id {
+            Some(id) => Origin::born(Some(id)),
+            None => Origin::born(record.message_id.as_deref()),
+        };
+        let span = info_span!(
+            "mail",
+            org = %job.org_id,
+            user_id = %job.user_id,
+            event = %job.event,
+            correlation_id = %origin.correlation_id
+        );
         let delivery = Delivery::of(&record);
-        match self.send(&job, &delivery).instrument(span).await {
+        let correlation_id = origin.correlation_id.clone();
+        // boxed: the send's future is large
+        let sent = Box::pin(self.send(&job, &delivery).instrument(span));
+        match correlation::within(origin, sent).await {
             Ok(r) => r,
             Err(e) => {
-                warn!(error = %e, "mail job failed; it will be retried");
+                warn!(correlation_id = %correlation_id, error = %e, "mail job failed; it will be retried");
                 RecordResult::Retry
             }
         }
@@ -261,9 +277,11 @@ where
                 if claim == EmailClaim::TakenOver {
                     entry.details["resent"] = json!(true);
                 }
+                tag(&mut entry);
                 // clears an earlier failure too
                 self.state.email_sent(org_id, user_id, &key, &entry).await?;
                 info!("welcome email sent");
+                emailed(job, name::EMAILS_SENT);
                 return Ok(RecordResult::Done);
             }
             Err(e) => e,
@@ -278,6 +296,7 @@ where
             }
             MailError::Transient(_) => {
                 warn!(error = %error, "welcome email not sent; it will be retried");
+                emailed(job, name::EMAILS_FAILED);
                 return Ok(RecordResult::Retry);
             }
         };
@@ -290,14 +309,37 @@ where
         );
         entry.failure_class = Some(FailureClass::EmailFailed);
         entry.details = json!({"reason": reason});
+        tag(&mut entry);
         self.state.append_activity(org_id, &entry).await?;
         self.state
             .record_email_failure(org_id, user_id, Some(&reason))
             .await?;
         self.dead_letters.dead_letter_mail(job).await?;
         warn!(error = %error, "welcome email refused; the job is dead-lettered for Retry sync");
+        emailed(job, name::EMAILS_FAILED);
         Ok(RecordResult::Done)
     }
+}
+
+/// Puts the change's correlation id on an activity entry
+/// (`details.correlationId`), where the admin finds it.
+fn tag(entry: &mut ActivityEntry) {
+    if let Some(origin) = correlation::current() {
+        entry.details["correlationId"] = json!(origin.correlation_id);
+    }
+}
+
+/// The mailer's metrics line for one email sent or failed (see
+/// `user_sync_aws::metrics`); the organization and the change are
+/// properties, not dimensions.
+fn emailed(job: &MailJob, metric: &str) {
+    let mut line = Line::new("mailer")
+        .metric(metric, Unit::Count, 1)
+        .property("OrgId", job.org_id.as_str());
+    if let Some(origin) = correlation::current() {
+        line = line.property("CorrelationId", &origin.correlation_id);
+    }
+    line.emit();
 }
 
 /// The template a job names, if it exists; else the shipped default (also

@@ -14,6 +14,7 @@ mod users;
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use lambda_runtime::LambdaEvent;
 use user_sync_aws::config::{Tables, org_requests_per_second};
+use user_sync_aws::correlation;
 use user_sync_aws::dynamo::{DirectoryTable, StateTable};
 use user_sync_aws::env::ConfigError;
 use user_sync_aws::http::{HttpRequest, RequestError, response};
@@ -90,11 +91,16 @@ pub async fn handle(
     deps: &Deps,
     event: LambdaEvent<ApiGatewayV2httpRequest>,
 ) -> Result<ApiGatewayV2httpResponse, lambda_runtime::Error> {
-    let req = match HttpRequest::from_event(event.payload, MAX_BODY_BYTES) {
-        Ok(r) => r,
-        Err(e) => return Ok(scim_error(&unreadable(&e))),
-    };
-    Ok(Box::pin(route(&deps.directory, &deps.rate, &req)).await)
+    // the change this request makes, named by API Gateway's request id
+    let request_id = event.payload.request_context.request_id.clone();
+    Ok(correlation::http_request(request_id.as_deref(), async {
+        let req = match HttpRequest::from_event(event.payload, MAX_BODY_BYTES) {
+            Ok(r) => r,
+            Err(e) => return scim_error(&unreadable(&e)),
+        };
+        Box::pin(route(&deps.directory, &deps.rate, &req)).await
+    })
+    .await)
 }
 
 /// Why a request whose body cannot be read is refused.

@@ -4,6 +4,9 @@ use aws_lambda_events::sqs::SqsMessage;
 use serde_json::json;
 use tracing::{Instrument, info, info_span, warn};
 use user_sync_aws::batch::{Delivery, RecordResult};
+use user_sync_aws::correlation::{self, Origin};
+
+use crate::metrics::{JobLine, Seen};
 use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry};
 use user_sync_core::clock::Clock;
@@ -94,20 +97,35 @@ where
             warn!(message_id = ?record.message_id, "job body is not a job");
             return RecordResult::Retry;
         };
+        // a job queued before origins were carried: a change of its own
+        let origin =
+            Origin::of_job(&job).unwrap_or_else(|| Origin::born(record.message_id.as_deref()));
         let span = info_span!(
             "job",
             org = %job.org_id,
             user_id = %job.user_id,
-            generation = job.generation
+            generation = job.generation,
+            correlation_id = %origin.correlation_id
         );
         let delivery = Delivery::of(&record);
-        match self.reconcile(&job, &delivery).instrument(span).await {
+        let line = JobLine::default();
+        // the product API call and the mail job carry the change's id
+        let reconciled = self.reconcile(&job, &delivery, &line).instrument(span);
+        let result = match correlation::within(origin.clone(), reconciled).await {
             Ok(r) => r,
             Err(e) => {
-                warn!(org = %job.org_id, user_id = %job.user_id, error = %e, "job failed; it will be retried");
+                warn!(
+                    org = %job.org_id,
+                    user_id = %job.user_id,
+                    correlation_id = %origin.correlation_id,
+                    error = %e,
+                    "job failed; it will be retried"
+                );
                 RecordResult::Retry
             }
-        }
+        };
+        line.emit(&job, &origin.correlation_id);
+        result
     }
 
     /// An active account is written only for an address in a verified (or
@@ -135,19 +153,23 @@ where
         &self,
         job: &EntitlementJob,
         delivery: &Delivery,
+        line: &JobLine,
     ) -> Result<RecordResult, StoreError> {
         let (desired, status) = self.state.user_state(&job.org_id, &job.user_id).await?;
         let Some(desired) = desired else {
             info!("no desired state: nothing to apply");
+            line.set(Seen::Unchanged);
             return Ok(RecordResult::Done);
         };
         if desired.facts.handed_over {
             info!("a returning person took this user's account over: nothing to apply");
+            line.set(Seen::Unchanged);
             return Ok(RecordResult::Done);
         }
         let applied = status.as_ref().map_or(0, |s| s.applied_generation);
         if applied >= desired.generation {
             info!(applied, "already applied");
+            line.set(Seen::Unchanged);
             return Ok(RecordResult::Done);
         }
         let attempts = attempts(status.as_ref());
@@ -155,7 +177,10 @@ where
         // a returning person's account is the one its deleted self had
         let relinked = desired.facts.account_key.as_ref();
         let key = relinked.unwrap_or(&job.user_id);
-        match self.write_account(&job.org_id, key, &account).await? {
+        let written = self.write_account(&job.org_id, key, &account).await?;
+        // the product API answered: the change has arrived
+        let answered_ms = correlation::now_ms();
+        match written {
             Ok(write) => {
                 let never_succeeded = status.as_ref().is_none_or(|s| s.applied_generation == 0);
                 // The account's user key is this user's own id, so no account
@@ -199,6 +224,7 @@ where
                     "products": account.products,
                     "role": account.role,
                 });
+                tag(&mut entry);
                 if action == Action::AccountRelinked {
                     entry.details["account"] = json!(key);
                     entry.details["relinkedFrom"] = json!(desired.facts.relinked_from);
@@ -218,14 +244,16 @@ where
                     Err(StoreError::Conflict(_)) => {}
                     Err(e) => return Err(e),
                 }
-                info!(action = ?action, "account reconciled");
+                let latency_ms = job.origin_ms.map(|o| answered_ms.saturating_sub(o));
+                info!(action = ?action, latency_ms, "account reconciled");
+                line.set(Seen::Written(action, latency_ms));
                 Ok(RecordResult::Done)
             }
             Err(refusal) => {
                 let (class, product, domain) = match &refusal {
                     Refusal::Api(e) if !e.class().is_permanent() => {
                         return self
-                            .transient_failure(job, &desired, status.as_ref(), e, delivery)
+                            .transient_failure(job, &desired, status.as_ref(), e, delivery, line)
                             .await;
                     }
                     Refusal::Api(ProductApiError::OutOfLicenses { product }) => {
@@ -255,6 +283,8 @@ where
                 if let Some(domain) = &domain {
                     entry.details["domain"] = json!(domain);
                 }
+                tag(&mut entry);
+                line.set(Seen::Failed(class));
                 counted(&mut entry, &mut status, &failure, desired.generation);
                 match self
                     .state
@@ -306,6 +336,7 @@ where
         previous: Option<&SyncStatus>,
         error: &ProductApiError,
         delivery: &Delivery,
+        line: &JobLine,
     ) -> Result<RecordResult, StoreError> {
         let retry_after = match error {
             ProductApiError::RateLimited {
@@ -318,6 +349,10 @@ where
         // long spell of 429s never dead-letters it (up to MAX_DEFERRALS).
         let deferral = retry_after.filter(|_| job.deferrals < MAX_DEFERRALS);
         let last = deferral.is_none() && delivery.receive_count >= self.retry.max_receive_count;
+        if deferral.is_none() {
+            // a rate limit waited out is no failure
+            line.set(Seen::Failed(FailureClass::ProductApiUnavailable));
+        }
         let failure = Failure {
             class: FailureClass::ProductApiUnavailable,
             product: None,
@@ -339,6 +374,7 @@ where
                 "deliveries": delivery.receive_count,
                 "deadLettered": true,
             });
+            tag(&mut entry);
             counted(&mut entry, &mut status, &failure, desired.generation);
             self.state
                 .record_outcome(&job.org_id, &job.user_id, &status, &entry)
@@ -393,6 +429,14 @@ where
         }
         warn!(error = %error, delay_seconds = delay, deliveries = delivery.receive_count, "product API unavailable; retrying later");
         Ok(RecordResult::Retry)
+    }
+}
+
+/// Puts the change's correlation id on an activity entry
+/// (`details.correlationId`), where the admin finds it.
+fn tag(entry: &mut ActivityEntry) {
+    if let Some(origin) = correlation::current() {
+        entry.details["correlationId"] = json!(origin.correlation_id);
     }
 }
 

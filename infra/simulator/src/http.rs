@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::accounts::{Account, PutError, parse_account_state};
 use crate::error::ApiError;
 use crate::faults::{Fault, decide};
-use crate::state::{SimState, Simulator};
+use crate::state::{CallRecord, SimState, Simulator};
 use crate::timestamp;
 use axum::Json;
 use axum::body::Bytes;
@@ -115,6 +115,10 @@ pub(crate) async fn product_call(
     op: impl FnOnce(&mut SimState) -> Reply,
 ) -> Response {
     let at = timestamp();
+    // the caller's change, kept in the call log
+    let correlation_id = headers
+        .get("x-correlation-id")
+        .and_then(|v| v.to_str().ok());
     let latency = sim.with_state(|s, _| s.faults_for(org_id).latency_ms);
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -138,14 +142,16 @@ pub(crate) async fn product_call(
             ),
             None => (op(s), None),
         };
-        s.record(
-            method,
-            org_id,
-            user_key,
-            reply.status().as_u16(),
-            reply.code(),
+        s.record(CallRecord {
+            seq: 0,
+            method: method.to_owned(),
+            org_id: org_id.to_owned(),
+            user_key: user_key.to_owned(),
+            status: reply.status().as_u16(),
+            code: reply.code().map(str::to_owned),
             at,
-        );
+            correlation_id: correlation_id.map(str::to_owned),
+        });
         (reply, hang)
     });
     tracing::info!(
@@ -154,6 +160,7 @@ pub(crate) async fn product_call(
         user_key,
         status = reply.status().as_u16(),
         code = reply.code(),
+        correlation_id,
         "product API call"
     );
     if let Some(ms) = hang {

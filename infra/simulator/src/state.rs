@@ -24,6 +24,10 @@ pub struct CallRecord {
     pub code: Option<String>,
     /// When the call arrived (RFC 3339, UTC).
     pub at: String,
+    /// The caller's `X-Correlation-Id` header, if sent: the change the call
+    /// belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
 }
 
 /// Everything the simulator holds. Reset as a whole by `POST /control/reset`.
@@ -65,24 +69,12 @@ impl SimState {
         }
     }
 
-    pub fn record(
-        &mut self,
-        method: &str,
-        org_id: &str,
-        user_key: &str,
-        status: u16,
-        code: Option<&str>,
-        at: String,
-    ) {
+    /// Logs a call; its `seq` is the next one.
+    pub fn record(&mut self, call: CallRecord) {
         self.next_seq += 1;
         self.calls.push(CallRecord {
             seq: self.next_seq,
-            method: method.to_owned(),
-            org_id: org_id.to_owned(),
-            user_key: user_key.to_owned(),
-            status,
-            code: code.map(str::to_owned),
-            at,
+            ..call
         });
     }
 }

@@ -5,10 +5,12 @@
 pub mod backlog;
 pub mod batch;
 pub mod config;
+pub mod correlation;
 pub mod dns;
 pub mod dynamo;
 pub mod env;
 pub mod http;
+pub mod metrics;
 pub mod product_api;
 pub mod redrive;
 pub mod secrets;

@@ -168,20 +168,22 @@ impl HttpProductApi {
         account: &ProductAccount,
     ) -> Result<AccountWrite, ProductApiError> {
         let url = format!("{}/v1/accounts/{org}/users/{user_key}", self.base_url);
-        let response = self
+        let mut request = self
             .client
             .put(url)
             .bearer_auth(&self.api_key)
-            .json(account)
-            .send()
-            .await
-            .map_err(|e| {
-                ProductApiError::Unavailable(if e.is_timeout() {
-                    "timeout".into()
-                } else {
-                    "connection failed".into()
-                })
-            })?;
+            .json(account);
+        // the change this call belongs to, for the product API's own logs
+        if let Some(origin) = crate::correlation::current() {
+            request = request.header(crate::correlation::HEADER, origin.correlation_id);
+        }
+        let response = request.send().await.map_err(|e| {
+            ProductApiError::Unavailable(if e.is_timeout() {
+                "timeout".into()
+            } else {
+                "connection failed".into()
+            })
+        })?;
         let status = response.status();
         match status {
             StatusCode::CREATED => return Ok(AccountWrite::Created),

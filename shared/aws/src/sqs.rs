@@ -1,5 +1,6 @@
 //! SQS adapters: the jobs queue (with its dead-letter queue) and the mail queue.
 
+use crate::correlation::{stamp_job, stamp_mail};
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
@@ -72,7 +73,8 @@ impl JobQueue for SqsJobQueue {
                 entries.push(
                     SendMessageBatchRequestEntry::builder()
                         .id(i.to_string())
-                        .message_body(serde_json::to_string(job).map_err(json)?)
+                        // the change the job is sent for (crate::correlation)
+                        .message_body(serde_json::to_string(&*stamp_job(job)).map_err(json)?)
                         .build()
                         .map_err(StoreError::permanent)?,
                 );
@@ -182,7 +184,7 @@ impl MailQueue for SqsMailQueue {
         self.client
             .send_message()
             .queue_url(&self.queue_url)
-            .message_body(serde_json::to_string(job).map_err(json)?)
+            .message_body(serde_json::to_string(&*stamp_mail(job)).map_err(json)?)
             .send()
             .await
             .map_err(map_sqs_error)?;

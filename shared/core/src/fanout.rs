@@ -66,6 +66,10 @@ pub struct FanOutTask {
     pub users: u64,
     pub jobs: u64,
     pub done: bool,
+    /// The users it was expected to reach, counted when it started (absent:
+    /// not counted): what is left of it is this minus `users`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<u64>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -82,6 +86,7 @@ impl FanOutTask {
             users: 0,
             jobs: 0,
             done: false,
+            expected: None,
             created_at: now.clone(),
             updated_at: now,
         }
@@ -101,6 +106,14 @@ impl FanOutTask {
     /// at this task's position.
     pub fn chunk_cause(&self) -> String {
         format!("fanout:{}:{}", self.id, self.chunk)
+    }
+
+    /// The users it has yet to reach, as far as it knows: none once done.
+    pub fn remaining(&self) -> Option<u64> {
+        if self.done {
+            return Some(0);
+        }
+        self.expected.map(|e| e.saturating_sub(self.users))
     }
 
     /// What the next chunk reads.

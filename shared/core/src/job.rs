@@ -21,6 +21,16 @@ pub struct EntitlementJob {
     /// to wait out `Retry-After` (absent: none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub deferrals: u32,
+    /// The id of the change this job belongs to (born at the SCIM or admin
+    /// request, or at a fan-out task): in every log line about it, sent to
+    /// the product API and put on the activity entries. Absent on jobs
+    /// queued before it was carried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    /// When the change was made (Unix milliseconds): the start of its
+    /// end-to-end latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin_ms: Option<u64>,
 }
 
 /// Most times a job waits out the product API's `Retry-After` as a new
@@ -46,6 +56,10 @@ pub struct MailJob {
     pub email: String,
     pub given_name: Option<String>,
     pub products: BTreeSet<String>,
+    /// The id of the change that created the account (see
+    /// [`EntitlementJob::correlation_id`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
 }
 
 /// The event of every welcome email: the account's creation.
@@ -68,6 +82,7 @@ impl MailJob {
             email: desired.facts.email.clone(),
             given_name: desired.facts.given_name.clone(),
             products: desired.assignment.products.clone(),
+            correlation_id: None,
         }
     }
 }

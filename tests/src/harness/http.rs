@@ -91,6 +91,7 @@ impl Client {
         let content_type = header("content-type");
         let retry_after = header("retry-after");
         let location = header("location");
+        let correlation_id = header("x-correlation-id");
         let text = resp.text().await.unwrap_or_default();
         let body = if text.is_empty() {
             Value::Null
@@ -104,6 +105,7 @@ impl Client {
             content_type,
             retry_after,
             location,
+            correlation_id,
         })
     }
 }
@@ -128,6 +130,8 @@ pub struct Answer {
     pub content_type: Option<String>,
     pub retry_after: Option<String>,
     pub location: Option<String>,
+    /// `X-Correlation-Id`: the change the request made.
+    pub correlation_id: Option<String>,
 }
 
 /// Percent-encodes a query value (a SCIM filter).

@@ -20,6 +20,7 @@ mod hostile;
 mod idp_replay;
 mod isolation;
 mod language;
+mod observability;
 mod ops_cli;
 mod permissions;
 mod pipeline;

@@ -61,6 +61,8 @@ pub fn job_retry(
             user_id: user.clone(),
             generation: desired.generation,
             deferrals: 0,
+            correlation_id: None,
+            origin_ms: None,
         },
     }
 }

@@ -9,7 +9,7 @@ impl FanOuts for DirectoryTable {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_item(&item)?))
+            .set_item(Some(stamped(to_item(&item)?)))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await
@@ -39,7 +39,7 @@ impl FanOuts for DirectoryTable {
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_item(&item)?))
+            .set_item(Some(stamped(to_item(&item)?)))
             .condition_expression("chunk = :c")
             .expression_attribute_values(
                 ":c",

@@ -90,7 +90,7 @@ impl DirectoryTable {
         build(
             Put::builder()
                 .table_name(&self.table)
-                .set_item(Some(item))
+                .set_item(Some(stamped(item)))
                 .set_condition_expression(condition.map(str::to_owned))
                 .build(),
         )
@@ -105,7 +105,7 @@ impl DirectoryTable {
         let put = build(
             Put::builder()
                 .table_name(&self.table)
-                .set_item(Some(item))
+                .set_item(Some(stamped(item)))
                 .condition_expression("version = :v")
                 .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
                 .build(),
@@ -307,8 +307,19 @@ impl DirectoryTable {
     }
 }
 
+/// An item written within a change carries the change's origin (see
+/// `crate::correlation`): the stream record the evaluator reads has it.
+pub(super) fn stamped(mut item: Item) -> Item {
+    crate::correlation::stamp(&mut item);
+    item
+}
+
 fn put_request(item: &MemberItem) -> Result<WriteRequest, StoreError> {
-    let put = build(PutRequest::builder().set_item(Some(to_item(item)?)).build())?;
+    let put = build(
+        PutRequest::builder()
+            .set_item(Some(stamped(to_item(item)?)))
+            .build(),
+    )?;
     Ok(WriteRequest::builder().put_request(put).build())
 }
 
@@ -472,7 +483,7 @@ impl DirectoryTable {
         build(
             Put::builder()
                 .table_name(&self.table)
-                .set_item(Some(item))
+                .set_item(Some(stamped(item)))
                 .condition_expression("attribute_not_exists(pk) OR version = :v")
                 .expression_attribute_values(":v", AttributeValue::N(read.to_string()))
                 .build(),

@@ -1,0 +1,185 @@
+//! Following one change: the correlation id a SCIM request answers with
+//! travels through the stream record, the job, the product API call and the
+//! mail job to the activity entries; and the functions' embedded-metric
+//! lines (kept in memory by the test stack: the functions run in-process)
+//! count what the changes did.
+
+use serde_json::{Value, json};
+use user_sync_tests::{PIPELINE, UserBuilder, eventually, new_org};
+
+/// The organization's metric lines so far, parsed.
+fn metric_lines(org: &str) -> Vec<Value> {
+    user_sync_aws::metrics::recorded()
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).expect("an EMF line is JSON"))
+        .filter(|v| v["OrgId"] == org)
+        .collect()
+}
+
+/// The sum of `metric` over the lines of `function` about change `id`.
+fn total(lines: &[Value], function: &str, metric: &str, id: &str) -> u64 {
+    lines
+        .iter()
+        .filter(|v| v["Function"] == function && v["CorrelationId"] == id)
+        .filter_map(|v| v[metric].as_u64())
+        .sum()
+}
+
+/// The activity entries of `action` for `user`.
+async fn entries(org: &user_sync_tests::TestOrg, user: &str, action: &str) -> Vec<Value> {
+    let a = org
+        .admin()
+        .get(&format!("/activity?userId={user}&action={action}"))
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    a.body["items"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_change_carries_one_correlation_id_and_is_counted() {
+    let org = new_org("obs").await;
+    let scim = org.scim();
+    let group = scim.group("staff").await;
+    let admin = org.admin();
+    admin
+        .rule(json!({
+            "groupId": group,
+            "products": ["G2M"],
+            "adminRole": {"type": "full_admin"}
+        }))
+        .await;
+    // the admin's request names its change too: the fan-out over everyone
+    // it starts carries that id; waited for until done, so that it does not
+    // reach the user below first
+    let on = admin
+        .request("PUT", "/sync", Some(&json!({"enabled": true})), &[])
+        .await;
+    assert_eq!(on.status, 200, "{}", on.body);
+    let sync_id = on.correlation_id.clone().expect("X-Correlation-Id");
+    let org_id = org.org_id.to_string();
+    eventually("the sync-on fan-out counted", PIPELINE, || async {
+        metric_lines(&org_id)
+            .into_iter()
+            .find(|v| v["CorrelationId"] == sync_id.as_str() && v["FanOutRemaining"] == 0)
+    })
+    .await;
+    eventually("no fan-out running", PIPELINE, || async {
+        let sync = admin.get("/sync").await;
+        (sync.body["fanOuts"].as_array().is_some_and(Vec::is_empty)).then_some(())
+    })
+    .await;
+
+    // the SCIM request names its change in the answer
+    let user = UserBuilder::person(&org.email("ada"), "Ada", "Lovelace").build();
+    let created = scim.request("POST", "/Users", Some(&user), &[]).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let create_id = created.correlation_id.clone().expect("X-Correlation-Id");
+    let user_id = created.body["id"].as_str().expect("id").to_owned();
+
+    // the user's creation reached the evaluator through the stream record
+    // (no group yet: no job); waited for, so that the membership below is
+    // the change that gives the account
+    eventually("the creation evaluated", PIPELINE, || async {
+        let lines = metric_lines(&org_id);
+        (total(&lines, "evaluator", "UsersReconciled", &create_id) == 1).then_some(())
+    })
+    .await;
+
+    // the membership gives the account: its request's id reaches the
+    // product API call, the activity entries and the welcome email's
+    let add = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "Add", "path": "members", "value": [{"value": user_id}]}]
+    });
+    let added = scim
+        .request("PATCH", &format!("/Groups/{group}"), Some(&add), &[])
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let add_id = added.correlation_id.clone().expect("X-Correlation-Id");
+    assert_ne!(add_id, create_id, "one id per request");
+    org.until(&user_id, "the account", |a| a["status"] == "active")
+        .await;
+
+    let sim = org.simulator();
+    let calls = sim.calls(Some(&user_id)).await;
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0]["correlationId"], add_id.as_str(), "{calls:?}");
+
+    let created_entry = eventually("account_created", PIPELINE, || async {
+        entries(&org, &user_id, "account_created").await.pop()
+    })
+    .await;
+    assert_eq!(created_entry["details"]["correlationId"], add_id.as_str());
+    let email_entry = eventually("welcome_email_sent", PIPELINE, || async {
+        entries(&org, &user_id, "welcome_email_sent").await.pop()
+    })
+    .await;
+    assert_eq!(email_entry["details"]["correlationId"], add_id.as_str());
+
+    // a user write (deactivation) is a change of its own
+    let off = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "Replace", "path": "active", "value": false}]
+    });
+    let deactivated = scim
+        .request("PATCH", &format!("/Users/{user_id}"), Some(&off), &[])
+        .await;
+    assert_eq!(deactivated.status, 200, "{}", deactivated.body);
+    let off_id = deactivated
+        .correlation_id
+        .clone()
+        .expect("X-Correlation-Id");
+    org.until(&user_id, "the account suspended", |a| {
+        a["status"] == "suspended"
+    })
+    .await;
+    let calls = sim.calls(Some(&user_id)).await;
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[1]["correlationId"], off_id.as_str(), "{calls:?}");
+    let suspended = eventually("account_suspended", PIPELINE, || async {
+        entries(&org, &user_id, "account_suspended").await.pop()
+    })
+    .await;
+    assert_eq!(suspended["details"]["correlationId"], off_id.as_str());
+
+    // the metric lines: what each change did, counted once, under its id
+    let lines = eventually("the mailer's metric line", PIPELINE, || async {
+        let lines = metric_lines(&org_id);
+        (total(&lines, "mailer", "EmailsSent", &add_id) == 1).then_some(lines)
+    })
+    .await;
+    for line in &lines {
+        let aws = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(aws["Namespace"], "UserSync", "{line}");
+        let dimensions = aws["Dimensions"][0].as_array().expect("dimensions");
+        assert_eq!(dimensions[0], "Function", "{line}");
+        assert!(
+            dimensions.iter().all(|d| d != "OrgId"),
+            "no organization dimension: {line}"
+        );
+        let text = line.to_string();
+        assert!(!text.contains("Lovelace") && !text.contains("@"), "{line}");
+    }
+    // the user's creation reached the evaluator through the stream record
+    assert_eq!(total(&lines, "evaluator", "UsersReconciled", &create_id), 1);
+    assert_eq!(total(&lines, "evaluator", "JobsSent", &create_id), 0);
+    assert_eq!(total(&lines, "evaluator", "JobsSent", &add_id), 1);
+    assert_eq!(total(&lines, "worker", "AccountsCreated", &add_id), 1);
+    assert_eq!(total(&lines, "worker", "AccountsSuspended", &off_id), 1);
+    assert_eq!(total(&lines, "evaluator", "JobsSent", &off_id), 1);
+    let latency: Vec<u64> = lines
+        .iter()
+        .filter(|v| v["Function"] == "worker" && v["CorrelationId"] == add_id.as_str())
+        .filter_map(|v| v["ChangeLatency"].as_u64())
+        .collect();
+    assert_eq!(latency.len(), 1, "one latency for the created account");
+    assert!(
+        latency[0] < 90_000,
+        "from the SCIM write to the product API: {latency:?}"
+    );
+    let failures: u64 = lines
+        .iter()
+        .filter_map(|v| v["SyncFailures"].as_u64())
+        .sum();
+    assert_eq!(failures, 0);
+}

@@ -73,10 +73,7 @@ impl LostBatch {
             .into_iter()
             .rev()
             .collect();
-        format!(
-            "{REPAIR_TASK_PREFIX}{shard}-{}",
-            self.start_sequence_number
-        )
+        format!("{REPAIR_TASK_PREFIX}{shard}-{}", self.start_sequence_number)
     }
 }
 
@@ -250,7 +247,11 @@ mod tests {
     #[test]
     fn a_stalled_reconcile_and_other_fan_outs_hold_nothing_back() {
         let now = at("2026-12-05T07:00:00Z");
-        let stalled = reconcile("reconcile-5", "2026-12-05T06:00:00Z", "2026-12-05T06:10:00Z");
+        let stalled = reconcile(
+            "reconcile-5",
+            "2026-12-05T06:00:00Z",
+            "2026-12-05T06:10:00Z",
+        );
         let rule = FanOutTask::new(
             "rule-1".into(),
             "rule",

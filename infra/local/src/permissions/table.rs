@@ -207,8 +207,11 @@ const REPAIR: [Grant; 6] = {
             &["dynamodb:GetShardIterator", "dynamodb:GetRecords"],
             &["stream:DirectoryTable"],
         ),
-        // the sync switch and running fan-outs; the reconcile's task
-        allow(&["dynamodb:Query", "dynamodb:PutItem"], &[DIRECTORY]),
+        // the sync switch and the fan-outs; the reconcile's task
+        allow(
+            &["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"],
+            &[DIRECTORY],
+        ),
         // the reconcile_started activity entry
         allow(&["dynamodb:PutItem"], &[STATE]),
     ]

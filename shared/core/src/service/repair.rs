@@ -101,6 +101,12 @@ where
                 report.sync_off.push(org);
                 continue;
             }
+            // this batch's own reconcile, running or done (a message
+            // delivered again, even after it finished, starts nothing new)
+            if self.directory.get_fan_out(&org, &task_id).await?.is_some() {
+                report.covered.push((org, task_id.clone()));
+                continue;
+            }
             let running = self.directory.running_fan_outs(&org, RUNNING_READ).await?;
             let keys: Vec<&str> = sort_keys.iter().map(String::as_str).collect();
             match decide(&task_id, &running, &keys, last_arrival, self.clock.now()) {

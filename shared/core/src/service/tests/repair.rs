@@ -88,10 +88,22 @@ async fn every_organization_of_a_lost_batch_is_reconciled_once_with_an_entry() {
     assert_eq!(started[0].details["taskId"], id.as_str());
     assert!(entries(&w, &off).await.is_empty());
 
-    // the message delivered again starts nothing new
+    // the message delivered again starts nothing new, even once the
+    // reconcile is done
     let again = service.repair(&batch()).await.unwrap();
     assert!(again.started.is_empty());
-    assert_eq!(again.covered, vec![(w.org.clone(), id)]);
+    assert_eq!(again.covered, vec![(w.org.clone(), id.clone())]);
+    let done = task.advanced(1, 1, None, "2026-12-01T09:01:00Z".into());
+    w.store.advance_fan_out(&w.org, &done).await.unwrap();
+    let after = service.repair(&batch()).await.unwrap();
+    assert!(after.started.is_empty());
+    assert_eq!(after.covered, vec![(w.org.clone(), id)]);
+    let count = entries(&w, &w.org)
+        .await
+        .into_iter()
+        .filter(|e| e.action == Action::ReconcileStarted)
+        .count();
+    assert_eq!(count, 1);
 }
 
 #[tokio::test]

@@ -24,6 +24,7 @@
 //! The `local-stack` binary runs a stack with a demo organization; the
 //! end-to-end tests start one inside the test process.
 
+pub mod emf;
 #[cfg(test)]
 mod emulated_tests;
 pub mod emulator;

@@ -261,7 +261,7 @@ def serialize_sqs() -> None:
 
 def _touched(service: str, action: str, body: dict) -> list[str]:
     """The resources a call names: `table:NAME`, `index:TABLE/INDEX`,
-    `queue:URL`, `secret:ID` (the ARN or name the call gives); a
+    `stream:TABLE`, `queue:URL`, `secret:ID` (the ARN or name the call gives); a
     transaction's or batch's items each add their own, with the item's
     operation (`Put`, `Update`, `Delete`, `ConditionCheck`)."""
     out = []
@@ -279,6 +279,12 @@ def _touched(service: str, action: str, body: dict) -> list[str]:
                         out.append(f"{op}@table:{table}")
             else:
                 out.append(f"table:{table}")
+    elif service == "dynamodbstreams":
+        # the stream by its ARN, or by the shard iterator moto makes of it
+        # (`{table ARN}/stream/{label}|1|{id}`): `stream:TABLE`
+        arn = body.get("StreamArn") or body.get("ShardIterator", "").split("|", 1)[0]
+        if ":table/" in arn:
+            out.append(f"stream:{arn.split(':table/', 1)[1].split('/', 1)[0]}")
     elif service == "sqs" and "QueueUrl" in body:
         out.append(f"queue:{body['QueueUrl']}")
     elif service == "secretsmanager" and "SecretId" in body:

@@ -150,6 +150,10 @@ export async function sentence(e, ctx) {
       return `The domain ${domain} is no longer verified: its record stayed missing`;
     case 'domain_restored':
       return `The domain ${domain} has its verification record again`;
+    case 'reconcile_started':
+      return d.why === 'lost_stream_batch'
+        ? `Started sending every user to the product again: ${d.records ?? 'some'} directory change(s) could not be processed in time`
+        : 'Started sending every user to the product again';
     default:
       return e.action.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
   }

@@ -42,7 +42,8 @@ where
 pub struct FanOutView {
     pub id: String,
     /// What started it: `rule` (a rule changed), `order` (the rules'
-    /// order), `sync_on`, or `reconcile` (`ops reconcile`).
+    /// order), `sync_on`, or `reconcile` (`ops reconcile`, or the repair
+    /// of a lost stream batch: its id starts with `repair-`).
     pub reason: String,
     pub users_reconciled: u64,
     pub jobs_enqueued: u64,

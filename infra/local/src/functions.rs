@@ -1,4 +1,4 @@
-//! The five function crates, run in-process the way Lambda runs them: each
+//! The function crates, run in-process the way Lambda runs them: each
 //! gets its configuration from its (resolved) environment, builds its
 //! dependencies once, and is invoked with a `LambdaEvent` and a `Context`,
 //! under its timeout. A panic or a timeout is an invocation error, as on
@@ -54,7 +54,7 @@ impl AnyFunction {
 }
 
 /// The function crates the local runner knows, by binary name.
-pub const BINARIES: [&str; 5] = ["scim", "api", "evaluator", "worker", "mailer"];
+pub const BINARIES: [&str; 6] = ["scim", "api", "evaluator", "worker", "mailer", "repair"];
 
 /// What the local runner needs to build a function.
 pub struct FunctionSetup<'a> {
@@ -117,6 +117,7 @@ pub async fn build(setup: FunctionSetup<'_>) -> Result<AnyFunction, StackError> 
         "evaluator" => build_function!(setup, evaluator, Stream),
         "worker" => build_function!(setup, worker, Queue, fallible, async),
         "mailer" => build_function!(setup, mailer, Queue),
+        "repair" => build_function!(setup, repair, Queue),
         other => {
             return Err(StackError::Template(format!(
                 "function {} names the binary {other:?}; the local runner knows {}",

@@ -115,9 +115,17 @@ impl LocalInfo {
         text
     }
 
-    /// Writes [`LocalInfo::ops_env`] to `path`.
+    /// Writes [`LocalInfo::ops_env`] to `path`, with `METRICS_FILE`: the
+    /// functions' metric lines `scripts/dev` keeps beside it
+    /// ([`crate::emf`], for `ops metrics`).
     pub fn write_ops_env(&self, path: &Path) -> Result<(), StackError> {
-        std::fs::write(path, self.ops_env())
+        let metrics = path.with_file_name(crate::emf::METRICS_FILE);
+        let text = format!(
+            "{}export METRICS_FILE='{}'\n",
+            self.ops_env(),
+            metrics.display().to_string().replace('\'', "")
+        );
+        std::fs::write(path, text)
             .map_err(|e| StackError::io(format!("writing {}", path.display()), e))
     }
 

@@ -4,7 +4,7 @@
 //! [`Stack::start`] starts an AWS emulator (moto in server mode, through
 //! `infra/moto_server.py`), creates the tables and queues declared in
 //! `template.yaml` (the only list of resources), verifies the SES sender,
-//! starts the product API simulator, and runs the five functions' handler
+//! starts the product API simulator, and runs the functions' handler
 //! code in-process the way Lambda runs it:
 //!
 //! - the HTTP functions behind one local server that routes by the
@@ -24,6 +24,7 @@
 //! The `local-stack` binary runs a stack with a demo organization; the
 //! end-to-end tests start one inside the test process.
 
+pub mod emf;
 #[cfg(test)]
 mod emulated_tests;
 pub mod emulator;

@@ -23,6 +23,7 @@ use user_sync_core::ports::{Organizations, RedriveSelection};
 mod args;
 mod domains;
 mod maintenance;
+mod metrics;
 mod org_settings;
 mod orgs;
 mod queues;
@@ -184,6 +185,7 @@ pub async fn execute(cli: Cli, sdk: &SdkConfig, out: Out<'_>, err: Out<'_>) -> u
         }
         Command::ScrubSecrets(args) => scrub_secrets(&ctx, &args, err).await,
         Command::Domains(command) => domains::run(&ctx, command).await,
+        Command::Metrics(args) => metrics::metrics(&ctx, &args).await,
     };
     match result {
         Ok(report) => {

@@ -16,3 +16,4 @@ pub mod redrive;
 pub mod secrets;
 pub mod ses;
 pub mod sqs;
+pub mod stream_history;

@@ -56,6 +56,9 @@ pub enum Action {
     DomainLapsed,
     /// The re-check found the missing record again.
     DomainRestored,
+    /// The pipeline started a reconcile of the whole organization by
+    /// itself (a stream batch the evaluator gave up on named it).
+    ReconcileStarted,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

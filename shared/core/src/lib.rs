@@ -32,6 +32,7 @@ pub mod organization;
 pub mod ports;
 pub mod progress;
 pub mod ratelimit;
+pub mod repair;
 pub mod retry;
 pub mod rules;
 pub mod scim;

@@ -28,6 +28,7 @@ mod races;
 mod redelivery;
 mod rules;
 mod scim;
+mod self_healing;
 mod templates;
 mod tenant_boundary;
 mod user_states;

@@ -16,7 +16,8 @@ use crate::admin::{PIPELINE, TestOrg};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_aws_call_of_every_function_is_granted_by_its_role() {
     // a walk through every function: SCIM writes, rules and sync, the
-    // evaluator, a provisioned account, its welcome email, a retry
+    // evaluator, a provisioned account, its welcome email, a retry, a lost
+    // stream batch repaired
     let a = TestOrg::new("perm").await;
     let ada = a.scim().user("ada").await;
     let sales = a.scim().group_with("Sales", &[&ada]).await;
@@ -45,6 +46,12 @@ async fn every_aws_call_of_every_function_is_granted_by_its_role() {
     let r = a.admin().get(&format!("/users/{ada}/assignment")).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["user"]["id"], json!(ada));
+    // a lost stream batch, repaired: the repair function reads the stream
+    crate::self_healing::lose_the_batch_of(&format!("{}#USER#{ada}", a.org_id), "USER").await;
+    eventually("the lost batch's reconcile", PIPELINE, || async {
+        (!crate::self_healing::reconciles_started(&a).await.is_empty()).then_some(())
+    })
+    .await;
     // the recorder appends as calls arrive; give the last ones a moment
     tokio::time::sleep(Duration::from_millis(500)).await;
 

@@ -49,6 +49,21 @@ pub fn needed(
                 return Err(format!("dynamodb:{action} named no table"));
             }
         }
+        // a table's stream read back (GetShardIterator, GetRecords)
+        "dynamodbstreams" => {
+            for r in resources {
+                let Some(table) = r.strip_prefix("stream:") else {
+                    return Err(format!("dynamodbstreams:{action}: unreadable resource {r}"));
+                };
+                out.insert((
+                    format!("dynamodb:{action}"),
+                    format!("stream:{}", name(table)?),
+                ));
+            }
+            if resources.is_empty() {
+                return Err(format!("dynamodbstreams:{action} named no stream"));
+            }
+        }
         "sqs" => {
             let permission = action.strip_suffix("Batch").unwrap_or(action);
             for r in resources {
@@ -126,6 +141,15 @@ mod tests {
         )
         .unwrap();
         assert!(n.contains(&("sqs:SendMessage".into(), "arn:JobsQueue".into())));
+        let n = needed(
+            "dynamodbstreams",
+            "GetRecords",
+            &["stream:dir-table".into()],
+            &logical,
+        )
+        .unwrap();
+        assert!(n.contains(&("dynamodb:GetRecords".into(), "stream:DirectoryTable".into())));
+        assert!(needed("dynamodbstreams", "GetRecords", &[], &logical).is_err());
         assert!(needed("dynamodb", "Scan", &["table:other".into()], &logical).is_err());
         assert!(needed("s3", "PutObject", &[], &logical).is_err());
         let secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:k-AbCdEf";

@@ -195,8 +195,30 @@ const MAILER: [Grant; 7] = {
     ]
 };
 
+const REPAIR: [Grant; 6] = {
+    let [logs, tracing] = observability(&["arn:RepairLogGroup"]);
+    [
+        logs,
+        tracing,
+        // the queue event source mapping (the lost batches)
+        allow(QUEUE_SOURCE, &["arn:EvaluatorFailureQueue"]),
+        // a lost batch read back by shard and sequence number
+        allow(
+            &["dynamodb:GetShardIterator", "dynamodb:GetRecords"],
+            &["stream:DirectoryTable"],
+        ),
+        // the sync switch and the fan-outs; the reconcile's task
+        allow(
+            &["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"],
+            &[DIRECTORY],
+        ),
+        // the reconcile_started activity entry
+        allow(&["dynamodb:PutItem"], &[STATE]),
+    ]
+};
+
 /// Every function's permissions.
-pub const PERMISSIONS: [FunctionGrants; 5] = [
+pub const PERMISSIONS: [FunctionGrants; 6] = [
     FunctionGrants::new("ScimFunction", "ScimRole", "scim", &SCIM),
     FunctionGrants::new("ApiFunction", "ApiRole", "api", &API),
     FunctionGrants::new(
@@ -207,6 +229,7 @@ pub const PERMISSIONS: [FunctionGrants; 5] = [
     ),
     FunctionGrants::new("WorkerFunction", "WorkerRole", "worker", &WORKER),
     FunctionGrants::new("MailerFunction", "MailerRole", "mailer", &MAILER),
+    FunctionGrants::new("RepairFunction", "RepairRole", "repair", &REPAIR),
 ];
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The whole system on one machine: the AWS emulator, the resources of
 //! `template.yaml`, the product API simulator, the HTTP API and the event
-//! source mappings driving the five functions.
+//! source mappings driving the functions.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

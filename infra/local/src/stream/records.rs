@@ -220,5 +220,20 @@ mod tests {
             "RetryAttemptsExhausted"
         );
         assert_eq!(record["requestContext"]["approximateInvokeCount"], 11);
+        // the repair function reads the batch from it
+        let batch =
+            user_sync_core::repair::LostBatch::from_on_failure_record(&record.to_string()).unwrap();
+        assert_eq!(
+            (
+                batch.shard_id.as_str(),
+                batch.start_sequence_number.as_str()
+            ),
+            ("shard-1", "5")
+        );
+        assert_eq!(batch.end_sequence_number, "9");
+        assert_eq!(
+            batch.approximate_arrival_of_last_record.as_deref(),
+            Some("2023-11-14T22:13:20Z")
+        );
     }
 }

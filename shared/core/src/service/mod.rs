@@ -13,6 +13,7 @@ pub mod domains;
 pub mod guardrail;
 pub mod orgs;
 pub mod preview;
+pub mod repair;
 pub mod rules;
 pub mod scim_error;
 pub mod scim_groups;

@@ -1,4 +1,7 @@
-//! `reconcile` and `scrub-secrets`: whole-organization maintenance.
+//! `reconcile` and `scrub-secrets`: whole-organization maintenance;
+//! `metrics`: what the functions measured.
+
+use std::path::PathBuf;
 
 use clap::{ArgGroup, Args};
 use user_sync_core::ids::OrgId;
@@ -28,4 +31,15 @@ pub struct ScrubSecretsArgs {
     /// DirectoryTable, as `org list` does).
     #[arg(long)]
     pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// The file of embedded-metric lines (one JSON object a line), as the
+    /// local stack keeps them: `<state dir>/metrics.jsonl`.
+    #[arg(long, env = "METRICS_FILE", hide_env_values = true)]
+    pub file: Option<PathBuf>,
+    /// Only the lines of the last this many minutes.
+    #[arg(long = "since", value_name = "MINUTES")]
+    pub since_minutes: Option<u64>,
 }

@@ -5,7 +5,7 @@ mod orgs;
 mod queues;
 mod settings;
 
-pub use maintenance::{ReconcileArgs, ScrubSecretsArgs};
+pub use maintenance::{MetricsArgs, ReconcileArgs, ScrubSecretsArgs};
 pub use orgs::{KindArg, OrgCommand, TokenCommand};
 pub use queues::DlqCommand;
 pub use settings::{
@@ -27,6 +27,7 @@ Settings come from the environment or from the flags, which win:
   MAIL_QUEUE_URL               --mail-queue-url        dlq
   MAIL_DLQ_URL                 --mail-dlq-url          dlq
   EVALUATOR_FAILURE_QUEUE_URL  --evaluator-failure-queue-url   dlq status (optional)
+  METRICS_FILE                 --file                  metrics (the local stack's .local/metrics.jsonl)
 AWS credentials, region and endpoint come from the default chain, as for any
 AWS tool (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL for the local stack).
 
@@ -137,6 +138,10 @@ pub enum Command {
     /// override (claim), grandfathering, and the scheduled re-check.
     #[command(subcommand, arg_required_else_help = true)]
     Domains(domains::DomainsCommand),
+    /// What the functions measured on the local stack: their embedded-metric
+    /// lines summed per metric, function and failure class, and the change
+    /// latency's p50, p95 and p99 (on AWS: the CloudWatch dashboard).
+    Metrics(MetricsArgs),
 }
 
 pub(super) fn org_id(s: &str) -> Result<OrgId, String> {

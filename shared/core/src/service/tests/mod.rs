@@ -18,6 +18,7 @@ use crate::service::templates::TemplateService;
 
 mod domains;
 mod orgs;
+mod repair;
 mod rules;
 mod settings;
 mod sync;

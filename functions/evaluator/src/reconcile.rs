@@ -240,6 +240,11 @@ where
         let cause = task.chunk_cause();
         let force = task.force;
         let (users, jobs) = match listed {
+            // a drift check: the accounts are read back, nothing is decided
+            listed if task.check => {
+                let ids = listed.ids();
+                (ids.len(), self.check_users(org, &ids, &task.id).await?)
+            }
             Listed::Ids(ids) => (
                 ids.len(),
                 self.reconcile_ids(org, &ctx, &ids, &cause, force).await?,
@@ -265,6 +270,7 @@ where
             "fan-out progress"
         );
         match self.directory.advance_fan_out(org, &advanced).await {
+            Ok(()) if advanced.done && advanced.check => self.drift_summary(org, &advanced).await,
             // another invocation advanced it: its record carries on
             Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
             Err(e) => Err(e),
@@ -399,6 +405,7 @@ fn job(org: &OrgId, user: &UserId, generation: u64) -> EntitlementJob {
         user_id: user.clone(),
         generation,
         deferrals: 0,
+        drift_check: None,
     }
 }
 
@@ -406,6 +413,15 @@ fn job(org: &OrgId, user: &UserId, generation: u64) -> EntitlementJob {
 enum Listed {
     Ids(Vec<UserId>),
     Users(Vec<StoredUser>),
+}
+
+impl Listed {
+    fn ids(self) -> Vec<UserId> {
+        match self {
+            Listed::Ids(ids) => ids,
+            Listed::Users(users) => users.into_iter().map(|u| u.user.id).collect(),
+        }
+    }
 }
 
 /// What to do for one user.

@@ -68,11 +68,20 @@ impl Retry {
 }
 
 /// Why an account was not written.
-enum Refusal {
+pub(crate) enum Refusal {
     Api(ProductApiError),
     /// The address is outside the organization's verified domains (the
     /// domain to verify, when it has a valid one).
     Domain(Option<String>),
+}
+
+impl Refusal {
+    pub(crate) fn class(&self) -> FailureClass {
+        match self {
+            Refusal::Api(e) => e.class(),
+            Refusal::Domain(_) => FailureClass::UnverifiedDomain,
+        }
+    }
 }
 
 impl<S, Q, M, P, D> Worker<'_, S, Q, M, P, D>
@@ -101,7 +110,15 @@ where
             generation = job.generation
         );
         let delivery = Delivery::of(&record);
-        match self.reconcile(&job, &delivery).instrument(span).await {
+        let result = match &job.drift_check {
+            Some(run) => {
+                self.check_drift(&job, run, &delivery)
+                    .instrument(span)
+                    .await
+            }
+            None => self.reconcile(&job, &delivery).instrument(span).await,
+        };
+        match result {
             Ok(r) => r,
             Err(e) => {
                 warn!(org = %job.org_id, user_id = %job.user_id, error = %e, "job failed; it will be retried");
@@ -112,7 +129,7 @@ where
 
     /// An active account is written only for an address in a verified (or
     /// grandfathered) domain of the organization; a suspension always is.
-    async fn write_account(
+    pub(crate) async fn write_account(
         &self,
         org: &user_sync_core::ids::OrgId,
         key: &user_sync_core::ids::UserId,

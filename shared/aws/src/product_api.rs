@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use user_sync_core::ids::{OrgId, UserId};
 
 use user_sync_core::ports::{AccountWrite, ProductApi, ProductApiError, Seats};
-use user_sync_core::state::ProductAccount;
+use user_sync_core::state::{ProductAccount, RemoteAccount};
 
 /// One reused client per process; every call has a timeout.
 #[derive(Clone)]
@@ -153,6 +153,47 @@ impl ProductApi for HttpProductApi {
     async fn seats(&self, org: &OrgId) -> Result<BTreeMap<String, Seats>, ProductApiError> {
         self.seats_once(org).await
     }
+
+    async fn get_account(
+        &self,
+        org: &OrgId,
+        user_key: &UserId,
+    ) -> Result<Option<RemoteAccount>, ProductApiError> {
+        let mut attempt = 1;
+        loop {
+            match self.get_once(org, user_key).await {
+                Err(e) if attempt < PUT_ATTEMPTS && retry_at_once(&e) => {
+                    tokio::time::sleep(retry_pause(attempt)).await;
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+}
+
+/// `GET …/users/{userKey}`'s answer: the account and who changed it last.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AccountBody {
+    #[serde(flatten)]
+    account: ProductAccount,
+    #[serde(default)]
+    updated_by: Option<String>,
+}
+
+/// A `429`'s `Retry-After`, bounded.
+fn rate_limited(response: &reqwest::Response) -> ProductApiError {
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(1)
+        .min(MAX_RETRY_AFTER_SECONDS);
+    ProductApiError::RateLimited {
+        retry_after_seconds: retry_after,
+    }
 }
 
 impl HttpProductApi {
@@ -217,6 +258,46 @@ impl HttpProductApi {
             // the user; retrying later (after ops fix it) is the right move
             (s, _) => ProductApiError::Unavailable(format!("unexpected status {}", s.as_u16())),
         })
+    }
+
+    /// One `GET` of an account: `None` on `404`.
+    async fn get_once(
+        &self,
+        org: &OrgId,
+        user_key: &UserId,
+    ) -> Result<Option<RemoteAccount>, ProductApiError> {
+        let url = format!("{}/v1/accounts/{org}/users/{user_key}", self.base_url);
+        let response = self
+            .client
+            .get(url)
+            .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .map_err(|e| {
+                ProductApiError::Unavailable(if e.is_timeout() {
+                    "timeout".into()
+                } else {
+                    "connection failed".into()
+                })
+            })?;
+        match response.status() {
+            StatusCode::OK => response
+                .json::<AccountBody>()
+                .await
+                .map(|b| {
+                    Some(RemoteAccount {
+                        account: b.account,
+                        updated_by: b.updated_by,
+                    })
+                })
+                .map_err(|_| ProductApiError::Unavailable("account: unreadable answer".into())),
+            StatusCode::NOT_FOUND => Ok(None),
+            StatusCode::TOO_MANY_REQUESTS => Err(rate_limited(&response)),
+            s => Err(ProductApiError::Unavailable(format!(
+                "account: status {}",
+                s.as_u16()
+            ))),
+        }
     }
 
     async fn seats_once(&self, org: &OrgId) -> Result<BTreeMap<String, Seats>, ProductApiError> {

@@ -56,6 +56,13 @@ pub enum Action {
     DomainLapsed,
     /// The re-check found the missing record again.
     DomainRestored,
+    /// The drift check found a user's product account changed outside the
+    /// sync and wrote it back (`details.fields`, `details.changedBy`).
+    DriftCorrected,
+    /// A drift check run went through every user (`details`: its counts).
+    DriftChecked,
+    /// An admin (or ops) changed how often the drift check runs.
+    DriftCheckChanged,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

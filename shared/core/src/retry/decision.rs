@@ -61,6 +61,7 @@ pub fn job_retry(
             user_id: user.clone(),
             generation: desired.generation,
             deferrals: 0,
+            drift_check: None,
         },
     }
 }

@@ -161,3 +161,7 @@ where
         Ok(RecordResult::Retry)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

@@ -7,7 +7,7 @@ import { catalogue, groupName, previewSummary, productName } from './rule-form.j
 import { FULL_ADMIN_RULE_REQUIRED, MASS_SUSPENSION, PRECONDITION_FAILED } from './codes.js';
 
 const FAST = 2000;
-const FAN_OUT_REASONS = { rule: 'a rule change', order: 'the new order of the rules', sync_on: 'User Sync turned on', reconcile: 'a full resync' };
+const FAN_OUT_REASONS = { rule: 'a rule change', order: 'the new order of the rules', sync_on: 'User Sync turned on', reconcile: 'a full resync', drift_check: 'a drift check' };
 const SLOW = 8000;
 
 export async function syncPage(main) {

@@ -252,3 +252,80 @@ async fn the_schedule_is_daily_until_an_admin_sets_it_and_ops_can_turn_it_off() 
     assert_eq!(refused.code, 1, "{refused:?}");
     assert!(refused.err.contains("sync is off"), "{}", refused.err);
 }
+
+/// The drift check's cost and time for 1,000 users in step (docs/
+/// performance.md, "Drift check"): product API reads and writes, and the
+/// AWS calls each function made during the run, per user. Slow (the 1,000
+/// accounts are created first) and measured alone:
+/// `cargo test -p user-sync-tests --test e2e -- drift::measured --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run alone"]
+async fn measured_drift_check_of_1000_users() {
+    use std::collections::BTreeMap;
+    use std::time::{Duration, Instant};
+
+    const USERS: usize = 1_000;
+    let a = new_org("drift-measure").await;
+    let members = a.scim().group("Everyone").await;
+    let group_id = user_sync_core::ids::GroupId::parse(&members).unwrap();
+    user_sync_tests::put_members(&a.id(), &group_id, USERS).await;
+    a.admin()
+        .rule_and_sync(
+            json!({"groupId": members, "products": ["G2M"], "adminRole": {"type": "full_admin"}}),
+        )
+        .await;
+    eventually("1,000 accounts in step", Duration::from_secs(900), || async {
+        let sync = a.admin().read("/sync").await;
+        let quiet = sync["fanOuts"].as_array().is_some_and(Vec::is_empty)
+            && sync["progress"]["inSync"] == USERS;
+        quiet.then_some(())
+    })
+    .await;
+    let calls_file = &user_sync_tests::stack().aws_calls;
+    let lines_before = std::fs::read_to_string(calls_file).unwrap().lines().count();
+    let before = last_call(&a).await;
+
+    let started = Instant::now();
+    let task = drift_run(&a).await;
+    let fanned_out = started.elapsed();
+    assert_eq!(task["jobs"], USERS, "{task}");
+    let sim = a.simulator();
+    let calls = eventually("every account read", Duration::from_secs(900), || async {
+        let calls: Vec<Value> = sim
+            .calls(None)
+            .await
+            .into_iter()
+            .filter(|c| c["seq"].as_u64().unwrap_or(0) > before)
+            .collect();
+        let reads = calls.iter().filter(|c| c["method"] == "GET").count();
+        (reads >= USERS).then_some(calls)
+    })
+    .await;
+    let read_all = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let text = std::fs::read_to_string(calls_file).unwrap();
+    let mut aws: BTreeMap<String, usize> = BTreeMap::new();
+    for line in text.lines().skip(lines_before) {
+        let call: Value = serde_json::from_str(line).unwrap();
+        let key = call["key"].as_str().unwrap_or_default();
+        if key == "local" {
+            continue;
+        }
+        let what = format!(
+            "{} {}:{}",
+            key,
+            call["service"].as_str().unwrap_or_default(),
+            call["action"].as_str().unwrap_or_default()
+        );
+        *aws.entry(what).or_default() += 1;
+    }
+    let puts = calls.iter().filter(|c| c["method"] == "PUT").count();
+    println!(
+        "drift check of {USERS} users: fan-out done in {fanned_out:?}, every account read in {read_all:?}; product API: {} reads, {puts} writes",
+        calls.len() - puts
+    );
+    for (what, n) in &aws {
+        println!("  {what}: {n} ({:.3} per user)", *n as f64 / USERS as f64);
+    }
+    assert_eq!(puts, 0);
+}

@@ -274,12 +274,16 @@ async fn measured_drift_check_of_1000_users() {
             json!({"groupId": members, "products": ["G2M"], "adminRole": {"type": "full_admin"}}),
         )
         .await;
-    eventually("1,000 accounts in step", Duration::from_secs(900), || async {
-        let sync = a.admin().read("/sync").await;
-        let quiet = sync["fanOuts"].as_array().is_some_and(Vec::is_empty)
-            && sync["progress"]["inSync"] == USERS;
-        quiet.then_some(())
-    })
+    eventually(
+        "1,000 accounts in step",
+        Duration::from_secs(900),
+        || async {
+            let sync = a.admin().read("/sync").await;
+            let quiet = sync["fanOuts"].as_array().is_some_and(Vec::is_empty)
+                && sync["progress"]["inSync"] == USERS;
+            quiet.then_some(())
+        },
+    )
     .await;
     let calls_file = &user_sync_tests::stack().aws_calls;
     let lines_before = std::fs::read_to_string(calls_file).unwrap().lines().count();

@@ -260,6 +260,7 @@ async fn the_schedule_is_daily_until_an_admin_sets_it_and_ops_can_turn_it_off() 
 /// `cargo test -p user-sync-tests --test e2e -- drift::measured --ignored --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement: run alone"]
+#[allow(clippy::print_stdout, clippy::cast_precision_loss)] // the figures belong in the test log
 async fn measured_drift_check_of_1000_users() {
     use std::collections::BTreeMap;
     use std::time::{Duration, Instant};

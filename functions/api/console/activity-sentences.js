@@ -154,6 +154,14 @@ export async function sentence(e, ctx) {
       return d.why === 'lost_stream_batch'
         ? `Started sending every user to the product again: ${d.records ?? 'some'} directory change(s) could not be processed in time`
         : 'Started sending every user to the product again';
+    case 'drift_corrected':
+      return d.missing
+        ? 'The product had lost the account; wrote it again'
+        : `Corrected the account in the product (${list(d.fields || []) || 'no field'} had been changed${d.changedBy ? ` by ${d.changedBy}` : ''})`;
+    case 'drift_checked':
+      return `Drift check: ${plural(d.users || 0, 'user')} gone through, ${plural(d.checked || 0, 'account')} read back from the product`;
+    case 'drift_check_changed':
+      return `The drift check now runs ${{ off: 'never (off)', hourly: 'every hour', daily: 'every day' }[d.driftCheck] || d.driftCheck}`;
     default:
       return e.action.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
   }

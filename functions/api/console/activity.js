@@ -11,7 +11,8 @@ const ACTIONS = [
   'rules_reordered', 'sync_enabled', 'sync_disabled', 'template_created', 'template_updated',
   'template_deleted', 'catalog_changed', 'retention_changed', 'custom_attributes_changed', 'domain_added',
   'domain_verified', 'domain_removed', 'domain_claimed', 'domain_grandfathered', 'domain_record_missing',
-  'domain_lapse_warning', 'domain_lapsed', 'domain_restored', 'reconcile_started',
+  'domain_lapse_warning', 'domain_lapsed', 'domain_restored', 'reconcile_started', 'drift_corrected',
+  'drift_checked', 'drift_check_changed',
 ];
 
 const words = (s) => s.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());

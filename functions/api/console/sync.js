@@ -2,13 +2,13 @@
 // failure class, and the rules in priority order.
 
 import { api } from './api.js';
-import { confirmAction, FAILURE_TITLES, h, heading, SYNC_STATUS, toast, when } from './ui.js';
+import { confirmAction, FAILURE_TITLES, field, fieldError, h, heading, SYNC_STATUS, toast, when } from './ui.js';
 import { catalogue, groupName, productName, ruleRoleText } from './catalogue.js';
 import { previewSummary } from './preview.js';
 import { FULL_ADMIN_RULE_REQUIRED, MASS_SUSPENSION, PRECONDITION_FAILED } from './codes.js';
 
 const FAST = 2000;
-const FAN_OUT_REASONS = { rule: 'a rule change', order: 'the new order of the rules', sync_on: 'User Sync turned on', reconcile: 'a full resync' };
+const FAN_OUT_REASONS = { rule: 'a rule change', order: 'the new order of the rules', sync_on: 'User Sync turned on', reconcile: 'a full resync', drift_check: 'a drift check' };
 const SLOW = 8000;
 
 export async function syncPage(main) {
@@ -365,9 +365,37 @@ export async function syncPage(main) {
     if (!stopped) timer = setTimeout(refresh, busy ? FAST : SLOW);
   }
 
-  await Promise.all([refresh(), showRules()]);
+  await Promise.all([refresh(), showRules(), driftCheckCard().then((card) => main.append(card), () => {})]);
   return () => {
     stopped = true;
     clearTimeout(timer);
   };
+}
+
+const DRIFT_CHECKS = { off: 'Off', hourly: 'Every hour', daily: 'Every day' };
+
+// How often every product account is read back and corrected where it
+// differs from what the rules say (GET/PUT /sync/drift-check).
+async function driftCheckCard() {
+  const setting = await api('GET', 'sync/drift-check');
+  const select = h('select', { id: 'drift-check' }, Object.entries(DRIFT_CHECKS).map(([value, text]) => h('option', { value, text, selected: value === setting.driftCheck })));
+  const form = h(
+    'form',
+    { class: 'filters', id: 'drift-check-form', novalidate: true },
+    field('Check product accounts', select, 'Every account is read back from the product; one changed there (by a product admin) is set back to what the rules say, and the activity history names what differed.'),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary', text: 'Save' })),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    fieldError('drift-check', '');
+    try {
+      const saved = await api('PUT', 'sync/drift-check', { body: { driftCheck: select.value }, ifMatch: setting.version });
+      setting.version = saved.version;
+      toast(`Drift check: ${DRIFT_CHECKS[saved.driftCheck].toLowerCase()}.`);
+    } catch (err) {
+      fieldError('drift-check', err.detail);
+      toast('The drift check was not saved.', 'error');
+    }
+  });
+  return h('section', { class: 'card', 'aria-labelledby': 'drift-title' }, h('h2', { id: 'drift-title', text: 'Drift check' }), form);
 }

@@ -6,6 +6,7 @@ use crate::activity::{self, ActivityPage, RetentionSettings};
 use crate::catalog::{self, CatalogView};
 use crate::custom_attributes::{self, AttributesView};
 use crate::domains::{self, DomainList, DomainView};
+use crate::drift::{self, DriftCheckView};
 use crate::explain::{Explanation, explain};
 use crate::failures::{self, FailureDetails, FailureSummary, RetryResult};
 use crate::groups::{self, GroupPage, GroupView, MemberPage};
@@ -105,6 +106,24 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
             .returns::<SyncSettings>(200)
             .errors(&[400, 409, 413, 422])
             .json(|c, body| Box::pin(sync::put_sync(c.directory(), c.state(), c.token, body))),
+        get(
+            "getDriftCheck",
+            "/sync/drift-check",
+            SYNC,
+            "How often the drift check runs",
+        )
+        .tagged::<DriftCheckView>(200)
+        .to(|c| Box::pin(drift::get(c.directory(), c.org()))),
+        put(
+            "putDriftCheck",
+            "/sync/drift-check",
+            SYNC,
+            "Set how often the drift check runs",
+        )
+        .tagged::<DriftCheckView>(200)
+        .if_match(Required)
+        .errors(&[400, 412, 413, 422, 428])
+        .json(|c, body| Box::pin(drift::put(c.settings(), c.token, c.req, body))),
         get(
             "listFailures",
             "/sync/failures",

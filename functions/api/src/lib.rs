@@ -11,6 +11,8 @@ mod catalog;
 pub mod console;
 mod custom_attributes;
 mod domains;
+mod drift;
+pub mod drift_schedule;
 mod endpoints;
 mod errors;
 mod explain;

@@ -24,6 +24,9 @@ pub enum Invocation {
     /// An EventBridge scheduled event (`source` `aws.events`, `detail-type`
     /// `Scheduled Event`).
     Scheduled,
+    /// The same, from the drift check's rule
+    /// ([`crate::drift_schedule::is_drift_rule`]).
+    DriftCheck,
     /// An API Gateway (HTTP API, payload 2.0) request.
     Http(Box<ApiGatewayV2httpRequest>),
 }
@@ -35,6 +38,9 @@ impl Invocation {
         let field = |name: &str| event.get(name).and_then(Value::as_str);
         if field("source") == Some("aws.events") && field("detail-type") == Some("Scheduled Event")
         {
+            if crate::drift_schedule::is_drift_rule(&event) {
+                return Ok(Self::DriftCheck);
+            }
             return Ok(Self::Scheduled);
         }
         serde_json::from_value(event).map(|r| Self::Http(Box::new(r)))
@@ -54,6 +60,7 @@ pub async fn handle_event(
             let response = crate::handle(deps, LambdaEvent::new(*req, context)).await?;
             Ok(serde_json::to_value(response)?)
         }
+        Invocation::DriftCheck => crate::drift_schedule::pass(deps, context.deadline).await,
         Invocation::Scheduled => {
             let run = recheck(deps, context.deadline).await?;
             Ok(json!({

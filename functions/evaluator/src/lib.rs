@@ -6,6 +6,7 @@
 //! Records are processed in order; at the first failure the handler reports
 //! that record and stops, and Lambda retries from it.
 
+mod drift;
 mod reconcile;
 mod tally;
 
@@ -15,7 +16,7 @@ use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_runtime::LambdaEvent;
 use tracing::{Instrument, info, info_span, warn};
-use user_sync_aws::config::Tables;
+use user_sync_aws::config::{Tables, activity_retention_days};
 use user_sync_aws::correlation::{self, Origin};
 use user_sync_aws::dynamo::items::DirectoryRecord;
 use user_sync_aws::dynamo::{DirectoryTable, StateTable};
@@ -34,6 +35,9 @@ pub use tally::Tally;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub tables: Tables,
+    /// Days the drift check's summary entries are kept (the organization's
+    /// own retention wins).
+    pub activity_retention_days: u32,
     pub jobs_queue_url: String,
     pub jobs_dlq_url: String,
 }
@@ -42,6 +46,7 @@ impl Config {
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Ok(Self {
             tables: Tables::from_lookup(get)?,
+            activity_retention_days: activity_retention_days(get)?,
             jobs_queue_url: required(get, "JOBS_QUEUE_URL")?,
             jobs_dlq_url: required(get, "JOBS_DLQ_URL")?,
         })
@@ -58,10 +63,11 @@ pub struct Deps {
 impl Deps {
     pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Self {
         let ddb = aws_sdk_dynamodb::Client::new(sdk);
+        // the one activity entry the evaluator writes: a drift check's summary
+        let (directory, state) = config.tables.open(&ddb, config.activity_retention_days);
         Self {
-            directory: DirectoryTable::new(ddb.clone(), config.tables.directory),
-            // the evaluator writes no activity; retention does not apply
-            state: StateTable::new(ddb, config.tables.state, 0),
+            directory,
+            state,
             jobs: SqsJobQueue::new(
                 aws_sdk_sqs::Client::new(sdk),
                 config.jobs_queue_url,

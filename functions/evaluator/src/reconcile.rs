@@ -274,6 +274,11 @@ where
         let cause = task.chunk_cause();
         let force = task.force;
         let (users, jobs) = match listed {
+            // a drift check: the accounts are read back, nothing is decided
+            listed if task.check => {
+                let ids = listed.ids();
+                (ids.len(), self.check_users(org, &ids, &task.id).await?)
+            }
             Listed::Ids(ids) => (
                 ids.len(),
                 self.reconcile_ids(org, &ctx, &ids, &cause, force).await?,
@@ -300,6 +305,7 @@ where
         );
         self.tally.fan_out(advanced.remaining());
         match self.directory.advance_fan_out(org, &advanced).await {
+            Ok(()) if advanced.done && advanced.check => self.drift_summary(org, &advanced).await,
             // another invocation advanced it: its record carries on
             Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
             Err(e) => Err(e),
@@ -438,6 +444,7 @@ fn job(org: &OrgId, user: &UserId, generation: u64) -> EntitlementJob {
         // the jobs queue stamps the change's origin (user_sync_aws::correlation)
         correlation_id: None,
         origin_ms: None,
+        drift_check: None,
     }
 }
 
@@ -445,6 +452,15 @@ fn job(org: &OrgId, user: &UserId, generation: u64) -> EntitlementJob {
 enum Listed {
     Ids(Vec<UserId>),
     Users(Vec<StoredUser>),
+}
+
+impl Listed {
+    fn ids(self) -> Vec<UserId> {
+        match self {
+            Listed::Ids(ids) => ids,
+            Listed::Users(users) => users.into_iter().map(|u| u.user.id).collect(),
+        }
+    }
 }
 
 /// What to do for one user.

@@ -2,6 +2,7 @@
 //! product API, records the outcome and an activity entry, and enqueues the
 //! welcome email when the product API created the account.
 
+mod drift;
 mod metrics;
 mod reconcile;
 

@@ -81,6 +81,7 @@ mod tests {
             deferrals: 0,
             correlation_id: None,
             origin_ms: None,
+            drift_check: None,
         }
     }
 

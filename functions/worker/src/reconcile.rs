@@ -71,11 +71,20 @@ impl Retry {
 }
 
 /// Why an account was not written.
-enum Refusal {
+pub(crate) enum Refusal {
     Api(ProductApiError),
     /// The address is outside the organization's verified domains (the
     /// domain to verify, when it has a valid one).
     Domain(Option<String>),
+}
+
+impl Refusal {
+    pub(crate) fn class(&self) -> FailureClass {
+        match self {
+            Refusal::Api(e) => e.class(),
+            Refusal::Domain(_) => FailureClass::UnverifiedDomain,
+        }
+    }
 }
 
 impl<S, Q, M, P, D> Worker<'_, S, Q, M, P, D>
@@ -110,8 +119,17 @@ where
         let delivery = Delivery::of(&record);
         let line = JobLine::default();
         // the product API call and the mail job carry the change's id
-        let reconciled = self.reconcile(&job, &delivery, &line).instrument(span);
-        let result = match correlation::within(origin.clone(), reconciled).await {
+        let result = match &job.drift_check {
+            Some(run) => {
+                let checked = self.check_drift(&job, run, &delivery).instrument(span);
+                correlation::within(origin.clone(), checked).await
+            }
+            None => {
+                let reconciled = self.reconcile(&job, &delivery, &line).instrument(span);
+                correlation::within(origin.clone(), reconciled).await
+            }
+        };
+        let result = match result {
             Ok(r) => r,
             Err(e) => {
                 warn!(
@@ -130,7 +148,7 @@ where
 
     /// An active account is written only for an address in a verified (or
     /// grandfathered) domain of the organization; a suspension always is.
-    async fn write_account(
+    pub(crate) async fn write_account(
         &self,
         org: &user_sync_core::ids::OrgId,
         key: &user_sync_core::ids::UserId,

@@ -176,7 +176,10 @@ mod tests {
             .collect();
         assert_eq!(
             schedules,
-            [("ApiFunction".to_owned(), "DomainRecheck".to_owned())]
+            [
+                ("ApiFunction".to_owned(), "DomainRecheck".to_owned()),
+                ("ApiFunction".to_owned(), "DriftCheck".to_owned())
+            ]
         );
         assert_eq!(
             template.parameters["DomainRecheckRate"]

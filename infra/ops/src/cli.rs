@@ -22,6 +22,7 @@ use user_sync_core::ports::{Organizations, RedriveSelection};
 
 mod args;
 mod domains;
+mod drift;
 mod maintenance;
 mod metrics;
 mod org_settings;
@@ -186,6 +187,7 @@ pub async fn execute(cli: Cli, sdk: &SdkConfig, out: Out<'_>, err: Out<'_>) -> u
         Command::ScrubSecrets(args) => scrub_secrets(&ctx, &args, err).await,
         Command::Domains(command) => domains::run(&ctx, command).await,
         Command::Metrics(args) => metrics::metrics(&ctx, &args).await,
+        Command::Drift(command) => drift::run(&ctx, command, err).await,
     };
     match result {
         Ok(report) => {

@@ -6,6 +6,7 @@
 //! handle on its state); the `product-api-sim` binary is a thin wrapper.
 
 pub mod accounts;
+mod admin_edit;
 mod control;
 mod error;
 pub mod faults;
@@ -16,6 +17,8 @@ mod state;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
+
+pub use admin_edit::DEFAULT_EDITOR;
 
 pub use accounts::{Account, AccountState, Role, SeatLimits, Status};
 pub use faults::{Faults, RateLimit};
@@ -63,7 +66,7 @@ pub fn router(state: Simulator) -> Router {
         .route("/control/accounts", get(control::list_accounts))
         .route(
             "/control/accounts/{org_id}/{user_key}",
-            get(control::get_account),
+            get(control::get_account).patch(admin_edit::patch_account),
         )
         .route("/control/calls", get(control::list_calls))
         .route(

@@ -177,6 +177,7 @@ mod tests {
             deferrals: 0,
             correlation_id: None,
             origin_ms: None,
+            drift_check: None,
         }
     }
 

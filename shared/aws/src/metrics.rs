@@ -195,8 +195,8 @@ impl Line {
     }
 }
 
-/// The worker's line for an account the drift check corrected. Nothing
-/// records drift corrections yet: the drift check calls this where it does.
+/// The worker's line for an account the drift check corrected
+/// (`functions/worker/src/drift.rs`).
 pub fn drift_corrected(org: &str, correlation_id: &str) {
     Line::new("worker")
         .metric(name::DRIFT_CORRECTED, Unit::Count, 1)

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use user_sync_core::ids::{OrgId, UserId};
 
 use user_sync_core::ports::{AccountWrite, OfferedProduct, ProductApi, ProductApiError, Seats};
-use user_sync_core::state::ProductAccount;
+use user_sync_core::state::{ProductAccount, RemoteAccount};
 
 /// One reused client per process; every call has a timeout.
 #[derive(Clone)]
@@ -157,6 +157,47 @@ impl ProductApi for HttpProductApi {
     async fn products(&self, org: &OrgId) -> Result<Vec<OfferedProduct>, ProductApiError> {
         self.products_once(org).await
     }
+
+    async fn get_account(
+        &self,
+        org: &OrgId,
+        user_key: &UserId,
+    ) -> Result<Option<RemoteAccount>, ProductApiError> {
+        let mut attempt = 1;
+        loop {
+            match self.get_once(org, user_key).await {
+                Err(e) if attempt < PUT_ATTEMPTS && retry_at_once(&e) => {
+                    tokio::time::sleep(retry_pause(attempt)).await;
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+}
+
+/// `GET …/users/{userKey}`'s answer: the account and who changed it last.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AccountBody {
+    #[serde(flatten)]
+    account: ProductAccount,
+    #[serde(default)]
+    updated_by: Option<String>,
+}
+
+/// A `429`'s `Retry-After`, bounded.
+fn rate_limited(response: &reqwest::Response) -> ProductApiError {
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(1)
+        .min(MAX_RETRY_AFTER_SECONDS);
+    ProductApiError::RateLimited {
+        retry_after_seconds: retry_after,
+    }
 }
 
 impl HttpProductApi {
@@ -223,6 +264,45 @@ impl HttpProductApi {
             // the user; retrying later (after ops fix it) is the right move
             (s, _) => ProductApiError::Unavailable(format!("unexpected status {}", s.as_u16())),
         })
+    }
+
+    /// One `GET` of an account: `None` on `404`.
+    async fn get_once(
+        &self,
+        org: &OrgId,
+        user_key: &UserId,
+    ) -> Result<Option<RemoteAccount>, ProductApiError> {
+        let url = format!("{}/v1/accounts/{org}/users/{user_key}", self.base_url);
+        let mut request = self.client.get(url).bearer_auth(&self.api_key);
+        // the change this read belongs to (a drift check), for the product API's logs
+        if let Some(origin) = crate::correlation::current() {
+            request = request.header(crate::correlation::HEADER, origin.correlation_id);
+        }
+        let response = request.send().await.map_err(|e| {
+            ProductApiError::Unavailable(if e.is_timeout() {
+                "timeout".into()
+            } else {
+                "connection failed".into()
+            })
+        })?;
+        match response.status() {
+            StatusCode::OK => response
+                .json::<AccountBody>()
+                .await
+                .map(|b| {
+                    Some(RemoteAccount {
+                        account: b.account,
+                        updated_by: b.updated_by,
+                    })
+                })
+                .map_err(|_| ProductApiError::Unavailable("account: unreadable answer".into())),
+            StatusCode::NOT_FOUND => Ok(None),
+            StatusCode::TOO_MANY_REQUESTS => Err(rate_limited(&response)),
+            s => Err(ProductApiError::Unavailable(format!(
+                "account: status {}",
+                s.as_u16()
+            ))),
+        }
     }
 
     async fn seats_once(&self, org: &OrgId) -> Result<BTreeMap<String, Seats>, ProductApiError> {
@@ -351,6 +431,14 @@ impl<P: ProductApi + Send> ProductApi for CachedProducts<P> {
         }
         Ok(products)
     }
+
+    async fn get_account(
+        &self,
+        org: &OrgId,
+        user_key: &UserId,
+    ) -> Result<Option<RemoteAccount>, ProductApiError> {
+        self.inner.get_account(org, user_key).await
+    }
 }
 
 #[cfg(test)]
@@ -376,6 +464,13 @@ mod tests {
             Err(ProductApiError::Unavailable("down".into()))
         }
         async fn products(&self, _: &OrgId) -> Result<Vec<OfferedProduct>, ProductApiError> {
+            Err(ProductApiError::Unavailable("down".into()))
+        }
+        async fn get_account(
+            &self,
+            _: &OrgId,
+            _: &UserId,
+        ) -> Result<Option<RemoteAccount>, ProductApiError> {
             Err(ProductApiError::Unavailable("down".into()))
         }
     }

@@ -152,6 +152,7 @@ async fn an_organizations_own_retention_is_read_through_its_item(
             catalog: None,
             version: 1,
             setting_versions: Default::default(),
+            drift_check: Default::default(),
         })
         .await
         .unwrap();

@@ -59,6 +59,13 @@ pub enum Action {
     /// The pipeline started a reconcile of the whole organization by
     /// itself (a stream batch the evaluator gave up on named it).
     ReconcileStarted,
+    /// The drift check found a user's product account changed outside the
+    /// sync and wrote it back (`details.fields`, `details.changedBy`).
+    DriftCorrected,
+    /// A drift check run went through every user (`details`: its counts).
+    DriftChecked,
+    /// An admin (or ops) changed how often the drift check runs.
+    DriftCheckChanged,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -11,6 +11,9 @@ use crate::ids::{GroupId, UserId};
 /// The reason of a forced reconcile's task.
 pub const RECONCILE: &str = "reconcile";
 
+/// The reason of a drift check's task (see [`crate::drift`]).
+pub const DRIFT_CHECK: &str = "drift_check";
+
 /// Which users a task reaches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -58,6 +61,11 @@ pub struct FanOutTask {
     /// may have drifted).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub force: bool,
+    /// A drift check: every user reached whose account is in step gets a
+    /// check job (the worker compares the product's account with the
+    /// desired state); no desired state is written.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub check: bool,
     pub scope: FanOutScope,
     pub position: Position,
     /// Chunks done so far.
@@ -81,6 +89,7 @@ impl FanOutTask {
             reason: reason.to_owned(),
             scope,
             force: false,
+            check: false,
             position: Position::default(),
             chunk: 0,
             users: 0,
@@ -99,6 +108,15 @@ impl FanOutTask {
         Self {
             force: true,
             ..Self::new(id, RECONCILE, FanOutScope::Everyone, now)
+        }
+    }
+
+    /// A drift check of every directory user of the organization: a check
+    /// job per user whose account should be as its desired state says.
+    pub fn drift_check(id: String, now: String) -> Self {
+        Self {
+            check: true,
+            ..Self::new(id, DRIFT_CHECK, FanOutScope::Everyone, now)
         }
     }
 
@@ -217,5 +235,18 @@ mod tests {
         let json = serde_json::to_string(&plain).unwrap();
         assert!(!json.contains("force"), "{json}");
         assert!(!serde_json::from_str::<FanOutTask>(&json).unwrap().force);
+    }
+
+    #[test]
+    fn a_drift_check_reaches_everyone_as_checks() {
+        let t = FanOutTask::drift_check("drift-1".into(), "t0".into());
+        assert!(t.check && !t.force);
+        assert_eq!(t.reason, DRIFT_CHECK);
+        assert_eq!(t.source(), Source::Everyone);
+        let json = serde_json::to_string(&t).unwrap();
+        assert!(json.contains("\"check\":true"), "{json}");
+        assert!(t.advanced(2, 2, None, "t1".into()).check);
+        let plain = FanOutTask::new("t".into(), "rule", FanOutScope::Everyone, "t0".into());
+        assert!(!serde_json::to_string(&plain).unwrap().contains("check"));
     }
 }

@@ -31,6 +31,11 @@ pub struct EntitlementJob {
     /// end-to-end latency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin_ms: Option<u64>,
+    /// A drift check's job (the run's task id): the worker reads the
+    /// account and writes it only when it differs from the desired state
+    /// (absent: an ordinary job, which applies a new generation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_check: Option<String>,
 }
 
 /// Most times a job waits out the product API's `Retry-After` as a new

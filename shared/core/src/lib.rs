@@ -16,6 +16,7 @@ pub mod clock;
 pub mod contract;
 pub mod directory;
 pub mod domains;
+pub mod drift;
 pub mod error;
 pub mod fanout;
 /// Bodies of the fuzz targets and their corpus replay test.

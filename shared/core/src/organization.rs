@@ -18,6 +18,7 @@ pub enum Setting {
     Catalog,
     CustomAttributes,
     ActivityRetention,
+    DriftCheck,
 }
 
 /// The version of each [`Setting`]: 0 until it is first changed, then one
@@ -41,6 +42,8 @@ pub struct SettingVersions {
     pub custom_attributes: u64,
     #[serde(default)]
     pub activity_retention: u64,
+    #[serde(default)]
+    pub drift_check: u64,
 }
 
 impl SettingVersions {
@@ -50,6 +53,7 @@ impl SettingVersions {
             Setting::Catalog => self.catalog,
             Setting::CustomAttributes => self.custom_attributes,
             Setting::ActivityRetention => self.activity_retention,
+            Setting::DriftCheck => self.drift_check,
         }
     }
 
@@ -67,6 +71,7 @@ impl SettingVersions {
             Setting::Catalog => &mut self.catalog,
             Setting::CustomAttributes => &mut self.custom_attributes,
             Setting::ActivityRetention => &mut self.activity_retention,
+            Setting::DriftCheck => &mut self.drift_check,
         };
         *v = v.saturating_add(1);
     }
@@ -198,6 +203,7 @@ mod tests {
                 catalog: None,
                 version: 0,
                 setting_versions: SettingVersions::default(),
+                drift_check: Default::default(),
             })
             .await
             .unwrap();
@@ -311,7 +317,8 @@ mod tests {
                 SettingVersions {
                     catalog: 1,
                     custom_attributes: 0,
-                    activity_retention: 1
+                    activity_retention: 1,
+                    drift_check: 0,
                 }
             );
         });

@@ -15,6 +15,7 @@ mod cursor;
 mod deletion;
 mod directory_source;
 mod domains;
+mod drift;
 mod failures;
 mod hostile;
 mod idp_replay;

@@ -17,7 +17,7 @@ use super::{
 /// How often `reconcile` reads its task's progress.
 const POLL: Duration = Duration::from_secs(1);
 
-fn task_json(org: &OrgId, t: &FanOutTask) -> Value {
+pub(super) fn task_json(org: &OrgId, t: &FanOutTask) -> Value {
     json!({
         "orgId": org,
         "taskId": t.id,
@@ -78,14 +78,26 @@ pub(super) async fn reconcile(
             task_json(org, &task),
         ));
     }
-    let deadline = Instant::now() + Duration::from_secs(args.timeout);
+    follow(&store, org, &task, args.timeout, err).await
+}
+
+/// Follows a fan-out task until it is done (or `timeout` seconds pass),
+/// printing its progress to `err`.
+pub(super) async fn follow(
+    store: &user_sync_aws::dynamo::DirectoryTable,
+    org: &OrgId,
+    task: &FanOutTask,
+    timeout: u64,
+    err: Out<'_>,
+) -> Result<Report, Failure> {
+    let deadline = Instant::now() + Duration::from_secs(timeout);
     let mut shown = (0, 0);
     loop {
         tokio::time::sleep(POLL).await;
         let current = store
             .get_fan_out(org, &task.id)
             .await
-            .map_err(|e| store_error("read the reconcile's progress", e))?
+            .map_err(|e| store_error("read the task's progress", e))?
             .ok_or_else(|| Failure::Failed(format!("task {} disappeared", task.id)))?;
         if (current.users, current.jobs) != shown {
             shown = (current.users, current.jobs);
@@ -109,7 +121,7 @@ pub(super) async fn reconcile(
         if Instant::now() >= deadline {
             return Err(Failure::Failed(format!(
                 "task {} is still running after {} s ({} users, {} jobs so far); it goes on: follow it in GET /sync",
-                current.id, args.timeout, current.users, current.jobs
+                current.id, timeout, current.users, current.jobs
             )));
         }
     }

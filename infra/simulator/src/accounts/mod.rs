@@ -86,6 +86,11 @@ pub struct Account {
     pub state: AccountState,
     pub created_at: String,
     pub updated_at: String,
+    /// Who changed the account last outside the integration (a product
+    /// admin, `PATCH /control/accounts/…`); absent once the integration
+    /// writes it again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
 }
 
 /// Emails of accounts that exist "elsewhere" (another org of the product),

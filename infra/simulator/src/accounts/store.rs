@@ -118,6 +118,25 @@ impl AccountStore {
         self.accounts.values().filter(move |a| a.org_id == org_id)
     }
 
+    /// Replaces an existing account's state as a product admin named `by`
+    /// would (no seat or existing-account check); `None` when there is none.
+    pub fn edit(
+        &mut self,
+        org_id: &str,
+        user_key: &str,
+        state: AccountState,
+        by: &str,
+        now: &str,
+    ) -> Option<Account> {
+        let account = self
+            .accounts
+            .get_mut(&(org_id.to_owned(), user_key.to_owned()))?;
+        account.state = state;
+        account.updated_at = now.to_owned();
+        account.updated_by = Some(by.to_owned());
+        Some(account.clone())
+    }
+
     /// Creates or replaces an account, applying the existing-account and
     /// seat checks. On error nothing changes. Writing the state an account
     /// already has changes nothing, not even `updatedAt`.
@@ -147,6 +166,7 @@ impl AccountStore {
                 if account.state != state {
                     account.state = state;
                     account.updated_at = now.to_owned();
+                    account.updated_by = None;
                 }
                 Ok(PutOutcome {
                     created: false,
@@ -160,6 +180,7 @@ impl AccountStore {
                     state,
                     created_at: now.to_owned(),
                     updated_at: now.to_owned(),
+                    updated_by: None,
                 };
                 self.accounts.insert(key, account.clone());
                 Ok(PutOutcome {
@@ -371,6 +392,7 @@ mod tests {
             state: state("a@x", Status::Active, &["G2M"]),
             created_at: "t0".into(),
             updated_at: "t1".into(),
+            updated_by: None,
         };
         let v = serde_json::to_value(&a)?;
         assert_eq!(v["orgId"], "o");

@@ -443,6 +443,11 @@ pub struct OrgItem {
     pub custom_attributes_version: u64,
     #[serde(default)]
     pub activity_retention_version: u64,
+    /// `off`, `hourly` or `daily`; absent: daily.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_check: Option<user_sync_core::drift::DriftSchedule>,
+    #[serde(default)]
+    pub drift_check_version: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -36,7 +36,7 @@ use crate::ports::{
 use crate::progress::{DesiredSummary, SyncSummary};
 use crate::state::{
     DesiredState, FailedUser, Failure, FailureClass, FailureCount, Outcome, ProductAccount,
-    SyncStatus,
+    RemoteAccount, SyncStatus,
 };
 
 mod activity;

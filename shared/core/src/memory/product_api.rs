@@ -33,11 +33,14 @@ pub struct MemoryProductApi {
 #[derive(Default)]
 struct ApiState {
     accounts: BTreeMap<(OrgId, UserId), ProductAccount>,
+    /// who changed an account last, when not the integration (see `edit`)
+    edited_by: BTreeMap<(OrgId, UserId), String>,
     /// lowercased emails that have an account elsewhere
     existing: BTreeSet<String>,
     /// the next answers of `put_account`, first first
     refusals: VecDeque<ProductApiError>,
     calls: usize,
+    reads: usize,
 }
 
 impl MemoryProductApi {
@@ -84,6 +87,30 @@ impl MemoryProductApi {
     /// Calls of `put_account` so far (refused ones included).
     pub fn calls(&self) -> usize {
         self.state().calls
+    }
+
+    /// Calls of `get_account` so far.
+    pub fn reads(&self) -> usize {
+        self.state().reads
+    }
+
+    /// Changes an account as a product admin named `by` would, outside the
+    /// integration (no seat check). Answers whether there was one to change.
+    pub fn edit(
+        &self,
+        org: &OrgId,
+        user_key: &UserId,
+        by: &str,
+        change: impl FnOnce(&mut ProductAccount),
+    ) -> bool {
+        let mut state = self.state();
+        let key = (org.clone(), user_key.clone());
+        let Some(account) = state.accounts.get_mut(&key) else {
+            return false;
+        };
+        change(account);
+        state.edited_by.insert(key, by.to_owned());
+        true
     }
 
     /// Seats taken per product by this fake's active accounts of `org`,
@@ -150,6 +177,7 @@ impl ProductApi for MemoryProductApi {
                 }
             }
         }
+        state.edited_by.remove(&key);
         match state.accounts.insert(key, account.clone()) {
             None => Ok(AccountWrite::Created),
             Some(_) => Ok(AccountWrite::Updated),
@@ -199,5 +227,22 @@ impl ProductApi for MemoryProductApi {
                 device_groups,
             })
             .collect())
+    }
+
+    async fn get_account(
+        &self,
+        org: &OrgId,
+        user_key: &UserId,
+    ) -> Result<Option<RemoteAccount>, ProductApiError> {
+        let mut state = self.state();
+        state.reads += 1;
+        if self.down {
+            return Err(ProductApiError::Unavailable("down".to_owned()));
+        }
+        let key = (org.clone(), user_key.clone());
+        Ok(state.accounts.get(&key).map(|account| RemoteAccount {
+            account: account.clone(),
+            updated_by: state.edited_by.get(&key).cloned(),
+        }))
     }
 }

@@ -37,6 +37,9 @@ pub struct Organization {
     /// The versions (ETags) of the settings admins replace with `If-Match`.
     #[serde(default)]
     pub setting_versions: crate::organization::SettingVersions,
+    /// How often the drift check runs (daily unless set).
+    #[serde(default)]
+    pub drift_check: crate::drift::DriftSchedule,
 }
 
 impl Organization {
@@ -54,6 +57,7 @@ impl Organization {
             catalog: None,
             version: 0,
             setting_versions: Default::default(),
+            drift_check: Default::default(),
         }
     }
 }

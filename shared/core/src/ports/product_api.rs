@@ -3,7 +3,7 @@
 use std::future::Future;
 
 use crate::ids::{OrgId, UserId};
-use crate::state::{FailureClass, ProductAccount};
+use crate::state::{FailureClass, ProductAccount, RemoteAccount};
 
 /// What the product API did with an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,4 +89,12 @@ pub trait ProductApi: Sync {
         &self,
         org: &OrgId,
     ) -> impl Future<Output = Result<Vec<OfferedProduct>, ProductApiError>> + Send;
+    /// The account the product holds for `user_key`, as it holds it (and who
+    /// changed it last, when the product says so); `None` when it holds
+    /// none. Reads only: the drift check calls it for every checked user.
+    fn get_account(
+        &self,
+        org: &OrgId,
+        user_key: &UserId,
+    ) -> impl Future<Output = Result<Option<RemoteAccount>, ProductApiError>> + Send;
 }

@@ -63,6 +63,7 @@ pub fn job_retry(
             deferrals: 0,
             correlation_id: None,
             origin_ms: None,
+            drift_check: None,
         },
     }
 }

@@ -16,6 +16,7 @@ use crate::activity::{
 };
 use crate::catalog::Catalog;
 use crate::clock::Clock;
+use crate::drift::DriftSchedule;
 use crate::error::DomainError;
 use crate::ids::{OrgId, RuleId};
 use crate::organization::{Setting, Stale, UpdateError, change_setting, update_organization};
@@ -100,6 +101,7 @@ fn what(setting: Setting) -> &'static str {
         Setting::Catalog => "the catalogue",
         Setting::CustomAttributes => "the list of custom attributes",
         Setting::ActivityRetention => "the activity retention",
+        Setting::DriftCheck => "the drift check's schedule",
     }
 }
 
@@ -293,6 +295,38 @@ where
             json!({"retentionDays": days}),
         )
         .await?;
+        Ok(stored)
+    }
+
+    /// Sets how often the organization's drift check runs, by `by` at the
+    /// version `expected` gives (ops: unconditioned).
+    pub async fn set_drift_check(
+        &self,
+        org: &OrgId,
+        by: By<'_>,
+        schedule: DriftSchedule,
+        expected: Option<u64>,
+    ) -> Result<Organization, SettingsError> {
+        let mut previous = None;
+        let stored = self
+            .change(org, Setting::DriftCheck, expected, |o| {
+                previous = Some(o.drift_check);
+                o.drift_check = schedule;
+                Ok(true)
+            })
+            .await?;
+        self.record(
+            org,
+            by,
+            Action::DriftCheckChanged,
+            Subject {
+                kind: SubjectKind::Sync,
+                id: "drift-check".into(),
+            },
+            json!({"driftCheck": schedule, "previous": previous}),
+        )
+        .await?;
+        info!(org = %org, schedule = schedule.as_str(), "drift check schedule changed");
         Ok(stored)
     }
 

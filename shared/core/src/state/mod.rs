@@ -7,8 +7,10 @@
 
 mod decision;
 mod desired;
+mod drift;
 mod failure;
 
 pub use decision::*;
 pub use desired::*;
+pub use drift::*;
 pub use failure::*;

@@ -57,6 +57,7 @@ pub async fn with_org<S: Organizations>(w: &World<S>, custom: &[&str]) {
             catalog: None,
             version: 1,
             setting_versions: Default::default(),
+            drift_check: Default::default(),
         })
         .await
         .unwrap();

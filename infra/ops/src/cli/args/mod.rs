@@ -16,12 +16,12 @@ pub use settings::{
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use user_sync_core::ids::{OrgId, UserId};
 
-use super::domains;
+use super::{domains, drift};
 
 const AFTER_HELP: &str = "\
 Settings come from the environment or from the flags, which win:
   DIRECTORY_TABLE              --directory-table       org, token, catalog, custom-attributes, guardrail,
-                                                       activity-retention, reconcile, scrub-secrets
+                                                       activity-retention, reconcile, scrub-secrets, drift
   JOBS_QUEUE_URL               --jobs-queue-url        dlq
   JOBS_DLQ_URL                 --jobs-dlq-url          dlq
   MAIL_QUEUE_URL               --mail-queue-url        dlq
@@ -142,6 +142,10 @@ pub enum Command {
     /// lines summed per metric, function and failure class, and the change
     /// latency's p50, p95 and p99 (on AWS: the CloudWatch dashboard).
     Metrics(MetricsArgs),
+    /// An organization's drift check: run it now, how often it runs, and
+    /// the scheduled pass.
+    #[command(subcommand, arg_required_else_help = true)]
+    Drift(drift::DriftCommand),
 }
 
 pub(super) fn org_id(s: &str) -> Result<OrgId, String> {

@@ -359,7 +359,9 @@ fn organization(o: OrgItem) -> Result<Organization, StoreError> {
             catalog: o.catalog_version,
             custom_attributes: o.custom_attributes_version,
             activity_retention: o.activity_retention_version,
+            drift_check: o.drift_check_version,
         },
+        drift_check: o.drift_check.unwrap_or_default(),
     })
 }
 
@@ -425,6 +427,8 @@ fn org_item(org: &Organization) -> Result<OrgItem, StoreError> {
         catalog_version: org.setting_versions.catalog,
         custom_attributes_version: org.setting_versions.custom_attributes,
         activity_retention_version: org.setting_versions.activity_retention,
+        drift_check: Some(org.drift_check),
+        drift_check_version: org.setting_versions.drift_check,
     })
 }
 

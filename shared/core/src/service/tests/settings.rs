@@ -255,3 +255,35 @@ async fn without_a_history_nothing_is_recorded() {
 }
 
 use crate::organization::Setting;
+
+#[tokio::test]
+async fn the_drift_check_is_daily_until_set_and_each_change_is_recorded() {
+    use crate::drift::DriftSchedule;
+    let w = World::new().await;
+    let s = w.settings();
+    let before = w.store.get_org(&w.org).await.unwrap().unwrap();
+    assert_eq!(before.drift_check, DriftSchedule::Daily);
+    let org = s
+        .set_drift_check(&w.org, ALICE, DriftSchedule::Hourly, Some(0))
+        .await
+        .unwrap();
+    assert_eq!(org.drift_check, DriftSchedule::Hourly);
+    assert_eq!(org.setting_versions.get(Setting::DriftCheck), 1);
+    assert!(matches!(
+        s.set_drift_check(&w.org, ALICE, DriftSchedule::Off, Some(0))
+            .await,
+        Err(SettingsError::Stale(_))
+    ));
+    let org = s
+        .set_drift_check(&w.org, By::Ops, DriftSchedule::Off, None)
+        .await
+        .unwrap();
+    assert_eq!(org.drift_check, DriftSchedule::Off);
+    let entry = w.entries().await.pop().unwrap();
+    assert_eq!(entry.action, Action::DriftCheckChanged);
+    assert_eq!(entry.actor, "ops");
+    assert_eq!(
+        entry.details,
+        serde_json::json!({"driftCheck": "off", "previous": "hourly"})
+    );
+}

@@ -134,6 +134,45 @@ async fn child(config: &Path, what: &str) {
     );
 }
 
+/// CPU seconds used so far by this process and by each of its children
+/// (the AWS emulator, slapd), by command name (Linux's 100 ticks a second).
+fn cpu() -> Vec<(String, f64)> {
+    let me = std::process::id();
+    let read = |pid: u32| -> Option<(String, u32, f64)> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let (head, tail) = stat.rsplit_once(')')?;
+        let name = head.split_once('(')?.1.to_owned();
+        let f: Vec<&str> = tail.split_whitespace().collect();
+        let ppid = f.get(1)?.parse().ok()?;
+        let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+        Some((name, ppid, ticks / 100.0))
+    };
+    let mut out = vec![("bench (stack and connector)".to_owned(), read(me).map_or(0.0, |r| r.2))];
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if let Some((name, ppid, secs)) = read(pid)
+            && ppid == me
+        {
+            out.push((name, secs));
+        }
+    }
+    out
+}
+
+/// CPU seconds spent by each process between two [`cpu`] readings.
+fn cpu_spent(before: &[(String, f64)], after: &[(String, f64)]) -> String {
+    after
+        .iter()
+        .map(|(name, secs)| {
+            let was = before.iter().find(|(n, _)| n == name).map_or(0.0, |b| b.1);
+            format!("{name} {:.1} s", secs - was)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The parts of a no-change full run, one after the other: the directory
 /// read, then the endpoint's users, then its groups.
 async fn parts(config: &Path) {
@@ -142,12 +181,14 @@ async fn parts(config: &Path) {
     let start = Instant::now();
     let snapshot = directory.read_full().await.unwrap();
     let read = start.elapsed();
-    let start = Instant::now();
+    let (start, cpu_before) = (Instant::now(), cpu());
     let users = client.users().await.unwrap();
     let listed = start.elapsed();
-    let start = Instant::now();
+    let users_cpu = cpu_spent(&cpu_before, &cpu());
+    let (start, cpu_before) = (Instant::now(), cpu());
     let groups = client.groups().await.unwrap();
     let grouped = start.elapsed();
+    let groups_cpu = cpu_spent(&cpu_before, &cpu());
     println!(
         "parts, one after the other: directory read {:.1} s ({} users); SCIM users {:.1} s ({}); SCIM groups {:.1} s ({})",
         read.as_secs_f64(),
@@ -157,6 +198,7 @@ async fn parts(config: &Path) {
         grouped.as_secs_f64(),
         groups.len()
     );
+    println!("CPU while listing users: {users_cpu}; while listing groups: {groups_cpu}");
 }
 
 /// One full run in a child process; its output is printed as it is.

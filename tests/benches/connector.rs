@@ -127,9 +127,10 @@ async fn child(config: &Path, what: &str) {
         .retries
         .load(std::sync::atomic::Ordering::Relaxed);
     println!(
-        "memory {what}: peak resident {:.1} MiB ({:.1} MiB before the run); {:.0} SCIM writes/s; {retries} requests retried",
+        "memory {what}: peak resident {:.1} MiB ({:.1} MiB before the run); connector CPU {:.1} s; {:.0} SCIM writes/s; {retries} requests retried",
         mib(peak_rss()),
         mib(before),
+        cpu()[0].1,
         r.writes as f64 / t.as_secs_f64()
     );
 }
@@ -147,9 +148,16 @@ fn cpu() -> Vec<(String, f64)> {
         let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
         Some((name, ppid, ticks / 100.0))
     };
-    let mut out = vec![("bench (stack and connector)".to_owned(), read(me).map_or(0.0, |r| r.2))];
+    let mut out = vec![(
+        "bench (stack and connector)".to_owned(),
+        read(me).map_or(0.0, |r| r.2),
+    )];
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         if let Some((name, ppid, secs)) = read(pid)
@@ -278,8 +286,11 @@ async fn main() {
         "| run | kind | users read | created | updated | SCIM reads | SCIM writes | duration |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    in_child(&config_file, "first run");
-    in_child(&config_file, "no change, full");
+    for what in ["first run", "no change, full"] {
+        let before = cpu();
+        in_child(&config_file, what);
+        println!("CPU during the {what}: {}", cpu_spent(&before, &cpu()));
+    }
     // slapd's modifyTimestamp has whole seconds and the marker is
     // inclusive: the first incremental read sees again what the first run's
     // last second wrote (and reads everything when that is too much); the

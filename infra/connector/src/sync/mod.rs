@@ -275,7 +275,8 @@ pub async fn run<D: Directory>(
             {
                 targeted(client, &c).await?
             } else {
-                Held::new(client.users().await?, client.groups().await?)
+                let (users, groups) = tokio::join!(client.users(), client.groups());
+                Held::new(users?, groups?)
             };
             let plan = plan::incremental(&c, &held);
             let (users, groups) = (c.users.len(), c.groups.len());

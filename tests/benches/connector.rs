@@ -105,6 +105,33 @@ fn connector(config: &Path) -> (LdapDirectory, ScimClient, std::path::PathBuf, O
 /// run that must send nothing), its table line and its memory.
 async fn child(config: &Path, what: &str) {
     let (mut directory, client, state, options) = connector(config);
+    if what == "directory read" || what == "SCIM listing" {
+        let before = peak_rss();
+        let n = if what == "directory read" {
+            use user_sync_connector::sync::Directory as _;
+            let (tx, mut rx) =
+                tokio::sync::mpsc::channel::<Vec<user_sync_connector::model::SourceUser>>(1);
+            let drain = async move {
+                let mut n = 0;
+                while let Some(page) = rx.recv().await {
+                    n += page.len();
+                }
+                n
+            };
+            let (read, n) = tokio::join!(directory.read_full_paged(tx), drain);
+            read.unwrap();
+            n
+        } else {
+            let (users, groups) = tokio::join!(client.users(), client.groups());
+            users.unwrap().len() + groups.unwrap().len()
+        };
+        println!(
+            "memory of the {what} alone ({n} resources): peak resident {:.1} MiB ({:.1} MiB before)",
+            mib(peak_rss()),
+            mib(before)
+        );
+        return;
+    }
     let options = Options {
         force_full: what != "first run",
         ..options
@@ -286,7 +313,12 @@ async fn main() {
         "| run | kind | users read | created | updated | SCIM reads | SCIM writes | duration |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    for what in ["first run", "no change, full"] {
+    for what in [
+        "first run",
+        "no change, full",
+        "directory read",
+        "SCIM listing",
+    ] {
         let before = cpu();
         in_child(&config_file, what);
         println!("CPU during the {what}: {}", cpu_spent(&before, &cpu()));

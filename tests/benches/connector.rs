@@ -16,6 +16,9 @@
 //! parts are timed one by one: the directory read, the endpoint's users,
 //! its groups.
 //!
+//! `CONNECTOR_BENCH_BEFORE_EXE`, this bench built from an earlier commit,
+//! adds that build's no-change full run (to compare memory).
+//!
 //! `cargo bench -p user-sync-tests --bench connector` prints one table;
 //! `CONNECTOR_BENCH_USERS` and `CONNECTOR_BENCH_GROUPS` change the sizes
 //! (10,000 and 200 by default). Not
@@ -238,7 +241,13 @@ async fn parts(config: &Path) {
 
 /// One full run in a child process; its output is printed as it is.
 fn in_child(config: &Path, what: &str) {
-    let out = Command::new(std::env::current_exe().unwrap())
+    in_child_of(&std::env::current_exe().unwrap(), config, what);
+}
+
+/// One full run in a child process of `exe` (this bench, or another build
+/// of it).
+fn in_child_of(exe: &Path, config: &Path, what: &str) {
+    let out = Command::new(exe)
         .env("CONNECTOR_BENCH_CHILD", config)
         .env("CONNECTOR_BENCH_RUN", what)
         .output()
@@ -322,6 +331,12 @@ async fn main() {
         let before = cpu();
         in_child(&config_file, what);
         println!("CPU during the {what}: {}", cpu_spent(&before, &cpu()));
+    }
+    // with CONNECTOR_BENCH_BEFORE_EXE (this bench built from an earlier
+    // commit), that build's no-change full run too, for its memory
+    if let Some(exe) = std::env::var_os("CONNECTOR_BENCH_BEFORE_EXE") {
+        println!("the earlier build's run:");
+        in_child_of(Path::new(&exe), &config_file, "no change, full");
     }
     // slapd's modifyTimestamp has whole seconds and the marker is
     // inclusive: the first incremental read sees again what the first run's

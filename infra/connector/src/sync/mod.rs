@@ -200,11 +200,10 @@ async fn read_and_plan<D: Directory>(
 ) -> Result<(Plan, Held, FullRead, usize), Stop> {
     let (tx, mut rx) = mpsc::channel(BUFFERED_PAGES);
     let planned = async {
-        let listed = match tokio::join!(client.users(), client.groups()) {
+        let mut planner = match tokio::join!(client.users(), client.groups()) {
             (Ok(users), Ok(groups)) => Ok(Planner::new(Held::new(users, groups))),
             (Err(e), _) | (_, Err(e)) => Err(e),
         };
-        let mut planner = listed;
         // (after a failed listing the read still ends on its own: its
         // error, if it has one, is the one to tell)
         while let Some(page) = rx.recv().await {

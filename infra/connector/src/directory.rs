@@ -3,10 +3,12 @@
 //! connection was lost (the service keeps one connection between runs
 //! while it works).
 
-use crate::model::{ChangeMarker, Changes, Progress, Snapshot};
+use tokio::sync::mpsc;
+
+use crate::model::{ChangeMarker, Changes, Progress, Snapshot, SourceUser};
 use crate::source::config::{DirectoryConfig, MappingConfig, ScopeConfig};
 use crate::source::{Source, SourceError};
-use crate::sync::{Directory, DirectoryError};
+use crate::sync::{Directory, DirectoryError, FullRead};
 
 /// The configured directory.
 pub struct LdapDirectory {
@@ -61,6 +63,19 @@ impl Directory for LdapDirectory {
         let (scope, mapping) = (self.scope.clone(), self.mapping.clone());
         let source = self.source().await?;
         let result = source.read_full(&scope, &mapping, &mut progress).await;
+        self.after(result)
+    }
+
+    async fn read_full_paged(
+        &mut self,
+        pages: mpsc::Sender<Vec<SourceUser>>,
+    ) -> Result<FullRead, DirectoryError> {
+        let (scope, mapping) = (self.scope.clone(), self.mapping.clone());
+        let source = self.source().await?;
+        let result = source
+            .read_full_paged(&scope, &mapping, &mut progress, pages)
+            .await
+            .map(|(groups, marker)| FullRead { groups, marker });
         self.after(result)
     }
 

@@ -2,6 +2,10 @@
 //! reconnection), paged searches, range retrieval of large member lists,
 //! nested groups, change markers and the attribute mapping.
 //!
+//! A full read hands the users in scope on as it finds them, a batch at a
+//! time ([`Sink`]), and returns the groups at the end: it does not hold the
+//! whole directory.
+//!
 //! A read walks the scope from the selected groups: their member DNs are
 //! looked up in batches of [`LOOKUP_BATCH`] (one paged search each, on the
 //! DN attribute), members that are groups are expanded in turn (cycles end:
@@ -13,12 +17,11 @@
 pub mod config;
 mod connection;
 pub mod dn;
+mod emit;
 pub mod expand;
 mod map;
 mod read;
 mod walk;
-
-use std::collections::BTreeMap;
 
 use ldap3::SearchEntry;
 
@@ -28,6 +31,7 @@ pub use config::{
 };
 use connection::Connection;
 pub use connection::ReadStats;
+pub use emit::Sink;
 use expand::Graph;
 
 /// How many DNs one lookup search asks for (`(|(dn=…)(dn=…)…)`).
@@ -61,6 +65,9 @@ pub enum SourceError {
     Timeout { operation: String },
     #[error("the connection to the directory dropped during {operation}: {message}")]
     Connection { operation: String, message: String },
+    /// The run that asked for the read ended before it (nothing reads on).
+    #[error("the read was stopped: the run it was for ended")]
+    Stopped,
     #[error("the directory refused {operation}: result code {code} {message}")]
     Directory {
         operation: String,
@@ -103,8 +110,6 @@ struct GroupEntry {
 #[derive(Debug, Default)]
 struct Walk {
     graph: Graph,
-    /// Normalized DN → the user (manager still a DN).
-    users: BTreeMap<String, map::RawUser>,
     groups_read: usize,
     latest_modify: Option<String>,
 }

@@ -3,22 +3,58 @@
 use std::collections::BTreeSet;
 
 use ldap3::{Scope, SearchEntry, ldap_escape};
+use tokio::sync::mpsc;
 
-use crate::model::{ChangeMarker, Changes, Progress, Snapshot};
+use crate::model::{ChangeMarker, Changes, Progress, Snapshot, SourceGroup, SourceUser};
 
 use super::config::{ChangeTracking, Mapping, MappingConfig, ScopeConfig};
+use super::emit::{self, Emitter, Sink};
 use super::{
     GroupEntry, LOOKUP_BATCH, MAX_CHANGES, Source, SourceError, dn, first, latest, map, root_dse,
 };
 
 impl Source {
-    /// Reads the whole scope.
+    /// Reads the whole scope, returned whole.
     pub async fn read_full(
         &mut self,
         scope: &ScopeConfig,
         mapping: &MappingConfig,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Snapshot, SourceError> {
+        let (out, groups, marker) = self
+            .read_scope(scope, mapping, progress, Sink::Collect(Vec::new()))
+            .await?;
+        Ok(Snapshot {
+            users: out.into_users(),
+            groups,
+            marker,
+        })
+    }
+
+    /// Reads the whole scope, its users sent to `pages` a batch at a time
+    /// as they are found (in no particular order; each user once); returns
+    /// the selected groups with their members, sorted by external id, and
+    /// the marker. The read waits while `pages` is full.
+    pub async fn read_full_paged(
+        &mut self,
+        scope: &ScopeConfig,
+        mapping: &MappingConfig,
+        progress: &mut dyn FnMut(Progress),
+        pages: mpsc::Sender<Vec<SourceUser>>,
+    ) -> Result<(Vec<SourceGroup>, Option<ChangeMarker>), SourceError> {
+        let (_, groups, marker) = self
+            .read_scope(scope, mapping, progress, Sink::Pages(pages))
+            .await?;
+        Ok((groups, marker))
+    }
+
+    async fn read_scope(
+        &mut self,
+        scope: &ScopeConfig,
+        mapping: &MappingConfig,
+        progress: &mut dyn FnMut(Progress),
+        sink: Sink,
+    ) -> Result<(Emitter, Vec<SourceGroup>, Option<ChangeMarker>), SourceError> {
         scope.validate(self.kind)?;
         let mapping = mapping.resolve(self.kind)?;
         // Taken first: a change made during the read is seen again next time.
@@ -26,10 +62,11 @@ impl Source {
         let bases = self.check_bases(scope).await?;
         let selected = self.selected_groups(scope, &mapping).await?;
         progress(Progress::GroupsRead(selected.len()));
-        let walk = self.walk(&selected, scope, &mapping, progress).await?;
-        let (users, groups) = self
-            .finish(&selected, walk.graph, walk.users, &bases, scope, &mapping)
+        let mut out = Emitter::new(bases, sink);
+        let walk = self
+            .walk(&selected, scope, &mapping, progress, &mut out)
             .await?;
+        let groups = emit::groups(&selected, &walk.graph, &out, scope);
         let marker = match mapping.changes {
             ChangeTracking::Usn => start_marker,
             ChangeTracking::ModifyTimestamp => latest(
@@ -38,11 +75,7 @@ impl Source {
             )
             .map(|timestamp| ChangeMarker::ModifyTimestamp { timestamp }),
         };
-        Ok(Snapshot {
-            users,
-            groups,
-            marker,
-        })
+        Ok((out, groups, marker))
     }
 
     /// Reads what changed since `since`: users in scope modified since, and
@@ -193,27 +226,30 @@ impl Source {
             .into_iter()
             .filter(|g| affected.contains(&g.norm))
             .collect();
-        let mut walk = self.walk(&affected, scope, &mapping, progress).await?;
+        let mut out = Emitter::new(bases, Sink::Collect(Vec::new()));
+        let walk = self
+            .walk(&affected, scope, &mapping, progress, &mut out)
+            .await?;
         // Changed users in scope that the affected groups did not reach.
         let missing: Vec<String> = changed_users
             .into_iter()
-            .filter(|d| !walk.users.contains_key(&dn::normalize(d)))
+            .filter(|d| !out.reached(&dn::normalize(d)))
             .collect();
         let attrs = map::entry_attributes(&mapping, &self.member_request(&mapping, 0));
         for batch in missing.chunks(LOOKUP_BATCH) {
+            let mut users = Vec::new();
             for entry in self.lookup(batch, &mapping, scope, &attrs).await? {
                 if !map::has_class(&entry, &mapping.group_object_class)
                     && let Some(user) = map::user(&entry, &mapping)
                 {
-                    walk.users.insert(dn::normalize(&entry.dn), user);
+                    users.push((dn::normalize(&entry.dn), user));
                 }
             }
+            self.emit(users, &mapping, &mut out).await?;
         }
-        let (users, groups) = self
-            .finish(&affected, walk.graph, walk.users, &bases, scope, &mapping)
-            .await?;
+        let groups = emit::groups(&affected, &walk.graph, &out, scope);
         Ok(Some(Changes {
-            users,
+            users: out.into_users(),
             groups,
             marker,
         }))

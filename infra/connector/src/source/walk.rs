@@ -1,14 +1,15 @@
 //! Walking the scope: the selected groups, their members in batches, nested
-//! groups, and the users in scope at the end.
+//! groups; the users found are handed on batch by batch ([`super::emit`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use ldap3::{Scope, SearchEntry, ldap_escape};
 
-use crate::model::{Progress, SourceGroup, SourceUser};
+use crate::model::Progress;
 
 use super::config::{Mapping, ScopeConfig};
-use super::expand::{Graph, Members};
+use super::emit::Emitter;
+use super::expand::Members;
 use super::{GroupEntry, IN_CHAIN, LOOKUP_BATCH, Source, SourceError, Walk, dn, latest, map};
 
 impl Source {
@@ -193,11 +194,12 @@ impl Source {
         scope: &ScopeConfig,
         mapping: &Mapping,
         progress: &mut dyn FnMut(Progress),
+        out: &mut Emitter,
     ) -> Result<Walk, SourceError> {
         if scope.in_chain {
             let user_filter = scope.user_filter.as_deref().unwrap_or("");
             return self
-                .walk_in_chain(selected, user_filter, mapping, progress)
+                .walk_in_chain(selected, user_filter, mapping, progress, out)
                 .await;
         }
         let mut walk = Walk::default();
@@ -224,6 +226,7 @@ impl Source {
             if batch.is_empty() {
                 continue;
             }
+            let mut users = Vec::new();
             for entry in self.lookup(&batch, mapping, scope, &attrs).await? {
                 let norm = dn::normalize(&entry.dn);
                 walk.latest_modify = latest(
@@ -239,10 +242,11 @@ impl Source {
                     }
                     walk.graph.groups.entry(norm).or_default();
                 } else if let Some(user) = map::user(&entry, mapping) {
-                    walk.users.insert(norm, user);
+                    users.push((norm, user));
                 }
             }
-            progress(Progress::UsersRead(walk.users.len()));
+            self.emit(users, mapping, out).await?;
+            progress(Progress::UsersRead(out.count()));
         }
         for (group, members) in raw_members {
             let mut m = Members::default();
@@ -250,7 +254,7 @@ impl Source {
                 let norm = dn::normalize(&member);
                 if walk.graph.groups.contains_key(&norm) {
                     m.groups.insert(norm);
-                } else if walk.users.contains_key(&norm) {
+                } else if out.reached(&norm) {
                     m.users.insert(norm);
                 }
             }
@@ -267,6 +271,7 @@ impl Source {
         user_filter: &str,
         mapping: &Mapping,
         progress: &mut dyn FnMut(Progress),
+        out: &mut Emitter,
     ) -> Result<Walk, SourceError> {
         let mut walk = Walk::default();
         let attrs = map::entry_attributes(mapping, &self.member_request(mapping, 0));
@@ -289,15 +294,17 @@ impl Source {
                 )
                 .await?;
             let mut members = Members::default();
+            let mut users = Vec::new();
             for entry in found {
                 if let Some(user) = map::user(&entry, mapping) {
                     let norm = dn::normalize(&entry.dn);
                     members.users.insert(norm.clone());
-                    walk.users.insert(norm, user);
+                    users.push((norm, user));
                 }
             }
             walk.graph.groups.insert(g.norm.clone(), members);
-            progress(Progress::UsersRead(walk.users.len()));
+            self.emit(users, mapping, out).await?;
+            progress(Progress::UsersRead(out.count()));
         }
         Ok(walk)
     }
@@ -352,88 +359,5 @@ impl Source {
             frontier = next;
         }
         Ok(found)
-    }
-
-    /// Users in scope and the selected groups with their members; managers
-    /// resolved to external ids.
-    pub(super) async fn finish(
-        &mut self,
-        selected: &[GroupEntry],
-        graph: Graph,
-        users: BTreeMap<String, map::RawUser>,
-        bases: &[String],
-        scope: &ScopeConfig,
-        mapping: &Mapping,
-    ) -> Result<(Vec<SourceUser>, Vec<SourceGroup>), SourceError> {
-        let in_base = |norm: &str| bases.is_empty() || bases.iter().any(|b| dn::is_under(norm, b));
-        let users: BTreeMap<String, map::RawUser> = users
-            .into_iter()
-            .filter(|(norm, _)| in_base(norm))
-            .collect();
-        let mut groups = Vec::with_capacity(selected.len());
-        for g in selected {
-            let mut members: Vec<String> = graph
-                .users_of(&g.norm, scope.nested)
-                .iter()
-                .filter_map(|u| users.get(u).map(|r| r.user.external_id.clone()))
-                .collect();
-            members.sort();
-            members.dedup();
-            groups.push(SourceGroup {
-                external_id: g.external_id.clone(),
-                dn: g.dn.clone(),
-                name: g.name.clone(),
-                members,
-            });
-        }
-        groups.sort_by(|a, b| a.external_id.cmp(&b.external_id));
-        // Managers outside the users read: looked up by DN.
-        let mut manager_ids: BTreeMap<String, String> = users
-            .iter()
-            .map(|(norm, r)| (norm.clone(), r.user.external_id.clone()))
-            .collect();
-        let unknown: Vec<String> = users
-            .values()
-            .filter_map(|r| r.manager_dn.clone())
-            .filter(|m| !manager_ids.contains_key(&dn::normalize(m)))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let id_attr = vec![mapping.external_id.clone()];
-        let base = self.naming_context.clone();
-        for batch in unknown.chunks(LOOKUP_BATCH) {
-            let any: String = batch
-                .iter()
-                .map(|d| format!("({}={})", mapping.dn_attribute, ldap_escape(d)))
-                .collect();
-            let found = self
-                .conn
-                .search(
-                    "the lookup of managers",
-                    &base,
-                    Scope::Subtree,
-                    &format!("(|{any})"),
-                    &id_attr,
-                )
-                .await?;
-            for entry in found {
-                if let Some(id) = map::external_id(&entry, mapping) {
-                    manager_ids.insert(dn::normalize(&entry.dn), id);
-                }
-            }
-        }
-        let mut out: Vec<SourceUser> = users
-            .into_values()
-            .map(|r| {
-                let mut user = r.user;
-                user.enterprise.manager = r
-                    .manager_dn
-                    .and_then(|m| manager_ids.get(&dn::normalize(&m)).cloned());
-                user
-            })
-            .collect();
-        out.sort_by(|a, b| a.external_id.cmp(&b.external_id));
-        out.dedup_by(|a, b| a.external_id == b.external_id);
-        Ok((out, groups))
     }
 }

@@ -1,6 +1,9 @@
 //! One run of the sync: read the directory (a full read, or the changes
 //! since the last marker), read what the SCIM endpoint holds, plan, check
-//! the deactivation guard, send, remember the marker.
+//! the deactivation guard, send, remember the marker. A full run plans the
+//! directory's users page by page as they are read (it never holds the
+//! whole directory), and decides deactivations and groups once every page
+//! was seen: nothing is sent before the guard weighed the whole plan.
 //!
 //! - [`plan`]: the pure comparison.
 //! - [`apply`]: sending a plan.
@@ -16,11 +19,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
+use tokio::sync::mpsc;
+
 use crate::config::Guard;
-use crate::model::{ChangeMarker, Changes, Snapshot};
+use crate::model::{ChangeMarker, Changes, Snapshot, SourceGroup, SourceUser};
 use crate::scim::{ScimClient, ScimError};
 use apply::Failure;
-use plan::{Counts, Held, Plan};
+use plan::{Counts, Held, Plan, Planner};
 use state::State;
 
 /// A directory read failed; the message names no person.
@@ -28,16 +33,60 @@ use state::State;
 #[error("{0}")]
 pub struct DirectoryError(pub String);
 
+/// Directory pages a full run holds while it waits for the endpoint's
+/// listing to end (a page is at most [`crate::source::LOOKUP_BATCH`] users
+/// from the LDAP source): the read goes on meanwhile, this far and no
+/// further.
+pub const BUFFERED_PAGES: usize = 20;
+
+/// Users per page when a whole [`Snapshot`] is handed on in pages.
+const SNAPSHOT_PAGE: usize = 100;
+
+/// What a full read returns once its users were sent.
+#[derive(Debug, Clone, Default)]
+pub struct FullRead {
+    /// The selected groups, sorted by `external_id`, members as
+    /// `external_id`s.
+    pub groups: Vec<SourceGroup>,
+    pub marker: Option<ChangeMarker>,
+}
+
 /// Reading the directory: what the source offers the sync.
 pub trait Directory {
     /// Every user and group in scope.
     fn read_full(&mut self) -> impl Future<Output = Result<Snapshot, DirectoryError>>;
+    /// Every user and group in scope, the users sent to `pages` as they are
+    /// read (each once, in any order); the read waits while `pages` is full.
+    /// By default [`Directory::read_full`], sent in pages.
+    fn read_full_paged(
+        &mut self,
+        pages: mpsc::Sender<Vec<SourceUser>>,
+    ) -> impl Future<Output = Result<FullRead, DirectoryError>> {
+        async move {
+            let s = self.read_full().await?;
+            let mut users = s.users;
+            while !users.is_empty() {
+                let rest = users.split_off(users.len().min(SNAPSHOT_PAGE));
+                pages.send(users).await.map_err(|_| stopped())?;
+                users = rest;
+            }
+            Ok(FullRead {
+                groups: s.groups,
+                marker: s.marker,
+            })
+        }
+    }
     /// What changed since `since`; `None` when the marker cannot be used
     /// (another server, a restored database): a full read is needed.
     fn read_changes(
         &mut self,
         since: &ChangeMarker,
     ) -> impl Future<Output = Result<Option<Changes>, DirectoryError>>;
+}
+
+/// The error of a read whose run stopped listening.
+fn stopped() -> DirectoryError {
+    DirectoryError("the read was stopped: the run it was for ended".into())
 }
 
 /// How a run is asked to behave.
@@ -139,6 +188,42 @@ async fn targeted(client: &ScimClient, changes: &Changes) -> Result<Held, ScimEr
     Ok(Held::new(users, Vec::new()))
 }
 
+/// A full run's read and plan: the endpoint's users and groups are listed
+/// while the directory is read; the directory's users are planned page by
+/// page as they arrive once the listing is in (up to [`BUFFERED_PAGES`]
+/// wait meanwhile), so the run never holds the whole directory beside what
+/// the endpoint holds. Returns the plan, what the endpoint holds, the read's
+/// groups and marker, and the number of users read.
+async fn read_and_plan<D: Directory>(
+    directory: &mut D,
+    client: &ScimClient,
+) -> Result<(Plan, Held, FullRead, usize), Stop> {
+    let (tx, mut rx) = mpsc::channel(BUFFERED_PAGES);
+    let planned = async {
+        let mut planner = match tokio::join!(client.users(), client.groups()) {
+            (Ok(users), Ok(groups)) => Ok(Planner::new(Held::new(users, groups))),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        };
+        // (after a failed listing the read still ends on its own: its
+        // error, if it has one, is the one to tell)
+        while let Some(page) = rx.recv().await {
+            if let Ok(p) = &mut planner {
+                p.users(page);
+            }
+        }
+        planner
+    };
+    let (read, planner) = tokio::join!(directory.read_full_paged(tx), planned);
+    let read = read?;
+    let planner = planner?;
+    if planner.users_seen() == 0 {
+        return Err(Stop::EmptyDirectory);
+    }
+    let users = planner.users_seen();
+    let (plan, held) = planner.finish(&read.groups);
+    Ok((plan, held, read, users))
+}
+
 /// Whether the guard lets `plan` through.
 pub fn guard_allows(plan: &Plan, held_active: usize, guard: &Guard) -> bool {
     let would = plan.deactivation_count();
@@ -181,50 +266,28 @@ pub async fn run<D: Directory>(
         }
         _ => None,
     };
-    let (kind, snapshot, changes, listed) = match changes {
-        Some(c) => (Kind::Incremental, None, Some(c), None),
-        None => {
-            // a full run compares with everything the endpoint holds: both
-            // sides are read at once
-            let (s, users, groups) =
-                tokio::join!(directory.read_full(), client.users(), client.groups());
-            let s = s?;
-            if s.users.is_empty() {
-                return Err(Stop::EmptyDirectory);
-            }
-            (Kind::Full, Some(s), None, Some((users, groups)))
-        }
-    };
-    tracing::info!(kind = ?kind, "directory read");
-
-    let held = match (&changes, listed) {
-        (_, Some((users, groups))) => Held::new(users?, groups?),
-        (Some(c), None)
-            if c.groups.is_empty()
+    let (kind, plan, held, marker, users, groups) = match changes {
+        Some(c) => {
+            let held = if c.groups.is_empty()
                 && c.users.len() <= TARGETED_MAX
-                && c.users.iter().all(|u| u.active) =>
-        {
-            targeted(client, c).await?
+                && c.users.iter().all(|u| u.active)
+            {
+                targeted(client, &c).await?
+            } else {
+                let (users, groups) = tokio::join!(client.users(), client.groups());
+                Held::new(users?, groups?)
+            };
+            let plan = plan::incremental(&c, &held);
+            let (users, groups) = (c.users.len(), c.groups.len());
+            (Kind::Incremental, plan, held, c.marker, users, groups)
         }
-        _ => Held::new(client.users().await?, client.groups().await?),
+        None => {
+            let (plan, held, read, users) = read_and_plan(directory, client).await?;
+            let groups = read.groups.len();
+            (Kind::Full, plan, held, read.marker, users, groups)
+        }
     };
-    let (plan, marker, users, groups) = match (&snapshot, &changes) {
-        (Some(s), _) => (
-            plan::full(s, &held),
-            s.marker.clone(),
-            s.users.len(),
-            s.groups.len(),
-        ),
-        (None, Some(c)) => (
-            plan::incremental(c, &held),
-            c.marker.clone(),
-            c.users.len(),
-            c.groups.len(),
-        ),
-        (None, None) => (Plan::default(), state.marker.clone(), 0, 0),
-    };
-    drop(snapshot);
-    drop(changes);
+    tracing::info!(kind = ?kind, "directory read and compared");
 
     let mut report = Report {
         kind,

@@ -368,3 +368,67 @@ async fn an_active_directory_group_of_2000_members_is_read_and_pushed_whole() {
     let again = c.run().await;
     assert_eq!(again.writes, 0, "{again:?}");
 }
+
+/// A full read handed on in pages (as a full run reads) brings what one
+/// whole read brings: each user once (users reached directly and through a
+/// nested group too), pages of at most 100, managers resolved whether the
+/// read met them before, after or never (outside the base DNs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paged_full_read_brings_what_a_whole_read_brings() {
+    let server = openldap();
+    let ou = server.new_ou("conn-pages").await;
+    let outside = server.new_ou("conn-pages-out").await;
+    let boss = outside
+        .add_user(&UserSpec::full(&format!("{}-boss", ou.name)))
+        .await;
+    let populated = ou.populate(250, 1).await;
+    let lead = ou
+        .add_user(&UserSpec {
+            manager: Some(boss.dn.clone()),
+            ..UserSpec::full(&format!("{}-lead", ou.name))
+        })
+        .await;
+    let report = ou
+        .add_user(&UserSpec {
+            manager: Some(lead.dn.clone()),
+            ..UserSpec::full(&format!("{}-report", ou.name))
+        })
+        .await;
+    let mut members: Vec<String> = populated.users.iter().map(|u| u.dn.clone()).collect();
+    members.extend([
+        report.dn.clone(),
+        lead.dn.clone(),
+        populated.groups[0].dn.clone(),
+    ]);
+    let all = ou.add_group(&format!("{}-all", ou.name), &members).await;
+    let mut c = configured("conn-pages", server, &ou, &all.dn).await;
+
+    let whole = c.directory.read_full().await.unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<SourceUser>>(2);
+    let pages = async move {
+        let mut pages = Vec::new();
+        while let Some(page) = rx.recv().await {
+            pages.push(page);
+        }
+        pages
+    };
+    let (read, pages) = tokio::join!(c.directory.read_full_paged(tx), pages);
+    let read = read.unwrap();
+    assert!(pages.len() >= 3, "{} pages", pages.len());
+    assert!(pages.iter().all(|p| !p.is_empty() && p.len() <= 100));
+    let mut users: Vec<SourceUser> = pages.concat();
+    users.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+    assert_eq!(users.len(), 252);
+    assert_eq!(users, whole.users);
+    assert_eq!(read.groups, whole.groups);
+    assert_eq!(read.groups[0].members.len(), 252);
+    assert_eq!(read.marker, whole.marker);
+    let manager = |e: &Entry| {
+        users
+            .iter()
+            .find(|u| u.external_id == e.external_id)
+            .and_then(|u| u.enterprise.manager.clone())
+    };
+    assert_eq!(manager(&report), Some(lead.external_id.clone()));
+    assert_eq!(manager(&lead), Some(boss.external_id.clone()));
+}

@@ -4,96 +4,49 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{Changes, Snapshot, SourceGroup, SourceUser};
-use crate::scim::{HeldGroup, HeldUser};
+use crate::scim::HeldUser;
 
-use super::{Change, Create, Deactivate, GroupCreate, GroupUpdate, Held, Plan, Update, Why};
+use super::{Change, Create, GroupCreate, GroupUpdate, Held, Plan, Planner, Update};
 
-/// The plan of a full run: every user and group in scope, and what left.
+/// The plan of a full run: every user and group in scope, and what left
+/// (the directory's users in one page: see [`Planner`] for pages).
 pub fn full(snapshot: &Snapshot, held: &Held) -> Plan {
-    let mut plan = Plan::default();
-    let in_scope: BTreeSet<&str> = snapshot
-        .users
-        .iter()
-        .map(|u| u.external_id.as_str())
-        .collect();
-    let creating = users(&snapshot.users, held, &mut plan);
-    let mut left: Vec<&HeldUser> = held
-        .users
-        .values()
-        .filter(|u| u.active)
-        .filter(|u| {
-            u.external_id
-                .as_deref()
-                .is_some_and(|x| !in_scope.contains(x))
-        })
-        .collect();
-    left.sort_by(|a, b| a.external_id.cmp(&b.external_id));
-    plan.deactivations = left
-        .into_iter()
-        .map(|u| Deactivate {
-            id: u.id.clone(),
-            external_id: u.external_id.clone().unwrap_or_default(),
-            why: Why::LeftScope,
-        })
-        .collect();
-    groups(&snapshot.groups, held, &creating, &mut plan);
-    // groups that left the scope keep no members: their rules no longer
-    // apply to anyone
-    let selected: BTreeSet<&str> = snapshot
-        .groups
-        .iter()
-        .map(|g| g.external_id.as_str())
-        .collect();
-    let mut gone: Vec<&HeldGroup> = held
-        .groups
-        .iter()
-        .filter(|(x, g)| !selected.contains(x.as_str()) && !g.members.is_empty())
-        .map(|(_, g)| g)
-        .collect();
-    gone.sort_by(|a, b| a.id.cmp(&b.id));
-    for g in gone {
-        plan.group_updates.push(GroupUpdate {
-            id: g.id.clone(),
-            external_id: g.external_id.clone().unwrap_or_default(),
-            rename: None,
-            add: Vec::new(),
-            remove: g.members.clone(),
-        });
-    }
-    plan
+    let mut planner = Planner::new(held.clone());
+    planner.users(snapshot.users.clone());
+    planner.finish(&snapshot.groups).0
 }
 
 /// The plan of an incremental run: only what changed since the marker.
 /// Nothing is deactivated for being absent (absence says nothing here).
 pub fn incremental(changes: &Changes, held: &Held) -> Plan {
     let mut plan = Plan::default();
-    let creating = users(&changes.users, held, &mut plan);
+    let mut creating = BTreeSet::new();
+    for u in &changes.users {
+        user(u.clone(), held, &mut plan, &mut creating);
+    }
     groups(&changes.groups, held, &creating, &mut plan);
     plan
 }
 
-/// Creates and updates for these users; returns the `externalId`s created.
-fn users<'a>(source: &'a [SourceUser], held: &Held, plan: &mut Plan) -> BTreeSet<&'a str> {
-    let mut creating = BTreeSet::new();
-    for u in source {
-        match held.users.get(&u.external_id) {
-            None => {
-                creating.insert(u.external_id.as_str());
-                plan.creates.push(Create { user: u.clone() });
-            }
-            Some(h) => {
-                let changes = diff(u, h, held);
-                if !changes.is_empty() {
-                    plan.updates.push(Update {
-                        id: h.id.clone(),
-                        external_id: u.external_id.clone(),
-                        changes,
-                    });
-                }
+/// The create or update of one user, if any; `creating` receives the
+/// `externalId` of a user created.
+pub(super) fn user(u: SourceUser, held: &Held, plan: &mut Plan, creating: &mut BTreeSet<String>) {
+    match held.users.get(&u.external_id) {
+        None => {
+            creating.insert(u.external_id.clone());
+            plan.creates.push(Create { user: u });
+        }
+        Some(h) => {
+            let changes = diff(&u, h, held);
+            if !changes.is_empty() {
+                plan.updates.push(Update {
+                    id: h.id.clone(),
+                    external_id: u.external_id,
+                    changes,
+                });
             }
         }
     }
-    creating
 }
 
 /// The attributes of `held` that differ from the directory's.
@@ -153,7 +106,14 @@ fn diff(u: &SourceUser, h: &HeldUser, held: &Held) -> Vec<Change> {
     out
 }
 
-fn groups(source: &[SourceGroup], held: &Held, creating: &BTreeSet<&str>, plan: &mut Plan) {
+/// Creates and updates of these groups; members the endpoint does not hold
+/// and the plan does not create are counted as unresolved.
+pub(super) fn groups(
+    source: &[SourceGroup],
+    held: &Held,
+    creating: &BTreeSet<String>,
+    plan: &mut Plan,
+) {
     let known = |x: &str| held.users.contains_key(x) || creating.contains(x);
     for g in source {
         let mut wanted: BTreeSet<&str> = BTreeSet::new();
@@ -204,8 +164,10 @@ fn groups(source: &[SourceGroup], held: &Held, creating: &BTreeSet<&str>, plan: 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
+    use super::super::{Deactivate, Why};
     use super::*;
     use crate::model::Enterprise;
+    use crate::scim::HeldGroup;
 
     fn user(x: &str) -> SourceUser {
         SourceUser {

@@ -1,6 +1,6 @@
-//! The plan: a pure function from what the directory says (a full
-//! [`Snapshot`] or incremental [`Changes`]) and what the SCIM endpoint holds
-//! to the fewest requests that make them agree.
+//! The plan: a pure function from what the directory says (a full read,
+//! page by page through a [`Planner`], or incremental [`Changes`]) and what
+//! the SCIM endpoint holds to the fewest requests that make them agree.
 //!
 //! - Identity is the `externalId` (`objectGUID` / `entryUUID`): a renamed or
 //!   moved user or group is the same resource.
@@ -12,8 +12,10 @@
 //!   never touched.
 
 mod compare;
+mod full;
 
 pub use compare::{full, incremental};
+pub use full::Planner;
 
 use std::collections::HashMap;
 
@@ -23,7 +25,7 @@ use crate::model::SourceUser;
 use crate::scim::{HeldGroup, HeldUser};
 
 /// What the endpoint holds, indexed.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Held {
     /// Users with an `externalId`, by it.
     pub users: HashMap<String, HeldUser>,

@@ -6,11 +6,13 @@ use super::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_then_timing_out_product_api_is_retried_until_everyone_converges() {
     let a = TestOrg::new("outage").await;
+    // the rule is written while the product API still answers: a rule
+    // naming products is checked against the product API's list
+    let (users, _) = users_with_rule(&a, 3, &["G2M"]).await;
     let faults = format!("/orgs/{}/faults", a.org_id);
     a.simulator()
         .control("PUT", &faults, Some(json!({"errorRate": 1})))
         .await;
-    let (users, _) = users_with_rule(&a, 3, &["G2M"]).await;
     assert_eq!(a.admin().sync(true, false).await.status, 200);
 
     let banner = banner(&a, "product_api_unavailable", Some(3)).await;

@@ -14,6 +14,7 @@ pub mod guardrail;
 pub mod orgs;
 pub mod preview;
 pub mod repair;
+pub mod stream_lag;
 pub mod rules;
 pub mod scim_error;
 pub mod scim_groups;

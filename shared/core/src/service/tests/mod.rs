@@ -19,6 +19,7 @@ use crate::service::templates::TemplateService;
 mod domains;
 mod orgs;
 mod repair;
+mod stream_lag;
 mod rules;
 mod settings;
 mod sync;

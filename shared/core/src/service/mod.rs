@@ -14,12 +14,12 @@ pub mod guardrail;
 pub mod orgs;
 pub mod preview;
 pub mod repair;
-pub mod stream_lag;
 pub mod rules;
 pub mod scim_error;
 pub mod scim_groups;
 pub mod scim_users;
 pub mod settings;
+pub mod stream_lag;
 pub mod sync;
 pub mod templates;
 

@@ -19,9 +19,9 @@ use crate::service::templates::TemplateService;
 mod domains;
 mod orgs;
 mod repair;
-mod stream_lag;
 mod rules;
 mod settings;
+mod stream_lag;
 mod sync;
 mod templates;
 

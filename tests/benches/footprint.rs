@@ -495,15 +495,18 @@ async fn main() {
                 }
             }
             "repair" => {
-                let sample: Value = serde_json::from_str(include_str!(
-                    "../../events/repair/stream-lag-alarm.json"
-                ))
-                .unwrap();
+                let sample: Value =
+                    serde_json::from_str(include_str!("../../events/repair/stream-lag-alarm.json"))
+                        .unwrap();
                 for n in 0..RECORDS {
                     let a = rt.invoke(n, stream_lag_alarm(&sample, n)).await;
                     let started = a["alarms"][0]["started"].as_u64();
                     let covered = a["alarms"][0]["covered"].as_u64();
-                    let want = if n == 0 { (Some(1), Some(0)) } else { (Some(0), Some(1)) };
+                    let want = if n == 0 {
+                        (Some(1), Some(0))
+                    } else {
+                        (Some(0), Some(1))
+                    };
                     assert_eq!((started, covered), want, "repair: {a}");
                 }
             }

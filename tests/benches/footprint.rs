@@ -11,15 +11,18 @@
 //!   batches the template gives each function: the evaluator one batch of
 //!   100 membership records, the worker and the mailer 10 batches of 10
 //!   messages, the SCIM function 100 `POST /Users`, the admin API 100 reads
-//!   (rules, sync progress, users, activity).
+//!   (rules, sync progress, users, activity), the repair function 100
+//!   stream-lag alarm notifications (the organization reconciled once,
+//!   covered by that reconcile 99 times: the stack is stopped by then, so it
+//!   never ends).
 //!
 //! The data is real: an organization on a local stack with a rule, sync on
 //! and 100 users who joined its group, whose jobs wait in the jobs queue
 //! (the stack's own worker and mailer are paused); the stack's functions are
 //! stopped before the binaries run, so nothing else takes their records.
 //!
-//! `scripts/bench --only stack` builds the five binaries (`cargo build
-//! --release -p scim -p api -p evaluator -p worker -p mailer`, as shipped)
+//! `scripts/bench --only stack` builds the six binaries (`cargo build
+//! --release -p scim -p api -p evaluator -p worker -p mailer -p repair`, as shipped)
 //! and runs this bench (`cargo bench -p user-sync-core -p scim -p evaluator
 //! -p user-sync-tests --bench footprint`), which prints one table.
 
@@ -50,7 +53,7 @@ use user_sync_core::ports::{Memberships, Users};
 use user_sync_tests::http_event::http_event;
 use user_sync_tests::{Client, UserBuilder, repo_root, services_outside_a_stack, target_dir};
 
-const FUNCTIONS: [&str; 5] = ["scim", "api", "evaluator", "worker", "mailer"];
+const FUNCTIONS: [&str; 6] = ["scim", "api", "evaluator", "worker", "mailer", "repair"];
 const RECORDS: usize = 100;
 const INIT_RUNS: usize = 10;
 
@@ -293,7 +296,8 @@ async fn main() {
             .unwrap_or_else(|_| {
                 panic!(
                     "{} is missing: build the functions first with `cargo build --release \
-                     --locked -p scim -p api -p evaluator -p worker -p mailer` (scripts/bench does)",
+                     --locked -p scim -p api -p evaluator -p worker -p mailer -p repair` \
+                     (scripts/bench does)",
                     path.display()
                 )
             });
@@ -490,6 +494,22 @@ async fn main() {
                     assert_no_failures(f, &a);
                 }
             }
+            "repair" => {
+                let sample: Value =
+                    serde_json::from_str(include_str!("../../events/repair/stream-lag-alarm.json"))
+                        .unwrap();
+                for n in 0..RECORDS {
+                    let a = rt.invoke(n, stream_lag_alarm(&sample, n)).await;
+                    let started = a["alarms"][0]["started"].as_u64();
+                    let covered = a["alarms"][0]["covered"].as_u64();
+                    let want = if n == 0 {
+                        (Some(1), Some(0))
+                    } else {
+                        (Some(0), Some(1))
+                    };
+                    assert_eq!((started, covered), want, "repair: {a}");
+                }
+            }
             _ => unreachable!(),
         }
         let handled = started.elapsed();
@@ -537,4 +557,19 @@ async fn main() {
         );
     }
     println!("\n{accounts} accounts at the product API simulator");
+}
+
+/// The sample stream-lag notification, the alarm going into `ALARM` at the
+/// `n`th minute of the day.
+fn stream_lag_alarm(sample: &Value, n: usize) -> Value {
+    let mut event = sample.clone();
+    let message = event["Records"][0]["Sns"]["Message"].as_str().unwrap();
+    let mut alarm: Value = serde_json::from_str(message).unwrap();
+    alarm["StateChangeTime"] = json!(format!(
+        "2026-12-05T{:02}:{:02}:00.000+0000",
+        n / 60,
+        n % 60
+    ));
+    event["Records"][0]["Sns"]["Message"] = json!(alarm.to_string());
+    event
 }

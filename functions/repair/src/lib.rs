@@ -9,6 +9,12 @@
 //! records runs, after a storage error, when the stream no longer holds the
 //! records, and when a repair's own reconcile was lost; after its last
 //! delivery the queue dead-letters it, for a human (docs/runbook.md).
+//!
+//! The function is also subscribed to the `StreamLagTopic` SNS topic: the
+//! stream iterator alarm going into `ALARM` reconciles every organization
+//! with sync on ([`stream_lag`]).
+
+pub mod stream_lag;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
@@ -56,7 +62,22 @@ impl Deps {
     }
 }
 
-/// The Lambda handler: one message at a time (lost batches are rare, and
+/// The Lambda entry: an SNS event (the stream-lag alarm) or an SQS batch
+/// (lost batches, [`handle`]).
+pub async fn handle_event(
+    deps: &Deps,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<serde_json::Value, lambda_runtime::Error> {
+    if stream_lag::is_sns(&event.payload) {
+        return stream_lag::handle_alarms(deps, &deps.directory, event).await;
+    }
+    let LambdaEvent { payload, context } = event;
+    let batch: SqsEvent = serde_json::from_value(payload)?;
+    let response = handle(deps, LambdaEvent::new(batch, context)).await?;
+    Ok(serde_json::to_value(response)?)
+}
+
+/// The SQS handler: one message at a time (lost batches are rare, and
 /// each one's organizations are read one after the other).
 pub async fn handle(
     deps: &Deps,

@@ -9,7 +9,7 @@ async fn main() -> Result<(), Error> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let deps = repair::Deps::new(&sdk, config);
     lambda_runtime::run(service_fn(|event: LambdaEvent<_>| {
-        repair::handle(&deps, event)
+        repair::handle_event(&deps, event)
     }))
     .await
 }

@@ -3,6 +3,16 @@
 //! mail job to the activity entries; and the functions' embedded-metric
 //! lines (kept in memory by the test stack: the functions run in-process)
 //! count what the changes did.
+//!
+//! A run of users through the whole pipeline (created through SCIM, then
+//! given an account by a group membership) counts exactly one account
+//! created, one job sent and one welcome email per user, and one change
+//! latency per account: 50 users always; 1,000 users in an ignored run
+//! (`cargo test -p user-sync-tests --test e2e -- --ignored
+//! observability::a_run_of_1000`), whose latency percentiles
+//! docs/performance.md compares with the pipeline bench's.
+
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use user_sync_tests::{PIPELINE, UserBuilder, eventually, new_org};
@@ -182,4 +192,96 @@ async fn one_change_carries_one_correlation_id_and_is_counted() {
         .filter_map(|v| v["SyncFailures"].as_u64())
         .sum();
     assert_eq!(failures, 0);
+}
+
+/// The sum of `metric` over the organization's lines of `function`.
+fn sum(lines: &[Value], function: &str, metric: &str) -> u64 {
+    lines
+        .iter()
+        .filter(|v| v["Function"] == function)
+        .filter_map(|v| v[metric].as_u64())
+        .sum()
+}
+
+/// The organization's change latencies (milliseconds), sorted: one value or
+/// an array per worker line.
+fn latencies(lines: &[Value]) -> Vec<u64> {
+    let mut out: Vec<u64> = lines
+        .iter()
+        .filter(|v| v["Function"] == "worker")
+        .flat_map(|v| match &v["ChangeLatency"] {
+            Value::Array(values) => values.iter().filter_map(Value::as_u64).collect::<Vec<_>>(),
+            other => other.as_u64().into_iter().collect(),
+        })
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// The `p`th percentile of sorted `values` (nearest rank).
+fn percentile(values: &[u64], p: usize) -> u64 {
+    let rank = (values.len() * p).div_ceil(100).max(1);
+    values.get(rank - 1).copied().unwrap_or_default()
+}
+
+/// `n` users through the pipeline as an identity provider's push: a group
+/// with a rule and sync on, the users created 8 at a time, then made
+/// members 100 per PATCH. Checks the metric counts and answers the latency
+/// percentiles (p50, p95, p99) and the time to the last account.
+async fn users_through_the_pipeline(prefix: &str, n: usize) -> (u64, u64, u64, Duration) {
+    let org = new_org(prefix).await;
+    let org_id = org.org_id.to_string();
+    let on = user_sync_tests::onboard::Onboarding::new(org);
+    let group = on.group_rule_and_sync().await;
+    let started = std::time::Instant::now();
+    let users = on.create_users(0..n, 8).await;
+    on.add_members(&group, &users).await;
+    let wait = PIPELINE * u32::try_from(n.div_ceil(100)).unwrap_or(1);
+    eventually("every account and welcome email counted", wait, || async {
+        let lines = metric_lines(&org_id);
+        (sum(&lines, "worker", "AccountsCreated") >= n as u64
+            && sum(&lines, "mailer", "EmailsSent") >= n as u64)
+            .then_some(())
+    })
+    .await;
+    let took = started.elapsed();
+    assert_eq!(on.accounts().await.len(), n);
+    // a moment for any line counted twice to show
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let lines = metric_lines(&org_id);
+    let n64 = n as u64;
+    assert_eq!(sum(&lines, "worker", "AccountsCreated"), n64);
+    assert_eq!(sum(&lines, "worker", "AccountsUpdated"), 0);
+    assert_eq!(sum(&lines, "worker", "AccountsSuspended"), 0);
+    assert_eq!(sum(&lines, "worker", "SyncFailures"), 0);
+    assert_eq!(sum(&lines, "evaluator", "JobsSent"), n64);
+    assert_eq!(sum(&lines, "mailer", "EmailsSent"), n64);
+    assert_eq!(sum(&lines, "mailer", "EmailsFailed"), 0);
+    let latency = latencies(&lines);
+    assert_eq!(latency.len(), n, "one change latency per account");
+    let (p50, p95, p99) = (
+        percentile(&latency, 50),
+        percentile(&latency, 95),
+        percentile(&latency, 99),
+    );
+    assert!(p50 <= p95 && p95 <= p99 && p99 <= latency[n - 1]);
+    eprintln!(
+        "{n} users: last account after {:.1} s; ChangeLatency p50 {p50} ms, p95 {p95} ms, \
+         p99 {p99} ms (min {} ms, max {} ms)",
+        took.as_secs_f64(),
+        latency[0],
+        latency[n - 1]
+    );
+    (p50, p95, p99, took)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_of_50_users_is_counted_exactly() {
+    users_through_the_pipeline("obs50", 50).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "1,000 users take over a minute on the local stack: docs/performance.md"]
+async fn a_run_of_1000_users_is_counted_exactly_with_its_latency_percentiles() {
+    users_through_the_pipeline("obs1000", 1_000).await;
 }

@@ -8,11 +8,19 @@
 //! tests), naming one of the organization's own stream records. Making the
 //! evaluator really fail would hold the one shard of the shared stack, and
 //! every other test's changes with it, for its ten retries.
+//!
+//! The stream falling behind: the `StreamIteratorAgeAlarm`'s notification
+//! (SNS, which the local stack does not drive) given to the repair
+//! function's handler, built as its `main` builds it against the stack's
+//! tables, reconciles every organization with sync on, once.
 
 use std::time::Duration;
 
 use aws_sdk_dynamodbstreams::types::{AttributeValue, ShardIteratorType};
 use serde_json::{Value, json};
+use user_sync_core::StoreError;
+use user_sync_core::ids::OrgId;
+use user_sync_core::ports::{Organization, Organizations};
 use user_sync_tests::{eventually, sdk_config, stack};
 
 use crate::admin::{PIPELINE, TestOrg};
@@ -168,4 +176,202 @@ async fn a_lost_stream_batch_gets_its_organization_reconciled_without_a_human() 
     lose_the_batch_of(&format!("{}#USER#{ada}", a.org_id), "USER").await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(reconciles_started(&a).await.len(), 1);
+}
+
+/// The repair function's dependencies, as its `main` builds them, on the
+/// stack's tables.
+async fn repair_deps() -> repair::Deps {
+    let s = stack();
+    let settings = [
+        ("DIRECTORY_TABLE", s.directory_table.clone()),
+        ("STATE_TABLE", s.state_table.clone()),
+    ];
+    let config = repair::Config::from_lookup(&|k| {
+        settings
+            .iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, v)| v.clone())
+    })
+    .unwrap();
+    repair::Deps::new(&sdk_config().await, config)
+}
+
+/// The organization listing, narrowed to this test's organizations (the
+/// shared stack holds every other test's, which a real listing would
+/// reconcile too).
+struct TheseOrgs<'a> {
+    table: &'a user_sync_aws::dynamo::DirectoryTable,
+    ids: Vec<OrgId>,
+}
+
+impl Organizations for TheseOrgs<'_> {
+    async fn create_org(&self, org: &Organization) -> Result<(), StoreError> {
+        self.table.create_org(org).await
+    }
+
+    async fn update_org(&self, org: &Organization) -> Result<(), StoreError> {
+        self.table.update_org(org).await
+    }
+
+    async fn get_org(&self, org: &OrgId) -> Result<Option<Organization>, StoreError> {
+        self.table.get_org(org).await
+    }
+
+    async fn list_orgs(
+        &self,
+        _: Option<&str>,
+        _: usize,
+    ) -> Result<(Vec<Organization>, Option<String>), StoreError> {
+        let mut page = Vec::new();
+        for id in &self.ids {
+            page.extend(self.table.get_org(id).await?);
+        }
+        Ok((page, None))
+    }
+}
+
+/// The sample SNS event of the stream-lag alarm going into `ALARM` at `at`.
+fn stream_lag_alarm(at: &str) -> Value {
+    let mut event: Value =
+        serde_json::from_str(include_str!("../../../events/repair/stream-lag-alarm.json")).unwrap();
+    let message = event["Records"][0]["Sns"]["Message"].as_str().unwrap();
+    let mut alarm: Value = serde_json::from_str(message).unwrap();
+    alarm["StateChangeTime"] = json!(at);
+    event["Records"][0]["Sns"]["Message"] = json!(alarm.to_string());
+    event
+}
+
+/// The repair function's handler given the alarm's notification at `at`.
+async fn notify(deps: &repair::Deps, orgs: &TheseOrgs<'_>, at: &str) -> Value {
+    let mut context = lambda_runtime::Context::default();
+    context.deadline = u64::try_from(
+        (time::OffsetDateTime::now_utc() + time::Duration::minutes(1)).unix_timestamp_nanos()
+            / 1_000_000,
+    )
+    .unwrap();
+    let event = lambda_runtime::LambdaEvent::new(stream_lag_alarm(at), context);
+    repair::stream_lag::handle_alarms(deps, orgs, event)
+        .await
+        .unwrap()
+}
+
+/// `2026-12-05T07:00:00.000+0000`, as CloudWatch writes a state change.
+fn alarm_time(t: time::OffsetDateTime) -> String {
+    let f = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]+0000"
+    );
+    t.format(&f).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_lag_alarm_reconciles_each_organization_with_sync_on_once() {
+    let on = TestOrg::new("lag").await;
+    let off = TestOrg::new("lagoff").await;
+    let ada = on.scim().user("ada").await;
+    let sales = on.scim().group_with("Sales", &[&ada]).await;
+    on.admin()
+        .rule_and_sync(
+            json!({"groupId": sales, "products": ["G2M"], "adminRole": {"type": "full_admin"}}),
+        )
+        .await;
+    on.until(&ada, "Ada's account", |_| true).await;
+    // enough users that the reconcile's fan-out still runs when the second
+    // notification comes
+    let org_id = OrgId::parse(&on.org_id).unwrap();
+    let many: Vec<_> = (0..300)
+        .map(|i| {
+            let id = user_sync_core::ids::UserId::parse(&format!("lag-{i:04}")).unwrap();
+            user_sync_core::memory::member(&id)
+        })
+        .collect();
+    let sdk = sdk_config().await;
+    user_sync_tests::put_users(
+        &aws_sdk_dynamodb::Client::new(&sdk),
+        &stack().directory_table,
+        &org_id,
+        &many,
+    )
+    .await;
+    let calls_before = on.simulator().calls(Some(&ada)).await.len();
+
+    let deps = repair_deps().await;
+    let orgs = TheseOrgs {
+        table: &deps.directory,
+        ids: vec![org_id, OrgId::parse(&off.org_id).unwrap()],
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let first_at = alarm_time(now);
+    let first = notify(&deps, &orgs, &first_at).await;
+    // the alarm going into ALARM again while that reconcile runs, and the
+    // first notification delivered again
+    let second = notify(&deps, &orgs, &alarm_time(now + time::Duration::seconds(1))).await;
+    let again = notify(&deps, &orgs, &first_at).await;
+    let counts = |v: &Value| {
+        let a = &v["alarms"][0];
+        (
+            a["organizations"].clone(),
+            a["started"].clone(),
+            a["covered"].clone(),
+            a["syncOff"].clone(),
+        )
+    };
+    assert_eq!(
+        counts(&first),
+        (json!(2), json!(1), json!(0), json!(1)),
+        "{first}"
+    );
+    assert_eq!(
+        counts(&second),
+        (json!(2), json!(0), json!(1), json!(1)),
+        "{second}"
+    );
+    assert_eq!(
+        counts(&again),
+        (json!(2), json!(0), json!(1), json!(1)),
+        "{again}"
+    );
+
+    // one reconcile, recorded, in the organization with sync on only
+    let entries = reconciles_started(&on).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry = &entries[0];
+    assert_eq!(entry["actor"], "Sync user", "{entry}");
+    assert_eq!(entry["details"]["why"], "stream_lag", "{entry}");
+    let task = entry["details"]["taskId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        task,
+        first["alarms"][0]["taskId"].as_str().unwrap(),
+        "{entry}"
+    );
+    assert!(reconciles_started(&off).await.is_empty());
+
+    // it sends every user to the product API again, and ends
+    eventually("Ada sent to the product API again", PIPELINE, || async {
+        (on.simulator().calls(Some(&ada)).await.len() > calls_before).then_some(())
+    })
+    .await;
+    eventually("the reconcile done", PIPELINE, || async {
+        let sync = on.admin().get("/sync").await.body;
+        let fan_outs = sync["fanOuts"].as_array().cloned().unwrap_or_default();
+        (!fan_outs.iter().any(|t| t["id"] == task.as_str())).then_some(())
+    })
+    .await;
+
+    // the alarm clearing asks for nothing
+    let mut ok = stream_lag_alarm(&alarm_time(now + time::Duration::seconds(2)));
+    let message = ok["Records"][0]["Sns"]["Message"].as_str().unwrap();
+    let mut alarm: Value = serde_json::from_str(message).unwrap();
+    alarm["NewStateValue"] = json!("OK");
+    ok["Records"][0]["Sns"]["Message"] = json!(alarm.to_string());
+    let mut context = lambda_runtime::Context::default();
+    context.deadline = u64::MAX;
+    let cleared = repair::stream_lag::handle_alarms(
+        &deps,
+        &orgs,
+        lambda_runtime::LambdaEvent::new(ok, context),
+    )
+    .await
+    .unwrap();
+    assert_eq!(cleared["alarms"][0]["organizations"], 0, "{cleared}");
+    assert_eq!(reconciles_started(&on).await.len(), 1);
 }

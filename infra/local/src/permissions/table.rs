@@ -207,9 +207,15 @@ const REPAIR: [Grant; 6] = {
             &["dynamodb:GetShardIterator", "dynamodb:GetRecords"],
             &["stream:DirectoryTable"],
         ),
-        // the sync switch and the fan-outs; the reconcile's task
+        // the sync switch and the fan-outs; the reconcile's task; the
+        // organizations listed when the stream lags (a Scan)
         allow(
-            &["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"],
+            &[
+                "dynamodb:GetItem",
+                "dynamodb:Query",
+                "dynamodb:PutItem",
+                "dynamodb:Scan",
+            ],
             &[DIRECTORY],
         ),
         // the reconcile_started activity entry

@@ -19,6 +19,7 @@ pub mod scim_error;
 pub mod scim_groups;
 pub mod scim_users;
 pub mod settings;
+pub mod stream_lag;
 pub mod sync;
 pub mod templates;
 

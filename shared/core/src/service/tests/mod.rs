@@ -21,6 +21,7 @@ mod orgs;
 mod repair;
 mod rules;
 mod settings;
+mod stream_lag;
 mod sync;
 mod templates;
 

@@ -329,6 +329,48 @@ def record_calls(path: str) -> None:
     BaseResponse.call_action = call_action
 
 
+def one_service_model_data() -> None:
+    """`/moto-api/data.json?service=ses`: the models of the named services only.
+
+    Without the filter moto walks every tracked instance of every service
+    (every DynamoDB item, every SQS message) and tries `json.dumps` on each of
+    their attributes: once the tests have written thousands of items that
+    takes longer than a test waits. The tests read only SES's messages.
+    """
+    from urllib.parse import parse_qs, urlparse
+
+    import moto.moto_api._internal.urls as api_urls
+    from moto.core.model_instances import model_data
+
+    everything = api_urls.url_paths["{0}/moto-api/data.json"]
+
+    def data_of(request, full_url, headers):
+        wanted = parse_qs(urlparse(full_url).query).get("service")
+        if not wanted:
+            return everything(request, full_url, headers)
+        results: dict = {}
+        for service in sorted(set(wanted) & set(model_data)):
+            results[service] = {}
+            for name, model in sorted(model_data[service].items()):
+                instances = []
+                for instance in model.instances_tracked:
+                    fields = {}
+                    for attr in dir(instance):
+                        if attr.startswith("_"):
+                            continue
+                        try:
+                            value = getattr(instance, attr)
+                            json.dumps(value)
+                        except (TypeError, AttributeError, ValueError):
+                            continue
+                        fields[attr] = value
+                    instances.append(fields)
+                results[service][name] = instances
+        return 200, {"Content-Type": "application/json"}, json.dumps(results)
+
+    api_urls.url_paths["{0}/moto-api/data.json"] = data_of
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -345,6 +387,7 @@ def main() -> None:
     check_then_write_transactions()
     serialize_dynamodb_writes()
     serialize_sqs()
+    one_service_model_data()
     if args.record_calls:
         record_calls(args.record_calls)
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)

@@ -62,9 +62,9 @@ impl Urls {
         format!("{}/control{path}", self.product_api)
     }
 
-    /// The emulator's dump of what it holds (the emails SES accepted).
+    /// The emulator's dump of what SES holds (the emails it accepted).
     pub fn aws_data(&self) -> String {
-        format!("{}/moto-api/data.json", self.aws)
+        format!("{}/moto-api/data.json?service=ses", self.aws)
     }
 }
 

@@ -285,14 +285,21 @@ def partition_queries() -> None:
     Table.query = query
 
 
+_SCALARS = ("S", "N", "BOOL", "NULL")
+
+
 def _plain(obj):
     """`dynamo_to_dict(obj)`, with the common cases (strings, numbers,
     booleans, maps, lists; attribute values but binary ones) taken without
     its checks for each value, and every other case left to it."""
     kind = type(obj)
     if kind is DynamoType and obj.type not in ("B", "BS"):
-        return {obj.type: _plain(obj.value)}
-    if kind is dict:
+        value = obj.value
+        if obj.type in _SCALARS and type(value) in (str, bool):
+            return {obj.type: value}
+        return {obj.type: _plain(value)}
+    if kind is dict or (isinstance(obj, dict) and not hasattr(obj, "to_json")):
+        # an item's attributes are a dict of moto's own (LimitedSizeDict)
         return {k: _plain(v) for k, v in obj.items()}
     if kind is list:
         return [_plain(v) for v in obj]
@@ -313,8 +320,8 @@ def _wire(value):
     ((kind, v),) = value.items()
     if v is None:
         raise _Unusual
-    if kind in ("S", "N", "BOOL", "NULL"):
-        return {kind: v}
+    if kind in _SCALARS:
+        return value  # a dictionary of this answer's own (`_plain`)
     if kind in ("SS", "NS"):
         return {kind: list(v)}
     if kind == "M":
@@ -401,3 +408,27 @@ def direct_item_responses() -> None:
 
     DynamoResult.__init__ = __init__
     DynamoResult.execute_result = execute_result
+
+
+def cheap_sizes() -> None:
+    """Makes an attribute's size cost what measuring it costs.
+
+    moto measures every item a query passes (twice: against the 1 MB page
+    limit, then into the page's size) and every attribute a write stores,
+    through `DynamoType.size`, which asks each value's type one question
+    after another. A string's, a number's and a boolean's size are now
+    measured at once, as moto measures them; other types as before.
+    """
+    original = DynamoType.size
+
+    def size(self):
+        kind, value = self.type, self.value
+        if kind == "S" and type(value) is str:
+            return len(value.encode("utf-8"))
+        if kind == "N":
+            return len(str(value))
+        if kind == "BOOL" and type(value) is bool:
+            return 1
+        return original(self)
+
+    DynamoType.size = size

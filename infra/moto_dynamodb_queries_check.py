@@ -248,6 +248,7 @@ def main():
     moto_dynamodb_queries.partition_queries()
     moto_dynamodb_queries.index_partitions()
     moto_dynamodb_queries.direct_item_responses()
+    moto_dynamodb_queries.cheap_sizes()
     calls = 0
     for seed in seeds:
         after = run(seed, args.ops)

@@ -52,6 +52,7 @@ from moto.sqs.models import Queue, SQSBackend
 
 from moto_dynamodb_queries import (
     DYNAMODB_WRITES,
+    cheap_sizes,
     direct_item_responses,
     index_partitions,
     partition_queries,
@@ -349,6 +350,7 @@ def main() -> None:
     partition_queries()
     index_partitions()
     direct_item_responses()
+    cheap_sizes()
     constant_time_sends()
     check_then_write_transactions()
     serialize_dynamodb_writes()

@@ -22,5 +22,8 @@ fn patched_emulator_answers_as_moto_does() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "the patched emulator differs from moto:\n{text}");
+    assert!(
+        out.status.success(),
+        "the patched emulator differs from moto:\n{text}"
+    );
 }

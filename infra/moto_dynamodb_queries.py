@@ -1,9 +1,11 @@
 """The local stack's emulator answers a DynamoDB query in the time its
 partition takes, as DynamoDB does, not in the time the whole table takes:
 moto reads (and sorts) every item of a table for each query. Used by
-`moto_server.py`, which applies `partition_queries`, `index_partitions` and
-`direct_item_responses` before it serves. `moto_dynamodb_queries_check.py`
-checks that the answers are moto's own, on random tables and queries.
+`moto_server.py`, which applies `partition_queries` and `index_partitions`
+before it serves, and, so that answering a page costs less than moto's
+generic serializer makes it cost, `direct_item_responses` and `cheap_sizes`.
+`moto_dynamodb_queries_check.py` checks that the answers are moto's own, on
+random tables and queries.
 """
 
 import base64

@@ -9,7 +9,9 @@ HOST:PORT; port 0 picks a free port. Once listening it prints one line,
 DynamoDB writes are serialized (see `serialize_dynamodb_writes`),
 transactions check every condition before writing anything (see
 `check_then_write_transactions`), a query reads its own partition or index
-partition, not the whole table (`moto_dynamodb_queries.py`), sending a
+partition, not the whole table, and an answer's items are written as JSON
+directly, not value by value through moto's serializer
+(`moto_dynamodb_queries.py`), sending a
 message does not count the queue's messages (see `constant_time_sends`), and
 SQS calls that touch a queue's messages take turns (see `serialize_sqs`).
 
@@ -48,7 +50,13 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.server import ThreadedMotoServer
 from moto.sqs.models import Queue, SQSBackend
 
-from moto_dynamodb_queries import DYNAMODB_WRITES, index_partitions, partition_queries
+from moto_dynamodb_queries import (
+    DYNAMODB_WRITES,
+    cheap_sizes,
+    direct_item_responses,
+    index_partitions,
+    partition_queries,
+)
 
 TRANSACTION_OPS = {"ConditionCheck", "Put", "Delete", "Update"}
 
@@ -383,6 +391,8 @@ def main() -> None:
 
     partition_queries()
     index_partitions()
+    direct_item_responses()
+    cheap_sizes()
     constant_time_sends()
     check_then_write_transactions()
     serialize_dynamodb_writes()

@@ -99,6 +99,7 @@ fn fill(path: &str, s: &crate::hostile::Seed) -> String {
         .replace("{groupId}", &s.group)
         .replace("{class}", "out_of_licenses")
         .replace("{domain}", "example.com")
+        .replace("/activity/export", "/activity/export?format=jsonl")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

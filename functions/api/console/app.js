@@ -146,6 +146,14 @@ async function route() {
   const hash = location.hash.startsWith('#/') ? location.hash.slice(2) : 'sync';
   const [page, id] = hash.split('/').map(decodeURIComponent);
   stopPage();
+  // a tab signed in before roles: read the key's role once
+  if (!me()) {
+    try {
+      setMe(await api('GET', 'me'));
+    } catch (err) {
+      if (err.status === 401) return;
+    }
+  }
   signedIn(true);
   showDomainWarnings();
   for (const a of nav.querySelectorAll('a')) {

@@ -1,23 +1,20 @@
-// The signed-in key's name and role (GET /me, read at sign-in and kept in
-// this tab): the console offers only the controls the role may use. The
+// The signed-in key's name and role (GET /me, read at sign-in, and again
+// after a reload): the console offers only the controls the role may use. The
 // admin API enforces the same roles for every operation (a forced call is
 // refused 403 with a message naming the role it needs).
 
-const KEY = 'userSync.me';
 const RANK = { viewer: 0, operator: 1, admin: 2 };
+// kept in memory only (session storage holds the token alone): a reload
+// reads it again
+let current = null;
 
 /** `{ name, role, keyId, orgId }`, or null before sign-in. */
 export function me() {
-  try {
-    return JSON.parse(sessionStorage.getItem(KEY) || 'null');
-  } catch {
-    return null;
-  }
+  return current;
 }
 
 export function setMe(value) {
-  if (value) sessionStorage.setItem(KEY, JSON.stringify(value));
-  else sessionStorage.removeItem(KEY);
+  current = value || null;
 }
 
 /** The caller's role; an unknown one is treated as the least (viewer). */

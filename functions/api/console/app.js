@@ -146,7 +146,7 @@ async function route() {
   const hash = location.hash.startsWith('#/') ? location.hash.slice(2) : 'sync';
   const [page, id] = hash.split('/').map(decodeURIComponent);
   stopPage();
-  // a tab signed in before roles: read the key's role once
+  // after a reload (the role is kept in memory only): read it again
   if (!me()) {
     try {
       setMe(await api('GET', 'me'));

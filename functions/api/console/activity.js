@@ -1,6 +1,7 @@
 // The Activity history page: newest first, filters, load more, export.
 
 import { api } from './api.js';
+import { may, offered } from './access.js';
 import { ruleGroup, sentence, sentenceContext } from './activity-sentences.js';
 import { catalogue } from './catalogue.js';
 import { appendRows, FAILURE_TITLES, field, fieldError, h, heading, loadMoreButton, toast, when } from './ui.js';
@@ -186,12 +187,12 @@ export async function activityPage(main) {
 
   // how long entries are kept
   const settings = await api('GET', 'activity/settings');
-  const days = h('input', { id: 'retention', type: 'number', min: '90', max: '3650', inputmode: 'numeric', value: settings.retentionDays === null || settings.retentionDays === undefined ? '' : String(settings.retentionDays) });
+  const days = h('input', { id: 'retention', type: 'number', min: '90', max: '3650', inputmode: 'numeric', readonly: !may('admin'), value: settings.retentionDays === null || settings.retentionDays === undefined ? '' : String(settings.retentionDays) });
   const retention = h(
     'form',
     { class: 'card filters', id: 'retention-form', novalidate: true },
     field('Keep entries for (days)', days, "90 to 3650; empty: the deployment's default. Applies to entries written from now on; earlier entries keep theirs."),
-    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary', text: 'Save retention' })),
+    offered('admin', h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary', text: 'Save retention' }))),
   );
   retention.addEventListener('submit', async (e) => {
     e.preventDefault();

@@ -1,5 +1,7 @@
 // The admin API, called with the admin token kept in session storage.
 
+import { setMe } from './access.js';
+
 const BASE = new URL('../api/v1/', document.baseURI);
 const KEY = 'userSync.adminToken';
 const DRAFT = 'userSync.ruleDraft';
@@ -25,6 +27,7 @@ export function setToken(value) {
 export function clearToken() {
   sessionStorage.removeItem(KEY);
   sessionStorage.removeItem(DRAFT);
+  setMe(null);
 }
 
 /**

@@ -3,6 +3,7 @@
 // #/templates, #/templates/new, #/templates/{id}, #/attributes, #/domains).
 
 import { api, clearToken, onUnauthorized, setToken, token } from './api.js';
+import { me, setMe } from './access.js';
 import { field, fieldError, h, heading, show, toast } from './ui.js';
 import { syncPage } from './sync.js';
 import { ruleForm } from './rule-form.js';
@@ -15,6 +16,7 @@ import { domainsPage } from './domains.js';
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 const signOutButton = document.getElementById('sign-out');
+const who = document.getElementById('who');
 let cleanup = null;
 // the newest navigation: a page that finishes loading after the admin went
 // elsewhere is dropped
@@ -25,6 +27,10 @@ const domainWarnings = document.getElementById('domain-warnings');
 function signedIn(yes) {
   nav.hidden = !yes;
   signOutButton.hidden = !yes;
+  const m = yes ? me() : null;
+  who.hidden = !m;
+  who.textContent = m ? `${m.name} · ${m.role}` : '';
+  document.body.dataset.role = m ? m.role : '';
   if (!yes) {
     domainWarnings.hidden = true;
     domainWarnings.replaceChildren();
@@ -96,7 +102,7 @@ function signInPage(message) {
     submit.textContent = 'Signing in…';
     setToken(value);
     try {
-      await api('GET', 'custom-attributes', { probe: true });
+      setMe(await api('GET', 'me', { probe: true }));
       fieldError('token', '');
       toast('Signed in.');
       signedIn(true);
@@ -140,6 +146,14 @@ async function route() {
   const hash = location.hash.startsWith('#/') ? location.hash.slice(2) : 'sync';
   const [page, id] = hash.split('/').map(decodeURIComponent);
   stopPage();
+  // after a reload (the role is kept in memory only): read it again
+  if (!me()) {
+    try {
+      setMe(await api('GET', 'me'));
+    } catch (err) {
+      if (err.status === 401) return;
+    }
+  }
   signedIn(true);
   showDomainWarnings();
   for (const a of nav.querySelectorAll('a')) {

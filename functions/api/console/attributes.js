@@ -1,19 +1,20 @@
 // The Custom attributes page: the custom SCIM attributes captured.
 
 import { api } from './api.js';
+import { offered, may } from './access.js';
 import { field, fieldError, h, heading, toast } from './ui.js';
 
 export async function attributesPage(main) {
   const current = await api('GET', 'custom-attributes');
   let { version } = current;
-  const text = h('textarea', { id: 'attributes', rows: '8', spellcheck: 'false' });
+  const text = h('textarea', { id: 'attributes', rows: '8', spellcheck: 'false', readonly: !may('admin') });
   text.value = current.attributes.join('\n');
   const save = h('button', { type: 'submit', class: 'primary', text: 'Save' });
   const form = h(
     'form',
     { class: 'card', novalidate: true },
     field('Attribute names, one per line', text, 'A letter, then letters, digits or _ (at most 64 characters); at most 50 names, unique ignoring case. The identity provider sends them in the extension urn:ietf:params:scim:schemas:extension:usersync:2.0:User.'),
-    h('div', { class: 'actions' }, save),
+    offered('admin', h('div', { class: 'actions' }, save)),
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();

@@ -3,6 +3,7 @@
 // verified (or grandfathered) domains.
 
 import { api } from './api.js';
+import { may, offered } from './access.js';
 import { confirmAction, field, fieldError, h, heading, pill, report, toast, when } from './ui.js';
 
 const STATUS = {
@@ -82,7 +83,7 @@ export async function domainsPage(main) {
         ? null
         : h('p', { class: 'hint', text: 'Publish this DNS record at your DNS host, then verify:' }),
       h('pre', { class: 'record' }, h('code', { text: record })),
-      h('div', { class: 'actions' }, verify, copy, remove),
+      h('div', { class: 'actions' }, offered('admin', verify), copy, offered('admin', remove)),
     );
   }
 
@@ -115,7 +116,7 @@ export async function domainsPage(main) {
   main.replaceChildren(
     heading('Domains'),
     h('p', { class: 'hint', text: 'User Sync provisions and emails only addresses in domains your organization has verified with a DNS TXT record.' }),
-    form,
+    ...(may('admin') ? [form] : []),
     result,
     list,
   );

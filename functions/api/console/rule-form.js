@@ -2,6 +2,7 @@
 // its Preview / Edit / Delete, and the preview of the change before saving.
 
 import { api, ruleDraft, setRuleDraft } from './api.js';
+import { may } from './access.js';
 import { catalogue, groupName } from './catalogue.js';
 import { previewSummary } from './preview.js';
 import { deviceGroupsField, languageField, opsSelect, productsField, roleField } from './rule-fields.js';
@@ -138,7 +139,7 @@ export async function ruleForm(main, id) {
   });
   const templateButtons = () => {
     const own = !chosenTemplate()?.readOnly;
-    editTemplate.hidden = deleteTemplate.hidden = !own;
+    editTemplate.hidden = deleteTemplate.hidden = !own || !may('admin');
   };
   templateSelect.addEventListener('change', () => {
     fieldError('emailTemplate', '');
@@ -158,7 +159,7 @@ export async function ruleForm(main, id) {
       h('button', { type: 'button', class: 'secondary', id: 'preview-template', text: 'Preview', onclick: previewTemplate }),
       editTemplate,
       deleteTemplate,
-      h('a', { class: 'button secondary', href: '#/templates/new', text: 'Create new', onclick: () => keepDraft(true) }),
+      may('admin') ? h('a', { class: 'button secondary', href: '#/templates/new', text: 'Create new', onclick: () => keepDraft(true) }) : null,
     ),
     errorSlot('emailTemplate'),
   );
@@ -183,8 +184,12 @@ export async function ruleForm(main, id) {
     userGroup.node,
     settings.node,
     formError,
-    h('div', { class: 'actions' }, save, saveAnother, h('a', { class: 'button secondary', href: '#/sync', text: 'Cancel' })),
+    h('div', { class: 'actions' }, may('admin') ? [save, saveAnother] : null, h('a', { class: 'button secondary', href: '#/sync', text: may('admin') ? 'Cancel' : 'Back' })),
   );
+  // only an admin changes rules: the others read the rule, its fields disabled
+  if (!may('admin')) {
+    for (const el of form.querySelectorAll('input, select, textarea')) el.disabled = true;
+  }
   groupSelect.setAttribute('aria-describedby', 'group-status group-error');
 
   const body = () => {

@@ -2,6 +2,7 @@
 // failure class, and the rules in priority order.
 
 import { api } from './api.js';
+import { may, offered, role } from './access.js';
 import { confirmAction, FAILURE_TITLES, field, fieldError, h, heading, SYNC_STATUS, toast, when } from './ui.js';
 import { catalogue, groupName, productName, ruleRoleText } from './catalogue.js';
 import { previewSummary } from './preview.js';
@@ -20,6 +21,9 @@ export async function syncPage(main) {
   const switchState = h('span', { id: 'sync-switch-state', class: 'hint' });
   const switchError = h('p', { id: 'sync-switch-error', class: 'field-error', role: 'alert', hidden: true });
   switchInput.setAttribute('aria-describedby', 'sync-switch-state sync-switch-error');
+  // only an admin turns sync on or off; the others see its state
+  if (!may('admin')) switchInput.disabled = true;
+  const switchRole = may('admin') ? null : h('p', { id: 'sync-switch-role', class: 'hint', text: `Only an admin turns User Sync on or off; your role is ${role()}.` });
   const statusBox = h('div', { id: 'sync-status', 'aria-live': 'polite' });
   const banners = h('div', { id: 'banners' });
   const rulesBox = h('div', { id: 'rules' });
@@ -32,6 +36,7 @@ export async function syncPage(main) {
       h('h2', { id: 'switch-title', class: 'visually-hidden', text: 'Sync switch' }),
       h('div', { class: 'switch-row' }, h('label', { class: 'switch', for: 'sync-switch' }, switchInput, h('span', { class: 'slider', 'aria-hidden': 'true' }), h('span', { text: 'User Sync is on' }))),
       switchState,
+      switchRole,
       switchError,
     ),
     h('section', { class: 'card', 'aria-labelledby': 'status-title' }, h('h2', { id: 'status-title', text: 'Sync status' }), statusBox),
@@ -212,7 +217,7 @@ export async function syncPage(main) {
       h('h2', { id: `${id}-title`, text: title }),
       h('p', { class: 'message', text: message(f) }),
       f.retriedAutomatically ? h('p', { class: 'hint', text: 'These are retried automatically; Retry sync tries again now.' }) : null,
-      h('div', { class: 'actions' }, detailsButton, retryButton),
+      h('div', { class: 'actions' }, detailsButton, offered('operator', retryButton)),
       details,
     );
   }
@@ -249,7 +254,7 @@ export async function syncPage(main) {
           'div',
           { class: 'empty' },
           h('p', { text: 'No rules yet. A rule gives the members of a directory group their products and roles.' }),
-          h('a', { class: 'button primary', href: '#/rules/new', id: 'create-first-rule', text: 'Create your first rule' }),
+          offered('admin', h('a', { class: 'button primary', href: '#/rules/new', id: 'create-first-rule', text: 'Create your first rule' })),
         ),
       );
       return;
@@ -279,10 +284,11 @@ export async function syncPage(main) {
         h(
           'td',
           { class: 'row-actions' },
-          h('button', { type: 'button', class: 'icon move-up', 'aria-label': `Move rule ${r.priority} (${names[i]}) up`, title: 'Move up', 'aria-disabled': i === 0 ? 'true' : null, onclick: (e) => move(r, 'up', e.currentTarget), text: '↑' }),
-          h('button', { type: 'button', class: 'icon move-down', 'aria-label': `Move rule ${r.priority} (${names[i]}) down`, title: 'Move down', 'aria-disabled': i === list.rules.length - 1 ? 'true' : null, onclick: (e) => move(r, 'down', e.currentTarget), text: '↓' }),
-          h('a', { class: 'button secondary', href: `#/rules/${encodeURIComponent(r.id)}`, 'aria-label': `Edit rule ${r.priority} (${names[i]})`, text: 'Edit' }),
-          h('button', { type: 'button', class: 'danger', 'aria-label': `Delete rule ${r.priority} (${names[i]})`, onclick: () => remove(r, names[i]), text: 'Delete' }),
+          ...(may('admin') ? [] : [h('a', { class: 'button secondary', href: `#/rules/${encodeURIComponent(r.id)}`, 'aria-label': `View rule ${r.priority} (${names[i]})`, text: 'View' })]),
+          offered('admin', h('button', { type: 'button', class: 'icon move-up', 'aria-label': `Move rule ${r.priority} (${names[i]}) up`, title: 'Move up', 'aria-disabled': i === 0 ? 'true' : null, onclick: (e) => move(r, 'up', e.currentTarget), text: '↑' })),
+          offered('admin', h('button', { type: 'button', class: 'icon move-down', 'aria-label': `Move rule ${r.priority} (${names[i]}) down`, title: 'Move down', 'aria-disabled': i === list.rules.length - 1 ? 'true' : null, onclick: (e) => move(r, 'down', e.currentTarget), text: '↓' })),
+          offered('admin', h('a', { class: 'button secondary', href: `#/rules/${encodeURIComponent(r.id)}`, 'aria-label': `Edit rule ${r.priority} (${names[i]})`, text: 'Edit' })),
+          offered('admin', h('button', { type: 'button', class: 'danger', 'aria-label': `Delete rule ${r.priority} (${names[i]})`, onclick: () => remove(r, names[i]), text: 'Delete' })),
         ),
       ),
     );
@@ -305,7 +311,7 @@ export async function syncPage(main) {
           h('tbody', {}, rows),
         ),
       ),
-      h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/rules/new', id: 'add-rule', text: 'Add rule' })),
+      offered('admin', h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/rules/new', id: 'add-rule', text: 'Add rule' }))),
     );
   }
 
@@ -378,12 +384,12 @@ const DRIFT_CHECKS = { off: 'Off', hourly: 'Every hour', daily: 'Every day' };
 // differs from what the rules say (GET/PUT /sync/drift-check).
 async function driftCheckCard() {
   const setting = await api('GET', 'sync/drift-check');
-  const select = h('select', { id: 'drift-check' }, Object.entries(DRIFT_CHECKS).map(([value, text]) => h('option', { value, text, selected: value === setting.driftCheck })));
+  const select = h('select', { id: 'drift-check', disabled: !may('admin') }, Object.entries(DRIFT_CHECKS).map(([value, text]) => h('option', { value, text, selected: value === setting.driftCheck })));
   const form = h(
     'form',
     { class: 'filters', id: 'drift-check-form', novalidate: true },
     field('Check product accounts', select, 'Every account is read back from the product; one changed there (by a product admin) is set back to what the rules say, and the activity history names what differed.'),
-    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary', text: 'Save' })),
+    offered('admin', h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary', text: 'Save' }))),
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();

@@ -1,6 +1,7 @@
 // The Email templates page: list, create, edit, preview, delete.
 
 import { api, ruleDraft, setRuleDraft } from './api.js';
+import { may } from './access.js';
 import { confirmAction, dialog, errorSlot, field, fieldError, h, heading, languageName, report, show, toast, when } from './ui.js';
 
 async function preview(id, language) {
@@ -43,8 +44,8 @@ export async function templatesPage(main) {
         'td',
         { class: 'row-actions' },
         h('button', { type: 'button', class: 'secondary', 'aria-label': `Preview ${t.name}`, text: 'Preview', onclick: () => preview(t.id) }),
-        t.readOnly ? null : h('a', { class: 'button secondary', href: `#/templates/${encodeURIComponent(t.id)}`, 'aria-label': `Edit ${t.name}`, text: 'Edit' }),
-        t.readOnly ? null : h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${t.name}`, text: 'Delete', onclick: () => deleteTemplate(t, () => templatesPage(main)) }),
+        t.readOnly || !may('admin') ? null : h('a', { class: 'button secondary', href: `#/templates/${encodeURIComponent(t.id)}`, 'aria-label': `Edit ${t.name}`, text: 'Edit' }),
+        t.readOnly || !may('admin') ? null : h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${t.name}`, text: 'Delete', onclick: () => deleteTemplate(t, () => templatesPage(main)) }),
       ),
     ),
   );
@@ -56,14 +57,15 @@ export async function templatesPage(main) {
       { class: 'table-wrap' },
       h('table', { id: 'templates-table' }, h('thead', {}, h('tr', {}, ['Name', 'Languages', 'Updated', 'Actions'].map((x) => h('th', { scope: 'col', text: x })))), h('tbody', {}, rows)),
     ),
-    h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/templates/new', text: 'Create template' })),
+    ...(may('admin') ? [h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/templates/new', text: 'Create template' }))] : []),
   );
   return null;
 }
 
 export async function templateForm(main, id) {
   const t = id ? await api('GET', `templates/${encodeURIComponent(id)}`) : { name: '', variants: { en: { subject: 'Welcome to {{companyName}}, {{firstName}}', body: 'Hi {{firstName}},\n\nYou now have {{products}} at {{companyName}}.\n\nSign in: {{loginUrl}}' } }, readOnly: false };
-  const readOnly = t.readOnly;
+  // shipped templates are read-only, and every template is for a role below admin
+  const readOnly = t.readOnly || !may('admin');
   const name = h('input', { id: 'template-name', type: 'text', maxlength: '100', value: t.name, readonly: readOnly });
   const variantsBox = h('div', { id: 'variants' });
   let n = 0;

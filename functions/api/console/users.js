@@ -2,6 +2,7 @@
 // explain view (which rule gave which field, the last outcome).
 
 import { api } from './api.js';
+import { may } from './access.js';
 import { appendRows, FAILURE_TITLES, field, h, heading, languageName, loadMoreButton, pill, roleText, SUSPEND_REASONS, SYNC_STATUS, toast, when } from './ui.js';
 import { productName, catalogue } from './catalogue.js';
 
@@ -128,7 +129,8 @@ export async function userPage(main, id) {
     type: 'button',
     class: 'primary',
     text: 'Retry sync for this user',
-    hidden: user.syncStatus !== 'failed',
+    // Retry sync: operators and admins
+    hidden: user.syncStatus !== 'failed' || !may('operator'),
     onclick: async () => {
       try {
         const r = await api('POST', 'sync/retry', { body: { userId: id } });

@@ -43,6 +43,7 @@ const ASSETS: &[Asset] = &[
     asset!("console.css", "text/css; charset=utf-8"),
     asset!("app.js", JS),
     asset!("api.js", JS),
+    asset!("access.js", JS),
     asset!("codes.js", JS),
     asset!("ui.js", JS),
     asset!("sync.js", JS),

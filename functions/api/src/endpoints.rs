@@ -10,6 +10,7 @@ use crate::drift::{self, DriftCheckView};
 use crate::explain::{Explanation, explain};
 use crate::failures::{self, FailureDetails, FailureSummary, RetryResult};
 use crate::groups::{self, GroupPage, GroupView, MemberPage};
+use crate::keys::{self, KeyList, Me};
 use crate::openapi;
 use crate::preview::PreviewView;
 use crate::query::{
@@ -33,6 +34,7 @@ const ACTIVITY: &str = "Activity history";
 const SETTINGS: &str = "Settings";
 const TEMPLATES: &str = "Welcome emails";
 const DOMAINS: &str = "Domains";
+const ACCESS: &str = "Access";
 
 /// A write whose `If-Match` is required.
 const GUARDED: &[u16] = &[400, 409, 412, 413, 422, 428];
@@ -44,6 +46,18 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
         get("openApi", "/openapi.json", "Meta", "This document (no token needed)")
             .success(openapi::SUCCESS)
             .public(openapi::serve),
+        // access
+        get("getMe", "/me", ACCESS, "The caller: its key's name and role")
+            .returns::<Me>(200)
+            .to(|c| Box::pin(keys::me(c.token))),
+        get(
+            "listKeys",
+            "/keys",
+            ACCESS,
+            "The organization's admin API keys (never their secrets)",
+        )
+        .returns::<KeyList>(200)
+        .to(|c| Box::pin(keys::list(c.directory(), c.token))),
         // rules
         get("listRules", "/rules", RULES, "The rules, highest priority first")
             .tagged::<RuleList>(200)

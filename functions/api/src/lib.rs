@@ -18,6 +18,7 @@ mod errors;
 mod explain;
 mod failures;
 mod groups;
+mod keys;
 pub mod openapi;
 mod preview;
 mod progress;

@@ -310,6 +310,11 @@ fn operation(e: &Spec, g: &mut SchemaGenerator) -> Value {
     });
     if public {
         op["security"] = json!([]);
+    } else if let Some(role) = user_sync_core::access::required_role(e.id) {
+        op["x-required-role"] = json!(role.name());
+        op["description"] = json!(format!(
+            "Needs the {role} role or above (viewer < operator < admin); a key with less is refused 403 forbidden."
+        ));
     }
     if let Some(body) = e.body {
         op["requestBody"] = json!({
@@ -348,7 +353,7 @@ fn build() -> Value {
         "info": {
             "title": "User Sync admin API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Rules that map directory groups to product entitlements, sync on/off and progress, failures and Retry sync, users, activity history, welcome-email templates. Authenticate with the organization's admin token as a bearer token; errors are RFC 9457 problem details (application/problem+json) whose `type` is urn:user-sync:problem:{code}. See docs/admin-api.md.",
+            "description": "Rules that map directory groups to product entitlements, sync on/off and progress, failures and Retry sync, users, activity history, welcome-email templates. Authenticate with one of the organization's admin API keys as a bearer token; each operation names the role it needs in x-required-role (viewer < operator < admin) and refuses a key with less 403 forbidden; errors are RFC 9457 problem details (application/problem+json) whose `type` is urn:user-sync:problem:{code}. See docs/admin-api.md.",
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },
         "paths": paths,
@@ -358,7 +363,7 @@ fn build() -> Value {
             "securitySchemes": {"adminToken": {
                 "type": "http",
                 "scheme": "bearer",
-                "description": "the organization's admin token (ops token create <org> admin <name>)",
+                "description": "an admin API key of the organization, with a role (ops token create <org> admin <name> --role viewer|operator|admin)",
             }},
         },
         "security": [{"adminToken": []}],
@@ -387,6 +392,18 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), count, "operation ids are unique");
+        // every authenticated operation declares the role it needs, from
+        // the one table in core
+        for e in specs().iter().filter(|e| !e.public) {
+            let op = &doc["paths"][format!("{PREFIX}{}", e.path)][e.method.to_lowercase()];
+            let Some(role) = user_sync_core::access::required_role(e.id) else {
+                panic!(
+                    "{} has no role in user_sync_core::access::REQUIRED_ROLES",
+                    e.id
+                )
+            };
+            assert_eq!(op["x-required-role"], role.name(), "{}", e.id);
+        }
         // every $ref names a schema the document has
         let text = document();
         let schemas = &doc["components"]["schemas"];

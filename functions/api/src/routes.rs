@@ -7,11 +7,12 @@ use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use serde::Serialize;
 use tracing::{info, warn};
 use user_sync_aws::http::{HttpRequest, response};
+use user_sync_core::access;
 use user_sync_core::activity::{Action, ActivityEntry, Subject};
 use user_sync_core::auth::{AuthError, StoredToken, TokenKind, authenticate};
 use user_sync_core::clock::Clock;
 use user_sync_core::ids::OrgId;
-use user_sync_core::ports::{Organization, Organizations, SyncState};
+use user_sync_core::ports::{Organization, Organizations, SyncState, Tokens};
 use user_sync_core::ratelimit::Admission;
 use user_sync_core::state::Outcome;
 
@@ -55,6 +56,24 @@ async fn route_inner<X: Backend>(backend: &X, req: &HttpRequest) -> Answer {
         return answer;
     }
     let token = admin_token(backend, req).await?;
+    let now = backend.clock().now();
+    if token.expired(now) {
+        info!(org = %token.org_id, token_id = %token.token_id, "an expired admin key");
+        return Err(ApiError::new(
+            401,
+            ErrorCode::Unauthorized,
+            "this key has expired; ask for a new one",
+        ));
+    }
+    if let Err(refusal) = access::check(endpoint.spec.id, token.role) {
+        info!(org = %token.org_id, operation = endpoint.spec.id, role = %token.role, "refused for the key's role");
+        return Err(ApiError::new(
+            403,
+            ErrorCode::Forbidden,
+            refusal.to_string(),
+        ));
+    }
+    mark_used(backend, &token, now).await;
     match backend.gate().admit(&token.org_id).await {
         Admission::Admitted => {}
         Admission::Limited {
@@ -70,6 +89,27 @@ async fn route_inner<X: Backend>(backend: &X, req: &HttpRequest) -> Answer {
     endpoint
         .call(&Call::new(backend, &token, req, params))
         .await
+}
+
+/// Records the key's use, at most once per interval (a conditional write);
+/// a failure is logged, never the request's.
+async fn mark_used<X: Backend>(backend: &X, token: &StoredToken, now: time::OffsetDateTime) {
+    let cutoff = StoredToken::last_used_cutoff(now);
+    if token
+        .last_used_at
+        .as_deref()
+        .is_some_and(|last| last >= cutoff.as_str())
+    {
+        return;
+    }
+    let at = user_sync_core::time::format(now);
+    if let Err(e) = backend
+        .directory()
+        .mark_token_used(&token.org_id, &token.token_id, &at, &cutoff)
+        .await
+    {
+        warn!(error = %e, "the key's last use could not be recorded");
+    }
 }
 
 /// The request's admin token: `401` without a valid one, `403` for a SCIM

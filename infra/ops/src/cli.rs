@@ -154,9 +154,13 @@ pub async fn execute(cli: Cli, sdk: &SdkConfig, out: Out<'_>, err: Out<'_>) -> u
     let result = match cli.command {
         Command::Org(OrgCommand::Create { org_id, name }) => org_create(&ctx, &org_id, &name).await,
         Command::Org(OrgCommand::List) => org_list(&ctx).await,
-        Command::Token(TokenCommand::Create { org_id, kind, name }) => {
-            token_create(&ctx, &org_id, kind, &name).await
-        }
+        Command::Token(TokenCommand::Create {
+            org_id,
+            kind,
+            name,
+            role,
+            expires_in,
+        }) => token_create(&ctx, &org_id, kind, &name, role, expires_in).await,
         Command::Token(TokenCommand::List { org_id }) => token_list(&ctx, &org_id).await,
         Command::Token(TokenCommand::Revoke { org_id, token_id }) => {
             token_revoke(&ctx, &org_id, &token_id).await

@@ -5,7 +5,7 @@ pub mod cli;
 
 use user_sync_aws::dynamo::StateTable;
 use user_sync_core::StoreError;
-use user_sync_core::auth::TokenKind;
+use user_sync_core::auth::{Role, TokenKind};
 use user_sync_core::catalog::Catalog;
 use user_sync_core::clock::SystemClock;
 use user_sync_core::domains::{DomainName, DomainOpError, Domains};
@@ -147,8 +147,21 @@ pub async fn create_token(
     kind: TokenKind,
     name: &str,
 ) -> Result<(String, String), StoreError> {
+    create_key(store, org_id, kind, name, Role::Admin, None).await
+}
+
+/// Issues a token of `kind` with a role (admin API keys) and an optional
+/// lifetime; as [`create_token`] otherwise.
+pub async fn create_key(
+    store: &(impl Organizations + Tokens),
+    org_id: &OrgId,
+    kind: TokenKind,
+    name: &str,
+    role: Role,
+    expires_in: Option<time::Duration>,
+) -> Result<(String, String), StoreError> {
     let issued = orgs(store)
-        .issue_token(org_id, kind, name)
+        .issue_key(org_id, kind, name, role, expires_in)
         .await
         .map_err(org_error)?;
     Ok((issued.token_id, issued.plain))

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use time::OffsetDateTime;
+
+pub use crate::access::Role;
 use crate::ids::OrgId;
 
 /// What a token may call: the SCIM token cannot call the admin API and the
@@ -117,6 +120,36 @@ pub struct StoredToken {
     pub name: String,
     pub secret_sha256: String,
     pub created: String,
+    /// An admin key's role (SCIM tokens have none that matters). A key stored
+    /// before roles existed has none and reads as `admin`.
+    #[serde(default)]
+    pub role: Role,
+    /// When the key stops working (RFC 3339); `None`: it does not expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// When the key was last used, to within [`LAST_USED_GRANULARITY_MINUTES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<String>,
+}
+
+/// A key's last-used time is written at most once per this many minutes.
+pub const LAST_USED_GRANULARITY_MINUTES: i64 = 5;
+
+impl StoredToken {
+    /// True when the key has an expiry and `now` is at or past it. An expiry
+    /// that does not parse counts as expired (fail closed).
+    pub fn expired(&self, now: OffsetDateTime) -> bool {
+        match &self.expires_at {
+            None => false,
+            Some(at) => crate::time::parse(at).is_none_or(|at| now >= at),
+        }
+    }
+
+    /// The last-used time older than which a use is written again: `now`
+    /// less the granularity, formatted as stored.
+    pub fn last_used_cutoff(now: OffsetDateTime) -> String {
+        crate::time::format(now - time::Duration::minutes(LAST_USED_GRANULARITY_MINUTES))
+    }
 }
 
 /// A freshly issued token: the plain text (shown once) and what to store.
@@ -152,8 +185,27 @@ pub fn issue(
         name: name.to_owned(),
         secret_sha256: hex::encode(Sha256::digest(secret.as_bytes())),
         created,
+        role: Role::Admin,
+        expires_at: None,
+        last_used_at: None,
     };
     IssuedToken { plain, stored }
+}
+
+impl IssuedToken {
+    /// The same key with another role.
+    #[must_use]
+    pub fn with_role(mut self, role: Role) -> Self {
+        self.stored.role = role;
+        self
+    }
+
+    /// The same key, expiring at `expires_at` (RFC 3339).
+    #[must_use]
+    pub fn expiring(mut self, expires_at: Option<String>) -> Self {
+        self.stored.expires_at = expires_at;
+        self
+    }
 }
 
 #[cfg(test)]
@@ -203,6 +255,29 @@ mod tests {
         }
         let long = format!("Bearer us_scim_acme.00.{}", "0".repeat(300));
         assert!(PresentedToken::from_authorization(&long).is_none());
+    }
+
+    #[test]
+    fn a_key_stored_without_a_role_is_an_admin_key_and_expiry_is_checked() {
+        let old = serde_json::json!({
+            "orgId": "acme", "tokenId": "00", "kind": "admin", "name": "Ops",
+            "secretSha256": "00", "created": "t",
+        });
+        let t: StoredToken = serde_json::from_value(old).unwrap();
+        assert_eq!(t.role, Role::Admin);
+        let now = crate::time::parse("2026-01-02T00:00:00.000Z").unwrap();
+        assert!(!t.expired(now));
+        let mut later = t.clone();
+        later.expires_at = Some("2026-01-03T00:00:00.000Z".into());
+        assert!(!later.expired(now));
+        later.expires_at = Some("2026-01-01T00:00:00.000Z".into());
+        assert!(later.expired(now));
+        later.expires_at = Some("soon".into());
+        assert!(later.expired(now), "an unreadable expiry fails closed");
+        assert_eq!(
+            StoredToken::last_used_cutoff(now),
+            "2026-01-01T23:55:00.000Z"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! This crate has no AWS, Lambda or async-runtime dependency; the test command
 //! fails if one appears (`scripts/check-core-deps`).
 
+pub mod access;
 pub mod activity;
 pub mod auth;
 pub mod catalog;

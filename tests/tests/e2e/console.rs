@@ -535,3 +535,48 @@ async fn the_rule_form_as_the_seeds_have_it_in_a_browser() {
     )
     .await;
 }
+
+/// Roles in a real browser (`tests/console/roles.mjs`): a viewer key sees
+/// its role beside Sign out and no control it cannot use; a write forced
+/// from the page is refused 403 naming the role it needs; axe-clean.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_sees_no_write_controls_in_the_console() {
+    let scripts = repo_root().join("tests").join("console");
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: run scripts/setup (it installs Debian's chromium)"
+    );
+    let a = TestOrg::new("console-roles").await;
+    a.simulator()
+        .set_products(json!([{"id": "G2M", "name": "GoTo Meeting", "deviceGroups": false}]))
+        .await;
+    let ada = a.scim().user_named("ada", "Ada").await;
+    let pair = a.scim().group_with("Pair", &[&ada]).await;
+    a.admin()
+        .rule(json!({"groupId": pair, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
+        .await;
+    let t = a
+        .admin()
+        .template(json!({"name": "Ours", "variants": {"en": {"subject": "Hi {{firstName}}", "body": "Hello"}}}))
+        .await;
+    assert_eq!(t.status, 201, "{}", t.body);
+    let key = user_sync_tests::ops_cli(&[
+        "--output",
+        "json",
+        "token",
+        "create",
+        &a.org_id,
+        "admin",
+        "Help desk",
+        "--role",
+        "viewer",
+    ])
+    .await
+    .json();
+    browser_test(
+        &scripts.join("roles.mjs"),
+        &[("VIEWER_TOKEN", key["token"].as_str().unwrap().to_owned())],
+        5,
+    )
+    .await;
+}

@@ -27,6 +27,7 @@ mod permissions;
 mod pipeline;
 mod races;
 mod redelivery;
+mod roles;
 mod rules;
 mod scim;
 mod self_healing;

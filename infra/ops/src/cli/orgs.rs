@@ -4,11 +4,13 @@ use serde::Serialize;
 use serde_json::json;
 use user_sync_aws::dynamo::DirectoryTable;
 use user_sync_core::StoreError;
-use user_sync_core::auth::TokenKind;
+use user_sync_core::auth::{Role, StoredToken, TokenKind};
 use user_sync_core::ids::OrgId;
 use user_sync_core::ports::{Organization, Organizations, Tokens};
 
-use super::{Ctx, Failure, KindArg, Report, kind_name, missing_org, require_org, store_error};
+use super::{
+    Ctx, Failure, KindArg, Report, RoleArg, kind_name, missing_org, require_org, store_error,
+};
 
 pub(super) async fn org_create(ctx: &Ctx<'_>, org: &OrgId, name: &str) -> Result<Report, Failure> {
     let store = ctx.directory()?;
@@ -172,19 +174,26 @@ pub(super) async fn token_create(
     org: &OrgId,
     kind: KindArg,
     name: &str,
+    role: Option<RoleArg>,
+    expires_in: Option<time::Duration>,
 ) -> Result<Report, Failure> {
-    let store = ctx.directory()?;
     let kind = match kind {
         KindArg::Admin => TokenKind::Admin,
         KindArg::Scim => TokenKind::Scim,
     };
-    let (token_id, plain) =
-        crate::create_token(&store, org, kind, name)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => missing_org(org),
-                other => store_error("create the token", other),
-            })?;
+    if kind == TokenKind::Scim && (role.is_some() || expires_in.is_some()) {
+        return Err(Failure::Failed(
+            "a SCIM token takes no --role or --expires-in; those are for admin API keys".into(),
+        ));
+    }
+    let role = role.map_or(Role::Admin, Role::from);
+    let store = ctx.directory()?;
+    let (token_id, plain) = crate::create_key(&store, org, kind, name, role, expires_in)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => missing_org(org),
+            other => store_error("create the token", other),
+        })?;
     Ok(Report::new(
         vec![
             format!("token id: {token_id}"),
@@ -194,6 +203,7 @@ pub(super) async fn token_create(
             "orgId": org,
             "tokenId": token_id,
             "kind": kind_name(kind),
+            "role": (kind == TokenKind::Admin).then_some(role.name()),
             "name": name.trim(),
             "token": plain,
         }),
@@ -210,14 +220,25 @@ pub(super) async fn token_list(ctx: &Ctx<'_>, org: &OrgId) -> Result<Report, Fai
         .map_err(|e| store_error("list the tokens", e))?;
     tokens.sort_by(|a, b| a.created.cmp(&b.created));
     let text = columns(
-        &["TOKEN ID", "KIND", "CREATED", "NAME"],
+        &[
+            "TOKEN ID",
+            "KIND",
+            "ROLE",
+            "CREATED",
+            "EXPIRES",
+            "LAST USED",
+            "NAME",
+        ],
         tokens
             .iter()
             .map(|t| {
                 vec![
                     t.token_id.clone(),
                     kind_name(t.kind).to_owned(),
+                    role_of(t).unwrap_or("-").to_owned(),
                     t.created.clone(),
+                    t.expires_at.clone().unwrap_or_else(|| "never".into()),
+                    t.last_used_at.clone().unwrap_or_else(|| "-".into()),
                     t.name.clone(),
                 ]
             })
@@ -228,11 +249,19 @@ pub(super) async fn token_list(ctx: &Ctx<'_>, org: &OrgId) -> Result<Report, Fai
         "tokens": tokens.iter().map(|t| json!({
             "tokenId": t.token_id,
             "kind": kind_name(t.kind),
+            "role": role_of(t),
             "created": t.created,
+            "expiresAt": t.expires_at,
+            "lastUsedAt": t.last_used_at,
             "name": t.name,
         })).collect::<Vec<_>>(),
     });
     Ok(Report::new(text, json))
+}
+
+/// An admin key's role; SCIM tokens have none.
+fn role_of(t: &StoredToken) -> Option<&'static str> {
+    (t.kind == TokenKind::Admin).then_some(t.role.name())
 }
 
 pub(super) async fn token_revoke(

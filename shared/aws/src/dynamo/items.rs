@@ -461,6 +461,13 @@ pub struct TokenItem {
     pub name: String,
     pub secret_sha256: String,
     pub created: String,
+    /// Absent on keys stored before roles: read as `admin`.
+    #[serde(default)]
+    pub role: user_sync_core::access::Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<String>,
     /// `{org}#TOKENS` / the token id: an organization's tokens are listed
     /// through gsi1 (without their secrets' hashes being of any use).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -79,4 +79,20 @@ impl Tokens for MemoryStore {
             .map(drop)
             .ok_or(StoreError::NotFound)
     }
+
+    async fn mark_token_used(
+        &self,
+        org: &OrgId,
+        token_id: &str,
+        at: &str,
+        cutoff: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self.with_org(org, |o| match o.tokens.get_mut(token_id) {
+            Some(t) if t.last_used_at.as_deref().is_none_or(|last| last < cutoff) => {
+                t.last_used_at = Some(at.to_owned());
+                true
+            }
+            _ => false,
+        }))
+    }
 }

@@ -135,4 +135,17 @@ pub trait Tokens: Sync {
         org: &OrgId,
         token_id: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records that a token was used at `at`, in one conditional write: only
+    /// when its last-used time is absent or earlier than `cutoff` (so a busy
+    /// key is written at most once per interval). Answers whether it wrote.
+    /// MUST return `Ok(false)` (and write nothing) when the token is gone or
+    /// was used since `cutoff`; MUST NOT change any other field.
+    fn mark_token_used(
+        &self,
+        org: &OrgId,
+        token_id: &str,
+        at: &str,
+        cutoff: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

@@ -4,7 +4,7 @@
 //! token is shown once, in plain text; only its hash is kept.
 
 use crate::StoreError;
-use crate::auth::{TokenKind, issue};
+use crate::auth::{Role, TokenKind, issue};
 use crate::clock::{Clock, NoRandomness};
 use crate::ids::OrgId;
 use crate::ports::{Organization, Organizations, Tokens};
@@ -166,6 +166,20 @@ where
         kind: TokenKind,
         name: &str,
     ) -> Result<IssuedTokenText, OrgError> {
+        self.issue_key(org_id, kind, name, Role::Admin, None).await
+    }
+
+    /// Issues a token of `kind` with a role (an admin API key's; a SCIM
+    /// token's is not used) and, with `expires_in`, an expiry that long from
+    /// now.
+    pub async fn issue_key(
+        &self,
+        org_id: &OrgId,
+        kind: TokenKind,
+        name: &str,
+        role: Role,
+        expires_in: Option<time::Duration>,
+    ) -> Result<IssuedTokenText, OrgError> {
         let name = check_token_name(name)?;
         self.store
             .get_org(org_id)
@@ -177,7 +191,9 @@ where
             name,
             self.secrets.token_bytes()?,
             self.clock.timestamp(),
-        );
+        )
+        .with_role(role)
+        .expiring(expires_in.map(|d| crate::time::format(self.clock.now() + d)));
         self.store.put_token(&token.stored).await?;
         Ok(IssuedTokenText {
             token_id: token.stored.token_id,

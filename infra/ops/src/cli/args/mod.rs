@@ -6,7 +6,7 @@ mod queues;
 mod settings;
 
 pub use maintenance::{MetricsArgs, ReconcileArgs, ScrubSecretsArgs};
-pub use orgs::{KindArg, OrgCommand, TokenCommand};
+pub use orgs::{KindArg, OrgCommand, RoleArg, TokenCommand};
 pub use queues::DlqCommand;
 pub use settings::{
     ActivityRetentionCommand, CatalogCommand, CustomAttributesCommand, GuardrailCommand,
@@ -215,6 +215,30 @@ mod tests {
                 ..
             })
         ));
+        assert!(matches!(
+            parsed(&["token", "create", "acme", "admin", "Help desk", "--role", "viewer", "--expires-in", "90d"]).command,
+            Command::Token(TokenCommand::Create {
+                role: Some(RoleArg::Viewer),
+                expires_in: Some(d),
+                ..
+            }) if d == time::Duration::days(90)
+        ));
+        for bad in ["0d", "90", "3651d", "-1d", "d", "1w"] {
+            assert!(
+                Cli::try_parse_from([
+                    "ops",
+                    "token",
+                    "create",
+                    "acme",
+                    "admin",
+                    "x",
+                    "--expires-in",
+                    bad
+                ])
+                .is_err(),
+                "{bad}"
+            );
+        }
         assert!(matches!(
             parsed(&["token", "list", "acme"]).command,
             Command::Token(TokenCommand::List { .. })

@@ -395,6 +395,9 @@ fn stored_token(t: TokenItem) -> StoredToken {
         name: t.name,
         secret_sha256: t.secret_sha256,
         created: t.created,
+        role: t.role,
+        expires_at: t.expires_at,
+        last_used_at: t.last_used_at,
     }
 }
 

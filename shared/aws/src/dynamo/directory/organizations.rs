@@ -120,6 +120,9 @@ impl Tokens for DirectoryTable {
             name: t.name.clone(),
             secret_sha256: t.secret_sha256.clone(),
             created: t.created.clone(),
+            role: t.role,
+            expires_at: t.expires_at.clone(),
+            last_used_at: t.last_used_at.clone(),
             gsi1pk: Some(tokens_gsi(&t.org_id)),
             gsi1sk: Some(t.token_id.clone()),
         };
@@ -173,5 +176,34 @@ impl Tokens for DirectoryTable {
             .await
             .map_err(map_sdk_error);
         existing(result)
+    }
+
+    async fn mark_token_used(
+        &self,
+        org: &OrgId,
+        token_id: &str,
+        at: &str,
+        cutoff: &str,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(token_pk(org, token_id)))
+            .key("sk", AttributeValue::S(sk::TOKEN.into()))
+            .update_expression("SET lastUsedAt = :at")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :cutoff)",
+            )
+            .expression_attribute_values(":at", AttributeValue::S(at.to_owned()))
+            .expression_attribute_values(":cutoff", AttributeValue::S(cutoff.to_owned()))
+            .send()
+            .await
+            .map_err(map_sdk_error);
+        match result {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 }

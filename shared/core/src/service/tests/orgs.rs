@@ -75,3 +75,47 @@ async fn tokens_are_issued_by_name_and_revoked() {
         Err(OrgError::NotFound)
     ));
 }
+
+#[tokio::test]
+async fn keys_are_issued_with_a_role_and_an_expiry_from_the_clock() {
+    let w = World::new().await;
+    let issued = w
+        .orgs()
+        .issue_key(
+            &w.org,
+            TokenKind::Admin,
+            "Help desk",
+            crate::access::Role::Viewer,
+            Some(time::Duration::days(90)),
+        )
+        .await
+        .unwrap();
+    let stored = w
+        .store
+        .get_token(&w.org, &issued.token_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.role, crate::access::Role::Viewer);
+    assert_eq!(
+        stored.expires_at.as_deref(),
+        Some("2027-03-01T09:00:00.000Z")
+    );
+    assert_eq!(stored.last_used_at, None);
+    // an admin token issued as before is an admin key without expiry
+    let plain = w
+        .orgs()
+        .issue_token(&w.org, TokenKind::Admin, "Ops")
+        .await
+        .unwrap();
+    let stored = w
+        .store
+        .get_token(&w.org, &plain.token_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.role, stored.expires_at),
+        (crate::access::Role::Admin, None)
+    );
+}

@@ -186,6 +186,15 @@ struct AccountBody {
     updated_by: Option<String>,
 }
 
+/// A call that got no answer: the product API is unavailable.
+fn no_answer(e: reqwest::Error) -> ProductApiError {
+    ProductApiError::Unavailable(if e.is_timeout() {
+        "timeout".into()
+    } else {
+        "connection failed".into()
+    })
+}
+
 /// A `429`'s `Retry-After`, bounded.
 fn rate_limited(response: &reqwest::Response) -> ProductApiError {
     let retry_after = response
@@ -209,38 +218,15 @@ impl HttpProductApi {
         account: &ProductAccount,
     ) -> Result<AccountWrite, ProductApiError> {
         let url = format!("{}/v1/accounts/{org}/users/{user_key}", self.base_url);
-        let mut request = self
-            .client
-            .put(url)
-            .bearer_auth(&self.api_key)
-            .json(account);
-        // the change this call belongs to, for the product API's own logs
-        if let Some(origin) = crate::correlation::current() {
-            request = request.header(crate::correlation::HEADER, origin.correlation_id);
-        }
-        let response = request.send().await.map_err(|e| {
-            ProductApiError::Unavailable(if e.is_timeout() {
-                "timeout".into()
-            } else {
-                "connection failed".into()
-            })
-        })?;
+        let response = self
+            .send(self.client.put(url).json(account))
+            .await
+            .map_err(no_answer)?;
         let status = response.status();
         match status {
             StatusCode::CREATED => return Ok(AccountWrite::Created),
             StatusCode::OK => return Ok(AccountWrite::Updated),
-            StatusCode::TOO_MANY_REQUESTS => {
-                let retry_after = response
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .unwrap_or(1)
-                    .min(MAX_RETRY_AFTER_SECONDS);
-                return Err(ProductApiError::RateLimited {
-                    retry_after_seconds: retry_after,
-                });
-            }
+            StatusCode::TOO_MANY_REQUESTS => return Err(rate_limited(&response)),
             s if s.is_server_error() => {
                 return Err(ProductApiError::Unavailable(format!(
                     "status {}",
@@ -273,18 +259,7 @@ impl HttpProductApi {
         user_key: &UserId,
     ) -> Result<Option<RemoteAccount>, ProductApiError> {
         let url = format!("{}/v1/accounts/{org}/users/{user_key}", self.base_url);
-        let mut request = self.client.get(url).bearer_auth(&self.api_key);
-        // the change this read belongs to (a drift check), for the product API's logs
-        if let Some(origin) = crate::correlation::current() {
-            request = request.header(crate::correlation::HEADER, origin.correlation_id);
-        }
-        let response = request.send().await.map_err(|e| {
-            ProductApiError::Unavailable(if e.is_timeout() {
-                "timeout".into()
-            } else {
-                "connection failed".into()
-            })
-        })?;
+        let response = self.send(self.client.get(url)).await.map_err(no_answer)?;
         match response.status() {
             StatusCode::OK => response
                 .json::<AccountBody>()
@@ -307,23 +282,43 @@ impl HttpProductApi {
 
     async fn seats_once(&self, org: &OrgId) -> Result<BTreeMap<String, Seats>, ProductApiError> {
         let url = format!("{}/v1/accounts/{org}/seats", self.base_url);
+        self.read("seats", url).await
+    }
+
+    /// Sends `request` with the bearer key and, when known, the change it
+    /// belongs to (for the product API's own logs).
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let mut request = request.bearer_auth(&self.api_key);
+        if let Some(origin) = crate::correlation::current() {
+            request = request.header(crate::correlation::HEADER, origin.correlation_id);
+        }
+        request.send().await
+    }
+
+    /// One `GET` of `url` whose `2xx` answer is a `T`; anything else makes
+    /// the product API unavailable, the message naming `what`.
+    async fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        url: String,
+    ) -> Result<T, ProductApiError> {
         let response = self
-            .client
-            .get(url)
-            .bearer_auth(&self.api_key)
-            .send()
+            .send(self.client.get(url))
             .await
-            .map_err(|_| ProductApiError::Unavailable("seats: no answer".into()))?;
+            .map_err(|_| ProductApiError::Unavailable(format!("{what}: no answer")))?;
         if !response.status().is_success() {
             return Err(ProductApiError::Unavailable(format!(
-                "seats: status {}",
+                "{what}: status {}",
                 response.status().as_u16()
             )));
         }
         response
-            .json::<BTreeMap<String, Seats>>()
+            .json::<T>()
             .await
-            .map_err(|_| ProductApiError::Unavailable("seats: unreadable answer".into()))
+            .map_err(|_| ProductApiError::Unavailable(format!("{what}: unreadable answer")))
     }
 }
 
@@ -338,24 +333,9 @@ impl HttpProductApi {
     /// call, the client's timeout: a caller waits at most that long).
     async fn products_once(&self, org: &OrgId) -> Result<Vec<OfferedProduct>, ProductApiError> {
         let url = format!("{}/v1/accounts/{org}/products", self.base_url);
-        let response = self
-            .client
-            .get(url)
-            .bearer_auth(&self.api_key)
-            .send()
-            .await
-            .map_err(|_| ProductApiError::Unavailable("products: no answer".into()))?;
-        if !response.status().is_success() {
-            return Err(ProductApiError::Unavailable(format!(
-                "products: status {}",
-                response.status().as_u16()
-            )));
-        }
-        response
-            .json::<ProductsBody>()
+        self.read::<ProductsBody>("products", url)
             .await
             .map(|b| b.products)
-            .map_err(|_| ProductApiError::Unavailable("products: unreadable answer".into()))
     }
 }
 

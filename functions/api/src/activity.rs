@@ -23,8 +23,8 @@ use user_sync_core::state::{FailureClass, Outcome};
 use crate::body::Json;
 use crate::errors::{ApiError, ErrorCode, store_error};
 use crate::query::{cursor, limit};
-use crate::routes::{ok, organization};
-use crate::settings::{Service, precondition, tagged};
+use crate::routes::ok;
+use crate::settings::{Service, SettingView, precondition, respond};
 
 /// A page of the activity history, newest first.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -333,12 +333,15 @@ pub async fn export<S: SyncState>(
     Ok(response(200, content_type, body, &headers))
 }
 
-fn settings_response(org: &Organization) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    let view = RetentionSettings {
-        retention_days: org.activity_retention_days,
-        version: org.setting_versions.get(Setting::ActivityRetention),
-    };
-    tagged(org, Setting::ActivityRetention, &view)
+impl SettingView for RetentionSettings {
+    const SETTING: Setting = Setting::ActivityRetention;
+
+    fn of(org: &Organization, version: u64) -> Self {
+        Self {
+            retention_days: org.activity_retention_days,
+            version,
+        }
+    }
 }
 
 /// `GET /activity/settings`: how long the history is kept (`null`: the
@@ -347,7 +350,7 @@ pub async fn settings<D: Organizations>(
     directory: &D,
     org: &OrgId,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    settings_response(&organization(directory, org).await?)
+    crate::settings::get::<RetentionSettings, _>(directory, org).await
 }
 
 /// `PUT /activity/settings` with `{"retentionDays": 90}` (or `null` for the
@@ -374,7 +377,7 @@ where
             || precondition(req),
         )
         .await?;
-    settings_response(&org)
+    respond::<RetentionSettings>(&org)
 }
 
 #[cfg(test)]

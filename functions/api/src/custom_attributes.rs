@@ -15,8 +15,7 @@ use user_sync_core::service::settings::By;
 
 use crate::body::Json;
 use crate::errors::ApiError;
-use crate::routes::organization;
-use crate::settings::{Service, precondition, tagged};
+use crate::settings::{self, Service, SettingView, precondition, respond};
 
 /// The captured attributes: the body of `PUT /custom-attributes`.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -33,12 +32,15 @@ pub struct AttributesView {
     pub version: u64,
 }
 
-fn attributes_response(o: &Organization) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    let view = AttributesView {
-        attributes: o.custom_attributes.clone(),
-        version: o.setting_versions.get(Setting::CustomAttributes),
-    };
-    tagged(o, Setting::CustomAttributes, &view)
+impl SettingView for AttributesView {
+    const SETTING: Setting = Setting::CustomAttributes;
+
+    fn of(org: &Organization, version: u64) -> Self {
+        Self {
+            attributes: org.custom_attributes.clone(),
+            version,
+        }
+    }
 }
 
 /// `GET /custom-attributes`, with its `ETag`.
@@ -46,7 +48,7 @@ pub async fn get<D: Organizations>(
     directory: &D,
     org: &OrgId,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    attributes_response(&organization(directory, org).await?)
+    settings::get::<AttributesView, _>(directory, org).await
 }
 
 /// `PUT /custom-attributes` with `{"attributes": [...]}` and `If-Match`:
@@ -72,5 +74,5 @@ where
             || precondition(req),
         )
         .await?;
-    attributes_response(&o)
+    respond::<AttributesView>(&o)
 }

@@ -17,8 +17,7 @@ use user_sync_core::service::settings::By;
 
 use crate::body::Json;
 use crate::errors::ApiError;
-use crate::routes::organization;
-use crate::settings::{Service, precondition, tagged};
+use crate::settings::{self, Service, SettingView, precondition, respond};
 
 /// How often the drift check reads every product account back and
 /// corrects what differs from the desired state.
@@ -40,12 +39,15 @@ pub struct DriftCheckBody {
     pub drift_check: DriftSchedule,
 }
 
-fn view(org: &Organization) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    let view = DriftCheckView {
-        drift_check: org.drift_check,
-        version: org.setting_versions.get(Setting::DriftCheck),
-    };
-    tagged(org, Setting::DriftCheck, &view)
+impl SettingView for DriftCheckView {
+    const SETTING: Setting = Setting::DriftCheck;
+
+    fn of(org: &Organization, version: u64) -> Self {
+        Self {
+            drift_check: org.drift_check,
+            version,
+        }
+    }
 }
 
 /// `GET /sync/drift-check`.
@@ -53,7 +55,7 @@ pub async fn get<D: Organizations>(
     directory: &D,
     org: &OrgId,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    view(&organization(directory, org).await?)
+    settings::get::<DriftCheckView, _>(directory, org).await
 }
 
 /// `PUT /sync/drift-check` with `{"driftCheck": "hourly"}` and `If-Match`.
@@ -78,5 +80,5 @@ where
             expected,
         )
         .await?;
-    view(&org)
+    respond::<DriftCheckView>(&org)
 }

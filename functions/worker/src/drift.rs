@@ -10,11 +10,11 @@ use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry};
 use user_sync_core::domains::Domains;
 use user_sync_core::drift::checkable;
-use user_sync_core::job::{EntitlementJob, MAX_DEFERRALS};
+use user_sync_core::job::EntitlementJob;
 use user_sync_core::ports::{JobQueue, MailQueue, ProductApi, ProductApiError, SyncState};
 use user_sync_core::state::{DriftVerdict, Outcome, drift_verdict};
 
-use crate::reconcile::{Refusal, Worker};
+use crate::reconcile::{Refusal, Worker, deferral, rate_limit};
 
 impl<S, Q, M, P, D> Worker<'_, S, Q, M, P, D>
 where
@@ -127,22 +127,13 @@ where
         error: &ProductApiError,
         delivery: &Delivery,
     ) -> Result<RecordResult, StoreError> {
-        let retry_after = match error {
-            ProductApiError::RateLimited {
-                retry_after_seconds,
-            } => Some(*retry_after_seconds),
-            _ => None,
-        };
-        if let Some(seconds) = retry_after.filter(|_| job.deferrals < MAX_DEFERRALS) {
+        let retry_after = rate_limit(error);
+        if let Some(seconds) = deferral(job, retry_after) {
             let delay = self
                 .retry
                 .delay(delivery.receive_count, Some(seconds), 0.0)
                 .max(1);
-            let next = EntitlementJob {
-                deferrals: job.deferrals + 1,
-                ..job.clone()
-            };
-            self.jobs.defer(&next, delay).await?;
+            self.defer(job, delay).await?;
             warn!(
                 delay_seconds = delay,
                 "product API rate limit; drift check deferred"
@@ -154,13 +145,8 @@ where
             return Ok(RecordResult::Done);
         }
         let delay = self
-            .retry
-            .delay(delivery.receive_count, retry_after, delivery.jitter);
-        if let Some(token) = &delivery.token
-            && let Err(e) = self.jobs.retry_after(token, delay).await
-        {
-            warn!(error = %e, "could not delay the drift check's next delivery");
-        }
+            .delay_next_delivery(delivery, retry_after, "drift check")
+            .await;
         warn!(error = %error, delay_seconds = delay, "product API unavailable; drift check retried later");
         Ok(RecordResult::Retry)
     }

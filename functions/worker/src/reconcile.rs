@@ -356,16 +356,11 @@ where
         delivery: &Delivery,
         line: &JobLine,
     ) -> Result<RecordResult, StoreError> {
-        let retry_after = match error {
-            ProductApiError::RateLimited {
-                retry_after_seconds,
-            } => Some(*retry_after_seconds),
-            _ => None,
-        };
+        let retry_after = rate_limit(error);
         // A rate limit is not a failure of the job: the job waits out
         // Retry-After as a new message, whose deliveries start over, so a
         // long spell of 429s never dead-letters it (up to MAX_DEFERRALS).
-        let deferral = retry_after.filter(|_| job.deferrals < MAX_DEFERRALS);
+        let deferral = deferral(job, retry_after);
         let last = deferral.is_none() && delivery.receive_count >= self.retry.max_receive_count;
         if deferral.is_none() {
             // a rate limit waited out is no failure
@@ -423,28 +418,15 @@ where
             // come back together
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let spread = (f64::from(wait) * 0.5 * delivery.jitter.clamp(0.0, 1.0)) as u32;
-            let next = EntitlementJob {
-                deferrals: job.deferrals + 1,
-                ..job.clone()
-            };
             let delay = (wait + spread).clamp(1, MAX_BACKOFF_SECONDS);
-            self.jobs.defer(&next, delay).await?;
+            let deferrals = self.defer(job, delay).await?;
             warn!(
                 delay_seconds = delay,
-                deferrals = next.deferrals,
-                "product API rate limit; job deferred"
+                deferrals, "product API rate limit; job deferred"
             );
             return Ok(RecordResult::Done);
         }
-        let delay = self
-            .retry
-            .delay(delivery.receive_count, retry_after, delivery.jitter);
-        if let Some(token) = &delivery.token
-            && let Err(e) = self.jobs.retry_after(token, delay).await
-        {
-            // the queue's own visibility timeout applies instead
-            warn!(error = %e, "could not delay the job's next delivery");
-        }
+        let delay = self.delay_next_delivery(delivery, retry_after, "job").await;
         warn!(error = %error, delay_seconds = delay, deliveries = delivery.receive_count, "product API unavailable; retrying later");
         Ok(RecordResult::Retry)
     }
@@ -504,6 +486,62 @@ fn counted(entry: &mut ActivityEntry, status: &mut SyncStatus, failure: &Failure
         entry.details["lastAt"] = json!(status.at);
     }
     status.failure_entry = Some(next);
+}
+
+/// The `Retry-After` of a rate limit (`None`: another failure).
+pub(crate) fn rate_limit(error: &ProductApiError) -> Option<u64> {
+    match error {
+        ProductApiError::RateLimited {
+            retry_after_seconds,
+        } => Some(*retry_after_seconds),
+        _ => None,
+    }
+}
+
+/// The wait when `job` may still wait out a rate limit as a new message
+/// (up to [`MAX_DEFERRALS`] times).
+pub(crate) fn deferral(job: &EntitlementJob, retry_after: Option<u64>) -> Option<u64> {
+    retry_after.filter(|_| job.deferrals < MAX_DEFERRALS)
+}
+
+impl<S, Q, M, P, D> Worker<'_, S, Q, M, P, D>
+where
+    S: SyncState,
+    Q: JobQueue,
+    M: MailQueue,
+    P: ProductApi,
+    D: Domains,
+{
+    /// Sends `job` again as a new message in `delay` seconds, one more
+    /// deferral counted; returns the deferrals counted.
+    pub(crate) async fn defer(&self, job: &EntitlementJob, delay: u32) -> Result<u32, StoreError> {
+        let next = EntitlementJob {
+            deferrals: job.deferrals + 1,
+            ..job.clone()
+        };
+        self.jobs.defer(&next, delay).await?;
+        Ok(next.deferrals)
+    }
+
+    /// Has SQS deliver the record again after the backoff (or
+    /// `Retry-After`); returns that delay. When it cannot be set, the
+    /// queue's own visibility timeout applies instead.
+    pub(crate) async fn delay_next_delivery(
+        &self,
+        delivery: &Delivery,
+        retry_after: Option<u64>,
+        what: &str,
+    ) -> u32 {
+        let delay = self
+            .retry
+            .delay(delivery.receive_count, retry_after, delivery.jitter);
+        if let Some(token) = &delivery.token
+            && let Err(e) = self.jobs.retry_after(token, delay).await
+        {
+            warn!(error = %e, "could not delay the {what}'s next delivery");
+        }
+        delay
+    }
 }
 
 #[cfg(test)]

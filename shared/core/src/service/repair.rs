@@ -139,22 +139,7 @@ where
         task_id: &str,
         records: usize,
     ) -> Result<(), StoreError> {
-        let at = self.clock.timestamp();
-        let task = FanOutTask::forced_reconcile(task_id.to_owned(), at.clone());
-        // the entry first: a retry after a failed start writes it again
-        // (same id), never a task without its entry
-        let mut entry = ActivityEntry::new(
-            at,
-            task_id,
-            SYNC_USER,
-            Action::ReconcileStarted,
-            Subject {
-                kind: SubjectKind::Sync,
-                id: "sync".into(),
-            },
-            Outcome::Success,
-        );
-        entry.details = serde_json::json!({
+        let details = serde_json::json!({
             "taskId": task_id,
             "why": "lost_stream_batch",
             "shardId": batch.shard_id,
@@ -162,9 +147,45 @@ where
             "endSequenceNumber": batch.end_sequence_number,
             "records": records,
         });
-        self.activity.append_activity(org, &entry).await?;
-        self.directory.start_fan_out(org, &task).await?;
+        start_reconcile(
+            self.directory,
+            self.activity,
+            self.clock,
+            org,
+            task_id,
+            details,
+        )
+        .await?;
         info!(org = %org, task = %task_id, records, "reconcile started for a lost stream batch");
         Ok(())
     }
+}
+
+/// Starts the forced reconcile `task_id` of `org`, its `ReconcileStarted`
+/// entry (with `details`) written first: a retry after a failed start
+/// writes it again (same id), never a task without its entry.
+pub(crate) async fn start_reconcile<D: FanOuts, A: ActivityLog, C: Clock>(
+    directory: &D,
+    activity: &A,
+    clock: &C,
+    org: &OrgId,
+    task_id: &str,
+    details: serde_json::Value,
+) -> Result<(), StoreError> {
+    let at = clock.timestamp();
+    let task = FanOutTask::forced_reconcile(task_id.to_owned(), at.clone());
+    let mut entry = ActivityEntry::new(
+        at,
+        task_id,
+        SYNC_USER,
+        Action::ReconcileStarted,
+        Subject {
+            kind: SubjectKind::Sync,
+            id: "sync".into(),
+        },
+        Outcome::Success,
+    );
+    entry.details = details;
+    activity.append_activity(org, &entry).await?;
+    directory.start_fan_out(org, &task).await
 }

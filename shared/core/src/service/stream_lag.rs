@@ -16,12 +16,13 @@ use serde::Deserialize;
 use tracing::info;
 
 use crate::StoreError;
-use crate::activity::{Action, ActivityEntry, SYNC_USER, Subject, SubjectKind};
 use crate::clock::Clock;
 use crate::fanout::{FanOutTask, RECONCILE};
 use crate::ids::OrgId;
 use crate::ports::{ActivityLog, Configuration, FanOuts, Organizations};
 use crate::repair::{REPAIR_TASK_PREFIX, RepairDecision, STALLED_AFTER};
+
+use super::repair::start_reconcile;
 
 /// Organizations read per page of the listing.
 const ORG_PAGE: usize = 50;
@@ -227,28 +228,20 @@ where
         alarm: &AlarmNotification,
         task_id: &str,
     ) -> Result<(), StoreError> {
-        let at = self.clock.timestamp();
-        let task = FanOutTask::forced_reconcile(task_id.to_owned(), at.clone());
-        // the entry first: a retry after a failed start writes it again
-        // (same id), never a task without its entry
-        let mut entry = ActivityEntry::new(
-            at,
-            task_id,
-            SYNC_USER,
-            Action::ReconcileStarted,
-            Subject {
-                kind: SubjectKind::Sync,
-                id: "sync".into(),
-            },
-            crate::state::Outcome::Success,
-        );
-        entry.details = serde_json::json!({
+        let details = serde_json::json!({
             "taskId": task_id,
             "why": "stream_lag",
             "alarmChangedAt": alarm.state_change_time,
         });
-        self.activity.append_activity(org, &entry).await?;
-        self.directory.start_fan_out(org, &task).await?;
+        start_reconcile(
+            self.directory,
+            self.activity,
+            self.clock,
+            org,
+            task_id,
+            details,
+        )
+        .await?;
         info!(org = %org, task = %task_id, "reconcile started: the evaluator is behind the stream");
         Ok(())
     }

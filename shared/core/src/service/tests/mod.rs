@@ -178,6 +178,41 @@ impl World {
         entries
     }
 
+    /// `org`'s activity history, newest first.
+    pub async fn activity_of(&self, org: &OrgId) -> Vec<ActivityEntry> {
+        self.store
+            .activity(org, &ActivityFilter::default(), None, 50)
+            .await
+            .unwrap_or_else(|e| unreachable!("{e}"))
+            .0
+    }
+
+    /// `org`'s `ReconcileStarted` entries, newest first.
+    pub async fn reconciles_started(&self, org: &OrgId) -> Vec<ActivityEntry> {
+        let mut entries = self.activity_of(org).await;
+        entries.retain(|e| e.action == crate::activity::Action::ReconcileStarted);
+        entries
+    }
+
+    /// Turns sync on for `org`.
+    pub async fn sync_on(&self, org: &OrgId) {
+        use crate::ports::{Configuration, SyncSettings};
+        let set = self
+            .store
+            .rule_set(org)
+            .await
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        let sync = SyncSettings {
+            enabled: true,
+            changed_at: None,
+            changed_by: None,
+        };
+        self.store
+            .put_sync(org, &sync, set.version)
+            .await
+            .unwrap_or_else(|e| unreachable!("{e}"));
+    }
+
     /// The organization's domain, grandfathered (allows sync on).
     pub async fn verified_domain(&self) {
         let name = DomainName::parse("example.com").unwrap_or_else(|_| unreachable!());

@@ -1,9 +1,8 @@
 //! Repairing lost stream batches.
 
 use super::*;
-use crate::activity::Action;
 use crate::fanout::FanOutTask;
-use crate::ports::{Configuration, FanOuts, SyncSettings};
+use crate::ports::FanOuts;
 use crate::repair::{LostBatch, LostRecord, StreamHistory, StreamHistoryError};
 use crate::service::repair::{RepairError, RepairService};
 
@@ -36,40 +35,29 @@ fn record(org: &OrgId, sk: &str) -> LostRecord {
     }
 }
 
-async fn sync_on(w: &World, org: &OrgId) {
-    let set = w.store.rule_set(org).await.unwrap();
-    let sync = SyncSettings {
-        enabled: true,
-        changed_at: None,
-        changed_by: None,
-    };
-    w.store.put_sync(org, &sync, set.version).await.unwrap();
-}
-
-async fn entries(w: &World, org: &OrgId) -> Vec<ActivityEntry> {
-    w.store
-        .activity(org, &ActivityFilter::default(), None, 50)
-        .await
-        .unwrap()
-        .0
+fn service<'a>(
+    w: &'a World,
+    history: &'a History,
+) -> RepairService<'a, MemoryStore, MemoryStore, History, FixedClock> {
+    RepairService {
+        directory: &w.store,
+        activity: &w.store,
+        history,
+        clock: &*w.clock,
+    }
 }
 
 #[tokio::test]
 async fn every_organization_of_a_lost_batch_is_reconciled_once_with_an_entry() {
     let w = World::new().await;
-    sync_on(&w, &w.org).await;
+    w.sync_on(&w.org).await;
     let off = OrgId::parse("beta").unwrap();
     let history = History(Some(vec![
         record(&w.org, "USER"),
         record(&w.org, "MEMBER#u1"),
         record(&off, "USER"),
     ]));
-    let service = RepairService {
-        directory: &w.store,
-        activity: &w.store,
-        history: &history,
-        clock: &*w.clock,
-    };
+    let service = service(&w, &history);
     let report = service.repair(&batch()).await.unwrap();
     let id = batch().task_id();
     assert_eq!(report.started, vec![(w.org.clone(), id.clone())]);
@@ -77,16 +65,12 @@ async fn every_organization_of_a_lost_batch_is_reconciled_once_with_an_entry() {
     assert!(report.finished());
     let task = w.store.get_fan_out(&w.org, &id).await.unwrap().unwrap();
     assert!(task.force && !task.done);
-    let started: Vec<_> = entries(&w, &w.org)
-        .await
-        .into_iter()
-        .filter(|e| e.action == Action::ReconcileStarted)
-        .collect();
+    let started = w.reconciles_started(&w.org).await;
     assert_eq!(started.len(), 1);
     assert_eq!(started[0].details["why"], "lost_stream_batch");
     assert_eq!(started[0].details["records"], 2);
     assert_eq!(started[0].details["taskId"], id.as_str());
-    assert!(entries(&w, &off).await.is_empty());
+    assert!(w.activity_of(&off).await.is_empty());
 
     // the message delivered again starts nothing new, even once the
     // reconcile is done
@@ -98,27 +82,18 @@ async fn every_organization_of_a_lost_batch_is_reconciled_once_with_an_entry() {
     let after = service.repair(&batch()).await.unwrap();
     assert!(after.started.is_empty());
     assert_eq!(after.covered, vec![(w.org.clone(), id)]);
-    let count = entries(&w, &w.org)
-        .await
-        .into_iter()
-        .filter(|e| e.action == Action::ReconcileStarted)
-        .count();
+    let count = w.reconciles_started(&w.org).await.len();
     assert_eq!(count, 1);
 }
 
 #[tokio::test]
 async fn a_reconcile_running_since_before_the_loss_is_waited_for() {
     let w = World::new().await;
-    sync_on(&w, &w.org).await;
+    w.sync_on(&w.org).await;
     let running = FanOutTask::forced_reconcile("reconcile-1".into(), "2026-12-01T08:58:00Z".into());
     w.store.start_fan_out(&w.org, &running).await.unwrap();
     let history = History(Some(vec![record(&w.org, "USER")]));
-    let service = RepairService {
-        directory: &w.store,
-        activity: &w.store,
-        history: &history,
-        clock: &*w.clock,
-    };
+    let service = service(&w, &history);
     let report = service.repair(&batch()).await.unwrap();
     assert_eq!(report.waiting, vec![(w.org.clone(), "reconcile-1".into())]);
     assert!(!report.finished());
@@ -129,12 +104,7 @@ async fn a_reconcile_running_since_before_the_loss_is_waited_for() {
 async fn records_the_stream_no_longer_holds_are_for_a_human() {
     let w = World::new().await;
     let history = History(None);
-    let service = RepairService {
-        directory: &w.store,
-        activity: &w.store,
-        history: &history,
-        clock: &*w.clock,
-    };
+    let service = service(&w, &history);
     assert!(matches!(
         service.repair(&batch()).await,
         Err(RepairError::Expired(_))

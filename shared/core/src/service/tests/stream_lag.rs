@@ -2,9 +2,8 @@
 //! reconciled once.
 
 use super::*;
-use crate::activity::Action;
 use crate::fanout::FanOutTask;
-use crate::ports::{Configuration, FanOuts, SyncSettings};
+use crate::ports::FanOuts;
 use crate::service::stream_lag::{AlarmNotification, StreamLagService};
 
 const ALARM: &str = r#"{"AlarmName":"user-sync-StreamIteratorAgeAlarm-1","AlarmDescription":"x",
@@ -18,27 +17,6 @@ fn alarm(state: &str, at: &str) -> AlarmNotification {
     a.new_state_value = state.into();
     a.state_change_time = at.into();
     a
-}
-
-async fn sync_on(w: &World, org: &OrgId) {
-    let set = w.store.rule_set(org).await.unwrap();
-    let sync = SyncSettings {
-        enabled: true,
-        changed_at: None,
-        changed_by: None,
-    };
-    w.store.put_sync(org, &sync, set.version).await.unwrap();
-}
-
-async fn started(w: &World, org: &OrgId) -> Vec<ActivityEntry> {
-    w.store
-        .activity(org, &ActivityFilter::default(), None, 50)
-        .await
-        .unwrap()
-        .0
-        .into_iter()
-        .filter(|e| e.action == Action::ReconcileStarted)
-        .collect()
 }
 
 fn service(w: &World) -> StreamLagService<'_, MemoryStore, MemoryStore, MemoryStore, FixedClock> {
@@ -67,7 +45,7 @@ fn an_alarm_notification_names_a_stable_task() {
 #[tokio::test]
 async fn every_organization_with_sync_on_is_reconciled_once() {
     let w = World::new().await;
-    sync_on(&w, &w.org).await;
+    w.sync_on(&w.org).await;
     let off = OrgId::parse("beta").unwrap();
     w.orgs().create(&off, "Beta").await.unwrap();
     let lag = service(&w);
@@ -80,11 +58,11 @@ async fn every_organization_with_sync_on_is_reconciled_once() {
     assert!(report.finished());
     let task = w.store.get_fan_out(&w.org, &id).await.unwrap().unwrap();
     assert!(task.force && !task.done);
-    let entries = started(&w, &w.org).await;
+    let entries = w.reconciles_started(&w.org).await;
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].details["why"], "stream_lag");
     assert_eq!(entries[0].details["taskId"], id.as_str());
-    assert!(started(&w, &off).await.is_empty());
+    assert!(w.reconciles_started(&off).await.is_empty());
 
     // the same notification again, and a later one while it runs: nothing new
     let again = lag.reconcile_lagging(&first, &|| true).await.unwrap();
@@ -94,7 +72,7 @@ async fn every_organization_with_sync_on_is_reconciled_once() {
     let folded = lag.reconcile_lagging(&later, &|| true).await.unwrap();
     assert!(folded.started.is_empty());
     assert_eq!(folded.covered, vec![(w.org.clone(), id.clone())]);
-    assert_eq!(started(&w, &w.org).await.len(), 1);
+    assert_eq!(w.reconciles_started(&w.org).await.len(), 1);
 
     // its clearing asks for nothing
     let ok = alarm("OK", "2026-12-01T09:01:00.000+0000");
@@ -113,7 +91,7 @@ async fn every_organization_with_sync_on_is_reconciled_once() {
 #[tokio::test]
 async fn a_running_forced_reconcile_covers_the_organization_and_time_bounds_the_run() {
     let w = World::new().await;
-    sync_on(&w, &w.org).await;
+    w.sync_on(&w.org).await;
     let running = FanOutTask::forced_reconcile("reconcile-1".into(), "2026-12-01T08:58:00Z".into());
     w.store.start_fan_out(&w.org, &running).await.unwrap();
     let lag = service(&w);

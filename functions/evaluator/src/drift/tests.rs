@@ -2,12 +2,12 @@ use std::collections::HashMap;
 
 use user_sync_core::activity::ActivityFilter;
 use user_sync_core::clock::SystemClock;
-use user_sync_core::memory::{MemoryStore, ada_facts, member};
+use user_sync_core::memory::{MemoryStore, ada_facts, applied_status, member};
 use user_sync_core::ports::{
     ActivityLog, DesiredStates, RuleSet, StoredUser, SyncOutcomes, SyncSettings, Users,
 };
 use user_sync_core::rules::effective_assignment;
-use user_sync_core::state::{DesiredState, SyncStatus};
+use user_sync_core::state::DesiredState;
 
 use super::*;
 use crate::Affected;
@@ -63,16 +63,7 @@ async fn store() -> MemoryStore {
             .put_desired(&org(), &uid(id), &desired, None)
             .await
             .unwrap();
-        let status = SyncStatus {
-            applied_generation: applied,
-            last_outcome: outcome,
-            failure: None,
-            attempts: 1,
-            at: "t".into(),
-            dead_lettered: false,
-            retried_at: None,
-            failure_entry: None,
-        };
+        let status = applied_status(applied, outcome);
         store
             .record_status(&org(), &uid(id), &status)
             .await

@@ -5,10 +5,12 @@ use user_sync_core::clock::FixedClock;
 use user_sync_core::directory::DirectoryStatus;
 use user_sync_core::domains::{DomainName, OrgDomain};
 use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
-use user_sync_core::memory::{MemoryProductApi, MemoryStore, ada_facts, product_rule};
+use user_sync_core::memory::{
+    MemoryProductApi, MemoryStore, ada_facts, applied_status, product_rule,
+};
 use user_sync_core::ports::{ActivityLog, DesiredStates, SyncOutcomes};
 use user_sync_core::rules::{Priority, effective_assignment};
-use user_sync_core::state::{AccountStatus, DesiredState, SyncStatus};
+use user_sync_core::state::{AccountStatus, DesiredState};
 
 use super::*;
 use crate::Retry;
@@ -58,16 +60,7 @@ async fn in_step(
         .put_desired(&org(), &ada(), &desired, None)
         .await
         .unwrap();
-    let status = SyncStatus {
-        applied_generation: 1,
-        last_outcome: Outcome::Success,
-        failure: None,
-        attempts: 1,
-        at: "t".into(),
-        dead_lettered: false,
-        retried_at: None,
-        failure_entry: None,
-    };
+    let status = applied_status(1, Outcome::Success);
     store.record_status(&org(), &ada(), &status).await.unwrap();
     api.put_account(&org(), &ada(), &desired.account())
         .await

@@ -2,7 +2,7 @@ use time::macros::datetime;
 
 use super::*;
 use crate::directory::DirectoryStatus;
-use crate::memory::{MemoryStore, ada_facts};
+use crate::memory::{MemoryStore, ada_facts, applied_status};
 use crate::ports::{Organization, SyncSettings};
 use crate::rules::effective_assignment;
 
@@ -108,16 +108,7 @@ fn only_applied_successful_accounts_are_checked() {
         updated_at: "t".into(),
         cause: None,
     };
-    let status = SyncStatus {
-        applied_generation: 3,
-        last_outcome: Outcome::Success,
-        failure: None,
-        attempts: 1,
-        at: "t".into(),
-        dead_lettered: false,
-        retried_at: None,
-        failure_entry: None,
-    };
+    let status = applied_status(3, Outcome::Success);
     assert!(checkable(&desired, &status));
     let pending = SyncStatus {
         applied_generation: 2,

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use crate::directory::{DirectoryStatus, DirectoryUser, UserFacts};
 use crate::ids::{GroupId, RuleId, UserId};
 use crate::rules::{Priority, Rule};
+use crate::state::{Outcome, SyncStatus};
 
 /// An active directory user named after its id (`{id}@example.com`), as
 /// benchmarks fill a directory with.
@@ -57,5 +58,20 @@ pub fn ada_facts() -> UserFacts {
         account_key: None,
         relinked_from: None,
         handed_over: false,
+    }
+}
+
+/// A sync status whose last attempt (the first at `generation`) ended in
+/// `outcome`, nothing dead-lettered.
+pub fn applied_status(generation: u64, outcome: Outcome) -> SyncStatus {
+    SyncStatus {
+        applied_generation: generation,
+        last_outcome: outcome,
+        failure: None,
+        attempts: 1,
+        at: "t".into(),
+        dead_lettered: false,
+        retried_at: None,
+        failure_entry: None,
     }
 }

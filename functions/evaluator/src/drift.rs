@@ -41,14 +41,8 @@ where
                 let (desired, status) = states.get(id)?;
                 let desired = desired.as_ref()?;
                 checkable(desired, status.as_ref()?).then(|| EntitlementJob {
-                    org_id: org.clone(),
-                    user_id: id.clone(),
-                    generation: desired.generation,
-                    deferrals: 0,
-                    // the jobs queue stamps the run's origin (user_sync_aws::correlation)
-                    correlation_id: None,
-                    origin_ms: None,
                     drift_check: Some(run.to_owned()),
+                    ..EntitlementJob::new(org, id, desired.generation)
                 })
             })
             .collect();

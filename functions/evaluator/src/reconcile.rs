@@ -436,16 +436,7 @@ where
 }
 
 fn job(org: &OrgId, user: &UserId, generation: u64) -> EntitlementJob {
-    EntitlementJob {
-        org_id: org.clone(),
-        user_id: user.clone(),
-        generation,
-        deferrals: 0,
-        // the jobs queue stamps the change's origin (user_sync_aws::correlation)
-        correlation_id: None,
-        origin_ms: None,
-        drift_check: None,
-    }
+    EntitlementJob::new(org, user, generation)
 }
 
 /// The users a chunk reads: member ids, or listed users.

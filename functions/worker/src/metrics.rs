@@ -74,15 +74,11 @@ mod tests {
     use super::*;
 
     fn job() -> EntitlementJob {
-        EntitlementJob {
-            org_id: OrgId::parse("acme").unwrap(),
-            user_id: UserId::parse("u1").unwrap(),
-            generation: 1,
-            deferrals: 0,
-            correlation_id: None,
-            origin_ms: None,
-            drift_check: None,
-        }
+        EntitlementJob::new(
+            &OrgId::parse("acme").unwrap(),
+            &UserId::parse("u1").unwrap(),
+            1,
+        )
     }
 
     fn line_of(seen: Option<Seen>, id: &str) -> Option<Value> {

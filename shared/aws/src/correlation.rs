@@ -170,15 +170,11 @@ mod tests {
     use user_sync_core::ids::{OrgId, UserId};
 
     fn job() -> EntitlementJob {
-        EntitlementJob {
-            org_id: OrgId::parse("o1").unwrap(),
-            user_id: UserId::parse("u1").unwrap(),
-            generation: 1,
-            deferrals: 0,
-            correlation_id: None,
-            origin_ms: None,
-            drift_check: None,
-        }
+        EntitlementJob::new(
+            &OrgId::parse("o1").unwrap(),
+            &UserId::parse("u1").unwrap(),
+            1,
+        )
     }
 
     #[test]

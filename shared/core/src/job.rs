@@ -38,6 +38,23 @@ pub struct EntitlementJob {
     pub drift_check: Option<String>,
 }
 
+impl EntitlementJob {
+    /// An ordinary job for `generation` of `user`, not deferred yet; the
+    /// jobs queue stamps the change's origin
+    /// (`user_sync_aws::correlation`).
+    pub fn new(org: &OrgId, user: &UserId, generation: u64) -> Self {
+        Self {
+            org_id: org.clone(),
+            user_id: user.clone(),
+            generation,
+            deferrals: 0,
+            correlation_id: None,
+            origin_ms: None,
+            drift_check: None,
+        }
+    }
+}
+
 /// Most times a job waits out the product API's `Retry-After` as a new
 /// message; after that a rate limit counts as any other failure.
 pub const MAX_DEFERRALS: u32 = 20;

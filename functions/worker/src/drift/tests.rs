@@ -83,13 +83,8 @@ async fn check(store: &MemoryStore, api: &MemoryProductApi) -> RecordResult {
         clock: &clock,
     };
     let job = EntitlementJob {
-        org_id: org(),
-        user_id: ada(),
-        generation: 1,
-        deferrals: 0,
-        correlation_id: None,
-        origin_ms: None,
         drift_check: Some("drift-run".into()),
+        ..EntitlementJob::new(&org(), &ada(), 1)
     };
     worker
         .check_drift(&job, "drift-run", &DELIVERY)

@@ -56,15 +56,7 @@ pub fn job_retry(
             retried_at: Some(at.to_owned()),
             ..status.clone()
         }),
-        job: EntitlementJob {
-            org_id: org.clone(),
-            user_id: user.clone(),
-            generation: desired.generation,
-            deferrals: 0,
-            correlation_id: None,
-            origin_ms: None,
-            drift_check: None,
-        },
+        job: EntitlementJob::new(org, user, desired.generation),
     }
 }
 

@@ -213,6 +213,17 @@ impl World {
             .unwrap_or_else(|e| unreachable!("{e}"));
     }
 
+    /// The organization's stored token `token_id`.
+    pub async fn token(&self, token_id: &str) -> crate::auth::StoredToken {
+        use crate::ports::Tokens;
+        self.store
+            .get_token(&self.org, token_id)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| unreachable!())
+    }
+
     /// The organization's domain, grandfathered (allows sync on).
     pub async fn verified_domain(&self) {
         let name = DomainName::parse("example.com").unwrap_or_else(|_| unreachable!());

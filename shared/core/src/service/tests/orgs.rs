@@ -48,12 +48,7 @@ async fn tokens_are_issued_by_name_and_revoked() {
         .await
         .unwrap();
     assert!(issued.plain.starts_with("us_admin_acme."));
-    let stored = w
-        .store
-        .get_token(&w.org, &issued.token_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = w.token(&issued.token_id).await;
     assert_eq!(stored.name, "Alice Admin");
     for bad in ["", "Sync user", "two\nlines", &"x".repeat(101)] {
         assert!(
@@ -90,12 +85,7 @@ async fn keys_are_issued_with_a_role_and_an_expiry_from_the_clock() {
         )
         .await
         .unwrap();
-    let stored = w
-        .store
-        .get_token(&w.org, &issued.token_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = w.token(&issued.token_id).await;
     assert_eq!(stored.role, crate::access::Role::Viewer);
     assert_eq!(
         stored.expires_at.as_deref(),
@@ -108,12 +98,7 @@ async fn keys_are_issued_with_a_role_and_an_expiry_from_the_clock() {
         .issue_token(&w.org, TokenKind::Admin, "Ops")
         .await
         .unwrap();
-    let stored = w
-        .store
-        .get_token(&w.org, &plain.token_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = w.token(&plain.token_id).await;
     assert_eq!(
         (stored.role, stored.expires_at),
         (crate::access::Role::Admin, None)

@@ -238,6 +238,42 @@ async fn the_schedule_is_daily_until_an_admin_sets_it_and_ops_can_turn_it_off() 
         .await;
     assert_eq!(set.status, 200, "{}", set.body);
     assert_eq!(set.body["driftCheck"], "hourly");
+
+    // a field it does not know, or a schedule it does not offer: refused,
+    // naming the field, nothing changed
+    for (body, status, code, field) in [
+        (
+            json!({"driftCheck": "daily", "every": "weekly"}),
+            422,
+            "unknown_field",
+            "every",
+        ),
+        (
+            json!({"driftCheck": "weekly"}),
+            400,
+            "invalid_body",
+            "driftCheck",
+        ),
+        (json!({}), 400, "invalid_body", "driftCheck"),
+    ] {
+        let r = a
+            .admin()
+            .request(
+                "PUT",
+                "/sync/drift-check",
+                Some(&body),
+                &[("if-match", "*")],
+            )
+            .await;
+        assert_eq!(r.status, status, "{body}: {}", r.body);
+        assert_eq!(r.body["code"], code, "{body}: {}", r.body);
+        let detail = r.body["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(field), "{body}: {}", r.body);
+    }
+    assert_eq!(
+        a.admin().read("/sync/drift-check").await["driftCheck"],
+        "hourly"
+    );
     let changed = entries(&a, "drift_check_changed").await;
     assert_eq!(changed[0]["details"]["driftCheck"], "hourly");
 

@@ -271,6 +271,17 @@ async fn roles_keys_are_listed_without_secrets_with_their_last_use_and_revoked_b
         }
     }
     assert_eq!(viewer.admin().get("/keys").await.status, 403);
+    // another organization's keys are never listed
+    let other = TestOrg::new("roles-keys-other").await;
+    let other_id = other.admin_token.split('.').nth(1).unwrap();
+    assert!(!list.iter().any(|k| k["id"] == other_id), "{keys}");
+    let theirs = other.admin().read("/keys").await;
+    let their_list = theirs["keys"].as_array().unwrap();
+    assert!(their_list.iter().any(|k| k["id"] == other_id), "{theirs}");
+    assert!(
+        !their_list.iter().any(|k| k["id"] == viewer_id.as_str()),
+        "{theirs}"
+    );
 
     // ops token revoke: refused at once
     let ran = ops_cli(&["token", "revoke", &org.org_id, &viewer_id]).await;

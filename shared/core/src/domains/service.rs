@@ -9,7 +9,7 @@ use super::{
 use crate::activity::{Action, ActivityEntry, SYNC_USER, Subject, SubjectKind};
 use crate::error::StoreError;
 use crate::ids::OrgId;
-use crate::ports::{Organizations, SyncState};
+use crate::ports::{ActivityLog, Organizations};
 use crate::state::Outcome;
 
 /// Adds a pending domain with a fresh token.
@@ -121,10 +121,16 @@ pub async fn grandfather_domain<S: Domains>(
 
 /// The scheduled re-check of one organization: looks up the record of each
 /// verified domain (and each whose record is missing) and stores what
-/// [`recheck`] decided. Answers each re-checked domain with the decision.
-pub async fn recheck_domains<S: Domains, R: TxtResolver>(
+/// [`recheck`] decided. Each decision the admin is told of is recorded in
+/// `history` (actor `Sync user`) before the domain is stored, so the
+/// domain never shows a change its entry does not record: a run stopped
+/// between the two records the change again at the next run rather than
+/// never. `None` records nothing. Answers each re-checked domain with the
+/// decision.
+pub async fn recheck_domains<S: Domains, R: TxtResolver, L: ActivityLog>(
     store: &S,
     resolver: &R,
+    history: Option<&L>,
     org: &OrgId,
     now: OffsetDateTime,
 ) -> Result<Vec<(OrgDomain, Recheck)>, DomainOpError> {
@@ -136,12 +142,40 @@ pub async fn recheck_domains<S: Domains, R: TxtResolver>(
         let lookup = resolver.txt(&d.record().name).await;
         let before = d.state.clone();
         let decision = recheck(&mut d, &lookup, now);
+        if let (Some(history), Some((action, details))) = (history, decision.activity()) {
+            let entry = domain_entry(&d.domain, SYNC_USER, action, details, now);
+            history.append_activity(org, &entry).await?;
+        }
         if d.state != before {
             store.put_domain(org, &d).await?;
         }
         done.push((d, decision));
     }
     Ok(done)
+}
+
+/// The activity entry of a change to `domain` by `actor` at `now`.
+pub fn domain_entry(
+    domain: &DomainName,
+    actor: &str,
+    action: Action,
+    details: serde_json::Value,
+    now: OffsetDateTime,
+) -> ActivityEntry {
+    let at = crate::time::format(now);
+    let mut entry = ActivityEntry::new(
+        at.clone(),
+        &format!("{action:?}#{domain}#{at}"),
+        actor,
+        action,
+        Subject {
+            kind: SubjectKind::Domain,
+            id: domain.to_string(),
+        },
+        Outcome::Success,
+    );
+    entry.details = details;
+    entry
 }
 
 impl Recheck {
@@ -204,7 +238,7 @@ pub async fn recheck_every_organization<S, R, L>(
 where
     S: Domains + Organizations,
     R: TxtResolver,
-    L: SyncState,
+    L: ActivityLog,
 {
     let mut run = RecheckRun::default();
     let mut cursor: Option<String> = None;
@@ -234,7 +268,7 @@ where
     }
 }
 
-async fn recheck_org<S: Domains, R: TxtResolver, L: SyncState>(
+async fn recheck_org<S: Domains, R: TxtResolver, L: ActivityLog>(
     store: &S,
     resolver: &R,
     log: &L,
@@ -242,29 +276,14 @@ async fn recheck_org<S: Domains, R: TxtResolver, L: SyncState>(
     now: OffsetDateTime,
 ) -> Result<RecheckRun, DomainOpError> {
     let mut run = RecheckRun::default();
-    for (d, decision) in recheck_domains(store, resolver, org, now).await? {
+    for (_, decision) in recheck_domains(store, resolver, Some(log), org, now).await? {
         run.domains += 1;
         if matches!(decision, Recheck::CouldNotCheck(_)) {
             run.could_not_check += 1;
         }
-        let Some((action, details)) = decision.activity() else {
-            continue;
-        };
-        run.changed += 1;
-        let at = crate::time::format(now);
-        let mut entry = ActivityEntry::new(
-            at.clone(),
-            &format!("{action:?}#{}#{at}", d.domain),
-            SYNC_USER,
-            action,
-            Subject {
-                kind: SubjectKind::Domain,
-                id: d.domain.to_string(),
-            },
-            Outcome::Success,
-        );
-        entry.details = details;
-        log.append_activity(org, &entry).await?;
+        if decision.activity().is_some() {
+            run.changed += 1;
+        }
     }
     Ok(run)
 }
@@ -295,6 +314,8 @@ mod tests {
     struct Fake {
         domains: Mutex<BTreeMap<(OrgId, DomainName), OrgDomain>>,
         claims: Mutex<BTreeMap<DomainName, DomainClaim>>,
+        /// Refuses the next `put_domain` (a run stopped before storing).
+        refuse_put: std::sync::atomic::AtomicBool,
     }
 
     impl Domains for Fake {
@@ -323,6 +344,12 @@ mod tests {
             Ok(())
         }
         async fn put_domain(&self, org: &OrgId, d: &OrgDomain) -> Result<(), StoreError> {
+            if self
+                .refuse_put
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+            {
+                return Err(StoreError::transient(std::io::Error::other("stopped")));
+            }
             let mut m = self.domains.lock().unwrap();
             let k = (org.clone(), d.domain.clone());
             if !m.contains_key(&k) {
@@ -368,6 +395,64 @@ mod tests {
             .build()
             .unwrap()
             .block_on(f)
+    }
+
+    /// A re-check stopped after it recorded a decision but before it
+    /// stored the domain records the decision again at the next run: the
+    /// domain never shows a change its history does not hold.
+    #[test]
+    fn a_recheck_stopped_before_storing_the_domain_records_the_change_again() {
+        run(async {
+            let store = Fake::default();
+            let history = crate::memory::MemoryStore::default();
+            let org = OrgId::parse("a").unwrap();
+            let n = name("example.com");
+            let d = add_domain(&store, &org, n.clone(), false, "Alice", at())
+                .await
+                .unwrap();
+            let ok = Dns(TxtLookup::Found(vec![d.record().value]));
+            verify_domain(&store, &ok, &org, &n, "Alice", at())
+                .await
+                .unwrap();
+            let missing = Dns(TxtLookup::NotFound);
+            let flagged = |store: &Fake| {
+                let d = store.domains.lock().unwrap()[&(org.clone(), n.clone())].clone();
+                matches!(d.state, DomainState::RecordMissing { .. })
+            };
+            let entries = || async {
+                let filter = crate::activity::ActivityFilter {
+                    action: Some(Action::DomainRecordMissing),
+                    ..Default::default()
+                };
+                history.activity(&org, &filter, None, 10).await.unwrap().0
+            };
+
+            store
+                .refuse_put
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            let stopped = recheck_domains(&store, &missing, Some(&history), &org, at()).await;
+            assert!(
+                matches!(stopped, Err(DomainOpError::Store(_))),
+                "{stopped:?}"
+            );
+            assert!(!flagged(&store));
+            assert_eq!(entries().await.len(), 1, "recorded before storing");
+
+            let later = at() + time::Duration::hours(1);
+            let done = recheck_domains(&store, &missing, Some(&history), &org, later)
+                .await
+                .unwrap();
+            assert!(matches!(done[0].1, Recheck::Flagged { .. }), "{done:?}");
+            assert!(flagged(&store));
+            assert_eq!(entries().await.len(), 2, "recorded again, not lost");
+
+            // flagged now: the next run changes and records nothing
+            let again = at() + time::Duration::hours(2);
+            recheck_domains(&store, &missing, Some(&history), &org, again)
+                .await
+                .unwrap();
+            assert_eq!(entries().await.len(), 2);
+        });
     }
 
     #[test]

@@ -6,15 +6,14 @@
 
 use serde_json::json;
 
-use crate::activity::{Action, ActivityEntry, SYNC_USER, Subject, SubjectKind};
+use crate::activity::Action;
 use crate::clock::Clock;
 use crate::domains::{
-    self, DomainName, DomainOpError, Domains, OrgDomain, Recheck, TxtResolver, grandfather_domain,
-    recheck_domains,
+    self, DomainName, DomainOpError, Domains, OrgDomain, Recheck, TxtResolver, domain_entry,
+    grandfather_domain, recheck_domains,
 };
 use crate::ids::OrgId;
 use crate::ports::ActivityLog;
-use crate::state::Outcome;
 
 /// The domains' changes, over the ports they read and write.
 pub struct DomainService<'a, D, S, K> {
@@ -124,14 +123,7 @@ where
         dns: &R,
         org: &OrgId,
     ) -> Result<Vec<(OrgDomain, Recheck)>, DomainOpError> {
-        let done = recheck_domains(self.domains, dns, org, self.clock.now()).await?;
-        for (d, decision) in &done {
-            if let Some((action, details)) = decision.activity() {
-                self.record(org, SYNC_USER, action, &d.domain, details)
-                    .await?;
-            }
-        }
-        Ok(done)
+        recheck_domains(self.domains, dns, self.history, org, self.clock.now()).await
     }
 
     async fn record(
@@ -145,19 +137,7 @@ where
         let Some(history) = self.history else {
             return Ok(());
         };
-        let at = self.clock.timestamp();
-        let mut entry = ActivityEntry::new(
-            at.clone(),
-            &format!("{action:?}#{domain}#{at}"),
-            actor,
-            action,
-            Subject {
-                kind: SubjectKind::Domain,
-                id: domain.to_string(),
-            },
-            Outcome::Success,
-        );
-        entry.details = details;
+        let entry = domain_entry(domain, actor, action, details, self.clock.now());
         history.append_activity(org, &entry).await?;
         Ok(())
     }

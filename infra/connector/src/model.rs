@@ -68,6 +68,8 @@ pub enum ChangeMarker {
     },
     /// Generic LDAP: the greatest `modifyTimestamp` seen (generalized time).
     ModifyTimestamp { timestamp: String },
+    /// OpenLDAP: the greatest `entryCSN` seen.
+    EntryCsn { csn: String },
 }
 
 /// A full read of the scope.

@@ -51,6 +51,7 @@ pub(super) fn start_slapd() -> Result<DirectoryServer, String> {
          index member eq\n\
          index entryUUID eq\n\
          index modifyTimestamp eq\n\
+         index entryCSN eq\n\
          overlay refint\n\
          refint_attributes member manager\n",
         schema = schema.display(),

@@ -334,6 +334,21 @@ async fn rename_and_move(server: &DirectoryServer) {
 on_both_servers!(rename_and_move => active_directory_rename_and_move_keep_the_external_id_and_delete_removes, openldap_rename_and_move_keep_the_external_id_and_delete_removes);
 
 async fn changes(server: &DirectoryServer) {
+    changes_found_by(server, None).await;
+}
+
+/// Changes read incrementally, found as the server's preset finds them or
+/// by `tracking` (`mapping.changes`). The exact markers (Active Directory's
+/// USN, OpenLDAP's `entryCSN`) read only what changed since; with
+/// `modifyTimestamp` (whole seconds, an inclusive marker) what changed in
+/// the marker's second is read again, so the test waits a second there.
+async fn changes_found_by(server: &DirectoryServer, tracking: Option<&str>) {
+    let exact = tracking != Some("modify_timestamp");
+    let wait_a_second = || async {
+        if !exact {
+            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        }
+    };
     let ou = server.new_ou("changes").await;
     let n = |s: &str| format!("{}-{s}", ou.name);
     let ann = ou.add_user(&UserSpec::full(&n("ann"))).await;
@@ -344,7 +359,8 @@ async fn changes(server: &DirectoryServer) {
         .add_group(&n("top"), &[ann.dn.clone(), sub.dn.clone()])
         .await;
     let s = scope(&[&top.dn], &[&ou.dn]);
-    let m = mapping(server);
+    let mut m = mapping(server);
+    m.changes = tracking.map(|t| serde_json::from_value(json!(t)).unwrap());
     let mut source = connect(server, json!({})).await;
     let full = read(&mut source, &s, &m).await;
     let marker = full.marker.clone().expect("a change marker");
@@ -358,15 +374,15 @@ async fn changes(server: &DirectoryServer) {
             assert!(*usn > 0);
             assert_eq!(invocation_id.len(), 36);
         }
-        (ChangeMarker::ModifyTimestamp { timestamp }, DirectoryKind::OpenLdap) => {
+        (ChangeMarker::ModifyTimestamp { timestamp }, DirectoryKind::OpenLdap) if !exact => {
             assert!(timestamp.ends_with('Z'), "{timestamp}");
+        }
+        (ChangeMarker::EntryCsn { csn }, DirectoryKind::OpenLdap) if exact => {
+            assert!(csn.contains("Z#"), "{csn}");
         }
         other => panic!("unexpected marker {other:?}"),
     }
-    // modifyTimestamp has a resolution of one second
-    if server.kind == DirectoryKind::OpenLdap {
-        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    }
+    wait_a_second().await;
     // a nested member changes; someone outside the scope changes too
     let department = match server.kind {
         DirectoryKind::ActiveDirectory => "department",
@@ -393,16 +409,14 @@ async fn changes(server: &DirectoryServer) {
     );
     let b = user(&changes.users, &bob.external_id);
     assert_eq!(b.enterprise.department.as_deref(), Some("Sales"));
-    if server.kind == DirectoryKind::ActiveDirectory {
+    if exact {
         assert_eq!(ids, vec![bob.external_id.as_str()], "only the changed user");
         assert!(changes.groups.is_empty());
     }
     let marker = changes.marker.clone().expect("a new marker");
 
     // a user joins a nested group: the selected group is read whole
-    if server.kind == DirectoryKind::OpenLdap {
-        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    }
+    wait_a_second().await;
     let cy = ou.add_user(&UserSpec::full(&n("cy"))).await;
     ou.add_members(&sub.dn, std::slice::from_ref(&cy.dn)).await;
     let changes = source
@@ -422,7 +436,7 @@ async fn changes(server: &DirectoryServer) {
 
     // nothing changed since: nothing read
     let marker = changes.marker.clone().expect("a new marker");
-    if server.kind == DirectoryKind::ActiveDirectory {
+    if exact {
         let none = source
             .read_changes(&s, &m, &marker, &mut |_| {})
             .await
@@ -439,9 +453,7 @@ async fn changes(server: &DirectoryServer) {
             .unwrap()
             .marker
             .expect("a marker");
-        if server.kind == DirectoryKind::OpenLdap {
-            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-        }
+        wait_a_second().await;
         if enabled {
             ou.enable(&ann.dn).await;
         } else {
@@ -488,7 +500,14 @@ async fn changes(server: &DirectoryServer) {
     }
 }
 
-on_both_servers!(changes => active_directory_usn_marker_and_changes, openldap_modify_timestamp_marker_and_changes);
+on_both_servers!(changes => active_directory_usn_marker_and_changes, openldap_entry_csn_marker_and_changes);
+
+/// An LDAP server found by `modifyTimestamp` (as one without `entryCSN`
+/// is): OpenLDAP told so with `mapping.changes`.
+#[tokio::test]
+async fn openldap_modify_timestamp_marker_and_changes() {
+    changes_found_by(openldap(), Some("modify_timestamp")).await;
+}
 
 /// The OU helper is used by the other modules too; keep it honest here.
 #[tokio::test]

@@ -25,7 +25,7 @@ pub(crate) fn entry_attributes(m: &Mapping, member: &str) -> Vec<String> {
         set.insert(a.to_owned());
     };
     add("objectClass");
-    add("modifyTimestamp");
+    add(m.changes.attribute());
     add(&m.external_id);
     add(&m.user_name);
     add(&m.group_name);
@@ -61,7 +61,7 @@ pub(crate) fn entry_attributes(m: &Mapping, member: &str) -> Vec<String> {
 pub(crate) fn group_attributes(m: &Mapping, member: &str) -> Vec<String> {
     vec![
         "objectClass".to_owned(),
-        "modifyTimestamp".to_owned(),
+        m.changes.attribute().to_owned(),
         m.external_id.clone(),
         m.group_name.clone(),
         member.to_owned(),

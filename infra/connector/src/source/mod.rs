@@ -25,7 +25,7 @@ mod walk;
 
 use ldap3::SearchEntry;
 
-use config::Mapping;
+use config::{ChangeTracking, Mapping};
 pub use config::{
     ConfigError, DirectoryConfig, DirectoryKind, MappingConfig, Password, ScopeConfig,
 };
@@ -92,6 +92,9 @@ pub struct Source {
     kind: DirectoryKind,
     /// Where searches start.
     naming_context: String,
+    /// Whether the server keeps `entryCSN` (OpenLDAP): changes are then
+    /// found by it rather than by `modifyTimestamp`.
+    entry_csn: bool,
 }
 
 /// A group as read.
@@ -141,11 +144,43 @@ impl Source {
                     })?
             }
         };
+        let entry_csn = config.kind == DirectoryKind::Ldap
+            && conn
+                .read_entry(
+                    "reading the naming context's entryCSN",
+                    &naming_context,
+                    &["entryCSN".to_owned()],
+                    false,
+                )
+                .await?
+                .is_some_and(|e| first(&e, "entryCSN").is_some());
         Ok(Self {
             conn,
             kind: config.kind,
             naming_context,
+            entry_csn,
         })
+    }
+
+    /// The mapping in force on this server: the configuration over the
+    /// kind's preset, with `modifyTimestamp` giving way to `entryCSN` where
+    /// the server keeps it.
+    fn mapping(&self, config: &MappingConfig) -> Result<Mapping, SourceError> {
+        let mut m = config.resolve(self.kind)?;
+        match config.changes {
+            None if m.changes == ChangeTracking::ModifyTimestamp && self.entry_csn => {
+                m.changes = ChangeTracking::EntryCsn;
+            }
+            Some(ChangeTracking::EntryCsn) if !self.entry_csn => {
+                return Err(ConfigError::new(
+                    "mapping.changes",
+                    "this server keeps no entryCSN: use \"modify_timestamp\"",
+                )
+                .into());
+            }
+            _ => {}
+        }
+        Ok(m)
     }
 
     /// What the reads so far cost.
@@ -197,7 +232,8 @@ fn first(entry: &SearchEntry, attribute: &str) -> Option<String> {
     map::first_text(entry, attribute)
 }
 
-/// The later of two generalized times (same format: text order is time order).
+/// The later of two generalized times or two `entryCSN`s (each of one
+/// format: text order is time order).
 fn latest(a: Option<String>, b: Option<String>) -> Option<String> {
     match (a, b) {
         (Some(a), Some(b)) => Some(if b > a { b } else { a }),

@@ -56,7 +56,7 @@ impl Source {
         sink: Sink,
     ) -> Result<(Emitter, Vec<SourceGroup>, Option<ChangeMarker>), SourceError> {
         scope.validate(self.kind)?;
-        let mapping = mapping.resolve(self.kind)?;
+        let mapping = self.mapping(mapping)?;
         // Taken first: a change made during the read is seen again next time.
         let start_marker = self.usn_marker(&mapping).await?;
         let bases = self.check_bases(scope).await?;
@@ -67,13 +67,16 @@ impl Source {
             .walk(&selected, scope, &mapping, progress, &mut out)
             .await?;
         let groups = emit::groups(&selected, &walk.graph, &out, scope);
+        let newest = latest(
+            walk.latest_modify,
+            selected.iter().filter_map(|g| g.modified.clone()).max(),
+        );
         let marker = match mapping.changes {
             ChangeTracking::Usn => start_marker,
-            ChangeTracking::ModifyTimestamp => latest(
-                walk.latest_modify,
-                selected.iter().filter_map(|g| g.modified.clone()).max(),
-            )
-            .map(|timestamp| ChangeMarker::ModifyTimestamp { timestamp }),
+            ChangeTracking::ModifyTimestamp => {
+                newest.map(|timestamp| ChangeMarker::ModifyTimestamp { timestamp })
+            }
+            ChangeTracking::EntryCsn => newest.map(|csn| ChangeMarker::EntryCsn { csn }),
         };
         Ok((out, groups, marker))
     }
@@ -92,7 +95,7 @@ impl Source {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Option<Changes>, SourceError> {
         scope.validate(self.kind)?;
-        let mapping = mapping.resolve(self.kind)?;
+        let mapping = self.mapping(mapping)?;
         let (changed_filter, new_marker) = match (mapping.changes, since) {
             (
                 ChangeTracking::Usn,
@@ -133,6 +136,19 @@ impl Source {
                     Some(since.clone()),
                 )
             }
+            (ChangeTracking::EntryCsn, ChangeMarker::EntryCsn { csn }) => {
+                if !csn
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '#'))
+                {
+                    return Ok(None);
+                }
+                // strictly after the marker: each change has its own CSN
+                (
+                    format!("(&(entryCSN>={csn})(!(entryCSN={csn})))"),
+                    Some(since.clone()),
+                )
+            }
             _ => return Ok(None),
         };
         // Changed users under the base DNs (the whole tree without them),
@@ -147,7 +163,10 @@ impl Source {
             "(&{changed_filter}(objectClass={}))",
             ldap_escape(&mapping.group_object_class)
         );
-        let attrs = vec!["objectClass".to_owned(), "modifyTimestamp".to_owned()];
+        let attrs = vec![
+            "objectClass".to_owned(),
+            mapping.changes.attribute().to_owned(),
+        ];
         let naming_context = self.naming_context.clone();
         let user_bases: Vec<String> = if scope.base_dns.is_empty() {
             vec![naming_context.clone()]
@@ -183,15 +202,18 @@ impl Source {
                 return Ok(None);
             }
         }
-        let mut marker = new_marker;
-        if let Some(ChangeMarker::ModifyTimestamp { timestamp }) = &marker {
-            let newest = changed
-                .iter()
-                .filter_map(|e| map::first_text(e, "modifyTimestamp"))
-                .max();
-            marker = latest(Some(timestamp.clone()), newest)
-                .map(|timestamp| ChangeMarker::ModifyTimestamp { timestamp });
-        }
+        let newest = changed
+            .iter()
+            .filter_map(|e| map::first_text(e, mapping.changes.attribute()))
+            .max();
+        let marker = match new_marker {
+            Some(ChangeMarker::ModifyTimestamp { timestamp }) => latest(Some(timestamp), newest)
+                .map(|timestamp| ChangeMarker::ModifyTimestamp { timestamp }),
+            Some(ChangeMarker::EntryCsn { csn }) => {
+                latest(Some(csn), newest).map(|csn| ChangeMarker::EntryCsn { csn })
+            }
+            other => other,
+        };
         if changed.is_empty() {
             return Ok(Some(Changes {
                 users: Vec::new(),

@@ -100,7 +100,7 @@ impl Source {
         });
         Ok(GroupEntry {
             norm: dn::normalize(&entry.dn),
-            modified: map::first_text(&entry, "modifyTimestamp"),
+            modified: map::first_text(&entry, mapping.changes.attribute()),
             dn: entry.dn,
             external_id,
             name,
@@ -231,7 +231,7 @@ impl Source {
                 let norm = dn::normalize(&entry.dn);
                 walk.latest_modify = latest(
                     walk.latest_modify.take(),
-                    map::first_text(&entry, "modifyTimestamp"),
+                    map::first_text(&entry, mapping.changes.attribute()),
                 );
                 if map::has_class(&entry, &mapping.group_object_class) {
                     walk.groups_read += 1;

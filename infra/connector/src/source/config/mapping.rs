@@ -69,6 +69,10 @@ pub struct MappingConfig {
     /// SCIM custom attribute name → directory attribute.
     #[serde(default)]
     pub custom: BTreeMap<String, String>,
+    /// How changes are found: `usn` (Active Directory), `entry_csn`
+    /// (OpenLDAP) or `modify_timestamp` (any LDAP server). Unset: the
+    /// kind's preset, `entry_csn` on an LDAP server that keeps it.
+    pub changes: Option<ChangeTracking>,
 }
 
 /// One SCIM field's directory attribute, or none when unmapped (`""` in
@@ -104,12 +108,28 @@ pub struct Mapping {
 }
 
 /// The directory's change marker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ChangeTracking {
     /// `highestCommittedUSN` / `uSNChanged`, per domain controller.
     Usn,
-    /// `modifyTimestamp`.
+    /// `modifyTimestamp`: whole seconds, so what changed in the marker's
+    /// second is read again.
     ModifyTimestamp,
+    /// OpenLDAP's `entryCSN`: each change's own sequence number
+    /// (microseconds and a counter), so a read starts exactly after the
+    /// marker. Used in place of `modifyTimestamp` when the server keeps it.
+    EntryCsn,
+}
+
+impl ChangeTracking {
+    /// The entry attribute that tells when an entry last changed.
+    pub fn attribute(self) -> &'static str {
+        match self {
+            ChangeTracking::Usn | ChangeTracking::ModifyTimestamp => "modifyTimestamp",
+            ChangeTracking::EntryCsn => "entryCSN",
+        }
+    }
 }
 
 /// The values `directory.kind` implies.
@@ -266,6 +286,19 @@ impl MappingConfig {
                 Some(active.clone())
             };
         }
+        if let Some(changes) = self.changes {
+            let fits = match kind {
+                DirectoryKind::ActiveDirectory => changes == ChangeTracking::Usn,
+                DirectoryKind::Ldap => changes != ChangeTracking::Usn,
+            };
+            if !fits {
+                return Err(ConfigError::new(
+                    "mapping.changes",
+                    "Active Directory takes \"usn\"; an LDAP server \"entry_csn\" or \"modify_timestamp\"",
+                ));
+            }
+            m.changes = changes;
+        }
         if self.custom.len() > 100 {
             return Err(ConfigError::new("mapping.custom", "at most 100"));
         }
@@ -311,6 +344,25 @@ mod tests {
         assert_eq!(l.external_id, "entryUUID");
         assert_eq!(l.group_object_class, "groupOfNames");
         assert_eq!(l.changes, ChangeTracking::ModifyTimestamp);
+    }
+
+    #[test]
+    fn how_changes_are_found_fits_the_directory_kind() {
+        let c =
+            |v: &str| -> MappingConfig { serde_json::from_value(json!({ "changes": v })).unwrap() };
+        let l = c("modify_timestamp").resolve(DirectoryKind::Ldap).unwrap();
+        assert_eq!(l.changes, ChangeTracking::ModifyTimestamp);
+        let l = c("entry_csn").resolve(DirectoryKind::Ldap).unwrap();
+        assert_eq!(l.changes, ChangeTracking::EntryCsn);
+        assert_eq!(l.changes.attribute(), "entryCSN");
+        for (v, kind) in [
+            ("usn", DirectoryKind::Ldap),
+            ("entry_csn", DirectoryKind::ActiveDirectory),
+        ] {
+            let e = c(v).resolve(kind).unwrap_err();
+            assert_eq!(e.key, "mapping.changes", "{e:?}");
+        }
+        assert!(serde_json::from_value::<MappingConfig>(json!({"changes": "whenever"})).is_err());
     }
 
     #[test]

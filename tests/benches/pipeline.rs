@@ -6,10 +6,13 @@
 //!    100 per PATCH, as an identity provider pushes) into a group that a
 //!    rule names, sync on: the time from the first request to the 1,000th
 //!    account at the product API and to the 1,000th welcome email, and the
-//!    rate;
+//!    rate; and the worker's `ChangeLatency` p50/p95/p99 over the 1,000
+//!    accounts, as the dashboard would show them;
 //! 2. the latency of one change on an idle stack: 50 SCIM PATCHes (a new
 //!    family name), one at a time, each timed from the request to the
-//!    product API call that applies it; p50 and p95;
+//!    product API call that applies it; p50 and p95, beside the same
+//!    changes' `ChangeLatency` metric (`user_sync_tests::latency`, which
+//!    the observability test shares);
 //! 3. a rule change on a group of 10,000 members (written straight into the
 //!    directory, evaluated before the rule exists): the time from the rule's
 //!    creation to the 10,000th account. `PIPELINE_FAN_OUT_MEMBERS` sets the
@@ -28,8 +31,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use user_sync_core::ids::{GroupId, OrgId};
+use user_sync_tests::latency::{
+    TimedChange, latencies as latencies_of, metric_lines, one_change_at_a_time, percentile,
+};
 use user_sync_tests::onboard::Onboarding;
-use user_sync_tests::{PATCH_OP, new_org, put_members, stack};
+use user_sync_tests::{new_org, put_members, stack};
 
 const USERS: usize = 1_000;
 const CHANGES: usize = 50;
@@ -149,6 +155,15 @@ async fn main() {
         per_minute(USERS, emails_at)
     ));
     until_quiet(&mut calls, Duration::from_secs(5)).await;
+    // the same run as the dashboard shows it: the worker's ChangeLatency
+    let burst = latencies_of(&metric_lines(&on.org.org_id));
+    rows.push(format!(
+        "| the {USERS} accounts' `ChangeLatency` (SCIM write → product API answer; {} values), p50 / p95 / p99 | {} / {} / {} ms | |",
+        burst.len(),
+        percentile(&burst, 50),
+        percentile(&burst, 95),
+        percentile(&burst, 99)
+    ));
 
     // 2. one change at a time on the idle stack, in an organization of one
     // user (its call log stays short to poll)
@@ -163,31 +178,12 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     until_quiet(&mut calls, Duration::from_secs(5)).await;
-    let mut latencies = Vec::new();
-    for n in 0..CHANGES {
-        let calls_before = one.calls(Some(&user)).await.len();
-        let t = Instant::now();
-        let a = one
-            .scim(
-                "PATCH",
-                &format!("/Users/{user}"),
-                Some(json!({"schemas": [PATCH_OP], "Operations": [
-                    {"op": "replace", "path": "name.familyName", "value": format!("Changed{n}")}]})),
-            )
-            .await;
-        assert_eq!(a.status, 200, "{}", a.body);
-        loop {
-            if one.calls(Some(&user)).await.len() > calls_before {
-                latencies.push(t.elapsed());
-                break;
-            }
-            waited_too_long(t, "a change");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        // the next change starts on an idle stack
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let timed =
+        one_change_at_a_time(&one, &user, CHANGES, Duration::from_millis(500), PATIENCE).await;
+    let mut latencies: Vec<Duration> = timed.iter().map(TimedChange::observed).collect();
     latencies.sort();
+    let mut metric: Vec<Duration> = timed.iter().map(TimedChange::metric).collect();
+    metric.sort();
     let pct = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
     let ms = |d: Duration| format!("{} ms", d.as_millis());
     rows.push(format!(
@@ -199,6 +195,11 @@ async fn main() {
         ms(latencies[0]),
         ms(latencies[latencies.len() - 1]),
         ms(pct(95))
+    ));
+    rows.push(format!(
+        "| the same changes' `ChangeLatency` (SCIM write → product API answer), p50 / p95 | {} / {} | |",
+        ms(percentile(&metric, 50)),
+        ms(percentile(&metric, 95))
     ));
 
     // 3. a rule change on a large group

@@ -9,22 +9,23 @@
 //! created, one job sent and one welcome email per user, and one change
 //! latency per account: 50 users always; 1,000 users in an ignored run
 //! (`cargo test -p user-sync-tests --test e2e -- --ignored
-//! observability::a_run_of_1000`), whose latency percentiles
-//! docs/performance.md compares with the pipeline bench's.
+//! observability::a_run_of_1000`), which prints the burst's percentiles:
+//! queueing behind the burst, not one change's latency.
+//!
+//! One change's latency is checked against the harness: 30 changes one at a
+//! time, as the pipeline bench's second part times them (both use
+//! `user_sync_tests::latency`), each change's `ChangeLatency` within what
+//! the harness saw of it and the two p50s within 100 ms or 20 % of each
+//! other.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use user_sync_tests::latency::{
+    TimedChange, latencies, metric_lines, one_change_at_a_time, percentile,
+};
+use user_sync_tests::onboard::Onboarding;
 use user_sync_tests::{PIPELINE, UserBuilder, eventually, new_org};
-
-/// The organization's metric lines so far, parsed.
-fn metric_lines(org: &str) -> Vec<Value> {
-    user_sync_aws::metrics::recorded()
-        .iter()
-        .map(|l| serde_json::from_str::<Value>(l).expect("an EMF line is JSON"))
-        .filter(|v| v["OrgId"] == org)
-        .collect()
-}
 
 /// The sum of `metric` over the lines of `function` about change `id`.
 fn total(lines: &[Value], function: &str, metric: &str, id: &str) -> u64 {
@@ -203,27 +204,6 @@ fn sum(lines: &[Value], function: &str, metric: &str) -> u64 {
         .sum()
 }
 
-/// The organization's change latencies (milliseconds), sorted: one value or
-/// an array per worker line.
-fn latencies(lines: &[Value]) -> Vec<u64> {
-    let mut out: Vec<u64> = lines
-        .iter()
-        .filter(|v| v["Function"] == "worker")
-        .flat_map(|v| match &v["ChangeLatency"] {
-            Value::Array(values) => values.iter().filter_map(Value::as_u64).collect::<Vec<_>>(),
-            other => other.as_u64().into_iter().collect(),
-        })
-        .collect();
-    out.sort_unstable();
-    out
-}
-
-/// The `p`th percentile of sorted `values` (nearest rank).
-fn percentile(values: &[u64], p: usize) -> u64 {
-    let rank = (values.len() * p).div_ceil(100).max(1);
-    values.get(rank - 1).copied().unwrap_or_default()
-}
-
 /// `n` users through the pipeline as an identity provider's push: a group
 /// with a rule and sync on, the users created 8 at a time, then made
 /// members 100 per PATCH. Checks the metric counts and answers the latency
@@ -231,7 +211,7 @@ fn percentile(values: &[u64], p: usize) -> u64 {
 async fn users_through_the_pipeline(prefix: &str, n: usize) -> (u64, u64, u64, Duration) {
     let org = new_org(prefix).await;
     let org_id = org.org_id.to_string();
-    let on = user_sync_tests::onboard::Onboarding::new(org);
+    let on = Onboarding::new(org);
     let group = on.group_rule_and_sync().await;
     let started = std::time::Instant::now();
     let users = on.create_users(0..n, 8).await;
@@ -284,4 +264,63 @@ async fn a_run_of_50_users_is_counted_exactly() {
 #[ignore = "1,000 users take over a minute on the local stack: docs/performance.md"]
 async fn a_run_of_1000_users_is_counted_exactly_with_its_latency_percentiles() {
     users_through_the_pipeline("obs1000", 1_000).await;
+}
+
+/// The changes [`the_metric_and_the_harness_time_the_same_changes_alike`]
+/// makes: few enough for the suite.
+const CHANGES: usize = 30;
+/// The allowance for rounding: the metric is whole milliseconds of the wall
+/// clock the harness reads too (the functions run in this process).
+const ROUNDING: Duration = Duration::from_millis(5);
+
+/// One change at a time, as the pipeline bench's second part: each change's
+/// `ChangeLatency` lies within what the harness saw of the same change, and
+/// the two p50s agree. Compares two measurements of the same events, never
+/// a fixed time, so a loaded machine slows both alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metric_and_the_harness_time_the_same_changes_alike() {
+    let on = Onboarding::new(new_org("obslat").await);
+    let group = on.group_rule_and_sync().await;
+    let user = on.create_user(0).await;
+    on.add_members(&group, std::slice::from_ref(&user)).await;
+    eventually("the account", PIPELINE, || async {
+        (!on.calls(Some(&user)).await.is_empty()).then_some(())
+    })
+    .await;
+
+    let timed =
+        one_change_at_a_time(&on, &user, CHANGES, Duration::from_millis(200), PIPELINE).await;
+    for t in &timed {
+        // the change began after the request was sent and before its answer
+        // arrived; it ended after the simulator recorded the call and before
+        // the metric line was found
+        assert!(
+            t.metric() + ROUNDING >= t.inner(),
+            "below what the harness saw of the change: {t:?}"
+        );
+        assert!(
+            t.metric() <= t.outer() + ROUNDING,
+            "above what the harness saw of the change: {t:?}"
+        );
+    }
+    let sorted = |f: fn(&TimedChange) -> Duration| {
+        let mut v: Vec<Duration> = timed.iter().map(f).collect();
+        v.sort_unstable();
+        v
+    };
+    let (harness, metric) = (sorted(TimedChange::observed), sorted(TimedChange::metric));
+    let (h50, m50) = (percentile(&harness, 50), percentile(&metric, 50));
+    eprintln!(
+        "{CHANGES} changes one at a time: the harness's p50 {} ms, p95 {} ms \
+         (request → simulator's call seen); ChangeLatency p50 {} ms, p95 {} ms",
+        h50.as_millis(),
+        percentile(&harness, 95).as_millis(),
+        m50.as_millis(),
+        percentile(&metric, 95).as_millis()
+    );
+    let apart = h50.abs_diff(m50);
+    assert!(
+        apart <= Duration::from_millis(100) || apart <= h50.max(m50) / 5,
+        "p50s {h50:?} (harness) and {m50:?} (metric) more than 100 ms and 20 % apart"
+    );
 }

@@ -318,6 +318,12 @@ async fn the_metric_and_the_harness_time_the_same_changes_alike() {
         m50.as_millis(),
         percentile(&metric, 95).as_millis()
     );
+    let slack = |f: fn(&TimedChange) -> Duration| timed.iter().map(f).min().unwrap_or_default();
+    eprintln!(
+        "smallest slack: metric − inner {} ms, outer − metric {} ms",
+        slack(|t| t.metric().saturating_sub(t.inner())).as_millis(),
+        slack(|t| t.outer().saturating_sub(t.metric())).as_millis()
+    );
     let apart = h50.abs_diff(m50);
     assert!(
         apart <= Duration::from_millis(100) || apart <= h50.max(m50) / 5,

@@ -21,7 +21,11 @@
 //!
 //! `cargo bench -p user-sync-tests --bench connector` prints one table;
 //! `CONNECTOR_BENCH_USERS` and `CONNECTOR_BENCH_GROUPS` change the sizes
-//! (10,000 and 200 by default). Not
+//! (10,000 and 200 by default). `CONNECTOR_BENCH_SCIM_RATE` runs it against
+//! a stack of its own whose SCIM endpoint allows that many requests a
+//! second per organization (the template's `ScimRequestsPerSecondPerOrg`;
+//! the shared stack's is 100): below what the local stack can serve, the
+//! first run shows whether the connector keeps to the endpoint's limit. Not
 //! a timed test: nothing asserts a speed, but a run that does not converge
 //! (a failure, a write on a no-change run) fails the bench.
 
@@ -260,6 +264,18 @@ fn in_child_of(exe: &Path, config: &Path, what: &str) {
     );
 }
 
+/// A local stack of this bench's own whose SCIM endpoint allows `rate`
+/// requests a second per organization.
+async fn own_stack(rate: &str) -> local_stack::Stack {
+    let mut options = local_stack::StackOptions::new(user_sync_tests::repo_root());
+    options
+        .parameters
+        .insert("ScimRequestsPerSecondPerOrg".to_owned(), rate.to_owned());
+    local_stack::Stack::start(options)
+        .await
+        .unwrap_or_else(|e| panic!("the bench's stack could not start: {e}"))
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     if let Some(config) = std::env::var_os("CONNECTOR_BENCH_CHILD") {
@@ -272,15 +288,36 @@ async fn main() {
         size("CONNECTOR_BENCH_GROUPS", 200),
     );
     let server = openldap();
-    let org = new_org("bench-conn").await;
+    // with CONNECTOR_BENCH_SCIM_RATE, a stack of its own with that limit
+    let rate = std::env::var("CONNECTOR_BENCH_SCIM_RATE").ok();
+    let own = match &rate {
+        Some(rate) => Some(own_stack(rate).await),
+        None => None,
+    };
+    // (the organization's id, its SCIM token, the endpoint)
+    let (org_id, scim_token, scim_url) = match &own {
+        Some(own) => {
+            let id = user_sync_core::ids::OrgId::parse("bench-rate").unwrap();
+            let created = own.create_organization(&id, "Bench").await.unwrap();
+            (id.to_string(), created.scim_token, own.scim_url.clone())
+        }
+        None => {
+            let org = new_org("bench-conn").await;
+            (
+                org.org_id.to_string(),
+                org.scim_token.clone(),
+                stack().scim_url.clone(),
+            )
+        }
+    };
     let ou = server.new_ou("bench").await;
     let start = Instant::now();
     let populated = ou.populate(users, groups).await;
     let populate = start.elapsed();
 
-    let dir = std::env::temp_dir().join(format!("connector-bench-{}", org.org_id));
+    let dir = std::env::temp_dir().join(format!("connector-bench-{org_id}"));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("token"), &org.scim_token).unwrap();
+    std::fs::write(dir.join("token"), &scim_token).unwrap();
     std::fs::write(dir.join("password"), &server.bind_password).unwrap();
     let group_dns: Vec<String> = populated
         .groups
@@ -291,7 +328,7 @@ async fn main() {
         "[scim]\nurl = \"{}\"\ntoken_file = \"{}\"\n[sync]\nstate_dir = \"{}\"\n\
          [directory]\nkind = \"ldap\"\nurl = \"{}\"\nca_file = \"{}\"\nbind_dn = \"{}\"\n\
          password_file = \"{}\"\nbase_dn = \"{}\"\n[scope]\ngroups = [{}]\nbase_dns = [\"{}\"]\n",
-        stack().scim_url,
+        scim_url,
         dir.join("token").display(),
         dir.display(),
         server.ldaps_url,
@@ -318,6 +355,9 @@ async fn main() {
         "directory: {users} users in {groups} groups generated into slapd in {:.1} s",
         populate.as_secs_f64()
     );
+    if let Some(rate) = &rate {
+        println!("the SCIM endpoint's limit: {rate} requests a second per organization");
+    }
     println!(
         "| run | kind | users read | created | updated | SCIM reads | SCIM writes | duration |"
     );
@@ -362,4 +402,7 @@ async fn main() {
 
     parts(&config_file).await;
     std::fs::remove_dir_all(&dir).unwrap();
+    if let Some(own) = own {
+        own.shutdown().await;
+    }
 }

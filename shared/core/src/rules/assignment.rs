@@ -189,32 +189,24 @@ impl<'r> Assigned<'r> {
     }
 }
 
-/// Unions a set-valued field over the matching rules, remembering who gave
-/// what: each item is copied twice (the set and the provenance's key) and
-/// each provenance list is allocated once, at its final length.
+/// Unions a set-valued field over the matching rules, remembering who gave what.
 fn union(
     matched: &[&Rule],
     field: impl Fn(&Rule) -> &BTreeSet<String>,
 ) -> (BTreeSet<String>, BTreeMap<String, Vec<RuleId>>) {
-    let mut given: Vec<(&str, usize)> = Vec::new();
-    for (rank, rule) in matched.iter().enumerate() {
-        given.extend(field(rule).iter().map(|item| (item.as_str(), rank)));
+    let mut from: BTreeMap<String, Vec<RuleId>> = BTreeMap::new();
+    for rule in matched {
+        for item in field(rule) {
+            // the item is copied once, when first seen
+            match from.get_mut(item) {
+                Some(rules) => rules.push(rule.id.clone()),
+                None => {
+                    from.insert(item.clone(), vec![rule.id.clone()]);
+                }
+            }
+        }
     }
-    if given.is_empty() {
-        return (BTreeSet::new(), BTreeMap::new());
-    }
-    // by item, then by priority: each item's rules come out in priority order
-    given.sort_unstable();
-    let mut from: Vec<(String, Vec<RuleId>)> = Vec::new();
-    for run in given.chunk_by(|a, b| a.0 == b.0) {
-        let rules = run
-            .iter()
-            .map(|&(_, rank)| matched[rank].id.clone())
-            .collect();
-        from.push((run[0].0.to_owned(), rules));
-    }
-    let items = from.iter().map(|(item, _)| item.clone()).collect();
-    (items, from.into_iter().collect())
+    (from.keys().cloned().collect(), from)
 }
 
 /// Computes the effective assignment. `rules` may be in any order; only

@@ -195,13 +195,16 @@ fn union(
     field: impl Fn(&Rule) -> &BTreeSet<String>,
 ) -> (BTreeSet<String>, BTreeMap<String, Vec<RuleId>>) {
     let mut from: BTreeMap<String, Vec<RuleId>> = BTreeMap::new();
-    for rule in matched {
+    for (rank, rule) in matched.iter().enumerate() {
         for item in field(rule) {
             // the item is copied once, when first seen
             match from.get_mut(item) {
                 Some(rules) => rules.push(rule.id.clone()),
                 None => {
-                    from.insert(item.clone(), vec![rule.id.clone()]);
+                    // room for every rule left: a list is allocated once
+                    let mut rules = Vec::with_capacity(matched.len() - rank);
+                    rules.push(rule.id.clone());
+                    from.insert(item.clone(), rules);
                 }
             }
         }

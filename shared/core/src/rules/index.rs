@@ -43,7 +43,8 @@ impl RuleIndex {
 
     /// One user's assignment, as references into the indexed rules.
     pub fn assign(&self, status: DirectoryStatus, groups: &BTreeSet<GroupId>) -> Assigned<'_> {
-        let mut matched: Vec<&Rule> = Vec::new();
+        // a user matches a handful of rules: room for them from the start
+        let mut matched: Vec<&Rule> = Vec::with_capacity(8);
         for group in groups {
             if let Some(range) = self.by_group.get(group) {
                 matched.extend(self.rules[range.clone()].iter());

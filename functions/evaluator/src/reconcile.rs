@@ -15,7 +15,7 @@ use user_sync_core::ports::{
     Configuration, Directory, FanOuts, JobQueue, Organizations, StoredUser, SyncSettings, SyncState,
 };
 use user_sync_core::rules::preview::moved;
-use user_sync_core::rules::{Rule, effective_assignment};
+use user_sync_core::rules::{Rule, RuleIndex};
 use user_sync_core::state::{Computed, Decision, DesiredState, SyncStatus, decide, decide_forced};
 
 use crate::Affected;
@@ -25,6 +25,8 @@ use crate::tally::Tally;
 #[derive(Debug, Clone)]
 pub struct Context {
     pub rules: Vec<Rule>,
+    /// The rules by group: every user of the batch is assigned through it.
+    pub index: RuleIndex,
     pub sync: SyncSettings,
     /// The groups the rules name: the only memberships that matter.
     pub rule_groups: BTreeSet<GroupId>,
@@ -37,6 +39,7 @@ impl Context {
     pub fn new(rules: Vec<Rule>, sync: SyncSettings, default_language: Option<String>) -> Self {
         let rule_groups = rules.iter().map(|r| r.group_id.clone()).collect();
         Self {
+            index: RuleIndex::new(&rules),
             rules,
             sync,
             rule_groups,
@@ -476,7 +479,7 @@ fn step(
         clock,
     } = *round;
     let facts = user.user.facts();
-    let assignment = effective_assignment(facts.status, groups, &ctx.rules);
+    let assignment = ctx.index.assign(facts.status, groups).to_assignment();
     let language = account_language(&assignment, &facts, ctx.default_language.as_deref());
     let applied = status.map_or(0, |s| s.applied_generation);
     let computed = Computed {

@@ -3,6 +3,7 @@
 //! a user.
 
 pub mod assignment;
+pub mod index;
 pub mod input;
 pub mod preview;
 
@@ -14,8 +15,10 @@ use crate::DomainError;
 use crate::ids::{GroupId, RuleId};
 
 pub use assignment::{
-    AssignmentStatus, EffectiveAssignment, Provenance, SuspendReason, effective_assignment,
+    Assigned, AssignmentStatus, EffectiveAssignment, Provenance, SuspendReason,
+    effective_assignment,
 };
+pub use index::RuleIndex;
 
 /// A rule's priority: 1 is the highest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -6,6 +6,7 @@
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use serde::Serialize;
 use tracing::{info, warn};
+use user_sync_aws::correlation::{AdminActor, admin_change};
 use user_sync_aws::http::{HttpRequest, response};
 use user_sync_aws::oidc::looks_like_jwt;
 use user_sync_core::access;
@@ -81,9 +82,15 @@ async fn route_inner<X: Backend>(backend: &X, req: &HttpRequest) -> Answer {
             warn!(error = %e, "the request rate could not be counted; request admitted");
         }
     }
-    endpoint
-        .call(&Call::new(backend, &caller, req, params))
-        .await
+    let actor = AdminActor {
+        name: caller.name.clone(),
+        subject: caller.subject.clone(),
+    };
+    admin_change(
+        actor,
+        endpoint.call(&Call::new(backend, &caller, req, params)),
+    )
+    .await
 }
 
 /// The request's caller: a person when the bearer token is a JWT (see
@@ -246,6 +253,8 @@ pub(crate) async fn record_admin_change<S: SyncState>(
         subject,
         Outcome::Success,
     );
+    entry.actor_subject = caller.subject.clone();
+    entry.correlation_id = caller.correlation_id.clone();
     fill(&mut entry);
     state
         .append_activity(&caller.org, &entry)

@@ -30,6 +30,8 @@ pub mod schedule;
 mod service_errors;
 mod settings;
 mod sso;
+#[cfg(test)]
+mod sso_tests;
 mod sync;
 mod templates;
 mod users;

@@ -3,7 +3,8 @@
 //! their sync status, custom attributes, welcome-email templates, activity
 //! history. The admin console's page is served at `/console/` (see
 //! `console`).
-//! Authenticated by the organization's admin token.
+//! Authenticated by one of the organization's admin API keys, or by a
+//! person's ID token from its identity provider (`sso`).
 
 mod activity;
 mod body;

@@ -35,3 +35,4 @@ export const RATE_LIMITED = 'rate_limited';
 export const INTERNAL = 'internal';
 export const UNAVAILABLE = 'unavailable';
 export const PRODUCTS_UNAVAILABLE = 'products_unavailable';
+export const IDENTITY_PROVIDER_UNAVAILABLE = 'identity_provider_unavailable';

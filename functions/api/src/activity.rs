@@ -12,12 +12,12 @@ use user_sync_core::activity::{
     Action, ActivityEntry, ActivityFilter, MAX_RETENTION_DAYS, MIN_ADMIN_RETENTION_DAYS,
     MIN_RETENTION_DAYS, Subject, SubjectKind,
 };
-use user_sync_core::auth::StoredToken;
 use user_sync_core::clock::Clock;
 use user_sync_core::ids::{OrgId, RuleId, UserId};
 use user_sync_core::organization::Setting;
 use user_sync_core::ports::{Configuration, Directory, Organization, Organizations, SyncState};
 use user_sync_core::service::settings::By;
+use user_sync_core::sso::Caller;
 use user_sync_core::state::{FailureClass, Outcome};
 
 use crate::body::Json;
@@ -359,7 +359,7 @@ pub async fn settings<D: Organizations>(
 /// keep the expiry they were written with.
 pub async fn put_settings<D, S, K>(
     settings: Service<'_, D, S, K>,
-    token: &StoredToken,
+    caller: &Caller,
     req: &HttpRequest,
     body: Json<'_, RetentionBody>,
 ) -> Result<ApiGatewayV2httpResponse, ApiError>
@@ -371,8 +371,8 @@ where
     let body = body.read()?;
     let org = settings
         .set_retention(
-            &token.org_id,
-            By::Admin(&token.name),
+            &caller.org,
+            By::Admin(&caller.name),
             body.retention_days,
             || precondition(req),
         )

@@ -7,7 +7,6 @@ use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use schemars::JsonSchema;
 use serde::Serialize;
 use user_sync_aws::http::HttpRequest;
-use user_sync_core::auth::StoredToken;
 use user_sync_core::catalog::Catalog;
 use user_sync_core::clock::Clock;
 use user_sync_core::organization::Setting;
@@ -15,6 +14,7 @@ use user_sync_core::ports::{
     Configuration, OfferedProduct, Organization, Organizations, ProductApi, SyncState,
 };
 use user_sync_core::service::settings::By;
+use user_sync_core::sso::Caller;
 
 use crate::body::Json;
 use crate::errors::ApiError;
@@ -61,9 +61,9 @@ async fn catalog_response<P: ProductApi>(
 pub async fn get<D: Organizations, P: ProductApi>(
     directory: &D,
     product_api: &P,
-    token: &StoredToken,
+    caller: &Caller,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    catalog_response(&organization(directory, &token.org_id).await?, product_api).await
+    catalog_response(&organization(directory, &caller.org).await?, product_api).await
 }
 
 /// `PUT /catalog`: the whole list of privileges, user groups, device
@@ -71,7 +71,7 @@ pub async fn get<D: Organizations, P: ProductApi>(
 pub async fn put<D, S, K, P>(
     settings: Service<'_, D, S, K>,
     product_api: &P,
-    token: &StoredToken,
+    caller: &Caller,
     req: &HttpRequest,
     body: Json<'_, Catalog>,
 ) -> Result<ApiGatewayV2httpResponse, ApiError>
@@ -82,7 +82,7 @@ where
     P: ProductApi,
 {
     let org = settings
-        .replace_catalog(&token.org_id, By::Admin(&token.name), body.read()?, || {
+        .replace_catalog(&caller.org, By::Admin(&caller.name), body.read()?, || {
             precondition(req)
         })
         .await?;

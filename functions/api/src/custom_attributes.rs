@@ -6,12 +6,12 @@ use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use user_sync_aws::http::HttpRequest;
-use user_sync_core::auth::StoredToken;
 use user_sync_core::clock::Clock;
 use user_sync_core::ids::OrgId;
 use user_sync_core::organization::Setting;
 use user_sync_core::ports::{Configuration, Organization, Organizations, SyncState};
 use user_sync_core::service::settings::By;
+use user_sync_core::sso::Caller;
 
 use crate::body::Json;
 use crate::errors::ApiError;
@@ -56,7 +56,7 @@ pub async fn get<D: Organizations>(
 /// records the change in the activity history.
 pub async fn put<D, S, K>(
     settings: Service<'_, D, S, K>,
-    token: &StoredToken,
+    caller: &Caller,
     req: &HttpRequest,
     body: Json<'_, Attributes>,
 ) -> Result<ApiGatewayV2httpResponse, ApiError>
@@ -68,8 +68,8 @@ where
     let body = body.read()?;
     let o = settings
         .replace_custom_attributes(
-            &token.org_id,
-            By::Admin(&token.name),
+            &caller.org,
+            By::Admin(&caller.name),
             &body.attributes,
             || precondition(req),
         )

@@ -7,13 +7,13 @@ use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use user_sync_aws::http::response;
-use user_sync_core::auth::StoredToken;
 use user_sync_core::clock::Clock;
 use user_sync_core::domains::{
     DomainName, DomainOpError, Domains, OrgDomain, TxtRecord, TxtResolver, VerifyRefusal,
 };
 use user_sync_core::ports::SyncState;
 use user_sync_core::service::domains::DomainService;
+use user_sync_core::sso::Caller;
 
 use crate::body::Json;
 use crate::errors::{ApiError, ErrorCode, store_error};
@@ -107,10 +107,10 @@ where
 /// `GET /domains`.
 pub async fn list<D: Domains>(
     directory: &D,
-    token: &StoredToken,
+    caller: &Caller,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
     let domains = directory
-        .list_domains(&token.org_id)
+        .list_domains(&caller.org)
         .await
         .map_err(store_error)?;
     ok(&DomainList {
@@ -123,14 +123,14 @@ pub async fn add<D: Domains, S: SyncState, K: Clock>(
     directory: &D,
     state: &S,
     clock: &K,
-    token: &StoredToken,
+    caller: &Caller,
     body: Json<'_, AddDomainBody>,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
     let body = body.read()?;
     let name = DomainName::parse(&body.domain)
         .map_err(|e| ApiError::new(422, ErrorCode::InvalidDomain, e.to_string()))?;
     let d = service(directory, state, clock)
-        .add(&token.org_id, &token.name, name, body.include_subdomains)
+        .add(&caller.org, &caller.name, name, body.include_subdomains)
         .await
         .map_err(op_error)?;
     let body = serde_json::to_string(&DomainView::from(d))
@@ -144,12 +144,12 @@ pub async fn verify<D: Domains, S: SyncState, R: TxtResolver, K: Clock>(
     state: &S,
     dns: &R,
     clock: &K,
-    token: &StoredToken,
+    caller: &Caller,
     domain: &str,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
     let name = domain_path(domain)?;
     let d = service(directory, state, clock)
-        .verify(dns, &token.org_id, &token.name, &name)
+        .verify(dns, &caller.org, &caller.name, &name)
         .await
         .map_err(op_error)?;
     ok(&DomainView::from(d))
@@ -160,12 +160,12 @@ pub async fn remove<D: Domains, S: SyncState, K: Clock>(
     directory: &D,
     state: &S,
     clock: &K,
-    token: &StoredToken,
+    caller: &Caller,
     domain: &str,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
     let name = domain_path(domain)?;
     service(directory, state, clock)
-        .remove(&token.org_id, &token.name, &name)
+        .remove(&caller.org, &caller.name, &name)
         .await
         .map_err(op_error)?;
     Ok(response(204, "application/json", String::new(), &[]))

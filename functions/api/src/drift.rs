@@ -7,13 +7,13 @@ use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use user_sync_aws::http::HttpRequest;
-use user_sync_core::auth::StoredToken;
 use user_sync_core::clock::Clock;
 use user_sync_core::drift::DriftSchedule;
 use user_sync_core::ids::OrgId;
 use user_sync_core::organization::Setting;
 use user_sync_core::ports::{Configuration, Organization, Organizations, SyncState};
 use user_sync_core::service::settings::By;
+use user_sync_core::sso::Caller;
 
 use crate::body::Json;
 use crate::errors::ApiError;
@@ -61,7 +61,7 @@ pub async fn get<D: Organizations>(
 /// `PUT /sync/drift-check` with `{"driftCheck": "hourly"}` and `If-Match`.
 pub async fn put<D, S, K>(
     settings: Service<'_, D, S, K>,
-    token: &StoredToken,
+    caller: &Caller,
     req: &HttpRequest,
     body: Json<'_, DriftCheckBody>,
 ) -> Result<ApiGatewayV2httpResponse, ApiError>
@@ -74,8 +74,8 @@ where
     let expected = precondition(req)?;
     let org = settings
         .set_drift_check(
-            &token.org_id,
-            By::Admin(&token.name),
+            &caller.org,
+            By::Admin(&caller.name),
             body.drift_check,
             expected,
         )

@@ -22,6 +22,7 @@ use crate::registry::{
     post, put,
 };
 use crate::rules::{RuleList, RuleView};
+use crate::sso::{self, SignIn, SsoSettings};
 use crate::sync::{self, SyncView};
 use crate::templates::{RenderedEmail, TemplateList, TemplateView};
 use crate::users::{self, UserPage, UserView};
@@ -47,9 +48,14 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
             .success(openapi::SUCCESS)
             .public(openapi::serve),
         // access
-        get("getMe", "/me", ACCESS, "The caller: its key's name and role")
+        get(
+            "getMe",
+            "/me",
+            ACCESS,
+            "The caller: a key or a person, its name and role",
+        )
             .returns::<Me>(200)
-            .to(|c| Box::pin(keys::me(c.token))),
+            .to(|c| Box::pin(keys::me(c.caller))),
         get(
             "listKeys",
             "/keys",
@@ -57,7 +63,24 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
             "The organization's admin API keys (never their secrets)",
         )
         .returns::<KeyList>(200)
-        .to(|c| Box::pin(keys::list(c.directory(), c.token))),
+        .to(|c| Box::pin(keys::list(c.directory(), c.caller))),
+        get(
+            "getSso",
+            "/sso",
+            ACCESS,
+            "The organization's single sign-on (read-only: ops set it)",
+        )
+        .returns::<SsoSettings>(200)
+        .to(|c| Box::pin(sso::get(c.directory(), c.caller))),
+        get(
+            "getSignIn",
+            "/sign-in/{orgId}",
+            ACCESS,
+            "What the organization's sign-in page shows (no token needed: only what a login page shows)",
+        )
+        .returns::<SignIn>(200)
+        .errors(&[404])
+        .open(|backend, params| Box::pin(sso::sign_in(backend, params))),
         // rules
         get("listRules", "/rules", RULES, "The rules, highest priority first")
             .tagged::<RuleList>(200)
@@ -119,7 +142,7 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
         put("putSync", "/sync", SYNC, "Turn sync on or off")
             .returns::<SyncSettings>(200)
             .errors(&[400, 409, 413, 422])
-            .json(|c, body| Box::pin(sync::put_sync(c.directory(), c.state(), c.token, body))),
+            .json(|c, body| Box::pin(sync::put_sync(c.directory(), c.state(), c.caller, body))),
         get(
             "getDriftCheck",
             "/sync/drift-check",
@@ -137,7 +160,7 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
         .tagged::<DriftCheckView>(200)
         .if_match(Required)
         .errors(&[400, 412, 413, 422, 428])
-        .json(|c, body| Box::pin(drift::put(c.settings(), c.token, c.req, body))),
+        .json(|c, body| Box::pin(drift::put(c.settings(), c.caller, c.req, body))),
         get(
             "listFailures",
             "/sync/failures",
@@ -177,7 +200,7 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
                 c.queues(),
                 c.product_api(),
                 c.clock(),
-                c.token,
+                c.caller,
                 body,
             ))
         }),
@@ -189,7 +212,7 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
             "Products (from the product API), privileges, user groups, device groups, settings templates",
         )
         .tagged::<CatalogView>(200)
-        .to(|c| Box::pin(catalog::get(c.directory(), c.product_api(), c.token))),
+        .to(|c| Box::pin(catalog::get(c.directory(), c.product_api(), c.caller))),
         put("putCatalog", "/catalog", SETTINGS, "Replace the catalogue")
             .tagged::<CatalogView>(200)
             .if_match(Required)
@@ -198,7 +221,7 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
                 Box::pin(catalog::put(
                     c.settings(),
                     c.product_api(),
-                    c.token,
+                    c.caller,
                     c.req,
                     body,
                 ))
@@ -242,7 +265,7 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
         .if_match(Required)
         .errors(&[400, 412, 413, 422, 428])
         .json(|c, body| {
-            Box::pin(activity::put_settings(c.settings(), c.token, c.req, body))
+            Box::pin(activity::put_settings(c.settings(), c.caller, c.req, body))
         }),
         // directory
         get("listUsers", "/users", DIRECTORY, "Users and their sync status")
@@ -284,7 +307,7 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
         .if_match(Required)
         .errors(&[400, 412, 413, 422, 428])
         .json(|c, body| {
-            Box::pin(custom_attributes::put(c.settings(), c.token, c.req, body))
+            Box::pin(custom_attributes::put(c.settings(), c.caller, c.req, body))
         }),
         get(
             "listGroups",
@@ -368,7 +391,7 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
             "The organization's domains, their state and the record to publish",
         )
         .returns::<DomainList>(200)
-        .to(|c| Box::pin(domains::list(c.directory(), c.token))),
+        .to(|c| Box::pin(domains::list(c.directory(), c.caller))),
         post(
             "addDomain",
             "/domains",
@@ -381,7 +404,7 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
                 c.directory(),
                 c.state(),
                 c.clock(),
-                c.token,
+                c.caller,
                 body,
             ))),
         post(
@@ -398,7 +421,7 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
                 c.state(),
                 c.dns(),
                 c.clock(),
-                c.token,
+                c.caller,
                 c.id(),
             ))
         }),
@@ -408,7 +431,7 @@ pub fn endpoints<X: Backend>() -> Vec<Endpoint<X>> {
                 c.directory(),
                 c.state(),
                 c.clock(),
-                c.token,
+                c.caller,
                 c.id(),
             ))),
     ]

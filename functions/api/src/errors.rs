@@ -72,6 +72,7 @@ error_codes! {
     Internal => "internal",
     Unavailable => "unavailable",
     ProductsUnavailable => "products_unavailable",
+    IdentityProviderUnavailable => "identity_provider_unavailable",
 }
 
 impl std::fmt::Display for ErrorCode {
@@ -112,6 +113,9 @@ pub struct ApiError {
     pub allow: Option<String>,
     /// For `429`: seconds until the organization may call again.
     pub retry_after: Option<u64>,
+    /// For a `401` refusing an ID token: `error="invalid_token"` in
+    /// `WWW-Authenticate` (RFC 6750 §3.1).
+    pub invalid_token: bool,
 }
 
 /// An error's body: RFC 9457 problem details.
@@ -138,6 +142,19 @@ impl ApiError {
             message: message.into(),
             allow: None,
             retry_after: None,
+            invalid_token: false,
+        }
+    }
+
+    /// The message every refused credential gets.
+    pub const BAD_CREDENTIAL: &'static str = "a valid admin bearer token is required";
+
+    /// `401 unauthorized` for a refused ID token: the same message as a bad
+    /// key, and `error="invalid_token"`.
+    pub fn invalid_token() -> Self {
+        Self {
+            invalid_token: true,
+            ..Self::new(401, ErrorCode::Unauthorized, Self::BAD_CREDENTIAL)
         }
     }
 
@@ -192,9 +209,14 @@ impl ApiError {
             .chain(self.retry_after.map(|s| ("retry-after", s.to_string())))
             // RFC 9110 §15.5.2: a 401 names the scheme to authenticate with
             .chain((self.status == 401).then(|| {
+                let error = if self.invalid_token {
+                    ", error=\"invalid_token\""
+                } else {
+                    ""
+                };
                 (
                     "www-authenticate",
-                    "Bearer realm=\"user-sync-admin\"".to_owned(),
+                    format!("Bearer realm=\"user-sync-admin\"{error}"),
                 )
             }))
             .collect();

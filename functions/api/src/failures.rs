@@ -12,11 +12,11 @@ use serde_json::{Value, json};
 use tracing::info;
 use user_sync_aws::http::HttpRequest;
 use user_sync_core::activity::{Action, Subject, SubjectKind};
-use user_sync_core::auth::StoredToken;
 use user_sync_core::clock::Clock;
 use user_sync_core::ids::{OrgId, UserId};
 use user_sync_core::ports::{Directory, JobQueue, MailQueue, ProductApi, SyncState};
 use user_sync_core::retry::{Retry, RetryReport, RetrySelection};
+use user_sync_core::sso::Caller;
 use user_sync_core::state::{FailedUser, Failure, FailureClass, FailureCount};
 
 use crate::body::Json;
@@ -212,7 +212,7 @@ pub async fn retry<S, Q, M, P, K>(
     queues: &RetryQueues<Q, M>,
     product_api: &P,
     clock: &K,
-    token: &StoredToken,
+    caller: &Caller,
     body: Json<'_, RetryBody>,
 ) -> Result<ApiGatewayV2httpResponse, ApiError>
 where
@@ -241,7 +241,7 @@ where
     };
     let report = retry
         .run(
-            &token.org_id,
+            &caller.org,
             &selection,
             clock.now(),
             Instant::now() + RETRY_BUDGET,
@@ -251,7 +251,7 @@ where
     record_admin_change(
         state,
         clock,
-        token,
+        caller,
         Action::SyncRetried,
         Subject {
             kind: SubjectKind::Sync,
@@ -273,7 +273,7 @@ where
     )
     .await?;
     info!(
-        org = %token.org_id,
+        org = %caller.org,
         jobs = report.jobs,
         emails = report.emails,
         skipped = report.skipped,

@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use user_sync_core::auth::{StoredToken, TokenKind};
 use user_sync_core::ports::Tokens;
+use user_sync_core::sso::{Caller, CallerKind};
 
 use crate::errors::{ApiError, store_error};
 use crate::routes::ok;
@@ -16,12 +17,22 @@ use crate::routes::ok;
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Me {
+    /// `key` (an admin API key) or `person` (signed in with the
+    /// organization's identity provider).
+    pub kind: String,
     pub org_id: String,
-    /// The key's name: the actor of the caller's changes in the activity history.
+    /// The key's or the person's name: the actor of the caller's changes in
+    /// the activity history.
     pub name: String,
+    /// A person's subject (`sub`): the activity history's `actorSubject`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
     /// `admin`, `operator` or `viewer`.
     pub role: String,
-    pub key_id: String,
+    /// A key's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// When the key or the person's token expires.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
 }
@@ -62,24 +73,27 @@ impl From<&StoredToken> for KeyView {
     }
 }
 
-pub async fn me(token: &StoredToken) -> Result<ApiGatewayV2httpResponse, ApiError> {
+pub async fn me(caller: &Caller) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    let kind = match caller.kind() {
+        CallerKind::Key => "key",
+        CallerKind::Person => "person",
+    };
     ok(&Me {
-        org_id: token.org_id.to_string(),
-        name: token.name.clone(),
-        role: token.role.name().to_owned(),
-        key_id: token.token_id.clone(),
-        expires_at: token.expires_at.clone(),
+        kind: kind.to_owned(),
+        org_id: caller.org.to_string(),
+        name: caller.name.clone(),
+        subject: caller.subject.clone(),
+        role: caller.role.name().to_owned(),
+        key_id: caller.key_id.clone(),
+        expires_at: caller.expires_at.clone(),
     })
 }
 
 pub async fn list<T: Tokens>(
     tokens: &T,
-    token: &StoredToken,
+    caller: &Caller,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-    let mut stored = tokens
-        .list_tokens(&token.org_id)
-        .await
-        .map_err(store_error)?;
+    let mut stored = tokens.list_tokens(&caller.org).await.map_err(store_error)?;
     stored.retain(|t| t.kind == TokenKind::Admin);
     stored.sort_by(|a, b| a.created.cmp(&b.created).then(a.token_id.cmp(&b.token_id)));
     ok(&KeyList {

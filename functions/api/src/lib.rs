@@ -3,7 +3,8 @@
 //! their sync status, custom attributes, welcome-email templates, activity
 //! history. The admin console's page is served at `/console/` (see
 //! `console`).
-//! Authenticated by the organization's admin token.
+//! Authenticated by one of the organization's admin API keys, or by a
+//! person's ID token from its identity provider (`sso`).
 
 mod activity;
 mod body;
@@ -29,6 +30,9 @@ mod rules;
 pub mod schedule;
 mod service_errors;
 mod settings;
+mod sso;
+#[cfg(test)]
+mod sso_tests;
 mod sync;
 mod templates;
 mod users;
@@ -40,6 +44,7 @@ use user_sync_aws::correlation;
 use user_sync_aws::dynamo::{DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, required};
 use user_sync_aws::http::{HttpRequest, RequestError};
+use user_sync_aws::oidc::{self, JwksPolicy, OidcVerifier};
 use user_sync_aws::product_api::{CachedProducts, HttpProductApi};
 use user_sync_aws::sqs::{SqsJobQueue, SqsMailQueue};
 use user_sync_core::clock::SystemClock;
@@ -72,6 +77,10 @@ pub struct Config {
     /// How long the products the product API offers an organization are
     /// kept in this container (`PRODUCT_CATALOGUE_CACHE_SECONDS`).
     pub products_cache: std::time::Duration,
+    /// How long identity providers' keys are kept, and how often they may
+    /// be fetched again (`OIDC_JWKS_CACHE_SECONDS`,
+    /// `OIDC_JWKS_MIN_REFRESH_SECONDS`).
+    pub jwks: JwksPolicy,
 }
 
 /// The default of `PRODUCT_CATALOGUE_CACHE_SECONDS`.
@@ -94,6 +103,18 @@ impl Config {
                 "PRODUCT_CATALOGUE_CACHE_SECONDS",
                 DEFAULT_PRODUCTS_CACHE_SECONDS,
             )?),
+            jwks: JwksPolicy {
+                cache_for: std::time::Duration::from_secs(user_sync_aws::env::number(
+                    get,
+                    "OIDC_JWKS_CACHE_SECONDS",
+                    oidc::DEFAULT_CACHE_SECONDS,
+                )?),
+                min_refresh: std::time::Duration::from_secs(user_sync_aws::env::number(
+                    get,
+                    "OIDC_JWKS_MIN_REFRESH_SECONDS",
+                    oidc::DEFAULT_MIN_REFRESH_SECONDS,
+                )?),
+            },
         })
     }
 }
@@ -110,6 +131,7 @@ pub struct Deps {
     pub login_url: String,
     pub dns: user_sync_aws::dns::DnsResolver,
     pub clock: SystemClock,
+    pub id_tokens: OidcVerifier,
 }
 
 impl Deps {
@@ -141,6 +163,7 @@ impl Deps {
             login_url: config.login_url,
             dns: user_sync_aws::dns::DnsResolver::new(config.dns)?,
             clock: SystemClock,
+            id_tokens: OidcVerifier::new(config.jwks)?,
         })
     }
 }
@@ -189,6 +212,7 @@ impl Backend for Deps {
     type Counters = StateTable;
     type Dns = user_sync_aws::dns::DnsResolver;
     type Clock = SystemClock;
+    type IdTokens = OidcVerifier;
 
     fn directory(&self) -> &DirectoryTable {
         &self.directory
@@ -213,5 +237,8 @@ impl Backend for Deps {
     }
     fn clock(&self) -> &SystemClock {
         &self.clock
+    }
+    fn id_tokens(&self) -> &OidcVerifier {
+        &self.id_tokens
     }
 }

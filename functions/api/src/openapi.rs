@@ -353,7 +353,7 @@ fn build() -> Value {
         "info": {
             "title": "User Sync admin API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Rules that map directory groups to product entitlements, sync on/off and progress, failures and Retry sync, users, activity history, welcome-email templates. Authenticate with one of the organization's admin API keys as a bearer token; each operation names the role it needs in x-required-role (viewer < operator < admin) and refuses a key with less 403 forbidden; errors are RFC 9457 problem details (application/problem+json) whose `type` is urn:user-sync:problem:{code}. See docs/admin-api.md.",
+            "description": "Rules that map directory groups to product entitlements, sync on/off and progress, failures and Retry sync, users, activity history, welcome-email templates. Authenticate with one of the organization's admin API keys as a bearer token, or with a person's ID token from the organization's identity provider (single sign-on; the role from the token's role claim); each operation names the role it needs in x-required-role (viewer < operator < admin) and refuses a key with less 403 forbidden; errors are RFC 9457 problem details (application/problem+json) whose `type` is urn:user-sync:problem:{code}. See docs/admin-api.md.",
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },
         "paths": paths,
@@ -363,7 +363,7 @@ fn build() -> Value {
             "securitySchemes": {"adminToken": {
                 "type": "http",
                 "scheme": "bearer",
-                "description": "an admin API key of the organization, with a role (ops token create <org> admin <name> --role viewer|operator|admin)",
+                "description": "an admin API key of the organization, with a role (ops token create <org> admin <name> --role viewer|operator|admin), or a person's OpenID Connect ID token from the organization's identity provider (ops sso set)",
             }},
         },
         "security": [{"adminToken": []}],

@@ -11,7 +11,6 @@ use std::pin::Pin;
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use user_sync_aws::http::HttpRequest;
-use user_sync_core::auth::StoredToken;
 use user_sync_core::clock::Clock;
 use user_sync_core::domains::{Domains, TxtResolver};
 use user_sync_core::ids::OrgId;
@@ -20,6 +19,7 @@ use user_sync_core::ports::{
     Templates, Tokens,
 };
 use user_sync_core::ratelimit::{RateCounters, RateGate};
+use user_sync_core::sso::{Caller, IdTokenVerifier, SsoConfigs};
 
 use crate::body::Json;
 use crate::errors::{ApiError, ErrorCode};
@@ -40,7 +40,8 @@ pub trait Backend: Sync + 'static {
         + Tokens
         + FanOuts
         + Templates
-        + Domains;
+        + Domains
+        + SsoConfigs;
     type State: SyncState;
     type ProductApi: ProductApi;
     type Jobs: JobQueue;
@@ -48,6 +49,7 @@ pub trait Backend: Sync + 'static {
     type Counters: RateCounters;
     type Dns: TxtResolver;
     type Clock: Clock;
+    type IdTokens: IdTokenVerifier;
 
     fn directory(&self) -> &Self::Directory;
     fn state(&self) -> &Self::State;
@@ -58,13 +60,15 @@ pub trait Backend: Sync + 'static {
     fn dns(&self) -> &Self::Dns;
     /// The time every write and activity entry is stamped with.
     fn clock(&self) -> &Self::Clock;
+    /// Verifies people's ID tokens against their issuers' keys.
+    fn id_tokens(&self) -> &Self::IdTokens;
 }
 
 /// One authenticated request, as a handler sees it.
 pub struct Call<'a, X: Backend> {
     pub backend: &'a X,
-    /// The admin token: the organization is always the token's.
-    pub token: &'a StoredToken,
+    /// Who calls: the organization is always the credential's.
+    pub caller: &'a Caller,
     pub req: &'a HttpRequest,
     /// The values of the path's parameters, in order.
     pub params: Vec<&'a str>,
@@ -75,25 +79,25 @@ pub struct Call<'a, X: Backend> {
 impl<'a, X: Backend> Call<'a, X> {
     pub fn new(
         backend: &'a X,
-        token: &'a StoredToken,
+        caller: &'a Caller,
         req: &'a HttpRequest,
         params: Vec<&'a str>,
     ) -> Self {
         Self {
             backend,
-            token,
+            caller,
             req,
             params,
             rules: crate::rules::Ctx {
                 directory: backend.directory(),
                 state: backend.state(),
                 product_api: backend.product_api(),
-                token,
+                caller,
             },
             templates: crate::templates::Ctx {
                 directory: backend.directory(),
                 state: backend.state(),
-                token,
+                caller,
                 login_url: backend.login_url(),
             },
         }
@@ -106,7 +110,7 @@ impl<'a, X: Backend> Call<'a, X> {
     }
 
     pub fn org(&self) -> &'a OrgId {
-        &self.token.org_id
+        &self.caller.org
     }
 
     pub fn directory(&self) -> &'a X::Directory {
@@ -218,10 +222,14 @@ pub struct Spec {
 }
 
 type AdminHandler<X> = Box<dyn for<'c> Fn(&'c Call<'c, X>) -> Pending<'c> + Send + Sync>;
+type OpenHandler<X> = Box<dyn for<'c> Fn(&'c X, &'c [&'c str]) -> Pending<'c> + Send + Sync>;
 
 enum Handler<X: Backend> {
     /// Answered before authentication.
     Public(fn() -> Answer),
+    /// Answered without authentication, from the backend and the path's
+    /// parameters (what a sign-in page shows).
+    Open(OpenHandler<X>),
     Admin(AdminHandler<X>),
 }
 
@@ -236,7 +244,16 @@ impl<X: Backend> Endpoint<X> {
     pub fn public_answer(&self) -> Option<Answer> {
         match &self.handler {
             Handler::Public(answer) => Some(answer()),
-            Handler::Admin(_) => None,
+            Handler::Open(_) | Handler::Admin(_) => None,
+        }
+    }
+
+    /// Runs the handler of an endpoint open without authentication, if
+    /// this is one.
+    pub fn open<'c>(&self, backend: &'c X, params: &'c [&'c str]) -> Option<Pending<'c>> {
+        match &self.handler {
+            Handler::Open(handler) => Some(handler(backend, params)),
+            Handler::Public(_) | Handler::Admin(_) => None,
         }
     }
 
@@ -245,7 +262,9 @@ impl<X: Backend> Endpoint<X> {
         match &self.handler {
             Handler::Admin(handler) => handler(call),
             // answered before authentication
-            Handler::Public(_) => Box::pin(std::future::ready(Err(ApiError::internal()))),
+            Handler::Public(_) | Handler::Open(_) => {
+                Box::pin(std::future::ready(Err(ApiError::internal())))
+            }
         }
     }
 }
@@ -379,6 +398,20 @@ impl Route {
         Endpoint {
             spec: self.0,
             handler: Handler::Public(answer),
+        }
+    }
+
+    /// An endpoint answered without authentication, from the backend and
+    /// the path's parameters.
+    pub fn open<X, F>(mut self, handler: F) -> Endpoint<X>
+    where
+        X: Backend,
+        F: for<'c> Fn(&'c X, &'c [&'c str]) -> Pending<'c> + Send + Sync + 'static,
+    {
+        self.0.public = true;
+        Endpoint {
+            spec: self.0,
+            handler: Handler::Open(Box::new(handler)),
         }
     }
 

@@ -6,7 +6,9 @@
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use serde::Serialize;
 use tracing::{info, warn};
+use user_sync_aws::correlation::{AdminActor, admin_change};
 use user_sync_aws::http::{HttpRequest, response};
+use user_sync_aws::oidc::looks_like_jwt;
 use user_sync_core::access;
 use user_sync_core::activity::{Action, ActivityEntry, Subject};
 use user_sync_core::auth::{AuthError, StoredToken, TokenKind, authenticate};
@@ -14,6 +16,7 @@ use user_sync_core::clock::Clock;
 use user_sync_core::ids::OrgId;
 use user_sync_core::ports::{Organization, Organizations, SyncState, Tokens};
 use user_sync_core::ratelimit::Admission;
+use user_sync_core::sso::{Caller, SsoConfigs, refuses_key_from_browser};
 use user_sync_core::state::Outcome;
 
 use crate::PREFIX;
@@ -55,6 +58,51 @@ async fn route_inner<X: Backend>(backend: &X, req: &HttpRequest) -> Answer {
     if let Some(answer) = endpoint.public_answer() {
         return answer;
     }
+    if let Some(pending) = endpoint.open(backend, &params) {
+        return pending.await;
+    }
+    let caller = caller(backend, req).await?;
+    if let Err(refusal) = access::check(endpoint.spec.id, caller.role) {
+        info!(org = %caller.org, operation = endpoint.spec.id, role = %caller.role, "refused for the caller's role");
+        return Err(ApiError::new(
+            403,
+            ErrorCode::Forbidden,
+            refusal.to_string(),
+        ));
+    }
+    match backend.gate().admit(&caller.org).await {
+        Admission::Admitted => {}
+        Admission::Limited {
+            retry_after_seconds,
+        } => {
+            info!(org = %caller.org, retry_after_seconds, "admin request over the organization's rate limit");
+            return Err(ApiError::rate_limited(retry_after_seconds));
+        }
+        Admission::Unchecked(e) => {
+            warn!(error = %e, "the request rate could not be counted; request admitted");
+        }
+    }
+    let actor = AdminActor {
+        name: caller.name.clone(),
+        subject: caller.subject.clone(),
+    };
+    admin_change(
+        actor,
+        endpoint.call(&Call::new(backend, &caller, req, params)),
+    )
+    .await
+}
+
+/// The request's caller: a person when the bearer token is a JWT (see
+/// `sso`), else an admin key.
+async fn caller<X: Backend>(backend: &X, req: &HttpRequest) -> Result<Caller, ApiError> {
+    let bearer = req.header("authorization").and_then(|h| {
+        let (scheme, token) = h.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    });
+    if let Some(token) = bearer.filter(|t| looks_like_jwt(t)) {
+        return crate::sso::person(backend, token).await;
+    }
     let token = admin_token(backend, req).await?;
     let now = backend.clock().now();
     if token.expired(now) {
@@ -65,30 +113,42 @@ async fn route_inner<X: Backend>(backend: &X, req: &HttpRequest) -> Answer {
             "this key has expired; ask for a new one",
         ));
     }
-    if let Err(refusal) = access::check(endpoint.spec.id, token.role) {
-        info!(org = %token.org_id, operation = endpoint.spec.id, role = %token.role, "refused for the key's role");
+    refuse_key_from_browser(backend, req, &token.org_id).await?;
+    mark_used(backend, &token, now).await;
+    Ok(Caller::key(&token, crate::sso::correlation_id()))
+}
+
+/// `401` for a key a browser sends when the organization turned token
+/// sign-in off; the organization's configuration is read only for
+/// requests from a browser.
+async fn refuse_key_from_browser<X: Backend>(
+    backend: &X,
+    req: &HttpRequest,
+    org: &OrgId,
+) -> Result<(), ApiError> {
+    if !refuses_key_from_browser(false, |h| req.header(h).is_some()) {
+        return Ok(());
+    }
+    let Some(config) = backend
+        .directory()
+        .get_sso(org)
+        .await
+        .map_err(store_error)?
+    else {
+        return Ok(());
+    };
+    if refuses_key_from_browser(config.token_sign_in, |h| req.header(h).is_some()) {
+        info!(org = %org, "a key from a browser with token sign-in off");
         return Err(ApiError::new(
-            403,
-            ErrorCode::Forbidden,
-            refusal.to_string(),
+            401,
+            ErrorCode::Unauthorized,
+            format!(
+                "token sign-in is turned off for this organization: sign in with {}",
+                config.name
+            ),
         ));
     }
-    mark_used(backend, &token, now).await;
-    match backend.gate().admit(&token.org_id).await {
-        Admission::Admitted => {}
-        Admission::Limited {
-            retry_after_seconds,
-        } => {
-            info!(org = %token.org_id, retry_after_seconds, "admin request over the organization's rate limit");
-            return Err(ApiError::rate_limited(retry_after_seconds));
-        }
-        Admission::Unchecked(e) => {
-            warn!(error = %e, "the request rate could not be counted; request admitted");
-        }
-    }
-    endpoint
-        .call(&Call::new(backend, &token, req, params))
-        .await
+    Ok(())
 }
 
 /// Records the key's use, at most once per interval (a conditional write);
@@ -137,7 +197,7 @@ async fn admin_token<X: Backend>(backend: &X, req: &HttpRequest) -> Result<Store
             Err(ApiError::new(
                 401,
                 ErrorCode::Unauthorized,
-                "a valid admin bearer token is required",
+                ApiError::BAD_CREDENTIAL,
             ))
         }
     }
@@ -175,11 +235,11 @@ pub(crate) async fn organization<D: Organizations>(
 }
 
 /// Records an admin's change in the activity history, at the clock's time,
-/// with the admin token's name as actor; `fill` adds the details.
+/// with the caller's name as actor; `fill` adds the details.
 pub(crate) async fn record_admin_change<S: SyncState>(
     state: &S,
     clock: &impl Clock,
-    token: &StoredToken,
+    caller: &Caller,
     action: Action,
     subject: Subject,
     fill: impl FnOnce(&mut ActivityEntry),
@@ -188,14 +248,16 @@ pub(crate) async fn record_admin_change<S: SyncState>(
     let mut entry = ActivityEntry::new(
         at.clone(),
         &format!("{action:?}#{at}"),
-        &token.name,
+        &caller.name,
         action,
         subject,
         Outcome::Success,
     );
+    entry.actor_subject = caller.subject.clone();
+    entry.correlation_id = caller.correlation_id.clone();
     fill(&mut entry);
     state
-        .append_activity(&token.org_id, &entry)
+        .append_activity(&caller.org, &entry)
         .await
         .map_err(store_error)
 }

@@ -12,7 +12,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use user_sync_aws::http::{HttpRequest, response};
-use user_sync_core::auth::StoredToken;
 use user_sync_core::clock::{RandomIds, SystemClock};
 use user_sync_core::ids::RuleId;
 use user_sync_core::ports::{
@@ -20,6 +19,7 @@ use user_sync_core::ports::{
 };
 use user_sync_core::rules::{AdminRole, Rule};
 use user_sync_core::service::rules::{Move, ProposedChange, RuleError, RuleInput, RuleService};
+use user_sync_core::sso::Caller;
 
 use crate::body::{Json, body_from_value};
 use crate::errors::{ApiError, ErrorCode};
@@ -30,7 +30,7 @@ pub struct Ctx<'a, D, S, P> {
     pub directory: &'a D,
     pub state: &'a S,
     pub product_api: &'a P,
-    pub token: &'a StoredToken,
+    pub caller: &'a Caller,
 }
 
 /// The body of `POST /rules` and `PUT /rules/{id}`: a rule without its id
@@ -291,13 +291,13 @@ where
     }
 
     pub async fn list(&self) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        let set = self.rules().list(&self.token.org_id).await?;
+        let set = self.rules().list(&self.caller.org).await?;
         with_etag(200, &list_view(&set.rules, set.version), set.version)
     }
 
     pub async fn get(&self, id: &str) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let id = parse_rule_id(id)?;
-        let rule = self.rules().get(&self.token.org_id, &id).await?;
+        let rule = self.rules().get(&self.caller.org, &id).await?;
         stored_response(200, &rule)
     }
 
@@ -309,7 +309,7 @@ where
         let (input, confirm) = body.into_input();
         let rule = self
             .rules()
-            .create(&self.token.org_id, &self.token.name, input, confirm)
+            .create(&self.caller.org, &self.caller.name, input, confirm)
             .await?;
         stored_response(201, &rule)
     }
@@ -350,7 +350,7 @@ where
         };
         let rule = self
             .rules()
-            .replace(&self.token.org_id, &self.token.name, &id, expected, build)
+            .replace(&self.caller.org, &self.caller.name, &id, expected, build)
             .await?;
         stored_response(200, &rule)
     }
@@ -364,7 +364,7 @@ where
         let expected = if_match(req, true)?.flatten();
         let confirm = confirmed(req)?;
         self.rules()
-            .delete(&self.token.org_id, &self.token.name, &id, expected, confirm)
+            .delete(&self.caller.org, &self.caller.name, &id, expected, confirm)
             .await?;
         Ok(response(204, "application/json", String::new(), &[]))
     }
@@ -393,7 +393,7 @@ where
         };
         let written = self
             .rules()
-            .move_rule(&self.token.org_id, &self.token.name, &id, expected, target)
+            .move_rule(&self.caller.org, &self.caller.name, &id, expected, target)
             .await?;
         with_etag(
             200,
@@ -412,7 +412,7 @@ where
         let body = body.read()?;
         let written = self
             .rules()
-            .reorder(&self.token.org_id, &self.token.name, &body.order, expected)
+            .reorder(&self.caller.org, &self.caller.name, &body.order, expected)
             .await?;
         with_etag(
             200,
@@ -438,10 +438,7 @@ where
             let body: RuleBody = body_from_value(v, "change.rule")?;
             Ok::<_, ApiError>(body.into_input().0)
         };
-        let view = self
-            .rules()
-            .preview(&self.token.org_id, change, rule)
-            .await?;
+        let view = self.rules().preview(&self.caller.org, change, rule).await?;
         ok(&view)
     }
 }

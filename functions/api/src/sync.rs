@@ -4,13 +4,13 @@
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use user_sync_core::auth::StoredToken;
 use user_sync_core::clock::SystemClock;
 use user_sync_core::ids::OrgId;
 use user_sync_core::ports::{
     Configuration, Directory, FanOuts, Organizations, SyncSettings, SyncState,
 };
 use user_sync_core::service::sync::SyncService;
+use user_sync_core::sso::Caller;
 
 use crate::body::Json;
 use crate::errors::{ApiError, store_error};
@@ -107,7 +107,7 @@ pub struct SyncBody {
 pub async fn put_sync<D, S>(
     directory: &D,
     state: &S,
-    token: &StoredToken,
+    caller: &Caller,
     body: Json<'_, SyncBody>,
 ) -> Result<ApiGatewayV2httpResponse, ApiError>
 where
@@ -116,7 +116,7 @@ where
 {
     let body = body.read()?;
     let sync = sync_service(directory, state)
-        .set(&token.org_id, &token.name, body.enabled, body.confirm)
+        .set(&caller.org, &caller.name, body.enabled, body.confirm)
         .await?;
     ok(&sync)
 }

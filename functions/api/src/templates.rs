@@ -10,7 +10,6 @@ use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use user_sync_aws::http::{HttpRequest, response};
-use user_sync_core::auth::StoredToken;
 use user_sync_core::clock::{RandomIds, SystemClock};
 use user_sync_core::ids::TemplateId;
 pub use user_sync_core::mail::RenderedEmail;
@@ -21,6 +20,7 @@ use user_sync_core::ports::{
 use user_sync_core::service::templates::{
     PreviewRequest, TemplateError, TemplateInput, TemplateService, writable,
 };
+use user_sync_core::sso::Caller;
 
 use crate::PREFIX;
 use crate::body::Json;
@@ -32,7 +32,7 @@ use crate::rules::{if_match, with_etag};
 pub struct Ctx<'a, D, S> {
     pub directory: &'a D,
     pub state: &'a S,
-    pub token: &'a StoredToken,
+    pub caller: &'a Caller,
     pub login_url: &'a str,
 }
 
@@ -143,7 +143,7 @@ where
     /// `GET /templates`: the shipped default first, then the organization's
     /// own, by name (without their texts).
     pub async fn list(&self) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        let stored = self.templates().list(&self.token.org_id).await?;
+        let stored = self.templates().list(&self.caller.org).await?;
         let mut items = vec![summary(&default_template(), None)];
         items.extend(stored.iter().map(|s| summary(&s.template, Some(s))));
         ok(&TemplateList { items })
@@ -159,7 +159,7 @@ where
 
     pub async fn get(&self, id: &str) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let id = parse_id(id)?;
-        let found = self.templates().get(&self.token.org_id, &id).await?;
+        let found = self.templates().get(&self.caller.org, &id).await?;
         match &found.stored {
             None => json_response(200, &template_view(&found.template, None), &[]),
             Some(stored) => stored_response(200, stored),
@@ -173,7 +173,7 @@ where
         let body = body.read()?;
         let stored = self
             .templates()
-            .create(&self.token.org_id, &self.token.name, body.into())
+            .create(&self.caller.org, &self.caller.name, body.into())
             .await?;
         let mut r = stored_response(201, &stored)?;
         if let Ok(location) = format!("{PREFIX}/templates/{}", stored.template.id).parse() {
@@ -193,7 +193,7 @@ where
         let body = || body.read().map(TemplateInput::from);
         let stored = self
             .templates()
-            .replace(&self.token.org_id, &self.token.name, &id, expected, body)
+            .replace(&self.caller.org, &self.caller.name, &id, expected, body)
             .await?;
         stored_response(200, &stored)
     }
@@ -206,7 +206,7 @@ where
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let (id, expected) = self.to_write(id, req)?;
         self.templates()
-            .delete(&self.token.org_id, &self.token.name, &id, expected)
+            .delete(&self.caller.org, &self.caller.name, &id, expected)
             .await?;
         Ok(response(204, "application/json", String::new(), &[]))
     }
@@ -228,7 +228,7 @@ where
         };
         let email = self
             .templates()
-            .preview(&self.token.org_id, &id, self.login_url, request)
+            .preview(&self.caller.org, &id, self.login_url, request)
             .await?;
         ok(&email)
     }

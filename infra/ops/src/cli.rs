@@ -28,6 +28,7 @@ mod metrics;
 mod org_settings;
 mod orgs;
 mod queues;
+mod sso;
 
 pub use args::*;
 use maintenance::*;
@@ -192,6 +193,7 @@ pub async fn execute(cli: Cli, sdk: &SdkConfig, out: Out<'_>, err: Out<'_>) -> u
         Command::Domains(command) => domains::run(&ctx, command).await,
         Command::Metrics(args) => metrics::metrics(&ctx, &args).await,
         Command::Drift(command) => drift::run(&ctx, command, err).await,
+        Command::Sso(command) => sso::run(&ctx, command).await,
     };
     match result {
         Ok(report) => {

@@ -19,6 +19,7 @@ use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use aws_lambda_events::http::HeaderValue;
 use aws_sdk_dynamodb::types::AttributeValue;
 use tracing::Instrument;
+use user_sync_core::activity::ActivityEntry;
 use user_sync_core::clock::{IdSource, RandomIds};
 use user_sync_core::job::{EntitlementJob, MailJob};
 
@@ -43,6 +44,39 @@ pub struct Origin {
 
 tokio::task_local! {
     static ORIGIN: Origin;
+    static ADMIN: AdminActor;
+}
+
+/// Who makes an admin change: the caller's name (the entries' actor) and,
+/// for a person, their subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminActor {
+    pub name: String,
+    pub subject: Option<String>,
+}
+
+/// Runs `f` as an admin's change: the activity entries written within it
+/// carry the change's correlation id, and, when their actor is the
+/// person's name, the person's subject (see [`stamp_entry`]).
+pub async fn admin_change<F: Future>(actor: AdminActor, f: F) -> F::Output {
+    ADMIN.scope(actor, f).await
+}
+
+/// An activity entry about to be written within an admin's change, with
+/// the change's correlation id and the person's subject, unless it carries
+/// its own. Entries written elsewhere (the sync's) are left as they are.
+pub fn stamp_entry(entry: &ActivityEntry) -> std::borrow::Cow<'_, ActivityEntry> {
+    let Ok(actor) = ADMIN.try_with(Clone::clone) else {
+        return std::borrow::Cow::Borrowed(entry);
+    };
+    let mut stamped = entry.clone();
+    if stamped.correlation_id.is_none() {
+        stamped.correlation_id = current().map(|o| o.correlation_id);
+    }
+    if stamped.actor_subject.is_none() && stamped.actor == actor.name {
+        stamped.actor_subject = actor.subject;
+    }
+    std::borrow::Cow::Owned(stamped)
 }
 
 /// The time now, in Unix milliseconds.
@@ -221,5 +255,45 @@ mod tests {
             .collect();
         assert_eq!(Origin::of_image(&image), Some(origin));
         assert_eq!(current(), None);
+    }
+
+    #[tokio::test]
+    async fn entries_of_an_admin_change_carry_its_id_and_the_person() {
+        use user_sync_core::activity::{Action, Subject, SubjectKind};
+        use user_sync_core::state::Outcome;
+        let entry = |actor: &str| {
+            ActivityEntry::new(
+                "2026-01-01T00:00:00.000Z".into(),
+                "x",
+                actor,
+                Action::SyncEnabled,
+                Subject {
+                    kind: SubjectKind::Sync,
+                    id: "sync".into(),
+                },
+                Outcome::Success,
+            )
+        };
+        // outside an admin change: as it is
+        assert_eq!(stamp_entry(&entry("Ada")).into_owned(), entry("Ada"));
+        let ada = AdminActor {
+            name: "Ada".into(),
+            subject: Some("ada-sub".into()),
+        };
+        let origin = Origin::born(Some("req-1"));
+        let (mine, other) = within(
+            origin,
+            admin_change(ada, async {
+                (
+                    stamp_entry(&entry("Ada")).into_owned(),
+                    stamp_entry(&entry("someone")).into_owned(),
+                )
+            }),
+        )
+        .await;
+        assert_eq!(mine.correlation_id.as_deref(), Some("req-1"));
+        assert_eq!(mine.actor_subject.as_deref(), Some("ada-sub"));
+        assert_eq!(other.correlation_id.as_deref(), Some("req-1"));
+        assert_eq!(other.actor_subject, None);
     }
 }

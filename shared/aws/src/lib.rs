@@ -11,6 +11,7 @@ pub mod dynamo;
 pub mod env;
 pub mod http;
 pub mod metrics;
+pub mod oidc;
 pub mod product_api;
 pub mod redrive;
 pub mod secrets;

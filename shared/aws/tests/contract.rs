@@ -124,6 +124,7 @@ async fn the_dynamodb_adapters_keep_the_ports_contracts() {
             contract::configuration::configuration(&directory)
         ),
         timed("templates", contract::templates::templates(&directory)),
+        timed("sso", contract::sso::sso(&directory)),
     );
     eprintln!("every contract: {:?}", started.elapsed());
     an_organizations_own_retention_is_read_through_its_item(&directory, &state).await;

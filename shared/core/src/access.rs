@@ -78,6 +78,8 @@ pub const REQUIRED_ROLES: &[(&str, Role)] = &[
     // who am I
     ("getMe", Role::Viewer),
     ("listKeys", Role::Admin),
+    // single sign-on (read-only: ops set it)
+    ("getSso", Role::Viewer),
     // rules
     ("listRules", Role::Viewer),
     ("getRule", Role::Viewer),
@@ -175,7 +177,7 @@ mod tests {
         ] {
             assert_eq!(check(op, Role::Viewer), Ok(()), "{op}");
         }
-        for op in ["listActivity", "exportActivity", "getMe"] {
+        for op in ["listActivity", "exportActivity", "getMe", "getSso"] {
             assert_eq!(check(op, Role::Viewer), Ok(()), "{op}");
         }
         for op in [

@@ -104,6 +104,14 @@ pub struct ActivityEntry {
     pub failure_class: Option<FailureClass>,
     #[serde(default)]
     pub details: serde_json::Value,
+    /// The person's subject (`sub` of their ID token) when a person signed
+    /// in with the organization's identity provider made the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_subject: Option<String>,
+    /// The correlation id of the request that made an admin change (its
+    /// `X-Correlation-Id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
 }
 
 impl ActivityEntry {
@@ -125,6 +133,8 @@ impl ActivityEntry {
             outcome,
             failure_class: None,
             details: serde_json::Value::Null,
+            actor_subject: None,
+            correlation_id: None,
         }
     }
 

@@ -40,6 +40,7 @@ pub mod rules;
 pub mod scim;
 pub mod scrub;
 pub mod service;
+pub mod sso;
 pub mod state;
 pub mod text;
 pub mod time;

@@ -197,6 +197,8 @@ impl Stack {
             ("LoginUrl", format!("{http_url}/console")),
             // tests see a product list or seat limit changed at the simulator
             ("ProductCatalogueCacheSeconds", "1".to_owned()),
+            // tests see a rotated signing key of their identity provider
+            ("OidcJwksMinRefreshSeconds", "1".to_owned()),
         ]);
         for (name, value) in &opts.parameters {
             if !template.parameters.contains_key(name) {

@@ -33,6 +33,39 @@ pub mod sk {
     pub const DOMAIN: &str = "DOMAIN#";
     /// The one item of a domain's global claim.
     pub const CLAIM: &str = "CLAIM";
+    /// In `{org}#SSO`: the organization's identity provider.
+    pub const SSO: &str = "SSO";
+    /// The one item of an (issuer, client id) pair's index entry.
+    pub const SSO_CLIENT: &str = "SSOCLIENT";
+}
+
+/// An organization's identity provider configuration.
+pub fn sso_pk(org: &OrgId) -> String {
+    format!("{org}#SSO")
+}
+/// The index entry of an (issuer, client id) pair: which organization it
+/// signs in to. An issuer holds no `#`, so the pair splits one way only.
+pub fn sso_client_pk(issuer: &str, client_id: &str) -> String {
+    format!("SSOCLIENT#{issuer}#{client_id}")
+}
+
+/// An organization's identity provider; the configuration as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SsoItem {
+    pub pk: String,
+    pub sk: String,
+    pub org_id: OrgId,
+    pub doc: String,
+}
+
+/// An (issuer, client id) pair's index entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SsoClientItem {
+    pub pk: String,
+    pub sk: String,
+    pub org_id: OrgId,
 }
 
 /// An organization's domains.

@@ -6,6 +6,7 @@ mod domains;
 mod errors;
 pub mod items;
 mod query;
+mod sso;
 mod state;
 mod templates;
 mod transact;

@@ -125,3 +125,8 @@ async fn configuration() {
 async fn templates() {
     super::templates::templates(&store().0).await.unwrap();
 }
+
+#[tokio::test]
+async fn sso() {
+    super::sso::sso(&store().0).await.unwrap();
+}

@@ -18,6 +18,7 @@ pub mod failure_index;
 pub mod fan_outs;
 pub mod groups;
 pub mod organizations;
+pub mod sso;
 pub mod sync_outcomes;
 pub mod templates;
 pub mod tokens;

@@ -51,6 +51,7 @@ mod mail_sender;
 mod organizations;
 mod product_api;
 mod queues;
+mod sso;
 mod sync_state;
 mod templates;
 mod users;
@@ -137,6 +138,10 @@ struct Tables {
     delays: Vec<(DeliveryToken, u32)>,
     /// the global domain claims, by domain
     domain_claims: HashMap<crate::domains::DomainName, crate::domains::DomainClaim>,
+    /// identity provider configurations, by organization
+    sso: HashMap<OrgId, crate::sso::SsoConfig>,
+    /// the (issuer, client id) index
+    sso_clients: HashMap<(String, String), OrgId>,
 }
 
 /// The activity retention of an organization without its own, in days (the

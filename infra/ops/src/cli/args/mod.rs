@@ -16,12 +16,12 @@ pub use settings::{
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use user_sync_core::ids::{OrgId, UserId};
 
-use super::{domains, drift};
+use super::{domains, drift, sso};
 
 const AFTER_HELP: &str = "\
 Settings come from the environment or from the flags, which win:
   DIRECTORY_TABLE              --directory-table       org, token, catalog, custom-attributes, guardrail,
-                                                       activity-retention, reconcile, scrub-secrets, drift
+                                                       activity-retention, reconcile, scrub-secrets, drift, sso
   JOBS_QUEUE_URL               --jobs-queue-url        dlq
   JOBS_DLQ_URL                 --jobs-dlq-url          dlq
   MAIL_QUEUE_URL               --mail-queue-url        dlq
@@ -146,6 +146,11 @@ pub enum Command {
     /// the scheduled pass.
     #[command(subcommand, arg_required_else_help = true)]
     Drift(drift::DriftCommand),
+    /// An organization's single sign-on for admins (OpenID Connect): set
+    /// (validated against the issuer at once), show, remove, and whether
+    /// admin keys may still sign in to the console.
+    #[command(subcommand, arg_required_else_help = true)]
+    Sso(sso::SsoCommand),
 }
 
 pub(super) fn org_id(s: &str) -> Result<OrgId, String> {

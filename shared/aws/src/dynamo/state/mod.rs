@@ -182,6 +182,7 @@ impl StateTable {
     }
 
     async fn activity_item(&self, org: &OrgId, entry: &ActivityEntry) -> Result<Item, StoreError> {
+        let entry = crate::correlation::stamp_entry(entry);
         let days = self.retention_days(org).await;
         let at = user_sync_core::time::parse(&entry.at)
             .map(|t| t.unix_timestamp())
@@ -189,7 +190,7 @@ impl StateTable {
         to_item(&ActivityItem {
             pk: activity_pk(org),
             sk: entry.id.clone(),
-            entry: serde_json::to_string(entry).map_err(json)?,
+            entry: serde_json::to_string(&*entry).map_err(json)?,
             expires_at: user_sync_core::activity::expires_at(at, days),
         })
     }

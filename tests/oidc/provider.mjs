@@ -27,6 +27,10 @@ import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 
 import Provider from 'oidc-provider';
+// The package's in-memory adapter on its module-wide store (the default gives
+// each instance a store of its own): every instance built here, as clients
+// are added and keys rotated, sees the same sessions, interactions and codes.
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 
 const ACCOUNTS = {
   ada: { name: 'Ada Admin', groups: ['user-sync-admins'] },
@@ -46,9 +50,8 @@ function newKey(prefix) {
   return { ...jwk, kid: `${prefix}-${randomBytes(6).toString('hex')}`, alg: 'RS256', use: 'sig' };
 }
 
-// What survives a rebuild of the provider (clients added, keys rotated):
-// sessions, interactions and codes live in the package's memory adapter,
-// shared by every instance, and the cookie keys stay the same.
+// What a rebuilt provider (a client added, a key rotated) starts from; its
+// stored state is in the shared adapter, and the cookie keys stay the same.
 const state = {
   keys: [newKey('k1')], // the current key first
   other: newKey('other'), // never published
@@ -81,6 +84,7 @@ async function loadExistingGrant(ctx) {
 
 function build(issuer) {
   const provider = new Provider(issuer, {
+    adapter: (model) => new MemoryAdapter(model),
     findAccount,
     loadExistingGrant,
     jwks: { keys: state.keys },

@@ -23,6 +23,7 @@ pub mod directory_servers;
 pub mod dns;
 pub mod harness;
 pub mod http_event;
+pub mod oidc;
 pub mod onboard;
 
 pub use harness::*;

@@ -164,12 +164,15 @@ async function control(req, res, issuer, swap) {
       const previous = state.clients.get(metadata.client_id);
       state.clients.set(metadata.client_id, metadata);
       try {
-        swap(build(issuer));
+        const next = build(issuer);
+        // the package checks a client's metadata when it first finds it
+        await next.Client.find(metadata.client_id);
+        swap(next);
       } catch (e) {
         // the package refused the metadata: keep what was there
         if (previous) state.clients.set(metadata.client_id, previous);
         else state.clients.delete(metadata.client_id);
-        return answer(res, 400, { error: e.message });
+        return answer(res, 400, { error: e.error_description ?? e.message });
       }
       return answer(res, 200, { client_id: metadata.client_id });
     }

@@ -24,6 +24,7 @@ pub mod dns;
 pub mod harness;
 pub mod http_event;
 pub mod latency;
+pub mod oidc;
 pub mod onboard;
 
 pub use harness::*;

@@ -31,6 +31,7 @@ mod roles;
 mod rules;
 mod scim;
 mod self_healing;
+mod sso;
 mod templates;
 mod tenant_boundary;
 mod user_states;

@@ -5,6 +5,7 @@ mod directory;
 mod domains;
 mod errors;
 pub mod items;
+mod joint_reads;
 mod query;
 mod state;
 mod templates;
@@ -13,4 +14,5 @@ mod values;
 
 pub use directory::DirectoryTable;
 pub use errors::map_sdk_error;
+pub use joint_reads::BothTables;
 pub use state::StateTable;

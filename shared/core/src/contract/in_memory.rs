@@ -125,3 +125,11 @@ async fn configuration() {
 async fn templates() {
     super::templates::templates(&store().0).await.unwrap();
 }
+
+#[tokio::test]
+async fn joint_reads() {
+    let store = store().0;
+    super::joint_reads::joint_reads(&store, &store, &store)
+        .await
+        .unwrap();
+}

@@ -1,16 +1,20 @@
 //! Reads across both tables in the same `BatchGetItem` calls: what
 //! reconciling users reads (each user's item and memberships in the
-//! DirectoryTable, its desired state and sync status in the StateTable).
+//! DirectoryTable, its desired state and sync status in the StateTable) and
+//! what a welcome email reads (the organization, the user's desired state).
 
 use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use user_sync_core::StoreError;
 use user_sync_core::ids::{GroupId, OrgId, UserId};
-use user_sync_core::ports::{Memberships, ReconcileInputs, ReconcileReads};
+use user_sync_core::ports::{
+    Memberships, Organization, ReconcileInputs, ReconcileReads, WelcomeReads,
+};
+use user_sync_core::state::DesiredState;
 
 use super::batch::batch_get_tables;
-use super::directory::{BATCHED_MEMBERSHIP_GROUPS, stored_user};
+use super::directory::{BATCHED_MEMBERSHIP_GROUPS, organization, stored_user};
 use super::errors::json;
 use super::items::*;
 use super::values::{Item, from_item, key};
@@ -119,5 +123,37 @@ impl ReconcileReads for BothTables {
         groups: &BTreeSet<GroupId>,
     ) -> Result<ReconcileInputs, StoreError> {
         self.read(org, users, groups, false).await
+    }
+}
+
+impl WelcomeReads for BothTables {
+    async fn welcome_inputs(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+    ) -> Result<(Option<Organization>, Option<DesiredState>), StoreError> {
+        let directory = self.directory.table_name().to_owned();
+        let keys = vec![
+            (directory.clone(), key(org_pk(org), sk::ORG)),
+            (
+                self.state.table_name().to_owned(),
+                key(user_pk(org, user), sk::DESIRED),
+            ),
+        ];
+        let (mut found_org, mut desired) = (None, None);
+        for (table, item) in batch_get_tables(self.directory.client(), keys).await? {
+            if table == directory {
+                found_org = Some(organization(from_item(item)?)?);
+            } else {
+                let d: DesiredItem = from_item(item)?;
+                desired = Some(serde_json::from_str(&d.state).map_err(json)?);
+            }
+        }
+        // the activity entry written next keeps the retention read here
+        self.state.remember_retention(
+            org,
+            found_org.as_ref().and_then(|o| o.activity_retention_days),
+        );
+        Ok((found_org, desired))
     }
 }

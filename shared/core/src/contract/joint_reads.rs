@@ -1,5 +1,5 @@
-//! The contract of [`ReconcileReads`]: one read gives what the separate
-//! reads of each table give.
+//! The contract of [`ReconcileReads`] and [`WelcomeReads`]: one read gives
+//! what the separate reads of each table give.
 
 use std::collections::BTreeSet;
 
@@ -9,15 +9,16 @@ use super::users::stored_user;
 use super::{Checked, fresh_org, gid, uid};
 use crate::ids::GroupId;
 use crate::ports::{
-    DesiredStates, Groups, Memberships, ReconcileInputs, ReconcileReads, SyncOutcomes, Users,
+    DesiredStates, Groups, Memberships, Organization, Organizations, ReconcileInputs,
+    ReconcileReads, SyncOutcomes, Users, WelcomeReads,
 };
 
 /// `d` and `s` are the two tables' adapters, `r` reads across both.
 pub async fn joint_reads<D, S, R>(d: &D, s: &S, r: &R) -> Checked
 where
-    D: Users + Groups + Memberships,
+    D: Users + Groups + Memberships + Organizations,
     S: DesiredStates + SyncOutcomes,
-    R: ReconcileReads,
+    R: ReconcileReads + WelcomeReads,
 {
     let org = fresh_org();
     let (ada, grace, none) = (uid("u-ada"), uid("u-grace"), uid("u-none"));
@@ -71,5 +72,20 @@ where
         ReconcileInputs::default()
     );
 
+    assert_eq!(
+        r.welcome_inputs(&org, &ada).await?,
+        (None, Some(desired(1)))
+    );
+    let organization = Organization::new(org.clone(), "Joint", "2026-12-01T09:00:00.000Z");
+    d.create_org(&organization).await?;
+    assert_eq!(
+        r.welcome_inputs(&org, &ada).await?,
+        (Some(organization.clone()), Some(desired(1)))
+    );
+    assert_eq!(
+        r.welcome_inputs(&org, &grace).await?,
+        (Some(organization), None),
+        "a status alone is no desired state"
+    );
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Reads across both tables, in memory: one look under the lock each.
 
 use super::*;
-use crate::ports::{ReconcileInputs, ReconcileReads};
+use crate::ports::{ReconcileInputs, ReconcileReads, WelcomeReads};
 
 impl MemoryStore {
     fn reconcile_inputs(
@@ -57,5 +57,15 @@ impl ReconcileReads for MemoryStore {
         groups: &BTreeSet<GroupId>,
     ) -> Result<ReconcileInputs, StoreError> {
         Ok(self.reconcile_inputs(org, users, groups, false))
+    }
+}
+
+impl WelcomeReads for MemoryStore {
+    async fn welcome_inputs(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+    ) -> Result<(Option<Organization>, Option<DesiredState>), StoreError> {
+        Ok(self.with_org(org, |o| (o.org.clone(), o.desired.get(user).cloned())))
     }
 }

@@ -1,5 +1,7 @@
 //! Reads that span both tables at once: what reconciling users reads (the
-//! users, their memberships among the rules' groups, their stored states).
+//! users, their memberships among the rules' groups, their stored states)
+//! and what a welcome email reads (the organization, the user's desired
+//! state).
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
@@ -7,7 +9,8 @@ use std::future::Future;
 use crate::StoreError;
 use crate::directory::StoredUser;
 use crate::ids::{GroupId, OrgId, UserId};
-use crate::ports::UserStates;
+use crate::ports::{Organization, UserStates};
+use crate::state::DesiredState;
 
 /// The inputs of reconciling some users, read together.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -45,4 +48,17 @@ pub trait ReconcileReads: Sync {
         users: &[UserId],
         groups: &BTreeSet<GroupId>,
     ) -> impl Future<Output = Result<ReconcileInputs, StoreError>> + Send;
+}
+
+/// One read for what the welcome email needs beyond its job:
+/// [`crate::ports::Organizations::get_org`] and the user's desired state
+/// ([`crate::ports::DesiredStates::user_state`] without the status).
+pub trait WelcomeReads: Sync {
+    /// The organization (`None`: not found) and the user's current desired
+    /// state (`None`: none stored), strongly consistent.
+    fn welcome_inputs(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+    ) -> impl Future<Output = Result<(Option<Organization>, Option<DesiredState>), StoreError>> + Send;
 }

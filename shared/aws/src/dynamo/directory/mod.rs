@@ -337,7 +337,7 @@ const ORG_SCAN_PAGE: i32 = 1_000;
 /// `Scan` calls per page of organizations.
 const ORG_SCAN_CALLS: usize = 10;
 
-fn organization(o: OrgItem) -> Result<Organization, StoreError> {
+pub(super) fn organization(o: OrgItem) -> Result<Organization, StoreError> {
     Ok(Organization {
         id: o.org_id,
         name: o.name,

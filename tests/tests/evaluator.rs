@@ -16,7 +16,7 @@ use local_stack::resolve::Resolver;
 use local_stack::template::{ResourceKind, Template};
 use serde_json::json;
 use user_sync_aws::dynamo::items::{FanOutItem, sk};
-use user_sync_aws::dynamo::{DirectoryTable, StateTable};
+use user_sync_aws::dynamo::{BothTables, DirectoryTable, StateTable};
 use user_sync_core::StoreError;
 use user_sync_core::directory::{DirectoryGroup, DirectoryUser};
 use user_sync_core::fanout::FanOutTask;
@@ -272,7 +272,14 @@ impl World {
 
     /// Runs the handler; the sequence numbers it reported as failed.
     async fn process(&self, records: Vec<EventRecord>) -> Vec<String> {
-        let response = evaluator::process(&self.directory, &self.state, &self.jobs, records).await;
+        let response = evaluator::process(
+            &self.directory,
+            &self.state,
+            &BothTables::new(&self.directory, &self.state),
+            &self.jobs,
+            records,
+        )
+        .await;
         response
             .batch_item_failures
             .into_iter()

@@ -98,6 +98,7 @@ async fn fan_out(store: &MemoryStore, org: &OrgId) -> usize {
     let reconciler = Reconciler {
         directory: store,
         state: store,
+        reads: store,
         jobs: store,
         clock: &SystemClock,
         tally: Tally::default(),

@@ -17,7 +17,7 @@ use user_sync_core::state::Outcome;
 
 use crate::Reconciler;
 
-impl<D, S, Q> Reconciler<'_, D, S, Q>
+impl<D, S, R, Q> Reconciler<'_, D, S, R, Q>
 where
     D: Directory + Configuration + FanOuts + Organizations,
     S: SyncState,

@@ -19,14 +19,14 @@ use tracing::{Instrument, info, info_span, warn};
 use user_sync_aws::config::{Tables, activity_retention_days};
 use user_sync_aws::correlation::{self, Origin};
 use user_sync_aws::dynamo::items::DirectoryRecord;
-use user_sync_aws::dynamo::{DirectoryTable, StateTable};
+use user_sync_aws::dynamo::{BothTables, DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, required};
 use user_sync_aws::sqs::SqsJobQueue;
 use user_sync_core::clock::SystemClock;
 use user_sync_core::fanout::FanOutTask;
 use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
 use user_sync_core::ports::{
-    Configuration, Directory, FanOuts, JobQueue, Organizations, SyncState,
+    Configuration, Directory, FanOuts, JobQueue, Organizations, ReconcileReads, SyncState,
 };
 
 pub use reconcile::{Context, Reconciler};
@@ -57,6 +57,8 @@ impl Config {
 pub struct Deps {
     pub directory: DirectoryTable,
     pub state: StateTable,
+    /// Both tables, for what reconciling reads of a user.
+    pub reads: BothTables,
     pub jobs: SqsJobQueue,
 }
 
@@ -66,6 +68,7 @@ impl Deps {
         // the one activity entry the evaluator writes: a drift check's summary
         let (directory, state) = config.tables.open(&ddb, config.activity_retention_days);
         Self {
+            reads: BothTables::new(&directory, &state),
             directory,
             state,
             jobs: SqsJobQueue::new(
@@ -213,6 +216,7 @@ pub async fn handle(
     Ok(Box::pin(process(
         &deps.directory,
         &deps.state,
+        &deps.reads,
         &deps.jobs,
         event.payload.records,
     ))
@@ -220,20 +224,23 @@ pub async fn handle(
 }
 
 /// Processes records in order and stops at the first failure.
-pub async fn process<D, S, Q>(
+pub async fn process<D, S, R, Q>(
     directory: &D,
     state: &S,
+    reads: &R,
     jobs: &Q,
     records: Vec<EventRecord>,
 ) -> DynamoDbEventResponse
 where
     D: Directory + Configuration + FanOuts + Organizations,
     S: SyncState,
+    R: ReconcileReads,
     Q: JobQueue,
 {
     let reconciler = Reconciler {
         directory,
         state,
+        reads,
         jobs,
         clock: &SystemClock,
         tally: Tally::default(),

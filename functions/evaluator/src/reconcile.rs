@@ -12,7 +12,8 @@ use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
 use user_sync_core::job::EntitlementJob;
 use user_sync_core::language::account_language;
 use user_sync_core::ports::{
-    Configuration, Directory, FanOuts, JobQueue, Organizations, StoredUser, SyncSettings, SyncState,
+    Configuration, Directory, FanOuts, JobQueue, Organizations, ReconcileInputs, ReconcileReads,
+    StoredUser, SyncSettings, SyncState,
 };
 use user_sync_core::rules::preview::moved;
 use user_sync_core::rules::{Rule, RuleIndex};
@@ -56,9 +57,11 @@ const WRITE_CONCURRENCY: usize = 16;
 /// Attempts when another invocation moved a user's generation meanwhile.
 const CONFLICT_ATTEMPTS: usize = 3;
 
-pub struct Reconciler<'a, D, S, Q> {
+pub struct Reconciler<'a, D, S, R, Q> {
     pub directory: &'a D,
     pub state: &'a S,
+    /// Users, memberships and states read together.
+    pub reads: &'a R,
     pub jobs: &'a Q,
     /// The time tasks and desired states are stamped with.
     pub clock: &'a dyn Clock,
@@ -85,10 +88,11 @@ struct Pending {
     job: bool,
 }
 
-impl<D, S, Q> Reconciler<'_, D, S, Q>
+impl<D, S, R, Q> Reconciler<'_, D, S, R, Q>
 where
     D: Directory + Configuration + FanOuts + Organizations,
     S: SyncState,
+    R: ReconcileReads,
     Q: JobQueue,
 {
     /// Does what one record asks; `cause` is its sequence number.
@@ -326,13 +330,17 @@ where
         if ids.is_empty() {
             return Ok(0);
         }
-        let users = self.directory.get_users(org, ids).await?;
-        self.reconcile(org, ctx, users, cause, force).await
+        // the users, their memberships and their states: one batched read
+        let mut read = self
+            .reads
+            .users_to_reconcile(org, ids, &ctx.rule_groups)
+            .await?;
+        let users = std::mem::take(&mut read.users);
+        self.decide(org, ctx, users, read, cause, force).await
     }
 
-    /// Reconciles users: batched reads, one conditional write per changed
-    /// user (every user when `force`), jobs sent in batches. Returns the
-    /// number of jobs sent.
+    /// Reconciles listed users: their memberships and states read in one
+    /// batched read, then [`Reconciler::decide`].
     async fn reconcile(
         &self,
         org: &OrgId,
@@ -345,11 +353,34 @@ where
             return Ok(0);
         }
         let ids: Vec<UserId> = users.iter().map(|u| u.user.id.clone()).collect();
-        let mut memberships = self
-            .directory
-            .memberships_among(org, &ids, &ctx.rule_groups)
+        let read = self
+            .reads
+            .states_to_reconcile(org, &ids, &ctx.rule_groups)
             .await?;
-        let mut states = self.state.user_states(org, &ids).await?;
+        self.decide(org, ctx, users, read, cause, force).await
+    }
+
+    /// Decides for users from what was read of them: one conditional write
+    /// per changed user (every user when `force`), jobs sent in batches.
+    /// Returns the number of jobs sent.
+    async fn decide(
+        &self,
+        org: &OrgId,
+        ctx: &Context,
+        users: Vec<StoredUser>,
+        read: ReconcileInputs,
+        cause: &str,
+        force: bool,
+    ) -> Result<usize, StoreError> {
+        if users.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<UserId> = users.iter().map(|u| u.user.id.clone()).collect();
+        let ReconcileInputs {
+            mut memberships,
+            mut states,
+            ..
+        } = read;
         let round = Round {
             org,
             ctx,

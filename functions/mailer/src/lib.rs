@@ -11,7 +11,7 @@ use tracing::{Instrument, info, info_span, warn};
 use user_sync_aws::batch::{Delivery, RecordResult, process_sqs};
 use user_sync_aws::config::{Tables, activity_retention_days};
 use user_sync_aws::correlation::{self, Origin};
-use user_sync_aws::dynamo::{DirectoryTable, StateTable};
+use user_sync_aws::dynamo::{BothTables, DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, number, required};
 use user_sync_aws::metrics::{Line, Unit, name};
 use user_sync_aws::ses::SesMailer;
@@ -23,9 +23,9 @@ use user_sync_core::ids::{OrgId, TemplateId};
 use user_sync_core::job::MailJob;
 use user_sync_core::mail::{EmailTemplate, WelcomeValues, default_template, render};
 use user_sync_core::ports::{
-    EmailClaim, MailError, MailQueue, MailSender, Organizations, SyncState, Templates,
+    EmailClaim, MailError, MailQueue, MailSender, SyncState, Templates, WelcomeReads,
 };
-use user_sync_core::state::{AccountStatus, FailureClass, Outcome};
+use user_sync_core::state::{AccountStatus, DesiredState, FailureClass, Outcome};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -56,6 +56,8 @@ impl Config {
 pub struct Deps {
     pub directory: DirectoryTable,
     pub state: StateTable,
+    /// The organization and the user's desired state, read together.
+    pub reads: BothTables,
     pub ses: SesMailer,
     pub dead_letters: SqsMailQueue,
     pub login_url: String,
@@ -67,6 +69,7 @@ impl Deps {
         let ddb = aws_sdk_dynamodb::Client::new(sdk);
         let (directory, state) = config.tables.open(&ddb, config.activity_retention_days);
         Self {
+            reads: BothTables::new(&directory, &state),
             directory,
             state,
             ses: SesMailer::new(aws_sdk_sesv2::Client::new(sdk), config.mail_from),
@@ -94,6 +97,7 @@ pub async fn handle(
             let mailer = Mailer {
                 orgs: &deps.directory,
                 state: &deps.state,
+                reads: &deps.reads,
                 sender: &deps.ses,
                 dead_letters: &deps.dead_letters,
                 login_url: &deps.login_url,
@@ -107,9 +111,11 @@ pub async fn handle(
 }
 
 /// What one mail job needs.
-pub struct Mailer<'a, O, S, M, Q> {
+pub struct Mailer<'a, O, S, R, M, Q> {
     pub orgs: &'a O,
     pub state: &'a S,
+    /// The organization and the user's desired state, in one read.
+    pub reads: &'a R,
     pub sender: &'a M,
     pub dead_letters: &'a Q,
     pub login_url: &'a str,
@@ -132,10 +138,11 @@ struct Recipient {
     language: Option<String>,
 }
 
-impl<O, S, M, Q> Mailer<'_, O, S, M, Q>
+impl<O, S, R, M, Q> Mailer<'_, O, S, R, M, Q>
 where
-    O: Organizations + Templates,
+    O: Templates,
     S: SyncState,
+    R: WelcomeReads,
     M: MailSender,
     Q: MailQueue,
 {
@@ -177,21 +184,20 @@ where
 
     /// The recipient as the user's current desired state has it; `None`
     /// when the user no longer has an active account to be welcomed to.
-    async fn recipient(&self, job: &MailJob) -> Result<Option<Recipient>, StoreError> {
-        let (desired, _) = self.state.user_state(&job.org_id, &job.user_id).await?;
+    fn recipient(job: &MailJob, desired: Option<DesiredState>) -> Option<Recipient> {
         let Some(desired) = desired else {
-            return Ok(Some(Recipient {
+            return Some(Recipient {
                 email: job.email.clone(),
                 given_name: job.given_name.clone(),
                 products: job.products.clone(),
                 template: job.template.clone(),
                 language: job.language.clone(),
-            }));
+            });
         };
         if desired.account().status != AccountStatus::Active {
-            return Ok(None);
+            return None;
         }
-        Ok(Some(Recipient {
+        Some(Recipient {
             email: desired.facts.email.clone(),
             given_name: desired.facts.given_name.clone(),
             products: desired.assignment.products.clone(),
@@ -203,21 +209,23 @@ where
                 .language()
                 .map(|l| l.language)
                 .or_else(|| job.language.clone()),
-        }))
+        })
     }
 
     async fn send(&self, job: &MailJob, delivery: &Delivery) -> Result<RecordResult, StoreError> {
         let (org_id, user_id) = (&job.org_id, &job.user_id);
         let template = job.template.as_deref().unwrap_or("default");
         let key = format!("welcome#{template}#{}", job.event);
-        let Some(to) = self.recipient(job).await? else {
+        // the organization (its name, its default language) and the
+        // user's current desired state: one read
+        let (org, desired) = self.reads.welcome_inputs(org_id, user_id).await?;
+        let Some(to) = Self::recipient(job, desired) else {
             info!("the user's account is suspended now: no welcome email");
             self.state
                 .record_email_failure(org_id, user_id, None)
                 .await?;
             return Ok(RecordResult::Done);
         };
-        let org = self.orgs.get_org(org_id).await?;
         let chosen = template_of(self.orgs, org_id, to.template.as_deref()).await?;
         let claim = match self.state.claim_email(org_id, user_id, &key).await? {
             EmailClaim::Sent => {
@@ -363,3 +371,7 @@ async fn template_of<O: Templates>(
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

@@ -14,7 +14,7 @@ use local_stack::emulator::Emulator;
 use local_stack::resolve::Resolver;
 use local_stack::template::{ResourceKind, Template};
 use user_sync_aws::dynamo::items::{sk, user_pk};
-use user_sync_aws::dynamo::{DirectoryTable, StateTable};
+use user_sync_aws::dynamo::{BothTables, DirectoryTable, StateTable};
 use user_sync_core::clock::SystemClock;
 use user_sync_core::contract;
 use user_sync_core::ids::{OrgId, UserId};
@@ -68,6 +68,7 @@ async fn the_dynamodb_adapters_keep_the_ports_contracts() {
         .expect("the AWS emulator must start (.venv with moto)");
     let (directory, state, client) = tables(&emulator).await;
     let state_table = state.table_name().to_owned();
+    let both = BothTables::new(&directory, &state);
     // a claim made STALE_EMAIL_CLAIM_SECONDS ago: rewritten in place
     let make_stale = |org: OrgId, user: UserId, key: String| {
         let (client, table) = (client.clone(), state_table.clone());
@@ -94,6 +95,10 @@ async fn the_dynamodb_adapters_keep_the_ports_contracts() {
         timed("users", contract::users::users(&directory)),
         timed("groups", contract::groups::groups(&directory)),
         timed("fan_outs", contract::fan_outs::fan_outs(&directory)),
+        timed(
+            "joint_reads",
+            contract::joint_reads::joint_reads(&directory, &state, &both)
+        ),
         timed(
             "desired_states",
             contract::desired_states::desired_states(&state)

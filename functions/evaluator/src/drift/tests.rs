@@ -78,6 +78,7 @@ async fn a_drift_check_sends_a_check_per_user_in_step_writes_no_state_and_sums_u
     let reconciler = Reconciler {
         directory: &store,
         state: &store,
+        reads: &store,
         jobs: &store,
         clock: &SystemClock,
         tally: crate::Tally::default(),

@@ -177,12 +177,15 @@ const MAILER: [Grant; 7] = {
         // the queue event source mapping
         allow(QUEUE_SOURCE, &["arn:MailQueue"]),
         allow(&["sqs:SendMessage"], &["arn:MailDeadLetterQueue"]),
-        allow(&["dynamodb:GetItem"], &[DIRECTORY]),
+        // the organization (with the desired state: one BatchGetItem), the
+        // template
+        allow(&["dynamodb:GetItem", "dynamodb:BatchGetItem"], &[DIRECTORY]),
         // the once-per-user claim (put, read when taken, record sent,
-        // release), the email's failure status
+        // release), the email's failure status, the desired state
         allow(
             &[
                 "dynamodb:GetItem",
+                "dynamodb:BatchGetItem",
                 "dynamodb:PutItem",
                 "dynamodb:UpdateItem",
                 "dynamodb:DeleteItem",

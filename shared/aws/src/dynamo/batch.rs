@@ -1,6 +1,7 @@
 //! `BatchGetItem` in pages of 100 keys and `BatchWriteItem` in pages of 25
 //! requests, what DynamoDB leaves unprocessed sent again with backoff.
 
+use std::collections::HashMap;
 use std::future::Future;
 
 use aws_sdk_dynamodb::Client;
@@ -75,6 +76,50 @@ pub async fn batch_get_projected(
     Ok(found)
 }
 
+/// Reads the items with these (table, key) pairs, strongly consistent, up
+/// to 100 keys per call whichever tables they are in; each item found comes
+/// back with its table, missing items are left out, the order is not kept.
+pub async fn batch_get_tables(
+    client: &Client,
+    keys: Vec<(String, Item)>,
+) -> Result<Vec<(String, Item)>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in keys.chunks(BATCH_GET_MAX) {
+        let read = until_processed(chunk.to_vec(), "reads", |pending| async move {
+            let mut by_table: HashMap<String, Vec<Item>> = HashMap::new();
+            for (table, key) in pending {
+                by_table.entry(table).or_default().push(key);
+            }
+            let mut call = client.batch_get_item();
+            for (table, keys) in by_table {
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(StoreError::permanent)?;
+                call = call.request_items(table, request);
+            }
+            let out = call.send().await.map_err(map_sdk_error)?;
+            let items = out
+                .responses
+                .unwrap_or_default()
+                .into_iter()
+                .flat_map(|(table, items)| items.into_iter().map(move |i| (table.clone(), i)))
+                .collect();
+            let unprocessed = out
+                .unprocessed_keys
+                .unwrap_or_default()
+                .into_iter()
+                .flat_map(|(table, k)| k.keys.into_iter().map(move |key| (table.clone(), key)))
+                .collect();
+            Ok((items, unprocessed))
+        })
+        .await?;
+        found.extend(read);
+    }
+    Ok(found)
+}
+
 /// Writes with `BatchWriteItem` (25 per call).
 pub async fn batch_write(
     client: &Client,
@@ -93,7 +138,7 @@ pub async fn batch_write(
                 .unprocessed_items
                 .and_then(|mut m| m.remove(table))
                 .unwrap_or_default();
-            Ok((Vec::new(), unprocessed))
+            Ok((Vec::<Item>::new(), unprocessed))
         })
         .await?;
     }
@@ -103,14 +148,14 @@ pub async fn batch_write(
 /// Sends `pending` with `call`, which answers the items it read and what
 /// DynamoDB left unprocessed; that is sent again, with backoff, at most
 /// [`UNPROCESSED_RETRIES`] times. `what` names the requests in the error.
-async fn until_processed<T, F, Fut>(
+async fn until_processed<T, R, F, Fut>(
     mut pending: Vec<T>,
     what: &str,
     mut call: F,
-) -> Result<Vec<Item>, StoreError>
+) -> Result<Vec<R>, StoreError>
 where
     F: FnMut(Vec<T>) -> Fut,
-    Fut: Future<Output = Result<(Vec<Item>, Vec<T>), StoreError>>,
+    Fut: Future<Output = Result<(Vec<R>, Vec<T>), StoreError>>,
 {
     let mut found = Vec::new();
     let mut attempt = 0u32;

@@ -5,6 +5,7 @@ mod directory;
 mod domains;
 mod errors;
 pub mod items;
+mod joint_reads;
 mod query;
 mod sso;
 mod state;
@@ -14,4 +15,5 @@ mod values;
 
 pub use directory::DirectoryTable;
 pub use errors::map_sdk_error;
+pub use joint_reads::BothTables;
 pub use state::StateTable;

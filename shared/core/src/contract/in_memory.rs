@@ -130,3 +130,11 @@ async fn templates() {
 async fn sso() {
     super::sso::sso(&store().0).await.unwrap();
 }
+
+#[tokio::test]
+async fn joint_reads() {
+    let store = store().0;
+    super::joint_reads::joint_reads(&store, &store, &store)
+        .await
+        .unwrap();
+}

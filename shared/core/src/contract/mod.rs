@@ -17,6 +17,7 @@ pub mod email_claims;
 pub mod failure_index;
 pub mod fan_outs;
 pub mod groups;
+pub mod joint_reads;
 pub mod organizations;
 pub mod sso;
 pub mod sync_outcomes;

@@ -47,6 +47,7 @@ mod email_claims;
 mod fan_outs;
 mod fixtures;
 mod groups;
+mod joint_reads;
 mod mail_sender;
 mod organizations;
 mod product_api;

@@ -7,6 +7,7 @@
 mod configuration;
 mod directory;
 mod fan_outs;
+mod joint_reads;
 mod mail;
 mod organizations;
 mod product_api;
@@ -17,6 +18,7 @@ mod templates;
 pub use configuration::*;
 pub use directory::*;
 pub use fan_outs::*;
+pub use joint_reads::*;
 pub use mail::*;
 pub use organizations::*;
 pub use product_api::*;

@@ -32,7 +32,7 @@ use super::values::{Item, build, from_item, key, s, to_item};
 
 /// Up to this many groups, memberships are read as user × group keys (100
 /// per call); beyond, each user's `MEMBEROF#` items are queried.
-const BATCHED_MEMBERSHIP_GROUPS: usize = 25;
+pub(super) const BATCHED_MEMBERSHIP_GROUPS: usize = 25;
 
 /// The DirectoryTable adapter.
 #[derive(Debug, Clone)]
@@ -49,7 +49,7 @@ fn stored_users(items: Vec<Item>) -> Result<Vec<StoredUser>, StoreError> {
         .collect()
 }
 
-fn stored_user(item: UserItem) -> Result<StoredUser, StoreError> {
+pub(super) fn stored_user(item: UserItem) -> Result<StoredUser, StoreError> {
     let attributes: Value = serde_json::from_str(&item.attributes).map_err(json)?;
     Ok(StoredUser {
         user: item.user(),
@@ -337,7 +337,7 @@ const ORG_SCAN_PAGE: i32 = 1_000;
 /// `Scan` calls per page of organizations.
 const ORG_SCAN_CALLS: usize = 10;
 
-fn organization(o: OrgItem) -> Result<Organization, StoreError> {
+pub(super) fn organization(o: OrgItem) -> Result<Organization, StoreError> {
     Ok(Organization {
         id: o.org_id,
         name: o.name,

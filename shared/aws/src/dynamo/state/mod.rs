@@ -129,6 +129,16 @@ impl StateTable {
         self
     }
 
+    /// Keeps what a read of the organization found of its own retention, as
+    /// the organization's own read would (a read elsewhere spares that one).
+    pub(super) fn remember_retention(&self, org: &OrgId, days: Option<u32>) {
+        if let Some(source) = &self.org_retention
+            && let Ok(mut c) = source.cache.lock()
+        {
+            c.insert(org.clone(), (days, Instant::now()));
+        }
+    }
+
     /// Days an entry of `org` written now is kept. A failed read falls back
     /// to the default: the entry is written either way.
     async fn retention_days(&self, org: &OrgId) -> u32 {

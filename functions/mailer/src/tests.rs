@@ -1,0 +1,125 @@
+//! The mailer on the in-memory ports: what it reads of the organization
+//! and the user's desired state (one joint read), and the exactly-once
+//! claim.
+
+use std::collections::BTreeSet;
+
+use aws_lambda_events::sqs::SqsMessage;
+use user_sync_core::clock::SystemClock;
+use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
+use user_sync_core::memory::{MemoryMailSender, MemoryStore, ada_facts, product_rule};
+use user_sync_core::ports::{DesiredStates, Organization, Organizations};
+use user_sync_core::rules::{Priority, effective_assignment};
+
+use super::*;
+
+fn org() -> OrgId {
+    OrgId::parse("acme").unwrap()
+}
+
+fn ada() -> UserId {
+    UserId::parse("u-ada").unwrap()
+}
+
+/// Ada's desired state at generation 1, given G2M by a rule, at `email`.
+fn desired(email: &str) -> DesiredState {
+    let group = GroupId::parse("g").unwrap();
+    let rule = product_rule(
+        RuleId::parse("r").unwrap(),
+        group.clone(),
+        Priority::new(1).unwrap(),
+        &["G2M"],
+    );
+    let mut facts = ada_facts();
+    facts.email = email.to_owned();
+    DesiredState {
+        generation: 1,
+        assignment: effective_assignment(facts.status, &BTreeSet::from([group]), &[rule]),
+        facts,
+        language: None,
+        updated_at: "2026-12-05T09:00:00.000Z".into(),
+        cause: None,
+    }
+}
+
+/// A mail job as the worker sends it, carrying `email`, in an SQS record.
+fn record(email: &str) -> SqsMessage {
+    let job = MailJob::welcome(&org(), &ada(), &desired(email));
+    let mut record = SqsMessage::default();
+    record.message_id = Some("m-1".into());
+    record.body = Some(serde_json::to_string(&job).unwrap());
+    record
+}
+
+async fn store() -> MemoryStore {
+    let store = MemoryStore::default();
+    store
+        .create_org(&Organization::new(
+            org(),
+            "Acme Corp",
+            "2026-12-01T09:00:00.000Z",
+        ))
+        .await
+        .unwrap();
+    store
+}
+
+async fn deliver(store: &MemoryStore, sender: &MemoryMailSender, record: SqsMessage) {
+    let mailer = Mailer {
+        orgs: store,
+        state: store,
+        reads: store,
+        sender,
+        dead_letters: store,
+        login_url: "https://login.example.com",
+        max_receive_count: 5,
+        clock: &SystemClock,
+    };
+    assert!(matches!(
+        mailer.handle_record(record).await,
+        RecordResult::Done
+    ));
+}
+
+#[tokio::test]
+async fn the_welcome_email_goes_to_the_current_address_with_the_organization_s_name_once() {
+    let store = store().await;
+    store
+        .put_desired(&org(), &ada(), &desired("ada@new.example.com"), None)
+        .await
+        .unwrap();
+    let sender = MemoryMailSender::default();
+    // the job carries the address the account was created with
+    deliver(&store, &sender, record("ada@old.example.com")).await;
+    deliver(&store, &sender, record("ada@old.example.com")).await;
+    let sent = sender.sent();
+    assert_eq!(sent.len(), 1, "one welcome email: {sent:?}");
+    assert_eq!(sent[0].to, "ada@new.example.com");
+    assert_eq!(sent[0].email.subject, "Welcome to Acme Corp");
+}
+
+#[tokio::test]
+async fn a_job_without_a_stored_desired_state_sends_what_it_carries() {
+    let store = store().await;
+    let sender = MemoryMailSender::default();
+    deliver(&store, &sender, record("ada@example.com")).await;
+    let sent = sender.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, "ada@example.com");
+}
+
+#[tokio::test]
+async fn an_older_job_without_the_origin_still_sends() {
+    let store = store().await;
+    let sender = MemoryMailSender::default();
+    // a job as queued before the change's origin was carried
+    let body = serde_json::json!({
+        "orgId": "acme", "userId": "u-ada", "event": "account",
+        "template": null, "language": null, "email": "ada@example.com",
+        "givenName": "Ada", "products": ["G2M"]
+    });
+    let mut old = SqsMessage::default();
+    old.body = Some(body.to_string());
+    deliver(&store, &sender, old).await;
+    assert_eq!(sender.sent().len(), 1);
+}

@@ -1,0 +1,159 @@
+//! Reads across both tables in the same `BatchGetItem` calls: what
+//! reconciling users reads (each user's item and memberships in the
+//! DirectoryTable, its desired state and sync status in the StateTable) and
+//! what a welcome email reads (the organization, the user's desired state).
+
+use std::collections::{BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use user_sync_core::StoreError;
+use user_sync_core::ids::{GroupId, OrgId, UserId};
+use user_sync_core::ports::{
+    Memberships, Organization, ReconcileInputs, ReconcileReads, WelcomeReads,
+};
+use user_sync_core::state::DesiredState;
+
+use super::batch::batch_get_tables;
+use super::directory::{BATCHED_MEMBERSHIP_GROUPS, organization, stored_user};
+use super::errors::json;
+use super::items::*;
+use super::values::{Item, from_item, key};
+use super::{DirectoryTable, StateTable};
+
+/// Both tables, read together.
+#[derive(Debug, Clone)]
+pub struct BothTables {
+    directory: DirectoryTable,
+    state: StateTable,
+}
+
+impl BothTables {
+    pub fn new(directory: &DirectoryTable, state: &StateTable) -> Self {
+        Self {
+            directory: directory.clone(),
+            state: state.clone(),
+        }
+    }
+
+    async fn read(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+        groups: &BTreeSet<GroupId>,
+        with_users: bool,
+    ) -> Result<ReconcileInputs, StoreError> {
+        let mut out = ReconcileInputs::default();
+        if users.is_empty() {
+            return Ok(out);
+        }
+        let directory = self.directory.table_name().to_owned();
+        let state = self.state.table_name().to_owned();
+        // many groups: each user's own list is fewer reads (as
+        // `memberships_among` decides)
+        let batched_groups = groups.len() <= BATCHED_MEMBERSHIP_GROUPS;
+        let mut keys: Vec<(String, Item)> = Vec::new();
+        for u in users {
+            let pk = user_pk(org, u);
+            if with_users {
+                keys.push((directory.clone(), key(pk.clone(), sk::USER)));
+            }
+            if batched_groups {
+                for g in groups {
+                    keys.push((
+                        directory.clone(),
+                        key(pk.clone(), format!("{}{g}", sk::MEMBER_OF)),
+                    ));
+                }
+            }
+            for sort in [sk::DESIRED, sk::STATUS] {
+                keys.push((state.clone(), key(pk.clone(), sort)));
+            }
+        }
+        // the partition key names the user: `{org}#USER#{id}`
+        let by_pk: HashMap<String, &UserId> = users.iter().map(|u| (user_pk(org, u), u)).collect();
+        let mut found_users = HashMap::new();
+        for (table, item) in batch_get_tables(self.directory.client(), keys).await? {
+            let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sort))) =
+                (item.get("pk"), item.get("sk"))
+            else {
+                continue;
+            };
+            let Some(user) = by_pk.get(pk).map(|u| (*u).clone()) else {
+                continue;
+            };
+            let (sort, in_state) = (sort.clone(), table == state);
+            if in_state && sort == sk::DESIRED {
+                let d: DesiredItem = from_item(item)?;
+                out.states.entry(user).or_default().0 =
+                    Some(serde_json::from_str(&d.state).map_err(json)?);
+            } else if in_state && sort == sk::STATUS {
+                let st: StatusItem = from_item(item)?;
+                out.states.entry(user).or_default().1 =
+                    Some(serde_json::from_str(&st.status).map_err(json)?);
+            } else if !in_state && sort == sk::USER {
+                found_users.insert(user, stored_user(from_item::<UserItem>(item)?)?);
+            } else if !in_state && sort.starts_with(sk::MEMBER_OF) {
+                let m: MemberItem = from_item(item)?;
+                out.memberships.entry(user).or_default().insert(m.group_id);
+            }
+        }
+        // in the order asked for
+        out.users = users.iter().filter_map(|u| found_users.remove(u)).collect();
+        if !batched_groups {
+            out.memberships = self.directory.memberships_among(org, users, groups).await?;
+        }
+        Ok(out)
+    }
+}
+
+impl ReconcileReads for BothTables {
+    async fn users_to_reconcile(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+        groups: &BTreeSet<GroupId>,
+    ) -> Result<ReconcileInputs, StoreError> {
+        self.read(org, users, groups, true).await
+    }
+
+    async fn states_to_reconcile(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+        groups: &BTreeSet<GroupId>,
+    ) -> Result<ReconcileInputs, StoreError> {
+        self.read(org, users, groups, false).await
+    }
+}
+
+impl WelcomeReads for BothTables {
+    async fn welcome_inputs(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+    ) -> Result<(Option<Organization>, Option<DesiredState>), StoreError> {
+        let directory = self.directory.table_name().to_owned();
+        let keys = vec![
+            (directory.clone(), key(org_pk(org), sk::ORG)),
+            (
+                self.state.table_name().to_owned(),
+                key(user_pk(org, user), sk::DESIRED),
+            ),
+        ];
+        let (mut found_org, mut desired) = (None, None);
+        for (table, item) in batch_get_tables(self.directory.client(), keys).await? {
+            if table == directory {
+                found_org = Some(organization(from_item(item)?)?);
+            } else {
+                let d: DesiredItem = from_item(item)?;
+                desired = Some(serde_json::from_str(&d.state).map_err(json)?);
+            }
+        }
+        // the activity entry written next keeps the retention read here
+        self.state.remember_retention(
+            org,
+            found_org.as_ref().and_then(|o| o.activity_retention_days),
+        );
+        Ok((found_org, desired))
+    }
+}

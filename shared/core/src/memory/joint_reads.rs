@@ -1,0 +1,71 @@
+//! Reads across both tables, in memory: one look under the lock each.
+
+use super::*;
+use crate::ports::{ReconcileInputs, ReconcileReads, WelcomeReads};
+
+impl MemoryStore {
+    fn reconcile_inputs(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+        groups: &BTreeSet<GroupId>,
+        with_users: bool,
+    ) -> ReconcileInputs {
+        self.with_org(org, |o| ReconcileInputs {
+            users: if with_users {
+                users
+                    .iter()
+                    .filter_map(|id| o.users.get(id).cloned())
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            memberships: users
+                .iter()
+                .filter_map(|u| {
+                    let among: BTreeSet<GroupId> =
+                        o.groups_of.get(u)?.intersection(groups).cloned().collect();
+                    (!among.is_empty()).then(|| (u.clone(), among))
+                })
+                .collect(),
+            states: users
+                .iter()
+                .filter_map(|u| {
+                    let desired = o.desired.get(u).cloned();
+                    let status = o.statuses.get(u).cloned();
+                    (desired.is_some() || status.is_some()).then(|| (u.clone(), (desired, status)))
+                })
+                .collect(),
+        })
+    }
+}
+
+impl ReconcileReads for MemoryStore {
+    async fn users_to_reconcile(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+        groups: &BTreeSet<GroupId>,
+    ) -> Result<ReconcileInputs, StoreError> {
+        Ok(self.reconcile_inputs(org, users, groups, true))
+    }
+
+    async fn states_to_reconcile(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+        groups: &BTreeSet<GroupId>,
+    ) -> Result<ReconcileInputs, StoreError> {
+        Ok(self.reconcile_inputs(org, users, groups, false))
+    }
+}
+
+impl WelcomeReads for MemoryStore {
+    async fn welcome_inputs(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+    ) -> Result<(Option<Organization>, Option<DesiredState>), StoreError> {
+        Ok(self.with_org(org, |o| (o.org.clone(), o.desired.get(user).cloned())))
+    }
+}

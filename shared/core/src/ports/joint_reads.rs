@@ -1,0 +1,64 @@
+//! Reads that span both tables at once: what reconciling users reads (the
+//! users, their memberships among the rules' groups, their stored states)
+//! and what a welcome email reads (the organization, the user's desired
+//! state).
+
+use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+
+use crate::StoreError;
+use crate::directory::StoredUser;
+use crate::ids::{GroupId, OrgId, UserId};
+use crate::ports::{Organization, UserStates};
+use crate::state::DesiredState;
+
+/// The inputs of reconciling some users, read together.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReconcileInputs {
+    /// The users that exist among those asked for (none when they were
+    /// given: [`ReconcileReads::states_to_reconcile`]).
+    pub users: Vec<StoredUser>,
+    /// For each user, which of the groups asked for it is a member of;
+    /// users in none are left out.
+    pub memberships: HashMap<UserId, BTreeSet<GroupId>>,
+    /// Desired states and sync statuses; users with neither are left out.
+    pub states: UserStates,
+}
+
+/// One read for what [`crate::ports::Users::get_users`],
+/// [`crate::ports::Memberships::memberships_among`] and
+/// [`crate::ports::DesiredStates::user_states`] read separately: a user's
+/// item, its memberships and its state in the same batched reads (strongly
+/// consistent), whichever table holds them.
+pub trait ReconcileReads: Sync {
+    /// The users among `users` that exist, which of `groups` each is a
+    /// member of, and their desired states and sync statuses.
+    fn users_to_reconcile(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+        groups: &BTreeSet<GroupId>,
+    ) -> impl Future<Output = Result<ReconcileInputs, StoreError>> + Send;
+
+    /// As [`ReconcileReads::users_to_reconcile`] for users already read
+    /// (listed): their memberships and states only.
+    fn states_to_reconcile(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+        groups: &BTreeSet<GroupId>,
+    ) -> impl Future<Output = Result<ReconcileInputs, StoreError>> + Send;
+}
+
+/// One read for what the welcome email needs beyond its job:
+/// [`crate::ports::Organizations::get_org`] and the user's desired state
+/// ([`crate::ports::DesiredStates::user_state`] without the status).
+pub trait WelcomeReads: Sync {
+    /// The organization (`None`: not found) and the user's current desired
+    /// state (`None`: none stored), strongly consistent.
+    fn welcome_inputs(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+    ) -> impl Future<Output = Result<(Option<Organization>, Option<DesiredState>), StoreError>> + Send;
+}

@@ -289,39 +289,41 @@ async fn the_schedule_is_daily_until_an_admin_sets_it_and_ops_can_turn_it_off() 
     assert!(refused.err.contains("sync is off"), "{}", refused.err);
 }
 
-/// The drift check's cost and time for 1,000 users in step (docs/
-/// performance.md, "Drift check"): product API reads and writes, and the
-/// AWS calls each function made during the run, per user. Slow (the 1,000
-/// accounts are created first) and measured alone:
-/// `cargo test -p user-sync-tests --test e2e -- drift::measured --ignored --nocapture`.
+/// The drift check's cost and time for `DRIFT_MEASURE_USERS` users in step
+/// (default 1,000; docs/performance.md, "Drift check"): product API reads
+/// and writes, and the AWS calls each function made during the run, per
+/// user. Slow (the accounts are created first) and measured alone:
+/// `DRIFT_MEASURE_USERS=10000 cargo test -p user-sync-tests --test e2e --
+/// drift::measured --ignored --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement: run alone"]
 #[allow(clippy::print_stdout, clippy::cast_precision_loss)] // the figures belong in the test log
-async fn measured_drift_check_of_1000_users() {
+async fn measured_drift_check() {
     use std::collections::BTreeMap;
     use std::time::{Duration, Instant};
 
-    const USERS: usize = 1_000;
+    let users: usize = std::env::var("DRIFT_MEASURE_USERS")
+        .map_or(1_000, |n| n.parse().expect("DRIFT_MEASURE_USERS: a number"));
+    // 900 s for each started 1,000 users: the setup's pace on the local stack
+    let wait = Duration::from_secs(900 * users.div_ceil(1_000).max(1) as u64);
     let a = new_org("drift-measure").await;
     let members = a.scim().group("Everyone").await;
     let group_id = user_sync_core::ids::GroupId::parse(&members).unwrap();
-    user_sync_tests::put_members(&a.id(), &group_id, USERS).await;
+    user_sync_tests::put_members(&a.id(), &group_id, users).await;
     a.admin()
         .rule_and_sync(
             json!({"groupId": members, "products": ["G2M"], "adminRole": {"type": "full_admin"}}),
         )
         .await;
-    eventually(
-        "1,000 accounts in step",
-        Duration::from_secs(900),
-        || async {
-            let sync = a.admin().read("/sync").await;
-            let quiet = sync["fanOuts"].as_array().is_some_and(Vec::is_empty)
-                && sync["progress"]["inSync"] == USERS;
-            quiet.then_some(())
-        },
-    )
+    let setup = Instant::now();
+    eventually(&format!("{users} accounts in step"), wait, || async {
+        let sync = a.admin().read("/sync").await;
+        let quiet = sync["fanOuts"].as_array().is_some_and(Vec::is_empty)
+            && sync["progress"]["inSync"] == users;
+        quiet.then_some(())
+    })
     .await;
+    println!("{users} accounts in step after {:?}", setup.elapsed());
     let calls_file = &user_sync_tests::stack().aws_calls;
     let lines_before = std::fs::read_to_string(calls_file).unwrap().lines().count();
     let before = last_call(&a).await;
@@ -329,9 +331,9 @@ async fn measured_drift_check_of_1000_users() {
     let started = Instant::now();
     let task = drift_run(&a).await;
     let fanned_out = started.elapsed();
-    assert_eq!(task["jobs"], USERS, "{task}");
+    assert_eq!(task["jobs"], users, "{task}");
     let sim = a.simulator();
-    let calls = eventually("every account read", Duration::from_secs(900), || async {
+    let calls = eventually("every account read", wait, || async {
         let calls: Vec<Value> = sim
             .calls(None)
             .await
@@ -339,7 +341,7 @@ async fn measured_drift_check_of_1000_users() {
             .filter(|c| c["seq"].as_u64().unwrap_or(0) > before)
             .collect();
         let reads = calls.iter().filter(|c| c["method"] == "GET").count();
-        (reads >= USERS).then_some(calls)
+        (reads >= users).then_some(calls)
     })
     .await;
     let read_all = started.elapsed();
@@ -362,11 +364,11 @@ async fn measured_drift_check_of_1000_users() {
     }
     let puts = calls.iter().filter(|c| c["method"] == "PUT").count();
     println!(
-        "drift check of {USERS} users: fan-out done in {fanned_out:?}, every account read in {read_all:?}; product API: {} reads, {puts} writes",
+        "drift check of {users} users: fan-out done in {fanned_out:?}, every account read in {read_all:?}; product API: {} reads, {puts} writes",
         calls.len() - puts
     );
     for (what, n) in &aws {
-        println!("  {what}: {n} ({:.3} per user)", *n as f64 / USERS as f64);
+        println!("  {what}: {n} ({:.3} per user)", *n as f64 / users as f64);
     }
     assert_eq!(puts, 0);
 }

@@ -1,10 +1,12 @@
-// The admin API, called with the admin token kept in session storage.
+// The admin API, called with the bearer kept in session storage: an admin
+// key, or the ID token of a single sign-on session.
 
 import { setMe } from './access.js';
 
 const BASE = new URL('../api/v1/', document.baseURI);
 const KEY = 'userSync.adminToken';
 const DRAFT = 'userSync.ruleDraft';
+const SESSION = 'userSync.ssoSession';
 
 /** An answer other than 2xx: `code` and `detail` come from the problem details. */
 export class ApiError extends Error {
@@ -27,7 +29,24 @@ export function setToken(value) {
 export function clearToken() {
   sessionStorage.removeItem(KEY);
   sessionStorage.removeItem(DRAFT);
+  sessionStorage.removeItem(SESSION);
   setMe(null);
+}
+
+/**
+ * The single sign-on session, when the bearer is an ID token: `{ org,
+ * clientId, endSession, expiresAt (ms) }`; null for a key.
+ */
+export function session() {
+  try {
+    return JSON.parse(sessionStorage.getItem(SESSION) || 'null');
+  } catch {
+    return null;
+  }
+}
+
+export function setSession(value) {
+  sessionStorage.setItem(SESSION, JSON.stringify(value));
 }
 
 /**

@@ -2,8 +2,18 @@
 // (#/sync, #/rules/new, #/rules/{id}, #/users, #/users/{id}, #/activity,
 // #/templates, #/templates/new, #/templates/{id}, #/attributes, #/domains).
 
-import { api, clearToken, onUnauthorized, setToken, token } from './api.js';
+import { api, clearToken, onUnauthorized, session, setToken, token } from './api.js';
 import { me, setMe } from './access.js';
+import {
+  addressedOrg,
+  completeSignIn,
+  consoleAddress,
+  endSessionUrl,
+  isProviderAnswer,
+  signInOptions,
+  startSignIn,
+  watchExpiry,
+} from './sso.js';
 import { field, fieldError, h, heading, show, toast } from './ui.js';
 import { syncPage } from './sync.js';
 import { ruleForm } from './rule-form.js';
@@ -72,9 +82,11 @@ function stopPage() {
   cleanup = null;
 }
 
-function signInPage(message) {
-  stopPage();
-  signedIn(false);
+// set before leaving for the provider's sign-out, read on the way back
+const SIGNED_OUT = 'userSync.signedOut';
+
+// The token form: a key (viewer, operator or admin) pasted in.
+function tokenForm() {
   const input = h('input', {
     id: 'token',
     name: 'token',
@@ -112,7 +124,9 @@ function signInPage(message) {
       clearToken();
       const why =
         err.status === 401
-          ? 'This token was not accepted. Check that you pasted the whole admin token and that it has not been revoked.'
+          ? err.detail && err.detail.startsWith('token sign-in is turned off')
+            ? `${err.detail}.`
+            : 'This token was not accepted. Check that you pasted the whole admin token and that it has not been revoked.'
           : err.status === 403
             ? 'This is the SCIM token. The console needs the admin token.'
             : err.detail;
@@ -123,22 +137,132 @@ function signInPage(message) {
       submit.textContent = 'Sign in';
     }
   });
-  show(
-    main,
-    heading('Sign in to User Sync'),
-    message ? h('p', { class: 'notice', role: 'alert', text: message }) : null,
-    form,
+  return { form, focus: () => input.focus() };
+}
+
+// Without an organization in the address: where a person signing in with
+// their company's identity provider names it.
+function organizationForm() {
+  const input = h('input', { id: 'org-id', name: 'org', type: 'text', autocomplete: 'organization', spellcheck: 'false', required: true });
+  const form = h(
+    'form',
+    { class: 'card narrow', novalidate: true },
+    h('h2', { text: "Sign in with your company's identity provider" }),
+    field('Organization ID', input, 'As in the console address your administrator gave you (…/console/?org=your-organization).'),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary', text: 'Continue' })),
   );
-  input.focus();
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const org = input.value.trim();
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(org)) {
+      fieldError('org-id', 'Enter the organization ID: lower-case letters, digits and hyphens.');
+      input.focus();
+      return;
+    }
+    location.assign(consoleAddress(org));
+  });
+  return form;
+}
+
+// The sign-in page. With an organization in the address (`?org=`), what
+// that organization offers: its identity provider, and the token form unless
+// it turned token sign-in off.
+async function signInPage(message) {
+  stopPage();
+  signedIn(false);
+  const mine = ++navigation;
+  const org = addressedOrg();
+  let options = null;
+  let problem = null;
+  if (org) {
+    try {
+      options = await signInOptions(org);
+      if (!options) problem = `There is no organization "${org}". Check the console address you were given.`;
+    } catch (err) {
+      problem = err.message;
+    }
+  }
+  if (mine !== navigation) return;
+  const parts = [heading(options ? `Sign in to ${options.organization}` : 'Sign in to User Sync')];
+  for (const text of [message, problem]) {
+    if (text) parts.push(h('p', { class: 'notice', role: 'alert', text }));
+  }
+  let focus = null;
+  if (options?.sso) {
+    const sso = options.sso;
+    const button = h('button', { type: 'button', class: 'primary', id: 'sso-sign-in', text: `Sign in with ${sso.name}` });
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      button.textContent = `Signing in with ${sso.name}…`;
+      try {
+        await startSignIn(org, sso);
+      } catch (err) {
+        button.disabled = false;
+        button.textContent = `Sign in with ${sso.name}`;
+        toast(`The sign-in could not start: ${err.message}`, 'error');
+      }
+    });
+    parts.push(h('div', { class: 'card narrow' }, h('p', { class: 'hint', text: `Your company signs you in (${sso.name}). You stay signed in in this tab until you sign out or your sign-in expires.` }), h('div', { class: 'actions' }, button)));
+    focus = () => button.focus();
+  }
+  if (!options || options.tokenSignIn) {
+    const t = tokenForm();
+    if (options?.sso) parts.push(h('h2', { text: 'Or sign in with a key' }));
+    parts.push(t.form);
+    focus = focus || t.focus;
+  }
+  if (!org) parts.push(organizationForm());
+  show(main, ...parts);
+  if (focus) focus();
+}
+
+// The single sign-on session expired: the person signs in again.
+function expired() {
+  const s = session();
+  // a timer of an earlier session: nothing to do
+  if (!s || s.expiresAt > Date.now()) return;
+  clearToken();
+  signInPage('Your sign-in expired. Sign in again.');
 }
 
 function signOut() {
+  const end = endSessionUrl(token());
   clearToken();
+  if (end) {
+    // the provider signs the person out too, then sends them back here
+    sessionStorage.setItem(SIGNED_OUT, '1');
+    location.assign(end);
+    return;
+  }
   toast('Signed out.');
   signInPage();
 }
 
+// The provider's answer to a sign-in: the ID token redeemed and the person
+// read (`GET /me`), or the sign-in page saying why not.
+async function finishSignIn() {
+  let next;
+  try {
+    next = await completeSignIn();
+    setMe(await api('GET', 'me', { probe: true }));
+  } catch (err) {
+    clearToken();
+    const why = err.status === 401 ? `User Sync did not accept the sign-in: ${err.detail}` : err.detail || err.message;
+    signInPage(why);
+    return false;
+  }
+  toast('Signed in.');
+  watchExpiry(expired);
+  location.hash = next;
+  return true;
+}
+
 async function route() {
+  if (isProviderAnswer()) {
+    // setting the hash after it calls route again
+    await finishSignIn();
+    return;
+  }
   if (!token()) {
     signInPage();
     return;
@@ -195,8 +319,9 @@ async function route() {
 }
 
 onUnauthorized(() => {
+  const person = session() !== null;
   clearToken();
-  signInPage('Your session ended: the admin token is no longer accepted. Sign in again.');
+  signInPage(person ? 'Your sign-in is no longer accepted. Sign in again.' : 'Your session ended: the admin token is no longer accepted. Sign in again.');
 });
 signOutButton.addEventListener('click', signOut);
 document.getElementById('skip').addEventListener('click', (e) => {
@@ -204,4 +329,9 @@ document.getElementById('skip').addEventListener('click', (e) => {
   main.focus();
 });
 window.addEventListener('hashchange', route);
+if (sessionStorage.getItem(SIGNED_OUT)) {
+  sessionStorage.removeItem(SIGNED_OUT);
+  toast('Signed out.');
+}
+watchExpiry(expired);
 route();

@@ -181,7 +181,19 @@ pub async fn handle(
             Err(e) => return unreadable(&e),
         };
         if console::is_console_path(&req.path) {
-            return console::serve(&req.method, &req.path, req.header("if-none-match"));
+            let origin = Box::pin(console::token_origin(
+                &deps.directory,
+                &req.path,
+                &req.query,
+            ))
+            .await;
+            return console::serve(console::Request {
+                method: &req.method,
+                path: &req.path,
+                query: &req.query,
+                if_none_match: req.header("if-none-match"),
+                token_origin: origin.as_deref(),
+            });
         }
         Box::pin(route(deps, &req)).await
     })

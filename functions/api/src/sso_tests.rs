@@ -102,7 +102,7 @@ fn acme() -> OrgId {
     OrgId::parse("acme").unwrap()
 }
 
-fn config(token_sign_in: bool) -> SsoConfig {
+pub(crate) fn config(token_sign_in: bool) -> SsoConfig {
     SsoConfig {
         issuer: ISSUER.into(),
         client_id: "user-sync".into(),

@@ -22,10 +22,6 @@ fn screenshot_dir() -> PathBuf {
     target_dir().join("console-screenshots")
 }
 
-/// `/console/`, with the trailing slash no route path may end in, reaches
-/// the function through the `$default` route and is sent on to the page,
-/// whose relative assets then load from `/console/`; a path nothing serves
-/// is the function's `404`.
 /// Runs a browser test (`node <script>` with the console's URL, the
 /// browser and `env`), which must end with "all steps passed" within
 /// `minutes`; its output goes to the test's.
@@ -64,6 +60,10 @@ async fn browser_test(script: &Path, env: &[(&str, String)], minutes: u64) {
     );
 }
 
+/// `/console/`, with the trailing slash no route path may end in, reaches
+/// the function through the `$default` route and is sent on to the page,
+/// whose relative assets then load from `/console/`; a path nothing serves
+/// is the function's `404`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_with_a_trailing_slash_leads_to_its_page() {
     let base = stack()
@@ -579,4 +579,50 @@ async fn a_viewer_sees_no_write_controls_in_the_console() {
         5,
     )
     .await;
+}
+
+/// Single sign-on in a real browser (`tests/console/sso.mjs`), against the
+/// tests' OpenID provider: the organization's console address offers its
+/// provider and, with token sign-in off, no token form; an admin signs in
+/// through the login page, changes a setting, reloads, signs out at the
+/// provider too; a viewer is offered no write control; an expired sign-in
+/// and a forged answer end on the sign-in page. The change is the person's
+/// in the activity history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_sign_in_to_the_console_through_their_identity_provider() {
+    use user_sync_tests::oidc::oidc;
+    let scripts = repo_root().join("tests").join("console");
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: run scripts/setup (it installs Debian's chromium)"
+    );
+    let a = TestOrg::new("console-sso").await;
+    let ada = a.scim().user_named("ada", "Ada").await;
+    let pair = a.scim().group_with("Pair", &[&ada]).await;
+    a.admin()
+        .rule(json!({"groupId": pair, "products": ["G2M"], "adminRole": {"type": "full_admin"}}))
+        .await;
+    let client = user_sync_tests::unique_id("console");
+    oidc()
+        .add_client(&client, &crate::sso::redirect_uri(&a))
+        .await;
+    let ran = crate::sso::sso_set(&a, oidc().issuer(), &client, &["--name", "Example IdP"]).await;
+    assert_eq!(ran.code, 0, "{ran:?}");
+    let ran = user_sync_tests::ops_cli(&["sso", "token-sign-in", &a.org_id, "off"]).await;
+    assert_eq!(ran.code, 0, "{ran:?}");
+
+    browser_test(&scripts.join("sso.mjs"), &[("ORG_ID", a.org_id.clone())], 6).await;
+
+    // the change is Ada's, named by her token's claims
+    let activity = a
+        .admin()
+        .read("/activity?action=custom_attributes_changed")
+        .await;
+    let entry = &activity["items"][0];
+    assert_eq!(entry["actor"], "Ada Admin", "{activity}");
+    assert_eq!(entry["actorSubject"], "ada", "{activity}");
+    assert_eq!(
+        a.admin().read("/custom-attributes").await["attributes"],
+        json!(["badgeNumber"])
+    );
 }

@@ -20,14 +20,15 @@ use crate::hostile::{first_difference, seed, settled_snapshot};
 const REFUSED: &str = "a valid admin bearer token is required";
 const NO_ROLE: &str = "your account has no role in User Sync: ask your administrator to add you to one of the groups it maps";
 
-/// Where the console takes the provider's answer.
-fn redirect_uri() -> String {
-    format!("{}/", Urls::of_stack().console())
+/// `org`'s console address, where the console takes the provider's answer
+/// (the redirect URI docs/admin-access.md has admins register).
+pub(crate) fn redirect_uri(org: &TestOrg) -> String {
+    format!("{}/?org={}", Urls::of_stack().console(), org.org_id)
 }
 
 /// `ops sso set` for `org` with `issuer` and `client`, the test groups
 /// mapped to the three roles, and `extra` arguments.
-async fn sso_set(org: &TestOrg, issuer: &str, client: &str, extra: &[&str]) -> Ran {
+pub(crate) async fn sso_set(org: &TestOrg, issuer: &str, client: &str, extra: &[&str]) -> Ran {
     let mut args = vec![
         "--output",
         "json",
@@ -53,7 +54,7 @@ async fn sso_set(org: &TestOrg, issuer: &str, client: &str, extra: &[&str]) -> R
 /// the client id.
 async fn with_sso(org: &TestOrg) -> String {
     let client = unique_id("console");
-    oidc().add_client(&client, &redirect_uri()).await;
+    oidc().add_client(&client, &redirect_uri(org)).await;
     let ran = sso_set(org, oidc().issuer(), &client, &[]).await;
     assert_eq!(ran.code, 0, "{ran:?}");
     client
@@ -68,7 +69,7 @@ fn as_person(org: &TestOrg, token: String) -> TestOrg {
 
 /// `login` signed in through the provider's login page, for `client`.
 async fn signed_in(org: &TestOrg, client: &str, login: &str) -> TestOrg {
-    let token = oidc().id_token(client, &redirect_uri(), login).await;
+    let token = oidc().id_token(client, &redirect_uri(org), login).await;
     as_person(org, token)
 }
 
@@ -105,7 +106,7 @@ async fn sso_set_validates_the_issuer_against_the_real_provider_and_shows_it_rea
     let provider = oidc();
     let issuer = provider.issuer();
     let client = unique_id("console");
-    provider.add_client(&client, &redirect_uri()).await;
+    provider.add_client(&client, &redirect_uri(&org)).await;
 
     let set = sso_set(&org, issuer, &client, &["--name", "Example IdP"])
         .await
@@ -487,7 +488,7 @@ async fn sso_token_sign_in_turned_off_refuses_keys_from_browsers_only() {
     assert_eq!(org.admin().read("/sso").await["tokenSignIn"], true);
 
     let client = unique_id("console");
-    oidc().add_client(&client, &redirect_uri()).await;
+    oidc().add_client(&client, &redirect_uri(&org)).await;
     let ran = sso_set(&org, oidc().issuer(), &client, &["--name", "Example IdP"]).await;
     assert_eq!(ran.code, 0, "{ran:?}");
     let ran = ops_cli(&["sso", "token-sign-in", &org.org_id, "off"]).await;

@@ -132,6 +132,18 @@ pub async fn one_change_at_a_time(
     patience: Duration,
 ) -> Vec<TimedChange> {
     let org = on.org.org_id.clone();
+    // the first change too starts on a stack idle of this organization's
+    // work: the onboarding's records evaluated and its outcome recorded, so
+    // that no earlier job (or stream record batched with the change's) takes
+    // the change's product API call under its own correlation id
+    crate::eventually("the organization idle", patience, || async {
+        let sync = on.org.admin().read("/sync").await;
+        let idle = sync["progress"]["pending"] == 0
+            && sync["fanOuts"].as_array().is_some_and(Vec::is_empty);
+        idle.then_some(())
+    })
+    .await;
+    tokio::time::sleep(gap).await;
     let mut timed = Vec::with_capacity(changes);
     for n in 0..changes {
         let sent = now();

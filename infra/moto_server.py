@@ -18,8 +18,10 @@ SQS calls that touch a queue's messages take turns (see `serialize_sqs`).
 With ``--record-calls FILE`` it appends one JSON line per AWS call to FILE:
 the caller's access key id (the local runner gives each function its own:
 its binary's name), the service, the action, and the tables, indexes,
-queues and secrets the call touches (see `record_calls`). The permissions test checks
-these against what the template grants each function.
+queues and secrets the call touches (see `record_calls`), and for DynamoDB the
+request units DynamoDB would bill for it (see `_capacity`). The permissions
+test checks the resources against what the template grants each function;
+the `calls` bench prices the units.
 
 It exits as soon as its stdin reaches end of file, so a parent that starts it
 with a pipe on stdin never leaves it behind: when the parent exits or dies,
@@ -300,6 +302,94 @@ def _touched(service: str, action: str, body: dict) -> list[str]:
     return sorted(set(out))
 
 
+def _attribute_size(value: dict) -> int:
+    """The size DynamoDB counts for one attribute value (in its JSON wire
+    form): strings and binaries by their bytes, numbers by about one byte per
+    two digits plus one, booleans and nulls one byte, lists and maps three
+    bytes plus one per element plus the elements (and a map's names)."""
+    (kind, v), = value.items()
+    if kind == "S":
+        return len(v.encode("utf-8"))
+    if kind == "N":
+        return len(v.lstrip("-").replace(".", "")) // 2 + 1
+    if kind == "B":
+        return len(v) * 3 // 4
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(x.encode("utf-8")) for x in v)
+    if kind == "NS":
+        return sum(len(x.lstrip("-").replace(".", "")) // 2 + 1 for x in v)
+    if kind == "BS":
+        return sum(len(x) * 3 // 4 for x in v)
+    if kind == "L":
+        return 3 + sum(1 + _attribute_size(x) for x in v)
+    if kind == "M":
+        return 3 + sum(1 + len(k.encode("utf-8")) + _attribute_size(x) for k, x in v.items())
+    return 0
+
+
+def _item_size(item: dict) -> int:
+    """An item's size as DynamoDB bills it: attribute names and values."""
+    return sum(len(k.encode("utf-8")) + _attribute_size(v) for k, v in (item or {}).items())
+
+
+def _read_units(size: int, consistent: bool) -> float:
+    """Read request units for `size` bytes read at once: one per started
+    4 KB, half for an eventually consistent read; a read that finds nothing
+    still costs the minimum."""
+    units = max(1, -(-size // 4096))
+    return units if consistent else units / 2
+
+
+def _write_units(size: int) -> int:
+    """Write request units for an item of `size` bytes: one per started KB."""
+    return max(1, -(-size // 1024))
+
+
+def _capacity(action: str, body: dict, answer: dict) -> dict:
+    """The request units a DynamoDB call costs, from the request and the
+    answer: `{"read": …, "write": …}`. Writes count the item as sent (an
+    update, whose item the call does not carry, counts one unit: our items
+    are under 1 KB); global secondary index writes, which DynamoDB bills on
+    top when an indexed attribute changes, are not counted."""
+    read = write = 0.0
+    consistent = bool(body.get("ConsistentRead"))
+    if action == "GetItem":
+        read = _read_units(_item_size(answer.get("Item")), consistent)
+    elif action in ("Query", "Scan"):
+        size = sum(_item_size(i) for i in answer.get("Items", []))
+        read = _read_units(size, consistent)
+    elif action == "BatchGetItem":
+        for table, spec in body.get("RequestItems", {}).items():
+            found = answer.get("Responses", {}).get(table, [])
+            strong = bool(spec.get("ConsistentRead"))
+            read += sum(_read_units(_item_size(i), strong) for i in found)
+            # keys asked for and not found cost the minimum each
+            read += max(0, len(spec.get("Keys", [])) - len(found)) * (1 if strong else 0.5)
+    elif action == "TransactGetItems":
+        read = 2.0 * len(body.get("TransactItems", []))
+    elif action == "PutItem":
+        write = _write_units(_item_size(body.get("Item")))
+    elif action in ("UpdateItem", "DeleteItem"):
+        write = 1.0
+    elif action == "BatchWriteItem":
+        for requests in body.get("RequestItems", {}).values():
+            for request in requests:
+                put = request.get("PutRequest")
+                write += _write_units(_item_size(put.get("Item"))) if put else 1
+    elif action == "TransactWriteItems":
+        for item in body.get("TransactItems", []):
+            for op, spec in item.items():
+                if op == "Put":
+                    write += 2 * _write_units(_item_size(spec.get("Item")))
+                elif op == "ConditionCheck":
+                    read += 2
+                else:
+                    write += 2
+    return {"read": read, "write": write}
+
+
 def record_calls(path: str) -> None:
     """Appends every call, as one JSON line, to `path`."""
     lock = threading.Lock()
@@ -319,20 +409,38 @@ def record_calls(path: str) -> None:
                     body = json.loads(body) if body else {}
                 except ValueError:
                     body = {}
-            line = json.dumps(
-                {
-                    "key": key,
-                    "service": service,
-                    "action": action,
-                    "resources": _touched(service, action, body if isinstance(body, dict) else {}),
-                }
-            )
-            with lock:
-                out.write(line + "\n")
-                out.flush()
+            line = {
+                "key": key,
+                "service": service,
+                "action": action,
+                "resources": _touched(service, action, body if isinstance(body, dict) else {}),
+            }
         except Exception as e:  # recording must never break a call
             print(f"recording a call failed: {e}", file=sys.stderr)
-        return original(self)
+            return original(self)
+        answer = None
+        try:
+            answer = original(self)
+            return answer
+        finally:
+            # recorded after the call (a refused one too: it raised), so that
+            # the units come from the answer
+            try:
+                if service == "dynamodb" and answer is not None:
+                    sent = answer[2] if isinstance(answer, tuple) and len(answer) == 3 else answer
+                    if isinstance(sent, bytes):
+                        sent = sent.decode("utf-8")
+                    got = json.loads(sent) if isinstance(sent, str) and sent else {}
+                    line["units"] = _capacity(
+                        action,
+                        body if isinstance(body, dict) else {},
+                        got if isinstance(got, dict) else {},
+                    )
+                with lock:
+                    out.write(json.dumps(line) + "\n")
+                    out.flush()
+            except Exception as e:  # recording must never break a call
+                print(f"recording a call failed: {e}", file=sys.stderr)
 
     BaseResponse.call_action = call_action
 

@@ -10,9 +10,12 @@
 //!    product);
 //! 4. a rule change on a group of 1,000 members (the fan-out), per user.
 //!
-//! `cargo bench -p user-sync-tests --bench calls` prints one table; the
-//! DynamoDB, SQS and SES calls are what the bill and DynamoDB capacity scale
-//! with on AWS. (Calls the local runner makes as Lambda's event sources —
+//! `cargo bench -p user-sync-tests --bench calls` prints the calls per
+//! function, then what the changes use of each billed AWS service (the
+//! request units DynamoDB bills, from the emulator's record; the functions'
+//! invocations and billed milliseconds, from the local runner) and that
+//! priced with AWS's public prices: the cost of 1,000 users onboarded and of
+//! a rule change on a 10,000-member group. (Calls the local runner makes as Lambda's event sources —
 //! receiving and deleting queue messages, reading the stream — are Lambda's,
 //! not the functions', and are not counted.)
 
@@ -39,8 +42,12 @@ const FUNCTIONS: [&str; 5] = ["scim", "api", "evaluator", "worker", "mailer"];
 #[derive(Debug, Clone)]
 struct Call {
     function: String,
+    service: String,
     action: String,
     resources: Vec<String>,
+    /// DynamoDB's read and write request units for it.
+    read_units: f64,
+    write_units: f64,
 }
 
 /// Reads the record from where the previous read stopped.
@@ -67,6 +74,9 @@ impl Record {
             .filter(|c| FUNCTIONS.contains(&c["key"].as_str().unwrap_or_default()))
             .map(|c| Call {
                 function: c["key"].as_str().unwrap_or_default().to_owned(),
+                service: c["service"].as_str().unwrap_or_default().to_owned(),
+                read_units: c["units"]["read"].as_f64().unwrap_or(0.0),
+                write_units: c["units"]["write"].as_f64().unwrap_or(0.0),
                 action: c["action"].as_str().unwrap_or_default().to_owned(),
                 resources: c["resources"]
                     .as_array()
@@ -198,6 +208,169 @@ impl Org {
     }
 }
 
+/// What a change used of each service AWS bills for.
+#[derive(Debug, Clone, Copy, Default)]
+struct Usage {
+    lambda_requests: f64,
+    /// Billed milliseconds, summed over the invocations.
+    lambda_ms: f64,
+    read_units: f64,
+    write_units: f64,
+    sqs_requests: f64,
+    emails: f64,
+    http_requests: f64,
+}
+
+impl Usage {
+    fn times(self, k: f64) -> Self {
+        Self {
+            lambda_requests: self.lambda_requests * k,
+            lambda_ms: self.lambda_ms * k,
+            read_units: self.read_units * k,
+            write_units: self.write_units * k,
+            sqs_requests: self.sqs_requests * k,
+            emails: self.emails * k,
+            http_requests: self.http_requests * k,
+        }
+    }
+
+    /// Lambda's GB-seconds at the template's 256 MB.
+    fn gb_seconds(self) -> f64 {
+        self.lambda_ms / 1000.0 * LAMBDA_MEMORY_GB
+    }
+}
+
+/// Every function's invocation counters now.
+fn invocations() -> BTreeMap<&'static str, local_stack::InvocationStats> {
+    FUNCTIONS.iter().map(|f| (*f, stack().stats(f))).collect()
+}
+
+/// What `calls`, made between the counters `before` and `after`, used. The
+/// queue event sources' own requests (a receive and a delete per batch) are
+/// counted as two per worker or mailer invocation; the stream's reads are
+/// free for Lambda.
+fn usage(
+    calls: &[Call],
+    before: &BTreeMap<&'static str, local_stack::InvocationStats>,
+    after: &BTreeMap<&'static str, local_stack::InvocationStats>,
+) -> Usage {
+    let mut u = Usage::default();
+    for f in FUNCTIONS {
+        let n = after[f].invocations.saturating_sub(before[f].invocations) as f64;
+        u.lambda_requests += n;
+        u.lambda_ms += after[f].billed_ms.saturating_sub(before[f].billed_ms) as f64;
+        match f {
+            "scim" | "api" => u.http_requests += n,
+            "worker" | "mailer" => u.sqs_requests += 2.0 * n,
+            _ => {}
+        }
+    }
+    for c in calls {
+        u.read_units += c.read_units;
+        u.write_units += c.write_units;
+        if c.service == "sqs" {
+            u.sqs_requests += 1.0;
+        }
+        if c.action == "SendEmail" {
+            u.emails += 1.0;
+        }
+    }
+    u
+}
+
+/// A service, its price as written, what one unit costs, and the units a
+/// usage holds.
+type Price = (&'static str, &'static str, f64, fn(Usage) -> f64);
+
+/// The template's function memory (`MemorySize: 256`), in GB.
+const LAMBDA_MEMORY_GB: f64 = 0.25;
+
+/// AWS's public on-demand prices in US East (N. Virginia), in US dollars,
+/// as AWS's price pages give them in 2025 (DynamoDB on-demand after its
+/// 2024-11-01 reduction), past the free tiers: (service, price as written,
+/// what one unit costs, the units of a usage).
+const PRICES: [Price; 7] = [
+    ("Lambda requests", "$0.20 per million", 0.20e-6, |u| {
+        u.lambda_requests
+    }),
+    (
+        "Lambda duration (arm64, 256 MB)",
+        "$0.0000133334 per GB-second",
+        0.000_013_333_4,
+        Usage::gb_seconds,
+    ),
+    (
+        "DynamoDB reads (on-demand)",
+        "$0.125 per million RRU",
+        0.125e-6,
+        |u| u.read_units,
+    ),
+    (
+        "DynamoDB writes (on-demand)",
+        "$0.625 per million WRU",
+        0.625e-6,
+        |u| u.write_units,
+    ),
+    (
+        "SQS (standard)",
+        "$0.40 per million requests",
+        0.40e-6,
+        |u| u.sqs_requests,
+    ),
+    ("SES", "$0.10 per 1,000 emails", 0.10e-3, |u| u.emails),
+    (
+        "API Gateway (HTTP API)",
+        "$1.00 per million requests",
+        1.00e-6,
+        |u| u.http_requests,
+    ),
+];
+
+fn usage_row(name: &str, u: Usage) {
+    println!(
+        "| {name} | {:.2} | {:.0} | {:.4} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+        u.lambda_requests,
+        u.lambda_ms,
+        u.gb_seconds(),
+        u.read_units,
+        u.write_units,
+        u.sqs_requests,
+        u.emails,
+        u.http_requests,
+    );
+}
+
+/// The cost of `a` and `b` by service, their totals, and which service
+/// dominates each.
+fn cost_table(a_name: &str, a: Usage, b_name: &str, b: Usage) {
+    let dollars = |x: f64| {
+        if x >= 1.0 {
+            format!("${x:.2}")
+        } else {
+            format!("${x:.4}")
+        }
+    };
+    let total = |u: Usage| PRICES.iter().map(|(_, _, p, f)| p * f(u)).sum::<f64>();
+    let (ta, tb) = (total(a), total(b));
+    println!("| service | price (us-east-1) | {a_name} | {b_name} |");
+    println!("|---|---|---|---|");
+    for (service, price, p, f) in PRICES {
+        let (ca, cb) = (p * f(a), p * f(b));
+        println!(
+            "| {service} | {price} | {} ({:.0} %) | {} ({:.0} %) |",
+            dollars(ca),
+            100.0 * ca / ta.max(f64::MIN_POSITIVE),
+            dollars(cb),
+            100.0 * cb / tb.max(f64::MIN_POSITIVE),
+        );
+    }
+    println!(
+        "| **total** | | **{}** | **{}** |",
+        dollars(ta),
+        dollars(tb)
+    );
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let quiet = Duration::from_secs(3);
@@ -216,6 +389,7 @@ async fn main() {
     record.until_quiet(quiet).await;
 
     // 1. onboarding
+    let before = invocations();
     let email = format!("ada.{}@example.com", o.org.org_id);
     let u = o
         .scim(
@@ -234,8 +408,10 @@ async fn main() {
     })
     .await;
     let onboarding = record.until_quiet(quiet).await;
+    let onboarding_usage = usage(&onboarding, &before, &invocations());
 
     // 2. a no-op PATCH
+    let before = invocations();
     o.scim(
         "PATCH",
         &format!("/Users/{user}"),
@@ -243,12 +419,14 @@ async fn main() {
     )
     .await;
     let noop = record.until_quiet(quiet).await;
+    let noop_usage = usage(&noop, &before, &invocations());
 
     // 3. a membership change
     let h = o.group("Webinar Hosts").await;
     o.api("POST", "/rules", json!({"groupId": h, "products": ["G2W"]}))
         .await;
     record.until_quiet(quiet).await;
+    let before = invocations();
     o.add(&h, &user).await;
     eventually("the second product", Duration::from_secs(120), || async {
         o.accounts()
@@ -259,6 +437,7 @@ async fn main() {
     })
     .await;
     let membership = record.until_quiet(quiet).await;
+    let membership_usage = usage(&membership, &before, &invocations());
 
     // 4. a rule change on a group of 1,000 members
     let k = GroupId::parse(&o.group("Everyone").await).unwrap();
@@ -266,6 +445,7 @@ async fn main() {
     put_members(&org_id, &k, MEMBERS).await;
     // the new members are evaluated (no rule names their group yet)
     record.until_quiet(Duration::from_secs(5)).await;
+    let before = invocations();
     let started = Instant::now();
     o.api("POST", "/rules", json!({"groupId": k, "products": ["G2T"]}))
         .await;
@@ -277,6 +457,7 @@ async fn main() {
     .await;
     let fan_out = record.until_quiet(Duration::from_secs(5)).await;
     let elapsed = started.elapsed();
+    let fan_out_usage = usage(&fan_out, &before, &invocations()).times(1.0 / MEMBERS as f64);
 
     println!();
     println!("| change | scim | api | evaluator | worker | mailer | total | goal |");
@@ -310,4 +491,32 @@ async fn main() {
     detail("onboarding", &onboarding);
     detail("no-op PATCH", &noop);
     detail("membership change", &membership);
+
+    println!();
+    println!(
+        "What each change used of the services AWS bills (DynamoDB's request units as the emulator's record sizes them; Lambda's invocations and billed milliseconds as the local runner timed them, against the emulator; two SQS requests per worker or mailer invocation for the queue event source's receive and delete):"
+    );
+    println!();
+    println!(
+        "| change | Lambda invocations | billed ms | GB-s (256 MB) | DynamoDB RRU | DynamoDB WRU | SQS requests | SES emails | HTTP API requests |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    usage_row("onboarding one user", onboarding_usage);
+    usage_row("no-op PATCH", noop_usage);
+    usage_row("membership change", membership_usage);
+    usage_row(
+        &format!("rule change on a {MEMBERS}-member group, per user"),
+        fan_out_usage,
+    );
+    println!();
+    println!(
+        "Priced (1,000 users onboarded: 1,000 times one user's onboarding, each alone; the rule change: its per-user figure times 10,000):"
+    );
+    println!();
+    cost_table(
+        "1,000 users onboarded",
+        onboarding_usage.times(1_000.0),
+        "10,000-member rule change",
+        fan_out_usage.times(10_000.0),
+    );
 }

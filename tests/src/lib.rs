@@ -6,7 +6,7 @@
 #![allow(clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aws_credential_types::Credentials;
@@ -45,6 +45,19 @@ pub struct StackInfo {
     /// Every AWS call the functions made so far, one JSON line each (see
     /// `StackOptions::record_calls`).
     pub aws_calls: PathBuf,
+    /// Each function's invocation counters (by binary).
+    pub functions: std::collections::BTreeMap<String, Arc<local_stack::functions::Counters>>,
+}
+
+impl StackInfo {
+    /// What the function `name` (its binary: `scim`, `evaluator`, …) has done
+    /// since the stack started.
+    pub fn stats(&self, name: &str) -> local_stack::InvocationStats {
+        self.functions
+            .get(name)
+            .map(|c| c.snapshot())
+            .unwrap_or_default()
+    }
 }
 
 static STACK: OnceLock<Result<StackInfo, String>> = OnceLock::new();
@@ -164,6 +177,7 @@ pub fn stack() -> &'static StackInfo {
                             queues: stack.queues.clone(),
                             product_api_key_secret: stack.product_api_key_secret.clone(),
                             aws_calls,
+                            functions: stack.counters(),
                         };
                         let _ignored = tx.send(Ok(info));
                         // keep serving until the test process exits

@@ -303,6 +303,10 @@ impl<E: Send + 'static, R: Send + 'static> Function<E, R> {
         c.failed_records.fetch_add(failed as u64, Ordering::Relaxed);
         c.filtered_records
             .fetch_add(filtered as u64, Ordering::Relaxed);
+        // as Lambda bills it: each invocation rounded up to the millisecond
+        let billed = invocation.duration.as_micros().div_ceil(1000);
+        c.billed_ms
+            .fetch_add(u64::try_from(billed).unwrap_or(u64::MAX), Ordering::Relaxed);
         let duration_ms = invocation.duration.as_millis();
         match &invocation.result {
             Ok(_) => tracing::info!(
@@ -344,6 +348,7 @@ pub struct Counters {
     failed_records: AtomicU64,
     filtered_records: AtomicU64,
     errors: AtomicU64,
+    billed_ms: AtomicU64,
 }
 
 impl Counters {
@@ -354,6 +359,7 @@ impl Counters {
             failed_records: self.failed_records.load(Ordering::Relaxed),
             filtered_records: self.filtered_records.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
+            billed_ms: self.billed_ms.load(Ordering::Relaxed),
         }
     }
 }
@@ -373,6 +379,9 @@ pub struct InvocationStats {
     pub filtered_records: u64,
     /// Invocations that returned an error, timed out or panicked.
     pub errors: u64,
+    /// The invocations' durations, each rounded up to the millisecond (as
+    /// Lambda bills them), summed.
+    pub billed_ms: u64,
 }
 
 /// A fresh request id (UUID-shaped, unique in this process).

@@ -436,6 +436,11 @@ impl Stack {
             .unwrap_or_default()
     }
 
+    /// Every function's counters (by binary), to read while the stack runs.
+    pub fn counters(&self) -> BTreeMap<String, Arc<Counters>> {
+        self.counters.clone()
+    }
+
     /// How many times the function `name` (its binary) was invoked.
     pub fn invocations(&self, name: &str) -> u64 {
         self.stats(name).invocations

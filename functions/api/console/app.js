@@ -154,8 +154,8 @@ function organizationForm() {
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const org = input.value.trim();
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(org)) {
-      fieldError('org-id', 'Enter the organization ID: lower-case letters, digits and hyphens.');
+    if (!/^[A-Za-z0-9_-]{1,40}$/.test(org)) {
+      fieldError('org-id', 'Enter the organization ID: up to 40 letters, digits, hyphens or underscores.');
       input.focus();
       return;
     }

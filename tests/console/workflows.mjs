@@ -250,9 +250,20 @@ try {
   expectEqual(await banner.locator('.details tbody tr').count(), 1, 'users in the details');
   await screenshot('banner-details');
 
-  step('Retry sync before the fix: the answer says the seats are still short, as an error');
+  step('Retry sync before the fix: progress while it runs, then the answer says the seats are still short, as an error');
+  // the retry's request held back a moment, so that its progress can be seen
+  await page.route('**/api/v1/sync/retry', async (route) => {
+    await new Promise((r) => setTimeout(r, 2_500));
+    await route.continue();
+  });
   await banner.getByRole('button', { name: 'Retry sync' }).click();
+  await banner.getByRole('status').getByText('Retry sync is sending the failed users again…').waitFor();
+  await banner.getByRole('button', { name: 'Retrying…' }).waitFor();
+  if (!(await banner.getByRole('button', { name: 'Retrying…' }).isDisabled())) fail('the retry button can be clicked while a retry runs');
   await expectToast('still out of G2W licenses');
+  await page.unroute('**/api/v1/sync/retry');
+  if (await banner.getByRole('status').isVisible()) fail('the retry progress stayed after the answer');
+  expectEqual(await banner.getByRole('button', { name: 'Retry sync' }).isEnabled(), true, 'the retry button after the answer');
   if (!(await page.locator('#toast.error').count())) fail('"still out of licenses" is not shown as an error');
 
   step('raise the seats, then Retry sync until the banner goes away');

@@ -120,6 +120,7 @@ export async function syncPage(main) {
     const others = [
       [p.suspended, 'suspended'],
       [p.noRule, 'with no rule (no account)'],
+      [p.inactive ?? 0, 'inactive in the directory (no account)'],
       [p.notSynced, 'not synced yet'],
     ]
       .filter(([n]) => n > 0)
@@ -133,6 +134,7 @@ export async function syncPage(main) {
         count('failed', p.failed, 'failed'),
         count('suspended', p.suspended, 'idle'),
         count('no_rule', p.noRule, 'idle'),
+        count('inactive', p.inactive ?? 0, 'idle'),
         count('not_synced', p.notSynced, 'idle'),
       ),
       h('progress', { max: String(Math.max(entitled, 1)), value: String(p.inSync), 'aria-label': 'Entitled users in sync' }),
@@ -197,8 +199,19 @@ export async function syncPage(main) {
         }
       } else openDetails.delete(key);
     });
+    // what a running retry has done so far: it may take up to 20 seconds
+    const progress = h('p', { class: 'hint retry-progress', id: `${id}-progress`, role: 'status', hidden: true });
     retryButton.addEventListener('click', async () => {
       retryButton.disabled = true;
+      retryButton.textContent = 'Retrying…';
+      const started = Date.now();
+      const tick = () => {
+        const seconds = Math.floor((Date.now() - started) / 1000);
+        progress.textContent = `Retry sync is sending the failed users again… ${seconds} s`;
+      };
+      tick();
+      progress.hidden = false;
+      const ticker = setInterval(tick, 1000);
       try {
         const r = await api('POST', 'sync/retry', { body: { class: f.class } });
         // the cause (seats still short) is still there: they will fail again
@@ -207,6 +220,9 @@ export async function syncPage(main) {
       } catch (err) {
         toast(err.detail, 'error');
       } finally {
+        clearInterval(ticker);
+        progress.hidden = true;
+        retryButton.textContent = 'Retry sync';
         retryButton.disabled = false;
       }
     });
@@ -218,6 +234,7 @@ export async function syncPage(main) {
       h('p', { class: 'message', text: message(f) }),
       f.retriedAutomatically ? h('p', { class: 'hint', text: 'These are retried automatically; Retry sync tries again now.' }) : null,
       h('div', { class: 'actions' }, detailsButton, offered('operator', retryButton)),
+      progress,
       details,
     );
   }

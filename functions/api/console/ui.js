@@ -176,6 +176,7 @@ export const SYNC_STATUS = {
   failed: 'Failed',
   suspended: 'Suspended',
   no_rule: 'No rule — no account',
+  inactive: 'Inactive — no account',
   not_synced: 'Not synced',
 };
 

@@ -94,7 +94,8 @@ export async function usersPage(main) {
 
 /**
  * Why the user has no active account, in the status list's words: "No rule —
- * no account" when no rule ever gave them one, "Suspended" when their
+ * no account" when no rule ever gave them one, "Inactive — no account" when
+ * the directory deactivated or deleted them first, "Suspended" when their
  * account exists and is kept.
  */
 function suspensionNotice(a, why) {
@@ -106,7 +107,7 @@ function suspensionNotice(a, why) {
     ? `${SYNC_STATUS.suspended}: ${reason}${a.reason === 'no_matching_rule' ? ' any more' : ''}; the account is kept.`
     : a.reason === 'no_matching_rule'
       ? `${SYNC_STATUS.no_rule}: ${reason}, so the user has no product account.`
-      : `No account: ${reason}; none is created.`;
+      : `${SYNC_STATUS.inactive}: ${reason}, so none is created.`;
   return h('p', { class: 'notice', id: 'suspension', text });
 }
 
@@ -154,7 +155,7 @@ export async function userPage(main, id) {
         ['Email', user.email],
         ['In the directory', user.directoryStatus],
         ['Sync status', statusPill(user.syncStatus)],
-        ['Last outcome', user.lastOutcome || (user.syncStatus === 'no_rule' ? 'nothing to apply: the user has no account' : 'not attempted yet')],
+        ['Last outcome', user.lastOutcome || (['no_rule', 'inactive'].includes(user.syncStatus) ? 'nothing to apply: the user has no account' : 'not attempted yet')],
         ['Failure', user.failure ? failureText(user.failure) : null],
         ['Attempts', user.attempts === null ? null : String(user.attempts)],
         ['Last attempt', when(user.lastAttemptAt)],

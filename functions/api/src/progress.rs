@@ -85,6 +85,9 @@ pub struct Progress {
     pub not_synced: u64,
     /// Users no rule has ever given an account: nothing to apply, not in sync.
     pub no_rule: u64,
+    /// Users the directory deactivated or deleted before any rule gave them
+    /// an account: no account, nothing to apply, not in sync.
+    pub inactive: u64,
     /// Users whose account is suspended, as desired (no rule matches them
     /// any more, or the directory deactivated or deleted them).
     pub suspended: u64,
@@ -174,6 +177,7 @@ pub async fn progress<D: Directory, S: SyncState>(
         failed: counts.failed,
         not_synced: counts.not_synced,
         no_rule: counts.no_rule,
+        inactive: counts.inactive,
         suspended: counts.suspended,
         entitled: counts.entitled(),
         failed_by_class,

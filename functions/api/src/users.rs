@@ -117,7 +117,7 @@ fn parse_filter(req: &HttpRequest) -> Result<(Filter, Option<FailureClass>), Api
         None => None,
         Some(s) => Some(
             serde_json::from_value::<UserSyncStatus>(Value::String(s.clone())).map_err(|_| {
-                invalid("status must be in_sync, pending, failed, not_synced, no_rule or suspended")
+                invalid("status must be in_sync, pending, failed, not_synced, no_rule, inactive or suspended")
             })?,
         ),
     };

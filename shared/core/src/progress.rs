@@ -1,6 +1,6 @@
 //! Sync progress as admins see it: one user's sync status (in sync,
-//! pending, failed, not synced, no rule — no account, suspended), and the
-//! counts over an organization.
+//! pending, failed, not synced, no rule — no account, inactive — no
+//! account, suspended), and the counts over an organization.
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +23,10 @@ pub enum UserSyncStatus {
     /// No rule has ever given the user an account (generation 0): there is
     /// no account and nothing to apply. ("No rule — no account".)
     NoRule,
+    /// The directory deactivated (or deleted) the user before any rule gave
+    /// them an account (generation 0): there is no account and none is
+    /// created. ("Inactive — no account".)
+    Inactive,
     /// The user's account exists and is suspended, as desired: no rule
     /// matches the user any more, or the directory deactivated or deleted
     /// them. The account is kept.
@@ -47,8 +51,12 @@ impl UserSyncStatus {
             return Self::NotSynced;
         };
         if desired.generation == 0 {
-            // no rule ever entitled the user: no account, nothing to apply
-            return Self::NoRule;
+            // never entitled: no account, nothing to apply; why is the
+            // directory's (inactive, deleted) or the rules'
+            return match desired.suspended {
+                Some(SuspendReason::Inactive | SuspendReason::Deleted) => Self::Inactive,
+                _ => Self::NoRule,
+            };
         }
         match status {
             Some(s) if s.applied_generation >= desired.generation => {
@@ -63,8 +71,8 @@ impl UserSyncStatus {
     }
 
     /// Whether the user should have an active account: the users "N of M
-    /// in sync" counts (M). No-rule, suspended and not-synced users are
-    /// counted on their own.
+    /// in sync" counts (M). No-rule, inactive, suspended and not-synced
+    /// users are counted on their own.
     pub fn entitled(self) -> bool {
         matches!(self, Self::InSync | Self::Pending | Self::Failed)
     }
@@ -129,6 +137,9 @@ pub struct SyncCounts {
     pub not_synced: u64,
     /// Users no rule has ever given an account.
     pub no_rule: u64,
+    /// Users the directory deactivated or deleted before any rule gave them
+    /// an account.
+    pub inactive: u64,
     /// Users whose account is suspended, as desired.
     pub suspended: u64,
     /// Users whose failure waits for Retry sync (see [`waits_for_retry`]).
@@ -153,6 +164,7 @@ impl SyncCounts {
             UserSyncStatus::Failed => self.failed += 1,
             UserSyncStatus::NotSynced => self.not_synced += 1,
             UserSyncStatus::NoRule => self.no_rule += 1,
+            UserSyncStatus::Inactive => self.inactive += 1,
             UserSyncStatus::Suspended => self.suspended += 1,
         }
         if waits_for_retry(status, email_failed) {
@@ -227,8 +239,10 @@ mod tests {
         // never entitled (generation 0): no account, nothing to apply
         let never = suspended(0, SuspendReason::NoMatchingRule);
         assert_eq!(of(never, None), NoRule);
-        // deactivated in the directory before any rule entitled them: no account either
-        assert_eq!(of(suspended(0, SuspendReason::Inactive), None), NoRule);
+        // deactivated or deleted in the directory before any rule entitled
+        // them: no account either, and the words say why
+        assert_eq!(of(suspended(0, SuspendReason::Inactive), None), Inactive);
+        assert_eq!(of(suspended(0, SuspendReason::Deleted), None), Inactive);
         // entitled once, no rule matches any more: the suspension is pending,
         // then applied
         let dropped = suspended(2, SuspendReason::NoMatchingRule);
@@ -244,7 +258,7 @@ mod tests {
         // a failed suspension is a failure
         let failed = status(1, Some(FailureClass::ProductApiUnavailable), false);
         assert_eq!(of(dropped, Some(&failed)), Failed);
-        for s in [NoRule, Suspended, NotSynced] {
+        for s in [NoRule, Inactive, Suspended, NotSynced] {
             assert!(!s.entitled(), "{s:?}");
         }
         for s in [InSync, Pending, Failed] {
@@ -298,17 +312,20 @@ mod tests {
         let never = suspended(0, SuspendReason::NoMatchingRule);
         c.add(Some(&summary(never, None)), false);
         c.add(Some(&summary(never, None)), false);
+        let left = suspended(0, SuspendReason::Inactive);
+        c.add(Some(&summary(left, None)), false);
         let dropped = suspended(2, SuspendReason::NoMatchingRule);
         c.add(Some(&summary(dropped, Some(status(2, None, false)))), false);
         assert_eq!(
             c,
             SyncCounts {
-                users: 10,
+                users: 11,
                 in_sync: 1,
                 pending: 1,
                 failed: 4,
                 not_synced: 1,
                 no_rule: 2,
+                inactive: 1,
                 suspended: 1,
                 // the email, the licenses and the transient one given up
                 dead_lettered: 3,

@@ -329,6 +329,7 @@ async fn users_no_rule_matches_are_never_in_sync_in_the_console() {
             ("ANA_ID", s.ana.clone()),
             ("CY_ID", s.cy.clone()),
             ("DAN_ID", s.dan.clone()),
+            ("EVE_ID", s.eve.clone()),
         ],
         5,
     )

@@ -1,6 +1,7 @@
 //! Users no rule matches, from the admin's side, on the local stack: one no
-//! rule has ever matched is `no_rule` (no account, nothing to apply), one
-//! whose account exists is `suspended`; both are counted on their own in
+//! rule has ever matched is `no_rule` (no account, nothing to apply), one the
+//! directory deactivated before any rule gave them an account is `inactive`,
+//! one whose account exists is `suspended`; each is counted on its own in
 //! `GET /sync`, never in sync. The organization prepared here is also the
 //! browser test's (`console.rs`).
 
@@ -22,10 +23,14 @@ pub(crate) struct EveryState {
     pub cy: String,
     /// In no group: no rule has ever matched dan, who has no account.
     pub dan: String,
+    /// In everyone's group, but deactivated in the directory before sync
+    /// was turned on: eve never had an account.
+    pub eve: String,
 }
 
-/// Sync on for ana and bob (everyone's rule), cy (a temps' rule) and dan
-/// (in no group); then cy leaves the temps' group. Returns once the
+/// Sync on for ana and bob (everyone's rule), cy (a temps' rule), dan (in
+/// no group) and eve (everyone's group, deactivated first); then cy leaves
+/// the temps' group. Returns once the
 /// suspension is applied.
 pub(crate) async fn every_state(prefix: &str) -> EveryState {
     let a = TestOrg::new(prefix).await;
@@ -33,7 +38,16 @@ pub(crate) async fn every_state(prefix: &str) -> EveryState {
     let bob = a.scim().user_named("bob", "Bob").await;
     let cy = a.scim().user_named("cy", "Cy").await;
     let dan = a.scim().user_named("dan", "Dan").await;
-    let everyone = a.scim().group_with("Everyone", &[&ana, &bob]).await;
+    let eve = a.scim().user_named("eve", "Eve").await;
+    let (status, body) = a
+        .scim()
+        .patch(
+            &format!("/Users/{eve}"),
+            json!([{"op": "replace", "path": "active", "value": false}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let everyone = a.scim().group_with("Everyone", &[&ana, &bob, &eve]).await;
     let temps = a.scim().group_with("Temps", &[&cy]).await;
     a.admin()
         .rule(
@@ -52,7 +66,11 @@ pub(crate) async fn every_state(prefix: &str) -> EveryState {
         .await;
     eventually("every state counted", PIPELINE, || async {
         let p = progress(&a).await;
-        (p["inSync"] == 2 && p["suspended"] == 1 && p["noRule"] == 1 && p["pending"] == 0)
+        (p["inSync"] == 2
+            && p["suspended"] == 1
+            && p["noRule"] == 1
+            && p["inactive"] == 1
+            && p["pending"] == 0)
             .then_some(())
     })
     .await;
@@ -62,6 +80,7 @@ pub(crate) async fn every_state(prefix: &str) -> EveryState {
         bob,
         cy,
         dan,
+        eve,
     }
 }
 
@@ -73,6 +92,7 @@ async fn a_user_no_rule_matches_is_never_in_sync_no_rule_without_an_account_susp
         bob,
         cy,
         dan,
+        eve,
     } = every_state("states").await;
     let p = progress(&a).await;
     assert_eq!(
@@ -82,13 +102,15 @@ async fn a_user_no_rule_matches_is_never_in_sync_no_rule_without_an_account_susp
             &p["inSync"],
             &p["suspended"],
             &p["noRule"],
+            &p["inactive"],
             &p["notSynced"],
             &p["failed"]
         ),
         (
-            &json!(4),
+            &json!(5),
             &json!(2),
             &json!(2),
+            &json!(1),
             &json!(1),
             &json!(1),
             &json!(0),
@@ -99,6 +121,7 @@ async fn a_user_no_rule_matches_is_never_in_sync_no_rule_without_an_account_susp
     assert_eq!(listed(&a, "status=in_sync").await, set(&[&ana, &bob]));
     assert_eq!(listed(&a, "status=suspended").await, set(&[&cy]));
     assert_eq!(listed(&a, "status=no_rule").await, set(&[&dan]));
+    assert_eq!(listed(&a, "status=inactive").await, set(&[&eve]));
 
     // dan: never an account, nothing attempted; explain says no rule matches
     let one = a.admin().get(&format!("/users/{dan}")).await;
@@ -109,6 +132,15 @@ async fn a_user_no_rule_matches_is_never_in_sync_no_rule_without_an_account_susp
     assert_eq!(why.body["assignment"]["reason"], "no_matching_rule");
     assert_eq!(why.body["desired"]["generation"], 0, "{}", why.body);
     assert!(a.simulator().account(&dan).await.is_none(), "no account");
+
+    // eve: in a ruled group, but inactive before any account: none made
+    let one = a.admin().get(&format!("/users/{eve}")).await;
+    assert_eq!(one.body["syncStatus"], "inactive", "{}", one.body);
+    assert_eq!(one.body["lastOutcome"], Value::Null, "{}", one.body);
+    let why = a.admin().get(&format!("/users/{eve}/assignment")).await;
+    assert_eq!(why.body["assignment"]["reason"], "inactive", "{}", why.body);
+    assert_eq!(why.body["desired"]["generation"], 0, "{}", why.body);
+    assert!(a.simulator().account(&eve).await.is_none(), "no account");
 
     // cy: an account, suspended and kept
     let one = a.admin().get(&format!("/users/{cy}")).await;

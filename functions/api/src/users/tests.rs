@@ -120,6 +120,16 @@ fn a_user_no_rule_matches_is_no_rule_without_an_account_and_suspended_with_one()
         serde_json::to_value(never.sync_status).unwrap(),
         json!("no_rule")
     );
+    // deactivated in the directory before any rule entitled them: inactive,
+    // no account
+    let mut left = desired(0);
+    left.assignment = effective_assignment(DirectoryStatus::Inactive, &Default::default(), &[]);
+    let left = item(&user, Some(&left), None, None);
+    assert_eq!(left.sync_status, UserSyncStatus::Inactive);
+    assert_eq!(
+        serde_json::to_value(left.sync_status).unwrap(),
+        json!("inactive")
+    );
     // entitled once: the account is suspended once the suspension is applied
     let had = item(&user, Some(&desired(2)), Some(&applied(1)), None);
     assert_eq!(had.sync_status, UserSyncStatus::Pending);
@@ -132,6 +142,7 @@ fn a_user_no_rule_matches_is_no_rule_without_an_account_and_suspended_with_one()
     // the listing's filter keeps them by these statuses
     for (wanted, query) in [
         (UserSyncStatus::NoRule, "no_rule"),
+        (UserSyncStatus::Inactive, "inactive"),
         (UserSyncStatus::Suspended, "suspended"),
     ] {
         let parsed: UserSyncStatus = serde_json::from_value(json!(query)).unwrap();

@@ -22,7 +22,63 @@ pub fn group(id: &str, name: &str) -> DirectoryGroup {
 /// Every check of the directory's groups and memberships.
 pub async fn groups<S: Groups + Memberships>(s: &S) -> Checked {
     group_items(s).await?;
-    memberships(s).await
+    memberships(s).await?;
+    versioned_memberships(s).await
+}
+
+/// A group's new version with its membership changes: written together,
+/// and none of them when the version moved on; few changes or many.
+pub async fn versioned_memberships<S: Groups + Memberships>(s: &S) -> Checked {
+    let org = fresh_org();
+    let mut sales = group("g-sales", "Sales");
+    s.create_group(&org, &sales).await?;
+    let (o, g) = (&org, &gid("g-sales"));
+    let listed = || async move {
+        let (ids, _) = s.members(o, g, None, 100).await?;
+        Ok::<_, crate::StoreError>(ids)
+    };
+
+    // one member added with the version
+    sales.version = 2;
+    s.update_group(&org, &sales, &[uid("u-1")], &[]).await?;
+    assert_eq!(listed().await?, [uid("u-1")]);
+    assert_eq!(
+        s.groups_of(&org, &uid("u-1")).await?,
+        BTreeSet::from([sales.id.clone()])
+    );
+    assert_eq!(s.get_group(&org, &sales.id).await?, Some(sales.clone()));
+
+    // a stale version: no membership changes
+    assert_conflict(
+        s.update_group(&org, &sales, &[uid("u-2")], &[uid("u-1")])
+            .await,
+        "members with a stale version",
+    );
+    assert_eq!(listed().await?, [uid("u-1")], "nothing changed");
+    assert!(s.groups_of(&org, &uid("u-2")).await?.is_empty());
+
+    // removed and added in one write: the user stays; another one leaves
+    sales.version = 3;
+    s.update_group(&org, &sales, &[uid("u-1"), uid("u-2")], &[uid("u-1")])
+        .await?;
+    assert_eq!(listed().await?, [uid("u-1"), uid("u-2")]);
+    sales.version = 4;
+    s.update_group(&org, &sales, &[], &[uid("u-1")]).await?;
+    assert_eq!(listed().await?, [uid("u-2")]);
+    assert!(s.groups_of(&org, &uid("u-1")).await?.is_empty());
+
+    // many changes at once (more than one write holds), and a stale version
+    let many: Vec<UserId> = (10..40).map(|i| uid(&format!("u-{i}"))).collect();
+    assert_conflict(
+        s.update_group(&org, &sales, &many, &[]).await,
+        "many members with a stale version",
+    );
+    assert_eq!(listed().await?, [uid("u-2")], "nothing changed");
+    sales.version = 5;
+    s.update_group(&org, &sales, &many, &[uid("u-2")]).await?;
+    assert_eq!(listed().await?, many);
+    assert_eq!(s.get_group(&org, &sales.id).await?, Some(sales));
+    Ok(())
 }
 
 /// Create, read, list, versioned update, delete, lookup by name.
@@ -45,20 +101,20 @@ pub async fn group_items<S: Groups>(s: &S) -> Checked {
     let mut renamed = sales.clone();
     renamed.display_name = "Sales EMEA".into();
     renamed.version = 2;
-    s.update_group(&org, &renamed).await?;
+    s.update_group(&org, &renamed, &[], &[]).await?;
     assert_eq!(s.get_group(&org, &sales.id).await?, Some(renamed.clone()));
     assert_conflict(
-        s.update_group(&org, &renamed).await,
+        s.update_group(&org, &renamed, &[], &[]).await,
         "an update over a stale version",
     );
     let mut skipped = renamed.clone();
     skipped.version = 4;
     assert_conflict(
-        s.update_group(&org, &skipped).await,
+        s.update_group(&org, &skipped, &[], &[]).await,
         "an update skipping a version",
     );
     assert_conflict(
-        s.update_group(&org, &group("g-none", "x")).await,
+        s.update_group(&org, &group("g-none", "x"), &[], &[]).await,
         "an update of a missing group",
     );
 

@@ -34,7 +34,13 @@ impl Groups for MemoryStore {
         }))
     }
 
-    async fn update_group(&self, org: &OrgId, group: &DirectoryGroup) -> Result<(), StoreError> {
+    async fn update_group(
+        &self,
+        org: &OrgId,
+        group: &DirectoryGroup,
+        add: &[UserId],
+        remove: &[UserId],
+    ) -> Result<(), StoreError> {
         let raced = self
             .group_races
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -47,10 +53,28 @@ impl Groups for MemoryStore {
             match o.groups.get_mut(&group.id) {
                 Some(stored) if stored.version == group.version.saturating_sub(1) => {
                     *stored = group.clone();
-                    Ok(())
                 }
-                _ => Err(StoreError::Conflict("version moved on".to_owned())),
+                _ => return Err(StoreError::Conflict("version moved on".to_owned())),
             }
+            for user in remove {
+                if let Some(members) = o.members.get_mut(&group.id) {
+                    members.remove(user);
+                }
+                if let Some(groups) = o.groups_of.get_mut(user) {
+                    groups.remove(&group.id);
+                }
+            }
+            for user in add {
+                o.members
+                    .entry(group.id.clone())
+                    .or_default()
+                    .insert(user.clone());
+                o.groups_of
+                    .entry(user.clone())
+                    .or_default()
+                    .insert(group.id.clone());
+            }
+            Ok(())
         })
     }
 

@@ -149,11 +149,18 @@ pub trait Groups: Sync {
         limit: usize,
     ) -> impl Future<Output = Result<(Vec<DirectoryGroup>, Option<GroupId>), StoreError>> + Send;
 
-    /// MUST return `Conflict` when the stored version is not `group.version - 1`.
+    /// Writes a group's new version with its membership changes (`remove`
+    /// first, then `add`: a user in both stays a member). MUST return
+    /// `Conflict`, and change no membership, when the stored version is not
+    /// `group.version - 1`. The adapter writes a few changes in one write
+    /// with the group, all or nothing; more after it, as `remove_members`
+    /// and `add_members` write them.
     fn update_group(
         &self,
         org: &OrgId,
         group: &DirectoryGroup,
+        add: &[UserId],
+        remove: &[UserId],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Deletes a group item (its memberships are removed first, by the

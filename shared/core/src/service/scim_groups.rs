@@ -77,7 +77,7 @@ pub(crate) async fn touch_group<S: Groups, C: Clock>(
         };
         g.version += 1;
         g.last_modified = clock.timestamp();
-        match store.update_group(org, &g).await {
+        match store.update_group(org, &g, &[], &[]).await {
             Err(StoreError::Conflict(_)) => {}
             other => return other,
         }
@@ -276,7 +276,8 @@ where
 
     /// Writes a group's new name and externalId and its membership changes.
     /// The group's version changes whenever any of them does, written
-    /// conditioned on the old one, before the memberships.
+    /// conditioned on the old one, with the memberships (or before them,
+    /// when they are many).
     async fn save(
         &self,
         org: &OrgId,
@@ -288,10 +289,8 @@ where
         if group != *current || !add.is_empty() || !remove.is_empty() {
             group.version = current.version + 1;
             group.last_modified = self.clock.timestamp();
-            self.store.update_group(org, &group).await?;
+            self.store.update_group(org, &group, add, remove).await?;
         }
-        self.store.remove_members(org, &group.id, remove).await?;
-        self.store.add_members(org, &group.id, add).await?;
         Ok(group)
     }
 

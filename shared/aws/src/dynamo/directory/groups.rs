@@ -2,6 +2,14 @@
 
 use super::*;
 
+/// Most membership changes written in one transaction with their group's
+/// version: each is two items (its user side and its group side) beside the
+/// group's, within the 25 items a transaction holds in the local emulator
+/// (DynamoDB takes 100). A request changing more members writes the group
+/// first, then the memberships in batches; one changing none, the group
+/// alone.
+pub const MEMBER_CHANGES_WITH_GROUP: usize = 12;
+
 impl Groups for DirectoryTable {
     async fn create_group(&self, org: &OrgId, g: &DirectoryGroup) -> Result<(), StoreError> {
         self.client
@@ -48,20 +56,66 @@ impl Groups for DirectoryTable {
         Ok((groups, next))
     }
 
-    async fn update_group(&self, org: &OrgId, g: &DirectoryGroup) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&group_item(org, g))?))
-            .condition_expression("version = :v")
-            .expression_attribute_values(
-                ":v",
-                AttributeValue::N(g.version.saturating_sub(1).to_string()),
-            )
-            .send()
-            .await
-            .map_err(map_sdk_error)?;
-        Ok(())
+    async fn update_group(
+        &self,
+        org: &OrgId,
+        g: &DirectoryGroup,
+        add: &[UserId],
+        remove: &[UserId],
+    ) -> Result<(), StoreError> {
+        let previous = AttributeValue::N(g.version.saturating_sub(1).to_string());
+        let changes = add.len() + remove.len();
+        if changes == 0 || changes > MEMBER_CHANGES_WITH_GROUP {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(to_item(&group_item(org, g))?))
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", previous)
+                .send()
+                .await
+                .map_err(map_sdk_error)?;
+            self.remove_members(org, &g.id, remove).await?;
+            return self.add_members(org, &g.id, add).await;
+        }
+        // one transaction: the group's version and both sides of each
+        // membership, all or nothing
+        let group = build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(to_item(&group_item(org, g))?))
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", previous)
+                .build(),
+        )?;
+        let mut items = vec![TransactWriteItem::builder().put(group).build()];
+        let added: BTreeSet<&UserId> = add.iter().collect();
+        // a user removed and added again stays a member: only its put is
+        // written (a transaction writes an item once)
+        let removed: BTreeSet<&UserId> = remove.iter().filter(|u| !added.contains(u)).collect();
+        for user in removed {
+            let (user_side, group_side) = self.membership_items(org, &g.id, user);
+            for side in [user_side, group_side] {
+                let delete = build(
+                    Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(side.pk, side.sk)))
+                        .build(),
+                )?;
+                items.push(TransactWriteItem::builder().delete(delete).build());
+            }
+        }
+        for user in added {
+            let (user_side, group_side) = self.membership_items(org, &g.id, user);
+            for side in [user_side, group_side] {
+                items.push(
+                    TransactWriteItem::builder()
+                        .put(self.put(to_item(&side)?, None)?)
+                        .build(),
+                );
+            }
+        }
+        self.transact(items).await
     }
 
     async fn delete_group(&self, org: &OrgId, id: &GroupId) -> Result<(), StoreError> {

@@ -2,6 +2,7 @@
 //! product API, records the outcome and an activity entry, and enqueues the
 //! welcome email when the product API created the account.
 
+mod domains_read;
 mod drift;
 mod metrics;
 mod reconcile;
@@ -18,6 +19,7 @@ use user_sync_core::clock::SystemClock;
 use user_sync_core::ids::{OrgId, UserId};
 use user_sync_core::job::EntitlementJob;
 
+pub use domains_read::BatchDomains;
 pub use reconcile::{MAX_BACKOFF_SECONDS, Retry, Worker};
 
 #[derive(Clone, Debug)]
@@ -84,9 +86,10 @@ pub async fn handle(
     deps: &Deps,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    let domains = BatchDomains::new(&deps.directory);
     let worker = Worker {
         state: &deps.state,
-        domains: &deps.directory,
+        domains: &domains,
         jobs: &deps.jobs,
         mail: &deps.mail,
         product_api: &deps.product_api,

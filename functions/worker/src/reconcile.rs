@@ -11,6 +11,8 @@ use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry};
 use user_sync_core::clock::Clock;
 use user_sync_core::domains::{Domains, check_email};
+
+use crate::domains_read::BatchDomains;
 use user_sync_core::job::{EntitlementJob, MAX_DEFERRALS, MailJob};
 use user_sync_core::ports::{
     AccountWrite, JobQueue, MailQueue, ProductApi, ProductApiError, SyncState,
@@ -21,9 +23,9 @@ use user_sync_core::state::{
 
 pub struct Worker<'a, S, Q, M, P, D> {
     pub state: &'a S,
-    /// The organization's domains: an address outside its verified ones
-    /// gets no account and no email.
-    pub domains: &'a D,
+    /// The organization's domains, read once per batch: an address outside
+    /// its verified ones gets no account and no email.
+    pub domains: &'a BatchDomains<'a, D>,
     pub jobs: &'a Q,
     pub mail: &'a M,
     pub product_api: &'a P,
@@ -155,7 +157,7 @@ where
         account: &user_sync_core::state::ProductAccount,
     ) -> Result<Result<AccountWrite, Refusal>, StoreError> {
         if account.status == AccountStatus::Active {
-            let domains = self.domains.list_domains(org).await?;
+            let domains = self.domains.of(org).await?;
             if let Err(e) = check_email(&domains, &account.email) {
                 return Ok(Err(Refusal::Domain(e.domain.map(|d| d.to_string()))));
             }

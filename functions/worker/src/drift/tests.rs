@@ -70,9 +70,10 @@ async fn in_step(
 
 async fn check(store: &MemoryStore, api: &MemoryProductApi) -> RecordResult {
     let clock = FixedClock::at(time::macros::datetime!(2026-12-05 07:00 UTC));
+    let domains = crate::BatchDomains::new(store);
     let worker = Worker {
         state: store,
-        domains: store,
+        domains: &domains,
         jobs: store,
         mail: store,
         product_api: api,

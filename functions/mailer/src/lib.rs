@@ -19,11 +19,11 @@ use user_sync_aws::sqs::SqsMailQueue;
 use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry};
 use user_sync_core::clock::{Clock, SystemClock};
-use user_sync_core::ids::{OrgId, TemplateId};
+use user_sync_core::ids::{OrgId, TemplateId, UserId};
 use user_sync_core::job::MailJob;
 use user_sync_core::mail::{EmailTemplate, WelcomeValues, default_template, render};
 use user_sync_core::ports::{
-    EmailClaim, MailError, MailQueue, MailSender, SyncState, Templates, WelcomeReads,
+    EmailClaim, MailError, MailQueue, MailSender, SyncState, Templates, WelcomeInputs, WelcomeReads,
 };
 use user_sync_core::state::{AccountStatus, DesiredState, FailureClass, Outcome};
 
@@ -92,22 +92,17 @@ pub async fn handle(
     deps: &Deps,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    Ok(
-        Box::pin(process_sqs(event.payload.records, CONCURRENCY, |r| {
-            let mailer = Mailer {
-                orgs: &deps.directory,
-                state: &deps.state,
-                reads: &deps.reads,
-                sender: &deps.ses,
-                dead_letters: &deps.dead_letters,
-                login_url: &deps.login_url,
-                max_receive_count: deps.max_receive_count,
-                clock: &SystemClock,
-            };
-            async move { mailer.handle_record(r).await }
-        }))
-        .await,
-    )
+    let mailer = Mailer {
+        orgs: &deps.directory,
+        state: &deps.state,
+        reads: &deps.reads,
+        sender: &deps.ses,
+        dead_letters: &deps.dead_letters,
+        login_url: &deps.login_url,
+        max_receive_count: deps.max_receive_count,
+        clock: &SystemClock,
+    };
+    Ok(Box::pin(mailer.handle_batch(event.payload.records)).await)
 }
 
 /// What one mail job needs.
@@ -146,13 +141,37 @@ where
     M: MailSender,
     Q: MailQueue,
 {
+    /// Handles a batch of mail jobs: what they need beyond the jobs (the
+    /// organizations, the users' desired states) is read for all of them at
+    /// once, then each is sent. Should that read fail, each job reads its
+    /// own.
+    pub async fn handle_batch(&self, records: Vec<SqsMessage>) -> SqsBatchResponse {
+        let mut users: Vec<(OrgId, UserId)> = records
+            .iter()
+            .filter_map(|r| mail_job(r).map(|j| (j.org_id, j.user_id)))
+            .collect();
+        users.sort();
+        users.dedup();
+        let inputs = match self.reads.welcome_inputs(&users).await {
+            Ok(inputs) => Some(inputs),
+            Err(e) => {
+                warn!(error = %e, "the batch's read failed; each mail job reads its own");
+                None
+            }
+        };
+        let inputs = inputs.as_ref();
+        process_sqs(records, CONCURRENCY, |r| self.handle_with(r, inputs)).await
+    }
+
     /// Handles one mail job.
     pub async fn handle_record(&self, record: SqsMessage) -> RecordResult {
-        let Some(job) = record
-            .body
-            .as_deref()
-            .and_then(|b| serde_json::from_str::<MailJob>(b).ok())
-        else {
+        self.handle_with(record, None).await
+    }
+
+    /// Handles one mail job with what its batch read (`None`: it reads its
+    /// own).
+    async fn handle_with(&self, record: SqsMessage, read: Option<&WelcomeInputs>) -> RecordResult {
+        let Some(job) = mail_job(&record) else {
             warn!(message_id = ?record.message_id, "mail body is not a mail job");
             return RecordResult::Retry;
         };
@@ -172,7 +191,7 @@ where
         let delivery = Delivery::of(&record);
         let correlation_id = origin.correlation_id.clone();
         // boxed: the send's future is large
-        let sent = Box::pin(self.send(&job, &delivery).instrument(span));
+        let sent = Box::pin(self.send(&job, &delivery, read).instrument(span));
         match correlation::within(origin, sent).await {
             Ok(r) => r,
             Err(e) => {
@@ -212,13 +231,25 @@ where
         })
     }
 
-    async fn send(&self, job: &MailJob, delivery: &Delivery) -> Result<RecordResult, StoreError> {
+    async fn send(
+        &self,
+        job: &MailJob,
+        delivery: &Delivery,
+        read: Option<&WelcomeInputs>,
+    ) -> Result<RecordResult, StoreError> {
         let (org_id, user_id) = (&job.org_id, &job.user_id);
         let template = job.template.as_deref().unwrap_or("default");
         let key = format!("welcome#{template}#{}", job.event);
         // the organization (its name, its default language) and the
-        // user's current desired state: one read
-        let (org, desired) = self.reads.welcome_inputs(org_id, user_id).await?;
+        // user's current desired state: read with the batch's, or alone
+        let (org, desired) = match read {
+            Some(inputs) => inputs.of(org_id, user_id),
+            None => self
+                .reads
+                .welcome_inputs(&[(org_id.clone(), user_id.clone())])
+                .await?
+                .of(org_id, user_id),
+        };
         let Some(to) = Self::recipient(job, desired) else {
             info!("the user's account is suspended now: no welcome email");
             self.state
@@ -327,6 +358,11 @@ where
         emailed(job, name::EMAILS_FAILED);
         Ok(RecordResult::Done)
     }
+}
+
+/// The mail job a record carries, if its body is one.
+fn mail_job(record: &SqsMessage) -> Option<MailJob> {
+    serde_json::from_str(record.body.as_deref()?).ok()
 }
 
 /// Puts the change's correlation id on an activity entry

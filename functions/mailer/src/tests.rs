@@ -123,3 +123,64 @@ async fn an_older_job_without_the_origin_still_sends() {
     deliver(&store, &sender, old).await;
     assert_eq!(sender.sent().len(), 1);
 }
+
+#[tokio::test]
+async fn a_batch_s_jobs_each_go_to_their_user_from_the_batch_s_one_read() {
+    let store = store().await;
+    let grace = UserId::parse("u-grace").unwrap();
+    store
+        .put_desired(&org(), &ada(), &desired("ada@new.example.com"), None)
+        .await
+        .unwrap();
+    let mut graces = desired("grace@example.com");
+    graces.facts.given_name = Some("Grace".into());
+    store
+        .put_desired(&org(), &grace, &graces, None)
+        .await
+        .unwrap();
+    let mut second = SqsMessage::default();
+    second.message_id = Some("m-2".into());
+    second.body = Some(serde_json::to_string(&MailJob::welcome(&org(), &grace, &graces)).unwrap());
+    let mut unreadable = SqsMessage::default();
+    unreadable.message_id = Some("m-3".into());
+    unreadable.body = Some("not a mail job".into());
+    let sender = MemoryMailSender::default();
+    let mailer = Mailer {
+        orgs: &store,
+        state: &store,
+        reads: &store,
+        sender: &sender,
+        dead_letters: &store,
+        login_url: "https://login.example.com",
+        max_receive_count: 5,
+        clock: &SystemClock,
+    };
+    let answer = mailer
+        .handle_batch(vec![record("ada@old.example.com"), second, unreadable])
+        .await;
+    let failed: Vec<_> = answer
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(failed, ["m-3"], "only the unreadable record is retried");
+    let mut sent: Vec<(String, String)> = sender
+        .sent()
+        .into_iter()
+        .map(|m| (m.to, m.email.subject))
+        .collect();
+    sent.sort();
+    assert_eq!(
+        sent,
+        [
+            (
+                "ada@new.example.com".to_owned(),
+                "Welcome to Acme Corp".to_owned()
+            ),
+            (
+                "grace@example.com".to_owned(),
+                "Welcome to Acme Corp".to_owned()
+            ),
+        ]
+    );
+}

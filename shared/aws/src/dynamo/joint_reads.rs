@@ -9,9 +9,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use user_sync_core::StoreError;
 use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::ports::{
-    Memberships, Organization, ReconcileInputs, ReconcileReads, WelcomeReads,
+    Memberships, ReconcileInputs, ReconcileReads, WelcomeInputs, WelcomeReads,
 };
-use user_sync_core::state::DesiredState;
 
 use super::batch::batch_get_tables;
 use super::directory::{BATCHED_MEMBERSHIP_GROUPS, organization, stored_user};
@@ -127,33 +126,52 @@ impl ReconcileReads for BothTables {
 }
 
 impl WelcomeReads for BothTables {
-    async fn welcome_inputs(
-        &self,
-        org: &OrgId,
-        user: &UserId,
-    ) -> Result<(Option<Organization>, Option<DesiredState>), StoreError> {
+    async fn welcome_inputs(&self, users: &[(OrgId, UserId)]) -> Result<WelcomeInputs, StoreError> {
         let directory = self.directory.table_name().to_owned();
-        let keys = vec![
-            (directory.clone(), key(org_pk(org), sk::ORG)),
-            (
-                self.state.table_name().to_owned(),
-                key(user_pk(org, user), sk::DESIRED),
-            ),
-        ];
-        let (mut found_org, mut desired) = (None, None);
+        let state = self.state.table_name().to_owned();
+        // each key once: which organization or user an answer's key names
+        let mut orgs: HashMap<String, OrgId> = HashMap::new();
+        let mut states: HashMap<String, (OrgId, UserId)> = HashMap::new();
+        for (org, user) in users {
+            orgs.entry(org_pk(org)).or_insert_with(|| org.clone());
+            states
+                .entry(user_pk(org, user))
+                .or_insert_with(|| (org.clone(), user.clone()));
+        }
+        let keys = orgs
+            .keys()
+            .map(|pk| (directory.clone(), key(pk.clone(), sk::ORG)))
+            .chain(
+                states
+                    .keys()
+                    .map(|pk| (state.clone(), key(pk.clone(), sk::DESIRED))),
+            )
+            .collect();
+        let mut inputs = WelcomeInputs::default();
         for (table, item) in batch_get_tables(self.directory.client(), keys).await? {
+            let pk = match item.get("pk") {
+                Some(AttributeValue::S(pk)) => pk.clone(),
+                _ => continue,
+            };
             if table == directory {
-                found_org = Some(organization(from_item(item)?)?);
-            } else {
+                if let Some(org) = orgs.get(&pk) {
+                    inputs
+                        .orgs
+                        .insert(org.clone(), organization(from_item(item)?)?);
+                }
+            } else if let Some(user) = states.get(&pk) {
                 let d: DesiredItem = from_item(item)?;
-                desired = Some(serde_json::from_str(&d.state).map_err(json)?);
+                let desired = serde_json::from_str(&d.state).map_err(json)?;
+                inputs.desired.insert(user.clone(), desired);
             }
         }
-        // the activity entry written next keeps the retention read here
-        self.state.remember_retention(
-            org,
-            found_org.as_ref().and_then(|o| o.activity_retention_days),
-        );
-        Ok((found_org, desired))
+        // the activity entries written next keep the retention read here
+        for org in orgs.values() {
+            self.state.remember_retention(
+                org,
+                inputs.orgs.get(org).and_then(|o| o.activity_retention_days),
+            );
+        }
+        Ok(inputs)
     }
 }

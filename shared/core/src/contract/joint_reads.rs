@@ -1,7 +1,7 @@
 //! The contract of [`ReconcileReads`] and [`WelcomeReads`]: one read gives
 //! what the separate reads of each table give.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::desired_states::{desired, success};
 use super::groups::group;
@@ -10,7 +10,7 @@ use super::{Checked, fresh_org, gid, uid};
 use crate::ids::GroupId;
 use crate::ports::{
     DesiredStates, Groups, Memberships, Organization, Organizations, ReconcileInputs,
-    ReconcileReads, SyncOutcomes, Users, WelcomeReads,
+    ReconcileReads, SyncOutcomes, Users, WelcomeInputs, WelcomeReads,
 };
 
 /// `d` and `s` are the two tables' adapters, `r` reads across both.
@@ -72,20 +72,49 @@ where
         ReconcileInputs::default()
     );
 
+    let one = |user: &crate::ids::UserId| [(org.clone(), user.clone())];
     assert_eq!(
-        r.welcome_inputs(&org, &ada).await?,
+        r.welcome_inputs(&one(&ada)).await?.of(&org, &ada),
         (None, Some(desired(1)))
     );
     let organization = Organization::new(org.clone(), "Joint", "2026-12-01T09:00:00.000Z");
     d.create_org(&organization).await?;
     assert_eq!(
-        r.welcome_inputs(&org, &ada).await?,
+        r.welcome_inputs(&one(&ada)).await?.of(&org, &ada),
         (Some(organization.clone()), Some(desired(1)))
     );
     assert_eq!(
-        r.welcome_inputs(&org, &grace).await?,
-        (Some(organization), None),
+        r.welcome_inputs(&one(&grace)).await?.of(&org, &grace),
+        (Some(organization.clone()), None),
         "a status alone is no desired state"
+    );
+    assert_eq!(r.welcome_inputs(&[]).await?, WelcomeInputs::default());
+
+    // a batch: several users of several organizations, one asked twice
+    let other = fresh_org();
+    let elsewhere = Organization::new(other.clone(), "Other", "2026-12-01T09:00:00.000Z");
+    d.create_org(&elsewhere).await?;
+    s.put_desired(&other, &ada, &desired(3), None).await?;
+    let batch = [
+        (org.clone(), ada.clone()),
+        (org.clone(), grace.clone()),
+        (other.clone(), ada.clone()),
+        (org.clone(), ada.clone()),
+        (fresh_org(), none.clone()),
+    ];
+    let read = r.welcome_inputs(&batch).await?;
+    assert_eq!(
+        read.orgs,
+        HashMap::from([(org.clone(), organization), (other.clone(), elsewhere)]),
+        "each organization found once; a missing one left out"
+    );
+    assert_eq!(
+        read.desired,
+        HashMap::from([
+            ((org.clone(), ada.clone()), desired(1)),
+            ((other, ada), desired(3)),
+        ]),
+        "each user's own organization's state"
     );
     Ok(())
 }

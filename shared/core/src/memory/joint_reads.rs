@@ -1,7 +1,7 @@
 //! Reads across both tables, in memory: one look under the lock each.
 
 use super::*;
-use crate::ports::{ReconcileInputs, ReconcileReads, WelcomeReads};
+use crate::ports::{ReconcileInputs, ReconcileReads, WelcomeInputs, WelcomeReads};
 
 impl MemoryStore {
     fn reconcile_inputs(
@@ -61,11 +61,18 @@ impl ReconcileReads for MemoryStore {
 }
 
 impl WelcomeReads for MemoryStore {
-    async fn welcome_inputs(
-        &self,
-        org: &OrgId,
-        user: &UserId,
-    ) -> Result<(Option<Organization>, Option<DesiredState>), StoreError> {
-        Ok(self.with_org(org, |o| (o.org.clone(), o.desired.get(user).cloned())))
+    async fn welcome_inputs(&self, users: &[(OrgId, UserId)]) -> Result<WelcomeInputs, StoreError> {
+        let mut inputs = WelcomeInputs::default();
+        for (org, user) in users {
+            let (found, desired) =
+                self.with_org(org, |o| (o.org.clone(), o.desired.get(user).cloned()));
+            if let Some(found) = found {
+                inputs.orgs.insert(org.clone(), found);
+            }
+            if let Some(desired) = desired {
+                inputs.desired.insert((org.clone(), user.clone()), desired);
+            }
+        }
+        Ok(inputs)
     }
 }

@@ -50,15 +50,35 @@ pub trait ReconcileReads: Sync {
     ) -> impl Future<Output = Result<ReconcileInputs, StoreError>> + Send;
 }
 
-/// One read for what the welcome email needs beyond its job:
-/// [`crate::ports::Organizations::get_org`] and the user's desired state
-/// ([`crate::ports::DesiredStates::user_state`] without the status).
-pub trait WelcomeReads: Sync {
+/// What the welcome emails of a batch need beyond their jobs, read together.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WelcomeInputs {
+    /// The organizations found.
+    pub orgs: HashMap<OrgId, Organization>,
+    /// The users' current desired states, where one is stored.
+    pub desired: HashMap<(OrgId, UserId), DesiredState>,
+}
+
+impl WelcomeInputs {
     /// The organization (`None`: not found) and the user's current desired
-    /// state (`None`: none stored), strongly consistent.
+    /// state (`None`: none stored), as read.
+    pub fn of(&self, org: &OrgId, user: &UserId) -> (Option<Organization>, Option<DesiredState>) {
+        (
+            self.orgs.get(org).cloned(),
+            self.desired.get(&(org.clone(), user.clone())).cloned(),
+        )
+    }
+}
+
+/// One read for what the welcome emails of a batch need beyond their jobs:
+/// [`crate::ports::Organizations::get_org`] of each organization and each
+/// user's desired state ([`crate::ports::DesiredStates::user_state`]
+/// without the status).
+pub trait WelcomeReads: Sync {
+    /// The organizations of `users` and the users' current desired states,
+    /// strongly consistent; what is not found is left out.
     fn welcome_inputs(
         &self,
-        org: &OrgId,
-        user: &UserId,
-    ) -> impl Future<Output = Result<(Option<Organization>, Option<DesiredState>), StoreError>> + Send;
+        users: &[(OrgId, UserId)],
+    ) -> impl Future<Output = Result<WelcomeInputs, StoreError>> + Send;
 }

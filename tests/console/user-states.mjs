@@ -90,30 +90,27 @@ try {
   if (await status(EVE).count()) fail('eve is listed as in sync');
 
   const fact = (label) => page.locator('#u-status + dl dt', { hasText: label }).locator('xpath=following-sibling::dd[1]');
+  // a page of a user with no account: its status, nothing to apply, why,
+  // and none of the words of a user who has one
+  const noAccountPage = async (who, id, words, why, refused) => {
+    await page.goto(`${CONSOLE_URL}#/users/${id}`);
+    await page.locator('#u-status').waitFor();
+    await page.locator('#explain').waitFor();
+    await page.locator('#suspension').waitFor();
+    expectEqual(await text(fact('Sync status')), words, `${who}'s sync status`);
+    expectEqual(await text(fact('Last outcome')), 'nothing to apply: the user has no account', `${who}'s last outcome`);
+    expectEqual(await text(page.locator('#suspension')), `${words}: ${why}`, `${who}'s explanation`);
+    const shown = await text(page.locator('main'));
+    for (const other of ['In sync', 'not attempted yet', 'Suspended', ...refused]) {
+      if (shown.includes(other)) fail(`${who}'s page says "${other}"`);
+    }
+  };
   step("dan's page: no rule, no account, nothing to apply");
-  await page.goto(`${CONSOLE_URL}#/users/${DAN}`);
-  await page.locator('#u-status').waitFor();
-  await page.locator('#explain').waitFor();
-  expectEqual(await text(fact('Sync status')), NO_RULE, "dan's sync status");
-  expectEqual(await text(fact('Last outcome')), 'nothing to apply: the user has no account', "dan's last outcome");
-  expectEqual(await text(page.locator('#suspension')), `${NO_RULE}: no rule matches the user, so the user has no product account.`, "dan's explanation");
-  const danPage = await text(page.locator('main'));
-  for (const words of ['In sync', 'not attempted yet', 'Suspended']) {
-    if (danPage.includes(words)) fail(`dan's page says "${words}"`);
-  }
+  await noAccountPage('dan', DAN, NO_RULE, 'no rule matches the user, so the user has no product account.', [INACTIVE]);
   await audit("a no-rule user's page");
 
   step("eve's page: inactive, no account, the same words as the list");
-  await page.goto(`${CONSOLE_URL}#/users/${EVE}`);
-  await page.locator('#u-status').waitFor();
-  await page.locator('#suspension').waitFor();
-  expectEqual(await text(fact('Sync status')), INACTIVE, "eve's sync status");
-  expectEqual(await text(fact('Last outcome')), 'nothing to apply: the user has no account', "eve's last outcome");
-  expectEqual(await text(page.locator('#suspension')), `${INACTIVE}: inactive in the directory, so none is created.`, "eve's explanation");
-  const evePage = await text(page.locator('main'));
-  for (const words of ['In sync', 'not attempted yet', 'Suspended', NO_RULE]) {
-    if (evePage.includes(words)) fail(`eve's page says "${words}"`);
-  }
+  await noAccountPage('eve', EVE, INACTIVE, 'inactive in the directory, so none is created.', [NO_RULE]);
   await audit("an inactive user's page");
 
   step("cy's page: suspended, the account kept");

@@ -223,6 +223,33 @@ pub async fn handle(
     .await)
 }
 
+/// A user that several records of a batch name (its item and its
+/// membership, when a user is created and added to a group) is evaluated
+/// once, at the last of them: what that evaluation reads includes what the
+/// earlier records wrote, and the job it may send carries the last change's
+/// origin. The earlier records leave the user out. Should the batch stop at
+/// a failure in between, it resumes there, the user still ahead.
+fn evaluate_each_user_once(asked: &mut [Result<Affected, serde_dynamo::Error>]) {
+    let mut last: HashMap<OrgId, HashMap<UserId, usize>> = HashMap::new();
+    for (i, a) in asked.iter().enumerate() {
+        if let Ok(Affected::Users(org, users)) = a {
+            let of_org = last.entry(org.clone()).or_default();
+            for user in users {
+                of_org.insert(user.clone(), i);
+            }
+        }
+    }
+    for (i, a) in asked.iter_mut().enumerate() {
+        if let Ok(Affected::Users(org, users)) = a {
+            let of_org = last.get(org);
+            users.retain(|u| of_org.and_then(|m| m.get(u)) == Some(&i));
+            if users.is_empty() {
+                *a = Ok(Affected::Nobody);
+            }
+        }
+    }
+}
+
 /// Processes records in order and stops at the first failure.
 pub async fn process<D, S, R, Q>(
     directory: &D,
@@ -247,7 +274,9 @@ where
     };
     let mut contexts: HashMap<OrgId, Context> = HashMap::new();
     let mut response = DynamoDbEventResponse::default();
-    for record in records {
+    let mut asked: Vec<_> = records.iter().map(affected).collect();
+    evaluate_each_user_once(&mut asked);
+    for (record, asked) in records.into_iter().zip(asked) {
         let seq = record.change.sequence_number.clone().unwrap_or_default();
         let origin = origin(&record);
         let correlation_id = origin.correlation_id.clone();
@@ -259,7 +288,7 @@ where
         );
         let mut org = None;
         let result = async {
-            let affected = match affected(&record) {
+            let affected = match asked {
                 Ok(a) => a,
                 Err(e) => {
                     // an image we cannot read will not become readable: skip it
@@ -315,6 +344,58 @@ mod tests {
                 correlation_id: "req-1".into(),
                 at_ms: 1_763_795_402_500,
             }
+        );
+    }
+
+    #[test]
+    fn a_user_several_records_name_is_evaluated_once_at_the_last() {
+        let (a, b) = (
+            OrgId::parse("org-a").unwrap(),
+            OrgId::parse("org-b").unwrap(),
+        );
+        let (ada, grace) = (
+            UserId::parse("u-ada").unwrap(),
+            UserId::parse("u-grace").unwrap(),
+        );
+        let users = |org: &OrgId, ids: &[&UserId]| {
+            Ok(Affected::Users(
+                org.clone(),
+                ids.iter().map(|u| (*u).clone()).collect(),
+            ))
+        };
+        let mut asked = vec![
+            // ada created, then grace, then both added to a group
+            users(&a, &[&ada]),
+            users(&a, &[&grace]),
+            // a rule change in between stays as it is
+            Ok(Affected::Groups(a.clone(), BTreeSet::new())),
+            users(&a, &[&ada, &grace]),
+            // the same id in another organization is another user
+            users(&b, &[&ada]),
+            // grace changed again
+            users(&a, &[&grace]),
+            Ok(Affected::Nobody),
+        ];
+        evaluate_each_user_once(&mut asked);
+        let seen: Vec<Option<(OrgId, Vec<UserId>)>> = asked
+            .iter()
+            .map(|x| match x {
+                Ok(Affected::Users(org, ids)) => Some((org.clone(), ids.iter().cloned().collect())),
+                Ok(Affected::Groups(..)) => Some((a.clone(), Vec::new())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                None,
+                None,
+                Some((a.clone(), Vec::new())),
+                Some((a.clone(), vec![ada.clone()])),
+                Some((b, vec![ada])),
+                Some((a, vec![grace])),
+                None,
+            ]
         );
     }
 

@@ -6,13 +6,12 @@ use tracing::{Instrument, info, info_span, warn};
 use user_sync_aws::batch::{Delivery, RecordResult};
 use user_sync_aws::correlation::{self, Origin};
 
+use crate::domains_read::BatchDomains;
 use crate::metrics::{JobLine, Seen};
 use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry};
 use user_sync_core::clock::Clock;
 use user_sync_core::domains::{Domains, check_email};
-
-use crate::domains_read::BatchDomains;
 use user_sync_core::job::{EntitlementJob, MAX_DEFERRALS, MailJob};
 use user_sync_core::ports::{
     AccountWrite, JobQueue, MailQueue, ProductApi, ProductApiError, SyncState,

@@ -56,24 +56,8 @@ impl Groups for MemoryStore {
                 }
                 _ => return Err(StoreError::Conflict("version moved on".to_owned())),
             }
-            for user in remove {
-                if let Some(members) = o.members.get_mut(&group.id) {
-                    members.remove(user);
-                }
-                if let Some(groups) = o.groups_of.get_mut(user) {
-                    groups.remove(&group.id);
-                }
-            }
-            for user in add {
-                o.members
-                    .entry(group.id.clone())
-                    .or_default()
-                    .insert(user.clone());
-                o.groups_of
-                    .entry(user.clone())
-                    .or_default()
-                    .insert(group.id.clone());
-            }
+            o.remove_members(&group.id, remove);
+            o.add_members(&group.id, add);
             Ok(())
         })
     }
@@ -101,6 +85,32 @@ impl Groups for MemoryStore {
     }
 }
 
+impl OrgTables {
+    /// Both sides of each membership, added.
+    fn add_members(&mut self, group: &GroupId, users: &[UserId]) {
+        let members = self.members.entry(group.clone()).or_default();
+        for user in users {
+            members.insert(user.clone());
+            self.groups_of
+                .entry(user.clone())
+                .or_default()
+                .insert(group.clone());
+        }
+    }
+
+    /// Both sides of each membership, removed.
+    fn remove_members(&mut self, group: &GroupId, users: &[UserId]) {
+        for user in users {
+            if let Some(members) = self.members.get_mut(group) {
+                members.remove(user);
+            }
+            if let Some(groups) = self.groups_of.get_mut(user) {
+                groups.remove(group);
+            }
+        }
+    }
+}
+
 impl Memberships for MemoryStore {
     async fn add_members(
         &self,
@@ -108,16 +118,7 @@ impl Memberships for MemoryStore {
         group: &GroupId,
         users: &[UserId],
     ) -> Result<(), StoreError> {
-        self.with_org(org, |o| {
-            let members = o.members.entry(group.clone()).or_default();
-            for user in users {
-                members.insert(user.clone());
-                o.groups_of
-                    .entry(user.clone())
-                    .or_default()
-                    .insert(group.clone());
-            }
-        });
+        self.with_org(org, |o| o.add_members(group, users));
         Ok(())
     }
 
@@ -127,16 +128,7 @@ impl Memberships for MemoryStore {
         group: &GroupId,
         users: &[UserId],
     ) -> Result<(), StoreError> {
-        self.with_org(org, |o| {
-            for user in users {
-                if let Some(members) = o.members.get_mut(group) {
-                    members.remove(user);
-                }
-                if let Some(groups) = o.groups_of.get_mut(user) {
-                    groups.remove(group);
-                }
-            }
-        });
+        self.with_org(org, |o| o.remove_members(group, users));
         Ok(())
     }
 

@@ -12,8 +12,8 @@ use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
 use user_sync_core::job::EntitlementJob;
 use user_sync_core::language::account_language;
 use user_sync_core::ports::{
-    Configuration, Directory, FanOuts, JobQueue, Organizations, ReconcileInputs, ReconcileReads,
-    StoredUser, SyncSettings, SyncState,
+    Configuration, DesiredWrite, Directory, FanOuts, JobQueue, Organizations, ReconcileInputs,
+    ReconcileReads, StoredUser, SyncSettings, SyncState,
 };
 use user_sync_core::rules::preview::moved;
 use user_sync_core::rules::{Rule, RuleIndex};
@@ -400,13 +400,40 @@ where
                 Step::Write(w) => writes.push(*w),
             }
         }
-        let results: Vec<Result<Option<EntitlementJob>, StoreError>> =
-            futures::stream::iter(writes)
-                .map(|w| self.write(&round, w))
-                .buffer_unordered(WRITE_CONCURRENCY)
-                .collect()
-                .await;
+        // the decisions stored together (a fan-out's chunk: a few calls for
+        // hundreds of users); a user whose state another invocation moved
+        // meanwhile is decided again from fresh reads
+        let stored = self
+            .state
+            .put_desired_many(
+                org,
+                &writes
+                    .iter()
+                    .map(|w| DesiredWrite {
+                        user: &w.user,
+                        state: &w.next,
+                        expected_generation: w.expected,
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .await;
         let mut first_error = None;
+        let mut moved = Vec::new();
+        for (w, r) in writes.into_iter().zip(stored) {
+            match r {
+                Ok(()) if w.job => jobs.push(job(org, &w.user, w.next.generation)),
+                Ok(()) => {}
+                Err(StoreError::Conflict(_)) => moved.push(w.user),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        let results: Vec<Result<Option<EntitlementJob>, StoreError>> = futures::stream::iter(moved)
+            .map(|user| self.decide_again(&round, user))
+            .buffer_unordered(WRITE_CONCURRENCY)
+            .collect()
+            .await;
         for r in results {
             match r {
                 Ok(Some(j)) => jobs.push(j),
@@ -426,18 +453,37 @@ where
         first_error.map_or(Ok(jobs.len()), Err)
     }
 
-    /// Stores one decision; when another invocation moved the user's state
-    /// meanwhile, decides again from fresh reads.
-    async fn write(
+    /// Decides again for a user whose state another invocation moved after
+    /// it was read, from fresh reads, and stores that decision; as long as
+    /// the state keeps moving, again (up to [`CONFLICT_ATTEMPTS`] writes in
+    /// all).
+    async fn decide_again(
         &self,
         round: &Round<'_>,
-        first: Pending,
+        user: UserId,
     ) -> Result<Option<EntitlementJob>, StoreError> {
         let Round { org, ctx, .. } = *round;
-        let mut pending = Some(first);
-        for _ in 0..CONFLICT_ATTEMPTS {
-            let Some(w) = pending.take() else {
+        for _ in 1..CONFLICT_ATTEMPTS {
+            let Some(stored_user) = self.directory.get_user(org, &user).await? else {
                 return Ok(None);
+            };
+            let groups: BTreeSet<GroupId> = self
+                .directory
+                .groups_of(org, &user)
+                .await?
+                .intersection(&ctx.rule_groups)
+                .cloned()
+                .collect();
+            let (stored, status) = self.state.user_state(org, &user).await?;
+            let w = match step(
+                round,
+                &stored_user,
+                &groups,
+                (stored.as_ref(), status.as_ref()),
+            ) {
+                Step::Nothing => return Ok(None),
+                Step::Send(j) => return Ok(Some(j)),
+                Step::Write(w) => *w,
             };
             match self
                 .state
@@ -448,22 +494,6 @@ where
                 Err(StoreError::Conflict(_)) => {}
                 Err(e) => return Err(e),
             }
-            let Some(user) = self.directory.get_user(org, &w.user).await? else {
-                return Ok(None);
-            };
-            let groups: BTreeSet<GroupId> = self
-                .directory
-                .groups_of(org, &w.user)
-                .await?
-                .intersection(&ctx.rule_groups)
-                .cloned()
-                .collect();
-            let (stored, status) = self.state.user_state(org, &w.user).await?;
-            pending = match step(round, &user, &groups, (stored.as_ref(), status.as_ref())) {
-                Step::Nothing => return Ok(None),
-                Step::Send(j) => return Ok(Some(j)),
-                Step::Write(w) => Some(*w),
-            };
         }
         Err(StoreError::Conflict("the desired state kept moving".into()))
     }

@@ -32,7 +32,25 @@ impl StoreError {
     pub fn permanent(source: impl StdError + Send + Sync + 'static) -> Self {
         Self::Permanent(Box::new(source))
     }
+
+    /// The same failure again, for each of several writes one call failed
+    /// (the source kept as its message).
+    #[must_use]
+    pub fn again(&self) -> Self {
+        match self {
+            Self::NotFound => Self::NotFound,
+            Self::Conflict(m) => Self::Conflict(m.clone()),
+            Self::Invalid(m) => Self::Invalid(m.clone()),
+            Self::Transient(source) => Self::Transient(Box::new(Again(source.to_string()))),
+            Self::Permanent(source) => Self::Permanent(Box::new(Again(source.to_string()))),
+        }
+    }
 }
+
+/// A failure's source, as its message (see [`StoreError::again`]).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Again(String);
 
 /// Input that does not make a valid domain value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -3,8 +3,9 @@
 use std::collections::BTreeSet;
 
 use super::{Checked, assert_conflict, fresh_org, uid};
+use crate::StoreError;
 use crate::directory::DirectoryStatus;
-use crate::ports::{DesiredStates, SyncOutcomes};
+use crate::ports::{DesiredStates, DesiredWrite, SyncOutcomes};
 use crate::progress::{DesiredSummary, SyncSummary};
 use crate::rules::effective_assignment;
 use crate::rules::{AssignmentStatus, SuspendReason};
@@ -68,6 +69,73 @@ pub async fn desired_states<S: DesiredStates + SyncOutcomes>(s: &S) -> Checked {
     assert_eq!(states.get(&ada), Some(&(Some(desired(2)), None)));
     assert_eq!(states.get(&grace), Some(&(None, Some(success(4)))));
     assert!(s.user_states(&org, &[]).await?.is_empty());
+
+    // many at once, over more than one transaction's worth: each under its
+    // own condition, a conflict failing only its own write
+    let many: Vec<_> = (0..30).map(|i| uid(&format!("u-many-{i:02}"))).collect();
+    let (first, second) = (desired(1), desired(2));
+    let writes: Vec<DesiredWrite<'_>> = many
+        .iter()
+        .enumerate()
+        .map(|(i, user)| DesiredWrite {
+            user,
+            state: &first,
+            expected_generation: (i == 7).then_some(4),
+        })
+        .collect();
+    let results = s.put_desired_many(&org, &writes).await;
+    assert_eq!(results.len(), 30, "one result per write");
+    for (i, r) in results.into_iter().enumerate() {
+        if i == 7 {
+            assert_conflict(r, "a generation expected where none is stored, in a batch");
+        } else {
+            r?;
+        }
+    }
+    let stored = s.user_states(&org, &many).await?;
+    assert_eq!(stored.len(), 29, "all but the conflicting write stored");
+    assert!(!stored.contains_key(&many[7]));
+    let again = [
+        DesiredWrite {
+            user: &many[0],
+            state: &second,
+            expected_generation: Some(1),
+        },
+        DesiredWrite {
+            user: &many[1],
+            state: &second,
+            expected_generation: None,
+        },
+    ];
+    let mut results = s.put_desired_many(&org, &again).await.into_iter();
+    assert!(
+        matches!(results.next(), Some(Ok(()))),
+        "the generation stored: written"
+    );
+    assert!(
+        matches!(results.next(), Some(Err(StoreError::Conflict(_)))),
+        "nothing expected where a state is stored, in a batch"
+    );
+    assert_eq!(
+        s.user_state(&org, &many[0]).await?.0.map(|d| d.generation),
+        Some(2)
+    );
+    assert_eq!(
+        s.user_state(&org, &many[1]).await?.0.map(|d| d.generation),
+        Some(1)
+    );
+    let one = s
+        .put_desired_many(
+            &org,
+            &[DesiredWrite {
+                user: &many[7],
+                state: &first,
+                expected_generation: None,
+            }],
+        )
+        .await;
+    assert!(matches!(one.as_slice(), [Ok(())]), "a batch of one");
+    assert!(s.put_desired_many(&org, &[]).await.is_empty());
 
     // an active desired state: the summary says so (the suspension's reason
     // is read with the generation, not the whole state)

@@ -7,7 +7,7 @@ use super::{Checked, fresh_org, uid};
 use crate::activity::{Action, ActivityFilter};
 use crate::clock::Clock;
 use crate::ids::{OrgId, UserId};
-use crate::ports::{ActivityLog, EmailClaim, EmailClaims, FailureIndex};
+use crate::ports::{ActivityLog, EmailClaim, EmailClaims, EmailKey, FailureIndex};
 
 /// Claims exactly once: claimed, in progress, taken over once when stale,
 /// sent; released claims are claimed again.
@@ -84,5 +84,64 @@ where
         EmailClaim::Claimed
     );
     s.release_email(&org, &ada, "never#claimed").await?;
+
+    // several at once: each as claimed alone would find it
+    let grace = uid("u-grace");
+    let batch = [
+        EmailKey {
+            org: &org,
+            user: &grace,
+            key: "welcome#account",
+        },
+        EmailKey {
+            org: &org,
+            user: &ada,
+            key: "other#account",
+        },
+        EmailKey {
+            org: &org,
+            user: &ada,
+            key: "welcome#account",
+        },
+    ];
+    let found: Vec<EmailClaim> = s
+        .claim_emails(&batch)
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    assert_eq!(
+        found,
+        [
+            EmailClaim::Claimed,
+            EmailClaim::InProgress,
+            EmailClaim::Sent
+        ]
+    );
+    assert_eq!(
+        s.claim_email(&org, &grace, "welcome#account").await?,
+        EmailClaim::InProgress,
+        "claimed by the batch"
+    );
+    // more than one transaction's worth, all new
+    let many: Vec<UserId> = (0..30).map(|i| uid(&format!("u-many-{i:02}"))).collect();
+    let keys: Vec<EmailKey<'_>> = many
+        .iter()
+        .map(|user| EmailKey {
+            org: &org,
+            user,
+            key: "welcome#account",
+        })
+        .collect();
+    let found = s.claim_emails(&keys).await;
+    assert_eq!(found.len(), 30);
+    for claim in found {
+        assert_eq!(claim?, EmailClaim::Claimed);
+    }
+    let found = s.claim_emails(&keys[..1]).await;
+    assert!(
+        matches!(found.as_slice(), [Ok(EmailClaim::InProgress)]),
+        "a batch of one"
+    );
+    assert!(s.claim_emails(&[]).await.is_empty());
     Ok(())
 }

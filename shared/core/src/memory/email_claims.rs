@@ -33,6 +33,14 @@ impl EmailClaims for MemoryStore {
         }))
     }
 
+    async fn claim_emails(&self, claims: &[EmailKey<'_>]) -> Vec<Result<EmailClaim, StoreError>> {
+        let mut results = Vec::with_capacity(claims.len());
+        for c in claims {
+            results.push(self.claim_email(c.org, c.user, c.key).await);
+        }
+        results
+    }
+
     async fn email_sent(
         &self,
         org: &OrgId,

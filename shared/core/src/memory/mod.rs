@@ -28,10 +28,11 @@ use crate::ids::{GroupId, OrgId, RuleId, UserId};
 use crate::job::{EntitlementJob, MailJob};
 use crate::ports::{
     AccountWrite, ActivityLog, Configuration, DeadLetters, DeliveryToken, DesiredStates,
-    EmailClaim, EmailClaims, FailureIndex, FanOuts, Groups, JobQueue, MailQueue, Memberships,
-    OfferedProduct, Organization, Organizations, ProductApi, ProductApiError, RedriveReport,
-    RedriveSelection, RuleSet, RuleWrite, STALE_EMAIL_CLAIM_SECONDS, Seats, StoredUser,
-    SyncOutcomes, SyncSettings, Tokens, UserLookup, UserStates, UserStatus, Users,
+    DesiredWrite, EmailClaim, EmailClaims, EmailKey, FailureIndex, FanOuts, Groups, JobQueue,
+    MailQueue, Memberships, OfferedProduct, Organization, Organizations, ProductApi,
+    ProductApiError, RedriveReport, RedriveSelection, RuleSet, RuleWrite,
+    STALE_EMAIL_CLAIM_SECONDS, Seats, StoredUser, SyncOutcomes, SyncSettings, Tokens, UserLookup,
+    UserStates, UserStatus, Users,
 };
 use crate::progress::{DesiredSummary, SyncSummary};
 use crate::state::{

@@ -42,6 +42,21 @@ impl DesiredStates for MemoryStore {
         })
     }
 
+    async fn put_desired_many(
+        &self,
+        org: &OrgId,
+        writes: &[DesiredWrite<'_>],
+    ) -> Vec<Result<(), StoreError>> {
+        let mut results = Vec::with_capacity(writes.len());
+        for w in writes {
+            results.push(
+                self.put_desired(org, w.user, w.state, w.expected_generation)
+                    .await,
+            );
+        }
+        results
+    }
+
     async fn sync_summaries(
         &self,
         org: &OrgId,

@@ -41,6 +41,17 @@ pub trait DesiredStates: Sync {
         expected_generation: Option<u64>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Stores several users' desired states, each under the condition of
+    /// [`DesiredStates::put_desired`], in as few writes as the store allows
+    /// (a rule change's fan-out writes hundreds at once). One result per
+    /// write, in order: `Ok` stored, `Conflict` its condition failed, another
+    /// error not stored. A user appears at most once.
+    fn put_desired_many(
+        &self,
+        org: &OrgId,
+        writes: &[DesiredWrite<'_>],
+    ) -> impl Future<Output = Vec<Result<(), StoreError>>> + Send;
+
     /// What counting needs of several users' states: the desired generation
     /// and the sync status, without the desired assignment (batched,
     /// eventually consistent reads with a projection); users with neither
@@ -50,6 +61,15 @@ pub trait DesiredStates: Sync {
         org: &OrgId,
         users: &[UserId],
     ) -> impl Future<Output = Result<HashMap<UserId, SyncSummary>, StoreError>> + Send;
+}
+
+/// One write of [`DesiredStates::put_desired_many`].
+#[derive(Debug, Clone, Copy)]
+pub struct DesiredWrite<'a> {
+    pub user: &'a UserId,
+    pub state: &'a DesiredState,
+    /// The generation stored now (`None`: nothing stored).
+    pub expected_generation: Option<u64>,
 }
 
 /// What applying a user's desired state came to: its sync status.
@@ -129,6 +149,15 @@ pub trait EmailClaims: Sync {
         key: &str,
     ) -> impl Future<Output = Result<EmailClaim, StoreError>> + Send;
 
+    /// Claims several emails at once ([`EmailClaims::claim_email`] for each),
+    /// in as few writes as the store allows (a mail batch's emails are
+    /// claimed together). One result per claim, in order; a claim appears at
+    /// most once.
+    fn claim_emails(
+        &self,
+        claims: &[EmailKey<'_>],
+    ) -> impl Future<Output = Vec<Result<EmailClaim, StoreError>>> + Send;
+
     /// Records a claimed email as sent, and its activity entry, together;
     /// a welcome-email failure recorded for the user is cleared with them.
     fn email_sent(
@@ -207,6 +236,15 @@ pub trait SyncState:
 }
 
 impl<T: DesiredStates + SyncOutcomes + ActivityLog + EmailClaims + FailureIndex> SyncState for T {}
+
+/// One email of [`EmailClaims::claim_emails`]: the user it goes to and its
+/// key (the template and the event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EmailKey<'a> {
+    pub org: &'a OrgId,
+    pub user: &'a UserId,
+    pub key: &'a str,
+}
 
 /// What claiming an email found (see [`EmailClaims::claim_email`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -71,13 +71,7 @@ impl DesiredStates for StateTable {
         state: &DesiredState,
         expected_generation: Option<u64>,
     ) -> Result<(), StoreError> {
-        let item = to_item(&DesiredItem {
-            pk: user_pk(org, user),
-            sk: sk::DESIRED.into(),
-            generation: state.generation,
-            state: serde_json::to_string(state).map_err(json)?,
-            suspended: suspend_reason(&state.assignment.status),
-        })?;
+        let item = desired_item(org, user, state)?;
         let req = self
             .client
             .put_item()
@@ -91,6 +85,47 @@ impl DesiredStates for StateTable {
         };
         req.send().await.map_err(map_sdk_error)?;
         Ok(())
+    }
+
+    /// One write: a `PutItem`; more: transactions of up to 25 conditional
+    /// puts, one call where each was one (a transaction's writes cost twice
+    /// the write units).
+    async fn put_desired_many(
+        &self,
+        org: &OrgId,
+        writes: &[DesiredWrite<'_>],
+    ) -> Vec<Result<(), StoreError>> {
+        if let [w] = writes {
+            return vec![
+                self.put_desired(org, w.user, w.state, w.expected_generation)
+                    .await,
+            ];
+        }
+        let mut results: Vec<Option<Result<(), StoreError>>> = Vec::new();
+        let mut items = Vec::new();
+        let mut sent = Vec::new();
+        for (i, w) in writes.iter().enumerate() {
+            match self.desired_put(org, w) {
+                Ok(item) => {
+                    items.push(item);
+                    sent.push(i);
+                    results.push(None);
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        for (i, r) in sent
+            .into_iter()
+            .zip(transact_each(&self.client, items).await)
+        {
+            if let Some(slot) = results.get_mut(i) {
+                *slot = Some(r);
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(StoreError::Invalid("a write had no result".into()))))
+            .collect()
     }
 
     async fn sync_summaries(
@@ -161,3 +196,36 @@ impl DesiredStates for StateTable {
 const SUMMARY_BATCH: usize = 100;
 /// Reads of [`SyncState::sync_summaries`] in flight at once.
 const SUMMARY_READS_IN_FLIGHT: usize = 4;
+
+impl StateTable {
+    /// A desired state's conditional put, as one write of a transaction.
+    fn desired_put(
+        &self,
+        org: &OrgId,
+        w: &DesiredWrite<'_>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(desired_item(org, w.user, w.state)?));
+        let put = match w.expected_generation {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some(g) => put
+                .condition_expression("generation = :g")
+                .expression_attribute_values(":g", n(g)),
+        };
+        Ok(TransactWriteItem::builder()
+            .put(put.build().map_err(StoreError::permanent)?)
+            .build())
+    }
+}
+
+/// A user's desired state as its item.
+fn desired_item(org: &OrgId, user: &UserId, state: &DesiredState) -> Result<Item, StoreError> {
+    to_item(&DesiredItem {
+        pk: user_pk(org, user),
+        sk: sk::DESIRED.into(),
+        generation: state.generation,
+        state: serde_json::to_string(state).map_err(json)?,
+        suspended: suspend_reason(&state.assignment.status),
+    })
+}

@@ -78,6 +78,48 @@ impl EmailClaims for StateTable {
         }
     }
 
+    /// One claim: [`EmailClaims::claim_email`]; more: the new claims in
+    /// transactions of up to 25 puts, each conditioned on no claim existing;
+    /// a claim that exists already is looked at on its own, as one claim is.
+    async fn claim_emails(&self, claims: &[EmailKey<'_>]) -> Vec<Result<EmailClaim, StoreError>> {
+        if let [c] = claims {
+            return vec![self.claim_email(c.org, c.user, c.key).await];
+        }
+        let claimed_at = user_sync_core::time::format(time::OffsetDateTime::now_utc());
+        let mut items = Vec::with_capacity(claims.len());
+        for c in claims {
+            let put = to_item(&EmailClaimItem {
+                pk: user_pk(c.org, c.user),
+                sk: format!("{}{}", sk::EMAIL, c.key),
+                claimed_at: claimed_at.clone(),
+                state: Some(claim_state::SENDING.to_owned()),
+            })
+            .and_then(|item| {
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build()
+                    .map_err(StoreError::permanent)
+            });
+            match put {
+                Ok(put) => items.push(TransactWriteItem::builder().put(put).build()),
+                Err(e) => return claims.iter().map(|_| Err(e.again())).collect(),
+            }
+        }
+        let written = transact_each(&self.client, items).await;
+        let mut results = Vec::with_capacity(claims.len());
+        for (c, r) in claims.iter().zip(written) {
+            results.push(match r {
+                Ok(()) => Ok(EmailClaim::Claimed),
+                // claimed before: sent, in progress, or to take over
+                Err(StoreError::Conflict(_)) => self.claim_email(c.org, c.user, c.key).await,
+                Err(e) => Err(e),
+            });
+        }
+        results
+    }
+
     async fn email_sent(
         &self,
         org: &OrgId,

@@ -12,8 +12,8 @@ use user_sync_core::StoreError;
 use user_sync_core::activity::{ActivityEntry, ActivityFilter};
 use user_sync_core::ids::{OrgId, UserId};
 use user_sync_core::ports::{
-    ActivityLog, DesiredStates, EmailClaim, EmailClaims, FailureIndex, Organizations,
-    STALE_EMAIL_CLAIM_SECONDS, SyncOutcomes, UserStates,
+    ActivityLog, DesiredStates, DesiredWrite, EmailClaim, EmailClaims, EmailKey, FailureIndex,
+    Organizations, STALE_EMAIL_CLAIM_SECONDS, SyncOutcomes, UserStates,
 };
 use user_sync_core::progress::SyncSummary;
 use user_sync_core::ratelimit::{RateCounters, WINDOW_SECONDS};
@@ -26,7 +26,7 @@ use super::batch::{batch_get, batch_get_projected};
 use super::errors::{json, map_sdk_error};
 use super::items::*;
 use super::query::query_all_pages;
-use super::transact::transact_write;
+use super::transact::{transact_each, transact_write};
 use super::values::{Item, from_item, key, n, s, to_item};
 
 mod activity;

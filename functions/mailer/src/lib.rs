@@ -2,7 +2,7 @@
 //! default) in the user's language and sends it through SES, at most once per
 //! user, template and event.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
@@ -23,7 +23,8 @@ use user_sync_core::ids::{OrgId, TemplateId, UserId};
 use user_sync_core::job::MailJob;
 use user_sync_core::mail::{EmailTemplate, WelcomeValues, default_template, render};
 use user_sync_core::ports::{
-    EmailClaim, MailError, MailQueue, MailSender, SyncState, Templates, WelcomeInputs, WelcomeReads,
+    EmailClaim, EmailKey, MailError, MailQueue, MailSender, SyncState, Templates, WelcomeInputs,
+    WelcomeReads,
 };
 use user_sync_core::state::{AccountStatus, DesiredState, FailureClass, Outcome};
 
@@ -146,9 +147,10 @@ where
     /// once, then each is sent. Should that read fail, each job reads its
     /// own.
     pub async fn handle_batch(&self, records: Vec<SqsMessage>) -> SqsBatchResponse {
-        let mut users: Vec<(OrgId, UserId)> = records
+        let jobs: Vec<MailJob> = records.iter().filter_map(mail_job).collect();
+        let mut users: Vec<(OrgId, UserId)> = jobs
             .iter()
-            .filter_map(|r| mail_job(r).map(|j| (j.org_id, j.user_id)))
+            .map(|j| (j.org_id.clone(), j.user_id.clone()))
             .collect();
         users.sort();
         users.dedup();
@@ -160,17 +162,83 @@ where
             }
         };
         let inputs = inputs.as_ref();
-        process_sqs(records, CONCURRENCY, |r| self.handle_with(r, inputs)).await
+        let claimed = match inputs {
+            Some(read) => self.claim_batch(&jobs, read).await,
+            None => Claimed::new(),
+        };
+        let claimed = &claimed;
+        process_sqs(records, CONCURRENCY, |r| {
+            self.handle_with(r, inputs, claimed)
+        })
+        .await
+    }
+
+    /// Claims the batch's emails together: for each job whose user is still
+    /// to be welcomed, its template (read once per organization and template)
+    /// and its claim. A job left out (its template could not be read, its
+    /// claim failed, or its email is named twice in the batch) reads and
+    /// claims on its own, as a batch of one does.
+    async fn claim_batch(&self, jobs: &[MailJob], read: &WelcomeInputs) -> Claimed {
+        let mut named: HashMap<EmailOf, usize> = HashMap::new();
+        for job in jobs {
+            *named.entry(email_of(job)).or_default() += 1;
+        }
+        let mut templates: HashMap<(OrgId, Option<String>), Option<EmailTemplate>> = HashMap::new();
+        let mut due: Vec<(EmailOf, EmailTemplate)> = Vec::new();
+        for job in jobs {
+            let email = email_of(job);
+            if named.get(&email) != Some(&1) {
+                continue;
+            }
+            let (_, desired) = read.of(&job.org_id, &job.user_id);
+            let Some(to) = Self::recipient(job, desired) else {
+                continue;
+            };
+            let which = (job.org_id.clone(), to.template);
+            let template = match templates.get(&which) {
+                Some(t) => t.clone(),
+                None => {
+                    let t = template_of(self.orgs, &which.0, which.1.as_deref())
+                        .await
+                        .ok();
+                    templates.insert(which, t.clone());
+                    t
+                }
+            };
+            if let Some(template) = template {
+                due.push((email, template));
+            }
+        }
+        let keys: Vec<EmailKey<'_>> = due
+            .iter()
+            .map(|((org, user, key), _)| EmailKey { org, user, key })
+            .collect();
+        let found = self.state.claim_emails(&keys).await;
+        due.into_iter()
+            .zip(found)
+            .filter_map(|((email, template), claim)| match claim {
+                Ok(claim) => Some((email, (template, claim))),
+                Err(e) => {
+                    warn!(error = %e, "a claim of the batch failed; its job claims on its own");
+                    None
+                }
+            })
+            .collect()
     }
 
     /// Handles one mail job.
     pub async fn handle_record(&self, record: SqsMessage) -> RecordResult {
-        self.handle_with(record, None).await
+        self.handle_with(record, None, &Claimed::new()).await
     }
 
     /// Handles one mail job with what its batch read (`None`: it reads its
-    /// own).
-    async fn handle_with(&self, record: SqsMessage, read: Option<&WelcomeInputs>) -> RecordResult {
+    /// own) and claimed.
+    async fn handle_with(
+        &self,
+        record: SqsMessage,
+        read: Option<&WelcomeInputs>,
+        claimed: &Claimed,
+    ) -> RecordResult {
         let Some(job) = mail_job(&record) else {
             warn!(message_id = ?record.message_id, "mail body is not a mail job");
             return RecordResult::Retry;
@@ -191,7 +259,7 @@ where
         let delivery = Delivery::of(&record);
         let correlation_id = origin.correlation_id.clone();
         // boxed: the send's future is large
-        let sent = Box::pin(self.send(&job, &delivery, read).instrument(span));
+        let sent = Box::pin(self.send(&job, &delivery, read, claimed).instrument(span));
         match correlation::within(origin, sent).await {
             Ok(r) => r,
             Err(e) => {
@@ -236,10 +304,12 @@ where
         job: &MailJob,
         delivery: &Delivery,
         read: Option<&WelcomeInputs>,
+        claimed: &Claimed,
     ) -> Result<RecordResult, StoreError> {
         let (org_id, user_id) = (&job.org_id, &job.user_id);
         let template = job.template.as_deref().unwrap_or("default");
-        let key = format!("welcome#{template}#{}", job.event);
+        let email_of = email_of(job);
+        let key = email_of.2.clone();
         // the organization (its name, its default language) and the
         // user's current desired state: read with the batch's, or alone
         let (org, desired) = match read {
@@ -257,8 +327,15 @@ where
                 .await?;
             return Ok(RecordResult::Done);
         };
-        let chosen = template_of(self.orgs, org_id, to.template.as_deref()).await?;
-        let claim = match self.state.claim_email(org_id, user_id, &key).await? {
+        // claimed with the batch's, or alone
+        let (chosen, claim) = match claimed.get(&email_of) {
+            Some((chosen, claim)) => (chosen.clone(), *claim),
+            None => (
+                template_of(self.orgs, org_id, to.template.as_deref()).await?,
+                self.state.claim_email(org_id, user_id, &key).await?,
+            ),
+        };
+        let claim = match claim {
             EmailClaim::Sent => {
                 info!("welcome email already sent");
                 return Ok(RecordResult::Done);
@@ -358,6 +435,23 @@ where
         emailed(job, name::EMAILS_FAILED);
         Ok(RecordResult::Done)
     }
+}
+
+/// Which email a job sends: its user and its claim's key (the template
+/// and the event).
+type EmailOf = (OrgId, UserId, String);
+
+/// What a batch claimed: each email's template and claim.
+type Claimed = HashMap<EmailOf, (EmailTemplate, EmailClaim)>;
+
+/// The email `job` sends.
+fn email_of(job: &MailJob) -> EmailOf {
+    let template = job.template.as_deref().unwrap_or("default");
+    (
+        job.org_id.clone(),
+        job.user_id.clone(),
+        format!("welcome#{template}#{}", job.event),
+    )
 }
 
 /// The mail job a record carries, if its body is one.

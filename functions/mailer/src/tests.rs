@@ -184,3 +184,85 @@ async fn a_batch_s_jobs_each_go_to_their_user_from_the_batch_s_one_read() {
         ]
     );
 }
+
+/// A mail job for `user` with `desired`, in an SQS record `id`.
+fn record_of(id: &str, user: &UserId, desired: &DesiredState) -> SqsMessage {
+    let mut record = SqsMessage::default();
+    record.message_id = Some(id.into());
+    record.body = Some(serde_json::to_string(&MailJob::welcome(&org(), user, desired)).unwrap());
+    record
+}
+
+#[tokio::test]
+async fn a_batch_claims_its_emails_together_and_each_is_sent_once() {
+    let store = store().await;
+    let (grace, lin) = (
+        UserId::parse("u-grace").unwrap(),
+        UserId::parse("u-lin").unwrap(),
+    );
+    let adas = desired("ada@example.com");
+    let graces = desired("grace@example.com");
+    // lin's account was suspended after the job was queued
+    let lins = desired("lin@example.com");
+    let mut suspended = lins.clone();
+    suspended.assignment.status = user_sync_core::rules::AssignmentStatus::Suspended {
+        reason: user_sync_core::rules::SuspendReason::NoMatchingRule,
+    };
+    for (user, state) in [
+        (ada(), &adas),
+        (grace.clone(), &graces),
+        (lin.clone(), &suspended),
+    ] {
+        store.put_desired(&org(), &user, state, None).await.unwrap();
+    }
+    let batch = || {
+        vec![
+            record_of("m-1", &ada(), &adas),
+            // the same job delivered twice in the batch
+            record_of("m-2", &ada(), &adas),
+            record_of("m-3", &grace, &graces),
+            record_of("m-4", &lin, &lins),
+        ]
+    };
+    let sender = MemoryMailSender::default();
+    let mailer = Mailer {
+        orgs: &store,
+        state: &store,
+        reads: &store,
+        sender: &sender,
+        dead_letters: &store,
+        login_url: "https://login.example.com",
+        max_receive_count: 5,
+        clock: &SystemClock,
+    };
+    let retried = |answer: SqsBatchResponse| {
+        let mut ids: Vec<String> = answer
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect();
+        ids.sort();
+        ids
+    };
+
+    // the mail service is down: the claims the batch made are given back
+    sender.set_down(true);
+    let answer = retried(mailer.handle_batch(batch()).await);
+    assert!(sender.sent().is_empty());
+    // (the duplicate finds the claim held, or given back and claims it too)
+    assert!(
+        answer.contains(&"m-1".to_owned()) && answer.contains(&"m-3".to_owned()),
+        "the claimed emails are retried: {answer:?}"
+    );
+    assert!(!answer.contains(&"m-4".to_owned()), "lin's is done");
+
+    sender.set_down(false);
+    assert!(retried(mailer.handle_batch(batch()).await).is_empty());
+    let mut to: Vec<String> = sender.sent().into_iter().map(|m| m.to).collect();
+    to.sort();
+    assert_eq!(to, ["ada@example.com", "grace@example.com"]);
+
+    // delivered once more: sent before
+    assert!(retried(mailer.handle_batch(batch()).await).is_empty());
+    assert_eq!(sender.sent().len(), 2, "each email once");
+}

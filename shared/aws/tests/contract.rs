@@ -94,6 +94,10 @@ async fn the_dynamodb_adapters_keep_the_ports_contracts() {
     futures::join!(
         timed("users", contract::users::users(&directory)),
         timed("groups", contract::groups::groups(&directory)),
+        timed(
+            "group_with_users",
+            contract::groups::group_with_users(&directory)
+        ),
         timed("fan_outs", contract::fan_outs::fan_outs(&directory)),
         timed(
             "joint_reads",

@@ -2,10 +2,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::users::stored_user;
 use super::{Checked, all_pages, assert_conflict, fresh_org, gid, uid};
 use crate::directory::DirectoryGroup;
 use crate::ids::{GroupId, UserId};
-use crate::ports::{Groups, Memberships};
+use crate::ports::{Groups, Memberships, Users};
 
 /// A group `id` named `name`, at version 1.
 pub fn group(id: &str, name: &str) -> DirectoryGroup {
@@ -242,5 +243,39 @@ pub async fn memberships<S: Groups + Memberships>(s: &S) -> Checked {
         s.groups_of(&fresh_org(), &uid("u-2")).await?.is_empty(),
         "another organization"
     );
+    Ok(())
+}
+
+/// A group read with the users to add to it: the group as stored, and only
+/// the users that exist (in this organization).
+pub async fn group_with_users<S: Groups + Users>(s: &S) -> Checked {
+    let (org, other) = (fresh_org(), fresh_org());
+    let sales = group("g-sales", "Sales");
+    s.create_group(&org, &sales).await?;
+    s.create_user(&org, &stored_user("u-ada", "ada@example.com"))
+        .await?;
+    s.create_user(&other, &stored_user("u-grace", "grace@example.com"))
+        .await?;
+    let (found, users) = s
+        .group_with_users(
+            &org,
+            &sales.id,
+            &[uid("u-ada"), uid("u-grace"), uid("u-none")],
+        )
+        .await?;
+    assert_eq!(found, Some(sales.clone()));
+    let ids: Vec<UserId> = users.into_iter().map(|u| u.user.id).collect();
+    assert_eq!(
+        ids,
+        [uid("u-ada")],
+        "another organization's user is not found"
+    );
+    let (found, users) = s.group_with_users(&org, &gid("g-none"), &[]).await?;
+    assert_eq!((found, users.len()), (None, 0));
+    let (found, users) = s
+        .group_with_users(&other, &sales.id, &[uid("u-grace")])
+        .await?;
+    assert_eq!(found, None, "another organization's group is not found");
+    assert_eq!(users.len(), 1);
     Ok(())
 }

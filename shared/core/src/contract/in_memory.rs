@@ -28,6 +28,11 @@ async fn fan_outs() {
 }
 
 #[tokio::test]
+async fn group_with_users() {
+    super::groups::group_with_users(&store().0).await.unwrap();
+}
+
+#[tokio::test]
 async fn desired_states() {
     super::desired_states::desired_states(&store().0)
         .await

@@ -23,6 +23,21 @@ impl Groups for MemoryStore {
         Ok(self.with_org(org, |o| o.groups.get(id).cloned()))
     }
 
+    async fn group_with_users(
+        &self,
+        org: &OrgId,
+        id: &GroupId,
+        users: &[UserId],
+    ) -> Result<(Option<DirectoryGroup>, Vec<StoredUser>), StoreError> {
+        Ok(self.with_org(org, |o| {
+            let found = users
+                .iter()
+                .filter_map(|u| o.users.get(u).cloned())
+                .collect();
+            (o.groups.get(id).cloned(), found)
+        }))
+    }
+
     async fn list_groups(
         &self,
         org: &OrgId,

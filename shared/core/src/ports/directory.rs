@@ -141,6 +141,16 @@ pub trait Groups: Sync {
         id: &GroupId,
     ) -> impl Future<Output = Result<Option<DirectoryGroup>, StoreError>> + Send;
 
+    /// A group and the users that exist among `users`, read together (one
+    /// batched read, strongly consistent, where the store allows): what
+    /// adding members reads before it writes. Missing ids are left out.
+    fn group_with_users(
+        &self,
+        org: &OrgId,
+        id: &GroupId,
+        users: &[UserId],
+    ) -> impl Future<Output = Result<(Option<DirectoryGroup>, Vec<StoredUser>), StoreError>> + Send;
+
     /// A page of groups in id order, after `start_after`.
     fn list_groups(
         &self,

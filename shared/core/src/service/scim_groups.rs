@@ -11,7 +11,7 @@ use crate::StoreError;
 use crate::clock::{Clock, IdSource};
 use crate::directory::DirectoryGroup;
 use crate::ids::{GroupId, OrgId, UserId};
-use crate::ports::{Groups, Memberships, Users};
+use crate::ports::{Groups, Memberships, StoredUser, Users};
 use crate::scim::ScimError;
 use crate::scim::group::{GroupInput, MAX_MEMBERS_PER_REQUEST};
 use crate::scim::patch::{PatchOp, member_changes};
@@ -170,11 +170,15 @@ where
         ops: &[PatchOp],
     ) -> Result<GroupWrite, ScimGroupError> {
         let changes = member_changes(ops)?;
-        let add = self.users_of_org(org, changes.add).await?;
+        // the group read with the members to add (one read)
+        let (add, mut read) = self.group_with_users_of_org(org, id, changes.add).await?;
         let mut remove_named = member_ids(changes.remove)?;
         let mut attempt = 0;
         loop {
-            let current = self.get(org, id).await?;
+            let current = match read.take() {
+                Some(group) => group,
+                None => self.get(org, id).await?,
+            };
             check_if_match(if_match, current.version)?;
             if changes
                 .id
@@ -303,6 +307,49 @@ where
         org: &OrgId,
         values: Vec<String>,
     ) -> Result<Vec<UserId>, ScimGroupError> {
+        let ids = Self::named_members(values)?;
+        let found = self
+            .store
+            .get_users(org, &ids)
+            .await
+            .map_err(ScimGroupError::Store)?;
+        Self::all_found(ids, found)
+    }
+
+    /// [`Self::users_of_org`] with the group (`id`) they are added to, read
+    /// together; the group is `NotFound` after the members are checked.
+    async fn group_with_users_of_org(
+        &self,
+        org: &OrgId,
+        id: &str,
+        values: Vec<String>,
+    ) -> Result<(Vec<UserId>, Option<DirectoryGroup>), ScimGroupError> {
+        let ids = Self::named_members(values)?;
+        let Ok(group_id) = GroupId::parse(id) else {
+            // checked like any member list, then not found
+            let found = self
+                .store
+                .get_users(org, &ids)
+                .await
+                .map_err(ScimGroupError::Store)?;
+            Self::all_found(ids, found)?;
+            return Err(ScimGroupError::NotFound);
+        };
+        let (group, found) = self
+            .store
+            .group_with_users(org, &group_id, &ids)
+            .await
+            .map_err(ScimGroupError::Store)?;
+        let ids = Self::all_found(ids, found)?;
+        match group {
+            Some(group) => Ok((ids, Some(group))),
+            None => Err(ScimGroupError::NotFound),
+        }
+    }
+
+    /// The member values named, as ids, deduplicated in order, within the
+    /// request's bound.
+    fn named_members(values: Vec<String>) -> Result<Vec<UserId>, ScimGroupError> {
         if values.len() > MAX_MEMBERS_PER_REQUEST {
             return Err(ScimError::invalid_value(format!(
                 "at most {MAX_MEMBERS_PER_REQUEST} members per request"
@@ -312,11 +359,12 @@ where
         let mut ids = member_ids(values)?;
         let mut seen = BTreeSet::new();
         ids.retain(|id| seen.insert(id.clone()));
-        let found: BTreeSet<UserId> = self
-            .store
-            .get_users(org, &ids)
-            .await
-            .map_err(ScimGroupError::Store)?
+        Ok(ids)
+    }
+
+    /// `ids` when each is a user `found` (deleted ones are not).
+    fn all_found(ids: Vec<UserId>, found: Vec<StoredUser>) -> Result<Vec<UserId>, ScimGroupError> {
+        let found: BTreeSet<UserId> = found
             .into_iter()
             .filter(|u| !u.user.deleted)
             .map(|u| u.user.id)

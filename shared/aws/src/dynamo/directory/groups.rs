@@ -34,6 +34,29 @@ impl Groups for DirectoryTable {
         Ok(Some(directory_group(from_item(item)?)))
     }
 
+    /// One `BatchGetItem` (100 keys per call): the group's item with the
+    /// users'.
+    async fn group_with_users(
+        &self,
+        org: &OrgId,
+        id: &GroupId,
+        users: &[UserId],
+    ) -> Result<(Option<DirectoryGroup>, Vec<StoredUser>), StoreError> {
+        let mut keys = vec![key(group_pk(org, id), sk::GROUP)];
+        keys.extend(users.iter().map(|u| key(user_pk(org, u), sk::USER)));
+        let mut group = None;
+        let mut found = Vec::with_capacity(users.len());
+        for item in batch_get(&self.client, &self.table, keys).await? {
+            match item.get("sk") {
+                Some(AttributeValue::S(k)) if k == sk::GROUP => {
+                    group = Some(directory_group(from_item(item)?));
+                }
+                _ => found.push(stored_user(from_item(item)?)?),
+            }
+        }
+        Ok((group, found))
+    }
+
     async fn list_groups(
         &self,
         org: &OrgId,

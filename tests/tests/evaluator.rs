@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
+use evaluator::languages::DefaultLanguages;
 use local_stack::emulator::Emulator;
 use local_stack::resolve::Resolver;
 use local_stack::template::{ResourceKind, Template};
@@ -97,6 +98,8 @@ struct World {
     directory: DirectoryTable,
     state: StateTable,
     jobs: RecordingQueue,
+    /// Kept across batches, as a warm instance keeps them.
+    languages: DefaultLanguages,
     org: OrgId,
 }
 
@@ -190,6 +193,7 @@ impl World {
             state: StateTable::new(ddb.clone(), names["StateTable"].clone(), 30),
             ddb,
             jobs: RecordingQueue::default(),
+            languages: DefaultLanguages::default(),
             org: OrgId::parse("demo").unwrap(),
         };
         world
@@ -277,6 +281,7 @@ impl World {
             &self.state,
             &BothTables::new(&self.directory, &self.state),
             &self.jobs,
+            &self.languages,
             records,
         )
         .await;

@@ -100,6 +100,7 @@ async fn fan_out(store: &MemoryStore, org: &OrgId) -> usize {
         state: store,
         reads: store,
         jobs: store,
+        languages: &evaluator::languages::DefaultLanguages::default(),
         clock: &SystemClock,
         tally: Tally::default(),
     };

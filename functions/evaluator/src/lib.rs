@@ -7,10 +7,12 @@
 //! that record and stops, and Lambda retries from it.
 
 mod drift;
+pub mod languages;
 mod reconcile;
 mod tally;
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -23,6 +25,8 @@ use user_sync_aws::dynamo::{BothTables, DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, required};
 use user_sync_aws::sqs::SqsJobQueue;
 use user_sync_core::clock::SystemClock;
+
+use crate::languages::DefaultLanguages;
 use user_sync_core::fanout::FanOutTask;
 use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
 use user_sync_core::ports::{
@@ -60,6 +64,8 @@ pub struct Deps {
     /// Both tables, for what reconciling reads of a user.
     pub reads: BothTables,
     pub jobs: SqsJobQueue,
+    /// The organizations' default languages, kept while the instance is warm.
+    pub languages: Arc<DefaultLanguages>,
 }
 
 impl Deps {
@@ -76,6 +82,7 @@ impl Deps {
                 config.jobs_queue_url,
                 config.jobs_dlq_url,
             ),
+            languages: Arc::default(),
         }
     }
 }
@@ -218,6 +225,7 @@ pub async fn handle(
         &deps.state,
         &deps.reads,
         &deps.jobs,
+        &deps.languages,
         event.payload.records,
     ))
     .await)
@@ -256,6 +264,7 @@ pub async fn process<D, S, R, Q>(
     state: &S,
     reads: &R,
     jobs: &Q,
+    languages: &DefaultLanguages,
     records: Vec<EventRecord>,
 ) -> DynamoDbEventResponse
 where
@@ -269,6 +278,7 @@ where
         state,
         reads,
         jobs,
+        languages,
         clock: &SystemClock,
         tally: Tally::default(),
     };

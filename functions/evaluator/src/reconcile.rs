@@ -20,6 +20,7 @@ use user_sync_core::rules::{Rule, RuleIndex};
 use user_sync_core::state::{Computed, Decision, DesiredState, SyncStatus, decide, decide_forced};
 
 use crate::Affected;
+use crate::languages::DefaultLanguages;
 use crate::tally::Tally;
 
 /// An organization's configuration, read once per batch.
@@ -63,6 +64,8 @@ pub struct Reconciler<'a, D, S, R, Q> {
     /// Users, memberships and states read together.
     pub reads: &'a R,
     pub jobs: &'a Q,
+    /// The organizations' default languages, kept while the instance is warm.
+    pub languages: &'a DefaultLanguages,
     /// The time tasks and desired states are stamped with.
     pub clock: &'a dyn Clock,
     /// What the record being processed did, for its metrics line.
@@ -118,12 +121,8 @@ where
         }
         if !contexts.contains_key(&org) {
             let (rules, sync) = self.directory.rules_and_sync(&org).await?;
-            // one GetItem per organization and batch
-            let default_language = self
-                .directory
-                .get_org(&org)
-                .await?
-                .map(|o| o.default_language);
+            // one GetItem per organization and warm instance (5 minutes)
+            let default_language = self.languages.of(self.directory, &org).await?;
             contexts.insert(org.clone(), Context::new(rules, sync, default_language));
         }
         let Some(ctx) = contexts.get(&org) else {

@@ -80,6 +80,7 @@ async fn a_drift_check_sends_a_check_per_user_in_step_writes_no_state_and_sums_u
         state: &store,
         reads: &store,
         jobs: &store,
+        languages: &crate::languages::DefaultLanguages::default(),
         clock: &SystemClock,
         tally: crate::Tally::default(),
     };

@@ -22,7 +22,7 @@ use user_sync_core::state::{
 };
 
 use super::DirectoryTable;
-use super::batch::{batch_get, batch_get_projected};
+use super::batch::{batch_get, batch_get_projected, batch_get_tables};
 use super::errors::{json, map_sdk_error};
 use super::items::*;
 use super::query::query_all_pages;
@@ -137,6 +137,19 @@ impl StateTable {
         {
             c.insert(org.clone(), (days, Instant::now()));
         }
+    }
+
+    /// Where the organization's retention is read, when the activity
+    /// entries written next need it and it was not read lately.
+    pub(super) fn retention_unknown(&self, org: &OrgId) -> Option<&DirectoryTable> {
+        let source = self.org_retention.as_ref()?;
+        let fresh = source
+            .cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(org).copied())
+            .is_some_and(|(_, at)| at.elapsed() < RETENTION_CACHE);
+        (!fresh).then_some(&source.directory)
     }
 
     /// Days an entry of `org` written now is kept. A failed read falls back

@@ -160,11 +160,26 @@ const WORKER: [Grant; 9] = {
         allow(&["sqs:SendMessage"], &["arn:JobsDeadLetterQueue"]),
         // the welcome email of a created account
         allow(&["sqs:SendMessage"], &["arn:MailQueue"]),
-        // the organization's settings, and its domains (an address outside
-        // its verified ones gets no account)
-        allow(&["dynamodb:GetItem", "dynamodb:Query"], &[DIRECTORY]),
+        // the organization's settings (read with a user's state when not
+        // read lately), and its domains (an address outside its verified
+        // ones gets no account)
+        allow(
+            &[
+                "dynamodb:GetItem",
+                "dynamodb:BatchGetItem",
+                "dynamodb:Query",
+            ],
+            &[DIRECTORY],
+        ),
         // the desired state; status and activity (one transaction)
-        allow(&["dynamodb:PutItem", "dynamodb:Query"], &[STATE]),
+        allow(
+            &[
+                "dynamodb:PutItem",
+                "dynamodb:BatchGetItem",
+                "dynamodb:Query",
+            ],
+            &[STATE],
+        ),
         PRODUCT_API_KEY,
     ]
 };

@@ -5,34 +5,52 @@ use user_sync_core::progress::{DesiredSummary, suspend_reason};
 use user_sync_core::rules::SuspendReason;
 
 impl DesiredStates for StateTable {
-    /// The user's two items in one `BatchGetItem`, with the organization's
-    /// item when the activity entries written next need its retention and
-    /// it was not read lately (see [`StateTable::with_org_retention`]).
+    /// The user's two items: one `Query` of the user's partition (one read
+    /// unit for both), or, when the activity entries written next need the
+    /// organization's retention and it was not read lately (see
+    /// [`StateTable::with_org_retention`]), one `BatchGetItem` of the two
+    /// with the organization's item.
     async fn user_state(
         &self,
         org: &OrgId,
         user: &UserId,
     ) -> Result<(Option<DesiredState>, Option<SyncStatus>), StoreError> {
-        let state = self.table.clone();
-        let mut keys: Vec<(String, Item)> = [sk::DESIRED, sk::STATUS]
-            .map(|sort| (state.clone(), key(user_pk(org, user), sort)))
-            .into();
-        let directory = self
-            .retention_unknown(org)
-            .map(|d| d.table_name().to_owned());
-        if let Some(table) = &directory {
-            keys.push((table.clone(), key(org_pk(org), sk::ORG)));
-        }
+        let items: Vec<Item> = match self.retention_unknown(org) {
+            None => self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(user_pk(org, user)))
+                .send()
+                .await
+                .map_err(map_sdk_error)?
+                .items
+                .unwrap_or_default(),
+            Some(directory) => {
+                let directory = directory.table_name().to_owned();
+                let keys = vec![
+                    (self.table.clone(), key(user_pk(org, user), sk::DESIRED)),
+                    (self.table.clone(), key(user_pk(org, user), sk::STATUS)),
+                    (directory.clone(), key(org_pk(org), sk::ORG)),
+                ];
+                let mut items = Vec::with_capacity(2);
+                let mut retention = None;
+                for (table, item) in batch_get_tables(&self.client, keys).await? {
+                    if table == directory {
+                        retention = from_item::<OrgItem>(item)?.activity_retention_days;
+                    } else {
+                        items.push(item);
+                    }
+                }
+                self.remember_retention(org, retention);
+                items
+            }
+        };
         let mut desired = None;
         let mut status = None;
-        let mut retention = None;
-        let client = &self.client;
-        for (table, item) in batch_get_tables(client, keys).await? {
-            if Some(&table) == directory.as_ref() {
-                let o: OrgItem = from_item(item)?;
-                retention = o.activity_retention_days;
-                continue;
-            }
+        for item in items {
             match item.get("sk") {
                 Some(AttributeValue::S(k)) if k == sk::DESIRED => {
                     let d: DesiredItem = from_item(item)?;
@@ -44,9 +62,6 @@ impl DesiredStates for StateTable {
                 }
                 _ => {}
             }
-        }
-        if directory.is_some() {
-            self.remember_retention(org, retention);
         }
         Ok((desired, status))
     }

@@ -17,7 +17,9 @@ use user_sync_core::ports::{
 };
 use user_sync_core::rules::preview::moved;
 use user_sync_core::rules::{Rule, RuleIndex};
-use user_sync_core::state::{Computed, Decision, DesiredState, SyncStatus, decide, decide_forced};
+use user_sync_core::state::{
+    Computed, Decision, DesiredState, SyncStatus, decide, decide_forced, unchanged,
+};
 
 use crate::Affected;
 use crate::languages::DefaultLanguages;
@@ -539,9 +541,16 @@ fn step(
         clock,
     } = *round;
     let facts = user.user.facts();
-    let assignment = ctx.index.assign(facts.status, groups).to_assignment();
-    let language = account_language(&assignment, &facts, ctx.default_language.as_deref());
+    let assigned = ctx.index.assign(facts.status, groups);
     let applied = status.map_or(0, |s| s.applied_generation);
+    let default_language = ctx.default_language.as_deref();
+    // most users of a fan-out or a batch: nothing changed, so nothing is
+    // copied out of the rules
+    if !force && unchanged(stored, applied, &facts, &assigned, default_language) {
+        return Step::Nothing;
+    }
+    let assignment = assigned.to_assignment();
+    let language = account_language(&assignment, &facts, default_language);
     let computed = Computed {
         facts,
         assignment,

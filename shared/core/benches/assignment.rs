@@ -10,10 +10,14 @@
 //! - `effective_assignment/…`: `index.assign(status, &groups)`, the
 //!   assignment as references into the rules (status, matching rules, the
 //!   rule that supplies each single-valued field);
-//! - `stored_assignment/…`: that, plus `to_assignment()`, the stored and
-//!   explained shape the evaluator makes for every user it decides on
-//!   (values and ids copied out, products and device groups unioned with
-//!   their provenance);
+//! - `unchanged_assignment/…`: that, then `unchanged(…)`, the evaluator's
+//!   test of a user whose stored desired state already holds it (facts,
+//!   assignment and language compared in place): what the evaluator does
+//!   for every user whose assignment did not change;
+//! - `stored_assignment/…`: `index.assign(…)` and `to_assignment()`, the
+//!   stored and explained shape the evaluator makes for a user whose
+//!   assignment changed (values and ids copied out, products and device
+//!   groups unioned with their provenance);
 //! - `unindexed_assignment/…`: `effective_assignment(status, &groups,
 //!   &rules)`, which tests every rule, as explain and the preview call it.
 //!
@@ -31,9 +35,11 @@ use std::collections::BTreeSet;
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use user_sync_core::directory::DirectoryStatus;
+use user_sync_core::directory::{DirectoryStatus, UserFacts};
 use user_sync_core::ids::{GroupId, RuleId};
+use user_sync_core::language::account_language;
 use user_sync_core::rules::{AdminRole, Priority, Rule, RuleIndex, effective_assignment};
+use user_sync_core::state::{DesiredState, unchanged};
 
 const PRODUCTS: [&str; 8] = [
     "chat",
@@ -138,6 +144,36 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Elements(1));
         group.bench_function(BenchmarkId::from_parameter(&id), |b| {
             b.iter(|| index.assign(black_box(DirectoryStatus::Active), black_box(&groups)));
+        });
+        group.finish();
+
+        let facts = UserFacts {
+            status: DirectoryStatus::Active,
+            email: "ada@example.com".into(),
+            given_name: Some("Ada".into()),
+            family_name: Some("Lovelace".into()),
+            locale: None,
+            account_key: None,
+            relinked_from: None,
+            handed_over: false,
+        };
+        let stored = DesiredState {
+            generation: 1,
+            language: account_language(&a, &facts, Some("en")),
+            facts: facts.clone(),
+            assignment: a.clone(),
+            updated_at: "2026-12-06T09:00:00.000Z".into(),
+            cause: None,
+        };
+        let mut group = c.benchmark_group("unchanged_assignment");
+        group.throughput(Throughput::Elements(1));
+        group.bench_function(BenchmarkId::from_parameter(&id), |b| {
+            b.iter(|| {
+                let assigned = index.assign(black_box(DirectoryStatus::Active), black_box(&groups));
+                let same = unchanged(Some(black_box(&stored)), 1, &facts, &assigned, Some("en"));
+                assert!(same);
+                same
+            });
         });
         group.finish();
 

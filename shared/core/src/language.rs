@@ -49,27 +49,70 @@ pub fn account_language(
     facts: &UserFacts,
     org_default: Option<&str>,
 ) -> Option<AccountLanguage> {
-    if let (Some(language), Some(rule)) = (
-        given(assignment.language.as_ref()),
-        assignment.provenance.language.as_ref(),
-    ) {
-        return Some(AccountLanguage {
-            language: language.clone(),
-            source: LanguageSource::Rule { rule: rule.clone() },
-        });
+    let rule = assignment
+        .language
+        .as_ref()
+        .zip(assignment.provenance.language.as_ref());
+    chosen(rule, facts, org_default).map(|(language, source)| AccountLanguage {
+        language: language.to_owned(),
+        source: match source {
+            Chosen::Rule(rule) => LanguageSource::Rule { rule: rule.clone() },
+            Chosen::Directory => LanguageSource::Directory,
+            Chosen::Organization => LanguageSource::Organization,
+        },
+    })
+}
+
+/// Whether `stored` is the account language [`account_language`] gives for
+/// the rule language `rule` (the value and the rule that sets it, as the
+/// assignment has them), `facts` and `org_default`, compared without
+/// copying anything out.
+pub fn is_account_language(
+    stored: Option<&AccountLanguage>,
+    rule: Option<(&String, &RuleId)>,
+    facts: &UserFacts,
+    org_default: Option<&str>,
+) -> bool {
+    match (stored, chosen(rule, facts, org_default)) {
+        (None, None) => true,
+        (Some(s), Some((language, source))) => {
+            s.language == language
+                && match (&s.source, source) {
+                    (LanguageSource::Rule { rule: stored }, Chosen::Rule(rule)) => stored == rule,
+                    (LanguageSource::Directory, Chosen::Directory)
+                    | (LanguageSource::Organization, Chosen::Organization) => true,
+                    _ => false,
+                }
+        }
+        _ => false,
+    }
+}
+
+/// Where the account's language comes from, borrowed.
+enum Chosen<'a> {
+    Rule(&'a RuleId),
+    Directory,
+    Organization,
+}
+
+/// The account's language and where it comes from: the one order of
+/// [`account_language`] and [`is_account_language`].
+fn chosen<'a>(
+    rule: Option<(&'a String, &'a RuleId)>,
+    facts: &'a UserFacts,
+    org_default: Option<&'a str>,
+) -> Option<(&'a str, Chosen<'a>)> {
+    if let Some((language, rule)) = rule
+        && let Some(language) = given(Some(language))
+    {
+        return Some((language.as_str(), Chosen::Rule(rule)));
     }
     if let Some(locale) = given(facts.locale.as_ref()) {
-        return Some(AccountLanguage {
-            language: locale.clone(),
-            source: LanguageSource::Directory,
-        });
+        return Some((locale.as_str(), Chosen::Directory));
     }
     org_default
         .filter(|d| !d.trim().is_empty())
-        .map(|d| AccountLanguage {
-            language: d.to_owned(),
-            source: LanguageSource::Organization,
-        })
+        .map(|d| (d, Chosen::Organization))
 }
 
 #[cfg(test)]

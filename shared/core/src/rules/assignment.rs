@@ -189,6 +189,130 @@ impl<'r> Assigned<'r> {
     }
 }
 
+impl Assigned<'_> {
+    /// Whether `stored` is this assignment's stored shape: the same as
+    /// `self.to_assignment() == *stored`, compared in place without copying
+    /// anything out (the evaluator's test of an unchanged user).
+    pub fn is(&self, stored: &EffectiveAssignment) -> bool {
+        let p = &stored.provenance;
+        if stored.status != self.status
+            || p.matched.len() != self.matched.len()
+            || !p
+                .matched
+                .iter()
+                .zip(&self.matched)
+                .all(|(id, r)| *id == r.id)
+        {
+            return false;
+        }
+        if !self.is_active() {
+            // suspended: nothing but the status and the matching rules
+            return stored.products.is_empty()
+                && stored.device_groups.is_empty()
+                && stored.admin_role == AdminRole::None
+                && stored.user_group.is_none()
+                && stored.settings_template.is_none()
+                && stored.email_template.is_none()
+                && stored.language.is_none()
+                && p.products.is_empty()
+                && p.device_groups.is_empty()
+                && p.admin_role.is_none()
+                && p.user_group.is_none()
+                && p.settings_template.is_none()
+                && p.email_template.is_none()
+                && p.language.is_none();
+        }
+        fn single<'a, T: PartialEq + 'a>(
+            rule: Option<&'a Rule>,
+            field: impl Fn(&'a Rule) -> Option<&'a T>,
+            value: Option<&T>,
+            from: Option<&RuleId>,
+        ) -> bool {
+            rule.and_then(field) == value && rule.map(|r| &r.id) == from
+        }
+        let role = self.admin_role.and_then(|r| r.admin_role.as_ref());
+        role.unwrap_or(&AdminRole::None) == &stored.admin_role
+            && self.admin_role.map(|r| &r.id) == p.admin_role.as_ref()
+            && single(
+                self.user_group,
+                |r| r.user_group.as_ref(),
+                stored.user_group.as_ref(),
+                p.user_group.as_ref(),
+            )
+            && single(
+                self.settings_template,
+                |r| r.settings_template.as_ref(),
+                stored.settings_template.as_ref(),
+                p.settings_template.as_ref(),
+            )
+            && single(
+                self.email_template,
+                |r| r.email_template.as_ref(),
+                stored.email_template.as_ref(),
+                p.email_template.as_ref(),
+            )
+            && single(
+                self.language,
+                |r| r.language.as_ref(),
+                stored.language.as_ref(),
+                p.language.as_ref(),
+            )
+            && union_is(
+                &self.matched,
+                |r| &r.products,
+                &stored.products,
+                &p.products,
+            )
+            && union_is(
+                &self.matched,
+                |r| &r.device_groups,
+                &stored.device_groups,
+                &p.device_groups,
+            )
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status == AssignmentStatus::Active
+    }
+
+    /// The rule language (its value and the rule that sets it), as
+    /// [`crate::language::account_language`] reads it from the stored shape.
+    pub fn rule_language(&self) -> Option<(&String, &RuleId)> {
+        self.language
+            .and_then(|r| r.language.as_ref().map(|l| (l, &r.id)))
+    }
+}
+
+/// Whether `set` and `from` are what [`union`] makes of the matching rules'
+/// field: every item some rule grants, each with the rules that grant it in
+/// priority order, and nothing else.
+fn union_is(
+    matched: &[&Rule],
+    field: impl Fn(&Rule) -> &BTreeSet<String>,
+    set: &BTreeSet<String>,
+    from: &BTreeMap<String, Vec<RuleId>>,
+) -> bool {
+    if set.len() != from.len() || !set.iter().eq(from.keys()) {
+        return false;
+    }
+    // each item listed with exactly the rules that grant it, in order
+    for (item, rules) in from {
+        let mut listed = rules.iter();
+        for rule in matched.iter().filter(|r| field(r).contains(item)) {
+            if listed.next() != Some(&rule.id) {
+                return false;
+            }
+        }
+        if rules.is_empty() || listed.next().is_some() {
+            return false;
+        }
+    }
+    // and no item granted that is not listed
+    matched
+        .iter()
+        .all(|r| field(r).iter().all(|item| from.contains_key(item)))
+}
+
 /// Unions a set-valued field over the matching rules, remembering who gave what.
 fn union(
     matched: &[&Rule],

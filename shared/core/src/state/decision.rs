@@ -2,8 +2,8 @@
 
 use super::DesiredState;
 use crate::directory::UserFacts;
-use crate::language::AccountLanguage;
-use crate::rules::EffectiveAssignment;
+use crate::language::{AccountLanguage, is_account_language};
+use crate::rules::{Assigned, EffectiveAssignment};
 
 /// How long a stored generation may stay unapplied before a change that
 /// touches the user enqueues its job again. Shorter would send duplicates of
@@ -127,6 +127,33 @@ pub fn decide(stored: Option<&DesiredState>, applied_generation: u64, c: Compute
     Decision::Nothing
 }
 
+/// Whether [`decide`] answers [`Decision::Nothing`] for a user whose facts
+/// are `facts` and whose assignment is `assigned`, because the stored state
+/// already holds these facts, this assignment and its language, and its
+/// generation is applied. Compared in place, without the stored shape: the
+/// evaluator makes that only for a user for whom this is false (and then
+/// decides with [`decide`]). `false` says nothing: ask [`decide`].
+pub fn unchanged(
+    stored: Option<&DesiredState>,
+    applied_generation: u64,
+    facts: &UserFacts,
+    assigned: &Assigned<'_>,
+    org_default: Option<&str>,
+) -> bool {
+    let Some(s) = stored else {
+        return false;
+    };
+    applied_generation >= s.generation
+        && s.facts == *facts
+        && assigned.is(&s.assignment)
+        && is_account_language(
+            s.language.as_ref(),
+            assigned.rule_language(),
+            facts,
+            org_default,
+        )
+}
+
 /// Like [`decide`], for a forced reconcile (`ops reconcile`): a user whose
 /// account would not change still gets a new generation, so that its job
 /// makes the worker send the full desired state again (the product side may
@@ -207,6 +234,89 @@ mod tests {
             language: None,
             now: "2026-01-01T00:00:30Z".into(),
             cause: cause.into(),
+        }
+    }
+
+    /// Four rules on two groups, with products, a role and languages.
+    fn four_rules() -> Vec<Rule> {
+        let mut rules: Vec<Rule> = [
+            ("r1", "g1", 1),
+            ("r2", "g2", 2),
+            ("r3", "g1", 3),
+            ("r4", "g2", 4),
+        ]
+        .into_iter()
+        .map(|(id, g, p)| {
+            product_rule(
+                RuleId::parse(id).unwrap(),
+                GroupId::parse(g).unwrap(),
+                Priority::new(p).unwrap(),
+                &["P"],
+            )
+        })
+        .collect();
+        rules[1].products.insert("Q".into());
+        rules[1].language = Some("de".into());
+        rules[2].language = Some(" ".into());
+        rules[3].admin_role = Some(crate::rules::AdminRole::FullAdmin);
+        rules
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn unchanged_is_what_decide_says_of_an_applied_state(
+            before in 0usize..4, now in 0usize..4,
+            locale_before in 0usize..3, locale_now in 0usize..3,
+            default_before in 0usize..2, default_now in 0usize..2,
+            inactive in proptest::bool::ANY, handed_over in proptest::bool::ANY,
+            applied in 2u64..5,
+        ) {
+            let rules = four_rules();
+            let index = crate::rules::RuleIndex::new(&rules);
+            let groups = |n: usize| -> BTreeSet<GroupId> {
+                [("g1", 1), ("g2", 2)]
+                    .into_iter()
+                    .filter(|(_, bit)| n & bit != 0)
+                    .map(|(g, _)| GroupId::parse(g).unwrap())
+                    .collect()
+            };
+            let locales = [None, Some("fr"), Some(" ")];
+            let defaults = [None, Some("en")];
+            let facts = |locale: usize, status| {
+                let mut f = ada_facts();
+                f.locale = locales[locale].map(str::to_owned);
+                f.status = status;
+                f.handed_over = handed_over;
+                f
+            };
+            let was = facts(locale_before, DirectoryStatus::Active);
+            let was_assigned = index.assign(was.status, &groups(before)).to_assignment();
+            let stored = DesiredState {
+                generation: 3,
+                language: account_language(&was_assigned, &was, defaults[default_before]),
+                facts: was,
+                assignment: was_assigned,
+                updated_at: "2026-01-01T00:00:00Z".into(),
+                cause: Some("c1".into()),
+            };
+            let status = if inactive { DirectoryStatus::Inactive } else { DirectoryStatus::Active };
+            let is = facts(locale_now, status);
+            let assigned = index.assign(is.status, &groups(now));
+            let fast = unchanged(Some(&stored), applied, &is, &assigned, defaults[default_now]);
+            let assignment = assigned.to_assignment();
+            let language = account_language(&assignment, &is, defaults[default_now]);
+            let same = stored.facts == is && stored.assignment == assignment && stored.language == language;
+            let decided = decide(Some(&stored), applied, Computed {
+                facts: is,
+                assignment,
+                language,
+                now: "2026-01-01T00:00:30Z".into(),
+                cause: "c2".into(),
+            });
+            proptest::prop_assert_eq!(fast, same && applied >= 3);
+            if fast {
+                proptest::prop_assert_eq!(decided, Decision::Nothing);
+            }
         }
     }
 

@@ -426,3 +426,80 @@ proptest! {
         prop_assert_eq!(&effective_assignment(status, &g, &rules), &expected);
     }
 }
+
+/// One change to a stored assignment, of any field the comparison reads.
+fn mutate(a: &mut EffectiveAssignment, which: usize) {
+    let rid = RuleId::parse("r-other").unwrap();
+    let p = &mut a.provenance;
+    match which % 16 {
+        0 => {
+            a.products.insert("P-extra".into());
+        }
+        1 => {
+            a.products.pop_first();
+        }
+        2 => {
+            if let Some(rules) = p.products.values_mut().next() {
+                rules.push(rid);
+            }
+        }
+        3 => {
+            if let Some(rules) = p.products.values_mut().next() {
+                rules.reverse();
+                rules.push(rid);
+                rules.pop();
+                if rules.len() == 1 {
+                    rules.clear();
+                }
+            }
+        }
+        4 => {
+            a.device_groups.insert("D-extra".into());
+            p.device_groups.insert("D-extra".into(), vec![rid]);
+        }
+        5 => a.admin_role = AdminRole::FullAdmin,
+        6 => p.admin_role = Some(rid),
+        7 => a.user_group = Some("UG-extra".into()),
+        8 => p.user_group = None,
+        9 => a.settings_template = Some("S-extra".into()),
+        10 => p.email_template = Some(rid),
+        11 => a.language = a.language.take().map_or(Some("xx".into()), |_| None),
+        12 => p.language = Some(rid),
+        13 => {
+            p.matched.push(rid);
+        }
+        14 => p.matched.reverse(),
+        _ => {
+            a.status = match a.status {
+                AssignmentStatus::Active => AssignmentStatus::Suspended {
+                    reason: SuspendReason::NoMatchingRule,
+                },
+                AssignmentStatus::Suspended { .. } => AssignmentStatus::Active,
+            }
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn an_assignment_is_its_stored_shape_and_nothing_else(
+        rules in arb_rules(),
+        g in arb_groups(),
+        other in arb_groups(),
+        status in arb_status(),
+        other_status in arb_status(),
+        which in 0usize..16,
+    ) {
+        let index = RuleIndex::new(&rules);
+        let a = index.assign(status, &g);
+        let stored = a.to_assignment();
+        prop_assert!(a.is(&stored));
+        // another user's
+        let b = index.assign(other_status, &other).to_assignment();
+        prop_assert_eq!(a.is(&b), stored == b);
+        // the stored one changed in one field
+        let mut changed = stored.clone();
+        mutate(&mut changed, which);
+        prop_assert_eq!(a.is(&changed), stored == changed);
+    }
+}

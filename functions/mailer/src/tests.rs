@@ -64,8 +64,12 @@ async fn store() -> MemoryStore {
     store
 }
 
-async fn deliver(store: &MemoryStore, sender: &MemoryMailSender, record: SqsMessage) {
-    let mailer = Mailer {
+/// The mailer on the in-memory ports.
+fn mailer<'a>(
+    store: &'a MemoryStore,
+    sender: &'a MemoryMailSender,
+) -> Mailer<'a, MemoryStore, MemoryStore, MemoryStore, MemoryMailSender, MemoryStore> {
+    Mailer {
         orgs: store,
         state: store,
         reads: store,
@@ -74,9 +78,12 @@ async fn deliver(store: &MemoryStore, sender: &MemoryMailSender, record: SqsMess
         login_url: "https://login.example.com",
         max_receive_count: 5,
         clock: &SystemClock,
-    };
+    }
+}
+
+async fn deliver(store: &MemoryStore, sender: &MemoryMailSender, record: SqsMessage) {
     assert!(matches!(
-        mailer.handle_record(record).await,
+        mailer(store, sender).handle_record(record).await,
         RecordResult::Done
     ));
 }
@@ -145,16 +152,7 @@ async fn a_batch_s_jobs_each_go_to_their_user_from_the_batch_s_one_read() {
     unreadable.message_id = Some("m-3".into());
     unreadable.body = Some("not a mail job".into());
     let sender = MemoryMailSender::default();
-    let mailer = Mailer {
-        orgs: &store,
-        state: &store,
-        reads: &store,
-        sender: &sender,
-        dead_letters: &store,
-        login_url: "https://login.example.com",
-        max_receive_count: 5,
-        clock: &SystemClock,
-    };
+    let mailer = mailer(&store, &sender);
     let answer = mailer
         .handle_batch(vec![record("ada@old.example.com"), second, unreadable])
         .await;
@@ -225,16 +223,7 @@ async fn a_batch_claims_its_emails_together_and_each_is_sent_once() {
         ]
     };
     let sender = MemoryMailSender::default();
-    let mailer = Mailer {
-        orgs: &store,
-        state: &store,
-        reads: &store,
-        sender: &sender,
-        dead_letters: &store,
-        login_url: "https://login.example.com",
-        max_receive_count: 5,
-        clock: &SystemClock,
-    };
+    let mailer = mailer(&store, &sender);
     let retried = |answer: SqsBatchResponse| {
         let mut ids: Vec<String> = answer
             .batch_item_failures

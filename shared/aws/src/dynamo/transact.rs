@@ -41,29 +41,37 @@ const CANCELLED_ATTEMPTS: usize = 3;
 
 /// Writes independent conditional writes (each on an item of its own) in
 /// transactions of up to [`TRANSACTION_ITEMS`], where each would otherwise
-/// be a call of its own: one result per write, in order. A write whose
-/// condition fails is `Conflict` and the others of its transaction are
-/// written again without it, so that one user's conflict does not hold
-/// back the others; an error the cancellation does not explain fails the
-/// writes of that transaction.
+/// be a call of its own: one result per write, in order (a write that could
+/// not be built keeps its error and is not sent). A write whose condition
+/// fails is `Conflict` and the others of its transaction are written again
+/// without it, so that one user's conflict does not hold back the others;
+/// an error the cancellation does not explain fails the writes of that
+/// transaction.
 pub(super) async fn transact_each(
     client: &Client,
-    items: Vec<TransactWriteItem>,
+    items: Vec<Result<TransactWriteItem, StoreError>>,
 ) -> Vec<Result<(), StoreError>> {
+    let mut results: Vec<Option<Result<(), StoreError>>> = Vec::with_capacity(items.len());
     let mut chunks: Vec<Vec<(usize, TransactWriteItem)>> = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
+        let item = match item {
+            Ok(item) => item,
+            Err(e) => {
+                results.push(Some(Err(e)));
+                continue;
+            }
+        };
+        results.push(None);
         match chunks.last_mut() {
             Some(chunk) if chunk.len() < TRANSACTION_ITEMS => chunk.push((i, item)),
             _ => chunks.push(vec![(i, item)]),
         }
     }
-    let total = chunks.iter().map(Vec::len).sum();
     let done: Vec<Vec<(usize, Result<(), StoreError>)>> = futures::stream::iter(chunks)
         .map(|chunk| transact_chunk(client, chunk))
         .buffer_unordered(TRANSACTIONS_IN_FLIGHT)
         .collect()
         .await;
-    let mut results: Vec<Option<Result<(), StoreError>>> = (0..total).map(|_| None).collect();
     for (i, r) in done.into_iter().flatten() {
         if let Some(slot) = results.get_mut(i) {
             *slot = Some(r);

@@ -129,31 +129,8 @@ impl DesiredStates for StateTable {
                     .await,
             ];
         }
-        let mut results: Vec<Option<Result<(), StoreError>>> = Vec::new();
-        let mut items = Vec::new();
-        let mut sent = Vec::new();
-        for (i, w) in writes.iter().enumerate() {
-            match self.desired_put(org, w) {
-                Ok(item) => {
-                    items.push(item);
-                    sent.push(i);
-                    results.push(None);
-                }
-                Err(e) => results.push(Some(Err(e))),
-            }
-        }
-        for (i, r) in sent
-            .into_iter()
-            .zip(transact_each(&self.client, items).await)
-        {
-            if let Some(slot) = results.get_mut(i) {
-                *slot = Some(r);
-            }
-        }
-        results
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(StoreError::Invalid("a write had no result".into()))))
-            .collect()
+        let items = writes.iter().map(|w| self.desired_put(org, w)).collect();
+        transact_each(&self.client, items).await
     }
 
     async fn sync_summaries(

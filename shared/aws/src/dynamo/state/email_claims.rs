@@ -86,27 +86,24 @@ impl EmailClaims for StateTable {
             return vec![self.claim_email(c.org, c.user, c.key).await];
         }
         let claimed_at = user_sync_core::time::format(time::OffsetDateTime::now_utc());
-        let mut items = Vec::with_capacity(claims.len());
-        for c in claims {
-            let put = to_item(&EmailClaimItem {
-                pk: user_pk(c.org, c.user),
-                sk: format!("{}{}", sk::EMAIL, c.key),
-                claimed_at: claimed_at.clone(),
-                state: Some(claim_state::SENDING.to_owned()),
-            })
-            .and_then(|item| {
-                Put::builder()
+        let items = claims
+            .iter()
+            .map(|c| {
+                let item = to_item(&EmailClaimItem {
+                    pk: user_pk(c.org, c.user),
+                    sk: format!("{}{}", sk::EMAIL, c.key),
+                    claimed_at: claimed_at.clone(),
+                    state: Some(claim_state::SENDING.to_owned()),
+                })?;
+                let put = Put::builder()
                     .table_name(&self.table)
                     .set_item(Some(item))
                     .condition_expression("attribute_not_exists(pk)")
                     .build()
-                    .map_err(StoreError::permanent)
-            });
-            match put {
-                Ok(put) => items.push(TransactWriteItem::builder().put(put).build()),
-                Err(e) => return claims.iter().map(|_| Err(e.again())).collect(),
-            }
-        }
+                    .map_err(StoreError::permanent)?;
+                Ok(TransactWriteItem::builder().put(put).build())
+            })
+            .collect();
         let written = transact_each(&self.client, items).await;
         let mut results = Vec::with_capacity(claims.len());
         for (c, r) in claims.iter().zip(written) {

@@ -143,13 +143,21 @@ impl StateTable {
     /// entries written next need it and it was not read lately.
     pub(super) fn retention_unknown(&self, org: &OrgId) -> Option<&DirectoryTable> {
         let source = self.org_retention.as_ref()?;
-        let fresh = source
+        Self::kept_retention(source, org)
+            .is_none()
+            .then_some(&source.directory)
+    }
+
+    /// The organization's own retention as read lately (`Some(None)`: it
+    /// has none), or `None` when it was not.
+    fn kept_retention(source: &OrgRetention, org: &OrgId) -> Option<Option<u32>> {
+        source
             .cache
             .lock()
             .ok()
             .and_then(|c| c.get(org).copied())
-            .is_some_and(|(_, at)| at.elapsed() < RETENTION_CACHE);
-        (!fresh).then_some(&source.directory)
+            .filter(|(_, at)| at.elapsed() < RETENTION_CACHE)
+            .map(|(days, _)| days)
     }
 
     /// Days an entry of `org` written now is kept. A failed read falls back
@@ -158,20 +166,12 @@ impl StateTable {
         let Some(source) = &self.org_retention else {
             return self.activity_retention_days;
         };
-        let cached = source
-            .cache
-            .lock()
-            .ok()
-            .and_then(|c| c.get(org).copied())
-            .filter(|(_, at)| at.elapsed() < RETENTION_CACHE);
-        let own = match cached {
-            Some((days, _)) => days,
+        let own = match Self::kept_retention(source, org) {
+            Some(days) => days,
             None => match source.directory.get_org(org).await {
                 Ok(found) => {
                     let days = found.and_then(|o| o.activity_retention_days);
-                    if let Ok(mut c) = source.cache.lock() {
-                        c.insert(org.clone(), (days, Instant::now()));
-                    }
+                    self.remember_retention(org, days);
                     days
                 }
                 Err(e) => {

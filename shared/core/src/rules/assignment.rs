@@ -296,6 +296,7 @@ fn union_is(
         return false;
     }
     // each item listed with exactly the rules that grant it, in order
+    let mut listed_grants = 0;
     for (item, rules) in from {
         let mut listed = rules.iter();
         for rule in matched.iter().filter(|r| field(r).contains(item)) {
@@ -306,11 +307,11 @@ fn union_is(
         if rules.is_empty() || listed.next().is_some() {
             return false;
         }
+        listed_grants += rules.len();
     }
-    // and no item granted that is not listed
-    matched
-        .iter()
-        .all(|r| field(r).iter().all(|item| from.contains_key(item)))
+    // and no item granted that is not listed: the listed items' grants are
+    // all the grants
+    listed_grants == matched.iter().map(|r| field(r).len()).sum::<usize>()
 }
 
 /// Unions a set-valued field over the matching rules, remembering who gave what.

@@ -1,14 +1,15 @@
 //! The directory's groups and memberships in the DirectoryTable.
 
 use super::*;
+use crate::dynamo::transact::TRANSACTION_ITEMS;
 
 /// Most membership changes written in one transaction with their group's
-/// version: each is two items (its user side and its group side) beside the
-/// group's, within the 25 items a transaction holds in the local emulator
-/// (DynamoDB takes 100). A request changing more members writes the group
-/// first, then the memberships in batches; one changing none, the group
-/// alone.
-pub const MEMBER_CHANGES_WITH_GROUP: usize = 12;
+/// version (12): each is two items (its user side and its group side)
+/// beside the group's, within the items a transaction holds
+/// (`transact::TRANSACTION_ITEMS`). A request changing more members writes the
+/// group first, then the memberships in batches; one changing none, the
+/// group alone.
+pub const MEMBER_CHANGES_WITH_GROUP: usize = (TRANSACTION_ITEMS - 1) / 2;
 
 impl Groups for DirectoryTable {
     async fn create_group(&self, org: &OrgId, g: &DirectoryGroup) -> Result<(), StoreError> {

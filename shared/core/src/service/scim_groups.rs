@@ -171,7 +171,8 @@ where
     ) -> Result<GroupWrite, ScimGroupError> {
         let changes = member_changes(ops)?;
         // the group read with the members to add (one read)
-        let (add, mut read) = self.group_with_users_of_org(org, id, changes.add).await?;
+        let (add, group) = self.group_with_users_of_org(org, id, changes.add).await?;
+        let mut read = Some(group);
         let mut remove_named = member_ids(changes.remove)?;
         let mut attempt = 0;
         loop {
@@ -323,28 +324,19 @@ where
         org: &OrgId,
         id: &str,
         values: Vec<String>,
-    ) -> Result<(Vec<UserId>, Option<DirectoryGroup>), ScimGroupError> {
-        let ids = Self::named_members(values)?;
+    ) -> Result<(Vec<UserId>, DirectoryGroup), ScimGroupError> {
         let Ok(group_id) = GroupId::parse(id) else {
-            // checked like any member list, then not found
-            let found = self
-                .store
-                .get_users(org, &ids)
-                .await
-                .map_err(ScimGroupError::Store)?;
-            Self::all_found(ids, found)?;
+            self.users_of_org(org, values).await?;
             return Err(ScimGroupError::NotFound);
         };
+        let ids = Self::named_members(values)?;
         let (group, found) = self
             .store
             .group_with_users(org, &group_id, &ids)
             .await
             .map_err(ScimGroupError::Store)?;
         let ids = Self::all_found(ids, found)?;
-        match group {
-            Some(group) => Ok((ids, Some(group))),
-            None => Err(ScimGroupError::NotFound),
-        }
+        Ok((ids, group.ok_or(ScimGroupError::NotFound)?))
     }
 
     /// The member values named, as ids, deduplicated in order, within the

@@ -422,7 +422,7 @@ where
         let mut moved = Vec::new();
         for (w, r) in writes.into_iter().zip(stored) {
             match r {
-                Ok(()) if w.job => jobs.push(job(org, &w.user, w.next.generation)),
+                Ok(()) if w.job => jobs.push(EntitlementJob::of_state(org, &w.user, &w.next)),
                 Ok(()) => {}
                 Err(StoreError::Conflict(_)) => moved.push(w.user),
                 Err(e) => {
@@ -491,17 +491,17 @@ where
                 .put_desired(org, &w.user, &w.next, w.expected)
                 .await
             {
-                Ok(()) => return Ok(w.job.then(|| job(org, &w.user, w.next.generation))),
+                Ok(()) => {
+                    return Ok(w
+                        .job
+                        .then(|| EntitlementJob::of_state(org, &w.user, &w.next)));
+                }
                 Err(StoreError::Conflict(_)) => {}
                 Err(e) => return Err(e),
             }
         }
         Err(StoreError::Conflict("the desired state kept moving".into()))
     }
-}
-
-fn job(org: &OrgId, user: &UserId, generation: u64) -> EntitlementJob {
-    EntitlementJob::new(org, user, generation)
 }
 
 /// The users a chunk reads: member ids, or listed users.
@@ -575,7 +575,11 @@ fn step(
     };
     match decision {
         Decision::Nothing => Step::Nothing,
-        Decision::Resend(g) => Step::Send(job(org, &id, g)),
+        // the stored state is the one resent
+        Decision::Resend(g) => Step::Send(match stored.filter(|s| s.generation == g) {
+            Some(s) => EntitlementJob::of_state(org, &id, s),
+            None => EntitlementJob::new(org, &id, g),
+        }),
         Decision::StoreOnly(next) => write(next, false),
         Decision::Apply(next) => write(next, true),
     }

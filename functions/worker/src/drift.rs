@@ -11,13 +11,16 @@ use user_sync_core::activity::{Action, ActivityEntry};
 use user_sync_core::domains::Domains;
 use user_sync_core::drift::checkable;
 use user_sync_core::job::EntitlementJob;
-use user_sync_core::ports::{JobQueue, MailQueue, ProductApi, ProductApiError, SyncState};
+use user_sync_core::ports::{
+    JobQueue, JobReads, MailQueue, ProductApi, ProductApiError, SyncState,
+};
 use user_sync_core::state::{DriftVerdict, Outcome, drift_verdict};
 
 use crate::reconcile::{Refusal, Worker, deferral, rate_limit};
 
-impl<S, Q, M, P, D> Worker<'_, S, Q, M, P, D>
+impl<S, Q, M, P, D, R> Worker<'_, S, Q, M, P, D, R>
 where
+    R: JobReads,
     S: SyncState,
     Q: JobQueue,
     M: MailQueue,
@@ -71,7 +74,7 @@ where
         if missing {
             details["missing"] = json!(true);
         }
-        let entry = match self.write_account(org, key, &account).await? {
+        let entry = match self.write_account(org, key, &account, None).await? {
             Ok(_) => {
                 let mut entry = ActivityEntry::by_sync(
                     at,

@@ -11,7 +11,7 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
 use user_sync_aws::batch::process_sqs_by_key;
 use user_sync_aws::config::ProductSync;
-use user_sync_aws::dynamo::{DirectoryTable, StateTable};
+use user_sync_aws::dynamo::{BothTables, DirectoryTable, StateTable};
 use user_sync_aws::env::{ConfigError, number, required};
 use user_sync_aws::product_api::HttpProductApi;
 use user_sync_aws::sqs::{SqsJobQueue, SqsMailQueue};
@@ -52,6 +52,8 @@ impl Config {
 #[derive(Debug, Clone)]
 pub struct Deps {
     pub state: StateTable,
+    /// Both tables, for a job's read of the state and the domains.
+    pub reads: BothTables,
     pub directory: DirectoryTable,
     pub jobs: SqsJobQueue,
     pub mail: SqsMailQueue,
@@ -70,6 +72,7 @@ impl Deps {
         let (directory, state, product_api) = config.sync.connect(sdk).await?;
         let sqs = aws_sdk_sqs::Client::new(sdk);
         Ok(Self {
+            reads: BothTables::new(&directory, &state),
             state,
             directory,
             jobs: SqsJobQueue::new(sqs.clone(), config.jobs_queue_url, config.jobs_dlq_url),
@@ -89,6 +92,7 @@ pub async fn handle(
     let domains = BatchDomains::new(&deps.directory);
     let worker = Worker {
         state: &deps.state,
+        reads: &deps.reads,
         domains: &domains,
         jobs: &deps.jobs,
         mail: &deps.mail,

@@ -11,17 +11,20 @@ use crate::metrics::{JobLine, Seen};
 use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry};
 use user_sync_core::clock::Clock;
-use user_sync_core::domains::{Domains, check_email};
+use user_sync_core::domains::{DomainName, Domains, OrgDomain, check_email};
 use user_sync_core::job::{EntitlementJob, MAX_DEFERRALS, MailJob};
 use user_sync_core::ports::{
-    AccountWrite, JobQueue, MailQueue, ProductApi, ProductApiError, SyncState,
+    AccountWrite, JobInputs, JobQueue, JobReads, MailQueue, ProductApi, ProductApiError, SyncState,
 };
 use user_sync_core::state::{
     AccountStatus, DesiredState, Failure, FailureClass, FailureEntry, Outcome, SyncStatus,
 };
 
-pub struct Worker<'a, S, Q, M, P, D> {
+pub struct Worker<'a, S, Q, M, P, D, R> {
     pub state: &'a S,
+    /// A job's read: the user's state with the organization's domains that
+    /// could cover the address its job names.
+    pub reads: &'a R,
     /// The organization's domains, read once per batch: an address outside
     /// its verified ones gets no account and no email.
     pub domains: &'a BatchDomains<'a, D>,
@@ -88,8 +91,9 @@ impl Refusal {
     }
 }
 
-impl<S, Q, M, P, D> Worker<'_, S, Q, M, P, D>
+impl<S, Q, M, P, D, R> Worker<'_, S, Q, M, P, D, R>
 where
+    R: JobReads,
     S: SyncState,
     Q: JobQueue,
     M: MailQueue,
@@ -149,14 +153,24 @@ where
 
     /// An active account is written only for an address in a verified (or
     /// grandfathered) domain of the organization; a suspension always is.
+    /// `read` holds the organization's domains that could cover a domain
+    /// read with the state (the job's): when the address is in that domain
+    /// they decide, else the batch's read of all its domains does.
     pub(crate) async fn write_account(
         &self,
         org: &user_sync_core::ids::OrgId,
         key: &user_sync_core::ids::UserId,
         account: &user_sync_core::state::ProductAccount,
+        read: Option<(&DomainName, &[OrgDomain])>,
     ) -> Result<Result<AccountWrite, Refusal>, StoreError> {
         if account.status == AccountStatus::Active {
-            let domains = self.domains.of(org).await?;
+            let covering = read.filter(|(domain, _)| {
+                DomainName::of_email(&account.email).as_ref() == Some(*domain)
+            });
+            let domains = match covering {
+                Some((_, domains)) => domains.to_vec(),
+                None => self.domains.of(org).await?,
+            };
             if let Err(e) = check_email(&domains, &account.email) {
                 return Ok(Err(Refusal::Domain(e.domain.map(|d| d.to_string()))));
             }
@@ -174,7 +188,18 @@ where
         delivery: &Delivery,
         line: &JobLine,
     ) -> Result<RecordResult, StoreError> {
-        let (desired, status) = self.state.user_state(&job.org_id, &job.user_id).await?;
+        let asked = job
+            .email_domain
+            .as_deref()
+            .and_then(|d| DomainName::parse(d).ok());
+        let JobInputs {
+            desired,
+            status,
+            domains,
+        } = self
+            .reads
+            .job_inputs(&job.org_id, &job.user_id, asked.as_ref())
+            .await?;
         let Some(desired) = desired else {
             info!("no desired state: nothing to apply");
             line.set(Seen::Unchanged);
@@ -196,7 +221,8 @@ where
         // a returning person's account is the one its deleted self had
         let relinked = desired.facts.account_key.as_ref();
         let key = relinked.unwrap_or(&job.user_id);
-        let written = self.write_account(&job.org_id, key, &account).await?;
+        let read = asked.as_ref().zip(domains.as_deref());
+        let written = self.write_account(&job.org_id, key, &account, read).await?;
         // the product API answered: the change has arrived
         let answered_ms = correlation::now_ms();
         match written {
@@ -505,8 +531,9 @@ pub(crate) fn deferral(job: &EntitlementJob, retry_after: Option<u64>) -> Option
     retry_after.filter(|_| job.deferrals < MAX_DEFERRALS)
 }
 
-impl<S, Q, M, P, D> Worker<'_, S, Q, M, P, D>
+impl<S, Q, M, P, D, R> Worker<'_, S, Q, M, P, D, R>
 where
+    R: JobReads,
     S: SyncState,
     Q: JobQueue,
     M: MailQueue,
@@ -544,6 +571,10 @@ where
         delay
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod job_domains;
 
 #[cfg(test)]
 mod tests {

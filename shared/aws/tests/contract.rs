@@ -104,6 +104,10 @@ async fn the_dynamodb_adapters_keep_the_ports_contracts() {
             contract::joint_reads::joint_reads(&directory, &state, &both)
         ),
         timed(
+            "job_reads",
+            contract::joint_reads::job_reads(&directory, &state, &both)
+        ),
+        timed(
             "desired_states",
             contract::desired_states::desired_states(&state)
         ),

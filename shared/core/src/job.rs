@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domains::DomainName;
 use crate::ids::{OrgId, UserId};
 use crate::state::DesiredState;
 
@@ -36,6 +37,14 @@ pub struct EntitlementJob {
     /// (absent: an ordinary job, which applies a new generation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift_check: Option<String>,
+    /// The domain of the active account's address at this generation: the
+    /// worker reads the organization's domains that could cover it with
+    /// the user's state, in one read. Only a hint: the worker checks the
+    /// address of the state it reads, and reads all the organization's
+    /// domains when that address is in another domain (absent: a
+    /// suspension, or a job queued before it was carried).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_domain: Option<String>,
 }
 
 impl EntitlementJob {
@@ -51,6 +60,21 @@ impl EntitlementJob {
             correlation_id: None,
             origin_ms: None,
             drift_check: None,
+            email_domain: None,
+        }
+    }
+
+    /// An ordinary job for `desired`'s generation of `user`, with the
+    /// domain of its address when its account is active.
+    pub fn of_state(org: &OrgId, user: &UserId, desired: &DesiredState) -> Self {
+        Self {
+            email_domain: desired
+                .assignment
+                .is_active()
+                .then(|| DomainName::of_email(&desired.facts.email))
+                .flatten()
+                .map(String::from),
+            ..Self::new(org, user, desired.generation)
         }
     }
 }
@@ -111,3 +135,54 @@ impl MailJob {
 
 /// The SQS message attribute that carries a dead-lettered job's failure class.
 pub const FAILURE_CLASS_ATTRIBUTE: &str = "failureClass";
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::directory::DirectoryStatus;
+    use crate::ids::{GroupId, RuleId};
+    use crate::memory::{ada_facts, product_rule};
+    use crate::rules::{Priority, effective_assignment};
+
+    fn desired(status: DirectoryStatus) -> DesiredState {
+        let group = GroupId::parse("g").unwrap();
+        let rule = product_rule(
+            RuleId::parse("r").unwrap(),
+            group.clone(),
+            Priority::new(1).unwrap(),
+            &["pro"],
+        );
+        DesiredState {
+            generation: 3,
+            facts: ada_facts(),
+            assignment: effective_assignment(status, &[group].into_iter().collect(), &[rule]),
+            language: None,
+            updated_at: "2026-12-06T09:00:00.000Z".into(),
+            cause: None,
+        }
+    }
+
+    #[test]
+    fn a_job_names_the_domain_of_an_active_accounts_address_only() {
+        let (org, user) = (OrgId::parse("acme").unwrap(), UserId::parse("u1").unwrap());
+        let job = EntitlementJob::of_state(&org, &user, &desired(DirectoryStatus::Active));
+        assert_eq!(job.generation, 3);
+        assert_eq!(job.email_domain.as_deref(), Some("example.com"));
+        assert_eq!(
+            serde_json::to_value(&job).unwrap()["emailDomain"],
+            "example.com"
+        );
+        let suspended = EntitlementJob::of_state(&org, &user, &desired(DirectoryStatus::Inactive));
+        assert_eq!(suspended.email_domain, None);
+        assert!(
+            !serde_json::to_string(&suspended)
+                .unwrap()
+                .contains("emailDomain")
+        );
+        // a job queued before the domain was carried
+        let queued: EntitlementJob =
+            serde_json::from_str(r#"{"orgId":"acme","userId":"u1","generation":3}"#).unwrap();
+        assert_eq!(queued, EntitlementJob::new(&org, &user, 3));
+    }
+}

@@ -73,6 +73,7 @@ async fn check(store: &MemoryStore, api: &MemoryProductApi) -> RecordResult {
     let domains = crate::BatchDomains::new(store);
     let worker = Worker {
         state: store,
+        reads: store,
         domains: &domains,
         jobs: store,
         mail: store,

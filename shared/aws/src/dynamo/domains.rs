@@ -22,7 +22,7 @@ fn domain_item(org: &OrgId, d: &OrgDomain) -> Result<DomainItem, StoreError> {
     })
 }
 
-fn org_domain(item: DomainItem) -> Result<OrgDomain, StoreError> {
+pub(super) fn org_domain(item: DomainItem) -> Result<OrgDomain, StoreError> {
     serde_json::from_str(&item.doc).map_err(json)
 }
 

@@ -1,21 +1,27 @@
 //! Reads across both tables in the same `BatchGetItem` calls: what
 //! reconciling users reads (each user's item and memberships in the
-//! DirectoryTable, its desired state and sync status in the StateTable) and
-//! what a welcome email reads (the organization, the user's desired state).
+//! DirectoryTable, its desired state and sync status in the StateTable),
+//! what a job reads (the user's state, the organization's domains that
+//! could cover its address) and what a welcome email reads (the
+//! organization, the user's desired state).
 
 use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use user_sync_core::StoreError;
+use user_sync_core::domains::DomainName;
 use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::ports::{
-    Memberships, ReconcileInputs, ReconcileReads, WelcomeInputs, WelcomeReads,
+    DesiredStates, JobInputs, JobReads, Memberships, ReconcileInputs, ReconcileReads,
+    WelcomeInputs, WelcomeReads,
 };
 
 use super::batch::batch_get_tables;
 use super::directory::{BATCHED_MEMBERSHIP_GROUPS, organization, stored_user};
+use super::domains::org_domain;
 use super::errors::json;
 use super::items::*;
+use super::state::user_state_of;
 use super::values::{Item, from_item, key};
 use super::{DirectoryTable, StateTable};
 
@@ -122,6 +128,74 @@ impl ReconcileReads for BothTables {
         groups: &BTreeSet<GroupId>,
     ) -> Result<ReconcileInputs, StoreError> {
         self.read(org, users, groups, false).await
+    }
+}
+
+impl JobReads for BothTables {
+    /// Without a domain, the state's read ([`DesiredStates::user_state`]);
+    /// with one, a `BatchGetItem` of the user's two items, the
+    /// organization's domain items named as the domain and its parents,
+    /// and the organization's item when its retention was not read lately.
+    async fn job_inputs(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        domain: Option<&DomainName>,
+    ) -> Result<JobInputs, StoreError> {
+        let Some(domain) = domain else {
+            let (desired, status) = self.state.user_state(org, user).await?;
+            return Ok(JobInputs {
+                desired,
+                status,
+                domains: None,
+            });
+        };
+        let directory = self.directory.table_name().to_owned();
+        let state = self.state.table_name().to_owned();
+        let pk = user_pk(org, user);
+        let mut keys = vec![
+            (state.clone(), key(pk.clone(), sk::DESIRED)),
+            (state.clone(), key(pk, sk::STATUS)),
+        ];
+        // the activity entries written next need the organization's retention
+        let retention_unknown = self.state.retention_unknown(org).is_some();
+        if retention_unknown {
+            keys.push((directory.clone(), key(org_pk(org), sk::ORG)));
+        }
+        keys.extend(domain.with_parents().map(|name| {
+            (
+                directory.clone(),
+                key(domains_pk(org), format!("{}{name}", sk::DOMAIN)),
+            )
+        }));
+        let mut state_items = Vec::with_capacity(2);
+        let mut domains = Vec::new();
+        let mut retention = None;
+        for (table, item) in batch_get_tables(self.directory.client(), keys).await? {
+            if table == state {
+                state_items.push(item);
+                continue;
+            }
+            match item.get("sk") {
+                Some(AttributeValue::S(k)) if k == sk::ORG => {
+                    retention = from_item::<OrgItem>(item)?.activity_retention_days;
+                }
+                Some(AttributeValue::S(k)) if k.starts_with(sk::DOMAIN) => {
+                    domains.push(org_domain(from_item(item)?)?);
+                }
+                _ => {}
+            }
+        }
+        if retention_unknown {
+            self.state.remember_retention(org, retention);
+        }
+        domains.sort_by(|a, b| a.domain.as_str().cmp(b.domain.as_str()));
+        let (desired, status) = user_state_of(state_items)?;
+        Ok(JobInputs {
+            desired,
+            status,
+            domains: Some(domains),
+        })
     }
 }
 

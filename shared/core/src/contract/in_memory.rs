@@ -143,3 +143,11 @@ async fn joint_reads() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn job_reads() {
+    let store = store().0;
+    super::joint_reads::job_reads(&store, &store, &store)
+        .await
+        .unwrap();
+}

@@ -1,5 +1,5 @@
-//! The contract of [`ReconcileReads`] and [`WelcomeReads`]: one read gives
-//! what the separate reads of each table give.
+//! The contract of [`ReconcileReads`], [`JobReads`] and [`WelcomeReads`]:
+//! one read gives what the separate reads of each table give.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -7,10 +7,12 @@ use super::desired_states::{desired, success};
 use super::groups::group;
 use super::users::stored_user;
 use super::{Checked, fresh_org, gid, uid};
+use crate::StoreError;
+use crate::domains::{DomainName, DomainState, Domains, OrgDomain, check_email};
 use crate::ids::GroupId;
 use crate::ports::{
-    DesiredStates, Groups, Memberships, Organization, Organizations, ReconcileInputs,
-    ReconcileReads, SyncOutcomes, Users, WelcomeInputs, WelcomeReads,
+    DesiredStates, Groups, JobInputs, JobReads, Memberships, Organization, Organizations,
+    ReconcileInputs, ReconcileReads, SyncOutcomes, Users, WelcomeInputs, WelcomeReads,
 };
 
 /// `d` and `s` are the two tables' adapters, `r` reads across both.
@@ -115,6 +117,112 @@ where
             ((other, ada), desired(3)),
         ]),
         "each user's own organization's state"
+    );
+    Ok(())
+}
+
+fn domain_name(name: &str) -> Result<DomainName, StoreError> {
+    DomainName::parse(name).map_err(StoreError::permanent)
+}
+
+/// A domain of the organization, verified.
+fn held(name: &str, include_subdomains: bool) -> Result<OrgDomain, StoreError> {
+    let at = time::macros::datetime!(2026-12-01 10:00 UTC);
+    let mut d = OrgDomain::new(domain_name(name)?, include_subdomains, "Alice", at)
+        .map_err(StoreError::permanent)?;
+    d.state = DomainState::Verified {
+        verified_by: "Alice".into(),
+        verified_at: "2026-12-01T10:00:00.000Z".into(),
+        last_checked: None,
+    };
+    Ok(d)
+}
+
+/// A job's read: the user's state as [`DesiredStates::user_state`] reads
+/// it, and of the organization's domains (as [`Domains::list_domains`]
+/// lists them) those that could cover an address in the domain asked for.
+pub async fn job_reads<D, S, R>(d: &D, s: &S, r: &R) -> Checked
+where
+    D: Domains,
+    S: DesiredStates + SyncOutcomes,
+    R: JobReads,
+{
+    let org = fresh_org();
+    let (ada, none) = (uid("u-ada"), uid("u-none"));
+    s.put_desired(&org, &ada, &desired(2), None).await?;
+    s.record_status(&org, &ada, &success(1)).await?;
+    for (name, subdomains) in [
+        ("example.com", true),
+        ("eu.example.com", false),
+        ("mail.eu.example.com", false),
+        ("ample.com", true),
+        ("example.org", true),
+    ] {
+        d.add_domain(&org, &held(name, subdomains)?).await?;
+    }
+    // another organization's domain of the very name asked for
+    let other = fresh_org();
+    d.add_domain(&other, &held("sales.eu.example.com", true)?)
+        .await?;
+    let listed = d.list_domains(&org).await?;
+    let state = s.user_state(&org, &ada).await?;
+    let names = |read: &JobInputs| {
+        read.domains
+            .as_ref()
+            .map(|ds| ds.iter().map(|x| x.domain.to_string()).collect::<Vec<_>>())
+    };
+    let asked = domain_name("sales.eu.example.com")?;
+    // twice: the organization's other items read with the state, then not
+    for _ in 0..2 {
+        let read = r.job_inputs(&org, &ada, Some(&asked)).await?;
+        assert_eq!((read.desired.clone(), read.status.clone()), state);
+        assert_eq!(
+            names(&read),
+            Some(vec!["eu.example.com".to_owned(), "example.com".to_owned()]),
+            "the domain asked for and its parents that the organization holds, by name"
+        );
+        let found = read.domains.unwrap_or_default();
+        assert!(found.iter().all(|x| listed.contains(x)), "as stored");
+        for address in ["a@sales.eu.example.com", "a@eu.example.com"] {
+            assert_eq!(
+                check_email(&found, address).is_ok(),
+                check_email(&listed, address).is_ok(),
+                "{address}: the domains read decide as all of them do"
+            );
+        }
+    }
+    assert_eq!(
+        r.job_inputs(&org, &ada, None).await?,
+        JobInputs {
+            desired: state.0,
+            status: state.1,
+            domains: None,
+        },
+        "no domain asked for: none read"
+    );
+    let mail = domain_name("mail.eu.example.com")?;
+    assert_eq!(
+        r.job_inputs(&org, &none, Some(&mail)).await?,
+        JobInputs {
+            desired: None,
+            status: None,
+            domains: Some(
+                ["eu.example.com", "example.com", "mail.eu.example.com"]
+                    .into_iter()
+                    .map(|n| listed.iter().find(|x| x.domain.as_str() == n).cloned())
+                    .collect::<Option<Vec<_>>>()
+                    .unwrap_or_default()
+            ),
+        },
+        "a user with no state: the domains still read"
+    );
+    assert_eq!(
+        r.job_inputs(&fresh_org(), &ada, Some(&asked)).await?,
+        JobInputs {
+            domains: Some(Vec::new()),
+            ..JobInputs::default()
+        },
+        "an organization without domains"
     );
     Ok(())
 }

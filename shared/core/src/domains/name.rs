@@ -172,6 +172,19 @@ impl DomainName {
                     .is_some_and(|head| head.ends_with('.')))
     }
 
+    /// Every domain that could cover this one ([`DomainName::covers`]):
+    /// itself, then each parent of two labels or more, nearest first. The
+    /// domains of an organization an address in this domain needs are
+    /// among these, whatever else it holds.
+    pub fn with_parents(&self) -> impl Iterator<Item = &str> {
+        let name = self.0.as_str();
+        std::iter::once(name).chain(
+            name.match_indices('.')
+                .map(move |(i, _)| &name[i + 1..])
+                .filter(|parent| parent.contains('.')),
+        )
+    }
+
     /// The domain of an email address (the part after its last `@`), in
     /// the stored form; `None` when the address has no valid domain.
     pub fn of_email(email: &str) -> Option<DomainName> {
@@ -211,6 +224,34 @@ mod tests {
         let e = DomainName::parse(s).unwrap_err();
         assert_eq!(e.field, "domain");
         e.reason
+    }
+
+    #[test]
+    fn a_domain_with_its_parents_is_every_domain_that_could_cover_it() {
+        let d = name("mail.eu.acme.co.uk");
+        let all: Vec<&str> = d.with_parents().collect();
+        assert_eq!(
+            all,
+            ["mail.eu.acme.co.uk", "eu.acme.co.uk", "acme.co.uk", "co.uk"]
+        );
+        assert_eq!(
+            name("example.com").with_parents().collect::<Vec<_>>(),
+            ["example.com"]
+        );
+        // whatever covers an address's domain is among them, and nothing else is
+        let held = [
+            "mail.eu.acme.co.uk",
+            "eu.acme.co.uk",
+            "acme.co.uk",
+            "ail.eu.acme.co.uk",
+            "cme.co.uk",
+            "example.com",
+            "eu.acme.co.uk.example.com",
+        ];
+        for h in held {
+            let covers = name(h).covers(&d, true);
+            assert_eq!(covers, all.contains(&h), "{h}");
+        }
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Reads across both tables, in memory: one look under the lock each.
 
 use super::*;
-use crate::ports::{ReconcileInputs, ReconcileReads, WelcomeInputs, WelcomeReads};
+use crate::domains::DomainName;
+use crate::ports::{
+    JobInputs, JobReads, ReconcileInputs, ReconcileReads, WelcomeInputs, WelcomeReads,
+};
 
 impl MemoryStore {
     fn reconcile_inputs(
@@ -57,6 +60,29 @@ impl ReconcileReads for MemoryStore {
         groups: &BTreeSet<GroupId>,
     ) -> Result<ReconcileInputs, StoreError> {
         Ok(self.reconcile_inputs(org, users, groups, false))
+    }
+}
+
+impl JobReads for MemoryStore {
+    async fn job_inputs(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        domain: Option<&DomainName>,
+    ) -> Result<JobInputs, StoreError> {
+        Ok(self.with_org(org, |o| JobInputs {
+            desired: o.desired.get(user).cloned(),
+            status: o.statuses.get(user).cloned(),
+            domains: domain.map(|d| {
+                let mut found: Vec<_> = d
+                    .with_parents()
+                    .filter_map(|name| o.domains.values().find(|h| h.domain.as_str() == name))
+                    .cloned()
+                    .collect();
+                found.sort_by(|a, b| a.domain.as_str().cmp(b.domain.as_str()));
+                found
+            }),
+        }))
     }
 }
 

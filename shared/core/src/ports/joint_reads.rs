@@ -1,16 +1,18 @@
 //! Reads that span both tables at once: what reconciling users reads (the
 //! users, their memberships among the rules' groups, their stored states)
-//! and what a welcome email reads (the organization, the user's desired
-//! state).
+//! what a job reads before it applies a state (the user's state, the
+//! organization's domains that could cover its address) and what a welcome
+//! email reads (the organization, the user's desired state).
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 
 use crate::StoreError;
 use crate::directory::StoredUser;
+use crate::domains::{DomainName, OrgDomain};
 use crate::ids::{GroupId, OrgId, UserId};
 use crate::ports::{Organization, UserStates};
-use crate::state::DesiredState;
+use crate::state::{DesiredState, SyncStatus};
 
 /// The inputs of reconciling some users, read together.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -48,6 +50,33 @@ pub trait ReconcileReads: Sync {
         users: &[UserId],
         groups: &BTreeSet<GroupId>,
     ) -> impl Future<Output = Result<ReconcileInputs, StoreError>> + Send;
+}
+
+/// What a job reads before it applies the user's desired state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobInputs {
+    pub desired: Option<DesiredState>,
+    pub status: Option<SyncStatus>,
+    /// The organization's domains among the one asked for and its parents
+    /// ([`DomainName::with_parents`]), in the order of their names; `None`
+    /// when no domain was asked for.
+    pub domains: Option<Vec<OrgDomain>>,
+}
+
+/// One read for what [`crate::ports::DesiredStates::user_state`] and
+/// [`crate::domains::Domains::list_domains`] read separately, the domains
+/// narrowed to those an address in one domain needs: a job's read before it
+/// writes an active account.
+pub trait JobReads: Sync {
+    /// The user's desired state and sync status, strongly consistent, and
+    /// when `domain` is given, the organization's domains that could cover
+    /// an address in it (the others cannot change whether it is allowed).
+    fn job_inputs(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        domain: Option<&DomainName>,
+    ) -> impl Future<Output = Result<JobInputs, StoreError>> + Send;
 }
 
 /// What the welcome emails of a batch need beyond their jobs, read together.

@@ -56,7 +56,7 @@ pub fn job_retry(
             retried_at: Some(at.to_owned()),
             ..status.clone()
         }),
-        job: EntitlementJob::new(org, user, desired.generation),
+        job: EntitlementJob::of_state(org, user, desired),
     }
 }
 

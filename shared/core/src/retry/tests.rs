@@ -182,6 +182,11 @@ fn each_dead_lettered_user_is_sent_once_at_its_current_generation() {
         .collect();
     assert_eq!(sent, [("u1", 3), ("u2", 1)]);
     assert!(jobs.iter().all(|j| j.org_id == org("acme")));
+    // the domain of the address to check, read with the state
+    assert!(
+        jobs.iter()
+            .all(|j| j.email_domain.as_deref() == Some("example.com"))
+    );
     // recorded on the user before it was sent
     let u1 = w.status("acme", "u1");
     assert!(!u1.dead_lettered);

@@ -48,22 +48,7 @@ impl DesiredStates for StateTable {
                 items
             }
         };
-        let mut desired = None;
-        let mut status = None;
-        for item in items {
-            match item.get("sk") {
-                Some(AttributeValue::S(k)) if k == sk::DESIRED => {
-                    let d: DesiredItem = from_item(item)?;
-                    desired = Some(serde_json::from_str(&d.state).map_err(json)?);
-                }
-                Some(AttributeValue::S(k)) if k == sk::STATUS => {
-                    let st: StatusItem = from_item(item)?;
-                    status = Some(serde_json::from_str(&st.status).map_err(json)?);
-                }
-                _ => {}
-            }
-        }
-        Ok((desired, status))
+        user_state_of(items)
     }
 
     async fn user_states(&self, org: &OrgId, users: &[UserId]) -> Result<UserStates, StoreError> {

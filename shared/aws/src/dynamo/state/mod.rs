@@ -85,6 +85,28 @@ pub struct StateTable {
     org_retention: Option<OrgRetention>,
 }
 
+/// A user's desired state and sync status from its items (others ignored).
+pub(super) fn user_state_of(
+    items: impl IntoIterator<Item = Item>,
+) -> Result<(Option<DesiredState>, Option<SyncStatus>), StoreError> {
+    let mut desired = None;
+    let mut status = None;
+    for item in items {
+        match item.get("sk") {
+            Some(AttributeValue::S(k)) if k == sk::DESIRED => {
+                let d: DesiredItem = from_item(item)?;
+                desired = Some(serde_json::from_str(&d.state).map_err(json)?);
+            }
+            Some(AttributeValue::S(k)) if k == sk::STATUS => {
+                let st: StatusItem = from_item(item)?;
+                status = Some(serde_json::from_str(&st.status).map_err(json)?);
+            }
+            _ => {}
+        }
+    }
+    Ok((desired, status))
+}
+
 impl StateTable {
     /// One write and the activity entry that tells of it, in one
     /// transaction: both or neither.

@@ -4,12 +4,13 @@
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use tracing::{info, warn};
 use user_sync_aws::http::{HttpRequest, response};
-use user_sync_core::auth::{AuthError, TokenKind, authenticate};
+use user_sync_core::auth::{AuthError, PresentedToken, TokenKind, authenticate_presented};
 use user_sync_core::clock::{RandomIds, SystemClock};
 use user_sync_core::ids::OrgId;
-use user_sync_core::ports::{Directory, Organizations, Tokens};
+use user_sync_core::ports::{Directory, Organizations, TokenReads, Tokens};
 use user_sync_core::ratelimit::{Admission, RateCounters, RateGate};
 use user_sync_core::scim::ScimError;
+use user_sync_core::service::scim_first_read::{FirstKeys, FirstRead, authenticate_with};
 use user_sync_core::service::scim_groups::ScimGroups;
 use user_sync_core::service::scim_users::ScimUsers;
 
@@ -20,28 +21,42 @@ use crate::render::{parse_json, store_error};
 use crate::{PREFIX, SCIM_JSON, groups, scim_error, users};
 
 /// What every handler of one request needs: the store, the authenticated
-/// organization, the base URL of its resources.
+/// organization, the base URL of its resources, and what the request read
+/// first with its token.
 pub(crate) struct Ctx<'a, S> {
     pub(crate) store: &'a S,
     pub(crate) org: &'a OrgId,
     pub(crate) base: String,
+    pub(crate) first: Option<FirstRead>,
 }
 
 impl<'a, S: Directory + Organizations> Ctx<'a, S> {
     pub(crate) fn users(&self) -> ScimUsers<'a, S, SystemClock, RandomIds> {
-        ScimUsers::new(self.store, &SystemClock, &RandomIds)
+        ScimUsers::new(self.store, &SystemClock, &RandomIds).read_first(self.first.clone())
     }
 }
 
 impl<'a, S: Directory> Ctx<'a, S> {
     pub(crate) fn groups(&self) -> ScimGroups<'a, S, SystemClock, RandomIds> {
-        ScimGroups::new(self.store, &SystemClock, &RandomIds)
+        ScimGroups::new(self.store, &SystemClock, &RandomIds).read_first(self.first.clone())
+    }
+}
+
+/// What a request reads first, when it can read it with its token's item:
+/// the user of `/Users/{id}`, the group and added members of a group
+/// `PATCH` (whose body is read here for them; a body that does not name
+/// them is refused by the handler, after the token is checked).
+fn first_keys(method: &str, segments: &[&str], req: &HttpRequest) -> Option<FirstKeys> {
+    match (method, segments) {
+        ("GET" | "PUT" | "PATCH" | "DELETE", ["Users", id]) => FirstKeys::user(id),
+        ("PATCH", ["Groups", id]) => FirstKeys::group_patch(id, &parse_json(req).ok()?),
+        _ => None,
     }
 }
 
 /// Routes one request. Every error is a SCIM error response. `gate` holds
 /// the organization's request rate.
-pub async fn route<S: Directory + Organizations + Tokens, C: RateCounters>(
+pub async fn route<S: Directory + Organizations + Tokens + TokenReads, C: RateCounters>(
     store: &S,
     gate: &RateGate<C>,
     req: &HttpRequest,
@@ -70,7 +85,7 @@ fn rate_limited(retry_after_seconds: u64) -> ApiGatewayV2httpResponse {
     )
 }
 
-async fn route_inner<S: Directory + Organizations + Tokens, C: RateCounters>(
+async fn route_inner<S: Directory + Organizations + Tokens + TokenReads, C: RateCounters>(
     store: &S,
     gate: &RateGate<C>,
     req: &HttpRequest,
@@ -78,7 +93,23 @@ async fn route_inner<S: Directory + Organizations + Tokens, C: RateCounters>(
     let Some(segments) = req.segments_after(PREFIX) else {
         return Err(ScimError::not_found("no such endpoint"));
     };
-    let token = match authenticate(store, req.header("authorization"), TokenKind::Scim).await {
+    let method = req.method.as_str();
+    let authenticated = match req
+        .header("authorization")
+        .and_then(PresentedToken::from_authorization)
+    {
+        None => Err(AuthError::Malformed),
+        Some(presented) => match first_keys(method, &segments, req) {
+            // the token's item comes with the request's first read
+            Some(keys) => authenticate_with(store, &presented, TokenKind::Scim, keys)
+                .await
+                .map(|(token, first)| (token, Some(first))),
+            None => authenticate_presented(store, &presented, TokenKind::Scim)
+                .await
+                .map(|token| (token, None)),
+        },
+    };
+    let (token, first) = match authenticated {
         Ok(t) => t,
         Err(AuthError::Unavailable(e)) => return Err(store_error(e)),
         Err(e) => {
@@ -103,9 +134,9 @@ async fn route_inner<S: Directory + Organizations + Tokens, C: RateCounters>(
         store,
         org,
         base: req.base_url(PREFIX),
+        first,
     };
     let base = cx.base.as_str();
-    let method = req.method.as_str();
     match (method, segments.as_slice()) {
         ("GET", ["ServiceProviderConfig"]) => Ok(service_provider_config(base)),
         ("GET", [kind @ ("ResourceTypes" | "Schemas")]) => {

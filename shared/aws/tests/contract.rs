@@ -103,6 +103,7 @@ async fn the_dynamodb_adapters_keep_the_ports_contracts() {
             "joint_reads",
             contract::joint_reads::joint_reads(&directory, &state, &both)
         ),
+        timed("token_reads", contract::tokens::token_reads(&directory)),
         timed(
             "job_reads",
             contract::joint_reads::job_reads(&directory, &state, &both)

@@ -316,11 +316,32 @@ pub async fn authenticate(
     let presented = authorization
         .and_then(PresentedToken::from_authorization)
         .ok_or(AuthError::Malformed)?;
+    authenticate_presented(tokens, &presented, kind).await
+}
+
+/// Authenticates a token already parsed from its header.
+pub async fn authenticate_presented(
+    tokens: &impl crate::ports::Tokens,
+    presented: &PresentedToken,
+    kind: TokenKind,
+) -> Result<StoredToken, AuthError> {
     let stored = tokens
         .get_token(&presented.org_id, &presented.token_id)
         .await
-        .map_err(AuthError::Unavailable)?
-        .ok_or(AuthError::Refused)?;
+        .map_err(AuthError::Unavailable)?;
+    check_token(presented, stored, kind)
+}
+
+/// Authenticates `presented` for `kind` against its item as read (`None`:
+/// no such token): [`authenticate`]'s decision, for a caller that read the
+/// item with something else ([`crate::ports::TokenReads`]). Nothing read
+/// with it may be used unless this succeeds.
+pub fn check_token(
+    presented: &PresentedToken,
+    stored: Option<StoredToken>,
+    kind: TokenKind,
+) -> Result<StoredToken, AuthError> {
+    let stored = stored.ok_or(AuthError::Refused)?;
     if !presented.verify(&stored) {
         return Err(AuthError::Refused);
     }

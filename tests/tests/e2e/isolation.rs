@@ -355,6 +355,43 @@ async fn isolation_tokens_work_on_their_own_api_only_and_stop_at_once_when_revok
         )
         .await;
     assert_eq!(status, 401);
+    // a group PATCH reads its group and the members it adds with the token
+    // (a user PATCH, GET or DELETE the user): a revoked token, or the
+    // organization's token with another secret, reads nothing from them
+    let group = scim_url(&format!("/Groups/{}", s.group));
+    let add = json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": s.user2}]}]});
+    let (status, answer) = c.send("PATCH", &group, Some(&scim_token), Some(&add)).await;
+    assert_eq!(status, 401, "{answer}");
+    let (head, secret) = a.scim_token.rsplit_once('.').unwrap();
+    let other_secret = format!(
+        "{head}.{}",
+        secret
+            .chars()
+            .map(|c| if c == '0' { '1' } else { '0' })
+            .collect::<String>()
+    );
+    let deactivate = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": false}]});
+    for (method, url, body) in [
+        ("PATCH", &group, Some(&add)),
+        ("PATCH", &users, Some(&deactivate)),
+        ("DELETE", &users, None),
+        ("GET", &users, None),
+    ] {
+        let (status, answer) = c.send(method, url, Some(&other_secret), body).await;
+        assert_eq!(status, 401, "{method} {url}: {answer}");
+    }
+    let (status, g) = a
+        .scim()
+        .send("GET", &format!("/Groups/{}", s.group), None)
+        .await;
+    assert_eq!(status, 200);
+    let members: Vec<&str> = g["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["value"].as_str())
+        .collect();
+    assert_eq!(members, [s.user.as_str()], "no member added");
     ops::revoke_token(&store, &org_id, &admin_id).await.unwrap();
     let (status, answer) = c.send("GET", &rules, Some(&admin_token), None).await;
     assert_eq!(status, 401, "{answer}");

@@ -145,6 +145,11 @@ async fn joint_reads() {
 }
 
 #[tokio::test]
+async fn token_reads() {
+    super::tokens::token_reads(&store().0).await.unwrap();
+}
+
+#[tokio::test]
 async fn job_reads() {
     let store = store().0;
     super::joint_reads::job_reads(&store, &store, &store)

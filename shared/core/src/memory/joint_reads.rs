@@ -3,7 +3,8 @@
 use super::*;
 use crate::domains::DomainName;
 use crate::ports::{
-    JobInputs, JobReads, ReconcileInputs, ReconcileReads, WelcomeInputs, WelcomeReads,
+    Groups, JobInputs, JobReads, ReconcileInputs, ReconcileReads, TokenReads, TokenWithGroup,
+    Tokens, Users, WelcomeInputs, WelcomeReads,
 };
 
 impl MemoryStore {
@@ -100,5 +101,30 @@ impl WelcomeReads for MemoryStore {
             }
         }
         Ok(inputs)
+    }
+}
+
+impl TokenReads for MemoryStore {
+    async fn token_with_user(
+        &self,
+        org: &OrgId,
+        token_id: &str,
+        user: &UserId,
+    ) -> Result<(Option<StoredToken>, Option<StoredUser>), StoreError> {
+        Ok((
+            self.get_token(org, token_id).await?,
+            self.get_user(org, user).await?,
+        ))
+    }
+
+    async fn token_with_group(
+        &self,
+        org: &OrgId,
+        token_id: &str,
+        group: &GroupId,
+        users: &[UserId],
+    ) -> Result<TokenWithGroup, StoreError> {
+        let (group, found) = self.group_with_users(org, group, users).await?;
+        Ok((self.get_token(org, token_id).await?, group, found))
     }
 }

@@ -1,4 +1,6 @@
-//! Reads that span both tables at once: what reconciling users reads (the
+//! Reads that span both tables, or several kinds of item, at once: what a
+//! SCIM request reads first with its token's item; what reconciling users
+//! reads (the
 //! users, their memberships among the rules' groups, their stored states)
 //! what a job reads before it applies a state (the user's state, the
 //! organization's domains that could cover its address) and what a welcome
@@ -8,11 +10,43 @@ use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 
 use crate::StoreError;
-use crate::directory::StoredUser;
+use crate::auth::StoredToken;
+use crate::directory::{DirectoryGroup, StoredUser};
 use crate::domains::{DomainName, OrgDomain};
 use crate::ids::{GroupId, OrgId, UserId};
 use crate::ports::{Organization, UserStates};
 use crate::state::{DesiredState, SyncStatus};
+
+/// A request's first read with its token's item. A token names its
+/// organization and id, so its item's key is known before anything is
+/// read: it comes with what the request reads first, in one call. Nothing
+/// else read may be used before the token is checked
+/// ([`crate::auth::check_token`]).
+pub trait TokenReads: Sync {
+    /// The token's item (`None`: no such token) and the user
+    /// ([`crate::ports::Users::get_user`]), read together, strongly
+    /// consistent.
+    fn token_with_user(
+        &self,
+        org: &OrgId,
+        token_id: &str,
+        user: &UserId,
+    ) -> impl Future<Output = Result<(Option<StoredToken>, Option<StoredUser>), StoreError>> + Send;
+
+    /// The token's item and [`crate::ports::Groups::group_with_users`]'s
+    /// read of a group and the users among `users` that exist, together.
+    fn token_with_group(
+        &self,
+        org: &OrgId,
+        token_id: &str,
+        group: &GroupId,
+        users: &[UserId],
+    ) -> impl Future<Output = Result<TokenWithGroup, StoreError>> + Send;
+}
+
+/// [`TokenReads::token_with_group`]'s read: the token's item, the group,
+/// the users found.
+pub type TokenWithGroup = (Option<StoredToken>, Option<DirectoryGroup>, Vec<StoredUser>);
 
 /// The inputs of reconciling some users, read together.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -16,6 +16,7 @@ pub mod preview;
 pub mod repair;
 pub mod rules;
 pub mod scim_error;
+pub mod scim_first_read;
 pub mod scim_groups;
 pub mod scim_users;
 pub mod settings;

@@ -6,6 +6,7 @@
 //! their memberships.
 
 use std::collections::BTreeSet;
+use std::sync::{Mutex, PoisonError};
 
 use crate::StoreError;
 use crate::clock::{Clock, IdSource};
@@ -16,6 +17,7 @@ use crate::scim::ScimError;
 use crate::scim::group::{GroupInput, MAX_MEMBERS_PER_REQUEST};
 use crate::scim::patch::{PatchOp, member_changes};
 use crate::service::scim_error::{ScimWriteError, check_if_match};
+use crate::service::scim_first_read::FirstRead;
 
 /// Attempts at a group write when another write moved its version on.
 const GROUP_WRITE_ATTEMPTS: usize = 3;
@@ -41,6 +43,9 @@ pub struct ScimGroups<'a, S, C, I> {
     store: &'a S,
     clock: &'a C,
     ids: &'a I,
+    /// The request's first read, made with its token ([`FirstRead`]):
+    /// taken by the read it stands for.
+    first: Mutex<Option<FirstRead>>,
 }
 
 /// Every member of a group, in id order.
@@ -87,6 +92,21 @@ pub(crate) async fn touch_group<S: Groups, C: Clock>(
     ))
 }
 
+/// The member values named, as ids, deduplicated in order, within the
+/// request's bound.
+pub(crate) fn named_members(values: Vec<String>) -> Result<Vec<UserId>, ScimGroupError> {
+    if values.len() > MAX_MEMBERS_PER_REQUEST {
+        return Err(ScimError::invalid_value(format!(
+            "at most {MAX_MEMBERS_PER_REQUEST} members per request"
+        ))
+        .into());
+    }
+    let mut ids = member_ids(values)?;
+    let mut seen = BTreeSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
+    Ok(ids)
+}
+
 fn member_ids(values: Vec<String>) -> Result<Vec<UserId>, ScimError> {
     values
         .iter()
@@ -106,7 +126,43 @@ where
     I: IdSource,
 {
     pub fn new(store: &'a S, clock: &'a C, ids: &'a I) -> Self {
-        Self { store, clock, ids }
+        Self {
+            store,
+            clock,
+            ids,
+            first: Mutex::new(None),
+        }
+    }
+
+    /// The same service, with what the request read first with its token.
+    #[must_use]
+    pub fn read_first(self, first: Option<FirstRead>) -> Self {
+        Self {
+            first: Mutex::new(first),
+            ..self
+        }
+    }
+
+    /// The group with the users found among `adds`, as read first, when
+    /// that read was of these.
+    fn take_first(
+        &self,
+        group: &GroupId,
+        adds: &[UserId],
+    ) -> Option<(Option<DirectoryGroup>, Vec<StoredUser>)> {
+        let mut first = self.first.lock().unwrap_or_else(PoisonError::into_inner);
+        match first.take() {
+            Some(FirstRead::Group {
+                id,
+                adds: read,
+                group: g,
+                found,
+            }) if id == *group && read == adds => Some((g, found)),
+            other => {
+                *first = other;
+                None
+            }
+        }
     }
 
     /// A group by id.
@@ -308,7 +364,7 @@ where
         org: &OrgId,
         values: Vec<String>,
     ) -> Result<Vec<UserId>, ScimGroupError> {
-        let ids = Self::named_members(values)?;
+        let ids = named_members(values)?;
         let found = self
             .store
             .get_users(org, &ids)
@@ -329,29 +385,17 @@ where
             self.users_of_org(org, values).await?;
             return Err(ScimGroupError::NotFound);
         };
-        let ids = Self::named_members(values)?;
-        let (group, found) = self
-            .store
-            .group_with_users(org, &group_id, &ids)
-            .await
-            .map_err(ScimGroupError::Store)?;
+        let ids = named_members(values)?;
+        let (group, found) = match self.take_first(&group_id, &ids) {
+            Some(read) => read,
+            None => self
+                .store
+                .group_with_users(org, &group_id, &ids)
+                .await
+                .map_err(ScimGroupError::Store)?,
+        };
         let ids = Self::all_found(ids, found)?;
         Ok((ids, group.ok_or(ScimGroupError::NotFound)?))
-    }
-
-    /// The member values named, as ids, deduplicated in order, within the
-    /// request's bound.
-    fn named_members(values: Vec<String>) -> Result<Vec<UserId>, ScimGroupError> {
-        if values.len() > MAX_MEMBERS_PER_REQUEST {
-            return Err(ScimError::invalid_value(format!(
-                "at most {MAX_MEMBERS_PER_REQUEST} members per request"
-            ))
-            .into());
-        }
-        let mut ids = member_ids(values)?;
-        let mut seen = BTreeSet::new();
-        ids.retain(|id| seen.insert(id.clone()));
-        Ok(ids)
     }
 
     /// `ids` when each is a user `found` (deleted ones are not).

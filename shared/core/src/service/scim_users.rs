@@ -7,6 +7,8 @@
 //! The SCIM handler parses the request's JSON, calls one method and renders
 //! the answer; every decision between is here.
 
+use std::sync::{Mutex, PoisonError};
+
 use serde_json::{Value, json};
 
 use crate::StoreError;
@@ -18,6 +20,7 @@ use crate::scim::patch::{apply_ops, mentions_schema, parse_patch};
 use crate::scim::user::{UserInput, parse_user, strip_never_returned};
 use crate::scim::{CUSTOM_USER_SCHEMA, ScimError, custom};
 use crate::service::scim_error::{ScimWriteError, check_if_match};
+use crate::service::scim_first_read::FirstRead;
 use crate::service::scim_groups::touch_group;
 
 /// Attempts at creating a user when a concurrent write got in the way.
@@ -42,6 +45,9 @@ pub struct ScimUsers<'a, S, C, I> {
     store: &'a S,
     clock: &'a C,
     ids: &'a I,
+    /// The request's first read, made with its token ([`FirstRead`]):
+    /// taken by the read it stands for.
+    first: Mutex<Option<FirstRead>>,
 }
 
 /// The attributes of the custom extension an organization captures (none
@@ -79,7 +85,33 @@ where
     I: IdSource,
 {
     pub fn new(store: &'a S, clock: &'a C, ids: &'a I) -> Self {
-        Self { store, clock, ids }
+        Self {
+            store,
+            clock,
+            ids,
+            first: Mutex::new(None),
+        }
+    }
+
+    /// The same service, with what the request read first with its token.
+    #[must_use]
+    pub fn read_first(self, first: Option<FirstRead>) -> Self {
+        Self {
+            first: Mutex::new(first),
+            ..self
+        }
+    }
+
+    /// The user `id` as read first, when that read was of it.
+    fn take_first(&self, id: &UserId) -> Option<Option<StoredUser>> {
+        let mut first = self.first.lock().unwrap_or_else(PoisonError::into_inner);
+        match first.take() {
+            Some(FirstRead::User(read, user)) if read == *id => Some(user),
+            other => {
+                *first = other;
+                None
+            }
+        }
     }
 
     /// A live user by id, its attributes as SCIM shows them (custom values
@@ -339,11 +371,15 @@ where
         let Ok(id) = UserId::parse(id) else {
             return Err(ScimUserError::NotFound);
         };
-        self.store
-            .get_user(org, &id)
-            .await
-            .map_err(ScimUserError::Store)?
-            .filter(|u| !u.user.deleted)
+        let read = match self.take_first(&id) {
+            Some(read) => read,
+            None => self
+                .store
+                .get_user(org, &id)
+                .await
+                .map_err(ScimUserError::Store)?,
+        };
+        read.filter(|u| !u.user.deleted)
             .ok_or(ScimUserError::NotFound)
     }
 

@@ -43,18 +43,7 @@ impl Groups for DirectoryTable {
         id: &GroupId,
         users: &[UserId],
     ) -> Result<(Option<DirectoryGroup>, Vec<StoredUser>), StoreError> {
-        let mut keys = vec![key(group_pk(org, id), sk::GROUP)];
-        keys.extend(users.iter().map(|u| key(user_pk(org, u), sk::USER)));
-        let mut group = None;
-        let mut found = Vec::with_capacity(users.len());
-        for item in batch_get(&self.client, &self.table, keys).await? {
-            match item.get("sk") {
-                Some(AttributeValue::S(k)) if k == sk::GROUP => {
-                    group = Some(directory_group(from_item(item)?));
-                }
-                _ => found.push(stored_user(from_item(item)?)?),
-            }
-        }
+        let (_, group, found) = self.read_group_with_users(org, id, users, None).await?;
         Ok((group, found))
     }
 
@@ -281,5 +270,77 @@ impl Memberships for DirectoryTable {
                 .expression_attribute_values(":p", s(sk::MEMBER)),
         )
         .await
+    }
+}
+
+impl DirectoryTable {
+    /// A group and the users among `users` that exist, with a token's item
+    /// when `token_id` names one, in one `BatchGetItem`.
+    pub(super) async fn read_group_with_users(
+        &self,
+        org: &OrgId,
+        id: &GroupId,
+        users: &[UserId],
+        token_id: Option<&str>,
+    ) -> Result<TokenWithGroup, StoreError> {
+        let mut keys = vec![key(group_pk(org, id), sk::GROUP)];
+        keys.extend(token_id.map(|t| key(token_pk(org, t), sk::TOKEN)));
+        keys.extend(users.iter().map(|u| key(user_pk(org, u), sk::USER)));
+        let mut token = None;
+        let mut group = None;
+        let mut found = Vec::with_capacity(users.len());
+        for item in batch_get(&self.client, &self.table, keys).await? {
+            match item.get("sk") {
+                Some(AttributeValue::S(k)) if k == sk::GROUP => {
+                    group = Some(directory_group(from_item(item)?));
+                }
+                Some(AttributeValue::S(k)) if k == sk::TOKEN => {
+                    token = Some(stored_token(from_item(item)?));
+                }
+                _ => found.push(stored_user(from_item(item)?)?),
+            }
+        }
+        Ok((token, group, found))
+    }
+}
+
+impl TokenReads for DirectoryTable {
+    /// One `BatchGetItem` of the token's item and the user's.
+    async fn token_with_user(
+        &self,
+        org: &OrgId,
+        token_id: &str,
+        user: &UserId,
+    ) -> Result<(Option<StoredToken>, Option<StoredUser>), StoreError> {
+        let keys = vec![
+            key(token_pk(org, token_id), sk::TOKEN),
+            key(user_pk(org, user), sk::USER),
+        ];
+        let mut token = None;
+        let mut found = None;
+        for item in batch_get(&self.client, &self.table, keys).await? {
+            match item.get("sk") {
+                Some(AttributeValue::S(k)) if k == sk::TOKEN => {
+                    token = Some(stored_token(from_item(item)?));
+                }
+                Some(AttributeValue::S(k)) if k == sk::USER => {
+                    found = Some(stored_user(from_item(item)?)?);
+                }
+                _ => {}
+            }
+        }
+        Ok((token, found))
+    }
+
+    /// One `BatchGetItem` of the token's item, the group's and the users'.
+    async fn token_with_group(
+        &self,
+        org: &OrgId,
+        token_id: &str,
+        group: &GroupId,
+        users: &[UserId],
+    ) -> Result<TokenWithGroup, StoreError> {
+        self.read_group_with_users(org, group, users, Some(token_id))
+            .await
     }
 }

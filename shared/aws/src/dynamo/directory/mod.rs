@@ -18,8 +18,8 @@ use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::organization::SettingVersions;
 use user_sync_core::ports::{
     Configuration, DEFAULT_GUARDRAIL_PERCENT, FanOuts, Groups, Memberships, Organization,
-    Organizations, RuleSet, RuleWrite, StoredRule, StoredUser, SyncSettings, Tokens, UserLookup,
-    UserStatus, Users,
+    Organizations, RuleSet, RuleWrite, StoredRule, StoredUser, SyncSettings, TokenReads,
+    TokenWithGroup, Tokens, UserLookup, UserStatus, Users,
 };
 use user_sync_core::rules::{Priority, Rule};
 

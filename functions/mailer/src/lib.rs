@@ -20,7 +20,7 @@ use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry};
 use user_sync_core::clock::{Clock, SystemClock};
 use user_sync_core::ids::{OrgId, TemplateId, UserId};
-use user_sync_core::job::MailJob;
+use user_sync_core::job::{MailJob, MailOrganization};
 use user_sync_core::mail::{EmailTemplate, WelcomeValues, default_template, render};
 use user_sync_core::ports::{
     EmailClaim, EmailKey, MailError, MailQueue, MailSender, SyncState, Templates, WelcomeInputs,
@@ -93,6 +93,15 @@ pub async fn handle(
     deps: &Deps,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    // the retention a job carries spares the activity entry's read of it
+    for record in &event.payload.records {
+        if let Some(job) = mail_job(record)
+            && let Some(org) = carried(&job, &Delivery::of(record))
+        {
+            deps.state
+                .remember_retention(&job.org_id, org.activity_retention_days);
+        }
+    }
     let mailer = Mailer {
         orgs: &deps.directory,
         state: &deps.state,
@@ -104,6 +113,17 @@ pub async fn handle(
         clock: &SystemClock,
     };
     Ok(Box::pin(mailer.handle_batch(event.payload.records)).await)
+}
+
+/// The organization a job carries, when the mailer may send from the job
+/// alone: on its first delivery, moments after the worker read the
+/// organization and the user's state. A later delivery (the send failed,
+/// or the mailer died) or a Retry sync's job reads the user's current
+/// state, so that an address corrected meanwhile is the one emailed.
+fn carried<'j>(job: &'j MailJob, delivery: &Delivery) -> Option<&'j MailOrganization> {
+    job.organization
+        .as_ref()
+        .filter(|_| delivery.receive_count <= 1)
 }
 
 /// What one mail job needs.
@@ -123,9 +143,9 @@ pub struct Mailer<'a, O, S, R, M, Q> {
 }
 
 /// Who the email goes to and what it says about them: the user's *current*
-/// desired state (so that a job retried after the admin corrected an
-/// address sends to the corrected one), or what the job carries when there
-/// is none.
+/// desired state where it was read (so that a job retried after the admin
+/// corrected an address sends to the corrected one), or what the job
+/// carries (on its first delivery, or when there is none).
 struct Recipient {
     email: String,
     given_name: Option<String>,
@@ -144,21 +164,31 @@ where
 {
     /// Handles a batch of mail jobs: what they need beyond the jobs (the
     /// organizations, the users' desired states) is read for all of them at
-    /// once, then each is sent. Should that read fail, each job reads its
-    /// own.
+    /// once, then each is sent. A job on its first delivery that carries
+    /// its organization needs no read ([`carried`]); should the read fail,
+    /// each job reads its own.
     pub async fn handle_batch(&self, records: Vec<SqsMessage>) -> SqsBatchResponse {
         let jobs: Vec<MailJob> = records.iter().filter_map(mail_job).collect();
-        let mut users: Vec<(OrgId, UserId)> = jobs
+        let mut users: Vec<(OrgId, UserId)> = records
             .iter()
-            .map(|j| (j.org_id.clone(), j.user_id.clone()))
+            .filter_map(|r| {
+                let job = mail_job(r)?;
+                carried(&job, &Delivery::of(r))
+                    .is_none()
+                    .then_some((job.org_id, job.user_id))
+            })
             .collect();
         users.sort();
         users.dedup();
-        let inputs = match self.reads.welcome_inputs(&users).await {
-            Ok(inputs) => Some(inputs),
-            Err(e) => {
-                warn!(error = %e, "the batch's read failed; each mail job reads its own");
-                None
+        let inputs = if users.is_empty() {
+            Some(WelcomeInputs::default())
+        } else {
+            match self.reads.welcome_inputs(&users).await {
+                Ok(inputs) => Some(inputs),
+                Err(e) => {
+                    warn!(error = %e, "the batch's read failed; each mail job reads its own");
+                    None
+                }
             }
         };
         let inputs = inputs.as_ref();
@@ -311,14 +341,21 @@ where
         let email_of = email_of(job);
         let key = email_of.2.clone();
         // the organization (its name, its default language) and the
-        // user's current desired state: read with the batch's, or alone
-        let (org, desired) = match read {
-            Some(inputs) => inputs.of(org_id, user_id),
-            None => self
-                .reads
-                .welcome_inputs(&[(org_id.clone(), user_id.clone())])
-                .await?
-                .of(org_id, user_id),
+        // user's current desired state: as the job carries them on its
+        // first delivery, else read with the batch's, or alone
+        let (org, desired) = match (carried(job, delivery), read) {
+            (Some(org), _) => (Some(org.clone()), None),
+            (None, read) => {
+                let (org, desired) = match read {
+                    Some(inputs) => inputs.of(org_id, user_id),
+                    None => self
+                        .reads
+                        .welcome_inputs(&[(org_id.clone(), user_id.clone())])
+                        .await?
+                        .of(org_id, user_id),
+                };
+                (org.as_ref().map(MailOrganization::from), desired)
+            }
         };
         let Some(to) = Self::recipient(job, desired) else {
             info!("the user's account is suspended now: no welcome email");

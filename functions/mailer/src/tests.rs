@@ -255,3 +255,55 @@ async fn a_batch_claims_its_emails_together_and_each_is_sent_once() {
     assert!(retried(mailer.handle_batch(batch()).await).is_empty());
     assert_eq!(sender.sent().len(), 2, "each email once");
 }
+
+/// A mail job as the worker sends it, carrying the organization it read
+/// with the user's state, delivered for the `receive_count`th time.
+fn carrying(email: &str, company: &str, receive_count: u32) -> SqsMessage {
+    let mut read = Organization::new(org(), company, "2026-12-01T09:00:00.000Z");
+    read.default_language = "fr".into();
+    let job = MailJob::welcome(&org(), &ada(), &desired(email)).with_organization(Some(&read));
+    let mut record = SqsMessage::default();
+    record.message_id = Some(format!("m-{receive_count}"));
+    record.body = Some(serde_json::to_string(&job).unwrap());
+    record
+        .attributes
+        .insert("ApproximateReceiveCount".into(), receive_count.to_string());
+    record
+}
+
+#[tokio::test]
+async fn a_first_delivery_sends_from_what_the_job_carries_and_a_later_one_reads_the_current_state()
+{
+    // since the worker read them, the address and the company's name changed
+    let first = store().await;
+    first
+        .put_desired(&org(), &ada(), &desired("ada@new.example.com"), None)
+        .await
+        .unwrap();
+    let sender = MemoryMailSender::default();
+    let answer = mailer(&first, &sender)
+        .handle_batch(vec![carrying("ada@old.example.com", "Acme as read", 1)])
+        .await;
+    assert!(answer.batch_item_failures.is_empty());
+    let sent = sender.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, "ada@old.example.com", "as the worker read it");
+    assert_eq!(sent[0].email.subject, "Bienvenue chez Acme as read");
+
+    // the same job again (the first send's record was lost): the current
+    // state, and still one email
+    let again = store().await;
+    again
+        .put_desired(&org(), &ada(), &desired("ada@new.example.com"), None)
+        .await
+        .unwrap();
+    let sender = MemoryMailSender::default();
+    let answer = mailer(&again, &sender)
+        .handle_batch(vec![carrying("ada@old.example.com", "Acme as read", 2)])
+        .await;
+    assert!(answer.batch_item_failures.is_empty());
+    let sent = sender.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, "ada@new.example.com", "as it is now");
+    assert_eq!(sent[0].email.subject, "Welcome to Acme Corp");
+}

@@ -196,6 +196,7 @@ where
             desired,
             status,
             domains,
+            organization,
         } = self
             .reads
             .job_inputs(&job.org_id, &job.user_id, asked.as_ref())
@@ -240,9 +241,11 @@ where
                     write
                 };
                 if write == AccountWrite::Created && account.status == AccountStatus::Active {
-                    self.mail
-                        .send_mail(&MailJob::welcome(&job.org_id, &job.user_id, &desired))
-                        .await?;
+                    // with the organization read with the state: the
+                    // mailer need not read it again
+                    let mail = MailJob::welcome(&job.org_id, &job.user_id, &desired)
+                        .with_organization(organization.as_ref());
+                    self.mail.send_mail(&mail).await?;
                 }
                 let action = match (write, account.status) {
                     (AccountWrite::Updated, _) if never_succeeded && relinked.is_some() => {

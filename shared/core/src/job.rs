@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domains::DomainName;
 use crate::ids::{OrgId, UserId};
+use crate::ports::Organization;
 use crate::state::DesiredState;
 
 /// "Reconcile this user": the evaluator → worker message.
@@ -106,6 +107,37 @@ pub struct MailJob {
     /// [`EntitlementJob::correlation_id`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
+    /// What the email needs of the organization, as the worker read it
+    /// with the user's state just before: on the job's first delivery the
+    /// mailer sends from the job alone. Absent (a retry's job, a job queued
+    /// before it was carried), and on any later delivery, the mailer reads
+    /// the organization and the user's current state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<MailOrganization>,
+}
+
+/// The organization as a welcome email needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MailOrganization {
+    /// The company's name in the email.
+    pub name: String,
+    /// The email's language when the account has none.
+    pub default_language: String,
+    /// How long the email's activity entry is kept (`None`: the stack's
+    /// default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_retention_days: Option<u32>,
+}
+
+impl From<&Organization> for MailOrganization {
+    fn from(o: &Organization) -> Self {
+        Self {
+            name: o.name.clone(),
+            default_language: o.default_language.clone(),
+            activity_retention_days: o.activity_retention_days,
+        }
+    }
 }
 
 /// The event of every welcome email: the account's creation.
@@ -129,6 +161,16 @@ impl MailJob {
             given_name: desired.facts.given_name.clone(),
             products: desired.assignment.products.clone(),
             correlation_id: None,
+            organization: None,
+        }
+    }
+
+    /// The same job, carrying the organization as read with the state.
+    #[must_use]
+    pub fn with_organization(self, org: Option<&Organization>) -> Self {
+        Self {
+            organization: org.map(MailOrganization::from),
+            ..self
         }
     }
 }

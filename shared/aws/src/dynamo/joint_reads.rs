@@ -135,7 +135,7 @@ impl JobReads for BothTables {
     /// Without a domain, the state's read ([`DesiredStates::user_state`]);
     /// with one, a `BatchGetItem` of the user's two items, the
     /// organization's domain items named as the domain and its parents,
-    /// and the organization's item when its retention was not read lately.
+    /// and the organization's item.
     async fn job_inputs(
         &self,
         org: &OrgId,
@@ -148,6 +148,7 @@ impl JobReads for BothTables {
                 desired,
                 status,
                 domains: None,
+                organization: None,
             });
         };
         let directory = self.directory.table_name().to_owned();
@@ -156,12 +157,8 @@ impl JobReads for BothTables {
         let mut keys = vec![
             (state.clone(), key(pk.clone(), sk::DESIRED)),
             (state.clone(), key(pk, sk::STATUS)),
+            (directory.clone(), key(org_pk(org), sk::ORG)),
         ];
-        // the activity entries written next need the organization's retention
-        let retention_unknown = self.state.retention_unknown(org).is_some();
-        if retention_unknown {
-            keys.push((directory.clone(), key(org_pk(org), sk::ORG)));
-        }
         keys.extend(domain.with_parents().map(|name| {
             (
                 directory.clone(),
@@ -170,7 +167,7 @@ impl JobReads for BothTables {
         }));
         let mut state_items = Vec::with_capacity(2);
         let mut domains = Vec::new();
-        let mut retention = None;
+        let mut found_org = None;
         for (table, item) in batch_get_tables(self.directory.client(), keys).await? {
             if table == state {
                 state_items.push(item);
@@ -178,7 +175,7 @@ impl JobReads for BothTables {
             }
             match item.get("sk") {
                 Some(AttributeValue::S(k)) if k == sk::ORG => {
-                    retention = from_item::<OrgItem>(item)?.activity_retention_days;
+                    found_org = Some(organization(from_item(item)?)?);
                 }
                 Some(AttributeValue::S(k)) if k.starts_with(sk::DOMAIN) => {
                     domains.push(org_domain(from_item(item)?)?);
@@ -186,15 +183,18 @@ impl JobReads for BothTables {
                 _ => {}
             }
         }
-        if retention_unknown {
-            self.state.remember_retention(org, retention);
-        }
+        // the activity entries written next keep the retention read here
+        self.state.remember_retention(
+            org,
+            found_org.as_ref().and_then(|o| o.activity_retention_days),
+        );
         domains.sort_by(|a, b| a.domain.as_str().cmp(b.domain.as_str()));
         let (desired, status) = user_state_of(state_items)?;
         Ok(JobInputs {
             desired,
             status,
             domains: Some(domains),
+            organization: found_org,
         })
     }
 }

@@ -143,11 +143,15 @@ fn held(name: &str, include_subdomains: bool) -> Result<OrgDomain, StoreError> {
 /// lists them) those that could cover an address in the domain asked for.
 pub async fn job_reads<D, S, R>(d: &D, s: &S, r: &R) -> Checked
 where
-    D: Domains,
+    D: Domains + Organizations,
     S: DesiredStates + SyncOutcomes,
     R: JobReads,
 {
     let org = fresh_org();
+    let organization = Organization::new(org.clone(), "Jobs", "2026-12-01T09:00:00.000Z");
+    d.create_org(&organization).await?;
+    let organization = d.get_org(&org).await?;
+    assert!(organization.is_some());
     let (ada, none) = (uid("u-ada"), uid("u-none"));
     s.put_desired(&org, &ada, &desired(2), None).await?;
     s.record_status(&org, &ada, &success(1)).await?;
@@ -176,6 +180,7 @@ where
     for _ in 0..2 {
         let read = r.job_inputs(&org, &ada, Some(&asked)).await?;
         assert_eq!((read.desired.clone(), read.status.clone()), state);
+        assert_eq!(read.organization, organization, "with the organization");
         assert_eq!(
             names(&read),
             Some(vec!["eu.example.com".to_owned(), "example.com".to_owned()]),
@@ -197,8 +202,9 @@ where
             desired: state.0,
             status: state.1,
             domains: None,
+            organization: None,
         },
-        "no domain asked for: none read"
+        "no domain asked for: none read, nor the organization"
     );
     let mail = domain_name("mail.eu.example.com")?;
     assert_eq!(
@@ -206,6 +212,7 @@ where
         JobInputs {
             desired: None,
             status: None,
+            organization: organization.clone(),
             domains: Some(
                 ["eu.example.com", "example.com", "mail.eu.example.com"]
                     .into_iter()
@@ -222,7 +229,7 @@ where
             domains: Some(Vec::new()),
             ..JobInputs::default()
         },
-        "an organization without domains"
+        "an organization not stored: no domains"
     );
     Ok(())
 }

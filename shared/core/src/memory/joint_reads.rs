@@ -83,6 +83,7 @@ impl JobReads for MemoryStore {
                 found.sort_by(|a, b| a.domain.as_str().cmp(b.domain.as_str()));
                 found
             }),
+            organization: domain.and_then(|_| o.org.clone()),
         }))
     }
 }

@@ -95,6 +95,10 @@ pub struct JobInputs {
     /// ([`DomainName::with_parents`]), in the order of their names; `None`
     /// when no domain was asked for.
     pub domains: Option<Vec<OrgDomain>>,
+    /// The organization, read when a domain was asked for (a job for an
+    /// active account, whose creation sends a welcome email that carries
+    /// it); `None` otherwise, or when it is not found.
+    pub organization: Option<Organization>,
 }
 
 /// One read for what [`crate::ports::DesiredStates::user_state`] and
@@ -104,7 +108,8 @@ pub struct JobInputs {
 pub trait JobReads: Sync {
     /// The user's desired state and sync status, strongly consistent, and
     /// when `domain` is given, the organization's domains that could cover
-    /// an address in it (the others cannot change whether it is allowed).
+    /// an address in it (the others cannot change whether it is allowed)
+    /// and the organization.
     fn job_inputs(
         &self,
         org: &OrgId,

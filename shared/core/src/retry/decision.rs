@@ -64,7 +64,7 @@ pub fn job_retry(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EmailRetry {
     /// Record the retry on the failure, then send this welcome email.
-    Send(MailJob),
+    Send(Box<MailJob>),
     /// Sent again less than [`RETRY_COOLDOWN_SECONDS`] ago.
     JustRetried,
     /// No desired state to build the email from.
@@ -83,7 +83,7 @@ pub fn email_retry(
         return EmailRetry::JustRetried;
     }
     match desired {
-        Some(d) => EmailRetry::Send(MailJob::welcome(org, &failed.user_id, d)),
+        Some(d) => EmailRetry::Send(Box::new(MailJob::welcome(org, &failed.user_id, d))),
         None => EmailRetry::NotWaiting,
     }
 }

@@ -153,7 +153,7 @@ impl StateTable {
 
     /// Keeps what a read of the organization found of its own retention, as
     /// the organization's own read would (a read elsewhere spares that one).
-    pub(super) fn remember_retention(&self, org: &OrgId, days: Option<u32>) {
+    pub fn remember_retention(&self, org: &OrgId, days: Option<u32>) {
         if let Some(source) = &self.org_retention
             && let Ok(mut c) = source.cache.lock()
         {

@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
+use evaluator::kept_rules::KeptRules;
 use evaluator::languages::DefaultLanguages;
 use local_stack::emulator::Emulator;
 use local_stack::resolve::Resolver;
@@ -100,6 +101,7 @@ struct World {
     jobs: RecordingQueue,
     /// Kept across batches, as a warm instance keeps them.
     languages: DefaultLanguages,
+    rules: KeptRules,
     org: OrgId,
 }
 
@@ -194,6 +196,7 @@ impl World {
             ddb,
             jobs: RecordingQueue::default(),
             languages: DefaultLanguages::default(),
+            rules: KeptRules::default(),
             org: OrgId::parse("demo").unwrap(),
         };
         world
@@ -282,6 +285,7 @@ impl World {
             &BothTables::new(&self.directory, &self.state),
             &self.jobs,
             &self.languages,
+            &self.rules,
             records,
         )
         .await;
@@ -420,6 +424,76 @@ async fn changes_no_rule_reads_enqueue_nothing() {
         evaluator::Affected::Switched(w.org.clone())
     );
     assert!(w.running_fan_outs().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_a_warm_instance_kept_are_never_used_after_they_changed() {
+    let w = World::new().await;
+    // this instance read and kept the rules (r1: G2M) at the first batch
+    w.one_synced_user().await;
+
+    // another instance handles a change of r1 (GTW too); this one never
+    // sees its record
+    let set = w.directory.rule_set(&w.org).await.unwrap();
+    let mut stored = set.get(&RuleId::parse("r1").unwrap()).unwrap().clone();
+    stored.rule.products.insert("GTW".into());
+    w.directory
+        .write_rules(
+            &w.org,
+            &RuleWrite::Update {
+                rule: stored.rule,
+                expected_version: stored.version,
+            },
+            &set.order(),
+            &set,
+        )
+        .await
+        .unwrap();
+    // the user's next record (its membership, delivered again) is decided
+    // on the rules as they are now
+    assert!(
+        w.process(fixture("membership-insert.json"))
+            .await
+            .is_empty()
+    );
+    assert_eq!(users_of(&w.jobs.take()), ["u1"]);
+    let (desired, _) = w.state.user_state(&w.org, &uid("u1")).await.unwrap();
+    let products = desired.unwrap().assignment.products;
+    assert_eq!(products, BTreeSet::from(["G2M".into(), "GTW".into()]));
+    w.applied("u1", 2).await;
+
+    // sync turned off elsewhere (the rules unchanged, as kept): the user's
+    // deactivation is recorded in the directory, nothing is decided
+    w.sync(false).await;
+    let previous = w
+        .directory
+        .get_user(&w.org, &uid("u1"))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut inactive = directory_user("u1", false, 2);
+    inactive.user.version = previous.user.version + 1;
+    w.directory
+        .replace_user(&w.org, &previous.user, &inactive)
+        .await
+        .unwrap();
+    assert!(
+        w.process(fixture("membership-insert.json"))
+            .await
+            .is_empty()
+    );
+    assert!(w.jobs.take().is_empty());
+    assert_eq!(w.generation("u1").await, Some(2));
+    // and on again: decided with the rules kept
+    w.sync(true).await;
+    assert!(
+        w.process(fixture("membership-insert.json"))
+            .await
+            .is_empty()
+    );
+    assert_eq!(users_of(&w.jobs.take()), ["u1"]);
+    let (desired, _) = w.state.user_state(&w.org, &uid("u1")).await.unwrap();
+    assert!(!desired.unwrap().assignment.is_active());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

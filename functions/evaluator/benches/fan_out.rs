@@ -101,6 +101,7 @@ async fn fan_out(store: &MemoryStore, org: &OrgId) -> usize {
         reads: store,
         jobs: store,
         languages: &evaluator::languages::DefaultLanguages::default(),
+        rules: &evaluator::kept_rules::KeptRules::default(),
         clock: &SystemClock,
         tally: Tally::default(),
     };

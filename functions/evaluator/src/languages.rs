@@ -2,7 +2,8 @@
 //! with an organization's first batch, then kept for [`KEPT_FOR`]. A change
 //! of the default reaches an account at the user's next reconcile anyway
 //! (docs/rules.md), so a default read a few minutes ago is as good as one
-//! read now; rules are never kept (each batch reads them).
+//! read now. Rules are kept only while their version holds
+//! ([`crate::kept_rules`]).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};

@@ -7,6 +7,7 @@
 //! that record and stops, and Lambda retries from it.
 
 mod drift;
+pub mod kept_rules;
 pub mod languages;
 mod reconcile;
 mod tally;
@@ -26,6 +27,7 @@ use user_sync_aws::env::{ConfigError, required};
 use user_sync_aws::sqs::SqsJobQueue;
 use user_sync_core::clock::SystemClock;
 
+use crate::kept_rules::KeptRules;
 use crate::languages::DefaultLanguages;
 use user_sync_core::fanout::FanOutTask;
 use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
@@ -66,6 +68,9 @@ pub struct Deps {
     pub jobs: SqsJobQueue,
     /// The organizations' default languages, kept while the instance is warm.
     pub languages: Arc<DefaultLanguages>,
+    /// The organizations' rules, kept while the instance is warm and
+    /// their configuration's version does not move.
+    pub rules: Arc<KeptRules>,
 }
 
 impl Deps {
@@ -83,6 +88,7 @@ impl Deps {
                 config.jobs_dlq_url,
             ),
             languages: Arc::default(),
+            rules: Arc::default(),
         }
     }
 }
@@ -226,6 +232,7 @@ pub async fn handle(
         &deps.reads,
         &deps.jobs,
         &deps.languages,
+        &deps.rules,
         event.payload.records,
     ))
     .await)
@@ -265,6 +272,7 @@ pub async fn process<D, S, R, Q>(
     reads: &R,
     jobs: &Q,
     languages: &DefaultLanguages,
+    rules: &KeptRules,
     records: Vec<EventRecord>,
 ) -> DynamoDbEventResponse
 where
@@ -279,6 +287,7 @@ where
         reads,
         jobs,
         languages,
+        rules,
         clock: &SystemClock,
         tally: Tally::default(),
     };

@@ -22,6 +22,7 @@ use user_sync_core::state::{
 };
 
 use crate::Affected;
+use crate::kept_rules::KeptRules;
 use crate::languages::DefaultLanguages;
 use crate::tally::Tally;
 
@@ -68,6 +69,8 @@ pub struct Reconciler<'a, D, S, R, Q> {
     pub jobs: &'a Q,
     /// The organizations' default languages, kept while the instance is warm.
     pub languages: &'a DefaultLanguages,
+    /// The organizations' rules, kept while their version does not move.
+    pub rules: &'a KeptRules,
     /// The time tasks and desired states are stamped with.
     pub clock: &'a dyn Clock,
     /// What the record being processed did, for its metrics line.
@@ -122,10 +125,36 @@ where
             contexts.remove(&org);
         }
         if !contexts.contains_key(&org) {
-            let (rules, sync) = self.directory.rules_and_sync(&org).await?;
+            // users of an organization whose rules this instance kept: their
+            // reads and the configuration's version in one call, the rules
+            // used as kept when the version is still theirs
+            if let Affected::Users(_, users) = &affected
+                && let Some((version, kept)) = self.rules.of(&org)
+            {
+                let ids: Vec<UserId> = users.iter().cloned().collect();
+                let groups = kept.iter().map(|r| r.group_id.clone()).collect();
+                let (mut read, stamp) = self.reads.users_with_config(&org, &ids, &groups).await?;
+                if stamp.version == version {
+                    let default_language = self.languages.of(self.directory, &org).await?;
+                    let ctx = Context::new(kept.to_vec(), stamp.sync, default_language);
+                    let ctx = contexts.entry(org.clone()).or_insert(ctx);
+                    if !ctx.sync.enabled {
+                        debug!(org = %org, "sync is off");
+                        return Ok(());
+                    }
+                    let users = std::mem::take(&mut read.users);
+                    return self
+                        .decide(&org, ctx, users, read, cause, false)
+                        .await
+                        .map(drop);
+                }
+            }
+            let set = self.directory.rule_set(&org).await?;
+            let rules = set.rules();
+            self.rules.keep(&org, set.version, &rules);
             // one GetItem per organization and warm instance (5 minutes)
             let default_language = self.languages.of(self.directory, &org).await?;
-            contexts.insert(org.clone(), Context::new(rules, sync, default_language));
+            contexts.insert(org.clone(), Context::new(rules, set.sync, default_language));
         }
         let Some(ctx) = contexts.get(&org) else {
             return Ok(());

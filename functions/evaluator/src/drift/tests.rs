@@ -81,6 +81,7 @@ async fn a_drift_check_sends_a_check_per_user_in_step_writes_no_state_and_sums_u
         reads: &store,
         jobs: &store,
         languages: &crate::languages::DefaultLanguages::default(),
+        rules: &crate::kept_rules::KeptRules::default(),
         clock: &SystemClock,
         tally: crate::Tally::default(),
     };

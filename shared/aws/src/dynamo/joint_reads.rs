@@ -12,8 +12,8 @@ use user_sync_core::StoreError;
 use user_sync_core::domains::DomainName;
 use user_sync_core::ids::{GroupId, OrgId, UserId};
 use user_sync_core::ports::{
-    DesiredStates, JobInputs, JobReads, Memberships, ReconcileInputs, ReconcileReads,
-    WelcomeInputs, WelcomeReads,
+    ConfigStamp, DesiredStates, JobInputs, JobReads, Memberships, ReconcileInputs, ReconcileReads,
+    SyncSettings, WelcomeInputs, WelcomeReads,
 };
 
 use super::batch::batch_get_tables;
@@ -40,15 +40,21 @@ impl BothTables {
         }
     }
 
+    /// The users' items (`with_users`), their memberships among `groups`
+    /// and their states; with a `stamp`, the organization's configuration
+    /// stamp into it too (its order item's version, its sync item; a
+    /// missing one as [`user_sync_core::ports::Configuration::rule_set`]
+    /// reads it: version 0, sync off).
     async fn read(
         &self,
         org: &OrgId,
         users: &[UserId],
         groups: &BTreeSet<GroupId>,
         with_users: bool,
+        mut stamp: Option<&mut ConfigStamp>,
     ) -> Result<ReconcileInputs, StoreError> {
         let mut out = ReconcileInputs::default();
-        if users.is_empty() {
+        if users.is_empty() && stamp.is_none() {
             return Ok(out);
         }
         let directory = self.directory.table_name().to_owned();
@@ -57,6 +63,11 @@ impl BothTables {
         // `memberships_among` decides)
         let batched_groups = groups.len() <= BATCHED_MEMBERSHIP_GROUPS;
         let mut keys: Vec<(String, Item)> = Vec::new();
+        let config = config_pk(org);
+        if stamp.is_some() {
+            keys.push((directory.clone(), key(config.clone(), sk::ORDER)));
+            keys.push((directory.clone(), key(config.clone(), sk::SYNC)));
+        }
         for u in users {
             let pk = user_pk(org, u);
             if with_users {
@@ -83,6 +94,22 @@ impl BothTables {
             else {
                 continue;
             };
+            if table == directory
+                && *pk == config
+                && let Some(stamp) = stamp.as_deref_mut()
+            {
+                if sort == sk::ORDER {
+                    stamp.version = from_item::<OrderItem>(item)?.version;
+                } else if sort == sk::SYNC {
+                    let s: SyncItem = from_item(item)?;
+                    stamp.sync = SyncSettings {
+                        enabled: s.enabled,
+                        changed_at: s.changed_at,
+                        changed_by: s.changed_by,
+                    };
+                }
+                continue;
+            }
             let Some(user) = by_pk.get(pk).map(|u| (*u).clone()) else {
                 continue;
             };
@@ -104,7 +131,7 @@ impl BothTables {
         }
         // in the order asked for
         out.users = users.iter().filter_map(|u| found_users.remove(u)).collect();
-        if !batched_groups {
+        if !batched_groups && !users.is_empty() {
             out.memberships = self.directory.memberships_among(org, users, groups).await?;
         }
         Ok(out)
@@ -118,7 +145,25 @@ impl ReconcileReads for BothTables {
         users: &[UserId],
         groups: &BTreeSet<GroupId>,
     ) -> Result<ReconcileInputs, StoreError> {
-        self.read(org, users, groups, true).await
+        self.read(org, users, groups, true, None).await
+    }
+
+    /// The same `BatchGetItem` with the organization's order and sync
+    /// items.
+    async fn users_with_config(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+        groups: &BTreeSet<GroupId>,
+    ) -> Result<(ReconcileInputs, ConfigStamp), StoreError> {
+        let mut stamp = ConfigStamp {
+            version: 0,
+            sync: SyncSettings::default(),
+        };
+        let inputs = self
+            .read(org, users, groups, true, Some(&mut stamp))
+            .await?;
+        Ok((inputs, stamp))
     }
 
     async fn states_to_reconcile(
@@ -127,7 +172,7 @@ impl ReconcileReads for BothTables {
         users: &[UserId],
         groups: &BTreeSet<GroupId>,
     ) -> Result<ReconcileInputs, StoreError> {
-        self.read(org, users, groups, false).await
+        self.read(org, users, groups, false, None).await
     }
 }
 

@@ -11,14 +11,15 @@ use crate::StoreError;
 use crate::domains::{DomainName, DomainState, Domains, OrgDomain, check_email};
 use crate::ids::GroupId;
 use crate::ports::{
-    DesiredStates, Groups, JobInputs, JobReads, Memberships, Organization, Organizations,
-    ReconcileInputs, ReconcileReads, SyncOutcomes, Users, WelcomeInputs, WelcomeReads,
+    ConfigStamp, Configuration, DesiredStates, Groups, JobInputs, JobReads, Memberships,
+    Organization, Organizations, ReconcileInputs, ReconcileReads, RuleWrite, SyncOutcomes,
+    SyncSettings, Users, WelcomeInputs, WelcomeReads,
 };
 
 /// `d` and `s` are the two tables' adapters, `r` reads across both.
 pub async fn joint_reads<D, S, R>(d: &D, s: &S, r: &R) -> Checked
 where
-    D: Users + Groups + Memberships + Organizations,
+    D: Users + Groups + Memberships + Organizations + Configuration,
     S: DesiredStates + SyncOutcomes,
     R: ReconcileReads + WelcomeReads,
 {
@@ -72,6 +73,51 @@ where
     assert_eq!(
         r.users_to_reconcile(&org, &[], &few).await?,
         ReconcileInputs::default()
+    );
+
+    // with the configuration's stamp: as the rule set has it, before any
+    // rule, after one, after sync is turned on; with no users, alone
+    for step in 0..3 {
+        let set = d.rule_set(&org).await?;
+        if step == 1 {
+            let rule = crate::memory::product_rule(
+                crate::ids::RuleId::parse("r-joint").map_err(StoreError::permanent)?,
+                gid("g-a"),
+                crate::rules::Priority::new(1).map_err(StoreError::permanent)?,
+                &["G2M"],
+            );
+            let order = [rule.id.clone()];
+            d.write_rules(&org, &RuleWrite::Create(rule), &order, &set)
+                .await?;
+        } else if step == 2 {
+            let on = SyncSettings {
+                enabled: true,
+                changed_at: Some("2026-12-06T09:00:00.000Z".into()),
+                changed_by: Some("Contract".into()),
+            };
+            d.put_sync(&org, &on, set.version).await?;
+        }
+        let stamp = ConfigStamp::of(&d.rule_set(&org).await?);
+        assert_eq!(stamp.version, u64::from(step > 0));
+        assert_eq!(stamp.sync.enabled, step == 2);
+        assert_eq!(
+            r.users_with_config(&org, &ids, &few).await?,
+            (r.users_to_reconcile(&org, &ids, &few).await?, stamp.clone()),
+            "step {step}: the users as read alone, the stamp as the rule set's"
+        );
+        assert_eq!(
+            r.users_with_config(&org, &[], &few).await?,
+            (ReconcileInputs::default(), stamp)
+        );
+    }
+    let empty = fresh_org();
+    assert_eq!(
+        r.users_with_config(&empty, &ids, &few).await?,
+        (
+            ReconcileInputs::default(),
+            ConfigStamp::of(&d.rule_set(&empty).await?)
+        ),
+        "an organization with nothing stored"
     );
 
     let one = |user: &crate::ids::UserId| [(org.clone(), user.clone())];

@@ -3,8 +3,8 @@
 use super::*;
 use crate::domains::DomainName;
 use crate::ports::{
-    Groups, JobInputs, JobReads, ReconcileInputs, ReconcileReads, TokenReads, TokenWithGroup,
-    Tokens, Users, WelcomeInputs, WelcomeReads,
+    ConfigStamp, Configuration, Groups, JobInputs, JobReads, ReconcileInputs, ReconcileReads,
+    TokenReads, TokenWithGroup, Tokens, Users, WelcomeInputs, WelcomeReads,
 };
 
 impl MemoryStore {
@@ -52,6 +52,19 @@ impl ReconcileReads for MemoryStore {
         groups: &BTreeSet<GroupId>,
     ) -> Result<ReconcileInputs, StoreError> {
         Ok(self.reconcile_inputs(org, users, groups, true))
+    }
+
+    async fn users_with_config(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+        groups: &BTreeSet<GroupId>,
+    ) -> Result<(ReconcileInputs, ConfigStamp), StoreError> {
+        let set = self.rule_set(org).await?;
+        Ok((
+            self.reconcile_inputs(org, users, groups, true),
+            ConfigStamp::of(&set),
+        ))
     }
 
     async fn states_to_reconcile(

@@ -38,6 +38,26 @@ impl RuleSet {
     }
 }
 
+/// What tells whether rules read earlier are still the organization's,
+/// read without them: the configuration's version (every rule write and
+/// reorder moves it on with the rules, in one transaction:
+/// [`RuleSet::version`]) and the sync settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigStamp {
+    pub version: u64,
+    pub sync: SyncSettings,
+}
+
+impl ConfigStamp {
+    /// The stamp of a rule set read whole.
+    pub fn of(set: &RuleSet) -> Self {
+        Self {
+            version: set.version,
+            sync: set.sync.clone(),
+        }
+    }
+}
+
 /// One change of the rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RuleWrite {

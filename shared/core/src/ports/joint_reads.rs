@@ -14,7 +14,7 @@ use crate::auth::StoredToken;
 use crate::directory::{DirectoryGroup, StoredUser};
 use crate::domains::{DomainName, OrgDomain};
 use crate::ids::{GroupId, OrgId, UserId};
-use crate::ports::{Organization, UserStates};
+use crate::ports::{ConfigStamp, Organization, UserStates};
 use crate::state::{DesiredState, SyncStatus};
 
 /// A request's first read with its token's item. A token names its
@@ -75,6 +75,17 @@ pub trait ReconcileReads: Sync {
         users: &[UserId],
         groups: &BTreeSet<GroupId>,
     ) -> impl Future<Output = Result<ReconcileInputs, StoreError>> + Send;
+
+    /// [`ReconcileReads::users_to_reconcile`] with the organization's
+    /// [`ConfigStamp`] (as [`crate::ports::Configuration::rule_set`] would
+    /// give it), in the same read: rules kept from an earlier read are
+    /// current while the stamp's version is theirs.
+    fn users_with_config(
+        &self,
+        org: &OrgId,
+        users: &[UserId],
+        groups: &BTreeSet<GroupId>,
+    ) -> impl Future<Output = Result<(ReconcileInputs, ConfigStamp), StoreError>> + Send;
 
     /// As [`ReconcileReads::users_to_reconcile`] for users already read
     /// (listed): their memberships and states only.

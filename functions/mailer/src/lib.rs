@@ -20,7 +20,7 @@ use user_sync_core::StoreError;
 use user_sync_core::activity::{Action, ActivityEntry};
 use user_sync_core::clock::{Clock, SystemClock};
 use user_sync_core::ids::{OrgId, TemplateId, UserId};
-use user_sync_core::job::{MailJob, MailOrganization};
+use user_sync_core::job::MailJob;
 use user_sync_core::mail::{EmailTemplate, WelcomeValues, default_template, render};
 use user_sync_core::ports::{
     EmailClaim, EmailKey, MailError, MailQueue, MailSender, SyncState, Templates, WelcomeInputs,
@@ -94,9 +94,10 @@ pub async fn handle(
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
     // the retention a job carries spares the activity entry's read of it
+    let now = SystemClock.now();
     for record in &event.payload.records {
         if let Some(job) = mail_job(record)
-            && let Some(org) = carried(&job, &Delivery::of(record))
+            && let Some(org) = job.carried(Delivery::of(record).receive_count, now)
         {
             deps.state
                 .remember_retention(&job.org_id, org.activity_retention_days);
@@ -113,17 +114,6 @@ pub async fn handle(
         clock: &SystemClock,
     };
     Ok(Box::pin(mailer.handle_batch(event.payload.records)).await)
-}
-
-/// The organization a job carries, when the mailer may send from the job
-/// alone: on its first delivery, moments after the worker read the
-/// organization and the user's state. A later delivery (the send failed,
-/// or the mailer died) or a Retry sync's job reads the user's current
-/// state, so that an address corrected meanwhile is the one emailed.
-fn carried<'j>(job: &'j MailJob, delivery: &Delivery) -> Option<&'j MailOrganization> {
-    job.organization
-        .as_ref()
-        .filter(|_| delivery.receive_count <= 1)
 }
 
 /// What one mail job needs.
@@ -164,16 +154,16 @@ where
 {
     /// Handles a batch of mail jobs: what they need beyond the jobs (the
     /// organizations, the users' desired states) is read for all of them at
-    /// once, then each is sent. A job on its first delivery that carries
-    /// its organization needs no read ([`carried`]); should the read fail,
-    /// each job reads its own.
+    /// once, then each is sent. A job sent from what it carries needs no
+    /// read ([`MailJob::carried`]); should the read fail, each job reads
+    /// its own.
     pub async fn handle_batch(&self, records: Vec<SqsMessage>) -> SqsBatchResponse {
         let jobs: Vec<MailJob> = records.iter().filter_map(mail_job).collect();
         let mut users: Vec<(OrgId, UserId)> = records
             .iter()
             .filter_map(|r| {
                 let job = mail_job(r)?;
-                carried(&job, &Delivery::of(r))
+                job.carried(Delivery::of(r).receive_count, self.clock.now())
                     .is_none()
                     .then_some((job.org_id, job.user_id))
             })
@@ -343,8 +333,9 @@ where
         // the organization (its name, its default language) and the
         // user's current desired state: as the job carries them on its
         // first delivery, else read with the batch's, or alone
-        let (org, desired) = match (carried(job, delivery), read) {
-            (Some(org), _) => (Some(org.clone()), None),
+        // (the company's name, its default language)
+        let (org, desired) = match (job.carried(delivery.receive_count, self.clock.now()), read) {
+            (Some(o), _) => (Some((o.name.clone(), o.default_language.clone())), None),
             (None, read) => {
                 let (org, desired) = match read {
                     Some(inputs) => inputs.of(org_id, user_id),
@@ -354,7 +345,7 @@ where
                         .await?
                         .of(org_id, user_id),
                 };
-                (org.as_ref().map(MailOrganization::from), desired)
+                (org.map(|o| (o.name, o.default_language)), desired)
             }
         };
         let Some(to) = Self::recipient(job, desired) else {
@@ -391,13 +382,15 @@ where
             }
             EmailClaim::Claimed => EmailClaim::Claimed,
         };
-        let company = org.as_ref().map_or("your company", |o| o.name.as_str());
+        let company = org
+            .as_ref()
+            .map_or("your company", |(name, _)| name.as_str());
         // the account's language (the rule's, the directory's or the
         // organization's default), else the organization's default
         // language, else English
         let preferred: Vec<&str> = [
             to.language.as_deref(),
-            org.as_ref().map(|o| o.default_language.as_str()),
+            org.as_ref().map(|(_, language)| language.as_str()),
         ]
         .into_iter()
         .flatten()

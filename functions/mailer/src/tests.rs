@@ -3,6 +3,7 @@
 //! claim.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use aws_lambda_events::sqs::SqsMessage;
 use user_sync_core::clock::SystemClock;
@@ -257,11 +258,12 @@ async fn a_batch_claims_its_emails_together_and_each_is_sent_once() {
 }
 
 /// A mail job as the worker sends it, carrying the organization it read
-/// with the user's state, delivered for the `receive_count`th time.
-fn carrying(email: &str, company: &str, receive_count: u32) -> SqsMessage {
+/// with the user's state `ago`, delivered for the `receive_count`th time.
+fn carrying(email: &str, company: &str, receive_count: u32, ago: Duration) -> SqsMessage {
     let mut read = Organization::new(org(), company, "2026-12-01T09:00:00.000Z");
     read.default_language = "fr".into();
-    let job = MailJob::welcome(&org(), &ada(), &desired(email)).with_organization(Some(&read));
+    let at = SystemClock.now() - ago;
+    let job = MailJob::welcome(&org(), &ada(), &desired(email)).with_organization(Some(&read), at);
     let mut record = SqsMessage::default();
     record.message_id = Some(format!("m-{receive_count}"));
     record.body = Some(serde_json::to_string(&job).unwrap());
@@ -282,7 +284,12 @@ async fn a_first_delivery_sends_from_what_the_job_carries_and_a_later_one_reads_
         .unwrap();
     let sender = MemoryMailSender::default();
     let answer = mailer(&first, &sender)
-        .handle_batch(vec![carrying("ada@old.example.com", "Acme as read", 1)])
+        .handle_batch(vec![carrying(
+            "ada@old.example.com",
+            "Acme as read",
+            1,
+            Duration::from_secs(1),
+        )])
         .await;
     assert!(answer.batch_item_failures.is_empty());
     let sent = sender.sent();
@@ -299,11 +306,35 @@ async fn a_first_delivery_sends_from_what_the_job_carries_and_a_later_one_reads_
         .unwrap();
     let sender = MemoryMailSender::default();
     let answer = mailer(&again, &sender)
-        .handle_batch(vec![carrying("ada@old.example.com", "Acme as read", 2)])
+        .handle_batch(vec![carrying(
+            "ada@old.example.com",
+            "Acme as read",
+            2,
+            Duration::from_secs(1),
+        )])
         .await;
     assert!(answer.batch_item_failures.is_empty());
     let sent = sender.sent();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].to, "ada@new.example.com", "as it is now");
     assert_eq!(sent[0].email.subject, "Welcome to Acme Corp");
+
+    // a first delivery long after the read (moved back from the dead-letter
+    // queue): the current state
+    let later = store().await;
+    later
+        .put_desired(&org(), &ada(), &desired("ada@new.example.com"), None)
+        .await
+        .unwrap();
+    let sender = MemoryMailSender::default();
+    let answer = mailer(&later, &sender)
+        .handle_batch(vec![carrying(
+            "ada@old.example.com",
+            "Acme as read",
+            1,
+            Duration::from_secs(600),
+        )])
+        .await;
+    assert!(answer.batch_item_failures.is_empty());
+    assert_eq!(sender.sent()[0].to, "ada@new.example.com");
 }

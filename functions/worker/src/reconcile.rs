@@ -244,7 +244,7 @@ where
                     // with the organization read with the state: the
                     // mailer need not read it again
                     let mail = MailJob::welcome(&job.org_id, &job.user_id, &desired)
-                        .with_organization(organization.as_ref());
+                        .with_organization(organization.as_ref(), self.clock.now());
                     self.mail.send_mail(&mail).await?;
                 }
                 let action = match (write, account.status) {

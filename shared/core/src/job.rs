@@ -8,6 +8,8 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::domains::DomainName;
+use time::{Duration, OffsetDateTime};
+
 use crate::ids::{OrgId, UserId};
 use crate::ports::Organization;
 use crate::state::DesiredState;
@@ -108,10 +110,10 @@ pub struct MailJob {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
     /// What the email needs of the organization, as the worker read it
-    /// with the user's state just before: on the job's first delivery the
-    /// mailer sends from the job alone. Absent (a retry's job, a job queued
-    /// before it was carried), and on any later delivery, the mailer reads
-    /// the organization and the user's current state.
+    /// with the user's state just before: the mailer may send from the job
+    /// alone ([`MailJob::carried`]). Absent (a retry's job, a job queued
+    /// before it was carried), the mailer reads the organization and the
+    /// user's current state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<MailOrganization>,
 }
@@ -128,17 +130,28 @@ pub struct MailOrganization {
     /// default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity_retention_days: Option<u32>,
+    /// When the worker read it and the user's state (Unix milliseconds).
+    pub read_at_ms: i64,
 }
 
-impl From<&Organization> for MailOrganization {
-    fn from(o: &Organization) -> Self {
+impl MailOrganization {
+    /// `o` as read at `at`.
+    pub fn read(o: &Organization, at: OffsetDateTime) -> Self {
         Self {
             name: o.name.clone(),
             default_language: o.default_language.clone(),
             activity_retention_days: o.activity_retention_days,
+            read_at_ms: i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX),
         }
     }
 }
+
+/// How long after the worker's read a mail job is sent from what it
+/// carries ([`MailJob::carried`]).
+pub const CARRIED_FOR: Duration = Duration::seconds(60);
+
+/// Clocks of two functions may differ by this much.
+const CLOCK_SKEW: Duration = Duration::seconds(5);
 
 /// The event of every welcome email: the account's creation.
 pub const WELCOME_EVENT: &str = "account";
@@ -165,13 +178,29 @@ impl MailJob {
         }
     }
 
-    /// The same job, carrying the organization as read with the state.
+    /// The same job, carrying the organization as read with the state at
+    /// `at`.
     #[must_use]
-    pub fn with_organization(self, org: Option<&Organization>) -> Self {
+    pub fn with_organization(self, org: Option<&Organization>, at: OffsetDateTime) -> Self {
         Self {
-            organization: org.map(MailOrganization::from),
+            organization: org.map(|o| MailOrganization::read(o, at)),
             ..self
         }
+    }
+
+    /// What the job carries of the organization, when its email may be
+    /// sent from the job alone: on the job's first delivery, within
+    /// [`CARRIED_FOR`] of the worker's read (so moments after it). Any
+    /// later delivery (a send failed, the mailer stopped), a job moved back
+    /// from a dead-letter queue or one that waited reads the user's current
+    /// state instead: an address corrected meanwhile is the one emailed.
+    pub fn carried(&self, receive_count: u32, now: OffsetDateTime) -> Option<&MailOrganization> {
+        let carried = self.organization.as_ref()?;
+        let read_at =
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(carried.read_at_ms) * 1_000_000)
+                .ok()?;
+        let age = now - read_at;
+        (receive_count <= 1 && age >= -CLOCK_SKEW && age <= CARRIED_FOR).then_some(carried)
     }
 }
 
@@ -226,5 +255,36 @@ mod tests {
         let queued: EntitlementJob =
             serde_json::from_str(r#"{"orgId":"acme","userId":"u1","generation":3}"#).unwrap();
         assert_eq!(queued, EntitlementJob::new(&org, &user, 3));
+    }
+
+    #[test]
+    fn a_mail_job_is_sent_from_what_it_carries_only_on_its_first_delivery_moments_after_the_read() {
+        let (org, user) = (OrgId::parse("acme").unwrap(), UserId::parse("u1").unwrap());
+        let read = time::macros::datetime!(2026-12-06 09:00 UTC);
+        let acme = Organization::new(org.clone(), "Acme", "2026-12-01T09:00:00.000Z");
+        let desired = desired(DirectoryStatus::Active);
+        let job = MailJob::welcome(&org, &user, &desired).with_organization(Some(&acme), read);
+        let carried = job.carried(1, read + Duration::seconds(2)).unwrap();
+        assert_eq!(
+            (carried.name.as_str(), carried.default_language.as_str()),
+            ("Acme", "en")
+        );
+        // the same job as sent and received
+        let sent: MailJob = serde_json::from_str(&serde_json::to_string(&job).unwrap()).unwrap();
+        assert_eq!(sent, job);
+        assert!(sent.carried(1, read + CARRIED_FOR).is_some());
+        // delivered again, or later (moved back from a dead-letter queue)
+        assert!(job.carried(2, read + Duration::seconds(2)).is_none());
+        assert!(
+            job.carried(1, read + CARRIED_FOR + Duration::seconds(1))
+                .is_none()
+        );
+        assert!(job.carried(1, read - Duration::minutes(5)).is_none());
+        // a job that carries nothing: a Retry sync's
+        assert!(
+            MailJob::welcome(&org, &user, &desired)
+                .carried(1, read)
+                .is_none()
+        );
     }
 }

@@ -29,7 +29,7 @@ use user_sync_core::ports::{
     SyncOutcomes, SyncSettings, Users,
 };
 use user_sync_core::rules::{AdminRole, Priority, Rule};
-use user_sync_core::state::{FailureClass, Outcome, SyncStatus};
+use user_sync_core::state::{DesiredState, FailureClass, Outcome, SyncStatus};
 use user_sync_tests::put_users;
 
 #[path = "evaluator/fan_outs.rs"]
@@ -296,6 +296,39 @@ impl World {
             .collect()
     }
 
+    /// `u1`'s membership record delivered again: the users of the jobs it
+    /// sent.
+    async fn membership_again(&self) -> Vec<String> {
+        assert!(
+            self.process(fixture("membership-insert.json"))
+                .await
+                .is_empty()
+        );
+        users_of(&self.jobs.take())
+    }
+
+    /// `user`'s desired state, stored.
+    async fn desired(&self, user: &str) -> DesiredState {
+        let (desired, _) = self.state.user_state(&self.org, &uid(user)).await.unwrap();
+        desired.unwrap()
+    }
+
+    /// `user` deactivated in the directory (its next version).
+    async fn deactivate(&self, user: &str) {
+        let previous = self
+            .directory
+            .get_user(&self.org, &uid(user))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut inactive = directory_user(user, false, 2);
+        inactive.user.version = previous.user.version + 1;
+        self.directory
+            .replace_user(&self.org, &previous.user, &inactive)
+            .await
+            .unwrap();
+    }
+
     async fn generation(&self, user: &str) -> Option<u64> {
         let (desired, _) = self.state.user_state(&self.org, &uid(user)).await.unwrap();
         desired.map(|d| d.generation)
@@ -451,49 +484,21 @@ async fn rules_a_warm_instance_kept_are_never_used_after_they_changed() {
         .unwrap();
     // the user's next record (its membership, delivered again) is decided
     // on the rules as they are now
-    assert!(
-        w.process(fixture("membership-insert.json"))
-            .await
-            .is_empty()
-    );
-    assert_eq!(users_of(&w.jobs.take()), ["u1"]);
-    let (desired, _) = w.state.user_state(&w.org, &uid("u1")).await.unwrap();
-    let products = desired.unwrap().assignment.products;
+    assert_eq!(w.membership_again().await, ["u1"]);
+    let products = w.desired("u1").await.assignment.products;
     assert_eq!(products, BTreeSet::from(["G2M".into(), "GTW".into()]));
     w.applied("u1", 2).await;
 
     // sync turned off elsewhere (the rules unchanged, as kept): the user's
     // deactivation is recorded in the directory, nothing is decided
     w.sync(false).await;
-    let previous = w
-        .directory
-        .get_user(&w.org, &uid("u1"))
-        .await
-        .unwrap()
-        .unwrap();
-    let mut inactive = directory_user("u1", false, 2);
-    inactive.user.version = previous.user.version + 1;
-    w.directory
-        .replace_user(&w.org, &previous.user, &inactive)
-        .await
-        .unwrap();
-    assert!(
-        w.process(fixture("membership-insert.json"))
-            .await
-            .is_empty()
-    );
-    assert!(w.jobs.take().is_empty());
+    w.deactivate("u1").await;
+    assert!(w.membership_again().await.is_empty());
     assert_eq!(w.generation("u1").await, Some(2));
     // and on again: decided with the rules kept
     w.sync(true).await;
-    assert!(
-        w.process(fixture("membership-insert.json"))
-            .await
-            .is_empty()
-    );
-    assert_eq!(users_of(&w.jobs.take()), ["u1"]);
-    let (desired, _) = w.state.user_state(&w.org, &uid("u1")).await.unwrap();
-    assert!(!desired.unwrap().assignment.is_active());
+    assert_eq!(w.membership_again().await, ["u1"]);
+    assert!(!w.desired("u1").await.assignment.is_active());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -502,18 +507,7 @@ async fn records_out_of_order_never_move_a_user_back() {
     w.one_synced_user().await;
 
     // the directory's last word: deactivated (version 3)
-    let previous = w
-        .directory
-        .get_user(&w.org, &uid("u1"))
-        .await
-        .unwrap()
-        .unwrap();
-    let mut inactive = directory_user("u1", false, 2);
-    inactive.user.version = previous.user.version + 1;
-    w.directory
-        .replace_user(&w.org, &previous.user, &inactive)
-        .await
-        .unwrap();
+    w.deactivate("u1").await;
 
     // records delivered newest first, then the older one replayed: the
     // evaluator reads the directory, not the image, so both say "suspended"

@@ -2,15 +2,14 @@
 //! and the user's desired state (one joint read), and the exactly-once
 //! claim.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use aws_lambda_events::sqs::SqsMessage;
 use user_sync_core::clock::SystemClock;
-use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
-use user_sync_core::memory::{MemoryMailSender, MemoryStore, ada_facts, product_rule};
+use user_sync_core::directory::DirectoryStatus;
+use user_sync_core::ids::{OrgId, UserId};
+use user_sync_core::memory::{MemoryMailSender, MemoryStore, SentEmail, ada_desired};
 use user_sync_core::ports::{DesiredStates, Organization, Organizations};
-use user_sync_core::rules::{Priority, effective_assignment};
 
 use super::*;
 
@@ -24,23 +23,7 @@ fn ada() -> UserId {
 
 /// Ada's desired state at generation 1, given G2M by a rule, at `email`.
 fn desired(email: &str) -> DesiredState {
-    let group = GroupId::parse("g").unwrap();
-    let rule = product_rule(
-        RuleId::parse("r").unwrap(),
-        group.clone(),
-        Priority::new(1).unwrap(),
-        &["G2M"],
-    );
-    let mut facts = ada_facts();
-    facts.email = email.to_owned();
-    DesiredState {
-        generation: 1,
-        assignment: effective_assignment(facts.status, &BTreeSet::from([group]), &[rule]),
-        facts,
-        language: None,
-        updated_at: "2026-12-05T09:00:00.000Z".into(),
-        cause: None,
-    }
+    ada_desired(DirectoryStatus::Active, email)
 }
 
 /// A mail job as the worker sends it, carrying `email`, in an SQS record.
@@ -273,68 +256,36 @@ fn carrying(email: &str, company: &str, receive_count: u32, ago: Duration) -> Sq
     record
 }
 
+/// The one email a job read by the worker `ago` (at Ada's old address,
+/// "Acme as read", in French) sends on its `receive_count`th delivery,
+/// Ada's address and the organization's name having changed since.
+async fn sent_after_a_change(receive_count: u32, ago: Duration) -> SentEmail {
+    let store = store().await;
+    store
+        .put_desired(&org(), &ada(), &desired("ada@new.example.com"), None)
+        .await
+        .unwrap();
+    let sender = MemoryMailSender::default();
+    let job = carrying("ada@old.example.com", "Acme as read", receive_count, ago);
+    let answer = mailer(&store, &sender).handle_batch(vec![job]).await;
+    assert!(answer.batch_item_failures.is_empty());
+    let mut sent = sender.sent();
+    assert_eq!(sent.len(), 1);
+    sent.remove(0)
+}
+
 #[tokio::test]
 async fn a_first_delivery_sends_from_what_the_job_carries_and_a_later_one_reads_the_current_state()
 {
-    // since the worker read them, the address and the company's name changed
-    let first = store().await;
-    first
-        .put_desired(&org(), &ada(), &desired("ada@new.example.com"), None)
-        .await
-        .unwrap();
-    let sender = MemoryMailSender::default();
-    let answer = mailer(&first, &sender)
-        .handle_batch(vec![carrying(
-            "ada@old.example.com",
-            "Acme as read",
-            1,
-            Duration::from_secs(1),
-        )])
-        .await;
-    assert!(answer.batch_item_failures.is_empty());
-    let sent = sender.sent();
-    assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].to, "ada@old.example.com", "as the worker read it");
-    assert_eq!(sent[0].email.subject, "Bienvenue chez Acme as read");
-
-    // the same job again (the first send's record was lost): the current
-    // state, and still one email
-    let again = store().await;
-    again
-        .put_desired(&org(), &ada(), &desired("ada@new.example.com"), None)
-        .await
-        .unwrap();
-    let sender = MemoryMailSender::default();
-    let answer = mailer(&again, &sender)
-        .handle_batch(vec![carrying(
-            "ada@old.example.com",
-            "Acme as read",
-            2,
-            Duration::from_secs(1),
-        )])
-        .await;
-    assert!(answer.batch_item_failures.is_empty());
-    let sent = sender.sent();
-    assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].to, "ada@new.example.com", "as it is now");
-    assert_eq!(sent[0].email.subject, "Welcome to Acme Corp");
-
+    let first = sent_after_a_change(1, Duration::from_secs(1)).await;
+    assert_eq!(first.to, "ada@old.example.com", "as the worker read it");
+    assert_eq!(first.email.subject, "Bienvenue chez Acme as read");
+    // the same job again (the first send's record was lost): the current state
+    let again = sent_after_a_change(2, Duration::from_secs(1)).await;
+    assert_eq!(again.to, "ada@new.example.com", "as it is now");
+    assert_eq!(again.email.subject, "Welcome to Acme Corp");
     // a first delivery long after the read (moved back from the dead-letter
     // queue): the current state
-    let later = store().await;
-    later
-        .put_desired(&org(), &ada(), &desired("ada@new.example.com"), None)
-        .await
-        .unwrap();
-    let sender = MemoryMailSender::default();
-    let answer = mailer(&later, &sender)
-        .handle_batch(vec![carrying(
-            "ada@old.example.com",
-            "Acme as read",
-            1,
-            Duration::from_secs(600),
-        )])
-        .await;
-    assert!(answer.batch_item_failures.is_empty());
-    assert_eq!(sender.sent()[0].to, "ada@new.example.com");
+    let later = sent_after_a_change(1, Duration::from_secs(600)).await;
+    assert_eq!(later.to, "ada@new.example.com");
 }

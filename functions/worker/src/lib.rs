@@ -4,6 +4,9 @@
 
 mod domains_read;
 mod drift;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod fixtures;
 mod metrics;
 mod reconcile;
 

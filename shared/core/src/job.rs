@@ -212,33 +212,17 @@ pub const FAILURE_CLASS_ATTRIBUTE: &str = "failureClass";
 mod tests {
     use super::*;
     use crate::directory::DirectoryStatus;
-    use crate::ids::{GroupId, RuleId};
-    use crate::memory::{ada_facts, product_rule};
-    use crate::rules::{Priority, effective_assignment};
+    use crate::memory::ada_desired;
 
     fn desired(status: DirectoryStatus) -> DesiredState {
-        let group = GroupId::parse("g").unwrap();
-        let rule = product_rule(
-            RuleId::parse("r").unwrap(),
-            group.clone(),
-            Priority::new(1).unwrap(),
-            &["pro"],
-        );
-        DesiredState {
-            generation: 3,
-            facts: ada_facts(),
-            assignment: effective_assignment(status, &[group].into_iter().collect(), &[rule]),
-            language: None,
-            updated_at: "2026-12-06T09:00:00.000Z".into(),
-            cause: None,
-        }
+        ada_desired(status, "ada@example.com")
     }
 
     #[test]
     fn a_job_names_the_domain_of_an_active_accounts_address_only() {
         let (org, user) = (OrgId::parse("acme").unwrap(), UserId::parse("u1").unwrap());
         let job = EntitlementJob::of_state(&org, &user, &desired(DirectoryStatus::Active));
-        assert_eq!(job.generation, 3);
+        assert_eq!(job.generation, 1);
         assert_eq!(job.email_domain.as_deref(), Some("example.com"));
         assert_eq!(
             serde_json::to_value(&job).unwrap()["emailDomain"],
@@ -253,8 +237,8 @@ mod tests {
         );
         // a job queued before the domain was carried
         let queued: EntitlementJob =
-            serde_json::from_str(r#"{"orgId":"acme","userId":"u1","generation":3}"#).unwrap();
-        assert_eq!(queued, EntitlementJob::new(&org, &user, 3));
+            serde_json::from_str(r#"{"orgId":"acme","userId":"u1","generation":1}"#).unwrap();
+        assert_eq!(queued, EntitlementJob::new(&org, &user, 1));
     }
 
     #[test]

@@ -1,33 +1,13 @@
-use std::collections::BTreeSet;
-
 use user_sync_core::activity::ActivityFilter;
 use user_sync_core::clock::FixedClock;
 use user_sync_core::directory::DirectoryStatus;
 use user_sync_core::domains::{DomainName, OrgDomain};
-use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
-use user_sync_core::memory::{
-    MemoryProductApi, MemoryStore, ada_facts, applied_status, product_rule,
-};
+use user_sync_core::memory::{MemoryProductApi, MemoryStore, ada_desired, applied_status};
 use user_sync_core::ports::{ActivityLog, DesiredStates, SyncOutcomes};
-use user_sync_core::rules::{Priority, effective_assignment};
 use user_sync_core::state::{AccountStatus, DesiredState};
 
 use super::*;
-use crate::Retry;
-
-fn org() -> OrgId {
-    OrgId::parse("acme").unwrap()
-}
-
-fn ada() -> UserId {
-    UserId::parse("ada").unwrap()
-}
-
-const DELIVERY: Delivery = Delivery {
-    token: None,
-    receive_count: 1,
-    jitter: 0.0,
-};
+use crate::fixtures::{DELIVERY, ada, org, worker};
 
 /// Ada, in step: her desired state (G2M), applied, and her account.
 async fn in_step(
@@ -39,23 +19,7 @@ async fn in_step(
     let domain =
         OrgDomain::grandfathered(DomainName::parse("example.com").unwrap(), "ops", now).unwrap();
     store.add_domain(&org(), &domain).await.unwrap();
-    let group = GroupId::parse("sales").unwrap();
-    let rule = product_rule(
-        RuleId::parse("r").unwrap(),
-        group.clone(),
-        Priority::new(1).unwrap(),
-        &["G2M"],
-    );
-    let mut facts = ada_facts();
-    facts.status = status;
-    let desired = DesiredState {
-        generation: 1,
-        assignment: effective_assignment(status, &BTreeSet::from([group]), &[rule]),
-        facts,
-        language: None,
-        updated_at: "t".into(),
-        cause: None,
-    };
+    let desired = ada_desired(status, "ada@example.com");
     store
         .put_desired(&org(), &ada(), &desired, None)
         .await
@@ -71,19 +35,7 @@ async fn in_step(
 async fn check(store: &MemoryStore, api: &MemoryProductApi) -> RecordResult {
     let clock = FixedClock::at(time::macros::datetime!(2026-12-05 07:00 UTC));
     let domains = crate::BatchDomains::new(store);
-    let worker = Worker {
-        state: store,
-        reads: store,
-        domains: &domains,
-        jobs: store,
-        mail: store,
-        product_api: api,
-        retry: Retry {
-            base_seconds: 15,
-            max_receive_count: 5,
-        },
-        clock: &clock,
-    };
+    let worker = worker(store, api, &domains, &clock);
     let job = EntitlementJob {
         drift_check: Some("drift-run".into()),
         ..EntitlementJob::new(&org(), &ada(), 1)

@@ -2,32 +2,15 @@
 //! domains read with the state, those that could cover the domain the job
 //! names; against all of them when the address read is elsewhere.
 
-use std::collections::BTreeSet;
-
 use user_sync_core::clock::FixedClock;
 use user_sync_core::directory::DirectoryStatus;
 use user_sync_core::domains::{DomainState, Domains};
-use user_sync_core::ids::{GroupId, OrgId, RuleId, UserId};
-use user_sync_core::memory::{MemoryProductApi, MemoryStore, ada_facts, product_rule};
+use user_sync_core::memory::{MemoryProductApi, MemoryStore, ada_desired};
 use user_sync_core::ports::DesiredStates;
-use user_sync_core::rules::{Priority, effective_assignment};
 
 use super::*;
+use crate::fixtures::{DELIVERY, ada, org, worker};
 use crate::metrics::JobLine;
-
-fn org() -> OrgId {
-    OrgId::parse("acme").unwrap()
-}
-
-fn ada() -> UserId {
-    UserId::parse("ada").unwrap()
-}
-
-const DELIVERY: Delivery = Delivery {
-    token: None,
-    receive_count: 1,
-    jitter: 0.0,
-};
 
 /// The organization's domain `name`, verified.
 async fn hold(store: &MemoryStore, name: &str, include_subdomains: bool) {
@@ -50,27 +33,7 @@ async fn hold(store: &MemoryStore, name: &str, include_subdomains: bool) {
 /// Ada's desired state, an active account at `email`, and the job the
 /// evaluator sends for it.
 async fn desire(store: &MemoryStore, email: &str) -> EntitlementJob {
-    let group = GroupId::parse("sales").unwrap();
-    let rule = product_rule(
-        RuleId::parse("r").unwrap(),
-        group.clone(),
-        Priority::new(1).unwrap(),
-        &["G2M"],
-    );
-    let mut facts = ada_facts();
-    facts.email = email.into();
-    let desired = DesiredState {
-        generation: 1,
-        assignment: effective_assignment(
-            DirectoryStatus::Active,
-            &BTreeSet::from([group]),
-            &[rule],
-        ),
-        facts,
-        language: None,
-        updated_at: "2026-12-06T09:00:00.000Z".into(),
-        cause: None,
-    };
+    let desired = ada_desired(DirectoryStatus::Active, email);
     store
         .put_desired(&org(), &ada(), &desired, None)
         .await
@@ -84,20 +47,7 @@ async fn run(store: &MemoryStore, job: &EntitlementJob) -> Result<(), Option<Fai
     let api = MemoryProductApi::default();
     let clock = FixedClock::at(time::macros::datetime!(2026-12-06 09:00 UTC));
     let domains = crate::BatchDomains::new(store);
-    let worker = Worker {
-        state: store,
-        reads: store,
-        domains: &domains,
-        jobs: store,
-        mail: store,
-        product_api: &api,
-        retry: Retry {
-            base_seconds: 15,
-            max_receive_count: 5,
-        },
-        clock: &clock,
-    };
-    worker
+    worker(store, &api, &domains, &clock)
         .reconcile(job, &DELIVERY, &JobLine::default())
         .await
         .unwrap();

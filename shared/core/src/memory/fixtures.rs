@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use crate::directory::{DirectoryStatus, DirectoryUser, UserFacts};
 use crate::ids::{GroupId, RuleId, UserId};
-use crate::rules::{Priority, Rule};
-use crate::state::{Outcome, SyncStatus};
+use crate::rules::{Priority, Rule, effective_assignment};
+use crate::state::{DesiredState, Outcome, SyncStatus};
 
 /// An active directory user named after its id (`{id}@example.com`), as
 /// benchmarks fill a directory with.
@@ -43,6 +43,30 @@ pub fn product_rule(id: RuleId, group: GroupId, priority: Priority, products: &[
         settings_template: None,
         email_template: None,
         language: None,
+    }
+}
+
+/// Ada's desired state at generation 1: her facts with `status` and her
+/// address at `email`, a member of group `sales`, to which rule `r` gives
+/// `G2M` (an active account unless `status` says otherwise).
+pub fn ada_desired(status: DirectoryStatus, email: &str) -> DesiredState {
+    let group = GroupId::parse("sales").unwrap_or_else(|e| unreachable!("{e}"));
+    let rule = product_rule(
+        RuleId::parse("r").unwrap_or_else(|e| unreachable!("{e}")),
+        group.clone(),
+        Priority::new(1).unwrap_or_else(|e| unreachable!("{e}")),
+        &["G2M"],
+    );
+    let mut facts = ada_facts();
+    facts.status = status;
+    email.clone_into(&mut facts.email);
+    DesiredState {
+        generation: 1,
+        assignment: effective_assignment(status, &BTreeSet::from([group]), &[rule]),
+        facts,
+        language: None,
+        updated_at: "2026-12-06T09:00:00.000Z".into(),
+        cause: None,
     }
 }
 

@@ -59,7 +59,7 @@ mod templates;
 mod users;
 
 pub use counters::MemoryCounters;
-pub use fixtures::{ada_facts, applied_status, member, product_rule};
+pub use fixtures::{ada_desired, ada_facts, applied_status, member, product_rule};
 pub use mail_sender::{MemoryMailSender, SentEmail};
 pub use product_api::MemoryProductApi;
 

@@ -5,6 +5,8 @@
 //! ([`TokenReads`]). The token is checked before anything read is used;
 //! a request refused keeps nothing of it.
 
+use std::sync::{Mutex, PoisonError};
+
 use serde_json::Value;
 
 use crate::auth::{AuthError, PresentedToken, StoredToken, TokenKind, check_token};
@@ -54,6 +56,28 @@ pub enum FirstRead {
         group: Option<DirectoryGroup>,
         found: Vec<StoredUser>,
     },
+}
+
+/// What a service was given of the request's first read: taken, once, by
+/// the read it stands for.
+#[derive(Debug, Default)]
+pub(crate) struct FirstSlot(Mutex<Option<FirstRead>>);
+
+impl FirstSlot {
+    pub(crate) fn new(first: Option<FirstRead>) -> Self {
+        Self(Mutex::new(first))
+    }
+
+    /// What was read first, when `of` says it is what is about to be read
+    /// (`Some`); else the slot keeps it and the caller reads the store.
+    pub(crate) fn take<T>(&self, of: impl FnOnce(&FirstRead) -> Option<T>) -> Option<T> {
+        let mut first = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let taken = first.as_ref().and_then(of);
+        if taken.is_some() {
+            *first = None;
+        }
+        taken
+    }
 }
 
 /// Reads `keys` with `presented`'s item and checks the token for `kind`:

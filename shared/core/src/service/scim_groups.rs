@@ -6,7 +6,6 @@
 //! their memberships.
 
 use std::collections::BTreeSet;
-use std::sync::{Mutex, PoisonError};
 
 use crate::StoreError;
 use crate::clock::{Clock, IdSource};
@@ -17,7 +16,7 @@ use crate::scim::ScimError;
 use crate::scim::group::{GroupInput, MAX_MEMBERS_PER_REQUEST};
 use crate::scim::patch::{PatchOp, member_changes};
 use crate::service::scim_error::{ScimWriteError, check_if_match};
-use crate::service::scim_first_read::FirstRead;
+use crate::service::scim_first_read::{FirstRead, FirstSlot};
 
 /// Attempts at a group write when another write moved its version on.
 const GROUP_WRITE_ATTEMPTS: usize = 3;
@@ -43,9 +42,8 @@ pub struct ScimGroups<'a, S, C, I> {
     store: &'a S,
     clock: &'a C,
     ids: &'a I,
-    /// The request's first read, made with its token ([`FirstRead`]):
-    /// taken by the read it stands for.
-    first: Mutex<Option<FirstRead>>,
+    /// The request's first read, made with its token ([`FirstRead`]).
+    first: FirstSlot,
 }
 
 /// Every member of a group, in id order.
@@ -130,7 +128,7 @@ where
             store,
             clock,
             ids,
-            first: Mutex::new(None),
+            first: FirstSlot::default(),
         }
     }
 
@@ -138,7 +136,7 @@ where
     #[must_use]
     pub fn read_first(self, first: Option<FirstRead>) -> Self {
         Self {
-            first: Mutex::new(first),
+            first: FirstSlot::new(first),
             ..self
         }
     }
@@ -150,19 +148,15 @@ where
         group: &GroupId,
         adds: &[UserId],
     ) -> Option<(Option<DirectoryGroup>, Vec<StoredUser>)> {
-        let mut first = self.first.lock().unwrap_or_else(PoisonError::into_inner);
-        match first.take() {
-            Some(FirstRead::Group {
+        self.first.take(|first| match first {
+            FirstRead::Group {
                 id,
                 adds: read,
                 group: g,
                 found,
-            }) if id == *group && read == adds => Some((g, found)),
-            other => {
-                *first = other;
-                None
-            }
-        }
+            } if id == group && read == adds => Some((g.clone(), found.clone())),
+            _ => None,
+        })
     }
 
     /// A group by id.

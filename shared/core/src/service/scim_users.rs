@@ -7,8 +7,6 @@
 //! The SCIM handler parses the request's JSON, calls one method and renders
 //! the answer; every decision between is here.
 
-use std::sync::{Mutex, PoisonError};
-
 use serde_json::{Value, json};
 
 use crate::StoreError;
@@ -20,7 +18,7 @@ use crate::scim::patch::{apply_ops, mentions_schema, parse_patch};
 use crate::scim::user::{UserInput, parse_user, strip_never_returned};
 use crate::scim::{CUSTOM_USER_SCHEMA, ScimError, custom};
 use crate::service::scim_error::{ScimWriteError, check_if_match};
-use crate::service::scim_first_read::FirstRead;
+use crate::service::scim_first_read::{FirstRead, FirstSlot};
 use crate::service::scim_groups::touch_group;
 
 /// Attempts at creating a user when a concurrent write got in the way.
@@ -45,9 +43,8 @@ pub struct ScimUsers<'a, S, C, I> {
     store: &'a S,
     clock: &'a C,
     ids: &'a I,
-    /// The request's first read, made with its token ([`FirstRead`]):
-    /// taken by the read it stands for.
-    first: Mutex<Option<FirstRead>>,
+    /// The request's first read, made with its token ([`FirstRead`]).
+    first: FirstSlot,
 }
 
 /// The attributes of the custom extension an organization captures (none
@@ -89,7 +86,7 @@ where
             store,
             clock,
             ids,
-            first: Mutex::new(None),
+            first: FirstSlot::default(),
         }
     }
 
@@ -97,21 +94,17 @@ where
     #[must_use]
     pub fn read_first(self, first: Option<FirstRead>) -> Self {
         Self {
-            first: Mutex::new(first),
+            first: FirstSlot::new(first),
             ..self
         }
     }
 
     /// The user `id` as read first, when that read was of it.
     fn take_first(&self, id: &UserId) -> Option<Option<StoredUser>> {
-        let mut first = self.first.lock().unwrap_or_else(PoisonError::into_inner);
-        match first.take() {
-            Some(FirstRead::User(read, user)) if read == *id => Some(user),
-            other => {
-                *first = other;
-                None
-            }
-        }
+        self.first.take(|first| match first {
+            FirstRead::User(read, user) if read == id => Some(user.clone()),
+            _ => None,
+        })
     }
 
     /// A live user by id, its attributes as SCIM shows them (custom values

@@ -331,9 +331,8 @@ where
         let email_of = email_of(job);
         let key = email_of.2.clone();
         // the organization (its name, its default language) and the
-        // user's current desired state: as the job carries them on its
-        // first delivery, else read with the batch's, or alone
-        // (the company's name, its default language)
+        // user's current desired state: as the job carries them when it is
+        // sent from them, else read with the batch's, or alone
         let (org, desired) = match (job.carried(delivery.receive_count, self.clock.now()), read) {
             (Some(o), _) => (Some((o.name.clone(), o.default_language.clone())), None),
             (None, read) => {

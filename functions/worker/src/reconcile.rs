@@ -192,6 +192,7 @@ where
             .email_domain
             .as_deref()
             .and_then(|d| DomainName::parse(d).ok());
+        let read_at = self.clock.now();
         let JobInputs {
             desired,
             status,
@@ -241,10 +242,10 @@ where
                     write
                 };
                 if write == AccountWrite::Created && account.status == AccountStatus::Active {
-                    // with the organization read with the state: the
-                    // mailer need not read it again
+                    // with the organization read with the state, and when:
+                    // the mailer need not read them again
                     let mail = MailJob::welcome(&job.org_id, &job.user_id, &desired)
-                        .with_organization(organization.as_ref(), self.clock.now());
+                        .with_organization(organization.as_ref(), read_at);
                     self.mail.send_mail(&mail).await?;
                 }
                 let action = match (write, account.status) {

@@ -16,6 +16,14 @@ use crate::ports::TokenReads;
 use crate::scim::patch::{member_changes, parse_patch};
 use crate::service::scim_groups::named_members;
 
+/// Most members a group `PATCH` may add for its first read to carry its
+/// token: what a request whose token turns out not to check costs (one
+/// read of at most this many users, the group and the token) stays of the
+/// order of the single token read it would cost otherwise. Identity
+/// providers add a member or a few per request; a larger `PATCH` reads its
+/// token first, then the group and its members.
+pub const FIRST_READ_MAX_ADDS: usize = 10;
+
 /// What a request reads first, when it can read it with its token's item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FirstKeys {
@@ -34,12 +42,13 @@ impl FirstKeys {
 
     /// The group `id` names with the members the `PATCH` `body` adds;
     /// `None` when either is not valid (the request is refused as any,
-    /// after its token is checked).
+    /// after its token is checked) or it adds more than
+    /// [`FIRST_READ_MAX_ADDS`].
     pub fn group_patch(id: &str, body: &Value) -> Option<Self> {
         let id = GroupId::parse(id).ok()?;
         let ops = parse_patch(body).ok()?;
         let adds = named_members(member_changes(&ops).ok()?.add).ok()?;
-        Some(Self::Group { id, adds })
+        (adds.len() <= FIRST_READ_MAX_ADDS).then_some(Self::Group { id, adds })
     }
 }
 
@@ -145,11 +154,11 @@ mod tests {
         }
     }
 
-    fn add(values: &[&str]) -> Value {
+    fn add<V: AsRef<str>>(values: &[V]) -> Value {
         json!({
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
             "Operations": [{"op": "add", "path": "members",
-                "value": values.iter().map(|v| json!({"value": v})).collect::<Vec<_>>()}]
+                "value": values.iter().map(|v| json!({"value": v.as_ref()})).collect::<Vec<_>>()}]
         })
     }
 
@@ -168,6 +177,11 @@ mod tests {
             None
         );
         assert_eq!(FirstKeys::group_patch("g1", &add(&["not an id!"])), None);
+        // a forged token's request costs a read of a few items at most
+        let few: Vec<String> = (0..FIRST_READ_MAX_ADDS).map(|n| format!("u{n}")).collect();
+        let many: Vec<String> = (0..=FIRST_READ_MAX_ADDS).map(|n| format!("u{n}")).collect();
+        assert!(FirstKeys::group_patch("g1", &add(&few)).is_some());
+        assert_eq!(FirstKeys::group_patch("g1", &add(&many)), None);
         assert_eq!(FirstKeys::group_patch("", &add(&["u1"])), None);
         assert_eq!(FirstKeys::user("u1"), Some(FirstKeys::User(uid("u1"))));
         assert_eq!(FirstKeys::user("not an id!"), None);

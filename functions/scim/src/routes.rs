@@ -44,12 +44,14 @@ impl<'a, S: Directory> Ctx<'a, S> {
 
 /// What a request reads first, when it can read it with its token's item:
 /// the user of `/Users/{id}`, the group and added members of a group
-/// `PATCH` (whose body is read here for them; a body that does not name
-/// them is refused by the handler, after the token is checked).
+/// `PATCH`, whether a created user may be a returning person (whose body
+/// is read here for them; a body that does not name them is refused by the
+/// handler, after the token is checked).
 fn first_keys(method: &str, segments: &[&str], req: &HttpRequest) -> Option<FirstKeys> {
     match (method, segments) {
         ("GET" | "PUT" | "PATCH" | "DELETE", ["Users", id]) => FirstKeys::user(id),
         ("PATCH", ["Groups", id]) => FirstKeys::group_patch(id, &parse_json(req).ok()?),
+        ("POST", ["Users"]) => FirstKeys::user_create(&parse_json(req).ok()?),
         _ => None,
     }
 }

@@ -190,6 +190,7 @@ pub async fn execute(cli: Cli, sdk: &SdkConfig, out: Out<'_>, err: Out<'_>) -> u
             activity_retention_set(&ctx, &org_id, days.0).await
         }
         Command::ScrubSecrets(args) => scrub_secrets(&ctx, &args, err).await,
+        Command::IndexDeletedUsers(args) => index_deleted_users(&ctx, &args, err).await,
         Command::Domains(command) => domains::run(&ctx, command).await,
         Command::Metrics(args) => metrics::metrics(&ctx, &args).await,
         Command::Drift(command) => drift::run(&ctx, command, err).await,

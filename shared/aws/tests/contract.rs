@@ -106,6 +106,10 @@ async fn the_dynamodb_adapters_keep_the_ports_contracts() {
         ),
         timed("token_reads", contract::tokens::token_reads(&directory)),
         timed(
+            "returning_index",
+            contract::returning::returning_index(&directory)
+        ),
+        timed(
             "job_reads",
             contract::joint_reads::job_reads(&directory, &state, &both)
         ),

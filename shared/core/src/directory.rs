@@ -59,7 +59,7 @@ pub fn returning_from<'a>(
 ) -> Option<&'a DirectoryUser> {
     deleted
         .into_iter()
-        .filter(|d| d.deleted && d.link.relinked_to.is_none() && d.id != new.id)
+        .filter(|d| may_return(d) && d.id != new.id)
         .filter(
             |d| match new.external_id.as_deref().filter(|x| !x.is_empty()) {
                 Some(x) => d.external_id.as_deref() == Some(x),
@@ -71,6 +71,49 @@ pub fn returning_from<'a>(
                 .cmp(&b.last_modified)
                 .then_with(|| a.id.cmp(&b.id))
         })
+}
+
+/// What a returning person is found by ([`returning_from`]): a new user's
+/// `externalId`, or, when it has none, its `userName` ignoring case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ReturningKey {
+    ExternalId(String),
+    /// Lowercased.
+    UserName(String),
+}
+
+impl ReturningKey {
+    /// The key a new user with this `externalId` and `userName` looks its
+    /// deleted self up by.
+    pub fn new(external_id: Option<&str>, user_name: &str) -> Self {
+        match external_id.filter(|x| !x.is_empty()) {
+            Some(x) => Self::ExternalId(x.to_owned()),
+            None => Self::UserName(user_name.to_lowercase()),
+        }
+    }
+
+    /// The key `user`, created now, looks its deleted self up by.
+    pub fn of(user: &DirectoryUser) -> Self {
+        Self::new(user.external_id.as_deref(), &user.user_name)
+    }
+
+    /// Every key a deleted user can be found by: its `externalId`'s (a
+    /// new user with the same one), and its `userName`'s (a new user
+    /// without an `externalId`, whatever the deleted one had).
+    pub fn all_of(deleted: &DirectoryUser) -> Vec<Self> {
+        let mut keys = Vec::with_capacity(2);
+        if let Some(x) = deleted.external_id.as_deref().filter(|x| !x.is_empty()) {
+            keys.push(Self::ExternalId(x.to_owned()));
+        }
+        keys.push(Self::UserName(deleted.user_name.to_lowercase()));
+        keys
+    }
+}
+
+/// Whether `user` is one a returning person could take over: deleted, and
+/// not taken over yet.
+pub fn may_return(user: &DirectoryUser) -> bool {
+    user.deleted && user.link.relinked_to.is_none()
 }
 
 /// Links `new` to `previous`'s product account: `new` takes the account
@@ -266,6 +309,59 @@ mod tests {
         assert_eq!(returning_from(&new, &[live, taken]), None);
         new.user_name = "bob@example.com".into();
         assert_eq!(returning_from(&new, &all), None);
+    }
+
+    /// The index a create reads instead of looking: a deleted user that
+    /// `returning_from` would find for a new user is always filed under
+    /// the new user's key (so "nothing filed" means "no returning person").
+    #[test]
+    fn a_returning_person_is_filed_under_the_key_the_new_user_looks_up() {
+        let candidates = [
+            deleted("d1", "Ada@Example.com", Some("00u1"), "t1"),
+            deleted("d2", "ada@example.com", None, "t2"),
+            deleted("d3", "bob@example.com", Some("00u2"), "t3"),
+            deleted("d4", "carol@example.com", Some(""), "t4"),
+        ];
+        let mut new = user(None, None);
+        new.id = UserId::parse("new").unwrap();
+        for name in [
+            "ada@example.com",
+            "ADA@EXAMPLE.COM",
+            "bob@example.com",
+            "carol@example.com",
+            "dan@example.com",
+        ] {
+            for x in [None, Some(""), Some("00u1"), Some("00u2"), Some("00u9")] {
+                new.user_name = name.into();
+                new.external_id = x.map(str::to_owned);
+                let key = ReturningKey::of(&new);
+                let filed: Vec<&DirectoryUser> = candidates
+                    .iter()
+                    .filter(|d| ReturningKey::all_of(d).contains(&key))
+                    .collect();
+                if let Some(found) = returning_from(&new, &candidates) {
+                    assert!(
+                        filed.iter().any(|d| d.id == found.id),
+                        "{name} {x:?}: {} is not filed under {key:?}",
+                        found.id
+                    );
+                }
+                // and what is filed under the key is what it would find among
+                assert_eq!(
+                    returning_from(&new, filed.iter().copied()).map(|u| &u.id),
+                    returning_from(&new, &candidates).map(|u| &u.id),
+                    "{name} {x:?}"
+                );
+            }
+        }
+        assert_eq!(
+            ReturningKey::new(Some(""), "Ada@Example.com"),
+            ReturningKey::UserName("ada@example.com".into())
+        );
+        assert!(may_return(&candidates[0]));
+        let mut taken = candidates[0].clone();
+        taken.link.relinked_to = Some(UserId::parse("new").unwrap());
+        assert!(!may_return(&taken));
     }
 
     #[test]

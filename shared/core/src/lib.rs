@@ -36,6 +36,7 @@ pub mod progress;
 pub mod ratelimit;
 pub mod repair;
 pub mod retry;
+pub mod returning;
 pub mod rules;
 pub mod scim;
 pub mod scrub;

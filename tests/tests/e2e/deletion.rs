@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use user_sync_core::directory::DirectoryUser;
 use user_sync_core::ids::{OrgId, UserId};
 use user_sync_tests::{
-    PATCH_OP, TestOrg, UserBuilder, control_url, emails_to, enc, eventually, new_org, stack,
+    PATCH_OP, TestOrg, UserBuilder, control_url, emails_to, enc, eventually, new_org, ops_cli,
+    stack,
 };
 
 const PIPELINE: Duration = Duration::from_secs(90);
@@ -397,4 +398,94 @@ async fn a_user_deleted_by_an_earlier_version_frees_its_user_name() {
         "the password went with the deleted user's next write: {}",
         previous.attributes
     );
+}
+
+/// Takes out of the DirectoryTable what the index of deleted users holds
+/// for an organization and the given (externalId, userName) keys, as an
+/// organization created before the index has it; each item must be there.
+async fn as_before_the_index(org: &str, keys: &[(&str, &str)]) {
+    let ddb = aws_sdk_dynamodb::Client::new(&user_sync_tests::sdk_config().await);
+    let mut pks = vec![format!("{org}#ORG")];
+    for (x, name) in keys {
+        pks.push(format!("{org}#EXTERNALID#{x}"));
+        pks.push(format!("{org}#USERNAME#{}", name.to_lowercase()));
+    }
+    for pk in pks {
+        let gone = ddb
+            .delete_item()
+            .table_name(&stack().directory_table)
+            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.clone()))
+            .key(
+                "sk",
+                aws_sdk_dynamodb::types::AttributeValue::S("RETURNABLE".into()),
+            )
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .unwrap();
+        assert!(gone.attributes.is_some(), "{pk} held no index item");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn returning_people_are_found_before_and_after_an_older_organization_is_indexed() {
+    let idp = Idp::new("preindex").await;
+    let org = idp.org.org_id.clone();
+    let email = |n: &str| format!("{n}.{org}@example.com");
+    let store = user_sync_tests::directory().await;
+    let org_id = OrgId::parse(&org).unwrap();
+    let account_key = |user: Value| {
+        let store = &store;
+        let org_id = &org_id;
+        async move {
+            use user_sync_core::ports::Users;
+            let id = UserId::parse(user["id"].as_str().unwrap()).unwrap();
+            let stored = store.get_user(org_id, &id).await.unwrap().unwrap();
+            (id, stored.user.account_key().clone())
+        }
+    };
+    let mut deleted = Vec::new();
+    for (name, x) in [("ada", "00u-ada"), ("bob", "00u-bob")] {
+        let user = idp.okta_create(&email(name), Some(x)).await;
+        let id = user["id"].as_str().unwrap().to_owned();
+        let (status, _) = idp.scim("DELETE", &format!("/Users/{id}"), None).await;
+        assert_eq!(status, 204);
+        deleted.push(id);
+    }
+    as_before_the_index(
+        &org,
+        &[("00u-ada", &email("ada")), ("00u-bob", &email("bob"))],
+    )
+    .await;
+
+    // not indexed yet: a create looks for its deleted self, as before
+    let (_, key) = account_key(idp.okta_create(&email("ada"), Some("00u-ada")).await).await;
+    assert_eq!(key.as_str(), deleted[0], "ada relinked before the index");
+
+    let ran = ops_cli(&["index-deleted-users", &org]).await;
+    assert_eq!(ran.code, 0, "{ran:?}");
+    assert!(
+        ran.err.contains(&format!(
+            "... {org}: 3 users examined, 1 deleted users filed"
+        )),
+        "{ran:?}"
+    );
+    assert!(
+        ran.out.contains(&format!(
+            "organization {org}: 1 deleted users filed of 3 users; indexed"
+        )),
+        "{ran:?}"
+    );
+
+    // indexed: bob, deleted before the index, was filed by it and is found
+    let (_, key) = account_key(idp.okta_create(&email("bob"), Some("00u-bob")).await).await;
+    assert_eq!(key.as_str(), deleted[1], "bob relinked after the index");
+    // and a new person returns as nobody
+    let (id, key) = account_key(idp.okta_create(&email("cy"), Some("00u-cy")).await).await;
+    assert_eq!(key, id);
+    let again = ops_cli(&["--output", "json", "index-deleted-users", &org])
+        .await
+        .json();
+    assert_eq!(again["filed"], 0, "both taken over: {again}");
+    assert_eq!(again["examined"], 5, "{again}");
 }

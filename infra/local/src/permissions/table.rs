@@ -55,13 +55,15 @@ const SCIM: [Grant; 5] = {
         logs,
         tracing,
         // users, groups, memberships, userName claims: conditional writes,
-        // transactions (Put, Delete), batched membership writes; batched
-        // reads of users (group members, deleted users found by name)
+        // transactions (Put, Delete; Update of the deleted users' index),
+        // batched membership writes; batched reads of users (group members,
+        // deleted users found by name)
         allow(
             &[
                 "dynamodb:GetItem",
                 "dynamodb:BatchGetItem",
                 "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
                 "dynamodb:DeleteItem",
                 "dynamodb:Query",
                 "dynamodb:BatchWriteItem",

@@ -1,4 +1,5 @@
-//! `ops reconcile` and `ops scrub-secrets`: whole-organization repairs.
+//! `ops reconcile`, `ops scrub-secrets` and `ops index-deleted-users`:
+//! whole-organization repairs.
 
 use std::time::{Duration, Instant};
 
@@ -7,10 +8,11 @@ use user_sync_core::clock::Clock;
 use user_sync_core::fanout::FanOutTask;
 use user_sync_core::ids::OrgId;
 use user_sync_core::ports::{Configuration, FanOuts};
+use user_sync_core::returning::{IndexCount, index_organization};
 use user_sync_core::scrub::{ScrubCount, scrub_organization};
 
 use super::{
-    Ctx, Failure, Out, ReconcileArgs, Report, ScrubSecretsArgs, given_or_all, line, require_org,
+    Ctx, Failure, OrgOrAllArgs, Out, ReconcileArgs, Report, given_or_all, line, require_org,
     store_error,
 };
 
@@ -129,7 +131,7 @@ pub(super) async fn follow(
 
 pub(super) async fn scrub_secrets(
     ctx: &Ctx<'_>,
-    args: &ScrubSecretsArgs,
+    args: &OrgOrAllArgs,
     err: Out<'_>,
 ) -> Result<Report, Failure> {
     let store = ctx.directory()?;
@@ -177,6 +179,63 @@ pub(super) async fn scrub_secrets(
             "organizations": rows,
             "examined": total.examined,
             "scrubbed": total.scrubbed,
+        }),
+    ))
+}
+
+/// `ops index-deleted-users`: files every deleted user of one organization,
+/// or of all, under the keys a returning person finds it by, then marks the
+/// organization indexed (see `user_sync_core::returning`).
+pub(super) async fn index_deleted_users(
+    ctx: &Ctx<'_>,
+    args: &OrgOrAllArgs,
+    err: Out<'_>,
+) -> Result<Report, Failure> {
+    let store = ctx.directory()?;
+    let orgs = given_or_all(&store, args.org_id.clone()).await?;
+    let mut total = IndexCount::default();
+    let mut rows = Vec::new();
+    let mut text = Vec::new();
+    for org in &orgs {
+        let count = index_organization(&store, org, |c| {
+            line(
+                err,
+                format!(
+                    "... {org}: {} users examined, {} deleted users filed",
+                    c.examined, c.filed
+                ),
+            );
+        })
+        .await
+        .map_err(|e| {
+            Failure::Failed(format!(
+                "the index of organization {org} stopped: {e} (run it again: what was filed stays filed, and its creates look as before until it completes)"
+            ))
+        })?;
+        total.examined += count.examined;
+        total.filed += count.filed;
+        text.push(format!(
+            "organization {org}: {} deleted users filed of {} users; indexed",
+            count.filed, count.examined
+        ));
+        rows.push(json!({
+            "orgId": org,
+            "examined": count.examined,
+            "filed": count.filed,
+        }));
+    }
+    text.push(format!(
+        "filed {} deleted users of {} users in {} organization(s)",
+        total.filed,
+        total.examined,
+        orgs.len()
+    ));
+    Ok(Report::new(
+        text,
+        json!({
+            "organizations": rows,
+            "examined": total.examined,
+            "filed": total.filed,
         }),
     ))
 }

@@ -37,6 +37,25 @@ pub mod sk {
     pub const SSO: &str = "SSO";
     /// The one item of an (issuer, client id) pair's index entry.
     pub const SSO_CLIENT: &str = "SSOCLIENT";
+    /// In a userName's or an externalId's partition: the deleted users a
+    /// returning person with that key could take over (`users`, a string
+    /// set; the item without it when there are none). In an organization's
+    /// partition: the mark that all its deleted users are filed.
+    pub const RETURNABLE: &str = "RETURNABLE";
+}
+
+/// An externalId's partition (the returning-person index's items).
+pub fn external_id_pk(org: &OrgId, external_id: &str) -> String {
+    format!("{org}#EXTERNALID#{external_id}")
+}
+
+/// The partition of the index item of a returning-person key.
+pub fn returnable_pk(org: &OrgId, key: &user_sync_core::directory::ReturningKey) -> String {
+    use user_sync_core::directory::ReturningKey;
+    match key {
+        ReturningKey::ExternalId(x) => external_id_pk(org, x),
+        ReturningKey::UserName(name) => user_name_pk(org, name),
+    }
 }
 
 /// An organization's identity provider configuration.

@@ -150,6 +150,11 @@ async fn token_reads() {
 }
 
 #[tokio::test]
+async fn returning_index() {
+    super::returning::returning_index(&store().0).await.unwrap();
+}
+
+#[tokio::test]
 async fn job_reads() {
     let store = store().0;
     super::joint_reads::job_reads(&store, &store, &store)

@@ -19,6 +19,7 @@ pub mod fan_outs;
 pub mod groups;
 pub mod joint_reads;
 pub mod organizations;
+pub mod returning;
 pub mod sso;
 pub mod sync_outcomes;
 pub mod templates;

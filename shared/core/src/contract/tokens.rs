@@ -8,7 +8,7 @@ use crate::auth::{StoredToken, TokenKind};
 use crate::ids::OrgId;
 use crate::ports::{Groups, TokenReads, Tokens, Users};
 
-fn token(org: &OrgId, id: &str) -> StoredToken {
+pub(super) fn token(org: &OrgId, id: &str) -> StoredToken {
     StoredToken {
         org_id: org.clone(),
         token_id: id.to_owned(),

@@ -31,7 +31,7 @@ pub fn stored_user(id: &str, name: &str) -> StoredUser {
 }
 
 /// The next version of a stored user.
-fn next(u: &StoredUser, change: impl FnOnce(&mut DirectoryUser)) -> StoredUser {
+pub(super) fn next(u: &StoredUser, change: impl FnOnce(&mut DirectoryUser)) -> StoredUser {
     let mut n = u.clone();
     change(&mut n.user);
     n.user.version += 1;

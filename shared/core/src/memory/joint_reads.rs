@@ -1,10 +1,12 @@
 //! Reads across both tables, in memory: one look under the lock each.
 
 use super::*;
+use crate::directory::ReturningKey;
 use crate::domains::DomainName;
 use crate::ports::{
     ConfigStamp, Configuration, Groups, JobInputs, JobReads, ReconcileInputs, ReconcileReads,
-    TokenReads, TokenWithGroup, Tokens, Users, WelcomeInputs, WelcomeReads,
+    Returnable, ReturningIndex, TokenReads, TokenWithGroup, Tokens, Users, WelcomeInputs,
+    WelcomeReads,
 };
 
 impl MemoryStore {
@@ -140,5 +142,41 @@ impl TokenReads for MemoryStore {
     ) -> Result<TokenWithGroup, StoreError> {
         let (group, found) = self.group_with_users(org, group, users).await?;
         Ok((self.get_token(org, token_id).await?, group, found))
+    }
+
+    async fn token_with_returning(
+        &self,
+        org: &OrgId,
+        token_id: &str,
+        key: &ReturningKey,
+    ) -> Result<(Option<StoredToken>, Returnable), StoreError> {
+        let returnable = self.with_org(org, |o| {
+            if o.returnable_indexed && !o.returnable.contains_key(key) {
+                Returnable::None
+            } else {
+                Returnable::Maybe
+            }
+        });
+        Ok((self.get_token(org, token_id).await?, returnable))
+    }
+}
+
+impl ReturningIndex for MemoryStore {
+    async fn file_returnable(
+        &self,
+        org: &OrgId,
+        deleted: &[DirectoryUser],
+    ) -> Result<(), StoreError> {
+        self.with_org(org, |o| {
+            for user in deleted {
+                o.file_returnable(user);
+            }
+        });
+        Ok(())
+    }
+
+    async fn mark_returnable_indexed(&self, org: &OrgId) -> Result<(), StoreError> {
+        self.with_org(org, |o| o.returnable_indexed = true);
+        Ok(())
     }
 }

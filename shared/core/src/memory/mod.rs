@@ -97,6 +97,11 @@ struct OrgTables {
     /// welcome-email templates by id
     templates: BTreeMap<crate::ids::TemplateId, crate::ports::StoredTemplate>,
     domains: BTreeMap<crate::domains::DomainName, crate::domains::OrgDomain>,
+    /// The index of deleted users a returning person could take over, by
+    /// the keys it finds them by ([`crate::ports::ReturningIndex`]).
+    returnable: HashMap<crate::directory::ReturningKey, BTreeSet<UserId>>,
+    /// Whether every such deleted user is filed in `returnable`.
+    returnable_indexed: bool,
 }
 
 /// One email's claim: when it was claimed, and whether it was sent.
@@ -107,6 +112,29 @@ struct Claim {
 }
 
 impl OrgTables {
+    /// Files a deleted user under each key it can be found by.
+    fn file_returnable(&mut self, deleted: &DirectoryUser) {
+        for key in crate::directory::ReturningKey::all_of(deleted) {
+            self.returnable
+                .entry(key)
+                .or_default()
+                .insert(deleted.id.clone());
+        }
+    }
+
+    /// Takes a deleted user out of the index (a returning person took it
+    /// over).
+    fn unfile_returnable(&mut self, taken: &DirectoryUser) {
+        for key in crate::directory::ReturningKey::all_of(taken) {
+            if let Some(ids) = self.returnable.get_mut(&key) {
+                ids.remove(&taken.id);
+                if ids.is_empty() {
+                    self.returnable.remove(&key);
+                }
+            }
+        }
+    }
+
     /// The users a failure affects, in id order.
     fn failed(&self, failure: &Failure) -> Vec<FailedUser> {
         if failure.class == FailureClass::EmailFailed {

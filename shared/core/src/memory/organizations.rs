@@ -9,6 +9,8 @@ impl Organizations for MemoryStore {
                 return Err(StoreError::Conflict("organization exists".to_owned()));
             }
             o.org = Some(org.clone());
+            // a new organization has no deleted user yet: its index is whole
+            o.returnable_indexed = true;
             Ok(())
         })
     }

@@ -66,6 +66,7 @@ impl Users for MemoryStore {
             if let Some(ids) = o.deleted_names.get_mut(&previous.user_name.to_lowercase()) {
                 ids.remove(&previous.id);
             }
+            o.unfile_returnable(previous);
             o.user_names.insert(name, user.user.id.clone());
             o.put_user(user);
             o.put_user(handed_over);
@@ -100,6 +101,9 @@ impl Users for MemoryStore {
                 .entry(name)
                 .or_default()
                 .insert(previous.id.clone());
+            if crate::directory::may_return(&deleted.user) {
+                o.file_returnable(&deleted.user);
+            }
             o.put_user(deleted);
             Ok(())
         })

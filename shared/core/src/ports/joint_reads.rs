@@ -11,7 +11,7 @@ use std::future::Future;
 
 use crate::StoreError;
 use crate::auth::StoredToken;
-use crate::directory::{DirectoryGroup, StoredUser};
+use crate::directory::{DirectoryGroup, ReturningKey, StoredUser};
 use crate::domains::{DomainName, OrgDomain};
 use crate::ids::{GroupId, OrgId, UserId};
 use crate::ports::{ConfigStamp, Organization, UserStates};
@@ -42,6 +42,54 @@ pub trait TokenReads: Sync {
         group: &GroupId,
         users: &[UserId],
     ) -> impl Future<Output = Result<TokenWithGroup, StoreError>> + Send;
+
+    /// The token's item and whether a deleted user may return by `key`
+    /// (what a user create looks up first, [`crate::directory::returning_from`]),
+    /// read together from the organization's index of its deleted users
+    /// ([`ReturningIndex`]).
+    fn token_with_returning(
+        &self,
+        org: &OrgId,
+        token_id: &str,
+        key: &ReturningKey,
+    ) -> impl Future<Output = Result<(Option<StoredToken>, Returnable), StoreError>> + Send;
+}
+
+/// Whether a deleted user may return by a key, as the index says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Returnable {
+    /// None can: the organization's deleted users are indexed, and none
+    /// that a returning person could take over has the key.
+    None,
+    /// One may: one has the key, or the organization's deleted users are
+    /// not indexed yet. The create looks.
+    Maybe,
+}
+
+/// An organization's deleted users, indexed by the keys a returning
+/// person finds them by ([`ReturningKey::all_of`]), so that a create knows
+/// without a look that it returns as no one. Deleting a user files it
+/// ([`crate::ports::Users::delete_user`]); a returning person taking it
+/// over takes it out ([`crate::ports::Users::create_returning_user`]), each
+/// in the same write. An organization created with the index has it
+/// whole from its start; one created before is indexed by
+/// [`crate::returning::index_organization`], once.
+pub trait ReturningIndex: Sync {
+    /// Files `deleted` (deleted users a returning person could take over)
+    /// under their keys. Filing one again changes nothing.
+    fn file_returnable(
+        &self,
+        org: &OrgId,
+        deleted: &[crate::directory::DirectoryUser],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Marks the organization's deleted users all filed: from then on,
+    /// [`TokenReads::token_with_returning`] answers [`Returnable::None`]
+    /// for a key nobody is filed under.
+    fn mark_returnable_indexed(
+        &self,
+        org: &OrgId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// [`TokenReads::token_with_group`]'s read: the token's item, the group,

@@ -1,8 +1,8 @@
 //! A SCIM request's first read, made with its token's item: a token names
 //! its organization and id, so the item's key is known before anything is
-//! read, and the user a `/Users/{id}` request loads, or the group and the
-//! members a group `PATCH` adds, come in the same call
-//! ([`TokenReads`]). The token is checked before anything read is used;
+//! read, and the user a `/Users/{id}` request loads, the group and the
+//! members a group `PATCH` adds, or whether a created user may be a
+//! returning person, come in the same call ([`TokenReads`]). The token is checked before anything read is used;
 //! a request refused keeps nothing of it.
 
 use std::sync::{Mutex, PoisonError};
@@ -10,10 +10,11 @@ use std::sync::{Mutex, PoisonError};
 use serde_json::Value;
 
 use crate::auth::{AuthError, PresentedToken, StoredToken, TokenKind, check_token};
-use crate::directory::{DirectoryGroup, StoredUser};
+use crate::directory::{DirectoryGroup, ReturningKey, StoredUser};
 use crate::ids::{GroupId, UserId};
-use crate::ports::TokenReads;
+use crate::ports::{Returnable, TokenReads};
 use crate::scim::patch::{member_changes, parse_patch};
+use crate::scim::user::parse_user;
 use crate::service::scim_groups::named_members;
 
 /// Most members a group `PATCH` may add for its first read to carry its
@@ -31,6 +32,8 @@ pub enum FirstKeys {
     User(UserId),
     /// The group a `PATCH` changes, with the members it adds.
     Group { id: GroupId, adds: Vec<UserId> },
+    /// The key a created user looks its deleted self up by.
+    Create(ReturningKey),
 }
 
 impl FirstKeys {
@@ -50,6 +53,17 @@ impl FirstKeys {
         let adds = named_members(member_changes(&ops).ok()?.add).ok()?;
         (adds.len() <= FIRST_READ_MAX_ADDS).then_some(Self::Group { id, adds })
     }
+
+    /// The key the User resource `body` of a create would be looked up
+    /// by as a returning person; `None` when it is no valid User (the
+    /// request is refused as any, after its token is checked).
+    pub fn user_create(body: &Value) -> Option<Self> {
+        let input = parse_user(body).ok()?;
+        Some(Self::Create(ReturningKey::new(
+            input.external_id.as_deref(),
+            &input.user_name,
+        )))
+    }
 }
 
 /// What a request read with its token's item, for the service that would
@@ -65,6 +79,8 @@ pub enum FirstRead {
         group: Option<DirectoryGroup>,
         found: Vec<StoredUser>,
     },
+    /// Whether a deleted user may return by the key.
+    Create(ReturningKey, Returnable),
 }
 
 /// What a service was given of the request's first read: taken, once, by
@@ -123,6 +139,14 @@ pub async fn authenticate_with<S: TokenReads>(
                 },
             ))
         }
+        FirstKeys::Create(key) => {
+            let (token, returnable) = store
+                .token_with_returning(org, token_id, &key)
+                .await
+                .map_err(AuthError::Unavailable)?;
+            let token = check_token(presented, token, kind)?;
+            Ok((token, FirstRead::Create(key, returnable)))
+        }
     }
 }
 
@@ -134,6 +158,7 @@ mod tests {
     use super::*;
     use crate::auth::issue;
     use crate::clock::{FixedClock, RandomIds};
+    use crate::directory::DirectoryUser;
     use crate::ids::OrgId;
     use crate::memory::{MemoryStore, member};
     use crate::ports::{Groups, Tokens, Users};
@@ -187,6 +212,96 @@ mod tests {
         assert_eq!(FirstKeys::user("not an id!"), None);
     }
 
+    #[test]
+    fn a_create_is_read_first_with_the_key_its_user_returns_by() {
+        let okta = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "Ada@Example.com", "externalId": "00u1", "password": "never kept"});
+        assert_eq!(
+            FirstKeys::user_create(&okta),
+            Some(FirstKeys::Create(ReturningKey::ExternalId("00u1".into())))
+        );
+        let entra = json!({"userName": "Ada@Example.com", "externalId": ""});
+        assert_eq!(
+            FirstKeys::user_create(&entra),
+            Some(FirstKeys::Create(ReturningKey::UserName(
+                "ada@example.com".into()
+            )))
+        );
+        // what the handler refuses after the token is checked: read as any
+        assert_eq!(FirstKeys::user_create(&json!({"externalId": "00u1"})), None);
+        assert_eq!(FirstKeys::user_create(&json!([])), None);
+    }
+
+    #[tokio::test]
+    async fn a_create_looks_for_its_deleted_self_unless_the_first_read_found_none_filed() {
+        let store = MemoryStore::default();
+        let mut gone = stored("u-old");
+        gone.user.user_name = "ada@example.com".into();
+        gone.user.external_id = Some("00u1".into());
+        store.create_user(&org(), &gone).await.unwrap();
+        let deleted = StoredUser {
+            user: DirectoryUser {
+                deleted: true,
+                version: 2,
+                ..gone.user.clone()
+            },
+            attributes: json!({}),
+        };
+        store
+            .delete_user(&org(), &gone.user, &deleted)
+            .await
+            .unwrap();
+        let clock = FixedClock::at(time::macros::datetime!(2026-12-06 09:00 UTC));
+        let body = json!({"userName": "ada@example.com", "externalId": "00u1"});
+        let create = |first| {
+            let users = ScimUsers::new(&store, &clock, &RandomIds).read_first(first);
+            let input = parse_user(&body).unwrap();
+            async move { users.create(&org(), input).await.unwrap() }
+        };
+        let key = ReturningKey::ExternalId("00u1".into());
+        // the first read says someone may return: the create looks, and
+        // takes the deleted user's account over
+        let back = create(Some(FirstRead::Create(key.clone(), Returnable::Maybe))).await;
+        assert_eq!(back.user.link.relinked_from, Some(uid("u-old")));
+        let handed = store
+            .get_user(&org(), &uid("u-old"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(handed.user.link.relinked_to, Some(back.user.id.clone()));
+
+        // deleted again; a first read of another key is not this create's:
+        // it looks
+        let gone = back.user.clone();
+        let deleted = StoredUser {
+            user: DirectoryUser {
+                deleted: true,
+                version: gone.version + 1,
+                ..gone.clone()
+            },
+            attributes: json!({}),
+        };
+        store.delete_user(&org(), &gone, &deleted).await.unwrap();
+        let other = ReturningKey::ExternalId("00u2".into());
+        let again = create(Some(FirstRead::Create(other, Returnable::None))).await;
+        assert_eq!(again.user.link.relinked_from, Some(gone.id.clone()));
+
+        // the first read found nobody filed under the key: no look (here
+        // where one would have found the deleted user, to show it)
+        let gone = again.user.clone();
+        let deleted = StoredUser {
+            user: DirectoryUser {
+                deleted: true,
+                version: gone.version + 1,
+                ..gone.clone()
+            },
+            attributes: json!({}),
+        };
+        store.delete_user(&org(), &gone, &deleted).await.unwrap();
+        let fresh = create(Some(FirstRead::Create(key, Returnable::None))).await;
+        assert_eq!(fresh.user.link, Default::default());
+    }
+
     #[tokio::test]
     async fn nothing_read_with_a_token_that_does_not_check_is_given() {
         let store = MemoryStore::default();
@@ -231,6 +346,11 @@ mod tests {
         };
         assert!(matches!(
             authenticate_with(&store, &presented(&scim.plain), TokenKind::Scim, group).await,
+            Err(AuthError::Refused)
+        ));
+        let create = FirstKeys::Create(ReturningKey::ExternalId("00u1".into()));
+        assert!(matches!(
+            authenticate_with(&store, &presented(&scim.plain), TokenKind::Scim, create).await,
             Err(AuthError::Refused)
         ));
         assert!(

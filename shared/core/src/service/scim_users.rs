@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 
 use crate::StoreError;
 use crate::clock::{Clock, IdSource};
-use crate::directory::{DirectoryUser, relink, returning_from};
+use crate::directory::{DirectoryUser, ReturningKey, relink, returning_from};
 use crate::ids::{OrgId, UserId};
-use crate::ports::{Groups, Memberships, Organizations, StoredUser, UserLookup, Users};
+use crate::ports::{Groups, Memberships, Organizations, Returnable, StoredUser, UserLookup, Users};
 use crate::scim::patch::{apply_ops, mentions_schema, parse_patch};
 use crate::scim::user::{UserInput, parse_user, strip_never_returned};
 use crate::scim::{CUSTOM_USER_SCHEMA, ScimError, custom};
@@ -196,12 +196,22 @@ where
         Err(ScimUserError::Uniqueness)
     }
 
-    /// The deleted user whose account a new user takes over, if any.
+    /// The deleted user whose account a new user takes over, if any: none
+    /// without a look when the request's first read found that no deleted
+    /// user is filed under the new user's key.
     async fn returning(
         &self,
         org: &OrgId,
         new: &DirectoryUser,
     ) -> Result<Option<StoredUser>, ScimUserError> {
+        let key = ReturningKey::of(new);
+        let filed = self.first.take(|first| match first {
+            FirstRead::Create(read, returnable) if *read == key => Some(*returnable),
+            _ => None,
+        });
+        if filed == Some(Returnable::None) {
+            return Ok(None);
+        }
         let found = match new.external_id.as_deref().filter(|x| !x.is_empty()) {
             Some(x) => {
                 self.store

@@ -1,4 +1,4 @@
-//! `reconcile` and `scrub-secrets`: whole-organization maintenance;
+//! `reconcile`, `scrub-secrets` and `index-deleted-users`: whole-organization maintenance;
 //! `metrics`: what the functions measured.
 
 use std::path::PathBuf;
@@ -23,7 +23,7 @@ pub struct ReconcileArgs {
 
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("which").required(true).args(["org_id", "all"])))]
-pub struct ScrubSecretsArgs {
+pub struct OrgOrAllArgs {
     /// The organization's id.
     #[arg(value_parser = org_id)]
     pub org_id: Option<OrgId>,

@@ -5,7 +5,7 @@ mod orgs;
 mod queues;
 mod settings;
 
-pub use maintenance::{MetricsArgs, ReconcileArgs, ScrubSecretsArgs};
+pub use maintenance::{MetricsArgs, OrgOrAllArgs, ReconcileArgs};
 pub use orgs::{KindArg, OrgCommand, RoleArg, TokenCommand};
 pub use queues::DlqCommand;
 pub use settings::{
@@ -133,7 +133,21 @@ pub enum Command {
     /// again). Progress goes to stderr after each page. Running it again
     /// scrubs nothing more.
     #[command(arg_required_else_help = true)]
-    ScrubSecrets(ScrubSecretsArgs),
+    ScrubSecrets(OrgOrAllArgs),
+    /// Indexes the deleted users of one organization, or of all, by the
+    /// keys a returning person finds them by (externalId, userName).
+    ///
+    /// Creating a user reads, with its token, whether a deleted user it
+    /// could be is filed under its externalId (or, without one, its
+    /// userName); when none is, it does not look further. Organizations
+    /// created before the index have their deleted users unfiled, and every
+    /// create in them looks, as before, until this has run once: it reads
+    /// every user of the organization, 200 at a time, files the deleted
+    /// ones no returning person has taken over, then marks the organization
+    /// indexed. Safe while the organization is in use. Progress goes to
+    /// stderr after each page. Running it again files nothing new.
+    #[command(arg_required_else_help = true)]
+    IndexDeletedUsers(OrgOrAllArgs),
     /// An organization's domains: list, add, verify, remove, the ops
     /// override (claim), grandfathering, and the scheduled re-check.
     #[command(subcommand, arg_required_else_help = true)]
@@ -277,12 +291,19 @@ mod tests {
             Command::Guardrail(GuardrailCommand::Set { percent: 20, .. })
         ));
         assert!(matches!(
+            parsed(&["index-deleted-users", "--all"]).command,
+            Command::IndexDeletedUsers(OrgOrAllArgs {
+                org_id: None,
+                all: true
+            })
+        ));
+        assert!(matches!(
             parsed(&["scrub-secrets", "acme"]).command,
-            Command::ScrubSecrets(ScrubSecretsArgs { org_id: Some(ref o), all: false }) if o.as_str() == "acme"
+            Command::ScrubSecrets(OrgOrAllArgs { org_id: Some(ref o), all: false }) if o.as_str() == "acme"
         ));
         assert!(matches!(
             parsed(&["scrub-secrets", "--all", "--output", "json"]).command,
-            Command::ScrubSecrets(ScrubSecretsArgs {
+            Command::ScrubSecrets(OrgOrAllArgs {
                 org_id: None,
                 all: true
             })

@@ -1,5 +1,8 @@
 //! The directory's groups and memberships in the DirectoryTable.
 
+use user_sync_core::directory::ReturningKey;
+use user_sync_core::ports::Returnable;
+
 use super::*;
 use crate::dynamo::transact::TRANSACTION_ITEMS;
 
@@ -342,5 +345,16 @@ impl TokenReads for DirectoryTable {
     ) -> Result<TokenWithGroup, StoreError> {
         self.read_group_with_users(org, group, users, Some(token_id))
             .await
+    }
+
+    /// One `BatchGetItem` of the token's item, the organization's mark
+    /// that its deleted users are filed, and the key's index item.
+    async fn token_with_returning(
+        &self,
+        org: &OrgId,
+        token_id: &str,
+        key: &ReturningKey,
+    ) -> Result<(Option<StoredToken>, Returnable), StoreError> {
+        self.read_token_with_returning(org, token_id, key).await
     }
 }

@@ -407,6 +407,7 @@ mod configuration;
 mod fan_outs;
 mod groups;
 mod organizations;
+mod returning;
 mod users;
 
 fn org_item(org: &Organization) -> Result<OrgItem, StoreError> {

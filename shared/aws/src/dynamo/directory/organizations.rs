@@ -3,16 +3,17 @@
 use super::*;
 
 impl Organizations for DirectoryTable {
+    /// The organization's item and, in the same transaction, the mark
+    /// that its deleted users are all filed (it has none yet).
     async fn create_org(&self, org: &Organization) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&org_item(org)?)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(map_sdk_error)?;
-        Ok(())
+        let item = self.put(to_item(&org_item(org)?)?, Some("attribute_not_exists(pk)"))?;
+        self.transact(vec![
+            TransactWriteItem::builder().put(item).build(),
+            TransactWriteItem::builder()
+                .put(self.returnable_mark(&org.id)?)
+                .build(),
+        ])
+        .await
     }
 
     /// A `PutItem` of the next version, on the condition that the item is

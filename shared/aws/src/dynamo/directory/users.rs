@@ -1,5 +1,7 @@
 //! The directory's users in the DirectoryTable.
 
+use user_sync_core::directory::may_return;
+
 use super::*;
 
 impl Users for DirectoryTable {
@@ -66,6 +68,8 @@ impl Users for DirectoryTable {
                 .build(),
         )?;
         items.push(TransactWriteItem::builder().delete(retired).build());
+        // nobody returns as it again
+        items.extend(self.returnable_updates(org, previous, returning::Filing::Unfile)?);
         self.transact(items).await
     }
 
@@ -102,6 +106,10 @@ impl Users for DirectoryTable {
                 .put(self.put(to_item(&retired)?, None)?)
                 .build(),
         );
+        // and filed under the keys a returning person finds it by
+        if may_return(&deleted.user) {
+            items.extend(self.returnable_updates(org, &deleted.user, returning::Filing::File)?);
+        }
         self.transact(items).await
     }
 

@@ -189,8 +189,12 @@ pub async fn execute(cli: Cli, sdk: &SdkConfig, out: Out<'_>, err: Out<'_>) -> u
         Command::ActivityRetention(ActivityRetentionCommand::Set { org_id, days }) => {
             activity_retention_set(&ctx, &org_id, days.0).await
         }
-        Command::ScrubSecrets(args) => scrub_secrets(&ctx, &args, err).await,
-        Command::IndexDeletedUsers(args) => index_deleted_users(&ctx, &args, err).await,
+        Command::ScrubSecrets(args) => {
+            whole_organization_pass(&ctx, &args, Pass::ScrubSecrets, err).await
+        }
+        Command::IndexDeletedUsers(args) => {
+            whole_organization_pass(&ctx, &args, Pass::IndexDeletedUsers, err).await
+        }
         Command::Domains(command) => domains::run(&ctx, command).await,
         Command::Metrics(args) => metrics::metrics(&ctx, &args).await,
         Command::Drift(command) => drift::run(&ctx, command, err).await,

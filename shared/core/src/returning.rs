@@ -14,9 +14,9 @@ pub const INDEX_PAGE: usize = 200;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IndexCount {
     /// Users read.
-    pub examined: usize,
+    pub examined: u64,
     /// Deleted users a returning person could take over, filed.
-    pub filed: usize,
+    pub filed: u64,
 }
 
 /// Files every deleted user of an organization that a returning person
@@ -37,7 +37,7 @@ pub async fn index_organization<S: Users + ReturningIndex>(
     let mut after = None;
     loop {
         let (users, next) = store.list_users(org, after.as_ref(), INDEX_PAGE).await?;
-        count.examined += users.len();
+        count.examined += users.len() as u64;
         let deleted: Vec<_> = users
             .into_iter()
             .map(|u| u.user)
@@ -45,7 +45,7 @@ pub async fn index_organization<S: Users + ReturningIndex>(
             .collect();
         if !deleted.is_empty() {
             store.file_returnable(org, &deleted).await?;
-            count.filed += deleted.len();
+            count.filed += deleted.len() as u64;
         }
         progress(&count);
         match next {

@@ -4,12 +4,14 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use user_sync_aws::dynamo::DirectoryTable;
+use user_sync_core::StoreError;
 use user_sync_core::clock::Clock;
 use user_sync_core::fanout::FanOutTask;
 use user_sync_core::ids::OrgId;
 use user_sync_core::ports::{Configuration, FanOuts};
-use user_sync_core::returning::{IndexCount, index_organization};
-use user_sync_core::scrub::{ScrubCount, scrub_organization};
+use user_sync_core::returning::index_organization;
+use user_sync_core::scrub::scrub_organization;
 
 use super::{
     Ctx, Failure, OrgOrAllArgs, Out, ReconcileArgs, Report, given_or_all, line, require_org,
@@ -129,113 +131,122 @@ pub(super) async fn follow(
     }
 }
 
-pub(super) async fn scrub_secrets(
-    ctx: &Ctx<'_>,
-    args: &OrgOrAllArgs,
-    err: Out<'_>,
-) -> Result<Report, Failure> {
-    let store = ctx.directory()?;
-    let orgs = given_or_all(&store, args.org_id.clone()).await?;
-    let mut total = ScrubCount::default();
-    let mut rows = Vec::new();
-    let mut text = Vec::new();
-    for org in &orgs {
-        let count = scrub_organization(&store, org, |c| {
-            line(
-                err,
-                format!(
-                    "... {org}: {} users examined, {} scrubbed",
-                    c.examined, c.scrubbed
-                ),
-            );
-        })
-        .await
-        .map_err(|e| {
-            Failure::Failed(format!(
-                "the scrub of organization {org} stopped: {e} (run it again: what was scrubbed stays scrubbed)"
-            ))
-        })?;
-        total.examined += count.examined;
-        total.scrubbed += count.scrubbed;
-        text.push(format!(
-            "organization {org}: {} of {} users scrubbed",
-            count.scrubbed, count.examined
-        ));
-        rows.push(json!({
-            "orgId": org,
-            "examined": count.examined,
-            "scrubbed": count.scrubbed,
-        }));
-    }
-    text.push(format!(
-        "scrubbed {} of {} users in {} organization(s)",
-        total.scrubbed,
-        total.examined,
-        orgs.len()
-    ));
-    Ok(Report::new(
-        text,
-        json!({
-            "organizations": rows,
-            "examined": total.examined,
-            "scrubbed": total.scrubbed,
-        }),
-    ))
+/// A pass over every user of one organization or of all: `scrub-secrets`
+/// or `index-deleted-users`. Each counts the users it examined and those it
+/// did something for; the words are its own.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Pass {
+    /// Removes the secrets earlier versions stored with users.
+    ScrubSecrets,
+    /// Files the deleted users for returning people, then marks the
+    /// organization indexed (see `user_sync_core::returning`).
+    IndexDeletedUsers,
 }
 
-/// `ops index-deleted-users`: files every deleted user of one organization,
-/// or of all, under the keys a returning person finds it by, then marks the
-/// organization indexed (see `user_sync_core::returning`).
-pub(super) async fn index_deleted_users(
+impl Pass {
+    /// The JSON name of what it did.
+    fn done_key(self) -> &'static str {
+        match self {
+            Self::ScrubSecrets => "scrubbed",
+            Self::IndexDeletedUsers => "filed",
+        }
+    }
+
+    /// Its line after each page, and after each organization.
+    fn progress(self, org: &OrgId, examined: u64, done: u64) -> String {
+        match self {
+            Self::ScrubSecrets => format!("... {org}: {examined} users examined, {done} scrubbed"),
+            Self::IndexDeletedUsers => {
+                format!("... {org}: {examined} users examined, {done} deleted users filed")
+            }
+        }
+    }
+
+    fn per_org(self, org: &OrgId, examined: u64, done: u64) -> String {
+        match self {
+            Self::ScrubSecrets => {
+                format!("organization {org}: {done} of {examined} users scrubbed")
+            }
+            Self::IndexDeletedUsers => {
+                format!(
+                    "organization {org}: {done} deleted users filed of {examined} users; indexed"
+                )
+            }
+        }
+    }
+
+    fn total(self, examined: u64, done: u64, orgs: usize) -> String {
+        match self {
+            Self::ScrubSecrets => {
+                format!("scrubbed {done} of {examined} users in {orgs} organization(s)")
+            }
+            Self::IndexDeletedUsers => {
+                format!("filed {done} deleted users of {examined} users in {orgs} organization(s)")
+            }
+        }
+    }
+
+    fn stopped(self, org: &OrgId, e: &StoreError) -> String {
+        match self {
+            Self::ScrubSecrets => format!(
+                "the scrub of organization {org} stopped: {e} (run it again: what was scrubbed stays scrubbed)"
+            ),
+            Self::IndexDeletedUsers => format!(
+                "the index of organization {org} stopped: {e} (run it again: what was filed stays filed, and its creates look as before until it completes)"
+            ),
+        }
+    }
+
+    /// Runs over one organization: (examined, done).
+    async fn run(
+        self,
+        store: &DirectoryTable,
+        org: &OrgId,
+        err: Out<'_>,
+    ) -> Result<(u64, u64), StoreError> {
+        match self {
+            Self::ScrubSecrets => scrub_organization(store, org, |c| {
+                line(&mut *err, self.progress(org, c.examined, c.scrubbed));
+            })
+            .await
+            .map(|c| (c.examined, c.scrubbed)),
+            Self::IndexDeletedUsers => index_organization(store, org, |c| {
+                line(&mut *err, self.progress(org, c.examined, c.filed));
+            })
+            .await
+            .map(|c| (c.examined, c.filed)),
+        }
+    }
+}
+
+/// `ops scrub-secrets` and `ops index-deleted-users`: the pass over the
+/// organization given, or over every organization, with its progress on
+/// stderr after each page.
+pub(super) async fn whole_organization_pass(
     ctx: &Ctx<'_>,
     args: &OrgOrAllArgs,
+    pass: Pass,
     err: Out<'_>,
 ) -> Result<Report, Failure> {
     let store = ctx.directory()?;
     let orgs = given_or_all(&store, args.org_id.clone()).await?;
-    let mut total = IndexCount::default();
+    let (mut examined, mut done) = (0u64, 0u64);
     let mut rows = Vec::new();
     let mut text = Vec::new();
     for org in &orgs {
-        let count = index_organization(&store, org, |c| {
-            line(
-                err,
-                format!(
-                    "... {org}: {} users examined, {} deleted users filed",
-                    c.examined, c.filed
-                ),
-            );
-        })
-        .await
-        .map_err(|e| {
-            Failure::Failed(format!(
-                "the index of organization {org} stopped: {e} (run it again: what was filed stays filed, and its creates look as before until it completes)"
-            ))
-        })?;
-        total.examined += count.examined;
-        total.filed += count.filed;
-        text.push(format!(
-            "organization {org}: {} deleted users filed of {} users; indexed",
-            count.filed, count.examined
-        ));
-        rows.push(json!({
-            "orgId": org,
-            "examined": count.examined,
-            "filed": count.filed,
-        }));
+        let (e, d) = pass
+            .run(&store, org, &mut *err)
+            .await
+            .map_err(|e| Failure::Failed(pass.stopped(org, &e)))?;
+        examined += e;
+        done += d;
+        text.push(pass.per_org(org, e, d));
+        let mut row = json!({"orgId": org, "examined": e});
+        row[pass.done_key()] = json!(d);
+        rows.push(row);
     }
-    text.push(format!(
-        "filed {} deleted users of {} users in {} organization(s)",
-        total.filed,
-        total.examined,
-        orgs.len()
-    ));
-    Ok(Report::new(
-        text,
-        json!({
-            "organizations": rows,
-            "examined": total.examined,
-            "filed": total.filed,
-        }),
-    ))
+    text.push(pass.total(examined, done, orgs.len()));
+    let mut out = json!({"organizations": rows, "examined": examined});
+    out[pass.done_key()] = json!(done);
+    Ok(Report::new(text, out))
 }

@@ -232,6 +232,19 @@ mod tests {
         assert_eq!(FirstKeys::user_create(&json!([])), None);
     }
 
+    /// Deletes `user` as SCIM does.
+    async fn delete(store: &MemoryStore, user: &DirectoryUser) {
+        let deleted = StoredUser {
+            user: DirectoryUser {
+                deleted: true,
+                version: user.version + 1,
+                ..user.clone()
+            },
+            attributes: json!({}),
+        };
+        store.delete_user(&org(), user, &deleted).await.unwrap();
+    }
+
     #[tokio::test]
     async fn a_create_looks_for_its_deleted_self_unless_the_first_read_found_none_filed() {
         let store = MemoryStore::default();
@@ -239,18 +252,7 @@ mod tests {
         gone.user.user_name = "ada@example.com".into();
         gone.user.external_id = Some("00u1".into());
         store.create_user(&org(), &gone).await.unwrap();
-        let deleted = StoredUser {
-            user: DirectoryUser {
-                deleted: true,
-                version: 2,
-                ..gone.user.clone()
-            },
-            attributes: json!({}),
-        };
-        store
-            .delete_user(&org(), &gone.user, &deleted)
-            .await
-            .unwrap();
+        delete(&store, &gone.user).await;
         let clock = FixedClock::at(time::macros::datetime!(2026-12-06 09:00 UTC));
         let body = json!({"userName": "ada@example.com", "externalId": "00u1"});
         let create = |first| {
@@ -272,32 +274,14 @@ mod tests {
 
         // deleted again; a first read of another key is not this create's:
         // it looks
-        let gone = back.user.clone();
-        let deleted = StoredUser {
-            user: DirectoryUser {
-                deleted: true,
-                version: gone.version + 1,
-                ..gone.clone()
-            },
-            attributes: json!({}),
-        };
-        store.delete_user(&org(), &gone, &deleted).await.unwrap();
+        delete(&store, &back.user).await;
         let other = ReturningKey::ExternalId("00u2".into());
         let again = create(Some(FirstRead::Create(other, Returnable::None))).await;
-        assert_eq!(again.user.link.relinked_from, Some(gone.id.clone()));
+        assert_eq!(again.user.link.relinked_from, Some(back.user.id.clone()));
 
         // the first read found nobody filed under the key: no look (here
         // where one would have found the deleted user, to show it)
-        let gone = again.user.clone();
-        let deleted = StoredUser {
-            user: DirectoryUser {
-                deleted: true,
-                version: gone.version + 1,
-                ..gone.clone()
-            },
-            attributes: json!({}),
-        };
-        store.delete_user(&org(), &gone, &deleted).await.unwrap();
+        delete(&store, &again.user).await;
         let fresh = create(Some(FirstRead::Create(key, Returnable::None))).await;
         assert_eq!(fresh.user.link, Default::default());
     }

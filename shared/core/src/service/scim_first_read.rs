@@ -2,8 +2,9 @@
 //! its organization and id, so the item's key is known before anything is
 //! read, and the user a `/Users/{id}` request loads, the group and the
 //! members a group `PATCH` adds, or whether a created user may be a
-//! returning person, come in the same call ([`TokenReads`]). The token is checked before anything read is used;
-//! a request refused keeps nothing of it.
+//! returning person, come in the same call ([`TokenReads`]). The token is
+//! checked before anything read is used; a request refused keeps nothing
+//! of it.
 
 use std::sync::{Mutex, PoisonError};
 
